@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{shared,cloud,edge-agent,device-sdk,cli,toolchain,test}/**/*.test.ts'],
+    include: ['{shared,cloud,edge-agent,device-sdk,cli,toolchain,models,test}/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     pool: 'forks',
     testTimeout: 30_000,
