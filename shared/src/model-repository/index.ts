@@ -1,0 +1,3 @@
+export * from './config.ts';
+export * from './repository.ts';
+export * from './validate.ts';

@@ -1,0 +1,94 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FoglineError } from '../errors.ts';
+import { type ModelConfig, parseModelConfig } from './config.ts';
+
+/** `<repo>/models`, found relative to this source file so it works from any cwd. */
+export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
+
+export interface ModelEntry {
+  readonly name: string;
+  readonly dir: string;
+  readonly config: ModelConfig;
+  /** Version directories holding a model.onnx, ascending. */
+  readonly versions: readonly number[];
+  readonly latestVersion: number;
+  modelPath(version?: number): string;
+}
+
+export interface ModelRepository {
+  readonly dir: string;
+  list(): readonly ModelEntry[];
+  /** Throws NOT_FOUND naming the known models. */
+  get(name: string): ModelEntry;
+  has(name: string): boolean;
+}
+
+/** Reads one model directory: config.json plus numeric version folders with a model.onnx. */
+export async function loadModelEntry(repoDir: string, name: string): Promise<ModelEntry> {
+  const dir = join(repoDir, name);
+  const configFile = join(dir, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(configFile, 'utf8');
+  } catch (cause) {
+    throw new FoglineError('NOT_FOUND', `model "${name}": cannot read ${configFile}`, { cause });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new FoglineError('INVALID_ARG', `${configFile}: not valid JSON`, { cause });
+  }
+  const config = parseModelConfig(raw, configFile, name);
+  const versions = (await readdir(dir, { withFileTypes: true }))
+    .filter((d) => d.isDirectory() && /^[1-9]\d*$/.test(d.name) && existsSync(join(dir, d.name, 'model.onnx')))
+    .map((d) => Number(d.name))
+    .sort((a, b) => a - b);
+  const latestVersion = versions.at(-1);
+  if (latestVersion === undefined) {
+    throw new FoglineError('NOT_FOUND', `model "${name}": no version directory with a model.onnx under ${dir}`);
+  }
+  return {
+    name,
+    dir,
+    config,
+    versions,
+    latestVersion,
+    modelPath(version = latestVersion) {
+      if (!versions.includes(version)) {
+        throw new FoglineError('NOT_FOUND', `model "${name}" has no version ${version} (have ${versions.join(', ')})`);
+      }
+      return join(dir, String(version), 'model.onnx');
+    },
+  };
+}
+
+/** Scans `dir` for model directories (any sub-directory holding a config.json). */
+export async function loadModelRepository(dir: string = DEFAULT_MODELS_DIR): Promise<ModelRepository> {
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'config.json')))
+      .map((d) => d.name)
+      .sort();
+  } catch (cause) {
+    throw new FoglineError('NOT_FOUND', `model repository ${dir} cannot be read`, { cause });
+  }
+  const entries = new Map<string, ModelEntry>();
+  for (const name of names) entries.set(name, await loadModelEntry(dir, name));
+  return {
+    dir,
+    list: () => [...entries.values()],
+    has: (name) => entries.has(name),
+    get(name) {
+      const entry = entries.get(name);
+      if (!entry) {
+        throw new FoglineError('NOT_FOUND', `unknown model "${name}" (known: ${[...entries.keys()].join(', ')})`);
+      }
+      return entry;
+    },
+  };
+}
