@@ -1,0 +1,34 @@
+/**
+ * The JSON header fields fogline adds to OIP messages that travel over MQTT (DESIGN.md "Protocols").
+ * The payload is the framed OIP binary layout: `u32le headerLength | JSON header | raw tensors`.
+ * A request header is an OIP InferRequest (inputs with binary_data_size) whose `id` is the
+ * correlation id and whose `parameters` carry the fields below; a reply is an OIP InferResponse.
+ */
+import type { ErrorCode } from './errors.ts';
+
+export type TierName = 'device' | 'edge' | 'cloud';
+
+/** `parameters` of a device → edge request. */
+export interface FabricRequestParameters {
+  /** Topic the reply goes to: `fogline/v1/device/{deviceId}/reply`. */
+  reply_to: string;
+  /** Remaining latency budget in ms when the message was published. */
+  deadline_ms: number;
+  /** The device's own score of this input (for telemetry), if it ran a model. */
+  device_score?: number;
+}
+
+/** `parameters` of an edge → device reply. */
+export interface FabricReplyParameters {
+  tier: TierName;
+  degraded: boolean;
+  score: number;
+  /** Time the edge spent on the request (queue + batch + mid model), ms. */
+  edge_ms: number;
+  /** Time of the cloud call as seen by the edge, ms; absent when the cloud was not asked. */
+  cloud_ms?: number;
+  /** e.g. "digits-mid-int8:1,digits-large:1" */
+  model_versions: string;
+  /** Present on error replies: a catalogue code (the header then also has `error`). */
+  error_code?: ErrorCode;
+}

@@ -1,0 +1,29 @@
+/**
+ * MQTT topics of fogline (DESIGN.md "Protocols"). Every topic lives under `fogline/v1/`.
+ * Ids are validated before they reach a topic, so a topic never contains `+`, `#` or `/` from an id.
+ */
+export const TOPIC_PREFIX = 'fogline/v1';
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Device, edge and API-key ids: 1–64 chars of [A-Za-z0-9._-], starting alphanumeric. */
+export function isValidId(id: unknown): id is string {
+  return typeof id === 'string' && ID_PATTERN.test(id);
+}
+
+export const topics = {
+  /** device → edge (edge broker): inference requests of the edge's devices. */
+  infer: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/infer`,
+  /** edge → device (edge broker): replies for one device. */
+  reply: (deviceId: string) => `${TOPIC_PREFIX}/device/${deviceId}/reply`,
+  /** edge → cloud (cloud broker): retained online/offline; last will = offline. */
+  status: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/status`,
+  /** edge → cloud (cloud broker): periodic counters and histograms. */
+  telemetry: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/telemetry`,
+  /** cloud → edge (cloud broker): retained desired state (model versions, device list). */
+  desired: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/desired`,
+  /** edge → cloud (cloud broker): the state the edge reports back. */
+  reported: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/reported`,
+  /** Everything an edge may touch on the cloud broker. */
+  edgeSubtree: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/`,
+} as const;
