@@ -1,0 +1,17 @@
+/** One tensor codec for HTTP (OIP binary body) and MQTT (length-prefixed frame). */
+export {
+  type DecodedInfer,
+  decodeInferBody,
+  type EncodedInferBody,
+  type EncodeOptions,
+  encodeInferBody,
+  wantsBinaryOutput,
+} from './codec/infer-body.ts';
+export {
+  decodeInferMessage,
+  encodeErrorMessage,
+  encodeInferMessage,
+  errorFromReply,
+} from './codec/infer-message.ts';
+export { type CodecLimits, DEFAULT_CODEC_LIMITS, elementCount } from './codec/limits.ts';
+export { bytesFromStrings, findTensor, stringsFromBytes } from './codec/tensor-access.ts';

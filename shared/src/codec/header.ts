@@ -1,0 +1,133 @@
+/**
+ * Parsing and validation of the JSON header of an inference body: an OIP `$inference_request`,
+ * `$inference_response` or `$inference_error_response`. Only the fields fogline reads are checked;
+ * unknown fields are kept as they are.
+ */
+import { FoglineError } from '../errors.ts';
+import {
+  BINARY_DATA_SIZE,
+  type InferErrorResponse,
+  type InferRequest,
+  type InferResponse,
+  isDatatype,
+  type Parameters,
+} from '../oip.ts';
+import type { CodecLimits } from './limits.ts';
+
+export type ParsedHeader =
+  | { kind: 'request'; header: InferRequest }
+  | { kind: 'response'; header: InferResponse }
+  | { kind: 'error'; header: InferErrorResponse };
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function parseHeader(bytes: Uint8Array, limits: CodecLimits): ParsedHeader {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `inference header is not valid UTF-8 JSON: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+  if (!isObject(json)) throw new FoglineError('INVALID_ARG', 'inference header must be a JSON object');
+  checkOptionalString(json, 'id', 'inference header');
+  checkParameters(json.parameters, 'inference header');
+  // OIP: `inputs` is required in a request; `model_name` and `outputs` in a response; `error` in an error.
+  if ('inputs' in json) {
+    checkTensorList(json, 'inputs', 'input', limits, true);
+    if (json.outputs !== undefined) checkTensorList(json, 'outputs', 'requested output', limits, false);
+    return { kind: 'request', header: json as unknown as InferRequest };
+  }
+  if (typeof json.error === 'string') return { kind: 'error', header: json as unknown as InferErrorResponse };
+  if ('model_name' in json || 'outputs' in json) {
+    if (typeof json.model_name !== 'string') {
+      throw new FoglineError('INVALID_ARG', 'inference response: model_name must be a string');
+    }
+    checkOptionalString(json, 'model_version', 'inference response');
+    checkTensorList(json, 'outputs', 'output', limits, true);
+    return { kind: 'response', header: json as unknown as InferResponse };
+  }
+  throw new FoglineError(
+    'INVALID_ARG',
+    'inference header has neither "inputs" (request), "model_name" and "outputs" (response) nor "error"',
+  );
+}
+
+function checkOptionalString(obj: JsonObject, field: string, where: string): void {
+  if (obj[field] !== undefined && typeof obj[field] !== 'string') {
+    throw new FoglineError('INVALID_ARG', `${where}: ${field} must be a string`);
+  }
+}
+
+/** OIP: `$parameters` is an object whose values are string, number or boolean. */
+function checkParameters(value: unknown, where: string): asserts value is Parameters | undefined {
+  if (value === undefined) return;
+  if (!isObject(value)) throw new FoglineError('INVALID_ARG', `${where}: parameters must be an object`);
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${where}: parameter "${key}" must be a string, number or boolean`,
+      );
+    }
+  }
+}
+
+function checkTensorList(
+  obj: JsonObject,
+  field: 'inputs' | 'outputs',
+  role: string,
+  limits: CodecLimits,
+  withShape: boolean,
+): void {
+  const list = obj[field];
+  if (!Array.isArray(list))
+    throw new FoglineError('INVALID_ARG', `inference header: ${field} must be an array`);
+  if (list.length > limits.maxTensors) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `inference header: ${list.length} ${field}, more than the limit of ${limits.maxTensors}`,
+    );
+  }
+  const seen = new Set<string>();
+  list.forEach((tensor: unknown, i) => {
+    if (!isObject(tensor))
+      throw new FoglineError('INVALID_ARG', `inference header: ${field}[${i}] must be an object`);
+    const { name } = tensor;
+    if (typeof name !== 'string' || name === '') {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `inference header: ${field}[${i}].name must be a non-empty string`,
+      );
+    }
+    const where = `${role} "${name}"`;
+    if (seen.has(name)) throw new FoglineError('INVALID_ARG', `${where} appears more than once`);
+    seen.add(name);
+    checkParameters(tensor.parameters, where);
+    if (!withShape) return;
+    if (!isDatatype(tensor.datatype)) {
+      const shown = JSON.stringify(tensor.datatype) ?? 'undefined';
+      throw new FoglineError('INVALID_ARG', `${where}: unknown datatype ${shown.slice(0, 40)}`);
+    }
+    const size = tensor.parameters?.[BINARY_DATA_SIZE];
+    if (size !== undefined) {
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+        throw new FoglineError('INVALID_ARG', `${where}: ${BINARY_DATA_SIZE} must be a non-negative integer`);
+      }
+      if (tensor.data !== undefined) {
+        throw new FoglineError('INVALID_ARG', `${where}: has both ${BINARY_DATA_SIZE} and JSON data`);
+      }
+    } else if (tensor.data === undefined) {
+      throw new FoglineError('INVALID_ARG', `${where}: has neither data nor ${BINARY_DATA_SIZE}`);
+    }
+  });
+}

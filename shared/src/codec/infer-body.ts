@@ -1,0 +1,177 @@
+/**
+ * OIP HTTP body with Triton's binary tensor data extension: the JSON header (its byte length goes in
+ * `Inference-Header-Content-Length`) followed by the raw tensors, in header order, of every input
+ * (request) or output (response) whose parameters carry `binary_data_size`.
+ */
+import { FoglineError } from '../errors.ts';
+import {
+  BINARY_DATA,
+  BINARY_DATA_OUTPUT,
+  BINARY_DATA_SIZE,
+  type InferErrorResponse,
+  type InferRequest,
+  type InferRequestHeader,
+  type InferResponse,
+  type InferResponseHeader,
+  type RequestInput,
+  type Tensor,
+  type TensorData,
+} from '../oip.ts';
+import { parseHeader } from './header.ts';
+import { readJsonData, writeJsonData } from './json-data.ts';
+import { type CodecLimits, DEFAULT_CODEC_LIMITS, elementCount, resolveLimits } from './limits.ts';
+import { binaryByteLength, checkTensorData, readTensorBytes, writeTensorBytes } from './tensor-bytes.ts';
+
+export interface EncodeOptions {
+  /** Which tensors travel as binary (default: all). FP16 is always binary: JSON cannot carry it. */
+  binary?: boolean | ((tensor: Tensor) => boolean);
+}
+
+export interface EncodedInferBody {
+  body: Uint8Array;
+  /** Value for the `Inference-Header-Content-Length` HTTP header. */
+  headerLength: number;
+}
+
+export type DecodedInfer =
+  | { kind: 'request'; header: InferRequest; tensors: Tensor[] }
+  | { kind: 'response'; header: InferResponse; tensors: Tensor[] }
+  | { kind: 'error'; header: InferErrorResponse; tensors: Tensor[] };
+
+/** The JSON header is padded with spaces so that tensor data starts 8-byte aligned in the frame. */
+const ALIGN = 8;
+
+/**
+ * Encodes a request (header without `inputs`) or a response (header with `model_name`, without
+ * `outputs`); `tensors` become its inputs or outputs, in order.
+ */
+export function encodeInferBody(
+  header: InferRequestHeader | InferResponseHeader,
+  tensors: readonly Tensor[],
+  options?: EncodeOptions,
+): EncodedInferBody {
+  const { frame, headerLength } = encodeFrame(header, tensors, options, 0);
+  return { body: frame, headerLength };
+}
+
+/** Builds `prefix bytes (zeroed) | JSON header | binary tensors` in one allocation. */
+export function encodeFrame(
+  header: InferRequestHeader | InferResponseHeader,
+  tensors: readonly Tensor[],
+  options: EncodeOptions | undefined,
+  prefixLength: number,
+): { frame: Uint8Array; headerLength: number } {
+  const isResponse = 'model_name' in header;
+  const role = isResponse ? 'output' : 'input';
+  const binaryTensors: Tensor[] = [];
+  let binaryLength = 0;
+  const names = new Set<string>();
+  const described = tensors.map((tensor): RequestInput => {
+    const where = `${role} "${tensor.name}"`;
+    if (tensor.name === '' || names.has(tensor.name)) {
+      throw new FoglineError('INVALID_ARG', `${where}: tensor names must be non-empty and unique`);
+    }
+    names.add(tensor.name);
+    checkTensorData(tensor, elementCount(tensor.shape, where, DEFAULT_CODEC_LIMITS), where);
+    const entry: RequestInput = { name: tensor.name, shape: [...tensor.shape], datatype: tensor.datatype };
+    if (wantsBinary(tensor, options)) {
+      const size = binaryByteLength(tensor);
+      entry.parameters = { ...tensor.parameters, [BINARY_DATA_SIZE]: size };
+      binaryTensors.push(tensor);
+      binaryLength += size;
+    } else {
+      if (tensor.parameters) entry.parameters = { ...tensor.parameters };
+      entry.data = writeJsonData(tensor, where);
+    }
+    return entry;
+  });
+  const json = JSON.stringify(
+    isResponse ? { ...header, outputs: described } : { ...header, inputs: described },
+  );
+  const jsonBytes = new TextEncoder().encode(json);
+  const headerLength = jsonBytes.length + ((ALIGN - ((prefixLength + jsonBytes.length) % ALIGN)) % ALIGN);
+  const frame = new Uint8Array(prefixLength + headerLength + binaryLength);
+  frame.set(jsonBytes, prefixLength);
+  frame.fill(0x20, prefixLength + jsonBytes.length, prefixLength + headerLength);
+  let at = prefixLength + headerLength;
+  for (const tensor of binaryTensors) at = writeTensorBytes(tensor, frame, at);
+  return { frame, headerLength };
+}
+
+function wantsBinary(tensor: Tensor, options: EncodeOptions | undefined): boolean {
+  if (tensor.datatype === 'FP16') return true;
+  const choice = options?.binary ?? true;
+  return typeof choice === 'function' ? choice(tensor) : choice;
+}
+
+/**
+ * Decodes a body whose first `headerLength` bytes are the JSON header. A body with
+ * `headerLength === body.length` is plain JSON. Every malformed input throws FoglineError INVALID_ARG.
+ * Binary tensors are views into `body` where alignment allows: copy them if `body` is reused.
+ */
+export function decodeInferBody(
+  body: Uint8Array,
+  headerLength: number,
+  limits?: Partial<CodecLimits>,
+): DecodedInfer {
+  const bounds = resolveLimits(limits);
+  if (!Number.isSafeInteger(headerLength) || headerLength <= 0) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `inference header length must be a positive integer, got ${headerLength}`,
+    );
+  }
+  if (headerLength > body.length) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `inference header length ${headerLength} runs past the end of the ${body.length}-byte body`,
+    );
+  }
+  const parsed = parseHeader(body.subarray(0, headerLength), bounds);
+  if (parsed.kind === 'error') {
+    checkNoTrailing(body.length - headerLength);
+    return { ...parsed, tensors: [] };
+  }
+  const role = parsed.kind === 'request' ? 'input' : 'output';
+  const list: RequestInput[] = parsed.kind === 'request' ? parsed.header.inputs : parsed.header.outputs;
+  let at = headerLength;
+  const tensors = list.map((entry): Tensor => {
+    const where = `${role} "${entry.name}"`;
+    const count = elementCount(entry.shape, where, bounds);
+    const size = entry.parameters?.[BINARY_DATA_SIZE];
+    let data: TensorData;
+    if (typeof size === 'number') {
+      if (size > body.length - at) {
+        throw new FoglineError(
+          'INVALID_ARG',
+          `${where}: ${BINARY_DATA_SIZE} ${size} runs past the end of the body (${body.length - at} bytes left)`,
+        );
+      }
+      data = readTensorBytes(entry.datatype, body.subarray(at, at + size), count, where);
+      at += size;
+    } else {
+      data = readJsonData(entry.datatype, entry.data, count, where, entry.shape.length);
+    }
+    const tensor = { name: entry.name, datatype: entry.datatype, shape: entry.shape, data } as Tensor;
+    if (entry.parameters) tensor.parameters = entry.parameters;
+    return tensor;
+  });
+  checkNoTrailing(body.length - at);
+  return { ...parsed, tensors } as DecodedInfer;
+}
+
+function checkNoTrailing(extra: number): void {
+  if (extra !== 0) {
+    throw new FoglineError('INVALID_ARG', `inference body has ${extra} bytes after the last binary tensor`);
+  }
+}
+
+/**
+ * Triton binary extension: should response output `name` be binary? The output's own
+ * `binary_data` parameter wins; otherwise the request's `binary_data_output`; default JSON.
+ */
+export function wantsBinaryOutput(request: InferRequest, name: string): boolean {
+  const own = request.outputs?.find((o) => o.name === name)?.parameters?.[BINARY_DATA];
+  if (typeof own === 'boolean') return own;
+  return request.parameters?.[BINARY_DATA_OUTPUT] === true;
+}

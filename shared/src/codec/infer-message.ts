@@ -1,0 +1,61 @@
+/**
+ * fogline MQTT payload for inference requests and replies: `u32le headerLength | JSON header | raw
+ * little-endian tensors`, i.e. an OIP binary body with its header length in front (MQTT 3.1.1 has no
+ * user properties to carry `Inference-Header-Content-Length`).
+ */
+import { FoglineError, fromUnknown, isErrorCode } from '../errors.ts';
+import type { InferErrorResponse, InferRequestHeader, InferResponseHeader, Tensor } from '../oip.ts';
+import { type DecodedInfer, decodeInferBody, type EncodeOptions, encodeFrame } from './infer-body.ts';
+import type { CodecLimits } from './limits.ts';
+
+const PREFIX = 4;
+
+export function encodeInferMessage(
+  header: InferRequestHeader | InferResponseHeader,
+  tensors: readonly Tensor[],
+  options?: EncodeOptions,
+): Uint8Array {
+  const { frame, headerLength } = encodeFrame(header, tensors, options, PREFIX);
+  new DataView(frame.buffer, frame.byteOffset, PREFIX).setUint32(0, headerLength, true);
+  return frame;
+}
+
+export function decodeInferMessage(payload: Uint8Array, limits?: Partial<CodecLimits>): DecodedInfer {
+  if (payload.length < PREFIX) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `inference message is ${payload.length} bytes, shorter than its 4-byte header length`,
+    );
+  }
+  const headerLength = new DataView(payload.buffer, payload.byteOffset, PREFIX).getUint32(0, true);
+  if (headerLength > payload.length - PREFIX) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `inference message header length ${headerLength} runs past the end of the ${payload.length}-byte message`,
+    );
+  }
+  return decodeInferBody(payload.subarray(PREFIX), headerLength, limits);
+}
+
+/**
+ * The MQTT error reply (docs/errors.md): a framed header `{"id", "error", "parameters": {"error_code"}}`
+ * with no tensors, so a device always gets an answer it can decode with decodeInferMessage.
+ */
+export function encodeErrorMessage(err: unknown, id?: string): Uint8Array {
+  const error = fromUnknown(err);
+  const header: InferErrorResponse = { error: error.message, parameters: { error_code: error.code } };
+  if (id !== undefined) header.id = id;
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const frame = new Uint8Array(PREFIX + json.length);
+  new DataView(frame.buffer).setUint32(0, json.length, true);
+  frame.set(json, PREFIX);
+  return frame;
+}
+
+/** Turns a decoded error reply back into the FoglineError it reports (unknown codes become INTERNAL). */
+export function errorFromReply(header: InferErrorResponse): FoglineError {
+  const code = header.parameters?.error_code;
+  return new FoglineError(isErrorCode(code) ? code : 'INTERNAL', header.error, {
+    details: header.id === undefined ? {} : { id: header.id },
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * OIP `$tensor_data` in JSON: a flat or nested (row-major) array of numbers, booleans or strings.
+ * Decoding flattens and type-checks it; encoding always writes the flat form, which OIP allows.
+ */
+import { FoglineError } from '../errors.ts';
+import type { Datatype, JsonTensorData, Tensor, TensorData } from '../oip.ts';
+
+const INTEGER_RANGE: Partial<Record<Datatype, readonly [number, number]>> = {
+  UINT8: [0, 0xff],
+  UINT16: [0, 0xffff],
+  UINT32: [0, 0xffffffff],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+  INT8: [-0x80, 0x7f],
+  INT16: [-0x8000, 0x7fff],
+  INT32: [-0x80000000, 0x7fffffff],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+type SmallNumericDatatype = 'UINT8' | 'UINT16' | 'UINT32' | 'INT8' | 'INT16' | 'INT32' | 'FP32' | 'FP64';
+const FROM_NUMBERS: Record<SmallNumericDatatype, { from(values: ArrayLike<number>): TensorData }> = {
+  UINT8: Uint8Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  FP32: Float32Array,
+  FP64: Float64Array,
+};
+
+/** Flattens and type-checks JSON `data` into the in-memory form of `datatype`. */
+export function readJsonData(
+  datatype: Datatype,
+  data: unknown,
+  count: number,
+  where: string,
+  maxDepth: number,
+): TensorData {
+  if (datatype === 'FP16') {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${where}: FP16 has no JSON representation; send it as binary data`,
+    );
+  }
+  const flat: unknown[] = [];
+  flatten(data, flat, count, where, Math.max(1, maxDepth));
+  if (flat.length !== count) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${where}: data has ${flat.length} elements but its shape needs ${count}`,
+    );
+  }
+  if (datatype === 'BYTES') {
+    const encoder = new TextEncoder();
+    return flat.map((v, i) => {
+      if (typeof v !== 'string') throw leafError(where, i, v, 'a string');
+      return encoder.encode(v);
+    });
+  }
+  if (datatype === 'BOOL') {
+    return Uint8Array.from(flat, (v, i) => {
+      if (typeof v !== 'boolean') throw leafError(where, i, v, 'true or false');
+      return v ? 1 : 0;
+    });
+  }
+  const range = INTEGER_RANGE[datatype];
+  const numbers = flat.map((v, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw leafError(where, i, v, `a ${datatype} number`);
+    if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) {
+      throw leafError(where, i, v, `an integer in [${range[0]}, ${range[1]}] for ${datatype}`);
+    }
+    return v;
+  });
+  if (datatype === 'UINT64') return BigUint64Array.from(numbers, BigInt);
+  if (datatype === 'INT64') return BigInt64Array.from(numbers, BigInt);
+  return FROM_NUMBERS[datatype].from(numbers);
+}
+
+function flatten(node: unknown, out: unknown[], count: number, where: string, depth: number): void {
+  if (!Array.isArray(node)) {
+    throw new FoglineError('INVALID_ARG', `${where}: data must be an array`);
+  }
+  for (const item of node) {
+    if (Array.isArray(item)) {
+      if (depth <= 1) throw new FoglineError('INVALID_ARG', `${where}: data is nested deeper than its shape`);
+      flatten(item, out, count, where, depth - 1);
+    } else {
+      if (out.length >= count) {
+        throw new FoglineError(
+          'INVALID_ARG',
+          `${where}: data has more elements than its shape needs (${count})`,
+        );
+      }
+      out.push(item);
+    }
+  }
+}
+
+function leafError(where: string, index: number, value: unknown, expected: string): FoglineError {
+  const shown = JSON.stringify(value) ?? String(value);
+  return new FoglineError(
+    'INVALID_ARG',
+    `${where}: data[${index}] = ${shown.slice(0, 40)} is not ${expected}`,
+  );
+}
+
+/** Renders a tensor's data as flat JSON; values JSON cannot carry exactly are refused. */
+export function writeJsonData(tensor: Tensor, where: string): JsonTensorData {
+  switch (tensor.datatype) {
+    case 'FP16':
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${where}: FP16 has no JSON representation; send it as binary data`,
+      );
+    case 'BYTES': {
+      const decoder = new TextDecoder('utf-8', { fatal: true });
+      return tensor.data.map((element, i) => {
+        try {
+          return decoder.decode(element);
+        } catch (cause) {
+          throw new FoglineError(
+            'INVALID_ARG',
+            `${where}: BYTES element ${i} is not UTF-8; send it as binary`,
+            {
+              cause,
+            },
+          );
+        }
+      });
+    }
+    case 'BOOL':
+      return Array.from(tensor.data, (v) => v !== 0);
+    case 'UINT64':
+    case 'INT64':
+      return Array.from(tensor.data as ArrayLike<bigint>, (v, i) => {
+        const n = Number(v);
+        if (!Number.isSafeInteger(n)) {
+          throw new FoglineError(
+            'INVALID_ARG',
+            `${where}: element ${i} = ${v} exceeds 2^53; send it as binary`,
+          );
+        }
+        return n;
+      });
+    default:
+      return Array.from(tensor.data as ArrayLike<number>, (v, i) => {
+        if (!Number.isFinite(v)) {
+          throw new FoglineError('INVALID_ARG', `${where}: element ${i} = ${v} cannot be written as JSON`);
+        }
+        return v;
+      });
+  }
+}

@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  ERROR_CATALOGUE,
+  ERROR_CODES,
+  FoglineError,
+  fromUnknown,
+  isErrorCode,
+  isFoglineError,
+  toErrorBody,
+} from './errors.ts';
+
+const docs = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+
+/** The text of the `### CODE` section, up to the next heading. */
+function section(code: string): string | undefined {
+  const start = docs.indexOf(`\n### ${code}\n`);
+  if (start < 0) return undefined;
+  const next = docs.indexOf('\n#', start + 1);
+  return docs.slice(start, next < 0 ? undefined : next);
+}
+
+describe('error catalogue', () => {
+  it.each(ERROR_CODES)('%s is documented in docs/errors.md with its HTTP status', (code) => {
+    const text = section(code);
+    expect(text, `docs/errors.md has no "### ${code}" section`).toBeDefined();
+    expect(text).toContain(`HTTP ${ERROR_CATALOGUE[code].httpStatus}`);
+    expect(text).toMatch(/When:/);
+    expect(text).toMatch(/MQTT:/);
+  });
+
+  it('maps codes to HTTP statuses as Triton/KServe do', () => {
+    const statuses = Object.fromEntries(ERROR_CODES.map((c) => [c, ERROR_CATALOGUE[c].httpStatus]));
+    expect(statuses).toEqual({
+      INVALID_ARG: 400,
+      UNAUTHENTICATED: 401,
+      PERMISSION_DENIED: 403,
+      NOT_FOUND: 404,
+      ALREADY_EXISTS: 409,
+      PAYLOAD_TOO_LARGE: 413,
+      RATE_LIMITED: 429,
+      INTERNAL: 500,
+      UNAVAILABLE: 503,
+      RESOURCE_EXHAUSTED: 503,
+      DEADLINE_EXCEEDED: 504,
+    });
+  });
+});
+
+describe('FoglineError', () => {
+  it('carries code, HTTP status, details and the ES2022 cause', () => {
+    const cause = new Error('socket hang up');
+    const err = new FoglineError('UNAVAILABLE', 'cloud unreachable', { cause, details: { tier: 'cloud' } });
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.httpStatus).toBe(503);
+    expect(err.cause).toBe(cause);
+    expect(err.details).toEqual({ tier: 'cloud' });
+    expect(err.name).toBe('FoglineError');
+    expect(isFoglineError(err)).toBe(true);
+    expect(isFoglineError(cause)).toBe(false);
+  });
+
+  it('has no cause property when none is given', () => {
+    expect('cause' in new FoglineError('NOT_FOUND', 'no model x')).toBe(false);
+  });
+
+  it('wraps unknown errors as INTERNAL with cause, and passes FoglineErrors through', () => {
+    const raw = new TypeError('boom');
+    const wrapped = fromUnknown(raw);
+    expect(wrapped.code).toBe('INTERNAL');
+    expect(wrapped.cause).toBe(raw);
+    expect(wrapped.message).toBe('boom');
+    expect(fromUnknown('text').message).toBe('text');
+    expect(fromUnknown(42).cause).toBe(42);
+    const known = new FoglineError('RATE_LIMITED', 'slow down');
+    expect(fromUnknown(known)).toBe(known);
+  });
+
+  it('renders the OIP error body', () => {
+    expect(toErrorBody(new FoglineError('NOT_FOUND', 'model "x" not found'))).toEqual({
+      error: 'model "x" not found',
+    });
+    expect(toErrorBody(new Error('oops'))).toEqual({ error: 'oops' });
+  });
+
+  it('recognises error codes', () => {
+    expect(isErrorCode('INVALID_ARG')).toBe(true);
+    expect(isErrorCode('toString')).toBe(false);
+    expect(isErrorCode(3)).toBe(false);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * The one error catalogue of fogline. Every error that crosses a boundary (HTTP response, MQTT reply,
+ * CLI exit) is a FoglineError with a stable code. Codes follow Triton's status codes; HTTP statuses
+ * follow Triton/KServe's HTTP mapping. Every code is documented in docs/errors.md (a test enforces it).
+ */
+
+export type ErrorCode =
+  | 'INVALID_ARG'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'UNAVAILABLE'
+  | 'RATE_LIMITED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'DEADLINE_EXCEEDED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RESOURCE_EXHAUSTED'
+  | 'INTERNAL';
+
+export interface ErrorCatalogueEntry {
+  readonly httpStatus: number;
+  readonly summary: string;
+}
+
+export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorCatalogueEntry>> = Object.freeze({
+  INVALID_ARG: { httpStatus: 400, summary: 'The request is malformed or a value is out of range.' },
+  UNAUTHENTICATED: { httpStatus: 401, summary: 'Missing or invalid credentials.' },
+  PERMISSION_DENIED: { httpStatus: 403, summary: 'The credentials do not allow this action.' },
+  NOT_FOUND: {
+    httpStatus: 404,
+    summary: 'The named model, version, device, edge or resource does not exist.',
+  },
+  ALREADY_EXISTS: { httpStatus: 409, summary: 'A resource with this name or id already exists.' },
+  PAYLOAD_TOO_LARGE: {
+    httpStatus: 413,
+    summary: 'The request body or MQTT packet exceeds the configured limit.',
+  },
+  RATE_LIMITED: { httpStatus: 429, summary: 'The caller exceeded its token-bucket rate; retry later.' },
+  INTERNAL: { httpStatus: 500, summary: 'An unexpected failure inside fogline.' },
+  UNAVAILABLE: { httpStatus: 503, summary: 'The model or upstream tier is not ready or not reachable.' },
+  RESOURCE_EXHAUSTED: { httpStatus: 503, summary: 'A bounded queue or pool is full.' },
+  DEADLINE_EXCEEDED: { httpStatus: 504, summary: 'The latency budget ran out before an answer was ready.' },
+});
+
+export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(Object.keys(ERROR_CATALOGUE) as ErrorCode[]);
+
+export interface FoglineErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+export class FoglineError extends Error {
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options?: FoglineErrorOptions) {
+    // ES2022 error cause: only set when given, so `'cause' in err` stays meaningful.
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
+    this.name = 'FoglineError';
+    this.code = code;
+    this.httpStatus = ERROR_CATALOGUE[code].httpStatus;
+    if (options?.details !== undefined) this.details = options.details;
+  }
+}
+
+export function isFoglineError(e: unknown): e is FoglineError {
+  return e instanceof FoglineError;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CATALOGUE, value);
+}
+
+/** Wraps anything thrown into a FoglineError; FoglineErrors pass through unchanged. */
+export function fromUnknown(err: unknown): FoglineError {
+  if (isFoglineError(err)) return err;
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : 'unknown error';
+  return new FoglineError('INTERNAL', message, { cause: err });
+}
+
+/** OIP: error responses carry `{"error": "<message>"}`. */
+export function toErrorBody(err: unknown): { error: string } {
+  return { error: fromUnknown(err).message };
+}

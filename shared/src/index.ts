@@ -1,0 +1,10 @@
+/**
+ * @fogline/shared: the pure core (no I/O). Node-only modules are imported by path:
+ * '@fogline/shared/model-repository/index' and '@fogline/shared/digits-dataset'.
+ */
+export * from './clock.ts';
+export * from './codec.ts';
+export * from './errors.ts';
+export * from './oip.ts';
+export * from './scores.ts';
+export * from './token-bucket.ts';
