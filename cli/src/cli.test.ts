@@ -1,0 +1,53 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
+import { loadModelRepository } from '@fogline/shared/model-repository/index';
+
+const bin = fileURLToPath(new URL('../bin/fogline.js', import.meta.url));
+const run = promisify(execFile);
+
+async function fogline(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('fogline CLI', () => {
+  it('prints help for the program and its commands', async () => {
+    const top = await fogline('--help');
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/models/);
+    const evalHelp = await fogline('models', 'eval', '--help');
+    expect(evalHelp.stdout).toMatch(/--split <split>/);
+  });
+
+  it('models eval --json reports the same accuracy as evaluating the model directly', async () => {
+    const out = await fogline('models', 'eval', 'digits-tiny', '--split', 'calibration', '--json');
+    expect(out.code).toBe(0);
+    const report = JSON.parse(out.stdout) as { accuracy: number; count: number; model: string };
+    const repo = await loadModelRepository();
+    const direct = accuracyOf(await predictSplit(repo.get('digits-tiny').modelPath(), 'calibration'));
+    expect(report).toMatchObject({ model: 'digits-tiny', count: 1500, accuracy: direct.accuracy });
+  });
+
+  it('models list --json lists the three tiers', async () => {
+    const out = await fogline('models', 'list', '--json');
+    const rows = JSON.parse(out.stdout) as { name: string; tier: string }[];
+    expect(rows.map((r) => r.tier)).toEqual(expect.arrayContaining(['device', 'edge', 'cloud']));
+  });
+
+  it('rejects a bad split and an unknown model with a clear message and a non-zero exit', async () => {
+    const badSplit = await fogline('models', 'eval', 'digits-mid', '--split', 'train');
+    expect(badSplit.code).not.toBe(0);
+    expect(badSplit.stderr).toMatch(/Allowed choices are test, calibration/);
+    const unknown = await fogline('models', 'eval', 'digits-huge');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown model "digits-huge"/);
+  });
+});
