@@ -1,0 +1,103 @@
+/** Devices: id + shown-once token, attached to one edge that authenticates them from a synced list. */
+import { FoglineError } from '@fogline/shared/errors';
+import { generateSecret, hashSecret, MAX_SECRET_LENGTH, verifySecret } from '@fogline/shared/secrets';
+import { and, eq, isNotNull, isNull } from 'drizzle-orm';
+import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';
+import { devices, edges } from './schema.ts';
+import type { DeviceRepository } from './store.ts';
+import { checkName, isValidName } from './validation.ts';
+
+export const DEVICE_TOKEN_PREFIX = 'fgd_';
+
+const recordColumns = {
+  id: devices.id,
+  edgeId: devices.edgeId,
+  createdAt: devices.createdAt,
+  revokedAt: devices.revokedAt,
+};
+
+function notFound(id: string): FoglineError {
+  return new FoglineError('NOT_FOUND', `device '${id}' does not exist`, { details: { deviceId: id } });
+}
+
+export function createDeviceRepository(db: StoreDatabase, now: WallClock): DeviceRepository {
+  async function edgeState(edgeId: string): Promise<'active' | 'revoked' | 'missing'> {
+    const [edge] = await db.select({ revokedAt: edges.revokedAt }).from(edges).where(eq(edges.id, edgeId));
+    return !edge ? 'missing' : edge.revokedAt ? 'revoked' : 'active';
+  }
+
+  return {
+    async create(id: string, edgeId: string) {
+      checkName('deviceId', id);
+      checkName('edgeId', edgeId);
+      // Edges are never deleted, so checking first cannot race with the foreign key.
+      if ((await edgeState(edgeId)) !== 'active') {
+        throw new FoglineError('NOT_FOUND', `edge '${edgeId}' does not exist or is revoked`, {
+          details: { edgeId },
+        });
+      }
+      const token = generateSecret(DEVICE_TOKEN_PREFIX);
+      const values = { id, edgeId, tokenHash: await hashSecret(token), createdAt: now(), revokedAt: null };
+      // A revoked device id may be re-enrolled (possibly under another edge); an active one is taken.
+      const [record] = await db
+        .insert(devices)
+        .values(values)
+        .onConflictDoUpdate({ target: devices.id, set: values, setWhere: isNotNull(devices.revokedAt) })
+        .returning(recordColumns);
+      if (!record) {
+        throw new FoglineError('ALREADY_EXISTS', `device '${id}' already exists`, {
+          details: { deviceId: id },
+        });
+      }
+      return { record, token };
+    },
+
+    async verify(id: string, token: string) {
+      if (!isValidName(id) || typeof token !== 'string' || token.length > MAX_SECRET_LENGTH) return null;
+      const [row] = await db
+        .select({ ...recordColumns, tokenHash: devices.tokenHash })
+        .from(devices)
+        .innerJoin(edges, eq(edges.id, devices.edgeId))
+        .where(and(eq(devices.id, id), isNull(devices.revokedAt), isNull(edges.revokedAt)));
+      if (!row) return null;
+      const { tokenHash, ...record } = row;
+      return (await verifySecret(token, tokenHash)) ? record : null;
+    },
+
+    async get(id: string) {
+      checkName('deviceId', id);
+      const [row] = await db.select(recordColumns).from(devices).where(eq(devices.id, id));
+      if (!row) throw notFound(id);
+      return row;
+    },
+
+    async list() {
+      return db.select(recordColumns).from(devices).orderBy(byName(devices.id));
+    },
+
+    async listByEdge(edgeId: string) {
+      checkName('edgeId', edgeId);
+      const state = await edgeState(edgeId);
+      if (state === 'missing') {
+        throw new FoglineError('NOT_FOUND', `edge '${edgeId}' does not exist`, { details: { edgeId } });
+      }
+      if (state === 'revoked') return [];
+      return db
+        .select({ id: devices.id, tokenHash: devices.tokenHash })
+        .from(devices)
+        .where(and(eq(devices.edgeId, edgeId), isNull(devices.revokedAt)))
+        .orderBy(byName(devices.id));
+    },
+
+    async revoke(id: string) {
+      checkName('deviceId', id);
+      const [row] = await db
+        .update(devices)
+        .set({ revokedAt: keepFirst(devices.revokedAt, now()) })
+        .where(eq(devices.id, id))
+        .returning(recordColumns);
+      if (!row) throw notFound(id);
+      return row;
+    },
+  };
+}

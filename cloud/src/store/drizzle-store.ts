@@ -1,0 +1,31 @@
+/** Builds the Store contract on any drizzle Postgres-dialect database (PGlite or node-postgres). */
+import { createApiKeyRepository } from './api-keys.ts';
+import { type StoreDatabase, systemWallClock, type WallClock } from './database.ts';
+import { createDeviceRepository } from './devices.ts';
+import { createEdgeRepository } from './edges.ts';
+import { createModelVersionRepository } from './model-versions.ts';
+import type { Store } from './store.ts';
+
+/** An open, migrated database and how to release it; produced by the driver adapters. */
+export interface StoreConnection {
+  readonly db: StoreDatabase;
+  readonly driver: Store['driver'];
+  close(): Promise<void>;
+}
+
+export function createStore(connection: StoreConnection, wallClock: WallClock = systemWallClock): Store {
+  const { db } = connection;
+  let closing: Promise<void> | undefined;
+  return {
+    apiKeys: createApiKeyRepository(db, wallClock),
+    edges: createEdgeRepository(db, wallClock),
+    devices: createDeviceRepository(db, wallClock),
+    modelVersions: createModelVersionRepository(db, wallClock),
+    driver: connection.driver,
+    close() {
+      // Idempotent: shutdown paths may race (signal handler + test teardown).
+      closing ??= connection.close();
+      return closing;
+    },
+  };
+}

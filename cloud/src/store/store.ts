@@ -1,0 +1,119 @@
+/**
+ * The control-plane store contract. Pure types: the drizzle implementation (drizzle-store.ts) runs it
+ * on PGlite or PostgreSQL, and store.contract.ts checks every implementation against it.
+ *
+ * Conventions for every repository:
+ * - `create` returns the plaintext secret exactly once; only its scrypt hash is stored.
+ *   An active record with the same name/id → ALREADY_EXISTS. Creating over a *revoked* record
+ *   re-enrols it with a fresh secret (replacement hardware keeps its id); the old secret stays dead.
+ * - `verify` takes untrusted input and never throws for bad credentials: malformed, unknown, revoked
+ *   or wrong → null. It costs one scrypt (tens of ms): cache successes on hot paths.
+ * - `get` / `revoke` on a missing record → NOT_FOUND; malformed names/ids → INVALID_ARG.
+ * - `revoke` is idempotent and keeps the first revocation time; records are never deleted.
+ */
+
+export type Tier = 'device' | 'edge' | 'cloud';
+export type ModelVersionStatus = 'staged' | 'active' | 'retired';
+
+export interface ApiKeyRecord {
+  readonly id: number;
+  readonly name: string;
+  /** `fgl_` + first 8 characters of the secret: safe to display, identifies the key in logs. */
+  readonly keyPrefix: string;
+  readonly ratePerSec: number;
+  readonly burst: number;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+export interface NewApiKey {
+  readonly name: string;
+  /** Token-bucket refill rate, requests per second (> 0). */
+  readonly ratePerSec: number;
+  /** Token-bucket capacity (integer ≥ 1). */
+  readonly burst: number;
+}
+
+export interface ApiKeyRepository {
+  /** `key` is `fgl_` + 43 base64url chars, returned only here. */
+  create(input: NewApiKey): Promise<{ record: ApiKeyRecord; key: string }>;
+  verify(key: string): Promise<ApiKeyRecord | null>;
+  get(name: string): Promise<ApiKeyRecord>;
+  /** All keys, revoked ones included, ordered by name. */
+  list(): Promise<ApiKeyRecord[]>;
+  revoke(name: string): Promise<ApiKeyRecord>;
+}
+
+export interface EdgeRecord {
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+  readonly lastSeenAt: Date | null;
+}
+
+export interface EdgeRepository {
+  create(id: string): Promise<{ record: EdgeRecord; token: string }>;
+  verify(id: string, token: string): Promise<EdgeRecord | null>;
+  get(id: string): Promise<EdgeRecord>;
+  list(): Promise<EdgeRecord[]>;
+  revoke(id: string): Promise<EdgeRecord>;
+  /** Records contact from the edge (status message, authenticated request). Default time: the store's clock. */
+  markSeen(id: string, at?: Date): Promise<EdgeRecord>;
+}
+
+export interface DeviceRecord {
+  readonly id: string;
+  readonly edgeId: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+/** What an edge needs to authenticate its devices offline (DESIGN: Where the brokers are). */
+export interface DeviceCredential {
+  readonly id: string;
+  /** `scrypt$N$r$p$salt$hash`; check with `verifySecret` from `@fogline/shared/secrets`. */
+  readonly tokenHash: string;
+}
+
+export interface DeviceRepository {
+  /** NOT_FOUND when the edge does not exist or is revoked. */
+  create(id: string, edgeId: string): Promise<{ record: DeviceRecord; token: string }>;
+  /** Null also when the device's edge is revoked. */
+  verify(id: string, token: string): Promise<DeviceRecord | null>;
+  get(id: string): Promise<DeviceRecord>;
+  list(): Promise<DeviceRecord[]>;
+  /** Active devices of an active edge, ordered by id ([] for a revoked edge; NOT_FOUND if unknown). */
+  listByEdge(edgeId: string): Promise<DeviceCredential[]>;
+  revoke(id: string): Promise<DeviceRecord>;
+}
+
+export interface ModelVersionRecord {
+  readonly model: string;
+  readonly version: number;
+  readonly tier: Tier;
+  /** Lower-case hex SHA-256 of model.onnx. */
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly createdAt: Date;
+  readonly status: ModelVersionStatus;
+}
+
+export type ModelVersionInput = Omit<ModelVersionRecord, 'createdAt'>;
+
+export interface ModelVersionRepository {
+  /** Inserts or replaces (model, version); `createdAt` is kept from the first insert. */
+  upsert(input: ModelVersionInput): Promise<ModelVersionRecord>;
+  get(model: string, version: number): Promise<ModelVersionRecord>;
+  /** Ordered by model, then version; only `model`'s versions when given. */
+  list(model?: string): Promise<ModelVersionRecord[]>;
+}
+
+export interface Store {
+  readonly apiKeys: ApiKeyRepository;
+  readonly edges: EdgeRepository;
+  readonly devices: DeviceRepository;
+  readonly modelVersions: ModelVersionRepository;
+  /** Which engine backs the store (for /v2 metadata and logs). */
+  readonly driver: 'pglite' | 'postgres';
+  close(): Promise<void>;
+}

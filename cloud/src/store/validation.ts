@@ -1,0 +1,71 @@
+/** Boundary checks for store inputs; each failure is a FoglineError INVALID_ARG naming the field. */
+import { FoglineError } from '@fogline/shared/errors';
+import type { ModelVersionStatus, Tier } from './store.ts';
+
+/** Names of API keys, edge/device ids and model names: safe in MQTT topics, URLs and file paths. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+const TIERS: readonly Tier[] = ['device', 'edge', 'cloud'];
+const STATUSES: readonly ModelVersionStatus[] = ['staged', 'active', 'retired'];
+
+function invalid(field: string, message: string, value: unknown): FoglineError {
+  return new FoglineError('INVALID_ARG', `${field} ${message}`, { details: { field, value } });
+}
+
+export function isValidName(value: unknown): value is string {
+  return typeof value === 'string' && NAME_PATTERN.test(value);
+}
+
+export function checkName(field: string, value: unknown): string {
+  if (!isValidName(value)) {
+    throw invalid(field, `must match ${NAME_PATTERN} (1-64 chars, letters, digits, '.', '_', '-')`, value);
+  }
+  return value;
+}
+
+export function checkRate(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalid('ratePerSec', 'must be a finite number > 0', value);
+  }
+  return value;
+}
+
+export function checkBurst(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 2 ** 31 - 1) {
+    throw invalid('burst', 'must be an integer >= 1', value);
+  }
+  return value;
+}
+
+export function checkVersion(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 2 ** 31 - 1) {
+    throw invalid('version', 'must be an integer >= 1', value);
+  }
+  return value;
+}
+
+export function checkTier(value: unknown): Tier {
+  if (!TIERS.includes(value as Tier)) throw invalid('tier', `must be one of ${TIERS.join(', ')}`, value);
+  return value as Tier;
+}
+
+export function checkStatus(value: unknown): ModelVersionStatus {
+  if (!STATUSES.includes(value as ModelVersionStatus)) {
+    throw invalid('status', `must be one of ${STATUSES.join(', ')}`, value);
+  }
+  return value as ModelVersionStatus;
+}
+
+export function checkSha256(value: unknown): string {
+  if (typeof value !== 'string' || !SHA256_PATTERN.test(value)) {
+    throw invalid('sha256', 'must be 64 lower-case hex characters', value);
+  }
+  return value;
+}
+
+export function checkBytes(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid('bytes', 'must be a non-negative integer', value);
+  }
+  return value;
+}
