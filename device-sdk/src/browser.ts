@@ -1,0 +1,37 @@
+/**
+ * @fogline/device-sdk for browsers: MQTT over WebSocket (MQTT.js' browser build) and the tiny model on
+ * onnxruntime-web (WASM). `model` must be a URL; the policy comes from the options, or from
+ * `models/<name>/config.json` served next to `models/<name>/<version>/model.onnx`.
+ */
+import { FoglineError } from '@fogline/shared/errors';
+import { connectDeviceWith, type DevicePlatform } from './connect-device-core.ts';
+import type { Device } from './device.ts';
+import type { ConnectDeviceOptions } from './device-options.ts';
+import { fetchModelBytes, fetchPolicyNextTo } from './model-source.ts';
+import { createWebRuntime } from './runtime/web-runtime.ts';
+
+const browserPlatform: DevicePlatform = {
+  loadModelBytes: fetchModelBytes,
+  loadPolicyNextTo: fetchPolicyNextTo,
+  async createRuntime(choice, model, web) {
+    if (choice === 'node')
+      throw new FoglineError('INVALID_ARG', 'connectDevice: no onnxruntime-node in a browser');
+    return createWebRuntime(model, web);
+  },
+};
+
+export type BrowserDeviceOptions = ConnectDeviceOptions & { model: string | URL };
+
+export function connectDevice(options: BrowserDeviceOptions): Promise<Device> {
+  if (!/^wss?:\/\//.test(String(options?.broker))) {
+    return Promise.reject(
+      new FoglineError('INVALID_ARG', 'connectDevice: browsers reach the broker by ws:// or wss:// only'),
+    );
+  }
+  return connectDeviceWith(browserPlatform, options);
+}
+
+export type { Device, DeviceStats, InferOptions, InferResult } from './device.ts';
+export type { ConnectDeviceOptions } from './device-options.ts';
+export { DEFAULT_POLICY, DEFAULT_THRESHOLDS, type EscalationPolicy } from './escalation-policy.ts';
+export type { ConnectionState } from './transport/mqtt-transport.ts';

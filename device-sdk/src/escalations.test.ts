@@ -1,0 +1,83 @@
+import { systemClock } from '@fogline/shared/clock';
+import { describe, expect, it } from 'vitest';
+import { Escalations, type EscalationsOptions } from './escalations.ts';
+import type { EdgeReply } from './fabric-messages.ts';
+
+function setup(overrides: Partial<EscalationsOptions> = {}) {
+  const sent: string[] = [];
+  let online = true;
+  const escalations = new Escalations({
+    clock: systemClock,
+    offline: 'local',
+    maxQueued: 8,
+    minEscalationMs: 1,
+    sender: {
+      isOnline: () => online,
+      send: async (payload) => {
+        sent.push(new TextDecoder().decode(payload));
+      },
+    },
+    ...overrides,
+  });
+  return { escalations, sent, setOnline: (v: boolean) => (online = v) };
+}
+
+const encodeAs = (id: string) => () => new TextEncoder().encode(id);
+const reply = (id: string): EdgeReply => ({
+  ok: true,
+  id,
+  logits: new Float32Array(10),
+  tier: 'edge',
+  degraded: false,
+  score: 1,
+});
+
+describe('Escalations', () => {
+  it('settles each request once: a late or duplicate reply is ignored', async () => {
+    const { escalations } = setup();
+    const outcome = escalations.start('a', 1_000, encodeAs('a'));
+    expect(escalations.onReply(reply('a'))).toBe(true);
+    expect(escalations.onReply(reply('a'))).toBe(false);
+    expect(escalations.onReply(reply('unknown'))).toBe(false);
+    expect((await outcome).kind).toBe('reply');
+    expect(escalations.inFlight).toBe(0);
+  });
+
+  it('queue mode sends held requests oldest first when back online', async () => {
+    const { escalations, sent, setOnline } = setup({ offline: 'queue' });
+    setOnline(false);
+    const outcomes = ['q1', 'q2', 'q3'].map((id) => escalations.start(id, 5_000, encodeAs(id)));
+    expect(escalations.queued).toBe(3);
+    setOnline(true);
+    escalations.onOnline();
+    expect(sent).toEqual(['q1', 'q2', 'q3']);
+    for (const id of ['q1', 'q2', 'q3']) escalations.onReply(reply(id));
+    expect((await Promise.all(outcomes)).map((o) => o.kind)).toEqual(['reply', 'reply', 'reply']);
+  });
+
+  it('local mode answers in-flight requests at once when the connection drops', async () => {
+    const { escalations } = setup();
+    const outcome = escalations.start('a', 5_000, encodeAs('a'));
+    escalations.onOffline();
+    expect(await outcome).toMatchObject({ kind: 'fallback', code: 'UNAVAILABLE' });
+  });
+
+  it('a publish failure falls back instead of hanging until the deadline', async () => {
+    const { escalations } = setup({
+      sender: { isOnline: () => true, send: () => Promise.reject(new Error('socket closed')) },
+    });
+    expect(await escalations.start('a', 5_000, encodeAs('a'))).toMatchObject({
+      kind: 'fallback',
+      code: 'UNAVAILABLE',
+    });
+  });
+
+  it('settleAll answers everything still pending', async () => {
+    const { escalations, setOnline } = setup({ offline: 'queue' });
+    const inFlight = escalations.start('a', 5_000, encodeAs('a'));
+    setOnline(false);
+    const queued = escalations.start('b', 5_000, encodeAs('b'));
+    escalations.settleAll('UNAVAILABLE', 'closing');
+    expect((await Promise.all([inFlight, queued])).map((o) => o.kind)).toEqual(['fallback', 'fallback']);
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * @fogline/device-sdk for Node: `connectDevice` runs the tiny model with onnxruntime-node (or
+ * onnxruntime-web where no native binary exists) and talks MQTT to its edge. Browsers: './browser'.
+ */
+import { connectDeviceWith, type DevicePlatform } from './connect-device-core.ts';
+import type { Device } from './device.ts';
+import type { ConnectDeviceOptions } from './device-options.ts';
+import { DEFAULT_MODEL_PATH, loadModelBytes, loadPolicyNextTo } from './model-source-node.ts';
+import { selectRuntime } from './runtime/select-runtime.ts';
+
+const nodePlatform: DevicePlatform = {
+  defaultModel: DEFAULT_MODEL_PATH,
+  loadModelBytes,
+  loadPolicyNextTo,
+  createRuntime: selectRuntime,
+};
+
+/** Loads the model, connects to the broker and resolves once connected (or offline, retrying). */
+export function connectDevice(options: ConnectDeviceOptions): Promise<Device> {
+  return connectDeviceWith(nodePlatform, options);
+}
+
+export type { Device, DeviceStats, InferOptions, InferResult } from './device.ts';
+export type { ConnectDeviceOptions } from './device-options.ts';
+export { DEFAULT_POLICY, DEFAULT_THRESHOLDS, type EscalationPolicy } from './escalation-policy.ts';
+export { DEFAULT_MODEL_PATH } from './model-source-node.ts';
+export type { ModelRuntime, RuntimeKind, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
+export { createNodeRuntime } from './runtime/node-runtime.ts';
+export { createWebRuntime } from './runtime/web-runtime.ts';
+export type { ConnectionState } from './transport/mqtt-transport.ts';

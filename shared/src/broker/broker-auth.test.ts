@@ -1,0 +1,113 @@
+import type { MqttClient } from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { topics } from '../topics.ts';
+import { closed, connectClient, startTestBroker, type TestBroker, until } from './broker-test-kit.ts';
+
+let t: TestBroker;
+const clients: MqttClient[] = [];
+const track = (c: MqttClient) => {
+  clients.push(c);
+  return c;
+};
+
+beforeEach(async () => {
+  t = await startTestBroker({
+    'dev-1': [
+      { token: 'tok-1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },
+      // A second valid token for the same device (e.g. during rotation): "other credentials".
+      { token: 'tok-1-rotated', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },
+    ],
+    'edge-a': { token: 'tok-edge', identity: { kind: 'edge', id: 'edge-a' } },
+  });
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+  await t.broker.close();
+});
+
+describe('authentication (username = client id, password = token)', () => {
+  it('accepts valid credentials and knows the identity', async () => {
+    track(await connectClient(t.url, 'dev-1', 'tok-1'));
+    expect(t.broker.clients()).toEqual([
+      { clientId: 'dev-1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },
+    ]);
+    expect(t.broker.stats().connectedClients).toBe(1);
+  });
+
+  it('refuses a bad token with "bad user name or password"', async () => {
+    await expect(connectClient(t.url, 'dev-1', 'wrong')).rejects.toMatchObject({ code: 4 });
+    await expect(connectClient(t.url, 'nobody', 'tok-1')).rejects.toMatchObject({ code: 4 });
+    expect(t.broker.stats().connectRefused['bad-credentials']).toBe(2);
+  });
+
+  it('refuses a username that is not the client id, and a missing token', async () => {
+    await expect(connectClient(t.url, 'dev-1', 'tok-1', { username: 'edge-a' })).rejects.toMatchObject({
+      code: 4,
+    });
+    await expect(connectClient(t.url, 'dev-1', '', { password: undefined })).rejects.toMatchObject({
+      code: 4,
+    });
+    expect(t.broker.stats().connectRefused['username-mismatch']).toBe(1);
+    expect(t.broker.stats().connectRefused['bad-credentials']).toBe(1);
+  });
+
+  it('refuses a client id already connected with other credentials, keeping the first connection', async () => {
+    const first = track(await connectClient(t.url, 'dev-1', 'tok-1'));
+    await expect(connectClient(t.url, 'dev-1', 'tok-1-rotated')).rejects.toMatchObject({ code: 2 });
+    expect(first.connected).toBe(true);
+    expect(t.broker.stats().connectRefused['client-id-taken']).toBe(1);
+  });
+
+  it('lets the same credentials take over the session ([MQTT-3.1.4-2])', async () => {
+    const first = track(await connectClient(t.url, 'dev-1', 'tok-1'));
+    const firstClosed = closed(first);
+    const second = track(await connectClient(t.url, 'dev-1', 'tok-1'));
+    await firstClosed;
+    expect(second.connected).toBe(true);
+    await until(() => t.broker.stats().connectedClients === 1, 2_000, 'one client');
+  });
+
+  it('revoke disconnects the client at once, and the revoked token cannot reconnect', async () => {
+    const device = track(await connectClient(t.url, 'dev-1', 'tok-1'));
+    const gone = closed(device);
+    t.credentials.delete('dev-1'); // the store refuses the token from now on
+    const start = Date.now();
+    expect(t.broker.revoke('dev-1')).toBe(true);
+    await gone;
+    expect(Date.now() - start).toBeLessThan(1_000);
+    await expect(connectClient(t.url, 'dev-1', 'tok-1')).rejects.toMatchObject({ code: 4 });
+    expect(t.broker.revoke('dev-1')).toBe(false);
+    expect(t.broker.stats().revoked).toBe(1);
+  });
+
+  it('refuses a will outside the client ACL with "not authorized"', async () => {
+    const will = {
+      topic: topics.status('edge-b'),
+      payload: Buffer.from('offline'),
+      qos: 1 as const,
+      retain: true,
+    };
+    await expect(connectClient(t.url, 'edge-a', 'tok-edge', { will })).rejects.toMatchObject({ code: 5 });
+    const ownWill = { ...will, topic: topics.status('edge-a') };
+    track(await connectClient(t.url, 'edge-a', 'tok-edge', { will: ownWill }));
+    expect(t.broker.stats().connectRefused['will-topic']).toBe(1);
+  });
+
+  it('answers "server unavailable" when the identity resolver fails, and keeps running', async () => {
+    const failing = await startTestBroker(
+      {},
+      {
+        resolveIdentity: async () => {
+          throw new Error('database down');
+        },
+      },
+    );
+    try {
+      await expect(connectClient(failing.url, 'dev-1', 'tok-1')).rejects.toMatchObject({ code: 3 });
+      expect(failing.broker.stats().connectRefused['resolver-error']).toBe(1);
+    } finally {
+      await failing.broker.close();
+    }
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Options of `createBroker`: one typed defaults object, units in names, validated once and frozen
+ * (like Aedes' `defaultOptions`). Everything a fogline broker enforces is configured here.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { AedesOptions } from 'aedes';
+import type { Identity } from '../acl.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { FoglineError } from '../errors.ts';
+
+/**
+ * Maps the credentials of a CONNECT (MQTT username = client id, password = token) to an identity, or
+ * null to refuse them. It must return an identity whose `id` is `clientId`. It may be called on every
+ * (re)connect, so cache successful verifications. A throw refuses the connection as "server unavailable".
+ */
+export type IdentityResolver = (clientId: string, token: string) => Promise<Identity | null>;
+
+export interface RateOptions {
+  ratePerSec: number;
+  burst: number;
+}
+
+export interface BrokerLogger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface BrokerOptions {
+  resolveIdentity: IdentityResolver;
+  /** Interface the TCP and standalone WebSocket listeners bind to. Default 127.0.0.1; '0.0.0.0' for a LAN. */
+  host?: string;
+  /** MQTT over TCP port; 0 = a free port; undefined = no TCP listener. */
+  mqttPort?: number;
+  /** MQTT over WebSocket on its own HTTP listener; 0 = a free port; undefined = none. */
+  wsPort?: number;
+  /** Attach MQTT over WebSocket to this existing HTTP server (upgrade requests on `wsPath`). */
+  httpServer?: HttpServer;
+  /** Path of the WebSocket endpoint. Default '/mqtt' (MQTT.js default). */
+  wsPath?: string;
+  /** Per-client token bucket on PUBLISH. Default 50/s, burst 100. */
+  publishRate?: RateOptions;
+  /** Broker-wide limit on new connections (CONNECT packets) per second. Default 200/s, burst 400. */
+  connectRate?: RateOptions;
+  /** Most clients connected at once; further CONNECTs are refused. Default 10 000. */
+  maxClients?: number;
+  /** Largest MQTT packet a client may send (fixed header included); bigger → disconnected. Default 256 KiB. */
+  maxPacketBytes?: number;
+  /** Aedes drainTimeout: a client that does not drain its socket for this long is dropped. Default 10 s. */
+  drainTimeoutMs?: number;
+  /** Time a new connection has to send CONNECT. Default 10 s. */
+  connectTimeoutMs?: number;
+  clock?: Clock;
+  logger?: BrokerLogger;
+  /** Passed through to Aedes (e.g. `id`, `mq` and `persistence` for Redis scale-out). Hooks are fogline's. */
+  aedes?: Pick<
+    AedesOptions,
+    'id' | 'mq' | 'persistence' | 'concurrency' | 'heartbeatInterval' | 'queueLimit'
+  >;
+}
+
+export type ResolvedBrokerOptions = Readonly<
+  Required<Omit<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes'>> &
+    Pick<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes'>
+>;
+
+const silentLogger: BrokerLogger = { warn: () => {} };
+
+export const BROKER_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  wsPath: '/mqtt',
+  publishRate: Object.freeze({ ratePerSec: 50, burst: 100 }),
+  connectRate: Object.freeze({ ratePerSec: 200, burst: 400 }),
+  maxClients: 10_000,
+  maxPacketBytes: 256 * 1024,
+  drainTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+});
+
+function invalid(message: string): FoglineError {
+  return new FoglineError('INVALID_ARG', `broker options: ${message}`);
+}
+
+function checkPort(name: string, value: number | undefined): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw invalid(`${name} must be 0–65535, got ${value}`);
+}
+
+function checkPositive(name: string, value: number, integer = true): void {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw invalid(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+  }
+}
+
+function checkRate(name: string, rate: RateOptions): void {
+  checkPositive(`${name}.ratePerSec`, rate.ratePerSec, false);
+  checkPositive(`${name}.burst`, rate.burst, false);
+}
+
+export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
+  if (typeof options?.resolveIdentity !== 'function') throw invalid('resolveIdentity must be a function');
+  checkPort('mqttPort', options.mqttPort);
+  checkPort('wsPort', options.wsPort);
+  const resolved = {
+    ...BROKER_DEFAULTS,
+    clock: systemClock,
+    logger: silentLogger,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as ResolvedBrokerOptions;
+  if (!resolved.wsPath.startsWith('/')) throw invalid(`wsPath must start with "/", got ${resolved.wsPath}`);
+  checkRate('publishRate', resolved.publishRate);
+  checkRate('connectRate', resolved.connectRate);
+  checkPositive('maxClients', resolved.maxClients);
+  checkPositive('maxPacketBytes', resolved.maxPacketBytes);
+  checkPositive('drainTimeoutMs', resolved.drainTimeoutMs);
+  checkPositive('connectTimeoutMs', resolved.connectTimeoutMs);
+  return Object.freeze(resolved);
+}

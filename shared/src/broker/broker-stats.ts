@@ -1,0 +1,69 @@
+/** Counters of a fogline broker: what it refused, dropped and why. Exposed by `broker.stats()`. */
+import type { AclRefusal } from '../acl.ts';
+
+export type ConnectRefusal =
+  /** Unknown client id or wrong token ([MQTT-3.2.2] return code 4). */
+  | 'bad-credentials'
+  /** MQTT username is not the client id (return code 4). */
+  | 'username-mismatch'
+  /** The client id is connected with other credentials (return code 2). */
+  | 'client-id-taken'
+  /** The will topic is outside the client's ACL (return code 5). */
+  | 'will-topic'
+  /** The identity resolver failed (return code 3, server unavailable). */
+  | 'resolver-error'
+  /** Over the broker-wide connection rate (closed before CONNACK). */
+  | 'throttled'
+  /** maxClients reached (closed before CONNACK). */
+  | 'max-clients';
+
+export interface BrokerStatsSnapshot {
+  connectedClients: number;
+  connectionsAccepted: number;
+  connectRefused: Record<ConnectRefusal, number>;
+  publishRefused: Record<AclRefusal, number>;
+  subscribeRefused: Record<AclRefusal, number>;
+  /** Publishes dropped by the per-client token bucket. */
+  rateLimited: number;
+  /** Connections closed because a packet exceeded maxPacketBytes. */
+  oversizedPackets: number;
+  /** Clients disconnected by `revoke()`. */
+  revoked: number;
+  /** Error replies the broker sent to devices (rate limited / refused publish). */
+  errorReplies: number;
+}
+
+const aclZero = (): Record<AclRefusal, number> => ({ wildcard: 0, topic: 0, identity: 0 });
+
+export class BrokerStats {
+  connectionsAccepted = 0;
+  rateLimited = 0;
+  oversizedPackets = 0;
+  revoked = 0;
+  errorReplies = 0;
+  readonly connectRefused: Record<ConnectRefusal, number> = {
+    'bad-credentials': 0,
+    'username-mismatch': 0,
+    'client-id-taken': 0,
+    'will-topic': 0,
+    'resolver-error': 0,
+    throttled: 0,
+    'max-clients': 0,
+  };
+  readonly publishRefused = aclZero();
+  readonly subscribeRefused = aclZero();
+
+  snapshot(connectedClients: number): BrokerStatsSnapshot {
+    return {
+      connectedClients,
+      connectionsAccepted: this.connectionsAccepted,
+      connectRefused: { ...this.connectRefused },
+      publishRefused: { ...this.publishRefused },
+      subscribeRefused: { ...this.subscribeRefused },
+      rateLimited: this.rateLimited,
+      oversizedPackets: this.oversizedPackets,
+      revoked: this.revoked,
+      errorReplies: this.errorReplies,
+    };
+  }
+}

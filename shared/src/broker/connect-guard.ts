@@ -1,0 +1,95 @@
+/**
+ * CONNECT handling: connection throttling (`preConnect`) and authentication (`authenticate`).
+ * MQTT username = client id, password = token (DESIGN.md "Protocols"). Return codes per [MQTT-3.2.2.3].
+ */
+import type { Aedes, AuthErrorCode, AuthenticateError, Client, ConnectPacket } from 'aedes';
+import { canPublish } from '../acl.ts';
+import { TokenBucket } from '../token-bucket.ts';
+import type { ResolvedBrokerOptions } from './broker-options.ts';
+import type { BrokerStats, ConnectRefusal } from './broker-stats.ts';
+import { type ClientSessions, credentialFingerprint } from './client-sessions.ts';
+
+type AedesHooks = Pick<Aedes, 'preConnect' | 'authenticate'>;
+
+// [MQTT-3.2.2.3] CONNACK return codes (AuthErrorCode is a const enum, so spelled out here).
+const IDENTIFIER_REJECTED = 2 as AuthErrorCode;
+const SERVER_UNAVAILABLE = 3 as AuthErrorCode;
+const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
+const NOT_AUTHORIZED = 5 as AuthErrorCode;
+
+export function createConnectGuard(
+  options: ResolvedBrokerOptions,
+  sessions: ClientSessions,
+  stats: BrokerStats,
+  connectedClients: () => number,
+): AedesHooks {
+  const connectBucket = new TokenBucket({ ...options.connectRate, clock: options.clock });
+  /** Will messages seen in preConnect, checked against the ACL once the identity is known. */
+  const wills = new WeakMap<Client, ConnectPacket['will']>();
+
+  const preConnect: Aedes['preConnect'] = (client, packet, callback) => {
+    // Refused here, the connection is closed without CONNACK: a client retries later, as after a
+    // network error (a CONNACK refusal would stop MQTT.js from reconnecting at all).
+    if (connectedClients() >= options.maxClients) {
+      stats.connectRefused['max-clients']++;
+      return callback(new Error(`broker full: ${options.maxClients} clients connected`), false);
+    }
+    if (!connectBucket.tryTake().ok) {
+      stats.connectRefused.throttled++;
+      return callback(new Error('too many new connections per second; retry later'), false);
+    }
+    if (packet.will) wills.set(client, packet.will);
+    callback(null, true);
+  };
+
+  const authenticate: Aedes['authenticate'] = (client, username, password, done) => {
+    const will = wills.get(client);
+    wills.delete(client);
+    const refuse = (reason: ConnectRefusal, returnCode: AuthErrorCode, message: string) => {
+      stats.connectRefused[reason]++;
+      options.logger.warn(`MQTT connect refused: ${message}`, { clientId: client.id, reason });
+      const error = new Error(message) as AuthenticateError;
+      error.returnCode = returnCode;
+      done(error, false);
+    };
+    const clientId = client.id;
+    if (username !== clientId) {
+      return refuse('username-mismatch', BAD_USERNAME_OR_PASSWORD, 'MQTT username must be the client id');
+    }
+    if (!password || password.length === 0) {
+      return refuse('bad-credentials', BAD_USERNAME_OR_PASSWORD, 'missing token (MQTT password)');
+    }
+    const token = password.toString('utf8');
+    options.resolveIdentity(clientId, token).then(
+      (identity) => {
+        if (!identity || identity.id !== clientId) {
+          return refuse('bad-credentials', BAD_USERNAME_OR_PASSWORD, 'unknown client id or wrong token');
+        }
+        const fingerprint = credentialFingerprint(token);
+        const holder = sessions.holder(clientId);
+        // DESIGN.md: a client id already connected with other credentials is refused; with the same
+        // credentials the new connection takes over the session ([MQTT-3.1.4-2]).
+        if (holder && holder.session.credentialFingerprint !== fingerprint) {
+          return refuse(
+            'client-id-taken',
+            IDENTIFIER_REJECTED,
+            'client id is connected with other credentials',
+          );
+        }
+        if (will && !canPublish(identity, will.topic).allowed) {
+          return refuse('will-topic', NOT_AUTHORIZED, `will topic "${will.topic}" is not allowed`);
+        }
+        const publishBucket = new TokenBucket({ ...options.publishRate, clock: options.clock });
+        sessions.set(client, { identity, credentialFingerprint: fingerprint, publishBucket });
+        stats.connectionsAccepted++;
+        done(null, true);
+      },
+      (err: unknown) => {
+        options.logger.warn('identity resolver failed', { clientId, error: String(err) });
+        refuse('resolver-error', SERVER_UNAVAILABLE, 'credentials cannot be checked right now');
+      },
+    );
+  };
+
+  return { preConnect, authenticate };
+}

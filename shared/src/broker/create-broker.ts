@@ -1,0 +1,166 @@
+/**
+ * The fogline MQTT broker: Aedes 1.x with fogline's authentication, ACL, limits and transports. The same
+ * factory serves the cloud's upstream broker and each edge agent's local broker (DESIGN.md "Where the
+ * brokers are"); they differ only in their identity resolver and listeners.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Server as TcpServer } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Aedes } from 'aedes';
+import type { Identity } from '../acl.ts';
+import { FoglineError } from '../errors.ts';
+import { createAuthorizeHooks } from './authorize-hooks.ts';
+import { type BrokerOptions, resolveBrokerOptions } from './broker-options.ts';
+import { BrokerStats, type BrokerStatsSnapshot } from './broker-stats.ts';
+import { ClientSessions } from './client-sessions.ts';
+import { createConnectGuard } from './connect-guard.ts';
+import { PacketSizeMeter } from './packet-size-meter.ts';
+import {
+  attachWebSocket,
+  boundPort,
+  closeServer,
+  createWebSocketEndpoint,
+  listenTcp,
+  listenWebSocket,
+} from './transports.ts';
+
+export interface BrokerAddresses {
+  /** Bound MQTT over TCP port, when `mqttPort` was given. */
+  mqttPort?: number;
+  /** Bound standalone WebSocket port, when `wsPort` was given. */
+  wsPort?: number;
+  /** Path of the WebSocket endpoint (standalone or attached). */
+  wsPath: string;
+}
+
+export interface PublishOptions {
+  qos?: 0 | 1;
+  retain?: boolean;
+}
+
+export interface FoglineBroker {
+  /** The Aedes instance (in-process `publish`/`subscribe` bypass the ACL: for fogline's own code only). */
+  readonly aedes: Aedes;
+  /** Opens the configured listeners and attaches the WebSocket endpoint; call once. */
+  listen(): Promise<BrokerAddresses>;
+  /** Publishes from inside the process (no ACL, no rate limit). */
+  publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void>;
+  /** Disconnects `clientId` at once (its will, if any, is published); true if it was connected. */
+  revoke(clientId: string): boolean;
+  /** Connected clients and their identities. */
+  clients(): Array<{ clientId: string; identity: Identity }>;
+  stats(): BrokerStatsSnapshot;
+  /** Closes listeners, disconnects every client and closes Aedes. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function createBroker(options: BrokerOptions): Promise<FoglineBroker> {
+  const opts = resolveBrokerOptions(options);
+  const stats = new BrokerStats();
+  const sessions = new ClientSessions();
+  let aedes: Aedes | undefined;
+  const connectedClients = () => aedes?.connectedClients ?? 0;
+  aedes = await Aedes.createBroker({
+    ...opts.aedes,
+    drainTimeout: opts.drainTimeoutMs,
+    connectTimeout: opts.connectTimeoutMs,
+    // Only MQTT 3.1 (protocol level 3) clients are held to this; fogline ids are up to 64 chars.
+    maxClientsIdLength: 64,
+    ...createConnectGuard(opts, sessions, stats, connectedClients),
+    ...createAuthorizeHooks(opts, sessions, stats, () => aedes!),
+  });
+  const broker = aedes;
+  broker.on('clientDisconnect', (client) => sessions.release(client));
+  // Aedes emits 'error' on persistence failures; without a listener that would crash the process.
+  const emitter: EventEmitter = broker;
+  emitter.on('error', (err: unknown) => opts.logger.warn('broker error', { error: String(err) }));
+
+  const streams = new Set<Duplex>();
+  let closing = false;
+  const sink = (stream: Duplex, request?: IncomingMessage) => {
+    if (closing) {
+      stream.destroy();
+      return;
+    }
+    streams.add(stream);
+    stream.once('close', () => streams.delete(stream));
+    broker.handle(stream, request);
+    // Added after Aedes' 'readable' listener, 'data' only observes what Aedes reads (no flowing mode).
+    const meter = new PacketSizeMeter(opts.maxPacketBytes);
+    const onData = (chunk: Buffer) => {
+      const size = meter.feed(chunk);
+      if (size === 0) return;
+      stream.off('data', onData);
+      stats.oversizedPackets++;
+      opts.logger.warn('MQTT packet over maxPacketBytes; connection closed', {
+        size,
+        max: opts.maxPacketBytes,
+      });
+      stream.destroy();
+    };
+    stream.on('data', onData);
+  };
+
+  const servers: Array<TcpServer | HttpServer> = [];
+  // ws buffers whole frames: bound them too (loosely, a frame may carry several small packets).
+  const wsEndpoint = createWebSocketEndpoint(opts.wsPath, Math.max(4 * opts.maxPacketBytes, 1 << 20), sink);
+  let detach: (() => void) | undefined;
+  let listening = false;
+
+  return {
+    aedes: broker,
+    async listen() {
+      if (listening) throw new FoglineError('INVALID_ARG', 'broker.listen() was already called');
+      if (closing) throw new FoglineError('UNAVAILABLE', 'broker is closed');
+      listening = true;
+      const addresses: BrokerAddresses = { wsPath: opts.wsPath };
+      if (opts.mqttPort !== undefined) {
+        const server = await listenTcp(opts.host, opts.mqttPort, sink);
+        servers.push(server);
+        addresses.mqttPort = boundPort(server);
+      }
+      if (opts.wsPort !== undefined) {
+        const server = await listenWebSocket(opts.host, opts.wsPort, wsEndpoint);
+        servers.push(server);
+        addresses.wsPort = boundPort(server);
+      }
+      if (opts.httpServer) detach = attachWebSocket(opts.httpServer, wsEndpoint);
+      return addresses;
+    },
+    publish(topic, payload, publishOptions = {}) {
+      return new Promise((resolve, reject) => {
+        broker.publish(
+          {
+            cmd: 'publish',
+            topic,
+            payload: typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload),
+            qos: publishOptions.qos ?? 1,
+            retain: publishOptions.retain ?? false,
+            dup: false,
+          },
+          (err) => (err ? reject(err) : resolve()),
+        );
+      });
+    },
+    revoke(clientId) {
+      const holder = sessions.holder(clientId);
+      if (!holder) return false;
+      stats.revoked++;
+      holder.client.close();
+      return true;
+    },
+    clients: () => sessions.connected(),
+    stats: () => stats.snapshot(connectedClients()),
+    async close() {
+      if (closing) return;
+      closing = true;
+      detach?.();
+      wsEndpoint.close();
+      const serversClosed = servers.map(closeServer);
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      for (const stream of streams) stream.destroy();
+      await Promise.all(serversClosed);
+    },
+  };
+}

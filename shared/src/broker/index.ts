@@ -1,0 +1,17 @@
+/** The fogline MQTT broker (Aedes + auth + ACL + limits), shared by the cloud and every edge agent. */
+export type { AclDecision, AclRefusal, Identity } from '../acl.ts';
+export { DISCARD_TOPIC } from './authorize-hooks.ts';
+export {
+  BROKER_DEFAULTS,
+  type BrokerLogger,
+  type BrokerOptions,
+  type IdentityResolver,
+  type RateOptions,
+} from './broker-options.ts';
+export type { BrokerStatsSnapshot, ConnectRefusal } from './broker-stats.ts';
+export {
+  type BrokerAddresses,
+  createBroker,
+  type FoglineBroker,
+  type PublishOptions,
+} from './create-broker.ts';
