@@ -1,0 +1,86 @@
+/**
+ * Circuit breaker around the cloud tier (DESIGN.md "Resilience"), built on opossum: it opens when, in a
+ * rolling window, at least `volumeThreshold` calls were made and `errorThresholdPercentage` % of them
+ * failed or timed out; while open every call is refused at once (the edge answers locally, degraded);
+ * after `resetTimeoutMs` it lets one probe through (half-open) and closes again if the probe succeeds.
+ *
+ * The timeout is not opossum's: each call carries its own (the request's remaining budget), enforced
+ * by the CloudClient, and a call that times out is a failure like any other.
+ */
+
+import { FoglineError, isFoglineError } from '@fogline/shared/errors';
+import CircuitBreaker from 'opossum';
+import type { BreakerState } from './escalation-policy.ts';
+
+export interface CloudBreakerOptions {
+  /** Failure percentage in the rolling window that opens the breaker. Default 50. */
+  readonly errorThresholdPercentage?: number;
+  /** Calls needed in the window before it may open. Default 5. */
+  readonly volumeThreshold?: number;
+  /** Time open before a half-open probe, ms. Default 5000. */
+  readonly resetTimeoutMs?: number;
+  /** Length of the rolling statistics window, ms. Default 10000. */
+  readonly rollingWindowMs?: number;
+  /** Cloud calls allowed in flight at once; more are refused like an open breaker. Default 64. */
+  readonly capacity?: number;
+}
+
+type Action = () => Promise<unknown>;
+
+export class CloudBreaker {
+  private readonly breaker: CircuitBreaker<[Action], unknown>;
+  private opens = 0;
+
+  constructor(options: CloudBreakerOptions = {}, onChange?: (state: BreakerState) => void) {
+    const rollingWindowMs = options.rollingWindowMs ?? 10_000;
+    this.breaker = new CircuitBreaker((action: Action) => action(), {
+      timeout: false,
+      errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
+      volumeThreshold: options.volumeThreshold ?? 5,
+      resetTimeout: options.resetTimeoutMs ?? 5000,
+      rollingCountTimeout: rollingWindowMs,
+      rollingCountBuckets: 10,
+      capacity: options.capacity ?? 64,
+      // A request the cloud refused as malformed says nothing about the cloud's health.
+      errorFilter: (err: unknown) => isFoglineError(err) && err.code === 'INVALID_ARG',
+    });
+    this.breaker.on('open', () => {
+      this.opens++;
+      onChange?.('open');
+    });
+    this.breaker.on('halfOpen', () => onChange?.('half-open'));
+    this.breaker.on('close', () => onChange?.('closed'));
+  }
+
+  get state(): BreakerState {
+    if (this.breaker.opened) return 'open';
+    return this.breaker.halfOpen ? 'half-open' : 'closed';
+  }
+
+  /** Times the breaker has opened since start. */
+  get openCount(): number {
+    return this.opens;
+  }
+
+  /**
+   * Runs `action` unless the breaker refuses it; a refusal rejects with UNAVAILABLE and
+   * `details.refused = true` without calling `action`.
+   */
+  async fire<T>(action: () => Promise<T>): Promise<T> {
+    try {
+      return (await this.breaker.fire(action)) as T;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'EOPENBREAKER' || code === 'ESEMLOCKED') {
+        const why = code === 'EOPENBREAKER' ? 'cloud breaker is open' : 'too many cloud calls in flight';
+        throw new FoglineError('UNAVAILABLE', why, { cause: err, details: { refused: true } });
+      }
+      throw err;
+    }
+  }
+
+  /** Stops opossum's timers. */
+  shutdown(): void {
+    this.breaker.shutdown();
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The edge's HTTP client for the cloud tier: one OIP inference call per escalated request
+ * (`POST {cloud}/v2/models/{model}/infer`) with Triton's binary tensor extension in both directions,
+ * `Authorization: Bearer <edge token>`, over a keep-alive connection pool, and a timeout equal to the
+ * request's remaining budget. No retries: a failed call is reported at once and the caller answers
+ * locally (the breaker in cloud-breaker.ts decides when to stop calling).
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { decodeInferBody, encodeInferBody } from '@fogline/shared/codec';
+import { type ErrorCode, FoglineError } from '@fogline/shared/errors';
+import {
+  BINARY_CONTENT_TYPE,
+  BINARY_DATA_OUTPUT,
+  INFERENCE_HEADER_CONTENT_LENGTH,
+  type Tensor,
+} from '@fogline/shared/oip';
+
+export interface CloudClientOptions {
+  /** Base URL of the cloud gateway, e.g. `http://cloud.example:8000`. */
+  readonly baseUrl: string;
+  /** The edge's token (Bearer credential for the cloud's HTTP API). */
+  readonly token: string;
+  /** Cloud model to escalate to. Default `digits-large`. */
+  readonly model?: string;
+  /** Keep-alive connections to the cloud. Default 16. */
+  readonly maxSockets?: number;
+  /** Largest response body accepted. Default 16 MiB. */
+  readonly maxResponseBytes?: number;
+}
+
+export interface CloudAnswer {
+  readonly modelName: string;
+  readonly modelVersion: string | undefined;
+  readonly outputs: readonly Tensor[];
+}
+
+const STATUS_CODES: Readonly<Record<number, ErrorCode>> = {
+  400: 'INVALID_ARG',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+export class CloudClient {
+  readonly model: string;
+  private readonly url: URL;
+  private readonly agent: HttpAgent;
+  private readonly send: typeof httpRequest;
+  private readonly maxResponseBytes: number;
+
+  constructor(private readonly options: CloudClientOptions) {
+    const base = new URL(options.baseUrl);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new FoglineError('INVALID_ARG', `cloud URL must be http:// or https://, got ${options.baseUrl}`);
+    }
+    this.model = options.model ?? 'digits-large';
+    this.url = new URL(
+      `v2/models/${encodeURIComponent(this.model)}/infer`,
+      base.href.endsWith('/') ? base : `${base.href}/`,
+    );
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 16,
+      scheduling: 'lifo' as const,
+    };
+    this.agent = base.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.send = base.protocol === 'https:' ? httpsRequest : httpRequest;
+    this.maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** OIP: infer. Rejects with a FoglineError (DEADLINE_EXCEEDED after `timeoutMs`, UNAVAILABLE on network errors). */
+  async infer(id: string, inputs: readonly Tensor[], timeoutMs: number): Promise<CloudAnswer> {
+    if (!(timeoutMs >= 1)) throw new FoglineError('DEADLINE_EXCEEDED', 'no budget left for a cloud call');
+    // Triton binary extension: binary inputs, and ask for every output in binary.
+    const { body, headerLength } = encodeInferBody(
+      { id, parameters: { [BINARY_DATA_OUTPUT]: true, deadline_ms: Math.floor(timeoutMs) } },
+      inputs,
+    );
+    const signal = AbortSignal.timeout(Math.floor(timeoutMs));
+    const response = await this.post(body, headerLength, signal);
+    const decoded = decodeResponse(response);
+    if (decoded.kind !== 'response')
+      throw new FoglineError('INTERNAL', 'cloud answered an inference without outputs');
+    return {
+      modelName: decoded.header.model_name,
+      modelVersion: decoded.header.model_version,
+      outputs: decoded.tensors,
+    };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private post(body: Uint8Array, headerLength: number, signal: AbortSignal): Promise<RawResponse> {
+    return new Promise((resolve, reject) => {
+      const fail = (err: unknown) => reject(toCloudError(err, signal));
+      const req = this.send(this.url, {
+        method: 'POST',
+        agent: this.agent,
+        signal,
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          'content-type': BINARY_CONTENT_TYPE,
+          'content-length': body.length,
+          [INFERENCE_HEADER_CONTENT_LENGTH]: headerLength,
+        },
+      });
+      req.on('error', fail);
+      req.on('response', (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > this.maxResponseBytes) {
+            res.destroy();
+            reject(new FoglineError('INTERNAL', `cloud response exceeds ${this.maxResponseBytes} bytes`));
+          } else chunks.push(chunk);
+        });
+        res.on('error', fail);
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        });
+      });
+      req.end(body);
+    });
+  }
+}
+
+interface RawResponse {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+function decodeResponse(res: RawResponse): ReturnType<typeof decodeInferBody> {
+  if (res.status < 200 || res.status >= 300) {
+    let message = `cloud answered HTTP ${res.status}`;
+    try {
+      const parsed = JSON.parse(res.body.toString('utf8')) as { error?: unknown };
+      if (typeof parsed.error === 'string') message = `cloud: ${parsed.error}`;
+    } catch {
+      // OIP error bodies are `{"error": "..."}`; anything else keeps the status line.
+    }
+    const code = STATUS_CODES[res.status] ?? (res.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL');
+    throw new FoglineError(code, message, { details: { httpStatus: res.status } });
+  }
+  const header = res.headers[INFERENCE_HEADER_CONTENT_LENGTH.toLowerCase()];
+  const headerLength = header === undefined ? res.body.length : Number(header);
+  try {
+    return decodeInferBody(
+      new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.length),
+      headerLength,
+    );
+  } catch (cause) {
+    throw new FoglineError('INTERNAL', 'cloud response is not a valid OIP body', { cause });
+  }
+}
+
+function toCloudError(err: unknown, signal: AbortSignal): FoglineError {
+  if (err instanceof FoglineError) return err;
+  if (signal.aborted)
+    return new FoglineError('DEADLINE_EXCEEDED', 'cloud call timed out (request budget spent)', {
+      cause: err,
+    });
+  const detail = err instanceof Error ? err.message : String(err);
+  return new FoglineError('UNAVAILABLE', `cloud unreachable: ${detail}`, { cause: err });
+}

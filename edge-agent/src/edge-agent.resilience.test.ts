@@ -1,0 +1,170 @@
+/**
+ * What the edge does when things go wrong (DESIGN.md "Resilience"): the cloud down or hanging, and
+ * malformed messages on the infer topic. Every request still gets an answer or an explicit error
+ * before its deadline, and the agent keeps serving.
+ */
+import { createServer, type Server } from 'node:net';
+import { encodeInferMessage } from '@fogline/shared/codec';
+import { topics } from '@fogline/shared/topics';
+import { describe, expect, it } from 'vitest';
+import { startTestAgent } from './testing/agent-fixture.ts';
+import { connectTestDevice, testDigits } from './testing/device-client.ts';
+
+const device = { id: 'dev-1', token: 'tok-1' };
+const other = { id: 'dev-2', token: 'tok-2' };
+const { images } = testDigits(20);
+const escalateAll = { routingScore: 'entropy' as const, routingThreshold: 1 };
+
+async function silentServer(): Promise<{ url: string; close(): void; server: Server }> {
+  const server = createServer(() => {}); // accepts, never answers: a hanging cloud
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    server,
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => server.close(),
+  };
+}
+
+describe('cloud unavailable', () => {
+  it('opens the breaker when the cloud is down and answers every request before its deadline, degraded', async () => {
+    const fixture = await startTestAgent({
+      devices: [device],
+      cloudUrl: 'http://127.0.0.1:1',
+      breaker: { volumeThreshold: 5, resetTimeoutMs: 60_000 },
+      ...escalateAll,
+    });
+    const dev = await connectTestDevice({
+      url: fixture.url,
+      deviceId: device.id,
+      token: device.token,
+      edgeId: 'edge-test',
+    });
+    try {
+      const deadlineMs = 1000;
+      const burst = (from: number, to: number) =>
+        Promise.all(images.slice(from, to).map((image) => dev.infer(image, { deadlineMs })));
+      const replies = [...(await burst(0, 10)), ...(await burst(10, 20))];
+      for (const { decoded, elapsedMs } of replies) {
+        expect(decoded.header.parameters).toMatchObject({ tier: 'edge', degraded: true });
+        expect(elapsedMs).toBeLessThan(deadlineMs);
+      }
+      const t = fixture.agent.telemetry();
+      expect(t.breaker).toBe('open');
+      expect(t.counts.degraded).toBe(20);
+      // Once open, the breaker answers for the cloud: the second burst never tried it.
+      expect(t.counts.escalations).toBeLessThanOrEqual(10);
+      expect(t.breakerOpens).toBe(1);
+    } finally {
+      await dev.close();
+      await fixture.stop();
+    }
+  });
+
+  it('never waits for a hanging cloud past the request deadline', async () => {
+    const hanging = await silentServer();
+    const fixture = await startTestAgent({
+      devices: [device],
+      cloudUrl: hanging.url,
+      replyMarginMs: 50,
+      breaker: { volumeThreshold: 3, resetTimeoutMs: 60_000 },
+      ...escalateAll,
+    });
+    const dev = await connectTestDevice({
+      url: fixture.url,
+      deviceId: device.id,
+      token: device.token,
+      edgeId: 'edge-test',
+    });
+    try {
+      const deadlineMs = 400;
+      for (let i = 0; i < 5; i++) {
+        const { decoded, elapsedMs } = await dev.infer(images[i]!, { deadlineMs });
+        expect(decoded.header.parameters).toMatchObject({ tier: 'edge', degraded: true });
+        expect(elapsedMs).toBeLessThan(deadlineMs);
+      }
+      expect(fixture.agent.breakerState).toBe('open');
+    } finally {
+      await dev.close();
+      await fixture.stop();
+      hanging.close();
+    }
+  });
+});
+
+describe('malformed messages on the infer topic', () => {
+  it('answers with an error where a reply topic can be read, drops and counts the rest, and keeps serving', async () => {
+    const fixture = await startTestAgent({ devices: [device, other] });
+    const dev = await connectTestDevice({
+      url: fixture.url,
+      deviceId: device.id,
+      token: device.token,
+      edgeId: 'edge-test',
+    });
+    const replyTo = topics.reply(device.id);
+    const frame = (id: string, parameters: Record<string, string | number>, tensor: object) =>
+      encodeInferMessage({ id, parameters: { reply_to: replyTo, ...parameters } }, [
+        { name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: images[0]!, ...tensor } as never,
+      ]);
+    try {
+      await dev.publishRaw(new Uint8Array([0xde, 0xad, 0xbe, 0xef, 1, 2, 3]));
+      await dev.publishRaw(new TextEncoder().encode('{"not":"framed"}'));
+
+      const truncated = frame('trunc', {}, {});
+      await dev.publishRaw(truncated.subarray(0, truncated.length - 100));
+      await dev.publishRaw(frame('shape', {}, { shape: [1, 784], data: images[0]! }));
+      await dev.publishRaw(frame('name', {}, { name: 'pixels' }));
+      await dev.publishRaw(frame('nan', {}, { data: new Float32Array(784).fill(Number.NaN) }));
+      await dev.publishRaw(frame('late', { deadline_ms: 0 }, {}));
+      await dev.publishRaw(frame('spoof', { reply_to: topics.reply(other.id) }, {}));
+
+      const codeOf = async (id: string) => {
+        const { decoded } = await dev.reply(id, 5000);
+        expect(decoded.kind).toBe('error');
+        return decoded.header.parameters?.error_code;
+      };
+      expect(await codeOf('trunc')).toBe('INVALID_ARG');
+      expect(await codeOf('shape')).toBe('INVALID_ARG');
+      expect(await codeOf('name')).toBe('INVALID_ARG');
+      expect(await codeOf('nan')).toBe('INVALID_ARG');
+      expect(await codeOf('late')).toBe('DEADLINE_EXCEEDED');
+      // A device may not aim the edge's answers at another device: refused, on its own topic.
+      expect(await codeOf('spoof')).toBe('PERMISSION_DENIED');
+
+      const { decoded } = await dev.infer(images[1]!, { deadlineMs: 2000 });
+      expect(decoded.kind).toBe('response');
+      const t = fixture.agent.telemetry();
+      expect(t.counts.errors).toBe(6);
+      expect(t.counts.dropped).toBe(2);
+      expect(t.errorsByCode).toMatchObject({ INVALID_ARG: 4, DEADLINE_EXCEEDED: 1, PERMISSION_DENIED: 1 });
+    } finally {
+      await dev.close();
+      await fixture.stop();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('finishes the requests in flight before it closes', async () => {
+    const hanging = await silentServer();
+    const fixture = await startTestAgent({ devices: [device], cloudUrl: hanging.url, ...escalateAll });
+    const dev = await connectTestDevice({
+      url: fixture.url,
+      deviceId: device.id,
+      token: device.token,
+      edgeId: 'edge-test',
+    });
+    try {
+      // Each request waits on the hanging cloud until its 800 ms budget is nearly spent.
+      const pending = images.slice(0, 5).map((image) => dev.infer(image, { deadlineMs: 800 }));
+      while (fixture.agent.telemetry().counts.escalations < 5) await new Promise((r) => setTimeout(r, 10));
+      const stopped = fixture.stop();
+      const replies = await Promise.all(pending);
+      for (const { decoded } of replies)
+        expect(decoded.header.parameters).toMatchObject({ tier: 'edge', degraded: true });
+      await stopped;
+    } finally {
+      await dev.client.endAsync(true);
+      hanging.close();
+    }
+  });
+});

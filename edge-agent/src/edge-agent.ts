@@ -1,0 +1,232 @@
+/**
+ * The edge agent (DESIGN.md "Tiers", "Where the brokers are"): a local broker for the devices on its
+ * LAN, the mid model behind a dynamic batcher, a circuit-broken OIP client to the cloud, and an MQTT
+ * session with the cloud broker for status, telemetry and the device list. `createEdgeAgent` only
+ * validates options; `start()` brings everything up and `stop()` shuts it down gracefully.
+ */
+import { loadModelRepository } from '@fogline/shared/model-repository/index';
+import { topics } from '@fogline/shared/topics';
+import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
+import { CloudLink } from './cloud-link.ts';
+import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
+import { DeviceListCache } from './device-list-cache.ts';
+import { DeviceRegistry } from './device-registry.ts';
+import { DeviceSync } from './device-sync.ts';
+import { EdgeModel } from './edge-model.ts';
+import { EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
+import { startEmbeddedBus } from './embedded-bus.ts';
+import { type BreakerState, type RoutingThreshold, resolveThreshold } from './escalation-policy.ts';
+import { connectExternalBus } from './external-bus.ts';
+import { InferHandler } from './infer-handler.ts';
+import type { LocalBus, LocalBusEndpoints } from './local-bus.ts';
+
+/** What a started agent reports (the CLI prints it as its ready line). */
+export interface EdgeAgentInfo {
+  readonly edgeId: string;
+  /** `name:version` of the edge model. */
+  readonly model: string;
+  readonly routing: RoutingThreshold;
+  readonly cloudUrl: string | undefined;
+  readonly cloudModel: string | undefined;
+  readonly cloudBrokerUrl: string | undefined;
+  readonly localBroker: { readonly kind: 'embedded' | 'external' } & LocalBusEndpoints;
+  /** Version of the device list in use (from the cache at start), if any. */
+  readonly deviceListVersion: number | undefined;
+}
+
+export interface EdgeAgent {
+  start(): Promise<EdgeAgentInfo>;
+  /** Stops taking requests, finishes in-flight ones (bounded), publishes `offline`, closes everything. */
+  stop(): Promise<void>;
+  /** The telemetry message as it would be published now. */
+  telemetry(): TelemetryMessage;
+  readonly breakerState: BreakerState;
+  readonly deviceListVersion: number | undefined;
+  /** True while the MQTT session with the cloud broker is up. */
+  readonly cloudLinkConnected: boolean;
+}
+
+interface Running {
+  model: EdgeModel;
+  bus: LocalBus;
+  handler: InferHandler;
+  cloud: CloudTier | undefined;
+  link: CloudLink | undefined;
+  telemetryTimer: ReturnType<typeof setInterval> | undefined;
+  startedAt: number;
+  info: EdgeAgentInfo;
+}
+
+export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
+  const config = resolveAgentOptions(options);
+  const telemetry = new EdgeTelemetry();
+  const registry = new DeviceRegistry();
+  let running: Running | undefined;
+  let starting: Promise<EdgeAgentInfo> | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const snapshot = (): TelemetryMessage => {
+    const r = running;
+    return telemetry.snapshot(
+      {
+        edgeId: config.edgeId,
+        model: r?.model.label ?? config.model,
+        uptimeMs: r ? config.clock.now() - r.startedAt : 0,
+        at: new Date(),
+      },
+      {
+        breaker: r?.cloud?.breaker.state ?? 'closed',
+        queueDepth: r?.model.queueDepth ?? 0,
+        inFlight: r?.handler.inFlight ?? 0,
+        devices: registry.size,
+      },
+    );
+  };
+
+  return {
+    start() {
+      if (stopping) return Promise.reject(new Error('edge agent was stopped; create a new one'));
+      starting ??= startAgent(config, telemetry, registry).then((r) => {
+        running = r;
+        const link = r.link;
+        if (link) {
+          r.telemetryTimer = setInterval(() => link.publishTelemetry(snapshot()), config.telemetryIntervalMs);
+          r.telemetryTimer.unref();
+        }
+        return r.info;
+      });
+      return starting;
+    },
+    async stop() {
+      if (starting) await starting.catch(() => {});
+      stopping ??= running ? stopAgent(config, running) : Promise.resolve();
+      return stopping;
+    },
+    telemetry: snapshot,
+    get breakerState() {
+      return running?.cloud?.breaker.state ?? 'closed';
+    },
+    get deviceListVersion() {
+      return registry.version;
+    },
+    get cloudLinkConnected() {
+      return running?.link?.connected ?? false;
+    },
+  };
+}
+
+async function startAgent(
+  config: ResolvedAgentOptions,
+  telemetry: EdgeTelemetry,
+  registry: DeviceRegistry,
+): Promise<Running> {
+  const { logger, edgeId } = config;
+  const repository = await loadModelRepository(config.modelsDir);
+  const entry = repository.get(config.model);
+  const routing = resolveThreshold({
+    score: config.routingScore ?? entry.config.routing.score,
+    threshold: config.routingThreshold ?? entry.config.routing.threshold,
+  });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const model = await EdgeModel.load({ ...config, entry, version: config.modelVersion });
+    cleanups.push(() => model.close());
+
+    let bus: LocalBus | undefined;
+    let link: CloudLink | undefined;
+    const sync = new DeviceSync({
+      edgeId,
+      registry,
+      cache: new DeviceListCache(config.dataDir),
+      revoke: (ids) => bus?.revoke(ids),
+      report: (state) => link?.publishReported(state),
+      servedModels: () => ({ [model.name]: model.version }),
+      logger,
+    });
+    await sync.loadCache();
+    if (registry.version === undefined && config.localBroker.kind === 'embedded') {
+      logger.warn('no cached device list: devices cannot connect until the cloud publishes one');
+    }
+
+    const { cloudUrl } = config;
+    const cloud = cloudUrl === undefined ? undefined : createCloudTier({ ...config, cloudUrl }, telemetry);
+    if (cloud) cleanups.push(() => closeCloudTier(cloud));
+
+    const localBus: LocalBus =
+      config.localBroker.kind === 'embedded'
+        ? await startEmbeddedBus({ ...config.localBroker, edgeId, registry, clock: config.clock, logger })
+        : await connectExternalBus({
+            url: config.localBroker.url,
+            clientId: config.localBroker.clientId ?? edgeId,
+            username: config.localBroker.username ?? edgeId,
+            password: config.localBroker.password ?? config.token,
+            onError: (err) => logger.warn(`local broker: ${err.message}`),
+          });
+    bus = localBus;
+    cleanups.push(() => localBus.close());
+
+    const handler = new InferHandler({
+      ...config,
+      model,
+      routing,
+      cloud,
+      telemetry,
+      publish: (topic, payload) => localBus.publish(topic, payload),
+      onPublishError: (err) => logger.warn(`could not publish a reply: ${(err as Error).message}`),
+    });
+    await localBus.subscribe(
+      topics.infer(edgeId),
+      (payload, senderId) => void handler.handle(payload, senderId),
+    );
+
+    if (config.cloudBrokerUrl !== undefined) {
+      link = new CloudLink({
+        url: config.cloudBrokerUrl,
+        edgeId,
+        token: config.token,
+        onDesired: (payload) => void sync.receive(payload),
+        onConnectionChange: (up) => logger.info(`cloud broker ${up ? 'connected' : 'disconnected'}`),
+        onError: (err) => logger.warn(`cloud broker: ${err.message}`),
+      });
+    }
+    const startedAt = config.clock.now();
+    const running: Running = {
+      model,
+      bus: localBus,
+      handler,
+      cloud,
+      link,
+      telemetryTimer: undefined,
+      startedAt,
+      info: {
+        edgeId,
+        model: model.label,
+        routing,
+        cloudUrl: config.cloudUrl,
+        cloudModel: cloud?.client.model,
+        cloudBrokerUrl: config.cloudBrokerUrl,
+        localBroker: { kind: localBus.kind, ...localBus.endpoints },
+        deviceListVersion: registry.version,
+      },
+    };
+    return running;
+  } catch (err) {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    throw err;
+  }
+}
+
+async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void> {
+  // 1. Stop taking requests: anything arriving from now on gets UNAVAILABLE at once.
+  r.handler.stopAccepting();
+  if (r.telemetryTimer) clearInterval(r.telemetryTimer);
+  // 2. Finish in-flight requests (bounded), and the batches behind them.
+  const idle = await r.handler.waitIdle(config.shutdownTimeoutMs);
+  if (!idle)
+    config.logger.warn(`${r.handler.inFlight} request(s) unfinished after ${config.shutdownTimeoutMs} ms`);
+  // 3. Tell the cloud we are going (retained offline), then close everything.
+  await r.link?.close();
+  await r.bus.close();
+  if (r.cloud) closeCloudTier(r.cloud);
+  await r.model.close();
+}

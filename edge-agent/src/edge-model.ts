@@ -1,0 +1,145 @@
+/**
+ * The mid model as the edge serves it: an onnxruntime worker pool (the shared InferenceEngine) behind
+ * the shared DynamicBatcher, fed one validated input at a time. Requests carry one input each
+ * (`[1, ...]`); the batcher stacks them into `[N, ...]` batches and hands each back its own logits row.
+ */
+import { DynamicBatcher } from '@fogline/shared/batching/index';
+import { findTensor } from '@fogline/shared/codec';
+import { FoglineError } from '@fogline/shared/errors';
+import type { ModelEntry, TensorSpec } from '@fogline/shared/model-repository/index';
+import type { Tensor } from '@fogline/shared/oip';
+import { createInferenceEngine, type InferenceEngine } from '@fogline/shared/runtime/index';
+
+export interface EdgeModelOptions {
+  readonly entry: ModelEntry;
+  /** Model version to serve; default the latest. */
+  readonly version?: number;
+  /** Inference worker threads; default fitted to the cores. */
+  readonly workers?: number;
+  readonly intraOpThreads?: number;
+  /** Batching overrides; defaults come from the model config's `max_batch_size` and `dynamic_batching`. */
+  readonly maxBatchSize?: number;
+  readonly maxQueueDelayMs?: number;
+  readonly maxQueueSize?: number;
+}
+
+export class EdgeModel {
+  readonly name: string;
+  readonly version: number;
+  readonly input: TensorSpec;
+  readonly output: TensorSpec;
+  /** Elements of one input row (e.g. 784 for 1×28×28). */
+  private readonly rowElements: number;
+  private readonly rowShape: number[];
+  private readonly batcher: DynamicBatcher<Float32Array, Float32Array>;
+
+  private constructor(
+    entry: ModelEntry,
+    version: number,
+    private readonly engine: InferenceEngine,
+    options: EdgeModelOptions,
+  ) {
+    const { config } = entry;
+    this.name = entry.name;
+    this.version = version;
+    this.input = config.inputs[0]!;
+    this.output = config.outputs[0]!;
+    this.rowShape = this.input.shape.slice(1).map((d) => (d === -1 ? Number.NaN : d));
+    if (this.rowShape.some((d) => Number.isNaN(d))) {
+      throw new FoglineError('INVALID_ARG', `model ${entry.name}: only the batch dimension may be variable`);
+    }
+    this.rowElements = this.rowShape.reduce((a, b) => a * b, 1);
+    const batching = config.dynamic_batching;
+    this.batcher = new DynamicBatcher({
+      maxBatchSize: options.maxBatchSize ?? config.max_batch_size,
+      maxQueueDelayMs: options.maxQueueDelayMs ?? batching.max_queue_delay_ms,
+      maxQueueSize: options.maxQueueSize ?? batching.max_queue_size,
+      preferredBatchSizes: batching.preferred_batch_size,
+      maxConcurrentBatches: engine.workers,
+      run: (rows) => this.runBatch(rows),
+    });
+  }
+
+  static async load(options: EdgeModelOptions): Promise<EdgeModel> {
+    const version = options.version ?? options.entry.latestVersion;
+    const engine = await createInferenceEngine({
+      modelPath: options.entry.modelPath(version),
+      workers: options.workers,
+      intraOpThreads: options.intraOpThreads,
+    });
+    try {
+      const model = new EdgeModel(options.entry, version, engine, options);
+      await engine.warmup({
+        [model.input.name]: { data: new Float32Array(model.rowElements), dims: [1, ...model.rowShape] },
+      });
+      return model;
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+  }
+
+  /** `name:version`, as in a reply's `model_versions`. */
+  get label(): string {
+    return `${this.name}:${this.version}`;
+  }
+
+  get queueDepth(): number {
+    return this.batcher.queueDepth;
+  }
+
+  /**
+   * Checks a request's tensors against the model's input (name, datatype, shape `[1, ...]`, finite
+   * values) and returns the input tensor. Throws INVALID_ARG naming what is wrong.
+   */
+  validate(tensors: readonly Tensor[]): Tensor<'FP32'> {
+    const tensor = findTensor(tensors, this.input.name, 'FP32');
+    const expected = [1, ...this.rowShape];
+    if (tensor.shape.length !== expected.length || tensor.shape.some((d, i) => d !== expected[i])) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `input "${tensor.name}" has shape [${tensor.shape.join(',')}], expected [${expected.join(',')}] (one input per request)`,
+      );
+    }
+    const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new FoglineError('INVALID_ARG', `input "${tensor.name}": element ${bad} is not a finite number`);
+    if (tensors.length !== 1) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `the edge model takes one input ("${this.input.name}"), got ${tensors.length}`,
+      );
+    }
+    return tensor;
+  }
+
+  /** Logits of one validated input row; rejects with UNAVAILABLE when the queue is full. */
+  infer(row: Float32Array): Promise<Float32Array> {
+    return this.batcher.submit(row);
+  }
+
+  /** Finishes queued and running batches, refuses new ones, then frees the workers. */
+  async close(): Promise<void> {
+    await this.batcher.drain();
+    await this.engine.close();
+  }
+
+  private async runBatch(rows: Float32Array[]): Promise<Float32Array[]> {
+    const n = rows.length;
+    const data = new Float32Array(n * this.rowElements);
+    for (let i = 0; i < n; i++) data.set(rows[i]!, i * this.rowElements);
+    const out = await this.engine.run(
+      { [this.input.name]: { data, dims: [n, ...this.rowShape] } },
+      { outputs: [this.output.name], transfer: true },
+    );
+    const logits = out[this.output.name]?.data;
+    if (!(logits instanceof Float32Array) || logits.length % n !== 0) {
+      throw new FoglineError(
+        'INTERNAL',
+        `model ${this.name} returned no usable "${this.output.name}" output`,
+      );
+    }
+    const k = logits.length / n;
+    return rows.map((_, i) => logits.slice(i * k, (i + 1) * k));
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * What the edge agent counts, and the JSON it publishes on `topics.telemetry(edgeId)` every few
+ * seconds (docs/edge-agent.md "Telemetry"). Counters are totals since start; consumers diff them.
+ */
+import type { ErrorCode } from '@fogline/shared/errors';
+import type { BreakerState } from './escalation-policy.ts';
+import { type HistogramSnapshot, LatencyHistogram } from './latency-histogram.ts';
+
+/** Why a message on the infer topic got no reply at all (there was nowhere to send one). */
+export type DropReason = 'malformed-no-reply-to' | 'shutting-down';
+
+export interface TelemetryCounts {
+  /** Messages that arrived on the infer topic. */
+  received: number;
+  /** Answered by the edge model, not degraded (confident, or too little budget for the cloud). */
+  edge: number;
+  /** Answered by the cloud model. */
+  cloud: number;
+  /** Answered by the edge model because the cloud was unavailable (breaker open, error, timeout). */
+  degraded: number;
+  /** Explicit error replies sent. */
+  errors: number;
+  /** Messages that could not be answered at all (no readable reply topic). */
+  dropped: number;
+  /** Cloud calls attempted. */
+  escalations: number;
+}
+
+export interface TelemetryGauges {
+  breaker: BreakerState;
+  /** Requests waiting for a batch. */
+  queueDepth: number;
+  /** Requests received and not yet answered. */
+  inFlight: number;
+  /** Devices in the current device list. */
+  devices: number;
+}
+
+export interface TelemetryMessage extends TelemetryGauges {
+  edgeId: string;
+  /** Wall-clock time of the snapshot, ISO 8601. */
+  at: string;
+  uptimeMs: number;
+  /** `name:version` of the edge model. */
+  model: string;
+  counts: TelemetryCounts;
+  errorsByCode: Partial<Record<ErrorCode, number>>;
+  droppedByReason: Partial<Record<DropReason, number>>;
+  breakerOpens: number;
+  latencyMs: { edge: HistogramSnapshot; cloud: HistogramSnapshot; total: HistogramSnapshot };
+}
+
+export class EdgeTelemetry {
+  readonly counts: TelemetryCounts = {
+    received: 0,
+    edge: 0,
+    cloud: 0,
+    degraded: 0,
+    errors: 0,
+    dropped: 0,
+    escalations: 0,
+  };
+  /** Edge time per request: receipt → local answer ready (queue + batch + mid model). */
+  readonly edgeLatency = new LatencyHistogram();
+  /** Duration of each cloud call as seen by the edge, successful or not. */
+  readonly cloudLatency = new LatencyHistogram();
+  /** Receipt → reply published. */
+  readonly totalLatency = new LatencyHistogram();
+  private readonly errorsByCode: Partial<Record<ErrorCode, number>> = {};
+  private readonly droppedByReason: Partial<Record<DropReason, number>> = {};
+  breakerOpens = 0;
+
+  recordError(code: ErrorCode): void {
+    this.counts.errors++;
+    this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
+  }
+
+  recordDrop(reason: DropReason): void {
+    this.counts.dropped++;
+    this.droppedByReason[reason] = (this.droppedByReason[reason] ?? 0) + 1;
+  }
+
+  snapshot(
+    identity: { edgeId: string; model: string; uptimeMs: number; at: Date },
+    gauges: TelemetryGauges,
+  ): TelemetryMessage {
+    return {
+      edgeId: identity.edgeId,
+      at: identity.at.toISOString(),
+      uptimeMs: Math.round(identity.uptimeMs),
+      model: identity.model,
+      counts: { ...this.counts },
+      errorsByCode: { ...this.errorsByCode },
+      droppedByReason: { ...this.droppedByReason },
+      breakerOpens: this.breakerOpens,
+      ...gauges,
+      latencyMs: {
+        edge: this.edgeLatency.snapshot(),
+        cloud: this.cloudLatency.snapshot(),
+        total: this.totalLatency.snapshot(),
+      },
+    };
+  }
+}

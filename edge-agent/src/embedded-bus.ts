@@ -1,0 +1,81 @@
+/**
+ * LocalBus over the embedded fogline broker (shared `createBroker`): MQTT over TCP and WebSocket for
+ * the devices on the edge's LAN, which authenticate as `device` identities of this edge against the
+ * synced device list (MQTT username = device id, password = device token) and are held to the ACL.
+ *
+ * The agent itself works in process: it sees each accepted PUBLISH on its infer topic through Aedes'
+ * `publish` event, which names the sending client, so a request whose `reply_to` is another device's
+ * topic can be refused; it publishes replies with `broker.publish` (QoS 1).
+ */
+
+import { createBroker, type FoglineBroker } from '@fogline/shared/broker/index';
+import type { Clock } from '@fogline/shared/clock';
+import type { AedesPublishPacket, Client } from 'aedes';
+import type { AgentLogger } from './agent-options.ts';
+import type { DeviceRegistry } from './device-registry.ts';
+import type { LocalBus } from './local-bus.ts';
+
+export interface EmbeddedBusOptions {
+  readonly edgeId: string;
+  readonly registry: DeviceRegistry;
+  readonly host?: string;
+  /** Default 1883; 0 = a free port. */
+  readonly mqttPort?: number;
+  readonly wsPort?: number;
+  readonly maxPacketBytes?: number;
+  readonly publishRate?: { ratePerSec: number; burst: number };
+  readonly clock: Clock;
+  readonly logger: AgentLogger;
+}
+
+export const DEFAULT_EDGE_MQTT_PORT = 1883;
+
+export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<LocalBus> {
+  const { edgeId, registry, logger } = options;
+  const broker: FoglineBroker = await createBroker({
+    host: options.host,
+    mqttPort: options.mqttPort ?? DEFAULT_EDGE_MQTT_PORT,
+    wsPort: options.wsPort,
+    maxPacketBytes: options.maxPacketBytes,
+    publishRate: options.publishRate,
+    clock: options.clock,
+    logger: {
+      warn: (message, fields) =>
+        logger.warn(`local broker: ${message} ${fields ? JSON.stringify(fields) : ''}`),
+    },
+    // Only devices of this edge's current list get in; everything else is refused at CONNECT.
+    resolveIdentity: async (clientId, token) =>
+      (await registry.verify(clientId, token)) ? { kind: 'device', id: clientId, edgeId } : null,
+  });
+  let addresses: Awaited<ReturnType<FoglineBroker['listen']>>;
+  try {
+    addresses = await broker.listen();
+  } catch (err) {
+    await broker.close();
+    throw err;
+  }
+  const listeners: ((packet: AedesPublishPacket, client: Client | null) => void)[] = [];
+  return {
+    kind: 'embedded',
+    endpoints: {
+      mqttPort: addresses.mqttPort,
+      ...(addresses.wsPort !== undefined && { wsPort: addresses.wsPort }),
+    },
+    async subscribe(topic, onMessage) {
+      // Emitted once the broker accepted the PUBLISH (authorizePublish re-addresses refused ones).
+      const listener = (packet: AedesPublishPacket, client: Client | null) => {
+        if (client !== null && packet.topic === topic) onMessage(packet.payload as Buffer, client.id);
+      };
+      listeners.push(listener);
+      broker.aedes.on('publish', listener);
+    },
+    publish: (topic, payload) => broker.publish(topic, payload, { qos: 1 }),
+    revoke(deviceIds) {
+      for (const id of deviceIds) broker.revoke(id);
+    },
+    async close() {
+      for (const l of listeners) broker.aedes.off('publish', l);
+      await broker.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * LocalBus over an external MQTT 3.1.1 broker on the edge box (Mosquitto, EMQX, ...). The agent is a
+ * plain client there; authentication and ACL of the devices are the broker's own configuration
+ * (docs/edge-agent.md "External broker"), so `revoke` cannot act and is a no-op.
+ *
+ * Clean session: requests published while the agent was away are not queued for it (their deadlines
+ * would be long gone); devices answer locally until it is back.
+ */
+
+import { FoglineError } from '@fogline/shared/errors';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { LocalBus } from './local-bus.ts';
+
+export interface ExternalBusOptions {
+  readonly url: string;
+  readonly clientId: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly reconnectPeriodMs?: number;
+  readonly onError?: (err: Error) => void;
+}
+
+export async function connectExternalBus(options: ExternalBusOptions): Promise<LocalBus> {
+  const handlers = new Map<string, (payload: Uint8Array, senderId: undefined) => void>();
+  let client: MqttClient;
+  try {
+    client = await mqtt.connectAsync(
+      options.url,
+      {
+        protocolVersion: 4,
+        clientId: options.clientId,
+        ...(options.username !== undefined && { username: options.username }),
+        ...(options.password !== undefined && { password: options.password }),
+        clean: true,
+        reconnectPeriod: options.reconnectPeriodMs ?? 1000,
+        connectTimeout: 10_000,
+        resubscribe: true,
+      },
+      false,
+    );
+  } catch (cause) {
+    throw new FoglineError('UNAVAILABLE', `cannot connect to the local broker ${options.url}`, { cause });
+  }
+  // MQTT.js leaves Nagle on: a reply written right after a PUBACK would wait for the peer's delayed
+  // ACK (~40 ms on Linux). Small latency-bound packets go out at once instead.
+  disableNagle(client);
+  client.on('connect', () => disableNagle(client));
+  client.on('error', (err) => options.onError?.(err));
+  client.on('message', (topic, payload) => handlers.get(topic)?.(payload, undefined));
+  return {
+    kind: 'external',
+    endpoints: { url: options.url },
+    async subscribe(topic, onMessage) {
+      handlers.set(topic, onMessage);
+      const granted = await client.subscribeAsync(topic, { qos: 1 });
+      if (granted.some((g) => g.qos === 128)) {
+        throw new FoglineError('PERMISSION_DENIED', `the local broker refused the subscription to ${topic}`);
+      }
+    },
+    async publish(topic, payload) {
+      await client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), {
+        qos: 1,
+      });
+    },
+    revoke() {},
+    async close() {
+      await client.endAsync().catch(() => client.end(true));
+    },
+  };
+}
+
+function disableNagle(client: MqttClient): void {
+  const stream = client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined;
+  stream?.setNoDelay?.(true);
+}

@@ -1,0 +1,70 @@
+import { encodeInferMessage } from '@fogline/shared/codec';
+import { describe, expect, it } from 'vitest';
+import { RequestRejection, readFabricRequest } from './fabric-request.ts';
+
+const limits = { defaultDeadlineMs: 1000, maxDeadlineMs: 5000 };
+const image = {
+  name: 'image',
+  datatype: 'FP32' as const,
+  shape: [1, 1, 28, 28],
+  data: new Float32Array(784),
+};
+
+function rejectionOf(payload: Uint8Array): RequestRejection {
+  try {
+    readFabricRequest(payload, limits);
+  } catch (err) {
+    if (err instanceof RequestRejection) return err;
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('readFabricRequest', () => {
+  it('reads the reply topic, device, correlation id and budget (clamped to the maximum)', () => {
+    const payload = encodeInferMessage(
+      { id: 'r1', parameters: { reply_to: 'fogline/v1/device/dev-1/reply', deadline_ms: 99_999 } },
+      [image],
+    );
+    const req = readFabricRequest(payload, limits);
+    expect(req).toMatchObject({
+      id: 'r1',
+      replyTo: 'fogline/v1/device/dev-1/reply',
+      deviceId: 'dev-1',
+      deadlineMs: 5000,
+    });
+    expect(req.tensors[0]?.shape).toEqual([1, 1, 28, 28]);
+  });
+
+  it('uses the default budget when deadline_ms is absent', () => {
+    const payload = encodeInferMessage({ parameters: { reply_to: 'fogline/v1/device/d/reply' } }, [image]);
+    expect(readFabricRequest(payload, limits).deadlineMs).toBe(1000);
+  });
+
+  it('keeps the reply topic and id of a request whose tensors are broken, so the device gets an error', () => {
+    const good = encodeInferMessage({ id: 'r2', parameters: { reply_to: 'fogline/v1/device/dev-1/reply' } }, [
+      image,
+    ]);
+    const rejection = rejectionOf(good.subarray(0, good.length - 10));
+    expect(rejection).toMatchObject({ replyTo: 'fogline/v1/device/dev-1/reply', id: 'r2' });
+    expect(rejection.error.code).toBe('INVALID_ARG');
+  });
+
+  it('has no reply topic for garbage, or for a reply_to that is not a device reply topic', () => {
+    expect(rejectionOf(new Uint8Array([1, 2, 3])).replyTo).toBeUndefined();
+    const wild = encodeInferMessage({ id: 'r3', parameters: { reply_to: 'fogline/v1/device/+/reply' } }, [
+      image,
+    ]);
+    expect(rejectionOf(wild)).toMatchObject({ replyTo: undefined, id: 'r3' });
+    const other = encodeInferMessage({ parameters: { reply_to: 'fogline/v1/edge/e1/status' } }, [image]);
+    expect(rejectionOf(other).replyTo).toBeUndefined();
+  });
+
+  it('answers a request that arrives with no budget left with DEADLINE_EXCEEDED', () => {
+    const payload = encodeInferMessage(
+      { id: 'r4', parameters: { reply_to: 'fogline/v1/device/d/reply', deadline_ms: 0 } },
+      [image],
+    );
+    expect(rejectionOf(payload).error.code).toBe('DEADLINE_EXCEEDED');
+  });
+});

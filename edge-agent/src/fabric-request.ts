@@ -1,0 +1,119 @@
+/**
+ * Reads one device → edge inference request off the infer topic (DESIGN.md "Protocols"): the framed
+ * OIP body decoded by the shared codec, with fogline's `parameters.reply_to` and `deadline_ms`.
+ * Anything malformed throws a RequestRejection that still carries the reply topic and correlation id
+ * when they could be read, so the device gets an explicit error instead of silence.
+ */
+import { decodeInferMessage } from '@fogline/shared/codec';
+import { FoglineError, fromUnknown } from '@fogline/shared/errors';
+import type { Tensor } from '@fogline/shared/oip';
+import { isValidId, topics } from '@fogline/shared/topics';
+
+export interface FabricRequest {
+  /** Correlation id (OIP request `id`), echoed in the reply. */
+  readonly id: string | undefined;
+  readonly replyTo: string;
+  readonly deviceId: string;
+  /** Budget (ms) the device gave this request when it published it. */
+  readonly deadlineMs: number;
+  readonly tensors: readonly Tensor[];
+}
+
+export interface FabricRequestLimits {
+  /** Budget assumed when a request has no `deadline_ms`. */
+  readonly defaultDeadlineMs: number;
+  /** Largest budget accepted; larger values are clamped to it. */
+  readonly maxDeadlineMs: number;
+}
+
+/** A request that cannot be served; `replyTo`/`id` are set when they could be read from it. */
+export class RequestRejection extends Error {
+  constructor(
+    readonly error: FoglineError,
+    readonly replyTo: string | undefined,
+    readonly id: string | undefined,
+  ) {
+    super(error.message);
+    this.name = 'RequestRejection';
+  }
+}
+
+// Bounds for untrusted payloads: one small image per request, never gigabytes.
+const CODEC_LIMITS = { maxElements: 1 << 20, maxRank: 8, maxTensors: 8 };
+const REPLY_TOPIC = /^fogline\/v1\/device\/([^/]+)\/reply$/;
+
+export function readFabricRequest(payload: Uint8Array, limits: FabricRequestLimits): FabricRequest {
+  let decoded: ReturnType<typeof decodeInferMessage>;
+  try {
+    decoded = decodeInferMessage(payload, CODEC_LIMITS);
+  } catch (err) {
+    const salvaged = salvageAddress(payload);
+    throw new RequestRejection(fromUnknown(err), salvaged.replyTo, salvaged.id);
+  }
+  const header = decoded.header;
+  const id = typeof header.id === 'string' ? header.id : undefined;
+  const replyTo = replyTopicOf(header.parameters?.reply_to);
+  if (decoded.kind !== 'request') {
+    throw new RequestRejection(
+      new FoglineError('INVALID_ARG', 'infer topic carries requests only'),
+      replyTo,
+      id,
+    );
+  }
+  if (replyTo === undefined) {
+    const err = new FoglineError(
+      'INVALID_ARG',
+      'request has no valid parameters.reply_to (fogline/v1/device/{id}/reply)',
+    );
+    throw new RequestRejection(err, undefined, id);
+  }
+  const deviceId = REPLY_TOPIC.exec(replyTo)![1]!;
+  const deadline = header.parameters?.deadline_ms;
+  let deadlineMs = limits.defaultDeadlineMs;
+  if (deadline !== undefined) {
+    if (typeof deadline !== 'number' || !Number.isFinite(deadline)) {
+      throw new RequestRejection(
+        new FoglineError('INVALID_ARG', 'parameters.deadline_ms must be a number of ms'),
+        replyTo,
+        id,
+      );
+    }
+    if (deadline <= 0) {
+      throw new RequestRejection(
+        new FoglineError('DEADLINE_EXCEEDED', 'request arrived with no budget left'),
+        replyTo,
+        id,
+      );
+    }
+    deadlineMs = Math.min(deadline, limits.maxDeadlineMs);
+  }
+  return { id, replyTo, deviceId, deadlineMs, tensors: decoded.tensors };
+}
+
+/** The reply topic, only when it is exactly a device's reply topic with a valid id. */
+function replyTopicOf(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = REPLY_TOPIC.exec(value);
+  return match && isValidId(match[1]) && topics.reply(match[1]) === value ? value : undefined;
+}
+
+/**
+ * Best effort on a payload the codec refused: if its JSON header still parses, take `reply_to` and
+ * `id` from it (e.g. the tensors were truncated, or a shape was wrong).
+ */
+function salvageAddress(payload: Uint8Array): { replyTo?: string; id?: string } {
+  try {
+    if (payload.length < 4) return {};
+    const length = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);
+    const end = Math.min(payload.length, 4 + length);
+    const header = JSON.parse(new TextDecoder().decode(payload.subarray(4, end))) as {
+      id?: unknown;
+      parameters?: { reply_to?: unknown };
+    };
+    const replyTo = replyTopicOf(header?.parameters?.reply_to);
+    const id = typeof header?.id === 'string' ? header.id : undefined;
+    return { ...(replyTo && { replyTo }), ...(id !== undefined && { id }) };
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,30 @@
+/** @fogline/edge-agent: the edge tier (local broker, mid model, escalation to the cloud). */
+export {
+  AGENT_DEFAULTS,
+  type AgentLogger,
+  type EdgeAgentOptions,
+  type LocalBrokerOptions,
+  resolveAgentOptions,
+} from './agent-options.ts';
+export { CloudBreaker, type CloudBreakerOptions } from './cloud-breaker.ts';
+export { type CloudAnswer, CloudClient, type CloudClientOptions } from './cloud-client.ts';
+export { STATUS_OFFLINE, STATUS_ONLINE } from './cloud-link.ts';
+export {
+  type DesiredState,
+  type DeviceCredential,
+  decodeDesiredState,
+  parseDesiredState,
+} from './desired-state.ts';
+export { DESIRED_STATE_FILE, DeviceListCache } from './device-list-cache.ts';
+export type { ReportedState } from './device-sync.ts';
+export { createEdgeAgent, type EdgeAgent, type EdgeAgentInfo } from './edge-agent.ts';
+export type { TelemetryCounts, TelemetryMessage } from './edge-telemetry.ts';
+export { DEFAULT_EDGE_MQTT_PORT } from './embedded-bus.ts';
+export {
+  type BreakerState,
+  DEFAULT_THRESHOLDS,
+  decideEscalation,
+  type EscalationDecision,
+  resolveThreshold,
+} from './escalation-policy.ts';
+export type { HistogramSnapshot } from './latency-histogram.ts';

@@ -1,0 +1,51 @@
+/**
+ * A fixed-bucket latency histogram (Prometheus style: cumulative-free counts per upper bound, plus
+ * sum and count), cheap enough to update on every request and small enough to publish as telemetry.
+ */
+export const DEFAULT_LATENCY_BUCKETS_MS: readonly number[] = Object.freeze([
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
+]);
+
+export interface HistogramSnapshot {
+  /** Upper bounds (ms) of the buckets; the last count is everything above the last bound. */
+  readonly boundsMs: readonly number[];
+  /** counts[i] = samples in (boundsMs[i-1], boundsMs[i]]; counts[bounds.length] = samples above. */
+  readonly counts: readonly number[];
+  readonly count: number;
+  readonly sumMs: number;
+}
+
+export class LatencyHistogram {
+  private readonly counts: number[];
+  private count = 0;
+  private sumMs = 0;
+
+  constructor(private readonly boundsMs: readonly number[] = DEFAULT_LATENCY_BUCKETS_MS) {
+    this.counts = new Array<number>(boundsMs.length + 1).fill(0);
+  }
+
+  observe(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    let i = 0;
+    while (i < this.boundsMs.length && ms > this.boundsMs[i]!) i++;
+    this.counts[i]!++;
+    this.count++;
+    this.sumMs += ms;
+  }
+
+  /** Upper bound of the bucket holding quantile q (0..1); Infinity when it lies above the last bound. */
+  quantileUpperBoundMs(q: number): number {
+    if (this.count === 0) return 0;
+    const rank = Math.ceil(q * this.count);
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) return this.boundsMs[i] ?? Number.POSITIVE_INFINITY;
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
+  snapshot(): HistogramSnapshot {
+    return { boundsMs: [...this.boundsMs], counts: [...this.counts], count: this.count, sumMs: this.sumMs };
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Test support: an edge agent on free ports with a temp data dir, its device list seeded in the disk
+ * cache (as if synced from the cloud earlier), and real MQTT devices to talk to it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hashSecret } from '@fogline/shared/secrets';
+import type { EdgeAgentOptions } from '../agent-options.ts';
+import { DeviceListCache } from '../device-list-cache.ts';
+import { createEdgeAgent, type EdgeAgent, type EdgeAgentInfo } from '../edge-agent.ts';
+
+export interface TestDeviceCredential {
+  id: string;
+  token: string;
+}
+
+export async function desiredStateFor(devices: readonly TestDeviceCredential[], version = 1) {
+  return {
+    version,
+    devices: await Promise.all(
+      devices.map(async (d) => ({ id: d.id, tokenHash: await hashSecret(d.token) })),
+    ),
+  };
+}
+
+export async function seedDeviceList(dataDir: string, devices: readonly TestDeviceCredential[], version = 1) {
+  await new DeviceListCache(dataDir).save(await desiredStateFor(devices, version));
+}
+
+export interface AgentFixture {
+  readonly agent: EdgeAgent;
+  readonly info: EdgeAgentInfo;
+  readonly dataDir: string;
+  /** `mqtt://127.0.0.1:<port>` of the embedded broker. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function makeDataDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'fogline-edge-'));
+}
+
+/** Starts an agent; `dataDir` defaults to a fresh temp dir removed at stop. */
+export async function startTestAgent(
+  options: Partial<EdgeAgentOptions> & { devices?: readonly TestDeviceCredential[] },
+): Promise<AgentFixture> {
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await makeDataDir());
+  if (options.devices) await seedDeviceList(dataDir, options.devices);
+  const agent = createEdgeAgent({
+    edgeId: 'edge-test',
+    token: 'edge-token',
+    localBroker: { kind: 'embedded', host: '127.0.0.1', mqttPort: 0 },
+    workers: 1,
+    intraOpThreads: 1,
+    ...options,
+    dataDir,
+  });
+  const info = await agent.start();
+  return {
+    agent,
+    info,
+    dataDir,
+    url: info.localBroker.url ?? `mqtt://127.0.0.1:${info.localBroker.mqttPort}`,
+    async stop() {
+      await agent.stop();
+      if (ownDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
