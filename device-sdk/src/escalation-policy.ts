@@ -3,6 +3,7 @@
  * tiny model's score reaches the threshold, else escalate to the edge if there is budget left.
  */
 import { FoglineError } from '@fogline/shared/errors';
+import { UNCALIBRATED_THRESHOLDS } from '@fogline/shared/model-repository/config';
 import { isScoreKind, type ScoreKind } from '@fogline/shared/scores';
 
 /** The `routing` block of a model config: answer locally when `score >= threshold`. */
@@ -12,16 +13,8 @@ export interface EscalationPolicy {
   readonly threshold: number | null;
 }
 
-/**
- * Thresholds used while a policy is uncalibrated (`threshold: null`), the same values as the edge
- * agent's, so that the least certain inputs escalate rather than none (`fogline models calibrate`
- * replaces them with fitted values).
- */
-export const DEFAULT_THRESHOLDS: Readonly<Record<ScoreKind, number>> = Object.freeze({
-  maxprob: 0.9,
-  margin: 0.8,
-  entropy: 0.75,
-});
+/** Thresholds used while a policy is uncalibrated: one table for every tier (model-repository/config.ts). */
+export const DEFAULT_THRESHOLDS = UNCALIBRATED_THRESHOLDS;
 
 /** Policy when neither the options nor a config.json next to the model give one. */
 export const DEFAULT_POLICY: EscalationPolicy = Object.freeze({ score: 'maxprob', threshold: null });

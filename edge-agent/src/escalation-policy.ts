@@ -7,7 +7,7 @@
  * whose remaining budget is too small for a cloud round trip is a normal local answer: the device asked
  * for an answer within that budget, and the edge gave the best one that fits.
  */
-import type { ScoreKind } from '@fogline/shared/model-repository/index';
+import { type ScoreKind, UNCALIBRATED_THRESHOLDS } from '@fogline/shared/model-repository/index';
 
 export interface RoutingThreshold {
   readonly score: ScoreKind;
@@ -15,17 +15,8 @@ export interface RoutingThreshold {
   readonly threshold: number;
 }
 
-/**
- * Thresholds used when a model config's routing policy is not calibrated yet (`threshold: null`): a
- * model-independent guess that escalates only clearly uncertain inputs (top class under 60 %, top-two
- * gap under 0.3, or entropy confidence under 0.4). `fogline calibrate` replaces them with values
- * fitted on the calibration split.
- */
-export const DEFAULT_THRESHOLDS: Readonly<Record<ScoreKind, number>> = Object.freeze({
-  maxprob: 0.6,
-  margin: 0.3,
-  entropy: 0.4,
-});
+/** Thresholds used while a policy is uncalibrated: one table for every tier (model-repository/config.ts). */
+export const DEFAULT_THRESHOLDS = UNCALIBRATED_THRESHOLDS;
 
 export function resolveThreshold(policy: { score: ScoreKind; threshold: number | null }): RoutingThreshold {
   return { score: policy.score, threshold: policy.threshold ?? DEFAULT_THRESHOLDS[policy.score] };

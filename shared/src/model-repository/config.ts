@@ -19,8 +19,24 @@ export interface DynamicBatchingConfig {
 
 export interface RoutingPolicy {
   readonly score: ScoreKind;
-  /** Answer locally when score >= threshold; null = not calibrated yet (always answer locally). */
+  /** Answer locally when score >= threshold; null = not calibrated yet: UNCALIBRATED_THRESHOLDS applies. */
   readonly threshold: number | null;
+}
+
+/**
+ * Thresholds used while a policy is uncalibrated (`threshold: null`), by device and edge alike: a
+ * model-independent guess that escalates the clearly uncertain inputs rather than none.
+ * `fogline calibrate` replaces them with values fitted on the calibration split.
+ */
+export const UNCALIBRATED_THRESHOLDS: Readonly<Record<ScoreKind, number>> = Object.freeze({
+  maxprob: 0.9,
+  margin: 0.8,
+  entropy: 0.75,
+});
+
+/** The threshold a policy actually applies. */
+export function effectiveThreshold(policy: RoutingPolicy): number {
+  return policy.threshold ?? UNCALIBRATED_THRESHOLDS[policy.score];
 }
 
 /** `models/<name>/config.json`, snake_case like Triton's config.pbtxt. */
