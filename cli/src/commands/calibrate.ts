@@ -1,0 +1,265 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FoglineError } from '@fogline/shared/errors';
+import { DEFAULT_MODELS_DIR, loadModelRepository } from '@fogline/shared/model-repository/index';
+import {
+  calibrateCascade,
+  TIER_ROLES,
+  type TierModel,
+  type TierRole,
+} from '@fogline/toolchain/calibrate/calibrate-cascade';
+import { type CalibrationReport, formatStage } from '@fogline/toolchain/calibrate/calibration-report';
+import {
+  describeObjective,
+  type Minimize,
+  type Objective,
+  parseAccuracyTarget,
+} from '@fogline/toolchain/calibrate/objective';
+import { writeCalibrationReport } from '@fogline/toolchain/calibrate/report-files';
+import { writeRouting } from '@fogline/toolchain/calibrate/routing-config';
+import { inspectModel } from '@fogline/toolchain/quantize/quantize-model';
+import { loadSampleSet } from '@fogline/toolchain/quantize/sample-set';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { formatTable, parsePositiveInt } from '../format.ts';
+
+interface CalibrateFlags {
+  models: string;
+  edgeModel?: string;
+  split: string;
+  evalSplit: string;
+  target?: string;
+  maxCloudShare?: number;
+  maxMeanLatencyMs?: number;
+  minimize: Minimize;
+  rttDeviceEdgeMs: number;
+  rttEdgeCloudMs: number;
+  deviceLatencyMs?: number;
+  edgeLatencyMs?: number;
+  cloudLatencyMs?: number;
+  latencyRuns: number;
+  repository: string;
+  report: string;
+  dryRun?: boolean;
+}
+
+function nonNegative(flag: string, max = Number.POSITIVE_INFINITY): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || n > max)
+      throw new InvalidArgumentError(`${flag} must be a number in [0, ${max}], got "${value}"`);
+    return n;
+  };
+}
+
+export function registerCalibrate(program: Command): void {
+  program
+    .command('calibrate')
+    .description(
+      'fit the device and edge routing thresholds of a 3-tier cascade to a target, report the frontier',
+    )
+    .option(
+      '--models <device,edge,cloud>',
+      'the three models, device first',
+      'digits-tiny,digits-mid,digits-large',
+    )
+    .option(
+      '--edge-model <name>',
+      'use this edge model instead of the second of --models (e.g. digits-mid-int8)',
+    )
+    .option(
+      '--split <split|file>',
+      'labelled samples to fit on: a digits split or a .json file with labels',
+      'calibration',
+    )
+    .option('--eval-split <split|file>', 'held-out labelled samples to evaluate the chosen policy on', 'test')
+    .option(
+      '--target <t>',
+      'accuracy>=cloud-<x>pp | accuracy>=cloud | accuracy>=<fraction> (default accuracy>=cloud-0.2pp)',
+    )
+    .option(
+      '--max-cloud-share <f>',
+      'at most this share of inputs reaches the cloud',
+      nonNegative('--max-cloud-share', 1),
+    )
+    .option(
+      '--max-mean-latency-ms <ms>',
+      'expected latency per input at most this',
+      nonNegative('--max-mean-latency-ms'),
+    )
+    .addOption(
+      new Option('--minimize <what>', 'what a --target minimises: tier-to-tier forwards, or expected latency')
+        .choices(['escalations', 'latency'])
+        .default('escalations'),
+    )
+    .option(
+      '--rtt-device-edge-ms <ms>',
+      'network round trip device ↔ edge (LAN, MQTT)',
+      nonNegative('--rtt-device-edge-ms'),
+      2,
+    )
+    .option(
+      '--rtt-edge-cloud-ms <ms>',
+      'network round trip edge ↔ cloud (WAN, HTTP)',
+      nonNegative('--rtt-edge-cloud-ms'),
+      30,
+    )
+    .option(
+      '--device-latency-ms <ms>',
+      'device compute per input instead of measuring it here',
+      nonNegative('--device-latency-ms'),
+    )
+    .option(
+      '--edge-latency-ms <ms>',
+      'edge compute per input instead of measuring it here',
+      nonNegative('--edge-latency-ms'),
+    )
+    .option(
+      '--cloud-latency-ms <ms>',
+      'cloud compute per input instead of measuring it here',
+      nonNegative('--cloud-latency-ms'),
+    )
+    .option(
+      '--latency-runs <n>',
+      'batch-1 runs per tier for the latency median',
+      parsePositiveInt('--latency-runs'),
+      200,
+    )
+    .option('--repository <dir>', 'model repository directory', DEFAULT_MODELS_DIR)
+    .option('--report <stem>', 'write <stem>.md, <stem>.svg and <stem>.json', 'bench/reports/calibrate')
+    .option('--dry-run', 'do not write the routing policy into the model configs')
+    .action(async (flags: CalibrateFlags) => runCalibrate(flags, commandLine(flags)));
+}
+
+/** The command as it could be typed again (for the report header). */
+function commandLine(flags: CalibrateFlags): string {
+  const parts = ['fogline calibrate', `--models ${flags.models}`];
+  if (flags.edgeModel) parts.push(`--edge-model ${flags.edgeModel}`);
+  parts.push(`--split ${flags.split}`, `--eval-split ${flags.evalSplit}`);
+  if (flags.target) parts.push(`--target '${flags.target}'`);
+  if (flags.minimize !== 'escalations') parts.push(`--minimize ${flags.minimize}`);
+  if (flags.maxCloudShare !== undefined) parts.push(`--max-cloud-share ${flags.maxCloudShare}`);
+  if (flags.maxMeanLatencyMs !== undefined) parts.push(`--max-mean-latency-ms ${flags.maxMeanLatencyMs}`);
+  parts.push(`--rtt-device-edge-ms ${flags.rttDeviceEdgeMs}`, `--rtt-edge-cloud-ms ${flags.rttEdgeCloudMs}`);
+  for (const [flag, v] of [
+    ['--device-latency-ms', flags.deviceLatencyMs],
+    ['--edge-latency-ms', flags.edgeLatencyMs],
+    ['--cloud-latency-ms', flags.cloudLatencyMs],
+  ] as const) {
+    if (v !== undefined) parts.push(`${flag} ${v}`);
+  }
+  return parts.join(' ');
+}
+
+function objectiveOf(flags: CalibrateFlags): Objective {
+  const none =
+    flags.target === undefined && flags.maxCloudShare === undefined && flags.maxMeanLatencyMs === undefined;
+  const target = flags.target ?? (none ? 'accuracy>=cloud-0.2pp' : undefined);
+  return {
+    ...(target ? { accuracy: parseAccuracyTarget(target) } : {}),
+    minimize: flags.minimize,
+    ...(flags.maxCloudShare !== undefined ? { maxCloudShare: flags.maxCloudShare } : {}),
+    ...(flags.maxMeanLatencyMs !== undefined ? { maxMeanLatencyMs: flags.maxMeanLatencyMs } : {}),
+  };
+}
+
+async function runCalibrate(flags: CalibrateFlags, command: string): Promise<void> {
+  const names = flags.models.split(',').map((s) => s.trim());
+  if (names.length !== 3 || names.some((n) => n === '')) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `--models needs three names (device,edge,cloud), got "${flags.models}"`,
+    );
+  }
+  if (flags.edgeModel) names[1] = flags.edgeModel;
+  const objective = objectiveOf(flags);
+  const repo = await loadModelRepository(flags.repository);
+  const entries = names.map((n) => repo.get(n));
+  const models = {} as Record<TierRole, TierModel>;
+  for (const [i, role] of TIER_ROLES.entries()) {
+    const entry = entries[i]!;
+    models[role] = { name: entry.name, bytes: await readFile(entry.modelPath()) };
+  }
+  const { input } = inspectModel(models.device.bytes, models.device.name);
+  const calibration = await loadSampleSet(flags.split, input.sampleDims);
+  const evaluation = await loadSampleSet(flags.evalSplit, input.sampleDims);
+  const network = { deviceEdgeRttMs: flags.rttDeviceEdgeMs, edgeCloudRttMs: flags.rttEdgeCloudMs };
+  const latencyMs = {
+    ...(flags.deviceLatencyMs !== undefined ? { device: flags.deviceLatencyMs } : {}),
+    ...(flags.edgeLatencyMs !== undefined ? { edge: flags.edgeLatencyMs } : {}),
+    ...(flags.cloudLatencyMs !== undefined ? { cloud: flags.cloudLatencyMs } : {}),
+  };
+  const result = await calibrateCascade(models, calibration, evaluation, {
+    network,
+    objective,
+    latencyRuns: flags.latencyRuns,
+    latencyMs,
+    onStep: (m) => process.stderr.write(`${m}\n`),
+  });
+
+  const written: string[] = [];
+  if (result.chosen && !flags.dryRun) {
+    for (const role of ['device', 'edge'] as const) {
+      const file = join(entries[TIER_ROLES.indexOf(role)]!.dir, 'config.json');
+      await writeRouting(file, result.chosen.policy[role]);
+      written.push(file);
+    }
+  }
+  const report: CalibrationReport = {
+    command,
+    split: calibration.source,
+    evalSplit: evaluation.source,
+    network,
+    objective: describeObjective(objective),
+    tiers: result.tiers,
+    policiesSwept: result.policiesSwept,
+    rows: result.rows,
+    perScoreKind: result.perScoreKind,
+    frontier: result.frontier,
+    written,
+  };
+  await writeCalibrationReport(flags.report, report);
+  printSummary(report, result.chosen?.policy);
+  if (!result.chosen) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `no policy meets "${report.objective}" on ${calibration.source}; routing not written (see ${flags.report}.md)`,
+    );
+  }
+}
+
+function printSummary(
+  r: CalibrationReport,
+  chosen: { device: { score: string; threshold: number } } | undefined,
+): void {
+  const pct = (v: number) => (v * 100).toFixed(2);
+  console.log(`objective: ${r.objective}`);
+  console.log(
+    formatTable(
+      ['tier', 'model', 'cal acc %', 'test acc %', 'latency ms'],
+      r.tiers.map((t) => [t.role, t.model, pct(t.accuracy), pct(t.evalAccuracy), t.latencyMs.toFixed(3)]),
+    ),
+  );
+  console.log('');
+  console.log(
+    formatTable(
+      ['router', 'cal acc %', 'cal d/e/c %', 'cal ms', 'test acc %', 'test d/e/c %', 'test ms'],
+      r.rows.map((row) => {
+        const s = (o: typeof row.calibration) =>
+          `${pct(o.share.device)}/${pct(o.share.edge)}/${pct(o.share.cloud)}`;
+        return [
+          row.name,
+          pct(row.calibration.accuracy),
+          s(row.calibration),
+          row.calibration.expectedLatencyMs.toFixed(2),
+          pct(row.evaluation.accuracy),
+          s(row.evaluation),
+          row.evaluation.expectedLatencyMs.toFixed(2),
+        ];
+      }),
+    ),
+  );
+  const policy = r.rows.find((row) => row.name === 'chosen')?.policy;
+  if (chosen && policy)
+    console.log(`\nchosen: device ${formatStage(policy.device)}, edge ${formatStage(policy.edge)}`);
+  if (r.written.length > 0) console.log(`routing written to ${r.written.join(', ')}`);
+}

@@ -1,0 +1,130 @@
+/** `fogline quantize` as a user runs it on their own model and calibration file. */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { encodeModel } from '@fogline/toolchain/onnx/codec';
+import { attrInt, attrInts, makeNode, tensorValueInfo } from '@fogline/toolchain/onnx/graph';
+import { DataType } from '@fogline/toolchain/onnx/ir';
+import { buildModel } from '@fogline/toolchain/onnx/model-builder';
+import { floatTensor } from '@fogline/toolchain/onnx/tensor';
+import * as ort from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../../bin/fogline.js', import.meta.url));
+const run = promisify(execFile);
+
+async function fogline(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+const wave = (n: number, f: number): Float32Array =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.5);
+
+/** A user's small classifier: [N,1,8,8] → Conv → Relu → MaxPool → Flatten → Gemm → [N,5]. */
+const userModel = buildModel({
+  inputs: [tensorValueInfo('pixels', DataType.FLOAT, ['N', 1, 8, 8])],
+  outputs: [tensorValueInfo('scores', DataType.FLOAT, ['N', 5])],
+  initializers: [
+    floatTensor('cw', [4, 1, 3, 3], wave(36, 0.7)),
+    floatTensor('cb', [4], wave(4, 1.3)),
+    floatTensor('gw', [5, 64], wave(320, 0.31)),
+    floatTensor('gb', [5], wave(5, 2.1)),
+  ],
+  nodes: [
+    makeNode('Conv', ['pixels', 'cw', 'cb'], ['c'], 'conv', [attrInts('pads', [1, 1, 1, 1])]),
+    makeNode('Relu', ['c'], ['r'], 'relu'),
+    makeNode('MaxPool', ['r'], ['p'], 'pool', [
+      attrInts('kernel_shape', [2, 2]),
+      attrInts('strides', [2, 2]),
+    ]),
+    makeNode('Flatten', ['p'], ['f'], 'flatten'),
+    makeNode('Gemm', ['f', 'gw', 'gb'], ['scores'], 'gemm', [attrInt('transB', 1)]),
+  ],
+});
+
+describe('fogline quantize on a user model', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fogline-quantize-cli-'));
+    await writeFile(join(dir, 'model.onnx'), encodeModel(userModel));
+    const data = Array.from({ length: 64 * 64 }, (_, i) => (Math.sin(i * 0.013) + 1) / 2);
+    const labels = Array.from({ length: 64 }, (_, i) => i % 5);
+    await writeFile(join(dir, 'cal.json'), JSON.stringify({ shape: [64, 1, 8, 8], data, labels }));
+  });
+
+  it('writes a model that onnxruntime loads, and a JSON + markdown report', async () => {
+    const out = join(dir, 'model-int8.onnx');
+    const r = await fogline(
+      'quantize',
+      join(dir, 'model.onnx'),
+      out,
+      '--calibration',
+      join(dir, 'cal.json'),
+      '--report',
+      join(dir, 'report'),
+      '--no-latency',
+    );
+    expect(r.stderr).not.toMatch(/fogline:/);
+    expect(r.code).toBe(0);
+    const session = await ort.InferenceSession.create(out);
+    expect(session.outputNames).toEqual(['scores']);
+    await session.release();
+    const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8'));
+    expect(report.quantized).toEqual([
+      { node: 'conv', op: 'Conv' },
+      { node: 'gemm', op: 'Gemm' },
+    ]);
+    expect(report.comparisons[0]).toMatchObject({ source: join(dir, 'cal.json'), count: 64 });
+    expect(report.comparisons[0].agreement).toBeGreaterThanOrEqual(0.9);
+    expect(await readFile(join(dir, 'report.md'), 'utf8')).toMatch(/top-1 agreement/);
+  });
+
+  it('dynamic mode needs no calibration data', async () => {
+    const out = join(dir, 'model-dyn.onnx');
+    const r = await fogline('quantize', join(dir, 'model.onnx'), out, '--mode', 'dynamic', '--no-latency');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/DynamicQuantizeMatMul/);
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it.each([
+    ['a file that is not ONNX', 'cal.json', ['--calibration', 'cal.json'], /cal\.json is not an ONNX file/],
+    [
+      'calibration data of the wrong shape',
+      'model.onnx',
+      ['--calibration', 'calibration'],
+      /calibration data of the wrong shape: digits split "calibration"/,
+    ],
+  ])('%s: a clear error, nothing written', async (_, input, flags, message) => {
+    const out = join(dir, `never-${input}.onnx`);
+    const args = flags.map((f) => (f.endsWith('.json') ? join(dir, f) : f));
+    const r = await fogline('quantize', join(dir, input), out, ...args, '--no-latency');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('nothing quantizable: says so and writes nothing', async () => {
+    const relu = buildModel({
+      inputs: [tensorValueInfo('x', DataType.FLOAT, ['N', 4])],
+      outputs: [tensorValueInfo('y', DataType.FLOAT, ['N', 4])],
+      nodes: [makeNode('Relu', ['x'], ['y'], 'relu')],
+    });
+    await writeFile(join(dir, 'relu.onnx'), encodeModel(relu));
+    const out = join(dir, 'relu-int8.onnx');
+    const r = await fogline('quantize', join(dir, 'relu.onnx'), out, '--mode', 'dynamic');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/nothing to quantize in .*relu\.onnx/);
+    expect(existsSync(out)).toBe(false);
+  });
+});

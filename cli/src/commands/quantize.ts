@@ -1,0 +1,211 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { FoglineError, isFoglineError } from '@fogline/shared/errors';
+import type { CalibrationProgress } from '@fogline/toolchain/quantize/collect-ranges';
+import { inspectModel, quantizeModel } from '@fogline/toolchain/quantize/quantize-model';
+import {
+  compareLatency,
+  compareOnSets,
+  environment,
+  type QuantizeReport,
+  quantizeReportMarkdown,
+} from '@fogline/toolchain/quantize/quantize-report';
+import { DIGITS_SPLIT_NAMES, loadSampleSet, type SampleSet } from '@fogline/toolchain/quantize/sample-set';
+import cliProgress from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { formatTable } from '../format.ts';
+
+interface QuantizeFlags {
+  mode: 'static' | 'dynamic';
+  calibration?: string;
+  method: 'minmax' | 'percentile';
+  percentile: number;
+  perChannel: boolean;
+  reduceRange: boolean;
+  eval: string[];
+  report?: string;
+  latency: boolean;
+}
+
+function parsePercentile(value: string): number {
+  const p = Number(value);
+  if (!(p > 50 && p <= 100))
+    throw new InvalidArgumentError(`--percentile must be in (50, 100], got "${value}"`);
+  return p;
+}
+
+export function registerQuantize(program: Command): void {
+  program
+    .command('quantize <in> <out>')
+    .description(
+      'quantize an fp32 ONNX model to int8 (static QDQ or dynamic), check it in onnxruntime and report',
+    )
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'static: QDQ with calibrated activations; dynamic: int8 MatMul/Gemm weights',
+      )
+        .choices(['static', 'dynamic'])
+        .default('static'),
+    )
+    .option(
+      '--calibration <split|file>',
+      'digits split (calibration, train) or a .json / raw float32 file',
+      undefined,
+    )
+    .addOption(
+      new Option('--method <method>', 'activation range estimator')
+        .choices(['minmax', 'percentile'])
+        .default('minmax'),
+    )
+    .option('--percentile <p>', 'kept percentile for --method percentile', parsePercentile, 99.99)
+    .option('--per-channel', 'one weight scale per output channel (default)', true)
+    .option('--no-per-channel', 'one weight scale per tensor (opset ≥ 10 instead of 13)')
+    .option(
+      '--reduce-range',
+      '7-bit weights (±63), the default: no u8×s8 saturation on x86 CPUs without VNNI',
+      true,
+    )
+    .option('--no-reduce-range', 'full 8-bit weights (±127), for arm64 or x86 with VNNI')
+    .option(
+      '--eval <split|file...>',
+      'extra sample sets for the report (default: the digits test split when calibrating on digits)',
+    )
+    .option('--report <file>', 'write the report as JSON (<file>.json) and markdown (<file>.md)')
+    .option('--no-latency', 'skip the latency comparison')
+    .action(async (input: string, output: string, flags: QuantizeFlags) => runQuantize(input, output, flags));
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (cause) {
+    throw new FoglineError('NOT_FOUND', `cannot read model file ${path}`, { cause });
+  }
+}
+
+async function runQuantize(input: string, output: string, flags: QuantizeFlags): Promise<void> {
+  if (flags.calibration === 'test') {
+    throw new FoglineError(
+      'INVALID_ARG',
+      '--calibration test would fit the ranges on the held-out test split; use calibration or train',
+    );
+  }
+  const bytes = await readModelFile(input);
+  const { input: modelInput } = inspectModel(bytes, input);
+  const explicit = flags.calibration !== undefined;
+  const calibrationSpec = flags.calibration ?? 'calibration';
+  let calibration: SampleSet | undefined;
+  try {
+    calibration = await loadSampleSet(calibrationSpec, modelInput.sampleDims);
+  } catch (err) {
+    if (explicit || !isFoglineError(err)) throw err;
+    if (flags.mode === 'static') {
+      const hint = `${err.message}; pass --calibration <file> with samples of your model's input (see docs/toolchain.md)`;
+      throw new FoglineError(err.code, hint, { cause: err });
+    }
+    // Dynamic mode needs no calibration: the default digits split only feeds the report, if it fits.
+  }
+
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: 'calibrating [{bar}] {value}/{total} batches', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  const onProgress = ({ done, total }: CalibrationProgress): void => {
+    if (!started) bar.start(total, 0);
+    started = true;
+    bar.update(done);
+  };
+  const result = await quantizeModel(
+    bytes,
+    {
+      mode: flags.mode,
+      method: flags.method,
+      percentile: flags.percentile,
+      perChannel: flags.perChannel,
+      reduceRange: flags.reduceRange,
+      ...(calibration ? { calibration } : {}),
+      onProgress,
+    },
+    input,
+  ).finally(() => started && bar.stop());
+
+  const evalSpecs =
+    flags.eval ?? (DIGITS_SPLIT_NAMES.includes(calibrationSpec as never) && calibration ? ['test'] : []);
+  const evalSets = [...(calibration ? [calibration] : [])];
+  for (const spec of evalSpecs) evalSets.push(await loadSampleSet(spec, modelInput.sampleDims));
+  const comparisons = await compareOnSets(bytes, result.bytes, modelInput.name, evalSets);
+  const latency =
+    flags.latency && evalSets[0]
+      ? await compareLatency(bytes, result.bytes, modelInput.name, evalSets[0])
+      : [];
+
+  await writeFile(output, result.bytes);
+  const report: QuantizeReport = {
+    input,
+    output,
+    settings: settingsOf(flags, calibration),
+    fp32Bytes: bytes.byteLength,
+    int8Bytes: result.bytes.byteLength,
+    sizeRatio: result.bytes.byteLength / bytes.byteLength,
+    quantized: result.quantized,
+    skipped: result.skipped,
+    activations: result.activations,
+    runtimeOps: result.runtimeOps,
+    comparisons,
+    latency,
+    environment: environment(),
+  };
+  if (flags.report) {
+    const stem = ['.json', '.md'].includes(extname(flags.report))
+      ? flags.report.slice(0, -extname(flags.report).length)
+      : flags.report;
+    await writeFile(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(`${stem}.md`, quantizeReportMarkdown(report));
+  }
+  printSummary(report);
+}
+
+function settingsOf(flags: QuantizeFlags, calibration: SampleSet | undefined): string {
+  const weights = `${flags.perChannel ? 'per-channel' : 'per-tensor'} symmetric int8 weights${flags.reduceRange ? ' (7-bit range)' : ''}`;
+  if (flags.mode === 'dynamic') return `dynamic, ${weights}, activations quantized at run time`;
+  const method = flags.method === 'percentile' ? `percentile ${flags.percentile}` : 'min-max';
+  return `static QDQ, ${weights}, uint8 activations (${method} on ${calibration?.source})`;
+}
+
+const pct = (v: number | null): string => (v === null ? '-' : `${(v * 100).toFixed(2)} %`);
+
+function printSummary(r: QuantizeReport): void {
+  console.log(
+    `wrote ${r.output}: ${r.int8Bytes} bytes = ${(r.sizeRatio * 100).toFixed(1)} % of ${basename(r.input)} (${r.settings})`,
+  );
+  console.log(
+    `onnxruntime runs: ${Object.entries(r.runtimeOps)
+      .map(([op, n]) => `${op}×${n}`)
+      .join(' ')}`,
+  );
+  if (r.comparisons.length > 0) {
+    console.log(
+      formatTable(
+        ['samples', 'n', 'fp32 acc', 'int8 acc', 'drop pp', 'top-1 agreement'],
+        r.comparisons.map((c) => [
+          c.source,
+          String(c.count),
+          pct(c.fp32Accuracy),
+          pct(c.int8Accuracy),
+          c.accuracyDropPp?.toFixed(2) ?? '-',
+          pct(c.agreement),
+        ]),
+      ),
+    );
+  }
+  if (r.latency.length > 0) {
+    console.log(
+      formatTable(
+        ['batch', 'fp32 ms', 'int8 ms', 'int8/fp32'],
+        r.latency.map((l) => [String(l.batch), l.fp32Ms.toFixed(3), l.int8Ms.toFixed(3), l.ratio.toFixed(2)]),
+      ),
+    );
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The device → edge → cloud cascade as arithmetic on per-sample outcomes (DESIGN.md "Routing"):
+ * a stage answers when its score ≥ its threshold, else the input goes one tier up; the cloud always
+ * answers. Pure: no models, no clock — the tiers' correctness, scores and latencies come in.
+ *
+ * Expected latency of a policy, per input:
+ *   L_device + P(reach edge)·(RTT_device↔edge + L_edge) + P(reach cloud)·(RTT_edge↔cloud + L_cloud)
+ * Baselines that skip the cascade send every input straight to one tier (always-edge costs
+ * RTT_device↔edge + L_edge; always-cloud also pays RTT_edge↔cloud + L_cloud, through the edge).
+ */
+import type { ScoreKind } from '@fogline/shared/scores';
+
+export interface TierOutcomes {
+  /** 1 where this tier's top-1 class is right, per sample. */
+  readonly correct: Uint8Array;
+  /** Routing score of each sample, per score kind, in [0, 1]. */
+  readonly scores: Readonly<Record<ScoreKind, Float64Array>>;
+  /** Compute latency of one input on this tier, ms. */
+  readonly latencyMs: number;
+}
+
+export interface Cascade {
+  readonly device: TierOutcomes;
+  readonly edge: TierOutcomes;
+  readonly cloud: TierOutcomes;
+}
+
+export interface NetworkCosts {
+  readonly deviceEdgeRttMs: number;
+  readonly edgeCloudRttMs: number;
+}
+
+/** Answer at this stage when score ≥ threshold (Infinity: never answer, always escalate). */
+export interface StagePolicy {
+  readonly score: ScoreKind;
+  readonly threshold: number;
+}
+
+export interface CascadePolicy {
+  readonly device: StagePolicy;
+  readonly edge: StagePolicy;
+}
+
+export interface TierShares {
+  readonly device: number;
+  readonly edge: number;
+  readonly cloud: number;
+}
+
+export interface CascadeOutcome {
+  readonly accuracy: number;
+  /** Share of inputs answered by each tier. */
+  readonly share: TierShares;
+  /** Hops up the cascade per input: P(reach edge) + P(reach cloud). */
+  readonly escalations: number;
+  readonly expectedLatencyMs: number;
+}
+
+/** Outcome from counts: answered per tier and correct answers overall, over n inputs. */
+export function outcomeOf(
+  c: Cascade,
+  net: NetworkCosts,
+  answered: { device: number; edge: number; cloud: number },
+  correct: number,
+  n: number,
+): CascadeOutcome {
+  const reachEdge = (answered.edge + answered.cloud) / n;
+  const reachCloud = answered.cloud / n;
+  return {
+    accuracy: correct / n,
+    share: { device: answered.device / n, edge: answered.edge / n, cloud: answered.cloud / n },
+    escalations: reachEdge + reachCloud,
+    expectedLatencyMs:
+      c.device.latencyMs +
+      reachEdge * (net.deviceEdgeRttMs + c.edge.latencyMs) +
+      reachCloud * (net.edgeCloudRttMs + c.cloud.latencyMs),
+  };
+}
+
+export function sampleCount(c: Cascade): number {
+  const n = c.device.correct.length;
+  if (n === 0 || c.edge.correct.length !== n || c.cloud.correct.length !== n) {
+    throw new RangeError(
+      `cascade tiers must score the same non-empty sample set (${n}, ${c.edge.correct.length}, ${c.cloud.correct.length})`,
+    );
+  }
+  return n;
+}
+
+/** Runs one policy over every sample. */
+export function evaluatePolicy(c: Cascade, policy: CascadePolicy, net: NetworkCosts): CascadeOutcome {
+  const n = sampleCount(c);
+  const ds = c.device.scores[policy.device.score];
+  const es = c.edge.scores[policy.edge.score];
+  const answered = { device: 0, edge: 0, cloud: 0 };
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    if (ds[i]! >= policy.device.threshold) {
+      answered.device++;
+      correct += c.device.correct[i]!;
+    } else if (es[i]! >= policy.edge.threshold) {
+      answered.edge++;
+      correct += c.edge.correct[i]!;
+    } else {
+      answered.cloud++;
+      correct += c.cloud.correct[i]!;
+    }
+  }
+  return outcomeOf(c, net, answered, correct, n);
+}
+
+/** The oracle router: escalates exactly the inputs the lower tier gets wrong. */
+export function oracleOutcome(c: Cascade, net: NetworkCosts): CascadeOutcome {
+  const n = sampleCount(c);
+  const answered = { device: 0, edge: 0, cloud: 0 };
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    if (c.device.correct[i]) answered.device++;
+    else if (c.edge.correct[i]) answered.edge++;
+    else answered.cloud++;
+    correct += c.device.correct[i]! | c.edge.correct[i]! | c.cloud.correct[i]!;
+  }
+  return outcomeOf(c, net, answered, correct, n);
+}
+
+export interface Baselines {
+  readonly alwaysDevice: CascadeOutcome;
+  readonly alwaysEdge: CascadeOutcome;
+  readonly alwaysCloud: CascadeOutcome;
+  readonly oracle: CascadeOutcome;
+}
+
+function accuracyOf(t: TierOutcomes): number {
+  return t.correct.reduce((a, b) => a + b, 0) / t.correct.length;
+}
+
+/** Every input to one tier, without running the tiers below it. */
+export function baselines(c: Cascade, net: NetworkCosts): Baselines {
+  const only = (tier: keyof TierShares, latencyMs: number, escalations: number): CascadeOutcome => ({
+    accuracy: accuracyOf(c[tier]),
+    share: { device: 0, edge: 0, cloud: 0, [tier]: 1 },
+    escalations,
+    expectedLatencyMs: latencyMs,
+  });
+  return {
+    alwaysDevice: only('device', c.device.latencyMs, 0),
+    alwaysEdge: only('edge', net.deviceEdgeRttMs + c.edge.latencyMs, 1),
+    alwaysCloud: only('cloud', net.deviceEdgeRttMs + net.edgeCloudRttMs + c.cloud.latencyMs, 2),
+    oracle: oracleOutcome(c, net),
+  };
+}
