@@ -1,0 +1,235 @@
+/**
+ * `fogline cloud`: runs the cloud tier (OIP gateway; the cloud MQTT broker for edges on --mqtt-port
+ * and at ws://host:port/mqtt; the admin API for keys, edges and devices).
+ * stdout carries exactly one JSON line, once ready: `{"event":"ready","http":{"port":…},"mqtt":{"port":…},…}`.
+ * Everything for humans (admin token at first start, --no-auth warning, shutdown) goes to stderr.
+ */
+import { type CloudOptions, CloudServer, type ServingOptions } from '@fogline/cloud';
+import { DEFAULT_DATA_DIR } from '@fogline/cloud/store/index';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parsePort, parsePositiveInt } from '../format.ts';
+
+interface CloudFlags {
+  httpPort: number;
+  mqttPort: number;
+  host: string;
+  dataDir: string;
+  models: string;
+  auth: boolean;
+  workers?: number;
+  intraOpThreads?: number;
+  maxBatchSize?: number;
+  maxQueueDelayMs?: number;
+  maxQueueSize?: number;
+  preferredBatchSizes?: number[];
+  maxBodyBytes: number;
+  shutdownTimeoutMs: number;
+  mqttMaxPacketBytes?: number;
+  mqttDrainTimeoutMs?: number;
+  mqttConnectRate?: number;
+  mqttMaxClients?: number;
+  mqttPublishRate?: number;
+  edgeRate: number;
+  edgeBurst: number;
+}
+
+export function registerCloud(program: Command): void {
+  program
+    .command('cloud')
+    .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
+    .addOption(
+      new Option('--http-port <port>', 'HTTP port (0 = any free port)')
+        .argParser(parsePort('--http-port'))
+        .default(8000),
+    )
+    .addOption(
+      new Option('--mqtt-port <port>', 'MQTT port of the cloud broker for edges (0 = any free port)')
+        .argParser(parsePort('--mqtt-port'))
+        .default(1883),
+    )
+    .option('--host <address>', 'interface to bind', '0.0.0.0')
+    .option('--data-dir <dir>', 'state directory (admin token, database, cloud.json)', DEFAULT_DATA_DIR)
+    .addOption(new Option('--models <dir>', 'model repository').default(DEFAULT_MODELS_DIR, '<repo>/models'))
+    .option('--no-auth', 'serve inference without API keys (development only)')
+    .option(
+      '--workers <n>',
+      'onnxruntime sessions per model (default: fitted to the cores)',
+      parsePositiveInt('--workers'),
+    )
+    .option(
+      '--intra-op-threads <n>',
+      'onnxruntime threads per session (default: fitted to the cores)',
+      parsePositiveInt('--intra-op-threads'),
+    )
+    .option(
+      '--max-batch-size <n>',
+      'override max_batch_size of every model',
+      parsePositiveInt('--max-batch-size'),
+    )
+    .option(
+      '--max-queue-delay-ms <ms>',
+      'override dynamic_batching.max_queue_delay_ms',
+      parseNonNegative('--max-queue-delay-ms'),
+    )
+    .option(
+      '--max-queue-size <n>',
+      'override dynamic_batching.max_queue_size',
+      parsePositiveInt('--max-queue-size'),
+    )
+    .option(
+      '--preferred-batch-sizes <list>',
+      'override dynamic_batching.preferred_batch_size (e.g. 16,32,64)',
+      parseIntList,
+    )
+    .addOption(
+      new Option('--max-body-bytes <n>', 'largest request body (413 past it)')
+        .argParser(parsePositiveInt('--max-body-bytes'))
+        .default(16 * 1024 * 1024),
+    )
+    .addOption(
+      new Option('--shutdown-timeout-ms <ms>', 'how long SIGINT/SIGTERM waits for in-flight requests')
+        .argParser(parseNonNegative('--shutdown-timeout-ms'))
+        .default(5000),
+    )
+    .option(
+      '--mqtt-max-packet-bytes <n>',
+      'largest MQTT packet a client may send (default 262144)',
+      parsePositiveInt('--mqtt-max-packet-bytes'),
+    )
+    .option(
+      '--mqtt-drain-timeout-ms <ms>',
+      'drop an MQTT client that does not read its socket for this long (default 10000)',
+      parsePositiveInt('--mqtt-drain-timeout-ms'),
+    )
+    .option(
+      '--mqtt-connect-rate <n>',
+      'new MQTT connections per second, broker-wide; burst 2× (default 200)',
+      parsePositiveInt('--mqtt-connect-rate'),
+    )
+    .option(
+      '--mqtt-max-clients <n>',
+      'MQTT clients connected at once (default 10000)',
+      parsePositiveInt('--mqtt-max-clients'),
+    )
+    .option(
+      '--mqtt-publish-rate <n>',
+      'publishes per second per MQTT client; burst 2× (default 50)',
+      parsePositiveInt('--mqtt-publish-rate'),
+    )
+    .addOption(
+      new Option('--edge-rate <req/s>', 'token-bucket rate of each edge on HTTP infer')
+        .argParser(parsePositiveInt('--edge-rate'))
+        .default(1000),
+    )
+    .addOption(
+      new Option('--edge-burst <n>', 'token-bucket capacity of each edge on HTTP infer')
+        .argParser(parsePositiveInt('--edge-burst'))
+        .default(2000),
+    )
+    .action(runCloud);
+}
+
+async function runCloud(flags: CloudFlags): Promise<void> {
+  const serving: ServingOptions = {
+    workers: flags.workers,
+    intraOpThreads: flags.intraOpThreads,
+    maxBatchSize: flags.maxBatchSize,
+    maxQueueDelayMs: flags.maxQueueDelayMs,
+    maxQueueSize: flags.maxQueueSize,
+    preferredBatchSizes: flags.preferredBatchSizes,
+  };
+  const server = new CloudServer(
+    {
+      httpPort: flags.httpPort,
+      mqttPort: flags.mqttPort,
+      host: flags.host,
+      dataDir: flags.dataDir,
+      modelsDir: flags.models,
+      auth: flags.auth,
+      maxBodyBytes: flags.maxBodyBytes,
+      shutdownTimeoutMs: flags.shutdownTimeoutMs,
+      serving: JSON.parse(JSON.stringify(serving)) as ServingOptions,
+      mqtt: brokerLimits(flags),
+      edgeRate: { ratePerSec: flags.edgeRate, burst: flags.edgeBurst },
+    },
+    (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
+  );
+  if (!flags.auth) {
+    process.stderr.write(
+      '\n*** WARNING: --no-auth: inference and model loading need NO credentials. Anyone who can reach ' +
+        'this port can use it. Never run like this outside a development machine. ***\n\n',
+    );
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`fogline cloud: second ${signal}, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`fogline cloud: ${signal}: finishing in-flight requests\n`);
+    // Backstop: a stop that hangs must not keep the process alive forever.
+    setTimeout(() => process.exit(1), flags.shutdownTimeoutMs + 5000).unref();
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`fogline cloud: stop failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  const ready = await server.start();
+  if (ready.adminToken.created) {
+    process.stderr.write(
+      `fogline cloud: admin token (shown once; stored in ${ready.adminToken.path}):\n  ${ready.adminToken.token}\n`,
+    );
+  }
+  process.stdout.write(
+    `${JSON.stringify({
+      event: 'ready',
+      http: { port: ready.http.port, url: ready.http.url },
+      mqtt: ready.mqtt,
+      dataDir: server.options.dataDir,
+      adminTokenFile: ready.adminToken.path,
+      auth: ready.auth,
+      models: ready.models,
+    })}\n`,
+  );
+}
+
+function brokerLimits(flags: CloudFlags): CloudOptions['mqtt'] {
+  const limits: CloudOptions['mqtt'] = {};
+  if (flags.mqttMaxPacketBytes !== undefined) limits.maxPacketBytes = flags.mqttMaxPacketBytes;
+  if (flags.mqttDrainTimeoutMs !== undefined) limits.drainTimeoutMs = flags.mqttDrainTimeoutMs;
+  if (flags.mqttMaxClients !== undefined) limits.maxClients = flags.mqttMaxClients;
+  if (flags.mqttConnectRate !== undefined) {
+    limits.connectRate = { ratePerSec: flags.mqttConnectRate, burst: 2 * flags.mqttConnectRate };
+  }
+  if (flags.mqttPublishRate !== undefined) {
+    limits.publishRate = { ratePerSec: flags.mqttPublishRate, burst: 2 * flags.mqttPublishRate };
+  }
+  return limits;
+}
+
+function parseNonNegative(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError(`${flag} must be a number >= 0, got "${value}"`);
+    return n;
+  };
+}
+
+function parseIntList(value: string): number[] {
+  const list = value.split(',').map((s) => Number(s.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new InvalidArgumentError(
+      `--preferred-batch-sizes must be a comma-separated list of positive integers`,
+    );
+  }
+  return list;
+}

@@ -1,0 +1,160 @@
+/**
+ * Client of the cloud's admin API, used by `fogline keys`, `fogline edges`, `fogline devices` and
+ * `fogline up`. The embedded database belongs to the
+ * running server (PGlite is single-process), so admin commands go through HTTP, never the files.
+ * The URL and admin token come from flags or from the server's data dir (cloud.json, admin-token).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FoglineError, isErrorCode } from '@fogline/shared/errors';
+import { readAdminToken } from './auth/admin-token.ts';
+import { CLOUD_STATE_FILE, type CloudState } from './cloud-server.ts';
+import type { DeviceView, EdgeView } from './identities/identity-service.ts';
+
+export type { DeviceView, EdgeView } from './identities/identity-service.ts';
+
+export interface KeyView {
+  name: string;
+  keyPrefix: string;
+  ratePerSec: number;
+  burst: number;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface AdminTarget {
+  url: string;
+  adminToken: string;
+}
+
+/** Flags win; what is missing is read from `<dataDir>/cloud.json` and `<dataDir>/admin-token`. */
+export async function resolveAdminTarget(opts: {
+  url?: string;
+  adminToken?: string;
+  dataDir: string;
+}): Promise<AdminTarget> {
+  const url = opts.url ?? (await readCloudState(opts.dataDir)).url;
+  const adminToken = opts.adminToken ?? (await readAdminToken(opts.dataDir));
+  return { url: url.replace(/\/+$/, ''), adminToken };
+}
+
+export async function readCloudState(dataDir: string): Promise<CloudState> {
+  const path = join(dataDir, CLOUD_STATE_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new FoglineError(
+      'NOT_FOUND',
+      `no running cloud recorded in ${path} (start "fogline cloud" or pass --url)`,
+      {
+        cause,
+      },
+    );
+  }
+  try {
+    const state = JSON.parse(text) as CloudState;
+    if (typeof state.url !== 'string') throw new Error('url missing');
+    return state;
+  } catch (cause) {
+    throw new FoglineError('INTERNAL', `${path} is not a valid cloud state file`, { cause });
+  }
+}
+
+export class CloudAdminClient {
+  constructor(private readonly target: AdminTarget) {}
+
+  async listKeys(): Promise<KeyView[]> {
+    return ((await this.call('GET', '/api/keys')) as { keys: KeyView[] }).keys;
+  }
+
+  async createKey(name: string, ratePerSec: number, burst: number): Promise<KeyView & { key: string }> {
+    return (await this.call('POST', '/api/keys', { name, ratePerSec, burst })) as KeyView & { key: string };
+  }
+
+  async revokeKey(name: string): Promise<KeyView> {
+    return (await this.call('DELETE', `/api/keys/${encodeURIComponent(name)}`)) as KeyView;
+  }
+
+  /** Enrols an edge; `token` is shown only here (its MQTT password and HTTP credential). */
+  async createEdge(id: string): Promise<EdgeView & { token: string }> {
+    return (await this.call('POST', '/api/edges', { id })) as EdgeView & { token: string };
+  }
+
+  async listEdges(): Promise<EdgeView[]> {
+    return ((await this.call('GET', '/api/edges')) as { edges: EdgeView[] }).edges;
+  }
+
+  async getEdge(id: string): Promise<EdgeView> {
+    return (await this.call('GET', `/api/edges/${encodeURIComponent(id)}`)) as EdgeView;
+  }
+
+  /** Revokes an edge: disconnected from the cloud broker, its token refused from the next request. */
+  async revokeEdge(id: string): Promise<EdgeView> {
+    return (await this.call('DELETE', `/api/edges/${encodeURIComponent(id)}`)) as EdgeView;
+  }
+
+  /** Enrols a device under `edgeId`; `token` is shown only here. Its edge learns it by device-list sync. */
+  async createDevice(id: string, edgeId: string): Promise<DeviceView & { token: string }> {
+    return (await this.call('POST', '/api/devices', { id, edge: edgeId })) as DeviceView & { token: string };
+  }
+
+  async listDevices(edgeId?: string): Promise<DeviceView[]> {
+    const query = edgeId === undefined ? '' : `?edge=${encodeURIComponent(edgeId)}`;
+    return ((await this.call('GET', `/api/devices${query}`)) as { devices: DeviceView[] }).devices;
+  }
+
+  /** Revokes a device; its edge disconnects it within seconds. */
+  async revokeDevice(id: string): Promise<DeviceView> {
+    return (await this.call('DELETE', `/api/devices/${encodeURIComponent(id)}`)) as DeviceView;
+  }
+
+  /** One admin API call; non-2xx answers become FoglineErrors with the server's message. */
+  protected async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const url = `${this.target.url}${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${this.target.adminToken}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (cause) {
+      throw new FoglineError(
+        'UNAVAILABLE',
+        `cannot reach the cloud at ${this.target.url} (is "fogline cloud" running?)`,
+        {
+          cause,
+        },
+      );
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text.length > 0 ? JSON.parse(text) : {};
+    } catch {
+      json = { error: text.slice(0, 200) };
+    }
+    if (!res.ok) {
+      const message = (json as { error?: string }).error ?? `HTTP ${res.status}`;
+      throw new FoglineError(codeOf(res.status), message);
+    }
+    return json;
+  }
+}
+
+function codeOf(status: number) {
+  const byStatus: Record<number, string> = {
+    400: 'INVALID_ARG',
+    401: 'UNAUTHENTICATED',
+    403: 'PERMISSION_DENIED',
+    404: 'NOT_FOUND',
+    409: 'ALREADY_EXISTS',
+    413: 'PAYLOAD_TOO_LARGE',
+    429: 'RATE_LIMITED',
+    503: 'UNAVAILABLE',
+  };
+  const code = byStatus[status];
+  return isErrorCode(code) ? code : 'INTERNAL';
+}

@@ -1,0 +1,65 @@
+/**
+ * Who may run inference: `Authorization: Bearer <api key>` checked against the store (through the
+ * LRU), then one token from that key's bucket. With auth off every request passes unchecked.
+ */
+import { FoglineError } from '@fogline/shared/errors';
+import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
+import type { ApiKeyRecord, ApiKeyRepository } from '../store/index.ts';
+import { ApiKeyCache } from './api-key-cache.ts';
+import { KeyRateLimiter } from './key-rate-limiter.ts';
+
+export interface InferenceGuard {
+  readonly enabled: boolean;
+  /**
+   * The caller's key record (null when auth is off), synchronously when the key is cached;
+   * throws (or rejects with) UNAUTHENTICATED or RATE_LIMITED.
+   */
+  admit(authorization: string | undefined): ApiKeyRecord | null | Promise<ApiKeyRecord | null>;
+  /** Call after a key is revoked: its next request is refused. */
+  revoked(name: string): void;
+}
+
+/** The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+export function openInferenceGuard(): InferenceGuard {
+  return { enabled: false, admit: () => null, revoked: () => {} };
+}
+
+export function apiKeyInferenceGuard(apiKeys: ApiKeyRepository, metrics?: CloudMetrics): InferenceGuard {
+  const cache = new ApiKeyCache({ verify: (key) => apiKeys.verify(key) });
+  const limiter = new KeyRateLimiter();
+  const check = (record: ApiKeyRecord | null): ApiKeyRecord => {
+    if (!record) {
+      metrics?.authFailures.inc({ reason: 'invalid' });
+      throw new FoglineError('UNAUTHENTICATED', 'invalid or revoked API key');
+    }
+    try {
+      limiter.take(record);
+    } catch (err) {
+      metrics?.rateLimited.inc({ key: record.name });
+      throw err;
+    }
+    return record;
+  };
+  return {
+    enabled: true,
+    admit(authorization) {
+      const key = bearerToken(authorization);
+      if (key === undefined) {
+        metrics?.authFailures.inc({ reason: 'missing' });
+        throw new FoglineError('UNAUTHENTICATED', 'missing API key: send "Authorization: Bearer <api key>"');
+      }
+      const found = cache.lookup(key);
+      return found instanceof Promise ? found.then(check) : check(found);
+    },
+    revoked(name) {
+      cache.invalidateName(name);
+      limiter.forget(name);
+    },
+  };
+}

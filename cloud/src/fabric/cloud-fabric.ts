@@ -1,0 +1,175 @@
+/**
+ * The cloud's side of the fabric (DESIGN.md "Where the brokers are"): the upstream broker for edges
+ * (MQTT over TCP on `--mqtt-port`, MQTT over WebSocket on the HTTP server at `/mqtt`), the edge
+ * credentials shared with the HTTP infer route, the desired-state publisher, the in-process
+ * subscriber that tracks edge status/telemetry/reported state, and the identity service behind
+ * `/api/edges` and `/api/devices`. CloudServer starts it after HTTP and closes it before the store.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { BrokerOptions, FoglineBroker } from '@fogline/shared/broker/index';
+import { createBroker } from '@fogline/shared/broker/index';
+import type { FoglineError } from '@fogline/shared/errors';
+import { TOPIC_PREFIX } from '@fogline/shared/topics';
+import type { AedesPublishPacket } from 'aedes';
+import type { InferenceGuard } from '../auth/inference-guard.ts';
+import { type EdgeCredentials, edgeCredentials } from '../identities/edge-credentials.ts';
+import {
+  type EdgeInferenceGuard,
+  type EdgeRate,
+  edgeInferenceGuard,
+} from '../identities/edge-inference-guard.ts';
+import { IdentityService } from '../identities/identity-service.ts';
+import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
+import type { Store } from '../store/index.ts';
+import { cloudIdentityResolver } from './cloud-identity-resolver.ts';
+import { DesiredStatePublisher } from './desired-state-publisher.ts';
+import { desiredFor, sameVersions } from './edge-models.ts';
+import { EdgePresence } from './edge-presence.ts';
+
+/** Broker limits `fogline cloud` exposes as flags (defaults: BROKER_DEFAULTS of the shared broker). */
+export type CloudBrokerLimits = Partial<
+  Pick<BrokerOptions, 'publishRate' | 'connectRate' | 'maxClients' | 'maxPacketBytes' | 'drainTimeoutMs'>
+>;
+
+export interface CloudFabricOptions {
+  store: Pick<Store, 'edges' | 'devices'>;
+  /** The gateway's HTTP server: MQTT over WebSocket is attached to it at `/mqtt`. */
+  httpServer: HttpServer;
+  /** Interface of the MQTT/TCP listener. */
+  host: string;
+  /** MQTT over TCP; 0 = a free port; null = WebSocket only. */
+  mqttPort: number | null;
+  limits: CloudBrokerLimits;
+  edgeRate: EdgeRate;
+  /** Versions of the edge-tier models the cloud serves (edge-models.ts), for the desired state. */
+  edgeModels: () => Record<string, number>;
+  log: (message: string, err?: FoglineError | Error) => void;
+}
+
+/** `fogline/v1/edge/+/<leaf>`: edge-to-cloud topics the cloud follows ([MQTT-4.7.1-3]: `+` is a whole level). */
+const edgeTopic = (leaf: string) => `${TOPIC_PREFIX}/edge/+/${leaf}`;
+const EDGE_ID_LEVEL = TOPIC_PREFIX.split('/').length + 1;
+
+export class CloudFabric {
+  private closing?: Promise<void>;
+  private guard?: EdgeInferenceGuard;
+
+  private constructor(
+    readonly broker: FoglineBroker,
+    /** Bound MQTT/TCP port, or null when there is no TCP listener. */
+    readonly mqttPort: number | null,
+    readonly wsPath: string,
+    readonly identities: IdentityService,
+    readonly presence: EdgePresence,
+    readonly publisher: DesiredStatePublisher,
+    private readonly credentials: EdgeCredentials,
+    private readonly options: CloudFabricOptions,
+  ) {}
+
+  static async start(options: CloudFabricOptions): Promise<CloudFabric> {
+    const { store, log } = options;
+    const credentials = edgeCredentials(store.edges);
+    const broker = await createBroker({
+      ...options.limits,
+      resolveIdentity: cloudIdentityResolver(credentials),
+      host: options.host,
+      mqttPort: options.mqttPort ?? undefined,
+      httpServer: options.httpServer,
+      logger: { warn: () => {} }, // refusals are counted in broker.stats()
+    });
+    const connected = (id: string) =>
+      broker.clients().some((c) => c.clientId === id && c.identity.kind === 'edge');
+    let publisher: DesiredStatePublisher | undefined;
+    const desiredModels = (id: string) =>
+      desiredFor(options.edgeModels(), presence.view(id).reported?.models);
+    const presence = new EdgePresence({
+      isConnected: connected,
+      markSeen: (id, at) => store.edges.markSeen(id, at),
+      onError: (err) => log('could not record edge contact', err),
+      // Once an edge says which models it serves, its desired state names only those (edge-models.ts).
+      onReported: (id) => {
+        if (publisher && !sameVersions(publisher.publishedModels(id), desiredModels(id))) {
+          void publisher.publish(id);
+        }
+      },
+    });
+    publisher = new DesiredStatePublisher({
+      devices: store.devices,
+      publish: (topic, payload, opts) => broker.publish(topic, payload, opts),
+      models: desiredModels,
+      onError: (edgeId, err) => log(`could not publish the desired state of edge '${edgeId}'`, err),
+    });
+    const desired = publisher;
+    let fabric: CloudFabric | undefined;
+    const identities = new IdentityService({
+      store,
+      edgeCredentials: credentials,
+      presence,
+      publishDesired: (id) => desired.publish(id),
+      disconnect: (id) => broker.revoke(id),
+      revokedEdge: (id) => fabric?.guard?.revokedEdge(id),
+    });
+    try {
+      await follow(broker, edgeTopic('status'), (id, p) => presence.onStatus(id, p));
+      await follow(broker, edgeTopic('telemetry'), (id, p) => presence.onTelemetry(id, p));
+      await follow(broker, edgeTopic('reported'), (id, p) => presence.onReported(id, p));
+      const addresses = await broker.listen();
+      fabric = new CloudFabric(
+        broker,
+        addresses.mqttPort ?? null,
+        addresses.wsPath,
+        identities,
+        presence,
+        desired,
+        credentials,
+        options,
+      );
+      return fabric;
+    } catch (err) {
+      await broker.close();
+      throw err;
+    }
+  }
+
+  /** Wraps the API-key guard so edges' own tokens are accepted on infer too (edge-inference-guard.ts). */
+  inferenceGuard(keys: InferenceGuard, metrics?: CloudMetrics): EdgeInferenceGuard {
+    this.guard = edgeInferenceGuard({
+      keys,
+      edges: this.credentials,
+      rate: this.options.edgeRate,
+      metrics,
+      onEdgeSeen: (id) => this.presence.seen(id),
+    });
+    return this.guard;
+  }
+
+  /** Publishes the desired state of every active edge (at start, once the models are loaded). */
+  async publishAll(): Promise<void> {
+    const edges = await this.options.store.edges.list();
+    await this.publisher.publishAll(edges.filter((e) => e.revokedAt === null).map((e) => e.id));
+  }
+
+  /** Closes the broker (listeners, clients), then waits for publishes and store writes under way. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.publisher.idle();
+      await this.broker.close();
+      await this.presence.flush();
+    })();
+    return this.closing;
+  }
+}
+
+/** In-process subscription (bypasses the ACL: fogline's own code); hands over the edge id and payload. */
+function follow(
+  broker: FoglineBroker,
+  filter: string,
+  handle: (edgeId: string, payload: Uint8Array) => void,
+): Promise<void> {
+  const deliver = (packet: AedesPublishPacket, done: () => void) => {
+    const edgeId = packet.topic.split('/')[EDGE_ID_LEVEL];
+    if (edgeId !== undefined) handle(edgeId, packet.payload as Buffer);
+    done();
+  };
+  return new Promise((resolve) => broker.aedes.subscribe(filter, deliver, resolve));
+}

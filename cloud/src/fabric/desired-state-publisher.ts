@@ -1,0 +1,118 @@
+/**
+ * Publishes each edge's desired state, retained, QoS 1, on `topics.desired(edgeId)` (DESIGN.md
+ * "Protocols"; the exact JSON the edge agent parses, docs/edge-agent.md "Desired state"):
+ *
+ *   {"version": 1718000000123, "devices": [{"id": "dev-1", "tokenHash": "scrypt$..."}], "models": {"digits-mid": 1}}
+ *
+ * Device ids and token hashes only, never tokens. Published for every active edge at start, and
+ * again for an edge on each of its device creations/revocations and on its own creation/revocation
+ * (a revoked edge gets an empty list, so no device hash stays retained for it).
+ *
+ * Each publish reads the list from the store when it runs, and runs for one edge are serialised,
+ * so the last message on the topic always reflects the latest change; changes that arrive while a
+ * run is waiting share the next one. `version` comes from a wall clock in ms, strictly increasing in
+ * this process, so it also grows across restarts.
+ */
+import { fromUnknown } from '@fogline/shared/errors';
+import { topics } from '@fogline/shared/topics';
+import type { DeviceRepository } from '../store/index.ts';
+
+export interface DesiredStateMessage {
+  version: number;
+  devices: { id: string; tokenHash: string }[];
+  models: Record<string, number>;
+}
+
+export interface DesiredStatePublisherOptions {
+  devices: Pick<DeviceRepository, 'listByEdge'>;
+  /** In-process publish on the cloud broker (no ACL). */
+  publish: (topic: string, payload: string, options: { qos: 1; retain: true }) => Promise<void>;
+  /** Model versions `edgeId` should serve (name → version). */
+  models: (edgeId: string) => Record<string, number>;
+  /** Wall-clock ms. Default Date.now. */
+  now?: () => number;
+  onError?: (edgeId: string, err: Error) => void;
+}
+
+interface EdgeQueue {
+  running: Promise<number | undefined>;
+  /** A run queued behind `running`; later requests join it. */
+  next?: Promise<number | undefined>;
+}
+
+export class DesiredStatePublisher {
+  private readonly queues = new Map<string, EdgeQueue>();
+  private readonly lastModels = new Map<string, Record<string, number>>();
+  private lastVersion = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: DesiredStatePublisherOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Strictly increasing, and at least the wall clock in ms (so it keeps growing after a restart). */
+  nextVersion(): number {
+    this.lastVersion = Math.max(this.now(), this.lastVersion + 1);
+    return this.lastVersion;
+  }
+
+  /**
+   * (Re)publishes `edgeId`'s list; resolves with the version published, or undefined if it failed
+   * (reported through `onError`; never rejects: the change is in the store and the next publish
+   * carries it).
+   */
+  publish(edgeId: string): Promise<number | undefined> {
+    const queue = this.queues.get(edgeId);
+    if (!queue) {
+      const created: EdgeQueue = { running: this.run(edgeId) };
+      this.queues.set(edgeId, created);
+      void created.running.then(() => this.settle(edgeId, created));
+      return created.running;
+    }
+    queue.next ??= queue.running.then(() => {
+      queue.running = queue.next!;
+      queue.next = undefined;
+      return this.run(edgeId);
+    });
+    const next = queue.next;
+    void next.then(() => this.settle(edgeId, queue));
+    return next;
+  }
+
+  async publishAll(edgeIds: readonly string[]): Promise<void> {
+    await Promise.all(edgeIds.map((id) => this.publish(id)));
+  }
+
+  /** The `models` last published to `edgeId`, if any. */
+  publishedModels(edgeId: string): Record<string, number> | undefined {
+    return this.lastModels.get(edgeId);
+  }
+
+  /** Resolves once every publish under way is done. */
+  async idle(): Promise<void> {
+    while (this.queues.size > 0) {
+      await Promise.all([...this.queues.values()].map((q) => q.next ?? q.running));
+    }
+  }
+
+  private settle(edgeId: string, queue: EdgeQueue): void {
+    if (this.queues.get(edgeId) === queue && !queue.next) this.queues.delete(edgeId);
+  }
+
+  private async run(edgeId: string): Promise<number | undefined> {
+    try {
+      const devices = await this.options.devices.listByEdge(edgeId);
+      const message: DesiredStateMessage = {
+        version: this.nextVersion(),
+        devices: devices.map((d) => ({ id: d.id, tokenHash: d.tokenHash })),
+        models: this.options.models(edgeId),
+      };
+      await this.options.publish(topics.desired(edgeId), JSON.stringify(message), { qos: 1, retain: true });
+      this.lastModels.set(edgeId, message.models);
+      return message.version;
+    } catch (err) {
+      this.options.onError?.(edgeId, fromUnknown(err));
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The `models` part of an edge's desired state (docs/edge-agent.md "Desired state"): the version the
+ * cloud serves of each edge-tier model (config `tier: "edge"`), restricted to the models the edge
+ * reports serving once it has reported, so that an edge running digits-mid is not told it lacks
+ * digits-mid-int8. The edge reports a version mismatch as `pendingModels`.
+ */
+import type { ModelServer } from '../serving/model-server.ts';
+
+export function edgeModelVersions(models: Pick<ModelServer, 'instances'>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const instance of models.instances()) {
+    if (instance.config.tier === 'edge') out[instance.name] = instance.version;
+  }
+  return out;
+}
+
+/** `desired` restricted to the models in `served` (all of `desired` while `served` is unknown). */
+export function desiredFor(
+  desired: Record<string, number>,
+  served: Record<string, number> | undefined,
+): Record<string, number> {
+  if (served === undefined) return desired;
+  return Object.fromEntries(Object.entries(desired).filter(([name]) => name in served));
+}
+
+export function sameVersions(a: Record<string, number> | undefined, b: Record<string, number>): boolean {
+  if (a === undefined) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}

@@ -1,0 +1,169 @@
+/**
+ * What the cloud knows about each edge right now (DESIGN.md "Where the brokers are": "the cloud
+ * knows which edges are online"): its last status (`online`, or `offline` from its will or its
+ * graceful stop), its last telemetry and reported state, and when it was last heard from. Kept in
+ * memory per cloud process; `lastSeenAt` is also written to the store, at most once per
+ * `seenWriteIntervalMs` per edge, so a telemetry stream does not become a stream of writes.
+ */
+import { fromUnknown } from '@fogline/shared/errors';
+import { summarizeTelemetry, type TelemetrySummary } from './telemetry-summary.ts';
+
+export interface ReportedSummary {
+  deviceListVersion?: number;
+  devices?: number;
+  models?: Record<string, number>;
+  pendingModels?: Record<string, number>;
+  lastError?: string;
+}
+
+export interface EdgePresenceView {
+  /** Connected to the cloud broker and not announced `offline`. */
+  online: boolean;
+  /** Last status message and when it arrived. */
+  status: 'online' | 'offline' | null;
+  statusAt: Date | null;
+  /** Last contact in this process: MQTT message or authenticated HTTP request. */
+  lastSeenAt: Date | null;
+  telemetry: (TelemetrySummary & { receivedAt: string }) | null;
+  reported: ReportedSummary | null;
+}
+
+export interface EdgePresenceOptions {
+  /** Is the edge's MQTT session up right now? */
+  isConnected: (edgeId: string) => boolean;
+  /** Persists the last contact (store.edges.markSeen). */
+  markSeen: (edgeId: string, at: Date) => Promise<unknown>;
+  /** Least time between two markSeen writes for one edge. Default 10 s. */
+  seenWriteIntervalMs?: number;
+  now?: () => Date;
+  onError?: (err: Error) => void;
+  /** Called after each valid reported state. */
+  onReported?: (edgeId: string, reported: ReportedSummary) => void;
+}
+
+interface EdgeState {
+  status: 'online' | 'offline' | null;
+  statusAt: Date | null;
+  lastSeenAt: Date | null;
+  lastWriteMs: number;
+  telemetry: EdgePresenceView['telemetry'];
+  reported: ReportedSummary | null;
+}
+
+export class EdgePresence {
+  private readonly edges = new Map<string, EdgeState>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly intervalMs: number;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: EdgePresenceOptions) {
+    this.intervalMs = options.seenWriteIntervalMs ?? 10_000;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** `fogline/v1/edge/{id}/status`: UTF-8 `online` or `offline`; anything else only counts as contact. */
+  onStatus(edgeId: string, payload: Uint8Array): void {
+    const state = this.touch(edgeId);
+    const text = Buffer.from(payload).toString('utf8');
+    if (text === 'online' || text === 'offline') {
+      state.status = text;
+      state.statusAt = state.lastSeenAt;
+    }
+  }
+
+  onTelemetry(edgeId: string, payload: Uint8Array): void {
+    const state = this.touch(edgeId);
+    const summary = summarizeTelemetry(payload);
+    if (summary) state.telemetry = { ...summary, receivedAt: state.lastSeenAt!.toISOString() };
+  }
+
+  onReported(edgeId: string, payload: Uint8Array): void {
+    const state = this.touch(edgeId);
+    const reported = parseReported(payload);
+    if (!reported) return;
+    state.reported = reported;
+    this.options.onReported?.(edgeId, reported);
+  }
+
+  /** Records contact from `edgeId` (and writes it to the store when the last write is old enough). */
+  seen(edgeId: string): void {
+    this.touch(edgeId);
+  }
+
+  private touch(edgeId: string): EdgeState {
+    let state = this.edges.get(edgeId);
+    if (!state) {
+      state = {
+        status: null,
+        statusAt: null,
+        lastSeenAt: null,
+        lastWriteMs: -Infinity,
+        telemetry: null,
+        reported: null,
+      };
+      this.edges.set(edgeId, state);
+    }
+    const at = this.now();
+    state.lastSeenAt = at;
+    if (at.getTime() - state.lastWriteMs >= this.intervalMs) {
+      state.lastWriteMs = at.getTime();
+      const write = this.options
+        .markSeen(edgeId, at)
+        .catch((err: unknown) => this.options.onError?.(fromUnknown(err)))
+        .finally(() => this.pending.delete(write));
+      this.pending.add(write);
+    }
+    return state;
+  }
+
+  view(edgeId: string): EdgePresenceView {
+    const state = this.edges.get(edgeId);
+    const connected = this.options.isConnected(edgeId);
+    return {
+      online: connected && state?.status !== 'offline',
+      status: state?.status ?? null,
+      statusAt: state?.statusAt ?? null,
+      lastSeenAt: state?.lastSeenAt ?? null,
+      telemetry: state?.telemetry ?? null,
+      reported: state?.reported ?? null,
+    };
+  }
+
+  /** Drops what is known about a revoked edge. */
+  forget(edgeId: string): void {
+    this.edges.delete(edgeId);
+  }
+
+  /** Waits for the store writes under way (before the store closes). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+}
+
+function parseReported(payload: Uint8Array): ReportedSummary | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(payload).toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+  const r = raw as Record<string, unknown>;
+  const out: ReportedSummary = {};
+  if (Number.isSafeInteger(r.deviceListVersion)) out.deviceListVersion = r.deviceListVersion as number;
+  if (Number.isSafeInteger(r.devices)) out.devices = r.devices as number;
+  const models = versions(r.models);
+  if (models) out.models = models;
+  const pending = versions(r.pendingModels);
+  if (pending) out.pendingModels = pending;
+  if (typeof r.lastError === 'string') out.lastError = r.lastError.slice(0, 500);
+  return out;
+}
+
+function versions(value: unknown): Record<string, number> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value).filter(
+    ([name, v]) => name.length <= 64 && Number.isSafeInteger(v),
+  ) as [string, number][];
+  return Object.fromEntries(entries.slice(0, 100));
+}

@@ -1,0 +1,65 @@
+/**
+ * The part of an edge's telemetry message (docs/edge-agent.md "Telemetry") that `GET /api/edges`
+ * shows. The message comes from the network, so every field is checked and anything unexpected is
+ * left out; a payload that is not a JSON object yields null.
+ */
+
+export interface TelemetrySummary {
+  /** When the edge took the snapshot (its clock), ISO 8601. */
+  at?: string;
+  uptimeMs?: number;
+  /** `name:version` of the edge model. */
+  model?: string;
+  breaker?: string;
+  devices?: number;
+  queueDepth?: number;
+  inFlight?: number;
+  /** Totals since the edge started: received, edge, cloud, degraded, errors, dropped, escalations. */
+  counts?: Record<string, number>;
+  /** Mean latency per histogram (edge, cloud, total), ms. */
+  meanLatencyMs?: Record<string, number>;
+}
+
+const COUNT_FIELDS = ['received', 'edge', 'cloud', 'degraded', 'errors', 'dropped', 'escalations'];
+const HISTOGRAMS = ['edge', 'cloud', 'total'];
+const MAX_TEXT = 128;
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_TEXT;
+const asObject = (v: unknown): Record<string, unknown> | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+export function summarizeTelemetry(payload: Uint8Array): TelemetrySummary | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch {
+    return null;
+  }
+  const t = asObject(raw);
+  if (!t) return null;
+  const summary: TelemetrySummary = {};
+  if (isText(t.at)) summary.at = t.at;
+  if (isCount(t.uptimeMs)) summary.uptimeMs = t.uptimeMs;
+  if (isText(t.model)) summary.model = t.model;
+  if (isText(t.breaker)) summary.breaker = t.breaker;
+  for (const field of ['devices', 'queueDepth', 'inFlight'] as const) {
+    if (isCount(t[field])) summary[field] = t[field];
+  }
+  const counts = asObject(t.counts);
+  if (counts) {
+    summary.counts = {};
+    for (const field of COUNT_FIELDS) if (isCount(counts[field])) summary.counts[field] = counts[field];
+  }
+  const latency = asObject(t.latencyMs);
+  if (latency) {
+    summary.meanLatencyMs = {};
+    for (const name of HISTOGRAMS) {
+      const h = asObject(latency[name]);
+      if (h && isCount(h.count) && h.count > 0 && isCount(h.sumMs)) {
+        summary.meanLatencyMs[name] = Math.round((h.sumMs / h.count) * 100) / 100;
+      }
+    }
+  }
+  return summary;
+}

@@ -1,0 +1,35 @@
+/**
+ * OIP error responses: `{"error": "<message>"}` with Triton's HTTP mapping from the error catalogue
+ * (INVALID_ARG 400, UNAUTHENTICATED 401, NOT_FOUND 404, PAYLOAD_TOO_LARGE 413, RATE_LIMITED 429 with
+ * `Retry-After` in whole seconds (RFC 9110 §10.2.3), UNAVAILABLE 503). INTERNAL errors are logged and
+ * answered without their internals.
+ */
+import { type FoglineError, fromUnknown } from '@fogline/shared/errors';
+
+export interface ErrorReply {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+export function errorReply(err: unknown, log: (e: FoglineError) => void = () => {}): ErrorReply {
+  const e = fromUnknown(err);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (e.code === 'RATE_LIMITED') {
+    const ms = Number(e.details?.retryAfterMs ?? 1000);
+    headers['retry-after'] = String(Math.max(1, Math.ceil(ms / 1000)));
+  }
+  if (e.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
+  if (e.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
+  let message = e.message;
+  if (e.code === 'INTERNAL') {
+    log(e);
+    message = `internal error: ${e.message}`;
+  }
+  return { status: e.httpStatus, body: JSON.stringify({ error: message }), headers };
+}
+
+export function errorResponse(err: unknown, log?: (e: FoglineError) => void): Response {
+  const reply = errorReply(err, log);
+  return new Response(reply.body, { status: reply.status, headers: reply.headers });
+}

@@ -1,0 +1,115 @@
+/**
+ * Serves a fetch-style app (Hono) on a node:http server with graceful shutdown: `close()` stops
+ * accepting connections, lets in-flight requests finish (their responses say `Connection: close`),
+ * closes idle keep-alive sockets, and after `timeoutMs` cuts whatever is left.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FoglineError } from '@fogline/shared/errors';
+import { getRequestListener } from '@hono/node-server';
+
+export interface HttpListener {
+  readonly server: Server;
+  readonly port: number;
+  readonly host: string;
+  /** Requests being handled right now. */
+  readonly inFlight: number;
+  close(timeoutMs: number): Promise<void>;
+}
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  /** Flag to name when the port is taken (e.g. `--http-port`). */
+  flag?: string;
+}
+
+export type FetchApp = { fetch: (request: Request, env: unknown) => Response | Promise<Response> };
+
+export async function listenHttp(app: FetchApp, options: ListenOptions): Promise<HttpListener> {
+  const listener = getRequestListener((req, env) => app.fetch(req, env));
+  const active = new Set<ServerResponse>();
+  let closing = false;
+  let onDrained: (() => void) | undefined;
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    active.add(res);
+    if (closing) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      active.delete(res);
+      if (active.size === 0) onDrained?.();
+    });
+    void listener(req, res);
+  });
+  // Longer than typical load balancers' idle timeout, so they close first (no reset races).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      const flag = options.flag ?? 'the port option';
+      if (err.code === 'EADDRINUSE') {
+        reject(
+          new FoglineError(
+            'UNAVAILABLE',
+            `port ${options.port} is already in use; choose another with ${flag}`,
+          ),
+        );
+      } else if (err.code === 'EACCES') {
+        reject(
+          new FoglineError(
+            'PERMISSION_DENIED',
+            `not allowed to bind port ${options.port}; choose another with ${flag}`,
+          ),
+        );
+      } else {
+        reject(
+          new FoglineError('UNAVAILABLE', `cannot listen on ${options.host}:${options.port}: ${err.message}`),
+        );
+      }
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(options.port, options.host);
+  });
+  const address = server.address() as AddressInfo;
+
+  return {
+    server,
+    port: address.port,
+    host: options.host,
+    get inFlight() {
+      return active.size;
+    },
+    async close(timeoutMs) {
+      if (closing) return;
+      closing = true;
+      // In-flight responses end their connection when done instead of keeping it alive.
+      for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const drained =
+        active.size === 0
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              onDrained = resolve;
+            });
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([drained, deadline]);
+      server.closeIdleConnections();
+      await Promise.race([closed, deadline]);
+      clearTimeout(timer);
+      // Past the deadline: cut whatever is still open.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

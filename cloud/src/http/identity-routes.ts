@@ -1,0 +1,59 @@
+/**
+ * Admin API for edge and device identities (admin token required, like /api/keys: the `/api/*`
+ * middleware of admin-keys.ts checks it for every route under /api):
+ *
+ *   POST   /api/edges            {id}          → 201 {id, token, ...}   token shown only here
+ *   GET    /api/edges                          → {edges: [{id, online, lastSeenAt, telemetry, ...}]}
+ *   GET    /api/edges/{id}                     → {id, online, ...}
+ *   DELETE /api/edges/{id}                     → the revoked edge; disconnected, its token refused
+ *   POST   /api/devices          {id, edge}    → 201 {id, edge, token, ...}
+ *   GET    /api/devices[?edge=id]              → {devices: [{id, edge, createdAt, revokedAt}]}
+ *   DELETE /api/devices/{id}                   → the revoked device; its edge disconnects it
+ *
+ * Errors as everywhere: INVALID_ARG 400, NOT_FOUND 404, ALREADY_EXISTS 409 (`{"error": "..."}`).
+ */
+import { FoglineError } from '@fogline/shared/errors';
+import type { Hono } from 'hono';
+import type { IdentityService } from '../identities/identity-service.ts';
+import type { CloudAppDeps } from './app-deps.ts';
+import { readJson } from './read-json.ts';
+
+const SMALL_BODY = 64 * 1024;
+
+function stringField(body: Record<string, unknown>, ...names: string[]): string {
+  for (const name of names) {
+    const value = body[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') {
+      throw new FoglineError('INVALID_ARG', `"${name}" must be a string`, { details: { field: name } });
+    }
+    return value;
+  }
+  throw new FoglineError('INVALID_ARG', `"${names[0]}" is required`, { details: { field: names[0] } });
+}
+
+/** Returns the register function CloudServer passes to createApp as an extra route family. */
+export function identityRoutes(identities: IdentityService): (app: Hono, deps: CloudAppDeps) => void {
+  return (app) => {
+    app.post('/api/edges', async (c) => {
+      const body = await readJson(c, SMALL_BODY);
+      return c.json(await identities.createEdge(stringField(body, 'id')), 201);
+    });
+    app.get('/api/edges', async (c) => c.json({ edges: await identities.listEdges() }));
+    app.get('/api/edges/:id', async (c) => c.json(await identities.getEdge(c.req.param('id'))));
+    app.delete('/api/edges/:id', async (c) => c.json(await identities.revokeEdge(c.req.param('id'))));
+
+    app.post('/api/devices', async (c) => {
+      const body = await readJson(c, SMALL_BODY);
+      const created = await identities.createDevice(
+        stringField(body, 'id'),
+        stringField(body, 'edge', 'edgeId'),
+      );
+      return c.json(created, 201);
+    });
+    app.get('/api/devices', async (c) =>
+      c.json({ devices: await identities.listDevices(c.req.query('edge')) }),
+    );
+    app.delete('/api/devices/:id', async (c) => c.json(await identities.revokeDevice(c.req.param('id'))));
+  };
+}

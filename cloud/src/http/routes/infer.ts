@@ -1,0 +1,89 @@
+/**
+ * OIP: `POST /v2/models/{m}[/versions/{v}]/infer`, JSON or Triton binary tensor extension.
+ * Order: authenticate (and take a rate token), read the body within its limit, then — in one
+ * synchronous step — resolve the serving version, decode, validate against the model and queue it,
+ * so a concurrent version swap can never hand the request to a retired batcher.
+ */
+import { decodeInferBody } from '@fogline/shared/codec';
+import { FoglineError, fromUnknown } from '@fogline/shared/errors';
+import { BINARY_CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH } from '@fogline/shared/oip';
+import type { Context, Hono } from 'hono';
+import { planInfer } from '../../serving/infer-input.ts';
+import { encodeInferResponse } from '../../serving/infer-response.ts';
+import type { ModelInstance } from '../../serving/model-instance.ts';
+import type { CloudAppDeps } from '../app-deps.ts';
+import { errorResponse } from '../error-response.ts';
+import { readBody } from '../read-body.ts';
+import { parseVersion } from './params.ts';
+
+export function registerInferRoutes(app: Hono, deps: CloudAppDeps): void {
+  const handler = (c: Context) => infer(c, deps);
+  app.post('/v2/models/:model/infer', handler);
+  app.post('/v2/models/:model/versions/:version/infer', handler);
+}
+
+async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
+  const started = performance.now();
+  let instance: ModelInstance | undefined;
+  try {
+    const admitted = deps.guard.admit(c.req.header('authorization'));
+    if (admitted instanceof Promise) await admitted;
+    const body = await readBody(c, deps.maxBodyBytes);
+    const headerLength = inferenceHeaderLength(c.req.header(INFERENCE_HEADER_CONTENT_LENGTH), body.length);
+    const version = parseVersion(c.req.param('version'));
+    instance = deps.models.resolve(c.req.param('model')!, version);
+    const decoded = decodeInferBody(body, headerLength, instance.codecLimits);
+    if (decoded.kind !== 'request') {
+      throw new FoglineError('INVALID_ARG', 'inference request must have an "inputs" array');
+    }
+    const plan = planInfer(
+      instance.name,
+      instance.config,
+      instance.batching.maxBatchSize,
+      decoded.header,
+      decoded.tensors,
+    );
+    const served = instance;
+    const outputs = await served.infer(plan.item);
+    const encoded = encodeInferResponse(served.name, served.version, decoded.header, plan, outputs);
+    finish(deps, served, started, 200);
+    const headers: Record<string, string> = encoded.binary
+      ? {
+          'content-type': BINARY_CONTENT_TYPE,
+          [INFERENCE_HEADER_CONTENT_LENGTH]: String(encoded.headerLength),
+        }
+      : { 'content-type': 'application/json' };
+    return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200, headers);
+  } catch (err) {
+    const e = fromUnknown(err);
+    finish(deps, instance, started, e.httpStatus);
+    return errorResponse(e, deps.log);
+  }
+}
+
+/** Triton: the header length says where the JSON ends; absent, the whole body is JSON. */
+function inferenceHeaderLength(value: string | undefined, bodyLength: number): number {
+  if (value === undefined) return bodyLength;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${INFERENCE_HEADER_CONTENT_LENGTH} must be a byte count, got "${value}"`,
+    );
+  }
+  return n;
+}
+
+function finish(
+  deps: CloudAppDeps,
+  instance: ModelInstance | undefined,
+  started: number,
+  status: number,
+): void {
+  const ms = performance.now() - started;
+  const model = instance?.name ?? '';
+  deps.metrics.countRequest(model, status);
+  if (!instance) return;
+  instance.requests.record(status === 200, ms);
+  if (status === 200) deps.metrics.observeLatency(model, ms / 1000);
+}

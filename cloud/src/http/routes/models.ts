@@ -1,0 +1,33 @@
+/**
+ * OIP model metadata and readiness, and Triton's statistics extension:
+ * `GET /v2/models/{m}[/versions/{v}]`, `.../ready`, `.../stats`, and `GET /v2/models/stats` for all.
+ */
+import { fromUnknown } from '@fogline/shared/errors';
+import type { Context, Hono } from 'hono';
+import { modelMetadata, modelStatistics } from '../../serving/model-views.ts';
+import type { CloudAppDeps } from '../app-deps.ts';
+import { parseVersion } from './params.ts';
+
+export function registerModelRoutes(app: Hono, deps: CloudAppDeps): void {
+  const resolve = (c: Context) =>
+    deps.models.resolve(c.req.param('model')!, parseVersion(c.req.param('version')));
+
+  app.get('/v2/models/stats', (c) => c.json({ model_stats: deps.models.instances().map(modelStatistics) }));
+
+  for (const base of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
+    app.get(base, (c) => c.json(modelMetadata(resolve(c))));
+    app.get(`${base}/stats`, (c) => c.json({ model_stats: [modelStatistics(resolve(c))] }));
+    // OIP: `$model_ready_response`; 200 when ready, otherwise the reason's status (404 / 503).
+    app.get(`${base}/ready`, (c) => {
+      const name = c.req.param('model')!;
+      try {
+        resolve(c);
+        return c.json({ name, ready: true });
+      } catch (err) {
+        const e = fromUnknown(err);
+        if (e.code !== 'UNAVAILABLE') throw e;
+        return c.json({ name, ready: false, error: e.message }, 503);
+      }
+    });
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Who may run inference, F3 edition: API keys as before, and edge agents with their own token
+ * (DESIGN.md "One inference, end to end", step 4: "authenticated with the edge's own token").
+ *
+ * Credentials are told apart by shape, never by trying both:
+ *   `Authorization: Bearer fgl_...`             an API key (the API-key guard decides),
+ *   `Authorization: Bearer <edgeId>:fge_...`    an edge; the id is needed because the token alone
+ *                                               names no row (it is only stored as a scrypt hash).
+ * A `fge_` token without its edge id is refused with a message that says how to send it. Each edge
+ * has its own token bucket (`--edge-rate`, `--edge-burst`); over it → RATE_LIMITED (429 +
+ * Retry-After). With auth off (`--no-auth`) every request passes, as for API keys.
+ */
+import { type Clock, systemClock } from '@fogline/shared/clock';
+import { FoglineError } from '@fogline/shared/errors';
+import { TokenBucket } from '@fogline/shared/token-bucket';
+import { isValidId } from '@fogline/shared/topics';
+import { bearerToken, type InferenceGuard } from '../auth/inference-guard.ts';
+import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
+import { EDGE_TOKEN_PREFIX } from '../store/edges.ts';
+import type { EdgeCredentials } from './edge-credentials.ts';
+
+export interface EdgeRate {
+  ratePerSec: number;
+  burst: number;
+}
+
+export const DEFAULT_EDGE_RATE: Readonly<EdgeRate> = Object.freeze({ ratePerSec: 1000, burst: 2000 });
+
+export interface EdgeInferenceGuard extends InferenceGuard {
+  /** Call after an edge is revoked: its next request is refused. */
+  revokedEdge(edgeId: string): void;
+}
+
+export interface EdgeGuardOptions {
+  /** The API-key guard (or `openInferenceGuard()` for --no-auth). */
+  keys: InferenceGuard;
+  /** Verified edge ids, keyed by (edge id, token). */
+  edges: EdgeCredentials;
+  rate?: EdgeRate;
+  /** Called on every authenticated edge request (e.g. to record `lastSeenAt`). */
+  onEdgeSeen?: (edgeId: string) => void;
+  metrics?: CloudMetrics;
+  clock?: Clock;
+}
+
+/** `<edgeId>:<token>` split, or null when the credential is not in the edge form. */
+export function parseEdgeCredential(credential: string): { edgeId: string; token: string } | null {
+  const colon = credential.indexOf(':');
+  if (colon <= 0) return null;
+  const edgeId = credential.slice(0, colon);
+  const token = credential.slice(colon + 1);
+  return isValidId(edgeId) && token.startsWith(EDGE_TOKEN_PREFIX) ? { edgeId, token } : null;
+}
+
+export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuard {
+  const { keys, edges, metrics, onEdgeSeen } = options;
+  const rate = options.rate ?? DEFAULT_EDGE_RATE;
+  const clock = options.clock ?? systemClock;
+  const buckets = new Map<string, TokenBucket>();
+
+  const admitEdge = (edgeId: string | null, claimed: string): null => {
+    if (edgeId === null) {
+      metrics?.authFailures.inc({ reason: 'invalid' });
+      throw new FoglineError('UNAUTHENTICATED', `invalid or revoked token for edge '${claimed}'`);
+    }
+    let bucket = buckets.get(edgeId);
+    if (!bucket) {
+      bucket = new TokenBucket({ ...rate, clock });
+      buckets.set(edgeId, bucket);
+    }
+    const taken = bucket.tryTake();
+    if (!taken.ok) {
+      metrics?.rateLimited.inc({ key: `edge:${edgeId}` });
+      throw new FoglineError('RATE_LIMITED', `edge '${edgeId}' is over its rate of ${rate.ratePerSec}/s`, {
+        details: { retryAfterMs: taken.retryAfterMs, edgeId },
+      });
+    }
+    onEdgeSeen?.(edgeId);
+    return null;
+  };
+
+  return {
+    enabled: keys.enabled,
+    admit(authorization) {
+      if (!keys.enabled) return keys.admit(authorization);
+      const credential = bearerToken(authorization);
+      const edge = credential === undefined ? null : parseEdgeCredential(credential);
+      if (edge) {
+        const found = edges.lookup(edge.edgeId, edge.token);
+        return found instanceof Promise
+          ? found.then((id) => admitEdge(id, edge.edgeId))
+          : admitEdge(found, edge.edgeId);
+      }
+      if (credential?.startsWith(EDGE_TOKEN_PREFIX)) {
+        metrics?.authFailures.inc({ reason: 'invalid' });
+        throw new FoglineError(
+          'UNAUTHENTICATED',
+          'an edge token needs its edge id: send "Authorization: Bearer <edgeId>:<edge token>"',
+        );
+      }
+      return keys.admit(authorization);
+    },
+    revoked: (name) => keys.revoked(name),
+    revokedEdge(edgeId) {
+      edges.forget(edgeId);
+      buckets.delete(edgeId);
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { decodeInferBody } from '@fogline/shared/codec';
+import { parseModelConfig } from '@fogline/shared/model-repository/index';
+import { describe, expect, it } from 'vitest';
+import { codecLimitsFor, planInfer } from './infer-input.ts';
+
+const config = parseModelConfig(
+  {
+    name: 'm',
+    tier: 'cloud',
+    platform: 'onnxruntime_onnx',
+    max_batch_size: 4,
+    inputs: [{ name: 'image', datatype: 'FP32', shape: [-1, 1, 2, 2] }],
+    outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 3] }],
+  },
+  'config.json',
+  'm',
+);
+
+/** Decodes a JSON request the way the gateway does, then validates it against the model. */
+function plan(request: unknown) {
+  const body = new TextEncoder().encode(JSON.stringify(request));
+  const decoded = decodeInferBody(body, body.length, codecLimitsFor(config, 4));
+  if (decoded.kind !== 'request') throw new Error('not a request');
+  return planInfer('m', config, 4, decoded.header, decoded.tensors);
+}
+
+const input = (over: Record<string, unknown> = {}) => ({
+  name: 'image',
+  datatype: 'FP32',
+  shape: [1, 1, 2, 2],
+  data: [0, 1, 0, 1],
+  ...over,
+});
+
+describe('planInfer (validation before onnxruntime)', () => {
+  it('accepts flat and nested data and reports the batch and outputs', () => {
+    const flat = plan({ inputs: [input()] });
+    expect(flat.item.batch).toBe(1);
+    expect(flat.outputs).toEqual(['logits']);
+    expect(new Float32Array(flat.item.inputs.get('image')!.slice().buffer)).toEqual(
+      new Float32Array([0, 1, 0, 1]),
+    );
+    const nested = plan({
+      inputs: [
+        input({
+          shape: [2, 1, 2, 2],
+          data: [
+            [
+              [
+                [0, 1],
+                [0, 1],
+              ],
+            ],
+            [
+              [
+                [1, 1],
+                [1, 1],
+              ],
+            ],
+          ],
+        }),
+      ],
+    });
+    expect(nested.item.batch).toBe(2);
+  });
+
+  it.each([
+    ['an unknown input name', { inputs: [input(), input({ name: 'extra' })] }, /no input "extra"/],
+    ['a missing input', { inputs: [] }, /input "image" is missing/],
+    [
+      'a wrong datatype',
+      { inputs: [input({ datatype: 'INT32' })] },
+      /datatype INT32, the model expects FP32/,
+    ],
+    ['an unknown datatype', { inputs: [input({ datatype: 'FLOAT' })] }, /unknown datatype/],
+    ['a wrong rank', { inputs: [input({ shape: [1, 4], data: [0, 1, 0, 1] })] }, /shape \[1,4\]/],
+    ['a wrong non-batch dim', { inputs: [input({ shape: [1, 1, 4, 1] })] }, /the model expects \[-1,1,2,2\]/],
+    [
+      'data shorter than the shape',
+      { inputs: [input({ data: [0, 1, 0] })] },
+      /3 elements but its shape needs 4/,
+    ],
+    [
+      'data longer than the shape',
+      { inputs: [input({ data: [0, 1, 0, 1, 1] })] },
+      /more elements than its shape/,
+    ],
+    ['a non-number element', { inputs: [input({ data: [0, 1, 'x', 1] })] }, /is not a FP32 number/],
+    [
+      'a batch over max_batch_size',
+      { inputs: [input({ shape: [5, 1, 2, 2], data: new Array(20).fill(0) })] },
+      /outside 1\.\.4/,
+    ],
+    ['an empty batch', { inputs: [input({ shape: [0, 1, 2, 2], data: [] })] }, /outside 1\.\.4/],
+    [
+      'an absurd shape',
+      { inputs: [input({ shape: [1e9, 1e9, 2, 2] })] },
+      /exceeds the limit|more than the limit/,
+    ],
+    ['a negative dim', { inputs: [input({ shape: [-1, 1, 2, 2] })] }, /non-negative integer/],
+    ['an unknown requested output', { inputs: [input()], outputs: [{ name: 'probs' }] }, /no output "probs"/],
+    ['inputs that are not an array', { inputs: 'image' }, /inputs must be an array/],
+  ])('refuses %s with INVALID_ARG', (_, request, message) => {
+    let caught: unknown;
+    try {
+      plan(request);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code: 'INVALID_ARG' });
+    expect((caught as Error).message).toMatch(message);
+  });
+
+  it('refuses binary sizes that do not add up', () => {
+    const header = new TextEncoder().encode(
+      JSON.stringify({ inputs: [{ ...input(), data: undefined, parameters: { binary_data_size: 12 } }] }),
+    );
+    const body = new Uint8Array(header.length + 12);
+    body.set(header);
+    expect(() => decodeInferBody(body, header.length, codecLimitsFor(config, 4))).toThrow(
+      /binary_data_size is 12 bytes/,
+    );
+    expect(() => decodeInferBody(body, header.length + 100, codecLimitsFor(config, 4))).toThrow(
+      /runs past the end/,
+    );
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * Validation of a decoded OIP inference request against the model it addresses, so that nothing
+ * onnxruntime could choke on ever reaches it: every model input present once and no other, the
+ * model's datatype, the model's shape apart from the batch dim, one batch size across inputs within
+ * `max_batch_size`, requested outputs that exist. Element counts and binary sizes were already
+ * checked by the codec (decodeInferBody) with limits derived from the model (see `codecLimitsFor`).
+ */
+import type { CodecLimits } from '@fogline/shared/codec';
+import { FoglineError } from '@fogline/shared/errors';
+import type { ModelConfig, TensorSpec } from '@fogline/shared/model-repository/index';
+import type { InferRequest, Tensor } from '@fogline/shared/oip';
+
+/** One validated request as the batcher sees it: `batch` samples per input, as little-endian bytes. */
+export interface InferItem {
+  batch: number;
+  /** Input name → raw FP32 bytes of `batch` samples (views into the request body where possible). */
+  inputs: Map<string, Uint8Array>;
+}
+
+/** What the response needs to know about the request besides the tensors. */
+export interface InferPlan {
+  item: InferItem;
+  /** Outputs to return, in order (all model outputs when the request names none). */
+  outputs: string[];
+}
+
+const MAX_RANK = 8;
+const MAX_TENSORS = 16;
+
+/** Elements in one sample of a tensor spec (the shape minus its leading batch dim). */
+export function sampleElements(spec: TensorSpec): number {
+  let n = 1;
+  for (const d of spec.shape.slice(1)) n *= d;
+  return n;
+}
+
+/**
+ * Codec bounds for requests to this model, so an absurd shape is refused before any allocation. The
+ * bound is a generous multiple of the model's largest input at its maximum batch: a batch that is
+ * merely too large still decodes and gets the precise max_batch_size error from planInfer.
+ */
+export function codecLimitsFor(config: ModelConfig, maxBatchSize: number): Partial<CodecLimits> {
+  const largest = Math.max(...config.inputs.map(sampleElements));
+  return { maxElements: largest * maxBatchSize * 16, maxRank: MAX_RANK, maxTensors: MAX_TENSORS };
+}
+
+/** Checks `request` and `tensors` against `config`; throws INVALID_ARG naming the first problem. */
+export function planInfer(
+  modelName: string,
+  config: ModelConfig,
+  maxBatchSize: number,
+  request: InferRequest,
+  tensors: readonly Tensor[],
+): InferPlan {
+  const where = `model "${modelName}"`;
+  const expected = config.inputs.map((s) => s.name);
+  for (const t of tensors) {
+    if (!expected.includes(t.name)) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${where} has no input "${t.name}" (expects ${expected.map((n) => `"${n}"`).join(', ')})`,
+      );
+    }
+  }
+  let batch = -1;
+  const inputs = new Map<string, Uint8Array>();
+  for (const spec of config.inputs) {
+    const t = tensors.find((x) => x.name === spec.name);
+    if (!t) throw new FoglineError('INVALID_ARG', `${where}: input "${spec.name}" is missing`);
+    const b = checkShape(where, spec, t);
+    if (batch !== -1 && b !== batch) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${where}: inputs disagree on the batch size (${batch} vs ${b} for "${spec.name}")`,
+      );
+    }
+    batch = b;
+    if (t.datatype !== 'FP32') {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${where}: input "${spec.name}" has datatype ${t.datatype}, the model expects ${spec.datatype}`,
+      );
+    }
+    const data = t.data;
+    inputs.set(spec.name, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+  if (batch < 1 || batch > maxBatchSize) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${where}: batch size ${batch} is outside 1..${maxBatchSize} (max_batch_size)`,
+    );
+  }
+  return { item: { batch, inputs }, outputs: requestedOutputs(where, config, request) };
+}
+
+/** Returns the batch dim after checking rank and every fixed dim against the spec. */
+function checkShape(where: string, spec: TensorSpec, t: Tensor): number {
+  const shape = t.shape;
+  const fits =
+    shape.length === spec.shape.length && spec.shape.every((d, i) => i === 0 || d === -1 || d === shape[i]);
+  if (!fits) {
+    const want = `[${spec.shape.join(',')}]`;
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${where}: input "${spec.name}" has shape [${shape.join(',')}], the model expects ${want} (-1 = batch)`,
+    );
+  }
+  return shape[0]!;
+}
+
+function requestedOutputs(where: string, config: ModelConfig, request: InferRequest): string[] {
+  const known = config.outputs.map((o) => o.name);
+  if (!request.outputs || request.outputs.length === 0) return known;
+  return request.outputs.map((o) => {
+    if (!known.includes(o.name)) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${where} has no output "${o.name}" (has ${known.map((n) => `"${n}"`).join(', ')})`,
+      );
+    }
+    return o.name;
+  });
+}

@@ -1,0 +1,41 @@
+/**
+ * OIP inference response (`$inference_response`) for one request: the requested outputs in the
+ * order asked, the request id echoed, each output binary or JSON as the Triton binary extension
+ * says (`binary_data` per output, else `binary_data_output` per request, else JSON).
+ */
+import { encodeInferBody, wantsBinaryOutput } from '@fogline/shared/codec';
+import type { InferRequest, InferResponseHeader, Tensor } from '@fogline/shared/oip';
+import type { TensorMap } from '@fogline/shared/runtime/index';
+import type { InferPlan } from './infer-input.ts';
+
+export interface EncodedInferResponse {
+  body: Uint8Array;
+  /** `Inference-Header-Content-Length`; equals `body.length` when nothing is binary. */
+  headerLength: number;
+  binary: boolean;
+}
+
+export function encodeInferResponse(
+  modelName: string,
+  modelVersion: number,
+  request: InferRequest,
+  plan: InferPlan,
+  outputs: TensorMap,
+): EncodedInferResponse {
+  const header: InferResponseHeader = { model_name: modelName, model_version: String(modelVersion) };
+  if (request.id !== undefined) header.id = request.id;
+  let binary = false;
+  const tensors = plan.outputs.map((name): Tensor => {
+    const out = outputs[name]!;
+    if (wantsBinaryOutput(request, name)) binary = true;
+    return { name, datatype: 'FP32', shape: [...out.dims], data: out.data as Float32Array };
+  });
+  const { body, headerLength } = encodeInferBody(header, tensors, {
+    binary: (t) => wantsBinaryOutput(request, t.name),
+  });
+  if (binary) return { body, headerLength, binary };
+  // All JSON: drop the codec's alignment padding (spaces after the header) for a clean JSON body.
+  let end = body.length;
+  while (end > 0 && body[end - 1] === 0x20) end--;
+  return { body: body.subarray(0, end), headerLength: end, binary };
+}

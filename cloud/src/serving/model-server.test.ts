@@ -1,0 +1,62 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { addModel, makeModelRepo } from '../testing/cloud-fixture.ts';
+import { ModelServer } from './model-server.ts';
+
+describe('ModelServer (model lifecycle)', () => {
+  const repo = makeModelRepo(['digits-tiny']);
+  // A model whose config is broken must not keep the others from serving.
+  mkdirSync(join(repo, 'broken', '1'), { recursive: true });
+  writeFileSync(join(repo, 'broken', 'config.json'), '{"name": "broken"');
+  const server = new ModelServer(repo, { workers: 1, intraOpThreads: 1 });
+  afterAll(async () => {
+    await server.close();
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('is not ready until the first load pass is over', async () => {
+    expect(server.ready).toBe(false);
+    const loading = server.loadAll();
+    expect(server.ready).toBe(false);
+    await loading;
+    expect(server.ready).toBe(true);
+  });
+
+  it('serves the good models and reports why the others failed', async () => {
+    expect(server.resolve('digits-tiny').version).toBe(1);
+    expect(() => server.resolve('broken')).toThrow(expect.objectContaining({ code: 'UNAVAILABLE' }));
+    expect(await server.index()).toEqual([
+      { name: 'broken', state: 'UNAVAILABLE', reason: expect.stringMatching(/not valid JSON/) },
+      { name: 'digits-tiny', version: '1', state: 'READY' },
+    ]);
+  });
+
+  it('tells unknown models (NOT_FOUND) from unloaded ones (UNAVAILABLE)', async () => {
+    expect(() => server.resolve('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    await expect(server.load('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(server.load('../digits-tiny')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(() => server.resolve('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(() => server.resolve('digits-tiny', 2)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  it('swaps to the newest version on load and retires the old one after its queue', async () => {
+    const old = server.resolve('digits-tiny');
+    addModel(repo, 'digits-tiny', 2);
+    const fresh = await server.load('digits-tiny');
+    expect(fresh.version).toBe(2);
+    expect(server.resolve('digits-tiny')).toBe(fresh);
+    await expect(
+      old.infer({ batch: 1, inputs: new Map([['image', new Uint8Array(784 * 4)]]) }),
+    ).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
+  });
+
+  it('refuses everything once closed', async () => {
+    await server.close();
+    expect(server.ready).toBe(false);
+    expect(() => server.resolve('digits-tiny')).toThrow();
+    await expect(server.load('digits-tiny')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});

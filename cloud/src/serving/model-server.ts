@@ -1,0 +1,234 @@
+/**
+ * Model lifecycle over a Triton-like repository (models/<name>/config.json + <version>/model.onnx):
+ * which version of each model serves, loading, zero-downtime reload and unloading.
+ *
+ * A (re)load builds and warms a new ModelInstance while the current one keeps serving, then swaps
+ * the pointer in one step; the old instance finishes what it queued before it is retired. Requests
+ * resolve their instance and submit to it synchronously, so none can land on a retired batcher.
+ */
+
+import { type Dirent, existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FoglineError, fromUnknown } from '@fogline/shared/errors';
+import { loadModelEntry, type ModelEntry } from '@fogline/shared/model-repository/index';
+import { ModelInstance } from './model-instance.ts';
+import type { ServingOptions } from './serving-options.ts';
+
+/** Triton repository index states. */
+export type ModelState = 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
+
+export interface ModelIndexEntry {
+  name: string;
+  version?: string;
+  state: ModelState;
+  reason?: string;
+}
+
+interface Slot {
+  name: string;
+  entry?: ModelEntry;
+  current?: ModelInstance;
+  state: ModelState;
+  reason?: string;
+  /** Serialises load/unload of this model. */
+  chain: Promise<void>;
+}
+
+export interface ModelLifecycleListener {
+  onInstanceReady?(instance: ModelInstance): void;
+  onInstanceRetired?(instance: ModelInstance): void;
+}
+
+export class ModelServer {
+  private readonly slots = new Map<string, Slot>();
+  private started = false;
+  private closed = false;
+  private readonly retiring = new Set<Promise<void>>();
+
+  constructor(
+    readonly repositoryDir: string,
+    private readonly options: ServingOptions = {},
+    private readonly listener: ModelLifecycleListener = {},
+  ) {}
+
+  /**
+   * Loads every model in the repository (Triton's default model control mode). A model that fails
+   * to load is reported by `index()` with its reason; the others serve. NOT_FOUND if the repository
+   * directory cannot be read.
+   */
+  async loadAll(): Promise<void> {
+    const names = await listModelNames(this.repositoryDir);
+    await Promise.all(names.map((name) => this.load(name).catch(() => {})));
+    this.started = true;
+  }
+
+  /** Server readiness: the first load pass is over and no model is loading without a serving version. */
+  get ready(): boolean {
+    if (!this.started || this.closed) return false;
+    for (const slot of this.slots.values()) if (slot.state === 'LOADING' && !slot.current) return false;
+    return true;
+  }
+
+  /**
+   * Rereads the model's config and versions, loads the latest version, swaps it in, then retires the
+   * previous instance in the background. Throws (and keeps the current version serving) on failure.
+   */
+  load(name: string): Promise<ModelInstance> {
+    try {
+      checkModelName(name);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const slot = this.slot(name);
+    const run = async (): Promise<ModelInstance> => {
+      this.assertOpen();
+      slot.state = 'LOADING';
+      try {
+        const entry = await loadModelEntry(this.repositoryDir, name);
+        const fresh = await ModelInstance.load(entry, entry.latestVersion, this.options);
+        if (this.closed) {
+          await fresh.retire();
+          throw new FoglineError('UNAVAILABLE', 'server is shutting down');
+        }
+        const previous = slot.current;
+        slot.entry = entry;
+        slot.current = fresh;
+        slot.state = 'READY';
+        delete slot.reason;
+        this.listener.onInstanceReady?.(fresh);
+        if (previous) this.retire(previous);
+        return fresh;
+      } catch (err) {
+        const e = fromUnknown(err);
+        slot.state = slot.current ? 'READY' : 'UNAVAILABLE';
+        slot.reason = e.message;
+        // A name with no model directory at all is not a model: forget it again.
+        if (!slot.entry && e.code === 'NOT_FOUND') this.slots.delete(name);
+        throw e;
+      }
+    };
+    const result = slot.chain.then(run, run);
+    slot.chain = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
+  }
+
+  /** Stops serving the model; its queued requests still complete. NOT_FOUND if it is unknown. */
+  unload(name: string): Promise<void> {
+    const slot = this.slots.get(name);
+    if (!slot) return Promise.reject(new FoglineError('NOT_FOUND', `unknown model "${name}"`));
+    const run = async (): Promise<void> => {
+      const previous = slot.current;
+      delete slot.current;
+      slot.state = 'UNLOADING';
+      if (previous) await this.retire(previous);
+      slot.state = 'UNAVAILABLE';
+      slot.reason = 'unloaded';
+    };
+    const result = slot.chain.then(run, run);
+    slot.chain = result.catch(() => {});
+    return result;
+  }
+
+  /** Repository index: every model directory on disk plus every model known here, with its state. */
+  async index(): Promise<ModelIndexEntry[]> {
+    const onDisk = await listModelNames(this.repositoryDir).catch(() => []);
+    const names = new Set([...onDisk, ...this.slots.keys()]);
+    return [...names].sort().map((name) => {
+      const slot = this.slots.get(name);
+      if (!slot) return { name, state: 'UNAVAILABLE', reason: 'not loaded' };
+      const entry: ModelIndexEntry = { name, state: slot.state };
+      if (slot.current) entry.version = String(slot.current.version);
+      if (slot.reason !== undefined && slot.state !== 'READY') entry.reason = slot.reason;
+      return entry;
+    });
+  }
+
+  /**
+   * The instance serving `name` (and `version`, when given). NOT_FOUND for an unknown model or a
+   * version that is not loaded; UNAVAILABLE for a known model with no serving version.
+   */
+  resolve(name: string, version?: number): ModelInstance {
+    const slot = this.slots.get(name);
+    if (!slot) throw new FoglineError('NOT_FOUND', `unknown model "${name}"`);
+    const current = slot.current;
+    if (!current) {
+      const why = slot.state === 'LOADING' ? 'is loading' : `is not loaded (${slot.reason ?? slot.state})`;
+      throw new FoglineError('UNAVAILABLE', `model "${name}" ${why}`);
+    }
+    if (version !== undefined && version !== current.version) {
+      throw new FoglineError(
+        'NOT_FOUND',
+        `model "${name}" has no version ${version} loaded (serving ${current.version})`,
+      );
+    }
+    return current;
+  }
+
+  /** Serving instances, for statistics and metrics. */
+  instances(): ModelInstance[] {
+    const out: ModelInstance[] = [];
+    for (const slot of this.slots.values()) if (slot.current) out.push(slot.current);
+    return out;
+  }
+
+  /** Refuses new loads, lets every instance finish its queue, frees all workers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.slots.values()].map((s) => s.chain));
+    const current = this.instances();
+    for (const slot of this.slots.values()) delete slot.current;
+    await Promise.all([...current.map((i) => this.retire(i)), ...this.retiring]);
+  }
+
+  private slot(name: string): Slot {
+    let slot = this.slots.get(name);
+    if (!slot) {
+      slot = { name, state: 'UNAVAILABLE', chain: Promise.resolve() };
+      this.slots.set(name, slot);
+    }
+    return slot;
+  }
+
+  private retire(instance: ModelInstance): Promise<void> {
+    const done = instance
+      .retire()
+      .catch(() => {})
+      .finally(() => {
+        this.retiring.delete(done);
+        this.listener.onInstanceRetired?.(instance);
+      });
+    this.retiring.add(done);
+    return done;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new FoglineError('UNAVAILABLE', 'server is shutting down');
+  }
+}
+
+/** Directories of the repository that hold a config.json (each a model, loadable or not). */
+async function listModelNames(dir: string): Promise<string[]> {
+  let dirents: Dirent[];
+  try {
+    dirents = await readdir(dir, { withFileTypes: true });
+  } catch (cause) {
+    throw new FoglineError('NOT_FOUND', `model repository ${dir} cannot be read`, { cause });
+  }
+  return dirents
+    .filter((d) => d.isDirectory() && MODEL_NAME.test(d.name) && existsSync(join(dir, d.name, 'config.json')))
+    .map((d) => d.name)
+    .sort();
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Model names become directory names: refuse anything that could leave the repository. */
+export function checkModelName(name: string): void {
+  if (!MODEL_NAME.test(name) || name.includes('..')) {
+    throw new FoglineError('NOT_FOUND', `unknown model ${JSON.stringify(name.slice(0, 130))}`);
+  }
+}

@@ -1,0 +1,82 @@
+/** JSON views of a serving model: OIP model metadata and Triton's statistics extension. */
+import type { ModelInstance } from './model-instance.ts';
+
+/** OIP: `$metadata_model_response`; the batch dim is -1 as in the model config. */
+export interface ModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: { name: string; datatype: string; shape: number[] }[];
+  outputs: { name: string; datatype: string; shape: number[] }[];
+}
+
+export function modelMetadata(instance: ModelInstance): ModelMetadata {
+  const { config } = instance;
+  const tensor = (t: { name: string; datatype: string; shape: readonly number[] }) => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: [...t.shape],
+  });
+  return {
+    name: instance.name,
+    versions: [String(instance.version)],
+    platform: config.platform,
+    inputs: config.inputs.map(tensor),
+    outputs: config.outputs.map(tensor),
+  };
+}
+
+interface Duration {
+  count: number;
+  ns: number;
+}
+
+/** Triton statistics extension: `$model_stat`. */
+export interface ModelStatistics {
+  name: string;
+  version: string;
+  last_inference: number;
+  inference_count: number;
+  execution_count: number;
+  inference_stats: { success: Duration; fail: Duration; queue: Duration; compute_infer: Duration };
+  batch_stats: { batch_size: number; compute_infer: Duration }[];
+  /** fogline additions: queue-full refusals, queue state, and the settings batches were formed with. */
+  rejected_queue_full: number;
+  queue_depth: number;
+  /** Requests accepted and not yet answered (queued or in a running batch). */
+  pending_requests: number;
+  dynamic_batching: { max_batch_size: number; max_queue_delay_ms: number; max_queue_size: number };
+}
+
+const ns = (ms: number) => Math.round(ms * 1e6);
+
+export function modelStatistics(instance: ModelInstance): ModelStatistics {
+  const b = instance.batcher.stats.snapshot();
+  const r = instance.requests;
+  const queued = b.success + b.failure;
+  return {
+    name: instance.name,
+    version: String(instance.version),
+    last_inference: r.lastInferenceAt,
+    inference_count: b.inferences,
+    execution_count: b.executions,
+    inference_stats: {
+      success: { count: r.successCount, ns: ns(r.successMs) },
+      fail: { count: r.failCount, ns: ns(r.failMs) },
+      queue: { count: queued, ns: ns(b.queueMs) },
+      compute_infer: { count: b.executions, ns: ns(b.computeMs) },
+    },
+    batch_stats: b.batches.map((s) => ({
+      batch_size: s.batchSize,
+      compute_infer: { count: s.count, ns: ns(s.computeMs) },
+    })),
+    rejected_queue_full: b.rejected,
+    queue_depth: instance.batcher.queueDepth,
+    pending_requests: instance.batcher.pendingCount,
+    dynamic_batching: {
+      max_batch_size: instance.batching.maxBatchSize,
+      max_queue_delay_ms: instance.batching.maxQueueDelayMs,
+      max_queue_size: instance.batching.maxQueueSize,
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { availableParallelism } from 'node:os';
+
+export interface EngineSizing {
+  /** worker_threads, each with its own onnxruntime session. */
+  workers: number;
+  /** onnxruntime intra-op threads per session. */
+  intraOpThreads: number;
+}
+
+/**
+ * Default pool for `cores` CPUs. One core is left to the event loop (HTTP and MQTT parsing, batching,
+ * responses); the rest run onnxruntime, in sessions of two intra-op threads: small CNN batches gain
+ * little past two threads, and several sessions let one batch form while another computes.
+ * 1–2 cores: one session with one thread.
+ */
+export function defaultEngineSizing(cores: number = availableParallelism()): EngineSizing {
+  const c = Math.max(1, Math.floor(cores));
+  if (c <= 2) return { workers: 1, intraOpThreads: 1 };
+  const intraOpThreads = 2;
+  return { workers: Math.max(1, Math.floor((c - 1) / intraOpThreads)), intraOpThreads };
+}

@@ -1,0 +1,83 @@
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIGIT_PIXELS, loadDigits } from '../digits-dataset.ts';
+import { FoglineError } from '../errors.ts';
+import { DEFAULT_MODELS_DIR } from '../model-repository/index.ts';
+import { defaultEngineSizing } from './engine-sizing.ts';
+import { createInferenceEngine, type InferenceEngine } from './inference-engine.ts';
+
+const modelPath = `${DEFAULT_MODELS_DIR}/digits-tiny/1/model.onnx`;
+
+describe('inference engine (worker_threads + onnxruntime-node)', () => {
+  let engine: InferenceEngine;
+  let reference: ort.InferenceSession;
+  const { images } = loadDigits('test');
+  const batch = images.slice(0, 5 * DIGIT_PIXELS);
+
+  beforeAll(async () => {
+    engine = await createInferenceEngine({ modelPath, workers: 2, intraOpThreads: 1 });
+    reference = await ort.InferenceSession.create(modelPath);
+  });
+  afterAll(async () => {
+    await engine.close();
+    await reference.release();
+  });
+
+  it('answers exactly what an in-process onnxruntime session answers', async () => {
+    await engine.warmup();
+    expect(engine.inputNames).toEqual(['image']);
+    expect(engine.outputNames).toEqual(['logits']);
+    const out = await engine.run({ image: { data: batch, dims: [5, 1, 28, 28] } });
+    const expected = await reference.run({ image: new ort.Tensor(batch, [5, 1, 28, 28]) });
+    expect(out.logits!.dims).toEqual([5, 10]);
+    expect(Array.from(out.logits!.data as Float32Array)).toEqual(
+      Array.from(expected.logits!.data as Float32Array),
+    );
+  });
+
+  it('serves concurrent runs on every worker and keeps the caller’s arrays unless told to transfer', async () => {
+    const runs = Array.from({ length: 8 }, () =>
+      engine.run({ image: { data: batch, dims: [5, 1, 28, 28] } }),
+    );
+    expect(engine.busy).toBe(8);
+    const outs = await Promise.all(runs);
+    expect(new Set(outs.map((o) => Array.from(o.logits!.data as Float32Array).join(','))).size).toBe(1);
+    expect(batch.length).toBe(5 * DIGIT_PIXELS); // not detached
+    const owned = batch.slice();
+    await engine.run({ image: { data: owned, dims: [5, 1, 28, 28] } }, { transfer: true });
+    expect(owned.length).toBe(0); // handed to the worker, not copied
+  });
+
+  it('turns an onnxruntime failure into INTERNAL and keeps serving', async () => {
+    const bad = engine.run({ image: { data: new Float32Array(7), dims: [7] } });
+    await expect(bad).rejects.toMatchObject({ code: 'INTERNAL' });
+    const ok = await engine.run({ image: { data: batch.slice(0, DIGIT_PIXELS), dims: [1, 1, 28, 28] } });
+    expect(ok.logits!.dims).toEqual([1, 10]);
+  });
+
+  it('refuses a model file it cannot load, and bad pool sizes', async () => {
+    await expect(
+      createInferenceEngine({ modelPath: '/nonexistent/model.onnx', workers: 1 }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARG',
+    });
+    await expect(createInferenceEngine({ modelPath, workers: 0 })).rejects.toBeInstanceOf(FoglineError);
+  });
+
+  it('refuses runs once closed', async () => {
+    const e = await createInferenceEngine({ modelPath, workers: 1, intraOpThreads: 1 });
+    await e.close();
+    await expect(e.run({ image: { data: batch, dims: [5, 1, 28, 28] } })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
+  });
+
+  it('fits its default pool to the cores', () => {
+    expect(defaultEngineSizing(1)).toEqual({ workers: 1, intraOpThreads: 1 });
+    for (const cores of [2, 4, 8, 16]) {
+      const s = defaultEngineSizing(cores);
+      expect(s.workers * s.intraOpThreads).toBeLessThanOrEqual(cores);
+      expect(s.workers).toBeGreaterThanOrEqual(1);
+    }
+  });
+});

@@ -1,0 +1,194 @@
+/**
+ * Inference engine: a pool of worker_threads, each holding its own onnxruntime-node session, so that
+ * inference never blocks the event loop. `run` goes to the least busy worker; a worker that dies is
+ * replaced and its pending runs fail with INTERNAL (never hang).
+ */
+import { Worker } from 'node:worker_threads';
+import { FoglineError } from '../errors.ts';
+import { defaultEngineSizing } from './engine-sizing.ts';
+import type { TensorFeeds, TensorMap, WorkerReply } from './worker-protocol.ts';
+
+export type { TensorData, TensorFeeds, TensorMap, TensorValue } from './worker-protocol.ts';
+
+const WORKER_URL = new URL('./inference-worker.mjs', import.meta.url);
+
+export interface InferenceEngineOptions {
+  modelPath: string;
+  /** Pool size; default fitted to `os.availableParallelism()`. */
+  workers?: number;
+  /** onnxruntime intra-op threads per session; default fitted to the cores. */
+  intraOpThreads?: number;
+}
+
+export interface RunOptions {
+  /** Output names to compute; default all. */
+  outputs?: readonly string[];
+  /**
+   * Hand the input buffers to the worker instead of copying them. Only arrays that own their whole
+   * ArrayBuffer are transferred; the caller must not use them afterwards.
+   */
+  transfer?: boolean;
+}
+
+export interface InferenceEngine {
+  readonly modelPath: string;
+  readonly workers: number;
+  readonly intraOpThreads: number;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: TensorFeeds, options?: RunOptions): Promise<TensorMap>;
+  /**
+   * Runs once on every worker so the first requests do not pay for lazy initialisation; without
+   * `feeds`, each worker builds zero inputs of batch 1 from the model's metadata.
+   */
+  warmup(feeds?: TensorFeeds): Promise<void>;
+  /** Runs currently executing. */
+  readonly busy: number;
+  close(): Promise<void>;
+}
+
+interface PooledWorker {
+  worker: Worker;
+  pending: Map<number, { resolve: (out: TensorMap) => void; reject: (err: unknown) => void }>;
+}
+
+/** Starts the pool and resolves once every session is loaded; rejects (INVALID_ARG) if the model fails to load. */
+export async function createInferenceEngine(options: InferenceEngineOptions): Promise<InferenceEngine> {
+  const defaults = defaultEngineSizing();
+  const workers = options.workers ?? defaults.workers;
+  const intraOpThreads = options.intraOpThreads ?? defaults.intraOpThreads;
+  for (const [name, v] of [
+    ['workers', workers],
+    ['intraOpThreads', intraOpThreads],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 256) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `inference engine: ${name} must be an integer in 1..256, got ${v}`,
+      );
+    }
+  }
+  const { modelPath } = options;
+  let names = { inputNames: [] as string[], outputNames: [] as string[] };
+  let nextId = 1;
+  let closed = false;
+  let busy = 0;
+
+  const spawn = async (): Promise<PooledWorker> => {
+    const worker = new Worker(WORKER_URL, { workerData: { modelPath, intraOpThreads } });
+    const pooled: PooledWorker = { worker, pending: new Map() };
+    await new Promise<void>((resolve, reject) => {
+      const onInit = (msg: WorkerReply) => {
+        if (msg.type === 'init-error') {
+          void worker.terminate();
+          reject(new FoglineError('INVALID_ARG', `cannot load model ${modelPath}: ${msg.message}`));
+        } else if (msg.type === 'ready') {
+          names = { inputNames: msg.inputNames, outputNames: msg.outputNames };
+          worker.off('message', onInit);
+          worker.off('error', reject);
+          resolve();
+        }
+      };
+      worker.on('message', onInit);
+      worker.once('error', reject);
+    });
+    worker.on('message', (msg: WorkerReply) => {
+      if (msg.type !== undefined) return;
+      const call = pooled.pending.get(msg.id);
+      if (!call) return;
+      pooled.pending.delete(msg.id);
+      if (msg.error !== undefined) call.reject(new FoglineError('INTERNAL', `onnxruntime: ${msg.error}`));
+      else call.resolve(msg.outputs);
+    });
+    const fail = (why: string) => {
+      for (const call of pooled.pending.values()) call.reject(new FoglineError('INTERNAL', why));
+      pooled.pending.clear();
+    };
+    worker.on('error', (err) => fail(`inference worker failed: ${err.message}`));
+    worker.on('exit', (code) => {
+      fail(`inference worker exited (code ${code})`);
+      if (closed) return;
+      const index = pool.indexOf(pooled);
+      // Replace the dead worker; if the model cannot even load any more, the slot stays empty.
+      spawn().then(
+        (fresh) => {
+          if (closed) void fresh.worker.terminate();
+          else if (index >= 0) pool[index] = fresh;
+        },
+        () => {},
+      );
+    });
+    return pooled;
+  };
+
+  const pool: PooledWorker[] = [];
+  try {
+    for (const w of await Promise.all(Array.from({ length: workers }, spawn))) pool.push(w);
+  } catch (err) {
+    closed = true;
+    await Promise.all(pool.map((p) => p.worker.terminate()));
+    throw err;
+  }
+
+  const pick = (): PooledWorker => {
+    let best = pool[0]!;
+    for (const w of pool) if (w.pending.size < best.pending.size) best = w;
+    return best;
+  };
+
+  const run = (feeds: TensorFeeds, runOptions: RunOptions = {}): Promise<TensorMap> => {
+    if (closed) return Promise.reject(new FoglineError('UNAVAILABLE', 'inference engine is closed'));
+    const target = pick();
+    const id = nextId++;
+    const transfer: ArrayBuffer[] = [];
+    if (runOptions.transfer) {
+      for (const t of Object.values(feeds)) {
+        const d = t.data;
+        if (d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer) {
+          transfer.push(d.buffer);
+        }
+      }
+    }
+    busy++;
+    return new Promise<TensorMap>((resolve, reject) => {
+      target.pending.set(id, { resolve, reject });
+      target.worker.postMessage({ id, feeds, outputs: runOptions.outputs }, transfer);
+    }).finally(() => {
+      busy--;
+    });
+  };
+
+  return {
+    modelPath,
+    workers,
+    intraOpThreads,
+    get inputNames() {
+      return names.inputNames;
+    },
+    get outputNames() {
+      return names.outputNames;
+    },
+    get busy() {
+      return busy;
+    },
+    run,
+    async warmup(feeds) {
+      // Each worker gets one run: post directly so every session is exercised, not just the first.
+      await Promise.all(
+        pool.map(
+          (target) =>
+            new Promise<TensorMap>((resolve, reject) => {
+              const id = nextId++;
+              target.pending.set(id, { resolve, reject });
+              target.worker.postMessage({ id, feeds });
+            }),
+        ),
+      );
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(pool.map((p) => p.worker.terminate()));
+    },
+  };
+}

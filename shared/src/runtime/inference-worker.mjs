@@ -1,0 +1,87 @@
+// One inference worker: owns one onnxruntime-node session and runs whatever the parent posts.
+// Plain JS on purpose: worker_threads start without the parent's TypeScript loader (tsx, vitest).
+//
+// Protocol (see worker-protocol.ts):
+//   workerData: { modelPath, intraOpThreads }
+//   worker → parent, once: { type: 'ready', inputNames, outputNames } | { type: 'init-error', message }
+//   parent → worker: { id, feeds?: { [name]: { data, dims } }, outputs?: string[] }  (no feeds = warm-up run)
+//   worker → parent: { id, outputs: { [name]: { data, dims } } } | { id, error: message }
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+
+const { modelPath, intraOpThreads } = workerData;
+
+/** Transfers a typed array's buffer when the array owns all of it; otherwise it is copied. */
+function ownsBuffer(data) {
+  return (
+    data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer
+  );
+}
+
+const ZERO_ARRAY = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+};
+
+/** Zero-filled inputs of batch 1 built from the model's own metadata (symbolic dims → 1). */
+function warmupInputs(session) {
+  const inputs = {};
+  for (const meta of session.inputMetadata) {
+    const dims = meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const Ctor = ZERO_ARRAY[meta.type] ?? Float32Array;
+    inputs[meta.name] = new ort.Tensor(new Ctor(dims.reduce((a, b) => a * b, 1)), dims);
+  }
+  return inputs;
+}
+
+async function main() {
+  let session;
+  try {
+    session = await ort.InferenceSession.create(modelPath, {
+      intraOpNumThreads: intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      // Idle intra-op threads sleep instead of spinning: the cores are shared with the event loop
+      // (HTTP, MQTT) and other workers, where spinning threads steal the CPU they wait for.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
+  } catch (err) {
+    parentPort.postMessage({ type: 'init-error', message: err instanceof Error ? err.message : String(err) });
+    return;
+  }
+  parentPort.on('message', async (msg) => {
+    if (msg.type === 'close') {
+      await session.release().catch(() => {});
+      parentPort.close();
+      return;
+    }
+    const { id, feeds, outputs } = msg;
+    try {
+      const inputs = feeds ? {} : warmupInputs(session);
+      for (const name of Object.keys(feeds ?? {}))
+        inputs[name] = new ort.Tensor(feeds[name].data, feeds[name].dims);
+      const result = outputs ? await session.run(inputs, outputs) : await session.run(inputs);
+      const reply = {};
+      const transfer = [];
+      for (const name of Object.keys(result)) {
+        const tensor = result[name];
+        const data = tensor.data;
+        reply[name] = { data, dims: Array.from(tensor.dims) };
+        if (ArrayBuffer.isView(data) && ownsBuffer(data)) transfer.push(data.buffer);
+      }
+      parentPort.postMessage({ id, outputs: reply }, transfer);
+    } catch (err) {
+      parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
+}
+
+main();
