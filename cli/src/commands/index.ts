@@ -1,7 +1,23 @@
 import type { Command } from 'commander';
+import { registerCalibrate } from './calibrate.ts';
+import { registerCloud } from './cloud.ts';
+import { registerDevices } from './devices.ts';
+import { registerEdge } from './edge.ts';
+import { registerEdges } from './edges.ts';
+import { registerKeys } from './keys.ts';
 import { registerModels } from './models.ts';
+import { registerQuantize } from './quantize.ts';
+import { registerUp } from './up.ts';
 
 /** One line per command family; each file owns its flags and help text. */
 export function registerCommands(program: Command): void {
+  registerCloud(program);
+  registerEdge(program);
+  registerEdges(program);
+  registerDevices(program);
+  registerKeys(program);
   registerModels(program);
+  registerQuantize(program);
+  registerCalibrate(program);
+  registerUp(program);
 }

@@ -1,0 +1,127 @@
+/**
+ * `fogline up` (what `npm start` runs): the cloud, one edge agent and N simulated devices streaming
+ * the digits test split, all on embedded defaults and authenticated for real, with a live view.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_DATA_DIR } from '@fogline/cloud/store/index';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parsePort } from '../format.ts';
+import { CascadeTally } from '../up/cascade-tally.ts';
+import { type DeviceSimulator, startDeviceSimulator } from '../up/device-simulator.ts';
+import { startFabricSystem } from '../up/fabric-system.ts';
+import { renderView } from '../up/live-view.ts';
+
+interface UpFlags {
+  devices: number;
+  rate: number;
+  duration?: number;
+  deadlineMs: number;
+  sim: boolean;
+  host: string;
+  httpPort: number;
+  mqttPort: number;
+  edgeMqttPort: number;
+  dataDir: string;
+  models: string;
+  edgeId: string;
+  edgeModel?: string;
+}
+
+const positive = (flag: string, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > max) {
+    throw new InvalidArgumentError(`${flag} must be a number in (0, ${max}], got "${value}"`);
+  }
+  return n;
+};
+const count = (flag: string, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    throw new InvalidArgumentError(`${flag} must be an integer in 0..${max}, got "${value}"`);
+  }
+  return n;
+};
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run cloud + edge + simulated devices on embedded defaults, with a live view')
+    .addOption(new Option('--devices <n>', 'simulated devices').argParser(count('--devices', 500)).default(20))
+    .addOption(new Option('--rate <req/s>', 'requests per second per device').argParser(positive('--rate', 1000)).default(5))
+    .addOption(new Option('--duration <s>', 'stop after this many seconds with a summary (default: until Ctrl-C)').argParser(positive('--duration', 86_400)))
+    .addOption(new Option('--deadline-ms <ms>', 'latency budget of each request').argParser(positive('--deadline-ms', 60_000)).default(250))
+    .option('--no-sim', 'serve without simulated devices')
+    .option('--host <address>', 'interface to bind', '127.0.0.1')
+    .addOption(new Option('--http-port <port>', 'cloud HTTP port').argParser(parsePort('--http-port')).default(8000))
+    .addOption(new Option('--mqtt-port <port>', 'cloud MQTT port').argParser(parsePort('--mqtt-port')).default(1883))
+    .addOption(new Option('--edge-mqtt-port <port>', "edge's local MQTT port").argParser(parsePort('--edge-mqtt-port')).default(1884))
+    .option('--data-dir <dir>', 'state directory (cloud/ and edge/ inside)', join(DEFAULT_DATA_DIR, 'up'))
+    .addOption(new Option('--models <dir>', 'model repository').default(DEFAULT_MODELS_DIR, '<repo>/models'))
+    .option('--edge-id <id>', 'id of the edge', 'edge-1')
+    .option('--edge-model <name>', 'edge model (default: digits-mid-int8 when present, else digits-mid)')
+    .action(runUp);
+}
+
+async function runUp(flags: UpFlags): Promise<void> {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const edgeModel =
+    flags.edgeModel ?? (existsSync(join(flags.models, 'digits-mid-int8', 'config.json')) ? 'digits-mid-int8' : 'digits-mid');
+  say('fogline up: starting cloud, edge and devices…');
+  const system = await startFabricSystem({
+    dataDir: flags.dataDir,
+    modelsDir: flags.models,
+    host: flags.host,
+    httpPort: flags.httpPort,
+    mqttPort: flags.mqttPort,
+    edgeMqttPort: flags.edgeMqttPort,
+    edgeId: flags.edgeId,
+    edgeModel,
+    devices: flags.sim ? flags.devices : 0,
+    devicePublishRate: Math.max(50, flags.rate * 4),
+    say,
+  });
+  const tally = new CascadeTally();
+  let simulator: DeviceSimulator | undefined;
+  if (flags.sim && flags.devices > 0) {
+    simulator = await startDeviceSimulator({
+      broker: system.edgeBrokerUrl,
+      edgeId: flags.edgeId,
+      devices: system.devices,
+      ratePerDevice: flags.rate,
+      deadlineMs: flags.deadlineMs,
+      tally,
+    });
+  }
+  const started = performance.now();
+  const view = (final: boolean) =>
+    renderView(tally.summary(), {
+      elapsedS: (performance.now() - started) / 1000,
+      durationS: flags.duration ?? null,
+      devices: simulator ? flags.devices : 0,
+      ratePerDevice: simulator ? flags.rate : 0,
+      breaker: system.edge.breakerState,
+      edgeOnline: system.edge.cloudLinkConnected,
+      urls: final ? {} : system.urls,
+    });
+  const tty = process.stdout.isTTY === true;
+  const timer = setInterval(
+    () => (tty ? process.stdout.write(`\x1b[H\x1b[2J${view(false)}\n`) : process.stdout.write(`${view(false)}\n\n`)),
+    tty ? 500 : 5_000,
+  );
+  if (!tty) process.stdout.write(`${view(false)}\n\n`);
+
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    if (flags.duration !== undefined) setTimeout(done, flags.duration * 1000).unref();
+  });
+  clearInterval(timer);
+  say('fogline up: stopping…');
+  await simulator?.stop();
+  process.stdout.write(`\nsummary\n${view(true)}\n`);
+  await system.stop();
+  process.exit(0);
+}

@@ -1,0 +1,85 @@
+/**
+ * Simulated devices for `fogline up`: each one is a real device SDK client (its own MQTT connection,
+ * credentials and tiny model) streaming digits of the test split at a fixed rate, and every answer is
+ * scored against the label.
+ */
+import { connectDevice, type Device } from '@fogline/device-sdk';
+import { loadDigits } from '@fogline/shared/digits-dataset';
+import type { CascadeTally } from './cascade-tally.ts';
+
+const PIXELS = 28 * 28;
+
+export interface SimulatedDeviceSpec {
+  id: string;
+  token: string;
+}
+
+export interface SimulatorOptions {
+  broker: string;
+  edgeId: string;
+  devices: readonly SimulatedDeviceSpec[];
+  ratePerDevice: number;
+  deadlineMs: number;
+  tally: CascadeTally;
+  /** Requests a device may have outstanding before it skips a tick (bounded, never queued forever). */
+  maxInFlightPerDevice?: number;
+}
+
+export interface DeviceSimulator {
+  /** Stops sending, waits for the answers in flight, disconnects. */
+  stop(): Promise<void>;
+}
+
+export async function startDeviceSimulator(options: SimulatorOptions): Promise<DeviceSimulator> {
+  const digits = loadDigits('test');
+  const maxInFlight = options.maxInFlightPerDevice ?? 8;
+  const devices: Device[] = await Promise.all(
+    options.devices.map((d) =>
+      connectDevice({ broker: options.broker, deviceId: d.id, token: d.token, edgeId: options.edgeId }),
+    ),
+  );
+  const inFlight = new Set<Promise<void>>();
+  let cursor = 0;
+  const periodMs = 1000 / options.ratePerDevice;
+
+  const timers = devices.map((device, k) => {
+    let outstanding = 0;
+    const tick = () => {
+      if (outstanding >= maxInFlight) return;
+      const i = cursor++ % digits.count;
+      const image = digits.images.subarray(i * PIXELS, (i + 1) * PIXELS);
+      outstanding++;
+      const p = device
+        .infer(image, { deadlineMs: options.deadlineMs })
+        .then(
+          (r) =>
+            options.tally.record({
+              tier: r.tier,
+              correct: r.label === digits.labels[i],
+              degraded: r.degraded,
+              latencyMs: r.latencyMs.total,
+            }),
+          () => options.tally.recordError(),
+        )
+        .finally(() => {
+          outstanding--;
+          inFlight.delete(p);
+        });
+      inFlight.add(p);
+    };
+    // Spread the devices over one period so they do not fire in lockstep.
+    const start = setTimeout(() => {
+      tick();
+      timers[k] = setInterval(tick, periodMs);
+    }, (periodMs * k) / devices.length);
+    return start as ReturnType<typeof setInterval>;
+  });
+
+  return {
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      await Promise.allSettled([...inFlight]);
+      await Promise.allSettled(devices.map((d) => d.close()));
+    },
+  };
+}
