@@ -3,6 +3,7 @@
  * edge agent with its local broker, and N device identities, all authenticated for real through the
  * cloud's admin API. Simulated devices are started separately (device-simulator.ts).
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CloudAdminClient } from '@fogline/cloud/admin-client';
 import { CloudServer } from '@fogline/cloud';
@@ -69,6 +70,9 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
     }
     const mqttPort = ready.mqtt.port;
     if (mqttPort === null) throw new FoglineError('INTERNAL', 'the cloud started without its MQTT broker');
+    // The identities were just (re-)enrolled with new tokens: a device list cached by an earlier run
+    // would refuse them until the fresh one arrives, so the edge starts from the cloud's list.
+    await rm(join(o.dataDir, 'edge'), { recursive: true, force: true });
     edge = createEdgeAgent({
       edgeId: o.edgeId,
       token: edgeCredential.token,
