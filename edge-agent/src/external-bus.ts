@@ -10,6 +10,7 @@
 import { FoglineError } from '@fogline/shared/errors';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { LocalBus } from './local-bus.ts';
+import { disableNagle } from '@fogline/shared/mqtt-no-delay';
 
 export interface ExternalBusOptions {
   readonly url: string;
@@ -67,9 +68,4 @@ export async function connectExternalBus(options: ExternalBusOptions): Promise<L
       await client.endAsync().catch(() => client.end(true));
     },
   };
-}
-
-function disableNagle(client: MqttClient): void {
-  const stream = client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined;
-  stream?.setNoDelay?.(true);
 }

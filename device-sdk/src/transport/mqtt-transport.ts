@@ -7,6 +7,7 @@
 import { FoglineError } from '@fogline/shared/errors';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type BackoffOptions, backoffDelayMs } from './backoff.ts';
+import { disableNagle } from '@fogline/shared/mqtt-no-delay';
 
 export type ConnectionState = 'connecting' | 'online' | 'offline' | 'refused' | 'closed';
 
@@ -72,7 +73,10 @@ export class MqttTransport {
       resubscribe: false,
       queueQoSZero: false,
     });
-    this.#client.on('connect', () => this.#subscribe());
+    this.#client.on('connect', () => {
+      disableNagle(this.#client);
+      this.#subscribe();
+    });
     this.#client.on('message', (topic, payload) => {
       if (topic === options.replyTopic) options.onReply(payload);
     });
