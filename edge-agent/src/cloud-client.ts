@@ -1,7 +1,7 @@
 /**
  * The edge's HTTP client for the cloud tier: one OIP inference call per escalated request
  * (`POST {cloud}/v2/models/{model}/infer`) with Triton's binary tensor extension in both directions,
- * `Authorization: Bearer <edge token>`, over a keep-alive connection pool, and a timeout equal to the
+ * `Authorization: Bearer <edgeId>:<edge token>` (the cloud needs the id to find the token's hash), over a keep-alive connection pool, and a timeout equal to the
  * request's remaining budget. No retries: a failed call is reported at once and the caller answers
  * locally (the breaker in cloud-breaker.ts decides when to stop calling).
  */
@@ -21,6 +21,8 @@ export interface CloudClientOptions {
   readonly baseUrl: string;
   /** The edge's token (Bearer credential for the cloud's HTTP API). */
   readonly token: string;
+  /** The edge's id; when given the credential is sent as `Bearer <edgeId>:<token>` (docs/cloud.md). */
+  readonly edgeId?: string;
   /** Cloud model to escalate to. Default `digits-large`. */
   readonly model?: string;
   /** Keep-alive connections to the cloud. Default 16. */
@@ -52,8 +54,9 @@ export class CloudClient {
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
   private readonly maxResponseBytes: number;
+  private readonly credential: string;
 
-  constructor(private readonly options: CloudClientOptions) {
+  constructor(options: CloudClientOptions) {
     const base = new URL(options.baseUrl);
     if (base.protocol !== 'http:' && base.protocol !== 'https:') {
       throw new FoglineError('INVALID_ARG', `cloud URL must be http:// or https://, got ${options.baseUrl}`);
@@ -71,6 +74,7 @@ export class CloudClient {
     this.agent = base.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.send = base.protocol === 'https:' ? httpsRequest : httpRequest;
     this.maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+    this.credential = options.edgeId === undefined ? options.token : `${options.edgeId}:${options.token}`;
   }
 
   /** OIP: infer. Rejects with a FoglineError (DEADLINE_EXCEEDED after `timeoutMs`, UNAVAILABLE on network errors). */
@@ -105,7 +109,7 @@ export class CloudClient {
         agent: this.agent,
         signal,
         headers: {
-          authorization: `Bearer ${this.options.token}`,
+          authorization: `Bearer ${this.credential}`,
           'content-type': BINARY_CONTENT_TYPE,
           'content-length': body.length,
           [INFERENCE_HEADER_CONTENT_LENGTH]: headerLength,

@@ -28,6 +28,7 @@ export function createCloudTier(
     client: new CloudClient({
       baseUrl: config.cloudUrl,
       token: config.token,
+      edgeId: config.edgeId,
       model: config.cloudModel,
       maxSockets: config.cloudConnections,
     }),

@@ -8,7 +8,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { BrokerOptions, FoglineBroker } from '@fogline/shared/broker/index';
 import { createBroker } from '@fogline/shared/broker/index';
-import type { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared/errors';
 import { TOPIC_PREFIX } from '@fogline/shared/topics';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
@@ -79,33 +79,30 @@ export class CloudFabric {
     });
     const connected = (id: string) =>
       broker.clients().some((c) => c.clientId === id && c.identity.kind === 'edge');
-    let publisher: DesiredStatePublisher | undefined;
+    // The edge's desired models depend on what it reports serving (edge-models.ts), and a report
+    // that changes them triggers a publish: the two refer to each other, only ever at run time.
     const desiredModels = (id: string) =>
       desiredFor(options.edgeModels(), presence.view(id).reported?.models);
-    const presence = new EdgePresence({
-      isConnected: connected,
-      markSeen: (id, at) => store.edges.markSeen(id, at),
-      onError: (err) => log('could not record edge contact', err),
-      // Once an edge says which models it serves, its desired state names only those (edge-models.ts).
-      onReported: (id) => {
-        if (publisher && !sameVersions(publisher.publishedModels(id), desiredModels(id))) {
-          void publisher.publish(id);
-        }
-      },
-    });
-    publisher = new DesiredStatePublisher({
+    const publisher = new DesiredStatePublisher({
       devices: store.devices,
       publish: (topic, payload, opts) => broker.publish(topic, payload, opts),
       models: desiredModels,
       onError: (edgeId, err) => log(`could not publish the desired state of edge '${edgeId}'`, err),
     });
-    const desired = publisher;
+    const presence = new EdgePresence({
+      isConnected: connected,
+      markSeen: (id, at) => store.edges.markSeen(id, at),
+      onError: (err) => log('could not record edge contact', err),
+      onReported: (id) => {
+        if (!sameVersions(publisher.publishedModels(id), desiredModels(id))) void publisher.publish(id);
+      },
+    });
     let fabric: CloudFabric | undefined;
     const identities = new IdentityService({
       store,
       edgeCredentials: credentials,
       presence,
-      publishDesired: (id) => desired.publish(id),
+      publishDesired: (id) => publisher.publish(id),
       disconnect: (id) => broker.revoke(id),
       revokedEdge: (id) => fabric?.guard?.revokedEdge(id),
     });
@@ -120,14 +117,14 @@ export class CloudFabric {
         addresses.wsPath,
         identities,
         presence,
-        desired,
+        publisher,
         credentials,
         options,
       );
       return fabric;
     } catch (err) {
       await broker.close();
-      throw err;
+      throw listenError(err, options);
     }
   }
 
@@ -172,4 +169,29 @@ function follow(
     done();
   };
   return new Promise((resolve) => broker.aedes.subscribe(filter, deliver, resolve));
+}
+
+/** A taken or forbidden MQTT port, said in one line naming the flag (like the HTTP listener does). */
+function listenError(err: unknown, options: CloudFabricOptions): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const port = options.mqttPort;
+  if (code === 'EADDRINUSE') {
+    return new FoglineError(
+      'UNAVAILABLE',
+      `port ${port} is already in use; choose another with --mqtt-port`,
+      {
+        cause: err,
+      },
+    );
+  }
+  if (code === 'EACCES') {
+    return new FoglineError(
+      'PERMISSION_DENIED',
+      `not allowed to bind port ${port}; choose another with --mqtt-port`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return err;
 }

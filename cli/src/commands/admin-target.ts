@@ -1,0 +1,27 @@
+/**
+ * The flags every admin command shares (`fogline edges`, `fogline devices`): which cloud to talk to.
+ * `--url` / `--admin-token` or, by default, both read from `--data-dir` (cloud.json, admin-token),
+ * exactly as `fogline keys` does.
+ */
+import { CloudAdminClient, resolveAdminTarget } from '@fogline/cloud/admin-client';
+import { DEFAULT_DATA_DIR } from '@fogline/cloud/store/index';
+import type { Command } from 'commander';
+
+export interface AdminTargetFlags {
+  url?: string;
+  adminToken?: string;
+  dataDir: string;
+  json?: boolean;
+}
+
+export function withAdminTarget(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'cloud base URL (default: from <data-dir>/cloud.json)')
+    .option('--admin-token <token>', 'admin token (default: <data-dir>/admin-token)')
+    .option('--data-dir <dir>', "the cloud's state directory", DEFAULT_DATA_DIR)
+    .option('--json', 'print JSON');
+}
+
+export async function adminClient(flags: AdminTargetFlags): Promise<CloudAdminClient> {
+  return new CloudAdminClient(await resolveAdminTarget(flags));
+}

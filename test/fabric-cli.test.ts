@@ -1,0 +1,85 @@
+/**
+ * `fogline edges` and `fogline devices` as a user runs them: separate processes talking to a running
+ * cloud through its admin API, found from the cloud's data dir (cloud.json + admin-token) or flags.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type FabricCloud, startFabricCloud } from '@fogline/cloud/testing/fabric-fixture';
+import { verifySecret } from '@fogline/shared/secrets';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const FOGLINE = fileURLToPath(new URL('../cli/bin/fogline.js', import.meta.url));
+const run = promisify(execFile);
+
+let cloud: FabricCloud;
+beforeAll(async () => {
+  cloud = await startFabricCloud();
+});
+afterAll(() => cloud?.stop());
+
+async function fogline(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [FOGLINE, ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+// Each command is a fresh Node process (tsx start-up); on a loaded two-core machine that adds up.
+describe('fogline edges / fogline devices (processes)', { timeout: 120_000 }, () => {
+  it('enrols an edge and a device, printing each token once, and lists and revokes them', async () => {
+    const viaDataDir = ['--data-dir', cloud.dataDir];
+    const edge = await fogline('edges', 'add', 'cli-edge', '--json', ...viaDataDir);
+    expect(edge.code).toBe(0);
+    const edgeOut = JSON.parse(edge.stdout) as { id: string; token: string };
+    expect(edgeOut).toEqual({ id: 'cli-edge', token: expect.stringMatching(/^fge_/) });
+
+    // The same target given by flags instead of the data dir.
+    const viaFlags = ['--url', cloud.url, '--admin-token', cloud.ready.adminToken.token];
+    const dev = await fogline('devices', 'add', 'cli-dev', '--edge', 'cli-edge', '--json', ...viaFlags);
+    const devOut = JSON.parse(dev.stdout) as { id: string; token: string };
+    expect(devOut).toEqual({ id: 'cli-dev', token: expect.stringMatching(/^fgd_/) });
+    // Stored hashed: the store verifies the printed token, and no listing ever shows it.
+    expect(await cloud.server.controlStore.devices.verify('cli-dev', devOut.token)).not.toBeNull();
+    const [hash] = await cloud.server.controlStore.devices.listByEdge('cli-edge');
+    expect(await verifySecret(devOut.token, hash!.tokenHash)).toBe(true);
+
+    const list = await fogline('devices', 'list', '--edge', 'cli-edge', '--json', ...viaDataDir);
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({ id: 'cli-dev', edge: 'cli-edge', revokedAt: null }),
+    ]);
+    expect(list.stdout).not.toContain(devOut.token);
+
+    const table = await fogline('edges', 'list', ...viaDataDir);
+    expect(table.stdout).toMatch(/cli-edge\s+offline/);
+
+    expect((await fogline('devices', 'revoke', 'cli-dev', ...viaDataDir)).stdout).toMatch(
+      /revoked device 'cli-dev'/,
+    );
+    expect((await fogline('edges', 'revoke', 'cli-edge', ...viaDataDir)).stdout).toMatch(
+      /revoked edge 'cli-edge'/,
+    );
+    expect(await cloud.server.controlStore.edges.verify('cli-edge', edgeOut.token)).toBeNull();
+  });
+
+  it('fails with a clear message and exit 1 on an unknown edge or a taken id', async () => {
+    const unknown = await fogline(
+      'devices',
+      'add',
+      'x',
+      '--edge',
+      'no-such-edge',
+      '--data-dir',
+      cloud.dataDir,
+    );
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/edge 'no-such-edge' does not exist/);
+    await cloud.admin.createEdge('taken-edge');
+    const taken = await fogline('edges', 'add', 'taken-edge', '--data-dir', cloud.dataDir);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/already exists/);
+  });
+});
