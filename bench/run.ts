@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const available = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.endsWith('.test.ts'))
+  // `<name>-<part>.ts` files are pieces of benchmark <name>, not benchmarks of their own.
+  .filter((f) => !f.includes('-'))
   .map((f) => f.slice(0, -3))
   .sort();
 

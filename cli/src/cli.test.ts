@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
 import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
 import { loadModelRepository } from '@fogline/shared/model-repository/index';
+import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/fogline.js', import.meta.url));
 const run = promisify(execFile);

@@ -8,9 +8,9 @@
  */
 
 import { FoglineError } from '@fogline/shared/errors';
+import { disableNagle } from '@fogline/shared/mqtt-no-delay';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { LocalBus } from './local-bus.ts';
-import { disableNagle } from '@fogline/shared/mqtt-no-delay';
 
 export interface ExternalBusOptions {
   readonly url: string;

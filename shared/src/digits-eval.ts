@@ -22,7 +22,11 @@ export interface SplitAccuracy {
 }
 
 /** Runs a digits-contract ONNX model (image [-1,1,28,28] → logits [-1,K]) over a whole split. */
-export async function predictSplit(modelPath: string, split: DigitsSplit, batchSize = 256): Promise<SplitPredictions> {
+export async function predictSplit(
+  modelPath: string,
+  split: DigitsSplit,
+  batchSize = 256,
+): Promise<SplitPredictions> {
   const data = loadDigits(split);
   const session = await ort.InferenceSession.create(modelPath);
   try {
@@ -33,7 +37,12 @@ export async function predictSplit(modelPath: string, split: DigitsSplit, batchS
     let classes = 0;
     for (let start = 0; start < data.count; start += batchSize) {
       const n = Math.min(batchSize, data.count - start);
-      const image = new ort.Tensor('float32', data.images.subarray(start * PIXELS, (start + n) * PIXELS), [n, 1, 28, 28]);
+      const image = new ort.Tensor('float32', data.images.subarray(start * PIXELS, (start + n) * PIXELS), [
+        n,
+        1,
+        28,
+        28,
+      ]);
       const out = (await session.run({ [inputName]: image }))[outputName];
       if (!out) throw new Error(`${modelPath}: no output ${outputName}`);
       if (classes === 0) {

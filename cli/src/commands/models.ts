@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import { type Command, Option } from 'commander';
 import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
 import {
   DEFAULT_MODELS_DIR,
@@ -7,6 +6,7 @@ import {
   type ModelEntry,
   validateModelFile,
 } from '@fogline/shared/model-repository/index';
+import { type Command, Option } from 'commander';
 import { formatTable, parsePositiveInt } from '../format.ts';
 
 const modelsDirOption = () =>
@@ -27,7 +27,15 @@ export function registerModels(program: Command): void {
       console.log(
         formatTable(
           ['model', 'tier', 'versions', 'input', 'output', 'size', 'routing'],
-          rows.map((r) => [r.name, r.tier, r.versions.join(','), r.input, r.output, `${(r.bytes / 1024).toFixed(1)} KB`, r.routing]),
+          rows.map((r) => [
+            r.name,
+            r.tier,
+            r.versions.join(','),
+            r.input,
+            r.output,
+            `${(r.bytes / 1024).toFixed(1)} KB`,
+            r.routing,
+          ]),
         ),
       );
     });
@@ -35,7 +43,11 @@ export function registerModels(program: Command): void {
   models
     .command('report')
     .description('evaluate every model in the repository on a digits split and print the zoo table')
-    .addOption(new Option('--split <split>', 'which split to evaluate').choices(['test', 'calibration']).default('test'))
+    .addOption(
+      new Option('--split <split>', 'which split to evaluate')
+        .choices(['test', 'calibration'])
+        .default('test'),
+    )
     .addOption(modelsDirOption())
     .option('--json', 'print JSON')
     .action(reportZoo);
@@ -43,34 +55,47 @@ export function registerModels(program: Command): void {
   models
     .command('eval <name>')
     .description('run a model over a digits split and report its accuracy')
-    .addOption(new Option('--split <split>', 'which split to evaluate').choices(['test', 'calibration']).default('test'))
+    .addOption(
+      new Option('--split <split>', 'which split to evaluate')
+        .choices(['test', 'calibration'])
+        .default('test'),
+    )
     .option('--version <n>', 'model version (default: latest)', parsePositiveInt('--version'))
     .addOption(modelsDirOption())
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { split: 'test' | 'calibration'; version?: number; models: string; json?: boolean }) => {
-      const repo = await loadModelRepository(opts.models);
-      const entry = repo.get(name);
-      const version = opts.version ?? entry.latestVersion;
-      await validateModelFile(entry, version);
-      const started = performance.now();
-      const result = accuracyOf(await predictSplit(entry.modelPath(version), opts.split));
-      const seconds = (performance.now() - started) / 1000;
-      const report = { model: name, version, ...result, seconds };
-      if (opts.json) return void console.log(JSON.stringify(report));
-      console.log(
-        `${name} v${version} on the ${opts.split} split: ${(result.accuracy * 100).toFixed(2)} % ` +
-          `(${result.correct}/${result.count}) in ${seconds.toFixed(2)} s`,
-      );
-      console.log(
-        formatTable(
-          ['digit', ...result.perClass.map((_, k) => String(k))],
-          [['accuracy %', ...result.perClass.map((a) => (a * 100).toFixed(1))]],
-        ),
-      );
-    });
+    .action(
+      async (
+        name: string,
+        opts: { split: 'test' | 'calibration'; version?: number; models: string; json?: boolean },
+      ) => {
+        const repo = await loadModelRepository(opts.models);
+        const entry = repo.get(name);
+        const version = opts.version ?? entry.latestVersion;
+        await validateModelFile(entry, version);
+        const started = performance.now();
+        const result = accuracyOf(await predictSplit(entry.modelPath(version), opts.split));
+        const seconds = (performance.now() - started) / 1000;
+        const report = { model: name, version, ...result, seconds };
+        if (opts.json) return void console.log(JSON.stringify(report));
+        console.log(
+          `${name} v${version} on the ${opts.split} split: ${(result.accuracy * 100).toFixed(2)} % ` +
+            `(${result.correct}/${result.count}) in ${seconds.toFixed(2)} s`,
+        );
+        console.log(
+          formatTable(
+            ['digit', ...result.perClass.map((_, k) => String(k))],
+            [['accuracy %', ...result.perClass.map((a) => (a * 100).toFixed(1))]],
+          ),
+        );
+      },
+    );
 }
 
-async function reportZoo(opts: { models: string; split: 'test' | 'calibration'; json?: boolean }): Promise<void> {
+async function reportZoo(opts: {
+  models: string;
+  split: 'test' | 'calibration';
+  json?: boolean;
+}): Promise<void> {
   const repo = await loadModelRepository(opts.models);
   const rows = [];
   for (const entry of repo.list()) {
@@ -83,7 +108,14 @@ async function reportZoo(opts: { models: string; split: 'test' | 'calibration'; 
   console.log(
     formatTable(
       ['model', 'tier', 'version', 'accuracy', 'size', 'routing'],
-      rows.map((r) => [r.name, r.tier, String(r.versions.at(-1)), `${(r.accuracy * 100).toFixed(2)} %`, `${(r.bytes / 1024).toFixed(1)} KB`, r.routing]),
+      rows.map((r) => [
+        r.name,
+        r.tier,
+        String(r.versions.at(-1)),
+        `${(r.accuracy * 100).toFixed(2)} %`,
+        `${(r.bytes / 1024).toFixed(1)} KB`,
+        r.routing,
+      ]),
     ),
   );
 }
@@ -108,6 +140,9 @@ export function describe(entry: ModelEntry): ModelSummary {
     input: entry.config.inputs.map(spec).join(' '),
     output: entry.config.outputs.map(spec).join(' '),
     bytes: statSync(entry.modelPath()).size,
-    routing: routing.threshold === null ? `${routing.score} (uncalibrated)` : `${routing.score} >= ${routing.threshold}`,
+    routing:
+      routing.threshold === null
+        ? `${routing.score} (uncalibrated)`
+        : `${routing.score} >= ${routing.threshold}`,
   };
 }

@@ -48,15 +48,38 @@ export function registerUp(program: Command): void {
   program
     .command('up')
     .description('run cloud + edge + simulated devices on embedded defaults, with a live view')
-    .addOption(new Option('--devices <n>', 'simulated devices').argParser(count('--devices', 500)).default(20))
-    .addOption(new Option('--rate <req/s>', 'requests per second per device').argParser(positive('--rate', 1000)).default(5))
-    .addOption(new Option('--duration <s>', 'stop after this many seconds with a summary (default: until Ctrl-C)').argParser(positive('--duration', 86_400)))
-    .addOption(new Option('--deadline-ms <ms>', 'latency budget of each request').argParser(positive('--deadline-ms', 60_000)).default(250))
+    .addOption(
+      new Option('--devices <n>', 'simulated devices').argParser(count('--devices', 500)).default(20),
+    )
+    .addOption(
+      new Option('--rate <req/s>', 'requests per second per device')
+        .argParser(positive('--rate', 1000))
+        .default(5),
+    )
+    .addOption(
+      new Option(
+        '--duration <s>',
+        'stop after this many seconds with a summary (default: until Ctrl-C)',
+      ).argParser(positive('--duration', 86_400)),
+    )
+    .addOption(
+      new Option('--deadline-ms <ms>', 'latency budget of each request')
+        .argParser(positive('--deadline-ms', 60_000))
+        .default(250),
+    )
     .option('--no-sim', 'serve without simulated devices')
     .option('--host <address>', 'interface to bind', '127.0.0.1')
-    .addOption(new Option('--http-port <port>', 'cloud HTTP port').argParser(parsePort('--http-port')).default(8000))
-    .addOption(new Option('--mqtt-port <port>', 'cloud MQTT port').argParser(parsePort('--mqtt-port')).default(1883))
-    .addOption(new Option('--edge-mqtt-port <port>', "edge's local MQTT port").argParser(parsePort('--edge-mqtt-port')).default(1884))
+    .addOption(
+      new Option('--http-port <port>', 'cloud HTTP port').argParser(parsePort('--http-port')).default(8000),
+    )
+    .addOption(
+      new Option('--mqtt-port <port>', 'cloud MQTT port').argParser(parsePort('--mqtt-port')).default(1883),
+    )
+    .addOption(
+      new Option('--edge-mqtt-port <port>', "edge's local MQTT port")
+        .argParser(parsePort('--edge-mqtt-port'))
+        .default(1884),
+    )
     .option('--data-dir <dir>', 'state directory (cloud/ and edge/ inside)', join(DEFAULT_DATA_DIR, 'up'))
     .addOption(new Option('--models <dir>', 'model repository').default(DEFAULT_MODELS_DIR, '<repo>/models'))
     .option('--edge-id <id>', 'id of the edge', 'edge-1')
@@ -67,7 +90,8 @@ export function registerUp(program: Command): void {
 async function runUp(flags: UpFlags): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const edgeModel =
-    flags.edgeModel ?? (existsSync(join(flags.models, 'digits-mid-int8', 'config.json')) ? 'digits-mid-int8' : 'digits-mid');
+    flags.edgeModel ??
+    (existsSync(join(flags.models, 'digits-mid-int8', 'config.json')) ? 'digits-mid-int8' : 'digits-mid');
   say('fogline up: starting cloud, edge and devices…');
   const system = await startFabricSystem({
     dataDir: flags.dataDir,
@@ -107,7 +131,10 @@ async function runUp(flags: UpFlags): Promise<void> {
     });
   const tty = process.stdout.isTTY === true;
   const timer = setInterval(
-    () => (tty ? process.stdout.write(`\x1b[H\x1b[2J${view(false)}\n`) : process.stdout.write(`${view(false)}\n\n`)),
+    () =>
+      tty
+        ? process.stdout.write(`\x1b[H\x1b[2J${view(false)}\n`)
+        : process.stdout.write(`${view(false)}\n\n`),
     tty ? 500 : 5_000,
   );
   if (!tty) process.stdout.write(`${view(false)}\n\n`);

@@ -4,9 +4,11 @@ import { CascadeTally, quantile } from './cascade-tally.ts';
 describe('CascadeTally', () => {
   it('reports share, accuracy and latency per tier and the cloud calls saved', () => {
     const tally = new CascadeTally();
-    for (let i = 0; i < 80; i++) tally.record({ tier: 'device', correct: i % 40 !== 0, degraded: false, latencyMs: 1 });
+    for (let i = 0; i < 80; i++)
+      tally.record({ tier: 'device', correct: i % 40 !== 0, degraded: false, latencyMs: 1 });
     for (let i = 0; i < 15; i++) tally.record({ tier: 'edge', correct: true, degraded: i < 3, latencyMs: 5 });
-    for (let i = 0; i < 5; i++) tally.record({ tier: 'cloud', correct: i !== 0, degraded: false, latencyMs: 20 });
+    for (let i = 0; i < 5; i++)
+      tally.record({ tier: 'cloud', correct: i !== 0, degraded: false, latencyMs: 20 });
     tally.recordError();
     const s = tally.summary();
     expect(s.total).toBe(100);
@@ -22,7 +24,8 @@ describe('CascadeTally', () => {
 
   it('keeps memory bounded on long runs', () => {
     const tally = new CascadeTally(() => 0.999_999);
-    for (let i = 0; i < 50_000; i++) tally.record({ tier: 'edge', correct: true, degraded: false, latencyMs: i });
+    for (let i = 0; i < 50_000; i++)
+      tally.record({ tier: 'edge', correct: true, degraded: false, latencyMs: i });
     expect(tally.summary().tiers[1]!.count).toBe(50_000);
     expect(tally.summary().p50Ms).toBeLessThan(20_000);
   });

@@ -68,10 +68,13 @@ export async function startDeviceSimulator(options: SimulatorOptions): Promise<D
       inFlight.add(p);
     };
     // Spread the devices over one period so they do not fire in lockstep.
-    const start = setTimeout(() => {
-      tick();
-      timers[k] = setInterval(tick, periodMs);
-    }, (periodMs * k) / devices.length);
+    const start = setTimeout(
+      () => {
+        tick();
+        timers[k] = setInterval(tick, periodMs);
+      },
+      (periodMs * k) / devices.length,
+    );
     return start as ReturnType<typeof setInterval>;
   });
 

@@ -5,8 +5,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CloudAdminClient } from '@fogline/cloud/admin-client';
 import { CloudServer } from '@fogline/cloud';
+import { CloudAdminClient } from '@fogline/cloud/admin-client';
 import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
 import { FoglineError } from '@fogline/shared/errors';
 import type { SimulatedDeviceSpec } from './device-simulator.ts';
@@ -61,11 +61,17 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
   let edge: EdgeAgent | undefined;
   try {
     const admin = new CloudAdminClient({ url: ready.http.url, adminToken: ready.adminToken.token });
-    const edgeCredential = await enrol(() => admin.createEdge(o.edgeId), () => admin.revokeEdge(o.edgeId));
+    const edgeCredential = await enrol(
+      () => admin.createEdge(o.edgeId),
+      () => admin.revokeEdge(o.edgeId),
+    );
     const devices: SimulatedDeviceSpec[] = [];
     for (let i = 1; i <= o.devices; i++) {
       const id = `${o.edgeId}-dev-${String(i).padStart(2, '0')}`;
-      const cred = await enrol(() => admin.createDevice(id, o.edgeId), () => admin.revokeDevice(id));
+      const cred = await enrol(
+        () => admin.createDevice(id, o.edgeId),
+        () => admin.revokeDevice(id),
+      );
       devices.push({ id, token: cred.token });
     }
     const mqttPort = ready.mqtt.port;
@@ -90,8 +96,13 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
     });
     const info = await edge.start();
     const edgePort = info.localBroker.mqttPort;
-    if (edgePort === undefined) throw new FoglineError('INTERNAL', 'the edge started without its local broker');
-    await waitFor(() => (edge?.deviceListVersion ?? -1) >= 0, 10_000, 'the edge did not receive its device list');
+    if (edgePort === undefined)
+      throw new FoglineError('INTERNAL', 'the edge started without its local broker');
+    await waitFor(
+      () => (edge?.deviceListVersion ?? -1) >= 0,
+      10_000,
+      'the edge did not receive its device list',
+    );
     const edgeBrokerUrl = `mqtt://127.0.0.1:${edgePort}`;
     const running = edge;
     return {

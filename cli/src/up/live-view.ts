@@ -20,7 +20,8 @@ const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}
 const ms = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)} ms`);
 
 export function renderView(s: TallySummary, ctx: ViewContext): string {
-  const clock = ctx.durationS === null ? `${ctx.elapsedS.toFixed(0)} s` : `${ctx.elapsedS.toFixed(0)}/${ctx.durationS} s`;
+  const clock =
+    ctx.durationS === null ? `${ctx.elapsedS.toFixed(0)} s` : `${ctx.elapsedS.toFixed(0)}/${ctx.durationS} s`;
   const rows = s.tiers.map((t) => [
     t.tier,
     String(t.count),

@@ -5,9 +5,9 @@
  * edge after its deadline has passed on the device.
  */
 import { FoglineError } from '@fogline/shared/errors';
+import { disableNagle } from '@fogline/shared/mqtt-no-delay';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type BackoffOptions, backoffDelayMs } from './backoff.ts';
-import { disableNagle } from '@fogline/shared/mqtt-no-delay';
 
 export type ConnectionState = 'connecting' | 'online' | 'offline' | 'refused' | 'closed';
 

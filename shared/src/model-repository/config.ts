@@ -59,10 +59,14 @@ const SCORES: readonly ScoreKind[] = ['maxprob', 'margin', 'entropy'];
 /** Validates a parsed config.json once, at load time; every error names the file and the field. */
 export function parseModelConfig(raw: unknown, file: string, dirName: string): ModelConfig {
   const fail = (field: string, problem: string): never => {
-    throw new FoglineError('INVALID_ARG', `${file}: field "${field}" ${problem}`, { details: { file, field } });
+    throw new FoglineError('INVALID_ARG', `${file}: field "${field}" ${problem}`, {
+      details: { file, field },
+    });
   };
   const obj = (v: unknown, field: string): Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(field, 'must be an object');
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : fail(field, 'must be an object');
   const str = (v: unknown, field: string): string =>
     typeof v === 'string' && v.length > 0 ? v : fail(field, 'must be a non-empty string');
   const int = (v: unknown, field: string, min: number): number =>
@@ -83,7 +87,11 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
       const o = obj(t, `${field}[${i}]`);
       if (o.datatype !== 'FP32') fail(`${field}[${i}].datatype`, 'must be "FP32"');
       const shape = o.shape;
-      if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1))) {
+      if (
+        !Array.isArray(shape) ||
+        shape.length === 0 ||
+        shape.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1))
+      ) {
         fail(`${field}[${i}].shape`, 'must be a non-empty array of positive integers or -1');
       }
       return { name: str(o.name, `${field}[${i}].name`), datatype: 'FP32', shape: shape as number[] };
@@ -100,7 +108,8 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
   if (!SCORES.includes(score)) fail('routing.score', `must be one of ${SCORES.join(', ')}`);
   const threshold = routing.threshold === null ? null : num(routing.threshold, 'routing.threshold', 0);
   const labels = c.labels ?? [];
-  if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string')) fail('labels', 'must be an array of strings');
+  if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string'))
+    fail('labels', 'must be an array of strings');
 
   return Object.freeze({
     name,

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { FoglineError } from '../errors.ts';
 import { DEFAULT_MODELS_DIR, loadModelRepository, validateModelFile } from './index.ts';
 
-const midConfig = () => JSON.parse(readFileSync(join(DEFAULT_MODELS_DIR, 'digits-mid', 'config.json'), 'utf8'));
+const midConfig = () =>
+  JSON.parse(readFileSync(join(DEFAULT_MODELS_DIR, 'digits-mid', 'config.json'), 'utf8'));
 
 /** A scratch repository holding a copy of digits-mid under a config the test controls. */
 function scratchRepo(mutate: (config: Record<string, unknown>) => void, name = 'digits-mid'): string {
@@ -54,7 +55,9 @@ describe('model repository', () => {
       }),
     );
     expect(err.code).toBe('INVALID_ARG');
-    expect(err.message).toMatch(/config\.json field "inputs".*model\.onnx.*"pixels" is not in the model \(it has image\)/);
+    expect(err.message).toMatch(
+      /config\.json field "inputs".*model\.onnx.*"pixels" is not in the model \(it has image\)/,
+    );
   });
 
   it('rejects a fixed dim that differs from the model', async () => {
@@ -76,10 +79,26 @@ describe('model repository', () => {
   });
 
   it.each([
-    ['tier', (c: Record<string, unknown>) => void (c.tier = 'moon'), /field "tier" must be one of device, edge, cloud/],
-    ['max_batch_size', (c: Record<string, unknown>) => void (c.max_batch_size = 0), /"max_batch_size" must be an integer >= 1/],
-    ['routing.score', (c: Record<string, unknown>) => void (c.routing = { score: 'vibes', threshold: 0.5 }), /"routing\.score"/],
-    ['name', (c: Record<string, unknown>) => void (c.name = 'other'), /"name" is "other" but the model directory is "digits-mid"/],
+    [
+      'tier',
+      (c: Record<string, unknown>) => Object.assign(c, { tier: 'moon' }),
+      /field "tier" must be one of device, edge, cloud/,
+    ],
+    [
+      'max_batch_size',
+      (c: Record<string, unknown>) => Object.assign(c, { max_batch_size: 0 }),
+      /"max_batch_size" must be an integer >= 1/,
+    ],
+    [
+      'routing.score',
+      (c: Record<string, unknown>) => Object.assign(c, { routing: { score: 'vibes', threshold: 0.5 } }),
+      /"routing\.score"/,
+    ],
+    [
+      'name',
+      (c: Record<string, unknown>) => Object.assign(c, { name: 'other' }),
+      /"name" is "other" but the model directory is "digits-mid"/,
+    ],
   ])('rejects a bad %s with the file and field in the message', async (_field, mutate, pattern) => {
     const dir = scratchRepo(() => {});
     const file = join(dir, 'digits-mid', 'config.json');

@@ -44,12 +44,17 @@ export async function loadModelEntry(repoDir: string, name: string): Promise<Mod
   }
   const config = parseModelConfig(raw, configFile, name);
   const versions = (await readdir(dir, { withFileTypes: true }))
-    .filter((d) => d.isDirectory() && /^[1-9]\d*$/.test(d.name) && existsSync(join(dir, d.name, 'model.onnx')))
+    .filter(
+      (d) => d.isDirectory() && /^[1-9]\d*$/.test(d.name) && existsSync(join(dir, d.name, 'model.onnx')),
+    )
     .map((d) => Number(d.name))
     .sort((a, b) => a - b);
   const latestVersion = versions.at(-1);
   if (latestVersion === undefined) {
-    throw new FoglineError('NOT_FOUND', `model "${name}": no version directory with a model.onnx under ${dir}`);
+    throw new FoglineError(
+      'NOT_FOUND',
+      `model "${name}": no version directory with a model.onnx under ${dir}`,
+    );
   }
   return {
     name,
@@ -59,7 +64,10 @@ export async function loadModelEntry(repoDir: string, name: string): Promise<Mod
     latestVersion,
     modelPath(version = latestVersion) {
       if (!versions.includes(version)) {
-        throw new FoglineError('NOT_FOUND', `model "${name}" has no version ${version} (have ${versions.join(', ')})`);
+        throw new FoglineError(
+          'NOT_FOUND',
+          `model "${name}" has no version ${version} (have ${versions.join(', ')})`,
+        );
       }
       return join(dir, String(version), 'model.onnx');
     },
@@ -86,7 +94,10 @@ export async function loadModelRepository(dir: string = DEFAULT_MODELS_DIR): Pro
     get(name) {
       const entry = entries.get(name);
       if (!entry) {
-        throw new FoglineError('NOT_FOUND', `unknown model "${name}" (known: ${[...entries.keys()].join(', ')})`);
+        throw new FoglineError(
+          'NOT_FOUND',
+          `unknown model "${name}" (known: ${[...entries.keys()].join(', ')})`,
+        );
       }
       return entry;
     },

@@ -39,11 +39,12 @@ function compare(
     });
   };
   const names = actual.map((m) => m.name);
-  if (specs.length !== actual.length) fail(`config lists ${specs.length}, the model has ${actual.length} (${names.join(', ')})`);
-  specs.forEach((spec, i) => {
+  if (specs.length !== actual.length)
+    fail(`config lists ${specs.length}, the model has ${actual.length} (${names.join(', ')})`);
+  for (const [i, spec] of specs.entries()) {
     const meta = actual.find((m) => m.name === spec.name);
-    if (!meta) return fail(`${field}[${i}].name "${spec.name}" is not in the model (it has ${names.join(', ')})`);
-    if (!meta.isTensor) return fail(`${field}[${i}] "${spec.name}" is not a tensor in the model`);
+    if (!meta) fail(`${field}[${i}].name "${spec.name}" is not in the model (it has ${names.join(', ')})`);
+    if (!meta?.isTensor) throw fail(`${field}[${i}] "${spec.name}" is not a tensor in the model`);
     if (meta.type !== ORT_TYPE_OF[spec.datatype]) {
       fail(`${field}[${i}].datatype is ${spec.datatype}, the model says ${meta.type}`);
     }
@@ -57,5 +58,5 @@ function compare(
         fail(`${field}[${i}].shape[${d}] is ${dim}, the model's is ${String(real)}`);
       }
     });
-  });
+  }
 }

@@ -1,0 +1,214 @@
+/**
+ * The three measured parts of `npm run bench -- fabric` (bench/fabric.ts): transport overhead, edge
+ * throughput and the cascade table. Each takes the running answering edge (threshold 0, no cloud) and
+ * starts whatever else it needs itself.
+ */
+import { loadDigits } from '@fogline/shared/digits-dataset';
+import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
+import type { ModelEntry } from '@fogline/shared/model-repository/index';
+import {
+  oracleRow,
+  type Policy,
+  replayCascade,
+  rowFromRecords,
+  type SplitLogits,
+  TIERS,
+  type TierName,
+} from './fabric-cascade.ts';
+import type { SdkRecord, SdkResult } from './fabric-devices.ts';
+import type { RawMeasurement } from './fabric-raw.ts';
+import type { CascadeSection, ThroughputRow, TransportRow } from './fabric-report.ts';
+import { type BenchCredentials, runDevices, startBenchCloud, startBenchEdge } from './fabric-stack.ts';
+import { round, summarize } from './fabric-stats.ts';
+
+/**
+ * Forces a device (or an edge) to escalate everything: normalised-entropy confidence reaches 1 only
+ * for an exactly one-hot softmax. (A threshold above 1, e.g. 1.01, is refused by policy validation.)
+ */
+export const ALWAYS_ESCALATE: Policy = { score: 'entropy', threshold: 1 };
+
+export interface Bench {
+  readonly entries: Record<TierName, ModelEntry>;
+  readonly modelsDir: string;
+  readonly credentials: BenchCredentials;
+  readonly seconds: number;
+  readonly deadlineMs: number;
+  readonly cascadeConcurrency: number;
+  readonly engine: { workers: number; intraOpThreads: number };
+  log(message: string): void;
+}
+
+function transportRow(concurrency: number, result: SdkResult, rawSingleP50: number): TransportRow {
+  const answered = result.records.filter((r) => r.tier === 'edge' && r.edgeMs !== null);
+  const net = (r: SdkRecord) => r.totalMs - r.deviceMs;
+  return {
+    concurrency,
+    requests: result.records.length,
+    reqPerSec: round(result.records.length / result.seconds, 1),
+    notAnsweredByEdge: result.records.length - answered.length,
+    total: summarize(answered.map((r) => r.totalMs)),
+    device: summarize(answered.map((r) => r.deviceMs)),
+    edge: summarize(answered.map((r) => r.edgeMs!)),
+    overhead: summarize(answered.map((r) => net(r) - r.edgeMs!)),
+    overheadVsRawSingle: summarize(answered.map((r) => net(r) - rawSingleP50)),
+  };
+}
+
+/** Section 1: device → edge → device, edge answering everything (threshold 0, no cloud). */
+export async function runTransport(b: Bench, broker: string, raw: RawMeasurement): Promise<TransportRow[]> {
+  const rows: TransportRow[] = [];
+  for (const concurrency of [1, 64]) {
+    const result = await runDevices({
+      kind: 'sdk',
+      broker,
+      model: b.entries.device.modelPath(),
+      devices: b.credentials.devices.slice(0, concurrency),
+      inFlightPerDevice: 1,
+      deadlineMs: b.deadlineMs,
+      policy: ALWAYS_ESCALATE,
+      warmupPerDevice: concurrency === 1 ? 20 : 3,
+      durationMs: b.seconds * 1000,
+    });
+    const row = transportRow(concurrency, result, raw.single.p50Ms);
+    rows.push(row);
+    b.log(
+      `transport c=${concurrency}: ${row.requests} req, total p50 ${row.total.p50Ms.toFixed(3)} ms, overhead p50 ${row.overhead.p50Ms.toFixed(3)} / p99 ${row.overhead.p99Ms.toFixed(3)} ms`,
+    );
+  }
+  return rows;
+}
+
+/** Section 2: the edge under closed-loop load from plain MQTT clients. */
+export async function runThroughput(b: Bench, broker: string, raw: RawMeasurement): Promise<ThroughputRow[]> {
+  const rows: ThroughputRow[] = [];
+  for (const [clients, inFlight] of [
+    [64, 1],
+    [64, 4],
+  ] as const) {
+    const r = await runDevices({
+      kind: 'raw',
+      broker,
+      devices: b.credentials.devices.slice(0, clients),
+      inFlightPerDevice: inFlight,
+      deadlineMs: b.deadlineMs,
+      warmupMs: 1000,
+      durationMs: b.seconds * 1000,
+    });
+    const reqPerSec = r.completed / r.seconds;
+    rows.push({
+      concurrency: clients * inFlight,
+      clients,
+      reqPerSec: round(reqPerSec, 1),
+      ratio: round(reqPerSec / raw.best.samplesPerSec),
+      latency: r.latency,
+      errors: r.errors,
+    });
+    b.log(
+      `edge throughput c=${clients * inFlight}: ${reqPerSec.toFixed(0)} req/s ${JSON.stringify(r.errors)}`,
+    );
+  }
+  return rows;
+}
+
+/** One pass over the whole test split through `broker`, `cascadeConcurrency` devices. */
+async function sweep(b: Bench, broker: string, policy?: Policy): Promise<SdkResult> {
+  return runDevices({
+    kind: 'sdk',
+    broker,
+    model: b.entries.device.modelPath(),
+    devices: b.credentials.devices.slice(0, b.cascadeConcurrency),
+    inFlightPerDevice: 1,
+    deadlineMs: b.deadlineMs,
+    warmupPerDevice: 30,
+    count: loadDigits('test').count,
+    ...(policy ? { policy } : {}),
+  });
+}
+
+/** Section 3: always-device / always-edge / always-cloud / cascade on the real system, plus the oracle. */
+export async function runCascade(b: Bench, answeringEdge: string): Promise<CascadeSection> {
+  const { entries } = b;
+  const measured = {} as Record<TierName, SdkRecord[]>;
+  const deviceScore = entries.device.config.routing.score;
+  measured.device = (await sweep(b, answeringEdge, { score: deviceScore, threshold: 0 })).records;
+  b.log('always-device done');
+  measured.edge = (await sweep(b, answeringEdge, ALWAYS_ESCALATE)).records;
+  b.log('always-edge done');
+
+  const cloud = await startBenchCloud(b.modelsDir, entries.cloud.name);
+  let cascade: SdkResult;
+  let edgePolicy: Policy;
+  let edgeTelemetry: CascadeSection['edgeTelemetry'];
+  try {
+    const withCloud = {
+      ...b.engine,
+      modelsDir: b.modelsDir,
+      model: entries.edge.name,
+      cloudUrl: cloud.url,
+      cloudModel: entries.cloud.name,
+    };
+    const forced = await startBenchEdge(b.credentials, {
+      ...withCloud,
+      routingScore: ALWAYS_ESCALATE.score,
+      routingThreshold: ALWAYS_ESCALATE.threshold,
+    });
+    try {
+      measured.cloud = (await sweep(b, forced.broker, ALWAYS_ESCALATE)).records;
+      b.log('always-cloud done');
+    } finally {
+      await forced.stop();
+    }
+    // The product defaults: device and edge policies from their model configs.
+    const edge = await startBenchEdge(b.credentials, withCloud);
+    try {
+      edgePolicy = { score: edge.info.routing.score, threshold: edge.info.routing.threshold };
+      cascade = await sweep(b, edge.broker);
+      const t = edge.agent.telemetry();
+      edgeTelemetry = { counts: t.counts, errorsByCode: t.errorsByCode, breakerOpens: t.breakerOpens };
+      b.log('cascade done');
+    } finally {
+      await edge.stop();
+    }
+  } finally {
+    await cloud.stop();
+  }
+
+  const offline = {} as Record<TierName, SplitLogits>;
+  const offlineAccuracy = {} as Record<TierName, number>;
+  for (const tier of TIERS) {
+    const p = await predictSplit(entries[tier].modelPath(), 'test');
+    offline[tier] = p;
+    offlineAccuracy[tier] = accuracyOf(p).accuracy;
+  }
+  const devicePolicy = cascade.policy as Policy;
+  return {
+    rows: [
+      rowFromRecords(
+        'always-device',
+        'measured: SDK devices, device threshold 0 (nothing leaves the device)',
+        measured.device,
+      ),
+      rowFromRecords(
+        'always-edge',
+        'measured: SDK devices → edge; device forced to escalate, edge threshold 0',
+        measured.edge,
+      ),
+      rowFromRecords(
+        'always-cloud',
+        'measured: SDK devices → edge → cloud gateway; device and edge forced to escalate',
+        measured.cloud,
+      ),
+      rowFromRecords(
+        'fogline cascade',
+        'measured: SDK devices → edge → cloud gateway; device and edge policies from the model configs',
+        cascade.records,
+      ),
+      oracleRow(offline, measured),
+    ],
+    devicePolicy,
+    edgePolicy,
+    replay: replayCascade(offline, devicePolicy, edgePolicy),
+    offlineAccuracy,
+    edgeTelemetry,
+  };
+}

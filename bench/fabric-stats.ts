@@ -1,0 +1,33 @@
+/** Latency summaries for the fabric bench: nearest-rank percentiles over all samples of a phase. */
+
+export interface LatencySummary {
+  readonly count: number;
+  readonly meanMs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** Nearest-rank quantile of an ascending array (NaN when empty). */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return sorted[rank - 1]!;
+}
+
+export function summarize(values: readonly number[]): LatencySummary {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  return {
+    count: sorted.length,
+    meanMs: sorted.length === 0 ? Number.NaN : sum / sorted.length,
+    p50Ms: quantile(sorted, 0.5),
+    p99Ms: quantile(sorted, 0.99),
+    maxMs: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
+  };
+}
+
+/** Rounds for the JSON report (keeps NaN out: it becomes null in JSON anyway). */
+export function round(value: number, digits = 3): number {
+  return Number.isFinite(value) ? Number(value.toFixed(digits)) : Number.NaN;
+}
