@@ -87,6 +87,7 @@ beforeAll(async () => {
     cloudBrokerUrl: cloud.mqttUrl,
     localBroker: { kind: 'embedded', host: '127.0.0.1', mqttPort: 0 },
     dataDir: edgeDataDir,
+    model: 'digits-mid', // the splitting threshold above is computed on this model
     workers: 1,
     intraOpThreads: 1,
     telemetryIntervalMs: 300,

@@ -56,7 +56,7 @@ export interface EdgeAgentOptions {
   readonly dataDir: string;
   /** Model repository directory. Default `<repo>/models`. */
   readonly modelsDir?: string;
-  /** Edge model. Default `digits-mid` (`digits-mid-int8` once the toolchain ships it). */
+  /** Edge model. Default `digits-mid-int8` (the INT8 digits-mid from `fogline quantize`). */
   readonly model?: string;
   /** Default: the latest version in the repository. */
   readonly modelVersion?: number;
@@ -91,7 +91,7 @@ export interface EdgeAgentOptions {
 
 export const AGENT_DEFAULTS = Object.freeze({
   cloudModel: 'digits-large',
-  model: 'digits-mid',
+  model: 'digits-mid-int8',
   defaultDeadlineMs: 1000,
   maxDeadlineMs: 60_000,
   replyMarginMs: 5,

@@ -100,7 +100,7 @@ describe('device list sync', () => {
 
     await until(() => telemetry.some((t) => t.counts.received >= 1), 'telemetry with the request');
     const last = telemetry.at(-1)!;
-    expect(last).toMatchObject({ edgeId, model: 'digits-mid:1', breaker: 'closed', devices: 2 });
+    expect(last).toMatchObject({ edgeId, model: 'digits-mid-int8:1', breaker: 'closed', devices: 2 });
     await until(
       () => retained.get(topics.reported(edgeId))?.includes('"deviceListVersion":1') === true,
       'reported',

@@ -47,7 +47,7 @@ describe('edge agent routing', () => {
         expect(decoded.header.parameters).toMatchObject({
           tier: 'edge',
           degraded: false,
-          model_versions: 'digits-mid:1',
+          model_versions: 'digits-mid-int8:1',
         });
         expect(decoded.tensors[0]?.shape).toEqual([1, 10]);
         if (labelOf(decoded) === labels[i]) correct++;
@@ -66,7 +66,7 @@ describe('edge agent routing', () => {
         expect(decoded.header.parameters).toMatchObject({
           tier: 'cloud',
           degraded: false,
-          model_versions: 'digits-mid:1,digits-large:1',
+          model_versions: 'digits-mid-int8:1,digits-large:1',
         });
         expect(decoded.header.parameters?.cloud_ms).toBeGreaterThan(0);
         expect(decoded.header.parameters?.edge_ms).toBeGreaterThan(0);

@@ -140,7 +140,7 @@ describe('fogline edge', { timeout: 90_000 }, () => {
     const child = run(agentArgs(), { FOGLINE_EDGE_TOKEN: 'edge-token' });
     const exited = exitOf(child);
     const ready = await readyLine(child);
-    expect(ready).toMatchObject({ event: 'ready', edgeId, model: 'digits-mid:1', broker: 'embedded' });
+    expect(ready).toMatchObject({ event: 'ready', edgeId, model: 'digits-mid-int8:1', broker: 'embedded' });
     expect((ready.mqtt as { port: number }).port).toBeGreaterThan(0);
     expect((ready.ws as { port: number }).port).toBeGreaterThan(0);
     await until(() => status.at(-1) === 'online', 'online');

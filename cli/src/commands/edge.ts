@@ -85,7 +85,7 @@ export function registerEdge(program: Command): void {
     .option('--broker-username <name>', 'username on the external broker (default: the edge id)')
     .option('--broker-password <secret>', 'password on the external broker (default: the edge token)')
     .requiredOption('--data-dir <dir>', 'state directory (device-list cache)')
-    .option('--model <name>', 'edge model (digits-mid-int8 once quantized)', 'digits-mid')
+    .option('--model <name>', 'edge model from the repository', 'digits-mid-int8')
     .option('--model-version <n>', 'model version (default: latest)', parsePositiveInt('--model-version'))
     .addOption(new Option('--models <dir>', 'model repository').default(DEFAULT_MODELS_DIR, '<repo>/models'))
     .option(
