@@ -1,32 +1,13 @@
-/**
- * `fogline edges` and `fogline devices` as a user runs them: separate processes talking to a running
- * cloud through its admin API, found from the cloud's data dir (cloud.json + admin-token) or flags.
- */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { type FabricCloud, startFabricCloud } from '@fogline/cloud/testing/fabric-fixture';
 import { verifySecret } from '@fogline/shared/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const FOGLINE = fileURLToPath(new URL('../cli/bin/fogline.js', import.meta.url));
-const run = promisify(execFile);
+import { runFogline as fogline } from '../cli/src/testing/run-fogline.ts';
 
 let cloud: FabricCloud;
 beforeAll(async () => {
   cloud = await startFabricCloud();
 });
 afterAll(() => cloud?.stop());
-
-async function fogline(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [FOGLINE, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 // Each command is a fresh Node process (tsx start-up); on a loaded two-core machine that adds up.
 describe('fogline edges / fogline devices (processes)', { timeout: 120_000 }, () => {

@@ -1,22 +1,7 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
 import { loadModelRepository } from '@fogline/shared/model-repository/index';
 import { describe, expect, it } from 'vitest';
-
-const bin = fileURLToPath(new URL('../bin/fogline.js', import.meta.url));
-const run = promisify(execFile);
-
-async function fogline(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { runFogline as fogline } from './testing/run-fogline.ts';
 
 describe('fogline CLI', () => {
   it('prints help for the program and its commands', async () => {

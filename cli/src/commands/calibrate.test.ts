@@ -1,27 +1,11 @@
-/** `fogline calibrate` on a copy of the digits repository, with the user's own labelled JSON splits. */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { loadDigits } from '@fogline/shared/digits-dataset';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
 import { beforeAll, describe, expect, it } from 'vitest';
-
-const bin = fileURLToPath(new URL('../../bin/fogline.js', import.meta.url));
-const run = promisify(execFile);
-
-async function fogline(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { runFogline as fogline } from '../testing/run-fogline.ts';
 
 const MODELS = ['digits-tiny', 'digits-mid', 'digits-large'];
 

@@ -1,11 +1,7 @@
-/** `fogline quantize` as a user runs it on their own model and calibration file. */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { encodeModel } from '@fogline/toolchain/onnx/codec';
 import { attrInt, attrInts, makeNode, tensorValueInfo } from '@fogline/toolchain/onnx/graph';
 import { DataType } from '@fogline/toolchain/onnx/ir';
@@ -13,19 +9,7 @@ import { buildModel } from '@fogline/toolchain/onnx/model-builder';
 import { floatTensor } from '@fogline/toolchain/onnx/tensor';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-
-const bin = fileURLToPath(new URL('../../bin/fogline.js', import.meta.url));
-const run = promisify(execFile);
-
-async function fogline(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { runFogline as fogline } from '../testing/run-fogline.ts';
 
 const wave = (n: number, f: number): Float32Array =>
   Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.5);
