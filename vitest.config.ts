@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
+import PlainSummaryReporter from './test/plain-summary-reporter.ts';
 
 export default defineConfig({
   test: {
     include: ['{shared,cloud,edge-agent,device-sdk,cli,toolchain,models,test}/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
+    reporters: ['default', new PlainSummaryReporter()],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
