@@ -11,11 +11,13 @@ export interface EngineSizing {
  * Default pool for `cores` CPUs. One core is left to the event loop (HTTP and MQTT parsing, batching,
  * responses); the rest run onnxruntime, in sessions of two intra-op threads: small CNN batches gain
  * little past two threads, and several sessions let one batch form while another computes.
- * 1–2 cores: one session with one thread.
+ * 1–2 cores: one single-thread session per core. There the event loop shares a core with a session,
+ * which measured better than leaving a core idle between batches (`npm run bench -- cloud`: binary
+ * efficiency at concurrency 64 went from 0.49 with one session to 0.81 with two on 2 cores).
  */
 export function defaultEngineSizing(cores: number = availableParallelism()): EngineSizing {
   const c = Math.max(1, Math.floor(cores));
-  if (c <= 2) return { workers: 1, intraOpThreads: 1 };
+  if (c <= 2) return { workers: c, intraOpThreads: 1 };
   const intraOpThreads = 2;
   return { workers: Math.max(1, Math.floor((c - 1) / intraOpThreads)), intraOpThreads };
 }
