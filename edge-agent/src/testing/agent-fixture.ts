@@ -51,7 +51,13 @@ export async function startTestAgent(
   const agent = createEdgeAgent({
     edgeId: 'edge-test',
     token: 'edge-token',
-    localBroker: { kind: 'embedded', host: '127.0.0.1', mqttPort: 0 },
+    // Tests fire bursts from one device; the per-device rate limit has its own tests in the broker.
+    localBroker: {
+      kind: 'embedded',
+      host: '127.0.0.1',
+      mqttPort: 0,
+      publishRate: { ratePerSec: 10_000, burst: 10_000 },
+    },
     workers: 1,
     intraOpThreads: 1,
     ...options,
