@@ -8,6 +8,9 @@ import type { ErrorCode } from './errors.ts';
 
 export type TierName = 'device' | 'edge' | 'cloud';
 
+/** The tiers in the order a request climbs them. */
+export const TIERS: readonly TierName[] = Object.freeze(['device', 'edge', 'cloud']);
+
 /** `parameters` of a device → edge request. */
 export interface FabricRequestParameters {
   /** Topic the reply goes to: `fogline/v1/device/{deviceId}/reply`. */

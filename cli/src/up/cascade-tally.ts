@@ -3,9 +3,8 @@
  * right against the labels, and their end-to-end latency. Latencies are kept in a bounded reservoir
  * so a long run does not grow memory.
  */
-import type { TierName } from '@fogline/shared/fabric-protocol';
+import { TIERS, type TierName } from '@fogline/shared/fabric-protocol';
 
-export const TIERS: readonly TierName[] = ['device', 'edge', 'cloud'];
 const RESERVOIR = 20_000;
 
 export interface TierTotals {

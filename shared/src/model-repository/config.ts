@@ -1,8 +1,10 @@
 import { FoglineError } from '../errors.ts';
+import { TIERS, type TierName } from '../fabric-protocol.ts';
 
 /** Score kinds a routing policy can threshold on (DESIGN.md "Routing"). */
 export type ScoreKind = 'maxprob' | 'margin' | 'entropy';
-export type Tier = 'device' | 'edge' | 'cloud';
+
+export type Tier = TierName;
 
 export interface TensorSpec {
   readonly name: string;
@@ -53,7 +55,6 @@ export interface ModelConfig {
   readonly labels: readonly string[];
 }
 
-const TIERS: readonly Tier[] = ['device', 'edge', 'cloud'];
 const SCORES: readonly ScoreKind[] = ['maxprob', 'margin', 'entropy'];
 
 /** Validates a parsed config.json once, at load time; every error names the file and the field. */
