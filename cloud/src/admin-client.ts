@@ -1,15 +1,9 @@
-/**
- * Client of the cloud's admin API, used by `fogline keys`, `fogline edges`, `fogline devices` and
- * `fogline up`. The embedded database belongs to the
- * running server (PGlite is single-process), so admin commands go through HTTP, never the files.
- * The URL and admin token come from flags or from the server's data dir (cloud.json, admin-token).
- */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FoglineError, isErrorCode } from '@fogline/shared/errors';
 import { readAdminToken } from './auth/admin-token.ts';
 import { CLOUD_STATE_FILE, type CloudState } from './cloud-server.ts';
 import type { DeviceView, EdgeView } from './identities/identity-service.ts';
+import { readStateFile } from './state-file.ts';
 
 export type { DeviceView, EdgeView } from './identities/identity-service.ts';
 
@@ -40,18 +34,7 @@ export async function resolveAdminTarget(opts: {
 
 export async function readCloudState(dataDir: string): Promise<CloudState> {
   const path = join(dataDir, CLOUD_STATE_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new FoglineError(
-      'NOT_FOUND',
-      `no running cloud recorded in ${path} (start "fogline cloud" or pass --url)`,
-      {
-        cause,
-      },
-    );
-  }
+  const text = await readStateFile(path, 'no running cloud recorded: start "fogline cloud" or pass --url');
   try {
     const state = JSON.parse(text) as CloudState;
     if (typeof state.url !== 'string') throw new Error('url missing');

@@ -9,6 +9,7 @@ import { topics } from '@fogline/shared/topics';
 import { describe, expect, it } from 'vitest';
 import { startTestAgent } from './testing/agent-fixture.ts';
 import { connectTestDevice, testDigits } from './testing/device-client.ts';
+import { withAgentAndDevice } from './testing/with-agent.ts';
 
 const device = { id: 'dev-1', token: 'tok-1' };
 const other = { id: 'dev-2', token: 'tok-2' };
@@ -27,67 +28,52 @@ async function silentServer(): Promise<{ url: string; close(): void; server: Ser
 
 describe('cloud unavailable', () => {
   it('opens the breaker when the cloud is down and answers every request before its deadline, degraded', async () => {
-    const fixture = await startTestAgent({
-      devices: [device],
-      cloudUrl: 'http://127.0.0.1:1',
-      breaker: { volumeThreshold: 5, resetTimeoutMs: 60_000 },
-      ...escalateAll,
-    });
-    const dev = await connectTestDevice({
-      url: fixture.url,
-      deviceId: device.id,
-      token: device.token,
-      edgeId: 'edge-test',
-    });
-    try {
-      const deadlineMs = 1000;
-      const burst = (from: number, to: number) =>
-        Promise.all(images.slice(from, to).map((image) => dev.infer(image, { deadlineMs })));
-      const replies = [...(await burst(0, 10)), ...(await burst(10, 20))];
-      for (const { decoded, elapsedMs } of replies) {
-        expect(decoded.header.parameters).toMatchObject({ tier: 'edge', degraded: true });
-        expect(elapsedMs).toBeLessThan(deadlineMs);
-      }
-      const t = fixture.agent.telemetry();
-      expect(t.breaker).toBe('open');
-      expect(t.counts.degraded).toBe(20);
-      // Once open, the breaker answers for the cloud: the second burst never tried it.
-      expect(t.counts.escalations).toBeLessThanOrEqual(10);
-      expect(t.breakerOpens).toBe(1);
-    } finally {
-      await dev.close();
-      await fixture.stop();
-    }
+    await withAgentAndDevice(
+      {
+        devices: [device],
+        cloudUrl: 'http://127.0.0.1:1',
+        breaker: { volumeThreshold: 5, resetTimeoutMs: 60_000 },
+        ...escalateAll,
+      },
+      async (fixture, dev) => {
+        const deadlineMs = 1000;
+        const burst = (from: number, to: number) =>
+          Promise.all(images.slice(from, to).map((image) => dev.infer(image, { deadlineMs })));
+        const replies = [...(await burst(0, 10)), ...(await burst(10, 20))];
+        for (const { decoded, elapsedMs } of replies) {
+          expect(decoded.header.parameters).toMatchObject({ tier: 'edge', degraded: true });
+          expect(elapsedMs).toBeLessThan(deadlineMs);
+        }
+        const t = fixture.agent.telemetry();
+        expect(t.breaker).toBe('open');
+        expect(t.counts.degraded).toBe(20);
+        // Once open, the breaker answers for the cloud: the second burst never tried it.
+        expect(t.counts.escalations).toBeLessThanOrEqual(10);
+        expect(t.breakerOpens).toBe(1);
+      },
+    );
   });
 
   it('never waits for a hanging cloud past the request deadline', async () => {
     const hanging = await silentServer();
-    const fixture = await startTestAgent({
-      devices: [device],
-      cloudUrl: hanging.url,
-      replyMarginMs: 50,
-      breaker: { volumeThreshold: 3, resetTimeoutMs: 60_000 },
-      ...escalateAll,
-    });
-    const dev = await connectTestDevice({
-      url: fixture.url,
-      deviceId: device.id,
-      token: device.token,
-      edgeId: 'edge-test',
-    });
-    try {
-      const deadlineMs = 400;
-      for (let i = 0; i < 5; i++) {
-        const { decoded, elapsedMs } = await dev.infer(images[i]!, { deadlineMs });
-        expect(decoded.header.parameters).toMatchObject({ tier: 'edge', degraded: true });
-        expect(elapsedMs).toBeLessThan(deadlineMs);
-      }
-      expect(fixture.agent.breakerState).toBe('open');
-    } finally {
-      await dev.close();
-      await fixture.stop();
-      hanging.close();
-    }
+    await withAgentAndDevice(
+      {
+        devices: [device],
+        cloudUrl: hanging.url,
+        replyMarginMs: 50,
+        breaker: { volumeThreshold: 3, resetTimeoutMs: 60_000 },
+        ...escalateAll,
+      },
+      async (fixture, dev) => {
+        const deadlineMs = 400;
+        for (let i = 0; i < 5; i++) {
+          const { decoded, elapsedMs } = await dev.infer(images[i]!, { deadlineMs });
+          expect(decoded.header.parameters).toMatchObject({ tier: 'edge', degraded: true });
+          expect(elapsedMs).toBeLessThan(deadlineMs);
+        }
+        expect(fixture.agent.breakerState).toBe('open');
+      },
+    ).finally(() => hanging.close());
   });
 });
 

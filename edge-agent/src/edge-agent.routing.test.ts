@@ -3,9 +3,10 @@
  * on the embedded broker, the mid model in onnxruntime, and the real cloud gateway for escalations.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentFixture, startTestAgent } from './testing/agent-fixture.ts';
+import type { AgentFixture } from './testing/agent-fixture.ts';
 import { type CloudFixture, startCloud } from './testing/cloud-fixture.ts';
-import { connectTestDevice, labelOf, type TestDevice, testDigits } from './testing/device-client.ts';
+import { labelOf, type TestDevice, testDigits } from './testing/device-client.ts';
+import { type TestAgentOptions, withAgentAndDevice } from './testing/with-agent.ts';
 
 const device = { id: 'dev-1', token: 'tok-1' };
 const { images, labels } = testDigits(10);
@@ -18,23 +19,11 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-async function withAgent(
-  options: Parameters<typeof startTestAgent>[0],
+function withAgent(
+  options: TestAgentOptions,
   body: (fixture: AgentFixture, dev: TestDevice) => Promise<void>,
-): Promise<void> {
-  const fixture = await startTestAgent({ devices: [device], cloudUrl: cloud.url, ...options });
-  const dev = await connectTestDevice({
-    url: fixture.url,
-    deviceId: device.id,
-    token: device.token,
-    edgeId: 'edge-test',
-  });
-  try {
-    await body(fixture, dev);
-  } finally {
-    await dev.close();
-    await fixture.stop();
-  }
+) {
+  return withAgentAndDevice({ devices: [device], cloudUrl: cloud.url, ...options }, body);
 }
 
 describe('edge agent routing', () => {

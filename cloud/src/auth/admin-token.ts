@@ -3,10 +3,11 @@
  * start, written to `<dataDir>/admin-token` with mode 0600, and shown once; later starts read it back.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared/errors';
 import { generateSecret } from '@fogline/shared/secrets';
+import { readStateFile } from '../state-file.ts';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 const ADMIN_TOKEN_PREFIX = 'fgladm_';
@@ -48,18 +49,7 @@ export async function ensureAdminToken(dataDir: string): Promise<AdminToken> {
 /** Reads `<dataDir>/admin-token`; NOT_FOUND when the cloud never started with this data dir. */
 export async function readAdminToken(dataDir: string): Promise<string> {
   const path = adminTokenPath(dataDir);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new FoglineError(
-      'NOT_FOUND',
-      `no admin token at ${path} (start "fogline cloud --data-dir ${dataDir}" once)`,
-      {
-        cause,
-      },
-    );
-  }
+  const text = await readStateFile(path, `no admin token: start "fogline cloud --data-dir ${dataDir}" once`);
   const token = text.trim();
   if (token.length === 0) throw new FoglineError('INTERNAL', `${path} is empty`);
   return token;
