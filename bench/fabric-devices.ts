@@ -4,20 +4,18 @@
  *
  * - `sdk`: real `connectDevice` devices (tiny model + escalation policy + MQTT) sending test digits;
  *   every answered request is one record (tier, label, per-tier latencies as the SDK reports them).
- * - `raw`: plain MQTT.js clients publishing framed requests closed-loop: the cheapest possible load,
- *   for the edge's throughput.
+ * - `raw`: lean MQTT clients (bench/fabric-mqtt-load.ts) publishing framed requests closed-loop: the
+ *   cheapest possible load, for the edge's throughput.
  *
  * Writes its result as JSON to `plan.out`. Helper of bench/fabric.ts, not a benchmark of its own.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectDevice, type Device, type EscalationPolicy } from '@fogline/device-sdk';
-import { decodeInferMessage, encodeInferMessage } from '@fogline/shared/codec';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
-import { disableNagle } from '@fogline/shared/mqtt-no-delay';
 import { topics } from '@fogline/shared/topics';
-import mqtt from 'mqtt';
-import { type LatencySummary, summarize } from './fabric-stats.ts';
+import { runClosedLoop } from './fabric-mqtt-load.ts';
+import { type LatencySummary, round, summarize } from './fabric-stats.ts';
 
 export interface Credential {
   readonly id: string;
@@ -80,6 +78,10 @@ export interface RawResult {
   readonly completed: number;
   readonly errors: Record<string, number>;
   readonly latency: LatencySummary;
+  /** Every request answered or failed, warm-up included (for CPU per request). */
+  readonly requestsIncludingWarmup: number;
+  /** This (load) process's CPU time per request over the whole run, connects included. */
+  readonly cpuMicrosPerRequest: number;
 }
 
 async function runSdk(plan: SdkPlan): Promise<SdkResult> {
@@ -151,79 +153,36 @@ async function runSdk(plan: SdkPlan): Promise<SdkResult> {
 
 async function runRaw(plan: RawPlan): Promise<RawResult> {
   const test = loadDigits('test');
-  const images = Array.from({ length: 256 }, (_, i) =>
-    test.images.slice(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS),
-  );
-  const latencies: number[] = [];
-  const errors: Record<string, number> = {};
-  let completed = 0;
-  let sequence = 0;
-  const started = performance.now();
-  const measureFrom = started + plan.warmupMs;
-  const end = measureFrom + plan.durationMs;
-
-  const client = async (cred: Credential) => {
-    const c = await mqtt.connectAsync(plan.broker, {
-      protocolVersion: 4,
-      clientId: cred.id,
-      username: cred.id,
-      password: cred.token,
-      clean: true,
-      reconnectPeriod: 0,
-      connectTimeout: 20_000,
-    });
-    disableNagle(c);
-    const waiters = new Map<string, (ok: boolean, code: string) => void>();
-    c.on('message', (_topic, payload) => {
-      const decoded = decodeInferMessage(payload);
-      const id = decoded.header.id ?? '';
-      const code = decoded.kind === 'error' ? String(decoded.header.parameters?.error_code ?? 'ERROR') : '';
-      waiters.get(id)?.(decoded.kind === 'response', code);
-      waiters.delete(id);
-    });
-    await c.subscribeAsync(topics.reply(cred.id), { qos: 1 });
-    const replyTo = topics.reply(cred.id);
-    const slot = async () => {
-      while (performance.now() < end) {
-        const id = `${cred.id}-${sequence++}`;
-        const payload = encodeInferMessage(
-          { id, parameters: { reply_to: replyTo, deadline_ms: plan.deadlineMs } },
-          [
-            {
-              name: 'image',
-              datatype: 'FP32',
-              shape: [1, 1, 28, 28],
-              data: images[sequence % images.length]!,
-            },
-          ],
-        );
-        const t0 = performance.now();
-        const outcome = new Promise<{ ok: boolean; code: string }>((resolve) => {
-          // A request is never left waiting: no reply within deadline + 1 s counts as lost.
-          const timer = setTimeout(() => {
-            waiters.delete(id);
-            resolve({ ok: false, code: 'NO_REPLY' });
-          }, plan.deadlineMs + 1000);
-          waiters.set(id, (ok, code) => {
-            clearTimeout(timer);
-            resolve({ ok, code });
-          });
-        });
-        c.publish(topics.infer(plan.edgeId), Buffer.from(payload), { qos: 1 });
-        const { ok, code } = await outcome;
-        const t1 = performance.now();
-        if (t0 < measureFrom || t1 > end) continue;
-        if (ok) {
-          completed++;
-          latencies.push(t1 - t0);
-        } else errors[code] = (errors[code] ?? 0) + 1;
-      }
-    };
-    await Promise.all(Array.from({ length: plan.inFlightPerDevice }, slot));
-    await c.endAsync();
+  const { hostname, port } = new URL(plan.broker);
+  const cpuStart = process.cpuUsage();
+  const result = await runClosedLoop({
+    host: hostname,
+    port: Number(port),
+    devices: plan.devices,
+    inferTopic: topics.infer(plan.edgeId),
+    replyTopic: (id) => topics.reply(id),
+    inFlightPerDevice: plan.inFlightPerDevice,
+    images: Array.from({ length: 256 }, (_, i) =>
+      test.images.slice(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS),
+    ),
+    inputName: 'image',
+    shape: [1, 1, 28, 28],
+    deadlineMs: plan.deadlineMs,
+    // A request is never left waiting: no reply within deadline + 1 s counts as lost.
+    lostAfterMs: plan.deadlineMs + 1000,
+    warmupMs: plan.warmupMs,
+    durationMs: plan.durationMs,
+  });
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    kind: 'raw',
+    seconds: plan.durationMs / 1000,
+    completed: result.completed,
+    errors: result.errors,
+    latency: summarize(result.latencies),
+    requestsIncludingWarmup: result.total,
+    cpuMicrosPerRequest: round((cpu.user + cpu.system) / Math.max(1, result.total), 1),
   };
-  await Promise.all(plan.devices.map(client));
-  return { kind: 'raw', seconds: plan.durationMs / 1000, completed, errors, latency: summarize(latencies) };
 }
 
 async function main(planFile: string): Promise<void> {

@@ -85,6 +85,7 @@ export async function runThroughput(b: Bench, broker: string, raw: RawMeasuremen
     [64, 1],
     [64, 4],
   ] as const) {
+    const cpuStart = process.cpuUsage();
     const r = await runDevices({
       kind: 'raw',
       broker,
@@ -94,7 +95,9 @@ export async function runThroughput(b: Bench, broker: string, raw: RawMeasuremen
       warmupMs: 1000,
       durationMs: b.seconds * 1000,
     });
+    const cpu = process.cpuUsage(cpuStart);
     const reqPerSec = r.completed / r.seconds;
+    const edgeCpu = round((cpu.user + cpu.system) / Math.max(1, r.requestsIncludingWarmup), 1);
     rows.push({
       concurrency: clients * inFlight,
       clients,
@@ -102,9 +105,10 @@ export async function runThroughput(b: Bench, broker: string, raw: RawMeasuremen
       ratio: round(reqPerSec / raw.best.samplesPerSec),
       latency: r.latency,
       errors: r.errors,
+      cpuMicrosPerRequest: { edgeProcess: edgeCpu, loadProcess: r.cpuMicrosPerRequest },
     });
     b.log(
-      `edge throughput c=${clients * inFlight}: ${reqPerSec.toFixed(0)} req/s ${JSON.stringify(r.errors)}`,
+      `edge throughput c=${clients * inFlight}: ${reqPerSec.toFixed(0)} req/s, CPU µs/request: edge process ${edgeCpu} (all threads), load process ${r.cpuMicrosPerRequest} ${JSON.stringify(r.errors)}`,
     );
   }
   return rows;

@@ -26,6 +26,8 @@ export interface ThroughputRow {
   readonly ratio: number;
   readonly latency: LatencySummary;
   readonly errors: Record<string, number>;
+  /** CPU time per request over the whole load run (warm-up and connects included), by process. */
+  readonly cpuMicrosPerRequest: { readonly edgeProcess: number; readonly loadProcess: number };
 }
 
 export interface ModelInfo {

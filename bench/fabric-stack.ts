@@ -144,7 +144,19 @@ export async function runDevices(plan: PlanInput<DevicePlan>): Promise<SdkResult
     await writeFile(planFile, JSON.stringify({ ...plan, edgeId: BENCH_EDGE_ID, out }));
     const tsx = import.meta.resolve('tsx');
     try {
-      await exec(process.execPath, ['--import', tsx, DEVICES_SCRIPT, planFile], { maxBuffer: 1 << 24 });
+      await exec(
+        process.execPath,
+        [
+          ...(process.env.FOGLINE_BENCH_PROF
+            ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FOGLINE_BENCH_PROF}`]
+            : []),
+          '--import',
+          tsx,
+          DEVICES_SCRIPT,
+          planFile,
+        ],
+        { maxBuffer: 1 << 24 },
+      );
     } catch (err) {
       const stderr = (err as { stderr?: string }).stderr ?? '';
       throw new Error(`device process failed: ${stderr.trim().slice(-2000) || String(err)}`);

@@ -15,6 +15,8 @@
  * Models and routing policies come from the model repository (`threshold: null` → the uncalibrated
  * table), copied at start so a run sees one version of each; new models or calibrated thresholds are
  * picked up by the next run. Writes bench/reports/fabric.json and bench/reports/fabric.md.
+ * Profiling: `node --cpu-prof --import tsx bench/run.ts fabric ...` profiles the edge side; with
+ * `FOGLINE_BENCH_PROF=<dir>` the device process writes its own .cpuprofile files there too.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

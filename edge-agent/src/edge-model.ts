@@ -31,6 +31,8 @@ export class EdgeModel {
   /** Elements of one input row (e.g. 784 for 1×28×28). */
   private readonly rowElements: number;
   private readonly rowShape: number[];
+  /** `[1, ...rowShape]`: the one shape a request's input may have. */
+  private readonly requestShape: readonly number[];
   private readonly batcher: DynamicBatcher<Float32Array, Float32Array>;
 
   private constructor(
@@ -49,6 +51,7 @@ export class EdgeModel {
       throw new FoglineError('INVALID_ARG', `model ${entry.name}: only the batch dimension may be variable`);
     }
     this.rowElements = this.rowShape.reduce((a, b) => a * b, 1);
+    this.requestShape = [1, ...this.rowShape];
     const batching = config.dynamic_batching;
     this.batcher = new DynamicBatcher({
       maxBatchSize: options.maxBatchSize ?? config.max_batch_size,
@@ -94,16 +97,20 @@ export class EdgeModel {
    */
   validate(tensors: readonly Tensor[]): Tensor<'FP32'> {
     const tensor = findTensor(tensors, this.input.name, 'FP32');
-    const expected = [1, ...this.rowShape];
-    if (tensor.shape.length !== expected.length || tensor.shape.some((d, i) => d !== expected[i])) {
+    const expected = this.requestShape;
+    const { shape, data } = tensor;
+    if (shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
       throw new FoglineError(
         'INVALID_ARG',
-        `input "${tensor.name}" has shape [${tensor.shape.join(',')}], expected [${expected.join(',')}] (one input per request)`,
+        `input "${tensor.name}" has shape [${shape.join(',')}], expected [${expected.join(',')}] (one input per request)`,
       );
     }
-    const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0)
-      throw new FoglineError('INVALID_ARG', `input "${tensor.name}": element ${bad} is not a finite number`);
+    // A plain loop: this runs for every element of every request on the edge's event loop.
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v - v !== 0)
+        throw new FoglineError('INVALID_ARG', `input "${tensor.name}": element ${i} is not a finite number`);
+    }
     if (tensors.length !== 1) {
       throw new FoglineError(
         'INVALID_ARG',
@@ -140,6 +147,7 @@ export class EdgeModel {
       );
     }
     const k = logits.length / n;
-    return rows.map((_, i) => logits.slice(i * k, (i + 1) * k));
+    // Views, not copies: the batch's output buffer is this batch's alone.
+    return rows.map((_, i) => logits.subarray(i * k, (i + 1) * k));
   }
 }

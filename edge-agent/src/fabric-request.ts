@@ -39,7 +39,7 @@ export class RequestRejection extends Error {
 }
 
 // Bounds for untrusted payloads: one small image per request, never gigabytes.
-const CODEC_LIMITS = { maxElements: 1 << 20, maxRank: 8, maxTensors: 8 };
+const CODEC_LIMITS = Object.freeze({ maxElements: 1 << 20, maxRank: 8, maxTensors: 8 });
 const REPLY_TOPIC = /^fogline\/v1\/device\/([^/]+)\/reply$/;
 
 export function readFabricRequest(payload: Uint8Array, limits: FabricRequestLimits): FabricRequest {

@@ -41,7 +41,11 @@ export function sampleElements(spec: TensorSpec): number {
  */
 export function codecLimitsFor(config: ModelConfig, maxBatchSize: number): Partial<CodecLimits> {
   const largest = Math.max(...config.inputs.map(sampleElements));
-  return { maxElements: largest * maxBatchSize * 16, maxRank: MAX_RANK, maxTensors: MAX_TENSORS };
+  return Object.freeze({
+    maxElements: largest * maxBatchSize * 16,
+    maxRank: MAX_RANK,
+    maxTensors: MAX_TENSORS,
+  });
 }
 
 /** Checks `request` and `tensors` against `config`; throws INVALID_ARG naming the first problem. */

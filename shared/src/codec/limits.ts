@@ -16,8 +16,13 @@ export const DEFAULT_CODEC_LIMITS: CodecLimits = Object.freeze({
   maxTensors: 64,
 });
 
+/** Resolved limits per caller's object: callers pass the same constant on every message. */
+const resolvedCache = new WeakMap<Partial<CodecLimits>, CodecLimits>();
+
 export function resolveLimits(limits?: Partial<CodecLimits>): CodecLimits {
   if (limits === undefined) return DEFAULT_CODEC_LIMITS;
+  const cached = resolvedCache.get(limits);
+  if (cached !== undefined && Object.isFrozen(limits)) return cached;
   const resolved = { ...DEFAULT_CODEC_LIMITS, ...limits };
   for (const [key, value] of Object.entries(resolved)) {
     if (!Number.isSafeInteger(value) || value < 0) {
@@ -27,7 +32,9 @@ export function resolveLimits(limits?: Partial<CodecLimits>): CodecLimits {
       );
     }
   }
-  return Object.freeze(resolved);
+  const frozen = Object.freeze(resolved);
+  resolvedCache.set(limits, frozen);
+  return frozen;
 }
 
 /**
