@@ -25,10 +25,13 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** One decoder for every header (decoding is stateless without `stream: true`). */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 export function parseHeader(bytes: Uint8Array, limits: CodecLimits): ParsedHeader {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    json = JSON.parse(utf8.decode(bytes));
   } catch (cause) {
     throw new FoglineError(
       'INVALID_ARG',
@@ -72,7 +75,8 @@ function checkOptionalString(obj: JsonObject, field: string, where: string): voi
 function checkParameters(value: unknown, where: string): asserts value is Parameters | undefined {
   if (value === undefined) return;
   if (!isObject(value)) throw new FoglineError('INVALID_ARG', `${where}: parameters must be an object`);
-  for (const [key, v] of Object.entries(value)) {
+  for (const key in value) {
+    const v = value[key];
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
       throw new FoglineError(
         'INVALID_ARG',
@@ -99,7 +103,8 @@ function checkTensorList(
     );
   }
   const seen = new Set<string>();
-  list.forEach((tensor: unknown, i) => {
+  for (let i = 0; i < list.length; i++) {
+    const tensor: unknown = list[i];
     if (!isObject(tensor))
       throw new FoglineError('INVALID_ARG', `inference header: ${field}[${i}] must be an object`);
     const { name } = tensor;
@@ -113,7 +118,7 @@ function checkTensorList(
     if (seen.has(name)) throw new FoglineError('INVALID_ARG', `${where} appears more than once`);
     seen.add(name);
     checkParameters(tensor.parameters, where);
-    if (!withShape) return;
+    if (!withShape) continue;
     if (!isDatatype(tensor.datatype)) {
       const shown = JSON.stringify(tensor.datatype) ?? 'undefined';
       throw new FoglineError('INVALID_ARG', `${where}: unknown datatype ${shown.slice(0, 40)}`);
@@ -129,5 +134,5 @@ function checkTensorList(
     } else if (tensor.data === undefined) {
       throw new FoglineError('INVALID_ARG', `${where}: has neither data nor ${BINARY_DATA_SIZE}`);
     }
-  });
+  }
 }

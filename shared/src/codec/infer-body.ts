@@ -40,6 +40,7 @@ export type DecodedInfer =
 
 /** The JSON header is padded with spaces so that tensor data starts 8-byte aligned in the frame. */
 const ALIGN = 8;
+const utf8 = new TextEncoder();
 
 /**
  * Encodes a request (header without `inputs`) or a response (header with `model_name`, without
@@ -65,13 +66,11 @@ export function encodeFrame(
   const role = isResponse ? 'output' : 'input';
   const binaryTensors: Tensor[] = [];
   let binaryLength = 0;
-  const names = new Set<string>();
-  const described = tensors.map((tensor): RequestInput => {
+  const described = tensors.map((tensor, i): RequestInput => {
     const where = `${role} "${tensor.name}"`;
-    if (tensor.name === '' || names.has(tensor.name)) {
+    if (tensor.name === '' || tensors.findIndex((t) => t.name === tensor.name) !== i) {
       throw new FoglineError('INVALID_ARG', `${where}: tensor names must be non-empty and unique`);
     }
-    names.add(tensor.name);
     checkTensorData(tensor, elementCount(tensor.shape, where, DEFAULT_CODEC_LIMITS), where);
     const entry: RequestInput = { name: tensor.name, shape: [...tensor.shape], datatype: tensor.datatype };
     if (wantsBinary(tensor, options)) {
@@ -88,7 +87,7 @@ export function encodeFrame(
   const json = JSON.stringify(
     isResponse ? { ...header, outputs: described } : { ...header, inputs: described },
   );
-  const jsonBytes = new TextEncoder().encode(json);
+  const jsonBytes = utf8.encode(json);
   const headerLength = jsonBytes.length + ((ALIGN - ((prefixLength + jsonBytes.length) % ALIGN)) % ALIGN);
   const frame = new Uint8Array(prefixLength + headerLength + binaryLength);
   frame.set(jsonBytes, prefixLength);
