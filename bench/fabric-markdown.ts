@@ -6,7 +6,7 @@ import {
   ms,
   pct,
   type Target,
-  type ThroughputRow,
+  type ThroughputSection,
   type TransportRow,
 } from './fabric-report.ts';
 
@@ -93,8 +93,9 @@ ${table(
 )}`;
 }
 
-function throughputSection(r: FabricReport, rows: ThroughputRow[]): string {
+function throughputSection(r: FabricReport, section: ThroughputSection): string {
   const { raw } = r;
+  const { rows, floor, budget } = section;
   return `## 2. Edge throughput on ${r.models.edge.name}
 
 Raw onnxruntime-node with the session settings of the edge's workers (${raw.sessions} session(s) × ${raw.intraOpThreads} intra-op thread(s), one inter-op thread, no spinning), each in a worker thread; best of batch 1…64: **${raw.best.samplesPerSec.toFixed(0)} samples/s** at batch ${raw.best.batch}.
@@ -107,10 +108,20 @@ ${table(
   ],
 )}
 
-The edge agent under closed-loop load from plain MQTT.js clients in the device process (single-digit requests, QoS 1, TCP_NODELAY), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured:
+The edge agent under closed-loop load from lean MQTT clients in the device process (bench/fabric-mqtt-load.ts: raw sockets, pre-encoded single-digit requests, QoS 1 both ways, TCP_NODELAY), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured. CPU per request is each process's CPU time (all its threads) over the whole run ÷ requests:
 
 ${table(
-  ['concurrency', 'clients', 'req/s', 'ratio to raw best', 'p50 ms', 'p99 ms', 'errors'],
+  [
+    'concurrency',
+    'clients',
+    'req/s',
+    'ratio to raw best',
+    'p50 ms',
+    'p99 ms',
+    'edge CPU µs/req',
+    'load CPU µs/req',
+    'errors',
+  ],
   rows.map((t) => [
     t.concurrency,
     t.clients,
@@ -118,9 +129,35 @@ ${table(
     t.ratio.toFixed(2),
     ms(t.latency.p50Ms),
     ms(t.latency.p99Ms),
+    t.cpuMicrosPerRequest.edgeProcess.toFixed(1),
+    t.cpuMicrosPerRequest.loadProcess.toFixed(1),
     counts(t.errors),
   ]),
-)}`;
+)}
+
+**Where the CPU goes.** The devices share this machine's ${budget.cores} cores with the edge, so every request's CPU counts, wherever it is spent. The floor (bench/fabric-floor.ts): a bare Aedes broker whose only work is to echo each request's id back to its reply topic, under the same load (concurrency ${floor.concurrency}): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.brokerCpuMicros.toFixed(1)} µs CPU per request in the broker, ${floor.loadCpuMicros.toFixed(1)} µs in the load process${Object.keys(floor.errors).length ? ` (errors ${counts(floor.errors)})` : ''}. Per request at concurrency ${rows[rows.length - 1]?.concurrency}:
+
+${table(
+  ['part', 'CPU µs per request'],
+  [
+    [
+      `the edge model at raw speed (10⁶ ÷ ${raw.best.samplesPerSec.toFixed(0)})`,
+      budget.modelMicros.toFixed(1),
+    ],
+    ['a bare MQTT broker (Aedes, echo only)', budget.brokerMicros.toFixed(1)],
+    ['the load generator (device process)', budget.loadMicros.toFixed(1)],
+    [
+      'fogline edge on top of the broker (decode, validation, batching, worker hop, score, encode, ACL, rate limit)',
+      budget.edgeOwnMicros.toFixed(1),
+    ],
+    [
+      `**budget for 0.70 × raw on ${budget.cores} cores** (${budget.cores} × 10⁶ ÷ (0.7 × raw))`,
+      `**${budget.targetMicros.toFixed(1)}**`,
+    ],
+  ],
+)}
+
+An edge with no work of its own (model at raw speed + bare broker + this load generator) would reach ${budget.ceilingReqPerSec.toFixed(0)} req/s here, **${budget.ceilingRatio.toFixed(2)} of raw**: the room the target leaves for everything fogline does per request is the budget minus model, broker and load.`;
 }
 
 function cascadeSection(r: FabricReport, c: CascadeSection): string {

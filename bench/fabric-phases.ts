@@ -3,6 +3,7 @@
  * throughput and the cascade table. Each takes the running answering edge (threshold 0, no cloud) and
  * starts whatever else it needs itself.
  */
+import { availableParallelism } from 'node:os';
 import { loadDigits } from '@fogline/shared/digits-dataset';
 import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
 import type { ModelEntry } from '@fogline/shared/model-repository/index';
@@ -16,8 +17,15 @@ import {
   type TierName,
 } from './fabric-cascade.ts';
 import type { SdkRecord, SdkResult } from './fabric-devices.ts';
+import { type BrokerFloor, measureBrokerFloor } from './fabric-floor.ts';
 import type { RawMeasurement } from './fabric-raw.ts';
-import type { CascadeSection, ThroughputRow, TransportRow } from './fabric-report.ts';
+import type {
+  CascadeSection,
+  CpuBudget,
+  ThroughputRow,
+  ThroughputSection,
+  TransportRow,
+} from './fabric-report.ts';
 import { type BenchCredentials, runDevices, startBenchCloud, startBenchEdge } from './fabric-stack.ts';
 import { round, summarize } from './fabric-stats.ts';
 
@@ -78,13 +86,22 @@ export async function runTransport(b: Bench, broker: string, raw: RawMeasurement
   return rows;
 }
 
-/** Section 2: the edge under closed-loop load from plain MQTT clients. */
-export async function runThroughput(b: Bench, broker: string, raw: RawMeasurement): Promise<ThroughputRow[]> {
+const THROUGHPUT_LOADS = [
+  [64, 1],
+  [64, 4],
+] as const;
+
+/**
+ * Section 2: the edge under closed-loop load from lean MQTT clients, then the bare-broker floor under
+ * the heaviest of those loads (bench/fabric-floor.ts) and the CPU budget per request it implies.
+ */
+export async function runThroughput(
+  b: Bench,
+  broker: string,
+  raw: RawMeasurement,
+): Promise<ThroughputSection> {
   const rows: ThroughputRow[] = [];
-  for (const [clients, inFlight] of [
-    [64, 1],
-    [64, 4],
-  ] as const) {
+  for (const [clients, inFlight] of THROUGHPUT_LOADS) {
     const cpuStart = process.cpuUsage();
     const r = await runDevices({
       kind: 'raw',
@@ -111,7 +128,44 @@ export async function runThroughput(b: Bench, broker: string, raw: RawMeasuremen
       `edge throughput c=${clients * inFlight}: ${reqPerSec.toFixed(0)} req/s, CPU µs/request: edge process ${edgeCpu} (all threads), load process ${r.cpuMicrosPerRequest} ${JSON.stringify(r.errors)}`,
     );
   }
-  return rows;
+  const [clients, inFlight] = THROUGHPUT_LOADS[THROUGHPUT_LOADS.length - 1]!;
+  const floor = await measureBrokerFloor({
+    devices: b.credentials.devices.slice(0, clients),
+    inFlightPerDevice: inFlight,
+    deadlineMs: b.deadlineMs,
+    seconds: b.seconds,
+  });
+  const budget = cpuBudget(rows[rows.length - 1]!, floor, raw.best.samplesPerSec, availableParallelism());
+  b.log(
+    `bare broker c=${floor.concurrency}: ${floor.reqPerSec.toFixed(0)} req/s, CPU µs/request: broker ${floor.brokerCpuMicros.toFixed(1)}, load ${floor.loadCpuMicros.toFixed(1)}; ceiling for any MQTT edge here ${budget.ceilingRatio.toFixed(2)} of raw`,
+  );
+  return { rows, floor: { ...floor, reqPerSec: round(floor.reqPerSec, 1) }, budget };
+}
+
+/**
+ * CPU per request on this machine, from the measured parts: with `cores` cores fully used, a request
+ * costing C µs of CPU in all allows cores × 10⁶ / C requests/s. The ceiling counts only the model at
+ * raw speed, the bare broker and the load generator: what an edge with no work of its own would reach.
+ */
+export function cpuBudget(
+  edge: ThroughputRow,
+  floor: BrokerFloor,
+  rawSamplesPerSec: number,
+  cores: number,
+): CpuBudget {
+  const modelMicros = 1e6 / rawSamplesPerSec;
+  const floorMicros = modelMicros + floor.brokerCpuMicros + floor.loadCpuMicros;
+  const ceilingReqPerSec = (cores * 1e6) / floorMicros;
+  return {
+    cores,
+    modelMicros: round(modelMicros, 1),
+    brokerMicros: round(floor.brokerCpuMicros, 1),
+    loadMicros: round(edge.cpuMicrosPerRequest.loadProcess, 1),
+    edgeOwnMicros: round(edge.cpuMicrosPerRequest.edgeProcess - modelMicros - floor.brokerCpuMicros, 1),
+    targetMicros: round((cores * 1e6) / (0.7 * rawSamplesPerSec), 1),
+    ceilingReqPerSec: round(ceilingReqPerSec, 1),
+    ceilingRatio: round(ceilingReqPerSec / rawSamplesPerSec),
+  };
 }
 
 /** One pass over the whole test split through `broker`, `cascadeConcurrency` devices. */

@@ -1,6 +1,7 @@
 /** Shape of bench/reports/fabric.json and the issue's targets, checked against a report. */
 import type { RoutingPolicy } from '@fogline/shared/model-repository/index';
 import type { CascadeRow, Policy, TierName } from './fabric-cascade.ts';
+import type { BrokerFloor } from './fabric-floor.ts';
 import type { RawMeasurement } from './fabric-raw.ts';
 import type { LatencySummary } from './fabric-stats.ts';
 
@@ -28,6 +29,30 @@ export interface ThroughputRow {
   readonly errors: Record<string, number>;
   /** CPU time per request over the whole load run (warm-up and connects included), by process. */
   readonly cpuMicrosPerRequest: { readonly edgeProcess: number; readonly loadProcess: number };
+}
+
+/** CPU per request, µs, of each part (see `cpuBudget` in fabric-phases.ts). */
+export interface CpuBudget {
+  readonly cores: number;
+  /** The edge model at raw batched speed: 10⁶ / raw samples/s. */
+  readonly modelMicros: number;
+  /** Bare Aedes echoing the same load. */
+  readonly brokerMicros: number;
+  /** The device (load) process, in the edge run. */
+  readonly loadMicros: number;
+  /** The edge process beyond the model and the bare broker: fogline's own work. */
+  readonly edgeOwnMicros: number;
+  /** All parts together may cost at most this for 0.7 × raw on `cores` cores. */
+  readonly targetMicros: number;
+  /** What an edge with no work of its own would reach: model + bare broker + load only. */
+  readonly ceilingReqPerSec: number;
+  readonly ceilingRatio: number;
+}
+
+export interface ThroughputSection {
+  readonly rows: ThroughputRow[];
+  readonly floor: BrokerFloor;
+  readonly budget: CpuBudget;
 }
 
 export interface ModelInfo {
@@ -64,7 +89,7 @@ export interface FabricReport {
   readonly raw: RawMeasurement;
   /** Sections left out with --only are undefined. */
   readonly transport: TransportRow[] | undefined;
-  readonly throughput: ThroughputRow[] | undefined;
+  readonly throughput: ThroughputSection | undefined;
   readonly cascade: CascadeSection | undefined;
 }
 
@@ -99,8 +124,8 @@ export function evaluateTargets(r: FabricReport): Target[] {
       met: c1.overhead.p50Ms <= 1,
     });
   }
-  if (r.throughput && r.throughput.length > 0) {
-    const best = Math.max(...r.throughput.map((t) => t.ratio));
+  if (r.throughput && r.throughput.rows.length > 0) {
+    const best = Math.max(...r.throughput.rows.map((t) => t.ratio));
     targets.push({
       name: 'edge throughput / raw onnxruntime batched (best concurrency)',
       value: best.toFixed(2),

@@ -32,7 +32,7 @@ import {
   loadModelRepository,
   type ModelEntry,
 } from '@fogline/shared/model-repository/index';
-import { defaultEngineSizing } from '@fogline/shared/runtime/index';
+import { defaultEdgeEngineSizing } from '@fogline/shared/runtime/index';
 import { renderMarkdown } from './fabric-markdown.ts';
 import { type Bench, runCascade, runThroughput, runTransport } from './fabric-phases.ts';
 import { measureRaw } from './fabric-raw.ts';
@@ -40,7 +40,7 @@ import {
   type CascadeSection,
   evaluateTargets,
   type FabricReport,
-  type ThroughputRow,
+  type ThroughputSection,
   type TransportRow,
 } from './fabric-report.ts';
 import { BENCH_PUBLISH_RATE, benchCredentials, snapshotModels, startBenchEdge } from './fabric-stack.ts';
@@ -80,7 +80,7 @@ export default async function run(args: string[] = []): Promise<void> {
   const only = (flag(args, '--only') ?? SECTIONS.join(',')).split(',') as Section[];
   const unknown = only.filter((s) => !SECTIONS.includes(s));
   if (unknown.length > 0) throw new Error(`--only takes ${SECTIONS.join(',')}; got ${unknown.join(',')}`);
-  const sizing = defaultEngineSizing();
+  const sizing = defaultEdgeEngineSizing();
   const names = {
     device: flag(args, '--device-model') ?? basename(dirname(dirname(DEFAULT_MODEL_PATH))),
     edge: flag(args, '--edge-model') ?? AGENT_DEFAULTS.model,
@@ -125,7 +125,7 @@ export default async function run(args: string[] = []): Promise<void> {
       routingThreshold: 0,
     });
     let transport: TransportRow[] | undefined;
-    let throughput: ThroughputRow[] | undefined;
+    let throughput: ThroughputSection | undefined;
     let cascade: CascadeSection | undefined;
     try {
       if (only.includes('transport')) transport = await runTransport(b, edge.broker, raw);

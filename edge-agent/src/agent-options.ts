@@ -67,7 +67,7 @@ export interface EdgeAgentOptions {
   readonly maxBatchSize?: number;
   readonly maxQueueDelayMs?: number;
   readonly maxQueueSize?: number;
-  /** Inference engine sizing (default fitted to the cores). */
+  /** Inference engine sizing (default: one single-thread session per core beyond the first). */
   readonly workers?: number;
   readonly intraOpThreads?: number;
   /** Budget assumed for a request without `deadline_ms`. Default 1000. */

@@ -8,13 +8,17 @@ import { findTensor } from '@fogline/shared/codec';
 import { FoglineError } from '@fogline/shared/errors';
 import type { ModelEntry, TensorSpec } from '@fogline/shared/model-repository/index';
 import type { Tensor } from '@fogline/shared/oip';
-import { createInferenceEngine, type InferenceEngine } from '@fogline/shared/runtime/index';
+import {
+  createInferenceEngine,
+  defaultEdgeEngineSizing,
+  type InferenceEngine,
+} from '@fogline/shared/runtime/index';
 
 export interface EdgeModelOptions {
   readonly entry: ModelEntry;
   /** Model version to serve; default the latest. */
   readonly version?: number;
-  /** Inference worker threads; default fitted to the cores. */
+  /** Inference worker threads; default `defaultEdgeEngineSizing` (one core left to the broker). */
   readonly workers?: number;
   readonly intraOpThreads?: number;
   /** Batching overrides; defaults come from the model config's `max_batch_size` and `dynamic_batching`. */
@@ -65,10 +69,11 @@ export class EdgeModel {
 
   static async load(options: EdgeModelOptions): Promise<EdgeModel> {
     const version = options.version ?? options.entry.latestVersion;
+    const sizing = defaultEdgeEngineSizing();
     const engine = await createInferenceEngine({
       modelPath: options.entry.modelPath(version),
-      workers: options.workers,
-      intraOpThreads: options.intraOpThreads,
+      workers: options.workers ?? sizing.workers,
+      intraOpThreads: options.intraOpThreads ?? sizing.intraOpThreads,
     });
     try {
       const model = new EdgeModel(options.entry, version, engine, options);

@@ -100,7 +100,7 @@ export function registerEdge(program: Command): void {
     )
     .option(
       '--workers <n>',
-      'onnxruntime sessions (default: fitted to the cores)',
+      'onnxruntime sessions (default: one per core beyond the first, which the broker keeps)',
       parsePositiveInt('--workers'),
     )
     .option(

@@ -23,6 +23,14 @@ function mayRetain(identity: Identity): boolean {
 }
 
 type AedesHooks = Pick<Aedes, 'authorizePublish' | 'authorizeSubscribe'>;
+type PublishCallback = Parameters<Aedes['authorizePublish']>[2];
+
+/** Accepts `packet` but sends it nowhere (see the module comment). */
+function discard(packet: { topic: string; retain: boolean }, callback: PublishCallback): void {
+  packet.topic = DISCARD_TOPIC;
+  packet.retain = false;
+  callback(null);
+}
 
 export function createAuthorizeHooks(
   options: ResolvedBrokerOptions,
@@ -36,11 +44,6 @@ export function createAuthorizeHooks(
     const session = sessions.get(client);
     if (!session) return callback(new Error('client is not authenticated'));
     const { identity } = session;
-    const discard = () => {
-      packet.topic = DISCARD_TOPIC;
-      packet.retain = false;
-      callback(null);
-    };
     const decision = canPublish(identity, packet.topic);
     if (!decision.allowed) {
       stats.publishRefused[decision.reason]++;
@@ -59,7 +62,7 @@ export function createAuthorizeHooks(
         );
         if (sent) stats.errorReplies++;
       }
-      return discard();
+      return discard(packet, callback);
     }
     if (packet.retain && !mayRetain(identity)) packet.retain = false;
     // A closed client is publishing its will: never rate limited (it happens once).
@@ -78,7 +81,7 @@ export function createAuthorizeHooks(
         );
         if (sent) stats.errorReplies++;
       }
-      return discard();
+      return discard(packet, callback);
     }
     callback(null);
   };

@@ -87,14 +87,45 @@ export function encodeFrame(
   const json = JSON.stringify(
     isResponse ? { ...header, outputs: described } : { ...header, inputs: described },
   );
-  const jsonBytes = utf8.encode(json);
-  const headerLength = jsonBytes.length + ((ALIGN - ((prefixLength + jsonBytes.length) % ALIGN)) % ALIGN);
-  const frame = new Uint8Array(prefixLength + headerLength + binaryLength);
-  frame.set(jsonBytes, prefixLength);
-  frame.fill(0x20, prefixLength + jsonBytes.length, prefixLength + headerLength);
+  const { frame, jsonLength } = allocateFrame(prefixLength, json, binaryLength);
+  const headerLength = jsonLength + padding(prefixLength + jsonLength);
+  frame.fill(0x20, prefixLength + jsonLength, prefixLength + headerLength);
   let at = prefixLength + headerLength;
   for (const tensor of binaryTensors) at = writeTensorBytes(tensor, frame, at);
   return { frame, headerLength };
+}
+
+/** Spaces after the JSON header so that what follows `at` starts ALIGN-aligned. */
+function padding(at: number): number {
+  return (ALIGN - (at % ALIGN)) % ALIGN;
+}
+
+/**
+ * Node's Buffer where there is one: a pooled allocation that is not zeroed first and a UTF-8 write
+ * straight into it, on the hot path of every reply. Elsewhere (browsers) plain typed arrays.
+ */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/** `prefix (zeroed) | json (UTF-8) | room for padding and binaryLength bytes`, the latter not yet written. */
+function allocateFrame(
+  prefixLength: number,
+  json: string,
+  binaryLength: number,
+): { frame: Uint8Array; jsonLength: number } {
+  if (NodeBuffer) {
+    const jsonLength = NodeBuffer.byteLength(json, 'utf8');
+    const total = prefixLength + jsonLength + padding(prefixLength + jsonLength) + binaryLength;
+    const buffer = NodeBuffer.allocUnsafe(total);
+    buffer.fill(0, 0, prefixLength);
+    buffer.write(json, prefixLength, 'utf8');
+    // A plain Uint8Array view: callers get the same type (and `slice` copying) on every platform.
+    return { frame: new Uint8Array(buffer.buffer, buffer.byteOffset, total), jsonLength };
+  }
+  const jsonBytes = utf8.encode(json);
+  const jsonLength = jsonBytes.length;
+  const frame = new Uint8Array(prefixLength + jsonLength + padding(prefixLength + jsonLength) + binaryLength);
+  frame.set(jsonBytes, prefixLength);
+  return { frame, jsonLength };
 }
 
 function wantsBinary(tensor: Tensor, options: EncodeOptions | undefined): boolean {

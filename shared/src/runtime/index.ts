@@ -1,4 +1,4 @@
-export { defaultEngineSizing, type EngineSizing } from './engine-sizing.ts';
+export { defaultEdgeEngineSizing, defaultEngineSizing, type EngineSizing } from './engine-sizing.ts';
 export {
   createInferenceEngine,
   type InferenceEngine,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIGIT_PIXELS, loadDigits } from '../digits-dataset.ts';
 import { FoglineError } from '../errors.ts';
 import { DEFAULT_MODELS_DIR } from '../model-repository/index.ts';
-import { defaultEngineSizing } from './engine-sizing.ts';
+import { defaultEdgeEngineSizing, defaultEngineSizing } from './engine-sizing.ts';
 import { createInferenceEngine, type InferenceEngine } from './inference-engine.ts';
 
 const modelPath = `${DEFAULT_MODELS_DIR}/digits-tiny/1/model.onnx`;
@@ -79,5 +79,11 @@ describe('inference engine (worker_threads + onnxruntime-node)', () => {
       expect(s.workers * s.intraOpThreads).toBeLessThanOrEqual(cores);
       expect(s.workers).toBeGreaterThanOrEqual(1);
     }
+  });
+
+  it("leaves an edge's broker a core of its own", () => {
+    expect(defaultEdgeEngineSizing(1)).toEqual({ workers: 1, intraOpThreads: 1 });
+    expect(defaultEdgeEngineSizing(2)).toEqual({ workers: 1, intraOpThreads: 1 });
+    expect(defaultEdgeEngineSizing(4)).toEqual({ workers: 3, intraOpThreads: 1 });
   });
 });
