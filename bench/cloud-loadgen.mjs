@@ -6,7 +6,8 @@
 //
 // usage: node cloud-loadgen.mjs <plan.json>
 //   plan: { url, path, headers, bodies: [{ base64, headers }], concurrency, warmupMs, durationMs }
-// prints one JSON line: { completed, errors, statuses, seconds, latenciesMs: { p50, p90, p99, mean } }
+// prints one JSON line: { completed, errors, statuses, seconds, latenciesMs: { p50, p90, p99, mean },
+//   total, cpuMicros } — total = responses including warm-up, cpuMicros = this process's CPU time
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
@@ -27,6 +28,7 @@ const measureTo = measureFrom + plan.durationMs;
 const latencies = [];
 const statuses = {};
 let errors = 0;
+let total = 0;
 
 /** One client: a connection, one request in flight at a time, until the window closes. */
 function client(index) {
@@ -60,6 +62,7 @@ function client(index) {
         if (buffer.length < need) return;
         buffer = buffer.subarray(need);
         need = -1;
+        total++;
         const doneAt = performance.now();
         // Throughput counts completions inside the window, whenever the request started.
         if (doneAt >= measureFrom && doneAt <= measureTo) {
@@ -82,6 +85,7 @@ await Promise.all(Array.from({ length: plan.concurrency }, (_, i) => client(i)))
 latencies.sort((a, b) => a - b);
 const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? null;
 const mean = latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length);
+const cpu = process.cpuUsage();
 process.stdout.write(
   `${JSON.stringify({
     completed: latencies.length - errors,
@@ -89,5 +93,7 @@ process.stdout.write(
     statuses,
     seconds: plan.durationMs / 1000,
     latenciesMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), mean },
+    total,
+    cpuMicros: cpu.user + cpu.system,
   })}\n`,
 );

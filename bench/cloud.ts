@@ -25,6 +25,7 @@ import { binaryInferRequest, digits, jsonInferBody } from '@fogline/cloud/testin
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
 import { defaultEngineSizing } from '@fogline/shared/runtime/index';
 import * as ort from 'onnxruntime-node';
+import { type HttpFloor, measureHttpFloor } from './cloud-floor.ts';
 
 const MODEL = 'digits-large';
 const BATCHES = [1, 2, 4, 8, 16, 32, 64];
@@ -51,6 +52,9 @@ interface GatewayRound {
   rawSingleP50Ms: number;
   efficiency: number;
   addedP50Ms: number;
+  /** CPU per request, µs: this process (gateway and its workers) and the load process. */
+  gatewayCpuMicros: number;
+  loadCpuMicros: number;
 }
 
 interface GatewayPoint extends GatewayRound {
@@ -116,6 +120,10 @@ interface LoadResult {
   errors: number;
   seconds: number;
   latenciesMs: { p50: number; p99: number };
+  /** Responses including warm-up. */
+  total: number;
+  /** The load process's CPU time, µs. */
+  cpuMicros: number;
 }
 
 async function loadgen(plan: object, dir: string): Promise<LoadResult> {
@@ -176,6 +184,7 @@ export default async function run(args: string[] = []): Promise<void> {
     serving: { workers, intraOpThreads, ...(maxQueueDelayMs === undefined ? {} : { maxQueueDelayMs }) },
   });
   const gateway: GatewayPoint[] = [];
+  let floor: HttpFloor | undefined;
   try {
     const ready = await server.start();
     const created = await fetch(`${ready.http.url}/api/keys`, {
@@ -213,7 +222,9 @@ export default async function run(args: string[] = []): Promise<void> {
           const rawBest = await rawPoint(bestSession, best.intraOpThreads, images, best.batch, 0.6);
           const rawSingle = await rawPoint(singleSession, intraOpThreads, images, 1, 0.4);
           const before = await batchCounters(ready.http.url);
+          const cpuStart = process.cpuUsage();
           const result = await loadgen(plan(mode, concurrency, seconds * 1000), dir);
+          const cpu = process.cpuUsage(cpuStart);
           const after = await batchCounters(ready.http.url);
           const reqPerSec = result.completed / result.seconds;
           done.push({
@@ -227,6 +238,8 @@ export default async function run(args: string[] = []): Promise<void> {
             rawSingleP50Ms: rawSingle.p50Ms,
             efficiency: reqPerSec / rawBest.samplesPerSec,
             addedP50Ms: result.latenciesMs.p50 - rawSingle.p50Ms,
+            gatewayCpuMicros: (cpu.user + cpu.system) / Math.max(1, result.total),
+            loadCpuMicros: result.cpuMicros / Math.max(1, result.total),
           });
         }
         const point = summarise(mode, concurrency, done);
@@ -236,6 +249,25 @@ export default async function run(args: string[] = []): Promise<void> {
         );
       }
     }
+    // 4. The floor: a bare node:http server answering the gateway's own binary response bytes.
+    const sample = await fetch(`${ready.http.url}/v2/models/${MODEL}/infer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, ...bodies.binary[0]!.headers },
+      body: Buffer.from(bodies.binary[0]!.base64, 'base64'),
+    });
+    const response = {
+      body: new Uint8Array(await sample.arrayBuffer()),
+      headers: {
+        'content-type': sample.headers.get('content-type') ?? 'application/octet-stream',
+        'inference-header-content-length': sample.headers.get('inference-header-content-length') ?? '0',
+      },
+    };
+    floor = await measureHttpFloor(response, (url) =>
+      loadgen({ ...plan('binary', 64, seconds * 1000), url }, dir),
+    );
+    console.log(
+      `bare node:http c=64: ${floor.reqPerSec.toFixed(0)} req/s, CPU µs/request: server ${floor.serverCpuMicros.toFixed(1)}, load ${floor.loadCpuMicros.toFixed(1)}`,
+    );
   } finally {
     await server.stop();
     await bestSession.release();
@@ -244,6 +276,7 @@ export default async function run(args: string[] = []): Promise<void> {
   }
 
   const at = (mode: Mode, c: number) => gateway.find((g) => g.mode === mode && g.concurrency === c)!;
+  const budget = cpuBudget(at('binary', 64), floor!, cores);
   const targets = {
     binaryC64Efficiency: {
       value: at('binary', 64).efficiency,
@@ -276,6 +309,8 @@ export default async function run(args: string[] = []): Promise<void> {
     rawBest: best,
     rawSweep: sweep,
     gateway,
+    floor,
+    budget,
     targets,
   };
   const reports = join(here, 'reports');
@@ -283,6 +318,39 @@ export default async function run(args: string[] = []): Promise<void> {
   writeFileSync(join(reports, 'cloud.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(reports, 'cloud.md'), markdown(report));
   console.log(`\n${markdown(report)}`);
+}
+
+interface CpuBudget {
+  cores: number;
+  /** digits-large at raw speed: raw uses every core, so cores × 10⁶ / raw samples/s. */
+  modelMicros: number;
+  httpMicros: number;
+  loadMicros: number;
+  /** The gateway process beyond the model at raw speed and bare HTTP: its own work. */
+  gatewayOwnMicros: number;
+  /** All parts together may cost at most this for 0.9 × raw. */
+  targetMicros: number;
+  /** What a gateway with no work of its own would reach: model + bare HTTP + load only. */
+  ceilingEfficiency: number;
+}
+
+/**
+ * CPU per request at binary concurrency 64, from the measured parts: with every core busy, a request
+ * costing C µs of CPU in all allows cores × 10⁶ / C requests/s.
+ */
+function cpuBudget(point: GatewayPoint, floor: HttpFloor, cores: number): CpuBudget {
+  const raw = point.rawBestSamplesPerSec;
+  const modelMicros = (cores * 1e6) / raw;
+  const ceilingReqPerSec = (cores * 1e6) / (modelMicros + floor.serverCpuMicros + floor.loadCpuMicros);
+  return {
+    cores,
+    modelMicros,
+    httpMicros: floor.serverCpuMicros,
+    loadMicros: point.loadCpuMicros,
+    gatewayOwnMicros: point.gatewayCpuMicros - modelMicros - floor.serverCpuMicros,
+    targetMicros: (cores * 1e6) / (0.9 * raw),
+    ceilingEfficiency: ceilingReqPerSec / raw,
+  };
 }
 
 /** Median of every figure over the rounds (each round's efficiency used its own raw figure). */
@@ -300,6 +368,8 @@ function summarise(mode: Mode, concurrency: number, rounds: GatewayRound[]): Gat
     rawSingleP50Ms: m((r) => r.rawSingleP50Ms),
     efficiency: m((r) => r.efficiency),
     addedP50Ms: m((r) => r.addedP50Ms),
+    gatewayCpuMicros: m((r) => r.gatewayCpuMicros),
+    loadCpuMicros: m((r) => r.loadCpuMicros),
     rounds,
   };
 }
@@ -312,11 +382,13 @@ export function markdown(r: {
   method: { rounds: number; secondsPerRound: number };
   rawBest: RawPoint;
   gateway: GatewayPoint[];
+  floor?: HttpFloor;
+  budget?: CpuBudget;
   targets: Record<string, { value: number; target: number; met: boolean }>;
 }): string {
   const rows = r.gateway.map(
     (g) =>
-      `| ${g.mode} | ${g.concurrency} | ${g.reqPerSec.toFixed(0)} | ${g.p50Ms.toFixed(2)} | ${g.p99Ms.toFixed(2)} | ${g.meanBatch.toFixed(1)} | ${g.rawBestSamplesPerSec.toFixed(0)} | ${g.efficiency.toFixed(2)} | ${g.rawSingleP50Ms.toFixed(2)} | ${g.concurrency === 1 ? g.addedP50Ms.toFixed(2) : '–'} | ${g.errors} |`,
+      `| ${g.mode} | ${g.concurrency} | ${g.reqPerSec.toFixed(0)} | ${g.p50Ms.toFixed(2)} | ${g.p99Ms.toFixed(2)} | ${g.meanBatch.toFixed(1)} | ${g.rawBestSamplesPerSec.toFixed(0)} | ${g.efficiency.toFixed(2)} | ${g.rawSingleP50Ms.toFixed(2)} | ${g.concurrency === 1 ? g.addedP50Ms.toFixed(2) : '–'} | ${g.gatewayCpuMicros.toFixed(0)} | ${g.loadCpuMicros.toFixed(0)} | ${g.errors} |`,
   );
   const t = r.targets;
   const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -329,14 +401,37 @@ export function markdown(r: {
       `Gateway: ${r.gatewayEngine.workers} worker(s) × ${r.gatewayEngine.intraOpThreads} intra-op thread(s), API-key auth on, single-sample requests from a separate load process over keep-alive. ` +
       `Each row is the median of ${r.method.rounds} rounds of ${r.method.secondsPerRound} s; every round is paired with a raw measurement taken just before it (the machine is shared and noisy).`,
     '',
-    '| mode | concurrency | req/s | p50 ms | p99 ms | mean batch | raw best samples/s | efficiency | raw 1-sample p50 ms | added p50 ms | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| mode | concurrency | req/s | p50 ms | p99 ms | mean batch | raw best samples/s | efficiency | raw 1-sample p50 ms | added p50 ms | gateway CPU µs/req | load CPU µs/req | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
+    ...budgetSection(r.floor, r.budget),
     `Targets: binary c=64 efficiency ${t.binaryC64Efficiency!.value.toFixed(4)} ≥ 0.9 (${mark(t.binaryC64Efficiency!.met)}); ` +
       `JSON c=64 ${t.jsonC64Efficiency!.value.toFixed(4)} ≥ 0.6 (${mark(t.jsonC64Efficiency!.met)}); ` +
       `c=1 added p50 binary ${t.binaryC1AddedP50Ms!.value.toFixed(4)} ms, JSON ${t.jsonC1AddedP50Ms!.value.toFixed(4)} ms ≤ 0.5 ms ` +
       `(${mark(t.binaryC1AddedP50Ms!.met)} / ${mark(t.jsonC1AddedP50Ms!.met)}).`,
     '',
   ].join('\n');
+}
+
+function budgetSection(floor: HttpFloor | undefined, b: CpuBudget | undefined): string[] {
+  if (!floor || !b) return [];
+  const us = (v: number) => v.toFixed(1);
+  return [
+    `**Where the CPU goes** (binary, concurrency 64). The load generator shares the ${b.cores} cores with the gateway and raw inference uses all of them, so every request's CPU counts wherever it is spent. ` +
+      `CPU per request is each process's CPU time (all its threads) over a round ÷ its requests. The floor (bench/cloud-floor.ts): a bare \`node:http\` server that reads each body and answers the gateway's own response bytes, under the same load: ` +
+      `${floor.reqPerSec.toFixed(0)} req/s, ${us(floor.serverCpuMicros)} µs CPU per request in the server, ${us(floor.loadCpuMicros)} µs in the load process.`,
+    '',
+    '| part | CPU µs per request |',
+    '|---|---:|',
+    `| digits-large at raw speed (${b.cores} cores × 10⁶ ÷ raw) | ${us(b.modelMicros)} |`,
+    `| a bare Node HTTP server | ${us(b.httpMicros)} |`,
+    `| the load generator | ${us(b.loadMicros)} |`,
+    `| the gateway on top of bare HTTP (Hono, auth, token bucket, decode, validation, batching at its real batch sizes, worker hop, encode) | ${us(b.gatewayOwnMicros)} |`,
+    `| **budget for 0.9 × raw** (${b.cores} × 10⁶ ÷ (0.9 × raw)) | **${us(b.targetMicros)}** |`,
+    '',
+    `A gateway with no work of its own (model at raw speed + bare HTTP + this load generator) would reach **${b.ceilingEfficiency.toFixed(2)} of raw** here: ` +
+      `the room the target leaves for everything a gateway does per request is the budget minus model, HTTP and load, i.e. ${us(b.targetMicros - b.modelMicros - b.httpMicros - b.loadMicros)} µs.`,
+    '',
+  ];
 }

@@ -24,6 +24,7 @@ function mayRetain(identity: Identity): boolean {
 
 type AedesHooks = Pick<Aedes, 'authorizePublish' | 'authorizeSubscribe'>;
 type PublishCallback = Parameters<Aedes['authorizePublish']>[2];
+const ALLOWED = { allowed: true } as const;
 
 /** Accepts `packet` but sends it nowhere (see the module comment). */
 function discard(packet: { topic: string; retain: boolean }, callback: PublishCallback): void {
@@ -44,7 +45,8 @@ export function createAuthorizeHooks(
     const session = sessions.get(client);
     if (!session) return callback(new Error('client is not authenticated'));
     const { identity } = session;
-    const decision = canPublish(identity, packet.topic);
+    const decision =
+      session.allowedPublishTopic === packet.topic ? ALLOWED : canPublish(identity, packet.topic);
     if (!decision.allowed) {
       stats.publishRefused[decision.reason]++;
       options.logger.warn('MQTT publish refused', {
@@ -64,6 +66,7 @@ export function createAuthorizeHooks(
       }
       return discard(packet, callback);
     }
+    session.allowedPublishTopic = packet.topic;
     if (packet.retain && !mayRetain(identity)) packet.retain = false;
     // A closed client is publishing its will: never rate limited (it happens once).
     if (client.closed) return callback(null);

@@ -11,6 +11,11 @@ export interface ClientSession {
   readonly identity: Identity;
   readonly credentialFingerprint: string;
   readonly publishBucket: TokenBucket;
+  /**
+   * The topic this client last published to with the ACL's leave: a device publishes to one topic
+   * over and over, and its identity cannot change within a session, so the answer is kept.
+   */
+  allowedPublishTopic?: string;
 }
 
 export function credentialFingerprint(token: string): string {

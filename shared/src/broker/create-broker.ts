@@ -134,7 +134,11 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
           {
             cmd: 'publish',
             topic,
-            payload: typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload),
+            // A view, not a copy: what fogline publishes is encoded for this message and never reused.
+            payload:
+              typeof payload === 'string'
+                ? Buffer.from(payload)
+                : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
             qos: publishOptions.qos ?? 1,
             retain: publishOptions.retain ?? false,
             dup: false,
