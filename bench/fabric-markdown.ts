@@ -108,14 +108,16 @@ ${table(
   ],
 )}
 
-The edge agent under closed-loop load from lean MQTT clients in the device process (bench/fabric-mqtt-load.ts: raw sockets, pre-encoded single-digit requests, QoS 1 both ways, TCP_NODELAY), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured. CPU per request is each process's CPU time (all its threads) over the whole run ÷ requests:
+The edge agent under closed-loop load from lean MQTT clients in the device process (bench/fabric-mqtt-load.ts: raw sockets, pre-encoded single-digit requests, QoS 1 both ways, TCP_NODELAY), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured. Each load runs ${r.settings.throughputRounds} rounds, each paired with a raw measurement at batch ${raw.best.batch} taken just before it (same moment, same background load); the row is the round with the median ratio. CPU per request is each process's CPU time (all its threads) over the round ÷ its requests:
 
 ${table(
   [
     'concurrency',
     'clients',
     'req/s',
-    'ratio to raw best',
+    'raw samples/s (paired)',
+    'ratio',
+    'ratios of all rounds',
     'p50 ms',
     'p99 ms',
     'edge CPU µs/req',
@@ -126,7 +128,9 @@ ${table(
     t.concurrency,
     t.clients,
     t.reqPerSec.toFixed(0),
+    t.rawSamplesPerSec.toFixed(0),
     t.ratio.toFixed(2),
+    t.rounds.map((x) => x.ratio.toFixed(2)).join(' '),
     ms(t.latency.p50Ms),
     ms(t.latency.p99Ms),
     t.cpuMicrosPerRequest.edgeProcess.toFixed(1),
@@ -157,7 +161,7 @@ ${table(
   ],
 )}
 
-An edge with no work of its own (model at raw speed + bare broker + this load generator) would reach ${budget.ceilingReqPerSec.toFixed(0)} req/s here, **${budget.ceilingRatio.toFixed(2)} of raw**: the room the target leaves for everything fogline does per request is the budget minus model, broker and load.`;
+An edge with no work of its own (model at raw speed + bare broker + this load generator) would reach ${budget.ceilingReqPerSec.toFixed(0)} req/s here, **${budget.ceilingRatio.toFixed(2)} of raw**: the room the target leaves for everything fogline does per request is the budget minus model, broker and load, ${(budget.targetMicros - budget.modelMicros - budget.brokerMicros - budget.loadMicros).toFixed(1)} µs. Derived, not measured: with the devices on other hosts (as on a real LAN) the same ${budget.cores} cores would carry ${budget.cores} × 10⁶ ÷ ${(budget.modelMicros + budget.brokerMicros + budget.edgeOwnMicros).toFixed(1)} µs = ${budget.devicesElsewhereReqPerSec.toFixed(0)} req/s of this edge (${budget.devicesElsewhereRatio.toFixed(2)} of raw), if its event loop (one core) kept up.`;
 }
 
 function cascadeSection(r: FabricReport, c: CascadeSection): string {

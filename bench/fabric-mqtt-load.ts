@@ -3,13 +3,14 @@
  * part of `npm run bench -- fabric` (in the spirit of wrk and bench/cloud-loadgen.mjs). The load
  * generator shares the cores with the edge it measures, so every microsecond it spends is one the
  * edge does not get:
- * - one raw TCP socket per device (TCP_NODELAY), CONNECT/SUBSCRIBE built by mqtt-packet (the codec
- *   of MQTT.js and Aedes), incoming packets parsed by it;
+ * - one raw TCP socket per device (TCP_NODELAY); CONNECT/SUBSCRIBE are built by mqtt-packet (the
+ *   codec of MQTT.js and Aedes), incoming packets are split by a minimal reader (PacketReader) that
+ *   only looks at what a device receives: CONNACK, SUBACK, PUBACK, PUBLISH;
  * - requests are real fogline frames (`encodeInferMessage`, QoS 1 on the edge's infer topic), encoded
- *   once per image as a complete PUBLISH packet; each send copies one and patches its packet id and
- *   the fixed-width request id in place;
- * - replies are matched by the `id` of their JSON header (the tensors are not decoded) and
- *   acknowledged (PUBACK); every write made while one chunk of input is handled goes out in one
+ *   once per image as a complete PUBLISH packet; each send copies one into a buffer owned by its
+ *   in-flight slot and patches the packet id and the fixed-width request id in place;
+ * - replies are acknowledged (PUBACK) and matched by the `id` read from their JSON header bytes (the
+ *   tensors are not decoded); every write made while one chunk of input is handled goes out in one
  *   writev (cork/uncork);
  * - no timer per request: a sweep every 100 ms counts requests unanswered after `lostAfterMs` as
  *   NO_REPLY, and their slot sends the next one.
@@ -88,18 +89,84 @@ function buildTemplates(options: ClosedLoopOptions, replyTo: string): Template[]
   });
 }
 
-/** Reads `id` and, for an error reply, `parameters.error_code` from a frame's JSON header. */
+const ID_KEY = Buffer.from('"id":"');
+const SUCCESS_KEY = Buffer.from('"model_name"');
+
+/**
+ * The request `id` of a reply and, for an error reply, its `parameters.error_code`. Answers are told
+ * by their `model_name` and their fixed-width id is read straight from the header bytes; only error
+ * replies (rare) are parsed as JSON.
+ */
 function replyIdentity(payload: Buffer): { id: string; errorCode: string | null } {
-  const headerLength = payload.readUInt32LE(0);
-  const header = JSON.parse(payload.toString('utf8', 4, 4 + headerLength)) as {
+  const headerEnd = 4 + payload.readUInt32LE(0);
+  const success = payload.indexOf(SUCCESS_KEY, 4);
+  if (success >= 0 && success < headerEnd) {
+    const at = payload.indexOf(ID_KEY, 4);
+    if (at >= 0 && at < headerEnd) {
+      const from = at + ID_KEY.length;
+      return { id: payload.toString('latin1', from, from + ID_WIDTH), errorCode: null };
+    }
+  }
+  const header = JSON.parse(payload.toString('utf8', 4, headerEnd)) as {
     id?: string;
     error?: string;
     parameters?: { error_code?: string };
   };
   return {
     id: header.id ?? '',
-    errorCode: header.error === undefined ? null : (header.parameters?.error_code ?? 'ERROR'),
+    errorCode: header.error === undefined ? 'MALFORMED_REPLY' : (header.parameters?.error_code ?? 'ERROR'),
   };
+}
+
+/** MQTT 3.1.1 control packet types the load client receives. */
+const CONNACK = 2;
+const PUBLISH = 3;
+const SUBACK = 9;
+
+/**
+ * Splits a byte stream into MQTT control packets: `(type, flags, body)` per packet, where `body` is
+ * a view of the packet after its fixed header. Only what the broker sends a load client is expected.
+ */
+class PacketReader {
+  private pending: Buffer | null = null;
+
+  constructor(private readonly onPacket: (type: number, flags: number, body: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    let data = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+    this.pending = null;
+    let at = 0;
+    for (;;) {
+      if (data.length - at < 2) break;
+      // Remaining length: 1–4 bytes, 7 bits each, least significant first.
+      let length = 0;
+      let multiplier = 1;
+      let i = at + 1;
+      let complete = false;
+      for (; i < data.length && i < at + 5; i++) {
+        const byte = data[i]!;
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+        if ((byte & 0x80) === 0) {
+          complete = true;
+          i++;
+          break;
+        }
+      }
+      if (!complete) {
+        if (i >= at + 5) throw new Error('malformed MQTT remaining length');
+        break;
+      }
+      if (data.length - i < length) break;
+      const head = data[at]!;
+      this.onPacket(head >> 4, head & 0x0f, data.subarray(i, i + length));
+      at = i + length;
+    }
+    if (at < data.length) {
+      data = data.subarray(at);
+      this.pending = Buffer.from(data); // a copy: `chunk` belongs to the socket
+    }
+  }
 }
 
 export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
@@ -144,13 +211,18 @@ function runDevice(
   const templates = buildTemplates(options, replyTo);
   const prefix = index.toString(16).padStart(4, '0');
   const pending = new Map<string, number>(); // request id → sent at
+  // Every template has the same length; each packet in flight gets one of these and keeps it until
+  // its reply, which cannot come before the packet was written out.
+  const free: Buffer[] = Array.from({ length: options.inFlightPerDevice }, () =>
+    Buffer.allocUnsafe(templates[0]!.packet.length),
+  );
+  const bufferOf = new Map<string, Buffer>();
   let sequence = 0;
   let messageId = 0;
   let inFlight = 0;
 
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
-    const parser = mqttPacket.parser({ protocolVersion: 4 });
     let finished = false;
     const finish = (err?: Error) => {
       if (finished) return;
@@ -168,10 +240,12 @@ function runDevice(
       const template = templates[sequence % templates.length]!;
       const id = prefix + (sequence++ >>> 0).toString(16).padStart(8, '0');
       messageId = messageId === 0xffff ? 1 : messageId + 1;
-      const packet = Buffer.from(template.packet);
+      const packet = free.pop()!;
+      template.packet.copy(packet);
       packet.writeUInt16BE(messageId, template.messageIdAt);
       packet.write(id, template.idAt, ID_WIDTH, 'latin1');
       pending.set(id, performance.now());
+      bufferOf.set(id, packet);
       inFlight++;
       socket.write(packet);
     };
@@ -179,6 +253,8 @@ function runDevice(
       const sentAt = pending.get(id);
       if (sentAt === undefined) return; // already counted as lost
       pending.delete(id);
+      free.push(bufferOf.get(id)!);
+      bufferOf.delete(id);
       inFlight--;
       record(sentAt, errorCode);
       send();
@@ -187,11 +263,10 @@ function runDevice(
       const cutoff = performance.now() - options.lostAfterMs;
       for (const [id, sentAt] of pending) if (sentAt < cutoff) settle(id, 'NO_REPLY');
     });
-    parser.on('packet', (packet) => {
-      switch (packet.cmd) {
-        case 'connack':
-          if (packet.returnCode !== 0)
-            return finish(new Error(`${device.id}: CONNACK code ${packet.returnCode}`));
+    const reader = new PacketReader((type, flags, body) => {
+      switch (type) {
+        case CONNACK:
+          if (body[1] !== 0) return finish(new Error(`${device.id}: CONNACK code ${body[1]}`));
           socket.write(
             mqttPacket.generate({
               cmd: 'subscribe',
@@ -200,30 +275,37 @@ function runDevice(
             }),
           );
           return;
-        case 'suback':
-          if (packet.granted[0] !== 1) return finish(new Error(`${device.id}: SUBACK refused ${replyTo}`));
+        case SUBACK:
+          if (body[2] !== 1) return finish(new Error(`${device.id}: SUBACK refused ${replyTo}`));
           for (let i = 0; i < options.inFlightPerDevice; i++) send();
           return;
-        case 'publish': {
-          if (packet.qos > 0 && packet.messageId !== undefined) {
+        case PUBLISH: {
+          const qos = (flags >> 1) & 0x03;
+          let at = 2 + body.readUInt16BE(0);
+          if (qos > 0) {
             const ack = Buffer.allocUnsafe(4);
             ack[0] = PUBACK;
             ack[1] = 2;
-            ack.writeUInt16BE(packet.messageId, 2);
+            ack[2] = body[at]!;
+            ack[3] = body[at + 1]!;
             socket.write(ack);
+            at += 2;
           }
-          const { id, errorCode } = replyIdentity(packet.payload as Buffer);
+          const { id, errorCode } = replyIdentity(body.subarray(at));
           settle(id, errorCode);
           return;
         }
         default:
-          return; // puback
+          return; // PUBACK of our requests
       }
     });
-    parser.on('error', (err) => finish(err));
     socket.on('data', (chunk) => {
       socket.cork();
-      parser.parse(chunk);
+      try {
+        reader.push(chunk);
+      } catch (err) {
+        finish(err as Error);
+      }
       socket.uncork();
     });
     socket.on('error', (err) => finish(err));

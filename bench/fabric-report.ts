@@ -20,11 +20,21 @@ export interface TransportRow {
   readonly overheadVsRawSingle: LatencySummary;
 }
 
+export interface ThroughputRoundSummary {
+  readonly reqPerSec: number;
+  /** Raw onnxruntime at the best batch size, measured just before this round. */
+  readonly rawSamplesPerSec: number;
+  readonly ratio: number;
+}
+
+/** The round with the median ratio; `rounds` lists them all. */
 export interface ThroughputRow {
   readonly concurrency: number;
   readonly clients: number;
   readonly reqPerSec: number;
+  readonly rawSamplesPerSec: number;
   readonly ratio: number;
+  readonly rounds: readonly ThroughputRoundSummary[];
   readonly latency: LatencySummary;
   readonly errors: Record<string, number>;
   /** CPU time per request over the whole load run (warm-up and connects included), by process. */
@@ -47,6 +57,9 @@ export interface CpuBudget {
   /** What an edge with no work of its own would reach: model + bare broker + load only. */
   readonly ceilingReqPerSec: number;
   readonly ceilingRatio: number;
+  /** Derived: the edge process's CPU alone (devices on other hosts), cores × 10⁶ ÷ edge CPU per request. */
+  readonly devicesElsewhereReqPerSec: number;
+  readonly devicesElsewhereRatio: number;
 }
 
 export interface ThroughputSection {
@@ -81,6 +94,7 @@ export interface FabricReport {
     seconds: number;
     deadlineMs: number;
     cascadeConcurrency: number;
+    throughputRounds: number;
     edgeWorkers: number;
     edgeIntraOpThreads: number;
     publishRate: { ratePerSec: number; burst: number };

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- fabric [--seconds N] [--deadline-ms N] [--cascade-concurrency N] [--workers N]
+ * `npm run bench -- fabric [--seconds N] [--deadline-ms N] [--cascade-concurrency N] [--throughput-rounds N] [--workers N]
  *   [--intra-op-threads N] [--device-model name] [--edge-model name] [--cloud-model name]
  *   [--only transport,throughput,cascade]`
  *
@@ -96,6 +96,7 @@ export default async function run(args: string[] = []): Promise<void> {
       seconds: numberFlag(args, '--seconds', 5),
       deadlineMs: numberFlag(args, '--deadline-ms', 1000),
       cascadeConcurrency: numberFlag(args, '--cascade-concurrency', 1),
+      throughputRounds: numberFlag(args, '--throughput-rounds', 3),
       engine: {
         workers: numberFlag(args, '--workers', sizing.workers),
         intraOpThreads: numberFlag(args, '--intra-op-threads', sizing.intraOpThreads),
@@ -156,6 +157,7 @@ export default async function run(args: string[] = []): Promise<void> {
         seconds: b.seconds,
         deadlineMs: b.deadlineMs,
         cascadeConcurrency: b.cascadeConcurrency,
+        throughputRounds: b.throughputRounds,
         edgeWorkers: b.engine.workers,
         edgeIntraOpThreads: b.engine.intraOpThreads,
         publishRate: BENCH_PUBLISH_RATE,
