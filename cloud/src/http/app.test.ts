@@ -56,6 +56,14 @@ describe('health and metadata (open, no key)', () => {
     });
   });
 
+  it('keeps its routes matchable by RegExpRouter (no static path overlapping a parameter route)', () => {
+    // Hono falls back to its TrieRouter, slower on every request, when one route set cannot be
+    // compiled into one regular expression.
+    expect((cloud.server.app as unknown as { router: { name: string } }).router.name).toBe(
+      'SmartRouter + RegExpRouter',
+    );
+  });
+
   it('describes a model with -1 for the batch dim, at any loaded version', async () => {
     const expected = {
       name: 'digits-tiny',

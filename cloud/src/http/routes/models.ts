@@ -12,10 +12,16 @@ export function registerModelRoutes(app: Hono, deps: CloudAppDeps): void {
   const resolve = (c: Context) =>
     deps.models.resolve(c.req.param('model')!, parseVersion(c.req.param('version')));
 
-  app.get('/v2/models/stats', (c) => c.json({ model_stats: deps.models.instances().map(modelStatistics) }));
-
   for (const base of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
-    app.get(base, (c) => c.json(modelMetadata(resolve(c))));
+    app.get(base, (c) => {
+      // `GET /v2/models/stats` (all models) is served here rather than as a route of its own: a
+      // static path overlapping `/v2/models/:model` would keep Hono off its RegExpRouter, and with it
+      // every request, inference included, would be matched by the slower TrieRouter.
+      if (base === '/v2/models/:model' && c.req.param('model') === 'stats') {
+        return c.json({ model_stats: deps.models.instances().map(modelStatistics) });
+      }
+      return c.json(modelMetadata(resolve(c)));
+    });
     app.get(`${base}/stats`, (c) => c.json({ model_stats: [modelStatistics(resolve(c))] }));
     // OIP: `$model_ready_response`; 200 when ready, otherwise the reason's status (404 / 503).
     app.get(`${base}/ready`, (c) => {
