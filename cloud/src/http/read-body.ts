@@ -24,38 +24,59 @@ export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array
 }
 
 function readLimited(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = () => {
-      incoming.off('data', onData);
-      incoming.off('end', onEnd);
-      incoming.off('error', onError);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        cleanup();
-        incoming.pause();
-        reject(tooLarge(size, maxBytes));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(
-        new FoglineError('INVALID_ARG', `request body could not be read: ${err.message}`, { cause: err }),
-      );
-    };
-    incoming.on('data', onData);
-    incoming.on('end', onEnd);
-    incoming.on('error', onError);
-  });
+  return new Promise((resolve, reject) => new LimitedRead(incoming, maxBytes, resolve, reject));
+}
+
+/**
+ * One body being read. A class with bound methods rather than closures: this runs for every request,
+ * and under tsx each named closure costs an extra `Object.defineProperty` (esbuild's keepNames).
+ */
+class LimitedRead {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly incoming: IncomingMessage,
+    private readonly maxBytes: number,
+    private readonly resolve: (body: Uint8Array) => void,
+    private readonly reject: (err: FoglineError) => void,
+  ) {
+    this.onData = this.onData.bind(this);
+    this.onEnd = this.onEnd.bind(this);
+    this.onError = this.onError.bind(this);
+    incoming.on('data', this.onData);
+    incoming.on('end', this.onEnd);
+    incoming.on('error', this.onError);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      this.cleanup();
+      this.incoming.pause();
+      this.reject(tooLarge(this.size, this.maxBytes));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  private onEnd(): void {
+    this.cleanup();
+    this.resolve(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size));
+  }
+
+  private onError(err: Error): void {
+    this.cleanup();
+    this.reject(
+      new FoglineError('INVALID_ARG', `request body could not be read: ${err.message}`, { cause: err }),
+    );
+  }
+
+  private cleanup(): void {
+    this.incoming.off('data', this.onData);
+    this.incoming.off('end', this.onEnd);
+    this.incoming.off('error', this.onError);
+  }
 }
 
 function tooLarge(size: number, maxBytes: number): FoglineError {
