@@ -341,7 +341,8 @@ interface CpuBudget {
 function cpuBudget(point: GatewayPoint, floor: HttpFloor, cores: number): CpuBudget {
   const raw = point.rawBestSamplesPerSec;
   const modelMicros = (cores * 1e6) / raw;
-  const ceilingReqPerSec = (cores * 1e6) / (modelMicros + floor.serverCpuMicros + floor.loadCpuMicros);
+  // The load generator as measured against the gateway: its cost per request depends on the rate.
+  const ceilingReqPerSec = (cores * 1e6) / (modelMicros + floor.serverCpuMicros + point.loadCpuMicros);
   return {
     cores,
     modelMicros,
@@ -426,7 +427,7 @@ function budgetSection(floor: HttpFloor | undefined, b: CpuBudget | undefined): 
     '|---|---:|',
     `| digits-large at raw speed (${b.cores} cores × 10⁶ ÷ raw) | ${us(b.modelMicros)} |`,
     `| a bare Node HTTP server | ${us(b.httpMicros)} |`,
-    `| the load generator | ${us(b.loadMicros)} |`,
+    `| the load generator (at the gateway's rate) | ${us(b.loadMicros)} |`,
     `| the gateway on top of bare HTTP (Hono, auth, token bucket, decode, validation, batching at its real batch sizes, worker hop, encode) | ${us(b.gatewayOwnMicros)} |`,
     `| **budget for 0.9 × raw** (${b.cores} × 10⁶ ÷ (0.9 × raw)) | **${us(b.targetMicros)}** |`,
     '',

@@ -149,7 +149,7 @@ ${table(
       budget.modelMicros.toFixed(1),
     ],
     ['a bare MQTT broker (Aedes, echo only)', budget.brokerMicros.toFixed(1)],
-    ['the load generator (device process)', budget.loadMicros.toFixed(1)],
+    ["the load generator (device process, at the edge's rate)", budget.loadMicros.toFixed(1)],
     [
       'fogline edge on top of the broker (decode, validation, batching, worker hop, score, encode, ACL, rate limit)',
       budget.edgeOwnMicros.toFixed(1),

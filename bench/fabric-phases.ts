@@ -207,7 +207,8 @@ export function cpuBudget(
   cores: number,
 ): CpuBudget {
   const modelMicros = 1e6 / rawSamplesPerSec;
-  const floorMicros = modelMicros + floor.brokerCpuMicros + floor.loadCpuMicros;
+  // The load generator as measured against the edge: its cost per request depends on the rate.
+  const floorMicros = modelMicros + floor.brokerCpuMicros + edge.cpuMicrosPerRequest.loadProcess;
   const ceilingReqPerSec = (cores * 1e6) / floorMicros;
   const devicesElsewhere = (cores * 1e6) / edge.cpuMicrosPerRequest.edgeProcess;
   return {
