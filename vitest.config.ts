@@ -3,7 +3,7 @@ import PlainSummaryReporter from './test/plain-summary-reporter.ts';
 
 export default defineConfig({
   test: {
-    include: ['{shared,cloud,edge-agent,device-sdk,cli,toolchain,models,test}/**/*.test.ts'],
+    include: ['{shared,cloud,edge-agent,device-sdk,cli,toolchain,models,test,bench}/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     reporters: ['default', new PlainSummaryReporter()],
     pool: 'forks',

@@ -25,7 +25,8 @@ import { binaryInferRequest, digits, jsonInferBody } from '@fogline/cloud/testin
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
 import { defaultEngineSizing } from '@fogline/shared/runtime/index';
 import * as ort from 'onnxruntime-node';
-import { type HttpFloor, measureHttpFloor } from './cloud-floor.ts';
+import { budgetSection, type HttpFloor, measureHttpFloor } from './cloud-floor.ts';
+import { type CpuBudget, cpuBudget } from './cpu-budget.ts';
 
 const MODEL = 'digits-large';
 const BATCHES = [1, 2, 4, 8, 16, 32, 64];
@@ -276,7 +277,16 @@ export default async function run(args: string[] = []): Promise<void> {
   }
 
   const at = (mode: Mode, c: number) => gateway.find((g) => g.mode === mode && g.concurrency === c)!;
-  const budget = cpuBudget(at('binary', 64), floor!, cores);
+  const c64 = at('binary', 64);
+  const budget = cpuBudget({
+    cores,
+    rawSamplesPerSec: c64.rawBestSamplesPerSec,
+    rawThreads: best.intraOpThreads,
+    floorMicros: floor!.serverCpuMicros,
+    loadMicros: c64.loadCpuMicros,
+    serverMicros: c64.gatewayCpuMicros,
+    targetRatio: 0.9,
+  });
   const targets = {
     binaryC64Efficiency: {
       value: at('binary', 64).efficiency,
@@ -318,40 +328,6 @@ export default async function run(args: string[] = []): Promise<void> {
   writeFileSync(join(reports, 'cloud.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(reports, 'cloud.md'), markdown(report));
   console.log(`\n${markdown(report)}`);
-}
-
-interface CpuBudget {
-  cores: number;
-  /** digits-large at raw speed: raw uses every core, so cores × 10⁶ / raw samples/s. */
-  modelMicros: number;
-  httpMicros: number;
-  loadMicros: number;
-  /** The gateway process beyond the model at raw speed and bare HTTP: its own work. */
-  gatewayOwnMicros: number;
-  /** All parts together may cost at most this for 0.9 × raw. */
-  targetMicros: number;
-  /** What a gateway with no work of its own would reach: model + bare HTTP + load only. */
-  ceilingEfficiency: number;
-}
-
-/**
- * CPU per request at binary concurrency 64, from the measured parts: with every core busy, a request
- * costing C µs of CPU in all allows cores × 10⁶ / C requests/s.
- */
-function cpuBudget(point: GatewayPoint, floor: HttpFloor, cores: number): CpuBudget {
-  const raw = point.rawBestSamplesPerSec;
-  const modelMicros = (cores * 1e6) / raw;
-  // The load generator as measured against the gateway: its cost per request depends on the rate.
-  const ceilingReqPerSec = (cores * 1e6) / (modelMicros + floor.serverCpuMicros + point.loadCpuMicros);
-  return {
-    cores,
-    modelMicros,
-    httpMicros: floor.serverCpuMicros,
-    loadMicros: point.loadCpuMicros,
-    gatewayOwnMicros: point.gatewayCpuMicros - modelMicros - floor.serverCpuMicros,
-    targetMicros: (cores * 1e6) / (0.9 * raw),
-    ceilingEfficiency: ceilingReqPerSec / raw,
-  };
 }
 
 /** Median of every figure over the rounds (each round's efficiency used its own raw figure). */
@@ -406,33 +382,11 @@ export function markdown(r: {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    ...budgetSection(r.floor, r.budget),
+    ...(r.floor && r.budget ? [budgetSection(r.floor, r.budget), ''] : []),
     `Targets: binary c=64 efficiency ${t.binaryC64Efficiency!.value.toFixed(4)} ≥ 0.9 (${mark(t.binaryC64Efficiency!.met)}); ` +
       `JSON c=64 ${t.jsonC64Efficiency!.value.toFixed(4)} ≥ 0.6 (${mark(t.jsonC64Efficiency!.met)}); ` +
       `c=1 added p50 binary ${t.binaryC1AddedP50Ms!.value.toFixed(4)} ms, JSON ${t.jsonC1AddedP50Ms!.value.toFixed(4)} ms ≤ 0.5 ms ` +
       `(${mark(t.binaryC1AddedP50Ms!.met)} / ${mark(t.jsonC1AddedP50Ms!.met)}).`,
     '',
   ].join('\n');
-}
-
-function budgetSection(floor: HttpFloor | undefined, b: CpuBudget | undefined): string[] {
-  if (!floor || !b) return [];
-  const us = (v: number) => v.toFixed(1);
-  return [
-    `**Where the CPU goes** (binary, concurrency 64). The load generator shares the ${b.cores} cores with the gateway and raw inference uses all of them, so every request's CPU counts wherever it is spent. ` +
-      `CPU per request is each process's CPU time (all its threads) over a round ÷ its requests. The floor (bench/cloud-floor.ts): a bare \`node:http\` server that reads each body and answers the gateway's own response bytes, under the same load: ` +
-      `${floor.reqPerSec.toFixed(0)} req/s, ${us(floor.serverCpuMicros)} µs CPU per request in the server, ${us(floor.loadCpuMicros)} µs in the load process.`,
-    '',
-    '| part | CPU µs per request |',
-    '|---|---:|',
-    `| digits-large at raw speed (${b.cores} cores × 10⁶ ÷ raw) | ${us(b.modelMicros)} |`,
-    `| a bare Node HTTP server | ${us(b.httpMicros)} |`,
-    `| the load generator (at the gateway's rate) | ${us(b.loadMicros)} |`,
-    `| the gateway on top of bare HTTP (Hono, auth, token bucket, decode, validation, batching at its real batch sizes, worker hop, encode) | ${us(b.gatewayOwnMicros)} |`,
-    `| **budget for 0.9 × raw** (${b.cores} × 10⁶ ÷ (0.9 × raw)) | **${us(b.targetMicros)}** |`,
-    '',
-    `A gateway with no work of its own (model at raw speed + bare HTTP + this load generator) would reach **${b.ceilingEfficiency.toFixed(2)} of raw** here: ` +
-      `the room the target leaves for everything a gateway does per request is the budget minus model, HTTP and load, i.e. ${us(b.targetMicros - b.modelMicros - b.httpMicros - b.loadMicros)} µs.`,
-    '',
-  ];
 }

@@ -1,4 +1,5 @@
 /** bench/reports/fabric.md from a fabric report: machine and models, targets, then one section per part. */
+import { budgetTable } from './cpu-budget.ts';
 import { type Policy, TIERS, type TierName } from './fabric-cascade.ts';
 import {
   type CascadeSection,
@@ -96,6 +97,7 @@ ${table(
 function throughputSection(r: FabricReport, section: ThroughputSection): string {
   const { raw } = r;
   const { rows, floor, budget } = section;
+  const heaviest = rows[rows.length - 1]!;
   return `## 2. Edge throughput on ${r.models.edge.name}
 
 Raw onnxruntime-node with the session settings of the edge's workers (${raw.sessions} session(s) × ${raw.intraOpThreads} intra-op thread(s), one inter-op thread, no spinning), each in a worker thread; best of batch 1…64: **${raw.best.samplesPerSec.toFixed(0)} samples/s** at batch ${raw.best.batch}.
@@ -139,29 +141,15 @@ ${table(
   ]),
 )}
 
-**Where the CPU goes.** The devices share this machine's ${budget.cores} cores with the edge, so every request's CPU counts, wherever it is spent. The floor (bench/fabric-floor.ts): a bare Aedes broker whose only work is to echo each request's id back to its reply topic, under the same load (concurrency ${floor.concurrency}): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.brokerCpuMicros.toFixed(1)} µs CPU per request in the broker, ${floor.loadCpuMicros.toFixed(1)} µs in the load process${Object.keys(floor.errors).length ? ` (errors ${counts(floor.errors)})` : ''}. Per request at concurrency ${rows[rows.length - 1]?.concurrency}:
+**Where the CPU goes.** The devices share this machine's ${budget.cores} cores with the edge, so every request's CPU counts, wherever it is spent. The floor (bench/fabric-floor.ts): a bare Aedes broker whose only work is to echo each request's id back to its reply topic, under the same load (concurrency ${floor.concurrency}): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.brokerCpuMicros.toFixed(1)} µs CPU per request in the broker, ${floor.loadCpuMicros.toFixed(1)} µs in the load process${Object.keys(floor.errors).length ? ` (errors ${counts(floor.errors)})` : ''}. Per request at concurrency ${heaviest.concurrency}, against the raw figure of its median round:
 
-${table(
-  ['part', 'CPU µs per request'],
-  [
-    [
-      `the edge model at raw speed (10⁶ ÷ ${raw.best.samplesPerSec.toFixed(0)})`,
-      budget.modelMicros.toFixed(1),
-    ],
-    ['a bare MQTT broker (Aedes, echo only)', budget.brokerMicros.toFixed(1)],
-    ["the load generator (device process, at the edge's rate)", budget.loadMicros.toFixed(1)],
-    [
-      'fogline edge on top of the broker (decode, validation, batching, worker hop, score, encode, ACL, rate limit)',
-      budget.edgeOwnMicros.toFixed(1),
-    ],
-    [
-      `**budget for 0.70 × raw on ${budget.cores} cores** (${budget.cores} × 10⁶ ÷ (0.7 × raw))`,
-      `**${budget.targetMicros.toFixed(1)}**`,
-    ],
-  ],
-)}
+${budgetTable(budget, {
+  model: 'the edge model',
+  floor: 'a bare MQTT broker (Aedes, echo only)',
+  own: 'fogline edge on top of the broker (decode, validation, batching, worker hop, score, encode, ACL, rate limit)',
+})}
 
-An edge with no work of its own (model at raw speed + bare broker + this load generator) would reach ${budget.ceilingReqPerSec.toFixed(0)} req/s here, **${budget.ceilingRatio.toFixed(2)} of raw**: the room the target leaves for everything fogline does per request is the budget minus model, broker and load, ${(budget.targetMicros - budget.modelMicros - budget.brokerMicros - budget.loadMicros).toFixed(1)} µs. Derived, not measured: with the devices on other hosts (as on a real LAN) the same ${budget.cores} cores would carry ${budget.cores} × 10⁶ ÷ ${(budget.modelMicros + budget.brokerMicros + budget.edgeOwnMicros).toFixed(1)} µs = ${budget.devicesElsewhereReqPerSec.toFixed(0)} req/s of this edge (${budget.devicesElsewhereRatio.toFixed(2)} of raw), if its event loop (one core) kept up.`;
+An edge with no work of its own (model at raw speed + bare broker + this load generator) would reach ${budget.ceilingReqPerSec.toFixed(0)} req/s here, **${budget.ceilingRatio.toFixed(2)} of raw**. Derived, not measured: with the devices on other hosts (as on a real LAN) the same ${budget.cores} cores would carry ${budget.cores} × 10⁶ ÷ ${heaviest.cpuMicrosPerRequest.edgeProcess.toFixed(1)} µs = ${((budget.cores * 1e6) / heaviest.cpuMicrosPerRequest.edgeProcess).toFixed(0)} req/s of this edge (${((budget.cores * 1e6) / heaviest.cpuMicrosPerRequest.edgeProcess / budget.rawSamplesPerSec).toFixed(2)} of raw), if its event loop (one core) kept up.`;
 }
 
 function cascadeSection(r: FabricReport, c: CascadeSection): string {

@@ -19,6 +19,7 @@
 import net from 'node:net';
 import { encodeInferMessage } from '@fogline/shared/codec';
 import mqttPacket from 'mqtt-packet';
+import { CONNACK, PacketReader, PUBLISH, SUBACK } from './mqtt-packet-reader.ts';
 
 export interface LoadDevice {
   readonly id: string;
@@ -45,7 +46,7 @@ export interface ClosedLoopOptions {
 }
 
 export interface ClosedLoopResult {
-  /** Answered within the measured window (completion time inside it). */
+  /** Sent and answered inside the measured window. */
   readonly completed: number;
   /** Latencies of those, ms. */
   readonly latencies: number[];
@@ -118,57 +119,6 @@ function replyIdentity(payload: Buffer): { id: string; errorCode: string | null 
   };
 }
 
-/** MQTT 3.1.1 control packet types the load client receives. */
-const CONNACK = 2;
-const PUBLISH = 3;
-const SUBACK = 9;
-
-/**
- * Splits a byte stream into MQTT control packets: `(type, flags, body)` per packet, where `body` is
- * a view of the packet after its fixed header. Only what the broker sends a load client is expected.
- */
-class PacketReader {
-  private pending: Buffer | null = null;
-
-  constructor(private readonly onPacket: (type: number, flags: number, body: Buffer) => void) {}
-
-  push(chunk: Buffer): void {
-    let data = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
-    this.pending = null;
-    let at = 0;
-    for (;;) {
-      if (data.length - at < 2) break;
-      // Remaining length: 1–4 bytes, 7 bits each, least significant first.
-      let length = 0;
-      let multiplier = 1;
-      let i = at + 1;
-      let complete = false;
-      for (; i < data.length && i < at + 5; i++) {
-        const byte = data[i]!;
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((byte & 0x80) === 0) {
-          complete = true;
-          i++;
-          break;
-        }
-      }
-      if (!complete) {
-        if (i >= at + 5) throw new Error('malformed MQTT remaining length');
-        break;
-      }
-      if (data.length - i < length) break;
-      const head = data[at]!;
-      this.onPacket(head >> 4, head & 0x0f, data.subarray(i, i + length));
-      at = i + length;
-    }
-    if (at < data.length) {
-      data = data.subarray(at);
-      this.pending = Buffer.from(data); // a copy: `chunk` belongs to the socket
-    }
-  }
-}
-
 export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
   const started = performance.now();
   const measureFrom = started + options.warmupMs;
@@ -213,8 +163,12 @@ function runDevice(
   const pending = new Map<string, number>(); // request id → sent at
   // Every template has the same length; each packet in flight gets one of these and keeps it until
   // its reply, which cannot come before the packet was written out.
+  const packetLength = templates[0]!.packet.length;
+  if (templates.some((t) => t.packet.length !== packetLength)) {
+    throw new Error('load requests must all encode to the same length (same shape, fixed-width ids)');
+  }
   const free: Buffer[] = Array.from({ length: options.inFlightPerDevice }, () =>
-    Buffer.allocUnsafe(templates[0]!.packet.length),
+    Buffer.allocUnsafe(packetLength),
   );
   const bufferOf = new Map<string, Buffer>();
   let sequence = 0;
@@ -253,7 +207,8 @@ function runDevice(
       const sentAt = pending.get(id);
       if (sentAt === undefined) return; // already counted as lost
       pending.delete(id);
-      free.push(bufferOf.get(id)!);
+      // A reply proves its packet was written out; a lost one may still sit in the socket's queue.
+      free.push(errorCode === 'NO_REPLY' ? Buffer.allocUnsafe(packetLength) : bufferOf.get(id)!);
       bufferOf.delete(id);
       inFlight--;
       record(sentAt, errorCode);

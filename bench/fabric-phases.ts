@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
 import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
 import type { ModelEntry } from '@fogline/shared/model-repository/index';
+import { cpuBudget } from './cpu-budget.ts';
 import {
   oracleRow,
   type Policy,
@@ -17,11 +18,10 @@ import {
   type TierName,
 } from './fabric-cascade.ts';
 import type { SdkRecord, SdkResult } from './fabric-devices.ts';
-import { type BrokerFloor, measureBrokerFloor } from './fabric-floor.ts';
+import { measureBrokerFloor } from './fabric-floor.ts';
 import { measureRaw, type RawMeasurement } from './fabric-raw.ts';
 import type {
   CascadeSection,
-  CpuBudget,
   ThroughputRoundSummary,
   ThroughputRow,
   ThroughputSection,
@@ -124,7 +124,15 @@ export async function runThroughput(
     seconds: b.seconds,
   });
   const heaviest = rows[rows.length - 1]!;
-  const budget = cpuBudget(heaviest, floor, heaviest.rawSamplesPerSec, availableParallelism());
+  const budget = cpuBudget({
+    cores: availableParallelism(),
+    rawSamplesPerSec: heaviest.rawSamplesPerSec,
+    rawThreads: raw.sessions * raw.intraOpThreads,
+    floorMicros: floor.brokerCpuMicros,
+    loadMicros: heaviest.cpuMicrosPerRequest.loadProcess,
+    serverMicros: heaviest.cpuMicrosPerRequest.edgeProcess,
+    targetRatio: 0.7,
+  });
   b.log(
     `bare broker c=${floor.concurrency}: ${floor.reqPerSec.toFixed(0)} req/s, CPU µs/request: broker ${floor.brokerCpuMicros.toFixed(1)}, load ${floor.loadCpuMicros.toFixed(1)}; ceiling for any MQTT edge here ${budget.ceilingRatio.toFixed(2)} of raw`,
   );
@@ -192,36 +200,6 @@ async function throughputRound(
       errors: r.errors,
       cpuMicrosPerRequest: { edgeProcess: edgeCpu, loadProcess: r.cpuMicrosPerRequest },
     },
-  };
-}
-
-/**
- * CPU per request on this machine, from the measured parts: with `cores` cores fully used, a request
- * costing C µs of CPU in all allows cores × 10⁶ / C requests/s. The ceiling counts only the model at
- * raw speed, the bare broker and the load generator: what an edge with no work of its own would reach.
- */
-export function cpuBudget(
-  edge: ThroughputRow,
-  floor: BrokerFloor,
-  rawSamplesPerSec: number,
-  cores: number,
-): CpuBudget {
-  const modelMicros = 1e6 / rawSamplesPerSec;
-  // The load generator as measured against the edge: its cost per request depends on the rate.
-  const floorMicros = modelMicros + floor.brokerCpuMicros + edge.cpuMicrosPerRequest.loadProcess;
-  const ceilingReqPerSec = (cores * 1e6) / floorMicros;
-  const devicesElsewhere = (cores * 1e6) / edge.cpuMicrosPerRequest.edgeProcess;
-  return {
-    cores,
-    modelMicros: round(modelMicros, 1),
-    brokerMicros: round(floor.brokerCpuMicros, 1),
-    loadMicros: round(edge.cpuMicrosPerRequest.loadProcess, 1),
-    edgeOwnMicros: round(edge.cpuMicrosPerRequest.edgeProcess - modelMicros - floor.brokerCpuMicros, 1),
-    targetMicros: round((cores * 1e6) / (0.7 * rawSamplesPerSec), 1),
-    ceilingReqPerSec: round(ceilingReqPerSec, 1),
-    ceilingRatio: round(ceilingReqPerSec / rawSamplesPerSec),
-    devicesElsewhereReqPerSec: round(devicesElsewhere, 1),
-    devicesElsewhereRatio: round(devicesElsewhere / rawSamplesPerSec),
   };
 }
 

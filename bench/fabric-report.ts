@@ -1,5 +1,6 @@
 /** Shape of bench/reports/fabric.json and the issue's targets, checked against a report. */
 import type { RoutingPolicy } from '@fogline/shared/model-repository/index';
+import type { CpuBudget } from './cpu-budget.ts';
 import type { CascadeRow, Policy, TierName } from './fabric-cascade.ts';
 import type { BrokerFloor } from './fabric-floor.ts';
 import type { RawMeasurement } from './fabric-raw.ts';
@@ -39,27 +40,6 @@ export interface ThroughputRow {
   readonly errors: Record<string, number>;
   /** CPU time per request over the whole load run (warm-up and connects included), by process. */
   readonly cpuMicrosPerRequest: { readonly edgeProcess: number; readonly loadProcess: number };
-}
-
-/** CPU per request, µs, of each part (see `cpuBudget` in fabric-phases.ts). */
-export interface CpuBudget {
-  readonly cores: number;
-  /** The edge model at raw batched speed: 10⁶ / raw samples/s. */
-  readonly modelMicros: number;
-  /** Bare Aedes echoing the same load. */
-  readonly brokerMicros: number;
-  /** The device (load) process, in the edge run. */
-  readonly loadMicros: number;
-  /** The edge process beyond the model and the bare broker: fogline's own work. */
-  readonly edgeOwnMicros: number;
-  /** All parts together may cost at most this for 0.7 × raw on `cores` cores. */
-  readonly targetMicros: number;
-  /** What an edge with no work of its own would reach: model + bare broker + load only. */
-  readonly ceilingReqPerSec: number;
-  readonly ceilingRatio: number;
-  /** Derived: the edge process's CPU alone (devices on other hosts), cores × 10⁶ ÷ edge CPU per request. */
-  readonly devicesElsewhereReqPerSec: number;
-  readonly devicesElsewhereRatio: number;
 }
 
 export interface ThroughputSection {

@@ -69,7 +69,7 @@ export class EdgeModel {
 
   static async load(options: EdgeModelOptions): Promise<EdgeModel> {
     const version = options.version ?? options.entry.latestVersion;
-    const sizing = defaultEdgeEngineSizing();
+    const sizing = defaultEdgeEngineSizing(undefined, options.intraOpThreads);
     const engine = await createInferenceEngine({
       modelPath: options.entry.modelPath(version),
       workers: options.workers ?? sizing.workers,
@@ -112,9 +112,9 @@ export class EdgeModel {
     }
     // A plain loop: this runs for every element of every request on the edge's event loop.
     for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (v - v !== 0)
+      if (!Number.isFinite(data[i])) {
         throw new FoglineError('INVALID_ARG', `input "${tensor.name}": element ${i} is not a finite number`);
+      }
     }
     if (tensors.length !== 1) {
       throw new FoglineError(

@@ -39,7 +39,8 @@ export type AclDecision =
   | { readonly allowed: true }
   | { readonly allowed: false; readonly reason: AclRefusal };
 
-const ALLOW: AclDecision = Object.freeze({ allowed: true });
+/** The one "allowed" decision (frozen, shared). */
+export const ALLOW: AclDecision = Object.freeze({ allowed: true });
 const refuse = (reason: AclRefusal): AclDecision => Object.freeze({ allowed: false, reason });
 
 const PREFIX_LEVELS = TOPIC_PREFIX.split('/');

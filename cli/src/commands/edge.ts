@@ -105,7 +105,7 @@ export function registerEdge(program: Command): void {
     )
     .option(
       '--intra-op-threads <n>',
-      'onnxruntime threads per session',
+      'onnxruntime threads per session (default 1)',
       parsePositiveInt('--intra-op-threads'),
     )
     .option('--max-batch-size <n>', 'override max_batch_size', parsePositiveInt('--max-batch-size'))

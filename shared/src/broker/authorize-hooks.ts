@@ -8,7 +8,7 @@
  * subscribe to. It is counted, and a device gets an error reply on its reply topic.
  */
 import type { Aedes } from 'aedes';
-import { canPublish, canSubscribe, type Identity } from '../acl.ts';
+import { ALLOW, canPublish, canSubscribe, type Identity } from '../acl.ts';
 import type { ResolvedBrokerOptions } from './broker-options.ts';
 import type { BrokerStats } from './broker-stats.ts';
 import type { ClientSessions } from './client-sessions.ts';
@@ -24,7 +24,6 @@ function mayRetain(identity: Identity): boolean {
 
 type AedesHooks = Pick<Aedes, 'authorizePublish' | 'authorizeSubscribe'>;
 type PublishCallback = Parameters<Aedes['authorizePublish']>[2];
-const ALLOWED = { allowed: true } as const;
 
 /** Accepts `packet` but sends it nowhere (see the module comment). */
 function discard(packet: { topic: string; retain: boolean }, callback: PublishCallback): void {
@@ -46,7 +45,7 @@ export function createAuthorizeHooks(
     if (!session) return callback(new Error('client is not authenticated'));
     const { identity } = session;
     const decision =
-      session.allowedPublishTopic === packet.topic ? ALLOWED : canPublish(identity, packet.topic);
+      session.allowedPublishTopic === packet.topic ? ALLOW : canPublish(identity, packet.topic);
     if (!decision.allowed) {
       stats.publishRefused[decision.reason]++;
       options.logger.warn('MQTT publish refused', {

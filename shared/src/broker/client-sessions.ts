@@ -12,7 +12,7 @@ export interface ClientSession {
   readonly credentialFingerprint: string;
   readonly publishBucket: TokenBucket;
   /**
-   * The topic this client last published to with the ACL's leave: a device publishes to one topic
+   * The topic this client last published to that the ACL allowed: a device publishes to one topic
    * over and over, and its identity cannot change within a session, so the answer is kept.
    */
   allowedPublishTopic?: string;

@@ -44,7 +44,10 @@ export interface FoglineBroker {
   readonly aedes: Aedes;
   /** Opens the configured listeners and attaches the WebSocket endpoint; call once. */
   listen(): Promise<BrokerAddresses>;
-  /** Publishes from inside the process (no ACL, no rate limit). */
+  /**
+   * Publishes from inside the process (no ACL, no rate limit). `payload` is not copied (Aedes may keep
+   * it queued): do not change it afterwards.
+   */
   publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void>;
   /** Disconnects `clientId` at once (its will, if any, is published); true if it was connected. */
   revoke(clientId: string): boolean;

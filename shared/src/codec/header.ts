@@ -75,7 +75,7 @@ function checkOptionalString(obj: JsonObject, field: string, where: string): voi
 function checkParameters(value: unknown, where: string): asserts value is Parameters | undefined {
   if (value === undefined) return;
   if (!isObject(value)) throw new FoglineError('INVALID_ARG', `${where}: parameters must be an object`);
-  for (const key in value) {
+  for (const key of Object.keys(value)) {
     const v = value[key];
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
       throw new FoglineError(

@@ -44,7 +44,8 @@ const utf8 = new TextEncoder();
 
 /**
  * Encodes a request (header without `inputs`) or a response (header with `model_name`, without
- * `outputs`); `tensors` become its inputs or outputs, in order.
+ * `outputs`); `tensors` become its inputs or outputs, in order. The body may share its ArrayBuffer
+ * (see encodeFrame).
  */
 export function encodeInferBody(
   header: InferRequestHeader | InferResponseHeader,
@@ -55,7 +56,11 @@ export function encodeInferBody(
   return { body: frame, headerLength };
 }
 
-/** Builds `prefix bytes (zeroed) | JSON header | binary tensors` in one allocation. */
+/**
+ * Builds `prefix bytes (zeroed) | JSON header | binary tensors` in one allocation. In Node the frame
+ * may be a view into Buffer's shared pool: use its byteOffset/byteLength, never its whole `.buffer`,
+ * and never transfer that buffer to a worker.
+ */
 export function encodeFrame(
   header: InferRequestHeader | InferResponseHeader,
   tensors: readonly Tensor[],
@@ -66,11 +71,13 @@ export function encodeFrame(
   const role = isResponse ? 'output' : 'input';
   const binaryTensors: Tensor[] = [];
   let binaryLength = 0;
-  const described = tensors.map((tensor, i): RequestInput => {
+  const names = new Set<string>();
+  const described = tensors.map((tensor): RequestInput => {
     const where = `${role} "${tensor.name}"`;
-    if (tensor.name === '' || tensors.findIndex((t) => t.name === tensor.name) !== i) {
+    if (tensor.name === '' || names.has(tensor.name)) {
       throw new FoglineError('INVALID_ARG', `${where}: tensor names must be non-empty and unique`);
     }
+    names.add(tensor.name);
     checkTensorData(tensor, elementCount(tensor.shape, where, DEFAULT_CODEC_LIMITS), where);
     const entry: RequestInput = { name: tensor.name, shape: [...tensor.shape], datatype: tensor.datatype };
     if (wantsBinary(tensor, options)) {

@@ -9,7 +9,9 @@ import { type DecodedInfer, decodeInferBody, type EncodeOptions, encodeFrame } f
 import type { CodecLimits } from './limits.ts';
 
 const PREFIX = 4;
+const utf8 = new TextEncoder();
 
+/** The framed payload; it may share its ArrayBuffer (see encodeFrame): mind byteOffset. */
 export function encodeInferMessage(
   header: InferRequestHeader | InferResponseHeader,
   tensors: readonly Tensor[],
@@ -45,7 +47,7 @@ export function encodeErrorMessage(err: unknown, id?: string): Uint8Array {
   const error = fromUnknown(err);
   const header: InferErrorResponse = { error: error.message, parameters: { error_code: error.code } };
   if (id !== undefined) header.id = id;
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  const json = utf8.encode(JSON.stringify(header));
   const frame = new Uint8Array(PREFIX + json.length);
   new DataView(frame.buffer).setUint32(0, json.length, true);
   frame.set(json, PREFIX);

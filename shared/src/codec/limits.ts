@@ -16,13 +16,15 @@ export const DEFAULT_CODEC_LIMITS: CodecLimits = Object.freeze({
   maxTensors: 64,
 });
 
-/** Resolved limits per caller's object: callers pass the same constant on every message. */
+/** Resolved limits per caller's frozen object: callers pass the same constant on every message. */
 const resolvedCache = new WeakMap<Partial<CodecLimits>, CodecLimits>();
 
 export function resolveLimits(limits?: Partial<CodecLimits>): CodecLimits {
   if (limits === undefined) return DEFAULT_CODEC_LIMITS;
-  const cached = resolvedCache.get(limits);
-  if (cached !== undefined && Object.isFrozen(limits)) return cached;
+  // Only a frozen object can be cached: any other may change between calls.
+  const frozen = Object.isFrozen(limits);
+  const cached = frozen ? resolvedCache.get(limits) : undefined;
+  if (cached !== undefined) return cached;
   const resolved = { ...DEFAULT_CODEC_LIMITS, ...limits };
   for (const [key, value] of Object.entries(resolved)) {
     if (!Number.isSafeInteger(value) || value < 0) {
@@ -32,9 +34,9 @@ export function resolveLimits(limits?: Partial<CodecLimits>): CodecLimits {
       );
     }
   }
-  const frozen = Object.freeze(resolved);
-  resolvedCache.set(limits, frozen);
-  return frozen;
+  const result = Object.freeze(resolved);
+  if (frozen) resolvedCache.set(limits, result);
+  return result;
 }
 
 /**

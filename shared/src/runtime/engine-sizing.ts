@@ -24,11 +24,15 @@ export function defaultEngineSizing(cores: number = availableParallelism()): Eng
 
 /**
  * Default pool of an edge agent: its event loop also runs the MQTT broker of its devices, which costs
- * more per request than the mid model does, so one core stays with it and every other core gets one
- * single-thread session (at least one). On 2 cores `npm run bench -- fabric` measured one session
- * as fast as two (11.0k vs 10.8k req/s), with the second core left to the broker and the devices.
+ * more per request than the mid model does, so one core stays with it and the others run sessions
+ * (at least one), single-thread unless `intraOpThreads` says otherwise. On 2 cores one session
+ * carried as much as two under `npm run bench -- fabric`, with the second core left to the broker.
  */
-export function defaultEdgeEngineSizing(cores: number = availableParallelism()): EngineSizing {
+export function defaultEdgeEngineSizing(
+  cores: number = availableParallelism(),
+  intraOpThreads = 1,
+): EngineSizing {
   const c = Math.max(1, Math.floor(cores));
-  return { workers: Math.max(1, c - 1), intraOpThreads: 1 };
+  const threads = Math.max(1, Math.floor(intraOpThreads));
+  return { workers: Math.max(1, Math.floor((c - 1) / threads)), intraOpThreads: threads };
 }

@@ -85,5 +85,8 @@ describe('inference engine (worker_threads + onnxruntime-node)', () => {
     expect(defaultEdgeEngineSizing(1)).toEqual({ workers: 1, intraOpThreads: 1 });
     expect(defaultEdgeEngineSizing(2)).toEqual({ workers: 1, intraOpThreads: 1 });
     expect(defaultEdgeEngineSizing(4)).toEqual({ workers: 3, intraOpThreads: 1 });
+    // Threads asked for: as many sessions of that size as fit beside the broker's core.
+    expect(defaultEdgeEngineSizing(4, 2)).toEqual({ workers: 1, intraOpThreads: 2 });
+    expect(defaultEdgeEngineSizing(8, 2)).toEqual({ workers: 3, intraOpThreads: 2 });
   });
 });
