@@ -8,10 +8,12 @@
  * (bench/cloud-loadgen.mjs, raw keep-alive sockets) so it does not share the gateway's event loop; it
  * does share the cores, which on a small box is part of what is measured.
  *
- * The machine is shared and its background load drifts, so every gateway figure is paired with a raw
- * figure measured just before it (same moment, same background): efficiency = gateway req/s ÷ raw best
- * samples/s of that round, and "added p50" at concurrency 1 = gateway p50 − raw batch-1 p50 (session
- * configured like the gateway's workers) of that round. Each point is the median over `--rounds`.
+ * The machine is shared and its background load drifts, so every gateway round is paired with raw
+ * figures measured just before it (same moment, same background). Efficiency = gateway req/s ÷ the
+ * best raw figure of the whole run, the box's limit (conservative: a paired raw run hit by a burst of
+ * background load would flatter the gateway; the paired ratio is reported alongside); "added p50" at
+ * concurrency 1 = gateway p50 − the paired raw batch-1 p50 (session configured like the gateway's
+ * workers). Each point is the median over `--rounds`.
  * Writes bench/reports/cloud.json and bench/reports/cloud.md.
  */
 import { execFile } from 'node:child_process';
@@ -61,6 +63,9 @@ interface GatewayRound {
 interface GatewayPoint extends GatewayRound {
   mode: Mode;
   concurrency: number;
+  /** Median over the rounds of req/s ÷ the raw figure measured just before each (`efficiency` is
+   * req/s ÷ the best raw figure of the whole run, the box's limit). */
+  efficiencyPaired?: number;
   rounds: GatewayRound[];
 }
 
@@ -276,11 +281,22 @@ export default async function run(args: string[] = []): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  // The box's limit is the best raw figure seen anywhere in the run: a paired raw run caught by a burst
+  // of background load would otherwise flatter the gateway (efficiencies above 1 were seen). Targets
+  // use this conservative ratio; the paired one is kept alongside.
+  const limit = Math.max(
+    best.samplesPerSec,
+    ...gateway.flatMap((g) => g.rounds.map((r) => r.rawBestSamplesPerSec)),
+  );
+  for (const g of gateway) {
+    g.efficiencyPaired = g.efficiency;
+    g.efficiency = g.reqPerSec / limit;
+  }
   const at = (mode: Mode, c: number) => gateway.find((g) => g.mode === mode && g.concurrency === c)!;
   const c64 = at('binary', 64);
   const budget = cpuBudget({
     cores,
-    rawSamplesPerSec: c64.rawBestSamplesPerSec,
+    rawSamplesPerSec: limit,
     rawThreads: best.intraOpThreads,
     floorMicros: floor!.serverCpuMicros,
     loadMicros: c64.loadCpuMicros,
@@ -365,7 +381,7 @@ export function markdown(r: {
 }): string {
   const rows = r.gateway.map(
     (g) =>
-      `| ${g.mode} | ${g.concurrency} | ${g.reqPerSec.toFixed(0)} | ${g.p50Ms.toFixed(2)} | ${g.p99Ms.toFixed(2)} | ${g.meanBatch.toFixed(1)} | ${g.rawBestSamplesPerSec.toFixed(0)} | ${g.efficiency.toFixed(2)} | ${g.rawSingleP50Ms.toFixed(2)} | ${g.concurrency === 1 ? g.addedP50Ms.toFixed(2) : '–'} | ${g.gatewayCpuMicros.toFixed(0)} | ${g.loadCpuMicros.toFixed(0)} | ${g.errors} |`,
+      `| ${g.mode} | ${g.concurrency} | ${g.reqPerSec.toFixed(0)} | ${g.p50Ms.toFixed(2)} | ${g.p99Ms.toFixed(2)} | ${g.meanBatch.toFixed(1)} | ${g.rawBestSamplesPerSec.toFixed(0)} | ${g.efficiency.toFixed(2)} | ${(g.efficiencyPaired ?? g.efficiency).toFixed(2)} | ${g.rawSingleP50Ms.toFixed(2)} | ${g.concurrency === 1 ? g.addedP50Ms.toFixed(2) : '–'} | ${g.gatewayCpuMicros.toFixed(0)} | ${g.loadCpuMicros.toFixed(0)} | ${g.errors} |`,
   );
   const t = r.targets;
   const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -376,10 +392,10 @@ export function markdown(r: {
     '',
     `Raw limit: one onnxruntime-node session, ${r.rawBest.intraOpThreads} intra-op thread(s), batch ${r.rawBest.batch} (best of the sweep over batch 1…64 and 1…cores threads). ` +
       `Gateway: ${r.gatewayEngine.workers} worker(s) × ${r.gatewayEngine.intraOpThreads} intra-op thread(s), API-key auth on, single-sample requests from a separate load process over keep-alive. ` +
-      `Each row is the median of ${r.method.rounds} rounds of ${r.method.secondsPerRound} s; every round is paired with a raw measurement taken just before it (the machine is shared and noisy).`,
+      `Each row is the median of ${r.method.rounds} rounds of ${r.method.secondsPerRound} s; every round is paired with a raw measurement taken just before it (the machine is shared and noisy). Efficiency is req/s ÷ the best raw figure of the whole run (the box's limit; conservative), the paired ratio alongside.`,
     '',
-    '| mode | concurrency | req/s | p50 ms | p99 ms | mean batch | raw best samples/s | efficiency | raw 1-sample p50 ms | added p50 ms | gateway CPU µs/req | load CPU µs/req | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    "| mode | concurrency | req/s | p50 ms | p99 ms | mean batch | raw best samples/s (paired) | efficiency (vs the run's best raw) | efficiency (vs paired raw) | raw 1-sample p50 ms | added p50 ms | gateway CPU µs/req | load CPU µs/req | errors |",
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     ...(r.floor && r.budget ? [budgetSection(r.floor, r.budget), ''] : []),

@@ -110,16 +110,16 @@ ${table(
   ],
 )}
 
-The edge agent under closed-loop load from lean MQTT clients in the device process (bench/fabric-mqtt-load.ts: raw sockets, pre-encoded single-digit requests, QoS 1 both ways, TCP_NODELAY), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured. Each load runs ${r.settings.throughputRounds} rounds, each paired with a raw measurement at batch ${raw.best.batch} taken just before it (same moment, same background load); the row is the round with the median ratio. CPU per request is each process's CPU time (all its threads) over the round ÷ its requests:
+The edge agent under closed-loop load from lean MQTT clients in the device process (bench/fabric-mqtt-load.ts: raw sockets, pre-encoded single-digit requests, QoS 1 both ways, TCP_NODELAY), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured. Each load runs ${r.settings.throughputRounds} rounds, each paired with a raw measurement at batch ${raw.best.batch} taken just before it (same moment, same background load); the row is the round with the median req/s. Its ratio is taken against the best raw figure of the whole run (${heaviest.rawLimitSamplesPerSec.toFixed(0)} samples/s, the box's limit: conservative, since a paired raw run caught by a burst of background load would flatter the edge); the median of the paired ratios is given alongside. CPU per request is each process's CPU time (all its threads) over the round ÷ its requests:
 
 ${table(
   [
     'concurrency',
     'clients',
     'req/s',
-    'raw samples/s (paired)',
-    'ratio',
-    'ratios of all rounds',
+    'ratio (vs best raw)',
+    'ratio (vs paired raw, median)',
+    'paired ratios of all rounds',
     'p50 ms',
     'p99 ms',
     'edge CPU µs/req',
@@ -130,8 +130,8 @@ ${table(
     t.concurrency,
     t.clients,
     t.reqPerSec.toFixed(0),
-    t.rawSamplesPerSec.toFixed(0),
     t.ratio.toFixed(2),
+    t.ratioPaired.toFixed(2),
     t.rounds.map((x) => x.ratio.toFixed(2)).join(' '),
     ms(t.latency.p50Ms),
     ms(t.latency.p99Ms),
@@ -141,7 +141,7 @@ ${table(
   ]),
 )}
 
-**Where the CPU goes.** The devices share this machine's ${budget.cores} cores with the edge, so every request's CPU counts, wherever it is spent. The floor (bench/fabric-floor.ts): a bare Aedes broker whose only work is to echo each request's id back to its reply topic, under the same load (concurrency ${floor.concurrency}): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.brokerCpuMicros.toFixed(1)} µs CPU per request in the broker, ${floor.loadCpuMicros.toFixed(1)} µs in the load process${Object.keys(floor.errors).length ? ` (errors ${counts(floor.errors)})` : ''}. Per request at concurrency ${heaviest.concurrency}, against the raw figure of its median round:
+**Where the CPU goes.** The devices share this machine's ${budget.cores} cores with the edge, so every request's CPU counts, wherever it is spent. The floor (bench/fabric-floor.ts): a bare Aedes broker whose only work is to echo each request's id back to its reply topic, under the same load (concurrency ${floor.concurrency}): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.brokerCpuMicros.toFixed(1)} µs CPU per request in the broker, ${floor.loadCpuMicros.toFixed(1)} µs in the load process${Object.keys(floor.errors).length ? ` (errors ${counts(floor.errors)})` : ''}. Per request at concurrency ${heaviest.concurrency}, against the best raw figure of the run:
 
 ${budgetTable(budget, {
   model: 'the edge model',

@@ -103,19 +103,33 @@ export async function runThroughput(
   broker: string,
   raw: RawMeasurement,
 ): Promise<ThroughputSection> {
-  const rows: ThroughputRow[] = [];
+  const measured: ThroughputRound[][] = [];
   for (const [clients, inFlight] of THROUGHPUT_LOADS) {
     const rounds: ThroughputRound[] = [];
     for (let round = 0; round < b.throughputRounds; round++)
       rounds.push(await throughputRound(b, broker, raw, clients, inFlight));
-    // The round with the median ratio stands for the load (the machine is shared and noisy).
-    const sorted = [...rounds].sort((x, y) => x.ratio - y.ratio);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-    rows.push({ ...median.row, rounds: rounds.map((r) => r.summary) });
-    b.log(
-      `edge throughput c=${clients * inFlight}: ratios ${rounds.map((r) => r.ratio.toFixed(2)).join(' ')} → median ${median.ratio.toFixed(2)}`,
-    );
+    measured.push(rounds);
   }
+  // The box's limit is the best raw figure seen anywhere in the run: a paired raw run caught by a
+  // burst of background load would otherwise flatter the edge. The target uses this conservative
+  // ratio; the median of the paired ratios is kept alongside.
+  const limit = Math.max(raw.best.samplesPerSec, ...measured.flat().map((r) => r.summary.rawSamplesPerSec));
+  const rows = measured.map((rounds) => {
+    const byRate = [...rounds].sort((x, y) => x.row.reqPerSec - y.row.reqPerSec);
+    const median = byRate[Math.floor((byRate.length - 1) / 2)]!;
+    const paired = rounds.map((r) => r.ratio).sort((x, y) => x - y);
+    const row: ThroughputRow = {
+      ...median.row,
+      ratio: round(median.row.reqPerSec / limit),
+      ratioPaired: round(paired[Math.floor((paired.length - 1) / 2)]!),
+      rawLimitSamplesPerSec: round(limit, 1),
+      rounds: rounds.map((r) => r.summary),
+    };
+    b.log(
+      `edge throughput c=${row.concurrency}: ${row.reqPerSec.toFixed(0)} req/s (median round) ÷ best raw ${limit.toFixed(0)} = ${row.ratio.toFixed(2)}; paired ratios ${paired.map((x) => x.toFixed(2)).join(' ')}`,
+    );
+    return row;
+  });
   const [clients, inFlight] = THROUGHPUT_LOADS[THROUGHPUT_LOADS.length - 1]!;
   const floor = await measureBrokerFloor({
     devices: b.credentials.devices.slice(0, clients),
@@ -126,7 +140,7 @@ export async function runThroughput(
   const heaviest = rows[rows.length - 1]!;
   const budget = cpuBudget({
     cores: availableParallelism(),
-    rawSamplesPerSec: heaviest.rawSamplesPerSec,
+    rawSamplesPerSec: limit,
     rawThreads: raw.sessions * raw.intraOpThreads,
     floorMicros: floor.brokerCpuMicros,
     loadMicros: heaviest.cpuMicrosPerRequest.loadProcess,
@@ -141,7 +155,7 @@ export async function runThroughput(
 
 interface ThroughputRound {
   readonly ratio: number;
-  readonly row: Omit<ThroughputRow, 'rounds'>;
+  readonly row: Omit<ThroughputRow, 'rounds' | 'ratioPaired' | 'rawLimitSamplesPerSec'>;
   readonly summary: ThroughputRoundSummary;
 }
 

@@ -28,13 +28,19 @@ export interface ThroughputRoundSummary {
   readonly ratio: number;
 }
 
-/** The round with the median ratio; `rounds` lists them all. */
+/** The round with the median req/s; `rounds` lists them all. */
 export interface ThroughputRow {
   readonly concurrency: number;
   readonly clients: number;
   readonly reqPerSec: number;
+  /** Raw measured just before this round. */
   readonly rawSamplesPerSec: number;
+  /** The best raw figure of the whole run: the box's limit. */
+  readonly rawLimitSamplesPerSec: number;
+  /** req/s ÷ rawLimitSamplesPerSec (conservative; the target's ratio). */
   readonly ratio: number;
+  /** Median over the rounds of req/s ÷ the raw figure measured just before each. */
+  readonly ratioPaired: number;
   readonly rounds: readonly ThroughputRoundSummary[];
   readonly latency: LatencySummary;
   readonly errors: Record<string, number>;
