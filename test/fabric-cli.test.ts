@@ -63,4 +63,35 @@ describe('fogline edges / fogline devices (processes)', { timeout: 120_000 }, ()
     expect(taken.code).toBe(1);
     expect(taken.stderr).toMatch(/already exists/);
   });
+
+  it('enrols a device with no edge (--cloud), listed as "cloud"; it needs exactly one of --edge and --cloud', async () => {
+    const dir = ['--data-dir', cloud.dataDir];
+    const added = await fogline('devices', 'add', 'cli-direct', '--cloud', ...dir);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/created device 'cli-direct' with no edge/);
+    const token = /token \(shown once\): (fgd_\S+)/.exec(added.stdout)?.[1];
+    const record = await cloud.server.controlStore.devices.verify('cli-direct', token ?? '');
+    expect(record).toMatchObject({ id: 'cli-direct', edgeId: null });
+
+    const json = await fogline('devices', 'list', '--edge', 'cloud', '--json', ...dir);
+    expect(JSON.parse(json.stdout)).toEqual([
+      { id: 'cli-direct', edge: null, createdAt: expect.any(String), revokedAt: null },
+    ]);
+    const table = await fogline('devices', 'list', ...dir);
+    expect(table.stdout).toMatch(/cli-direct\s+cloud\s/);
+
+    await cloud.admin.createEdge('cli-edge-2');
+    const both = await fogline('devices', 'add', 'cli-both', '--cloud', '--edge', 'cli-edge-2', ...dir);
+    const neither = await fogline('devices', 'add', 'cli-neither', ...dir);
+    for (const outcome of [both, neither]) {
+      expect(outcome.code).toBe(1);
+      expect(outcome.stderr).toMatch(/exactly one of --edge <edgeId> .* and --cloud/);
+    }
+    expect((await cloud.admin.listDevices()).map((d) => d.id)).not.toContain('cli-both');
+    expect((await cloud.admin.listDevices()).map((d) => d.id)).not.toContain('cli-neither');
+
+    const reserved = await fogline('edges', 'add', 'cloud', ...dir);
+    expect(reserved.code).toBe(1);
+    expect(reserved.stderr).toMatch(/edge id 'cloud' is reserved/);
+  });
 });

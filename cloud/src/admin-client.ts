@@ -77,8 +77,11 @@ export class CloudAdminClient {
     return (await this.call('DELETE', `/api/edges/${encodeURIComponent(id)}`)) as EdgeView;
   }
 
-  /** Enrols a device under `edgeId`; `token` is shown only here. Its edge learns it by device-list sync. */
-  async createDevice(id: string, edgeId: string): Promise<DeviceView & { token: string }> {
+  /**
+   * Enrols a device under `edgeId`, or with no edge (null: it connects to the cloud broker, which
+   * plays its edge); `token` is shown only here. Its edge learns it by device-list sync.
+   */
+  async createDevice(id: string, edgeId: string | null): Promise<DeviceView & { token: string }> {
     return (await this.call('POST', '/api/devices', { id, edge: edgeId })) as DeviceView & { token: string };
   }
 
@@ -87,7 +90,7 @@ export class CloudAdminClient {
     return ((await this.call('GET', `/api/devices${query}`)) as { devices: DeviceView[] }).devices;
   }
 
-  /** Revokes a device; its edge disconnects it within seconds. */
+  /** Revokes a device; its edge disconnects it within seconds (the cloud broker at once, if edgeless). */
   async revokeDevice(id: string): Promise<DeviceView> {
     return (await this.call('DELETE', `/api/devices/${encodeURIComponent(id)}`)) as DeviceView;
   }

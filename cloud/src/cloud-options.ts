@@ -7,6 +7,7 @@ import { FoglineError } from '@fogline/shared/errors';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
+import { checkModelName } from './serving/model-server.ts';
 import type { ServingOptions } from './serving/serving-options.ts';
 import { DEFAULT_DATA_DIR } from './store/index.ts';
 
@@ -25,6 +26,8 @@ export interface CloudOptions {
   dataDir: string;
   /** Model repository. */
   modelsDir: string;
+  /** Model that answers devices connected straight to the cloud broker (no edge). */
+  cloudModel: string;
   /** PostgreSQL URL; default `DATABASE_URL`, else PGlite in the data dir. */
   databaseUrl: string | undefined;
   /** false = --no-auth: infer without API keys (and repository control without the admin token). */
@@ -44,6 +47,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   edgeRate: DEFAULT_EDGE_RATE,
   dataDir: DEFAULT_DATA_DIR,
   modelsDir: DEFAULT_MODELS_DIR,
+  cloudModel: 'digits-large',
   databaseUrl: undefined,
   auth: true,
   maxBodyBytes: 16 * 1024 * 1024,
@@ -63,6 +67,17 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
   port('httpPort', '--http-port', o.httpPort);
   if (o.mqttPort !== null) port('mqttPort', '--mqtt-port', o.mqttPort);
   int('maxBodyBytes', o.maxBodyBytes, 1024);
+  try {
+    checkModelName(o.cloudModel);
+  } catch (err) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `cloudModel must be a model name, got ${JSON.stringify(o.cloudModel)}`,
+      {
+        cause: err,
+      },
+    );
+  }
   int('shutdownTimeoutMs', o.shutdownTimeoutMs, 0);
   const s = o.serving;
   if (s.workers !== undefined) int('workers', s.workers, 1, 64);

@@ -145,6 +145,10 @@ export class CloudServer {
         limits: o.mqtt,
         edgeRate: o.edgeRate,
         edgeModels: () => (this.modelServer ? edgeModelVersions(this.modelServer) : {}),
+        cloudModel: () => {
+          if (!this.modelServer) throw new FoglineError('UNAVAILABLE', 'the cloud is starting');
+          return this.modelServer.resolve(o.cloudModel);
+        },
         log: (message, err) =>
           this.log(new FoglineError('INTERNAL', `${message}: ${err?.message ?? ''}`, { cause: err })),
       });

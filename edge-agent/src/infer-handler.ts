@@ -8,23 +8,23 @@
 import type { Clock } from '@fogline/shared/clock';
 import { findTensor } from '@fogline/shared/codec';
 import { FoglineError, fromUnknown, isFoglineError } from '@fogline/shared/errors';
+import { Deadline } from '@fogline/shared/fabric/deadline';
+import { encodeAnswer, encodeErrorReply, logitsOutput } from '@fogline/shared/fabric/reply';
+import {
+  type FabricRequest,
+  type FabricRequestLimits,
+  RequestRejection,
+  readFabricRequest,
+} from '@fogline/shared/fabric/request';
 import type { FabricReplyParameters } from '@fogline/shared/fabric-protocol';
 import type { Tensor } from '@fogline/shared/oip';
 import { scoreOf, softmax } from '@fogline/shared/scores';
 import { topics } from '@fogline/shared/topics';
 import type { CloudAnswer } from './cloud-client.ts';
 import type { CloudTier } from './cloud-tier.ts';
-import { Deadline } from './deadline.ts';
 import type { EdgeModel } from './edge-model.ts';
 import type { EdgeTelemetry } from './edge-telemetry.ts';
 import { decideEscalation, type RoutingThreshold } from './escalation-policy.ts';
-import { encodeAnswer, encodeErrorReply, logitsOutput } from './fabric-reply.ts';
-import {
-  type FabricRequest,
-  type FabricRequestLimits,
-  RequestRejection,
-  readFabricRequest,
-} from './fabric-request.ts';
 
 export interface InferHandlerOptions extends FabricRequestLimits {
   readonly model: EdgeModel;

@@ -21,14 +21,20 @@ export interface FabricRequestParameters {
   device_score?: number;
 }
 
-/** `parameters` of an edge → device reply. */
+/** `parameters` of an edge → device reply (or cloud → device, for a device with no edge). */
 export interface FabricReplyParameters {
   tier: TierName;
   degraded: boolean;
   score: number;
-  /** Time the edge spent on the request (queue + batch + mid model), ms. */
-  edge_ms: number;
-  /** Time of the cloud call as seen by the edge, ms; absent when the cloud was not asked. */
+  /**
+   * Time the edge spent on the request (queue + batch + mid model), ms; absent when no edge handled
+   * it (a device connected straight to the cloud broker).
+   */
+  edge_ms?: number;
+  /**
+   * Time of the cloud call as seen by the edge, ms (or the cloud's own time when it plays the
+   * device's edge); absent when the cloud was not asked.
+   */
   cloud_ms?: number;
   /** e.g. "digits-mid-int8:1,digits-large:1" */
   model_versions: string;

@@ -11,6 +11,13 @@ export function isValidId(id: unknown): id is string {
   return typeof id === 'string' && ID_PATTERN.test(id);
 }
 
+/**
+ * The reserved edge id of the cloud itself: a device enrolled without an edge connects to the cloud
+ * broker and publishes on `edge/cloud/infer`, and the cloud plays its edge (DESIGN.md "Where the
+ * brokers are"). No edge may be enrolled under this id.
+ */
+export const CLOUD_EDGE_ID = 'cloud';
+
 export const topics = {
   /** device → edge (edge broker): inference requests of the edge's devices. */
   infer: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/infer`,

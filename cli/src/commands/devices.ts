@@ -1,9 +1,12 @@
 /**
  * `fogline devices add|list|revoke`: device identities, through the running cloud's admin API. A
- * device belongs to one edge, which learns it (id and token hash) from the cloud within seconds.
- * The token printed by `add` is shown once (the device's MQTT password on its edge's broker).
+ * device belongs to one edge, which learns it (id and token hash) from the cloud within seconds, or
+ * to none (`--cloud`): it then connects to the cloud broker, which plays its edge. The token printed
+ * by `add` is shown once (the device's MQTT password on its edge's broker, or the cloud broker).
  */
 import type { DeviceView } from '@fogline/cloud/admin-client';
+import { FoglineError } from '@fogline/shared/errors';
+import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import type { Command } from 'commander';
 import { formatTable } from '../format.ts';
 import { type AdminTargetFlags, adminClient, withAdminTarget } from './admin-target.ts';
@@ -14,12 +17,26 @@ export function registerDevices(program: Command): void {
   withAdminTarget(
     devices
       .command('add <id>')
-      .description('enrol a device under an edge (its token is shown once)')
-      .requiredOption('--edge <edgeId>', 'the edge the device connects to'),
-  ).action(async (id: string, flags: AdminTargetFlags & { edge: string }) => {
-    const created = await (await adminClient(flags)).createDevice(id, flags.edge);
+      .description(
+        'enrol a device under an edge, or with no edge (--cloud); its token is shown once. Give exactly one of --edge and --cloud',
+      )
+      .option('--edge <edgeId>', 'the edge the device connects to')
+      .option('--cloud', `no edge: the device connects to the cloud broker with edge id '${CLOUD_EDGE_ID}'`),
+  ).action(async (id: string, flags: AdminTargetFlags & { edge?: string; cloud?: boolean }) => {
+    if ((flags.edge === undefined) === (flags.cloud !== true)) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        'devices add: give exactly one of --edge <edgeId> (the device connects to that edge) and --cloud (no edge: it connects to the cloud broker)',
+      );
+    }
+    const created = await (await adminClient(flags)).createDevice(id, flags.edge ?? null);
     if (flags.json) return void console.log(JSON.stringify({ id: created.id, token: created.token }));
-    console.log(`created device '${created.id}' on edge '${created.edge}'`);
+    if (created.edge === null) {
+      console.log(`created device '${created.id}' with no edge: it connects to the cloud broker`);
+      console.log(`  (MQTT username '${created.id}', edge id '${CLOUD_EDGE_ID}' in the device SDK)`);
+    } else {
+      console.log(`created device '${created.id}' on edge '${created.edge}'`);
+    }
     console.log(`token (shown once): ${created.token}`);
   });
 
@@ -27,7 +44,7 @@ export function registerDevices(program: Command): void {
     devices
       .command('list')
       .description('list devices')
-      .option('--edge <edgeId>', 'only the devices of this edge'),
+      .option('--edge <edgeId>', `only the devices of this edge ('${CLOUD_EDGE_ID}': those with no edge)`),
   ).action(async (flags: AdminTargetFlags & { edge?: string }) => {
     const list = await (await adminClient(flags)).listDevices(flags.edge);
     if (flags.json) return void console.log(JSON.stringify(list));
@@ -35,7 +52,11 @@ export function registerDevices(program: Command): void {
   });
 
   withAdminTarget(
-    devices.command('revoke <id>').description('revoke a device (its edge disconnects it within seconds)'),
+    devices
+      .command('revoke <id>')
+      .description(
+        'revoke a device (its edge disconnects it within seconds; the cloud broker at once if it has no edge)',
+      ),
   ).action(async (id: string, flags: AdminTargetFlags) => {
     const revoked = await (await adminClient(flags)).revokeDevice(id);
     if (flags.json) return void console.log(JSON.stringify(revoked));
@@ -44,5 +65,5 @@ export function registerDevices(program: Command): void {
 }
 
 function row(d: DeviceView): string[] {
-  return [d.id, d.edge, d.createdAt, d.revokedAt ?? '-'];
+  return [d.id, d.edge ?? CLOUD_EDGE_ID, d.createdAt, d.revokedAt ?? '-'];
 }

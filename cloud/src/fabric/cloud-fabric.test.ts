@@ -89,10 +89,10 @@ describe('admin API for edges and devices', () => {
     const missing = await fetch(`${cloud.url}/api/devices`, {
       method: 'POST',
       headers: { authorization: `Bearer ${cloud.ready.adminToken.token}` },
-      body: JSON.stringify({ id: 'dev-x' }),
+      body: JSON.stringify({ id: 'dev-x', edge: 42 }),
     });
     expect(missing.status).toBe(400);
-    expect(await missing.json()).toEqual({ error: '"edge" is required' });
+    expect(await missing.json()).toEqual({ error: '"edge" must be a string' });
   });
 });
 

@@ -1,17 +1,19 @@
 /**
  * The cloud's side of the fabric (DESIGN.md "Where the brokers are"): the upstream broker for edges
- * (MQTT over TCP on `--mqtt-port`, MQTT over WebSocket on the HTTP server at `/mqtt`), the edge
- * credentials shared with the HTTP infer route, the desired-state publisher, the in-process
- * subscriber that tracks edge status/telemetry/reported state, and the identity service behind
+ * and for devices enrolled with no edge (MQTT over TCP on `--mqtt-port`, MQTT over WebSocket on the
+ * HTTP server at `/mqtt`), the edge credentials shared with the HTTP infer route, the desired-state
+ * publisher, the in-process subscriber that tracks edge status/telemetry/reported state, the
+ * direct-device server that plays the edge of edgeless devices, and the identity service behind
  * `/api/edges` and `/api/devices`. CloudServer starts it after HTTP and closes it before the store.
  */
 import type { Server as HttpServer } from 'node:http';
 import type { BrokerOptions, FoglineBroker } from '@fogline/shared/broker/index';
 import { createBroker } from '@fogline/shared/broker/index';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError, fromUnknown } from '@fogline/shared/errors';
 import { TOPIC_PREFIX } from '@fogline/shared/topics';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
+import { deviceCredentials } from '../identities/device-credentials.ts';
 import { type EdgeCredentials, edgeCredentials } from '../identities/edge-credentials.ts';
 import {
   type EdgeInferenceGuard,
@@ -20,9 +22,11 @@ import {
 } from '../identities/edge-inference-guard.ts';
 import { IdentityService } from '../identities/identity-service.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
+import type { ModelInstance } from '../serving/model-instance.ts';
 import type { Store } from '../store/index.ts';
 import { cloudIdentityResolver } from './cloud-identity-resolver.ts';
 import { DesiredStatePublisher } from './desired-state-publisher.ts';
+import { DIRECT_DEVICE_DEFAULTS, DirectDeviceServer } from './direct-device-server.ts';
 import { desiredFor, sameVersions } from './edge-models.ts';
 import { EdgePresence } from './edge-presence.ts';
 
@@ -43,6 +47,11 @@ export interface CloudFabricOptions {
   edgeRate: EdgeRate;
   /** Versions of the edge-tier models the cloud serves (edge-models.ts), for the desired state. */
   edgeModels: () => Record<string, number>;
+  /**
+   * The served instance of the cloud model that answers edgeless devices (throws NOT_FOUND or
+   * UNAVAILABLE when it is not served, which the device gets as an error reply).
+   */
+  cloudModel: () => ModelInstance;
   log: (message: string, err?: FoglineError | Error) => void;
 }
 
@@ -62,6 +71,8 @@ export class CloudFabric {
     readonly identities: IdentityService,
     readonly presence: EdgePresence,
     readonly publisher: DesiredStatePublisher,
+    /** Answers devices connected straight to the cloud broker (`edge/cloud/infer`). */
+    readonly directDevices: DirectDeviceServer,
     private readonly credentials: EdgeCredentials,
     private readonly options: CloudFabricOptions,
   ) {}
@@ -69,9 +80,10 @@ export class CloudFabric {
   static async start(options: CloudFabricOptions): Promise<CloudFabric> {
     const { store, log } = options;
     const credentials = edgeCredentials(store.edges);
+    const devices = deviceCredentials(store.devices);
     const broker = await createBroker({
       ...options.limits,
-      resolveIdentity: cloudIdentityResolver(credentials),
+      resolveIdentity: cloudIdentityResolver(credentials, devices),
       host: options.host,
       mqttPort: options.mqttPort ?? undefined,
       httpServer: options.httpServer,
@@ -101,11 +113,22 @@ export class CloudFabric {
     const identities = new IdentityService({
       store,
       edgeCredentials: credentials,
+      deviceCredentials: devices,
       presence,
       publishDesired: (id) => publisher.publish(id),
-      disconnect: (id) => broker.revoke(id),
+      // Edge and device ids are separate namespaces: only the client of the revoked kind goes.
+      disconnect: (id, kind) => {
+        if (broker.clients().some((c) => c.clientId === id && c.identity.kind === kind)) broker.revoke(id);
+      },
       revokedEdge: (id) => fabric?.guard?.revokedEdge(id),
     });
+    const directDevices = new DirectDeviceServer({
+      ...DIRECT_DEVICE_DEFAULTS,
+      broker,
+      resolveModel: options.cloudModel,
+      onPublishError: (err) => log('could not answer a device on the cloud broker', fromUnknown(err)),
+    });
+    directDevices.start();
     try {
       await follow(broker, edgeTopic('status'), (id, p) => presence.onStatus(id, p));
       await follow(broker, edgeTopic('telemetry'), (id, p) => presence.onTelemetry(id, p));
@@ -118,11 +141,13 @@ export class CloudFabric {
         identities,
         presence,
         publisher,
+        directDevices,
         credentials,
         options,
       );
       return fabric;
     } catch (err) {
+      directDevices.stop();
       await broker.close();
       throw listenError(err, options);
     }
@@ -150,6 +175,7 @@ export class CloudFabric {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.publisher.idle();
+      this.directDevices.stop();
       await this.broker.close();
       await this.presence.flush();
     })();

@@ -1,21 +1,36 @@
 /**
  * Who may connect to the cloud broker (DESIGN.md "Where the brokers are"; docs/brokers.md
- * "Authentication"): MQTT username = client id = edge id, password = the edge's token, checked
- * against the store through the shared CredentialCache (one scrypt per new credential).
+ * "Authentication"): MQTT username = client id, password = token, told apart by the token's prefix
+ * (never by trying both):
  *
- * The cloud's own code (desired state out; status and telemetry in) publishes and subscribes on the
- * Aedes instance in process, so it needs no network identity. Devices do not connect to the cloud
- * broker yet: a device token is refused like any unknown credential (docs/cloud.md).
+ *   `fge_...`  an edge; client id = edge id           → `{ kind: 'edge', id }`
+ *   `fgd_...`  a device enrolled with no edge          → `{ kind: 'device', id, edgeId: 'cloud' }`
+ *
+ * Both are checked against the store through a CredentialCache (one scrypt per new credential). A
+ * device that belongs to an edge is refused: its broker is its edge's. The shared ACL then holds an
+ * edgeless device to `edge/cloud/infer` (publish) and its own `device/{id}/reply` (subscribe).
+ *
+ * The cloud's own code (desired state out; status, telemetry and edgeless devices' requests in)
+ * publishes and subscribes on the Aedes instance in process, so it needs no network identity.
  */
 import type { Identity } from '@fogline/shared/acl';
 import type { IdentityResolver } from '@fogline/shared/broker/index';
+import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
+import type { DeviceCredentials } from '../identities/device-credentials.ts';
 import type { EdgeCredentials } from '../identities/edge-credentials.ts';
+import { DEVICE_TOKEN_PREFIX } from '../store/devices.ts';
 import { EDGE_TOKEN_PREFIX } from '../store/edges.ts';
 
-export function cloudIdentityResolver(edges: EdgeCredentials): IdentityResolver {
+export function cloudIdentityResolver(edges: EdgeCredentials, devices: DeviceCredentials): IdentityResolver {
   return async (clientId, token) => {
-    if (!token.startsWith(EDGE_TOKEN_PREFIX)) return null;
-    const id = await edges.lookup(clientId, token);
-    return id === null ? null : ({ kind: 'edge', id } satisfies Identity);
+    if (token.startsWith(EDGE_TOKEN_PREFIX)) {
+      const id = await edges.lookup(clientId, token);
+      return id === null ? null : ({ kind: 'edge', id } satisfies Identity);
+    }
+    if (token.startsWith(DEVICE_TOKEN_PREFIX)) {
+      const id = await devices.lookup(clientId, token);
+      return id === null ? null : ({ kind: 'device', id, edgeId: CLOUD_EDGE_ID } satisfies Identity);
+    }
+    return null;
   };
 }

@@ -6,9 +6,12 @@
  *   GET    /api/edges                          → {edges: [{id, online, lastSeenAt, telemetry, ...}]}
  *   GET    /api/edges/{id}                     → {id, online, ...}
  *   DELETE /api/edges/{id}                     → the revoked edge; disconnected, its token refused
- *   POST   /api/devices          {id, edge}    → 201 {id, edge, token, ...}
+ *   POST   /api/devices          {id, edge?}   → 201 {id, edge, token, ...}   edge absent or null:
+ *                                                 no edge, the device connects to the cloud broker
  *   GET    /api/devices[?edge=id]              → {devices: [{id, edge, createdAt, revokedAt}]}
- *   DELETE /api/devices/{id}                   → the revoked device; its edge disconnects it
+ *                                                 (edge null for edgeless devices; ?edge=cloud lists them)
+ *   DELETE /api/devices/{id}                   → the revoked device; its edge (or the cloud broker,
+ *                                                 for an edgeless one) disconnects it
  *
  * Errors as everywhere: INVALID_ARG 400, NOT_FOUND 404, ALREADY_EXISTS 409 (`{"error": "..."}`).
  */
@@ -32,6 +35,12 @@ function stringField(body: Record<string, unknown>, ...names: string[]): string 
   throw new FoglineError('INVALID_ARG', `"${names[0]}" is required`, { details: { field: names[0] } });
 }
 
+/** An optional string field: absent or null → null. */
+function optionalStringField(body: Record<string, unknown>, ...names: string[]): string | null {
+  const present = names.find((name) => body[name] !== undefined && body[name] !== null);
+  return present === undefined ? null : stringField(body, present);
+}
+
 /** Returns the register function CloudServer passes to createApp as an extra route family. */
 export function identityRoutes(identities: IdentityService): (app: Hono, deps: CloudAppDeps) => void {
   return (app) => {
@@ -47,7 +56,7 @@ export function identityRoutes(identities: IdentityService): (app: Hono, deps: C
       const body = await readJson(c, SMALL_BODY);
       const created = await identities.createDevice(
         stringField(body, 'id'),
-        stringField(body, 'edge', 'edgeId'),
+        optionalStringField(body, 'edge', 'edgeId'),
       );
       return c.json(created, 201);
     });

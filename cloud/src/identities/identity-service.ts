@@ -5,14 +5,20 @@
  *   edge created     → its (empty) desired state is published, so the agent finds one on connect;
  *   edge revoked     → credential caches and HTTP bucket dropped (its next request is refused),
  *                      disconnected from the cloud broker, its device list emptied;
- *   device created   → its edge's desired state is republished (the edge lets it in);
- *   device revoked   → republished (the edge disconnects it and refuses it from then on).
+ *   device created   → its edge's desired state is republished (the edge lets it in); a device
+ *                      with no edge needs nothing published: the cloud broker checks it on CONNECT;
+ *   device revoked   → republished (the edge disconnects it and refuses it from then on); a device
+ *                      with no edge is forgotten by the credential cache and disconnected from the
+ *                      cloud broker at once.
  *
  * Tokens are returned once, by `createEdge` / `createDevice`; the store keeps only scrypt hashes.
  */
 
+import type { Identity } from '@fogline/shared/acl';
+import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import type { EdgePresence, EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { DeviceRecord, EdgeRecord, Store } from '../store/index.ts';
+import type { DeviceCredentials } from './device-credentials.ts';
 import type { EdgeCredentials } from './edge-credentials.ts';
 
 export interface EdgeView {
@@ -30,7 +36,8 @@ export interface EdgeView {
 
 export interface DeviceView {
   id: string;
-  edge: string;
+  /** The device's edge; null for a device with no edge, served by the cloud broker. */
+  edge: string | null;
   createdAt: string;
   revokedAt: string | null;
 }
@@ -38,11 +45,13 @@ export interface DeviceView {
 export interface IdentityServiceDeps {
   store: Pick<Store, 'edges' | 'devices'>;
   edgeCredentials: EdgeCredentials;
+  /** Verified tokens of edgeless devices (the cloud broker's CONNECT). */
+  deviceCredentials: DeviceCredentials;
   presence: EdgePresence;
   /** Publishes an edge's desired state; resolves when published (never rejects). */
   publishDesired: (edgeId: string) => Promise<unknown>;
-  /** Disconnects a client from the cloud broker. */
-  disconnect: (clientId: string) => void;
+  /** Disconnects a client from the cloud broker, if it is connected as that kind of identity. */
+  disconnect: (clientId: string, kind: Identity['kind']) => void;
   /** Tells the HTTP guard an edge was revoked. */
   revokedEdge: (edgeId: string) => void;
 }
@@ -70,28 +79,37 @@ export class IdentityService {
     const record = await this.deps.store.edges.revoke(id);
     this.deps.edgeCredentials.forget(record.id);
     this.deps.revokedEdge(record.id);
-    this.deps.disconnect(record.id);
+    this.deps.disconnect(record.id, 'edge');
     this.deps.presence.forget(record.id);
     await this.deps.publishDesired(record.id);
     return this.edgeView(record);
   }
 
-  async createDevice(id: string, edgeId: string): Promise<DeviceView & { token: string }> {
+  /** Enrols a device under `edgeId`, or with no edge (null): the cloud broker then serves it. */
+  async createDevice(id: string, edgeId: string | null): Promise<DeviceView & { token: string }> {
     const { record, token } = await this.deps.store.devices.create(id, edgeId);
-    await this.deps.publishDesired(record.edgeId);
+    // A re-enrolled id may still have cached answers for its old token.
+    this.deps.deviceCredentials.forget(record.id);
+    if (record.edgeId !== null) await this.deps.publishDesired(record.edgeId);
     return { ...deviceView(record), token };
   }
 
-  /** Every device (revoked ones included), or those of one edge. */
+  /**
+   * Every device (revoked ones included), or those of one edge; `cloud` (CLOUD_EDGE_ID) names the
+   * devices with no edge.
+   */
   async listDevices(edgeId?: string): Promise<DeviceView[]> {
-    if (edgeId !== undefined) await this.deps.store.edges.get(edgeId); // NOT_FOUND for an unknown edge
+    const wanted = edgeId === CLOUD_EDGE_ID ? null : edgeId;
+    if (typeof wanted === 'string') await this.deps.store.edges.get(wanted); // NOT_FOUND for an unknown edge
     const all = await this.deps.store.devices.list();
-    return all.filter((d) => edgeId === undefined || d.edgeId === edgeId).map(deviceView);
+    return all.filter((d) => wanted === undefined || d.edgeId === wanted).map(deviceView);
   }
 
   async revokeDevice(id: string): Promise<DeviceView> {
     const record = await this.deps.store.devices.revoke(id);
-    await this.deps.publishDesired(record.edgeId);
+    this.deps.deviceCredentials.forget(record.id);
+    if (record.edgeId === null) this.deps.disconnect(record.id, 'device');
+    else await this.deps.publishDesired(record.edgeId);
     return deviceView(record);
   }
 

@@ -1,5 +1,6 @@
 /** Store contract, devices part: see store.contract.ts. */
 import { verifySecret } from '@fogline/shared/secrets';
+import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { rejectsWith, type StoreUnderTest, unique } from './contract-support.ts';
@@ -80,6 +81,41 @@ export function describeDeviceContract(sut: StoreUnderTest): void {
       expect(await sut.store.devices.verify(d2.record.id, d2.token)).toBeNull();
       expect(await sut.store.devices.listByEdge(edge.record.id)).toEqual([]);
       await expect(sut.store.devices.revoke(unique('nope'))).rejects.toEqual(rejectsWith('NOT_FOUND'));
+    });
+
+    it('enrols a device with no edge (served by the cloud): it verifies, lists with edge null, no edge lists it', async () => {
+      const edge = await sut.store.edges.create(unique('edge'));
+      const id = unique('dev-cloud');
+      const { record, token } = await sut.store.devices.create(id, null);
+      expect(record).toMatchObject({ id, edgeId: null, revokedAt: null });
+      expect(await sut.store.devices.verify(id, token)).toEqual(record);
+      expect(await sut.store.devices.get(id)).toEqual(record);
+      expect(await sut.store.devices.list()).toContainEqual(record);
+      expect((await sut.store.devices.listByEdge(edge.record.id)).map((d) => d.id)).not.toContain(id);
+      // Revoking an unrelated edge does not touch it; revoking the device does.
+      await sut.store.edges.revoke(edge.record.id);
+      expect(await sut.store.devices.verify(id, token)).toEqual(record);
+      await sut.store.devices.revoke(id);
+      expect(await sut.store.devices.verify(id, token)).toBeNull();
+      // 'cloud' is not an edge: a device is enrolled with no edge instead.
+      await expect(sut.store.devices.create(unique('dev'), CLOUD_EDGE_ID)).rejects.toEqual(
+        rejectsWith('INVALID_ARG'),
+      );
+    });
+
+    it('a device moves between an edge and the cloud by re-enrolment', async () => {
+      const edge = await sut.store.edges.create(unique('edge'));
+      const id = unique('dev');
+      const onEdge = await sut.store.devices.create(id, edge.record.id);
+      await sut.store.devices.revoke(id);
+      const direct = await sut.store.devices.create(id, null);
+      expect(direct.record).toMatchObject({ id, edgeId: null, revokedAt: null });
+      expect(await sut.store.devices.verify(id, onEdge.token)).toBeNull();
+      expect((await sut.store.devices.listByEdge(edge.record.id)).map((d) => d.id)).not.toContain(id);
+      await sut.store.devices.revoke(id);
+      const back = await sut.store.devices.create(id, edge.record.id);
+      expect(back.record.edgeId).toBe(edge.record.id);
+      expect(await sut.store.devices.verify(id, direct.token)).toBeNull();
     });
 
     it('a revoked device id can be re-enrolled, under another edge, with a new token', async () => {

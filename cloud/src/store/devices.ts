@@ -1,6 +1,10 @@
-/** Devices: id + shown-once token, attached to one edge that authenticates them from a synced list. */
+/**
+ * Devices: id + shown-once token, attached to one edge that authenticates them from a synced list,
+ * or to none (edge null): the cloud broker then authenticates them with `verify`.
+ */
 import { FoglineError } from '@fogline/shared/errors';
 import { generateSecret, hashSecret, MAX_SECRET_LENGTH, verifySecret } from '@fogline/shared/secrets';
+import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';
 import { devices, edges } from './schema.ts';
@@ -27,11 +31,18 @@ export function createDeviceRepository(db: StoreDatabase, now: WallClock): Devic
   }
 
   return {
-    async create(id: string, edgeId: string) {
+    async create(id: string, edgeId: string | null) {
       checkName('deviceId', id);
-      checkName('edgeId', edgeId);
+      if (edgeId !== null) checkName('edgeId', edgeId);
+      if (edgeId === CLOUD_EDGE_ID) {
+        throw new FoglineError(
+          'INVALID_ARG',
+          `'${CLOUD_EDGE_ID}' is not an edge: enrol the device with no edge to have the cloud serve it`,
+          { details: { edgeId } },
+        );
+      }
       // Edges are never deleted, so checking first cannot race with the foreign key.
-      if ((await edgeState(edgeId)) !== 'active') {
+      if (edgeId !== null && (await edgeState(edgeId)) !== 'active') {
         throw new FoglineError('NOT_FOUND', `edge '${edgeId}' does not exist or is revoked`, {
           details: { edgeId },
         });
@@ -57,7 +68,8 @@ export function createDeviceRepository(db: StoreDatabase, now: WallClock): Devic
       const [row] = await db
         .select({ ...recordColumns, tokenHash: devices.tokenHash })
         .from(devices)
-        .innerJoin(edges, eq(edges.id, devices.edgeId))
+        // An edgeless device has no edge row: its `edges.revoked_at` reads null.
+        .leftJoin(edges, eq(edges.id, devices.edgeId))
         .where(and(eq(devices.id, id), isNull(devices.revokedAt), isNull(edges.revokedAt)));
       if (!row) return null;
       const { tokenHash, ...record } = row;

@@ -1,4 +1,6 @@
 /** Store contract, edges part: see store.contract.ts. */
+
+import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { BAD_NAMES, rejectsWith, type StoreUnderTest, unique } from './contract-support.ts';
@@ -57,6 +59,8 @@ export function describeEdgeContract(sut: StoreUnderTest): void {
         await expect(sut.store.edges.create(id)).rejects.toEqual(rejectsWith('INVALID_ARG'));
       }
       await expect(sut.store.edges.get(unique('nope'))).rejects.toEqual(rejectsWith('NOT_FOUND'));
+      // The cloud's own edge id is reserved (it plays the edge of edgeless devices).
+      await expect(sut.store.edges.create(CLOUD_EDGE_ID)).rejects.toEqual(rejectsWith('INVALID_ARG'));
       await expect(sut.store.edges.revoke(unique('nope'))).rejects.toEqual(rejectsWith('NOT_FOUND'));
     });
   });

@@ -1,6 +1,7 @@
 /** Edge agents: id + shown-once token (MQTT password on the cloud broker, bearer token on HTTP). */
 import { FoglineError } from '@fogline/shared/errors';
 import { generateSecret, hashSecret, MAX_SECRET_LENGTH, verifySecret } from '@fogline/shared/secrets';
+import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';
 import { edges } from './schema.ts';
@@ -24,6 +25,13 @@ export function createEdgeRepository(db: StoreDatabase, now: WallClock): EdgeRep
   return {
     async create(id: string) {
       checkName('edgeId', id);
+      if (id === CLOUD_EDGE_ID) {
+        throw new FoglineError(
+          'INVALID_ARG',
+          `edge id '${CLOUD_EDGE_ID}' is reserved for the cloud, which plays the edge of devices enrolled without one`,
+          { details: { edgeId: id } },
+        );
+      }
       const token = generateSecret(EDGE_TOKEN_PREFIX);
       const values = {
         id,

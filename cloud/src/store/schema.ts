@@ -51,14 +51,15 @@ export const edges = pgTable('edges', {
   lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
 });
 
-/** Devices, each attached to one edge whose broker authenticates it from the synced device list. */
+/**
+ * Devices, each attached to one edge whose broker authenticates it from the synced device list, or
+ * to none (`edge_id` null): such a device connects to the cloud broker, which plays its edge.
+ */
 export const devices = pgTable(
   'devices',
   {
     id: text('id').primaryKey(),
-    edgeId: text('edge_id')
-      .notNull()
-      .references(() => edges.id),
+    edgeId: text('edge_id').references(() => edges.id),
     tokenHash: text('token_hash').notNull(),
     createdAt: createdAt(),
     revokedAt: revokedAt(),

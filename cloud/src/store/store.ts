@@ -52,6 +52,7 @@ export interface EdgeRecord {
 }
 
 export interface EdgeRepository {
+  /** INVALID_ARG for the reserved id `cloud` (CLOUD_EDGE_ID). */
   create(id: string): Promise<{ record: EdgeRecord; token: string }>;
   verify(id: string, token: string): Promise<EdgeRecord | null>;
   get(id: string): Promise<EdgeRecord>;
@@ -63,7 +64,8 @@ export interface EdgeRepository {
 
 export interface DeviceRecord {
   readonly id: string;
-  readonly edgeId: string;
+  /** The device's edge, or null for a device served by the cloud directly (no edge). */
+  readonly edgeId: string | null;
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
 }
@@ -76,9 +78,12 @@ export interface DeviceCredential {
 }
 
 export interface DeviceRepository {
-  /** NOT_FOUND when the edge does not exist or is revoked. */
-  create(id: string, edgeId: string): Promise<{ record: DeviceRecord; token: string }>;
-  /** Null also when the device's edge is revoked. */
+  /**
+   * Enrols `id` under `edgeId`, or with no edge when `edgeId` is null (the cloud plays its edge).
+   * NOT_FOUND when the edge does not exist or is revoked; INVALID_ARG for the reserved edge id `cloud`.
+   */
+  create(id: string, edgeId: string | null): Promise<{ record: DeviceRecord; token: string }>;
+  /** Null also when the device's edge is revoked. An edgeless device has no edge to be revoked. */
   verify(id: string, token: string): Promise<DeviceRecord | null>;
   get(id: string): Promise<DeviceRecord>;
   list(): Promise<DeviceRecord[]>;

@@ -1,12 +1,13 @@
 /**
- * Edge → device replies (DESIGN.md "One inference, end to end"): an OIP inference response framed
+ * Edge → device replies (DESIGN.md "One inference, end to end"; also cloud → device when the cloud
+ * plays the edge of a device that has none): an OIP inference response framed
  * like every fogline MQTT payload, whose `parameters` say which tier answered, how sure it was, how
  * long each tier took, whether the answer is degraded, and which model versions were involved.
  * Errors use the shared error frame (`{"id", "error", "parameters": {"error_code"}}`).
  */
-import { encodeErrorMessage, encodeInferMessage } from '@fogline/shared/codec';
-import type { FabricReplyParameters } from '@fogline/shared/fabric-protocol';
-import type { Parameters, Tensor } from '@fogline/shared/oip';
+import { encodeErrorMessage, encodeInferMessage } from '../codec.ts';
+import type { FabricReplyParameters } from '../fabric-protocol.ts';
+import type { Parameters, Tensor } from '../oip.ts';
 
 export interface AnswerReply {
   readonly id: string | undefined;
@@ -22,9 +23,9 @@ export function encodeAnswer(reply: AnswerReply): Uint8Array {
     tier: reply.parameters.tier,
     degraded: reply.parameters.degraded,
     score: reply.parameters.score,
-    edge_ms: round(reply.parameters.edge_ms),
     model_versions: reply.parameters.model_versions,
   };
+  if (reply.parameters.edge_ms !== undefined) parameters.edge_ms = round(reply.parameters.edge_ms);
   if (reply.parameters.cloud_ms !== undefined) parameters.cloud_ms = round(reply.parameters.cloud_ms);
   // OIP: infer response header; the outputs travel as binary tensors.
   return encodeInferMessage(

@@ -1,13 +1,14 @@
 /**
- * Reads one device → edge inference request off the infer topic (DESIGN.md "Protocols"): the framed
+ * Reads one device → edge inference request off the infer topic (the edge agent's broker, or the
+ * cloud broker's `edge/cloud/infer` for devices with no edge) (DESIGN.md "Protocols"): the framed
  * OIP body decoded by the shared codec, with fogline's `parameters.reply_to` and `deadline_ms`.
  * Anything malformed throws a RequestRejection that still carries the reply topic and correlation id
  * when they could be read, so the device gets an explicit error instead of silence.
  */
-import { decodeInferMessage } from '@fogline/shared/codec';
-import { FoglineError, fromUnknown } from '@fogline/shared/errors';
-import type { Tensor } from '@fogline/shared/oip';
-import { isValidId, topics } from '@fogline/shared/topics';
+import { decodeInferMessage } from '../codec.ts';
+import { FoglineError, fromUnknown } from '../errors.ts';
+import type { Tensor } from '../oip.ts';
+import { isValidId, topics } from '../topics.ts';
 
 export interface FabricRequest {
   /** Correlation id (OIP request `id`), echoed in the reply. */

@@ -1,6 +1,6 @@
-import { encodeInferMessage } from '@fogline/shared/codec';
 import { describe, expect, it } from 'vitest';
-import { RequestRejection, readFabricRequest } from './fabric-request.ts';
+import { encodeInferMessage } from '../codec.ts';
+import { RequestRejection, readFabricRequest } from './request.ts';
 
 const limits = { defaultDeadlineMs: 1000, maxDeadlineMs: 5000 };
 const image = {

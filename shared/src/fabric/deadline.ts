@@ -1,11 +1,12 @@
 /**
- * Per-request latency budget, measured from the moment the edge received the request (the device's
- * clock is not ours, so transit time before receipt is already spent from the device's point of view
- * and not visible here). A few ms are held back for publishing the reply.
+ * Per-request latency budget, measured from the moment the edge (or the cloud playing a device's
+ * edge) received the request (the device's clock is not ours, so transit time before receipt is
+ * already spent from the device's point of view and not visible here). A few ms are held back for
+ * publishing the reply.
  */
 
-import type { Clock } from '@fogline/shared/clock';
-import { FoglineError } from '@fogline/shared/errors';
+import type { Clock } from '../clock.ts';
+import { FoglineError } from '../errors.ts';
 
 export class Deadline {
   private readonly expiresAt: number;

@@ -1,0 +1,1 @@
+ALTER TABLE "devices" ALTER COLUMN "edge_id" DROP NOT NULL;
