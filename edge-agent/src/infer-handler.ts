@@ -101,12 +101,8 @@ export class InferHandler {
     try {
       request = readFabricRequest(payload, this.options);
     } catch (err) {
-      const rejection =
-        err instanceof RequestRejection ? err : new RequestRejection(fromUnknown(err), undefined, undefined);
-      // Nothing readable (no reply topic, no correlation id): nobody could use an answer.
-      if (rejection.replyTo === undefined && rejection.id === undefined) {
-        return this.options.telemetry.recordDrop('malformed-no-reply-to');
-      }
+      const rejection = RequestRejection.of(err);
+      if (rejection.unaddressed) return this.options.telemetry.recordDrop('malformed-no-reply-to');
       const replyTo = ownTopic ?? rejection.replyTo;
       if (replyTo === undefined) return this.options.telemetry.recordDrop('malformed-no-reply-to');
       return this.replyError(replyTo, rejection.id, rejection.error);

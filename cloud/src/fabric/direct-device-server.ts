@@ -94,9 +94,8 @@ export class DirectDeviceServer {
     try {
       request = readFabricRequest(payload, this.options);
     } catch (err) {
-      const rejection =
-        err instanceof RequestRejection ? err : new RequestRejection(fromUnknown(err), undefined, undefined);
-      if (rejection.replyTo === undefined && rejection.id === undefined) {
+      const rejection = RequestRejection.of(err);
+      if (rejection.unaddressed) {
         this.stats.dropped++;
         return;
       }

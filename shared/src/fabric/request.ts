@@ -37,6 +37,18 @@ export class RequestRejection extends Error {
     super(error.message);
     this.name = 'RequestRejection';
   }
+
+  /** `err` as a rejection: anything `readFabricRequest` threw that is not one carries no address. */
+  static of(err: unknown): RequestRejection {
+    return err instanceof RequestRejection
+      ? err
+      : new RequestRejection(fromUnknown(err), undefined, undefined);
+  }
+
+  /** Nothing readable (no reply topic, no correlation id): nobody could use an answer. */
+  get unaddressed(): boolean {
+    return this.replyTo === undefined && this.id === undefined;
+  }
 }
 
 // Bounds for untrusted payloads: one small image per request, never gigabytes.
