@@ -32,6 +32,7 @@ interface CloudFlags {
   mqttPublishRate?: number;
   edgeRate: number;
   edgeBurst: number;
+  cloudModel: string;
 }
 
 export function registerCloud(program: Command): void {
@@ -127,6 +128,11 @@ export function registerCloud(program: Command): void {
         .argParser(parsePositiveInt('--edge-burst'))
         .default(2000),
     )
+    .option(
+      '--cloud-model <name>',
+      'model that answers devices with no edge on the cloud broker (fogline devices add --cloud)',
+      'digits-large',
+    )
     .action(runCloud);
 }
 
@@ -152,6 +158,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       serving: JSON.parse(JSON.stringify(serving)) as ServingOptions,
       mqtt: brokerLimits(flags),
       edgeRate: { ratePerSec: flags.edgeRate, burst: flags.edgeBurst },
+      cloudModel: flags.cloudModel,
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
   );

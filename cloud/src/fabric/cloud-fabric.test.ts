@@ -4,11 +4,13 @@
  * edge presence from status and telemetry, and edge tokens on HTTP infer.
  */
 
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { grantedQos } from '@fogline/shared/broker/broker-test-kit';
 import { verifySecret } from '@fogline/shared/secrets';
 import { topics } from '@fogline/shared/topics';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { binaryInferRequest, digits } from '../testing/cloud-fixture.ts';
 import {
   closed,
@@ -278,6 +280,28 @@ describe('restart', () => {
       expect(after.version).toBeGreaterThan(before.version);
       expect(after.devices.map((d) => d.id)).toEqual(['restart-dev']);
     } finally {
+      await again.stop();
+    }
+  });
+});
+
+describe('the reserved edge id', () => {
+  it("warns at start about an edge enrolled as 'cloud' before that id was reserved", async () => {
+    const first = await startFabricCloud({ models: ['digits-tiny'] });
+    await first.stop(true);
+    // An older database: the store refuses this id now, so the row goes in by hand.
+    const db = await PGlite.create(join(first.dataDir, 'pglite'));
+    await db.query(`INSERT INTO edges (id, token_hash, created_at) VALUES ('cloud', 'x', now())`);
+    await db.close();
+    const internal = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const again = await startFabricCloud({ models: ['digits-tiny'], dataDir: first.dataDir });
+    try {
+      const messages = internal.mock.calls.map((call) => String((call[1] as Error | undefined)?.message));
+      expect(messages).toContainEqual(
+        expect.stringMatching(/edge 'cloud' was enrolled before that id was reserved/),
+      );
+    } finally {
+      internal.mockRestore();
       await again.stop();
     }
   });

@@ -10,7 +10,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { BrokerOptions, FoglineBroker } from '@fogline/shared/broker/index';
 import { createBroker } from '@fogline/shared/broker/index';
 import { FoglineError, fromUnknown } from '@fogline/shared/errors';
-import { TOPIC_PREFIX } from '@fogline/shared/topics';
+import { CLOUD_EDGE_ID, TOPIC_PREFIX } from '@fogline/shared/topics';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
@@ -130,6 +130,14 @@ export class CloudFabric {
     });
     directDevices.start();
     try {
+      // The id was free before devices with no edge existed: an edge still holding it shares their topics.
+      const squatter = (await store.edges.list()).find((e) => e.id === CLOUD_EDGE_ID && e.revokedAt === null);
+      if (squatter) {
+        log(
+          `edge '${CLOUD_EDGE_ID}' was enrolled before that id was reserved for devices with no edge, whose ` +
+            `topics it shares: revoke it (fogline edges revoke ${CLOUD_EDGE_ID}) and enrol it under another id`,
+        );
+      }
       await follow(broker, edgeTopic('status'), (id, p) => presence.onStatus(id, p));
       await follow(broker, edgeTopic('telemetry'), (id, p) => presence.onTelemetry(id, p));
       await follow(broker, edgeTopic('reported'), (id, p) => presence.onReported(id, p));
