@@ -161,6 +161,15 @@ describe('a device with no edge, on the cloud broker', () => {
       kind: 'response',
       header: { id: 'after', parameters: { tier: 'cloud', degraded: false } },
     });
+    // What /metrics says matches what the server counted, outcome by outcome.
+    const metrics = await (await fetch(`${cloud.url}/metrics`)).text();
+    const stats = cloud.server.fabric.directDevices.stats;
+    for (const outcome of ['received', 'answered', 'errors', 'dropped'] as const) {
+      const line = new RegExp(`^fogline_direct_device_requests_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm');
+      expect(Number(line.exec(metrics)?.[1])).toBe(stats[outcome]);
+    }
+    expect(stats.dropped).toBeGreaterThanOrEqual(1);
+    expect(stats.errors).toBeGreaterThanOrEqual(2);
   });
 
   it('is refused when it belongs to an edge, with a wrong or unknown token, or as an edge named cloud', async () => {

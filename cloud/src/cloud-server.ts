@@ -153,6 +153,7 @@ export class CloudServer {
           this.log(new FoglineError('INTERNAL', `${message}: ${err?.message ?? ''}`, { cause: err })),
       });
       const fabric = this.fabricInstance;
+      metrics.watchDirectDevices(() => fabric.directDevices.stats);
       this.modelServer = new ModelServer(o.modelsDir, o.serving, {
         onInstanceReady: (instance) => metrics.watch(instance),
         onInstanceRetired: (instance) => metrics.unwatch(instance),

@@ -6,6 +6,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ModelInstance } from '../serving/model-instance.ts';
 
+const DIRECT_DEVICE_OUTCOMES = ['received', 'answered', 'errors', 'dropped'] as const;
+type DirectDeviceOutcome = (typeof DIRECT_DEVICE_OUTCOMES)[number];
+
 const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
@@ -99,6 +102,25 @@ export class CloudMetrics {
       this.latencyChildren.set(model, child);
     }
     child.observe(seconds);
+  }
+
+  /**
+   * Exports the counts of the devices with no edge that the cloud answers on its broker
+   * (DirectDeviceServer), read at scrape time: requests received, answered, answered with an error,
+   * and dropped (no readable reply topic or id).
+   */
+  watchDirectDevices(stats: () => Readonly<Record<DirectDeviceOutcome, number>>): void {
+    new Counter({
+      name: 'fogline_direct_device_requests_total',
+      help: 'Requests of devices with no edge on the cloud broker, by outcome.',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const now = stats();
+        for (const outcome of DIRECT_DEVICE_OUTCOMES) this.inc({ outcome }, now[outcome]);
+      },
+    });
   }
 
   /** Starts observing a serving model version (batch sizes, queue depth). */
