@@ -1,6 +1,6 @@
 /**
  * The floor under the edge-throughput figure of `npm run bench -- fabric`: a bare Aedes broker (no
- * authentication, ACL or rate limit; TCP_NODELAY like fogline's) whose only work is an in-process
+ * authentication, ACL or rate limit; TCP_NODELAY and per-turn write coalescing like fogline's) whose only work is an in-process
  * echo — for each request on the infer topic it reads the JSON header and publishes a tensor-less
  * answer with the same `id` to the `reply_to` topic, QoS 1 — under the very load the edge gets (same
  * device process, same concurrency). Its CPU per request is what MQTT alone costs here; with the load
@@ -9,6 +9,7 @@
  * worker hop, scoring, encoding, ACL, rate limit).
  */
 import { createServer } from 'node:net';
+import { coalesceWrites } from '@fogline/shared/broker/write-coalescing';
 import { topics } from '@fogline/shared/topics';
 import { Aedes, type AedesPublishPacket } from 'aedes';
 import type { Credential, RawResult } from './fabric-devices.ts';
@@ -58,6 +59,7 @@ export async function measureBrokerFloor(options: {
   });
   const server = createServer((socket) => {
     socket.setNoDelay(true);
+    coalesceWrites(socket);
     aedes.handle(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -11,6 +11,7 @@ import {
 } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { coalesceWrites } from './write-coalescing.ts';
 
 /** Receives every new connection as a byte stream. */
 export type ConnectionSink = (stream: Duplex, request?: IncomingMessage) => void;
@@ -18,6 +19,7 @@ export type ConnectionSink = (stream: Duplex, request?: IncomingMessage) => void
 export async function listenTcp(host: string, port: number, sink: ConnectionSink): Promise<TcpServer> {
   const server = createTcpServer((socket: Socket) => {
     socket.setNoDelay(true);
+    coalesceWrites(socket);
     sink(socket);
   });
   await listen(server, host, port);
