@@ -7,7 +7,7 @@
  * 1. transport overhead: SDK devices (child process) → edge agent (embedded broker) → device, device
  *    forced to escalate, edge forced to answer; overhead = device-measured total − tiny-model time −
  *    the reply's `edge_ms`, at concurrency 1 and 64;
- * 2. edge throughput on the edge model (plain MQTT clients, concurrency 64 and 256) against raw
+ * 2. edge throughput on the edge model (plain MQTT clients, concurrency 64, 256 and 512) against raw
  *    onnxruntime-node batched throughput of the same model with the edge's session settings;
  * 3. the cascade table on the test split: always-device / always-edge / always-cloud / fogline
  *    cascade measured on the real system (devices → edge → the real cloud gateway), the oracle router

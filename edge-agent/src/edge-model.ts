@@ -27,6 +27,14 @@ export interface EdgeModelOptions {
   readonly maxQueueSize?: number;
 }
 
+/**
+ * Batches handed to each worker at once: one running and one waiting in the worker's own queue, so a
+ * worker goes straight on to the next batch instead of idling until the event loop (busy with the
+ * broker and the replies of the batch it just finished) gets round to dispatching one. The second
+ * batch only forms under load: a request that finds the workers idle still goes at once.
+ */
+export const BATCHES_PER_WORKER = 2;
+
 export class EdgeModel {
   readonly name: string;
   readonly version: number;
@@ -62,7 +70,7 @@ export class EdgeModel {
       maxQueueDelayMs: options.maxQueueDelayMs ?? batching.max_queue_delay_ms,
       maxQueueSize: options.maxQueueSize ?? batching.max_queue_size,
       preferredBatchSizes: batching.preferred_batch_size,
-      maxConcurrentBatches: engine.workers,
+      maxConcurrentBatches: engine.workers * BATCHES_PER_WORKER,
       run: (rows) => this.runBatch(rows),
     });
   }
@@ -94,6 +102,11 @@ export class EdgeModel {
 
   get queueDepth(): number {
     return this.batcher.queueDepth;
+  }
+
+  /** Batches handed to the workers and not yet answered (at most workers × BATCHES_PER_WORKER). */
+  get batchesInFlight(): number {
+    return this.batcher.inFlightBatches;
   }
 
   /**
