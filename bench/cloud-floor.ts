@@ -7,7 +7,7 @@
  * of the gateway's CPU is its own work. Helper of bench/cloud.ts.
  */
 import { createServer } from 'node:http';
-import { budgetTable, type CpuBudget } from './cpu-budget.ts';
+import { budgetTable, type CpuBudget, ceilingNote } from './cpu-budget.ts';
 
 export interface HttpFloor {
   readonly reqPerSec: number;
@@ -70,6 +70,6 @@ export function budgetSection(floor: HttpFloor, b: CpuBudget): string {
       own: 'the gateway on top of bare HTTP (Hono, auth, token bucket, decode, validation, batching at its real batch sizes, worker hop, encode)',
     }),
     '',
-    `A gateway with no work of its own (model at raw speed + bare HTTP + this load generator) would reach **${b.ceilingRatio.toFixed(2)} of raw** here.`,
+    `A gateway with no work of its own (model at raw speed + bare HTTP + this load generator) would reach **${b.ceilingRatio.toFixed(2)} of raw** here${ceilingNote(b)}.`,
   ].join('\n');
 }

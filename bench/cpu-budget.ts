@@ -38,16 +38,22 @@ export interface CpuBudget {
   readonly targetMicros: number;
   /** What is left of the budget for the server's own work once model, floor and load are paid. */
   readonly roomMicros: number;
-  /** A server with no work of its own (model + floor + load only) would reach this. */
+  /**
+   * A server with no work of its own (model + floor + load only) would reach this: what the cores
+   * allow, but never more than raw itself (the model's sessions are then the limit, not the CPU).
+   */
   readonly ceilingReqPerSec: number;
   readonly ceilingRatio: number;
+  /** What bounds the ceiling: the shared cores, or the model's own speed (raw). */
+  readonly ceilingBoundBy: 'cpu' | 'model';
 }
 
 export function cpuBudget(input: CpuBudgetInput): CpuBudget {
   const { cores, rawSamplesPerSec, targetRatio } = input;
   const modelMicros = (input.rawThreads * 1e6) / rawSamplesPerSec;
   const targetMicros = (cores * 1e6) / (targetRatio * rawSamplesPerSec);
-  const ceilingReqPerSec = (cores * 1e6) / (modelMicros + input.floorMicros + input.loadMicros);
+  const cpuCeiling = (cores * 1e6) / (modelMicros + input.floorMicros + input.loadMicros);
+  const ceilingReqPerSec = Math.min(cpuCeiling, rawSamplesPerSec);
   const us = (v: number) => round(v, 1);
   return {
     cores,
@@ -61,7 +67,15 @@ export function cpuBudget(input: CpuBudgetInput): CpuBudget {
     roomMicros: us(targetMicros - modelMicros - input.floorMicros - input.loadMicros),
     ceilingReqPerSec: us(ceilingReqPerSec),
     ceilingRatio: round(ceilingReqPerSec / rawSamplesPerSec),
+    ceilingBoundBy: cpuCeiling < rawSamplesPerSec ? 'cpu' : 'model',
   };
+}
+
+/** Said after the ceiling ratio when the model, not the CPU, bounds it. */
+export function ceilingNote(b: CpuBudget): string {
+  return b.ceilingBoundBy === 'model'
+    ? " (bound by the model's own speed: the cores would allow more than raw)"
+    : '';
 }
 
 /** The markdown table of a budget; `parts` names the model, the floor and the server's own work. */

@@ -1,5 +1,5 @@
 /** bench/reports/fabric.md from a fabric report: machine and models, targets, then one section per part. */
-import { budgetTable } from './cpu-budget.ts';
+import { budgetTable, ceilingNote } from './cpu-budget.ts';
 import { type Policy, TIERS, type TierName } from './fabric-cascade.ts';
 import {
   type CascadeSection,
@@ -149,7 +149,7 @@ ${budgetTable(budget, {
   own: 'fogline edge on top of the broker (decode, validation, batching, worker hop, score, encode, ACL, rate limit)',
 })}
 
-An edge with no work of its own (model at raw speed + bare broker + this load generator) would reach ${budget.ceilingReqPerSec.toFixed(0)} req/s here, **${budget.ceilingRatio.toFixed(2)} of raw**. Derived, not measured: with the devices on other hosts (as on a real LAN) the same ${budget.cores} cores would carry ${budget.cores} × 10⁶ ÷ ${heaviest.cpuMicrosPerRequest.edgeProcess.toFixed(1)} µs = ${((budget.cores * 1e6) / heaviest.cpuMicrosPerRequest.edgeProcess).toFixed(0)} req/s of this edge (${((budget.cores * 1e6) / heaviest.cpuMicrosPerRequest.edgeProcess / budget.rawSamplesPerSec).toFixed(2)} of raw), if its event loop (one core) kept up.`;
+An edge with no work of its own (model at raw speed + bare broker + this load generator) would reach ${budget.ceilingReqPerSec.toFixed(0)} req/s here, **${budget.ceilingRatio.toFixed(2)} of raw**${ceilingNote(budget)}. Derived, not measured: with the devices on other hosts (as on a real LAN) the same ${budget.cores} cores would carry ${budget.cores} × 10⁶ ÷ ${heaviest.cpuMicrosPerRequest.edgeProcess.toFixed(1)} µs = ${((budget.cores * 1e6) / heaviest.cpuMicrosPerRequest.edgeProcess).toFixed(0)} req/s of this edge (${((budget.cores * 1e6) / heaviest.cpuMicrosPerRequest.edgeProcess / budget.rawSamplesPerSec).toFixed(2)} of raw), if its event loop (one core) kept up.`;
 }
 
 function cascadeSection(r: FabricReport, c: CascadeSection): string {
