@@ -165,7 +165,7 @@ describe('cloud broker', () => {
     expect(edgeA.connected).toBe(true);
   });
 
-  it('refuses a bad token, a device token, and a stolen client id; the connected edge stays', async () => {
+  it("refuses a bad token, another edge's token on a connected edge's id, and a device token; the connected edge stays", async () => {
     expect(await connectMqtt(cloud.mqttUrl, 'acl-b', 'fge_wrong')).toMatchObject({ ok: false, code: 4 });
     expect(await connectMqtt(cloud.mqttUrl, 'acl-a', b.token)).toMatchObject({ ok: false, code: 4 });
     const dev = await cloud.admin.createDevice('acl-dev', 'acl-a');

@@ -47,6 +47,26 @@ export function describeDeviceContract(sut: StoreUnderTest): void {
       expect(await sut.store.devices.verify(id, first.token)).toEqual(first.record);
     });
 
+    it("edges and devices with no edge share the cloud broker's client ids: neither may take the other's", async () => {
+      const edge = await sut.store.edges.create(unique('twin'));
+      await expect(sut.store.devices.create(edge.record.id, null)).rejects.toEqual(
+        rejectsWith('ALREADY_EXISTS'),
+      );
+      // A device under an edge logs in on its edge's broker, not the cloud's: the id is free for it.
+      const host = await sut.store.edges.create(unique('edge'));
+      await sut.store.devices.create(edge.record.id, host.record.id);
+
+      const device = await sut.store.devices.create(unique('twin'), null);
+      await expect(sut.store.edges.create(device.record.id)).rejects.toEqual(rejectsWith('ALREADY_EXISTS'));
+      // Once either is revoked, the id may go to the other kind.
+      await sut.store.devices.revoke(device.record.id);
+      await sut.store.edges.create(device.record.id);
+      await sut.store.edges.revoke(edge.record.id);
+      const other = await sut.store.edges.create(unique('twin'));
+      await sut.store.edges.revoke(other.record.id);
+      await sut.store.devices.create(other.record.id, null);
+    });
+
     it('listByEdge gives the edge exactly the hashes that authenticate its active devices', async () => {
       const edge = await sut.store.edges.create(unique('edge'));
       const other = await sut.store.edges.create(unique('edge'));

@@ -41,6 +41,14 @@ export function createDeviceRepository(db: StoreDatabase, now: WallClock): Devic
           { details: { edgeId } },
         );
       }
+      // On the cloud broker a device with no edge logs in with its id as client id, as edges do.
+      if (edgeId === null && (await edgeState(id)) === 'active') {
+        throw new FoglineError(
+          'ALREADY_EXISTS',
+          `'${id}' is an edge's id: a device with no edge shares the cloud broker's client ids with the edges`,
+          { details: { deviceId: id } },
+        );
+      }
       // Edges are never deleted, so checking first cannot race with the foreign key.
       if (edgeId !== null && (await edgeState(edgeId)) !== 'active') {
         throw new FoglineError('NOT_FOUND', `edge '${edgeId}' does not exist or is revoked`, {

@@ -4,7 +4,7 @@ import { generateSecret, hashSecret, MAX_SECRET_LENGTH, verifySecret } from '@fo
 import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';
-import { edges } from './schema.ts';
+import { devices, edges } from './schema.ts';
 import type { EdgeRepository } from './store.ts';
 import { checkName, isValidName } from './validation.ts';
 
@@ -29,6 +29,18 @@ export function createEdgeRepository(db: StoreDatabase, now: WallClock): EdgeRep
         throw new FoglineError(
           'INVALID_ARG',
           `edge id '${CLOUD_EDGE_ID}' is reserved for the cloud, which plays the edge of devices enrolled without one`,
+          { details: { edgeId: id } },
+        );
+      }
+      // On the cloud broker an edge logs in with its id as client id, as devices with no edge do.
+      const [edgeless] = await db
+        .select({ id: devices.id })
+        .from(devices)
+        .where(and(eq(devices.id, id), isNull(devices.edgeId), isNull(devices.revokedAt)));
+      if (edgeless) {
+        throw new FoglineError(
+          'ALREADY_EXISTS',
+          `'${id}' is the id of a device with no edge: edges share the cloud broker's client ids with such devices`,
           { details: { edgeId: id } },
         );
       }
