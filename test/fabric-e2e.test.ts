@@ -4,7 +4,8 @@
  * broker and HTTP API with its own token, and real devices (device SDK) on the edge's local broker.
  * Real sockets on 127.0.0.1, real Aedes brokers, real onnxruntime sessions, PGlite in a temp dir.
  *
- * The flow is one story, run in order: sync → every tier answers → a device is revoked → the cloud
+ * The flow is one story, run in order: sync → every tier answers → the ACL holds on the edge's
+ * broker → a device is revoked → the cloud
  * dies → the edge dies and comes back on the same port (with the cloud still down).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,9 +14,12 @@ import { join } from 'node:path';
 import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing/fabric-fixture';
 import { connectDevice, type Device, type InferResult } from '@fogline/device-sdk';
 import { createEdgeAgent, type EdgeAgent, type EdgeAgentOptions } from '@fogline/edge-agent';
+import { collect, connectClient, connectOutcome, grantedQos } from '@fogline/shared/broker/broker-test-kit';
+import { decodeInferMessage, encodeInferMessage } from '@fogline/shared/codec';
 import { loadDigits } from '@fogline/shared/digits-dataset';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
 import { scoreLogitRows } from '@fogline/shared/scores';
+import { topics } from '@fogline/shared/topics';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -54,6 +58,15 @@ async function splittingThreshold(from: number, to: number): Promise<number> {
   margins.sort((a, b) => a - b);
   const k = margins.length / 2;
   return (margins[k - 1]! + margins[k]!) / 2;
+}
+
+/** A framed request for one test digit whose answer goes to `replyDevice`'s reply topic. */
+function requestFor(id: string, replyDevice: string): Buffer {
+  const frame = encodeInferMessage(
+    { id, parameters: { reply_to: topics.reply(replyDevice), deadline_ms: 2000 } },
+    [{ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: image(0).slice() }],
+  );
+  return Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
 }
 
 type Routing = 'local' | 'escalate' | 'default';
@@ -146,6 +159,53 @@ describe('device → edge → cloud, enrolled through the admin API', () => {
     expect(correct / results.length).toBeGreaterThanOrEqual(0.9);
     // The cloud learns what happened from the edge's telemetry.
     await eventually(async () => ((await cloud.admin.getEdge(EDGE)).telemetry?.counts?.cloud ?? 0) > 0, 5000);
+  });
+
+  it("holds devices to the ACL on the edge's own broker (real MQTT.js clients, real tokens)", async () => {
+    const listed = agent.deviceListVersion!;
+    tokens.set('dev-4', (await cloud.admin.createDevice('dev-4', EDGE)).token);
+    await eventually(() => agent.deviceListVersion! > listed, 5000);
+    const dev3 = await connectClient(edgeBroker, 'dev-3', tokens.get('dev-3')!);
+    const dev4 = await connectClient(edgeBroker, 'dev-4', tokens.get('dev-4')!);
+    try {
+      // Subscriptions: its own replies only; no wildcards, no other device's replies, no edge topics.
+      expect(await grantedQos(dev3, topics.reply('dev-3'))).toBe(1);
+      expect(await grantedQos(dev3, topics.reply('dev-4'))).toBe(128);
+      expect(await grantedQos(dev3, 'fogline/v1/device/+/reply')).toBe(128);
+      expect(await grantedQos(dev3, '#')).toBe(128);
+      expect(await grantedQos(dev3, topics.infer(EDGE))).toBe(128);
+      expect(await grantedQos(dev4, topics.reply('dev-4'))).toBe(1);
+      const seen3 = collect(dev3);
+      const seen4 = collect(dev4);
+      // A forged answer on another device's reply topic is dropped by the broker...
+      await dev3.publishAsync(topics.reply('dev-4'), 'forged', { qos: 1 });
+      // ...a request whose answer would go to another device is refused by the edge, and one on
+      // another edge's infer topic by the broker: each with an error reply on the sender's own topic.
+      await dev3.publishAsync(topics.infer(EDGE), requestFor('steer', 'dev-4'), { qos: 1 });
+      await dev3.publishAsync(topics.infer('edge-2'), requestFor('elsewhere', 'dev-3'), { qos: 1 });
+      await eventually(() => seen3.length === 2, 5000);
+      const refusals = seen3.map((m) => ({ topic: m.topic, ...decodeInferMessage(m.payload) }));
+      for (const id of ['steer', 'elsewhere']) {
+        expect(refusals.find((r) => r.header.id === id)).toMatchObject({
+          topic: topics.reply('dev-3'),
+          kind: 'error',
+          header: { parameters: { error_code: 'PERMISSION_DENIED' } },
+        });
+      }
+      // dev-4's own request is answered: the only message it ever got is that answer.
+      await dev4.publishAsync(topics.infer(EDGE), requestFor('own', 'dev-4'), { qos: 1 });
+      await eventually(() => seen4.length === 1, 5000);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(seen4.map((m) => decodeInferMessage(m.payload))).toMatchObject([
+        { kind: 'response', header: { id: 'own' } },
+      ]);
+      expect(seen3).toHaveLength(2);
+      // A connected device's id cannot be taken with another device's token; the SDK device stays.
+      expect(await connectOutcome(edgeBroker, 'dev-1', tokens.get('dev-3')!)).toBe(4);
+      expect(devices[0]!.state).toBe('online');
+    } finally {
+      await Promise.all([dev3.endAsync(true), dev4.endAsync(true)]);
+    }
   });
 
   it('revoking a device disconnects it within seconds and refuses it from then on', async () => {
