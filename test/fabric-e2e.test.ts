@@ -5,8 +5,8 @@
  * Real sockets on 127.0.0.1, real Aedes brokers, real onnxruntime sessions, PGlite in a temp dir.
  *
  * The flow is one story, run in order: sync → every tier answers → the ACL holds on the edge's
- * broker → a device is revoked → the cloud
- * dies → the edge dies and comes back on the same port (with the cloud still down).
+ * broker → a device is revoked → the cloud dies → the edge dies and comes back on the same port
+ * (with the cloud still down).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
