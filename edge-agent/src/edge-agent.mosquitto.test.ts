@@ -30,8 +30,10 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-describe.runIf(mosquittoUp)('edge agent on an external broker (Mosquitto)', () => {
+// Not skipped when Mosquitto is down: .ci/ensure-services.sh starts it, so a failure here is real.
+describe('edge agent on an external broker (Mosquitto)', () => {
   it('serves devices end to end through Mosquitto: edge model, cloud escalation and error replies', async () => {
+    expect(mosquittoUp, `no Mosquitto at ${MOSQUITTO}: start it with .ci/ensure-services.sh`).toBe(true);
     const edgeId = uniqueId('edge');
     const deviceId = uniqueId('dev');
     const fixture = await startTestAgent({
