@@ -31,8 +31,12 @@ export type LocalBrokerOptions =
       readonly url: string;
       /** Default: the edge id. */
       readonly clientId?: string;
-      /** Default: the edge id / the edge token. */
+      /** Default: the edge id. */
       readonly username?: string;
+      /**
+       * Default: none. The edge token is never sent there: it is the edge's credential on the cloud,
+       * and a local broker's logs and password file are not the place for it.
+       */
       readonly password?: string;
     };
 

@@ -159,7 +159,7 @@ async function startAgent(
             url: config.localBroker.url,
             clientId: config.localBroker.clientId ?? edgeId,
             username: config.localBroker.username ?? edgeId,
-            password: config.localBroker.password ?? config.token,
+            ...(config.localBroker.password !== undefined && { password: config.localBroker.password }),
             onError: (err) => logger.warn(`local broker: ${err.message}`),
           });
     bus = localBus;

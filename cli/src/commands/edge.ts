@@ -83,7 +83,10 @@ export function registerEdge(program: Command): void {
       parseUrl('--broker', MQTT_SCHEMES),
     )
     .option('--broker-username <name>', 'username on the external broker (default: the edge id)')
-    .option('--broker-password <secret>', 'password on the external broker (default: the edge token)')
+    .option(
+      '--broker-password <secret>',
+      'password on the external broker (default: $FOGLINE_BROKER_PASSWORD, else none; never the edge token)',
+    )
     .requiredOption('--data-dir <dir>', 'state directory (device-list cache)')
     .option('--model <name>', 'edge model from the repository', 'digits-mid-int8')
     .option('--model-version <n>', 'model version (default: latest)', parsePositiveInt('--model-version'))
@@ -164,7 +167,12 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
   }
   if (flags.telemetryIntervalMs < 100) command.error('error: --telemetry-interval-ms must be at least 100');
   const localBroker: LocalBrokerOptions = flags.broker
-    ? { kind: 'external', url: flags.broker, username: flags.brokerUsername, password: flags.brokerPassword }
+    ? {
+        kind: 'external',
+        url: flags.broker,
+        username: flags.brokerUsername,
+        password: flags.brokerPassword ?? process.env.FOGLINE_BROKER_PASSWORD,
+      }
     : {
         kind: 'embedded',
         host: flags.host,
