@@ -1,11 +1,12 @@
 /**
  * Simulated devices for `fogline up`: each one is a real device SDK client (its own MQTT connection,
- * credentials and tiny model) streaming digits of the test split at a fixed rate, and every answer is
- * scored against the label.
+ * credentials and tiny model) streaming digits of the test split at a fixed rate, in a seeded shuffled
+ * order (stream-order.ts), and every answer is scored against the label.
  */
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { loadDigits } from '@fogline/shared/digits-dataset';
 import type { CascadeTally } from './cascade-tally.ts';
+import { DEFAULT_STREAM_SEED, deviceSampleStream, shuffledIndices } from './stream-order.ts';
 
 const PIXELS = 28 * 28;
 
@@ -23,6 +24,8 @@ export interface SimulatorOptions {
   tally: CascadeTally;
   /** Requests a device may have outstanding before it skips a tick (bounded, never queued forever). */
   maxInFlightPerDevice?: number;
+  /** Seed of the shuffled order the devices stream the test split in (default: a fixed one). */
+  streamSeed?: number;
 }
 
 export interface DeviceSimulator {
@@ -39,14 +42,15 @@ export async function startDeviceSimulator(options: SimulatorOptions): Promise<D
     ),
   );
   const inFlight = new Set<Promise<void>>();
-  let cursor = 0;
+  const order = shuffledIndices(digits.count, options.streamSeed ?? DEFAULT_STREAM_SEED);
   const periodMs = 1000 / options.ratePerDevice;
 
   const timers = devices.map((device, k) => {
     let outstanding = 0;
+    const nextSample = deviceSampleStream(order, k, devices.length);
     const tick = () => {
       if (outstanding >= maxInFlight) return;
-      const i = cursor++ % digits.count;
+      const i = nextSample();
       const image = digits.images.subarray(i * PIXELS, (i + 1) * PIXELS);
       outstanding++;
       const p = device
