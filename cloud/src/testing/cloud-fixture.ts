@@ -16,9 +16,16 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `fogline-${prefix}-`));
 }
 
-/** A repository holding `models` (copied configs, version dirs linked to the committed ones). */
+/** Model repositories made by this process, removed when it exits (tests hand them to servers). */
+const modelRepos: string[] = [];
+process.once('exit', () => {
+  for (const dir of modelRepos) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A repository holding `models` (copied configs and model files); removed when the process exits. */
 export function makeModelRepo(models: readonly string[]): string {
   const dir = tempDir('models');
+  modelRepos.push(dir);
   for (const name of models) addModel(dir, name);
   return dir;
 }
