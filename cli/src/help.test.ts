@@ -92,17 +92,30 @@ describe('fogline --help on every command', () => {
     for (const option of command.options) {
       expect(text).toContain(`${option.flags} ${flat(option.description)}`);
     }
+    for (const argument of command.registeredArguments) {
+      expect(text).toMatch(
+        new RegExp(`Arguments:.* ${argument.name()} +${escape(flat(argument.description))}`),
+      );
+    }
     for (const sub of command.commands) {
       expect(text, `lists ${sub.name()}`).toMatch(new RegExp(`Commands:.* ${sub.name()}\\b`));
     }
   });
 });
 
+/** `text` as a literal inside a RegExp. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 describe('help text of every command', () => {
   it.each(commands.map((c) => [named(c.path), c] as const))(
-    '%s describes itself and its options',
+    '%s describes itself, its arguments and its options',
     (_name, { command }) => {
       expect(command.description().trim()).not.toBe('');
+      for (const argument of command.registeredArguments) {
+        expect(argument.description.trim(), argument.name()).not.toBe('');
+      }
       for (const option of command.options) {
         expect(option.description.trim(), option.flags).not.toBe('');
       }

@@ -5,6 +5,7 @@
  * by `add` is shown once (the device's MQTT password on its edge's broker, or the cloud broker).
  */
 import type { DeviceView } from '@fogline/cloud/admin-client';
+import { NAME_RULE } from '@fogline/cloud/store/validation';
 import { FoglineError } from '@fogline/shared/errors';
 import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import type { Command } from 'commander';
@@ -16,7 +17,8 @@ export function registerDevices(program: Command): void {
 
   withAdminTarget(
     devices
-      .command('add <id>')
+      .command('add')
+      .argument('<id>', `the new device's id, its MQTT client id and username (${NAME_RULE})`)
       .description(
         'enrol a device under an edge, or with no edge (--cloud); its token is shown once. Give exactly one of --edge and --cloud',
       )
@@ -53,7 +55,8 @@ export function registerDevices(program: Command): void {
 
   withAdminTarget(
     devices
-      .command('revoke <id>')
+      .command('revoke')
+      .argument('<id>', 'the device to revoke')
       .description(
         'revoke a device (its edge disconnects it within seconds; the cloud broker at once if it has no edge)',
       ),

@@ -4,6 +4,7 @@
  * credential (`fogline edge --token`, or $FOGLINE_EDGE_TOKEN).
  */
 import type { EdgeView } from '@fogline/cloud/admin-client';
+import { NAME_RULE } from '@fogline/cloud/store/validation';
 import type { Command } from 'commander';
 import { formatTable } from '../format.ts';
 import { type AdminTargetFlags, adminClient, withAdminTarget } from './admin-target.ts';
@@ -11,17 +12,18 @@ import { type AdminTargetFlags, adminClient, withAdminTarget } from './admin-tar
 export function registerEdges(program: Command): void {
   const edges = program.command('edges').description('manage edge agents (identities and their tokens)');
 
-  withAdminTarget(edges.command('add <id>').description('enrol an edge (its token is shown once)')).action(
-    async (id: string, flags: AdminTargetFlags) => {
-      const created = await (await adminClient(flags)).createEdge(id);
-      if (flags.json) return void console.log(JSON.stringify({ id: created.id, token: created.token }));
-      console.log(`created edge '${created.id}'`);
-      console.log(`token (shown once): ${created.token}`);
-      console.log(
-        `run it with: FOGLINE_EDGE_TOKEN=<token> fogline edge --id ${created.id} --cloud <url> ...`,
-      );
-    },
-  );
+  withAdminTarget(
+    edges
+      .command('add')
+      .argument('<id>', `the new edge's id (${NAME_RULE})`)
+      .description('enrol an edge (its token is shown once)'),
+  ).action(async (id: string, flags: AdminTargetFlags) => {
+    const created = await (await adminClient(flags)).createEdge(id);
+    if (flags.json) return void console.log(JSON.stringify({ id: created.id, token: created.token }));
+    console.log(`created edge '${created.id}'`);
+    console.log(`token (shown once): ${created.token}`);
+    console.log(`run it with: FOGLINE_EDGE_TOKEN=<token> fogline edge --id ${created.id} --cloud <url> ...`);
+  });
 
   withAdminTarget(edges.command('list').description('list edges: online, last seen, last telemetry')).action(
     async (flags: AdminTargetFlags) => {
@@ -34,7 +36,10 @@ export function registerEdges(program: Command): void {
   );
 
   withAdminTarget(
-    edges.command('revoke <id>').description('revoke an edge (disconnected; its token stops working)'),
+    edges
+      .command('revoke')
+      .argument('<id>', 'the edge to revoke')
+      .description('revoke an edge (disconnected; its token stops working)'),
   ).action(async (id: string, flags: AdminTargetFlags) => {
     const revoked = await (await adminClient(flags)).revokeEdge(id);
     if (flags.json) return void console.log(JSON.stringify(revoked));

@@ -4,6 +4,7 @@
  */
 import { CloudAdminClient, type KeyView, resolveAdminTarget } from '@fogline/cloud/admin-client';
 import { DEFAULT_DATA_DIR } from '@fogline/cloud/store/index';
+import { NAME_RULE } from '@fogline/cloud/store/validation';
 import { type Command, InvalidArgumentError } from 'commander';
 import { formatTable, parsePositiveInt } from '../format.ts';
 
@@ -31,7 +32,8 @@ export function registerKeys(program: Command): void {
 
   withTarget(
     keys
-      .command('create <name>')
+      .command('create')
+      .argument('<name>', `the new key's name (${NAME_RULE})`)
       .description('create an API key (the key is shown once)')
       .requiredOption('--rate <req/s>', 'token-bucket refill rate, requests per second', parseRate)
       .requiredOption('--burst <n>', 'token-bucket capacity', parsePositiveInt('--burst')),
@@ -51,7 +53,10 @@ export function registerKeys(program: Command): void {
   );
 
   withTarget(
-    keys.command('revoke <name>').description('revoke an API key (effective on its next request)'),
+    keys
+      .command('revoke')
+      .argument('<name>', 'the key to revoke')
+      .description('revoke an API key (effective on its next request)'),
   ).action(async (name: string, flags: TargetFlags) => {
     const revoked = await (await client(flags)).revokeKey(name);
     if (flags.json) return void console.log(JSON.stringify(revoked));

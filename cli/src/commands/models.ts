@@ -53,7 +53,8 @@ export function registerModels(program: Command): void {
     .action(reportZoo);
 
   models
-    .command('eval <name>')
+    .command('eval')
+    .argument('<name>', 'a model of the repository (see `fogline models list`)')
     .description('run a model over a digits split and report its accuracy')
     .addOption(
       new Option('--split <split>', 'which split to evaluate')

@@ -36,7 +36,9 @@ function parsePercentile(value: string): number {
 
 export function registerQuantize(program: Command): void {
   program
-    .command('quantize <in> <out>')
+    .command('quantize')
+    .argument('<in>', 'the fp32 ONNX model to quantize')
+    .argument('<out>', 'where to write the int8 ONNX model')
     .description(
       'quantize an fp32 ONNX model to int8 (static QDQ or dynamic), check it in onnxruntime and report',
     )

@@ -4,6 +4,8 @@ import type { ModelVersionStatus, Tier } from './store.ts';
 
 /** Names of API keys, edge/device ids and model names: safe in MQTT topics, URLs and file paths. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** NAME_PATTERN in words, for help texts. */
+export const NAME_RULE = "1–64 characters: letters, digits, '.', '_', '-'; starting with a letter or digit";
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 const TIERS: readonly Tier[] = ['device', 'edge', 'cloud'];
 const STATUSES: readonly ModelVersionStatus[] = ['staged', 'active', 'retired'];
