@@ -6,16 +6,15 @@
  *
  * Not skipped when Mosquitto is down: .ci/ensure-services.sh starts it, so a failure here is real.
  */
-import { createConnection } from 'node:net';
 import { connectDevice, type Device, type EscalationPolicy, type InferResult } from '@fogline/device-sdk';
 import { type AgentFixture, startTestAgent } from '@fogline/edge-agent/testing/agent-fixture';
 import { type CloudFixture, startCloud } from '@fogline/edge-agent/testing/cloud-fixture';
 import { uniqueId } from '@fogline/edge-agent/testing/device-client';
 import { loadDigits } from '@fogline/shared/digits-dataset';
 import type { ScoreKind } from '@fogline/shared/scores';
+import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing/mosquitto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-const MOSQUITTO = 'mqtt://127.0.0.1:1883';
 /** Normalised-entropy confidence reaches 1 only for an exactly one-hot softmax: always escalates. */
 const ESCALATE: EscalationPolicy = { score: 'entropy', threshold: 1 };
 /** Every maxprob is >= 0: always answers. */
@@ -32,20 +31,12 @@ let escalatingEdge: AgentFixture;
 const agents: AgentFixture[] = [];
 const devices: Device[] = [];
 
-const NO_MOSQUITTO = `no Mosquitto at ${MOSQUITTO}: start it with .ci/ensure-services.sh`;
-const mosquittoUp = await new Promise<boolean>((resolve) => {
-  const socket = createConnection(1883, '127.0.0.1');
-  socket.once('connect', () => {
-    socket.end();
-    resolve(true);
-  });
-  socket.once('error', () => resolve(false));
-});
+const mosquittoUp = await mosquittoReachable();
 
 async function startAgent(routingScore: ScoreKind, routingThreshold: number): Promise<AgentFixture> {
   const fixture = await startTestAgent({
     edgeId: uniqueId('edge-fm'),
-    localBroker: { kind: 'external', url: MOSQUITTO },
+    localBroker: { kind: 'external', url: MOSQUITTO_URL },
     cloudUrl: cloud!.url,
     routingScore,
     routingThreshold,
@@ -56,7 +47,7 @@ async function startAgent(routingScore: ScoreKind, routingThreshold: number): Pr
 
 async function device(edge: AgentFixture, policy: EscalationPolicy): Promise<Device> {
   const d = await connectDevice({
-    broker: MOSQUITTO,
+    broker: MOSQUITTO_URL,
     deviceId: uniqueId('dev-fm'),
     edgeId: edge.info.edgeId,
     policy,
@@ -94,7 +85,7 @@ describe('device SDK → edge agent on Mosquitto → cloud gateway', () => {
   beforeEach(() => expect(mosquittoUp, NO_MOSQUITTO).toBe(true));
 
   it('the edge agent reports Mosquitto as its local broker', () => {
-    expect(answeringEdge.info.localBroker).toEqual({ kind: 'external', url: MOSQUITTO });
+    expect(answeringEdge.info.localBroker).toEqual({ kind: 'external', url: MOSQUITTO_URL });
   });
 
   it('a confident device answers itself: tier device, nothing reaches the edge', async () => {

@@ -2,21 +2,14 @@
  * The device SDK against an external MQTT 3.1.1 broker: the Mosquitto on this machine (127.0.0.1:1883,
  * no authentication), as an edge box running Mosquitto instead of the embedded broker would.
  */
-import { createConnection } from 'node:net';
 import { loadDigits } from '@fogline/shared/digits-dataset';
+import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing/mosquitto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from './device.ts';
 import { connectDevice } from './index.ts';
 import { type EdgeResponder, startEdgeResponder } from './test-edge-responder.ts';
 
-const MOSQUITTO = 'mqtt://127.0.0.1:1883';
-const reachable = await new Promise<boolean>((resolve) => {
-  const socket = createConnection({ host: '127.0.0.1', port: 1883 }, () => {
-    socket.destroy();
-    resolve(true);
-  });
-  socket.on('error', () => resolve(false));
-});
+const reachable = await mosquittoReachable();
 
 // Unique ids: other test runs may share this Mosquitto.
 const run = `${process.pid}-${Date.now().toString(36)}`;
@@ -27,16 +20,16 @@ const image = (i: number) => digits.images.slice(i * 784, (i + 1) * 784);
 // Not skipped when Mosquitto is down: .ci/ensure-services.sh starts it, so a failure here is real.
 describe('device SDK through Mosquitto (external broker, no auth)', () => {
   it('finds the Mosquitto at 127.0.0.1:1883 (start it with .ci/ensure-services.sh)', () => {
-    expect(reachable).toBe(true);
+    expect(reachable, NO_MOSQUITTO).toBe(true);
   });
 
   let responder: EdgeResponder;
   let device: Device;
 
   beforeAll(async () => {
-    responder = await startEdgeResponder({ url: MOSQUITTO, edgeId });
+    responder = await startEdgeResponder({ url: MOSQUITTO_URL, edgeId });
     device = await connectDevice({
-      broker: MOSQUITTO,
+      broker: MOSQUITTO_URL,
       deviceId: `dev-mq-${run}`,
       edgeId,
       policy: { score: 'maxprob', threshold: 1 },

@@ -2,26 +2,18 @@
  * The edge agent with an external broker: the Mosquitto of this machine (127.0.0.1:1883, no auth) in
  * place of the embedded one. Mosquitto is shared by every test run, so ids are unique per run.
  */
-import { createConnection } from 'node:net';
 import { encodeInferMessage } from '@fogline/shared/codec';
+import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing/mosquitto';
 import { topics } from '@fogline/shared/topics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent } from './testing/agent-fixture.ts';
 import { type CloudFixture, startCloud } from './testing/cloud-fixture.ts';
 import { connectTestDevice, labelOf, testDigits, uniqueId } from './testing/device-client.ts';
 
-const MOSQUITTO = 'mqtt://127.0.0.1:1883';
 const { images, labels } = testDigits(6);
 let cloud: CloudFixture;
 
-const mosquittoUp = await new Promise<boolean>((resolve) => {
-  const socket = createConnection(1883, '127.0.0.1');
-  socket.once('connect', () => {
-    socket.end();
-    resolve(true);
-  });
-  socket.once('error', () => resolve(false));
-});
+const mosquittoUp = await mosquittoReachable();
 
 beforeAll(async () => {
   if (mosquittoUp) cloud = await startCloud();
@@ -33,19 +25,19 @@ afterAll(async () => {
 // Not skipped when Mosquitto is down: .ci/ensure-services.sh starts it, so a failure here is real.
 describe('edge agent on an external broker (Mosquitto)', () => {
   it('serves devices end to end through Mosquitto: edge model, cloud escalation and error replies', async () => {
-    expect(mosquittoUp, `no Mosquitto at ${MOSQUITTO}: start it with .ci/ensure-services.sh`).toBe(true);
+    expect(mosquittoUp, NO_MOSQUITTO).toBe(true);
     const edgeId = uniqueId('edge');
     const deviceId = uniqueId('dev');
     const fixture = await startTestAgent({
       edgeId,
-      localBroker: { kind: 'external', url: MOSQUITTO },
+      localBroker: { kind: 'external', url: MOSQUITTO_URL },
       cloudUrl: cloud.url,
       routingScore: 'entropy',
       routingThreshold: 1, // every input escalates: the full device → edge → cloud → device path
     });
-    const device = await connectTestDevice({ url: MOSQUITTO, deviceId, edgeId });
+    const device = await connectTestDevice({ url: MOSQUITTO_URL, deviceId, edgeId });
     try {
-      expect(fixture.info.localBroker).toEqual({ kind: 'external', url: MOSQUITTO });
+      expect(fixture.info.localBroker).toEqual({ kind: 'external', url: MOSQUITTO_URL });
       let correct = 0;
       for (let i = 0; i < images.length; i++) {
         const { decoded } = await device.infer(images[i]!, { deadlineMs: 5000 });

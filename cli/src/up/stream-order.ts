@@ -5,20 +5,10 @@
  * every device walks the same shuffled order from its own offset, so they do not send the same digits.
  */
 
+import { seededRandom } from '@fogline/shared/seeded-random';
+
 /** Seed of the order `fogline up` streams in: the same digits, in the same order, on every run. */
 export const DEFAULT_STREAM_SEED = 20240607;
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A permutation of 0..count-1 (Fisher–Yates), the same one for the same seed. */
 export function shuffledIndices(count: number, seed: number): Uint32Array {

@@ -11,6 +11,8 @@
  * different output channels differ by up to 1000× in magnitude, so a per-channel scale applied along
  * the wrong axis (or a per-tensor scale) crushes the small channels and fails the check.
  */
+
+import { seededRandom } from '@fogline/shared/seeded-random';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../onnx/codec.ts';
@@ -21,19 +23,8 @@ import { floatTensor } from '../onnx/tensor.ts';
 import { type QuantizeOptions, quantizeModel } from './quantize-model.ts';
 import type { SampleSet } from './sample-set.ts';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
 }
 
