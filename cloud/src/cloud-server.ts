@@ -21,6 +21,7 @@ import { CloudFabric } from './fabric/cloud-fabric.ts';
 import { edgeModelVersions } from './fabric/edge-models.ts';
 import { createApp } from './http/app.ts';
 import type { CloudAppDeps } from './http/app-deps.ts';
+import { edgeDesiredRoutes } from './http/edge-desired-routes.ts';
 import { errorResponse } from './http/error-response.ts';
 import { type FetchApp, type HttpListener, listenHttp } from './http/http-listener.ts';
 import { identityRoutes } from './http/identity-routes.ts';
@@ -158,12 +159,13 @@ export class CloudServer {
         onInstanceReady: (instance) => metrics.watch(instance),
         onInstanceRetired: (instance) => metrics.unwatch(instance),
       });
+      const guard = fabric.inferenceGuard(
+        o.auth ? apiKeyInferenceGuard(store.apiKeys, metrics) : openInferenceGuard(),
+        metrics,
+      );
       this.appInstance = createApp({
         models: this.modelServer,
-        guard: fabric.inferenceGuard(
-          o.auth ? apiKeyInferenceGuard(store.apiKeys, metrics) : openInferenceGuard(),
-          metrics,
-        ),
+        guard,
         adminToken: adminToken.token,
         apiKeys: this.store.apiKeys,
         metrics,
@@ -171,7 +173,14 @@ export class CloudServer {
         serverName: SERVER_NAME,
         serverVersion: SERVER_VERSION,
         log: this.log,
-        extraRoutes: [...(this.extraRoutes ?? []), identityRoutes(fabric.identities)],
+        extraRoutes: [
+          ...(this.extraRoutes ?? []),
+          identityRoutes(fabric.identities),
+          edgeDesiredRoutes({
+            authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
+            current: (edgeId) => fabric.publisher.current(edgeId),
+          }),
+        ],
       });
       await this.modelServer.loadAll();
       if (this.stopping) throw new FoglineError('UNAVAILABLE', 'the server was stopped while starting');

@@ -53,8 +53,16 @@ export interface EdgeAgentOptions {
   readonly cloudUrl?: string;
   /** Cloud model to escalate to. Default `digits-large`. */
   readonly cloudModel?: string;
-  /** Cloud broker URL (`mqtt://host:port`). Without it: no status, telemetry or device-list sync. */
+  /**
+   * Cloud broker URL (`mqtt://host:port`). Without it: no status or telemetry, and the device list is
+   * polled over HTTP from `cloudUrl` instead (`deviceListPollMs`).
+   */
   readonly cloudBrokerUrl?: string;
+  /**
+   * Period of the device-list poll over HTTP when there is no `cloudBrokerUrl`; 0 = no polling (the
+   * one fetch at start still happens whenever there is a `cloudUrl`). Default 30000; else at least 100.
+   */
+  readonly deviceListPollMs?: number;
   readonly localBroker: LocalBrokerOptions;
   /** Holds the device-list cache. */
   readonly dataDir: string;
@@ -102,6 +110,7 @@ export const AGENT_DEFAULTS = Object.freeze({
   minCloudBudgetMs: 10,
   cloudConnections: 16,
   telemetryIntervalMs: 5000,
+  deviceListPollMs: 30_000,
   shutdownTimeoutMs: 5000,
 });
 
@@ -177,6 +186,7 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
     'replyMarginMs',
     'minCloudBudgetMs',
     'telemetryIntervalMs',
+    'deviceListPollMs',
     'shutdownTimeoutMs',
   ] as const;
   for (const name of durations) {
@@ -194,6 +204,8 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
     ...defined,
   } as ResolvedAgentOptions;
   if (resolved.telemetryIntervalMs < 100) fail('telemetryIntervalMs must be at least 100');
+  if (resolved.deviceListPollMs > 0 && resolved.deviceListPollMs < 100)
+    fail('deviceListPollMs must be 0 (no polling) or at least 100');
   if (resolved.defaultDeadlineMs > resolved.maxDeadlineMs)
     fail('defaultDeadlineMs must not exceed maxDeadlineMs');
   return Object.freeze(resolved);

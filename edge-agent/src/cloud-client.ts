@@ -4,6 +4,9 @@
  * `Authorization: Bearer <edgeId>:<edge token>` (the cloud needs the id to find the token's hash), over a keep-alive connection pool, and a timeout equal to the
  * request's remaining budget. No retries: a failed call is reported at once and the caller answers
  * locally (the breaker in cloud-breaker.ts decides when to stop calling).
+ *
+ * The same credential and connections fetch the edge's desired state when it has no cloud broker
+ * (`GET {cloud}/v2/fogline/edges/{edgeId}/desired`, docs/cloud.md "Device-list sync over HTTP").
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -31,6 +34,9 @@ export interface CloudClientOptions {
   readonly maxResponseBytes?: number;
 }
 
+/** Largest desired state accepted over HTTP: MAX_DEVICES entries at their longest id and hash fit. */
+export const MAX_DESIRED_STATE_BYTES = 64 * 1024 * 1024;
+
 export interface CloudAnswer {
   readonly modelName: string;
   readonly modelVersion: string | undefined;
@@ -50,11 +56,13 @@ const STATUS_CODES: Readonly<Record<number, ErrorCode>> = {
 
 export class CloudClient {
   readonly model: string;
+  private readonly base: URL;
   private readonly url: URL;
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
   private readonly maxResponseBytes: number;
   private readonly credential: string;
+  private readonly edgeId: string | undefined;
 
   constructor(options: CloudClientOptions) {
     const base = new URL(options.baseUrl);
@@ -62,10 +70,9 @@ export class CloudClient {
       throw new FoglineError('INVALID_ARG', `cloud URL must be http:// or https://, got ${options.baseUrl}`);
     }
     this.model = options.model ?? 'digits-large';
-    this.url = new URL(
-      `v2/models/${encodeURIComponent(this.model)}/infer`,
-      base.href.endsWith('/') ? base : `${base.href}/`,
-    );
+    this.base = base.href.endsWith('/') ? base : new URL(`${base.href}/`);
+    this.url = new URL(`v2/models/${encodeURIComponent(this.model)}/infer`, this.base);
+    this.edgeId = options.edgeId;
     const agentOptions = {
       keepAlive: true,
       maxSockets: options.maxSockets ?? 16,
@@ -86,7 +93,21 @@ export class CloudClient {
       inputs,
     );
     const signal = AbortSignal.timeout(Math.floor(timeoutMs));
-    const response = await this.post(body, headerLength, signal);
+    const response = await this.request(
+      this.url,
+      {
+        method: 'POST',
+        signal,
+        headers: {
+          'content-type': BINARY_CONTENT_TYPE,
+          'content-length': body.length,
+          [INFERENCE_HEADER_CONTENT_LENGTH]: headerLength,
+        },
+      },
+      body,
+      this.maxResponseBytes,
+      'cloud call timed out (request budget spent)',
+    );
     const decoded = decodeResponse(response);
     if (decoded.kind !== 'response')
       throw new FoglineError('INTERNAL', 'cloud answered an inference without outputs');
@@ -97,23 +118,52 @@ export class CloudClient {
     };
   }
 
+  /**
+   * The edge's own desired state: the JSON body, or undefined when the cloud answers 304 because
+   * `knownVersion` is still current (sent as `If-None-Match: "<version>"`). Rejects with a
+   * FoglineError like `infer` (DEADLINE_EXCEEDED when `signal` aborts: the caller's timeout or stop).
+   */
+  async fetchDesiredState(
+    knownVersion: number | undefined,
+    signal: AbortSignal,
+  ): Promise<Uint8Array | undefined> {
+    if (this.edgeId === undefined)
+      throw new FoglineError('INVALID_ARG', 'fetching the desired state needs the edge id');
+    const url = new URL(`v2/fogline/edges/${encodeURIComponent(this.edgeId)}/desired`, this.base);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    // RFC 9110 §13.1.2: the version is the entity tag (docs/cloud.md).
+    if (knownVersion !== undefined) headers['if-none-match'] = `"${knownVersion}"`;
+    const response = await this.request(
+      url,
+      { method: 'GET', signal, headers },
+      undefined,
+      MAX_DESIRED_STATE_BYTES,
+      'desired-state fetch timed out or was cancelled',
+    );
+    if (response.status === 304) return undefined;
+    if (response.status !== 200) throw httpError(response);
+    return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.length);
+  }
+
   close(): void {
     this.agent.destroy();
   }
 
-  private post(body: Uint8Array, headerLength: number, signal: AbortSignal): Promise<RawResponse> {
+  private request(
+    url: URL,
+    options: { method: string; signal: AbortSignal; headers: Record<string, string | number> },
+    body: Uint8Array | undefined,
+    maxResponseBytes: number,
+    timeoutMessage: string,
+  ): Promise<RawResponse> {
+    const { signal } = options;
     return new Promise((resolve, reject) => {
-      const fail = (err: unknown) => reject(toCloudError(err, signal));
-      const req = this.send(this.url, {
-        method: 'POST',
+      const fail = (err: unknown) => reject(toCloudError(err, signal, timeoutMessage));
+      const req = this.send(url, {
+        method: options.method,
         agent: this.agent,
         signal,
-        headers: {
-          authorization: `Bearer ${this.credential}`,
-          'content-type': BINARY_CONTENT_TYPE,
-          'content-length': body.length,
-          [INFERENCE_HEADER_CONTENT_LENGTH]: headerLength,
-        },
+        headers: { ...options.headers, authorization: `Bearer ${this.credential}` },
       });
       req.on('error', fail);
       req.on('response', (res: IncomingMessage) => {
@@ -121,9 +171,9 @@ export class CloudClient {
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > this.maxResponseBytes) {
+          if (size > maxResponseBytes) {
             res.destroy();
-            reject(new FoglineError('INTERNAL', `cloud response exceeds ${this.maxResponseBytes} bytes`));
+            reject(new FoglineError('INTERNAL', `cloud response exceeds ${maxResponseBytes} bytes`));
           } else chunks.push(chunk);
         });
         res.on('error', fail);
@@ -142,18 +192,21 @@ interface RawResponse {
   body: Buffer;
 }
 
-function decodeResponse(res: RawResponse): ReturnType<typeof decodeInferBody> {
-  if (res.status < 200 || res.status >= 300) {
-    let message = `cloud answered HTTP ${res.status}`;
-    try {
-      const parsed = JSON.parse(res.body.toString('utf8')) as { error?: unknown };
-      if (typeof parsed.error === 'string') message = `cloud: ${parsed.error}`;
-    } catch {
-      // OIP error bodies are `{"error": "..."}`; anything else keeps the status line.
-    }
-    const code = STATUS_CODES[res.status] ?? (res.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL');
-    throw new FoglineError(code, message, { details: { httpStatus: res.status } });
+/** A non-2xx answer as a FoglineError of the matching catalogue code. */
+function httpError(res: RawResponse): FoglineError {
+  let message = `cloud answered HTTP ${res.status}`;
+  try {
+    const parsed = JSON.parse(res.body.toString('utf8')) as { error?: unknown };
+    if (typeof parsed.error === 'string') message = `cloud: ${parsed.error}`;
+  } catch {
+    // OIP error bodies are `{"error": "..."}`; anything else keeps the status line.
   }
+  const code = STATUS_CODES[res.status] ?? (res.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL');
+  return new FoglineError(code, message, { details: { httpStatus: res.status } });
+}
+
+function decodeResponse(res: RawResponse): ReturnType<typeof decodeInferBody> {
+  if (res.status < 200 || res.status >= 300) throw httpError(res);
   const header = res.headers[INFERENCE_HEADER_CONTENT_LENGTH.toLowerCase()];
   const headerLength = header === undefined ? res.body.length : Number(header);
   try {
@@ -166,12 +219,9 @@ function decodeResponse(res: RawResponse): ReturnType<typeof decodeInferBody> {
   }
 }
 
-function toCloudError(err: unknown, signal: AbortSignal): FoglineError {
+function toCloudError(err: unknown, signal: AbortSignal, timeoutMessage: string): FoglineError {
   if (err instanceof FoglineError) return err;
-  if (signal.aborted)
-    return new FoglineError('DEADLINE_EXCEEDED', 'cloud call timed out (request budget spent)', {
-      cause: err,
-    });
+  if (signal.aborted) return new FoglineError('DEADLINE_EXCEEDED', timeoutMessage, { cause: err });
   const detail = err instanceof Error ? err.message : String(err);
   return new FoglineError('UNAVAILABLE', `cloud unreachable: ${detail}`, { cause: err });
 }

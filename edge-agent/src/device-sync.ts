@@ -3,6 +3,9 @@
  * desired state the cloud publishes, disconnects devices that lost access, writes the list to the
  * disk cache and reports back what was applied. At start, the cache is loaded first, so devices
  * authenticate after a restart even when the cloud is unreachable.
+ *
+ * States come from the cloud broker (`receive`, in topic order) or are fetched over HTTP
+ * (`receiveFetched`, desired-state-poller.ts); both are validated, applied, cached and reported alike.
  */
 import { fromUnknown } from '@fogline/shared/errors';
 import type { AgentLogger } from './agent-options.ts';
@@ -38,6 +41,7 @@ export interface DeviceSyncOptions {
 export class DeviceSync {
   private lastError: string | undefined;
   private desiredModels: Record<string, number> | undefined;
+  private appliedCount = 0;
   /** Applies one state at a time, in arrival order. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -55,10 +59,27 @@ export class DeviceSync {
     return cached.version;
   }
 
+  /** How many states were applied since start: a fetch compares it to tell whether it was overtaken. */
+  get applied(): number {
+    return this.appliedCount;
+  }
+
   /** Handles one payload of the desired topic; never throws. Resolves when applied and cached. */
   receive(payload: Uint8Array): Promise<void> {
-    this.queue = this.queue.then(() => this.apply(payload));
-    return this.queue;
+    return this.enqueue(payload).then(() => {});
+  }
+
+  /**
+   * Handles a desired state fetched over HTTP like `receive`, except that it is ignored when it has
+   * the version already applied, or when another state was applied after `since` (the value of
+   * `applied` when the fetch was sent: the cloud broker delivered a newer one meanwhile). Resolves
+   * true when it was applied.
+   */
+  receiveFetched(payload: Uint8Array, since: number): Promise<boolean> {
+    return this.enqueue(
+      payload,
+      (state) => state.version === this.options.registry.version || this.appliedCount !== since,
+    );
   }
 
   reported(): ReportedState {
@@ -75,7 +96,17 @@ export class DeviceSync {
     return state;
   }
 
-  private async apply(payload: Uint8Array): Promise<void> {
+  /** Queues `payload` behind the states that arrived before it; `stale` may drop it once decoded. */
+  private enqueue(payload: Uint8Array, stale?: (state: DesiredState) => boolean): Promise<boolean> {
+    const applied = this.queue.then(() => this.apply(payload, stale));
+    this.queue = applied.then(
+      () => {},
+      () => {},
+    );
+    return applied;
+  }
+
+  private async apply(payload: Uint8Array, stale?: (state: DesiredState) => boolean): Promise<boolean> {
     const { registry, logger } = this.options;
     let state: DesiredState;
     try {
@@ -84,8 +115,10 @@ export class DeviceSync {
       this.lastError = fromUnknown(err).message;
       logger.warn(`refused a desired state from the cloud: ${this.lastError}`);
       this.options.report(this.reported());
-      return;
+      return false;
     }
+    if (stale?.(state)) return false;
+    this.appliedCount++;
     this.lastError = undefined;
     this.desiredModels = state.models;
     const revoked = registry.replace(state);
@@ -100,5 +133,6 @@ export class DeviceSync {
       logger.warn(this.lastError);
     }
     this.options.report(this.reported());
+    return true;
   }
 }

@@ -1,14 +1,16 @@
 /**
  * The edge agent (DESIGN.md "Tiers", "Where the brokers are"): a local broker for the devices on its
  * LAN, the mid model behind a dynamic batcher, a circuit-broken OIP client to the cloud, and an MQTT
- * session with the cloud broker for status, telemetry and the device list. `createEdgeAgent` only
- * validates options; `start()` brings everything up and `stop()` shuts it down gracefully.
+ * session with the cloud broker for status, telemetry and the device list (fetched over HTTP too:
+ * once at start, and periodically when there is no cloud broker). `createEdgeAgent` only validates
+ * options; `start()` brings everything up and `stop()` shuts it down gracefully.
  */
 import { loadModelRepository } from '@fogline/shared/model-repository/index';
 import { topics } from '@fogline/shared/topics';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
 import { CloudLink } from './cloud-link.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
+import { DesiredStatePoller } from './desired-state-poller.ts';
 import { DeviceListCache } from './device-list-cache.ts';
 import { DeviceRegistry } from './device-registry.ts';
 import { DeviceSync } from './device-sync.ts';
@@ -52,6 +54,7 @@ interface Running {
   handler: InferHandler;
   cloud: CloudTier | undefined;
   link: CloudLink | undefined;
+  poller: DesiredStatePoller | undefined;
   telemetryTimer: ReturnType<typeof setInterval> | undefined;
   startedAt: number;
   info: EdgeAgentInfo;
@@ -145,7 +148,7 @@ async function startAgent(
     });
     await sync.loadCache();
     if (registry.version === undefined && config.localBroker.kind === 'embedded') {
-      logger.warn('no cached device list: devices cannot connect until the cloud publishes one');
+      logger.warn('no cached device list: devices cannot connect until the cloud sends one');
     }
 
     const { cloudUrl } = config;
@@ -189,6 +192,17 @@ async function startAgent(
         onError: (err) => logger.warn(`cloud broker: ${err.message}`),
       });
     }
+    // The device list over HTTP: once now, and periodically when no cloud broker delivers it.
+    const poller =
+      cloud &&
+      new DesiredStatePoller({
+        client: cloud.client,
+        sync,
+        appliedVersion: () => registry.version,
+        intervalMs: config.cloudBrokerUrl === undefined ? config.deviceListPollMs : 0,
+        logger,
+      });
+    poller?.start();
     const startedAt = config.clock.now();
     const running: Running = {
       model,
@@ -196,6 +210,7 @@ async function startAgent(
       handler,
       cloud,
       link,
+      poller,
       telemetryTimer: undefined,
       startedAt,
       info: {
@@ -220,6 +235,7 @@ async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void
   // 1. Stop taking requests: anything arriving from now on gets UNAVAILABLE at once.
   r.handler.stopAccepting();
   if (r.telemetryTimer) clearInterval(r.telemetryTimer);
+  await r.poller?.stop();
   // 2. Finish in-flight requests (bounded), and the batches behind them.
   const idle = await r.handler.waitIdle(config.shutdownTimeoutMs);
   if (!idle)

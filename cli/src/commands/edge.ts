@@ -40,6 +40,7 @@ interface EdgeFlags {
   breakerVolume: number;
   breakerResetMs: number;
   telemetryIntervalMs: number;
+  deviceListPollMs: number;
   shutdownTimeoutMs: number;
   quiet?: boolean;
 }
@@ -140,6 +141,13 @@ export function registerEdge(program: Command): void {
     .addOption(msOption('--breaker-reset-ms <ms>', 'time open before a half-open probe', 5000))
     .addOption(msOption('--telemetry-interval-ms <ms>', 'telemetry period', 5000))
     .addOption(
+      msOption(
+        '--device-list-poll-ms <ms>',
+        'without --cloud-broker: fetch the device list from --cloud this often (0 = only at start)',
+        30_000,
+      ),
+    )
+    .addOption(
       msOption('--shutdown-timeout-ms <ms>', 'how long SIGINT/SIGTERM waits for in-flight requests', 5000),
     )
     .option('--quiet', 'no log lines on stderr (the ready line still goes to stdout)')
@@ -166,6 +174,13 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     command.error('error: --broker-username/--broker-password need --broker');
   }
   if (flags.telemetryIntervalMs < 100) command.error('error: --telemetry-interval-ms must be at least 100');
+  if (flags.deviceListPollMs > 0 && flags.deviceListPollMs < 100)
+    command.error('error: --device-list-poll-ms must be 0 (only at start) or at least 100');
+  if (flags.cloudBroker !== undefined && command.getOptionValueSource('deviceListPollMs') === 'cli') {
+    command.error(
+      'error: --device-list-poll-ms is for edges without --cloud-broker (which delivers the list)',
+    );
+  }
   const localBroker: LocalBrokerOptions = flags.broker
     ? {
         kind: 'external',
@@ -211,6 +226,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
       resetTimeoutMs: flags.breakerResetMs,
     },
     telemetryIntervalMs: flags.telemetryIntervalMs,
+    deviceListPollMs: flags.deviceListPollMs,
     shutdownTimeoutMs: flags.shutdownTimeoutMs,
     logger: { info: log, warn: (line) => log(`warning: ${line}`) },
   };

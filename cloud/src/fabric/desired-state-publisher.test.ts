@@ -52,6 +52,22 @@ describe('DesiredStatePublisher', () => {
     expect(published.map((p) => p.message.version)).toEqual([5000, 5001, 5002, 9000]);
   });
 
+  it('serves what the topic holds: publishes first when nothing was, waits for a publish under way', async () => {
+    const { devices, published, publisher } = setup();
+    const first = await publisher.current('edge-1');
+    expect(published).toHaveLength(1);
+    expect(first?.message).toEqual(published[0]!.message);
+    expect(first?.payload).toBe(JSON.stringify(published[0]!.message));
+    expect(await publisher.current('edge-1')).toBe(first); // nothing new: no publish
+
+    devices.get('edge-1')!.push('dev-1');
+    void publisher.publish('edge-1');
+    const after = await publisher.current('edge-1');
+    expect(published).toHaveLength(2);
+    expect(after?.message).toEqual(published[1]!.message);
+    expect(after?.message.devices.map((d) => d.id)).toEqual(['dev-1']);
+  });
+
   it('reports a failed publish and resolves undefined instead of throwing', async () => {
     const errors: string[] = [];
     const publisher = new DesiredStatePublisher({
@@ -62,5 +78,6 @@ describe('DesiredStatePublisher', () => {
     });
     expect(await publisher.publish('edge-9')).toBeUndefined();
     expect(errors).toEqual(['edge-9: database down']);
+    expect(await publisher.current('edge-9')).toBeUndefined();
   });
 });

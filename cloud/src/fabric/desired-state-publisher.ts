@@ -12,6 +12,10 @@
  * so the last message on the topic always reflects the latest change; changes that arrive while a
  * run is waiting share the next one. `version` comes from a wall clock in ms, strictly increasing in
  * this process, so it also grows across restarts.
+ *
+ * The last message published to each edge is kept (`current`), so the HTTP route an edge polls
+ * serves the very bytes, and the version, its retained topic holds: an edge that gets both never
+ * sees two versions of one state.
  */
 import { fromUnknown } from '@fogline/shared/errors';
 import { topics } from '@fogline/shared/topics';
@@ -34,6 +38,12 @@ export interface DesiredStatePublisherOptions {
   onError?: (edgeId: string, err: Error) => void;
 }
 
+/** One published message: the parsed form and the exact payload sent. */
+export interface PublishedDesiredState {
+  readonly message: DesiredStateMessage;
+  readonly payload: string;
+}
+
 interface EdgeQueue {
   running: Promise<number | undefined>;
   /** A run queued behind `running`; later requests join it. */
@@ -42,7 +52,7 @@ interface EdgeQueue {
 
 export class DesiredStatePublisher {
   private readonly queues = new Map<string, EdgeQueue>();
-  private readonly lastModels = new Map<string, Record<string, number>>();
+  private readonly last = new Map<string, PublishedDesiredState>();
   private lastVersion = 0;
   private readonly now: () => number;
 
@@ -85,7 +95,18 @@ export class DesiredStatePublisher {
 
   /** The `models` last published to `edgeId`, if any. */
   publishedModels(edgeId: string): Record<string, number> | undefined {
-    return this.lastModels.get(edgeId);
+    return this.last.get(edgeId)?.message.models;
+  }
+
+  /**
+   * What `edgeId`'s retained topic holds once the publishes under way for it are done; publishes
+   * first if nothing was published to it yet. Undefined when that publish failed.
+   */
+  async current(edgeId: string): Promise<PublishedDesiredState | undefined> {
+    const queue = this.queues.get(edgeId);
+    if (queue) await (queue.next ?? queue.running);
+    if (!this.last.has(edgeId)) await this.publish(edgeId);
+    return this.last.get(edgeId);
   }
 
   /** Resolves once every publish under way is done. */
@@ -107,8 +128,9 @@ export class DesiredStatePublisher {
         devices: devices.map((d) => ({ id: d.id, tokenHash: d.tokenHash })),
         models: this.options.models(edgeId),
       };
-      await this.options.publish(topics.desired(edgeId), JSON.stringify(message), { qos: 1, retain: true });
-      this.lastModels.set(edgeId, message.models);
+      const payload = JSON.stringify(message);
+      await this.options.publish(topics.desired(edgeId), payload, { qos: 1, retain: true });
+      this.last.set(edgeId, { message, payload });
       return message.version;
     } catch (err) {
       this.options.onError?.(edgeId, fromUnknown(err));

@@ -9,6 +9,10 @@
  * A `fge_` token without its edge id is refused with a message that says how to send it. Each edge
  * has its own token bucket (`--edge-rate`, `--edge-burst`); over it → RATE_LIMITED (429 +
  * Retry-After). With auth off (`--no-auth`) every request passes, as for API keys.
+ *
+ * `authenticateEdge` is the same check for edge-only endpoints (an edge's own desired state): only the
+ * edge form is accepted, the edge's bucket applies, and `--no-auth` does not open it (as the cloud
+ * broker always requires edge credentials).
  */
 import { type Clock, systemClock } from '@fogline/shared/clock';
 import { FoglineError } from '@fogline/shared/errors';
@@ -27,6 +31,11 @@ export interface EdgeRate {
 export const DEFAULT_EDGE_RATE: Readonly<EdgeRate> = Object.freeze({ ratePerSec: 1000, burst: 2000 });
 
 export interface EdgeInferenceGuard extends InferenceGuard {
+  /**
+   * The id of the edge presenting `Bearer <edgeId>:<token>`, after one token from its bucket; throws
+   * (or rejects with) UNAUTHENTICATED for any other credential, RATE_LIMITED over the bucket.
+   */
+  authenticateEdge(authorization: string | undefined): string | Promise<string>;
   /** Call after an edge is revoked: its next request is refused. */
   revokedEdge(edgeId: string): void;
 }
@@ -58,7 +67,7 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
   const clock = options.clock ?? systemClock;
   const buckets = new Map<string, TokenBucket>();
 
-  const admitEdge = (edgeId: string | null, claimed: string): null => {
+  const admitEdge = (edgeId: string | null, claimed: string): string => {
     if (edgeId === null) {
       metrics?.authFailures.inc({ reason: 'invalid' });
       throw new FoglineError('UNAUTHENTICATED', `invalid or revoked token for edge '${claimed}'`);
@@ -76,7 +85,23 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
       });
     }
     onEdgeSeen?.(edgeId);
-    return null;
+    return edgeId;
+  };
+
+  /** Verifies an edge credential (cached), then takes from its bucket. */
+  const checkEdge = (edge: { edgeId: string; token: string }): string | Promise<string> => {
+    const found = edges.lookup(edge.edgeId, edge.token);
+    return found instanceof Promise
+      ? found.then((id) => admitEdge(id, edge.edgeId))
+      : admitEdge(found, edge.edgeId);
+  };
+
+  const refuseBareEdgeToken = (): never => {
+    metrics?.authFailures.inc({ reason: 'invalid' });
+    throw new FoglineError(
+      'UNAUTHENTICATED',
+      'an edge token needs its edge id: send "Authorization: Bearer <edgeId>:<edge token>"',
+    );
   };
 
   return {
@@ -86,19 +111,22 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
       const credential = bearerToken(authorization);
       const edge = credential === undefined ? null : parseEdgeCredential(credential);
       if (edge) {
-        const found = edges.lookup(edge.edgeId, edge.token);
-        return found instanceof Promise
-          ? found.then((id) => admitEdge(id, edge.edgeId))
-          : admitEdge(found, edge.edgeId);
+        const admitted = checkEdge(edge);
+        return admitted instanceof Promise ? admitted.then(() => null) : null;
       }
-      if (credential?.startsWith(EDGE_TOKEN_PREFIX)) {
-        metrics?.authFailures.inc({ reason: 'invalid' });
-        throw new FoglineError(
-          'UNAUTHENTICATED',
-          'an edge token needs its edge id: send "Authorization: Bearer <edgeId>:<edge token>"',
-        );
-      }
+      if (credential?.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
       return keys.admit(authorization);
+    },
+    authenticateEdge(authorization) {
+      const credential = bearerToken(authorization);
+      const edge = credential === undefined ? null : parseEdgeCredential(credential);
+      if (edge) return checkEdge(edge);
+      if (credential?.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
+      metrics?.authFailures.inc({ reason: credential === undefined ? 'missing' : 'invalid' });
+      throw new FoglineError(
+        'UNAUTHENTICATED',
+        'an edge credential is required: send "Authorization: Bearer <edgeId>:<edge token>"',
+      );
     },
     revoked: (name) => keys.revoked(name),
     revokedEdge(edgeId) {
