@@ -94,7 +94,7 @@ describe('fogline --help on every command', () => {
     }
     for (const argument of command.registeredArguments) {
       expect(text).toMatch(
-        new RegExp(`Arguments:.* ${argument.name()} +${escape(flat(argument.description))}`),
+        new RegExp(`Arguments:.* ${argument.name()} +${literal(flat(argument.description))}`),
       );
     }
     for (const sub of command.commands) {
@@ -104,7 +104,7 @@ describe('fogline --help on every command', () => {
 });
 
 /** `text` as a literal inside a RegExp. */
-function escape(text: string): string {
+function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
