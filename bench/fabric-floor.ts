@@ -14,6 +14,7 @@ import { topics } from '@fogline/shared/topics';
 import { Aedes, type AedesPublishPacket } from 'aedes';
 import type { Credential, RawResult } from './fabric-devices.ts';
 import { BENCH_EDGE_ID, runDevices } from './fabric-stack.ts';
+import { perRequest, startCounters } from './process-counters.ts';
 
 export interface BrokerFloor {
   readonly concurrency: number;
@@ -22,6 +23,10 @@ export interface BrokerFloor {
   readonly brokerCpuMicros: number;
   /** CPU of the device (load) process per request. */
   readonly loadCpuMicros: number;
+  /** Write syscalls of the broker's process per request (null where /proc/self/io is missing). */
+  readonly brokerWritesPerRequest: number | null;
+  /** Whether the broker coalesced each connection's writes per event-loop turn, as fogline's does. */
+  readonly coalescedWrites: boolean;
   readonly errors: Record<string, number>;
 }
 
@@ -45,7 +50,10 @@ export async function measureBrokerFloor(options: {
   readonly inFlightPerDevice: number;
   readonly deadlineMs: number;
   readonly seconds: number;
+  /** Coalesce writes per turn like fogline's broker (default), or write each packet as Aedes does. */
+  readonly coalesceWrites?: boolean;
 }): Promise<BrokerFloor> {
+  const coalesce = options.coalesceWrites ?? true;
   const aedes = await Aedes.createBroker();
   const inferTopic = topics.infer(BENCH_EDGE_ID);
   aedes.on('publish', (packet: AedesPublishPacket, client) => {
@@ -59,13 +67,13 @@ export async function measureBrokerFloor(options: {
   });
   const server = createServer((socket) => {
     socket.setNoDelay(true);
-    coalesceWrites(socket);
+    if (coalesce) coalesceWrites(socket);
     aedes.handle(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   try {
-    const cpuStart = process.cpuUsage();
+    const counters = startCounters();
     const r: RawResult = await runDevices({
       kind: 'raw',
       broker: `mqtt://127.0.0.1:${port}`,
@@ -75,12 +83,14 @@ export async function measureBrokerFloor(options: {
       warmupMs: 1000,
       durationMs: options.seconds * 1000,
     });
-    const cpu = process.cpuUsage(cpuStart);
+    const spent = counters();
     return {
       concurrency: options.devices.length * options.inFlightPerDevice,
       reqPerSec: r.completed / r.seconds,
-      brokerCpuMicros: (cpu.user + cpu.system) / Math.max(1, r.requestsIncludingWarmup),
+      brokerCpuMicros: spent.cpuMicros / Math.max(1, r.requestsIncludingWarmup),
       loadCpuMicros: r.cpuMicrosPerRequest,
+      brokerWritesPerRequest: perRequest(spent.writeSyscalls, r.requestsIncludingWarmup),
+      coalescedWrites: coalesce,
       errors: r.errors,
     };
   } finally {

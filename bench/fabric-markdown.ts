@@ -96,7 +96,7 @@ ${table(
 
 function throughputSection(r: FabricReport, section: ThroughputSection): string {
   const { raw } = r;
-  const { rows, floor, budget } = section;
+  const { rows, floor, floorWithoutCoalescing: perPacket, budget } = section;
   const heaviest = rows[rows.length - 1]!;
   return `## 2. Edge throughput on ${r.models.edge.name}
 
@@ -110,7 +110,7 @@ ${table(
   ],
 )}
 
-The edge agent under closed-loop load from lean MQTT clients in the device process (bench/fabric-mqtt-load.ts: raw sockets, pre-encoded single-digit requests, QoS 1 both ways, TCP_NODELAY), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured. Each load runs ${r.settings.throughputRounds} rounds, each paired with a raw measurement at batch ${raw.best.batch} taken just before it (same moment, same background load); the row is the round with the median req/s. Its ratio is taken against the best raw figure of the whole run (${heaviest.rawLimitSamplesPerSec.toFixed(0)} samples/s, the box's limit: conservative, since a paired raw run caught by a burst of background load would flatter the edge); the median of the paired ratios is given alongside. CPU per request is each process's CPU time (all its threads) over the round ÷ its requests:
+The edge agent under closed-loop load from lean MQTT clients in the device process (bench/fabric-mqtt-load.ts: raw sockets, pre-encoded single-digit requests, QoS 1 both ways, TCP_NODELAY), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured. Each load runs ${r.settings.throughputRounds} rounds, each paired with a raw measurement at batch ${raw.best.batch} taken just before it (same moment, same background load); the row is the round with the median req/s. Its ratio is taken against the best raw figure of the whole run (${heaviest.rawLimitSamplesPerSec.toFixed(0)} samples/s, the box's limit: conservative, since a paired raw run caught by a burst of background load would flatter the edge); the median of the paired ratios is given alongside. CPU per request is each process's CPU time (all its threads) over the round ÷ its requests; reads and writes per request are the edge process's read and write syscalls (/proc/self/io: its sockets, and the eventfd wake-ups between the event loop and the inference worker):
 
 ${table(
   [
@@ -124,6 +124,7 @@ ${table(
     'p99 ms',
     'edge CPU µs/req',
     'load CPU µs/req',
+    'edge reads / writes per req',
     'errors',
   ],
   rows.map((t) => [
@@ -137,11 +138,12 @@ ${table(
     ms(t.latency.p99Ms),
     t.cpuMicrosPerRequest.edgeProcess.toFixed(1),
     t.cpuMicrosPerRequest.loadProcess.toFixed(1),
+    `${t.edgeSyscallsPerRequest.reads ?? '–'} / ${t.edgeSyscallsPerRequest.writes ?? '–'}`,
     counts(t.errors),
   ]),
 )}
 
-**Where the CPU goes.** The devices share this machine's ${budget.cores} cores with the edge, so every request's CPU counts, wherever it is spent. The floor (bench/fabric-floor.ts): a bare Aedes broker whose only work is to echo each request's id back to its reply topic, under the same load (concurrency ${floor.concurrency}): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.brokerCpuMicros.toFixed(1)} µs CPU per request in the broker, ${floor.loadCpuMicros.toFixed(1)} µs in the load process${Object.keys(floor.errors).length ? ` (errors ${counts(floor.errors)})` : ''}. Per request at concurrency ${heaviest.concurrency}, against the best raw figure of the run:
+**Where the CPU goes.** The devices share this machine's ${budget.cores} cores with the edge, so every request's CPU counts, wherever it is spent. The floor (bench/fabric-floor.ts): a bare Aedes broker whose only work is to echo each request's id back to its reply topic, under the same load (concurrency ${floor.concurrency}): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.brokerCpuMicros.toFixed(1)} µs CPU per request in the broker, ${floor.loadCpuMicros.toFixed(1)} µs in the load process${Object.keys(floor.errors).length ? ` (errors ${counts(floor.errors)})` : ''}, ${floor.brokerWritesPerRequest ?? '–'} write syscalls per request in the broker. The same broker writing each packet on its own, as Aedes does by default (no per-turn write coalescing): ${perPacket.reqPerSec.toFixed(0)} req/s, ${perPacket.brokerCpuMicros.toFixed(1)} µs CPU and ${perPacket.brokerWritesPerRequest ?? '–'} writes per request in the broker, ${perPacket.loadCpuMicros.toFixed(1)} µs in the load process. Per request at concurrency ${heaviest.concurrency}, against the best raw figure of the run:
 
 ${budgetTable(budget, {
   model: 'the edge model',

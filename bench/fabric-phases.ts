@@ -29,6 +29,7 @@ import type {
 } from './fabric-report.ts';
 import { type BenchCredentials, runDevices, startBenchCloud, startBenchEdge } from './fabric-stack.ts';
 import { round, summarize } from './fabric-stats.ts';
+import { perRequest, startCounters } from './process-counters.ts';
 
 /**
  * Forces a device (or an edge) to escalate everything: normalised-entropy confidence reaches 1 only
@@ -136,12 +137,14 @@ export async function runThroughput(
     return row;
   });
   const [clients, inFlight] = THROUGHPUT_LOADS[THROUGHPUT_LOADS.length - 1]!;
-  const floor = await measureBrokerFloor({
+  const floorLoad = {
     devices: b.credentials.devices.slice(0, clients),
     inFlightPerDevice: inFlight,
     deadlineMs: b.deadlineMs,
     seconds: b.seconds,
-  });
+  };
+  const floor = await measureBrokerFloor(floorLoad);
+  const floorWithoutCoalescing = await measureBrokerFloor({ ...floorLoad, coalesceWrites: false });
   const heaviest = rows[rows.length - 1]!;
   const budget = cpuBudget({
     cores: availableParallelism(),
@@ -155,7 +158,18 @@ export async function runThroughput(
   b.log(
     `bare broker c=${floor.concurrency}: ${floor.reqPerSec.toFixed(0)} req/s, CPU µs/request: broker ${floor.brokerCpuMicros.toFixed(1)}, load ${floor.loadCpuMicros.toFixed(1)}; ceiling for any MQTT edge here ${budget.ceilingRatio.toFixed(2)} of raw`,
   );
-  return { rows, floor: { ...floor, reqPerSec: round(floor.reqPerSec, 1) }, budget };
+  b.log(
+    `bare broker c=${floor.concurrency}, each packet written on its own: ${floorWithoutCoalescing.reqPerSec.toFixed(0)} req/s, CPU µs/request ${floorWithoutCoalescing.brokerCpuMicros.toFixed(1)}, writes/request ${floorWithoutCoalescing.brokerWritesPerRequest} (coalesced: ${floor.brokerWritesPerRequest})`,
+  );
+  return {
+    rows,
+    floor: { ...floor, reqPerSec: round(floor.reqPerSec, 1) },
+    floorWithoutCoalescing: {
+      ...floorWithoutCoalescing,
+      reqPerSec: round(floorWithoutCoalescing.reqPerSec, 1),
+    },
+    budget,
+  };
 }
 
 interface ThroughputRound {
@@ -184,7 +198,7 @@ async function throughputRound(
     msPerBatch: 1000,
   });
   const rawSamplesPerSec = paired.best.samplesPerSec;
-  const cpuStart = process.cpuUsage();
+  const counters = startCounters();
   const r = await runDevices({
     kind: 'raw',
     broker,
@@ -194,12 +208,16 @@ async function throughputRound(
     warmupMs: 1000,
     durationMs: b.seconds * 1000,
   });
-  const cpu = process.cpuUsage(cpuStart);
+  const spent = counters();
   const reqPerSec = r.completed / r.seconds;
-  const edgeCpu = round((cpu.user + cpu.system) / Math.max(1, r.requestsIncludingWarmup), 1);
+  const edgeCpu = round(spent.cpuMicros / Math.max(1, r.requestsIncludingWarmup), 1);
+  const edgeSyscalls = {
+    reads: perRequest(spent.readSyscalls, r.requestsIncludingWarmup),
+    writes: perRequest(spent.writeSyscalls, r.requestsIncludingWarmup),
+  };
   const ratio = reqPerSec / rawSamplesPerSec;
   b.log(
-    `  round c=${clients * inFlight}: raw ${rawSamplesPerSec.toFixed(0)}/s, edge ${reqPerSec.toFixed(0)} req/s (${ratio.toFixed(2)}), CPU µs/request: edge process ${edgeCpu}, load process ${r.cpuMicrosPerRequest} ${JSON.stringify(r.errors)}`,
+    `  round c=${clients * inFlight}: raw ${rawSamplesPerSec.toFixed(0)}/s, edge ${reqPerSec.toFixed(0)} req/s (${ratio.toFixed(2)}), CPU µs/request: edge process ${edgeCpu}, load process ${r.cpuMicrosPerRequest}; edge writes/request ${edgeSyscalls.writes} ${JSON.stringify(r.errors)}`,
   );
   const summary = {
     reqPerSec: round(reqPerSec, 1),
@@ -218,6 +236,7 @@ async function throughputRound(
       latency: r.latency,
       errors: r.errors,
       cpuMicrosPerRequest: { edgeProcess: edgeCpu, loadProcess: r.cpuMicrosPerRequest },
+      edgeSyscallsPerRequest: edgeSyscalls,
     },
   };
 }

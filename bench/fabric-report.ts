@@ -46,11 +46,15 @@ export interface ThroughputRow {
   readonly errors: Record<string, number>;
   /** CPU time per request over the whole load run (warm-up and connects included), by process. */
   readonly cpuMicrosPerRequest: { readonly edgeProcess: number; readonly loadProcess: number };
+  /** Syscalls of the edge's process per request (null where /proc/self/io is missing). */
+  readonly edgeSyscallsPerRequest: { readonly reads: number | null; readonly writes: number | null };
 }
 
 export interface ThroughputSection {
   readonly rows: ThroughputRow[];
   readonly floor: BrokerFloor;
+  /** The same bare broker writing each packet on its own (Aedes' default): what coalescing saves. */
+  readonly floorWithoutCoalescing: BrokerFloor;
   readonly budget: CpuBudget;
 }
 
