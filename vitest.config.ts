@@ -6,6 +6,7 @@ export default defineConfig({
     include: ['{shared,cloud,edge-agent,device-sdk,cli,toolchain,models,test,bench}/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     reporters: ['default', new PlainSummaryReporter()],
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

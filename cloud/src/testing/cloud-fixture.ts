@@ -12,20 +12,14 @@ import type { InferRequestHeader, Parameters } from '@fogline/shared/oip';
 import type { CloudOptions } from '../cloud-options.ts';
 import { type CloudReady, CloudServer } from '../cloud-server.ts';
 
+/** A fresh folder in `os.tmpdir()` (under test, the run's own folder: test/global-setup.ts). */
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `fogline-${prefix}-`));
 }
 
-/** Model repositories made by this process, removed when it exits (tests hand them to servers). */
-const modelRepos: string[] = [];
-process.once('exit', () => {
-  for (const dir of modelRepos) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A repository holding `models` (copied configs and model files); removed when the process exits. */
+/** A repository holding `models` (copied configs and model files), in a tempDir. */
 export function makeModelRepo(models: readonly string[]): string {
   const dir = tempDir('models');
-  modelRepos.push(dir);
   for (const name of models) addModel(dir, name);
   return dir;
 }
