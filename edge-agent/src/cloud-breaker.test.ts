@@ -34,6 +34,24 @@ describe('CloudBreaker', () => {
     }
   });
 
+  it('opens after a run of failures even when the window still holds many earlier successes', async () => {
+    const breaker = new CloudBreaker({ volumeThreshold: 3, consecutiveFailures: 4, resetTimeoutMs: 60_000 });
+    try {
+      for (let i = 0; i < 20; i++) await breaker.fire(async () => 'ok');
+      for (let i = 0; i < 3; i++) await breaker.fire(failing).catch(() => {});
+      expect(breaker.state).toBe('closed'); // 3 of 23 failed: far from 50 %, and not yet 4 in a row
+      await breaker.fire(async () => 'ok'); // a success breaks the run
+      for (let i = 0; i < 3; i++) await breaker.fire(failing).catch(() => {});
+      expect(breaker.state).toBe('closed');
+      await breaker.fire(failing).catch(() => {});
+      expect(breaker.state).toBe('open');
+      expect(breaker.openCount).toBe(1);
+    } finally {
+      breaker.shutdown();
+    }
+    expect(() => new CloudBreaker({ consecutiveFailures: 0 })).toThrow(/positive integer/);
+  });
+
   it('lets one probe through after the reset timeout and closes when it succeeds', async () => {
     const breaker = new CloudBreaker({ volumeThreshold: 2, resetTimeoutMs: 100 });
     try {

@@ -1,7 +1,9 @@
 /**
  * Circuit breaker around the cloud tier (DESIGN.md "Resilience"), built on opossum: it opens when, in a
  * rolling window, at least `volumeThreshold` calls were made and `errorThresholdPercentage` % of them
- * failed or timed out; while open every call is refused at once (the edge answers locally, degraded);
+ * failed or timed out, or after `consecutiveFailures` failures in a row (a cloud that dies after a
+ * busy stretch would otherwise be tried until its failures outweigh the window's earlier successes);
+ * while open every call is refused at once (the edge answers locally, degraded);
  * after `resetTimeoutMs` it lets one probe through (half-open) and closes again if the probe succeeds.
  *
  * The timeout is not opossum's: each call carries its own (the request's remaining budget), enforced
@@ -23,6 +25,8 @@ export interface CloudBreakerOptions {
   readonly rollingWindowMs?: number;
   /** Cloud calls allowed in flight at once; more are refused like an open breaker. Default 64. */
   readonly capacity?: number;
+  /** Failures in a row that open the breaker whatever the window holds. Default 5. */
+  readonly consecutiveFailures?: number;
 }
 
 type Action = () => Promise<unknown>;
@@ -30,6 +34,8 @@ type Action = () => Promise<unknown>;
 export class CloudBreaker {
   private readonly breaker: CircuitBreaker<[Action], unknown>;
   private opens = 0;
+  /** Failures since the last success. */
+  private failuresInARow = 0;
 
   constructor(options: CloudBreakerOptions = {}, onChange?: (state: BreakerState) => void) {
     const rollingWindowMs = options.rollingWindowMs ?? 10_000;
@@ -43,6 +49,20 @@ export class CloudBreaker {
       capacity: options.capacity ?? 64,
       // A request the cloud refused as malformed says nothing about the cloud's health.
       errorFilter: (err: unknown) => isFoglineError(err) && err.code === 'INVALID_ARG',
+    });
+    const consecutiveFailures = options.consecutiveFailures ?? 5;
+    if (!Number.isInteger(consecutiveFailures) || consecutiveFailures < 1) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `breaker: consecutiveFailures must be a positive integer, got ${consecutiveFailures}`,
+      );
+    }
+    this.breaker.on('failure', () => {
+      this.failuresInARow++;
+      if (this.failuresInARow >= consecutiveFailures && !this.breaker.opened) this.breaker.open();
+    });
+    this.breaker.on('success', () => {
+      this.failuresInARow = 0;
     });
     this.breaker.on('open', () => {
       this.opens++;

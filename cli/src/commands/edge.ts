@@ -38,6 +38,7 @@ interface EdgeFlags {
   minCloudBudgetMs: number;
   breakerErrorPercent: number;
   breakerVolume: number;
+  breakerConsecutive: number;
   breakerResetMs: number;
   telemetryIntervalMs: number;
   deviceListPollMs: number;
@@ -138,6 +139,11 @@ export function registerEdge(program: Command): void {
         .argParser(parsePositiveInt('--breaker-volume'))
         .default(5),
     )
+    .addOption(
+      new Option('--breaker-consecutive <n>', 'cloud failures in a row that open the breaker at once')
+        .argParser(parsePositiveInt('--breaker-consecutive'))
+        .default(5),
+    )
     .addOption(msOption('--breaker-reset-ms <ms>', 'time open before a half-open probe', 5000))
     .addOption(msOption('--telemetry-interval-ms <ms>', 'telemetry period', 5000))
     .addOption(
@@ -223,6 +229,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     breaker: {
       errorThresholdPercentage: flags.breakerErrorPercent,
       volumeThreshold: flags.breakerVolume,
+      consecutiveFailures: flags.breakerConsecutive,
       resetTimeoutMs: flags.breakerResetMs,
     },
     telemetryIntervalMs: flags.telemetryIntervalMs,
