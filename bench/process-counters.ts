@@ -1,6 +1,6 @@
 /**
  * What this process spent over a measured stretch: CPU time (all threads) and, on Linux, read and
- * write syscalls (`/proc/self/io` `syscr`/`syscw`; on a VM a loopback write costs tens of µs, so the
+ * write syscalls (`/proc/self/io` `syscr`/`syscw`; on a VM a loopback write costs ~10 µs of CPU, so the
  * number of writes per request explains a good part of a server's CPU). Elsewhere syscalls are null.
  */
 import { readFileSync } from 'node:fs';
