@@ -5,12 +5,17 @@
  * lower tier gets wrong) is computed from each model's offline predictions, with each sample's
  * latency taken from the measured run that ends at the tier the oracle picks for it.
  */
-import { TIERS, type TierName } from '@fogline/shared/fabric-protocol';
-import { argmax, scoreOf, softmax } from '@fogline/shared/scores';
+import {
+  argmax,
+  isConfident,
+  type ResolvedPolicy,
+  scoreOf,
+  softmax,
+  TIERS,
+  type Tier,
+} from '@fogline/shared/core/routing/index';
 import type { SdkRecord } from './fabric-devices.ts';
 import { type LatencySummary, summarize } from './fabric-stats.ts';
-
-export { TIERS, type TierName } from '@fogline/shared/fabric-protocol';
 
 export interface CascadeRow {
   readonly name: string;
@@ -18,10 +23,10 @@ export interface CascadeRow {
   readonly method: string;
   readonly count: number;
   readonly accuracy: number;
-  readonly share: Record<TierName, number>;
+  readonly share: Record<Tier, number>;
   readonly latency: LatencySummary;
   /** Latency of the requests each tier answered. */
-  readonly latencyByTier: Record<TierName, LatencySummary>;
+  readonly latencyByTier: Record<Tier, LatencySummary>;
   /** Answers flagged degraded (a tier was unavailable) and device fallbacks (with their codes). */
   readonly degraded: number;
   readonly fallbacks: Record<string, number>;
@@ -34,8 +39,8 @@ export interface SplitLogits {
   readonly labels: Uint8Array;
 }
 
-function byTier(samples: readonly (readonly [TierName, number])[]): Record<TierName, LatencySummary> {
-  const of = (tier: TierName) => summarize(samples.filter(([t]) => t === tier).map(([, ms]) => ms));
+function byTier(samples: readonly (readonly [Tier, number])[]): Record<Tier, LatencySummary> {
+  const of = (tier: Tier) => summarize(samples.filter(([t]) => t === tier).map(([, ms]) => ms));
   return { device: of('device'), edge: of('edge'), cloud: of('cloud') };
 }
 
@@ -70,22 +75,18 @@ function correctAt(model: SplitLogits, i: number): boolean {
 
 /** Oracle router: device if tiny is right, else edge if mid is right, else cloud. */
 export function oracleRow(
-  models: Record<TierName, SplitLogits>,
-  measured: Record<TierName, readonly SdkRecord[]>,
+  models: Record<Tier, SplitLogits>,
+  measured: Record<Tier, readonly SdkRecord[]>,
 ): CascadeRow {
   const latencyOf = Object.fromEntries(
     TIERS.map((t) => [t, new Map(measured[t].map((r) => [r.index, r.totalMs]))]),
-  ) as Record<TierName, Map<number, number>>;
+  ) as Record<Tier, Map<number, number>>;
   const count = models.device.labels.length;
   const share = { device: 0, edge: 0, cloud: 0 };
-  const latencies: [TierName, number][] = [];
+  const latencies: [Tier, number][] = [];
   let correct = 0;
   for (let i = 0; i < count; i++) {
-    const tier: TierName = correctAt(models.device, i)
-      ? 'device'
-      : correctAt(models.edge, i)
-        ? 'edge'
-        : 'cloud';
+    const tier: Tier = correctAt(models.device, i) ? 'device' : correctAt(models.edge, i) ? 'edge' : 'cloud';
     share[tier]++;
     if (tier !== 'cloud' || correctAt(models.cloud, i)) correct++;
     latencies.push([tier, latencyOf[tier].get(i) ?? Number.NaN]);
@@ -104,27 +105,22 @@ export function oracleRow(
   };
 }
 
-export interface Policy {
-  readonly score: 'maxprob' | 'margin' | 'entropy';
-  readonly threshold: number;
-}
-
 /**
  * What the cascade should do by its policies, replayed on the offline logits (no latency): a check
  * that the measured cascade routes as its thresholds say.
  */
 export function replayCascade(
-  models: Record<TierName, SplitLogits>,
-  device: Policy,
-  edge: Policy,
-): { accuracy: number; share: Record<TierName, number> } {
+  models: Record<Tier, SplitLogits>,
+  device: ResolvedPolicy,
+  edge: ResolvedPolicy,
+): { accuracy: number; share: Record<Tier, number> } {
   const count = models.device.labels.length;
   const share = { device: 0, edge: 0, cloud: 0 };
   let correct = 0;
-  const confident = (m: SplitLogits, p: Policy, i: number) =>
-    scoreOf(p.score, softmax(m.logits, i * m.classes, m.classes)) >= p.threshold;
+  const confident = (m: SplitLogits, p: ResolvedPolicy, i: number) =>
+    isConfident(scoreOf(p.score, softmax(m.logits, i * m.classes, m.classes)), p);
   for (let i = 0; i < count; i++) {
-    const tier: TierName = confident(models.device, device, i)
+    const tier: Tier = confident(models.device, device, i)
       ? 'device'
       : confident(models.edge, edge, i)
         ? 'edge'

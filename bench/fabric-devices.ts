@@ -11,7 +11,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connectDevice, type Device, type EscalationPolicy } from '@fogline/device-sdk';
+import { connectDevice, type Device, type RoutingPolicy } from '@fogline/device-sdk';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
 import { topics } from '@fogline/shared/topics';
 import { runClosedLoop } from './fabric-mqtt-load.ts';
@@ -35,7 +35,7 @@ export interface SdkPlan extends PlanBase {
   readonly kind: 'sdk';
   /** Device model path; its config.json gives the policy unless `policy` is set. */
   readonly model: string;
-  readonly policy?: EscalationPolicy;
+  readonly policy?: RoutingPolicy;
   /** Unrecorded requests per device first (calibration digits). */
   readonly warmupPerDevice: number;
   /** Measured requests: test digits 0..count-1 once each (cycling past the split), or until durationMs. */

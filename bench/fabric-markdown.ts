@@ -1,6 +1,6 @@
 /** bench/reports/fabric.md from a fabric report: machine and models, targets, then one section per part. */
+import { type ResolvedPolicy, TIERS, type Tier } from '@fogline/shared/core/routing/index';
 import { budgetTable, ceilingNote } from './cpu-budget.ts';
-import { type Policy, TIERS, type TierName } from './fabric-cascade.ts';
 import {
   type CascadeSection,
   type FabricReport,
@@ -20,7 +20,7 @@ const table = (head: string[], rows: (string | number)[][]) =>
 
 /** Thresholds fitted by calibration have many digits; four significant ones are enough to read. */
 const threshold = (t: number) => String(Number(t.toPrecision(4)));
-const policy = (p: Policy) => `${p.score} ≥ ${threshold(p.threshold)}`;
+const policy = (p: ResolvedPolicy) => `${p.score} ≥ ${threshold(p.threshold)}`;
 const counts = (f: Record<string, number>) =>
   Object.entries(f)
     .map(([k, v]) => `${k} ${v}`)
@@ -28,7 +28,7 @@ const counts = (f: Record<string, number>) =>
 
 function header(r: FabricReport): string {
   const m = r.machine;
-  const model = (t: TierName) => {
+  const model = (t: Tier) => {
     const x = r.models[t];
     const value =
       x.routing.threshold === null

@@ -4,19 +4,12 @@
  * starts whatever else it needs itself.
  */
 import { availableParallelism } from 'node:os';
+import { type ResolvedPolicy, TIERS, type Tier } from '@fogline/shared/core/routing/index';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
 import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
 import type { ModelEntry } from '@fogline/shared/model-repository/index';
 import { cpuBudget } from './cpu-budget.ts';
-import {
-  oracleRow,
-  type Policy,
-  replayCascade,
-  rowFromRecords,
-  type SplitLogits,
-  TIERS,
-  type TierName,
-} from './fabric-cascade.ts';
+import { oracleRow, replayCascade, rowFromRecords, type SplitLogits } from './fabric-cascade.ts';
 import type { SdkRecord, SdkResult } from './fabric-devices.ts';
 import { measureBrokerFloor } from './fabric-floor.ts';
 import { measureRaw, type RawMeasurement } from './fabric-raw.ts';
@@ -35,10 +28,10 @@ import { perRequest, startCounters } from './process-counters.ts';
  * Forces a device (or an edge) to escalate everything: normalised-entropy confidence reaches 1 only
  * for an exactly one-hot softmax. (A threshold above 1, e.g. 1.01, is refused by policy validation.)
  */
-export const ALWAYS_ESCALATE: Policy = { score: 'entropy', threshold: 1 };
+export const ALWAYS_ESCALATE: ResolvedPolicy = { score: 'entropy', threshold: 1 };
 
 export interface Bench {
-  readonly entries: Record<TierName, ModelEntry>;
+  readonly entries: Record<Tier, ModelEntry>;
   readonly modelsDir: string;
   readonly credentials: BenchCredentials;
   readonly seconds: number;
@@ -242,7 +235,7 @@ async function throughputRound(
 }
 
 /** One pass over the whole test split through `broker`, `cascadeConcurrency` devices. */
-async function sweep(b: Bench, broker: string, policy?: Policy): Promise<SdkResult> {
+async function sweep(b: Bench, broker: string, policy?: ResolvedPolicy): Promise<SdkResult> {
   return runDevices({
     kind: 'sdk',
     broker,
@@ -259,7 +252,7 @@ async function sweep(b: Bench, broker: string, policy?: Policy): Promise<SdkResu
 /** Section 3: always-device / always-edge / always-cloud / cascade on the real system, plus the oracle. */
 export async function runCascade(b: Bench, answeringEdge: string): Promise<CascadeSection> {
   const { entries } = b;
-  const measured = {} as Record<TierName, SdkRecord[]>;
+  const measured = {} as Record<Tier, SdkRecord[]>;
   const deviceScore = entries.device.config.routing.score;
   measured.device = (await sweep(b, answeringEdge, { score: deviceScore, threshold: 0 })).records;
   b.log('always-device done');
@@ -268,7 +261,7 @@ export async function runCascade(b: Bench, answeringEdge: string): Promise<Casca
 
   const cloud = await startBenchCloud(b.modelsDir, entries.cloud.name);
   let cascade: SdkResult;
-  let edgePolicy: Policy;
+  let edgePolicy: ResolvedPolicy;
   let edgeTelemetry: CascadeSection['edgeTelemetry'];
   try {
     const withCloud = {
@@ -304,14 +297,14 @@ export async function runCascade(b: Bench, answeringEdge: string): Promise<Casca
     await cloud.stop();
   }
 
-  const offline = {} as Record<TierName, SplitLogits>;
-  const offlineAccuracy = {} as Record<TierName, number>;
+  const offline = {} as Record<Tier, SplitLogits>;
+  const offlineAccuracy = {} as Record<Tier, number>;
   for (const tier of TIERS) {
     const p = await predictSplit(entries[tier].modelPath(), 'test');
     offline[tier] = p;
     offlineAccuracy[tier] = accuracyOf(p).accuracy;
   }
-  const devicePolicy = cascade.policy as Policy;
+  const devicePolicy = cascade.policy as ResolvedPolicy;
   return {
     rows: [
       rowFromRecords(

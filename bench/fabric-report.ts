@@ -1,7 +1,7 @@
 /** Shape of bench/reports/fabric.json and the targets, checked against a report. */
-import type { RoutingPolicy } from '@fogline/shared/model-repository/index';
+import type { ResolvedPolicy, RoutingPolicy, Tier } from '@fogline/shared/core/routing/index';
 import type { CpuBudget } from './cpu-budget.ts';
-import type { CascadeRow, Policy, TierName } from './fabric-cascade.ts';
+import type { CascadeRow } from './fabric-cascade.ts';
 import type { BrokerFloor } from './fabric-floor.ts';
 import type { RawMeasurement } from './fabric-raw.ts';
 import type { LatencySummary } from './fabric-stats.ts';
@@ -79,7 +79,7 @@ export interface FabricReport {
     loadavgStart: number[];
     loadavgEnd: number[];
   };
-  readonly models: Record<TierName, ModelInfo>;
+  readonly models: Record<Tier, ModelInfo>;
   readonly settings: {
     seconds: number;
     deadlineMs: number;
@@ -99,11 +99,11 @@ export interface FabricReport {
 
 export interface CascadeSection {
   readonly rows: CascadeRow[];
-  readonly devicePolicy: Policy;
-  readonly edgePolicy: Policy;
+  readonly devicePolicy: ResolvedPolicy;
+  readonly edgePolicy: ResolvedPolicy;
   /** The cascade's policies replayed on offline logits: what the measured row should show. */
-  readonly replay: { accuracy: number; share: Record<TierName, number> };
-  readonly offlineAccuracy: Record<TierName, number>;
+  readonly replay: { accuracy: number; share: Record<Tier, number> };
+  readonly offlineAccuracy: Record<Tier, number>;
   readonly edgeTelemetry: { counts: object; errorsByCode: object; breakerOpens: number } | undefined;
 }
 

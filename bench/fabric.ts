@@ -25,10 +25,10 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MODEL_PATH } from '@fogline/device-sdk';
 import { AGENT_DEFAULTS } from '@fogline/edge-agent';
+import { resolvePolicy } from '@fogline/shared/core/routing/index';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
 import {
   DEFAULT_MODELS_DIR,
-  effectiveThreshold,
   loadModelRepository,
   type ModelEntry,
 } from '@fogline/shared/model-repository/index';
@@ -70,7 +70,7 @@ function describeModel(entry: ModelEntry) {
     sha256: createHash('sha256').update(readFileSync(entry.modelPath())).digest('hex').slice(0, 16),
     description: entry.config.description,
     routing: entry.config.routing,
-    effectiveThreshold: effectiveThreshold(entry.config.routing),
+    effectiveThreshold: resolvePolicy(entry.config.routing).threshold,
   };
 }
 

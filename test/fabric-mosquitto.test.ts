@@ -6,19 +6,19 @@
  *
  * Not skipped when Mosquitto is down: .ci/ensure-services.sh starts it, so a failure here is real.
  */
-import { connectDevice, type Device, type EscalationPolicy, type InferResult } from '@fogline/device-sdk';
+import { connectDevice, type Device, type InferResult, type RoutingPolicy } from '@fogline/device-sdk';
 import { type AgentFixture, startTestAgent } from '@fogline/edge-agent/testing/agent-fixture';
 import { type CloudFixture, startCloud } from '@fogline/edge-agent/testing/cloud-fixture';
 import { uniqueId } from '@fogline/edge-agent/testing/device-client';
+import type { ScoreKind } from '@fogline/shared/core/routing/index';
 import { loadDigits } from '@fogline/shared/digits-dataset';
-import type { ScoreKind } from '@fogline/shared/scores';
 import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing/mosquitto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 /** Normalised-entropy confidence reaches 1 only for an exactly one-hot softmax: always escalates. */
-const ESCALATE: EscalationPolicy = { score: 'entropy', threshold: 1 };
+const ESCALATE: RoutingPolicy = { score: 'entropy', threshold: 1 };
 /** Every maxprob is >= 0: always answers. */
-const ANSWER: EscalationPolicy = { score: 'maxprob', threshold: 0 };
+const ANSWER: RoutingPolicy = { score: 'maxprob', threshold: 0 };
 // The test split is ordered by label, 150 digits per class: one digit of each class.
 const split = loadDigits('test');
 const SAMPLES = Array.from({ length: 10 }, (_, digit) => digit * 150 + 7);
@@ -45,7 +45,7 @@ async function startAgent(routingScore: ScoreKind, routingThreshold: number): Pr
   return fixture;
 }
 
-async function device(edge: AgentFixture, policy: EscalationPolicy): Promise<Device> {
+async function device(edge: AgentFixture, policy: RoutingPolicy): Promise<Device> {
   const d = await connectDevice({
     broker: MOSQUITTO_URL,
     deviceId: uniqueId('dev-fm'),

@@ -31,7 +31,12 @@ export function connectDevice(options: BrowserDeviceOptions): Promise<Device> {
   return connectDeviceWith(browserPlatform, options);
 }
 
+/** The routing policy users pass as `policy` (docs/design.md "Routing"). */
+export {
+  DEFAULT_POLICY,
+  type RoutingPolicy,
+  UNCALIBRATED_THRESHOLDS,
+} from '@fogline/shared/core/routing/index';
 export type { Device, DeviceStats, InferOptions, InferResult } from './device.ts';
 export type { ConnectDeviceOptions } from './device-options.ts';
-export { DEFAULT_POLICY, DEFAULT_THRESHOLDS, type EscalationPolicy } from './escalation-policy.ts';
 export type { ConnectionState } from './transport/mqtt-transport.ts';

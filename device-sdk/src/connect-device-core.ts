@@ -1,8 +1,8 @@
 /** `connectDevice` for any platform: what differs between Node and browsers comes in as a DevicePlatform. */
+import { DEFAULT_POLICY, type RoutingPolicy, resolvePolicy } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
 import { Device } from './device.ts';
 import { type ConnectDeviceOptions, resolveDeviceSettings } from './device-options.ts';
-import { DEFAULT_POLICY, type EscalationPolicy, resolvePolicy } from './escalation-policy.ts';
 import { modelVersionOf } from './model-source.ts';
 import type { ModelRuntime, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
 
@@ -10,7 +10,7 @@ export interface DevicePlatform {
   /** Model used when the options give none (Node: the committed digits-tiny). */
   readonly defaultModel?: string | URL;
   loadModelBytes(source: string | URL): Promise<Uint8Array>;
-  loadPolicyNextTo(source: string | URL): Promise<EscalationPolicy | undefined>;
+  loadPolicyNextTo(source: string | URL): Promise<RoutingPolicy | undefined>;
   createRuntime(
     choice: 'auto' | 'node' | 'web',
     model: RuntimeModel,

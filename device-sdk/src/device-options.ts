@@ -1,8 +1,8 @@
 /** Options of `connectDevice`, their defaults and their validation (once, at connect time). */
 import { type Clock, systemClock } from '@fogline/shared/clock';
+import type { RoutingPolicy } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
 import { isValidId } from '@fogline/shared/topics';
-import type { EscalationPolicy } from './escalation-policy.ts';
 import type { ModelRuntime, WebRuntimeOptions } from './runtime/model-runtime.ts';
 import type { BackoffOptions } from './transport/backoff.ts';
 import { DEFAULT_BACKOFF } from './transport/backoff.ts';
@@ -19,7 +19,7 @@ export interface ConnectDeviceOptions {
   /** Path or URL of the tiny ONNX model. Node default: the committed models/digits-tiny/1/model.onnx. */
   model?: string | URL;
   /** Escalation policy. Default: the `routing` of the config.json next to the model, else maxprob. */
-  policy?: EscalationPolicy;
+  policy?: RoutingPolicy;
   /** 'auto' (default in Node: native, else WASM), 'node', 'web', or a ready ModelRuntime. */
   runtime?: 'auto' | 'node' | 'web' | ModelRuntime;
   /** onnxruntime-web settings (wasm file location, threads). */

@@ -3,12 +3,18 @@
  * sure of, passes the rest to its edge over MQTT and always answers before the deadline — with the
  * edge's reply, or locally flagged `degraded` with the reason in `fallback`.
  */
+
+import {
+  argmax,
+  decide,
+  type ResolvedPolicy,
+  scoreOf,
+  softmax,
+  type Tier,
+} from '@fogline/shared/core/routing/index';
 import { type ErrorCode, FoglineError } from '@fogline/shared/errors';
-import type { TierName } from '@fogline/shared/fabric-protocol';
-import { argmax, scoreOf, softmax } from '@fogline/shared/scores';
 import { topics } from '@fogline/shared/topics';
 import type { DeviceSettings } from './device-options.ts';
-import { decideRouting, type ResolvedPolicy } from './escalation-policy.ts';
 import { Escalations, type Outcome } from './escalations.ts';
 import { encodeRequest, readReply } from './fabric-messages.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
@@ -24,7 +30,7 @@ export interface InferResult {
   /** argmax of the logits. */
   label: number;
   /** Which tier's model produced `outputs`. */
-  tier: TierName;
+  tier: Tier;
   /** Routing score of the answering tier (its policy's score kind). */
   score: number;
   /** device = local model time; edge/cloud as reported by the edge; total = the whole call. */
@@ -159,7 +165,10 @@ export class Device {
       return result;
     };
     const remainingMs = deadlineMs - (clock.now() - start);
-    const decision = decideRouting(score, this.policy, remainingMs, this.#settings.minEscalationMs);
+    const decision = decide(score, this.policy, {
+      remainingMs,
+      minEscalationMs: this.#settings.minEscalationMs,
+    });
     if (decision !== 'escalate') {
       this.#stats.local++;
       return local(false);

@@ -3,8 +3,9 @@
  * and reading an edge reply, validated field by field because the reply comes from the network.
  */
 import { decodeInferMessage, encodeInferMessage, errorFromReply, findTensor } from '@fogline/shared/codec';
+import { isTier, type Tier } from '@fogline/shared/core/routing/index';
 import { type ErrorCode, FoglineError, fromUnknown } from '@fogline/shared/errors';
-import type { FabricRequestParameters, TierName } from '@fogline/shared/fabric-protocol';
+import type { FabricRequestParameters } from '@fogline/shared/fabric-protocol';
 import type { Parameters } from '@fogline/shared/oip';
 
 export const INPUT_NAME = 'image';
@@ -36,7 +37,7 @@ export type EdgeReply =
       ok: true;
       id: string;
       logits: Float32Array;
-      tier: TierName;
+      tier: Tier;
       degraded: boolean;
       score: number;
       edgeMs?: number;
@@ -44,8 +45,6 @@ export type EdgeReply =
       modelVersions?: string;
     }
   | { ok: false; id: string; code: ErrorCode; message: string };
-
-const TIERS: readonly TierName[] = ['device', 'edge', 'cloud'];
 
 function optionalMs(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
@@ -70,8 +69,8 @@ export function readReply(payload: Uint8Array): EdgeReply | undefined {
   }
   try {
     const p = decoded.header.parameters ?? {};
-    const tier = p.tier as TierName;
-    if (!TIERS.includes(tier))
+    const tier = p.tier;
+    if (!isTier(tier))
       throw new FoglineError('INVALID_ARG', `reply tier must be device|edge|cloud, got ${p.tier}`);
     const score = typeof p.score === 'number' ? p.score : Number.NaN;
     // Decoded tensors may be views into the MQTT buffer: copy.

@@ -20,9 +20,14 @@ export function connectDevice(options: ConnectDeviceOptions): Promise<Device> {
   return connectDeviceWith(nodePlatform, options);
 }
 
+/** The routing policy users pass as `policy` (docs/design.md "Routing"). */
+export {
+  DEFAULT_POLICY,
+  type RoutingPolicy,
+  UNCALIBRATED_THRESHOLDS,
+} from '@fogline/shared/core/routing/index';
 export type { Device, DeviceStats, InferOptions, InferResult } from './device.ts';
 export type { ConnectDeviceOptions } from './device-options.ts';
-export { DEFAULT_POLICY, DEFAULT_THRESHOLDS, type EscalationPolicy } from './escalation-policy.ts';
 export { DEFAULT_MODEL_PATH } from './model-source-node.ts';
 export type { ModelRuntime, RuntimeKind, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
 export { createNodeRuntime } from './runtime/node-runtime.ts';

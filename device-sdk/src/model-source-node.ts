@@ -2,8 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RoutingPolicy } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
-import type { EscalationPolicy } from './escalation-policy.ts';
 import { fetchModelBytes, fetchPolicyNextTo, policyFromConfigText } from './model-source.ts';
 
 /** The committed digits-tiny model of this repository. */
@@ -29,7 +29,7 @@ export async function loadModelBytes(source: string | URL): Promise<Uint8Array> 
   }
 }
 
-export async function loadPolicyNextTo(source: string | URL): Promise<EscalationPolicy | undefined> {
+export async function loadPolicyNextTo(source: string | URL): Promise<RoutingPolicy | undefined> {
   const path = localPath(source);
   if (path === undefined) return fetchPolicyNextTo(source);
   try {

@@ -3,8 +3,8 @@
  * `models/<name>/<version>/model.onnx` sits in a version directory next to its `config.json`
  * (model repository layout).
  */
+import type { RoutingPolicy } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
-import type { EscalationPolicy } from './escalation-policy.ts';
 
 export async function fetchModelBytes(url: string | URL): Promise<Uint8Array> {
   let response: Response;
@@ -20,11 +20,9 @@ export async function fetchModelBytes(url: string | URL): Promise<Uint8Array> {
 }
 
 /** The `routing` block of a config.json text, or undefined when it has none usable. */
-export function policyFromConfigText(text: string): EscalationPolicy | undefined {
+export function policyFromConfigText(text: string): RoutingPolicy | undefined {
   try {
-    const routing = (JSON.parse(text) as { routing?: unknown }).routing as
-      | Partial<EscalationPolicy>
-      | undefined;
+    const routing = (JSON.parse(text) as { routing?: unknown }).routing as Partial<RoutingPolicy> | undefined;
     if (routing && typeof routing.score === 'string') {
       return { score: routing.score, threshold: routing.threshold ?? null };
     }
@@ -35,7 +33,7 @@ export function policyFromConfigText(text: string): EscalationPolicy | undefined
 }
 
 /** The policy in the config.json of the model at `modelUrl`, if one is served there. */
-export async function fetchPolicyNextTo(modelUrl: string | URL): Promise<EscalationPolicy | undefined> {
+export async function fetchPolicyNextTo(modelUrl: string | URL): Promise<RoutingPolicy | undefined> {
   try {
     // `<name>/<version>/model.onnx` → `<name>/config.json`
     const response = await fetch(new URL('../config.json', modelUrl));

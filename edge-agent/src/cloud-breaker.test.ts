@@ -1,7 +1,6 @@
 import { FoglineError } from '@fogline/shared/errors';
 import { describe, expect, it } from 'vitest';
-import { CloudBreaker } from './cloud-breaker.ts';
-import type { BreakerState } from './escalation-policy.ts';
+import { type BreakerState, CloudBreaker } from './cloud-breaker.ts';
 
 const failing = () => Promise.reject(new FoglineError('UNAVAILABLE', 'cloud down'));
 const waitFor = async (check: () => boolean, ms = 5000) => {

@@ -12,7 +12,8 @@
 
 import { FoglineError, isFoglineError } from '@fogline/shared/errors';
 import CircuitBreaker from 'opossum';
-import type { BreakerState } from './escalation-policy.ts';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export interface CloudBreakerOptions {
   /** Failure percentage in the rolling window that opens the breaker. Default 50. */

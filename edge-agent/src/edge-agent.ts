@@ -5,9 +5,11 @@
  * once at start, and periodically when there is no cloud broker). `createEdgeAgent` only validates
  * options; `start()` brings everything up and `stop()` shuts it down gracefully.
  */
+import { type ResolvedPolicy, resolvePolicy } from '@fogline/shared/core/routing/index';
 import { loadModelRepository } from '@fogline/shared/model-repository/index';
 import { topics } from '@fogline/shared/topics';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
+import type { BreakerState } from './cloud-breaker.ts';
 import { CloudLink } from './cloud-link.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
 import { DesiredStatePoller } from './desired-state-poller.ts';
@@ -17,7 +19,6 @@ import { DeviceSync } from './device-sync.ts';
 import { EdgeModel } from './edge-model.ts';
 import { EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
 import { startEmbeddedBus } from './embedded-bus.ts';
-import { type BreakerState, type RoutingThreshold, resolveThreshold } from './escalation-policy.ts';
 import { connectExternalBus } from './external-bus.ts';
 import { InferHandler } from './infer-handler.ts';
 import type { LocalBus, LocalBusEndpoints } from './local-bus.ts';
@@ -27,7 +28,7 @@ export interface EdgeAgentInfo {
   readonly edgeId: string;
   /** `name:version` of the edge model. */
   readonly model: string;
-  readonly routing: RoutingThreshold;
+  readonly routing: ResolvedPolicy;
   readonly cloudUrl: string | undefined;
   readonly cloudModel: string | undefined;
   readonly cloudBrokerUrl: string | undefined;
@@ -126,7 +127,7 @@ async function startAgent(
   const { logger, edgeId } = config;
   const repository = await loadModelRepository(config.modelsDir);
   const entry = repository.get(config.model);
-  const routing = resolveThreshold({
+  const routing = resolvePolicy({
     score: config.routingScore ?? entry.config.routing.score,
     threshold: config.routingThreshold ?? entry.config.routing.threshold,
   });

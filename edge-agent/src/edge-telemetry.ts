@@ -3,7 +3,7 @@
  * seconds (docs/edge-agent.md "Telemetry"). Counters are totals since start; consumers diff them.
  */
 import type { ErrorCode } from '@fogline/shared/errors';
-import type { BreakerState } from './escalation-policy.ts';
+import type { BreakerState } from './cloud-breaker.ts';
 import { type HistogramSnapshot, LatencyHistogram } from './latency-histogram.ts';
 
 /** Why a message on the infer topic got no reply at all (there was nowhere to send one). */

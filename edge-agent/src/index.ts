@@ -6,7 +6,7 @@ export {
   type LocalBrokerOptions,
   resolveAgentOptions,
 } from './agent-options.ts';
-export { CloudBreaker, type CloudBreakerOptions } from './cloud-breaker.ts';
+export { type BreakerState, CloudBreaker, type CloudBreakerOptions } from './cloud-breaker.ts';
 export { type CloudAnswer, CloudClient, type CloudClientOptions } from './cloud-client.ts';
 export { STATUS_OFFLINE, STATUS_ONLINE } from './cloud-link.ts';
 export {
@@ -20,11 +20,4 @@ export type { ReportedState } from './device-sync.ts';
 export { createEdgeAgent, type EdgeAgent, type EdgeAgentInfo } from './edge-agent.ts';
 export type { TelemetryCounts, TelemetryMessage } from './edge-telemetry.ts';
 export { DEFAULT_EDGE_MQTT_PORT } from './embedded-bus.ts';
-export {
-  type BreakerState,
-  DEFAULT_THRESHOLDS,
-  decideEscalation,
-  type EscalationDecision,
-  resolveThreshold,
-} from './escalation-policy.ts';
 export type { HistogramSnapshot } from './latency-histogram.ts';

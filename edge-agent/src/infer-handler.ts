@@ -7,6 +7,7 @@
  */
 import type { Clock } from '@fogline/shared/clock';
 import { findTensor } from '@fogline/shared/codec';
+import { type ResolvedPolicy, scoreOf, softmax } from '@fogline/shared/core/routing/index';
 import { FoglineError, fromUnknown, isFoglineError } from '@fogline/shared/errors';
 import { Deadline } from '@fogline/shared/fabric/deadline';
 import { encodeAnswer, encodeErrorReply, logitsOutput } from '@fogline/shared/fabric/reply';
@@ -18,17 +19,16 @@ import {
 } from '@fogline/shared/fabric/request';
 import type { FabricReplyParameters } from '@fogline/shared/fabric-protocol';
 import type { Tensor } from '@fogline/shared/oip';
-import { scoreOf, softmax } from '@fogline/shared/scores';
 import { topics } from '@fogline/shared/topics';
 import type { CloudAnswer } from './cloud-client.ts';
 import type { CloudTier } from './cloud-tier.ts';
 import type { EdgeModel } from './edge-model.ts';
+import { decideAtEdge } from './edge-routing.ts';
 import type { EdgeTelemetry } from './edge-telemetry.ts';
-import { decideEscalation, type RoutingThreshold } from './escalation-policy.ts';
 
 export interface InferHandlerOptions extends FabricRequestLimits {
   readonly model: EdgeModel;
-  readonly routing: RoutingThreshold;
+  readonly routing: ResolvedPolicy;
   readonly cloud: CloudTier | undefined;
   readonly telemetry: EdgeTelemetry;
   readonly clock: Clock;
@@ -150,11 +150,9 @@ export class InferHandler {
   private async route(request: FabricRequest, input: Tensor<'FP32'>, local: LocalAnswer, deadline: Deadline) {
     const { cloud, routing, telemetry } = this.options;
     const decision = cloud
-      ? decideEscalation({
-          score: local.score,
-          threshold: routing.threshold,
+      ? decideAtEdge(local.score, routing, {
           remainingMs: deadline.remainingMs(),
-          cloudBudgetMs: cloud.budget.requiredMs,
+          minEscalationMs: cloud.budget.requiredMs,
           breaker: cloud.breaker.state,
         })
       : ({ action: 'answer', reason: 'confident' } as const);

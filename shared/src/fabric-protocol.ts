@@ -4,12 +4,8 @@
  * A request header is an OIP InferRequest (inputs with binary_data_size) whose `id` is the
  * correlation id and whose `parameters` carry the fields below; a reply is an OIP InferResponse.
  */
+import type { Tier } from './core/routing/index.ts';
 import type { ErrorCode } from './errors.ts';
-
-export type TierName = 'device' | 'edge' | 'cloud';
-
-/** The tiers in the order a request climbs them. */
-export const TIERS: readonly TierName[] = Object.freeze(['device', 'edge', 'cloud']);
 
 /** `parameters` of a device → edge request. */
 export interface FabricRequestParameters {
@@ -23,7 +19,7 @@ export interface FabricRequestParameters {
 
 /** `parameters` of an edge → device reply (or cloud → device, for a device with no edge). */
 export interface FabricReplyParameters {
-  tier: TierName;
+  tier: Tier;
   degraded: boolean;
   score: number;
   /**

@@ -4,7 +4,7 @@
  */
 export * from './clock.ts';
 export * from './codec.ts';
+export * from './core/routing/index.ts';
 export * from './errors.ts';
 export * from './oip.ts';
-export * from './scores.ts';
 export * from './token-bucket.ts';

@@ -4,8 +4,8 @@
  * `{"event":"ready","edgeId":…,"model":…,"mqtt":{"port":…},"ws":{"port":…},…}`; logs go to stderr.
  */
 import { createEdgeAgent, type EdgeAgentOptions, type LocalBrokerOptions } from '@fogline/edge-agent';
+import { isScoreKind, type ScoreKind } from '@fogline/shared/core/routing/index';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import { isScoreKind, type ScoreKind } from '@fogline/shared/scores';
 import { isValidId } from '@fogline/shared/topics';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parsePort, parsePositiveInt } from '../format.ts';

@@ -3,7 +3,7 @@
  * right against the labels, and their end-to-end latency. Latencies are kept in a bounded reservoir
  * so a long run does not grow memory.
  */
-import { TIERS, type TierName } from '@fogline/shared/fabric-protocol';
+import { TIERS, type Tier } from '@fogline/shared/core/routing/index';
 
 const RESERVOIR = 20_000;
 
@@ -16,14 +16,14 @@ export interface TierTotals {
 }
 
 export interface Answer {
-  tier: TierName;
+  tier: Tier;
   correct: boolean;
   degraded: boolean;
   latencyMs: number;
 }
 
 export interface TierSummary {
-  tier: TierName;
+  tier: Tier;
   count: number;
   share: number;
   accuracy: number | null;
@@ -44,7 +44,7 @@ export interface TallySummary {
 }
 
 export class CascadeTally {
-  private readonly tiers = new Map<TierName, TierTotals>(
+  private readonly tiers = new Map<Tier, TierTotals>(
     TIERS.map((t) => [t, { count: 0, correct: 0, degraded: 0, latenciesMs: [], seen: 0 }]),
   );
   private readonly all: number[] = [];

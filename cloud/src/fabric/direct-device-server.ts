@@ -13,6 +13,7 @@
  */
 import type { FoglineBroker } from '@fogline/shared/broker/index';
 import { type Clock, systemClock } from '@fogline/shared/clock';
+import { scoreOf, softmax } from '@fogline/shared/core/routing/index';
 import { FoglineError, fromUnknown } from '@fogline/shared/errors';
 import { Deadline } from '@fogline/shared/fabric/deadline';
 import { encodeAnswer, encodeErrorReply, logitsOutput } from '@fogline/shared/fabric/reply';
@@ -22,7 +23,6 @@ import {
   RequestRejection,
   readFabricRequest,
 } from '@fogline/shared/fabric/request';
-import { scoreOf, softmax } from '@fogline/shared/scores';
 import { CLOUD_EDGE_ID, topics } from '@fogline/shared/topics';
 import type { AedesPublishPacket, Client } from 'aedes';
 import { planInfer } from '../serving/infer-input.ts';

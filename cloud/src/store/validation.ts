@@ -1,13 +1,13 @@
 /** Boundary checks for store inputs; each failure is a FoglineError INVALID_ARG naming the field. */
+import { isTier, TIERS, type Tier } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
-import type { ModelVersionStatus, Tier } from './store.ts';
+import type { ModelVersionStatus } from './store.ts';
 
 /** Names of API keys, edge/device ids and model names: safe in MQTT topics, URLs and file paths. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** NAME_PATTERN in words, for help texts. */
 export const NAME_RULE = "1–64 characters: letters, digits, '.', '_', '-'; starting with a letter or digit";
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
-const TIERS: readonly Tier[] = ['device', 'edge', 'cloud'];
 const STATUSES: readonly ModelVersionStatus[] = ['staged', 'active', 'retired'];
 
 function invalid(field: string, message: string, value: unknown): FoglineError {
@@ -47,8 +47,8 @@ export function checkVersion(value: unknown): number {
 }
 
 export function checkTier(value: unknown): Tier {
-  if (!TIERS.includes(value as Tier)) throw invalid('tier', `must be one of ${TIERS.join(', ')}`, value);
-  return value as Tier;
+  if (!isTier(value)) throw invalid('tier', `must be one of ${TIERS.join(', ')}`, value);
+  return value;
 }
 
 export function checkStatus(value: unknown): ModelVersionStatus {

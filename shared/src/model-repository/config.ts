@@ -1,10 +1,12 @@
+import {
+  DEFAULT_POLICY,
+  isTier,
+  parseRoutingPolicy,
+  type RoutingPolicy,
+  TIERS,
+  type Tier,
+} from '../core/routing/index.ts';
 import { FoglineError } from '../errors.ts';
-import { TIERS, type TierName } from '../fabric-protocol.ts';
-
-/** Score kinds a routing policy can threshold on (DESIGN.md "Routing"). */
-export type ScoreKind = 'maxprob' | 'margin' | 'entropy';
-
-export type Tier = TierName;
 
 export interface TensorSpec {
   readonly name: string;
@@ -17,28 +19,6 @@ export interface DynamicBatchingConfig {
   readonly max_queue_delay_ms: number;
   readonly max_queue_size: number;
   readonly preferred_batch_size: readonly number[];
-}
-
-export interface RoutingPolicy {
-  readonly score: ScoreKind;
-  /** Answer locally when score >= threshold; null = not calibrated yet: UNCALIBRATED_THRESHOLDS applies. */
-  readonly threshold: number | null;
-}
-
-/**
- * Thresholds used while a policy is uncalibrated (`threshold: null`), by device and edge alike: a
- * model-independent guess that escalates the clearly uncertain inputs rather than none.
- * `fogline calibrate` replaces them with values fitted on the calibration split.
- */
-export const UNCALIBRATED_THRESHOLDS: Readonly<Record<ScoreKind, number>> = Object.freeze({
-  maxprob: 0.9,
-  margin: 0.8,
-  entropy: 0.75,
-});
-
-/** The threshold a policy actually applies. */
-export function effectiveThreshold(policy: RoutingPolicy): number {
-  return policy.threshold ?? UNCALIBRATED_THRESHOLDS[policy.score];
 }
 
 /** `models/<name>/config.json`, snake_case like Triton's config.pbtxt. */
@@ -54,8 +34,6 @@ export interface ModelConfig {
   readonly routing: RoutingPolicy;
   readonly labels: readonly string[];
 }
-
-const SCORES: readonly ScoreKind[] = ['maxprob', 'margin', 'entropy'];
 
 /** Validates a parsed config.json once, at load time; every error names the file and the field. */
 export function parseModelConfig(raw: unknown, file: string, dirName: string): ModelConfig {
@@ -78,8 +56,8 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
   const c = obj(raw, '(root)');
   const name = str(c.name, 'name');
   if (name !== dirName) fail('name', `is "${name}" but the model directory is "${dirName}"`);
-  const tier = str(c.tier, 'tier') as Tier;
-  if (!TIERS.includes(tier)) fail('tier', `must be one of ${TIERS.join(', ')}`);
+  const tier = str(c.tier, 'tier');
+  if (!isTier(tier)) fail('tier', `must be one of ${TIERS.join(', ')}`);
   if (c.platform !== 'onnxruntime_onnx') fail('platform', 'must be "onnxruntime_onnx"');
 
   const tensors = (v: unknown, field: string): TensorSpec[] => {
@@ -104,17 +82,16 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
   if (!Array.isArray(preferred) || preferred.some((b) => !Number.isInteger(b) || b < 1)) {
     fail('dynamic_batching.preferred_batch_size', 'must be an array of positive integers');
   }
-  const routing = obj(c.routing ?? { score: 'maxprob', threshold: null }, 'routing');
-  const score = str(routing.score, 'routing.score') as ScoreKind;
-  if (!SCORES.includes(score)) fail('routing.score', `must be one of ${SCORES.join(', ')}`);
-  const threshold = routing.threshold === null ? null : num(routing.threshold, 'routing.threshold', 0);
+  const routing = parseRoutingPolicy(obj(c.routing ?? DEFAULT_POLICY, 'routing'), (field, problem) =>
+    fail(`routing.${field}`, problem),
+  );
   const labels = c.labels ?? [];
   if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string'))
     fail('labels', 'must be an array of strings');
 
   return Object.freeze({
     name,
-    tier,
+    tier: tier as Tier,
     platform: 'onnxruntime_onnx',
     description: typeof c.description === 'string' ? c.description : '',
     max_batch_size: int(c.max_batch_size, 'max_batch_size', 1),
@@ -125,7 +102,7 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
       max_queue_size: int(db.max_queue_size ?? 1024, 'dynamic_batching.max_queue_size', 1),
       preferred_batch_size: preferred as number[],
     }),
-    routing: Object.freeze({ score, threshold }),
+    routing,
     labels: labels as string[],
   });
 }

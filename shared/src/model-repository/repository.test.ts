@@ -95,6 +95,11 @@ describe('model repository', () => {
       /"routing\.score"/,
     ],
     [
+      'routing.threshold',
+      (c: Record<string, unknown>) => Object.assign(c, { routing: { score: 'maxprob', threshold: 5 } }),
+      /"routing\.threshold" must be null, a number in \[0, 1\]/,
+    ],
+    [
       'name',
       (c: Record<string, unknown>) => Object.assign(c, { name: 'other' }),
       /"name" is "other" but the model directory is "digits-mid"/,

@@ -1,5 +1,6 @@
 /** The calibration report: tiers, chosen policy against the baselines on both splits, frontier. */
-import type { CascadeOutcome, CascadePolicy, NetworkCosts, StagePolicy } from './cascade.ts';
+import type { ResolvedPolicy } from '@fogline/shared/core/routing/index';
+import type { CascadeOutcome, CascadePolicy, NetworkCosts } from './cascade.ts';
 import type { PolicyPoint } from './sweep.ts';
 
 export interface TierSummary {
@@ -38,7 +39,7 @@ const pct = (v: number): string => `${(v * 100).toFixed(2)}`;
 const shares = (o: CascadeOutcome): string =>
   `${pct(o.share.device)} / ${pct(o.share.edge)} / ${pct(o.share.cloud)}`;
 
-export function formatStage(s: StagePolicy): string {
+export function formatStage(s: ResolvedPolicy): string {
   if (!Number.isFinite(s.threshold)) return 'escalate all';
   return s.threshold <= 0 ? 'answer all' : `${s.score} ≥ ${s.threshold.toFixed(4)}`;
 }

@@ -8,7 +8,7 @@
  * Baselines that skip the cascade send every input straight to one tier (always-edge costs
  * RTT_device↔edge + L_edge; always-cloud also pays RTT_edge↔cloud + L_cloud, through the edge).
  */
-import type { ScoreKind } from '@fogline/shared/scores';
+import { isConfident, type ResolvedPolicy, type ScoreKind } from '@fogline/shared/core/routing/index';
 
 export interface TierOutcomes {
   /** 1 where this tier's top-1 class is right, per sample. */
@@ -30,15 +30,10 @@ export interface NetworkCosts {
   readonly edgeCloudRttMs: number;
 }
 
-/** Answer at this stage when score ≥ threshold (Infinity: never answer, always escalate). */
-export interface StagePolicy {
-  readonly score: ScoreKind;
-  readonly threshold: number;
-}
-
+/** The routing policy of each stage; a threshold of Infinity never answers (always escalates). */
 export interface CascadePolicy {
-  readonly device: StagePolicy;
-  readonly edge: StagePolicy;
+  readonly device: ResolvedPolicy;
+  readonly edge: ResolvedPolicy;
 }
 
 export interface TierShares {
@@ -95,10 +90,10 @@ export function evaluatePolicy(c: Cascade, policy: CascadePolicy, net: NetworkCo
   const answered = { device: 0, edge: 0, cloud: 0 };
   let correct = 0;
   for (let i = 0; i < n; i++) {
-    if (ds[i]! >= policy.device.threshold) {
+    if (isConfident(ds[i]!, policy.device)) {
       answered.device++;
       correct += c.device.correct[i]!;
-    } else if (es[i]! >= policy.edge.threshold) {
+    } else if (isConfident(es[i]!, policy.edge)) {
       answered.edge++;
       correct += c.edge.correct[i]!;
     } else {

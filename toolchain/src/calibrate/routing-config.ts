@@ -1,22 +1,20 @@
 /**
- * Writes a stage policy into a model's config.json `routing` field ({ score, threshold }; the
+ * Writes a stage's routing policy into a model's config.json `routing` field ({ score, threshold }; the
  * model answers locally when score ≥ threshold), leaving every other field as it was.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { ALWAYS_ESCALATE_THRESHOLD, type ResolvedPolicy } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
-import type { StagePolicy } from './cascade.ts';
 
-/** Scores are ≤ 1, so this threshold means "never answer locally, always escalate". */
-export const ALWAYS_ESCALATE_THRESHOLD = 1.01;
-
-export function routingOf(policy: StagePolicy): { score: StagePolicy['score']; threshold: number } {
+/** The policy as config.json holds it: an infinite threshold becomes ALWAYS_ESCALATE_THRESHOLD. */
+export function routingOf(policy: ResolvedPolicy): ResolvedPolicy {
   return {
     score: policy.score,
     threshold: Number.isFinite(policy.threshold) ? policy.threshold : ALWAYS_ESCALATE_THRESHOLD,
   };
 }
 
-export async function writeRouting(configFile: string, policy: StagePolicy): Promise<void> {
+export async function writeRouting(configFile: string, policy: ResolvedPolicy): Promise<void> {
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(configFile, 'utf8'));

@@ -1,9 +1,10 @@
 /**
  * Runs one tier's model over a labelled sample set: per-sample correctness and routing scores (from
- * the softmax of the model's first output, @fogline/shared/scores), plus its batch-1 latency.
+ * the softmax of the model's first output, @fogline/shared/core/routing), plus its batch-1 latency.
  */
+
+import { argmax, entropyConfidence, margin, maxprob, softmax } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
-import { argmax, entropyConfidence, margin, maxprob, softmax } from '@fogline/shared/scores';
 import * as ort from 'onnxruntime-node';
 import { openSession, predict } from '../quantize/model-runner.ts';
 import { batchOf, type SampleSet } from '../quantize/sample-set.ts';

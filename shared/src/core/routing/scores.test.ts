@@ -1,17 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FoglineError } from './errors.ts';
-import {
-  argmax,
-  entropyConfidence,
-  isScoreKind,
-  margin,
-  maxprob,
-  SCORE_KINDS,
-  scoreLogitRows,
-  scoreOf,
-  softmax,
-} from './scores.ts';
+import { FoglineError } from '../../errors.ts';
+import { isScoreKind, SCORE_KINDS } from './score-kind.ts';
+import { argmax, entropyConfidence, margin, maxprob, scoreLogitRows, scoreOf, softmax } from './scores.ts';
 
 describe('softmax', () => {
   it('matches the textbook formula on small logits and sums to 1', () => {

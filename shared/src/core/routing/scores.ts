@@ -3,14 +3,8 @@
  * (p1 − p2) and normalised entropy confidence 1 − H(p)/ln K (Sedna's CrossEntropy hard-example rule).
  * All three are in [0, 1], higher = more confident.
  */
-import { FoglineError } from './errors.ts';
-
-export const SCORE_KINDS = ['maxprob', 'margin', 'entropy'] as const;
-export type ScoreKind = (typeof SCORE_KINDS)[number];
-
-export function isScoreKind(value: unknown): value is ScoreKind {
-  return typeof value === 'string' && (SCORE_KINDS as readonly string[]).includes(value);
-}
+import { FoglineError } from '../../errors.ts';
+import type { ScoreKind } from './score-kind.ts';
 
 function checkRange(length: number, offset: number, k: number): void {
   if (!Number.isInteger(offset) || !Number.isInteger(k) || offset < 0 || k < 1 || offset + k > length) {
