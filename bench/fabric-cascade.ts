@@ -5,12 +5,12 @@
  * lower tier gets wrong) is computed from each model's offline predictions, with each sample's
  * latency taken from the measured run that ends at the tier the oracle picks for it.
  */
-import { TIERS, type TierName } from '@fogline/shared/fabric-protocol';
+import { TIERS, type TierName } from '@fogline/shared/core/fabric/index';
 import { argmax, scoreOf, softmax } from '@fogline/shared/scores';
 import type { SdkRecord } from './fabric-devices.ts';
 import { type LatencySummary, summarize } from './fabric-stats.ts';
 
-export { TIERS, type TierName } from '@fogline/shared/fabric-protocol';
+export { TIERS, type TierName } from '@fogline/shared/core/fabric/index';
 
 export interface CascadeRow {
   readonly name: string;

@@ -3,14 +3,17 @@
  * sure of, passes the rest to its edge over MQTT and always answers before the deadline — with the
  * edge's reply, or locally flagged `degraded` with the reason in `fallback`.
  */
+import {
+  encodeFabricRequest,
+  readFabricReply,
+  type TierName,
+  topics,
+} from '@fogline/shared/core/fabric/index';
 import { type ErrorCode, FoglineError } from '@fogline/shared/errors';
-import type { TierName } from '@fogline/shared/fabric-protocol';
 import { argmax, scoreOf, softmax } from '@fogline/shared/scores';
-import { topics } from '@fogline/shared/topics';
 import type { DeviceSettings } from './device-options.ts';
 import { decideRouting, type ResolvedPolicy } from './escalation-policy.ts';
 import { Escalations, type Outcome } from './escalations.ts';
-import { encodeRequest, readReply } from './fabric-messages.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
 
@@ -98,7 +101,7 @@ export class Device {
       keepaliveSec: settings.keepaliveSec,
       backoff: settings.backoff,
       onReply: (payload) => {
-        const reply = readReply(payload);
+        const reply = readFabricReply(payload);
         if (reply) this.#escalations.onReply(reply);
       },
       onStateChange: (state, error) => {
@@ -171,7 +174,7 @@ export class Device {
     }
     const id = `${this.#idPrefix}-${this.#nextId++}`;
     const outcome: Outcome = await this.#escalations.start(id, remainingMs, (budgetMs) =>
-      encodeRequest({
+      encodeFabricRequest({
         id,
         replyTo: topics.reply(this.deviceId),
         deadlineMs: budgetMs,

@@ -5,8 +5,8 @@
  * once at start, and periodically when there is no cloud broker). `createEdgeAgent` only validates
  * options; `start()` brings everything up and `stop()` shuts it down gracefully.
  */
+import { topics } from '@fogline/shared/core/fabric/index';
 import { loadModelRepository } from '@fogline/shared/model-repository/index';
-import { topics } from '@fogline/shared/topics';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
 import { CloudLink } from './cloud-link.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';

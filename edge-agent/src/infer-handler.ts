@@ -7,19 +7,21 @@
  */
 import type { Clock } from '@fogline/shared/clock';
 import { findTensor } from '@fogline/shared/codec';
-import { FoglineError, fromUnknown, isFoglineError } from '@fogline/shared/errors';
-import { Deadline } from '@fogline/shared/fabric/deadline';
-import { encodeAnswer, encodeErrorReply, logitsOutput } from '@fogline/shared/fabric/reply';
 import {
+  Deadline,
+  encodeAnswer,
+  encodeErrorReply,
+  type FabricReplyParameters,
   type FabricRequest,
   type FabricRequestLimits,
+  logitsOutput,
   RequestRejection,
   readFabricRequest,
-} from '@fogline/shared/fabric/request';
-import type { FabricReplyParameters } from '@fogline/shared/fabric-protocol';
+  topics,
+} from '@fogline/shared/core/fabric/index';
+import { FoglineError, fromUnknown, isFoglineError } from '@fogline/shared/errors';
 import type { Tensor } from '@fogline/shared/oip';
 import { scoreOf, softmax } from '@fogline/shared/scores';
-import { topics } from '@fogline/shared/topics';
 import type { CloudAnswer } from './cloud-client.ts';
 import type { CloudTier } from './cloud-tier.ts';
 import type { EdgeModel } from './edge-model.ts';

@@ -13,17 +13,20 @@
  */
 import type { FoglineBroker } from '@fogline/shared/broker/index';
 import { type Clock, systemClock } from '@fogline/shared/clock';
-import { FoglineError, fromUnknown } from '@fogline/shared/errors';
-import { Deadline } from '@fogline/shared/fabric/deadline';
-import { encodeAnswer, encodeErrorReply, logitsOutput } from '@fogline/shared/fabric/reply';
 import {
+  CLOUD_EDGE_ID,
+  Deadline,
+  encodeAnswer,
+  encodeErrorReply,
   type FabricRequest,
   type FabricRequestLimits,
+  logitsOutput,
   RequestRejection,
   readFabricRequest,
-} from '@fogline/shared/fabric/request';
+  topics,
+} from '@fogline/shared/core/fabric/index';
+import { FoglineError, fromUnknown } from '@fogline/shared/errors';
 import { scoreOf, softmax } from '@fogline/shared/scores';
-import { CLOUD_EDGE_ID, topics } from '@fogline/shared/topics';
 import type { AedesPublishPacket, Client } from 'aedes';
 import { planInfer } from '../serving/infer-input.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';

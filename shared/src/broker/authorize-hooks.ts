@@ -8,7 +8,7 @@
  * subscribe to. It is counted, and a device gets an error reply on its reply topic.
  */
 import type { Aedes } from 'aedes';
-import { ALLOW, canPublish, canSubscribe, type Identity } from '../acl.ts';
+import { ALLOW, canPublish, canSubscribe, type Identity } from '../core/fabric/acl.ts';
 import type { ResolvedBrokerOptions } from './broker-options.ts';
 import type { BrokerStats } from './broker-stats.ts';
 import type { ClientSessions } from './client-sessions.ts';

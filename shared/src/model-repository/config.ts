@@ -1,5 +1,5 @@
+import { TIERS, type TierName } from '../core/fabric/parameters.ts';
 import { FoglineError } from '../errors.ts';
-import { TIERS, type TierName } from '../fabric-protocol.ts';
 
 /** Score kinds a routing policy can threshold on (DESIGN.md "Routing"). */
 export type ScoreKind = 'maxprob' | 'margin' | 'entropy';

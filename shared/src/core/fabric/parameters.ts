@@ -4,7 +4,7 @@
  * A request header is an OIP InferRequest (inputs with binary_data_size) whose `id` is the
  * correlation id and whose `parameters` carry the fields below; a reply is an OIP InferResponse.
  */
-import type { ErrorCode } from './errors.ts';
+import type { ErrorCode } from '../../errors.ts';
 
 export type TierName = 'device' | 'edge' | 'cloud';
 
