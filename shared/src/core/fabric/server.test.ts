@@ -20,7 +20,7 @@ function request(deviceId: string, id = 'r1', deadlineMs = 200): Uint8Array {
   });
 }
 
-/** A server whose tier answers with fixed logits (or `fails`), recording what it publishes and counts. */
+/** A server whose tier answers with fixed logits (or with `answer`), recording what it publishes and counts. */
 function serverWith(answer?: FabricServerOptions['answer']) {
   const clock = new ManualClock(1000);
   const published: { topic: string; payload: Uint8Array }[] = [];
