@@ -10,7 +10,7 @@
  */
 import { createServer } from 'node:net';
 import { coalesceWrites } from '@fogline/shared/broker/write-coalescing';
-import { topics } from '@fogline/shared/topics';
+import { topics } from '@fogline/shared/core/fabric/index';
 import { Aedes, type AedesPublishPacket } from 'aedes';
 import type { Credential, RawResult } from './fabric-devices.ts';
 import { BENCH_EDGE_ID, runDevices } from './fabric-stack.ts';

@@ -16,10 +16,10 @@ import { connectDevice, type Device, type InferResult } from '@fogline/device-sd
 import { createEdgeAgent, type EdgeAgent, type EdgeAgentOptions } from '@fogline/edge-agent';
 import { collect, connectClient, connectOutcome, grantedQos } from '@fogline/shared/broker/broker-test-kit';
 import { decodeInferMessage, encodeInferMessage } from '@fogline/shared/codec';
+import { topics } from '@fogline/shared/core/fabric/index';
 import { scoreLogitRows } from '@fogline/shared/core/routing/index';
 import { loadDigits } from '@fogline/shared/digits-dataset';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import { topics } from '@fogline/shared/topics';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

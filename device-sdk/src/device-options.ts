@@ -1,8 +1,8 @@
 /** Options of `connectDevice`, their defaults and their validation (once, at connect time). */
 import { type Clock, systemClock } from '@fogline/shared/clock';
+import { isValidId } from '@fogline/shared/core/fabric/index';
 import type { RoutingPolicy } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
-import { isValidId } from '@fogline/shared/topics';
 import type { ModelRuntime, WebRuntimeOptions } from './runtime/model-runtime.ts';
 import type { BackoffOptions } from './transport/backoff.ts';
 import { DEFAULT_BACKOFF } from './transport/backoff.ts';

@@ -3,7 +3,7 @@
  * sure of, passes the rest to its edge over MQTT and always answers before the deadline — with the
  * edge's reply, or locally flagged `degraded` with the reason in `fallback`.
  */
-
+import { encodeFabricRequest, readFabricReply, topics } from '@fogline/shared/core/fabric/index';
 import {
   argmax,
   decide,
@@ -13,10 +13,8 @@ import {
   type Tier,
 } from '@fogline/shared/core/routing/index';
 import { type ErrorCode, FoglineError } from '@fogline/shared/errors';
-import { topics } from '@fogline/shared/topics';
 import type { DeviceSettings } from './device-options.ts';
 import { Escalations, type Outcome } from './escalations.ts';
-import { encodeRequest, readReply } from './fabric-messages.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
 
@@ -104,7 +102,7 @@ export class Device {
       keepaliveSec: settings.keepaliveSec,
       backoff: settings.backoff,
       onReply: (payload) => {
-        const reply = readReply(payload);
+        const reply = readFabricReply(payload);
         if (reply) this.#escalations.onReply(reply);
       },
       onStateChange: (state, error) => {
@@ -180,7 +178,7 @@ export class Device {
     }
     const id = `${this.#idPrefix}-${this.#nextId++}`;
     const outcome: Outcome = await this.#escalations.start(id, remainingMs, (budgetMs) =>
-      encodeRequest({
+      encodeFabricRequest({
         id,
         replyTo: topics.reply(this.deviceId),
         deadlineMs: budgetMs,

@@ -1,7 +1,7 @@
 import { systemClock } from '@fogline/shared/clock';
+import type { FabricReply } from '@fogline/shared/core/fabric/index';
 import { describe, expect, it } from 'vitest';
 import { Escalations, type EscalationsOptions } from './escalations.ts';
-import type { EdgeReply } from './fabric-messages.ts';
 
 function setup(overrides: Partial<EscalationsOptions> = {}) {
   const sent: string[] = [];
@@ -23,7 +23,7 @@ function setup(overrides: Partial<EscalationsOptions> = {}) {
 }
 
 const encodeAs = (id: string) => () => new TextEncoder().encode(id);
-const reply = (id: string): EdgeReply => ({
+const reply = (id: string): FabricReply => ({
   ok: true,
   id,
   logits: new Float32Array(10),

@@ -5,11 +5,11 @@
  * silently dropped: it gets an answer or an explicit error before its deadline").
  */
 import type { Clock } from '@fogline/shared/clock';
+import type { FabricReply } from '@fogline/shared/core/fabric/index';
 import type { ErrorCode } from '@fogline/shared/errors';
-import type { EdgeReply } from './fabric-messages.ts';
 
 export type Outcome =
-  | { kind: 'reply'; reply: Extract<EdgeReply, { ok: true }> }
+  | { kind: 'reply'; reply: Extract<FabricReply, { ok: true }> }
   | { kind: 'fallback'; code: ErrorCode; message: string };
 
 export interface EscalationSender {
@@ -83,7 +83,7 @@ export class Escalations {
   }
 
   /** Matches a reply to its request; false when nobody waits for it (late or unknown). */
-  onReply(reply: EdgeReply): boolean {
+  onReply(reply: FabricReply): boolean {
     if (!this.#entries.has(reply.id)) return false;
     this.#settle(
       reply.id,

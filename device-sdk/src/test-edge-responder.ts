@@ -3,10 +3,9 @@
  * to an edge's infer topic and answers with the shared codec, or stays silent, or sends error replies.
  */
 import { decodeInferMessage, encodeErrorMessage, encodeInferMessage } from '@fogline/shared/codec';
+import { type FabricReplyParameters, topics } from '@fogline/shared/core/fabric/index';
 import { FoglineError } from '@fogline/shared/errors';
-import type { FabricReplyParameters } from '@fogline/shared/fabric-protocol';
 import type { Parameters } from '@fogline/shared/oip';
-import { topics } from '@fogline/shared/topics';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export type ResponderMode = 'answer' | 'silent' | 'error';

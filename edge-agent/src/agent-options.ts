@@ -4,10 +4,10 @@
  */
 import type { Clock } from '@fogline/shared/clock';
 import { systemClock } from '@fogline/shared/clock';
+import { isValidId } from '@fogline/shared/core/fabric/index';
 import { isScoreKind, type ScoreKind } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import { isValidId } from '@fogline/shared/topics';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
 
 export type LocalBrokerOptions =

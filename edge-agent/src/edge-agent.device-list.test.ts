@@ -5,7 +5,7 @@
  * edge's retained status with its last will, and its telemetry.
  */
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker/index';
-import { topics } from '@fogline/shared/topics';
+import { topics } from '@fogline/shared/core/fabric/index';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelemetryMessage } from './edge-telemetry.ts';

@@ -3,8 +3,8 @@
  * place of the embedded one. Mosquitto is shared by every test run, so ids are unique per run.
  */
 import { encodeInferMessage } from '@fogline/shared/codec';
+import { topics } from '@fogline/shared/core/fabric/index';
 import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing/mosquitto';
-import { topics } from '@fogline/shared/topics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent } from './testing/agent-fixture.ts';
 import { type CloudFixture, startCloud } from './testing/cloud-fixture.ts';

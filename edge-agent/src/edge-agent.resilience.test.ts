@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { encodeInferMessage } from '@fogline/shared/codec';
-import { topics } from '@fogline/shared/topics';
+import { topics } from '@fogline/shared/core/fabric/index';
 import { describe, expect, it } from 'vitest';
 import { startTestAgent } from './testing/agent-fixture.ts';
 import { connectTestDevice, testDigits } from './testing/device-client.ts';

@@ -4,7 +4,7 @@
  * a real agent fills them while serving real devices over MQTT.
  */
 import { encodeInferMessage } from '@fogline/shared/codec';
-import { topics } from '@fogline/shared/topics';
+import { topics } from '@fogline/shared/core/fabric/index';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EdgeTelemetry, type TelemetryGauges } from './edge-telemetry.ts';
 import { DEFAULT_LATENCY_BUCKETS_MS, type HistogramSnapshot } from './latency-histogram.ts';

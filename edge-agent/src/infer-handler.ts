@@ -1,25 +1,24 @@
 /**
- * Handles one message of the infer topic, end to end (DESIGN.md "One inference, end to end", steps
- * 3–4): decode and validate, run the mid model through the batcher, score, then answer locally,
- * escalate to the cloud, or answer locally flagged degraded when the cloud is unavailable. Every
- * message gets exactly one reply (answer or error) unless it has no readable reply topic, in which
- * case it is dropped and counted. Nothing here throws to the caller.
+ * The edge's answer to one message of the infer topic (docs/design.md "One inference, end to end",
+ * steps 3–4), served through the fabric's one serve path (core/fabric/server.ts: read, reply-topic
+ * ownership, deadline, reply): validate, run the mid model through the batcher, score, then answer
+ * locally, escalate to the cloud, or answer locally flagged degraded when the cloud is unavailable.
+ * Nothing here throws to the caller.
  */
 import type { Clock } from '@fogline/shared/clock';
 import { findTensor } from '@fogline/shared/codec';
-import { type ResolvedPolicy, scoreOf, softmax } from '@fogline/shared/core/routing/index';
-import { FoglineError, fromUnknown, isFoglineError } from '@fogline/shared/errors';
-import { Deadline } from '@fogline/shared/fabric/deadline';
-import { encodeAnswer, encodeErrorReply, logitsOutput } from '@fogline/shared/fabric/reply';
 import {
+  type AnswerReply,
+  type Deadline,
+  type FabricReplyParameters,
   type FabricRequest,
   type FabricRequestLimits,
-  RequestRejection,
-  readFabricRequest,
-} from '@fogline/shared/fabric/request';
-import type { FabricReplyParameters } from '@fogline/shared/fabric-protocol';
+  FabricServer,
+  logitsOutput,
+} from '@fogline/shared/core/fabric/index';
+import { type ResolvedPolicy, scoreOf, softmax } from '@fogline/shared/core/routing/index';
+import { FoglineError, isFoglineError } from '@fogline/shared/errors';
 import type { Tensor } from '@fogline/shared/oip';
-import { topics } from '@fogline/shared/topics';
 import type { CloudAnswer } from './cloud-client.ts';
 import type { CloudTier } from './cloud-tier.ts';
 import type { EdgeModel } from './edge-model.ts';
@@ -49,8 +48,22 @@ export class InferHandler {
   private active = 0;
   private accepting = true;
   private idleWaiters: (() => void)[] = [];
+  private readonly server: FabricServer;
 
-  constructor(private readonly options: InferHandlerOptions) {}
+  constructor(private readonly options: InferHandlerOptions) {
+    const { telemetry } = options;
+    this.server = new FabricServer({
+      defaultDeadlineMs: options.defaultDeadlineMs,
+      maxDeadlineMs: options.maxDeadlineMs,
+      clock: options.clock,
+      replyMarginMs: options.replyMarginMs,
+      publish: options.publish,
+      answer: (request, deadline) => this.answer(request, deadline),
+      onErrorReply: (code) => telemetry.recordError(code),
+      onDrop: () => telemetry.recordDrop('malformed-no-reply-to'),
+      ...(options.onPublishError && { onPublishError: options.onPublishError }),
+    });
+  }
 
   /** Requests received and not yet answered. */
   get inFlight(): number {
@@ -84,10 +97,7 @@ export class InferHandler {
     telemetry.counts.received++;
     this.active++;
     try {
-      await this.serve(payload, receivedAt, senderId);
-    } catch (err) {
-      // serve() answers every failure itself; reaching here means even the reply could not be sent.
-      this.options.onPublishError?.(err);
+      await this.server.serve(payload, senderId, receivedAt);
     } finally {
       telemetry.totalLatency.observe(clock.now() - receivedAt);
       this.active--;
@@ -95,59 +105,30 @@ export class InferHandler {
     }
   }
 
-  private async serve(payload: Uint8Array, receivedAt: number, senderId: string | undefined): Promise<void> {
-    const ownTopic = senderId === undefined ? undefined : topics.reply(senderId);
-    let request: FabricRequest;
-    try {
-      request = readFabricRequest(payload, this.options);
-    } catch (err) {
-      const rejection = RequestRejection.of(err);
-      if (rejection.unaddressed) return this.options.telemetry.recordDrop('malformed-no-reply-to');
-      const replyTo = ownTopic ?? rejection.replyTo;
-      if (replyTo === undefined) return this.options.telemetry.recordDrop('malformed-no-reply-to');
-      return this.replyError(replyTo, rejection.id, rejection.error);
-    }
-    if (ownTopic !== undefined && request.replyTo !== ownTopic) {
-      const denied = new FoglineError(
-        'PERMISSION_DENIED',
-        `reply_to must be your own reply topic ${ownTopic}`,
-      );
-      return this.replyError(ownTopic, request.id, denied);
-    }
-    if (!this.accepting) {
-      return this.replyError(
-        request.replyTo,
-        request.id,
-        new FoglineError('UNAVAILABLE', 'edge agent is shutting down'),
-      );
-    }
-    const deadline = new Deadline(
-      this.options.clock,
-      receivedAt,
-      request.deadlineMs,
-      this.options.replyMarginMs,
-    );
-    let input: Tensor<'FP32'>;
-    let local: LocalAnswer;
-    try {
-      input = this.options.model.validate(request.tensors);
-      local = await this.runLocal(input, deadline);
-    } catch (err) {
-      return this.replyError(request.replyTo, request.id, err);
-    }
+  /**
+   * The edge's answer to a well-formed request of its own sender: the mid model's, then routed. A
+   * throw (shutting down, invalid input, model failure, deadline) becomes the error reply.
+   */
+  private async answer(request: FabricRequest, deadline: Deadline): Promise<AnswerReply> {
+    if (!this.accepting) throw new FoglineError('UNAVAILABLE', 'edge agent is shutting down');
+    const { model, routing, telemetry } = this.options;
+    const input = model.validate(request.tensors);
+    const logits = await deadline.race(model.infer(input.data), 'the edge model');
+    const local: LocalAnswer = {
+      logits,
+      score: scoreOf(routing.score, softmax(logits)),
+      edgeMs: deadline.elapsedMs(),
+    };
+    telemetry.edgeLatency.observe(local.edgeMs);
     return this.route(request, input, local, deadline);
   }
 
-  private async runLocal(input: Tensor<'FP32'>, deadline: Deadline): Promise<LocalAnswer> {
-    const { model, routing, telemetry } = this.options;
-    const logits = await deadline.race(model.infer(input.data), 'the edge model');
-    const score = scoreOf(routing.score, softmax(logits));
-    const edgeMs = deadline.elapsedMs();
-    telemetry.edgeLatency.observe(edgeMs);
-    return { logits, score, edgeMs };
-  }
-
-  private async route(request: FabricRequest, input: Tensor<'FP32'>, local: LocalAnswer, deadline: Deadline) {
+  private async route(
+    request: FabricRequest,
+    input: Tensor<'FP32'>,
+    local: LocalAnswer,
+    deadline: Deadline,
+  ): Promise<AnswerReply> {
     const { cloud, routing, telemetry } = this.options;
     const decision = cloud
       ? decideAtEdge(local.score, routing, {
@@ -198,9 +179,9 @@ export class InferHandler {
     return { answer, logits: logits.data };
   }
 
-  private replyLocal(request: FabricRequest, local: LocalAnswer, degraded: boolean): Promise<void> {
+  private replyLocal(request: FabricRequest, local: LocalAnswer, degraded: boolean): AnswerReply {
     const { model } = this.options;
-    return this.publishAnswer(request.replyTo, {
+    return {
       id: request.id,
       modelName: model.name,
       modelVersion: String(model.version),
@@ -212,7 +193,7 @@ export class InferHandler {
         edge_ms: local.edgeMs,
         model_versions: model.label,
       },
-    });
+    };
   }
 
   private replyCloud(
@@ -220,7 +201,7 @@ export class InferHandler {
     local: LocalAnswer,
     cloud: { answer: CloudAnswer; logits: Float32Array },
     cloudMs: number,
-  ): Promise<void> {
+  ): AnswerReply {
     const { model, routing } = this.options;
     const { answer, logits } = cloud;
     const version = answer.modelVersion ?? '?';
@@ -232,22 +213,12 @@ export class InferHandler {
       cloud_ms: cloudMs,
       model_versions: `${model.label},${answer.modelName}:${version}`,
     };
-    return this.publishAnswer(request.replyTo, {
+    return {
       id: request.id,
       modelName: answer.modelName,
       modelVersion: version,
       outputs: [logitsOutput(model.output.name, logits)],
       parameters,
-    });
-  }
-
-  private publishAnswer(topic: string, reply: Parameters<typeof encodeAnswer>[0]): Promise<void> {
-    return this.options.publish(topic, encodeAnswer(reply));
-  }
-
-  private replyError(topic: string, id: string | undefined, err: unknown): Promise<void> {
-    const error = fromUnknown(err);
-    this.options.telemetry.recordError(error.code);
-    return this.options.publish(topic, encodeErrorReply(error, id));
+    };
   }
 }

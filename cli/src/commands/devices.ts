@@ -6,8 +6,8 @@
  */
 import type { DeviceView } from '@fogline/cloud/admin-client';
 import { NAME_RULE } from '@fogline/cloud/store/validation';
+import { CLOUD_EDGE_ID } from '@fogline/shared/core/fabric/index';
 import { FoglineError } from '@fogline/shared/errors';
-import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import type { Command } from 'commander';
 import { formatTable } from '../format.ts';
 import { type AdminTargetFlags, adminClient, withAdminTarget } from './admin-target.ts';

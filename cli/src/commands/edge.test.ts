@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker/index';
-import { topics } from '@fogline/shared/topics';
+import { topics } from '@fogline/shared/core/fabric/index';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

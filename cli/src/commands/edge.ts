@@ -4,9 +4,9 @@
  * `{"event":"ready","edgeId":…,"model":…,"mqtt":{"port":…},"ws":{"port":…},…}`; logs go to stderr.
  */
 import { createEdgeAgent, type EdgeAgentOptions, type LocalBrokerOptions } from '@fogline/edge-agent';
+import { isValidId } from '@fogline/shared/core/fabric/index';
 import { isScoreKind, type ScoreKind } from '@fogline/shared/core/routing/index';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import { isValidId } from '@fogline/shared/topics';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parsePort, parsePositiveInt } from '../format.ts';
 

@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { grantedQos } from '@fogline/shared/broker/broker-test-kit';
+import { topics } from '@fogline/shared/core/fabric/index';
 import { verifySecret } from '@fogline/shared/secrets';
-import { topics } from '@fogline/shared/topics';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { binaryInferRequest, digits } from '../testing/cloud-fixture.ts';

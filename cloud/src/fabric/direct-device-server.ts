@@ -1,10 +1,10 @@
 /**
- * The cloud playing the edge of devices enrolled without one (DESIGN.md "Where the brokers are"):
- * requests published on the cloud broker's `fogline/v1/edge/cloud/infer` are read with the edge's
- * own request reader, run through the cloud model's serving instance (the same batcher as HTTP
- * infer, so both kinds of traffic share batches), scored with the model's routing score, and
- * answered on the device's reply topic with the edge's reply encoders: `tier: 'cloud'`, no
- * `edge_ms` (no edge took part), `cloud_ms` = the cloud's own time.
+ * The cloud playing the edge of devices enrolled without one (docs/design.md "Where the brokers are"):
+ * requests published on the cloud broker's `fogline/v1/edge/cloud/infer` go through the edge's own
+ * serve path (core/fabric/server.ts), run through the cloud model's serving instance (the same batcher
+ * as HTTP infer, so both kinds of traffic share batches), are scored with the model's routing score,
+ * and are answered on the device's reply topic: `tier: 'cloud'`, no `edge_ms` (no edge took part),
+ * `cloud_ms` = the cloud's own time.
  *
  * As on an edge: the sender must own its `reply_to`; a request that cannot be served within its
  * `deadline_ms` gets DEADLINE_EXCEEDED, never a late answer; a malformed one gets an error reply when
@@ -13,17 +13,18 @@
  */
 import type { FoglineBroker } from '@fogline/shared/broker/index';
 import { type Clock, systemClock } from '@fogline/shared/clock';
-import { scoreOf, softmax } from '@fogline/shared/core/routing/index';
-import { FoglineError, fromUnknown } from '@fogline/shared/errors';
-import { Deadline } from '@fogline/shared/fabric/deadline';
-import { encodeAnswer, encodeErrorReply, logitsOutput } from '@fogline/shared/fabric/reply';
 import {
+  type AnswerReply,
+  CLOUD_EDGE_ID,
+  type Deadline,
   type FabricRequest,
   type FabricRequestLimits,
-  RequestRejection,
-  readFabricRequest,
-} from '@fogline/shared/fabric/request';
-import { CLOUD_EDGE_ID, topics } from '@fogline/shared/topics';
+  FabricServer,
+  logitsOutput,
+  topics,
+} from '@fogline/shared/core/fabric/index';
+import { scoreOf, softmax } from '@fogline/shared/core/routing/index';
+import { FoglineError } from '@fogline/shared/errors';
 import type { AedesPublishPacket, Client } from 'aedes';
 import { planInfer } from '../serving/infer-input.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';
@@ -59,13 +60,27 @@ export class DirectDeviceServer {
   readonly stats: DirectDeviceStats = { received: 0, answered: 0, errors: 0, dropped: 0 };
   private readonly topic = topics.infer(CLOUD_EDGE_ID);
   private readonly clock: Clock;
+  private readonly server: FabricServer;
   // Emitted once the broker accepted the PUBLISH (authorizePublish re-addresses refused ones).
   private readonly listener = (packet: AedesPublishPacket, client: Client | null) => {
     if (client !== null && packet.topic === this.topic) void this.handle(packet.payload as Buffer, client.id);
   };
 
   constructor(private readonly options: DirectDeviceServerOptions) {
+    const { broker, onPublishError } = options;
+    const { stats } = this;
     this.clock = options.clock ?? systemClock;
+    this.server = new FabricServer({
+      defaultDeadlineMs: options.defaultDeadlineMs,
+      maxDeadlineMs: options.maxDeadlineMs,
+      clock: this.clock,
+      replyMarginMs: options.replyMarginMs,
+      publish: (topic, payload) => broker.publish(topic, payload, { qos: 1 }),
+      answer: (request, deadline) => this.answer(request, deadline),
+      onErrorReply: () => stats.errors++,
+      onDrop: () => stats.dropped++,
+      ...(onPublishError && { onPublishError }),
+    });
   }
 
   start(): void {
@@ -77,50 +92,13 @@ export class DirectDeviceServer {
   }
 
   /** Serves one request of `senderId`; answers every failure itself. */
-  async handle(payload: Uint8Array, senderId: string): Promise<void> {
+  handle(payload: Uint8Array, senderId: string): Promise<void> {
     this.stats.received++;
-    try {
-      await this.serve(payload, senderId);
-    } catch (err) {
-      // serve() answers every failure itself; reaching here means even the reply could not be sent.
-      this.options.onPublishError?.(err);
-    }
+    return this.server.serve(payload, senderId, this.clock.now());
   }
 
-  private async serve(payload: Uint8Array, senderId: string): Promise<void> {
-    const receivedAt = this.clock.now();
-    const ownTopic = topics.reply(senderId);
-    let request: FabricRequest;
-    try {
-      request = readFabricRequest(payload, this.options);
-    } catch (err) {
-      const rejection = RequestRejection.of(err);
-      if (rejection.unaddressed) {
-        this.stats.dropped++;
-        return;
-      }
-      return this.replyError(ownTopic, rejection.id, rejection.error);
-    }
-    if (request.replyTo !== ownTopic) {
-      const denied = new FoglineError(
-        'PERMISSION_DENIED',
-        `reply_to must be your own reply topic ${ownTopic}`,
-      );
-      return this.replyError(ownTopic, request.id, denied);
-    }
-    const deadline = new Deadline(this.clock, receivedAt, request.deadlineMs, this.options.replyMarginMs);
-    let answer: Uint8Array;
-    try {
-      answer = await this.infer(request, deadline);
-    } catch (err) {
-      return this.replyError(request.replyTo, request.id, err);
-    }
-    this.stats.answered++;
-    return this.options.broker.publish(request.replyTo, answer, { qos: 1 });
-  }
-
-  /** Runs the cloud model on the request within its budget and encodes the answer. */
-  private async infer(request: FabricRequest, deadline: Deadline): Promise<Uint8Array> {
+  /** Runs the cloud model on the request within its budget. */
+  private async answer(request: FabricRequest, deadline: Deadline): Promise<AnswerReply> {
     // Resolve and submit in one synchronous step, as HTTP infer does (no retired batcher).
     const instance = this.options.resolveModel();
     const output = instance.config.outputs[0];
@@ -142,8 +120,7 @@ export class DirectDeviceServer {
       if (!(logits instanceof Float32Array) || logits.length === 0) {
         throw new FoglineError('INTERNAL', `model "${instance.name}" returned no "${output.name}" rows`);
       }
-      ok = true;
-      return encodeAnswer({
+      const reply: AnswerReply = {
         id: request.id,
         modelName: instance.name,
         modelVersion: String(instance.version),
@@ -155,14 +132,12 @@ export class DirectDeviceServer {
           cloud_ms: deadline.elapsedMs(),
           model_versions: `${instance.name}:${instance.version}`,
         },
-      });
+      };
+      ok = true;
+      this.stats.answered++;
+      return reply;
     } finally {
       instance.requests.record(ok, deadline.elapsedMs());
     }
-  }
-
-  private replyError(topic: string, id: string | undefined, err: unknown): Promise<void> {
-    this.stats.errors++;
-    return this.options.broker.publish(topic, encodeErrorReply(fromUnknown(err), id), { qos: 1 });
   }
 }

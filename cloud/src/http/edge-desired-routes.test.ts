@@ -4,8 +4,8 @@
  * revalidated with ETag / If-None-Match — and nothing else: not another edge's, not with an API key,
  * a bad, bare or revoked token, not past its token bucket, and not without credentials under --no-auth.
  */
+import { topics } from '@fogline/shared/core/fabric/index';
 import { verifySecret } from '@fogline/shared/secrets';
-import { topics } from '@fogline/shared/topics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FabricCloud, mustConnect, nextMessage, startFabricCloud } from '../testing/fabric-fixture.ts';
 

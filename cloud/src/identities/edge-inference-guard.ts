@@ -15,9 +15,9 @@
  * broker always requires edge credentials).
  */
 import { type Clock, systemClock } from '@fogline/shared/clock';
+import { isValidId } from '@fogline/shared/core/fabric/index';
 import { FoglineError } from '@fogline/shared/errors';
 import { TokenBucket } from '@fogline/shared/token-bucket';
-import { isValidId } from '@fogline/shared/topics';
 import { bearerToken, type InferenceGuard } from '../auth/inference-guard.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import { EDGE_TOKEN_PREFIX } from '../store/edges.ts';

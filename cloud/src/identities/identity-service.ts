@@ -14,8 +14,7 @@
  * Tokens are returned once, by `createEdge` / `createDevice`; the store keeps only scrypt hashes.
  */
 
-import type { Identity } from '@fogline/shared/acl';
-import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
+import { CLOUD_EDGE_ID, type Identity } from '@fogline/shared/core/fabric/index';
 import type { EdgePresence, EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { DeviceRecord, EdgeRecord, Store } from '../store/index.ts';
 import type { DeviceCredentials } from './device-credentials.ts';

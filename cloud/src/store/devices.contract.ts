@@ -1,6 +1,6 @@
 /** Store contract, devices part: see store.contract.ts. */
+import { CLOUD_EDGE_ID } from '@fogline/shared/core/fabric/index';
 import { verifySecret } from '@fogline/shared/secrets';
-import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { rejectsWith, type StoreUnderTest, unique } from './contract-support.ts';

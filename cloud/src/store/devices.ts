@@ -2,9 +2,9 @@
  * Devices: id + shown-once token, attached to one edge that authenticates them from a synced list,
  * or to none (edge null): the cloud broker then authenticates them with `verify`.
  */
+import { CLOUD_EDGE_ID } from '@fogline/shared/core/fabric/index';
 import { FoglineError } from '@fogline/shared/errors';
 import { generateSecret, hashSecret, MAX_SECRET_LENGTH, verifySecret } from '@fogline/shared/secrets';
-import { CLOUD_EDGE_ID } from '@fogline/shared/topics';
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';
 import { devices, edges } from './schema.ts';

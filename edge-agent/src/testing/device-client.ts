@@ -5,8 +5,8 @@
 
 import type { DecodedInfer } from '@fogline/shared/codec';
 import { decodeInferMessage, encodeInferMessage } from '@fogline/shared/codec';
+import { topics } from '@fogline/shared/core/fabric/index';
 import { loadDigits } from '@fogline/shared/digits-dataset';
-import { topics } from '@fogline/shared/topics';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export interface ReplyRecord {

@@ -1,5 +1,5 @@
 /**
- * `authorizePublish` / `authorizeSubscribe`: the ACL of acl.ts plus the per-client publish token bucket.
+ * `authorizePublish` / `authorizeSubscribe`: the ACL of core/fabric/acl.ts plus the per-client publish token bucket.
  *
  * A refused SUBSCRIBE is granted 0x80 (failure) in the SUBACK [MQTT-3.9.3]; the connection stays.
  * A refused or rate-limited PUBLISH is acknowledged as usual and discarded, which [MQTT-3.3.5-2]
@@ -8,7 +8,7 @@
  * subscribe to. It is counted, and a device gets an error reply on its reply topic.
  */
 import type { Aedes } from 'aedes';
-import { ALLOW, canPublish, canSubscribe, type Identity } from '../acl.ts';
+import { ALLOW, canPublish, canSubscribe, type Identity } from '../core/fabric/acl.ts';
 import type { ResolvedBrokerOptions } from './broker-options.ts';
 import type { BrokerStats } from './broker-stats.ts';
 import type { ClientSessions } from './client-sessions.ts';

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeInferMessage } from '../codec.ts';
-import { topics } from '../topics.ts';
+import { topics } from '../core/fabric/topics.ts';
 import {
   collect,
   connectClient,

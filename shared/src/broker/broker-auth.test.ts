@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { topics } from '../topics.ts';
+import { topics } from '../core/fabric/topics.ts';
 import { closed, connectClient, startTestBroker, type TestBroker, until } from './broker-test-kit.ts';
 
 let t: TestBroker;

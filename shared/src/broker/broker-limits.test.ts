@@ -4,7 +4,7 @@ import * as mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { decodeInferMessage } from '../codec.ts';
-import { topics } from '../topics.ts';
+import { topics } from '../core/fabric/topics.ts';
 import {
   type Credential,
   closed,

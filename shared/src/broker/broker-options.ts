@@ -4,8 +4,8 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AedesOptions } from 'aedes';
-import type { Identity } from '../acl.ts';
 import { type Clock, systemClock } from '../clock.ts';
+import type { Identity } from '../core/fabric/acl.ts';
 import { FoglineError } from '../errors.ts';
 
 /**

@@ -1,5 +1,5 @@
 /** Counters of a fogline broker: what it refused, dropped and why. Exposed by `broker.stats()`. */
-import type { AclRefusal } from '../acl.ts';
+import type { AclRefusal } from '../core/fabric/acl.ts';
 
 export type ConnectRefusal =
   /** Unknown client id or wrong token ([MQTT-3.2.2] return code 4). */

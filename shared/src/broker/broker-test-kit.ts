@@ -3,9 +3,9 @@
  * fixed token table, real MQTT.js clients, and framed inference requests.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Identity } from '../acl.ts';
 import { encodeInferMessage } from '../codec.ts';
-import { topics } from '../topics.ts';
+import type { Identity } from '../core/fabric/acl.ts';
+import { topics } from '../core/fabric/topics.ts';
 import type { BrokerOptions } from './broker-options.ts';
 import { type BrokerAddresses, createBroker, type FoglineBroker } from './create-broker.ts';
 

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { topics } from '../topics.ts';
+import { topics } from '../core/fabric/topics.ts';
 import {
   type Credential,
   closed,

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client } from 'aedes';
-import type { Identity } from '../acl.ts';
+import type { Identity } from '../core/fabric/acl.ts';
 import type { TokenBucket } from '../token-bucket.ts';
 
 export interface ClientSession {

@@ -3,7 +3,7 @@
  * MQTT username = client id, password = token (DESIGN.md "Protocols"). Return codes per [MQTT-3.2.2.3].
  */
 import type { Aedes, AuthErrorCode, AuthenticateError, Client, ConnectPacket } from 'aedes';
-import { canPublish } from '../acl.ts';
+import { canPublish } from '../core/fabric/acl.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { ResolvedBrokerOptions } from './broker-options.ts';
 import type { BrokerStats, ConnectRefusal } from './broker-stats.ts';

@@ -8,7 +8,7 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as TcpServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
-import type { Identity } from '../acl.ts';
+import type { Identity } from '../core/fabric/acl.ts';
 import { FoglineError } from '../errors.ts';
 import { createAuthorizeHooks } from './authorize-hooks.ts';
 import { type BrokerOptions, resolveBrokerOptions } from './broker-options.ts';

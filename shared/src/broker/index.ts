@@ -1,5 +1,5 @@
 /** The fogline MQTT broker (Aedes + auth + ACL + limits), shared by the cloud and every edge agent. */
-export type { AclDecision, AclRefusal, Identity } from '../acl.ts';
+export type { AclDecision, AclRefusal, Identity } from '../core/fabric/acl.ts';
 export { DISCARD_TOPIC } from './authorize-hooks.ts';
 export {
   BROKER_DEFAULTS,

@@ -1,11 +1,12 @@
 /**
- * The JSON header fields fogline adds to OIP messages that travel over MQTT (DESIGN.md "Protocols").
+ * The JSON header fields fogline adds to OIP messages that travel over MQTT (docs/design.md "Protocols").
  * The payload is the framed OIP binary layout: `u32le headerLength | JSON header | raw tensors`.
  * A request header is an OIP InferRequest (inputs with binary_data_size) whose `id` is the
  * correlation id and whose `parameters` carry the fields below; a reply is an OIP InferResponse.
  */
-import type { Tier } from './core/routing/index.ts';
-import type { ErrorCode } from './errors.ts';
+
+import type { ErrorCode } from '../../errors.ts';
+import type { Tier } from '../routing/index.ts';
 
 /** `parameters` of a device → edge request. */
 export interface FabricRequestParameters {

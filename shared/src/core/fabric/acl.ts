@@ -1,5 +1,5 @@
 /**
- * MQTT access control of fogline (DESIGN.md "Protocols", ACL): a pure function of the authenticated
+ * MQTT access control of fogline (docs/design.md "Protocols", ACL): a pure function of the authenticated
  * identity and the topic, enforced by every fogline broker in `authorizePublish` / `authorizeSubscribe`.
  * Everything not explicitly allowed below is refused. Topics are compared level by level against the
  * topics built by `topics.ts`, so an id containing `/`, `+` or `#` can never match.

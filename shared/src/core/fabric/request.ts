@@ -1,14 +1,40 @@
 /**
- * Reads one device → edge inference request off the infer topic (the edge agent's broker, or the
- * cloud broker's `edge/cloud/infer` for devices with no edge) (DESIGN.md "Protocols"): the framed
- * OIP body decoded by the shared codec, with fogline's `parameters.reply_to` and `deadline_ms`.
- * Anything malformed throws a RequestRejection that still carries the reply topic and correlation id
- * when they could be read, so the device gets an explicit error instead of silence.
+ * Device → edge inference requests on the infer topic (the edge agent's broker, or the cloud broker's
+ * `edge/cloud/infer` for devices with no edge) (docs/design.md "Protocols"), encoder beside reader:
+ * the framed OIP body of the shared codec, with fogline's `parameters.reply_to` and `deadline_ms`.
+ * Reading: anything malformed throws a RequestRejection that still carries the reply topic and
+ * correlation id when they could be read, so the device gets an explicit error instead of silence.
  */
-import { decodeInferMessage } from '../codec.ts';
-import { FoglineError, fromUnknown } from '../errors.ts';
-import type { Tensor } from '../oip.ts';
-import { isValidId, topics } from '../topics.ts';
+import { decodeInferMessage, encodeInferMessage } from '../../codec.ts';
+import { FoglineError, fromUnknown } from '../../errors.ts';
+import type { Parameters, Tensor } from '../../oip.ts';
+import type { FabricRequestParameters } from './parameters.ts';
+import { isValidId, topics } from './topics.ts';
+
+/** The request tensor a device sends: its one input. */
+const INPUT_NAME = 'image';
+
+/** What a device puts in a request. */
+export interface FabricRequestFields {
+  id: string;
+  replyTo: string;
+  deadlineMs: number;
+  deviceScore: number;
+  input: Float32Array;
+  inputShape: readonly number[];
+}
+
+export function encodeFabricRequest(fields: FabricRequestFields): Uint8Array {
+  const parameters: FabricRequestParameters = {
+    reply_to: fields.replyTo,
+    deadline_ms: Math.max(0, Math.floor(fields.deadlineMs)),
+    device_score: fields.deviceScore,
+  };
+  // OIP: infer request header; the image travels as a binary tensor.
+  return encodeInferMessage({ id: fields.id, parameters: parameters as unknown as Parameters }, [
+    { name: INPUT_NAME, datatype: 'FP32', shape: fields.inputShape, data: fields.input },
+  ]);
+}
 
 export interface FabricRequest {
   /** Correlation id (OIP request `id`), echoed in the reply. */

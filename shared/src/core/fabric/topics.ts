@@ -1,5 +1,5 @@
 /**
- * MQTT topics of fogline (DESIGN.md "Protocols"). Every topic lives under `fogline/v1/`.
+ * MQTT topics of fogline (docs/design.md "Protocols"). Every topic lives under `fogline/v1/`.
  * Ids are validated before they reach a topic, so a topic never contains `+`, `#` or `/` from an id.
  */
 export const TOPIC_PREFIX = 'fogline/v1';
@@ -13,7 +13,7 @@ export function isValidId(id: unknown): id is string {
 
 /**
  * The reserved edge id of the cloud itself: a device enrolled without an edge connects to the cloud
- * broker and publishes on `edge/cloud/infer`, and the cloud plays its edge (DESIGN.md "Where the
+ * broker and publishes on `edge/cloud/infer`, and the cloud plays its edge (docs/design.md "Where the
  * brokers are"). No edge may be enrolled under this id.
  */
 export const CLOUD_EDGE_ID = 'cloud';

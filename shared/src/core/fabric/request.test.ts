@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeInferMessage } from '../codec.ts';
-import { RequestRejection, readFabricRequest } from './request.ts';
+import { decodeInferMessage, encodeInferMessage } from '../../codec.ts';
+import { encodeFabricRequest, RequestRejection, readFabricRequest } from './request.ts';
 
 const limits = { defaultDeadlineMs: 1000, maxDeadlineMs: 5000 };
 const image = {
@@ -66,5 +66,44 @@ describe('readFabricRequest', () => {
       [image],
     );
     expect(rejectionOf(payload).error.code).toBe('DEADLINE_EXCEEDED');
+  });
+});
+
+describe('encodeFabricRequest', () => {
+  it('encodes a request the edge can decode: id, reply topic, budget, image', () => {
+    const input = new Float32Array(784).fill(0.5);
+    const decoded = decodeInferMessage(
+      encodeFabricRequest({
+        id: 'r1',
+        replyTo: 'fogline/v1/device/d/reply',
+        deadlineMs: 99.7,
+        deviceScore: 0.4,
+        input,
+        inputShape: [1, 1, 28, 28],
+      }),
+    );
+    expect(decoded.kind).toBe('request');
+    expect(decoded.header).toMatchObject({
+      id: 'r1',
+      parameters: { reply_to: 'fogline/v1/device/d/reply', deadline_ms: 99, device_score: 0.4 },
+    });
+    expect(decoded.tensors[0]).toMatchObject({ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28] });
+  });
+
+  it('is read back by the edge as the same request of the same device', () => {
+    const payload = encodeFabricRequest({
+      id: 'r5',
+      replyTo: 'fogline/v1/device/dev-7/reply',
+      deadlineMs: 250,
+      deviceScore: 0.2,
+      input: new Float32Array(784),
+      inputShape: [1, 1, 28, 28],
+    });
+    expect(readFabricRequest(payload, limits)).toMatchObject({
+      id: 'r5',
+      replyTo: 'fogline/v1/device/dev-7/reply',
+      deviceId: 'dev-7',
+      deadlineMs: 250,
+    });
   });
 });

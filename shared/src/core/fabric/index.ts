@@ -1,0 +1,13 @@
+/**
+ * The MQTT fabric protocol (docs/design.md "Protocols"), no I/O: topics and their ACL, requests and
+ * replies (each encoder beside its reader), error replies, the per-request deadline, and the one serve
+ * path every tier that answers devices runs.
+ */
+export * from './acl.ts';
+export * from './deadline.ts';
+export * from './error-reply.ts';
+export * from './parameters.ts';
+export * from './reply.ts';
+export * from './request.ts';
+export * from './server.ts';
+export * from './topics.ts';

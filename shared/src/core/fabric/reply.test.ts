@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { encodeErrorMessage, encodeInferMessage } from '../../codec.ts';
+import { FoglineError } from '../../errors.ts';
+import { encodeAnswer, logitsOutput, readFabricReply } from './reply.ts';
+
+const logits = Float32Array.from({ length: 10 }, (_, i) => i);
+const response = (parameters: Record<string, string | number | boolean>, tensorName = 'logits') =>
+  encodeInferMessage({ model_name: 'digits-mid', id: 'r1', parameters }, [
+    { name: tensorName, datatype: 'FP32', shape: [1, 10], data: logits },
+  ]);
+
+describe('readFabricReply', () => {
+  it('reads an edge reply with its tier, score, latencies and versions', () => {
+    const reply = readFabricReply(
+      response({
+        tier: 'cloud',
+        degraded: false,
+        score: 0.97,
+        edge_ms: 3,
+        cloud_ms: 12,
+        model_versions: 'digits-large:1',
+      }),
+    );
+    expect(reply).toMatchObject({
+      ok: true,
+      id: 'r1',
+      tier: 'cloud',
+      score: 0.97,
+      edgeMs: 3,
+      cloudMs: 12,
+      modelVersions: 'digits-large:1',
+    });
+    expect(reply?.ok && Array.from(reply.logits)).toEqual(Array.from(logits));
+  });
+
+  it('turns an error reply into its catalogue code', () => {
+    const reply = readFabricReply(encodeErrorMessage(new FoglineError('RATE_LIMITED', 'slow down'), 'r9'));
+    expect(reply).toEqual({ ok: false, id: 'r9', code: 'RATE_LIMITED', message: 'slow down' });
+  });
+
+  it('reports a malformed reply against its id, and ignores bytes without one', () => {
+    expect(readFabricReply(response({ tier: 'fog', degraded: false, score: 1 }))).toMatchObject({
+      ok: false,
+      id: 'r1',
+      code: 'INVALID_ARG',
+    });
+    expect(readFabricReply(response({ tier: 'edge', degraded: false, score: 1 }, 'probs'))).toMatchObject({
+      ok: false,
+      id: 'r1',
+    });
+    expect(readFabricReply(new Uint8Array([1, 2, 3]))).toBeUndefined();
+    expect(readFabricReply(new TextEncoder().encode('not a frame at all'))).toBeUndefined();
+  });
+});
+
+describe('encodeAnswer', () => {
+  it('is read back by the device: tier, score, degraded flag, latencies rounded to µs, versions, logits', () => {
+    const payload = encodeAnswer({
+      id: 'r2',
+      modelName: 'digits-mid-int8',
+      modelVersion: '1',
+      outputs: [logitsOutput('logits', logits)],
+      parameters: {
+        tier: 'edge',
+        degraded: true,
+        score: 0.5,
+        edge_ms: 1.23456,
+        model_versions: 'digits-mid-int8:1',
+      },
+    });
+    const reply = readFabricReply(payload);
+    expect(reply).toMatchObject({
+      ok: true,
+      id: 'r2',
+      tier: 'edge',
+      degraded: true,
+      score: 0.5,
+      edgeMs: 1.235,
+      modelVersions: 'digits-mid-int8:1',
+    });
+    expect(reply).not.toHaveProperty('cloudMs');
+    expect(reply?.ok && Array.from(reply.logits)).toEqual(Array.from(logits));
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Edge → device replies (docs/design.md "One inference, end to end"; also cloud → device when the
+ * cloud plays the edge of a device that has none), encoder beside reader: an OIP inference response
+ * framed like every fogline MQTT payload, whose `parameters` say which tier answered, how sure it was,
+ * how long each tier took, whether the answer is degraded, and which model versions were involved.
+ * Errors use the shared error frame (error-reply.ts).
+ */
+import { decodeInferMessage, encodeInferMessage, errorFromReply, findTensor } from '../../codec.ts';
+import { type ErrorCode, FoglineError, fromUnknown } from '../../errors.ts';
+import type { Parameters, Tensor } from '../../oip.ts';
+import { isTier, type Tier } from '../routing/index.ts';
+import type { FabricReplyParameters } from './parameters.ts';
+
+/** The reply tensor a device reads: the logits of its one input. */
+const OUTPUT_NAME = 'logits';
+
+export interface AnswerReply {
+  readonly id: string | undefined;
+  /** The model whose outputs these are. */
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly outputs: readonly Tensor[];
+  readonly parameters: FabricReplyParameters;
+}
+
+export function encodeAnswer(reply: AnswerReply): Uint8Array {
+  const parameters: Parameters = {
+    tier: reply.parameters.tier,
+    degraded: reply.parameters.degraded,
+    score: reply.parameters.score,
+    model_versions: reply.parameters.model_versions,
+  };
+  if (reply.parameters.edge_ms !== undefined) parameters.edge_ms = round(reply.parameters.edge_ms);
+  if (reply.parameters.cloud_ms !== undefined) parameters.cloud_ms = round(reply.parameters.cloud_ms);
+  // OIP: infer response header; the outputs travel as binary tensors.
+  return encodeInferMessage(
+    {
+      model_name: reply.modelName,
+      model_version: reply.modelVersion,
+      ...(reply.id !== undefined && { id: reply.id }),
+      parameters,
+    },
+    reply.outputs,
+  );
+}
+
+/** Logits of one input as the `[1, K]` output tensor of a reply. */
+export function logitsOutput(name: string, logits: Float32Array): Tensor {
+  return { name, datatype: 'FP32', shape: [1, logits.length], data: logits };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** What a reply says, as its device reads it, or the error it carries (an error reply, or a malformed reply). */
+export type FabricReply =
+  | {
+      ok: true;
+      id: string;
+      logits: Float32Array;
+      tier: Tier;
+      degraded: boolean;
+      score: number;
+      edgeMs?: number;
+      cloudMs?: number;
+      modelVersions?: string;
+    }
+  | { ok: false; id: string; code: ErrorCode; message: string };
+
+/**
+ * Reads a reply, validated field by field because it comes from the network; undefined when not
+ * even the correlation id can be read (nothing to answer).
+ */
+export function readFabricReply(payload: Uint8Array): FabricReply | undefined {
+  let decoded: ReturnType<typeof decodeInferMessage>;
+  try {
+    decoded = decodeInferMessage(payload);
+  } catch {
+    return undefined;
+  }
+  const id = decoded.header.id;
+  if (typeof id !== 'string') return undefined;
+  if (decoded.kind === 'error') {
+    const error = errorFromReply(decoded.header);
+    return { ok: false, id, code: error.code, message: error.message };
+  }
+  if (decoded.kind !== 'response') {
+    return { ok: false, id, code: 'INVALID_ARG', message: 'edge sent a request where a reply was expected' };
+  }
+  try {
+    const p = decoded.header.parameters ?? {};
+    const tier = p.tier;
+    if (!isTier(tier))
+      throw new FoglineError('INVALID_ARG', `reply tier must be device|edge|cloud, got ${p.tier}`);
+    const score = typeof p.score === 'number' ? p.score : Number.NaN;
+    // Decoded tensors may be views into the MQTT buffer: copy.
+    const logits = Float32Array.from(findTensor(decoded.tensors, OUTPUT_NAME, 'FP32').data);
+    if (logits.length === 0) throw new FoglineError('INVALID_ARG', 'reply logits are empty');
+    const reply: FabricReply = { ok: true, id, logits, tier, degraded: p.degraded === true, score };
+    const edgeMs = optionalMs(p.edge_ms);
+    const cloudMs = optionalMs(p.cloud_ms);
+    if (edgeMs !== undefined) reply.edgeMs = edgeMs;
+    if (cloudMs !== undefined) reply.cloudMs = cloudMs;
+    if (typeof p.model_versions === 'string') reply.modelVersions = p.model_versions;
+    return reply;
+  } catch (err) {
+    const error = fromUnknown(err);
+    return { ok: false, id, code: error.code, message: `malformed reply from the edge: ${error.message}` };
+  }
+}
+
+function optionalMs(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
