@@ -23,10 +23,12 @@ export interface ModelInstanceOptions extends BatchingOverrides {
   /** Intra-op threads per session; default `defaultEngineSizing()`. */
   readonly intraOpThreads?: number;
   /**
-   * Batches handed to each worker at once; default 1. With 2, one batch runs while the next waits in
-   * the worker's own queue, so the worker goes straight on instead of idling until the event loop
-   * gets round to dispatching; the second batch only forms under load (a request that finds the
-   * workers idle still goes at once, alone), and batches get smaller as they are split further.
+   * Batches handed to each worker at once. With 2, one batch runs while the next waits in the
+   * worker's own queue, so the worker goes straight on instead of idling until the event loop gets
+   * round to dispatching; the second batch only forms under load (a request that finds the workers
+   * idle still goes at once, alone), but the queue is split into more, smaller batches. Default 1:
+   * on the cloud gateway (2 cores, `npm run bench -- cloud`) 2 halved the mean batch at concurrency
+   * 64 and gained no throughput. The edge, whose event loop also runs the devices' broker, uses 2.
    */
   readonly batchesPerWorker?: number;
   /** Batch sizes every worker runs once (on zeros) before serving; default `[1, maxBatchSize]`. */
