@@ -1,18 +1,13 @@
 /**
- * The mid model as the edge serves it: an onnxruntime worker pool (the shared InferenceEngine) behind
- * the shared DynamicBatcher, fed one validated input at a time. Requests carry one input each
- * (`[1, ...]`); the batcher stacks them into `[N, ...]` batches and hands each back its own logits row.
+ * The mid model as the edge serves it: the shared model instance (`@fogline/shared/runtime`, workers
+ * behind the dynamic batcher) fed one validated input row per request, with the edge's settings: a
+ * pool that leaves one core to the broker, two batches per worker, and only the model's first output.
  */
-import { DynamicBatcher } from '@fogline/shared/batching/index';
 import { findTensor } from '@fogline/shared/codec';
 import { FoglineError } from '@fogline/shared/errors';
 import type { ModelEntry, TensorSpec } from '@fogline/shared/model-repository/index';
 import type { Tensor } from '@fogline/shared/oip';
-import {
-  createInferenceEngine,
-  defaultEdgeEngineSizing,
-  type InferenceEngine,
-} from '@fogline/shared/runtime/index';
+import { defaultEdgeEngineSizing, ModelInstance } from '@fogline/shared/runtime/index';
 
 export interface EdgeModelOptions {
   readonly entry: ModelEntry;
@@ -28,71 +23,53 @@ export interface EdgeModelOptions {
 }
 
 /**
- * Batches handed to each worker at once: one running and one waiting in the worker's own queue, so a
- * worker goes straight on to the next batch instead of idling until the event loop (busy with the
- * broker and the replies of the batch it just finished) gets round to dispatching one. The second
- * batch only forms under load: a request that finds the workers idle still goes at once.
+ * Batches handed to each worker at once (`batchesPerWorker`): one running and one waiting in the
+ * worker's queue, so the worker goes straight on to the next batch instead of idling while the event
+ * loop is busy with the broker and the replies of the batch it just finished.
  */
 export const BATCHES_PER_WORKER = 2;
 
 export class EdgeModel {
-  readonly name: string;
-  readonly version: number;
   readonly input: TensorSpec;
   readonly output: TensorSpec;
-  /** Elements of one input row (e.g. 784 for 1×28×28). */
-  private readonly rowElements: number;
-  private readonly rowShape: number[];
-  /** `[1, ...rowShape]`: the one shape a request's input may have. */
+  /** `[1, ...]`: the one shape a request's input may have. */
   private readonly requestShape: readonly number[];
-  private readonly batcher: DynamicBatcher<Float32Array, Float32Array>;
 
-  private constructor(
-    entry: ModelEntry,
-    version: number,
-    private readonly engine: InferenceEngine,
-    options: EdgeModelOptions,
-  ) {
-    const { config } = entry;
-    this.name = entry.name;
-    this.version = version;
-    this.input = config.inputs[0]!;
-    this.output = config.outputs[0]!;
-    this.rowShape = this.input.shape.slice(1).map((d) => (d === -1 ? Number.NaN : d));
-    if (this.rowShape.some((d) => Number.isNaN(d))) {
-      throw new FoglineError('INVALID_ARG', `model ${entry.name}: only the batch dimension may be variable`);
-    }
-    this.rowElements = this.rowShape.reduce((a, b) => a * b, 1);
-    this.requestShape = [1, ...this.rowShape];
-    const batching = config.dynamic_batching;
-    this.batcher = new DynamicBatcher({
-      maxBatchSize: options.maxBatchSize ?? config.max_batch_size,
-      maxQueueDelayMs: options.maxQueueDelayMs ?? batching.max_queue_delay_ms,
-      maxQueueSize: options.maxQueueSize ?? batching.max_queue_size,
-      preferredBatchSizes: batching.preferred_batch_size,
-      maxConcurrentBatches: engine.workers * BATCHES_PER_WORKER,
-      run: (rows) => this.runBatch(rows),
-    });
+  private constructor(private readonly instance: ModelInstance) {
+    this.input = instance.config.inputs[0]!;
+    this.output = instance.config.outputs[0]!;
+    this.requestShape = [1, ...this.input.shape.slice(1)];
   }
 
   static async load(options: EdgeModelOptions): Promise<EdgeModel> {
-    const version = options.version ?? options.entry.latestVersion;
+    const { entry } = options;
+    const { inputs, outputs } = entry.config;
+    if (inputs.length !== 1 || outputs.length < 1) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `model ${entry.name}: the edge serves models of one input and at least one output`,
+      );
+    }
     const sizing = defaultEdgeEngineSizing(undefined, options.intraOpThreads);
-    const engine = await createInferenceEngine({
-      modelPath: options.entry.modelPath(version),
+    const instance = await ModelInstance.load(entry, options.version ?? entry.latestVersion, {
       workers: options.workers ?? sizing.workers,
       intraOpThreads: options.intraOpThreads ?? sizing.intraOpThreads,
+      maxBatchSize: options.maxBatchSize,
+      maxQueueDelayMs: options.maxQueueDelayMs,
+      maxQueueSize: options.maxQueueSize,
+      batchesPerWorker: BATCHES_PER_WORKER,
+      warmupBatchSizes: [1],
+      outputs: [outputs[0]!.name],
     });
-    try {
-      const model = new EdgeModel(options.entry, version, engine, options);
-      await engine.warmup({
-        [model.input.name]: { data: new Float32Array(model.rowElements), dims: [1, ...model.rowShape] },
-      });
-      return model;
-    } catch (err) {
-      await engine.close();
-      throw err;
-    }
+    return new EdgeModel(instance);
+  }
+
+  get name(): string {
+    return this.instance.name;
+  }
+
+  get version(): number {
+    return this.instance.version;
   }
 
   /** `name:version`, as in a reply's `model_versions`. */
@@ -101,12 +78,12 @@ export class EdgeModel {
   }
 
   get queueDepth(): number {
-    return this.batcher.queueDepth;
+    return this.instance.batcher.queueDepth;
   }
 
   /** Batches handed to the workers and not yet answered (at most workers × BATCHES_PER_WORKER). */
   get batchesInFlight(): number {
-    return this.batcher.inFlightBatches;
+    return this.instance.batcher.inFlightBatches;
   }
 
   /**
@@ -138,34 +115,22 @@ export class EdgeModel {
     return tensor;
   }
 
-  /** Logits of one validated input row; rejects with UNAVAILABLE when the queue is full. */
-  infer(row: Float32Array): Promise<Float32Array> {
-    return this.batcher.submit(row);
-  }
-
-  /** Finishes queued and running batches, refuses new ones, then frees the workers. */
-  async close(): Promise<void> {
-    await this.batcher.drain();
-    await this.engine.close();
-  }
-
-  private async runBatch(rows: Float32Array[]): Promise<Float32Array[]> {
-    const n = rows.length;
-    const data = new Float32Array(n * this.rowElements);
-    for (let i = 0; i < n; i++) data.set(rows[i]!, i * this.rowElements);
-    const out = await this.engine.run(
-      { [this.input.name]: { data, dims: [n, ...this.rowShape] } },
-      { outputs: [this.output.name], transfer: true },
-    );
+  /** Logits of one validated input row (a view of its batch's output); UNAVAILABLE when the queue is full. */
+  async infer(row: Float32Array): Promise<Float32Array> {
+    const bytes = new Uint8Array(row.buffer, row.byteOffset, row.byteLength);
+    const out = await this.instance.infer({ batch: 1, inputs: [bytes] });
     const logits = out[this.output.name]?.data;
-    if (!(logits instanceof Float32Array) || logits.length % n !== 0) {
+    if (!(logits instanceof Float32Array)) {
       throw new FoglineError(
         'INTERNAL',
         `model ${this.name} returned no usable "${this.output.name}" output`,
       );
     }
-    const k = logits.length / n;
-    // Views, not copies: the batch's output buffer is this batch's alone.
-    return rows.map((_, i) => logits.subarray(i * k, (i + 1) * k));
+    return logits;
+  }
+
+  /** Finishes queued and running batches, refuses new ones, then frees the workers. */
+  close(): Promise<void> {
+    return this.instance.retire();
   }
 }

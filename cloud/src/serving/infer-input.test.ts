@@ -37,9 +37,7 @@ describe('planInfer (validation before onnxruntime)', () => {
     const flat = plan({ inputs: [input()] });
     expect(flat.item.batch).toBe(1);
     expect(flat.outputs).toEqual(['logits']);
-    expect(new Float32Array(flat.item.inputs.get('image')!.slice().buffer)).toEqual(
-      new Float32Array([0, 1, 0, 1]),
-    );
+    expect(new Float32Array(flat.item.inputs[0]!.slice().buffer)).toEqual(new Float32Array([0, 1, 0, 1]));
     const nested = plan({
       inputs: [
         input({

@@ -9,13 +9,7 @@ import type { CodecLimits } from '@fogline/shared/codec';
 import { FoglineError } from '@fogline/shared/errors';
 import type { ModelConfig, TensorSpec } from '@fogline/shared/model-repository/index';
 import type { InferRequest, Tensor } from '@fogline/shared/oip';
-
-/** One validated request as the batcher sees it: `batch` samples per input, as little-endian bytes. */
-export interface InferItem {
-  batch: number;
-  /** Input name → raw FP32 bytes of `batch` samples (views into the request body where possible). */
-  inputs: Map<string, Uint8Array>;
-}
+import { type InferItem, sampleElements } from '@fogline/shared/runtime/index';
 
 /** What the response needs to know about the request besides the tensors. */
 export interface InferPlan {
@@ -26,13 +20,6 @@ export interface InferPlan {
 
 const MAX_RANK = 8;
 const MAX_TENSORS = 16;
-
-/** Elements in one sample of a tensor spec (the shape minus its leading batch dim). */
-export function sampleElements(spec: TensorSpec): number {
-  let n = 1;
-  for (const d of spec.shape.slice(1)) n *= d;
-  return n;
-}
 
 /**
  * Codec bounds for requests to this model, so an absurd shape is refused before any allocation. The
@@ -67,7 +54,7 @@ export function planInfer(
     }
   }
   let batch = -1;
-  const inputs = new Map<string, Uint8Array>();
+  const inputs: Uint8Array[] = [];
   for (const spec of config.inputs) {
     const t = tensors.find((x) => x.name === spec.name);
     if (!t) throw new FoglineError('INVALID_ARG', `${where}: input "${spec.name}" is missing`);
@@ -86,7 +73,7 @@ export function planInfer(
       );
     }
     const data = t.data;
-    inputs.set(spec.name, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    inputs.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
   if (batch < 1 || batch > maxBatchSize) {
     throw new FoglineError(

@@ -46,9 +46,7 @@ describe('ModelServer (model lifecycle)', () => {
     const fresh = await server.load('digits-tiny');
     expect(fresh.version).toBe(2);
     expect(server.resolve('digits-tiny')).toBe(fresh);
-    await expect(
-      old.infer({ batch: 1, inputs: new Map([['image', new Uint8Array(784 * 4)]]) }),
-    ).rejects.toMatchObject({
+    await expect(old.infer({ batch: 1, inputs: [new Uint8Array(784 * 4)] })).rejects.toMatchObject({
       code: 'UNAVAILABLE',
     });
   });

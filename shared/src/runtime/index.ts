@@ -1,3 +1,5 @@
+export { type BatchRun, createBatchRunner, type InferItem, sampleElements } from './batch-runner.ts';
+export { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';
 export { defaultEdgeEngineSizing, defaultEngineSizing, type EngineSizing } from './engine-sizing.ts';
 export {
   createInferenceEngine,
@@ -9,3 +11,4 @@ export {
   type TensorMap,
   type TensorValue,
 } from './inference-engine.ts';
+export { ModelInstance, type ModelInstanceOptions, type ModelInstanceParts } from './model-instance.ts';

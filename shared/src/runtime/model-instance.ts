@@ -1,0 +1,134 @@
+/**
+ * One loaded model version as both tiers serve it: the InferenceEngine (a pool of onnxruntime
+ * workers) behind the DynamicBatcher, joined by the batch runner. What differs between the cloud and
+ * the edge comes in as options: batches handed to each worker at once, the batch sizes that warm the
+ * workers, the pool size (each tier has its own default sizing) and batching overrides of config.json.
+ * An instance is immutable once loaded; a reload builds a new one and retires the old.
+ */
+import { DynamicBatcher } from '../batching/index.ts';
+import { FoglineError } from '../errors.ts';
+import type { ModelConfig, ModelEntry } from '../model-repository/index.ts';
+import { createBatchRunner, type InferItem, sampleElements } from './batch-runner.ts';
+import { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';
+import {
+  createInferenceEngine,
+  type InferenceEngine,
+  type TensorFeeds,
+  type TensorMap,
+} from './inference-engine.ts';
+
+export interface ModelInstanceOptions extends BatchingOverrides {
+  /** onnxruntime sessions (worker_threads); default `defaultEngineSizing()`. */
+  readonly workers?: number;
+  /** Intra-op threads per session; default `defaultEngineSizing()`. */
+  readonly intraOpThreads?: number;
+  /**
+   * Batches handed to each worker at once. With 2, one batch runs while the next waits in the
+   * worker's own queue, so the worker goes straight on instead of idling until the event loop gets
+   * round to dispatching; the second batch only forms under load (a request that finds the workers
+   * idle still goes at once, alone), but the queue is split into more, smaller batches. Default 1:
+   * on the cloud gateway (2 cores, `npm run bench -- cloud`) 2 halved the mean batch at concurrency
+   * 64 and gained no throughput. The edge, whose event loop also runs the devices' broker, uses 2.
+   */
+  readonly batchesPerWorker?: number;
+  /** Batch sizes every worker runs once (on zeros) before serving; default `[1, maxBatchSize]`. */
+  readonly warmupBatchSizes?: readonly number[];
+  /** Outputs to compute and return; default all of the model's. */
+  readonly outputs?: readonly string[];
+}
+
+/** What an instance is built from; `ModelInstance.load` makes one (tests may inject an engine). */
+export interface ModelInstanceParts {
+  readonly entry: ModelEntry;
+  readonly version: number;
+  readonly engine: InferenceEngine;
+  readonly batching: BatchingSettings;
+  readonly batchesPerWorker: number;
+  readonly outputs?: readonly string[];
+}
+
+export class ModelInstance {
+  readonly name: string;
+  readonly version: number;
+  readonly config: ModelConfig;
+  readonly batching: Readonly<BatchingSettings>;
+  readonly engine: InferenceEngine;
+  readonly batcher: DynamicBatcher<InferItem, TensorMap>;
+
+  constructor(parts: ModelInstanceParts) {
+    this.name = parts.entry.name;
+    this.version = parts.version;
+    this.config = parts.entry.config;
+    this.batching = Object.freeze({ ...parts.batching });
+    this.engine = parts.engine;
+    this.batcher = new DynamicBatcher<InferItem, TensorMap>({
+      ...this.batching,
+      maxConcurrentBatches: parts.engine.workers * parts.batchesPerWorker,
+      sizeOf: (item) => item.batch,
+      run: createBatchRunner(parts.engine, this.config, parts.outputs),
+    });
+  }
+
+  /**
+   * Loads `version` of `entry`, warms every worker and returns once it can serve (an instance of
+   * the class it is called on). INVALID_ARG for a model whose samples are not of a fixed shape.
+   */
+  static async load<T extends ModelInstance>(
+    this: new (
+      parts: ModelInstanceParts,
+    ) => T,
+    entry: ModelEntry,
+    version: number,
+    options: ModelInstanceOptions = {},
+  ): Promise<T> {
+    for (const spec of entry.config.inputs) {
+      if (spec.shape.slice(1).some((d) => d < 1)) {
+        throw new FoglineError(
+          'INVALID_ARG',
+          `model "${entry.name}": input "${spec.name}" has a variable non-batch dim [${spec.shape.join(',')}]; dynamic batching needs fixed sample shapes`,
+        );
+      }
+    }
+    const batching = batchingSettings(entry.config, options);
+    const engine = await createInferenceEngine({
+      modelPath: entry.modelPath(version),
+      workers: options.workers,
+      intraOpThreads: options.intraOpThreads,
+    });
+    try {
+      // Warm both ends by default, so neither the first lone request nor the first full batch pays
+      // for allocation.
+      for (const n of options.warmupBatchSizes ?? [1, batching.maxBatchSize]) {
+        await engine.warmup(zeroFeeds(entry.config, n));
+      }
+      const batchesPerWorker = options.batchesPerWorker ?? 1;
+      return new this({ entry, version, engine, batching, batchesPerWorker, outputs: options.outputs });
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+  }
+
+  /** Queues one validated request; resolves with its rows of every output. */
+  infer(item: InferItem): Promise<TensorMap> {
+    return this.batcher.submit(item);
+  }
+
+  /** Finishes queued and running requests, refuses new ones, then frees the workers. */
+  async retire(): Promise<void> {
+    await this.batcher.drain();
+    await this.engine.close();
+  }
+}
+
+/** Zero inputs of batch `n` shaped as the model config says. */
+function zeroFeeds(config: ModelConfig, n: number): TensorFeeds {
+  const feeds: TensorFeeds = {};
+  for (const spec of config.inputs) {
+    feeds[spec.name] = {
+      data: new Float32Array(n * sampleElements(spec)),
+      dims: [n, ...spec.shape.slice(1)],
+    };
+  }
+  return feeds;
+}
