@@ -7,7 +7,12 @@
 import { verifySecret } from '@fogline/shared/secrets';
 import { topics } from '@fogline/shared/topics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FabricCloud, mustConnect, nextMessage, startFabricCloud } from '../testing/fabric-fixture.ts';
+import {
+  type FabricCloud,
+  mustConnect,
+  nextMessage,
+  startFabricCloud,
+} from '../../testing/fabric-fixture.ts';
 
 interface Desired {
   version: number;
