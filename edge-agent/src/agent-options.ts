@@ -167,7 +167,7 @@ export const AGENT_RULES = Object.freeze({
   shutdownTimeoutMs: ms(),
 } satisfies { readonly [K in keyof EdgeAgentOptions]?: Rule<unknown> });
 
-/** The embedded broker's own fields; the external broker's URL. */
+/** The local broker: its kind, the embedded one's ports, the external one's URL. */
 export const LOCAL_BROKER_RULES = Object.freeze({
   kind: oneOf(['embedded', 'external']),
   mqttPort: portOrZero,
@@ -197,12 +197,7 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
   checkFields(check, options, AGENT_RULES);
   const broker = options.localBroker;
   check('localBroker.kind', broker?.kind, LOCAL_BROKER_RULES.kind);
-  if (broker.kind === 'embedded') {
-    check('localBroker.mqttPort', broker.mqttPort ?? 0, LOCAL_BROKER_RULES.mqttPort);
-    check('localBroker.wsPort', broker.wsPort ?? 0, LOCAL_BROKER_RULES.wsPort);
-  } else {
-    check('localBroker.url', broker.url, LOCAL_BROKER_RULES.url);
-  }
+  checkFields(check, broker as Record<string, unknown>, LOCAL_BROKER_RULES, 'localBroker.');
   if (options.breaker) checkFields(check, options.breaker, BREAKER_RULES, 'breaker.');
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const resolved = {
