@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FoglineError, isErrorCode } from '@fogline/shared/errors';
+import { codeForHttpStatus, FoglineError } from '@fogline/shared/errors';
 import { readAdminToken } from './auth/admin-token.ts';
 import { CLOUD_STATE_FILE, type CloudState } from './cloud-server.ts';
 import type { DeviceView, EdgeView } from './identities/identity-service.ts';
@@ -124,23 +124,8 @@ export class CloudAdminClient {
     }
     if (!res.ok) {
       const message = (json as { error?: string }).error ?? `HTTP ${res.status}`;
-      throw new FoglineError(codeOf(res.status), message);
+      throw new FoglineError(codeForHttpStatus(res.status), message);
     }
     return json;
   }
-}
-
-function codeOf(status: number) {
-  const byStatus: Record<number, string> = {
-    400: 'INVALID_ARG',
-    401: 'UNAUTHENTICATED',
-    403: 'PERMISSION_DENIED',
-    404: 'NOT_FOUND',
-    409: 'ALREADY_EXISTS',
-    413: 'PAYLOAD_TOO_LARGE',
-    429: 'RATE_LIMITED',
-    503: 'UNAVAILABLE',
-  };
-  const code = byStatus[status];
-  return isErrorCode(code) ? code : 'INTERNAL';
 }

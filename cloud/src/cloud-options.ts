@@ -5,10 +5,18 @@ import { resolve } from 'node:path';
 import { resolveBrokerOptions } from '@fogline/shared/broker/broker-options';
 import { FoglineError } from '@fogline/shared/errors';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import {
+  atLeast,
+  checkFields,
+  intAtLeast,
+  optionChecker,
+  portOrZero,
+  positive,
+} from '@fogline/shared/options';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
 import { checkModelName } from './serving/model-server.ts';
-import type { ServingOptions } from './serving/serving-options.ts';
+import { SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
 import { DEFAULT_DATA_DIR } from './store/index.ts';
 
 export interface CloudOptions {
@@ -55,6 +63,17 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   serving: Object.freeze({}),
 });
 
+/** What each option may be; `fogline cloud` parses its flags with the same rules. */
+export const CLOUD_RULES = Object.freeze({
+  httpPort: portOrZero,
+  mqttPort: portOrZero,
+  maxBodyBytes: intAtLeast(1024),
+  shutdownTimeoutMs: intAtLeast(0),
+  edgeRate: Object.freeze({ ratePerSec: positive, burst: atLeast(1) }),
+});
+
+const check = optionChecker('cloud options');
+
 /** Fills defaults, checks every field, and freezes the result. */
 export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readonly<CloudOptions> {
   const o: CloudOptions = {
@@ -64,34 +83,26 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     mqtt: { ...partial.mqtt },
     edgeRate: partial.edgeRate ?? DEFAULT_EDGE_RATE,
   };
-  port('httpPort', '--http-port', o.httpPort);
-  if (o.mqttPort !== null) port('mqttPort', '--mqtt-port', o.mqttPort);
-  int('maxBodyBytes', o.maxBodyBytes, 1024);
+  check('httpPort', o.httpPort, CLOUD_RULES.httpPort);
+  if (o.mqttPort !== null) check('mqttPort', o.mqttPort, CLOUD_RULES.mqttPort);
+  check('maxBodyBytes', o.maxBodyBytes, CLOUD_RULES.maxBodyBytes);
   try {
     checkModelName(o.cloudModel);
   } catch (err) {
     throw new FoglineError(
       'INVALID_ARG',
-      `cloudModel must be a model name, got ${JSON.stringify(o.cloudModel)}`,
-      {
-        cause: err,
-      },
+      `cloud options: cloudModel must be a model name, got ${JSON.stringify(o.cloudModel)}`,
+      { cause: err },
     );
   }
-  int('shutdownTimeoutMs', o.shutdownTimeoutMs, 0);
+  check('shutdownTimeoutMs', o.shutdownTimeoutMs, CLOUD_RULES.shutdownTimeoutMs);
   const s = o.serving;
-  if (s.workers !== undefined) int('workers', s.workers, 1, 64);
-  if (s.intraOpThreads !== undefined) int('intraOpThreads', s.intraOpThreads, 1, 256);
-  if (s.maxBatchSize !== undefined) int('maxBatchSize', s.maxBatchSize, 1, 4096);
-  if (s.maxQueueSize !== undefined) int('maxQueueSize', s.maxQueueSize, 1, 1_000_000);
-  if (s.maxQueueDelayMs !== undefined && !(s.maxQueueDelayMs >= 0 && s.maxQueueDelayMs <= 60_000)) {
-    throw new FoglineError('INVALID_ARG', `maxQueueDelayMs must be in 0..60000, got ${s.maxQueueDelayMs}`);
-  }
-  for (const n of s.preferredBatchSizes ?? []) int('preferredBatchSizes', n, 1, 4096);
+  const { preferredBatchSize, ...servingFields } = SERVING_RULES;
+  checkFields(check, s, servingFields, 'serving.');
+  for (const n of s.preferredBatchSizes ?? []) check('serving.preferredBatchSizes', n, preferredBatchSize);
   // The broker validates its own options; checked here too so a bad flag fails before anything binds.
   resolveBrokerOptions({ ...o.mqtt, resolveIdentity: async () => null });
-  positive('edgeRate.ratePerSec', o.edgeRate.ratePerSec);
-  positive('edgeRate.burst', o.edgeRate.burst, 1);
+  checkFields(check, o.edgeRate, CLOUD_RULES.edgeRate, 'edgeRate.');
   return Object.freeze({
     ...o,
     mqtt: Object.freeze({ ...o.mqtt }),
@@ -100,23 +111,4 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     modelsDir: resolve(o.modelsDir),
     serving: Object.freeze(s),
   });
-}
-
-function port(name: string, flag: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > 65_535) {
-    throw new FoglineError('INVALID_ARG', `${name} must be a port number 0..65535 (${flag}), got ${v}`);
-  }
-}
-
-function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new FoglineError('INVALID_ARG', `${name} must be an integer in ${min}..${max}, got ${v}`);
-  }
-}
-
-function positive(name: string, v: number, min = Number.MIN_VALUE): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
-    const bound = min === Number.MIN_VALUE ? '> 0' : `>= ${min}`;
-    throw new FoglineError('INVALID_ARG', `${name} must be a number ${bound}, got ${v}`);
-  }
 }

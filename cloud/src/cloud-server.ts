@@ -20,11 +20,8 @@ import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
 import { CloudFabric } from './fabric/cloud-fabric.ts';
 import { edgeModelVersions } from './fabric/edge-models.ts';
 import { createApp } from './http/app.ts';
-import type { CloudAppDeps } from './http/app-deps.ts';
-import { edgeDesiredRoutes } from './http/edge-desired-routes.ts';
 import { errorResponse } from './http/error-response.ts';
 import { type FetchApp, type HttpListener, listenHttp } from './http/http-listener.ts';
-import { identityRoutes } from './http/identity-routes.ts';
 import { CloudMetrics } from './metrics/cloud-metrics.ts';
 import { ModelServer } from './serving/model-server.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -62,8 +59,6 @@ export class CloudServer {
   constructor(
     options: Partial<CloudOptions> = {},
     private readonly log: (err: FoglineError) => void = () => {},
-    /** Endpoint families added by later features (see CloudAppDeps.extraRoutes). */
-    private readonly extraRoutes: CloudAppDeps['extraRoutes'] = [],
   ) {
     this.options = resolveCloudOptions(options);
   }
@@ -90,7 +85,7 @@ export class CloudServer {
     return this.modelServer;
   }
 
-  /** The cloud broker, identities and edge presence (F3); only after start. */
+  /** The cloud broker, identities and edge presence; only after start. */
   get fabric(): CloudFabric {
     if (!this.fabricInstance) throw new Error('CloudServer not started');
     return this.fabricInstance;
@@ -168,19 +163,16 @@ export class CloudServer {
         guard,
         adminToken: adminToken.token,
         apiKeys: this.store.apiKeys,
+        identities: fabric.identities,
+        edgeDesired: {
+          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
+          current: (edgeId) => fabric.publisher.current(edgeId),
+        },
         metrics,
         maxBodyBytes: o.maxBodyBytes,
         serverName: SERVER_NAME,
         serverVersion: SERVER_VERSION,
         log: this.log,
-        extraRoutes: [
-          ...(this.extraRoutes ?? []),
-          identityRoutes(fabric.identities),
-          edgeDesiredRoutes({
-            authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
-            current: (edgeId) => fabric.publisher.current(edgeId),
-          }),
-        ],
       });
       await this.modelServer.loadAll();
       if (this.stopping) throw new FoglineError('UNAVAILABLE', 'the server was stopped while starting');

@@ -3,6 +3,16 @@ import { type Clock, systemClock } from '@fogline/shared/clock';
 import { isValidId } from '@fogline/shared/core/fabric/index';
 import type { RoutingPolicy } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
+import {
+  nonEmptyString,
+  oneOf,
+  optionChecker,
+  positive,
+  positiveInt,
+  type Rule,
+  rule,
+  url,
+} from '@fogline/shared/options';
 import type { ModelRuntime, WebRuntimeOptions } from './runtime/model-runtime.ts';
 import type { BackoffOptions } from './transport/backoff.ts';
 import { DEFAULT_BACKOFF } from './transport/backoff.ts';
@@ -63,63 +73,71 @@ export interface DeviceSettings {
   readonly onStateChange: (state: ConnectionState, error?: FoglineError) => void;
 }
 
-const invalid = (message: string) => new FoglineError('INVALID_ARG', `connectDevice: ${message}`);
+/** Defaults of the optional fields of ConnectDeviceOptions. */
+export const DEVICE_DEFAULTS = Object.freeze({
+  offline: 'local' as const,
+  maxQueued: 64,
+  deadlineMs: 1_000,
+  minEscalationMs: 5,
+  connectTimeoutMs: 5_000,
+  keepaliveSec: 30,
+  inputShape: Object.freeze([1, 1, 28, 28]),
+});
 
-function positive(name: string, value: number | undefined, fallback: number, integer = false): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value <= 0 ||
-    (integer && !Number.isInteger(value))
-  ) {
-    throw invalid(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
-  }
-  return value;
-}
+/** What each option may be. */
+export const DEVICE_RULES = Object.freeze({
+  broker: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:']),
+  deviceId: rule<string>('1–64 chars of [A-Za-z0-9._-]', isValidId),
+  edgeId: rule<string>('1–64 chars of [A-Za-z0-9._-]', isValidId),
+  token: nonEmptyString,
+  offline: oneOf(['local', 'queue']),
+  deadlineMs: positive,
+  minEscalationMs: positive,
+  connectTimeoutMs: positive,
+  keepaliveSec: positiveInt,
+  inputShape: rule<readonly number[]>(
+    'positive integers with batch 1',
+    (v) => Array.isArray(v) && v[0] === 1 && v.every((d) => Number.isInteger(d) && d >= 1),
+  ),
+  queueMaxSize: positiveInt,
+  reconnectDelayMs: positive,
+} satisfies Record<string, Rule<unknown>>);
+
+const check = optionChecker('connectDevice');
 
 export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
-  if (typeof o !== 'object' || o === null) throw invalid('options are required');
-  if (typeof o.broker !== 'string' || !/^(mqtts?|wss?|tcp|ssl):\/\//.test(o.broker)) {
-    throw invalid(
-      `broker must be an mqtt://, mqtts://, ws:// or wss:// URL, got ${JSON.stringify(o.broker)}`,
-    );
+  if (typeof o !== 'object' || o === null) {
+    throw new FoglineError('INVALID_ARG', 'connectDevice: options are required');
   }
-  if (!isValidId(o.deviceId))
-    throw invalid(`deviceId must be 1–64 chars of [A-Za-z0-9._-], got ${JSON.stringify(o.deviceId)}`);
-  if (!isValidId(o.edgeId))
-    throw invalid(`edgeId must be 1–64 chars of [A-Za-z0-9._-], got ${JSON.stringify(o.edgeId)}`);
-  if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length === 0)) {
-    throw invalid('token must be a non-empty string when given');
-  }
-  if (o.offline !== undefined && o.offline !== 'local' && o.offline !== 'queue') {
-    throw invalid(`offline must be 'local' or 'queue', got ${JSON.stringify(o.offline)}`);
-  }
-  const inputShape = o.inputShape ?? [1, 1, 28, 28];
-  if (
-    !Array.isArray(inputShape) ||
-    inputShape[0] !== 1 ||
-    inputShape.some((d) => !Number.isInteger(d) || d < 1)
-  ) {
-    throw invalid(`inputShape must be positive integers with batch 1, got ${JSON.stringify(inputShape)}`);
-  }
-  const initialDelayMs = positive(
+  const r = DEVICE_RULES;
+  const d = DEVICE_DEFAULTS;
+  /** The given value, checked, or the default. */
+  const or = <T>(field: string, value: T | undefined, rule: Rule<T>, fallback: T): T =>
+    value === undefined ? fallback : check(field, value, rule);
+  const inputShape = or('inputShape', o.inputShape, r.inputShape, d.inputShape);
+  const initialDelayMs = or(
     'reconnect.initialDelayMs',
     o.reconnect?.initialDelayMs,
+    r.reconnectDelayMs,
     DEFAULT_BACKOFF.initialDelayMs,
   );
-  const maxDelayMs = positive('reconnect.maxDelayMs', o.reconnect?.maxDelayMs, DEFAULT_BACKOFF.maxDelayMs);
+  const maxDelayMs = or(
+    'reconnect.maxDelayMs',
+    o.reconnect?.maxDelayMs,
+    r.reconnectDelayMs,
+    DEFAULT_BACKOFF.maxDelayMs,
+  );
   return Object.freeze({
-    broker: o.broker,
-    deviceId: o.deviceId,
-    token: o.token,
-    edgeId: o.edgeId,
-    offline: o.offline ?? 'local',
-    maxQueued: positive('queue.maxSize', o.queue?.maxSize, 64, true),
-    deadlineMs: positive('deadlineMs', o.deadlineMs, 1_000),
-    minEscalationMs: positive('minEscalationMs', o.minEscalationMs, 5),
-    connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs, 5_000),
-    keepaliveSec: positive('keepaliveSec', o.keepaliveSec, 30, true),
+    broker: check('broker', o.broker, r.broker),
+    deviceId: check('deviceId', o.deviceId, r.deviceId),
+    token: o.token === undefined ? undefined : check('token', o.token, r.token),
+    edgeId: check('edgeId', o.edgeId, r.edgeId),
+    offline: or('offline', o.offline, r.offline, d.offline),
+    maxQueued: or('queue.maxSize', o.queue?.maxSize, r.queueMaxSize, d.maxQueued),
+    deadlineMs: or('deadlineMs', o.deadlineMs, r.deadlineMs, d.deadlineMs),
+    minEscalationMs: or('minEscalationMs', o.minEscalationMs, r.minEscalationMs, d.minEscalationMs),
+    connectTimeoutMs: or('connectTimeoutMs', o.connectTimeoutMs, r.connectTimeoutMs, d.connectTimeoutMs),
+    keepaliveSec: or('keepaliveSec', o.keepaliveSec, r.keepaliveSec, d.keepaliveSec),
     backoff: Object.freeze({ initialDelayMs, maxDelayMs: Math.max(initialDelayMs, maxDelayMs) }),
     inputShape: Object.freeze([...inputShape]),
     inputSize: inputShape.reduce((a, b) => a * b, 1),

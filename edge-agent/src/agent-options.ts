@@ -5,9 +5,23 @@
 import type { Clock } from '@fogline/shared/clock';
 import { systemClock } from '@fogline/shared/clock';
 import { isValidId } from '@fogline/shared/core/fabric/index';
-import { isScoreKind, type ScoreKind } from '@fogline/shared/core/routing/index';
+import { SCORE_KINDS, type ScoreKind } from '@fogline/shared/core/routing/index';
 import { FoglineError } from '@fogline/shared/errors';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import {
+  checkFields,
+  ms,
+  nonEmptyString,
+  numberIn,
+  offOrAtLeastMs,
+  oneOf,
+  optionChecker,
+  portOrZero,
+  positiveInt,
+  type Rule,
+  rule,
+  url,
+} from '@fogline/shared/options';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
 
 export type LocalBrokerOptions =
@@ -126,74 +140,65 @@ export type ResolvedAgentOptions = Readonly<
     }
 >;
 
+const MQTT_SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:'];
+
+/** What each option may be; `fogline edge` parses its flags with the same rules. */
+export const AGENT_RULES = Object.freeze({
+  edgeId: rule<string>('1-64 chars of [A-Za-z0-9._-]', isValidId),
+  token: nonEmptyString,
+  dataDir: rule<string>('a directory path', (v) => typeof v === 'string' && v !== ''),
+  cloudUrl: url(['http:', 'https:']),
+  cloudBrokerUrl: url(MQTT_SCHEMES),
+  routingScore: oneOf(SCORE_KINDS),
+  routingThreshold: numberIn(0, 1),
+  modelVersion: positiveInt,
+  maxBatchSize: positiveInt,
+  maxQueueSize: positiveInt,
+  workers: positiveInt,
+  intraOpThreads: positiveInt,
+  cloudConnections: positiveInt,
+  maxQueueDelayMs: ms(),
+  defaultDeadlineMs: ms(),
+  maxDeadlineMs: ms(),
+  replyMarginMs: ms(),
+  minCloudBudgetMs: ms(),
+  telemetryIntervalMs: ms(100),
+  deviceListPollMs: offOrAtLeastMs(100, 'only at start'),
+  shutdownTimeoutMs: ms(),
+} satisfies { readonly [K in keyof EdgeAgentOptions]?: Rule<unknown> });
+
+/** The local broker: its kind, the embedded one's ports, the external one's URL. */
+export const LOCAL_BROKER_RULES = Object.freeze({
+  kind: oneOf(['embedded', 'external']),
+  mqttPort: portOrZero,
+  wsPort: portOrZero,
+  url: url(MQTT_SCHEMES),
+});
+
+/** The cloud breaker's settings (defaults: BREAKER_DEFAULTS in cloud-breaker.ts). */
+export const BREAKER_RULES = Object.freeze({
+  errorThresholdPercentage: rule<number>(
+    'a percentage in (0, 100]',
+    (v) => typeof v === 'number' && v > 0 && v <= 100,
+  ),
+  volumeThreshold: positiveInt,
+  consecutiveFailures: positiveInt,
+  resetTimeoutMs: ms(),
+  rollingWindowMs: ms(),
+  capacity: positiveInt,
+} satisfies { readonly [K in keyof CloudBreakerOptions]-?: Rule<unknown> });
+
+const check = optionChecker('edge agent');
+
 export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOptions {
-  const fail = (message: string): never => {
-    throw new FoglineError('INVALID_ARG', `edge agent: ${message}`);
-  };
-  if (!isValidId(options.edgeId))
-    fail(`edgeId must be 1-64 chars of [A-Za-z0-9._-], got ${JSON.stringify(options.edgeId)}`);
-  if (typeof options.token !== 'string' || options.token.length === 0)
-    fail('token must be a non-empty string');
-  if (typeof options.dataDir !== 'string' || options.dataDir === '') fail('dataDir must be a directory path');
-  for (const [name, url, schemes] of [
-    ['cloudUrl', options.cloudUrl, ['http:', 'https:']],
-    ['cloudBrokerUrl', options.cloudBrokerUrl, ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']],
-    [
-      'localBroker.url',
-      options.localBroker?.kind === 'external' ? options.localBroker.url : undefined,
-      ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:'],
-    ],
-  ] as const) {
-    if (url !== undefined) checkUrl(name, url, schemes, fail);
-  }
+  // Required: checked even when absent (checkFields skips undefined fields).
+  for (const field of ['edgeId', 'token', 'dataDir'] as const)
+    check(field, options[field], AGENT_RULES[field]);
+  checkFields(check, options, AGENT_RULES);
   const broker = options.localBroker;
-  if (broker?.kind !== 'embedded' && broker?.kind !== 'external')
-    fail('localBroker.kind must be "embedded" or "external"');
-  if (broker.kind === 'embedded') {
-    for (const [name, port] of [
-      ['mqttPort', broker.mqttPort],
-      ['wsPort', broker.wsPort],
-    ] as const) {
-      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
-        fail(`${name} must be 0-65535`);
-    }
-  }
-  if (options.routingScore !== undefined && !isScoreKind(options.routingScore))
-    fail('routingScore must be maxprob, margin or entropy');
-  if (
-    options.routingThreshold !== undefined &&
-    !(options.routingThreshold >= 0 && options.routingThreshold <= 1)
-  ) {
-    fail('routingThreshold must be in [0, 1]');
-  }
-  const positiveInts = [
-    'modelVersion',
-    'maxBatchSize',
-    'maxQueueSize',
-    'workers',
-    'intraOpThreads',
-    'cloudConnections',
-  ] as const;
-  for (const name of positiveInts) {
-    const v = options[name];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1))
-      fail(`${name} must be a positive integer, got ${v}`);
-  }
-  const durations = [
-    'maxQueueDelayMs',
-    'defaultDeadlineMs',
-    'maxDeadlineMs',
-    'replyMarginMs',
-    'minCloudBudgetMs',
-    'telemetryIntervalMs',
-    'deviceListPollMs',
-    'shutdownTimeoutMs',
-  ] as const;
-  for (const name of durations) {
-    const v = options[name];
-    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0))
-      fail(`${name} must be a number of ms >= 0, got ${v}`);
-  }
+  check('localBroker.kind', broker?.kind, LOCAL_BROKER_RULES.kind);
+  checkFields(check, broker as Record<string, unknown>, LOCAL_BROKER_RULES, 'localBroker.');
+  if (options.breaker) checkFields(check, options.breaker, BREAKER_RULES, 'breaker.');
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const resolved = {
     ...AGENT_DEFAULTS,
@@ -203,22 +208,10 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
     breaker: {},
     ...defined,
   } as ResolvedAgentOptions;
-  if (resolved.telemetryIntervalMs < 100) fail('telemetryIntervalMs must be at least 100');
-  if (resolved.deviceListPollMs > 0 && resolved.deviceListPollMs < 100)
-    fail('deviceListPollMs must be 0 (no polling) or at least 100');
-  if (resolved.defaultDeadlineMs > resolved.maxDeadlineMs)
-    fail('defaultDeadlineMs must not exceed maxDeadlineMs');
+  if (resolved.defaultDeadlineMs > resolved.maxDeadlineMs) {
+    throw new FoglineError('INVALID_ARG', 'edge agent: defaultDeadlineMs must not exceed maxDeadlineMs', {
+      details: { field: 'defaultDeadlineMs' },
+    });
+  }
   return Object.freeze(resolved);
-}
-
-function checkUrl(name: string, value: string, schemes: readonly string[], fail: (m: string) => never): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    fail(`${name} is not a URL: ${JSON.stringify(value)}`);
-  }
-  if (!schemes.includes(url.protocol)) {
-    fail(`${name} must use ${schemes.map((s) => `${s}//`).join(', ')}, got ${value}`);
-  }
 }

@@ -30,6 +30,15 @@ export interface CloudBreakerOptions {
   readonly consecutiveFailures?: number;
 }
 
+export const BREAKER_DEFAULTS = Object.freeze({
+  errorThresholdPercentage: 50,
+  volumeThreshold: 5,
+  resetTimeoutMs: 5000,
+  rollingWindowMs: 10_000,
+  capacity: 64,
+  consecutiveFailures: 5,
+});
+
 type Action = () => Promise<unknown>;
 
 export class CloudBreaker {
@@ -39,19 +48,19 @@ export class CloudBreaker {
   private failuresInARow = 0;
 
   constructor(options: CloudBreakerOptions = {}, onChange?: (state: BreakerState) => void) {
-    const rollingWindowMs = options.rollingWindowMs ?? 10_000;
+    const rollingWindowMs = options.rollingWindowMs ?? BREAKER_DEFAULTS.rollingWindowMs;
     this.breaker = new CircuitBreaker((action: Action) => action(), {
       timeout: false,
-      errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
-      volumeThreshold: options.volumeThreshold ?? 5,
-      resetTimeout: options.resetTimeoutMs ?? 5000,
+      errorThresholdPercentage: options.errorThresholdPercentage ?? BREAKER_DEFAULTS.errorThresholdPercentage,
+      volumeThreshold: options.volumeThreshold ?? BREAKER_DEFAULTS.volumeThreshold,
+      resetTimeout: options.resetTimeoutMs ?? BREAKER_DEFAULTS.resetTimeoutMs,
       rollingCountTimeout: rollingWindowMs,
       rollingCountBuckets: 10,
-      capacity: options.capacity ?? 64,
+      capacity: options.capacity ?? BREAKER_DEFAULTS.capacity,
       // A request the cloud refused as malformed says nothing about the cloud's health.
       errorFilter: (err: unknown) => isFoglineError(err) && err.code === 'INVALID_ARG',
     });
-    const consecutiveFailures = options.consecutiveFailures ?? 5;
+    const consecutiveFailures = options.consecutiveFailures ?? BREAKER_DEFAULTS.consecutiveFailures;
     if (!Number.isInteger(consecutiveFailures) || consecutiveFailures < 1) {
       throw new FoglineError(
         'INVALID_ARG',

@@ -11,7 +11,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { decodeInferBody, encodeInferBody } from '@fogline/shared/codec';
-import { type ErrorCode, FoglineError } from '@fogline/shared/errors';
+import { codeForHttpStatus, FoglineError } from '@fogline/shared/errors';
 import {
   BINARY_CONTENT_TYPE,
   BINARY_DATA_OUTPUT,
@@ -42,17 +42,6 @@ export interface CloudAnswer {
   readonly modelVersion: string | undefined;
   readonly outputs: readonly Tensor[];
 }
-
-const STATUS_CODES: Readonly<Record<number, ErrorCode>> = {
-  400: 'INVALID_ARG',
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  413: 'PAYLOAD_TOO_LARGE',
-  429: 'RATE_LIMITED',
-  503: 'UNAVAILABLE',
-  504: 'DEADLINE_EXCEEDED',
-};
 
 export class CloudClient {
   readonly model: string;
@@ -201,8 +190,7 @@ function httpError(res: RawResponse): FoglineError {
   } catch {
     // OIP error bodies are `{"error": "..."}`; anything else keeps the status line.
   }
-  const code = STATUS_CODES[res.status] ?? (res.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL');
-  return new FoglineError(code, message, { details: { httpStatus: res.status } });
+  return new FoglineError(codeForHttpStatus(res.status), message, { details: { httpStatus: res.status } });
 }
 
 function decodeResponse(res: RawResponse): ReturnType<typeof decodeInferBody> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  codeForHttpStatus,
   ERROR_CATALOGUE,
   ERROR_CODES,
   FoglineError,
@@ -44,6 +45,23 @@ describe('error catalogue', () => {
       RESOURCE_EXHAUSTED: 503,
       DEADLINE_EXCEEDED: 504,
     });
+  });
+});
+
+describe('codeForHttpStatus', () => {
+  it('inverts the catalogue: an error that crossed HTTP keeps its code', () => {
+    for (const code of ERROR_CODES) {
+      if (code === 'RESOURCE_EXHAUSTED') continue; // shares 503 with UNAVAILABLE
+      expect(codeForHttpStatus(ERROR_CATALOGUE[code].httpStatus), code).toBe(code);
+    }
+  });
+
+  it('reads 503 as UNAVAILABLE, other 5xx as UNAVAILABLE, and anything else as INTERNAL', () => {
+    expect(codeForHttpStatus(503)).toBe('UNAVAILABLE');
+    expect(codeForHttpStatus(502)).toBe('UNAVAILABLE');
+    expect(codeForHttpStatus(500)).toBe('INTERNAL');
+    expect(codeForHttpStatus(405)).toBe('INTERNAL');
+    expect(codeForHttpStatus(302)).toBe('INTERNAL');
   });
 });
 

@@ -44,6 +44,19 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorCatalogueEntry>> =
 
 export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(Object.keys(ERROR_CATALOGUE) as ErrorCode[]);
 
+/**
+ * The code of a fogline (or any OIP) HTTP error answer: the inverse of the catalogue's code → status.
+ * 503 is both UNAVAILABLE and RESOURCE_EXHAUSTED and reads as UNAVAILABLE (retry later); another 5xx
+ * (a proxy's 502, say) as UNAVAILABLE too, the upstream tier being unreachable; any other status as
+ * INTERNAL.
+ */
+export function codeForHttpStatus(status: number): ErrorCode {
+  if (status === 503) return 'UNAVAILABLE';
+  const code = ERROR_CODES.find((c) => ERROR_CATALOGUE[c].httpStatus === status);
+  if (code !== undefined) return code;
+  return status >= 500 && status <= 599 ? 'UNAVAILABLE' : 'INTERNAL';
+}
+
 export interface FoglineErrorOptions {
   cause?: unknown;
   details?: Record<string, unknown>;

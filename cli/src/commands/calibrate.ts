@@ -20,7 +20,8 @@ import { writeRouting } from '@fogline/toolchain/calibrate/routing-config';
 import { inspectModel } from '@fogline/toolchain/quantize/quantize-model';
 import { loadSampleSet } from '@fogline/toolchain/quantize/sample-set';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { formatTable, parsePositiveInt } from '../format.ts';
+import { parsePositiveInt } from '../flags.ts';
+import { formatTable } from '../format.ts';
 
 interface CalibrateFlags {
   models: string;

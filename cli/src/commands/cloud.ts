@@ -4,11 +4,12 @@
  * stdout carries exactly one JSON line, once ready: `{"event":"ready","http":{"port":…},"mqtt":{"port":…},…}`.
  * Everything for humans (admin token at first start, --no-auth warning, shutdown) goes to stderr.
  */
-import { type CloudOptions, CloudServer, type ServingOptions } from '@fogline/cloud';
-import { DEFAULT_DATA_DIR } from '@fogline/cloud/store/index';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parsePort, parsePositiveInt } from '../format.ts';
+import { type CloudOptions, CloudServer, DEFAULT_CLOUD_OPTIONS, type ServingOptions } from '@fogline/cloud';
+import { CLOUD_RULES } from '@fogline/cloud/cloud-options';
+import { SERVING_RULES } from '@fogline/cloud/serving/serving-options';
+import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker/broker-options';
+import { type Command, Option } from 'commander';
+import { numberFlag, numberListFlag } from '../flags.ts';
 
 interface CloudFlags {
   httpPort: number;
@@ -36,102 +37,105 @@ interface CloudFlags {
 }
 
 export function registerCloud(program: Command): void {
+  const d = DEFAULT_CLOUD_OPTIONS;
+  const serving = SERVING_RULES;
+  const broker = BROKER_RULES;
   program
     .command('cloud')
     .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
     .addOption(
       new Option('--http-port <port>', 'HTTP port (0 = any free port)')
-        .argParser(parsePort('--http-port'))
-        .default(8000),
+        .argParser(numberFlag('--http-port', CLOUD_RULES.httpPort))
+        .default(d.httpPort),
     )
     .addOption(
       new Option('--mqtt-port <port>', 'MQTT port of the cloud broker for edges (0 = any free port)')
-        .argParser(parsePort('--mqtt-port'))
-        .default(1883),
+        .argParser(numberFlag('--mqtt-port', CLOUD_RULES.mqttPort))
+        .default(d.mqttPort),
     )
-    .option('--host <address>', 'interface to bind', '0.0.0.0')
-    .option('--data-dir <dir>', 'state directory (admin token, database, cloud.json)', DEFAULT_DATA_DIR)
-    .addOption(new Option('--models <dir>', 'model repository').default(DEFAULT_MODELS_DIR, '<repo>/models'))
+    .option('--host <address>', 'interface to bind', d.host)
+    .option('--data-dir <dir>', 'state directory (admin token, database, cloud.json)', d.dataDir)
+    .addOption(new Option('--models <dir>', 'model repository').default(d.modelsDir, '<repo>/models'))
     .option('--no-auth', 'serve inference without API keys (development only)')
     .option(
       '--workers <n>',
       'onnxruntime sessions per model (default: fitted to the cores)',
-      parsePositiveInt('--workers'),
+      numberFlag('--workers', serving.workers),
     )
     .option(
       '--intra-op-threads <n>',
       'onnxruntime threads per session (default: fitted to the cores)',
-      parsePositiveInt('--intra-op-threads'),
+      numberFlag('--intra-op-threads', serving.intraOpThreads),
     )
     .option(
       '--max-batch-size <n>',
       'override max_batch_size of every model',
-      parsePositiveInt('--max-batch-size'),
+      numberFlag('--max-batch-size', serving.maxBatchSize),
     )
     .option(
       '--max-queue-delay-ms <ms>',
       'override dynamic_batching.max_queue_delay_ms',
-      parseNonNegative('--max-queue-delay-ms'),
+      numberFlag('--max-queue-delay-ms', serving.maxQueueDelayMs),
     )
     .option(
       '--max-queue-size <n>',
       'override dynamic_batching.max_queue_size',
-      parsePositiveInt('--max-queue-size'),
+      numberFlag('--max-queue-size', serving.maxQueueSize),
     )
     .option(
       '--preferred-batch-sizes <list>',
       'override dynamic_batching.preferred_batch_size (e.g. 16,32,64)',
-      parseIntList,
+      numberListFlag('--preferred-batch-sizes', serving.preferredBatchSize),
     )
     .addOption(
       new Option('--max-body-bytes <n>', 'largest request body (413 past it)')
-        .argParser(parsePositiveInt('--max-body-bytes'))
-        .default(16 * 1024 * 1024),
+        .argParser(numberFlag('--max-body-bytes', CLOUD_RULES.maxBodyBytes))
+        .default(d.maxBodyBytes),
     )
     .addOption(
       new Option('--shutdown-timeout-ms <ms>', 'how long SIGINT/SIGTERM waits for in-flight requests')
-        .argParser(parseNonNegative('--shutdown-timeout-ms'))
-        .default(5000),
+        .argParser(numberFlag('--shutdown-timeout-ms', CLOUD_RULES.shutdownTimeoutMs))
+        .default(d.shutdownTimeoutMs),
     )
     .option(
       '--mqtt-max-packet-bytes <n>',
-      'largest MQTT packet a client may send (default 262144)',
-      parsePositiveInt('--mqtt-max-packet-bytes'),
+      `largest MQTT packet a client may send (default ${BROKER_DEFAULTS.maxPacketBytes})`,
+      numberFlag('--mqtt-max-packet-bytes', broker.maxPacketBytes),
     )
     .option(
       '--mqtt-drain-timeout-ms <ms>',
-      'drop an MQTT client that does not read its socket for this long (default 10000)',
-      parsePositiveInt('--mqtt-drain-timeout-ms'),
+      `drop an MQTT client that does not read its socket for this long (default ${BROKER_DEFAULTS.drainTimeoutMs})`,
+      numberFlag('--mqtt-drain-timeout-ms', broker.drainTimeoutMs),
     )
     .option(
       '--mqtt-connect-rate <n>',
-      'new MQTT connections per second, broker-wide; burst 2× (default 200)',
-      parsePositiveInt('--mqtt-connect-rate'),
+      `new MQTT connections per second, broker-wide; burst 2× (default ${BROKER_DEFAULTS.connectRate.ratePerSec})`,
+      numberFlag('--mqtt-connect-rate', RATE_RULES.ratePerSec),
     )
     .option(
       '--mqtt-max-clients <n>',
-      'MQTT clients connected at once (default 10000)',
-      parsePositiveInt('--mqtt-max-clients'),
+      `MQTT clients connected at once (default ${BROKER_DEFAULTS.maxClients})`,
+      numberFlag('--mqtt-max-clients', broker.maxClients),
     )
     .option(
       '--mqtt-publish-rate <n>',
-      'publishes per second per MQTT client; burst 2× (default 50)',
-      parsePositiveInt('--mqtt-publish-rate'),
+      `publishes per second per MQTT client; burst 2× (default ${BROKER_DEFAULTS.publishRate.ratePerSec})`,
+      numberFlag('--mqtt-publish-rate', RATE_RULES.ratePerSec),
     )
     .addOption(
       new Option('--edge-rate <req/s>', 'token-bucket rate of each edge on HTTP infer')
-        .argParser(parsePositiveInt('--edge-rate'))
-        .default(1000),
+        .argParser(numberFlag('--edge-rate', CLOUD_RULES.edgeRate.ratePerSec))
+        .default(d.edgeRate.ratePerSec),
     )
     .addOption(
       new Option('--edge-burst <n>', 'token-bucket capacity of each edge on HTTP infer')
-        .argParser(parsePositiveInt('--edge-burst'))
-        .default(2000),
+        .argParser(numberFlag('--edge-burst', CLOUD_RULES.edgeRate.burst))
+        .default(d.edgeRate.burst),
     )
     .option(
       '--cloud-model <name>',
       'model that answers devices with no edge on the cloud broker (fogline devices add --cloud)',
-      'digits-large',
+      d.cloudModel,
     )
     .action(runCloud);
 }
@@ -220,23 +224,4 @@ function brokerLimits(flags: CloudFlags): CloudOptions['mqtt'] {
     limits.publishRate = { ratePerSec: flags.mqttPublishRate, burst: 2 * flags.mqttPublishRate };
   }
   return limits;
-}
-
-function parseNonNegative(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0)
-      throw new InvalidArgumentError(`${flag} must be a number >= 0, got "${value}"`);
-    return n;
-  };
-}
-
-function parseIntList(value: string): number[] {
-  const list = value.split(',').map((s) => Number(s.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) {
-    throw new InvalidArgumentError(
-      `--preferred-batch-sizes must be a comma-separated list of positive integers`,
-    );
-  }
-  return list;
 }

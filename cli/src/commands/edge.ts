@@ -3,12 +3,25 @@
  * cloud). stdout carries exactly one JSON line, once ready:
  * `{"event":"ready","edgeId":…,"model":…,"mqtt":{"port":…},"ws":{"port":…},…}`; logs go to stderr.
  */
-import { createEdgeAgent, type EdgeAgentOptions, type LocalBrokerOptions } from '@fogline/edge-agent';
-import { isValidId } from '@fogline/shared/core/fabric/index';
-import { isScoreKind, type ScoreKind } from '@fogline/shared/core/routing/index';
+import {
+  createEdgeAgent,
+  DEFAULT_EDGE_MQTT_PORT,
+  type EdgeAgentOptions,
+  type LocalBrokerOptions,
+} from '@fogline/edge-agent';
+import {
+  AGENT_DEFAULTS,
+  AGENT_RULES,
+  BREAKER_RULES,
+  LOCAL_BROKER_RULES,
+} from '@fogline/edge-agent/agent-options';
+import { BREAKER_DEFAULTS } from '@fogline/edge-agent/cloud-breaker';
+import { BROKER_DEFAULTS, RATE_RULES } from '@fogline/shared/broker/broker-options';
+import type { ScoreKind } from '@fogline/shared/core/routing/index';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parsePort, parsePositiveInt } from '../format.ts';
+import type { Rule } from '@fogline/shared/options';
+import { type Command, Option } from 'commander';
+import { numberFlag, textFlag } from '../flags.ts';
 
 interface EdgeFlags {
   id: string;
@@ -47,42 +60,55 @@ interface EdgeFlags {
 }
 
 export function registerEdge(program: Command): void {
+  const a = AGENT_DEFAULTS;
+  const rules = AGENT_RULES;
+  const ms = (flags: string, description: string, rule: Rule<number>, fallback: number) => {
+    const flag = flags.split(' ')[0]!;
+    return new Option(flags, description).argParser(numberFlag(flag, rule)).default(fallback);
+  };
+  const { publishRate } = BROKER_DEFAULTS;
   program
     .command('edge')
     .description('run an edge agent: local MQTT broker for devices, mid model, escalation to the cloud')
-    .requiredOption('--id <id>', 'edge id (as registered with `fogline edges add`)', parseId)
+    .requiredOption(
+      '--id <id>',
+      'edge id (as registered with `fogline edges add`)',
+      textFlag('--id', rules.edgeId),
+    )
     .option('--token <token>', 'edge token (default: $FOGLINE_EDGE_TOKEN; prefer it, argv is visible to ps)')
     .requiredOption(
       '--cloud <url>',
       'cloud gateway URL, e.g. http://cloud:8000',
-      parseUrl('--cloud', ['http:', 'https:']),
+      textFlag('--cloud', rules.cloudUrl),
     )
     .option(
       '--cloud-broker <url>',
       'cloud MQTT broker, e.g. mqtt://cloud:1883 (status, telemetry, device list)',
-      parseUrl('--cloud-broker', MQTT_SCHEMES),
+      textFlag('--cloud-broker', rules.cloudBrokerUrl),
     )
-    .option('--cloud-model <name>', 'cloud model to escalate to', 'digits-large')
+    .option('--cloud-model <name>', 'cloud model to escalate to', a.cloudModel)
     .addOption(
       new Option('--mqtt-port <port>', 'local broker MQTT/TCP port (0 = any free port)')
-        .argParser(parsePort('--mqtt-port'))
-        .default(1883),
+        .argParser(numberFlag('--mqtt-port', LOCAL_BROKER_RULES.mqttPort))
+        .default(DEFAULT_EDGE_MQTT_PORT),
     )
     .option(
       '--ws-port <port>',
       'local broker MQTT-over-WebSocket port (path /mqtt; 0 = any free port)',
-      parsePort('--ws-port'),
+      numberFlag('--ws-port', LOCAL_BROKER_RULES.wsPort),
     )
+    // The CLI serves the LAN; the library's embedded broker binds 127.0.0.1 unless told otherwise.
     .option('--host <address>', 'interface the local broker binds', '0.0.0.0')
     .option(
       '--device-publish-rate <n>',
-      'publishes per second allowed to each device on the local broker, burst 2n (default 50, burst 100)',
-      parsePositiveInt('--device-publish-rate'),
+      'publishes per second allowed to each device on the local broker, burst 2n ' +
+        `(default ${publishRate.ratePerSec}, burst ${publishRate.burst})`,
+      numberFlag('--device-publish-rate', RATE_RULES.ratePerSec),
     )
     .option(
       '--broker <url>',
       'use this external broker (e.g. Mosquitto) instead of the embedded one',
-      parseUrl('--broker', MQTT_SCHEMES),
+      textFlag('--broker', LOCAL_BROKER_RULES.url),
     )
     .option('--broker-username <name>', 'username on the external broker (default: the edge id)')
     .option(
@@ -90,77 +116,117 @@ export function registerEdge(program: Command): void {
       'password on the external broker (default: $FOGLINE_BROKER_PASSWORD, else none; never the edge token)',
     )
     .requiredOption('--data-dir <dir>', 'state directory (device-list cache)')
-    .option('--model <name>', 'edge model from the repository', 'digits-mid-int8')
-    .option('--model-version <n>', 'model version (default: latest)', parsePositiveInt('--model-version'))
+    .option('--model <name>', 'edge model from the repository', a.model)
+    .option(
+      '--model-version <n>',
+      'model version (default: latest)',
+      numberFlag('--model-version', rules.modelVersion),
+    )
     .addOption(new Option('--models <dir>', 'model repository').default(DEFAULT_MODELS_DIR, '<repo>/models'))
     .option(
       '--routing-score <kind>',
       'override the routing score: maxprob, margin or entropy',
-      parseScoreKind,
+      textFlag('--routing-score', rules.routingScore),
     )
     .option(
       '--threshold <x>',
       'override the routing threshold, 0..1 (answer locally when score >= x)',
-      parseUnit,
+      numberFlag('--threshold', rules.routingThreshold),
     )
     .option(
       '--workers <n>',
       'onnxruntime sessions (default: one per core beyond the first, which the broker keeps)',
-      parsePositiveInt('--workers'),
+      numberFlag('--workers', rules.workers),
     )
     .option(
       '--intra-op-threads <n>',
       'onnxruntime threads per session (default 1)',
-      parsePositiveInt('--intra-op-threads'),
+      numberFlag('--intra-op-threads', rules.intraOpThreads),
     )
-    .option('--max-batch-size <n>', 'override max_batch_size', parsePositiveInt('--max-batch-size'))
+    .option(
+      '--max-batch-size <n>',
+      'override max_batch_size',
+      numberFlag('--max-batch-size', rules.maxBatchSize),
+    )
     .option(
       '--max-queue-delay-ms <ms>',
       'override dynamic_batching.max_queue_delay_ms',
-      parseMs('--max-queue-delay-ms'),
+      numberFlag('--max-queue-delay-ms', rules.maxQueueDelayMs),
     )
     .option(
       '--max-queue-size <n>',
       'override dynamic_batching.max_queue_size',
-      parsePositiveInt('--max-queue-size'),
+      numberFlag('--max-queue-size', rules.maxQueueSize),
     )
-    .addOption(msOption('--default-deadline-ms <ms>', 'budget of a request without deadline_ms', 1000))
-    .addOption(msOption('--min-cloud-budget-ms <ms>', 'least remaining budget worth a cloud call', 10))
+    .addOption(
+      ms(
+        '--default-deadline-ms <ms>',
+        'budget of a request without deadline_ms',
+        rules.defaultDeadlineMs,
+        a.defaultDeadlineMs,
+      ),
+    )
+    .addOption(
+      ms(
+        '--min-cloud-budget-ms <ms>',
+        'least remaining budget worth a cloud call',
+        rules.minCloudBudgetMs,
+        a.minCloudBudgetMs,
+      ),
+    )
     .addOption(
       new Option(
         '--breaker-error-percent <pct>',
         'failure % in the rolling window that opens the cloud breaker',
       )
-        .argParser(parsePercent)
-        .default(50),
+        .argParser(numberFlag('--breaker-error-percent', BREAKER_RULES.errorThresholdPercentage))
+        .default(BREAKER_DEFAULTS.errorThresholdPercentage),
     )
     .addOption(
       new Option('--breaker-volume <n>', 'cloud calls in the window before the breaker may open')
-        .argParser(parsePositiveInt('--breaker-volume'))
-        .default(5),
+        .argParser(numberFlag('--breaker-volume', BREAKER_RULES.volumeThreshold))
+        .default(BREAKER_DEFAULTS.volumeThreshold),
     )
     .addOption(
       new Option('--breaker-consecutive <n>', 'cloud failures in a row that open the breaker at once')
-        .argParser(parsePositiveInt('--breaker-consecutive'))
-        .default(5),
+        .argParser(numberFlag('--breaker-consecutive', BREAKER_RULES.consecutiveFailures))
+        .default(BREAKER_DEFAULTS.consecutiveFailures),
     )
-    .addOption(msOption('--breaker-reset-ms <ms>', 'time open before a half-open probe', 5000))
-    .addOption(msOption('--telemetry-interval-ms <ms>', 'telemetry period', 5000))
     .addOption(
-      msOption(
-        '--device-list-poll-ms <ms>',
-        'without --cloud-broker: fetch the device list from --cloud this often (0 = only at start)',
-        30_000,
+      ms(
+        '--breaker-reset-ms <ms>',
+        'time open before a half-open probe',
+        BREAKER_RULES.resetTimeoutMs,
+        BREAKER_DEFAULTS.resetTimeoutMs,
       ),
     )
     .addOption(
-      msOption('--shutdown-timeout-ms <ms>', 'how long SIGINT/SIGTERM waits for in-flight requests', 5000),
+      ms(
+        '--telemetry-interval-ms <ms>',
+        'telemetry period',
+        rules.telemetryIntervalMs,
+        a.telemetryIntervalMs,
+      ),
+    )
+    .addOption(
+      ms(
+        '--device-list-poll-ms <ms>',
+        'without --cloud-broker: fetch the device list from --cloud this often (0 = only at start)',
+        rules.deviceListPollMs,
+        a.deviceListPollMs,
+      ),
+    )
+    .addOption(
+      ms(
+        '--shutdown-timeout-ms <ms>',
+        'how long SIGINT/SIGTERM waits for in-flight requests',
+        rules.shutdownTimeoutMs,
+        a.shutdownTimeoutMs,
+      ),
     )
     .option('--quiet', 'no log lines on stderr (the ready line still goes to stdout)')
     .action(runEdge);
 }
-
-const MQTT_SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:'];
 
 async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
   const token = flags.token ?? process.env.FOGLINE_EDGE_TOKEN;
@@ -179,9 +245,6 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
   } else if (flags.brokerUsername !== undefined || flags.brokerPassword !== undefined) {
     command.error('error: --broker-username/--broker-password need --broker');
   }
-  if (flags.telemetryIntervalMs < 100) command.error('error: --telemetry-interval-ms must be at least 100');
-  if (flags.deviceListPollMs > 0 && flags.deviceListPollMs < 100)
-    command.error('error: --device-list-poll-ms must be 0 (only at start) or at least 100');
   if (flags.cloudBroker !== undefined && command.getOptionValueSource('deviceListPollMs') === 'cli') {
     command.error(
       'error: --device-list-poll-ms is for edges without --cloud-broker (which delivers the list)',
@@ -277,64 +340,4 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
       deviceListVersion: info.deviceListVersion ?? null,
     })}\n`,
   );
-}
-
-function parseId(value: string): string {
-  if (!isValidId(value))
-    throw new InvalidArgumentError(`--id must be 1-64 chars of [A-Za-z0-9._-], got "${value}"`);
-  return value;
-}
-
-function parseUrl(flag: string, schemes: readonly string[]): (value: string) => string {
-  return (value) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new InvalidArgumentError(
-        `${flag} must be a URL such as ${schemes[0]}//host:port, got "${value}"`,
-      );
-    }
-    if (!schemes.includes(url.protocol)) {
-      throw new InvalidArgumentError(
-        `${flag} must use ${schemes.map((s) => `${s}//`).join(' or ')}, got "${value}"`,
-      );
-    }
-    return value;
-  };
-}
-
-function parseScoreKind(value: string): ScoreKind {
-  if (!isScoreKind(value))
-    throw new InvalidArgumentError(`--routing-score must be maxprob, margin or entropy, got "${value}"`);
-  return value;
-}
-
-function parseUnit(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !(n >= 0 && n <= 1))
-    throw new InvalidArgumentError(`--threshold must be a number in 0..1, got "${value}"`);
-  return n;
-}
-
-function parsePercent(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !(n > 0 && n <= 100)) {
-    throw new InvalidArgumentError(`--breaker-error-percent must be in (0, 100], got "${value}"`);
-  }
-  return n;
-}
-
-function parseMs(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0)
-      throw new InvalidArgumentError(`${flag} must be a number of ms >= 0, got "${value}"`);
-    return n;
-  };
-}
-
-function msOption(flags: string, description: string, fallback: number): Option {
-  const flag = flags.split(' ')[0]!;
-  return new Option(flags, description).argParser(parseMs(flag)).default(fallback);
 }

@@ -5,8 +5,10 @@
 import { CloudAdminClient, type KeyView, resolveAdminTarget } from '@fogline/cloud/admin-client';
 import { DEFAULT_DATA_DIR } from '@fogline/cloud/store/index';
 import { NAME_RULE } from '@fogline/cloud/store/validation';
-import { type Command, InvalidArgumentError } from 'commander';
-import { formatTable, parsePositiveInt } from '../format.ts';
+import { positive } from '@fogline/shared/options';
+import type { Command } from 'commander';
+import { numberFlag, parsePositiveInt } from '../flags.ts';
+import { formatTable } from '../format.ts';
 
 interface TargetFlags {
   url?: string;
@@ -35,7 +37,11 @@ export function registerKeys(program: Command): void {
       .command('create')
       .argument('<name>', `the new key's name (${NAME_RULE})`)
       .description('create an API key (the key is shown once)')
-      .requiredOption('--rate <req/s>', 'token-bucket refill rate, requests per second', parseRate)
+      .requiredOption(
+        '--rate <req/s>',
+        'token-bucket refill rate, requests per second',
+        numberFlag('--rate', positive),
+      )
       .requiredOption('--burst <n>', 'token-bucket capacity', parsePositiveInt('--burst')),
   ).action(async (name: string, flags: TargetFlags & { rate: number; burst: number }) => {
     const created = await (await client(flags)).createKey(name, flags.rate, flags.burst);
@@ -66,11 +72,4 @@ export function registerKeys(program: Command): void {
 
 function row(k: KeyView): string[] {
   return [k.name, k.keyPrefix, String(k.ratePerSec), String(k.burst), k.createdAt, k.revokedAt ?? '-'];
-}
-
-function parseRate(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError(`--rate must be a number > 0, got "${value}"`);
-  return n;
 }

@@ -7,7 +7,8 @@ import {
   validateModelFile,
 } from '@fogline/shared/model-repository/index';
 import { type Command, Option } from 'commander';
-import { formatTable, parsePositiveInt } from '../format.ts';
+import { parsePositiveInt } from '../flags.ts';
+import { formatTable } from '../format.ts';
 
 const modelsDirOption = () =>
   new Option('--models <dir>', 'model repository directory').default(DEFAULT_MODELS_DIR, '<repo>/models');

@@ -4,10 +4,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_CLOUD_OPTIONS } from '@fogline/cloud';
 import { DEFAULT_DATA_DIR } from '@fogline/cloud/store/index';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parsePort } from '../format.ts';
+import { intIn, rule } from '@fogline/shared/options';
+import { type Command, Option } from 'commander';
+import { numberFlag, parsePort } from '../flags.ts';
 import { CascadeTally } from '../up/cascade-tally.ts';
 import { type DeviceSimulator, startDeviceSimulator } from '../up/device-simulator.ts';
 import { startFabricSystem } from '../up/fabric-system.ts';
@@ -29,20 +31,12 @@ interface UpFlags {
   edgeModel?: string;
 }
 
-const positive = (flag: string, max: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > max) {
-    throw new InvalidArgumentError(`${flag} must be a number in (0, ${max}], got "${value}"`);
-  }
-  return n;
-};
-const count = (flag: string, max: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) {
-    throw new InvalidArgumentError(`${flag} must be an integer in 0..${max}, got "${value}"`);
-  }
-  return n;
-};
+const positive = (flag: string, max: number) =>
+  numberFlag(
+    flag,
+    rule<number>(`a number in (0, ${max}]`, (v) => typeof v === 'number' && v > 0 && v <= max),
+  );
+const count = (flag: string, max: number) => numberFlag(flag, intIn(0, max));
 
 export function registerUp(program: Command): void {
   program
@@ -70,10 +64,14 @@ export function registerUp(program: Command): void {
     .option('--no-sim', 'serve without simulated devices')
     .option('--host <address>', 'interface to bind', '127.0.0.1')
     .addOption(
-      new Option('--http-port <port>', 'cloud HTTP port').argParser(parsePort('--http-port')).default(8000),
+      new Option('--http-port <port>', 'cloud HTTP port')
+        .argParser(parsePort('--http-port'))
+        .default(DEFAULT_CLOUD_OPTIONS.httpPort),
     )
     .addOption(
-      new Option('--mqtt-port <port>', 'cloud MQTT port').argParser(parsePort('--mqtt-port')).default(1883),
+      new Option('--mqtt-port <port>', 'cloud MQTT port')
+        .argParser(parsePort('--mqtt-port'))
+        .default(DEFAULT_CLOUD_OPTIONS.mqttPort),
     )
     .addOption(
       new Option('--edge-mqtt-port <port>', "edge's local MQTT port")

@@ -1,18 +1,23 @@
 /** Everything the HTTP app needs, built by CloudServer (or by a test) and passed to createApp. */
 import type { FoglineError } from '@fogline/shared/errors';
-import type { Hono } from 'hono';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
+import type { IdentityService } from '../identities/identity-service.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import type { ModelServer } from '../serving/model-server.ts';
 import type { ApiKeyRepository } from '../store/index.ts';
+import type { EdgeDesiredSource } from './routes/edge-desired.ts';
 
 export interface CloudAppDeps {
   models: ModelServer;
   /** Bearer API key + token bucket on infer; `openInferenceGuard()` for --no-auth. */
   guard: InferenceGuard;
-  /** Guards /api/* and repository load/unload. */
+  /** Guards /api/* always, and repository load/unload unless the guard is open (--no-auth). */
   adminToken: string;
   apiKeys: ApiKeyRepository;
+  /** Edge and device identities behind /api/edges and /api/devices. */
+  identities: IdentityService;
+  /** The edge credential check and the retained desired states behind `GET .../desired`. */
+  edgeDesired: EdgeDesiredSource;
   metrics: CloudMetrics;
   /** Request bodies past this many bytes get 413. */
   maxBodyBytes: number;
@@ -21,9 +26,4 @@ export interface CloudAppDeps {
   serverVersion: string;
   /** Unexpected (INTERNAL) failures are reported here. */
   log?: (err: FoglineError) => void;
-  /**
-   * More endpoint families (e.g. F3's /api/edges and /api/devices), registered after the built-in
-   * ones and before the 404 fallback. `/api/*` already requires the admin token.
-   */
-  extraRoutes?: readonly ((app: Hono, deps: CloudAppDeps) => void)[];
 }

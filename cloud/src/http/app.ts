@@ -1,30 +1,40 @@
 /**
  * createApp(deps) builds the gateway's Hono app without listening: CloudServer serves it on a socket,
- * tests call `app.request()`. One register function per endpoint family; every error, thrown from any
- * route, leaves as OIP's `{"error": "..."}` with Triton's status mapping.
+ * tests call `app.request()`. The admin token check is middleware mounted here, before the routes;
+ * then one register function per endpoint family. Every error, thrown from any route, leaves as
+ * OIP's `{"error": "..."}` with Triton's status mapping.
  */
 import { FoglineError } from '@fogline/shared/errors';
 import { Hono } from 'hono';
+import { adminAuth } from './admin-auth.ts';
 import type { CloudAppDeps } from './app-deps.ts';
 import { errorResponse } from './error-response.ts';
+import { registerAdminIdentityRoutes } from './routes/admin-identities.ts';
 import { registerAdminKeyRoutes } from './routes/admin-keys.ts';
+import { registerEdgeDesiredRoutes } from './routes/edge-desired.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInferRoutes } from './routes/infer.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerModelRoutes } from './routes/models.ts';
-import { registerRepositoryRoutes } from './routes/repository.ts';
+import { REPOSITORY_CONTROL_PATHS, registerRepositoryRoutes } from './routes/repository.ts';
 
 export type { CloudAppDeps } from './app-deps.ts';
 
 export function createApp(deps: CloudAppDeps): Hono {
   const app = new Hono();
+  const admin = adminAuth(deps.adminToken);
+  app.use('/api/*', admin);
+  // Repository control is open with the inference guard (--no-auth), like inference itself.
+  if (deps.guard.enabled) app.on('POST', [...REPOSITORY_CONTROL_PATHS], admin);
+
   registerHealthRoutes(app, deps);
   registerInferRoutes(app, deps);
   registerModelRoutes(app, deps);
   registerRepositoryRoutes(app, deps);
   registerMetricsRoute(app, deps);
   registerAdminKeyRoutes(app, deps);
-  for (const register of deps.extraRoutes ?? []) register(app, deps);
+  registerAdminIdentityRoutes(app, deps);
+  registerEdgeDesiredRoutes(app, deps);
   app.notFound((c) =>
     errorResponse(new FoglineError('NOT_FOUND', `no endpoint ${c.req.method} ${c.req.path}`)),
   );

@@ -2,6 +2,8 @@
  * How models are served. Every field is optional: absent batching fields come from each model's
  * config.json, absent engine fields from the core count (defaultEngineSizing).
  */
+import { intIn, numberIn } from '@fogline/shared/options';
+
 export interface ServingOptions {
   /** onnxruntime sessions (worker_threads) per model version. */
   workers?: number;
@@ -16,3 +18,14 @@ export interface ServingOptions {
   /** Overrides config.json `dynamic_batching.preferred_batch_size`. */
   preferredBatchSizes?: readonly number[];
 }
+
+/** What each serving override may be; `fogline cloud` parses its flags with the same rules. */
+export const SERVING_RULES = Object.freeze({
+  workers: intIn(1, 64),
+  intraOpThreads: intIn(1, 256),
+  maxBatchSize: intIn(1, 4096),
+  maxQueueDelayMs: numberIn(0, 60_000),
+  maxQueueSize: intIn(1, 1_000_000),
+  /** Each listed size. */
+  preferredBatchSize: intIn(1, 4096),
+});

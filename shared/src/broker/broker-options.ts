@@ -7,6 +7,7 @@ import type { AedesOptions } from 'aedes';
 import { type Clock, systemClock } from '../clock.ts';
 import type { Identity } from '../core/fabric/acl.ts';
 import { FoglineError } from '../errors.ts';
+import { checkFields, optionChecker, portOrZero, positive, positiveInt, rule } from '../options.ts';
 
 /**
  * Maps the credentials of a CONNECT (MQTT username = client id, password = token) to an identity, or
@@ -75,48 +76,34 @@ export const BROKER_DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000,
 });
 
-function invalid(message: string): FoglineError {
-  return new FoglineError('INVALID_ARG', `broker options: ${message}`);
-}
+/** What each option may be; the CLI parses its broker flags with the same rules. */
+export const BROKER_RULES = Object.freeze({
+  mqttPort: portOrZero,
+  wsPort: portOrZero,
+  wsPath: rule<string>('a path starting with "/"', (v) => typeof v === 'string' && v.startsWith('/')),
+  maxClients: positiveInt,
+  maxPacketBytes: positiveInt,
+  drainTimeoutMs: positiveInt,
+  connectTimeoutMs: positiveInt,
+});
 
-function checkPort(name: string, value: number | undefined): void {
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || value < 0 || value > 65535)
-    throw invalid(`${name} must be 0–65535, got ${value}`);
-}
+/** Publish and connect rates: tokens per second and bucket size, both > 0. */
+export const RATE_RULES = Object.freeze({ ratePerSec: positive, burst: positive });
 
-function checkPositive(name: string, value: number, integer = true): void {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value <= 0 ||
-    (integer && !Number.isInteger(value))
-  ) {
-    throw invalid(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
-  }
-}
-
-function checkRate(name: string, rate: RateOptions): void {
-  checkPositive(`${name}.ratePerSec`, rate.ratePerSec, false);
-  checkPositive(`${name}.burst`, rate.burst, false);
-}
+const check = optionChecker('broker options');
 
 export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
-  if (typeof options?.resolveIdentity !== 'function') throw invalid('resolveIdentity must be a function');
-  checkPort('mqttPort', options.mqttPort);
-  checkPort('wsPort', options.wsPort);
+  if (typeof options?.resolveIdentity !== 'function') {
+    throw new FoglineError('INVALID_ARG', 'broker options: resolveIdentity must be a function');
+  }
   const resolved = {
     ...BROKER_DEFAULTS,
     clock: systemClock,
     logger: silentLogger,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   } as ResolvedBrokerOptions;
-  if (!resolved.wsPath.startsWith('/')) throw invalid(`wsPath must start with "/", got ${resolved.wsPath}`);
-  checkRate('publishRate', resolved.publishRate);
-  checkRate('connectRate', resolved.connectRate);
-  checkPositive('maxClients', resolved.maxClients);
-  checkPositive('maxPacketBytes', resolved.maxPacketBytes);
-  checkPositive('drainTimeoutMs', resolved.drainTimeoutMs);
-  checkPositive('connectTimeoutMs', resolved.connectTimeoutMs);
+  checkFields(check, resolved, BROKER_RULES);
+  checkFields(check, resolved.publishRate, RATE_RULES, 'publishRate.');
+  checkFields(check, resolved.connectRate, RATE_RULES, 'connectRate.');
   return Object.freeze(resolved);
 }

@@ -1,11 +1,10 @@
 /**
- * Admin API for API keys (admin token required): `GET /api/keys`, `POST /api/keys`
+ * Admin API for API keys (admin token required: createApp mounts it on /api/*): `GET /api/keys`, `POST /api/keys`
  * `{name, ratePerSec, burst}` → 201 `{name, key, ...}` (the key is shown only here), and
  * `DELETE /api/keys/{name}`, effective on the key's next request.
  */
 import type { Hono } from 'hono';
 import type { ApiKeyRecord } from '../../store/index.ts';
-import { requireAdmin } from '../admin-auth.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
 import { readJson } from '../read-json.ts';
 
@@ -24,11 +23,6 @@ export function keyView(record: ApiKeyRecord) {
 }
 
 export function registerAdminKeyRoutes(app: Hono, deps: CloudAppDeps): void {
-  app.use('/api/*', async (c, next) => {
-    requireAdmin(c, deps.adminToken);
-    await next();
-  });
-
   app.get('/api/keys', async (c) => c.json({ keys: (await deps.apiKeys.list()).map(keyView) }));
 
   app.post('/api/keys', async (c) => {

@@ -1,6 +1,6 @@
 /**
- * Admin API for edge and device identities (admin token required, like /api/keys: the `/api/*`
- * middleware of admin-keys.ts checks it for every route under /api):
+ * Admin API for edge and device identities (admin token required, like /api/keys: createApp mounts
+ * the admin middleware on every route under /api):
  *
  *   POST   /api/edges            {id}          → 201 {id, token, ...}   token shown only here
  *   GET    /api/edges                          → {edges: [{id, online, lastSeenAt, telemetry, ...}]}
@@ -17,9 +17,8 @@
  */
 import { FoglineError } from '@fogline/shared/errors';
 import type { Hono } from 'hono';
-import type { IdentityService } from '../identities/identity-service.ts';
-import type { CloudAppDeps } from './app-deps.ts';
-import { readJson } from './read-json.ts';
+import type { CloudAppDeps } from '../app-deps.ts';
+import { readJson } from '../read-json.ts';
 
 const SMALL_BODY = 64 * 1024;
 
@@ -41,28 +40,25 @@ function optionalStringField(body: Record<string, unknown>, ...names: string[]):
   return present === undefined ? null : stringField(body, present);
 }
 
-/** Returns the register function CloudServer passes to createApp as an extra route family. */
-export function identityRoutes(identities: IdentityService): (app: Hono, deps: CloudAppDeps) => void {
-  return (app) => {
-    app.post('/api/edges', async (c) => {
-      const body = await readJson(c, SMALL_BODY);
-      return c.json(await identities.createEdge(stringField(body, 'id')), 201);
-    });
-    app.get('/api/edges', async (c) => c.json({ edges: await identities.listEdges() }));
-    app.get('/api/edges/:id', async (c) => c.json(await identities.getEdge(c.req.param('id'))));
-    app.delete('/api/edges/:id', async (c) => c.json(await identities.revokeEdge(c.req.param('id'))));
+export function registerAdminIdentityRoutes(app: Hono, { identities }: CloudAppDeps): void {
+  app.post('/api/edges', async (c) => {
+    const body = await readJson(c, SMALL_BODY);
+    return c.json(await identities.createEdge(stringField(body, 'id')), 201);
+  });
+  app.get('/api/edges', async (c) => c.json({ edges: await identities.listEdges() }));
+  app.get('/api/edges/:id', async (c) => c.json(await identities.getEdge(c.req.param('id'))));
+  app.delete('/api/edges/:id', async (c) => c.json(await identities.revokeEdge(c.req.param('id'))));
 
-    app.post('/api/devices', async (c) => {
-      const body = await readJson(c, SMALL_BODY);
-      const created = await identities.createDevice(
-        stringField(body, 'id'),
-        optionalStringField(body, 'edge', 'edgeId'),
-      );
-      return c.json(created, 201);
-    });
-    app.get('/api/devices', async (c) =>
-      c.json({ devices: await identities.listDevices(c.req.query('edge')) }),
+  app.post('/api/devices', async (c) => {
+    const body = await readJson(c, SMALL_BODY);
+    const created = await identities.createDevice(
+      stringField(body, 'id'),
+      optionalStringField(body, 'edge', 'edgeId'),
     );
-    app.delete('/api/devices/:id', async (c) => c.json(await identities.revokeDevice(c.req.param('id'))));
-  };
+    return c.json(created, 201);
+  });
+  app.get('/api/devices', async (c) =>
+    c.json({ devices: await identities.listDevices(c.req.query('edge')) }),
+  );
+  app.delete('/api/devices/:id', async (c) => c.json(await identities.revokeDevice(c.req.param('id'))));
 }

@@ -7,7 +7,12 @@
 import { topics } from '@fogline/shared/core/fabric/index';
 import { verifySecret } from '@fogline/shared/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FabricCloud, mustConnect, nextMessage, startFabricCloud } from '../testing/fabric-fixture.ts';
+import {
+  type FabricCloud,
+  mustConnect,
+  nextMessage,
+  startFabricCloud,
+} from '../../testing/fabric-fixture.ts';
 
 interface Desired {
   version: number;

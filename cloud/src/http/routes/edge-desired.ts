@@ -13,7 +13,8 @@
  */
 import { FoglineError } from '@fogline/shared/errors';
 import type { Hono } from 'hono';
-import type { PublishedDesiredState } from '../fabric/desired-state-publisher.ts';
+import type { PublishedDesiredState } from '../../fabric/desired-state-publisher.ts';
+import type { CloudAppDeps } from '../app-deps.ts';
 
 export const EDGE_DESIRED_PATH = '/v2/fogline/edges/:edgeId/desired';
 
@@ -38,29 +39,23 @@ export function noneMatch(header: string | undefined, etag: string): boolean {
     .some((tag) => tag === '*' || tag === etag);
 }
 
-/** Returns the register function CloudServer passes to createApp as an extra route family. */
-export function edgeDesiredRoutes(source: EdgeDesiredSource): (app: Hono) => void {
-  return (app) => {
-    app.get(EDGE_DESIRED_PATH, async (c) => {
-      const edgeId = await source.authenticateEdge(c.req.header('authorization'));
-      const requested = c.req.param('edgeId');
-      if (requested !== edgeId) {
-        throw new FoglineError(
-          'PERMISSION_DENIED',
-          `edge '${edgeId}' may read only its own desired state, not that of '${requested}'`,
-        );
-      }
-      const state = await source.current(edgeId);
-      if (!state) {
-        throw new FoglineError(
-          'UNAVAILABLE',
-          `the desired state of edge '${edgeId}' is not available; retry`,
-        );
-      }
-      const etag = desiredStateEtag(state.message.version);
-      const headers = { etag, 'cache-control': 'private, no-cache' };
-      if (noneMatch(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
-      return c.body(state.payload, 200, { ...headers, 'content-type': 'application/json' });
-    });
-  };
+export function registerEdgeDesiredRoutes(app: Hono, { edgeDesired: source }: CloudAppDeps): void {
+  app.get(EDGE_DESIRED_PATH, async (c) => {
+    const edgeId = await source.authenticateEdge(c.req.header('authorization'));
+    const requested = c.req.param('edgeId');
+    if (requested !== edgeId) {
+      throw new FoglineError(
+        'PERMISSION_DENIED',
+        `edge '${edgeId}' may read only its own desired state, not that of '${requested}'`,
+      );
+    }
+    const state = await source.current(edgeId);
+    if (!state) {
+      throw new FoglineError('UNAVAILABLE', `the desired state of edge '${edgeId}' is not available; retry`);
+    }
+    const etag = desiredStateEtag(state.message.version);
+    const headers = { etag, 'cache-control': 'private, no-cache' };
+    if (noneMatch(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
+    return c.body(state.payload, 200, { ...headers, 'content-type': 'application/json' });
+  });
 }

@@ -1,0 +1,46 @@
+/**
+ * Commander parsers for flags, each deferring to an option rule from @fogline/shared/options (the
+ * resolvers' own), so a flag and the option it sets accept exactly the same values.
+ */
+import { portOrZero, positiveInt, type Rule } from '@fogline/shared/options';
+import { InvalidArgumentError } from 'commander';
+
+/** A commander parser for a number flag, checked by an option rule. */
+export function numberFlag(flag: string, rule: Rule<number>): (value: string) => number {
+  return (value) => {
+    const n = value.trim() === '' ? Number.NaN : Number(value);
+    if (!rule.test(n)) throw new InvalidArgumentError(`${flag} must be ${rule.must}, got "${value}"`);
+    return n;
+  };
+}
+
+/** A commander parser for a text flag (an id, a URL, a kind), checked by an option rule. */
+export function textFlag<T extends string>(flag: string, rule: Rule<T>): (value: string) => T {
+  return (value) => {
+    if (!rule.test(value)) throw new InvalidArgumentError(`${flag} must be ${rule.must}, got "${value}"`);
+    return value;
+  };
+}
+
+/** A commander parser for a comma-separated list of numbers, each checked by an option rule. */
+export function numberListFlag(flag: string, rule: Rule<number>): (value: string) => number[] {
+  return (value) => {
+    const list = value.split(',').map((s) => (s.trim() === '' ? Number.NaN : Number(s)));
+    if (!list.every((n) => rule.test(n))) {
+      throw new InvalidArgumentError(
+        `${flag} must be a comma-separated list, each ${rule.must}, got "${value}"`,
+      );
+    }
+    return list;
+  };
+}
+
+/** Commander argument parser for flags that take a positive integer. */
+export function parsePositiveInt(flag: string): (value: string) => number {
+  return numberFlag(flag, positiveInt);
+}
+
+/** Commander argument parser for port flags: 0 picks a free port. */
+export function parsePort(flag: string): (value: string) => number {
+  return numberFlag(flag, portOrZero);
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { AGENT_DEFAULTS, type EdgeAgentOptions, resolveAgentOptions } from './agent-options.ts';
+
+const base: EdgeAgentOptions = {
+  edgeId: 'edge-1',
+  token: 'secret',
+  dataDir: '/tmp/edge-1',
+  localBroker: { kind: 'embedded', mqttPort: 0 },
+};
+
+describe('edge agent options', () => {
+  it('fills the documented defaults and freezes the result', () => {
+    const resolved = resolveAgentOptions(base);
+    expect(resolved).toMatchObject({ ...AGENT_DEFAULTS, edgeId: 'edge-1', breaker: {} });
+    expect(Object.isFrozen(resolved)).toBe(true);
+  });
+
+  it.each([
+    [{ edgeId: 'no spaces' }, 'edgeId must be 1-64 chars of [A-Za-z0-9._-], got "no spaces"'],
+    [{ token: '' }, 'token must be a non-empty string'],
+    [{ cloudUrl: 'ftp://cloud' }, 'cloudUrl must be a URL with http://, https://'],
+    [{ cloudBrokerUrl: 'http://cloud' }, 'cloudBrokerUrl must be a URL with mqtt://'],
+    [{ localBroker: { kind: 'embedded', mqttPort: 70_000 } }, 'localBroker.mqttPort must be a port number'],
+    [{ localBroker: { kind: 'external', url: 'nope' } }, 'localBroker.url must be a URL with mqtt://'],
+    [{ localBroker: { kind: 'other' } }, 'localBroker.kind must be one of embedded or external'],
+    [{ routingScore: 'vibes' }, 'routingScore must be one of maxprob, margin or entropy'],
+    [{ routingThreshold: 1.5 }, 'routingThreshold must be a number in 0..1, got 1.5'],
+    [{ workers: 0 }, 'workers must be a positive integer, got 0'],
+    [{ maxQueueDelayMs: -1 }, 'maxQueueDelayMs must be a number of ms >= 0, got -1'],
+    [{ telemetryIntervalMs: 50 }, 'telemetryIntervalMs must be a number of ms >= 100, got 50'],
+    [{ deviceListPollMs: 50 }, 'deviceListPollMs must be 0 (only at start) or at least 100, got 50'],
+    [{ breaker: { errorThresholdPercentage: 0 } }, 'breaker.errorThresholdPercentage must be a percentage'],
+    [{ defaultDeadlineMs: 2000, maxDeadlineMs: 1000 }, 'defaultDeadlineMs must not exceed maxDeadlineMs'],
+  ] as const)('refuses %o with INVALID_ARG', (bad, message) => {
+    const options = { ...base, ...bad } as EdgeAgentOptions;
+    expect(() => resolveAgentOptions(options)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARG',
+        message: expect.stringContaining(`edge agent: ${message}`),
+      }),
+    );
+  });
+
+  it('takes 0 as "no polling" for the device list', () => {
+    expect(resolveAgentOptions({ ...base, deviceListPollMs: 0 }).deviceListPollMs).toBe(0);
+  });
+});
