@@ -23,9 +23,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CloudServer } from '@fogline/cloud';
-import { binaryInferRequest, digits, jsonInferBody } from '@fogline/cloud/testing/cloud-fixture';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import { defaultEngineSizing } from '@fogline/shared/runtime/index';
+import { binaryInferRequest, digits, jsonInferBody } from '@fogline/cloud/testing';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { defaultEngineSizing } from '@fogline/shared/runtime';
 import * as ort from 'onnxruntime-node';
 import { type HttpFloor, measureHttpFloor } from './cloud-floor.ts';
 import {

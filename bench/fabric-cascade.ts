@@ -13,7 +13,7 @@ import {
   softmax,
   TIERS,
   type Tier,
-} from '@fogline/shared/core/routing/index';
+} from '@fogline/shared';
 import type { SdkRecord } from './fabric-devices.ts';
 import { type LatencySummary, summarize } from './fabric-stats.ts';
 

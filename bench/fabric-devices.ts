@@ -12,8 +12,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectDevice, type Device, type RoutingPolicy } from '@fogline/device-sdk';
-import { topics } from '@fogline/shared/core/fabric/index';
-import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
+import { topics } from '@fogline/shared';
+import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
 import { runClosedLoop } from './fabric-mqtt-load.ts';
 import { type LatencySummary, round, summarize } from './fabric-stats.ts';
 

@@ -9,8 +9,8 @@
  * worker hop, scoring, encoding, ACL, rate limit).
  */
 import { createServer } from 'node:net';
-import { coalesceWrites } from '@fogline/shared/broker/write-coalescing';
-import { topics } from '@fogline/shared/core/fabric/index';
+import { topics } from '@fogline/shared';
+import { coalesceWrites } from '@fogline/shared/broker';
 import { Aedes, type AedesPublishPacket } from 'aedes';
 import type { Credential, RawResult } from './fabric-devices.ts';
 import { BENCH_EDGE_ID, runDevices } from './fabric-stack.ts';

@@ -1,5 +1,5 @@
 /** bench/reports/fabric.md from a fabric report: machine and models, targets, then one section per part. */
-import { type ResolvedPolicy, TIERS, type Tier } from '@fogline/shared/core/routing/index';
+import { type ResolvedPolicy, TIERS, type Tier } from '@fogline/shared';
 import { budgetTable, ceilingNote } from './cpu-budget.ts';
 import {
   type CascadeSection,

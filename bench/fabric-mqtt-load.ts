@@ -17,7 +17,7 @@
  * Helper of bench/fabric-devices.ts.
  */
 import net from 'node:net';
-import { encodeInferMessage } from '@fogline/shared/codec';
+import { encodeInferMessage } from '@fogline/shared';
 import mqttPacket from 'mqtt-packet';
 import { CONNACK, PacketReader, PUBLISH, SUBACK } from './mqtt-packet-reader.ts';
 

@@ -4,10 +4,9 @@
  * starts whatever else it needs itself.
  */
 import { availableParallelism } from 'node:os';
-import { type ResolvedPolicy, TIERS, type Tier } from '@fogline/shared/core/routing/index';
-import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
-import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
-import type { ModelEntry } from '@fogline/shared/model-repository/index';
+import { type ResolvedPolicy, TIERS, type Tier } from '@fogline/shared';
+import { accuracyOf, DIGIT_PIXELS, loadDigits, predictSplit } from '@fogline/shared/digits';
+import type { ModelEntry } from '@fogline/shared/model-repository';
 import { cpuBudget } from './cpu-budget.ts';
 import { oracleRow, replayCascade, rowFromRecords, type SplitLogits } from './fabric-cascade.ts';
 import type { SdkRecord, SdkResult } from './fabric-devices.ts';

@@ -1,5 +1,5 @@
 /** Shape of bench/reports/fabric.json and the targets, checked against a report. */
-import type { ResolvedPolicy, RoutingPolicy, Tier } from '@fogline/shared/core/routing/index';
+import type { ResolvedPolicy, RoutingPolicy, Tier } from '@fogline/shared';
 import type { CpuBudget } from './cpu-budget.ts';
 import type { CascadeRow } from './fabric-cascade.ts';
 import type { BrokerFloor } from './fabric-floor.ts';

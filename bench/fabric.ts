@@ -25,14 +25,10 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MODEL_PATH } from '@fogline/device-sdk';
 import { AGENT_DEFAULTS } from '@fogline/edge-agent';
-import { resolvePolicy } from '@fogline/shared/core/routing/index';
-import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
-import {
-  DEFAULT_MODELS_DIR,
-  loadModelRepository,
-  type ModelEntry,
-} from '@fogline/shared/model-repository/index';
-import { defaultEdgeEngineSizing } from '@fogline/shared/runtime/index';
+import { resolvePolicy } from '@fogline/shared';
+import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
+import { DEFAULT_MODELS_DIR, loadModelRepository, type ModelEntry } from '@fogline/shared/model-repository';
+import { defaultEdgeEngineSizing } from '@fogline/shared/runtime';
 import { renderMarkdown } from './fabric-markdown.ts';
 import { type Bench, runCascade, runThroughput, runTransport } from './fabric-phases.ts';
 import { measureRaw } from './fabric-raw.ts';

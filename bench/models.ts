@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { loadDigits } from '@fogline/shared/digits-dataset';
+import { loadDigits } from '@fogline/shared/digits';
 import {
   DIGITS_MODELS,
   type DigitsModelName,

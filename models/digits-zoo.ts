@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { DigitsData } from '@fogline/shared/digits-dataset';
+import type { DigitsData } from '@fogline/shared/digits';
 import * as ort from 'onnxruntime-node';
 
 export const DIGITS_MODELS = ['digits-tiny', 'digits-mid', 'digits-large'] as const;

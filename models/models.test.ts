@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { loadDigits } from '@fogline/shared/digits-dataset';
+import { loadDigits } from '@fogline/shared/digits';
 import type * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -9,14 +9,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { ModelStatistics } from '@fogline/cloud/serving/model-views';
-import {
-  binaryInferRequest,
-  digits,
-  jsonInferBody,
-  makeModelRepo,
-  tempDir,
-} from '@fogline/cloud/testing/cloud-fixture';
+import type { ModelStatistics } from '@fogline/cloud';
+import { binaryInferRequest, digits, jsonInferBody, makeModelRepo, tempDir } from '@fogline/cloud/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const FOGLINE = fileURLToPath(new URL('../cli/bin/fogline.js', import.meta.url));

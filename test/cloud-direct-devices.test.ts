@@ -14,13 +14,12 @@ import {
   mustConnect,
   nextMessage,
   startFabricCloud,
-} from '@fogline/cloud/testing/fabric-fixture';
+} from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
-import { grantedQos } from '@fogline/shared/broker/broker-test-kit';
-import { decodeInferMessage, encodeInferMessage } from '@fogline/shared/codec';
-import { CLOUD_EDGE_ID, topics } from '@fogline/shared/core/fabric/index';
-import { loadDigits } from '@fogline/shared/digits-dataset';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import { CLOUD_EDGE_ID, decodeInferMessage, encodeInferMessage, topics } from '@fogline/shared';
+import { loadDigits } from '@fogline/shared/digits';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { grantedQos } from '@fogline/shared/testing';
 import type { MqttClient } from 'mqtt';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

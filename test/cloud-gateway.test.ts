@@ -18,7 +18,7 @@ import {
   makeModelRepo,
   type RunningCloud,
   startCloud,
-} from '@fogline/cloud/testing/cloud-fixture';
+} from '@fogline/cloud/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let cloud: RunningCloud;

@@ -1,4 +1,4 @@
-import { type FabricCloud, startFabricCloud } from '@fogline/cloud/testing/fabric-fixture';
+import { type FabricCloud, startFabricCloud } from '@fogline/cloud/testing';
 import { verifySecret } from '@fogline/shared/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFogline as fogline } from '../cli/src/testing/run-fogline.ts';

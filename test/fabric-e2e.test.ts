@@ -11,15 +11,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing/fabric-fixture';
+import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing';
 import { connectDevice, type Device, type InferResult } from '@fogline/device-sdk';
 import { createEdgeAgent, type EdgeAgent, type EdgeAgentOptions } from '@fogline/edge-agent';
-import { collect, connectClient, connectOutcome, grantedQos } from '@fogline/shared/broker/broker-test-kit';
-import { decodeInferMessage, encodeInferMessage } from '@fogline/shared/codec';
-import { topics } from '@fogline/shared/core/fabric/index';
-import { scoreLogitRows } from '@fogline/shared/core/routing/index';
-import { loadDigits } from '@fogline/shared/digits-dataset';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import { decodeInferMessage, encodeInferMessage, scoreLogitRows, topics } from '@fogline/shared';
+import { loadDigits } from '@fogline/shared/digits';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { collect, connectClient, connectOutcome, grantedQos } from '@fogline/shared/testing';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

@@ -11,14 +11,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing/fabric-fixture';
+import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing';
 import {
   createEdgeAgent,
   DESIRED_STATE_FILE,
   type EdgeAgent,
   type EdgeAgentOptions,
 } from '@fogline/edge-agent';
-import { closed, connectClient, connectOutcome } from '@fogline/shared/broker/broker-test-kit';
+import { closed, connectClient, connectOutcome } from '@fogline/shared/testing';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

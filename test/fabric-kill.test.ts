@@ -12,11 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { makeModelRepo } from '@fogline/cloud/testing/cloud-fixture';
-import { eventually } from '@fogline/cloud/testing/fabric-fixture';
+import { eventually, makeModelRepo } from '@fogline/cloud/testing';
 import { connectDevice, type Device, type InferResult } from '@fogline/device-sdk';
-import { type AgentFixture, seedDeviceList, startTestAgent } from '@fogline/edge-agent/testing/agent-fixture';
-import { loadDigits } from '@fogline/shared/digits-dataset';
+import { type AgentFixture, seedDeviceList, startTestAgent } from '@fogline/edge-agent/testing';
+import { loadDigits } from '@fogline/shared/digits';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const FOGLINE = fileURLToPath(new URL('../cli/bin/fogline.js', import.meta.url));

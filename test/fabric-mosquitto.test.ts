@@ -7,13 +7,12 @@
  * Not skipped when Mosquitto is down: .ci/ensure-services.sh starts it, so a failure here is real.
  */
 import { connectDevice, type Device, type InferResult, type RoutingPolicy } from '@fogline/device-sdk';
-import { type AgentFixture, startTestAgent } from '@fogline/edge-agent/testing/agent-fixture';
-import { type CloudFixture, startCloud } from '@fogline/edge-agent/testing/cloud-fixture';
-import { uniqueId } from '@fogline/edge-agent/testing/device-client';
-import type { ScoreKind } from '@fogline/shared/core/routing/index';
-import { loadDigits } from '@fogline/shared/digits-dataset';
-import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing/mosquitto';
+import { type AgentFixture, startTestAgent, uniqueId } from '@fogline/edge-agent/testing';
+import type { ScoreKind } from '@fogline/shared';
+import { loadDigits } from '@fogline/shared/digits';
+import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type CloudFixture, startCloud } from './support/cloud.ts';
 
 /** Normalised-entropy confidence reaches 1 only for an exactly one-hot softmax: always escalates. */
 const ESCALATE: RoutingPolicy = { score: 'entropy', threshold: 1 };

@@ -1,5 +1,5 @@
-import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
-import { loadModelRepository } from '@fogline/shared/model-repository/index';
+import { accuracyOf, predictSplit } from '@fogline/shared/digits';
+import { loadModelRepository } from '@fogline/shared/model-repository';
 import { describe, expect, it } from 'vitest';
 import { runFogline as fogline } from './testing/run-fogline.ts';
 

@@ -3,13 +3,9 @@
  * the resolvers' defaults objects, and a flag refuses exactly the values its option's rule refuses,
  * with a message naming the flag and what the user typed.
  */
-import { DEFAULT_CLOUD_OPTIONS } from '@fogline/cloud';
-import { CLOUD_RULES } from '@fogline/cloud/cloud-options';
-import { SERVING_RULES } from '@fogline/cloud/serving/serving-options';
-import { DEFAULT_EDGE_MQTT_PORT } from '@fogline/edge-agent';
-import { AGENT_DEFAULTS, AGENT_RULES } from '@fogline/edge-agent/agent-options';
-import { BREAKER_DEFAULTS } from '@fogline/edge-agent/cloud-breaker';
-import type { Rule } from '@fogline/shared/options';
+import { CLOUD_RULES, DEFAULT_CLOUD_OPTIONS, SERVING_RULES } from '@fogline/cloud';
+import { AGENT_DEFAULTS, AGENT_RULES, BREAKER_DEFAULTS, DEFAULT_EDGE_MQTT_PORT } from '@fogline/edge-agent';
+import type { Rule } from '@fogline/shared';
 import { type Command, InvalidArgumentError, type Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { numberFlag } from './flags.ts';

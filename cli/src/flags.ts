@@ -2,7 +2,7 @@
  * Commander parsers for flags, each deferring to an option rule from @fogline/shared/options (the
  * resolvers' own), so a flag and the option it sets accept exactly the same values.
  */
-import { portOrZero, positiveInt, type Rule } from '@fogline/shared/options';
+import { portOrZero, positiveInt, type Rule } from '@fogline/shared';
 import { InvalidArgumentError } from 'commander';
 
 /** A commander parser for a number flag, checked by an option rule. */

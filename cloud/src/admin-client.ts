@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { codeForHttpStatus, FoglineError } from '@fogline/shared/errors';
+import { codeForHttpStatus, FoglineError } from '@fogline/shared';
 import { readAdminToken } from './auth/admin-token.ts';
 import { CLOUD_STATE_FILE, type CloudState } from './cloud-server.ts';
 import type { DeviceView, EdgeView } from './identities/identity-service.ts';

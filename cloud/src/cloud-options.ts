@@ -2,17 +2,17 @@
  * Options of `fogline cloud`: one typed defaults object, units in the names, validated once at start.
  */
 import { resolve } from 'node:path';
-import { resolveBrokerOptions } from '@fogline/shared/broker/broker-options';
-import { FoglineError } from '@fogline/shared/errors';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
 import {
   atLeast,
   checkFields,
+  FoglineError,
   intAtLeast,
   optionChecker,
   portOrZero,
   positive,
-} from '@fogline/shared/options';
+} from '@fogline/shared';
+import { resolveBrokerOptions } from '@fogline/shared/broker';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
 import { checkModelName } from './serving/model-server.ts';

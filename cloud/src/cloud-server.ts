@@ -12,7 +12,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { Hono } from 'hono';
 import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';

@@ -1,8 +1,28 @@
-/** @fogline/cloud: the cloud tier (OIP gateway; F3 adds the upstream MQTT broker). */
+/**
+ * @fogline/cloud: the cloud tier: the OIP gateway (Hono), the cloud broker for edges, and the control
+ * plane (drizzle-orm on PGlite or PostgreSQL). Test support: '@fogline/cloud/testing'.
+ */
+export {
+  type AdminTarget,
+  CloudAdminClient,
+  type DeviceView,
+  type EdgeView,
+  type KeyView,
+  readCloudState,
+  resolveAdminTarget,
+} from './admin-client.ts';
 export { ADMIN_TOKEN_FILE, adminTokenPath, readAdminToken } from './auth/admin-token.ts';
-export { type CloudOptions, DEFAULT_CLOUD_OPTIONS, resolveCloudOptions } from './cloud-options.ts';
+export {
+  CLOUD_RULES,
+  type CloudOptions,
+  DEFAULT_CLOUD_OPTIONS,
+  resolveCloudOptions,
+} from './cloud-options.ts';
 export { CLOUD_STATE_FILE, type CloudReady, CloudServer, type CloudState } from './cloud-server.ts';
 export { createApp } from './http/app.ts';
 export type { CloudAppDeps } from './http/app-deps.ts';
 export { ModelServer } from './serving/model-server.ts';
-export type { ServingOptions } from './serving/serving-options.ts';
+export type { ModelStatistics } from './serving/model-views.ts';
+export { SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
+export { DEFAULT_DATA_DIR } from './store/index.ts';
+export { NAME_PATTERN, NAME_RULE } from './store/validation.ts';

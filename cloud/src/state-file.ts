@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 
 /** Reads a file the running cloud left in its data dir; NOT_FOUND with `whenMissing` as the hint. */
 export async function readStateFile(path: string, whenMissing: string): Promise<string> {

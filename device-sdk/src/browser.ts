@@ -3,7 +3,7 @@
  * onnxruntime-web (WASM). `model` must be a URL; the policy comes from the options, or from
  * `models/<name>/config.json` served next to `models/<name>/<version>/model.onnx`.
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { connectDeviceWith, type DevicePlatform } from './connect-device-core.ts';
 import type { Device } from './device.ts';
 import type { ConnectDeviceOptions } from './device-options.ts';
@@ -36,7 +36,7 @@ export {
   DEFAULT_POLICY,
   type RoutingPolicy,
   UNCALIBRATED_THRESHOLDS,
-} from '@fogline/shared/core/routing/index';
+} from '@fogline/shared';
 export type { Device, DeviceStats, InferOptions, InferResult } from './device.ts';
 export type { ConnectDeviceOptions } from './device-options.ts';
 export type { ConnectionState } from './transport/mqtt-transport.ts';

@@ -1,6 +1,5 @@
 /** `connectDevice` for any platform: what differs between Node and browsers comes in as a DevicePlatform. */
-import { DEFAULT_POLICY, type RoutingPolicy, resolvePolicy } from '@fogline/shared/core/routing/index';
-import { FoglineError } from '@fogline/shared/errors';
+import { DEFAULT_POLICY, FoglineError, type RoutingPolicy, resolvePolicy } from '@fogline/shared';
 import { Device } from './device.ts';
 import { type ConnectDeviceOptions, resolveDeviceSettings } from './device-options.ts';
 import { modelVersionOf } from './model-source.ts';

@@ -2,12 +2,12 @@
  * The device SDK against an external MQTT 3.1.1 broker: the Mosquitto on this machine (127.0.0.1:1883,
  * no authentication), as an edge box running Mosquitto instead of the embedded broker would.
  */
-import { loadDigits } from '@fogline/shared/digits-dataset';
-import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing/mosquitto';
+import { loadDigits } from '@fogline/shared/digits';
+import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from './device.ts';
 import { connectDevice } from './index.ts';
-import { type EdgeResponder, startEdgeResponder } from './test-edge-responder.ts';
+import { type EdgeResponder, startEdgeResponder } from './testing/edge-responder.ts';
 
 const reachable = await mosquittoReachable();
 

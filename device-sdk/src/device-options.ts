@@ -1,9 +1,10 @@
 /** Options of `connectDevice`, their defaults and their validation (once, at connect time). */
-import { type Clock, systemClock } from '@fogline/shared/clock';
-import { isValidId } from '@fogline/shared/core/fabric/index';
-import type { RoutingPolicy } from '@fogline/shared/core/routing/index';
-import { FoglineError } from '@fogline/shared/errors';
+
+import type { RoutingPolicy } from '@fogline/shared';
 import {
+  type Clock,
+  FoglineError,
+  isValidId,
   nonEmptyString,
   oneOf,
   optionChecker,
@@ -11,8 +12,9 @@ import {
   positiveInt,
   type Rule,
   rule,
+  systemClock,
   url,
-} from '@fogline/shared/options';
+} from '@fogline/shared';
 import type { ModelRuntime, WebRuntimeOptions } from './runtime/model-runtime.ts';
 import type { BackoffOptions } from './transport/backoff.ts';
 import { DEFAULT_BACKOFF } from './transport/backoff.ts';

@@ -2,13 +2,13 @@
  * The device SDK end to end over real sockets: a real fogline broker (Aedes), a hand-written edge
  * responder using the shared codec, and the committed digits-tiny model on onnxruntime-node.
  */
-import { createBroker, type FoglineBroker } from '@fogline/shared/broker/index';
-import { loadDigits } from '@fogline/shared/digits-dataset';
+import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
+import { loadDigits } from '@fogline/shared/digits';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Device } from './device.ts';
 import type { ConnectDeviceOptions } from './device-options.ts';
 import { connectDevice } from './index.ts';
-import { type EdgeResponder, startEdgeResponder } from './test-edge-responder.ts';
+import { type EdgeResponder, startEdgeResponder } from './testing/edge-responder.ts';
 
 const digits = loadDigits('test');
 const image = (i: number) => digits.images.slice(i * 784, (i + 1) * 784);

@@ -3,16 +3,19 @@
  * sure of, passes the rest to its edge over MQTT and always answers before the deadline — with the
  * edge's reply, or locally flagged `degraded` with the reason in `fallback`.
  */
-import { encodeFabricRequest, readFabricReply, topics } from '@fogline/shared/core/fabric/index';
 import {
   argmax,
   decide,
+  type ErrorCode,
+  encodeFabricRequest,
+  FoglineError,
   type ResolvedPolicy,
+  readFabricReply,
   scoreOf,
   softmax,
   type Tier,
-} from '@fogline/shared/core/routing/index';
-import { type ErrorCode, FoglineError } from '@fogline/shared/errors';
+  topics,
+} from '@fogline/shared';
 import type { DeviceSettings } from './device-options.ts';
 import { Escalations, type Outcome } from './escalations.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';

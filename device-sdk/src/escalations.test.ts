@@ -1,5 +1,5 @@
-import { systemClock } from '@fogline/shared/clock';
-import type { FabricReply } from '@fogline/shared/core/fabric/index';
+import type { FabricReply } from '@fogline/shared';
+import { systemClock } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { Escalations, type EscalationsOptions } from './escalations.ts';
 

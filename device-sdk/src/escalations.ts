@@ -4,9 +4,7 @@
  * reply or with a fallback reason, and never after its deadline (DESIGN.md: "No request is ever
  * silently dropped: it gets an answer or an explicit error before its deadline").
  */
-import type { Clock } from '@fogline/shared/clock';
-import type { FabricReply } from '@fogline/shared/core/fabric/index';
-import type { ErrorCode } from '@fogline/shared/errors';
+import type { Clock, ErrorCode, FabricReply } from '@fogline/shared';
 
 export type Outcome =
   | { kind: 'reply'; reply: Extract<FabricReply, { ok: true }> }

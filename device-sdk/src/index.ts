@@ -25,7 +25,7 @@ export {
   DEFAULT_POLICY,
   type RoutingPolicy,
   UNCALIBRATED_THRESHOLDS,
-} from '@fogline/shared/core/routing/index';
+} from '@fogline/shared';
 export type { Device, DeviceStats, InferOptions, InferResult } from './device.ts';
 export type { ConnectDeviceOptions } from './device-options.ts';
 export { DEFAULT_MODEL_PATH } from './model-source-node.ts';

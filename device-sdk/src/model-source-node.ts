@@ -2,8 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RoutingPolicy } from '@fogline/shared/core/routing/index';
-import { FoglineError } from '@fogline/shared/errors';
+import type { RoutingPolicy } from '@fogline/shared';
+import { FoglineError } from '@fogline/shared';
 import { fetchModelBytes, fetchPolicyNextTo, policyFromConfigText } from './model-source.ts';
 
 /** The committed digits-tiny model of this repository. */

@@ -3,8 +3,8 @@
  * `models/<name>/<version>/model.onnx` sits in a version directory next to its `config.json`
  * (model repository layout).
  */
-import type { RoutingPolicy } from '@fogline/shared/core/routing/index';
-import { FoglineError } from '@fogline/shared/errors';
+import type { RoutingPolicy } from '@fogline/shared';
+import { FoglineError } from '@fogline/shared';
 
 export async function fetchModelBytes(url: string | URL): Promise<Uint8Array> {
   let response: Response;

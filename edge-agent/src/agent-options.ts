@@ -2,14 +2,11 @@
  * Options of `createEdgeAgent`: one typed defaults object with units in names, validated once at
  * start-up and frozen. Everything from outside (broker, cloud, storage, clock) comes in here.
  */
-import type { Clock } from '@fogline/shared/clock';
-import { systemClock } from '@fogline/shared/clock';
-import { isValidId } from '@fogline/shared/core/fabric/index';
-import { SCORE_KINDS, type ScoreKind } from '@fogline/shared/core/routing/index';
-import { FoglineError } from '@fogline/shared/errors';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import type { Clock } from '@fogline/shared';
 import {
   checkFields,
+  FoglineError,
+  isValidId,
   ms,
   nonEmptyString,
   numberIn,
@@ -20,8 +17,12 @@ import {
   positiveInt,
   type Rule,
   rule,
+  SCORE_KINDS,
+  type ScoreKind,
+  systemClock,
   url,
-} from '@fogline/shared/options';
+} from '@fogline/shared';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
 
 export type LocalBrokerOptions =

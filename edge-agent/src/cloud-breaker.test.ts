@@ -1,4 +1,4 @@
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { type BreakerState, CloudBreaker } from './cloud-breaker.ts';
 

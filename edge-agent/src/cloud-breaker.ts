@@ -10,7 +10,7 @@
  * by the CloudClient, and a call that times out is a failure like any other.
  */
 
-import { FoglineError, isFoglineError } from '@fogline/shared/errors';
+import { FoglineError, isFoglineError } from '@fogline/shared';
 import CircuitBreaker from 'opossum';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';

@@ -10,14 +10,16 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { decodeInferBody, encodeInferBody } from '@fogline/shared/codec';
-import { codeForHttpStatus, FoglineError } from '@fogline/shared/errors';
 import {
   BINARY_CONTENT_TYPE,
   BINARY_DATA_OUTPUT,
+  codeForHttpStatus,
+  decodeInferBody,
+  encodeInferBody,
+  FoglineError,
   INFERENCE_HEADER_CONTENT_LENGTH,
   type Tensor,
-} from '@fogline/shared/oip';
+} from '@fogline/shared';
 
 export interface CloudClientOptions {
   /** Base URL of the cloud gateway, e.g. `http://cloud.example:8000`. */

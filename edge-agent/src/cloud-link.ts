@@ -6,7 +6,7 @@
  * never waits for this link, so it serves its devices with the cloud down.
  */
 
-import { topics } from '@fogline/shared/core/fabric/index';
+import { topics } from '@fogline/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export const STATUS_ONLINE = 'online';

@@ -9,7 +9,7 @@
  * once, until the cloud answers again, and the disk cache keeps serving. `stop` clears the timer and
  * aborts a fetch under way.
  */
-import { fromUnknown } from '@fogline/shared/errors';
+import { fromUnknown } from '@fogline/shared';
 import type { AgentLogger } from './agent-options.ts';
 import type { CloudClient } from './cloud-client.ts';
 import type { DeviceSync } from './device-sync.ts';

@@ -10,8 +10,7 @@
  * Unknown fields are ignored. A message that fails validation is refused as a whole, so a corrupt
  * publish never empties the device list.
  */
-import { isValidId } from '@fogline/shared/core/fabric/index';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError, isValidId } from '@fogline/shared';
 
 export interface DeviceCredential {
   readonly id: string;

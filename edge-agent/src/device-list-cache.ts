@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { type DesiredState, parseDesiredState } from './desired-state.ts';
 
 export const DESIRED_STATE_FILE = 'desired-state.json';

@@ -7,7 +7,7 @@
  * States come from the cloud broker (`receive`, in topic order) or are fetched over HTTP
  * (`receiveFetched`, desired-state-poller.ts); both are validated, applied, cached and reported alike.
  */
-import { fromUnknown } from '@fogline/shared/errors';
+import { fromUnknown } from '@fogline/shared';
 import type { AgentLogger } from './agent-options.ts';
 import { type DesiredState, decodeDesiredState } from './desired-state.ts';
 import type { DeviceListCache } from './device-list-cache.ts';

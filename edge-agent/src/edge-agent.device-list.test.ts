@@ -4,8 +4,9 @@
  * on disk for restarts with the cloud down, and enforced at once when a device is removed. Also the
  * edge's retained status with its last will, and its telemetry.
  */
-import { createBroker, type FoglineBroker } from '@fogline/shared/broker/index';
-import { topics } from '@fogline/shared/core/fabric/index';
+
+import { topics } from '@fogline/shared';
+import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelemetryMessage } from './edge-telemetry.ts';

@@ -4,8 +4,7 @@
  * before its deadline, and the agent keeps serving.
  */
 import { createServer, type Server } from 'node:net';
-import { encodeInferMessage } from '@fogline/shared/codec';
-import { topics } from '@fogline/shared/core/fabric/index';
+import { encodeInferMessage, topics } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { startTestAgent } from './testing/agent-fixture.ts';
 import { connectTestDevice, testDigits } from './testing/device-client.ts';

@@ -5,9 +5,8 @@
  * once at start, and periodically when there is no cloud broker). `createEdgeAgent` only validates
  * options; `start()` brings everything up and `stop()` shuts it down gracefully.
  */
-import { topics } from '@fogline/shared/core/fabric/index';
-import { type ResolvedPolicy, resolvePolicy } from '@fogline/shared/core/routing/index';
-import { loadModelRepository } from '@fogline/shared/model-repository/index';
+import { type ResolvedPolicy, resolvePolicy, topics } from '@fogline/shared';
+import { loadModelRepository } from '@fogline/shared/model-repository';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
 import type { BreakerState } from './cloud-breaker.ts';
 import { CloudLink } from './cloud-link.ts';

@@ -2,8 +2,8 @@
  * The edge's mid model behind the dynamic batcher, on the committed INT8 model in a real onnxruntime
  * worker: batching under load must keep the worker fed and give every request its own answer.
  */
-import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
-import { DEFAULT_MODELS_DIR, loadModelEntry } from '@fogline/shared/model-repository/index';
+import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
+import { DEFAULT_MODELS_DIR, loadModelEntry } from '@fogline/shared/model-repository';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_DEFAULTS } from './agent-options.ts';
 import { BATCHES_PER_WORKER, EdgeModel } from './edge-model.ts';

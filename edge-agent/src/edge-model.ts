@@ -3,11 +3,11 @@
  * behind the dynamic batcher) fed one validated input row per request, with the edge's settings: a
  * pool that leaves one core to the broker, two batches per worker, and only the model's first output.
  */
-import { findTensor } from '@fogline/shared/codec';
-import { FoglineError } from '@fogline/shared/errors';
-import type { ModelEntry, TensorSpec } from '@fogline/shared/model-repository/index';
-import type { Tensor } from '@fogline/shared/oip';
-import { defaultEdgeEngineSizing, ModelInstance } from '@fogline/shared/runtime/index';
+
+import type { Tensor } from '@fogline/shared';
+import { FoglineError, findTensor } from '@fogline/shared';
+import type { ModelEntry, TensorSpec } from '@fogline/shared/model-repository';
+import { defaultEdgeEngineSizing, ModelInstance } from '@fogline/shared/runtime';
 
 export interface EdgeModelOptions {
   readonly entry: ModelEntry;

@@ -7,7 +7,7 @@
  * whose remaining budget is too small for a cloud round trip is a normal local answer: the device asked
  * for an answer within that budget, and the edge gave the best one that fits.
  */
-import { decide, type EscalationBudget, type ResolvedPolicy } from '@fogline/shared/core/routing/index';
+import { decide, type EscalationBudget, type ResolvedPolicy } from '@fogline/shared';
 import type { BreakerState } from './cloud-breaker.ts';
 
 export interface CloudState extends EscalationBudget {

@@ -3,14 +3,16 @@
  * semantics on EdgeTelemetry itself, then its tier counts, latency histograms and breaker state as
  * a real agent fills them while serving real devices over MQTT.
  */
-import { encodeInferMessage } from '@fogline/shared/codec';
-import { topics } from '@fogline/shared/core/fabric/index';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { encodeInferMessage, topics } from '@fogline/shared';
+import { describe, expect, it } from 'vitest';
 import { EdgeTelemetry, type TelemetryGauges } from './edge-telemetry.ts';
-import { DEFAULT_LATENCY_BUCKETS_MS, type HistogramSnapshot } from './latency-histogram.ts';
-import type { AgentFixture } from './testing/agent-fixture.ts';
-import { type CloudFixture, startCloud } from './testing/cloud-fixture.ts';
-import { type ReplyRecord, testDigits } from './testing/device-client.ts';
+import { DEFAULT_LATENCY_BUCKETS_MS } from './latency-histogram.ts';
+import { testDigits } from './testing/device-client.ts';
+import {
+  expectHistogramOf,
+  replyParam as param,
+  settledTelemetry as settled,
+} from './testing/telemetry-checks.ts';
 import { withAgentAndDevice } from './testing/with-agent.ts';
 
 const identity = {
@@ -113,34 +115,9 @@ describe('EdgeTelemetry snapshot', () => {
   });
 });
 
-/** Index of the bucket a sample lands in: the first bound ≥ ms, else the overflow bucket. */
-function bucketOf(ms: number, bounds: readonly number[]): number {
-  const i = bounds.findIndex((b) => ms <= b);
-  return i === -1 ? bounds.length : i;
-}
-
-/** The histogram the given samples should produce; replies carry them rounded to 1 µs. */
-function expectHistogramOf(h: HistogramSnapshot, samples: readonly number[]): void {
-  const counts = new Array<number>(h.boundsMs.length + 1).fill(0);
-  for (const ms of samples) counts[bucketOf(ms, h.boundsMs)]!++;
-  expect(h.counts).toEqual(counts);
-  expect(h.count).toBe(samples.length);
-  const sum = samples.reduce((a, b) => a + b, 0);
-  expect(Math.abs(h.sumMs - sum)).toBeLessThanOrEqual(0.0005 * samples.length + 1e-9);
-}
-
-const param = (r: ReplyRecord, name: string) => r.decoded.header.parameters?.[name] as number;
 const device = { id: 'dev-1', token: 'tok-1' };
 const { images } = testDigits(6);
 const escalateAll = { routingScore: 'entropy' as const, routingThreshold: 1 };
-
-/** Waits until every received message has been through the handler (total latency is observed last). */
-async function settled(fixture: AgentFixture, received: number) {
-  await vi.waitFor(() => expect(fixture.agent.telemetry().latencyMs.total.count).toBe(received), {
-    timeout: 5000,
-  });
-  return fixture.agent.telemetry();
-}
 
 describe('telemetry of a serving edge agent', () => {
   it('counts local answers, errors and drops, and histograms the edge_ms it reported', async () => {
@@ -180,40 +157,6 @@ describe('telemetry of a serving edge agent', () => {
       // Every message that arrived has a total time, at least its edge time.
       expect(t.latencyMs.total.sumMs).toBeGreaterThanOrEqual(t.latencyMs.edge.sumMs);
       expect(JSON.parse(JSON.stringify(t))).toEqual(t);
-    });
-  });
-
-  describe('with the real cloud gateway', () => {
-    let cloud: CloudFixture;
-    beforeAll(async () => {
-      cloud = await startCloud();
-    });
-    afterAll(async () => {
-      await cloud?.stop();
-    });
-
-    it('histograms the cloud_ms of escalated answers', async () => {
-      await withAgentAndDevice(
-        { devices: [device], cloudUrl: cloud.url, ...escalateAll },
-        async (fixture, dev) => {
-          const replies: ReplyRecord[] = [];
-          for (const image of images.slice(0, 4)) replies.push(await dev.infer(image, { deadlineMs: 5000 }));
-          for (const r of replies) expect(r.decoded.header.parameters).toMatchObject({ tier: 'cloud' });
-
-          const t = await settled(fixture, 4);
-          expect(t.counts).toMatchObject({ received: 4, edge: 0, cloud: 4, degraded: 0, escalations: 4 });
-          expectHistogramOf(
-            t.latencyMs.cloud,
-            replies.map((r) => param(r, 'cloud_ms')),
-          );
-          expectHistogramOf(
-            t.latencyMs.edge,
-            replies.map((r) => param(r, 'edge_ms')),
-          );
-          expect(t.latencyMs.total.count).toBe(4);
-          expect(t.breaker).toBe('closed');
-        },
-      );
     });
   });
 

@@ -2,7 +2,7 @@
  * What the edge agent counts, and the JSON it publishes on `topics.telemetry(edgeId)` every few
  * seconds (docs/edge-agent.md "Telemetry"). Counters are totals since start; consumers diff them.
  */
-import type { ErrorCode } from '@fogline/shared/errors';
+import type { ErrorCode } from '@fogline/shared';
 import type { BreakerState } from './cloud-breaker.ts';
 import { type HistogramSnapshot, LatencyHistogram } from './latency-histogram.ts';
 

@@ -8,8 +8,8 @@
  * topic can be refused; it publishes replies with `broker.publish` (QoS 1).
  */
 
-import { createBroker, type FoglineBroker } from '@fogline/shared/broker/index';
-import type { Clock } from '@fogline/shared/clock';
+import type { Clock } from '@fogline/shared';
+import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import type { AedesPublishPacket, Client } from 'aedes';
 import type { AgentLogger } from './agent-options.ts';
 import type { DeviceRegistry } from './device-registry.ts';

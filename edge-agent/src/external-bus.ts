@@ -7,8 +7,8 @@
  * would be long gone); devices answer locally until it is back.
  */
 
-import { FoglineError } from '@fogline/shared/errors';
-import { disableNagle } from '@fogline/shared/mqtt-no-delay';
+import { FoglineError } from '@fogline/shared';
+import { disableNagle } from '@fogline/shared/mqtt-client';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { LocalBus } from './local-bus.ts';
 

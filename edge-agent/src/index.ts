@@ -1,12 +1,20 @@
 /** @fogline/edge-agent: the edge tier (local broker, mid model, escalation to the cloud). */
 export {
   AGENT_DEFAULTS,
+  AGENT_RULES,
   type AgentLogger,
+  BREAKER_RULES,
   type EdgeAgentOptions,
+  LOCAL_BROKER_RULES,
   type LocalBrokerOptions,
   resolveAgentOptions,
 } from './agent-options.ts';
-export { type BreakerState, CloudBreaker, type CloudBreakerOptions } from './cloud-breaker.ts';
+export {
+  BREAKER_DEFAULTS,
+  type BreakerState,
+  CloudBreaker,
+  type CloudBreakerOptions,
+} from './cloud-breaker.ts';
 export { type CloudAnswer, CloudClient, type CloudClientOptions } from './cloud-client.ts';
 export { STATUS_OFFLINE, STATUS_ONLINE } from './cloud-link.ts';
 export {

@@ -5,8 +5,7 @@
  * locally, escalate to the cloud, or answer locally flagged degraded when the cloud is unavailable.
  * Nothing here throws to the caller.
  */
-import type { Clock } from '@fogline/shared/clock';
-import { findTensor } from '@fogline/shared/codec';
+import type { Clock, Tensor } from '@fogline/shared';
 import {
   type AnswerReply,
   type Deadline,
@@ -14,11 +13,14 @@ import {
   type FabricRequest,
   type FabricRequestLimits,
   FabricServer,
+  FoglineError,
+  findTensor,
+  isFoglineError,
   logitsOutput,
-} from '@fogline/shared/core/fabric/index';
-import { type ResolvedPolicy, scoreOf, softmax } from '@fogline/shared/core/routing/index';
-import { FoglineError, isFoglineError } from '@fogline/shared/errors';
-import type { Tensor } from '@fogline/shared/oip';
+  type ResolvedPolicy,
+  scoreOf,
+  softmax,
+} from '@fogline/shared';
 import type { CloudAnswer } from './cloud-client.ts';
 import type { CloudTier } from './cloud-tier.ts';
 import type { EdgeModel } from './edge-model.ts';

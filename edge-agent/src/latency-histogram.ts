@@ -2,7 +2,7 @@
  * A fixed-bucket latency histogram (Prometheus style: cumulative-free counts per upper bound, plus
  * sum and count), cheap enough to update on every request and small enough to publish as telemetry.
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 
 export const DEFAULT_LATENCY_BUCKETS_MS: readonly number[] = Object.freeze([
   1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,

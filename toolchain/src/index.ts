@@ -5,7 +5,14 @@
  * - calibrate/: `fogline calibrate` (cascade thresholds fitted to a target) and its report.
  */
 
-export { type CascadeCalibration, calibrateCascade } from './calibrate/calibrate-cascade.ts';
+export {
+  type CascadeCalibration,
+  calibrateCascade,
+  TIER_ROLES,
+  type TierModel,
+  type TierRole,
+} from './calibrate/calibrate-cascade.ts';
+export { type CalibrationReport, formatStage } from './calibrate/calibration-report.ts';
 export {
   baselines,
   type Cascade,
@@ -13,15 +20,33 @@ export {
   evaluatePolicy,
   oracleOutcome,
 } from './calibrate/cascade.ts';
-export { choosePolicy, type Objective, parseAccuracyTarget } from './calibrate/objective.ts';
+export {
+  choosePolicy,
+  describeObjective,
+  type Minimize,
+  type Objective,
+  parseAccuracyTarget,
+} from './calibrate/objective.ts';
+export { writeCalibrationReport } from './calibrate/report-files.ts';
+export { writeRouting } from './calibrate/routing-config.ts';
 export { paretoFrontier, sweepPolicies } from './calibrate/sweep.ts';
 export { decodeModel, encodeModel } from './onnx/codec.ts';
-export type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from './onnx/ir.ts';
+export { attrInt, attrInts, makeNode, tensorValueInfo } from './onnx/graph.ts';
+export { DataType, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx/ir.ts';
 export { buildModel } from './onnx/model-builder.ts';
+export { floatTensor } from './onnx/tensor.ts';
+export type { CalibrationProgress } from './quantize/collect-ranges.ts';
 export {
   inspectModel,
   type QuantizedModel,
   type QuantizeOptions,
   quantizeModel,
 } from './quantize/quantize-model.ts';
-export { loadSampleSet, type SampleSet } from './quantize/sample-set.ts';
+export {
+  compareLatency,
+  compareOnSets,
+  environment,
+  type QuantizeReport,
+  quantizeReportMarkdown,
+} from './quantize/quantize-report.ts';
+export { DIGITS_SPLIT_NAMES, loadSampleSet, type SampleSet } from './quantize/sample-set.ts';

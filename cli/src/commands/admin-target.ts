@@ -3,8 +3,7 @@
  * `--url` / `--admin-token` or, by default, both read from `--data-dir` (cloud.json, admin-token),
  * exactly as `fogline keys` does.
  */
-import { CloudAdminClient, resolveAdminTarget } from '@fogline/cloud/admin-client';
-import { DEFAULT_DATA_DIR } from '@fogline/cloud/store/index';
+import { CloudAdminClient, DEFAULT_DATA_DIR, resolveAdminTarget } from '@fogline/cloud';
 import type { Command } from 'commander';
 
 export interface AdminTargetFlags {

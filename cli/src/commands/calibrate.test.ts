@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDigits } from '@fogline/shared/digits-dataset';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import { loadDigits } from '@fogline/shared/digits';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFogline as fogline } from '../testing/run-fogline.ts';
 

@@ -1,24 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FoglineError } from '@fogline/shared/errors';
-import { DEFAULT_MODELS_DIR, loadModelRepository } from '@fogline/shared/model-repository/index';
+import { FoglineError } from '@fogline/shared';
+import { DEFAULT_MODELS_DIR, loadModelRepository } from '@fogline/shared/model-repository';
 import {
+  type CalibrationReport,
   calibrateCascade,
-  TIER_ROLES,
-  type TierModel,
-  type TierRole,
-} from '@fogline/toolchain/calibrate/calibrate-cascade';
-import { type CalibrationReport, formatStage } from '@fogline/toolchain/calibrate/calibration-report';
-import {
   describeObjective,
+  formatStage,
+  inspectModel,
+  loadSampleSet,
   type Minimize,
   type Objective,
   parseAccuracyTarget,
-} from '@fogline/toolchain/calibrate/objective';
-import { writeCalibrationReport } from '@fogline/toolchain/calibrate/report-files';
-import { writeRouting } from '@fogline/toolchain/calibrate/routing-config';
-import { inspectModel } from '@fogline/toolchain/quantize/quantize-model';
-import { loadSampleSet } from '@fogline/toolchain/quantize/sample-set';
+  TIER_ROLES,
+  type TierModel,
+  type TierRole,
+  writeCalibrationReport,
+  writeRouting,
+} from '@fogline/toolchain';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parsePositiveInt } from '../flags.ts';
 import { formatTable } from '../format.ts';

@@ -4,10 +4,15 @@
  * stdout carries exactly one JSON line, once ready: `{"event":"ready","http":{"port":…},"mqtt":{"port":…},…}`.
  * Everything for humans (admin token at first start, --no-auth warning, shutdown) goes to stderr.
  */
-import { type CloudOptions, CloudServer, DEFAULT_CLOUD_OPTIONS, type ServingOptions } from '@fogline/cloud';
-import { CLOUD_RULES } from '@fogline/cloud/cloud-options';
-import { SERVING_RULES } from '@fogline/cloud/serving/serving-options';
-import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker/broker-options';
+import {
+  CLOUD_RULES,
+  type CloudOptions,
+  CloudServer,
+  DEFAULT_CLOUD_OPTIONS,
+  SERVING_RULES,
+  type ServingOptions,
+} from '@fogline/cloud';
+import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker';
 import { type Command, Option } from 'commander';
 import { numberFlag, numberListFlag } from '../flags.ts';
 

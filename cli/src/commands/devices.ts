@@ -4,10 +4,9 @@
  * to none (`--cloud`): it then connects to the cloud broker, which plays its edge. The token printed
  * by `add` is shown once (the device's MQTT password on its edge's broker, or the cloud broker).
  */
-import type { DeviceView } from '@fogline/cloud/admin-client';
-import { NAME_RULE } from '@fogline/cloud/store/validation';
-import { CLOUD_EDGE_ID } from '@fogline/shared/core/fabric/index';
-import { FoglineError } from '@fogline/shared/errors';
+import type { DeviceView } from '@fogline/cloud';
+import { NAME_RULE } from '@fogline/cloud';
+import { CLOUD_EDGE_ID, FoglineError } from '@fogline/shared';
 import type { Command } from 'commander';
 import { formatTable } from '../format.ts';
 import { type AdminTargetFlags, adminClient, withAdminTarget } from './admin-target.ts';

@@ -8,8 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBroker, type FoglineBroker } from '@fogline/shared/broker/index';
-import { topics } from '@fogline/shared/core/fabric/index';
+import { topics } from '@fogline/shared';
+import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

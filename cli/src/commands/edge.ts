@@ -4,22 +4,19 @@
  * `{"event":"ready","edgeId":…,"model":…,"mqtt":{"port":…},"ws":{"port":…},…}`; logs go to stderr.
  */
 import {
+  AGENT_DEFAULTS,
+  AGENT_RULES,
+  BREAKER_DEFAULTS,
+  BREAKER_RULES,
   createEdgeAgent,
   DEFAULT_EDGE_MQTT_PORT,
   type EdgeAgentOptions,
+  LOCAL_BROKER_RULES,
   type LocalBrokerOptions,
 } from '@fogline/edge-agent';
-import {
-  AGENT_DEFAULTS,
-  AGENT_RULES,
-  BREAKER_RULES,
-  LOCAL_BROKER_RULES,
-} from '@fogline/edge-agent/agent-options';
-import { BREAKER_DEFAULTS } from '@fogline/edge-agent/cloud-breaker';
-import { BROKER_DEFAULTS, RATE_RULES } from '@fogline/shared/broker/broker-options';
-import type { ScoreKind } from '@fogline/shared/core/routing/index';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import type { Rule } from '@fogline/shared/options';
+import type { Rule, ScoreKind } from '@fogline/shared';
+import { BROKER_DEFAULTS, RATE_RULES } from '@fogline/shared/broker';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { type Command, Option } from 'commander';
 import { numberFlag, textFlag } from '../flags.ts';
 

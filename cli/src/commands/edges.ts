@@ -3,8 +3,8 @@
  * printed by `add` is shown once: it is the edge's MQTT password on the cloud broker and its HTTP
  * credential (`fogline edge --token`, or $FOGLINE_EDGE_TOKEN).
  */
-import type { EdgeView } from '@fogline/cloud/admin-client';
-import { NAME_RULE } from '@fogline/cloud/store/validation';
+import type { EdgeView } from '@fogline/cloud';
+import { NAME_RULE } from '@fogline/cloud';
 import type { Command } from 'commander';
 import { formatTable } from '../format.ts';
 import { type AdminTargetFlags, adminClient, withAdminTarget } from './admin-target.ts';

@@ -2,10 +2,14 @@
  * `fogline keys create|list|revoke`: API keys for the cloud's inference endpoint, through the running
  * cloud's admin API. `--url` / `--admin-token` or, by default, both read from `--data-dir`.
  */
-import { CloudAdminClient, type KeyView, resolveAdminTarget } from '@fogline/cloud/admin-client';
-import { DEFAULT_DATA_DIR } from '@fogline/cloud/store/index';
-import { NAME_RULE } from '@fogline/cloud/store/validation';
-import { positive } from '@fogline/shared/options';
+import {
+  CloudAdminClient,
+  DEFAULT_DATA_DIR,
+  type KeyView,
+  NAME_RULE,
+  resolveAdminTarget,
+} from '@fogline/cloud';
+import { positive } from '@fogline/shared';
 import type { Command } from 'commander';
 import { numberFlag, parsePositiveInt } from '../flags.ts';
 import { formatTable } from '../format.ts';

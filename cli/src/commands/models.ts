@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs';
-import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
+import { accuracyOf, predictSplit } from '@fogline/shared/digits';
 import {
   DEFAULT_MODELS_DIR,
   loadModelRepository,
   type ModelEntry,
   validateModelFile,
-} from '@fogline/shared/model-repository/index';
+} from '@fogline/shared/model-repository';
 import { type Command, Option } from 'commander';
 import { parsePositiveInt } from '../flags.ts';
 import { formatTable } from '../format.ts';

@@ -2,11 +2,16 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeModel } from '@fogline/toolchain/onnx/codec';
-import { attrInt, attrInts, makeNode, tensorValueInfo } from '@fogline/toolchain/onnx/graph';
-import { DataType } from '@fogline/toolchain/onnx/ir';
-import { buildModel } from '@fogline/toolchain/onnx/model-builder';
-import { floatTensor } from '@fogline/toolchain/onnx/tensor';
+import {
+  attrInt,
+  attrInts,
+  buildModel,
+  DataType,
+  encodeModel,
+  floatTensor,
+  makeNode,
+  tensorValueInfo,
+} from '@fogline/toolchain';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFogline as fogline } from '../testing/run-fogline.ts';

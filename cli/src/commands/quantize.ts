@@ -1,16 +1,19 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { FoglineError, isFoglineError } from '@fogline/shared/errors';
-import type { CalibrationProgress } from '@fogline/toolchain/quantize/collect-ranges';
-import { inspectModel, quantizeModel } from '@fogline/toolchain/quantize/quantize-model';
+import { FoglineError, isFoglineError } from '@fogline/shared';
+import type { CalibrationProgress } from '@fogline/toolchain';
 import {
   compareLatency,
   compareOnSets,
+  DIGITS_SPLIT_NAMES,
   environment,
+  inspectModel,
+  loadSampleSet,
   type QuantizeReport,
+  quantizeModel,
   quantizeReportMarkdown,
-} from '@fogline/toolchain/quantize/quantize-report';
-import { DIGITS_SPLIT_NAMES, loadSampleSet, type SampleSet } from '@fogline/toolchain/quantize/sample-set';
+  type SampleSet,
+} from '@fogline/toolchain';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatTable } from '../format.ts';

@@ -4,10 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_CLOUD_OPTIONS } from '@fogline/cloud';
-import { DEFAULT_DATA_DIR } from '@fogline/cloud/store/index';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import { intIn, rule } from '@fogline/shared/options';
+import { DEFAULT_CLOUD_OPTIONS, DEFAULT_DATA_DIR } from '@fogline/cloud';
+import { intIn, rule } from '@fogline/shared';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { type Command, Option } from 'commander';
 import { numberFlag, parsePort } from '../flags.ts';
 import { CascadeTally } from '../up/cascade-tally.ts';

@@ -3,7 +3,7 @@
  * right against the labels, and their end-to-end latency. Latencies are kept in a bounded reservoir
  * so a long run does not grow memory.
  */
-import { TIERS, type Tier } from '@fogline/shared/core/routing/index';
+import { TIERS, type Tier } from '@fogline/shared';
 
 const RESERVOIR = 20_000;
 

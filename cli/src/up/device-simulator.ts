@@ -4,7 +4,7 @@
  * order (stream-order.ts), and every answer is scored against the label.
  */
 import { connectDevice, type Device } from '@fogline/device-sdk';
-import { loadDigits } from '@fogline/shared/digits-dataset';
+import { loadDigits } from '@fogline/shared/digits';
 import type { CascadeTally } from './cascade-tally.ts';
 import { DEFAULT_STREAM_SEED, deviceSampleStream, shuffledIndices } from './stream-order.ts';
 

@@ -5,10 +5,9 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CloudServer } from '@fogline/cloud';
-import { CloudAdminClient } from '@fogline/cloud/admin-client';
+import { CloudAdminClient, CloudServer } from '@fogline/cloud';
 import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { SimulatedDeviceSpec } from './device-simulator.ts';
 import { preferPort } from './free-port.ts';
 

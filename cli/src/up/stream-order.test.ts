@@ -1,4 +1,4 @@
-import { loadDigits } from '@fogline/shared/digits-dataset';
+import { loadDigits } from '@fogline/shared/digits';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STREAM_SEED, deviceSampleStream, shuffledIndices } from './stream-order.ts';
 

@@ -5,7 +5,7 @@
  * every device walks the same shuffled order from its own offset, so they do not send the same digits.
  */
 
-import { seededRandom } from '@fogline/shared/seeded-random';
+import { seededRandom } from '@fogline/shared';
 
 /** Seed of the order `fogline up` streams in: the same digits, in the same order, on every run. */
 export const DEFAULT_STREAM_SEED = 20240607;

@@ -5,7 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { generateSecret } from '@fogline/shared/secrets';
 import { readStateFile } from '../state-file.ts';
 

@@ -1,4 +1,4 @@
-import { ManualClock } from '@fogline/shared/clock';
+import { ManualClock } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import type { ApiKeyRecord } from '../store/index.ts';
 import { ApiKeyCache } from './api-key-cache.ts';

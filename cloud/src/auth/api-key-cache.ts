@@ -6,7 +6,7 @@
  * how long a revocation made by another replica can go unnoticed.
  */
 import { createHash } from 'node:crypto';
-import { type Clock, systemClock } from '@fogline/shared/clock';
+import { type Clock, systemClock } from '@fogline/shared';
 import type { ApiKeyRecord } from '../store/index.ts';
 
 export interface ApiKeyCacheOptions {

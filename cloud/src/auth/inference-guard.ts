@@ -2,7 +2,7 @@
  * Who may run inference: `Authorization: Bearer <api key>` checked against the store (through the
  * LRU), then one token from that key's bucket. With auth off every request passes unchecked.
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import type { ApiKeyRecord, ApiKeyRepository } from '../store/index.ts';
 import { ApiKeyCache } from './api-key-cache.ts';

@@ -2,9 +2,7 @@
  * One token bucket per API key (DESIGN: Resilience), sized by the key's own record. Buckets live in
  * memory, per gateway replica; a re-issued key (new id or new limits) starts a fresh bucket.
  */
-import { type Clock, systemClock } from '@fogline/shared/clock';
-import { FoglineError } from '@fogline/shared/errors';
-import { TokenBucket } from '@fogline/shared/token-bucket';
+import { type Clock, FoglineError, systemClock, TokenBucket } from '@fogline/shared';
 import type { ApiKeyRecord } from '../store/index.ts';
 
 interface KeyBucket {

@@ -6,9 +6,9 @@
 
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { grantedQos } from '@fogline/shared/broker/broker-test-kit';
-import { topics } from '@fogline/shared/core/fabric/index';
+import { topics } from '@fogline/shared';
 import { verifySecret } from '@fogline/shared/secrets';
+import { grantedQos } from '@fogline/shared/testing';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { binaryInferRequest, digits } from '../testing/cloud-fixture.ts';

@@ -7,10 +7,9 @@
  * `/api/edges` and `/api/devices`. CloudServer starts it after HTTP and closes it before the store.
  */
 import type { Server as HttpServer } from 'node:http';
-import type { BrokerOptions, FoglineBroker } from '@fogline/shared/broker/index';
-import { createBroker } from '@fogline/shared/broker/index';
-import { CLOUD_EDGE_ID, TOPIC_PREFIX } from '@fogline/shared/core/fabric/index';
-import { FoglineError, fromUnknown } from '@fogline/shared/errors';
+import { CLOUD_EDGE_ID, FoglineError, fromUnknown, TOPIC_PREFIX } from '@fogline/shared';
+import type { BrokerOptions, FoglineBroker } from '@fogline/shared/broker';
+import { createBroker } from '@fogline/shared/broker';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';

@@ -13,8 +13,9 @@
  * The cloud's own code (desired state out; status, telemetry and edgeless devices' requests in)
  * publishes and subscribes on the Aedes instance in process, so it needs no network identity.
  */
-import type { IdentityResolver } from '@fogline/shared/broker/index';
-import { CLOUD_EDGE_ID, type Identity } from '@fogline/shared/core/fabric/index';
+
+import { CLOUD_EDGE_ID, type Identity } from '@fogline/shared';
+import type { IdentityResolver } from '@fogline/shared/broker';
 import type { DeviceCredentials } from '../identities/device-credentials.ts';
 import type { EdgeCredentials } from '../identities/edge-credentials.ts';
 import { DEVICE_TOKEN_PREFIX } from '../store/devices.ts';

@@ -1,4 +1,4 @@
-import { topics } from '@fogline/shared/core/fabric/index';
+import { topics } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { type DesiredStateMessage, DesiredStatePublisher } from './desired-state-publisher.ts';
 

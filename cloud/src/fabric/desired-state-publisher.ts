@@ -17,8 +17,7 @@
  * serves the very bytes, and the version, its retained topic holds: an edge that gets both never
  * sees two versions of one state.
  */
-import { topics } from '@fogline/shared/core/fabric/index';
-import { fromUnknown } from '@fogline/shared/errors';
+import { fromUnknown, topics } from '@fogline/shared';
 import type { DeviceRepository } from '../store/index.ts';
 
 export interface DesiredStateMessage {

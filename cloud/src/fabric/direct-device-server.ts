@@ -11,20 +11,23 @@
  * a reply topic or correlation id can be read, else it is counted and dropped. Nothing here throws
  * into the broker.
  */
-import type { FoglineBroker } from '@fogline/shared/broker/index';
-import { type Clock, systemClock } from '@fogline/shared/clock';
+
 import {
   type AnswerReply,
   CLOUD_EDGE_ID,
+  type Clock,
   type Deadline,
   type FabricRequest,
   type FabricRequestLimits,
   FabricServer,
+  FoglineError,
   logitsOutput,
+  scoreOf,
+  softmax,
+  systemClock,
   topics,
-} from '@fogline/shared/core/fabric/index';
-import { scoreOf, softmax } from '@fogline/shared/core/routing/index';
-import { FoglineError } from '@fogline/shared/errors';
+} from '@fogline/shared';
+import type { FoglineBroker } from '@fogline/shared/broker';
 import type { AedesPublishPacket, Client } from 'aedes';
 import { planInfer } from '../serving/infer-input.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';

@@ -5,7 +5,7 @@
  * memory per cloud process; `lastSeenAt` is also written to the store, at most once per
  * `seenWriteIntervalMs` per edge, so a telemetry stream does not become a stream of writes.
  */
-import { fromUnknown } from '@fogline/shared/errors';
+import { fromUnknown } from '@fogline/shared';
 import { summarizeTelemetry, type TelemetrySummary } from './telemetry-summary.ts';
 
 export interface ReportedSummary {

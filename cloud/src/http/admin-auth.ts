@@ -2,7 +2,7 @@
  * The admin token check as middleware (`Authorization: Bearer <admin token>`), mounted by createApp
  * on /api/* and on repository control, like Hono's `bearerAuth`.
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { MiddlewareHandler } from 'hono';
 import { adminTokenMatches } from '../auth/admin-token.ts';
 import { bearerToken } from '../auth/inference-guard.ts';

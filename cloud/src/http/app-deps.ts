@@ -1,5 +1,5 @@
 /** Everything the HTTP app needs, built by CloudServer (or by a test) and passed to createApp. */
-import type { FoglineError } from '@fogline/shared/errors';
+import type { FoglineError } from '@fogline/shared';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
 import type { IdentityService } from '../identities/identity-service.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';

@@ -4,7 +4,7 @@
  * then one register function per endpoint family. Every error, thrown from any route, leaves as
  * OIP's `{"error": "..."}` with Triton's status mapping.
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { Hono } from 'hono';
 import { adminAuth } from './admin-auth.ts';
 import type { CloudAppDeps } from './app-deps.ts';

@@ -4,7 +4,7 @@
  * `Retry-After` in whole seconds (RFC 9110 §10.2.3), UNAVAILABLE 503). INTERNAL errors are logged and
  * answered without their internals.
  */
-import { type FoglineError, fromUnknown } from '@fogline/shared/errors';
+import { type FoglineError, fromUnknown } from '@fogline/shared';
 
 export interface ErrorReply {
   status: number;

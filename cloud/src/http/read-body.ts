@@ -4,7 +4,7 @@
  * The bytes may be a view into a larger buffer: callers must not keep them past the request.
  */
 import type { IncomingMessage } from 'node:http';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { Context } from 'hono';
 
 export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array> {

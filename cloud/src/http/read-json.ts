@@ -1,4 +1,4 @@
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { Context } from 'hono';
 import { readBody } from './read-body.ts';
 

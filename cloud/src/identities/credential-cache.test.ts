@@ -1,4 +1,4 @@
-import { ManualClock } from '@fogline/shared/clock';
+import { ManualClock } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { CredentialCache } from './credential-cache.ts';
 

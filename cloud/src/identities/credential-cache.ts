@@ -8,7 +8,7 @@
  * refused for long, and a wrong token retried in a loop costs one scrypt per period, not per try).
  */
 import { createHash } from 'node:crypto';
-import { type Clock, systemClock } from '@fogline/shared/clock';
+import { type Clock, systemClock } from '@fogline/shared';
 
 export type CredentialCheck<T> = (subject: string, secret: string) => Promise<T | null>;
 

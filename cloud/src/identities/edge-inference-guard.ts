@@ -14,10 +14,7 @@
  * edge form is accepted, the edge's bucket applies, and `--no-auth` does not open it (as the cloud
  * broker always requires edge credentials).
  */
-import { type Clock, systemClock } from '@fogline/shared/clock';
-import { isValidId } from '@fogline/shared/core/fabric/index';
-import { FoglineError } from '@fogline/shared/errors';
-import { TokenBucket } from '@fogline/shared/token-bucket';
+import { type Clock, FoglineError, isValidId, systemClock, TokenBucket } from '@fogline/shared';
 import { bearerToken, type InferenceGuard } from '../auth/inference-guard.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import { EDGE_TOKEN_PREFIX } from '../store/edges.ts';

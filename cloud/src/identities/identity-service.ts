@@ -14,7 +14,7 @@
  * Tokens are returned once, by `createEdge` / `createDevice`; the store keeps only scrypt hashes.
  */
 
-import { CLOUD_EDGE_ID, type Identity } from '@fogline/shared/core/fabric/index';
+import { CLOUD_EDGE_ID, type Identity } from '@fogline/shared';
 import type { EdgePresence, EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { DeviceRecord, EdgeRecord, Store } from '../store/index.ts';
 import type { DeviceCredentials } from './device-credentials.ts';

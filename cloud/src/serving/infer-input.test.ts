@@ -1,5 +1,5 @@
-import { decodeInferBody } from '@fogline/shared/codec';
-import { parseModelConfig } from '@fogline/shared/model-repository/index';
+import { decodeInferBody } from '@fogline/shared';
+import { parseModelConfig } from '@fogline/shared/model-repository';
 import { describe, expect, it } from 'vitest';
 import { codecLimitsFor, planInfer } from './infer-input.ts';
 

@@ -5,11 +5,10 @@
  * `max_batch_size`, requested outputs that exist. Element counts and binary sizes were already
  * checked by the codec (decodeInferBody) with limits derived from the model (see `codecLimitsFor`).
  */
-import type { CodecLimits } from '@fogline/shared/codec';
-import { FoglineError } from '@fogline/shared/errors';
-import type { ModelConfig, TensorSpec } from '@fogline/shared/model-repository/index';
-import type { InferRequest, Tensor } from '@fogline/shared/oip';
-import { type InferItem, sampleElements } from '@fogline/shared/runtime/index';
+import type { CodecLimits, InferRequest, Tensor } from '@fogline/shared';
+import { FoglineError } from '@fogline/shared';
+import type { ModelConfig, TensorSpec } from '@fogline/shared/model-repository';
+import { type InferItem, sampleElements } from '@fogline/shared/runtime';
 
 /** What the response needs to know about the request besides the tensors. */
 export interface InferPlan {

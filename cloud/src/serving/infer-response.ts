@@ -3,9 +3,10 @@
  * order asked, the request id echoed, each output binary or JSON as the Triton binary extension
  * says (`binary_data` per output, else `binary_data_output` per request, else JSON).
  */
-import { encodeInferBody, wantsBinaryOutput } from '@fogline/shared/codec';
-import type { InferRequest, InferResponseHeader, Tensor } from '@fogline/shared/oip';
-import type { TensorMap } from '@fogline/shared/runtime/index';
+
+import type { InferRequest, InferResponseHeader, Tensor } from '@fogline/shared';
+import { encodeInferBody, wantsBinaryOutput } from '@fogline/shared';
+import type { TensorMap } from '@fogline/shared/runtime';
 import type { InferPlan } from './infer-input.ts';
 
 export interface EncodedInferResponse {

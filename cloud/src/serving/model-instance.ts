@@ -4,8 +4,8 @@
  * the codec bounds of requests to it. Loaded with `ModelInstance.load(entry, version, options)`; a
  * reload builds a new one and swaps it in (model-server.ts).
  */
-import type { CodecLimits } from '@fogline/shared/codec';
-import { ModelInstance as RuntimeModelInstance } from '@fogline/shared/runtime/index';
+import type { CodecLimits } from '@fogline/shared';
+import { ModelInstance as RuntimeModelInstance } from '@fogline/shared/runtime';
 import { codecLimitsFor } from './infer-input.ts';
 import { RequestStats } from './request-stats.ts';
 

@@ -10,8 +10,8 @@
 import { type Dirent, existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FoglineError, fromUnknown } from '@fogline/shared/errors';
-import { loadModelEntry, type ModelEntry } from '@fogline/shared/model-repository/index';
+import { FoglineError, fromUnknown } from '@fogline/shared';
+import { loadModelEntry, type ModelEntry } from '@fogline/shared/model-repository';
 import { ModelInstance } from './model-instance.ts';
 import type { ServingOptions } from './serving-options.ts';
 

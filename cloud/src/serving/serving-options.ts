@@ -2,7 +2,7 @@
  * How models are served. Every field is optional: absent batching fields come from each model's
  * config.json, absent engine fields from the core count (defaultEngineSizing).
  */
-import { intIn, numberIn } from '@fogline/shared/options';
+import { intIn, numberIn } from '@fogline/shared';
 
 export interface ServingOptions {
   /** onnxruntime sessions (worker_threads) per model version. */

@@ -1,5 +1,5 @@
 /** API keys: shown once, stored as scrypt hashes, found on verify by their 8-character display prefix. */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { generateSecret, hashSecret, verifySecret } from '@fogline/shared/secrets';
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';

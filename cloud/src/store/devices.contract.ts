@@ -1,5 +1,5 @@
 /** Store contract, devices part: see store.contract.ts. */
-import { CLOUD_EDGE_ID } from '@fogline/shared/core/fabric/index';
+import { CLOUD_EDGE_ID } from '@fogline/shared';
 import { verifySecret } from '@fogline/shared/secrets';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';

@@ -2,8 +2,7 @@
  * Devices: id + shown-once token, attached to one edge that authenticates them from a synced list,
  * or to none (edge null): the cloud broker then authenticates them with `verify`.
  */
-import { CLOUD_EDGE_ID } from '@fogline/shared/core/fabric/index';
-import { FoglineError } from '@fogline/shared/errors';
+import { CLOUD_EDGE_ID, FoglineError } from '@fogline/shared';
 import { generateSecret, hashSecret, MAX_SECRET_LENGTH, verifySecret } from '@fogline/shared/secrets';
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';

@@ -1,6 +1,6 @@
 /** Store contract, edges part: see store.contract.ts. */
 
-import { CLOUD_EDGE_ID } from '@fogline/shared/core/fabric/index';
+import { CLOUD_EDGE_ID } from '@fogline/shared';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { BAD_NAMES, rejectsWith, type StoreUnderTest, unique } from './contract-support.ts';

@@ -1,6 +1,5 @@
 /** Edge agents: id + shown-once token (MQTT password on the cloud broker, bearer token on HTTP). */
-import { CLOUD_EDGE_ID } from '@fogline/shared/core/fabric/index';
-import { FoglineError } from '@fogline/shared/errors';
+import { CLOUD_EDGE_ID, FoglineError } from '@fogline/shared';
 import { generateSecret, hashSecret, MAX_SECRET_LENGTH, verifySecret } from '@fogline/shared/secrets';
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';

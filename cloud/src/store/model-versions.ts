@@ -1,5 +1,5 @@
 /** Published model versions: which (model, version) exists at which tier, with its digest and status. */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { and, asc, eq } from 'drizzle-orm';
 import { byName, type StoreDatabase, type WallClock } from './database.ts';
 import { modelVersions } from './schema.ts';

@@ -4,7 +4,7 @@
  * Migrations are applied on open; re-opening an up-to-date database applies nothing.
  */
 import { resolve } from 'node:path';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { WallClock } from './database.ts';
 import { createStore, type StoreConnection } from './drizzle-store.ts';
 import { openPgliteConnection } from './pglite-connection.ts';

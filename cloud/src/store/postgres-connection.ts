@@ -1,5 +1,5 @@
 /** PostgreSQL through a node-postgres Pool (`DATABASE_URL=postgres://...`): for replicas and production. */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';

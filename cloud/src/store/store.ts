@@ -11,7 +11,7 @@
  * - `get` / `revoke` on a missing record → NOT_FOUND; malformed names/ids → INVALID_ARG.
  * - `revoke` is idempotent and keeps the first revocation time; records are never deleted.
  */
-import type { Tier } from '@fogline/shared/core/routing/index';
+import type { Tier } from '@fogline/shared';
 
 export type ModelVersionStatus = 'staged' | 'active' | 'retired';
 

@@ -1,6 +1,5 @@
 /** Boundary checks for store inputs; each failure is a FoglineError INVALID_ARG naming the field. */
-import { isTier, TIERS, type Tier } from '@fogline/shared/core/routing/index';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError, isTier, TIERS, type Tier } from '@fogline/shared';
 import type { ModelVersionStatus } from './store.ts';
 
 /** Names of API keys, edge/device ids and model names: safe in MQTT topics, URLs and file paths. */

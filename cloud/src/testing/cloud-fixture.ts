@@ -5,10 +5,10 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeInferBody } from '@fogline/shared/codec';
-import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
-import type { InferRequestHeader, Parameters } from '@fogline/shared/oip';
+import type { InferRequestHeader, Parameters } from '@fogline/shared';
+import { encodeInferBody } from '@fogline/shared';
+import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import type { CloudOptions } from '../cloud-options.ts';
 import { type CloudReady, CloudServer } from '../cloud-server.ts';
 

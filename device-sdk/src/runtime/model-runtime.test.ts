@@ -1,8 +1,8 @@
 /** Contract test: every runtime gives the same logits for the committed digits-tiny model. */
 import { readFileSync } from 'node:fs';
-import { argmax } from '@fogline/shared/core/routing/index';
-import { loadDigits } from '@fogline/shared/digits-dataset';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import { argmax } from '@fogline/shared';
+import { loadDigits } from '@fogline/shared/digits';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRuntime, RuntimeModel } from './model-runtime.ts';
 import { createNodeRuntime } from './node-runtime.ts';

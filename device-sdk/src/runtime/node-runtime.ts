@@ -1,5 +1,5 @@
 /** The tiny model on onnxruntime-node (native CPU binary: linux x64/arm64, macOS, Windows). */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { ModelRuntime, RuntimeModel } from './model-runtime.ts';
 import { createOrtRuntime, type OrtModule } from './ort-runtime.ts';
 

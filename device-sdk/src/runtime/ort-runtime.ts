@@ -1,5 +1,5 @@
 /** ModelRuntime over an onnxruntime InferenceSession (the API common to onnxruntime-node and -web). */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { ModelRuntime, RuntimeKind, RuntimeModel } from './model-runtime.ts';
 
 /** The part of the onnxruntime module used here (same in onnxruntime-node and onnxruntime-web). */

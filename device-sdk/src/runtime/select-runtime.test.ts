@@ -5,9 +5,9 @@
  * onnxruntime-node throw what Node throws for a missing .node file; everything else is real.
  */
 import { readFileSync } from 'node:fs';
-import { argmax } from '@fogline/shared/core/routing/index';
-import { loadDigits } from '@fogline/shared/digits-dataset';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import { argmax } from '@fogline/shared';
+import { loadDigits } from '@fogline/shared/digits';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ModelRuntime, RuntimeModel } from './model-runtime.ts';
 import { selectRuntime } from './select-runtime.ts';

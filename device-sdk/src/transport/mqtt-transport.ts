@@ -4,8 +4,8 @@
  * `reconnect()` also drops MQTT.js' queue of unsent QoS 1 publishes, so a request never reaches the
  * edge after its deadline has passed on the device.
  */
-import { FoglineError } from '@fogline/shared/errors';
-import { disableNagle } from '@fogline/shared/mqtt-no-delay';
+import { FoglineError } from '@fogline/shared';
+import { disableNagle } from '@fogline/shared/mqtt-client';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type BackoffOptions, backoffDelayMs } from './backoff.ts';
 

@@ -3,10 +3,9 @@
  * inference requests on its edge's infer topic and collects the replies by correlation id.
  */
 
-import type { DecodedInfer } from '@fogline/shared/codec';
-import { decodeInferMessage, encodeInferMessage } from '@fogline/shared/codec';
-import { topics } from '@fogline/shared/core/fabric/index';
-import { loadDigits } from '@fogline/shared/digits-dataset';
+import type { DecodedInfer } from '@fogline/shared';
+import { decodeInferMessage, encodeInferMessage, topics } from '@fogline/shared';
+import { loadDigits } from '@fogline/shared/digits';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export interface ReplyRecord {

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeInferMessage } from '../codec.ts';
+import { decodeInferMessage } from '../core/codec/index.ts';
 import { topics } from '../core/fabric/topics.ts';
 import {
   collect,
@@ -10,7 +10,7 @@ import {
   startTestBroker,
   type TestBroker,
   until,
-} from './broker-test-kit.ts';
+} from '../testing/broker-test-kit.ts';
 
 let t: TestBroker;
 const clients: MqttClient[] = [];

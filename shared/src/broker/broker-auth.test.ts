@@ -1,7 +1,13 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { topics } from '../core/fabric/topics.ts';
-import { closed, connectClient, startTestBroker, type TestBroker, until } from './broker-test-kit.ts';
+import {
+  closed,
+  connectClient,
+  startTestBroker,
+  type TestBroker,
+  until,
+} from '../testing/broker-test-kit.ts';
 
 let t: TestBroker;
 const clients: MqttClient[] = [];

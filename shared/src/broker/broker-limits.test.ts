@@ -2,8 +2,8 @@ import { createConnection } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import * as mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../clock.ts';
-import { decodeInferMessage } from '../codec.ts';
+import { ManualClock } from '../core/clock.ts';
+import { decodeInferMessage } from '../core/codec/index.ts';
 import { topics } from '../core/fabric/topics.ts';
 import {
   type Credential,
@@ -16,7 +16,7 @@ import {
   startTestBroker,
   type TestBroker,
   until,
-} from './broker-test-kit.ts';
+} from '../testing/broker-test-kit.ts';
 
 const credentials: Record<string, Credential> = {
   'dev-1': { token: 't1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },

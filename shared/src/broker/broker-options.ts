@@ -4,10 +4,10 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AedesOptions } from 'aedes';
-import { type Clock, systemClock } from '../clock.ts';
+import { type Clock, systemClock } from '../core/clock.ts';
+import { FoglineError } from '../core/errors.ts';
 import type { Identity } from '../core/fabric/acl.ts';
-import { FoglineError } from '../errors.ts';
-import { checkFields, optionChecker, portOrZero, positive, positiveInt, rule } from '../options.ts';
+import { checkFields, optionChecker, portOrZero, positive, positiveInt, rule } from '../core/options.ts';
 
 /**
  * Maps the credentials of a CONNECT (MQTT username = client id, password = token) to an identity, or

@@ -12,7 +12,7 @@ import {
   startTestBroker,
   type TestBroker,
   until,
-} from './broker-test-kit.ts';
+} from '../testing/broker-test-kit.ts';
 
 const credentials: Record<string, Credential> = {
   'dev-1': { token: 't1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },

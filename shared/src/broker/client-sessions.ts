@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'aedes';
 import type { Identity } from '../core/fabric/acl.ts';
-import type { TokenBucket } from '../token-bucket.ts';
+import type { TokenBucket } from '../core/token-bucket.ts';
 
 export interface ClientSession {
   readonly identity: Identity;

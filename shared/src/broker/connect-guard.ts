@@ -4,7 +4,7 @@
  */
 import type { Aedes, AuthErrorCode, AuthenticateError, Client, ConnectPacket } from 'aedes';
 import { canPublish } from '../core/fabric/acl.ts';
-import { TokenBucket } from '../token-bucket.ts';
+import { TokenBucket } from '../core/token-bucket.ts';
 import type { ResolvedBrokerOptions } from './broker-options.ts';
 import type { BrokerStats, ConnectRefusal } from './broker-stats.ts';
 import { type ClientSessions, credentialFingerprint } from './client-sessions.ts';

@@ -4,8 +4,8 @@
  * left waiting for its deadline (docs/design.md "Resilience").
  */
 import type { Aedes } from 'aedes';
+import type { ErrorCode } from '../core/errors.ts';
 import { deviceErrorReply } from '../core/fabric/error-reply.ts';
-import type { ErrorCode } from '../errors.ts';
 
 /** Publishes the error reply; false when the payload carries no request id to correlate with. */
 export function sendDeviceErrorReply(

@@ -3,10 +3,13 @@ export type { AclDecision, AclRefusal, Identity } from '../core/fabric/acl.ts';
 export { DISCARD_TOPIC } from './authorize-hooks.ts';
 export {
   BROKER_DEFAULTS,
+  BROKER_RULES,
   type BrokerLogger,
   type BrokerOptions,
   type IdentityResolver,
+  RATE_RULES,
   type RateOptions,
+  resolveBrokerOptions,
 } from './broker-options.ts';
 export type { BrokerStatsSnapshot, ConnectRefusal } from './broker-stats.ts';
 export {
@@ -15,3 +18,4 @@ export {
   type FoglineBroker,
   type PublishOptions,
 } from './create-broker.ts';
+export { coalesceWrites } from './write-coalescing.ts';

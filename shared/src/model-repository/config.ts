@@ -1,3 +1,4 @@
+import { FoglineError } from '../core/errors.ts';
 import {
   DEFAULT_POLICY,
   isTier,
@@ -6,7 +7,6 @@ import {
   TIERS,
   type Tier,
 } from '../core/routing/index.ts';
-import { FoglineError } from '../errors.ts';
 
 export interface TensorSpec {
   readonly name: string;

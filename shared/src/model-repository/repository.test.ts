@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FoglineError } from '../errors.ts';
+import { FoglineError } from '../core/errors.ts';
 import { DEFAULT_MODELS_DIR, loadModelRepository, validateModelFile } from './index.ts';
 
 const midConfig = () =>

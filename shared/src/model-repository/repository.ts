@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FoglineError } from '../errors.ts';
+import { FoglineError } from '../core/errors.ts';
 import { type ModelConfig, parseModelConfig } from './config.ts';
 
 /** `<repo>/models`, found relative to this source file so it works from any cwd. */

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { FoglineError } from '../errors.ts';
+import { FoglineError } from '../core/errors.ts';
 import type { TensorSpec } from './config.ts';
 import type { ModelEntry } from './repository.ts';
 

@@ -4,7 +4,7 @@
  * the worker), and each request gets views of its rows of every output: no copy, since the output
  * buffers belong to this batch alone.
  */
-import { FoglineError } from '../errors.ts';
+import { FoglineError } from '../core/errors.ts';
 import type { ModelConfig, TensorSpec } from '../model-repository/index.ts';
 import type { InferenceEngine, RunOptions, TensorFeeds, TensorMap } from './inference-engine.ts';
 

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIGIT_PIXELS, loadDigits } from '../digits-dataset.ts';
-import { FoglineError } from '../errors.ts';
+import { FoglineError } from '../core/errors.ts';
+import { DIGIT_PIXELS, loadDigits } from '../digits/dataset.ts';
 import { DEFAULT_MODELS_DIR } from '../model-repository/index.ts';
 import { defaultEdgeEngineSizing, defaultEngineSizing } from './engine-sizing.ts';
 import { createInferenceEngine, type InferenceEngine } from './inference-engine.ts';

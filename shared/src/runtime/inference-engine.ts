@@ -4,7 +4,7 @@
  * replaced and its pending runs fail with INTERNAL (never hang).
  */
 import { Worker } from 'node:worker_threads';
-import { FoglineError } from '../errors.ts';
+import { FoglineError } from '../core/errors.ts';
 import { defaultEngineSizing } from './engine-sizing.ts';
 import type { TensorFeeds, TensorMap, WorkerReply } from './worker-protocol.ts';
 

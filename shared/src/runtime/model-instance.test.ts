@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIGIT_PIXELS, loadDigits } from '../digits-dataset.ts';
+import { DIGIT_PIXELS, loadDigits } from '../digits/dataset.ts';
 import { DEFAULT_MODELS_DIR, loadModelEntry, type ModelEntry } from '../model-repository/index.ts';
 import type { InferItem } from './batch-runner.ts';
 import { ModelInstance } from './model-instance.ts';

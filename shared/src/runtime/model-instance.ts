@@ -5,8 +5,8 @@
  * workers, the pool size (each tier has its own default sizing) and batching overrides of config.json.
  * An instance is immutable once loaded; a reload builds a new one and retires the old.
  */
-import { DynamicBatcher } from '../batching/index.ts';
-import { FoglineError } from '../errors.ts';
+import { DynamicBatcher } from '../core/batching/index.ts';
+import { FoglineError } from '../core/errors.ts';
 import type { ModelConfig, ModelEntry } from '../model-repository/index.ts';
 import { createBatchRunner, type InferItem, sampleElements } from './batch-runner.ts';
 import { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';

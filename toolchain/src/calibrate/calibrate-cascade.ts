@@ -3,7 +3,7 @@
  * sweeps the policies on the calibration split, picks one by the objective and measures it (and
  * the baselines) on both splits, so overfitting of the thresholds shows.
  */
-import { SCORE_KINDS } from '@fogline/shared/core/routing/index';
+import { SCORE_KINDS } from '@fogline/shared';
 import type { SampleSet } from '../quantize/sample-set.ts';
 import type { RouterRow, TierSummary } from './calibration-report.ts';
 import { baselines, type Cascade, type CascadePolicy, evaluatePolicy, type NetworkCosts } from './cascade.ts';

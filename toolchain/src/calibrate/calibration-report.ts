@@ -1,5 +1,5 @@
 /** The calibration report: tiers, chosen policy against the baselines on both splits, frontier. */
-import type { ResolvedPolicy } from '@fogline/shared/core/routing/index';
+import type { ResolvedPolicy } from '@fogline/shared';
 import type { CascadeOutcome, CascadePolicy, NetworkCosts } from './cascade.ts';
 import type { PolicyPoint } from './sweep.ts';
 

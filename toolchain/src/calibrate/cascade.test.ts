@@ -1,5 +1,5 @@
 /** Cascade arithmetic, sweep and policy choice on synthetic scores whose optimum is known. */
-import type { ScoreKind } from '@fogline/shared/core/routing/index';
+import type { ScoreKind } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { baselines, type Cascade, evaluatePolicy, type TierOutcomes } from './cascade.ts';
 import { choosePolicy, parseAccuracyTarget } from './objective.ts';

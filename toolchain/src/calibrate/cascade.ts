@@ -8,7 +8,7 @@
  * Baselines that skip the cascade send every input straight to one tier (always-edge costs
  * RTT_device↔edge + L_edge; always-cloud also pays RTT_edge↔cloud + L_cloud, through the edge).
  */
-import { isConfident, type ResolvedPolicy, type ScoreKind } from '@fogline/shared/core/routing/index';
+import { isConfident, type ResolvedPolicy, type ScoreKind } from '@fogline/shared';
 
 export interface TierOutcomes {
   /** 1 where this tier's top-1 class is right, per sample. */

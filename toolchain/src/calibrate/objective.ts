@@ -6,7 +6,7 @@
  * most accurate policy wins. --max-cloud-share and --max-mean-latency-ms are constraints either way.
  * Remaining ties go to the other of escalations / latency, then to higher accuracy.
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { Baselines } from './cascade.ts';
 import type { PolicyPoint } from './sweep.ts';
 

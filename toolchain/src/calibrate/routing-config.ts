@@ -3,8 +3,7 @@
  * model answers locally when score ≥ threshold), leaving every other field as it was.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { ALWAYS_ESCALATE_THRESHOLD, type ResolvedPolicy } from '@fogline/shared/core/routing/index';
-import { FoglineError } from '@fogline/shared/errors';
+import { ALWAYS_ESCALATE_THRESHOLD, FoglineError, type ResolvedPolicy } from '@fogline/shared';
 
 /** The policy as config.json holds it: an infinite threshold becomes ALWAYS_ESCALATE_THRESHOLD. */
 export function routingOf(policy: ResolvedPolicy): ResolvedPolicy {

@@ -3,7 +3,7 @@
  * thresholds per stage, each evaluated exactly. For one device threshold, the escalated inputs are
  * sorted by edge score once; every edge threshold is then a binary search plus prefix sums.
  */
-import { SCORE_KINDS, type ScoreKind } from '@fogline/shared/core/routing/index';
+import { SCORE_KINDS, type ScoreKind } from '@fogline/shared';
 import {
   type Cascade,
   type CascadeOutcome,

@@ -3,8 +3,7 @@
  * the softmax of the model's first output, @fogline/shared/core/routing), plus its batch-1 latency.
  */
 
-import { argmax, entropyConfidence, margin, maxprob, softmax } from '@fogline/shared/core/routing/index';
-import { FoglineError } from '@fogline/shared/errors';
+import { argmax, entropyConfidence, FoglineError, margin, maxprob, softmax } from '@fogline/shared';
 import * as ort from 'onnxruntime-node';
 import { openSession, predict } from '../quantize/model-runner.ts';
 import { batchOf, type SampleSet } from '../quantize/sample-set.ts';

@@ -1,6 +1,6 @@
 /** The protobuf layer: committed models survive decode → encode byte for byte; built models load in onnxruntime. */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from './codec.ts';

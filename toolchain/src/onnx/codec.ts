@@ -4,7 +4,7 @@
  * graph) so that "not an ONNX file" is reported as such rather than as a crash further in.
  */
 import { readFileSync } from 'node:fs';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import protobuf from 'protobufjs';
 import type { OnnxModel } from './ir.ts';
 

@@ -3,7 +3,7 @@
  * model imports, which node produces / consumes a value, and a stable topological order
  * (onnx IR.md: "nodes ... MUST be sorted topologically").
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import {
   AttributeType,
   type DataTypeCode,

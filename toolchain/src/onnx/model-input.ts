@@ -1,5 +1,5 @@
 /** The feedable input of a model: graph inputs that are not initializers (IR ≥ 4 allows both). */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { graphOf, valueInfoDims } from './graph.ts';
 import { DataType, type OnnxModel, type OnnxValueInfo } from './ir.ts';
 

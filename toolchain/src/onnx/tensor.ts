@@ -3,7 +3,7 @@
  * building the int8/uint8/int32/float initializers a quantized graph needs. raw_data is fixed-width
  * little-endian (onnx.proto: "elements MUST be stored in as fixed-width, little-endian order").
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { DataType, type OnnxTensor } from './ir.ts';
 
 export function elementCount(dims: readonly number[]): number {

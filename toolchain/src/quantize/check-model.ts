@@ -3,7 +3,7 @@
  * opset too old for the chosen form, operators from unknown domains, control-flow subgraphs,
  * external tensor data, and models that are already quantized.
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { graphOf, opsetVersion } from '../onnx/graph.ts';
 import type { OnnxModel } from '../onnx/ir.ts';
 import { assertInline } from '../onnx/tensor.ts';

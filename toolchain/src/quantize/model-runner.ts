@@ -1,5 +1,5 @@
 /** onnxruntime-node adapter: open a session from bytes, run a sample set in batches. */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import * as ort from 'onnxruntime-node';
 import { batchOf, type SampleSet } from './sample-set.ts';
 

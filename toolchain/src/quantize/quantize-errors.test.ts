@@ -3,7 +3,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../onnx/codec.ts';
 import { attrInt, makeNode, tensorValueInfo } from '../onnx/graph.ts';

@@ -12,7 +12,7 @@
  * the wrong axis (or a per-tensor scale) crushes the small channels and fails the check.
  */
 
-import { seededRandom } from '@fogline/shared/seeded-random';
+import { seededRandom } from '@fogline/shared';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../onnx/codec.ts';

@@ -7,7 +7,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { decodeModel, encodeModel } from '../onnx/codec.ts';
 import { graphOf } from '../onnx/graph.ts';
 import type { OnnxModel } from '../onnx/ir.ts';

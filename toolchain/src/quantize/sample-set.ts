@@ -8,8 +8,8 @@
  *   input's per-sample size (the model input must then have fixed non-batch dims).
  */
 import { readFile } from 'node:fs/promises';
-import { type DigitsSplit, loadDigits } from '@fogline/shared/digits-dataset';
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
+import { type DigitsSplit, loadDigits } from '@fogline/shared/digits';
 
 export interface SampleSet {
   /** count × prod(sampleDims) floats, row-major. */

@@ -8,7 +8,7 @@
  *   input and output. A Relu that is a target's only consumer is quantized after, so onnxruntime
  *   drops it as redundant (its zero point is 0); pass-through ops reuse their input's parameters.
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import { attrFloat, attrInt, getAttr, graphOf, sortTopologically, valueUses } from '../onnx/graph.ts';
 import { GraphEditor } from '../onnx/graph-editor.ts';
 import type { OnnxGraph, OnnxModel } from '../onnx/ir.ts';

@@ -15,7 +15,7 @@
  *
  * Errors as everywhere: INVALID_ARG 400, NOT_FOUND 404, ALREADY_EXISTS 409 (`{"error": "..."}`).
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { Hono } from 'hono';
 import type { CloudAppDeps } from '../app-deps.ts';
 import { readJson } from '../read-json.ts';

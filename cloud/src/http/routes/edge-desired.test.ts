@@ -4,7 +4,7 @@
  * revalidated with ETag / If-None-Match — and nothing else: not another edge's, not with an API key,
  * a bad, bare or revoked token, not past its token bucket, and not without credentials under --no-auth.
  */
-import { topics } from '@fogline/shared/core/fabric/index';
+import { topics } from '@fogline/shared';
 import { verifySecret } from '@fogline/shared/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -11,7 +11,7 @@
  * are refused (401), and so is another edge's state (403 PERMISSION_DENIED). `--no-auth` does not
  * open it: the body holds device token hashes.
  */
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 import type { Hono } from 'hono';
 import type { PublishedDesiredState } from '../../fabric/desired-state-publisher.ts';
 import type { CloudAppDeps } from '../app-deps.ts';

@@ -4,9 +4,13 @@
  * synchronous step — resolve the serving version, decode, validate against the model and queue it,
  * so a concurrent version swap can never hand the request to a retired batcher.
  */
-import { decodeInferBody } from '@fogline/shared/codec';
-import { FoglineError, fromUnknown } from '@fogline/shared/errors';
-import { BINARY_CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH } from '@fogline/shared/oip';
+import {
+  BINARY_CONTENT_TYPE,
+  decodeInferBody,
+  FoglineError,
+  fromUnknown,
+  INFERENCE_HEADER_CONTENT_LENGTH,
+} from '@fogline/shared';
 import type { Context, Hono } from 'hono';
 import { planInfer } from '../../serving/infer-input.ts';
 import { encodeInferResponse } from '../../serving/infer-response.ts';

@@ -2,7 +2,7 @@
  * OIP model metadata and readiness, and Triton's statistics extension:
  * `GET /v2/models/{m}[/versions/{v}]`, `.../ready`, `.../stats`, and `GET /v2/models/stats` for all.
  */
-import { fromUnknown } from '@fogline/shared/errors';
+import { fromUnknown } from '@fogline/shared';
 import type { Context, Hono } from 'hono';
 import { modelMetadata, modelStatistics } from '../../serving/model-views.ts';
 import type { CloudAppDeps } from '../app-deps.ts';

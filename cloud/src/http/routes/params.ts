@@ -1,4 +1,4 @@
-import { FoglineError } from '@fogline/shared/errors';
+import { FoglineError } from '@fogline/shared';
 
 /** OIP: `versions/{v}` is a version string; fogline's versions are positive integers. */
 export function parseVersion(value: string | undefined): number | undefined {

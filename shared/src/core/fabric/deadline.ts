@@ -5,8 +5,8 @@
  * publishing the reply.
  */
 
-import type { Clock } from '../../clock.ts';
-import { FoglineError } from '../../errors.ts';
+import type { Clock } from '../clock.ts';
+import { FoglineError } from '../errors.ts';
 
 export class Deadline {
   private readonly expiresAt: number;

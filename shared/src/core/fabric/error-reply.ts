@@ -4,8 +4,8 @@
  * serves the request (server.ts) and by the broker when it drops a device's request (rate limited,
  * topic refused), so the device is never left waiting for its deadline (docs/design.md "Resilience").
  */
-import { decodeInferMessage, encodeErrorMessage } from '../../codec.ts';
-import { type ErrorCode, FoglineError } from '../../errors.ts';
+import { decodeInferMessage, encodeErrorMessage } from '../codec/index.ts';
+import { type ErrorCode, FoglineError } from '../errors.ts';
 import { topics } from './topics.ts';
 
 export function encodeErrorReply(err: unknown, id: string | undefined): Uint8Array {

@@ -5,7 +5,7 @@
  * correlation id and whose `parameters` carry the fields below; a reply is an OIP InferResponse.
  */
 
-import type { ErrorCode } from '../../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import type { Tier } from '../routing/index.ts';
 
 /** `parameters` of a device → edge request. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeErrorMessage, encodeInferMessage } from '../../codec.ts';
-import { FoglineError } from '../../errors.ts';
+import { encodeErrorMessage, encodeInferMessage } from '../codec/index.ts';
+import { FoglineError } from '../errors.ts';
 import { encodeAnswer, logitsOutput, readFabricReply } from './reply.ts';
 
 const logits = Float32Array.from({ length: 10 }, (_, i) => i);

@@ -5,9 +5,9 @@
  * how long each tier took, whether the answer is degraded, and which model versions were involved.
  * Errors use the shared error frame (error-reply.ts).
  */
-import { decodeInferMessage, encodeInferMessage, errorFromReply, findTensor } from '../../codec.ts';
-import { type ErrorCode, FoglineError, fromUnknown } from '../../errors.ts';
-import type { Parameters, Tensor } from '../../oip.ts';
+import { decodeInferMessage, encodeInferMessage, errorFromReply, findTensor } from '../codec/index.ts';
+import { type ErrorCode, FoglineError, fromUnknown } from '../errors.ts';
+import type { Parameters, Tensor } from '../oip.ts';
 import { isTier, type Tier } from '../routing/index.ts';
 import type { FabricReplyParameters } from './parameters.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeInferMessage, encodeInferMessage } from '../../codec.ts';
+import { decodeInferMessage, encodeInferMessage } from '../codec/index.ts';
 import { encodeFabricRequest, RequestRejection, readFabricRequest } from './request.ts';
 
 const limits = { defaultDeadlineMs: 1000, maxDeadlineMs: 5000 };

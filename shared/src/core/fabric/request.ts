@@ -5,9 +5,9 @@
  * Reading: anything malformed throws a RequestRejection that still carries the reply topic and
  * correlation id when they could be read, so the device gets an explicit error instead of silence.
  */
-import { decodeInferMessage, encodeInferMessage } from '../../codec.ts';
-import { FoglineError, fromUnknown } from '../../errors.ts';
-import type { Parameters, Tensor } from '../../oip.ts';
+import { decodeInferMessage, encodeInferMessage } from '../codec/index.ts';
+import { FoglineError, fromUnknown } from '../errors.ts';
+import type { Parameters, Tensor } from '../oip.ts';
 import type { FabricRequestParameters } from './parameters.ts';
 import { isValidId, topics } from './topics.ts';
 

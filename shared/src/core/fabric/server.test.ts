@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../clock.ts';
-import { type ErrorCode, FoglineError } from '../../errors.ts';
+import { ManualClock } from '../clock.ts';
+import { type ErrorCode, FoglineError } from '../errors.ts';
 import type { Deadline } from './deadline.ts';
 import { logitsOutput, readFabricReply } from './reply.ts';
 import { encodeFabricRequest, type FabricRequest } from './request.ts';

@@ -7,8 +7,8 @@
  *
  * The tier brings the I/O (`publish`) and its own logic (`answer`); nothing here touches a socket.
  */
-import type { Clock } from '../../clock.ts';
-import { type ErrorCode, FoglineError, fromUnknown } from '../../errors.ts';
+import type { Clock } from '../clock.ts';
+import { type ErrorCode, FoglineError, fromUnknown } from '../errors.ts';
 import { Deadline } from './deadline.ts';
 import { encodeErrorReply } from './error-reply.ts';
 import { type AnswerReply, encodeAnswer } from './reply.ts';

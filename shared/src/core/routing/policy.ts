@@ -3,7 +3,7 @@
  * config.json, a device's `policy` option, the edge's overrides and the calibrator's output are all
  * this one type. A tier answers locally when its model's score reaches the threshold.
  */
-import { FoglineError } from '../../errors.ts';
+import { FoglineError } from '../errors.ts';
 import { isScoreKind, SCORE_KINDS, type ScoreKind } from './score-kind.ts';
 
 export interface RoutingPolicy {

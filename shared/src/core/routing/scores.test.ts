@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FoglineError } from '../../errors.ts';
+import { FoglineError } from '../errors.ts';
 import { isScoreKind, SCORE_KINDS } from './score-kind.ts';
 import { argmax, entropyConfidence, margin, maxprob, scoreLogitRows, scoreOf, softmax } from './scores.ts';
 

@@ -3,7 +3,7 @@
  * (p1 − p2) and normalised entropy confidence 1 − H(p)/ln K (Sedna's CrossEntropy hard-example rule).
  * All three are in [0, 1], higher = more confident.
  */
-import { FoglineError } from '../../errors.ts';
+import { FoglineError } from '../errors.ts';
 import type { ScoreKind } from './score-kind.ts';
 
 function checkRange(length: number, offset: number, k: number): void {

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { type DigitsSplit, loadDigits } from './digits-dataset.ts';
+import { type DigitsSplit, loadDigits } from './dataset.ts';
 
 const PIXELS = 28 * 28;
 

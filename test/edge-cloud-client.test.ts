@@ -1,8 +1,8 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { CloudClient } from '@fogline/edge-agent';
+import { testDigits } from '@fogline/edge-agent/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloudClient } from './cloud-client.ts';
-import { type CloudFixture, startCloud } from './testing/cloud-fixture.ts';
-import { testDigits } from './testing/device-client.ts';
+import { type CloudFixture, startCloud } from './support/cloud.ts';
 
 let cloud: CloudFixture;
 const { images, labels } = testDigits(4);

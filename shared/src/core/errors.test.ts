@@ -11,7 +11,7 @@ import {
   toErrorBody,
 } from './errors.ts';
 
-const docs = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+const docs = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 
 /** The text of the `### CODE` section, up to the next heading. */
 function section(code: string): string | undefined {

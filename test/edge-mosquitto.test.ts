@@ -2,13 +2,18 @@
  * The edge agent with an external broker: the Mosquitto of this machine (127.0.0.1:1883, no auth) in
  * place of the embedded one. Mosquitto is shared by every test run, so ids are unique per run.
  */
-import { encodeInferMessage } from '@fogline/shared/codec';
-import { topics } from '@fogline/shared/core/fabric/index';
-import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing/mosquitto';
+
+import {
+  connectTestDevice,
+  labelOf,
+  startTestAgent,
+  testDigits,
+  uniqueId,
+} from '@fogline/edge-agent/testing';
+import { encodeInferMessage, topics } from '@fogline/shared';
+import { MOSQUITTO_URL, mosquittoReachable, NO_MOSQUITTO } from '@fogline/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAgent } from './testing/agent-fixture.ts';
-import { type CloudFixture, startCloud } from './testing/cloud-fixture.ts';
-import { connectTestDevice, labelOf, testDigits, uniqueId } from './testing/device-client.ts';
+import { type CloudFixture, startCloud } from './support/cloud.ts';
 
 const { images, labels } = testDigits(6);
 let cloud: CloudFixture;

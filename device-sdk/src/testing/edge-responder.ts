@@ -2,10 +2,16 @@
  * Test helper (imported by *.test.ts only): a hand-written stand-in for the edge agent. It subscribes
  * to an edge's infer topic and answers with the shared codec, or stays silent, or sends error replies.
  */
-import { decodeInferMessage, encodeErrorMessage, encodeInferMessage } from '@fogline/shared/codec';
-import { type FabricReplyParameters, topics } from '@fogline/shared/core/fabric/index';
-import { FoglineError } from '@fogline/shared/errors';
-import type { Parameters } from '@fogline/shared/oip';
+
+import type { Parameters } from '@fogline/shared';
+import {
+  decodeInferMessage,
+  encodeErrorMessage,
+  encodeInferMessage,
+  type FabricReplyParameters,
+  FoglineError,
+  topics,
+} from '@fogline/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export type ResponderMode = 'answer' | 'silent' | 'error';

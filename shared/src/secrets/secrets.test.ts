@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isFoglineError } from './errors.ts';
+import { isFoglineError } from '../core/errors.ts';
 import {
   generateSecret,
   hashSecret,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DIGIT_PIXELS, digitsSplitIndices, loadDigits } from './digits-dataset.ts';
-import { isFoglineError } from './errors.ts';
+import { isFoglineError } from '../core/errors.ts';
+import { DIGIT_PIXELS, digitsSplitIndices, loadDigits } from './dataset.ts';
 
 function classCounts(labels: Uint8Array): number[] {
   const counts = new Array<number>(10).fill(0);

@@ -6,7 +6,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudServer } from '@fogline/cloud';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 
 export interface CloudFixture {
   readonly url: string;

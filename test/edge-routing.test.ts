@@ -2,11 +2,17 @@
  * The three ways an edge answers (DESIGN.md "One inference, end to end"), over real sockets: devices
  * on the embedded broker, the mid model in onnxruntime, and the real cloud gateway for escalations.
  */
+
+import type { AgentFixture } from '@fogline/edge-agent/testing';
+import {
+  labelOf,
+  type TestAgentOptions,
+  type TestDevice,
+  testDigits,
+  withAgentAndDevice,
+} from '@fogline/edge-agent/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentFixture } from './testing/agent-fixture.ts';
-import { type CloudFixture, startCloud } from './testing/cloud-fixture.ts';
-import { labelOf, type TestDevice, testDigits } from './testing/device-client.ts';
-import { type TestAgentOptions, withAgentAndDevice } from './testing/with-agent.ts';
+import { type CloudFixture, startCloud } from './support/cloud.ts';
 
 const device = { id: 'dev-1', token: 'tok-1' };
 const { images, labels } = testDigits(10);

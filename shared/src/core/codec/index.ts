@@ -6,12 +6,12 @@ export {
   type EncodeOptions,
   encodeInferBody,
   wantsBinaryOutput,
-} from './codec/infer-body.ts';
+} from './infer-body.ts';
 export {
   decodeInferMessage,
   encodeErrorMessage,
   encodeInferMessage,
   errorFromReply,
-} from './codec/infer-message.ts';
-export { type CodecLimits, DEFAULT_CODEC_LIMITS, elementCount } from './codec/limits.ts';
-export { bytesFromStrings, findTensor, stringsFromBytes } from './codec/tensor-access.ts';
+} from './infer-message.ts';
+export { type CodecLimits, DEFAULT_CODEC_LIMITS, elementCount } from './limits.ts';
+export { bytesFromStrings, findTensor, stringsFromBytes } from './tensor-access.ts';

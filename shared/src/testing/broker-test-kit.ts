@@ -3,11 +3,11 @@
  * fixed token table, real MQTT.js clients, and framed inference requests.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { encodeInferMessage } from '../codec.ts';
+import type { BrokerOptions } from '../broker/broker-options.ts';
+import { type BrokerAddresses, createBroker, type FoglineBroker } from '../broker/create-broker.ts';
+import { encodeInferMessage } from '../core/codec/index.ts';
 import type { Identity } from '../core/fabric/acl.ts';
 import { topics } from '../core/fabric/topics.ts';
-import type { BrokerOptions } from './broker-options.ts';
-import { type BrokerAddresses, createBroker, type FoglineBroker } from './create-broker.ts';
 
 export interface Credential {
   token: string;

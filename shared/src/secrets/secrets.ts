@@ -10,7 +10,7 @@
  * successful verifications (keyed by the presented secret's SHA-256, never by the secret itself).
  */
 import { randomBytes, type ScryptOptions, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
-import { FoglineError } from './errors.ts';
+import { FoglineError } from '../core/errors.ts';
 
 export const SCRYPT_PARAMS = Object.freeze({ N: 16_384, r: 8, p: 1 });
 const SALT_BYTES = 16;

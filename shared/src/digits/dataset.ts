@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FoglineError } from './errors.ts';
+import { FoglineError } from '../core/errors.ts';
 
 export type DigitsSplit = 'train' | 'calibration' | 'test';
 
@@ -23,7 +23,7 @@ export interface DigitsData {
 
 export const DIGIT_PIXELS = 28 * 28;
 export const DIGITS_SPLITS: readonly DigitsSplit[] = ['train', 'calibration', 'test'];
-export const DIGITS_SPLIT_URL = new URL('../../models/digits/split.json', import.meta.url);
+export const DIGITS_SPLIT_URL = new URL('../../../models/digits/split.json', import.meta.url);
 
 interface SplitFile {
   seed: number;

@@ -1,0 +1,2 @@
+/** @fogline/cli/testing: runs the real `fogline` command in a child process. */
+export * from './run-fogline.ts';

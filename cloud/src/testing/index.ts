@@ -1,0 +1,3 @@
+/** @fogline/cloud/testing: test support around a real CloudServer (digits data, requests, the fabric). */
+export * from './cloud-fixture.ts';
+export * from './fabric-fixture.ts';

@@ -1,0 +1,2 @@
+/** @fogline/device-sdk/testing: a real broker with a scripted edge, for device tests. */
+export * from './edge-responder.ts';

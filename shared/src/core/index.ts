@@ -1,0 +1,16 @@
+/**
+ * @fogline/shared: the pure core of fogline. Nothing here does I/O (no sockets, files, threads or
+ * onnxruntime), so the device SDK can bundle it for browsers. Adapters have entry points of their
+ * own: '@fogline/shared/broker', '/runtime', '/secrets', '/model-repository', '/digits',
+ * '/mqtt-client', and '/testing' for test support.
+ */
+export * from './batching/index.ts';
+export * from './clock.ts';
+export * from './codec/index.ts';
+export * from './errors.ts';
+export * from './fabric/index.ts';
+export * from './oip.ts';
+export * from './options.ts';
+export * from './routing/index.ts';
+export * from './seeded-random.ts';
+export * from './token-bucket.ts';

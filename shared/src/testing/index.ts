@@ -1,0 +1,3 @@
+/** @fogline/shared/testing: test support (a real broker with real clients; the machine's Mosquitto). */
+export * from './broker-test-kit.ts';
+export * from './mosquitto.ts';
