@@ -1,5 +1,5 @@
 /**
- * The cascade table of the fabric bench (DESIGN.md "Routing"): one row per routing strategy on the
+ * The cascade table of the fabric bench (docs/design.md "Routing"): one row per routing strategy on the
  * test split — accuracy, share of requests answered per tier, mean and p99 end-to-end latency as the
  * device measured it. Measured rows come from real runs; the oracle router (escalates exactly what the
  * lower tier gets wrong) is computed from each model's offline predictions, with each sample's

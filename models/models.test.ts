@@ -13,7 +13,7 @@ import {
   runLogits,
 } from './digits-zoo.ts';
 
-// The accuracy targets of the digits zoo (issue F1), measured on the fixed test split (1,500 digits).
+// The accuracy targets of the digits zoo, measured on the fixed test split (1,500 digits).
 const MIN_TEST_ACCURACY: Record<DigitsModelName, number> = {
   'digits-tiny': 0.92,
   'digits-mid': 0.98,

@@ -1,5 +1,5 @@
 /**
- * Devices with no edge, connected straight to the cloud broker (DESIGN.md "Where the brokers are":
+ * Devices with no edge, connected straight to the cloud broker (docs/design.md "Where the brokers are":
  * "the cloud then plays their edge"): enrolled through the admin API, answered by the cloud model
  * through the device SDK, held to the shared ACL, refused when they belong to an edge or present a
  * wrong token, and disconnected at once when revoked. Real sockets on 127.0.0.1, the real Aedes

@@ -1,5 +1,5 @@
 /**
- * The three ways an edge answers (DESIGN.md "One inference, end to end"), over real sockets: devices
+ * The three ways an edge answers (docs/design.md "One inference, end to end"), over real sockets: devices
  * on the embedded broker, the mid model in onnxruntime, and the real cloud gateway for escalations.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The tiers dying without a goodbye (DESIGN.md "Resilience"): the cloud and the edge run as separate
+ * The tiers dying without a goodbye (docs/design.md "Resilience"): the cloud and the edge run as separate
  * `fogline` processes and are killed with SIGKILL, as a crash or an OOM kill would. Killed cloud: the
  * edge's breaker opens and every request is still answered before its deadline, flagged degraded.
  * Killed edge: devices answer locally, flagged degraded, and go back to the edge when it returns on the

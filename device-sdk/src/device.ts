@@ -1,5 +1,5 @@
 /**
- * A connected device (DESIGN.md "One inference, end to end"): runs the tiny model, answers what it is
+ * A connected device (docs/design.md "One inference, end to end"): runs the tiny model, answers what it is
  * sure of, passes the rest to its edge over MQTT and always answers before the deadline — with the
  * edge's reply, or locally flagged `degraded` with the reason in `fallback`.
  */

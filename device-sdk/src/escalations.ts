@@ -1,7 +1,7 @@
 /**
  * Requests the device has passed up to its edge and not yet answered: in flight (published, awaiting
  * the reply correlated by id) or queued while offline. Each one settles exactly once, with the edge's
- * reply or with a fallback reason, and never after its deadline (DESIGN.md: "No request is ever
+ * reply or with a fallback reason, and never after its deadline (docs/design.md: "No request is ever
  * silently dropped: it gets an answer or an explicit error before its deadline").
  */
 import type { Clock, ErrorCode, FabricReply } from '@fogline/shared';

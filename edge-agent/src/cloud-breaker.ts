@@ -1,5 +1,5 @@
 /**
- * Circuit breaker around the cloud tier (DESIGN.md "Resilience"), built on opossum: it opens when, in a
+ * Circuit breaker around the cloud tier (docs/design.md "Resilience"), built on opossum: it opens when, in a
  * rolling window, at least `volumeThreshold` calls were made and `errorThresholdPercentage` % of them
  * failed or timed out, or after `consecutiveFailures` failures in a row (a cloud that dies after a
  * busy stretch would otherwise be tried until its failures outweigh the window's earlier successes);

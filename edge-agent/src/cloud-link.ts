@@ -1,5 +1,5 @@
 /**
- * The edge's MQTT session with the cloud broker (DESIGN.md "Where the brokers are"): username = edge
+ * The edge's MQTT session with the cloud broker (docs/design.md "Where the brokers are"): username = edge
  * id, password = edge token; a retained `online` on `topics.status(edgeId)` with a last will of
  * `offline` (retained), so the cloud always knows whether the edge is up; the retained desired state
  * in; telemetry and reported state out. MQTT.js reconnects on its own; the agent

@@ -1,5 +1,5 @@
 /**
- * The desired state the cloud publishes, retained, on `topics.desired(edgeId)` (DESIGN.md "Persistence
+ * The desired state the cloud publishes, retained, on `topics.desired(edgeId)` (docs/design.md "Persistence
  * and control plane"): the edge's device list (ids and token hashes, never tokens) and the model
  * versions it should serve. Exact shape (docs/edge-agent.md "Desired state"):
  *

@@ -1,5 +1,5 @@
 /**
- * Keeps the device list in step with the cloud (DESIGN.md "Where the brokers are"): applies each
+ * Keeps the device list in step with the cloud (docs/design.md "Where the brokers are"): applies each
  * desired state the cloud publishes, disconnects devices that lost access, writes the list to the
  * disk cache and reports back what was applied. At start, the cache is loaded first, so devices
  * authenticate after a restart even when the cloud is unreachable.

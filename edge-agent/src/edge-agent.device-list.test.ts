@@ -1,5 +1,5 @@
 /**
- * The device list an edge syncs from the cloud (DESIGN.md "Where the brokers are"): received as the
+ * The device list an edge syncs from the cloud (docs/design.md "Where the brokers are"): received as the
  * retained desired state on the cloud broker (the real fogline broker, as the cloud runs it), cached
  * on disk for restarts with the cloud down, and enforced at once when a device is removed. Also the
  * edge's retained status with its last will, and its telemetry.

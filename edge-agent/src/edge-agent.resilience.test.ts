@@ -1,5 +1,5 @@
 /**
- * What the edge does when things go wrong (DESIGN.md "Resilience"): the cloud down or hanging, and
+ * What the edge does when things go wrong (docs/design.md "Resilience"): the cloud down or hanging, and
  * malformed messages on the infer topic. Every request still gets an answer or an explicit error
  * before its deadline, and the agent keeps serving.
  */

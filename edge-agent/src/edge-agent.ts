@@ -1,5 +1,5 @@
 /**
- * The edge agent (DESIGN.md "Tiers", "Where the brokers are"): a local broker for the devices on its
+ * The edge agent (docs/design.md "Tiers", "Where the brokers are"): a local broker for the devices on its
  * LAN, the mid model behind a dynamic batcher, a circuit-broken OIP client to the cloud, and an MQTT
  * session with the cloud broker for status, telemetry and the device list (fetched over HTTP too:
  * once at start, and periodically when there is no cloud broker). `createEdgeAgent` only validates

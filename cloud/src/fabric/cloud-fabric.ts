@@ -1,5 +1,5 @@
 /**
- * The cloud's side of the fabric (DESIGN.md "Where the brokers are"): the upstream broker for edges
+ * The cloud's side of the fabric (docs/design.md "Where the brokers are"): the upstream broker for edges
  * and for devices enrolled with no edge (MQTT over TCP on `--mqtt-port`, MQTT over WebSocket on the
  * HTTP server at `/mqtt`), the edge credentials shared with the HTTP infer route, the desired-state
  * publisher, the in-process subscriber that tracks edge status/telemetry/reported state, the

@@ -1,5 +1,5 @@
 /**
- * Who may connect to the cloud broker (DESIGN.md "Where the brokers are"; docs/brokers.md
+ * Who may connect to the cloud broker (docs/design.md "Where the brokers are"; docs/brokers.md
  * "Authentication"): MQTT username = client id, password = token, told apart by the token's prefix
  * (never by trying both):
  *

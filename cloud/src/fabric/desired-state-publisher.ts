@@ -1,5 +1,5 @@
 /**
- * Publishes each edge's desired state, retained, QoS 1, on `topics.desired(edgeId)` (DESIGN.md
+ * Publishes each edge's desired state, retained, QoS 1, on `topics.desired(edgeId)` (docs/design.md
  * "Protocols"; the exact JSON the edge agent parses, docs/edge-agent.md "Desired state"):
  *
  *   {"version": 1718000000123, "devices": [{"id": "dev-1", "tokenHash": "scrypt$..."}], "models": {"digits-mid": 1}}

@@ -1,5 +1,5 @@
 /**
- * What the cloud knows about each edge right now (DESIGN.md "Where the brokers are": "the cloud
+ * What the cloud knows about each edge right now (docs/design.md "Where the brokers are": "the cloud
  * knows which edges are online"): its last status (`online`, or `offline` from its will or its
  * graceful stop), its last telemetry and reported state, and when it was last heard from. Kept in
  * memory per cloud process; `lastSeenAt` is also written to the store, at most once per

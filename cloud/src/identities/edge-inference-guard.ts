@@ -1,6 +1,6 @@
 /**
- * Who may run inference, F3 edition: API keys as before, and edge agents with their own token
- * (DESIGN.md "One inference, end to end", step 4: "authenticated with the edge's own token").
+ * Who may run inference: API keys, and edge agents with their own token
+ * (docs/design.md "One inference, end to end", step 4: "authenticated with the edge's own token").
  *
  * Credentials are told apart by shape, never by trying both:
  *   `Authorization: Bearer fgl_...`             an API key (the API-key guard decides),

@@ -1,5 +1,5 @@
 /**
- * Edge and device identities as the admin API manages them (DESIGN.md "Persistence and control
+ * Edge and device identities as the admin API manages them (docs/design.md "Persistence and control
  * plane"): each change goes to the store first, then takes effect everywhere it must:
  *
  *   edge created     → its (empty) desired state is published, so the agent finds one on connect;

@@ -1,6 +1,6 @@
 /**
  * CONNECT handling: connection throttling (`preConnect`) and authentication (`authenticate`).
- * MQTT username = client id, password = token (DESIGN.md "Protocols"). Return codes per [MQTT-3.2.2.3].
+ * MQTT username = client id, password = token (docs/design.md "Protocols"). Return codes per [MQTT-3.2.2.3].
  */
 import type { Aedes, AuthErrorCode, AuthenticateError, Client, ConnectPacket } from 'aedes';
 import { canPublish } from '../core/fabric/acl.ts';
@@ -67,7 +67,7 @@ export function createConnectGuard(
         }
         const fingerprint = credentialFingerprint(token);
         const holder = sessions.holder(clientId);
-        // DESIGN.md: a client id already connected with other credentials is refused; with the same
+        // docs/design.md: a client id already connected with other credentials is refused; with the same
         // credentials the new connection takes over the session ([MQTT-3.1.4-2]).
         if (holder && holder.session.credentialFingerprint !== fingerprint) {
           return refuse(

@@ -1,6 +1,6 @@
 /**
  * The fogline MQTT broker: Aedes 1.x with fogline's authentication, ACL, limits and transports. The same
- * factory serves the cloud's upstream broker and each edge agent's local broker (DESIGN.md "Where the
+ * factory serves the cloud's upstream broker and each edge agent's local broker (docs/design.md "Where the
  * brokers are"); they differ only in their identity resolver and listeners.
  */
 import type { EventEmitter } from 'node:events';

@@ -1,5 +1,5 @@
 /**
- * The device → edge → cloud cascade as arithmetic on per-sample outcomes (DESIGN.md "Routing"):
+ * The device → edge → cloud cascade as arithmetic on per-sample outcomes (docs/design.md "Routing"):
  * a stage answers when its score ≥ its threshold, else the input goes one tier up; the cloud always
  * answers. Pure: no models, no clock — the tiers' correctness, scores and latencies come in.
  *
