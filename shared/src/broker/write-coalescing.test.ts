@@ -92,7 +92,11 @@ describe('coalesceWrites', () => {
     await new Promise((r) => setTimeout(r, 1));
     p.sender.write('4');
     await until(() => p.received() === '1234');
-    expect(p.flushes).toEqual([1, 2, 1]);
+    // Usually [1, 2, 1]: one flush per turn. On a busy host a write still in flight makes the stream
+    // buffer the next turn's writes, which then leave together ([1, 3]); never one flush per write.
+    expect(p.flushes.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(p.flushes.length).toBeLessThanOrEqual(3);
+    expect(p.flushes[0]).toBe(1);
     expect(p.sender.writableCorked).toBe(0);
   });
 
