@@ -1,38 +1,21 @@
 /**
- * Devices for `npm run bench -- fabric`, run in a child process (`node --import tsx`) so that they do
- * not share the edge's event loop (they do share the cores). Two kinds, given by a JSON plan file:
- *
- * - `sdk`: real `connectDevice` devices (tiny model + escalation policy + MQTT) sending test digits;
- *   every answered request is one record (tier, label, per-tier latencies as the SDK reports them).
- * - `raw`: lean MQTT clients (bench/fabric-mqtt-load.ts) publishing framed requests closed-loop: the
- *   cheapest possible load, for the edge's throughput.
- *
- * Writes its result as JSON to `plan.out`. Helper of bench/fabric.ts, not a benchmark of its own.
+ * Real SDK devices for `npm run bench -- fabric`, in their own process (bench/lib/child.ts):
+ * `connectDevice` devices (tiny model + escalation policy + MQTT) sending test digits; every answered
+ * request is one record (tier, label, per-tier latencies as the SDK reports them). `runDevices(plan)`
+ * from the bench; `node --import tsx bench/fabric/devices.ts` with the plan on stdin is that child.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectDevice, type Device, type EscalationPolicy } from '@fogline/device-sdk';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
-import { topics } from '@fogline/shared/topics';
-import { runClosedLoop } from './fabric-mqtt-load.ts';
-import { type LatencySummary, round, summarize } from './fabric-stats.ts';
+import { childMain, runChild } from '../lib/child.ts';
+import type { Credential } from './stack.ts';
 
-export interface Credential {
-  readonly id: string;
-  readonly token: string;
-}
-
-interface PlanBase {
+export interface SdkPlan {
   readonly broker: string;
   readonly edgeId: string;
   readonly devices: readonly Credential[];
   readonly inFlightPerDevice: number;
   readonly deadlineMs: number;
-  readonly out: string;
-}
-
-export interface SdkPlan extends PlanBase {
-  readonly kind: 'sdk';
   /** Device model path; its config.json gives the policy unless `policy` is set. */
   readonly model: string;
   readonly policy?: EscalationPolicy;
@@ -42,14 +25,6 @@ export interface SdkPlan extends PlanBase {
   readonly count?: number;
   readonly durationMs?: number;
 }
-
-export interface RawPlan extends PlanBase {
-  readonly kind: 'raw';
-  readonly warmupMs: number;
-  readonly durationMs: number;
-}
-
-export type DevicePlan = SdkPlan | RawPlan;
 
 export interface SdkRecord {
   /** Index in the test split. */
@@ -66,22 +41,9 @@ export interface SdkRecord {
 }
 
 export interface SdkResult {
-  readonly kind: 'sdk';
   readonly policy: { score: string; threshold: number };
   readonly seconds: number;
   readonly records: SdkRecord[];
-}
-
-export interface RawResult {
-  readonly kind: 'raw';
-  readonly seconds: number;
-  readonly completed: number;
-  readonly errors: Record<string, number>;
-  readonly latency: LatencySummary;
-  /** Every request answered or failed, warm-up included (for CPU per request). */
-  readonly requestsIncludingWarmup: number;
-  /** This (load) process's CPU time per request over the whole run, connects included. */
-  readonly cpuMicrosPerRequest: number;
 }
 
 async function runSdk(plan: SdkPlan): Promise<SdkResult> {
@@ -141,7 +103,6 @@ async function runSdk(plan: SdkPlan): Promise<SdkResult> {
     );
     const policy = devices[0]!.policy;
     return {
-      kind: 'sdk',
       policy: { score: policy.score, threshold: policy.threshold },
       seconds: (performance.now() - started) / 1000,
       records,
@@ -151,52 +112,8 @@ async function runSdk(plan: SdkPlan): Promise<SdkResult> {
   }
 }
 
-async function runRaw(plan: RawPlan): Promise<RawResult> {
-  const test = loadDigits('test');
-  const { hostname, port } = new URL(plan.broker);
-  const cpuStart = process.cpuUsage();
-  const result = await runClosedLoop({
-    host: hostname,
-    port: Number(port),
-    devices: plan.devices,
-    inferTopic: topics.infer(plan.edgeId),
-    replyTopic: (id) => topics.reply(id),
-    inFlightPerDevice: plan.inFlightPerDevice,
-    images: Array.from({ length: 256 }, (_, i) =>
-      test.images.slice(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS),
-    ),
-    inputName: 'image',
-    shape: [1, 1, 28, 28],
-    deadlineMs: plan.deadlineMs,
-    // A request is never left waiting: no reply within deadline + 1 s counts as lost.
-    lostAfterMs: plan.deadlineMs + 1000,
-    warmupMs: plan.warmupMs,
-    durationMs: plan.durationMs,
-  });
-  const cpu = process.cpuUsage(cpuStart);
-  return {
-    kind: 'raw',
-    seconds: plan.durationMs / 1000,
-    completed: result.completed,
-    errors: result.errors,
-    latency: summarize(result.latencies),
-    requestsIncludingWarmup: result.total,
-    cpuMicrosPerRequest: round((cpu.user + cpu.system) / Math.max(1, result.total), 1),
-  };
+export function runDevices(plan: SdkPlan): Promise<SdkResult> {
+  return runChild(new URL(import.meta.url), plan);
 }
 
-async function main(planFile: string): Promise<void> {
-  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as DevicePlan;
-  const result = plan.kind === 'sdk' ? await runSdk(plan) : await runRaw(plan);
-  writeFileSync(plan.out, JSON.stringify(result));
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main(process.argv[2] ?? '').then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (process.argv[1] === fileURLToPath(import.meta.url)) await childMain(runSdk);

@@ -1,9 +1,9 @@
 /**
  * The floor under the edge-throughput figure of `npm run bench -- fabric`: a bare Aedes broker (no
- * authentication, ACL or rate limit; TCP_NODELAY and per-turn write coalescing like fogline's) whose only work is an in-process
- * echo — for each request on the infer topic it reads the JSON header and publishes a tensor-less
+ * authentication, ACL or rate limit; TCP_NODELAY and per-turn write coalescing like fogline's) whose
+ * only work is an in-process echo — for each request on the infer topic it reads the JSON header and publishes a tensor-less
  * answer with the same `id` to the `reply_to` topic, QoS 1 — under the very load the edge gets (same
- * device process, same concurrency). Its CPU per request is what MQTT alone costs here; with the load
+ * load generator, same concurrency). Its CPU per request is what MQTT alone costs here; with the load
  * generator's and the model's own (1 / raw samples/s), it bounds what any MQTT edge can reach on this
  * machine, and the rest of the edge's CPU is fogline's own work (decode, validation, batching, the
  * worker hop, scoring, encoding, ACL, rate limit).
@@ -12,9 +12,8 @@ import { createServer } from 'node:net';
 import { coalesceWrites } from '@fogline/shared/broker/write-coalescing';
 import { topics } from '@fogline/shared/topics';
 import { Aedes, type AedesPublishPacket } from 'aedes';
-import type { Credential, RawResult } from './fabric-devices.ts';
-import { BENCH_EDGE_ID, runDevices } from './fabric-stack.ts';
-import { perRequest, startCounters } from './process-counters.ts';
+import { perRequest, startCounters } from '../lib/process-counters.ts';
+import { type MqttLoadPlan, runLoad } from '../load/run-load.ts';
 
 export interface BrokerFloor {
   readonly concurrency: number;
@@ -45,17 +44,10 @@ function echoReply(payload: Buffer): { topic: string; frame: Buffer } | null {
   return { topic, frame };
 }
 
-export async function measureBrokerFloor(options: {
-  readonly devices: readonly Credential[];
-  readonly inFlightPerDevice: number;
-  readonly deadlineMs: number;
-  readonly seconds: number;
-  /** Coalesce writes per turn like fogline's broker (default), or write each packet as Aedes does. */
-  readonly coalesceWrites?: boolean;
-}): Promise<BrokerFloor> {
-  const coalesce = options.coalesceWrites ?? true;
+/** Runs `load` against the bare broker; `coalesce`: per-turn writes like fogline's broker, or one write per packet as Aedes does. */
+export async function measureBrokerFloor(load: MqttLoadPlan, coalesce: boolean): Promise<BrokerFloor> {
   const aedes = await Aedes.createBroker();
-  const inferTopic = topics.infer(BENCH_EDGE_ID);
+  const inferTopic = topics.infer(load.edgeId);
   aedes.on('publish', (packet: AedesPublishPacket, client) => {
     if (client === null || packet.topic !== inferTopic) return;
     const reply = echoReply(packet.payload as Buffer);
@@ -74,22 +66,14 @@ export async function measureBrokerFloor(options: {
   const { port } = server.address() as { port: number };
   try {
     const counters = startCounters();
-    const r: RawResult = await runDevices({
-      kind: 'raw',
-      broker: `mqtt://127.0.0.1:${port}`,
-      devices: options.devices,
-      inFlightPerDevice: options.inFlightPerDevice,
-      deadlineMs: options.deadlineMs,
-      warmupMs: 1000,
-      durationMs: options.seconds * 1000,
-    });
+    const r = await runLoad({ ...load, broker: `mqtt://127.0.0.1:${port}` });
     const spent = counters();
     return {
-      concurrency: options.devices.length * options.inFlightPerDevice,
+      concurrency: load.connections * load.inFlightPerConnection,
       reqPerSec: r.completed / r.seconds,
-      brokerCpuMicros: spent.cpuMicros / Math.max(1, r.requestsIncludingWarmup),
+      brokerCpuMicros: spent.cpuMicros / Math.max(1, r.total),
       loadCpuMicros: r.cpuMicrosPerRequest,
-      brokerWritesPerRequest: perRequest(spent.writeSyscalls, r.requestsIncludingWarmup),
+      brokerWritesPerRequest: perRequest(spent.writeSyscalls, r.total),
       coalescedWrites: coalesce,
       errors: r.errors,
     };

@@ -7,7 +7,7 @@
  * generator as measured against the real server (its cost per request depends on the rate), and the
  * real server's process CPU; what that has beyond model and floor is the server's own work.
  */
-import { round } from './fabric-stats.ts';
+import { round } from './stats.ts';
 
 export interface CpuBudgetInput {
   readonly cores: number;
