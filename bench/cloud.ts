@@ -1,76 +1,30 @@
 /**
  * `npm run bench -- cloud [--seconds N] [--rounds N] [--workers N] [--intra-op-threads N] [--max-queue-delay-ms N]`
- *
- * Raw onnxruntime-node on digits-large (one session, best over batch 1…64 and 1…cores intra-op
- * threads: the limit of the box) against the gateway (`CloudServer` in this process, API-key auth
- * on) at concurrency 1, 16 and 64, single-sample requests over keep-alive, binary and JSON, from the
- * load generator in its own process. Every gateway round is paired with raw figures taken just
- * before it; each point is the median over `--rounds`. Then a bare node:http floor and the CPU budget.
+ * Raw onnxruntime-node on digits-large (best over batch and intra-op threads: the box's limit) against
+ * the gateway (auth on) at concurrency 1/16/64, binary and JSON, each round paired with raw just before.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { binaryInferRequest, digits, jsonInferBody, startCloud } from '@fogline/cloud/testing/cloud-fixture';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository/index';
+import { startCloud } from '@fogline/cloud/testing/cloud-fixture';
 import { defaultEngineSizing } from '@fogline/shared/runtime/index';
 import { measureHttpFloor } from './cloud/floor.ts';
-import { type GatewayRound, MODEL, MODES, type Mode, markdown, summarise } from './cloud/markdown.ts';
-import { cpuBudget } from './lib/cpu-budget.ts';
+import {
+  type GatewayPoint,
+  gatewayRound,
+  MODEL,
+  MODEL_PATH,
+  MODES,
+  type Mode,
+  requestBodies,
+  summarise,
+} from './cloud/gateway.ts';
+import { budgetTable, ceilingNote, cpuBudget } from './lib/cpu-budget.ts';
 import { numberFlag } from './lib/flags.ts';
-import { openRaw, type RawBaseline, type RawPoint, sweep } from './lib/raw-onnx.ts';
-import { machine, writeReport } from './lib/report.ts';
+import { openRaw, type RawPoint, sweep } from './lib/raw-onnx.ts';
+import { machineLine, reportHead, table, target, targetsTable, writeReport } from './lib/report.ts';
 import { type HttpLoadPlan, runLoad } from './load/run-load.ts';
 
-const MODEL_PATH = join(DEFAULT_MODELS_DIR, MODEL, '1', 'model.onnx');
-
-/** Single-digit request bodies (base64) with their headers, 64 different digits. */
-function requestBodies(mode: Mode) {
-  const { images } = digits(64);
-  return Array.from({ length: 64 }, (_, i) => {
-    const image = images.slice(i * 784, (i + 1) * 784);
-    const { body, headers } =
-      mode === 'json'
-        ? { body: jsonInferBody(image), headers: { 'content-type': 'application/json' } }
-        : binaryInferRequest(image);
-    return { base64: Buffer.from(body).toString('base64'), headers };
-  });
-}
-
-async function batchCounters(url: string): Promise<{ executions: number; inferences: number }> {
-  const res = await fetch(`${url}/v2/models/${MODEL}/stats`);
-  const [s] = ((await res.json()) as { model_stats: { execution_count: number; inference_count: number }[] })
-    .model_stats;
-  return { executions: s!.execution_count, inferences: s!.inference_count };
-}
-
-/** Raw (best configuration, and batch 1 like a gateway worker) just before, then the gateway. */
-async function gatewayRound(
-  plan: HttpLoadPlan,
-  rawBest: RawBaseline,
-  bestBatch: number,
-  rawSingle: RawBaseline,
-): Promise<GatewayRound> {
-  const rawPaired = await rawBest.measure(bestBatch, 600);
-  const rawSingleP50Ms = (await rawSingle.single(400)).p50Ms;
-  const before = await batchCounters(plan.url);
-  const cpu = process.cpuUsage();
-  const load = await runLoad(plan);
-  const spent = process.cpuUsage(cpu);
-  const after = await batchCounters(plan.url);
-  const reqPerSec = load.completed / load.seconds;
-  return {
-    reqPerSec,
-    p50Ms: load.latency.p50Ms,
-    p99Ms: load.latency.p99Ms,
-    errors: Object.values(load.errors).reduce((a, b) => a + b, 0),
-    meanBatch: (after.inferences - before.inferences) / Math.max(1, after.executions - before.executions),
-    rawBestSamplesPerSec: rawPaired.samplesPerSec,
-    rawSingleP50Ms,
-    efficiency: reqPerSec / rawPaired.samplesPerSec,
-    addedP50Ms: load.latency.p50Ms - rawSingleP50Ms,
-    gatewayCpuMicros: (spent.user + spent.system) / Math.max(1, load.total),
-    loadCpuMicros: load.cpuMicrosPerRequest,
-  };
-}
+const HEAD =
+  "mode | concurrency | req/s | p50 ms | p99 ms | mean batch | raw samples/s (paired) | efficiency (vs run's best raw) | efficiency (vs paired raw) | raw 1-sample p50 ms | added p50 ms | gateway CPU µs/req | load CPU µs/req | errors";
 
 export default async function run(args: string[] = []): Promise<void> {
   const seconds = numberFlag(args, '--seconds', 3);
@@ -79,27 +33,23 @@ export default async function run(args: string[] = []): Promise<void> {
   const sizing = defaultEngineSizing();
   const workers = numberFlag(args, '--workers', sizing.workers);
   const intraOpThreads = numberFlag(args, '--intra-op-threads', sizing.intraOpThreads);
-  const maxQueueDelayMs = numberFlag(args, '--max-queue-delay-ms');
+  const maxQueueDelayMs = numberFlag(args, '--max-queue-delay-ms', undefined);
 
   // 1. Which session configuration and batch size is the raw limit (onnxruntime's defaults: spinning on).
+  const rawSession = { modelPath: MODEL_PATH, sessions: 1, spin: true };
   const rawSweep: (RawPoint & { intraOpThreads: number })[] = [];
   for (const threads of [...new Set([1, intraOpThreads, cores])].sort()) {
-    const raw = await openRaw({ modelPath: MODEL_PATH, sessions: 1, intraOpThreads: threads, spin: true });
+    const raw = await openRaw({ ...rawSession, intraOpThreads: threads });
     for (const p of (await sweep(raw, [1, 2, 4, 8, 16, 32, 64], 800)).points)
       rawSweep.push({ ...p, intraOpThreads: threads });
     await raw.close();
   }
   const best = rawSweep.reduce((a, b) => (b.samplesPerSec > a.samplesPerSec ? b : a));
   console.log(
-    `raw best: ${best.samplesPerSec.toFixed(0)} samples/s, ${best.intraOpThreads} thread(s), batch ${best.batch}`,
+    `raw best: ${best.samplesPerSec.toFixed(0)} samples/s (${best.intraOpThreads} thread(s), batch ${best.batch})`,
   );
-  const rawBest = await openRaw({
-    modelPath: MODEL_PATH,
-    sessions: 1,
-    intraOpThreads: best.intraOpThreads,
-    spin: true,
-  });
-  const rawSingle = await openRaw({ modelPath: MODEL_PATH, sessions: 1, intraOpThreads, spin: false });
+  const rawBest = await openRaw({ ...rawSession, intraOpThreads: best.intraOpThreads });
+  const rawSingle = await openRaw({ ...rawSession, intraOpThreads, spin: false }); // like a gateway worker
 
   // 2. The gateway, warmed by a short run of each mode, then the paired rounds.
   const serving = { workers, intraOpThreads, ...(maxQueueDelayMs === undefined ? {} : { maxQueueDelayMs }) };
@@ -119,40 +69,27 @@ export default async function run(args: string[] = []): Promise<void> {
       durationMs,
     });
     for (const mode of MODES) await runLoad(plan(mode, 64, 1500));
-    const gateway = [];
+    const gateway: GatewayPoint[] = [];
     for (const mode of MODES) {
       for (const concurrency of [1, 16, 64]) {
-        const done: GatewayRound[] = [];
+        const done = [];
         for (let r = 0; r < rounds; r++)
           done.push(await gatewayRound(plan(mode, concurrency), rawBest, best.batch, rawSingle));
         const point = summarise(mode, concurrency, done);
         gateway.push(point);
         console.log(
-          `gateway ${mode} c=${concurrency}: ${point.reqPerSec.toFixed(0)} req/s, p50 ${point.p50Ms.toFixed(2)} ms, errors ${point.errors}`,
+          `gateway ${mode} c=${concurrency}: ${point.reqPerSec.toFixed(0)} req/s, errors ${point.errors}`,
         );
       }
     }
     // 3. The floor: a bare node:http server answering the gateway's own binary response bytes.
-    const sample = bodies.binary[0]!;
-    const res = await fetch(`${cloud.url}/v2/models/${MODEL}/infer`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, ...sample.headers },
-      body: Buffer.from(sample.base64, 'base64'),
-    });
-    const responseHeaders = Object.fromEntries(
-      ['content-type', 'inference-header-content-length'].map((h) => [h, res.headers.get(h) ?? '']),
-    );
-    const response = { body: new Uint8Array(await res.arrayBuffer()), headers: responseHeaders };
-    const floor = await measureHttpFloor(response, (url) => runLoad({ ...plan('binary', 64), url }));
+    const floor = await measureHttpFloor(plan('binary', 64));
 
     // The box's limit is the best raw figure of the whole run: a paired raw run caught by a burst of
     // background load would otherwise flatter the gateway. Targets use it; the paired ratio stays.
-    const limit = Math.max(
-      best.samplesPerSec,
-      ...gateway.flatMap((g) => g.rounds.map((r) => r.rawBestSamplesPerSec)),
-    );
-    for (const g of gateway)
-      Object.assign(g, { efficiencyPaired: g.efficiency, efficiency: g.reqPerSec / limit });
+    const paired = gateway.flatMap((g) => g.rounds.map((r) => r.rawBestSamplesPerSec));
+    const limit = Math.max(best.samplesPerSec, ...paired);
+    for (const g of gateway) g.efficiency = g.reqPerSec / limit;
     const c64 = gateway.find((g) => g.mode === 'binary' && g.concurrency === 64)!;
     const budget = cpuBudget({
       cores,
@@ -165,22 +102,50 @@ export default async function run(args: string[] = []): Promise<void> {
     });
     const report = {
       model: MODEL,
-      at: new Date().toISOString(),
-      command: `npm run bench -- cloud${args.length ? ` ${args.join(' ')}` : ''}`,
-      machine: machine(),
+      ...reportHead('cloud', args),
       gatewayEngine: { workers, intraOpThreads, maxQueueDelayMs: maxQueueDelayMs ?? 'from config.json' },
-      method: {
-        rounds,
-        secondsPerRound: seconds,
-        loadGenerator: 'bench/load (child process, keep-alive sockets)',
-      },
+      method: { rounds, secondsPerRound: seconds },
       rawBest: best,
       rawSweep,
       gateway,
       floor,
       budget,
     };
-    writeReport('cloud', report, markdown(report));
+    const at = (mode: Mode, c: number) => gateway.find((g) => g.mode === mode && g.concurrency === c)!;
+    const efficiency = (mode: Mode, goal: number) => {
+      const value = at(mode, 64).efficiency;
+      return target(`${mode} c=64 efficiency`, value.toFixed(3), `≥ ${goal}`, value >= goal);
+    };
+    const added = (mode: Mode) => {
+      const value = at(mode, 1).addedP50Ms;
+      return target(`${mode} c=1 added p50`, `${value.toFixed(3)} ms`, '≤ 0.5 ms', value <= 0.5);
+    };
+    const targets = [efficiency('binary', 0.9), efficiency('json', 0.6), added('binary'), added('json')];
+    const b = budget;
+    const f = (x: number, d = 2) => x.toFixed(d);
+    const row = (g: GatewayPoint) =>
+      `${g.mode} | ${g.concurrency} | ${f(g.reqPerSec, 0)} | ${f(g.p50Ms)} | ${f(g.p99Ms)} | ${f(g.meanBatch, 1)} | ${f(g.rawBestSamplesPerSec, 0)} | ${f(g.efficiency)} | ${f(g.efficiencyPaired)} | ${f(g.rawSingleP50Ms)} | ${g.concurrency === 1 ? f(g.addedP50Ms) : '–'} | ${f(g.gatewayCpuMicros, 0)} | ${f(g.loadCpuMicros, 0)} | ${g.errors}`;
+    const md = `# Cloud gateway benchmark (${MODEL})
+
+${machineLine(report.at, report.machine)} · command: \`${report.command}\`
+
+Raw limit: one onnxruntime-node session, ${best.intraOpThreads} intra-op thread(s), batch ${best.batch}: ${f(best.samplesPerSec, 0)} samples/s (best of the sweep over batch 1…64 and 1…cores threads). Gateway: ${workers} worker(s) × ${intraOpThreads} intra-op thread(s), API-key auth on, single-sample requests from the load generator in its own process (bench/load, keep-alive). Each row is the median of ${rounds} rounds of ${seconds} s, every round paired with a raw measurement taken just before it (the machine is shared and noisy). Efficiency is req/s ÷ the best raw figure of the whole run (the box's limit; conservative), the paired ratio alongside; added p50 = gateway p50 − raw 1-sample p50.
+
+${table(HEAD, gateway.map(row))}
+
+${targetsTable(targets)}
+
+**Where the CPU goes** (binary, concurrency 64). The load generator shares the ${b.cores} cores with the gateway, so every request's CPU counts wherever it is spent: each process's CPU time (all its threads) over a round ÷ its requests. The floor (bench/cloud/floor.ts): a bare \`node:http\` server that reads each body and answers the gateway's own response bytes, under the same load: ${f(floor.reqPerSec, 0)} req/s, ${f(floor.serverCpuMicros, 1)} µs CPU per request in the server, ${f(floor.loadCpuMicros, 1)} µs in the load process (at that rate).
+
+${budgetTable(b, {
+  model: MODEL,
+  floor: 'a bare Node HTTP server',
+  own: 'the gateway on top of bare HTTP (Hono, auth, token bucket, decode, validation, batching at its real batch sizes, worker hop, encode)',
+})}
+
+A gateway with no work of its own (model at raw speed + bare HTTP + this load generator) would reach **${f(b.ceilingRatio)} of raw** here${ceilingNote(b)}.
+`;
+    writeReport('cloud', { ...report, targets }, md);
   } finally {
     await cloud.stop();
     await rawBest.close();

@@ -1,14 +1,8 @@
 /**
  * `npm run bench -- fabric [--seconds N] [--deadline-ms N] [--cascade-concurrency N] [--throughput-rounds N]
  *   [--workers N] [--intra-op-threads N] [--device-model name] [--edge-model name] [--cloud-model name]
- *   [--only transport,throughput,cascade]`
- *
- * The three tiers working together, all on 127.0.0.1, against raw onnxruntime-node on the edge model
- * measured in the same run: 1. transport overhead (bench/fabric/transport.ts); 2. edge throughput
- * (bench/fabric/throughput.ts); 3. the cascade table (bench/fabric/cascade-run.ts). Models and routing
- * policies come from the model repository, copied at the start so a run sees one version of each.
- * Profiling: `node --cpu-prof --import tsx bench/run.ts fabric ...` profiles the edge side; with
- * `FOGLINE_BENCH_PROF=<dir>` the child processes write their own .cpuprofile files there too.
+ *   [--only transport,throughput,cascade]`: the three tiers on 127.0.0.1 against raw onnxruntime on the
+ * edge model in the same run, with a snapshot of the model repository. `FOGLINE_BENCH_PROF=<dir>` profiles children.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,9 +13,9 @@ import {
   DEFAULT_MODELS_DIR,
   effectiveThreshold,
   loadModelRepository,
-  type ModelEntry,
 } from '@fogline/shared/model-repository/index';
 import { defaultEdgeEngineSizing } from '@fogline/shared/runtime/index';
+import { perTier } from './fabric/cascade.ts';
 import { runCascade } from './fabric/cascade-run.ts';
 import { evaluateTargets, renderMarkdown } from './fabric/markdown.ts';
 import {
@@ -35,43 +29,20 @@ import { runThroughput } from './fabric/throughput.ts';
 import { runTransport } from './fabric/transport.ts';
 import { numberFlag, stringFlag } from './lib/flags.ts';
 import { openRaw, sweep } from './lib/raw-onnx.ts';
-import { machine, writeReport } from './lib/report.ts';
+import { reportHead, writeReport } from './lib/report.ts';
 import { round } from './lib/stats.ts';
 
 const SECTIONS = ['transport', 'throughput', 'cascade'];
 
-function describeModel(entry: ModelEntry) {
-  const sha256 = createHash('sha256').update(readFileSync(entry.modelPath())).digest('hex').slice(0, 16);
-  const { description, routing } = entry.config;
-  return {
-    name: entry.name,
-    version: entry.latestVersion,
-    sha256,
-    description,
-    routing,
-    effectiveThreshold: effectiveThreshold(routing),
-  };
-}
-
-/** Raw baseline first, then the parts asked for against an edge that answers everything itself. */
+/** The raw baseline first, then the parts asked for against an edge that answers everything itself. */
 async function measure(b: Bench, only: readonly string[]) {
   // Raw onnxruntime with the session settings of the edge's workers (no spinning), one process each.
-  const raw = await openRaw({
-    modelPath: b.entries.edge.modelPath(),
-    sessions: b.engine.workers,
-    intraOpThreads: b.engine.intraOpThreads,
-    spin: false,
-  });
+  const { workers: sessions, intraOpThreads } = b.engine;
+  const raw = await openRaw({ modelPath: b.entries.edge.modelPath(), sessions, intraOpThreads, spin: false });
   try {
-    const msPerBatch = Math.min(1500, (b.seconds * 1000) / 3);
-    const baseline = {
-      ...(await sweep(raw, [1, 2, 4, 8, 16, 32, 64], msPerBatch)),
-      single: await raw.single(msPerBatch),
-    };
-    b.log(
-      `raw: best ${baseline.best.samplesPerSec.toFixed(0)} samples/s at batch ${baseline.best.batch}; single p50 ${baseline.single.p50Ms.toFixed(3)} ms`,
-    );
-    // The answering edge: threshold 0, no cloud.
+    const ms = Math.min(1500, (b.seconds * 1000) / 3);
+    const baseline = { ...(await sweep(raw, [1, 2, 4, 8, 16, 32, 64], ms)), single: await raw.single(ms) };
+    b.log(`raw: ${baseline.best.samplesPerSec.toFixed(0)} samples/s at batch ${baseline.best.batch}`);
     const edge = await startBenchEdge(b, { model: b.entries.edge.name, routingThreshold: 0 });
     try {
       const transport = only.includes('transport') ? await runTransport(b, edge.url, baseline) : undefined;
@@ -96,23 +67,26 @@ function report(
   durationSec: number,
   measured: Awaited<ReturnType<typeof measure>>,
 ) {
+  const { engine, seconds, deadlineMs, cascadeConcurrency, throughputRounds } = b;
+  const models = perTier((t) => {
+    const { name, latestVersion: version, config } = b.entries[t];
+    const { description, routing } = config;
+    const sha256 = createHash('sha256')
+      .update(readFileSync(b.entries[t].modelPath()))
+      .digest('hex')
+      .slice(0, 16);
+    return { name, version, sha256, description, routing, effectiveThreshold: effectiveThreshold(routing) };
+  });
   return {
-    at: new Date().toISOString(),
-    command: `npm run bench -- fabric${args.length ? ` ${args.join(' ')}` : ''}`,
+    ...reportHead('fabric', args),
     durationSec,
-    machine: machine(),
-    models: {
-      device: describeModel(b.entries.device),
-      edge: describeModel(b.entries.edge),
-      cloud: describeModel(b.entries.cloud),
-    },
+    models,
     settings: {
-      seconds: b.seconds,
-      deadlineMs: b.deadlineMs,
-      cascadeConcurrency: b.cascadeConcurrency,
-      throughputRounds: b.throughputRounds,
-      edgeWorkers: b.engine.workers,
-      edgeIntraOpThreads: b.engine.intraOpThreads,
+      seconds,
+      deadlineMs,
+      cascadeConcurrency,
+      throughputRounds,
+      ...engine,
       publishRate: BENCH_PUBLISH_RATE,
     },
     ...measured,
@@ -122,8 +96,7 @@ function report(
 export default async function run(args: string[] = []): Promise<void> {
   const began = performance.now();
   const only = (stringFlag(args, '--only') ?? SECTIONS.join(',')).split(',');
-  const unknown = only.filter((s) => !SECTIONS.includes(s));
-  if (unknown.length > 0) throw new Error(`--only takes ${SECTIONS.join(',')}; got ${unknown.join(',')}`);
+  if (only.some((s) => !SECTIONS.includes(s))) throw new Error(`--only takes ${SECTIONS.join(',')}`);
   const sizing = defaultEdgeEngineSizing();
   const names = {
     device: stringFlag(args, '--device-model') ?? basename(dirname(dirname(DEFAULT_MODEL_PATH))),
@@ -134,7 +107,7 @@ export default async function run(args: string[] = []): Promise<void> {
   try {
     const repo = await loadModelRepository(snapshot.dir);
     const b: Bench = {
-      entries: { device: repo.get(names.device), edge: repo.get(names.edge), cloud: repo.get(names.cloud) },
+      entries: perTier((t) => repo.get(names[t])),
       modelsDir: snapshot.dir,
       devices: benchDevices(64),
       seconds: numberFlag(args, '--seconds', 5),
@@ -147,9 +120,6 @@ export default async function run(args: string[] = []): Promise<void> {
       },
       log: (m) => console.log(`[fabric ${((performance.now() - began) / 1000).toFixed(0)}s] ${m}`),
     };
-    b.log(
-      `models ${names.device} → ${names.edge} → ${names.cloud}; edge ${b.engine.workers} worker(s) × ${b.engine.intraOpThreads} thread(s)`,
-    );
     const measured = await measure(b, only);
     const r = report(b, args, round((performance.now() - began) / 1000, 1), measured);
     const targets = evaluateTargets(r);

@@ -1,124 +1,86 @@
 /**
- * Part 3 of `npm run bench -- fabric`: the cascade table on the test split. Always-device,
- * always-edge, always-cloud and the fogline cascade measured on the real system (SDK devices → edge
- * → the real cloud gateway); the oracle router and the policy replay computed from offline
- * predictions (bench/fabric/cascade.ts).
+ * Part 3 of the fabric bench: always-device, always-edge, always-cloud and the cascade measured on the
+ * real system (SDK devices → edge → gateway) and the oracle router from offline predictions.
  */
 import type { EdgeAgentOptions } from '@fogline/edge-agent';
 import { loadDigits } from '@fogline/shared/digits-dataset';
-import { accuracyOf, predictSplit } from '@fogline/shared/digits-eval';
-import {
-  ALWAYS_ESCALATE,
-  oracleRow,
-  type Policy,
-  replayCascade,
-  rowFromRecords,
-  TIERS,
-  type TierName,
-} from './cascade.ts';
-import { runDevices, type SdkRecord, type SdkResult } from './devices.ts';
-import { BENCH_EDGE_ID, type Bench, startBenchCloud, startBenchEdge } from './stack.ts';
+import { accuracyOf, predictSplit, type SplitPredictions } from '@fogline/shared/digits-eval';
+import { effectiveThreshold } from '@fogline/shared/model-repository/index';
+import type { SdkRecord } from '../load/sdk.ts';
+import { ALWAYS_ESCALATE, oracleRow, type Policy, perTier, rowFromRecords } from './cascade.ts';
+import { type Bench, runDevices, startBenchCloud, startBenchEdge } from './stack.ts';
 
 export type CascadeSection = Awaited<ReturnType<typeof runCascade>>;
 
-/** One pass over the whole test split through `broker`, `cascadeConcurrency` devices × 1 in flight. */
-function pass(b: Bench, broker: string, policy?: Policy): Promise<SdkResult> {
-  return runDevices({
-    broker,
-    edgeId: BENCH_EDGE_ID,
-    model: b.entries.device.modelPath(),
-    devices: b.devices.slice(0, b.cascadeConcurrency),
-    inFlightPerDevice: 1,
-    deadlineMs: b.deadlineMs,
-    warmupPerDevice: 30,
-    count: loadDigits('test').count,
-    ...(policy ? { policy } : {}),
-  });
+/** One pass over the whole test split through `broker`, `cascadeConcurrency` devices. */
+async function pass(b: Bench, broker: string, policy?: Policy) {
+  const plan = { connections: b.cascadeConcurrency, warmupPerDevice: 30, durationMs: 3_600_000 };
+  return (
+    await runDevices(b, broker, { ...plan, count: loadDigits('test').count, ...(policy ? { policy } : {}) })
+  ).records;
 }
 
-async function withEdge<T>(
-  b: Bench,
-  options: Partial<EdgeAgentOptions>,
-  run: (edge: Awaited<ReturnType<typeof startBenchEdge>>) => Promise<T>,
-): Promise<T> {
-  const edge = await startBenchEdge(b, options);
+/** A pass through an edge of its own with the real gateway behind it; also the edge's policy. */
+async function passVia(b: Bench, cloudUrl: string, options: Partial<EdgeAgentOptions>, policy?: Policy) {
+  const edge = await startBenchEdge(b, {
+    model: b.entries.edge.name,
+    cloudUrl,
+    cloudModel: b.entries.cloud.name,
+    ...options,
+  });
   try {
-    return await run(edge);
+    const records = await pass(b, edge.url, policy);
+    const edgePolicy: Policy = { score: edge.info.routing.score, threshold: edge.info.routing.threshold };
+    return { records, edgePolicy };
   } finally {
     await edge.stop();
   }
 }
 
-/** Always-cloud and the cascade: edges with the real gateway behind them. */
-async function runWithCloud(b: Bench) {
-  const cloud = await startBenchCloud(b, b.entries.cloud.name);
-  const withCloud = { model: b.entries.edge.name, cloudUrl: cloud.url, cloudModel: b.entries.cloud.name };
-  try {
-    const forced = {
-      ...withCloud,
-      routingScore: ALWAYS_ESCALATE.score,
-      routingThreshold: ALWAYS_ESCALATE.threshold,
-    };
-    const alwaysCloud = (await withEdge(b, forced, (edge) => pass(b, edge.url, ALWAYS_ESCALATE))).records;
-    // The product defaults: device and edge policies from their model configs.
-    return await withEdge(b, withCloud, async (edge) => {
-      const cascade = await pass(b, edge.url);
-      const { counts, errorsByCode, breakerOpens } = edge.agent.telemetry();
-      const edgePolicy: Policy = { score: edge.info.routing.score, threshold: edge.info.routing.threshold };
-      return { alwaysCloud, cascade, edgePolicy, edgeTelemetry: { counts, errorsByCode, breakerOpens } };
-    });
-  } finally {
-    await cloud.stop();
-  }
-}
-
 /** Always-device and always-edge go through `answeringEdge` (threshold 0, no cloud). */
 export async function runCascade(b: Bench, answeringEdge: string) {
-  const measured = {} as Record<TierName, SdkRecord[]>;
   const deviceScore = b.entries.device.config.routing.score;
-  measured.device = (await pass(b, answeringEdge, { score: deviceScore, threshold: 0 })).records;
-  measured.edge = (await pass(b, answeringEdge, ALWAYS_ESCALATE)).records;
-  b.log('always-device and always-edge done');
-
-  const { alwaysCloud, cascade, edgePolicy, edgeTelemetry } = await runWithCloud(b);
-  measured.cloud = alwaysCloud;
-  b.log('always-cloud and cascade done');
-
-  const offline = Object.fromEntries(
-    await Promise.all(
-      TIERS.map(async (t) => [t, await predictSplit(b.entries[t].modelPath(), 'test')] as const),
-    ),
-  ) as Record<TierName, Awaited<ReturnType<typeof predictSplit>>>;
-  const devicePolicy = cascade.policy as Policy;
+  const device = await pass(b, answeringEdge, { score: deviceScore, threshold: 0 });
+  const edge = await pass(b, answeringEdge, ALWAYS_ESCALATE);
+  const gateway = await startBenchCloud(b, b.entries.cloud.name);
+  let cloud: SdkRecord[];
+  let cascade: Awaited<ReturnType<typeof passVia>>;
+  try {
+    const forced = { routingScore: ALWAYS_ESCALATE.score, routingThreshold: ALWAYS_ESCALATE.threshold };
+    cloud = (await passVia(b, gateway.url, forced, ALWAYS_ESCALATE)).records;
+    cascade = await passVia(b, gateway.url, {}); // the product defaults: policies from the model configs
+  } finally {
+    await gateway.stop();
+  }
+  b.log('cascade done');
+  const offline = {} as Record<'device' | 'edge' | 'cloud', SplitPredictions>;
+  for (const t of ['device', 'edge', 'cloud'] as const)
+    offline[t] = await predictSplit(b.entries[t].modelPath(), 'test');
+  const { routing } = b.entries.device.config;
+  const devicePolicy: Policy = { score: routing.score, threshold: effectiveThreshold(routing) };
   const via = 'measured: SDK devices → edge → cloud gateway;';
   return {
     rows: [
       rowFromRecords(
         'always-device',
         'measured: SDK devices, device threshold 0 (nothing leaves the device)',
-        measured.device,
+        device,
       ),
       rowFromRecords(
         'always-edge',
         'measured: SDK devices → edge; device forced to escalate, edge threshold 0',
-        measured.edge,
+        edge,
       ),
-      rowFromRecords('always-cloud', `${via} device and edge forced to escalate`, measured.cloud),
+      rowFromRecords('always-cloud', `${via} device and edge forced to escalate`, cloud),
       rowFromRecords(
         'fogline cascade',
         `${via} device and edge policies from the model configs`,
         cascade.records,
       ),
-      oracleRow(offline, measured),
+      oracleRow(offline, { device, edge, cloud }),
     ],
     devicePolicy,
-    edgePolicy,
-    /** The cascade's policies replayed on offline logits: what the measured row should show. */
-    replay: replayCascade(offline, devicePolicy, edgePolicy),
-    offlineAccuracy: Object.fromEntries(TIERS.map((t) => [t, accuracyOf(offline[t]).accuracy])) as Record<
-      TierName,
-      number
-    >,
-    edgeTelemetry,
+    edgePolicy: cascade.edgePolicy,
+    offlineAccuracy: perTier((t) => accuracyOf(offline[t]).accuracy),
   };
 }

@@ -1,15 +1,13 @@
 /**
- * The cascade table of the fabric bench (docs/design.md "Routing"): one row per routing strategy on
- * the test split — accuracy, share of requests answered per tier, end-to-end latency as the device
- * measured it. Measured rows come from real runs; the oracle router (escalates exactly what the lower
- * tier gets wrong) is computed from each model's offline predictions, each sample's latency taken
- * from the measured run that ends at the tier the oracle picks for it.
+ * The cascade table (docs/design.md "Routing"): per strategy, accuracy, share answered per tier and
+ * latency as the device measured it. The oracle router escalates exactly what the lower tier gets
+ * wrong, each sample's latency taken from the measured always-<tier> run.
  */
 import type { SplitPredictions } from '@fogline/shared/digits-eval';
 import { TIERS, type TierName } from '@fogline/shared/fabric-protocol';
-import { argmax, scoreOf, softmax } from '@fogline/shared/scores';
+import { argmax } from '@fogline/shared/scores';
 import { summarize } from '../lib/stats.ts';
-import type { SdkRecord } from './devices.ts';
+import type { SdkRecord } from '../load/sdk.ts';
 
 export { TIERS, type TierName } from '@fogline/shared/fabric-protocol';
 
@@ -32,7 +30,7 @@ interface Answer {
   readonly fallback?: string | null;
 }
 
-const perTier = <T>(f: (tier: TierName) => T) =>
+export const perTier = <T>(f: (tier: TierName) => T) =>
   Object.fromEntries(TIERS.map((t) => [t, f(t)])) as Record<TierName, T>;
 
 function row(name: string, method: string, answers: readonly Answer[]) {
@@ -92,14 +90,4 @@ export function oracleRow(
   const method =
     'computed: offline predictions of each model; per-sample latency from the measured always-<tier> run';
   return row('oracle router', method, answers);
-}
-
-/** What the cascade's policies do on the offline logits: a check that the measured cascade routes as they say. */
-export function replayCascade(models: Record<TierName, SplitPredictions>, device: Policy, edge: Policy) {
-  const confident = (m: SplitPredictions, p: Policy, i: number) =>
-    scoreOf(p.score, softmax(m.logits, i * m.classes, m.classes)) >= p.threshold;
-  const pick = (i: number) =>
-    confident(models.device, device, i) ? 'device' : confident(models.edge, edge, i) ? 'edge' : 'cloud';
-  const { accuracy, share } = row('replay', 'computed', route(models, pick));
-  return { accuracy, share };
 }

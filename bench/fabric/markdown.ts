@@ -1,28 +1,11 @@
-/**
- * bench/reports/fabric.md from a fabric report: machine and models, targets, then one section per
- * part; and the targets themselves, checked against the report.
- */
+/** bench/reports/fabric.md, and the targets checked against a fabric report. */
 import type { FabricReport } from '../fabric.ts';
 import { budgetTable, ceilingNote } from '../lib/cpu-budget.ts';
-import { machineLine, ms, pct, table } from '../lib/report.ts';
-import { type Policy, TIERS, type TierName } from './cascade.ts';
+import { machineLine, ms, pct, type Target, table, target, targetsTable } from '../lib/report.ts';
+import { type CascadeRow, type Policy, TIERS, type TierName } from './cascade.ts';
 import type { CascadeSection } from './cascade-run.ts';
 import type { ThroughputSection } from './throughput.ts';
 import type { TransportRow } from './transport.ts';
-
-export interface Target {
-  readonly name: string;
-  readonly value: string;
-  readonly goal: string;
-  readonly met: boolean;
-}
-
-const target = (name: string, value: string, goal: string, met: boolean): Target => ({
-  name,
-  value,
-  goal,
-  met,
-});
 
 export function evaluateTargets(r: FabricReport): Target[] {
   const targets: Target[] = [];
@@ -42,14 +25,10 @@ export function evaluateTargets(r: FabricReport): Target[] {
     const lossPp = 100 * (cloud.accuracy - cascade.accuracy);
     const loss = `${lossPp > 0 ? '−' : '+'}${Math.abs(lossPp).toFixed(2)} pp`;
     const value = `${pct(cascade.accuracy, 2)} vs ${pct(cloud.accuracy, 2)} (${loss})`;
+    const share = cascade.share.cloud;
     targets.push(
       target('cascade accuracy vs always-cloud', value, '≥ always-cloud − 0.3 pp', lossPp <= 0.3),
-      target(
-        'cascade share reaching the cloud',
-        pct(cascade.share.cloud),
-        '≤ 15 %',
-        cascade.share.cloud <= 0.15,
-      ),
+      target('cascade share reaching the cloud', pct(share), '≤ 15 %', share <= 0.15),
     );
   }
   return targets;
@@ -63,6 +42,18 @@ const counts = (f: Record<string, number>) =>
     .map(([k, v]) => `${k} ${v}`)
     .join(', ') || '0';
 const us = (x: number) => x.toFixed(1);
+const TRANSPORT_HEAD =
+  'concurrency | requests | req/s | total p50 | total p99 | tiny p50 | edge_ms p50 | overhead p50 | overhead p99 | vs raw p50 | vs raw p99 | not via edge';
+const THROUGHPUT_HEAD =
+  'concurrency | clients | req/s | ratio (vs best raw) | ratio (vs paired raw, median) | paired ratios of all rounds | p50 ms | p99 ms | edge CPU µs/req | load CPU µs/req | edge reads / writes per req | errors';
+const CASCADE_HEAD = 'strategy | accuracy | device | edge | cloud | mean ms | p99 ms | degraded | fallbacks';
+
+const transportRow = (t: TransportRow) =>
+  `${t.concurrency} | ${t.requests} | ${t.reqPerSec.toFixed(0)} | ${ms(t.total.p50Ms)} | ${ms(t.total.p99Ms)} | ${ms(t.device.p50Ms, 3)} | ${ms(t.edge.p50Ms, 3)} | ${ms(t.overhead.p50Ms, 3)} | ${ms(t.overhead.p99Ms, 3)} | ${ms(t.overheadVsRawSingle.p50Ms, 3)} | ${ms(t.overheadVsRawSingle.p99Ms, 3)} | ${t.notAnsweredByEdge}`;
+const throughputRow = (t: ThroughputSection['rows'][number]) =>
+  `${t.concurrency} | ${t.clients} | ${t.reqPerSec.toFixed(0)} | ${t.ratioVsLimit.toFixed(2)} | ${t.ratioPaired.toFixed(2)} | ${t.rounds.map((x) => x.ratio.toFixed(2)).join(' ')} | ${ms(t.latency.p50Ms)} | ${ms(t.latency.p99Ms)} | ${us(t.cpuMicrosPerRequest.edgeProcess)} | ${us(t.cpuMicrosPerRequest.loadProcess)} | ${t.edgeSyscallsPerRequest.reads ?? '–'} / ${t.edgeSyscallsPerRequest.writes ?? '–'} | ${counts(t.errors)}`;
+const cascadeRow = (x: CascadeRow) =>
+  `${x.name} | ${pct(x.accuracy, 2)} | ${pct(x.share.device)} | ${pct(x.share.edge)} | ${pct(x.share.cloud)} | ${ms(x.latency.meanMs)} | ${ms(x.latency.p99Ms)} | ${x.degraded} | ${counts(x.fallbacks)}`;
 
 function header(r: FabricReport, targets: Target[]): string {
   const model = (t: TierName) => {
@@ -81,14 +72,11 @@ Command: \`${r.command}\`. Everything on 127.0.0.1 in one run: the SDK devices (
 Models, copied from the model repository at the start of the run (thresholds as their configs say; \`null\` → \`UNCALIBRATED_THRESHOLDS\`):
 ${TIERS.map(model).join('\n')}
 
-Edge agent: embedded broker, ${s.edgeWorkers} inference worker(s) × ${s.edgeIntraOpThreads} intra-op thread(s), batching from the model config, request deadline ${s.deadlineMs} ms. **The per-device publish rate limit is raised to ${s.publishRate.ratePerSec}/s (burst ${s.publishRate.burst})** with the broker's \`publishRate\` option (\`--device-publish-rate\` of \`fogline edge\`; default 50/s, burst 100); otherwise a single device at concurrency 1 would be throttled.
+Edge agent: embedded broker, ${s.workers} inference worker(s) × ${s.intraOpThreads} intra-op thread(s), batching from the model config, request deadline ${s.deadlineMs} ms. **The per-device publish rate limit is raised to ${s.publishRate.ratePerSec}/s (burst ${s.publishRate.burst})** with the broker's \`publishRate\` option (\`--device-publish-rate\` of \`fogline edge\`; default 50/s, burst 100); otherwise a single device at concurrency 1 would be throttled.
 
 ## Targets
 
-${table(
-  'target | measured | goal | met',
-  targets.map((t) => `${t.name} | ${t.value} | ${t.goal} | ${t.met ? 'yes' : '**no**'}`),
-)}`;
+${targetsTable(targets)}`;
 }
 
 function transportSection(r: FabricReport, rows: TransportRow[]): string {
@@ -96,13 +84,7 @@ function transportSection(r: FabricReport, rows: TransportRow[]): string {
 
 Real SDK devices (\`connectDevice\`: tiny model, QoS 1) forced to escalate (policy entropy ≥ 1), the edge forced to answer (threshold 0, no cloud). Concurrency 1 = one device, one request at a time; 64 = 64 devices, one request each in flight; ${r.settings.seconds} s each. **Overhead = device-measured total − tiny-model time − the reply's \`edge_ms\`** (edge receipt → answer ready): MQTT both ways, the broker, encoding and decoding, the SDK. "vs raw" subtracts the raw single-sample ${r.models.edge.name} p50 instead (${ms(r.raw.single.p50Ms, 3)} ms, this run), so it also counts batching and the worker hop. Times in ms.
 
-${table(
-  'concurrency | requests | req/s | total p50 | total p99 | tiny p50 | edge_ms p50 | overhead p50 | overhead p99 | vs raw p50 | vs raw p99 | not via edge',
-  rows.map(
-    (t) =>
-      `${t.concurrency} | ${t.requests} | ${t.reqPerSec.toFixed(0)} | ${ms(t.total.p50Ms)} | ${ms(t.total.p99Ms)} | ${ms(t.device.p50Ms, 3)} | ${ms(t.edge.p50Ms, 3)} | ${ms(t.overhead.p50Ms, 3)} | ${ms(t.overhead.p99Ms, 3)} | ${ms(t.overheadVsRawSingle.p50Ms, 3)} | ${ms(t.overheadVsRawSingle.p99Ms, 3)} | ${t.notAnsweredByEdge}`,
-  ),
-)}`;
+${table(TRANSPORT_HEAD, rows.map(transportRow))}`;
 }
 
 function throughputSection(r: FabricReport, section: ThroughputSection): string {
@@ -122,13 +104,7 @@ ${table(`batch | ${raw.points.map((p) => p.batch).join(' | ')}`, [
 
 The edge under closed-loop load from the load generator's lean MQTT devices (bench/load/mqtt.ts: one socket each, pre-encoded single-digit requests, QoS 1 both ways), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured. Each load runs ${r.settings.throughputRounds} rounds, each paired with a raw run at batch ${raw.best.batch} just before it; the row is the round with the median req/s, its ratio taken against the best raw figure of the whole run (${section.rawLimitSamplesPerSec.toFixed(0)} samples/s, the box's limit: conservative), the paired ratios alongside. CPU per request: each process's CPU time (all threads) over the round ÷ its requests; reads / writes: the edge process's syscalls per request (/proc/self/io: sockets and the eventfd wake-ups of the inference worker).
 
-${table(
-  'concurrency | clients | req/s | ratio (vs best raw) | ratio (vs paired raw, median) | paired ratios of all rounds | p50 ms | p99 ms | edge CPU µs/req | load CPU µs/req | edge reads / writes per req | errors',
-  rows.map(
-    (t) =>
-      `${t.concurrency} | ${t.clients} | ${t.reqPerSec.toFixed(0)} | ${t.ratioVsLimit.toFixed(2)} | ${t.ratioPaired.toFixed(2)} | ${t.rounds.map((x) => x.ratio.toFixed(2)).join(' ')} | ${ms(t.latency.p50Ms)} | ${ms(t.latency.p99Ms)} | ${us(t.cpuMicrosPerRequest.edgeProcess)} | ${us(t.cpuMicrosPerRequest.loadProcess)} | ${t.edgeSyscallsPerRequest.reads ?? '–'} / ${t.edgeSyscallsPerRequest.writes ?? '–'} | ${counts(t.errors)}`,
-  ),
-)}
+${table(THROUGHPUT_HEAD, rows.map(throughputRow))}
 
 **Where the CPU goes.** The load shares the ${b.cores} cores with the edge, so every request's CPU counts wherever it is spent. The floor (bench/fabric/floor.ts): a bare Aedes broker whose only work is to echo each request's id back to its reply topic, under the same load (concurrency ${floor.concurrency}): ${floor.reqPerSec.toFixed(0)} req/s, ${us(floor.brokerCpuMicros)} µs CPU and ${floor.brokerWritesPerRequest ?? '–'} write syscalls per request in the broker, ${us(floor.loadCpuMicros)} µs in the load process${floorErrors}. The same broker writing each packet on its own (Aedes' default, no per-turn write coalescing): ${perPacket.reqPerSec.toFixed(0)} req/s, ${us(perPacket.brokerCpuMicros)} µs CPU and ${perPacket.brokerWritesPerRequest ?? '–'} writes per request in the broker, ${us(perPacket.loadCpuMicros)} µs in the load process. Per request at concurrency ${top.concurrency}, against the best raw figure of the run:
 
@@ -142,36 +118,17 @@ An edge with no work of its own (model at raw speed + bare broker + this load ge
 }
 
 function cascadeSection(r: FabricReport, c: CascadeSection): string {
-  const byTier = (x: CascadeSection['rows'][number]) =>
-    TIERS.map((t) => {
-      const l = x.latencyByTier[t];
-      return l.count === 0 ? '–' : `${ms(l.meanMs)} / ${ms(l.p99Ms)}`;
-    }).join(' | ');
   const offline = TIERS.map((t) => `${r.models[t].name} ${pct(c.offlineAccuracy[t], 2)}`).join(', ');
-  const replay = TIERS.map((t) => pct(c.replay.share[t])).join(' / ');
   return `## 3. Cascade on the test split (${c.rows[0]?.count ?? 0} digits)
 
 Device policy ${policy(c.devicePolicy)}, edge policy ${policy(c.edgePolicy)}. Latency: end to end as the device measured it (tiny model, plus the escalation if any); ${r.settings.cascadeConcurrency} device(s) × 1 request in flight. The always-cloud row goes through the fabric (device and edge forced to escalate), so its latency includes the tiny and mid runs; the oracle takes its per-sample latencies from the always-<tier> runs.
 
-${table(
-  'strategy | accuracy | device | edge | cloud | mean ms | p99 ms | degraded | fallbacks',
-  c.rows.map(
-    (x) =>
-      `${x.name} | ${pct(x.accuracy, 2)} | ${pct(x.share.device)} | ${pct(x.share.edge)} | ${pct(x.share.cloud)} | ${ms(x.latency.meanMs)} | ${ms(x.latency.p99Ms)} | ${x.degraded} | ${counts(x.fallbacks)}`,
-  ),
-)}
-
-Latency by the tier that answered (mean / p99 ms):
-
-${table(
-  'strategy | device | edge | cloud',
-  c.rows.map((x) => `${x.name} | ${byTier(x)}`),
-)}
+${table(CASCADE_HEAD, c.rows.map(cascadeRow))}
 
 How each row was obtained:
 ${c.rows.map((x) => `- ${x.name}: ${x.method}`).join('\n')}
 
-Checks: offline accuracy on the test split — ${offline}. The cascade's policies replayed on the offline logits: accuracy ${pct(c.replay.accuracy, 2)}, device / edge / cloud ${replay}. Edge telemetry after the cascade run: \`${JSON.stringify(c.edgeTelemetry?.counts ?? {})}\`.`;
+Checks: offline accuracy on the test split — ${offline}.`;
 }
 
 export function renderMarkdown(r: FabricReport, targets: Target[]): string {

@@ -1,7 +1,6 @@
 /**
- * What the fabric bench runs against, started for real on 127.0.0.1 with the packages' own test
- * fixtures: the cloud gateway (auth off, serving only the cloud model) and edge agents with their
- * embedded broker and the bench's devices seeded in their device-list cache.
+ * What the fabric bench runs against, started with the packages' own test fixtures: the gateway (auth
+ * off, only the cloud model) and edge agents with their embedded broker and the bench's devices.
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,15 +10,15 @@ import type { EdgeAgentOptions } from '@fogline/edge-agent';
 import { startTestAgent } from '@fogline/edge-agent/testing/agent-fixture';
 import type { TierName } from '@fogline/shared/fabric-protocol';
 import type { ModelEntry } from '@fogline/shared/model-repository/index';
+import { runLoad } from '../load/run-load.ts';
+import type { SdkRecord } from '../load/sdk.ts';
+import type { Policy } from './cascade.ts';
 
 export const BENCH_EDGE_ID = 'bench-edge';
 /** Per-device publish token bucket of the bench's edges: far above any rate the bench reaches. */
 export const BENCH_PUBLISH_RATE = Object.freeze({ ratePerSec: 100_000, burst: 100_000 });
 
-export interface Credential {
-  readonly id: string;
-  readonly token: string;
-}
+export type Credential = { readonly id: string; readonly token: string };
 
 /** What every part of the fabric bench gets: models (a snapshot of the repository), devices, settings. */
 export interface Bench {
@@ -73,4 +72,17 @@ export async function startBenchEdge(b: Bench, options: Partial<EdgeAgentOptions
     ...options,
     devices: b.devices,
   });
+}
+
+/** Real SDK devices, one request in flight each, through `broker` (bench/load/sdk.ts); one record per answer. */
+export async function runDevices(
+  b: Bench,
+  broker: string,
+  plan: { connections: number; warmupPerDevice: number; durationMs: number; count?: number; policy?: Policy },
+) {
+  const devices = b.devices.slice(0, plan.connections);
+  const model = b.entries.device.modelPath();
+  const common = { broker, edgeId: BENCH_EDGE_ID, devices, model, deadlineMs: b.deadlineMs };
+  const r = await runLoad({ protocol: 'sdk', ...common, inFlightPerConnection: 1, warmupMs: 0, ...plan });
+  return { ...r, records: r.records as SdkRecord[] };
 }

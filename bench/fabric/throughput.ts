@@ -1,8 +1,6 @@
 /**
- * Part 2 of `npm run bench -- fabric`: the edge under closed-loop load from the load generator's
- * lean MQTT devices (bench/load/mqtt.ts), 64 devices with 1, 4 and 8 requests in flight each, every
- * round paired with raw onnxruntime on the edge model just before it; then the bare-broker floor
- * under the heaviest load (bench/fabric/floor.ts) and the CPU budget it implies.
+ * Part 2 of the fabric bench: the edge under closed-loop MQTT load, 64 devices × 1/4/8 in flight,
+ * each round paired with raw just before it; then the bare-broker floors and the CPU budget.
  */
 import { availableParallelism } from 'node:os';
 import { cpuBudget } from '../lib/cpu-budget.ts';
@@ -46,12 +44,11 @@ async function throughputRound(b: Bench, plan: MqttLoadPlan, raw: RawBaseline, b
     ratio: round(reqPerSec / rawSamplesPerSec),
     latency: r.latency,
     errors: r.errors,
-    /** CPU time per request over the whole load run (warm-up and connects included), by process. */
+    // Per request over the whole run (warm-up and connects included); syscalls null without /proc/self/io.
     cpuMicrosPerRequest: {
-      edgeProcess: round(spent.cpuMicros / Math.max(1, r.total), 1),
+      edgeProcess: round(spent.cpuMicros / r.total, 1),
       loadProcess: r.cpuMicrosPerRequest,
     },
-    /** Syscalls of the edge's process per request (null where /proc/self/io is missing). */
     edgeSyscallsPerRequest: {
       reads: perRequest(spent.readSyscalls, r.total),
       writes: perRequest(spent.writeSyscalls, r.total),

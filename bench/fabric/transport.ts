@@ -1,29 +1,19 @@
 /**
- * Part 1 of `npm run bench -- fabric`: device → edge → device over loopback MQTT. Real SDK devices
- * forced to escalate, the edge answering everything (threshold 0, no cloud), at concurrency 1 and 64.
- * Overhead = device-measured total − tiny-model time − the reply's `edge_ms` (edge receipt → answer
- * ready); "vs raw" subtracts the raw single-sample edge-model latency instead.
+ * Part 1 of the fabric bench: SDK devices forced to escalate, the edge answering all (threshold 0, no
+ * cloud), at concurrency 1 and 64. Overhead = total − tiny-model time − the reply's `edge_ms`.
  */
 import type { RawMeasurement } from '../lib/raw-onnx.ts';
-import { type LatencySummary, round, summarize } from '../lib/stats.ts';
+import { round, summarize } from '../lib/stats.ts';
 import { ALWAYS_ESCALATE } from './cascade.ts';
-import { runDevices, type SdkResult } from './devices.ts';
-import { BENCH_EDGE_ID, type Bench } from './stack.ts';
+import { type Bench, runDevices } from './stack.ts';
 
-export interface TransportRow {
-  readonly concurrency: number;
-  readonly requests: number;
-  readonly reqPerSec: number;
-  /** Requests the edge did not answer itself (policy or fallback); excluded below. */
-  readonly notAnsweredByEdge: number;
-  readonly total: LatencySummary;
-  readonly device: LatencySummary;
-  readonly edge: LatencySummary;
-  readonly overhead: LatencySummary;
-  readonly overheadVsRawSingle: LatencySummary;
-}
+export type TransportRow = ReturnType<typeof transportRow>;
 
-function transportRow(concurrency: number, result: SdkResult, rawSingleP50: number): TransportRow {
+function transportRow(
+  concurrency: number,
+  result: Awaited<ReturnType<typeof runDevices>>,
+  rawSingleP50: number,
+) {
   const answered = result.records.filter((r) => r.tier === 'edge' && r.edgeMs !== null);
   const net = answered.map((r) => r.totalMs - r.deviceMs);
   return {
@@ -34,6 +24,7 @@ function transportRow(concurrency: number, result: SdkResult, rawSingleP50: numb
     total: summarize(answered.map((r) => r.totalMs)),
     device: summarize(answered.map((r) => r.deviceMs)),
     edge: summarize(answered.map((r) => r.edgeMs!)),
+    /** total − device model time − the reply's edge_ms (receipt → answer ready: queue + batch + model). */
     overhead: summarize(answered.map((r, i) => net[i]! - r.edgeMs!)),
     overheadVsRawSingle: summarize(net.map((n) => n - rawSingleP50)),
   };
@@ -42,17 +33,14 @@ function transportRow(concurrency: number, result: SdkResult, rawSingleP50: numb
 export async function runTransport(b: Bench, broker: string, raw: RawMeasurement): Promise<TransportRow[]> {
   const rows: TransportRow[] = [];
   for (const concurrency of [1, 64]) {
-    const result = await runDevices({
-      broker,
-      edgeId: BENCH_EDGE_ID,
-      model: b.entries.device.modelPath(),
-      devices: b.devices.slice(0, concurrency),
-      inFlightPerDevice: 1,
-      deadlineMs: b.deadlineMs,
-      policy: ALWAYS_ESCALATE,
-      warmupPerDevice: concurrency === 1 ? 20 : 3,
+    const warmupPerDevice = concurrency === 1 ? 20 : 3;
+    const plan = {
+      connections: concurrency,
+      warmupPerDevice,
       durationMs: b.seconds * 1000,
-    });
+      policy: ALWAYS_ESCALATE,
+    };
+    const result = await runDevices(b, broker, plan);
     const row = transportRow(concurrency, result, raw.single.p50Ms);
     rows.push(row);
     b.log(

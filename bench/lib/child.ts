@@ -1,9 +1,7 @@
 /**
- * Child processes of the benches (load generators, SDK devices, raw onnxruntime sessions) are real
- * .ts files run with `node --import tsx`, so that they do not share the measured server's event loop
- * (they do share the cores, which on a small box is part of what is measured). A one-shot child
- * reads its plan as JSON on stdin and prints its result as the last line of stdout.
- * With `FOGLINE_BENCH_PROF=<dir>` every child writes a .cpuprofile there.
+ * Child processes of the benches are real .ts files run with `node --import tsx`, off the measured
+ * server's event loop (sharing its cores). A one-shot child reads its plan as JSON on stdin and prints
+ * its result as the last line of stdout. `FOGLINE_BENCH_PROF=<dir>`: each child writes a .cpuprofile.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -5,12 +5,10 @@ export function stringFlag(args: readonly string[], name: string): string | unde
   return i < 0 ? undefined : args[i + 1];
 }
 
-export function numberFlag(args: readonly string[], name: string): number | undefined;
-export function numberFlag(args: readonly string[], name: string, fallback: number): number;
-export function numberFlag(args: readonly string[], name: string, fallback?: number): number | undefined {
+export function numberFlag<F extends number | undefined>(args: readonly string[], name: string, fallback: F) {
   const text = stringFlag(args, name);
-  if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number, got ${text}`);
-  return n;
+  if (text !== undefined && (!Number.isFinite(n) || n <= 0))
+    throw new Error(`${name} needs a positive number`);
+  return text === undefined ? fallback : n;
 }

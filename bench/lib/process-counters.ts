@@ -1,26 +1,14 @@
 /**
- * What this process spent over a measured stretch: CPU time (all threads) and, on Linux, read and
- * write syscalls (`/proc/self/io` `syscr`/`syscw`; on a VM a loopback write costs ~10 µs of CPU, so the
- * number of writes per request explains a good part of a server's CPU). Elsewhere syscalls are null.
+ * CPU time (all threads) this process spent over a stretch and, on Linux, its read and write syscalls
+ * (`/proc/self/io`: on a VM a loopback write costs ~10 µs, so writes per request matter).
  */
 import { readFileSync } from 'node:fs';
 
-export interface ProcessCounters {
-  /** µs of CPU (user + system). */
-  readonly cpuMicros: number;
-  readonly readSyscalls: number | null;
-  readonly writeSyscalls: number | null;
-}
-
 function syscalls(): { reads: number; writes: number } | null {
   try {
-    const fields = new Map<string, number>();
-    for (const line of readFileSync('/proc/self/io', 'utf8').split('\n')) {
-      const [name, value] = line.split(': ');
-      if (name && value) fields.set(name, Number(value));
-    }
-    const reads = fields.get('syscr') ?? Number.NaN;
-    const writes = fields.get('syscw') ?? Number.NaN;
+    const io = readFileSync('/proc/self/io', 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? Number.NaN);
+    const [reads, writes] = [field('syscr'), field('syscw')];
     return Number.isFinite(reads) && Number.isFinite(writes) ? { reads, writes } : null;
   } catch {
     return null;
@@ -28,17 +16,17 @@ function syscalls(): { reads: number; writes: number } | null {
 }
 
 /** Starts counting; the returned function gives what was spent since. */
-export function startCounters(): () => ProcessCounters {
+export function startCounters() {
   const cpu = process.cpuUsage();
   const io = syscalls();
   return () => {
     const spent = process.cpuUsage(cpu);
     const now = syscalls();
-    const both = io !== null && now !== null;
     return {
+      /** µs of CPU (user + system). */
       cpuMicros: spent.user + spent.system,
-      readSyscalls: both ? now.reads - io.reads : null,
-      writeSyscalls: both ? now.writes - io.writes : null,
+      readSyscalls: io && now ? now.reads - io.reads : null,
+      writeSyscalls: io && now ? now.writes - io.writes : null,
     };
   };
 }

@@ -1,95 +1,68 @@
 /**
- * The baseline of the cloud and fabric benches: raw onnxruntime-node, `sessions` sessions at once,
- * each in its own process (bench/lib/raw-session.ts) as the product runs each in its own worker.
- * Gives samples/s per batch size and per-run latency; kept open so a bench can pair each of its
- * rounds with a raw measurement taken just before it (same moment, same background load).
+ * The baseline: raw onnxruntime-node, `sessions` sessions at once, each in its own process like the
+ * product's workers, kept open so each round of a bench is paired with raw measured just before it.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { childExecArgv } from './child.ts';
 import type { RawRun, RawSessionOptions } from './raw-session.ts';
-import { type LatencySummary, summarize } from './stats.ts';
+import { summarize } from './stats.ts';
 
 const SESSION_SCRIPT = fileURLToPath(new URL('./raw-session.ts', import.meta.url));
 
-export interface RawPoint {
-  readonly batch: number;
-  readonly samplesPerSec: number;
-  /** Per-run latency at this batch size (all sessions pooled). */
-  readonly run: LatencySummary;
-}
-
-export interface RawBaseline {
-  readonly sessions: number;
-  readonly intraOpThreads: number;
-  /** All sessions run `batch` for `ms` at once. */
-  measure(batch: number, ms: number): Promise<RawPoint>;
-  /** One session alone at batch 1: the model's own time for a lone request. */
-  single(ms: number): Promise<LatencySummary>;
-  close(): Promise<void>;
-}
-
+/** The session's next message; an error if its process ends first. */
 function reply<T>(child: ChildProcess): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`raw session exited ${code}`));
-    child.once('exit', onExit);
-    child.once('message', (m) => {
-      child.off('exit', onExit);
-      resolve(m as T);
+    const exited = (code: number | null) => reject(new Error(`raw session exited ${code}`));
+    child.once('exit', exited).once('message', (message) => {
+      child.off('exit', exited);
+      resolve(message as T);
     });
   });
 }
 
-async function run(child: ChildProcess, batch: number, ms: number): Promise<RawRun> {
+function run(child: ChildProcess, batch: number, ms: number): Promise<RawRun> {
   const done = reply<RawRun>(child);
   child.send({ batch, ms });
   return done;
 }
 
-export async function openRaw(options: RawSessionOptions & { sessions: number }): Promise<RawBaseline> {
-  const children = Array.from({ length: options.sessions }, () =>
+export type RawBaseline = Awaited<ReturnType<typeof openRaw>>;
+export type RawPoint = Awaited<ReturnType<RawBaseline['measure']>>;
+
+export async function openRaw(options: RawSessionOptions & { sessions: number }) {
+  const { sessions, intraOpThreads } = options;
+  const children = Array.from({ length: sessions }, () =>
     fork(SESSION_SCRIPT, [JSON.stringify(options)], { execArgv: childExecArgv() }),
   );
-  await Promise.all(children.map((c) => reply(c)));
+  await Promise.all(children.map((c) => reply(c))); // ready
   return {
-    sessions: options.sessions,
-    intraOpThreads: options.intraOpThreads,
-    async measure(batch, ms) {
+    sessions,
+    intraOpThreads,
+    /** All sessions run `batch` back to back for `ms` at once: samples/s and per-run latency. */
+    async measure(batch: number, ms: number) {
       const runs = await Promise.all(children.map((c) => run(c, batch, ms)));
       const samples = runs.reduce((n, r) => n + r.times.length * batch, 0);
-      const elapsed = Math.max(...runs.map((r) => r.elapsedMs));
-      return {
-        batch,
-        samplesPerSec: (samples * 1000) / elapsed,
-        run: summarize(runs.flatMap((r) => r.times)),
-      };
+      const samplesPerSec = (samples * 1000) / Math.max(...runs.map((r) => r.elapsedMs));
+      return { batch, samplesPerSec, run: summarize(runs.flatMap((r) => r.times)) };
     },
-    async single(ms) {
+    /** One session alone at batch 1: the model's own time for a lone request. */
+    async single(ms: number) {
       return summarize((await run(children[0]!, 1, ms)).times);
     },
     async close() {
-      const exited = children.map((c) => new Promise((resolve) => c.once('exit', resolve)));
+      const exited = children.map((c) => once(c, 'exit'));
       for (const c of children) c.disconnect();
       await Promise.all(exited);
     },
   };
 }
 
-export interface RawSweep {
-  readonly sessions: number;
-  readonly intraOpThreads: number;
-  readonly points: RawPoint[];
-  /** The best point: the box's limit for this configuration. */
-  readonly best: RawPoint;
-}
+export type RawMeasurement = Awaited<ReturnType<typeof sweep>> & { single: ReturnType<typeof summarize> };
 
-/** A sweep plus the single-sample latency of one session alone. */
-export interface RawMeasurement extends RawSweep {
-  readonly single: LatencySummary;
-}
-
-/** Measures every batch size in turn. */
-export async function sweep(raw: RawBaseline, batches: readonly number[], ms: number): Promise<RawSweep> {
+/** Every batch size in turn; the best point is the limit of this configuration. */
+export async function sweep(raw: RawBaseline, batches: readonly number[], ms: number) {
   const points: RawPoint[] = [];
   for (const batch of batches) points.push(await raw.measure(batch, ms));
   const best = points.reduce((a, b) => (b.samplesPerSec > a.samplesPerSec ? b : a));

@@ -1,8 +1,6 @@
 /**
- * One raw onnxruntime-node session in its own process (forked by bench/lib/raw-onnx.ts), on the
- * first 64 test digits: for each `{ batch, ms }` it receives, it runs that batch back to back for
- * `ms` and answers every run's time. Session settings are those of the product's inference workers
- * (one inter-op thread, sequential, all graph optimisations), spinning left on unless told off.
+ * One raw onnxruntime session in its own process (bench/lib/raw-onnx.ts), on the first 64 test digits,
+ * with the product workers' settings: for each `{ batch, ms }` it runs that batch for `ms`, answers the times.
  */
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits-dataset';
 import * as ort from 'onnxruntime-node';

@@ -1,7 +1,6 @@
 /**
- * The one report writer of the benches: `bench/reports/<name>.json` and `.md`, plus the markdown
- * helpers they share. Reports are committed, so they hold no machine paths: any absolute path under
- * the repository becomes relative to its root, any under the temp folder becomes `<tmp>/...`.
+ * The one report writer: `bench/reports/<name>.json` and `.md`, with no machine paths (repository paths
+ * become relative, temp paths `<tmp>/...`); and the markdown helpers the benches share.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -29,15 +28,18 @@ export function writeReport(name: string, report: object, markdown: string): voi
   console.log(`\n${markdown}\nwrote bench/reports/${name}.json and bench/reports/${name}.md`);
 }
 
-export interface Machine {
-  readonly cores: number;
-  readonly cpu: string;
-  readonly node: string;
-  readonly platform: string;
-  readonly loadavg: number[];
+export type Machine = ReturnType<typeof machine>;
+
+/** When, how and where a report was taken. */
+export function reportHead(name: string, args: readonly string[]) {
+  return {
+    at: new Date().toISOString(),
+    command: ['npm run bench --', name, ...args].join(' '),
+    machine: machine(),
+  };
 }
 
-export function machine(): Machine {
+function machine() {
   return {
     cores: availableParallelism(),
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -52,10 +54,7 @@ export function machineLine(at: string, m: Machine): string {
   return `${at} · ${m.cores} cores (${m.cpu}) · ${m.platform} · Node ${m.node} · load average at end ${m.loadavg.join(' ')}`;
 }
 
-/**
- * A markdown table from its head and rows, each written as cells joined by ` | `; every column but
- * the first is right-aligned.
- */
+/** A markdown table from head and rows written as cells joined by ` | `, right-aligned but the first. */
 export function table(head: string, rows: readonly string[]): string {
   const columns = head.split(' | ').length;
   const rule = `|---|${'---:|'.repeat(columns - 1)}`;
@@ -64,3 +63,15 @@ export function table(head: string, rows: readonly string[]): string {
 
 export const pct = (x: number, digits = 1) => `${(100 * x).toFixed(digits)} %`;
 export const ms = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+
+/** A target of a bench: what was measured against its goal. */
+export function target(name: string, value: string, goal: string, met: boolean) {
+  return { name, value, goal, met };
+}
+
+export type Target = ReturnType<typeof target>;
+
+export function targetsTable(targets: readonly Target[]): string {
+  const rows = targets.map((t) => `${t.name} | ${t.value} | ${t.goal} | ${t.met ? 'yes' : '**no**'}`);
+  return table('target | measured | goal | met', rows);
+}

@@ -1,7 +1,6 @@
 /**
- * HTTP/1.1 adapter of the load generator: one keep-alive TCP connection per client, requests
- * pre-serialised to bytes, responses framed by Content-Length only, answers taken in order (so a
- * connection may pipeline). The cheapest client there is: it shares the cores with the server.
+ * HTTP/1.1 adapter of the load generator: a keep-alive socket per client, pre-serialised requests,
+ * responses framed by Content-Length only and taken in order: the cheapest client there is.
  */
 import net from 'node:net';
 import type { Done, LoadAdapter, LoadConnection } from './closed-loop.ts';

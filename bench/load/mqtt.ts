@@ -1,11 +1,7 @@
 /**
- * MQTT 3.1.1 adapter of the load generator: lean devices on the edge's broker, one TCP socket each
- * (TCP_NODELAY), packets built and parsed by mqtt-packet (the codec of MQTT.js and Aedes). Requests
- * are real fogline frames (QoS 1 on the edge's infer topic) encoded once per image as a whole
- * PUBLISH; each send copies one and patches its packet id and fixed-width request id in place.
- * Replies are acknowledged and matched by their header's `id` (tensors are not decoded); the writes
- * made while one chunk of input is handled go out together (cork/uncork). A request unanswered after
- * `lostAfterMs` counts as NO_REPLY.
+ * MQTT 3.1.1 adapter of the load generator: lean devices, a socket each (TCP_NODELAY), packets built
+ * and parsed by mqtt-packet. Each request is a real fogline frame (QoS 1); replies are acknowledged
+ * and matched by their header's `id` (tensors are not decoded); writes are corked per input chunk.
  */
 import net from 'node:net';
 import { encodeInferMessage } from '@fogline/shared/codec';
@@ -20,39 +16,8 @@ export interface MqttTarget {
   readonly edgeId: string;
   readonly devices: readonly { readonly id: string; readonly token: string }[];
   readonly deadlineMs: number;
+  /** A request unanswered this long counts as NO_REPLY. */
   readonly lostAfterMs: number;
-}
-
-/** Request ids are `<device index, 4 hex><sequence, 8 hex>`: fixed width, so they patch in place. */
-const ID_WIDTH = 12;
-const PLACEHOLDER_ID = 'Z'.repeat(ID_WIDTH);
-const PLACEHOLDER_PACKET_ID = 0xabcd;
-const IMAGES = 16;
-
-/** One whole PUBLISH per image, and where its packet id and request id sit. */
-function templates(target: MqttTarget, images: Float32Array, replyTo: string) {
-  const topic = topics.infer(target.edgeId);
-  return Array.from({ length: IMAGES }, (_, i) => {
-    const data = images.subarray(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS);
-    const parameters = { reply_to: replyTo, deadline_ms: target.deadlineMs };
-    const frame = encodeInferMessage({ id: PLACEHOLDER_ID, parameters }, [
-      { name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data },
-    ]);
-    const payload = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-    const packet = mqttPacket.generate({
-      cmd: 'publish',
-      topic,
-      payload,
-      qos: 1,
-      messageId: PLACEHOLDER_PACKET_ID,
-      retain: false,
-      dup: false,
-    });
-    const packetIdAt = packet.indexOf(topic) + Buffer.byteLength(topic);
-    if (packet.readUInt16BE(packetIdAt) !== PLACEHOLDER_PACKET_ID)
-      throw new Error('unexpected PUBLISH layout');
-    return { packet, packetIdAt, idAt: packet.indexOf(PLACEHOLDER_ID, packetIdAt, 'latin1') };
-  });
 }
 
 /** The request id of a reply frame and, for an error reply, its code. */
@@ -63,6 +28,9 @@ function replyOf(frame: Buffer): { id: string; errorCode: string | null } {
   return { id: header.id ?? '', errorCode };
 }
 
+const IMAGES = 16;
+const shape = [1, 1, 28, 28];
+
 export function mqttAdapter(target: MqttTarget): LoadAdapter {
   const { hostname, port } = new URL(target.broker);
   const images = loadDigits('test').images.slice(0, IMAGES * DIGIT_PIXELS);
@@ -71,8 +39,8 @@ export function mqttAdapter(target: MqttTarget): LoadAdapter {
       new Promise((resolve, reject) => {
         const device = target.devices[index]!;
         const replyTo = topics.reply(device.id);
-        const requests = templates(target, images, replyTo);
-        const prefix = index.toString(16).padStart(4, '0');
+        const topic = topics.infer(target.edgeId);
+        const parameters = { reply_to: replyTo, deadline_ms: target.deadlineMs };
         const pending = new Map<string, { sentAt: number; done: Done }>();
         let sequence = 0;
         let packetId = 0;
@@ -102,14 +70,16 @@ export function mqttAdapter(target: MqttTarget): LoadAdapter {
             return alive;
           },
           send(done) {
-            const template = requests[sequence % requests.length]!;
-            const id = prefix + (sequence++ >>> 0).toString(16).padStart(8, '0');
+            const id = `${index}-${sequence}`;
+            const at = (sequence++ % IMAGES) * DIGIT_PIXELS;
+            const data = images.subarray(at, at + DIGIT_PIXELS);
+            const frame = encodeInferMessage({ id, parameters }, [
+              { name: 'image', datatype: 'FP32', shape, data },
+            ]);
+            const payload = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
             packetId = packetId === 0xffff ? 1 : packetId + 1;
-            const packet = Buffer.from(template.packet);
-            packet.writeUInt16BE(packetId, template.packetIdAt);
-            packet.write(id, template.idAt, ID_WIDTH, 'latin1');
             pending.set(id, { sentAt: performance.now(), done });
-            socket.write(packet);
+            write({ cmd: 'publish', topic, payload, qos: 1, messageId: packetId, retain: false, dup: false });
           },
           close: () =>
             new Promise((closed) => {
@@ -143,16 +113,14 @@ export function mqttAdapter(target: MqttTarget): LoadAdapter {
         socket.on('close', () => fail(new Error(`${device.id}: connection closed by the broker`)));
         socket.once('connect', () => {
           const { id, token } = device;
-          write({
-            cmd: 'connect',
-            protocolId: 'MQTT',
-            protocolVersion: 4,
+          const login = {
             clientId: id,
-            clean: true,
-            keepalive: 0,
             username: id,
             password: Buffer.from(token),
-          });
+            clean: true,
+            keepalive: 0,
+          };
+          write({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, ...login });
         });
       }),
   };

@@ -7,19 +7,24 @@ import { childMain, runChild } from '../lib/child.ts';
 import { closedLoop, type LoadResult, type LoadWindow } from './closed-loop.ts';
 import { type HttpTarget, httpAdapter } from './http.ts';
 import { type MqttTarget, mqttAdapter } from './mqtt.ts';
+import { type SdkTarget, sdkAdapter } from './sdk.ts';
 
 export type { LoadResult } from './closed-loop.ts';
 
 export type HttpLoadPlan = LoadWindow & { readonly protocol: 'http' } & HttpTarget;
 export type MqttLoadPlan = LoadWindow & { readonly protocol: 'mqtt' } & MqttTarget;
-export type LoadPlan = HttpLoadPlan | MqttLoadPlan;
+export type SdkLoadPlan = LoadWindow & { readonly protocol: 'sdk' } & SdkTarget;
+export type LoadPlan = HttpLoadPlan | MqttLoadPlan | SdkLoadPlan;
 
 export function runLoad(plan: LoadPlan): Promise<LoadResult> {
   return runChild(new URL(import.meta.url), plan);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await childMain((plan: LoadPlan) =>
-    closedLoop(plan.protocol === 'http' ? httpAdapter(plan) : mqttAdapter(plan), plan),
-  );
+  await childMain((plan: LoadPlan) => {
+    const { protocol } = plan;
+    const adapter =
+      protocol === 'http' ? httpAdapter(plan) : protocol === 'mqtt' ? mqttAdapter(plan) : sdkAdapter(plan);
+    return closedLoop(adapter, plan);
+  });
 }
