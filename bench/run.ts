@@ -1,26 +1,25 @@
 /**
- * `npm run bench -- <name>`: runs bench/<name>.ts (its default export). Reports land in bench/reports/.
- * Benchmarks compare against a baseline measured in the same run, because this machine is shared and noisy.
+ * `npm run bench -- <name> [flags]`: runs one benchmark; its report lands in bench/reports/<name>.{json,md}.
+ * Every benchmark compares against a baseline measured in the same run (this machine is shared and
+ * noisy), so its figures are ratios.
  */
-import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { argv } from 'node:process';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const available = readdirSync(here)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.endsWith('.test.ts'))
-  // `<name>-<part>.ts` files are pieces of benchmark <name>, not benchmarks of their own.
-  .filter((f) => !f.includes('-'))
-  .map((f) => f.slice(0, -3))
-  .sort();
+const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
+  cloud: () => import('./cloud.ts'),
+  fabric: () => import('./fabric.ts'),
+  models: () => import('./models.ts'),
+};
+const available = Object.keys(BENCHMARKS).join(', ');
 
-const name = process.argv[2];
+const [name, ...args] = argv.slice(2);
 if (!name || name === '--help' || name === '-h') {
-  console.log(`usage: npm run bench -- <name>\n\nbenchmarks: ${available.join(', ')}`);
+  console.log(`usage: npm run bench -- <name> [flags]\n\nbenchmarks: ${available}`);
   process.exit(name ? 0 : 1);
 }
-if (!available.includes(name)) {
-  console.error(`bench: unknown benchmark "${name}" (have: ${available.join(', ')})`);
+const load = BENCHMARKS[name];
+if (!load) {
+  console.error(`bench: unknown benchmark "${name}" (have: ${available})`);
   process.exit(1);
 }
-const mod = (await import(`./${name}.ts`)) as { default: (args: string[]) => Promise<void> };
-await mod.default(process.argv.slice(3));
+await (await load()).default(args);

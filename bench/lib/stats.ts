@@ -1,4 +1,4 @@
-/** Latency summaries for the fabric bench: nearest-rank percentiles over all samples of a phase. */
+/** Latency summaries and rounding for every bench: nearest-rank percentiles over all samples. */
 
 export interface LatencySummary {
   readonly count: number;
@@ -15,6 +15,13 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[rank - 1]!;
 }
 
+export function median(values: readonly number[]): number {
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+}
+
 export function summarize(values: readonly number[]): LatencySummary {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   const sum = sorted.reduce((a, b) => a + b, 0);
@@ -27,7 +34,7 @@ export function summarize(values: readonly number[]): LatencySummary {
   };
 }
 
-/** Rounds for the JSON report (keeps NaN out: it becomes null in JSON anyway). */
+/** Rounds for a report (keeps NaN out: it becomes null in JSON anyway). */
 export function round(value: number, digits = 3): number {
   return Number.isFinite(value) ? Number(value.toFixed(digits)) : Number.NaN;
 }

@@ -1,0 +1,93 @@
+/**
+ * Part 3 of the fabric bench: always-device, always-edge, always-cloud and the cascade measured on the
+ * real system (SDK devices → edge → gateway) and the oracle router from offline predictions.
+ */
+import type { EdgeAgentOptions } from '@fogline/edge-agent';
+import { type ResolvedPolicy, resolvePolicy } from '@fogline/shared';
+import { accuracyOf, loadDigits, predictSplit, type SplitPredictions } from '@fogline/shared/digits';
+import type { SdkRecord } from '../load/sdk.ts';
+import { ALWAYS_ESCALATE, oracleRow, perTier, rowFromRecords } from './cascade.ts';
+import { type Bench, runDevices, startBenchCloud, startBenchEdge } from './stack.ts';
+
+export type CascadeSection = Awaited<ReturnType<typeof runCascade>>;
+
+/** One pass over the whole test split through `broker`, `cascadeConcurrency` devices. */
+async function pass(b: Bench, broker: string, policy?: ResolvedPolicy) {
+  const plan = { connections: b.cascadeConcurrency, warmupPerDevice: 30, durationMs: 3_600_000 };
+  return (
+    await runDevices(b, broker, { ...plan, count: loadDigits('test').count, ...(policy ? { policy } : {}) })
+  ).records;
+}
+
+/** A pass through an edge of its own with the real gateway behind it; also the edge's policy. */
+async function passVia(
+  b: Bench,
+  cloudUrl: string,
+  options: Partial<EdgeAgentOptions>,
+  policy?: ResolvedPolicy,
+) {
+  const edge = await startBenchEdge(b, {
+    model: b.entries.edge.name,
+    cloudUrl,
+    cloudModel: b.entries.cloud.name,
+    ...options,
+  });
+  try {
+    const records = await pass(b, edge.url, policy);
+    const edgePolicy: ResolvedPolicy = {
+      score: edge.info.routing.score,
+      threshold: edge.info.routing.threshold,
+    };
+    return { records, edgePolicy };
+  } finally {
+    await edge.stop();
+  }
+}
+
+/** Always-device and always-edge go through `answeringEdge` (threshold 0, no cloud). */
+export async function runCascade(b: Bench, answeringEdge: string) {
+  const deviceScore = b.entries.device.config.routing.score;
+  const device = await pass(b, answeringEdge, { score: deviceScore, threshold: 0 });
+  const edge = await pass(b, answeringEdge, ALWAYS_ESCALATE);
+  const gateway = await startBenchCloud(b, b.entries.cloud.name);
+  let cloud: SdkRecord[];
+  let cascade: Awaited<ReturnType<typeof passVia>>;
+  try {
+    const forced = { routingScore: ALWAYS_ESCALATE.score, routingThreshold: ALWAYS_ESCALATE.threshold };
+    cloud = (await passVia(b, gateway.url, forced, ALWAYS_ESCALATE)).records;
+    cascade = await passVia(b, gateway.url, {}); // the product defaults: policies from the model configs
+  } finally {
+    await gateway.stop();
+  }
+  b.log('cascade done');
+  const offline = {} as Record<'device' | 'edge' | 'cloud', SplitPredictions>;
+  for (const t of ['device', 'edge', 'cloud'] as const)
+    offline[t] = await predictSplit(b.entries[t].modelPath(), 'test');
+  const { routing } = b.entries.device.config;
+  const devicePolicy = resolvePolicy(routing);
+  const via = 'measured: SDK devices → edge → cloud gateway;';
+  return {
+    rows: [
+      rowFromRecords(
+        'always-device',
+        'measured: SDK devices, device threshold 0 (nothing leaves the device)',
+        device,
+      ),
+      rowFromRecords(
+        'always-edge',
+        'measured: SDK devices → edge; device forced to escalate, edge threshold 0',
+        edge,
+      ),
+      rowFromRecords('always-cloud', `${via} device and edge forced to escalate`, cloud),
+      rowFromRecords(
+        'fogline cascade',
+        `${via} device and edge policies from the model configs`,
+        cascade.records,
+      ),
+      oracleRow(offline, { device, edge, cloud }),
+    ],
+    devicePolicy,
+    edgePolicy: cascade.edgePolicy,
+    offlineAccuracy: perTier((t) => accuracyOf(offline[t]).accuracy),
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * One raw onnxruntime session in its own process (bench/lib/raw-onnx.ts), on the first 64 test digits,
+ * with the product workers' settings: for each `{ batch, ms }` it runs that batch for `ms`, answers the times.
+ */
+import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
+import * as ort from 'onnxruntime-node';
+
+export interface RawSessionOptions {
+  readonly modelPath: string;
+  readonly intraOpThreads: number;
+  /** Whether idle intra-op threads spin (onnxruntime's default); the product's workers turn it off. */
+  readonly spin: boolean;
+}
+
+export interface RawRun {
+  readonly times: number[];
+  readonly elapsedMs: number;
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as RawSessionOptions;
+const session = await ort.InferenceSession.create(options.modelPath, {
+  intraOpNumThreads: options.intraOpThreads,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+  logSeverityLevel: 3,
+  ...(options.spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+});
+const input = session.inputNames[0]!;
+const images = loadDigits('test').images.subarray(0, 64 * DIGIT_PIXELS);
+
+process.on('message', async ({ batch, ms }: { batch: number; ms: number }) => {
+  const feeds = {
+    [input]: new ort.Tensor('float32', images.slice(0, batch * DIGIT_PIXELS), [batch, 1, 28, 28]),
+  };
+  for (let i = 0; i < 3; i++) await session.run(feeds);
+  const times: number[] = [];
+  const start = performance.now();
+  while (performance.now() - start < ms || times.length < 3) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - t0);
+  }
+  process.send!({ times, elapsedMs: performance.now() - start } satisfies RawRun);
+});
+process.on('disconnect', () => process.exit(0));
+process.send!('ready');
