@@ -4,8 +4,9 @@
  * interleaved runs, so both models see the same machine load).
  */
 import { cpus } from 'node:os';
+import { argmaxRows } from '@fogline/shared';
 import * as ort from 'onnxruntime-node';
-import { argmaxRows, openSession, predict } from './model-runner.ts';
+import { openSession, predict } from './model-runner.ts';
 import type { QuantizedModel } from './quantize-model.ts';
 import { batchOf, type SampleSet } from './sample-set.ts';
 
@@ -45,7 +46,7 @@ export interface QuantizeReport {
   readonly environment: { readonly cpu: string; readonly arch: string; readonly onnxruntime: string };
 }
 
-function accuracy(predicted: Int32Array, labels: Uint8Array | undefined): number | null {
+function accuracy(predicted: Uint32Array, labels: Uint8Array | undefined): number | null {
   if (!labels) return null;
   let hits = 0;
   for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) hits++;
