@@ -7,8 +7,8 @@ import { createServer, type Server } from 'node:net';
 import { encodeInferMessage, topics } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { startTestAgent } from './testing/agent-fixture.ts';
-import { connectTestDevice, testDigits } from './testing/device-client.ts';
-import { withAgentAndDevice } from './testing/with-agent.ts';
+import { testDigits } from './testing/device-client.ts';
+import { connectAgentDevice, withAgentAndDevice } from './testing/with-agent.ts';
 
 const device = { id: 'dev-1', token: 'tok-1' };
 const other = { id: 'dev-2', token: 'tok-2' };
@@ -79,12 +79,7 @@ describe('cloud unavailable', () => {
 describe('malformed messages on the infer topic', () => {
   it('answers with an error where a reply topic can be read, drops and counts the rest, and keeps serving', async () => {
     const fixture = await startTestAgent({ devices: [device, other] });
-    const dev = await connectTestDevice({
-      url: fixture.url,
-      deviceId: device.id,
-      token: device.token,
-      edgeId: 'edge-test',
-    });
+    const dev = await connectAgentDevice(fixture, device);
     const replyTo = topics.reply(device.id);
     const frame = (id: string, parameters: Record<string, string | number>, tensor: object) =>
       encodeInferMessage({ id, parameters: { reply_to: replyTo, ...parameters } }, [
@@ -132,12 +127,7 @@ describe('graceful shutdown', () => {
   it('finishes the requests in flight before it closes', async () => {
     const hanging = await silentServer();
     const fixture = await startTestAgent({ devices: [device], cloudUrl: hanging.url, ...escalateAll });
-    const dev = await connectTestDevice({
-      url: fixture.url,
-      deviceId: device.id,
-      token: device.token,
-      edgeId: 'edge-test',
-    });
+    const dev = await connectAgentDevice(fixture, device);
     try {
       // Each request waits on the hanging cloud until its 800 ms budget is nearly spent.
       const pending = images.slice(0, 5).map((image) => dev.infer(image, { deadlineMs: 800 }));
