@@ -1,5 +1,4 @@
 import { createConnection } from 'node:net';
-import type { MqttClient } from 'mqtt';
 import * as mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.ts';
@@ -9,7 +8,6 @@ import {
   type Credential,
   closed,
   collect,
-  connectClient,
   connectOutcome,
   grantedQos,
   inferRequest,
@@ -26,16 +24,10 @@ const credentials: Record<string, Credential> = {
 };
 
 let t: TestBroker | undefined;
-const clients: MqttClient[] = [];
-const connect = async (id: string, extra = {}) => {
-  const c = await connectClient(t!.url, id, credentials[id]!.token, extra);
-  clients.push(c);
-  return c;
-};
+const connect = (id: string, extra = {}) => t!.connect(id, credentials[id]!.token, extra);
 
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
-  await t?.broker.close();
+  await t?.close();
   t = undefined;
 });
 

@@ -20,6 +20,10 @@ export interface TestBroker {
   url: string;
   /** client id → accepted credentials; tests may add or delete entries (e.g. to revoke a token). */
   credentials: Map<string, Credential[]>;
+  /** Connects a real client (as `connectClient`), ended by `close()`. */
+  connect(clientId: string, token: string, extra?: IClientOptions): Promise<MqttClient>;
+  /** Ends every client `connect` opened, then closes the broker. */
+  close(): Promise<void>;
 }
 
 export async function startTestBroker(
@@ -34,7 +38,23 @@ export async function startTestBroker(
     ...options,
   });
   const addresses = await broker.listen();
-  return { broker, addresses, url: `mqtt://127.0.0.1:${addresses.mqttPort}`, credentials: table };
+  const url = `mqtt://127.0.0.1:${addresses.mqttPort}`;
+  const clients: MqttClient[] = [];
+  return {
+    broker,
+    addresses,
+    url,
+    credentials: table,
+    async connect(clientId, token, extra) {
+      const client = await connectClient(url, clientId, token, extra);
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+      await broker.close();
+    },
+  };
 }
 
 /** Connects a real MQTT.js client (no automatic reconnect); rejects with the CONNACK error. */
