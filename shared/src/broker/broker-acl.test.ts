@@ -6,6 +6,7 @@ import {
   grantedQos,
   inferRequest,
   startTestBroker,
+  TEST_CREDENTIALS,
   type TestBroker,
   until,
 } from '../testing/broker-test-kit.ts';
@@ -14,14 +15,7 @@ let t: TestBroker;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeEach(async () => {
-  t = await startTestBroker({
-    'dev-1': { token: 't1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },
-    'dev-2': { token: 't2', identity: { kind: 'device', id: 'dev-2', edgeId: 'edge-a' } },
-    'agent-a': { token: 'ta', identity: { kind: 'service', id: 'agent-a', edgeId: 'edge-a' } },
-    'agent-b': { token: 'tb', identity: { kind: 'service', id: 'agent-b', edgeId: 'edge-b' } },
-    'edge-a': { token: 'tea', identity: { kind: 'edge', id: 'edge-a' } },
-    cloud: { token: 'tc', identity: { kind: 'service', id: 'cloud' } },
-  });
+  t = await startTestBroker(TEST_CREDENTIALS);
 });
 
 afterEach(async () => {

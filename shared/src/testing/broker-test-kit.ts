@@ -14,6 +14,20 @@ export interface Credential {
   identity: Identity;
 }
 
+/**
+ * The identities the broker tests share. Edge edge-a (token tea) with devices dev-1..dev-3 (t1..t3)
+ * and its agent agent-a (ta); agent-b (tb) serves edge-b; cloud (tc) is the cloud's service client.
+ */
+export const TEST_CREDENTIALS: Readonly<Record<string, Credential>> = {
+  'dev-1': { token: 't1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },
+  'dev-2': { token: 't2', identity: { kind: 'device', id: 'dev-2', edgeId: 'edge-a' } },
+  'dev-3': { token: 't3', identity: { kind: 'device', id: 'dev-3', edgeId: 'edge-a' } },
+  'agent-a': { token: 'ta', identity: { kind: 'service', id: 'agent-a', edgeId: 'edge-a' } },
+  'agent-b': { token: 'tb', identity: { kind: 'service', id: 'agent-b', edgeId: 'edge-b' } },
+  'edge-a': { token: 'tea', identity: { kind: 'edge', id: 'edge-a' } },
+  cloud: { token: 'tc', identity: { kind: 'service', id: 'cloud' } },
+};
+
 export interface TestBroker {
   broker: FoglineBroker;
   addresses: BrokerAddresses;
