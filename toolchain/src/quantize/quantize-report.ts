@@ -53,15 +53,28 @@ function accuracy(predicted: Uint32Array, labels: Uint8Array | undefined): numbe
   return hits / predicted.length;
 }
 
+/** Runs `body` with a session on the float model and one on the quantized model, released after. */
+async function withSessions<T>(
+  fp32: Uint8Array,
+  int8: Uint8Array,
+  body: (a: ort.InferenceSession, b: ort.InferenceSession) => Promise<T>,
+): Promise<T> {
+  const a = await openSession(fp32, 'the float model');
+  const b = await openSession(int8, 'the quantized model');
+  try {
+    return await body(a, b);
+  } finally {
+    await Promise.all([a.release(), b.release()]);
+  }
+}
+
 export async function compareOnSets(
   fp32: Uint8Array,
   int8: Uint8Array,
   inputName: string,
   sets: readonly SampleSet[],
 ): Promise<SetComparison[]> {
-  const a = await openSession(fp32, 'the float model');
-  const b = await openSession(int8, 'the quantized model');
-  try {
+  return withSessions(fp32, int8, async (a, b) => {
     const out: SetComparison[] = [];
     for (const set of sets) {
       const pa = await predict(a, inputName, set);
@@ -84,9 +97,7 @@ export async function compareOnSets(
       });
     }
     return out;
-  } finally {
-    await Promise.all([a.release(), b.release()]);
-  }
+  });
 }
 
 function median(values: number[]): number {
@@ -104,9 +115,7 @@ export async function compareLatency(
   batches: readonly number[] = [1, 64],
   runsFor: (batch: number) => number = (b) => (b === 1 ? 300 : 60),
 ): Promise<LatencyComparison[]> {
-  const a = await openSession(fp32, 'the float model');
-  const b = await openSession(int8, 'the quantized model');
-  try {
+  return withSessions(fp32, int8, async (a, b) => {
     const out: LatencyComparison[] = [];
     for (const batch of batches) {
       const n = Math.min(batch, samples.count);
@@ -134,9 +143,7 @@ export async function compareLatency(
       out.push({ batch: n, fp32Ms, int8Ms, ratio: int8Ms / fp32Ms });
     }
     return out;
-  } finally {
-    await Promise.all([a.release(), b.release()]);
-  }
+  });
 }
 
 export function environment(): QuantizeReport['environment'] {
