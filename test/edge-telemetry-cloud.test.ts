@@ -3,6 +3,7 @@
  * the cloud_ms of escalated answers land in the cloud histogram, every tier counted once.
  */
 import {
+  ESCALATE_ALL,
   expectHistogramOf,
   replyParam as param,
   type ReplyRecord,
@@ -15,7 +16,6 @@ import { type CloudFixture, startCloud } from './support/cloud.ts';
 
 const device = { id: 'dev-1', token: 'tok-1' };
 const { images } = testDigits(6);
-const escalateAll = { routingScore: 'entropy' as const, routingThreshold: 1 };
 
 describe('telemetry of an edge agent with the real cloud gateway', () => {
   let cloud: CloudFixture;
@@ -28,7 +28,7 @@ describe('telemetry of an edge agent with the real cloud gateway', () => {
 
   it('histograms the cloud_ms of escalated answers', async () => {
     await withAgentAndDevice(
-      { devices: [device], cloudUrl: cloud.url, ...escalateAll },
+      { devices: [device], cloudUrl: cloud.url, ...ESCALATE_ALL },
       async (fixture, dev) => {
         const replies: ReplyRecord[] = [];
         for (const image of images.slice(0, 4)) replies.push(await dev.infer(image, { deadlineMs: 5000 }));

@@ -3,7 +3,7 @@
  * resolvers' own), so a flag and the option it sets accept exactly the same values.
  */
 import { portOrZero, positiveInt, type Rule } from '@fogline/shared';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 /** A commander parser for a number flag, checked by an option rule. */
 export function numberFlag(flag: string, rule: Rule<number>): (value: string) => number {
@@ -12,6 +12,20 @@ export function numberFlag(flag: string, rule: Rule<number>): (value: string) =>
     if (!rule.test(n)) throw new InvalidArgumentError(`${flag} must be ${rule.must}, got "${value}"`);
     return n;
   };
+}
+
+/**
+ * A number option checked by `rule`, with a default (null where the default is "none", e.g. no MQTT
+ * listener): `numberOption('--http-port <port>', 'HTTP port', rule, 8080)`.
+ */
+export function numberOption(
+  flags: string,
+  description: string,
+  rule: Rule<number>,
+  fallback: number | null,
+): Option {
+  const flag = flags.split(' ')[0]!;
+  return new Option(flags, description).argParser(numberFlag(flag, rule)).default(fallback);
 }
 
 /** A commander parser for a text flag (an id, a URL, a kind), checked by an option rule. */

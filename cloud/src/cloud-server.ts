@@ -65,30 +65,25 @@ export class CloudServer {
 
   /** The node:http server (e.g. for WebSocket upgrades); only after start. */
   get httpServer(): Server {
-    if (!this.listener) throw new Error('CloudServer not started');
-    return this.listener.server;
+    return started(this.listener).server;
   }
 
   /** The control-plane store; only after start. */
   get controlStore(): Store {
-    if (!this.store) throw new Error('CloudServer not started');
-    return this.store;
+    return started(this.store);
   }
 
   get app(): Hono {
-    if (!this.appInstance) throw new Error('CloudServer not started');
-    return this.appInstance;
+    return started(this.appInstance);
   }
 
   get models(): ModelServer {
-    if (!this.modelServer) throw new Error('CloudServer not started');
-    return this.modelServer;
+    return started(this.modelServer);
   }
 
   /** The cloud broker, identities and edge presence; only after start. */
   get fabric(): CloudFabric {
-    if (!this.fabricInstance) throw new Error('CloudServer not started');
-    return this.fabricInstance;
+    return started(this.fabricInstance);
   }
 
   /** Bound MQTT/TCP port of the cloud broker (null without a TCP listener); only after start. */
@@ -107,8 +102,7 @@ export class CloudServer {
   }
 
   get httpPort(): number {
-    if (!this.listener) throw new Error('CloudServer not started');
-    return this.listener.port;
+    return started(this.listener).port;
   }
 
   /** HTTP requests being handled right now. */
@@ -214,6 +208,12 @@ export class CloudServer {
     await this.store?.close();
     if (this.listener) await rm(join(this.options.dataDir, CLOUD_STATE_FILE), { force: true });
   }
+}
+
+/** A part of the server that exists only between start and stop. */
+function started<T>(part: T | undefined): T {
+  if (!part) throw new Error('CloudServer not started');
+  return part;
 }
 
 function starting(): Response {

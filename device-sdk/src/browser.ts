@@ -31,12 +31,4 @@ export function connectDevice(options: BrowserDeviceOptions): Promise<Device> {
   return connectDeviceWith(browserPlatform, options);
 }
 
-/** The routing policy users pass as `policy` (docs/design.md "Routing"). */
-export {
-  DEFAULT_POLICY,
-  type RoutingPolicy,
-  UNCALIBRATED_THRESHOLDS,
-} from '@fogline/shared';
-export type { Device, DeviceStats, InferOptions, InferResult } from './device.ts';
-export type { ConnectDeviceOptions } from './device-options.ts';
-export type { ConnectionState } from './transport/mqtt-transport.ts';
+export * from './common-exports.ts';

@@ -20,16 +20,8 @@ export function connectDevice(options: ConnectDeviceOptions): Promise<Device> {
   return connectDeviceWith(nodePlatform, options);
 }
 
-/** The routing policy users pass as `policy` (docs/design.md "Routing"). */
-export {
-  DEFAULT_POLICY,
-  type RoutingPolicy,
-  UNCALIBRATED_THRESHOLDS,
-} from '@fogline/shared';
-export type { Device, DeviceStats, InferOptions, InferResult } from './device.ts';
-export type { ConnectDeviceOptions } from './device-options.ts';
+export * from './common-exports.ts';
 export { DEFAULT_MODEL_PATH } from './model-source-node.ts';
 export type { ModelRuntime, RuntimeKind, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
 export { createNodeRuntime } from './runtime/node-runtime.ts';
 export { createWebRuntime } from './runtime/web-runtime.ts';
-export type { ConnectionState } from './transport/mqtt-transport.ts';

@@ -11,7 +11,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelemetryMessage } from './edge-telemetry.ts';
 import { type AgentFixture, desiredStateFor, makeDataDir, startTestAgent } from './testing/agent-fixture.ts';
-import { connectTestDevice, testDigits } from './testing/device-client.ts';
+import { testDigits } from './testing/device-client.ts';
+import { connectAgentDevice } from './testing/with-agent.ts';
 
 const edgeId = 'edge-sync';
 const edgeToken = 'edge-token';
@@ -89,12 +90,7 @@ describe('device list sync', () => {
     await until(() => fixture.agent.deviceListVersion === 1, 'device list v1');
     await until(() => retained.get(topics.status(edgeId)) === 'online', 'status online');
 
-    const device = await connectTestDevice({
-      url: fixture.url,
-      deviceId: dev1.id,
-      token: dev1.token,
-      edgeId,
-    });
+    const device = await connectAgentDevice(fixture, dev1);
     const { decoded } = await device.infer(images[0]!, { deadlineMs: 2000 });
     expect(decoded.kind).toBe('response');
     await device.close();
@@ -109,12 +105,7 @@ describe('device list sync', () => {
   });
 
   it('disconnects a device within seconds of its removal from the list, and refuses it afterwards', async () => {
-    const device = await connectTestDevice({
-      url: fixture.url,
-      deviceId: dev2.id,
-      token: dev2.token,
-      edgeId,
-    });
+    const device = await connectAgentDevice(fixture, dev2);
     let closed = false;
     device.client.on('close', () => {
       closed = true;
@@ -122,9 +113,7 @@ describe('device list sync', () => {
     await publishDesired([dev1], 2);
     await until(() => closed, 'the revoked device to be disconnected', 5000);
     await device.client.endAsync(true);
-    await expect(
-      connectTestDevice({ url: fixture.url, deviceId: dev2.id, token: dev2.token, edgeId }),
-    ).rejects.toThrow();
+    await expect(connectAgentDevice(fixture, dev2)).rejects.toThrow();
   });
 
   it('publishes a retained offline when it stops', async () => {
@@ -141,18 +130,11 @@ describe('device list sync', () => {
     });
     try {
       expect(restarted.info.deviceListVersion).toBe(2);
-      const device = await connectTestDevice({
-        url: restarted.url,
-        deviceId: dev1.id,
-        token: dev1.token,
-        edgeId,
-      });
+      const device = await connectAgentDevice(restarted, dev1);
       const { decoded } = await device.infer(images[1]!, { deadlineMs: 2000 });
       expect(decoded.kind).toBe('response');
       await device.close();
-      await expect(
-        connectTestDevice({ url: restarted.url, deviceId: dev2.id, token: dev2.token, edgeId }),
-      ).rejects.toThrow();
+      await expect(connectAgentDevice(restarted, dev2)).rejects.toThrow();
     } finally {
       await restarted.stop();
     }

@@ -6,14 +6,18 @@
 import { createServer, type Server } from 'node:net';
 import { encodeInferMessage, topics } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
-import { startTestAgent } from './testing/agent-fixture.ts';
-import { connectTestDevice, testDigits } from './testing/device-client.ts';
-import { withAgentAndDevice } from './testing/with-agent.ts';
+import {
+  ESCALATE_ALL,
+  escalatingTo,
+  startTestAgent,
+  UNREACHABLE_CLOUD_URL,
+} from './testing/agent-fixture.ts';
+import { testDigits } from './testing/device-client.ts';
+import { connectAgentDevice, withAgentAndDevice } from './testing/with-agent.ts';
 
 const device = { id: 'dev-1', token: 'tok-1' };
 const other = { id: 'dev-2', token: 'tok-2' };
 const { images } = testDigits(20);
-const escalateAll = { routingScore: 'entropy' as const, routingThreshold: 1 };
 
 async function silentServer(): Promise<{ url: string; close(): void; server: Server }> {
   const server = createServer(() => {}); // accepts, never answers: a hanging cloud
@@ -30,9 +34,7 @@ describe('cloud unavailable', () => {
     await withAgentAndDevice(
       {
         devices: [device],
-        cloudUrl: 'http://127.0.0.1:1',
-        breaker: { volumeThreshold: 5, resetTimeoutMs: 60_000 },
-        ...escalateAll,
+        ...escalatingTo(UNREACHABLE_CLOUD_URL, 5),
       },
       async (fixture, dev) => {
         const deadlineMs = 1000;
@@ -58,10 +60,8 @@ describe('cloud unavailable', () => {
     await withAgentAndDevice(
       {
         devices: [device],
-        cloudUrl: hanging.url,
+        ...escalatingTo(hanging.url, 3),
         replyMarginMs: 50,
-        breaker: { volumeThreshold: 3, resetTimeoutMs: 60_000 },
-        ...escalateAll,
       },
       async (fixture, dev) => {
         const deadlineMs = 400;
@@ -79,12 +79,7 @@ describe('cloud unavailable', () => {
 describe('malformed messages on the infer topic', () => {
   it('answers with an error where a reply topic can be read, drops and counts the rest, and keeps serving', async () => {
     const fixture = await startTestAgent({ devices: [device, other] });
-    const dev = await connectTestDevice({
-      url: fixture.url,
-      deviceId: device.id,
-      token: device.token,
-      edgeId: 'edge-test',
-    });
+    const dev = await connectAgentDevice(fixture, device);
     const replyTo = topics.reply(device.id);
     const frame = (id: string, parameters: Record<string, string | number>, tensor: object) =>
       encodeInferMessage({ id, parameters: { reply_to: replyTo, ...parameters } }, [
@@ -131,13 +126,8 @@ describe('malformed messages on the infer topic', () => {
 describe('graceful shutdown', () => {
   it('finishes the requests in flight before it closes', async () => {
     const hanging = await silentServer();
-    const fixture = await startTestAgent({ devices: [device], cloudUrl: hanging.url, ...escalateAll });
-    const dev = await connectTestDevice({
-      url: fixture.url,
-      deviceId: device.id,
-      token: device.token,
-      edgeId: 'edge-test',
-    });
+    const fixture = await startTestAgent({ devices: [device], cloudUrl: hanging.url, ...ESCALATE_ALL });
+    const dev = await connectAgentDevice(fixture, device);
     try {
       // Each request waits on the hanging cloud until its 800 ms budget is nearly spent.
       const pending = images.slice(0, 5).map((image) => dev.infer(image, { deadlineMs: 800 }));

@@ -7,6 +7,7 @@ import { encodeInferMessage, topics } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { EdgeTelemetry, type TelemetryGauges } from './edge-telemetry.ts';
 import { DEFAULT_LATENCY_BUCKETS_MS } from './latency-histogram.ts';
+import { escalatingTo, UNREACHABLE_CLOUD_URL } from './testing/agent-fixture.ts';
 import { testDigits } from './testing/device-client.ts';
 import {
   expectHistogramOf,
@@ -117,7 +118,6 @@ describe('EdgeTelemetry snapshot', () => {
 
 const device = { id: 'dev-1', token: 'tok-1' };
 const { images } = testDigits(6);
-const escalateAll = { routingScore: 'entropy' as const, routingThreshold: 1 };
 
 describe('telemetry of a serving edge agent', () => {
   it('counts local answers, errors and drops, and histograms the edge_ms it reported', async () => {
@@ -164,9 +164,7 @@ describe('telemetry of a serving edge agent', () => {
     await withAgentAndDevice(
       {
         devices: [device],
-        cloudUrl: 'http://127.0.0.1:1',
-        breaker: { volumeThreshold: 2, resetTimeoutMs: 60_000 },
-        ...escalateAll,
+        ...escalatingTo(UNREACHABLE_CLOUD_URL, 2),
       },
       async (fixture, dev) => {
         for (const image of images.slice(0, 5)) {

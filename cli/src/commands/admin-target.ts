@@ -1,7 +1,7 @@
 /**
- * The flags every admin command shares (`fogline edges`, `fogline devices`): which cloud to talk to.
- * `--url` / `--admin-token` or, by default, both read from `--data-dir` (cloud.json, admin-token),
- * exactly as `fogline keys` does.
+ * The flags every admin command shares (`fogline keys`, `fogline edges`, `fogline devices`): which
+ * cloud to talk to. `--url` / `--admin-token` or, by default, both read from `--data-dir` (cloud.json,
+ * admin-token).
  */
 import { CloudAdminClient, DEFAULT_DATA_DIR, resolveAdminTarget } from '@fogline/cloud';
 import type { Command } from 'commander';

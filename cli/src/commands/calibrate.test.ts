@@ -22,6 +22,20 @@ describe('fogline calibrate', () => {
   let dir = '';
   const config = async (name: string) =>
     JSON.parse(await readFile(join(dir, 'repo', name, 'config.json'), 'utf8'));
+  /** `fogline calibrate` on the copied repository: fitted on one split, judged on the other. */
+  const calibrate = (...flags: string[]) =>
+    fogline(
+      'calibrate',
+      '--repository',
+      join(dir, 'repo'),
+      '--split',
+      join(dir, 'fit.json'),
+      '--eval-split',
+      join(dir, 'held.json'),
+      '--latency-runs',
+      '5',
+      ...flags,
+    );
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fogline-calibrate-cli-'));
@@ -32,21 +46,7 @@ describe('fogline calibrate', () => {
 
   it('writes the chosen routing into the device and edge configs, and the report', async () => {
     const before = await config('digits-mid');
-    const r = await fogline(
-      'calibrate',
-      '--repository',
-      join(dir, 'repo'),
-      '--split',
-      join(dir, 'fit.json'),
-      '--eval-split',
-      join(dir, 'held.json'),
-      '--max-cloud-share',
-      '0.1',
-      '--latency-runs',
-      '5',
-      '--report',
-      join(dir, 'out', 'cal'),
-    );
+    const r = await calibrate('--max-cloud-share', '0.1', '--report', join(dir, 'out', 'cal'));
     expect(r.stderr).not.toMatch(/fogline:/);
     expect(r.code).toBe(0);
     const report = JSON.parse(await readFile(join(dir, 'out', 'cal.json'), 'utf8'));
@@ -79,21 +79,7 @@ describe('fogline calibrate', () => {
 
   it('an unreachable target: says so, writes no routing', async () => {
     const before = await config('digits-tiny');
-    const r = await fogline(
-      'calibrate',
-      '--repository',
-      join(dir, 'repo'),
-      '--split',
-      join(dir, 'fit.json'),
-      '--eval-split',
-      join(dir, 'held.json'),
-      '--target',
-      'accuracy>=1',
-      '--latency-runs',
-      '5',
-      '--report',
-      join(dir, 'out', 'none'),
-    );
+    const r = await calibrate('--target', 'accuracy>=1', '--report', join(dir, 'out', 'none'));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no policy meets "accuracy ≥ 1/);
     expect(await config('digits-tiny')).toEqual(before);

@@ -14,7 +14,7 @@ import {
 } from '@fogline/cloud';
 import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker';
 import { type Command, Option } from 'commander';
-import { numberFlag, numberListFlag } from '../flags.ts';
+import { numberFlag, numberListFlag, numberOption } from '../flags.ts';
 
 interface CloudFlags {
   httpPort: number;
@@ -49,14 +49,15 @@ export function registerCloud(program: Command): void {
     .command('cloud')
     .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
     .addOption(
-      new Option('--http-port <port>', 'HTTP port (0 = any free port)')
-        .argParser(numberFlag('--http-port', CLOUD_RULES.httpPort))
-        .default(d.httpPort),
+      numberOption('--http-port <port>', 'HTTP port (0 = any free port)', CLOUD_RULES.httpPort, d.httpPort),
     )
     .addOption(
-      new Option('--mqtt-port <port>', 'MQTT port of the cloud broker for edges (0 = any free port)')
-        .argParser(numberFlag('--mqtt-port', CLOUD_RULES.mqttPort))
-        .default(d.mqttPort),
+      numberOption(
+        '--mqtt-port <port>',
+        'MQTT port of the cloud broker for edges (0 = any free port)',
+        CLOUD_RULES.mqttPort,
+        d.mqttPort,
+      ),
     )
     .option('--host <address>', 'interface to bind', d.host)
     .option('--data-dir <dir>', 'state directory (admin token, database, cloud.json)', d.dataDir)
@@ -93,14 +94,20 @@ export function registerCloud(program: Command): void {
       numberListFlag('--preferred-batch-sizes', serving.preferredBatchSize),
     )
     .addOption(
-      new Option('--max-body-bytes <n>', 'largest request body (413 past it)')
-        .argParser(numberFlag('--max-body-bytes', CLOUD_RULES.maxBodyBytes))
-        .default(d.maxBodyBytes),
+      numberOption(
+        '--max-body-bytes <n>',
+        'largest request body (413 past it)',
+        CLOUD_RULES.maxBodyBytes,
+        d.maxBodyBytes,
+      ),
     )
     .addOption(
-      new Option('--shutdown-timeout-ms <ms>', 'how long SIGINT/SIGTERM waits for in-flight requests')
-        .argParser(numberFlag('--shutdown-timeout-ms', CLOUD_RULES.shutdownTimeoutMs))
-        .default(d.shutdownTimeoutMs),
+      numberOption(
+        '--shutdown-timeout-ms <ms>',
+        'how long SIGINT/SIGTERM waits for in-flight requests',
+        CLOUD_RULES.shutdownTimeoutMs,
+        d.shutdownTimeoutMs,
+      ),
     )
     .option(
       '--mqtt-max-packet-bytes <n>',
@@ -128,14 +135,20 @@ export function registerCloud(program: Command): void {
       numberFlag('--mqtt-publish-rate', RATE_RULES.ratePerSec),
     )
     .addOption(
-      new Option('--edge-rate <req/s>', 'token-bucket rate of each edge on HTTP infer')
-        .argParser(numberFlag('--edge-rate', CLOUD_RULES.edgeRate.ratePerSec))
-        .default(d.edgeRate.ratePerSec),
+      numberOption(
+        '--edge-rate <req/s>',
+        'token-bucket rate of each edge on HTTP infer',
+        CLOUD_RULES.edgeRate.ratePerSec,
+        d.edgeRate.ratePerSec,
+      ),
     )
     .addOption(
-      new Option('--edge-burst <n>', 'token-bucket capacity of each edge on HTTP infer')
-        .argParser(numberFlag('--edge-burst', CLOUD_RULES.edgeRate.burst))
-        .default(d.edgeRate.burst),
+      numberOption(
+        '--edge-burst <n>',
+        'token-bucket capacity of each edge on HTTP infer',
+        CLOUD_RULES.edgeRate.burst,
+        d.edgeRate.burst,
+      ),
     )
     .option(
       '--cloud-model <name>',

@@ -14,11 +14,11 @@ import {
   LOCAL_BROKER_RULES,
   type LocalBrokerOptions,
 } from '@fogline/edge-agent';
-import type { Rule, ScoreKind } from '@fogline/shared';
+import type { ScoreKind } from '@fogline/shared';
 import { BROKER_DEFAULTS, RATE_RULES } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { type Command, Option } from 'commander';
-import { numberFlag, textFlag } from '../flags.ts';
+import { numberFlag, numberOption, textFlag } from '../flags.ts';
 
 interface EdgeFlags {
   id: string;
@@ -59,10 +59,6 @@ interface EdgeFlags {
 export function registerEdge(program: Command): void {
   const a = AGENT_DEFAULTS;
   const rules = AGENT_RULES;
-  const ms = (flags: string, description: string, rule: Rule<number>, fallback: number) => {
-    const flag = flags.split(' ')[0]!;
-    return new Option(flags, description).argParser(numberFlag(flag, rule)).default(fallback);
-  };
   const { publishRate } = BROKER_DEFAULTS;
   program
     .command('edge')
@@ -85,9 +81,12 @@ export function registerEdge(program: Command): void {
     )
     .option('--cloud-model <name>', 'cloud model to escalate to', a.cloudModel)
     .addOption(
-      new Option('--mqtt-port <port>', 'local broker MQTT/TCP port (0 = any free port)')
-        .argParser(numberFlag('--mqtt-port', LOCAL_BROKER_RULES.mqttPort))
-        .default(DEFAULT_EDGE_MQTT_PORT),
+      numberOption(
+        '--mqtt-port <port>',
+        'local broker MQTT/TCP port (0 = any free port)',
+        LOCAL_BROKER_RULES.mqttPort,
+        DEFAULT_EDGE_MQTT_PORT,
+      ),
     )
     .option(
       '--ws-port <port>',
@@ -156,7 +155,7 @@ export function registerEdge(program: Command): void {
       numberFlag('--max-queue-size', rules.maxQueueSize),
     )
     .addOption(
-      ms(
+      numberOption(
         '--default-deadline-ms <ms>',
         'budget of a request without deadline_ms',
         rules.defaultDeadlineMs,
@@ -164,7 +163,7 @@ export function registerEdge(program: Command): void {
       ),
     )
     .addOption(
-      ms(
+      numberOption(
         '--min-cloud-budget-ms <ms>',
         'least remaining budget worth a cloud call',
         rules.minCloudBudgetMs,
@@ -172,25 +171,31 @@ export function registerEdge(program: Command): void {
       ),
     )
     .addOption(
-      new Option(
+      numberOption(
         '--breaker-error-percent <pct>',
         'failure % in the rolling window that opens the cloud breaker',
-      )
-        .argParser(numberFlag('--breaker-error-percent', BREAKER_RULES.errorThresholdPercentage))
-        .default(BREAKER_DEFAULTS.errorThresholdPercentage),
+        BREAKER_RULES.errorThresholdPercentage,
+        BREAKER_DEFAULTS.errorThresholdPercentage,
+      ),
     )
     .addOption(
-      new Option('--breaker-volume <n>', 'cloud calls in the window before the breaker may open')
-        .argParser(numberFlag('--breaker-volume', BREAKER_RULES.volumeThreshold))
-        .default(BREAKER_DEFAULTS.volumeThreshold),
+      numberOption(
+        '--breaker-volume <n>',
+        'cloud calls in the window before the breaker may open',
+        BREAKER_RULES.volumeThreshold,
+        BREAKER_DEFAULTS.volumeThreshold,
+      ),
     )
     .addOption(
-      new Option('--breaker-consecutive <n>', 'cloud failures in a row that open the breaker at once')
-        .argParser(numberFlag('--breaker-consecutive', BREAKER_RULES.consecutiveFailures))
-        .default(BREAKER_DEFAULTS.consecutiveFailures),
+      numberOption(
+        '--breaker-consecutive <n>',
+        'cloud failures in a row that open the breaker at once',
+        BREAKER_RULES.consecutiveFailures,
+        BREAKER_DEFAULTS.consecutiveFailures,
+      ),
     )
     .addOption(
-      ms(
+      numberOption(
         '--breaker-reset-ms <ms>',
         'time open before a half-open probe',
         BREAKER_RULES.resetTimeoutMs,
@@ -198,7 +203,7 @@ export function registerEdge(program: Command): void {
       ),
     )
     .addOption(
-      ms(
+      numberOption(
         '--telemetry-interval-ms <ms>',
         'telemetry period',
         rules.telemetryIntervalMs,
@@ -206,7 +211,7 @@ export function registerEdge(program: Command): void {
       ),
     )
     .addOption(
-      ms(
+      numberOption(
         '--device-list-poll-ms <ms>',
         'without --cloud-broker: fetch the device list from --cloud this often (0 = only at start)',
         rules.deviceListPollMs,
@@ -214,7 +219,7 @@ export function registerEdge(program: Command): void {
       ),
     )
     .addOption(
-      ms(
+      numberOption(
         '--shutdown-timeout-ms <ms>',
         'how long SIGINT/SIGTERM waits for in-flight requests',
         rules.shutdownTimeoutMs,

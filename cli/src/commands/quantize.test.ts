@@ -2,16 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  attrInt,
-  attrInts,
-  buildModel,
-  DataType,
-  encodeModel,
-  floatTensor,
-  makeNode,
-  tensorValueInfo,
-} from '@fogline/toolchain';
+import { buildModel, DataType, encodeModel, makeNode, tensorValueInfo } from '@fogline/toolchain';
+import { smallCnn } from '@fogline/toolchain/testing';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFogline as fogline } from '../testing/run-fogline.ts';
@@ -20,25 +12,11 @@ const wave = (n: number, f: number): Float32Array =>
   Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.5);
 
 /** A user's small classifier: [N,1,8,8] → Conv → Relu → MaxPool → Flatten → Gemm → [N,5]. */
-const userModel = buildModel({
-  inputs: [tensorValueInfo('pixels', DataType.FLOAT, ['N', 1, 8, 8])],
-  outputs: [tensorValueInfo('scores', DataType.FLOAT, ['N', 5])],
-  initializers: [
-    floatTensor('cw', [4, 1, 3, 3], wave(36, 0.7)),
-    floatTensor('cb', [4], wave(4, 1.3)),
-    floatTensor('gw', [5, 64], wave(320, 0.31)),
-    floatTensor('gb', [5], wave(5, 2.1)),
-  ],
-  nodes: [
-    makeNode('Conv', ['pixels', 'cw', 'cb'], ['c'], 'conv', [attrInts('pads', [1, 1, 1, 1])]),
-    makeNode('Relu', ['c'], ['r'], 'relu'),
-    makeNode('MaxPool', ['r'], ['p'], 'pool', [
-      attrInts('kernel_shape', [2, 2]),
-      attrInts('strides', [2, 2]),
-    ]),
-    makeNode('Flatten', ['p'], ['f'], 'flatten'),
-    makeNode('Gemm', ['f', 'gw', 'gb'], ['scores'], 'gemm', [attrInt('transB', 1)]),
-  ],
+const userModel = smallCnn('pixels', 'scores', {
+  conv: wave(36, 0.7),
+  convBias: wave(4, 1.3),
+  gemm: wave(320, 0.31),
+  gemmBias: wave(5, 2.1),
 });
 
 describe('fogline quantize on a user model', () => {

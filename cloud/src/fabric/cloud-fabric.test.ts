@@ -21,12 +21,7 @@ import {
   nextMessage,
   startFabricCloud,
 } from '../testing/fabric-fixture.ts';
-
-interface Desired {
-  version: number;
-  devices: { id: string; tokenHash: string }[];
-  models: Record<string, number>;
-}
+import type { DesiredStateMessage as Desired } from './desired-state-publisher.ts';
 
 let cloud: FabricCloud;
 const clients: MqttClient[] = [];

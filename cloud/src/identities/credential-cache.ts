@@ -95,9 +95,14 @@ export class CredentialCache<T> {
 
   /** Forgets every answer about `subject` and voids every verification in flight. */
   forget(subject: string): void {
+    this.forgetWhere((entrySubject) => entrySubject === subject);
+  }
+
+  /** Forgets the answers `match` picks and voids every verification in flight. */
+  forgetWhere(match: (subject: string, value: T | null) => boolean): void {
     this.generation++;
     for (const [key, entry] of this.entries) {
-      if (entry.subject === subject || !entry.settled) this.entries.delete(key);
+      if (!entry.settled || match(entry.subject, entry.value)) this.entries.delete(key);
     }
   }
 

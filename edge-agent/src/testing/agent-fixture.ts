@@ -10,6 +10,20 @@ import type { EdgeAgentOptions } from '../agent-options.ts';
 import { DeviceListCache } from '../device-list-cache.ts';
 import { createEdgeAgent, type EdgeAgent, type EdgeAgentInfo } from '../edge-agent.ts';
 
+/** Routing under which every request escalates (entropy confidence never reaches 1). */
+export const ESCALATE_ALL = { routingScore: 'entropy', routingThreshold: 1 } as const;
+
+/** Where nothing listens: a cloud that is down. */
+export const UNREACHABLE_CLOUD_URL = 'http://127.0.0.1:1';
+
+/**
+ * Agent options under which every request tries the cloud at `cloudUrl`, and the breaker opens after
+ * `volumeThreshold` failed calls and stays open for the test.
+ */
+export function escalatingTo(cloudUrl: string, volumeThreshold: number) {
+  return { cloudUrl, breaker: { volumeThreshold, resetTimeoutMs: 60_000 }, ...ESCALATE_ALL };
+}
+
 export interface TestDeviceCredential {
   id: string;
   token: string;

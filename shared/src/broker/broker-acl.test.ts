@@ -1,45 +1,30 @@
-import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeInferMessage } from '../core/codec/index.ts';
 import { topics } from '../core/fabric/topics.ts';
 import {
   collect,
-  connectClient,
   grantedQos,
   inferRequest,
   startTestBroker,
+  TEST_CREDENTIALS,
   type TestBroker,
   until,
 } from '../testing/broker-test-kit.ts';
 
 let t: TestBroker;
-const clients: MqttClient[] = [];
-const connect = async (id: string, token: string) => {
-  const c = await connectClient(t.url, id, token);
-  clients.push(c);
-  return c;
-};
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeEach(async () => {
-  t = await startTestBroker({
-    'dev-1': { token: 't1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },
-    'dev-2': { token: 't2', identity: { kind: 'device', id: 'dev-2', edgeId: 'edge-a' } },
-    'agent-a': { token: 'ta', identity: { kind: 'service', id: 'agent-a', edgeId: 'edge-a' } },
-    'agent-b': { token: 'tb', identity: { kind: 'service', id: 'agent-b', edgeId: 'edge-b' } },
-    'edge-a': { token: 'tea', identity: { kind: 'edge', id: 'edge-a' } },
-    cloud: { token: 'tc', identity: { kind: 'service', id: 'cloud' } },
-  });
+  t = await startTestBroker(TEST_CREDENTIALS);
 });
 
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
-  await t.broker.close();
+  await t.close();
 });
 
 describe('subscribe ACL (refused = granted 0x80, connection kept)', () => {
   it('a device gets its own replies only', async () => {
-    const dev = await connect('dev-1', 't1');
+    const dev = await t.connect('dev-1', 't1');
     expect(await grantedQos(dev, topics.reply('dev-1'))).toBe(1);
     expect(await grantedQos(dev, topics.reply('dev-2'))).toBe(128);
     expect(await grantedQos(dev, '#')).toBe(128);
@@ -51,9 +36,9 @@ describe('subscribe ACL (refused = granted 0x80, connection kept)', () => {
   });
 
   it("another device's replies never reach it", async () => {
-    const dev1 = await connect('dev-1', 't1');
-    const dev2 = await connect('dev-2', 't2');
-    const agent = await connect('agent-a', 'ta');
+    const dev1 = await t.connect('dev-1', 't1');
+    const dev2 = await t.connect('dev-2', 't2');
+    const agent = await t.connect('agent-a', 'ta');
     await grantedQos(dev1, topics.reply('dev-2'));
     await grantedQos(dev2, topics.reply('dev-2'));
     const seen1 = collect(dev1);
@@ -65,11 +50,11 @@ describe('subscribe ACL (refused = granted 0x80, connection kept)', () => {
   });
 
   it('an edge subscribes to its own desired state only; the cloud service may use + for the edge id', async () => {
-    const edge = await connect('edge-a', 'tea');
+    const edge = await t.connect('edge-a', 'tea');
     expect(await grantedQos(edge, topics.desired('edge-a'))).toBe(1);
     expect(await grantedQos(edge, topics.desired('edge-b'))).toBe(128);
     expect(await grantedQos(edge, 'fogline/v1/edge/edge-a/#')).toBe(128);
-    const cloud = await connect('cloud', 'tc');
+    const cloud = await t.connect('cloud', 'tc');
     expect(await grantedQos(cloud, 'fogline/v1/edge/+/status')).toBe(1);
     expect(await grantedQos(cloud, '#')).toBe(128);
   });
@@ -77,13 +62,13 @@ describe('subscribe ACL (refused = granted 0x80, connection kept)', () => {
 
 describe('publish ACL (refused = acknowledged, discarded, counted)', () => {
   it("a device's request reaches its own edge agent only", async () => {
-    const agentA = await connect('agent-a', 'ta');
-    const agentB = await connect('agent-b', 'tb');
+    const agentA = await t.connect('agent-a', 'ta');
+    const agentB = await t.connect('agent-b', 'tb');
     expect(await grantedQos(agentA, topics.infer('edge-a'))).toBe(1);
     expect(await grantedQos(agentB, topics.infer('edge-b'))).toBe(1);
     const atA = collect(agentA);
     const atB = collect(agentB);
-    const dev = await connect('dev-1', 't1');
+    const dev = await t.connect('dev-1', 't1');
     await dev.publishAsync(topics.infer('edge-a'), inferRequest('r1', 'dev-1'), { qos: 1 });
     await dev.publishAsync(topics.infer('edge-b'), inferRequest('r2', 'dev-1'), { qos: 1 });
     await until(() => atA.length === 1, 2_000, 'request at edge-a');
@@ -94,7 +79,7 @@ describe('publish ACL (refused = acknowledged, discarded, counted)', () => {
   });
 
   it('a refused device request gets a PERMISSION_DENIED error reply with its id', async () => {
-    const dev = await connect('dev-1', 't1');
+    const dev = await t.connect('dev-1', 't1');
     await grantedQos(dev, topics.reply('dev-1'));
     const replies = collect(dev);
     await dev.publishAsync(topics.infer('edge-b'), inferRequest('r-denied', 'dev-1'), { qos: 1 });
@@ -106,13 +91,13 @@ describe('publish ACL (refused = acknowledged, discarded, counted)', () => {
   });
 
   it("a device cannot publish on another device's reply topic or on edge topics", async () => {
-    const dev2 = await connect('dev-2', 't2');
+    const dev2 = await t.connect('dev-2', 't2');
     await grantedQos(dev2, topics.reply('dev-2'));
     const atDev2 = collect(dev2);
-    const cloud = await connect('cloud', 'tc');
+    const cloud = await t.connect('cloud', 'tc');
     await grantedQos(cloud, 'fogline/v1/edge/+/status');
     const atCloud = collect(cloud);
-    const dev1 = await connect('dev-1', 't1');
+    const dev1 = await t.connect('dev-1', 't1');
     await dev1.publishAsync(topics.reply('dev-2'), 'spoofed reply', { qos: 1 });
     await dev1.publishAsync(topics.status('edge-a'), 'spoofed status', { qos: 0 });
     await pause(100);
@@ -122,11 +107,11 @@ describe('publish ACL (refused = acknowledged, discarded, counted)', () => {
   });
 
   it('an edge publishes its retained status to the cloud, never another edge status', async () => {
-    const edge = await connect('edge-a', 'tea');
+    const edge = await t.connect('edge-a', 'tea');
     await edge.publishAsync(topics.status('edge-a'), 'online', { qos: 1, retain: true });
     await edge.publishAsync(topics.status('edge-b'), 'online', { qos: 1, retain: true });
     // The cloud subscribes afterwards: it gets edge-a's retained status, and nothing for edge-b.
-    const cloud = await connect('cloud', 'tc');
+    const cloud = await t.connect('cloud', 'tc');
     const atCloud = collect(cloud);
     await grantedQos(cloud, 'fogline/v1/edge/+/status');
     await until(() => atCloud.length === 1, 2_000, 'retained edge-a status');
@@ -137,9 +122,9 @@ describe('publish ACL (refused = acknowledged, discarded, counted)', () => {
   });
 
   it('a retained request from a device is not stored', async () => {
-    const dev = await connect('dev-1', 't1');
+    const dev = await t.connect('dev-1', 't1');
     await dev.publishAsync(topics.infer('edge-a'), inferRequest('r-ret', 'dev-1'), { qos: 1, retain: true });
-    const agent = await connect('agent-a', 'ta');
+    const agent = await t.connect('agent-a', 'ta');
     const atAgent = collect(agent);
     await grantedQos(agent, topics.infer('edge-a'));
     await pause(100);

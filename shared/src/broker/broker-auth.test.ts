@@ -1,20 +1,8 @@
-import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { topics } from '../core/fabric/topics.ts';
-import {
-  closed,
-  connectClient,
-  startTestBroker,
-  type TestBroker,
-  until,
-} from '../testing/broker-test-kit.ts';
+import { closed, startTestBroker, type TestBroker, until } from '../testing/broker-test-kit.ts';
 
 let t: TestBroker;
-const clients: MqttClient[] = [];
-const track = (c: MqttClient) => {
-  clients.push(c);
-  return c;
-};
 
 beforeEach(async () => {
   t = await startTestBroker({
@@ -28,13 +16,12 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
-  await t.broker.close();
+  await t.close();
 });
 
 describe('authentication (username = client id, password = token)', () => {
   it('accepts valid credentials and knows the identity', async () => {
-    track(await connectClient(t.url, 'dev-1', 'tok-1'));
+    await t.connect('dev-1', 'tok-1');
     expect(t.broker.clients()).toEqual([
       { clientId: 'dev-1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },
     ]);
@@ -42,16 +29,16 @@ describe('authentication (username = client id, password = token)', () => {
   });
 
   it('refuses a bad token with "bad user name or password"', async () => {
-    await expect(connectClient(t.url, 'dev-1', 'wrong')).rejects.toMatchObject({ code: 4 });
-    await expect(connectClient(t.url, 'nobody', 'tok-1')).rejects.toMatchObject({ code: 4 });
+    await expect(t.connect('dev-1', 'wrong')).rejects.toMatchObject({ code: 4 });
+    await expect(t.connect('nobody', 'tok-1')).rejects.toMatchObject({ code: 4 });
     expect(t.broker.stats().connectRefused['bad-credentials']).toBe(2);
   });
 
   it('refuses a username that is not the client id, and a missing token', async () => {
-    await expect(connectClient(t.url, 'dev-1', 'tok-1', { username: 'edge-a' })).rejects.toMatchObject({
+    await expect(t.connect('dev-1', 'tok-1', { username: 'edge-a' })).rejects.toMatchObject({
       code: 4,
     });
-    await expect(connectClient(t.url, 'dev-1', '', { password: undefined })).rejects.toMatchObject({
+    await expect(t.connect('dev-1', '', { password: undefined })).rejects.toMatchObject({
       code: 4,
     });
     expect(t.broker.stats().connectRefused['username-mismatch']).toBe(1);
@@ -59,30 +46,30 @@ describe('authentication (username = client id, password = token)', () => {
   });
 
   it('refuses a client id already connected with other credentials, keeping the first connection', async () => {
-    const first = track(await connectClient(t.url, 'dev-1', 'tok-1'));
-    await expect(connectClient(t.url, 'dev-1', 'tok-1-rotated')).rejects.toMatchObject({ code: 2 });
+    const first = await t.connect('dev-1', 'tok-1');
+    await expect(t.connect('dev-1', 'tok-1-rotated')).rejects.toMatchObject({ code: 2 });
     expect(first.connected).toBe(true);
     expect(t.broker.stats().connectRefused['client-id-taken']).toBe(1);
   });
 
   it('lets the same credentials take over the session ([MQTT-3.1.4-2])', async () => {
-    const first = track(await connectClient(t.url, 'dev-1', 'tok-1'));
+    const first = await t.connect('dev-1', 'tok-1');
     const firstClosed = closed(first);
-    const second = track(await connectClient(t.url, 'dev-1', 'tok-1'));
+    const second = await t.connect('dev-1', 'tok-1');
     await firstClosed;
     expect(second.connected).toBe(true);
     await until(() => t.broker.stats().connectedClients === 1, 2_000, 'one client');
   });
 
   it('revoke disconnects the client at once, and the revoked token cannot reconnect', async () => {
-    const device = track(await connectClient(t.url, 'dev-1', 'tok-1'));
+    const device = await t.connect('dev-1', 'tok-1');
     const gone = closed(device);
     t.credentials.delete('dev-1'); // the store refuses the token from now on
     const start = Date.now();
     expect(t.broker.revoke('dev-1')).toBe(true);
     await gone;
     expect(Date.now() - start).toBeLessThan(1_000);
-    await expect(connectClient(t.url, 'dev-1', 'tok-1')).rejects.toMatchObject({ code: 4 });
+    await expect(t.connect('dev-1', 'tok-1')).rejects.toMatchObject({ code: 4 });
     expect(t.broker.revoke('dev-1')).toBe(false);
     expect(t.broker.stats().revoked).toBe(1);
   });
@@ -94,9 +81,9 @@ describe('authentication (username = client id, password = token)', () => {
       qos: 1 as const,
       retain: true,
     };
-    await expect(connectClient(t.url, 'edge-a', 'tok-edge', { will })).rejects.toMatchObject({ code: 5 });
+    await expect(t.connect('edge-a', 'tok-edge', { will })).rejects.toMatchObject({ code: 5 });
     const ownWill = { ...will, topic: topics.status('edge-a') };
-    track(await connectClient(t.url, 'edge-a', 'tok-edge', { will: ownWill }));
+    await t.connect('edge-a', 'tok-edge', { will: ownWill });
     expect(t.broker.stats().connectRefused['will-topic']).toBe(1);
   });
 
@@ -110,10 +97,10 @@ describe('authentication (username = client id, password = token)', () => {
       },
     );
     try {
-      await expect(connectClient(failing.url, 'dev-1', 'tok-1')).rejects.toMatchObject({ code: 3 });
+      await expect(failing.connect('dev-1', 'tok-1')).rejects.toMatchObject({ code: 3 });
       expect(failing.broker.stats().connectRefused['resolver-error']).toBe(1);
     } finally {
-      await failing.broker.close();
+      await failing.close();
     }
   });
 });

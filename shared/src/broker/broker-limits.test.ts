@@ -1,48 +1,33 @@
 import { createConnection } from 'node:net';
-import type { MqttClient } from 'mqtt';
 import * as mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.ts';
 import { decodeInferMessage } from '../core/codec/index.ts';
 import { topics } from '../core/fabric/topics.ts';
 import {
-  type Credential,
   closed,
   collect,
-  connectClient,
   connectOutcome,
   grantedQos,
   inferRequest,
   startTestBroker,
+  TEST_CREDENTIALS,
   type TestBroker,
   until,
 } from '../testing/broker-test-kit.ts';
 
-const credentials: Record<string, Credential> = {
-  'dev-1': { token: 't1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },
-  'dev-2': { token: 't2', identity: { kind: 'device', id: 'dev-2', edgeId: 'edge-a' } },
-  'dev-3': { token: 't3', identity: { kind: 'device', id: 'dev-3', edgeId: 'edge-a' } },
-  'agent-a': { token: 'ta', identity: { kind: 'service', id: 'agent-a', edgeId: 'edge-a' } },
-};
-
 let t: TestBroker | undefined;
-const clients: MqttClient[] = [];
-const connect = async (id: string, extra = {}) => {
-  const c = await connectClient(t!.url, id, credentials[id]!.token, extra);
-  clients.push(c);
-  return c;
-};
+const connect = (id: string, extra = {}) => t!.connect(id, TEST_CREDENTIALS[id]!.token, extra);
 
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
-  await t?.broker.close();
+  await t?.close();
   t = undefined;
 });
 
 describe('per-client publish token bucket', () => {
   it('drops publishes over the rate, tells the device, and keeps the connection', async () => {
     const clock = new ManualClock(); // time stands still: no refill during the test
-    t = await startTestBroker(credentials, { publishRate: { ratePerSec: 1, burst: 2 }, clock });
+    t = await startTestBroker(TEST_CREDENTIALS, { publishRate: { ratePerSec: 1, burst: 2 }, clock });
     const agent = await connect('agent-a');
     await grantedQos(agent, topics.infer('edge-a'));
     const atAgent = collect(agent);
@@ -68,7 +53,7 @@ describe('per-client publish token bucket', () => {
   });
 
   it('each client has its own bucket', async () => {
-    t = await startTestBroker(credentials, {
+    t = await startTestBroker(TEST_CREDENTIALS, {
       publishRate: { ratePerSec: 1, burst: 1 },
       clock: new ManualClock(),
     });
@@ -86,7 +71,7 @@ describe('per-client publish token bucket', () => {
 
 describe('max packet size', () => {
   it('disconnects a client that sends a bigger packet, and keeps serving others', async () => {
-    t = await startTestBroker(credentials, { maxPacketBytes: 8 * 1024 });
+    t = await startTestBroker(TEST_CREDENTIALS, { maxPacketBytes: 8 * 1024 });
     const dev = await connect('dev-1');
     const gone = closed(dev);
     dev.publish(topics.infer('edge-a'), Buffer.alloc(64 * 1024), { qos: 0 });
@@ -104,7 +89,7 @@ describe('max packet size', () => {
 
 describe('drainTimeout', () => {
   it('drops a client that stops reading its socket, instead of buffering for it forever', async () => {
-    t = await startTestBroker(credentials, { drainTimeoutMs: 300 });
+    t = await startTestBroker(TEST_CREDENTIALS, { drainTimeoutMs: 300 });
     // A raw MQTT client that connects, subscribes, then never reads again.
     const socket = createConnection({ host: '127.0.0.1', port: t.addresses.mqttPort! });
     await new Promise((r) => socket.once('connect', r));
@@ -143,7 +128,7 @@ describe('drainTimeout', () => {
 describe('connection throttling (preConnect)', () => {
   it('closes connections over the broker-wide rate before CONNACK, then accepts again', async () => {
     const clock = new ManualClock();
-    t = await startTestBroker(credentials, { connectRate: { ratePerSec: 1, burst: 2 }, clock });
+    t = await startTestBroker(TEST_CREDENTIALS, { connectRate: { ratePerSec: 1, burst: 2 }, clock });
     await connect('dev-1');
     await connect('dev-2');
     expect(await connectOutcome(t.url, 'dev-3', 't3')).toBe('closed');
@@ -153,7 +138,7 @@ describe('connection throttling (preConnect)', () => {
   });
 
   it('refuses connections beyond maxClients', async () => {
-    t = await startTestBroker(credentials, { maxClients: 1 });
+    t = await startTestBroker(TEST_CREDENTIALS, { maxClients: 1 });
     await connect('dev-1');
     expect(await connectOutcome(t.url, 'dev-2', 't2')).toBe('closed');
     expect(t.broker.stats().connectRefused['max-clients']).toBe(1);

@@ -4,20 +4,15 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { topics } from '../core/fabric/topics.ts';
 import {
-  type Credential,
   closed,
   collect,
   connectClient,
   grantedQos,
   startTestBroker,
+  TEST_CREDENTIALS,
   type TestBroker,
   until,
 } from '../testing/broker-test-kit.ts';
-
-const credentials: Record<string, Credential> = {
-  'dev-1': { token: 't1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },
-  'agent-a': { token: 'ta', identity: { kind: 'service', id: 'agent-a', edgeId: 'edge-a' } },
-};
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -25,7 +20,7 @@ afterEach(async () => {
 });
 
 async function start(options: Parameters<typeof startTestBroker>[1]): Promise<TestBroker> {
-  const t = await startTestBroker(credentials, options);
+  const t = await startTestBroker(TEST_CREDENTIALS, options);
   cleanups.push(() => t.broker.close());
   return t;
 }
@@ -86,7 +81,7 @@ describe('transports', () => {
   });
 
   it('close() disconnects clients and frees the ports', async () => {
-    const t = await startTestBroker(credentials, { wsPort: 0 });
+    const t = await startTestBroker(TEST_CREDENTIALS, { wsPort: 0 });
     const dev = await connectClient(t.url, 'dev-1', 't1');
     const gone = closed(dev);
     await t.broker.close();
@@ -94,7 +89,7 @@ describe('transports', () => {
     dev.end(true);
     await t.broker.close(); // idempotent
     // The TCP port is free again.
-    const again = await startTestBroker(credentials, { mqttPort: t.addresses.mqttPort });
+    const again = await startTestBroker(TEST_CREDENTIALS, { mqttPort: t.addresses.mqttPort });
     await again.broker.close();
   });
 });

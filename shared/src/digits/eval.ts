@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { argmaxRows } from '../core/routing/scores.ts';
 import { type DigitsSplit, loadDigits } from './dataset.ts';
 
 const PIXELS = 28 * 28;
@@ -55,17 +56,6 @@ export async function predictSplit(
   } finally {
     await session.release();
   }
-}
-
-export function argmaxRows(logits: Float32Array, classes: number): Uint8Array {
-  const count = logits.length / classes;
-  const out = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (logits[i * classes + k]! > logits[i * classes + best]!) best = k;
-    out[i] = best;
-  }
-  return out;
 }
 
 export function accuracyOf(p: SplitPredictions): SplitAccuracy {

@@ -14,12 +14,30 @@ export interface Credential {
   identity: Identity;
 }
 
+/**
+ * The identities the broker tests share. Edge edge-a (token tea) with devices dev-1..dev-3 (t1..t3)
+ * and its agent agent-a (ta); agent-b (tb) serves edge-b; cloud (tc) is the cloud's service client.
+ */
+export const TEST_CREDENTIALS: Readonly<Record<string, Credential>> = {
+  'dev-1': { token: 't1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } },
+  'dev-2': { token: 't2', identity: { kind: 'device', id: 'dev-2', edgeId: 'edge-a' } },
+  'dev-3': { token: 't3', identity: { kind: 'device', id: 'dev-3', edgeId: 'edge-a' } },
+  'agent-a': { token: 'ta', identity: { kind: 'service', id: 'agent-a', edgeId: 'edge-a' } },
+  'agent-b': { token: 'tb', identity: { kind: 'service', id: 'agent-b', edgeId: 'edge-b' } },
+  'edge-a': { token: 'tea', identity: { kind: 'edge', id: 'edge-a' } },
+  cloud: { token: 'tc', identity: { kind: 'service', id: 'cloud' } },
+};
+
 export interface TestBroker {
   broker: FoglineBroker;
   addresses: BrokerAddresses;
   url: string;
   /** client id → accepted credentials; tests may add or delete entries (e.g. to revoke a token). */
   credentials: Map<string, Credential[]>;
+  /** Connects a real client (as `connectClient`), ended by `close()`. */
+  connect(clientId: string, token: string, extra?: IClientOptions): Promise<MqttClient>;
+  /** Ends every client `connect` opened, then closes the broker. */
+  close(): Promise<void>;
 }
 
 export async function startTestBroker(
@@ -34,7 +52,23 @@ export async function startTestBroker(
     ...options,
   });
   const addresses = await broker.listen();
-  return { broker, addresses, url: `mqtt://127.0.0.1:${addresses.mqttPort}`, credentials: table };
+  const url = `mqtt://127.0.0.1:${addresses.mqttPort}`;
+  const clients: MqttClient[] = [];
+  return {
+    broker,
+    addresses,
+    url,
+    credentials: table,
+    async connect(clientId, token, extra) {
+      const client = await connectClient(url, clientId, token, extra);
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+      await broker.close();
+    },
+  };
 }
 
 /** Connects a real MQTT.js client (no automatic reconnect); rejects with the CONNACK error. */

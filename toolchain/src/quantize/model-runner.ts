@@ -74,14 +74,3 @@ export async function predict(
   });
   return { scores, classes, count: set.count };
 }
-
-export function argmaxRows(scores: Float32Array, classes: number): Int32Array {
-  const count = classes === 0 ? 0 : scores.length / classes;
-  const out = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (scores[i * classes + k]! > scores[i * classes + best]!) best = k;
-    out[i] = best;
-  }
-  return out;
-}

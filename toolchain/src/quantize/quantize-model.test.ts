@@ -20,6 +20,7 @@ import { attrInt, attrInts, makeNode, tensorValueInfo } from '../onnx/graph.ts';
 import { DataType, type OnnxModel, type OnnxTensor } from '../onnx/ir.ts';
 import { buildModel } from '../onnx/model-builder.ts';
 import { floatTensor } from '../onnx/tensor.ts';
+import { smallCnn } from '../testing/small-cnn.ts';
 import { type QuantizeOptions, quantizeModel } from './quantize-model.ts';
 import type { SampleSet } from './sample-set.ts';
 
@@ -206,25 +207,11 @@ describe('static QDQ quantization of hand-built graphs', () => {
   });
 
   it('a small CNN runs on integer kernels: QLinearConv, uint8 MaxPool, QGemm', async () => {
-    const model = buildModel({
-      inputs: [tensorValueInfo('x', DataType.FLOAT, ['N', 1, 8, 8])],
-      outputs: [tensorValueInfo('y', DataType.FLOAT, ['N', 5])],
-      initializers: [
-        floatTensor('cw', [4, 1, 3, 3], uniform(36, 7)),
-        floatTensor('cb', [4], uniform(4, 8, -0.1, 0.1)),
-        floatTensor('gw', [5, 64], uniform(320, 9)),
-        floatTensor('gb', [5], uniform(5, 10, -0.1, 0.1)),
-      ],
-      nodes: [
-        makeNode('Conv', ['x', 'cw', 'cb'], ['c'], 'conv', [attrInts('pads', [1, 1, 1, 1])]),
-        makeNode('Relu', ['c'], ['r'], 'relu'),
-        makeNode('MaxPool', ['r'], ['p'], 'pool', [
-          attrInts('kernel_shape', [2, 2]),
-          attrInts('strides', [2, 2]),
-        ]),
-        makeNode('Flatten', ['p'], ['f'], 'flatten'),
-        makeNode('Gemm', ['f', 'gw', 'gb'], ['y'], 'gemm', [attrInt('transB', 1)]),
-      ],
+    const model = smallCnn('x', 'y', {
+      conv: uniform(36, 7),
+      convBias: uniform(4, 8, -0.1, 0.1),
+      gemm: uniform(320, 9),
+      gemmBias: uniform(5, 10, -0.1, 0.1),
     });
     const q = await quantizeModel(
       encodeModel(model),

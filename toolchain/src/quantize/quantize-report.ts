@@ -4,8 +4,9 @@
  * interleaved runs, so both models see the same machine load).
  */
 import { cpus } from 'node:os';
+import { argmaxRows } from '@fogline/shared';
 import * as ort from 'onnxruntime-node';
-import { argmaxRows, openSession, predict } from './model-runner.ts';
+import { openSession, predict } from './model-runner.ts';
 import type { QuantizedModel } from './quantize-model.ts';
 import { batchOf, type SampleSet } from './sample-set.ts';
 
@@ -45,11 +46,26 @@ export interface QuantizeReport {
   readonly environment: { readonly cpu: string; readonly arch: string; readonly onnxruntime: string };
 }
 
-function accuracy(predicted: Int32Array, labels: Uint8Array | undefined): number | null {
+function accuracy(predicted: Uint32Array, labels: Uint8Array | undefined): number | null {
   if (!labels) return null;
   let hits = 0;
   for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) hits++;
   return hits / predicted.length;
+}
+
+/** Runs `body` with a session on the float model and one on the quantized model, released after. */
+async function withSessions<T>(
+  fp32: Uint8Array,
+  int8: Uint8Array,
+  body: (a: ort.InferenceSession, b: ort.InferenceSession) => Promise<T>,
+): Promise<T> {
+  const a = await openSession(fp32, 'the float model');
+  const b = await openSession(int8, 'the quantized model');
+  try {
+    return await body(a, b);
+  } finally {
+    await Promise.all([a.release(), b.release()]);
+  }
 }
 
 export async function compareOnSets(
@@ -58,9 +74,7 @@ export async function compareOnSets(
   inputName: string,
   sets: readonly SampleSet[],
 ): Promise<SetComparison[]> {
-  const a = await openSession(fp32, 'the float model');
-  const b = await openSession(int8, 'the quantized model');
-  try {
+  return withSessions(fp32, int8, async (a, b) => {
     const out: SetComparison[] = [];
     for (const set of sets) {
       const pa = await predict(a, inputName, set);
@@ -83,9 +97,7 @@ export async function compareOnSets(
       });
     }
     return out;
-  } finally {
-    await Promise.all([a.release(), b.release()]);
-  }
+  });
 }
 
 function median(values: number[]): number {
@@ -103,9 +115,7 @@ export async function compareLatency(
   batches: readonly number[] = [1, 64],
   runsFor: (batch: number) => number = (b) => (b === 1 ? 300 : 60),
 ): Promise<LatencyComparison[]> {
-  const a = await openSession(fp32, 'the float model');
-  const b = await openSession(int8, 'the quantized model');
-  try {
+  return withSessions(fp32, int8, async (a, b) => {
     const out: LatencyComparison[] = [];
     for (const batch of batches) {
       const n = Math.min(batch, samples.count);
@@ -133,9 +143,7 @@ export async function compareLatency(
       out.push({ batch: n, fp32Ms, int8Ms, ratio: int8Ms / fp32Ms });
     }
     return out;
-  } finally {
-    await Promise.all([a.release(), b.release()]);
-  }
+  });
 }
 
 export function environment(): QuantizeReport['environment'] {

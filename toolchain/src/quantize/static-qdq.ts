@@ -11,7 +11,7 @@
 import { FoglineError } from '@fogline/shared';
 import { attrFloat, attrInt, getAttr, graphOf, sortTopologically, valueUses } from '../onnx/graph.ts';
 import { GraphEditor } from '../onnx/graph-editor.ts';
-import type { OnnxGraph, OnnxModel } from '../onnx/ir.ts';
+import type { OnnxAttribute, OnnxGraph, OnnxModel, OnnxTensor } from '../onnx/ir.ts';
 import { floatTensor, int8Tensor, int32Tensor, readFloats, uint8Tensor } from '../onnx/tensor.ts';
 import { activationParams, type QuantParams, quantizeBias, quantizeWeights } from './quant-params.ts';
 import type { TensorRange } from './range-observer.ts';
@@ -83,6 +83,27 @@ function propagateThroughPassthrough(graph: OnnxGraph, params: Map<string, Quant
   }
 }
 
+/**
+ * Stores a quantized constant as initializers (values, scale, zero point, in that order) and adds the
+ * DequantizeLinear that reads them; returns the name of its float output.
+ */
+function addDequantizedConstant(
+  editor: GraphEditor,
+  base: string,
+  [values, scale, zeroPoint]: readonly [OnnxTensor, OnnxTensor, OnnxTensor],
+  attributes: OnnxAttribute[],
+): string {
+  const inputs = [values, scale, zeroPoint].map((tensor) => editor.addInitializer(tensor));
+  const [output] = editor.addNode(
+    'DequantizeLinear',
+    inputs,
+    [`${base}_dequantized`],
+    `${base}_DequantizeLinear`,
+    attributes,
+  );
+  return output!;
+}
+
 function quantizeTargetWeights(
   editor: GraphEditor,
   t: QuantTarget,
@@ -96,35 +117,30 @@ function quantizeTargetWeights(
   const paramDims = axis === undefined ? [] : [channels];
   const axisAttr = axis === undefined ? [] : [attrInt('axis', axis)];
   const base = t.weight.name ?? 'weight';
-  const wq = editor.addInitializer(int8Tensor(`${base}_quantized`, dims, q.values));
-  const ws = editor.addInitializer(floatTensor(`${base}_scale`, paramDims, q.scales));
-  const wz = editor.addInitializer(int8Tensor(`${base}_zero_point`, paramDims, new Int8Array(channels)));
-  const [wdq] = editor.addNode(
-    'DequantizeLinear',
-    [wq, ws, wz],
-    [`${base}_dequantized`],
-    `${base}_DequantizeLinear`,
+  t.node.input![1] = addDequantizedConstant(
+    editor,
+    base,
+    [
+      int8Tensor(`${base}_quantized`, dims, q.values),
+      floatTensor(`${base}_scale`, paramDims, q.scales),
+      int8Tensor(`${base}_zero_point`, paramDims, new Int8Array(channels)),
+    ],
     axisAttr,
   );
-  t.node.input![1] = wdq!;
   if (!t.bias) return 0;
 
   const b = quantizeBias(readFloats(t.bias), inputScale, q.scales);
   const bBase = t.bias.name ?? 'bias';
-  const bq = editor.addInitializer(int32Tensor(`${bBase}_quantized`, t.bias.dims ?? [], b.values));
-  const bs = editor.addInitializer(
-    floatTensor(`${bBase}_scale`, paramDims, axis === undefined ? b.scales.subarray(0, 1) : b.scales),
+  t.node.input![2] = addDequantizedConstant(
+    editor,
+    bBase,
+    [
+      int32Tensor(`${bBase}_quantized`, t.bias.dims ?? [], b.values),
+      floatTensor(`${bBase}_scale`, paramDims, axis === undefined ? b.scales.subarray(0, 1) : b.scales),
+      int32Tensor(`${bBase}_zero_point`, paramDims, new Int32Array(channels)),
+    ],
+    axis === undefined ? [] : [attrInt('axis', 0)],
   );
-  const bz = editor.addInitializer(int32Tensor(`${bBase}_zero_point`, paramDims, new Int32Array(channels)));
-  const biasAxis = axis === undefined ? [] : [attrInt('axis', 0)];
-  const [bdq] = editor.addNode(
-    'DequantizeLinear',
-    [bq, bs, bz],
-    [`${bBase}_dequantized`],
-    `${bBase}_DequantizeLinear`,
-    biasAxis,
-  );
-  t.node.input![2] = bdq!;
   // onnxruntime's Gemm QDQ selector reads the beta attribute when a bias DQ is present.
   if (t.op === 'Gemm' && !getAttr(t.node, 'beta'))
     t.node.attribute = [...(t.node.attribute ?? []), attrFloat('beta', 1)];

@@ -7,18 +7,13 @@
 import { topics } from '@fogline/shared';
 import { verifySecret } from '@fogline/shared/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DesiredStateMessage as Desired } from '../../fabric/desired-state-publisher.ts';
 import {
   type FabricCloud,
   mustConnect,
   nextMessage,
   startFabricCloud,
 } from '../../testing/fabric-fixture.ts';
-
-interface Desired {
-  version: number;
-  devices: { id: string; tokenHash: string }[];
-  models: Record<string, number>;
-}
 
 let cloud: FabricCloud;
 

@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FoglineError } from '../errors.ts';
 import { isScoreKind, SCORE_KINDS } from './score-kind.ts';
-import { argmax, entropyConfidence, margin, maxprob, scoreLogitRows, scoreOf, softmax } from './scores.ts';
+import {
+  argmax,
+  argmaxRows,
+  entropyConfidence,
+  margin,
+  maxprob,
+  scoreLogitRows,
+  scoreOf,
+  softmax,
+} from './scores.ts';
 
 describe('softmax', () => {
   it('matches the textbook formula on small logits and sums to 1', () => {
@@ -25,6 +34,12 @@ describe('softmax', () => {
     const logits = Float32Array.of(9, 9, 0, 0, 5, 1);
     expect(Array.from(softmax(logits, 2, 2))).toEqual([0.5, 0.5]);
     expect(argmax(logits, 4, 2)).toBe(0);
+  });
+
+  it('takes the argmax of every row, the first one on ties, and of no rows when K = 0', () => {
+    expect(Array.from(argmaxRows(Float32Array.of(9, 9, 0, 3, 5, 1), 2))).toEqual([0, 1, 0]);
+    expect(Array.from(argmaxRows(Float32Array.of(1, 7, 7, 2, 0, 0), 3))).toEqual([1, 0]);
+    expect(argmaxRows(new Float32Array(0), 0)).toHaveLength(0);
   });
 
   it('handles infinite logits and refuses NaN or bad rows', () => {

@@ -57,6 +57,13 @@ export function argmax(values: ArrayLike<number>, offset = 0, k: number = values
   return best;
 }
 
+/** The argmax class of each row of a row-major `[N, K]` batch (none when K = 0). */
+export function argmaxRows(values: ArrayLike<number>, k: number): Uint32Array {
+  const rows = new Uint32Array(k === 0 ? 0 : values.length / k);
+  for (let row = 0; row < rows.length; row++) rows[row] = argmax(values, row * k, k);
+  return rows;
+}
+
 export function maxprob(probs: ArrayLike<number>): number {
   return probs[argmax(probs)]!;
 }

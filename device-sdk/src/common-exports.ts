@@ -1,0 +1,11 @@
+/** What both entry points export beside their own `connectDevice`: Node ('.') and browsers ('./browser'). */
+
+/** The routing policy users pass as `policy` (docs/design.md "Routing"). */
+export {
+  DEFAULT_POLICY,
+  type RoutingPolicy,
+  UNCALIBRATED_THRESHOLDS,
+} from '@fogline/shared';
+export type { Device, DeviceStats, InferOptions, InferResult } from './device.ts';
+export type { ConnectDeviceOptions } from './device-options.ts';
+export type { ConnectionState } from './transport/mqtt-transport.ts';
