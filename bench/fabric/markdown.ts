@@ -69,7 +69,7 @@ function header(r: FabricReport, targets: Target[]): string {
 
 ${machineLine(r.at, r.machine)} · the run took ${r.durationSec} s
 
-Command: \`${r.command}\`. Everything on 127.0.0.1 in one run: the SDK devices (\`bench/fabric/devices.ts\`) and the load generator (\`bench/load\`) in child processes, the edge agents and the cloud gateway in the bench process. The ${r.machine.cores} cores are shared with other work, so timings are noisy; the figures that matter are ratios to raw onnxruntime measured in the same run.
+Command: \`${r.command}\`. Everything on 127.0.0.1 in one run: the SDK devices and the lean MQTT devices, both driven by the load generator (\`bench/load\`) in a child process, the edge agents and the cloud gateway in the bench process. The ${r.machine.cores} cores are shared with other work, so timings are noisy; the figures that matter are ratios to raw onnxruntime measured in the same run.
 
 Models, copied from the model repository at the start of the run (thresholds as their configs say; \`null\` → \`UNCALIBRATED_THRESHOLDS\`):
 ${TIERS.map(model).join('\n')}
