@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { FoglineError } from '@fogline/shared';
 import { DEFAULT_MODELS_DIR, loadModelRepository } from '@fogline/shared/model-repository';
 import {
@@ -215,7 +215,8 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
     rows: result.rows,
     perScoreKind: result.perScoreKind,
     frontier: result.frontier,
-    written,
+    // Relative to where the command ran: a committed report names no machine's paths.
+    written: written.map((file) => relative(process.cwd(), file)),
   };
   await writeCalibrationReport(flags.report, report);
   printSummary(report, result.chosen?.policy);
