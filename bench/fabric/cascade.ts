@@ -41,7 +41,6 @@ function row(name: string, method: string, answers: readonly Answer[]) {
     accuracy: answers.filter((a) => a.correct).length / n,
     share: perTier((t) => at(t).length / n),
     latency: summarize(answers.map((a) => a.ms)),
-    latencyByTier: perTier((t) => summarize(at(t).map((a) => a.ms))),
     /** Answers flagged degraded (a tier was unavailable) and device fallbacks by code. */
     degraded: answers.filter((a) => a.degraded).length,
     fallbacks,

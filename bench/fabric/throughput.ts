@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { cpuBudget } from '../lib/cpu-budget.ts';
-import { perRequest, startCounters } from '../lib/process-counters.ts';
+import { startCounters } from '../lib/process-counters.ts';
 import type { RawBaseline, RawMeasurement } from '../lib/raw-onnx.ts';
 import { median, round } from '../lib/stats.ts';
 import { type MqttLoadPlan, runLoad } from '../load/run-load.ts';
@@ -36,7 +36,7 @@ async function throughputRound(b: Bench, plan: MqttLoadPlan, raw: RawBaseline, b
   const rawSamplesPerSec = (await raw.measure(batch, 1000)).samplesPerSec;
   const counters = startCounters();
   const r = await runLoad(plan);
-  const spent = counters();
+  const edgeProcess = round(counters().cpuMicros / r.total, 1);
   const reqPerSec = r.completed / r.seconds;
   const result = {
     reqPerSec: round(reqPerSec, 1),
@@ -44,15 +44,8 @@ async function throughputRound(b: Bench, plan: MqttLoadPlan, raw: RawBaseline, b
     ratio: round(reqPerSec / rawSamplesPerSec),
     latency: r.latency,
     errors: r.errors,
-    // Per request over the whole run (warm-up and connects included); syscalls null without /proc/self/io.
-    cpuMicrosPerRequest: {
-      edgeProcess: round(spent.cpuMicros / r.total, 1),
-      loadProcess: r.cpuMicrosPerRequest,
-    },
-    edgeSyscallsPerRequest: {
-      reads: perRequest(spent.readSyscalls, r.total),
-      writes: perRequest(spent.writeSyscalls, r.total),
-    },
+    // Per request over the whole run (warm-up and connects included).
+    cpuMicrosPerRequest: { edgeProcess, loadProcess: r.cpuMicrosPerRequest },
   };
   const c = plan.connections * plan.inFlightPerConnection;
   b.log(
@@ -87,9 +80,7 @@ export async function runThroughput(b: Bench, broker: string, raw: RawBaseline, 
     );
     return row;
   });
-  const heaviest = loadPlan(b, broker, IN_FLIGHT_PER_DEVICE.at(-1)!);
-  const floor = await measureBrokerFloor(heaviest, true);
-  const floorWithoutCoalescing = await measureBrokerFloor(heaviest, false);
+  const floor = await measureBrokerFloor(loadPlan(b, broker, IN_FLIGHT_PER_DEVICE.at(-1)!));
   const top = rows.at(-1)!;
   const budget = cpuBudget({
     cores: availableParallelism(),
@@ -103,5 +94,5 @@ export async function runThroughput(b: Bench, broker: string, raw: RawBaseline, 
   b.log(
     `bare broker c=${floor.concurrency}: ${floor.reqPerSec.toFixed(0)} req/s, ${floor.brokerCpuMicros.toFixed(1)} µs/req`,
   );
-  return { rawLimitSamplesPerSec: round(limit, 1), rows, floor, floorWithoutCoalescing, budget };
+  return { rawLimitSamplesPerSec: round(limit, 1), rows, floor, budget };
 }
