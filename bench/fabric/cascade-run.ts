@@ -63,30 +63,15 @@ export async function runCascade(b: Bench, answeringEdge: string) {
   const offline = {} as Record<'device' | 'edge' | 'cloud', SplitPredictions>;
   for (const t of ['device', 'edge', 'cloud'] as const)
     offline[t] = await predictSplit(b.entries[t].modelPath(), 'test');
-  const { routing } = b.entries.device.config;
-  const devicePolicy = resolvePolicy(routing);
-  const via = 'measured: SDK devices → edge → cloud gateway;';
   return {
     rows: [
-      rowFromRecords(
-        'always-device',
-        'measured: SDK devices, device threshold 0 (nothing leaves the device)',
-        device,
-      ),
-      rowFromRecords(
-        'always-edge',
-        'measured: SDK devices → edge; device forced to escalate, edge threshold 0',
-        edge,
-      ),
-      rowFromRecords('always-cloud', `${via} device and edge forced to escalate`, cloud),
-      rowFromRecords(
-        'fogline cascade',
-        `${via} device and edge policies from the model configs`,
-        cascade.records,
-      ),
+      rowFromRecords('always-device', device),
+      rowFromRecords('always-edge', edge),
+      rowFromRecords('always-cloud', cloud),
+      rowFromRecords('fogline cascade', cascade.records),
       oracleRow(offline, { device, edge, cloud }),
     ],
-    devicePolicy,
+    devicePolicy: resolvePolicy(b.entries.device.config.routing),
     edgePolicy: cascade.edgePolicy,
     offlineAccuracy: perTier((t) => accuracyOf(offline[t]).accuracy),
   };

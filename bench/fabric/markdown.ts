@@ -122,8 +122,7 @@ Device policy ${policy(c.devicePolicy)}, edge policy ${policy(c.edgePolicy)}. La
 
 ${table(CASCADE_HEAD, c.rows.map(cascadeRow))}
 
-How each row was obtained:
-${c.rows.map((x) => `- ${x.name}: ${x.method}`).join('\n')}
+Measured rows: SDK devices → edge (always-device: device threshold 0; always-edge: device forced to escalate, edge threshold 0) → cloud gateway (always-cloud: device and edge forced to escalate; cascade: the policies of the model configs). The oracle is computed from each model's offline predictions.
 
 Checks: offline accuracy on the test split — ${offline}.`;
 }
