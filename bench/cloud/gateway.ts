@@ -27,13 +27,6 @@ export function requestBodies(mode: Mode) {
   });
 }
 
-async function batchCounters(url: string): Promise<{ executions: number; inferences: number }> {
-  const res = await fetch(`${url}/v2/models/${MODEL}/stats`);
-  const [s] = ((await res.json()) as { model_stats: { execution_count: number; inference_count: number }[] })
-    .model_stats;
-  return { executions: s!.execution_count, inferences: s!.inference_count };
-}
-
 /** Raw (best configuration, and batch 1 like a gateway worker) just before, then the gateway. */
 export async function gatewayRound(
   plan: HttpLoadPlan,
@@ -43,18 +36,15 @@ export async function gatewayRound(
 ) {
   const rawPaired = await rawBest.measure(bestBatch, 600);
   const rawSingleP50Ms = (await rawSingle.single(400)).p50Ms;
-  const before = await batchCounters(plan.url);
   const cpu = process.cpuUsage();
   const load = await runLoad(plan);
   const spent = process.cpuUsage(cpu);
-  const after = await batchCounters(plan.url);
   const reqPerSec = load.completed / load.seconds;
   return {
     reqPerSec,
     p50Ms: load.latency.p50Ms,
     p99Ms: load.latency.p99Ms,
     errors: Object.values(load.errors).reduce((a, b) => a + b, 0),
-    meanBatch: (after.inferences - before.inferences) / Math.max(1, after.executions - before.executions),
     rawBestSamplesPerSec: rawPaired.samplesPerSec,
     rawSingleP50Ms,
     efficiency: reqPerSec / rawPaired.samplesPerSec,

@@ -22,7 +22,6 @@ interface Answer {
   readonly correct: boolean;
   readonly ms: number;
   readonly degraded?: boolean;
-  readonly fallback?: string | null;
 }
 
 export const perTier = <T>(f: (tier: Tier) => T) =>
@@ -31,17 +30,14 @@ export const perTier = <T>(f: (tier: Tier) => T) =>
 function row(name: string, answers: readonly Answer[]) {
   const n = Math.max(1, answers.length);
   const at = (tier: Tier) => answers.filter((a) => a.tier === tier);
-  const fallbacks: Record<string, number> = {};
-  for (const a of answers) if (a.fallback) fallbacks[a.fallback] = (fallbacks[a.fallback] ?? 0) + 1;
   return {
     name,
     count: answers.length,
     accuracy: answers.filter((a) => a.correct).length / n,
     share: perTier((t) => at(t).length / n),
     latency: summarize(answers.map((a) => a.ms)),
-    /** Answers flagged degraded (a tier was unavailable) and device fallbacks by code. */
+    /** Answers flagged degraded (a tier was unavailable). */
     degraded: answers.filter((a) => a.degraded).length,
-    fallbacks,
   };
 }
 

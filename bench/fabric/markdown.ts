@@ -48,14 +48,14 @@ const TRANSPORT_HEAD =
   'concurrency | requests | req/s | total p50 | total p99 | tiny p50 | edge_ms p50 | overhead p50 | overhead p99 | not via edge';
 const THROUGHPUT_HEAD =
   'concurrency | clients | req/s | ratio (vs best raw) | ratio (vs paired raw, median) | p50 ms | p99 ms | edge CPU µs/req | load CPU µs/req | errors';
-const CASCADE_HEAD = 'strategy | accuracy | device | edge | cloud | mean ms | p99 ms | degraded | fallbacks';
+const CASCADE_HEAD = 'strategy | accuracy | device | edge | cloud | mean ms | p99 ms | degraded';
 
 const transportRow = (t: TransportRow) =>
   `${t.concurrency} | ${t.requests} | ${t.reqPerSec.toFixed(0)} | ${ms(t.total.p50Ms)} | ${ms(t.total.p99Ms)} | ${ms(t.device.p50Ms, 3)} | ${ms(t.edge.p50Ms, 3)} | ${ms(t.overhead.p50Ms, 3)} | ${ms(t.overhead.p99Ms, 3)} | ${t.notAnsweredByEdge}`;
 const throughputRow = (t: ThroughputSection['rows'][number]) =>
   `${t.concurrency} | ${t.clients} | ${t.reqPerSec.toFixed(0)} | ${t.ratioVsLimit.toFixed(2)} | ${t.ratioPaired.toFixed(2)} | ${ms(t.latency.p50Ms)} | ${ms(t.latency.p99Ms)} | ${us(t.cpuMicrosPerRequest.edgeProcess)} | ${us(t.cpuMicrosPerRequest.loadProcess)} | ${counts(t.errors)}`;
 const cascadeRow = (x: CascadeRow) =>
-  `${x.name} | ${pct(x.accuracy, 2)} | ${pct(x.share.device)} | ${pct(x.share.edge)} | ${pct(x.share.cloud)} | ${ms(x.latency.meanMs)} | ${ms(x.latency.p99Ms)} | ${x.degraded} | ${counts(x.fallbacks)}`;
+  `${x.name} | ${pct(x.accuracy, 2)} | ${pct(x.share.device)} | ${pct(x.share.edge)} | ${pct(x.share.cloud)} | ${ms(x.latency.meanMs)} | ${ms(x.latency.p99Ms)} | ${x.degraded}`;
 
 function header(r: FabricReport, targets: Target[]): string {
   const model = (t: Tier) => {
