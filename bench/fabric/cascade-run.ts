@@ -4,9 +4,9 @@
  */
 import type { EdgeAgentOptions } from '@fogline/edge-agent';
 import { type ResolvedPolicy, resolvePolicy } from '@fogline/shared';
-import { accuracyOf, loadDigits, predictSplit, type SplitPredictions } from '@fogline/shared/digits';
+import { loadDigits, predictSplit, type SplitPredictions } from '@fogline/shared/digits';
 import type { SdkRecord } from '../load/sdk.ts';
-import { ALWAYS_ESCALATE, oracleRow, perTier, rowFromRecords } from './cascade.ts';
+import { ALWAYS_ESCALATE, oracleRow, rowFromRecords, TIERS, type Tier } from './cascade.ts';
 import { type Bench, runDevices, startBenchCloud, startBenchEdge } from './stack.ts';
 
 export type CascadeSection = Awaited<ReturnType<typeof runCascade>>;
@@ -34,11 +34,8 @@ async function passVia(
   });
   try {
     const records = await pass(b, edge.url, policy);
-    const edgePolicy: ResolvedPolicy = {
-      score: edge.info.routing.score,
-      threshold: edge.info.routing.threshold,
-    };
-    return { records, edgePolicy };
+    const { score, threshold } = edge.info.routing;
+    return { records, edgePolicy: { score, threshold } as ResolvedPolicy };
   } finally {
     await edge.stop();
   }
@@ -60,9 +57,8 @@ export async function runCascade(b: Bench, answeringEdge: string) {
     await gateway.stop();
   }
   b.log('cascade done');
-  const offline = {} as Record<'device' | 'edge' | 'cloud', SplitPredictions>;
-  for (const t of ['device', 'edge', 'cloud'] as const)
-    offline[t] = await predictSplit(b.entries[t].modelPath(), 'test');
+  const offline = {} as Record<Tier, SplitPredictions>;
+  for (const t of TIERS) offline[t] = await predictSplit(b.entries[t].modelPath(), 'test');
   return {
     rows: [
       rowFromRecords('always-device', device),
@@ -73,6 +69,5 @@ export async function runCascade(b: Bench, answeringEdge: string) {
     ],
     devicePolicy: resolvePolicy(b.entries.device.config.routing),
     edgePolicy: cascade.edgePolicy,
-    offlineAccuracy: perTier((t) => accuracyOf(offline[t]).accuracy),
   };
 }

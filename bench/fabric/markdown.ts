@@ -47,13 +47,13 @@ const us = (x: number) => x.toFixed(1);
 const TRANSPORT_HEAD =
   'concurrency | requests | req/s | total p50 | total p99 | tiny p50 | edge_ms p50 | overhead p50 | overhead p99 | not via edge';
 const THROUGHPUT_HEAD =
-  'concurrency | clients | req/s | ratio (vs best raw) | ratio (vs paired raw, median) | p50 ms | p99 ms | edge CPU µs/req | load CPU µs/req | errors';
+  'concurrency | req/s | ratio (vs best raw) | ratio (vs paired raw, median) | p50 ms | p99 ms | edge CPU µs/req | load CPU µs/req | errors';
 const CASCADE_HEAD = 'strategy | accuracy | device | edge | cloud | mean ms | p99 ms | degraded';
 
 const transportRow = (t: TransportRow) =>
   `${t.concurrency} | ${t.requests} | ${t.reqPerSec.toFixed(0)} | ${ms(t.total.p50Ms)} | ${ms(t.total.p99Ms)} | ${ms(t.device.p50Ms, 3)} | ${ms(t.edge.p50Ms, 3)} | ${ms(t.overhead.p50Ms, 3)} | ${ms(t.overhead.p99Ms, 3)} | ${t.notAnsweredByEdge}`;
 const throughputRow = (t: ThroughputSection['rows'][number]) =>
-  `${t.concurrency} | ${t.clients} | ${t.reqPerSec.toFixed(0)} | ${t.ratioVsLimit.toFixed(2)} | ${t.ratioPaired.toFixed(2)} | ${ms(t.latency.p50Ms)} | ${ms(t.latency.p99Ms)} | ${us(t.cpuMicrosPerRequest.edgeProcess)} | ${us(t.cpuMicrosPerRequest.loadProcess)} | ${counts(t.errors)}`;
+  `${t.concurrency} | ${t.reqPerSec.toFixed(0)} | ${t.ratioVsLimit.toFixed(2)} | ${t.ratioPaired.toFixed(2)} | ${ms(t.latency.p50Ms)} | ${ms(t.latency.p99Ms)} | ${us(t.cpuMicrosPerRequest.edgeProcess)} | ${us(t.cpuMicrosPerRequest.loadProcess)} | ${counts(t.errors)}`;
 const cascadeRow = (x: CascadeRow) =>
   `${x.name} | ${pct(x.accuracy, 2)} | ${pct(x.share.device)} | ${pct(x.share.edge)} | ${pct(x.share.cloud)} | ${ms(x.latency.meanMs)} | ${ms(x.latency.p99Ms)} | ${x.degraded}`;
 
@@ -115,16 +115,13 @@ An edge with no work of its own (model at raw speed + bare broker + this load ge
 }
 
 function cascadeSection(r: FabricReport, c: CascadeSection): string {
-  const offline = TIERS.map((t) => `${r.models[t].name} ${pct(c.offlineAccuracy[t], 2)}`).join(', ');
   return `## 3. Cascade on the test split (${c.rows[0]?.count ?? 0} digits)
 
 Device policy ${policy(c.devicePolicy)}, edge policy ${policy(c.edgePolicy)}. Latency: end to end as the device measured it (tiny model, plus the escalation if any); ${r.settings.cascadeConcurrency} device(s) × 1 request in flight. The always-cloud row goes through the fabric (device and edge forced to escalate), so its latency includes the tiny and mid runs; the oracle takes its per-sample latencies from the always-<tier> runs.
 
 ${table(CASCADE_HEAD, c.rows.map(cascadeRow))}
 
-Measured rows: SDK devices → edge (always-device: device threshold 0; always-edge: device forced to escalate, edge threshold 0) → cloud gateway (always-cloud: device and edge forced to escalate; cascade: the policies of the model configs). The oracle is computed from each model's offline predictions.
-
-Checks: offline accuracy on the test split — ${offline}.`;
+Measured rows: SDK devices → edge (always-device: device threshold 0; always-edge: device forced to escalate, edge threshold 0) → cloud gateway (always-cloud: device and edge forced to escalate; cascade: the policies of the model configs). The oracle is computed from each model's offline predictions.`;
 }
 
 export function renderMarkdown(r: FabricReport, targets: Target[]): string {

@@ -32,13 +32,13 @@ function loadPlan(b: Bench, broker: string, inFlight: number): MqttLoadPlan {
 }
 
 /** Raw at the best batch size right before (same moment, same background load), then the edge. */
-async function throughputRound(b: Bench, plan: MqttLoadPlan, raw: RawBaseline, batch: number) {
+async function throughputRound(plan: MqttLoadPlan, raw: RawBaseline, batch: number) {
   const rawSamplesPerSec = (await raw.measure(batch, 1000)).samplesPerSec;
   const counters = startCounters();
   const r = await runLoad(plan);
   const edgeProcess = round(counters().cpuMicros / r.total, 1);
   const reqPerSec = r.completed / r.seconds;
-  const result = {
+  return {
     reqPerSec: round(reqPerSec, 1),
     rawSamplesPerSec: round(rawSamplesPerSec, 1),
     ratio: round(reqPerSec / rawSamplesPerSec),
@@ -47,11 +47,6 @@ async function throughputRound(b: Bench, plan: MqttLoadPlan, raw: RawBaseline, b
     // Per request over the whole run (warm-up and connects included).
     cpuMicrosPerRequest: { edgeProcess, loadProcess: r.cpuMicrosPerRequest },
   };
-  const c = plan.connections * plan.inFlightPerConnection;
-  b.log(
-    `  c=${c}: raw ${rawSamplesPerSec.toFixed(0)}/s, edge ${reqPerSec.toFixed(0)} req/s, CPU µs/req ${JSON.stringify(result.cpuMicrosPerRequest)}`,
-  );
-  return result;
 }
 
 export async function runThroughput(b: Bench, broker: string, raw: RawBaseline, baseline: RawMeasurement) {
@@ -59,7 +54,7 @@ export async function runThroughput(b: Bench, broker: string, raw: RawBaseline, 
   for (const inFlight of IN_FLIGHT_PER_DEVICE) {
     const rounds = [];
     for (let i = 0; i < b.throughputRounds; i++)
-      rounds.push(await throughputRound(b, loadPlan(b, broker, inFlight), raw, baseline.best.batch));
+      rounds.push(await throughputRound(loadPlan(b, broker, inFlight), raw, baseline.best.batch));
     measured.push(rounds);
   }
   // The box's limit is the best raw figure of the whole run: a paired raw run caught by a burst of
@@ -70,7 +65,6 @@ export async function runThroughput(b: Bench, broker: string, raw: RawBaseline, 
     const row = {
       ...mid,
       concurrency: b.devices.length * IN_FLIGHT_PER_DEVICE[i]!,
-      clients: b.devices.length,
       ratioVsLimit: round(mid.reqPerSec / limit),
       ratioPaired: median(rounds.map((r) => r.ratio)),
       rounds,
