@@ -47,7 +47,7 @@ export async function gatewayRound(
     errors: Object.values(load.errors).reduce((a, b) => a + b, 0),
     rawBestSamplesPerSec: rawPaired.samplesPerSec,
     rawSingleP50Ms,
-    efficiency: reqPerSec / rawPaired.samplesPerSec,
+    efficiencyPaired: reqPerSec / rawPaired.samplesPerSec,
     addedP50Ms: load.latency.p50Ms - rawSingleP50Ms,
     /** CPU per request, µs: this process (gateway and its workers) and the load process. */
     gatewayCpuMicros: (spent.user + spent.system) / Math.max(1, load.total),
@@ -58,10 +58,10 @@ export async function gatewayRound(
 type GatewayRound = Awaited<ReturnType<typeof gatewayRound>>;
 export type GatewayPoint = ReturnType<typeof summarise>;
 
-/** Median of every figure over the rounds (errors summed); `efficiencyPaired` is set once the run's limit is known. */
+/** Median of every figure over the rounds (errors summed); `efficiency` is set once the run's limit is known. */
 export function summarise(mode: Mode, concurrency: number, rounds: GatewayRound[]) {
   const keys = Object.keys(rounds[0]!) as (keyof GatewayRound)[];
   const medians = Object.fromEntries(keys.map((k) => [k, median(rounds.map((r) => r[k]))])) as GatewayRound;
   const errors = rounds.reduce((a, r) => a + r.errors, 0);
-  return { ...medians, mode, concurrency, errors, efficiencyPaired: medians.efficiency, rounds };
+  return { ...medians, mode, concurrency, errors, efficiency: Number.NaN, rounds };
 }
