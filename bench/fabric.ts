@@ -61,30 +61,15 @@ function report(
   durationSec: number,
   measured: Awaited<ReturnType<typeof measure>>,
 ) {
-  const { engine, seconds, deadlineMs, cascadeConcurrency, throughputRounds } = b;
+  const { entries, modelsDir, devices, log, engine, ...settings } = b;
   const models = perTier((t) => {
-    const { name, latestVersion: version, config } = b.entries[t];
-    return {
-      name,
-      version,
-      routing: config.routing,
-      effectiveThreshold: resolvePolicy(config.routing).threshold,
-    };
+    const { name, latestVersion: version, config } = entries[t];
+    const { routing } = config;
+    return { name, version, routing, effectiveThreshold: resolvePolicy(routing).threshold };
   });
-  return {
-    ...reportHead('fabric', args),
-    durationSec,
-    models,
-    settings: {
-      seconds,
-      deadlineMs,
-      cascadeConcurrency,
-      throughputRounds,
-      ...engine,
-      publishRate: BENCH_PUBLISH_RATE,
-    },
-    ...measured,
-  };
+  const publishRate = BENCH_PUBLISH_RATE;
+  const head = reportHead('fabric', args);
+  return { ...head, durationSec, models, settings: { ...settings, ...engine, publishRate }, ...measured };
 }
 
 export default async function run(args: string[] = []): Promise<void> {
