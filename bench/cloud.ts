@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- cloud [--seconds N] [--rounds N] [--workers N] [--intra-op-threads N] [--max-queue-delay-ms N]`
+ * `npm run bench -- cloud [--seconds N] [--rounds N] [--workers N] [--intra-op-threads N]`
  * Raw onnxruntime-node on digits-large (best over batch and intra-op threads: the box's limit) against
  * the gateway (auth on) at concurrency 1/16/64, binary and JSON, each round paired with raw just before.
  */
@@ -24,7 +24,7 @@ import { machineLine, reportHead, table, target, targetsTable, writeReport } fro
 import { type HttpLoadPlan, runLoad } from './load/run-load.ts';
 
 const HEAD =
-  "mode | concurrency | req/s | p50 ms | p99 ms | mean batch | raw samples/s (paired) | efficiency (vs run's best raw) | efficiency (vs paired raw) | raw 1-sample p50 ms | added p50 ms | gateway CPU µs/req | load CPU µs/req | errors";
+  "mode | concurrency | req/s | p50 ms | p99 ms | raw samples/s (paired) | efficiency (vs run's best raw) | efficiency (vs paired raw) | raw 1-sample p50 ms | added p50 ms | gateway CPU µs/req | load CPU µs/req | errors";
 
 export default async function run(args: string[] = []): Promise<void> {
   const seconds = numberFlag(args, '--seconds', 3);
@@ -33,7 +33,6 @@ export default async function run(args: string[] = []): Promise<void> {
   const sizing = defaultEngineSizing();
   const workers = numberFlag(args, '--workers', sizing.workers);
   const intraOpThreads = numberFlag(args, '--intra-op-threads', sizing.intraOpThreads);
-  const maxQueueDelayMs = numberFlag(args, '--max-queue-delay-ms', undefined);
 
   // 1. Which session configuration and batch size is the raw limit (onnxruntime's defaults: spinning on).
   const rawSession = { modelPath: MODEL_PATH, sessions: 1, spin: true };
@@ -52,8 +51,7 @@ export default async function run(args: string[] = []): Promise<void> {
   const rawSingle = await openRaw({ ...rawSession, intraOpThreads, spin: false }); // like a gateway worker
 
   // 2. The gateway, warmed by a short run of each mode, then the paired rounds.
-  const serving = { workers, intraOpThreads, ...(maxQueueDelayMs === undefined ? {} : { maxQueueDelayMs }) };
-  const cloud = await startCloud({ serving });
+  const cloud = await startCloud({ serving: { workers, intraOpThreads } });
   try {
     const key = await cloud.createKey('bench', 1e6, 1e6);
     const bodies = { binary: requestBodies('binary'), json: requestBodies('json') };
@@ -103,7 +101,7 @@ export default async function run(args: string[] = []): Promise<void> {
     const report = {
       model: MODEL,
       ...reportHead('cloud', args),
-      gatewayEngine: { workers, intraOpThreads, maxQueueDelayMs: maxQueueDelayMs ?? 'from config.json' },
+      gatewayEngine: { workers, intraOpThreads },
       method: { rounds, secondsPerRound: seconds },
       rawBest: best,
       rawSweep,
@@ -124,7 +122,7 @@ export default async function run(args: string[] = []): Promise<void> {
     const b = budget;
     const f = (x: number, d = 2) => x.toFixed(d);
     const row = (g: GatewayPoint) =>
-      `${g.mode} | ${g.concurrency} | ${f(g.reqPerSec, 0)} | ${f(g.p50Ms)} | ${f(g.p99Ms)} | ${f(g.meanBatch, 1)} | ${f(g.rawBestSamplesPerSec, 0)} | ${f(g.efficiency)} | ${f(g.efficiencyPaired)} | ${f(g.rawSingleP50Ms)} | ${g.concurrency === 1 ? f(g.addedP50Ms) : '–'} | ${f(g.gatewayCpuMicros, 0)} | ${f(g.loadCpuMicros, 0)} | ${g.errors}`;
+      `${g.mode} | ${g.concurrency} | ${f(g.reqPerSec, 0)} | ${f(g.p50Ms)} | ${f(g.p99Ms)} | ${f(g.rawBestSamplesPerSec, 0)} | ${f(g.efficiency)} | ${f(g.efficiencyPaired)} | ${f(g.rawSingleP50Ms)} | ${g.concurrency === 1 ? f(g.addedP50Ms) : '–'} | ${f(g.gatewayCpuMicros, 0)} | ${f(g.loadCpuMicros, 0)} | ${g.errors}`;
     const md = `# Cloud gateway benchmark (${MODEL})
 
 ${machineLine(report.at, report.machine)} · command: \`${report.command}\`
@@ -140,7 +138,7 @@ ${targetsTable(targets)}
 ${budgetTable(b, {
   model: MODEL,
   floor: 'a bare Node HTTP server',
-  own: 'the gateway on top of bare HTTP (Hono, auth, token bucket, decode, validation, batching at its real batch sizes, worker hop, encode)',
+  own: 'the gateway on top of bare HTTP (Hono, auth, token bucket, decode, validation, batching, worker hop, encode)',
 })}
 
 A gateway with no work of its own (model at raw speed + bare HTTP + this load generator) would reach **${f(b.ceilingRatio)} of raw** here${ceilingNote(b)}.

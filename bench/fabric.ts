@@ -1,11 +1,8 @@
 /**
  * `npm run bench -- fabric [--seconds N] [--deadline-ms N] [--cascade-concurrency N] [--throughput-rounds N]
- *   [--workers N] [--intra-op-threads N] [--device-model name] [--edge-model name] [--cloud-model name]
- *   [--only transport,throughput,cascade]`: the three tiers on 127.0.0.1 against raw onnxruntime on the
- * edge model in the same run, with a snapshot of the model repository. `FOGLINE_BENCH_PROF=<dir>` profiles children.
+ *   [--workers N] [--intra-op-threads N] [--only transport,throughput,cascade]`: the three tiers on 127.0.0.1
+ * against raw onnxruntime on the edge model in the same run, with a snapshot of the model repository.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DEFAULT_MODEL_PATH } from '@fogline/device-sdk';
 import { AGENT_DEFAULTS } from '@fogline/edge-agent';
@@ -38,11 +35,11 @@ async function measure(b: Bench, only: readonly string[]) {
   const raw = await openRaw({ modelPath: b.entries.edge.modelPath(), sessions, intraOpThreads, spin: false });
   try {
     const ms = Math.min(1500, (b.seconds * 1000) / 3);
-    const baseline = { ...(await sweep(raw, [1, 2, 4, 8, 16, 32, 64], ms)), single: await raw.single(ms) };
+    const baseline = await sweep(raw, [1, 2, 4, 8, 16, 32, 64], ms);
     b.log(`raw: ${baseline.best.samplesPerSec.toFixed(0)} samples/s at batch ${baseline.best.batch}`);
     const edge = await startBenchEdge(b, { model: b.entries.edge.name, routingThreshold: 0 });
     try {
-      const transport = only.includes('transport') ? await runTransport(b, edge.url, baseline) : undefined;
+      const transport = only.includes('transport') ? await runTransport(b, edge.url) : undefined;
       const throughput = only.includes('throughput')
         ? await runThroughput(b, edge.url, raw, baseline)
         : undefined;
@@ -64,37 +61,15 @@ function report(
   durationSec: number,
   measured: Awaited<ReturnType<typeof measure>>,
 ) {
-  const { engine, seconds, deadlineMs, cascadeConcurrency, throughputRounds } = b;
+  const { entries, modelsDir, devices, log, engine, ...settings } = b;
   const models = perTier((t) => {
-    const { name, latestVersion: version, config } = b.entries[t];
-    const { description, routing } = config;
-    const sha256 = createHash('sha256')
-      .update(readFileSync(b.entries[t].modelPath()))
-      .digest('hex')
-      .slice(0, 16);
-    return {
-      name,
-      version,
-      sha256,
-      description,
-      routing,
-      effectiveThreshold: resolvePolicy(routing).threshold,
-    };
+    const { name, latestVersion: version, config } = entries[t];
+    const { routing } = config;
+    return { name, version, routing, effectiveThreshold: resolvePolicy(routing).threshold };
   });
-  return {
-    ...reportHead('fabric', args),
-    durationSec,
-    models,
-    settings: {
-      seconds,
-      deadlineMs,
-      cascadeConcurrency,
-      throughputRounds,
-      ...engine,
-      publishRate: BENCH_PUBLISH_RATE,
-    },
-    ...measured,
-  };
+  const publishRate = BENCH_PUBLISH_RATE;
+  const head = reportHead('fabric', args);
+  return { ...head, durationSec, models, settings: { ...settings, ...engine, publishRate }, ...measured };
 }
 
 export default async function run(args: string[] = []): Promise<void> {
@@ -103,9 +78,9 @@ export default async function run(args: string[] = []): Promise<void> {
   if (only.some((s) => !SECTIONS.includes(s))) throw new Error(`--only takes ${SECTIONS.join(',')}`);
   const sizing = defaultEdgeEngineSizing();
   const names = {
-    device: stringFlag(args, '--device-model') ?? basename(dirname(dirname(DEFAULT_MODEL_PATH))),
-    edge: stringFlag(args, '--edge-model') ?? AGENT_DEFAULTS.model,
-    cloud: stringFlag(args, '--cloud-model') ?? AGENT_DEFAULTS.cloudModel,
+    device: basename(dirname(dirname(DEFAULT_MODEL_PATH))),
+    edge: AGENT_DEFAULTS.model,
+    cloud: AGENT_DEFAULTS.cloudModel,
   };
   const snapshot = await snapshotModels(DEFAULT_MODELS_DIR, Object.values(names));
   try {

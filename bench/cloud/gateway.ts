@@ -27,13 +27,6 @@ export function requestBodies(mode: Mode) {
   });
 }
 
-async function batchCounters(url: string): Promise<{ executions: number; inferences: number }> {
-  const res = await fetch(`${url}/v2/models/${MODEL}/stats`);
-  const [s] = ((await res.json()) as { model_stats: { execution_count: number; inference_count: number }[] })
-    .model_stats;
-  return { executions: s!.execution_count, inferences: s!.inference_count };
-}
-
 /** Raw (best configuration, and batch 1 like a gateway worker) just before, then the gateway. */
 export async function gatewayRound(
   plan: HttpLoadPlan,
@@ -43,21 +36,18 @@ export async function gatewayRound(
 ) {
   const rawPaired = await rawBest.measure(bestBatch, 600);
   const rawSingleP50Ms = (await rawSingle.single(400)).p50Ms;
-  const before = await batchCounters(plan.url);
   const cpu = process.cpuUsage();
   const load = await runLoad(plan);
   const spent = process.cpuUsage(cpu);
-  const after = await batchCounters(plan.url);
   const reqPerSec = load.completed / load.seconds;
   return {
     reqPerSec,
     p50Ms: load.latency.p50Ms,
     p99Ms: load.latency.p99Ms,
     errors: Object.values(load.errors).reduce((a, b) => a + b, 0),
-    meanBatch: (after.inferences - before.inferences) / Math.max(1, after.executions - before.executions),
     rawBestSamplesPerSec: rawPaired.samplesPerSec,
     rawSingleP50Ms,
-    efficiency: reqPerSec / rawPaired.samplesPerSec,
+    efficiencyPaired: reqPerSec / rawPaired.samplesPerSec,
     addedP50Ms: load.latency.p50Ms - rawSingleP50Ms,
     /** CPU per request, µs: this process (gateway and its workers) and the load process. */
     gatewayCpuMicros: (spent.user + spent.system) / Math.max(1, load.total),
@@ -68,10 +58,10 @@ export async function gatewayRound(
 type GatewayRound = Awaited<ReturnType<typeof gatewayRound>>;
 export type GatewayPoint = ReturnType<typeof summarise>;
 
-/** Median of every figure over the rounds (errors summed); `efficiencyPaired` is set once the run's limit is known. */
+/** Median of every figure over the rounds (errors summed); `efficiency` is set once the run's limit is known. */
 export function summarise(mode: Mode, concurrency: number, rounds: GatewayRound[]) {
   const keys = Object.keys(rounds[0]!) as (keyof GatewayRound)[];
   const medians = Object.fromEntries(keys.map((k) => [k, median(rounds.map((r) => r[k]))])) as GatewayRound;
   const errors = rounds.reduce((a, r) => a + r.errors, 0);
-  return { ...medians, mode, concurrency, errors, efficiencyPaired: medians.efficiency, rounds };
+  return { ...medians, mode, concurrency, errors, efficiency: Number.NaN, rounds };
 }

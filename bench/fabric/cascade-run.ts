@@ -4,9 +4,9 @@
  */
 import type { EdgeAgentOptions } from '@fogline/edge-agent';
 import { type ResolvedPolicy, resolvePolicy } from '@fogline/shared';
-import { accuracyOf, loadDigits, predictSplit, type SplitPredictions } from '@fogline/shared/digits';
+import { loadDigits, predictSplit, type SplitPredictions } from '@fogline/shared/digits';
 import type { SdkRecord } from '../load/sdk.ts';
-import { ALWAYS_ESCALATE, oracleRow, perTier, rowFromRecords } from './cascade.ts';
+import { ALWAYS_ESCALATE, oracleRow, rowFromRecords, TIERS, type Tier } from './cascade.ts';
 import { type Bench, runDevices, startBenchCloud, startBenchEdge } from './stack.ts';
 
 export type CascadeSection = Awaited<ReturnType<typeof runCascade>>;
@@ -34,11 +34,8 @@ async function passVia(
   });
   try {
     const records = await pass(b, edge.url, policy);
-    const edgePolicy: ResolvedPolicy = {
-      score: edge.info.routing.score,
-      threshold: edge.info.routing.threshold,
-    };
-    return { records, edgePolicy };
+    const { score, threshold } = edge.info.routing;
+    return { records, edgePolicy: { score, threshold } as ResolvedPolicy };
   } finally {
     await edge.stop();
   }
@@ -60,34 +57,17 @@ export async function runCascade(b: Bench, answeringEdge: string) {
     await gateway.stop();
   }
   b.log('cascade done');
-  const offline = {} as Record<'device' | 'edge' | 'cloud', SplitPredictions>;
-  for (const t of ['device', 'edge', 'cloud'] as const)
-    offline[t] = await predictSplit(b.entries[t].modelPath(), 'test');
-  const { routing } = b.entries.device.config;
-  const devicePolicy = resolvePolicy(routing);
-  const via = 'measured: SDK devices → edge → cloud gateway;';
+  const offline = {} as Record<Tier, SplitPredictions>;
+  for (const t of TIERS) offline[t] = await predictSplit(b.entries[t].modelPath(), 'test');
   return {
     rows: [
-      rowFromRecords(
-        'always-device',
-        'measured: SDK devices, device threshold 0 (nothing leaves the device)',
-        device,
-      ),
-      rowFromRecords(
-        'always-edge',
-        'measured: SDK devices → edge; device forced to escalate, edge threshold 0',
-        edge,
-      ),
-      rowFromRecords('always-cloud', `${via} device and edge forced to escalate`, cloud),
-      rowFromRecords(
-        'fogline cascade',
-        `${via} device and edge policies from the model configs`,
-        cascade.records,
-      ),
+      rowFromRecords('always-device', device),
+      rowFromRecords('always-edge', edge),
+      rowFromRecords('always-cloud', cloud),
+      rowFromRecords('fogline cascade', cascade.records),
       oracleRow(offline, { device, edge, cloud }),
     ],
-    devicePolicy,
+    devicePolicy: resolvePolicy(b.entries.device.config.routing),
     edgePolicy: cascade.edgePolicy,
-    offlineAccuracy: perTier((t) => accuracyOf(offline[t]).accuracy),
   };
 }

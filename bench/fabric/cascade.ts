@@ -22,38 +22,30 @@ interface Answer {
   readonly correct: boolean;
   readonly ms: number;
   readonly degraded?: boolean;
-  readonly fallback?: string | null;
 }
 
 export const perTier = <T>(f: (tier: Tier) => T) =>
   Object.fromEntries(TIERS.map((t) => [t, f(t)])) as Record<Tier, T>;
 
-function row(name: string, method: string, answers: readonly Answer[]) {
+function row(name: string, answers: readonly Answer[]) {
   const n = Math.max(1, answers.length);
   const at = (tier: Tier) => answers.filter((a) => a.tier === tier);
-  const fallbacks: Record<string, number> = {};
-  for (const a of answers) if (a.fallback) fallbacks[a.fallback] = (fallbacks[a.fallback] ?? 0) + 1;
   return {
     name,
-    /** How the row was obtained, for the report. */
-    method,
     count: answers.length,
     accuracy: answers.filter((a) => a.correct).length / n,
     share: perTier((t) => at(t).length / n),
     latency: summarize(answers.map((a) => a.ms)),
-    latencyByTier: perTier((t) => summarize(at(t).map((a) => a.ms))),
-    /** Answers flagged degraded (a tier was unavailable) and device fallbacks by code. */
+    /** Answers flagged degraded (a tier was unavailable). */
     degraded: answers.filter((a) => a.degraded).length,
-    fallbacks,
   };
 }
 
 export type CascadeRow = ReturnType<typeof row>;
 
-export function rowFromRecords(name: string, method: string, records: readonly SdkRecord[]): CascadeRow {
+export function rowFromRecords(name: string, records: readonly SdkRecord[]): CascadeRow {
   return row(
     name,
-    method,
     records.map((r) => ({ ...r, correct: r.predicted === r.label, ms: r.totalMs })),
   );
 }
@@ -61,28 +53,15 @@ export function rowFromRecords(name: string, method: string, records: readonly S
 const correctAt = (m: SplitPredictions, i: number) =>
   argmax(m.logits, i * m.classes, m.classes) === m.labels[i];
 
-/** Each test sample routed by `pick` over the offline predictions. */
-function route(
-  models: Record<Tier, SplitPredictions>,
-  pick: (i: number) => Tier,
-  ms = (_t: Tier, _i: number) => Number.NaN,
-): Answer[] {
-  return Array.from({ length: models.device.count }, (_, i) => {
-    const tier = pick(i);
-    return { tier, correct: correctAt(models[tier], i), ms: ms(tier, i) };
-  });
-}
-
 /** Oracle router: device if tiny is right, else edge if mid is right, else cloud. */
 export function oracleRow(
   models: Record<Tier, SplitPredictions>,
   measured: Record<Tier, readonly SdkRecord[]>,
 ): CascadeRow {
   const latencyOf = perTier((t) => new Map(measured[t].map((r) => [r.index, r.totalMs])));
-  const pick = (i: number) =>
-    correctAt(models.device, i) ? 'device' : correctAt(models.edge, i) ? 'edge' : 'cloud';
-  const answers = route(models, pick, (t, i) => latencyOf[t].get(i) ?? Number.NaN);
-  const method =
-    'computed: offline predictions of each model; per-sample latency from the measured always-<tier> run';
-  return row('oracle router', method, answers);
+  const answers = Array.from({ length: models.device.count }, (_, i) => {
+    const tier = correctAt(models.device, i) ? 'device' : correctAt(models.edge, i) ? 'edge' : 'cloud';
+    return { tier, correct: correctAt(models[tier], i), ms: latencyOf[tier].get(i) ?? Number.NaN } as const;
+  });
+  return row('oracle router', answers);
 }

@@ -1,13 +1,13 @@
 /**
  * The floor under the edge throughput: a bare Aedes broker (no auth, ACL or rate limit) whose only work
  * is to echo each request's `id` to its `reply_to`, under the same load. Its CPU per request is what
- * MQTT alone costs here; per-turn write coalescing as fogline's broker does, or each packet on its own.
+ * MQTT alone costs here, with per-turn write coalescing as fogline's broker does.
  */
 import { createServer } from 'node:net';
 import { topics } from '@fogline/shared';
 import { coalesceWrites } from '@fogline/shared/broker';
 import { Aedes, type AedesPublishPacket } from 'aedes';
-import { perRequest, startCounters } from '../lib/process-counters.ts';
+import { startCounters } from '../lib/process-counters.ts';
 import { type MqttLoadPlan, runLoad } from '../load/run-load.ts';
 
 export type BrokerFloor = Awaited<ReturnType<typeof measureBrokerFloor>>;
@@ -22,8 +22,8 @@ function echoReply(payload: Buffer): { topic: string; frame: Buffer } | null {
   return typeof topic === 'string' ? { topic, frame: Buffer.concat([length, json]) } : null;
 }
 
-/** `load` against the bare broker; without `coalesce`, each packet is written on its own as Aedes does. */
-export async function measureBrokerFloor(load: MqttLoadPlan, coalesce: boolean) {
+/** `load` against the bare broker. */
+export async function measureBrokerFloor(load: MqttLoadPlan) {
   const aedes = await Aedes.createBroker();
   const inferTopic = topics.infer(load.edgeId);
   aedes.on('publish', (packet: AedesPublishPacket, client) => {
@@ -37,7 +37,7 @@ export async function measureBrokerFloor(load: MqttLoadPlan, coalesce: boolean) 
   });
   const server = createServer((socket) => {
     socket.setNoDelay(true);
-    if (coalesce) coalesceWrites(socket);
+    coalesceWrites(socket);
     aedes.handle(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -45,16 +45,12 @@ export async function measureBrokerFloor(load: MqttLoadPlan, coalesce: boolean) 
   try {
     const counters = startCounters();
     const r = await runLoad({ ...load, broker: `mqtt://127.0.0.1:${port}` });
-    const spent = counters();
     return {
       concurrency: load.connections * load.inFlightPerConnection,
       reqPerSec: r.completed / r.seconds,
       /** Per request, µs: the broker's process (echo included) and the load process. */
-      brokerCpuMicros: spent.cpuMicros / Math.max(1, r.total),
+      brokerCpuMicros: counters().cpuMicros / Math.max(1, r.total),
       loadCpuMicros: r.cpuMicrosPerRequest,
-      /** Write syscalls of the broker's process (null where /proc/self/io is missing). */
-      brokerWritesPerRequest: perRequest(spent.writeSyscalls, r.total),
-      coalescedWrites: coalesce,
       errors: r.errors,
     };
   } finally {

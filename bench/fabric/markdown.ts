@@ -45,24 +45,24 @@ const counts = (f: Record<string, number>) =>
     .join(', ') || '0';
 const us = (x: number) => x.toFixed(1);
 const TRANSPORT_HEAD =
-  'concurrency | requests | req/s | total p50 | total p99 | tiny p50 | edge_ms p50 | overhead p50 | overhead p99 | vs raw p50 | vs raw p99 | not via edge';
+  'concurrency | requests | req/s | total p50 | total p99 | tiny p50 | edge_ms p50 | overhead p50 | overhead p99 | not via edge';
 const THROUGHPUT_HEAD =
-  'concurrency | clients | req/s | ratio (vs best raw) | ratio (vs paired raw, median) | paired ratios of all rounds | p50 ms | p99 ms | edge CPU µs/req | load CPU µs/req | edge reads / writes per req | errors';
-const CASCADE_HEAD = 'strategy | accuracy | device | edge | cloud | mean ms | p99 ms | degraded | fallbacks';
+  'concurrency | req/s | ratio (vs best raw) | ratio (vs paired raw, median) | p50 ms | p99 ms | edge CPU µs/req | load CPU µs/req | errors';
+const CASCADE_HEAD = 'strategy | accuracy | device | edge | cloud | mean ms | p99 ms | degraded';
 
 const transportRow = (t: TransportRow) =>
-  `${t.concurrency} | ${t.requests} | ${t.reqPerSec.toFixed(0)} | ${ms(t.total.p50Ms)} | ${ms(t.total.p99Ms)} | ${ms(t.device.p50Ms, 3)} | ${ms(t.edge.p50Ms, 3)} | ${ms(t.overhead.p50Ms, 3)} | ${ms(t.overhead.p99Ms, 3)} | ${ms(t.overheadVsRawSingle.p50Ms, 3)} | ${ms(t.overheadVsRawSingle.p99Ms, 3)} | ${t.notAnsweredByEdge}`;
+  `${t.concurrency} | ${t.requests} | ${t.reqPerSec.toFixed(0)} | ${ms(t.total.p50Ms)} | ${ms(t.total.p99Ms)} | ${ms(t.device.p50Ms, 3)} | ${ms(t.edge.p50Ms, 3)} | ${ms(t.overhead.p50Ms, 3)} | ${ms(t.overhead.p99Ms, 3)} | ${t.notAnsweredByEdge}`;
 const throughputRow = (t: ThroughputSection['rows'][number]) =>
-  `${t.concurrency} | ${t.clients} | ${t.reqPerSec.toFixed(0)} | ${t.ratioVsLimit.toFixed(2)} | ${t.ratioPaired.toFixed(2)} | ${t.rounds.map((x) => x.ratio.toFixed(2)).join(' ')} | ${ms(t.latency.p50Ms)} | ${ms(t.latency.p99Ms)} | ${us(t.cpuMicrosPerRequest.edgeProcess)} | ${us(t.cpuMicrosPerRequest.loadProcess)} | ${t.edgeSyscallsPerRequest.reads ?? '–'} / ${t.edgeSyscallsPerRequest.writes ?? '–'} | ${counts(t.errors)}`;
+  `${t.concurrency} | ${t.reqPerSec.toFixed(0)} | ${t.ratioVsLimit.toFixed(2)} | ${t.ratioPaired.toFixed(2)} | ${ms(t.latency.p50Ms)} | ${ms(t.latency.p99Ms)} | ${us(t.cpuMicrosPerRequest.edgeProcess)} | ${us(t.cpuMicrosPerRequest.loadProcess)} | ${counts(t.errors)}`;
 const cascadeRow = (x: CascadeRow) =>
-  `${x.name} | ${pct(x.accuracy, 2)} | ${pct(x.share.device)} | ${pct(x.share.edge)} | ${pct(x.share.cloud)} | ${ms(x.latency.meanMs)} | ${ms(x.latency.p99Ms)} | ${x.degraded} | ${counts(x.fallbacks)}`;
+  `${x.name} | ${pct(x.accuracy, 2)} | ${pct(x.share.device)} | ${pct(x.share.edge)} | ${pct(x.share.cloud)} | ${ms(x.latency.meanMs)} | ${ms(x.latency.p99Ms)} | ${x.degraded}`;
 
 function header(r: FabricReport, targets: Target[]): string {
   const model = (t: Tier) => {
     const x = r.models[t];
     const th = x.routing.threshold;
     const value = th === null ? `null → uncalibrated ${threshold(x.effectiveThreshold)}` : threshold(th);
-    return `- ${t}: \`${x.name}:${x.version}\` (sha256 ${x.sha256}…) — ${x.description}; routing ${x.routing.score}, threshold ${value}`;
+    return `- ${t}: \`${x.name}:${x.version}\`; routing ${x.routing.score}, threshold ${value}`;
   };
   const s = r.settings;
   return `# Fabric benchmark: device → edge → cloud
@@ -84,14 +84,14 @@ ${targetsTable(targets)}`;
 function transportSection(r: FabricReport, rows: TransportRow[]): string {
   return `## 1. Transport overhead (device → edge → device over loopback MQTT)
 
-Real SDK devices (\`connectDevice\`: tiny model, QoS 1) forced to escalate (policy entropy ≥ 1), the edge forced to answer (threshold 0, no cloud). Concurrency 1 = one device, one request at a time; 64 = 64 devices, one request each in flight; ${r.settings.seconds} s each. **Overhead = device-measured total − tiny-model time − the reply's \`edge_ms\`** (edge receipt → answer ready): MQTT both ways, the broker, encoding and decoding, the SDK. "vs raw" subtracts the raw single-sample ${r.models.edge.name} p50 instead (${ms(r.raw.single.p50Ms, 3)} ms, this run), so it also counts batching and the worker hop. Times in ms.
+Real SDK devices (\`connectDevice\`: tiny model, QoS 1) forced to escalate (policy entropy ≥ 1), the edge forced to answer (threshold 0, no cloud). Concurrency 1 = one device, one request at a time; 64 = 64 devices, one request each in flight; ${r.settings.seconds} s each. **Overhead = device-measured total − tiny-model time − the reply's \`edge_ms\`** (edge receipt → answer ready): MQTT both ways, the broker, encoding and decoding, the SDK. Times in ms.
 
 ${table(TRANSPORT_HEAD, rows.map(transportRow))}`;
 }
 
 function throughputSection(r: FabricReport, section: ThroughputSection): string {
   const { raw } = r;
-  const { rows, floor, floorWithoutCoalescing: perPacket, budget: b } = section;
+  const { rows, floor, budget: b } = section;
   const top = rows[rows.length - 1]!;
   const lanReqPerSec = (b.cores * 1e6) / top.cpuMicrosPerRequest.edgeProcess;
   const floorErrors = Object.keys(floor.errors).length ? ` (errors ${counts(floor.errors)})` : '';
@@ -99,16 +99,11 @@ function throughputSection(r: FabricReport, section: ThroughputSection): string 
 
 Raw onnxruntime-node with the session settings of the edge's workers (${raw.sessions} session(s) × ${raw.intraOpThreads} intra-op thread(s), one inter-op thread, no spinning), each in its own process; best of batch 1…64: **${raw.best.samplesPerSec.toFixed(0)} samples/s** at batch ${raw.best.batch}.
 
-${table(`batch | ${raw.points.map((p) => p.batch).join(' | ')}`, [
-  `samples/s | ${raw.points.map((p) => p.samplesPerSec.toFixed(0)).join(' | ')}`,
-  `run p50 ms | ${raw.points.map((p) => ms(p.run.p50Ms, 3)).join(' | ')}`,
-])}
-
-The edge under closed-loop load from the load generator's lean MQTT devices (bench/load/mqtt.ts: one socket each, pre-encoded single-digit requests, QoS 1 both ways), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured. Each load runs ${r.settings.throughputRounds} rounds, each paired with a raw run at batch ${raw.best.batch} just before it; the row is the round with the median req/s, its ratio taken against the best raw figure of the whole run (${section.rawLimitSamplesPerSec.toFixed(0)} samples/s, the box's limit: conservative), the paired ratios alongside. CPU per request: each process's CPU time (all threads) over the round ÷ its requests; reads / writes: the edge process's syscalls per request (/proc/self/io: sockets and the eventfd wake-ups of the inference worker).
+The edge under closed-loop load from the load generator's lean MQTT devices (bench/load/mqtt.ts: one socket each, pre-encoded single-digit requests, QoS 1 both ways), answering everything itself; 1 s warm-up, then ${r.settings.seconds} s measured. Each load runs ${r.settings.throughputRounds} rounds, each paired with a raw run at batch ${raw.best.batch} just before it; the row is the round with the median req/s, its ratio taken against the best raw figure of the whole run (${section.rawLimitSamplesPerSec.toFixed(0)} samples/s, the box's limit: conservative), the median paired ratio alongside. CPU per request: each process's CPU time (all threads) over the round ÷ its requests.
 
 ${table(THROUGHPUT_HEAD, rows.map(throughputRow))}
 
-**Where the CPU goes.** The load shares the ${b.cores} cores with the edge, so every request's CPU counts wherever it is spent. The floor (bench/fabric/floor.ts): a bare Aedes broker whose only work is to echo each request's id back to its reply topic, under the same load (concurrency ${floor.concurrency}): ${floor.reqPerSec.toFixed(0)} req/s, ${us(floor.brokerCpuMicros)} µs CPU and ${floor.brokerWritesPerRequest ?? '–'} write syscalls per request in the broker, ${us(floor.loadCpuMicros)} µs in the load process${floorErrors}. The same broker writing each packet on its own (Aedes' default, no per-turn write coalescing): ${perPacket.reqPerSec.toFixed(0)} req/s, ${us(perPacket.brokerCpuMicros)} µs CPU and ${perPacket.brokerWritesPerRequest ?? '–'} writes per request in the broker, ${us(perPacket.loadCpuMicros)} µs in the load process. Per request at concurrency ${top.concurrency}, against the best raw figure of the run:
+**Where the CPU goes.** The load shares the ${b.cores} cores with the edge, so every request's CPU counts wherever it is spent. The floor (bench/fabric/floor.ts): a bare Aedes broker whose only work is to echo each request's id back to its reply topic, under the same load (concurrency ${floor.concurrency}): ${floor.reqPerSec.toFixed(0)} req/s, ${us(floor.brokerCpuMicros)} µs CPU per request in the broker (writes coalesced per turn, as fogline's broker does), ${us(floor.loadCpuMicros)} µs in the load process${floorErrors}. Per request at concurrency ${top.concurrency}, against the best raw figure of the run:
 
 ${budgetTable(b, {
   model: 'the edge model',
@@ -120,17 +115,13 @@ An edge with no work of its own (model at raw speed + bare broker + this load ge
 }
 
 function cascadeSection(r: FabricReport, c: CascadeSection): string {
-  const offline = TIERS.map((t) => `${r.models[t].name} ${pct(c.offlineAccuracy[t], 2)}`).join(', ');
   return `## 3. Cascade on the test split (${c.rows[0]?.count ?? 0} digits)
 
 Device policy ${policy(c.devicePolicy)}, edge policy ${policy(c.edgePolicy)}. Latency: end to end as the device measured it (tiny model, plus the escalation if any); ${r.settings.cascadeConcurrency} device(s) × 1 request in flight. The always-cloud row goes through the fabric (device and edge forced to escalate), so its latency includes the tiny and mid runs; the oracle takes its per-sample latencies from the always-<tier> runs.
 
 ${table(CASCADE_HEAD, c.rows.map(cascadeRow))}
 
-How each row was obtained:
-${c.rows.map((x) => `- ${x.name}: ${x.method}`).join('\n')}
-
-Checks: offline accuracy on the test split — ${offline}.`;
+Measured rows: SDK devices → edge (always-device: device threshold 0; always-edge: device forced to escalate, edge threshold 0) → cloud gateway (always-cloud: device and edge forced to escalate; cascade: the policies of the model configs). The oracle is computed from each model's offline predictions.`;
 }
 
 export function renderMarkdown(r: FabricReport, targets: Target[]): string {

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { cpuBudget } from '../lib/cpu-budget.ts';
-import { perRequest, startCounters } from '../lib/process-counters.ts';
+import { startCounters } from '../lib/process-counters.ts';
 import type { RawBaseline, RawMeasurement } from '../lib/raw-onnx.ts';
 import { median, round } from '../lib/stats.ts';
 import { type MqttLoadPlan, runLoad } from '../load/run-load.ts';
@@ -32,33 +32,21 @@ function loadPlan(b: Bench, broker: string, inFlight: number): MqttLoadPlan {
 }
 
 /** Raw at the best batch size right before (same moment, same background load), then the edge. */
-async function throughputRound(b: Bench, plan: MqttLoadPlan, raw: RawBaseline, batch: number) {
+async function throughputRound(plan: MqttLoadPlan, raw: RawBaseline, batch: number) {
   const rawSamplesPerSec = (await raw.measure(batch, 1000)).samplesPerSec;
   const counters = startCounters();
   const r = await runLoad(plan);
-  const spent = counters();
+  const edgeProcess = round(counters().cpuMicros / r.total, 1);
   const reqPerSec = r.completed / r.seconds;
-  const result = {
+  return {
     reqPerSec: round(reqPerSec, 1),
     rawSamplesPerSec: round(rawSamplesPerSec, 1),
     ratio: round(reqPerSec / rawSamplesPerSec),
     latency: r.latency,
     errors: r.errors,
-    // Per request over the whole run (warm-up and connects included); syscalls null without /proc/self/io.
-    cpuMicrosPerRequest: {
-      edgeProcess: round(spent.cpuMicros / r.total, 1),
-      loadProcess: r.cpuMicrosPerRequest,
-    },
-    edgeSyscallsPerRequest: {
-      reads: perRequest(spent.readSyscalls, r.total),
-      writes: perRequest(spent.writeSyscalls, r.total),
-    },
+    // Per request over the whole run (warm-up and connects included).
+    cpuMicrosPerRequest: { edgeProcess, loadProcess: r.cpuMicrosPerRequest },
   };
-  const c = plan.connections * plan.inFlightPerConnection;
-  b.log(
-    `  c=${c}: raw ${rawSamplesPerSec.toFixed(0)}/s, edge ${reqPerSec.toFixed(0)} req/s, CPU µs/req ${JSON.stringify(result.cpuMicrosPerRequest)}`,
-  );
-  return result;
 }
 
 export async function runThroughput(b: Bench, broker: string, raw: RawBaseline, baseline: RawMeasurement) {
@@ -66,7 +54,7 @@ export async function runThroughput(b: Bench, broker: string, raw: RawBaseline, 
   for (const inFlight of IN_FLIGHT_PER_DEVICE) {
     const rounds = [];
     for (let i = 0; i < b.throughputRounds; i++)
-      rounds.push(await throughputRound(b, loadPlan(b, broker, inFlight), raw, baseline.best.batch));
+      rounds.push(await throughputRound(loadPlan(b, broker, inFlight), raw, baseline.best.batch));
     measured.push(rounds);
   }
   // The box's limit is the best raw figure of the whole run: a paired raw run caught by a burst of
@@ -77,7 +65,6 @@ export async function runThroughput(b: Bench, broker: string, raw: RawBaseline, 
     const row = {
       ...mid,
       concurrency: b.devices.length * IN_FLIGHT_PER_DEVICE[i]!,
-      clients: b.devices.length,
       ratioVsLimit: round(mid.reqPerSec / limit),
       ratioPaired: median(rounds.map((r) => r.ratio)),
       rounds,
@@ -87,9 +74,7 @@ export async function runThroughput(b: Bench, broker: string, raw: RawBaseline, 
     );
     return row;
   });
-  const heaviest = loadPlan(b, broker, IN_FLIGHT_PER_DEVICE.at(-1)!);
-  const floor = await measureBrokerFloor(heaviest, true);
-  const floorWithoutCoalescing = await measureBrokerFloor(heaviest, false);
+  const floor = await measureBrokerFloor(loadPlan(b, broker, IN_FLIGHT_PER_DEVICE.at(-1)!));
   const top = rows.at(-1)!;
   const budget = cpuBudget({
     cores: availableParallelism(),
@@ -103,5 +88,5 @@ export async function runThroughput(b: Bench, broker: string, raw: RawBaseline, 
   b.log(
     `bare broker c=${floor.concurrency}: ${floor.reqPerSec.toFixed(0)} req/s, ${floor.brokerCpuMicros.toFixed(1)} µs/req`,
   );
-  return { rawLimitSamplesPerSec: round(limit, 1), rows, floor, floorWithoutCoalescing, budget };
+  return { rawLimitSamplesPerSec: round(limit, 1), rows, floor, budget };
 }

@@ -2,20 +2,14 @@
  * Part 1 of the fabric bench: SDK devices forced to escalate, the edge answering all (threshold 0, no
  * cloud), at concurrency 1 and 64. Overhead = total − tiny-model time − the reply's `edge_ms`.
  */
-import type { RawMeasurement } from '../lib/raw-onnx.ts';
 import { round, summarize } from '../lib/stats.ts';
 import { ALWAYS_ESCALATE } from './cascade.ts';
 import { type Bench, runDevices } from './stack.ts';
 
 export type TransportRow = ReturnType<typeof transportRow>;
 
-function transportRow(
-  concurrency: number,
-  result: Awaited<ReturnType<typeof runDevices>>,
-  rawSingleP50: number,
-) {
+function transportRow(concurrency: number, result: Awaited<ReturnType<typeof runDevices>>) {
   const answered = result.records.filter((r) => r.tier === 'edge' && r.edgeMs !== null);
-  const net = answered.map((r) => r.totalMs - r.deviceMs);
   return {
     concurrency,
     requests: result.records.length,
@@ -25,23 +19,16 @@ function transportRow(
     device: summarize(answered.map((r) => r.deviceMs)),
     edge: summarize(answered.map((r) => r.edgeMs!)),
     /** total − device model time − the reply's edge_ms (receipt → answer ready: queue + batch + model). */
-    overhead: summarize(answered.map((r, i) => net[i]! - r.edgeMs!)),
-    overheadVsRawSingle: summarize(net.map((n) => n - rawSingleP50)),
+    overhead: summarize(answered.map((r) => r.totalMs - r.deviceMs - r.edgeMs!)),
   };
 }
 
-export async function runTransport(b: Bench, broker: string, raw: RawMeasurement): Promise<TransportRow[]> {
+export async function runTransport(b: Bench, broker: string): Promise<TransportRow[]> {
   const rows: TransportRow[] = [];
   for (const concurrency of [1, 64]) {
     const warmupPerDevice = concurrency === 1 ? 20 : 3;
-    const plan = {
-      connections: concurrency,
-      warmupPerDevice,
-      durationMs: b.seconds * 1000,
-      policy: ALWAYS_ESCALATE,
-    };
-    const result = await runDevices(b, broker, plan);
-    const row = transportRow(concurrency, result, raw.single.p50Ms);
+    const plan = { connections: concurrency, warmupPerDevice, durationMs: b.seconds * 1000 };
+    const row = transportRow(concurrency, await runDevices(b, broker, { ...plan, policy: ALWAYS_ESCALATE }));
     rows.push(row);
     b.log(
       `transport c=${concurrency}: ${row.requests} req, overhead p50 ${row.overhead.p50Ms.toFixed(3)} / p99 ${row.overhead.p99Ms.toFixed(3)} ms`,

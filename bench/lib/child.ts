@@ -1,15 +1,14 @@
 /**
  * Child processes of the benches are real .ts files run with `node --import tsx`, off the measured
  * server's event loop (sharing its cores). A one-shot child reads its plan as JSON on stdin and prints
- * its result as the last line of stdout. `FOGLINE_BENCH_PROF=<dir>`: each child writes a .cpuprofile.
+ * its result as the last line of stdout.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Node options of a bench child: the TypeScript loader, and the profiler when asked for. */
+/** Node options of a bench child: the TypeScript loader. */
 export function childExecArgv(): string[] {
-  const dir = process.env.FOGLINE_BENCH_PROF;
-  return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), '--import', import.meta.resolve('tsx')];
+  return ['--import', import.meta.resolve('tsx')];
 }
 
 /** Runs `script` with `plan` on stdin; resolves with the JSON it prints last. */

@@ -5,7 +5,7 @@ export function stringFlag(args: readonly string[], name: string): string | unde
   return i < 0 ? undefined : args[i + 1];
 }
 
-export function numberFlag<F extends number | undefined>(args: readonly string[], name: string, fallback: F) {
+export function numberFlag(args: readonly string[], name: string, fallback: number): number {
   const text = stringFlag(args, name);
   const n = Number(text);
   if (text !== undefined && (!Number.isFinite(n) || n <= 0))

@@ -59,7 +59,7 @@ export async function openRaw(options: RawSessionOptions & { sessions: number })
   };
 }
 
-export type RawMeasurement = Awaited<ReturnType<typeof sweep>> & { single: ReturnType<typeof summarize> };
+export type RawMeasurement = Awaited<ReturnType<typeof sweep>>;
 
 /** Every batch size in turn; the best point is the limit of this configuration. */
 export async function sweep(raw: RawBaseline, batches: readonly number[], ms: number) {

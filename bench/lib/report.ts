@@ -28,26 +28,19 @@ export function writeReport(name: string, report: object, markdown: string): voi
   console.log(`\n${markdown}\nwrote bench/reports/${name}.json and bench/reports/${name}.md`);
 }
 
-export type Machine = ReturnType<typeof machine>;
-
 /** When, how and where a report was taken. */
 export function reportHead(name: string, args: readonly string[]) {
-  return {
-    at: new Date().toISOString(),
-    command: ['npm run bench --', name, ...args].join(' '),
-    machine: machine(),
-  };
-}
-
-function machine() {
-  return {
+  const machine = {
     cores: availableParallelism(),
     cpu: cpus()[0]?.model ?? 'unknown',
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     loadavg: loadavg().map((v) => round(v, 2)),
   };
+  return { at: new Date().toISOString(), command: ['npm run bench --', name, ...args].join(' '), machine };
 }
+
+export type Machine = ReturnType<typeof reportHead>['machine'];
 
 /** One line for a report's head: when, where, how busy the box was. */
 export function machineLine(at: string, m: Machine): string {

@@ -1,11 +1,9 @@
 /** Latency summaries and rounding for every bench: nearest-rank percentiles over all samples. */
 
 export interface LatencySummary {
-  readonly count: number;
   readonly meanMs: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
-  readonly maxMs: number;
 }
 
 /** Nearest-rank quantile of an ascending array (NaN when empty). */
@@ -26,11 +24,9 @@ export function summarize(values: readonly number[]): LatencySummary {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   const sum = sorted.reduce((a, b) => a + b, 0);
   return {
-    count: sorted.length,
     meanMs: sorted.length === 0 ? Number.NaN : sum / sorted.length,
     p50Ms: quantile(sorted, 0.5),
     p99Ms: quantile(sorted, 0.99),
-    maxMs: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
   };
 }
 

@@ -25,7 +25,6 @@ export interface SdkRecord {
   readonly predicted: number;
   readonly tier: 'device' | 'edge' | 'cloud';
   readonly degraded: boolean;
-  readonly fallback: string | null;
   readonly totalMs: number;
   readonly deviceMs: number;
   readonly edgeMs: number | null;
@@ -60,7 +59,6 @@ export function sdkAdapter(target: SdkTarget): LoadAdapter {
           device.infer(image(test, index), { deadlineMs }).then(
             (r) => {
               const { total: totalMs, device: deviceMs, edge } = r.latencyMs;
-              const fallback = r.fallback?.code ?? null;
               const label = test.labels[index]!;
               done(null, {
                 index,
@@ -68,7 +66,6 @@ export function sdkAdapter(target: SdkTarget): LoadAdapter {
                 predicted: r.label,
                 tier: r.tier,
                 degraded: r.degraded,
-                fallback,
                 totalMs,
                 deviceMs,
                 edgeMs: edge ?? null,
