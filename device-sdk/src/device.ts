@@ -186,8 +186,7 @@ export class Device {
         replyTo: topics.reply(this.deviceId),
         deadlineMs: budgetMs,
         deviceScore: score,
-        input: image,
-        inputShape: this.#settings.inputShape,
+        input: { name: 'image', datatype: 'FP32', shape: this.#settings.inputShape, data: image },
       }),
     );
     if (outcome.kind === 'fallback') {

@@ -4,9 +4,9 @@
  * pool that leaves one core to the broker, two batches per worker, and only the model's first output.
  */
 
-import type { Tensor } from '@fogline/shared';
+import type { Tensor, TensorSpec } from '@fogline/shared';
 import { FoglineError, findTensor } from '@fogline/shared';
-import type { ModelEntry, TensorSpec } from '@fogline/shared/model-repository';
+import type { ModelEntry } from '@fogline/shared/model-repository';
 import { defaultEdgeEngineSizing, ModelInstance } from '@fogline/shared/runtime';
 
 export interface EdgeModelOptions {

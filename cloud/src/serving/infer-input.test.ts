@@ -1,5 +1,4 @@
-import { decodeInferBody } from '@fogline/shared';
-import { parseModelConfig } from '@fogline/shared/model-repository';
+import { decodeInferBody, parseModelConfig } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { codecLimitsFor, planInfer } from './infer-input.ts';
 

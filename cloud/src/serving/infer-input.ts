@@ -5,9 +5,8 @@
  * `max_batch_size`, requested outputs that exist. Element counts and binary sizes were already
  * checked by the codec (decodeInferBody) with limits derived from the model (see `codecLimitsFor`).
  */
-import type { CodecLimits, InferRequest, Tensor } from '@fogline/shared';
+import type { CodecLimits, InferRequest, ModelConfig, Tensor, TensorSpec } from '@fogline/shared';
 import { FoglineError } from '@fogline/shared';
-import type { ModelConfig, TensorSpec } from '@fogline/shared/model-repository';
 import { type InferItem, sampleElements } from '@fogline/shared/runtime';
 
 /** What the response needs to know about the request besides the tensors. */

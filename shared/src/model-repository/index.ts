@@ -1,3 +1,2 @@
-export * from './config.ts';
 export * from './repository.ts';
 export * from './validate.ts';

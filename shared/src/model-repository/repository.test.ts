@@ -64,6 +64,7 @@ describe('model repository', () => {
     const err = await loadError(
       scratchRepo((c) => {
         (c.outputs as { shape: number[] }[])[0]!.shape = [-1, 12];
+        c.labels = [];
       }),
     );
     expect(err.message).toMatch(/outputs\[0\]\.shape\[1\] is 12, the model's is 10/);

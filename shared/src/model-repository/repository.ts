@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FoglineError } from '../core/errors.ts';
-import { type ModelConfig, parseModelConfig } from './config.ts';
+import { type ModelConfig, parseModelConfig } from '../core/model-config.ts';
 
 /** `<repo>/models`, found relative to this source file so it works from any cwd. */
 export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../../models', import.meta.url));

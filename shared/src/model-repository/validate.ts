@@ -1,9 +1,14 @@
 import * as ort from 'onnxruntime-node';
 import { FoglineError } from '../core/errors.ts';
-import type { TensorSpec } from './config.ts';
+import type { TensorDatatype, TensorSpec } from '../core/model-config.ts';
 import type { ModelEntry } from './repository.ts';
 
-const ORT_TYPE_OF = { FP32: 'float32' } as const;
+const ORT_TYPE_OF: Record<TensorDatatype, string> = {
+  FP32: 'float32',
+  FP16: 'float16',
+  UINT8: 'uint8',
+  INT8: 'int8',
+};
 
 /**
  * Opens the ONNX file and checks that config.json describes its real inputs and outputs

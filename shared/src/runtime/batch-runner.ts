@@ -5,7 +5,7 @@
  * buffers belong to this batch alone.
  */
 import { FoglineError } from '../core/errors.ts';
-import type { ModelConfig, TensorSpec } from '../model-repository/index.ts';
+import type { ModelConfig, TensorSpec } from '../core/model-config.ts';
 import type { InferenceEngine, RunOptions, TensorFeeds, TensorMap } from './inference-engine.ts';
 
 /** One validated request as the batcher sees it: `batch` samples of every model input. */

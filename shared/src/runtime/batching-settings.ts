@@ -1,5 +1,5 @@
 /** The dynamic batching a model instance runs with: its config.json, with overrides from the command line. */
-import type { ModelConfig } from '../model-repository/index.ts';
+import type { ModelConfig } from '../core/model-config.ts';
 
 export interface BatchingSettings {
   maxBatchSize: number;

@@ -7,7 +7,8 @@
  */
 import { DynamicBatcher } from '../core/batching/index.ts';
 import { FoglineError } from '../core/errors.ts';
-import type { ModelConfig, ModelEntry } from '../model-repository/index.ts';
+import type { ModelConfig } from '../core/model-config.ts';
+import type { ModelEntry } from '../model-repository/index.ts';
 import { createBatchRunner, type InferItem, sampleElements } from './batch-runner.ts';
 import { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';
 import {

@@ -1,12 +1,7 @@
+import { roundHalfEven } from '@fogline/shared';
 /** Quantization arithmetic (ONNX QuantizeLinear: round half to even, saturate) and range estimators. */
 import { describe, expect, it } from 'vitest';
-import {
-  activationParams,
-  quantizeBias,
-  quantizeUint8,
-  quantizeWeights,
-  roundHalfEven,
-} from './quant-params.ts';
+import { activationParams, quantizeBias, quantizeUint8, quantizeWeights } from './quant-params.ts';
 import { HistogramObserver, MinMaxObserver } from './range-observer.ts';
 
 describe('quantization parameters', () => {

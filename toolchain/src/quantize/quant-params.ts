@@ -4,16 +4,11 @@
  * onnxruntime's QDQ format: activations uint8 asymmetric, weights int8 symmetric (zero point 0,
  * range ±127 so -128 is never used), bias int32 with scale = input_scale × weight_scale, zero point 0.
  */
+import { roundHalfEven } from '@fogline/shared';
 
 export interface QuantParams {
   readonly scale: number;
   readonly zeroPoint: number;
-}
-
-/** Round half to even, as QuantizeLinear specifies. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**

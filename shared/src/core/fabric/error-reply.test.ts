@@ -9,8 +9,7 @@ const request = encodeFabricRequest({
   replyTo: topics.reply('dev-1'),
   deadlineMs: 100,
   deviceScore: 0.3,
-  input: new Float32Array(784),
-  inputShape: [1, 1, 28, 28],
+  input: { name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: new Float32Array(784) },
 });
 
 describe('deviceErrorReply', () => {

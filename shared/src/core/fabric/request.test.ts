@@ -78,8 +78,7 @@ describe('encodeFabricRequest', () => {
         replyTo: 'fogline/v1/device/d/reply',
         deadlineMs: 99.7,
         deviceScore: 0.4,
-        input,
-        inputShape: [1, 1, 28, 28],
+        input: { name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: input },
       }),
     );
     expect(decoded.kind).toBe('request');
@@ -96,8 +95,7 @@ describe('encodeFabricRequest', () => {
       replyTo: 'fogline/v1/device/dev-7/reply',
       deadlineMs: 250,
       deviceScore: 0.2,
-      input: new Float32Array(784),
-      inputShape: [1, 1, 28, 28],
+      input: { name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: new Float32Array(784) },
     });
     expect(readFabricRequest(payload, limits)).toMatchObject({
       id: 'r5',

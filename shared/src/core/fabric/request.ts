@@ -11,17 +11,17 @@ import type { Parameters, Tensor } from '../oip.ts';
 import type { FabricRequestParameters } from './parameters.ts';
 import { isValidId, topics } from './topics.ts';
 
-/** The request tensor a device sends: its one input. */
-const INPUT_NAME = 'image';
-
 /** What a device puts in a request. */
 export interface FabricRequestFields {
   id: string;
   replyTo: string;
   deadlineMs: number;
   deviceScore: number;
-  input: Float32Array;
-  inputShape: readonly number[];
+  /**
+   * The device's one input, as its model consumes it (after preprocessing): its name, datatype and
+   * shape are the device model config's (docs/model-repository.md); upper tiers take it by position.
+   */
+  input: Tensor;
 }
 
 export function encodeFabricRequest(fields: FabricRequestFields): Uint8Array {
@@ -30,9 +30,9 @@ export function encodeFabricRequest(fields: FabricRequestFields): Uint8Array {
     deadline_ms: Math.max(0, Math.floor(fields.deadlineMs)),
     device_score: fields.deviceScore,
   };
-  // OIP: infer request header; the image travels as a binary tensor.
+  // OIP: infer request header; the input travels as a binary tensor.
   return encodeInferMessage({ id: fields.id, parameters: parameters as unknown as Parameters }, [
-    { name: INPUT_NAME, datatype: 'FP32', shape: fields.inputShape, data: fields.input },
+    fields.input,
   ]);
 }
 

@@ -15,8 +15,7 @@ function request(deviceId: string, id = 'r1', deadlineMs = 200): Uint8Array {
     replyTo: topics.reply(deviceId),
     deadlineMs,
     deviceScore: 0.1,
-    input: new Float32Array(784),
-    inputShape: [1, 1, 28, 28],
+    input: { name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: new Float32Array(784) },
   });
 }
 

@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { isFoglineError } from './errors.ts';
+import { parseModelConfig } from './model-config.ts';
+
+const midText = readFileSync(new URL('../../../models/digits-mid/config.json', import.meta.url), 'utf8');
+const mid = (): Record<string, unknown> => JSON.parse(midText) as Record<string, unknown>;
+
+function parseError(mutate: (c: Record<string, unknown>) => void): Error {
+  const c = mid();
+  mutate(c);
+  try {
+    parseModelConfig(c, 'm/config.json', 'digits-mid');
+  } catch (err) {
+    if (isFoglineError(err) && err.code === 'INVALID_ARG') return err;
+    throw err;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('model config', () => {
+  it('gives the committed digits config the documented defaults', () => {
+    const config = parseModelConfig(mid(), 'm/config.json', 'digits-mid');
+    expect(config.output_kind).toBe('logits');
+    expect(config.preprocessing).toEqual({
+      layout: 'NCHW',
+      channel_order: 'GRAY',
+      scale: 1 / 255,
+      mean: [0],
+      std: [1],
+    });
+    expect(config.labels).toHaveLength(10);
+  });
+
+  it('reads every tensor datatype, output_kind, quantization and preprocessing', () => {
+    const c = mid();
+    c.inputs = [{ name: 'pixels', datatype: 'UINT8', shape: [-1, 32, 32, 3] }];
+    c.outputs = [
+      { name: 'q', datatype: 'INT8', shape: [-1, 4], quantization: { scale: 0.05, zero_point: -3 } },
+    ];
+    c.output_kind = 'probabilities';
+    c.labels = ['circle', 'square', 'triangle', 'cross'];
+    c.preprocessing = { layout: 'NHWC', channel_order: 'BGR', scale: 1, mean: [1, 2, 3], std: 2 };
+    const config = parseModelConfig(c, 'm/config.json', 'digits-mid');
+    expect(config.inputs[0]).toEqual({ name: 'pixels', datatype: 'UINT8', shape: [-1, 32, 32, 3] });
+    expect(config.outputs[0]?.quantization).toEqual({ scale: 0.05, zero_point: -3 });
+    expect(config.output_kind).toBe('probabilities');
+    expect(config.preprocessing).toEqual({
+      layout: 'NHWC',
+      channel_order: 'BGR',
+      scale: 1,
+      mean: [1, 2, 3],
+      std: [2],
+    });
+  });
+
+  it.each([
+    [
+      'inputs[0].datatype',
+      (c: Record<string, unknown>) => ((c.inputs as { datatype: string }[])[0]!.datatype = 'FP64'),
+    ],
+    ['output_kind', (c: Record<string, unknown>) => (c.output_kind = 'softmax')],
+    ['labels', (c: Record<string, unknown>) => (c.labels = ['a', 'b'])],
+    [
+      'labels',
+      (c: Record<string, unknown>) => (c.labels = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '8']),
+    ],
+    [
+      'outputs[0].quantization',
+      (c: Record<string, unknown>) =>
+        ((c.outputs as { quantization?: unknown }[])[0]!.quantization = { scale: 1 }),
+    ],
+    [
+      'preprocessing.channel_order',
+      (c: Record<string, unknown>) => (c.preprocessing = { channel_order: 'RGB' }),
+    ],
+    ['preprocessing.std', (c: Record<string, unknown>) => (c.preprocessing = { std: [0] })],
+    ['preprocessing.mean', (c: Record<string, unknown>) => (c.preprocessing = { mean: [0, 0] })],
+    ['preprocessing.layout', (c: Record<string, unknown>) => (c.preprocessing = { layout: 'CHW' })],
+  ])('refuses a bad %s, naming the file and the field', (field, mutate) => {
+    const err = parseError(mutate);
+    expect(err.message).toContain('m/config.json');
+    expect(err.message).toContain(`field "${field}"`);
+  });
+});
