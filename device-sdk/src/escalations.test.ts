@@ -27,6 +27,7 @@ const reply = (id: string): FabricReply => ({
   ok: true,
   id,
   logits: new Float32Array(10),
+  outputKind: 'logits',
   tier: 'edge',
   degraded: false,
   score: 1,

@@ -6,6 +6,7 @@
  */
 
 import type { ErrorCode } from '../errors.ts';
+import type { OutputKind } from '../model-config.ts';
 import type { Tier } from '../routing/index.ts';
 
 /** `parameters` of a device → edge request. */
@@ -35,6 +36,8 @@ export interface FabricReplyParameters {
   cloud_ms?: number;
   /** e.g. "digits-mid-int8:1,digits-large:1" */
   model_versions: string;
+  /** What the reply's output holds; absent means 'logits' (replies before F6 never say). */
+  output_kind?: OutputKind;
   /** Present on error replies: a catalogue code (the header then also has `error`). */
   error_code?: ErrorCode;
 }

@@ -33,6 +33,16 @@ describe('readFabricReply', () => {
     expect(reply?.ok && Array.from(reply.logits)).toEqual(Array.from(logits));
   });
 
+  it("reads a model's first output under any name, with the output kind it declares", () => {
+    const reply = readFabricReply(
+      response({ tier: 'edge', degraded: false, score: 0.9, output_kind: 'probabilities' }, 'probs'),
+    );
+    expect(reply).toMatchObject({ ok: true, outputKind: 'probabilities' });
+    expect(reply?.ok && Array.from(reply.logits)).toEqual(Array.from(logits));
+    const legacy = readFabricReply(response({ tier: 'edge', degraded: false, score: 0.9 }));
+    expect(legacy).toMatchObject({ ok: true, outputKind: 'logits' });
+  });
+
   it('turns an error reply into its catalogue code', () => {
     const reply = readFabricReply(encodeErrorMessage(new FoglineError('RATE_LIMITED', 'slow down'), 'r9'));
     expect(reply).toEqual({ ok: false, id: 'r9', code: 'RATE_LIMITED', message: 'slow down' });
@@ -44,10 +54,15 @@ describe('readFabricReply', () => {
       id: 'r1',
       code: 'INVALID_ARG',
     });
-    expect(readFabricReply(response({ tier: 'edge', degraded: false, score: 1 }, 'probs'))).toMatchObject({
-      ok: false,
-      id: 'r1',
-    });
+    const noOutput = encodeInferMessage(
+      { model_name: 'm', id: 'r1', parameters: { tier: 'edge', degraded: false, score: 1 } },
+      [],
+    );
+    expect(readFabricReply(noOutput)).toMatchObject({ ok: false, id: 'r1' });
+    const halfScores = encodeInferMessage({ model_name: 'm', id: 'r1', parameters: { tier: 'edge' } }, [
+      { name: 'probs', datatype: 'FP16', shape: [1, 2], data: Uint16Array.of(0x3800, 0x3800) },
+    ]);
+    expect(readFabricReply(halfScores)).toMatchObject({ ok: false, id: 'r1' });
     expect(readFabricReply(new Uint8Array([1, 2, 3]))).toBeUndefined();
     expect(readFabricReply(new TextEncoder().encode('not a frame at all'))).toBeUndefined();
   });

@@ -7,12 +7,13 @@
  */
 import { decodeInferMessage, encodeInferMessage, errorFromReply, findTensor } from '../codec/index.ts';
 import { type ErrorCode, FoglineError, fromUnknown } from '../errors.ts';
+import type { OutputKind } from '../model-config.ts';
 import type { Parameters, Tensor } from '../oip.ts';
 import { isTier, type Tier } from '../routing/index.ts';
 import type { FabricReplyParameters } from './parameters.ts';
 
-/** The reply tensor a device reads: the logits of its one input. */
-const OUTPUT_NAME = 'logits';
+/** The reply tensor today's devices look for first; otherwise a reply's first output is read. */
+const LEGACY_OUTPUT_NAME = 'logits';
 
 export interface AnswerReply {
   readonly id: string | undefined;
@@ -30,6 +31,7 @@ export function encodeAnswer(reply: AnswerReply): Uint8Array {
     score: reply.parameters.score,
     model_versions: reply.parameters.model_versions,
   };
+  if (reply.parameters.output_kind !== undefined) parameters.output_kind = reply.parameters.output_kind;
   if (reply.parameters.edge_ms !== undefined) parameters.edge_ms = round(reply.parameters.edge_ms);
   if (reply.parameters.cloud_ms !== undefined) parameters.cloud_ms = round(reply.parameters.cloud_ms);
   // OIP: infer response header; the outputs travel as binary tensors.
@@ -44,7 +46,7 @@ export function encodeAnswer(reply: AnswerReply): Uint8Array {
   );
 }
 
-/** Logits of one input as the `[1, K]` output tensor of a reply. */
+/** The class scores of one input (real values: dequantized) as the `[1, K]` FP32 output tensor of a reply. */
 export function logitsOutput(name: string, logits: Float32Array): Tensor {
   return { name, datatype: 'FP32', shape: [1, logits.length], data: logits };
 }
@@ -58,7 +60,10 @@ export type FabricReply =
   | {
       ok: true;
       id: string;
+      /** The answering model's class scores (its first output, FP32 real values). */
       logits: Float32Array;
+      /** What `logits` holds (parameters.output_kind; 'logits' when the edge does not say). */
+      outputKind: OutputKind;
       tier: Tier;
       degraded: boolean;
       score: number;
@@ -95,9 +100,20 @@ export function readFabricReply(payload: Uint8Array): FabricReply | undefined {
       throw new FoglineError('INVALID_ARG', `reply tier must be device|edge|cloud, got ${p.tier}`);
     const score = typeof p.score === 'number' ? p.score : Number.NaN;
     // Decoded tensors may be views into the MQTT buffer: copy.
-    const logits = Float32Array.from(findTensor(decoded.tensors, OUTPUT_NAME, 'FP32').data);
+    const named = decoded.tensors.find((t) => t.name === LEGACY_OUTPUT_NAME) ?? decoded.tensors[0];
+    if (named === undefined) throw new FoglineError('INVALID_ARG', 'reply has no output tensor');
+    const logits = Float32Array.from(findTensor(decoded.tensors, named.name, 'FP32').data);
     if (logits.length === 0) throw new FoglineError('INVALID_ARG', 'reply logits are empty');
-    const reply: FabricReply = { ok: true, id, logits, tier, degraded: p.degraded === true, score };
+    const outputKind = p.output_kind === 'probabilities' ? 'probabilities' : 'logits';
+    const reply: FabricReply = {
+      ok: true,
+      id,
+      logits,
+      outputKind,
+      tier,
+      degraded: p.degraded === true,
+      score,
+    };
     const edgeMs = optionalMs(p.edge_ms);
     const cloudMs = optionalMs(p.cloud_ms);
     if (edgeMs !== undefined) reply.edgeMs = edgeMs;
