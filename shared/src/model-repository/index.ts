@@ -1,2 +1,3 @@
+export * from './cascade.ts';
 export * from './repository.ts';
 export * from './validate.ts';
