@@ -2,15 +2,12 @@
  * The telemetry of an edge that escalates to the real cloud gateway (docs/edge-agent.md "Cloud link"):
  * the cloud_ms of escalated answers land in the cloud histogram, every tier counted once.
  */
+import { ESCALATE_ALL, type ReplyRecord, testDigits, withAgentAndDevice } from '@fogline/edge-agent/testing';
 import {
-  ESCALATE_ALL,
   expectHistogramOf,
   replyParam as param,
-  type ReplyRecord,
   settledTelemetry as settled,
-  testDigits,
-  withAgentAndDevice,
-} from '@fogline/edge-agent/testing';
+} from '@fogline/edge-agent/testing/checks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CloudFixture, startCloud } from './support/cloud.ts';
 

@@ -1,5 +1,4 @@
-/** @fogline/edge-agent/testing: test support around a real edge agent and its devices. */
+/** @fogline/edge-agent/testing: test support around a real edge agent and its devices (no vitest imports: benches use it too). */
 export * from './agent-fixture.ts';
 export * from './device-client.ts';
-export * from './telemetry-checks.ts';
 export * from './with-agent.ts';
