@@ -1,3 +1,4 @@
 export * from './cascade.ts';
+export * from './check.ts';
 export * from './repository.ts';
 export * from './validate.ts';
