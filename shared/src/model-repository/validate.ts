@@ -131,24 +131,32 @@ async function runtimeClasses(
 ): Promise<number | undefined> {
   const output = config.outputs[0]!;
   if (output.shape.at(-1) !== -1 || config.inputs.length !== 1) return undefined;
-  const input = config.inputs[0]!;
+  return classesByRunning(session, config.inputs[0]!, output.name);
+}
+
+/**
+ * Runs a session once on a batch of one zero input and returns the last dim of `outputName`:
+ * the class count of a model whose ONNX leaves it open. Undefined when the input has open dims
+ * besides the batch, or the run fails.
+ */
+export async function classesByRunning(
+  session: ort.InferenceSession,
+  input: TensorSpec,
+  outputName: string,
+): Promise<number | undefined> {
   const dims = input.shape.map((d, i) => (i === 0 ? 1 : d));
   if (dims.some((d) => d < 1)) return undefined;
   const size = dims.reduce((a, b) => a * b, 1);
-  const data =
-    input.datatype === 'FP32'
-      ? new Float32Array(size)
-      : input.datatype === 'FP16'
-        ? new Uint16Array(size)
-        : input.datatype === 'UINT8'
-          ? new Uint8Array(size)
-          : new Int8Array(size);
+  const data = {
+    FP32: () => new Float32Array(size),
+    FP16: () => new Uint16Array(size),
+    UINT8: () => new Uint8Array(size),
+    INT8: () => new Int8Array(size),
+  }[input.datatype]();
   try {
-    const out = await session.run(
-      { [input.name]: new ort.Tensor(ORT_TYPE_OF[input.datatype] as 'float32', data, dims) },
-      [output.name],
-    );
-    return out[output.name]?.dims.at(-1);
+    const tensor = new ort.Tensor(ORT_TYPE_OF[input.datatype] as 'float32', data as Float32Array, dims);
+    const out = await session.run({ [input.name]: tensor }, [outputName]);
+    return out[outputName]?.dims.at(-1);
   } catch {
     return undefined;
   }
