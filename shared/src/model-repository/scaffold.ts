@@ -17,7 +17,7 @@ import {
   type TensorSpec,
 } from '../core/model-config.ts';
 import { TIERS, type Tier } from '../core/routing/index.ts';
-import { classesByRunning, ORT_TYPE_OF } from './validate.ts';
+import { ORT_TYPE_OF } from './validate.ts';
 
 /** Name suffix per tier when the models are named from a prefix (`--name`). */
 export const TIER_SUFFIX: Readonly<Record<Tier, string>> = { device: 'tiny', edge: 'mid', cloud: 'large' };
@@ -60,6 +60,7 @@ export interface ScaffoldPlan {
 interface OnnxSignature {
   readonly inputs: TensorSpec[];
   readonly outputs: TensorSpec[];
+  /** The last dim of outputs[0]; undefined when the ONNX leaves it open. */
   readonly classes: number | undefined;
 }
 
@@ -118,6 +119,11 @@ export async function planModelRepository(req: ScaffoldRequest): Promise<Scaffol
     );
   } else {
     notes.push('labels: the models leave their class count open and no labels were given; "labels" is empty');
+  }
+  if (req.labels && classes === undefined) {
+    notes.push(
+      `labels: the models leave their class count open; check that they have ${req.labels.length} classes`,
+    );
   }
 
   const models = TIERS.map((tier): ScaffoldModel => {
@@ -246,9 +252,7 @@ async function readSignature(file: string, notes: string[]): Promise<OnnxSignatu
       );
     }
     const declared = outputs[0]!.shape.at(-1)!;
-    const classes =
-      declared !== -1 ? declared : await classesByRunning(session, inputs[0]!, outputs[0]!.name);
-    return { inputs, outputs, classes };
+    return { inputs, outputs, classes: declared === -1 ? undefined : declared };
   } finally {
     await session.release();
   }

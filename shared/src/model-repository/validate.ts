@@ -20,8 +20,8 @@ export interface ModelFileProblem {
 
 /**
  * Opens the ONNX file and checks that config.json describes its real inputs and outputs
- * (names, element type, rank, fixed dims, quantization on integer tensors only, as many labels as
- * the model has classes). Throws the first mismatch, naming the file and the field; every problem
+ * (names, element type, rank, fixed dims, quantization on integer tensors only, and says when
+ * the labels no longer fit the model's class count). Throws the first mismatch, naming the file and the field; every problem
  * is in `details.problems`.
  */
 export async function validateModelFile(entry: ModelEntry, version = entry.latestVersion): Promise<void> {
@@ -49,22 +49,17 @@ export async function modelFileProblems(
   }
   try {
     const where = (field: string) => `${entry.dir}/config.json field "${field}" does not match ${path}`;
-    const problems = [
+    return [
       ...compare(where('inputs'), path, 'inputs', entry.config.inputs, session.inputMetadata),
-      ...compare(where('outputs'), path, 'outputs', entry.config.outputs, session.outputMetadata),
+      ...compare(
+        where('outputs'),
+        path,
+        'outputs',
+        entry.config.outputs,
+        session.outputMetadata,
+        entry.config,
+      ),
     ];
-    if (problems.length === 0) {
-      const classes = await runtimeClasses(session, entry.config);
-      const labels = entry.config.labels.length;
-      if (classes !== undefined && labels > 0 && classes !== labels) {
-        problems.push({
-          file: path,
-          field: 'labels',
-          message: `${where('labels')}: labels has ${labels} names but the model's outputs[0] has ${classes} classes (run once on zeros)`,
-        });
-      }
-    }
-    return problems;
   } finally {
     await session.release();
   }
@@ -76,6 +71,7 @@ function compare(
   field: 'inputs' | 'outputs',
   specs: readonly TensorSpec[],
   actual: readonly ort.InferenceSession.ValueMetadata[],
+  config?: ModelConfig,
 ): ModelFileProblem[] {
   const problems: ModelFileProblem[] = [];
   const add = (at: string, problem: string) =>
@@ -113,51 +109,13 @@ function compare(
       const real = meta.shape[d];
       const realFixed = typeof real === 'number' && real > 0;
       if (dim === -1 ? realFixed : !realFixed || real !== dim) {
-        add(`${at}.shape[${d}]`, `${at}.shape[${d}] is ${dim}, the model's is ${String(real)}`);
+        // The class dim of outputs[0] is what the labels name: say so when they no longer fit.
+        const labels = config && i === 0 && d === spec.shape.length - 1 ? config.labels.length : 0;
+        const classes =
+          labels > 0 && realFixed && real !== labels ? ` (${real} classes, labels has ${labels} names)` : '';
+        add(`${at}.shape[${d}]`, `${at}.shape[${d}] is ${dim}, the model's is ${String(real)}${classes}`);
       }
     });
   }
   return problems;
-}
-
-/**
- * The class count of outputs[0] when the ONNX leaves it open (-1): runs the model once on a batch
- * of one zero input. Undefined when it is fixed (compared above) or when the input has other open
- * dims (no sample shape to run).
- */
-async function runtimeClasses(
-  session: ort.InferenceSession,
-  config: ModelConfig,
-): Promise<number | undefined> {
-  const output = config.outputs[0]!;
-  if (output.shape.at(-1) !== -1 || config.inputs.length !== 1) return undefined;
-  return classesByRunning(session, config.inputs[0]!, output.name);
-}
-
-/**
- * Runs a session once on a batch of one zero input and returns the last dim of `outputName`:
- * the class count of a model whose ONNX leaves it open. Undefined when the input has open dims
- * besides the batch, or the run fails.
- */
-export async function classesByRunning(
-  session: ort.InferenceSession,
-  input: TensorSpec,
-  outputName: string,
-): Promise<number | undefined> {
-  const dims = input.shape.map((d, i) => (i === 0 ? 1 : d));
-  if (dims.some((d) => d < 1)) return undefined;
-  const size = dims.reduce((a, b) => a * b, 1);
-  const data = {
-    FP32: () => new Float32Array(size),
-    FP16: () => new Uint16Array(size),
-    UINT8: () => new Uint8Array(size),
-    INT8: () => new Int8Array(size),
-  }[input.datatype]();
-  try {
-    const tensor = new ort.Tensor(ORT_TYPE_OF[input.datatype] as 'float32', data as Float32Array, dims);
-    const out = await session.run({ [input.name]: tensor }, [outputName]);
-    return out[outputName]?.dims.at(-1);
-  } catch {
-    return undefined;
-  }
 }
