@@ -3,21 +3,13 @@
  * (docs/model-repository.md "fogline init"). Everything is read and checked before anything is
  * written: a bad file, tiers that disagree or labels that do not fit the classes write nothing.
  */
-
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { FoglineError } from '../core/errors.ts';
-import {
-  type OutputKind,
-  parseModelConfig,
-  TENSOR_DATATYPES,
-  type TensorDatatype,
-  type TensorSpec,
-} from '../core/model-config.ts';
+import { type OutputKind, parseModelConfig, type TensorSpec } from '../core/model-config.ts';
 import { TIERS, type Tier } from '../core/routing/index.ts';
-import { ORT_TYPE_OF } from './validate.ts';
+import { type OnnxSignature, readSignature } from './onnx-signature.ts';
 
 /** Name suffix per tier when the models are named from a prefix (`--name`). */
 export const TIER_SUFFIX: Readonly<Record<Tier, string>> = { device: 'tiny', edge: 'mid', cloud: 'large' };
@@ -56,18 +48,6 @@ export interface ScaffoldPlan {
   /** Things a user should know about the configs (defaults chosen for them). */
   readonly notes: readonly string[];
 }
-
-interface OnnxSignature {
-  readonly inputs: TensorSpec[];
-  readonly outputs: TensorSpec[];
-  /** The last dim of outputs[0]; undefined when the ONNX leaves it open. */
-  readonly classes: number | undefined;
-}
-
-const DATATYPE_OF = Object.fromEntries(Object.entries(ORT_TYPE_OF).map(([k, v]) => [v, k])) as Record<
-  string,
-  TensorDatatype
->;
 
 const fail = (message: string, details: Record<string, unknown> = {}): never => {
   throw new FoglineError('INVALID_ARG', message, { details });
@@ -203,75 +183,6 @@ function modelNames(req: ScaffoldRequest): Record<Tier, string> {
     );
   }
   return names;
-}
-
-/** The ONNX file's inputs and outputs as config tensors, and its class count (fixed or by one run). */
-async function readSignature(file: string, notes: string[]): Promise<OnnxSignature> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (cause) {
-    throw new FoglineError('NOT_FOUND', `${file}: cannot read it`, { cause, details: { file } });
-  }
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes);
-  } catch (cause) {
-    const reason = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
-    throw new FoglineError(
-      'INVALID_ARG',
-      `${file}: onnxruntime cannot load it as an ONNX model (${reason})`,
-      {
-        cause,
-        details: { file },
-      },
-    );
-  }
-  try {
-    const inputs = session.inputMetadata.map((m, i) => tensorOf(file, `inputs[${i}]`, m));
-    const outputs = session.outputMetadata.map((m, i) => tensorOf(file, `outputs[${i}]`, m));
-    if (inputs.length !== 1) {
-      fail(
-        `${file}: has ${inputs.length} inputs (${inputs.map((t) => t.name).join(', ')}); a cascade's models take one`,
-        {
-          file,
-          field: 'inputs',
-        },
-      );
-    }
-    const batch = inputs[0]!.shape[0]!;
-    if (batch > 1) {
-      fail(
-        `${file}: inputs[0] "${inputs[0]!.name}" has a fixed batch of ${batch}; export it with a dynamic batch axis (or batch 1)`,
-        { file, field: 'inputs[0].shape[0]' },
-      );
-    }
-    if (batch === 1) {
-      notes.push(
-        `${file}: the batch dim is fixed at 1, so max_batch_size is 1 (no batching); export a dynamic batch axis to batch`,
-      );
-    }
-    const declared = outputs[0]!.shape.at(-1)!;
-    return { inputs, outputs, classes: declared === -1 ? undefined : declared };
-  } finally {
-    await session.release();
-  }
-}
-
-function tensorOf(file: string, field: string, meta: ort.InferenceSession.ValueMetadata): TensorSpec {
-  if (!meta.isTensor) fail(`${file}: ${field} "${meta.name}" is not a tensor`, { file, field });
-  const m = meta as ort.InferenceSession.TensorValueMetadata;
-  const datatype = DATATYPE_OF[m.type];
-  if (datatype === undefined) {
-    fail(
-      `${file}: ${field} "${m.name}" has element type ${m.type}; fogline tensors are ${TENSOR_DATATYPES.join(', ')}`,
-      { file, field: `${field}.datatype` },
-    );
-  }
-  const shape = m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1));
-  if (shape.length === 0)
-    fail(`${file}: ${field} "${m.name}" is a scalar; it needs a batch dim`, { file, field });
-  return { name: m.name, datatype: datatype!, shape };
 }
 
 /**
