@@ -5,8 +5,14 @@
  */
 import { isFoglineError } from '../core/errors.ts';
 import { TIERS, type Tier } from '../core/routing/index.ts';
-import { type CascadeChoice, cascadeProblems, findCascade } from './cascade.ts';
-import { loadModelEntry, type ModelEntry, modelDirNames, repositoryOf } from './repository.ts';
+import { type Cascade, type CascadeChoice, cascadeProblems, findCascade } from './cascade.ts';
+import {
+  loadModelEntry,
+  type ModelEntry,
+  type ModelRepository,
+  modelDirNames,
+  repositoryOf,
+} from './repository.ts';
 import { type ModelFileProblem, modelFileProblems } from './validate.ts';
 
 export interface ModelCheck {
@@ -58,12 +64,12 @@ export async function checkModelRepository(
 }
 
 function checkCascadeOf(
-  repo: ReturnType<typeof repositoryOf>,
+  repo: ModelRepository,
   choice: CascadeChoice,
   models: readonly ModelCheck[],
 ): CascadeCheck {
   const broken = models.filter((m) => m.problems.length > 0).map((m) => m.name);
-  let cascade: ReturnType<typeof findCascade>;
+  let cascade: Cascade;
   try {
     cascade = findCascade(repo, choice);
   } catch (err) {
