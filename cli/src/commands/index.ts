@@ -4,6 +4,7 @@ import { registerCloud } from './cloud.ts';
 import { registerDevices } from './devices.ts';
 import { registerEdge } from './edge.ts';
 import { registerEdges } from './edges.ts';
+import { registerInit } from './init.ts';
 import { registerKeys } from './keys.ts';
 import { registerModels } from './models.ts';
 import { registerQuantize } from './quantize.ts';
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   registerDevices(program);
   registerKeys(program);
   registerModels(program);
+  registerInit(program);
   registerQuantize(program);
   registerCalibrate(program);
   registerUp(program);

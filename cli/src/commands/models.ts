@@ -9,12 +9,14 @@ import {
 import { type Command, Option } from 'commander';
 import { parsePositiveInt } from '../flags.ts';
 import { formatTable } from '../format.ts';
+import { registerModelsCheck } from './models-check.ts';
 
 const modelsDirOption = () =>
   new Option('--models <dir>', 'model repository directory').default(DEFAULT_MODELS_DIR, '<repo>/models');
 
 export function registerModels(program: Command): void {
   const models = program.command('models').description('inspect and evaluate the model repository');
+  registerModelsCheck(models);
 
   models
     .command('list')

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { FoglineError, isFoglineError } from '@fogline/shared';
+import { quantizedModelTarget, writeQuantizedModel } from '@fogline/shared/model-repository';
 import type { CalibrationProgress } from '@fogline/toolchain';
 import {
   compareLatency,
@@ -28,6 +29,7 @@ interface QuantizeFlags {
   eval: string[];
   report?: string;
   latency: boolean;
+  into?: string;
 }
 
 function parsePercentile(value: string): number {
@@ -41,7 +43,7 @@ export function registerQuantize(program: Command): void {
   program
     .command('quantize')
     .argument('<in>', 'the fp32 ONNX model to quantize')
-    .argument('<out>', 'where to write the int8 ONNX model')
+    .argument('[out]', 'where to write the int8 ONNX model (or --into <repo>)')
     .description(
       'quantize an fp32 ONNX model to int8 (static QDQ or dynamic), check it in onnxruntime and report',
     )
@@ -78,7 +80,13 @@ export function registerQuantize(program: Command): void {
     )
     .option('--report <file>', 'write the report as JSON (<file>.json) and markdown (<file>.md)')
     .option('--no-latency', 'skip the latency comparison')
-    .action(async (input: string, output: string, flags: QuantizeFlags) => runQuantize(input, output, flags));
+    .option(
+      '--into <repo>',
+      'instead of <out>: add the model <name>-int8 to a repository, config copied from <in>’s (<repo>/<name>/<v>/model.onnx)',
+    )
+    .action(async (input: string, output: string | undefined, flags: QuantizeFlags) =>
+      runQuantize(input, output, flags),
+    );
 }
 
 async function readModelFile(path: string): Promise<Uint8Array> {
@@ -89,7 +97,12 @@ async function readModelFile(path: string): Promise<Uint8Array> {
   }
 }
 
-async function runQuantize(input: string, output: string, flags: QuantizeFlags): Promise<void> {
+async function runQuantize(input: string, out: string | undefined, flags: QuantizeFlags): Promise<void> {
+  if ((out === undefined) === (flags.into === undefined)) {
+    throw new FoglineError('INVALID_ARG', 'give either <out> or --into <repo> (one of them)');
+  }
+  const target = flags.into === undefined ? undefined : await quantizedModelTarget(input, flags.into);
+  const output = target?.modelPath ?? (out as string);
   if (flags.calibration === 'test') {
     throw new FoglineError(
       'INVALID_ARG',
@@ -146,7 +159,8 @@ async function runQuantize(input: string, output: string, flags: QuantizeFlags):
       ? await compareLatency(bytes, result.bytes, modelInput.name, evalSets[0])
       : [];
 
-  await writeFile(output, result.bytes);
+  if (target) await writeQuantizedModel(target, result.bytes, settingsOf(flags, calibration));
+  else await writeFile(output, result.bytes);
   const report: QuantizeReport = {
     input,
     output,
@@ -170,6 +184,11 @@ async function runQuantize(input: string, output: string, flags: QuantizeFlags):
     await writeFile(`${stem}.md`, quantizeReportMarkdown(report));
   }
   printSummary(report);
+  if (target) {
+    console.log(
+      `model ${target.name} v${target.version} in ${flags.into} (config ${target.keepsConfig ? 'kept' : `from ${target.source.name}`}); check it: fogline models check --models ${flags.into}`,
+    );
+  }
 }
 
 function settingsOf(flags: QuantizeFlags, calibration: SampleSet | undefined): string {

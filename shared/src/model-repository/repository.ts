@@ -74,19 +74,28 @@ export async function loadModelEntry(repoDir: string, name: string): Promise<Mod
   };
 }
 
-/** Scans `dir` for model directories (any sub-directory holding a config.json). */
-export async function loadModelRepository(dir: string = DEFAULT_MODELS_DIR): Promise<ModelRepository> {
-  let names: string[];
+/** The model directories of a repository: sub-directories holding a config.json, sorted. */
+export async function modelDirNames(dir: string): Promise<string[]> {
   try {
-    names = (await readdir(dir, { withFileTypes: true }))
+    return (await readdir(dir, { withFileTypes: true }))
       .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'config.json')))
       .map((d) => d.name)
       .sort();
   } catch (cause) {
     throw new FoglineError('NOT_FOUND', `model repository ${dir} cannot be read`, { cause });
   }
-  const entries = new Map<string, ModelEntry>();
-  for (const name of names) entries.set(name, await loadModelEntry(dir, name));
+}
+
+/** Scans `dir` for model directories (any sub-directory holding a config.json). */
+export async function loadModelRepository(dir: string = DEFAULT_MODELS_DIR): Promise<ModelRepository> {
+  const entries: ModelEntry[] = [];
+  for (const name of await modelDirNames(dir)) entries.push(await loadModelEntry(dir, name));
+  return repositoryOf(dir, entries);
+}
+
+/** A repository view over entries already loaded. */
+export function repositoryOf(dir: string, list: readonly ModelEntry[]): ModelRepository {
+  const entries = new Map(list.map((e) => [e.name, e]));
   return {
     dir,
     list: () => [...entries.values()],

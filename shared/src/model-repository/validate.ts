@@ -1,67 +1,121 @@
 import * as ort from 'onnxruntime-node';
 import { FoglineError } from '../core/errors.ts';
-import type { TensorDatatype, TensorSpec } from '../core/model-config.ts';
+import type { ModelConfig, TensorDatatype, TensorSpec } from '../core/model-config.ts';
 import type { ModelEntry } from './repository.ts';
 
-const ORT_TYPE_OF: Record<TensorDatatype, string> = {
+/** onnxruntime's element type for each config datatype. */
+export const ORT_TYPE_OF: Readonly<Record<TensorDatatype, string>> = {
   FP32: 'float32',
   FP16: 'float16',
   UINT8: 'uint8',
   INT8: 'int8',
 };
 
+/** One way a config.json and its ONNX file disagree: the ONNX file, the config field, one line. */
+export interface ModelFileProblem {
+  readonly file: string;
+  readonly field: string;
+  readonly message: string;
+}
+
 /**
  * Opens the ONNX file and checks that config.json describes its real inputs and outputs
- * (names, element type, rank, fixed dims). A mismatch names the file and the field.
+ * (names, element type, rank, fixed dims, quantization on integer tensors only, and says when
+ * the labels no longer fit the model's class count). Throws the first mismatch, naming the file and the field; every problem
+ * is in `details.problems`.
  */
 export async function validateModelFile(entry: ModelEntry, version = entry.latestVersion): Promise<void> {
+  const problems = await modelFileProblems(entry, version);
+  const first = problems[0];
+  if (first) {
+    throw new FoglineError('INVALID_ARG', first.message, {
+      details: { file: first.file, field: first.field, problems },
+    });
+  }
+}
+
+/** Every disagreement between config.json and one version's ONNX file (empty: they agree). */
+export async function modelFileProblems(
+  entry: ModelEntry,
+  version = entry.latestVersion,
+): Promise<ModelFileProblem[]> {
   const path = entry.modelPath(version);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(path);
   } catch (cause) {
-    throw new FoglineError('INVALID_ARG', `${path}: onnxruntime cannot load it`, { cause });
+    const reason = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
+    return [{ file: path, field: '(file)', message: `${path}: onnxruntime cannot load it (${reason})` }];
   }
   try {
-    compare(entry, path, 'inputs', entry.config.inputs, session.inputMetadata);
-    compare(entry, path, 'outputs', entry.config.outputs, session.outputMetadata);
+    const where = (field: string) => `${entry.dir}/config.json field "${field}" does not match ${path}`;
+    return [
+      ...compare(where('inputs'), path, 'inputs', entry.config.inputs, session.inputMetadata),
+      ...compare(
+        where('outputs'),
+        path,
+        'outputs',
+        entry.config.outputs,
+        session.outputMetadata,
+        entry.config,
+      ),
+    ];
   } finally {
     await session.release();
   }
 }
 
 function compare(
-  entry: ModelEntry,
+  where: string,
   path: string,
   field: 'inputs' | 'outputs',
   specs: readonly TensorSpec[],
   actual: readonly ort.InferenceSession.ValueMetadata[],
-): void {
-  const where = `${entry.dir}/config.json field "${field}"`;
-  const fail = (problem: string): never => {
-    throw new FoglineError('INVALID_ARG', `${where} does not match ${path}: ${problem}`, {
-      details: { file: path, field },
-    });
-  };
+  config?: ModelConfig,
+): ModelFileProblem[] {
+  const problems: ModelFileProblem[] = [];
+  const add = (at: string, problem: string) =>
+    problems.push({ file: path, field: at, message: `${where}: ${problem}` });
   const names = actual.map((m) => m.name);
   if (specs.length !== actual.length)
-    fail(`config lists ${specs.length}, the model has ${actual.length} (${names.join(', ')})`);
+    add(field, `config lists ${specs.length}, the model has ${actual.length} (${names.join(', ')})`);
   for (const [i, spec] of specs.entries()) {
+    const at = `${field}[${i}]`;
     const meta = actual.find((m) => m.name === spec.name);
-    if (!meta) fail(`${field}[${i}].name "${spec.name}" is not in the model (it has ${names.join(', ')})`);
-    if (!meta?.isTensor) throw fail(`${field}[${i}] "${spec.name}" is not a tensor in the model`);
-    if (meta.type !== ORT_TYPE_OF[spec.datatype]) {
-      fail(`${field}[${i}].datatype is ${spec.datatype}, the model says ${meta.type}`);
+    if (!meta) {
+      add(`${at}.name`, `${at}.name "${spec.name}" is not in the model (it has ${names.join(', ')})`);
+      continue;
+    }
+    if (!meta.isTensor) {
+      add(at, `${at} "${spec.name}" is not a tensor in the model`);
+      continue;
+    }
+    if (spec.quantization && meta.type !== 'uint8' && meta.type !== 'int8') {
+      add(
+        `${at}.quantization`,
+        `${at}.quantization applies to int8/uint8 tensors, the model's "${spec.name}" is ${meta.type}`,
+      );
+    } else if (meta.type !== ORT_TYPE_OF[spec.datatype]) {
+      add(`${at}.datatype`, `${at}.datatype is ${spec.datatype}, the model says ${meta.type}`);
     }
     if (meta.shape.length !== spec.shape.length) {
-      fail(`${field}[${i}].shape has rank ${spec.shape.length}, the model's is [${meta.shape.join(', ')}]`);
+      add(
+        `${at}.shape`,
+        `${at}.shape has rank ${spec.shape.length}, the model's is [${meta.shape.join(', ')}]`,
+      );
+      continue;
     }
     spec.shape.forEach((dim, d) => {
       const real = meta.shape[d];
       const realFixed = typeof real === 'number' && real > 0;
       if (dim === -1 ? realFixed : !realFixed || real !== dim) {
-        fail(`${field}[${i}].shape[${d}] is ${dim}, the model's is ${String(real)}`);
+        // The class dim of outputs[0] is what the labels name: say so when they no longer fit.
+        const labels = config && i === 0 && d === spec.shape.length - 1 ? config.labels.length : 0;
+        const classes =
+          labels > 0 && realFixed && real !== labels ? ` (${real} classes, labels has ${labels} names)` : '';
+        add(`${at}.shape[${d}]`, `${at}.shape[${d}] is ${dim}, the model's is ${String(real)}${classes}`);
       }
     });
   }
+  return problems;
 }

@@ -1,0 +1,97 @@
+/** `fogline init <dir>`: a model repository for a cascade from three ONNX files (docs/model-repository.md). */
+import { readFile } from 'node:fs/promises';
+import { FoglineError, OUTPUT_KINDS, type OutputKind } from '@fogline/shared';
+import {
+  checkModelRepository,
+  planModelRepository,
+  writeModelRepository,
+} from '@fogline/shared/model-repository';
+import { type Command, Option } from 'commander';
+import { formatRepositoryCheck } from './models-check.ts';
+
+interface InitFlags {
+  device: string;
+  edge: string;
+  cloud: string;
+  labels?: string;
+  labelsFile?: string;
+  name?: string;
+  outputKind?: OutputKind;
+  force?: boolean;
+}
+
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .argument('<dir>', 'the model repository to create (or add the three models to)')
+    .description(
+      'scaffold a model repository for a cascade from three ONNX files: configs read from their inputs and outputs, then checked',
+    )
+    .requiredOption('--device <a.onnx>', 'the device (smallest) model')
+    .requiredOption('--edge <b.onnx>', 'the edge model')
+    .requiredOption('--cloud <c.onnx>', 'the cloud (largest) model')
+    .option('--labels <a,b,c>', 'class names by index, comma-separated')
+    .option('--labels-file <file>', 'class names by index, one per line')
+    .option(
+      '--name <prefix>',
+      'name the models <prefix>-tiny, <prefix>-mid, <prefix>-large (default: after the files)',
+    )
+    .addOption(
+      new Option('--output-kind <kind>', 'what outputs[0] holds (default logits)').choices([...OUTPUT_KINDS]),
+    )
+    .option('--force', 'replace model directories that already exist')
+    .action(async (dir: string, flags: InitFlags) => runInit(dir, flags));
+}
+
+async function runInit(dir: string, flags: InitFlags): Promise<void> {
+  const labelled = await readLabels(flags);
+  const plan = await planModelRepository({
+    files: { device: flags.device, edge: flags.edge, cloud: flags.cloud },
+    ...(flags.name !== undefined ? { prefix: flags.name } : {}),
+    ...labelled,
+    ...(flags.outputKind ? { outputKind: flags.outputKind } : {}),
+  });
+  await writeModelRepository(dir, plan, flags.force);
+  for (const m of plan.models)
+    console.log(`wrote ${dir}/${m.name}/config.json and 1/model.onnx (${m.tier}, from ${m.source})`);
+  console.log(plan.notes.map((n) => `note: ${n}`).join('\n'));
+  const [device, edge, cloud] = plan.models.map((m) => m.name) as [string, string, string];
+  const check = await checkModelRepository(dir, { device, edge, cloud });
+  console.log(`\n${formatRepositoryCheck(check)}`);
+  if (!check.ok) {
+    process.exitCode = 1;
+    return;
+  }
+  console.log(`
+next steps:
+  1. fit the routing thresholds on labelled samples of yours:
+     fogline calibrate --repository ${dir} --models ${device},${edge},${cloud} --split <val> --eval-split <test>
+  2. quantize the edge model into the repository (adds ${edge}-int8, which cascades then prefer):
+     fogline quantize ${dir}/${edge}/1/model.onnx --into ${dir} --calibration <samples>
+     then calibrate again with --edge-model ${edge}-int8
+  3. check, then run the three tiers:
+     fogline models check --models ${dir}
+     fogline up --models ${dir}
+see docs/model-repository.md`);
+}
+
+async function readLabels(flags: InitFlags): Promise<{ labels?: string[]; labelsSource?: string }> {
+  if (flags.labels !== undefined && flags.labelsFile !== undefined) {
+    throw new FoglineError('INVALID_ARG', 'pass --labels or --labels-file, not both');
+  }
+  if (flags.labels !== undefined) {
+    return { labels: flags.labels.split(',').map((l) => l.trim()), labelsSource: '--labels' };
+  }
+  if (flags.labelsFile === undefined) return {};
+  let text: string;
+  try {
+    text = await readFile(flags.labelsFile, 'utf8');
+  } catch (cause) {
+    throw new FoglineError('NOT_FOUND', `--labels-file ${flags.labelsFile}: cannot read it`, { cause });
+  }
+  const labels = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  return { labels, labelsSource: flags.labelsFile };
+}
