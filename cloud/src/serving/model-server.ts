@@ -95,7 +95,14 @@ export class ModelServer {
           const applied = applyConfigOverride(entry.config, override, name);
           entry = { ...entry, config: applied.config };
           options = { ...options, ...applied.serving };
-          if (applied.changesTensors) await validateModelFile(entry);
+          if (applied.changesTensors) {
+            await validateModelFile(entry).catch((err: unknown) => {
+              const e = fromUnknown(err);
+              throw new FoglineError(e.code, `load config of model "${name}" (tensors): ${e.message}`, {
+                cause: e,
+              });
+            });
+          }
         }
         const fresh = await ModelInstance.load(entry, entry.latestVersion, options);
         if (this.closed) {
@@ -113,7 +120,11 @@ export class ModelServer {
       } catch (err) {
         let e = this.withoutPaths(fromUnknown(err));
         if (e.code === 'NOT_FOUND' && !existsSync(join(this.repositoryDir, name, 'config.json'))) {
-          e = new FoglineError('NOT_FOUND', `unknown model "${name}": the model repository has no ${name}/config.json`, { cause: e });
+          e = new FoglineError(
+            'NOT_FOUND',
+            `unknown model "${name}": the model repository has no ${name}/config.json`,
+            { cause: e },
+          );
         }
         slot.state = slot.current ? 'READY' : 'UNAVAILABLE';
         slot.reason = e.message;

@@ -95,7 +95,8 @@ type QuantizationMap = Record<string, { scale: number; zero_point: number }>;
 
 function quantizationOf(config: ModelConfig): QuantizationMap | undefined {
   const out: QuantizationMap = {};
-  for (const t of [...config.inputs, ...config.outputs]) if (t.quantization) out[t.name] = { ...t.quantization };
+  for (const t of [...config.inputs, ...config.outputs])
+    if (t.quantization) out[t.name] = { ...t.quantization };
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
@@ -112,11 +113,7 @@ export interface AppliedOverride {
  * Applies `override` (a parsed load-request config) over `base`. INVALID_ARG naming the field for
  * anything invalid or that fogline cannot honour.
  */
-export function applyConfigOverride(
-  base: ModelConfig,
-  override: unknown,
-  name: string,
-): AppliedOverride {
+export function applyConfigOverride(base: ModelConfig, override: unknown, name: string): AppliedOverride {
   const where = `load config of model "${name}"`;
   const fail = (field: string, problem: string): never => {
     throw new FoglineError('INVALID_ARG', `${where}: field "${field}" ${problem}`, {
@@ -322,7 +319,8 @@ function dynamicBatchingFromTriton(value: unknown, fail: Fail): Record<string, u
     fail('dynamic_batching.preserve_ordering', 'must be a boolean');
   }
   for (const key of ['priority_levels', 'default_priority_level']) {
-    if (d[key] !== undefined && d[key] !== 0) fail(`dynamic_batching.${key}`, 'must be 0 (fogline has no priorities)');
+    if (d[key] !== undefined && d[key] !== 0)
+      fail(`dynamic_batching.${key}`, 'must be 0 (fogline has no priorities)');
   }
   const out: Record<string, unknown> = {};
   if (d.preferred_batch_size !== undefined) out.preferred_batch_size = d.preferred_batch_size;
@@ -353,7 +351,11 @@ function dynamicBatchingFromTriton(value: unknown, fail: Fail): Record<string, u
     const size = (policy as Record<string, unknown>).max_queue_size;
     if (size !== undefined) {
       // Triton: 0 = unbounded; fogline's queue is always bounded.
-      if (size === 0) fail('dynamic_batching.default_queue_policy.max_queue_size', 'must be >= 1 (fogline queues are bounded)');
+      if (size === 0)
+        fail(
+          'dynamic_batching.default_queue_policy.max_queue_size',
+          'must be >= 1 (fogline queues are bounded)',
+        );
       out.max_queue_size = size;
     }
   }
@@ -381,7 +383,8 @@ function workersFromInstanceGroup(value: unknown, fail: Fail): number {
     if (!atDefault) fail(`instance_group[0].${key}`, 'is not supported by fogline');
   }
   const count = g.count ?? 1;
-  if (!SERVING_RULES.workers.test(count)) fail('instance_group[0].count', `must be ${SERVING_RULES.workers.must}`);
+  if (!SERVING_RULES.workers.test(count))
+    fail('instance_group[0].count', `must be ${SERVING_RULES.workers.must}`);
   return count as number;
 }
 
@@ -394,5 +397,9 @@ function checkVersionPolicy(value: unknown, fail: Fail): void {
     Object.keys(value).length === 1 &&
     latest !== undefined &&
     (latest.num_versions === undefined || latest.num_versions === 1);
-  if (!ok) fail('version_policy', 'must be {"latest": {"num_versions": 1}} (fogline serves the newest version only)');
+  if (!ok)
+    fail(
+      'version_policy',
+      'must be {"latest": {"num_versions": 1}} (fogline serves the newest version only)',
+    );
 }
