@@ -253,8 +253,12 @@ describe('statistics and metrics', () => {
     const res = await request('/metrics');
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
-    expect(text).toMatch(/fogline_inference_requests_total\{model="digits-tiny",version="1",status="200"\} \d+/);
-    expect(text).toMatch(/fogline_inference_requests_total\{model="digits-tiny",version="1",status="400"\} \d+/);
+    expect(text).toMatch(
+      /fogline_inference_requests_total\{model="digits-tiny",version="1",status="200"\} \d+/,
+    );
+    expect(text).toMatch(
+      /fogline_inference_requests_total\{model="digits-tiny",version="1",status="400"\} \d+/,
+    );
     expect(text).toMatch(/fogline_inference_request_duration_seconds_bucket/);
     expect(text).toMatch(/fogline_inference_queue_depth\{model="digits-tiny",version="1"\} 0/);
     expect(text).toMatch(/fogline_inference_batch_size_count\{model="digits-tiny"\} \d+/);
