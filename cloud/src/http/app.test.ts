@@ -52,7 +52,7 @@ describe('health and metadata (open, no key)', () => {
     expect(await (await request('/v2')).json()).toEqual({
       name: 'fogline',
       version: expect.any(String),
-      extensions: ['binary_tensor_data', 'model_repository', 'statistics'],
+      extensions: ['binary_tensor_data', 'model_configuration', 'model_repository', 'statistics'],
     });
   });
 
