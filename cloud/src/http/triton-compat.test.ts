@@ -7,7 +7,9 @@
  * `load_model(config=...)` (`{"parameters": {"config": "<JSON text>"}}`) applied or refused.
  * Run Triton's real client against a server with test/triton-client/run.sh.
  */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { deflateRawSync, deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelStatistics } from '../serving/model-views.ts';
@@ -387,6 +389,24 @@ describe('POST /v2/repository/models/{m}/load with a config (load_model(config=.
     expect(error).toBe('unknown model "ghost": the model repository has no ghost/config.json');
     const index = await send('POST', '/v2/repository/index', '{}');
     expect(index.body.toString()).not.toContain(repoDir);
+  });
+
+  it('names a broken config.json relative to the repository, in the reply and in the index', async () => {
+    mkdirSync(join(repoDir, 'broken', '1'), { recursive: true });
+    writeFileSync(join(repoDir, 'broken', 'config.json'), '{"name": "broken",');
+    const res = await send('POST', '/v2/repository/models/broken/load', '{}');
+    expect(res.status).toBe(400);
+    expect(json(res).error).toBe('broken/config.json: not valid JSON');
+    const index = json(await send('POST', '/v2/repository/index', '{}')) as {
+      name: string;
+      reason?: string;
+    }[];
+    expect(index.find((m) => m.name === 'broken')).toEqual({
+      name: 'broken',
+      state: 'UNAVAILABLE',
+      reason: 'broken/config.json: not valid JSON',
+    });
+    rmSync(join(repoDir, 'broken'), { recursive: true });
   });
 });
 

@@ -9,7 +9,7 @@
 
 import { type Dirent, existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import { FoglineError, fromUnknown } from '@fogline/shared';
 import { loadModelEntry, type ModelEntry, validateModelFile } from '@fogline/shared/model-repository';
 import { ModelInstance } from './model-instance.ts';
@@ -235,7 +235,7 @@ export class ModelServer {
    * `m/config.json`): load errors reach HTTP clients, who have no business knowing server paths.
    */
   private withoutPaths(e: FoglineError): FoglineError {
-    const root = this.repositoryDir.replace(/[\\/]+$/, '');
+    const root = normalize(this.repositoryDir).replace(/[\\/]+$/, '');
     if (root === '' || !e.message.includes(root)) return e;
     const message = e.message.replaceAll(`${root}${sep}`, '').replaceAll(root, 'the model repository');
     return new FoglineError(e.code, message, { cause: e });
