@@ -52,7 +52,7 @@ describe('health and metadata (open, no key)', () => {
     expect(await (await request('/v2')).json()).toEqual({
       name: 'fogline',
       version: expect.any(String),
-      extensions: ['binary_tensor_data', 'model_repository', 'statistics'],
+      extensions: ['binary_tensor_data', 'model_configuration', 'model_repository', 'statistics'],
     });
   });
 
@@ -249,12 +249,16 @@ describe('statistics and metrics', () => {
     expect(all.model_stats).toHaveLength(1);
   });
 
-  it('exposes Prometheus metrics: requests by model/status, latency, queue depth, batch sizes', async () => {
+  it('exposes Prometheus metrics: requests by model/version/status, latency, queue depth, batch sizes', async () => {
     const res = await request('/metrics');
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
-    expect(text).toMatch(/fogline_inference_requests_total\{model="digits-tiny",status="200"\} \d+/);
-    expect(text).toMatch(/fogline_inference_requests_total\{model="digits-tiny",status="400"\} \d+/);
+    expect(text).toMatch(
+      /fogline_inference_requests_total\{model="digits-tiny",version="1",status="200"\} \d+/,
+    );
+    expect(text).toMatch(
+      /fogline_inference_requests_total\{model="digits-tiny",version="1",status="400"\} \d+/,
+    );
     expect(text).toMatch(/fogline_inference_request_duration_seconds_bucket/);
     expect(text).toMatch(/fogline_inference_queue_depth\{model="digits-tiny",version="1"\} 0/);
     expect(text).toMatch(/fogline_inference_batch_size_count\{model="digits-tiny"\} \d+/);

@@ -1,13 +1,29 @@
 /**
  * Reads a request body with a size limit: a declared Content-Length past the limit is refused
  * before reading anything (413); a chunked body is counted as it arrives and abandoned past it.
+ * A body sent `Content-Encoding: gzip|deflate` is inflated, the limit applying to the inflated
+ * bytes as well (content-encoding.ts); another coding is refused with 415 before anything is read.
  * The bytes may be a view into a larger buffer: callers must not keep them past the request.
  */
 import type { IncomingMessage } from 'node:http';
 import { FoglineError } from '@fogline/shared';
 import type { Context } from 'hono';
+import { decompressBody, requestCoding } from './content-encoding.ts';
 
-export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array> {
+export function readBody(c: Context, maxBytes: number): Promise<Uint8Array> {
+  const header = c.req.header('content-encoding');
+  // The usual case, no coding, adds no promise of its own.
+  if (header === undefined) return readRaw(c, maxBytes);
+  try {
+    const coding = requestCoding(header);
+    const body = readRaw(c, maxBytes);
+    return coding === undefined ? body : body.then((raw) => decompressBody(raw, coding, maxBytes));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+async function readRaw(c: Context, maxBytes: number): Promise<Uint8Array> {
   const declared = c.req.header('content-length');
   if (declared !== undefined) {
     const n = Number(declared);

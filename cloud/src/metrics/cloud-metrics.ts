@@ -1,7 +1,10 @@
 /**
  * Prometheus metrics of the gateway (prom-client), on a registry of its own so several servers can
- * live in one process (tests). Queue depth is read at scrape time; batch sizes are observed as
- * batches start.
+ * live in one process (tests). Queue depth and the per-version time counters (queue, compute_input,
+ * compute_infer, compute_output: Triton's `nv_inference_*_duration_us`, here in seconds as
+ * Prometheus names want) are read at scrape time; batch sizes are observed as batches start. The
+ * exposition passes `promtool check metrics` (cloud-metrics.test.ts): prom-client's default gauges
+ * named `*_total` are dropped (each has a correctly named twin without the suffix).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ModelInstance } from '../serving/model-instance.ts';
@@ -9,13 +12,58 @@ import type { ModelInstance } from '../serving/model-instance.ts';
 const DIRECT_DEVICE_OUTCOMES = ['received', 'answered', 'errors', 'dropped'] as const;
 type DirectDeviceOutcome = (typeof DIRECT_DEVICE_OUTCOMES)[number];
 
+/** prom-client default metrics that are gauges named like counters (`promtool check metrics`). */
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** Per-version totals read from each serving instance at scrape time (Triton's name in brackets). */
+const VERSION_TOTALS: readonly {
+  name: string;
+  help: string;
+  read(m: ModelInstance): number;
+}[] = [
+  {
+    name: 'fogline_inference_queue_duration_seconds_total',
+    help: 'Time requests waited in the dynamic batcher queue, summed (Triton nv_inference_queue_duration_us).',
+    read: (m) => m.batcher.stats.queueMs / 1000,
+  },
+  {
+    name: 'fogline_inference_compute_input_duration_seconds_total',
+    help: 'Time spent decoding and checking request bodies, summed (Triton nv_inference_compute_input_duration_us).',
+    read: (m) => m.requests.computeInput.ms / 1000,
+  },
+  {
+    name: 'fogline_inference_compute_infer_duration_seconds_total',
+    help: 'Time batches spent in onnxruntime, summed (Triton nv_inference_compute_infer_duration_us).',
+    read: (m) => m.batcher.stats.computeMs / 1000,
+  },
+  {
+    name: 'fogline_inference_compute_output_duration_seconds_total',
+    help: 'Time spent encoding responses, summed (Triton nv_inference_compute_output_duration_us).',
+    read: (m) => m.requests.computeOutput.ms / 1000,
+  },
+  {
+    name: 'fogline_inference_executions_total',
+    help: 'Batches run (Triton nv_inference_exec_count).',
+    read: (m) => m.batcher.stats.executions,
+  },
+  {
+    name: 'fogline_inference_samples_total',
+    help: 'Samples inferred, summed over batches (Triton nv_inference_count).',
+    read: (m) => m.batcher.stats.inferences,
+  },
+];
+
 const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 export class CloudMetrics {
   readonly registry = new Registry();
-  readonly inferRequests: Counter<'model' | 'status'>;
-  readonly inferLatency: Histogram<'model'>;
+  readonly inferRequests: Counter<'model' | 'version' | 'status'>;
+  readonly inferLatency: Histogram<'model' | 'version'>;
   readonly batchSize: Histogram<'model'>;
   readonly rateLimited: Counter<'key'>;
   readonly authFailures: Counter<'reason'>;
@@ -23,18 +71,20 @@ export class CloudMetrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (options.processMetrics ?? true)
+    if (options.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: 'fogline_' });
+      for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(`fogline_${name}`);
+    }
     this.inferRequests = new Counter({
       name: 'fogline_inference_requests_total',
-      help: 'Inference requests answered, by model and HTTP status.',
-      labelNames: ['model', 'status'],
+      help: 'Inference requests answered, by model, version and HTTP status (model and version empty when the request named no serving model).',
+      labelNames: ['model', 'version', 'status'],
       registers,
     });
     this.inferLatency = new Histogram({
       name: 'fogline_inference_request_duration_seconds',
       help: 'Time from request arrival to response, successful inference requests.',
-      labelNames: ['model'],
+      labelNames: ['model', 'version'],
       buckets: LATENCY_BUCKETS_S,
       registers,
     });
@@ -69,6 +119,18 @@ export class CloudMetrics {
           this.set({ model: m.name, version: String(m.version) }, m.batcher.queueDepth);
       },
     });
+    for (const total of VERSION_TOTALS) {
+      new Counter({
+        name: total.name,
+        help: total.help,
+        labelNames: ['model', 'version'],
+        registers,
+        collect() {
+          this.reset();
+          for (const m of serving) this.inc({ model: m.name, version: String(m.version) }, total.read(m));
+        },
+      });
+    }
     new Gauge({
       name: 'fogline_model_ready',
       help: '1 for every model version currently serving.',
@@ -81,25 +143,35 @@ export class CloudMetrics {
     });
   }
 
-  private readonly requestChildren = new Map<string, { inc(): void }>();
-  private readonly latencyChildren = new Map<string, { observe(v: number): void }>();
+  /** Label children per serving version and status (cached: this is the hot path). */
+  private readonly requestChildren = new WeakMap<ModelInstance, Map<number, { inc(): void }>>();
+  private readonly unresolvedChildren = new Map<number, { inc(): void }>();
+  private readonly latencyChildren = new WeakMap<ModelInstance, { observe(v: number): void }>();
 
-  /** Counts one answered inference request (label children cached: this is the hot path). */
-  countRequest(model: string, status: number): void {
-    const key = `${model}\u0000${status}`;
-    let child = this.requestChildren.get(key);
+  /** Counts one answered inference request; `instance` undefined when it named no serving model. */
+  countRequest(instance: ModelInstance | undefined, status: number): void {
+    let byStatus = instance ? this.requestChildren.get(instance) : this.unresolvedChildren;
+    if (!byStatus) {
+      byStatus = new Map();
+      this.requestChildren.set(instance!, byStatus);
+    }
+    let child = byStatus.get(status);
     if (!child) {
-      child = this.inferRequests.labels({ model, status: String(status) });
-      this.requestChildren.set(key, child);
+      child = this.inferRequests.labels({
+        model: instance?.name ?? '',
+        version: instance ? String(instance.version) : '',
+        status: String(status),
+      });
+      byStatus.set(status, child);
     }
     child.inc();
   }
 
-  observeLatency(model: string, seconds: number): void {
-    let child = this.latencyChildren.get(model);
+  observeLatency(instance: ModelInstance, seconds: number): void {
+    let child = this.latencyChildren.get(instance);
     if (!child) {
-      child = this.inferLatency.labels({ model });
-      this.latencyChildren.set(model, child);
+      child = this.inferLatency.labels({ model: instance.name, version: String(instance.version) });
+      this.latencyChildren.set(instance, child);
     }
     child.observe(seconds);
   }

@@ -9,11 +9,12 @@
 
 import { type Dirent, existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import { FoglineError, fromUnknown } from '@fogline/shared';
-import { loadModelEntry, type ModelEntry } from '@fogline/shared/model-repository';
+import { loadModelEntry, type ModelEntry, validateModelFile } from '@fogline/shared/model-repository';
 import { ModelInstance } from './model-instance.ts';
 import type { ServingOptions } from './serving-options.ts';
+import { applyConfigOverride } from './triton-config.ts';
 
 /** Triton repository index states. */
 export type ModelState = 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
@@ -73,8 +74,11 @@ export class ModelServer {
   /**
    * Rereads the model's config and versions, loads the latest version, swaps it in, then retires the
    * previous instance in the background. Throws (and keeps the current version serving) on failure.
+   * `override` is a load request's config (Triton's `load_model(config=...)`), applied over
+   * config.json by `applyConfigOverride` and refused with INVALID_ARG when it cannot be honoured;
+   * it holds until the next load without one. Error messages name paths relative to the repository.
    */
-  load(name: string): Promise<ModelInstance> {
+  load(name: string, override?: unknown): Promise<ModelInstance> {
     try {
       checkModelName(name);
     } catch (err) {
@@ -85,8 +89,22 @@ export class ModelServer {
       this.assertOpen();
       slot.state = 'LOADING';
       try {
-        const entry = await loadModelEntry(this.repositoryDir, name);
-        const fresh = await ModelInstance.load(entry, entry.latestVersion, this.options);
+        let entry = await loadModelEntry(this.repositoryDir, name);
+        let options = this.options;
+        if (override !== undefined) {
+          const applied = applyConfigOverride(entry.config, override, name);
+          entry = { ...entry, config: applied.config };
+          options = { ...options, ...applied.serving };
+          if (applied.changesTensors) {
+            await validateModelFile(entry).catch((err: unknown) => {
+              const e = fromUnknown(err);
+              throw new FoglineError(e.code, `load config of model "${name}" (tensors): ${e.message}`, {
+                cause: e,
+              });
+            });
+          }
+        }
+        const fresh = await ModelInstance.load(entry, entry.latestVersion, options);
         if (this.closed) {
           await fresh.retire();
           throw new FoglineError('UNAVAILABLE', 'server is shutting down');
@@ -100,7 +118,14 @@ export class ModelServer {
         if (previous) this.retire(previous);
         return fresh;
       } catch (err) {
-        const e = fromUnknown(err);
+        let e = this.withoutPaths(fromUnknown(err));
+        if (e.code === 'NOT_FOUND' && !existsSync(join(this.repositoryDir, name, 'config.json'))) {
+          e = new FoglineError(
+            'NOT_FOUND',
+            `unknown model "${name}": the model repository has no ${name}/config.json`,
+            { cause: e },
+          );
+        }
         slot.state = slot.current ? 'READY' : 'UNAVAILABLE';
         slot.reason = e.message;
         // A name with no model directory at all is not a model: forget it again.
@@ -203,6 +228,17 @@ export class ModelServer {
       });
     this.retiring.add(done);
     return done;
+  }
+
+  /**
+   * The error with the repository's location taken out of its message (`<repo>/m/config.json` reads
+   * `m/config.json`): load errors reach HTTP clients, who have no business knowing server paths.
+   */
+  private withoutPaths(e: FoglineError): FoglineError {
+    const root = normalize(this.repositoryDir).replace(/[\\/]+$/, '');
+    if (root === '' || !e.message.includes(root)) return e;
+    const message = e.message.replaceAll(`${root}${sep}`, '').replaceAll(root, 'the model repository');
+    return new FoglineError(e.code, message, { cause: e });
   }
 
   private assertOpen(): void {

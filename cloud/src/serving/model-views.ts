@@ -1,5 +1,6 @@
 /** JSON views of a serving model: OIP model metadata and Triton's statistics extension. */
 import type { ModelInstance } from './model-instance.ts';
+import type { DurationCounter } from './request-stats.ts';
 
 /** OIP: `$metadata_model_response`; the batch dim is -1 as in the model config. */
 export interface ModelMetadata {
@@ -38,8 +39,22 @@ export interface ModelStatistics {
   last_inference: number;
   inference_count: number;
   execution_count: number;
-  inference_stats: { success: Duration; fail: Duration; queue: Duration; compute_infer: Duration };
-  batch_stats: { batch_size: number; compute_infer: Duration }[];
+  inference_stats: {
+    success: Duration;
+    fail: Duration;
+    queue: Duration;
+    compute_input: Duration;
+    compute_infer: Duration;
+    compute_output: Duration;
+    cache_hit: Duration;
+    cache_miss: Duration;
+  };
+  batch_stats: {
+    batch_size: number;
+    compute_input: Duration;
+    compute_infer: Duration;
+    compute_output: Duration;
+  }[];
   /** fogline additions: queue-full refusals, queue state, and the settings batches were formed with. */
   rejected_queue_full: number;
   queue_depth: number;
@@ -49,6 +64,7 @@ export interface ModelStatistics {
 }
 
 const ns = (ms: number) => Math.round(ms * 1e6);
+const duration = (d: DurationCounter): Duration => ({ count: d.count, ns: ns(d.ms) });
 
 export function modelStatistics(instance: ModelInstance): ModelStatistics {
   const b = instance.batcher.stats.snapshot();
@@ -64,11 +80,19 @@ export function modelStatistics(instance: ModelInstance): ModelStatistics {
       success: { count: r.successCount, ns: ns(r.successMs) },
       fail: { count: r.failCount, ns: ns(r.failMs) },
       queue: { count: queued, ns: ns(b.queueMs) },
+      compute_input: duration(r.computeInput),
       compute_infer: { count: b.executions, ns: ns(b.computeMs) },
+      compute_output: duration(r.computeOutput),
+      cache_hit: duration(r.cacheHit),
+      cache_miss: duration(r.cacheMiss),
     },
+    // Requests are decoded and encoded one by one, before and after batching: a batch's own
+    // compute_input and compute_output are zero (Triton's shape, `{count, ns}`).
     batch_stats: b.batches.map((s) => ({
       batch_size: s.batchSize,
+      compute_input: { count: 0, ns: 0 },
       compute_infer: { count: s.count, ns: ns(s.computeMs) },
+      compute_output: { count: 0, ns: 0 },
     })),
     rejected_queue_full: b.rejected,
     queue_depth: instance.batcher.queueDepth,

@@ -39,6 +39,7 @@ describe('error catalogue', () => {
       NOT_FOUND: 404,
       ALREADY_EXISTS: 409,
       PAYLOAD_TOO_LARGE: 413,
+      UNSUPPORTED_MEDIA_TYPE: 415,
       RATE_LIMITED: 429,
       INTERNAL: 500,
       UNAVAILABLE: 503,

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'PERMISSION_DENIED'
   | 'DEADLINE_EXCEEDED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RESOURCE_EXHAUSTED'
   | 'INTERNAL';
 
@@ -34,6 +35,10 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorCatalogueEntry>> =
   PAYLOAD_TOO_LARGE: {
     httpStatus: 413,
     summary: 'The request body or MQTT packet exceeds the configured limit.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    httpStatus: 415,
+    summary: 'The request body is in an encoding (Content-Encoding) the server does not read.',
   },
   RATE_LIMITED: { httpStatus: 429, summary: 'The caller exceeded its token-bucket rate; retry later.' },
   INTERNAL: { httpStatus: 500, summary: 'An unexpected failure inside fogline.' },

@@ -3,7 +3,12 @@ import type { Hono } from 'hono';
 import type { CloudAppDeps } from '../app-deps.ts';
 
 /** Triton extensions this server implements, as listed by `GET /v2`. */
-export const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'statistics'] as const;
+export const EXTENSIONS = [
+  'binary_tensor_data',
+  'model_configuration',
+  'model_repository',
+  'statistics',
+] as const;
 
 export function registerHealthRoutes(app: Hono, deps: CloudAppDeps): void {
   // OIP: the status code is the answer; the body repeats it.

@@ -2,7 +2,9 @@
  * OIP: `POST /v2/models/{m}[/versions/{v}]/infer`, JSON or Triton binary tensor extension.
  * Order: authenticate (and take a rate token), read the body within its limit, then — in one
  * synchronous step — resolve the serving version, decode, validate against the model and queue it,
- * so a concurrent version swap can never hand the request to a retired batcher.
+ * so a concurrent version swap can never hand the request to a retired batcher. A compressed body
+ * (`Content-Encoding: gzip|deflate`) is inflated by readBody; the response is compressed when the
+ * client's `Accept-Encoding` asks for gzip or deflate, as Triton does.
  */
 import {
   BINARY_CONTENT_TYPE,
@@ -16,6 +18,7 @@ import { planInfer } from '../../serving/infer-input.ts';
 import { encodeInferResponse } from '../../serving/infer-response.ts';
 import type { ModelInstance } from '../../serving/model-instance.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
+import { compressBody, responseCoding } from '../content-encoding.ts';
 import { errorResponse } from '../error-response.ts';
 import { readBody } from '../read-body.ts';
 import { parseVersion } from './params.ts';
@@ -33,6 +36,7 @@ async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
     const admitted = deps.guard.admit(c.req.header('authorization'));
     if (admitted instanceof Promise) await admitted;
     const body = await readBody(c, deps.maxBodyBytes);
+    const decodeStarted = performance.now();
     const headerLength = inferenceHeaderLength(c.req.header(INFERENCE_HEADER_CONTENT_LENGTH), body.length);
     const version = parseVersion(c.req.param('version'));
     instance = deps.models.resolve(c.req.param('model')!, version);
@@ -48,16 +52,26 @@ async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
       decoded.tensors,
     );
     const served = instance;
+    const inputMs = performance.now() - decodeStarted;
     const outputs = await served.infer(plan.item);
+    const encodeStarted = performance.now();
     const encoded = encodeInferResponse(served.name, served.version, decoded.header, plan, outputs);
-    finish(deps, served, started, 200);
     const headers: Record<string, string> = encoded.binary
       ? {
           'content-type': BINARY_CONTENT_TYPE,
+          // Triton: the length of the JSON header before any Content-Encoding.
           [INFERENCE_HEADER_CONTENT_LENGTH]: String(encoded.headerLength),
         }
       : { 'content-type': 'application/json' };
-    return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200, headers);
+    let out = encoded.body;
+    const coding = responseCoding(c.req.header('accept-encoding'));
+    if (coding !== undefined) {
+      out = await compressBody(out, coding);
+      headers['content-encoding'] = coding;
+    }
+    served.requests.recordCompute(inputMs, performance.now() - encodeStarted);
+    finish(deps, served, started, 200);
+    return c.body(out as Uint8Array<ArrayBuffer>, 200, headers);
   } catch (err) {
     const e = fromUnknown(err);
     finish(deps, instance, started, e.httpStatus);
@@ -85,9 +99,8 @@ function finish(
   status: number,
 ): void {
   const ms = performance.now() - started;
-  const model = instance?.name ?? '';
-  deps.metrics.countRequest(model, status);
+  deps.metrics.countRequest(instance, status);
   if (!instance) return;
   instance.requests.record(status === 200, ms);
-  if (status === 200) deps.metrics.observeLatency(model, ms / 1000);
+  if (status === 200) deps.metrics.observeLatency(instance, ms / 1000);
 }

@@ -1,10 +1,12 @@
 /**
- * OIP model metadata and readiness, and Triton's statistics extension:
- * `GET /v2/models/{m}[/versions/{v}]`, `.../ready`, `.../stats`, and `GET /v2/models/stats` for all.
+ * OIP model metadata and readiness, Triton's statistics extension and its model configuration:
+ * `GET /v2/models/{m}[/versions/{v}]`, `.../ready`, `.../stats`, `.../config`, and
+ * `GET /v2/models/stats` for all.
  */
 import { fromUnknown } from '@fogline/shared';
 import type { Context, Hono } from 'hono';
 import { modelMetadata, modelStatistics } from '../../serving/model-views.ts';
+import { tritonModelConfig } from '../../serving/triton-config.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
 import { parseVersion } from './params.ts';
 
@@ -23,6 +25,8 @@ export function registerModelRoutes(app: Hono, deps: CloudAppDeps): void {
       return c.json(modelMetadata(resolve(c)));
     });
     app.get(`${base}/stats`, (c) => c.json({ model_stats: [modelStatistics(resolve(c))] }));
+    // Triton: the model configuration in its JSON form (tritonclient's `get_model_config`).
+    app.get(`${base}/config`, (c) => c.json(tritonModelConfig(resolve(c))));
     // OIP: `$model_ready_response`; 200 when ready, otherwise the reason's status (404 / 503).
     app.get(`${base}/ready`, (c) => {
       const name = c.req.param('model')!;

@@ -1,0 +1,432 @@
+/**
+ * What Triton's own HTTP client (`tritonclient.http`) sends and expects, reproduced byte for byte
+ * against a real CloudServer on a socket (127.0.0.1 port 0, onnxruntime workers on digits-tiny):
+ * `get_model_config`, `infer(request_compression_algorithm='gzip'|'deflate')` (the body gzip- or
+ * zlib-compressed, `Inference-Header-Content-Length` the uncompressed JSON length),
+ * `response_compression_algorithm` (`Accept-Encoding`), `get_inference_statistics` keys, and
+ * `load_model(config=...)` (`{"parameters": {"config": "<JSON text>"}}`) applied or refused.
+ * Run Triton's real client against a server with test/triton-client/run.sh.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { deflateRawSync, deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelStatistics } from '../serving/model-views.ts';
+import {
+  binaryInferRequest,
+  digits,
+  jsonInferBody,
+  makeModelRepo,
+  type RunningCloud,
+  startCloud,
+} from '../testing/cloud-fixture.ts';
+
+const MAX_BODY = 64 * 1024;
+let cloud: RunningCloud;
+let repoDir: string;
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** One HTTP exchange as tritonclient makes it (node:http: no automatic Accept-Encoding). */
+function send(
+  method: string,
+  path: string,
+  body?: Uint8Array | string,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, cloud.url);
+    const req = httpRequest(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const json = (r: RawResponse) => JSON.parse(r.body.toString('utf8'));
+
+/** Logits of an infer response body (JSON or binary), already decompressed. */
+function logits(body: Buffer, headerLength?: string | string[]): number[] {
+  const n = headerLength === undefined ? body.length : Number(headerLength);
+  const header = JSON.parse(body.subarray(0, n).toString('utf8')) as {
+    outputs: { data?: number[]; parameters?: { binary_data_size?: number } }[];
+  };
+  const out = header.outputs[0]!;
+  if (out.data) return out.data;
+  const raw = body.subarray(n, n + out.parameters!.binary_data_size!);
+  return Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length)));
+}
+
+const infer = (body: Uint8Array | string, headers: Record<string, string> = {}) =>
+  send('POST', '/v2/models/digits-tiny/infer', body, headers);
+
+const load = (config?: unknown, headers: Record<string, string> = {}) =>
+  send(
+    'POST',
+    '/v2/repository/models/digits-tiny/load',
+    JSON.stringify(
+      config === undefined
+        ? {}
+        : { parameters: { config: typeof config === 'string' ? config : JSON.stringify(config) } },
+    ),
+    headers,
+  );
+
+const config = async () => json(await send('GET', '/v2/models/digits-tiny/config'));
+
+beforeAll(async () => {
+  repoDir = makeModelRepo(['digits-tiny']);
+  cloud = await startCloud({
+    modelsDir: repoDir,
+    maxBodyBytes: MAX_BODY,
+    auth: false,
+    serving: { workers: 1, intraOpThreads: 1 },
+  });
+});
+afterAll(() => cloud?.stop());
+
+describe('GET /v2/models/{m}[/versions/{v}]/config (get_model_config)', () => {
+  it("answers Triton's model configuration: dims without the batch dim, batching in µs, fogline fields as parameters", async () => {
+    const expected = {
+      name: 'digits-tiny',
+      platform: 'onnxruntime_onnx',
+      backend: 'onnxruntime',
+      version_policy: { latest: { num_versions: 1 } },
+      max_batch_size: 8,
+      input: [{ name: 'image', data_type: 'TYPE_FP32', dims: [1, 28, 28] }],
+      output: [{ name: 'logits', data_type: 'TYPE_FP32', dims: [10] }],
+      dynamic_batching: {
+        preferred_batch_size: [1, 4, 8],
+        max_queue_delay_microseconds: 0,
+        default_queue_policy: { max_queue_size: 1024 },
+      },
+      instance_group: [{ name: 'digits-tiny', kind: 'KIND_CPU', count: 1 }],
+      default_model_filename: 'model.onnx',
+      parameters: {
+        tier: { string_value: 'device' },
+        description: { string_value: expect.any(String) },
+        output_kind: { string_value: 'logits' },
+        labels: { string_value: JSON.stringify(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) },
+        routing: { string_value: expect.stringContaining('"score":"margin"') },
+        preprocessing: { string_value: expect.stringContaining('"layout":"NCHW"') },
+        intra_op_thread_count: { string_value: '1' },
+      },
+    };
+    const res = await send('GET', '/v2/models/digits-tiny/config');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect(json(res)).toEqual(expected);
+    expect(json(await send('GET', '/v2/models/digits-tiny/versions/1/config'))).toEqual(expected);
+  });
+
+  it('answers 404 for an unknown model or version', async () => {
+    expect((await send('GET', '/v2/models/nope/config')).status).toBe(404);
+    expect((await send('GET', '/v2/models/digits-tiny/versions/9/config')).status).toBe(404);
+  });
+});
+
+describe('request compression (Content-Encoding)', () => {
+  const { images } = digits(2);
+  let plain: number[];
+  beforeAll(async () => {
+    const res = await infer(jsonInferBody(images));
+    expect(res.status).toBe(200);
+    plain = logits(res.body);
+  });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync], // zlib format, as tritonclient's zlib.compress
+    ['deflate', deflateRawSync], // raw deflate, as some other clients send it
+  ] as const)('reads a %s JSON body (%o) like the plain one', async (coding, compress) => {
+    const res = await infer(compress(jsonInferBody(images)), { 'content-encoding': coding });
+    expect(res.status).toBe(200);
+    expect(logits(res.body)).toEqual(plain);
+  });
+
+  it('reads a gzip binary body whose Inference-Header-Content-Length is the uncompressed JSON length', async () => {
+    const { body, headers } = binaryInferRequest(images, {});
+    const res = await infer(gzipSync(body), { ...headers, 'content-encoding': 'gzip' });
+    expect(res.status).toBe(200);
+    expect(logits(res.body).map(Math.fround)).toEqual(plain.map(Math.fround));
+  });
+
+  it('refuses an unknown or stacked encoding with 415, before reading the body', async () => {
+    for (const coding of ['br', 'compress', 'gzip, deflate']) {
+      const res = await infer(jsonInferBody(images), { 'content-encoding': coding });
+      expect(res.status, coding).toBe(415);
+      expect(json(res).error).toMatch(/Content-Encoding .* is not supported; send gzip, deflate or identity/);
+    }
+  });
+
+  it('refuses a zip bomb with 413 (the limit applies after decompression) and keeps serving', async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
+    expect(bomb.length).toBeLessThan(MAX_BODY);
+    const res = await infer(bomb, { 'content-encoding': 'gzip' });
+    expect(res.status).toBe(413);
+    expect(json(res).error).toMatch(/inflates past the limit of 65536 bytes/);
+    const deflated = await infer(deflateSync(Buffer.alloc(8 * MAX_BODY, 0x20)), {
+      'content-encoding': 'deflate',
+    });
+    expect(deflated.status).toBe(413);
+    expect((await infer(jsonInferBody(images))).status).toBe(200);
+  });
+
+  it('refuses a body that is not the data its encoding says with 400', async () => {
+    const res = await infer(jsonInferBody(images), { 'content-encoding': 'gzip' });
+    expect(res.status).toBe(400);
+    expect(json(res).error).toMatch(/not valid gzip data/);
+  });
+
+  it('reads compressed bodies on the other POST routes too (repository index)', async () => {
+    const res = await send('POST', '/v2/repository/index', gzipSync('{"ready": true}'), {
+      'content-encoding': 'gzip',
+    });
+    expect(res.status).toBe(200);
+    expect(json(res)).toEqual([{ name: 'digits-tiny', version: '1', state: 'READY' }]);
+  });
+});
+
+describe('response compression (Accept-Encoding)', () => {
+  const { images } = digits(3, 5);
+
+  it('compresses the infer response when asked for gzip or deflate, and not otherwise', async () => {
+    const plain = await infer(jsonInferBody(images));
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const gz = await infer(jsonInferBody(images), { 'accept-encoding': 'gzip' });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(logits(gunzipSync(gz.body))).toEqual(logits(plain.body));
+    const zl = await infer(jsonInferBody(images), { 'accept-encoding': 'deflate' });
+    expect(zl.headers['content-encoding']).toBe('deflate');
+    expect(logits(inflateSync(zl.body))).toEqual(logits(plain.body));
+    const preferred = await infer(jsonInferBody(images), { 'accept-encoding': 'gzip;q=0.2, deflate' });
+    expect(preferred.headers['content-encoding']).toBe('deflate');
+    const refused = await infer(jsonInferBody(images), { 'accept-encoding': 'gzip;q=0, br' });
+    expect(refused.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('keeps Inference-Header-Content-Length the uncompressed header length on a binary response', async () => {
+    const { body, headers } = binaryInferRequest(images);
+    const plain = await infer(body, headers);
+    const gz = await infer(body, { ...headers, 'accept-encoding': 'gzip' });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    const h = gz.headers['inference-header-content-length'];
+    expect(h).toBe(plain.headers['inference-header-content-length']);
+    expect(logits(gunzipSync(gz.body), h)).toEqual(logits(plain.body, h));
+  });
+});
+
+describe('statistics (get_inference_statistics)', () => {
+  it("has every key of Triton's inference_stats and batch_stats as {count, ns}", async () => {
+    expect((await infer(jsonInferBody(digits(2).images))).status).toBe(200);
+    const res = await send('GET', '/v2/models/digits-tiny/stats');
+    const s = (json(res) as { model_stats: ModelStatistics[] }).model_stats[0]!;
+    const duration = { count: expect.any(Number), ns: expect.any(Number) };
+    expect(s.inference_stats).toEqual({
+      success: duration,
+      fail: duration,
+      queue: duration,
+      compute_input: duration,
+      compute_infer: duration,
+      compute_output: duration,
+      cache_hit: { count: 0, ns: 0 },
+      cache_miss: { count: 0, ns: 0 },
+    });
+    // Every successful request was decoded and encoded, and took some time doing it.
+    expect(s.inference_stats.compute_input.count).toBe(s.inference_stats.success.count);
+    expect(s.inference_stats.compute_output.count).toBe(s.inference_stats.success.count);
+    expect(s.inference_stats.compute_input.ns).toBeGreaterThan(0);
+    expect(s.inference_stats.compute_output.ns).toBeGreaterThan(0);
+    expect(s.batch_stats.length).toBeGreaterThan(0);
+    for (const b of s.batch_stats) {
+      expect(b).toEqual({
+        batch_size: expect.any(Number),
+        compute_input: { count: 0, ns: 0 },
+        compute_infer: duration,
+        compute_output: { count: 0, ns: 0 },
+      });
+    }
+  });
+});
+
+describe('POST /v2/repository/models/{m}/load with a config (load_model(config=...))', () => {
+  it("applies an override in Triton's field names, then goes back to config.json on a plain load", async () => {
+    const res = await load({
+      max_batch_size: 4,
+      dynamic_batching: { preferred_batch_size: [2, 4], max_queue_delay_microseconds: 500 },
+      instance_group: [{ kind: 'KIND_CPU', count: 2 }],
+    });
+    expect(res.status, res.body.toString()).toBe(200);
+    const applied = await config();
+    expect(applied).toMatchObject({
+      max_batch_size: 4,
+      dynamic_batching: {
+        preferred_batch_size: [2, 4],
+        max_queue_delay_microseconds: 500,
+        default_queue_policy: { max_queue_size: 1024 },
+      },
+      instance_group: [{ kind: 'KIND_CPU', count: 2 }],
+    });
+    // It is what serves: a batch of 5 is now over the limit.
+    const five = await infer(jsonInferBody(digits(5).images));
+    expect(five.status).toBe(400);
+    expect(json(five).error).toMatch(/outside 1\.\.4/);
+    expect((await infer(jsonInferBody(digits(4).images))).status).toBe(200);
+
+    // get_model_config → load_model(config=...) round-trips unchanged.
+    expect((await load(applied)).status).toBe(200);
+    expect(await config()).toEqual(applied);
+
+    expect((await load()).status).toBe(200);
+    expect(await config()).toMatchObject({ max_batch_size: 8, instance_group: [{ count: 1 }] });
+  });
+
+  it("accepts fogline's own field names and parameters (labels, output_kind, intra-op threads)", async () => {
+    const res = await load({
+      dynamic_batching: { max_queue_delay_ms: 2, max_queue_size: 64 },
+      parameters: {
+        output_kind: { string_value: 'probabilities' },
+        intra_op_thread_count: { string_value: '2' },
+        labels: {
+          string_value: JSON.stringify('zero one two three four five six seven eight nine'.split(' ')),
+        },
+      },
+    });
+    expect(res.status, res.body.toString()).toBe(200);
+    const c = await config();
+    expect(c.dynamic_batching).toEqual({
+      preferred_batch_size: [],
+      max_queue_delay_microseconds: 2000,
+      default_queue_policy: { max_queue_size: 64 },
+    });
+    expect(c.parameters.output_kind).toEqual({ string_value: 'probabilities' });
+    expect(c.parameters.intra_op_thread_count).toEqual({ string_value: '2' });
+    expect(JSON.parse(c.parameters.labels.string_value)[0]).toBe('zero');
+    expect((await load()).status).toBe(200);
+  });
+
+  it.each([
+    [
+      'max_batch_size 0 (no batching)',
+      { max_batch_size: 0 },
+      /field "max_batch_size" must be an integer >= 1/,
+    ],
+    [
+      'a GPU instance group',
+      { instance_group: [{ kind: 'KIND_GPU', count: 1 }] },
+      /instance_group\[0\]\.kind" must be KIND_CPU/,
+    ],
+    [
+      'a field fogline does not have',
+      { sequence_batching: {} },
+      /field "sequence_batching" is not supported/,
+    ],
+    ['another backend', { backend: 'tensorrt' }, /field "backend" must be "onnxruntime"/],
+    ['another model name', { name: 'digits-mid' }, /field "name" is "digits-mid"/],
+    [
+      'an unknown datatype',
+      { input: [{ name: 'image', data_type: 'TYPE_STRING', dims: [1, 28, 28] }] },
+      /input\[0\]\.data_type/,
+    ],
+    [
+      "dims that are not the model file's",
+      { input: [{ name: 'image', data_type: 'TYPE_FP32', dims: [1, 14, 14] }] },
+      /load config of model "digits-tiny" \(tensors\): .*does not match .*shape\[2\] is 14, the model's is 28/,
+    ],
+    ['several versions', { version_policy: { all: {} } }, /version_policy/],
+    ['priorities', { dynamic_batching: { priority_levels: 2 } }, /priority_levels" must be 0/],
+    [
+      'an unknown parameter',
+      { parameters: { execution_mode: { string_value: '1' } } },
+      /parameters\.execution_mode/,
+    ],
+    ['text that is not JSON', '{"max_batch_size": ', /parameter "config" is not valid JSON/],
+  ])('refuses %s with 400 and the reason, and keeps serving the old config', async (_, override, message) => {
+    const res = await load(override);
+    expect(res.status, res.body.toString()).toBe(400);
+    const error = json(res).error as string;
+    expect(error).toMatch(message);
+    expect(error).not.toContain(repoDir);
+    expect(await config()).toMatchObject({ max_batch_size: 8 });
+    expect((await infer(jsonInferBody(digits(1).images))).status).toBe(200);
+  });
+
+  it('refuses model files sent inline (file: parameters) with 400', async () => {
+    const res = await send(
+      'POST',
+      '/v2/repository/models/digits-tiny/load',
+      JSON.stringify({ parameters: { config: '{}', 'file:1/model.onnx': 'AAAA' } }),
+    );
+    expect(res.status).toBe(400);
+    expect(json(res).error).toMatch(/parameter "file:1\/model.onnx" is not supported/);
+  });
+
+  it('reads a gzip-compressed load request', async () => {
+    const body = gzipSync(JSON.stringify({ parameters: { config: JSON.stringify({ max_batch_size: 2 }) } }));
+    const res = await send('POST', '/v2/repository/models/digits-tiny/load', body, {
+      'content-encoding': 'gzip',
+    });
+    expect(res.status).toBe(200);
+    expect((await config()).max_batch_size).toBe(2);
+    expect((await load()).status).toBe(200);
+  });
+
+  it("answers an unknown model's load with 404 and no server path, in the reply and in the index", async () => {
+    const res = await send('POST', '/v2/repository/models/ghost/load', '{}');
+    expect(res.status).toBe(404);
+    const error = json(res).error as string;
+    expect(error).toBe('unknown model "ghost": the model repository has no ghost/config.json');
+    const index = await send('POST', '/v2/repository/index', '{}');
+    expect(index.body.toString()).not.toContain(repoDir);
+  });
+
+  it('names a broken config.json relative to the repository, in the reply and in the index', async () => {
+    mkdirSync(join(repoDir, 'broken', '1'), { recursive: true });
+    writeFileSync(join(repoDir, 'broken', 'config.json'), '{"name": "broken",');
+    const res = await send('POST', '/v2/repository/models/broken/load', '{}');
+    expect(res.status).toBe(400);
+    expect(json(res).error).toBe('broken/config.json: not valid JSON');
+    const index = json(await send('POST', '/v2/repository/index', '{}')) as {
+      name: string;
+      reason?: string;
+    }[];
+    expect(index.find((m) => m.name === 'broken')).toEqual({
+      name: 'broken',
+      state: 'UNAVAILABLE',
+      reason: 'broken/config.json: not valid JSON',
+    });
+    rmSync(join(repoDir, 'broken'), { recursive: true });
+  });
+});
+
+describe('/metrics', () => {
+  it('labels request counters with the version and exposes queue and compute time totals', async () => {
+    expect((await send('POST', '/v2/models/nope/infer', '{}')).status).toBe(404);
+    expect((await infer(jsonInferBody(digits(1).images))).status).toBe(200);
+    const text = (await send('GET', '/metrics')).body.toString();
+    expect(text).toMatch(
+      /fogline_inference_requests_total\{model="digits-tiny",version="1",status="200"\} \d+/,
+    );
+    expect(text).toMatch(/fogline_inference_requests_total\{model="",version="",status="404"\} \d+/);
+    for (const name of ['queue', 'compute_input', 'compute_infer', 'compute_output']) {
+      expect(text).toMatch(
+        new RegExp(
+          `fogline_inference_${name}_duration_seconds_total\\{model="digits-tiny",version="1"\\} [0-9.e-]+`,
+        ),
+      );
+    }
+    expect(text).toMatch(/fogline_inference_executions_total\{model="digits-tiny",version="1"\} [1-9]/);
+    expect(text).not.toMatch(/nodejs_active_handles_total/);
+  });
+});
