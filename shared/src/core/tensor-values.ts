@@ -17,6 +17,18 @@ export interface ValueSpec {
   readonly quantization?: TensorQuantization;
 }
 
+/**
+ * onnxruntime's element type name for each config datatype (the same in onnxruntime-node and -web);
+ * the one table every tier uses to build and check tensors.
+ */
+export const ORT_TYPE_OF = Object.freeze({
+  FP32: 'float32',
+  FP16: 'float16',
+  UINT8: 'uint8',
+  INT8: 'int8',
+} as const satisfies Record<TensorDatatype, string>);
+export type OrtTypeName = (typeof ORT_TYPE_OF)[TensorDatatype];
+
 const INT_RANGE = { UINT8: [0, 255], INT8: [-128, 127] } as const;
 
 /** Round half to even, as ONNX QuantizeLinear specifies. */

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { FoglineError } from '../core/errors.ts';
 import { TENSOR_DATATYPES, type TensorDatatype, type TensorSpec } from '../core/model-config.ts';
-import { ORT_TYPE_OF } from './validate.ts';
+import { ORT_TYPE_OF } from '../core/tensor-values.ts';
 
 export interface OnnxSignature {
   readonly inputs: TensorSpec[];

@@ -1,15 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import { FoglineError } from '../core/errors.ts';
-import type { ModelConfig, TensorDatatype, TensorSpec } from '../core/model-config.ts';
+import type { ModelConfig, TensorSpec } from '../core/model-config.ts';
+import { ORT_TYPE_OF } from '../core/tensor-values.ts';
 import type { ModelEntry } from './repository.ts';
-
-/** onnxruntime's element type for each config datatype. */
-export const ORT_TYPE_OF: Readonly<Record<TensorDatatype, string>> = {
-  FP32: 'float32',
-  FP16: 'float16',
-  UINT8: 'uint8',
-  INT8: 'int8',
-};
 
 /** One way a config.json and its ONNX file disagree: the ONNX file, the config field, one line. */
 export interface ModelFileProblem {
