@@ -9,11 +9,12 @@ describe('fogline CLI', () => {
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/models/);
     const evalHelp = await fogline('models', 'eval', '--help');
-    expect(evalHelp.stdout).toMatch(/--split <split>/);
+    expect(evalHelp.stdout).toMatch(/--data <dataset>/);
+    expect(evalHelp.stdout).toMatch(/--strict/);
   });
 
   it('models eval --json reports the same accuracy as evaluating the model directly', async () => {
-    const out = await fogline('models', 'eval', 'digits-tiny', '--split', 'calibration', '--json');
+    const out = await fogline('models', 'eval', 'digits-tiny', '--data', 'calibration', '--json');
     expect(out.code).toBe(0);
     const report = JSON.parse(out.stdout) as { accuracy: number; count: number; model: string };
     const repo = await loadModelRepository();
@@ -27,10 +28,10 @@ describe('fogline CLI', () => {
     expect(rows.map((r) => r.tier)).toEqual(expect.arrayContaining(['device', 'edge', 'cloud']));
   });
 
-  it('rejects a bad split and an unknown model with a clear message and a non-zero exit', async () => {
-    const badSplit = await fogline('models', 'eval', 'digits-mid', '--split', 'train');
-    expect(badSplit.code).not.toBe(0);
-    expect(badSplit.stderr).toMatch(/Allowed choices are test, calibration/);
+  it('rejects a dataset that does not exist and an unknown model with a clear message and a non-zero exit', async () => {
+    const badData = await fogline('models', 'eval', 'digits-mid', '--data', 'validation');
+    expect(badData.code).toBe(1);
+    expect(badData.stderr).toMatch(/dataset "validation" is neither a digits split \(train, calibration, test\) nor a readable file or folder/);
     const unknown = await fogline('models', 'eval', 'digits-huge');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/unknown model "digits-huge"/);

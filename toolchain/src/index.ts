@@ -2,7 +2,9 @@
  * @fogline/toolchain: ONNX model tooling in TypeScript, no Python needed.
  * - onnx/: onnx.proto via protobufjs (decode, rewrite, encode) and graph builders;
  * - quantize/: `fogline quantize` (static QDQ and dynamic int8) and its report;
- * - calibrate/: `fogline calibrate` (cascade thresholds fitted to a target) and its report.
+ * - calibrate/: `fogline calibrate` (cascade thresholds fitted to a target) and its report;
+ * - dataset/: the one dataset reader (image folders, .npy pairs, digits, JSON, raw float32);
+ * - evaluate/: the one evaluation of a classifier over a dataset.
  */
 
 export {
@@ -30,12 +32,15 @@ export {
 export { writeCalibrationReport } from './calibrate/report-files.ts';
 export { writeRouting } from './calibrate/routing-config.ts';
 export { paretoFrontier, sweepPolicies } from './calibrate/sweep.ts';
+export * from './dataset/index.ts';
+export * from './evaluate/index.ts';
 export { decodeModel, encodeModel } from './onnx/codec.ts';
 export { attrInt, attrInts, makeNode, tensorValueInfo } from './onnx/graph.ts';
 export { DataType, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx/ir.ts';
 export { buildModel } from './onnx/model-builder.ts';
 export { floatTensor } from './onnx/tensor.ts';
 export type { CalibrationProgress } from './quantize/collect-ranges.ts';
+export { type ModelSignature, openSession } from './quantize/model-runner.ts';
 export {
   inspectModel,
   type QuantizedModel,
@@ -49,4 +54,3 @@ export {
   type QuantizeReport,
   quantizeReportMarkdown,
 } from './quantize/quantize-report.ts';
-export { DIGITS_SPLIT_NAMES, loadSampleSet, type SampleSet } from './quantize/sample-set.ts';

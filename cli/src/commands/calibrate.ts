@@ -1,32 +1,43 @@
 import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { FoglineError } from '@fogline/shared';
-import { DEFAULT_MODELS_DIR, loadModelRepository } from '@fogline/shared/model-repository';
+import {
+  type Cascade,
+  type CascadeChoice,
+  checkCascade,
+  DEFAULT_MODELS_DIR,
+  findCascade,
+  loadModelRepository,
+  type ModelRepository,
+} from '@fogline/shared/model-repository';
 import {
   type CalibrationReport,
   calibrateCascade,
   describeObjective,
   formatStage,
-  inspectModel,
-  loadSampleSet,
   type Minimize,
   type Objective,
   parseAccuracyTarget,
   TIER_ROLES,
+  targetOf,
   type TierModel,
   type TierRole,
   writeCalibrationReport,
   writeRouting,
 } from '@fogline/toolchain';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { readDataset } from '../dataset-progress.ts';
 import { parsePositiveInt } from '../flags.ts';
 import { formatTable } from '../format.ts';
 
 interface CalibrateFlags {
   models: string;
+  deviceModel?: string;
   edgeModel?: string;
-  split: string;
-  evalSplit: string;
+  cloudModel?: string;
+  data: string;
+  evalData: string;
+  strict?: boolean;
   target?: string;
   maxCloudShare?: number;
   maxMeanLatencyMs?: number;
@@ -37,7 +48,6 @@ interface CalibrateFlags {
   edgeLatencyMs?: number;
   cloudLatencyMs?: number;
   latencyRuns: number;
-  repository: string;
   report: string;
   dryRun?: boolean;
 }
@@ -57,21 +67,20 @@ export function registerCalibrate(program: Command): void {
     .description(
       'fit the device and edge routing thresholds of a 3-tier cascade to a target, report the frontier',
     )
-    .option(
-      '--models <device,edge,cloud>',
-      'the three models, device first',
-      'digits-tiny,digits-mid,digits-large',
-    )
+    .option('--models <repo>', 'the model repository of the cascade', DEFAULT_MODELS_DIR)
+    .option('--device-model <name>', 'device model (default: the only device model of the repository)')
     .option(
       '--edge-model <name>',
-      'use this edge model instead of the second of --models (e.g. digits-mid-int8)',
+      'edge model (default: the only edge model, else the one named *-int8; digits: digits-mid)',
     )
+    .option('--cloud-model <name>', 'cloud model (default: the only cloud model of the repository)')
     .option(
-      '--split <split|file>',
-      'labelled samples to fit on: a digits split or a .json file with labels',
+      '--data <dataset>',
+      'labelled samples to fit on: a digits split, a folder of class folders of images, .npy pair or .json (docs/data.md)',
       'calibration',
     )
-    .option('--eval-split <split|file>', 'held-out labelled samples to evaluate the chosen policy on', 'test')
+    .option('--eval-data <dataset>', 'held-out labelled samples to evaluate the chosen policy on', 'test')
+    .option('--strict', 'stop at the first bad file of a dataset instead of skipping it')
     .option(
       '--target <t>',
       'accuracy>=cloud-<x>pp | accuracy>=cloud | accuracy>=<fraction> (default accuracy>=cloud-0.2pp)',
@@ -124,17 +133,40 @@ export function registerCalibrate(program: Command): void {
       parsePositiveInt('--latency-runs'),
       200,
     )
-    .option('--repository <dir>', 'model repository directory', DEFAULT_MODELS_DIR)
     .option('--report <stem>', 'write <stem>.md, <stem>.svg and <stem>.json', 'bench/reports/calibrate')
     .option('--dry-run', 'do not write the routing policy into the model configs')
     .action(async (flags: CalibrateFlags) => runCalibrate(flags, commandLine(flags)));
 }
 
+/** The built-in digits cascade calibrates fp32 digits-mid unless told otherwise (the int8 edge is a choice). */
+const DIGITS_CASCADE = { device: 'digits-tiny', edge: 'digits-mid', cloud: 'digits-large' } as const;
+
+/** The cascade to calibrate: the models named, the rest found by tier; checked to work together. */
+function cascadeOf(repo: ModelRepository, named: Record<keyof CascadeChoice, string | undefined>): Cascade {
+  const builtIn = resolve(repo.dir) === resolve(DEFAULT_MODELS_DIR);
+  const choice: CascadeChoice = {};
+  for (const role of TIER_ROLES) {
+    const name = named[role] ?? (builtIn ? DIGITS_CASCADE[role] : undefined);
+    if (name !== undefined) choice[role] = name;
+  }
+  const cascade = findCascade(repo, choice);
+  checkCascade(cascade);
+  return cascade;
+}
+
 /** The command as it could be typed again (for the report header). */
 function commandLine(flags: CalibrateFlags): string {
-  const parts = ['fogline calibrate', `--models ${flags.models}`];
-  if (flags.edgeModel) parts.push(`--edge-model ${flags.edgeModel}`);
-  parts.push(`--split ${flags.split}`, `--eval-split ${flags.evalSplit}`);
+  const parts = ['fogline calibrate'];
+  // The built-in repository is the default: a committed report names no machine's paths.
+  if (resolve(flags.models) !== resolve(DEFAULT_MODELS_DIR)) parts.push(`--models ${flags.models}`);
+  for (const [flag, v] of [
+    ['--device-model', flags.deviceModel],
+    ['--edge-model', flags.edgeModel],
+    ['--cloud-model', flags.cloudModel],
+  ] as const) {
+    if (v !== undefined) parts.push(`${flag} ${v}`);
+  }
+  parts.push(`--data ${flags.data}`, `--eval-data ${flags.evalData}`);
   if (flags.target) parts.push(`--target '${flags.target}'`);
   if (flags.minimize !== 'escalations') parts.push(`--minimize ${flags.minimize}`);
   if (flags.maxCloudShare !== undefined) parts.push(`--max-cloud-share ${flags.maxCloudShare}`);
@@ -163,25 +195,20 @@ function objectiveOf(flags: CalibrateFlags): Objective {
 }
 
 async function runCalibrate(flags: CalibrateFlags, command: string): Promise<void> {
-  const names = flags.models.split(',').map((s) => s.trim());
-  if (names.length !== 3 || names.some((n) => n === '')) {
-    throw new FoglineError(
-      'INVALID_ARG',
-      `--models needs three names (device,edge,cloud), got "${flags.models}"`,
-    );
-  }
-  if (flags.edgeModel) names[1] = flags.edgeModel;
   const objective = objectiveOf(flags);
-  const repo = await loadModelRepository(flags.repository);
-  const entries = names.map((n) => repo.get(n));
+  const repo = await loadModelRepository(flags.models);
+  const cascade = cascadeOf(repo, { device: flags.deviceModel, edge: flags.edgeModel, cloud: flags.cloudModel });
+  const entries = TIER_ROLES.map((role) => cascade[role]);
   const models = {} as Record<TierRole, TierModel>;
-  for (const [i, role] of TIER_ROLES.entries()) {
-    const entry = entries[i]!;
-    models[role] = { name: entry.name, bytes: await readFile(entry.modelPath()) };
+  for (const role of TIER_ROLES) {
+    const entry = cascade[role];
+    models[role] = { name: entry.name, bytes: await readFile(entry.modelPath()), config: entry.config };
   }
-  const { input } = inspectModel(models.device.bytes, models.device.name);
-  const calibration = await loadSampleSet(flags.split, input.sampleDims);
-  const evaluation = await loadSampleSet(flags.evalSplit, input.sampleDims);
+  // Upper tiers take the device's prepared input: the device config prepares the samples.
+  const target = targetOf(cascade.device.config, join(cascade.device.dir, 'config.json'));
+  const strict = flags.strict === true;
+  const calibration = await readDataset(flags.data, target, { strict });
+  const evaluation = await readDataset(flags.evalData, target, { strict });
   const network = { deviceEdgeRttMs: flags.rttDeviceEdgeMs, edgeCloudRttMs: flags.rttEdgeCloudMs };
   const latencyMs = {
     ...(flags.deviceLatencyMs !== undefined ? { device: flags.deviceLatencyMs } : {}),

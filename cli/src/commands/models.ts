@@ -1,12 +1,16 @@
 import { statSync } from 'node:fs';
-import { accuracyOf, predictSplit } from '@fogline/shared/digits';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FoglineError, isFoglineError } from '@fogline/shared';
 import {
   DEFAULT_MODELS_DIR,
   loadModelRepository,
   type ModelEntry,
   validateModelFile,
 } from '@fogline/shared/model-repository';
+import { type Dataset, type Evaluation, evaluateModel, targetOf } from '@fogline/toolchain';
 import { type Command, Option } from 'commander';
+import { datasetProgress, readDataset } from '../dataset-progress.ts';
 import { parsePositiveInt } from '../flags.ts';
 import { formatTable } from '../format.ts';
 import { registerModelsCheck } from './models-check.ts';
@@ -45,12 +49,9 @@ export function registerModels(program: Command): void {
 
   models
     .command('report')
-    .description('evaluate every model in the repository on a digits split and print the zoo table')
-    .addOption(
-      new Option('--split <split>', 'which split to evaluate')
-        .choices(['test', 'calibration'])
-        .default('test'),
-    )
+    .description('evaluate every model in the repository on a dataset and print the zoo table')
+    .addOption(dataOption())
+    .option('--strict', 'stop at the first bad file of the dataset instead of skipping it')
     .addOption(modelsDirOption())
     .option('--json', 'print JSON')
     .action(reportZoo);
@@ -58,57 +59,114 @@ export function registerModels(program: Command): void {
   models
     .command('eval')
     .argument('<name>', 'a model of the repository (see `fogline models list`)')
-    .description('run a model over a digits split and report its accuracy')
-    .addOption(
-      new Option('--split <split>', 'which split to evaluate')
-        .choices(['test', 'calibration'])
-        .default('test'),
-    )
+    .description('run a model over a dataset and report its accuracy, overall and per class')
+    .addOption(dataOption())
+    .option('--strict', 'stop at the first bad file of the dataset instead of skipping it')
     .option('--version <n>', 'model version (default: latest)', parsePositiveInt('--version'))
     .addOption(modelsDirOption())
     .option('--json', 'print JSON')
-    .action(
-      async (
-        name: string,
-        opts: { split: 'test' | 'calibration'; version?: number; models: string; json?: boolean },
-      ) => {
-        const repo = await loadModelRepository(opts.models);
-        const entry = repo.get(name);
-        const version = opts.version ?? entry.latestVersion;
-        await validateModelFile(entry, version);
-        const started = performance.now();
-        const result = accuracyOf(await predictSplit(entry.modelPath(version), opts.split));
-        const seconds = (performance.now() - started) / 1000;
-        const report = { model: name, version, ...result, seconds };
-        if (opts.json) return void console.log(JSON.stringify(report));
-        console.log(
-          `${name} v${version} on the ${opts.split} split: ${(result.accuracy * 100).toFixed(2)} % ` +
-            `(${result.correct}/${result.count}) in ${seconds.toFixed(2)} s`,
-        );
-        console.log(
-          formatTable(
-            ['digit', ...result.perClass.map((_, k) => String(k))],
-            [['accuracy %', ...result.perClass.map((a) => (a * 100).toFixed(1))]],
-          ),
-        );
-      },
-    );
+    .action(evalModel);
 }
 
-async function reportZoo(opts: {
+const dataOption = () =>
+  new Option(
+    '--data <dataset>',
+    'labelled samples: a digits split (test, calibration, train), a folder of class folders of images, a folder with inputs.npy + labels.npy, inputs.npy,labels.npy, or a .json file (docs/data.md)',
+  ).default('test');
+
+interface DataFlags {
+  data: string;
+  strict?: boolean;
   models: string;
-  split: 'test' | 'calibration';
   json?: boolean;
-}): Promise<void> {
+}
+
+const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(2)} %`);
+
+/** The dataset prepared for one model (the same one for models that prepare inputs alike). */
+function datasetReader(flags: DataFlags): (entry: ModelEntry) => Promise<Dataset> {
+  const cache = new Map<string, Promise<Dataset>>();
+  return (entry) => {
+    const c = entry.config;
+    const key = JSON.stringify([c.inputs[0]!.shape, c.preprocessing, c.labels, c.outputs[0]!.shape.at(-1)]);
+    let set = cache.get(key);
+    if (!set) {
+      const target = targetOf(c, join(entry.dir, 'config.json'));
+      set = readDataset(flags.data, target, { strict: flags.strict === true, what: `reading ${flags.data}` });
+      cache.set(key, set);
+    }
+    return set;
+  };
+}
+
+async function evaluateEntry(entry: ModelEntry, version: number, set: Dataset): Promise<Evaluation> {
+  await validateModelFile(entry, version);
+  const progress = datasetProgress(`evaluating ${entry.name}`);
+  try {
+    return await evaluateModel(await readFile(entry.modelPath(version)), entry.name, entry.config, set, {
+      onProgress: progress.onProgress,
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
+async function evalModel(name: string, opts: DataFlags & { version?: number }): Promise<void> {
   const repo = await loadModelRepository(opts.models);
+  const entry = repo.get(name);
+  const version = opts.version ?? entry.latestVersion;
+  const set = await datasetReader(opts)(entry);
+  const started = performance.now();
+  const e = await evaluateEntry(entry, version, set);
+  const seconds = (performance.now() - started) / 1000;
+  if (e.accuracy === null) throw new FoglineError('INVALID_ARG', `${set.source} has no labels; evaluation needs labelled samples`);
+  const report = {
+    model: name,
+    version,
+    data: set.source,
+    count: e.count,
+    correct: e.correct,
+    accuracy: e.accuracy,
+    perClass: e.perClass,
+    skipped: set.skipped,
+    seconds,
+  };
+  if (opts.json) return void console.log(JSON.stringify(report));
+  console.log(
+    `${name} v${version} on ${set.source}: ${pct(e.accuracy)} (${e.correct}/${e.count}) in ${seconds.toFixed(2)} s` +
+      (set.skipped.length > 0 ? ` — ${set.skipped.length} file(s) skipped` : ''),
+  );
+  console.log(
+    formatTable(
+      ['class', 'samples', 'accuracy'],
+      e.perClass.map((c) => [c.label, String(c.count), pct(c.accuracy)]),
+    ),
+  );
+}
+
+async function reportZoo(opts: DataFlags): Promise<void> {
+  const repo = await loadModelRepository(opts.models);
+  const read = datasetReader(opts);
   const rows = [];
+  let source = opts.data;
+  let count = 0;
   for (const entry of repo.list()) {
-    await validateModelFile(entry);
-    const result = accuracyOf(await predictSplit(entry.modelPath(), opts.split));
-    rows.push({ ...describe(entry), accuracy: result.accuracy, count: result.count });
+    let accuracy: number | null = null;
+    let problem: string | undefined;
+    try {
+      const set = await read(entry);
+      const e = await evaluateEntry(entry, entry.latestVersion, set);
+      ({ accuracy } = e);
+      ({ source, count } = set);
+    } catch (err) {
+      if (!isFoglineError(err) || opts.strict) throw err;
+      problem = err.message;
+      process.stderr.write(`${entry.name}: ${problem}\n`);
+    }
+    rows.push({ ...describe(entry), accuracy, ...(problem ? { problem } : {}) });
   }
   if (opts.json) return void console.log(JSON.stringify(rows, null, 2));
-  console.log(`fogline model zoo — accuracy on the ${opts.split} split (${rows[0]?.count ?? 0} digits)\n`);
+  console.log(`fogline model zoo — accuracy on ${source} (${count} samples)\n`);
   console.log(
     formatTable(
       ['model', 'tier', 'version', 'accuracy', 'size', 'routing'],
@@ -116,7 +174,7 @@ async function reportZoo(opts: {
         r.name,
         r.tier,
         String(r.versions.at(-1)),
-        `${(r.accuracy * 100).toFixed(2)} %`,
+        r.problem ? 'does not fit the data' : pct(r.accuracy),
         `${(r.bytes / 1024).toFixed(1)} KB`,
         r.routing,
       ]),

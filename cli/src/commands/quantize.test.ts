@@ -35,7 +35,7 @@ describe('fogline quantize on a user model', () => {
       'quantize',
       join(dir, 'model.onnx'),
       out,
-      '--calibration',
+      '--calibration-data',
       join(dir, 'cal.json'),
       '--report',
       join(dir, 'report'),
@@ -65,12 +65,12 @@ describe('fogline quantize on a user model', () => {
   });
 
   it.each([
-    ['a file that is not ONNX', 'cal.json', ['--calibration', 'cal.json'], /cal\.json is not an ONNX file/],
+    ['a file that is not ONNX', 'cal.json', ['--calibration-data', 'cal.json'], /cal\.json is not an ONNX file/],
     [
       'calibration data of the wrong shape',
       'model.onnx',
-      ['--calibration', 'calibration'],
-      /calibration data of the wrong shape: digits split "calibration"/,
+      ['--calibration-data', 'calibration'],
+      /digits split "calibration" \(1×28×28\): has samples of shape 1×28×28; the model input "pixels" .* takes samples of 1×8×8/,
     ],
   ])('%s: a clear error, nothing written', async (_, input, flags, message) => {
     const out = join(dir, `never-${input}.onnx`);

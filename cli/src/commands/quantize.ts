@@ -1,32 +1,35 @@
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { FoglineError, isFoglineError } from '@fogline/shared';
-import { quantizedModelTarget, writeQuantizedModel } from '@fogline/shared/model-repository';
-import type { CalibrationProgress } from '@fogline/toolchain';
+import { loadModelEntry, quantizedModelTarget, writeQuantizedModel } from '@fogline/shared/model-repository';
 import {
   compareLatency,
   compareOnSets,
-  DIGITS_SPLIT_NAMES,
+  type Dataset,
+  type DatasetTarget,
+  digitsSplitOf,
   environment,
   inspectModel,
-  loadSampleSet,
   type QuantizeReport,
   quantizeModel,
   quantizeReportMarkdown,
-  type SampleSet,
+  targetOf,
+  targetOfInput,
 } from '@fogline/toolchain';
-import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { datasetProgress, readDataset } from '../dataset-progress.ts';
 import { formatTable } from '../format.ts';
 
 interface QuantizeFlags {
   mode: 'static' | 'dynamic';
-  calibration?: string;
+  calibrationData?: string;
+  strict?: boolean;
   method: 'minmax' | 'percentile';
   percentile: number;
   perChannel: boolean;
   reduceRange: boolean;
-  eval: string[];
+  evalData?: string[];
   report?: string;
   latency: boolean;
   into?: string;
@@ -56,10 +59,10 @@ export function registerQuantize(program: Command): void {
         .default('static'),
     )
     .option(
-      '--calibration <split|file>',
-      'digits split (calibration, train) or a .json / raw float32 file',
-      undefined,
+      '--calibration-data <dataset>',
+      'samples to fit the activation ranges on: a digits split (calibration, train), a folder of class folders of images, a .npy pair, a .json or raw float32 file (docs/data.md); default: the digits calibration split',
     )
+    .option('--strict', 'stop at the first bad file of a dataset instead of skipping it')
     .addOption(
       new Option('--method <method>', 'activation range estimator')
         .choices(['minmax', 'percentile'])
@@ -75,8 +78,8 @@ export function registerQuantize(program: Command): void {
     )
     .option('--no-reduce-range', 'full 8-bit weights (±127), for arm64 or x86 with VNNI')
     .option(
-      '--eval <split|file...>',
-      'extra sample sets for the report (default: the digits test split when calibrating on digits)',
+      '--eval-data <dataset...>',
+      'labelled datasets for the report (default: the digits test split when calibrating on digits)',
     )
     .option('--report <file>', 'write the report as JSON (<file>.json) and markdown (<file>.md)')
     .option('--no-latency', 'skip the latency comparison')
@@ -103,38 +106,32 @@ async function runQuantize(input: string, out: string | undefined, flags: Quanti
   }
   const target = flags.into === undefined ? undefined : await quantizedModelTarget(input, flags.into);
   const output = target?.modelPath ?? (out as string);
-  if (flags.calibration === 'test') {
+  if (flags.calibrationData !== undefined && digitsSplitOf(flags.calibrationData) === 'test') {
     throw new FoglineError(
       'INVALID_ARG',
-      '--calibration test would fit the ranges on the held-out test split; use calibration or train',
+      '--calibration-data test would fit the ranges on the held-out test split; use calibration or train',
     );
   }
   const bytes = await readModelFile(input);
-  const { input: modelInput } = inspectModel(bytes, input);
-  const explicit = flags.calibration !== undefined;
-  const calibrationSpec = flags.calibration ?? 'calibration';
-  let calibration: SampleSet | undefined;
+  const inspected = inspectModel(bytes, input);
+  const dataTarget = await targetOfModelFile(input, inspected);
+  const model = dataTarget.config;
+  const explicit = flags.calibrationData !== undefined;
+  const calibrationSpec = flags.calibrationData ?? 'calibration';
+  const strict = flags.strict === true;
+  let calibration: Dataset | undefined;
   try {
-    calibration = await loadSampleSet(calibrationSpec, modelInput.sampleDims);
+    calibration = await readDataset(calibrationSpec, dataTarget, { strict });
   } catch (err) {
     if (explicit || !isFoglineError(err)) throw err;
     if (flags.mode === 'static') {
-      const hint = `${err.message}; pass --calibration <file> with samples of your model's input (see docs/toolchain.md)`;
+      const hint = `${err.message}; pass --calibration-data <dataset> with samples of your model's input (see docs/data.md)`;
       throw new FoglineError(err.code, hint, { cause: err });
     }
     // Dynamic mode needs no calibration: the default digits split only feeds the report, if it fits.
   }
 
-  const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: 'calibrating [{bar}] {value}/{total} batches', hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  const onProgress = ({ done, total }: CalibrationProgress): void => {
-    if (!started) bar.start(total, 0);
-    started = true;
-    bar.update(done);
-  };
+  const progress = datasetProgress('calibrating (batches)');
   const result = await quantizeModel(
     bytes,
     {
@@ -144,20 +141,18 @@ async function runQuantize(input: string, out: string | undefined, flags: Quanti
       perChannel: flags.perChannel,
       reduceRange: flags.reduceRange,
       ...(calibration ? { calibration } : {}),
-      onProgress,
+      onProgress: progress.onProgress,
     },
     input,
-  ).finally(() => started && bar.stop());
+  ).finally(() => progress.stop());
 
   const evalSpecs =
-    flags.eval ?? (DIGITS_SPLIT_NAMES.includes(calibrationSpec as never) && calibration ? ['test'] : []);
+    flags.evalData ?? (digitsSplitOf(calibrationSpec) !== undefined && calibration ? ['test'] : []);
   const evalSets = [...(calibration ? [calibration] : [])];
-  for (const spec of evalSpecs) evalSets.push(await loadSampleSet(spec, modelInput.sampleDims));
-  const comparisons = await compareOnSets(bytes, result.bytes, modelInput.name, evalSets);
+  for (const spec of evalSpecs) evalSets.push(await readDataset(spec, dataTarget, { strict }));
+  const comparisons = await compareOnSets(bytes, result.bytes, model, evalSets);
   const latency =
-    flags.latency && evalSets[0]
-      ? await compareLatency(bytes, result.bytes, modelInput.name, evalSets[0])
-      : [];
+    flags.latency && evalSets[0] ? await compareLatency(bytes, result.bytes, model, evalSets[0]) : [];
 
   if (target) await writeQuantizedModel(target, result.bytes, settingsOf(flags, calibration));
   else await writeFile(output, result.bytes);
@@ -191,7 +186,24 @@ async function runQuantize(input: string, out: string | undefined, flags: Quanti
   }
 }
 
-function settingsOf(flags: QuantizeFlags, calibration: SampleSet | undefined): string {
+/**
+ * What the samples are prepared for: the config of a repository model (`<repo>/<name>/<v>/model.onnx`),
+ * else the ONNX file's own input with the config defaults.
+ */
+async function targetOfModelFile(
+  input: string,
+  inspected: ReturnType<typeof inspectModel>,
+): Promise<DatasetTarget> {
+  const modelDir = dirname(dirname(input));
+  const configFile = join(modelDir, 'config.json');
+  if (existsSync(configFile)) {
+    const entry = await loadModelEntry(dirname(modelDir), basename(modelDir));
+    return targetOf(entry.config, configFile);
+  }
+  return targetOfInput(inspected.input.name, inspected.input.sampleDims, inspected.output, input);
+}
+
+function settingsOf(flags: QuantizeFlags, calibration: Dataset | undefined): string {
   const weights = `${flags.perChannel ? 'per-channel' : 'per-tensor'} symmetric int8 weights${flags.reduceRange ? ' (7-bit range)' : ''}`;
   if (flags.mode === 'dynamic') return `dynamic, ${weights}, activations quantized at run time`;
   const method = flags.method === 'percentile' ? `percentile ${flags.percentile}` : 'min-max';

@@ -4,7 +4,8 @@
  * the baselines) on both splits, so overfitting of the thresholds shows.
  */
 import { SCORE_KINDS } from '@fogline/shared';
-import type { SampleSet } from '../quantize/sample-set.ts';
+import type { Dataset } from '../dataset/dataset.ts';
+import type { EvaluatedModel } from '../evaluate/evaluate-model.ts';
 import type { RouterRow, TierSummary } from './calibration-report.ts';
 import { baselines, type Cascade, type CascadePolicy, evaluatePolicy, type NetworkCosts } from './cascade.ts';
 import { choosePolicy, type Objective } from './objective.ts';
@@ -17,6 +18,8 @@ export const TIER_ROLES: readonly TierRole[] = ['device', 'edge', 'cloud'];
 export interface TierModel {
   readonly name: string;
   readonly bytes: Uint8Array;
+  /** Its config: input datatype, output kind, labels. */
+  readonly config: EvaluatedModel;
 }
 
 export interface CalibrateOptions {
@@ -40,7 +43,7 @@ export interface CascadeCalibration {
 
 async function runAll(
   models: Readonly<Record<TierRole, TierModel>>,
-  set: SampleSet,
+  set: Dataset,
   options: CalibrateOptions,
   measure: boolean,
 ): Promise<Record<TierRole, TierRun>> {
@@ -48,7 +51,7 @@ async function runAll(
   for (const role of TIER_ROLES) {
     options.onStep?.(`running ${role} model ${models[role].name} on ${set.source}`);
     const override = options.latencyMs?.[role];
-    const run = await runTier(models[role].bytes, models[role].name, set, {
+    const run = await runTier(models[role].bytes, models[role].name, models[role].config, set, {
       latencyRuns: measure && override === undefined ? options.latencyRuns : 0,
     });
     out[role] = override === undefined ? run : { ...run, latencyMs: override };
@@ -58,8 +61,8 @@ async function runAll(
 
 export async function calibrateCascade(
   models: Readonly<Record<TierRole, TierModel>>,
-  calibration: SampleSet,
-  evaluation: SampleSet,
+  calibration: Dataset,
+  evaluation: Dataset,
   options: CalibrateOptions,
 ): Promise<CascadeCalibration> {
   const cal = await runAll(models, calibration, options, true);

@@ -1,26 +1,23 @@
 /**
- * Runs one tier's model over a labelled sample set: per-sample correctness and routing scores (from
- * the softmax of the model's first output, @fogline/shared/core/routing), plus its batch-1 latency.
+ * Runs one tier's model over a labelled dataset through the one evaluation (evaluate/): per-sample
+ * correctness and routing scores (from the class probabilities, @fogline/shared/core/routing), plus
+ * its batch-1 latency.
  */
 
-import { argmax, entropyConfidence, FoglineError, margin, maxprob, softmax } from '@fogline/shared';
-import * as ort from 'onnxruntime-node';
-import { openSession, predict } from '../quantize/model-runner.ts';
-import { batchOf, type SampleSet } from '../quantize/sample-set.ts';
+import { entropyConfidence, FoglineError, margin, maxprob } from '@fogline/shared';
+import type * as ort from 'onnxruntime-node';
+import { type Dataset, sampleOf } from '../dataset/dataset.ts';
+import { type EvaluatedModel, type Evaluation, evaluateSession } from '../evaluate/evaluate-model.ts';
+import { inputTensor, openSession } from '../quantize/model-runner.ts';
 import type { TierOutcomes } from './cascade.ts';
 
 export interface TierRun extends TierOutcomes {
   readonly accuracy: number;
 }
 
-/** Scores and correctness of every sample, from row-major [count, classes] logits. */
-export function outcomesFromLogits(
-  logits: Float32Array,
-  classes: number,
-  labels: Uint8Array,
-  latencyMs: number,
-): TierRun {
-  const count = labels.length;
+/** Scores and correctness of every sample, from an evaluation of a labelled dataset. */
+export function outcomesOf(e: Evaluation, labels: ArrayLike<number>, latencyMs: number): TierRun {
+  const { count, classes } = e;
   const correct = new Uint8Array(count);
   const scores = {
     maxprob: new Float64Array(count),
@@ -28,8 +25,8 @@ export function outcomesFromLogits(
     entropy: new Float64Array(count),
   };
   for (let i = 0; i < count; i++) {
-    const p = softmax(logits, i * classes, classes);
-    correct[i] = argmax(p) === labels[i] ? 1 : 0;
+    const p = e.probabilities.subarray(i * classes, (i + 1) * classes);
+    correct[i] = e.predicted[i] === labels[i] ? 1 : 0;
     scores.maxprob[i] = maxprob(p);
     scores.margin[i] = margin(p);
     scores.entropy[i] = entropyConfidence(p);
@@ -40,12 +37,13 @@ export function outcomesFromLogits(
 /** Median wall time of single-input runs over the first samples (after a warm-up). */
 async function batchOneLatencyMs(
   session: ort.InferenceSession,
-  inputName: string,
-  set: SampleSet,
+  model: EvaluatedModel,
+  set: Dataset,
   runs: number,
 ): Promise<number> {
+  const input = model.inputs[0]!;
   const feeds = Array.from({ length: Math.min(set.count, 50) }, (_, i) => ({
-    [inputName]: new ort.Tensor('float32', batchOf(set, i, 1), [1, ...set.sampleDims]),
+    [input.name]: inputTensor(input, sampleOf(set, i), [1, ...set.sampleDims]),
   }));
   for (let i = 0; i < 20; i++) await session.run(feeds[i % feeds.length]!);
   const times: number[] = [];
@@ -66,21 +64,19 @@ export interface TierRunOptions {
 export async function runTier(
   modelBytes: Uint8Array,
   what: string,
-  set: SampleSet,
+  model: EvaluatedModel,
+  set: Dataset,
   options: TierRunOptions,
 ): Promise<TierRun> {
-  if (!set.labels)
+  const labels = set.labels;
+  if (!labels)
     throw new FoglineError('INVALID_ARG', `${set.source} has no labels; calibration needs labelled samples`);
   const session = await openSession(modelBytes, what);
   try {
-    const inputName = session.inputNames[0];
-    if (!inputName) throw new FoglineError('INVALID_ARG', `${what} has no inputs`);
-    const p = await predict(session, inputName, set);
+    const evaluation = await evaluateSession(session, model, set);
     const latencyMs =
-      options.latencyRuns > 0
-        ? await batchOneLatencyMs(session, inputName, set, options.latencyRuns)
-        : Number.NaN;
-    return outcomesFromLogits(p.scores, p.classes, set.labels, latencyMs);
+      options.latencyRuns > 0 ? await batchOneLatencyMs(session, model, set, options.latencyRuns) : Number.NaN;
+    return outcomesOf(evaluation, labels, latencyMs);
   } finally {
     await session.release();
   }

@@ -49,14 +49,19 @@ export function targetOf(config: ModelConfig, source: string): DatasetTarget {
  * A target for a bare ONNX file with no config.json: its one float input, the config defaults
  * (NCHW, GRAY for one channel else RGB, x/255) and no label names (class folders named 0..K-1).
  */
-export function targetOfInput(inputName: string, sampleDims: readonly (number | undefined)[], source: string): DatasetTarget {
+export function targetOfInput(
+  inputName: string,
+  sampleDims: readonly (number | undefined)[],
+  outputName: string,
+  source: string,
+): DatasetTarget {
   const raw = {
     name: 'model',
     tier: 'cloud',
     platform: 'onnxruntime_onnx',
     max_batch_size: 1,
     inputs: [{ name: inputName, datatype: 'FP32', shape: [-1, ...sampleDims.map((d) => d ?? -1)] }],
-    outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, -1] }],
+    outputs: [{ name: outputName, datatype: 'FP32', shape: [-1, -1] }],
   };
   return { config: parseModelConfig(raw, source, 'model'), source };
 }

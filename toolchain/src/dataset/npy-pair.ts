@@ -49,14 +49,14 @@ export async function fromNpyPair(inputsPath: string, labelsPath: string, target
 /** u1 inputs: [N, H, W, C] or [N, H, W] raw pixels, prepared per the config like an image file. */
 function fromPixels(inputs: NpyArray, path: string, target: DatasetTarget, labels: Uint16Array, source: string): Dataset {
   const [count, height, width, channels = 1] = inputs.shape as [number, number, number, number?];
-  if (inputs.shape.length < 3 || inputs.shape.length > 4 || ![1, 3, 4].includes(channels)) {
-    throw wrongShape(path, `holds uint8 pixels of shape (${inputs.shape.join(', ')}); pixels must be [N, H, W, C] with C = 1, 3 or 4 (or [N, H, W])`, target);
+  if (inputs.shape.length < 3 || inputs.shape.length > 4 || ![1, 2, 3, 4].includes(channels)) {
+    throw wrongShape(path, `holds uint8 pixels of shape (${inputs.shape.join(', ')}); pixels must be [N, H, W, C] with C = 1 to 4 (or [N, H, W])`, target);
   }
   const per = height * width * channels;
   const samples: Float32Array[] = [];
   for (let i = 0; i < count; i++) {
     const data = Uint8Array.from(inputs.values.subarray(i * per, (i + 1) * per));
-    samples.push(preprocessImage({ data, width, height, channels }, target.config));
+    samples.push(preprocessImage({ data, width, height, channels: channels as 1 | 2 | 3 | 4 }, target.config));
   }
   const size = samples[0]?.length ?? 0;
   const data = new Float32Array(count * size);

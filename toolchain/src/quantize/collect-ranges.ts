@@ -6,6 +6,7 @@
 import { encodeModel } from '../onnx/codec.ts';
 import { graphOf, tensorValueInfo } from '../onnx/graph.ts';
 import { DataType, type OnnxModel } from '../onnx/ir.ts';
+import type { Dataset } from '../dataset/dataset.ts';
 import { singleFloatInput } from '../onnx/model-input.ts';
 import { openSession, runBatches } from './model-runner.ts';
 import {
@@ -14,7 +15,6 @@ import {
   MinMaxObserver,
   type TensorRange,
 } from './range-observer.ts';
-import type { SampleSet } from './sample-set.ts';
 
 export interface CalibrationProgress {
   readonly done: number;
@@ -42,10 +42,11 @@ function exposeTensors(model: OnnxModel, names: readonly string[]): OnnxModel {
 export async function collectRanges(
   model: OnnxModel,
   tensors: readonly string[],
-  samples: SampleSet,
+  samples: Dataset,
   options: CollectOptions,
 ): Promise<Map<string, TensorRange>> {
   const input = singleFloatInput(model);
+  const feedSpec = { name: input.name, datatype: 'FP32', shape: [] } as const;
   const inner = tensors.filter((t) => t !== input.name);
   const session = await openSession(
     encodeModel(exposeTensors(model, inner)),
@@ -64,7 +65,7 @@ export async function collectRanges(
 
   try {
     const minMax = new Map(tensors.map((t) => [t, new MinMaxObserver()]));
-    await runBatches(session, input.name, samples, batchSize, ({ feed, outputs }) => {
+    await runBatches(session, feedSpec, samples, batchSize, ({ feed, outputs }) => {
       for (const [name, obs] of minMax) obs.observe(valuesOf(name, feed, outputs));
       tick();
     });
@@ -72,7 +73,7 @@ export async function collectRanges(
     if (options.method === 'minmax') return ranges;
 
     const histograms = new Map([...ranges].map(([name, r]) => [name, new HistogramObserver(r.min, r.max)]));
-    await runBatches(session, input.name, samples, batchSize, ({ feed, outputs }) => {
+    await runBatches(session, feedSpec, samples, batchSize, ({ feed, outputs }) => {
       for (const [name, h] of histograms) h.observe(valuesOf(name, feed, outputs));
       tick();
     });

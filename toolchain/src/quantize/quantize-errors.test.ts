@@ -11,7 +11,8 @@ import { DataType, type OnnxModel } from '../onnx/ir.ts';
 import { buildModel } from '../onnx/model-builder.ts';
 import { floatTensor } from '../onnx/tensor.ts';
 import { type QuantizeOptions, quantizeModel } from './quantize-model.ts';
-import { loadSampleSet } from './sample-set.ts';
+import { targetOfInput } from '../dataset/dataset.ts';
+import { loadDataset } from '../dataset/load-dataset.ts';
 
 const DYNAMIC: QuantizeOptions = {
   mode: 'dynamic',
@@ -59,7 +60,7 @@ describe('quantize rejects bad input clearly', () => {
   it('an opset too old for the chosen form, with the way out', async () => {
     const err = await rejection(quantizeModel(encodeModel(gemm(9)), DYNAMIC, 'old.onnx'));
     expect(err.message).toMatch(/unsupported opset 9: dynamic quantization needs ai\.onnx opset ≥ 11/);
-    const set = { data: new Float32Array(8), count: 2, sampleDims: [4], source: 'zeros' };
+    const set = { data: new Float32Array(8), count: 2, sampleDims: [4], source: 'zeros', skipped: [] };
     const staticOptions: QuantizeOptions = { ...DYNAMIC, mode: 'static', calibration: set };
     const perChannel = await rejection(quantizeModel(encodeModel(gemm(11)), staticOptions, 'old.onnx'));
     expect(perChannel.message).toMatch(/opset 11.*≥ 13.*--no-per-channel/);
@@ -114,16 +115,17 @@ describe('quantize rejects bad input clearly', () => {
     const dir = await mkdtemp(join(tmpdir(), 'fogline-samples-'));
     const json = join(dir, 'cal.json');
     await writeFile(json, JSON.stringify({ shape: [2, 5], data: Array.from({ length: 10 }, () => 0.5) }));
-    await expect(loadSampleSet(json, [4])).rejects.toThrow(
-      /wrong shape: .*cal\.json has samples of shape \[5\]; the model input expects \[N, 4\]/,
+    const flat4 = targetOfInput('x', [4], 'y', 'm.onnx');
+    await expect(loadDataset(json, flat4)).rejects.toThrow(
+      /cal\.json: has samples of shape 5; the model input "x" \(m\.onnx\) takes samples of 4/,
     );
     const raw = join(dir, 'cal.f32');
     await writeFile(raw, new Uint8Array(new Float32Array(6).buffer));
-    await expect(loadSampleSet(raw, [4])).rejects.toThrow(/wrong shape: .*24 bytes, not a multiple of 16/);
-    await expect(loadSampleSet('calibration', [3, 32, 32])).rejects.toThrow(
-      /wrong shape: digits split "calibration"/,
+    await expect(loadDataset(raw, flat4)).rejects.toThrow(/cal\.f32: has 24 bytes, not a multiple of 16/);
+    await expect(loadDataset('calibration', targetOfInput('x', [3, 32, 32], 'y', 'm.onnx'))).rejects.toThrow(
+      /digits split "calibration" \(1×28×28\): has samples of shape 1×28×28; the model input "x" \(m\.onnx\) takes samples of 3×32×32/,
     );
-    await expect(loadSampleSet(join(dir, 'missing.json'), [4])).rejects.toThrow(
+    await expect(loadDataset(join(dir, 'missing.json'), flat4)).rejects.toThrow(
       /neither a digits split .* nor a readable file/,
     );
   });

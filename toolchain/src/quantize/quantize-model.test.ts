@@ -22,7 +22,7 @@ import { buildModel } from '../onnx/model-builder.ts';
 import { floatTensor } from '../onnx/tensor.ts';
 import { smallCnn } from '../testing/small-cnn.ts';
 import { type QuantizeOptions, quantizeModel } from './quantize-model.ts';
-import type { SampleSet } from './sample-set.ts';
+import type { Dataset } from '../dataset/dataset.ts';
 
 function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   const r = seededRandom(seed);
@@ -44,12 +44,12 @@ function channelScaledWeights(name: string, dims: number[], axis: number, seed: 
   return floatTensor(name, dims, w);
 }
 
-function samples(sampleDims: number[], count: number, seed: number): SampleSet {
+function samples(sampleDims: number[], count: number, seed: number): Dataset {
   const per = sampleDims.reduce((a, b) => a * b, 1);
-  return { data: uniform(count * per, seed, -1, 2), count, sampleDims, source: `random seed ${seed}` };
+  return { data: uniform(count * per, seed, -1, 2), count, sampleDims, source: `random seed ${seed}`, skipped: [] };
 }
 
-async function run(model: Uint8Array, set: SampleSet): Promise<{ y: Float32Array; dims: readonly number[] }> {
+async function run(model: Uint8Array, set: Dataset): Promise<{ y: Float32Array; dims: readonly number[] }> {
   const session = await ort.InferenceSession.create(model);
   try {
     const x = new ort.Tensor('float32', set.data, [set.count, ...set.sampleDims]);
@@ -67,7 +67,7 @@ async function run(model: Uint8Array, set: SampleSet): Promise<{ y: Float32Array
 async function worstRelativeError(
   fp32: OnnxModel,
   int8: Uint8Array,
-  set: SampleSet,
+  set: Dataset,
   perChannel = true,
 ): Promise<number> {
   const a = await run(encodeModel(fp32), set);
@@ -135,8 +135,8 @@ function matmulModel(): OnnxModel {
 }
 
 describe('static QDQ quantization of hand-built graphs', () => {
-  const calibration = (dims: number[]): SampleSet => samples(dims, 256, 11);
-  const held = (dims: number[]): SampleSet => samples(dims, 64, 12);
+  const calibration = (dims: number[]): Dataset => samples(dims, 256, 11);
+  const held = (dims: number[]): Dataset => samples(dims, 64, 12);
 
   it.each([{ transB: 1 }, { transB: 0 }] as const)(
     'Gemm with transB=$transB stays within tolerance per channel',

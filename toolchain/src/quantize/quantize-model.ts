@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
+import type { Dataset } from '../dataset/dataset.ts';
 import { decodeModel, encodeModel } from '../onnx/codec.ts';
 import { graphOf } from '../onnx/graph.ts';
 import type { OnnxModel } from '../onnx/ir.ts';
@@ -17,7 +18,6 @@ import { type CalibrationProgress, collectRanges } from './collect-ranges.ts';
 import { applyDynamicQuantization } from './dynamic-matmul.ts';
 import { openSession } from './model-runner.ts';
 import type { CalibrationMethod, TensorRange } from './range-observer.ts';
-import type { SampleSet } from './sample-set.ts';
 import { activationsToCalibrate, applyStaticQdq, type WeightOptions } from './static-qdq.ts';
 import { findTargets, type SkippedNode, TARGET_OPS, type TargetOp } from './targets.ts';
 
@@ -27,7 +27,7 @@ export interface QuantizeOptions extends WeightOptions {
   /** Kept fraction for the percentile method, in percent (e.g. 99.99). */
   readonly percentile: number;
   /** Required for static mode. */
-  readonly calibration?: SampleSet;
+  readonly calibration?: Dataset;
   readonly onProgress?: (p: CalibrationProgress) => void;
 }
 
@@ -47,12 +47,16 @@ export interface QuantizedModel {
 export interface InspectedModel {
   readonly model: OnnxModel;
   readonly input: SingleInput;
+  /** The name of its first output (the class scores). */
+  readonly output: string;
 }
 
 /** Decodes the model and finds its one float input (the calibration data must fit it). */
 export function inspectModel(bytes: Uint8Array, source: string): InspectedModel {
   const model = decodeModel(bytes, source);
-  return { model, input: singleFloatInput(model) };
+  const output = graphOf(model).output?.[0]?.name;
+  if (!output) throw new FoglineError('INVALID_ARG', `${source} has no outputs`);
+  return { model, input: singleFloatInput(model), output };
 }
 
 /** Loads the model as onnxruntime optimizes it (all levels) and counts the operators it runs. */

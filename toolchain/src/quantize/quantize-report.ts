@@ -4,11 +4,11 @@
  * interleaved runs, so both models see the same machine load).
  */
 import { cpus } from 'node:os';
-import { argmaxRows } from '@fogline/shared';
 import * as ort from 'onnxruntime-node';
-import { openSession, predict } from './model-runner.ts';
+import { batchOf, type Dataset } from '../dataset/dataset.ts';
+import { type EvaluatedModel, evaluateSession } from '../evaluate/evaluate-model.ts';
+import { inputTensor, openSession } from './model-runner.ts';
 import type { QuantizedModel } from './quantize-model.ts';
-import { batchOf, type SampleSet } from './sample-set.ts';
 
 export interface SetComparison {
   readonly source: string;
@@ -46,13 +46,6 @@ export interface QuantizeReport {
   readonly environment: { readonly cpu: string; readonly arch: string; readonly onnxruntime: string };
 }
 
-function accuracy(predicted: Uint32Array, labels: Uint8Array | undefined): number | null {
-  if (!labels) return null;
-  let hits = 0;
-  for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) hits++;
-  return hits / predicted.length;
-}
-
 /** Runs `body` with a session on the float model and one on the quantized model, released after. */
 async function withSessions<T>(
   fp32: Uint8Array,
@@ -71,20 +64,18 @@ async function withSessions<T>(
 export async function compareOnSets(
   fp32: Uint8Array,
   int8: Uint8Array,
-  inputName: string,
-  sets: readonly SampleSet[],
+  model: EvaluatedModel,
+  sets: readonly Dataset[],
 ): Promise<SetComparison[]> {
   return withSessions(fp32, int8, async (a, b) => {
     const out: SetComparison[] = [];
     for (const set of sets) {
-      const pa = await predict(a, inputName, set);
-      const pb = await predict(b, inputName, set);
-      const ta = argmaxRows(pa.scores, pa.classes);
-      const tb = argmaxRows(pb.scores, pb.classes);
+      const ea = await evaluateSession(a, model, set);
+      const eb = await evaluateSession(b, model, set);
       let same = 0;
-      for (let i = 0; i < set.count; i++) if (ta[i] === tb[i]) same++;
-      const fp32Accuracy = accuracy(ta, set.labels);
-      const int8Accuracy = accuracy(tb, set.labels);
+      for (let i = 0; i < set.count; i++) if (ea.predicted[i] === eb.predicted[i]) same++;
+      const fp32Accuracy = ea.accuracy;
+      const int8Accuracy = eb.accuracy;
       const accuracyDropPp =
         fp32Accuracy === null || int8Accuracy === null ? null : (fp32Accuracy - int8Accuracy) * 100;
       out.push({
@@ -110,8 +101,8 @@ function median(values: number[]): number {
 export async function compareLatency(
   fp32: Uint8Array,
   int8: Uint8Array,
-  inputName: string,
-  samples: SampleSet,
+  model: EvaluatedModel,
+  samples: Dataset,
   batches: readonly number[] = [1, 64],
   runsFor: (batch: number) => number = (b) => (b === 1 ? 300 : 60),
 ): Promise<LatencyComparison[]> {
@@ -119,9 +110,8 @@ export async function compareLatency(
     const out: LatencyComparison[] = [];
     for (const batch of batches) {
       const n = Math.min(batch, samples.count);
-      const feed = {
-        [inputName]: new ort.Tensor('float32', batchOf(samples, 0, n), [n, ...samples.sampleDims]),
-      };
+      const input = model.inputs[0]!;
+      const feed = { [input.name]: inputTensor(input, batchOf(samples, 0, n), [n, ...samples.sampleDims]) };
       const time = async (s: ort.InferenceSession): Promise<number> => {
         const t0 = performance.now();
         await s.run(feed);
