@@ -26,11 +26,11 @@ describe('fogline calibrate', () => {
   const calibrate = (...flags: string[]) =>
     fogline(
       'calibrate',
-      '--repository',
+      '--models',
       join(dir, 'repo'),
-      '--split',
+      '--data',
       join(dir, 'fit.json'),
-      '--eval-split',
+      '--eval-data',
       join(dir, 'held.json'),
       '--latency-runs',
       '5',

@@ -64,15 +64,16 @@ async function runInit(dir: string, flags: InitFlags): Promise<void> {
   }
   console.log(`
 next steps:
-  1. fit the routing thresholds on labelled samples of yours:
-     fogline calibrate --repository ${dir} --models ${device},${edge},${cloud} --split <val> --eval-split <test>
+  1. fit the routing thresholds on labelled data of yours (a folder of class folders of images, or a
+     .npy pair; docs/data.md):
+     fogline calibrate --models ${dir} --data <val> --eval-data <test>
   2. quantize the edge model into the repository (adds ${edge}-int8, which cascades then prefer):
-     fogline quantize ${dir}/${edge}/1/model.onnx --into ${dir} --calibration <samples>
-     then calibrate again with --edge-model ${edge}-int8
-  3. check, then run the three tiers:
+     fogline quantize ${dir}/${edge}/1/model.onnx --into ${dir} --calibration-data <val>
+     then calibrate again (the cascade now takes ${edge}-int8)
+  3. check, then run the three tiers on your data:
      fogline models check --models ${dir}
-     fogline up --models ${dir}
-see docs/model-repository.md`);
+     fogline up --models ${dir} --data <test>
+see docs/model-repository.md and docs/data.md`);
 }
 
 async function readLabels(flags: InitFlags): Promise<{ labels?: string[]; labelsSource?: string }> {
