@@ -1,13 +1,24 @@
 /**
  * `fogline up` (what `npm start` runs): the cloud, one edge agent and N simulated devices streaming
- * the digits test split, all on embedded defaults and authenticated for real, with a live view.
+ * a labelled dataset through a cascade (the digits test split through the digits models by default;
+ * `--models <repo> --data <dataset>` for the user's own), all on embedded defaults and authenticated
+ * for real, with a live view.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEFAULT_CLOUD_OPTIONS, DEFAULT_DATA_DIR } from '@fogline/cloud';
-import { intIn, rule } from '@fogline/shared';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { FoglineError, intIn, rule } from '@fogline/shared';
+import {
+  type Cascade,
+  type CascadeChoice,
+  checkCascade,
+  DEFAULT_MODELS_DIR,
+  findCascade,
+  loadModelRepository,
+} from '@fogline/shared/model-repository';
+import { type Dataset, targetOf } from '@fogline/toolchain';
 import { type Command, Option } from 'commander';
+import { readDataset } from '../dataset-progress.ts';
 import { numberFlag, parsePort } from '../flags.ts';
 import { CascadeTally } from '../up/cascade-tally.ts';
 import { type DeviceSimulator, startDeviceSimulator } from '../up/device-simulator.ts';
@@ -27,7 +38,11 @@ interface UpFlags {
   dataDir: string;
   models: string;
   edgeId: string;
+  deviceModel?: string;
   edgeModel?: string;
+  cloudModel?: string;
+  data: string;
+  strict?: boolean;
 }
 
 const positive = (flag: string, max: number) =>
@@ -80,16 +95,61 @@ export function registerUp(program: Command): void {
     .option('--data-dir <dir>', 'state directory (cloud/ and edge/ inside)', join(DEFAULT_DATA_DIR, 'up'))
     .addOption(new Option('--models <dir>', 'model repository').default(DEFAULT_MODELS_DIR, '<repo>/models'))
     .option('--edge-id <id>', 'id of the edge', 'edge-1')
-    .option('--edge-model <name>', 'edge model (default: digits-mid-int8 when present, else digits-mid)')
+    .option(
+      '--data <dataset>',
+      'labelled samples the simulated devices stream: a digits split, a folder of class folders of images, a .npy pair or a .json file (docs/data.md)',
+      'test',
+    )
+    .option('--strict', 'stop at the first bad file of the dataset instead of skipping it')
+    .option('--device-model <name>', 'device model (default: the only device model of the repository)')
+    .option(
+      '--edge-model <name>',
+      'edge model (default: the only edge model, else the one named *-int8; digits: digits-mid-int8 when present, else digits-mid)',
+    )
+    .option('--cloud-model <name>', 'cloud model (default: the only cloud model of the repository)')
     .action(runUp);
+}
+
+/** The cascade to run: the models named, the rest found by tier; checked to work together. */
+async function cascadeOf(flags: UpFlags): Promise<Cascade> {
+  const repo = await loadModelRepository(flags.models);
+  const choice: CascadeChoice = {
+    ...(flags.deviceModel ? { device: flags.deviceModel } : {}),
+    ...(flags.edgeModel ? { edge: flags.edgeModel } : {}),
+    ...(flags.cloudModel ? { cloud: flags.cloudModel } : {}),
+  };
+  if (resolve(flags.models) === resolve(DEFAULT_MODELS_DIR)) {
+    const int8 = existsSync(join(flags.models, 'digits-mid-int8', 'config.json'));
+    choice.device ??= 'digits-tiny';
+    choice.edge ??= int8 ? 'digits-mid-int8' : 'digits-mid';
+    choice.cloud ??= 'digits-large';
+  }
+  const cascade = findCascade(repo, choice);
+  checkCascade(cascade);
+  return cascade;
+}
+
+/** The samples the devices stream, prepared for the device model; read before anything starts. */
+async function datasetOf(flags: UpFlags, cascade: Cascade): Promise<Dataset | undefined> {
+  if (!flags.sim || flags.devices === 0) return undefined;
+  const device = cascade.device;
+  const set = await readDataset(flags.data, targetOf(device.config, join(device.dir, 'config.json')), {
+    strict: flags.strict === true,
+  });
+  if (!set.labels) {
+    throw new FoglineError('INVALID_ARG', `${set.source} has no labels; the live view scores every answer against its label`);
+  }
+  return set;
 }
 
 async function runUp(flags: UpFlags): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  const edgeModel =
-    flags.edgeModel ??
-    (existsSync(join(flags.models, 'digits-mid-int8', 'config.json')) ? 'digits-mid-int8' : 'digits-mid');
-  say('fogline up: starting cloud, edge and devices…');
+  const cascade = await cascadeOf(flags);
+  const dataset = await datasetOf(flags, cascade);
+  say(
+    `fogline up: starting cloud (${cascade.cloud.name}), edge (${cascade.edge.name}) and devices (${cascade.device.name})` +
+      (dataset ? ` streaming ${dataset.source} (${dataset.count} samples)…` : '…'),
+  );
   const system = await startFabricSystem({
     dataDir: flags.dataDir,
     modelsDir: flags.models,
@@ -98,15 +158,20 @@ async function runUp(flags: UpFlags): Promise<void> {
     mqttPort: flags.mqttPort,
     edgeMqttPort: flags.edgeMqttPort,
     edgeId: flags.edgeId,
-    edgeModel,
+    edgeModel: cascade.edge.name,
+    cloudModel: cascade.cloud.name,
     devices: flags.sim ? flags.devices : 0,
     devicePublishRate: Math.max(50, flags.rate * 4),
     say,
   });
   const tally = new CascadeTally();
   let simulator: DeviceSimulator | undefined;
-  if (flags.sim && flags.devices > 0) {
+  if (dataset) {
+    const input = cascade.device.config.inputs[0]!;
     simulator = await startDeviceSimulator({
+      dataset,
+      deviceModel: cascade.device.modelPath(),
+      inputShape: [1, ...input.shape.slice(1)],
       broker: system.edgeBrokerUrl,
       edgeId: flags.edgeId,
       devices: system.devices,

@@ -1,14 +1,13 @@
 /**
  * Simulated devices for `fogline up`: each one is a real device SDK client (its own MQTT connection,
- * credentials and tiny model) streaming digits of the test split at a fixed rate, in a seeded shuffled
+ * credentials and device model) streaming the samples of a labelled dataset (the digits test split by
+ * default, or the user's `--data`) as prepared real values at a fixed rate, in a seeded shuffled
  * order (stream-order.ts), and every answer is scored against the label.
  */
 import { connectDevice, type Device } from '@fogline/device-sdk';
-import { loadDigits } from '@fogline/shared/digits';
+import { sampleOf, type Dataset } from '@fogline/toolchain';
 import type { CascadeTally } from './cascade-tally.ts';
 import { DEFAULT_STREAM_SEED, deviceSampleStream, shuffledIndices } from './stream-order.ts';
-
-const PIXELS = 28 * 28;
 
 export interface SimulatedDeviceSpec {
   id: string;
@@ -22,9 +21,15 @@ export interface SimulatorOptions {
   ratePerDevice: number;
   deadlineMs: number;
   tally: CascadeTally;
+  /** The labelled samples the devices stream, prepared for the device model. */
+  dataset: Dataset;
+  /** The device model's ONNX file (its config.json two folders up gives the routing policy). */
+  deviceModel: string;
+  /** The device model's input shape with batch 1. */
+  inputShape: readonly number[];
   /** Requests a device may have outstanding before it skips a tick (bounded, never queued forever). */
   maxInFlightPerDevice?: number;
-  /** Seed of the shuffled order the devices stream the test split in (default: a fixed one). */
+  /** Seed of the shuffled order the devices stream the dataset in (default: a fixed one). */
   streamSeed?: number;
 }
 
@@ -34,15 +39,24 @@ export interface DeviceSimulator {
 }
 
 export async function startDeviceSimulator(options: SimulatorOptions): Promise<DeviceSimulator> {
-  const digits = loadDigits('test');
+  const { dataset } = options;
+  const labels = dataset.labels;
+  if (!labels) throw new Error(`${dataset.source} has no labels`);
   const maxInFlight = options.maxInFlightPerDevice ?? 8;
   const devices: Device[] = await Promise.all(
     options.devices.map((d) =>
-      connectDevice({ broker: options.broker, deviceId: d.id, token: d.token, edgeId: options.edgeId }),
+      connectDevice({
+        broker: options.broker,
+        deviceId: d.id,
+        token: d.token,
+        edgeId: options.edgeId,
+        model: options.deviceModel,
+        inputShape: options.inputShape,
+      }),
     ),
   );
   const inFlight = new Set<Promise<void>>();
-  const order = shuffledIndices(digits.count, options.streamSeed ?? DEFAULT_STREAM_SEED);
+  const order = shuffledIndices(dataset.count, options.streamSeed ?? DEFAULT_STREAM_SEED);
   const periodMs = 1000 / options.ratePerDevice;
 
   const timers = devices.map((device, k) => {
@@ -51,15 +65,14 @@ export async function startDeviceSimulator(options: SimulatorOptions): Promise<D
     const tick = () => {
       if (outstanding >= maxInFlight) return;
       const i = nextSample();
-      const image = digits.images.subarray(i * PIXELS, (i + 1) * PIXELS);
       outstanding++;
       const p = device
-        .infer(image, { deadlineMs: options.deadlineMs })
+        .infer(sampleOf(dataset, i), { deadlineMs: options.deadlineMs })
         .then(
           (r) =>
             options.tally.record({
               tier: r.tier,
-              correct: r.label === digits.labels[i],
+              correct: r.label === labels[i],
               degraded: r.degraded,
               latencyMs: r.latencyMs.total,
             }),

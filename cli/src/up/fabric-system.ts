@@ -20,6 +20,8 @@ export interface FabricSystemOptions {
   edgeMqttPort: number;
   edgeId: string;
   edgeModel: string;
+  /** The cloud model the edge escalates to. */
+  cloudModel: string;
   devices: number;
   /** Per-device publish budget on the edge broker (the simulator's rate plus headroom). */
   devicePublishRate: number;
@@ -55,6 +57,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
     host: o.host,
     dataDir: join(o.dataDir, 'cloud'),
     modelsDir: o.modelsDir,
+    cloudModel: o.cloudModel,
   });
   const ready = await cloud.start();
   let edge: EdgeAgent | undefined;
@@ -92,6 +95,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
       dataDir: join(o.dataDir, 'edge'),
       modelsDir: o.modelsDir,
       model: o.edgeModel,
+      cloudModel: o.cloudModel,
     });
     const info = await edge.start();
     const edgePort = info.localBroker.mqttPort;
@@ -111,7 +115,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
       devices,
       urls: {
         'cloud HTTP': ready.http.url,
-        'OIP infer': `${ready.http.url}/v2/models/digits-large/infer`,
+        'OIP infer': `${ready.http.url}/v2/models/${o.cloudModel}/infer`,
         metrics: `${ready.http.url}/metrics`,
         'cloud MQTT': `mqtt://127.0.0.1:${mqttPort}`,
         'edge MQTT': edgeBrokerUrl,
