@@ -8,7 +8,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { FoglineError, preprocessImage, type RawImage } from '@fogline/shared';
 import sharp from 'sharp';
-import { classCountOf, type Dataset, type DatasetTarget, inputOf, type LoadDatasetOptions } from './dataset.ts';
+import {
+  classCountOf,
+  type Dataset,
+  type DatasetTarget,
+  inputOf,
+  type LoadDatasetOptions,
+} from './dataset.ts';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
 
@@ -51,7 +57,11 @@ async function decode(file: string): Promise<RawImage> {
   };
 }
 
-export async function fromImageFolder(root: string, target: DatasetTarget, options: LoadDatasetOptions): Promise<Dataset> {
+export async function fromImageFolder(
+  root: string,
+  target: DatasetTarget,
+  options: LoadDatasetOptions,
+): Promise<Dataset> {
   const input = inputOf(target);
   const perSample = input.shape.slice(1).reduce((n, d) => n * d, 1);
   if (input.shape.length !== 4 || input.shape.slice(1).some((d) => d < 1)) {
@@ -74,7 +84,10 @@ export async function fromImageFolder(root: string, target: DatasetTarget, optio
     }
   }
   if (files.length === 0)
-    throw new FoglineError('INVALID_ARG', `${root}: no ${IMAGE_EXTENSIONS.join('/')} files in its label folders`);
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${root}: no ${IMAGE_EXTENSIONS.join('/')} files in its label folders`,
+    );
 
   const prepared: (Float32Array | undefined)[] = new Array(files.length);
   const skipped: string[] = [];
@@ -113,7 +126,8 @@ export async function fromImageFolder(root: string, target: DatasetTarget, optio
   await Promise.all(Array.from({ length: PARALLEL }, worker));
 
   const kept = files.map((f, i) => ({ ...f, values: prepared[i] })).filter((f) => f.values !== undefined);
-  if (kept.length === 0) throw new FoglineError('INVALID_ARG', `${root}: none of its ${files.length} images could be read`);
+  if (kept.length === 0)
+    throw new FoglineError('INVALID_ARG', `${root}: none of its ${files.length} images could be read`);
   const data = new Float32Array(kept.length * perSample);
   kept.forEach((f, i) => data.set(f.values!, i * perSample));
   return {

@@ -26,7 +26,8 @@ export async function loadDataset(
   options: LoadDatasetOptions = {},
 ): Promise<Dataset> {
   const split = digitsSplitOf(spec);
-  if (split !== undefined && !existsSync(spec)) return fromDigits(split, target);
+  // A split name wins over a folder of that name (`./test` names the folder).
+  if (split !== undefined) return fromDigits(split, target);
   const parts = spec.split(',');
   if (parts.length === 2 && parts.every((p) => p.endsWith('.npy')))
     return fromNpyPair(parts[0]!, parts[1]!, target);
@@ -53,5 +54,7 @@ export async function loadDataset(
     );
   }
   const bytes = await readFile(spec);
-  return spec.endsWith('.json') ? fromJson(new TextDecoder().decode(bytes), spec, target) : fromRaw(bytes, spec, target);
+  return spec.endsWith('.json')
+    ? fromJson(new TextDecoder().decode(bytes), spec, target)
+    : fromRaw(bytes, spec, target);
 }

@@ -53,7 +53,11 @@ function parseHeader(header: string): { dtype: NpyDtype; shape: number[] } {
   const descr = field(header, 'descr').slice(1, -1);
   const order = descr[0];
   const code = descr.slice(1) as NpyDtype;
-  if (!NPY_DTYPES.includes(code) || !['<', '|', '='].includes(order ?? '') || (order === '=' && BYTES[code] > 1)) {
+  if (
+    !NPY_DTYPES.includes(code) ||
+    !['<', '|', '='].includes(order ?? '') ||
+    (order === '=' && BYTES[code] > 1)
+  ) {
     throw new Error(
       `dtype '${descr}' is not supported (little-endian ${NPY_DTYPES.join(', ')}: save with .astype('<f4') for example)`,
     );
@@ -67,7 +71,8 @@ function parseHeader(header: string): { dtype: NpyDtype; shape: number[] } {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   const shape = dims.map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`.npy shape (${dims.join(', ')}) is not valid`);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0))
+    throw new Error(`.npy shape (${dims.join(', ')}) is not valid`);
   return { dtype: code, shape };
 }
 
@@ -124,6 +129,7 @@ export function encodeNpy(dtype: NpyDtype, shape: readonly number[], values: Arr
     i4: (at, v) => view.setInt32(at, v, true),
     i8: (at, v) => view.setBigInt64(at, BigInt(v), true),
   };
-  for (let i = 0, at = 10 + header.length; i < values.length; i++, at += BYTES[dtype]) write[dtype](at, values[i]!);
+  for (let i = 0, at = 10 + header.length; i < values.length; i++, at += BYTES[dtype])
+    write[dtype](at, values[i]!);
   return out;
 }

@@ -7,7 +7,14 @@
  */
 import { FoglineError } from '@fogline/shared';
 import { type DigitsSplit, loadDigits } from '@fogline/shared/digits';
-import { checkLabels, type Dataset, type DatasetTarget, fitDims, sampleDimsOf, wrongShape } from './dataset.ts';
+import {
+  checkLabels,
+  type Dataset,
+  type DatasetTarget,
+  fitDims,
+  sampleDimsOf,
+  wrongShape,
+} from './dataset.ts';
 
 export function fromDigits(split: DigitsSplit, target: DatasetTarget): Dataset {
   const d = loadDigits(split);
@@ -35,19 +42,29 @@ export function fromJson(text: string, source: string, target: DatasetTarget): D
   const obj = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
   const shape = obj.shape;
   if (!Array.isArray(shape) || shape.length < 1 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new FoglineError('INVALID_ARG', `${source}: field "shape" must be [N, ...sample dims] of positive integers`);
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${source}: field "shape" must be [N, ...sample dims] of positive integers`,
+    );
   }
   const [count, ...dims] = shape as [number, ...number[]];
   const data = flatNumbers(obj.data, source);
   const perSample = dims.reduce((n, d) => n * d, 1);
   if (data.length !== count * perSample) {
-    throw wrongShape(source, `field "data" has ${data.length} values but "shape" ${JSON.stringify(shape)} needs ${count * perSample}`, target);
+    throw wrongShape(
+      source,
+      `field "data" has ${data.length} values but "shape" ${JSON.stringify(shape)} needs ${count * perSample}`,
+      target,
+    );
   }
   const sampleDims = fitDims(source, dims, target);
   let labels: Uint16Array | undefined;
   if (obj.labels !== undefined) {
     if (!Array.isArray(obj.labels) || obj.labels.length !== count)
-      throw new FoglineError('INVALID_ARG', `${source}: field "labels" must be an array of ${count} class indices`);
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${source}: field "labels" must be an array of ${count} class indices`,
+      );
     labels = checkLabels(`${source} field "labels"`, obj.labels as number[], target);
   }
   return { data, count, sampleDims, ...(labels ? { labels } : {}), source, skipped: [] };
@@ -56,16 +73,24 @@ export function fromJson(text: string, source: string, target: DatasetTarget): D
 export function fromRaw(bytes: Uint8Array, source: string, target: DatasetTarget): Dataset {
   const expected = sampleDimsOf(target);
   if (!expected.every((d) => d !== undefined)) {
-    throw new FoglineError('INVALID_ARG', `${source}: a raw float32 file needs a model input with fixed non-batch dims; use the JSON or .npy form`);
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${source}: a raw float32 file needs a model input with fixed non-batch dims; use the JSON or .npy form`,
+    );
   }
   const fixed = expected as number[];
   const perSample = fixed.reduce((n, d) => n * d, 1);
   if (bytes.byteLength === 0 || bytes.byteLength % (4 * perSample) !== 0) {
-    throw wrongShape(source, `has ${bytes.byteLength} bytes, not a multiple of ${4 * perSample} (float32 × ${perSample})`, target);
+    throw wrongShape(
+      source,
+      `has ${bytes.byteLength} bytes, not a multiple of ${4 * perSample} (float32 × ${perSample})`,
+      target,
+    );
   }
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
   const data = new Float32Array(copy.buffer);
-  if (!data.every(Number.isFinite)) throw new FoglineError('INVALID_ARG', `${source}: holds NaN or infinite values`);
+  if (!data.every(Number.isFinite))
+    throw new FoglineError('INVALID_ARG', `${source}: holds NaN or infinite values`);
   return { data, count: data.length / perSample, sampleDims: fixed, source, skipped: [] };
 }

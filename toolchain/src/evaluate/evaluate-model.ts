@@ -61,14 +61,27 @@ export async function evaluateSession(
     probabilities.set(row, i * classes);
     predicted[i] = argmax(row);
   }
-  if (!set.labels) return { source: set.source, count, classes, probabilities, predicted, correct: null, accuracy: null, perClass: [] };
+  if (!set.labels)
+    return {
+      source: set.source,
+      count,
+      classes,
+      probabilities,
+      predicted,
+      correct: null,
+      accuracy: null,
+      perClass: [],
+    };
   const hits = new Array<number>(classes).fill(0);
   const totals = new Array<number>(classes).fill(0);
   let correct = 0;
   for (let i = 0; i < count; i++) {
     const label = set.labels[i]!;
     if (label >= classes) {
-      throw new FoglineError('INVALID_ARG', `${set.source}: label ${label} of sample ${i} is not one of the model's ${classes} classes`);
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${set.source}: label ${label} of sample ${i} is not one of the model's ${classes} classes`,
+      );
     }
     totals[label]!++;
     if (predicted[i] === label) {
@@ -81,7 +94,16 @@ export async function evaluateSession(
     count: n,
     accuracy: n === 0 ? null : hits[k]! / n,
   }));
-  return { source: set.source, count, classes, probabilities, predicted, correct, accuracy: correct / count, perClass };
+  return {
+    source: set.source,
+    count,
+    classes,
+    probabilities,
+    predicted,
+    correct,
+    accuracy: correct / count,
+    perClass,
+  };
 }
 
 /** Opens the model, evaluates it, releases the session. */

@@ -1,7 +1,7 @@
 export {
   type ClassAccuracy,
-  type EvaluateOptions,
   type EvaluatedModel,
+  type EvaluateOptions,
   type Evaluation,
   evaluateModel,
   evaluateSession,

@@ -1,4 +1,5 @@
 /** @fogline/toolchain/testing: test support (small ONNX models built in code). */
 
+export * from './classifier-repository.ts';
 export * from './flat-classifier.ts';
 export * from './small-cnn.ts';
