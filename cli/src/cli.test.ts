@@ -31,7 +31,9 @@ describe('fogline CLI', () => {
   it('rejects a dataset that does not exist and an unknown model with a clear message and a non-zero exit', async () => {
     const badData = await fogline('models', 'eval', 'digits-mid', '--data', 'validation');
     expect(badData.code).toBe(1);
-    expect(badData.stderr).toMatch(/dataset "validation" is neither a digits split \(train, calibration, test\) nor a readable file or folder/);
+    expect(badData.stderr).toMatch(
+      /dataset "validation" is neither a digits split \(train, calibration, test\) nor a readable file or folder/,
+    );
     const unknown = await fogline('models', 'eval', 'digits-huge');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/unknown model "digits-huge"/);

@@ -3,12 +3,7 @@
  * a bar when stderr is a terminal, otherwise a plain line every 25 % (logs stay readable). Also the
  * CLI's way to read a `--data` flag: skipped files are reported on stderr as `path: reason`.
  */
-import {
-  type Dataset,
-  type DatasetProgress,
-  type DatasetTarget,
-  loadDataset,
-} from '@fogline/toolchain';
+import { type Dataset, type DatasetProgress, type DatasetTarget, loadDataset } from '@fogline/toolchain';
 import cliProgress from 'cli-progress';
 
 export interface ProgressReporter {

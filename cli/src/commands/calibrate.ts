@@ -19,9 +19,9 @@ import {
   type Objective,
   parseAccuracyTarget,
   TIER_ROLES,
-  targetOf,
   type TierModel,
   type TierRole,
+  targetOf,
   writeCalibrationReport,
   writeRouting,
 } from '@fogline/toolchain';
@@ -197,7 +197,11 @@ function objectiveOf(flags: CalibrateFlags): Objective {
 async function runCalibrate(flags: CalibrateFlags, command: string): Promise<void> {
   const objective = objectiveOf(flags);
   const repo = await loadModelRepository(flags.models);
-  const cascade = cascadeOf(repo, { device: flags.deviceModel, edge: flags.edgeModel, cloud: flags.cloudModel });
+  const cascade = cascadeOf(repo, {
+    device: flags.deviceModel,
+    edge: flags.edgeModel,
+    cloud: flags.cloudModel,
+  });
   const entries = TIER_ROLES.map((role) => cascade[role]);
   const models = {} as Record<TierRole, TierModel>;
   for (const role of TIER_ROLES) {

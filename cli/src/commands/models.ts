@@ -119,7 +119,8 @@ async function evalModel(name: string, opts: DataFlags & { version?: number }): 
   const started = performance.now();
   const e = await evaluateEntry(entry, version, set);
   const seconds = (performance.now() - started) / 1000;
-  if (e.accuracy === null) throw new FoglineError('INVALID_ARG', `${set.source} has no labels; evaluation needs labelled samples`);
+  if (e.accuracy === null)
+    throw new FoglineError('INVALID_ARG', `${set.source} has no labels; evaluation needs labelled samples`);
   const report = {
     model: name,
     version,

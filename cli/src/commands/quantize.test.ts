@@ -65,7 +65,12 @@ describe('fogline quantize on a user model', () => {
   });
 
   it.each([
-    ['a file that is not ONNX', 'cal.json', ['--calibration-data', 'cal.json'], /cal\.json is not an ONNX file/],
+    [
+      'a file that is not ONNX',
+      'cal.json',
+      ['--calibration-data', 'cal.json'],
+      /cal\.json is not an ONNX file/,
+    ],
     [
       'calibration data of the wrong shape',
       'model.onnx',

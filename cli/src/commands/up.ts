@@ -137,7 +137,10 @@ async function datasetOf(flags: UpFlags, cascade: Cascade): Promise<Dataset | un
     strict: flags.strict === true,
   });
   if (!set.labels) {
-    throw new FoglineError('INVALID_ARG', `${set.source} has no labels; the live view scores every answer against its label`);
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${set.source} has no labels; the live view scores every answer against its label`,
+    );
   }
   return set;
 }

@@ -5,7 +5,7 @@
  * order (stream-order.ts), and every answer is scored against the label.
  */
 import { connectDevice, type Device } from '@fogline/device-sdk';
-import { sampleOf, type Dataset } from '@fogline/toolchain';
+import { type Dataset, sampleOf } from '@fogline/toolchain';
 import type { CascadeTally } from './cascade-tally.ts';
 import { DEFAULT_STREAM_SEED, deviceSampleStream, shuffledIndices } from './stream-order.ts';
 

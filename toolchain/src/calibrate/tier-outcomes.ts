@@ -75,7 +75,9 @@ export async function runTier(
   try {
     const evaluation = await evaluateSession(session, model, set);
     const latencyMs =
-      options.latencyRuns > 0 ? await batchOneLatencyMs(session, model, set, options.latencyRuns) : Number.NaN;
+      options.latencyRuns > 0
+        ? await batchOneLatencyMs(session, model, set, options.latencyRuns)
+        : Number.NaN;
     return outcomesOf(evaluation, labels, latencyMs);
   } finally {
     await session.release();

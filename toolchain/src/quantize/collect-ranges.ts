@@ -3,10 +3,10 @@
  * graph outputs, and estimates each tensor's range (min-max, or percentile in a second pass).
  */
 
+import type { Dataset } from '../dataset/dataset.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { graphOf, tensorValueInfo } from '../onnx/graph.ts';
 import { DataType, type OnnxModel } from '../onnx/ir.ts';
-import type { Dataset } from '../dataset/dataset.ts';
 import { singleFloatInput } from '../onnx/model-input.ts';
 import { openSession, runBatches } from './model-runner.ts';
 import {

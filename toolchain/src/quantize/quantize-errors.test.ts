@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
+import { targetOfInput } from '../dataset/dataset.ts';
+import { loadDataset } from '../dataset/load-dataset.ts';
 import { decodeModel, encodeModel } from '../onnx/codec.ts';
 import { attrInt, makeNode, tensorValueInfo } from '../onnx/graph.ts';
 import { DataType, type OnnxModel } from '../onnx/ir.ts';
 import { buildModel } from '../onnx/model-builder.ts';
 import { floatTensor } from '../onnx/tensor.ts';
 import { type QuantizeOptions, quantizeModel } from './quantize-model.ts';
-import { targetOfInput } from '../dataset/dataset.ts';
-import { loadDataset } from '../dataset/load-dataset.ts';
 
 const DYNAMIC: QuantizeOptions = {
   mode: 'dynamic',

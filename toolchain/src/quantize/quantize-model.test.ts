@@ -15,6 +15,7 @@
 import { seededRandom } from '@fogline/shared';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import type { Dataset } from '../dataset/dataset.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { attrInt, attrInts, makeNode, tensorValueInfo } from '../onnx/graph.ts';
 import { DataType, type OnnxModel, type OnnxTensor } from '../onnx/ir.ts';
@@ -22,7 +23,6 @@ import { buildModel } from '../onnx/model-builder.ts';
 import { floatTensor } from '../onnx/tensor.ts';
 import { smallCnn } from '../testing/small-cnn.ts';
 import { type QuantizeOptions, quantizeModel } from './quantize-model.ts';
-import type { Dataset } from '../dataset/dataset.ts';
 
 function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   const r = seededRandom(seed);
@@ -46,7 +46,13 @@ function channelScaledWeights(name: string, dims: number[], axis: number, seed: 
 
 function samples(sampleDims: number[], count: number, seed: number): Dataset {
   const per = sampleDims.reduce((a, b) => a * b, 1);
-  return { data: uniform(count * per, seed, -1, 2), count, sampleDims, source: `random seed ${seed}`, skipped: [] };
+  return {
+    data: uniform(count * per, seed, -1, 2),
+    count,
+    sampleDims,
+    source: `random seed ${seed}`,
+    skipped: [],
+  };
 }
 
 async function run(model: Uint8Array, set: Dataset): Promise<{ y: Float32Array; dims: readonly number[] }> {
