@@ -4,12 +4,14 @@
  * admin API. Every run binds 127.0.0.1 and asks for free MQTT ports (port 1883 may be someone else's).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { writeClassifierRepository } from '@fogline/toolchain/testing';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../cli/bin/fogline.js', import.meta.url));
@@ -179,6 +181,50 @@ describe('fogline up', () => {
       expect(summary).toMatch(/errors: 0\b/);
     }, 60_000);
   });
+
+  it('--models <repo> --data <images>: a user cascade (not digits) streams their labelled images, every tier answers', async () => {
+    const dir = tempDataDir();
+    const repo = join(dir, 'repo');
+    const labels = ['circle', 'square', 'triangle', 'cross'];
+    writeClassifierRepository(repo, { labels });
+    // The device answers what it is sure of (maxprob >= 0.5); the edge never does: some inputs stay
+    // on the device, the rest reach the cloud through the edge.
+    for (const [name, threshold] of [
+      ['shapes-tiny', 0.5],
+      ['shapes-mid', 1.01],
+    ] as const) {
+      const file = join(repo, name, 'config.json');
+      const config = JSON.parse(readFileSync(file, 'utf8'));
+      writeFileSync(file, JSON.stringify({ ...config, routing: { score: 'maxprob', threshold } }));
+    }
+    const images = join(dir, 'images');
+    for (const [k, label] of labels.entries()) {
+      mkdirSync(join(images, label), { recursive: true });
+      for (let i = 0; i < 3; i++) {
+        const px = Buffer.from(
+          Array.from({ length: 8 * 8 * 3 }, (_, j) => (j * (5 + k * 11) + i * 47) % 256),
+        );
+        await sharp(px, { raw: { width: 8, height: 8, channels: 3 } })
+          .png()
+          .toFile(join(images, label, `${i}.png`));
+      }
+    }
+    const up = startUp([
+      ...['--models', repo, '--data', images, '--devices', '2', '--rate', '10', '--duration', '3'],
+      ...['--deadline-ms', '2000', '--http-port', '0', ...FREE_MQTT_PORTS],
+    ]);
+    const { code } = await up.exit;
+    expect(code, up.stderr()).toBe(0);
+    expect(up.stderr()).toContain(
+      `starting cloud (shapes-large), edge (shapes-mid) and devices (shapes-tiny) streaming ${images} (12 samples)`,
+    );
+    expect(up.stdout()).toMatch(/^OIP infer\s+http:\/\/127\.0\.0\.1:\d+\/v2\/models\/shapes-large\/infer$/m);
+    const summary = summaryOf(up.stdout());
+    expect(answers(summary, 'all'), summary).toBeGreaterThan(10);
+    expect(answers(summary, 'device'), summary).toBeGreaterThan(0);
+    expect(answers(summary, 'cloud'), summary).toBeGreaterThan(0);
+    expect(summary).toMatch(/errors: 0\b/);
+  }, 90_000);
 
   it('rejects a bad flag with a clear message', async () => {
     await expect(run(process.execPath, [bin, 'up', '--devices', 'many'])).rejects.toMatchObject({
