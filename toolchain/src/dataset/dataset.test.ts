@@ -73,7 +73,8 @@ describe('image folders', () => {
     ].map(([w, h, seed]) =>
       preprocessImage({ data: pixels(w!, h!, seed!), width: w!, height: h!, channels: 3 }, config()),
     );
-    expected.forEach((values, i) => expect(Array.from(sampleOf(set, i))).toEqual(Array.from(values)));
+    for (const [i, values] of expected.entries())
+      expect(Array.from(sampleOf(set, i))).toEqual(Array.from(values));
     expect(set.skipped).toEqual([]);
   });
 

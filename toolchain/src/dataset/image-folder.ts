@@ -129,7 +129,7 @@ export async function fromImageFolder(
   if (kept.length === 0)
     throw new FoglineError('INVALID_ARG', `${root}: none of its ${files.length} images could be read`);
   const data = new Float32Array(kept.length * perSample);
-  kept.forEach((f, i) => data.set(f.values!, i * perSample));
+  for (const [i, f] of kept.entries()) data.set(f.values!, i * perSample);
   return {
     data,
     count: kept.length,

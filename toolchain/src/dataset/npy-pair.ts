@@ -86,7 +86,7 @@ function fromPixels(
   }
   const size = samples[0]?.length ?? 0;
   const data = new Float32Array(count * size);
-  samples.forEach((s, i) => data.set(s, i * size));
+  for (const [i, s] of samples.entries()) data.set(s, i * size);
   const sampleDims = target.config.inputs[0]!.shape.slice(1);
   return { data, count, sampleDims, labels, source, skipped: [] };
 }
