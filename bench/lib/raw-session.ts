@@ -1,9 +1,10 @@
 /**
- * One raw onnxruntime session in its own process (bench/lib/raw-onnx.ts), on the first 64 test digits,
+ * One raw onnxruntime session in its own process (bench/lib/raw-onnx.ts), on the first test samples (read through the dataset reader),
  * with the product workers' settings: for each `{ batch, ms }` it runs that batch for `ms`, answers the times.
  */
-import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
+import { batchOf } from '@fogline/toolchain';
 import * as ort from 'onnxruntime-node';
+import { samplesFor } from './bench-data.ts';
 
 export interface RawSessionOptions {
   readonly modelPath: string;
@@ -27,11 +28,11 @@ const session = await ort.InferenceSession.create(options.modelPath, {
   ...(options.spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
 });
 const input = session.inputNames[0]!;
-const images = loadDigits('test').images.subarray(0, 64 * DIGIT_PIXELS);
+const samples = await samplesFor(options.modelPath, 'test');
 
 process.on('message', async ({ batch, ms }: { batch: number; ms: number }) => {
   const feeds = {
-    [input]: new ort.Tensor('float32', images.slice(0, batch * DIGIT_PIXELS), [batch, 1, 28, 28]),
+    [input]: new ort.Tensor('float32', batchOf(samples, 0, batch).slice(), [batch, ...samples.sampleDims]),
   };
   for (let i = 0; i < 3; i++) await session.run(feeds);
   const times: number[] = [];

@@ -4,7 +4,8 @@
  * answer is a record (tier, label, latencies as the SDK reports them).
  */
 import { connectDevice, type RoutingPolicy } from '@fogline/device-sdk';
-import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
+import { sampleOf } from '@fogline/toolchain';
+import { samplesFor } from '../lib/bench-data.ts';
 import type { LoadAdapter } from './closed-loop.ts';
 
 export interface SdkTarget {
@@ -31,13 +32,14 @@ export interface SdkRecord {
 }
 
 export function sdkAdapter(target: SdkTarget): LoadAdapter {
-  const [test, warm] = [loadDigits('test'), loadDigits('calibration')];
-  const image = (split: typeof test, i: number) =>
-    split.images.subarray((i % split.count) * DIGIT_PIXELS, ((i % split.count) + 1) * DIGIT_PIXELS);
   const { broker, edgeId, model, deadlineMs } = target;
+  // Through the dataset reader, prepared for the device model (read once, shared by the devices).
+  const sets = Promise.all([samplesFor(model, 'test'), samplesFor(model, 'calibration')]);
   let next = 0;
   return {
     async connect(k) {
+      const [test, warm] = await sets;
+      const image = (set: typeof test, i: number) => sampleOf(set, i % set.count);
       const { id, token } = target.devices[k]!;
       const policy = target.policy ? { policy: target.policy } : {};
       const device = await connectDevice({
@@ -59,7 +61,7 @@ export function sdkAdapter(target: SdkTarget): LoadAdapter {
           device.infer(image(test, index), { deadlineMs }).then(
             (r) => {
               const { total: totalMs, device: deviceMs, edge } = r.latencyMs;
-              const label = test.labels[index]!;
+              const label = test.labels![index]!;
               done(null, {
                 index,
                 label,
