@@ -41,7 +41,7 @@ interface UpFlags {
   deviceModel?: string;
   edgeModel?: string;
   cloudModel?: string;
-  data: string;
+  data?: string;
   strict?: boolean;
 }
 
@@ -97,8 +97,7 @@ export function registerUp(program: Command): void {
     .option('--edge-id <id>', 'id of the edge', 'edge-1')
     .option(
       '--data <dataset>',
-      'labelled samples the simulated devices stream: a digits split, a folder of class folders of images, a .npy pair or a .json file (docs/data.md)',
-      'test',
+      'labelled samples the simulated devices stream: a digits split, a folder of class folders of images, a .npy pair or a .json file (docs/data.md); default: the digits test split with the built-in models',
     )
     .option('--strict', 'stop at the first bad file of the dataset instead of skipping it')
     .option('--device-model <name>', 'device model (default: the only device model of the repository)')
@@ -132,10 +131,21 @@ async function cascadeOf(flags: UpFlags): Promise<Cascade> {
 /** The samples the devices stream, prepared for the device model; read before anything starts. */
 async function datasetOf(flags: UpFlags, cascade: Cascade): Promise<Dataset | undefined> {
   if (!flags.sim || flags.devices === 0) return undefined;
+  const builtIn = resolve(flags.models) === resolve(DEFAULT_MODELS_DIR);
+  if (flags.data === undefined && !builtIn) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `--models ${flags.models}: give --data <dataset> with labelled samples for its models (a folder of class folders of images, a .npy pair; docs/data.md), or --no-sim`,
+    );
+  }
   const device = cascade.device;
-  const set = await readDataset(flags.data, targetOf(device.config, join(device.dir, 'config.json')), {
-    strict: flags.strict === true,
-  });
+  const set = await readDataset(
+    flags.data ?? 'test',
+    targetOf(device.config, join(device.dir, 'config.json')),
+    {
+      strict: flags.strict === true,
+    },
+  );
   if (!set.labels) {
     throw new FoglineError(
       'INVALID_ARG',
