@@ -226,6 +226,19 @@ describe('fogline up', () => {
     expect(summary).toMatch(/errors: 0\b/);
   }, 90_000);
 
+  it('--models of your own without --data: one line saying what to give, nothing started', async () => {
+    const repo = join(tempDataDir(), 'repo');
+    writeClassifierRepository(repo, { labels: ['a', 'b'] });
+    await expect(
+      run(process.execPath, [bin, 'up', '--models', repo, '--duration', '1']),
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        new RegExp(`--models ${repo}: give --data <dataset> with labelled samples`),
+      ),
+    });
+  });
+
   it('rejects a bad flag with a clear message', async () => {
     await expect(run(process.execPath, [bin, 'up', '--devices', 'many'])).rejects.toMatchObject({
       stderr: expect.stringMatching(/--devices must be an integer in 0\.\.500, got "many"/),
