@@ -26,7 +26,7 @@ import {
   writeRouting,
 } from '@fogline/toolchain';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { readDataset } from '../dataset-progress.ts';
+import { datasetProgress, type ProgressReporter, readDataset } from '../dataset-progress.ts';
 import { parsePositiveInt } from '../flags.ts';
 import { formatTable } from '../format.ts';
 
@@ -219,13 +219,21 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
     ...(flags.edgeLatencyMs !== undefined ? { edge: flags.edgeLatencyMs } : {}),
     ...(flags.cloudLatencyMs !== undefined ? { cloud: flags.cloudLatencyMs } : {}),
   };
+  let progressOf: { what: string; reporter: ProgressReporter } | undefined;
   const result = await calibrateCascade(models, calibration, evaluation, {
     network,
     objective,
     latencyRuns: flags.latencyRuns,
     latencyMs,
     onStep: (m) => process.stderr.write(`${m}\n`),
-  });
+    onProgress: (what, p) => {
+      if (what !== progressOf?.what) {
+        progressOf?.reporter.stop();
+        progressOf = { what, reporter: datasetProgress('  samples') };
+      }
+      progressOf.reporter.onProgress(p);
+    },
+  }).finally(() => progressOf?.reporter.stop());
 
   const written: string[] = [];
   if (result.chosen && !flags.dryRun) {

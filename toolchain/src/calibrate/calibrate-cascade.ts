@@ -4,7 +4,7 @@
  * the baselines) on both splits, so overfitting of the thresholds shows.
  */
 import { SCORE_KINDS } from '@fogline/shared';
-import type { Dataset } from '../dataset/dataset.ts';
+import type { Dataset, DatasetProgress } from '../dataset/dataset.ts';
 import type { EvaluatedModel } from '../evaluate/evaluate-model.ts';
 import type { RouterRow, TierSummary } from './calibration-report.ts';
 import { baselines, type Cascade, type CascadePolicy, evaluatePolicy, type NetworkCosts } from './cascade.ts';
@@ -30,6 +30,8 @@ export interface CalibrateOptions {
   /** Per-tier compute latency to use instead of measuring (e.g. for the real device). */
   readonly latencyMs?: Partial<Record<TierRole, number>>;
   readonly onStep?: (message: string) => void;
+  /** Progress of each model's pass over a dataset; `what` names the model and the dataset. */
+  readonly onProgress?: (what: string, p: DatasetProgress) => void;
 }
 
 export interface CascadeCalibration {
@@ -49,10 +51,12 @@ async function runAll(
 ): Promise<Record<TierRole, TierRun>> {
   const out = {} as Record<TierRole, TierRun>;
   for (const role of TIER_ROLES) {
-    options.onStep?.(`running ${role} model ${models[role].name} on ${set.source}`);
+    const what = `running ${role} model ${models[role].name} on ${set.source}`;
+    options.onStep?.(what);
     const override = options.latencyMs?.[role];
     const run = await runTier(models[role].bytes, models[role].name, models[role].config, set, {
       latencyRuns: measure && override === undefined ? options.latencyRuns : 0,
+      onProgress: (p) => options.onProgress?.(what, p),
     });
     out[role] = override === undefined ? run : { ...run, latencyMs: override };
   }

@@ -6,7 +6,7 @@
 
 import { entropyConfidence, FoglineError, margin, maxprob } from '@fogline/shared';
 import type * as ort from 'onnxruntime-node';
-import { type Dataset, sampleOf } from '../dataset/dataset.ts';
+import { type Dataset, type DatasetProgress, sampleOf } from '../dataset/dataset.ts';
 import { type EvaluatedModel, type Evaluation, evaluateSession } from '../evaluate/evaluate-model.ts';
 import { inputTensor, openSession } from '../quantize/model-runner.ts';
 import type { TierOutcomes } from './cascade.ts';
@@ -59,6 +59,7 @@ async function batchOneLatencyMs(
 export interface TierRunOptions {
   /** Batch-1 runs for the latency median; 0 skips the measurement (latencyMs = NaN). */
   readonly latencyRuns: number;
+  readonly onProgress?: (p: DatasetProgress) => void;
 }
 
 export async function runTier(
@@ -73,7 +74,9 @@ export async function runTier(
     throw new FoglineError('INVALID_ARG', `${set.source} has no labels; calibration needs labelled samples`);
   const session = await openSession(modelBytes, what);
   try {
-    const evaluation = await evaluateSession(session, model, set);
+    const evaluation = await evaluateSession(session, model, set, {
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
     const latencyMs =
       options.latencyRuns > 0
         ? await batchOneLatencyMs(session, model, set, options.latencyRuns)
