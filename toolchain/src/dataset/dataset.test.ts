@@ -103,6 +103,19 @@ describe('image folders', () => {
     );
   });
 
+  it('without labels in the config, class folders are named by index', async () => {
+    const unnamed = targetOf(config({ labels: undefined }), 'unnamed/config.json');
+    const root = await imageFolder('by-index', {
+      '0': { 'a.png': await png(8, 8, 1) },
+      '3': { 'b.png': await png(8, 8, 2) },
+    });
+    expect(Array.from((await loadDataset(root, unnamed)).labels!)).toEqual([0, 3]);
+    await mkdir(join(root, '4'));
+    await expect(loadDataset(root, unnamed)).rejects.toThrow(
+      `${join(root, '4')}: label folder "4" is not a label of the model (unnamed/config.json: it names no labels, so class folders are named by class index, 0..3)`,
+    );
+  });
+
   it('an undecodable image is skipped with its path and reason; --strict stops at it', async () => {
     const root = await imageFolder('broken', {
       circle: { 'good.png': await png(8, 8, 1), 'bad.png': new TextEncoder().encode('not a png') },

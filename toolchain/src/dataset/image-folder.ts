@@ -32,7 +32,7 @@ function classOfFolder(root: string, folders: readonly string[], target: Dataset
       const known =
         labels.length > 0
           ? `its labels are ${labels.join(', ')}`
-          : `it names no labels, so class folders are named 0..${classes === undefined ? 'K' : classes}-1`;
+          : `it names no labels, so class folders are named by class index, 0..${classes === undefined ? 'K-1' : classes - 1}`;
       throw new FoglineError(
         'INVALID_ARG',
         `${join(root, name)}: label folder "${name}" is not a label of the model (${target.source}: ${known})`,
