@@ -54,7 +54,7 @@ export async function fromNpyPair(
   const source = `${inputsPath}+${labelsPath}`;
   if (inputs.dtype === 'u1') return fromPixels(inputs, inputsPath, target, classes, source);
   const sampleDims = fitDims(inputsPath, dims, target);
-  const data = Float32Array.from(inputs.values);
+  const data = inputs.values instanceof Float32Array ? inputs.values : Float32Array.from(inputs.values);
   if (!data.every(Number.isFinite))
     throw new FoglineError('INVALID_ARG', `${inputsPath}: holds NaN or infinite values`);
   return { data, count, sampleDims, labels: classes, source, skipped: [] };
@@ -79,7 +79,7 @@ function fromPixels(
   const per = height * width * channels;
   const samples: Float32Array[] = [];
   for (let i = 0; i < count; i++) {
-    const data = Uint8Array.from(inputs.values.subarray(i * per, (i + 1) * per));
+    const data = (inputs.values as Uint8Array).subarray(i * per, (i + 1) * per);
     samples.push(
       preprocessImage({ data, width, height, channels: channels as 1 | 2 | 3 | 4 }, target.config),
     );

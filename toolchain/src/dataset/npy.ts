@@ -9,11 +9,13 @@ import { floatToHalfBits, halfBitsToFloat } from '@fogline/shared';
 export const NPY_DTYPES = ['f4', 'f2', 'u1', 'i1', 'i4', 'i8'] as const;
 export type NpyDtype = (typeof NPY_DTYPES)[number];
 
+/** Elements in the narrowest array that holds them: f4 and f2 (decoded) as Float32Array, u1 as Uint8Array, i1 as Int8Array, i4 as Int32Array, i8 as Float64Array (beyond 2^53 refused). */
+export type NpyValues = Float32Array | Uint8Array | Int8Array | Int32Array | Float64Array;
+
 export interface NpyArray {
   readonly dtype: NpyDtype;
   readonly shape: readonly number[];
-  /** The elements as numbers (f2 decoded, i8 converted; i8 beyond 2^53 is refused). */
-  readonly values: Float64Array;
+  readonly values: NpyValues;
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -76,8 +78,17 @@ function parseHeader(header: string): { dtype: NpyDtype; shape: number[] } {
   return { dtype: code, shape };
 }
 
-function readValues(view: DataView, offset: number, count: number, dtype: NpyDtype): Float64Array {
-  const out = new Float64Array(count);
+const ARRAY_OF: Record<NpyDtype, new (n: number) => NpyValues> = {
+  f4: Float32Array,
+  f2: Float32Array,
+  u1: Uint8Array,
+  i1: Int8Array,
+  i4: Int32Array,
+  i8: Float64Array,
+};
+
+function readValues(view: DataView, offset: number, count: number, dtype: NpyDtype): NpyValues {
+  const out = new ARRAY_OF[dtype](count);
   const size = BYTES[dtype];
   for (let i = 0, at = offset; i < count; i++, at += size) {
     switch (dtype) {
