@@ -11,8 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFogline as fogline } from '@fogline/cli/testing';
 import { argmax, parseModelConfig, preprocessImage } from '@fogline/shared';
-import { encodeNpy } from '@fogline/toolchain';
-import { writeClassifierRepository } from '@fogline/toolchain/testing';
+import { encodeModel, encodeNpy } from '@fogline/toolchain';
+import {
+  UINT8_FEATURES,
+  uint8Classifier,
+  uint8ClassifierClass,
+  uint8ClassifierConfig,
+  writeClassifierRepository,
+} from '@fogline/toolchain/testing';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +125,25 @@ describe('fogline models eval|report --data', () => {
     );
     expect(npy.code, npy.stderr).toBe(0);
     expect(JSON.parse(npy.stdout)).toMatchObject({ count: 16, correct: report.correct });
+  }, 60_000);
+
+  it('eval of a UINT8-input, FP16-probabilities model: fed and scored by its config, not a raw onnxruntime error', async () => {
+    const u8repo = join(dir, 'u8repo');
+    await mkdir(join(u8repo, 'u8', '1'), { recursive: true });
+    await writeFile(join(u8repo, 'u8', '1', 'model.onnx'), encodeModel(uint8Classifier()));
+    await writeFile(join(u8repo, 'u8', 'config.json'), JSON.stringify(uint8ClassifierConfig('u8')));
+    const count = 30;
+    const values = Array.from({ length: count * UINT8_FEATURES }, (_, i) => ((i * 37) % 21) - 10);
+    const expected = Array.from({ length: count }, (_, i) =>
+      uint8ClassifierClass(values.slice(i * UINT8_FEATURES, (i + 1) * UINT8_FEATURES)),
+    );
+    const labels = expected.map((c, i) => (i % 3 === 0 ? (c + 1) % 3 : c)); // 10 of 30 wrong
+    await writeFile(join(dir, 'u8-inputs.npy'), encodeNpy('f4', [count, UINT8_FEATURES], values));
+    await writeFile(join(dir, 'u8-labels.npy'), encodeNpy('i4', [count], labels));
+    const data = `${join(dir, 'u8-inputs.npy')},${join(dir, 'u8-labels.npy')}`;
+    const r = await fogline('models', 'eval', 'u8', '--models', u8repo, '--data', data, '--json');
+    expect(r.stderr).not.toMatch(/fogline:/);
+    expect(JSON.parse(r.stdout)).toMatchObject({ count, correct: 20, accuracy: 20 / 30 });
   }, 60_000);
 
   it('report evaluates every model of the repository on the data', async () => {

@@ -3,3 +3,4 @@
 export * from './classifier-repository.ts';
 export * from './flat-classifier.ts';
 export * from './small-cnn.ts';
+export * from './uint8-classifier.ts';
