@@ -2,21 +2,25 @@
  * Part 3 of the fabric bench: always-device, always-edge, always-cloud and the cascade measured on the
  * real system (SDK devices → edge → gateway) and the oracle router from offline predictions.
  */
+import { readFile } from 'node:fs/promises';
 import type { EdgeAgentOptions } from '@fogline/edge-agent';
 import { type ResolvedPolicy, resolvePolicy } from '@fogline/shared';
-import { loadDigits, predictSplit, type SplitPredictions } from '@fogline/shared/digits';
+import { type Evaluation, evaluateModel } from '@fogline/toolchain';
+import { samplesFor } from '../lib/bench-data.ts';
 import type { SdkRecord } from '../load/sdk.ts';
 import { ALWAYS_ESCALATE, oracleRow, rowFromRecords, TIERS, type Tier } from './cascade.ts';
 import { type Bench, runDevices, startBenchCloud, startBenchEdge } from './stack.ts';
 
 export type CascadeSection = Awaited<ReturnType<typeof runCascade>>;
 
+/** The test split, read through the dataset reader for the device model. */
+const testSet = (b: Bench) => samplesFor(b.entries.device.modelPath(), 'test');
+
 /** One pass over the whole test split through `broker`, `cascadeConcurrency` devices. */
 async function pass(b: Bench, broker: string, policy?: ResolvedPolicy) {
   const plan = { connections: b.cascadeConcurrency, warmupPerDevice: 30, durationMs: 3_600_000 };
-  return (
-    await runDevices(b, broker, { ...plan, count: loadDigits('test').count, ...(policy ? { policy } : {}) })
-  ).records;
+  const { count } = await testSet(b);
+  return (await runDevices(b, broker, { ...plan, count, ...(policy ? { policy } : {}) })).records;
 }
 
 /** A pass through an edge of its own with the real gateway behind it; also the edge's policy. */
@@ -57,15 +61,19 @@ export async function runCascade(b: Bench, answeringEdge: string) {
     await gateway.stop();
   }
   b.log('cascade done');
-  const offline = {} as Record<Tier, SplitPredictions>;
-  for (const t of TIERS) offline[t] = await predictSplit(b.entries[t].modelPath(), 'test');
+  const test = await testSet(b);
+  const offline = {} as Record<Tier, Evaluation>;
+  for (const t of TIERS) {
+    const entry = b.entries[t];
+    offline[t] = await evaluateModel(await readFile(entry.modelPath()), entry.name, entry.config, test);
+  }
   return {
     rows: [
       rowFromRecords('always-device', device),
       rowFromRecords('always-edge', edge),
       rowFromRecords('always-cloud', cloud),
       rowFromRecords('fogline cascade', cascade.records),
-      oracleRow(offline, { device, edge, cloud }),
+      oracleRow(offline, test.labels!, { device, edge, cloud }),
     ],
     devicePolicy: resolvePolicy(b.entries.device.config.routing),
     edgePolicy: cascade.edgePolicy,

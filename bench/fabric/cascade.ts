@@ -4,8 +4,8 @@
  * wrong, each sample's latency taken from the measured always-<tier> run.
  */
 
-import { argmax, type ResolvedPolicy, TIERS, type Tier } from '@fogline/shared';
-import type { SplitPredictions } from '@fogline/shared/digits';
+import { type ResolvedPolicy, TIERS, type Tier } from '@fogline/shared';
+import type { Evaluation } from '@fogline/toolchain';
 import { summarize } from '../lib/stats.ts';
 import type { SdkRecord } from '../load/sdk.ts';
 
@@ -50,14 +50,13 @@ export function rowFromRecords(name: string, records: readonly SdkRecord[]): Cas
   );
 }
 
-const correctAt = (m: SplitPredictions, i: number) =>
-  argmax(m.logits, i * m.classes, m.classes) === m.labels[i];
-
 /** Oracle router: device if tiny is right, else edge if mid is right, else cloud. */
 export function oracleRow(
-  models: Record<Tier, SplitPredictions>,
+  models: Record<Tier, Evaluation>,
+  labels: ArrayLike<number>,
   measured: Record<Tier, readonly SdkRecord[]>,
 ): CascadeRow {
+  const correctAt = (m: Evaluation, i: number) => m.predicted[i] === labels[i];
   const latencyOf = perTier((t) => new Map(measured[t].map((r) => [r.index, r.totalMs])));
   const answers = Array.from({ length: models.device.count }, (_, i) => {
     const tier = correctAt(models.device, i) ? 'device' : correctAt(models.edge, i) ? 'edge' : 'cloud';
