@@ -1,15 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { FoglineError } from '@fogline/shared';
-import {
-  type Cascade,
-  type CascadeChoice,
-  checkCascade,
-  DEFAULT_MODELS_DIR,
-  findCascade,
-  loadModelRepository,
-  type ModelRepository,
-} from '@fogline/shared/model-repository';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import {
   type CalibrationReport,
   calibrateCascade,
@@ -26,6 +18,7 @@ import {
   writeRouting,
 } from '@fogline/toolchain';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { cascadeOf, isBuiltInRepository } from '../cascade-flags.ts';
 import { datasetProgress, type ProgressReporter, readDataset } from '../dataset-progress.ts';
 import { parsePositiveInt } from '../flags.ts';
 import { formatTable } from '../format.ts';
@@ -141,24 +134,11 @@ export function registerCalibrate(program: Command): void {
 /** The built-in digits cascade calibrates fp32 digits-mid unless told otherwise (the int8 edge is a choice). */
 const DIGITS_CASCADE = { device: 'digits-tiny', edge: 'digits-mid', cloud: 'digits-large' } as const;
 
-/** The cascade to calibrate: the models named, the rest found by tier; checked to work together. */
-function cascadeOf(repo: ModelRepository, named: Record<keyof CascadeChoice, string | undefined>): Cascade {
-  const builtIn = resolve(repo.dir) === resolve(DEFAULT_MODELS_DIR);
-  const choice: CascadeChoice = {};
-  for (const role of TIER_ROLES) {
-    const name = named[role] ?? (builtIn ? DIGITS_CASCADE[role] : undefined);
-    if (name !== undefined) choice[role] = name;
-  }
-  const cascade = findCascade(repo, choice);
-  checkCascade(cascade);
-  return cascade;
-}
-
 /** The command as it could be typed again (for the report header). */
 function commandLine(flags: CalibrateFlags): string {
   const parts = ['fogline calibrate'];
   // The built-in repository is the default: a committed report names no machine's paths.
-  if (resolve(flags.models) !== resolve(DEFAULT_MODELS_DIR)) parts.push(`--models ${flags.models}`);
+  if (!isBuiltInRepository(flags.models)) parts.push(`--models ${flags.models}`);
   for (const [flag, v] of [
     ['--device-model', flags.deviceModel],
     ['--edge-model', flags.edgeModel],
@@ -196,12 +176,7 @@ function objectiveOf(flags: CalibrateFlags): Objective {
 
 async function runCalibrate(flags: CalibrateFlags, command: string): Promise<void> {
   const objective = objectiveOf(flags);
-  const repo = await loadModelRepository(flags.models);
-  const cascade = cascadeOf(repo, {
-    device: flags.deviceModel,
-    edge: flags.edgeModel,
-    cloud: flags.cloudModel,
-  });
+  const cascade = await cascadeOf(flags, DIGITS_CASCADE);
   const entries = TIER_ROLES.map((role) => cascade[role]);
   const models = {} as Record<TierRole, TierModel>;
   for (const role of TIER_ROLES) {

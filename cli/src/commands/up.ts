@@ -5,19 +5,13 @@
  * for real, with a live view.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DEFAULT_CLOUD_OPTIONS, DEFAULT_DATA_DIR } from '@fogline/cloud';
 import { FoglineError, intIn, rule } from '@fogline/shared';
-import {
-  type Cascade,
-  type CascadeChoice,
-  checkCascade,
-  DEFAULT_MODELS_DIR,
-  findCascade,
-  loadModelRepository,
-} from '@fogline/shared/model-repository';
+import { type Cascade, DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { type Dataset, targetOf } from '@fogline/toolchain';
 import { type Command, Option } from 'commander';
+import { cascadeOf, isBuiltInRepository } from '../cascade-flags.ts';
 import { readDataset } from '../dataset-progress.ts';
 import { numberFlag, parsePort } from '../flags.ts';
 import { CascadeTally } from '../up/cascade-tally.ts';
@@ -109,30 +103,10 @@ export function registerUp(program: Command): void {
     .action(runUp);
 }
 
-/** The cascade to run: the models named, the rest found by tier; checked to work together. */
-async function cascadeOf(flags: UpFlags): Promise<Cascade> {
-  const repo = await loadModelRepository(flags.models);
-  const choice: CascadeChoice = {
-    ...(flags.deviceModel ? { device: flags.deviceModel } : {}),
-    ...(flags.edgeModel ? { edge: flags.edgeModel } : {}),
-    ...(flags.cloudModel ? { cloud: flags.cloudModel } : {}),
-  };
-  if (resolve(flags.models) === resolve(DEFAULT_MODELS_DIR)) {
-    const int8 = existsSync(join(flags.models, 'digits-mid-int8', 'config.json'));
-    choice.device ??= 'digits-tiny';
-    choice.edge ??= int8 ? 'digits-mid-int8' : 'digits-mid';
-    choice.cloud ??= 'digits-large';
-  }
-  const cascade = findCascade(repo, choice);
-  checkCascade(cascade);
-  return cascade;
-}
-
 /** The samples the devices stream, prepared for the device model; read before anything starts. */
 async function datasetOf(flags: UpFlags, cascade: Cascade): Promise<Dataset | undefined> {
   if (!flags.sim || flags.devices === 0) return undefined;
-  const builtIn = resolve(flags.models) === resolve(DEFAULT_MODELS_DIR);
-  if (flags.data === undefined && !builtIn) {
+  if (flags.data === undefined && !isBuiltInRepository(flags.models)) {
     throw new FoglineError(
       'INVALID_ARG',
       `--models ${flags.models}: give --data <dataset> with labelled samples for its models (a folder of class folders of images, a .npy pair; docs/data.md), or --no-sim`,
@@ -157,7 +131,12 @@ async function datasetOf(flags: UpFlags, cascade: Cascade): Promise<Dataset | un
 
 async function runUp(flags: UpFlags): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  const cascade = await cascadeOf(flags);
+  const int8 = existsSync(join(flags.models, 'digits-mid-int8', 'config.json'));
+  const cascade = await cascadeOf(flags, {
+    device: 'digits-tiny',
+    edge: int8 ? 'digits-mid-int8' : 'digits-mid',
+    cloud: 'digits-large',
+  });
   const dataset = await datasetOf(flags, cascade);
   say(
     `fogline up: starting cloud (${cascade.cloud.name}), edge (${cascade.edge.name}) and devices (${cascade.device.name})` +
