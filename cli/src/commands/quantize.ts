@@ -196,7 +196,7 @@ async function targetOfModelFile(
 ): Promise<DatasetTarget> {
   const modelDir = dirname(dirname(input));
   const configFile = join(modelDir, 'config.json');
-  if (existsSync(configFile)) {
+  if (/^[1-9]\d*$/.test(basename(dirname(input))) && existsSync(configFile)) {
     const entry = await loadModelEntry(dirname(modelDir), basename(modelDir));
     return targetOf(entry.config, configFile);
   }
