@@ -5,6 +5,7 @@
  * order (stream-order.ts), and every answer is scored against the label.
  */
 import { connectDevice, type Device } from '@fogline/device-sdk';
+import { FoglineError } from '@fogline/shared';
 import { type Dataset, sampleOf } from '@fogline/toolchain';
 import type { CascadeTally } from './cascade-tally.ts';
 import { DEFAULT_STREAM_SEED, deviceSampleStream, shuffledIndices } from './stream-order.ts';
@@ -41,7 +42,7 @@ export interface DeviceSimulator {
 export async function startDeviceSimulator(options: SimulatorOptions): Promise<DeviceSimulator> {
   const { dataset } = options;
   const labels = dataset.labels;
-  if (!labels) throw new Error(`${dataset.source} has no labels`);
+  if (!labels) throw new FoglineError('INVALID_ARG', `${dataset.source} has no labels`);
   const maxInFlight = options.maxInFlightPerDevice ?? 8;
   const devices: Device[] = await Promise.all(
     options.devices.map((d) =>
