@@ -6,7 +6,7 @@
 Every image is 3x32x32 RGB, uint8: one shape of one of the LABELS (in this order) at a random position
 and size, rotated at random (circles are not), in a random fill colour on a random background colour
 with a mild linear gradient, anti-aliased (4x4 supersampling), plus Gaussian pixel noise. The colours
-are drawn so that the fill is sometimes close to the background, and shapes go down to ~7 px across:
+are drawn so that the fill is sometimes close to the background, and shapes go down to ~8 px across:
 that is what keeps a few-thousand-parameter model under 100 %.
 
 `render(rng, labels)` is the one generator: this script uses it for the committed PNG splits, and
