@@ -37,7 +37,6 @@ const zoo = JSON.parse(readFileSync(join(HERE, 'zoo.json'), 'utf8')) as Zoo;
 const onnxPath = (name: ShapesModel) => join(HERE, zoo.models[name].onnx);
 
 interface Sample {
-  file: string;
   label: number;
   image: { data: Uint8Array; width: number; height: number; channels: 1 | 2 | 3 | 4 };
 }
@@ -50,11 +49,7 @@ async function readSplit(split: Split): Promise<Sample[]> {
     for (const file of readdirSync(dir).sort()) {
       const { data, info } = await sharp(join(dir, file)).raw().toBuffer({ resolveWithObject: true });
       const channels = info.channels as Sample['image']['channels'];
-      samples.push({
-        file: join(dir, file),
-        label,
-        image: { data, width: info.width, height: info.height, channels },
-      });
+      samples.push({ label, image: { data, width: info.width, height: info.height, channels } });
     }
   }
   return samples;
