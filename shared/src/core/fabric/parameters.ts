@@ -6,7 +6,7 @@
  */
 
 import type { ErrorCode } from '../errors.ts';
-import type { OutputKind, TensorQuantization } from '../model-config.ts';
+import type { OutputKind } from '../model-config.ts';
 import type { Tier } from '../routing/index.ts';
 
 /** `parameters` of a device → edge request. */
@@ -17,11 +17,6 @@ export interface FabricRequestParameters {
   deadline_ms: number;
   /** The device's own score of this input (for telemetry), if it ran a model. */
   device_score?: number;
-  /**
-   * How the request's integer input maps to real values (real = scale × (q − zero_point)), present
-   * when the device model's input spec is quantized; absent for FP32/FP16 inputs and today's devices.
-   */
-  input_quantization?: TensorQuantization;
 }
 
 /** `parameters` of an edge → device reply (or cloud → device, for a device with no edge). */

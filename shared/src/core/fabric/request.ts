@@ -7,7 +7,6 @@
  */
 import { decodeInferMessage, encodeInferMessage } from '../codec/index.ts';
 import { FoglineError, fromUnknown } from '../errors.ts';
-import type { TensorQuantization } from '../model-config.ts';
 import type { Parameters, Tensor } from '../oip.ts';
 import type { FabricRequestParameters } from './parameters.ts';
 import { isValidId, topics } from './topics.ts';
@@ -23,8 +22,6 @@ export interface FabricRequestFields {
    * shape are the device model config's (docs/model-repository.md); upper tiers take it by position.
    */
   input: Tensor;
-  /** The input spec's `quantization` when it has one, so upper tiers can read the real values. */
-  inputQuantization?: TensorQuantization;
 }
 
 export function encodeFabricRequest(fields: FabricRequestFields): Uint8Array {
@@ -33,10 +30,6 @@ export function encodeFabricRequest(fields: FabricRequestFields): Uint8Array {
     deadline_ms: Math.max(0, Math.floor(fields.deadlineMs)),
     device_score: fields.deviceScore,
   };
-  if (fields.inputQuantization !== undefined) {
-    const { scale, zero_point } = fields.inputQuantization;
-    parameters.input_quantization = { scale, zero_point };
-  }
   // OIP: infer request header; the input travels as a binary tensor.
   return encodeInferMessage({ id: fields.id, parameters: parameters as unknown as Parameters }, [
     fields.input,
