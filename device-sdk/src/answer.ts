@@ -29,7 +29,10 @@ export interface InferResult {
   degraded: boolean;
   /** e.g. "digits-tiny:1", or the edge's "digits-mid:1,digits-large:1". */
   modelVersions: string;
-  /** Why the device answered itself although its policy wanted to escalate. */
+  /**
+   * Why a lower tier answered although the policy wanted a higher one: the device's own reason, or
+   * the edge's (reply `fallback_code`/`fallback_message`, e.g. the cloud could not be used).
+   */
   fallback?: { code: ErrorCode; message: string };
 }
 

@@ -210,7 +210,7 @@ export class Device {
     const latencyMs: InferResult['latencyMs'] = { device: deviceMs, total: clock.now() - start };
     if (reply.edgeMs !== undefined) latencyMs.edge = reply.edgeMs;
     if (reply.cloudMs !== undefined) latencyMs.cloud = reply.cloudMs;
-    return {
+    const result: InferResult = {
       ...answerPart(answer),
       tier: reply.tier,
       score: reply.score,
@@ -218,6 +218,11 @@ export class Device {
       degraded: reply.degraded,
       modelVersions: reply.modelVersions ?? '',
     };
+    // A degraded answer from upstream says why the tier above it could not be used.
+    if (reply.fallbackCode !== undefined) {
+      result.fallback = { code: reply.fallbackCode, message: reply.fallbackMessage ?? '' };
+    }
+    return result;
   }
 
   /** Answers every pending request locally (degraded), disconnects cleanly, releases the model. */

@@ -5,13 +5,15 @@
  * what a device sends.
  */
 
-import type { OutputKind, Parameters, Tensor } from '@fogline/shared';
+import type { ErrorCode, OutputKind, Parameters, Tensor, TensorQuantization } from '@fogline/shared';
 import {
   decodeInferMessage,
   encodeErrorMessage,
   encodeInferMessage,
   type FabricReplyParameters,
+  type FabricRequest,
   FoglineError,
+  readFabricRequest,
   topics,
 } from '@fogline/shared';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -24,9 +26,14 @@ export interface ReceivedRequest {
   replyTo: string;
   /** The request's first tensor (a copy): the device model's input as it consumes it. */
   input: Tensor | undefined;
-  /** The request's `parameters` (reply_to, deadline_ms, device_score, input_quantization, ...). */
+  /** How the input's integers map to real values, as the edge reads it (`readFabricRequest`). */
+  inputQuantization: TensorQuantization | undefined;
+  /** The request's raw `parameters` (reply_to, deadline_ms, device_score, input_scale, ...). */
   parameters: Parameters;
 }
+
+/** Budgets as the edge agent bounds them; wide, so `deadlineMs` is what the device sent. */
+const LIMITS = { defaultDeadlineMs: 1_000, maxDeadlineMs: 600_000 };
 
 export interface EdgeResponder {
   mode: ResponderMode;
@@ -38,6 +45,8 @@ export interface EdgeResponder {
   outputKind: OutputKind;
   /** Answer without `parameters.output_kind`, as edges before F6 do. Default false. */
   legacyReply: boolean;
+  /** Answer degraded, saying why the cloud was not used (`fallback_code`/`fallback_message`). */
+  degradedBy: { code: ErrorCode; message: string } | undefined;
   /** Requests received, in order. */
   readonly received: ReceivedRequest[];
   close(): Promise<void>;
@@ -74,19 +83,24 @@ export async function startEdgeResponder(options: {
     classes: 10,
     outputKind: 'logits',
     legacyReply: false,
+    degradedBy: undefined,
     received: [],
     close: () => client.endAsync(true),
   };
   client.on('message', (_topic, payload) => {
-    const request = decodeInferMessage(payload);
-    if (request.kind !== 'request') return;
-    const id = request.header.id ?? '';
-    const parameters = request.header.parameters ?? {};
-    const replyTo = String(parameters.reply_to);
+    let request: FabricRequest;
+    try {
+      request = readFabricRequest(payload, LIMITS);
+    } catch {
+      return; // not a request the edge would serve
+    }
+    const id = request.id ?? '';
+    const { replyTo, deadlineMs, inputQuantization } = request;
+    const parameters = decodeInferMessage(payload).header.parameters ?? {};
     const first = request.tensors[0];
     // Decoded tensors may be views into the MQTT buffer: keep a copy.
     const input = first && ({ ...first, data: first.data.slice() } as Tensor);
-    responder.received.push({ id, deadlineMs: Number(parameters.deadline_ms), replyTo, input, parameters });
+    responder.received.push({ id, deadlineMs, replyTo, input, inputQuantization, parameters });
     if (responder.mode === 'silent') return;
     if (responder.mode === 'error') {
       client.publish(
@@ -104,6 +118,11 @@ export async function startEdgeResponder(options: {
       model_versions: 'digits-mid:1',
     };
     if (!responder.legacyReply) reply.output_kind = responder.outputKind;
+    if (responder.degradedBy) {
+      reply.degraded = true;
+      reply.fallback_code = responder.degradedBy.code;
+      reply.fallback_message = responder.degradedBy.message;
+    }
     const message = encodeInferMessage(
       { model_name: 'digits-mid', id, parameters: reply as unknown as Parameters },
       [{ name: 'logits', datatype: 'FP32', shape: [1, responder.classes], data: responderOutput(responder) }],
