@@ -47,6 +47,12 @@ const DATATYPE_OF_ORT = new Map<string, TensorDatatype>(
 
 export function resolveDeviceModel(sources: DeviceModelSources): DeviceModel {
   const { runtime, model } = sources;
+  if (!Array.isArray(runtime.inputs) || !Array.isArray(runtime.outputs)) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      'connectDevice: the runtime must list its graph inputs and outputs (ModelRuntime.inputs, .outputs)',
+    );
+  }
   if (runtime.inputs.length !== 1 || runtime.outputs.length === 0) {
     throw new FoglineError(
       'INVALID_ARG',

@@ -182,7 +182,7 @@ export class Device {
       return local(true, { code: this.#refusal.code, message: this.#refusal.message });
     }
     const id = `${this.#idPrefix}-${this.#nextId++}`;
-    // wire.md: the input as the model consumes it, with its quantization when it has one.
+    // The input as the model consumes it, with its quantization when it has one (docs/device-sdk.md "Inputs").
     const outcome: Outcome = await this.#escalations.start(id, remainingMs, (budgetMs) =>
       encodeFabricRequest({
         id,
