@@ -2,15 +2,25 @@
  * The browser entry of the device SDK in a real Chromium (Debian's, driven by playwright-core):
  * MQTT over WebSocket to a fogline broker attached to an HTTP server at /mqtt, the tiny model on
  * onnxruntime-web (WASM), escalation answered by a hand-written edge responder.
+ * Models other than digits too: a UINT8 model fed raw RGBA pixels (as a canvas gives them) and an
+ * FP16 model, their config.json fetched by URL, answering as the Node SDK does on the same input.
  * The global setup finds Chromium or installs it (test/chromium.ts); never skipped: without it
  * the suite fails with one line saying what to run.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type EdgeResponder, startEdgeResponder } from '@fogline/device-sdk/testing';
+import { connectDevice } from '@fogline/device-sdk';
+import {
+  type EdgeResponder,
+  HALF_FP16,
+  PIXELS_UINT8,
+  startEdgeResponder,
+  writeTypedClassifier,
+} from '@fogline/device-sdk/testing';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { build } from 'esbuild';
@@ -33,9 +43,32 @@ interface PageApi {
   runDevice(
     options: object,
     pixels: readonly number[],
-  ): Promise<{ tier: string; label: number; degraded: boolean; logits: number; policy: { score: string } }>;
+  ): Promise<{
+    tier: string;
+    label: number;
+    labelName: string | undefined;
+    outputKind: string;
+    degraded: boolean;
+    logits: number;
+    policy: { score: string };
+  }>;
+  runModel(options: object, modelPath: string, input: PageInput): Promise<PageAnswer>;
   tryBadToken(options: object): Promise<string>;
 }
+
+/** Prepared values, or raw RGBA pixels as a canvas gives them (sent as plain arrays). */
+type PageInput = { values: number[] } | { rgba: number[]; width: number; height: number };
+
+interface PageAnswer {
+  tier: string;
+  label: number;
+  labelName: string | undefined;
+  outputKind: string;
+  logits: number[];
+}
+
+/** An 8×6 RGBA test image (a canvas' ImageData layout). */
+const RGBA = { rgba: Array.from({ length: 8 * 6 * 4 }, (_, i) => (i * 53) % 256), width: 8, height: 6 };
 
 /** The page script: the browser entry, exposed as window.runDevice. */
 const PAGE_SCRIPT = `
@@ -44,7 +77,21 @@ window.runDevice = async (options, pixels) => {
   const device = await connectDevice({ ...options, model: new URL('/models/digits-tiny/1/model.onnx', location.href), web: { wasmPaths: '/ort/' } });
   try {
     const r = await device.infer(Float32Array.from(pixels), { deadlineMs: 5000 });
-    return { tier: r.tier, label: r.label, degraded: r.degraded, logits: r.outputs.logits.length, policy: device.policy };
+    return { tier: r.tier, label: r.label, labelName: r.labelName, outputKind: r.outputKind, degraded: r.degraded, logits: r.outputs.logits.length, policy: device.policy };
+  } finally {
+    await device.close();
+  }
+};
+window.runModel = async (options, modelPath, input) => {
+  const device = await connectDevice({ ...options, model: new URL(modelPath, location.href), web: { wasmPaths: '/ort/' } });
+  try {
+    const r = await device.infer(
+      input.values
+        ? Float32Array.from(input.values)
+        : { image: { data: Uint8ClampedArray.from(input.rgba), width: input.width, height: input.height, channels: 4 } },
+      { deadlineMs: 5000 },
+    );
+    return { tier: r.tier, label: r.label, labelName: r.labelName, outputKind: r.outputKind, logits: Array.from(r.outputs.logits) };
   } finally {
     await device.close();
   }
@@ -59,8 +106,11 @@ describe('device SDK in a browser', () => {
   let responder: EdgeResponder;
   let browser: Browser;
   let origin: string;
+  let repo: string;
 
   beforeAll(async () => {
+    repo = await mkdtemp(join(tmpdir(), 'fogline-browser-models-'));
+    for (const spec of [PIXELS_UINT8, HALF_FP16]) await writeTypedClassifier(repo, spec);
     const chromiumLookup = inject('chromium');
     if ('missing' in chromiumLookup) throw new Error(chromiumLookup.missing);
     const bundle = await build({
@@ -86,6 +136,7 @@ describe('device SDK in a browser', () => {
       if (path.startsWith('/models/'))
         file = join(DEFAULT_MODELS_DIR, normalize(path.slice('/models/'.length)));
       if (path.startsWith('/ort/')) file = join(ortDist, normalize(path.slice('/ort/'.length)));
+      if (path.startsWith('/repo/')) file = join(repo, normalize(path.slice('/repo/'.length)));
       try {
         const body = await readFile(file ?? '/nonexistent');
         res.writeHead(200, { 'content-type': TYPES[extname(file!)] ?? 'application/octet-stream' });
@@ -123,6 +174,7 @@ describe('device SDK in a browser', () => {
     await responder?.close();
     await broker?.close();
     if (http) await new Promise((r) => http.close(r));
+    if (repo) await rm(repo, { recursive: true, force: true });
   });
 
   const deviceOptions = () => ({
@@ -145,7 +197,9 @@ describe('device SDK in a browser', () => {
         ),
       [deviceOptions(), pixels] as const,
     );
-    expect(local).toMatchObject({ tier: 'device', degraded: false, logits: 10 });
+    expect(local).toMatchObject({ tier: 'device', degraded: false, logits: 10, outputKind: 'logits' });
+    // The labels come from digits-tiny's config.json, fetched next to the model URL.
+    expect(local.labelName).toBe(String(local.label));
     responder.label = 6;
     const escalated = await page.evaluate(
       ([options, px]) =>
@@ -155,13 +209,84 @@ describe('device SDK in a browser', () => {
         ),
       [deviceOptions(), pixels] as const,
     );
-    expect(escalated).toMatchObject({ tier: 'edge', label: 6, degraded: false });
+    expect(escalated).toMatchObject({ tier: 'edge', label: 6, labelName: '6', degraded: false });
     // Without a policy option, the browser fetched the model's config.json for it.
     const configured = await page.evaluate(
       ([options, px]) => (window as unknown as PageApi).runDevice(options, px),
       [deviceOptions(), pixels] as const,
     );
     expect(configured.policy.score).toBe('margin');
+    await page.close();
+  });
+
+  /** The same input through the Node SDK (onnxruntime-node) on the same files, answering locally. */
+  async function nodeAnswer(spec: typeof PIXELS_UINT8, input: PageInput) {
+    const device = await connectDevice({
+      broker: `mqtt://127.0.0.1:1`,
+      deviceId: 'node-ref',
+      edgeId: 'edge-b',
+      model: join(repo, spec.name, '1', 'model.onnx'),
+      policy: { score: 'maxprob', threshold: 0 },
+      connectTimeoutMs: 100,
+    });
+    try {
+      return await device.infer(
+        'values' in input
+          ? Float32Array.from(input.values)
+          : {
+              image: {
+                data: Uint8Array.from(input.rgba),
+                width: input.width,
+                height: input.height,
+                channels: 4,
+              },
+            },
+      );
+    } finally {
+      await device.close();
+    }
+  }
+
+  it('runs a UINT8 model on raw RGBA pixels, escalating the UINT8 tensor', { timeout: 60_000 }, async () => {
+    const page = await browser.newPage();
+    await page.goto(origin);
+    await page.waitForFunction(() => 'runModel' in window);
+    const run = (policy: object) =>
+      page.evaluate(
+        ([options, input]) =>
+          (window as unknown as PageApi).runModel(options, '/repo/shapes-u8/1/model.onnx', input),
+        [{ ...deviceOptions(), policy }, RGBA] as const,
+      );
+    const local = await run({ score: 'maxprob', threshold: 0 });
+    const reference = await nodeAnswer(PIXELS_UINT8, RGBA);
+    expect(local).toMatchObject({ tier: 'device', outputKind: 'logits', label: reference.label });
+    expect(local.labelName).toBe(reference.labelName);
+    expect(['circle', 'square', 'triangle', 'star']).toContain(local.labelName);
+    responder.classes = 4;
+    responder.label = 3;
+    const before = responder.received.length;
+    const escalated = await run({ score: 'maxprob', threshold: 1 });
+    expect(escalated).toMatchObject({ tier: 'edge', label: 3, labelName: 'star' });
+    const request = responder.received[before]!;
+    expect(request.input).toMatchObject({ name: 'pixels', datatype: 'UINT8', shape: [1, 3, 8, 8] });
+    expect(request.inputQuantization).toEqual(PIXELS_UINT8.input.quantization);
+    await page.close();
+  });
+
+  it('runs an FP16 model like onnxruntime-node does', { timeout: 60_000 }, async () => {
+    const page = await browser.newPage();
+    await page.goto(origin);
+    await page.waitForFunction(() => 'runModel' in window);
+    const input = { values: Array.from({ length: 36 }, (_, i) => Math.cos(i * 0.7)) };
+    const answer = await page.evaluate(
+      ([options, values]) =>
+        (window as unknown as PageApi).runModel(options, '/repo/half-fp16/1/model.onnx', values),
+      [{ ...deviceOptions(), policy: { score: 'maxprob', threshold: 0 } }, input] as const,
+    );
+    const reference = await nodeAnswer(HALF_FP16, input);
+    expect(answer).toMatchObject({ tier: 'device', label: reference.label, labelName: reference.labelName });
+    expect(answer.logits).toHaveLength(3);
+    for (let k = 0; k < 3; k++) expect(answer.logits[k]).toBeCloseTo(reference.outputs.logits[k]!, 2);
     await page.close();
   });
 

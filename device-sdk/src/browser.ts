@@ -1,18 +1,18 @@
 /**
  * @fogline/device-sdk for browsers: MQTT over WebSocket (MQTT.js' browser build) and the tiny model on
- * onnxruntime-web (WASM). `model` must be a URL; the policy comes from the options, or from
+ * onnxruntime-web (WASM). `model` must be a URL; its config comes from the options, or from
  * `models/<name>/config.json` served next to `models/<name>/<version>/model.onnx`.
  */
 import { FoglineError } from '@fogline/shared';
 import { connectDeviceWith, type DevicePlatform } from './connect-device-core.ts';
 import type { Device } from './device.ts';
 import type { ConnectDeviceOptions } from './device-options.ts';
-import { fetchModelBytes, fetchPolicyNextTo } from './model-source.ts';
+import { fetchConfigNextTo, fetchModelBytes } from './model-source.ts';
 import { createWebRuntime } from './runtime/web-runtime.ts';
 
 const browserPlatform: DevicePlatform = {
   loadModelBytes: fetchModelBytes,
-  loadPolicyNextTo: fetchPolicyNextTo,
+  loadConfigNextTo: fetchConfigNextTo,
   async createRuntime(choice, model, web) {
     if (choice === 'node')
       throw new FoglineError('INVALID_ARG', 'connectDevice: no onnxruntime-node in a browser');

@@ -3,9 +3,13 @@
 /** The routing policy users pass as `policy` (docs/design.md "Routing"). */
 export {
   DEFAULT_POLICY,
+  type ModelConfig,
+  type RawImage,
   type RoutingPolicy,
   UNCALIBRATED_THRESHOLDS,
 } from '@fogline/shared';
-export type { Device, DeviceStats, InferOptions, InferResult } from './device.ts';
+export type { InferResult } from './answer.ts';
+export type { Device, DeviceStats, InferOptions } from './device.ts';
+export type { DeviceInput } from './device-input.ts';
 export type { ConnectDeviceOptions } from './device-options.ts';
 export type { ConnectionState } from './transport/mqtt-transport.ts';

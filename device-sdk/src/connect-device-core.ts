@@ -1,15 +1,17 @@
 /** `connectDevice` for any platform: what differs between Node and browsers comes in as a DevicePlatform. */
-import { DEFAULT_POLICY, FoglineError, type RoutingPolicy, resolvePolicy } from '@fogline/shared';
+import { DEFAULT_POLICY, FoglineError, parseModelConfig, resolvePolicy } from '@fogline/shared';
 import { Device } from './device.ts';
-import { type ConnectDeviceOptions, resolveDeviceSettings } from './device-options.ts';
-import { modelVersionOf } from './model-source.ts';
+import { resolveDeviceModel } from './device-model.ts';
+import { type ConnectDeviceOptions, DEVICE_DEFAULTS, resolveDeviceSettings } from './device-options.ts';
+import { type LocatedConfig, modelVersionOf } from './model-source.ts';
 import type { ModelRuntime, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
 
 export interface DevicePlatform {
   /** Model used when the options give none (Node: the committed digits-tiny). */
   readonly defaultModel?: string | URL;
   loadModelBytes(source: string | URL): Promise<Uint8Array>;
-  loadPolicyNextTo(source: string | URL): Promise<RoutingPolicy | undefined>;
+  /** The model's config.json (repository layout), undefined when there is none; throws when it is invalid. */
+  loadConfigNextTo(source: string | URL): Promise<LocatedConfig | undefined>;
   createRuntime(
     choice: 'auto' | 'node' | 'web',
     model: RuntimeModel,
@@ -18,6 +20,7 @@ export interface DevicePlatform {
 }
 
 const RUNTIME_CHOICES = ['auto', 'node', 'web'];
+const CONFIG_OPTION = 'connectDevice option "config"';
 
 export async function connectDeviceWith(
   platform: DevicePlatform,
@@ -31,16 +34,30 @@ export async function connectDeviceWith(
   if (typeof runtimeOption === 'string' && !RUNTIME_CHOICES.includes(runtimeOption)) {
     throw new FoglineError('INVALID_ARG', `connectDevice: runtime must be auto, node, web or a ModelRuntime`);
   }
-  const policy = resolvePolicy(options.policy ?? (await platform.loadPolicyNextTo(source)) ?? DEFAULT_POLICY);
+  const config = await configOf(platform, options, source);
+  const policy = resolvePolicy(options.policy ?? config?.config.routing ?? DEFAULT_POLICY);
   const runtime =
     typeof runtimeOption === 'object'
       ? runtimeOption
       : await platform.createRuntime(
           runtimeOption,
-          { bytes: await platform.loadModelBytes(source), inputShape: settings.inputShape },
+          { bytes: await platform.loadModelBytes(source) },
           options.web,
         );
-  const device = new Device({ settings, runtime, policy, modelVersion: modelVersionOf(source) });
+  let device: Device;
+  try {
+    const model = resolveDeviceModel({
+      config,
+      runtime,
+      model: String(source),
+      inputShape: settings.inputShape,
+      defaultInputShape: DEVICE_DEFAULTS.inputShape,
+    });
+    device = new Device({ settings, runtime, policy, model, modelVersion: modelVersionOf(source) });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
   try {
     await device.ready();
   } catch (err) {
@@ -48,4 +65,18 @@ export async function connectDeviceWith(
     throw err;
   }
   return device;
+}
+
+/** The `config` option (validated like a config.json), else the config.json beside the model. */
+async function configOf(
+  platform: DevicePlatform,
+  options: ConnectDeviceOptions,
+  source: string | URL,
+): Promise<LocatedConfig | undefined> {
+  if (options.config !== undefined) {
+    const name = (options.config as { name?: unknown }).name;
+    const config = parseModelConfig(options.config, CONFIG_OPTION, typeof name === 'string' ? name : '');
+    return { config, file: CONFIG_OPTION };
+  }
+  return platform.loadConfigNextTo(source);
 }

@@ -1,6 +1,6 @@
 /** Options of `connectDevice`, their defaults and their validation (once, at connect time). */
 
-import type { RoutingPolicy } from '@fogline/shared';
+import type { ModelConfig, RoutingPolicy } from '@fogline/shared';
 import {
   type Clock,
   FoglineError,
@@ -30,7 +30,13 @@ export interface ConnectDeviceOptions {
   edgeId: string;
   /** Path or URL of the tiny ONNX model. Node default: the committed models/digits-tiny/1/model.onnx. */
   model?: string | URL;
-  /** Escalation policy. Default: the `routing` of the config.json next to the model, else maxprob. */
+  /**
+   * The model's config (docs/model-repository.md), as an object: input and output tensors, output_kind,
+   * preprocessing, labels, routing. Default: `<name>/config.json` for a model at
+   * `<name>/<version>/model.onnx`; a model without one runs with its graph's own names (bare ONNX).
+   */
+  config?: ModelConfig | Record<string, unknown>;
+  /** Escalation policy. Default: the config's `routing`, else maxprob. */
   policy?: RoutingPolicy;
   /** 'auto' (default in Node: native, else WASM), 'node', 'web', or a ready ModelRuntime. */
   runtime?: 'auto' | 'node' | 'web' | ModelRuntime;
@@ -50,7 +56,10 @@ export interface ConnectDeviceOptions {
   keepaliveSec?: number;
   /** Reconnect backoff (exponential with jitter). Default 250 ms doubling to 10 s. */
   reconnect?: Partial<BackoffOptions>;
-  /** Model input shape with batch 1. Default [1, 1, 28, 28] (digits). */
+  /**
+   * Input shape with batch 1, for a bare ONNX (no config) whose graph leaves dims open. Default: the
+   * graph's fixed dims, else [1, 1, 28, 28] (digits). With a config, the config's shape holds.
+   */
   inputShape?: readonly number[];
   clock?: Clock;
   /** Called on every connection state change; `error` says why on 'refused'. */
@@ -69,8 +78,8 @@ export interface DeviceSettings {
   readonly connectTimeoutMs: number;
   readonly keepaliveSec: number;
   readonly backoff: BackoffOptions;
-  readonly inputShape: readonly number[];
-  readonly inputSize: number;
+  /** The `inputShape` option, when given. */
+  readonly inputShape: readonly number[] | undefined;
   readonly clock: Clock;
   readonly onStateChange: (state: ConnectionState, error?: FoglineError) => void;
 }
@@ -83,6 +92,7 @@ export const DEVICE_DEFAULTS = Object.freeze({
   minEscalationMs: 5,
   connectTimeoutMs: 5_000,
   keepaliveSec: 30,
+  /** Input shape of a bare ONNX (no config) whose graph leaves its dims open: digits. */
   inputShape: Object.freeze([1, 1, 28, 28]),
 });
 
@@ -116,7 +126,7 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
   /** The given value, checked, or the default. */
   const or = <T>(field: string, value: T | undefined, rule: Rule<T>, fallback: T): T =>
     value === undefined ? fallback : check(field, value, rule);
-  const inputShape = or('inputShape', o.inputShape, r.inputShape, d.inputShape);
+  const inputShape = o.inputShape === undefined ? undefined : check('inputShape', o.inputShape, r.inputShape);
   const initialDelayMs = or(
     'reconnect.initialDelayMs',
     o.reconnect?.initialDelayMs,
@@ -141,8 +151,7 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     connectTimeoutMs: or('connectTimeoutMs', o.connectTimeoutMs, r.connectTimeoutMs, d.connectTimeoutMs),
     keepaliveSec: or('keepaliveSec', o.keepaliveSec, r.keepaliveSec, d.keepaliveSec),
     backoff: Object.freeze({ initialDelayMs, maxDelayMs: Math.max(initialDelayMs, maxDelayMs) }),
-    inputShape: Object.freeze([...inputShape]),
-    inputSize: inputShape.reduce((a, b) => a * b, 1),
+    inputShape: inputShape && Object.freeze([...inputShape]),
     clock: o.clock ?? systemClock,
     onStateChange: o.onStateChange ?? (() => {}),
   });

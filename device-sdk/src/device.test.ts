@@ -77,6 +77,12 @@ describe('routing', () => {
     expect(result).toMatchObject({ tier: 'device', degraded: false, modelVersions: 'digits-tiny:1' });
     expect(result.outputs.logits).toHaveLength(10);
     expect(result.label).toBe(digits.labels[0]);
+    // digits-tiny's config names its classes "0".."9"; its output holds logits.
+    expect(result.labelName).toBe(String(digits.labels[0]));
+    expect(result.outputKind).toBe('logits');
+    const sum = result.outputs.probabilities.reduce((a, b) => a + b, 0);
+    expect(sum).toBeCloseTo(1, 5);
+    expect(result.outputs.probabilities[result.label]).toBeCloseTo(result.score, 5);
     expect(responder!.received).toEqual([]);
   });
 
@@ -93,11 +99,26 @@ describe('routing', () => {
     });
     expect(result.latencyMs.edge).toBe(1.5);
     expect(result.fallback).toBeUndefined();
+    expect(result).toMatchObject({ labelName: '3', outputKind: 'logits' });
+    // The digits request is today's: FP32 "image" [1, 1, 28, 28], the values as given, no quantization.
+    const { input, inputQuantization } = responder!.received[0]!;
+    expect(input).toMatchObject({ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28] });
+    expect(input!.data).toEqual(image(0));
+    expect(inputQuantization).toBeUndefined();
     // The request carried the remaining budget and the device's own reply topic.
     expect(responder!.received).toHaveLength(1);
     expect(responder!.received[0]!.deadlineMs).toBeGreaterThan(0);
     expect(responder!.received[0]!.deadlineMs).toBeLessThanOrEqual(2_000);
     expect(responder!.received[0]!.replyTo).toBe('fogline/v1/device/dev-1/reply');
+  });
+
+  it('reads a reply from an edge that does not say output_kind as logits', async () => {
+    const d = await device({ policy: ALWAYS_ESCALATE });
+    responder!.legacyReply = true;
+    responder!.label = 9;
+    const result = await d.infer(image(0), { deadlineMs: 2_000 });
+    expect(result).toMatchObject({ tier: 'edge', label: 9, labelName: '9', outputKind: 'logits' });
+    expect(result.outputs.probabilities[9]).toBeGreaterThan(0.99);
   });
 
   it('uses the routing policy of the model config by default', async () => {
@@ -237,7 +258,10 @@ describe('authentication and input errors', () => {
 
   it('validates the input and the options with INVALID_ARG', async () => {
     const d = await device({ policy: ALWAYS_LOCAL });
-    await expect(d.infer(new Float32Array(10))).rejects.toMatchObject({ code: 'INVALID_ARG' });
+    await expect(d.infer(new Float32Array(10))).rejects.toMatchObject({
+      code: 'INVALID_ARG',
+      message: expect.stringContaining('784 values (the prepared input "image" [1, 1, 28, 28])'),
+    });
     await expect(d.infer([1, 2] as unknown as Float32Array)).rejects.toMatchObject({ code: 'INVALID_ARG' });
     const nan = image(0);
     nan[5] = Number.NaN;

@@ -4,18 +4,21 @@
  * edge's reply, or locally flagged `degraded` with the reason in `fallback`.
  */
 import {
-  argmax,
   decide,
   type ErrorCode,
   encodeFabricRequest,
   FoglineError,
+  fromUnknown,
+  type ModelConfig,
   type ResolvedPolicy,
   readFabricReply,
   scoreOf,
-  softmax,
-  type Tier,
   topics,
+  toRealValues,
 } from '@fogline/shared';
+import { type Classified, classify, type InferResult } from './answer.ts';
+import { type DeviceInput, inputTensor } from './device-input.ts';
+import type { DeviceModel } from './device-model.ts';
 import type { DeviceSettings } from './device-options.ts';
 import { Escalations, type Outcome } from './escalations.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
@@ -24,24 +27,6 @@ import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.
 export interface InferOptions {
   /** Latency budget for this call, ms (default: the device's `deadlineMs`). */
   deadlineMs?: number;
-}
-
-export interface InferResult {
-  outputs: { logits: Float32Array };
-  /** argmax of the logits. */
-  label: number;
-  /** Which tier's model produced `outputs`. */
-  tier: Tier;
-  /** Routing score of the answering tier (its policy's score kind). */
-  score: number;
-  /** device = local model time; edge/cloud as reported by the edge; total = the whole call. */
-  latencyMs: { device: number; edge?: number; cloud?: number; total: number };
-  /** True when a lower tier answered only because a higher one could not be used in time. */
-  degraded: boolean;
-  /** e.g. "digits-tiny:1", or the edge's "digits-mid:1,digits-large:1". */
-  modelVersions: string;
-  /** Why the device answered itself although its policy wanted to escalate. */
-  fallback?: { code: ErrorCode; message: string };
 }
 
 export interface DeviceStats {
@@ -58,6 +43,7 @@ export interface DeviceStats {
 export interface DeviceParts {
   settings: DeviceSettings;
   runtime: ModelRuntime;
+  model: DeviceModel;
   policy: ResolvedPolicy;
   modelVersion: string;
 }
@@ -68,6 +54,7 @@ export class Device {
   readonly policy: ResolvedPolicy;
   readonly #settings: DeviceSettings;
   readonly #runtime: ModelRuntime;
+  readonly #model: DeviceModel;
   readonly #modelVersion: string;
   readonly #transport: MqttTransport;
   readonly #escalations: Escalations;
@@ -81,6 +68,7 @@ export class Device {
     const { settings } = parts;
     this.#settings = settings;
     this.#runtime = parts.runtime;
+    this.#model = parts.model;
     this.#modelVersion = parts.modelVersion;
     this.policy = parts.policy;
     this.deviceId = settings.deviceId;
@@ -120,6 +108,14 @@ export class Device {
     });
   }
 
+  /**
+   * The model config in effect: the model's config.json, the `config` option, or (bare ONNX) one
+   * derived from the graph. `inputs[0]` is what `infer` takes, `labels` name the classes.
+   */
+  get config(): ModelConfig {
+    return this.#model.config;
+  }
+
   /** Connection to the broker: 'online' once subscribed to its reply topic. */
   get state(): ConnectionState {
     return this.#transport.state;
@@ -139,23 +135,29 @@ export class Device {
     return this.#transport.ready();
   }
 
-  async infer(input: Float32Array, options: InferOptions = {}): Promise<InferResult> {
+  /**
+   * Classifies one input: the prepared real values of the model input (`Float32Array` of
+   * `config.inputs[0]`'s element count), or raw 8-bit pixels `{ image: { data, width, height, channels } }`
+   * prepared per the config's `preprocessing`. Answers locally or from the edge/cloud, always by the deadline.
+   */
+  async infer(input: DeviceInput, options: InferOptions = {}): Promise<InferResult> {
     if (this.#closed) throw new FoglineError('UNAVAILABLE', `device "${this.deviceId}" is closed`);
-    this.#checkInput(input);
-    const image = Float32Array.from(input); // the caller may reuse its array while a request is queued
+    // A fresh tensor: the caller may reuse its array while a request is queued.
+    const tensor = inputTensor(input, this.#model);
     const deadlineMs = options.deadlineMs ?? this.#settings.deadlineMs;
     if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
       throw new FoglineError('INVALID_ARG', `deadlineMs must be a positive number, got ${deadlineMs}`);
     }
     const { clock } = this.#settings;
+    const { config, output, input: inputSpec } = this.#model;
     const start = clock.now();
-    const logits = await this.#runtime.run(image);
+    const values = toRealValues(await this.#runtime.run(tensor, output), output);
     const deviceMs = clock.now() - start;
-    const score = scoreOf(this.policy.score, softmax(logits));
+    const own = classify(values, config.output_kind, config.labels);
+    const score = scoreOf(this.policy.score, own.probabilities);
     const local = (degraded: boolean, fallback?: { code: ErrorCode; message: string }): InferResult => {
       const result: InferResult = {
-        outputs: { logits },
-        label: argmax(logits),
+        ...answerPart(own),
         tier: 'device',
         score,
         latencyMs: { device: deviceMs, total: clock.now() - start },
@@ -180,33 +182,47 @@ export class Device {
       return local(true, { code: this.#refusal.code, message: this.#refusal.message });
     }
     const id = `${this.#idPrefix}-${this.#nextId++}`;
+    // The input as the model consumes it, with its quantization when it has one (docs/device-sdk.md "Inputs").
     const outcome: Outcome = await this.#escalations.start(id, remainingMs, (budgetMs) =>
       encodeFabricRequest({
         id,
         replyTo: topics.reply(this.deviceId),
         deadlineMs: budgetMs,
         deviceScore: score,
-        input: { name: 'image', datatype: 'FP32', shape: this.#settings.inputShape, data: image },
+        input: tensor,
+        ...(inputSpec.quantization && { inputQuantization: inputSpec.quantization }),
       }),
     );
     if (outcome.kind === 'fallback') {
       this.#stats.fallbacks++;
       return local(true, { code: outcome.code, message: outcome.message });
     }
-    this.#stats.answeredUpstream++;
     const { reply } = outcome;
+    let answer: Classified;
+    try {
+      answer = this.#classifyReply(reply.logits, reply.outputKind, values.length);
+    } catch (err) {
+      this.#stats.fallbacks++;
+      const error = fromUnknown(err);
+      return local(true, { code: error.code, message: `unusable reply from the edge: ${error.message}` });
+    }
+    this.#stats.answeredUpstream++;
     const latencyMs: InferResult['latencyMs'] = { device: deviceMs, total: clock.now() - start };
     if (reply.edgeMs !== undefined) latencyMs.edge = reply.edgeMs;
     if (reply.cloudMs !== undefined) latencyMs.cloud = reply.cloudMs;
-    return {
-      outputs: { logits: reply.logits },
-      label: argmax(reply.logits),
+    const result: InferResult = {
+      ...answerPart(answer),
       tier: reply.tier,
       score: reply.score,
       latencyMs,
       degraded: reply.degraded,
       modelVersions: reply.modelVersions ?? '',
     };
+    // A degraded answer from upstream says why the tier above it could not be used.
+    if (reply.fallbackCode !== undefined) {
+      result.fallback = { code: reply.fallbackCode, message: reply.fallbackMessage ?? '' };
+    }
+    return result;
   }
 
   /** Answers every pending request locally (degraded), disconnects cleanly, releases the model. */
@@ -218,18 +234,19 @@ export class Device {
     await this.#runtime.close();
   }
 
-  #checkInput(input: Float32Array): void {
-    const { inputSize, inputShape } = this.#settings;
-    if (!(input instanceof Float32Array) || input.length !== inputSize) {
-      const got = input instanceof Float32Array ? `${input.length} values` : typeof input;
+  /** An upper tier's output, named with this device's labels: it must score the same classes. */
+  #classifyReply(values: Float32Array, kind: InferResult['outputKind'], classes: number): Classified {
+    if (values.length !== classes) {
       throw new FoglineError(
         'INVALID_ARG',
-        `input must be a Float32Array of ${inputSize} values (${inputShape.slice(1).join('x')}), got ${got}`,
+        `it scores ${values.length} classes, the device model ${classes}`,
       );
     }
-    for (let i = 0; i < input.length; i++) {
-      if (!Number.isFinite(input[i]))
-        throw new FoglineError('INVALID_ARG', `input[${i}] is not a finite number`);
-    }
+    return classify(values, kind, this.#model.config.labels);
   }
+}
+
+/** The fields of an InferResult that come from the answering model's output. */
+function answerPart(c: Classified): Pick<InferResult, 'outputs' | 'outputKind' | 'label' | 'labelName'> {
+  return { outputs: c.outputs, outputKind: c.outputKind, label: c.label, labelName: c.labelName };
 }

@@ -5,13 +5,13 @@
 import { connectDeviceWith, type DevicePlatform } from './connect-device-core.ts';
 import type { Device } from './device.ts';
 import type { ConnectDeviceOptions } from './device-options.ts';
-import { DEFAULT_MODEL_PATH, loadModelBytes, loadPolicyNextTo } from './model-source-node.ts';
+import { DEFAULT_MODEL_PATH, loadConfigNextTo, loadModelBytes } from './model-source-node.ts';
 import { selectRuntime } from './runtime/select-runtime.ts';
 
 const nodePlatform: DevicePlatform = {
   defaultModel: DEFAULT_MODEL_PATH,
   loadModelBytes,
-  loadPolicyNextTo,
+  loadConfigNextTo,
   createRuntime: selectRuntime,
 };
 
@@ -22,6 +22,13 @@ export function connectDevice(options: ConnectDeviceOptions): Promise<Device> {
 
 export * from './common-exports.ts';
 export { DEFAULT_MODEL_PATH } from './model-source-node.ts';
-export type { ModelRuntime, RuntimeKind, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
+export type {
+  ModelRuntime,
+  RuntimeKind,
+  RuntimeModel,
+  RuntimeOutput,
+  RuntimeTensorInfo,
+  WebRuntimeOptions,
+} from './runtime/model-runtime.ts';
 export { createNodeRuntime } from './runtime/node-runtime.ts';
 export { createWebRuntime } from './runtime/web-runtime.ts';

@@ -1,10 +1,15 @@
-/** Node: the device model from a path, a file: URL or http(s), and the policy from its config.json. */
+/** Node: the device model from a path, a file: URL or http(s), and its config.json beside it. */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RoutingPolicy } from '@fogline/shared';
 import { FoglineError } from '@fogline/shared';
-import { fetchModelBytes, fetchPolicyNextTo, policyFromConfigText } from './model-source.ts';
+import {
+  configFromText,
+  fetchConfigNextTo,
+  fetchModelBytes,
+  type LocatedConfig,
+  repositoryPlaceOf,
+} from './model-source.ts';
 
 /** The committed digits-tiny model of this repository. */
 export const DEFAULT_MODEL_PATH = fileURLToPath(
@@ -29,12 +34,19 @@ export async function loadModelBytes(source: string | URL): Promise<Uint8Array> 
   }
 }
 
-export async function loadPolicyNextTo(source: string | URL): Promise<RoutingPolicy | undefined> {
+/** `<name>/config.json` for `<name>/<version>/model.onnx`; undefined when there is none. */
+export async function loadConfigNextTo(source: string | URL): Promise<LocatedConfig | undefined> {
   const path = localPath(source);
-  if (path === undefined) return fetchPolicyNextTo(source);
+  if (path === undefined) return fetchConfigNextTo(source);
+  const place = repositoryPlaceOf(path);
+  if (place === undefined) return undefined;
+  const file = join(dirname(dirname(path)), 'config.json');
+  let text: string;
   try {
-    return policyFromConfigText(await readFile(join(dirname(dirname(path)), 'config.json'), 'utf8'));
-  } catch {
-    return undefined;
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    if ((cause as { code?: string }).code === 'ENOENT') return undefined;
+    throw new FoglineError('NOT_FOUND', `cannot read ${file}: ${(cause as Error).message}`, { cause });
   }
+  return { config: configFromText(text, file, place.name), file };
 }

@@ -12,18 +12,21 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ModelRuntime, RuntimeModel } from './model-runtime.ts';
 import { selectRuntime } from './select-runtime.ts';
 
-const model: RuntimeModel = {
-  bytes: readFileSync(`${DEFAULT_MODELS_DIR}/digits-tiny/1/model.onnx`),
-  inputShape: [1, 1, 28, 28],
-};
+const model: RuntimeModel = { bytes: readFileSync(`${DEFAULT_MODELS_DIR}/digits-tiny/1/model.onnx`) };
 const corrupt: RuntimeModel = { ...model, bytes: new Uint8Array([1, 2, 3]) };
 const digits = loadDigits('test');
 const DIGITS = 20;
 const sample = (i: number) => digits.images.slice(i * 784, (i + 1) * 784);
+/** The logits of digit i. */
+const run = async (runtime: ModelRuntime, i: number) =>
+  (await runtime.run(
+    { name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: sample(i) },
+    { name: 'logits', datatype: 'FP32' },
+  )) as Float32Array;
 
 async function logitsOf(runtime: ModelRuntime): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
-  for (let i = 0; i < DIGITS; i++) out.push(await runtime.run(sample(i)));
+  for (let i = 0; i < DIGITS; i++) out.push(await run(runtime, i));
   return out;
 }
 
@@ -129,7 +132,7 @@ describe('runtime selection without the native binary', () => {
     const runtime = await select('web', model);
     try {
       expect(runtime.kind).toBe('web');
-      expect(argmax(await runtime.run(sample(0)))).toBe(argmax(nativeLogits[0]!));
+      expect(argmax(await run(runtime, 0))).toBe(argmax(nativeLogits[0]!));
     } finally {
       await runtime.close();
     }

@@ -1,0 +1,63 @@
+/**
+ * What `device.infer` resolves to, and how a model's output becomes one: the output's real values
+ * (dequantized, half decoded), their class probabilities per `output_kind`
+ * (`classProbabilities` of the core), the class index and its name from the device config's labels.
+ * The same for the device's own output and for an edge or cloud reply.
+ */
+import { argmax, classProbabilities, type ErrorCode, type OutputKind, type Tier } from '@fogline/shared';
+
+export interface InferResult {
+  outputs: {
+    /** Real values of the answering model's output (FP32; dequantized): logits or probabilities. */
+    logits: Float32Array;
+    /** Class probabilities: softmax of the logits, or the output itself (renormalised) when it holds probabilities. */
+    probabilities: Float32Array;
+  };
+  /** What `outputs.logits` holds: the answering model's `output_kind`. */
+  outputKind: OutputKind;
+  /** Class index: argmax of the output. */
+  label: number;
+  /** `labels[label]` of the device model's config; undefined when the config names no labels. */
+  labelName: string | undefined;
+  /** Which tier's model produced `outputs`. */
+  tier: Tier;
+  /** Routing score of the answering tier (its policy's score kind). */
+  score: number;
+  /** device = local model time; edge/cloud as reported by the edge; total = the whole call. */
+  latencyMs: { device: number; edge?: number; cloud?: number; total: number };
+  /** True when a lower tier answered only because a higher one could not be used in time. */
+  degraded: boolean;
+  /** e.g. "digits-tiny:1", or the edge's "digits-mid:1,digits-large:1". */
+  modelVersions: string;
+  /**
+   * Why a lower tier answered although the policy wanted a higher one: the device's own reason, or
+   * the edge's (reply `fallback_code`/`fallback_message`, e.g. the cloud could not be used).
+   */
+  fallback?: { code: ErrorCode; message: string };
+}
+
+/** The class part of an answer; `probabilities` in double precision, for the routing score. */
+export interface Classified {
+  readonly outputs: InferResult['outputs'];
+  readonly outputKind: OutputKind;
+  readonly label: number;
+  readonly labelName: string | undefined;
+  readonly probabilities: Float64Array;
+}
+
+/** Classifies an output's real values; throws INVALID_ARG when "probabilities" hold a negative value. */
+export function classify(
+  values: Float32Array,
+  outputKind: OutputKind,
+  labels: readonly string[],
+): Classified {
+  const probabilities = classProbabilities(values, outputKind);
+  const label = argmax(probabilities);
+  return {
+    outputs: { logits: values, probabilities: Float32Array.from(probabilities) },
+    outputKind,
+    label,
+    labelName: labels[label],
+    probabilities,
+  };
+}
