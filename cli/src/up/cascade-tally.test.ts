@@ -22,6 +22,27 @@ describe('CascadeTally', () => {
     expect(s.p99Ms).toBe(20);
   });
 
+  it('counts degraded answers by the reason the device gives, most frequent first', () => {
+    const tally = new CascadeTally();
+    const missing = { code: 'INVALID_ARG', message: 'tensor "input" is missing (got "pixels")' };
+    for (let i = 0; i < 3; i++)
+      tally.record({ tier: 'device', correct: true, degraded: true, latencyMs: 1, fallback: missing });
+    tally.record({
+      tier: 'edge',
+      correct: true,
+      degraded: true,
+      latencyMs: 1,
+      fallback: { code: 'UNAVAILABLE', message: 'cloud down' },
+    });
+    tally.record({ tier: 'cloud', correct: true, degraded: false, latencyMs: 1 });
+    const s = tally.summary();
+    expect(s.degraded).toBe(4);
+    expect(s.fallbacks).toEqual([
+      { code: 'INVALID_ARG', count: 3, message: missing.message },
+      { code: 'UNAVAILABLE', count: 1, message: 'cloud down' },
+    ]);
+  });
+
   it('keeps memory bounded on long runs', () => {
     const tally = new CascadeTally(() => 0.999_999);
     for (let i = 0; i < 50_000; i++)

@@ -20,6 +20,15 @@ export interface Answer {
   correct: boolean;
   degraded: boolean;
   latencyMs: number;
+  /** Why a degraded answer came from a lower tier (the SDK's `fallback`). */
+  fallback?: { code: string; message: string } | undefined;
+}
+
+/** Degraded answers of one reason: its code, how many, and the latest message. */
+export interface FallbackCount {
+  code: string;
+  count: number;
+  message: string;
 }
 
 export interface TierSummary {
@@ -37,6 +46,10 @@ export interface TallySummary {
   errors: number;
   accuracy: number | null;
   tiers: TierSummary[];
+  /** Degraded answers, all tiers. */
+  degraded: number;
+  /** Why answers were degraded, most frequent first. */
+  fallbacks: FallbackCount[];
   /** Share of requests that did not need the cloud, against an always-cloud deployment. */
   cloudCallsSaved: number | null;
   p50Ms: number | null;
@@ -49,6 +62,7 @@ export class CascadeTally {
   );
   private readonly all: number[] = [];
   private allSeen = 0;
+  private readonly fallbacks = new Map<string, FallbackCount>();
   errors = 0;
 
   constructor(private readonly random: () => number = Math.random) {}
@@ -57,7 +71,15 @@ export class CascadeTally {
     const t = this.tiers.get(answer.tier)!;
     t.count++;
     if (answer.correct) t.correct++;
-    if (answer.degraded) t.degraded++;
+    if (answer.degraded) {
+      t.degraded++;
+      const { code, message } = answer.fallback ?? { code: 'UNKNOWN', message: 'no reason given' };
+      const seen = this.fallbacks.get(code);
+      if (seen) {
+        seen.count++;
+        seen.message = message;
+      } else this.fallbacks.set(code, { code, count: 1, message });
+    }
     t.seen = this.sample(t.latenciesMs, t.seen, answer.latencyMs);
     this.allSeen = this.sample(this.all, this.allSeen, answer.latencyMs);
   }
@@ -86,6 +108,8 @@ export class CascadeTally {
           p99Ms: quantile(t.latenciesMs, 0.99),
         };
       }),
+      degraded: [...this.tiers.values()].reduce((n, t) => n + t.degraded, 0),
+      fallbacks: [...this.fallbacks.values()].map((f) => ({ ...f })).sort((a, b) => b.count - a.count),
       cloudCallsSaved: total ? 1 - cloud / total : null,
       p50Ms: quantile(this.all, 0.5),
       p99Ms: quantile(this.all, 0.99),

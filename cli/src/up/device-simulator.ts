@@ -76,6 +76,7 @@ export async function startDeviceSimulator(options: SimulatorOptions): Promise<D
               correct: r.label === labels[i],
               degraded: r.degraded,
               latencyMs: r.latencyMs.total,
+              fallback: r.fallback,
             }),
           () => options.tally.recordError(),
         )

@@ -31,13 +31,25 @@ export function renderView(s: TallySummary, ctx: ViewContext): string {
     ms(t.p99Ms),
     t.degraded ? String(t.degraded) : '0',
   ]);
-  rows.push(['all', String(s.total), pct(s.total ? 1 : null), pct(s.accuracy), ms(s.p50Ms), ms(s.p99Ms), '']);
+  rows.push([
+    'all',
+    String(s.total),
+    pct(s.total ? 1 : null),
+    pct(s.accuracy),
+    ms(s.p50Ms),
+    ms(s.p99Ms),
+    String(s.degraded),
+  ]);
+  // A degraded answer is a tier that could not be used: say why, so a broken cascade does not look
+  // healthy (e.g. an upper model that refuses the device's input).
+  const why = s.fallbacks.slice(0, 3).map((f) => `  ${f.code} ×${f.count}: ${f.message}`);
   return [
     `fogline up — ${clock}, ${ctx.devices} devices × ${ctx.ratePerDevice} req/s`,
     '',
     formatTable(['tier', 'answers', 'share', 'accuracy', 'p50', 'p99', 'degraded'], rows),
     '',
-    `cloud calls saved vs always-cloud: ${pct(s.cloudCallsSaved)}   errors: ${s.errors}`,
+    `cloud calls saved vs always-cloud: ${pct(s.cloudCallsSaved)}   errors: ${s.errors}   degraded: ${s.degraded}`,
+    ...(why.length > 0 ? ['degraded answers, why:', ...why] : []),
     `edge: ${ctx.edgeOnline ? 'online' : 'offline'}   cloud breaker: ${ctx.breaker}`,
     '',
     ...Object.entries(ctx.urls).map(([name, url]) => `${name.padEnd(14)} ${url}`),
