@@ -17,6 +17,14 @@ export interface FabricRequestParameters {
   deadline_ms: number;
   /** The device's own score of this input (for telemetry), if it ran a model. */
   device_score?: number;
+  /**
+   * With `input_zero_point`: how the input's integers map to real values (real = scale × (q −
+   * zero_point)), sent when the device model's input is quantized; absent, the input holds real
+   * values (FP32/FP16) or plain integers. Two flat numbers, not an object: OIP `$parameters` values
+   * are strings, numbers or booleans, and every tier's codec refuses anything else.
+   */
+  input_scale?: number;
+  input_zero_point?: number;
 }
 
 /** `parameters` of an edge → device reply (or cloud → device, for a device with no edge). */
@@ -38,6 +46,13 @@ export interface FabricReplyParameters {
   model_versions: string;
   /** What the reply's output holds; absent means 'logits' (replies before F6 never say). */
   output_kind?: OutputKind;
+  /**
+   * On a degraded answer: why the upper tier's answer is missing (a catalogue code, e.g. UNAVAILABLE
+   * when the cloud could not be reached, INVALID_ARG when its model does not fit the cascade).
+   */
+  fallback_code?: ErrorCode;
+  /** One line saying what `fallback_code` stands for here. */
+  fallback_message?: string;
   /** Present on error replies: a catalogue code (the header then also has `error`). */
   error_code?: ErrorCode;
 }

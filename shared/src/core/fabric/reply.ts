@@ -6,7 +6,7 @@
  * Errors use the shared error frame (error-reply.ts).
  */
 import { decodeInferMessage, encodeInferMessage, errorFromReply, findTensor } from '../codec/index.ts';
-import { type ErrorCode, FoglineError, fromUnknown } from '../errors.ts';
+import { type ErrorCode, FoglineError, fromUnknown, isErrorCode } from '../errors.ts';
 import type { OutputKind } from '../model-config.ts';
 import type { Parameters, Tensor } from '../oip.ts';
 import { isTier, type Tier } from '../routing/index.ts';
@@ -32,6 +32,9 @@ export function encodeAnswer(reply: AnswerReply): Uint8Array {
     model_versions: reply.parameters.model_versions,
   };
   if (reply.parameters.output_kind !== undefined) parameters.output_kind = reply.parameters.output_kind;
+  if (reply.parameters.fallback_code !== undefined) parameters.fallback_code = reply.parameters.fallback_code;
+  if (reply.parameters.fallback_message !== undefined)
+    parameters.fallback_message = reply.parameters.fallback_message;
   if (reply.parameters.edge_ms !== undefined) parameters.edge_ms = round(reply.parameters.edge_ms);
   if (reply.parameters.cloud_ms !== undefined) parameters.cloud_ms = round(reply.parameters.cloud_ms);
   // OIP: infer response header; the outputs travel as binary tensors.
@@ -70,6 +73,9 @@ export type FabricReply =
       edgeMs?: number;
       cloudMs?: number;
       modelVersions?: string;
+      /** On a degraded answer: why the upper tier's answer is missing (parameters.fallback_code). */
+      fallbackCode?: ErrorCode;
+      fallbackMessage?: string;
     }
   | { ok: false; id: string; code: ErrorCode; message: string };
 
@@ -119,6 +125,8 @@ export function readFabricReply(payload: Uint8Array): FabricReply | undefined {
     if (edgeMs !== undefined) reply.edgeMs = edgeMs;
     if (cloudMs !== undefined) reply.cloudMs = cloudMs;
     if (typeof p.model_versions === 'string') reply.modelVersions = p.model_versions;
+    if (isErrorCode(p.fallback_code)) reply.fallbackCode = p.fallback_code;
+    if (typeof p.fallback_message === 'string') reply.fallbackMessage = p.fallback_message;
     return reply;
   } catch (err) {
     const error = fromUnknown(err);

@@ -7,6 +7,7 @@
  */
 import { decodeInferMessage, encodeInferMessage } from '../codec/index.ts';
 import { FoglineError, fromUnknown } from '../errors.ts';
+import type { TensorQuantization } from '../model-config.ts';
 import type { Parameters, Tensor } from '../oip.ts';
 import type { FabricRequestParameters } from './parameters.ts';
 import { isValidId, topics } from './topics.ts';
@@ -22,6 +23,8 @@ export interface FabricRequestFields {
    * shape are the device model config's (docs/model-repository.md); upper tiers take it by position.
    */
   input: Tensor;
+  /** The device model input's `quantization`, when it has one (`parameters.input_scale`, `input_zero_point`). */
+  inputQuantization?: TensorQuantization;
 }
 
 export function encodeFabricRequest(fields: FabricRequestFields): Uint8Array {
@@ -30,6 +33,10 @@ export function encodeFabricRequest(fields: FabricRequestFields): Uint8Array {
     deadline_ms: Math.max(0, Math.floor(fields.deadlineMs)),
     device_score: fields.deviceScore,
   };
+  if (fields.inputQuantization !== undefined) {
+    parameters.input_scale = fields.inputQuantization.scale;
+    parameters.input_zero_point = fields.inputQuantization.zero_point;
+  }
   // OIP: infer request header; the input travels as a binary tensor.
   return encodeInferMessage({ id: fields.id, parameters: parameters as unknown as Parameters }, [
     fields.input,
@@ -44,6 +51,8 @@ export interface FabricRequest {
   /** Budget (ms) the device gave this request when it published it. */
   readonly deadlineMs: number;
   readonly tensors: readonly Tensor[];
+  /** `parameters.input_scale` / `input_zero_point`: how tensors[0]'s integers map to real values. */
+  readonly inputQuantization?: TensorQuantization;
 }
 
 export interface FabricRequestLimits {
@@ -126,7 +135,26 @@ export function readFabricRequest(payload: Uint8Array, limits: FabricRequestLimi
     }
     deadlineMs = Math.min(deadline, limits.maxDeadlineMs);
   }
-  return { id, replyTo, deviceId, deadlineMs, tensors: decoded.tensors };
+  const request = { id, replyTo, deviceId, deadlineMs, tensors: decoded.tensors };
+  const scale = header.parameters?.input_scale;
+  const zero = header.parameters?.input_zero_point;
+  if (scale === undefined && zero === undefined) return request;
+  try {
+    return { ...request, inputQuantization: readQuantization(scale, zero) };
+  } catch (err) {
+    throw new RequestRejection(fromUnknown(err), replyTo, id);
+  }
+}
+
+/** `parameters.input_scale` / `input_zero_point`, checked: a scale > 0 and an integer zero point. */
+function readQuantization(scale: unknown, zero: unknown = 0): TensorQuantization {
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0) {
+    throw new FoglineError('INVALID_ARG', 'parameters.input_scale must be a number > 0');
+  }
+  if (!Number.isInteger(zero) || (zero as number) < -128 || (zero as number) > 255) {
+    throw new FoglineError('INVALID_ARG', 'parameters.input_zero_point must be an integer in [-128, 255]');
+  }
+  return Object.freeze({ scale, zero_point: zero as number });
 }
 
 /** The reply topic, only when it is exactly a device's reply topic with a valid id. */
