@@ -64,14 +64,14 @@ export function typedClassifierOnnx(m: TypedClassifier): Uint8Array {
   const inits: OnnxTensor[] = [];
   const { input, output } = m;
   // Input → real values.
-  if (input.datatype === 'FP32') nodes.push(makeNode('Identity', [input.name], ['x'], 'in'));
+  if (input.datatype === 'FP32') nodes.push(makeNode('Identity', [input.name], ['real_in'], 'in'));
   else if (input.quantization) {
     inits.push(
       floatTensor('in_scale', [], Float32Array.of(input.quantization.scale)),
       zeroPoint('in_zp', input),
     );
-    nodes.push(makeNode('DequantizeLinear', [input.name, 'in_scale', 'in_zp'], ['x'], 'in'));
-  } else nodes.push(makeNode('Cast', [input.name], ['x'], 'in', [attrInt('to', DataType.FLOAT)]));
+    nodes.push(makeNode('DequantizeLinear', [input.name, 'in_scale', 'in_zp'], ['real_in'], 'in'));
+  } else nodes.push(makeNode('Cast', [input.name], ['real_in'], 'in', [attrInt('to', DataType.FLOAT)]));
   const weights = Float32Array.from(
     { length: classes * features },
     (_, i) => Math.sin(i * 0.37 + m.seed) * 0.05 + Math.cos(i * 0.011 * (m.seed + 1)) * 0.02,
@@ -85,13 +85,13 @@ export function typedClassifierOnnx(m: TypedClassifier): Uint8Array {
     ),
   );
   nodes.push(
-    makeNode('Flatten', ['x'], ['flat'], 'flatten'),
-    makeNode('Gemm', ['flat', 'w', 'b'], ['z'], 'gemm', [attrInt('transB', 1)]),
+    makeNode('Flatten', ['real_in'], ['flat'], 'flatten'),
+    makeNode('Gemm', ['flat', 'w', 'b'], ['real_logits'], 'gemm', [attrInt('transB', 1)]),
   );
-  let y = 'z';
+  let y = 'real_logits';
   if (m.outputKind === 'probabilities') {
-    nodes.push(makeNode('Softmax', ['z'], ['p'], 'softmax', [attrInt('axis', 1)]));
-    y = 'p';
+    nodes.push(makeNode('Softmax', ['real_logits'], ['real_probs'], 'softmax', [attrInt('axis', 1)]));
+    y = 'real_probs';
   }
   // Real values → the output's datatype.
   if (output.datatype === 'FP32') nodes.push(makeNode('Identity', [y], [output.name], 'out'));
