@@ -33,7 +33,6 @@ import {
 } from '@fogline/shared';
 import type { FoglineBroker } from '@fogline/shared/broker';
 import type { AedesPublishPacket, Client } from 'aedes';
-import { planInfer } from '../serving/infer-input.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';
 
 export interface DirectDeviceServerOptions extends FabricRequestLimits {
