@@ -73,11 +73,12 @@ describe('readFabricRequest', () => {
       zero_point: 0,
     });
     expect(readFabricRequest(withScale({}), limits)).not.toHaveProperty('inputQuantization');
-    for (const bad of [
+    const bad: Record<string, number>[] = [
       { input_scale: 0 },
       { input_zero_point: 1 },
       { input_scale: 1, input_zero_point: 0.5 },
-    ]) {
+    ];
+    for (const parameters of bad) {
       const rejection = rejectionOf(withScale(parameters));
       expect(rejection).toMatchObject({ replyTo: 'fogline/v1/device/d/reply', id: 'q1' });
       expect(rejection.error.message).toMatch(/parameters\.input_(scale|zero_point)/);
