@@ -207,4 +207,40 @@ describe('fogline init', () => {
     expect(edge!.config).toMatchObject({ max_batch_size: 64, inputs: [{ shape: [-1, 3, 32, 32] }] });
     expect(plan.notes.join('\n')).toMatch(/batch dim is fixed at 1, so max_batch_size is 1/);
   });
+
+  it('sees which models end in a softmax, and writes the preprocessing it is given', async () => {
+    const work = scratch();
+    const model = (name: string, softmax: boolean) => {
+      const file = join(work, `${name}.onnx`);
+      const shape = { sample: [3, 8, 8], classes: 3, softmax };
+      writeFileSync(file, encodeModel(flatClassifier('x', softmax ? 'probs' : 'logits', shape)));
+      return file;
+    };
+    const plan = await planModelRepository({
+      files: { device: model('a', false), edge: model('b', false), cloud: model('c', true) },
+      preprocessing: { mean: [0.5, 0.4, 0.3], std: [0.25] },
+    });
+    expect(plan.models.map((m) => m.config.output_kind)).toEqual(['logits', 'logits', 'probabilities']);
+    expect(plan.models[2]!.config.preprocessing).toEqual({
+      layout: 'NCHW',
+      channel_order: 'RGB',
+      scale: 1 / 255,
+      mean: [0.5, 0.4, 0.3],
+      std: [0.25, 0.25, 0.25],
+    });
+    expect(plan.notes.join('\n')).toMatch(
+      /"probabilities" for c \(its outputs\[0\] is non-negative and sums to 1/,
+    );
+    const flat = join(work, 'flat.onnx');
+    writeFileSync(flat, encodeModel(flatClassifier('v', 'logits', { sample: [16], classes: 3 })));
+    await expect(
+      planModelRepository({
+        files: { device: flat, edge: flat, cloud: flat },
+        prefix: 'v',
+        preprocessing: { scale: 1 },
+      }),
+    ).rejects.toThrow(
+      'preprocessing (--scale/--mean/--std) applies to image inputs, but inputs[0] "v" is [-1, 16]',
+    );
+  });
 });

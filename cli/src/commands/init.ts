@@ -17,7 +17,21 @@ interface InitFlags {
   labelsFile?: string;
   name?: string;
   outputKind?: OutputKind;
+  scale?: number;
+  mean?: number[];
+  std?: number[];
   force?: boolean;
+}
+
+/** `--mean 0.5,0.5,0.5`: one number or one per channel. */
+function numberList(flag: string) {
+  return (text: string): number[] => {
+    const values = text.split(',').map((v) => Number(v.trim()));
+    if (values.length === 0 || values.some((v) => text.trim() === '' || !Number.isFinite(v))) {
+      throw new FoglineError('INVALID_ARG', `${flag} must be numbers separated by commas, got "${text}"`);
+    }
+    return values;
+  };
 }
 
 export function registerInit(program: Command): void {
@@ -37,7 +51,25 @@ export function registerInit(program: Command): void {
       'name the models <prefix>-tiny, <prefix>-mid, <prefix>-large (default: after the files)',
     )
     .addOption(
-      new Option('--output-kind <kind>', 'what outputs[0] holds (default logits)').choices([...OUTPUT_KINDS]),
+      new Option(
+        '--output-kind <kind>',
+        "what every model's outputs[0] holds (default: seen per model by running it: probabilities when rows sum to 1, else logits)",
+      ).choices([...OUTPUT_KINDS]),
+    )
+    .option(
+      '--scale <x>',
+      'image preprocessing: multiplies each 0–255 pixel (default 1/255; 1 for integer inputs)',
+      (v) => numberList('--scale')(v)[0]!,
+    )
+    .option(
+      '--mean <m>',
+      'image preprocessing: mean subtracted after scaling, one number or one per channel (default 0)',
+      numberList('--mean'),
+    )
+    .option(
+      '--std <s>',
+      'image preprocessing: std divided by after the mean, one number or one per channel (default 1)',
+      numberList('--std'),
     )
     .option('--force', 'replace model directories that already exist')
     .action(async (dir: string, flags: InitFlags) => runInit(dir, flags));
@@ -50,6 +82,11 @@ async function runInit(dir: string, flags: InitFlags): Promise<void> {
     ...(flags.name !== undefined ? { prefix: flags.name } : {}),
     ...labelled,
     ...(flags.outputKind ? { outputKind: flags.outputKind } : {}),
+    preprocessing: {
+      ...(flags.scale !== undefined && { scale: flags.scale }),
+      ...(flags.mean !== undefined && { mean: flags.mean }),
+      ...(flags.std !== undefined && { std: flags.std }),
+    },
   });
   await writeModelRepository(dir, plan, flags.force);
   for (const m of plan.models)

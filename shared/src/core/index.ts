@@ -12,6 +12,7 @@ export * from './fabric/index.ts';
 export * from './model-config.ts';
 export * from './oip.ts';
 export * from './options.ts';
+export * from './preprocess.ts';
 export * from './routing/index.ts';
 export * from './seeded-random.ts';
 export * from './tensor-values.ts';

@@ -6,14 +6,26 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { FoglineError } from '../core/errors.ts';
-import { TENSOR_DATATYPES, type TensorDatatype, type TensorSpec } from '../core/model-config.ts';
-import { ORT_TYPE_OF } from '../core/tensor-values.ts';
+import {
+  type OutputKind,
+  TENSOR_DATATYPES,
+  type TensorDatatype,
+  type TensorSpec,
+} from '../core/model-config.ts';
+import { seededRandom } from '../core/seeded-random.ts';
+import { ORT_TYPE_OF, toRealValues, toTensorData } from '../core/tensor-values.ts';
 
 export interface OnnxSignature {
   readonly inputs: TensorSpec[];
   readonly outputs: TensorSpec[];
   /** The last dim of outputs[0]; undefined when the ONNX leaves it open. */
   readonly classes: number | undefined;
+  /**
+   * What outputs[0] holds, as seen by running the model on random inputs: 'probabilities' when every
+   * row is non-negative and sums to 1 (the graph ends in a softmax), else 'logits'; undefined when it
+   * could not be probed (open non-batch dims, integer outputs).
+   */
+  readonly outputKind: OutputKind | undefined;
 }
 
 const DATATYPE_OF = Object.fromEntries(Object.entries(ORT_TYPE_OF).map(([k, v]) => [v, k])) as Record<
@@ -72,7 +84,12 @@ export async function readSignature(file: string, notes: string[]): Promise<Onnx
       );
     }
     const declared = outputs[0]!.shape.at(-1)!;
-    return { inputs, outputs, classes: declared === -1 ? undefined : declared };
+    return {
+      inputs,
+      outputs,
+      classes: declared === -1 ? undefined : declared,
+      outputKind: await probeOutputKind(session, inputs[0]!, outputs[0]!),
+    };
   } finally {
     await session.release();
   }
@@ -92,4 +109,38 @@ function tensorOf(file: string, field: string, meta: ort.InferenceSession.ValueM
   if (shape.length === 0)
     fail(`${file}: ${field} "${m.name}" is a scalar; it needs a batch dim`, { file, field });
   return { name: m.name, datatype: datatype!, shape };
+}
+
+/** Rows of outputs[0] on random inputs (two, or one at a fixed batch of 1): probabilities when each is ≥ 0 and sums to 1. */
+async function probeOutputKind(
+  session: ort.InferenceSession,
+  input: TensorSpec,
+  output: TensorSpec,
+): Promise<OutputKind | undefined> {
+  const rows = input.shape[0] === 1 ? 1 : 2;
+  const dims = [rows, ...input.shape.slice(1)];
+  if (dims.some((d) => d < 1) || (output.datatype !== 'FP32' && output.datatype !== 'FP16')) return undefined;
+  const random = seededRandom(7);
+  const count = dims.reduce((a, b) => a * b, 1);
+  const integer = input.datatype === 'UINT8' || input.datatype === 'INT8';
+  const values = Array.from({ length: count }, () => (integer ? Math.floor(random() * 128) : random()));
+  try {
+    const feed = new ort.Tensor(ORT_TYPE_OF[input.datatype], toTensorData(values, input) as never, dims);
+    const result = await session.run({ [input.name]: feed });
+    const data = result[output.name]?.data as Float32Array | Uint16Array | undefined;
+    if (data === undefined || data.length === 0 || data.length % rows !== 0) return undefined;
+    const real = toRealValues(data, output);
+    const k = real.length / rows;
+    for (let row = 0; row < rows; row++) {
+      let sum = 0;
+      for (let i = row * k; i < (row + 1) * k; i++) {
+        if (!(real[i]! >= -1e-6)) return 'logits';
+        sum += real[i]!;
+      }
+      if (Math.abs(sum - 1) > 1e-3) return 'logits';
+    }
+    return 'probabilities';
+  } catch {
+    return undefined; // a model that needs more than random values to run: say nothing
+  }
 }

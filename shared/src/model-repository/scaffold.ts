@@ -32,7 +32,10 @@ export interface ScaffoldRequest {
   readonly labels?: readonly string[];
   /** Where the labels came from, for messages (`--labels`, a file name). */
   readonly labelsSource?: string;
+  /** Overrides what `init` sees each model's outputs[0] hold (see OnnxSignature.outputKind). */
   readonly outputKind?: OutputKind;
+  /** Written into each image input's preprocessing (how the models were trained); defaults otherwise. */
+  readonly preprocessing?: Readonly<{ scale?: number; mean?: readonly number[]; std?: readonly number[] }>;
 }
 
 export interface ScaffoldModel {
@@ -121,8 +124,8 @@ export async function planModelRepository(req: ScaffoldRequest): Promise<Scaffol
       max_batch_size: batching.max_batch_size,
       inputs: sig.inputs,
       outputs: sig.outputs,
-      output_kind: req.outputKind ?? 'logits',
-      ...preprocessingFor(sig.inputs[0]!, notes),
+      output_kind: req.outputKind ?? sig.outputKind ?? 'logits',
+      ...preprocessingFor(sig.inputs[0]!, req.preprocessing ?? {}, notes),
       dynamic_batching: {
         max_queue_delay_ms: batching.max_queue_delay_ms,
         max_queue_size: 1024,
@@ -136,9 +139,14 @@ export async function planModelRepository(req: ScaffoldRequest): Promise<Scaffol
     return { tier, name: names[tier], source: req.files[tier], config };
   });
   if (!req.outputKind) {
-    notes.push(
-      'output_kind: "logits" (softmax applied before scoring); pass --output-kind probabilities if outputs[0] already sums to 1',
-    );
+    for (const tier of TIERS) {
+      const kind = signatures[tier].outputKind;
+      notes.push(
+        kind === 'probabilities'
+          ? `output_kind: "probabilities" for ${names[tier]} (its outputs[0] is non-negative and sums to 1 on random inputs)`
+          : `output_kind: "logits" for ${names[tier]} (softmax applied before scoring)${kind === undefined ? '; it could not be probed' : ''}; pass --output-kind to choose`,
+      );
+    }
   }
   notes.push('routing: {"score": "margin", "threshold": null} (uncalibrated: fogline calibrate fills it)');
   return { models, notes: [...new Set(notes)] };
@@ -189,27 +197,41 @@ function modelNames(req: ScaffoldRequest): Record<Tier, string> {
  * The preprocessing block written out in full for an image input ([N,C,H,W] or [N,H,W,C] with 1 or
  * 3 channels), so users see and edit it; none for other inputs (the loader's defaults apply).
  */
-function preprocessingFor(input: TensorSpec, notes: string[]): { preprocessing?: Record<string, unknown> } {
+function preprocessingFor(
+  input: TensorSpec,
+  given: NonNullable<ScaffoldRequest['preprocessing']>,
+  notes: string[],
+): { preprocessing?: Record<string, unknown> } {
   const s = input.shape;
   const isChannels = (c: number | undefined) => c === 1 || c === 3;
   const layout =
     s.length !== 4 ? undefined : isChannels(s[1]) ? 'NCHW' : isChannels(s[3]) ? 'NHWC' : undefined;
   if (layout === undefined) {
+    if (given.scale !== undefined || given.mean !== undefined || given.std !== undefined) {
+      fail(
+        `preprocessing (--scale/--mean/--std) applies to image inputs, but inputs[0] "${input.name}" is [${s.join(', ')}]`,
+        { field: 'preprocessing' },
+      );
+    }
     notes.push(`preprocessing: inputs[0] [${s.join(', ')}] is not an image of 1 or 3 channels; none written`);
     return {};
   }
   const channels = (layout === 'NCHW' ? s[1] : s[3])!;
   const integer = input.datatype === 'UINT8' || input.datatype === 'INT8';
-  notes.push(
-    `preprocessing: ${layout}, ${channels === 3 ? 'RGB' : 'GRAY'}, ${integer ? 'pixels as they are (scale 1)' : 'pixels / 255, mean 0, std 1'}; edit it to match how the models were trained`,
-  );
-  return {
-    preprocessing: {
-      layout,
-      channel_order: channels === 3 ? 'RGB' : 'GRAY',
-      scale: integer ? 1 : 1 / 255,
-      mean: Array(channels).fill(0),
-      std: Array(channels).fill(1),
-    },
+  const perChannel = (v: readonly number[] | undefined, fallback: number) =>
+    v === undefined ? Array(channels).fill(fallback) : v.length === 1 ? Array(channels).fill(v[0]) : [...v];
+  const preprocessing = {
+    layout,
+    channel_order: channels === 3 ? 'RGB' : 'GRAY',
+    scale: given.scale ?? (integer ? 1 : 1 / 255),
+    mean: perChannel(given.mean, 0),
+    std: perChannel(given.std, 1),
   };
+  const chosen = given.scale !== undefined || given.mean !== undefined || given.std !== undefined;
+  notes.push(
+    chosen
+      ? `preprocessing: ${layout}, ${preprocessing.channel_order}, scale ${preprocessing.scale}, mean [${preprocessing.mean.join(', ')}], std [${preprocessing.std.join(', ')}] as given`
+      : `preprocessing: ${layout}, ${preprocessing.channel_order}, ${integer ? 'pixels as they are (scale 1)' : 'pixels / 255, mean 0, std 1'}; edit it (or pass --mean/--std/--scale) to match how the models were trained`,
+  );
+  return { preprocessing };
 }

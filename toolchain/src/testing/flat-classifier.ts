@@ -1,5 +1,5 @@
 /**
- * Test support: the simplest classifier a user might export, input → Flatten → Gemm → scores, with
+ * Test support: the simplest classifier a user might export, input → Flatten → Gemm → scores (→ Softmax), with
  * the sample shape, class count, names and the batch dim (open or fixed) chosen by the test, for
  * model-repository and `fogline init` tests.
  */
@@ -14,6 +14,8 @@ export interface FlatClassifierShape {
   readonly classes: number;
   /** Declared batch dim: "N" (open, the default) or a fixed number. */
   readonly batch?: string | number;
+  /** End in a Softmax, so the output holds probabilities (default: logits). */
+  readonly softmax?: boolean;
 }
 
 export function flatClassifier(input: string, output: string, shape: FlatClassifierShape): OnnxModel {
@@ -30,7 +32,10 @@ export function flatClassifier(input: string, output: string, shape: FlatClassif
     ],
     nodes: [
       makeNode('Flatten', [input], ['flat'], 'flatten'),
-      makeNode('Gemm', ['flat', 'w', 'b'], [output], 'gemm', [attrInt('transB', 1)]),
+      makeNode('Gemm', ['flat', 'w', 'b'], [shape.softmax ? 'scores' : output], 'gemm', [
+        attrInt('transB', 1),
+      ]),
+      ...(shape.softmax ? [makeNode('Softmax', ['scores'], [output], 'softmax', [attrInt('axis', -1)])] : []),
     ],
   });
 }
