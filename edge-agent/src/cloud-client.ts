@@ -75,12 +75,21 @@ export class CloudClient {
     this.credential = options.edgeId === undefined ? options.token : `${options.edgeId}:${options.token}`;
   }
 
-  /** OIP: infer. Rejects with a FoglineError (DEADLINE_EXCEEDED after `timeoutMs`, UNAVAILABLE on network errors). */
-  async infer(id: string, inputs: readonly Tensor[], timeoutMs: number): Promise<CloudAnswer> {
+  /** OIP: infer, of `outputs` (default all). Rejects with a FoglineError (DEADLINE_EXCEEDED after `timeoutMs`, UNAVAILABLE on network errors). */
+  async infer(
+    id: string,
+    inputs: readonly Tensor[],
+    timeoutMs: number,
+    outputs?: readonly string[],
+  ): Promise<CloudAnswer> {
     if (!(timeoutMs >= 1)) throw new FoglineError('DEADLINE_EXCEEDED', 'no budget left for a cloud call');
-    // Triton binary extension: binary inputs, and ask for every output in binary.
+    // Triton binary extension: binary inputs, and every output asked for (`outputs`, else all) in binary.
     const { body, headerLength } = encodeInferBody(
-      { id, parameters: { [BINARY_DATA_OUTPUT]: true, deadline_ms: Math.floor(timeoutMs) } },
+      {
+        id,
+        parameters: { [BINARY_DATA_OUTPUT]: true, deadline_ms: Math.floor(timeoutMs) },
+        ...(outputs && { outputs: outputs.map((name) => ({ name })) }),
+      },
       inputs,
     );
     const signal = AbortSignal.timeout(Math.floor(timeoutMs));

@@ -195,7 +195,9 @@ export class InferHandler {
     deadline: Deadline,
   ): Promise<CloudResult> {
     const input = servingInput(request, target.input);
-    const answer = await cloud.client.infer(request.id ?? 'edge', [input], deadline.remainingMs());
+    const answer = await cloud.client.infer(request.id ?? 'edge', [input], deadline.remainingMs(), [
+      target.output.name,
+    ]);
     const output = answer.outputs.find((t) => t.name === target.output.name);
     if (output === undefined) {
       throw new FoglineError('INTERNAL', `cloud answered without its output "${target.output.name}"`);
