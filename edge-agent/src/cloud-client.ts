@@ -1,6 +1,6 @@
 /**
- * The edge's HTTP client for the cloud tier: one OIP inference call per escalated request
- * (`POST {cloud}/v2/models/{model}/infer`) with Triton's binary tensor extension in both directions,
+ * The edge's HTTP client for the cloud tier: the cloud model's OIP metadata (what its tensors are),
+ * and one OIP inference call per escalated request (`POST {cloud}/v2/models/{model}/infer`) with Triton's binary tensor extension in both directions,
  * `Authorization: Bearer <edgeId>:<edge token>` (the cloud needs the id to find the token's hash), over a keep-alive connection pool, and a timeout equal to the
  * request's remaining budget. No retries: a failed call is reported at once and the caller answers
  * locally (the breaker in cloud-breaker.ts decides when to stop calling).
@@ -75,12 +75,21 @@ export class CloudClient {
     this.credential = options.edgeId === undefined ? options.token : `${options.edgeId}:${options.token}`;
   }
 
-  /** OIP: infer. Rejects with a FoglineError (DEADLINE_EXCEEDED after `timeoutMs`, UNAVAILABLE on network errors). */
-  async infer(id: string, inputs: readonly Tensor[], timeoutMs: number): Promise<CloudAnswer> {
+  /** OIP: infer, of `outputs` (default all). Rejects with a FoglineError (DEADLINE_EXCEEDED after `timeoutMs`, UNAVAILABLE on network errors). */
+  async infer(
+    id: string,
+    inputs: readonly Tensor[],
+    timeoutMs: number,
+    outputs?: readonly string[],
+  ): Promise<CloudAnswer> {
     if (!(timeoutMs >= 1)) throw new FoglineError('DEADLINE_EXCEEDED', 'no budget left for a cloud call');
-    // Triton binary extension: binary inputs, and ask for every output in binary.
+    // Triton binary extension: binary inputs, and every output asked for (`outputs`, else all) in binary.
     const { body, headerLength } = encodeInferBody(
-      { id, parameters: { [BINARY_DATA_OUTPUT]: true, deadline_ms: Math.floor(timeoutMs) } },
+      {
+        id,
+        parameters: { [BINARY_DATA_OUTPUT]: true, deadline_ms: Math.floor(timeoutMs) },
+        ...(outputs && { outputs: outputs.map((name) => ({ name })) }),
+      },
       inputs,
     );
     const signal = AbortSignal.timeout(Math.floor(timeoutMs));
@@ -107,6 +116,32 @@ export class CloudClient {
       modelVersion: decoded.header.model_version,
       outputs: decoded.tensors,
     };
+  }
+
+  /**
+   * OIP: model metadata (`GET {cloud}/v2/models/{model}`), the parsed JSON as it came (the caller
+   * validates it). Rejects with a FoglineError like `infer`.
+   */
+  async metadata(timeoutMs: number): Promise<unknown> {
+    if (!(timeoutMs >= 1)) throw new FoglineError('DEADLINE_EXCEEDED', 'no budget left for a cloud call');
+    const url = new URL(`v2/models/${encodeURIComponent(this.model)}`, this.base);
+    const response = await this.request(
+      url,
+      {
+        method: 'GET',
+        signal: AbortSignal.timeout(Math.floor(timeoutMs)),
+        headers: { accept: 'application/json' },
+      },
+      undefined,
+      this.maxResponseBytes,
+      'cloud model metadata timed out (request budget spent)',
+    );
+    if (response.status !== 200) throw httpError(response);
+    try {
+      return JSON.parse(response.body.toString('utf8')) as unknown;
+    } catch (cause) {
+      throw new FoglineError('INTERNAL', 'cloud model metadata is not JSON', { cause });
+    }
   }
 
   /**

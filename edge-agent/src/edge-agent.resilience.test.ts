@@ -92,7 +92,8 @@ describe('malformed messages on the infer topic', () => {
       const truncated = frame('trunc', {}, {});
       await dev.publishRaw(truncated.subarray(0, truncated.length - 100));
       await dev.publishRaw(frame('shape', {}, { shape: [1, 784], data: images[0]! }));
-      await dev.publishRaw(frame('name', {}, { name: 'pixels' }));
+      // The input is taken by position whatever its name (wire.md), but an INT32 one is not a fabric datatype.
+      await dev.publishRaw(frame('type', {}, { datatype: 'INT32', data: new Int32Array(784) }));
       await dev.publishRaw(frame('nan', {}, { data: new Float32Array(784).fill(Number.NaN) }));
       await dev.publishRaw(frame('late', { deadline_ms: 0 }, {}));
       await dev.publishRaw(frame('spoof', { reply_to: topics.reply(other.id) }, {}));
@@ -104,7 +105,7 @@ describe('malformed messages on the infer topic', () => {
       };
       expect(await codeOf('trunc')).toBe('INVALID_ARG');
       expect(await codeOf('shape')).toBe('INVALID_ARG');
-      expect(await codeOf('name')).toBe('INVALID_ARG');
+      expect(await codeOf('type')).toBe('INVALID_ARG');
       expect(await codeOf('nan')).toBe('INVALID_ARG');
       expect(await codeOf('late')).toBe('DEADLINE_EXCEEDED');
       // A device may not aim the edge's answers at another device: refused, on its own topic.

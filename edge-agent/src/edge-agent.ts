@@ -152,7 +152,8 @@ async function startAgent(
     }
 
     const { cloudUrl } = config;
-    const cloud = cloudUrl === undefined ? undefined : createCloudTier({ ...config, cloudUrl }, telemetry);
+    const cloud =
+      cloudUrl === undefined ? undefined : createCloudTier({ ...config, cloudUrl }, telemetry, model.config);
     if (cloud) cleanups.push(() => closeCloudTier(cloud));
 
     const localBus: LocalBus =

@@ -2,6 +2,7 @@
  * The edge's mid model behind the dynamic batcher, on the committed INT8 model in a real onnxruntime
  * worker: batching under load must keep the worker fed and give every request its own answer.
  */
+import type { Tensor } from '@fogline/shared';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR, loadModelEntry } from '@fogline/shared/model-repository';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,13 @@ import { AGENT_DEFAULTS } from './agent-options.ts';
 import { BATCHES_PER_WORKER, EdgeModel } from './edge-model.ts';
 
 const { images, labels } = loadDigits('test');
-const row = (i: number) => images.slice(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS);
+const pixels = (i: number) => images.slice(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS);
+const row = (i: number): Tensor => ({
+  name: 'image',
+  datatype: 'FP32',
+  shape: [1, 1, 28, 28],
+  data: pixels(i),
+});
 const argmax = (v: Float32Array) => v.indexOf(Math.max(...v));
 
 let model: EdgeModel;
@@ -27,7 +34,7 @@ describe('EdgeModel', () => {
     const pending = model.infer(row(0));
     expect(model.batchesInFlight).toBe(1);
     expect(model.queueDepth).toBe(0);
-    expect((await pending).length).toBe(10);
+    expect((await pending).values.length).toBe(10);
   });
 
   it('under a burst, hands the worker its next batch while one runs, and answers each row with its own logits', async () => {
@@ -39,11 +46,11 @@ describe('EdgeModel', () => {
     expect(BATCHES_PER_WORKER).toBe(2);
     expect(model.batchesInFlight).toBe(BATCHES_PER_WORKER);
     expect(model.queueDepth).toBeGreaterThan(0);
-    const logits = await Promise.all(answers);
+    const logits = (await Promise.all(answers)).map((a) => a.values);
     expect(model.batchesInFlight).toBe(0);
     // Batched rows get the same answer as when run alone...
     for (let i = 0; i < alone.length; i++) {
-      for (let k = 0; k < 10; k++) expect(logits[i]![k]).toBeCloseTo(alone[i]![k]!, 4);
+      for (let k = 0; k < 10; k++) expect(logits[i]![k]).toBeCloseTo(alone[i]!.values[k]!, 4);
     }
     // ...and across the whole burst the answers are the right digits' (no row mixed up).
     const correct = logits.filter((l, i) => argmax(l) === labels[i]).length;
@@ -51,11 +58,15 @@ describe('EdgeModel', () => {
   });
 
   it('refuses an input of the wrong shape or with non-finite values, naming the problem', () => {
-    const good = { name: 'image', datatype: 'FP32' as const, shape: [1, 1, 28, 28], data: row(0) };
-    expect(model.validate([good]).data).toBe(good.data);
-    expect(() => model.validate([{ ...good, shape: [2, 1, 28, 28] }])).toThrow(/one input per request/);
-    const bad = row(0);
+    const good = { name: 'image', datatype: 'FP32' as const, shape: [1, 1, 28, 28], data: pixels(0) };
+    expect(model.validate({ tensors: [good] }).data).toBe(good.data);
+    expect(() => model.validate({ tensors: [{ ...good, shape: [2, 1, 28, 28] }] })).toThrow(
+      /has shape \[2,1,28,28\], model input "image" takes \[1,1,28,28\]/,
+    );
+    const bad = pixels(0);
     bad[5] = Number.NaN;
-    expect(() => model.validate([{ ...good, data: bad }])).toThrow(/element 5 is not a finite number/);
+    expect(() => model.validate({ tensors: [{ ...good, data: bad }] })).toThrow(
+      /element 5 is not a finite number/,
+    );
   });
 });

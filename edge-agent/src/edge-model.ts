@@ -2,10 +2,12 @@
  * The mid model as the edge serves it: the shared model instance (`@fogline/shared/runtime`, workers
  * behind the dynamic batcher) fed one validated input row per request, with the edge's settings: a
  * pool that leaves one core to the broker, two batches per worker, and only the model's first output.
+ * Any config's tensors (wire.md): the request's input is taken by position and converted to this
+ * model's input datatype; the first output is read back as real values and scored per `output_kind`.
  */
 
-import type { Tensor, TensorSpec } from '@fogline/shared';
-import { FoglineError, findTensor } from '@fogline/shared';
+import type { ClassAnswer, FabricRequest, ModelConfig, Tensor, TensorSpec } from '@fogline/shared';
+import { FoglineError, readClassAnswer, servingInput } from '@fogline/shared';
 import type { ModelEntry } from '@fogline/shared/model-repository';
 import { defaultEdgeEngineSizing, ModelInstance } from '@fogline/shared/runtime';
 
@@ -30,15 +32,14 @@ export interface EdgeModelOptions {
 export const BATCHES_PER_WORKER = 2;
 
 export class EdgeModel {
+  readonly config: ModelConfig;
   readonly input: TensorSpec;
   readonly output: TensorSpec;
-  /** `[1, ...]`: the one shape a request's input may have. */
-  private readonly requestShape: readonly number[];
 
   private constructor(private readonly instance: ModelInstance) {
+    this.config = instance.config;
     this.input = instance.config.inputs[0]!;
     this.output = instance.config.outputs[0]!;
-    this.requestShape = [1, ...this.input.shape.slice(1)];
   }
 
   static async load(options: EdgeModelOptions): Promise<EdgeModel> {
@@ -87,46 +88,22 @@ export class EdgeModel {
   }
 
   /**
-   * Checks a request's tensors against the model's input (name, datatype, shape `[1, ...]`, finite
-   * values) and returns the input tensor. Throws INVALID_ARG naming what is wrong.
+   * The request's one input as this model consumes it (by position, converted per wire.md), checked:
+   * sample shape, datatype, finite values. Throws INVALID_ARG naming what is wrong.
    */
-  validate(tensors: readonly Tensor[]): Tensor<'FP32'> {
-    const tensor = findTensor(tensors, this.input.name, 'FP32');
-    const expected = this.requestShape;
-    const { shape, data } = tensor;
-    if (shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
-      throw new FoglineError(
-        'INVALID_ARG',
-        `input "${tensor.name}" has shape [${shape.join(',')}], expected [${expected.join(',')}] (one input per request)`,
-      );
-    }
-    // A plain loop: this runs for every element of every request on the edge's event loop.
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) {
-        throw new FoglineError('INVALID_ARG', `input "${tensor.name}": element ${i} is not a finite number`);
-      }
-    }
-    if (tensors.length !== 1) {
-      throw new FoglineError(
-        'INVALID_ARG',
-        `the edge model takes one input ("${this.input.name}"), got ${tensors.length}`,
-      );
-    }
-    return tensor;
+  validate(request: Pick<FabricRequest, 'tensors' | 'inputQuantization'>): Tensor {
+    return servingInput(request, this.input);
   }
 
-  /** Logits of one validated input row (a view of its batch's output); UNAVAILABLE when the queue is full. */
-  async infer(row: Float32Array): Promise<Float32Array> {
-    const bytes = new Uint8Array(row.buffer, row.byteOffset, row.byteLength);
+  /**
+   * The answer to one validated input (its class scores as real values, and their probabilities);
+   * UNAVAILABLE when the queue is full.
+   */
+  async infer(input: Tensor): Promise<ClassAnswer> {
+    const data = input.data as ArrayBufferView;
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const out = await this.instance.infer({ batch: 1, inputs: [bytes] });
-    const logits = out[this.output.name]?.data;
-    if (!(logits instanceof Float32Array)) {
-      throw new FoglineError(
-        'INTERNAL',
-        `model ${this.name} returned no usable "${this.output.name}" output`,
-      );
-    }
-    return logits;
+    return readClassAnswer(out[this.output.name]?.data, this.output, this.config.output_kind, this.name);
   }
 
   /** Finishes queued and running batches, refuses new ones, then frees the workers. */

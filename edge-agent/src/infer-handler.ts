@@ -2,26 +2,33 @@
  * The edge's answer to one message of the infer topic (docs/design.md "One inference, end to end",
  * steps 3–4), served through the fabric's one serve path (core/fabric/server.ts: read, reply-topic
  * ownership, deadline, reply): validate, run the mid model through the batcher, score, then answer
- * locally, escalate to the cloud, or answer locally flagged degraded when the cloud is unavailable.
+ * locally, escalate to the cloud, or answer locally flagged degraded (with `fallback_code`) when the
+ * cloud is unavailable or its model does not fit. Inputs and outputs follow each model's config
+ * (wire.md): the device's input is converted for the edge model and, separately, for the cloud
+ * model; replies carry real values and the answering model's `output_kind`.
  * Nothing here throws to the caller.
  */
-import type { Clock, Tensor } from '@fogline/shared';
+import type { Clock, ErrorCode } from '@fogline/shared';
 import {
   type AnswerReply,
+  type ClassAnswer,
   type Deadline,
   type FabricReplyParameters,
   type FabricRequest,
   type FabricRequestLimits,
   FabricServer,
   FoglineError,
-  findTensor,
+  fromUnknown,
   isFoglineError,
   logitsOutput,
+  REPLY_OUTPUT_NAME,
   type ResolvedPolicy,
+  readClassAnswer,
   scoreOf,
-  softmax,
+  servingInput,
 } from '@fogline/shared';
 import type { CloudAnswer } from './cloud-client.ts';
+import type { CloudModelView } from './cloud-model.ts';
 import type { CloudTier } from './cloud-tier.ts';
 import type { EdgeModel } from './edge-model.ts';
 import { decideAtEdge } from './edge-routing.ts';
@@ -41,9 +48,15 @@ export interface InferHandlerOptions extends FabricRequestLimits {
 }
 
 interface LocalAnswer {
-  readonly logits: Float32Array;
+  readonly answer: ClassAnswer;
   readonly score: number;
   readonly edgeMs: number;
+}
+
+/** Why a degraded answer has no cloud answer (parameters.fallback_code / fallback_message). */
+interface Fallback {
+  readonly code: ErrorCode;
+  readonly message: string;
 }
 
 export class InferHandler {
@@ -114,23 +127,18 @@ export class InferHandler {
   private async answer(request: FabricRequest, deadline: Deadline): Promise<AnswerReply> {
     if (!this.accepting) throw new FoglineError('UNAVAILABLE', 'edge agent is shutting down');
     const { model, routing, telemetry } = this.options;
-    const input = model.validate(request.tensors);
-    const logits = await deadline.race(model.infer(input.data), 'the edge model');
+    const input = model.validate(request);
+    const answer = await deadline.race(model.infer(input), 'the edge model');
     const local: LocalAnswer = {
-      logits,
-      score: scoreOf(routing.score, softmax(logits)),
+      answer,
+      score: scoreOf(routing.score, answer.probabilities),
       edgeMs: deadline.elapsedMs(),
     };
     telemetry.edgeLatency.observe(local.edgeMs);
-    return this.route(request, input, local, deadline);
+    return this.route(request, local, deadline);
   }
 
-  private async route(
-    request: FabricRequest,
-    input: Tensor<'FP32'>,
-    local: LocalAnswer,
-    deadline: Deadline,
-  ): Promise<AnswerReply> {
+  private async route(request: FabricRequest, local: LocalAnswer, deadline: Deadline): Promise<AnswerReply> {
     const { cloud, routing, telemetry } = this.options;
     const decision = cloud
       ? decideAtEdge(local.score, routing, {
@@ -141,16 +149,23 @@ export class InferHandler {
       : ({ action: 'answer', reason: 'confident' } as const);
     if (decision.action === 'answer' || !cloud) {
       telemetry.counts.edge++;
-      return this.replyLocal(request, local, false);
+      return this.replyLocal(request, local);
     }
     if (decision.action === 'degrade') {
       telemetry.counts.degraded++;
-      return this.replyLocal(request, local, true);
+      return this.replyLocal(request, local, { code: 'UNAVAILABLE', message: 'cloud breaker open' });
     }
     telemetry.counts.escalations++;
     const started = this.options.clock.now();
     try {
-      const answer = await cloud.breaker.fire(() => this.callCloud(cloud, request, input, deadline));
+      // The cloud model's metadata, read once (and again after a failure), through the breaker.
+      const target =
+        cloud.model.known() ?? (await cloud.breaker.fire(() => cloud.model.refresh(deadline.remainingMs())));
+      if (!target.fits) {
+        telemetry.counts.degraded++;
+        return this.replyLocal(request, local, { code: 'INVALID_ARG', message: target.message });
+      }
+      const answer = await cloud.breaker.fire(() => this.callCloud(cloud, target.model, request, deadline));
       const cloudMs = this.options.clock.now() - started;
       telemetry.cloudLatency.observe(cloudMs);
       cloud.budget.observe(cloudMs);
@@ -159,68 +174,91 @@ export class InferHandler {
     } catch (err) {
       // OIP call failed, timed out or was refused by the breaker: the local answer stands, degraded.
       const refused = isFoglineError(err) && err.details?.refused === true;
-      if (!refused) telemetry.cloudLatency.observe(this.options.clock.now() - started);
+      if (!refused) {
+        telemetry.cloudLatency.observe(this.options.clock.now() - started);
+        cloud.model.forget();
+      }
       telemetry.counts.degraded++;
-      return this.replyLocal(request, local, true);
+      const error = fromUnknown(err);
+      return this.replyLocal(request, local, { code: error.code, message: error.message });
     }
   }
 
-  /** One cloud call within the remaining budget; the answer is checked here so a bad one counts as a failure. */
+  /**
+   * One cloud call within the remaining budget: the device's input converted for the cloud model's
+   * input, its first output read per its metadata. A bad answer is a failure like a failed call.
+   */
   private async callCloud(
     cloud: CloudTier,
+    target: CloudModelView,
     request: FabricRequest,
-    input: Tensor<'FP32'>,
     deadline: Deadline,
-  ) {
-    const name = this.options.model.output.name;
-    const tensor: Tensor = { name: input.name, datatype: 'FP32', shape: input.shape, data: input.data };
-    const answer = await cloud.client.infer(request.id ?? 'edge', [tensor], deadline.remainingMs());
-    const logits = findTensor(answer.outputs, name, 'FP32');
-    if (logits.data.length === 0)
-      throw new FoglineError('INTERNAL', `cloud returned an empty "${name}" output`);
-    return { answer, logits: logits.data };
+  ): Promise<CloudResult> {
+    const input = servingInput(request, target.input);
+    const answer = await cloud.client.infer(request.id ?? 'edge', [input], deadline.remainingMs(), [
+      target.output.name,
+    ]);
+    const output = answer.outputs.find((t) => t.name === target.output.name);
+    if (output === undefined) {
+      throw new FoglineError('INTERNAL', `cloud answered without its output "${target.output.name}"`);
+    }
+    const scores = readClassAnswer(output.data, target.output, target.outputKind, answer.modelName);
+    return { answer, scores, outputKind: target.outputKind };
   }
 
-  private replyLocal(request: FabricRequest, local: LocalAnswer, degraded: boolean): AnswerReply {
+  private replyLocal(request: FabricRequest, local: LocalAnswer, fallback?: Fallback): AnswerReply {
     const { model } = this.options;
+    const parameters: FabricReplyParameters = {
+      tier: 'edge',
+      degraded: fallback !== undefined,
+      score: local.score,
+      edge_ms: local.edgeMs,
+      model_versions: model.label,
+      output_kind: model.config.output_kind,
+    };
+    if (fallback) {
+      parameters.fallback_code = fallback.code;
+      parameters.fallback_message = fallback.message;
+    }
     return {
       id: request.id,
       modelName: model.name,
       modelVersion: String(model.version),
-      outputs: [logitsOutput(model.output.name, local.logits)],
-      parameters: {
-        tier: 'edge',
-        degraded,
-        score: local.score,
-        edge_ms: local.edgeMs,
-        model_versions: model.label,
-      },
+      outputs: [logitsOutput(REPLY_OUTPUT_NAME, local.answer.values)],
+      parameters,
     };
   }
 
   private replyCloud(
     request: FabricRequest,
     local: LocalAnswer,
-    cloud: { answer: CloudAnswer; logits: Float32Array },
+    cloud: CloudResult,
     cloudMs: number,
   ): AnswerReply {
     const { model, routing } = this.options;
-    const { answer, logits } = cloud;
+    const { answer, scores } = cloud;
     const version = answer.modelVersion ?? '?';
     const parameters: FabricReplyParameters = {
       tier: 'cloud',
       degraded: false,
-      score: scoreOf(routing.score, softmax(logits)),
+      score: scoreOf(routing.score, scores.probabilities),
       edge_ms: local.edgeMs,
       cloud_ms: cloudMs,
       model_versions: `${model.label},${answer.modelName}:${version}`,
+      output_kind: cloud.outputKind,
     };
     return {
       id: request.id,
       modelName: answer.modelName,
       modelVersion: version,
-      outputs: [logitsOutput(model.output.name, logits)],
+      outputs: [logitsOutput(REPLY_OUTPUT_NAME, scores.values)],
       parameters,
     };
   }
+}
+
+interface CloudResult {
+  readonly answer: CloudAnswer;
+  readonly scores: ClassAnswer;
+  readonly outputKind: CloudModelView['outputKind'];
 }

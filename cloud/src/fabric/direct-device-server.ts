@@ -4,7 +4,9 @@
  * serve path (core/fabric/server.ts), run through the cloud model's serving instance (the same batcher
  * as HTTP infer, so both kinds of traffic share batches), are scored with the model's routing score,
  * and are answered on the device's reply topic: `tier: 'cloud'`, no `edge_ms` (no edge took part),
- * `cloud_ms` = the cloud's own time.
+ * `cloud_ms` = the cloud's own time. Tensors by config, as on an edge (wire.md, core/fabric/
+ * model-answer.ts): the device's input is taken by position and converted for the model's input, the
+ * model's first output is dequantized and scored per its `output_kind`, which the reply names.
  *
  * As on an edge: the sender must own its `reply_to`; a request that cannot be served within its
  * `deadline_ms` gets DEADLINE_EXCEEDED, never a late answer; a malformed one gets an error reply when
@@ -22,14 +24,15 @@ import {
   FabricServer,
   FoglineError,
   logitsOutput,
+  REPLY_OUTPUT_NAME,
+  readClassAnswer,
   scoreOf,
-  softmax,
+  servingInput,
   systemClock,
   topics,
 } from '@fogline/shared';
 import type { FoglineBroker } from '@fogline/shared/broker';
 import type { AedesPublishPacket, Client } from 'aedes';
-import { planInfer } from '../serving/infer-input.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';
 
 export interface DirectDeviceServerOptions extends FabricRequestLimits {
@@ -104,36 +107,31 @@ export class DirectDeviceServer {
   private async answer(request: FabricRequest, deadline: Deadline): Promise<AnswerReply> {
     // Resolve and submit in one synchronous step, as HTTP infer does (no retired batcher).
     const instance = this.options.resolveModel();
-    const output = instance.config.outputs[0];
-    if (!output) throw new FoglineError('INTERNAL', `model "${instance.name}" declares no output`);
-    const plan = planInfer(
-      instance.name,
-      instance.config,
-      instance.batching.maxBatchSize,
-      { inputs: [], outputs: [{ name: output.name }] },
-      request.tensors,
-    );
-    if (plan.item.batch !== 1) {
-      throw new FoglineError('INVALID_ARG', `a device request carries one sample, got ${plan.item.batch}`);
+    const { config } = instance;
+    const inputSpec = config.inputs[0];
+    const output = config.outputs[0];
+    if (!inputSpec || !output || config.inputs.length !== 1) {
+      throw new FoglineError('INTERNAL', `model "${instance.name}" does not take one input to one output`);
     }
+    const input = servingInput(request, inputSpec);
+    const data = input.data as ArrayBufferView;
+    const item = { batch: 1, inputs: [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)] };
     let ok = false;
     try {
-      const outputs = await deadline.race(instance.infer(plan.item), `the cloud model "${instance.name}"`);
-      const logits = outputs[output.name]?.data;
-      if (!(logits instanceof Float32Array) || logits.length === 0) {
-        throw new FoglineError('INTERNAL', `model "${instance.name}" returned no "${output.name}" rows`);
-      }
+      const outputs = await deadline.race(instance.infer(item), `the cloud model "${instance.name}"`);
+      const answer = readClassAnswer(outputs[output.name]?.data, output, config.output_kind, instance.name);
       const reply: AnswerReply = {
         id: request.id,
         modelName: instance.name,
         modelVersion: String(instance.version),
-        outputs: [logitsOutput(output.name, logits)],
+        outputs: [logitsOutput(REPLY_OUTPUT_NAME, answer.values)],
         parameters: {
           tier: 'cloud',
           degraded: false,
-          score: scoreOf(instance.config.routing.score, softmax(logits)),
+          score: scoreOf(config.routing.score, answer.probabilities),
           cloud_ms: deadline.elapsedMs(),
           model_versions: `${instance.name}:${instance.version}`,
+          output_kind: config.output_kind,
         },
       };
       ok = true;

@@ -71,6 +71,12 @@ describe('health and metadata (open, no key)', () => {
       platform: 'onnxruntime_onnx',
       inputs: [{ name: 'image', datatype: 'FP32', shape: [-1, 1, 28, 28] }],
       outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 10] }],
+      // fogline's additive metadata, what an edge reads before escalating (docs/cloud.md).
+      parameters: {
+        tier: 'device',
+        output_kind: 'logits',
+        labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      },
     };
     expect(await (await request('/v2/models/digits-tiny')).json()).toEqual(expected);
     expect(await (await request('/v2/models/digits-tiny/versions/1')).json()).toEqual(expected);

@@ -1,7 +1,8 @@
 /**
  * Validation of a decoded OIP inference request against the model it addresses, so that nothing
  * onnxruntime could choke on ever reaches it: every model input present once and no other, the
- * model's datatype, the model's shape apart from the batch dim, one batch size across inputs within
+ * model's datatype (FP32, FP16 as half bits, UINT8 or INT8, as its config says: the bytes go to
+ * onnxruntime as they are), the model's shape apart from the batch dim, one batch size across inputs within
  * `max_batch_size`, requested outputs that exist. Element counts and binary sizes were already
  * checked by the codec (decodeInferBody) with limits derived from the model (see `codecLimitsFor`).
  */
@@ -64,7 +65,7 @@ export function planInfer(
       );
     }
     batch = b;
-    if (t.datatype !== 'FP32') {
+    if (t.datatype !== spec.datatype) {
       throw new FoglineError(
         'INVALID_ARG',
         `${where}: input "${spec.name}" has datatype ${t.datatype}, the model expects ${spec.datatype}`,

@@ -4,7 +4,7 @@
  * says (`binary_data` per output, else `binary_data_output` per request, else JSON).
  */
 
-import type { InferRequest, InferResponseHeader, Tensor } from '@fogline/shared';
+import type { InferRequest, InferResponseHeader, ModelConfig, Tensor } from '@fogline/shared';
 import { encodeInferBody, wantsBinaryOutput } from '@fogline/shared';
 import type { TensorMap } from '@fogline/shared/runtime';
 import type { InferPlan } from './infer-input.ts';
@@ -22,17 +22,21 @@ export function encodeInferResponse(
   request: InferRequest,
   plan: InferPlan,
   outputs: TensorMap,
+  config: Pick<ModelConfig, 'outputs'>,
 ): EncodedInferResponse {
   const header: InferResponseHeader = { model_name: modelName, model_version: String(modelVersion) };
   if (request.id !== undefined) header.id = request.id;
   let binary = false;
   const tensors = plan.outputs.map((name): Tensor => {
     const out = outputs[name]!;
-    if (wantsBinaryOutput(request, name)) binary = true;
-    return { name, datatype: 'FP32', shape: [...out.dims], data: out.data as Float32Array };
+    // The output's config datatype: onnxruntime returned its typed array (FP16 as half bits, which
+    // JSON cannot carry: the codec always sends FP16 binary, as Triton does).
+    const datatype = config.outputs.find((o) => o.name === name)?.datatype ?? 'FP32';
+    if (wantsBinaryOutput(request, name) || datatype === 'FP16') binary = true;
+    return { name, datatype, shape: [...out.dims], data: out.data } as Tensor;
   });
   const { body, headerLength } = encodeInferBody(header, tensors, {
-    binary: (t) => wantsBinaryOutput(request, t.name),
+    binary: (t) => wantsBinaryOutput(request, t.name) || t.datatype === 'FP16',
   });
   if (binary) return { body, headerLength, binary };
   // All JSON: drop the codec's alignment padding (spaces after the header) for a clean JSON body.

@@ -1,22 +1,37 @@
 /** JSON views of a serving model: OIP model metadata and Triton's statistics extension. */
+import type { OutputKind, TensorQuantization, TensorSpec, Tier } from '@fogline/shared';
 import type { ModelInstance } from './model-instance.ts';
 import type { DurationCounter } from './request-stats.ts';
 
-/** OIP: `$metadata_model_response`; the batch dim is -1 as in the model config. */
+/** OIP: `$metadata_tensor`, plus fogline's `parameters.quantization` when the config sets one. */
+export interface TensorMetadata {
+  name: string;
+  datatype: string;
+  shape: number[];
+  parameters?: { quantization: TensorQuantization };
+}
+
+/**
+ * OIP: `$metadata_model_response`; the batch dim is -1 as in the model config. fogline adds, without
+ * changing any OIP field, what an edge needs to escalate to the model (wire.md): its tier, what its
+ * first output holds and its labels, and each tensor's quantization.
+ */
 export interface ModelMetadata {
   name: string;
   versions: string[];
   platform: string;
-  inputs: { name: string; datatype: string; shape: number[] }[];
-  outputs: { name: string; datatype: string; shape: number[] }[];
+  inputs: TensorMetadata[];
+  outputs: TensorMetadata[];
+  parameters: { tier: Tier; output_kind: OutputKind; labels: string[] };
 }
 
 export function modelMetadata(instance: ModelInstance): ModelMetadata {
   const { config } = instance;
-  const tensor = (t: { name: string; datatype: string; shape: readonly number[] }) => ({
+  const tensor = (t: TensorSpec): TensorMetadata => ({
     name: t.name,
     datatype: t.datatype,
     shape: [...t.shape],
+    ...(t.quantization && { parameters: { quantization: { ...t.quantization } } }),
   });
   return {
     name: instance.name,
@@ -24,6 +39,7 @@ export function modelMetadata(instance: ModelInstance): ModelMetadata {
     platform: config.platform,
     inputs: config.inputs.map(tensor),
     outputs: config.outputs.map(tensor),
+    parameters: { tier: config.tier, output_kind: config.output_kind, labels: [...config.labels] },
   };
 }
 

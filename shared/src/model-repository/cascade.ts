@@ -1,10 +1,12 @@
 /**
  * A cascade: one model per tier from a repository (docs/model-repository.md "Cascades"), and the rules
- * that let its tiers pass inputs up and agree on answers: the same input shape and datatype (names
- * may differ: upper tiers take the one input by position), the same number of classes, and the same
- * labels in the same order.
+ * that let its tiers pass inputs up and agree on answers: the same input sample shape (names and
+ * datatypes may differ: upper tiers take the one input by position and convert it), the same
+ * preprocessing, the same number of classes, and the same labels in the same order.
  */
 import { FoglineError } from '../core/errors.ts';
+import { type TierModel, tierProblems } from '../core/fabric/tier-compat.ts';
+import type { Preprocessing } from '../core/model-config.ts';
 import { TIERS, type Tier } from '../core/routing/index.ts';
 import type { ModelEntry, ModelRepository } from './repository.ts';
 
@@ -48,49 +50,45 @@ export function findCascade(repo: ModelRepository, choice: CascadeChoice = {}): 
   return picked;
 }
 
-/** What makes a cascade unusable, one line per problem (empty: compatible). */
+/**
+ * What makes a cascade unusable, one line per problem (empty: compatible). Each upper tier against the
+ * device model: the tier rule of the fabric (`tierProblems`: one input of the same sample shape,
+ * the same classes and labels in the same order; datatypes may differ, every tier converting through
+ * real values), and the same preprocessing, since upper tiers do none of their own: the real values a
+ * device prepared must mean to them what they mean to the device.
+ */
 export function cascadeProblems(cascade: Cascade): string[] {
   const problems: string[] = [];
   const device = cascade.device;
-  const base = device.config;
-  const input = base.inputs[0]!;
-  const classes = base.outputs[0]!.shape.at(-1)!;
   for (const tier of ['edge', 'cloud'] as const) {
     const entry = cascade[tier];
-    const c = entry.config;
     const where = `${tier} model "${entry.name}" vs device model "${device.name}"`;
-    if (c.inputs.length !== 1)
-      problems.push(`${where}: the ${tier} model has ${c.inputs.length} inputs; a cascade's models take one`);
-    const theirs = c.inputs[0]!;
-    const shape = (s: readonly number[]) => `[${s.slice(1).join(', ')}]`;
-    if (shape(theirs.shape) !== shape(input.shape)) {
+    problems.push(...tierProblems(modelOf(device), modelOf(entry), where));
+    const differs = preprocessingDifference(device.config.preprocessing, entry.config.preprocessing);
+    if (differs !== undefined) {
       problems.push(
-        `${where}: input shape ${shape(theirs.shape)} differs from ${shape(input.shape)} (batch dim aside)`,
+        `${where}: preprocessing.${differs} differs; upper tiers take the device's prepared input as it is`,
       );
-    }
-    if (theirs.datatype !== input.datatype) {
-      problems.push(`${where}: input datatype ${theirs.datatype} differs from ${input.datatype}`);
-    }
-    const theirClasses = c.outputs[0]!.shape.at(-1)!;
-    if (theirClasses !== classes) {
-      problems.push(`${where}: ${theirClasses} output classes, the device model has ${classes}`);
-    }
-    if (c.labels.length > 0 && base.labels.length > 0) {
-      const same = c.labels.length === base.labels.length && c.labels.every((l, i) => l === base.labels[i]);
-      if (!same) {
-        const sameSet =
-          c.labels.length === base.labels.length && c.labels.every((l) => base.labels.includes(l));
-        problems.push(
-          sameSet
-            ? `${where}: labels are in another order (${c.labels.join(', ')} vs ${base.labels.join(', ')})`
-            : `${where}: label sets differ (${c.labels.join(', ')} vs ${base.labels.join(', ')})`,
-        );
-      }
-    } else if (c.labels.length !== base.labels.length) {
-      problems.push(`${where}: one config names its labels and the other does not`);
     }
   }
   return problems;
+}
+
+function modelOf(entry: ModelEntry): TierModel {
+  const { inputs, outputs, labels } = entry.config;
+  return { name: entry.name, inputs, outputs, labels };
+}
+
+/** The first preprocessing field that differs, or undefined. */
+function preprocessingDifference(a: Preprocessing, b: Preprocessing): string | undefined {
+  if (a.layout !== b.layout) return `layout (${b.layout} vs ${a.layout})`;
+  if (a.channel_order !== b.channel_order) return `channel_order (${b.channel_order} vs ${a.channel_order})`;
+  if (a.scale !== b.scale) return `scale (${b.scale} vs ${a.scale})`;
+  for (const field of ['mean', 'std'] as const) {
+    if (a[field].join() !== b[field].join())
+      return `${field} ([${b[field].join(', ')}] vs [${a[field].join(', ')}])`;
+  }
+  return undefined;
 }
 
 /** Throws INVALID_ARG listing every problem when the cascade's tiers cannot work together. */

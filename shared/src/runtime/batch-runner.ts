@@ -1,19 +1,22 @@
 /**
  * Turns one batch of requests into one onnxruntime run and back. Each input's samples are laid end
  * to end along the batch dim (one copy into a fresh buffer that is then transferred, not copied, to
- * the worker), and each request gets views of its rows of every output: no copy, since the output
- * buffers belong to this batch alone.
+ * the worker) as the typed array of the input's config datatype (FP32, FP16 as half bits, UINT8,
+ * INT8), and each request gets views of its rows of every output, as the typed arrays onnxruntime
+ * returned: no copy, since the output buffers belong to this batch alone.
  */
 import { FoglineError } from '../core/errors.ts';
 import type { ModelConfig, TensorSpec } from '../core/model-config.ts';
-import type { InferenceEngine, RunOptions, TensorFeeds, TensorMap } from './inference-engine.ts';
+import { DATATYPE_BYTE_SIZE, TYPED_ARRAY_OF } from '../core/oip.ts';
+import { ORT_TYPE_OF } from '../core/tensor-values.ts';
+import type { InferenceEngine, RunOptions, TensorFeeds, TensorMap, TensorValue } from './inference-engine.ts';
 
 /** One validated request as the batcher sees it: `batch` samples of every model input. */
 export interface InferItem {
   readonly batch: number;
   /**
-   * Per model input, in the model config's order: the FP32 bytes of `batch` samples (any alignment,
-   * so views into a request body will do).
+   * Per model input, in the model config's order: the bytes of `batch` samples in the input's config
+   * datatype (any alignment, so views into a request body will do).
    */
   readonly inputs: readonly Uint8Array[];
 }
@@ -27,6 +30,18 @@ export function sampleElements(spec: TensorSpec): number {
   return n;
 }
 
+/** Bytes of one sample of a tensor spec in its datatype. */
+export function sampleBytes(spec: TensorSpec): number {
+  return sampleElements(spec) * DATATYPE_BYTE_SIZE[spec.datatype];
+}
+
+/** `bytes` (a fresh buffer of whole elements) as the feed of an input of `spec`, `dims` long. */
+export function feedOf(spec: TensorSpec, bytes: Uint8Array, dims: readonly number[]): TensorValue {
+  const Typed = TYPED_ARRAY_OF[spec.datatype];
+  const data = new Typed(bytes.buffer, bytes.byteOffset, bytes.byteLength / Typed.BYTES_PER_ELEMENT);
+  return { data, dims, type: ORT_TYPE_OF[spec.datatype] };
+}
+
 /** `outputs`: the outputs to compute (default all); every result holds exactly those. */
 export function createBatchRunner(
   engine: InferenceEngine,
@@ -34,8 +49,8 @@ export function createBatchRunner(
   outputs?: readonly string[],
 ): BatchRun {
   const inputs = config.inputs.map((spec) => ({
-    name: spec.name,
-    sampleBytes: sampleElements(spec) * Float32Array.BYTES_PER_ELEMENT,
+    spec,
+    sampleBytes: sampleBytes(spec),
     tail: spec.shape.slice(1),
   }));
   const runOptions: RunOptions = outputs ? { outputs, transfer: true } : { transfer: true };
@@ -53,7 +68,7 @@ export function createBatchRunner(
         bytes.set(src, at);
         at += src.byteLength;
       }
-      feeds[input.name] = { data: new Float32Array(bytes.buffer), dims: [total, ...input.tail] };
+      feeds[input.spec.name] = feedOf(input.spec, bytes, [total, ...input.tail]);
     }
     return splitRows(await engine.run(feeds, runOptions), items, total);
   };
@@ -77,6 +92,7 @@ function splitRows(outputs: TensorMap, items: readonly InferItem[], total: numbe
       results[i]![name] = {
         data: tensor.data.subarray(row * rowLength, (row + batch) * rowLength),
         dims: [batch, ...tail],
+        ...(tensor.type !== undefined && { type: tensor.type }),
       };
       row += batch;
     }

@@ -1,4 +1,11 @@
-export { type BatchRun, createBatchRunner, type InferItem, sampleElements } from './batch-runner.ts';
+export {
+  type BatchRun,
+  createBatchRunner,
+  feedOf,
+  type InferItem,
+  sampleBytes,
+  sampleElements,
+} from './batch-runner.ts';
 export { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';
 export { defaultEdgeEngineSizing, defaultEngineSizing, type EngineSizing } from './engine-sizing.ts';
 export {

@@ -4,8 +4,8 @@
 // Protocol (see worker-protocol.ts):
 //   workerData: { modelPath, intraOpThreads }
 //   worker → parent, once: { type: 'ready', inputNames, outputNames } | { type: 'init-error', message }
-//   parent → worker: { id, feeds?: { [name]: { data, dims } }, outputs?: string[] }  (no feeds = warm-up run)
-//   worker → parent: { id, outputs: { [name]: { data, dims } } } | { id, error: message }
+//   parent → worker: { id, feeds?: { [name]: { data, dims, type? } }, outputs?: string[] }  (no feeds = warm-up run)
+//   worker → parent: { id, outputs: { [name]: { data, dims, type } } } | { id, error: message }
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
@@ -21,6 +21,7 @@ function ownsBuffer(data) {
 const ZERO_ARRAY = {
   float32: Float32Array,
   float64: Float64Array,
+  float16: Uint16Array,
   int8: Int8Array,
   uint8: Uint8Array,
   int16: Int16Array,
@@ -33,8 +34,8 @@ function warmupInputs(session) {
   const inputs = {};
   for (const meta of session.inputMetadata) {
     const dims = meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
-    const Ctor = ZERO_ARRAY[meta.type] ?? Float32Array;
-    inputs[meta.name] = new ort.Tensor(new Ctor(dims.reduce((a, b) => a * b, 1)), dims);
+    const type = ZERO_ARRAY[meta.type] ? meta.type : 'float32';
+    inputs[meta.name] = new ort.Tensor(type, new ZERO_ARRAY[type](dims.reduce((a, b) => a * b, 1)), dims);
   }
   return inputs;
 }
@@ -65,15 +66,18 @@ async function main() {
     const { id, feeds, outputs } = msg;
     try {
       const inputs = feeds ? {} : warmupInputs(session);
-      for (const name of Object.keys(feeds ?? {}))
-        inputs[name] = new ort.Tensor(feeds[name].data, feeds[name].dims);
+      for (const name of Object.keys(feeds ?? {})) {
+        const { data, dims, type } = feeds[name];
+        // The type is explicit for float16, whose half bits arrive in a Uint16Array.
+        inputs[name] = type ? new ort.Tensor(type, data, dims) : new ort.Tensor(data, dims);
+      }
       const result = outputs ? await session.run(inputs, outputs) : await session.run(inputs);
       const reply = {};
       const transfer = [];
       for (const name of Object.keys(result)) {
         const tensor = result[name];
         const data = tensor.data;
-        reply[name] = { data, dims: Array.from(tensor.dims) };
+        reply[name] = { data, dims: Array.from(tensor.dims), type: tensor.type };
         if (ArrayBuffer.isView(data) && ownsBuffer(data)) transfer.push(data.buffer);
       }
       parentPort.postMessage({ id, outputs: reply }, transfer);

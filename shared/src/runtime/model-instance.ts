@@ -9,7 +9,7 @@ import { DynamicBatcher } from '../core/batching/index.ts';
 import { FoglineError } from '../core/errors.ts';
 import type { ModelConfig } from '../core/model-config.ts';
 import type { ModelEntry } from '../model-repository/index.ts';
-import { createBatchRunner, type InferItem, sampleElements } from './batch-runner.ts';
+import { createBatchRunner, feedOf, type InferItem, sampleBytes } from './batch-runner.ts';
 import { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';
 import {
   createInferenceEngine,
@@ -122,14 +122,11 @@ export class ModelInstance {
   }
 }
 
-/** Zero inputs of batch `n` shaped as the model config says. */
+/** Zero inputs of batch `n` shaped and typed as the model config says. */
 function zeroFeeds(config: ModelConfig, n: number): TensorFeeds {
   const feeds: TensorFeeds = {};
   for (const spec of config.inputs) {
-    feeds[spec.name] = {
-      data: new Float32Array(n * sampleElements(spec)),
-      dims: [n, ...spec.shape.slice(1)],
-    };
+    feeds[spec.name] = feedOf(spec, new Uint8Array(n * sampleBytes(spec)), [n, ...spec.shape.slice(1)]);
   }
   return feeds;
 }

@@ -55,7 +55,14 @@ async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
     const inputMs = performance.now() - decodeStarted;
     const outputs = await served.infer(plan.item);
     const encodeStarted = performance.now();
-    const encoded = encodeInferResponse(served.name, served.version, decoded.header, plan, outputs);
+    const encoded = encodeInferResponse(
+      served.name,
+      served.version,
+      decoded.header,
+      plan,
+      outputs,
+      served.config,
+    );
     const headers: Record<string, string> = encoded.binary
       ? {
           'content-type': BINARY_CONTENT_TYPE,

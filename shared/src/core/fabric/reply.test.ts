@@ -97,3 +97,30 @@ describe('encodeAnswer', () => {
     expect(reply?.ok && Array.from(reply.logits)).toEqual(Array.from(logits));
   });
 });
+
+describe('fallback of a degraded answer', () => {
+  it('carries the code and message of the tier that could not be used, read back by the device', () => {
+    const payload = encodeAnswer({
+      id: 'r3',
+      modelName: 'm',
+      modelVersion: '1',
+      outputs: [logitsOutput('logits', logits)],
+      parameters: {
+        tier: 'edge',
+        degraded: true,
+        score: 0.4,
+        model_versions: 'm:1',
+        output_kind: 'probabilities',
+        fallback_code: 'INVALID_ARG',
+        fallback_message: 'cloud model does not fit',
+      },
+    });
+    expect(readFabricReply(payload)).toMatchObject({
+      ok: true,
+      degraded: true,
+      outputKind: 'probabilities',
+      fallbackCode: 'INVALID_ARG',
+      fallbackMessage: 'cloud model does not fit',
+    });
+  });
+});

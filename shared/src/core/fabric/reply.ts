@@ -12,8 +12,11 @@ import type { Parameters, Tensor } from '../oip.ts';
 import { isTier, type Tier } from '../routing/index.ts';
 import type { FabricReplyParameters } from './parameters.ts';
 
-/** The reply tensor today's devices look for first; otherwise a reply's first output is read. */
-const LEGACY_OUTPUT_NAME = 'logits';
+/**
+ * The name of a reply's one output, whatever the answering model calls its own (wire.md): the tensor
+ * today's devices look for. Readers take it, else a reply's first output.
+ */
+export const REPLY_OUTPUT_NAME = 'logits';
 
 export interface AnswerReply {
   readonly id: string | undefined;
@@ -106,7 +109,7 @@ export function readFabricReply(payload: Uint8Array): FabricReply | undefined {
       throw new FoglineError('INVALID_ARG', `reply tier must be device|edge|cloud, got ${p.tier}`);
     const score = typeof p.score === 'number' ? p.score : Number.NaN;
     // Decoded tensors may be views into the MQTT buffer: copy.
-    const named = decoded.tensors.find((t) => t.name === LEGACY_OUTPUT_NAME) ?? decoded.tensors[0];
+    const named = decoded.tensors.find((t) => t.name === REPLY_OUTPUT_NAME) ?? decoded.tensors[0];
     if (named === undefined) throw new FoglineError('INVALID_ARG', 'reply has no output tensor');
     const logits = Float32Array.from(findTensor(decoded.tensors, named.name, 'FP32').data);
     if (logits.length === 0) throw new FoglineError('INVALID_ARG', 'reply logits are empty');

@@ -60,6 +60,31 @@ describe('readFabricRequest', () => {
     expect(rejectionOf(other).replyTo).toBeUndefined();
   });
 
+  it("reads the device input's quantization, and refuses one that cannot be, keeping the reply topic", () => {
+    const withScale = (parameters: Record<string, number>) =>
+      encodeInferMessage({ id: 'q1', parameters: { reply_to: 'fogline/v1/device/d/reply', ...parameters } }, [
+        image,
+      ]);
+    expect(readFabricRequest(withScale({ input_scale: 0.5, input_zero_point: 3 }), limits)).toMatchObject({
+      inputQuantization: { scale: 0.5, zero_point: 3 },
+    });
+    expect(readFabricRequest(withScale({ input_scale: 0.5 }), limits).inputQuantization).toEqual({
+      scale: 0.5,
+      zero_point: 0,
+    });
+    expect(readFabricRequest(withScale({}), limits)).not.toHaveProperty('inputQuantization');
+    const bad: Record<string, number>[] = [
+      { input_scale: 0 },
+      { input_zero_point: 1 },
+      { input_scale: 1, input_zero_point: 0.5 },
+    ];
+    for (const parameters of bad) {
+      const rejection = rejectionOf(withScale(parameters));
+      expect(rejection).toMatchObject({ replyTo: 'fogline/v1/device/d/reply', id: 'q1' });
+      expect(rejection.error.message).toMatch(/parameters\.input_(scale|zero_point)/);
+    }
+  });
+
   it('answers a request that arrives with no budget left with DEADLINE_EXCEEDED', () => {
     const payload = encodeInferMessage(
       { id: 'r4', parameters: { reply_to: 'fogline/v1/device/d/reply', deadline_ms: 0 } },
