@@ -101,16 +101,18 @@ async function runInit(dir: string, flags: InitFlags): Promise<void> {
   }
   console.log(`
 next steps:
-  1. fit the routing thresholds on labelled data of yours (a folder of class folders of images, or a
-     .npy pair; docs/data.md):
-     fogline calibrate --models ${dir} --data <val> --eval-data <test>
+  1. check the models see your labelled data as training did (a folder of class folders of
+     images, or a .npy pair; docs/data.md): accuracies far below training's mean the
+     preprocessing in the configs is not the models':
+     fogline models report --models ${dir} --data <test>
   2. quantize the edge model into the repository (adds ${edge}-int8, which cascades then prefer):
      fogline quantize ${dir}/${edge}/1/model.onnx --into ${dir} --calibration-data <val>
-     then calibrate again (the cascade now takes ${edge}-int8)
-  3. check, then run the three tiers on your data:
+  3. fit the routing thresholds of the cascade:
+     fogline calibrate --models ${dir} --data <val> --eval-data <test>
+  4. check, then run the three tiers on your data:
      fogline models check --models ${dir}
      fogline up --models ${dir} --data <test>
-see docs/model-repository.md and docs/data.md`);
+the whole walk: docs/your-models.md`);
 }
 
 async function readLabels(flags: InitFlags): Promise<{ labels?: string[]; labelsSource?: string }> {
