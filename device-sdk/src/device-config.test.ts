@@ -142,7 +142,7 @@ describe('a UINT8 model named pixels, with labels', () => {
     }
   });
 
-  it('escalates the UINT8 pixels tensor as the model consumes it, with input_quantization', async () => {
+  it('escalates the UINT8 pixels tensor as the model consumes it, with input_scale and input_zero_point', async () => {
     const d = await device(paths[PIXELS_UINT8.name]!, { policy: ALWAYS_ESCALATE });
     responder.classes = 4;
     responder.label = 2;
@@ -212,7 +212,7 @@ describe('a UINT8 model named pixels, with labels', () => {
 });
 
 describe('an FP16 model', () => {
-  it('runs half inputs locally and escalates them as FP16 half bits, without input_quantization', async () => {
+  it('runs half inputs locally and escalates them as FP16 half bits, without input_scale or input_zero_point', async () => {
     const d = await device(paths[HALF_FP16.name]!, { policy: ALWAYS_LOCAL });
     const real = realInput(HALF_FP16, 2);
     const local = await d.infer(real);
