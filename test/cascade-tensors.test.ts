@@ -23,9 +23,9 @@ import {
   toTensorData,
 } from '@fogline/shared';
 import { checkCascade, findCascade, loadModelRepository } from '@fogline/shared/model-repository';
+import { runTypedClassifier, type TypedClassifier, typedRepository } from '@fogline/toolchain/testing';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDirectly, type TypedClassifier, typedRepository } from './support/typed-classifier.ts';
 
 const labels = ['circle', 'square', 'star', 'triangle'];
 const sample = [3, 4, 4];
@@ -37,6 +37,7 @@ const DEVICE: TypedClassifier = {
   output: { name: 'logits', datatype: 'FP32' },
   outputKind: 'logits',
   sample,
+  classes: labels.length,
   labels,
   seed: 1,
 };
@@ -105,7 +106,7 @@ function request(id: string, i: number, replyTo = topics.reply(device.id)): Uint
 /** `m`'s answer to input `i` straight from onnxruntime, fed as `m`'s input datatype. */
 async function direct(m: TypedClassifier, i: number): Promise<Float32Array> {
   const data = toTensorData(realOf(i), m.input);
-  return toRealValues((await runDirectly(dir, m, data as never)) as TensorData, m.output);
+  return toRealValues((await runTypedClassifier(dir, m, data as never)) as TensorData, m.output);
 }
 
 async function withEdge(

@@ -17,8 +17,8 @@ import {
   type TensorData,
   toRealValues,
 } from '@fogline/shared';
+import { runTypedClassifier, type TypedClassifier, typedRepository } from '@fogline/toolchain/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDirectly, type TypedClassifier, typedRepository } from './support/typed-classifier.ts';
 
 const labels = ['a', 'b', 'c'];
 const sample = [2, 3];
@@ -29,6 +29,7 @@ const U8: TypedClassifier = {
   output: { name: 'probs', datatype: 'INT8', quantization: { scale: 1 / 256, zero_point: -128 } },
   outputKind: 'probabilities',
   sample,
+  classes: labels.length,
   labels,
   seed: 5,
 };
@@ -117,7 +118,7 @@ describe('typed models on the cloud gateway', () => {
     });
     expect(out).toMatchObject({ name: 'probs', datatype: 'INT8', shape: [1, 3] });
     expect(Array.from(out.data as Int8Array)).toEqual(
-      Array.from((await runDirectly(dir, U8, u8Input)) as Int8Array),
+      Array.from((await runTypedClassifier(dir, U8, u8Input)) as Int8Array),
     );
   });
 
@@ -131,7 +132,7 @@ describe('typed models on the cloud gateway', () => {
     });
     expect(res.status).toBe(200);
     const body = await res.json();
-    const direct = (await runDirectly(dir, U8, u8Input)) as Int8Array;
+    const direct = (await runTypedClassifier(dir, U8, u8Input)) as Int8Array;
     expect(body.outputs[0]).toMatchObject({
       name: 'probs',
       datatype: 'INT8',
@@ -148,7 +149,7 @@ describe('typed models on the cloud gateway', () => {
       data: halfInput,
     });
     expect(out).toMatchObject({ name: 'logits', datatype: 'FP16', shape: [1, 3] });
-    const direct = (await runDirectly(dir, HALF, halfInput)) as Uint16Array;
+    const direct = (await runTypedClassifier(dir, HALF, halfInput)) as Uint16Array;
     expect(Array.from(out.data as Uint16Array)).toEqual(Array.from(direct));
     expect(toRealValues(out.data as TensorData, { datatype: 'FP16' }).every(Number.isFinite)).toBe(true);
 

@@ -1,9 +1,10 @@
 /**
  * The user's own data through the CLI, as a user runs it: a 4-class cascade that is not digits
- * (toolchain test support: three flatClassifier models with labels and preprocessing), a folder of
- * PNG files per class written with sharp, and a .npy pair; `models eval|report`, `calibrate` and
- * `quantize` read them through the one dataset reader. Answers are checked against onnxruntime run
- * directly on the pixels prepared by the core's preprocessImage.
+ * (toolchain test support: shapesCascade, three FP32 typed classifiers with labels and
+ * preprocessing), a folder of PNG files per class written with sharp, and a .npy pair;
+ * `models eval|report`, `calibrate` and `quantize` read them through the one dataset reader.
+ * Answers are checked against onnxruntime run directly on the pixels prepared by the core's
+ * preprocessImage.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFogline as fogline } from '@fogline/cli/testing';
 import { argmax, parseModelConfig, preprocessImage } from '@fogline/shared';
-import { encodeModel, encodeNpy } from '@fogline/toolchain';
+import { encodeNpy } from '@fogline/toolchain';
 import {
-  UINT8_FEATURES,
-  uint8Classifier,
-  uint8ClassifierClass,
-  uint8ClassifierConfig,
-  writeClassifierRepository,
+  shapesCascade,
+  typedClassifierClass,
+  typedRepository,
+  U8_PROBS_FP16,
+  writeTypedClassifier,
 } from '@fogline/toolchain/testing';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -59,7 +60,7 @@ async function directPredictions(model: string, raw: Uint8Array[]): Promise<numb
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fogline-data-cli-'));
   repo = join(dir, 'repo');
-  writeClassifierRepository(repo, { labels: LABELS });
+  typedRepository(shapesCascade(LABELS), repo);
   images = join(dir, 'images');
   for (const [k, label] of LABELS.entries()) {
     await mkdir(join(images, label), { recursive: true });
@@ -129,16 +130,15 @@ describe('fogline models eval|report --data', () => {
 
   it('eval of a UINT8-input, FP16-probabilities model: fed and scored by its config, not a raw onnxruntime error', async () => {
     const u8repo = join(dir, 'u8repo');
-    await mkdir(join(u8repo, 'u8', '1'), { recursive: true });
-    await writeFile(join(u8repo, 'u8', '1', 'model.onnx'), encodeModel(uint8Classifier()));
-    await writeFile(join(u8repo, 'u8', 'config.json'), JSON.stringify(uint8ClassifierConfig('u8')));
+    writeTypedClassifier(u8repo, U8_PROBS_FP16);
+    const features = U8_PROBS_FP16.sample[0]!;
     const count = 30;
-    const values = Array.from({ length: count * UINT8_FEATURES }, (_, i) => ((i * 37) % 21) - 10);
+    const values = Array.from({ length: count * features }, (_, i) => ((i * 37) % 21) - 10);
     const expected = Array.from({ length: count }, (_, i) =>
-      uint8ClassifierClass(values.slice(i * UINT8_FEATURES, (i + 1) * UINT8_FEATURES)),
+      typedClassifierClass(U8_PROBS_FP16, values.slice(i * features, (i + 1) * features)),
     );
     const labels = expected.map((c, i) => (i % 3 === 0 ? (c + 1) % 3 : c)); // 10 of 30 wrong
-    await writeFile(join(dir, 'u8-inputs.npy'), encodeNpy('f4', [count, UINT8_FEATURES], values));
+    await writeFile(join(dir, 'u8-inputs.npy'), encodeNpy('f4', [count, features], values));
     await writeFile(join(dir, 'u8-labels.npy'), encodeNpy('i4', [count], labels));
     const data = `${join(dir, 'u8-inputs.npy')},${join(dir, 'u8-labels.npy')}`;
     const r = await fogline('models', 'eval', 'u8', '--models', u8repo, '--data', data, '--json');

@@ -8,8 +8,8 @@ import { rmSync } from 'node:fs';
 import { type TensorData, TYPED_ARRAY_OF, toRealValues } from '@fogline/shared';
 import { loadModelEntry } from '@fogline/shared/model-repository';
 import { ModelInstance } from '@fogline/shared/runtime';
+import { runTypedClassifier, type TypedClassifier, typedRepository } from '@fogline/toolchain/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runDirectly, type TypedClassifier, typedRepository } from './support/typed-classifier.ts';
 
 const labels = ['circle', 'square', 'star', 'triangle'];
 const sample = [3, 4, 4];
@@ -21,6 +21,7 @@ const MODELS: TypedClassifier[] = [
     output: { name: 'probs', datatype: 'INT8', quantization: { scale: 1 / 256, zero_point: -128 } },
     outputKind: 'probabilities',
     sample,
+    classes: labels.length,
     labels,
     seed: 1,
   },
@@ -31,6 +32,7 @@ const MODELS: TypedClassifier[] = [
     output: { name: 'scores', datatype: 'FP16' },
     outputKind: 'logits',
     sample,
+    classes: labels.length,
     labels,
     seed: 2,
   },
@@ -41,6 +43,7 @@ const MODELS: TypedClassifier[] = [
     output: { name: 'logits', datatype: 'FP32' },
     outputKind: 'logits',
     sample,
+    classes: labels.length,
     labels,
     seed: 3,
   },
@@ -86,7 +89,7 @@ describe.each(MODELS)('a $input.datatype → $output.datatype model in the runti
         const got = toRealValues(out.data as TensorData, m.output);
         for (let row = 0; row < items[i]!.batch; row++) {
           const one = (items[i]!.data as Uint8Array).subarray(row * ELEMENTS, (row + 1) * ELEMENTS);
-          const direct = toRealValues((await runDirectly(dir, m, one)) as TensorData, m.output);
+          const direct = toRealValues((await runTypedClassifier(dir, m, one)) as TensorData, m.output);
           const step = m.output.quantization?.scale ?? 1e-3;
           for (let k = 0; k < labels.length; k++) {
             expect(Math.abs(got[row * labels.length + k]! - direct[k]!)).toBeLessThanOrEqual(step);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { writeClassifierRepository } from '@fogline/toolchain/testing';
+import { shapesCascade, typedRepository } from '@fogline/toolchain/testing';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -186,7 +186,7 @@ describe('fogline up', () => {
     const dir = tempDataDir();
     const repo = join(dir, 'repo');
     const labels = ['circle', 'square', 'triangle', 'cross'];
-    writeClassifierRepository(repo, { labels });
+    typedRepository(shapesCascade(labels), repo);
     // The device answers what it is sure of (maxprob >= 0.5); the edge never does: some inputs stay
     // on the device, the rest reach the cloud through the edge.
     for (const [name, threshold] of [
@@ -228,7 +228,7 @@ describe('fogline up', () => {
 
   it('--models of your own without --data: one line saying what to give, nothing started', async () => {
     const repo = join(tempDataDir(), 'repo');
-    writeClassifierRepository(repo, { labels: ['a', 'b'] });
+    typedRepository(shapesCascade(['a', 'b']), repo);
     await expect(
       run(process.execPath, [bin, 'up', '--models', repo, '--duration', '1']),
     ).rejects.toMatchObject({

@@ -4,13 +4,12 @@
  * temporary directory, run on onnxruntime-node (one on onnxruntime-web) and checked against
  * onnxruntime run directly on the same file.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   argmax,
   type ModelConfig,
-  ORT_TYPE_OF,
   preprocessImage,
   type RawImage,
   softmax,
@@ -21,20 +20,20 @@ import {
 } from '@fogline/shared';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
-import * as ort from 'onnxruntime-node';
+import {
+  HALF_FP16,
+  PIXELS_UINT8,
+  PROBS_FP32,
+  runTypedClassifier,
+  type TypedClassifier,
+  typedClassifierConfig,
+  writeTypedClassifier,
+} from '@fogline/toolchain/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Device } from './device.ts';
 import type { ConnectDeviceOptions } from './device-options.ts';
 import { connectDevice } from './index.ts';
 import { type EdgeResponder, startEdgeResponder } from './testing/edge-responder.ts';
-import {
-  HALF_FP16,
-  PIXELS_UINT8,
-  PROBS_FP32,
-  type TypedClassifierSpec,
-  typedClassifierConfig,
-  writeTypedClassifier,
-} from './testing/typed-classifier.ts';
 
 const ALWAYS_LOCAL = { score: 'maxprob', threshold: 0 } as const;
 const ALWAYS_ESCALATE = { score: 'maxprob', threshold: 1 } as const;
@@ -51,7 +50,7 @@ const devices: Device[] = [];
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'fogline-sdk-models-'));
   for (const spec of [PIXELS_UINT8, HALF_FP16, PROBS_FP32]) {
-    paths[spec.name] = await writeTypedClassifier(join(root, 'repo'), spec);
+    paths[spec.name] = writeTypedClassifier(join(root, 'repo'), spec);
   }
   // Bare ONNX files: no config.json anywhere near them.
   await mkdir(join(root, 'bare'));
@@ -97,26 +96,14 @@ async function device(model: string, options: Partial<ConnectDeviceOptions> = {}
 }
 
 /** Deterministic prepared real values of a model input. */
-function realInput(spec: TypedClassifierSpec, seed: number): Float32Array {
+function realInput(spec: TypedClassifier, seed: number): Float32Array {
   const n = spec.sample.reduce((a, b) => a * b, 1);
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.9 + seed) * 1.8);
 }
 
 /** The output data onnxruntime gives for this typed input, run directly on the model file. */
-async function ortOutput(spec: TypedClassifierSpec, data: TensorData<TensorDatatype>): Promise<unknown> {
-  const session = await ort.InferenceSession.create(await readFile(paths[spec.name]!));
-  try {
-    const feeds = {
-      [spec.input.name]: new ort.Tensor(ORT_TYPE_OF[spec.input.datatype], data as Uint8Array, [
-        1,
-        ...spec.sample,
-      ]),
-    };
-    return (await session.run(feeds))[spec.output.name]!.data;
-  } finally {
-    await session.release();
-  }
-}
+const ortOutput = (spec: TypedClassifier, data: TensorData<TensorDatatype>) =>
+  runTypedClassifier(join(root, 'repo'), spec, data);
 
 describe('a UINT8 model named pixels, with labels', () => {
   it('reads its config.json: answers locally as onnxruntime does, named by the labels', async () => {
@@ -334,7 +321,7 @@ describe('configs that do not fit', () => {
   /** A copy of PIXELS_UINT8 in its own repository, with this config.json. */
   async function modelWithConfig(name: string, config: Record<string, unknown> | string): Promise<string> {
     const spec = { ...PIXELS_UINT8, name };
-    const model = await writeTypedClassifier(join(root, 'bad'), spec, undefined);
+    const model = writeTypedClassifier(join(root, 'bad'), spec);
     const text = typeof config === 'string' ? config : JSON.stringify({ ...config, name });
     await writeFile(join(root, 'bad', name, 'config.json'), text);
     return model;

@@ -13,15 +13,15 @@ import {
 } from '@fogline/shared';
 import { loadDigits } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   HALF_FP16,
   PIXELS_UINT8,
   PROBS_FP32,
-  type TypedClassifierSpec,
+  type TypedClassifier,
   typedClassifierOnnx,
   typedClassifierReference,
-} from '../testing/typed-classifier.ts';
+} from '@fogline/toolchain/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRuntime, RuntimeModel } from './model-runtime.ts';
 import { createNodeRuntime } from './node-runtime.ts';
 import { selectRuntime } from './select-runtime.ts';
@@ -39,12 +39,12 @@ const digit = (i: number): Tensor<'FP32'> => ({
 });
 
 /** Deterministic real input values in [-1.5, 1.5] for a typed model. */
-function realInput(spec: TypedClassifierSpec, seed: number): Float32Array {
+function realInput(spec: TypedClassifier, seed: number): Float32Array {
   const n = spec.sample.reduce((a, b) => a * b, 1);
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + seed) * 1.5);
 }
 
-async function runTyped(runtime: ModelRuntime, spec: TypedClassifierSpec, real: Float32Array) {
+async function runTyped(runtime: ModelRuntime, spec: TypedClassifier, real: Float32Array) {
   const data = toTensorData(real, spec.input);
   const input = { name: spec.input.name, datatype: spec.input.datatype, shape: [1, ...spec.sample], data };
   return runtime.run(input as Tensor<TensorDatatype>, spec.output);

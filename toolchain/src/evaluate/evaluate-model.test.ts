@@ -3,21 +3,23 @@
  * quantization gets the quantized prepared values, an FP16 probabilities output is decoded and
  * scored as probabilities, and accuracy and per-class numbers follow the labels.
  */
-import { parseModelConfig } from '@fogline/shared';
+import { parseModelConfig, type TensorQuantization } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../dataset/dataset.ts';
-import { encodeModel } from '../onnx/codec.ts';
 import {
-  UINT8_CLASSES as CLASSES,
-  uint8ClassifierClass as expectedClass,
-  UINT8_FEATURES as FEATURES,
-  uint8Classifier,
-  uint8ClassifierConfig,
-} from '../testing/uint8-classifier.ts';
+  typedClassifierClass,
+  typedClassifierConfig,
+  typedClassifierOnnx,
+} from '../testing/typed-classifier.ts';
+import { U8_PROBS_FP16 as U8 } from '../testing/typed-fixtures.ts';
 import { evaluateModel } from './evaluate-model.ts';
 
-const model = encodeModel(uint8Classifier());
-const config = parseModelConfig(uint8ClassifierConfig('u8'), 'u8/config.json', 'u8');
+const model = typedClassifierOnnx(U8);
+const config = parseModelConfig(typedClassifierConfig(U8), 'u8/config.json', 'u8');
+const FEATURES = U8.sample[0]!;
+const CLASSES = U8.classes;
+const expectedClass = (x: ArrayLike<number>, quantization?: TensorQuantization) =>
+  typedClassifierClass(U8, x, quantization);
 
 describe('evaluateModel', () => {
   it('feeds a UINT8 input quantized per its config and scores an FP16 probabilities output', async () => {
