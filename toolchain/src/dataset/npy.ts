@@ -125,7 +125,7 @@ export function encodeNpy(dtype: NpyDtype, shape: readonly number[], values: Arr
   const order = BYTES[dtype] === 1 ? '|' : '<';
   let header = `{'descr': '${order}${dtype}', 'fortran_order': False, 'shape': (${dims}), }`;
   // The data starts at a multiple of 64 bytes; the header ends with a newline.
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
   const out = new Uint8Array(10 + header.length + values.length * BYTES[dtype]);
   out.set(MAGIC);
   out[6] = 1;
