@@ -31,6 +31,13 @@ export const topics = {
   desired: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/desired`,
   /** edge → cloud (cloud broker): the state the edge reports back. */
   reported: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/reported`,
+  /**
+   * edge → its devices (edge broker): retained routing policy for the devices' model (policy-message.ts).
+   * Devices subscribe; only the edge publishes.
+   */
+  policy: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/policy`,
+  /** device → edge (edge broker): low-priority reports (audits, score histograms; report-message.ts). */
+  report: (deviceId: string) => `${TOPIC_PREFIX}/device/${deviceId}/report`,
   /** Everything an edge may touch on the cloud broker. */
   edgeSubtree: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/`,
 } as const;
