@@ -10,7 +10,6 @@ import {
   FoglineError,
   fromUnknown,
   type ModelConfig,
-  type ResolvedPolicy,
   readFabricReply,
   scoreOf,
   topics,
@@ -20,6 +19,7 @@ import { type Classified, classify, type InferResult } from './answer.ts';
 import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
 import type { DeviceSettings } from './device-options.ts';
+import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
 import { Escalations, type Outcome } from './escalations.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
@@ -44,20 +44,20 @@ export interface DeviceParts {
   settings: DeviceSettings;
   runtime: ModelRuntime;
   model: DeviceModel;
-  policy: ResolvedPolicy;
+  policy: DevicePolicy;
   modelVersion: string;
 }
 
 export class Device {
   readonly deviceId: string;
   readonly edgeId: string;
-  readonly policy: ResolvedPolicy;
   readonly #settings: DeviceSettings;
   readonly #runtime: ModelRuntime;
   readonly #model: DeviceModel;
   readonly #modelVersion: string;
   readonly #transport: MqttTransport;
   readonly #escalations: Escalations;
+  readonly #policy: PolicyInEffect;
   readonly #stats: DeviceStats = { local: 0, escalated: 0, answeredUpstream: 0, fallbacks: 0 };
   readonly #idPrefix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   #nextId = 0;
@@ -70,9 +70,14 @@ export class Device {
     this.#runtime = parts.runtime;
     this.#model = parts.model;
     this.#modelVersion = parts.modelVersion;
-    this.policy = parts.policy;
     this.deviceId = settings.deviceId;
     this.edgeId = settings.edgeId;
+    this.#policy = new PolicyInEffect(parts.policy, {
+      edgeId: settings.edgeId,
+      model: parts.modelVersion,
+      pinned: settings.pinPolicy,
+      onEvent: settings.onPolicy,
+    });
     const inferTopic = topics.infer(settings.edgeId);
     this.#escalations = new Escalations({
       clock: settings.clock,
@@ -89,6 +94,8 @@ export class Device {
       clientId: settings.deviceId,
       ...(settings.token === undefined ? {} : { token: settings.token }),
       replyTopic: topics.reply(settings.deviceId),
+      policyTopic: this.#policy.topic,
+      onPolicy: (payload) => this.#policy.receive(payload),
       connectTimeoutMs: settings.connectTimeoutMs,
       keepaliveSec: settings.keepaliveSec,
       backoff: settings.backoff,
@@ -114,6 +121,14 @@ export class Device {
    */
   get config(): ModelConfig {
     return this.#model.config;
+  }
+
+  /**
+   * The routing policy in effect and where it came from: the `policy` option, the model's config, the
+   * default, or the edge (`edgeVersion`), which may replace it at run time (docs/device-sdk.md).
+   */
+  get policy(): DevicePolicy {
+    return this.#policy.current;
   }
 
   /** Connection to the broker: 'online' once subscribed to its reply topic. */
@@ -154,7 +169,9 @@ export class Device {
     const values = toRealValues(await this.#runtime.run(tensor, output), output);
     const deviceMs = clock.now() - start;
     const own = classify(values, config.output_kind, config.labels);
-    const score = scoreOf(this.policy.score, own.probabilities);
+    // One policy per request, even if the edge replaces it meanwhile.
+    const policy = this.#policy.current;
+    const score = scoreOf(policy.score, own.probabilities);
     const local = (degraded: boolean, fallback?: { code: ErrorCode; message: string }): InferResult => {
       const result: InferResult = {
         ...answerPart(own),
@@ -168,7 +185,7 @@ export class Device {
       return result;
     };
     const remainingMs = deadlineMs - (clock.now() - start);
-    const decision = decide(score, this.policy, {
+    const decision = decide(score, policy, {
       remainingMs,
       minEscalationMs: this.#settings.minEscalationMs,
     });

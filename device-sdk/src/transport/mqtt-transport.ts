@@ -18,10 +18,16 @@ export interface MqttTransportOptions {
   /** MQTT password; omitted for brokers without authentication (username too, then). */
   token?: string;
   replyTopic: string;
+  /**
+   * Optional topic subscribed to after the reply topic (the edge's policy): a broker that refuses it
+   * (an edge of before F7) changes nothing, the device stays online without it.
+   */
+  policyTopic?: string;
   connectTimeoutMs: number;
   keepaliveSec: number;
   backoff: BackoffOptions;
   onReply(payload: Uint8Array): void;
+  onPolicy?(payload: Uint8Array): void;
   onStateChange(state: ConnectionState, error?: FoglineError): void;
 }
 
@@ -79,6 +85,7 @@ export class MqttTransport {
     });
     this.#client.on('message', (topic, payload) => {
       if (topic === options.replyTopic) options.onReply(payload);
+      else if (topic === options.policyTopic) options.onPolicy?.(payload);
     });
     this.#client.on('error', (err) => {
       const code = (err as { code?: unknown }).code;
@@ -142,7 +149,15 @@ export class MqttTransport {
       this.#attempt = 0;
       this.#setState('online');
       this.#settleFirst();
+      this.#subscribePolicy();
     });
+  }
+
+  /** Best effort: a SUBACK failure (0x80) or a dropped connection leaves the device as it is. */
+  #subscribePolicy(): void {
+    const topic = this.#options.policyTopic;
+    if (topic === undefined) return;
+    this.#client.subscribe(topic, { qos: 1 }, () => {});
   }
 
   #refuse(error: FoglineError): void {

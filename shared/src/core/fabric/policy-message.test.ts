@@ -27,6 +27,8 @@ describe('policy message', () => {
     expect(reasonOf({ ...message, model: 'digits-tiny:2' })).toMatch(/model "digits-tiny:2"/);
     expect(reasonOf(message, { ...expectation, afterVersion: 7 })).toMatch(/not newer than 7/);
     expect(reasonOf(message, { ...expectation, afterVersion: 8 })).toMatch(/not newer than 8/);
+    const refused = readPolicyMessage(bytes({ ...message, edge: 'edge-b' }), expectation);
+    expect(refused.ok ? undefined : refused.code).toBe('other-edge');
   });
 
   it('refuses thresholds outside the score range and unknown score kinds', () => {

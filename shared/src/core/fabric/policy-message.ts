@@ -35,9 +35,12 @@ export interface PolicyExpectation {
   readonly afterVersion?: number;
 }
 
+/** Why a policy message was refused: a stable code (for counters) and a sentence (for the log line). */
+export type PolicyRefusal = 'malformed' | 'out-of-range' | 'other-edge' | 'other-model' | 'not-newer';
+
 export type PolicyReading =
   | { readonly ok: true; readonly message: PolicyMessage }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly code: PolicyRefusal; readonly reason: string };
 
 /** Largest payload a reader looks at: a policy message is a few hundred bytes. */
 export const MAX_POLICY_MESSAGE_BYTES = 4096;
@@ -64,7 +67,11 @@ export function encodePolicyMessage(message: PolicyMessage): Uint8Array {
 
 /** Reads an untrusted policy message; `ok: false` says why it must not be applied. */
 export function readPolicyMessage(payload: Uint8Array, expect: PolicyExpectation): PolicyReading {
-  const refuse = (reason: string): PolicyReading => ({ ok: false, reason });
+  const refuse = (reason: string, code: PolicyRefusal = 'malformed'): PolicyReading => ({
+    ok: false,
+    code,
+    reason,
+  });
   if (payload.byteLength > MAX_POLICY_MESSAGE_BYTES) {
     return refuse(`${payload.byteLength} bytes, more than ${MAX_POLICY_MESSAGE_BYTES}`);
   }
@@ -86,17 +93,23 @@ export function readPolicyMessage(payload: Uint8Array, expect: PolicyExpectation
     return refuse('"policy" must be an object');
   }
   const { score, threshold } = policy as Record<string, unknown>;
-  if (!isScoreKind(score)) return refuse(`"policy.score" must be one of ${SCORE_KINDS.join(', ')}`);
+  if (!isScoreKind(score)) {
+    return refuse(`"policy.score" must be one of ${SCORE_KINDS.join(', ')}`, 'out-of-range');
+  }
   if (!isThreshold(threshold)) {
     return refuse(
       `"policy.threshold" must be a number in [0, 1] or ${ALWAYS_ESCALATE_THRESHOLD}, got ${String(threshold)}`,
+      'out-of-range',
     );
   }
-  if (auditRate !== undefined && !isAuditRate(auditRate)) return refuse('"audit_rate" must be in [0, 1]');
-  if (edge !== expect.edge) return refuse(`it is for edge "${edge}", not "${expect.edge}"`);
-  if (model !== expect.model) return refuse(`it is for model "${model}", not "${expect.model}"`);
+  if (auditRate !== undefined && !isAuditRate(auditRate)) {
+    return refuse('"audit_rate" must be in [0, 1]', 'out-of-range');
+  }
+  if (edge !== expect.edge) return refuse(`it is for edge "${edge}", not "${expect.edge}"`, 'other-edge');
+  if (model !== expect.model)
+    return refuse(`it is for model "${model}", not "${expect.model}"`, 'other-model');
   if (expect.afterVersion !== undefined && version <= expect.afterVersion) {
-    return refuse(`version ${version} is not newer than ${expect.afterVersion}`);
+    return refuse(`version ${version} is not newer than ${expect.afterVersion}`, 'not-newer');
   }
   const message: PolicyMessage = {
     edge,
