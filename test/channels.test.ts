@@ -98,3 +98,17 @@ describe('policy channel, edge → device', () => {
     ]);
   });
 });
+
+describe('report channel, device → edge', () => {
+  it("delivers a device's reports to the edge's inbox; an invalid one is refused before it leaves", async () => {
+    const seen: string[] = [];
+    const stop = fixture.agent.onReport((deviceId, report) => seen.push(`${deviceId}:${report.kind}`));
+    expect(device.report({ kind: 'histogram', body: { bins: [3, 1] } })).toBe(true);
+    expect(device.report({ kind: 'audit', body: { id: 'r1' } })).toBe(true);
+    await expect.poll(() => seen).toEqual(['dev-1:histogram', 'dev-1:audit']);
+    expect(() => device.report({ kind: 'weather' as 'audit', body: {} })).toThrow(/unknown kind/);
+    expect(fixture.agent.reportCounts()).toMatchObject({ accepted: { histogram: 1, audit: 1 }, dropped: 0 });
+    expect(device.stats()).toMatchObject({ reportsSent: 2, reportsNotSent: 0 });
+    stop();
+  });
+});

@@ -3,6 +3,7 @@
 /** The routing policy users pass as `policy` (docs/design.md "Routing"). */
 export {
   DEFAULT_POLICY,
+  type DeviceReport,
   type ModelConfig,
   type RawImage,
   type RoutingPolicy,

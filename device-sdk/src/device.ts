@@ -4,8 +4,10 @@
  * edge's reply, or locally flagged `degraded` with the reason in `fallback`.
  */
 import {
+  type DeviceReport,
   decide,
   type ErrorCode,
+  encodeDeviceReport,
   encodeFabricRequest,
   FoglineError,
   fromUnknown,
@@ -38,6 +40,9 @@ export interface DeviceStats {
   answeredUpstream: number;
   /** Escalations answered locally, degraded (deadline, offline, error reply, queue full). */
   fallbacks: number;
+  /** Reports handed to the broker, and not sent because the device was not online. */
+  reportsSent: number;
+  reportsNotSent: number;
 }
 
 export interface DeviceParts {
@@ -58,7 +63,14 @@ export class Device {
   readonly #transport: MqttTransport;
   readonly #escalations: Escalations;
   readonly #policy: PolicyInEffect;
-  readonly #stats: DeviceStats = { local: 0, escalated: 0, answeredUpstream: 0, fallbacks: 0 };
+  readonly #stats: DeviceStats = {
+    local: 0,
+    escalated: 0,
+    answeredUpstream: 0,
+    fallbacks: 0,
+    reportsSent: 0,
+    reportsNotSent: 0,
+  };
   readonly #idPrefix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   #nextId = 0;
   #refusal: FoglineError | undefined;
@@ -240,6 +252,19 @@ export class Device {
       result.fallback = { code: reply.fallbackCode, message: reply.fallbackMessage ?? '' };
     }
     return result;
+  }
+
+  /**
+   * Sends a report to the edge (docs/device-sdk.md "Reports"): the lowest-priority traffic, QoS 0,
+   * never queued; the edge's broker drops reports over the device's report budget. Returns whether it
+   * was handed to the broker. An invalid report is INVALID_ARG.
+   */
+  report(report: DeviceReport): boolean {
+    if (this.#closed) throw new FoglineError('UNAVAILABLE', `device "${this.deviceId}" is closed`);
+    const sent = this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report));
+    if (sent) this.#stats.reportsSent++;
+    else this.#stats.reportsNotSent++;
+    return sent;
   }
 
   /** Answers every pending request locally (degraded), disconnects cleanly, releases the model. */

@@ -122,6 +122,20 @@ export class MqttTransport {
     });
   }
 
+  /**
+   * QoS 0, fire and forget (reports): false, and nothing sent, when not online. Never queued: a
+   * report must not wait for a reconnect in front of requests.
+   */
+  publishAtMostOnce(topic: string, payload: Uint8Array): boolean {
+    if (this.#state !== 'online') return false;
+    const body =
+      typeof Buffer === 'function'
+        ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+        : payload;
+    this.#client.publish(topic, body as Buffer, { qos: 0 });
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#setState('closed');
