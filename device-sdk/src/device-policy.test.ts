@@ -102,6 +102,10 @@ describe('policy from the edge', () => {
     await waitFor(() => d.policy.threshold === 0, 'the second policy');
     expect(d.policy.auditRate).toBe(0.05);
     expect((await d.infer(image(1))).tier).toBe('device');
+    // A message without an audit rate keeps the one in effect.
+    await publish(encodePolicyMessage(message({ policy: { score: 'maxprob', threshold: 0.01 } })));
+    await waitFor(() => d.policy.threshold === 0.01, 'the third policy');
+    expect(d.policy.auditRate).toBe(0.05);
     expect(states).toEqual(['online']);
     expect(d.stats()).toMatchObject({ local: 2, escalated: 1 });
   });

@@ -66,11 +66,13 @@ export class PolicyInEffect {
       return;
     }
     const { message } = reading;
+    const auditRate = message.audit_rate ?? previous.auditRate;
     this.#current = Object.freeze({
       ...message.policy,
       source: 'edge',
       edgeVersion: message.version,
-      ...(message.audit_rate !== undefined && { auditRate: message.audit_rate }),
+      // A message without an audit rate leaves the one in effect.
+      ...(auditRate !== undefined && { auditRate }),
     });
     onEvent({ kind: 'applied', policy: this.#current, previous });
   }

@@ -4,13 +4,7 @@
  * history of every change (when, old → new), one log line each. Policies are validated by the core
  * (`resolvePolicy`, `encodePolicyMessage`) before anything changes: an invalid one changes nothing.
  */
-import {
-  encodePolicyMessage,
-  FoglineError,
-  type PolicyMessage,
-  type ResolvedPolicy,
-  resolvePolicy,
-} from '@fogline/shared';
+import { encodePolicyMessage, type PolicyMessage, type ResolvedPolicy, resolvePolicy } from '@fogline/shared';
 import type { AgentLogger } from './agent-options.ts';
 
 export interface RoutingChange {
@@ -91,9 +85,6 @@ export class RoutingControl {
     raw: unknown,
     options: DevicePolicyOptions,
   ): { message: PolicyMessage; payload: Uint8Array } {
-    if (typeof options !== 'object' || options === null) {
-      throw new FoglineError('INVALID_ARG', 'publishDevicePolicy: options { model } are required');
-    }
     const message: PolicyMessage = {
       edge: this.#options.edgeId,
       version: Math.max(Math.floor(this.#now()), this.#lastVersion + 1),
