@@ -135,7 +135,8 @@ describe('reports from devices', () => {
         let flooding = true;
         let sent = 0;
         const flood = (async () => {
-          while (flooding) {
+          // At least 1000 reports, and on until the last request is answered.
+          while (flooding || sent < 1000) {
             for (let i = 0; i < 50; i++, sent++)
               dev.client.publish(topics.report('dev-1'), report, { qos: 0 });
             await new Promise((r) => setImmediate(r));
@@ -144,7 +145,7 @@ describe('reports from devices', () => {
         const started = Date.now();
         const deadlineMs = 1000;
         const replies = [];
-        for (let round = 0; round < 4; round++) {
+        for (let round = 0; round < 10; round++) {
           replies.push(
             ...(await Promise.all(images.slice(0, 5).map((image) => dev.infer(image, { deadlineMs })))),
           );
@@ -165,14 +166,14 @@ describe('reports from devices', () => {
         expect(agent.reportCounts()).toMatchObject({ unknownKind: 1, malformed: 1 });
         await second.endAsync();
         const counts = agent.reportCounts();
-        expect(sent).toBeGreaterThan(500);
+        expect(sent).toBeGreaterThanOrEqual(1000);
         expect(counts.dropped).toBeGreaterThan(sent / 2);
         // The bucket: its burst plus what it refilled meanwhile, never more.
         expect(counts.accepted.histogram).toBeGreaterThanOrEqual(20);
         expect(counts.accepted.histogram).toBeLessThanOrEqual(20 + Math.ceil(5 * (elapsedS + 1)));
         expect(seen.length).toBe(counts.accepted.histogram);
         expect(seen[0]).toBe('dev-1:histogram');
-        expect(agent.telemetry().counts.received).toBe(20);
+        expect(agent.telemetry().counts.received).toBe(50);
       },
     );
   });
