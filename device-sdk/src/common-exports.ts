@@ -3,6 +3,7 @@
 /** The routing policy users pass as `policy` (docs/design.md "Routing"). */
 export {
   DEFAULT_POLICY,
+  type DeviceReport,
   type ModelConfig,
   type RawImage,
   type RoutingPolicy,
@@ -12,4 +13,5 @@ export type { InferResult } from './answer.ts';
 export type { Device, DeviceStats, InferOptions } from './device.ts';
 export type { DeviceInput } from './device-input.ts';
 export type { ConnectDeviceOptions } from './device-options.ts';
+export type { DevicePolicy, PolicyEvent, PolicySource } from './device-policy.ts';
 export type { ConnectionState } from './transport/mqtt-transport.ts';

@@ -3,6 +3,7 @@ import { DEFAULT_POLICY, FoglineError, parseModelConfig, resolvePolicy } from '@
 import { Device } from './device.ts';
 import { resolveDeviceModel } from './device-model.ts';
 import { type ConnectDeviceOptions, DEVICE_DEFAULTS, resolveDeviceSettings } from './device-options.ts';
+import type { DevicePolicy } from './device-policy.ts';
 import { type LocatedConfig, modelVersionOf } from './model-source.ts';
 import type { ModelRuntime, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
 
@@ -35,7 +36,10 @@ export async function connectDeviceWith(
     throw new FoglineError('INVALID_ARG', `connectDevice: runtime must be auto, node, web or a ModelRuntime`);
   }
   const config = await configOf(platform, options, source);
-  const policy = resolvePolicy(options.policy ?? config?.config.routing ?? DEFAULT_POLICY);
+  const policy: DevicePolicy = {
+    ...resolvePolicy(options.policy ?? config?.config.routing ?? DEFAULT_POLICY),
+    source: options.policy !== undefined ? 'option' : config !== undefined ? 'config' : 'default',
+  };
   const runtime =
     typeof runtimeOption === 'object'
       ? runtimeOption

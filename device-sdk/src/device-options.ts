@@ -15,6 +15,7 @@ import {
   systemClock,
   url,
 } from '@fogline/shared';
+import type { PolicyEvent } from './device-policy.ts';
 import type { ModelRuntime, WebRuntimeOptions } from './runtime/model-runtime.ts';
 import type { BackoffOptions } from './transport/backoff.ts';
 import { DEFAULT_BACKOFF } from './transport/backoff.ts';
@@ -36,8 +37,15 @@ export interface ConnectDeviceOptions {
    * `<name>/<version>/model.onnx`; a model without one runs with its graph's own names (bare ONNX).
    */
   config?: ModelConfig | Record<string, unknown>;
-  /** Escalation policy. Default: the config's `routing`, else maxprob. */
+  /**
+   * Escalation policy. Default: the config's `routing`, else maxprob. The edge may replace it at run
+   * time on its policy topic unless `pinPolicy` is true.
+   */
   policy?: RoutingPolicy;
+  /** Keep this device's policy whatever the edge publishes (its messages are refused, code 'pinned'). Default false. */
+  pinPolicy?: boolean;
+  /** Called when the edge's policy is applied or refused (docs/device-sdk.md "Policy from the edge"). */
+  onPolicy?: (event: PolicyEvent) => void;
   /** 'auto' (default in Node: native, else WASM), 'node', 'web', or a ready ModelRuntime. */
   runtime?: 'auto' | 'node' | 'web' | ModelRuntime;
   /** onnxruntime-web settings (wasm file location, threads). */
@@ -82,6 +90,8 @@ export interface DeviceSettings {
   readonly inputShape: readonly number[] | undefined;
   readonly clock: Clock;
   readonly onStateChange: (state: ConnectionState, error?: FoglineError) => void;
+  readonly pinPolicy: boolean;
+  readonly onPolicy: (event: PolicyEvent) => void;
 }
 
 /** Defaults of the optional fields of ConnectDeviceOptions. */
@@ -112,6 +122,7 @@ export const DEVICE_RULES = Object.freeze({
     (v) => Array.isArray(v) && v[0] === 1 && v.every((d) => Number.isInteger(d) && d >= 1),
   ),
   queueMaxSize: positiveInt,
+  pinPolicy: rule<boolean>('true or false', (v) => typeof v === 'boolean'),
   reconnectDelayMs: positive,
 } satisfies Record<string, Rule<unknown>>);
 
@@ -154,5 +165,7 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     inputShape: inputShape && Object.freeze([...inputShape]),
     clock: o.clock ?? systemClock,
     onStateChange: o.onStateChange ?? (() => {}),
+    pinPolicy: or('pinPolicy', o.pinPolicy, r.pinPolicy, false),
+    onPolicy: o.onPolicy ?? (() => {}),
   });
 }

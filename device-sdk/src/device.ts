@@ -4,13 +4,14 @@
  * edge's reply, or locally flagged `degraded` with the reason in `fallback`.
  */
 import {
+  type DeviceReport,
   decide,
   type ErrorCode,
+  encodeDeviceReport,
   encodeFabricRequest,
   FoglineError,
   fromUnknown,
   type ModelConfig,
-  type ResolvedPolicy,
   readFabricReply,
   scoreOf,
   topics,
@@ -20,6 +21,7 @@ import { type Classified, classify, type InferResult } from './answer.ts';
 import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
 import type { DeviceSettings } from './device-options.ts';
+import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
 import { Escalations, type Outcome } from './escalations.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
@@ -38,27 +40,37 @@ export interface DeviceStats {
   answeredUpstream: number;
   /** Escalations answered locally, degraded (deadline, offline, error reply, queue full). */
   fallbacks: number;
+  /** Reports handed to the broker, and not sent because the device was not online. */
+  reportsSent: number;
+  reportsNotSent: number;
 }
 
 export interface DeviceParts {
   settings: DeviceSettings;
   runtime: ModelRuntime;
   model: DeviceModel;
-  policy: ResolvedPolicy;
+  policy: DevicePolicy;
   modelVersion: string;
 }
 
 export class Device {
   readonly deviceId: string;
   readonly edgeId: string;
-  readonly policy: ResolvedPolicy;
   readonly #settings: DeviceSettings;
   readonly #runtime: ModelRuntime;
   readonly #model: DeviceModel;
   readonly #modelVersion: string;
   readonly #transport: MqttTransport;
   readonly #escalations: Escalations;
-  readonly #stats: DeviceStats = { local: 0, escalated: 0, answeredUpstream: 0, fallbacks: 0 };
+  readonly #policy: PolicyInEffect;
+  readonly #stats: DeviceStats = {
+    local: 0,
+    escalated: 0,
+    answeredUpstream: 0,
+    fallbacks: 0,
+    reportsSent: 0,
+    reportsNotSent: 0,
+  };
   readonly #idPrefix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   #nextId = 0;
   #refusal: FoglineError | undefined;
@@ -70,9 +82,14 @@ export class Device {
     this.#runtime = parts.runtime;
     this.#model = parts.model;
     this.#modelVersion = parts.modelVersion;
-    this.policy = parts.policy;
     this.deviceId = settings.deviceId;
     this.edgeId = settings.edgeId;
+    this.#policy = new PolicyInEffect(parts.policy, {
+      edgeId: settings.edgeId,
+      model: parts.modelVersion,
+      pinned: settings.pinPolicy,
+      onEvent: settings.onPolicy,
+    });
     const inferTopic = topics.infer(settings.edgeId);
     this.#escalations = new Escalations({
       clock: settings.clock,
@@ -89,6 +106,8 @@ export class Device {
       clientId: settings.deviceId,
       ...(settings.token === undefined ? {} : { token: settings.token }),
       replyTopic: topics.reply(settings.deviceId),
+      policyTopic: this.#policy.topic,
+      onPolicy: (payload) => this.#policy.receive(payload),
       connectTimeoutMs: settings.connectTimeoutMs,
       keepaliveSec: settings.keepaliveSec,
       backoff: settings.backoff,
@@ -114,6 +133,14 @@ export class Device {
    */
   get config(): ModelConfig {
     return this.#model.config;
+  }
+
+  /**
+   * The routing policy in effect and where it came from: the `policy` option, the model's config, the
+   * default, or the edge (`edgeVersion`), which may replace it at run time (docs/device-sdk.md).
+   */
+  get policy(): DevicePolicy {
+    return this.#policy.current;
   }
 
   /** Connection to the broker: 'online' once subscribed to its reply topic. */
@@ -154,7 +181,9 @@ export class Device {
     const values = toRealValues(await this.#runtime.run(tensor, output), output);
     const deviceMs = clock.now() - start;
     const own = classify(values, config.output_kind, config.labels);
-    const score = scoreOf(this.policy.score, own.probabilities);
+    // One policy per request, even if the edge replaces it meanwhile.
+    const policy = this.#policy.current;
+    const score = scoreOf(policy.score, own.probabilities);
     const local = (degraded: boolean, fallback?: { code: ErrorCode; message: string }): InferResult => {
       const result: InferResult = {
         ...answerPart(own),
@@ -168,7 +197,7 @@ export class Device {
       return result;
     };
     const remainingMs = deadlineMs - (clock.now() - start);
-    const decision = decide(score, this.policy, {
+    const decision = decide(score, policy, {
       remainingMs,
       minEscalationMs: this.#settings.minEscalationMs,
     });
@@ -223,6 +252,19 @@ export class Device {
       result.fallback = { code: reply.fallbackCode, message: reply.fallbackMessage ?? '' };
     }
     return result;
+  }
+
+  /**
+   * Sends a report to the edge (docs/device-sdk.md "Reports"): the lowest-priority traffic, QoS 0,
+   * never queued; the edge's broker drops reports over the device's report budget. Returns whether it
+   * was handed to the broker. An invalid report is INVALID_ARG.
+   */
+  report(report: DeviceReport): boolean {
+    if (this.#closed) throw new FoglineError('UNAVAILABLE', `device "${this.deviceId}" is closed`);
+    const sent = this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report));
+    if (sent) this.#stats.reportsSent++;
+    else this.#stats.reportsNotSent++;
+    return sent;
   }
 
   /** Answers every pending request locally (degraded), disconnects cleanly, releases the model. */

@@ -39,6 +39,8 @@ export type LocalBrokerOptions =
       readonly maxPacketBytes?: number;
       /** Per-device publish token bucket. Default the broker's. */
       readonly publishRate?: { ratePerSec: number; burst: number };
+      /** Per-device report token bucket, apart from publishRate. Default the broker's (5/s, burst 20). */
+      readonly reportRate?: { ratePerSec: number; burst: number };
     }
   /** An external broker (e.g. Mosquitto) whose own ACL applies; the agent connects as a client. */
   | {
@@ -87,6 +89,11 @@ export interface EdgeAgentOptions {
   readonly model?: string;
   /** Default: the latest version in the repository. */
   readonly modelVersion?: number;
+  /**
+   * `name:version` of the model this edge's devices run (e.g. `digits-tiny:1`): the default `model`
+   * of `publishDevicePolicy`. Devices refuse a policy for another model.
+   */
+  readonly deviceModel?: string;
   /** Overrides of the model config's routing policy. */
   readonly routingScore?: ScoreKind;
   readonly routingThreshold?: number;
@@ -150,6 +157,7 @@ export const AGENT_RULES = Object.freeze({
   dataDir: rule<string>('a directory path', (v) => typeof v === 'string' && v !== ''),
   cloudUrl: url(['http:', 'https:']),
   cloudBrokerUrl: url(MQTT_SCHEMES),
+  deviceModel: rule<string>('"name:version"', (v) => typeof v === 'string' && /^[^:\s]+:[^:\s]+$/.test(v)),
   routingScore: oneOf(SCORE_KINDS),
   routingThreshold: numberIn(0, 1),
   modelVersion: positiveInt,

@@ -5,7 +5,14 @@
  * once at start, and periodically when there is no cloud broker). `createEdgeAgent` only validates
  * options; `start()` brings everything up and `stop()` shuts it down gracefully.
  */
-import { type ResolvedPolicy, resolvePolicy, topics } from '@fogline/shared';
+import {
+  FoglineError,
+  type PolicyMessage,
+  type ResolvedPolicy,
+  type RoutingPolicy,
+  resolvePolicy,
+  topics,
+} from '@fogline/shared';
 import { loadModelRepository } from '@fogline/shared/model-repository';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
 import type { BreakerState } from './cloud-breaker.ts';
@@ -21,6 +28,8 @@ import { startEmbeddedBus } from './embedded-bus.ts';
 import { connectExternalBus } from './external-bus.ts';
 import { InferHandler } from './infer-handler.ts';
 import type { LocalBus, LocalBusEndpoints } from './local-bus.ts';
+import { type ReportCounts, ReportInbox, type ReportListener } from './report-inbox.ts';
+import { type DevicePolicyOptions, type RoutingChange, RoutingControl } from './routing-control.ts';
 
 /** What a started agent reports (the CLI prints it as its ready line). */
 export interface EdgeAgentInfo {
@@ -46,10 +55,30 @@ export interface EdgeAgent {
   readonly deviceListVersion: number | undefined;
   /** True while the MQTT session with the cloud broker is up. */
   readonly cloudLinkConnected: boolean;
+  /** The policy the edge routes its next request by (undefined before start). */
+  readonly routing: ResolvedPolicy | undefined;
+  /**
+   * Changes the edge's own routing from the next request on; validated like every policy (INVALID_ARG:
+   * nothing changes). Recorded in `routingHistory()` and logged.
+   */
+  setRouting(policy: RoutingPolicy): ResolvedPolicy;
+  /**
+   * Publishes, retained on the local broker, the routing policy of this edge's devices (they apply it
+   * to their next inference). `model` (default: the `deviceModel` option) is the device model's
+   * `name:version`. Resolves once the broker has it; recorded and logged.
+   */
+  publishDevicePolicy(policy: RoutingPolicy, options?: Partial<DevicePolicyOptions>): Promise<PolicyMessage>;
+  /** Routing changes of the edge and of its devices' policy, oldest first (bounded, in memory). */
+  routingHistory(): readonly RoutingChange[];
+  /** Reports from devices: read by kind, malformed, unknown kind, dropped over their bucket. */
+  reportCounts(): ReportCounts;
+  /** Calls `listener` with every report read from the devices; returns its removal. */
+  onReport(listener: ReportListener): () => void;
 }
 
 interface Running {
   model: EdgeModel;
+  routing: RoutingControl;
   bus: LocalBus;
   handler: InferHandler;
   cloud: CloudTier | undefined;
@@ -64,6 +93,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
   const config = resolveAgentOptions(options);
   const telemetry = new EdgeTelemetry();
   const registry = new DeviceRegistry();
+  const reports = new ReportInbox((err) => config.logger.warn(`a report listener failed: ${String(err)}`));
   let running: Running | undefined;
   let starting: Promise<EdgeAgentInfo> | undefined;
   let stopping: Promise<void> | undefined;
@@ -89,7 +119,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
   return {
     start() {
       if (stopping) return Promise.reject(new Error('edge agent was stopped; create a new one'));
-      starting ??= startAgent(config, telemetry, registry).then((r) => {
+      starting ??= startAgent(config, telemetry, registry, reports).then((r) => {
         running = r;
         const link = r.link;
         if (link) {
@@ -115,13 +145,46 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
     get cloudLinkConnected() {
       return running?.link?.connected ?? false;
     },
+    get routing() {
+      return running?.routing.edge;
+    },
+    setRouting(policy) {
+      return started().routing.setEdge(policy);
+    },
+    async publishDevicePolicy(policy, options = {}) {
+      const r = started();
+      const model = options.model ?? config.deviceModel;
+      if (model === undefined) {
+        throw new FoglineError(
+          'INVALID_ARG',
+          'publishDevicePolicy: say which device model the policy is for (options.model or the deviceModel option)',
+        );
+      }
+      const { message, payload } = r.routing.prepareDevicePolicy(policy, { ...options, model });
+      await r.bus.publish(topics.policy(config.edgeId), payload, { retain: true });
+      r.routing.commitDevicePolicy(message);
+      return message;
+    },
+    routingHistory() {
+      return running?.routing.history() ?? [];
+    },
+    reportCounts() {
+      return reports.counts(running?.bus.reportsDropped());
+    },
+    onReport: (listener) => reports.listen(listener),
   };
+
+  function started(): Running {
+    if (!running || stopping) throw new FoglineError('UNAVAILABLE', 'edge agent is not running');
+    return running;
+  }
 }
 
 async function startAgent(
   config: ResolvedAgentOptions,
   telemetry: EdgeTelemetry,
   registry: DeviceRegistry,
+  reports: ReportInbox,
 ): Promise<Running> {
   const { logger, edgeId } = config;
   const repository = await loadModelRepository(config.modelsDir);
@@ -130,6 +193,7 @@ async function startAgent(
     score: config.routingScore ?? entry.config.routing.score,
     threshold: config.routingThreshold ?? entry.config.routing.threshold,
   });
+  const control = new RoutingControl({ edgeId, initial: routing, logger });
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
     const model = await EdgeModel.load({ ...config, entry, version: config.modelVersion });
@@ -172,7 +236,7 @@ async function startAgent(
     const handler = new InferHandler({
       ...config,
       model,
-      routing,
+      routing: () => control.edge,
       cloud,
       telemetry,
       publish: (topic, payload) => localBus.publish(topic, payload),
@@ -182,6 +246,10 @@ async function startAgent(
       topics.infer(edgeId),
       (payload, senderId) => void handler.handle(payload, senderId),
     );
+    // Reports are the lowest-priority traffic: bounded per device by the broker, only counted here.
+    await localBus
+      .subscribe(topics.allReports, (payload, _sender, topic) => reports.receive(payload, topic))
+      .catch((err: Error) => logger.warn(`no reports from devices: ${err.message}`));
 
     if (config.cloudBrokerUrl !== undefined) {
       link = new CloudLink({
@@ -207,6 +275,7 @@ async function startAgent(
     const startedAt = config.clock.now();
     const running: Running = {
       model,
+      routing: control,
       bus: localBus,
       handler,
       cloud,

@@ -8,7 +8,7 @@
  * topic can be refused; it publishes replies with `broker.publish` (QoS 1).
  */
 
-import type { Clock } from '@fogline/shared';
+import { type Clock, topicMatches } from '@fogline/shared';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import type { AedesPublishPacket, Client } from 'aedes';
 import type { AgentLogger } from './agent-options.ts';
@@ -24,6 +24,7 @@ export interface EmbeddedBusOptions {
   readonly wsPort?: number;
   readonly maxPacketBytes?: number;
   readonly publishRate?: { ratePerSec: number; burst: number };
+  readonly reportRate?: { ratePerSec: number; burst: number };
   readonly clock: Clock;
   readonly logger: AgentLogger;
 }
@@ -38,6 +39,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
     wsPort: options.wsPort,
     maxPacketBytes: options.maxPacketBytes,
     publishRate: options.publishRate,
+    reportRate: options.reportRate,
     clock: options.clock,
     logger: {
       warn: (message, fields) =>
@@ -61,15 +63,18 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
       mqttPort: addresses.mqttPort,
       ...(addresses.wsPort !== undefined && { wsPort: addresses.wsPort }),
     },
-    async subscribe(topic, onMessage) {
+    async subscribe(filter, onMessage) {
       // Emitted once the broker accepted the PUBLISH (authorizePublish re-addresses refused ones).
       const listener = (packet: AedesPublishPacket, client: Client | null) => {
-        if (client !== null && packet.topic === topic) onMessage(packet.payload as Buffer, client.id);
+        if (client !== null && topicMatches(filter, packet.topic)) {
+          onMessage(packet.payload as Buffer, client.id, packet.topic);
+        }
       };
       listeners.push(listener);
       broker.aedes.on('publish', listener);
     },
-    publish: (topic, payload) => broker.publish(topic, payload, { qos: 1 }),
+    publish: (topic, payload, options) => broker.publish(topic, payload, { qos: 1, retain: options?.retain }),
+    reportsDropped: () => broker.stats().reportsDropped,
     revoke(deviceIds) {
       for (const id of deviceIds) broker.revoke(id);
     },

@@ -7,7 +7,7 @@
  * would be long gone); devices answer locally until it is back.
  */
 
-import { FoglineError } from '@fogline/shared';
+import { FoglineError, topicMatches } from '@fogline/shared';
 import { disableNagle } from '@fogline/shared/mqtt-client';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { LocalBus } from './local-bus.ts';
@@ -22,7 +22,8 @@ export interface ExternalBusOptions {
 }
 
 export async function connectExternalBus(options: ExternalBusOptions): Promise<LocalBus> {
-  const handlers = new Map<string, (payload: Uint8Array, senderId: undefined) => void>();
+  type Handler = (payload: Uint8Array, senderId: undefined, topic: string) => void;
+  const handlers = new Map<string, Handler>();
   let client: MqttClient;
   try {
     client = await mqtt.connectAsync(
@@ -47,22 +48,29 @@ export async function connectExternalBus(options: ExternalBusOptions): Promise<L
   disableNagle(client);
   client.on('connect', () => disableNagle(client));
   client.on('error', (err) => options.onError?.(err));
-  client.on('message', (topic, payload) => handlers.get(topic)?.(payload, undefined));
+  client.on('message', (topic, payload) => {
+    for (const [filter, handler] of handlers) {
+      if (topicMatches(filter, topic)) handler(payload, undefined, topic);
+    }
+  });
   return {
     kind: 'external',
     endpoints: { url: options.url },
-    async subscribe(topic, onMessage) {
-      handlers.set(topic, onMessage);
-      const granted = await client.subscribeAsync(topic, { qos: 1 });
+    async subscribe(filter, onMessage) {
+      handlers.set(filter, onMessage);
+      const granted = await client.subscribeAsync(filter, { qos: 1 });
       if (granted.some((g) => g.qos === 128)) {
-        throw new FoglineError('PERMISSION_DENIED', `the local broker refused the subscription to ${topic}`);
+        handlers.delete(filter);
+        throw new FoglineError('PERMISSION_DENIED', `the local broker refused the subscription to ${filter}`);
       }
     },
-    async publish(topic, payload) {
+    async publish(topic, payload, publishOptions) {
       await client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), {
         qos: 1,
+        retain: publishOptions?.retain ?? false,
       });
     },
+    reportsDropped: () => undefined,
     revoke() {},
     async close() {
       await client.endAsync().catch(() => client.end(true));

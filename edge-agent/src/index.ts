@@ -29,3 +29,9 @@ export { createEdgeAgent, type EdgeAgent, type EdgeAgentInfo } from './edge-agen
 export type { TelemetryCounts, TelemetryMessage } from './edge-telemetry.ts';
 export { DEFAULT_EDGE_MQTT_PORT } from './embedded-bus.ts';
 export type { HistogramSnapshot } from './latency-histogram.ts';
+export type { ReportCounts, ReportListener } from './report-inbox.ts';
+export {
+  type DevicePolicyOptions,
+  ROUTING_HISTORY_SIZE,
+  type RoutingChange,
+} from './routing-control.ts';

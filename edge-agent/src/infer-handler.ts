@@ -36,7 +36,8 @@ import type { EdgeTelemetry } from './edge-telemetry.ts';
 
 export interface InferHandlerOptions extends FabricRequestLimits {
   readonly model: EdgeModel;
-  readonly routing: ResolvedPolicy;
+  /** The routing policy in effect now (it may change at run time); read once per request. */
+  readonly routing: () => ResolvedPolicy;
   readonly cloud: CloudTier | undefined;
   readonly telemetry: EdgeTelemetry;
   readonly clock: Clock;
@@ -126,7 +127,8 @@ export class InferHandler {
    */
   private async answer(request: FabricRequest, deadline: Deadline): Promise<AnswerReply> {
     if (!this.accepting) throw new FoglineError('UNAVAILABLE', 'edge agent is shutting down');
-    const { model, routing, telemetry } = this.options;
+    const { model, telemetry } = this.options;
+    const routing = this.options.routing();
     const input = model.validate(request);
     const answer = await deadline.race(model.infer(input), 'the edge model');
     const local: LocalAnswer = {
@@ -135,11 +137,16 @@ export class InferHandler {
       edgeMs: deadline.elapsedMs(),
     };
     telemetry.edgeLatency.observe(local.edgeMs);
-    return this.route(request, local, deadline);
+    return this.route(request, local, deadline, routing);
   }
 
-  private async route(request: FabricRequest, local: LocalAnswer, deadline: Deadline): Promise<AnswerReply> {
-    const { cloud, routing, telemetry } = this.options;
+  private async route(
+    request: FabricRequest,
+    local: LocalAnswer,
+    deadline: Deadline,
+    routing: ResolvedPolicy,
+  ): Promise<AnswerReply> {
+    const { cloud, telemetry } = this.options;
     const decision = cloud
       ? decideAtEdge(local.score, routing, {
           remainingMs: deadline.remainingMs(),
@@ -170,7 +177,7 @@ export class InferHandler {
       telemetry.cloudLatency.observe(cloudMs);
       cloud.budget.observe(cloudMs);
       telemetry.counts.cloud++;
-      return this.replyCloud(request, local, answer, cloudMs);
+      return this.replyCloud(request, local, answer, cloudMs, routing);
     } catch (err) {
       // OIP call failed, timed out or was refused by the breaker: the local answer stands, degraded.
       const refused = isFoglineError(err) && err.details?.refused === true;
@@ -234,8 +241,9 @@ export class InferHandler {
     local: LocalAnswer,
     cloud: CloudResult,
     cloudMs: number,
+    routing: ResolvedPolicy,
   ): AnswerReply {
-    const { model, routing } = this.options;
+    const { model } = this.options;
     const { answer, scores } = cloud;
     const version = answer.modelVersion ?? '?';
     const parameters: FabricReplyParameters = {

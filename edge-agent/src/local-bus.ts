@@ -16,15 +16,18 @@ export interface LocalBus {
   readonly kind: 'embedded' | 'external';
   readonly endpoints: LocalBusEndpoints;
   /**
-   * Delivers every message of `topic` (QoS 1) to `onMessage`, which must not throw. `senderId` is the
-   * publishing client's id when the broker tells us (embedded broker), else undefined.
+   * Delivers every message matching `filter` (a topic, or `+` as whole levels; QoS 1) to `onMessage`,
+   * which must not throw. `senderId` is the publishing client's id when the broker tells us (embedded
+   * broker), else undefined.
    */
   subscribe(
-    topic: string,
-    onMessage: (payload: Uint8Array, senderId: string | undefined) => void,
+    filter: string,
+    onMessage: (payload: Uint8Array, senderId: string | undefined, topic: string) => void,
   ): Promise<void>;
-  /** Publishes with QoS 1. */
-  publish(topic: string, payload: Uint8Array): Promise<void>;
+  /** Publishes with QoS 1; `retain` keeps it for later subscribers (the devices' policy). */
+  publish(topic: string, payload: Uint8Array, options?: { retain?: boolean }): Promise<void>;
+  /** Reports the embedded broker dropped over their bucket; undefined for an external broker. */
+  reportsDropped(): number | undefined;
   /** Disconnects these devices now (embedded only: an external broker applies its own ACL). */
   revoke(deviceIds: readonly string[]): void;
   close(): Promise<void>;

@@ -18,10 +18,16 @@ export interface MqttTransportOptions {
   /** MQTT password; omitted for brokers without authentication (username too, then). */
   token?: string;
   replyTopic: string;
+  /**
+   * Optional topic subscribed to after the reply topic (the edge's policy): a broker that refuses it
+   * (an edge of before F7) changes nothing, the device stays online without it.
+   */
+  policyTopic?: string;
   connectTimeoutMs: number;
   keepaliveSec: number;
   backoff: BackoffOptions;
   onReply(payload: Uint8Array): void;
+  onPolicy?(payload: Uint8Array): void;
   onStateChange(state: ConnectionState, error?: FoglineError): void;
 }
 
@@ -79,6 +85,7 @@ export class MqttTransport {
     });
     this.#client.on('message', (topic, payload) => {
       if (topic === options.replyTopic) options.onReply(payload);
+      else if (topic === options.policyTopic) options.onPolicy?.(payload);
     });
     this.#client.on('error', (err) => {
       const code = (err as { code?: unknown }).code;
@@ -115,6 +122,20 @@ export class MqttTransport {
     });
   }
 
+  /**
+   * QoS 0, fire and forget (reports): false, and nothing sent, when not online. Never queued: a
+   * report must not wait for a reconnect in front of requests.
+   */
+  publishAtMostOnce(topic: string, payload: Uint8Array): boolean {
+    if (this.#state !== 'online') return false;
+    const body =
+      typeof Buffer === 'function'
+        ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+        : payload;
+    this.#client.publish(topic, body as Buffer, { qos: 0 });
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#setState('closed');
@@ -142,7 +163,15 @@ export class MqttTransport {
       this.#attempt = 0;
       this.#setState('online');
       this.#settleFirst();
+      this.#subscribePolicy();
     });
+  }
+
+  /** Best effort: a SUBACK failure (0x80) or a dropped connection leaves the device as it is. */
+  #subscribePolicy(): void {
+    const topic = this.#options.policyTopic;
+    if (topic === undefined) return;
+    this.#client.subscribe(topic, { qos: 1 }, () => {});
   }
 
   #refuse(error: FoglineError): void {

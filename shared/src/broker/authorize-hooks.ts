@@ -1,5 +1,7 @@
 /**
- * `authorizePublish` / `authorizeSubscribe`: the ACL of core/fabric/acl.ts plus the per-client publish token bucket.
+ * `authorizePublish` / `authorizeSubscribe`: the ACL of core/fabric/acl.ts plus the per-client publish token
+ * bucket, and a device's report bucket of its own: reports (the lowest-priority traffic) never take the
+ * tokens of its requests; over their budget they are dropped and counted, without an error reply.
  *
  * A refused SUBSCRIBE is granted 0x80 (failure) in the SUBACK [MQTT-3.9.3]; the connection stays.
  * A refused or rate-limited PUBLISH is acknowledged as usual and discarded, which [MQTT-3.3.5-2]
@@ -9,6 +11,7 @@
  */
 import type { Aedes } from 'aedes';
 import { ALLOW, canPublish, canSubscribe, type Identity } from '../core/fabric/acl.ts';
+import { topics } from '../core/fabric/topics.ts';
 import type { ResolvedBrokerOptions } from './broker-options.ts';
 import type { BrokerStats } from './broker-stats.ts';
 import type { ClientSessions } from './client-sessions.ts';
@@ -17,9 +20,12 @@ import { sendDeviceErrorReply } from './device-error-reply.ts';
 /** Where discarded publishes go: `$`-topics never match a client's wildcard [MQTT-4.7.2-1] and the ACL refuses them. */
 export const DISCARD_TOPIC = '$fogline/discarded';
 
-/** Only edge status/reported and the cloud's desired state are retained messages; others lose the flag. */
+/**
+ * Only edges (status, reported) and fogline's services (desired state, device policy) publish retained
+ * messages; a device's lose the flag.
+ */
 function mayRetain(identity: Identity): boolean {
-  return identity.kind === 'edge' || (identity.kind === 'service' && identity.edgeId === undefined);
+  return identity.kind !== 'device';
 }
 
 type AedesHooks = Pick<Aedes, 'authorizePublish' | 'authorizeSubscribe'>;
@@ -69,6 +75,14 @@ export function createAuthorizeHooks(
     if (packet.retain && !mayRetain(identity)) packet.retain = false;
     // A closed client is publishing its will: never rate limited (it happens once).
     if (client.closed) return callback(null);
+    if (identity.kind === 'device' && packet.topic === topics.report(identity.id)) {
+      if (!session.reportBucket.tryTake().ok) {
+        stats.reportsDropped++;
+        return discard(packet, callback);
+      }
+      stats.reportsAccepted++;
+      return callback(null);
+    }
     const take = session.publishBucket.tryTake();
     if (!take.ok) {
       stats.rateLimited++;

@@ -39,6 +39,11 @@ export interface BrokerOptions {
   wsPath?: string;
   /** Per-client token bucket on PUBLISH. Default 50/s, burst 100. */
   publishRate?: RateOptions;
+  /**
+   * Per-device token bucket on its reports (`topics.report`), apart from `publishRate`: reports never
+   * take a request's tokens. Over it, a report is dropped and counted (`reportsDropped`). Default 5/s, burst 20.
+   */
+  reportRate?: RateOptions;
   /** Broker-wide limit on new connections (CONNECT packets) per second. Default 200/s, burst 400. */
   connectRate?: RateOptions;
   /** Most clients connected at once; further CONNECTs are refused. Default 10 000. */
@@ -69,6 +74,7 @@ export const BROKER_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   wsPath: '/mqtt',
   publishRate: Object.freeze({ ratePerSec: 50, burst: 100 }),
+  reportRate: Object.freeze({ ratePerSec: 5, burst: 20 }),
   connectRate: Object.freeze({ ratePerSec: 200, burst: 400 }),
   maxClients: 10_000,
   maxPacketBytes: 256 * 1024,
@@ -104,6 +110,7 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
   } as ResolvedBrokerOptions;
   checkFields(check, resolved, BROKER_RULES);
   checkFields(check, resolved.publishRate, RATE_RULES, 'publishRate.');
+  checkFields(check, resolved.reportRate, RATE_RULES, 'reportRate.');
   checkFields(check, resolved.connectRate, RATE_RULES, 'connectRate.');
   return Object.freeze(resolved);
 }

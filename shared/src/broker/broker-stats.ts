@@ -25,6 +25,9 @@ export interface BrokerStatsSnapshot {
   subscribeRefused: Record<AclRefusal, number>;
   /** Publishes dropped by the per-client token bucket. */
   rateLimited: number;
+  /** Device reports accepted, and dropped over the per-device report bucket (`reportRate`). */
+  reportsAccepted: number;
+  reportsDropped: number;
   /** Connections closed because a packet exceeded maxPacketBytes. */
   oversizedPackets: number;
   /** Clients disconnected by `revoke()`. */
@@ -38,6 +41,8 @@ const aclZero = (): Record<AclRefusal, number> => ({ wildcard: 0, topic: 0, iden
 export class BrokerStats {
   connectionsAccepted = 0;
   rateLimited = 0;
+  reportsAccepted = 0;
+  reportsDropped = 0;
   oversizedPackets = 0;
   revoked = 0;
   errorReplies = 0;
@@ -61,6 +66,8 @@ export class BrokerStats {
       publishRefused: { ...this.publishRefused },
       subscribeRefused: { ...this.subscribeRefused },
       rateLimited: this.rateLimited,
+      reportsAccepted: this.reportsAccepted,
+      reportsDropped: this.reportsDropped,
       oversizedPackets: this.oversizedPackets,
       revoked: this.revoked,
       errorReplies: this.errorReplies,

@@ -1,6 +1,6 @@
 /**
  * What the broker knows about each connected client: its identity, a fingerprint of the token it
- * authenticated with (SHA-256, never the token) and its publish token bucket.
+ * authenticated with (SHA-256, never the token) and its publish and report token buckets.
  */
 import { createHash } from 'node:crypto';
 import type { Client } from 'aedes';
@@ -11,6 +11,8 @@ export interface ClientSession {
   readonly identity: Identity;
   readonly credentialFingerprint: string;
   readonly publishBucket: TokenBucket;
+  /** A device's reports' own bucket: reports never take the tokens its requests need. */
+  readonly reportBucket: TokenBucket;
   /**
    * The topic this client last published to that the ACL allowed: a device publishes to one topic
    * over and over, and its identity cannot change within a session, so the answer is kept.

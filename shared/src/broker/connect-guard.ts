@@ -80,7 +80,8 @@ export function createConnectGuard(
           return refuse('will-topic', NOT_AUTHORIZED, `will topic "${will.topic}" is not allowed`);
         }
         const publishBucket = new TokenBucket({ ...options.publishRate, clock: options.clock });
-        sessions.set(client, { identity, credentialFingerprint: fingerprint, publishBucket });
+        const reportBucket = new TokenBucket({ ...options.reportRate, clock: options.clock });
+        sessions.set(client, { identity, credentialFingerprint: fingerprint, publishBucket, reportBucket });
         stats.connectionsAccepted++;
         done(null, true);
       },

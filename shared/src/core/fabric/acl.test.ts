@@ -104,3 +104,44 @@ describe('malformed identities and topics', () => {
     expect(reason(canPublish(device, ''))).toBe('topic');
   });
 });
+
+describe('policy channel edge → devices (F7)', () => {
+  const otherEdgeDevice: Identity = { kind: 'device', id: 'dev-9', edgeId: 'edge-b' };
+
+  it('lets a device read its own edge policy, never another edge one, never publish it', () => {
+    expect(allowed(canSubscribe(device, topics.policy('edge-a')))).toBe(true);
+    expect(reason(canSubscribe(otherEdgeDevice, topics.policy('edge-a')))).toBe('topic');
+    expect(reason(canSubscribe(device, 'fogline/v1/edge/+/policy'))).toBe('wildcard');
+    expect(reason(canPublish(device, topics.policy('edge-a')))).toBe('topic');
+    expect(reason(canPublish(otherEdgeDevice, topics.policy('edge-a')))).toBe('topic');
+  });
+
+  it('lets only the edge itself (and the cloud playing an edge) publish it', () => {
+    expect(allowed(canPublish(edgeAgent, topics.policy('edge-a')))).toBe(true);
+    expect(reason(canPublish(edgeAgent, topics.policy('edge-b')))).toBe('topic');
+    expect(allowed(canPublish(cloud, topics.policy('cloud')))).toBe(true);
+    // The edge's identity on the cloud broker has no business with its devices' policy.
+    expect(reason(canPublish(edge, topics.policy('edge-a')))).toBe('topic');
+    expect(reason(canSubscribe(edge, topics.policy('edge-a')))).toBe('topic');
+  });
+});
+
+describe('report channel device → edge (F7)', () => {
+  it('lets a device publish its own reports only, and read none', () => {
+    expect(allowed(canPublish(device, topics.report('dev-1')))).toBe(true);
+    expect(reason(canPublish(device, topics.report('dev-2')))).toBe('topic');
+    expect(reason(canSubscribe(device, topics.report('dev-1')))).toBe('topic');
+    expect(reason(canSubscribe(device, 'fogline/v1/device/+/report'))).toBe('wildcard');
+  });
+
+  it('lets the edge agent and the cloud read every device report with + as the device level', () => {
+    for (const who of [edgeAgent, cloud]) {
+      expect(allowed(canSubscribe(who, 'fogline/v1/device/+/report'))).toBe(true);
+      expect(allowed(canSubscribe(who, topics.report('dev-1')))).toBe(true);
+      expect(reason(canSubscribe(who, 'fogline/v1/device/+/reply'))).toBe('topic');
+      expect(reason(canSubscribe(who, 'fogline/v1/device/d+/report'))).toBe('wildcard');
+      expect(reason(canPublish(who, topics.report('dev-1')))).toBe('topic');
+    }
+    expect(reason(canSubscribe(edge, topics.report('dev-1')))).toBe('topic');
+  });
+});

@@ -6,13 +6,14 @@
  *
  * | identity                         | may publish                                  | may subscribe                              |
  * |----------------------------------|----------------------------------------------|--------------------------------------------|
- * | device {id, edgeId}              | edge/{edgeId}/infer                          | device/{id}/reply                          |
+ * | device {id, edgeId}              | edge/{edgeId}/infer, device/{id}/report      | device/{id}/reply, edge/{edgeId}/policy    |
  * | edge {id} (cloud broker)         | edge/{id}/status, /telemetry, /reported      | edge/{id}/desired                          |
- * | service {id, edgeId} (edge agent)| device/{any}/reply                           | edge/{edgeId}/infer                        |
- * | service {id} (cloud internal)    | device/{any}/reply, edge/{any}/desired       | edge/{any or +}/infer, status, telemetry, reported |
+ * | service {id, edgeId} (edge agent)| device/{any}/reply, edge/{edgeId}/policy     | edge/{edgeId}/infer, device/{any or +}/report |
+ * | service {id} (cloud internal)    | device/{any}/reply, edge/{any}/desired, edge/{any}/policy | edge/{any or +}/infer, status, telemetry, reported; device/{any or +}/report |
  *
- * No identity may use `#`; only the cloud's internal service client may use `+`, and only as a whole
- * edge-id level ([MQTT-4.7.1-3]: a wildcard occupies an entire level).
+ * No identity may use `#`; only fogline's own service clients may use `+`, and only as a whole id
+ * level ([MQTT-4.7.1-3]: a wildcard occupies an entire level): the cloud's for the edge id of its
+ * edge topics and the device id of reports, an edge agent's for the device id of reports.
  */
 import { isValidId, TOPIC_PREFIX } from './topics.ts';
 
@@ -46,6 +47,7 @@ const refuse = (reason: AclRefusal): AclDecision => Object.freeze({ allowed: fal
 const PREFIX_LEVELS = TOPIC_PREFIX.split('/');
 const EDGE_TO_CLOUD = new Set(['status', 'telemetry', 'reported']);
 const CLOUD_SUBSCRIBES = new Set(['infer', 'status', 'telemetry', 'reported']);
+const CLOUD_PUBLISHES = new Set(['desired', 'policy']);
 
 /** `fogline/v1/<kind>/<id>/<leaf>` split into its three fogline levels, or null for any other shape. */
 function parse(topic: string): { kind: string; id: string; leaf: string } | null {
@@ -74,14 +76,20 @@ export function canPublish(identity: Identity, topic: string): AclDecision {
   const t = parse(topic);
   if (t === null) return refuse('topic');
   switch (identity.kind) {
-    case 'device':
-      return t.kind === 'edge' && t.id === identity.edgeId && t.leaf === 'infer' ? ALLOW : refuse('topic');
+    case 'device': {
+      const infer = t.kind === 'edge' && t.id === identity.edgeId && t.leaf === 'infer';
+      const report = t.kind === 'device' && t.id === identity.id && t.leaf === 'report';
+      return infer || report ? ALLOW : refuse('topic');
+    }
     case 'edge':
       return t.kind === 'edge' && t.id === identity.id && EDGE_TO_CLOUD.has(t.leaf) ? ALLOW : refuse('topic');
     case 'service': {
       if (t.kind === 'device' && t.leaf === 'reply' && isValidId(t.id)) return ALLOW;
-      const cloud = identity.edgeId === undefined;
-      return cloud && t.kind === 'edge' && t.leaf === 'desired' && isValidId(t.id) ? ALLOW : refuse('topic');
+      if (t.kind !== 'edge' || !isValidId(t.id)) return refuse('topic');
+      // The edge agent publishes its own devices' policy; the cloud plays the edge of direct devices.
+      if (identity.edgeId !== undefined)
+        return t.id === identity.edgeId && t.leaf === 'policy' ? ALLOW : refuse('topic');
+      return CLOUD_PUBLISHES.has(t.leaf) ? ALLOW : refuse('topic');
     }
   }
 }
@@ -90,24 +98,32 @@ export function canPublish(identity: Identity, topic: string): AclDecision {
 export function canSubscribe(identity: Identity, filter: string): AclDecision {
   if (!identityIsValid(identity)) return refuse('identity');
   if (filter.includes('#')) return refuse('wildcard');
-  const cloudService = identity.kind === 'service' && identity.edgeId === undefined;
-  if (filter.includes('+') && !cloudService) return refuse('wildcard');
+  const service = identity.kind === 'service';
+  if (filter.includes('+') && !service) return refuse('wildcard');
   const t = parse(filter);
   if (t === null) return filter.includes('+') ? refuse('wildcard') : refuse('topic');
+  // `+` is allowed only as a whole id level; anywhere else it is refused.
+  if (t.kind.includes('+') || t.leaf.includes('+') || (t.id.includes('+') && t.id !== '+')) {
+    return refuse('wildcard');
+  }
+  const id = t.id === '+' ? undefined : t.id;
+  if (id !== undefined && !isValidId(id)) return refuse('topic');
   switch (identity.kind) {
-    case 'device':
-      return t.kind === 'device' && t.id === identity.id && t.leaf === 'reply' ? ALLOW : refuse('topic');
+    case 'device': {
+      const reply = t.kind === 'device' && id === identity.id && t.leaf === 'reply';
+      const policy = t.kind === 'edge' && id === identity.edgeId && t.leaf === 'policy';
+      return reply || policy ? ALLOW : refuse('topic');
+    }
     case 'edge':
-      return t.kind === 'edge' && t.id === identity.id && t.leaf === 'desired' ? ALLOW : refuse('topic');
+      return t.kind === 'edge' && id === identity.id && t.leaf === 'desired' ? ALLOW : refuse('topic');
     case 'service': {
-      if (!cloudService) {
-        return t.kind === 'edge' && t.id === identity.edgeId && t.leaf === 'infer' ? ALLOW : refuse('topic');
+      // Reports of any device of the broker: every device on an edge broker is one of its edge's.
+      if (t.kind === 'device') return t.leaf === 'report' ? ALLOW : refuse('topic');
+      if (identity.edgeId === undefined) {
+        return t.kind === 'edge' && CLOUD_SUBSCRIBES.has(t.leaf) ? ALLOW : refuse('topic');
       }
-      // `+` is allowed only as the whole edge-id level; anywhere else it is refused.
-      if (t.kind.includes('+') || t.leaf.includes('+')) return refuse('wildcard');
-      const idOk = t.id === '+' || isValidId(t.id);
-      if (!idOk) return t.id.includes('+') ? refuse('wildcard') : refuse('topic');
-      return t.kind === 'edge' && CLOUD_SUBSCRIBES.has(t.leaf) ? ALLOW : refuse('topic');
+      if (id === undefined) return refuse('wildcard');
+      return t.kind === 'edge' && id === identity.edgeId && t.leaf === 'infer' ? ALLOW : refuse('topic');
     }
   }
 }

@@ -31,6 +31,30 @@ export const topics = {
   desired: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/desired`,
   /** edge → cloud (cloud broker): the state the edge reports back. */
   reported: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/reported`,
+  /**
+   * edge → its devices (edge broker): retained routing policy for the devices' model (policy-message.ts).
+   * Devices subscribe; only the edge publishes.
+   */
+  policy: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/policy`,
+  /** device → edge (edge broker): low-priority reports (audits, score histograms; report-message.ts). */
+  report: (deviceId: string) => `${TOPIC_PREFIX}/device/${deviceId}/report`,
+  /** Filter of every device's reports (`+` as the device level), for the edge agent and the cloud. */
+  allReports: `${TOPIC_PREFIX}/device/+/report`,
   /** Everything an edge may touch on the cloud broker. */
   edgeSubtree: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/`,
 } as const;
+
+/** Whether `topic` matches `filter`, where `+` stands for one whole level ([MQTT-4.7.1-3]); no `#`. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  return f.length === t.length && f.every((level, i) => level === '+' || level === t[i]);
+}
+
+/** The device id of a device topic (`fogline/v1/device/{id}/...`), or undefined. */
+export function deviceIdOf(topic: string): string | undefined {
+  const levels = topic.split('/');
+  const prefix = TOPIC_PREFIX.split('/').length;
+  const id = levels[prefix + 1];
+  return levels[prefix] === 'device' && isValidId(id) ? id : undefined;
+}
