@@ -14,9 +14,9 @@ export const PSI_EPSILON = 1e-4;
 
 /**
  * The PSI past which a window counts as drifted. The usual reading: < 0.1 stable, 0.1–0.25 a
- * moderate shift, > 0.25 a large one. 0.2 sits in the upper half of the moderate band: sampling
- * noise alone keeps a 500-record window on 10 bins below ~0.08 (PSI ≈ χ²₉ / n), and the digits
- * shifts we measured read far above it (docs/field-accuracy.md).
+ * moderate shift, > 0.25 a large one. 0.2, in the upper half of the moderate band: in-distribution
+ * 500-record windows of digits read 0.02–0.09 (the top one a window of only three classes), the
+ * shifts we measured 0.2–4 (docs/field-accuracy.md "Drift").
  */
 export const PSI_ALARM = 0.2;
 

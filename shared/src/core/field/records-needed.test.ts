@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { recordsNeeded, requestsNeeded } from './records-needed.ts';
@@ -43,5 +44,21 @@ describe('records a decision needs', () => {
     expect(() => recordsNeeded(1, 0.003)).toThrow(/baseline/);
     expect(() => recordsNeeded(0.01, 0)).toThrow(/margin/);
     expect(() => recordsNeeded(0.999, 0.003)).toThrow(/margin/);
+  });
+});
+
+describe('docs/field-accuracy.md', () => {
+  it("states this function's output in its records-needed table", () => {
+    const docs = readFileSync(new URL('../../../../docs/field-accuracy.md', import.meta.url), 'utf8');
+    const number = (s: string) => Number(s.replaceAll(',', ''));
+    const rows = [...docs.matchAll(/^\| ([\d.]+) % \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \|$/gm)];
+    expect(rows.length).toBeGreaterThanOrEqual(5);
+    for (const [, d0, records, at2, at5, at20] of rows) {
+      const n = recordsNeeded(Number(d0) / 100, 0.003);
+      expect(
+        [records, at2, at5, at20].map((v) => number(v!)),
+        `d0 = ${d0} %`,
+      ).toEqual([n, requestsNeeded(n, 0.02), requestsNeeded(n, 0.05), requestsNeeded(n, 0.2)]);
+    }
   });
 });
