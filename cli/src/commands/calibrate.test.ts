@@ -142,6 +142,7 @@ describe('fogline calibrate', () => {
     });
     expect(drift.reference.length).toBeGreaterThanOrEqual(5);
     expect(drift.reference.every((share) => share > 0)).toBe(true);
+    expect(JSON.parse(await readFile(join(dir, 'out', 'cal.json'), 'utf8')).drift).toEqual(drift);
 
     const psiOn = async (file: string) => {
       const scores = await scoresOn(join(dir, 'repo'), 'digits-tiny', join(dir, file), drift.score);

@@ -242,6 +242,7 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
     frontier: result.frontier,
     // Relative to where the command ran: a committed report names no machine's paths.
     written: written.map((file) => relative(process.cwd(), file)),
+    ...(drift ? { drift } : {}),
   };
   await writeCalibrationReport(flags.report, report);
   printSummary(report, result.chosen?.policy);

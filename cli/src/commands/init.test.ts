@@ -43,7 +43,9 @@ describe('fogline init', () => {
       expect(out.stderr).toBe('');
       expect(out.code).toBe(0);
       expect(out.stdout).toContain('cascade hand-tiny → hand-mid → hand-large: compatible');
-      expect(out.stdout).toMatch(/next steps:[\s\S]*fogline quantize[\s\S]*fogline calibrate --models[\s\S]*docs\/your-models.md/);
+      expect(out.stdout).toMatch(
+        /next steps:[\s\S]*fogline quantize[\s\S]*fogline calibrate --models[\s\S]*docs\/your-models.md/,
+      );
 
       const loaded = await loadModelRepository(repo);
       const cascade = findCascade(loaded);
