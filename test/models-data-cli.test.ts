@@ -229,6 +229,16 @@ describe('fogline calibrate and quantize --data', () => {
     ]);
     const device = JSON.parse(await readFile(join(repo, 'shapes-tiny', 'config.json'), 'utf8'));
     expect(typeof device.routing.threshold).toBe('number');
+    // The device's score histogram on the 16 images, in the device and the edge config, both parsing.
+    const drift = parseModelConfig(device, 'config.json', 'shapes-tiny').drift;
+    expect(drift).toMatchObject({
+      score: device.routing.score,
+      model: 'shapes-tiny',
+      version: 1,
+      records: 16,
+    });
+    const edge = JSON.parse(await readFile(join(repo, 'shapes-mid', 'config.json'), 'utf8'));
+    expect(parseModelConfig(edge, 'config.json', 'shapes-mid').drift).toEqual(drift);
   }, 90_000);
 
   it('quantize --calibration-data <image folder> --into the repository: the int8 edge model and its report', async () => {

@@ -2,7 +2,7 @@
  * @fogline/toolchain: ONNX model tooling in TypeScript, no Python needed.
  * - onnx/: onnx.proto via protobufjs (decode, rewrite, encode) and graph builders;
  * - quantize/: `fogline quantize` (static QDQ and dynamic int8) and its report;
- * - calibrate/: `fogline calibrate` (cascade thresholds fitted to a target) and its report;
+ * - calibrate/: `fogline calibrate` (cascade thresholds fitted to a target, the drift reference) and its report;
  * - dataset/: the one dataset reader (image folders, .npy pairs, digits, JSON, raw float32);
  * - evaluate/: the one evaluation of a classifier over a dataset.
  */
@@ -14,6 +14,7 @@ export {
   type TierModel,
   type TierRole,
 } from './calibrate/calibrate-cascade.ts';
+export { type CalibratedFields, writeCalibratedConfig } from './calibrate/calibrated-config.ts';
 export { type CalibrationReport, formatStage } from './calibrate/calibration-report.ts';
 export {
   baselines,
@@ -22,6 +23,7 @@ export {
   evaluatePolicy,
   oracleOutcome,
 } from './calibrate/cascade.ts';
+export { driftReferenceOf, type ScoredModel } from './calibrate/drift-reference.ts';
 export {
   choosePolicy,
   describeObjective,
@@ -30,7 +32,6 @@ export {
   parseAccuracyTarget,
 } from './calibrate/objective.ts';
 export { writeCalibrationReport } from './calibrate/report-files.ts';
-export { writeRouting } from './calibrate/routing-config.ts';
 export { paretoFrontier, sweepPolicies } from './calibrate/sweep.ts';
 export * from './dataset/index.ts';
 export * from './evaluate/index.ts';

@@ -2,19 +2,61 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  histogram,
+  type ModelConfig,
+  PSI_ALARM,
+  parseModelConfig,
+  psi,
+  type ScoreKind,
+  scoreOf,
+  seededRandom,
+} from '@fogline/shared';
 import { loadDigits } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { evaluateModel, loadDataset, targetOf } from '@fogline/toolchain';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFogline as fogline } from '../testing/run-fogline.ts';
 
 const MODELS = ['digits-tiny', 'digits-mid', 'digits-large'];
 
-async function writeSplit(file: string, split: 'calibration' | 'test', count: number): Promise<void> {
+/** The first `count` digits of a split as a .json dataset, each pixel passed through `shift`. */
+async function writeSplit(
+  file: string,
+  split: 'calibration' | 'test',
+  count: number,
+  shift: (x: number) => number = (x) => x,
+): Promise<void> {
   const d = loadDigits(split);
-  const data = Array.from(d.images.subarray(0, count * 784));
+  const data = Array.from(d.images.subarray(0, count * 784), shift);
   await writeFile(
     file,
     JSON.stringify({ shape: [count, 1, 28, 28], data, labels: Array.from(d.labels.subarray(0, count)) }),
+  );
+}
+
+/** Gaussian pixel noise (Box–Muller on a seeded stream), clipped to the [0, 1] pixel range. */
+function noisy(sigma: number, seed: number): (x: number) => number {
+  const random = seededRandom(seed);
+  return (x) => {
+    const g = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    return Math.min(1, Math.max(0, x + sigma * g));
+  };
+}
+
+/** A model's routing scores of `kind` on each sample of a dataset file, run through onnxruntime. */
+async function scoresOn(repo: string, model: string, file: string, kind: ScoreKind): Promise<number[]> {
+  const configFile = join(repo, model, 'config.json');
+  const config: ModelConfig = parseModelConfig(
+    JSON.parse(await readFile(configFile, 'utf8')),
+    configFile,
+    model,
+  );
+  const set = await loadDataset(file, targetOf(config, configFile));
+  const bytes = await readFile(join(repo, model, '1', 'model.onnx'));
+  const e = await evaluateModel(bytes, model, config, set);
+  return Array.from({ length: e.count }, (_, i) =>
+    scoreOf(kind, e.probabilities.subarray(i * e.classes, (i + 1) * e.classes)),
   );
 }
 
@@ -42,6 +84,8 @@ describe('fogline calibrate', () => {
     for (const m of MODELS) await cp(join(DEFAULT_MODELS_DIR, m), join(dir, 'repo', m), { recursive: true });
     await writeSplit(join(dir, 'fit.json'), 'calibration', 400);
     await writeSplit(join(dir, 'held.json'), 'test', 400);
+    await writeSplit(join(dir, 'inverted.json'), 'test', 400, (x) => 1 - x);
+    await writeSplit(join(dir, 'noisy.json'), 'test', 400, noisy(0.3, 7));
   }, 60_000);
 
   it('writes the chosen routing into the device and edge configs, and the report', async () => {
@@ -68,13 +112,47 @@ describe('fogline calibrate', () => {
       threshold: chosen.policy.device.threshold,
     });
     expect(mid.routing).toEqual({ score: chosen.policy.edge.score, threshold: chosen.policy.edge.threshold });
-    expect({ ...mid, routing: before.routing }).toEqual(before);
+    // Only routing and the drift block change; every other field stays as written.
+    expect(mid.drift).toEqual(tiny.drift);
+    expect({ ...mid, routing: before.routing, drift: before.drift }).toEqual(before);
     const cloudConfig = JSON.parse(
       await readFile(join(DEFAULT_MODELS_DIR, 'digits-large', 'config.json'), 'utf8'),
     );
     expect(await config('digits-large')).toEqual(cloudConfig);
     expect(await readFile(join(dir, 'out', 'cal.svg'), 'utf8')).toMatch(/^<svg/);
     expect(await readFile(join(dir, 'out', 'cal.md'), 'utf8')).toMatch(/oracle router/);
+  });
+
+  it("writes the device's calibration score histogram into the device and edge configs, against which drift shows", async () => {
+    const tiny = await config('digits-tiny');
+    const mid = await config('digits-mid');
+    // Written by the first test's run; both configs parse with it.
+    for (const [name, c] of [
+      ['digits-tiny', tiny],
+      ['digits-mid', mid],
+    ] as const) {
+      expect(parseModelConfig(c, 'config.json', name).drift).toEqual(tiny.drift);
+    }
+    const drift = parseModelConfig(tiny, 'config.json', 'digits-tiny').drift!;
+    expect(drift).toMatchObject({
+      score: tiny.routing.score,
+      model: 'digits-tiny',
+      version: 1,
+      records: 400,
+    });
+    expect(drift.reference.length).toBeGreaterThanOrEqual(5);
+    expect(drift.reference.every((share) => share > 0)).toBe(true);
+    expect(JSON.parse(await readFile(join(dir, 'out', 'cal.json'), 'utf8')).drift).toEqual(drift);
+
+    const psiOn = async (file: string) => {
+      const scores = await scoresOn(join(dir, 'repo'), 'digits-tiny', join(dir, file), drift.score);
+      return psi(drift.reference, histogram(scores, drift.bins));
+    };
+    // The calibration samples against their own histogram, in-distribution test digits, shifted ones.
+    expect(await psiOn('fit.json')).toBeLessThan(1e-9);
+    expect(await psiOn('held.json')).toBeLessThan(0.1);
+    expect(await psiOn('inverted.json')).toBeGreaterThan(PSI_ALARM);
+    expect(await psiOn('noisy.json')).toBeGreaterThan(PSI_ALARM);
   });
 
   it('an unreachable target: says so, writes no routing', async () => {

@@ -6,6 +6,7 @@ import {
   type CalibrationReport,
   calibrateCascade,
   describeObjective,
+  driftReferenceOf,
   formatStage,
   type Minimize,
   type Objective,
@@ -14,8 +15,8 @@ import {
   type TierModel,
   type TierRole,
   targetOf,
+  writeCalibratedConfig,
   writeCalibrationReport,
-  writeRouting,
 } from '@fogline/toolchain';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { cascadeOf, isBuiltInRepository } from '../cascade-flags.ts';
@@ -211,10 +212,20 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
   }).finally(() => progressOf?.reporter.stop());
 
   const written: string[] = [];
+  // The device's score histogram on the calibration split, in the device's config and the edge's:
+  // the edge compares the windows its devices send against it (docs/field-accuracy.md "Drift").
+  const driftScore = result.chosen?.policy.device.score;
+  const drift =
+    driftScore === undefined
+      ? undefined
+      : driftReferenceOf(result.calibrationScores.device[driftScore], driftScore, {
+          name: cascade.device.name,
+          version: cascade.device.latestVersion,
+        });
   if (result.chosen && !flags.dryRun) {
     for (const role of ['device', 'edge'] as const) {
       const file = join(entries[TIER_ROLES.indexOf(role)]!.dir, 'config.json');
-      await writeRouting(file, result.chosen.policy[role]);
+      await writeCalibratedConfig(file, { routing: result.chosen.policy[role], ...(drift ? { drift } : {}) });
       written.push(file);
     }
   }
@@ -231,9 +242,15 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
     frontier: result.frontier,
     // Relative to where the command ran: a committed report names no machine's paths.
     written: written.map((file) => relative(process.cwd(), file)),
+    ...(drift ? { drift } : {}),
   };
   await writeCalibrationReport(flags.report, report);
   printSummary(report, result.chosen?.policy);
+  if (drift && written.length > 0) {
+    console.log(
+      `drift reference written with it: ${cascade.device.name} v${drift.version} ${drift.score} on ${drift.reference.length} bins of ${drift.records} samples`,
+    );
+  }
   if (!result.chosen) {
     throw new FoglineError(
       'INVALID_ARG',

@@ -9,6 +9,7 @@ export * from './clock.ts';
 export * from './codec/index.ts';
 export * from './errors.ts';
 export * from './fabric/index.ts';
+export * from './field/index.ts';
 export * from './model-config.ts';
 export * from './oip.ts';
 export * from './options.ts';

@@ -77,9 +77,39 @@ describe('model config', () => {
     ['preprocessing.std', (c: Record<string, unknown>) => (c.preprocessing = { std: [0] })],
     ['preprocessing.mean', (c: Record<string, unknown>) => (c.preprocessing = { mean: [0, 0] })],
     ['preprocessing.layout', (c: Record<string, unknown>) => (c.preprocessing = { layout: 'CHW' })],
+    ['drift', (c: Record<string, unknown>) => (c.drift = [0, 1])],
+    ['drift.score', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, score: 'confidence' })],
+    ['drift.model', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, model: '' })],
+    ['drift.version', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, version: 0 })],
+    ['drift.bins', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, bins: [0, 0.5, 0.5, 1] })],
+    ['drift.bins', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, bins: [0, 0.5, 1.5] })],
+    ['drift.reference', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, reference: [0.5, 0.5] })],
+    ['drift.reference', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, reference: [0.2, 0.2, 0.2] })],
+    [
+      'drift.reference',
+      (c: Record<string, unknown>) => (c.drift = { ...DRIFT, reference: [1.2, -0.1, -0.1] }),
+    ],
+    ['drift.records', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, records: 2.5 })],
   ])('refuses a bad %s, naming the file and the field', (field, mutate) => {
     const err = parseError(mutate);
     expect(err.message).toContain('m/config.json');
     expect(err.message).toContain(`field "${field}"`);
   });
+
+  it('reads a drift block as written, and leaves it out when the config has none', () => {
+    expect(parseModelConfig(mid(), 'm/config.json', 'digits-mid').drift).toBeUndefined();
+    const c = mid();
+    c.drift = DRIFT;
+    expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift).toEqual(DRIFT);
+  });
 });
+
+/** A device score histogram on three bins, as `fogline calibrate` writes it. */
+const DRIFT = {
+  score: 'margin',
+  model: 'digits-tiny',
+  version: 1,
+  bins: [0, 0.4, 0.9, 1],
+  reference: [0.3, 0.3, 0.4],
+  records: 1500,
+};

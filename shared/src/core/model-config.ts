@@ -5,6 +5,7 @@
  * reads the files and checks them against the ONNX graph.
  */
 import { FoglineError } from './errors.ts';
+import { type DriftReference, parseDriftReference } from './field/drift-reference.ts';
 import {
   DEFAULT_POLICY,
   isTier,
@@ -79,6 +80,8 @@ export interface ModelConfig {
   readonly routing: RoutingPolicy;
   /** Class names by index; empty when the config names none. */
   readonly labels: readonly string[];
+  /** The device's calibration score histogram drift is measured against; absent until calibrated. */
+  readonly drift?: DriftReference;
 }
 
 /** Channels of an image input per layout: [N, C, H, W] or [N, H, W, C]; undefined when not rank 4. */
@@ -171,6 +174,13 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
     fail('labels', `has ${labelList.length} names but outputs[0] has ${classes} classes`);
   }
 
+  const drift =
+    c.drift === undefined
+      ? undefined
+      : parseDriftReference(c.drift, (field, problem) =>
+          fail(field === '' ? 'drift' : `drift.${field}`, problem),
+        );
+
   return Object.freeze({
     name,
     tier: tier as Tier,
@@ -188,6 +198,7 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
     }),
     routing,
     labels: labelList,
+    ...(drift ? { drift } : {}),
   });
 }
 

@@ -3,7 +3,7 @@
  * sweeps the policies on the calibration split, picks one by the objective and measures it (and
  * the baselines) on both splits, so overfitting of the thresholds shows.
  */
-import { SCORE_KINDS } from '@fogline/shared';
+import { SCORE_KINDS, type ScoreKind } from '@fogline/shared';
 import type { Dataset, DatasetProgress } from '../dataset/dataset.ts';
 import type { EvaluatedModel } from '../evaluate/evaluate-model.ts';
 import type { RouterRow, TierSummary } from './calibration-report.ts';
@@ -41,6 +41,8 @@ export interface CascadeCalibration {
   readonly rows: readonly RouterRow[];
   readonly perScoreKind: readonly RouterRow[];
   readonly frontier: readonly PolicyPoint[];
+  /** Every tier's routing scores on each calibration sample (the drift reference is cut from the device's). */
+  readonly calibrationScores: Readonly<Record<TierRole, Readonly<Record<ScoreKind, Float64Array>>>>;
 }
 
 async function runAll(
@@ -120,5 +122,6 @@ export async function calibrateCascade(
     rows,
     perScoreKind,
     frontier: paretoFrontier(points),
+    calibrationScores: { device: cal.device.scores, edge: cal.edge.scores, cloud: cal.cloud.scores },
   };
 }

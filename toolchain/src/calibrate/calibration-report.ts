@@ -1,5 +1,5 @@
 /** The calibration report: tiers, chosen policy against the baselines on both splits, frontier. */
-import type { ResolvedPolicy } from '@fogline/shared';
+import type { DriftReference, ResolvedPolicy } from '@fogline/shared';
 import type { CascadeOutcome, CascadePolicy, NetworkCosts } from './cascade.ts';
 import type { PolicyPoint } from './sweep.ts';
 
@@ -33,6 +33,8 @@ export interface CalibrationReport {
   readonly perScoreKind: readonly RouterRow[];
   readonly frontier: readonly PolicyPoint[];
   readonly written: readonly string[];
+  /** The device's calibration score histogram (the configs' `drift` block), when a policy was chosen. */
+  readonly drift?: DriftReference;
 }
 
 const pct = (v: number): string => `${(v * 100).toFixed(2)}`;
@@ -130,6 +132,12 @@ export function calibrationMarkdown(r: CalibrationReport, svgFile?: string): str
       ? `Routing written to: ${r.written.map((w) => `\`${w}\``).join(', ')}`
       : 'Routing not written (dry run or no feasible policy).',
     '',
+    ...(r.drift
+      ? [
+          `Drift reference (\`drift\`, docs/field-accuracy.md): ${r.drift.model} v${r.drift.version} ${r.drift.score} on ${r.drift.reference.length} bins of ${r.drift.records} samples, edges ${r.drift.bins.map((b) => b.toFixed(4)).join(', ')}.`,
+          '',
+        ]
+      : []),
   ];
   return lines.join('\n');
 }

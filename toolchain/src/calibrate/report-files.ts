@@ -1,10 +1,10 @@
 /** Writes a calibration report as <stem>.md, <stem>.svg (the frontier plot) and <stem>.json. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { routingOf } from './calibrated-config.ts';
 import { type CalibrationReport, calibrationMarkdown } from './calibration-report.ts';
 import type { CascadePolicy } from './cascade.ts';
 import { frontierSvg, type Marker } from './frontier-svg.ts';
-import { routingOf } from './routing-config.ts';
 
 function markersOf(report: CalibrationReport): Marker[] {
   const markers: Marker[] = [];

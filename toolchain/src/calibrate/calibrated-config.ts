@@ -1,9 +1,15 @@
 /**
- * Writes a stage's routing policy into a model's config.json `routing` field ({ score, threshold }; the
- * model answers locally when score ≥ threshold), leaving every other field as it was.
+ * Writes what calibration fitted into a model's config.json: the stage's `routing` policy ({ score,
+ * threshold }; the model answers locally when score ≥ threshold) and, when given, the `drift`
+ * reference (the device's calibration score histogram), leaving every other field as it was.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { ALWAYS_ESCALATE_THRESHOLD, FoglineError, type ResolvedPolicy } from '@fogline/shared';
+import {
+  ALWAYS_ESCALATE_THRESHOLD,
+  type DriftReference,
+  FoglineError,
+  type ResolvedPolicy,
+} from '@fogline/shared';
 
 /** The policy as config.json holds it: an infinite threshold becomes ALWAYS_ESCALATE_THRESHOLD. */
 export function routingOf(policy: ResolvedPolicy): ResolvedPolicy {
@@ -13,7 +19,13 @@ export function routingOf(policy: ResolvedPolicy): ResolvedPolicy {
   };
 }
 
-export async function writeRouting(configFile: string, policy: ResolvedPolicy): Promise<void> {
+export interface CalibratedFields {
+  readonly routing: ResolvedPolicy;
+  /** Absent: a `drift` block already in the file stays as it is. */
+  readonly drift?: DriftReference;
+}
+
+export async function writeCalibratedConfig(configFile: string, fields: CalibratedFields): Promise<void> {
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(configFile, 'utf8'));
@@ -25,6 +37,7 @@ export async function writeRouting(configFile: string, policy: ResolvedPolicy): 
   }
   const config = raw as Record<string, unknown>;
   const previous = typeof config.routing === 'object' && config.routing !== null ? config.routing : {};
-  config.routing = { ...previous, ...routingOf(policy) };
+  config.routing = { ...previous, ...routingOf(fields.routing) };
+  if (fields.drift) config.drift = fields.drift;
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
 }
