@@ -17,7 +17,7 @@ import { parseShift, SHIFT_FIELDS, type Shift, type ShiftedStreamSpec } from './
  * Shifts of our own, each measured in bench/reports/shifts.md. Chosen for what they do to the
  * cascade, not for realism: see docs/data.md for the figures.
  */
-export const SHIFT_PRESETS = Object.freeze({
+const PRESETS = {
   /** Turned 25-40° either way: the tiny model stays confident while it is wrong. */
   rotated: { rotate: [25, 40] },
   /** Shrunk to 55-70 % and blurred: every model loses, the tiny one knows it and escalates. */
@@ -28,9 +28,21 @@ export const SHIFT_PRESETS = Object.freeze({
   'printed-distorted': { printed: true, rotate: [10, 25], strokeWidth: -1, noise: 0.05 },
   /** Thicker strokes with pixel noise: the larger models fall below the tiny one. */
   'thick-noisy': { strokeWidth: 1, noise: [0.08, 0.12] },
-} satisfies Record<string, Shift>) as Readonly<Record<string, Shift>>;
+} satisfies Record<string, Shift>;
 
-export type ShiftPresetName = keyof typeof SHIFT_PRESETS;
+export type ShiftPresetName = keyof typeof PRESETS;
+
+/** The named shifts, validated and frozen (ranges included). */
+export const SHIFT_PRESETS: Readonly<Record<ShiftPresetName, Shift>> = Object.freeze(
+  Object.fromEntries(Object.entries(PRESETS).map(([name, shift]) => [name, parseShift(shift)])) as Record<
+    ShiftPresetName,
+    Shift
+  >,
+);
+
+export function isShiftPreset(name: string): name is ShiftPresetName {
+  return Object.hasOwn(SHIFT_PRESETS, name);
+}
 
 export const SHIFT_SPEC_PREFIX = 'shift:';
 
@@ -71,7 +83,7 @@ export function parseShiftSpec(spec: string): ShiftedStreamSpec & { readonly shi
   body.split(',').forEach((token, i) => {
     const eq = token.indexOf('=');
     if (eq < 0) {
-      const preset = Object.hasOwn(SHIFT_PRESETS, token) ? SHIFT_PRESETS[token] : undefined;
+      const preset = isShiftPreset(token) ? SHIFT_PRESETS[token] : undefined;
       if (i !== 0 || !preset) {
         fail(spec, `"${token}" is not a preset (${Object.keys(SHIFT_PRESETS).join(', ')}) nor field=value`);
       }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DIGIT_PIXELS, loadDigits } from './dataset.ts';
 import { loadPrintedDigits } from './printed.ts';
-import { collectStream, parseShift, type ShiftedStreamSpec, shiftedStream } from './shift.ts';
+import { collectStream, parseShift, type ShiftedStreamSpec, shiftedStream, sliceStream } from './shift.ts';
 import { parseShiftSpec, SHIFT_PRESETS } from './shift-spec.ts';
 import { inkOf } from './transforms.ts';
 
@@ -107,6 +107,16 @@ describe('shiftedStream', () => {
       n++;
     }
     expect(n).toBe(900);
+  });
+
+  it('a slice is the items of a window, in place', () => {
+    const s = collectStream(spec(6));
+    const w = sliceStream(s, 250, 350);
+    expect(w.count).toBe(100);
+    expect(w.labels).toEqual(s.labels.slice(250, 350));
+    expect(w.images).toEqual(s.images.slice(250 * DIGIT_PIXELS, 350 * DIGIT_PIXELS));
+    expect([...new Set(w.segments)]).toEqual([0, 1]);
+    expect(() => sliceStream(s, 800, 901)).toThrow(RangeError);
   });
 
   it('refuses bad specs with one line', () => {

@@ -222,3 +222,17 @@ export function collectStream(spec: ShiftedStreamSpec): ShiftedStream {
   }
   return { images, labels, count, segments, shiftOf };
 }
+
+/** Items [start, end) of a collected stream, as views (no copy): one window for prequential scoring. */
+export function sliceStream(stream: ShiftedStream, start: number, end: number): ShiftedStream {
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > stream.count || start > end) {
+    throw new RangeError(`stream slice [${start}, ${end}) is not within [0, ${stream.count})`);
+  }
+  return {
+    images: stream.images.subarray(start * DIGIT_PIXELS, end * DIGIT_PIXELS),
+    labels: stream.labels.subarray(start, end),
+    segments: stream.segments.subarray(start, end),
+    shiftOf: stream.shiftOf.subarray(start, end),
+    count: end - start,
+  };
+}
