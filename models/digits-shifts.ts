@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseModelConfig, type ResolvedPolicy, resolvePolicy, scoreLogitRows } from '@fogline/shared';
 import type { DigitsData } from '@fogline/shared/digits';
 import * as ort from 'onnxruntime-node';
+import { runLogits } from './digits-zoo.ts';
 
 /** The default cascade, device → edge → cloud (docs/design.md). */
 export const CASCADE = ['digits-tiny', 'digits-mid-int8', 'digits-large'] as const;
@@ -53,16 +54,7 @@ async function logitsOf(
 ): Promise<Float32Array> {
   const out = new Float32Array(data.count * 10);
   for (let start = 0; start < data.count; start += batch) {
-    const n = Math.min(batch, data.count - start);
-    const image = new ort.Tensor('float32', data.images.subarray(start * 784, (start + n) * 784), [
-      n,
-      1,
-      28,
-      28,
-    ]);
-    const logits = (await session.run({ image })).logits;
-    if (!logits) throw new Error('model has no "logits" output');
-    out.set(logits.data as Float32Array, start * 10);
+    out.set(await runLogits(session, data, start, Math.min(batch, data.count - start)), start * 10);
   }
   return out;
 }

@@ -1,16 +1,15 @@
 /**
  * The committed digits model zoo as seen from TypeScript: where the ONNX files are, the metadata the
  * training script recorded (models/digits/zoo.json), and batched evaluation under onnxruntime-node.
- * Used by models/models.test.ts and bench/models.ts.
+ * Used by models/models.test.ts, bench/models.ts and models/digits-shifts.ts.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DigitsData } from '@fogline/shared/digits';
-
-/** The printed-digit probe set now lives with the digits data (shared/src/digits/printed.ts). */
-export { loadPrintedDigits } from '@fogline/shared/digits';
-
 import * as ort from 'onnxruntime-node';
+
+/** The printed-digit probe set lives with the digits data (shared/src/digits/printed.ts). */
+export { loadPrintedDigits } from '@fogline/shared/digits';
 
 export const DIGITS_MODELS = ['digits-tiny', 'digits-mid', 'digits-large'] as const;
 export type DigitsModelName = (typeof DIGITS_MODELS)[number];
