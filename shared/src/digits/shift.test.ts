@@ -133,6 +133,7 @@ describe('shiftedStream', () => {
     expect(() => parseShift({ rotate: 500 })).toThrow(/shift.rotate must be .* within \[0, 180\]/);
     expect(() => parseShift({ noise: [0.3, 0.1] })).toThrow(/shift.noise/);
     expect(() => parseShift({ wobble: 1 })).toThrow(/unknown shift field "wobble"/);
+    expect(() => parseShift(JSON.parse('{"constructor": 1}'))).toThrow(/unknown shift field "constructor"/);
     expect(() => parseShift({ printed: 'yes' })).toThrow(/printed must be true or false/);
   });
 });
@@ -168,6 +169,7 @@ describe('parseShiftSpec', () => {
       ['shift:rotated,source=dev', /source must be one of train, calibration, test/],
       ['shift:printed=maybe', /printed must be true or false/],
       ['shift:zoom=2', /unknown field "zoom"/],
+      ['shift:toString=2', /unknown field "toString"/],
     ];
     for (const [text, line] of bad) expect(() => parseShiftSpec(text), text).toThrow(line);
   });

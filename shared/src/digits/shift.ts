@@ -102,7 +102,7 @@ export function parseShift(raw: unknown): Shift {
       if (typeof value !== 'boolean')
         fail(`shift.printed must be true or false, got ${JSON.stringify(value)}`);
       out.printed = value;
-    } else if (key in LIMITS) {
+    } else if (Object.hasOwn(LIMITS, key)) {
       out[key] = checkRange(key as keyof typeof LIMITS, value);
     } else {
       fail(`unknown shift field "${key}" (have: ${SHIFT_FIELDS.join(', ')})`);
