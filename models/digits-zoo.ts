@@ -1,12 +1,15 @@
 /**
  * The committed digits model zoo as seen from TypeScript: where the ONNX files are, the metadata the
  * training script recorded (models/digits/zoo.json), and batched evaluation under onnxruntime-node.
- * Used by models/models.test.ts and bench/models.ts.
+ * Used by models/models.test.ts, bench/models.ts and models/digits-shifts.ts.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DigitsData } from '@fogline/shared/digits';
 import * as ort from 'onnxruntime-node';
+
+/** The printed-digit probe set lives with the digits data (shared/src/digits/printed.ts). */
+export { loadPrintedDigits } from '@fogline/shared/digits';
 
 export const DIGITS_MODELS = ['digits-tiny', 'digits-mid', 'digits-large'] as const;
 export type DigitsModelName = (typeof DIGITS_MODELS)[number];
@@ -36,23 +39,6 @@ export function modelPath(name: DigitsModelName, version = 1): string {
 
 export function readZoo(): ZooRecord {
   return JSON.parse(readFileSync(new URL('./digits/zoo.json', import.meta.url), 'utf8')) as ZooRecord;
-}
-
-/**
- * The printed-digit probe set (models/digits/printed.json, from models/make_printed_digits.py): digits
- * 0-9 in 22 DejaVu fonts, MNIST-style preprocessing. Out of distribution; never trained on.
- */
-export function loadPrintedDigits(): DigitsData & { fonts: string[] } {
-  const raw = JSON.parse(readFileSync(new URL('./digits/printed.json', import.meta.url), 'utf8')) as {
-    count: number;
-    fonts: string[];
-    labels: number[];
-    images_base64_uint8: string;
-  };
-  const bytes = Buffer.from(raw.images_base64_uint8, 'base64');
-  const images = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) images[i] = (bytes[i] ?? 0) / 255;
-  return { images, labels: Uint8Array.from(raw.labels), count: raw.count, fonts: raw.fonts };
 }
 
 export function openSession(name: DigitsModelName, threads = 1): Promise<ort.InferenceSession> {

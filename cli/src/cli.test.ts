@@ -32,7 +32,7 @@ describe('fogline CLI', () => {
     const badData = await fogline('models', 'eval', 'digits-mid', '--data', 'validation');
     expect(badData.code).toBe(1);
     expect(badData.stderr).toMatch(
-      /dataset "validation" is neither a digits split \(train, calibration, test\) nor a readable file or folder/,
+      /dataset "validation" is neither a digits split \(train, calibration, test\), a shifted stream \(shift:…\) nor a readable file or folder/,
     );
     const unknown = await fogline('models', 'eval', 'digits-huge');
     expect(unknown.code).toBe(1);

@@ -234,4 +234,38 @@ describe('digits and a dataset that does not exist', () => {
       /neither a digits split .* nor a readable file or folder/,
     );
   });
+
+  const digitsTarget = () =>
+    targetOf(
+      config({
+        inputs: [{ name: 'image', datatype: 'FP32', shape: [-1, 1, 28, 28] }],
+        preprocessing: undefined,
+        labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+        outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 10] }],
+      }),
+      'tiny/config.json',
+    );
+
+  it('a shifted stream by name: the same samples for the same spec, shifted away from the split', async () => {
+    const a = await loadDataset('shift:rotated,count=200@seed=3', digitsTarget());
+    const b = await loadDataset('shift:rotated,count=200@seed=3', digitsTarget());
+    const plain = await loadDataset('shift:count=200@seed=3', digitsTarget());
+    expect(a).toMatchObject({
+      count: 200,
+      sampleDims: [1, 28, 28],
+      source: 'shift:rotated,count=200@seed=3',
+    });
+    expect(a.data).toEqual(b.data);
+    expect(a.labels).toEqual(plain.labels);
+    expect(a.data).not.toEqual(plain.data);
+  });
+
+  it('a bad shifted stream: one line naming it', async () => {
+    await expect(loadDataset('shift:wobbly', digitsTarget())).rejects.toThrow(
+      /dataset "shift:wobbly": "wobbly" is not a preset/,
+    );
+    await expect(loadDataset('shift:rotated', target)).rejects.toThrow(
+      /shifted digits "shift:rotated" \(1×28×28\): has samples of shape 1×28×28; the model input "image"/,
+    );
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * `loadDataset(spec, target)`: the one dataset reader of the toolchain and the CLI (docs/data.md).
- * `spec` is a digits split name (`test`, `digits:test`), a folder of class folders of images, a
+ * `spec` is a digits split name (`test`, `digits:test`), a shifted digits stream (`shift:rotated@seed=3`), a folder of class folders of images, a
  * folder holding `inputs.npy` + `labels.npy`, `inputs.npy,labels.npy`, a `.json` file, or a raw
  * float32 file. Every problem is one INVALID_ARG/NOT_FOUND line naming the file (and the field).
  */
@@ -8,11 +8,11 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
-import { DIGITS_SPLITS, type DigitsSplit } from '@fogline/shared/digits';
+import { DIGITS_SPLITS, type DigitsSplit, SHIFT_SPEC_PREFIX } from '@fogline/shared/digits';
 import type { Dataset, DatasetTarget, LoadDatasetOptions } from './dataset.ts';
 import { fromImageFolder } from './image-folder.ts';
 import { fromNpyPair } from './npy-pair.ts';
-import { fromDigits, fromJson, fromRaw } from './numeric-files.ts';
+import { fromDigits, fromJson, fromRaw, fromShift } from './numeric-files.ts';
 
 /** The digits split a spec names (`test` or `digits:test`), if it names one. */
 export function digitsSplitOf(spec: string): DigitsSplit | undefined {
@@ -28,6 +28,7 @@ export async function loadDataset(
   const split = digitsSplitOf(spec);
   // A split name wins over a folder of that name (`./test` names the folder).
   if (split !== undefined) return fromDigits(split, target);
+  if (spec.startsWith(SHIFT_SPEC_PREFIX)) return fromShift(spec, target);
   const parts = spec.split(',');
   if (parts.length === 2 && parts.every((p) => p.endsWith('.npy')))
     return fromNpyPair(parts[0]!, parts[1]!, target);
@@ -37,7 +38,7 @@ export async function loadDataset(
   } catch (cause) {
     throw new FoglineError(
       'NOT_FOUND',
-      `dataset "${spec}" is neither a digits split (${DIGITS_SPLITS.join(', ')}) nor a readable file or folder`,
+      `dataset "${spec}" is neither a digits split (${DIGITS_SPLITS.join(', ')}), a shifted stream (${SHIFT_SPEC_PREFIX}…) nor a readable file or folder`,
       { cause, details: { file: spec } },
     );
   }

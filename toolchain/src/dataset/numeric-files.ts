@@ -1,12 +1,13 @@
 /**
- * The numeric forms: the digits splits, a JSON file and a raw float32 file (docs/data.md).
+ * The numeric forms: the digits splits, a shifted digits stream, a JSON file and a raw float32 file
+ * (docs/data.md).
  * - JSON: `{ "shape": [N, ...sampleDims], "data": [...N × prod(sampleDims) numbers, flat or nested],
  *   "labels"?: [N class indices] }`
  * - raw: little-endian float32 values back to back, N samples of the model input's per-sample size
  *   (the model input must then have fixed non-batch dims).
  */
 import { FoglineError } from '@fogline/shared';
-import { type DigitsSplit, loadDigits } from '@fogline/shared/digits';
+import { collectStream, type DigitsSplit, loadDigits, parseShiftSpec } from '@fogline/shared/digits';
 import {
   checkLabels,
   type Dataset,
@@ -22,6 +23,14 @@ export function fromDigits(split: DigitsSplit, target: DatasetTarget): Dataset {
   const sampleDims = fitDims(`digits split "${split}" (1×28×28)`, [1, 28, 28], target);
   const labels = checkLabels(source, d.labels, target);
   return { data: d.images, count: d.count, sampleDims, labels, source, skipped: [] };
+}
+
+/** `shift:<preset or fields>[@seed=n]`: a shifted stream of digits (shared/src/digits/shift-spec.ts). */
+export function fromShift(spec: string, target: DatasetTarget): Dataset {
+  const stream = collectStream(parseShiftSpec(spec));
+  const sampleDims = fitDims(`shifted digits "${spec}" (1×28×28)`, [1, 28, 28], target);
+  const labels = checkLabels(spec, stream.labels, target);
+  return { data: stream.images, count: stream.count, sampleDims, labels, source: spec, skipped: [] };
 }
 
 function flatNumbers(value: unknown, source: string): Float32Array {
