@@ -77,9 +77,24 @@ describe('model config', () => {
     ['preprocessing.std', (c: Record<string, unknown>) => (c.preprocessing = { std: [0] })],
     ['preprocessing.mean', (c: Record<string, unknown>) => (c.preprocessing = { mean: [0, 0] })],
     ['preprocessing.layout', (c: Record<string, unknown>) => (c.preprocessing = { layout: 'CHW' })],
+    ['response_cache', (c: Record<string, unknown>) => (c.response_cache = true)],
+    ['response_cache.enable', (c: Record<string, unknown>) => (c.response_cache = { enable: 'yes' })],
+    ['response_cache.enable', (c: Record<string, unknown>) => (c.response_cache = {})],
+    ['response_cache.size', (c: Record<string, unknown>) => (c.response_cache = { enable: true, size: 1 })],
   ])('refuses a bad %s, naming the file and the field', (field, mutate) => {
     const err = parseError(mutate);
     expect(err.message).toContain('m/config.json');
     expect(err.message).toContain(`field "${field}"`);
+  });
+
+  it('keeps response_cache only when it is enabled (absent and enable: false both mean off)', () => {
+    const parse = (responseCache: unknown) => {
+      const c = mid();
+      if (responseCache !== undefined) c.response_cache = responseCache;
+      return parseModelConfig(c, 'm/config.json', 'digits-mid').response_cache;
+    };
+    expect(parse(undefined)).toBeUndefined();
+    expect(parse({ enable: false })).toBeUndefined();
+    expect(parse({ enable: true })).toEqual({ enable: true });
   });
 });

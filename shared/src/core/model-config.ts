@@ -64,6 +64,11 @@ export interface DynamicBatchingConfig {
   readonly preferred_batch_size: readonly number[];
 }
 
+/** Triton's `response_cache`: whether this model's answers may be served from the server's cache. */
+export interface ResponseCacheConfig {
+  readonly enable: boolean;
+}
+
 /** `models/<name>/config.json`, snake_case like Triton's config.pbtxt. */
 export interface ModelConfig {
   readonly name: string;
@@ -79,6 +84,11 @@ export interface ModelConfig {
   readonly routing: RoutingPolicy;
   /** Class names by index; empty when the config names none. */
   readonly labels: readonly string[];
+  /**
+   * Absent or `{enable: false}`: never answered from the response cache. `{enable: true}`: answered
+   * from it when the server has one (`fogline cloud --response-cache-mb`); docs/cloud.md.
+   */
+  readonly response_cache?: ResponseCacheConfig;
 }
 
 /** Channels of an image input per layout: [N, C, H, W] or [N, H, W, C]; undefined when not rank 4. */
@@ -171,6 +181,8 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
     fail('labels', `has ${labelList.length} names but outputs[0] has ${classes} classes`);
   }
 
+  const responseCache = parseResponseCache(c.response_cache, { fail, obj });
+
   return Object.freeze({
     name,
     tier: tier as Tier,
@@ -188,7 +200,25 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
     }),
     routing,
     labels: labelList,
+    ...(responseCache && { response_cache: responseCache }),
   });
+}
+
+/**
+ * `response_cache: {"enable": boolean}` (Triton's field). Only an enabled cache is kept: absent and
+ * `{"enable": false}` parse alike (absent), so a config reads the same however it says "off".
+ */
+function parseResponseCache(
+  raw: unknown,
+  check: Pick<FieldCheckers, 'fail' | 'obj'>,
+): ResponseCacheConfig | undefined {
+  if (raw === undefined) return undefined;
+  const o = check.obj(raw, 'response_cache');
+  for (const key of Object.keys(o)) {
+    if (key !== 'enable') check.fail(`response_cache.${key}`, 'is not a field (only "enable")');
+  }
+  if (typeof o.enable !== 'boolean') check.fail('response_cache.enable', 'must be true or false');
+  return o.enable === true ? Object.freeze({ enable: true }) : undefined;
 }
 
 interface FieldCheckers {
