@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Pr
   cloud: () => import('./cloud.ts'),
   fabric: () => import('./fabric.ts'),
   models: () => import('./models.ts'),
+  'response-cache': () => import('./response-cache.ts'),
 };
 const available = Object.keys(BENCHMARKS).join(', ');
 
