@@ -243,7 +243,11 @@ const RESPONSE_CACHE_ENV = 'FOGLINE_RESPONSE_CACHE_MB';
 function responseCacheFromEnv(): number {
   const text = process.env[RESPONSE_CACHE_ENV];
   if (text === undefined || text.trim() === '') return DEFAULT_CLOUD_OPTIONS.responseCacheMb;
-  return numberFlag(RESPONSE_CACHE_ENV, CLOUD_RULES.responseCacheMb)(text);
+  const n = Number(text);
+  const rule = CLOUD_RULES.responseCacheMb;
+  // A plain error, not commander's: this runs after parsing, where only main() prints errors.
+  if (!rule.test(n)) throw new Error(`${RESPONSE_CACHE_ENV} must be ${rule.must}, got "${text}"`);
+  return n;
 }
 
 function brokerLimits(flags: CloudFlags): CloudOptions['mqtt'] {
