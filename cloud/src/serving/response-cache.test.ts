@@ -62,6 +62,8 @@ describe('ResponseCache', () => {
     expect(p.get(b)).toBeUndefined();
     expect([a, c, d].map((k) => p.get(k)?.y?.data[0])).toEqual([1, 3, 4]);
     expect(cache.stats).toMatchObject({ entries: 3, bytes: 3 * entryBytes(10), evictions: 1 });
+    p.drop();
+    expect(cache.stats).toMatchObject({ entries: 0, bytes: 0 });
   });
 
   it('does not keep an answer larger than the whole cache, nor evict for it', () => {

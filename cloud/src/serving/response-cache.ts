@@ -104,24 +104,28 @@ export class ResponseCache {
       this.evictions++;
     }
     this.entries.set(key, { key, partition, outputs: copy, bytes });
+    partition.keys.add(key);
     this.bytes += bytes;
   }
 
-  /** Removes every entry of `partition`. */
+  /** Removes every entry of `partition` (its own entries only: no scan of the others). */
   dropPartition(partition: ResponseCachePartition): void {
-    for (const entry of this.entries.values()) if (entry.partition === partition) this.remove(entry.key);
+    for (const key of [...partition.keys]) this.remove(key);
   }
 
   private remove(key: string): void {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
+    entry.partition.keys.delete(key);
     this.bytes -= entry.bytes;
   }
 }
 
 /** One model version's share of the cache. */
 export class ResponseCachePartition {
+  /** Keys of this partition's entries in the cache (kept by the cache). */
+  readonly keys = new Set<string>();
   private readonly inputs: readonly { name: string; datatype: string; tail: readonly number[] }[];
 
   constructor(
