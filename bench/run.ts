@@ -10,6 +10,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Pr
   fabric: () => import('./fabric.ts'),
   models: () => import('./models.ts'),
   shifts: () => import('./shifts.ts'),
+  'response-cache': () => import('./response-cache.ts'),
 };
 const available = Object.keys(BENCHMARKS).join(', ');
 

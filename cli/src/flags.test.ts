@@ -49,6 +49,7 @@ describe('flags refuse what their option refuses', () => {
     ['cloud', '--http-port', CLOUD_RULES.httpPort, ['0', '8000'], ['-1', '65536', 'x']],
     ['cloud', '--workers', SERVING_RULES.workers, ['1', '64'], ['0', '65', '2.5']],
     ['cloud', '--max-queue-delay-ms', SERVING_RULES.maxQueueDelayMs, ['0', '2.5'], ['-1', '60001']],
+    ['cloud', '--response-cache-mb', CLOUD_RULES.responseCacheMb, ['0', '0.5', '256'], ['-1', 'lots']],
     ['edge', '--threshold', AGENT_RULES.routingThreshold, ['0', '0.9', '1'], ['1.1', '-0.1', '']],
     ['edge', '--telemetry-interval-ms', AGENT_RULES.telemetryIntervalMs, ['100'], ['99', 'soon']],
     ['edge', '--device-list-poll-ms', AGENT_RULES.deviceListPollMs, ['0', '100'], ['50']],

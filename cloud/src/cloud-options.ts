@@ -7,6 +7,7 @@ import {
   checkFields,
   FoglineError,
   intAtLeast,
+  numberIn,
   optionChecker,
   portOrZero,
   positive,
@@ -45,6 +46,11 @@ export interface CloudOptions {
   /** How long a stop waits for in-flight requests before closing their connections. */
   shutdownTimeoutMs: number;
   serving: ServingOptions;
+  /**
+   * Size of the response cache in MiB (`--response-cache-mb`, `FOGLINE_RESPONSE_CACHE_MB`), shared by
+   * the models whose config.json enables `response_cache`; 0 = no cache.
+   */
+  responseCacheMb: number;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
@@ -61,6 +67,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   maxBodyBytes: 16 * 1024 * 1024,
   shutdownTimeoutMs: 5_000,
   serving: Object.freeze({}),
+  responseCacheMb: 0,
 });
 
 /** What each option may be; `fogline cloud` parses its flags with the same rules. */
@@ -69,6 +76,7 @@ export const CLOUD_RULES = Object.freeze({
   mqttPort: portOrZero,
   maxBodyBytes: intAtLeast(1024),
   shutdownTimeoutMs: intAtLeast(0),
+  responseCacheMb: numberIn(0, 1024 * 1024),
   edgeRate: Object.freeze({ ratePerSec: positive, burst: atLeast(1) }),
 });
 
@@ -96,6 +104,7 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     );
   }
   check('shutdownTimeoutMs', o.shutdownTimeoutMs, CLOUD_RULES.shutdownTimeoutMs);
+  check('responseCacheMb', o.responseCacheMb, CLOUD_RULES.responseCacheMb);
   const s = o.serving;
   const { preferredBatchSize, ...servingFields } = SERVING_RULES;
   checkFields(check, s, servingFields, 'serving.');

@@ -24,6 +24,7 @@ import { errorResponse } from './http/error-response.ts';
 import { type FetchApp, type HttpListener, listenHttp } from './http/http-listener.ts';
 import { CloudMetrics } from './metrics/cloud-metrics.ts';
 import { ModelServer } from './serving/model-server.ts';
+import { ResponseCache } from './serving/response-cache.ts';
 import { openStore, type Store } from './store/index.ts';
 
 export const CLOUD_STATE_FILE = 'cloud.json';
@@ -144,10 +145,17 @@ export class CloudServer {
       });
       const fabric = this.fabricInstance;
       metrics.watchDirectDevices(() => fabric.directDevices.stats);
-      this.modelServer = new ModelServer(o.modelsDir, o.serving, {
-        onInstanceReady: (instance) => metrics.watch(instance),
-        onInstanceRetired: (instance) => metrics.unwatch(instance),
-      });
+      const responseCache = new ResponseCache(o.responseCacheMb);
+      metrics.watchResponseCache(responseCache);
+      this.modelServer = new ModelServer(
+        o.modelsDir,
+        o.serving,
+        {
+          onInstanceReady: (instance) => metrics.watch(instance),
+          onInstanceRetired: (instance) => metrics.unwatch(instance),
+        },
+        responseCache,
+      );
       const guard = fabric.inferenceGuard(
         o.auth ? apiKeyInferenceGuard(store.apiKeys, metrics) : openInferenceGuard(),
         metrics,

@@ -39,6 +39,7 @@ interface CloudFlags {
   edgeRate: number;
   edgeBurst: number;
   cloudModel: string;
+  responseCacheMb?: number;
 }
 
 export function registerCloud(program: Command): void {
@@ -151,6 +152,11 @@ export function registerCloud(program: Command): void {
       ),
     )
     .option(
+      '--response-cache-mb <MiB>',
+      `response cache for models whose config enables response_cache (0 = none; default ${RESPONSE_CACHE_ENV} or ${d.responseCacheMb})`,
+      numberFlag('--response-cache-mb', CLOUD_RULES.responseCacheMb),
+    )
+    .option(
       '--cloud-model <name>',
       'model that answers devices with no edge on the cloud broker (fogline devices add --cloud)',
       d.cloudModel,
@@ -181,6 +187,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       mqtt: brokerLimits(flags),
       edgeRate: { ratePerSec: flags.edgeRate, burst: flags.edgeBurst },
       cloudModel: flags.cloudModel,
+      responseCacheMb: flags.responseCacheMb ?? responseCacheFromEnv(),
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
   );
@@ -228,6 +235,19 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       models: ready.models,
     })}\n`,
   );
+}
+
+const RESPONSE_CACHE_ENV = 'FOGLINE_RESPONSE_CACHE_MB';
+
+/** `FOGLINE_RESPONSE_CACHE_MB` when set (checked like the flag), else the default. */
+function responseCacheFromEnv(): number {
+  const text = process.env[RESPONSE_CACHE_ENV];
+  if (text === undefined || text.trim() === '') return DEFAULT_CLOUD_OPTIONS.responseCacheMb;
+  const n = Number(text);
+  const rule = CLOUD_RULES.responseCacheMb;
+  // A plain error, not commander's: this runs after parsing, where only main() prints errors.
+  if (!rule.test(n)) throw new Error(`${RESPONSE_CACHE_ENV} must be ${rule.must}, got "${text}"`);
+  return n;
 }
 
 function brokerLimits(flags: CloudFlags): CloudOptions['mqtt'] {

@@ -113,6 +113,7 @@ describe('GET /v2/models/{m}[/versions/{v}]/config (get_model_config)', () => {
       },
       instance_group: [{ name: 'digits-tiny', kind: 'KIND_CPU', count: 1 }],
       default_model_filename: 'model.onnx',
+      response_cache: { enable: false },
       parameters: {
         tier: { string_value: 'device' },
         description: { string_value: expect.any(String) },

@@ -4,10 +4,13 @@
  * compute_infer, compute_output: Triton's `nv_inference_*_duration_us`, here in seconds as
  * Prometheus names want) are read at scrape time; batch sizes are observed as batches start. The
  * exposition passes `promtool check metrics` (cloud-metrics.test.ts): prom-client's default gauges
- * named `*_total` are dropped (each has a correctly named twin without the suffix).
+ * named `*_total` are dropped (each has a correctly named twin without the suffix). The response
+ * cache's per-version hits, misses and their times sit with the other per-version totals; its
+ * server-wide size, entries and evictions come from `watchResponseCache`.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ModelInstance } from '../serving/model-instance.ts';
+import type { ResponseCacheStats } from '../serving/response-cache.ts';
 
 const DIRECT_DEVICE_OUTCOMES = ['received', 'answered', 'errors', 'dropped'] as const;
 type DirectDeviceOutcome = (typeof DIRECT_DEVICE_OUTCOMES)[number];
@@ -44,6 +47,26 @@ const VERSION_TOTALS: readonly {
     name: 'fogline_inference_compute_output_duration_seconds_total',
     help: 'Time spent encoding responses, summed (Triton nv_inference_compute_output_duration_us).',
     read: (m) => m.requests.computeOutput.ms / 1000,
+  },
+  {
+    name: 'fogline_response_cache_hits_total',
+    help: 'Requests answered from the response cache (Triton nv_cache_num_hits_per_model).',
+    read: (m) => m.requests.cacheHit.count,
+  },
+  {
+    name: 'fogline_response_cache_misses_total',
+    help: 'Response cache lookups that found nothing; the model ran (Triton nv_cache_num_misses_per_model).',
+    read: (m) => m.requests.cacheMiss.count,
+  },
+  {
+    name: 'fogline_response_cache_hit_duration_seconds_total',
+    help: 'Time of response cache hits (lookup and copy out), summed (Triton nv_cache_hit_duration_per_model).',
+    read: (m) => m.requests.cacheHit.ms / 1000,
+  },
+  {
+    name: 'fogline_response_cache_miss_duration_seconds_total',
+    help: 'Time of response cache misses (lookup and insertion), summed (Triton nv_cache_miss_duration_per_model).',
+    read: (m) => m.requests.cacheMiss.ms / 1000,
   },
   {
     name: 'fogline_inference_executions_total',
@@ -191,6 +214,47 @@ export class CloudMetrics {
         this.reset();
         const now = stats();
         for (const outcome of DIRECT_DEVICE_OUTCOMES) this.inc({ outcome }, now[outcome]);
+      },
+    });
+  }
+
+  /**
+   * Exports the server-wide state of the response cache, read at scrape time: entries, bytes held,
+   * capacity, and evictions (entries removed to make room). Per-model hits and misses are counted
+   * with the other per-version totals.
+   */
+  watchResponseCache(cache: { readonly stats: ResponseCacheStats }): void {
+    const registers = [this.registry];
+    const gauges: [string, string, (s: ResponseCacheStats) => number][] = [
+      ['fogline_response_cache_entries', 'Answers held in the response cache.', (s) => s.entries],
+      [
+        'fogline_response_cache_size_bytes',
+        'Bytes held in the response cache (outputs plus a fixed overhead per entry).',
+        (s) => s.bytes,
+      ],
+      [
+        'fogline_response_cache_capacity_bytes',
+        'Size of the response cache (--response-cache-mb); 0 = no cache.',
+        (s) => s.capacityBytes,
+      ],
+    ];
+    for (const [name, help, read] of gauges) {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(cache.stats));
+        },
+      });
+    }
+    new Counter({
+      name: 'fogline_response_cache_evictions_total',
+      help: 'Least recently used answers removed from the response cache to make room.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(cache.stats.evictions);
       },
     });
   }

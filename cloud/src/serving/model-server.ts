@@ -13,6 +13,7 @@ import { join, normalize, sep } from 'node:path';
 import { FoglineError, fromUnknown } from '@fogline/shared';
 import { loadModelEntry, type ModelEntry, validateModelFile } from '@fogline/shared/model-repository';
 import { ModelInstance } from './model-instance.ts';
+import { ResponseCache } from './response-cache.ts';
 import type { ServingOptions } from './serving-options.ts';
 import { applyConfigOverride } from './triton-config.ts';
 
@@ -47,10 +48,15 @@ export class ModelServer {
   private closed = false;
   private readonly retiring = new Set<Promise<void>>();
 
+  /**
+   * `responseCache`: the server's response cache, used by the versions whose config enables it
+   * (default: none). A version's entries go when it is unloaded or replaced by a load.
+   */
   constructor(
     readonly repositoryDir: string,
     private readonly options: ServingOptions = {},
     private readonly listener: ModelLifecycleListener = {},
+    readonly responseCache: ResponseCache = new ResponseCache(0),
   ) {}
 
   /**
@@ -105,6 +111,7 @@ export class ModelServer {
           }
         }
         const fresh = await ModelInstance.load(entry, entry.latestVersion, options);
+        fresh.useResponseCache(this.responseCache);
         if (this.closed) {
           await fresh.retire();
           throw new FoglineError('UNAVAILABLE', 'server is shutting down');

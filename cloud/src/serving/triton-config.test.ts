@@ -92,6 +92,14 @@ describe('applyConfigOverride', () => {
     expect(serving).toEqual({});
   });
 
+  it('turns the response cache on and off (Triton and config.json share the field name)', () => {
+    const on = applyConfigOverride(base, { response_cache: { enable: true } }, 'cam');
+    expect(on.config.response_cache).toEqual({ enable: true });
+    expect(on.changesTensors).toBe(false);
+    const off = applyConfigOverride(on.config, { response_cache: { enable: false } }, 'cam');
+    expect(off.config.response_cache).toBeUndefined();
+  });
+
   it('says when the tensors change (they are then checked against the model file)', () => {
     const applied = applyConfigOverride(
       base,
@@ -136,6 +144,7 @@ describe('applyConfigOverride', () => {
     ],
     [{ parameters: { labels: 'a,b,c' } }, /"parameters\.labels" must be \{"string_value"/],
     [{ optimization: {} }, /"optimization" is not supported by fogline/],
+    [{ response_cache: { enable: 1 } }, /"response_cache\.enable" must be true or false/],
     [[1, 2], /must be a JSON object/],
   ])('refuses %j', (override, message) => {
     expect(() => applyConfigOverride(base, override, 'cam')).toThrow(message);

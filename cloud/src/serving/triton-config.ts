@@ -49,6 +49,8 @@ export interface TritonModelConfig {
   };
   instance_group: { name: string; kind: 'KIND_CPU'; count: number }[];
   default_model_filename: 'model.onnx';
+  /** Whether the model's answers may come from the server's response cache (Triton prints false too). */
+  response_cache: { enable: boolean };
   parameters: Record<string, StringParameter>;
 }
 
@@ -87,6 +89,7 @@ export function tritonModelConfig(instance: ModelInstance): TritonModelConfig {
     },
     instance_group: [{ name: instance.name, kind: 'KIND_CPU', count: engine.workers }],
     default_model_filename: 'model.onnx',
+    response_cache: { enable: config.response_cache?.enable === true },
     parameters,
   };
 }
@@ -140,6 +143,7 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
       case 'preprocessing':
       case 'routing':
       case 'labels':
+      case 'response_cache':
         raw[key] = value;
         break;
       case 'inputs':

@@ -90,6 +90,10 @@ describe('model config', () => {
       (c: Record<string, unknown>) => (c.drift = { ...DRIFT, reference: [1.2, -0.1, -0.1] }),
     ],
     ['drift.records', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, records: 2.5 })],
+    ['response_cache', (c: Record<string, unknown>) => (c.response_cache = true)],
+    ['response_cache.enable', (c: Record<string, unknown>) => (c.response_cache = { enable: 'yes' })],
+    ['response_cache.enable', (c: Record<string, unknown>) => (c.response_cache = {})],
+    ['response_cache.size', (c: Record<string, unknown>) => (c.response_cache = { enable: true, size: 1 })],
   ])('refuses a bad %s, naming the file and the field', (field, mutate) => {
     const err = parseError(mutate);
     expect(err.message).toContain('m/config.json');
@@ -101,6 +105,17 @@ describe('model config', () => {
     const c = mid();
     c.drift = DRIFT;
     expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift).toEqual(DRIFT);
+  });
+
+  it('keeps response_cache only when it is enabled (absent and enable: false both mean off)', () => {
+    const parse = (responseCache: unknown) => {
+      const c = mid();
+      if (responseCache !== undefined) c.response_cache = responseCache;
+      return parseModelConfig(c, 'm/config.json', 'digits-mid').response_cache;
+    };
+    expect(parse(undefined)).toBeUndefined();
+    expect(parse({ enable: false })).toBeUndefined();
+    expect(parse({ enable: true })).toEqual({ enable: true });
   });
 });
 

@@ -65,6 +65,11 @@ export interface DynamicBatchingConfig {
   readonly preferred_batch_size: readonly number[];
 }
 
+/** Triton's `response_cache`: whether this model's answers may be served from the server's cache. */
+export interface ResponseCacheConfig {
+  readonly enable: boolean;
+}
+
 /** `models/<name>/config.json`, snake_case like Triton's config.pbtxt. */
 export interface ModelConfig {
   readonly name: string;
@@ -82,6 +87,11 @@ export interface ModelConfig {
   readonly labels: readonly string[];
   /** The device's calibration score histogram drift is measured against; absent until calibrated. */
   readonly drift?: DriftReference;
+  /**
+   * Absent or `{enable: false}`: never answered from the response cache. `{enable: true}`: answered
+   * from it when the server has one (`fogline cloud --response-cache-mb`); docs/cloud.md.
+   */
+  readonly response_cache?: ResponseCacheConfig;
 }
 
 /** Channels of an image input per layout: [N, C, H, W] or [N, H, W, C]; undefined when not rank 4. */
@@ -180,6 +190,7 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
       : parseDriftReference(c.drift, (field, problem) =>
           fail(field === '' ? 'drift' : `drift.${field}`, problem),
         );
+  const responseCache = parseResponseCache(c.response_cache, { fail, obj });
 
   return Object.freeze({
     name,
@@ -199,7 +210,25 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
     routing,
     labels: labelList,
     ...(drift ? { drift } : {}),
+    ...(responseCache && { response_cache: responseCache }),
   });
+}
+
+/**
+ * `response_cache: {"enable": boolean}` (Triton's field). Only an enabled cache is kept: absent and
+ * `{"enable": false}` parse alike (absent), so a config reads the same however it says "off".
+ */
+function parseResponseCache(
+  raw: unknown,
+  check: Pick<FieldCheckers, 'fail' | 'obj'>,
+): ResponseCacheConfig | undefined {
+  if (raw === undefined) return undefined;
+  const o = check.obj(raw, 'response_cache');
+  for (const key of Object.keys(o)) {
+    if (key !== 'enable') check.fail(`response_cache.${key}`, 'is not a field (only "enable")');
+  }
+  if (typeof o.enable !== 'boolean') check.fail('response_cache.enable', 'must be true or false');
+  return o.enable === true ? Object.freeze({ enable: true }) : undefined;
 }
 
 interface FieldCheckers {
