@@ -90,6 +90,16 @@ describe('model config', () => {
       (c: Record<string, unknown>) => (c.drift = { ...DRIFT, reference: [1.2, -0.1, -0.1] }),
     ],
     ['drift.records', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, records: 2.5 })],
+    ['drift.baseline', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, baseline: 0.01 })],
+    [
+      'drift.baseline.disagreement',
+      (c: Record<string, unknown>) => (c.drift = { ...DRIFT, baseline: { ...BASELINE, disagreement: 1.5 } }),
+    ],
+    [
+      'drift.baseline.cloudAccuracy',
+      (c: Record<string, unknown>) =>
+        (c.drift = { ...DRIFT, baseline: { disagreement: 0, edgeAgreement: 1 } }),
+    ],
   ])('refuses a bad %s, naming the file and the field', (field, mutate) => {
     const err = parseError(mutate);
     expect(err.message).toContain('m/config.json');
@@ -101,8 +111,13 @@ describe('model config', () => {
     const c = mid();
     c.drift = DRIFT;
     expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift).toEqual(DRIFT);
+    c.drift = { ...DRIFT, baseline: BASELINE };
+    expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift?.baseline).toEqual(BASELINE);
   });
 });
+
+/** The calibrated cascade's figures the controller compares the field with. */
+const BASELINE = { disagreement: 0.004, edgeAgreement: 0.985, cloudAccuracy: 0.99 };
 
 /** A device score histogram on three bins, as `fogline calibrate` writes it. */
 const DRIFT = {
