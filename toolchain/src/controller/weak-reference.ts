@@ -44,8 +44,8 @@ export function weakReference(
     }
     if (weights.some((w) => w > 0)) {
       const value = psi(ref.reference, weights);
-      if (value > knobs.psiAlarm) {
-        return `the cloud's ${ref.score} scores on ${records.length} audits drifted from calibration (PSI ${value.toFixed(2)} > ${knobs.psiAlarm})`;
+      if (value > knobs.referencePsi) {
+        return `the cloud's ${ref.score} scores on ${records.length} audits drifted from calibration (PSI ${value.toFixed(2)} > ${knobs.referencePsi})`;
       }
     }
   }
