@@ -4,6 +4,7 @@
  * is wrong against the reference depends on its score, and a shift makes the device overconfident.
  */
 import { ManualClock, seededRandom } from '@fogline/shared';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CascadePolicy } from '../calibrate/cascade.ts';
 import { type ControllerInput, type ControllerState, decidePolicy } from './decide-policy.ts';
@@ -204,5 +205,69 @@ describe('the controller', () => {
     expect(() => decidePolicy(input([], { knobs: { holdOutShare: 1 } }))).toThrow(/holdOutShare/);
     const bad = { ...recordsOf(SHIFTED, 1, 16)[0]!, scores: { device: {}, edge: {}, cloud: {} } };
     expect(() => decidePolicy(input([bad]))).toThrow(/maxprob score/);
+  });
+});
+
+describe('the controller, for any window', () => {
+  const world = fc.record({
+    low: fc.double({ min: 0, max: 0.6, noNaN: true }),
+    wrongBelow: fc.double({ min: 0, max: 0.6, noNaN: true }),
+    wrongAbove: fc.double({ min: 0, max: 0.05, noNaN: true }),
+    edgeWrong: fc.double({ min: 0, max: 0.3, noNaN: true }),
+  });
+  const stage = fc.double({ min: 0, max: 1.01, noNaN: true });
+
+  it('keeps the score kinds, moves each threshold by at most maxStep within [0, 1.01], and decides the same twice', () => {
+    fc.assert(
+      fc.property(
+        world,
+        stage,
+        stage,
+        fc.integer({ min: 0, max: 1500 }),
+        fc.boolean(),
+        fc.integer(),
+        (w, device, edge, count, driftAlarm, seed) => {
+          const records = recordsOf(
+            {
+              deviceWrong: (s) => (s < w.low ? w.wrongBelow : w.wrongAbove),
+              edgeWrong: () => w.edgeWrong,
+            },
+            count,
+            seed,
+          );
+          const run = () =>
+            decidePolicy(
+              input(records, {
+                policy: policyOf(device, edge),
+                baseline: { disagreement: 0.02 },
+                state: { ...FREE, driftAlarm },
+                knobs: { minRecords: 50, margin: 0.02 },
+              }),
+            );
+          const d = run();
+          expect(run()).toEqual(d);
+          if (d.action === 'hold' || d.action === 'report-weak-reference') {
+            expect(d.policy).toBeUndefined();
+            return;
+          }
+          const p = d.policy!;
+          expect([p.device.score, p.edge.score]).toEqual(['maxprob', 'margin']);
+          for (const [now, next] of [
+            [device, p.device.threshold],
+            [edge, p.edge.threshold],
+          ] as const) {
+            expect(Math.abs(next - now)).toBeLessThanOrEqual(0.25 + 1e-9);
+            expect(next).toBeGreaterThanOrEqual(0);
+            expect(next).toBeLessThanOrEqual(1.01);
+          }
+          if (d.action === 'conservative') {
+            expect(driftAlarm).toBe(true);
+            expect(p.device.threshold).toBeGreaterThan(device);
+            expect(p.edge.threshold).toBeGreaterThanOrEqual(edge);
+          }
+        },
+      ),
+      { numRuns: 40, seed: 7 },
+    );
   });
 });

@@ -126,6 +126,14 @@ function checkInput(input: ControllerInput): void {
   if (!(d0 >= 0 && d0 < 1)) {
     throw new FoglineError('INVALID_ARG', `controller: baseline disagreement must be in [0, 1), got ${d0}`);
   }
+  for (const stage of [input.policy.device, input.policy.edge]) {
+    if (!(stage.threshold >= 0 && stage.threshold <= ALWAYS_ESCALATE_THRESHOLD)) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `controller: policy thresholds must be in [0, ${ALWAYS_ESCALATE_THRESHOLD}], got ${stage.threshold}`,
+      );
+    }
+  }
   if (!(input.maxCloudShare > 0 && input.maxCloudShare <= 1)) {
     throw new FoglineError(
       'INVALID_ARG',
@@ -210,6 +218,12 @@ export function decidePolicy(input: ControllerInput): ControllerDecision {
     const why = `the re-fitted thresholds fail on the held-out records: disagreement ≤ ${pp(checked.high)} > ${pp(bound)}`;
     return currentOk ? decision('hold', `${why}; the current policy meets it`) : fallBack(why);
   }
+  const cloud = sharesOf(records, next).cloud;
+  if (cloud > input.maxCloudShare + EPS && cloud > figures.share.cloud + EPS) {
+    return fallBack(
+      `the re-fitted thresholds would send ${pp(cloud)} to the cloud, over the budget ${pp(input.maxCloudShare)}`,
+    );
+  }
   if (currentOk) {
     const cost = (p: CascadePolicy) => {
       const s = sharesOf(records, p);
@@ -270,7 +284,13 @@ function conservative(
   ];
   for (const [deviceStep, edgeStep] of steps) {
     const next = { device: up(current.device, deviceStep), edge: up(current.edge, edgeStep) };
-    if (samePolicy(next, current)) break;
+    if (samePolicy(next, current)) {
+      return {
+        action: 'hold',
+        why: `drift alarm and ${reason}; the policy already escalates all it can`,
+        figures,
+      };
+    }
     const cloud = records.length === 0 ? 0 : sharesOf(records, next).cloud;
     if (cloud <= input.maxCloudShare + EPS) {
       const measured =
