@@ -33,6 +33,7 @@ export {
 } from './calibrate/objective.ts';
 export { writeCalibrationReport } from './calibrate/report-files.ts';
 export { paretoFrontier, sweepPolicies } from './calibrate/sweep.ts';
+export * from './controller/index.ts';
 export * from './dataset/index.ts';
 export * from './evaluate/index.ts';
 export { decodeModel, encodeModel } from './onnx/codec.ts';

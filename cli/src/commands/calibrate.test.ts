@@ -142,7 +142,17 @@ describe('fogline calibrate', () => {
     });
     expect(drift.reference.length).toBeGreaterThanOrEqual(5);
     expect(drift.reference.every((share) => share > 0)).toBe(true);
-    expect(JSON.parse(await readFile(join(dir, 'out', 'cal.json'), 'utf8')).drift).toEqual(drift);
+    const report = JSON.parse(await readFile(join(dir, 'out', 'cal.json'), 'utf8'));
+    expect(report.drift).toEqual(drift);
+    // The controller's baseline: d0, the chosen policy's disagreement with the cloud, bounds the
+    // accuracy gap between them (where they agree they are both right or both wrong).
+    const b = drift.baseline!;
+    const cloud = report.tiers.find((t: { role: string }) => t.role === 'cloud').accuracy;
+    const chosen = report.rows.find((r: { name: string }) => r.name === 'chosen').calibration.accuracy;
+    expect(b.cloudAccuracy).toBeCloseTo(cloud, 12);
+    expect(b.disagreement).toBeGreaterThanOrEqual(Math.abs(cloud - chosen) - 1e-12);
+    expect(b.disagreement).toBeLessThan(0.05);
+    expect(b.edgeAgreement).toBeGreaterThan(0.9);
 
     const psiOn = async (file: string) => {
       const scores = await scoresOn(join(dir, 'repo'), 'digits-tiny', join(dir, file), drift.score);

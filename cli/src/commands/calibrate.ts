@@ -218,10 +218,14 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
   const drift =
     driftScore === undefined
       ? undefined
-      : driftReferenceOf(result.calibrationScores.device[driftScore], driftScore, {
-          name: cascade.device.name,
-          version: cascade.device.latestVersion,
-        });
+      : {
+          ...driftReferenceOf(result.calibrationScores.device[driftScore], driftScore, {
+            name: cascade.device.name,
+            version: cascade.device.latestVersion,
+          }),
+          // d0 and the weak-reference baselines, for the controller (docs/field-accuracy.md).
+          ...(result.baseline ? { baseline: result.baseline } : {}),
+        };
   if (result.chosen && !flags.dryRun) {
     for (const role of ['device', 'edge'] as const) {
       const file = join(entries[TIER_ROLES.indexOf(role)]!.dir, 'config.json');

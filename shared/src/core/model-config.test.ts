@@ -94,6 +94,16 @@ describe('model config', () => {
     ['response_cache.enable', (c: Record<string, unknown>) => (c.response_cache = { enable: 'yes' })],
     ['response_cache.enable', (c: Record<string, unknown>) => (c.response_cache = {})],
     ['response_cache.size', (c: Record<string, unknown>) => (c.response_cache = { enable: true, size: 1 })],
+    ['drift.baseline', (c: Record<string, unknown>) => (c.drift = { ...DRIFT, baseline: 0.01 })],
+    [
+      'drift.baseline.disagreement',
+      (c: Record<string, unknown>) => (c.drift = { ...DRIFT, baseline: { ...BASELINE, disagreement: 1.5 } }),
+    ],
+    [
+      'drift.baseline.cloudAccuracy',
+      (c: Record<string, unknown>) =>
+        (c.drift = { ...DRIFT, baseline: { disagreement: 0, edgeAgreement: 1 } }),
+    ],
   ])('refuses a bad %s, naming the file and the field', (field, mutate) => {
     const err = parseError(mutate);
     expect(err.message).toContain('m/config.json');
@@ -105,6 +115,8 @@ describe('model config', () => {
     const c = mid();
     c.drift = DRIFT;
     expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift).toEqual(DRIFT);
+    c.drift = { ...DRIFT, baseline: BASELINE };
+    expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift?.baseline).toEqual(BASELINE);
   });
 
   it('keeps response_cache only when it is enabled (absent and enable: false both mean off)', () => {
@@ -118,6 +130,9 @@ describe('model config', () => {
     expect(parse({ enable: true })).toEqual({ enable: true });
   });
 });
+
+/** The calibrated cascade's figures the controller compares the field with. */
+const BASELINE = { disagreement: 0.004, edgeAgreement: 0.985, cloudAccuracy: 0.99 };
 
 /** A device score histogram on three bins, as `fogline calibrate` writes it. */
 const DRIFT = {

@@ -3,11 +3,12 @@
  * sweeps the policies on the calibration split, picks one by the objective and measures it (and
  * the baselines) on both splits, so overfitting of the thresholds shows.
  */
-import { SCORE_KINDS, type ScoreKind } from '@fogline/shared';
+import { type CascadeBaseline, SCORE_KINDS, type ScoreKind } from '@fogline/shared';
 import type { Dataset, DatasetProgress } from '../dataset/dataset.ts';
 import type { EvaluatedModel } from '../evaluate/evaluate-model.ts';
 import type { RouterRow, TierSummary } from './calibration-report.ts';
 import { baselines, type Cascade, type CascadePolicy, evaluatePolicy, type NetworkCosts } from './cascade.ts';
+import { cascadeBaselineOf } from './cascade-baseline.ts';
 import { choosePolicy, type Objective } from './objective.ts';
 import { type PolicyPoint, paretoFrontier, sweepPolicies } from './sweep.ts';
 import { runTier, type TierRun } from './tier-outcomes.ts';
@@ -43,6 +44,8 @@ export interface CascadeCalibration {
   readonly frontier: readonly PolicyPoint[];
   /** Every tier's routing scores on each calibration sample (the drift reference is cut from the device's). */
   readonly calibrationScores: Readonly<Record<TierRole, Readonly<Record<ScoreKind, Float64Array>>>>;
+  /** The chosen policy against the reference on the calibration split (d0 and more), when one was chosen. */
+  readonly baseline?: CascadeBaseline;
 }
 
 async function runAll(
@@ -123,5 +126,6 @@ export async function calibrateCascade(
     perScoreKind,
     frontier: paretoFrontier(points),
     calibrationScores: { device: cal.device.scores, edge: cal.edge.scores, cloud: cal.cloud.scores },
+    ...(chosen ? { baseline: cascadeBaselineOf(cal, chosen.policy) } : {}),
   };
 }

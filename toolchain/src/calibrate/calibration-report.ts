@@ -135,6 +135,11 @@ export function calibrationMarkdown(r: CalibrationReport, svgFile?: string): str
     ...(r.drift
       ? [
           `Drift reference (\`drift\`, docs/field-accuracy.md): ${r.drift.model} v${r.drift.version} ${r.drift.score} on ${r.drift.reference.length} bins of ${r.drift.records} samples, edges ${r.drift.bins.map((b) => b.toFixed(4)).join(', ')}.`,
+          ...(r.drift.baseline
+            ? [
+                `Controller baseline (\`drift.baseline\`): the chosen policy disagrees with the cloud on ${pct(r.drift.baseline.disagreement)} % of the calibration samples (d0), the edge agrees with it on ${pct(r.drift.baseline.edgeAgreement)} %, the cloud is right on ${pct(r.drift.baseline.cloudAccuracy)} %.`,
+              ]
+            : []),
           '',
         ]
       : []),

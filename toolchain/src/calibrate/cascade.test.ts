@@ -140,3 +140,62 @@ describe('target syntax', () => {
     expect(() => parseAccuracyTarget('latency<=5')).toThrow(/unknown target "latency<=5"/);
   });
 });
+
+describe('weighted samples (field records, weight 1/p)', () => {
+  /** The same cascade with sample i repeated reps(i) times. */
+  const reps = (i: number): number => 1 + (i % 3);
+  const repeated = (t: TierOutcomes): TierOutcomes => {
+    const pick = <A extends Uint8Array | Float64Array>(a: A): A =>
+      a.constructor === Uint8Array
+        ? (Uint8Array.from(Array.from(a).flatMap((v, i) => new Array(reps(i)).fill(v))) as A)
+        : (Float64Array.from(Array.from(a).flatMap((v, i) => new Array(reps(i)).fill(v))) as A);
+    return {
+      correct: pick(t.correct),
+      scores: {
+        maxprob: pick(t.scores.maxprob),
+        margin: pick(t.scores.margin),
+        entropy: pick(t.scores.entropy),
+      },
+      latencyMs: t.latencyMs,
+    };
+  };
+  const expanded: Cascade = {
+    device: repeated(cascade.device),
+    edge: repeated(cascade.edge),
+    cloud: repeated(cascade.cloud),
+  };
+  const weighted: Cascade = { ...cascade, weights: Float64Array.from({ length: N }, (_, i) => reps(i)) };
+
+  it('a sample of weight w counts as w copies of it: the same sweep, baselines and policy outcomes', () => {
+    const a = sweepPolicies(weighted, NET, ['maxprob']);
+    const b = sweepPolicies(expanded, NET, ['maxprob']);
+    const key = (p: (typeof a)[number]) => `${p.policy.device.threshold}/${p.policy.edge.threshold}`;
+    const byKey = new Map(b.map((p) => [key(p), p.outcome]));
+    for (const p of a) {
+      const o = byKey.get(key(p))!;
+      expect(p.outcome.accuracy).toBeCloseTo(o.accuracy, 12);
+      expect(p.outcome.share.cloud).toBeCloseTo(o.share.cloud, 12);
+      expect(p.outcome.expectedLatencyMs).toBeCloseTo(o.expectedLatencyMs, 9);
+      expect(evaluatePolicy(weighted, p.policy, NET).accuracy).toBeCloseTo(o.accuracy, 12);
+    }
+    expect(baselines(weighted, NET).alwaysDevice.accuracy).toBeCloseTo(
+      baselines(expanded, NET).alwaysDevice.accuracy,
+      12,
+    );
+    expect(baselines(weighted, NET).oracle.share.edge).toBeCloseTo(
+      baselines(expanded, NET).oracle.share.edge,
+      12,
+    );
+  });
+
+  it('refuses weights that do not match the samples or are not > 0', () => {
+    const policy = {
+      device: { score: 'maxprob', threshold: 0.5 },
+      edge: { score: 'maxprob', threshold: 0.5 },
+    } as const;
+    expect(() => evaluatePolicy({ ...cascade, weights: new Float64Array(3).fill(1) }, policy, NET)).toThrow(
+      /weight/,
+    );
+    expect(() => evaluatePolicy({ ...cascade, weights: new Float64Array(N) }, policy, NET)).toThrow(/weight/);
+  });
+});

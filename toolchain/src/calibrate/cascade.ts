@@ -23,6 +23,22 @@ export interface Cascade {
   readonly device: TierOutcomes;
   readonly edge: TierOutcomes;
   readonly cloud: TierOutcomes;
+  /**
+   * What each sample stands for: 1/p for a record audited with probability p (the controller's field
+   * records, docs/field-accuracy.md); absent = 1 each (a calibration split). Shares and accuracy are
+   * then weighted sums over the total weight.
+   */
+  readonly weights?: Float64Array;
+}
+
+/** The weight of sample i (1 when the cascade carries none). */
+export function weightOf(c: Cascade, i: number): number {
+  return c.weights ? c.weights[i]! : 1;
+}
+
+/** Σ weights: the number of inputs the samples stand for. */
+export function totalWeight(c: Cascade): number {
+  return c.weights ? c.weights.reduce((a, b) => a + b, 0) : sampleCount(c);
 }
 
 export interface NetworkCosts {
@@ -51,7 +67,7 @@ export interface CascadeOutcome {
   readonly expectedLatencyMs: number;
 }
 
-/** Outcome from counts: answered per tier and correct answers overall, over n inputs. */
+/** Outcome from counts (or weight sums): answered per tier and correct answers overall, over n inputs. */
 export function outcomeOf(
   c: Cascade,
   net: NetworkCosts,
@@ -79,6 +95,9 @@ export function sampleCount(c: Cascade): number {
       `cascade tiers must score the same non-empty sample set (${n}, ${c.edge.correct.length}, ${c.cloud.correct.length})`,
     );
   }
+  if (c.weights && (c.weights.length !== n || c.weights.some((w) => !(w > 0 && Number.isFinite(w))))) {
+    throw new RangeError(`cascade weights must be one finite weight > 0 per sample (${n})`);
+  }
   return n;
 }
 
@@ -90,18 +109,16 @@ export function evaluatePolicy(c: Cascade, policy: CascadePolicy, net: NetworkCo
   const answered = { device: 0, edge: 0, cloud: 0 };
   let correct = 0;
   for (let i = 0; i < n; i++) {
-    if (isConfident(ds[i]!, policy.device)) {
-      answered.device++;
-      correct += c.device.correct[i]!;
-    } else if (isConfident(es[i]!, policy.edge)) {
-      answered.edge++;
-      correct += c.edge.correct[i]!;
-    } else {
-      answered.cloud++;
-      correct += c.cloud.correct[i]!;
-    }
+    const w = weightOf(c, i);
+    const tier = isConfident(ds[i]!, policy.device)
+      ? 'device'
+      : isConfident(es[i]!, policy.edge)
+        ? 'edge'
+        : 'cloud';
+    answered[tier] += w;
+    correct += w * c[tier].correct[i]!;
   }
-  return outcomeOf(c, net, answered, correct, n);
+  return outcomeOf(c, net, answered, correct, totalWeight(c));
 }
 
 /** The oracle router: escalates exactly the inputs the lower tier gets wrong. */
@@ -110,12 +127,13 @@ export function oracleOutcome(c: Cascade, net: NetworkCosts): CascadeOutcome {
   const answered = { device: 0, edge: 0, cloud: 0 };
   let correct = 0;
   for (let i = 0; i < n; i++) {
-    if (c.device.correct[i]) answered.device++;
-    else if (c.edge.correct[i]) answered.edge++;
-    else answered.cloud++;
-    correct += c.device.correct[i]! | c.edge.correct[i]! | c.cloud.correct[i]!;
+    const w = weightOf(c, i);
+    if (c.device.correct[i]) answered.device += w;
+    else if (c.edge.correct[i]) answered.edge += w;
+    else answered.cloud += w;
+    correct += w * (c.device.correct[i]! | c.edge.correct[i]! | c.cloud.correct[i]!);
   }
-  return outcomeOf(c, net, answered, correct, n);
+  return outcomeOf(c, net, answered, correct, totalWeight(c));
 }
 
 export interface Baselines {
@@ -125,14 +143,14 @@ export interface Baselines {
   readonly oracle: CascadeOutcome;
 }
 
-function accuracyOf(t: TierOutcomes): number {
-  return t.correct.reduce((a, b) => a + b, 0) / t.correct.length;
+function accuracyOf(c: Cascade, t: TierOutcomes): number {
+  return t.correct.reduce((sum, ok, i) => sum + ok * weightOf(c, i), 0) / totalWeight(c);
 }
 
 /** Every input to one tier, without running the tiers below it. */
 export function baselines(c: Cascade, net: NetworkCosts): Baselines {
   const only = (tier: keyof TierShares, latencyMs: number, escalations: number): CascadeOutcome => ({
-    accuracy: accuracyOf(c[tier]),
+    accuracy: accuracyOf(c, c[tier]),
     share: { device: 0, edge: 0, cloud: 0, [tier]: 1 },
     escalations,
     expectedLatencyMs: latencyMs,

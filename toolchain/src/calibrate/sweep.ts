@@ -11,6 +11,8 @@ import {
   type NetworkCosts,
   outcomeOf,
   sampleCount,
+  totalWeight,
+  weightOf,
 } from './cascade.ts';
 
 export interface PolicyPoint {
@@ -55,36 +57,44 @@ export function sweepPolicies(
   maxPoints = 100,
 ): PolicyPoint[] {
   const n = sampleCount(c);
+  const total = totalWeight(c);
   const points: PolicyPoint[] = [];
   for (const dk of kinds) {
     const ds = c.device.scores[dk];
     for (const dt of thresholdGrid(ds, maxPoints)) {
       let deviceCorrect = 0;
+      let answeredDevice = 0;
       const escalated: number[] = [];
       for (let i = 0; i < n; i++) {
-        if (ds[i]! >= dt) deviceCorrect += c.device.correct[i]!;
-        else escalated.push(i);
+        if (ds[i]! >= dt) {
+          answeredDevice += weightOf(c, i);
+          deviceCorrect += weightOf(c, i) * c.device.correct[i]!;
+        } else escalated.push(i);
       }
-      const answeredDevice = n - escalated.length;
       for (const ek of kinds) {
         const es = c.edge.scores[ek];
         const order = [...escalated].sort((a, b) => es[b]! - es[a]!);
         const desc = Float64Array.from(order, (i) => es[i]!);
-        // edgeRight[m] / cloudRight[m]: correct answers among the first m escalated inputs (by edge score).
-        const edgeRight = new Uint32Array(order.length + 1);
-        const cloudRight = new Uint32Array(order.length + 1);
+        // edgeRight[m] / cloudRight[m] / reached[m]: correct answers and weight among the first m
+        // escalated inputs (by edge score); weights are 1 on a calibration split, so these are counts.
+        const edgeRight = new Float64Array(order.length + 1);
+        const cloudRight = new Float64Array(order.length + 1);
+        const reached = new Float64Array(order.length + 1);
         order.forEach((i, m) => {
-          edgeRight[m + 1] = edgeRight[m]! + c.edge.correct[i]!;
-          cloudRight[m + 1] = cloudRight[m]! + c.cloud.correct[i]!;
+          const w = weightOf(c, i);
+          edgeRight[m + 1] = edgeRight[m]! + w * c.edge.correct[i]!;
+          cloudRight[m + 1] = cloudRight[m]! + w * c.cloud.correct[i]!;
+          reached[m + 1] = reached[m]! + w;
         });
         const cloudTotal = cloudRight[order.length]!;
+        const escalatedTotal = reached[order.length]!;
         for (const et of thresholdGrid(es, maxPoints)) {
           const m = countAtLeast(desc, et);
           const correct = deviceCorrect + edgeRight[m]! + (cloudTotal - cloudRight[m]!);
-          const answered = { device: answeredDevice, edge: m, cloud: order.length - m };
+          const answered = { device: answeredDevice, edge: reached[m]!, cloud: escalatedTotal - reached[m]! };
           points.push({
             policy: { device: { score: dk, threshold: dt }, edge: { score: ek, threshold: et } },
-            outcome: outcomeOf(c, net, answered, correct, n),
+            outcome: outcomeOf(c, net, answered, correct, total),
           });
         }
       }

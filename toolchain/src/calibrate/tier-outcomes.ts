@@ -13,6 +13,8 @@ import type { TierOutcomes } from './cascade.ts';
 
 export interface TierRun extends TierOutcomes {
   readonly accuracy: number;
+  /** This tier's answer (top-1 class) on each sample. */
+  readonly predicted: Uint32Array;
 }
 
 /** Scores and correctness of every sample, from an evaluation of a labelled dataset. */
@@ -31,7 +33,8 @@ export function outcomesOf(e: Evaluation, labels: ArrayLike<number>, latencyMs: 
     scores.margin[i] = margin(p);
     scores.entropy[i] = entropyConfidence(p);
   }
-  return { correct, scores, latencyMs, accuracy: correct.reduce((a, b) => a + b, 0) / count };
+  const accuracy = correct.reduce((a, b) => a + b, 0) / count;
+  return { correct, scores, latencyMs, accuracy, predicted: e.predicted };
 }
 
 /** Median wall time of single-input runs over the first samples (after a warm-up). */

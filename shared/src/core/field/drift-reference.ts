@@ -18,7 +18,24 @@ export interface DriftReference {
   readonly reference: readonly number[];
   /** How many calibration samples the histogram counts. */
   readonly records: number;
+  /** What the calibrated cascade measured on the same split: the controller's baseline (optional). */
+  readonly baseline?: CascadeBaseline;
 }
+
+/**
+ * The calibrated cascade on its calibration split, as F7's controller compares the field with it
+ * (docs/field-accuracy.md "How the controller decides"). Shares in [0, 1].
+ */
+export interface CascadeBaseline {
+  /** d0: share of samples where the chosen policy's answer differs from the cloud's (the reference). */
+  readonly disagreement: number;
+  /** Share of samples where the edge model's answer equals the cloud's. */
+  readonly edgeAgreement: number;
+  /** The cloud model's accuracy on the labelled split. */
+  readonly cloudAccuracy: number;
+}
+
+const BASELINE_FIELDS = ['disagreement', 'edgeAgreement', 'cloudAccuracy'] as const;
 
 /** Shares may be rounded when written by hand; they must sum to 1 within this. */
 const SUM_TOLERANCE = 1e-6;
@@ -53,6 +70,7 @@ export function parseDriftReference(raw: unknown, fail: DriftFieldError): DriftR
   const sum = (shares as number[]).reduce((a, b) => a + b, 0);
   if (Math.abs(sum - 1) > SUM_TOLERANCE) fail('reference', `must sum to 1, sums to ${sum}`);
   if (!Number.isInteger(d.records) || (d.records as number) < 1) fail('records', 'must be an integer >= 1');
+  const baseline = d.baseline === undefined ? undefined : parseCascadeBaseline(d.baseline, fail);
   return Object.freeze({
     score: d.score as ScoreKind,
     model: d.model as string,
@@ -60,5 +78,21 @@ export function parseDriftReference(raw: unknown, fail: DriftFieldError): DriftR
     bins: Object.freeze([...edges]),
     reference: Object.freeze([...(shares as number[])]),
     records: d.records as number,
+    ...(baseline ? { baseline } : {}),
+  });
+}
+
+function parseCascadeBaseline(raw: unknown, fail: DriftFieldError): CascadeBaseline {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return fail('baseline', 'must be an object');
+  const b = raw as Record<string, unknown>;
+  for (const field of BASELINE_FIELDS) {
+    const v = b[field];
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) fail(`baseline.${field}`, 'must be a number in [0, 1]');
+  }
+  return Object.freeze({
+    disagreement: b.disagreement as number,
+    edgeAgreement: b.edgeAgreement as number,
+    cloudAccuracy: b.cloudAccuracy as number,
   });
 }
