@@ -9,14 +9,9 @@ import { DynamicBatcher } from '../core/batching/index.ts';
 import { FoglineError } from '../core/errors.ts';
 import type { ModelConfig } from '../core/model-config.ts';
 import type { ModelEntry } from '../model-repository/index.ts';
-import { createBatchRunner, feedOf, type InferItem, sampleBytes } from './batch-runner.ts';
+import { createBatchRunner, type InferItem, zeroFeeds } from './batch-runner.ts';
 import { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';
-import {
-  createInferenceEngine,
-  type InferenceEngine,
-  type TensorFeeds,
-  type TensorMap,
-} from './inference-engine.ts';
+import { createInferenceEngine, type InferenceEngine, type TensorMap } from './inference-engine.ts';
 
 export interface ModelInstanceOptions extends BatchingOverrides {
   /** onnxruntime sessions (worker_threads); default `defaultEngineSizing()`. */
@@ -120,13 +115,4 @@ export class ModelInstance {
     await this.batcher.drain();
     await this.engine.close();
   }
-}
-
-/** Zero inputs of batch `n` shaped and typed as the model config says. */
-function zeroFeeds(config: ModelConfig, n: number): TensorFeeds {
-  const feeds: TensorFeeds = {};
-  for (const spec of config.inputs) {
-    feeds[spec.name] = feedOf(spec, new Uint8Array(n * sampleBytes(spec)), [n, ...spec.shape.slice(1)]);
-  }
-  return feeds;
 }
