@@ -59,6 +59,8 @@ export class CloudServer {
   constructor(
     options: Partial<CloudOptions> = {},
     private readonly log: (err: FoglineError) => void = () => {},
+    /** Lines worth a look (how each model version was sized). */
+    private readonly info: (line: string) => void = () => {},
   ) {
     this.options = resolveCloudOptions(options);
   }
@@ -145,7 +147,10 @@ export class CloudServer {
       const fabric = this.fabricInstance;
       metrics.watchDirectDevices(() => fabric.directDevices.stats);
       this.modelServer = new ModelServer(o.modelsDir, o.serving, {
-        onInstanceReady: (instance) => metrics.watch(instance),
+        onInstanceReady: (instance) => {
+          metrics.watch(instance);
+          this.info(instance.sizingLine);
+        },
         onInstanceRetired: (instance) => metrics.unwatch(instance),
       });
       const guard = fabric.inferenceGuard(

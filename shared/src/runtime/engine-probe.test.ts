@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR, loadModelEntry, type ModelEntry } from '../model-repository/index.ts';
 import { cachedProbe, PROBE_CACHE_FILE } from './engine-probe.ts';
+import { ModelInstance } from './model-instance.ts';
 import { sizeFromProbe } from './probed-sizing.ts';
 
 describe('engine probe on the real digits-mid-int8', () => {
@@ -39,5 +40,35 @@ describe('engine probe on the real digits-mid-int8', () => {
     const again = await cachedProbe(dataDir, entry.modelPath(1), entry.config, options);
     expect(again.cached).toBe(false);
     expect(again.probe.points).toHaveLength(3);
+  });
+
+  it('sizes a model instance from the probe at load, says why in one line, and serves', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fogline-probe-load-'));
+    try {
+      const load = () =>
+        ModelInstance.load(entry, 1, {
+          tier: 'edge',
+          sizing: 'probe',
+          probeDir: dir,
+          probeOptions: options,
+          cores: 2,
+          maxQueueDelayMs: 1.5, // a flag wins over the probe
+        });
+      const first = await load();
+      expect([first.engine.workers, first.engine.intraOpThreads]).toEqual([1, 1]);
+      expect(first.batching.adaptiveQueueDelay).toBe(true);
+      expect(first.batching.maxQueueDelayMs).toBe(1.5);
+      expect(first.sizingLine).toMatch(
+        /^digits-mid-int8:1: edge sizing from the probe: 1 worker\(s\) × 1 thread\(s\).*probed in \d+ ms/,
+      );
+      const out = await first.infer({ batch: 1, inputs: [new Uint8Array(28 * 28 * 4)] });
+      expect(Object.values(out)[0]!.dims[0]).toBe(1);
+      await first.retire();
+      const second = await load();
+      expect(second.sizingLine).toContain('probe read from the cache');
+      await second.retire();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -29,3 +29,10 @@ export {
   type ServingTier,
   sizeFromProbe,
 } from './probed-sizing.ts';
+export {
+  chooseSizing,
+  SIZING_MODES,
+  type SizingChoice,
+  type SizingMode,
+  type SizingRequest,
+} from './sizing-choice.ts';
