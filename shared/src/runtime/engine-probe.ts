@@ -27,12 +27,24 @@ export interface ProbeOptions {
   readonly budgetMs?: number;
 }
 
-/** Runs the probe (≈ `budgetMs`); a run at batch 1 warms each session first. */
-export async function probeModel(
+/** Probes of one process run one at a time: two at once would each measure the other's load. */
+let probing: Promise<unknown> = Promise.resolve();
+
+/** Runs the probe (≈ `budgetMs`) after any other of this process; a warm-up run precedes each point. */
+export function probeModel(
   modelPath: string,
   config: ModelConfig,
   options: ProbeOptions = {},
 ): Promise<EngineProbe> {
+  const run = probing.then(
+    () => measure(modelPath, config, options),
+    () => measure(modelPath, config, options),
+  );
+  probing = run.catch(() => {});
+  return run;
+}
+
+async function measure(modelPath: string, config: ModelConfig, options: ProbeOptions): Promise<EngineProbe> {
   const cores = availableParallelism();
   const max = config.max_batch_size;
   const batches = [...new Set(options.batchSizes ?? [1, 8, 32, max])].filter((b) => b >= 1 && b <= max);
