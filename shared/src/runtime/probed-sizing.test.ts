@@ -94,3 +94,12 @@ describe('sizing from the probe: the edge (digits-mid-int8, broker on the event 
     expect(s.preferredBatchSizes).toContain(32);
   });
 });
+
+describe('sizing from a probe it cannot use', () => {
+  it('refuses a probe without single-thread points within max_batch_size (INVALID_ARG)', () => {
+    const probe = probeOf({ 2: { 1: 1, 8: 4 } });
+    expect(() => sizeFromProbe({ probe, cores: 4, tier: 'cloud', maxBatchSize: 8 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARG' }),
+    );
+  });
+});

@@ -20,6 +20,7 @@
  *   the knee (the smallest batch reaching 0.8 of the best per-sample rate) up; the delay cap is one
  *   knee batch's run time: waiting longer than a batch takes never pays.
  */
+import { FoglineError } from '../core/errors.ts';
 import type { EngineSizing } from './engine-sizing.ts';
 
 /** One probe measurement: a session of `threads` intra-op threads ran `batch` samples in `ms`. */
@@ -71,7 +72,10 @@ export function sizeFromProbe(input: {
   const batches = unique(probe.points.map((p) => p.batch)).filter((b) => b <= maxBatchSize);
   const threadCounts = unique(probe.points.map((p) => p.threads)).filter((t) => ms(t, 1) !== undefined);
   if (batches.length === 0 || !threadCounts.includes(1)) {
-    throw new Error('engine probe: needs single-thread points at batch sizes within max_batch_size');
+    throw new FoglineError(
+      'INVALID_ARG',
+      'engine probe: needs single-thread points at batch sizes within max_batch_size',
+    );
   }
   /** Samples per ms of one session of `t` threads at batch `b`. */
   const rate = (t: number, b: number) => b / (ms(t, b) ?? Number.POSITIVE_INFINITY);
