@@ -45,6 +45,7 @@ export function probeModel(
 }
 
 async function measure(modelPath: string, config: ModelConfig, options: ProbeOptions): Promise<EngineProbe> {
+  const started = performance.now();
   const cores = availableParallelism();
   const max = config.max_batch_size;
   const batches = [...new Set(options.batchSizes ?? [1, 8, 32, max])].filter((b) => b >= 1 && b <= max);
@@ -65,13 +66,14 @@ async function measure(modelPath: string, config: ModelConfig, options: ProbeOpt
           times.push(performance.now() - start);
         }
         times.sort((a, b) => a - b);
-        points.push({ threads: t, batch, ms: times[times.length >> 1]! });
+        // The lower median: on a shared machine the slow runs are other work's, not the model's.
+        points.push({ threads: t, batch, ms: times[(times.length - 1) >> 1]! });
       }
     } finally {
       await engine.close();
     }
   }
-  return { points };
+  return { points, tookMs: Math.round(performance.now() - started) };
 }
 
 /** The cache key of a model file on this machine. */
@@ -115,8 +117,10 @@ async function readCache(file: string): Promise<Record<string, EngineProbe>> {
   const out: Record<string, EngineProbe> = {};
   if (typeof parsed !== 'object' || parsed === null) return out;
   for (const [key, value] of Object.entries(parsed)) {
-    const points = (value as { points?: unknown })?.points;
-    if (Array.isArray(points) && points.length > 0 && points.every(isPoint)) out[key] = { points };
+    const { points, tookMs } = (value ?? {}) as { points?: unknown; tookMs?: unknown };
+    if (Array.isArray(points) && points.length > 0 && points.every(isPoint)) {
+      out[key] = typeof tookMs === 'number' ? { points, tookMs } : { points };
+    }
   }
   return out;
 }

@@ -34,6 +34,8 @@ export interface ProbePoint {
 /** What the probe measured of one model version on one machine. */
 export interface EngineProbe {
   readonly points: readonly ProbePoint[];
+  /** How long the probe took, session starts included. */
+  readonly tookMs?: number;
 }
 
 export type ServingTier = 'cloud' | 'edge';

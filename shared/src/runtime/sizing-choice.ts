@@ -64,14 +64,11 @@ export async function chooseSizing(
     const line = `${label}: ${tier} sizing default (core-count rule, ${cores} cores): ${workers} worker(s) × ${intraOpThreads} thread(s), batching from config.json${overridden}`;
     return { workers, intraOpThreads, batching, line };
   }
-  const started = performance.now();
   const { probe, cached } = await cachedProbe(request.probeDir, modelPath, config, request.probeOptions);
   const maxBatchSize = request.maxBatchSize ?? config.max_batch_size;
   const sized = sizeFromProbe({ probe, cores, tier, maxBatchSize });
   const db = config.dynamic_batching;
-  const probeSource = cached
-    ? 'probe read from the cache'
-    : `probed in ${Math.round(performance.now() - started)} ms`;
+  const probeSource = cached ? 'probe read from the cache' : `probed in ${probe.tookMs} ms`;
   const preferredBatchSizes =
     request.preferredBatchSizes ??
     (db.preferred_batch_size.length > 0 ? db.preferred_batch_size : sized.preferredBatchSizes);
