@@ -13,7 +13,8 @@ function probeOf(table: Record<number, Record<number, number>>): EngineProbe {
 /**
  * digits-large as the 16-core Xeon runs it (bench/reports/cloud-16-cores.md): ≈ 1.6 ms of one core per
  * sample, and intra-op threads that scale well at large batches (the raw sweep's best was one session
- * of 16 threads at batch 64, 8.7–9.7k samples/s), less at small ones.
+ * of 16 threads at batch 64, 8.7–9.7k samples/s), less at small ones. Constructed from those figures:
+ * no probe has been taken there yet.
  */
 const LARGE = probeOf({
   1: { 1: 1.5, 8: 13, 32: 52, 64: 100 },
@@ -24,7 +25,8 @@ const LARGE = probeOf({
 
 /**
  * digits-mid-int8 on the same box (bench/reports/fabric-16-cores.md): ≈ 25k samples/s per
- * single-thread session at batch 32–64 (two sessions: 32–50k), and a second thread gains little.
+ * single-thread session at batch 32–64 (two sessions: 32–50k), and a second thread gains little
+ * (constructed likewise; on this 2-core box a probe measured 2 threads slower than 1 at every batch).
  */
 const MID_INT8 = probeOf({
   1: { 1: 0.1, 8: 0.4, 32: 1.28, 64: 2.5 },
