@@ -1,11 +1,16 @@
 /**
- * `npm run bench -- cloud [--seconds N] [--rounds N] [--workers N] [--intra-op-threads N]`
+ * `npm run bench -- cloud [--seconds N] [--rounds N] [--sizing probe|default] [--workers N] [--intra-op-threads N]`
+ * (`--sizing probe`: the gateway sized from digits-large's probe on this box, as `fogline cloud` does;
+ * default: the core-count rule, as the earlier reports were taken)
  * Raw onnxruntime-node on digits-large (best over batch and intra-op threads: the box's limit) against
  * the gateway (auth on) at concurrency 1/16/64, binary and JSON, each round paired with raw just before.
  */
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startCloud } from '@fogline/cloud/testing';
-import { defaultEngineSizing } from '@fogline/shared/runtime';
+import { DEFAULT_MODELS_DIR, loadModelEntry } from '@fogline/shared/model-repository';
+import { chooseSizing } from '@fogline/shared/runtime';
 import { measureHttpFloor } from './cloud/floor.ts';
 import {
   type GatewayPoint,
@@ -30,9 +35,19 @@ export default async function run(args: string[] = []): Promise<void> {
   const seconds = numberFlag(args, '--seconds', 3);
   const rounds = numberFlag(args, '--rounds', 3);
   const cores = availableParallelism();
-  const sizing = defaultEngineSizing();
-  const workers = numberFlag(args, '--workers', sizing.workers);
-  const intraOpThreads = numberFlag(args, '--intra-op-threads', sizing.intraOpThreads);
+  const sizingMode = args.includes('--sizing') ? args[args.indexOf('--sizing') + 1] : 'default';
+  if (sizingMode !== 'probe' && sizingMode !== 'default') throw new Error('--sizing: probe or default');
+  const asked = (flag: string) => (args.includes(flag) ? numberFlag(args, flag, 1) : undefined);
+  const probeDir = mkdtempSync(join(tmpdir(), 'fogline-bench-probe-'));
+  const entry = await loadModelEntry(DEFAULT_MODELS_DIR, MODEL);
+  const sizing = await chooseSizing(entry.config, entry.latestVersion, MODEL_PATH, {
+    sizing: sizingMode,
+    probeDir,
+    workers: asked('--workers'),
+    intraOpThreads: asked('--intra-op-threads'),
+  });
+  console.log(sizing.line);
+  const { workers, intraOpThreads } = sizing;
 
   // 1. Which session configuration and batch size is the raw limit (onnxruntime's defaults: spinning on).
   const rawSession = { modelPath: MODEL_PATH, sessions: 1, spin: true };
@@ -51,7 +66,7 @@ export default async function run(args: string[] = []): Promise<void> {
   const rawSingle = await openRaw({ ...rawSession, intraOpThreads, spin: false }); // like a gateway worker
 
   // 2. The gateway, warmed by a short run of each mode, then the paired rounds.
-  const cloud = await startCloud({ serving: { workers, intraOpThreads } });
+  const cloud = await startCloud({ serving: { sizing: sizingMode, probeDir, workers, intraOpThreads } });
   try {
     const key = await cloud.createKey('bench', 1e6, 1e6);
     const bodies = { binary: requestBodies('binary'), json: requestBodies('json') };
@@ -101,7 +116,7 @@ export default async function run(args: string[] = []): Promise<void> {
     const report = {
       model: MODEL,
       ...reportHead('cloud', args),
-      gatewayEngine: { workers, intraOpThreads },
+      gatewayEngine: { workers, intraOpThreads, sizing: sizingMode, why: sizing.line },
       method: { rounds, secondsPerRound: seconds },
       rawBest: best,
       rawSweep,
@@ -127,7 +142,7 @@ export default async function run(args: string[] = []): Promise<void> {
 
 ${machineLine(report.at, report.machine)} · command: \`${report.command}\`
 
-Raw limit: one onnxruntime-node session, ${best.intraOpThreads} intra-op thread(s), batch ${best.batch}: ${f(best.samplesPerSec, 0)} samples/s (best of the sweep over batch 1…64 and 1…cores threads). Gateway: ${workers} worker(s) × ${intraOpThreads} intra-op thread(s), API-key auth on, single-sample requests from the load generator in its own process (bench/load, keep-alive). Each row is the median of ${rounds} rounds of ${seconds} s, every round paired with a raw measurement taken just before it (the machine is shared and noisy). Efficiency is req/s ÷ the best raw figure of the whole run (the box's limit; conservative), the paired ratio alongside; added p50 = gateway p50 − raw 1-sample p50.
+Raw limit: one onnxruntime-node session, ${best.intraOpThreads} intra-op thread(s), batch ${best.batch}: ${f(best.samplesPerSec, 0)} samples/s (best of the sweep over batch 1…64 and 1…cores threads). Gateway: ${workers} worker(s) × ${intraOpThreads} intra-op thread(s) (\`--sizing ${sizingMode}\`: ${sizing.line}), API-key auth on, single-sample requests from the load generator in its own process (bench/load, keep-alive). Each row is the median of ${rounds} rounds of ${seconds} s, every round paired with a raw measurement taken just before it (the machine is shared and noisy). Efficiency is req/s ÷ the best raw figure of the whole run (the box's limit; conservative), the paired ratio alongside; added p50 = gateway p50 − raw 1-sample p50.
 
 ${table(HEAD, gateway.map(row))}
 
@@ -145,6 +160,7 @@ A gateway with no work of its own (model at raw speed + bare HTTP + this load ge
 `;
     writeReport('cloud', { ...report, targets }, md);
   } finally {
+    rmSync(probeDir, { recursive: true, force: true });
     await cloud.stop();
     await rawBest.close();
     await rawSingle.close();

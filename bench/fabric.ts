@@ -1,6 +1,8 @@
 /**
  * `npm run bench -- fabric [--seconds N] [--deadline-ms N] [--cascade-concurrency N] [--throughput-rounds N]
- *   [--workers N] [--intra-op-threads N] [--only transport,throughput,cascade]`: the three tiers on 127.0.0.1
+ *   [--sizing probe|default] [--workers N] [--intra-op-threads N] [--only transport,throughput,cascade]`
+ *   (`--sizing probe`: the edge sized from its model's probe on this box, as `fogline edge` does; default:
+ *   the core-count rule, as the earlier reports were taken): the three tiers on 127.0.0.1
  * against raw onnxruntime on the edge model in the same run, with a snapshot of the model repository.
  */
 import { basename, dirname } from 'node:path';
@@ -8,7 +10,7 @@ import { DEFAULT_MODEL_PATH } from '@fogline/device-sdk';
 import { AGENT_DEFAULTS } from '@fogline/edge-agent';
 import { resolvePolicy } from '@fogline/shared';
 import { DEFAULT_MODELS_DIR, loadModelRepository } from '@fogline/shared/model-repository';
-import { defaultEdgeEngineSizing } from '@fogline/shared/runtime';
+import { chooseSizing } from '@fogline/shared/runtime';
 import { perTier } from './fabric/cascade.ts';
 import { runCascade } from './fabric/cascade-run.ts';
 import { evaluateTargets, renderMarkdown } from './fabric/markdown.ts';
@@ -76,7 +78,6 @@ export default async function run(args: string[] = []): Promise<void> {
   const began = performance.now();
   const only = (stringFlag(args, '--only') ?? SECTIONS.join(',')).split(',');
   if (only.some((s) => !SECTIONS.includes(s))) throw new Error(`--only takes ${SECTIONS.join(',')}`);
-  const sizing = defaultEdgeEngineSizing();
   const names = {
     device: basename(dirname(dirname(DEFAULT_MODEL_PATH))),
     edge: AGENT_DEFAULTS.model,
@@ -85,6 +86,18 @@ export default async function run(args: string[] = []): Promise<void> {
   const snapshot = await snapshotModels(DEFAULT_MODELS_DIR, Object.values(names));
   try {
     const repo = await loadModelRepository(snapshot.dir);
+    const sizingMode = stringFlag(args, '--sizing') ?? 'default';
+    if (sizingMode !== 'probe' && sizingMode !== 'default') throw new Error('--sizing: probe or default');
+    const edgeEntry = repo.get(names.edge);
+    const asked = (flag: string) => (args.includes(flag) ? numberFlag(args, flag, 1) : undefined);
+    const sizing = await chooseSizing(edgeEntry.config, edgeEntry.latestVersion, edgeEntry.modelPath(), {
+      tier: 'edge',
+      sizing: sizingMode,
+      probeDir: snapshot.dir,
+      workers: asked('--workers'),
+      intraOpThreads: asked('--intra-op-threads'),
+    });
+    console.log(sizing.line);
     const b: Bench = {
       entries: perTier((t) => repo.get(names[t])),
       modelsDir: snapshot.dir,
@@ -93,10 +106,7 @@ export default async function run(args: string[] = []): Promise<void> {
       deadlineMs: numberFlag(args, '--deadline-ms', 1000),
       cascadeConcurrency: numberFlag(args, '--cascade-concurrency', 1),
       throughputRounds: numberFlag(args, '--throughput-rounds', 3),
-      engine: {
-        workers: numberFlag(args, '--workers', sizing.workers),
-        intraOpThreads: numberFlag(args, '--intra-op-threads', sizing.intraOpThreads),
-      },
+      engine: { workers: sizing.workers, intraOpThreads: sizing.intraOpThreads, sizing: sizingMode },
       log: (m) => console.log(`[fabric ${((performance.now() - began) / 1000).toFixed(0)}s] ${m}`),
     };
     const measured = await measure(b, only);

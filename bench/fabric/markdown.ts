@@ -74,7 +74,7 @@ Command: \`${r.command}\`. Everything on 127.0.0.1 in one run: the SDK devices a
 Models, copied from the model repository at the start of the run (thresholds as their configs say; \`null\` → \`UNCALIBRATED_THRESHOLDS\`):
 ${TIERS.map(model).join('\n')}
 
-Edge agent: embedded broker, ${s.workers} inference worker(s) × ${s.intraOpThreads} intra-op thread(s), batching from the model config, request deadline ${s.deadlineMs} ms. **The per-device publish rate limit is raised to ${s.publishRate.ratePerSec}/s (burst ${s.publishRate.burst})** with the broker's \`publishRate\` option (\`--device-publish-rate\` of \`fogline edge\`; default 50/s, burst 100); otherwise a single device at concurrency 1 would be throttled.
+Edge agent: embedded broker, ${s.workers} inference worker(s) × ${s.intraOpThreads} intra-op thread(s) (\`--sizing ${s.sizing ?? 'default'}\`), batching from the model config, request deadline ${s.deadlineMs} ms. **The per-device publish rate limit is raised to ${s.publishRate.ratePerSec}/s (burst ${s.publishRate.burst})** with the broker's \`publishRate\` option (\`--device-publish-rate\` of \`fogline edge\`; default 50/s, burst 100); otherwise a single device at concurrency 1 would be throttled.
 
 ## Targets
 

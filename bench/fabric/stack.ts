@@ -29,7 +29,8 @@ export interface Bench {
   readonly cascadeConcurrency: number;
   /** Rounds per throughput load, each paired with its own raw measurement; the median is reported. */
   readonly throughputRounds: number;
-  readonly engine: { workers: number; intraOpThreads: number };
+  /** The edge's engine; `sizing: 'probe'` also turns on its adaptive queue delay (bench --sizing probe). */
+  readonly engine: { workers: number; intraOpThreads: number; sizing?: 'probe' | 'default' };
   log(message: string): void;
 }
 

@@ -118,6 +118,6 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     edgeRate: Object.freeze({ ...o.edgeRate }),
     dataDir: resolve(o.dataDir),
     modelsDir: resolve(o.modelsDir),
-    serving: Object.freeze(s),
+    serving: Object.freeze({ ...s, probeDir: resolve(s.probeDir ?? o.dataDir) }),
   });
 }

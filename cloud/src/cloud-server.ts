@@ -60,6 +60,8 @@ export class CloudServer {
   constructor(
     options: Partial<CloudOptions> = {},
     private readonly log: (err: FoglineError) => void = () => {},
+    /** Lines worth a look (how each model version was sized). */
+    private readonly info: (line: string) => void = () => {},
   ) {
     this.options = resolveCloudOptions(options);
   }
@@ -151,7 +153,10 @@ export class CloudServer {
         o.modelsDir,
         o.serving,
         {
-          onInstanceReady: (instance) => metrics.watch(instance),
+          onInstanceReady: (instance) => {
+            metrics.watch(instance);
+            this.info(instance.sizingLine);
+          },
           onInstanceRetired: (instance) => metrics.unwatch(instance),
         },
         responseCache,

@@ -26,6 +26,7 @@ describe('edge agent options', () => {
     [{ routingScore: 'vibes' }, 'routingScore must be one of maxprob, margin or entropy'],
     [{ routingThreshold: 1.5 }, 'routingThreshold must be a number in 0..1, got 1.5'],
     [{ workers: 0 }, 'workers must be a positive integer, got 0'],
+    [{ sizing: 'guess' }, 'sizing must be one of probe or default'],
     [{ maxQueueDelayMs: -1 }, 'maxQueueDelayMs must be a number of ms >= 0, got -1'],
     [{ telemetryIntervalMs: 50 }, 'telemetryIntervalMs must be a number of ms >= 100, got 50'],
     [{ deviceListPollMs: 50 }, 'deviceListPollMs must be 0 (only at start) or at least 100, got 50'],

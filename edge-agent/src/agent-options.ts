@@ -23,6 +23,7 @@ import {
   url,
 } from '@fogline/shared';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
 
 export type LocalBrokerOptions =
@@ -101,9 +102,15 @@ export interface EdgeAgentOptions {
   readonly maxBatchSize?: number;
   readonly maxQueueDelayMs?: number;
   readonly maxQueueSize?: number;
-  /** Inference engine sizing (default: one single-thread session per core beyond the first). */
+  /** Inference engine sizing (default: from `sizing`); each overrides it. */
   readonly workers?: number;
   readonly intraOpThreads?: number;
+  /**
+   * `probe`: workers × threads and batching from the model's measured cost on this machine, probed at
+   * load (≈ 1 s) and cached in `dataDir`; `default` (the default): one single-thread session per core
+   * beyond the first. `fogline edge` probes unless told `--sizing default`.
+   */
+  readonly sizing?: SizingMode;
   /** Budget assumed for a request without `deadline_ms`. Default 1000. */
   readonly defaultDeadlineMs?: number;
   /** Budgets above this are clamped. Default 60000. */
@@ -165,6 +172,7 @@ export const AGENT_RULES = Object.freeze({
   maxQueueSize: positiveInt,
   workers: positiveInt,
   intraOpThreads: positiveInt,
+  sizing: oneOf(SIZING_MODES),
   cloudConnections: positiveInt,
   maxQueueDelayMs: ms(),
   defaultDeadlineMs: ms(),

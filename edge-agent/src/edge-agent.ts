@@ -198,6 +198,7 @@ async function startAgent(
   try {
     const model = await EdgeModel.load({ ...config, entry, version: config.modelVersion });
     cleanups.push(() => model.close());
+    logger.info(model.sizingLine);
 
     let bus: LocalBus | undefined;
     let link: CloudLink | undefined;

@@ -9,15 +9,19 @@
 import type { ClassAnswer, FabricRequest, ModelConfig, Tensor, TensorSpec } from '@fogline/shared';
 import { FoglineError, readClassAnswer, servingInput } from '@fogline/shared';
 import type { ModelEntry } from '@fogline/shared/model-repository';
-import { defaultEdgeEngineSizing, ModelInstance } from '@fogline/shared/runtime';
+import { ModelInstance, type SizingMode } from '@fogline/shared/runtime';
 
 export interface EdgeModelOptions {
   readonly entry: ModelEntry;
   /** Model version to serve; default the latest. */
   readonly version?: number;
-  /** Inference worker threads; default `defaultEdgeEngineSizing` (one core left to the broker). */
+  /** Inference worker threads; default from `sizing` (one core left to the broker either way). */
   readonly workers?: number;
   readonly intraOpThreads?: number;
+  /** `probe`: size from the model's measured cost (cached in `dataDir`); default the core-count rule. */
+  readonly sizing?: SizingMode;
+  /** Where the probe cache lives. */
+  readonly dataDir?: string;
   /** Batching overrides; defaults come from the model config's `max_batch_size` and `dynamic_batching`. */
   readonly maxBatchSize?: number;
   readonly maxQueueDelayMs?: number;
@@ -51,10 +55,12 @@ export class EdgeModel {
         `model ${entry.name}: the edge serves models of one input and at least one output`,
       );
     }
-    const sizing = defaultEdgeEngineSizing(undefined, options.intraOpThreads);
     const instance = await ModelInstance.load(entry, options.version ?? entry.latestVersion, {
-      workers: options.workers ?? sizing.workers,
-      intraOpThreads: options.intraOpThreads ?? sizing.intraOpThreads,
+      tier: 'edge',
+      sizing: options.sizing,
+      probeDir: options.dataDir,
+      workers: options.workers,
+      intraOpThreads: options.intraOpThreads,
       maxBatchSize: options.maxBatchSize,
       maxQueueDelayMs: options.maxQueueDelayMs,
       maxQueueSize: options.maxQueueSize,
@@ -71,6 +77,11 @@ export class EdgeModel {
 
   get version(): number {
     return this.instance.version;
+  }
+
+  /** How the model was sized and why (one log line). */
+  get sizingLine(): string {
+    return this.instance.sizingLine;
   }
 
   /** `name:version`, as in a reply's `model_versions`. */

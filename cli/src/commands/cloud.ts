@@ -23,6 +23,7 @@ interface CloudFlags {
   dataDir: string;
   models: string;
   auth: boolean;
+  sizing: 'probe' | 'default';
   workers?: number;
   intraOpThreads?: number;
   maxBatchSize?: number;
@@ -64,14 +65,22 @@ export function registerCloud(program: Command): void {
     .option('--data-dir <dir>', 'state directory (admin token, database, cloud.json)', d.dataDir)
     .addOption(new Option('--models <dir>', 'model repository').default(d.modelsDir, '<repo>/models'))
     .option('--no-auth', 'serve inference without API keys (development only)')
+    .addOption(
+      new Option(
+        '--sizing <mode>',
+        'probe: size workers × threads and batching from each model version measured at load (≈ 1 s, cached in --data-dir); default: from the core count',
+      )
+        .choices(['probe', 'default'])
+        .default('default'),
+    )
     .option(
       '--workers <n>',
-      'onnxruntime sessions per model (default: fitted to the cores)',
+      'onnxruntime sessions per model (default: from --sizing)',
       numberFlag('--workers', serving.workers),
     )
     .option(
       '--intra-op-threads <n>',
-      'onnxruntime threads per session (default: fitted to the cores)',
+      'onnxruntime threads per session (default: from --sizing)',
       numberFlag('--intra-op-threads', serving.intraOpThreads),
     )
     .option(
@@ -166,6 +175,7 @@ export function registerCloud(program: Command): void {
 
 async function runCloud(flags: CloudFlags): Promise<void> {
   const serving: ServingOptions = {
+    sizing: flags.sizing,
     workers: flags.workers,
     intraOpThreads: flags.intraOpThreads,
     maxBatchSize: flags.maxBatchSize,
@@ -190,6 +200,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       responseCacheMb: flags.responseCacheMb ?? responseCacheFromEnv(),
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
+    (line) => process.stderr.write(`fogline cloud: ${line}\n`),
   );
   if (!flags.auth) {
     process.stderr.write(

@@ -39,6 +39,7 @@ interface EdgeFlags {
   models: string;
   routingScore?: ScoreKind;
   threshold?: number;
+  sizing: 'probe' | 'default';
   workers?: number;
   intraOpThreads?: number;
   maxBatchSize?: number;
@@ -129,14 +130,22 @@ export function registerEdge(program: Command): void {
       'override the routing threshold, 0..1 (answer locally when score >= x)',
       numberFlag('--threshold', rules.routingThreshold),
     )
+    .addOption(
+      new Option(
+        '--sizing <mode>',
+        "probe: size workers × threads and batching from the model measured at load (≈ 1 s, cached in --data-dir); default: one session per core beyond the broker's",
+      )
+        .choices(['probe', 'default'])
+        .default('default'),
+    )
     .option(
       '--workers <n>',
-      'onnxruntime sessions (default: one per core beyond the first, which the broker keeps)',
+      'onnxruntime sessions (default: from --sizing)',
       numberFlag('--workers', rules.workers),
     )
     .option(
       '--intra-op-threads <n>',
-      'onnxruntime threads per session (default 1)',
+      'onnxruntime threads per session (default: from --sizing)',
       numberFlag('--intra-op-threads', rules.intraOpThreads),
     )
     .option(
@@ -284,6 +293,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     modelVersion: flags.modelVersion,
     routingScore: flags.routingScore,
     routingThreshold: flags.threshold,
+    sizing: flags.sizing,
     workers: flags.workers,
     intraOpThreads: flags.intraOpThreads,
     maxBatchSize: flags.maxBatchSize,

@@ -1,10 +1,20 @@
 /**
  * How models are served. Every field is optional: absent batching fields come from each model's
- * config.json, absent engine fields from the core count (defaultEngineSizing).
+ * config.json, absent engine fields from `sizing`: the core count (defaultEngineSizing) by default,
+ * the model's measured cost with `probe` (@fogline/shared/runtime sizing-choice.ts).
  */
-import { intIn, numberIn } from '@fogline/shared';
+import { intIn, numberIn, oneOf } from '@fogline/shared';
+import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
 
 export interface ServingOptions {
+  /**
+   * `probe`: each model version is sized from its cost measured at load (≈ 1 s, cached per model
+   * file and machine in `probeDir`); `default`: the core-count rule. `fogline cloud` probes unless
+   * told `--sizing default`; the options object defaults to `default` (no probe in tests).
+   */
+  sizing?: SizingMode;
+  /** Where the probe cache lives; `resolveCloudOptions` sets the data dir. */
+  probeDir?: string;
   /** onnxruntime sessions (worker_threads) per model version. */
   workers?: number;
   /** Intra-op threads per session. */
@@ -21,6 +31,7 @@ export interface ServingOptions {
 
 /** What each serving override may be; `fogline cloud` parses its flags with the same rules. */
 export const SERVING_RULES = Object.freeze({
+  sizing: oneOf(SIZING_MODES),
   workers: intIn(1, 64),
   intraOpThreads: intIn(1, 256),
   maxBatchSize: intIn(1, 4096),

@@ -99,3 +99,12 @@ function splitRows(outputs: TensorMap, items: readonly InferItem[], total: numbe
   }
   return results;
 }
+
+/** Zero inputs of batch `n`, shaped and typed as the model config says (warm-up runs, the probe). */
+export function zeroFeeds(config: ModelConfig, n: number): TensorFeeds {
+  const feeds: TensorFeeds = {};
+  for (const spec of config.inputs) {
+    feeds[spec.name] = feedOf(spec, new Uint8Array(n * sampleBytes(spec)), [n, ...spec.shape.slice(1)]);
+  }
+  return feeds;
+}

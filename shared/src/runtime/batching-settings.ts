@@ -6,6 +6,8 @@ export interface BatchingSettings {
   maxQueueDelayMs: number;
   maxQueueSize: number;
   preferredBatchSizes: readonly number[];
+  /** The batcher's adaptive queue delay (`maxQueueDelayMs` is then its cap); off by default. */
+  adaptiveQueueDelay: boolean;
 }
 
 export interface BatchingOverrides {
@@ -17,6 +19,8 @@ export interface BatchingOverrides {
   readonly maxQueueSize?: number;
   /** Overrides config.json `dynamic_batching.preferred_batch_size`. */
   readonly preferredBatchSizes?: readonly number[];
+  /** Set by `--sizing probe` (sizing-choice.ts); config.json has no such field. */
+  readonly adaptiveQueueDelay?: boolean;
 }
 
 /** Triton: config.json `dynamic_batching` and `max_batch_size`, each overridable. */
@@ -29,5 +33,6 @@ export function batchingSettings(config: ModelConfig, overrides: BatchingOverrid
     preferredBatchSizes: (
       overrides.preferredBatchSizes ?? config.dynamic_batching.preferred_batch_size
     ).filter((n) => n <= maxBatchSize),
+    adaptiveQueueDelay: overrides.adaptiveQueueDelay ?? false,
   };
 }

@@ -5,8 +5,10 @@ export {
   type InferItem,
   sampleBytes,
   sampleElements,
+  zeroFeeds,
 } from './batch-runner.ts';
 export { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';
+export { cachedProbe, PROBE_CACHE_FILE, type ProbeOptions, probeKey, probeModel } from './engine-probe.ts';
 export { defaultEdgeEngineSizing, defaultEngineSizing, type EngineSizing } from './engine-sizing.ts';
 export {
   createInferenceEngine,
@@ -19,3 +21,18 @@ export {
   type TensorValue,
 } from './inference-engine.ts';
 export { ModelInstance, type ModelInstanceOptions, type ModelInstanceParts } from './model-instance.ts';
+export {
+  type EngineProbe,
+  LOOP_US_PER_REQUEST,
+  type ProbedSizing,
+  type ProbePoint,
+  type ServingTier,
+  sizeFromProbe,
+} from './probed-sizing.ts';
+export {
+  chooseSizing,
+  SIZING_MODES,
+  type SizingChoice,
+  type SizingMode,
+  type SizingRequest,
+} from './sizing-choice.ts';

@@ -9,20 +9,17 @@ import { DynamicBatcher } from '../core/batching/index.ts';
 import { FoglineError } from '../core/errors.ts';
 import type { ModelConfig } from '../core/model-config.ts';
 import type { ModelEntry } from '../model-repository/index.ts';
-import { createBatchRunner, feedOf, type InferItem, sampleBytes } from './batch-runner.ts';
-import { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';
-import {
-  createInferenceEngine,
-  type InferenceEngine,
-  type TensorFeeds,
-  type TensorMap,
-} from './inference-engine.ts';
+import { createBatchRunner, type InferItem, zeroFeeds } from './batch-runner.ts';
+import { type BatchingSettings, batchingSettings } from './batching-settings.ts';
+import { createInferenceEngine, type InferenceEngine, type TensorMap } from './inference-engine.ts';
+import { chooseSizing, type SizingRequest } from './sizing-choice.ts';
 
-export interface ModelInstanceOptions extends BatchingOverrides {
-  /** onnxruntime sessions (worker_threads); default `defaultEngineSizing()`. */
-  readonly workers?: number;
-  /** Intra-op threads per session; default `defaultEngineSizing()`. */
-  readonly intraOpThreads?: number;
+/**
+ * Sizing (`sizing`, `tier`, `probeDir`, `workers`, `intraOpThreads`) and batching overrides are
+ * resolved by `chooseSizing` (sizing-choice.ts): the tier's core-count rule by default, the probe
+ * when `sizing: 'probe'`.
+ */
+export interface ModelInstanceOptions extends SizingRequest {
   /**
    * Batches handed to each worker at once. With 2, one batch runs while the next waits in the
    * worker's own queue, so the worker goes straight on instead of idling until the event loop gets
@@ -46,6 +43,8 @@ export interface ModelInstanceParts {
   readonly batching: BatchingSettings;
   readonly batchesPerWorker: number;
   readonly outputs?: readonly string[];
+  /** How it was sized, one line (sizing-choice.ts); default none. */
+  readonly sizingLine?: string;
 }
 
 export class ModelInstance {
@@ -55,6 +54,8 @@ export class ModelInstance {
   readonly batching: Readonly<BatchingSettings>;
   readonly engine: InferenceEngine;
   readonly batcher: DynamicBatcher<InferItem, TensorMap>;
+  /** How this instance was sized and why, one line for the log. */
+  readonly sizingLine: string;
 
   constructor(parts: ModelInstanceParts) {
     this.name = parts.entry.name;
@@ -62,6 +63,7 @@ export class ModelInstance {
     this.config = parts.entry.config;
     this.batching = Object.freeze({ ...parts.batching });
     this.engine = parts.engine;
+    this.sizingLine = parts.sizingLine ?? '';
     this.batcher = new DynamicBatcher<InferItem, TensorMap>({
       ...this.batching,
       maxConcurrentBatches: parts.engine.workers * parts.batchesPerWorker,
@@ -90,11 +92,13 @@ export class ModelInstance {
         );
       }
     }
-    const batching = batchingSettings(entry.config, options);
+    const modelPath = entry.modelPath(version);
+    const sizing = await chooseSizing(entry.config, version, modelPath, options);
+    const batching = batchingSettings(entry.config, sizing.batching);
     const engine = await createInferenceEngine({
-      modelPath: entry.modelPath(version),
-      workers: options.workers,
-      intraOpThreads: options.intraOpThreads,
+      modelPath,
+      workers: sizing.workers,
+      intraOpThreads: sizing.intraOpThreads,
     });
     try {
       // Warm both ends by default, so neither the first lone request nor the first full batch pays
@@ -103,7 +107,16 @@ export class ModelInstance {
         await engine.warmup(zeroFeeds(entry.config, n));
       }
       const batchesPerWorker = options.batchesPerWorker ?? 1;
-      return new this({ entry, version, engine, batching, batchesPerWorker, outputs: options.outputs });
+      const { outputs } = options;
+      return new this({
+        entry,
+        version,
+        engine,
+        batching,
+        batchesPerWorker,
+        outputs,
+        sizingLine: sizing.line,
+      });
     } catch (err) {
       await engine.close();
       throw err;
@@ -120,13 +133,4 @@ export class ModelInstance {
     await this.batcher.drain();
     await this.engine.close();
   }
-}
-
-/** Zero inputs of batch `n` shaped and typed as the model config says. */
-function zeroFeeds(config: ModelConfig, n: number): TensorFeeds {
-  const feeds: TensorFeeds = {};
-  for (const spec of config.inputs) {
-    feeds[spec.name] = feedOf(spec, new Uint8Array(n * sampleBytes(spec)), [n, ...spec.shape.slice(1)]);
-  }
-  return feeds;
 }

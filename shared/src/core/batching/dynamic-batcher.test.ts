@@ -83,6 +83,63 @@ describe('DynamicBatcher', () => {
     expect(batches.map((x) => x.items)).toEqual([[1], [2, 3]]);
   });
 
+  describe('adaptive queue delay', () => {
+    /** Two slots, preferred 4 and 8, delay cap 10 ms; one batch of 1 sample measured at 4 ms. */
+    async function measured(adaptiveQueueDelay: boolean) {
+      const timer = new ManualTimer();
+      const { batches, run } = heldRunner();
+      const b = new DynamicBatcher({
+        maxBatchSize: 8,
+        preferredBatchSizes: [4, 8],
+        maxQueueDelayMs: 10,
+        maxQueueSize: 100,
+        maxConcurrentBatches: 2,
+        adaptiveQueueDelay,
+        run,
+        timer,
+      });
+      void b.submit(1); // idle: alone
+      timer.advance(4);
+      batches[0]!.release(); // 4 ms for one sample
+      await flush();
+      void b.submit(2); // idle again: alone, and it keeps one slot busy from here on
+      return { timer, batches, b };
+    }
+
+    it('holds a partial batch while requests arrive faster than the batch would run', async () => {
+      const { timer, batches, b } = await measured(true);
+      for (const x of [3, 4, 5]) {
+        timer.advance(1);
+        void b.submit(x);
+        expect(batches).toHaveLength(2); // 3 more at 1 ms gaps fill 4 sooner than 4 samples would run
+      }
+      timer.advance(1);
+      void b.submit(6);
+      expect(batches.map((x) => x.items)).toEqual([[1], [2], [3, 4, 5, 6]]);
+    });
+
+    it('sends the partial batch as soon as the requests stop coming, before the cap', async () => {
+      const { timer, batches, b } = await measured(true);
+      timer.advance(1);
+      void b.submit(3); // average gap now 3.4 ms: waits, rechecks 6.8 ms later
+      timer.advance(6);
+      expect(batches).toHaveLength(2);
+      timer.advance(1); // 7 ms after the last arrival, 3 ms before the 10 ms cap
+      expect(batches.map((x) => x.items)).toEqual([[1], [2], [3]]);
+    });
+
+    it('does not wait when requests are sparse, where a fixed delay would', async () => {
+      for (const adaptive of [true, false]) {
+        const { timer, batches, b } = await measured(adaptive);
+        timer.advance(100);
+        void b.submit(3); // 100 ms after the last: no batch fills by waiting
+        expect(batches.length).toBe(adaptive ? 3 : 2);
+        timer.advance(10);
+        expect(batches.at(-1)!.items).toEqual([3]);
+      }
+    });
+  });
+
   it('applies Triton semantics strictly when dispatchWhenIdle is off', () => {
     const timer = new ManualTimer();
     const { batches, run } = heldRunner();

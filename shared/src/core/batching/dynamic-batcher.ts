@@ -13,6 +13,7 @@
 import { type Clock, systemClock } from '../clock.ts';
 import { FoglineError } from '../errors.ts';
 import { BatchingStats } from './batching-stats.ts';
+import { FillEstimate } from './fill-estimate.ts';
 
 /** The clock plus the timers the batcher needs; injected in tests, real timers by default. */
 export interface BatchTimer extends Clock {
@@ -37,6 +38,12 @@ export interface DynamicBatcherOptions<TItem, TResult> {
   preferredBatchSizes?: readonly number[];
   /** Batches that may run at once (one per execution instance / worker). Default 1. */
   maxConcurrentBatches?: number;
+  /**
+   * Adaptive queue delay: with a slot free, hold a partial batch only while it is filling faster than
+   * it would finish (fill-estimate.ts), never past `maxQueueDelayMs`; zero delay when requests are
+   * sparse. Default false: the fixed delay of Triton's `max_queue_delay_microseconds`.
+   */
+  adaptiveQueueDelay?: boolean;
   /** Send the first request at once when no batch is running. Default true. */
   dispatchWhenIdle?: boolean;
   /**
@@ -70,6 +77,7 @@ export class DynamicBatcher<TItem, TResult> {
   private wakeAt = Number.POSITIVE_INFINITY;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly fill: FillEstimate | undefined;
 
   constructor(private readonly options: DynamicBatcherOptions<TItem, TResult>) {
     const { maxBatchSize, maxQueueDelayMs, maxQueueSize } = options;
@@ -84,6 +92,7 @@ export class DynamicBatcher<TItem, TResult> {
       .filter((n) => Number.isInteger(n) && n >= 1 && n <= maxBatchSize)
       .sort((a, b) => b - a);
     this.timer = options.timer ?? systemBatchTimer;
+    this.fill = options.adaptiveQueueDelay ? new FillEstimate() : undefined;
   }
 
   /** Requests waiting for a batch. */
@@ -119,7 +128,9 @@ export class DynamicBatcher<TItem, TResult> {
     }
     const size = this.options.sizeOf ? this.options.sizeOf(item) : 1;
     return new Promise<TResult>((resolve, reject) => {
-      this.queue.push({ item, size, enqueuedAt: this.timer.now(), resolve, reject });
+      const now = this.timer.now();
+      this.fill?.noteArrival(now);
+      this.queue.push({ item, size, enqueuedAt: now, resolve, reject });
       this.queuedSamples += size;
       this.dispatch();
     });
@@ -165,8 +176,16 @@ export class DynamicBatcher<TItem, TResult> {
     }
     if (flush || maxQueueDelayMs === 0) return fit;
     if (this.running === 0 && (this.options.dispatchWhenIdle ?? true)) return fit;
-    const oldest = this.queue[0]!.enqueuedAt;
-    return this.timer.now() - oldest >= maxQueueDelayMs ? fit : 0;
+    const now = this.timer.now();
+    if (this.fill && !this.fill.worthWaiting(now, samples, this.nextSize(samples))) return fit;
+    return now - this.queue[0]!.enqueuedAt >= maxQueueDelayMs ? fit : 0;
+  }
+
+  /** The batch size a queue of `samples` fills towards: the next preferred size, else the largest. */
+  private nextSize(samples: number): number {
+    let next = this.options.maxBatchSize;
+    for (const size of this.preferred) if (size > samples) next = size;
+    return next;
   }
 
   private scheduleWake(): void {
@@ -174,7 +193,10 @@ export class DynamicBatcher<TItem, TResult> {
       this.clearWake();
       return;
     }
-    const due = this.queue[0]!.enqueuedAt + this.options.maxQueueDelayMs;
+    const due = Math.min(
+      this.queue[0]!.enqueuedAt + this.options.maxQueueDelayMs,
+      this.fill?.recheckAt() ?? Number.POSITIVE_INFINITY,
+    );
     if (this.wakeHandle !== undefined && this.wakeAt <= due) return;
     this.clearWake();
     this.wakeAt = due;
@@ -235,7 +257,9 @@ export class DynamicBatcher<TItem, TResult> {
   private finishBatch(samples: number, items: number, startedAt: number, ok: boolean): void {
     this.running--;
     this.runningItems -= items;
-    this.stats.recordBatchEnd(samples, items, this.timer.now() - startedAt, ok);
+    const ms = this.timer.now() - startedAt;
+    this.stats.recordBatchEnd(samples, items, ms, ok);
+    if (ok) this.fill?.noteBatch(samples, ms);
     this.dispatch();
     if (this.running === 0 && this.queue.length === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
