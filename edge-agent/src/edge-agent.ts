@@ -13,7 +13,7 @@ import {
   resolvePolicy,
   topics,
 } from '@fogline/shared';
-import { loadModelRepository } from '@fogline/shared/model-repository';
+import { loadModelRepository, type ModelRepository } from '@fogline/shared/model-repository';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
 import type { BreakerState } from './cloud-breaker.ts';
 import { CloudLink } from './cloud-link.ts';
@@ -22,8 +22,10 @@ import { DesiredStatePoller } from './desired-state-poller.ts';
 import { DeviceListCache } from './device-list-cache.ts';
 import { DeviceRegistry } from './device-registry.ts';
 import { DeviceSync } from './device-sync.ts';
+import type { DriftMonitor, DriftStatus } from './drift-monitor.ts';
+import { createEdgeDrift } from './edge-drift.ts';
 import { EdgeModel } from './edge-model.ts';
-import { EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
+import { type DriftTelemetry, EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
 import { startEmbeddedBus } from './embedded-bus.ts';
 import { connectExternalBus } from './external-bus.ts';
 import { InferHandler } from './infer-handler.ts';
@@ -74,11 +76,17 @@ export interface EdgeAgent {
   reportCounts(): ReportCounts;
   /** Calls `listener` with every report read from the devices; returns its removal. */
   onReport(listener: ReportListener): () => void;
+  /**
+   * The drift monitor (docs/edge-agent.md "Drift"): PSI of each window of the devices' score
+   * histograms, alarm on/off and since when; undefined when the edge config has no drift block.
+   */
+  driftStatus(): DriftStatus | undefined;
 }
 
 interface Running {
   model: EdgeModel;
   routing: RoutingControl;
+  drift: DriftMonitor | undefined;
   bus: LocalBus;
   handler: InferHandler;
   cloud: CloudTier | undefined;
@@ -112,6 +120,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
         queueDepth: r?.model.queueDepth ?? 0,
         inFlight: r?.handler.inFlight ?? 0,
         devices: registry.size,
+        ...(r?.drift && { drift: driftTelemetry(r.drift.status()) }),
       },
     );
   };
@@ -160,10 +169,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
           'publishDevicePolicy: say which device model the policy is for (options.model or the deviceModel option)',
         );
       }
-      const { message, payload } = r.routing.prepareDevicePolicy(policy, { ...options, model });
-      await r.bus.publish(topics.policy(config.edgeId), payload, { retain: true });
-      r.routing.commitDevicePolicy(message);
-      return message;
+      return publishDevicePolicyOn(r.bus, r.routing, config.edgeId, policy, { ...options, model });
     },
     routingHistory() {
       return running?.routing.history() ?? [];
@@ -172,6 +178,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return reports.counts(running?.bus.reportsDropped());
     },
     onReport: (listener) => reports.listen(listener),
+    driftStatus: () => running?.drift?.status(),
   };
 
   function started(): Running {
@@ -246,6 +253,15 @@ async function startAgent(
       topics.infer(edgeId),
       (payload, senderId) => void handler.handle(payload, senderId),
     );
+    const drift = createEdgeDrift({
+      reference: entry.config.drift,
+      options: config.drift,
+      logger,
+      deviceModelPolicy: calibratedPolicyOf(repository, entry.config.drift?.model),
+      published: () => control.devices,
+      publish: (policy, options) => publishDevicePolicyOn(localBus, control, edgeId, policy, options),
+    });
+    if (drift) reports.listen((id, report) => report.kind === 'histogram' && drift.receive(id, report.body));
     // Reports are the lowest-priority traffic: bounded per device by the broker, only counted here.
     await localBus
       .subscribe(topics.allReports, (payload, _sender, topic) => reports.receive(payload, topic))
@@ -276,6 +292,7 @@ async function startAgent(
     const running: Running = {
       model,
       routing: control,
+      drift,
       bus: localBus,
       handler,
       cloud,
@@ -299,6 +316,40 @@ async function startAgent(
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
     throw err;
   }
+}
+
+/** Publishes the devices' policy, retained, and records it once the broker has it. */
+async function publishDevicePolicyOn(
+  bus: LocalBus,
+  control: RoutingControl,
+  edgeId: string,
+  policy: RoutingPolicy,
+  options: DevicePolicyOptions,
+): Promise<PolicyMessage> {
+  const { message, payload } = control.prepareDevicePolicy(policy, options);
+  await bus.publish(topics.policy(edgeId), payload, { retain: true });
+  control.commitDevicePolicy(message);
+  return message;
+}
+
+/** A model's calibrated routing from the repository (none for a model it lacks or an uncalibrated one). */
+function calibratedPolicyOf(
+  repository: ModelRepository,
+  name: string | undefined,
+): ResolvedPolicy | undefined {
+  if (name === undefined || !repository.has(name)) return undefined;
+  const { routing } = repository.get(name).config;
+  return routing.threshold === null ? undefined : resolvePolicy(routing);
+}
+
+function driftTelemetry(s: DriftStatus): DriftTelemetry {
+  return {
+    model: s.model,
+    alarm: s.alarm,
+    psi: s.lastPsi ?? null,
+    windows: s.windowsClosed,
+    alarms: s.alarms,
+  };
 }
 
 async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void> {

@@ -1,0 +1,58 @@
+/**
+ * Drift on a running edge (docs/edge-agent.md "Drift"): the drift monitor on the edge config's drift
+ * reference, fed the devices' histogram reports, and the devices' audit rate raised while the alarm
+ * is on: the device policy in effect is published again with `alarmAuditRate`, and with the rate
+ * from before the alarm (else `calmAuditRate`) once it clears. The policy itself never changes here.
+ */
+import { type DriftReference, driftModelOf, type PolicyMessage, type ResolvedPolicy } from '@fogline/shared';
+import type { AgentLogger } from './agent-options.ts';
+import { DriftMonitor, type DriftOptions, resolveDriftSettings } from './drift-monitor.ts';
+
+export interface EdgeDriftDeps {
+  /** The edge model config's `drift` block; undefined: no monitor. */
+  readonly reference: DriftReference | undefined;
+  /** The agent's `drift` option; false: no monitor. */
+  readonly options: DriftOptions | false | undefined;
+  readonly logger: AgentLogger;
+  readonly now?: () => number;
+  /** The device model's calibrated routing, from the edge's repository, if it holds that model. */
+  readonly deviceModelPolicy: ResolvedPolicy | undefined;
+  /** The device policy this edge last published, if any. */
+  readonly published: () => PolicyMessage | undefined;
+  readonly publish: (
+    policy: ResolvedPolicy,
+    options: { model: string; auditRate: number },
+  ) => Promise<PolicyMessage>;
+}
+
+/** The monitor, or undefined when the edge has no drift reference or the option turns it off. */
+export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
+  const { reference, logger } = deps;
+  if (!reference || deps.options === false) return undefined;
+  const settings = resolveDriftSettings(deps.options);
+  const model = driftModelOf(reference);
+  let rateBefore: number | undefined;
+  const setAuditRate = (alarm: boolean) => {
+    const last = deps.published();
+    const current = last?.model === model ? last : undefined;
+    const policy = current?.policy ?? deps.deviceModelPolicy;
+    if (policy === undefined) {
+      logger.warn(
+        `drift: no calibrated policy known for ${model}'s devices; their audit rate stays as it is`,
+      );
+      return;
+    }
+    if (alarm) rateBefore = current?.audit_rate;
+    const auditRate = alarm ? settings.alarmAuditRate : (rateBefore ?? settings.calmAuditRate);
+    deps
+      .publish(policy, { model, auditRate })
+      .catch((err: Error) => logger.warn(`drift: could not publish the audit rate: ${err.message}`));
+  };
+  return new DriftMonitor({
+    reference,
+    settings,
+    logger,
+    ...(deps.now && { now: deps.now }),
+    onAlarm: setAuditRate,
+  });
+}
