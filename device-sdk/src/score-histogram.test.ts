@@ -39,9 +39,12 @@ afterEach(() => vi.useRealTimers());
 describe('score histogram', () => {
   it('sends a full window on the next turn, not inside add, with counts the edge reads', () => {
     const h = histogramOf(4);
-    for (const s of [0.1, 0.6, 0.95, 1]) h.add(s);
-    expect(sent).toEqual([]);
+    for (const s of [0.1, 0.6, 0.95]) h.add(s);
     wallMs = 3_000;
+    h.add(1);
+    // Cut at exactly 4: a fifth score belongs to the next window.
+    h.add(0.2);
+    expect(sent).toEqual([]);
     vi.advanceTimersByTime(0);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.kind).toBe('histogram');
@@ -50,6 +53,7 @@ describe('score histogram', () => {
       histogram: { counts: [1, 1, 2], count: 4, window_start_ms: 1_000, window_end_ms: 3_000 },
     });
     h.close();
+    expect(sent[1]!.body.counts).toEqual([1, 0, 0]);
   });
 
   it('sends a partial window every everyMs, nothing when there is nothing', () => {
