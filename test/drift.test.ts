@@ -24,6 +24,7 @@ let fixture: AgentFixture;
 let device: Device;
 const states: string[] = [];
 const lines: string[] = [];
+const alarms: boolean[] = [];
 
 /** `count` test digits in a seeded order (the split is sorted by class), each pixel through `shift`. */
 function stream(count: number, seed: number, shift: (x: number) => number = (x) => x): Float32Array[] {
@@ -76,6 +77,7 @@ beforeAll(async () => {
     drift: { windowRequests: WINDOW, calmWindows: 2 },
     logger: { info: (m) => lines.push(m), warn: (m) => lines.push(m) },
   });
+  fixture.agent.onDriftAlarm((alarm) => alarms.push(alarm));
   device = await connectDevice({
     broker: fixture.url,
     deviceId: credential.id,
@@ -144,6 +146,7 @@ describe('drift detection, device histograms → edge PSI alarm', () => {
       [true, false],
     ]);
     expect(status).toMatchObject({ alarm: false, alarms: 1 });
+    expect(alarms).toEqual([true, false]);
     await expect.poll(() => device.policy.auditRate, { timeout: 1000 }).toBe(0.02);
     expect(states).toEqual(['online']);
     expect(fixture.agent.reportCounts()).toMatchObject({ malformed: 0, dropped: 0 });

@@ -81,7 +81,11 @@ export interface EdgeAgent {
    * histograms, alarm on/off and since when; undefined when the edge config has no drift block.
    */
   driftStatus(): DriftStatus | undefined;
+  /** Calls `listener` whenever the drift alarm goes on (true) or off (false); returns its removal. */
+  onDriftAlarm(listener: DriftAlarmListener): () => void;
 }
+
+export type DriftAlarmListener = (alarm: boolean, status: DriftStatus) => void;
 
 interface Running {
   model: EdgeModel;
@@ -102,6 +106,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
   const telemetry = new EdgeTelemetry();
   const registry = new DeviceRegistry();
   const reports = new ReportInbox((err) => config.logger.warn(`a report listener failed: ${String(err)}`));
+  const driftListeners = new Set<DriftAlarmListener>();
   let running: Running | undefined;
   let starting: Promise<EdgeAgentInfo> | undefined;
   let stopping: Promise<void> | undefined;
@@ -128,7 +133,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
   return {
     start() {
       if (stopping) return Promise.reject(new Error('edge agent was stopped; create a new one'));
-      starting ??= startAgent(config, telemetry, registry, reports).then((r) => {
+      starting ??= startAgent(config, telemetry, registry, reports, driftListeners).then((r) => {
         running = r;
         const link = r.link;
         if (link) {
@@ -179,6 +184,10 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
     },
     onReport: (listener) => reports.listen(listener),
     driftStatus: () => running?.drift?.status(),
+    onDriftAlarm(listener) {
+      driftListeners.add(listener);
+      return () => driftListeners.delete(listener);
+    },
   };
 
   function started(): Running {
@@ -192,6 +201,7 @@ async function startAgent(
   telemetry: EdgeTelemetry,
   registry: DeviceRegistry,
   reports: ReportInbox,
+  driftListeners: ReadonlySet<DriftAlarmListener>,
 ): Promise<Running> {
   const { logger, edgeId } = config;
   const repository = await loadModelRepository(config.modelsDir);
@@ -260,6 +270,15 @@ async function startAgent(
       deviceModelPolicy: calibratedPolicyOf(repository, entry.config.drift?.model),
       published: () => control.devices,
       publish: (policy, options) => publishDevicePolicyOn(localBus, control, edgeId, policy, options),
+      onAlarm: (alarm, status) => {
+        for (const listener of driftListeners) {
+          try {
+            listener(alarm, status);
+          } catch (err) {
+            logger.warn(`a drift listener failed: ${String(err)}`);
+          }
+        }
+      },
     });
     if (drift) reports.listen((id, report) => report.kind === 'histogram' && drift.receive(id, report.body));
     // Reports are the lowest-priority traffic: bounded per device by the broker, only counted here.

@@ -6,7 +6,7 @@
  */
 import { type DriftReference, driftModelOf, type PolicyMessage, type ResolvedPolicy } from '@fogline/shared';
 import type { AgentLogger } from './agent-options.ts';
-import { DriftMonitor, type DriftOptions, resolveDriftSettings } from './drift-monitor.ts';
+import { DriftMonitor, type DriftOptions, type DriftStatus, resolveDriftSettings } from './drift-monitor.ts';
 
 export interface EdgeDriftDeps {
   /** The edge model config's `drift` block; undefined: no monitor. */
@@ -23,6 +23,8 @@ export interface EdgeDriftDeps {
     policy: ResolvedPolicy,
     options: { model: string; auditRate: number },
   ) => Promise<PolicyMessage>;
+  /** Also told of every alarm change, after the audit rate's publish has started (later F7 pieces). */
+  readonly onAlarm?: (alarm: boolean, status: DriftStatus) => void;
 }
 
 /** The monitor, or undefined when the edge has no drift reference or the option turns it off. */
@@ -53,6 +55,9 @@ export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
     settings,
     logger,
     ...(deps.now && { now: deps.now }),
-    onAlarm: setAuditRate,
+    onAlarm: (alarm, status) => {
+      setAuditRate(alarm);
+      deps.onAlarm?.(alarm, status);
+    },
   });
 }
