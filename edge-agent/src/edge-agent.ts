@@ -13,7 +13,7 @@ import {
   resolvePolicy,
   topics,
 } from '@fogline/shared';
-import { loadModelRepository, type ModelRepository } from '@fogline/shared/model-repository';
+import { loadModelRepository } from '@fogline/shared/model-repository';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
 import type { BreakerState } from './cloud-breaker.ts';
 import { CloudLink } from './cloud-link.ts';
@@ -23,9 +23,14 @@ import { DeviceListCache } from './device-list-cache.ts';
 import { DeviceRegistry } from './device-registry.ts';
 import { DeviceSync } from './device-sync.ts';
 import type { DriftMonitor, DriftStatus } from './drift-monitor.ts';
-import { createEdgeDrift } from './edge-drift.ts';
+import {
+  calibratedPolicyOf,
+  createEdgeDrift,
+  type DriftAlarmListener,
+  driftTelemetry,
+} from './edge-drift.ts';
 import { EdgeModel } from './edge-model.ts';
-import { type DriftTelemetry, EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
+import { EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
 import { startEmbeddedBus } from './embedded-bus.ts';
 import { connectExternalBus } from './external-bus.ts';
 import { InferHandler } from './infer-handler.ts';
@@ -84,8 +89,6 @@ export interface EdgeAgent {
   /** Calls `listener` whenever the drift alarm goes on (true) or off (false); returns its removal. */
   onDriftAlarm(listener: DriftAlarmListener): () => void;
 }
-
-export type DriftAlarmListener = (alarm: boolean, status: DriftStatus) => void;
 
 interface Running {
   model: EdgeModel;
@@ -270,15 +273,7 @@ async function startAgent(
       deviceModelPolicy: calibratedPolicyOf(repository, entry.config.drift?.model),
       published: () => control.devices,
       publish: (policy, options) => publishDevicePolicyOn(localBus, control, edgeId, policy, options),
-      onAlarm: (alarm, status) => {
-        for (const listener of driftListeners) {
-          try {
-            listener(alarm, status);
-          } catch (err) {
-            logger.warn(`a drift listener failed: ${String(err)}`);
-          }
-        }
-      },
+      listeners: driftListeners,
     });
     if (drift) reports.listen((id, report) => report.kind === 'histogram' && drift.receive(id, report.body));
     // Reports are the lowest-priority traffic: bounded per device by the broker, only counted here.
@@ -349,26 +344,6 @@ async function publishDevicePolicyOn(
   await bus.publish(topics.policy(edgeId), payload, { retain: true });
   control.commitDevicePolicy(message);
   return message;
-}
-
-/** A model's calibrated routing from the repository (none for a model it lacks or an uncalibrated one). */
-function calibratedPolicyOf(
-  repository: ModelRepository,
-  name: string | undefined,
-): ResolvedPolicy | undefined {
-  if (name === undefined || !repository.has(name)) return undefined;
-  const { routing } = repository.get(name).config;
-  return routing.threshold === null ? undefined : resolvePolicy(routing);
-}
-
-function driftTelemetry(s: DriftStatus): DriftTelemetry {
-  return {
-    model: s.model,
-    alarm: s.alarm,
-    psi: s.lastPsi ?? null,
-    windows: s.windowsClosed,
-    alarms: s.alarms,
-  };
 }
 
 async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void> {

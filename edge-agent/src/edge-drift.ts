@@ -4,9 +4,17 @@
  * is on: the device policy in effect is published again with `alarmAuditRate`, and with the rate
  * from before the alarm (else `calmAuditRate`) once it clears. The policy itself never changes here.
  */
-import { type DriftReference, driftModelOf, type PolicyMessage, type ResolvedPolicy } from '@fogline/shared';
+import {
+  type DriftReference,
+  driftModelOf,
+  type PolicyMessage,
+  type ResolvedPolicy,
+  resolvePolicy,
+} from '@fogline/shared';
+import type { ModelRepository } from '@fogline/shared/model-repository';
 import type { AgentLogger } from './agent-options.ts';
 import { DriftMonitor, type DriftOptions, type DriftStatus, resolveDriftSettings } from './drift-monitor.ts';
+import type { DriftTelemetry } from './edge-telemetry.ts';
 
 export interface EdgeDriftDeps {
   /** The edge model config's `drift` block; undefined: no monitor. */
@@ -23,9 +31,11 @@ export interface EdgeDriftDeps {
     policy: ResolvedPolicy,
     options: { model: string; auditRate: number },
   ) => Promise<PolicyMessage>;
-  /** Also told of every alarm change, after the audit rate's publish has started (later F7 pieces). */
-  readonly onAlarm?: (alarm: boolean, status: DriftStatus) => void;
+  /** Told of every alarm change, after the audit rate's publish has started (later F7 pieces). */
+  readonly listeners?: ReadonlySet<DriftAlarmListener>;
 }
+
+export type DriftAlarmListener = (alarm: boolean, status: DriftStatus) => void;
 
 /** The monitor, or undefined when the edge has no drift reference or the option turns it off. */
 export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
@@ -57,7 +67,34 @@ export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
     ...(deps.now && { now: deps.now }),
     onAlarm: (alarm, status) => {
       setAuditRate(alarm);
-      deps.onAlarm?.(alarm, status);
+      for (const listener of deps.listeners ?? []) {
+        try {
+          listener(alarm, status);
+        } catch (err) {
+          logger.warn(`a drift listener failed: ${String(err)}`);
+        }
+      }
     },
   });
+}
+
+/** A model's calibrated routing from the repository (none for a model it lacks or an uncalibrated one). */
+export function calibratedPolicyOf(
+  repository: ModelRepository,
+  name: string | undefined,
+): ResolvedPolicy | undefined {
+  if (name === undefined || !repository.has(name)) return undefined;
+  const { routing } = repository.get(name).config;
+  return routing.threshold === null ? undefined : resolvePolicy(routing);
+}
+
+/** The drift part of the edge's telemetry message. */
+export function driftTelemetry(s: DriftStatus): DriftTelemetry {
+  return {
+    model: s.model,
+    alarm: s.alarm,
+    psi: s.lastPsi ?? null,
+    windows: s.windowsClosed,
+    alarms: s.alarms,
+  };
 }

@@ -33,12 +33,8 @@ export {
   type DriftStatus,
   type DriftWindow,
 } from './drift-monitor.ts';
-export {
-  createEdgeAgent,
-  type DriftAlarmListener,
-  type EdgeAgent,
-  type EdgeAgentInfo,
-} from './edge-agent.ts';
+export { createEdgeAgent, type EdgeAgent, type EdgeAgentInfo } from './edge-agent.ts';
+export type { DriftAlarmListener } from './edge-drift.ts';
 export type { DriftTelemetry, TelemetryCounts, TelemetryMessage } from './edge-telemetry.ts';
 export { DEFAULT_EDGE_MQTT_PORT } from './embedded-bus.ts';
 export type { HistogramSnapshot } from './latency-histogram.ts';
