@@ -17,6 +17,7 @@ import {
 } from '@fogline/shared';
 import type { PolicyEvent } from './device-policy.ts';
 import type { ModelRuntime, WebRuntimeOptions } from './runtime/model-runtime.ts';
+import { HISTOGRAM_DEFAULTS } from './score-histogram.ts';
 import type { BackoffOptions } from './transport/backoff.ts';
 import { DEFAULT_BACKOFF } from './transport/backoff.ts';
 import type { ConnectionState } from './transport/mqtt-transport.ts';
@@ -46,6 +47,12 @@ export interface ConnectDeviceOptions {
   pinPolicy?: boolean;
   /** Called when the edge's policy is applied or refused (docs/device-sdk.md "Policy from the edge"). */
   onPolicy?: (event: PolicyEvent) => void;
+  /**
+   * Score histograms for drift detection, sent when the model's config has a `drift` block for this
+   * model and version (docs/device-sdk.md "Score histograms"): every `everyRequests` inferences (default
+   * 500) or `everyMs` (default 10 s), whichever first. `false`: never.
+   */
+  driftHistogram?: { everyRequests?: number; everyMs?: number } | false;
   /** 'auto' (default in Node: native, else WASM), 'node', 'web', or a ready ModelRuntime. */
   runtime?: 'auto' | 'node' | 'web' | ModelRuntime;
   /** onnxruntime-web settings (wasm file location, threads). */
@@ -92,6 +99,8 @@ export interface DeviceSettings {
   readonly onStateChange: (state: ConnectionState, error?: FoglineError) => void;
   readonly pinPolicy: boolean;
   readonly onPolicy: (event: PolicyEvent) => void;
+  /** When to send score histograms; false: never. */
+  readonly driftHistogram: { readonly everyRequests: number; readonly everyMs: number } | false;
 }
 
 /** Defaults of the optional fields of ConnectDeviceOptions. */
@@ -124,6 +133,8 @@ export const DEVICE_RULES = Object.freeze({
   queueMaxSize: positiveInt,
   pinPolicy: rule<boolean>('true or false', (v) => typeof v === 'boolean'),
   reconnectDelayMs: positive,
+  histogramEveryRequests: positiveInt,
+  histogramEveryMs: positive,
 } satisfies Record<string, Rule<unknown>>);
 
 const check = optionChecker('connectDevice');
@@ -167,5 +178,22 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     onStateChange: o.onStateChange ?? (() => {}),
     pinPolicy: or('pinPolicy', o.pinPolicy, r.pinPolicy, false),
     onPolicy: o.onPolicy ?? (() => {}),
+    driftHistogram:
+      o.driftHistogram === false
+        ? false
+        : Object.freeze({
+            everyRequests: or(
+              'driftHistogram.everyRequests',
+              o.driftHistogram?.everyRequests,
+              r.histogramEveryRequests,
+              HISTOGRAM_DEFAULTS.everyRequests,
+            ),
+            everyMs: or(
+              'driftHistogram.everyMs',
+              o.driftHistogram?.everyMs,
+              r.histogramEveryMs,
+              HISTOGRAM_DEFAULTS.everyMs,
+            ),
+          }),
   });
 }

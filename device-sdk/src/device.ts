@@ -6,6 +6,7 @@
 import {
   type DeviceReport,
   decide,
+  driftModelOf,
   type ErrorCode,
   encodeDeviceReport,
   encodeFabricRequest,
@@ -24,6 +25,7 @@ import type { DeviceSettings } from './device-options.ts';
 import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
 import { Escalations, type Outcome } from './escalations.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
+import { ScoreHistogram } from './score-histogram.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
 
 export interface InferOptions {
@@ -63,6 +65,8 @@ export class Device {
   readonly #transport: MqttTransport;
   readonly #escalations: Escalations;
   readonly #policy: PolicyInEffect;
+  /** Score histograms for drift detection; undefined without a drift block for this model. */
+  readonly #histogram: ScoreHistogram | undefined;
   readonly #stats: DeviceStats = {
     local: 0,
     escalated: 0,
@@ -90,6 +94,7 @@ export class Device {
       pinned: settings.pinPolicy,
       onEvent: settings.onPolicy,
     });
+    this.#histogram = scoreHistogramOf(parts, (report) => this.report(report));
     const inferTopic = topics.infer(settings.edgeId);
     this.#escalations = new Escalations({
       clock: settings.clock,
@@ -184,6 +189,8 @@ export class Device {
     // One policy per request, even if the edge replaces it meanwhile.
     const policy = this.#policy.current;
     const score = scoreOf(policy.score, own.probabilities);
+    const counted = this.#histogram;
+    counted?.add(counted.score === policy.score ? score : scoreOf(counted.score, own.probabilities));
     const local = (degraded: boolean, fallback?: { code: ErrorCode; message: string }): InferResult => {
       const result: InferResult = {
         ...answerPart(own),
@@ -267,9 +274,18 @@ export class Device {
     return sent;
   }
 
+  /**
+   * Whether this device sends score histograms (its config's `drift` block is for its model and
+   * version, and the `driftHistogram` option allows it).
+   */
+  get sendsHistograms(): boolean {
+    return this.#histogram !== undefined;
+  }
+
   /** Answers every pending request locally (degraded), disconnects cleanly, releases the model. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#histogram?.close();
     this.#closed = true;
     this.#escalations.settleAll('UNAVAILABLE', 'device closed before the edge replied');
     await this.#transport.close();
@@ -286,6 +302,17 @@ export class Device {
     }
     return classify(values, kind, this.#model.config.labels);
   }
+}
+
+/** Histograms on the config's drift reference, when it is for the model this device runs. */
+function scoreHistogramOf(
+  parts: DeviceParts,
+  send: (report: DeviceReport) => boolean,
+): ScoreHistogram | undefined {
+  const reference = parts.model.config.drift;
+  const when = parts.settings.driftHistogram;
+  if (!reference || !when || driftModelOf(reference) !== parts.modelVersion) return undefined;
+  return new ScoreHistogram({ reference, model: parts.modelVersion, ...when, send });
 }
 
 /** The fields of an InferResult that come from the answering model's output. */

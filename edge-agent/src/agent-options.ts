@@ -25,6 +25,7 @@ import {
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
+import { type DriftOptions, resolveDriftSettings } from './drift-monitor.ts';
 
 export type LocalBrokerOptions =
   /** The embedded fogline broker: devices authenticate against the synced device list. */
@@ -120,6 +121,11 @@ export interface EdgeAgentOptions {
   /** Least remaining budget for which a cloud call is attempted. Default 10. */
   readonly minCloudBudgetMs?: number;
   readonly breaker?: CloudBreakerOptions;
+  /**
+   * The drift monitor on the edge config's `drift` block (docs/edge-agent.md "Drift"): window size,
+   * alarm PSI, hysteresis, audit rates. `false`: off. Checked when the agent starts.
+   */
+  readonly drift?: DriftOptions | false;
   /** Keep-alive connections to the cloud. Default 16. */
   readonly cloudConnections?: number;
   /** Telemetry period. Default 5000. */
@@ -216,6 +222,7 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
   check('localBroker.kind', broker?.kind, LOCAL_BROKER_RULES.kind);
   checkFields(check, broker as Record<string, unknown>, LOCAL_BROKER_RULES, 'localBroker.');
   if (options.breaker) checkFields(check, options.breaker, BREAKER_RULES, 'breaker.');
+  if (options.drift) resolveDriftSettings(options.drift);
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const resolved = {
     ...AGENT_DEFAULTS,

@@ -22,6 +22,13 @@ import { DesiredStatePoller } from './desired-state-poller.ts';
 import { DeviceListCache } from './device-list-cache.ts';
 import { DeviceRegistry } from './device-registry.ts';
 import { DeviceSync } from './device-sync.ts';
+import type { DriftMonitor, DriftStatus } from './drift-monitor.ts';
+import {
+  calibratedPolicyOf,
+  createEdgeDrift,
+  type DriftAlarmListener,
+  driftTelemetry,
+} from './edge-drift.ts';
 import { EdgeModel } from './edge-model.ts';
 import { EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
 import { startEmbeddedBus } from './embedded-bus.ts';
@@ -74,11 +81,19 @@ export interface EdgeAgent {
   reportCounts(): ReportCounts;
   /** Calls `listener` with every report read from the devices; returns its removal. */
   onReport(listener: ReportListener): () => void;
+  /**
+   * The drift monitor (docs/edge-agent.md "Drift"): PSI of each window of the devices' score
+   * histograms, alarm on/off and since when; undefined when the edge config has no drift block.
+   */
+  driftStatus(): DriftStatus | undefined;
+  /** Calls `listener` whenever the drift alarm goes on (true) or off (false); returns its removal. */
+  onDriftAlarm(listener: DriftAlarmListener): () => void;
 }
 
 interface Running {
   model: EdgeModel;
   routing: RoutingControl;
+  drift: DriftMonitor | undefined;
   bus: LocalBus;
   handler: InferHandler;
   cloud: CloudTier | undefined;
@@ -94,6 +109,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
   const telemetry = new EdgeTelemetry();
   const registry = new DeviceRegistry();
   const reports = new ReportInbox((err) => config.logger.warn(`a report listener failed: ${String(err)}`));
+  const driftListeners = new Set<DriftAlarmListener>();
   let running: Running | undefined;
   let starting: Promise<EdgeAgentInfo> | undefined;
   let stopping: Promise<void> | undefined;
@@ -112,6 +128,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
         queueDepth: r?.model.queueDepth ?? 0,
         inFlight: r?.handler.inFlight ?? 0,
         devices: registry.size,
+        ...(r?.drift && { drift: driftTelemetry(r.drift.status()) }),
       },
     );
   };
@@ -119,7 +136,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
   return {
     start() {
       if (stopping) return Promise.reject(new Error('edge agent was stopped; create a new one'));
-      starting ??= startAgent(config, telemetry, registry, reports).then((r) => {
+      starting ??= startAgent(config, telemetry, registry, reports, driftListeners).then((r) => {
         running = r;
         const link = r.link;
         if (link) {
@@ -160,10 +177,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
           'publishDevicePolicy: say which device model the policy is for (options.model or the deviceModel option)',
         );
       }
-      const { message, payload } = r.routing.prepareDevicePolicy(policy, { ...options, model });
-      await r.bus.publish(topics.policy(config.edgeId), payload, { retain: true });
-      r.routing.commitDevicePolicy(message);
-      return message;
+      return publishDevicePolicyOn(r.bus, r.routing, config.edgeId, policy, { ...options, model });
     },
     routingHistory() {
       return running?.routing.history() ?? [];
@@ -172,6 +186,11 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return reports.counts(running?.bus.reportsDropped());
     },
     onReport: (listener) => reports.listen(listener),
+    driftStatus: () => running?.drift?.status(),
+    onDriftAlarm(listener) {
+      driftListeners.add(listener);
+      return () => driftListeners.delete(listener);
+    },
   };
 
   function started(): Running {
@@ -185,6 +204,7 @@ async function startAgent(
   telemetry: EdgeTelemetry,
   registry: DeviceRegistry,
   reports: ReportInbox,
+  driftListeners: ReadonlySet<DriftAlarmListener>,
 ): Promise<Running> {
   const { logger, edgeId } = config;
   const repository = await loadModelRepository(config.modelsDir);
@@ -247,6 +267,16 @@ async function startAgent(
       topics.infer(edgeId),
       (payload, senderId) => void handler.handle(payload, senderId),
     );
+    const drift = createEdgeDrift({
+      reference: entry.config.drift,
+      options: config.drift,
+      logger,
+      deviceModelPolicy: calibratedPolicyOf(repository, entry.config.drift?.model),
+      published: () => control.devices,
+      publish: (policy, options) => publishDevicePolicyOn(localBus, control, edgeId, policy, options),
+      listeners: driftListeners,
+    });
+    if (drift) reports.listen((id, report) => report.kind === 'histogram' && drift.receive(id, report.body));
     // Reports are the lowest-priority traffic: bounded per device by the broker, only counted here.
     await localBus
       .subscribe(topics.allReports, (payload, _sender, topic) => reports.receive(payload, topic))
@@ -277,6 +307,7 @@ async function startAgent(
     const running: Running = {
       model,
       routing: control,
+      drift,
       bus: localBus,
       handler,
       cloud,
@@ -300,6 +331,20 @@ async function startAgent(
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
     throw err;
   }
+}
+
+/** Publishes the devices' policy, retained, and records it once the broker has it. */
+async function publishDevicePolicyOn(
+  bus: LocalBus,
+  control: RoutingControl,
+  edgeId: string,
+  policy: RoutingPolicy,
+  options: DevicePolicyOptions,
+): Promise<PolicyMessage> {
+  const { message, payload } = control.prepareDevicePolicy(policy, options);
+  await bus.publish(topics.policy(edgeId), payload, { retain: true });
+  control.commitDevicePolicy(message);
+  return message;
 }
 
 async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void> {

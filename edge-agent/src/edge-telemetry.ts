@@ -34,6 +34,19 @@ export interface TelemetryGauges {
   inFlight: number;
   /** Devices in the current device list. */
   devices: number;
+  /** The drift monitor, when the edge runs one (docs/edge-agent.md "Drift"). */
+  drift?: DriftTelemetry;
+}
+
+export interface DriftTelemetry {
+  /** `name:version` of the device model whose scores are compared. */
+  model: string;
+  alarm: boolean;
+  /** PSI of the last closed window; null before the first. */
+  psi: number | null;
+  /** Totals since start: windows closed, alarms raised. */
+  windows: number;
+  alarms: number;
 }
 
 export interface TelemetryMessage extends TelemetryGauges {

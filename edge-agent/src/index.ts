@@ -25,8 +25,17 @@ export {
 } from './desired-state.ts';
 export { DESIRED_STATE_FILE, DeviceListCache } from './device-list-cache.ts';
 export type { ReportedState } from './device-sync.ts';
+export {
+  DRIFT_DEFAULTS,
+  DRIFT_RULES,
+  type DriftEvent,
+  type DriftOptions,
+  type DriftStatus,
+  type DriftWindow,
+} from './drift-monitor.ts';
 export { createEdgeAgent, type EdgeAgent, type EdgeAgentInfo } from './edge-agent.ts';
-export type { TelemetryCounts, TelemetryMessage } from './edge-telemetry.ts';
+export type { DriftAlarmListener } from './edge-drift.ts';
+export type { DriftTelemetry, TelemetryCounts, TelemetryMessage } from './edge-telemetry.ts';
 export { DEFAULT_EDGE_MQTT_PORT } from './embedded-bus.ts';
 export type { HistogramSnapshot } from './latency-histogram.ts';
 export type { ReportCounts, ReportListener } from './report-inbox.ts';

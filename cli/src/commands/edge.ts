@@ -10,6 +10,8 @@ import {
   BREAKER_RULES,
   createEdgeAgent,
   DEFAULT_EDGE_MQTT_PORT,
+  DRIFT_DEFAULTS,
+  DRIFT_RULES,
   type EdgeAgentOptions,
   LOCAL_BROKER_RULES,
   type LocalBrokerOptions,
@@ -52,6 +54,8 @@ interface EdgeFlags {
   breakerConsecutive: number;
   breakerResetMs: number;
   telemetryIntervalMs: number;
+  driftWindow: number;
+  driftAlarmPsi: number;
   deviceListPollMs: number;
   shutdownTimeoutMs: number;
   quiet?: boolean;
@@ -221,6 +225,22 @@ export function registerEdge(program: Command): void {
     )
     .addOption(
       numberOption(
+        '--drift-window <n>',
+        "with a drift block in the edge model's config: least device inferences per drift window",
+        DRIFT_RULES.windowRequests,
+        DRIFT_DEFAULTS.windowRequests,
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--drift-alarm-psi <x>',
+        'PSI of a drift window past which the drift alarm goes on',
+        DRIFT_RULES.alarmPsi,
+        DRIFT_DEFAULTS.alarmPsi,
+      ),
+    )
+    .addOption(
+      numberOption(
         '--device-list-poll-ms <ms>',
         'without --cloud-broker: fetch the device list from --cloud this often (0 = only at start)',
         rules.deviceListPollMs,
@@ -308,6 +328,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
       resetTimeoutMs: flags.breakerResetMs,
     },
     telemetryIntervalMs: flags.telemetryIntervalMs,
+    drift: { windowRequests: flags.driftWindow, alarmPsi: flags.driftAlarmPsi },
     deviceListPollMs: flags.deviceListPollMs,
     shutdownTimeoutMs: flags.shutdownTimeoutMs,
     logger: { info: log, warn: (line) => log(`warning: ${line}`) },

@@ -201,6 +201,7 @@ describe('edge presence', () => {
       devices: 3,
       counts: { received: 10, edge: 7, cloud: 3 },
       latencyMs: { edge: { count: 10, sumMs: 25 } },
+      drift: { model: 'digits-tiny:1', alarm: true, psi: 1.3, windows: 4, alarms: 1, extra: 1 },
       bogus: 'x'.repeat(10_000),
     };
     await edge.publishAsync(topics.telemetry('seen-edge'), JSON.stringify(telemetry), { qos: 1 });
@@ -214,9 +215,11 @@ describe('edge presence', () => {
         devices: 3,
         counts: { received: 10, edge: 7, cloud: 3 },
         meanLatencyMs: { edge: 2.5 },
+        drift: { model: 'digits-tiny:1', alarm: true, psi: 1.3, windows: 4, alarms: 1 },
       },
     });
     expect(view.telemetry).not.toHaveProperty('bogus');
+    expect(view.telemetry?.drift).not.toHaveProperty('extra');
 
     edge.stream.destroy(); // no DISCONNECT: the will says offline
     await eventually(async () => !(await cloud.admin.getEdge('seen-edge')).online);

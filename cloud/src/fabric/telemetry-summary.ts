@@ -18,6 +18,19 @@ export interface TelemetrySummary {
   counts?: Record<string, number>;
   /** Mean latency per histogram (edge, cloud, total), ms. */
   meanLatencyMs?: Record<string, number>;
+  /** The edge's drift monitor (docs/edge-agent.md "Drift"), when it runs one. */
+  drift?: DriftSummary;
+}
+
+export interface DriftSummary {
+  /** `name:version` of the device model whose score histograms the edge compares. */
+  model: string;
+  alarm: boolean;
+  /** PSI of the last closed window; null before the first. */
+  psi: number | null;
+  /** Totals since the edge started: windows closed, alarms raised. */
+  windows: number;
+  alarms: number;
 }
 
 const COUNT_FIELDS = ['received', 'edge', 'cloud', 'degraded', 'errors', 'dropped', 'escalations'];
@@ -60,6 +73,18 @@ export function summarizeTelemetry(payload: Uint8Array): TelemetrySummary | null
         summary.meanLatencyMs[name] = Math.round((h.sumMs / h.count) * 100) / 100;
       }
     }
+  }
+  const drift = asObject(t.drift);
+  if (
+    drift &&
+    isText(drift.model) &&
+    typeof drift.alarm === 'boolean' &&
+    (drift.psi === null || isCount(drift.psi)) &&
+    isCount(drift.windows) &&
+    isCount(drift.alarms)
+  ) {
+    const { model, alarm, psi, windows, alarms } = drift;
+    summary.drift = { model, alarm, psi: psi as number | null, windows, alarms };
   }
   return summary;
 }

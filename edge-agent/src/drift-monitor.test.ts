@@ -1,0 +1,169 @@
+/** The drift monitor on fixed histograms and a fake wall clock: windows, PSI, alarm with hysteresis. */
+import { type DriftReference, type PolicyMessage, psi } from '@fogline/shared';
+import { describe, expect, it } from 'vitest';
+import { DriftMonitor, resolveDriftSettings } from './drift-monitor.ts';
+import { createEdgeDrift } from './edge-drift.ts';
+
+const reference: DriftReference = {
+  score: 'margin',
+  model: 'digits-tiny',
+  version: 1,
+  bins: [0, 0.5, 0.9, 1],
+  reference: [0.2, 0.3, 0.5],
+  records: 1500,
+};
+/** A histogram body as a device sends it. */
+const body = (counts: number[], extra: Record<string, unknown> = {}) => ({
+  model: 'digits-tiny:1',
+  score: 'margin',
+  bins: [0, 0.5, 0.9, 1],
+  counts,
+  count: counts.reduce((a, b) => a + b, 0),
+  window_start_ms: 0,
+  window_end_ms: 1,
+  ...extra,
+});
+const IN = [20, 30, 50]; // the reference's own shares: PSI 0
+const SHIFTED = [60, 30, 10]; // PSI ≈ 1.08
+
+function monitorWith(options: Parameters<typeof resolveDriftSettings>[0] = {}) {
+  const lines: string[] = [];
+  const changes: boolean[] = [];
+  let wallMs = 1_000_000;
+  const monitor = new DriftMonitor({
+    reference,
+    settings: resolveDriftSettings({ windowRequests: 200, calmWindows: 2, ...options }),
+    logger: { info: (m) => lines.push(m), warn: (m) => lines.push(m) },
+    now: () => wallMs,
+    onAlarm: (alarm) => changes.push(alarm),
+  });
+  const tick = (ms: number) => {
+    wallMs += ms;
+  };
+  return { monitor, lines, changes, tick };
+}
+
+describe('drift monitor', () => {
+  it('sums histograms of several devices into windows of at least windowRequests, PSI against the reference', () => {
+    const { monitor } = monitorWith({ windowRequests: 201 });
+    monitor.receive('dev-1', body(IN));
+    monitor.receive('dev-2', body(SHIFTED));
+    expect(monitor.status().windows).toEqual([]);
+    expect(monitor.status().open).toEqual({ count: 200, devices: 2 });
+    monitor.receive('dev-1', body([1, 0, 0]));
+    const { windows, open, lastPsi } = monitor.status();
+    expect(windows).toHaveLength(1);
+    expect(windows[0]).toMatchObject({ count: 201, devices: 2 });
+    expect(lastPsi).toBeCloseTo(psi(reference.reference, [81, 60, 60]), 12);
+    expect(open).toEqual({ count: 0, devices: 0 });
+  });
+
+  it('raises the alarm past alarmPsi, clears it only after calmWindows calm windows in a row', () => {
+    const { monitor, lines, changes, tick } = monitorWith();
+    const window = (counts: number[]) => {
+      tick(1000);
+      monitor.receive('dev-1', body(counts.map((c) => c * 2)));
+    };
+    window(IN);
+    expect(monitor.status().alarm).toBe(false);
+    window(SHIFTED);
+    const on = monitor.status();
+    expect(on).toMatchObject({ alarm: true, alarms: 1, since: new Date(1_002_000) });
+    expect(on.lastPsi).toBeGreaterThan(0.2);
+    window(SHIFTED); // still drifted: no second event
+    window(IN); // one calm window: still on
+    expect(monitor.status().alarm).toBe(true);
+    window(SHIFTED); // drifted again: the calm count restarts
+    window(IN);
+    expect(monitor.status().alarm).toBe(true);
+    window(IN); // two calm in a row: off
+    const off = monitor.status();
+    expect(off).toMatchObject({ alarm: false, since: undefined, alarms: 1, windowsClosed: 7 });
+    expect(off.windows.map((w) => w.alarm)).toEqual([false, true, true, true, true, true, false]);
+    expect(off.events.map((e) => [e.alarm, e.at.getTime()])).toEqual([
+      [true, 1_002_000],
+      [false, 1_007_000],
+    ]);
+    expect(changes).toEqual([true, false]);
+    expect(lines.map((l) => l.split(':')[1])).toEqual([
+      ' alarm on for digits-tiny',
+      ' alarm off for digits-tiny',
+    ]);
+  });
+
+  it('a different alarm threshold decides differently on the same windows', () => {
+    const { monitor } = monitorWith({ alarmPsi: 2 });
+    monitor.receive('dev-1', body(SHIFTED.map((c) => c * 2)));
+    expect(monitor.status()).toMatchObject({ alarm: false, windowsClosed: 1 });
+  });
+
+  it('refuses and counts histograms of another model, score or bins, and malformed ones; they change nothing', () => {
+    const { monitor, lines } = monitorWith();
+    monitor.receive('dev-1', body(IN, { model: 'digits-tiny:2' }));
+    monitor.receive('dev-1', body(IN, { model: 'digits-tiny:2' }));
+    monitor.receive('dev-1', body(IN, { score: 'maxprob' }));
+    monitor.receive('dev-1', body(IN, { bins: [0, 0.4, 0.9, 1] }));
+    monitor.receive('dev-1', body([20, 30]));
+    monitor.receive('dev-1', body([20, -30, 50]));
+    monitor.receive('dev-1', 'not a body');
+    const status = monitor.status();
+    expect(status.refused).toEqual({ malformed: 3, 'other-model': 2, 'other-score': 1, 'other-bins': 1 });
+    expect(status.accepted).toBe(0);
+    expect(status.open).toEqual({ count: 0, devices: 0 });
+    // One line per kind of refusal, not per message.
+    expect(lines).toHaveLength(4);
+  });
+
+  it('checks its options', () => {
+    expect(() => resolveDriftSettings({ windowRequests: 0 })).toThrow(/drift.windowRequests/);
+    expect(() => resolveDriftSettings({ alarmAuditRate: 2 })).toThrow(/drift.alarmAuditRate/);
+    expect(resolveDriftSettings()).toMatchObject({ windowRequests: 500, alarmPsi: 0.2, calmWindows: 3 });
+  });
+});
+
+describe('audit rate on drift', () => {
+  const published: { threshold: number; auditRate: number; model: string }[] = [];
+  let last: PolicyMessage | undefined;
+  const drift = (deviceModelPolicy = { score: 'margin', threshold: 0.33 } as const) =>
+    createEdgeDrift({
+      reference,
+      options: { windowRequests: 100, calmWindows: 1 },
+      logger: { info: () => {}, warn: () => {} },
+      deviceModelPolicy,
+      published: () => last,
+      publish: async (policy, { model, auditRate }) => {
+        published.push({ threshold: policy.threshold, auditRate, model });
+        last = { edge: 'e', version: published.length, model, policy, audit_rate: auditRate };
+        return last;
+      },
+    })!;
+
+  it('publishes the policy in effect with 0.2 on alarm, and the rate from before once calm', () => {
+    last = {
+      edge: 'e',
+      version: 1,
+      model: 'digits-tiny:1',
+      policy: { score: 'margin', threshold: 0.4 },
+      audit_rate: 0.05,
+    };
+    const monitor = drift();
+    monitor.receive('d', body(SHIFTED));
+    monitor.receive('d', body(IN));
+    expect(published).toEqual([
+      { threshold: 0.4, auditRate: 0.2, model: 'digits-tiny:1' },
+      { threshold: 0.4, auditRate: 0.05, model: 'digits-tiny:1' },
+    ]);
+  });
+
+  it("with nothing published, uses the device model's calibrated policy and the default rate", () => {
+    published.length = 0;
+    last = undefined;
+    const monitor = drift();
+    monitor.receive('d', body(SHIFTED));
+    monitor.receive('d', body(IN));
+    expect(published).toEqual([
+      { threshold: 0.33, auditRate: 0.2, model: 'digits-tiny:1' },
+      { threshold: 0.33, auditRate: 0.02, model: 'digits-tiny:1' },
+    ]);
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * Drift on a running edge (docs/edge-agent.md "Drift"): the drift monitor on the edge config's drift
+ * reference, fed the devices' histogram reports, and the devices' audit rate raised while the alarm
+ * is on: the device policy in effect is published again with `alarmAuditRate`, and with the rate
+ * from before the alarm (else `calmAuditRate`) once it clears. The policy itself never changes here.
+ */
+import {
+  type DriftReference,
+  driftModelOf,
+  type PolicyMessage,
+  type ResolvedPolicy,
+  resolvePolicy,
+} from '@fogline/shared';
+import type { ModelRepository } from '@fogline/shared/model-repository';
+import type { AgentLogger } from './agent-options.ts';
+import { DriftMonitor, type DriftOptions, type DriftStatus, resolveDriftSettings } from './drift-monitor.ts';
+import type { DriftTelemetry } from './edge-telemetry.ts';
+
+export interface EdgeDriftDeps {
+  /** The edge model config's `drift` block; undefined: no monitor. */
+  readonly reference: DriftReference | undefined;
+  /** The agent's `drift` option; false: no monitor. */
+  readonly options: DriftOptions | false | undefined;
+  readonly logger: AgentLogger;
+  readonly now?: () => number;
+  /** The device model's calibrated routing, from the edge's repository, if it holds that model. */
+  readonly deviceModelPolicy: ResolvedPolicy | undefined;
+  /** The device policy this edge last published, if any. */
+  readonly published: () => PolicyMessage | undefined;
+  readonly publish: (
+    policy: ResolvedPolicy,
+    options: { model: string; auditRate: number },
+  ) => Promise<PolicyMessage>;
+  /** Told of every alarm change, after the audit rate's publish has started (later F7 pieces). */
+  readonly listeners?: ReadonlySet<DriftAlarmListener>;
+}
+
+export type DriftAlarmListener = (alarm: boolean, status: DriftStatus) => void;
+
+/** The monitor, or undefined when the edge has no drift reference or the option turns it off. */
+export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
+  const { reference, logger } = deps;
+  if (!reference || deps.options === false) return undefined;
+  const settings = resolveDriftSettings(deps.options);
+  const model = driftModelOf(reference);
+  let rateBefore: number | undefined;
+  const setAuditRate = (alarm: boolean) => {
+    const last = deps.published();
+    const current = last?.model === model ? last : undefined;
+    const policy = current?.policy ?? deps.deviceModelPolicy;
+    if (policy === undefined) {
+      logger.warn(
+        `drift: no calibrated policy known for ${model}'s devices; their audit rate stays as it is`,
+      );
+      return;
+    }
+    if (alarm) rateBefore = current?.audit_rate;
+    const auditRate = alarm ? settings.alarmAuditRate : (rateBefore ?? settings.calmAuditRate);
+    deps
+      .publish(policy, { model, auditRate })
+      .catch((err: Error) => logger.warn(`drift: could not publish the audit rate: ${err.message}`));
+  };
+  return new DriftMonitor({
+    reference,
+    settings,
+    logger,
+    ...(deps.now && { now: deps.now }),
+    onAlarm: (alarm, status) => {
+      setAuditRate(alarm);
+      for (const listener of deps.listeners ?? []) {
+        try {
+          listener(alarm, status);
+        } catch (err) {
+          logger.warn(`a drift listener failed: ${String(err)}`);
+        }
+      }
+    },
+  });
+}
+
+/** A model's calibrated routing from the repository (none for a model it lacks or an uncalibrated one). */
+export function calibratedPolicyOf(
+  repository: ModelRepository,
+  name: string | undefined,
+): ResolvedPolicy | undefined {
+  if (name === undefined || !repository.has(name)) return undefined;
+  const { routing } = repository.get(name).config;
+  return routing.threshold === null ? undefined : resolvePolicy(routing);
+}
+
+/** The drift part of the edge's telemetry message. */
+export function driftTelemetry(s: DriftStatus): DriftTelemetry {
+  return {
+    model: s.model,
+    alarm: s.alarm,
+    psi: s.lastPsi ?? null,
+    windows: s.windowsClosed,
+    alarms: s.alarms,
+  };
+}
