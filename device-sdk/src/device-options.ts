@@ -46,6 +46,8 @@ export interface ConnectDeviceOptions {
   pinPolicy?: boolean;
   /** Called when the edge's policy is applied or refused (docs/device-sdk.md "Policy from the edge"). */
   onPolicy?: (event: PolicyEvent) => void;
+  /** Seed of the audit sampling draws (docs/device-sdk.md "Audits"), for reproducible tests. Default: random. */
+  auditSeed?: number;
   /** 'auto' (default in Node: native, else WASM), 'node', 'web', or a ready ModelRuntime. */
   runtime?: 'auto' | 'node' | 'web' | ModelRuntime;
   /** onnxruntime-web settings (wasm file location, threads). */
@@ -92,6 +94,7 @@ export interface DeviceSettings {
   readonly onStateChange: (state: ConnectionState, error?: FoglineError) => void;
   readonly pinPolicy: boolean;
   readonly onPolicy: (event: PolicyEvent) => void;
+  readonly auditSeed: number | undefined;
 }
 
 /** Defaults of the optional fields of ConnectDeviceOptions. */
@@ -124,6 +127,10 @@ export const DEVICE_RULES = Object.freeze({
   queueMaxSize: positiveInt,
   pinPolicy: rule<boolean>('true or false', (v) => typeof v === 'boolean'),
   reconnectDelayMs: positive,
+  auditSeed: rule<number>(
+    'an integer in [0, 2^32)',
+    (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32,
+  ),
 } satisfies Record<string, Rule<unknown>>);
 
 const check = optionChecker('connectDevice');
@@ -167,5 +174,6 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     onStateChange: o.onStateChange ?? (() => {}),
     pinPolicy: or('pinPolicy', o.pinPolicy, r.pinPolicy, false),
     onPolicy: o.onPolicy ?? (() => {}),
+    auditSeed: o.auditSeed === undefined ? undefined : check('auditSeed', o.auditSeed, r.auditSeed),
   });
 }

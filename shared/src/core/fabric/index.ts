@@ -5,6 +5,7 @@
  * every tier that answers devices runs, and the edge → device policy and device → edge report messages.
  */
 export * from './acl.ts';
+export * from './audit-report.ts';
 export * from './deadline.ts';
 export * from './error-reply.ts';
 export * from './model-answer.ts';
