@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type AuditBody, auditReport, auditWire, readAuditBody } from './audit-report.ts';
+import { encodeAuditUpload, MAX_AUDIT_UPLOAD, readAuditUpload } from './audit-upload.ts';
 import { encodeDeviceReport, MAX_REPORT_BYTES, readDeviceReport } from './report-message.ts';
 
 const digitsInput = Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
@@ -72,5 +73,55 @@ describe('audit report', () => {
 
   it('will not build an audit its edge would refuse', () => {
     expect(() => auditReport({ ...audit, rate: 0 })).toThrow(/rate/);
+  });
+});
+
+describe('audit upload', () => {
+  const upload = {
+    cloudModel: 'digits-large',
+    keepInputs: false,
+    audits: [
+      {
+        deviceId: 'dev-1',
+        audit,
+        edge: { model: 'digits-small:1', outputs: audit.deviceOutputs, score: 0.9 },
+      },
+      { deviceId: 'dev-2', audit, edge: null },
+    ],
+  };
+
+  it('round-trips an edge batch', () => {
+    const reading = readAuditUpload(JSON.parse(encodeAuditUpload(upload)));
+    if (!reading.ok) throw new Error(reading.reason);
+    expect(reading.upload).toMatchObject({ cloudModel: 'digits-large', keepInputs: false });
+    expect(reading.upload.audits.map((a) => [a.deviceId, a.edge?.score ?? null])).toEqual([
+      ['dev-1', 0.9],
+      ['dev-2', null],
+    ]);
+  });
+
+  it('refuses the whole batch on one bad audit, naming it', () => {
+    const wire = JSON.parse(encodeAuditUpload(upload));
+    wire.audits[1].audit.rate = 2;
+    expect(readAuditUpload(wire)).toEqual({
+      ok: false,
+      reason: expect.stringContaining('audits[1].audit: "rate"'),
+    });
+    const noEdgeModel = JSON.parse(encodeAuditUpload(upload));
+    noEdgeModel.audits[0].edge.outputs = [1];
+    expect(readAuditUpload(noEdgeModel)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('audits[0].edge'),
+    });
+    const tooMany = {
+      ...JSON.parse(encodeAuditUpload(upload)),
+      audits: new Array(MAX_AUDIT_UPLOAD + 1).fill(wire.audits[0]),
+    };
+    expect(readAuditUpload(tooMany)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('"audits"'),
+    });
+    expect(readAuditUpload({ ...wire, keep_inputs: 'yes' })).toMatchObject({ ok: false });
+    expect(readAuditUpload({ ...wire, audits: [] })).toMatchObject({ ok: false });
   });
 });

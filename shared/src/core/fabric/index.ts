@@ -6,6 +6,7 @@
  */
 export * from './acl.ts';
 export * from './audit-report.ts';
+export * from './audit-upload.ts';
 export * from './deadline.ts';
 export * from './error-reply.ts';
 export * from './model-answer.ts';
