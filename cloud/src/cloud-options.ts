@@ -7,12 +7,14 @@ import {
   checkFields,
   FoglineError,
   intAtLeast,
+  oneOf,
   optionChecker,
   portOrZero,
   positive,
 } from '@fogline/shared';
 import { resolveBrokerOptions } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { type AuditSettings, DEFAULT_AUDIT_SETTINGS } from './audits/audit-intake.ts';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
 import { checkModelName } from './serving/model-server.ts';
@@ -45,6 +47,8 @@ export interface CloudOptions {
   /** How long a stop waits for in-flight requests before closing their connections. */
   shutdownTimeoutMs: number;
   serving: ServingOptions;
+  /** Audits from edges (docs/cloud.md "Audits"): raw inputs kept or not, for how long, record bounds. */
+  audits: AuditSettings;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
@@ -61,6 +65,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   maxBodyBytes: 16 * 1024 * 1024,
   shutdownTimeoutMs: 5_000,
   serving: Object.freeze({}),
+  audits: DEFAULT_AUDIT_SETTINGS,
 });
 
 /** What each option may be; `fogline cloud` parses its flags with the same rules. */
@@ -70,6 +75,13 @@ export const CLOUD_RULES = Object.freeze({
   maxBodyBytes: intAtLeast(1024),
   shutdownTimeoutMs: intAtLeast(0),
   edgeRate: Object.freeze({ ratePerSec: positive, burst: atLeast(1) }),
+  audits: Object.freeze({
+    inputs: oneOf(['keep', 'drop']),
+    inputTtlMs: intAtLeast(0),
+    maxQueued: intAtLeast(1),
+    pruneIntervalMs: intAtLeast(1),
+  }),
+  auditRetention: Object.freeze({ maxRecords: intAtLeast(0), maxAgeMs: intAtLeast(0) }),
 });
 
 const check = optionChecker('cloud options');
@@ -82,6 +94,11 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     serving: { ...partial.serving },
     mqtt: { ...partial.mqtt },
     edgeRate: partial.edgeRate ?? DEFAULT_EDGE_RATE,
+    audits: {
+      ...DEFAULT_AUDIT_SETTINGS,
+      ...partial.audits,
+      retention: { ...DEFAULT_AUDIT_SETTINGS.retention, ...partial.audits?.retention },
+    },
   };
   check('httpPort', o.httpPort, CLOUD_RULES.httpPort);
   if (o.mqttPort !== null) check('mqttPort', o.mqttPort, CLOUD_RULES.mqttPort);
@@ -103,6 +120,9 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
   // The broker validates its own options; checked here too so a bad flag fails before anything binds.
   resolveBrokerOptions({ ...o.mqtt, resolveIdentity: async () => null });
   checkFields(check, o.edgeRate, CLOUD_RULES.edgeRate, 'edgeRate.');
+  const { retention, ...auditFields } = o.audits;
+  checkFields(check, auditFields, CLOUD_RULES.audits, 'audits.');
+  checkFields(check, retention, CLOUD_RULES.auditRetention, 'audits.retention.');
   return Object.freeze({
     ...o,
     mqtt: Object.freeze({ ...o.mqtt }),
@@ -110,5 +130,6 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     dataDir: resolve(o.dataDir),
     modelsDir: resolve(o.modelsDir),
     serving: Object.freeze(s),
+    audits: Object.freeze({ ...o.audits, retention: Object.freeze({ ...retention }) }),
   });
 }
