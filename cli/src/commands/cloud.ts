@@ -39,7 +39,13 @@ interface CloudFlags {
   edgeRate: number;
   edgeBurst: number;
   cloudModel: string;
+  auditInputs: 'keep' | 'drop';
+  auditInputDays: number;
+  auditMaxRecords: number;
+  auditMaxAgeDays: number;
 }
+
+const DAY_MS = 86_400_000;
 
 export function registerCloud(program: Command): void {
   const d = DEFAULT_CLOUD_OPTIONS;
@@ -92,6 +98,38 @@ export function registerCloud(program: Command): void {
       '--preferred-batch-sizes <list>',
       'override dynamic_batching.preferred_batch_size (e.g. 16,32,64)',
       numberListFlag('--preferred-batch-sizes', serving.preferredBatchSize),
+    )
+    .addOption(
+      new Option(
+        '--audit-inputs <keep|drop>',
+        'store the raw inputs of audits from edges (docs/cloud.md "Audits")',
+      )
+        .choices(['keep', 'drop'])
+        .default(d.audits.inputs),
+    )
+    .addOption(
+      numberOption(
+        '--audit-input-days <n>',
+        'days a stored audit input is kept',
+        CLOUD_RULES.audits.inputTtlMs,
+        d.audits.inputTtlMs / DAY_MS,
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--audit-max-records <n>',
+        'audit records kept at most (the newest)',
+        CLOUD_RULES.auditRetention.maxRecords,
+        d.audits.retention.maxRecords,
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--audit-max-age-days <n>',
+        'audit records older than this are deleted',
+        CLOUD_RULES.auditRetention.maxAgeMs,
+        d.audits.retention.maxAgeMs / DAY_MS,
+      ),
     )
     .addOption(
       numberOption(
@@ -181,6 +219,12 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       mqtt: brokerLimits(flags),
       edgeRate: { ratePerSec: flags.edgeRate, burst: flags.edgeBurst },
       cloudModel: flags.cloudModel,
+      audits: {
+        ...DEFAULT_CLOUD_OPTIONS.audits,
+        inputs: flags.auditInputs,
+        inputTtlMs: flags.auditInputDays * DAY_MS,
+        retention: { maxRecords: flags.auditMaxRecords, maxAgeMs: flags.auditMaxAgeDays * DAY_MS },
+      },
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
   );
