@@ -15,6 +15,7 @@ import {
 } from '@fogline/shared';
 import { loadModelRepository } from '@fogline/shared/model-repository';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
+import { type AuditRelayCounts, startAuditRelay } from './audit-hook.ts';
 import type { BreakerState } from './cloud-breaker.ts';
 import { CloudLink } from './cloud-link.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
@@ -74,6 +75,8 @@ export interface EdgeAgent {
   reportCounts(): ReportCounts;
   /** Calls `listener` with every report read from the devices; returns its removal. */
   onReport(listener: ReportListener): () => void;
+  /** Audits relayed to the cloud: received, uploaded, dropped by why (docs/edge-agent.md "Audits"). */
+  auditCounts(): AuditRelayCounts | undefined;
 }
 
 interface Running {
@@ -84,6 +87,7 @@ interface Running {
   cloud: CloudTier | undefined;
   link: CloudLink | undefined;
   poller: DesiredStatePoller | undefined;
+  audits: ReturnType<typeof startAuditRelay>;
   telemetryTimer: ReturnType<typeof setInterval> | undefined;
   startedAt: number;
   info: EdgeAgentInfo;
@@ -172,6 +176,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return reports.counts(running?.bus.reportsDropped());
     },
     onReport: (listener) => reports.listen(listener),
+    auditCounts: () => running?.audits?.relay.counts(),
   };
 
   function started(): Running {
@@ -272,6 +277,8 @@ async function startAgent(
         logger,
       });
     poller?.start();
+    const audits = startAuditRelay(config, model, control, cloud, reports);
+    cleanups.push(() => audits?.close());
     const startedAt = config.clock.now();
     const running: Running = {
       model,
@@ -281,6 +288,7 @@ async function startAgent(
       cloud,
       link,
       poller,
+      audits,
       telemetryTimer: undefined,
       startedAt,
       info: {
@@ -311,6 +319,7 @@ async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void
   if (!idle)
     config.logger.warn(`${r.handler.inFlight} request(s) unfinished after ${config.shutdownTimeoutMs} ms`);
   // 3. Tell the cloud we are going (retained offline), then close everything.
+  await r.audits?.close();
   await r.link?.close();
   await r.bus.close();
   if (r.cloud) closeCloudTier(r.cloud);
