@@ -20,7 +20,7 @@ export function startAuditRelay(
   routing: RoutingControl,
   cloud: CloudTier | undefined,
   reports: ReportInbox,
-): { relay: AuditRelay; close(): Promise<void> } | undefined {
+): { relay: AuditRelay; close(): void } | undefined {
   if (!cloud) return undefined;
   const relay = new AuditRelay({
     model,
@@ -35,9 +35,9 @@ export function startAuditRelay(
   const unlisten = reports.listen((deviceId, report) => relay.receive(deviceId, report));
   return {
     relay,
-    async close() {
+    close() {
       unlisten();
-      await relay.close();
+      relay.close();
     },
   };
 }

@@ -81,6 +81,8 @@ export class AuditRelay {
   /** Audits with the edge's answer, waiting for the upload. */
   readonly #ready: AuditUploadItem[] = [];
   #pumping = false;
+  /** The audit the edge model is running on (0 or 1). */
+  #inModel = 0;
   #uploading: Promise<void> | undefined;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -100,7 +102,7 @@ export class AuditRelay {
       invalid: this.#invalid,
       uploaded: this.#uploaded,
       dropped: { ...this.#dropped },
-      queued: this.#waiting.length + this.#ready.length,
+      queued: this.#queued,
     };
   }
 
@@ -117,7 +119,7 @@ export class AuditRelay {
       this.#dropped.cloudDown++;
       return;
     }
-    if (this.#waiting.length + this.#ready.length >= this.#maxQueued) {
+    if (this.#queued >= this.#maxQueued) {
       this.#dropped.queueFull++;
       return;
     }
@@ -125,11 +127,17 @@ export class AuditRelay {
     void this.#pump();
   }
 
-  /** Stops taking audits; waits for the upload in flight. Audits not uploaded yet are dropped. */
-  async close(): Promise<void> {
+  get #queued(): number {
+    return this.#waiting.length + this.#inModel + this.#ready.length;
+  }
+
+  /**
+   * Stops taking audits and uploading; audits not uploaded yet are dropped. An upload in flight is
+   * not waited for (closing the cloud client ends it): a stop never hangs on a slow cloud.
+   */
+  close(): void {
     this.#closed = true;
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    await this.#uploading;
   }
 
   /** Runs the edge model on waiting audits, one at a time, only while it has no request of its own. */
@@ -144,7 +152,10 @@ export class AuditRelay {
           continue;
         }
         const { deviceId, audit } = this.#waiting.shift()!;
-        this.#ready.push({ deviceId, audit, edge: await this.#edgeAnswer(audit) });
+        this.#inModel = 1;
+        const edge = await this.#edgeAnswer(audit);
+        this.#inModel = 0;
+        this.#ready.push({ deviceId, audit, edge });
         if (this.#ready.length >= MAX_AUDIT_UPLOAD) this.#flush();
         else this.#flushTimer ??= setTimeout(() => this.#flush(), this.#o.flushMs ?? 1_000);
       }

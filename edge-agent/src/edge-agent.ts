@@ -319,7 +319,7 @@ async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void
   if (!idle)
     config.logger.warn(`${r.handler.inFlight} request(s) unfinished after ${config.shutdownTimeoutMs} ms`);
   // 3. Tell the cloud we are going (retained offline), then close everything.
-  await r.audits?.close();
+  r.audits?.close();
   await r.link?.close();
   await r.bus.close();
   if (r.cloud) closeCloudTier(r.cloud);
