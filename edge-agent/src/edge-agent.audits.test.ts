@@ -4,7 +4,7 @@
  * bounded side queue are dropped and counted; with the breaker open they are dropped, not queued.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { type AuditBody, auditReport, encodeDeviceReport, MAX_AUDIT_UPLOAD, topics } from '@fogline/shared';
+import { type AuditBody, auditReport, encodeDeviceReport, topics } from '@fogline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escalatingTo, UNREACHABLE_CLOUD_URL } from './testing/agent-fixture.ts';
 import { testDigits } from './testing/device-client.ts';
