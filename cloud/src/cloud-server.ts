@@ -151,6 +151,7 @@ export class CloudServer {
       });
       const fabric = this.fabricInstance;
       metrics.watchDirectDevices(() => fabric.directDevices.stats);
+      metrics.watchAudits(() => this.auditIntake?.counts());
       this.modelServer = new ModelServer(o.modelsDir, o.serving, {
         onInstanceReady: (instance) => metrics.watch(instance),
         onInstanceRetired: (instance) => metrics.unwatch(instance),

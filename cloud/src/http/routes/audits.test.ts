@@ -113,6 +113,9 @@ describe('audit upload and records', () => {
     const expires = Date.parse(first.input_expires_at) - Date.now();
     expect(expires).toBeGreaterThan(29 * 86_400_000);
     expect(cloud.server.auditCounts).toMatchObject({ stored: 10, failed: 0 });
+    const metrics = await (await fetch(`${cloud.url}/metrics`)).text();
+    expect(metrics).toContain('fogline_audits_total{outcome="stored"} 10');
+    expect(metrics).toContain('fogline_audits_queued 0');
   });
 
   it('stores no input for an edge that opted out, but still the reference', async () => {
