@@ -102,12 +102,18 @@ describe('policy channel, edge → device', () => {
 describe('report channel, device → edge', () => {
   it("delivers a device's reports to the edge's inbox; an invalid one is refused before it leaves", async () => {
     const seen: string[] = [];
-    const stop = fixture.agent.onReport((deviceId, report) => seen.push(`${deviceId}:${report.kind}`));
+    // The device also sends audits of its own answers (2 % by default): only these two are counted here.
+    const before = fixture.agent.reportCounts().accepted;
+    const stop = fixture.agent.onReport((deviceId, report) => {
+      if (report.kind === 'histogram' || report.body.id === 'r1') seen.push(`${deviceId}:${report.kind}`);
+    });
     expect(device.report({ kind: 'histogram', body: { bins: [3, 1] } })).toBe(true);
     expect(device.report({ kind: 'audit', body: { id: 'r1' } })).toBe(true);
     await expect.poll(() => seen).toEqual(['dev-1:histogram', 'dev-1:audit']);
     expect(() => device.report({ kind: 'weather' as 'audit', body: {} })).toThrow(/unknown kind/);
-    expect(fixture.agent.reportCounts()).toMatchObject({ accepted: { histogram: 1, audit: 1 }, dropped: 0 });
+    const after = fixture.agent.reportCounts();
+    expect(after).toMatchObject({ accepted: { histogram: before.histogram + 1 }, dropped: 0 });
+    expect(after.accepted.audit).toBeGreaterThanOrEqual(before.audit + 1);
     expect(device.stats()).toMatchObject({ reportsSent: 2, reportsNotSent: 0 });
     stop();
   });

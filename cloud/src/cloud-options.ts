@@ -8,12 +8,14 @@ import {
   FoglineError,
   intAtLeast,
   numberIn,
+  oneOf,
   optionChecker,
   portOrZero,
   positive,
 } from '@fogline/shared';
 import { resolveBrokerOptions } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { type AuditSettings, DEFAULT_AUDIT_SETTINGS } from './audits/audit-intake.ts';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
 import { checkModelName } from './serving/model-server.ts';
@@ -51,6 +53,8 @@ export interface CloudOptions {
    * the models whose config.json enables `response_cache`; 0 = no cache.
    */
   responseCacheMb: number;
+  /** Audits from edges (docs/cloud.md "Audits"): raw inputs kept or not, for how long, record bounds. */
+  audits: AuditSettings;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
@@ -68,6 +72,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   shutdownTimeoutMs: 5_000,
   serving: Object.freeze({}),
   responseCacheMb: 0,
+  audits: DEFAULT_AUDIT_SETTINGS,
 });
 
 /** What each option may be; `fogline cloud` parses its flags with the same rules. */
@@ -78,6 +83,13 @@ export const CLOUD_RULES = Object.freeze({
   shutdownTimeoutMs: intAtLeast(0),
   responseCacheMb: numberIn(0, 1024 * 1024),
   edgeRate: Object.freeze({ ratePerSec: positive, burst: atLeast(1) }),
+  audits: Object.freeze({
+    inputs: oneOf(['keep', 'drop']),
+    inputTtlMs: intAtLeast(0),
+    maxQueued: intAtLeast(1),
+    pruneIntervalMs: intAtLeast(1),
+  }),
+  auditRetention: Object.freeze({ maxRecords: intAtLeast(0), maxAgeMs: intAtLeast(0) }),
 });
 
 const check = optionChecker('cloud options');
@@ -90,6 +102,11 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     serving: { ...partial.serving },
     mqtt: { ...partial.mqtt },
     edgeRate: partial.edgeRate ?? DEFAULT_EDGE_RATE,
+    audits: {
+      ...DEFAULT_AUDIT_SETTINGS,
+      ...partial.audits,
+      retention: { ...DEFAULT_AUDIT_SETTINGS.retention, ...partial.audits?.retention },
+    },
   };
   check('httpPort', o.httpPort, CLOUD_RULES.httpPort);
   if (o.mqttPort !== null) check('mqttPort', o.mqttPort, CLOUD_RULES.mqttPort);
@@ -112,6 +129,9 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
   // The broker validates its own options; checked here too so a bad flag fails before anything binds.
   resolveBrokerOptions({ ...o.mqtt, resolveIdentity: async () => null });
   checkFields(check, o.edgeRate, CLOUD_RULES.edgeRate, 'edgeRate.');
+  const { retention, ...auditFields } = o.audits;
+  checkFields(check, auditFields, CLOUD_RULES.audits, 'audits.');
+  checkFields(check, retention, CLOUD_RULES.auditRetention, 'audits.retention.');
   return Object.freeze({
     ...o,
     mqtt: Object.freeze({ ...o.mqtt }),
@@ -119,5 +139,6 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     dataDir: resolve(o.dataDir),
     modelsDir: resolve(o.modelsDir),
     serving: Object.freeze({ ...s, probeDir: resolve(s.probeDir ?? o.dataDir) }),
+    audits: Object.freeze({ ...o.audits, retention: Object.freeze({ ...retention }) }),
   });
 }

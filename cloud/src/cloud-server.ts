@@ -14,6 +14,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
 import type { Hono } from 'hono';
+import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
 import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
@@ -55,6 +56,7 @@ export class CloudServer {
   private modelServer?: ModelServer;
   private appInstance?: Hono;
   private fabricInstance?: CloudFabric;
+  private auditIntake?: AuditIntake;
   private stopping?: Promise<void>;
 
   constructor(
@@ -113,6 +115,11 @@ export class CloudServer {
     return this.listener?.inFlight ?? 0;
   }
 
+  /** Audits from edges: queued, dropped, stored, failed (docs/cloud.md "Audits"). */
+  get auditCounts(): AuditIntakeCounts | undefined {
+    return this.auditIntake?.counts();
+  }
+
   get url(): string {
     return `http://${urlHost(this.options.host)}:${this.httpPort}`;
   }
@@ -147,6 +154,7 @@ export class CloudServer {
       });
       const fabric = this.fabricInstance;
       metrics.watchDirectDevices(() => fabric.directDevices.stats);
+      metrics.watchAudits(() => this.auditIntake?.counts());
       const responseCache = new ResponseCache(o.responseCacheMb);
       metrics.watchResponseCache(responseCache);
       this.modelServer = new ModelServer(
@@ -165,6 +173,16 @@ export class CloudServer {
         o.auth ? apiKeyInferenceGuard(store.apiKeys, metrics) : openInferenceGuard(),
         metrics,
       );
+      const audits = new AuditIntake({
+        records: store.auditRecords,
+        resolveModel: (name) => {
+          if (!this.modelServer) throw new FoglineError('UNAVAILABLE', 'the cloud is starting');
+          return this.modelServer.resolve(name);
+        },
+        settings: o.audits,
+        log: this.log,
+      });
+      this.auditIntake = audits;
       this.appInstance = createApp({
         models: this.modelServer,
         guard,
@@ -174,6 +192,11 @@ export class CloudServer {
         edgeDesired: {
           authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
           current: (edgeId) => fabric.publisher.current(edgeId),
+        },
+        audits: {
+          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
+          intake: audits,
+          records: store.auditRecords,
         },
         metrics,
         maxBodyBytes: o.maxBodyBytes,
@@ -217,6 +240,7 @@ export class CloudServer {
   private async shutdown(): Promise<void> {
     await this.fabricInstance?.close();
     await this.listener?.close(this.options.shutdownTimeoutMs);
+    await this.auditIntake?.close();
     await this.modelServer?.close();
     await this.store?.close();
     if (this.listener) await rm(join(this.options.dataDir, CLOUD_STATE_FILE), { force: true });

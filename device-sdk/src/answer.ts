@@ -7,6 +7,8 @@
 import { argmax, classProbabilities, type ErrorCode, type OutputKind, type Tier } from '@fogline/shared';
 
 export interface InferResult {
+  /** This request's id on the device: an escalation's correlation id, an audit's `id`. */
+  requestId: string;
   outputs: {
     /** Real values of the answering model's output (FP32; dequantized): logits or probabilities. */
     logits: Float32Array;

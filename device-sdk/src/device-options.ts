@@ -53,6 +53,8 @@ export interface ConnectDeviceOptions {
    * 500) or `everyMs` (default 10 s), whichever first. `false`: never.
    */
   driftHistogram?: { everyRequests?: number; everyMs?: number } | false;
+  /** Seed of the audit sampling draws (docs/device-sdk.md "Audits"), for reproducible tests. Default: random. */
+  auditSeed?: number;
   /** 'auto' (default in Node: native, else WASM), 'node', 'web', or a ready ModelRuntime. */
   runtime?: 'auto' | 'node' | 'web' | ModelRuntime;
   /** onnxruntime-web settings (wasm file location, threads). */
@@ -101,6 +103,7 @@ export interface DeviceSettings {
   readonly onPolicy: (event: PolicyEvent) => void;
   /** When to send score histograms; false: never. */
   readonly driftHistogram: { readonly everyRequests: number; readonly everyMs: number } | false;
+  readonly auditSeed: number | undefined;
 }
 
 /** Defaults of the optional fields of ConnectDeviceOptions. */
@@ -135,6 +138,10 @@ export const DEVICE_RULES = Object.freeze({
   reconnectDelayMs: positive,
   histogramEveryRequests: positiveInt,
   histogramEveryMs: positive,
+  auditSeed: rule<number>(
+    'an integer in [0, 2^32)',
+    (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32,
+  ),
 } satisfies Record<string, Rule<unknown>>);
 
 const check = optionChecker('connectDevice');
@@ -195,5 +202,6 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
               HISTOGRAM_DEFAULTS.everyMs,
             ),
           }),
+    auditSeed: o.auditSeed === undefined ? undefined : check('auditSeed', o.auditSeed, r.auditSeed),
   });
 }

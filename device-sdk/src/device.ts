@@ -4,6 +4,7 @@
  * edge's reply, or locally flagged `degraded` with the reason in `fallback`.
  */
 import {
+  DEFAULT_AUDIT_RATE,
   type DeviceReport,
   decide,
   driftModelOf,
@@ -15,10 +16,13 @@ import {
   type ModelConfig,
   readFabricReply,
   scoreOf,
+  type Tensor,
+  type TensorDatatype,
   topics,
   toRealValues,
 } from '@fogline/shared';
 import { type Classified, classify, type InferResult } from './answer.ts';
+import { type AuditCounts, AuditSampler } from './audit-sampler.ts';
 import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
 import type { DeviceSettings } from './device-options.ts';
@@ -45,6 +49,8 @@ export interface DeviceStats {
   /** Reports handed to the broker, and not sent because the device was not online. */
   reportsSent: number;
   reportsNotSent: number;
+  /** Audits sent, and sampled but not sent (docs/device-sdk.md "Audits"). */
+  audits: AuditCounts;
 }
 
 export interface DeviceParts {
@@ -67,7 +73,8 @@ export class Device {
   readonly #policy: PolicyInEffect;
   /** Score histograms for drift detection; undefined without a drift block for this model. */
   readonly #histogram: ScoreHistogram | undefined;
-  readonly #stats: DeviceStats = {
+  readonly #audits: AuditSampler;
+  readonly #stats: Omit<DeviceStats, 'audits'> = {
     local: 0,
     escalated: 0,
     answeredUpstream: 0,
@@ -95,6 +102,12 @@ export class Device {
       onEvent: settings.onPolicy,
     });
     this.#histogram = scoreHistogramOf(parts, (report) => this.report(report));
+    this.#audits = new AuditSampler({
+      seed: settings.auditSeed,
+      send: (report) =>
+        !this.#closed &&
+        this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
+    });
     const inferTopic = topics.infer(settings.edgeId);
     this.#escalations = new Escalations({
       clock: settings.clock,
@@ -159,7 +172,12 @@ export class Device {
   }
 
   stats(): DeviceStats & { queued: number; inFlight: number } {
-    return { ...this.#stats, queued: this.#escalations.queued, inFlight: this.#escalations.inFlight };
+    return {
+      ...this.#stats,
+      audits: this.#audits.counts,
+      queued: this.#escalations.queued,
+      inFlight: this.#escalations.inFlight,
+    };
   }
 
   /** Resolves after the first connection attempt (online or offline); rejects when refused. */
@@ -174,12 +192,40 @@ export class Device {
    */
   async infer(input: DeviceInput, options: InferOptions = {}): Promise<InferResult> {
     if (this.#closed) throw new FoglineError('UNAVAILABLE', `device "${this.deviceId}" is closed`);
-    // A fresh tensor: the caller may reuse its array while a request is queued.
+    // A fresh tensor: the caller may reuse its array while a request is queued (and its audit is built).
     const tensor = inputTensor(input, this.#model);
     const deadlineMs = options.deadlineMs ?? this.#settings.deadlineMs;
     if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
       throw new FoglineError('INVALID_ARG', `deadlineMs must be a positive number, got ${deadlineMs}`);
     }
+    const id = `${this.#idPrefix}-${this.#nextId++}`;
+    const answered = await this.#answer(id, tensor, deadlineMs);
+    this.#considerAudit(tensor, answered);
+    return answered.result;
+  }
+
+  /** Audit hook (docs/device-sdk.md "Audits"): decided after the answer, built and sent later. */
+  #considerAudit(input: Tensor<TensorDatatype>, { result, ownValues, ownScore }: Answered): void {
+    const rate = this.#policy.current.auditRate ?? DEFAULT_AUDIT_RATE;
+    const quantization = this.#model.input.quantization;
+    this.#audits.consider(rate, () => ({
+      id: result.requestId,
+      time: Date.now(),
+      rate,
+      model: this.#modelVersion,
+      input,
+      ...(quantization && { inputQuantization: quantization }),
+      deviceOutputs: Array.from(ownValues),
+      deviceScore: ownScore,
+      tier: result.tier,
+      ...(result.tier !== 'device' && {
+        answerOutputs: Array.from(result.outputs.logits),
+        answerModelVersions: result.modelVersions,
+      }),
+    }));
+  }
+
+  async #answer(id: string, tensor: Tensor<TensorDatatype>, deadlineMs: number): Promise<Answered> {
     const { clock } = this.#settings;
     const { config, output, input: inputSpec } = this.#model;
     const start = clock.now();
@@ -191,8 +237,10 @@ export class Device {
     const score = scoreOf(policy.score, own.probabilities);
     const counted = this.#histogram;
     counted?.add(counted.score === policy.score ? score : scoreOf(counted.score, own.probabilities));
-    const local = (degraded: boolean, fallback?: { code: ErrorCode; message: string }): InferResult => {
+    const answered = (result: InferResult): Answered => ({ result, ownValues: values, ownScore: score });
+    const local = (degraded: boolean, fallback?: { code: ErrorCode; message: string }): Answered => {
       const result: InferResult = {
+        requestId: id,
         ...answerPart(own),
         tier: 'device',
         score,
@@ -201,7 +249,7 @@ export class Device {
         modelVersions: this.#modelVersion,
       };
       if (fallback) result.fallback = fallback;
-      return result;
+      return answered(result);
     };
     const remainingMs = deadlineMs - (clock.now() - start);
     const decision = decide(score, policy, {
@@ -217,7 +265,6 @@ export class Device {
       this.#stats.fallbacks++;
       return local(true, { code: this.#refusal.code, message: this.#refusal.message });
     }
-    const id = `${this.#idPrefix}-${this.#nextId++}`;
     // The input as the model consumes it, with its quantization when it has one (docs/device-sdk.md "Inputs").
     const outcome: Outcome = await this.#escalations.start(id, remainingMs, (budgetMs) =>
       encodeFabricRequest({
@@ -247,6 +294,7 @@ export class Device {
     if (reply.edgeMs !== undefined) latencyMs.edge = reply.edgeMs;
     if (reply.cloudMs !== undefined) latencyMs.cloud = reply.cloudMs;
     const result: InferResult = {
+      requestId: id,
       ...answerPart(answer),
       tier: reply.tier,
       score: reply.score,
@@ -258,7 +306,7 @@ export class Device {
     if (reply.fallbackCode !== undefined) {
       result.fallback = { code: reply.fallbackCode, message: reply.fallbackMessage ?? '' };
     }
-    return result;
+    return answered(result);
   }
 
   /**
@@ -313,6 +361,13 @@ function scoreHistogramOf(
   const when = parts.settings.driftHistogram;
   if (!reference || !when || driftModelOf(reference) !== parts.modelVersion) return undefined;
   return new ScoreHistogram({ reference, model: parts.modelVersion, ...when, send });
+}
+
+/** An answer, and the device model's own output and score (for its audit). */
+interface Answered {
+  readonly result: InferResult;
+  readonly ownValues: Float32Array;
+  readonly ownScore: number;
 }
 
 /** The fields of an InferResult that come from the answering model's output. */

@@ -128,6 +128,13 @@ export interface EdgeAgentOptions {
   readonly drift?: DriftOptions | false;
   /** Keep-alive connections to the cloud. Default 16. */
   readonly cloudConnections?: number;
+  /**
+   * Raw inputs of this edge's audits: 'keep' lets the cloud store them (for its configured days),
+   * 'drop' is the opt-out: the cloud still computes the reference on them but stores none. Default 'keep'.
+   */
+  readonly auditInputs?: 'keep' | 'drop';
+  /** Audits waiting at the edge (for its model or the upload) at most; past it they are dropped. Default 256. */
+  readonly auditQueueSize?: number;
   /** Telemetry period. Default 5000. */
   readonly telemetryIntervalMs?: number;
   /** Bound on waiting for in-flight requests at stop. Default 5000. */
@@ -144,6 +151,8 @@ export const AGENT_DEFAULTS = Object.freeze({
   replyMarginMs: 5,
   minCloudBudgetMs: 10,
   cloudConnections: 16,
+  auditInputs: 'keep' as 'keep' | 'drop',
+  auditQueueSize: 256,
   telemetryIntervalMs: 5000,
   deviceListPollMs: 30_000,
   shutdownTimeoutMs: 5000,
@@ -180,6 +189,8 @@ export const AGENT_RULES = Object.freeze({
   intraOpThreads: positiveInt,
   sizing: oneOf(SIZING_MODES),
   cloudConnections: positiveInt,
+  auditInputs: oneOf(['keep', 'drop']),
+  auditQueueSize: positiveInt,
   maxQueueDelayMs: ms(),
   defaultDeadlineMs: ms(),
   maxDeadlineMs: ms(),

@@ -171,6 +171,32 @@ export class CloudClient {
     return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.length);
   }
 
+  /**
+   * Uploads a batch of audits (`POST {cloud}/v2/fogline/edges/{edgeId}/audits`, docs/cloud.md
+   * "Audits"): `body` is the encoded upload. Resolves with what the cloud accepted and dropped;
+   * rejects with a FoglineError like `infer`. Never retried.
+   */
+  async uploadAudits(body: string, timeoutMs: number): Promise<{ accepted: number; dropped: number }> {
+    if (this.edgeId === undefined)
+      throw new FoglineError('INVALID_ARG', 'uploading audits needs the edge id');
+    const url = new URL(`v2/fogline/edges/${encodeURIComponent(this.edgeId)}/audits`, this.base);
+    const bytes = new TextEncoder().encode(body);
+    const response = await this.request(
+      url,
+      {
+        method: 'POST',
+        signal: AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs))),
+        headers: { 'content-type': 'application/json', 'content-length': bytes.length },
+      },
+      bytes,
+      64 * 1024,
+      'audit upload timed out',
+    );
+    if (response.status !== 202) throw httpError(response);
+    const parsed = JSON.parse(response.body.toString('utf8')) as { accepted?: unknown; dropped?: unknown };
+    return { accepted: Number(parsed.accepted) || 0, dropped: Number(parsed.dropped) || 0 };
+  }
+
   close(): void {
     this.agent.destroy();
   }

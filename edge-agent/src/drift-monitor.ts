@@ -10,6 +10,7 @@
  */
 import {
   checkFields,
+  DEFAULT_AUDIT_RATE,
   type DriftReference,
   driftModelOf,
   type HistogramRefusal,
@@ -43,7 +44,7 @@ export const DRIFT_DEFAULTS = Object.freeze({
   alarmPsi: PSI_ALARM,
   calmWindows: 3,
   alarmAuditRate: 0.2,
-  calmAuditRate: 0.02,
+  calmAuditRate: DEFAULT_AUDIT_RATE,
   historySize: 100,
 });
 

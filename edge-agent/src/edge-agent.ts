@@ -15,6 +15,7 @@ import {
 } from '@fogline/shared';
 import { loadModelRepository } from '@fogline/shared/model-repository';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
+import { type AuditRelayCounts, startAuditRelay } from './audit-hook.ts';
 import type { BreakerState } from './cloud-breaker.ts';
 import { CloudLink } from './cloud-link.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
@@ -88,6 +89,8 @@ export interface EdgeAgent {
   driftStatus(): DriftStatus | undefined;
   /** Calls `listener` whenever the drift alarm goes on (true) or off (false); returns its removal. */
   onDriftAlarm(listener: DriftAlarmListener): () => void;
+  /** Audits relayed to the cloud: received, uploaded, dropped by why (docs/edge-agent.md "Audits"). */
+  auditCounts(): AuditRelayCounts | undefined;
 }
 
 interface Running {
@@ -99,6 +102,7 @@ interface Running {
   cloud: CloudTier | undefined;
   link: CloudLink | undefined;
   poller: DesiredStatePoller | undefined;
+  audits: ReturnType<typeof startAuditRelay>;
   telemetryTimer: ReturnType<typeof setInterval> | undefined;
   startedAt: number;
   info: EdgeAgentInfo;
@@ -191,6 +195,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       driftListeners.add(listener);
       return () => driftListeners.delete(listener);
     },
+    auditCounts: () => running?.audits?.relay.counts(),
   };
 
   function started(): Running {
@@ -303,6 +308,8 @@ async function startAgent(
         logger,
       });
     poller?.start();
+    const audits = startAuditRelay(config, model, control, cloud, reports);
+    cleanups.push(() => audits?.close());
     const startedAt = config.clock.now();
     const running: Running = {
       model,
@@ -313,6 +320,7 @@ async function startAgent(
       cloud,
       link,
       poller,
+      audits,
       telemetryTimer: undefined,
       startedAt,
       info: {
@@ -357,6 +365,7 @@ async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void
   if (!idle)
     config.logger.warn(`${r.handler.inFlight} request(s) unfinished after ${config.shutdownTimeoutMs} ms`);
   // 3. Tell the cloud we are going (retained offline), then close everything.
+  r.audits?.close();
   await r.link?.close();
   await r.bus.close();
   if (r.cloud) closeCloudTier(r.cloud);

@@ -41,7 +41,13 @@ interface CloudFlags {
   edgeBurst: number;
   cloudModel: string;
   responseCacheMb?: number;
+  auditInputs: 'keep' | 'drop';
+  auditInputDays: number;
+  auditMaxRecords: number;
+  auditMaxAgeDays: number;
 }
+
+const DAY_MS = 86_400_000;
 
 export function registerCloud(program: Command): void {
   const d = DEFAULT_CLOUD_OPTIONS;
@@ -102,6 +108,38 @@ export function registerCloud(program: Command): void {
       '--preferred-batch-sizes <list>',
       'override dynamic_batching.preferred_batch_size (e.g. 16,32,64)',
       numberListFlag('--preferred-batch-sizes', serving.preferredBatchSize),
+    )
+    .addOption(
+      new Option(
+        '--audit-inputs <keep|drop>',
+        'store the raw inputs of audits from edges (docs/cloud.md "Audits")',
+      )
+        .choices(['keep', 'drop'])
+        .default(d.audits.inputs),
+    )
+    .addOption(
+      numberOption(
+        '--audit-input-days <n>',
+        'days a stored audit input is kept',
+        CLOUD_RULES.audits.inputTtlMs,
+        d.audits.inputTtlMs / DAY_MS,
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--audit-max-records <n>',
+        'audit records kept at most (the newest)',
+        CLOUD_RULES.auditRetention.maxRecords,
+        d.audits.retention.maxRecords,
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--audit-max-age-days <n>',
+        'audit records older than this are deleted',
+        CLOUD_RULES.auditRetention.maxAgeMs,
+        d.audits.retention.maxAgeMs / DAY_MS,
+      ),
     )
     .addOption(
       numberOption(
@@ -198,6 +236,12 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       edgeRate: { ratePerSec: flags.edgeRate, burst: flags.edgeBurst },
       cloudModel: flags.cloudModel,
       responseCacheMb: flags.responseCacheMb ?? responseCacheFromEnv(),
+      audits: {
+        ...DEFAULT_CLOUD_OPTIONS.audits,
+        inputs: flags.auditInputs,
+        inputTtlMs: flags.auditInputDays * DAY_MS,
+        retention: { maxRecords: flags.auditMaxRecords, maxAgeMs: flags.auditMaxAgeDays * DAY_MS },
+      },
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
     (line) => process.stderr.write(`fogline cloud: ${line}\n`),

@@ -28,6 +28,7 @@ interface EdgeFlags {
   cloud: string;
   cloudBroker?: string;
   cloudModel: string;
+  auditInputs: 'keep' | 'drop';
   mqttPort: number;
   wsPort?: number;
   host: string;
@@ -85,6 +86,11 @@ export function registerEdge(program: Command): void {
       textFlag('--cloud-broker', rules.cloudBrokerUrl),
     )
     .option('--cloud-model <name>', 'cloud model to escalate to', a.cloudModel)
+    .addOption(
+      new Option('--audit-inputs <keep|drop>', "drop: the cloud stores no inputs of this edge's audits")
+        .choices(['keep', 'drop'])
+        .default(a.auditInputs),
+    )
     .addOption(
       numberOption(
         '--mqtt-port <port>',
@@ -305,6 +311,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     token: token as string,
     cloudUrl: flags.cloud,
     cloudModel: flags.cloudModel,
+    auditInputs: flags.auditInputs,
     cloudBrokerUrl: flags.cloudBroker,
     localBroker,
     dataDir: flags.dataDir,

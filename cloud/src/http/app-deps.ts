@@ -5,6 +5,7 @@ import type { IdentityService } from '../identities/identity-service.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import type { ModelServer } from '../serving/model-server.ts';
 import type { ApiKeyRepository } from '../store/index.ts';
+import type { AuditRouteDeps } from './routes/audits.ts';
 import type { EdgeDesiredSource } from './routes/edge-desired.ts';
 
 export interface CloudAppDeps {
@@ -18,6 +19,8 @@ export interface CloudAppDeps {
   identities: IdentityService;
   /** The edge credential check and the retained desired states behind `GET .../desired`. */
   edgeDesired: EdgeDesiredSource;
+  /** Audit upload from edges, and the records behind the admin API. */
+  audits: AuditRouteDeps;
   metrics: CloudMetrics;
   /** Request bodies past this many bytes get 413. */
   maxBodyBytes: number;

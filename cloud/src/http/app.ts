@@ -11,6 +11,7 @@ import type { CloudAppDeps } from './app-deps.ts';
 import { errorResponse } from './error-response.ts';
 import { registerAdminIdentityRoutes } from './routes/admin-identities.ts';
 import { registerAdminKeyRoutes } from './routes/admin-keys.ts';
+import { registerAuditRoutes } from './routes/audits.ts';
 import { registerEdgeDesiredRoutes } from './routes/edge-desired.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInferRoutes } from './routes/infer.ts';
@@ -35,6 +36,7 @@ export function createApp(deps: CloudAppDeps): Hono {
   registerAdminKeyRoutes(app, deps);
   registerAdminIdentityRoutes(app, deps);
   registerEdgeDesiredRoutes(app, deps);
+  registerAuditRoutes(app, deps);
   app.notFound((c) =>
     errorResponse(new FoglineError('NOT_FOUND', `no endpoint ${c.req.method} ${c.req.path}`)),
   );

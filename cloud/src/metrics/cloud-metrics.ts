@@ -9,6 +9,7 @@
  * server-wide size, entries and evictions come from `watchResponseCache`.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuditIntakeCounts } from '../audits/audit-intake.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';
 import type { ResponseCacheStats } from '../serving/response-cache.ts';
 
@@ -255,6 +256,35 @@ export class CloudMetrics {
       collect() {
         this.reset();
         this.inc(cache.stats.evictions);
+      },
+    });
+  }
+
+  /**
+   * Exports the audit intake's counts (docs/cloud.md "Audits"), read at scrape time: audits accepted
+   * from edges, dropped (queue full), stored as records, failed; and how many wait for the model.
+   */
+  watchAudits(counts: () => AuditIntakeCounts | undefined): void {
+    new Counter({
+      name: 'fogline_audits_total',
+      help: 'Audits uploaded by edges, by outcome: accepted, dropped (queue full), stored, failed.',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const now = counts();
+        if (!now) return;
+        for (const outcome of ['accepted', 'dropped', 'stored', 'failed'] as const) {
+          this.inc({ outcome }, now[outcome]);
+        }
+      },
+    });
+    new Gauge({
+      name: 'fogline_audits_queued',
+      help: 'Audits waiting for the reference model.',
+      registers: [this.registry],
+      collect() {
+        this.set(counts()?.queued ?? 0);
       },
     });
   }

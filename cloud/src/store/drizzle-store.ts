@@ -1,5 +1,6 @@
 /** Builds the Store contract on any drizzle Postgres-dialect database (PGlite or node-postgres). */
 import { createApiKeyRepository } from './api-keys.ts';
+import { createAuditRecordRepository } from './audit-records.ts';
 import { type StoreDatabase, systemWallClock, type WallClock } from './database.ts';
 import { createDeviceRepository } from './devices.ts';
 import { createEdgeRepository } from './edges.ts';
@@ -21,6 +22,7 @@ export function createStore(connection: StoreConnection, wallClock: WallClock = 
     edges: createEdgeRepository(db, wallClock),
     devices: createDeviceRepository(db, wallClock),
     modelVersions: createModelVersionRepository(db, wallClock),
+    auditRecords: createAuditRecordRepository(db, wallClock),
     driver: connection.driver,
     close() {
       // Idempotent: shutdown paths may race (signal handler + test teardown).

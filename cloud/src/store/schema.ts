@@ -12,6 +12,7 @@ import {
   doublePrecision,
   index,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   text,
@@ -88,4 +89,49 @@ export const modelVersions = pgTable(
   ],
 );
 
-export const schema = { apiKeys, edges, devices, modelVersions };
+/**
+ * Field records (docs/field-accuracy.md "Audits"): one audited request with every tier's answer and
+ * the cloud's reference. Outputs are JSON arrays of real values; `input` is the audit's input (JSON,
+ * base64 data) until `input_expires_at`, then null, and never stored for an edge that opted out.
+ * Bounded by count and age (pruned by the cloud), deleted by edge on request.
+ */
+export const auditRecords = pgTable(
+  'audit_records',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    source: text('source', { enum: ['audit'] }).notNull(),
+    edgeId: text('edge_id').notNull(),
+    deviceId: text('device_id').notNull(),
+    requestId: text('request_id').notNull(),
+    /** When the device answered (its clock) and when the cloud stored the record (ours). */
+    answeredAt: timestamp('answered_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+    /** Probability with which the request was audited: weight by 1/rate. */
+    rate: doublePrecision('rate').notNull(),
+    answerTier: text('answer_tier', { enum: ['device', 'edge', 'cloud'] }).notNull(),
+    deviceModel: text('device_model').notNull(),
+    deviceOutputs: jsonb('device_outputs').$type<number[]>().notNull(),
+    deviceScore: doublePrecision('device_score').notNull(),
+    deviceLabel: integer('device_label').notNull(),
+    edgeModel: text('edge_model'),
+    edgeOutputs: jsonb('edge_outputs').$type<number[]>(),
+    edgeScore: doublePrecision('edge_score'),
+    edgeLabel: integer('edge_label'),
+    cloudModel: text('cloud_model').notNull(),
+    cloudOutputs: jsonb('cloud_outputs').$type<number[]>().notNull(),
+    cloudScore: doublePrecision('cloud_score').notNull(),
+    /** The reference answer: the cloud's label. */
+    cloudLabel: integer('cloud_label').notNull(),
+    /** Ground truth from the application (`device.feedback`), when there is some: outranks the reference. */
+    feedbackLabel: integer('feedback_label'),
+    input: jsonb('input').$type<Record<string, unknown>>(),
+    inputExpiresAt: timestamp('input_expires_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('audit_records_edge_created_idx').on(t.edgeId, t.createdAt),
+    index('audit_records_created_idx').on(t.createdAt),
+    check('audit_records_rate_valid', sql`${t.rate} > 0 and ${t.rate} <= 1`),
+  ],
+);
+
+export const schema = { apiKeys, edges, devices, modelVersions, auditRecords };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeApiKeyContract } from './api-keys.contract.ts';
+import { describeAuditRecordContract } from './audit-records.contract.ts';
 import { type StoreUnderTest, steppingWallClock, unique } from './contract-support.ts';
 import { describeDeviceContract } from './devices.contract.ts';
 import { createStore, type StoreConnection } from './drizzle-store.ts';
@@ -41,6 +42,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreCon
     describeEdgeContract(sut);
     describeDeviceContract(sut);
     describeModelVersionContract(sut);
+    describeAuditRecordContract(sut);
 
     describe('lifecycle', () => {
       it('data survives close and reopen; reopening applies no migration twice', async () => {

@@ -113,11 +113,73 @@ export interface ModelVersionRepository {
   list(model?: string): Promise<ModelVersionRecord[]>;
 }
 
+/** One tier's answer in an audit record: its model, output (real values), routing score and class. */
+export interface TierAnswer {
+  readonly model: string;
+  readonly outputs: readonly number[];
+  readonly score: number;
+  readonly label: number;
+}
+
+/** A field record as stored (docs/field-accuracy.md "Audits"); `cloud.label` is the reference. */
+export interface NewAuditRecord {
+  readonly source: 'audit';
+  readonly edgeId: string;
+  readonly deviceId: string;
+  readonly requestId: string;
+  readonly answeredAt: Date;
+  /** Probability with which the request was audited, in (0, 1]. */
+  readonly rate: number;
+  /** The tier whose answer the device's caller got. */
+  readonly answerTier: Tier;
+  readonly device: TierAnswer;
+  /** Null when the edge could not run its model on it. */
+  readonly edge: TierAnswer | null;
+  readonly cloud: TierAnswer;
+  /** The audit's input (JSON, base64 data), or null: the edge opted out, or kept no inputs. */
+  readonly input: Readonly<Record<string, unknown>> | null;
+  readonly inputExpiresAt: Date | null;
+}
+
+export interface AuditRecord extends NewAuditRecord {
+  readonly id: number;
+  readonly createdAt: Date;
+  /** Ground truth from the application, when it sent some (outranks `cloud.label`). */
+  readonly feedbackLabel: number | null;
+}
+
+export interface AuditQuery {
+  readonly edgeId?: string;
+  /** Records stored at or after this time. */
+  readonly since?: Date;
+  /** At most this many, oldest first (default and maximum 10 000). */
+  readonly limit?: number;
+}
+
+export interface AuditRetention {
+  /** Records kept at most (the newest); older ones are deleted. */
+  readonly maxRecords: number;
+  /** Records older than this are deleted. */
+  readonly maxAgeMs: number;
+}
+
+export interface AuditRecordRepository {
+  /** Stores records; returns how many. The store's clock sets `createdAt`. */
+  insert(records: readonly NewAuditRecord[]): Promise<number>;
+  /** Oldest first (by id). INVALID_ARG for a malformed edge id or limit. */
+  list(query?: AuditQuery): Promise<AuditRecord[]>;
+  /** Deletes every record of `edgeId`; returns how many. */
+  deleteByEdge(edgeId: string): Promise<number>;
+  /** Applies the bounds: deletes past count and age, and drops inputs past `inputExpiresAt`. */
+  prune(retention: AuditRetention): Promise<{ deleted: number; inputsDropped: number }>;
+}
+
 export interface Store {
   readonly apiKeys: ApiKeyRepository;
   readonly edges: EdgeRepository;
   readonly devices: DeviceRepository;
   readonly modelVersions: ModelVersionRepository;
+  readonly auditRecords: AuditRecordRepository;
   /** Which engine backs the store (for /v2 metadata and logs). */
   readonly driver: 'pglite' | 'postgres';
   close(): Promise<void>;

@@ -6,6 +6,8 @@
  * and the body of a score histogram report.
  */
 export * from './acl.ts';
+export * from './audit-report.ts';
+export * from './audit-upload.ts';
 export * from './deadline.ts';
 export * from './error-reply.ts';
 export * from './histogram-report.ts';

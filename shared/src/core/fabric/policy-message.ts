@@ -16,6 +16,9 @@ import { ALWAYS_ESCALATE_THRESHOLD, type ResolvedPolicy } from '../routing/polic
 import { isScoreKind, SCORE_KINDS } from '../routing/score-kind.ts';
 import { isValidId } from './topics.ts';
 
+/** Audit rate of a device whose edge has not sent one (F7: 2 % of traffic, issue 12 item 2). */
+export const DEFAULT_AUDIT_RATE = 0.02;
+
 export interface PolicyMessage {
   readonly edge: string;
   /** Positive safe integer, strictly increasing per edge. */

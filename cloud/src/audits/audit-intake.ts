@@ -1,0 +1,211 @@
+/**
+ * The cloud's end of audits (docs/cloud.md "Audits"): an edge's validated upload is queued (bounded:
+ * past it the audits are dropped and counted, the edge is told how many), then, one at a time and
+ * only while the model has no request of its own pending, the reference model — the same instance
+ * that answers inference — runs on each audit's input, and a record with every tier's answer is
+ * stored. Inputs are stored only when both the cloud (`inputs: 'keep'`) and the edge allow it, and
+ * only until `inputTtlMs`; records are pruned to their count and age bounds on a timer.
+ */
+import {
+  type AuditUpload,
+  type AuditUploadItem,
+  argmax,
+  auditWire,
+  FoglineError,
+  fromUnknown,
+  readClassAnswer,
+  scoreOf,
+  servingInput,
+} from '@fogline/shared';
+import type { ModelInstance } from '../serving/model-instance.ts';
+import type { AuditRecordRepository, AuditRetention, NewAuditRecord } from '../store/index.ts';
+
+export interface AuditSettings {
+  /** Store raw inputs ('keep', for `inputTtlMs`) or never ('drop'). */
+  readonly inputs: 'keep' | 'drop';
+  readonly inputTtlMs: number;
+  readonly retention: AuditRetention;
+  /** Audits waiting for the reference model; past it an upload's surplus is dropped. */
+  readonly maxQueued: number;
+  /** How often records are pruned to `retention`. */
+  readonly pruneIntervalMs: number;
+}
+
+export const DEFAULT_AUDIT_SETTINGS: AuditSettings = Object.freeze({
+  inputs: 'keep',
+  inputTtlMs: 30 * 86_400_000,
+  retention: Object.freeze({ maxRecords: 1_000_000, maxAgeMs: 90 * 86_400_000 }),
+  maxQueued: 1_024,
+  pruneIntervalMs: 60_000,
+});
+
+export interface AuditIntakeCounts {
+  /** Audits queued from uploads, dropped because the queue was full, stored, and failed. */
+  readonly accepted: number;
+  readonly dropped: number;
+  readonly stored: number;
+  /** The reference could not be computed or stored (e.g. the input does not fit the model). */
+  readonly failed: number;
+  readonly queued: number;
+}
+
+export interface AuditIntakeOptions {
+  readonly records: AuditRecordRepository;
+  /** The serving instance of a model, as inference resolves it (NOT_FOUND when it is not served). */
+  readonly resolveModel: (name: string) => ModelInstance;
+  readonly settings: AuditSettings;
+  /** How long the worker waits before looking again when the model is busy. */
+  readonly idlePollMs?: number;
+  readonly log: (err: FoglineError) => void;
+}
+
+interface Queued {
+  readonly edgeId: string;
+  readonly cloudModel: string;
+  readonly keepInputs: boolean;
+  readonly item: AuditUploadItem;
+}
+
+export class AuditIntake {
+  readonly #options: AuditIntakeOptions;
+  readonly #queue: Queued[] = [];
+  readonly #pruneTimer: ReturnType<typeof setInterval>;
+  #working: Promise<void> | undefined;
+  #closed = false;
+  #counts = { accepted: 0, dropped: 0, stored: 0, failed: 0 };
+
+  constructor(options: AuditIntakeOptions) {
+    this.#options = options;
+    this.#pruneTimer = setInterval(() => void this.prune(), options.settings.pruneIntervalMs);
+    this.#pruneTimer.unref?.();
+  }
+
+  counts(): AuditIntakeCounts {
+    return { ...this.#counts, queued: this.#queue.length };
+  }
+
+  /**
+   * Queues a validated upload of `edgeId`; returns how many audits were accepted and dropped. NOT_FOUND
+   * (nothing queued) when its cloud model is not served here.
+   */
+  accept(edgeId: string, upload: AuditUpload): { accepted: number; dropped: number } {
+    if (this.#closed) throw new FoglineError('UNAVAILABLE', 'the cloud is stopping');
+    this.#options.resolveModel(upload.cloudModel);
+    const room = Math.max(0, this.#options.settings.maxQueued - this.#queue.length);
+    const taken = upload.audits.slice(0, room);
+    for (const item of taken) {
+      this.#queue.push({ edgeId, cloudModel: upload.cloudModel, keepInputs: upload.keepInputs, item });
+    }
+    const dropped = upload.audits.length - taken.length;
+    this.#counts.accepted += taken.length;
+    this.#counts.dropped += dropped;
+    this.#working ??= this.#work().finally(() => {
+      this.#working = undefined;
+    });
+    return { accepted: taken.length, dropped };
+  }
+
+  /** Applies the retention bounds now; failures are logged. */
+  async prune(): Promise<void> {
+    try {
+      await this.#options.records.prune(this.#options.settings.retention);
+    } catch (err) {
+      this.#options.log(fromUnknown(err));
+    }
+  }
+
+  /** Stops taking uploads and waits for the audit being processed (queued ones are dropped). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#pruneTimer);
+    this.#counts.dropped += this.#queue.length;
+    this.#queue.length = 0;
+    await this.#working;
+  }
+
+  async #work(): Promise<void> {
+    const pollMs = this.#options.idlePollMs ?? 10;
+    while (this.#queue.length > 0 && !this.#closed) {
+      const next = this.#queue[0]!;
+      let instance: ModelInstance;
+      try {
+        instance = this.#options.resolveModel(next.cloudModel);
+      } catch (err) {
+        this.#queue.shift();
+        this.#fail(err);
+        continue;
+      }
+      // Lowest priority: only while the model has nothing of its own to do.
+      if (instance.batcher.pendingCount > 0) {
+        await new Promise((r) => setTimeout(r, pollMs));
+        continue;
+      }
+      this.#queue.shift();
+      try {
+        await this.#options.records.insert([await this.#record(instance, next)]);
+        this.#counts.stored++;
+      } catch (err) {
+        this.#fail(err);
+      }
+    }
+  }
+
+  #fail(err: unknown): void {
+    this.#counts.failed++;
+    this.#options.log(fromUnknown(err));
+  }
+
+  async #record(instance: ModelInstance, { edgeId, keepInputs, item }: Queued): Promise<NewAuditRecord> {
+    const { audit, edge, deviceId } = item;
+    const { config } = instance;
+    const output = config.outputs[0];
+    if (!output || config.inputs.length !== 1) {
+      throw new FoglineError('INTERNAL', `model "${instance.name}" does not take one input to one output`);
+    }
+    const input = servingInput(
+      {
+        tensors: [audit.input],
+        ...(audit.inputQuantization && { inputQuantization: audit.inputQuantization }),
+      },
+      config.inputs[0]!,
+    );
+    const data = input.data as ArrayBufferView;
+    const out = await instance.infer({
+      batch: 1,
+      inputs: [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)],
+    });
+    const answer = readClassAnswer(out[output.name]?.data, output, config.output_kind, instance.name);
+    if (answer.values.length !== audit.deviceOutputs.length) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `audit ${audit.id} of ${deviceId}: the device scores ${audit.deviceOutputs.length} classes, "${instance.name}" ${answer.values.length}`,
+      );
+    }
+    const { settings } = this.#options;
+    const keep = keepInputs && settings.inputs === 'keep';
+    return {
+      source: 'audit',
+      edgeId,
+      deviceId,
+      requestId: audit.id,
+      answeredAt: new Date(audit.time),
+      rate: audit.rate,
+      answerTier: audit.tier,
+      device: {
+        model: audit.model,
+        outputs: audit.deviceOutputs,
+        score: audit.deviceScore,
+        label: argmax(audit.deviceOutputs),
+      },
+      edge: edge && { ...edge, label: argmax(edge.outputs) },
+      cloud: {
+        model: `${instance.name}:${instance.version}`,
+        outputs: Array.from(answer.values),
+        score: scoreOf(config.routing.score, answer.probabilities),
+        label: argmax(answer.probabilities),
+      },
+      input: keep ? (auditWire(audit).input as Record<string, unknown>) : null,
+      inputExpiresAt: keep ? new Date(Date.now() + settings.inputTtlMs) : null,
+    };
+  }
+}

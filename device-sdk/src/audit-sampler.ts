@@ -1,0 +1,62 @@
+/**
+ * Audits from the device's side (docs/device-sdk.md "Audits"): each answered request is audited with
+ * probability p — the edge's `auditRate` in the policy in effect, else 2 % — drawn from the device's
+ * own seeded generator, so the sample is uniform over all traffic. The draw is made once the answer
+ * is settled and the audit is built and sent on a later macrotask: never on the answer's path, and
+ * nothing it does (a refused body, a broker that is down) reaches the caller: it is counted.
+ */
+import { type AuditBody, auditReport, type DeviceReport, seededRandom } from '@fogline/shared';
+
+export interface AuditCounts {
+  /** Audits handed to the broker. */
+  readonly sent: number;
+  /** Sampled but not sent: offline, or a body the report channel refuses (e.g. too big an input). */
+  readonly notSent: number;
+}
+
+export interface AuditSamplerOptions {
+  /** Seed of the sampling draws (tests); default: a random one. */
+  readonly seed: number | undefined;
+  /** Sends one report; false when it could not be handed to the broker. */
+  readonly send: (report: DeviceReport) => boolean;
+  /** Runs `task` after the current answer has been delivered (default: a 0 ms timer). */
+  readonly defer?: (task: () => void) => void;
+}
+
+export class AuditSampler {
+  readonly #random: () => number;
+  readonly #send: (report: DeviceReport) => boolean;
+  readonly #defer: (task: () => void) => void;
+  #sent = 0;
+  #notSent = 0;
+
+  constructor(options: AuditSamplerOptions) {
+    this.#random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.#send = options.send;
+    this.#defer = options.defer ?? ((task) => setTimeout(task, 0));
+  }
+
+  get counts(): AuditCounts {
+    return { sent: this.#sent, notSent: this.#notSent };
+  }
+
+  /**
+   * One answered request: with probability `rate`, schedules its audit. `build` runs later, off the
+   * answer's path (it must only read values that no longer change).
+   */
+  consider(rate: number, build: () => AuditBody): void {
+    // One draw per request whatever the rate, so a seeded device samples the same requests at any p.
+    const draw = this.#random();
+    if (!(draw < rate)) return;
+    this.#defer(() => {
+      let sent = false;
+      try {
+        sent = this.#send(auditReport(build()));
+      } catch {
+        sent = false;
+      }
+      if (sent) this.#sent++;
+      else this.#notSent++;
+    });
+  }
+}

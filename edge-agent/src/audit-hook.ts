@@ -1,0 +1,43 @@
+/**
+ * Wires the audit relay into a running edge agent: it listens to the report inbox and uploads
+ * through the cloud tier's client; an edge with no cloud has nowhere to send audits and runs none.
+ */
+import type { ResolvedAgentOptions } from './agent-options.ts';
+import { AuditRelay } from './audit-relay.ts';
+import type { CloudTier } from './cloud-tier.ts';
+import type { EdgeModel } from './edge-model.ts';
+import type { ReportInbox } from './report-inbox.ts';
+import type { RoutingControl } from './routing-control.ts';
+
+export type { AuditRelayCounts } from './audit-relay.ts';
+
+/** Longest an audit upload may take, ms. */
+const UPLOAD_TIMEOUT_MS = 10_000;
+
+export function startAuditRelay(
+  config: ResolvedAgentOptions,
+  model: EdgeModel,
+  routing: RoutingControl,
+  cloud: CloudTier | undefined,
+  reports: ReportInbox,
+): { relay: AuditRelay; close(): void } | undefined {
+  if (!cloud) return undefined;
+  const relay = new AuditRelay({
+    model,
+    routing: () => routing.edge,
+    cloudModel: cloud.client.model,
+    keepInputs: config.auditInputs === 'keep',
+    cloudDown: () => cloud.breaker.state === 'open',
+    upload: (body) => cloud.client.uploadAudits(body, UPLOAD_TIMEOUT_MS),
+    maxQueued: config.auditQueueSize,
+    warn: (message) => config.logger.warn(message),
+  });
+  const unlisten = reports.listen((deviceId, report) => relay.receive(deviceId, report));
+  return {
+    relay,
+    close() {
+      unlisten();
+      relay.close();
+    },
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * Audits at the edge (docs/edge-agent.md "Audits"): reads the devices' audit reports, adds the edge
+ * model's own answer at the lowest priority, and uploads them to the cloud in batches. Everything
+ * here is optional work and yields to requests:
+ * - the edge model runs an audit only while it has no request queued or running (polling a side
+ *   queue), so an audit never delays a request's batch;
+ * - the side queue is bounded: past it an audit is dropped and counted (shed first under load);
+ * - while the cloud breaker is open audits are dropped and counted, not queued, and a failed upload
+ *   is dropped and counted, never retried (no retry storms); one upload is in flight at a time.
+ */
+
+import type { ClassAnswer } from '@fogline/shared';
+import {
+  type AuditBody,
+  type AuditUploadItem,
+  type DeviceReport,
+  encodeAuditUpload,
+  fromUnknown,
+  MAX_AUDIT_UPLOAD,
+  type ResolvedPolicy,
+  readAuditBody,
+  scoreOf,
+  type Tensor,
+} from '@fogline/shared';
+
+/** What the relay needs of the edge model (edge-model.ts). */
+export interface AuditModel {
+  readonly label: string;
+  readonly queueDepth: number;
+  readonly batchesInFlight: number;
+  validate(request: {
+    tensors: readonly Tensor[];
+    inputQuantization?: AuditBody['inputQuantization'];
+  }): Tensor;
+  infer(input: Tensor): Promise<ClassAnswer>;
+}
+
+export interface AuditRelayOptions {
+  readonly model: AuditModel;
+  /** The edge's routing policy in effect (its score kind scores the edge's answer). */
+  readonly routing: () => ResolvedPolicy;
+  /** The cloud model the edge escalates to: the reference the cloud runs. */
+  readonly cloudModel: string;
+  /** false = the edge's opt-out: the cloud stores no inputs of this edge. */
+  readonly keepInputs: boolean;
+  /** True while the cloud breaker is open. */
+  readonly cloudDown: () => boolean;
+  /** Uploads one encoded batch; rejects on any failure. */
+  readonly upload: (body: string) => Promise<{ accepted: number; dropped: number }>;
+  /** Audits waiting for the edge model or the upload, at most. Default 256. */
+  readonly maxQueued?: number;
+  /** Longest wait before a partial batch is uploaded, ms. Default 1000. */
+  readonly flushMs?: number;
+  /** How long to wait before looking again when the edge model is busy, ms. Default 5. */
+  readonly idlePollMs?: number;
+  readonly warn: (message: string) => void;
+}
+
+export interface AuditRelayCounts {
+  /** Audit reports read from devices, and refused as malformed. */
+  readonly received: number;
+  readonly invalid: number;
+  /** Audits the cloud accepted. */
+  readonly uploaded: number;
+  /** Dropped, by why: side queue full, cloud breaker open, upload failed, refused by the cloud's queue. */
+  readonly dropped: {
+    readonly queueFull: number;
+    readonly cloudDown: number;
+    readonly uploadFailed: number;
+    readonly cloudFull: number;
+  };
+  /** Waiting for the edge model, and waiting for the upload. */
+  readonly queued: number;
+}
+
+export class AuditRelay {
+  readonly #o: AuditRelayOptions;
+  readonly #maxQueued: number;
+  /** Audits waiting for the edge model. */
+  readonly #waiting: { deviceId: string; audit: AuditBody }[] = [];
+  /** Audits with the edge's answer, waiting for the upload. */
+  readonly #ready: AuditUploadItem[] = [];
+  #pumping = false;
+  /** The audit the edge model is running on (0 or 1). */
+  #inModel = 0;
+  #uploading: Promise<void> | undefined;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #received = 0;
+  #invalid = 0;
+  #uploaded = 0;
+  readonly #dropped = { queueFull: 0, cloudDown: 0, uploadFailed: 0, cloudFull: 0 };
+
+  constructor(options: AuditRelayOptions) {
+    this.#o = options;
+    this.#maxQueued = options.maxQueued ?? 256;
+  }
+
+  counts(): AuditRelayCounts {
+    return {
+      received: this.#received,
+      invalid: this.#invalid,
+      uploaded: this.#uploaded,
+      dropped: { ...this.#dropped },
+      queued: this.#queued,
+    };
+  }
+
+  /** One report from a device (ReportInbox listener): audits are taken, other kinds ignored. */
+  receive(deviceId: string, report: DeviceReport): void {
+    if (report.kind !== 'audit' || this.#closed) return;
+    this.#received++;
+    const reading = readAuditBody(report.body);
+    if (!reading.ok) {
+      this.#invalid++;
+      return;
+    }
+    if (this.#o.cloudDown()) {
+      this.#dropped.cloudDown++;
+      return;
+    }
+    if (this.#queued >= this.#maxQueued) {
+      this.#dropped.queueFull++;
+      return;
+    }
+    this.#waiting.push({ deviceId, audit: reading.audit });
+    void this.#pump();
+  }
+
+  get #queued(): number {
+    return this.#waiting.length + this.#inModel + this.#ready.length;
+  }
+
+  /**
+   * Stops taking audits and uploading; audits not uploaded yet are dropped. An upload in flight is
+   * not waited for (closing the cloud client ends it): a stop never hangs on a slow cloud.
+   */
+  close(): void {
+    this.#closed = true;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+  }
+
+  /** Runs the edge model on waiting audits, one at a time, only while it has no request of its own. */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#waiting.length > 0 && !this.#closed) {
+        const { model } = this.#o;
+        if (model.queueDepth > 0 || model.batchesInFlight > 0) {
+          await new Promise((r) => setTimeout(r, this.#o.idlePollMs ?? 5));
+          continue;
+        }
+        const { deviceId, audit } = this.#waiting.shift()!;
+        this.#inModel = 1;
+        const edge = await this.#edgeAnswer(audit);
+        this.#inModel = 0;
+        this.#ready.push({ deviceId, audit, edge });
+        if (this.#ready.length >= MAX_AUDIT_UPLOAD) this.#flush();
+        else this.#flushTimer ??= setTimeout(() => this.#flush(), this.#o.flushMs ?? 1_000);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** The edge model's answer, or null when it cannot take this input (the cloud still can). */
+  async #edgeAnswer(audit: AuditBody): Promise<AuditUploadItem['edge']> {
+    const { model } = this.#o;
+    try {
+      const input = model.validate({
+        tensors: [audit.input],
+        ...(audit.inputQuantization && { inputQuantization: audit.inputQuantization }),
+      });
+      const answer = await model.infer(input);
+      if (answer.values.length !== audit.deviceOutputs.length) return null;
+      const score = scoreOf(this.#o.routing().score, answer.probabilities);
+      return { model: model.label, outputs: Array.from(answer.values), score };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Uploads what is ready (one upload at a time; what arrives meanwhile waits for the next). */
+  #flush(): void {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#uploading || this.#ready.length === 0 || this.#closed) return;
+    const batch = this.#ready.splice(0, MAX_AUDIT_UPLOAD);
+    if (this.#o.cloudDown()) {
+      this.#dropped.cloudDown += batch.length;
+      return;
+    }
+    const { cloudModel, keepInputs } = this.#o;
+    this.#uploading = this.#o
+      .upload(encodeAuditUpload({ cloudModel, keepInputs, audits: batch }))
+      .then(
+        ({ accepted, dropped }) => {
+          this.#uploaded += accepted;
+          this.#dropped.cloudFull += dropped;
+        },
+        (err) => {
+          this.#dropped.uploadFailed += batch.length;
+          this.#o.warn(`audit upload failed, ${batch.length} audit(s) dropped: ${fromUnknown(err).message}`);
+        },
+      )
+      .finally(() => {
+        this.#uploading = undefined;
+        if (this.#ready.length > 0) this.#flushTimer ??= setTimeout(() => this.#flush(), 0);
+      });
+  }
+}
