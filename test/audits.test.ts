@@ -64,6 +64,7 @@ beforeAll(async () => {
     edgeId: EDGE,
     runtime: 'node',
     auditSeed: 3,
+    auditBudget: { ratePerSec: 10_000, burst: 10_000 },
   });
   // Devices escalate their unsure inputs; the edge answers everything it gets (no cloud calls for answers).
   agent.setRouting({ score: 'maxprob', threshold: 0 });

@@ -5,13 +5,28 @@
  * is settled and the audit is built and sent on a later macrotask: never on the answer's path, and
  * nothing it does (a refused body, a broker that is down) reaches the caller: it is counted.
  */
-import { type AuditBody, auditReport, type DeviceReport, seededRandom } from '@fogline/shared';
+import {
+  type AuditBody,
+  auditReport,
+  type Clock,
+  type DeviceReport,
+  seededRandom,
+  TokenBucket,
+} from '@fogline/shared';
+
+/**
+ * Audits a device may send per second (and in a burst): below the edge broker's report bucket (5/s,
+ * burst 20 per device), so audits, the least urgent reports, never crowd out score histograms.
+ */
+export const DEFAULT_AUDIT_BUDGET = Object.freeze({ ratePerSec: 2, burst: 10 });
 
 export interface AuditCounts {
   /** Audits handed to the broker. */
   readonly sent: number;
   /** Sampled but not sent: offline, or a body the report channel refuses (e.g. too big an input). */
   readonly notSent: number;
+  /** Sampled but over the device's audit budget (`auditBudget`): dropped before anything is built. */
+  readonly overBudget: number;
 }
 
 export interface AuditSamplerOptions {
@@ -21,23 +36,32 @@ export interface AuditSamplerOptions {
   readonly send: (report: DeviceReport) => boolean;
   /** Runs `task` after the current answer has been delivered (default: a 0 ms timer). */
   readonly defer?: (task: () => void) => void;
+  /** Most audits per second and in a burst; default DEFAULT_AUDIT_BUDGET. */
+  readonly budget?: { readonly ratePerSec: number; readonly burst: number };
+  readonly clock?: Clock;
 }
 
 export class AuditSampler {
   readonly #random: () => number;
   readonly #send: (report: DeviceReport) => boolean;
   readonly #defer: (task: () => void) => void;
+  readonly #budget: TokenBucket;
   #sent = 0;
   #notSent = 0;
+  #overBudget = 0;
 
   constructor(options: AuditSamplerOptions) {
     this.#random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.#send = options.send;
     this.#defer = options.defer ?? ((task) => setTimeout(task, 0));
+    this.#budget = new TokenBucket({
+      ...(options.budget ?? DEFAULT_AUDIT_BUDGET),
+      ...(options.clock && { clock: options.clock }),
+    });
   }
 
   get counts(): AuditCounts {
-    return { sent: this.#sent, notSent: this.#notSent };
+    return { sent: this.#sent, notSent: this.#notSent, overBudget: this.#overBudget };
   }
 
   /**
@@ -48,6 +72,10 @@ export class AuditSampler {
     // One draw per request whatever the rate, so a seeded device samples the same requests at any p.
     const draw = this.#random();
     if (!(draw < rate)) return;
+    if (!this.#budget.tryTake().ok) {
+      this.#overBudget++;
+      return;
+    }
     this.#defer(() => {
       let sent = false;
       try {

@@ -39,6 +39,8 @@ async function device(options: Partial<ConnectDeviceOptions> = {}): Promise<Devi
     edgeId: 'edge-a',
     policy: ALWAYS_LOCAL,
     auditSeed: 7,
+    // Far above the default 2/s: these tests send hundreds of requests a second.
+    auditBudget: { ratePerSec: 100_000, burst: 100_000 },
     ...options,
   });
   devices.push(d);
@@ -144,6 +146,20 @@ describe('audits', () => {
     expect(audits.length).toBeGreaterThan(2);
     expect(audits.length).toBeLessThan(38);
     expect(audits.every((a) => a.rate === 0.02)).toBe(true);
+  });
+
+  it('keeps audits within its budget (default 2/s, burst 10), so score histograms always get through', async () => {
+    const d = await device({ auditBudget: { ratePerSec: 1, burst: 3 } });
+    await setAuditRate(d, 1);
+    for (let i = 0; i < 20; i++) await d.infer(image(i));
+    await waitFor(() => d.stats().audits.sent + d.stats().audits.overBudget === 20, 'every draw counted');
+    const { sent, overBudget } = d.stats().audits;
+    // 3 in the burst, plus at most one per second of the run.
+    expect(sent).toBeGreaterThanOrEqual(3);
+    expect(sent).toBeLessThan(3 + 20);
+    expect(overBudget).toBe(20 - sent);
+    expect(overBudget).toBeGreaterThan(0);
+    await waitFor(() => audits.length === sent, 'the audits sent');
   });
 
   it('sends an audit only after the answer, with the upper tier answer, and never changes the answer', async () => {

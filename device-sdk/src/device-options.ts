@@ -55,6 +55,11 @@ export interface ConnectDeviceOptions {
   driftHistogram?: { everyRequests?: number; everyMs?: number } | false;
   /** Seed of the audit sampling draws (docs/device-sdk.md "Audits"), for reproducible tests. Default: random. */
   auditSeed?: number;
+  /**
+   * Most audits per second and in a burst (docs/device-sdk.md "Audits"). Default 2/s, burst 10: below
+   * the edge's report budget, so score histograms always get through.
+   */
+  auditBudget?: { ratePerSec: number; burst: number };
   /** 'auto' (default in Node: native, else WASM), 'node', 'web', or a ready ModelRuntime. */
   runtime?: 'auto' | 'node' | 'web' | ModelRuntime;
   /** onnxruntime-web settings (wasm file location, threads). */
@@ -104,6 +109,7 @@ export interface DeviceSettings {
   /** When to send score histograms; false: never. */
   readonly driftHistogram: { readonly everyRequests: number; readonly everyMs: number } | false;
   readonly auditSeed: number | undefined;
+  readonly auditBudget: { readonly ratePerSec: number; readonly burst: number } | undefined;
 }
 
 /** Defaults of the optional fields of ConnectDeviceOptions. */
@@ -138,6 +144,8 @@ export const DEVICE_RULES = Object.freeze({
   reconnectDelayMs: positive,
   histogramEveryRequests: positiveInt,
   histogramEveryMs: positive,
+  auditBudgetRate: positive,
+  auditBudgetBurst: positiveInt,
   auditSeed: rule<number>(
     'an integer in [0, 2^32)',
     (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32,
@@ -203,5 +211,12 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
             ),
           }),
     auditSeed: o.auditSeed === undefined ? undefined : check('auditSeed', o.auditSeed, r.auditSeed),
+    auditBudget:
+      o.auditBudget === undefined
+        ? undefined
+        : Object.freeze({
+            ratePerSec: check('auditBudget.ratePerSec', o.auditBudget.ratePerSec, r.auditBudgetRate),
+            burst: check('auditBudget.burst', o.auditBudget.burst, r.auditBudgetBurst),
+          }),
   });
 }

@@ -104,6 +104,8 @@ export class Device {
     this.#histogram = scoreHistogramOf(parts, (report) => this.report(report));
     this.#audits = new AuditSampler({
       seed: settings.auditSeed,
+      ...(settings.auditBudget && { budget: settings.auditBudget }),
+      clock: settings.clock,
       send: (report) =>
         !this.#closed &&
         this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
