@@ -2,7 +2,7 @@
 # Runs Triton's own Python HTTP client (tritonclient.http) against `fogline cloud --no-auth` serving a
 # copy of digits-tiny: test/triton-client/check.py. Not part of `npm test` (it needs the client's
 # source and Python packages that a fresh clone does not have); the vitest tests in
-# cloud/src/http/triton-compat.test.ts reproduce its requests byte for byte.
+# cloud/src/http/triton-compat.test.ts and triton-load-config.test.ts reproduce its requests byte for byte.
 #
 # Needs: Debian's python3-numpy, python3-geventhttpclient, python3-rapidjson (apt-get install -y ...),
 # and the client's source, `src/python/library` of github.com/triton-inference-server/client:

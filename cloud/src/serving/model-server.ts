@@ -15,7 +15,7 @@ import { loadModelEntry, type ModelEntry, validateModelFile } from '@fogline/sha
 import { ModelInstance } from './model-instance.ts';
 import { ResponseCache } from './response-cache.ts';
 import type { ServingOptions } from './serving-options.ts';
-import { applyConfigOverride } from './triton-config.ts';
+import { applyConfigOverride } from './triton-config-override.ts';
 
 /** Triton repository index states. */
 export type ModelState = 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';

@@ -6,7 +6,8 @@
 import { parseModelConfig } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import type { ModelInstance } from './model-instance.ts';
-import { applyConfigOverride, tritonModelConfig } from './triton-config.ts';
+import { tritonModelConfig } from './triton-config.ts';
+import { applyConfigOverride } from './triton-config-override.ts';
 
 const base = parseModelConfig(
   {
