@@ -6,6 +6,7 @@
  * options; `start()` brings everything up and `stop()` shuts it down gracefully.
  */
 import {
+  driftModelOf,
   FoglineError,
   type PolicyMessage,
   type ResolvedPolicy,
@@ -18,6 +19,7 @@ import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions }
 import { type AuditRelayCounts, startAuditRelay } from './audit-hook.ts';
 import type { BreakerState } from './cloud-breaker.ts';
 import { CloudLink } from './cloud-link.ts';
+import { CloudRouting, routingTelemetry } from './cloud-routing.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
 import { DesiredStatePoller } from './desired-state-poller.ts';
 import { DeviceListCache } from './device-list-cache.ts';
@@ -70,6 +72,8 @@ export interface EdgeAgent {
    * nothing changes). Recorded in `routingHistory()` and logged.
    */
   setRouting(policy: RoutingPolicy): ResolvedPolicy;
+  /** Pins the routing on the edge (true): policy directives from the cloud are refused until unpinned. */
+  pinRouting(pinned: boolean): void;
   /**
    * Publishes, retained on the local broker, the routing policy of this edge's devices (they apply it
    * to their next inference). `model` (default: the `deviceModel` option) is the device model's
@@ -96,6 +100,7 @@ export interface EdgeAgent {
 interface Running {
   model: EdgeModel;
   routing: RoutingControl;
+  cloudRouting: CloudRouting;
   drift: DriftMonitor | undefined;
   bus: LocalBus;
   handler: InferHandler;
@@ -133,6 +138,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
         inFlight: r?.handler.inFlight ?? 0,
         devices: registry.size,
         ...(r?.drift && { drift: driftTelemetry(r.drift.status()) }),
+        ...(r && { routing: routingTelemetry(r.routing, r.cloudRouting) }),
       },
     );
   };
@@ -171,6 +177,9 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
     },
     setRouting(policy) {
       return started().routing.setEdge(policy);
+    },
+    pinRouting(pinned) {
+      started().routing.pin(pinned);
     },
     async publishDevicePolicy(policy, options = {}) {
       const r = started();
@@ -227,6 +236,18 @@ async function startAgent(
 
     let bus: LocalBus | undefined;
     let link: CloudLink | undefined;
+    const driftModel = entry.config.drift?.model;
+    const cloudRouting = new CloudRouting({
+      control,
+      deviceModel: config.deviceModel ?? (entry.config.drift ? driftModelOf(entry.config.drift) : undefined),
+      devicePolicy: calibratedPolicyOf(repository, driftModel),
+      baseline: entry.config.drift?.baseline,
+      publishDevices: (policy, options) => {
+        if (!bus) throw new FoglineError('UNAVAILABLE', 'the local broker is not up yet');
+        return publishDevicePolicyOn(bus, control, edgeId, policy, options);
+      },
+      logger,
+    });
     const sync = new DeviceSync({
       edgeId,
       registry,
@@ -234,6 +255,7 @@ async function startAgent(
       revoke: (ids) => bus?.revoke(ids),
       report: (state) => link?.publishReported(state),
       servedModels: () => ({ [model.name]: model.version }),
+      routing: cloudRouting,
       logger,
     });
     await sync.loadCache();
@@ -276,7 +298,7 @@ async function startAgent(
       reference: entry.config.drift,
       options: config.drift,
       logger,
-      deviceModelPolicy: calibratedPolicyOf(repository, entry.config.drift?.model),
+      deviceModelPolicy: calibratedPolicyOf(repository, driftModel),
       published: () => control.devices,
       publish: (policy, options) => publishDevicePolicyOn(localBus, control, edgeId, policy, options),
       listeners: driftListeners,
@@ -314,6 +336,7 @@ async function startAgent(
     const running: Running = {
       model,
       routing: control,
+      cloudRouting,
       drift,
       bus: localBus,
       handler,
