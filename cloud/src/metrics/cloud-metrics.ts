@@ -8,12 +8,8 @@
  * cache's per-version hits, misses and their times sit with the other per-version totals; its
  * server-wide size, entries and evictions come from `watchResponseCache`.
  */
-
-import { TIERS, type Tier } from '@fogline/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditIntakeCounts } from '../audits/audit-intake.ts';
-import type { ControllerService } from '../controller/controller-service.ts';
-import type { FieldAccuracy } from '../controller/field-accuracy.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';
 import type { ResponseCacheStats } from '../serving/response-cache.ts';
 import { type FieldSource, registerFieldMetrics } from './field-metrics.ts';
