@@ -8,6 +8,7 @@
  * reaches the edge and the connected device (no reconnect) and is listed in the API; an operator's pin
  * reaches them too and stops the controller; unpinned, the controller acts again.
  */
+import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +161,11 @@ describe('the closed loop: drift alarm → controller → edge and device', () =
     const metrics = await (await fetch(`${cloud.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`fogline_field_records\\{edge="${EDGE}"\\} \\d+`));
     expect(metrics).toMatch(new RegExp(`fogline_field_agreement_low\\{edge="${EDGE}",tier="edge"\\}`));
+    // Prometheus's own linter on the exposition with field series in it (where promtool is installed).
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+    if (promtool.error === undefined) {
+      expect(`${promtool.stdout}${promtool.stderr}`.trim()).toBe('');
+    }
     expect(await changes()).toEqual([]);
     expect((await cloud.server.fabric.publisher.current(EDGE))?.message.routing).toBeUndefined();
     expect(agent.routing).toEqual({ score: 'margin', threshold: 0.4 });
