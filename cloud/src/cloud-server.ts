@@ -12,7 +12,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
 import type { Hono } from 'hono';
@@ -198,7 +197,7 @@ export class CloudServer {
         presence: (id) => fabric.presence.view(id),
         publish: (id) => fabric.publisher.publish(id),
         settings: o.controller,
-        holder: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+        holder: `cloud-${process.pid}-${randomBytes(4).toString('hex')}`,
         clock: { now: () => Date.now() },
         log: (line) => this.info(line),
       });

@@ -221,4 +221,23 @@ describe('ControllerService', () => {
     expect(b.s.leader).toBe(true);
     await b.s.stop();
   });
+
+  it('reports a weak reference (edge–cloud agreement collapsed) and changes nothing', async () => {
+    const e = await edge();
+    const { s, published, lines } = service(new Map([[e.id, e.t]]));
+    await s.tick();
+    await store.auditRecords.insert(
+      Array.from({ length: 60 }, (_, i) => audit(e.id, [i % 10, (i + 1) % 10, (i + 2) % 10], [0.5, 0.5])),
+    );
+    await s.tick();
+    expect(s.control(e.id).decision?.action).toBe('report-weak-reference');
+    expect(s.control(e.id).weakReference).toMatch(/edge–cloud agreement/);
+    expect(lines.filter((l) => l.includes('reference weak on this traffic'))).toHaveLength(1);
+    await s.tick();
+    expect(lines.filter((l) => l.includes('reference weak on this traffic'))).toHaveLength(1);
+    expect(published).toEqual([]);
+    expect(await store.edgePolicies.changes(e.id)).toEqual([]);
+    expect((await store.edgePolicies.get(e.id))?.lastDecision?.action).toBe('report-weak-reference');
+    await s.stop();
+  });
 });

@@ -171,8 +171,8 @@ export class ControllerService {
           );
         if (record) this.windows.add(r.edgeId, record);
       }
+      // Until a first record is read, each round looks back over the window's age (never older records).
       if (batch.length > 0) this.#afterId = batch.at(-1)!.id;
-      else this.#afterId ??= 0;
       if (batch.length < READ_BATCH) return;
     }
   }
