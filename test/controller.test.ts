@@ -20,6 +20,7 @@ import { DIGIT_PIXELS, loadDigits, predictSplit } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { driftReferenceOf } from '@fogline/toolchain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFogline as fogline } from '../cli/src/testing/run-fogline.ts';
 
 const EDGE = 'loop-edge';
 const WINDOW = 500;
@@ -257,4 +258,38 @@ describe('the closed loop: drift alarm → controller → edge and device', () =
     expect(await bad({ edge: 'high' })).toMatchObject({ status: 400 });
     expect((await changes()).length).toBe(before);
   }, 30_000);
+
+  it('fogline status and fogline policy show the loop and pin through the admin API', async () => {
+    const target = ['--url', cloud.url, '--admin-token', cloud.ready.adminToken.token];
+    const status = await fogline('status', ...target);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`${EDGE}\\s+online`));
+    expect(status.stdout).toMatch(/DRIFT/);
+    expect(status.stdout).toMatch(/\d+\.\d% \[\d+\.\d%–\d+\.\d%\] n=\d+/);
+    const history = await fogline('policy', 'history', EDGE, ...target);
+    expect(history.stdout).toMatch(/operator\s+pin/);
+    expect(history.stdout).toMatch(/controller\s+conservative/);
+    const bad = await fogline('policy', 'pin', EDGE, '--device', '2', '--edge', '0.3', ...target);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--device must be a number in \[0, 1\]/);
+    const pinned = await fogline(
+      'policy',
+      'pin',
+      EDGE,
+      '--device',
+      '0.25',
+      '--edge',
+      '0.35',
+      '--reason',
+      'cli',
+      ...target,
+    );
+    expect(pinned.code, pinned.stderr).toBe(0);
+    await eventually(() => device.policy.threshold === 0.25, 15_000);
+    const show = await fogline('policy', 'show', EDGE, ...target);
+    expect(show.stdout).toMatch(/pinned: {3}yes/);
+    expect(show.stdout).toMatch(/last decision: /);
+    expect((await fogline('policy', 'unpin', EDGE, ...target)).code).toBe(0);
+    expect((await admin<Json>(`/api/edges/${EDGE}/policy`)).pinned).toBe(false);
+  }, 120_000);
 });
