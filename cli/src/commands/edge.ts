@@ -39,6 +39,7 @@ interface EdgeFlags {
   dataDir: string;
   model: string;
   modelVersion?: number;
+  deviceModel?: string;
   models: string;
   routingScore?: ScoreKind;
   threshold?: number;
@@ -130,6 +131,11 @@ export function registerEdge(program: Command): void {
       numberFlag('--model-version', rules.modelVersion),
     )
     .addOption(new Option('--models <dir>', 'model repository').default(DEFAULT_MODELS_DIR, '<repo>/models'))
+    .option(
+      '--device-model <name:version>',
+      "the devices' model, for the policies the edge publishes to them (default: its config's drift block)",
+      textFlag('--device-model', rules.deviceModel),
+    )
     .option(
       '--routing-score <kind>',
       'override the routing score: maxprob, margin or entropy',
@@ -318,6 +324,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     modelsDir: flags.models,
     model: flags.model,
     modelVersion: flags.modelVersion,
+    ...(flags.deviceModel !== undefined && { deviceModel: flags.deviceModel }),
     routingScore: flags.routingScore,
     routingThreshold: flags.threshold,
     sizing: flags.sizing,
