@@ -16,6 +16,7 @@ import {
   type DeviceReport,
   encodeAuditUpload,
   fromUnknown,
+  isFeedback,
   MAX_AUDIT_UPLOAD,
   type ResolvedPolicy,
   readAuditBody,
@@ -106,12 +107,16 @@ export class AuditRelay {
     };
   }
 
-  /** One report from a device (ReportInbox listener): audits are taken, other kinds ignored. */
+  /**
+   * One report from a device (ReportInbox listener): audits and feedback (an audit body with the
+   * application's label, relayed the same way) are taken, other kinds ignored.
+   */
   receive(deviceId: string, report: DeviceReport): void {
-    if (report.kind !== 'audit' || this.#closed) return;
+    if ((report.kind !== 'audit' && report.kind !== 'feedback') || this.#closed) return;
     this.#received++;
     const reading = readAuditBody(report.body);
-    if (!reading.ok) {
+    // The kind must say what the body is: a feedback body in an audit report would bias the sample.
+    if (!reading.ok || isFeedback(reading.audit) !== (report.kind === 'feedback')) {
       this.#invalid++;
       return;
     }
