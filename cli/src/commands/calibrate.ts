@@ -226,10 +226,27 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
           // d0 and the weak-reference baselines, for the controller (docs/field-accuracy.md).
           ...(result.baseline ? { baseline: result.baseline } : {}),
         };
+  // The edge's copy also holds the cloud model's own score histogram on the calibration split (of
+  // the kind the cloud scores its audit records with): the reference-weak check compares with it.
+  const cloudScore = cascade.cloud.config.routing.score;
+  const edgeDrift = drift && {
+    ...drift,
+    baseline: {
+      ...drift.baseline,
+      cloudScores: driftReferenceOf(result.calibrationScores.cloud[cloudScore], cloudScore, {
+        name: cascade.cloud.name,
+        version: cascade.cloud.latestVersion,
+      }),
+    },
+  };
   if (result.chosen && !flags.dryRun) {
     for (const role of ['device', 'edge'] as const) {
       const file = join(entries[TIER_ROLES.indexOf(role)]!.dir, 'config.json');
-      await writeCalibratedConfig(file, { routing: result.chosen.policy[role], ...(drift ? { drift } : {}) });
+      const block = role === 'edge' ? edgeDrift : drift;
+      await writeCalibratedConfig(file, {
+        routing: result.chosen.policy[role],
+        ...(block ? { drift: block } : {}),
+      });
       written.push(file);
     }
   }
