@@ -229,7 +229,7 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
   // The edge's copy also holds the cloud model's own score histogram on the calibration split (of
   // the kind the cloud scores its audit records with): the reference-weak check compares with it.
   const cloudScore = cascade.cloud.config.routing.score;
-  const edgeDrift = drift && {
+  const edgeDrift = drift?.baseline && {
     ...drift,
     baseline: {
       ...drift.baseline,
@@ -242,7 +242,7 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
   if (result.chosen && !flags.dryRun) {
     for (const role of ['device', 'edge'] as const) {
       const file = join(entries[TIER_ROLES.indexOf(role)]!.dir, 'config.json');
-      const block = role === 'edge' ? edgeDrift : drift;
+      const block = role === 'edge' ? (edgeDrift ?? drift) : drift;
       await writeCalibratedConfig(file, {
         routing: result.chosen.policy[role],
         ...(block ? { drift: block } : {}),
