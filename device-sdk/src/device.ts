@@ -29,7 +29,7 @@ import type { DeviceModel } from './device-model.ts';
 import type { DeviceSettings } from './device-options.ts';
 import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
 import { Escalations, type Outcome } from './escalations.ts';
-import { classIndexOf, type FeedbackCounts, FeedbackWindow, NO_FEEDBACK } from './feedback.ts';
+import { classIndexOf, type FeedbackCounts, FeedbackWindow } from './feedback.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
 import { ScoreHistogram } from './score-histogram.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
@@ -78,8 +78,8 @@ export class Device {
   /** Score histograms for drift detection; undefined without a drift block for this model. */
   readonly #histogram: ScoreHistogram | undefined;
   readonly #audits: AuditSampler;
-  /** Recent requests `feedback` can label; undefined when the `feedbackWindow` option is false. */
-  readonly #feedback: FeedbackWindow | undefined;
+  /** Recent requests `feedback` can label (none kept when the `feedbackWindow` option is false). */
+  readonly #feedback: FeedbackWindow;
   readonly #stats: Omit<DeviceStats, 'audits' | 'feedback'> = {
     local: 0,
     escalated: 0,
@@ -118,16 +118,14 @@ export class Device {
         !this.#closed &&
         this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
     });
-    this.#feedback = settings.feedbackWindow
-      ? new FeedbackWindow({
-          ...settings.feedbackWindow,
-          clock: settings.clock,
-          takeBudget: () => this.#audits.takeBudget(),
-          send: (report) =>
-            !this.#closed &&
-            this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
-        })
-      : undefined;
+    this.#feedback = new FeedbackWindow({
+      ...(settings.feedbackWindow || { maxRequests: 0, maxAgeMs: 0 }),
+      clock: settings.clock,
+      takeBudget: () => this.#audits.takeBudget(),
+      send: (report) =>
+        !this.#closed &&
+        this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
+    });
     const inferTopic = topics.infer(settings.edgeId);
     this.#escalations = new Escalations({
       clock: settings.clock,
@@ -195,7 +193,7 @@ export class Device {
     return {
       ...this.#stats,
       audits: this.#audits.counts,
-      feedback: this.#feedback?.counts ?? NO_FEEDBACK,
+      feedback: this.#feedback.counts,
       queued: this.#escalations.queued,
       inFlight: this.#escalations.inFlight,
     };
@@ -228,7 +226,7 @@ export class Device {
     const body = (): AuditBody =>
       auditBodyOf({ ...answered, input: tensor, quantization, model: this.#modelVersion, rate, time });
     this.#audits.consider(rate, body);
-    this.#feedback?.remember(id, body);
+    this.#feedback.remember(id, body);
     return answered.result;
   }
 
@@ -247,7 +245,7 @@ export class Device {
     }
     // Before the first answer nothing can be labelled: only the label's form is checked then.
     const index = classIndexOf(label, this.#classes ?? Number.MAX_SAFE_INTEGER, this.#model.config.labels);
-    return this.#feedback?.give(requestId, index) ?? false;
+    return this.#feedback.give(requestId, index);
   }
 
   async #answer(id: string, tensor: Tensor<TensorDatatype>, deadlineMs: number): Promise<Answered> {

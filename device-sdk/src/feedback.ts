@@ -25,15 +25,8 @@ export interface FeedbackCounts {
   readonly duplicate: number;
 }
 
-/** The counts of a device with no feedback window (`feedbackWindow: false`). */
-export const NO_FEEDBACK: FeedbackCounts = Object.freeze({
-  sent: 0,
-  notSent: 0,
-  unknownRequest: 0,
-  duplicate: 0,
-});
-
 export interface FeedbackWindowOptions {
+  /** 0: keeps nothing (every feedback is an unknown request). */
   readonly maxRequests: number;
   readonly maxAgeMs: number;
   readonly clock: Clock;
