@@ -33,7 +33,7 @@ export function startAuditRelay(
     upload: (body) => cloud.client.uploadAudits(body, UPLOAD_TIMEOUT_MS),
     maxQueued: config.auditQueueSize,
     // The floor during a drift alarm (docs/edge-agent.md "Audits").
-    floorPerSec: () => (drift?.status().alarm ? config.auditFloorPerSec : 0),
+    floorPerSec: () => (drift?.alarm ? config.auditFloorPerSec : 0),
     warn: (message) => config.logger.warn(message),
   });
   const unlisten = reports.listen((deviceId, report) => relay.receive(deviceId, report));
