@@ -118,7 +118,7 @@ describe('the audit floor during a drift alarm', () => {
         return replies;
       };
       const expectAnswered = (replies: Awaited<ReturnType<typeof dev.infer>>[]) => {
-        expect(replies.length).toBeGreaterThan(100);
+        expect(replies.length).toBeGreaterThan(20);
         for (const { decoded } of replies) {
           expect(decoded.kind).toBe('response');
           expect(decoded.header.parameters).toMatchObject({ tier: 'edge', degraded: false });

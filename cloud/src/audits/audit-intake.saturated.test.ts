@@ -74,7 +74,7 @@ describe('audits under a saturated cloud', () => {
       expect(await res.json()).toEqual({ accepted: 32, dropped: 0 });
     }
     await load;
-    expect(answers.length).toBeGreaterThan(100);
+    expect(answers.length).toBeGreaterThan(32);
     for (const a of answers) {
       expect(a.status).toBe(200);
       // The same answer as without audits (to float rounding: batches may be composed differently).
