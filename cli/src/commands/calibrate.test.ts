@@ -93,6 +93,9 @@ describe('fogline calibrate', () => {
     const r = await calibrate('--max-cloud-share', '0.1', '--report', join(dir, 'out', 'cal'));
     expect(r.stderr).not.toMatch(/fogline:/);
     expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /cloud score reference in the edge's config: digits-large v1 margin on \d+ bins/,
+    );
     const report = JSON.parse(await readFile(join(dir, 'out', 'cal.json'), 'utf8'));
     const chosen = report.rows[0];
     expect(chosen.name).toBe('chosen');

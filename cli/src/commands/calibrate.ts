@@ -271,6 +271,12 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
     console.log(
       `drift reference written with it: ${cascade.device.name} v${drift.version} ${drift.score} on ${drift.reference.length} bins of ${drift.records} samples`,
     );
+    const cloud = edgeDrift?.baseline.cloudScores;
+    if (cloud) {
+      console.log(
+        `cloud score reference in the edge's config: ${cloud.model} v${cloud.version} ${cloud.score} on ${cloud.reference.length} bins`,
+      );
+    }
   }
   if (!result.chosen) {
     throw new FoglineError(
