@@ -20,7 +20,7 @@ import type { EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { RoutingSummary } from '../fabric/telemetry-summary.ts';
 import type { Store } from '../store/index.ts';
 import { type FieldAccuracy, fieldAccuracyOf } from './field-accuracy.ts';
-import { type FieldWindowSettings, FieldWindows, windowRecordOf } from './field-window.ts';
+import { type FieldWindowSettings, FieldWindows, type ScoreKinds, windowRecordOf } from './field-window.ts';
 
 export const CONTROLLER_LEASE = 'controller';
 /** Records read from the store per query. */
@@ -162,13 +162,7 @@ export class ControllerService {
       });
       for (const r of batch) {
         const kinds = this.#kinds(r.edgeId);
-        const record =
-          kinds &&
-          windowRecordOf(
-            r,
-            { ...kinds, ...(this.#o.cloudScore && { cloud: this.#o.cloudScore }) },
-            clock.now(),
-          );
+        const record = kinds && windowRecordOf(r, kinds, clock.now());
         if (record) this.windows.add(r.edgeId, record);
       }
       // Until a first record is read, each round looks back over the window's age (never older records).
@@ -177,10 +171,15 @@ export class ControllerService {
     }
   }
 
-  /** The score kinds the edge's stages route by (from its telemetry), if it reported them. */
-  #kinds(edgeId: string): { device: ScoreKind; edge: ScoreKind } | undefined {
+  /**
+   * The score kinds the edge's stages route by (from its telemetry), if it reported them; the
+   * cloud's from the baseline's cloud score histogram (the kind the cloud stores), else the option.
+   */
+  #kinds(edgeId: string): ScoreKinds | undefined {
     const routing = this.#o.presence(edgeId).telemetry?.routing;
-    return routing?.device ? { device: routing.device.score, edge: routing.edge.score } : undefined;
+    if (!routing?.device) return undefined;
+    const cloud = routing.baseline?.cloudScores?.score ?? this.#o.cloudScore;
+    return { device: routing.device.score, edge: routing.edge.score, ...(cloud && { cloud }) };
   }
 
   async #decide(edgeId: string): Promise<void> {
