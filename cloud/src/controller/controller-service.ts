@@ -186,7 +186,19 @@ export class ControllerService {
     const { store, clock, settings } = this.#o;
     const view = this.#o.presence(edgeId);
     const routing: RoutingSummary | undefined = view.telemetry?.routing;
-    if (!routing?.device || !routing.baseline) return; // nothing to start from: hold
+    if (!routing?.device || !routing.baseline) {
+      // Nothing to start from: hold, and say why (an older edge, or configs without drift.baseline).
+      const why = !routing
+        ? 'the edge reports no routing (not connected to the cloud broker, or an older edge)'
+        : !routing.device
+          ? "the edge does not know its devices' policy"
+          : 'the edge reports no calibration baseline (its config has no drift.baseline: run fogline calibrate)';
+      return this.#keep(edgeId, {
+        action: 'hold',
+        why,
+        figures: unknownFigures(this.windows.records(edgeId).length),
+      });
+    }
     const row = await store.edgePolicies.get(edgeId);
     const policy = { device: routing.device, edge: routing.edge };
     if (row?.directive && routing.directive !== row.directive.id && !row.pinned) {
@@ -260,6 +272,17 @@ export class ControllerService {
       figures: figuresJson(decision),
     });
   }
+}
+
+/** Figures of a decision taken without deciding (nothing known beyond the record count). */
+function unknownFigures(records: number): ControllerDecision['figures'] {
+  const nothing = Number.NaN;
+  return {
+    records,
+    nEff: 0,
+    disagreement: { estimate: nothing, low: 0, high: 1 },
+    share: { device: nothing, edge: nothing, cloud: nothing },
+  };
 }
 
 const HELD = { pinned: true, canary: false, driftAlarm: false, conservative: false } as const;
