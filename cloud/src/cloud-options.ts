@@ -55,6 +55,8 @@ export interface CloudOptions {
   responseCacheMb: number;
   /** Audits from edges (docs/cloud.md "Audits"): raw inputs kept or not, for how long, record bounds. */
   audits: AuditSettings;
+  /** `--demo`: the playground's public demo identity (docs/dashboard.md "Playground"); off by default. */
+  demo: boolean;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
@@ -73,6 +75,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   serving: Object.freeze({}),
   responseCacheMb: 0,
   audits: DEFAULT_AUDIT_SETTINGS,
+  demo: false,
 });
 
 /** What each option may be; `fogline cloud` parses its flags with the same rules. */

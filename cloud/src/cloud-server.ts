@@ -27,6 +27,10 @@ import { CloudMetrics } from './metrics/cloud-metrics.ts';
 import { ModelServer } from './serving/model-server.ts';
 import { ResponseCache } from './serving/response-cache.ts';
 import { openStore, type Store } from './store/index.ts';
+import { DEFAULT_DEMO_SETTINGS, DemoPlayground } from './web/demo-playground.ts';
+import { LiveFeed } from './web/live-feed.ts';
+import { webBuilt } from './web/web-pages.ts';
+import { WebSessions } from './web/web-sessions.ts';
 
 export const CLOUD_STATE_FILE = 'cloud.json';
 export const SERVER_NAME = 'fogline';
@@ -47,6 +51,8 @@ export interface CloudReady {
   adminToken: AdminToken;
   auth: boolean;
   models: string[];
+  /** The dashboard's URL, the playground's (null without --demo), and whether the pages are built. */
+  web: { dashboard: string; playground: string | null; built: boolean };
 }
 
 export class CloudServer {
@@ -137,6 +143,7 @@ export class CloudServer {
       this.store = await openStore({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
       const metrics = new CloudMetrics();
       const store = this.store;
+      const playground = o.demo ? new DemoPlayground(DEFAULT_DEMO_SETTINGS, o.modelsDir) : undefined;
       this.fabricInstance = await CloudFabric.start({
         store,
         httpServer: this.listener.server,
@@ -151,6 +158,12 @@ export class CloudServer {
         },
         log: (message, err) =>
           this.log(new FoglineError('INTERNAL', `${message}: ${err?.message ?? ''}`, { cause: err })),
+        ...(playground && {
+          demo: {
+            identity: (id, token) => playground.identity(id, token),
+            admit: (id) => playground.admit(id),
+          },
+        }),
       });
       const fabric = this.fabricInstance;
       metrics.watchDirectDevices(() => fabric.directDevices.stats);
@@ -199,6 +212,15 @@ export class CloudServer {
           records: store.auditRecords,
         },
         metrics,
+        web: {
+          sessions: new WebSessions(),
+          live: new LiveFeed({
+            edges: () => fabric.identities.listEdges(),
+            direct: () => fabric.directDevices.stats,
+            rateLimited: async () => sumOf(await metrics.rateLimited.get()) + (playground?.refused ?? 0),
+          }),
+          ...(playground && { demo: { playground, wsPath: fabric.wsPath } }),
+        },
         maxBodyBytes: o.maxBodyBytes,
         serverName: SERVER_NAME,
         serverVersion: SERVER_VERSION,
@@ -224,6 +246,11 @@ export class CloudServer {
         adminToken,
         auth: o.auth,
         models: (await this.modelServer.index()).filter((m) => m.state === 'READY').map((m) => m.name),
+        web: {
+          dashboard: `${this.url}/`,
+          playground: o.demo ? `${this.url}/playground` : null,
+          built: webBuilt(),
+        },
       };
     } catch (err) {
       await this.stop();
@@ -251,6 +278,11 @@ export class CloudServer {
 function started<T>(part: T | undefined): T {
   if (!part) throw new Error('CloudServer not started');
   return part;
+}
+
+/** The total of a prom-client metric's series. */
+function sumOf(metric: { values: { value: number }[] }): number {
+  return metric.values.reduce((a, v) => a + v.value, 0);
 }
 
 function starting(): Response {

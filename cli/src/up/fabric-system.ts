@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CloudAdminClient, CloudServer } from '@fogline/cloud';
+import { CloudAdminClient, CloudServer, WEB_BUILD_COMMAND } from '@fogline/cloud';
 import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
 import { FoglineError } from '@fogline/shared';
 import type { SimulatedDeviceSpec } from './device-simulator.ts';
@@ -58,8 +58,11 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
     dataDir: join(o.dataDir, 'cloud'),
     modelsDir: o.modelsDir,
     cloudModel: o.cloudModel,
+    demo: true,
   });
   const ready = await cloud.start();
+  if (!ready.web.built)
+    o.say(`the dashboard is not built: run \`${WEB_BUILD_COMMAND}\` (npm install runs it)`);
   let edge: EdgeAgent | undefined;
   try {
     const admin = new CloudAdminClient({ url: ready.http.url, adminToken: ready.adminToken.token });
@@ -114,6 +117,8 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
       edgeBrokerUrl,
       devices,
       urls: {
+        dashboard: ready.web.dashboard,
+        playground: ready.web.playground ?? '',
         'cloud HTTP': ready.http.url,
         'OIP infer': `${ready.http.url}/v2/models/${o.cloudModel}/infer`,
         metrics: `${ready.http.url}/metrics`,
