@@ -30,7 +30,7 @@ export function lineChart(series: Series[], unit: string): string {
     })
     .join('');
   const legend = series.map((s) => `<span><i style="background:${s.color}"></i>${s.name}</span>`).join('');
-  return `<svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label="${unit}">${grid}${lines}
+  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${unit}">${grid}${lines}
     <text x="${W - PAD.right}" y="${H - 4}" text-anchor="end" font-size="11" fill="#6a7285">${unit}</text></svg>
     <div class="legend">${legend}</div>`;
 }

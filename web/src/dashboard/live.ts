@@ -8,6 +8,8 @@ import { lineChart } from './line-chart.ts';
 import type { LiveSnapshot } from './types.ts';
 
 const KEEP = 120;
+/** Rates over the last this many ms of snapshots. */
+const WINDOW_MS = 10_000;
 const COLORS = { edge: '#e08a1e', cloud: '#8a4fd6', escalated: '#2f6fde' };
 
 const sum = (s: LiveSnapshot, field: string) => s.edges.reduce((a, e) => a + (e.counts[field] ?? 0), 0);
@@ -16,7 +18,7 @@ export class LiveView {
   private readonly snapshots: LiveSnapshot[] = [];
   private readonly rates = { edge: [] as number[], cloud: [] as number[], escalated: [] as number[] };
   private source?: EventSource;
-  /** Answers/s of the last sample, for tests and the page title. */
+  /** Answers/s over the last window. */
   lastRate = 0;
 
   constructor(private readonly root: HTMLElement) {
@@ -52,13 +54,14 @@ export class LiveView {
   }
 
   private add(s: LiveSnapshot): void {
-    const prev = this.snapshots.at(-1);
     this.snapshots.push(s);
     if (this.snapshots.length > KEEP) this.snapshots.shift();
-    if (prev) {
-      const dt = Math.max(0.001, (s.at - prev.at) / 1000);
-      const d = (field: string) => Math.max(0, sum(s, field) - sum(prev, field)) / dt;
-      const direct = Math.max(0, s.cloud.direct.answered - prev.cloud.direct.answered) / dt;
+    // Edges send telemetry every few seconds: rates are taken over a sliding window, not per event.
+    const then = this.snapshots.find((old) => s.at - old.at <= WINDOW_MS) ?? s;
+    if (then !== s) {
+      const dt = (s.at - then.at) / 1000;
+      const d = (field: string) => Math.max(0, sum(s, field) - sum(then, field)) / dt;
+      const direct = Math.max(0, s.cloud.direct.answered - then.cloud.direct.answered) / dt;
       this.push('edge', d('edge'));
       this.push('cloud', d('cloud') + direct);
       this.push('escalated', d('received') + direct);
@@ -83,7 +86,7 @@ export class LiveView {
     const stat = (label: string, value: string, id: string) =>
       `<div class="stat" id="${id}"><div class="value">${value}</div><div class="label">${label}</div></div>`;
     this.root.querySelector('#live-stats')!.innerHTML = [
-      stat('answers / s (edge + cloud)', this.lastRate.toFixed(1), 'stat-rate'),
+      stat('answers/s by edge and cloud, last 10 s', this.lastRate.toFixed(1), 'stat-rate'),
       stat(
         'cloud calls saved by the edge',
         saved === null ? '—' : `${(saved * 100).toFixed(1)} %`,
@@ -106,8 +109,8 @@ export class LiveView {
       this.rates[tier].map((v, i) => (total[i]! > 0 ? (v / total[i]!) * 100 : 0));
     this.root.querySelector('#chart-share')!.innerHTML = lineChart(
       [
-        { name: `edge (${edgeAnswers} in view)`, color: COLORS.edge, values: share('edge') },
-        { name: `cloud (${cloudAnswers} in view)`, color: COLORS.cloud, values: share('cloud') },
+        { name: `edge (${edgeAnswers} since opened)`, color: COLORS.edge, values: share('edge') },
+        { name: `cloud (${cloudAnswers} since opened)`, color: COLORS.cloud, values: share('cloud') },
       ],
       '% of answers',
     );
