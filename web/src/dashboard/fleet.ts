@@ -21,7 +21,7 @@ export class FleetView {
   private readonly table: HTMLElement;
   private readonly summary: HTMLElement;
 
-  constructor(private readonly root: HTMLElement) {
+  constructor(root: HTMLElement) {
     root.innerHTML = `
       <div class="toolbar">
         <h1 style="margin:0">Fleet</h1>

@@ -1,4 +1,7 @@
-/** A small SVG line chart: a few named series over the same x positions, y scaled to the data. */
+/**
+ * A small SVG line chart: a few named series over the same x positions, y scaled to the data; a
+ * value that is not a number (NaN: nothing to show then) leaves a gap.
+ */
 export interface Series {
   name: string;
   color: string;
@@ -11,7 +14,7 @@ const PAD = { left: 44, right: 8, top: 10, bottom: 18 };
 
 export function lineChart(series: Series[], unit: string): string {
   const n = Math.max(2, ...series.map((s) => s.values.length));
-  const max = Math.max(1e-9, ...series.flatMap((s) => s.values));
+  const max = Math.max(1e-9, ...series.flatMap((s) => s.values.filter(Number.isFinite)));
   const top = niceCeil(max);
   const x = (i: number) => PAD.left + (i / (n - 1)) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - (v / top) * (H - PAD.top - PAD.bottom);
@@ -25,7 +28,10 @@ export function lineChart(series: Series[], unit: string): string {
   const lines = series
     .map((s) => {
       const offset = n - s.values.length;
-      const points = s.values.map((v, i) => `${x(i + offset).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+      const points = s.values
+        .map((v, i) => (Number.isFinite(v) ? `${x(i + offset).toFixed(1)},${y(v).toFixed(1)}` : ''))
+        .filter((p) => p !== '')
+        .join(' ');
       return `<polyline data-series="${s.name}" points="${points}" fill="none" stroke="${s.color}" stroke-width="2"/>`;
     })
     .join('');

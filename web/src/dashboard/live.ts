@@ -106,7 +106,7 @@ export class LiveView {
     );
     const total = this.rates.edge.map((v, i) => v + (this.rates.cloud[i] ?? 0));
     const share = (tier: 'edge' | 'cloud') =>
-      this.rates[tier].map((v, i) => (total[i]! > 0 ? (v / total[i]!) * 100 : 0));
+      this.rates[tier].map((v, i) => (total[i]! > 0 ? (v / total[i]!) * 100 : Number.NaN));
     this.root.querySelector('#chart-share')!.innerHTML = lineChart(
       [
         { name: `edge (${edgeAnswers} since opened)`, color: COLORS.edge, values: share('edge') },
