@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { WEB_DIST_DIR, webBuilt } from '@fogline/web/dist-dir';
 
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
-const VITE = fileURLToPath(new URL('../node_modules/vite/bin/vite.js', import.meta.url));
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -27,8 +26,7 @@ function newestSource(dir: string): number {
 export function ensureWebBuilt(): void {
   if (webBuilt() && statSync(join(WEB_DIST_DIR, 'index.html')).mtimeMs >= newestSource(WEB_DIR)) return;
   process.stderr.write('test setup: building the web pages (web/dist)\n');
-  const run = spawnSync(process.execPath, [VITE, 'build', '--config', join(WEB_DIR, 'vite.config.ts')], {
-    encoding: 'utf8',
-  });
-  if (run.status !== 0) throw new Error(`building web/dist failed:\n${run.stdout}${run.stderr}`);
+  const run = spawnSync(process.execPath, [join(WEB_DIR, 'build.mjs')], { encoding: 'utf8' });
+  if (run.status !== 0 || !webBuilt())
+    throw new Error(`building web/dist failed:\n${run.stdout}${run.stderr}`);
 }

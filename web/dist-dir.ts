@@ -1,6 +1,6 @@
 /**
- * Where the built dashboard and playground are (`npm run build -w @fogline/web`, run by the root
- * `prepare` script on `npm install` / `npm ci`), for the cloud to serve; and how to say they are missing.
+ * Where the built dashboard and playground are (web/build.mjs, run by the root `prepare` script on
+ * `npm install` / `npm ci`), for the cloud to serve; and how to say they are missing.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
