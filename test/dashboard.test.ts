@@ -126,6 +126,19 @@ describe('dashboard', () => {
     await row.click();
     await expect.poll(() => page.locator('tr.devices').textContent()).toContain('edge-1-dev-01');
     await page.screenshot({ path: join(ARTIFACTS, 'fleet.png') });
+    // Search by device id: the edge stays, with only the matching device.
+    await page.locator('#fleet-search').fill('dev-02');
+    await page.locator('#fleet-search').blur();
+    await row.click(); // closes the list, but a device match keeps it open
+    expect(await page.locator('tr.devices').textContent()).toContain('edge-1-dev-02');
+    expect(await page.locator('tr.devices').textContent()).not.toContain('edge-1-dev-01');
+    await page.locator('#fleet-search').fill('no-such-thing');
+    await expect.poll(() => page.locator('#fleet-table tbody').textContent()).toContain('no edges match');
+    // Models: the versions the cloud serves.
+    await page.locator('#nav a[data-view=models]').click();
+    const large = page.locator('#view-models tr', { hasText: 'digits-large' });
+    await expect.poll(() => large.textContent(), { timeout: 15_000 }).toMatch(/digits-large\s*1\s*READY/);
+    await page.screenshot({ path: join(ARTIFACTS, 'models.png') });
     await page.locator('#logout').click();
     await page.locator('#login').waitFor();
     await page.goto(`${url}/#fleet`);
