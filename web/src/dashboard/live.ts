@@ -21,7 +21,11 @@ export class LiveView {
   /** Answers/s over the last window. */
   lastRate = 0;
 
-  constructor(private readonly root: HTMLElement) {
+  constructor(
+    private readonly root: HTMLElement,
+    /** Called when the stream fails: the caller checks whether the session ended. */
+    private readonly onError: () => void,
+  ) {
     root.innerHTML = `
       <div class="toolbar"><h1 style="margin:0">Live</h1><span id="live-state" class="muted">connecting…</span></div>
       <div class="stats" id="live-stats"></div>
@@ -45,6 +49,7 @@ export class LiveView {
     });
     this.source.onerror = () => {
       state.textContent = 'reconnecting…';
+      this.onError();
     };
   }
 

@@ -21,7 +21,8 @@ const views = {
 type ViewName = keyof typeof views;
 
 const fleet = new FleetView(views.fleet);
-const live = new LiveView(views.live);
+// EventSource retries by itself; a stream refused because the session ended shows the login instead.
+const live = new LiveView(views.live, () => void guarded(() => api('/api/session')));
 const models = new ModelsView(views.models);
 let timer: ReturnType<typeof setInterval> | undefined;
 
