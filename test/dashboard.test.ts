@@ -120,6 +120,10 @@ describe('dashboard', () => {
     await row.waitFor({ timeout: 15_000 });
     await expect.poll(() => row.locator('.pill').first().textContent(), { timeout: 15_000 }).toBe('online');
     expect(await page.locator('#fleet-summary').textContent()).toMatch(/1 of 1 edges online · 2 devices/);
+    // Active (reported by the edge) and desired (published by the cloud) model versions.
+    const cells = await row.locator('td').allTextContents();
+    expect(cells[4]).toBe('digits-mid:1');
+    expect(cells[5]).toMatch(/digits-mid:1/);
     // The token is gone from the page once signed in; the cookie is out of the scripts' reach.
     expect(await page.locator('#token').inputValue()).toBe('');
     expect(await page.evaluate(() => document.cookie)).toBe('');

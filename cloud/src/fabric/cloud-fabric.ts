@@ -122,6 +122,7 @@ export class CloudFabric {
         if (broker.clients().some((c) => c.clientId === id && c.identity.kind === kind)) broker.revoke(id);
       },
       revokedEdge: (id) => fabric?.guard?.revokedEdge(id),
+      desiredModels: (id) => publisher.publishedModels(id),
     });
     const directDevices = new DirectDeviceServer({
       ...DIRECT_DEVICE_DEFAULTS,

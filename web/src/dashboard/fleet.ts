@@ -1,6 +1,7 @@
 /**
  * Fleet: every edge with its presence (online/offline, last seen), device count, model versions
- * active (reported) and pending, breaker state and drift alarm; a click lists the edge's devices;
+ * active (reported) and desired (published, with what the edge reports still pending), breaker state
+ * and drift alarm; a click lists the edge's devices;
  * the search box filters by edge id or device id.
  */
 import { ago, api, esc } from './api.ts';
@@ -74,7 +75,11 @@ export class FleetView {
         <td>${esc(ago(e.lastSeenAt))}</td>
         <td>${devices.length}${e.reported?.devices !== undefined ? ` <span class="muted">(${esc(e.reported.devices)} on edge)</span>` : ''}</td>
         <td>${versions(e.reported?.models)}</td>
-        <td>${versions(e.reported?.pendingModels)}</td>
+        <td>${versions(e.desiredModels ?? undefined)}${
+          e.reported?.pendingModels && Object.keys(e.reported.pendingModels).length > 0
+            ? ` <span class="pill warn">pending ${versions(e.reported.pendingModels)}</span>`
+            : ''
+        }</td>
         <td><span class="pill ${breaker === 'closed' ? 'online' : breaker === '—' ? '' : 'warn'}">${esc(breaker)}</span></td>
         <td>${drift ? (drift.alarm ? '<span class="pill offline">alarm</span>' : '<span class="pill online">ok</span>') : '—'}</td>
       </tr>`;
@@ -86,7 +91,7 @@ export class FleetView {
       return `${head}<tr class="devices"><td></td><td colspan="7">${list || '<span class="muted">no devices</span>'}</td></tr>`;
     });
     this.table.innerHTML = `<thead><tr><th>edge</th><th>status</th><th>last seen</th><th>devices</th>
-      <th>models active</th><th>models pending</th><th>breaker</th><th>drift</th></tr></thead>
+      <th>models active</th><th>models desired</th><th>breaker</th><th>drift</th></tr></thead>
       <tbody>${rows.join('') || '<tr><td colspan="8" class="muted">no edges match</td></tr>'}</tbody>`;
   }
 }

@@ -4,6 +4,7 @@ export interface EdgeView {
   online: boolean;
   revokedAt: string | null;
   lastSeenAt: string | null;
+  desiredModels: Record<string, number> | null;
   telemetry: {
     model?: string;
     breaker?: string;
