@@ -5,7 +5,7 @@
  * start: bind the port (everything answers 503 until the app exists) → data dir + admin token →
  *        store → fabric (MQTT broker on --mqtt-port and /mqtt) → app (health answers, ready = 503)
  *        → load every model → publish every edge's desired state → write cloud.json → ready.
- * stop:  close the broker (its WebSocket clients live on the HTTP server) → stop accepting → finish
+ * stop:  end the dashboard's live streams → close the broker (its WebSocket clients live on the HTTP server) → stop accepting → finish
  *        in-flight requests (bounded by shutdownTimeoutMs) → drain batchers and free workers →
  *        close the store.
  */
@@ -63,6 +63,7 @@ export class CloudServer {
   private appInstance?: Hono;
   private fabricInstance?: CloudFabric;
   private auditIntake?: AuditIntake;
+  private liveFeed?: LiveFeed;
   private stopping?: Promise<void>;
 
   constructor(
@@ -166,6 +167,11 @@ export class CloudServer {
         }),
       });
       const fabric = this.fabricInstance;
+      this.liveFeed = new LiveFeed({
+        edges: () => fabric.identities.listEdges(),
+        direct: () => fabric.directDevices.stats,
+        rateLimited: async () => sumOf(await metrics.rateLimited.get()) + (playground?.refused ?? 0),
+      });
       metrics.watchDirectDevices(() => fabric.directDevices.stats);
       metrics.watchAudits(() => this.auditIntake?.counts());
       const responseCache = new ResponseCache(o.responseCacheMb);
@@ -214,11 +220,7 @@ export class CloudServer {
         metrics,
         web: {
           sessions: new WebSessions(),
-          live: new LiveFeed({
-            edges: () => fabric.identities.listEdges(),
-            direct: () => fabric.directDevices.stats,
-            rateLimited: async () => sumOf(await metrics.rateLimited.get()) + (playground?.refused ?? 0),
-          }),
+          live: this.liveFeed,
           ...(playground && { demo: { playground, wsPath: fabric.wsPath } }),
         },
         maxBodyBytes: o.maxBodyBytes,
@@ -265,6 +267,7 @@ export class CloudServer {
   }
 
   private async shutdown(): Promise<void> {
+    this.liveFeed?.close();
     await this.fabricInstance?.close();
     await this.listener?.close(this.options.shutdownTimeoutMs);
     await this.auditIntake?.close();

@@ -43,11 +43,24 @@ export interface LiveSources {
 export class LiveFeed {
   private readonly breakers = new Map<string, string>();
   private breakerOpens = 0;
+  private closed = false;
+  private readonly closing: Promise<void>;
+  private endStreams = () => {};
 
   constructor(
     private readonly sources: LiveSources,
     readonly intervalMs = 1000,
-  ) {}
+  ) {
+    this.closing = new Promise((resolve) => {
+      this.endStreams = resolve;
+    });
+  }
+
+  /** Ends every stream (the server is stopping: an open dashboard must not hold its stop). */
+  close(): void {
+    this.closed = true;
+    this.endStreams();
+  }
 
   async snapshot(): Promise<LiveSnapshot> {
     const edges = (await this.sources.edges()).filter((e) => e.revokedAt === null);
@@ -77,9 +90,9 @@ export class LiveFeed {
         stream.onAbort(() => {
           open = false;
         });
-        while (open) {
+        while (open && !this.closed) {
           await stream.writeSSE({ event: 'snapshot', data: JSON.stringify(await this.snapshot()) });
-          await stream.sleep(this.intervalMs);
+          await Promise.race([stream.sleep(this.intervalMs), this.closing]);
         }
       }),
     );

@@ -146,6 +146,30 @@ describe('pages beside the API', () => {
   });
 });
 
+describe('live stream at stop', () => {
+  it('ends when the server stops, without holding the stop', { timeout: 60_000 }, async () => {
+    const other = await startFabricCloud({ shutdownTimeoutMs: 30_000 });
+    try {
+      const signIn = await fetch(`${other.url}/api/session`, {
+        method: 'POST',
+        headers: { origin: other.url },
+        body: JSON.stringify({ token: other.ready.adminToken.token }),
+      });
+      const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+      const res = await fetch(`${other.url}/api/live`, { headers: { cookie } });
+      const reader = res.body!.getReader();
+      await reader.read(); // the first snapshot
+      const stopped = other.stop();
+      // The stream ends cleanly (done), long before the 30 s the stop would wait for it.
+      let done = false;
+      while (!done) done = (await reader.read()).done;
+      await stopped;
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe('playground demo identity', () => {
   const digit = () => loadDigits('test').images.slice(0, DIGIT_PIXELS);
 
