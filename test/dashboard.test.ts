@@ -40,6 +40,7 @@ beforeAll(async () => {
     cloudModel: 'digits-large',
     devices: 2,
     devicePublishRate: 200,
+    demo: true,
     say: () => {},
   });
   url = system.cloud.url;

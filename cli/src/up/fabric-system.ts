@@ -25,6 +25,8 @@ export interface FabricSystemOptions {
   devices: number;
   /** Per-device publish budget on the edge broker (the simulator's rate plus headroom). */
   devicePublishRate: number;
+  /** Open the digits playground (`fogline cloud --demo`); only the built-in digits models fit it. */
+  demo: boolean;
   say: (line: string) => void;
 }
 
@@ -58,7 +60,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
     dataDir: join(o.dataDir, 'cloud'),
     modelsDir: o.modelsDir,
     cloudModel: o.cloudModel,
-    demo: true,
+    demo: o.demo,
   });
   const ready = await cloud.start();
   if (!ready.web.built)
@@ -118,7 +120,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
       devices,
       urls: {
         dashboard: ready.web.dashboard,
-        playground: ready.web.playground ?? '',
+        ...(ready.web.playground !== null && { playground: ready.web.playground }),
         'cloud HTTP': ready.http.url,
         'OIP infer': `${ready.http.url}/v2/models/${o.cloudModel}/infer`,
         metrics: `${ready.http.url}/metrics`,

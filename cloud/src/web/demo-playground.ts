@@ -20,7 +20,7 @@ import {
   systemClock,
   TokenBucket,
 } from '@fogline/shared';
-import { loadModelEntry } from '@fogline/shared/model-repository';
+import { loadModelEntry, type ModelEntry } from '@fogline/shared/model-repository';
 import type { Hono } from 'hono';
 
 export const DEMO_DEVICE_PREFIX = 'playground-';
@@ -99,7 +99,7 @@ export class DemoPlayground {
   register(app: Hono, wsPath: string): void {
     const name = this.settings.deviceModel;
     app.get('/playground/config.json', async (c) => {
-      const entry = await loadModelEntry(this.modelsDir, name);
+      const entry = await this.model();
       return c.json(
         {
           deviceIdPrefix: DEMO_DEVICE_PREFIX,
@@ -113,11 +113,11 @@ export class DemoPlayground {
       );
     });
     app.get(`/playground/models/${name}/config.json`, async (c) => {
-      const body = await readFile(join(this.modelsDir, name, 'config.json'));
+      const body = await readFile(join((await this.model()).dir, 'config.json'));
       return c.body(body, 200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
     });
     app.get(`/playground/models/${name}/:version/model.onnx`, async (c) => {
-      const entry = await loadModelEntry(this.modelsDir, name);
+      const entry = await this.model();
       const version = Number(c.req.param('version'));
       if (!entry.versions.includes(version)) {
         throw new FoglineError('NOT_FOUND', `model ${name} has no version ${c.req.param('version')}`);
@@ -127,5 +127,14 @@ export class DemoPlayground {
         'cache-control': 'public, max-age=3600',
       });
     });
+  }
+
+  /** The device model, or NOT_FOUND without the server's paths (anyone may ask). */
+  private async model(): Promise<ModelEntry> {
+    try {
+      return await loadModelEntry(this.modelsDir, this.settings.deviceModel);
+    } catch (cause) {
+      throw new FoglineError('NOT_FOUND', `the playground's model is not served here`, { cause });
+    }
   }
 }

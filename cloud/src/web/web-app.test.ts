@@ -220,6 +220,19 @@ describe('playground demo identity', () => {
   });
 });
 
+describe('a demo cloud without the digits device model', () => {
+  it('has no playground, and does not tell visitors its paths', async () => {
+    const other = await startFabricCloud({ models: ['digits-large'], demo: true });
+    try {
+      const res = await fetch(`${other.url}/playground/config.json`);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: "the playground's model is not served here" });
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe('a cloud without --demo', () => {
   it('has no playground identity', async () => {
     const plain = await startFabricCloud();

@@ -101,7 +101,7 @@ async function start(): Promise<void> {
   const res = await fetch('/playground/config.json');
   if (!res.ok) {
     status.textContent =
-      'The playground is off on this cloud (start it with `fogline cloud --demo`, or `fogline up`).';
+      'The playground is off on this cloud: it needs `fogline cloud --demo` (or `fogline up`) and the digits models.';
     return;
   }
   const config = (await res.json()) as DemoConfig;
