@@ -14,6 +14,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
 import type { Hono } from 'hono';
+import { AuditDriftCheck } from './audits/audit-drift-check.ts';
 import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
 import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
@@ -63,6 +64,7 @@ export class CloudServer {
   private appInstance?: Hono;
   private fabricInstance?: CloudFabric;
   private auditIntake?: AuditIntake;
+  private auditDriftCheck?: AuditDriftCheck;
   private liveFeed?: LiveFeed;
   private stopping?: Promise<void>;
 
@@ -125,6 +127,11 @@ export class CloudServer {
   /** Audits from edges: queued, dropped, stored, failed (docs/cloud.md "Audits"). */
   get auditCounts(): AuditIntakeCounts | undefined {
     return this.auditIntake?.counts();
+  }
+
+  /** The cloud's own drift checks on the audit records (docs/field-accuracy.md); only after start. */
+  get auditDrift(): AuditDriftCheck {
+    return started(this.auditDriftCheck);
   }
 
   get url(): string {
@@ -202,6 +209,22 @@ export class CloudServer {
         log: this.log,
       });
       this.auditIntake = audits;
+      const models = this.modelServer;
+      this.auditDriftCheck = new AuditDriftCheck({
+        records: store.auditRecords,
+        edges: async () => (await store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id),
+        edgeModels: () =>
+          new Map(
+            models
+              .instances()
+              .filter((m) => m.config.tier === 'edge')
+              .map((m) => [`${m.name}:${m.version}`, m.config]),
+          ),
+        info: this.info,
+        warn: this.info,
+      });
+      const auditDrift = this.auditDriftCheck;
+      metrics.watchAuditDrift(auditDrift);
       this.appInstance = createApp({
         models: this.modelServer,
         guard,
@@ -216,6 +239,7 @@ export class CloudServer {
           authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
           intake: audits,
           records: store.auditRecords,
+          drift: (edgeId) => auditDrift.view(edgeId),
         },
         metrics,
         web: {
@@ -270,6 +294,7 @@ export class CloudServer {
     this.liveFeed?.close();
     await this.fabricInstance?.close();
     await this.listener?.close(this.options.shutdownTimeoutMs);
+    this.auditDriftCheck?.close();
     await this.auditIntake?.close();
     await this.modelServer?.close();
     await this.store?.close();

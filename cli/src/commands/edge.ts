@@ -29,6 +29,7 @@ interface EdgeFlags {
   cloudBroker?: string;
   cloudModel: string;
   auditInputs: 'keep' | 'drop';
+  auditFloorPerSec: number;
   mqttPort: number;
   wsPort?: number;
   host: string;
@@ -90,6 +91,14 @@ export function registerEdge(program: Command): void {
       new Option('--audit-inputs <keep|drop>', "drop: the cloud stores no inputs of this edge's audits")
         .choices(['keep', 'drop'])
         .default(a.auditInputs),
+    )
+    .addOption(
+      numberOption(
+        '--audit-floor-per-sec <n>',
+        'audits per second still forwarded during a drift alarm while the edge model is busy (0: none)',
+        rules.auditFloorPerSec,
+        a.auditFloorPerSec,
+      ),
     )
     .addOption(
       numberOption(
@@ -312,6 +321,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     cloudUrl: flags.cloud,
     cloudModel: flags.cloudModel,
     auditInputs: flags.auditInputs,
+    auditFloorPerSec: flags.auditFloorPerSec,
     cloudBrokerUrl: flags.cloudBroker,
     localBroker,
     dataDir: flags.dataDir,
