@@ -18,7 +18,13 @@ const run = promisify(execFile);
 
 interface Cloud {
   child: ChildProcess;
-  ready: { event: string; http: { port: number; url: string }; mqtt: { port: number | null } };
+  ready: {
+    event: string;
+    http: { port: number; url: string };
+    mqtt: { port: number | null };
+    dashboard: string;
+    playground: string | null;
+  };
   stderr: () => string;
   exit: Promise<number | null>;
 }
@@ -72,6 +78,9 @@ describe('fogline cloud / fogline keys (processes)', () => {
     });
     expect(cloud.ready.http.port).toBeGreaterThan(0);
     expect(cloud.ready.mqtt.port).toBeGreaterThan(0); // --mqtt-port 0: the bound port is reported
+    // The dashboard on the same port; no playground without --demo.
+    expect(cloud.ready.dashboard).toBe(`http://127.0.0.1:${cloud.ready.http.port}/`);
+    expect(cloud.ready.playground).toBeNull();
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     expect(cloud.stderr()).toContain(token);
     expect(statSync(join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600);

@@ -173,6 +173,10 @@ describe('fogline up', () => {
       expect(up.stdout()).toMatch(/^edge MQTT\s+mqtt:\/\/127\.0\.0\.1:\d+$/m);
       const ready = await fetch(`${url}/v2/health/ready`);
       expect(ready.status).toBe(200);
+      // The dashboard and the playground, on the cloud's port; `up` opens the playground to anyone.
+      expect(up.stdout()).toMatch(new RegExp(`^dashboard\\s+${url}/$`, 'm'));
+      expect(up.stdout()).toMatch(new RegExp(`^playground\\s+${url}/playground$`, 'm'));
+      expect((await fetch(`${url}/playground/config.json`)).status).toBe(200);
       up.child.kill('SIGINT');
       const { code, signal } = await up.exit;
       expect({ code, signal }, up.stderr()).toEqual({ code: 0, signal: null });

@@ -62,6 +62,8 @@ export interface CloudOptions {
    * the cloud budget, each edge's field-record window, knob overrides.
    */
   controller: ControllerSettings;
+  /** `--demo`: the playground's public demo identity (docs/dashboard.md "Playground"); off by default. */
+  demo: boolean;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
@@ -81,6 +83,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   responseCacheMb: 0,
   audits: DEFAULT_AUDIT_SETTINGS,
   controller: DEFAULT_CONTROLLER_SETTINGS,
+  demo: false,
 });
 
 /** What each option may be; `fogline cloud` parses its flags with the same rules. */

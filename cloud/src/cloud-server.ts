@@ -5,7 +5,7 @@
  * start: bind the port (everything answers 503 until the app exists) → data dir + admin token →
  *        store → fabric (MQTT broker on --mqtt-port and /mqtt) → app (health answers, ready = 503)
  *        → load every model → publish every edge's desired state → write cloud.json → ready.
- * stop:  close the broker (its WebSocket clients live on the HTTP server) → stop accepting → finish
+ * stop:  end the dashboard's live streams → close the broker (its WebSocket clients live on the HTTP server) → stop accepting → finish
  *        in-flight requests (bounded by shutdownTimeoutMs) → drain batchers and free workers →
  *        close the store.
  */
@@ -30,6 +30,10 @@ import { CloudMetrics } from './metrics/cloud-metrics.ts';
 import { ModelServer } from './serving/model-server.ts';
 import { ResponseCache } from './serving/response-cache.ts';
 import { openStore, type Store } from './store/index.ts';
+import { DEFAULT_DEMO_SETTINGS, DemoPlayground } from './web/demo-playground.ts';
+import { LiveFeed } from './web/live-feed.ts';
+import { webBuilt } from './web/web-pages.ts';
+import { WebSessions } from './web/web-sessions.ts';
 
 export const CLOUD_STATE_FILE = 'cloud.json';
 export const SERVER_NAME = 'fogline';
@@ -50,6 +54,8 @@ export interface CloudReady {
   adminToken: AdminToken;
   auth: boolean;
   models: string[];
+  /** The dashboard's URL, the playground's (null without --demo), and whether the pages are built. */
+  web: { dashboard: string; playground: string | null; built: boolean };
 }
 
 export class CloudServer {
@@ -62,6 +68,7 @@ export class CloudServer {
   private auditIntake?: AuditIntake;
   private controllerInstance?: ControllerService;
   private auditDriftCheck?: AuditDriftCheck;
+  private liveFeed?: LiveFeed;
   private stopping?: Promise<void>;
 
   constructor(
@@ -152,6 +159,7 @@ export class CloudServer {
       this.store = await openStore({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
       const metrics = new CloudMetrics();
       const store = this.store;
+      const playground = o.demo ? new DemoPlayground(DEFAULT_DEMO_SETTINGS, o.modelsDir) : undefined;
       this.fabricInstance = await CloudFabric.start({
         store,
         httpServer: this.listener.server,
@@ -167,8 +175,19 @@ export class CloudServer {
         },
         log: (message, err) =>
           this.log(new FoglineError('INTERNAL', `${message}: ${err?.message ?? ''}`, { cause: err })),
+        ...(playground && {
+          demo: {
+            identity: (id, token) => playground.identity(id, token),
+            admit: (id) => playground.admit(id),
+          },
+        }),
       });
       const fabric = this.fabricInstance;
+      this.liveFeed = new LiveFeed({
+        edges: () => fabric.identities.listEdges(),
+        direct: () => fabric.directDevices.stats,
+        rateLimited: async () => sumOf(await metrics.rateLimited.get()) + (playground?.refused ?? 0),
+      });
       metrics.watchDirectDevices(() => fabric.directDevices.stats);
       metrics.watchAudits(() => this.auditIntake?.counts());
       const responseCache = new ResponseCache(o.responseCacheMb);
@@ -249,6 +268,11 @@ export class CloudServer {
           presence: (id) => fabric.presence.view(id),
         },
         metrics,
+        web: {
+          sessions: new WebSessions(),
+          live: this.liveFeed,
+          ...(playground && { demo: { playground, wsPath: fabric.wsPath } }),
+        },
         maxBodyBytes: o.maxBodyBytes,
         serverName: SERVER_NAME,
         serverVersion: SERVER_VERSION,
@@ -275,6 +299,11 @@ export class CloudServer {
         adminToken,
         auth: o.auth,
         models: (await this.modelServer.index()).filter((m) => m.state === 'READY').map((m) => m.name),
+        web: {
+          dashboard: `${this.url}/`,
+          playground: o.demo ? `${this.url}/playground` : null,
+          built: webBuilt(),
+        },
       };
     } catch (err) {
       await this.stop();
@@ -290,6 +319,7 @@ export class CloudServer {
 
   private async shutdown(): Promise<void> {
     await this.controllerInstance?.stop();
+    this.liveFeed?.close();
     await this.fabricInstance?.close();
     await this.listener?.close(this.options.shutdownTimeoutMs);
     this.auditDriftCheck?.close();
@@ -304,6 +334,11 @@ export class CloudServer {
 function started<T>(part: T | undefined): T {
   if (!part) throw new Error('CloudServer not started');
   return part;
+}
+
+/** The total of a prom-client metric's series. */
+function sumOf(metric: { values: { value: number }[] }): number {
+  return metric.values.reduce((a, v) => a + v.value, 0);
 }
 
 function starting(): Response {

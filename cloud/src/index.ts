@@ -33,3 +33,5 @@ export type { ModelStatistics } from './serving/model-views.ts';
 export { SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
 export { DEFAULT_DATA_DIR, type OpenStoreOptions, openStore, type Store } from './store/index.ts';
 export { NAME_PATTERN, NAME_RULE } from './store/validation.ts';
+export { DEMO_TOKEN } from './web/demo-playground.ts';
+export { WEB_BUILD_COMMAND } from './web/web-pages.ts';

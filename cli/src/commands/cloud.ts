@@ -11,6 +11,7 @@ import {
   DEFAULT_CLOUD_OPTIONS,
   SERVING_RULES,
   type ServingOptions,
+  WEB_BUILD_COMMAND,
 } from '@fogline/cloud';
 import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker';
 import { type Command, Option } from 'commander';
@@ -46,6 +47,7 @@ interface CloudFlags extends ControllerFlags {
   auditInputDays: number;
   auditMaxRecords: number;
   auditMaxAgeDays: number;
+  demo?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -208,6 +210,10 @@ export function registerCloud(program: Command): void {
       'model that answers devices with no edge on the cloud broker (fogline devices add --cloud)',
       d.cloudModel,
     )
+    .option(
+      '--demo',
+      'open the playground (/playground) to anyone: a public demo identity that reaches only the cloud model, rate-limited (docs/dashboard.md)',
+    )
     .action(runCloud);
 }
 
@@ -243,6 +249,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
         retention: { maxRecords: flags.auditMaxRecords, maxAgeMs: flags.auditMaxAgeDays * DAY_MS },
       },
       controller: controllerSettings(flags),
+      demo: flags.demo === true,
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
     (line) => process.stderr.write(`fogline cloud: ${line}\n`),
@@ -280,9 +287,16 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       `fogline cloud: admin token (shown once; stored in ${ready.adminToken.path}):\n  ${ready.adminToken.token}\n`,
     );
   }
+  if (!ready.web.built) {
+    process.stderr.write(
+      `fogline cloud: the dashboard is not built: run \`${WEB_BUILD_COMMAND}\` (npm install runs it)\n`,
+    );
+  }
   process.stdout.write(
     `${JSON.stringify({
       event: 'ready',
+      dashboard: ready.web.dashboard,
+      playground: ready.web.playground,
       http: { port: ready.http.port, url: ready.http.url },
       mqtt: ready.mqtt,
       dataDir: server.options.dataDir,

@@ -156,6 +156,7 @@ async function runUp(flags: UpFlags): Promise<void> {
     cloudModel: cascade.cloud.name,
     devices: flags.sim ? flags.devices : 0,
     devicePublishRate: Math.max(50, flags.rate * 4),
+    demo: isBuiltInRepository(flags.models),
     say,
   });
   const tally = new CascadeTally();

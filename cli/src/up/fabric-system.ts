@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CloudAdminClient, type CloudOptions, CloudServer } from '@fogline/cloud';
+import { CloudAdminClient, type CloudOptions, CloudServer, WEB_BUILD_COMMAND } from '@fogline/cloud';
 import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
 import { FoglineError } from '@fogline/shared';
 import type { SimulatedDeviceSpec } from './device-simulator.ts';
@@ -29,6 +29,8 @@ export interface FabricSystemOptions {
   devices: number;
   /** Per-device publish budget on the edge broker (the simulator's rate plus headroom). */
   devicePublishRate: number;
+  /** Open the digits playground (`fogline cloud --demo`); only the built-in digits models fit it. */
+  demo: boolean;
   say: (line: string) => void;
 }
 
@@ -63,8 +65,11 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
     modelsDir: o.modelsDir,
     cloudModel: o.cloudModel,
     ...(o.controller && { controller: o.controller }),
+    demo: o.demo,
   });
   const ready = await cloud.start();
+  if (!ready.web.built)
+    o.say(`the dashboard is not built: run \`${WEB_BUILD_COMMAND}\` (npm install runs it)`);
   let edge: EdgeAgent | undefined;
   try {
     const admin = new CloudAdminClient({ url: ready.http.url, adminToken: ready.adminToken.token });
@@ -120,6 +125,8 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
       edgeBrokerUrl,
       devices,
       urls: {
+        dashboard: ready.web.dashboard,
+        ...(ready.web.playground !== null && { playground: ready.web.playground }),
         'cloud HTTP': ready.http.url,
         'OIP infer': `${ready.http.url}/v2/models/${o.cloudModel}/infer`,
         metrics: `${ready.http.url}/metrics`,

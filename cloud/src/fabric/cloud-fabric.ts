@@ -29,7 +29,7 @@ import { IdentityService } from '../identities/identity-service.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';
 import type { Store } from '../store/index.ts';
-import { cloudIdentityResolver } from './cloud-identity-resolver.ts';
+import { cloudIdentityResolver, type ExtraIdentities } from './cloud-identity-resolver.ts';
 import { DesiredStatePublisher } from './desired-state-publisher.ts';
 import { DIRECT_DEVICE_DEFAULTS, DirectDeviceServer } from './direct-device-server.ts';
 import { desiredFor, sameVersions } from './edge-models.ts';
@@ -60,6 +60,8 @@ export interface CloudFabricOptions {
    */
   cloudModel: () => ModelInstance;
   log: (message: string, err?: FoglineError | Error) => void;
+  /** The playground's demo identity and its rate limits (web/demo-playground.ts); absent: no demo. */
+  demo?: { identity: ExtraIdentities; admit: (deviceId: string) => void };
 }
 
 /** `fogline/v1/edge/+/<leaf>`: edge-to-cloud topics the cloud follows ([MQTT-4.7.1-3]: `+` is a whole level). */
@@ -90,7 +92,7 @@ export class CloudFabric {
     const devices = deviceCredentials(store.devices);
     const broker = await createBroker({
       ...options.limits,
-      resolveIdentity: cloudIdentityResolver(credentials, devices),
+      resolveIdentity: cloudIdentityResolver(credentials, devices, options.demo?.identity),
       host: options.host,
       mqttPort: options.mqttPort ?? undefined,
       httpServer: options.httpServer,
@@ -129,11 +131,13 @@ export class CloudFabric {
         if (broker.clients().some((c) => c.clientId === id && c.identity.kind === kind)) broker.revoke(id);
       },
       revokedEdge: (id) => fabric?.guard?.revokedEdge(id),
+      desiredModels: (id) => publisher.publishedModels(id),
     });
     const directDevices = new DirectDeviceServer({
       ...DIRECT_DEVICE_DEFAULTS,
       broker,
       resolveModel: options.cloudModel,
+      ...(options.demo && { admit: options.demo.admit }),
       onPublishError: (err) => log('could not answer a device on the cloud broker', fromUnknown(err)),
     });
     directDevices.start();

@@ -6,7 +6,8 @@
  *   `fge_...`  an edge; client id = edge id           → `{ kind: 'edge', id }`
  *   `fgd_...`  a device enrolled with no edge          → `{ kind: 'device', id, edgeId: 'cloud' }`
  *
- * Both are checked against the store through a CredentialCache (one scrypt per new credential). A
+ * Both are checked against the store through a CredentialCache (one scrypt per new credential); on a
+ * cloud started with --demo, the playground's public identity first (`extra`, as an edgeless device). A
  * device that belongs to an edge is refused: its broker is its edge's. The shared ACL then holds an
  * edgeless device to `edge/cloud/infer` (publish) and its own `device/{id}/reply` (subscribe).
  *
@@ -21,8 +22,17 @@ import type { EdgeCredentials } from '../identities/edge-credentials.ts';
 import { DEVICE_TOKEN_PREFIX } from '../store/devices.ts';
 import { EDGE_TOKEN_PREFIX } from '../store/edges.ts';
 
-export function cloudIdentityResolver(edges: EdgeCredentials, devices: DeviceCredentials): IdentityResolver {
+/** Identities outside the store: the playground's public demo identity (web/demo-playground.ts). */
+export type ExtraIdentities = (clientId: string, token: string) => Identity | null;
+
+export function cloudIdentityResolver(
+  edges: EdgeCredentials,
+  devices: DeviceCredentials,
+  extra?: ExtraIdentities,
+): IdentityResolver {
   return async (clientId, token) => {
+    const other = extra?.(clientId, token);
+    if (other) return other;
     if (token.startsWith(EDGE_TOKEN_PREFIX)) {
       const id = await edges.lookup(clientId, token);
       return id === null ? null : ({ kind: 'edge', id } satisfies Identity);

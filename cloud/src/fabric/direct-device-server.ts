@@ -42,6 +42,8 @@ export interface DirectDeviceServerOptions extends FabricRequestLimits {
   /** Budget held back for publishing the reply, ms. */
   replyMarginMs: number;
   clock?: Clock;
+  /** Takes a request of `deviceId` past a rate limit, or throws RATE_LIMITED (the playground's). */
+  admit?: (deviceId: string) => void;
   /** A reply could not be published (e.g. the broker is closing). */
   onPublishError?: (err: unknown) => void;
 }
@@ -105,6 +107,7 @@ export class DirectDeviceServer {
 
   /** Runs the cloud model on the request within its budget. */
   private async answer(request: FabricRequest, deadline: Deadline): Promise<AnswerReply> {
+    this.options.admit?.(request.deviceId);
     // Resolve and submit in one synchronous step, as HTTP infer does (no retired batcher).
     const instance = this.options.resolveModel();
     const { config } = instance;

@@ -26,6 +26,11 @@ export interface TelemetrySummary {
   counts?: Record<string, number>;
   /** Mean latency per histogram (edge, cloud, total), ms. */
   meanLatencyMs?: Record<string, number>;
+  /**
+   * p50 and p99 per histogram since the edge started: the upper bound (ms) of the bucket holding the
+   * quantile; null when it lies above the last bound.
+   */
+  quantileMs?: Record<string, { p50: number | null; p99: number | null }>;
   /** The edge's drift monitor (docs/edge-agent.md "Drift"), when it runs one. */
   drift?: DriftSummary;
   /** The routing in effect on the edge and its devices (the controller's starting point). */
@@ -90,6 +95,8 @@ export function summarizeTelemetry(payload: Uint8Array): TelemetrySummary | null
       const h = asObject(latency[name]);
       if (h && isCount(h.count) && h.count > 0 && isCount(h.sumMs)) {
         summary.meanLatencyMs[name] = Math.round((h.sumMs / h.count) * 100) / 100;
+        const quantiles = bucketQuantiles(h.boundsMs, h.counts);
+        if (quantiles) summary.quantileMs = { ...summary.quantileMs, [name]: quantiles };
       }
     }
   }
@@ -151,4 +158,25 @@ function summarizeRouting(r: Record<string, unknown> | undefined): RoutingSummar
     };
   }
   return summary;
+}
+
+/** p50/p99 of a histogram message (`boundsMs`, `counts` one longer), or undefined when malformed. */
+function bucketQuantiles(
+  bounds: unknown,
+  counts: unknown,
+): { p50: number | null; p99: number | null } | undefined {
+  if (!Array.isArray(bounds) || !Array.isArray(counts) || counts.length !== bounds.length + 1)
+    return undefined;
+  if (bounds.length > 64 || !bounds.every(isCount) || !counts.every(isCount)) return undefined;
+  const total = counts.reduce((a: number, b: number) => a + b, 0);
+  if (total === 0) return undefined;
+  const at = (q: number): number | null => {
+    let seen = 0;
+    for (let i = 0; i < counts.length; i++) {
+      seen += counts[i] as number;
+      if (seen >= q * total) return i < bounds.length ? (bounds[i] as number) : null;
+    }
+    return null;
+  };
+  return { p50: at(0.5), p99: at(0.99) };
 }

@@ -5,6 +5,7 @@ import type { IdentityService } from '../identities/identity-service.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import type { ModelServer } from '../serving/model-server.ts';
 import type { ApiKeyRepository } from '../store/index.ts';
+import type { WebAppDeps } from '../web/web-app.ts';
 import type { AuditRouteDeps } from './routes/audits.ts';
 import type { EdgeDesiredSource } from './routes/edge-desired.ts';
 import type { PolicyRouteDeps } from './routes/field.ts';
@@ -30,6 +31,8 @@ export interface CloudAppDeps {
   /** `GET /v2` server metadata. */
   serverName: string;
   serverVersion: string;
+  /** Dashboard sessions, live stream, pages and playground (docs/dashboard.md); none without. */
+  web?: WebAppDeps;
   /** Unexpected (INTERNAL) failures are reported here. */
   log?: (err: FoglineError) => void;
 }

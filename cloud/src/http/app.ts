@@ -1,11 +1,14 @@
 /**
  * createApp(deps) builds the gateway's Hono app without listening: CloudServer serves it on a socket,
- * tests call `app.request()`. The admin token check is middleware mounted here, before the routes;
- * then one register function per endpoint family. Every error, thrown from any route, leaves as
- * OIP's `{"error": "..."}` with Triton's status mapping.
+ * tests call `app.request()`. The admin check (token, or the dashboard's session cookie) is middleware
+ * mounted here, before the routes; then one register function per endpoint family, the web pages
+ * last. Every error, thrown from any route, leaves as OIP's `{"error": "..."}` with Triton's status
+ * mapping.
  */
 import { FoglineError } from '@fogline/shared';
 import { Hono } from 'hono';
+import { registerLoginRoute } from '../web/session-routes.ts';
+import { registerWeb } from '../web/web-app.ts';
 import { adminAuth } from './admin-auth.ts';
 import type { CloudAppDeps } from './app-deps.ts';
 import { errorResponse } from './error-response.ts';
@@ -24,7 +27,9 @@ export type { CloudAppDeps } from './app-deps.ts';
 
 export function createApp(deps: CloudAppDeps): Hono {
   const app = new Hono();
-  const admin = adminAuth(deps.adminToken);
+  const admin = adminAuth(deps.adminToken, deps.web?.sessions);
+  // Signing in is how a browser gets past the admin check: its route comes before it.
+  if (deps.web) registerLoginRoute(app, deps.adminToken, deps.web.sessions);
   app.use('/api/*', admin);
   // Repository control is open with the inference guard (--no-auth), like inference itself.
   if (deps.guard.enabled) app.on('POST', [...REPOSITORY_CONTROL_PATHS], admin);
@@ -39,6 +44,7 @@ export function createApp(deps: CloudAppDeps): Hono {
   registerEdgeDesiredRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerFieldRoutes(app, deps);
+  if (deps.web) registerWeb(app, deps.web);
   app.notFound((c) =>
     errorResponse(new FoglineError('NOT_FOUND', `no endpoint ${c.req.method} ${c.req.path}`)),
   );

@@ -29,6 +29,8 @@ export interface EdgeView {
   online: boolean;
   /** Version of the device list the edge reported applying, if it did. */
   deviceListVersion: number | null;
+  /** Model versions the cloud last asked the edge to serve (its desired state); null before any. */
+  desiredModels: Record<string, number> | null;
   telemetry: EdgePresenceView['telemetry'];
   reported: EdgePresenceView['reported'];
 }
@@ -53,6 +55,8 @@ export interface IdentityServiceDeps {
   disconnect: (clientId: string, kind: Identity['kind']) => void;
   /** Tells the HTTP guard an edge was revoked. */
   revokedEdge: (edgeId: string) => void;
+  /** The model versions last published to an edge as desired (DesiredStatePublisher). */
+  desiredModels?: (edgeId: string) => Record<string, number> | undefined;
 }
 
 export class IdentityService {
@@ -124,6 +128,7 @@ export class IdentityService {
       lastSeenAt: lastSeen ? lastSeen.toISOString() : null,
       online: !revoked && presence.online,
       deviceListVersion: presence.reported?.deviceListVersion ?? null,
+      desiredModels: revoked ? null : (this.deps.desiredModels?.(record.id) ?? null),
       telemetry: revoked ? null : presence.telemetry,
       reported: revoked ? null : presence.reported,
     };
