@@ -33,8 +33,10 @@ export interface CloudOptions {
   mqtt: CloudBrokerLimits;
   /** Token bucket of each edge on HTTP infer (`Bearer <edgeId>:<edge token>`). */
   edgeRate: EdgeRate;
-  /** State: admin token, PGlite database, cloud.json. */
+  /** State: admin token, PGlite database, cloud.json; created 0700 (docs/security.md "Data directory"). */
   dataDir: string;
+  /** `--insecure-data-dir`: start even when the data dir is group- or world-accessible. */
+  insecureDataDir: boolean;
   /** Model repository. */
   modelsDir: string;
   /** Model that answers devices connected straight to the cloud broker (no edge). */
@@ -64,6 +66,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   mqtt: Object.freeze({}),
   edgeRate: DEFAULT_EDGE_RATE,
   dataDir: DEFAULT_DATA_DIR,
+  insecureDataDir: false,
   modelsDir: DEFAULT_MODELS_DIR,
   cloudModel: 'digits-large',
   databaseUrl: undefined,

@@ -9,10 +9,11 @@
  *        in-flight requests (bounded by shutdownTimeoutMs) → drain batchers and free workers →
  *        close the store.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
+import { preparePrivateDir, writePrivateFile } from '@fogline/shared/storage';
 import type { Hono } from 'hono';
 import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
 import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
@@ -132,7 +133,7 @@ export class CloudServer {
         fetch: (req, env) => (this.appInstance ? this.appInstance.fetch(req, env) : starting()),
       };
       this.listener = await listenHttp(app, { port: o.httpPort, host: o.host, flag: '--http-port' });
-      await mkdir(o.dataDir, { recursive: true });
+      await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
       const adminToken = await ensureAdminToken(o.dataDir);
       this.store = await openStore({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
       const metrics = new CloudMetrics();
@@ -213,7 +214,7 @@ export class CloudServer {
         mqttPort: fabric.mqttPort,
         pid: process.pid,
       };
-      await writeFile(join(o.dataDir, CLOUD_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+      await writePrivateFile(join(o.dataDir, CLOUD_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
       return {
         http: { port: this.httpPort, host: o.host, url: this.url },
         mqtt: {

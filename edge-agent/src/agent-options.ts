@@ -83,8 +83,10 @@ export interface EdgeAgentOptions {
    */
   readonly deviceListPollMs?: number;
   readonly localBroker: LocalBrokerOptions;
-  /** Holds the device-list cache. */
+  /** Holds the device-list cache and the probe cache; created 0700 (docs/security.md "Data directory"). */
   readonly dataDir: string;
+  /** Start even when `dataDir` is group- or world-accessible (`--insecure-data-dir`). Default false. */
+  readonly insecureDataDir?: boolean;
   /** Model repository directory. Default `<repo>/models`. */
   readonly modelsDir?: string;
   /** Edge model. Default `digits-mid-int8` (the INT8 digits-mid from `fogline quantize`). */

@@ -14,6 +14,7 @@ import {
   topics,
 } from '@fogline/shared';
 import { loadModelRepository } from '@fogline/shared/model-repository';
+import { preparePrivateDir } from '@fogline/shared/storage';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
 import { type AuditRelayCounts, startAuditRelay } from './audit-hook.ts';
 import type { BreakerState } from './cloud-breaker.ts';
@@ -212,6 +213,7 @@ async function startAgent(
   driftListeners: ReadonlySet<DriftAlarmListener>,
 ): Promise<Running> {
   const { logger, edgeId } = config;
+  await preparePrivateDir(config.dataDir, { insecure: config.insecureDataDir });
   const repository = await loadModelRepository(config.modelsDir);
   const entry = repository.get(config.model);
   const routing = resolvePolicy({

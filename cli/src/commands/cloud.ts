@@ -15,8 +15,9 @@ import {
 import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker';
 import { type Command, Option } from 'commander';
 import { numberFlag, numberListFlag, numberOption } from '../flags.ts';
+import { addDataDirTrust, type TrustFlags } from '../trust-flags.ts';
 
-interface CloudFlags {
+interface CloudFlags extends TrustFlags {
   httpPort: number;
   mqttPort: number;
   host: string;
@@ -53,8 +54,8 @@ export function registerCloud(program: Command): void {
   const d = DEFAULT_CLOUD_OPTIONS;
   const serving = SERVING_RULES;
   const broker = BROKER_RULES;
-  program
-    .command('cloud')
+  const command = program.command('cloud');
+  addDataDirTrust(command)
     .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
     .addOption(
       numberOption('--http-port <port>', 'HTTP port (0 = any free port)', CLOUD_RULES.httpPort, d.httpPort),
@@ -227,6 +228,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       mqttPort: flags.mqttPort,
       host: flags.host,
       dataDir: flags.dataDir,
+      insecureDataDir: flags.insecureDataDir === true,
       modelsDir: flags.models,
       auth: flags.auth,
       maxBodyBytes: flags.maxBodyBytes,

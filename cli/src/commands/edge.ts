@@ -21,8 +21,9 @@ import { BROKER_DEFAULTS, RATE_RULES } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { type Command, Option } from 'commander';
 import { numberFlag, numberOption, textFlag } from '../flags.ts';
+import { addDataDirTrust, type TrustFlags } from '../trust-flags.ts';
 
-interface EdgeFlags {
+interface EdgeFlags extends TrustFlags {
   id: string;
   token?: string;
   cloud: string;
@@ -66,8 +67,7 @@ export function registerEdge(program: Command): void {
   const a = AGENT_DEFAULTS;
   const rules = AGENT_RULES;
   const { publishRate } = BROKER_DEFAULTS;
-  program
-    .command('edge')
+  addDataDirTrust(program.command('edge'))
     .description('run an edge agent: local MQTT broker for devices, mid model, escalation to the cloud')
     .requiredOption(
       '--id <id>',
@@ -315,6 +315,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     cloudBrokerUrl: flags.cloudBroker,
     localBroker,
     dataDir: flags.dataDir,
+    insecureDataDir: flags.insecureDataDir === true,
     modelsDir: flags.models,
     model: flags.model,
     modelVersion: flags.modelVersion,

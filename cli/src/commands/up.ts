@@ -14,12 +14,13 @@ import { type Command, Option } from 'commander';
 import { cascadeOf, isBuiltInRepository } from '../cascade-flags.ts';
 import { readDataset } from '../dataset-progress.ts';
 import { numberFlag, parsePort } from '../flags.ts';
+import { addDataDirTrust, type TrustFlags } from '../trust-flags.ts';
 import { CascadeTally } from '../up/cascade-tally.ts';
 import { type DeviceSimulator, startDeviceSimulator } from '../up/device-simulator.ts';
 import { startFabricSystem } from '../up/fabric-system.ts';
 import { renderView } from '../up/live-view.ts';
 
-interface UpFlags {
+interface UpFlags extends TrustFlags {
   devices: number;
   rate: number;
   duration?: number;
@@ -47,8 +48,7 @@ const positive = (flag: string, max: number) =>
 const count = (flag: string, max: number) => numberFlag(flag, intIn(0, max));
 
 export function registerUp(program: Command): void {
-  program
-    .command('up')
+  addDataDirTrust(program.command('up'))
     .description('run cloud + edge + simulated devices on embedded defaults, with a live view')
     .addOption(
       new Option('--devices <n>', 'simulated devices').argParser(count('--devices', 500)).default(20),
@@ -144,6 +144,7 @@ async function runUp(flags: UpFlags): Promise<void> {
   );
   const system = await startFabricSystem({
     dataDir: flags.dataDir,
+    insecureDataDir: flags.insecureDataDir === true,
     modelsDir: flags.models,
     host: flags.host,
     httpPort: flags.httpPort,

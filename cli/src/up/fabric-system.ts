@@ -13,6 +13,8 @@ import { preferPort } from './free-port.ts';
 
 export interface FabricSystemOptions {
   dataDir: string;
+  /** `--insecure-data-dir`: accept group- or world-accessible data dirs. */
+  insecureDataDir?: boolean;
   modelsDir: string;
   host: string;
   httpPort: number;
@@ -56,6 +58,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
     mqttPort: ports.mqtt.port,
     host: o.host,
     dataDir: join(o.dataDir, 'cloud'),
+    insecureDataDir: o.insecureDataDir === true,
     modelsDir: o.modelsDir,
     cloudModel: o.cloudModel,
   });
@@ -93,6 +96,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
         publishRate: { ratePerSec: o.devicePublishRate, burst: Math.ceil(o.devicePublishRate * 2) },
       },
       dataDir: join(o.dataDir, 'edge'),
+      insecureDataDir: o.insecureDataDir === true,
       modelsDir: o.modelsDir,
       model: o.edgeModel,
       cloudModel: o.cloudModel,
