@@ -3,6 +3,7 @@
  * (`--insecure-data-dir`), a server's certificate (`--tls-cert`/`--tls-key`, or $FOGLINE_TLS_CERT and
  * $FOGLINE_TLS_KEY) and the CA a client trusts (`--tls-ca`, or $FOGLINE_TLS_CA).
  */
+import { readCa } from '@fogline/shared/tls';
 import type { Command } from 'commander';
 
 export interface TrustFlags {
@@ -57,6 +58,22 @@ export function serverTlsFiles(flags: TrustFlags, env = process.env): ServerTlsF
 /** The CA file from the flag, else $FOGLINE_TLS_CA. */
 export function clientCaFile(flags: TrustFlags, env = process.env): string | undefined {
   return flags.tlsCa ?? nonEmpty(env.FOGLINE_TLS_CA);
+}
+
+/** The PEM of the CA named by `--tls-ca` or $FOGLINE_TLS_CA, read; undefined when none is named. */
+export async function readClientCa(flags: TrustFlags, env = process.env): Promise<string | undefined> {
+  const file = clientCaFile(flags, env);
+  return file === undefined ? undefined : readCa(file);
+}
+
+/** SIGHUP re-reads the certificate (`reload`); the outcome is one line for `say`. */
+export function reloadTlsOnSighup(reload: () => Promise<void>, say: (line: string) => void): void {
+  process.on('SIGHUP', () => {
+    reload().then(
+      () => say('SIGHUP: TLS certificate reloaded'),
+      (err: unknown) => say(`SIGHUP: certificate not reloaded: ${(err as Error).message}`),
+    );
+  });
 }
 
 function nonEmpty(text: string | undefined): string | undefined {

@@ -15,6 +15,7 @@ import {
 } from '@fogline/shared';
 import { resolveBrokerOptions } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import type { TlsFiles } from '@fogline/shared/tls';
 import { type AuditSettings, DEFAULT_AUDIT_SETTINGS } from './audits/audit-intake.ts';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
@@ -57,6 +58,11 @@ export interface CloudOptions {
   responseCacheMb: number;
   /** Audits from edges (docs/cloud.md "Audits"): raw inputs kept or not, for how long, record bounds. */
   audits: AuditSettings;
+  /**
+   * Certificate and key (PEM files): HTTP is HTTPS, the broker MQTTS, `/mqtt` WSS (docs/security.md).
+   * Re-read by `reloadTls()` (SIGHUP). Default none: plain TCP.
+   */
+  tls: TlsFiles | undefined;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
@@ -76,6 +82,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   serving: Object.freeze({}),
   responseCacheMb: 0,
   audits: DEFAULT_AUDIT_SETTINGS,
+  tls: undefined,
 });
 
 /** What each option may be; `fogline cloud` parses its flags with the same rules. */

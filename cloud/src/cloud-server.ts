@@ -14,6 +14,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
 import { preparePrivateDir, writePrivateFile } from '@fogline/shared/storage';
+import { ServerTls } from '@fogline/shared/tls';
 import type { Hono } from 'hono';
 import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
 import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
@@ -59,6 +60,7 @@ export class CloudServer {
   private fabricInstance?: CloudFabric;
   private auditIntake?: AuditIntake;
   private stopping?: Promise<void>;
+  private tls?: ServerTls;
 
   constructor(
     options: Partial<CloudOptions> = {},
@@ -97,10 +99,11 @@ export class CloudServer {
     return this.fabric.mqttPort;
   }
 
-  /** `mqtt://host:port` of the cloud broker, or the WebSocket URL when there is no TCP listener. */
+  /** `mqtt://host:port` (`mqtts://` with TLS) of the cloud broker, else its WebSocket URL. */
   get mqttUrl(): string {
     const port = this.fabric.mqttPort;
-    return port === null ? this.wsUrl : `mqtt://${urlHost(this.options.host)}:${port}`;
+    const scheme = this.tls ? 'mqtts' : 'mqtt';
+    return port === null ? this.wsUrl : `${scheme}://${urlHost(this.options.host)}:${port}`;
   }
 
   private get wsUrl(): string {
@@ -122,7 +125,20 @@ export class CloudServer {
   }
 
   get url(): string {
-    return `http://${urlHost(this.options.host)}:${this.httpPort}`;
+    return `${this.tls ? 'https' : 'http'}://${urlHost(this.options.host)}:${this.httpPort}`;
+  }
+
+  /**
+   * Re-reads the certificate and key (SIGHUP): new handshakes on HTTPS, MQTTS and WSS get them,
+   * connections already open go on. A bad pair is refused (INVALID_ARG) and the old one stays.
+   */
+  async reloadTls(): Promise<void> {
+    if (!this.tls)
+      throw new FoglineError(
+        'INVALID_ARG',
+        'the cloud serves no TLS (start it with --tls-cert and --tls-key)',
+      );
+    await this.tls.reload();
   }
 
   async start(): Promise<CloudReady> {
@@ -132,7 +148,14 @@ export class CloudServer {
       const app: FetchApp = {
         fetch: (req, env) => (this.appInstance ? this.appInstance.fetch(req, env) : starting()),
       };
-      this.listener = await listenHttp(app, { port: o.httpPort, host: o.host, flag: '--http-port' });
+      // A certificate that cannot be used fails the start before anything binds.
+      if (o.tls) this.tls = await ServerTls.load(o.tls);
+      this.listener = await listenHttp(app, {
+        port: o.httpPort,
+        host: o.host,
+        flag: '--http-port',
+        tls: this.tls,
+      });
       await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
       const adminToken = await ensureAdminToken(o.dataDir);
       this.store = await openStore({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
@@ -144,6 +167,7 @@ export class CloudServer {
         host: o.host,
         mqttPort: o.mqttPort,
         limits: o.mqtt,
+        tls: this.tls,
         edgeRate: o.edgeRate,
         edgeModels: () => (this.modelServer ? edgeModelVersions(this.modelServer) : {}),
         cloudModel: () => {

@@ -24,6 +24,7 @@ import {
 } from '@fogline/shared';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
+import type { TlsFiles } from '@fogline/shared/tls';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
 import { type DriftOptions, resolveDriftSettings } from './drift-monitor.ts';
 
@@ -43,6 +44,8 @@ export type LocalBrokerOptions =
       readonly publishRate?: { ratePerSec: number; burst: number };
       /** Per-device report token bucket, apart from publishRate. Default the broker's (5/s, burst 20). */
       readonly reportRate?: { ratePerSec: number; burst: number };
+      /** Certificate and key (PEM files): the broker serves MQTTS and WSS; `reloadTls()` re-reads them. */
+      readonly tls?: TlsFiles;
     }
   /** An external broker (e.g. Mosquitto) whose own ACL applies; the agent connects as a client. */
   | {
@@ -87,6 +90,11 @@ export interface EdgeAgentOptions {
   readonly dataDir: string;
   /** Start even when `dataDir` is group- or world-accessible (`--insecure-data-dir`). Default false. */
   readonly insecureDataDir?: boolean;
+  /**
+   * A CA certificate (PEM text) trusted for the cloud's HTTPS and MQTTS besides the system CAs, for a
+   * cloud with a self-signed or private-CA certificate (`--tls-ca`).
+   */
+  readonly cloudCa?: string;
   /** Model repository directory. Default `<repo>/models`. */
   readonly modelsDir?: string;
   /** Edge model. Default `digits-mid-int8` (the INT8 digits-mid from `fogline quantize`). */

@@ -92,6 +92,11 @@ export interface EdgeAgent {
   onDriftAlarm(listener: DriftAlarmListener): () => void;
   /** Audits relayed to the cloud: received, uploaded, dropped by why (docs/edge-agent.md "Audits"). */
   auditCounts(): AuditRelayCounts | undefined;
+  /**
+   * Re-reads the local broker's certificate and key (SIGHUP): new MQTTS/WSS handshakes get them, open
+   * connections go on. INVALID_ARG without TLS, or for a pair that cannot be used (the old one stays).
+   */
+  reloadTls(): Promise<void>;
 }
 
 interface Running {
@@ -197,6 +202,12 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return () => driftListeners.delete(listener);
     },
     auditCounts: () => running?.audits?.relay.counts(),
+    async reloadTls() {
+      const reload = started().bus.reloadTls;
+      if (!reload)
+        throw new FoglineError('INVALID_ARG', 'the local broker serves no TLS (--tls-cert/--tls-key)');
+      await reload();
+    },
   };
 
   function started(): Running {
@@ -294,6 +305,7 @@ async function startAgent(
         url: config.cloudBrokerUrl,
         edgeId,
         token: config.token,
+        ...(config.cloudCa !== undefined && { ca: config.cloudCa }),
         onDesired: (payload) => void sync.receive(payload),
         onConnectionChange: (up) => logger.info(`cloud broker ${up ? 'connected' : 'disconnected'}`),
         onError: (err) => logger.warn(`cloud broker: ${err.message}`),

@@ -10,6 +10,7 @@
 
 import { type Clock, topicMatches } from '@fogline/shared';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
+import { ServerTls, type TlsFiles } from '@fogline/shared/tls';
 import type { AedesPublishPacket, Client } from 'aedes';
 import type { AgentLogger } from './agent-options.ts';
 import type { DeviceRegistry } from './device-registry.ts';
@@ -25,6 +26,8 @@ export interface EmbeddedBusOptions {
   readonly maxPacketBytes?: number;
   readonly publishRate?: { ratePerSec: number; burst: number };
   readonly reportRate?: { ratePerSec: number; burst: number };
+  /** MQTTS and WSS with this certificate and key (PEM files). */
+  readonly tls?: TlsFiles;
   readonly clock: Clock;
   readonly logger: AgentLogger;
 }
@@ -33,10 +36,12 @@ export const DEFAULT_EDGE_MQTT_PORT = 1883;
 
 export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<LocalBus> {
   const { edgeId, registry, logger } = options;
+  const tls = options.tls && (await ServerTls.load(options.tls));
   const broker: FoglineBroker = await createBroker({
     host: options.host,
     mqttPort: options.mqttPort ?? DEFAULT_EDGE_MQTT_PORT,
     wsPort: options.wsPort,
+    tls,
     maxPacketBytes: options.maxPacketBytes,
     publishRate: options.publishRate,
     reportRate: options.reportRate,
@@ -62,6 +67,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
     endpoints: {
       mqttPort: addresses.mqttPort,
       ...(addresses.wsPort !== undefined && { wsPort: addresses.wsPort }),
+      ...(tls && { tls: true }),
     },
     async subscribe(filter, onMessage) {
       // Emitted once the broker accepted the PUBLISH (authorizePublish re-addresses refused ones).
@@ -78,6 +84,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
     revoke(deviceIds) {
       for (const id of deviceIds) broker.revoke(id);
     },
+    ...(tls && { reloadTls: () => tls.reload() }),
     async close() {
       for (const l of listeners) broker.aedes.off('publish', l);
       await broker.close();

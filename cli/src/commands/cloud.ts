@@ -15,7 +15,13 @@ import {
 import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker';
 import { type Command, Option } from 'commander';
 import { numberFlag, numberListFlag, numberOption } from '../flags.ts';
-import { addDataDirTrust, type TrustFlags } from '../trust-flags.ts';
+import {
+  addDataDirTrust,
+  addServerTls,
+  reloadTlsOnSighup,
+  serverTlsFiles,
+  type TrustFlags,
+} from '../trust-flags.ts';
 
 interface CloudFlags extends TrustFlags {
   httpPort: number;
@@ -55,7 +61,7 @@ export function registerCloud(program: Command): void {
   const serving = SERVING_RULES;
   const broker = BROKER_RULES;
   const command = program.command('cloud');
-  addDataDirTrust(command)
+  addServerTls(addDataDirTrust(command), 'HTTPS, MQTTS and WSS; SIGHUP re-reads them')
     .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
     .addOption(
       numberOption('--http-port <port>', 'HTTP port (0 = any free port)', CLOUD_RULES.httpPort, d.httpPort),
@@ -244,6 +250,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
         inputTtlMs: flags.auditInputDays * DAY_MS,
         retention: { maxRecords: flags.auditMaxRecords, maxAgeMs: flags.auditMaxAgeDays * DAY_MS },
       },
+      tls: serverTlsFiles(flags),
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
     (line) => process.stderr.write(`fogline cloud: ${line}\n`),
@@ -274,6 +281,11 @@ async function runCloud(flags: CloudFlags): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // SIGHUP: the certificate renewed on disk is served to new connections; open ones go on.
+  reloadTlsOnSighup(
+    () => server.reloadTls(),
+    (line) => process.stderr.write(`fogline cloud: ${line}\n`),
+  );
 
   const ready = await server.start();
   if (ready.adminToken.created) {

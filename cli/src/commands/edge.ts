@@ -21,7 +21,15 @@ import { BROKER_DEFAULTS, RATE_RULES } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { type Command, Option } from 'commander';
 import { numberFlag, numberOption, textFlag } from '../flags.ts';
-import { addDataDirTrust, type TrustFlags } from '../trust-flags.ts';
+import {
+  addClientCa,
+  addDataDirTrust,
+  addServerTls,
+  readClientCa,
+  reloadTlsOnSighup,
+  serverTlsFiles,
+  type TrustFlags,
+} from '../trust-flags.ts';
 
 interface EdgeFlags extends TrustFlags {
   id: string;
@@ -67,7 +75,9 @@ export function registerEdge(program: Command): void {
   const a = AGENT_DEFAULTS;
   const rules = AGENT_RULES;
   const { publishRate } = BROKER_DEFAULTS;
-  addDataDirTrust(program.command('edge'))
+  const command = addDataDirTrust(program.command('edge'));
+  addServerTls(command, 'the local broker as MQTTS/WSS; SIGHUP re-reads them');
+  addClientCa(command, 'the cloud (--cloud https://…, --cloud-broker mqtts://…)')
     .description('run an edge agent: local MQTT broker for devices, mid model, escalation to the cloud')
     .requiredOption(
       '--id <id>',
@@ -273,6 +283,8 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
       mqttPort: '--mqtt-port',
       wsPort: '--ws-port',
       devicePublishRate: '--device-publish-rate',
+      tlsCert: '--tls-cert',
+      tlsKey: '--tls-key',
     };
     for (const [key, flag] of Object.entries(embeddedOnly)) {
       if (command.getOptionValueSource(key) === 'cli') {
@@ -299,6 +311,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
         host: flags.host,
         mqttPort: flags.mqttPort,
         wsPort: flags.wsPort,
+        tls: serverTlsFiles(flags),
         ...(flags.devicePublishRate !== undefined && {
           publishRate: { ratePerSec: flags.devicePublishRate, burst: 2 * flags.devicePublishRate },
         }),
@@ -316,6 +329,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     localBroker,
     dataDir: flags.dataDir,
     insecureDataDir: flags.insecureDataDir === true,
+    cloudCa: await readClientCa(flags),
     modelsDir: flags.models,
     model: flags.model,
     modelVersion: flags.modelVersion,
@@ -362,6 +376,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  reloadTlsOnSighup(() => agent.reloadTls(), log);
 
   const info = await agent.start();
   const { localBroker: bus } = info;
@@ -373,6 +388,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
       routing: info.routing,
       mqtt: { port: bus.mqttPort ?? null },
       ws: { port: bus.wsPort ?? null },
+      tls: bus.tls === true,
       broker: bus.kind === 'external' ? bus.url : 'embedded',
       cloud: info.cloudUrl,
       cloudModel: info.cloudModel,

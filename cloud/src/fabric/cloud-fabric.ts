@@ -10,6 +10,7 @@ import type { Server as HttpServer } from 'node:http';
 import { CLOUD_EDGE_ID, FoglineError, fromUnknown, TOPIC_PREFIX } from '@fogline/shared';
 import type { BrokerOptions, FoglineBroker } from '@fogline/shared/broker';
 import { createBroker } from '@fogline/shared/broker';
+import type { ServerTls } from '@fogline/shared/tls';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
@@ -43,6 +44,8 @@ export interface CloudFabricOptions {
   /** MQTT over TCP; 0 = a free port; null = WebSocket only. */
   mqttPort: number | null;
   limits: CloudBrokerLimits;
+  /** The MQTT/TCP listener is MQTTS with this certificate (the WebSocket follows `httpServer`). */
+  tls?: ServerTls;
   edgeRate: EdgeRate;
   /** Versions of the edge-tier models the cloud serves (edge-models.ts), for the desired state. */
   edgeModels: () => Record<string, number>;
@@ -86,6 +89,7 @@ export class CloudFabric {
       host: options.host,
       mqttPort: options.mqttPort ?? undefined,
       httpServer: options.httpServer,
+      tls: options.tls,
       logger: { warn: () => {} }, // refusals are counted in broker.stats()
     });
     const connected = (id: string) =>

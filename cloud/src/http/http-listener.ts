@@ -1,11 +1,14 @@
 /**
  * Serves a fetch-style app (Hono) on a node:http server with graceful shutdown: `close()` stops
  * accepting connections, lets in-flight requests finish (their responses say `Connection: close`),
- * closes idle keep-alive sockets, and after `timeoutMs` cuts whatever is left.
+ * closes idle keep-alive sockets, and after `timeoutMs` cuts whatever is left. With a certificate it
+ * serves HTTPS (and the MQTT WebSocket attached to it is WSS).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { FoglineError } from '@fogline/shared';
+import type { ServerTls } from '@fogline/shared/tls';
 import { getRequestListener } from '@hono/node-server';
 
 export interface HttpListener {
@@ -22,6 +25,8 @@ export interface ListenOptions {
   host: string;
   /** Flag to name when the port is taken (e.g. `--http-port`). */
   flag?: string;
+  /** Serve HTTPS with this certificate (its `reload()` reaches this server). */
+  tls?: ServerTls;
 }
 
 export type FetchApp = { fetch: (request: Request, env: unknown) => Response | Promise<Response> };
@@ -32,7 +37,7 @@ export async function listenHttp(app: FetchApp, options: ListenOptions): Promise
   let closing = false;
   let onDrained: (() => void) | undefined;
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     active.add(res);
     if (closing) res.setHeader('connection', 'close');
     res.once('close', () => {
@@ -40,7 +45,10 @@ export async function listenHttp(app: FetchApp, options: ListenOptions): Promise
       if (active.size === 0) onDrained?.();
     });
     void listener(req, res);
-  });
+  };
+  const { tls } = options;
+  const server: Server = tls ? createHttpsServer(tls.options, handle) : createServer(handle);
+  if (tls) tls.serve(server as ReturnType<typeof createHttpsServer>);
   // Longer than typical load balancers' idle timeout, so they close first (no reset races).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

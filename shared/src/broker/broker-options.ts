@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import { FoglineError } from '../core/errors.ts';
 import type { Identity } from '../core/fabric/acl.ts';
 import { checkFields, optionChecker, portOrZero, positive, positiveInt, rule } from '../core/options.ts';
+import type { ServerTls } from '../tls/server-tls.ts';
 
 /**
  * Maps the credentials of a CONNECT (MQTT username = client id, password = token) to an identity, or
@@ -37,6 +38,11 @@ export interface BrokerOptions {
   httpServer?: HttpServer;
   /** Path of the WebSocket endpoint. Default '/mqtt' (MQTT.js default). */
   wsPath?: string;
+  /**
+   * Serve the TCP and standalone WebSocket listeners over TLS (MQTTS, WSS) with this certificate; its
+   * `reload()` reaches them. An attached `httpServer` is TLS or not on its own.
+   */
+  tls?: ServerTls;
   /** Per-client token bucket on PUBLISH. Default 50/s, burst 100. */
   publishRate?: RateOptions;
   /**
@@ -64,8 +70,8 @@ export interface BrokerOptions {
 }
 
 export type ResolvedBrokerOptions = Readonly<
-  Required<Omit<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes'>> &
-    Pick<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes'>
+  Required<Omit<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls'>> &
+    Pick<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls'>
 >;
 
 const silentLogger: BrokerLogger = { warn: () => {} };

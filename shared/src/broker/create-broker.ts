@@ -119,12 +119,15 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
       listening = true;
       const addresses: BrokerAddresses = { wsPath: opts.wsPath };
       if (opts.mqttPort !== undefined) {
-        const server = await listenTcp(opts.host, opts.mqttPort, sink);
+        const server = await listenTcp({ host: opts.host, port: opts.mqttPort, tls: opts.tls }, sink);
         servers.push(server);
         addresses.mqttPort = boundPort(server);
       }
       if (opts.wsPort !== undefined) {
-        const server = await listenWebSocket(opts.host, opts.wsPort, wsEndpoint);
+        const server = await listenWebSocket(
+          { host: opts.host, port: opts.wsPort, tls: opts.tls },
+          wsEndpoint,
+        );
         servers.push(server);
         addresses.wsPort = boundPort(server);
       }
