@@ -18,6 +18,7 @@ import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import type { TlsFiles } from '@fogline/shared/tls';
 import { type AuditSettings, DEFAULT_AUDIT_SETTINGS } from './audits/audit-intake.ts';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/http-listener.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
 import { checkModelName } from './serving/model-server.ts';
 import { SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
@@ -48,6 +49,8 @@ export interface CloudOptions {
   auth: boolean;
   /** Request bodies past this get 413. */
   maxBodyBytes: number;
+  /** Slow clients and caps on the HTTP listener: header and request deadlines, sockets at once. */
+  http: HttpLimits;
   /** How long a stop waits for in-flight requests before closing their connections. */
   shutdownTimeoutMs: number;
   serving: ServingOptions;
@@ -78,6 +81,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   databaseUrl: undefined,
   auth: true,
   maxBodyBytes: 16 * 1024 * 1024,
+  http: DEFAULT_HTTP_LIMITS,
   shutdownTimeoutMs: 5_000,
   serving: Object.freeze({}),
   responseCacheMb: 0,
@@ -90,6 +94,11 @@ export const CLOUD_RULES = Object.freeze({
   httpPort: portOrZero,
   mqttPort: portOrZero,
   maxBodyBytes: intAtLeast(1024),
+  http: Object.freeze({
+    headersTimeoutMs: intAtLeast(100),
+    requestTimeoutMs: intAtLeast(100),
+    maxConnections: intAtLeast(1),
+  }),
   shutdownTimeoutMs: intAtLeast(0),
   responseCacheMb: numberIn(0, 1024 * 1024),
   edgeRate: Object.freeze({ ratePerSec: positive, burst: atLeast(1) }),
@@ -111,6 +120,7 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     ...partial,
     serving: { ...partial.serving },
     mqtt: { ...partial.mqtt },
+    http: { ...DEFAULT_HTTP_LIMITS, ...partial.http },
     edgeRate: partial.edgeRate ?? DEFAULT_EDGE_RATE,
     audits: {
       ...DEFAULT_AUDIT_SETTINGS,
@@ -121,6 +131,12 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
   check('httpPort', o.httpPort, CLOUD_RULES.httpPort);
   if (o.mqttPort !== null) check('mqttPort', o.mqttPort, CLOUD_RULES.mqttPort);
   check('maxBodyBytes', o.maxBodyBytes, CLOUD_RULES.maxBodyBytes);
+  checkFields(check, o.http, CLOUD_RULES.http, 'http.');
+  if (o.http.headersTimeoutMs > o.http.requestTimeoutMs) {
+    throw new FoglineError('INVALID_ARG', 'cloud options: http.headersTimeoutMs must not exceed http.requestTimeoutMs', {
+      details: { field: 'http.headersTimeoutMs' },
+    });
+  }
   try {
     checkModelName(o.cloudModel);
   } catch (err) {
@@ -145,6 +161,7 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
   return Object.freeze({
     ...o,
     mqtt: Object.freeze({ ...o.mqtt }),
+    http: Object.freeze({ ...o.http }),
     edgeRate: Object.freeze({ ...o.edgeRate }),
     dataDir: resolve(o.dataDir),
     modelsDir: resolve(o.modelsDir),

@@ -155,6 +155,7 @@ export class CloudServer {
         host: o.host,
         flag: '--http-port',
         tls: this.tls,
+        limits: o.http,
       });
       await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
       const adminToken = await ensureAdminToken(o.dataDir);

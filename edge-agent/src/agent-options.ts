@@ -46,6 +46,10 @@ export type LocalBrokerOptions =
       readonly reportRate?: { ratePerSec: number; burst: number };
       /** Certificate and key (PEM files): the broker serves MQTTS and WSS; `reloadTls()` re-reads them. */
       readonly tls?: TlsFiles;
+      /** Sockets open at once per listener, authenticated or not. Default the broker's (11 000). */
+      readonly maxConnections?: number;
+      /** Time a new connection has for its TLS handshake and its CONNECT. Default the broker's (10 s). */
+      readonly connectTimeoutMs?: number;
     }
   /** An external broker (e.g. Mosquitto) whose own ACL applies; the agent connects as a client. */
   | {
@@ -216,6 +220,8 @@ export const LOCAL_BROKER_RULES = Object.freeze({
   kind: oneOf(['embedded', 'external']),
   mqttPort: portOrZero,
   wsPort: portOrZero,
+  maxConnections: positiveInt,
+  connectTimeoutMs: positiveInt,
   url: url(MQTT_SCHEMES),
 });
 

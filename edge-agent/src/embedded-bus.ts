@@ -28,6 +28,8 @@ export interface EmbeddedBusOptions {
   readonly reportRate?: { ratePerSec: number; burst: number };
   /** MQTTS and WSS with this certificate and key (PEM files). */
   readonly tls?: TlsFiles;
+  readonly maxConnections?: number;
+  readonly connectTimeoutMs?: number;
   readonly clock: Clock;
   readonly logger: AgentLogger;
 }
@@ -42,6 +44,8 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
     mqttPort: options.mqttPort ?? DEFAULT_EDGE_MQTT_PORT,
     wsPort: options.wsPort,
     tls,
+    maxConnections: options.maxConnections,
+    connectTimeoutMs: options.connectTimeoutMs,
     maxPacketBytes: options.maxPacketBytes,
     publishRate: options.publishRate,
     reportRate: options.reportRate,

@@ -16,6 +16,14 @@ import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broke
 import { type Command, Option } from 'commander';
 import { numberFlag, numberListFlag, numberOption } from '../flags.ts';
 import {
+  addBrokerCaps,
+  addHttpLimits,
+  type BrokerCapFlags,
+  brokerCapsOf,
+  type HttpLimitFlags,
+  httpLimitsOf,
+} from '../listener-flags.ts';
+import {
   addDataDirTrust,
   addServerTls,
   reloadTlsOnSighup,
@@ -23,7 +31,7 @@ import {
   type TrustFlags,
 } from '../trust-flags.ts';
 
-interface CloudFlags extends TrustFlags {
+interface CloudFlags extends TrustFlags, HttpLimitFlags, BrokerCapFlags {
   httpPort: number;
   mqttPort: number;
   host: string;
@@ -61,7 +69,8 @@ export function registerCloud(program: Command): void {
   const serving = SERVING_RULES;
   const broker = BROKER_RULES;
   const command = program.command('cloud');
-  addServerTls(addDataDirTrust(command), 'HTTPS, MQTTS and WSS; SIGHUP re-reads them')
+  addServerTls(addDataDirTrust(command), 'HTTPS, MQTTS and WSS; SIGHUP re-reads them');
+  addBrokerCaps(addHttpLimits(command))
     .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
     .addOption(
       numberOption('--http-port <port>', 'HTTP port (0 = any free port)', CLOUD_RULES.httpPort, d.httpPort),
@@ -240,7 +249,8 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       maxBodyBytes: flags.maxBodyBytes,
       shutdownTimeoutMs: flags.shutdownTimeoutMs,
       serving: JSON.parse(JSON.stringify(serving)) as ServingOptions,
-      mqtt: brokerLimits(flags),
+      mqtt: { ...brokerLimits(flags), ...brokerCapsOf(flags) },
+      http: httpLimitsOf(flags),
       edgeRate: { ratePerSec: flags.edgeRate, burst: flags.edgeBurst },
       cloudModel: flags.cloudModel,
       responseCacheMb: flags.responseCacheMb ?? responseCacheFromEnv(),

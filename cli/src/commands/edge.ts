@@ -14,37 +14,30 @@ import {
   DRIFT_RULES,
   type EdgeAgentOptions,
   LOCAL_BROKER_RULES,
-  type LocalBrokerOptions,
 } from '@fogline/edge-agent';
 import type { ScoreKind } from '@fogline/shared';
 import { BROKER_DEFAULTS, RATE_RULES } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { type Command, Option } from 'commander';
 import { numberFlag, numberOption, textFlag } from '../flags.ts';
+import { addBrokerCaps } from '../listener-flags.ts';
 import {
   addClientCa,
   addDataDirTrust,
   addServerTls,
   readClientCa,
   reloadTlsOnSighup,
-  serverTlsFiles,
   type TrustFlags,
 } from '../trust-flags.ts';
+import { type LocalBrokerFlags, localBrokerOf } from './edge-local-broker.ts';
 
-interface EdgeFlags extends TrustFlags {
+interface EdgeFlags extends LocalBrokerFlags {
   id: string;
   token?: string;
   cloud: string;
   cloudBroker?: string;
   cloudModel: string;
   auditInputs: 'keep' | 'drop';
-  mqttPort: number;
-  wsPort?: number;
-  host: string;
-  devicePublishRate?: number;
-  broker?: string;
-  brokerUsername?: string;
-  brokerPassword?: string;
   dataDir: string;
   model: string;
   modelVersion?: number;
@@ -75,7 +68,7 @@ export function registerEdge(program: Command): void {
   const a = AGENT_DEFAULTS;
   const rules = AGENT_RULES;
   const { publishRate } = BROKER_DEFAULTS;
-  const command = addDataDirTrust(program.command('edge'));
+  const command = addBrokerCaps(addDataDirTrust(program.command('edge')));
   addServerTls(command, 'the local broker as MQTTS/WSS; SIGHUP re-reads them');
   addClientCa(command, 'the cloud (--cloud https://…, --cloud-broker mqtts://…)')
     .description('run an edge agent: local MQTT broker for devices, mid model, escalation to the cloud')
@@ -278,44 +271,12 @@ export function registerEdge(program: Command): void {
 async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
   const token = flags.token ?? process.env.FOGLINE_EDGE_TOKEN;
   if (!token) command.error('error: an edge token is required: --token <token> or FOGLINE_EDGE_TOKEN');
-  if (flags.broker) {
-    const embeddedOnly = {
-      mqttPort: '--mqtt-port',
-      wsPort: '--ws-port',
-      devicePublishRate: '--device-publish-rate',
-      tlsCert: '--tls-cert',
-      tlsKey: '--tls-key',
-    };
-    for (const [key, flag] of Object.entries(embeddedOnly)) {
-      if (command.getOptionValueSource(key) === 'cli') {
-        command.error(`error: ${flag} configures the embedded broker; not with --broker`);
-      }
-    }
-  } else if (flags.brokerUsername !== undefined || flags.brokerPassword !== undefined) {
-    command.error('error: --broker-username/--broker-password need --broker');
-  }
   if (flags.cloudBroker !== undefined && command.getOptionValueSource('deviceListPollMs') === 'cli') {
     command.error(
       'error: --device-list-poll-ms is for edges without --cloud-broker (which delivers the list)',
     );
   }
-  const localBroker: LocalBrokerOptions = flags.broker
-    ? {
-        kind: 'external',
-        url: flags.broker,
-        username: flags.brokerUsername,
-        password: flags.brokerPassword ?? process.env.FOGLINE_BROKER_PASSWORD,
-      }
-    : {
-        kind: 'embedded',
-        host: flags.host,
-        mqttPort: flags.mqttPort,
-        wsPort: flags.wsPort,
-        tls: serverTlsFiles(flags),
-        ...(flags.devicePublishRate !== undefined && {
-          publishRate: { ratePerSec: flags.devicePublishRate, burst: 2 * flags.devicePublishRate },
-        }),
-      };
+  const localBroker = localBrokerOf(flags, command);
   const log = (line: string) => {
     if (!flags.quiet) process.stderr.write(`fogline edge ${flags.id}: ${line}\n`);
   };

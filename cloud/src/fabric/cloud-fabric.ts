@@ -32,7 +32,16 @@ import { EdgePresence } from './edge-presence.ts';
 
 /** Broker limits `fogline cloud` exposes as flags (defaults: BROKER_DEFAULTS of the shared broker). */
 export type CloudBrokerLimits = Partial<
-  Pick<BrokerOptions, 'publishRate' | 'connectRate' | 'maxClients' | 'maxPacketBytes' | 'drainTimeoutMs'>
+  Pick<
+    BrokerOptions,
+    | 'publishRate'
+    | 'connectRate'
+    | 'maxClients'
+    | 'maxConnections'
+    | 'connectTimeoutMs'
+    | 'maxPacketBytes'
+    | 'drainTimeoutMs'
+  >
 >;
 
 export interface CloudFabricOptions {

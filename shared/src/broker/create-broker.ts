@@ -118,14 +118,18 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
       if (closing) throw new FoglineError('UNAVAILABLE', 'broker is closed');
       listening = true;
       const addresses: BrokerAddresses = { wsPath: opts.wsPath };
+      const limits = { maxConnections: opts.maxConnections, handshakeTimeoutMs: opts.connectTimeoutMs };
       if (opts.mqttPort !== undefined) {
-        const server = await listenTcp({ host: opts.host, port: opts.mqttPort, tls: opts.tls }, sink);
+        const server = await listenTcp(
+          { host: opts.host, port: opts.mqttPort, tls: opts.tls, ...limits },
+          sink,
+        );
         servers.push(server);
         addresses.mqttPort = boundPort(server);
       }
       if (opts.wsPort !== undefined) {
         const server = await listenWebSocket(
-          { host: opts.host, port: opts.wsPort, tls: opts.tls },
+          { host: opts.host, port: opts.wsPort, tls: opts.tls, ...limits },
           wsEndpoint,
         );
         servers.push(server);

@@ -31,6 +31,10 @@ export interface ListenerSettings {
   readonly port: number;
   /** Serve TLS with this certificate (reloadable). */
   readonly tls?: ServerTls;
+  /** Sockets open at once on this listener; past it new ones are closed on accept. */
+  readonly maxConnections: number;
+  /** A TLS handshake not done within this is cut (a connect that never sends its ClientHello). */
+  readonly handshakeTimeoutMs: number;
 }
 
 export async function listenTcp(settings: ListenerSettings, sink: ConnectionSink): Promise<TcpServer> {
@@ -41,8 +45,11 @@ export async function listenTcp(settings: ListenerSettings, sink: ConnectionSink
   };
   const { tls } = settings;
   // TLS: the stream handed to Aedes is the decrypted one, after the handshake.
-  const server = tls ? createTlsServer(tls.options, accept) : createTcpServer(accept);
+  const server = tls
+    ? createTlsServer({ ...tls.options, handshakeTimeout: settings.handshakeTimeoutMs }, accept)
+    : createTcpServer(accept);
   if (tls) tls.serve(server as ReturnType<typeof createTlsServer>);
+  server.maxConnections = settings.maxConnections;
   await listen(server, settings.host, settings.port);
   return server;
 }
@@ -95,8 +102,20 @@ export async function listenWebSocket(
     res.end(JSON.stringify({ error: 'MQTT over WebSocket only' }));
   };
   const { tls } = settings;
-  const server: HttpServer = tls ? createHttpsServer(tls.options, notFound) : createHttpServer(notFound);
+  // Only upgrades are served: the request line and headers are due within the connect timeout.
+  const limits = {
+    headersTimeout: settings.handshakeTimeoutMs,
+    requestTimeout: settings.handshakeTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, settings.handshakeTimeoutMs),
+  };
+  const server: HttpServer = tls
+    ? createHttpsServer(
+        { ...tls.options, ...limits, handshakeTimeout: settings.handshakeTimeoutMs },
+        notFound,
+      )
+    : createHttpServer(limits, notFound);
   if (tls) tls.serve(server as ReturnType<typeof createHttpsServer>);
+  server.maxConnections = settings.maxConnections;
   server.on('upgrade', (request, socket, head) => {
     if (!endpoint.handleUpgrade(request, socket, head)) refuseUpgrade(socket);
   });

@@ -52,8 +52,12 @@ export class ServerTls {
     return this.current;
   }
 
-  /** Registers a server to update on reload (until it closes). */
+  /**
+   * Registers a server to update on reload (until it closes). A client whose handshake fails or
+   * times out (`handshakeTimeout`) is cut: Node only reports it ('tlsClientError') and keeps the socket.
+   */
   serve(server: TlsServer): void {
+    server.on('tlsClientError', (_err, socket) => socket.destroy());
     this.servers.add(server);
     server.once('close', () => this.servers.delete(server));
   }
