@@ -176,7 +176,11 @@ describe('TLS: cloud, edge and devices over real clients (processes)', { timeout
       token: string;
     };
     const edgeCerts = writeCerts('edge');
-    const agent = await startFoglineProcess<{ mqtt: { port: number }; tls: boolean }>([
+    const agent = await startFoglineProcess<{
+      mqtt: { port: number };
+      tls: boolean;
+      metrics: { host: string; port: number };
+    }>([
       ...['edge', '--id', 'tls-edge-2', '--token', edge.token, '--host', '127.0.0.1', '--mqtt-port', '0'],
       ...['--cloud', cloud.ready.http.url, '--cloud-broker', cloud.ready.mqtt.url, '--tls-ca', cloudCerts.ca],
       ...['--tls-cert', edgeCerts.cert, '--tls-key', edgeCerts.key, '--data-dir', join(root, 'edge-data')],
@@ -193,7 +197,7 @@ describe('TLS: cloud, edge and devices over real clients (processes)', { timeout
         'digits-large',
       ],
       // Every request escalates to the cloud (an entropy score never reaches 1): HTTPS is on the path.
-      ...['--routing-score', 'entropy', '--threshold', '1'],
+      ...['--routing-score', 'entropy', '--threshold', '1', '--metrics-port', '0'],
     ]);
     closers.push(() => agent.stop());
     expect(agent.ready.tls).toBe(true);
@@ -229,6 +233,10 @@ describe('TLS: cloud, edge and devices over real clients (processes)', { timeout
       { timeout: 60_000, interval: 250 },
     );
     expect(answer).toMatchObject({ tier: 'cloud', degraded: false, label: digits.labels[0] });
+    // The edge's own /metrics (loopback) counts the cloud's answers.
+    expect(agent.ready.metrics.host).toBe('127.0.0.1');
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.ready.metrics.port}/metrics`)).text();
+    expect(metrics).toMatch(/fogline_edge_answers_total\{by="cloud"\} [1-9]/);
   });
 
   it('SIGHUP: a connection open before it stays up, new handshakes get the new certificate', async () => {

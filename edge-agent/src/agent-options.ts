@@ -27,6 +27,7 @@ import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
 import type { TlsFiles } from '@fogline/shared/tls';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
 import { type DriftOptions, resolveDriftSettings } from './drift-monitor.ts';
+import type { MetricsEndpointOptions } from './metrics-endpoint.ts';
 
 export type LocalBrokerOptions =
   /** The embedded fogline broker: devices authenticate against the synced device list. */
@@ -99,6 +100,11 @@ export interface EdgeAgentOptions {
    * cloud with a self-signed or private-CA certificate (`--tls-ca`).
    */
   readonly cloudCa?: string;
+  /**
+   * Serve Prometheus `/metrics` (docs/edge-agent.md "Metrics"): port, host (default 127.0.0.1), and a
+   * bearer token, required when the host is not loopback. Default off.
+   */
+  readonly metrics?: MetricsEndpointOptions;
   /** Model repository directory. Default `<repo>/models`. */
   readonly modelsDir?: string;
   /** Edge model. Default `digits-mid-int8` (the INT8 digits-mid from `fogline quantize`). */

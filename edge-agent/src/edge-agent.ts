@@ -31,12 +31,14 @@ import {
   type DriftAlarmListener,
   driftTelemetry,
 } from './edge-drift.ts';
+import { renderEdgeMetrics } from './edge-metrics.ts';
 import { EdgeModel } from './edge-model.ts';
 import { EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
 import { startEmbeddedBus } from './embedded-bus.ts';
 import { connectExternalBus } from './external-bus.ts';
 import { InferHandler } from './infer-handler.ts';
 import type { LocalBus, LocalBusEndpoints } from './local-bus.ts';
+import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.ts';
 import { type ReportCounts, ReportInbox, type ReportListener } from './report-inbox.ts';
 import { type DevicePolicyOptions, type RoutingChange, RoutingControl } from './routing-control.ts';
 
@@ -52,6 +54,8 @@ export interface EdgeAgentInfo {
   readonly localBroker: { readonly kind: 'embedded' | 'external' } & LocalBusEndpoints;
   /** Version of the device list in use (from the cache at start), if any. */
   readonly deviceListVersion: number | undefined;
+  /** Where `/metrics` is served, when the `metrics` option asked for it. */
+  readonly metrics?: { readonly host: string; readonly port: number };
 }
 
 export interface EdgeAgent {
@@ -110,6 +114,7 @@ interface Running {
   poller: DesiredStatePoller | undefined;
   audits: ReturnType<typeof startAuditRelay>;
   telemetryTimer: ReturnType<typeof setInterval> | undefined;
+  metrics?: MetricsEndpoint;
   startedAt: number;
   info: EdgeAgentInfo;
 }
@@ -146,8 +151,17 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
   return {
     start() {
       if (stopping) return Promise.reject(new Error('edge agent was stopped; create a new one'));
-      starting ??= startAgent(config, telemetry, registry, reports, driftListeners).then((r) => {
+      starting ??= startAgent(config, telemetry, registry, reports, driftListeners).then(async (r) => {
         running = r;
+        if (config.metrics) {
+          const render = () => renderEdgeMetrics(snapshot());
+          r.metrics = await startMetricsEndpoint(config.metrics, render).catch(async (err: unknown) => {
+            running = undefined;
+            await stopAgent(config, r);
+            throw err;
+          });
+          r.info = { ...r.info, metrics: { host: r.metrics.host, port: r.metrics.port } };
+        }
         const link = r.link;
         if (link) {
           r.telemetryTimer = setInterval(() => link.publishTelemetry(snapshot()), config.telemetryIntervalMs);
@@ -202,12 +216,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return () => driftListeners.delete(listener);
     },
     auditCounts: () => running?.audits?.relay.counts(),
-    async reloadTls() {
-      const reload = started().bus.reloadTls;
-      if (!reload)
-        throw new FoglineError('INVALID_ARG', 'the local broker serves no TLS (--tls-cert/--tls-key)');
-      await reload();
-    },
+    reloadTls: () => started().bus.reloadTls(),
   };
 
   function started(): Running {
@@ -372,6 +381,7 @@ async function publishDevicePolicyOn(
 async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void> {
   // 1. Stop taking requests: anything arriving from now on gets UNAVAILABLE at once.
   r.handler.stopAccepting();
+  await r.metrics?.close();
   if (r.telemetryTimer) clearInterval(r.telemetryTimer);
   await r.poller?.stop();
   // 2. Finish in-flight requests (bounded), and the batches behind them.

@@ -8,7 +8,7 @@
  * topic can be refused; it publishes replies with `broker.publish` (QoS 1).
  */
 
-import { type Clock, topicMatches } from '@fogline/shared';
+import { type Clock, FoglineError, topicMatches } from '@fogline/shared';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import { ServerTls, type TlsFiles } from '@fogline/shared/tls';
 import type { AedesPublishPacket, Client } from 'aedes';
@@ -88,7 +88,11 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
     revoke(deviceIds) {
       for (const id of deviceIds) broker.revoke(id);
     },
-    ...(tls && { reloadTls: () => tls.reload() }),
+    async reloadTls() {
+      if (!tls)
+        throw new FoglineError('INVALID_ARG', 'the local broker serves no TLS (--tls-cert/--tls-key)');
+      await tls.reload();
+    },
     async close() {
       for (const l of listeners) broker.aedes.off('publish', l);
       await broker.close();

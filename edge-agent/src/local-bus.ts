@@ -32,7 +32,10 @@ export interface LocalBus {
   reportsDropped(): number | undefined;
   /** Disconnects these devices now (embedded only: an external broker applies its own ACL). */
   revoke(deviceIds: readonly string[]): void;
-  /** Re-reads the certificate the broker serves (embedded broker with TLS only); open connections stay. */
-  reloadTls?(): Promise<void>;
+  /**
+   * Re-reads the certificate the broker serves; open connections stay. INVALID_ARG unless this is the
+   * embedded broker serving TLS (an external broker reloads its own).
+   */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }

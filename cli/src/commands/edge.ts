@@ -39,6 +39,8 @@ interface EdgeFlags extends LocalBrokerFlags {
   cloudModel: string;
   auditInputs: 'keep' | 'drop';
   dataDir: string;
+  metricsPort?: number;
+  metricsHost: string;
   model: string;
   modelVersion?: number;
   models: string;
@@ -264,6 +266,16 @@ export function registerEdge(program: Command): void {
         a.shutdownTimeoutMs,
       ),
     )
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics on this port (0 = any free port; default: off)',
+      numberFlag('--metrics-port', LOCAL_BROKER_RULES.mqttPort),
+    )
+    .option(
+      '--metrics-host <address>',
+      'interface of /metrics; any but loopback needs a bearer token in $FOGLINE_METRICS_TOKEN',
+      '127.0.0.1',
+    )
     .option('--quiet', 'no log lines on stderr (the ready line still goes to stdout)')
     .action(runEdge);
 }
@@ -291,6 +303,9 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     dataDir: flags.dataDir,
     insecureDataDir: flags.insecureDataDir === true,
     cloudCa: await readClientCa(flags),
+    ...(flags.metricsPort !== undefined && {
+      metrics: { port: flags.metricsPort, host: flags.metricsHost, token: process.env.FOGLINE_METRICS_TOKEN },
+    }),
     modelsDir: flags.models,
     model: flags.model,
     modelVersion: flags.modelVersion,
@@ -350,6 +365,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
       mqtt: { port: bus.mqttPort ?? null },
       ws: { port: bus.wsPort ?? null },
       tls: bus.tls === true,
+      metrics: info.metrics ?? null,
       broker: bus.kind === 'external' ? bus.url : 'embedded',
       cloud: info.cloudUrl,
       cloudModel: info.cloudModel,
