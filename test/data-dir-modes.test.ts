@@ -35,7 +35,7 @@ function exposed(dir: string): string[] {
     .map(([path, mode]) => `${path} ${mode.toString(8)}`);
 }
 
-describe('data dir modes under umask 022 (processes)', { timeout: 120_000 }, () => {
+describe('data dir modes under umask 022 (processes)', { timeout: 180_000 }, () => {
   const models = makeModelRepo(['digits-tiny', 'digits-large']);
 
   it('fogline cloud: the data dir, PGlite and every file in them are the owner’s only', async () => {

@@ -133,9 +133,13 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
   check('maxBodyBytes', o.maxBodyBytes, CLOUD_RULES.maxBodyBytes);
   checkFields(check, o.http, CLOUD_RULES.http, 'http.');
   if (o.http.headersTimeoutMs > o.http.requestTimeoutMs) {
-    throw new FoglineError('INVALID_ARG', 'cloud options: http.headersTimeoutMs must not exceed http.requestTimeoutMs', {
-      details: { field: 'http.headersTimeoutMs' },
-    });
+    throw new FoglineError(
+      'INVALID_ARG',
+      'cloud options: http.headersTimeoutMs must not exceed http.requestTimeoutMs',
+      {
+        details: { field: 'http.headersTimeoutMs' },
+      },
+    );
   }
   try {
     checkModelName(o.cloudModel);

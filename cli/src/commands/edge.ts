@@ -27,7 +27,6 @@ import {
   addServerTls,
   readClientCa,
   reloadTlsOnSighup,
-  type TrustFlags,
 } from '../trust-flags.ts';
 import { type LocalBrokerFlags, localBrokerOf } from './edge-local-broker.ts';
 
