@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { codeForHttpStatus, FoglineError } from '@fogline/shared';
 import { readAdminToken } from './auth/admin-token.ts';
@@ -87,6 +89,8 @@ export interface PinBody {
 export interface AdminTarget {
   url: string;
   adminToken: string;
+  /** CA certificate (PEM) trusted for an `https://` cloud besides the system CAs (`--tls-ca`). */
+  ca?: string;
 }
 
 /** Flags win; what is missing is read from `<dataDir>/cloud.json` and `<dataDir>/admin-token`. */
@@ -94,10 +98,11 @@ export async function resolveAdminTarget(opts: {
   url?: string;
   adminToken?: string;
   dataDir: string;
+  ca?: string;
 }): Promise<AdminTarget> {
   const url = opts.url ?? (await readCloudState(opts.dataDir)).url;
   const adminToken = opts.adminToken ?? (await readAdminToken(opts.dataDir));
-  return { url: url.replace(/\/+$/, ''), adminToken };
+  return { url: url.replace(/\/+$/, ''), adminToken, ...(opts.ca !== undefined && { ca: opts.ca }) };
 }
 
 export async function readCloudState(dataDir: string): Promise<CloudState> {
@@ -189,35 +194,66 @@ export class CloudAdminClient {
   }
 
   protected async call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const url = `${this.target.url}${path}`;
-    let res: Response;
+    const url = new URL(`${this.target.url}${path}`);
+    let res: { status: number; text: string };
     try {
-      res = await fetch(url, {
+      res = await send(url, {
         method,
         headers: { authorization: `Bearer ${this.target.adminToken}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
+        ca: this.target.ca,
       });
     } catch (cause) {
-      throw new FoglineError(
-        'UNAVAILABLE',
-        `cannot reach the cloud at ${this.target.url} (is "fogline cloud" running?)`,
-        {
-          cause,
-        },
-      );
+      const reason =
+        (cause as NodeJS.ErrnoException).code?.startsWith('ERR_TLS') || /certificate/i.test(String(cause))
+          ? `: ${(cause as Error).message} (a self-signed certificate? pass --tls-ca)`
+          : ' (is "fogline cloud" running?)';
+      throw new FoglineError('UNAVAILABLE', `cannot reach the cloud at ${this.target.url}${reason}`, {
+        cause,
+      });
     }
-    const text = await res.text();
+    const { text } = res;
     let json: unknown;
     try {
       json = text.length > 0 ? JSON.parse(text) : {};
     } catch {
       json = { error: text.slice(0, 200) };
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status > 299) {
       const message = (json as { error?: string }).error ?? `HTTP ${res.status}`;
       throw new FoglineError(codeForHttpStatus(res.status), message);
     }
     return json;
   }
+}
+
+/** One HTTP(S) request with a 10 s deadline; node:https so that a CA of our own can be trusted. */
+function send(
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body?: string; ca?: string },
+): Promise<{ status: number; text: string }> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: init.method,
+        headers: init.headers,
+        signal: AbortSignal.timeout(10_000),
+        // A connection of its own, closed after the answer: a kept-alive socket would hold the CLI's exit.
+        agent: false,
+        ...(init.ca !== undefined && { ca: init.ca }),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }

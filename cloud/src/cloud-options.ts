@@ -15,10 +15,12 @@ import {
 } from '@fogline/shared';
 import { resolveBrokerOptions } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import type { TlsFiles } from '@fogline/shared/tls';
 import { resolveKnobs } from '@fogline/toolchain';
 import { type AuditSettings, DEFAULT_AUDIT_SETTINGS } from './audits/audit-intake.ts';
 import { type ControllerSettings, DEFAULT_CONTROLLER_SETTINGS } from './controller/controller-service.ts';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/http-listener.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
 import { checkModelName } from './serving/model-server.ts';
 import { SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
@@ -35,8 +37,10 @@ export interface CloudOptions {
   mqtt: CloudBrokerLimits;
   /** Token bucket of each edge on HTTP infer (`Bearer <edgeId>:<edge token>`). */
   edgeRate: EdgeRate;
-  /** State: admin token, PGlite database, cloud.json. */
+  /** State: admin token, PGlite database, cloud.json; created 0700 (docs/security.md "Data directory"). */
   dataDir: string;
+  /** `--insecure-data-dir`: start even when the data dir is group- or world-accessible. */
+  insecureDataDir: boolean;
   /** Model repository. */
   modelsDir: string;
   /** Model that answers devices connected straight to the cloud broker (no edge). */
@@ -47,6 +51,8 @@ export interface CloudOptions {
   auth: boolean;
   /** Request bodies past this get 413. */
   maxBodyBytes: number;
+  /** Slow clients and caps on the HTTP listener: header and request deadlines, sockets at once. */
+  http: HttpLimits;
   /** How long a stop waits for in-flight requests before closing their connections. */
   shutdownTimeoutMs: number;
   serving: ServingOptions;
@@ -64,6 +70,11 @@ export interface CloudOptions {
   controller: ControllerSettings;
   /** `--demo`: the playground's public demo identity (docs/dashboard.md "Playground"); off by default. */
   demo: boolean;
+  /**
+   * Certificate and key (PEM files): HTTP is HTTPS, the broker MQTTS, `/mqtt` WSS (docs/security.md).
+   * Re-read by `reloadTls()` (SIGHUP). Default none: plain TCP.
+   */
+  tls: TlsFiles | undefined;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
@@ -73,17 +84,20 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   mqtt: Object.freeze({}),
   edgeRate: DEFAULT_EDGE_RATE,
   dataDir: DEFAULT_DATA_DIR,
+  insecureDataDir: false,
   modelsDir: DEFAULT_MODELS_DIR,
   cloudModel: 'digits-large',
   databaseUrl: undefined,
   auth: true,
   maxBodyBytes: 16 * 1024 * 1024,
+  http: DEFAULT_HTTP_LIMITS,
   shutdownTimeoutMs: 5_000,
   serving: Object.freeze({}),
   responseCacheMb: 0,
   audits: DEFAULT_AUDIT_SETTINGS,
   controller: DEFAULT_CONTROLLER_SETTINGS,
   demo: false,
+  tls: undefined,
 });
 
 /** What each option may be; `fogline cloud` parses its flags with the same rules. */
@@ -91,6 +105,11 @@ export const CLOUD_RULES = Object.freeze({
   httpPort: portOrZero,
   mqttPort: portOrZero,
   maxBodyBytes: intAtLeast(1024),
+  http: Object.freeze({
+    headersTimeoutMs: intAtLeast(100),
+    requestTimeoutMs: intAtLeast(100),
+    maxConnections: intAtLeast(1),
+  }),
   shutdownTimeoutMs: intAtLeast(0),
   responseCacheMb: numberIn(0, 1024 * 1024),
   edgeRate: Object.freeze({ ratePerSec: positive, burst: atLeast(1) }),
@@ -114,6 +133,7 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     ...partial,
     serving: { ...partial.serving },
     mqtt: { ...partial.mqtt },
+    http: { ...DEFAULT_HTTP_LIMITS, ...partial.http },
     edgeRate: partial.edgeRate ?? DEFAULT_EDGE_RATE,
     audits: {
       ...DEFAULT_AUDIT_SETTINGS,
@@ -129,6 +149,16 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
   check('httpPort', o.httpPort, CLOUD_RULES.httpPort);
   if (o.mqttPort !== null) check('mqttPort', o.mqttPort, CLOUD_RULES.mqttPort);
   check('maxBodyBytes', o.maxBodyBytes, CLOUD_RULES.maxBodyBytes);
+  checkFields(check, o.http, CLOUD_RULES.http, 'http.');
+  if (o.http.headersTimeoutMs > o.http.requestTimeoutMs) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      'cloud options: http.headersTimeoutMs must not exceed http.requestTimeoutMs',
+      {
+        details: { field: 'http.headersTimeoutMs' },
+      },
+    );
+  }
   try {
     checkModelName(o.cloudModel);
   } catch (err) {
@@ -157,6 +187,7 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
   return Object.freeze({
     ...o,
     mqtt: Object.freeze({ ...o.mqtt }),
+    http: Object.freeze({ ...o.http }),
     edgeRate: Object.freeze({ ...o.edgeRate }),
     dataDir: resolve(o.dataDir),
     modelsDir: resolve(o.modelsDir),

@@ -10,10 +10,12 @@
  *        close the store.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
+import { preparePrivateDir, writePrivateFile } from '@fogline/shared/storage';
+import { ServerTls } from '@fogline/shared/tls';
 import type { Hono } from 'hono';
 import { AuditDriftCheck } from './audits/audit-drift-check.ts';
 import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
@@ -70,6 +72,7 @@ export class CloudServer {
   private auditDriftCheck?: AuditDriftCheck;
   private liveFeed?: LiveFeed;
   private stopping?: Promise<void>;
+  private tls?: ServerTls;
 
   constructor(
     options: Partial<CloudOptions> = {},
@@ -108,10 +111,11 @@ export class CloudServer {
     return this.fabric.mqttPort;
   }
 
-  /** `mqtt://host:port` of the cloud broker, or the WebSocket URL when there is no TCP listener. */
+  /** `mqtt://host:port` (`mqtts://` with TLS) of the cloud broker, else its WebSocket URL. */
   get mqttUrl(): string {
     const port = this.fabric.mqttPort;
-    return port === null ? this.wsUrl : `mqtt://${urlHost(this.options.host)}:${port}`;
+    const scheme = this.tls ? 'mqtts' : 'mqtt';
+    return port === null ? this.wsUrl : `${scheme}://${urlHost(this.options.host)}:${port}`;
   }
 
   private get wsUrl(): string {
@@ -143,7 +147,20 @@ export class CloudServer {
   }
 
   get url(): string {
-    return `http://${urlHost(this.options.host)}:${this.httpPort}`;
+    return `${this.tls ? 'https' : 'http'}://${urlHost(this.options.host)}:${this.httpPort}`;
+  }
+
+  /**
+   * Re-reads the certificate and key (SIGHUP): new handshakes on HTTPS, MQTTS and WSS get them,
+   * connections already open go on. A bad pair is refused (INVALID_ARG) and the old one stays.
+   */
+  async reloadTls(): Promise<void> {
+    if (!this.tls)
+      throw new FoglineError(
+        'INVALID_ARG',
+        'the cloud serves no TLS (start it with --tls-cert and --tls-key)',
+      );
+    await this.tls.reload();
   }
 
   async start(): Promise<CloudReady> {
@@ -153,8 +170,16 @@ export class CloudServer {
       const app: FetchApp = {
         fetch: (req, env) => (this.appInstance ? this.appInstance.fetch(req, env) : starting()),
       };
-      this.listener = await listenHttp(app, { port: o.httpPort, host: o.host, flag: '--http-port' });
-      await mkdir(o.dataDir, { recursive: true });
+      // A certificate that cannot be used fails the start before anything binds.
+      if (o.tls) this.tls = await ServerTls.load(o.tls);
+      this.listener = await listenHttp(app, {
+        port: o.httpPort,
+        host: o.host,
+        flag: '--http-port',
+        tls: this.tls,
+        limits: o.http,
+      });
+      await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
       const adminToken = await ensureAdminToken(o.dataDir);
       this.store = await openStore({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
       const metrics = new CloudMetrics();
@@ -166,6 +191,7 @@ export class CloudServer {
         host: o.host,
         mqttPort: o.mqttPort,
         limits: o.mqtt,
+        tls: this.tls,
         edgeRate: o.edgeRate,
         edgeModels: () => (this.modelServer ? edgeModelVersions(this.modelServer) : {}),
         edgeRouting: async (id) => (await store.edgePolicies.get(id))?.directive ?? undefined,
@@ -288,7 +314,7 @@ export class CloudServer {
         mqttPort: fabric.mqttPort,
         pid: process.pid,
       };
-      await writeFile(join(o.dataDir, CLOUD_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+      await writePrivateFile(join(o.dataDir, CLOUD_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
       return {
         http: { port: this.httpPort, host: o.host, url: this.url },
         mqtt: {

@@ -29,6 +29,12 @@ export interface ConnectDeviceOptions {
   deviceId: string;
   /** Device token (MQTT password, username = deviceId). Omit for a broker without authentication. */
   token?: string;
+  /**
+   * A CA certificate (PEM text) to trust for `mqtts://` / `wss://` besides the system CAs, for an edge
+   * with a self-signed or private-CA certificate (`fogline certs dev`). Node only: a browser uses its
+   * own trust store.
+   */
+  ca?: string;
   /** The edge this device belongs to: requests go to `fogline/v1/edge/{edgeId}/infer`. */
   edgeId: string;
   /** Path or URL of the tiny ONNX model. Node default: the committed models/digits-tiny/1/model.onnx. */
@@ -99,6 +105,7 @@ export interface DeviceSettings {
   readonly broker: string;
   readonly deviceId: string;
   readonly token: string | undefined;
+  readonly ca: string | undefined;
   readonly edgeId: string;
   readonly offline: 'local' | 'queue';
   readonly maxQueued: number;
@@ -149,6 +156,10 @@ export const DEVICE_RULES = Object.freeze({
     (v) => Array.isArray(v) && v[0] === 1 && v.every((d) => Number.isInteger(d) && d >= 1),
   ),
   queueMaxSize: positiveInt,
+  ca: rule<string>(
+    'PEM text of a certificate (-----BEGIN CERTIFICATE-----)',
+    (v) => typeof v === 'string' && v.includes('-----BEGIN CERTIFICATE-----'),
+  ),
   pinPolicy: rule<boolean>('true or false', (v) => typeof v === 'boolean'),
   reconnectDelayMs: positive,
   histogramEveryRequests: positiveInt,
@@ -191,6 +202,7 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     broker: check('broker', o.broker, r.broker),
     deviceId: check('deviceId', o.deviceId, r.deviceId),
     token: o.token === undefined ? undefined : check('token', o.token, r.token),
+    ca: o.ca === undefined ? undefined : check('ca', o.ca, r.ca),
     edgeId: check('edgeId', o.edgeId, r.edgeId),
     offline: or('offline', o.offline, r.offline, d.offline),
     maxQueued: or('queue.maxSize', o.queue?.maxSize, r.queueMaxSize, d.maxQueued),

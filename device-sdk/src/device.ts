@@ -141,6 +141,7 @@ export class Device {
       url: settings.broker,
       clientId: settings.deviceId,
       ...(settings.token === undefined ? {} : { token: settings.token }),
+      ...(settings.ca === undefined ? {} : { ca: settings.ca }),
       replyTopic: topics.reply(settings.deviceId),
       policyTopic: this.#policy.topic,
       onPolicy: (payload) => this.#policy.receive(payload),

@@ -25,8 +25,10 @@ import {
 } from '@fogline/shared';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
+import type { TlsFiles } from '@fogline/shared/tls';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
 import { type DriftOptions, resolveDriftSettings } from './drift-monitor.ts';
+import type { MetricsEndpointOptions } from './metrics-endpoint.ts';
 
 export type LocalBrokerOptions =
   /** The embedded fogline broker: devices authenticate against the synced device list. */
@@ -44,6 +46,12 @@ export type LocalBrokerOptions =
       readonly publishRate?: { ratePerSec: number; burst: number };
       /** Per-device report token bucket, apart from publishRate. Default the broker's (5/s, burst 20). */
       readonly reportRate?: { ratePerSec: number; burst: number };
+      /** Certificate and key (PEM files): the broker serves MQTTS and WSS; `reloadTls()` re-reads them. */
+      readonly tls?: TlsFiles;
+      /** Sockets open at once per listener, authenticated or not. Default the broker's (11 000). */
+      readonly maxConnections?: number;
+      /** Time a new connection has for its TLS handshake and its CONNECT. Default the broker's (10 s). */
+      readonly connectTimeoutMs?: number;
     }
   /** An external broker (e.g. Mosquitto) whose own ACL applies; the agent connects as a client. */
   | {
@@ -84,8 +92,20 @@ export interface EdgeAgentOptions {
    */
   readonly deviceListPollMs?: number;
   readonly localBroker: LocalBrokerOptions;
-  /** Holds the device-list cache. */
+  /** Holds the device-list cache and the probe cache; created 0700 (docs/security.md "Data directory"). */
   readonly dataDir: string;
+  /** Start even when `dataDir` is group- or world-accessible (`--insecure-data-dir`). Default false. */
+  readonly insecureDataDir?: boolean;
+  /**
+   * A CA certificate (PEM text) trusted for the cloud's HTTPS and MQTTS besides the system CAs, for a
+   * cloud with a self-signed or private-CA certificate (`--tls-ca`).
+   */
+  readonly cloudCa?: string;
+  /**
+   * Serve Prometheus `/metrics` (docs/edge-agent.md "Metrics"): port, host (default 127.0.0.1), and a
+   * bearer token, required when the host is not loopback. Default off.
+   */
+  readonly metrics?: MetricsEndpointOptions;
   /** Model repository directory. Default `<repo>/models`. */
   readonly modelsDir?: string;
   /** Edge model. Default `digits-mid-int8` (the INT8 digits-mid from `fogline quantize`). */
@@ -215,6 +235,8 @@ export const LOCAL_BROKER_RULES = Object.freeze({
   kind: oneOf(['embedded', 'external']),
   mqttPort: portOrZero,
   wsPort: portOrZero,
+  maxConnections: positiveInt,
+  connectTimeoutMs: positiveInt,
   url: url(MQTT_SCHEMES),
 });
 

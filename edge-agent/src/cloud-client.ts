@@ -34,6 +34,8 @@ export interface CloudClientOptions {
   readonly maxSockets?: number;
   /** Largest response body accepted. Default 16 MiB. */
   readonly maxResponseBytes?: number;
+  /** CA certificate (PEM) trusted for an `https://` cloud besides the system CAs. */
+  readonly ca?: string;
 }
 
 /** Largest desired state accepted over HTTP: MAX_DEVICES entries at their longest id and hash fit. */
@@ -69,7 +71,10 @@ export class CloudClient {
       maxSockets: options.maxSockets ?? 16,
       scheduling: 'lifo' as const,
     };
-    this.agent = base.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.agent =
+      base.protocol === 'https:'
+        ? new HttpsAgent({ ...agentOptions, ...(options.ca !== undefined && { ca: options.ca }) })
+        : new HttpAgent(agentOptions);
     this.send = base.protocol === 'https:' ? httpsRequest : httpRequest;
     this.maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
     this.credential = options.edgeId === undefined ? options.token : `${options.edgeId}:${options.token}`;

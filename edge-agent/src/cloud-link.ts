@@ -17,6 +17,8 @@ export interface CloudLinkOptions {
   readonly url: string;
   readonly edgeId: string;
   readonly token: string;
+  /** CA certificate (PEM) trusted for `mqtts://` / `wss://` besides the system CAs. */
+  readonly ca?: string;
   /** Delay between reconnect attempts, ms. Default 2000. */
   readonly reconnectPeriodMs?: number;
   readonly onDesired: (payload: Uint8Array) => void;
@@ -35,6 +37,7 @@ export class CloudLink {
       clientId: edgeId,
       username: edgeId,
       password: token,
+      ...(options.ca !== undefined && { ca: options.ca }),
       clean: true,
       reconnectPeriod: options.reconnectPeriodMs ?? 2000,
       connectTimeout: 10_000,

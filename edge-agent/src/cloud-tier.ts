@@ -35,6 +35,7 @@ export function createCloudTier(
     edgeId: config.edgeId,
     model: config.cloudModel,
     maxSockets: config.cloudConnections,
+    ...(config.cloudCa !== undefined && { ca: config.cloudCa }),
   });
   return {
     client,

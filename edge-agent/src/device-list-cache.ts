@@ -4,9 +4,10 @@
  * fsynced, then renamed over the old one, so a crash leaves either the old or the new list, never half.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
+import { mkdirPrivate } from '@fogline/shared/storage';
 import { type DesiredState, parseDesiredState } from './desired-state.ts';
 
 export const DESIRED_STATE_FILE = 'desired-state.json';
@@ -37,7 +38,7 @@ export class DeviceListCache {
   }
 
   async save(state: DesiredState): Promise<void> {
-    await mkdir(this.dataDir, { recursive: true });
+    await mkdirPrivate(this.dataDir);
     const tmp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       const handle = await open(tmp, 'w', 0o600);

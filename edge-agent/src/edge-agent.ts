@@ -15,6 +15,7 @@ import {
   topics,
 } from '@fogline/shared';
 import { loadModelRepository } from '@fogline/shared/model-repository';
+import { preparePrivateDir } from '@fogline/shared/storage';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
 import { type AuditRelayCounts, startAuditRelay } from './audit-hook.ts';
 import type { BreakerState } from './cloud-breaker.ts';
@@ -32,12 +33,14 @@ import {
   type DriftAlarmListener,
   driftTelemetry,
 } from './edge-drift.ts';
+import { renderEdgeMetrics } from './edge-metrics.ts';
 import { EdgeModel } from './edge-model.ts';
 import { EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
 import { startEmbeddedBus } from './embedded-bus.ts';
 import { connectExternalBus } from './external-bus.ts';
 import { InferHandler } from './infer-handler.ts';
 import type { LocalBus, LocalBusEndpoints } from './local-bus.ts';
+import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.ts';
 import { type ReportCounts, ReportInbox, type ReportListener } from './report-inbox.ts';
 import { type DevicePolicyOptions, type RoutingChange, RoutingControl } from './routing-control.ts';
 
@@ -53,6 +56,8 @@ export interface EdgeAgentInfo {
   readonly localBroker: { readonly kind: 'embedded' | 'external' } & LocalBusEndpoints;
   /** Version of the device list in use (from the cache at start), if any. */
   readonly deviceListVersion: number | undefined;
+  /** Where `/metrics` is served, when the `metrics` option asked for it. */
+  readonly metrics?: { readonly host: string; readonly port: number };
 }
 
 export interface EdgeAgent {
@@ -95,6 +100,11 @@ export interface EdgeAgent {
   onDriftAlarm(listener: DriftAlarmListener): () => void;
   /** Audits relayed to the cloud: received, uploaded, dropped by why (docs/edge-agent.md "Audits"). */
   auditCounts(): AuditRelayCounts | undefined;
+  /**
+   * Re-reads the local broker's certificate and key (SIGHUP): new MQTTS/WSS handshakes get them, open
+   * connections go on. INVALID_ARG without TLS, or for a pair that cannot be used (the old one stays).
+   */
+  reloadTls(): Promise<void>;
 }
 
 interface Running {
@@ -109,6 +119,7 @@ interface Running {
   poller: DesiredStatePoller | undefined;
   audits: ReturnType<typeof startAuditRelay>;
   telemetryTimer: ReturnType<typeof setInterval> | undefined;
+  metrics?: MetricsEndpoint;
   startedAt: number;
   info: EdgeAgentInfo;
 }
@@ -146,8 +157,17 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
   return {
     start() {
       if (stopping) return Promise.reject(new Error('edge agent was stopped; create a new one'));
-      starting ??= startAgent(config, telemetry, registry, reports, driftListeners).then((r) => {
+      starting ??= startAgent(config, telemetry, registry, reports, driftListeners).then(async (r) => {
         running = r;
+        if (config.metrics) {
+          const render = () => renderEdgeMetrics(snapshot());
+          r.metrics = await startMetricsEndpoint(config.metrics, render).catch(async (err: unknown) => {
+            running = undefined;
+            await stopAgent(config, r);
+            throw err;
+          });
+          r.info = { ...r.info, metrics: { host: r.metrics.host, port: r.metrics.port } };
+        }
         const link = r.link;
         if (link) {
           r.telemetryTimer = setInterval(() => link.publishTelemetry(snapshot()), config.telemetryIntervalMs);
@@ -205,6 +225,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return () => driftListeners.delete(listener);
     },
     auditCounts: () => running?.audits?.relay.counts(),
+    reloadTls: () => started().bus.reloadTls(),
   };
 
   function started(): Running {
@@ -221,6 +242,7 @@ async function startAgent(
   driftListeners: ReadonlySet<DriftAlarmListener>,
 ): Promise<Running> {
   const { logger, edgeId } = config;
+  await preparePrivateDir(config.dataDir, { insecure: config.insecureDataDir });
   const repository = await loadModelRepository(config.modelsDir);
   const entry = repository.get(config.model);
   const routing = resolvePolicy({
@@ -314,6 +336,7 @@ async function startAgent(
         url: config.cloudBrokerUrl,
         edgeId,
         token: config.token,
+        ...(config.cloudCa !== undefined && { ca: config.cloudCa }),
         onDesired: (payload) => void sync.receive(payload),
         onConnectionChange: (up) => logger.info(`cloud broker ${up ? 'connected' : 'disconnected'}`),
         onError: (err) => logger.warn(`cloud broker: ${err.message}`),
@@ -381,6 +404,7 @@ async function publishDevicePolicyOn(
 async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void> {
   // 1. Stop taking requests: anything arriving from now on gets UNAVAILABLE at once.
   r.handler.stopAccepting();
+  await r.metrics?.close();
   if (r.telemetryTimer) clearInterval(r.telemetryTimer);
   await r.poller?.stop();
   // 2. Finish in-flight requests (bounded), and the batches behind them.

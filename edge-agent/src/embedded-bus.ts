@@ -8,8 +8,9 @@
  * topic can be refused; it publishes replies with `broker.publish` (QoS 1).
  */
 
-import { type Clock, topicMatches } from '@fogline/shared';
+import { type Clock, FoglineError, topicMatches } from '@fogline/shared';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
+import { ServerTls, type TlsFiles } from '@fogline/shared/tls';
 import type { AedesPublishPacket, Client } from 'aedes';
 import type { AgentLogger } from './agent-options.ts';
 import type { DeviceRegistry } from './device-registry.ts';
@@ -25,6 +26,10 @@ export interface EmbeddedBusOptions {
   readonly maxPacketBytes?: number;
   readonly publishRate?: { ratePerSec: number; burst: number };
   readonly reportRate?: { ratePerSec: number; burst: number };
+  /** MQTTS and WSS with this certificate and key (PEM files). */
+  readonly tls?: TlsFiles;
+  readonly maxConnections?: number;
+  readonly connectTimeoutMs?: number;
   readonly clock: Clock;
   readonly logger: AgentLogger;
 }
@@ -33,10 +38,14 @@ export const DEFAULT_EDGE_MQTT_PORT = 1883;
 
 export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<LocalBus> {
   const { edgeId, registry, logger } = options;
+  const tls = options.tls && (await ServerTls.load(options.tls));
   const broker: FoglineBroker = await createBroker({
     host: options.host,
     mqttPort: options.mqttPort ?? DEFAULT_EDGE_MQTT_PORT,
     wsPort: options.wsPort,
+    tls,
+    maxConnections: options.maxConnections,
+    connectTimeoutMs: options.connectTimeoutMs,
     maxPacketBytes: options.maxPacketBytes,
     publishRate: options.publishRate,
     reportRate: options.reportRate,
@@ -62,6 +71,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
     endpoints: {
       mqttPort: addresses.mqttPort,
       ...(addresses.wsPort !== undefined && { wsPort: addresses.wsPort }),
+      ...(tls && { tls: true }),
     },
     async subscribe(filter, onMessage) {
       // Emitted once the broker accepted the PUBLISH (authorizePublish re-addresses refused ones).
@@ -77,6 +87,11 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
     reportsDropped: () => broker.stats().reportsDropped,
     revoke(deviceIds) {
       for (const id of deviceIds) broker.revoke(id);
+    },
+    async reloadTls() {
+      if (!tls)
+        throw new FoglineError('INVALID_ARG', 'the local broker serves no TLS (--tls-cert/--tls-key)');
+      await tls.reload();
     },
     async close() {
       for (const l of listeners) broker.aedes.off('publish', l);

@@ -72,6 +72,9 @@ export async function connectExternalBus(options: ExternalBusOptions): Promise<L
     },
     reportsDropped: () => undefined,
     revoke() {},
+    async reloadTls() {
+      throw new FoglineError('INVALID_ARG', 'an external broker reloads its own certificate');
+    },
     async close() {
       await client.endAsync().catch(() => client.end(true));
     },

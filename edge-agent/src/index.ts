@@ -38,6 +38,7 @@ export type { DriftAlarmListener } from './edge-drift.ts';
 export type { DriftTelemetry, TelemetryCounts, TelemetryMessage } from './edge-telemetry.ts';
 export { DEFAULT_EDGE_MQTT_PORT } from './embedded-bus.ts';
 export type { HistogramSnapshot } from './latency-histogram.ts';
+export type { MetricsEndpointOptions } from './metrics-endpoint.ts';
 export type { ReportCounts, ReportListener } from './report-inbox.ts';
 export {
   type DevicePolicyOptions,

@@ -8,6 +8,8 @@ export interface LocalBusEndpoints {
   readonly mqttPort?: number;
   /** WebSocket port devices connect to (embedded broker). */
   readonly wsPort?: number;
+  /** The embedded broker's listeners are MQTTS and WSS. */
+  readonly tls?: boolean;
   /** URL of the broker (external broker). */
   readonly url?: string;
 }
@@ -30,5 +32,10 @@ export interface LocalBus {
   reportsDropped(): number | undefined;
   /** Disconnects these devices now (embedded only: an external broker applies its own ACL). */
   revoke(deviceIds: readonly string[]): void;
+  /**
+   * Re-reads the certificate the broker serves; open connections stay. INVALID_ARG unless this is the
+   * embedded broker serving TLS (an external broker reloads its own).
+   */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }

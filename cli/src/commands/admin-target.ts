@@ -5,16 +5,18 @@
  */
 import { CloudAdminClient, DEFAULT_DATA_DIR, resolveAdminTarget } from '@fogline/cloud';
 import type { Command } from 'commander';
+import { addClientCa, readClientCa } from '../trust-flags.ts';
 
 export interface AdminTargetFlags {
   url?: string;
   adminToken?: string;
   dataDir: string;
   json?: boolean;
+  tlsCa?: string;
 }
 
 export function withAdminTarget(cmd: Command): Command {
-  return cmd
+  return addClientCa(cmd, 'an https:// cloud')
     .option('--url <url>', 'cloud base URL (default: from <data-dir>/cloud.json)')
     .option('--admin-token <token>', 'admin token (default: <data-dir>/admin-token)')
     .option('--data-dir <dir>', "the cloud's state directory", DEFAULT_DATA_DIR)
@@ -22,5 +24,6 @@ export function withAdminTarget(cmd: Command): Command {
 }
 
 export async function adminClient(flags: AdminTargetFlags): Promise<CloudAdminClient> {
-  return new CloudAdminClient(await resolveAdminTarget(flags));
+  const ca = await readClientCa(flags);
+  return new CloudAdminClient(await resolveAdminTarget({ ...flags, ...(ca !== undefined && { ca }) }));
 }

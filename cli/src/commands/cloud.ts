@@ -17,8 +17,23 @@ import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broke
 import { type Command, Option } from 'commander';
 import { type ControllerFlags, controllerSettings, withControllerFlags } from '../controller-flags.ts';
 import { numberFlag, numberListFlag, numberOption } from '../flags.ts';
+import {
+  addBrokerCaps,
+  addHttpLimits,
+  type BrokerCapFlags,
+  brokerCapsOf,
+  type HttpLimitFlags,
+  httpLimitsOf,
+} from '../listener-flags.ts';
+import {
+  addDataDirTrust,
+  addServerTls,
+  reloadTlsOnSighup,
+  serverTlsFiles,
+  type TrustFlags,
+} from '../trust-flags.ts';
 
-interface CloudFlags extends ControllerFlags {
+interface CloudFlags extends ControllerFlags, TrustFlags, HttpLimitFlags, BrokerCapFlags {
   httpPort: number;
   mqttPort: number;
   host: string;
@@ -56,7 +71,9 @@ export function registerCloud(program: Command): void {
   const d = DEFAULT_CLOUD_OPTIONS;
   const serving = SERVING_RULES;
   const broker = BROKER_RULES;
-  withControllerFlags(program.command('cloud'))
+  const command = withControllerFlags(program.command('cloud'));
+  addServerTls(addDataDirTrust(command), 'HTTPS, MQTTS and WSS; SIGHUP re-reads them');
+  addBrokerCaps(addHttpLimits(command))
     .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
     .addOption(
       numberOption('--http-port <port>', 'HTTP port (0 = any free port)', CLOUD_RULES.httpPort, d.httpPort),
@@ -233,12 +250,14 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       mqttPort: flags.mqttPort,
       host: flags.host,
       dataDir: flags.dataDir,
+      insecureDataDir: flags.insecureDataDir === true,
       modelsDir: flags.models,
       auth: flags.auth,
       maxBodyBytes: flags.maxBodyBytes,
       shutdownTimeoutMs: flags.shutdownTimeoutMs,
       serving: JSON.parse(JSON.stringify(serving)) as ServingOptions,
-      mqtt: brokerLimits(flags),
+      mqtt: { ...brokerLimits(flags), ...brokerCapsOf(flags) },
+      http: httpLimitsOf(flags),
       edgeRate: { ratePerSec: flags.edgeRate, burst: flags.edgeBurst },
       cloudModel: flags.cloudModel,
       responseCacheMb: flags.responseCacheMb ?? responseCacheFromEnv(),
@@ -250,6 +269,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       },
       controller: controllerSettings(flags),
       demo: flags.demo === true,
+      tls: serverTlsFiles(flags),
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
     (line) => process.stderr.write(`fogline cloud: ${line}\n`),
@@ -280,6 +300,11 @@ async function runCloud(flags: CloudFlags): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // SIGHUP: the certificate renewed on disk is served to new connections; open ones go on.
+  reloadTlsOnSighup(
+    () => server.reloadTls(),
+    (line) => process.stderr.write(`fogline cloud: ${line}\n`),
+  );
 
   const ready = await server.start();
   if (ready.adminToken.created) {

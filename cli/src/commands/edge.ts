@@ -14,15 +14,23 @@ import {
   DRIFT_RULES,
   type EdgeAgentOptions,
   LOCAL_BROKER_RULES,
-  type LocalBrokerOptions,
 } from '@fogline/edge-agent';
 import type { ScoreKind } from '@fogline/shared';
 import { BROKER_DEFAULTS, RATE_RULES } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { type Command, Option } from 'commander';
 import { numberFlag, numberOption, textFlag } from '../flags.ts';
+import { addBrokerCaps } from '../listener-flags.ts';
+import {
+  addClientCa,
+  addDataDirTrust,
+  addServerTls,
+  readClientCa,
+  reloadTlsOnSighup,
+} from '../trust-flags.ts';
+import { type LocalBrokerFlags, localBrokerOf } from './edge-local-broker.ts';
 
-interface EdgeFlags {
+interface EdgeFlags extends LocalBrokerFlags {
   id: string;
   token?: string;
   cloud: string;
@@ -30,14 +38,9 @@ interface EdgeFlags {
   cloudModel: string;
   auditInputs: 'keep' | 'drop';
   auditFloorPerSec: number;
-  mqttPort: number;
-  wsPort?: number;
-  host: string;
-  devicePublishRate?: number;
-  broker?: string;
-  brokerUsername?: string;
-  brokerPassword?: string;
   dataDir: string;
+  metricsPort?: number;
+  metricsHost: string;
   model: string;
   modelVersion?: number;
   deviceModel?: string;
@@ -68,8 +71,9 @@ export function registerEdge(program: Command): void {
   const a = AGENT_DEFAULTS;
   const rules = AGENT_RULES;
   const { publishRate } = BROKER_DEFAULTS;
-  program
-    .command('edge')
+  const command = addBrokerCaps(addDataDirTrust(program.command('edge')));
+  addServerTls(command, 'the local broker as MQTTS/WSS; SIGHUP re-reads them');
+  addClientCa(command, 'the cloud (--cloud https://…, --cloud-broker mqtts://…)')
     .description('run an edge agent: local MQTT broker for devices, mid model, escalation to the cloud')
     .requiredOption(
       '--id <id>',
@@ -276,6 +280,16 @@ export function registerEdge(program: Command): void {
         a.shutdownTimeoutMs,
       ),
     )
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics on this port (0 = any free port; default: off)',
+      numberFlag('--metrics-port', LOCAL_BROKER_RULES.mqttPort),
+    )
+    .option(
+      '--metrics-host <address>',
+      'interface of /metrics; any but loopback needs a bearer token in $FOGLINE_METRICS_TOKEN',
+      '127.0.0.1',
+    )
     .option('--quiet', 'no log lines on stderr (the ready line still goes to stdout)')
     .action(runEdge);
 }
@@ -283,41 +297,12 @@ export function registerEdge(program: Command): void {
 async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
   const token = flags.token ?? process.env.FOGLINE_EDGE_TOKEN;
   if (!token) command.error('error: an edge token is required: --token <token> or FOGLINE_EDGE_TOKEN');
-  if (flags.broker) {
-    const embeddedOnly = {
-      mqttPort: '--mqtt-port',
-      wsPort: '--ws-port',
-      devicePublishRate: '--device-publish-rate',
-    };
-    for (const [key, flag] of Object.entries(embeddedOnly)) {
-      if (command.getOptionValueSource(key) === 'cli') {
-        command.error(`error: ${flag} configures the embedded broker; not with --broker`);
-      }
-    }
-  } else if (flags.brokerUsername !== undefined || flags.brokerPassword !== undefined) {
-    command.error('error: --broker-username/--broker-password need --broker');
-  }
   if (flags.cloudBroker !== undefined && command.getOptionValueSource('deviceListPollMs') === 'cli') {
     command.error(
       'error: --device-list-poll-ms is for edges without --cloud-broker (which delivers the list)',
     );
   }
-  const localBroker: LocalBrokerOptions = flags.broker
-    ? {
-        kind: 'external',
-        url: flags.broker,
-        username: flags.brokerUsername,
-        password: flags.brokerPassword ?? process.env.FOGLINE_BROKER_PASSWORD,
-      }
-    : {
-        kind: 'embedded',
-        host: flags.host,
-        mqttPort: flags.mqttPort,
-        wsPort: flags.wsPort,
-        ...(flags.devicePublishRate !== undefined && {
-          publishRate: { ratePerSec: flags.devicePublishRate, burst: 2 * flags.devicePublishRate },
-        }),
-      };
+  const localBroker = localBrokerOf(flags, command);
   const log = (line: string) => {
     if (!flags.quiet) process.stderr.write(`fogline edge ${flags.id}: ${line}\n`);
   };
@@ -331,6 +316,11 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     cloudBrokerUrl: flags.cloudBroker,
     localBroker,
     dataDir: flags.dataDir,
+    insecureDataDir: flags.insecureDataDir === true,
+    cloudCa: await readClientCa(flags),
+    ...(flags.metricsPort !== undefined && {
+      metrics: { port: flags.metricsPort, host: flags.metricsHost, token: process.env.FOGLINE_METRICS_TOKEN },
+    }),
     modelsDir: flags.models,
     model: flags.model,
     modelVersion: flags.modelVersion,
@@ -378,6 +368,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  reloadTlsOnSighup(() => agent.reloadTls(), log);
 
   const info = await agent.start();
   const { localBroker: bus } = info;
@@ -389,6 +380,8 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
       routing: info.routing,
       mqtt: { port: bus.mqttPort ?? null },
       ws: { port: bus.wsPort ?? null },
+      tls: bus.tls === true,
+      metrics: info.metrics ?? null,
       broker: bus.kind === 'external' ? bus.url : 'embedded',
       cloud: info.cloudUrl,
       cloudModel: info.cloudModel,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCalibrate } from './calibrate.ts';
+import { registerCerts } from './certs.ts';
 import { registerCloud } from './cloud.ts';
 import { registerDevices } from './devices.ts';
 import { registerEdge } from './edge.ts';
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerUp(program);
   registerStatus(program);
   registerPolicy(program);
+  registerCerts(program);
 }

@@ -15,12 +15,13 @@ import { cascadeOf, isBuiltInRepository } from '../cascade-flags.ts';
 import { type ControllerFlags, controllerSettings, withControllerFlags } from '../controller-flags.ts';
 import { readDataset } from '../dataset-progress.ts';
 import { numberFlag, parsePort } from '../flags.ts';
+import { addDataDirTrust, type TrustFlags } from '../trust-flags.ts';
 import { CascadeTally } from '../up/cascade-tally.ts';
 import { type DeviceSimulator, startDeviceSimulator } from '../up/device-simulator.ts';
 import { startFabricSystem } from '../up/fabric-system.ts';
 import { renderView } from '../up/live-view.ts';
 
-interface UpFlags extends ControllerFlags {
+interface UpFlags extends ControllerFlags, TrustFlags {
   devices: number;
   rate: number;
   duration?: number;
@@ -48,7 +49,7 @@ const positive = (flag: string, max: number) =>
 const count = (flag: string, max: number) => numberFlag(flag, intIn(0, max));
 
 export function registerUp(program: Command): void {
-  withControllerFlags(program.command('up'))
+  addDataDirTrust(withControllerFlags(program.command('up')))
     .description('run cloud + edge + simulated devices on embedded defaults, with a live view')
     .addOption(
       new Option('--devices <n>', 'simulated devices').argParser(count('--devices', 500)).default(20),
@@ -145,6 +146,7 @@ async function runUp(flags: UpFlags): Promise<void> {
   const system = await startFabricSystem({
     controller: controllerSettings(flags),
     dataDir: flags.dataDir,
+    insecureDataDir: flags.insecureDataDir === true,
     modelsDir: flags.models,
     host: flags.host,
     httpPort: flags.httpPort,

@@ -15,6 +15,8 @@ export interface FabricSystemOptions {
   /** The cloud's controller (`--controller`, ...). */
   controller?: CloudOptions['controller'];
   dataDir: string;
+  /** `--insecure-data-dir`: accept group- or world-accessible data dirs. */
+  insecureDataDir?: boolean;
   modelsDir: string;
   host: string;
   httpPort: number;
@@ -62,6 +64,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
     mqttPort: ports.mqtt.port,
     host: o.host,
     dataDir: join(o.dataDir, 'cloud'),
+    insecureDataDir: o.insecureDataDir === true,
     modelsDir: o.modelsDir,
     cloudModel: o.cloudModel,
     ...(o.controller && { controller: o.controller }),
@@ -103,6 +106,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
         publishRate: { ratePerSec: o.devicePublishRate, burst: Math.ceil(o.devicePublishRate * 2) },
       },
       dataDir: join(o.dataDir, 'edge'),
+      insecureDataDir: o.insecureDataDir === true,
       modelsDir: o.modelsDir,
       model: o.edgeModel,
       cloudModel: o.cloudModel,

@@ -3,10 +3,11 @@
  * start, written to `<dataDir>/admin-token` with mode 0600, and shown once; later starts read it back.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
 import { generateSecret } from '@fogline/shared/secrets';
+import { mkdirPrivate } from '@fogline/shared/storage';
 import { readStateFile } from '../state-file.ts';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -34,7 +35,7 @@ export async function ensureAdminToken(dataDir: string): Promise<AdminToken> {
     await chmod(path, 0o600);
     return { token: existing, path, created: false };
   }
-  await mkdir(dataDir, { recursive: true });
+  await mkdirPrivate(dataDir);
   const token = generateSecret(ADMIN_TOKEN_PREFIX);
   try {
     // 'wx': never overwrite a token another process wrote a moment ago.

@@ -16,9 +16,14 @@ const record = (name: string, over: Partial<ApiKeyRecord> = {}): ApiKeyRecord =>
   ...over,
 });
 
+/** Keys of the real form (`fgl_` + 43 base64url chars): the cache refuses anything else unseen. */
+const ALICE = `fgl_${'a'.repeat(43)}`;
+const BOB = `fgl_${'b'.repeat(43)}`;
+const WRONG = `fgl_${'w'.repeat(43)}`;
+
 /** A verify function over a mutable key table that counts its (expensive) calls. */
 function keyTable() {
-  const keys = new Map<string, ApiKeyRecord>([['fgl_alice', record('alice')]]);
+  const keys = new Map<string, ApiKeyRecord>([[ALICE, record('alice')]]);
   let calls = 0;
   const verify = async (key: string) => {
     calls++;
@@ -32,41 +37,54 @@ describe('ApiKeyCache', () => {
   it('verifies a key once, including concurrent first requests', async () => {
     const t = keyTable();
     const cache = new ApiKeyCache({ verify: t.verify });
-    const results = await Promise.all([cache.lookup('fgl_alice'), cache.lookup('fgl_alice')]);
+    const results = await Promise.all([cache.lookup(ALICE), cache.lookup(ALICE)]);
     expect(results.map((r) => r?.name)).toEqual(['alice', 'alice']);
     // A settled hit is answered without a promise (the hot path).
-    expect(cache.lookup('fgl_alice')).toMatchObject({ name: 'alice' });
-    expect(await cache.lookup('fgl_wrong')).toBeNull();
+    expect(cache.lookup(ALICE)).toMatchObject({ name: 'alice' });
+    expect(await cache.lookup(WRONG)).toBeNull();
     expect(t.calls()).toBe(2);
+  });
+
+  it('refuses tokens that cannot be keys without verifying or caching them: junk never evicts a valid key', async () => {
+    const t = keyTable();
+    const cache = new ApiKeyCache({ verify: t.verify, maxEntries: 2 });
+    expect(await cache.lookup(ALICE)).toMatchObject({ name: 'alice' });
+    for (let i = 0; i < 100; i++) {
+      for (const junk of [`fgl_${i}`, `x${'a'.repeat(46)}`, `fgl_${'a'.repeat(42)}!`, '']) {
+        expect(cache.lookup(junk)).toBeNull(); // at once, no promise
+      }
+    }
+    expect(t.calls()).toBe(1);
+    expect(cache.lookup(ALICE)).toMatchObject({ name: 'alice' }); // still a synchronous hit
   });
 
   it('forgets a revoked key at once, even while its verification is in flight', async () => {
     const t = keyTable();
     const cache = new ApiKeyCache({ verify: t.verify });
-    expect(await cache.lookup('fgl_alice')).not.toBeNull();
-    t.keys.delete('fgl_alice');
+    expect(await cache.lookup(ALICE)).not.toBeNull();
+    t.keys.delete(ALICE);
     cache.invalidateName('alice');
-    expect(await cache.lookup('fgl_alice')).toBeNull();
+    expect(await cache.lookup(ALICE)).toBeNull();
 
-    t.keys.set('fgl_alice', record('alice'));
+    t.keys.set(ALICE, record('alice'));
     cache.clear();
-    const pending = cache.lookup('fgl_alice'); // verification under way...
-    t.keys.delete('fgl_alice');
+    const pending = cache.lookup(ALICE); // verification under way...
+    t.keys.delete(ALICE);
     cache.invalidateName('alice'); // ...when the key is revoked
     expect(await pending).toBeNull();
   });
 
   it('expires entries after ttlMs and evicts the least recently used', async () => {
     const t = keyTable();
-    t.keys.set('fgl_bob', record('bob'));
+    t.keys.set(BOB, record('bob'));
     const clock = new ManualClock();
     const cache = new ApiKeyCache({ verify: t.verify, ttlMs: 1000, maxEntries: 1, clock });
-    await cache.lookup('fgl_alice');
-    await cache.lookup('fgl_bob'); // evicts alice
-    await cache.lookup('fgl_alice');
+    await cache.lookup(ALICE);
+    await cache.lookup(BOB); // evicts alice
+    await cache.lookup(ALICE);
     expect(t.calls()).toBe(3);
     clock.advance(1001);
-    await cache.lookup('fgl_alice');
+    await cache.lookup(ALICE);
     expect(t.calls()).toBe(4);
   });
 });

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '@fogline/shared';
 import { CredentialCache } from '../identities/credential-cache.ts';
-import type { ApiKeyRecord } from '../store/index.ts';
+import { type ApiKeyRecord, isApiKeyShaped } from '../store/index.ts';
 
 export interface ApiKeyCacheOptions {
   verify: (key: string) => Promise<ApiKeyRecord | null>;
@@ -37,6 +37,8 @@ export class ApiKeyCache {
    * synchronously (no promise on the hot path); a miss or a verification under way returns a promise.
    */
   lookup(key: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> {
+    // A token that cannot be a key is refused without a slot: junk never evicts valid keys.
+    if (!isApiKeyShaped(key)) return null;
     return this.cache.lookup(ANY_KEY, key);
   }
 

@@ -16,6 +16,7 @@ import {
 } from '@fogline/shared';
 import type { BrokerOptions, FoglineBroker } from '@fogline/shared/broker';
 import { createBroker } from '@fogline/shared/broker';
+import type { ServerTls } from '@fogline/shared/tls';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
@@ -37,7 +38,16 @@ import { EdgePresence } from './edge-presence.ts';
 
 /** Broker limits `fogline cloud` exposes as flags (defaults: BROKER_DEFAULTS of the shared broker). */
 export type CloudBrokerLimits = Partial<
-  Pick<BrokerOptions, 'publishRate' | 'connectRate' | 'maxClients' | 'maxPacketBytes' | 'drainTimeoutMs'>
+  Pick<
+    BrokerOptions,
+    | 'publishRate'
+    | 'connectRate'
+    | 'maxClients'
+    | 'maxConnections'
+    | 'connectTimeoutMs'
+    | 'maxPacketBytes'
+    | 'drainTimeoutMs'
+  >
 >;
 
 export interface CloudFabricOptions {
@@ -49,6 +59,8 @@ export interface CloudFabricOptions {
   /** MQTT over TCP; 0 = a free port; null = WebSocket only. */
   mqttPort: number | null;
   limits: CloudBrokerLimits;
+  /** The MQTT/TCP listener is MQTTS with this certificate (the WebSocket follows `httpServer`). */
+  tls?: ServerTls;
   edgeRate: EdgeRate;
   /** Versions of the edge-tier models the cloud serves (edge-models.ts), for the desired state. */
   edgeModels: () => Record<string, number>;
@@ -96,6 +108,7 @@ export class CloudFabric {
       host: options.host,
       mqttPort: options.mqttPort ?? undefined,
       httpServer: options.httpServer,
+      tls: options.tls,
       logger: { warn: () => {} }, // refusals are counted in broker.stats()
     });
     const connected = (id: string) =>

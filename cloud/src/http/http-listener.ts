@@ -1,11 +1,17 @@
 /**
  * Serves a fetch-style app (Hono) on a node:http server with graceful shutdown: `close()` stops
  * accepting connections, lets in-flight requests finish (their responses say `Connection: close`),
- * closes idle keep-alive sockets, and after `timeoutMs` cuts whatever is left.
+ * closes idle keep-alive sockets, and after `timeoutMs` cuts whatever is left. With a certificate it
+ * serves HTTPS (and the MQTT WebSocket attached to it is WSS). Slow clients are bounded
+ * (`HttpLimits`): headers due within `headersTimeoutMs`, the whole request within `requestTimeoutMs`
+ * of its first byte (a deadline, not an idle timer a trickle could reset), and at most
+ * `maxConnections` sockets.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { FoglineError } from '@fogline/shared';
+import type { ServerTls } from '@fogline/shared/tls';
 import { getRequestListener } from '@hono/node-server';
 
 export interface HttpListener {
@@ -22,7 +28,27 @@ export interface ListenOptions {
   host: string;
   /** Flag to name when the port is taken (e.g. `--http-port`). */
   flag?: string;
+  /** Serve HTTPS with this certificate (its `reload()` reaches this server). */
+  tls?: ServerTls;
+  /** Default DEFAULT_HTTP_LIMITS. */
+  limits?: HttpLimits;
 }
+
+/** Bounds on what a client may hold (docs/operations.md "Slow clients and caps"). */
+export interface HttpLimits {
+  /** Request line and headers must arrive within this of the request's first byte. */
+  readonly headersTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this of its first byte. */
+  readonly requestTimeoutMs: number;
+  /** Sockets open at once (MQTT over WebSocket included); past it new ones are closed on accept. */
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 10_000,
+});
 
 export type FetchApp = { fetch: (request: Request, env: unknown) => Response | Promise<Response> };
 
@@ -32,7 +58,7 @@ export async function listenHttp(app: FetchApp, options: ListenOptions): Promise
   let closing = false;
   let onDrained: (() => void) | undefined;
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     active.add(res);
     if (closing) res.setHeader('connection', 'close');
     res.once('close', () => {
@@ -40,10 +66,22 @@ export async function listenHttp(app: FetchApp, options: ListenOptions): Promise
       if (active.size === 0) onDrained?.();
     });
     void listener(req, res);
-  });
+  };
+  const { tls } = options;
+  const limits = options.limits ?? DEFAULT_HTTP_LIMITS;
+  const timeouts = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks both timeouts on this period (default 30 s): a slow client could outlive them by it.
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
+  const server: Server = tls
+    ? createHttpsServer({ ...tls.options, ...timeouts, handshakeTimeout: limits.headersTimeoutMs }, handle)
+    : createServer(timeouts, handle);
+  if (tls) tls.serve(server as ReturnType<typeof createHttpsServer>);
+  server.maxConnections = limits.maxConnections;
   // Longer than typical load balancers' idle timeout, so they close first (no reset races).
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {

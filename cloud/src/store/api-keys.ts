@@ -9,6 +9,11 @@ import { checkBurst, checkName, checkRate } from './validation.ts';
 
 export const API_KEY_PREFIX = 'fgl_';
 const API_KEY_PATTERN = /^fgl_[A-Za-z0-9_-]{43}$/;
+
+/** True when `key` has the form of an API key (`fgl_` + 43 base64url chars); anything else is no key. */
+export function isApiKeyShaped(key: unknown): key is string {
+  return typeof key === 'string' && API_KEY_PATTERN.test(key);
+}
 /** `fgl_` + 8 chars = 48 random bits shown and indexed; the other 208 bits stay secret. */
 const DISPLAY_PREFIX_LENGTH = API_KEY_PREFIX.length + 8;
 
@@ -58,7 +63,7 @@ export function createApiKeyRepository(db: StoreDatabase, now: WallClock): ApiKe
     },
 
     async verify(key: string) {
-      if (typeof key !== 'string' || !API_KEY_PATTERN.test(key)) return null;
+      if (!isApiKeyShaped(key)) return null;
       const candidates = await db
         .select({ ...recordColumns, keyHash: apiKeys.keyHash })
         .from(apiKeys)

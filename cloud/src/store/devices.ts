@@ -3,7 +3,13 @@
  * or to none (edge null): the cloud broker then authenticates them with `verify`.
  */
 import { CLOUD_EDGE_ID, FoglineError } from '@fogline/shared';
-import { generateSecret, hashSecret, MAX_SECRET_LENGTH, verifySecret } from '@fogline/shared/secrets';
+import {
+  generateSecret,
+  hashSecret,
+  MAX_SECRET_LENGTH,
+  verifyNoSubject,
+  verifySecret,
+} from '@fogline/shared/secrets';
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';
 import { devices, edges } from './schema.ts';
@@ -78,7 +84,8 @@ export function createDeviceRepository(db: StoreDatabase, now: WallClock): Devic
         // An edgeless device has no edge row: its `edges.revoked_at` reads null.
         .leftJoin(edges, eq(edges.id, devices.edgeId))
         .where(and(eq(devices.id, id), isNull(devices.revokedAt), isNull(edges.revokedAt)));
-      if (!row) return null;
+      // An unknown id costs what a known one does: the time of the answer does not tell which exist.
+      if (!row) return verifyNoSubject(token).then(() => null);
       const { tokenHash, ...record } = row;
       return (await verifySecret(token, tokenHash)) ? record : null;
     },

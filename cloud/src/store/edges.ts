@@ -1,6 +1,12 @@
 /** Edge agents: id + shown-once token (MQTT password on the cloud broker, bearer token on HTTP). */
 import { CLOUD_EDGE_ID, FoglineError } from '@fogline/shared';
-import { generateSecret, hashSecret, MAX_SECRET_LENGTH, verifySecret } from '@fogline/shared/secrets';
+import {
+  generateSecret,
+  hashSecret,
+  MAX_SECRET_LENGTH,
+  verifyNoSubject,
+  verifySecret,
+} from '@fogline/shared/secrets';
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';
 import { devices, edges } from './schema.ts';
@@ -68,7 +74,8 @@ export function createEdgeRepository(db: StoreDatabase, now: WallClock): EdgeRep
         .select({ ...recordColumns, tokenHash: edges.tokenHash })
         .from(edges)
         .where(and(eq(edges.id, id), isNull(edges.revokedAt)));
-      if (!row) return null;
+      // An unknown id costs what a known one does: the time of the answer does not tell which exist.
+      if (!row) return verifyNoSubject(token).then(() => null);
       const { tokenHash, ...record } = row;
       return (await verifySecret(token, tokenHash)) ? record : null;
     },

@@ -1,5 +1,5 @@
 /** Control-plane store: `openStore()` and the Store contract. */
-export { API_KEY_PREFIX } from './api-keys.ts';
+export { API_KEY_PREFIX, isApiKeyShaped } from './api-keys.ts';
 export type { WallClock } from './database.ts';
 export { DEVICE_TOKEN_PREFIX } from './devices.ts';
 export { createStore, type StoreConnection } from './drizzle-store.ts';

@@ -17,6 +17,8 @@ export interface MqttTransportOptions {
   clientId: string;
   /** MQTT password; omitted for brokers without authentication (username too, then). */
   token?: string;
+  /** CA certificate (PEM) trusted for mqtts:// and wss:// besides the system CAs (Node). */
+  ca?: string;
   replyTopic: string;
   /**
    * Optional topic subscribed to after the reply topic (the edge's policy): a broker that refuses it
@@ -71,6 +73,7 @@ export class MqttTransport {
     this.#client = mqtt.connect(options.url, {
       clientId: options.clientId,
       ...(options.token === undefined ? {} : { username: options.clientId, password: options.token }),
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
       protocolVersion: 4,
       clean: true,
       keepalive: options.keepaliveSec,

@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import { FoglineError } from '../core/errors.ts';
 import type { Identity } from '../core/fabric/acl.ts';
 import { checkFields, optionChecker, portOrZero, positive, positiveInt, rule } from '../core/options.ts';
+import type { ServerTls } from '../tls/server-tls.ts';
 
 /**
  * Maps the credentials of a CONNECT (MQTT username = client id, password = token) to an identity, or
@@ -37,6 +38,11 @@ export interface BrokerOptions {
   httpServer?: HttpServer;
   /** Path of the WebSocket endpoint. Default '/mqtt' (MQTT.js default). */
   wsPath?: string;
+  /**
+   * Serve the TCP and standalone WebSocket listeners over TLS (MQTTS, WSS) with this certificate; its
+   * `reload()` reaches them. An attached `httpServer` is TLS or not on its own.
+   */
+  tls?: ServerTls;
   /** Per-client token bucket on PUBLISH. Default 50/s, burst 100. */
   publishRate?: RateOptions;
   /**
@@ -48,11 +54,17 @@ export interface BrokerOptions {
   connectRate?: RateOptions;
   /** Most clients connected at once; further CONNECTs are refused. Default 10 000. */
   maxClients?: number;
+  /**
+   * Sockets open at once on each TCP and standalone WebSocket listener, authenticated or not; past it a
+   * new socket is closed on accept (before any work). Default 11 000 (maxClients' default + room for
+   * connections under way).
+   */
+  maxConnections?: number;
   /** Largest MQTT packet a client may send (fixed header included); bigger → disconnected. Default 256 KiB. */
   maxPacketBytes?: number;
   /** Aedes drainTimeout: a client that does not drain its socket for this long is dropped. Default 10 s. */
   drainTimeoutMs?: number;
-  /** Time a new connection has to send CONNECT. Default 10 s. */
+  /** Time a new connection has to finish its TLS handshake, and again to send CONNECT. Default 10 s. */
   connectTimeoutMs?: number;
   clock?: Clock;
   logger?: BrokerLogger;
@@ -64,8 +76,8 @@ export interface BrokerOptions {
 }
 
 export type ResolvedBrokerOptions = Readonly<
-  Required<Omit<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes'>> &
-    Pick<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes'>
+  Required<Omit<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls'>> &
+    Pick<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls'>
 >;
 
 const silentLogger: BrokerLogger = { warn: () => {} };
@@ -77,6 +89,7 @@ export const BROKER_DEFAULTS = Object.freeze({
   reportRate: Object.freeze({ ratePerSec: 5, burst: 20 }),
   connectRate: Object.freeze({ ratePerSec: 200, burst: 400 }),
   maxClients: 10_000,
+  maxConnections: 11_000,
   maxPacketBytes: 256 * 1024,
   drainTimeoutMs: 10_000,
   connectTimeoutMs: 10_000,
@@ -88,6 +101,7 @@ export const BROKER_RULES = Object.freeze({
   wsPort: portOrZero,
   wsPath: rule<string>('a path starting with "/"', (v) => typeof v === 'string' && v.startsWith('/')),
   maxClients: positiveInt,
+  maxConnections: positiveInt,
   maxPacketBytes: positiveInt,
   drainTimeoutMs: positiveInt,
   connectTimeoutMs: positiveInt,

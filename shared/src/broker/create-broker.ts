@@ -118,13 +118,20 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
       if (closing) throw new FoglineError('UNAVAILABLE', 'broker is closed');
       listening = true;
       const addresses: BrokerAddresses = { wsPath: opts.wsPath };
+      const limits = { maxConnections: opts.maxConnections, handshakeTimeoutMs: opts.connectTimeoutMs };
       if (opts.mqttPort !== undefined) {
-        const server = await listenTcp(opts.host, opts.mqttPort, sink);
+        const server = await listenTcp(
+          { host: opts.host, port: opts.mqttPort, tls: opts.tls, ...limits },
+          sink,
+        );
         servers.push(server);
         addresses.mqttPort = boundPort(server);
       }
       if (opts.wsPort !== undefined) {
-        const server = await listenWebSocket(opts.host, opts.wsPort, wsEndpoint);
+        const server = await listenWebSocket(
+          { host: opts.host, port: opts.wsPort, tls: opts.tls, ...limits },
+          wsEndpoint,
+        );
         servers.push(server);
         addresses.wsPort = boundPort(server);
       }

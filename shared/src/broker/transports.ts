@@ -1,8 +1,15 @@
 /**
  * Network listeners of a fogline broker: MQTT over TCP, and MQTT over WebSocket ([MQTT-6.0.0]: binary
  * frames, subprotocol "mqtt") either on its own HTTP listener or on an existing HTTP server at a path.
+ * With a certificate (`ServerTls`) the same listeners speak TLS: MQTTS and WSS ([MQTT-5.0]).
  */
-import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import {
   type AddressInfo,
   createServer as createTcpServer,
@@ -10,19 +17,40 @@ import {
   type Server as TcpServer,
 } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { ServerTls } from '../tls/server-tls.ts';
 import { coalesceWrites } from './write-coalescing.ts';
 
 /** Receives every new connection as a byte stream. */
 export type ConnectionSink = (stream: Duplex, request?: IncomingMessage) => void;
 
-export async function listenTcp(host: string, port: number, sink: ConnectionSink): Promise<TcpServer> {
-  const server = createTcpServer((socket: Socket) => {
+/** Where a listener binds, and what it holds to. */
+export interface ListenerSettings {
+  readonly host: string;
+  readonly port: number;
+  /** Serve TLS with this certificate (reloadable). */
+  readonly tls?: ServerTls;
+  /** Sockets open at once on this listener; past it new ones are closed on accept. */
+  readonly maxConnections: number;
+  /** A TLS handshake not done within this is cut (a connect that never sends its ClientHello). */
+  readonly handshakeTimeoutMs: number;
+}
+
+export async function listenTcp(settings: ListenerSettings, sink: ConnectionSink): Promise<TcpServer> {
+  const accept = (socket: Socket) => {
     socket.setNoDelay(true);
     coalesceWrites(socket);
     sink(socket);
-  });
-  await listen(server, host, port);
+  };
+  const { tls } = settings;
+  // TLS: the stream handed to Aedes is the decrypted one, after the handshake.
+  const server = tls
+    ? createTlsServer({ ...tls.options, handshakeTimeout: settings.handshakeTimeoutMs }, accept)
+    : createTcpServer(accept);
+  if (tls) tls.serve(server as ReturnType<typeof createTlsServer>);
+  server.maxConnections = settings.maxConnections;
+  await listen(server, settings.host, settings.port);
   return server;
 }
 
@@ -66,18 +94,32 @@ export function createWebSocketEndpoint(
 
 /** MQTT over WebSocket on its own HTTP listener; other paths and plain requests get 404. */
 export async function listenWebSocket(
-  host: string,
-  port: number,
+  settings: ListenerSettings,
   endpoint: WebSocketEndpoint,
 ): Promise<HttpServer> {
-  const server = createHttpServer((_req, res) => {
+  const notFound = (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: 'MQTT over WebSocket only' }));
-  });
+  };
+  const { tls } = settings;
+  // Only upgrades are served: the request line and headers are due within the connect timeout.
+  const limits = {
+    headersTimeout: settings.handshakeTimeoutMs,
+    requestTimeout: settings.handshakeTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, settings.handshakeTimeoutMs),
+  };
+  const server: HttpServer = tls
+    ? createHttpsServer(
+        { ...tls.options, ...limits, handshakeTimeout: settings.handshakeTimeoutMs },
+        notFound,
+      )
+    : createHttpServer(limits, notFound);
+  if (tls) tls.serve(server as ReturnType<typeof createHttpsServer>);
+  server.maxConnections = settings.maxConnections;
   server.on('upgrade', (request, socket, head) => {
     if (!endpoint.handleUpgrade(request, socket, head)) refuseUpgrade(socket);
   });
-  await listen(server, host, port);
+  await listen(server, settings.host, settings.port);
   return server;
 }
 

@@ -9,11 +9,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from '../core/model-config.ts';
+import { mkdirPrivate, writePrivateFile } from '../storage/private-dir.ts';
 import { zeroFeeds } from './batch-runner.ts';
 import { createInferenceEngine } from './inference-engine.ts';
 import type { EngineProbe, ProbePoint } from './probed-sizing.ts';
@@ -100,10 +101,8 @@ export async function cachedProbe(
   if (hit) return { probe: hit, cached: true };
   const probe = await probeModel(modelPath, config, options);
   cache[key] = probe;
-  await mkdir(dataDir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(cache, null, 1)}\n`);
-  await rename(tmp, file);
+  await mkdirPrivate(dataDir);
+  await writePrivateFile(file, `${JSON.stringify(cache, null, 1)}\n`);
   return { probe, cached: false };
 }
 

@@ -6,6 +6,7 @@ import {
   hashSecretSync,
   MAX_SECRET_LENGTH,
   SCRYPT_PARAMS,
+  verifyNoSubject,
   verifySecret,
   verifySecretSync,
 } from './secrets.ts';
@@ -93,5 +94,12 @@ describe('hashSecret / verifySecret', () => {
       expect(isFoglineError(err) && err.code).toBe('INTERNAL');
       expect(() => verifySecretSync(secret, encoded)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
     }
+  });
+});
+
+describe('verifyNoSubject', () => {
+  it('answers false for any secret, a real one included', async () => {
+    expect(await verifyNoSubject(generateSecret('fge_'))).toBe(false);
+    expect(await verifyNoSubject('')).toBe(false);
   });
 });

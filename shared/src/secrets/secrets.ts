@@ -137,3 +137,16 @@ export function verifySecretSync(secret: string, encoded: string): boolean {
   );
   return timingSafeEqual(derived, stored.hash);
 }
+
+/** The hash a subject that does not exist is checked against (made once, of a secret nobody holds). */
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Spends what `verifySecret` would, against a dummy hash, and answers false: for a subject (edge,
+ * device) that does not exist, so that response time does not tell an outsider which ids exist.
+ */
+export async function verifyNoSubject(secret: string): Promise<false> {
+  dummyHash ??= hashSecret(generateSecret('dummy_'));
+  await verifySecret(typeof secret === 'string' && secret.length > 0 ? secret : 'x', await dummyHash);
+  return false;
+}

@@ -1,0 +1,10 @@
+/** @fogline/shared/storage: fogline's private state on disk (data dir 0700, files 0600). */
+export {
+  type DataDirOptions,
+  mkdirPrivate,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+  preparePrivateDir,
+  tightenTree,
+  writePrivateFile,
+} from './private-dir.ts';

@@ -1,0 +1,83 @@
+/**
+ * fogline's state on disk is private to the user that runs it (docs/security.md "Data directory"):
+ * the data dir and every directory fogline makes in it are 0700, the files it writes 0600, whatever
+ * the umask. A data dir that others can read or enter is refused at start, unless the operator says
+ * `--insecure-data-dir`.
+ */
+import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FoglineError } from '../core/errors.ts';
+
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
+/** Group and other bits: none may be set on a data dir. */
+const SHARED_BITS = 0o077;
+
+export interface DataDirOptions {
+  /** `--insecure-data-dir`: accept a dir others can reach (e.g. a shared volume managed elsewhere). */
+  readonly insecure?: boolean;
+  /** The flag that names the override, for the refusal line. Default `--insecure-data-dir`. */
+  readonly flag?: string;
+}
+
+/**
+ * Creates `dir` (and missing parents) 0700, or checks an existing one: group- or world-accessible is
+ * refused with one line (PERMISSION_DENIED) unless `options.insecure`.
+ */
+export async function preparePrivateDir(dir: string, options: DataDirOptions = {}): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const mode = (await stat(dir)).mode & 0o777;
+  if ((mode & SHARED_BITS) === 0 || options.insecure) return;
+  const octal = mode.toString(8).padStart(4, '0');
+  throw new FoglineError(
+    'PERMISSION_DENIED',
+    `data dir ${dir} is accessible to other users (mode ${octal}); run \`chmod 700 ${dir}\`, or pass ${options.flag ?? '--insecure-data-dir'} to accept it`,
+    { details: { dir, mode: octal } },
+  );
+}
+
+/** mkdir -p with 0700 for every directory it creates (the umask cannot widen it). */
+export async function mkdirPrivate(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+/**
+ * Writes `data` to `file` atomically (temp file in the same directory, fsynced, renamed over) with
+ * mode 0600: a crash leaves the old or the new content, and no moment exists where others can read it.
+ */
+export async function writePrivateFile(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  try {
+    const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
+    try {
+      // open()'s mode only applies to a new file, and the umask applies to it: make it exact.
+      await handle.chmod(PRIVATE_FILE_MODE);
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Takes group and other bits off everything under `dir` (directories 0700, files 0600 at most): for
+ * files a library writes with its own modes (PGlite writes 0666 whatever the umask).
+ */
+export async function tightenTree(dir: string): Promise<void> {
+  await chmod(dir, PRIVATE_DIR_MODE);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await tightenTree(path);
+    else if (entry.isFile()) await chmod(path, PRIVATE_FILE_MODE).catch(ignoreVanished);
+  }
+}
+
+/** A file removed between readdir and chmod (a WAL segment recycled) needs nothing more. */
+function ignoreVanished(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
+}
