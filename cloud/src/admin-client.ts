@@ -1,10 +1,15 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { codeForHttpStatus, FoglineError } from '@fogline/shared';
 import { readAdminToken } from './auth/admin-token.ts';
 import { CLOUD_STATE_FILE, type CloudState } from './cloud-server.ts';
+import { MODEL_CONFIG_HEADER, type ModelVersionView } from './http/routes/model-store.ts';
 import type { DeviceView, EdgeView } from './identities/identity-service.ts';
 import { readStateFile } from './state-file.ts';
 
+export type { ModelVersionView } from './http/routes/model-store.ts';
 export type { DeviceView, EdgeView } from './identities/identity-service.ts';
 
 export interface KeyView {
@@ -95,26 +100,68 @@ export class CloudAdminClient {
     return (await this.call('DELETE', `/api/devices/${encodeURIComponent(id)}`)) as DeviceView;
   }
 
+  /**
+   * Pushes a model file to the model store (`fogline models push`): streamed from `file`, with
+   * config.json (or none: the model's newest stored config). `created` is false when name@version
+   * already held these bytes.
+   */
+  async pushModel(push: {
+    name: string;
+    file: string;
+    version?: number;
+    config?: unknown;
+  }): Promise<{ version: ModelVersionView; created: boolean }> {
+    const query = push.version === undefined ? '' : `?version=${push.version}`;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.target.adminToken}`,
+      'content-type': 'application/octet-stream',
+      'content-length': String((await stat(push.file)).size),
+    };
+    if (push.config !== undefined) {
+      headers[MODEL_CONFIG_HEADER] = Buffer.from(JSON.stringify(push.config)).toString('base64url');
+    }
+    const path = `/api/store/models/${encodeURIComponent(push.name)}/versions${query}`;
+    const res = await this.send(path, {
+      method: 'POST',
+      headers,
+      body: Readable.toWeb(createReadStream(push.file)) as ReadableStream,
+      duplex: 'half',
+      signal: AbortSignal.timeout(10 * 60_000),
+    } as RequestInit);
+    const json = (await this.answer(res)) as { version: ModelVersionView };
+    return { version: json.version, created: res.status === 201 };
+  }
+
+  async modelVersions(name: string): Promise<ModelVersionView[]> {
+    const path = `/api/store/models/${encodeURIComponent(name)}/versions`;
+    return ((await this.call('GET', path)) as { versions: ModelVersionView[] }).versions;
+  }
+
   /** One admin API call; non-2xx answers become FoglineErrors with the server's message. */
   protected async call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const url = `${this.target.url}${path}`;
-    let res: Response;
+    const res = await this.send(path, {
+      method,
+      headers: { authorization: `Bearer ${this.target.adminToken}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return this.answer(res);
+  }
+
+  private async send(path: string, init: RequestInit): Promise<Response> {
     try {
-      res = await fetch(url, {
-        method,
-        headers: { authorization: `Bearer ${this.target.adminToken}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
-      });
+      return await fetch(`${this.target.url}${path}`, init);
     } catch (cause) {
       throw new FoglineError(
         'UNAVAILABLE',
         `cannot reach the cloud at ${this.target.url} (is "fogline cloud" running?)`,
-        {
-          cause,
-        },
+        { cause },
       );
     }
+  }
+
+  /** The JSON of an answer; non-2xx answers become FoglineErrors with the server's message. */
+  private async answer(res: Response): Promise<unknown> {
     const text = await res.text();
     let json: unknown;
     try {

@@ -18,6 +18,7 @@ import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { type AuditSettings, DEFAULT_AUDIT_SETTINGS } from './audits/audit-intake.ts';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
+import { DEFAULT_MAX_MODEL_BYTES } from './model-store/model-store.ts';
 import { checkModelName } from './serving/model-server.ts';
 import { SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
 import { DEFAULT_DATA_DIR } from './store/index.ts';
@@ -45,6 +46,8 @@ export interface CloudOptions {
   auth: boolean;
   /** Request bodies past this get 413. */
   maxBodyBytes: number;
+  /** Model files pushed to the model store past this get 413 (`--max-model-mb`). */
+  maxModelBytes: number;
   /** How long a stop waits for in-flight requests before closing their connections. */
   shutdownTimeoutMs: number;
   serving: ServingOptions;
@@ -69,6 +72,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   databaseUrl: undefined,
   auth: true,
   maxBodyBytes: 16 * 1024 * 1024,
+  maxModelBytes: DEFAULT_MAX_MODEL_BYTES,
   shutdownTimeoutMs: 5_000,
   serving: Object.freeze({}),
   responseCacheMb: 0,
@@ -80,6 +84,7 @@ export const CLOUD_RULES = Object.freeze({
   httpPort: portOrZero,
   mqttPort: portOrZero,
   maxBodyBytes: intAtLeast(1024),
+  maxModelBytes: intAtLeast(1024),
   shutdownTimeoutMs: intAtLeast(0),
   responseCacheMb: numberIn(0, 1024 * 1024),
   edgeRate: Object.freeze({ ratePerSec: positive, burst: atLeast(1) }),
@@ -111,6 +116,7 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
   check('httpPort', o.httpPort, CLOUD_RULES.httpPort);
   if (o.mqttPort !== null) check('mqttPort', o.mqttPort, CLOUD_RULES.mqttPort);
   check('maxBodyBytes', o.maxBodyBytes, CLOUD_RULES.maxBodyBytes);
+  check('maxModelBytes', o.maxModelBytes, CLOUD_RULES.maxModelBytes);
   try {
     checkModelName(o.cloudModel);
   } catch (err) {

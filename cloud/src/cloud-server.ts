@@ -25,6 +25,7 @@ import { createApp } from './http/app.ts';
 import { errorResponse } from './http/error-response.ts';
 import { type FetchApp, type HttpListener, listenHttp } from './http/http-listener.ts';
 import { CloudMetrics } from './metrics/cloud-metrics.ts';
+import { ModelStore } from './model-store/model-store.ts';
 import { ModelServer } from './serving/model-server.ts';
 import { ResponseCache } from './serving/response-cache.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -221,6 +222,10 @@ export class CloudServer {
           intake: audits,
           records: store.auditRecords,
           drift: (edgeId) => auditDrift.view(edgeId),
+        },
+        modelStore: {
+          store: new ModelStore(o.dataDir, store.modelVersions, o.maxModelBytes),
+          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
         },
         metrics,
         maxBodyBytes: o.maxBodyBytes,

@@ -8,6 +8,7 @@ export {
   type DeviceView,
   type EdgeView,
   type KeyView,
+  type ModelVersionView,
   readCloudState,
   resolveAdminTarget,
 } from './admin-client.ts';

@@ -7,6 +7,7 @@ import type { ModelServer } from '../serving/model-server.ts';
 import type { ApiKeyRepository } from '../store/index.ts';
 import type { AuditRouteDeps } from './routes/audits.ts';
 import type { EdgeDesiredSource } from './routes/edge-desired.ts';
+import type { ModelStoreRouteDeps } from './routes/model-store.ts';
 
 export interface CloudAppDeps {
   models: ModelServer;
@@ -21,6 +22,8 @@ export interface CloudAppDeps {
   edgeDesired: EdgeDesiredSource;
   /** Audit upload from edges, and the records behind the admin API. */
   audits: AuditRouteDeps;
+  /** Pushed model versions (admin) and their files (edges and admin). */
+  modelStore: ModelStoreRouteDeps;
   metrics: CloudMetrics;
   /** Request bodies past this many bytes get 413. */
   maxBodyBytes: number;

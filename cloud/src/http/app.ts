@@ -16,6 +16,7 @@ import { registerEdgeDesiredRoutes } from './routes/edge-desired.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInferRoutes } from './routes/infer.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
+import { registerModelStoreRoutes } from './routes/model-store.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { REPOSITORY_CONTROL_PATHS, registerRepositoryRoutes } from './routes/repository.ts';
 
@@ -37,6 +38,7 @@ export function createApp(deps: CloudAppDeps): Hono {
   registerAdminIdentityRoutes(app, deps);
   registerEdgeDesiredRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerModelStoreRoutes(app, deps);
   app.notFound((c) =>
     errorResponse(new FoglineError('NOT_FOUND', `no endpoint ${c.req.method} ${c.req.path}`)),
   );
