@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { codeForHttpStatus, FoglineError } from '@fogline/shared';
 import { readAdminToken } from './auth/admin-token.ts';
 import { CLOUD_STATE_FILE, type CloudState } from './cloud-server.ts';
+import type { ExampleView } from './http/routes/examples.ts';
 import { MODEL_CONFIG_HEADER, type ModelVersionView } from './http/routes/model-store.ts';
 import type { DeviceView, EdgeView } from './identities/identity-service.ts';
 import { readStateFile } from './state-file.ts';
@@ -19,6 +20,15 @@ export interface KeyView {
   burst: number;
   createdAt: string;
   revokedAt: string | null;
+}
+
+export type { ExampleView } from './http/routes/examples.ts';
+
+export interface ExamplePageView {
+  examples: ExampleView[];
+  scanned: number;
+  skipped_no_input: number;
+  next: number | null;
 }
 
 export interface AdminTarget {
@@ -135,6 +145,23 @@ export class CloudAdminClient {
   async modelVersions(name: string): Promise<ModelVersionView[]> {
     const path = `/api/store/models/${encodeURIComponent(name)}/versions`;
     return ((await this.call('GET', path)) as { versions: ModelVersionView[] }).versions;
+  }
+
+  /** One page of hard examples (`GET /api/examples`); follow `next` until null. */
+  async hardExamples(query: {
+    since?: Date;
+    edge?: string;
+    after?: number;
+    scan?: number;
+    lowScore?: number;
+  }): Promise<ExamplePageView> {
+    const params = new URLSearchParams();
+    if (query.since) params.set('since', query.since.toISOString());
+    if (query.edge !== undefined) params.set('edge', query.edge);
+    if (query.after !== undefined) params.set('after', String(query.after));
+    if (query.scan !== undefined) params.set('scan', String(query.scan));
+    if (query.lowScore !== undefined) params.set('low_score', String(query.lowScore));
+    return (await this.call('GET', `/api/examples?${params}`)) as ExamplePageView;
   }
 
   /** One admin API call; non-2xx answers become FoglineErrors with the server's message. */

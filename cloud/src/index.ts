@@ -7,11 +7,14 @@ export {
   CloudAdminClient,
   type DeviceView,
   type EdgeView,
+  type ExamplePageView,
+  type ExampleView,
   type KeyView,
   type ModelVersionView,
   readCloudState,
   resolveAdminTarget,
 } from './admin-client.ts';
+export { DEFAULT_LOW_SCORE, realInput } from './audits/hard-examples.ts';
 export { ADMIN_TOKEN_FILE, adminTokenPath, readAdminToken } from './auth/admin-token.ts';
 export {
   CLOUD_RULES,

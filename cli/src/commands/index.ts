@@ -4,6 +4,7 @@ import { registerCloud } from './cloud.ts';
 import { registerDevices } from './devices.ts';
 import { registerEdge } from './edge.ts';
 import { registerEdges } from './edges.ts';
+import { registerExamples } from './examples.ts';
 import { registerInit } from './init.ts';
 import { registerKeys } from './keys.ts';
 import { registerModels } from './models.ts';
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerDevices(program);
   registerKeys(program);
   registerModels(program);
+  registerExamples(program);
   registerInit(program);
   registerQuantize(program);
   registerCalibrate(program);

@@ -171,6 +171,8 @@ export interface AuditQuery {
   readonly edgeId?: string;
   /** Records stored at or after this time. */
   readonly since?: Date;
+  /** Records with an id above this one (paging: the last id of the previous page). */
+  readonly afterId?: number;
   /** At most this many, oldest first (default and maximum 10 000). */
   readonly limit?: number;
 }
