@@ -20,7 +20,11 @@ interface PushFlags extends AdminTargetFlags {
 export function registerModelsStore(models: Command): void {
   withAdminTarget(
     models
-      .command('push <model>')
+      .command('push')
+      .argument(
+        '<model>',
+        'a model.onnx file, or a directory holding model.onnx (or <n>/model.onnx) and config.json',
+      )
       .description(
         "upload a model (a model.onnx, or a directory holding model.onnx, or <n>/model.onnx and config.json) to the cloud's model store; the cloud checks it before keeping it",
       )
@@ -53,7 +57,10 @@ export function registerModelsStore(models: Command): void {
   });
 
   withAdminTarget(
-    models.command('versions <name>').description("list a model's versions in the cloud's model store"),
+    models
+      .command('versions')
+      .argument('<name>', 'model name in the store')
+      .description("list a model's versions in the cloud's model store"),
   ).action(async (name: string, flags: AdminTargetFlags) => {
     const versions = await (await adminClient(flags)).modelVersions(name);
     if (flags.json) return void console.log(JSON.stringify(versions, null, 2));
