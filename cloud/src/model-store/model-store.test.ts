@@ -82,10 +82,21 @@ describe('model store', () => {
     const again = await cloud.admin.pushModel({ name: 'tiny', file: modelFile('digits-tiny'), version: 1 });
     expect(again).toEqual({ created: false, version: pushed.version });
 
-    // No version, no config: the next free version, with the last version's config.
-    const next = await cloud.admin.pushModel({ name: 'tiny', file: modelFile('digits-tiny') });
+    // No version: a retry of the newest version is idempotent too; another config makes a new version.
+    const retry = await cloud.admin.pushModel({ name: 'tiny', file: modelFile('digits-tiny') });
+    expect(retry).toEqual({ created: false, version: pushed.version });
+    const routing = { score: 'margin', threshold: 0.5 };
+    const next = await cloud.admin.pushModel({
+      name: 'tiny',
+      file: modelFile('digits-tiny'),
+      config: { ...configOf('digits-tiny'), name: 'tiny', routing },
+    });
     expect(next).toMatchObject({ created: true, version: { version: 2, sha256: sha256(bytes) } });
     expect((await cloud.admin.modelVersions('tiny')).map((v) => v.version)).toEqual([1, 2]);
+    const config = await fetch(`${cloud.url}/v2/fogline/models/tiny/versions/2/config`, {
+      headers: { authorization: `Bearer ${cloud.ready.adminToken.token}` },
+    });
+    expect(((await config.json()) as { routing: unknown }).routing).toEqual(routing);
   }, 60_000);
 
   it('answers 409 for another file pushed as an existing name@version', async () => {

@@ -9,7 +9,8 @@
  *
  * A push streams the body to `incoming/` while hashing and counting it (past `maxModelBytes`: 413,
  * nothing kept), then, one push per model at a time: the same name@version with the same bytes is
- * idempotent, other bytes are 409; else check-upload.ts decides, and only a model that passed is
+ * idempotent (so is a push without a version whose bytes and config the newest version has), other
+ * bytes are 409; else check-upload.ts decides, and only a model that passed is
  * moved into place, its config written, and its row inserted (first push wins between replicas).
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -111,6 +112,11 @@ export class ModelStore {
     if (same) return this.samePush(same, incoming);
     const version = asked ?? (newest?.version ?? 0) + 1;
     const previous = newest && { version: newest.version, config: await this.config(name, newest.version) };
+    // A retried push without a version: the newest version already holds these bytes and this config.
+    const sameConfig = given === undefined || JSON.stringify(given) === JSON.stringify(previous?.config);
+    if (asked === undefined && newest?.sha256 === incoming.sha256 && sameConfig) {
+      return { record: newest, created: false };
+    }
     const config = given ?? previous?.config;
     if (!config) {
       throw new FoglineError(
