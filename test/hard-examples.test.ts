@@ -67,7 +67,7 @@ beforeAll(async () => {
   agent.setRouting({ score: 'maxprob', threshold: 0 });
   const policy = await agent.publishDevicePolicy({ score: 'maxprob', threshold: 0.9 }, { auditRate: 0.3 });
   await eventually(() => device.policy.edgeVersion === policy.version, 2000);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await device?.close();
@@ -102,7 +102,7 @@ describe('fogline examples export', () => {
     await eventually(() => {
       const c = cloud.server.auditCounts!;
       return c.stored + c.feedbackJoined + c.failed === audits.sent + images.length;
-    }, 30_000);
+    }, 60_000);
     const res = await fetch(`${cloud.url}/api/audits?edge=${EDGE}`, {
       headers: { authorization: `Bearer ${cloud.ready.adminToken.token}` },
     });
@@ -156,5 +156,5 @@ describe('fogline examples export', () => {
     const evaluated = await fogline('models', 'eval', 'digits-large', '--data', outDir, '--json');
     expect(evaluated.code).toBe(0);
     expect(JSON.parse(evaluated.stdout)).toMatchObject({ count: hard.length, skipped: [] });
-  }, 120_000);
+  }, 180_000);
 });

@@ -13,10 +13,10 @@ import { runFogline as fogline } from '../cli/src/testing/run-fogline.ts';
 let cloud: FabricCloud;
 beforeAll(async () => {
   cloud = await startFabricCloud();
-}, 60_000);
+}, 120_000);
 afterAll(() => cloud?.stop());
 
-describe('fogline models push / versions (processes)', { timeout: 120_000 }, () => {
+describe('fogline models push / versions (processes)', { timeout: 180_000 }, () => {
   it('pushes a model directory, lists it, and refuses a truncated file with the reason', async () => {
     const dir = join(tempDir('push'), 'digits-tiny');
     cpSync(join(DEFAULT_MODELS_DIR, 'digits-tiny'), dir, { recursive: true });
