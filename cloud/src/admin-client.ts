@@ -1,12 +1,18 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { codeForHttpStatus, FoglineError } from '@fogline/shared';
 import { readAdminToken } from './auth/admin-token.ts';
 import { CLOUD_STATE_FILE, type CloudState } from './cloud-server.ts';
+import type { ExampleView } from './http/routes/examples.ts';
+import { MODEL_CONFIG_HEADER, type ModelVersionView } from './http/routes/model-store.ts';
 import type { DeviceView, EdgeView } from './identities/identity-service.ts';
 import { readStateFile } from './state-file.ts';
 
+export type { ModelVersionView } from './http/routes/model-store.ts';
 export type { DeviceView, EdgeView } from './identities/identity-service.ts';
 
 export interface KeyView {
@@ -84,6 +90,15 @@ export interface PinBody {
   device: StageView;
   edge: StageView;
   reason?: string;
+}
+
+export type { ExampleView } from './http/routes/examples.ts';
+
+export interface ExamplePageView {
+  examples: ExampleView[];
+  scanned: number;
+  skipped_no_input: number;
+  next: number | null;
 }
 
 export interface AdminTarget {
@@ -168,7 +183,59 @@ export class CloudAdminClient {
     return (await this.call('DELETE', `/api/devices/${encodeURIComponent(id)}`)) as DeviceView;
   }
 
-  /** One admin API call; non-2xx answers become FoglineErrors with the server's message. */
+  /**
+   * Pushes a model file to the model store (`fogline models push`): streamed from `file`, with
+   * config.json (or none: the model's newest stored config). `created` is false when name@version
+   * already held these bytes.
+   */
+  async pushModel(push: {
+    name: string;
+    file: string;
+    version?: number;
+    config?: unknown;
+  }): Promise<{ version: ModelVersionView; created: boolean }> {
+    const query = push.version === undefined ? '' : `?version=${push.version}`;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.target.adminToken}`,
+      'content-type': 'application/octet-stream',
+      'content-length': String((await stat(push.file)).size),
+    };
+    if (push.config !== undefined) {
+      headers[MODEL_CONFIG_HEADER] = Buffer.from(JSON.stringify(push.config)).toString('base64url');
+    }
+    const path = `/api/store/models/${encodeURIComponent(push.name)}/versions${query}`;
+    const res = await this.send(path, {
+      method: 'POST',
+      headers,
+      body: createReadStream(push.file),
+      timeoutMs: 10 * 60_000,
+    });
+    const json = this.answer(res) as { version: ModelVersionView };
+    return { version: json.version, created: res.status === 201 };
+  }
+
+  async modelVersions(name: string): Promise<ModelVersionView[]> {
+    const path = `/api/store/models/${encodeURIComponent(name)}/versions`;
+    return ((await this.call('GET', path)) as { versions: ModelVersionView[] }).versions;
+  }
+
+  /** One page of hard examples (`GET /api/examples`); follow `next` until null. */
+  async hardExamples(query: {
+    since?: Date;
+    edge?: string;
+    after?: number;
+    scan?: number;
+    lowScore?: number;
+  }): Promise<ExamplePageView> {
+    const params = new URLSearchParams();
+    if (query.since) params.set('since', query.since.toISOString());
+    if (query.edge !== undefined) params.set('edge', query.edge);
+    if (query.after !== undefined) params.set('after', String(query.after));
+    if (query.scan !== undefined) params.set('scan', String(query.scan));
+    if (query.lowScore !== undefined) params.set('low_score', String(query.lowScore));
+    return (await this.call('GET', `/api/examples?${params}`)) as ExamplePageView;
+  }
+
   /** Field accuracy and policy of every active edge (GET /api/field). */
   async field(): Promise<FleetFieldView> {
     return (await this.call('GET', '/api/field')) as FleetFieldView;
@@ -193,15 +260,22 @@ export class CloudAdminClient {
     return (await this.call('DELETE', `/api/edges/${encodeURIComponent(edgeId)}/policy/pin`)) as PolicyView;
   }
 
+  /** One admin API call; non-2xx answers become FoglineErrors with the server's message. */
   protected async call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const url = new URL(`${this.target.url}${path}`);
-    let res: { status: number; text: string };
-    try {
-      res = await send(url, {
+    return this.answer(
+      await this.send(path, {
         method,
         headers: { authorization: `Bearer ${this.target.adminToken}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        ca: this.target.ca,
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      }),
+    );
+  }
+
+  private async send(path: string, init: SendInit): Promise<SendAnswer> {
+    try {
+      return await send(new URL(`${this.target.url}${path}`), {
+        ...init,
+        ...(this.target.ca !== undefined && { ca: this.target.ca }),
       });
     } catch (cause) {
       const reason =
@@ -212,6 +286,10 @@ export class CloudAdminClient {
         cause,
       });
     }
+  }
+
+  /** The JSON of an answer; non-2xx answers become FoglineErrors with the server's message. */
+  private answer(res: SendAnswer): unknown {
     const { text } = res;
     let json: unknown;
     try {
@@ -227,11 +305,23 @@ export class CloudAdminClient {
   }
 }
 
-/** One HTTP(S) request with a 10 s deadline; node:https so that a CA of our own can be trusted. */
-function send(
-  url: URL,
-  init: { method: string; headers: Record<string, string>; body?: string; ca?: string },
-): Promise<{ status: number; text: string }> {
+interface SendInit {
+  method: string;
+  headers: Record<string, string>;
+  /** JSON text, or a file streamed as the body. */
+  body?: string | Readable;
+  /** Deadline for the whole exchange; default 10 s. */
+  timeoutMs?: number;
+  ca?: string;
+}
+
+interface SendAnswer {
+  status: number;
+  text: string;
+}
+
+/** One HTTP(S) request within its deadline; node:https so that a CA of our own can be trusted. */
+function send(url: URL, init: SendInit): Promise<SendAnswer> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -239,7 +329,7 @@ function send(
       {
         method: init.method,
         headers: init.headers,
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.timeout(init.timeoutMs ?? 10_000),
         // A connection of its own, closed after the answer: a kept-alive socket would hold the CLI's exit.
         agent: false,
         ...(init.ca !== undefined && { ca: init.ca }),
@@ -254,6 +344,9 @@ function send(
       },
     );
     req.on('error', reject);
-    req.end(init.body);
+    if (init.body instanceof Readable) {
+      init.body.on('error', (err) => req.destroy(err));
+      init.body.pipe(req);
+    } else req.end(init.body);
   });
 }

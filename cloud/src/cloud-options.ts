@@ -22,6 +22,7 @@ import { type ControllerSettings, DEFAULT_CONTROLLER_SETTINGS } from './controll
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/http-listener.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
+import { DEFAULT_MAX_MODEL_BYTES } from './model-store/model-store.ts';
 import { checkModelName } from './serving/model-server.ts';
 import { SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
 import { DEFAULT_DATA_DIR } from './store/index.ts';
@@ -53,6 +54,8 @@ export interface CloudOptions {
   maxBodyBytes: number;
   /** Slow clients and caps on the HTTP listener: header and request deadlines, sockets at once. */
   http: HttpLimits;
+  /** Model files pushed to the model store past this get 413 (`--max-model-mb`). */
+  maxModelBytes: number;
   /** How long a stop waits for in-flight requests before closing their connections. */
   shutdownTimeoutMs: number;
   serving: ServingOptions;
@@ -91,6 +94,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   auth: true,
   maxBodyBytes: 16 * 1024 * 1024,
   http: DEFAULT_HTTP_LIMITS,
+  maxModelBytes: DEFAULT_MAX_MODEL_BYTES,
   shutdownTimeoutMs: 5_000,
   serving: Object.freeze({}),
   responseCacheMb: 0,
@@ -110,6 +114,7 @@ export const CLOUD_RULES = Object.freeze({
     requestTimeoutMs: intAtLeast(100),
     maxConnections: intAtLeast(1),
   }),
+  maxModelBytes: intAtLeast(1024),
   shutdownTimeoutMs: intAtLeast(0),
   responseCacheMb: numberIn(0, 1024 * 1024),
   edgeRate: Object.freeze({ ratePerSec: positive, burst: atLeast(1) }),
@@ -159,6 +164,7 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
       },
     );
   }
+  check('maxModelBytes', o.maxModelBytes, CLOUD_RULES.maxModelBytes);
   try {
     checkModelName(o.cloudModel);
   } catch (err) {

@@ -29,6 +29,7 @@ import { createApp } from './http/app.ts';
 import { errorResponse } from './http/error-response.ts';
 import { type FetchApp, type HttpListener, listenHttp } from './http/http-listener.ts';
 import { CloudMetrics } from './metrics/cloud-metrics.ts';
+import { ModelStore } from './model-store/model-store.ts';
 import { ModelServer } from './serving/model-server.ts';
 import { ResponseCache } from './serving/response-cache.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -292,6 +293,10 @@ export class CloudServer {
           controller,
           publish: (id) => fabric.publisher.publish(id),
           presence: (id) => fabric.presence.view(id),
+        },
+        modelStore: {
+          store: new ModelStore(o.dataDir, store.modelVersions, o.maxModelBytes),
+          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
         },
         metrics,
         web: {

@@ -8,8 +8,11 @@ export {
   type DeviceView,
   type EdgeFieldView,
   type EdgeView,
+  type ExamplePageView,
+  type ExampleView,
   type FleetFieldView,
   type KeyView,
+  type ModelVersionView,
   type PinBody,
   type PolicyChangeView,
   type PolicyView,
@@ -18,6 +21,7 @@ export {
   type StageView,
   type TierFieldView,
 } from './admin-client.ts';
+export { DEFAULT_LOW_SCORE, realInput } from './audits/hard-examples.ts';
 export { ADMIN_TOKEN_FILE, adminTokenPath, readAdminToken } from './auth/admin-token.ts';
 export {
   CLOUD_RULES,

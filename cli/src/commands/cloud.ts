@@ -48,6 +48,7 @@ interface CloudFlags extends ControllerFlags, TrustFlags, HttpLimitFlags, Broker
   maxQueueSize?: number;
   preferredBatchSizes?: number[];
   maxBodyBytes: number;
+  maxModelBytes: number;
   shutdownTimeoutMs: number;
   mqttMaxPacketBytes?: number;
   mqttDrainTimeoutMs?: number;
@@ -170,6 +171,14 @@ export function registerCloud(program: Command): void {
     )
     .addOption(
       numberOption(
+        '--max-model-bytes <n>',
+        'largest model file `fogline models push` may upload to the model store (413 past it)',
+        CLOUD_RULES.maxModelBytes,
+        d.maxModelBytes,
+      ),
+    )
+    .addOption(
+      numberOption(
         '--shutdown-timeout-ms <ms>',
         'how long SIGINT/SIGTERM waits for in-flight requests',
         CLOUD_RULES.shutdownTimeoutMs,
@@ -254,6 +263,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       modelsDir: flags.models,
       auth: flags.auth,
       maxBodyBytes: flags.maxBodyBytes,
+      maxModelBytes: flags.maxModelBytes,
       shutdownTimeoutMs: flags.shutdownTimeoutMs,
       serving: JSON.parse(JSON.stringify(serving)) as ServingOptions,
       mqtt: { ...brokerLimits(flags), ...brokerCapsOf(flags) },

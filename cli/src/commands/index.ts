@@ -5,6 +5,7 @@ import { registerCloud } from './cloud.ts';
 import { registerDevices } from './devices.ts';
 import { registerEdge } from './edge.ts';
 import { registerEdges } from './edges.ts';
+import { registerExamples } from './examples.ts';
 import { registerInit } from './init.ts';
 import { registerKeys } from './keys.ts';
 import { registerModels } from './models.ts';
@@ -21,6 +22,7 @@ export function registerCommands(program: Command): void {
   registerDevices(program);
   registerKeys(program);
   registerModels(program);
+  registerExamples(program);
   registerInit(program);
   registerQuantize(program);
   registerCalibrate(program);

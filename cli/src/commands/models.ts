@@ -14,13 +14,17 @@ import { datasetProgress, readDataset } from '../dataset-progress.ts';
 import { parsePositiveInt } from '../flags.ts';
 import { formatTable } from '../format.ts';
 import { registerModelsCheck } from './models-check.ts';
+import { registerModelsStore } from './models-store.ts';
 
 const modelsDirOption = () =>
   new Option('--models <dir>', 'model repository directory').default(DEFAULT_MODELS_DIR, '<repo>/models');
 
 export function registerModels(program: Command): void {
-  const models = program.command('models').description('inspect and evaluate the model repository');
+  const models = program
+    .command('models')
+    .description("inspect and evaluate the model repository; push models to the cloud's model store");
   registerModelsCheck(models);
+  registerModelsStore(models);
 
   models
     .command('list')

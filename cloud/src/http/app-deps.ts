@@ -9,6 +9,7 @@ import type { WebAppDeps } from '../web/web-app.ts';
 import type { AuditRouteDeps } from './routes/audits.ts';
 import type { EdgeDesiredSource } from './routes/edge-desired.ts';
 import type { PolicyRouteDeps } from './routes/field.ts';
+import type { ModelStoreRouteDeps } from './routes/model-store.ts';
 
 export interface CloudAppDeps {
   models: ModelServer;
@@ -25,6 +26,8 @@ export interface CloudAppDeps {
   audits: AuditRouteDeps;
   /** Field accuracy, the controller's decisions, operator pins behind /api/field and /api/edges/{id}/policy. */
   policies: PolicyRouteDeps;
+  /** Pushed model versions (admin) and their files (edges and admin). */
+  modelStore: ModelStoreRouteDeps;
   metrics: CloudMetrics;
   /** Request bodies past this many bytes get 413. */
   maxBodyBytes: number;

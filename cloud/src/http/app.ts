@@ -16,10 +16,12 @@ import { registerAdminIdentityRoutes } from './routes/admin-identities.ts';
 import { registerAdminKeyRoutes } from './routes/admin-keys.ts';
 import { registerAuditRoutes } from './routes/audits.ts';
 import { registerEdgeDesiredRoutes } from './routes/edge-desired.ts';
+import { registerExampleRoutes } from './routes/examples.ts';
 import { registerFieldRoutes } from './routes/field.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInferRoutes } from './routes/infer.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
+import { registerModelStoreRoutes } from './routes/model-store.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { REPOSITORY_CONTROL_PATHS, registerRepositoryRoutes } from './routes/repository.ts';
 
@@ -45,6 +47,8 @@ export function createApp(deps: CloudAppDeps): Hono {
   registerAuditRoutes(app, deps);
   registerFieldRoutes(app, deps);
   if (deps.web) registerWeb(app, deps.web);
+  registerModelStoreRoutes(app, deps);
+  registerExampleRoutes(app, deps);
   app.notFound((c) =>
     errorResponse(new FoglineError('NOT_FOUND', `no endpoint ${c.req.method} ${c.req.path}`)),
   );

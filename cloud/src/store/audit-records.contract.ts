@@ -38,8 +38,10 @@ export function describeAuditRecordContract(sut: StoreUnderTest): void {
       const later = new Date(listed[0]!.createdAt.getTime() + 1);
       expect(await sut.store.auditRecords.list({ edgeId: edge, since: later })).toEqual([]);
       expect(await sut.store.auditRecords.list({ edgeId: edge, limit: 1 })).toHaveLength(1);
-      const after = await sut.store.auditRecords.list({ edgeId: edge, afterId: listed[0]!.id });
-      expect(after.map((r) => r.id)).toEqual([listed[1]!.id]);
+      expect(await sut.store.auditRecords.list({ edgeId: edge, afterId: listed[0]!.id })).toEqual([
+        listed[1],
+      ]);
+      expect(await sut.store.auditRecords.list({ edgeId: edge, afterId: listed[1]!.id })).toEqual([]);
     });
 
     it('stores feedback records with their label, and joins a label to the records of one request only', async () => {

@@ -96,7 +96,7 @@ export function createAuditRecordRepository(db: StoreDatabase, now: WallClock): 
           and(
             edgeId === undefined ? undefined : eq(auditRecords.edgeId, edgeId),
             query.since === undefined ? undefined : gte(auditRecords.createdAt, query.since),
-            query.afterId === undefined ? undefined : gt(auditRecords.id, query.afterId),
+            query.afterId === undefined ? undefined : gt(auditRecords.id, checkAfterId(query.afterId)),
           ),
         )
         .orderBy(asc(auditRecords.id))
@@ -163,4 +163,11 @@ export function createAuditRecordRepository(db: StoreDatabase, now: WallClock): 
       return { deleted, inputsDropped: dropped.length };
     },
   };
+}
+
+function checkAfterId(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new FoglineError('INVALID_ARG', `after must be a record id (an integer >= 0), got ${value}`);
+  }
+  return value;
 }

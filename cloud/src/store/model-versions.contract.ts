@@ -43,6 +43,14 @@ export function describeModelVersionContract(sut: StoreUnderTest): void {
       expect(await sut.store.modelVersions.list()).toEqual(expect.arrayContaining([v1, promoted]));
     });
 
+    it('insertIfAbsent inserts once and then returns the row already there', async () => {
+      const model = unique('digits');
+      const first = await sut.store.modelVersions.insertIfAbsent(input(model, 1));
+      expect(first).toMatchObject({ inserted: true, record: { model, version: 1, sha256: digest('a') } });
+      const second = await sut.store.modelVersions.insertIfAbsent(input(model, 1, { sha256: digest('b') }));
+      expect(second).toEqual({ inserted: false, record: first.record });
+    });
+
     it('validates every field with INVALID_ARG and reports unknown versions as NOT_FOUND', async () => {
       const model = unique('digits');
       const bad: Partial<ModelVersionInput>[] = [

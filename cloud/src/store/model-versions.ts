@@ -7,6 +7,21 @@ import type { ModelVersionInput, ModelVersionRepository } from './store.ts';
 import { checkBytes, checkName, checkSha256, checkStatus, checkTier, checkVersion } from './validation.ts';
 
 export function createModelVersionRepository(db: StoreDatabase, now: WallClock): ModelVersionRepository {
+  async function get(model: string, version: number) {
+    checkName('model', model);
+    checkVersion(version);
+    const [record] = await db
+      .select()
+      .from(modelVersions)
+      .where(and(eq(modelVersions.model, model), eq(modelVersions.version, version)));
+    if (!record) {
+      throw new FoglineError('NOT_FOUND', `model '${model}' version ${version} is not registered`, {
+        details: { model, version },
+      });
+    }
+    return record;
+  }
+
   return {
     async upsert(input: ModelVersionInput) {
       const model = checkName('model', input?.model);
@@ -26,20 +41,27 @@ export function createModelVersionRepository(db: StoreDatabase, now: WallClock):
       return record;
     },
 
-    async get(model: string, version: number) {
-      checkName('model', model);
-      checkVersion(version);
-      const [record] = await db
-        .select()
-        .from(modelVersions)
-        .where(and(eq(modelVersions.model, model), eq(modelVersions.version, version)));
-      if (!record) {
-        throw new FoglineError('NOT_FOUND', `model '${model}' version ${version} is not registered`, {
-          details: { model, version },
-        });
-      }
-      return record;
+    async insertIfAbsent(input: ModelVersionInput) {
+      const model = checkName('model', input?.model);
+      const version = checkVersion(input.version);
+      const [inserted] = await db
+        .insert(modelVersions)
+        .values({
+          model,
+          version,
+          tier: checkTier(input.tier),
+          sha256: checkSha256(input.sha256),
+          bytes: checkBytes(input.bytes),
+          status: checkStatus(input.status),
+          createdAt: now(),
+        })
+        .onConflictDoNothing({ target: [modelVersions.model, modelVersions.version] })
+        .returning();
+      if (inserted) return { record: inserted, inserted: true };
+      return { record: await get(model, version), inserted: false };
     },
+
+    get,
 
     async list(model?: string) {
       if (model !== undefined) checkName('model', model);

@@ -108,6 +108,11 @@ export type ModelVersionInput = Omit<ModelVersionRecord, 'createdAt'>;
 export interface ModelVersionRepository {
   /** Inserts or replaces (model, version); `createdAt` is kept from the first insert. */
   upsert(input: ModelVersionInput): Promise<ModelVersionRecord>;
+  /**
+   * Inserts (model, version) unless it is there already: returns the row now there and whether this
+   * call inserted it (the model store's "first push wins", safe between replicas).
+   */
+  insertIfAbsent(input: ModelVersionInput): Promise<{ record: ModelVersionRecord; inserted: boolean }>;
   get(model: string, version: number): Promise<ModelVersionRecord>;
   /** Ordered by model, then version; only `model`'s versions when given. */
   list(model?: string): Promise<ModelVersionRecord[]>;
@@ -166,7 +171,7 @@ export interface AuditQuery {
   readonly edgeId?: string;
   /** Records stored at or after this time. */
   readonly since?: Date;
-  /** Records with an id above this one (incremental reading, as the controller does). */
+  /** Records with an id above this one (incremental reading, as the controller does; paging: the last id of the previous page). */
   readonly afterId?: number;
   /** At most this many, oldest first (default and maximum 10 000). */
   readonly limit?: number;
