@@ -131,7 +131,7 @@ describe('fogline cloud / fogline keys (processes)', () => {
       /revoked API key 'alice'/,
     );
     expect((await infer()).status).toBe(401);
-  });
+  }, 90_000); // four CLI processes, each starting Node and its imports: slow on a loaded 2-core box
 
   it('refuses a taken port in one line naming the port and the flag; --no-auth warns loudly', async () => {
     const port = String(cloud.ready.http.port);
