@@ -19,6 +19,7 @@ import {
 import { baselines, type CascadePolicy, type TierShares } from '../calibrate/cascade.ts';
 import { choosePolicy } from '../calibrate/objective.ts';
 import { sweepPolicies } from '../calibrate/sweep.ts';
+import { fallbackTarget } from './fallback.ts';
 import {
   cascadeOf,
   type Disagreement,
@@ -253,9 +254,11 @@ export function decidePolicy(input: ControllerInput): ControllerDecision {
 }
 
 /**
- * The conservative fallback after a drift alarm with too few records to re-fit: escalate more —
- * the device's threshold up by maxStep, the edge's too while the cloud share measured on the records
- * there are stays within the budget; smaller steps when it would not.
+ * The conservative fallback after a drift alarm with too few records to re-fit (fallback.ts): the
+ * thresholds placed from the score quantiles of the records since the alarm, so that the cloud answers
+ * about `fallbackCloudShare` of its budget and the device only what it is surest of. It waits for
+ * `minFallbackRecords` (weak-reference checks run on them first), moves by bounded steps, and is
+ * re-placed as records arrive only when a threshold would move by `fallbackTolerance` or more.
  */
 function conservative(
   input: ControllerInput,
@@ -264,50 +267,45 @@ function conservative(
   reason: string,
 ): ControllerDecision {
   const { policy: current, records } = input;
-  if (input.state.conservative) {
-    return {
-      action: 'hold',
-      why: `${reason}; already on the conservative policy, waiting for records`,
-      figures,
-    };
-  }
-  const s = knobs.maxStep;
-  const up = (p: ResolvedPolicy, by: number): ResolvedPolicy => ({
-    score: p.score,
-    threshold: Math.min(ALWAYS_ESCALATE_THRESHOLD, p.threshold + by),
-  });
-  const steps: [number, number][] = [
-    [s, s],
-    [s, 0],
-    [s / 2, 0],
-    [s / 4, 0],
-  ];
-  for (const [deviceStep, edgeStep] of steps) {
-    const next = { device: up(current.device, deviceStep), edge: up(current.edge, edgeStep) };
-    if (samePolicy(next, current)) {
-      return {
-        action: 'hold',
-        why: `drift alarm and ${reason}; the policy already escalates all it can`,
-        figures,
-      };
-    }
-    const cloud = records.length === 0 ? 0 : sharesOf(records, next).cloud;
-    if (cloud <= input.maxCloudShare + EPS) {
-      const measured =
-        records.length === 0
-          ? 'no records yet to measure its cloud share'
-          : `cloud share ${pp(cloud)} on ${records.length} records`;
-      return {
-        action: 'conservative',
-        policy: next,
-        why: `drift alarm and ${reason}: escalating more (device +${deviceStep}, edge +${edgeStep}; ${measured}, budget ${pp(input.maxCloudShare)})`,
-        figures,
-      };
-    }
-  }
-  return {
+  const hold = (why: string): ControllerDecision => ({
     action: 'hold',
-    why: `drift alarm and ${reason}; escalating more would pass the cloud budget ${pp(input.maxCloudShare)}`,
+    why: `drift alarm and ${reason}; ${why}`,
+    figures,
+  });
+  if (figures.nEff < knobs.minFallbackRecords) {
+    return hold(
+      `waiting for ${knobs.minFallbackRecords} records since the alarm to place the fallback (${figures.nEff.toFixed(0)} so far)`,
+    );
+  }
+  const target = fallbackTarget(records, current, input.maxCloudShare, knobs);
+  const next: CascadePolicy = {
+    device: stepStage(current.device, target.device, knobs.maxStep),
+    edge: stepStage(current.edge, target.edge, knobs.maxStep),
+  };
+  const show = (p: CascadePolicy) =>
+    `device ${p.device.score} ≥ ${p.device.threshold.toFixed(3)}, edge ${p.edge.score} ≥ ${p.edge.threshold.toFixed(3)}`;
+  const moved = Math.max(
+    Math.abs(next.device.threshold - current.device.threshold),
+    Math.abs(next.edge.threshold - current.edge.threshold),
+  );
+  if (moved < knobs.fallbackTolerance) {
+    return hold(
+      `the fallback is in place (${show(current)}; the records' quantiles move it by < ${knobs.fallbackTolerance})`,
+    );
+  }
+  const shares = sharesOf(records, next);
+  if (shares.cloud > input.maxCloudShare + EPS) {
+    return hold(
+      `a bounded step toward the fallback would send ${pp(shares.cloud)} to the cloud, over the budget ${pp(input.maxCloudShare)}`,
+    );
+  }
+  const stepped = samePolicy(next, target)
+    ? ''
+    : `, a step of at most ${knobs.maxStep} toward ${show(target)}`;
+  return {
+    action: 'conservative',
+    policy: next,
+    why: `drift alarm and ${reason}: the fallback from the score quantiles of ${records.length} records (${show(next)}${stepped}): device ${pp(shares.device)}, edge ${pp(shares.edge)}, cloud ${pp(shares.cloud)} of the traffic, budget ${pp(input.maxCloudShare)}`,
     figures,
   };
 }
