@@ -4,7 +4,8 @@
  * request routed by the policy in effect (`answeringTier`), audited with probability p from a seeded
  * generator, the device's scores summed into histogram reports for the edge's `DriftMonitor`, and
  * every `decideEvery` requests `decidePolicy` on the audit records, its policy applied at once. The
- * alarm raises p to the monitor's alarm rate and restarts the record window, as on a real edge.
+ * alarm raises p to the monitor's alarm rate and restarts the record window, as on a real edge; a
+ * policy change is told to the monitor (`routingChanged`), which may then settle (drift-monitor.ts).
  */
 
 import { DriftMonitor, type DriftOptions, resolveDriftSettings } from '@fogline/edge-agent';
@@ -152,6 +153,7 @@ export function simulate(o: SimulationOptions): Simulation {
       });
       if (d.policy) {
         policy = d.policy;
+        monitor.routingChanged();
         conservative = d.action === 'conservative';
         lastChangeMs = clock.now();
       }
