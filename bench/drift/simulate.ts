@@ -26,6 +26,7 @@ import {
   type FieldRecord,
 } from '@fogline/toolchain';
 import type { ScoredItem } from './scored-stream.ts';
+import type { RequestOutcome } from './windows.ts';
 
 export interface SimulationOptions {
   readonly items: readonly ScoredItem[];
@@ -48,14 +49,6 @@ export interface SimulationOptions {
   readonly seed: number;
 }
 
-/** What happened to one request. */
-export interface SimulatedRequest {
-  readonly tier: Tier;
-  readonly correct: boolean;
-  readonly audited: boolean;
-  readonly alarm: boolean;
-}
-
 export interface SimulatedDecision {
   readonly at: number;
   readonly action: ControllerAction;
@@ -64,7 +57,7 @@ export interface SimulatedDecision {
 }
 
 export interface Simulation {
-  readonly requests: readonly SimulatedRequest[];
+  readonly requests: readonly RequestOutcome[];
   readonly decisions: readonly SimulatedDecision[];
   /** Requests at which the drift alarm went on (true) or off (false). */
   readonly alarms: readonly { readonly at: number; readonly alarm: boolean }[];
@@ -113,13 +106,13 @@ export function simulate(o: SimulationOptions): Simulation {
   let counts = new Array<number>(bins.length - 1).fill(0);
   let counted = 0;
   let windowStart = 0;
-  const requests: SimulatedRequest[] = [];
+  const requests: RequestOutcome[] = [];
   for (; index < o.items.length; index++) {
     const item = o.items[index]!;
     const record = recordOf(item, p, clock.now());
     const tier = answeringTier(record, policy);
     const audited = random() < p;
-    requests.push({ tier, correct: item.out[tier].answer === item.label, audited, alarm });
+    requests.push({ tier, correct: item.out[tier].answer === item.label, audited, p, alarm });
     if (audited) records.push(record);
     counts[binOf(item.out.device.scores[ref.score], bins)]!++;
     if (++counted === o.histogramEvery) {

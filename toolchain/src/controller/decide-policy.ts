@@ -14,6 +14,7 @@ import {
   FoglineError,
   type ResolvedPolicy,
   recordsNeeded,
+  TIERS,
   wilsonBounds,
 } from '@fogline/shared';
 import { baselines, type CascadePolicy, type TierShares } from '../calibrate/cascade.ts';
@@ -170,6 +171,8 @@ export function decidePolicy(input: ControllerInput): ControllerDecision {
   const needed = Math.max(knobs.minRecords, recordsNeeded(baseline.disagreement, knobs.margin));
   const { fit, heldOut } = splitHoldOut(records, knobs.holdOutShare);
   const held = disagreementOf(heldOut, current);
+  // Only during the alarm: once it settles the records come at the calm rate, each weighing 1/p, so
+  // a few of them would swing the quantiles; the fallback then holds until a refit replaces it.
   const fallBack = (reason: string): ControllerDecision =>
     state.driftAlarm ? conservative(input, knobs, figures, reason) : decision('hold', reason);
 
@@ -258,7 +261,8 @@ export function decidePolicy(input: ControllerInput): ControllerDecision {
  * thresholds placed from the score quantiles of the records since the alarm, so that the cloud answers
  * about `fallbackCloudShare` of its budget and the device only what it is surest of. It waits for
  * `minFallbackRecords` (weak-reference checks run on them first), moves by bounded steps, and is
- * re-placed as records arrive only when a threshold would move by `fallbackTolerance` or more.
+ * re-placed as records arrive during the alarm only when that would move at least `fallbackTolerance`
+ * of the traffic between tiers; after the alarm it holds until a refit replaces it.
  */
 function conservative(
   input: ControllerInput,
@@ -284,16 +288,15 @@ function conservative(
   };
   const show = (p: CascadePolicy) =>
     `device ${p.device.score} ≥ ${p.device.threshold.toFixed(3)}, edge ${p.edge.score} ≥ ${p.edge.threshold.toFixed(3)}`;
-  const moved = Math.max(
-    Math.abs(next.device.threshold - current.device.threshold),
-    Math.abs(next.edge.threshold - current.edge.threshold),
-  );
+  // Hysteresis in traffic, not in score units: near 1 a small threshold move shifts a large share.
+  const shares = sharesOf(records, next);
+  const before = sharesOf(records, current);
+  const moved = Math.max(...TIERS.map((t) => Math.abs(shares[t] - before[t])));
   if (moved < knobs.fallbackTolerance) {
     return hold(
-      `the fallback is in place (${show(current)}; the records' quantiles move it by < ${knobs.fallbackTolerance})`,
+      `the fallback is in place (${show(current)}; placing it again on these records would move < ${pp(knobs.fallbackTolerance)} of the traffic between tiers)`,
     );
   }
-  const shares = sharesOf(records, next);
   if (shares.cloud > input.maxCloudShare + EPS) {
     return hold(
       `a bounded step toward the fallback would send ${pp(shares.cloud)} to the cloud, over the budget ${pp(input.maxCloudShare)}`,

@@ -35,7 +35,7 @@ export interface ControllerKnobs {
   readonly fallbackCloudShare: number;
   /** Fallback: fewest effective records since the alarm before it is placed. */
   readonly minFallbackRecords: number;
-  /** Fallback: it is re-placed only when a threshold would move at least this much (hysteresis). */
+  /** Fallback: re-placed only when that moves at least this share of the traffic between tiers (hysteresis). */
   readonly fallbackTolerance: number;
 }
 
@@ -47,11 +47,11 @@ export const DEFAULT_CONTROLLER_KNOBS: ControllerKnobs = Object.freeze({
   minGain: 0.02,
   minIntervalMs: 10 * 60_000,
   referenceDrop: 0.1,
-  agreementCollapse: 0.15,
+  agreementCollapse: 0.12,
   referencePsi: 1,
   minHistogramRecords: 500,
   fallbackDeviceShare: 0.5,
-  fallbackCloudShare: 0.9,
+  fallbackCloudShare: 0.8,
   minFallbackRecords: 40,
   fallbackTolerance: 0.02,
 });
