@@ -16,6 +16,74 @@ export interface KeyView {
   revokedAt: string | null;
 }
 
+/** A routing stage as the API shows it. */
+export interface StageView {
+  score: string;
+  threshold: number;
+}
+
+/** One tier's field accuracy over an edge's window; null where nothing is known yet. */
+export interface TierFieldView {
+  agreement: number | null;
+  low: number | null;
+  high: number | null;
+  n: number;
+  share: number | null;
+}
+
+export interface EdgeFieldView {
+  edge: string;
+  online: boolean;
+  drift_alarm: boolean | null;
+  field: {
+    records: number;
+    audit_rate: number | null;
+    tiers: Record<'device' | 'edge' | 'cloud', TierFieldView>;
+  };
+  policy: { device: StageView | null; edge: StageView } | null;
+  pinned: boolean;
+  conservative: boolean;
+  reference_weak: string | null;
+}
+
+export interface FleetFieldView {
+  controller_leader: boolean;
+  edges: EdgeFieldView[];
+}
+
+export interface PolicyView {
+  edge: string;
+  current: {
+    device: StageView | null;
+    edge: StageView;
+    applied: string | null;
+    pinned_on_edge: boolean;
+  } | null;
+  desired: { id: string; reason: string; device: StageView; edge: StageView } | null;
+  pinned: boolean;
+  conservative: boolean;
+  reference_weak: string | null;
+  last_change_at: string | null;
+  last_decision: { action: string; why: string; figures: Record<string, unknown> | null; at: string } | null;
+}
+
+export interface PolicyChangeView {
+  id: number;
+  at: string;
+  source: 'controller' | 'operator';
+  action: string;
+  from: { device: StageView; edge: StageView } | null;
+  to: { device: StageView; edge: StageView } | null;
+  why: string;
+  figures: Record<string, unknown> | null;
+}
+
+export interface PinBody {
+  device: StageView;
+  edge: StageView;
+  reason?: string;
+}
+
 export interface AdminTarget {
   url: string;
   adminToken: string;
@@ -96,6 +164,30 @@ export class CloudAdminClient {
   }
 
   /** One admin API call; non-2xx answers become FoglineErrors with the server's message. */
+  /** Field accuracy and policy of every active edge (GET /api/field). */
+  async field(): Promise<FleetFieldView> {
+    return (await this.call('GET', '/api/field')) as FleetFieldView;
+  }
+
+  async policy(edgeId: string): Promise<PolicyView> {
+    return (await this.call('GET', `/api/edges/${encodeURIComponent(edgeId)}/policy`)) as PolicyView;
+  }
+
+  async policyChanges(edgeId: string, limit?: number): Promise<PolicyChangeView[]> {
+    const q = limit === undefined ? '' : `?limit=${limit}`;
+    const path = `/api/edges/${encodeURIComponent(edgeId)}/policy/changes${q}`;
+    return ((await this.call('GET', path)) as { changes: PolicyChangeView[] }).changes;
+  }
+
+  /** Sets `policy` as the edge's routing and pins it (the controller is off for the edge). */
+  async pinPolicy(edgeId: string, policy: PinBody): Promise<PolicyView> {
+    return (await this.call('PUT', `/api/edges/${encodeURIComponent(edgeId)}/policy`, policy)) as PolicyView;
+  }
+
+  async unpinPolicy(edgeId: string): Promise<PolicyView> {
+    return (await this.call('DELETE', `/api/edges/${encodeURIComponent(edgeId)}/policy/pin`)) as PolicyView;
+  }
+
   protected async call(method: string, path: string, body?: unknown): Promise<unknown> {
     const url = `${this.target.url}${path}`;
     let res: Response;

@@ -15,7 +15,9 @@ import {
 } from '@fogline/shared';
 import { resolveBrokerOptions } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { resolveKnobs } from '@fogline/toolchain';
 import { type AuditSettings, DEFAULT_AUDIT_SETTINGS } from './audits/audit-intake.ts';
+import { type ControllerSettings, DEFAULT_CONTROLLER_SETTINGS } from './controller/controller-service.ts';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
 import { DEFAULT_EDGE_RATE, type EdgeRate } from './identities/edge-inference-guard.ts';
 import { checkModelName } from './serving/model-server.ts';
@@ -55,6 +57,11 @@ export interface CloudOptions {
   responseCacheMb: number;
   /** Audits from edges (docs/cloud.md "Audits"): raw inputs kept or not, for how long, record bounds. */
   audits: AuditSettings;
+  /**
+   * The controller (docs/field-accuracy.md "The controller, wired"): on or off, how often it runs,
+   * the cloud budget, each edge's field-record window, knob overrides.
+   */
+  controller: ControllerSettings;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
@@ -73,6 +80,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   serving: Object.freeze({}),
   responseCacheMb: 0,
   audits: DEFAULT_AUDIT_SETTINGS,
+  controller: DEFAULT_CONTROLLER_SETTINGS,
 });
 
 /** What each option may be; `fogline cloud` parses its flags with the same rules. */
@@ -90,6 +98,8 @@ export const CLOUD_RULES = Object.freeze({
     pruneIntervalMs: intAtLeast(1),
   }),
   auditRetention: Object.freeze({ maxRecords: intAtLeast(0), maxAgeMs: intAtLeast(0) }),
+  controller: Object.freeze({ intervalMs: intAtLeast(50), cloudBudget: numberIn(0.000001, 1) }),
+  controllerWindow: Object.freeze({ maxRecords: intAtLeast(1), maxAgeMs: intAtLeast(1) }),
 });
 
 const check = optionChecker('cloud options');
@@ -106,6 +116,11 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
       ...DEFAULT_AUDIT_SETTINGS,
       ...partial.audits,
       retention: { ...DEFAULT_AUDIT_SETTINGS.retention, ...partial.audits?.retention },
+    },
+    controller: {
+      ...DEFAULT_CONTROLLER_SETTINGS,
+      ...partial.controller,
+      window: { ...DEFAULT_CONTROLLER_SETTINGS.window, ...partial.controller?.window },
     },
   };
   check('httpPort', o.httpPort, CLOUD_RULES.httpPort);
@@ -132,6 +147,10 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
   const { retention, ...auditFields } = o.audits;
   checkFields(check, auditFields, CLOUD_RULES.audits, 'audits.');
   checkFields(check, retention, CLOUD_RULES.auditRetention, 'audits.retention.');
+  const { enabled, window, knobs, ...controllerFields } = o.controller;
+  checkFields(check, controllerFields, CLOUD_RULES.controller, 'controller.');
+  checkFields(check, window, CLOUD_RULES.controllerWindow, 'controller.window.');
+  if (knobs) resolveKnobs(knobs);
   return Object.freeze({
     ...o,
     mqtt: Object.freeze({ ...o.mqtt }),
@@ -140,5 +159,10 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     modelsDir: resolve(o.modelsDir),
     serving: Object.freeze({ ...s, probeDir: resolve(s.probeDir ?? o.dataDir) }),
     audits: Object.freeze({ ...o.audits, retention: Object.freeze({ ...retention }) }),
+    controller: Object.freeze({
+      ...o.controller,
+      enabled: enabled !== false,
+      window: Object.freeze({ ...window }),
+    }),
   });
 }

@@ -9,6 +9,7 @@
  *        in-flight requests (bounded by shutdownTimeoutMs) → drain batchers and free workers →
  *        close the store.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
 import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
+import { ControllerService } from './controller/controller-service.ts';
 import { CloudFabric } from './fabric/cloud-fabric.ts';
 import { edgeModelVersions } from './fabric/edge-models.ts';
 import { createApp } from './http/app.ts';
@@ -57,6 +59,7 @@ export class CloudServer {
   private appInstance?: Hono;
   private fabricInstance?: CloudFabric;
   private auditIntake?: AuditIntake;
+  private controllerInstance?: ControllerService;
   private stopping?: Promise<void>;
 
   constructor(
@@ -115,6 +118,11 @@ export class CloudServer {
     return this.listener?.inFlight ?? 0;
   }
 
+  /** The field-record windows and the controller (docs/field-accuracy.md); only after start. */
+  get controller(): ControllerService {
+    return started(this.controllerInstance);
+  }
+
   /** Audits from edges: queued, dropped, stored, failed (docs/cloud.md "Audits"). */
   get auditCounts(): AuditIntakeCounts | undefined {
     return this.auditIntake?.counts();
@@ -145,6 +153,7 @@ export class CloudServer {
         limits: o.mqtt,
         edgeRate: o.edgeRate,
         edgeModels: () => (this.modelServer ? edgeModelVersions(this.modelServer) : {}),
+        edgeRouting: async (id) => (await store.edgePolicies.get(id))?.directive ?? undefined,
         cloudModel: () => {
           if (!this.modelServer) throw new FoglineError('UNAVAILABLE', 'the cloud is starting');
           return this.modelServer.resolve(o.cloudModel);
@@ -183,6 +192,17 @@ export class CloudServer {
         log: this.log,
       });
       this.auditIntake = audits;
+      const controller = new ControllerService({
+        store,
+        presence: (id) => fabric.presence.view(id),
+        publish: (id) => fabric.publisher.publish(id),
+        settings: o.controller,
+        holder: `cloud-${process.pid}-${randomBytes(4).toString('hex')}`,
+        clock: { now: () => Date.now() },
+        log: (line) => this.info(line),
+      });
+      this.controllerInstance = controller;
+      metrics.watchField(controller);
       this.appInstance = createApp({
         models: this.modelServer,
         guard,
@@ -198,6 +218,12 @@ export class CloudServer {
           intake: audits,
           records: store.auditRecords,
         },
+        policies: {
+          store,
+          controller,
+          publish: (id) => fabric.publisher.publish(id),
+          presence: (id) => fabric.presence.view(id),
+        },
         metrics,
         maxBodyBytes: o.maxBodyBytes,
         serverName: SERVER_NAME,
@@ -207,6 +233,7 @@ export class CloudServer {
       await this.modelServer.loadAll();
       if (this.stopping) throw new FoglineError('UNAVAILABLE', 'the server was stopped while starting');
       await fabric.publishAll();
+      controller.start();
       const state: CloudState = {
         url: this.url,
         httpPort: this.httpPort,
@@ -238,6 +265,7 @@ export class CloudServer {
   }
 
   private async shutdown(): Promise<void> {
+    await this.controllerInstance?.stop();
     await this.fabricInstance?.close();
     await this.listener?.close(this.options.shutdownTimeoutMs);
     await this.auditIntake?.close();

@@ -6,10 +6,17 @@ export {
   type AdminTarget,
   CloudAdminClient,
   type DeviceView,
+  type EdgeFieldView,
   type EdgeView,
+  type FleetFieldView,
   type KeyView,
+  type PinBody,
+  type PolicyChangeView,
+  type PolicyView,
   readCloudState,
   resolveAdminTarget,
+  type StageView,
+  type TierFieldView,
 } from './admin-client.ts';
 export { ADMIN_TOKEN_FILE, adminTokenPath, readAdminToken } from './auth/admin-token.ts';
 export {

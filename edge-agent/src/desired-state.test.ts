@@ -45,4 +45,12 @@ describe('parseDesiredState', () => {
       expect.objectContaining({ code: 'INVALID_ARG' }),
     );
   });
+
+  it('passes a routing block on as it came, and never refuses the device list for it', () => {
+    const routing = { id: 'c-1', reason: 'x', device: 'not a policy' };
+    const state = parseDesiredState({ version: 4, devices: [{ id: 'dev-1', tokenHash: hash }], routing });
+    expect(state.routing).toEqual(routing);
+    expect(state.devices).toHaveLength(1);
+    expect(parseDesiredState({ version: 4, devices: [] }).routing).toBeUndefined();
+  });
 });

@@ -5,10 +5,13 @@
  *
  *   { "version": 7,
  *     "devices": [{ "id": "dev-1", "tokenHash": "scrypt$16384$8$1$<salt>$<hash>" }],
- *     "models": { "digits-mid": 1 } }        // optional: model name → desired version
+ *     "models": { "digits-mid": 1 },       // optional: model name → desired version
+ *     "routing": { "id": ..., "reason": ..., "device": {...}, "edge": {...} } }   // optional
  *
  * Unknown fields are ignored. A message that fails validation is refused as a whole, so a corrupt
- * publish never empties the device list.
+ * publish never empties the device list. The `routing` block (the cloud → edge policy channel,
+ * shared `RoutingDirective`) is passed on as it came and validated on its own by cloud-routing.ts:
+ * a bad block is refused there and never costs the device list.
  */
 import { FoglineError, isValidId } from '@fogline/shared';
 
@@ -23,6 +26,8 @@ export interface DesiredState {
   readonly version: number;
   readonly devices: readonly DeviceCredential[];
   readonly models?: Readonly<Record<string, number>>;
+  /** The routing block as received (unvalidated: cloud-routing.ts reads it). */
+  readonly routing?: unknown;
 }
 
 /** Upper bound on the list, so a hostile or broken publish cannot make the edge allocate without end. */
@@ -35,7 +40,7 @@ export function parseDesiredState(raw: unknown): DesiredState {
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('must be a JSON object');
   const obj = raw as Record<string, unknown>;
-  const { version, devices, models } = obj;
+  const { version, devices, models, routing } = obj;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
     fail('"version" must be a non-negative integer');
   }
@@ -57,11 +62,17 @@ export function parseDesiredState(raw: unknown): DesiredState {
     }
     return Object.freeze({ id, tokenHash: tokenHash as string });
   });
-  const state: { version: number; devices: readonly DeviceCredential[]; models?: Record<string, number> } = {
+  const state: {
+    version: number;
+    devices: readonly DeviceCredential[];
+    models?: Record<string, number>;
+    routing?: unknown;
+  } = {
     version: version as number,
     devices: Object.freeze(list),
   };
   if (models !== undefined) state.models = parseModels(models, fail);
+  if (routing !== undefined) state.routing = routing;
   return Object.freeze(state);
 }
 

@@ -9,6 +9,7 @@
  */
 import { fromUnknown } from '@fogline/shared';
 import type { AgentLogger } from './agent-options.ts';
+import type { RoutingDirectiveStatus } from './cloud-routing.ts';
 import { type DesiredState, decodeDesiredState } from './desired-state.ts';
 import type { DeviceListCache } from './device-list-cache.ts';
 import type { DeviceRegistry } from './device-registry.ts';
@@ -25,6 +26,8 @@ export interface ReportedState {
   pendingModels?: Record<string, number>;
   /** Set when the last desired state was refused. */
   lastError?: string;
+  /** The last routing directive from the cloud: its id, applied or refused and why (cloud-routing.ts). */
+  routing?: RoutingDirectiveStatus;
 }
 
 export interface DeviceSyncOptions {
@@ -35,6 +38,11 @@ export interface DeviceSyncOptions {
   readonly revoke: (deviceIds: readonly string[]) => void;
   readonly report: (state: ReportedState) => void;
   readonly servedModels: () => Record<string, number>;
+  /** Applies a desired state's `routing` block (cloud-routing.ts); resolves once applied or refused. */
+  readonly routing?: {
+    receive(raw: unknown): Promise<void>;
+    status(): RoutingDirectiveStatus | undefined;
+  };
   readonly logger: AgentLogger;
 }
 
@@ -93,6 +101,8 @@ export class DeviceSync {
     const pending = Object.entries(this.desiredModels ?? {}).filter(([name, v]) => served[name] !== v);
     if (pending.length > 0) state.pendingModels = Object.fromEntries(pending);
     if (this.lastError !== undefined) state.lastError = this.lastError;
+    const routing = this.options.routing?.status();
+    if (routing) state.routing = routing;
     return state;
   }
 
@@ -132,6 +142,7 @@ export class DeviceSync {
       this.lastError = fromUnknown(err).message;
       logger.warn(this.lastError);
     }
+    if (state.routing !== undefined) await this.options.routing?.receive(state.routing);
     this.options.report(this.reported());
     return true;
   }

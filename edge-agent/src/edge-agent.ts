@@ -6,6 +6,7 @@
  * options; `start()` brings everything up and `stop()` shuts it down gracefully.
  */
 import {
+  driftModelOf,
   FoglineError,
   type PolicyMessage,
   type ResolvedPolicy,
@@ -18,6 +19,7 @@ import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions }
 import { type AuditRelayCounts, startAuditRelay } from './audit-hook.ts';
 import type { BreakerState } from './cloud-breaker.ts';
 import { CloudLink } from './cloud-link.ts';
+import { CloudRouting, routingTelemetry } from './cloud-routing.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
 import { DesiredStatePoller } from './desired-state-poller.ts';
 import { DeviceListCache } from './device-list-cache.ts';
@@ -71,6 +73,8 @@ export interface EdgeAgent {
    * nothing changes). Recorded in `routingHistory()` and logged.
    */
   setRouting(policy: RoutingPolicy): ResolvedPolicy;
+  /** Pins the routing on the edge (true): policy directives from the cloud are refused until unpinned. */
+  pinRouting(pinned: boolean): void;
   /**
    * Publishes, retained on the local broker, the routing policy of this edge's devices (they apply it
    * to their next inference). `model` (default: the `deviceModel` option) is the device model's
@@ -97,6 +101,7 @@ export interface EdgeAgent {
 interface Running {
   model: EdgeModel;
   routing: RoutingControl;
+  cloudRouting: CloudRouting;
   drift: DriftMonitor | undefined;
   bus: LocalBus;
   handler: InferHandler;
@@ -134,6 +139,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
         inFlight: r?.handler.inFlight ?? 0,
         devices: registry.size,
         ...(r?.drift && { drift: driftTelemetry(r.drift.status()) }),
+        ...(r && { routing: routingTelemetry(r.routing, r.cloudRouting) }),
       },
     );
   };
@@ -172,6 +178,9 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
     },
     setRouting(policy) {
       return started().routing.setEdge(policy);
+    },
+    pinRouting(pinned) {
+      started().routing.pin(pinned);
     },
     async publishDevicePolicy(policy, options = {}) {
       const r = started();
@@ -228,6 +237,18 @@ async function startAgent(
 
     let bus: LocalBus | undefined;
     let link: CloudLink | undefined;
+    const driftModel = entry.config.drift?.model;
+    const cloudRouting = new CloudRouting({
+      control,
+      deviceModel: config.deviceModel ?? (entry.config.drift ? driftModelOf(entry.config.drift) : undefined),
+      devicePolicy: calibratedPolicyOf(repository, driftModel),
+      baseline: entry.config.drift?.baseline,
+      publishDevices: (policy, options) => {
+        if (!bus) throw new FoglineError('UNAVAILABLE', 'the local broker is not up yet');
+        return publishDevicePolicyOn(bus, control, edgeId, policy, options);
+      },
+      logger,
+    });
     const sync = new DeviceSync({
       edgeId,
       registry,
@@ -235,6 +256,7 @@ async function startAgent(
       revoke: (ids) => bus?.revoke(ids),
       report: (state) => link?.publishReported(state),
       servedModels: () => ({ [model.name]: model.version }),
+      routing: cloudRouting,
       logger,
     });
     await sync.loadCache();
@@ -273,7 +295,7 @@ async function startAgent(
       topics.infer(edgeId),
       (payload, senderId) => void handler.handle(payload, senderId),
     );
-    const deviceModelPolicy = calibratedPolicyOf(repository, entry.config.drift?.model);
+    const deviceModelPolicy = calibratedPolicyOf(repository, driftModel);
     const drift = createEdgeDrift({
       reference: entry.config.drift,
       options: config.drift,
@@ -319,6 +341,7 @@ async function startAgent(
     const running: Running = {
       model,
       routing: control,
+      cloudRouting,
       drift,
       bus: localBus,
       handler,

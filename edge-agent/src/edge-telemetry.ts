@@ -2,7 +2,7 @@
  * What the edge agent counts, and the JSON it publishes on `topics.telemetry(edgeId)` every few
  * seconds (docs/edge-agent.md "Telemetry"). Counters are totals since start; consumers diff them.
  */
-import type { ErrorCode } from '@fogline/shared';
+import type { CascadeBaseline, ErrorCode, ResolvedPolicy } from '@fogline/shared';
 import type { BreakerState } from './cloud-breaker.ts';
 import { type HistogramSnapshot, LatencyHistogram } from './latency-histogram.ts';
 
@@ -36,6 +36,21 @@ export interface TelemetryGauges {
   devices: number;
   /** The drift monitor, when the edge runs one (docs/edge-agent.md "Drift"). */
   drift?: DriftTelemetry;
+  /** The routing in effect (docs/edge-agent.md "Telemetry"): what the cloud's controller starts from. */
+  routing?: RoutingTelemetry;
+}
+
+export interface RoutingTelemetry {
+  /** The edge's own stage. */
+  edge: ResolvedPolicy;
+  /** The devices' stage: the policy last published to them, else the calibrated one; absent if unknown. */
+  device?: ResolvedPolicy;
+  /** Pinned on the edge: the cloud's directives are refused. */
+  pinned: boolean;
+  /** Id of the last cloud directive applied. */
+  directive?: string;
+  /** The calibrated cascade's figures from the edge config's `drift.baseline`. */
+  baseline?: CascadeBaseline;
 }
 
 export interface DriftTelemetry {

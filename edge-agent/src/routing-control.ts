@@ -51,6 +51,7 @@ export class RoutingControl {
   #devices: PolicyMessage | undefined;
   /** Highest version handed out (published or not), so concurrent publishes never share one. */
   #lastVersion = 0;
+  #pinned = false;
 
   constructor(options: RoutingControlOptions) {
     this.#options = options;
@@ -66,6 +67,20 @@ export class RoutingControl {
   /** The last policy message published for the devices, if any. */
   get devices(): PolicyMessage | undefined {
     return this.#devices;
+  }
+
+  /**
+   * Pinned on the edge: the routing set here stays, and policy directives from the cloud are refused
+   * (an edge-local pin wins over the cloud's controller; docs/edge-agent.md "Routing at run time").
+   */
+  get pinned(): boolean {
+    return this.#pinned;
+  }
+
+  pin(pinned: boolean): void {
+    if (pinned === this.#pinned) return;
+    this.#pinned = pinned;
+    this.#options.logger.info(`routing: ${pinned ? 'pinned on the edge' : 'unpinned'}`);
   }
 
   /** Validates `raw` (INVALID_ARG, nothing changed) and makes it the edge's routing. */

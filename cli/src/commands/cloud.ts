@@ -14,9 +14,10 @@ import {
 } from '@fogline/cloud';
 import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker';
 import { type Command, Option } from 'commander';
+import { type ControllerFlags, controllerSettings, withControllerFlags } from '../controller-flags.ts';
 import { numberFlag, numberListFlag, numberOption } from '../flags.ts';
 
-interface CloudFlags {
+interface CloudFlags extends ControllerFlags {
   httpPort: number;
   mqttPort: number;
   host: string;
@@ -53,8 +54,7 @@ export function registerCloud(program: Command): void {
   const d = DEFAULT_CLOUD_OPTIONS;
   const serving = SERVING_RULES;
   const broker = BROKER_RULES;
-  program
-    .command('cloud')
+  withControllerFlags(program.command('cloud'))
     .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
     .addOption(
       numberOption('--http-port <port>', 'HTTP port (0 = any free port)', CLOUD_RULES.httpPort, d.httpPort),
@@ -242,6 +242,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
         inputTtlMs: flags.auditInputDays * DAY_MS,
         retention: { maxRecords: flags.auditMaxRecords, maxAgeMs: flags.auditMaxAgeDays * DAY_MS },
       },
+      controller: controllerSettings(flags),
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
     (line) => process.stderr.write(`fogline cloud: ${line}\n`),

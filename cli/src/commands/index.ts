@@ -7,7 +7,9 @@ import { registerEdges } from './edges.ts';
 import { registerInit } from './init.ts';
 import { registerKeys } from './keys.ts';
 import { registerModels } from './models.ts';
+import { registerPolicy } from './policy.ts';
 import { registerQuantize } from './quantize.ts';
+import { registerStatus } from './status.ts';
 import { registerUp } from './up.ts';
 
 /** One line per command family; each file owns its flags and help text. */
@@ -22,4 +24,6 @@ export function registerCommands(program: Command): void {
   registerQuantize(program);
   registerCalibrate(program);
   registerUp(program);
+  registerStatus(program);
+  registerPolicy(program);
 }

@@ -12,6 +12,7 @@ import { type Cascade, DEFAULT_MODELS_DIR } from '@fogline/shared/model-reposito
 import { type Dataset, targetOf } from '@fogline/toolchain';
 import { type Command, Option } from 'commander';
 import { cascadeOf, isBuiltInRepository } from '../cascade-flags.ts';
+import { type ControllerFlags, controllerSettings, withControllerFlags } from '../controller-flags.ts';
 import { readDataset } from '../dataset-progress.ts';
 import { numberFlag, parsePort } from '../flags.ts';
 import { CascadeTally } from '../up/cascade-tally.ts';
@@ -19,7 +20,7 @@ import { type DeviceSimulator, startDeviceSimulator } from '../up/device-simulat
 import { startFabricSystem } from '../up/fabric-system.ts';
 import { renderView } from '../up/live-view.ts';
 
-interface UpFlags {
+interface UpFlags extends ControllerFlags {
   devices: number;
   rate: number;
   duration?: number;
@@ -47,8 +48,7 @@ const positive = (flag: string, max: number) =>
 const count = (flag: string, max: number) => numberFlag(flag, intIn(0, max));
 
 export function registerUp(program: Command): void {
-  program
-    .command('up')
+  withControllerFlags(program.command('up'))
     .description('run cloud + edge + simulated devices on embedded defaults, with a live view')
     .addOption(
       new Option('--devices <n>', 'simulated devices').argParser(count('--devices', 500)).default(20),
@@ -143,6 +143,7 @@ async function runUp(flags: UpFlags): Promise<void> {
       (dataset ? ` streaming ${dataset.source} (${dataset.count} samples)…` : '…'),
   );
   const system = await startFabricSystem({
+    controller: controllerSettings(flags),
     dataDir: flags.dataDir,
     modelsDir: flags.models,
     host: flags.host,

@@ -5,13 +5,15 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CloudAdminClient, CloudServer } from '@fogline/cloud';
+import { CloudAdminClient, type CloudOptions, CloudServer } from '@fogline/cloud';
 import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
 import { FoglineError } from '@fogline/shared';
 import type { SimulatedDeviceSpec } from './device-simulator.ts';
 import { preferPort } from './free-port.ts';
 
 export interface FabricSystemOptions {
+  /** The cloud's controller (`--controller`, ...). */
+  controller?: CloudOptions['controller'];
   dataDir: string;
   modelsDir: string;
   host: string;
@@ -58,6 +60,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
     dataDir: join(o.dataDir, 'cloud'),
     modelsDir: o.modelsDir,
     cloudModel: o.cloudModel,
+    ...(o.controller && { controller: o.controller }),
   });
   const ready = await cloud.start();
   let edge: EdgeAgent | undefined;

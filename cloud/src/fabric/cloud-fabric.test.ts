@@ -202,6 +202,13 @@ describe('edge presence', () => {
       counts: { received: 10, edge: 7, cloud: 3 },
       latencyMs: { edge: { count: 10, sumMs: 25 } },
       drift: { model: 'digits-tiny:1', alarm: true, psi: 1.3, windows: 4, alarms: 1, extra: 1 },
+      routing: {
+        edge: { score: 'margin', threshold: 0.4 },
+        device: { score: 'margin', threshold: 7 },
+        pinned: false,
+        directive: 'ctl-1',
+        baseline: { disagreement: 0.003, edgeAgreement: 0.97, cloudAccuracy: 0.99 },
+      },
       bogus: 'x'.repeat(10_000),
     };
     await edge.publishAsync(topics.telemetry('seen-edge'), JSON.stringify(telemetry), { qos: 1 });
@@ -216,8 +223,16 @@ describe('edge presence', () => {
         counts: { received: 10, edge: 7, cloud: 3 },
         meanLatencyMs: { edge: 2.5 },
         drift: { model: 'digits-tiny:1', alarm: true, psi: 1.3, windows: 4, alarms: 1 },
+        routing: {
+          edge: { score: 'margin', threshold: 0.4 },
+          pinned: false,
+          directive: 'ctl-1',
+          baseline: { disagreement: 0.003, edgeAgreement: 0.97, cloudAccuracy: 0.99 },
+        },
       },
     });
+    // An out-of-range stage is left out, not passed on.
+    expect(view.telemetry?.routing).not.toHaveProperty('device');
     expect(view.telemetry).not.toHaveProperty('bogus');
     expect(view.telemetry?.drift).not.toHaveProperty('extra');
 

@@ -7,7 +7,13 @@
  * `/api/edges` and `/api/devices`. CloudServer starts it after HTTP and closes it before the store.
  */
 import type { Server as HttpServer } from 'node:http';
-import { CLOUD_EDGE_ID, FoglineError, fromUnknown, TOPIC_PREFIX } from '@fogline/shared';
+import {
+  CLOUD_EDGE_ID,
+  FoglineError,
+  fromUnknown,
+  type RoutingDirective,
+  TOPIC_PREFIX,
+} from '@fogline/shared';
 import type { BrokerOptions, FoglineBroker } from '@fogline/shared/broker';
 import { createBroker } from '@fogline/shared/broker';
 import type { AedesPublishPacket } from 'aedes';
@@ -46,6 +52,8 @@ export interface CloudFabricOptions {
   edgeRate: EdgeRate;
   /** Versions of the edge-tier models the cloud serves (edge-models.ts), for the desired state. */
   edgeModels: () => Record<string, number>;
+  /** The policy directive each edge's desired state carries, if any (controller/). */
+  edgeRouting?: (edgeId: string) => Promise<RoutingDirective | undefined>;
   /**
    * The served instance of the cloud model that answers edgeless devices (throws NOT_FOUND or
    * UNAVAILABLE when it is not served, which the device gets as an error reply).
@@ -98,6 +106,7 @@ export class CloudFabric {
       devices: store.devices,
       publish: (topic, payload, opts) => broker.publish(topic, payload, opts),
       models: desiredModels,
+      ...(options.edgeRouting && { routing: options.edgeRouting }),
       onError: (edgeId, err) => log(`could not publish the desired state of edge '${edgeId}'`, err),
     });
     const presence = new EdgePresence({

@@ -4,6 +4,8 @@
  *
  *   {"version": 1718000000123, "devices": [{"id": "dev-1", "tokenHash": "scrypt$..."}], "models": {"digits-mid": 1}}
  *
+ * With a `routing` block when the cloud has a policy directive for the edge (the cloud → edge policy
+ * channel, shared routing-directive.ts; the controller or an operator sets it, controller/).
  * Device ids and token hashes only, never tokens. Published for every active edge at start, and
  * again for an edge on each of its device creations/revocations and on its own creation/revocation
  * (a revoked edge gets an empty list, so no device hash stays retained for it).
@@ -17,13 +19,14 @@
  * serves the very bytes, and the version, its retained topic holds: an edge that gets both never
  * sees two versions of one state.
  */
-import { fromUnknown, topics } from '@fogline/shared';
+import { fromUnknown, type RoutingDirective, topics } from '@fogline/shared';
 import type { DeviceRepository } from '../store/index.ts';
 
 export interface DesiredStateMessage {
   version: number;
   devices: { id: string; tokenHash: string }[];
   models: Record<string, number>;
+  routing?: RoutingDirective;
 }
 
 export interface DesiredStatePublisherOptions {
@@ -32,6 +35,8 @@ export interface DesiredStatePublisherOptions {
   publish: (topic: string, payload: string, options: { qos: 1; retain: true }) => Promise<void>;
   /** Model versions `edgeId` should serve (name → version). */
   models: (edgeId: string) => Record<string, number>;
+  /** The policy directive for `edgeId`, if any (read when each publish runs). */
+  routing?: (edgeId: string) => Promise<RoutingDirective | undefined>;
   /** Wall-clock ms. Default Date.now. */
   now?: () => number;
   onError?: (edgeId: string, err: Error) => void;
@@ -122,10 +127,12 @@ export class DesiredStatePublisher {
   private async run(edgeId: string): Promise<number | undefined> {
     try {
       const devices = await this.options.devices.listByEdge(edgeId);
+      const routing = await this.options.routing?.(edgeId);
       const message: DesiredStateMessage = {
         version: this.nextVersion(),
         devices: devices.map((d) => ({ id: d.id, tokenHash: d.tokenHash })),
         models: this.options.models(edgeId),
+        ...(routing && { routing }),
       };
       const payload = JSON.stringify(message);
       await this.options.publish(topics.desired(edgeId), payload, { qos: 1, retain: true });

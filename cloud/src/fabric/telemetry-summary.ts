@@ -3,6 +3,12 @@
  * shows. The message comes from the network, so every field is checked and anything unexpected is
  * left out; a payload that is not a JSON object yields null.
  */
+import {
+  ALWAYS_ESCALATE_THRESHOLD,
+  type CascadeBaseline,
+  isScoreKind,
+  type ResolvedPolicy,
+} from '@fogline/shared';
 
 export interface TelemetrySummary {
   /** When the edge took the snapshot (its clock), ISO 8601. */
@@ -20,6 +26,17 @@ export interface TelemetrySummary {
   meanLatencyMs?: Record<string, number>;
   /** The edge's drift monitor (docs/edge-agent.md "Drift"), when it runs one. */
   drift?: DriftSummary;
+  /** The routing in effect on the edge and its devices (the controller's starting point). */
+  routing?: RoutingSummary;
+}
+
+export interface RoutingSummary {
+  edge: ResolvedPolicy;
+  device?: ResolvedPolicy;
+  pinned: boolean;
+  /** Id of the last cloud directive the edge applied. */
+  directive?: string;
+  baseline?: CascadeBaseline;
 }
 
 export interface DriftSummary {
@@ -85,6 +102,37 @@ export function summarizeTelemetry(payload: Uint8Array): TelemetrySummary | null
   ) {
     const { model, alarm, psi, windows, alarms } = drift;
     summary.drift = { model, alarm, psi: psi as number | null, windows, alarms };
+  }
+  const routing = summarizeRouting(asObject(t.routing));
+  if (routing) summary.routing = routing;
+  return summary;
+}
+
+const isShare = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+
+function policyOf(raw: unknown): ResolvedPolicy | undefined {
+  const p = asObject(raw);
+  if (!p || !isScoreKind(p.score)) return undefined;
+  const t = p.threshold;
+  return isShare(t) || t === ALWAYS_ESCALATE_THRESHOLD
+    ? { score: p.score, threshold: t as number }
+    : undefined;
+}
+
+function summarizeRouting(r: Record<string, unknown> | undefined): RoutingSummary | undefined {
+  const edge = policyOf(r?.edge);
+  if (!r || !edge || typeof r.pinned !== 'boolean') return undefined;
+  const summary: RoutingSummary = { edge, pinned: r.pinned };
+  const device = policyOf(r.device);
+  if (device) summary.device = device;
+  if (isText(r.directive)) summary.directive = r.directive;
+  const b = asObject(r.baseline);
+  if (b && isShare(b.disagreement) && isShare(b.edgeAgreement) && isShare(b.cloudAccuracy)) {
+    summary.baseline = {
+      disagreement: b.disagreement,
+      edgeAgreement: b.edgeAgreement,
+      cloudAccuracy: b.cloudAccuracy,
+    };
   }
   return summary;
 }

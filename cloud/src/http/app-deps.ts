@@ -7,6 +7,7 @@ import type { ModelServer } from '../serving/model-server.ts';
 import type { ApiKeyRepository } from '../store/index.ts';
 import type { AuditRouteDeps } from './routes/audits.ts';
 import type { EdgeDesiredSource } from './routes/edge-desired.ts';
+import type { PolicyRouteDeps } from './routes/field.ts';
 
 export interface CloudAppDeps {
   models: ModelServer;
@@ -21,6 +22,8 @@ export interface CloudAppDeps {
   edgeDesired: EdgeDesiredSource;
   /** Audit upload from edges, and the records behind the admin API. */
   audits: AuditRouteDeps;
+  /** Field accuracy, the controller's decisions, operator pins behind /api/field and /api/edges/{id}/policy. */
+  policies: PolicyRouteDeps;
   metrics: CloudMetrics;
   /** Request bodies past this many bytes get 413. */
   maxBodyBytes: number;

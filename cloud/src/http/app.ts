@@ -13,6 +13,7 @@ import { registerAdminIdentityRoutes } from './routes/admin-identities.ts';
 import { registerAdminKeyRoutes } from './routes/admin-keys.ts';
 import { registerAuditRoutes } from './routes/audits.ts';
 import { registerEdgeDesiredRoutes } from './routes/edge-desired.ts';
+import { registerFieldRoutes } from './routes/field.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInferRoutes } from './routes/infer.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
@@ -37,6 +38,7 @@ export function createApp(deps: CloudAppDeps): Hono {
   registerAdminIdentityRoutes(app, deps);
   registerEdgeDesiredRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerFieldRoutes(app, deps);
   app.notFound((c) =>
     errorResponse(new FoglineError('NOT_FOUND', `no endpoint ${c.req.method} ${c.req.path}`)),
   );

@@ -12,6 +12,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AuditIntakeCounts } from '../audits/audit-intake.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';
 import type { ResponseCacheStats } from '../serving/response-cache.ts';
+import { type FieldSource, registerFieldMetrics } from './field-metrics.ts';
 
 const DIRECT_DEVICE_OUTCOMES = ['received', 'answered', 'errors', 'dropped'] as const;
 type DirectDeviceOutcome = (typeof DIRECT_DEVICE_OUTCOMES)[number];
@@ -287,6 +288,11 @@ export class CloudMetrics {
         this.set(counts()?.queued ?? 0);
       },
     });
+  }
+
+  /** Field accuracy per edge and the controller (field-metrics.ts), read at scrape time. */
+  watchField(source: FieldSource): void {
+    registerFieldMetrics(this.registry, source);
   }
 
   /** Starts observing a serving model version (batch sizes, queue depth). */

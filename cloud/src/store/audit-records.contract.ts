@@ -38,6 +38,8 @@ export function describeAuditRecordContract(sut: StoreUnderTest): void {
       const later = new Date(listed[0]!.createdAt.getTime() + 1);
       expect(await sut.store.auditRecords.list({ edgeId: edge, since: later })).toEqual([]);
       expect(await sut.store.auditRecords.list({ edgeId: edge, limit: 1 })).toHaveLength(1);
+      const after = await sut.store.auditRecords.list({ edgeId: edge, afterId: listed[0]!.id });
+      expect(after.map((r) => r.id)).toEqual([listed[1]!.id]);
     });
 
     it('deletes every record of one edge, and only of that edge', async () => {

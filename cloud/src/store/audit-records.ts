@@ -4,7 +4,7 @@
  * how long raw inputs are kept).
  */
 import { FoglineError } from '@fogline/shared';
-import { and, asc, desc, eq, gte, isNotNull, lt, lte } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, isNotNull, lt, lte } from 'drizzle-orm';
 import type { StoreDatabase, WallClock } from './database.ts';
 import { auditRecords } from './schema.ts';
 import type { AuditQuery, AuditRecord, AuditRecordRepository, NewAuditRecord, TierAnswer } from './store.ts';
@@ -95,6 +95,7 @@ export function createAuditRecordRepository(db: StoreDatabase, now: WallClock): 
           and(
             edgeId === undefined ? undefined : eq(auditRecords.edgeId, edgeId),
             query.since === undefined ? undefined : gte(auditRecords.createdAt, query.since),
+            query.afterId === undefined ? undefined : gt(auditRecords.id, query.afterId),
           ),
         )
         .orderBy(asc(auditRecords.id))

@@ -3,7 +3,9 @@ import { createApiKeyRepository } from './api-keys.ts';
 import { createAuditRecordRepository } from './audit-records.ts';
 import { type StoreDatabase, systemWallClock, type WallClock } from './database.ts';
 import { createDeviceRepository } from './devices.ts';
+import { createEdgePolicyRepository } from './edge-policies.ts';
 import { createEdgeRepository } from './edges.ts';
+import { createLeaseRepository } from './leases.ts';
 import { createModelVersionRepository } from './model-versions.ts';
 import type { Store } from './store.ts';
 
@@ -23,6 +25,8 @@ export function createStore(connection: StoreConnection, wallClock: WallClock = 
     devices: createDeviceRepository(db, wallClock),
     modelVersions: createModelVersionRepository(db, wallClock),
     auditRecords: createAuditRecordRepository(db, wallClock),
+    edgePolicies: createEdgePolicyRepository(db, wallClock),
+    leases: createLeaseRepository(db, wallClock),
     driver: connection.driver,
     close() {
       // Idempotent: shutdown paths may race (signal handler + test teardown).

@@ -8,6 +8,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   doublePrecision,
   index,
@@ -134,4 +135,56 @@ export const auditRecords = pgTable(
   ],
 );
 
-export const schema = { apiKeys, edges, devices, modelVersions, auditRecords };
+/**
+ * Each edge's routing as the cloud wants it (docs/field-accuracy.md "The controller, wired"): the
+ * directive its desired state carries (`directive`, the shared RoutingDirective JSON), whether an
+ * operator pinned it, whether it is the controller's conservative fallback, and the controller's last
+ * decision (action, why, figures, time). One row per edge that has any of these.
+ */
+export const edgePolicies = pgTable('edge_policies', {
+  edgeId: text('edge_id').primaryKey(),
+  directive: jsonb('directive').$type<Record<string, unknown>>(),
+  pinned: boolean('pinned').notNull().default(false),
+  conservative: boolean('conservative').notNull().default(false),
+  lastChangeAt: timestamp('last_change_at', { withTimezone: true }),
+  lastDecision: jsonb('last_decision').$type<Record<string, unknown>>(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Every change of an edge's routing: when, old → new, action, why, the window's figures, by whom. */
+export const policyChanges = pgTable(
+  'policy_changes',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    edgeId: text('edge_id').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    source: text('source', { enum: ['controller', 'operator'] }).notNull(),
+    action: text('action').notNull(),
+    fromPolicy: jsonb('from_policy').$type<Record<string, unknown>>(),
+    toPolicy: jsonb('to_policy').$type<Record<string, unknown>>(),
+    why: text('why').notNull(),
+    figures: jsonb('figures').$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index('policy_changes_edge_idx').on(t.edgeId, t.id),
+    check('policy_changes_source_valid', sql`${t.source} in ('controller', 'operator')`),
+  ],
+);
+
+/** Leases: one holder at a time per name (the controller runs on one cloud replica), until `expires_at`. */
+export const leases = pgTable('leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
+
+export const schema = {
+  apiKeys,
+  edges,
+  devices,
+  modelVersions,
+  auditRecords,
+  edgePolicies,
+  policyChanges,
+  leases,
+};

@@ -12,6 +12,7 @@ import { describeAuditRecordContract } from './audit-records.contract.ts';
 import { type StoreUnderTest, steppingWallClock, unique } from './contract-support.ts';
 import { describeDeviceContract } from './devices.contract.ts';
 import { createStore, type StoreConnection } from './drizzle-store.ts';
+import { describeEdgePolicyContract } from './edge-policies.contract.ts';
 import { describeEdgeContract } from './edges.contract.ts';
 import { MIGRATIONS_FOLDER } from './migrations.ts';
 import { describeModelVersionContract } from './model-versions.contract.ts';
@@ -42,6 +43,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreCon
     describeEdgeContract(sut);
     describeDeviceContract(sut);
     describeModelVersionContract(sut);
+    describeEdgePolicyContract(sut);
     describeAuditRecordContract(sut);
 
     describe('lifecycle', () => {

@@ -11,7 +11,7 @@
  * - `get` / `revoke` on a missing record → NOT_FOUND; malformed names/ids → INVALID_ARG.
  * - `revoke` is idempotent and keeps the first revocation time; records are never deleted.
  */
-import type { Tier } from '@fogline/shared';
+import type { ResolvedPolicy, RoutingDirective, Tier } from '@fogline/shared';
 
 export type ModelVersionStatus = 'staged' | 'active' | 'retired';
 
@@ -152,6 +152,8 @@ export interface AuditQuery {
   readonly edgeId?: string;
   /** Records stored at or after this time. */
   readonly since?: Date;
+  /** Records with an id above this one (incremental reading, as the controller does). */
+  readonly afterId?: number;
   /** At most this many, oldest first (default and maximum 10 000). */
   readonly limit?: number;
 }
@@ -174,12 +176,90 @@ export interface AuditRecordRepository {
   prune(retention: AuditRetention): Promise<{ deleted: number; inputsDropped: number }>;
 }
 
+/** An edge's routing: the devices' stage and the edge's own. */
+export interface StagePolicies {
+  readonly device: ResolvedPolicy;
+  readonly edge: ResolvedPolicy;
+}
+
+/** The controller's last decision for an edge (docs/field-accuracy.md "The controller, wired"). */
+export interface PolicyDecisionRecord {
+  readonly action: string;
+  readonly why: string;
+  readonly figures: Readonly<Record<string, unknown>> | null;
+  readonly at: Date;
+}
+
+export interface EdgePolicyRecord {
+  readonly edgeId: string;
+  /** What the edge's desired state carries; null: nothing (the edge routes as configured). */
+  readonly directive: RoutingDirective | null;
+  /** Pinned by an operator: the controller is off for this edge. */
+  readonly pinned: boolean;
+  /** The directive is the controller's conservative fallback, not yet re-fitted. */
+  readonly conservative: boolean;
+  readonly lastChangeAt: Date | null;
+  readonly lastDecision: PolicyDecisionRecord | null;
+  readonly updatedAt: Date;
+}
+
+export type PolicyChangeSource = 'controller' | 'operator';
+
+export interface NewPolicyChange {
+  readonly source: PolicyChangeSource;
+  /** conservative | refit (controller); set | pin | unpin (operator). */
+  readonly action: string;
+  readonly from: StagePolicies | null;
+  readonly to: StagePolicies | null;
+  readonly why: string;
+  /** The window's figures the decision stood on (controller), or null. */
+  readonly figures: Readonly<Record<string, unknown>> | null;
+}
+
+export interface PolicyChange extends NewPolicyChange {
+  readonly id: number;
+  readonly edgeId: string;
+  readonly at: Date;
+}
+
+/** What a change sets on the edge's row besides the log entry; absent fields stay as they are. */
+export interface EdgePolicyUpdate {
+  readonly directive?: RoutingDirective;
+  readonly pinned?: boolean;
+  readonly conservative?: boolean;
+}
+
+export interface EdgePolicyRepository {
+  /** Null for an edge with no row yet. INVALID_ARG for a malformed id. */
+  get(edgeId: string): Promise<EdgePolicyRecord | null>;
+  /** Every row, by edge id. */
+  list(): Promise<EdgePolicyRecord[]>;
+  /** Appends `change` to the log and applies `update` to the edge's row, in one transaction. */
+  change(edgeId: string, change: NewPolicyChange, update: EdgePolicyUpdate): Promise<PolicyChange>;
+  /** Keeps the controller's last decision on the edge's row (the store's clock sets its time). */
+  recordDecision(edgeId: string, decision: Omit<PolicyDecisionRecord, 'at'>): Promise<void>;
+  /** The edge's changes, newest first, at most `limit` (default and maximum 1 000). */
+  changes(edgeId: string, limit?: number): Promise<PolicyChange[]>;
+}
+
+export interface LeaseRepository {
+  /**
+   * Takes or renews the lease `name` for `holder` until now + ttlMs; true when `holder` holds it
+   * afterwards. Another holder's lease is taken only once it has expired.
+   */
+  acquire(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it. */
+  release(name: string, holder: string): Promise<void>;
+}
+
 export interface Store {
   readonly apiKeys: ApiKeyRepository;
   readonly edges: EdgeRepository;
   readonly devices: DeviceRepository;
   readonly modelVersions: ModelVersionRepository;
   readonly auditRecords: AuditRecordRepository;
+  readonly edgePolicies: EdgePolicyRepository;
+  readonly leases: LeaseRepository;
   /** Which engine backs the store (for /v2 metadata and logs). */
   readonly driver: 'pglite' | 'postgres';
   close(): Promise<void>;

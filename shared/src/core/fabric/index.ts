@@ -17,6 +17,7 @@ export * from './policy-message.ts';
 export * from './reply.ts';
 export * from './report-message.ts';
 export * from './request.ts';
+export * from './routing-directive.ts';
 export * from './server.ts';
 export * from './tier-compat.ts';
 export * from './topics.ts';

@@ -1,0 +1,243 @@
+/**
+ * The controller service on a real PGlite store, with a ManualClock and fixed audit records: the
+ * edges' telemetry (what the edge reports: routing, baseline, drift) is given as presence views.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '@fogline/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EdgePresenceView } from '../fabric/edge-presence.ts';
+import type { RoutingSummary } from '../fabric/telemetry-summary.ts';
+import { type NewAuditRecord, openStore, type Store } from '../store/index.ts';
+import { ControllerService, type ControllerSettings } from './controller-service.ts';
+
+let dir = '';
+let store: Store;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fogline-controller-'));
+  store = await openStore({ dataDir: dir });
+});
+afterAll(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const policy = {
+  device: { score: 'margin', threshold: 0.3 },
+  edge: { score: 'margin', threshold: 0.4 },
+} as const;
+const baseline = { disagreement: 0.003, edgeAgreement: 0.97, cloudAccuracy: 0.99 };
+
+/** What an edge's telemetry says; mutable so a test can move the edge on. */
+interface EdgeTelemetry {
+  routing: RoutingSummary;
+  alarm: boolean;
+  alarms: number;
+}
+
+function telemetryOf(t: EdgeTelemetry): EdgePresenceView {
+  return {
+    online: true,
+    status: 'online',
+    statusAt: null,
+    lastSeenAt: null,
+    reported: null,
+    telemetry: {
+      receivedAt: new Date().toISOString(),
+      routing: t.routing,
+      drift: {
+        model: 'digits-tiny:1',
+        alarm: t.alarm,
+        psi: t.alarm ? 4 : 0.01,
+        windows: 3,
+        alarms: t.alarms,
+      },
+    },
+  };
+}
+
+let edgeCounter = 0;
+async function edge(): Promise<{ id: string; t: EdgeTelemetry }> {
+  const id = `edge-c${++edgeCounter}`;
+  await store.edges.create(id);
+  return { id, t: { routing: { ...policy, pinned: false, baseline }, alarm: false, alarms: 0 } };
+}
+
+/** A record whose device, edge and cloud answers are given (cloud = the reference). */
+function audit(
+  edgeId: string,
+  answers: [number, number, number],
+  scores: [number, number],
+  tier = 'device',
+): NewAuditRecord {
+  const answer = (label: number, score: number) => ({ model: 'm:1', outputs: [0, 1], score, label });
+  return {
+    source: 'audit',
+    edgeId,
+    deviceId: 'dev-1',
+    requestId: `r-${Math.random().toString(36).slice(2)}`,
+    answeredAt: new Date(),
+    rate: 0.5,
+    answerTier: tier as NewAuditRecord['answerTier'],
+    device: answer(answers[0], scores[0]),
+    edge: answer(answers[1], scores[1]),
+    cloud: answer(answers[2], 0.99),
+    input: null,
+    inputExpiresAt: null,
+  };
+}
+
+function service(
+  edges: Map<string, EdgeTelemetry>,
+  over: Partial<ControllerSettings> = {},
+  holder = 'replica-a',
+  clock = new ManualClock(1_000_000),
+) {
+  const published: string[] = [];
+  const lines: string[] = [];
+  const s = new ControllerService({
+    store,
+    presence: (id) => {
+      const t = edges.get(id);
+      return t ? telemetryOf(t) : { ...telemetryOf(edges.values().next().value!), telemetry: null };
+    },
+    publish: async (id) => published.push(id),
+    settings: {
+      enabled: true,
+      intervalMs: 300,
+      cloudBudget: 0.25,
+      window: { maxRecords: 1_000, maxAgeMs: 60_000 },
+      knobs: { minRecords: 20 },
+      ...over,
+    },
+    holder,
+    clock,
+    log: (line) => lines.push(line),
+  });
+  return { s, published, lines, clock };
+}
+
+describe('ControllerService', () => {
+  it('goes conservative on a drift alarm, records the change, publishes it, and holds until the edge applies it', async () => {
+    const e = await edge();
+    const { s, published, lines } = service(new Map([[e.id, e.t]]));
+    await s.tick();
+    expect(s.control(e.id).decision?.action).toBe('hold');
+    expect(published).toEqual([]);
+
+    e.t.alarm = true;
+    e.t.alarms = 1;
+    await s.tick();
+    expect(s.control(e.id).decision?.action).toBe('conservative');
+    expect(published).toEqual([e.id]);
+    const row = await store.edgePolicies.get(e.id);
+    expect(row?.conservative).toBe(true);
+    expect(row?.directive?.device.threshold).toBeCloseTo(0.55);
+    expect(row?.directive?.edge.threshold).toBeCloseTo(0.65);
+    const [change] = await store.edgePolicies.changes(e.id);
+    expect(change).toMatchObject({ source: 'controller', action: 'conservative', from: policy });
+    expect(lines.some((l) => l.includes('conservative'))).toBe(true);
+
+    await s.tick();
+    expect(s.control(e.id).decision?.why).toMatch(/waiting for the edge to apply ctl-/);
+    e.t.routing = { ...row!.directive!, pinned: false, baseline, directive: row!.directive!.id };
+    await s.tick();
+    expect(s.control(e.id).decision?.action).toBe('hold');
+    expect(published).toHaveLength(1);
+    expect(await store.edgePolicies.changes(e.id)).toHaveLength(1);
+    await s.stop();
+  });
+
+  it('changes nothing for a pinned edge, whether pinned by an operator or on the edge', async () => {
+    const a = await edge();
+    const b = await edge();
+    b.t.routing = { ...b.t.routing, pinned: true };
+    for (const x of [a, b]) {
+      x.t.alarm = true;
+      x.t.alarms = 1;
+    }
+    await store.edgePolicies.change(
+      a.id,
+      { source: 'operator', action: 'pin', from: null, to: policy, why: 'test', figures: null },
+      { directive: { id: 'op-1', reason: 'test', ...policy }, pinned: true },
+    );
+    a.t.routing = { ...a.t.routing, directive: 'op-1' };
+    const { s, published } = service(
+      new Map([
+        [a.id, a.t],
+        [b.id, b.t],
+      ]),
+    );
+    await s.tick();
+    expect(published).toEqual([]);
+    expect(s.control(a.id).decision?.why).toMatch(/pinned/);
+    expect(s.control(b.id).decision?.why).toMatch(/pinned/);
+    await s.stop();
+  });
+
+  it('keeps one window per edge from the stored audits, figures weighted, and restarts it on a new alarm', async () => {
+    const e = await edge();
+    const { s } = service(new Map([[e.id, e.t]]), { enabled: false });
+    await s.tick(); // first read: nothing yet
+    const records = [
+      ...Array.from({ length: 6 }, () => audit(e.id, [1, 1, 1], [0.9, 0.9], 'device')),
+      ...Array.from({ length: 2 }, () => audit(e.id, [2, 1, 1], [0.2, 0.9], 'edge')),
+      ...Array.from({ length: 2 }, () => audit(e.id, [3, 3, 1], [0.1, 0.1], 'cloud')),
+    ];
+    await store.auditRecords.insert([...records, { ...audit(e.id, [1, 1, 1], [1, 1]), edge: null }]);
+    await s.tick();
+    const f = s.field(e.id);
+    expect(f.records).toBe(10);
+    expect(f.auditRate).toBeCloseTo(0.5);
+    expect(f.tiers.device.agreement.estimate).toBeCloseTo(0.6);
+    expect(f.tiers.edge.agreement.estimate).toBeCloseTo(0.8);
+    expect(f.tiers.cloud.agreement.estimate).toBe(1);
+    expect(f.tiers.device.agreement.high).toBeLessThan(1);
+    expect([f.tiers.device.share, f.tiers.edge.share, f.tiers.cloud.share]).toEqual([0.6, 0.2, 0.2]);
+    expect(s.control(e.id).decision).toBeUndefined(); // controller off: no decisions
+
+    e.t.alarms = 1;
+    await s.tick();
+    expect(s.field(e.id).records).toBe(0);
+    await s.stop();
+  });
+
+  it('runs on one replica at a time: a second instance on the same store decides nothing until the lease is free', async () => {
+    const e = await edge();
+    e.t.alarm = true;
+    e.t.alarms = 1;
+    const edges = new Map([[e.id, e.t]]);
+    const a = service(edges, {}, 'replica-a2');
+    const b = service(edges, {}, 'replica-b2');
+    await a.s.tick();
+    await b.s.tick();
+    expect([a.s.leader, b.s.leader]).toEqual([true, false]);
+    expect(a.published).toEqual([e.id]);
+    expect(b.published).toEqual([]);
+    expect(b.s.control(e.id).decision).toBeUndefined();
+    await a.s.stop();
+    await b.s.tick();
+    expect(b.s.leader).toBe(true);
+    await b.s.stop();
+  });
+
+  it('reports a weak reference (edge–cloud agreement collapsed) and changes nothing', async () => {
+    const e = await edge();
+    const { s, published, lines } = service(new Map([[e.id, e.t]]));
+    await s.tick();
+    await store.auditRecords.insert(
+      Array.from({ length: 60 }, (_, i) => audit(e.id, [i % 10, (i + 1) % 10, (i + 2) % 10], [0.5, 0.5])),
+    );
+    await s.tick();
+    expect(s.control(e.id).decision?.action).toBe('report-weak-reference');
+    expect(s.control(e.id).weakReference).toMatch(/edge–cloud agreement/);
+    expect(lines.filter((l) => l.includes('reference weak on this traffic'))).toHaveLength(1);
+    await s.tick();
+    expect(lines.filter((l) => l.includes('reference weak on this traffic'))).toHaveLength(1);
+    expect(published).toEqual([]);
+    expect(await store.edgePolicies.changes(e.id)).toEqual([]);
+    expect((await store.edgePolicies.get(e.id))?.lastDecision?.action).toBe('report-weak-reference');
+    await s.stop();
+  });
+});

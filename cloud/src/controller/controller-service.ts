@@ -1,0 +1,276 @@
+/**
+ * The controller, wired (issue 12 item 6; docs/field-accuracy.md "The controller, wired"). Every
+ * `intervalMs` this replica reads the audit records stored since its last read into one window per
+ * edge (field-window.ts; every replica does this, for the live field accuracy), and, while it holds
+ * the `controller` lease in the store (one replica at a time), runs `decidePolicy` per edge:
+ *
+ *   records: the edge's window       policy + baseline: what the edge reports in its telemetry
+ *   drift alarm: the edge's telemetry (a new alarm restarts the window first)
+ *   pinned: an operator's pin (store) or a pin on the edge     conservative, last change: the store
+ *
+ * `conservative` and `refit` write the new thresholds as the edge's directive (store, with a change
+ * record) and republish the edge's desired state, whose `routing` block the edge applies. `hold` and
+ * `report-weak-reference` change nothing; a weak reference is logged once and kept for the API and
+ * metrics. Until the edge reports the directive applied, the controller holds. Edges that report no
+ * routing (an older edge, or none online) are held: their last policy stays, as when the cloud is down.
+ */
+import { type Clock, fromUnknown, type ResolvedPolicy, type ScoreKind } from '@fogline/shared';
+import { type ControllerDecision, type ControllerKnobs, decidePolicy } from '@fogline/toolchain';
+import type { EdgePresenceView } from '../fabric/edge-presence.ts';
+import type { RoutingSummary } from '../fabric/telemetry-summary.ts';
+import type { Store } from '../store/index.ts';
+import { type FieldAccuracy, fieldAccuracyOf } from './field-accuracy.ts';
+import { type FieldWindowSettings, FieldWindows, windowRecordOf } from './field-window.ts';
+
+export const CONTROLLER_LEASE = 'controller';
+/** Records read from the store per query. */
+const READ_BATCH = 5_000;
+
+export interface ControllerSettings {
+  /** Decide only when true (`--controller on`); the windows are kept either way. */
+  readonly enabled: boolean;
+  readonly intervalMs: number;
+  /** Most of the traffic the cloud may answer, in (0, 1] (`--controller-cloud-budget`). */
+  readonly cloudBudget: number;
+  readonly window: FieldWindowSettings;
+  readonly knobs?: Partial<ControllerKnobs>;
+}
+
+export const DEFAULT_CONTROLLER_SETTINGS: ControllerSettings = Object.freeze({
+  enabled: true,
+  intervalMs: 10_000,
+  cloudBudget: 0.25,
+  window: Object.freeze({ maxRecords: 20_000, maxAgeMs: 24 * 3_600_000 }),
+});
+
+export interface ControllerServiceOptions {
+  readonly store: Pick<Store, 'auditRecords' | 'edgePolicies' | 'leases' | 'edges'>;
+  readonly presence: (edgeId: string) => EdgePresenceView;
+  /** Republishes the edge's desired state (it reads the directive from the store). */
+  readonly publish: (edgeId: string) => Promise<unknown>;
+  readonly settings: ControllerSettings;
+  /** This replica's name in the lease. */
+  readonly holder: string;
+  /** Wall-clock ms (ManualClock in tests): window ages, the knobs' minIntervalMs. */
+  readonly clock: Clock;
+  /** The cloud model's routing score kind, if known (its stored scores are of it). */
+  readonly cloudScore?: ScoreKind;
+  readonly log: (line: string) => void;
+}
+
+/** What the controller last made of one edge (API, metrics, `fogline status`). */
+export interface EdgeControl {
+  readonly decision: ControllerDecision | undefined;
+  /** Set while the last decision found the reference weak on this edge's traffic. */
+  readonly weakReference: string | undefined;
+}
+
+export class ControllerService {
+  readonly windows: FieldWindows;
+  readonly #o: ControllerServiceOptions;
+  #afterId: number | undefined;
+  #leader = false;
+  readonly #alarms = new Map<string, number>();
+  readonly #control = new Map<string, EdgeControl>();
+  readonly #lastChangeMs = new Map<string, number>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #running: Promise<void> | undefined;
+  #seq = 0;
+
+  constructor(options: ControllerServiceOptions) {
+    this.#o = options;
+    this.windows = new FieldWindows(options.settings.window, options.clock);
+  }
+
+  /** True while this replica holds the controller lease. */
+  get leader(): boolean {
+    return this.#leader;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => void this.tick(), this.#o.settings.intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+    if (this.#leader) {
+      await this.#o.store.leases.release(CONTROLLER_LEASE, this.#o.holder).catch(() => {});
+      this.#leader = false;
+    }
+  }
+
+  /** One round: read new records, then decide per edge if this replica holds the lease. Never rejects. */
+  tick(): Promise<void> {
+    this.#running ??= this.#round()
+      .catch((err) => this.#o.log(`controller: ${fromUnknown(err).message}; holding every policy`))
+      .finally(() => {
+        this.#running = undefined;
+      });
+    return this.#running;
+  }
+
+  field(edgeId: string): FieldAccuracy {
+    return fieldAccuracyOf(this.windows.records(edgeId));
+  }
+
+  control(edgeId: string): EdgeControl {
+    return this.#control.get(edgeId) ?? { decision: undefined, weakReference: undefined };
+  }
+
+  async #round(): Promise<void> {
+    const edges = (await this.#o.store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id);
+    for (const id of edges) this.#watchAlarm(id);
+    await this.#read();
+    const { settings, store, holder } = this.#o;
+    if (!settings.enabled) return;
+    const ttl = Math.max(3 * settings.intervalMs, 1_000);
+    this.#leader = await store.leases.acquire(CONTROLLER_LEASE, holder, ttl);
+    if (!this.#leader) return;
+    for (const id of edges) {
+      try {
+        await this.#decide(id);
+      } catch (err) {
+        this.#o.log(`controller: edge '${id}': ${fromUnknown(err).message}; holding its policy`);
+      }
+    }
+  }
+
+  /** A drift alarm raised since the last round restarts the edge's window. */
+  #watchAlarm(edgeId: string): void {
+    const drift = this.#o.presence(edgeId).telemetry?.drift;
+    if (!drift) return;
+    const seen = this.#alarms.get(edgeId);
+    this.#alarms.set(edgeId, drift.alarms);
+    if (seen !== undefined && drift.alarms > seen) {
+      this.windows.restart(edgeId);
+      this.#o.log(`controller: drift alarm on edge '${edgeId}': its field-record window starts again`);
+    }
+  }
+
+  /** Reads the records stored since the last read (at first: those within the window's age). */
+  async #read(): Promise<void> {
+    const { store, clock, settings } = this.#o;
+    for (;;) {
+      const batch = await store.auditRecords.list({
+        ...(this.#afterId === undefined
+          ? { since: new Date(Date.now() - settings.window.maxAgeMs) }
+          : { afterId: this.#afterId }),
+        limit: READ_BATCH,
+      });
+      for (const r of batch) {
+        const kinds = this.#kinds(r.edgeId);
+        const record =
+          kinds &&
+          windowRecordOf(
+            r,
+            { ...kinds, ...(this.#o.cloudScore && { cloud: this.#o.cloudScore }) },
+            clock.now(),
+          );
+        if (record) this.windows.add(r.edgeId, record);
+      }
+      // Until a first record is read, each round looks back over the window's age (never older records).
+      if (batch.length > 0) this.#afterId = batch.at(-1)!.id;
+      if (batch.length < READ_BATCH) return;
+    }
+  }
+
+  /** The score kinds the edge's stages route by (from its telemetry), if it reported them. */
+  #kinds(edgeId: string): { device: ScoreKind; edge: ScoreKind } | undefined {
+    const routing = this.#o.presence(edgeId).telemetry?.routing;
+    return routing?.device ? { device: routing.device.score, edge: routing.edge.score } : undefined;
+  }
+
+  async #decide(edgeId: string): Promise<void> {
+    const { store, clock, settings } = this.#o;
+    const view = this.#o.presence(edgeId);
+    const routing: RoutingSummary | undefined = view.telemetry?.routing;
+    if (!routing?.device || !routing.baseline) return; // nothing to start from: hold
+    const row = await store.edgePolicies.get(edgeId);
+    const policy = { device: routing.device, edge: routing.edge };
+    if (row?.directive && routing.directive !== row.directive.id && !row.pinned) {
+      return this.#keep(edgeId, {
+        action: 'hold',
+        why: `waiting for the edge to apply ${row.directive.id}`,
+        figures: decidePolicy({ ...this.#input(edgeId, policy, routing), state: HELD }).figures,
+      });
+    }
+    const lastChange = this.#lastChangeMs.get(edgeId) ?? row?.lastChangeAt?.getTime();
+    const decision = decidePolicy({
+      ...this.#input(edgeId, policy, routing),
+      state: {
+        pinned: (row?.pinned ?? false) || routing.pinned,
+        canary: false,
+        driftAlarm: view.telemetry?.drift?.alarm ?? false,
+        conservative: row?.conservative ?? false,
+        ...(lastChange !== undefined && { lastChangeMs: lastChange }),
+      },
+      maxCloudShare: settings.cloudBudget,
+    });
+    if ((decision.action === 'conservative' || decision.action === 'refit') && decision.policy) {
+      const id = `ctl-${Math.floor(clock.now())}-${++this.#seq}`;
+      const to = { device: decision.policy.device, edge: decision.policy.edge };
+      await store.edgePolicies.change(
+        edgeId,
+        {
+          source: 'controller',
+          action: decision.action,
+          from: policy,
+          to,
+          why: decision.why,
+          figures: figuresJson(decision),
+        },
+        {
+          directive: { id, reason: decision.why.slice(0, 500), ...to },
+          conservative: decision.action === 'conservative',
+        },
+      );
+      this.#lastChangeMs.set(edgeId, clock.now());
+      this.#o.log(
+        `controller: edge '${edgeId}' ${decision.action}: ${show(policy)} → ${show(to)} (${decision.why})`,
+      );
+      await this.#o.publish(edgeId);
+    }
+    await this.#keep(edgeId, decision);
+  }
+
+  #input(edgeId: string, policy: { device: ResolvedPolicy; edge: ResolvedPolicy }, routing: RoutingSummary) {
+    return {
+      records: this.windows.records(edgeId),
+      policy,
+      baseline: routing.baseline!,
+      maxCloudShare: this.#o.settings.cloudBudget,
+      clock: this.#o.clock,
+      ...(this.#o.settings.knobs && { knobs: this.#o.settings.knobs }),
+    };
+  }
+
+  /** Keeps the decision for the API and the store; logs a weak reference when it starts. */
+  async #keep(edgeId: string, decision: ControllerDecision): Promise<void> {
+    const before = this.#control.get(edgeId);
+    const weak = decision.action === 'report-weak-reference' ? decision.why : undefined;
+    if (weak && !before?.weakReference) {
+      this.#o.log(`controller: reference weak on this traffic (edge '${edgeId}'): ${weak}`);
+    }
+    this.#control.set(edgeId, { decision, weakReference: weak });
+    await this.#o.store.edgePolicies.recordDecision(edgeId, {
+      action: decision.action,
+      why: decision.why,
+      figures: figuresJson(decision),
+    });
+  }
+}
+
+const HELD = { pinned: true, canary: false, driftAlarm: false, conservative: false } as const;
+
+const show = (p: { device: ResolvedPolicy; edge: ResolvedPolicy }) =>
+  `device ${p.device.score} ≥ ${p.device.threshold.toFixed(3)}, edge ${p.edge.score} ≥ ${p.edge.threshold.toFixed(3)}`;
+
+/** The figures as stored JSON (NaN, which JSON lacks, as null). */
+function figuresJson(d: ControllerDecision): Record<string, unknown> {
+  return JSON.parse(
+    JSON.stringify(d.figures, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),
+  );
+}

@@ -1,0 +1,97 @@
+/**
+ * One field-record window per edge (docs/field-accuracy.md "The controller, wired"): the edge's audit
+ * records as the controller's `FieldRecord`s, bounded by count and age (shared `RollingWindow`, on
+ * the service's clock), restarted when the edge raises a drift alarm so that figures from before a
+ * shift do not dilute those after it.
+ *
+ * Only `source: 'audit'` records enter: they are the uniform sample the shares and agreement are
+ * measured on. Ground truth counts where an audit record carries it (`feedbackLabel`). Records of
+ * other sources (application feedback on its own) are not a uniform sample and stay out.
+ * Scores: each tier's record holds the score of its routing kind (the device's and the edge's policy
+ * kinds, which the controller keeps); a record whose edge did not answer lacks a tier and is skipped.
+ */
+
+import { type Clock, RollingWindow, type ScoreKind, type Tier } from '@fogline/shared';
+import type { FieldRecord } from '@fogline/toolchain';
+import type { AuditRecord } from '../store/index.ts';
+
+/** A field record plus the tier that actually answered it (for the live shares). */
+export interface WindowRecord extends FieldRecord {
+  readonly answerTier: Tier;
+}
+
+/** The score kind each tier's stored score is of. */
+export interface ScoreKinds {
+  readonly device: ScoreKind;
+  readonly edge: ScoreKind;
+  /** The cloud model's routing kind, when known (for the weak-reference PSI). */
+  readonly cloud?: ScoreKind;
+}
+
+export interface FieldWindowSettings {
+  /** Records kept per edge at most (the newest). */
+  readonly maxRecords: number;
+  /** Records older than this (from when the controller read them) leave the window. */
+  readonly maxAgeMs: number;
+}
+
+export const DEFAULT_FIELD_WINDOW: FieldWindowSettings = Object.freeze({
+  maxRecords: 20_000,
+  maxAgeMs: 24 * 3_600_000,
+});
+
+/** The audit record as a controller record, or undefined when it cannot be one (no edge answer). */
+export function windowRecordOf(r: AuditRecord, kinds: ScoreKinds, atMs: number): WindowRecord | undefined {
+  if (r.source !== 'audit' || r.edge === null) return undefined;
+  return {
+    answers: { device: r.device.label, edge: r.edge.label, cloud: r.cloud.label },
+    reference: r.cloud.label,
+    p: r.rate,
+    ...(r.feedbackLabel !== null && { groundTruth: r.feedbackLabel }),
+    scores: {
+      device: { [kinds.device]: r.device.score },
+      edge: { [kinds.edge]: r.edge.score },
+      cloud: kinds.cloud === undefined ? {} : { [kinds.cloud]: r.cloud.score },
+    },
+    atMs,
+    answerTier: r.answerTier,
+  };
+}
+
+export class FieldWindows {
+  readonly #windows = new Map<string, RollingWindow<WindowRecord>>();
+  readonly #settings: FieldWindowSettings;
+  readonly #clock: Clock;
+
+  constructor(settings: FieldWindowSettings, clock: Clock) {
+    this.#settings = settings;
+    this.#clock = clock;
+  }
+
+  add(edgeId: string, record: WindowRecord): void {
+    let window = this.#windows.get(edgeId);
+    if (!window) {
+      window = new RollingWindow<WindowRecord>({
+        maxCount: this.#settings.maxRecords,
+        maxAgeMs: this.#settings.maxAgeMs,
+        clock: this.#clock,
+      });
+      this.#windows.set(edgeId, window);
+    }
+    window.push(record);
+  }
+
+  /** The edge's records in the window, oldest first. */
+  records(edgeId: string): WindowRecord[] {
+    return this.#windows.get(edgeId)?.records() ?? [];
+  }
+
+  /** Empties the edge's window (a drift alarm: the figures start again). */
+  restart(edgeId: string): void {
+    this.#windows.get(edgeId)?.clear();
+  }
+
+  edges(): string[] {
+    return [...this.#windows.keys()].sort();
+  }
+}

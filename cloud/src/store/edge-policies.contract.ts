@@ -1,0 +1,115 @@
+/** Store contract, edge policies, their change log and leases: see store.contract.ts. */
+import { describe, expect, it } from 'vitest';
+import { rejectsWith, type StoreUnderTest, unique } from './contract-support.ts';
+import { createStore } from './drizzle-store.ts';
+import type { NewPolicyChange } from './store.ts';
+
+const stages = (device: number, edge: number) =>
+  ({
+    device: { score: 'margin', threshold: device },
+    edge: { score: 'margin', threshold: edge },
+  }) as const;
+
+const directive = (id: string, device: number, edge: number) => ({
+  id,
+  reason: 'test',
+  ...stages(device, edge),
+});
+
+const change = (over: Partial<NewPolicyChange> = {}): NewPolicyChange => ({
+  source: 'controller',
+  action: 'conservative',
+  from: stages(0.3, 0.4),
+  to: stages(0.55, 0.65),
+  why: 'drift alarm and too few records',
+  figures: { records: 12, nEff: 12 },
+  ...over,
+});
+
+export function describeEdgePolicyContract(sut: StoreUnderTest): void {
+  describe('edge policies', () => {
+    it('keeps the directive, pin and conservative state, and logs every change newest first', async () => {
+      const edge = unique('edge');
+      expect(await sut.store.edgePolicies.get(edge)).toBeNull();
+      const first = await sut.store.edgePolicies.change(edge, change(), {
+        directive: directive('c-1', 0.55, 0.65),
+        conservative: true,
+      });
+      expect(first).toMatchObject({ edgeId: edge, source: 'controller', action: 'conservative' });
+      const row = await sut.store.edgePolicies.get(edge);
+      expect(row).toMatchObject({
+        directive: directive('c-1', 0.55, 0.65),
+        pinned: false,
+        conservative: true,
+      });
+      expect(row?.lastChangeAt).toEqual(first.at);
+      await sut.store.edgePolicies.change(
+        edge,
+        change({
+          source: 'operator',
+          action: 'pin',
+          from: stages(0.55, 0.65),
+          to: stages(0.5, 0.6),
+          figures: null,
+        }),
+        { directive: directive('o-1', 0.5, 0.6), pinned: true, conservative: false },
+      );
+      const log = await sut.store.edgePolicies.changes(edge);
+      expect(log.map((c) => c.action)).toEqual(['pin', 'conservative']);
+      expect(log[1]).toMatchObject({
+        from: stages(0.3, 0.4),
+        to: stages(0.55, 0.65),
+        figures: { records: 12 },
+      });
+      expect(await sut.store.edgePolicies.changes(edge, 1)).toHaveLength(1);
+      expect(await sut.store.edgePolicies.get(edge)).toMatchObject({ pinned: true, conservative: false });
+      expect((await sut.store.edgePolicies.list()).some((r) => r.edgeId === edge)).toBe(true);
+    });
+
+    it('keeps the last decision without touching the directive', async () => {
+      const edge = unique('edge');
+      await sut.store.edgePolicies.recordDecision(edge, {
+        action: 'hold',
+        why: 'too few records',
+        figures: null,
+      });
+      const row = await sut.store.edgePolicies.get(edge);
+      expect(row).toMatchObject({
+        directive: null,
+        pinned: false,
+        lastDecision: { action: 'hold', why: 'too few records' },
+      });
+      expect(row?.lastDecision?.at).toBeInstanceOf(Date);
+    });
+
+    it('refuses malformed edge ids and limits', async () => {
+      await expect(sut.store.edgePolicies.get('a b')).rejects.toEqual(rejectsWith('INVALID_ARG'));
+      await expect(sut.store.edgePolicies.changes('edge-x', 0)).rejects.toEqual(rejectsWith('INVALID_ARG'));
+    });
+  });
+
+  describe('leases', () => {
+    it('has one holder at a time, renewed by it, taken by another only once expired or released', async () => {
+      const name = unique('lease');
+      // The contract's clock moves 1 s per reading.
+      expect(await sut.store.leases.acquire(name, 'replica-a', 1_500)).toBe(true);
+      expect(await sut.store.leases.acquire(name, 'replica-b', 1_500)).toBe(false);
+      expect(await sut.store.leases.acquire(name, 'replica-b', 1_500)).toBe(true);
+      expect(await sut.store.leases.acquire(name, 'replica-a', 60_000)).toBe(false);
+      await sut.store.leases.release(name, 'replica-a');
+      expect(await sut.store.leases.acquire(name, 'replica-b', 60_000)).toBe(true);
+      await sut.store.leases.release(name, 'replica-b');
+      expect(await sut.store.leases.acquire(name, 'replica-a', 60_000)).toBe(true);
+    });
+
+    it('lets exactly one of two stores on one database take a lease at once', async () => {
+      const other = createStore(sut.connection);
+      const name = unique('lease');
+      const got = await Promise.all([
+        sut.store.leases.acquire(name, 'replica-a', 60_000),
+        other.leases.acquire(name, 'replica-b', 60_000),
+      ]);
+      expect(got.filter(Boolean)).toHaveLength(1);
+    });
+  });
+}
