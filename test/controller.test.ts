@@ -206,12 +206,14 @@ describe('the closed loop: drift alarm → controller → edge and device', () =
     });
     expect(change?.why).toMatch(/drift alarm.*score quantiles/);
     // The edge reports the directive it applied in its telemetry.
+    // (Audits still arriving may re-place the fallback once more: compare with the latest change.)
     await eventually(async () => {
       const p = await admin<Json>(`/api/edges/${EDGE}/policy`);
-      return p.current?.applied === p.desired?.id;
-    }, 10_000);
+      const latest = (await changes())[0]!.to;
+      return p.current?.applied === p.desired?.id && p.current?.device?.threshold === latest.device.threshold;
+    }, 15_000);
     const policy = await admin<Json>(`/api/edges/${EDGE}/policy`);
-    expect(policy).toMatchObject({ conservative: true, pinned: false, current: { device: to.device } });
+    expect(policy).toMatchObject({ conservative: true, pinned: false });
     expect(lines.some((l) => l.includes("applied the cloud's policy"))).toBe(true);
   }, 90_000);
 

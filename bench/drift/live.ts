@@ -34,7 +34,6 @@ async function send(device: Device, data: DigitsData, start: number, end: number
   for (let i = start; i < end; i += BATCH) {
     const p = device.policy.auditRate ?? 0.02;
     const on = alarm();
-    if (process.env.DRIFT_DEBUG && i % 250 === 0) console.log(`debug ${i}: device ${device.policy.threshold} p ${p} alarm ${on}`);
     const batch = await Promise.all(
       Array.from({ length: Math.min(BATCH, end - i) }, (_, k) =>
         device.infer(data.images.slice((i + k) * DIGIT_PIXELS, (i + k + 1) * DIGIT_PIXELS), {
