@@ -15,7 +15,6 @@ import {
   driftModelOf,
   ManualClock,
   seededRandom,
-  type Tier,
 } from '@fogline/shared';
 import {
   answeringTier,
