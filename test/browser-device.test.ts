@@ -21,6 +21,7 @@ import {
   startEdgeResponder,
   writeTypedClassifier,
 } from '@fogline/device-sdk/testing';
+import { type AuditBody, readAuditBody, readDeviceReport, topics } from '@fogline/shared';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { build } from 'esbuild';
@@ -51,6 +52,7 @@ interface PageApi {
     degraded: boolean;
     logits: number;
     policy: { score: string };
+    feedback: { given: boolean; sent: number };
   }>;
   runModel(options: object, modelPath: string, input: PageInput): Promise<PageAnswer>;
   tryBadToken(options: object): Promise<string>;
@@ -77,7 +79,11 @@ window.runDevice = async (options, pixels) => {
   const device = await connectDevice({ ...options, model: new URL('/models/digits-tiny/1/model.onnx', location.href), web: { wasmPaths: '/ort/' } });
   try {
     const r = await device.infer(Float32Array.from(pixels), { deadlineMs: 5000 });
-    return { tier: r.tier, label: r.label, labelName: r.labelName, outputKind: r.outputKind, degraded: r.degraded, logits: r.outputs.logits.length, policy: device.policy };
+    // Ground truth by label name, sent on the report lane a macrotask later.
+    const given = device.feedback(r.requestId, '3');
+    for (let i = 0; i < 100 && device.stats().feedback.sent === 0; i++) await new Promise((ok) => setTimeout(ok, 10));
+    const feedback = { given, sent: device.stats().feedback.sent };
+    return { tier: r.tier, label: r.label, labelName: r.labelName, outputKind: r.outputKind, degraded: r.degraded, logits: r.outputs.logits.length, policy: device.policy, feedback };
   } finally {
     await device.close();
   }
@@ -107,6 +113,8 @@ describe('device SDK in a browser', () => {
   let browser: Browser;
   let origin: string;
   let repo: string;
+  /** Feedback reports the browser device sent, as the edge would read them. */
+  const feedback: AuditBody[] = [];
 
   beforeAll(async () => {
     repo = await mkdtemp(join(tmpdir(), 'fogline-browser-models-'));
@@ -157,6 +165,18 @@ describe('device SDK in a browser', () => {
       },
     });
     const { mqttPort } = await broker.listen();
+    broker.aedes.subscribe(
+      topics.allReports,
+      (packet, done) => {
+        const reading = readDeviceReport(packet.payload as Uint8Array);
+        if (reading.ok && reading.report.kind === 'feedback') {
+          const body = readAuditBody(reading.report.body);
+          if (body.ok) feedback.push(body.audit);
+        }
+        done();
+      },
+      () => {},
+    );
     responder = await startEdgeResponder({
       url: `mqtt://127.0.0.1:${mqttPort}`,
       edgeId: 'edge-b',
@@ -200,6 +220,12 @@ describe('device SDK in a browser', () => {
     expect(local).toMatchObject({ tier: 'device', degraded: false, logits: 10, outputKind: 'logits' });
     // The labels come from digits-tiny's config.json, fetched next to the model URL.
     expect(local.labelName).toBe(String(local.label));
+    // device.feedback works in the browser build: the label, by name, reaches the broker as a
+    // feedback report carrying the request's input.
+    expect(local.feedback).toEqual({ given: true, sent: 1 });
+    await expect.poll(() => feedback.length).toBe(1);
+    expect(feedback[0]).toMatchObject({ source: 'feedback', label: 3, rate: 1, tier: 'device' });
+    expect(feedback[0]!.input.shape).toEqual([1, 1, 28, 28]);
     responder.label = 6;
     const escalated = await page.evaluate(
       ([options, px]) =>

@@ -15,6 +15,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
 import type { Hono } from 'hono';
+import { AuditDriftCheck } from './audits/audit-drift-check.ts';
 import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
 import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
@@ -60,6 +61,7 @@ export class CloudServer {
   private fabricInstance?: CloudFabric;
   private auditIntake?: AuditIntake;
   private controllerInstance?: ControllerService;
+  private auditDriftCheck?: AuditDriftCheck;
   private stopping?: Promise<void>;
 
   constructor(
@@ -126,6 +128,11 @@ export class CloudServer {
   /** Audits from edges: queued, dropped, stored, failed (docs/cloud.md "Audits"). */
   get auditCounts(): AuditIntakeCounts | undefined {
     return this.auditIntake?.counts();
+  }
+
+  /** The cloud's own drift checks on the audit records (docs/field-accuracy.md); only after start. */
+  get auditDrift(): AuditDriftCheck {
+    return started(this.auditDriftCheck);
   }
 
   get url(): string {
@@ -203,6 +210,22 @@ export class CloudServer {
       });
       this.controllerInstance = controller;
       metrics.watchField(controller);
+      const models = this.modelServer;
+      this.auditDriftCheck = new AuditDriftCheck({
+        records: store.auditRecords,
+        edges: async () => (await store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id),
+        edgeModels: () =>
+          new Map(
+            models
+              .instances()
+              .filter((m) => m.config.tier === 'edge')
+              .map((m) => [`${m.name}:${m.version}`, m.config]),
+          ),
+        info: this.info,
+        warn: this.info,
+      });
+      const auditDrift = this.auditDriftCheck;
+      metrics.watchAuditDrift(auditDrift);
       this.appInstance = createApp({
         models: this.modelServer,
         guard,
@@ -217,6 +240,7 @@ export class CloudServer {
           authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
           intake: audits,
           records: store.auditRecords,
+          drift: (edgeId) => auditDrift.view(edgeId),
         },
         policies: {
           store,
@@ -268,6 +292,7 @@ export class CloudServer {
     await this.controllerInstance?.stop();
     await this.fabricInstance?.close();
     await this.listener?.close(this.options.shutdownTimeoutMs);
+    this.auditDriftCheck?.close();
     await this.auditIntake?.close();
     await this.modelServer?.close();
     await this.store?.close();

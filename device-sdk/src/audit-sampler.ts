@@ -11,8 +11,12 @@ import {
   type Clock,
   type DeviceReport,
   seededRandom,
+  type Tensor,
+  type TensorDatatype,
+  type TensorQuantization,
   TokenBucket,
 } from '@fogline/shared';
+import type { InferResult } from './answer.ts';
 
 /**
  * Audits a device may send per second (and in a burst): below the edge broker's report bucket (5/s,
@@ -64,6 +68,11 @@ export class AuditSampler {
     return { sent: this.#sent, notSent: this.#notSent, overBudget: this.#overBudget };
   }
 
+  /** Takes one token of the audit budget (feedback shares it); false, counted nowhere, when empty. */
+  takeBudget(): boolean {
+    return this.#budget.tryTake().ok;
+  }
+
   /**
    * One answered request: with probability `rate`, schedules its audit. `build` runs later, off the
    * answer's path (it must only read values that no longer change).
@@ -87,4 +96,39 @@ export class AuditSampler {
       else this.#notSent++;
     });
   }
+}
+
+/** What an answered request's audit body is built from (device.ts `infer`). */
+export interface AnsweredRequest {
+  readonly result: InferResult;
+  readonly ownValues: Float32Array;
+  readonly ownScore: number;
+  /** The input as the model consumed it, and its quantization when it has one. */
+  readonly input: Tensor<TensorDatatype>;
+  readonly quantization: TensorQuantization | undefined;
+  /** `name:version` of the device model. */
+  readonly model: string;
+  readonly rate: number;
+  /** When it was answered, ms since the epoch. */
+  readonly time: number;
+}
+
+/** An answered request as an audit body (docs/device-sdk.md "Audits"); built off the answer's path. */
+export function auditBodyOf(a: AnsweredRequest): AuditBody {
+  const { result } = a;
+  return {
+    id: result.requestId,
+    time: a.time,
+    rate: a.rate,
+    model: a.model,
+    input: a.input,
+    ...(a.quantization && { inputQuantization: a.quantization }),
+    deviceOutputs: Array.from(a.ownValues),
+    deviceScore: a.ownScore,
+    tier: result.tier,
+    ...(result.tier !== 'device' && {
+      answerOutputs: Array.from(result.outputs.logits),
+      answerModelVersions: result.modelVersions,
+    }),
+  };
 }

@@ -14,4 +14,5 @@ export type { Device, DeviceStats, InferOptions } from './device.ts';
 export type { DeviceInput } from './device-input.ts';
 export type { ConnectDeviceOptions } from './device-options.ts';
 export type { DevicePolicy, PolicyEvent, PolicySource } from './device-policy.ts';
+export type { FeedbackCounts } from './feedback.ts';
 export type { ConnectionState } from './transport/mqtt-transport.ts';

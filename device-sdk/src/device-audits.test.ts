@@ -1,11 +1,12 @@
 /**
- * Audits from the device over real sockets: a real fogline broker (Aedes) whose in-process
+ * Audits and feedback from the device over real sockets: a real fogline broker (Aedes) whose in-process
  * subscriber reads the report topics as the edge does, a hand-written edge responder, and the
  * committed digits-tiny model. The sample is drawn with a fixed seed.
  */
 import {
   type AuditBody,
   encodePolicyMessage,
+  ManualClock,
   readAuditBody,
   readDeviceReport,
   topics,
@@ -28,6 +29,7 @@ let broker: FoglineBroker | undefined;
 let url: string;
 let responder: EdgeResponder | undefined;
 let audits: AuditBody[] = [];
+let feedback: AuditBody[] = [];
 const devices: Device[] = [];
 let version = 100;
 
@@ -71,6 +73,7 @@ const waitFor = async (predicate: () => boolean, what: string, timeoutMs = 2_000
 
 beforeEach(async () => {
   audits = [];
+  feedback = [];
   broker = await createBroker({
     mqttPort: 0,
     // Far above the default 5/s: these tests send hundreds of requests a second.
@@ -86,10 +89,10 @@ beforeEach(async () => {
     topics.allReports,
     (packet, done) => {
       const reading = readDeviceReport(packet.payload as Uint8Array);
-      if (reading.ok && reading.report.kind === 'audit') {
+      if (reading.ok && (reading.report.kind === 'audit' || reading.report.kind === 'feedback')) {
         const body = readAuditBody(reading.report.body);
         if (!body.ok) throw new Error(body.reason);
-        audits.push(body.audit);
+        (reading.report.kind === 'audit' ? audits : feedback).push(body.audit);
       }
       done();
     },
@@ -189,5 +192,65 @@ describe('audits', () => {
     expect(result).toMatchObject({ tier: 'device', degraded: false });
     await waitFor(() => d.stats().audits.notSent === 1, 'the audit to be counted');
     expect(d.stats().audits.sent).toBe(0);
+  });
+});
+
+describe('feedback', () => {
+  it('sends the labelled request with its input and answers, source feedback, after the call returns', async () => {
+    const d = await device({ policy: ALWAYS_ESCALATE });
+    const input = image(5);
+    const result = await d.infer(input, { deadlineMs: 2_000 });
+    expect(d.feedback(result.requestId, '4')).toBe(true);
+    // Sent a macrotask later, off the caller's path.
+    expect(d.stats().feedback.sent).toBe(0);
+    await waitFor(() => feedback.length === 1, 'the feedback report');
+    expect(feedback[0]).toMatchObject({
+      id: result.requestId,
+      source: 'feedback',
+      label: 4,
+      rate: 1,
+      tier: 'edge',
+      answerOutputs: Array.from(result.outputs.logits),
+    });
+    expect(Array.from(feedback[0]!.input.data as Float32Array)).toEqual(Array.from(input));
+    // An audit of the same request (if the draw picked it) stays an audit.
+    expect(audits.every((a) => a.source === undefined)).toBe(true);
+    expect(d.stats().feedback).toEqual({ sent: 1, notSent: 0, unknownRequest: 0, duplicate: 0 });
+  });
+
+  it('keeps a bounded window by count and age; without one every feedback is a counted no-op', async () => {
+    const clock = new ManualClock(1_000);
+    const d = await device({ clock, feedbackWindow: { maxRequests: 3, maxAgeMs: 60_000 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await d.infer(image(i))).requestId);
+    // The oldest of four fell out of a window of three.
+    expect(d.feedback(ids[0]!, 1)).toBe(false);
+    expect(d.feedback(ids[3]!, 1)).toBe(true);
+    clock.advance(60_001);
+    expect(d.feedback(ids[2]!, 1)).toBe(false);
+    expect(d.stats().feedback).toMatchObject({ unknownRequest: 2 });
+    await waitFor(() => feedback.length === 1, 'the one feedback sent');
+
+    const none = await device({ deviceId: 'dev-2', feedbackWindow: false });
+    const r = await none.infer(image(0));
+    expect(none.feedback(r.requestId, 0)).toBe(false);
+    expect(none.stats().feedback.unknownRequest).toBe(1);
+  });
+
+  it('refuses a label the model does not have and options out of range, with INVALID_ARG', async () => {
+    const d = await device();
+    const r = await d.infer(image(0));
+    for (const label of [10, -1, 2.5, 'x', Number.NaN]) {
+      expect(() => d.feedback(r.requestId, label), String(label)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARG' }),
+      );
+    }
+    expect(() => d.feedback(42 as unknown as string, 1)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARG' }),
+    );
+    await expect(device({ deviceId: 'dev-3', feedbackWindow: { maxRequests: 0 } })).rejects.toMatchObject({
+      code: 'INVALID_ARG',
+      message: expect.stringContaining('feedbackWindow.maxRequests'),
+    });
   });
 });

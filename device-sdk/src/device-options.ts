@@ -16,6 +16,7 @@ import {
   url,
 } from '@fogline/shared';
 import type { PolicyEvent } from './device-policy.ts';
+import { FEEDBACK_DEFAULTS } from './feedback.ts';
 import type { ModelRuntime, WebRuntimeOptions } from './runtime/model-runtime.ts';
 import { HISTOGRAM_DEFAULTS } from './score-histogram.ts';
 import type { BackoffOptions } from './transport/backoff.ts';
@@ -60,6 +61,12 @@ export interface ConnectDeviceOptions {
    * the edge's report budget, so score histograms always get through.
    */
   auditBudget?: { ratePerSec: number; burst: number };
+  /**
+   * Recent requests `device.feedback` can label (docs/device-sdk.md "Feedback"): the newest
+   * `maxRequests` (default 1,000) answered within `maxAgeMs` (default 10 min); each keeps its input.
+   * `false`: no window, feedback is a counted no-op.
+   */
+  feedbackWindow?: { maxRequests?: number; maxAgeMs?: number } | false;
   /** 'auto' (default in Node: native, else WASM), 'node', 'web', or a ready ModelRuntime. */
   runtime?: 'auto' | 'node' | 'web' | ModelRuntime;
   /** onnxruntime-web settings (wasm file location, threads). */
@@ -110,6 +117,8 @@ export interface DeviceSettings {
   readonly driftHistogram: { readonly everyRequests: number; readonly everyMs: number } | false;
   readonly auditSeed: number | undefined;
   readonly auditBudget: { readonly ratePerSec: number; readonly burst: number } | undefined;
+  /** Recent requests feedback can label; false: none. */
+  readonly feedbackWindow: { readonly maxRequests: number; readonly maxAgeMs: number } | false;
 }
 
 /** Defaults of the optional fields of ConnectDeviceOptions. */
@@ -145,6 +154,8 @@ export const DEVICE_RULES = Object.freeze({
   histogramEveryRequests: positiveInt,
   histogramEveryMs: positive,
   auditBudgetRate: positive,
+  feedbackMaxRequests: positiveInt,
+  feedbackMaxAgeMs: positive,
   auditBudgetBurst: positiveInt,
   auditSeed: rule<number>(
     'an integer in [0, 2^32)',
@@ -217,6 +228,23 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
         : Object.freeze({
             ratePerSec: check('auditBudget.ratePerSec', o.auditBudget.ratePerSec, r.auditBudgetRate),
             burst: check('auditBudget.burst', o.auditBudget.burst, r.auditBudgetBurst),
+          }),
+    feedbackWindow:
+      o.feedbackWindow === false
+        ? false
+        : Object.freeze({
+            maxRequests: or(
+              'feedbackWindow.maxRequests',
+              o.feedbackWindow?.maxRequests,
+              r.feedbackMaxRequests,
+              FEEDBACK_DEFAULTS.maxRequests,
+            ),
+            maxAgeMs: or(
+              'feedbackWindow.maxAgeMs',
+              o.feedbackWindow?.maxAgeMs,
+              r.feedbackMaxAgeMs,
+              FEEDBACK_DEFAULTS.maxAgeMs,
+            ),
           }),
   });
 }

@@ -4,6 +4,7 @@
  * edge's reply, or locally flagged `degraded` with the reason in `fallback`.
  */
 import {
+  type AuditBody,
   DEFAULT_AUDIT_RATE,
   type DeviceReport,
   decide,
@@ -22,12 +23,13 @@ import {
   toRealValues,
 } from '@fogline/shared';
 import { type Classified, classify, type InferResult } from './answer.ts';
-import { type AuditCounts, AuditSampler } from './audit-sampler.ts';
+import { type AuditCounts, AuditSampler, auditBodyOf } from './audit-sampler.ts';
 import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
 import type { DeviceSettings } from './device-options.ts';
 import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
 import { Escalations, type Outcome } from './escalations.ts';
+import { classIndexOf, type FeedbackCounts, FeedbackWindow } from './feedback.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
 import { ScoreHistogram } from './score-histogram.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
@@ -51,6 +53,8 @@ export interface DeviceStats {
   reportsNotSent: number;
   /** Audits sent, and sampled but not sent (docs/device-sdk.md "Audits"). */
   audits: AuditCounts;
+  /** Feedback sent, not sent, for unknown requests and duplicates (docs/device-sdk.md "Feedback"). */
+  feedback: FeedbackCounts;
 }
 
 export interface DeviceParts {
@@ -74,7 +78,9 @@ export class Device {
   /** Score histograms for drift detection; undefined without a drift block for this model. */
   readonly #histogram: ScoreHistogram | undefined;
   readonly #audits: AuditSampler;
-  readonly #stats: Omit<DeviceStats, 'audits'> = {
+  /** Recent requests `feedback` can label (none kept when the `feedbackWindow` option is false). */
+  readonly #feedback: FeedbackWindow;
+  readonly #stats: Omit<DeviceStats, 'audits' | 'feedback'> = {
     local: 0,
     escalated: 0,
     answeredUpstream: 0,
@@ -84,6 +90,8 @@ export class Device {
   };
   readonly #idPrefix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   #nextId = 0;
+  /** Classes the model scores (its output's length), known from the first answer. */
+  #classes: number | undefined;
   #refusal: FoglineError | undefined;
   #closed = false;
 
@@ -106,6 +114,14 @@ export class Device {
       seed: settings.auditSeed,
       ...(settings.auditBudget && { budget: settings.auditBudget }),
       clock: settings.clock,
+      send: (report) =>
+        !this.#closed &&
+        this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
+    });
+    this.#feedback = new FeedbackWindow({
+      ...(settings.feedbackWindow || { maxRequests: 0, maxAgeMs: 0 }),
+      clock: settings.clock,
+      takeBudget: () => this.#audits.takeBudget(),
       send: (report) =>
         !this.#closed &&
         this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
@@ -177,6 +193,7 @@ export class Device {
     return {
       ...this.#stats,
       audits: this.#audits.counts,
+      feedback: this.#feedback.counts,
       queued: this.#escalations.queued,
       inFlight: this.#escalations.inFlight,
     };
@@ -202,29 +219,33 @@ export class Device {
     }
     const id = `${this.#idPrefix}-${this.#nextId++}`;
     const answered = await this.#answer(id, tensor, deadlineMs);
-    this.#considerAudit(tensor, answered);
+    const rate = this.#policy.current.auditRate ?? DEFAULT_AUDIT_RATE;
+    const time = Date.now();
+    this.#classes = answered.ownValues.length;
+    const quantization = this.#model.input.quantization;
+    const body = (): AuditBody =>
+      auditBodyOf({ ...answered, input: tensor, quantization, model: this.#modelVersion, rate, time });
+    this.#audits.consider(rate, body);
+    this.#feedback.remember(id, body);
     return answered.result;
   }
 
-  /** Audit hook (docs/device-sdk.md "Audits"): decided after the answer, built and sent later. */
-  #considerAudit(input: Tensor<TensorDatatype>, { result, ownValues, ownScore }: Answered): void {
-    const rate = this.#policy.current.auditRate ?? DEFAULT_AUDIT_RATE;
-    const quantization = this.#model.input.quantization;
-    this.#audits.consider(rate, () => ({
-      id: result.requestId,
-      time: Date.now(),
-      rate,
-      model: this.#modelVersion,
-      input,
-      ...(quantization && { inputQuantization: quantization }),
-      deviceOutputs: Array.from(ownValues),
-      deviceScore: ownScore,
-      tier: result.tier,
-      ...(result.tier !== 'device' && {
-        answerOutputs: Array.from(result.outputs.logits),
-        answerModelVersions: result.modelVersions,
-      }),
-    }));
+  /**
+   * The application's true class of a request this device answered (docs/device-sdk.md "Feedback"):
+   * `label` is a class index or one of the config's `labels`. Sent later on the report lane, within
+   * the audit budget; the cloud stores it as ground truth. Returns false, and counts it, when the
+   * request is not in the recent-request window (unknown, too old, or `feedbackWindow: false`) or
+   * already has feedback. INVALID_ARG for a label the model does not have or a request id that is
+   * not a string; UNAVAILABLE once closed.
+   */
+  feedback(requestId: string, label: number | string): boolean {
+    if (this.#closed) throw new FoglineError('UNAVAILABLE', `device "${this.deviceId}" is closed`);
+    if (typeof requestId !== 'string' || requestId.length === 0) {
+      throw new FoglineError('INVALID_ARG', 'feedback: requestId must be an InferResult.requestId');
+    }
+    // Before the first answer nothing can be labelled: only the label's form is checked then.
+    const index = classIndexOf(label, this.#classes ?? Number.MAX_SAFE_INTEGER, this.#model.config.labels);
+    return this.#feedback.give(requestId, index);
   }
 
   async #answer(id: string, tensor: Tensor<TensorDatatype>, deadlineMs: number): Promise<Answered> {
@@ -366,7 +387,7 @@ function scoreHistogramOf(
 }
 
 /** An answer, and the device model's own output and score (for its audit). */
-interface Answered {
+export interface Answered {
   readonly result: InferResult;
   readonly ownValues: Float32Array;
   readonly ownScore: number;

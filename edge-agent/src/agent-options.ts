@@ -4,6 +4,7 @@
  */
 import type { Clock } from '@fogline/shared';
 import {
+  atLeast,
   checkFields,
   FoglineError,
   isValidId,
@@ -135,6 +136,12 @@ export interface EdgeAgentOptions {
   readonly auditInputs?: 'keep' | 'drop';
   /** Audits waiting at the edge (for its model or the upload) at most; past it they are dropped. Default 256. */
   readonly auditQueueSize?: number;
+  /**
+   * Audits per second forwarded while the drift alarm is on even when the edge model stays busy
+   * (then without the edge's answer; the cloud still adds its own): the floor load shedding cannot
+   * take. 0: none. Default 2.
+   */
+  readonly auditFloorPerSec?: number;
   /** Telemetry period. Default 5000. */
   readonly telemetryIntervalMs?: number;
   /** Bound on waiting for in-flight requests at stop. Default 5000. */
@@ -153,6 +160,7 @@ export const AGENT_DEFAULTS = Object.freeze({
   cloudConnections: 16,
   auditInputs: 'keep' as 'keep' | 'drop',
   auditQueueSize: 256,
+  auditFloorPerSec: 2,
   telemetryIntervalMs: 5000,
   deviceListPollMs: 30_000,
   shutdownTimeoutMs: 5000,
@@ -191,6 +199,7 @@ export const AGENT_RULES = Object.freeze({
   cloudConnections: positiveInt,
   auditInputs: oneOf(['keep', 'drop']),
   auditQueueSize: positiveInt,
+  auditFloorPerSec: atLeast(0),
   maxQueueDelayMs: ms(),
   defaultDeadlineMs: ms(),
   maxDeadlineMs: ms(),

@@ -5,6 +5,7 @@
 import type { ResolvedAgentOptions } from './agent-options.ts';
 import { AuditRelay } from './audit-relay.ts';
 import type { CloudTier } from './cloud-tier.ts';
+import type { DriftMonitor } from './drift-monitor.ts';
 import type { EdgeModel } from './edge-model.ts';
 import type { ReportInbox } from './report-inbox.ts';
 import type { RoutingControl } from './routing-control.ts';
@@ -20,6 +21,7 @@ export function startAuditRelay(
   routing: RoutingControl,
   cloud: CloudTier | undefined,
   reports: ReportInbox,
+  drift: DriftMonitor | undefined,
 ): { relay: AuditRelay; close(): void } | undefined {
   if (!cloud) return undefined;
   const relay = new AuditRelay({
@@ -30,6 +32,8 @@ export function startAuditRelay(
     cloudDown: () => cloud.breaker.state === 'open',
     upload: (body) => cloud.client.uploadAudits(body, UPLOAD_TIMEOUT_MS),
     maxQueued: config.auditQueueSize,
+    // The floor during a drift alarm (docs/edge-agent.md "Audits").
+    floorPerSec: () => (drift?.alarm ? config.auditFloorPerSec : 0),
     warn: (message) => config.logger.warn(message),
   });
   const unlisten = reports.listen((deviceId, report) => relay.receive(deviceId, report));

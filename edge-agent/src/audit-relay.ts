@@ -5,6 +5,9 @@
  * - the edge model runs an audit only while it has no request queued or running (polling a side
  *   queue), so an audit never delays a request's batch;
  * - the side queue is bounded: past it an audit is dropped and counted (shed first under load);
+ * - but never entirely during a drift alarm: while `floorPerSec()` is above 0, that many audits per
+ *   second leave the queue even while the model stays busy — without the edge's answer (`edge:
+ *   null`; the cloud adds its reference as for any audit), so a request still never waits for one;
  * - while the cloud breaker is open audits are dropped and counted, not queued, and a failed upload
  *   is dropped and counted, never retried (no retry storms); one upload is in flight at a time.
  */
@@ -16,11 +19,13 @@ import {
   type DeviceReport,
   encodeAuditUpload,
   fromUnknown,
+  isFeedback,
   MAX_AUDIT_UPLOAD,
   type ResolvedPolicy,
   readAuditBody,
   scoreOf,
   type Tensor,
+  TokenBucket,
 } from '@fogline/shared';
 
 /** What the relay needs of the edge model (edge-model.ts). */
@@ -51,6 +56,11 @@ export interface AuditRelayOptions {
   readonly maxQueued?: number;
   /** Longest wait before a partial batch is uploaded, ms. Default 1000. */
   readonly flushMs?: number;
+  /**
+   * Audits per second forwarded without the edge's pass while the edge model stays busy: the floor
+   * during a drift alarm (0 otherwise). Default: none.
+   */
+  readonly floorPerSec?: () => number;
   /** How long to wait before looking again when the edge model is busy, ms. Default 5. */
   readonly idlePollMs?: number;
   readonly warn: (message: string) => void;
@@ -62,6 +72,8 @@ export interface AuditRelayCounts {
   readonly invalid: number;
   /** Audits the cloud accepted. */
   readonly uploaded: number;
+  /** Forwarded under the floor, without the edge's answer, while the edge model was busy. */
+  readonly floor: number;
   /** Dropped, by why: side queue full, cloud breaker open, upload failed, refused by the cloud's queue. */
   readonly dropped: {
     readonly queueFull: number;
@@ -89,6 +101,9 @@ export class AuditRelay {
   #received = 0;
   #invalid = 0;
   #uploaded = 0;
+  #floor = 0;
+  /** Tokens of the floor, and the rate they were made for (rebuilt when the rate changes). */
+  #floorBucket: TokenBucket | undefined;
   readonly #dropped = { queueFull: 0, cloudDown: 0, uploadFailed: 0, cloudFull: 0 };
 
   constructor(options: AuditRelayOptions) {
@@ -101,17 +116,22 @@ export class AuditRelay {
       received: this.#received,
       invalid: this.#invalid,
       uploaded: this.#uploaded,
+      floor: this.#floor,
       dropped: { ...this.#dropped },
       queued: this.#queued,
     };
   }
 
-  /** One report from a device (ReportInbox listener): audits are taken, other kinds ignored. */
+  /**
+   * One report from a device (ReportInbox listener): audits and feedback (an audit body with the
+   * application's label, relayed the same way) are taken, other kinds ignored.
+   */
   receive(deviceId: string, report: DeviceReport): void {
-    if (report.kind !== 'audit' || this.#closed) return;
+    if ((report.kind !== 'audit' && report.kind !== 'feedback') || this.#closed) return;
     this.#received++;
     const reading = readAuditBody(report.body);
-    if (!reading.ok) {
+    // The kind must say what the body is: a feedback body in an audit report would bias the sample.
+    if (!reading.ok || isFeedback(reading.audit) !== (report.kind === 'feedback')) {
       this.#invalid++;
       return;
     }
@@ -148,6 +168,12 @@ export class AuditRelay {
       while (this.#waiting.length > 0 && !this.#closed) {
         const { model } = this.#o;
         if (model.queueDepth > 0 || model.batchesInFlight > 0) {
+          if (this.#floorToken()) {
+            const { deviceId, audit } = this.#waiting.shift()!;
+            this.#floor++;
+            this.#readyOne({ deviceId, audit, edge: null });
+            continue;
+          }
           await new Promise((r) => setTimeout(r, this.#o.idlePollMs ?? 5));
           continue;
         }
@@ -155,13 +181,27 @@ export class AuditRelay {
         this.#inModel = 1;
         const edge = await this.#edgeAnswer(audit);
         this.#inModel = 0;
-        this.#ready.push({ deviceId, audit, edge });
-        if (this.#ready.length >= MAX_AUDIT_UPLOAD) this.#flush();
-        else this.#flushTimer ??= setTimeout(() => this.#flush(), this.#o.flushMs ?? 1_000);
+        this.#readyOne({ deviceId, audit, edge });
       }
     } finally {
       this.#pumping = false;
     }
+  }
+
+  #readyOne(item: AuditUploadItem): void {
+    this.#ready.push(item);
+    if (this.#ready.length >= MAX_AUDIT_UPLOAD) this.#flush();
+    else this.#flushTimer ??= setTimeout(() => this.#flush(), this.#o.flushMs ?? 1_000);
+  }
+
+  /** Whether the floor lets one more audit past a busy edge model now. */
+  #floorToken(): boolean {
+    const rate = this.#o.floorPerSec?.() ?? 0;
+    if (!(rate > 0)) return false;
+    if (this.#floorBucket?.ratePerSec !== rate) {
+      this.#floorBucket = new TokenBucket({ ratePerSec: rate, burst: Math.max(1, Math.ceil(rate)) });
+    }
+    return this.#floorBucket.tryTake().ok;
   }
 
   /** The edge model's answer, or null when it cannot take this input (the cloud still can). */

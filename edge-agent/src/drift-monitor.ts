@@ -207,6 +207,11 @@ export class DriftMonitor {
     if (this.#count >= this.#options.settings.windowRequests) this.#closeWindow();
   }
 
+  /** Whether the alarm is on (cheap: the audit relay asks while its model is busy). */
+  get alarm(): boolean {
+    return this.#alarmSince !== undefined;
+  }
+
   status(): DriftStatus {
     const { settings, reference } = this.#options;
     return {

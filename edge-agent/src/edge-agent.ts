@@ -335,7 +335,7 @@ async function startAgent(
         logger,
       });
     poller?.start();
-    const audits = startAuditRelay(config, model, control, cloud, reports);
+    const audits = startAuditRelay(config, model, control, cloud, reports, drift);
     cleanups.push(() => audits?.close());
     const startedAt = config.clock.now();
     const running: Running = {

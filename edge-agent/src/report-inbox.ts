@@ -20,7 +20,7 @@ export interface ReportCounts {
 export type ReportListener = (deviceId: string, report: DeviceReport) => void;
 
 export class ReportInbox {
-  readonly #accepted: Record<ReportKind, number> = { histogram: 0, audit: 0 };
+  readonly #accepted: Record<ReportKind, number> = { histogram: 0, audit: 0, feedback: 0 };
   readonly #listeners = new Set<ReportListener>();
   #malformed = 0;
   #unknownKind = 0;

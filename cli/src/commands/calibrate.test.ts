@@ -93,6 +93,9 @@ describe('fogline calibrate', () => {
     const r = await calibrate('--max-cloud-share', '0.1', '--report', join(dir, 'out', 'cal'));
     expect(r.stderr).not.toMatch(/fogline:/);
     expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /cloud score reference in the edge's config: digits-large v1 margin on \d+ bins/,
+    );
     const report = JSON.parse(await readFile(join(dir, 'out', 'cal.json'), 'utf8'));
     const chosen = report.rows[0];
     expect(chosen.name).toBe('chosen');
@@ -112,8 +115,12 @@ describe('fogline calibrate', () => {
       threshold: chosen.policy.device.threshold,
     });
     expect(mid.routing).toEqual({ score: chosen.policy.edge.score, threshold: chosen.policy.edge.threshold });
-    // Only routing and the drift block change; every other field stays as written.
-    expect(mid.drift).toEqual(tiny.drift);
+    // Only routing and the drift block change; every other field stays as written. The edge's block
+    // is the device's plus the cloud's own score histogram.
+    const { cloudScores, ...deviceBaseline } = mid.drift.baseline;
+    expect({ ...mid.drift, baseline: deviceBaseline }).toEqual(tiny.drift);
+    expect(cloudScores).toMatchObject({ model: 'digits-large', version: 1 });
+    expect(tiny.drift.baseline.cloudScores).toBeUndefined();
     expect({ ...mid, routing: before.routing, drift: before.drift }).toEqual(before);
     const cloudConfig = JSON.parse(
       await readFile(join(DEFAULT_MODELS_DIR, 'digits-large', 'config.json'), 'utf8'),
@@ -127,12 +134,8 @@ describe('fogline calibrate', () => {
     const tiny = await config('digits-tiny');
     const mid = await config('digits-mid');
     // Written by the first test's run; both configs parse with it.
-    for (const [name, c] of [
-      ['digits-tiny', tiny],
-      ['digits-mid', mid],
-    ] as const) {
-      expect(parseModelConfig(c, 'config.json', name).drift).toEqual(tiny.drift);
-    }
+    expect(parseModelConfig(tiny, 'config.json', 'digits-tiny').drift).toEqual(tiny.drift);
+    expect(parseModelConfig(mid, 'config.json', 'digits-mid').drift).toEqual(mid.drift);
     const drift = parseModelConfig(tiny, 'config.json', 'digits-tiny').drift!;
     expect(drift).toMatchObject({
       score: tiny.routing.score,
@@ -163,6 +166,27 @@ describe('fogline calibrate', () => {
     expect(await psiOn('held.json')).toBeLessThan(0.1);
     expect(await psiOn('inverted.json')).toBeGreaterThan(PSI_ALARM);
     expect(await psiOn('noisy.json')).toBeGreaterThan(PSI_ALARM);
+  });
+
+  it("writes the cloud model's own score histogram into the edge's baseline, against which the cloud's drift shows", async () => {
+    const mid = parseModelConfig(await config('digits-mid'), 'config.json', 'digits-mid');
+    const large = await config('digits-large');
+    const cloud = mid.drift!.baseline!.cloudScores!;
+    // The kind the cloud scores its audit records with: its own config's routing score.
+    expect(cloud).toMatchObject({
+      score: large.routing.score,
+      model: 'digits-large',
+      version: 1,
+      records: 400,
+    });
+    expect(cloud.reference.every((share) => share > 0)).toBe(true);
+    const psiOn = async (file: string) => {
+      const scores = await scoresOn(join(dir, 'repo'), 'digits-large', join(dir, file), cloud.score);
+      return psi(cloud.reference, histogram(scores, cloud.bins));
+    };
+    expect(await psiOn('fit.json')).toBeLessThan(1e-9);
+    expect(await psiOn('held.json')).toBeLessThan(0.1);
+    expect(await psiOn('inverted.json')).toBeGreaterThan(PSI_ALARM);
   });
 
   it('an unreachable target: says so, writes no routing', async () => {

@@ -226,10 +226,27 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
           // d0 and the weak-reference baselines, for the controller (docs/field-accuracy.md).
           ...(result.baseline ? { baseline: result.baseline } : {}),
         };
+  // The edge's copy also holds the cloud model's own score histogram on the calibration split (of
+  // the kind the cloud scores its audit records with): the reference-weak check compares with it.
+  const cloudScore = cascade.cloud.config.routing.score;
+  const edgeDrift = drift?.baseline && {
+    ...drift,
+    baseline: {
+      ...drift.baseline,
+      cloudScores: driftReferenceOf(result.calibrationScores.cloud[cloudScore], cloudScore, {
+        name: cascade.cloud.name,
+        version: cascade.cloud.latestVersion,
+      }),
+    },
+  };
   if (result.chosen && !flags.dryRun) {
     for (const role of ['device', 'edge'] as const) {
       const file = join(entries[TIER_ROLES.indexOf(role)]!.dir, 'config.json');
-      await writeCalibratedConfig(file, { routing: result.chosen.policy[role], ...(drift ? { drift } : {}) });
+      const block = role === 'edge' ? (edgeDrift ?? drift) : drift;
+      await writeCalibratedConfig(file, {
+        routing: result.chosen.policy[role],
+        ...(block ? { drift: block } : {}),
+      });
       written.push(file);
     }
   }
@@ -254,6 +271,12 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
     console.log(
       `drift reference written with it: ${cascade.device.name} v${drift.version} ${drift.score} on ${drift.reference.length} bins of ${drift.records} samples`,
     );
+    const cloud = edgeDrift?.baseline.cloudScores;
+    if (cloud) {
+      console.log(
+        `cloud score reference in the edge's config: ${cloud.model} v${cloud.version} ${cloud.score} on ${cloud.reference.length} bins`,
+      );
+    }
   }
   if (!result.chosen) {
     throw new FoglineError(

@@ -29,6 +29,7 @@ interface EdgeFlags {
   cloudBroker?: string;
   cloudModel: string;
   auditInputs: 'keep' | 'drop';
+  auditFloorPerSec: number;
   mqttPort: number;
   wsPort?: number;
   host: string;
@@ -39,6 +40,7 @@ interface EdgeFlags {
   dataDir: string;
   model: string;
   modelVersion?: number;
+  deviceModel?: string;
   models: string;
   routingScore?: ScoreKind;
   threshold?: number;
@@ -93,6 +95,14 @@ export function registerEdge(program: Command): void {
     )
     .addOption(
       numberOption(
+        '--audit-floor-per-sec <n>',
+        'audits per second still forwarded during a drift alarm while the edge model is busy (0: none)',
+        rules.auditFloorPerSec,
+        a.auditFloorPerSec,
+      ),
+    )
+    .addOption(
+      numberOption(
         '--mqtt-port <port>',
         'local broker MQTT/TCP port (0 = any free port)',
         LOCAL_BROKER_RULES.mqttPort,
@@ -130,6 +140,11 @@ export function registerEdge(program: Command): void {
       numberFlag('--model-version', rules.modelVersion),
     )
     .addOption(new Option('--models <dir>', 'model repository').default(DEFAULT_MODELS_DIR, '<repo>/models'))
+    .option(
+      '--device-model <name:version>',
+      "the devices' model, for the policies the edge publishes to them (default: its config's drift block)",
+      textFlag('--device-model', rules.deviceModel),
+    )
     .option(
       '--routing-score <kind>',
       'override the routing score: maxprob, margin or entropy',
@@ -312,12 +327,14 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     cloudUrl: flags.cloud,
     cloudModel: flags.cloudModel,
     auditInputs: flags.auditInputs,
+    auditFloorPerSec: flags.auditFloorPerSec,
     cloudBrokerUrl: flags.cloudBroker,
     localBroker,
     dataDir: flags.dataDir,
     modelsDir: flags.models,
     model: flags.model,
     modelVersion: flags.modelVersion,
+    ...(flags.deviceModel !== undefined && { deviceModel: flags.deviceModel }),
     routingScore: flags.routingScore,
     routingThreshold: flags.threshold,
     sizing: flags.sizing,

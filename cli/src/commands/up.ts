@@ -152,6 +152,7 @@ async function runUp(flags: UpFlags): Promise<void> {
     edgeMqttPort: flags.edgeMqttPort,
     edgeId: flags.edgeId,
     edgeModel: cascade.edge.name,
+    deviceModel: `${cascade.device.name}:${cascade.device.latestVersion}`,
     cloudModel: cascade.cloud.name,
     devices: flags.sim ? flags.devices : 0,
     devicePublishRate: Math.max(50, flags.rate * 4),

@@ -22,6 +22,8 @@ export interface FabricSystemOptions {
   edgeMqttPort: number;
   edgeId: string;
   edgeModel: string;
+  /** `name:version` of the simulated devices' model (for the policies the edge publishes). */
+  deviceModel?: string;
   /** The cloud model the edge escalates to. */
   cloudModel: string;
   devices: number;
@@ -99,6 +101,7 @@ export async function startFabricSystem(o: FabricSystemOptions): Promise<FabricS
       modelsDir: o.modelsDir,
       model: o.edgeModel,
       cloudModel: o.cloudModel,
+      ...(o.deviceModel !== undefined && { deviceModel: o.deviceModel }),
     });
     const info = await edge.start();
     const edgePort = info.localBroker.mqttPort;

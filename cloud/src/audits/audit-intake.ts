@@ -5,6 +5,11 @@
  * that answers inference — runs on each audit's input, and a record with every tier's answer is
  * stored. Inputs are stored only when both the cloud (`inputs: 'keep'`) and the edge allow it, and
  * only until `inputTtlMs`; records are pruned to their count and age bounds on a timer.
+ *
+ * Feedback (an audit body with `source: 'feedback'` and the application's label) is joined to the
+ * records of its request (edge, device, request id) when there are some — the request was audited,
+ * or labelled before: one record per request — and otherwise stored as a record of its own with
+ * `source: 'feedback'`, the reference computed as for an audit.
  */
 import {
   type AuditUpload,
@@ -13,6 +18,7 @@ import {
   auditWire,
   FoglineError,
   fromUnknown,
+  isFeedback,
   readClassAnswer,
   scoreOf,
   servingInput,
@@ -46,6 +52,8 @@ export interface AuditIntakeCounts {
   readonly stored: number;
   /** The reference could not be computed or stored (e.g. the input does not fit the model). */
   readonly failed: number;
+  /** Feedback labels joined to a stored record of their request (no record of their own). */
+  readonly feedbackJoined: number;
   readonly queued: number;
 }
 
@@ -64,6 +72,8 @@ interface Queued {
   readonly cloudModel: string;
   readonly keepInputs: boolean;
   readonly item: AuditUploadItem;
+  /** Feedback only: its label found no record of its request to join. */
+  unjoined?: true;
 }
 
 export class AuditIntake {
@@ -72,7 +82,7 @@ export class AuditIntake {
   readonly #pruneTimer: ReturnType<typeof setInterval>;
   #working: Promise<void> | undefined;
   #closed = false;
-  #counts = { accepted: 0, dropped: 0, stored: 0, failed: 0 };
+  #counts = { accepted: 0, dropped: 0, stored: 0, failed: 0, feedbackJoined: 0 };
 
   constructor(options: AuditIntakeOptions) {
     this.#options = options;
@@ -135,6 +145,9 @@ export class AuditIntake {
         this.#fail(err);
         continue;
       }
+      if (isFeedback(next.item.audit) && !next.unjoined) {
+        if (await this.#joinFeedback(next)) continue;
+      }
       // Lowest priority: only while the model has nothing of its own to do.
       if (instance.batcher.pendingCount > 0) {
         await new Promise((r) => setTimeout(r, pollMs));
@@ -148,6 +161,26 @@ export class AuditIntake {
         this.#fail(err);
       }
     }
+  }
+
+  /** Joins a feedback label to its request's records; true when done with it (joined, or failed). */
+  async #joinFeedback(next: Queued): Promise<boolean> {
+    const { edgeId, item } = next;
+    const { audit } = item;
+    if (!isFeedback(audit)) return false;
+    try {
+      const key = { edgeId, deviceId: item.deviceId, requestId: audit.id };
+      const joined = await this.#options.records.addFeedback(key, audit.label);
+      if (joined === 0) {
+        next.unjoined = true;
+        return false;
+      }
+      this.#counts.feedbackJoined++;
+    } catch (err) {
+      this.#fail(err);
+    }
+    this.#queue.shift();
+    return true;
   }
 
   #fail(err: unknown): void {
@@ -184,7 +217,8 @@ export class AuditIntake {
     const { settings } = this.#options;
     const keep = keepInputs && settings.inputs === 'keep';
     return {
-      source: 'audit',
+      source: isFeedback(audit) ? 'feedback' : 'audit',
+      ...(isFeedback(audit) && { feedbackLabel: audit.label }),
       edgeId,
       deviceId,
       requestId: audit.id,

@@ -252,4 +252,20 @@ describe('ControllerService', () => {
     expect((await store.edgePolicies.get(e.id))?.lastDecision?.action).toBe('report-weak-reference');
     await s.stop();
   });
+
+  it('holds, saying why, an edge that reports no calibration baseline', async () => {
+    const e = await edge();
+    e.t.routing = { ...policy, pinned: false };
+    e.t.alarm = true;
+    e.t.alarms = 1;
+    const { s, published } = service(new Map([[e.id, e.t]]));
+    await s.tick();
+    expect(s.control(e.id).decision).toMatchObject({
+      action: 'hold',
+      why: expect.stringMatching(/no calibration baseline/),
+    });
+    expect(published).toEqual([]);
+    expect((await store.edgePolicies.get(e.id))?.lastDecision?.why).toMatch(/fogline calibrate/);
+    await s.stop();
+  });
 });

@@ -20,7 +20,7 @@ import type { EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { RoutingSummary } from '../fabric/telemetry-summary.ts';
 import type { Store } from '../store/index.ts';
 import { type FieldAccuracy, fieldAccuracyOf } from './field-accuracy.ts';
-import { type FieldWindowSettings, FieldWindows, windowRecordOf } from './field-window.ts';
+import { type FieldWindowSettings, FieldWindows, type ScoreKinds, windowRecordOf } from './field-window.ts';
 
 export const CONTROLLER_LEASE = 'controller';
 /** Records read from the store per query. */
@@ -162,13 +162,7 @@ export class ControllerService {
       });
       for (const r of batch) {
         const kinds = this.#kinds(r.edgeId);
-        const record =
-          kinds &&
-          windowRecordOf(
-            r,
-            { ...kinds, ...(this.#o.cloudScore && { cloud: this.#o.cloudScore }) },
-            clock.now(),
-          );
+        const record = kinds && windowRecordOf(r, kinds, clock.now());
         if (record) this.windows.add(r.edgeId, record);
       }
       // Until a first record is read, each round looks back over the window's age (never older records).
@@ -177,17 +171,34 @@ export class ControllerService {
     }
   }
 
-  /** The score kinds the edge's stages route by (from its telemetry), if it reported them. */
-  #kinds(edgeId: string): { device: ScoreKind; edge: ScoreKind } | undefined {
+  /**
+   * The score kinds the edge's stages route by (from its telemetry), if it reported them; the
+   * cloud's from the baseline's cloud score histogram (the kind the cloud stores), else the option.
+   */
+  #kinds(edgeId: string): ScoreKinds | undefined {
     const routing = this.#o.presence(edgeId).telemetry?.routing;
-    return routing?.device ? { device: routing.device.score, edge: routing.edge.score } : undefined;
+    if (!routing?.device) return undefined;
+    const cloud = routing.baseline?.cloudScores?.score ?? this.#o.cloudScore;
+    return { device: routing.device.score, edge: routing.edge.score, ...(cloud && { cloud }) };
   }
 
   async #decide(edgeId: string): Promise<void> {
     const { store, clock, settings } = this.#o;
     const view = this.#o.presence(edgeId);
     const routing: RoutingSummary | undefined = view.telemetry?.routing;
-    if (!routing?.device || !routing.baseline) return; // nothing to start from: hold
+    if (!routing?.device || !routing.baseline) {
+      // Nothing to start from: hold, and say why (an older edge, or configs without drift.baseline).
+      const why = !routing
+        ? 'the edge reports no routing (not connected to the cloud broker, or an older edge)'
+        : !routing.device
+          ? "the edge does not know its devices' policy"
+          : 'the edge reports no calibration baseline (its config has no drift.baseline: run fogline calibrate)';
+      return this.#keep(edgeId, {
+        action: 'hold',
+        why,
+        figures: unknownFigures(this.windows.records(edgeId).length),
+      });
+    }
     const row = await store.edgePolicies.get(edgeId);
     const policy = { device: routing.device, edge: routing.edge };
     if (row?.directive && routing.directive !== row.directive.id && !row.pinned) {
@@ -261,6 +272,17 @@ export class ControllerService {
       figures: figuresJson(decision),
     });
   }
+}
+
+/** Figures of a decision taken without deciding (nothing known beyond the record count). */
+function unknownFigures(records: number): ControllerDecision['figures'] {
+  const nothing = Number.NaN;
+  return {
+    records,
+    nEff: 0,
+    disagreement: { estimate: nothing, low: 0, high: 1 },
+    share: { device: nothing, edge: nothing, cloud: nothing },
+  };
 }
 
 const HELD = { pinned: true, canary: false, driftAlarm: false, conservative: false } as const;

@@ -6,7 +6,9 @@
 import {
   ALWAYS_ESCALATE_THRESHOLD,
   type CascadeBaseline,
+  type DriftReference,
   isScoreKind,
+  parseDriftReference,
   type ResolvedPolicy,
 } from '@fogline/shared';
 
@@ -108,6 +110,18 @@ export function summarizeTelemetry(payload: Uint8Array): TelemetrySummary | null
   return summary;
 }
 
+/** The cloud model's calibration score histogram, when the baseline has a valid one. */
+function cloudScoresOf(raw: unknown): DriftReference | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return parseDriftReference(raw, (field, problem) => {
+      throw new Error(`${field} ${problem}`);
+    });
+  } catch {
+    return undefined;
+  }
+}
+
 const isShare = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
 
 function policyOf(raw: unknown): ResolvedPolicy | undefined {
@@ -128,10 +142,12 @@ function summarizeRouting(r: Record<string, unknown> | undefined): RoutingSummar
   if (isText(r.directive)) summary.directive = r.directive;
   const b = asObject(r.baseline);
   if (b && isShare(b.disagreement) && isShare(b.edgeAgreement) && isShare(b.cloudAccuracy)) {
+    const cloudScores = cloudScoresOf(b.cloudScores);
     summary.baseline = {
       disagreement: b.disagreement,
       edgeAgreement: b.edgeAgreement,
       cloudAccuracy: b.cloudAccuracy,
+      ...(cloudScores && { cloudScores }),
     };
   }
   return summary;

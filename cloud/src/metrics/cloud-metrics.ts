@@ -9,6 +9,7 @@
  * server-wide size, entries and evictions come from `watchResponseCache`.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuditDriftCheck } from '../audits/audit-drift-check.ts';
 import type { AuditIntakeCounts } from '../audits/audit-intake.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';
 import type { ResponseCacheStats } from '../serving/response-cache.ts';
@@ -308,5 +309,47 @@ export class CloudMetrics {
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /**
+   * Exports the cloud's drift checks on the audits (docs/field-accuracy.md "The cloud's drift
+   * checks"), read at scrape time: per edge, the PSI of the audits' device scores and of the cloud's
+   * own scores against their calibration histograms (only once there are enough records), whether
+   * the reference is weak there, and how often a reference turned weak.
+   */
+  watchAuditDrift(check: Pick<AuditDriftCheck, 'entries' | 'weakEvents'>): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'fogline_audit_drift_psi',
+      help: "PSI of an edge's audited scores (device or cloud) against their calibration histogram.",
+      labelNames: ['edge', 'scores'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [edge, { drift }] of check.entries()) {
+          if (drift.device.psi !== undefined) this.set({ edge, scores: 'device' }, drift.device.psi);
+          if (drift.cloud.psi !== undefined) this.set({ edge, scores: 'cloud' }, drift.cloud.psi);
+        }
+      },
+    });
+    new Gauge({
+      name: 'fogline_audit_reference_weak',
+      help: "1 while the cloud's own scores on an edge's audits say the reference is weak on its traffic.",
+      labelNames: ['edge'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [edge, { drift }] of check.entries()) this.set({ edge }, drift.cloud.weak ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'fogline_audit_reference_weak_events_total',
+      help: "Times an edge's reference turned weak (the cloud-score PSI passed the line).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(check.weakEvents);
+      },
+    });
   }
 }

@@ -42,6 +42,27 @@ export function describeAuditRecordContract(sut: StoreUnderTest): void {
       expect(after.map((r) => r.id)).toEqual([listed[1]!.id]);
     });
 
+    it('stores feedback records with their label, and joins a label to the records of one request only', async () => {
+      const edge = unique('edge');
+      const audited = record(edge);
+      const other = record(edge, { requestId: audited.requestId, deviceId: 'dev-2' });
+      const labelled = record(edge, { source: 'feedback', rate: 1, feedbackLabel: 0 });
+      await sut.store.auditRecords.insert([audited, other, labelled]);
+      const key = { edgeId: edge, deviceId: 'dev-1', requestId: audited.requestId };
+      expect(await sut.store.auditRecords.addFeedback(key, 2)).toBe(1);
+      expect(await sut.store.auditRecords.addFeedback({ ...key, requestId: unique('req') }, 2)).toBe(0);
+      const listed = await sut.store.auditRecords.list({ edgeId: edge });
+      expect(listed.map((r) => [r.source, r.deviceId, r.feedbackLabel])).toEqual([
+        ['audit', 'dev-1', 2],
+        ['audit', 'dev-2', null],
+        ['feedback', 'dev-1', 0],
+      ]);
+      await expect(sut.store.auditRecords.addFeedback(key, -1)).rejects.toEqual(rejectsWith('INVALID_ARG'));
+      await expect(sut.store.auditRecords.addFeedback({ ...key, edgeId: 'a b' }, 1)).rejects.toEqual(
+        rejectsWith('INVALID_ARG'),
+      );
+    });
+
     it('deletes every record of one edge, and only of that edge', async () => {
       const [a, b] = [unique('edge'), unique('edge')];
       await sut.store.auditRecords.insert([record(a), record(a), record(b)]);

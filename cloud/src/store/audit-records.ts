@@ -37,6 +37,7 @@ function toRow(r: NewAuditRecord, createdAt: Date): typeof auditRecords.$inferIn
     cloudOutputs: [...r.cloud.outputs],
     cloudScore: r.cloud.score,
     cloudLabel: r.cloud.label,
+    feedbackLabel: r.feedbackLabel ?? null,
     input: r.input === null ? null : { ...r.input },
     inputExpiresAt: r.input === null ? null : r.inputExpiresAt,
   };
@@ -101,6 +102,24 @@ export function createAuditRecordRepository(db: StoreDatabase, now: WallClock): 
         .orderBy(asc(auditRecords.id))
         .limit(limit);
       return rows.map(fromRow);
+    },
+
+    async addFeedback({ edgeId, deviceId, requestId }, label) {
+      if (!Number.isInteger(label) || label < 0) {
+        throw new FoglineError('INVALID_ARG', `feedback label must be a class index, got ${label}`);
+      }
+      const updated = await db
+        .update(auditRecords)
+        .set({ feedbackLabel: label })
+        .where(
+          and(
+            eq(auditRecords.edgeId, checkName('edge', edgeId)),
+            eq(auditRecords.deviceId, checkName('device', deviceId)),
+            eq(auditRecords.requestId, requestId),
+          ),
+        )
+        .returning({ id: auditRecords.id });
+      return updated.length;
     },
 
     async deleteByEdge(edgeId) {

@@ -100,7 +100,8 @@ export const auditRecords = pgTable(
   'audit_records',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    source: text('source', { enum: ['audit'] }).notNull(),
+    /** 'audit' (uniform sample) or 'feedback' (labelled by the application: ground truth only). */
+    source: text('source', { enum: ['audit', 'feedback'] }).notNull(),
     edgeId: text('edge_id').notNull(),
     deviceId: text('device_id').notNull(),
     requestId: text('request_id').notNull(),

@@ -121,9 +121,14 @@ export interface TierAnswer {
   readonly label: number;
 }
 
-/** A field record as stored (docs/field-accuracy.md "Audits"); `cloud.label` is the reference. */
+/**
+ * A field record as stored (docs/field-accuracy.md "Audits"); `cloud.label` is the reference.
+ * `source` says how the request was chosen: 'audit', the uniform sample (weight 1/rate), or
+ * 'feedback', labelled by the application (`device.feedback`): a biased sample, ground truth only,
+ * never in uniform measures.
+ */
 export interface NewAuditRecord {
-  readonly source: 'audit';
+  readonly source: 'audit' | 'feedback';
   readonly edgeId: string;
   readonly deviceId: string;
   readonly requestId: string;
@@ -139,6 +144,8 @@ export interface NewAuditRecord {
   /** The audit's input (JSON, base64 data), or null: the edge opted out, or kept no inputs. */
   readonly input: Readonly<Record<string, unknown>> | null;
   readonly inputExpiresAt: Date | null;
+  /** The application's true class (a feedback record's label). */
+  readonly feedbackLabel?: number | null;
 }
 
 export interface AuditRecord extends NewAuditRecord {
@@ -146,6 +153,13 @@ export interface AuditRecord extends NewAuditRecord {
   readonly createdAt: Date;
   /** Ground truth from the application, when it sent some (outranks `cloud.label`). */
   readonly feedbackLabel: number | null;
+}
+
+/** Which request a feedback label is for. */
+export interface FeedbackKey {
+  readonly edgeId: string;
+  readonly deviceId: string;
+  readonly requestId: string;
 }
 
 export interface AuditQuery {
@@ -170,6 +184,11 @@ export interface AuditRecordRepository {
   insert(records: readonly NewAuditRecord[]): Promise<number>;
   /** Oldest first (by id). INVALID_ARG for a malformed edge id or limit. */
   list(query?: AuditQuery): Promise<AuditRecord[]>;
+  /**
+   * Joins the application's label to the records of one request (edge, device, request id): sets
+   * `feedbackLabel` on each; returns how many there were (0: no record of it yet).
+   */
+  addFeedback(request: FeedbackKey, label: number): Promise<number>;
   /** Deletes every record of `edgeId`; returns how many. */
   deleteByEdge(edgeId: string): Promise<number>;
   /** Applies the bounds: deletes past count and age, and drops inputs past `inputExpiresAt`. */

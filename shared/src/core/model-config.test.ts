@@ -104,6 +104,23 @@ describe('model config', () => {
       (c: Record<string, unknown>) =>
         (c.drift = { ...DRIFT, baseline: { disagreement: 0, edgeAgreement: 1 } }),
     ],
+    [
+      'drift.baseline.cloudScores',
+      (c: Record<string, unknown>) => (c.drift = { ...DRIFT, baseline: { ...BASELINE, cloudScores: 1 } }),
+    ],
+    [
+      'drift.baseline.cloudScores.reference',
+      (c: Record<string, unknown>) =>
+        (c.drift = { ...DRIFT, baseline: { ...BASELINE, cloudScores: { ...DRIFT, reference: [1, 0] } } }),
+    ],
+    [
+      'drift.baseline.cloudScores.baseline',
+      (c: Record<string, unknown>) =>
+        (c.drift = {
+          ...DRIFT,
+          baseline: { ...BASELINE, cloudScores: { ...DRIFT, baseline: BASELINE } },
+        }),
+    ],
   ])('refuses a bad %s, naming the file and the field', (field, mutate) => {
     const err = parseError(mutate);
     expect(err.message).toContain('m/config.json');
@@ -117,6 +134,11 @@ describe('model config', () => {
     expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift).toEqual(DRIFT);
     c.drift = { ...DRIFT, baseline: BASELINE };
     expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift?.baseline).toEqual(BASELINE);
+    const cloudScores = { ...DRIFT, model: 'digits-large' };
+    c.drift = { ...DRIFT, baseline: { ...BASELINE, cloudScores } };
+    expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift?.baseline?.cloudScores).toEqual(
+      cloudScores,
+    );
   });
 
   it('keeps response_cache only when it is enabled (absent and enable: false both mean off)', () => {

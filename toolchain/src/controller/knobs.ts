@@ -2,7 +2,7 @@
  * The controller's knobs (docs/field-accuracy.md "How the controller decides"): one typed defaults
  * object, validated once, frozen.
  */
-import { DISAGREEMENT_MARGIN, FoglineError } from '@fogline/shared';
+import { DISAGREEMENT_MARGIN, FoglineError, MIN_PSI_RECORDS, REFERENCE_PSI } from '@fogline/shared';
 
 export interface ControllerKnobs {
   /** Allowed disagreement above the calibration's own (d0), judged on the upper Wilson bound: 0.3 pp. */
@@ -48,8 +48,8 @@ export const DEFAULT_CONTROLLER_KNOBS: ControllerKnobs = Object.freeze({
   minIntervalMs: 10 * 60_000,
   referenceDrop: 0.1,
   agreementCollapse: 0.12,
-  referencePsi: 1,
-  minHistogramRecords: 500,
+  referencePsi: REFERENCE_PSI,
+  minHistogramRecords: MIN_PSI_RECORDS,
   fallbackDeviceShare: 0.5,
   fallbackCloudShare: 0.8,
   minFallbackRecords: 40,

@@ -40,13 +40,18 @@ function optionalStringField(body: Record<string, unknown>, ...names: string[]):
   return present === undefined ? null : stringField(body, present);
 }
 
-export function registerAdminIdentityRoutes(app: Hono, { identities }: CloudAppDeps): void {
+export function registerAdminIdentityRoutes(app: Hono, { identities, audits }: CloudAppDeps): void {
+  // Each edge with the cloud's drift checks on its audits (docs/field-accuracy.md), null before any.
+  const withDrift = <E extends { id: string }>(edge: E) => ({
+    ...edge,
+    auditDrift: audits.drift?.(edge.id) ?? null,
+  });
   app.post('/api/edges', async (c) => {
     const body = await readJson(c, SMALL_BODY);
     return c.json(await identities.createEdge(stringField(body, 'id')), 201);
   });
-  app.get('/api/edges', async (c) => c.json({ edges: await identities.listEdges() }));
-  app.get('/api/edges/:id', async (c) => c.json(await identities.getEdge(c.req.param('id'))));
+  app.get('/api/edges', async (c) => c.json({ edges: (await identities.listEdges()).map(withDrift) }));
+  app.get('/api/edges/:id', async (c) => c.json(withDrift(await identities.getEdge(c.req.param('id')))));
   app.delete('/api/edges/:id', async (c) => c.json(await identities.revokeEdge(c.req.param('id'))));
 
   app.post('/api/devices', async (c) => {

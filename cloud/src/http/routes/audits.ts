@@ -11,6 +11,7 @@
  */
 import { FoglineError, readAuditUpload } from '@fogline/shared';
 import type { Hono } from 'hono';
+import type { AuditDriftView } from '../../audits/audit-drift-check.ts';
 import type { AuditIntake } from '../../audits/audit-intake.ts';
 import type { AuditRecord, AuditRecordRepository } from '../../store/index.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
@@ -23,6 +24,8 @@ export interface AuditRouteDeps {
   authenticateEdge(authorization: string | undefined): string | Promise<string>;
   readonly intake: AuditIntake;
   readonly records: AuditRecordRepository;
+  /** The cloud's drift checks of one edge's audits (`GET /api/edges`), null before the first. */
+  readonly drift?: (edgeId: string) => AuditDriftView | null;
 }
 
 export function registerAuditRoutes(app: Hono, { audits, maxBodyBytes }: CloudAppDeps): void {

@@ -67,6 +67,38 @@ describe('GET /v2/fogline/edges/{edgeId}/desired', () => {
     }
   });
 
+  it("carries an operator's pinned policy as the routing block, over HTTP and on the retained topic alike", async () => {
+    const edge = await cloud.admin.createEdge('pin-edge');
+    const auth = `Bearer pin-edge:${edge.token}`;
+    expect(((await (await getDesired('pin-edge', auth)).json()) as Desired).routing).toBeUndefined();
+    const policy = {
+      device: { score: 'margin', threshold: 0.5 },
+      edge: { score: 'margin', threshold: 0.6 },
+      reason: 'maintenance',
+    } as const;
+    const view = await cloud.admin.pinPolicy('pin-edge', policy);
+    expect(view).toMatchObject({ pinned: true, desired: { device: policy.device, edge: policy.edge } });
+    const text = await (await getDesired('pin-edge', auth)).text();
+    const body = JSON.parse(text) as Desired;
+    expect(body.routing).toEqual({
+      id: view.desired!.id,
+      reason: 'maintenance',
+      device: policy.device,
+      edge: policy.edge,
+    });
+    const mqtt = await mustConnect(cloud.mqttUrl, 'pin-edge', edge.token);
+    try {
+      const retained = nextMessage(mqtt, topics.desired('pin-edge'));
+      await mqtt.subscribeAsync(topics.desired('pin-edge'), { qos: 1 });
+      expect((await retained).toString()).toBe(text);
+    } finally {
+      await mqtt.endAsync();
+    }
+    expect((await cloud.admin.policyChanges('pin-edge')).map((c) => [c.source, c.action])).toEqual([
+      ['operator', 'pin'],
+    ]);
+  });
+
   it('answers 304 while If-None-Match names the current version, and 200 with a newer one after a change', async () => {
     const edge = await cloud.admin.createEdge('etag-edge');
     const auth = `Bearer etag-edge:${edge.token}`;

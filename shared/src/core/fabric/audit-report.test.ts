@@ -31,6 +31,49 @@ describe('audit report', () => {
     expect(body.audit.answerOutputs).toEqual(audit.answerOutputs);
   });
 
+  it('carries feedback as its own report kind, with the label, and keeps the source through an upload', () => {
+    const feedback: AuditBody = { ...audit, rate: 1, source: 'feedback', label: 2 };
+    const reading = readDeviceReport(encodeDeviceReport(auditReport(feedback)));
+    if (!reading.ok) throw new Error(reading.detail);
+    expect(reading.report.kind).toBe('feedback');
+    expect(readAuditBody(reading.report.body)).toMatchObject({
+      ok: true,
+      audit: { source: 'feedback', label: 2 },
+    });
+    const upload = readAuditUpload(
+      JSON.parse(
+        encodeAuditUpload({
+          cloudModel: 'digits-large',
+          keepInputs: false,
+          audits: [{ deviceId: 'dev-1', audit: feedback, edge: null }],
+        }),
+      ),
+    );
+    expect(upload).toMatchObject({
+      ok: true,
+      upload: { audits: [{ audit: { source: 'feedback', label: 2 } }] },
+    });
+    // An audit stays an audit: no source, no label.
+    const plain = readAuditBody(JSON.parse(JSON.stringify(auditWire(audit))));
+    if (!plain.ok) throw new Error(plain.reason);
+    expect('source' in plain.audit || 'label' in plain.audit).toBe(false);
+  });
+
+  it('refuses a feedback label out of the classes, a label on an audit and an unknown source', () => {
+    const wire = JSON.parse(JSON.stringify(auditWire(audit)));
+    const read = (extra: Record<string, unknown>) => readAuditBody({ ...wire, ...extra });
+    expect(read({ source: 'feedback', label: 10 })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/"label"/),
+    });
+    expect(read({ source: 'feedback', label: 1.5 })).toMatchObject({ ok: false });
+    expect(read({ source: 'feedback' })).toMatchObject({ ok: false });
+    expect(read({ label: 3 })).toMatchObject({ ok: false, reason: expect.stringMatching(/feedback/) });
+    expect(read({ source: 'other' })).toMatchObject({ ok: false, reason: expect.stringMatching(/"source"/) });
+    expect(read({ source: 'audit' })).toMatchObject({ ok: true });
+    expect(() => auditReport({ ...audit, source: 'feedback', label: 99 })).toThrow(/label/);
+  });
+
   it('keeps a quantized input and its quantization', () => {
     const q: AuditBody = {
       ...audit,

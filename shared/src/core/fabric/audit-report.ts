@@ -12,6 +12,11 @@
  * `input` is the tensor an escalation would carry (the model input after preprocessing, raw
  * little-endian bytes in base64); `input.scale`/`zero_point` are the input's quantization, if any.
  * `answer.outputs` is present when an upper tier answered. Readers refuse anything else with a reason.
+ *
+ * Feedback (`device.feedback`, kind `feedback`) is the same body with `"source": "feedback"` and the
+ * application's true class, `"label": 3`: a request the application chose to label, so a biased
+ * sample — it counts only as ground truth, never in uniform measures (its `rate` is 1 and says
+ * nothing about sampling). An audit has no `source` (or `"audit"`) and no `label`.
  */
 import { readTensorBytes } from '../codec/tensor-bytes.ts';
 import { FoglineError } from '../errors.ts';
@@ -38,6 +43,17 @@ export interface AuditBody {
   readonly tier: Tier;
   readonly answerOutputs?: readonly number[];
   readonly answerModelVersions?: string;
+  /** 'feedback': sent by `device.feedback` with the true class in `label` (default 'audit'). */
+  readonly source?: AuditSource;
+  /** The application's true class (a class index), with `source: 'feedback'` only. */
+  readonly label?: number;
+}
+
+export type AuditSource = 'audit' | 'feedback';
+
+/** Whether `body` is the application's feedback (ground truth) rather than a uniform audit. */
+export function isFeedback(body: AuditBody): body is AuditBody & { source: 'feedback'; label: number } {
+  return body.source === 'feedback';
 }
 
 /** Most classes an audit may score (outputs length). */
@@ -45,12 +61,15 @@ export const MAX_AUDIT_CLASSES = 4096;
 const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9._-]{1,64}$/;
 const ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
-/** The report a device sends for one audit; throws INVALID_ARG on a body its edge would refuse. */
+/**
+ * The report a device sends for one audit, or for its feedback (kind `feedback` when the body's
+ * source is); throws INVALID_ARG on a body its edge would refuse.
+ */
 export function auditReport(body: AuditBody): DeviceReport {
   const wire = auditWire(body);
   const reading = readAuditBody(JSON.parse(JSON.stringify(wire)));
   if (!reading.ok) throw new FoglineError('INVALID_ARG', `audit: ${reading.reason}`);
-  return Object.freeze({ kind: 'audit', body: wire });
+  return Object.freeze({ kind: isFeedback(body) ? 'feedback' : 'audit', body: wire });
 }
 
 /** The JSON form of an audit body (as carried by a report, or uploaded by an edge). */
@@ -78,6 +97,7 @@ export function auditWire(body: AuditBody): Record<string, unknown> {
     input,
     device: { outputs: [...body.deviceOutputs], score: body.deviceScore },
     answer,
+    ...(isFeedback(body) && { source: 'feedback', label: body.label }),
   };
 }
 
@@ -87,7 +107,7 @@ export type AuditReading = { ok: true; audit: AuditBody } | { ok: false; reason:
 export function readAuditBody(raw: unknown): AuditReading {
   const refuse = (reason: string): AuditReading => ({ ok: false, reason });
   if (!isObject(raw)) return refuse('audit body must be an object');
-  const { id, time, rate, model, input, device, answer } = raw;
+  const { id, time, rate, model, input, device, answer, source, label } = raw;
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) return refuse('"id" must be 1–128 printable chars');
   if (typeof time !== 'number' || !Number.isSafeInteger(time) || time < 0) {
     return refuse('"time" must be ms since the epoch');
@@ -113,6 +133,17 @@ export function readAuditBody(raw: unknown): AuditReading {
   if (versions !== undefined && (typeof versions !== 'string' || versions.length > 512)) {
     return refuse('"answer.model_versions" must be a string');
   }
+  if (source !== undefined && source !== 'audit' && source !== 'feedback') {
+    return refuse('"source" must be "audit" or "feedback"');
+  }
+  const feedback = source === 'feedback';
+  if (
+    feedback &&
+    !(Number.isInteger(label) && (label as number) >= 0 && (label as number) < deviceOutputs.length)
+  ) {
+    return refuse(`"label" must be a class index in [0, ${deviceOutputs.length})`);
+  }
+  if (!feedback && label !== undefined) return refuse('"label" is for source "feedback" only');
   const audit: AuditBody = {
     id,
     time,
@@ -125,6 +156,7 @@ export function readAuditBody(raw: unknown): AuditReading {
     tier: answer.tier,
     ...(answerOutputs && { answerOutputs }),
     ...(versions !== undefined && { answerModelVersions: versions }),
+    ...(feedback && { source: 'feedback' as const, label: label as number }),
   };
   return { ok: true, audit: Object.freeze(audit) };
 }

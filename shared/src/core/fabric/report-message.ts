@@ -1,8 +1,9 @@
 /**
  * Reports a device sends its edge on `topics.report(deviceId)` (docs/design.md "Protocols"): the
- * lowest-priority traffic of the fabric, for audits and score histograms. UTF-8 JSON:
+ * lowest-priority traffic of the fabric, for audits, score histograms and the application's
+ * ground truth (`feedback`: an audit body with `source: 'feedback'` and the true `label`). UTF-8 JSON:
  *
- *   { "kind": "histogram" | "audit", "body": { ... } }
+ *   { "kind": "histogram" | "audit" | "feedback", "body": { ... } }
  *
  * Only the envelope is defined here; what a body holds belongs to the piece that sends that kind.
  * A reader tells a malformed report from one of a kind it does not know (a newer device), so the
@@ -10,7 +11,7 @@
  */
 import { FoglineError } from '../errors.ts';
 
-export const REPORT_KINDS = Object.freeze(['histogram', 'audit'] as const);
+export const REPORT_KINDS = Object.freeze(['histogram', 'audit', 'feedback'] as const);
 export type ReportKind = (typeof REPORT_KINDS)[number];
 
 export interface DeviceReport {

@@ -33,6 +33,12 @@ export interface CascadeBaseline {
   readonly edgeAgreement: number;
   /** The cloud model's accuracy on the labelled split. */
   readonly cloudAccuracy: number;
+  /**
+   * The cloud model's own routing score (the kind the cloud stores in its audit records: its config's
+   * `routing.score`) on the calibration split, binned at its quantiles: what the cloud's scores on the
+   * audits are compared with to tell a weak reference. Written into the edge model's config only.
+   */
+  readonly cloudScores?: DriftReference;
 }
 
 const BASELINE_FIELDS = ['disagreement', 'edgeAgreement', 'cloudAccuracy'] as const;
@@ -90,9 +96,17 @@ function parseCascadeBaseline(raw: unknown, fail: DriftFieldError): CascadeBasel
     const v = b[field];
     if (typeof v !== 'number' || !(v >= 0 && v <= 1)) fail(`baseline.${field}`, 'must be a number in [0, 1]');
   }
+  let cloudScores: DriftReference | undefined;
+  if (b.cloudScores !== undefined) {
+    const failIn: DriftFieldError = (field, problem) =>
+      fail(field === '' ? 'baseline.cloudScores' : `baseline.cloudScores.${field}`, problem);
+    cloudScores = parseDriftReference(b.cloudScores, failIn);
+    if (cloudScores.baseline !== undefined) failIn('baseline', 'is not allowed here');
+  }
   return Object.freeze({
     disagreement: b.disagreement as number,
     edgeAgreement: b.edgeAgreement as number,
     cloudAccuracy: b.cloudAccuracy as number,
+    ...(cloudScores ? { cloudScores } : {}),
   });
 }

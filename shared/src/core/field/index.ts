@@ -5,6 +5,7 @@
  * how many records a decision needs. Pure: no I/O, time from the injected clock.
  */
 export * from './agreement.ts';
+export * from './audit-drift.ts';
 export * from './drift-reference.ts';
 export * from './histogram.ts';
 export * from './records-needed.ts';
