@@ -8,6 +8,7 @@ import { argv } from 'node:process';
 const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
   'auth-timing': () => import('./auth-timing.ts'),
   cloud: () => import('./cloud.ts'),
+  drift: () => import('./drift.ts'),
   fabric: () => import('./fabric.ts'),
   models: () => import('./models.ts'),
   shifts: () => import('./shifts.ts'),

@@ -4,7 +4,7 @@
  * digits-mid-int8, telemetry and desired state over the cloud broker, audits over HTTP) and a real
  * SDK device (digits-tiny) on a temp copy of the repository whose configs carry a drift block with
  * the calibration baseline. In-distribution digits change nothing and the desired state has no
- * routing block; inverted digits raise the edge's drift alarm, the controller's conservative policy
+ * routing block; rotated digits raise the edge's drift alarm, the controller's conservative policy
  * reaches the edge and the connected device (no reconnect) and is listed in the API; an operator's pin
  * reaches them too and stops the controller; unpinned, the controller acts again.
  */
@@ -16,7 +16,7 @@ import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/t
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
 import { scoreLogitRows, seededRandom } from '@fogline/shared';
-import { DIGIT_PIXELS, loadDigits, predictSplit } from '@fogline/shared/digits';
+import { collectStream, DIGIT_PIXELS, loadDigits, predictSplit, SHIFT_PRESETS } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { driftReferenceOf } from '@fogline/toolchain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,12 @@ function stream(count: number, seed: number, shift: (x: number) => number = (x) 
     const i = Math.floor(random() * n);
     return images.subarray(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS).map(shift);
   });
+}
+
+/** `count` test digits turned 25–40° (the `rotated` shift: the large model still reads them at ~92 %). */
+function rotated(count: number, seed: number): Float32Array[] {
+  const { images } = collectStream({ seed, segments: [{ count, shift: SHIFT_PRESETS.rotated }] });
+  return Array.from({ length: count }, (_, i) => images.slice(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS));
 }
 
 async function inferAll(images: readonly Float32Array[]): Promise<void> {
@@ -173,32 +179,41 @@ describe('the closed loop: drift alarm → controller → edge and device', () =
     expect(device.policy.threshold).toBe(0.3);
   }, 90_000);
 
-  it('inverted digits: the alarm brings the conservative policy to the edge and the device, without reconnecting', async () => {
+  it('rotated digits: the alarm brings the conservative policy to the edge and the device, without reconnecting', async () => {
     const connects = states.length;
-    await inferAll(stream(WINDOW, 2, (x) => 1 - x));
-    // The step the controller took (device +0.25 and edge +0.25 within the cloud budget, smaller past it).
+    // The first window raises the alarm; the second brings the records (at p = 0.2) the fallback is
+    // placed on: the score quantiles of at least 40 records since the alarm.
+    await inferAll(rotated(2 * WINDOW, 2));
     await eventually(async () => (await changes()).length > 0, 30_000);
-    const to = (await changes())[0]!.to;
+    // Bounded steps, re-placed as the alarm's records arrive: wait for the latest to reach both tiers
+    // and the controller to hold on it.
+    let to: Json = {};
+    await eventually(async () => {
+      to = (await changes())[0]!.to;
+      const applied =
+        Math.abs(device.policy.threshold - to.device.threshold) < 1e-9 &&
+        Math.abs((agent.routing?.threshold ?? 0) - to.edge.threshold) < 1e-9;
+      return applied && (await admin<Json>(`/api/edges/${EDGE}/policy`)).last_decision?.action === 'hold';
+    }, 30_000);
     expect(to.device.threshold).toBeGreaterThan(0.3);
-    await eventually(() => Math.abs(device.policy.threshold - to.device.threshold) < 1e-9, 15_000);
-    await eventually(() => Math.abs((agent.routing?.threshold ?? 0) - to.edge.threshold) < 1e-9, 10_000);
     expect(states.length).toBe(connects);
-    const [change, ...rest] = await changes();
-    expect(rest).toEqual([]);
+    const all = await changes();
+    expect(all.every((c) => c.source === 'controller' && c.action === 'conservative')).toBe(true);
+    const change = all.at(-1);
     expect(change).toMatchObject({
-      source: 'controller',
-      action: 'conservative',
       from: { device: { threshold: 0.3 }, edge: { threshold: 0.4 } },
       to: { device: { score: 'margin' }, edge: { score: 'margin' } },
     });
-    expect(change?.why).toMatch(/drift alarm/);
+    expect(change?.why).toMatch(/drift alarm.*score quantiles/);
     // The edge reports the directive it applied in its telemetry.
+    // (Audits still arriving may re-place the fallback once more: compare with the latest change.)
     await eventually(async () => {
       const p = await admin<Json>(`/api/edges/${EDGE}/policy`);
-      return p.current?.applied === p.desired?.id;
-    }, 10_000);
+      const latest = (await changes())[0]!.to;
+      return p.current?.applied === p.desired?.id && p.current?.device?.threshold === latest.device.threshold;
+    }, 15_000);
     const policy = await admin<Json>(`/api/edges/${EDGE}/policy`);
-    expect(policy).toMatchObject({ conservative: true, pinned: false, current: { device: to.device } });
+    expect(policy).toMatchObject({ conservative: true, pinned: false });
     expect(lines.some((l) => l.includes("applied the cloud's policy"))).toBe(true);
   }, 90_000);
 
@@ -214,17 +229,18 @@ describe('the closed loop: drift alarm → controller → edge and device', () =
     await eventually(() => Math.abs(device.policy.threshold - 0.2) < 1e-9, 15_000);
     await eventually(() => agent.routing?.threshold === 0.3, 10_000);
     // The alarm is still on and the pinned policy is not conservative: unpinned, the controller would act.
+    const pinnedAt = (await changes()).length;
     await new Promise((r) => setTimeout(r, 2_000));
-    expect((await changes()).map((c) => `${c.source}:${c.action}`)).toEqual([
-      'operator:pin',
-      'controller:conservative',
-    ]);
+    const log = (await changes()).map((c) => `${c.source}:${c.action}`);
+    expect(log).toHaveLength(pinnedAt);
+    expect(log[0]).toBe('operator:pin');
+    expect(log.slice(1).every((c) => c === 'controller:conservative')).toBe(true);
     expect((await admin<Json>(`/api/edges/${EDGE}/policy`)).last_decision.why).toMatch(/pinned/);
     expect(device.policy.threshold).toBe(0.2);
 
     await admin(`/api/edges/${EDGE}/policy/pin`, { method: 'DELETE' });
-    await eventually(async () => (await changes()).length === 4, 15_000);
-    expect((await changes()).map((c) => c.action)).toEqual(['conservative', 'unpin', 'pin', 'conservative']);
+    await eventually(async () => (await changes())[0]?.action === 'conservative', 15_000);
+    expect((await changes()).slice(0, 3).map((c) => c.action)).toEqual(['conservative', 'unpin', 'pin']);
     const again = (await changes())[0]!.to;
     expect(again.device.threshold).toBeGreaterThan(0.2);
     await eventually(() => Math.abs(device.policy.threshold - again.device.threshold) < 1e-9, 15_000);

@@ -2,7 +2,8 @@
 import { type DriftReference, type PolicyMessage, psi } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { DriftMonitor, resolveDriftSettings } from './drift-monitor.ts';
-import { createEdgeDrift } from './edge-drift.ts';
+import { createEdgeDrift, watchRouting } from './edge-drift.ts';
+import { RoutingControl } from './routing-control.ts';
 
 const reference: DriftReference = {
   score: 'margin',
@@ -165,5 +166,109 @@ describe('audit rate on drift', () => {
       { threshold: 0.33, auditRate: 0.2, model: 'digits-tiny:1' },
       { threshold: 0.33, auditRate: 0.02, model: 'digits-tiny:1' },
     ]);
+  });
+});
+
+describe('settling on a shift that persists', () => {
+  const OTHER = [20, 70, 10]; // shifted too (PSI ≈ 0.98), but unlike SHIFTED (PSI 0.18 against their sum)
+  const windows = (monitor: DriftMonitor, ...list: number[][]) => {
+    for (const counts of list) monitor.receive('dev-1', body(counts.map((c) => c * 2)));
+  };
+
+  it('once the routing changed and settleWindows windows agree, re-bases on them and clears the alarm; a further shift raises it again', () => {
+    const { monitor, changes, lines } = monitorWith();
+    windows(monitor, SHIFTED, SHIFTED, SHIFTED, SHIFTED);
+    // Stable among themselves, but nothing acted on the alarm: it stays on (audits stay high).
+    expect(monitor.status()).toMatchObject({ alarm: true, reference: 'calibration' });
+    monitor.routingChanged();
+    // The device's scores do not depend on the routing: the alarm's windows before the change count.
+    windows(monitor, SHIFTED);
+    const settled = monitor.status();
+    expect(settled).toMatchObject({ alarm: false, reference: 'settled', alarms: 1 });
+    expect(settled.settledAt).toBeInstanceOf(Date);
+    expect(settled.events.map((e) => [e.alarm, e.settled ?? false])).toEqual([
+      [true, false],
+      [false, true],
+    ]);
+    expect(lines.at(-1)).toMatch(/settled on the new population/);
+    windows(monitor, SHIFTED);
+    expect(monitor.status().alarm).toBe(false);
+    expect(monitor.status().lastPsi).toBeCloseTo(0, 9);
+    // The inputs change again (here: back to the calibration population): a new alarm.
+    windows(monitor, IN);
+    expect(monitor.status()).toMatchObject({ alarm: true, alarms: 2 });
+    expect(changes).toEqual([true, false, true]);
+  });
+
+  it('does not settle on windows that disagree among themselves, nor with settlePsi 0', () => {
+    const { monitor } = monitorWith();
+    monitor.routingChanged(); // before the alarm: does not count
+    windows(monitor, SHIFTED, SHIFTED, SHIFTED, SHIFTED);
+    expect(monitor.status().alarm).toBe(true);
+    monitor.routingChanged();
+    windows(monitor, OTHER, SHIFTED, OTHER, SHIFTED, OTHER);
+    expect(monitor.status()).toMatchObject({ alarm: true, reference: 'calibration' });
+
+    const off = monitorWith({ settlePsi: 0 }).monitor;
+    windows(off, SHIFTED);
+    off.routingChanged();
+    windows(off, SHIFTED, SHIFTED, SHIFTED, SHIFTED);
+    expect(off.status().alarm).toBe(true);
+  });
+
+  it("on the edge: settling publishes the controller's policy with the calm audit rate", () => {
+    const published: { threshold: number; auditRate: number }[] = [];
+    let last: PolicyMessage | undefined;
+    const monitor = createEdgeDrift({
+      reference,
+      options: { windowRequests: 100 },
+      logger: { info: () => {}, warn: () => {} },
+      deviceModelPolicy: { score: 'margin', threshold: 0.33 },
+      published: () => last,
+      publish: async (policy, { model, auditRate }) => {
+        published.push({ threshold: policy.threshold, auditRate });
+        last = { edge: 'e', version: published.length, model, policy, audit_rate: auditRate };
+        return last;
+      },
+    })!;
+    monitor.receive('d', body(SHIFTED));
+    // The controller's fallback, published during the alarm (still at the alarm's rate).
+    last = { ...last!, version: 9, policy: { score: 'margin', threshold: 0.9 }, audit_rate: 0.2 };
+    monitor.routingChanged();
+    for (let i = 0; i < 3; i++) monitor.receive('d', body(SHIFTED));
+    expect(monitor.status().reference).toBe('settled');
+    expect(published).toEqual([
+      { threshold: 0.33, auditRate: 0.2 },
+      { threshold: 0.9, auditRate: 0.02 },
+    ]);
+  });
+});
+
+describe('routing changes the settle rule counts', () => {
+  it('counts a moved threshold of the edge or its devices, not a republish of the same policy at another audit rate', () => {
+    const { monitor } = monitorWith();
+    const quiet = { info: () => {}, warn: () => {} };
+    const control = new RoutingControl({
+      edgeId: 'e',
+      initial: { score: 'maxprob', threshold: 0.6 },
+      logger: quiet,
+    });
+    const calibrated = { score: 'margin', threshold: 0.33 } as const;
+    watchRouting(control, monitor, calibrated);
+    const publish = (threshold: number, auditRate: number) =>
+      control.commitDevicePolicy(
+        control.prepareDevicePolicy({ score: 'margin', threshold }, { model: 'digits-tiny:1', auditRate })
+          .message,
+      );
+    const settlesAfter = () => {
+      for (let i = 0; i < 3; i++) monitor.receive('dev-1', body(SHIFTED.map((c) => c * 2)));
+      return monitor.status().reference === 'settled';
+    };
+    monitor.receive('dev-1', body(SHIFTED.map((c) => c * 2))); // alarm
+    publish(0.33, 0.2); // the alarm's audit rate on the calibrated policy
+    publish(0.33, 0.02);
+    expect(settlesAfter()).toBe(false);
+    control.setEdge({ score: 'maxprob', threshold: 0.8 }); // the controller moved the edge's threshold
+    expect(settlesAfter()).toBe(true);
   });
 });

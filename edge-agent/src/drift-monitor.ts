@@ -7,12 +7,20 @@
  * of `onAlarm`. Only the device's scores count: the edge's own describe the population the device
  * threshold lets through. Histograms for another model, score kind or bins are refused and counted;
  * they change nothing. No I/O; times from the injected wall clock.
+ *
+ * Settling (docs/field-accuracy.md "Settling"): a shift that persists keeps PSI high, so the alarm
+ * (and its raised audit rate) would never clear. Once the routing has changed since the alarm (the
+ * controller acted: `routingChanged()`) and the last `settleWindows` windows of the alarm agree with
+ * one another (each within `settlePsi` of their sum), the monitor re-bases: their sum becomes the
+ * reference, on the same bins, and the alarm clears. Later windows are compared with that reference,
+ * so a further shift raises the alarm again.
  */
 import {
   checkFields,
   DEFAULT_AUDIT_RATE,
   type DriftReference,
   driftModelOf,
+  fractionsOf,
   type HistogramRefusal,
   numberIn,
   optionChecker,
@@ -37,6 +45,10 @@ export interface DriftOptions {
   readonly calmAuditRate?: number;
   /** Windows and events kept by `driftStatus()`. Default 100 each. */
   readonly historySize?: number;
+  /** Windows of an alarm that must agree with one another before it settles. Default 3. */
+  readonly settleWindows?: number;
+  /** Most PSI of each of those windows against their sum; 0: never settle. Default 0.1 ("stable"). */
+  readonly settlePsi?: number;
 }
 
 export const DRIFT_DEFAULTS = Object.freeze({
@@ -46,6 +58,8 @@ export const DRIFT_DEFAULTS = Object.freeze({
   alarmAuditRate: 0.2,
   calmAuditRate: DEFAULT_AUDIT_RATE,
   historySize: 100,
+  settleWindows: 3,
+  settlePsi: 0.1,
 });
 
 export type DriftSettings = Readonly<typeof DRIFT_DEFAULTS>;
@@ -57,6 +71,8 @@ export const DRIFT_RULES = Object.freeze({
   alarmAuditRate: numberIn(0, 1),
   calmAuditRate: numberIn(0, 1),
   historySize: positiveInt,
+  settleWindows: positiveInt,
+  settlePsi: numberIn(0, 100),
 });
 
 const check = optionChecker('edge agent');
@@ -84,6 +100,8 @@ export interface DriftEvent {
   readonly at: Date;
   /** true: the alarm went on; false: it cleared. */
   readonly alarm: boolean;
+  /** Cleared by settling on a new reference rather than by calm windows. */
+  readonly settled?: boolean;
   /** The PSI of the window that changed it. */
   readonly psi: number;
 }
@@ -99,6 +117,10 @@ export interface DriftStatus {
   readonly since: Date | undefined;
   /** PSI of the last closed window. */
   readonly lastPsi: number | undefined;
+  /** What windows are compared with: the calibration histogram, or the population settled on. */
+  readonly reference: 'calibration' | 'settled';
+  /** When the monitor last settled, if it has. */
+  readonly settledAt: Date | undefined;
   /** Closed windows, oldest first (bounded). */
   readonly windows: readonly DriftWindow[];
   /** Alarm on/off changes, oldest first (bounded). */
@@ -143,12 +165,25 @@ export class DriftMonitor {
   #calm = 0;
   #alarms = 0;
   #windowsClosed = 0;
+  /** The shares windows are compared with: the calibration's, until the monitor settles. */
+  #expected: readonly number[];
+  #settledAt: Date | undefined;
+  /** Counts of the windows closed during the alarm (the last settleWindows). */
+  #alarmWindows: number[][] = [];
+  /** The routing changed since the alarm went on. */
+  #acted = false;
 
   constructor(options: DriftMonitorOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#model = driftModelOf(options.reference);
     this.#counts = new Array<number>(options.reference.bins.length - 1).fill(0);
+    this.#expected = options.reference.reference;
+  }
+
+  /** The routing of the edge or its devices changed (the controller acted): counts toward settling. */
+  routingChanged(): void {
+    if (this.#alarmSince !== undefined) this.#acted = true;
   }
 
   /** One histogram report's body from `deviceId`: summed into the open window, or refused and counted. */
@@ -187,6 +222,8 @@ export class DriftMonitor {
       alarm: this.#alarmSince !== undefined,
       since: this.#alarmSince,
       lastPsi: this.#windows.at(-1)?.psi,
+      reference: this.#settledAt === undefined ? 'calibration' : 'settled',
+      settledAt: this.#settledAt,
       windows: [...this.#windows],
       events: [...this.#events],
       alarms: this.#alarms,
@@ -199,10 +236,11 @@ export class DriftMonitor {
 
   #closeWindow(): void {
     const { reference, settings, logger } = this.#options;
-    const value = psi(reference.reference, this.#counts);
+    const counts = this.#counts;
+    const value = psi(this.#expected, counts);
     const at = new Date(this.#now());
     const window = { count: this.#count, devices: this.#devices.size };
-    this.#counts = this.#counts.map(() => 0);
+    this.#counts = counts.map(() => 0);
     this.#count = 0;
     this.#devices = new Set();
     this.#windowsClosed++;
@@ -212,6 +250,8 @@ export class DriftMonitor {
       if (this.#alarmSince === undefined) {
         this.#alarmSince = at;
         this.#alarms++;
+        this.#alarmWindows = [];
+        this.#acted = false;
         changed = true;
       }
     } else if (this.#alarmSince !== undefined && ++this.#calm >= settings.calmWindows) {
@@ -219,18 +259,50 @@ export class DriftMonitor {
       this.#calm = 0;
       changed = false;
     }
+    let settled = false;
+    if (this.#alarmSince !== undefined && changed === undefined) {
+      push(this.#alarmWindows, counts, settings.settleWindows);
+      if (this.#settles()) {
+        this.#expected = fractionsOf(sumOf(this.#alarmWindows));
+        this.#settledAt = at;
+        this.#alarmSince = undefined;
+        this.#calm = 0;
+        changed = false;
+        settled = true;
+      }
+    }
     const alarm = this.#alarmSince !== undefined;
     push(this.#windows, Object.freeze({ at, ...window, psi: value, alarm }), settings.historySize);
     if (changed === undefined) return;
-    push(this.#events, Object.freeze({ at, alarm, psi: value }), settings.historySize);
+    push(
+      this.#events,
+      Object.freeze({ at, alarm, psi: value, ...(settled && { settled }) }),
+      settings.historySize,
+    );
     const figures = `PSI ${value.toFixed(3)} over ${window.count} inferences of ${window.devices} device(s), alarm at ${settings.alarmPsi}`;
     if (alarm) logger.warn(`drift: alarm on for ${this.#model} ${reference.score}: ${figures}`);
+    else if (settled)
+      logger.info(
+        `drift: alarm off for ${this.#model}: settled on the new population (its last ${settings.settleWindows} windows agree within PSI ${settings.settlePsi} and the routing changed since the alarm); ${figures} against the old reference`,
+      );
     else
       logger.info(
         `drift: alarm off for ${this.#model} after ${settings.calmWindows} calm windows: ${figures}`,
       );
     this.#options.onAlarm?.(alarm, this.status());
   }
+
+  /** The routing changed since the alarm and its last settleWindows windows agree with their sum. */
+  #settles(): boolean {
+    const { settleWindows, settlePsi } = this.#options.settings;
+    if (!(settlePsi > 0) || !this.#acted || this.#alarmWindows.length < settleWindows) return false;
+    const pooled = sumOf(this.#alarmWindows);
+    return this.#alarmWindows.every((w) => psi(pooled, w) <= settlePsi);
+  }
+}
+
+function sumOf(windows: readonly number[][]): number[] {
+  return windows[0]!.map((_, i) => windows.reduce((sum, w) => sum + w[i]!, 0));
 }
 
 function push<T>(list: T[], item: T, size: number): void {

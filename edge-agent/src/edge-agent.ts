@@ -32,6 +32,7 @@ import {
   createEdgeDrift,
   type DriftAlarmListener,
   driftTelemetry,
+  watchRouting,
 } from './edge-drift.ts';
 import { renderEdgeMetrics } from './edge-metrics.ts';
 import { EdgeModel } from './edge-model.ts';
@@ -316,16 +317,20 @@ async function startAgent(
       topics.infer(edgeId),
       (payload, senderId) => void handler.handle(payload, senderId),
     );
+    const deviceModelPolicy = calibratedPolicyOf(repository, driftModel);
     const drift = createEdgeDrift({
       reference: entry.config.drift,
       options: config.drift,
       logger,
-      deviceModelPolicy: calibratedPolicyOf(repository, driftModel),
+      deviceModelPolicy,
       published: () => control.devices,
       publish: (policy, options) => publishDevicePolicyOn(localBus, control, edgeId, policy, options),
       listeners: driftListeners,
     });
-    if (drift) reports.listen((id, report) => report.kind === 'histogram' && drift.receive(id, report.body));
+    if (drift) {
+      reports.listen((id, report) => report.kind === 'histogram' && drift.receive(id, report.body));
+      watchRouting(control, drift, deviceModelPolicy);
+    }
     // Reports are the lowest-priority traffic: bounded per device by the broker, only counted here.
     await localBus
       .subscribe(topics.allReports, (payload, _sender, topic) => reports.receive(payload, topic))

@@ -15,6 +15,7 @@ import type { ModelRepository } from '@fogline/shared/model-repository';
 import type { AgentLogger } from './agent-options.ts';
 import { DriftMonitor, type DriftOptions, type DriftStatus, resolveDriftSettings } from './drift-monitor.ts';
 import type { DriftTelemetry } from './edge-telemetry.ts';
+import type { RoutingChange } from './routing-control.ts';
 
 export interface EdgeDriftDeps {
   /** The edge model config's `drift` block; undefined: no monitor. */
@@ -75,6 +76,25 @@ export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
         }
       }
     },
+  });
+}
+
+/**
+ * Tells the monitor when the routing of the edge or its devices really moves (score kind or
+ * threshold; a republish that only changes the audit rate does not count, nor the first publish of
+ * the devices' calibrated policy `devicesBefore`): the settle rule waits for the controller to have
+ * acted on an alarm (drift-monitor.ts).
+ */
+export function watchRouting(
+  routing: { listen: (listener: (change: RoutingChange) => void) => () => void },
+  drift: DriftMonitor,
+  devicesBefore: ResolvedPolicy | undefined,
+): () => void {
+  return routing.listen((c) => {
+    const from = c.from ?? (c.target === 'devices' ? devicesBefore : undefined);
+    if (from === undefined || from.score !== c.to.score || from.threshold !== c.to.threshold) {
+      drift.routingChanged();
+    }
   });
 }
 

@@ -29,9 +29,11 @@ export {
   DRIFT_DEFAULTS,
   DRIFT_RULES,
   type DriftEvent,
+  DriftMonitor,
   type DriftOptions,
   type DriftStatus,
   type DriftWindow,
+  resolveDriftSettings,
 } from './drift-monitor.ts';
 export { createEdgeAgent, type EdgeAgent, type EdgeAgentInfo } from './edge-agent.ts';
 export type { DriftAlarmListener } from './edge-drift.ts';

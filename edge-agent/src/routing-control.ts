@@ -46,6 +46,7 @@ export class RoutingControl {
   readonly #options: RoutingControlOptions;
   readonly #now: () => number;
   readonly #history: RoutingChange[] = [];
+  readonly #listeners = new Set<(change: RoutingChange) => void>();
   #edge: ResolvedPolicy;
   #devices: PolicyMessage | undefined;
   /** Highest version handed out (published or not), so concurrent publishes never share one. */
@@ -132,6 +133,12 @@ export class RoutingControl {
     );
   }
 
+  /** Calls `listener` after every change is recorded; returns its removal. */
+  listen(listener: (change: RoutingChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** Changes, oldest first. */
   history(): readonly RoutingChange[] {
     return [...this.#history];
@@ -141,5 +148,12 @@ export class RoutingControl {
     this.#history.push(Object.freeze(change));
     const size = this.#options.historySize ?? ROUTING_HISTORY_SIZE;
     if (this.#history.length > size) this.#history.splice(0, this.#history.length - size);
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.#options.logger.warn(`a routing listener failed: ${String(err)}`);
+      }
+    }
   }
 }

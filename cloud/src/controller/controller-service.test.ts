@@ -88,6 +88,10 @@ function audit(
   };
 }
 
+/** 40 records after an alarm: scores spread evenly over [0, 1], every tier agreeing with the reference. */
+const sinceAlarm = (edgeId: string) =>
+  Array.from({ length: 40 }, (_, i) => audit(edgeId, [1, 1, 1], [(i + 0.5) / 40, (i + 0.5) / 40]));
+
 function service(
   edges: Map<string, EdgeTelemetry>,
   over: Partial<ControllerSettings> = {},
@@ -129,12 +133,18 @@ describe('ControllerService', () => {
     e.t.alarm = true;
     e.t.alarms = 1;
     await s.tick();
+    // The window restarted: the fallback waits for records since the alarm to place it on.
+    expect(s.control(e.id).decision?.why).toMatch(/waiting for 40 records/);
+    expect(published).toEqual([]);
+    await store.auditRecords.insert(sinceAlarm(e.id));
+    await s.tick();
     expect(s.control(e.id).decision?.action).toBe('conservative');
     expect(published).toEqual([e.id]);
     const row = await store.edgePolicies.get(e.id);
     expect(row?.conservative).toBe(true);
-    expect(row?.directive?.device.threshold).toBeCloseTo(0.55);
-    expect(row?.directive?.edge.threshold).toBeCloseTo(0.65);
+    // From the records' score quantiles: the device keeps its surer half, the cloud gets 20 % (80 % of 0.25).
+    expect(row?.directive?.device.threshold).toBeCloseTo(20.5 / 40);
+    expect(row?.directive?.edge.threshold).toBeCloseTo(8.5 / 40);
     const [change] = await store.edgePolicies.changes(e.id);
     expect(change).toMatchObject({ source: 'controller', action: 'conservative', from: policy });
     expect(lines.some((l) => l.includes('conservative'))).toBe(true);
@@ -210,6 +220,8 @@ describe('ControllerService', () => {
     const edges = new Map([[e.id, e.t]]);
     const a = service(edges, {}, 'replica-a2');
     const b = service(edges, {}, 'replica-b2');
+    await a.s.tick(); // the alarm restarts the window
+    await store.auditRecords.insert(sinceAlarm(e.id));
     await a.s.tick();
     await b.s.tick();
     expect([a.s.leader, b.s.leader]).toEqual([true, false]);

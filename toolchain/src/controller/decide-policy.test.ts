@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CascadePolicy } from '../calibrate/cascade.ts';
 import { type ControllerInput, type ControllerState, decidePolicy } from './decide-policy.ts';
-import { disagreementOf, type FieldRecord } from './field-records.ts';
+import { disagreementOf, type FieldRecord, sharesOf } from './field-records.ts';
 
 interface World {
   /** P(device wrong) at device score s. */
@@ -103,39 +103,56 @@ describe('the controller', () => {
     expect(disagreementOf(fresh, p2).estimate).toBeLessThan(disagreementOf(fresh, p1).estimate);
   });
 
-  it('with too few records holds, or after a drift alarm goes conservative, then re-fits once records arrive', () => {
+  it('with too few records holds, or after a drift alarm places the fallback from score quantiles, then re-fits once records arrive', () => {
     const few = recordsOf(SHIFTED, 300, 5);
     const quiet = decidePolicy(input(few));
     expect(quiet.action).toBe('hold');
     expect(quiet.why).toMatch(/too few records/);
 
-    const alarmed = decidePolicy(input(few, { state: { ...FREE, driftAlarm: true } }));
+    // Right after the alarm the record window is empty: nothing to place the fallback on yet.
+    const alarm = { ...FREE, driftAlarm: true };
+    const early = decidePolicy(input(few.slice(0, 20), { state: alarm }));
+    expect(early.action).toBe('hold');
+    expect(early.why).toMatch(/waiting for 40 records/);
+
+    // Bounded steps: the edge's threshold needs two of 0.25 to reach its quantile.
+    const onConservative = { ...alarm, conservative: true, lastChangeMs: 0 };
+    const first = decidePolicy(input(few, { state: alarm }));
+    expect(first.action).toBe('conservative');
+    const alarmed = decidePolicy(input(few, { policy: first.policy!, state: onConservative }));
     expect(alarmed.action).toBe('conservative');
     const safe = alarmed.policy!;
+    expect(Math.abs(safe.edge.threshold - first.policy!.edge.threshold)).toBeLessThanOrEqual(0.25 + 1e-9);
+    // The device keeps the half it is surest of; the cloud gets about 90 % of its budget (0.3).
+    const shares = sharesOf(few, safe);
+    expect(shares.device).toBeCloseTo(0.5, 1);
+    expect(shares.cloud).toBeGreaterThan(0.22);
+    expect(shares.cloud).toBeLessThanOrEqual(0.3);
     expect(safe.device.threshold).toBeGreaterThan(CALIBRATED.device.threshold);
-    expect(safe.edge.threshold).toBeGreaterThanOrEqual(CALIBRATED.edge.threshold);
+    // On records it never saw it disagrees less than the calibrated policy, within the budget there too.
     const fresh = recordsOf(SHIFTED, 20_000, 6);
     expect(disagreementOf(fresh, safe).estimate).toBeLessThan(disagreementOf(fresh, CALIBRATED).estimate);
-    // Within the cloud budget.
-    expect(disagreementOf(fresh, safe).n).toBe(20_000);
+    expect(sharesOf(fresh, safe).cloud).toBeLessThanOrEqual(0.3);
 
-    // Still few records: it stays where it is rather than stepping up again.
-    const onConservative = { ...FREE, driftAlarm: true, conservative: true, lastChangeMs: 0 };
+    // The same records again: the fallback is in place and stays (no re-placing on noise).
     const waiting = decidePolicy(input(few, { policy: safe, state: onConservative }));
     expect(waiting.action).toBe('hold');
+    expect(waiting.why).toMatch(/fallback is in place/);
 
     const refit = decidePolicy(input(recordsOf(SHIFTED, 10_000, 7), { policy: safe, state: onConservative }));
     expect(refit.action).toBe('refit');
     expect(disagreementOf(fresh, refit.policy!).estimate).toBeLessThan(disagreementOf(fresh, safe).estimate);
   });
 
-  it('keeps the conservative step within the cloud budget', () => {
+  it('keeps the fallback within the cloud budget', () => {
+    const records = recordsOf(SHIFTED, 300, 8);
     const alarmed = decidePolicy(
-      input(recordsOf(SHIFTED, 300, 8), { state: { ...FREE, driftAlarm: true }, maxCloudShare: 0.1 }),
+      input(records, { state: { ...FREE, driftAlarm: true }, maxCloudShare: 0.1 }),
     );
-    // Raising the edge's threshold too would send about a quarter to the cloud: only the device escalates more.
     expect(alarmed.action).toBe('conservative');
-    expect(alarmed.policy!.edge.threshold).toBe(CALIBRATED.edge.threshold);
+    const cloud = sharesOf(records, alarmed.policy!).cloud;
+    expect(cloud).toBeGreaterThan(0.07);
+    expect(cloud).toBeLessThanOrEqual(0.1);
   });
 
   it('reports a weak reference when ground truth shows the cloud is poor, and does not push traffic up', () => {
@@ -261,9 +278,10 @@ describe('the controller, for any window', () => {
             expect(next).toBeLessThanOrEqual(1.01);
           }
           if (d.action === 'conservative') {
+            // The fallback: only after an alarm, on enough records, within the cloud budget (0.3) on them.
             expect(driftAlarm).toBe(true);
-            expect(p.device.threshold).toBeGreaterThan(device);
-            expect(p.edge.threshold).toBeGreaterThanOrEqual(edge);
+            expect(records.length).toBeGreaterThanOrEqual(40);
+            expect(sharesOf(records, p).cloud).toBeLessThanOrEqual(0.3 + 1e-9);
           }
         },
       ),

@@ -14,11 +14,13 @@ import {
   FoglineError,
   type ResolvedPolicy,
   recordsNeeded,
+  TIERS,
   wilsonBounds,
 } from '@fogline/shared';
 import { baselines, type CascadePolicy, type TierShares } from '../calibrate/cascade.ts';
 import { choosePolicy } from '../calibrate/objective.ts';
 import { sweepPolicies } from '../calibrate/sweep.ts';
+import { fallbackTarget } from './fallback.ts';
 import {
   cascadeOf,
   type Disagreement,
@@ -169,6 +171,8 @@ export function decidePolicy(input: ControllerInput): ControllerDecision {
   const needed = Math.max(knobs.minRecords, recordsNeeded(baseline.disagreement, knobs.margin));
   const { fit, heldOut } = splitHoldOut(records, knobs.holdOutShare);
   const held = disagreementOf(heldOut, current);
+  // Only during the alarm: once it settles the records come at the calm rate, each weighing 1/p, so
+  // a few of them would swing the quantiles; the fallback then holds until a refit replaces it.
   const fallBack = (reason: string): ControllerDecision =>
     state.driftAlarm ? conservative(input, knobs, figures, reason) : decision('hold', reason);
 
@@ -253,9 +257,12 @@ export function decidePolicy(input: ControllerInput): ControllerDecision {
 }
 
 /**
- * The conservative fallback after a drift alarm with too few records to re-fit: escalate more —
- * the device's threshold up by maxStep, the edge's too while the cloud share measured on the records
- * there are stays within the budget; smaller steps when it would not.
+ * The conservative fallback after a drift alarm with too few records to re-fit (fallback.ts): the
+ * thresholds placed from the score quantiles of the records since the alarm, so that the cloud answers
+ * about `fallbackCloudShare` of its budget and the device only what it is surest of. It waits for
+ * `minFallbackRecords` (weak-reference checks run on them first), moves by bounded steps, and is
+ * re-placed as records arrive during the alarm only when that would move at least `fallbackTolerance`
+ * of the traffic between tiers; after the alarm it holds until a refit replaces it.
  */
 function conservative(
   input: ControllerInput,
@@ -264,50 +271,44 @@ function conservative(
   reason: string,
 ): ControllerDecision {
   const { policy: current, records } = input;
-  if (input.state.conservative) {
-    return {
-      action: 'hold',
-      why: `${reason}; already on the conservative policy, waiting for records`,
-      figures,
-    };
-  }
-  const s = knobs.maxStep;
-  const up = (p: ResolvedPolicy, by: number): ResolvedPolicy => ({
-    score: p.score,
-    threshold: Math.min(ALWAYS_ESCALATE_THRESHOLD, p.threshold + by),
-  });
-  const steps: [number, number][] = [
-    [s, s],
-    [s, 0],
-    [s / 2, 0],
-    [s / 4, 0],
-  ];
-  for (const [deviceStep, edgeStep] of steps) {
-    const next = { device: up(current.device, deviceStep), edge: up(current.edge, edgeStep) };
-    if (samePolicy(next, current)) {
-      return {
-        action: 'hold',
-        why: `drift alarm and ${reason}; the policy already escalates all it can`,
-        figures,
-      };
-    }
-    const cloud = records.length === 0 ? 0 : sharesOf(records, next).cloud;
-    if (cloud <= input.maxCloudShare + EPS) {
-      const measured =
-        records.length === 0
-          ? 'no records yet to measure its cloud share'
-          : `cloud share ${pp(cloud)} on ${records.length} records`;
-      return {
-        action: 'conservative',
-        policy: next,
-        why: `drift alarm and ${reason}: escalating more (device +${deviceStep}, edge +${edgeStep}; ${measured}, budget ${pp(input.maxCloudShare)})`,
-        figures,
-      };
-    }
-  }
-  return {
+  const hold = (why: string): ControllerDecision => ({
     action: 'hold',
-    why: `drift alarm and ${reason}; escalating more would pass the cloud budget ${pp(input.maxCloudShare)}`,
+    why: `drift alarm and ${reason}; ${why}`,
+    figures,
+  });
+  if (figures.nEff < knobs.minFallbackRecords) {
+    return hold(
+      `waiting for ${knobs.minFallbackRecords} records since the alarm to place the fallback (${figures.nEff.toFixed(0)} so far)`,
+    );
+  }
+  const target = fallbackTarget(records, current, input.maxCloudShare, knobs);
+  const next: CascadePolicy = {
+    device: stepStage(current.device, target.device, knobs.maxStep),
+    edge: stepStage(current.edge, target.edge, knobs.maxStep),
+  };
+  const show = (p: CascadePolicy) =>
+    `device ${p.device.score} ≥ ${p.device.threshold.toFixed(3)}, edge ${p.edge.score} ≥ ${p.edge.threshold.toFixed(3)}`;
+  // Hysteresis in traffic, not in score units: near 1 a small threshold move shifts a large share.
+  const shares = sharesOf(records, next);
+  const before = sharesOf(records, current);
+  const moved = Math.max(...TIERS.map((t) => Math.abs(shares[t] - before[t])));
+  if (moved < knobs.fallbackTolerance) {
+    return hold(
+      `the fallback is in place (${show(current)}; placing it again on these records would move < ${pp(knobs.fallbackTolerance)} of the traffic between tiers)`,
+    );
+  }
+  if (shares.cloud > input.maxCloudShare + EPS) {
+    return hold(
+      `a bounded step toward the fallback would send ${pp(shares.cloud)} to the cloud, over the budget ${pp(input.maxCloudShare)}`,
+    );
+  }
+  const stepped = samePolicy(next, target)
+    ? ''
+    : `, a step of at most ${knobs.maxStep} toward ${show(target)}`;
+  return {
+    action: 'conservative',
+    policy: next,
+    why: `drift alarm and ${reason}: the fallback from the score quantiles of ${records.length} records (${show(next)}${stepped}): device ${pp(shares.device)}, edge ${pp(shares.edge)}, cloud ${pp(shares.cloud)} of the traffic, budget ${pp(input.maxCloudShare)}`,
     figures,
   };
 }

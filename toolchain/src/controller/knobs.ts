@@ -29,6 +29,14 @@ export interface ControllerKnobs {
   readonly referencePsi: number;
   /** ...measured on at least this many records. */
   readonly minHistogramRecords: number;
+  /** Fallback (fallback.ts): share of the traffic the device keeps answering, the part it is surest of. */
+  readonly fallbackDeviceShare: number;
+  /** Fallback: share of the cloud budget the cloud answers, measured on the records since the alarm. */
+  readonly fallbackCloudShare: number;
+  /** Fallback: fewest effective records since the alarm before it is placed. */
+  readonly minFallbackRecords: number;
+  /** Fallback: re-placed only when that moves at least this share of the traffic between tiers (hysteresis). */
+  readonly fallbackTolerance: number;
 }
 
 export const DEFAULT_CONTROLLER_KNOBS: ControllerKnobs = Object.freeze({
@@ -39,9 +47,13 @@ export const DEFAULT_CONTROLLER_KNOBS: ControllerKnobs = Object.freeze({
   minGain: 0.02,
   minIntervalMs: 10 * 60_000,
   referenceDrop: 0.1,
-  agreementCollapse: 0.15,
+  agreementCollapse: 0.12,
   referencePsi: REFERENCE_PSI,
   minHistogramRecords: MIN_PSI_RECORDS,
+  fallbackDeviceShare: 0.5,
+  fallbackCloudShare: 0.8,
+  minFallbackRecords: 40,
+  fallbackTolerance: 0.02,
 });
 
 const SHARES: readonly (keyof ControllerKnobs)[] = [
@@ -51,6 +63,9 @@ const SHARES: readonly (keyof ControllerKnobs)[] = [
   'minGain',
   'referenceDrop',
   'agreementCollapse',
+  'fallbackDeviceShare',
+  'fallbackCloudShare',
+  'fallbackTolerance',
 ];
 
 /** Defaults overridden by `overrides`, each checked; throws INVALID_ARG naming the first bad knob. */
@@ -61,7 +76,7 @@ export function resolveKnobs(overrides: Partial<ControllerKnobs> = {}): Controll
       throw new FoglineError('INVALID_ARG', `controller: knob ${name} must be in (0, 1), got ${k[name]}`);
     }
   }
-  for (const name of ['minRecords', 'minHistogramRecords'] as const) {
+  for (const name of ['minRecords', 'minHistogramRecords', 'minFallbackRecords'] as const) {
     if (!(Number.isInteger(k[name]) && k[name] >= 1)) {
       throw new FoglineError(
         'INVALID_ARG',
