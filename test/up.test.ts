@@ -20,6 +20,8 @@ const FREE_MQTT_PORTS = ['--mqtt-port', '0', '--edge-mqtt-port', '0'];
 
 interface UpProcess {
   child: ChildProcess;
+  /** Its --data-dir (the cloud's admin token is in cloud/admin-token). */
+  dataDir: string;
   stdout: () => string;
   stderr: () => string;
   /** Resolves when stdout matches `pattern`; rejects if the process exits first or after `timeoutMs`. */
@@ -83,7 +85,7 @@ function startUp(args: string[]): UpProcess {
         reject(new Error(`fogline up exited (${code ?? signal}) first:\n${stdout}\n${stderr}`));
       });
     });
-  return { child, stdout: () => stdout, stderr: () => stderr, waitForStdout, exit };
+  return { child, dataDir, stdout: () => stdout, stderr: () => stderr, waitForStdout, exit };
 }
 
 /** The final summary: everything printed after the "summary" heading. */
@@ -133,10 +135,34 @@ describe('fogline up', () => {
   }, 90_000);
 
   describe('as a long-running service', () => {
-    it('stops on Ctrl-C (SIGINT) with the final summary of what was answered, and exit 0', async () => {
-      const up = startUp(['--devices', '2', '--rate', '10', '--http-port', '0', ...FREE_MQTT_PORTS]);
-      await up.waitForStdout(CLOUD_HTTP_URL);
-      await new Promise((r) => setTimeout(r, 1_500)); // let the devices answer a few
+    it('runs the loop on the committed repository (controller has a baseline, drift monitor on); Ctrl-C (SIGINT) ends it with the final summary, exit 0', async () => {
+      const up = startUp([
+        ...['--devices', '2', '--rate', '10', '--controller-interval-ms', '300'],
+        ...['--http-port', '0', ...FREE_MQTT_PORTS],
+      ]);
+      const [, url] = await up.waitForStdout(CLOUD_HTTP_URL);
+      const token = readFileSync(join(up.dataDir, 'cloud', 'admin-token'), 'utf8').trim();
+      // biome-ignore lint/suspicious/noExplicitAny: the admin API's JSON as returned
+      const api = async (path: string): Promise<any> => {
+        const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status, path).toBe(200);
+        return res.json();
+      };
+      // The committed configs carry drift.baseline (fogline calibrate --drift-only): once the edge's
+      // telemetry with its devices' policy is in, the controller decides on it rather than holding
+      // for lack of a baseline, and the edge's drift monitor reports (no alarm in distribution).
+      const deadline = Date.now() + 30_000;
+      let policy: { last_decision: { why: string } | null; current: unknown } | undefined;
+      for (;;) {
+        policy = await api('/api/edges/edge-1/policy');
+        const why = policy?.last_decision?.why ?? '';
+        if (policy?.current && why !== '' && !/reports no routing|policy$/.test(why)) break;
+        if (Date.now() > deadline)
+          throw new Error(`no decision with the edge's routing: ${JSON.stringify(policy)}`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(policy?.last_decision?.why).not.toMatch(/baseline/);
+      expect((await api('/api/edges/edge-1/field')).drift_alarm).toBe(false);
       up.child.kill('SIGINT');
       const { code, signal } = await up.exit;
       expect({ code, signal }, up.stderr()).toEqual({ code: 0, signal: null });
@@ -145,7 +171,7 @@ describe('fogline up', () => {
       expect(answers(summary, 'all'), summary).toBeGreaterThan(0);
       expect(summary).toMatch(/errors: 0\b/);
       expect(summary).toMatch(/fogline up — \d+ s, 2 devices × 10 req\/s/); // no --duration: ran until SIGINT
-    }, 60_000);
+    }, 90_000);
 
     it('moves to a free port when its HTTP port is taken, says so, and serves there', async () => {
       const taken = await holdPort();

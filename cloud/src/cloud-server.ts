@@ -258,7 +258,8 @@ export class CloudServer {
       metrics.watchField(controller);
       const models = this.modelServer;
       this.auditDriftCheck = new AuditDriftCheck({
-        records: store.auditRecords,
+        // The controller's window: the records are read from the store once, by the controller.
+        records: (edgeId) => controller.windows.records(edgeId).map((r) => r.scored),
         edges: async () => (await store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id),
         edgeModels: () =>
           new Map(
@@ -267,7 +268,6 @@ export class CloudServer {
               .filter((m) => m.config.tier === 'edge')
               .map((m) => [`${m.name}:${m.version}`, m.config]),
           ),
-        info: this.info,
         warn: this.info,
       });
       const auditDrift = this.auditDriftCheck;

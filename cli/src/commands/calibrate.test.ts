@@ -189,6 +189,37 @@ describe('fogline calibrate', () => {
     expect(await psiOn('inverted.json')).toBeGreaterThan(PSI_ALARM);
   });
 
+  it('--drift-only: keeps the routing the configs hold, writes the drift block measured for that routing', async () => {
+    const routing = {
+      'digits-tiny': { score: 'margin', threshold: 0.25 },
+      'digits-mid': { score: 'maxprob', threshold: 0.7 },
+    } as const;
+    for (const [name, r] of Object.entries(routing)) {
+      const { drift: _, ...rest } = await config(name);
+      await writeFile(join(dir, 'repo', name, 'config.json'), JSON.stringify({ ...rest, routing: r }));
+    }
+    const r = await calibrate('--drift-only', '--report', join(dir, 'out', 'drift-only'));
+    expect(r.stderr).not.toMatch(/fogline:/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/kept: device margin ≥ 0\.2500, edge maxprob ≥ 0\.7000/);
+    const tiny = await config('digits-tiny');
+    const mid = await config('digits-mid');
+    expect(tiny.routing).toEqual(routing['digits-tiny']);
+    expect(mid.routing).toEqual(routing['digits-mid']);
+    const report = JSON.parse(await readFile(join(dir, 'out', 'drift-only.json'), 'utf8'));
+    expect(report.command).toMatch(/--drift-only$/);
+    const chosen = report.rows.find((row: { name: string }) => row.name === 'chosen');
+    expect(chosen.policy).toEqual({ device: routing['digits-tiny'], edge: routing['digits-mid'] });
+    // The baseline is that of the kept policy: d0 bounds its accuracy gap to the cloud.
+    const drift = parseModelConfig(tiny, 'config.json', 'digits-tiny').drift!;
+    expect(drift).toMatchObject({ score: 'margin', model: 'digits-tiny', records: 400 });
+    const cloud = report.tiers.find((t: { role: string }) => t.role === 'cloud').accuracy;
+    expect(drift.baseline!.disagreement).toBeGreaterThanOrEqual(
+      Math.abs(cloud - chosen.calibration.accuracy) - 1e-12,
+    );
+    expect(mid.drift.baseline.cloudScores).toMatchObject({ model: 'digits-large' });
+  });
+
   it('an unreachable target: says so, writes no routing', async () => {
     const before = await config('digits-tiny');
     const r = await calibrate('--target', 'accuracy>=1', '--report', join(dir, 'out', 'none'));

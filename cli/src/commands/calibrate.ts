@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { FoglineError } from '@fogline/shared';
+import { FoglineError, resolvePolicy } from '@fogline/shared';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import {
   type CalibrationReport,
+  type CascadePolicy,
   calibrateCascade,
   describeObjective,
   driftReferenceOf,
@@ -44,6 +45,7 @@ interface CalibrateFlags {
   latencyRuns: number;
   report: string;
   dryRun?: boolean;
+  driftOnly?: boolean;
 }
 
 function nonNegative(flag: string, max = Number.POSITIVE_INFINITY): (value: string) => number {
@@ -129,6 +131,10 @@ export function registerCalibrate(program: Command): void {
     )
     .option('--report <stem>', 'write <stem>.md, <stem>.svg and <stem>.json', 'bench/reports/calibrate')
     .option('--dry-run', 'do not write the routing policy into the model configs')
+    .option(
+      '--drift-only',
+      "keep the routing thresholds the configs have; write only the drift reference and the controller's baseline, measured for those thresholds",
+    )
     .action(async (flags: CalibrateFlags) => runCalibrate(flags, commandLine(flags)));
 }
 
@@ -160,6 +166,7 @@ function commandLine(flags: CalibrateFlags): string {
   ] as const) {
     if (v !== undefined) parts.push(`${flag} ${v}`);
   }
+  if (flags.driftOnly) parts.push('--drift-only');
   return parts.join(' ');
 }
 
@@ -197,6 +204,7 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
   };
   let progressOf: { what: string; reporter: ProgressReporter } | undefined;
   const result = await calibrateCascade(models, calibration, evaluation, {
+    ...(flags.driftOnly ? { policy: configuredPolicy(cascade) } : {}),
     network,
     objective,
     latencyRuns: flags.latencyRuns,
@@ -244,7 +252,7 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
       const file = join(entries[TIER_ROLES.indexOf(role)]!.dir, 'config.json');
       const block = role === 'edge' ? (edgeDrift ?? drift) : drift;
       await writeCalibratedConfig(file, {
-        routing: result.chosen.policy[role],
+        ...(flags.driftOnly ? {} : { routing: result.chosen.policy[role] }),
         ...(block ? { drift: block } : {}),
       });
       written.push(file);
@@ -266,7 +274,7 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
     ...(drift ? { drift } : {}),
   };
   await writeCalibrationReport(flags.report, report);
-  printSummary(report, result.chosen?.policy);
+  printSummary(report, result.chosen?.policy, flags.driftOnly === true);
   if (drift && written.length > 0) {
     console.log(
       `drift reference written with it: ${cascade.device.name} v${drift.version} ${drift.score} on ${drift.reference.length} bins of ${drift.records} samples`,
@@ -286,9 +294,19 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
   }
 }
 
+/** The thresholds the device and edge configs hold now (null: the uncalibrated ones the tiers apply). */
+function configuredPolicy(cascade: Awaited<ReturnType<typeof cascadeOf>>): CascadePolicy {
+  const of = (role: 'device' | 'edge') =>
+    resolvePolicy(cascade[role].config.routing, (field, problem) => {
+      throw new FoglineError('INVALID_ARG', `${cascade[role].name} config.json: routing.${field} ${problem}`);
+    });
+  return { device: of('device'), edge: of('edge') };
+}
+
 function printSummary(
   r: CalibrationReport,
   chosen: { device: { score: string; threshold: number } } | undefined,
+  driftOnly: boolean,
 ): void {
   const pct = (v: number) => (v * 100).toFixed(2);
   console.log(`objective: ${r.objective}`);
@@ -319,6 +337,9 @@ function printSummary(
   );
   const policy = r.rows.find((row) => row.name === 'chosen')?.policy;
   if (chosen && policy)
-    console.log(`\nchosen: device ${formatStage(policy.device)}, edge ${formatStage(policy.edge)}`);
-  if (r.written.length > 0) console.log(`routing written to ${r.written.join(', ')}`);
+    console.log(
+      `\n${driftOnly ? 'kept' : 'chosen'}: device ${formatStage(policy.device)}, edge ${formatStage(policy.edge)}`,
+    );
+  if (r.written.length > 0)
+    console.log(`${driftOnly ? 'drift reference' : 'routing'} written to ${r.written.join(', ')}`);
 }

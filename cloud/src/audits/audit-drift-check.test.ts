@@ -1,8 +1,9 @@
 /**
- * The cloud's own drift checks wired into a real CloudServer (PGlite): audit records in the store,
- * the calibration histograms in the served edge model's config (`drift`, `drift.baseline.cloudScores`),
- * and the result in `/metrics` (promtool-clean), `GET /api/edges`, a log line and an event when the
- * cloud's own scores say the reference is weak.
+ * The cloud's own drift figures wired into a real CloudServer (PGlite): audit records in the
+ * controller's field window of each edge (entered as the controller enters the records it reads from
+ * the store, `windowRecordOf`), the calibration histograms in the served edge model's config
+ * (`drift`, `drift.baseline.cloudScores`), and the two PSIs in `/metrics` (promtool-clean) and
+ * `GET /api/edges`. "Reference weak" is the controller's signal alone: no second metric here.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudAdminClient } from '../admin-client.ts';
 import { CloudServer } from '../cloud-server.ts';
-import type { NewAuditRecord } from '../store/index.ts';
+import { windowRecordOf } from '../controller/field-window.ts';
+import type { AuditRecord, NewAuditRecord } from '../store/index.ts';
 import { makeModelRepo, tempDir } from '../testing/cloud-fixture.ts';
 
 const REFERENCE = { bins: [0, 0.25, 0.5, 0.75, 1], reference: [0.25, 0.25, 0.25, 0.25], records: 1000 };
@@ -74,11 +76,18 @@ beforeAll(async () => {
   adminToken = ready.adminToken.token;
   admin = new CloudAdminClient({ url, adminToken });
   for (const edge of ['steady', 'weak', 'few']) await admin.createEdge(edge);
-  const store = server.controlStore.auditRecords;
-  await store.insert(records('steady', 600, (i) => ((i % 4) + 0.5) / 4));
+  // Into the controller's windows only (not the store): the check reads the window, not the store.
+  const kinds = { device: 'maxprob', edge: 'maxprob', cloud: 'margin' } as const;
+  const enter = (rows: NewAuditRecord[]) =>
+    rows.forEach((r, i) => {
+      const stored: AuditRecord = { ...r, id: i + 1, createdAt: new Date(), feedbackLabel: null };
+      const record = windowRecordOf(stored, kinds, Date.now());
+      if (record) server.controller.windows.add(r.edgeId, record);
+    });
+  enter(records('steady', 600, (i) => ((i % 4) + 0.5) / 4));
   // The cloud's own scores all in one bin: a large model far from anything it saw.
-  await store.insert(records('weak', 600, () => 0.1));
-  await store.insert(records('few', 100, () => 0.1));
+  enter(records('weak', 600, () => 0.1));
+  enter(records('few', 100, () => 0.1));
 }, 60_000);
 
 afterAll(async () => {
@@ -87,42 +96,41 @@ afterAll(async () => {
   rmSync(modelsDir, { recursive: true, force: true });
 });
 
-describe("the cloud's drift checks on the audit records", () => {
-  it('shows both PSIs per edge in /metrics and GET /api/edges, and says where the reference is weak', async () => {
-    const events: string[] = [];
-    server.auditDrift.onWeakReference((edge) => events.push(edge));
+describe("the cloud's drift figures on the controller's windows", () => {
+  it('shows both PSIs per edge in /metrics and GET /api/edges, and leaves "reference weak" to the controller', async () => {
     await server.auditDrift.refresh();
-    const res = await fetch(`${url}/api/edges`, { headers: { authorization: `Bearer ${adminToken}` } });
-    const { edges } = (await res.json()) as { edges: { id: string; auditDrift: unknown }[] };
-    const drift = Object.fromEntries(edges.map((e) => [e.id, e.auditDrift]));
-    expect(drift.steady).toMatchObject({
+    const listed = async () => {
+      const res = await fetch(`${url}/api/edges`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const { edges } = (await res.json()) as { edges: { id: string; auditDrift: unknown }[] };
+      return Object.fromEntries(edges.map((e) => [e.id, e.auditDrift]));
+    };
+    const drift = await listed();
+    expect(drift.steady).toEqual({
       device: { psi: expect.closeTo(0, 6), records: 600 },
-      cloud: { psi: expect.closeTo(0, 6), records: 600, weak: false },
+      cloud: { psi: expect.closeTo(0, 6), records: 600 },
+      at: expect.any(String),
     });
-    expect(drift.weak).toMatchObject({ device: { psi: expect.closeTo(0, 6) }, cloud: { weak: true } });
+    expect(drift.weak).toMatchObject({ device: { psi: expect.closeTo(0, 6) } });
     expect((drift.weak as { cloud: { psi: number } }).cloud.psi).toBeGreaterThan(1);
     // Too few records for a PSI: the counts, no figure.
-    expect(drift.few).toMatchObject({
-      device: { psi: null, records: 100 },
-      cloud: { psi: null, weak: false },
-    });
-    expect(events).toEqual(['weak']);
-    expect(lines.filter((l) => l.includes('reference weak on this traffic'))).toHaveLength(1);
-    expect(lines.find((l) => l.includes('reference weak'))).toMatch(/^edge weak:/);
-    // A second check of the same records raises nothing new.
-    await server.auditDrift.refresh();
-    expect(events).toEqual(['weak']);
+    expect(drift.few).toMatchObject({ device: { psi: null, records: 100 }, cloud: { psi: null } });
+    expect(lines.filter((l) => l.includes('reference weak'))).toEqual([]);
 
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toMatch(/fogline_audit_drift_psi\{edge="weak",scores="cloud"\} [1-9]/);
     expect(text).toMatch(/fogline_audit_drift_psi\{edge="steady",scores="device"\} /);
     expect(text).not.toMatch(/fogline_audit_drift_psi\{edge="few"/);
-    expect(text).toMatch(/fogline_audit_reference_weak\{edge="weak"\} 1/);
-    expect(text).toMatch(/fogline_audit_reference_weak_events_total 1/);
+    expect(text).not.toMatch(/fogline_audit_reference_weak/);
     const probe = spawnSync('promtool', ['--version']);
     if (probe.error === undefined && probe.status === 0) {
       const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect(`${check.stdout}${check.stderr}`.trim()).toBe('');
     }
+
+    // The window restarts (a drift alarm): its figures go with it rather than staying stale.
+    server.controller.windows.restart('weak');
+    await server.auditDrift.refresh();
+    expect((await listed()).weak).toBeNull();
+    expect(await (await fetch(`${url}/metrics`)).text()).not.toMatch(/fogline_audit_drift_psi\{edge="weak"/);
   }, 60_000);
 });

@@ -1,13 +1,14 @@
 /**
- * The cloud's own drift checks on the audit records (docs/field-accuracy.md "The cloud's drift
- * checks"): per edge, every `intervalMs`, the records of the last `windowMs` go through the core's
+ * The cloud's own drift figures on the audit records (docs/field-accuracy.md "The cloud's drift
+ * checks"): per edge, every `intervalMs`, the records in the controller's field window of that edge
+ * (field-window.ts: read from the store once, by the controller) go through the core's
  * `auditDriftOf` against the calibration histograms in the served edge model's config (`drift`, the
- * device model's, and `drift.baseline.cloudScores`, the cloud model's). The result is kept for
- * `/metrics` and `GET /api/edges`; when the cloud-score PSI passes the weak-reference line, a log
- * line says "reference weak on this traffic" and the listeners hear it (once per crossing).
+ * device model's, and `drift.baseline.cloudScores`, the cloud model's). The two PSIs are kept for
+ * `/metrics` and `GET /api/edges`.
  *
- * Thin on purpose: it reads the records through the store until the cloud keeps a record window
- * per edge, which will then feed `auditDriftOf` instead.
+ * Whether the reference is weak on an edge's traffic is not decided here: the controller's
+ * weak-reference rule (decidePolicy, on the same window and the same cloud-score histogram) is the
+ * one signal (`fogline_reference_weak`, `reference_weak` in the API, one log line).
  */
 import {
   type AuditDrift,
@@ -18,45 +19,38 @@ import {
   type ModelConfig,
   type ScoredAudit,
 } from '@fogline/shared';
-import type { AuditRecord, AuditRecordRepository } from '../store/index.ts';
 
 export interface AuditDriftCheckOptions {
-  readonly records: Pick<AuditRecordRepository, 'list'>;
+  /** The edge's records in the controller's field window, oldest first. */
+  readonly records: (edgeId: string) => readonly ScoredAudit[];
   /** The edges to check (ids). */
   readonly edges: () => Promise<readonly string[]>;
   /** The configs of the served edge-tier models, `name:version` → config. */
   readonly edgeModels: () => ReadonlyMap<string, ModelConfig>;
-  /** Records of the last this many ms count. Default 1 h. */
-  readonly windowMs?: number;
   /** How often every edge is checked, ms. Default 60 s. */
   readonly intervalMs?: number;
-  readonly info: (line: string) => void;
   readonly warn: (line: string) => void;
 }
 
 /** The figures of one edge, as `GET /api/edges` shows them. */
 export interface AuditDriftView {
   readonly device: { readonly psi: number | null; readonly records: number };
-  readonly cloud: { readonly psi: number | null; readonly records: number; readonly weak: boolean };
+  readonly cloud: { readonly psi: number | null; readonly records: number };
   /** When they were computed, ISO 8601. */
   readonly at: string;
 }
 
-export type WeakReferenceListener = (edgeId: string, drift: AuditDrift) => void;
-
-const DEFAULTS = { windowMs: 3_600_000, intervalMs: 60_000 };
+const DEFAULT_INTERVAL_MS = 60_000;
 
 export class AuditDriftCheck {
   readonly #o: AuditDriftCheckOptions;
   readonly #latest = new Map<string, { drift: AuditDrift; at: Date }>();
-  readonly #listeners = new Set<WeakReferenceListener>();
   readonly #timer: ReturnType<typeof setInterval>;
   #running: Promise<void> | undefined;
-  #weakEvents = 0;
 
   constructor(options: AuditDriftCheckOptions) {
     this.#o = options;
-    this.#timer = setInterval(() => void this.refresh(), options.intervalMs ?? DEFAULTS.intervalMs);
+    this.#timer = setInterval(() => void this.refresh(), options.intervalMs ?? DEFAULT_INTERVAL_MS);
     this.#timer.unref?.();
   }
 
@@ -65,26 +59,15 @@ export class AuditDriftCheck {
     return this.#latest;
   }
 
-  /** How often a reference turned weak on some edge since start. */
-  get weakEvents(): number {
-    return this.#weakEvents;
-  }
-
   view(edgeId: string): AuditDriftView | null {
     const latest = this.#latest.get(edgeId);
     if (!latest) return null;
     const { device, cloud } = latest.drift;
     return {
       device: { psi: device.psi ?? null, records: device.records },
-      cloud: { psi: cloud.psi ?? null, records: cloud.records, weak: cloud.weak },
+      cloud: { psi: cloud.psi ?? null, records: cloud.records },
       at: latest.at.toISOString(),
     };
-  }
-
-  /** Calls `listener` whenever an edge's reference turns weak; returns its removal. */
-  onWeakReference(listener: WeakReferenceListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 
   /** Checks every edge now (one run at a time; a call during a run waits for it). */
@@ -101,60 +84,37 @@ export class AuditDriftCheck {
 
   async #refreshAll(): Promise<void> {
     try {
-      for (const edgeId of await this.#o.edges()) await this.#check(edgeId);
+      for (const edgeId of await this.#o.edges()) this.#check(edgeId);
     } catch (err) {
       this.#o.warn(`audit drift check failed: ${fromUnknown(err).message}`);
     }
   }
 
-  async #check(edgeId: string): Promise<void> {
-    const since = new Date(Date.now() - (this.#o.windowMs ?? DEFAULTS.windowMs));
-    const records = await this.#o.records.list({ edgeId, since });
+  #check(edgeId: string): void {
+    const records = this.#o.records(edgeId);
     const references = referencesOf(records, this.#o.edgeModels());
-    if (!references) return;
-    const drift = auditDriftOf(records.map(scoredAudit), references);
-    const wasWeak = this.#latest.get(edgeId)?.drift.cloud.weak ?? false;
-    this.#latest.set(edgeId, { drift, at: new Date() });
-    if (drift.cloud.weak && !wasWeak) {
-      this.#weakEvents++;
-      this.#o.warn(
-        `edge ${edgeId}: reference weak on this traffic: the cloud's own scores on ${drift.cloud.records} audits drifted from calibration (PSI ${drift.cloud.psi?.toFixed(2)})`,
-      );
-      for (const listener of this.#listeners) listener(edgeId, drift);
-    } else if (!drift.cloud.weak && wasWeak) {
-      this.#o.info(
-        `edge ${edgeId}: reference no longer weak (cloud-score PSI ${drift.cloud.psi?.toFixed(2) ?? 'n/a'})`,
-      );
+    // An empty window (restarted on a drift alarm) or no reference: no figures rather than stale ones.
+    if (!references) {
+      this.#latest.delete(edgeId);
+      return;
     }
+    this.#latest.set(edgeId, { drift: auditDriftOf(records, references), at: new Date() });
   }
 }
 
-function scoredAudit(r: AuditRecord): ScoredAudit {
-  return {
-    source: r.source,
-    p: r.rate,
-    deviceModel: r.device.model,
-    deviceScore: r.device.score,
-    cloudModel: r.cloud.model,
-    cloudScore: r.cloud.score,
-  };
-}
-
 /**
- * The calibration histograms the newest record is compared with: those in the config of the edge
- * model that answered it, else of any served edge model whose drift block is for its device model.
+ * The calibration histograms the records are compared with: the drift block, in a served edge
+ * model's config, that is for the newest record's device model.
  */
 function referencesOf(
-  records: readonly AuditRecord[],
+  records: readonly ScoredAudit[],
   edgeModels: ReadonlyMap<string, ModelConfig>,
 ): AuditDriftReferences | undefined {
   const newest = records.at(-1);
   if (!newest) return undefined;
-  const forDevice = (c: ModelConfig | undefined) =>
-    c?.drift && driftModelOf(c.drift) === newest.device.model ? c.drift : undefined;
-  const drift =
-    forDevice(newest.edge ? edgeModels.get(newest.edge.model) : undefined) ??
-    [...edgeModels.values()].map(forDevice).find((d) => d !== undefined);
+  const drift = [...edgeModels.values()]
+    .map((c) => (c.drift && driftModelOf(c.drift) === newest.deviceModel ? c.drift : undefined))
+    .find((d) => d !== undefined);
   if (!drift) return undefined;
   return { device: drift, ...(drift.baseline?.cloudScores && { cloud: drift.baseline.cloudScores }) };
 }

@@ -11,13 +11,15 @@
  * kinds, which the controller keeps); a record whose edge did not answer lacks a tier and is skipped.
  */
 
-import { type Clock, RollingWindow, type ScoreKind, type Tier } from '@fogline/shared';
+import { type Clock, RollingWindow, type ScoredAudit, type ScoreKind, type Tier } from '@fogline/shared';
 import type { FieldRecord } from '@fogline/toolchain';
 import type { AuditRecord } from '../store/index.ts';
 
 /** A field record plus the tier that actually answered it (for the live shares). */
 export interface WindowRecord extends FieldRecord {
   readonly answerTier: Tier;
+  /** The record's device and cloud scores with their models, for the audit drift check's PSIs. */
+  readonly scored: ScoredAudit;
 }
 
 /** The score kind each tier's stored score is of. */
@@ -55,6 +57,14 @@ export function windowRecordOf(r: AuditRecord, kinds: ScoreKinds, atMs: number):
     },
     atMs,
     answerTier: r.answerTier,
+    scored: {
+      source: r.source,
+      p: r.rate,
+      deviceModel: r.device.model,
+      deviceScore: r.device.score,
+      cloudModel: r.cloud.model,
+      cloudScore: r.cloud.score,
+    },
   };
 }
 

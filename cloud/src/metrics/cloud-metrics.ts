@@ -314,10 +314,10 @@ export class CloudMetrics {
   /**
    * Exports the cloud's drift checks on the audits (docs/field-accuracy.md "The cloud's drift
    * checks"), read at scrape time: per edge, the PSI of the audits' device scores and of the cloud's
-   * own scores against their calibration histograms (only once there are enough records), whether
-   * the reference is weak there, and how often a reference turned weak.
+   * own scores against their calibration histograms (only once there are enough records). Whether
+   * the reference is weak is the controller's one signal, `fogline_reference_weak`.
    */
-  watchAuditDrift(check: Pick<AuditDriftCheck, 'entries' | 'weakEvents'>): void {
+  watchAuditDrift(check: Pick<AuditDriftCheck, 'entries'>): void {
     const registers = [this.registry];
     new Gauge({
       name: 'fogline_audit_drift_psi',
@@ -330,25 +330,6 @@ export class CloudMetrics {
           if (drift.device.psi !== undefined) this.set({ edge, scores: 'device' }, drift.device.psi);
           if (drift.cloud.psi !== undefined) this.set({ edge, scores: 'cloud' }, drift.cloud.psi);
         }
-      },
-    });
-    new Gauge({
-      name: 'fogline_audit_reference_weak',
-      help: "1 while the cloud's own scores on an edge's audits say the reference is weak on its traffic.",
-      labelNames: ['edge'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [edge, { drift }] of check.entries()) this.set({ edge }, drift.cloud.weak ? 1 : 0);
-      },
-    });
-    new Counter({
-      name: 'fogline_audit_reference_weak_events_total',
-      help: "Times an edge's reference turned weak (the cloud-score PSI passed the line).",
-      registers,
-      collect() {
-        this.reset();
-        this.inc(check.weakEvents);
       },
     });
   }

@@ -128,8 +128,13 @@ describe('model config', () => {
   });
 
   it('reads a drift block as written, and leaves it out when the config has none', () => {
-    expect(parseModelConfig(mid(), 'm/config.json', 'digits-mid').drift).toBeUndefined();
+    // The committed config carries the block `fogline calibrate --drift-only` wrote.
+    expect(parseModelConfig(mid(), 'm/config.json', 'digits-mid').drift).toMatchObject({
+      model: 'digits-tiny',
+    });
     const c = mid();
+    delete c.drift;
+    expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift).toBeUndefined();
     c.drift = DRIFT;
     expect(parseModelConfig(c, 'm/config.json', 'digits-mid').drift).toEqual(DRIFT);
     c.drift = { ...DRIFT, baseline: BASELINE };

@@ -33,6 +33,11 @@ export interface CalibrateOptions {
   readonly onStep?: (message: string) => void;
   /** Progress of each model's pass over a dataset; `what` names the model and the dataset. */
   readonly onProgress?: (what: string, p: DatasetProgress) => void;
+  /**
+   * Keep this policy instead of choosing one by the objective (`fogline calibrate --drift-only`): it
+   * is measured, reported as the chosen row and the baseline is computed for it.
+   */
+  readonly policy?: CascadePolicy;
 }
 
 export interface CascadeCalibration {
@@ -84,7 +89,9 @@ export async function calibrateCascade(
 
   options.onStep?.('sweeping thresholds');
   const points = sweepPolicies(calCascade, net);
-  const chosen = choosePolicy(points, options.objective, baselines(calCascade, net));
+  const chosen = options.policy
+    ? { policy: options.policy, outcome: evaluatePolicy(calCascade, options.policy, net) }
+    : choosePolicy(points, options.objective, baselines(calCascade, net));
   const row = (name: string, policy: CascadePolicy): RouterRow => ({
     name,
     policy,

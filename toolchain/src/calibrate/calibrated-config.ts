@@ -20,7 +20,8 @@ export function routingOf(policy: ResolvedPolicy): ResolvedPolicy {
 }
 
 export interface CalibratedFields {
-  readonly routing: ResolvedPolicy;
+  /** Absent: the `routing` block stays as it is (`fogline calibrate --drift-only`). */
+  readonly routing?: ResolvedPolicy;
   /** Absent: a `drift` block already in the file stays as it is. */
   readonly drift?: DriftReference;
 }
@@ -36,8 +37,10 @@ export async function writeCalibratedConfig(configFile: string, fields: Calibrat
     throw new FoglineError('INVALID_ARG', `${configFile}: not a JSON object`);
   }
   const config = raw as Record<string, unknown>;
-  const previous = typeof config.routing === 'object' && config.routing !== null ? config.routing : {};
-  config.routing = { ...previous, ...routingOf(fields.routing) };
+  if (fields.routing) {
+    const previous = typeof config.routing === 'object' && config.routing !== null ? config.routing : {};
+    config.routing = { ...previous, ...routingOf(fields.routing) };
+  }
   if (fields.drift) config.drift = fields.drift;
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
 }
