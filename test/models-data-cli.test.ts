@@ -237,8 +237,12 @@ describe('fogline calibrate and quantize --data', () => {
       version: 1,
       records: 16,
     });
+    // The edge's copy adds the cloud's own score histogram (the weak-reference check's input).
     const edge = JSON.parse(await readFile(join(repo, 'shapes-mid', 'config.json'), 'utf8'));
-    expect(parseModelConfig(edge, 'config.json', 'shapes-mid').drift).toEqual(drift);
+    const edgeDrift = parseModelConfig(edge, 'config.json', 'shapes-mid').drift;
+    const { cloudScores, ...edgeBaseline } = edgeDrift?.baseline ?? {};
+    expect({ ...edgeDrift, baseline: edgeBaseline }).toEqual(drift);
+    expect(cloudScores).toMatchObject({ model: 'shapes-large', version: 1, records: 16 });
   }, 90_000);
 
   it('quantize --calibration-data <image folder> --into the repository: the int8 edge model and its report', async () => {
