@@ -180,6 +180,34 @@ describe('deadlines and failures', () => {
     expect(limited.latencyMs.total).toBeLessThan(5_000);
   });
 
+  it('a burst over the broker rate is paced by its retry-after, not answered RATE_LIMITED (F7 live loop)', async () => {
+    await broker!.close();
+    broker = await createBroker({
+      mqttPort: port,
+      publishRate: { ratePerSec: 20, burst: 3 },
+      resolveIdentity: async (id, token) =>
+        tokens[id] === token
+          ? id === 'agent-a'
+            ? { kind: 'service', id, edgeId: 'edge-a' }
+            : { kind: 'device', id, edgeId: 'edge-a' }
+          : null,
+    });
+    await broker.listen();
+    await responder!.close();
+    responder = await startEdgeResponder({ url, edgeId: 'edge-a', clientId: 'agent-a', token: 'tok-agent' });
+    const d = await device({ policy: ALWAYS_ESCALATE });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => d.infer(image(i), { deadlineMs: 3_000 })),
+    );
+    // Over the bucket's burst of 3, the broker refused publishes; each was re-sent after its
+    // retry-after and reached the edge. (This stand-in's replies pass the same 20/s bucket, so one
+    // may be lost and end at the deadline; a real edge agent replies from inside its broker.)
+    expect(broker.stats().rateLimited).toBeGreaterThan(0);
+    expect(results.filter((r) => r.fallback?.code === 'RATE_LIMITED')).toEqual([]);
+    expect(new Set(responder!.received.map((r) => r.id))).toEqual(new Set(results.map((r) => r.requestId)));
+    expect(results.filter((r) => r.tier === 'edge').length).toBeGreaterThanOrEqual(6);
+  });
+
   it('edge broker down: answers locally, degraded; recovers when the broker is back', async () => {
     const states: string[] = [];
     const d = await device({ policy: ALWAYS_ESCALATE, onStateChange: (s) => states.push(s) });

@@ -73,6 +73,28 @@ describe('Escalations', () => {
     });
   });
 
+  it('re-sends after a RATE_LIMITED reply waits out its retry-after; falls back when the deadline is nearer', async () => {
+    const { escalations, sent } = setup();
+    const limited = (id: string, retryAfterMs: number): FabricReply => ({
+      ok: false,
+      id,
+      code: 'RATE_LIMITED',
+      message: 'over its publish rate',
+      retryAfterMs,
+    });
+    const paced = escalations.start('a', 5_000, encodeAs('a'));
+    expect(escalations.onReply(limited('a', 30))).toBe(true);
+    expect(sent).toEqual(['a']);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(sent).toEqual(['a', 'a']);
+    escalations.onReply(reply('a'));
+    expect((await paced).kind).toBe('reply');
+    const late = escalations.start('b', 200, encodeAs('b'));
+    escalations.onReply(limited('b', 1_000));
+    expect(await late).toMatchObject({ kind: 'fallback', code: 'RATE_LIMITED' });
+    expect(escalations.inFlight + escalations.queued).toBe(0);
+  });
+
   it('settleAll answers everything still pending', async () => {
     const { escalations, setOnline } = setup({ offline: 'queue' });
     const inFlight = escalations.start('a', 5_000, encodeAs('a'));

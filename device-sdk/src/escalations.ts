@@ -34,6 +34,8 @@ interface Entry {
   /** Encodes the request with the budget left at the moment it is sent. */
   encode(remainingMs: number): Uint8Array;
   timer: ReturnType<typeof setTimeout>;
+  /** Set while waiting out the broker's `retryAfterMs` before sending again (RATE_LIMITED). */
+  retry?: ReturnType<typeof setTimeout>;
   resolve(outcome: Outcome): void;
 }
 
@@ -82,7 +84,10 @@ export class Escalations {
 
   /** Matches a reply to its request; false when nobody waits for it (late or unknown). */
   onReply(reply: FabricReply): boolean {
-    if (!this.#entries.has(reply.id)) return false;
+    const entry = this.#entries.get(reply.id);
+    if (!entry) return false;
+    if (!reply.ok && reply.code === 'RATE_LIMITED' && this.#retryLater(entry, reply.retryAfterMs))
+      return true;
     this.#settle(
       reply.id,
       reply.ok ? { kind: 'reply', reply } : { kind: 'fallback', code: reply.code, message: reply.message },
@@ -114,7 +119,29 @@ export class Escalations {
     for (const id of [...this.#entries.keys()]) this.#settle(id, { kind: 'fallback', code, message });
   }
 
+  /**
+   * The broker refused the publish over this device's rate and said when a re-send would pass: wait
+   * that long and send again while the deadline leaves room for it (a burst of escalations is paced,
+   * not answered degraded at once); false when it does not, or the reply names no wait.
+   */
+  #retryLater(entry: Entry, retryAfterMs: number | undefined): boolean {
+    if (retryAfterMs === undefined || entry.state !== 'in-flight') return false;
+    const waitMs = Math.max(1, Math.ceil(retryAfterMs));
+    const { clock, minEscalationMs, sender } = this.#options;
+    if (entry.expiresAt - clock.now() - waitMs < minEscalationMs) return false;
+    entry.state = 'queued';
+    entry.retry = setTimeout(() => {
+      entry.retry = undefined;
+      if (this.#entries.get(entry.id) !== entry || entry.state !== 'queued') return;
+      if (sender.isOnline()) this.#send(entry);
+      else this.#holdOrFallBack(entry, 'not connected to the edge broker');
+    }, waitMs);
+    return true;
+  }
+
   #send(entry: Entry): void {
+    if (entry.retry !== undefined) clearTimeout(entry.retry);
+    entry.retry = undefined;
     const remainingMs = entry.expiresAt - this.#options.clock.now();
     if (remainingMs < this.#options.minEscalationMs) {
       this.#settle(entry.id, {
@@ -159,6 +186,7 @@ export class Escalations {
     if (!entry) return;
     this.#entries.delete(id);
     clearTimeout(entry.timer);
+    if (entry.retry !== undefined) clearTimeout(entry.retry);
     entry.resolve(outcome);
   }
 }

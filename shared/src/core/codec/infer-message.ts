@@ -4,7 +4,13 @@
  * user properties to carry `Inference-Header-Content-Length`).
  */
 import { FoglineError, fromUnknown, isErrorCode } from '../errors.ts';
-import type { InferErrorResponse, InferRequestHeader, InferResponseHeader, Tensor } from '../oip.ts';
+import type {
+  InferErrorResponse,
+  InferRequestHeader,
+  InferResponseHeader,
+  Parameters,
+  Tensor,
+} from '../oip.ts';
 import { type DecodedInfer, decodeInferBody, type EncodeOptions, encodeFrame } from './infer-body.ts';
 import type { CodecLimits } from './limits.ts';
 
@@ -45,7 +51,13 @@ export function decodeInferMessage(payload: Uint8Array, limits?: Partial<CodecLi
  */
 export function encodeErrorMessage(err: unknown, id?: string): Uint8Array {
   const error = fromUnknown(err);
-  const header: InferErrorResponse = { error: error.message, parameters: { error_code: error.code } };
+  const parameters: Parameters = { error_code: error.code };
+  const retryAfterMs = error.details?.retryAfterMs;
+  // A RATE_LIMITED reply says when to try again (the device waits, within its deadline, and re-sends).
+  if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0) {
+    parameters.retry_after_ms = retryAfterMs;
+  }
+  const header: InferErrorResponse = { error: error.message, parameters };
   if (id !== undefined) header.id = id;
   const json = utf8.encode(JSON.stringify(header));
   const frame = new Uint8Array(PREFIX + json.length);
@@ -57,7 +69,13 @@ export function encodeErrorMessage(err: unknown, id?: string): Uint8Array {
 /** Turns a decoded error reply back into the FoglineError it reports (unknown codes become INTERNAL). */
 export function errorFromReply(header: InferErrorResponse): FoglineError {
   const code = header.parameters?.error_code;
+  const retryAfterMs = header.parameters?.retry_after_ms;
   return new FoglineError(isErrorCode(code) ? code : 'INTERNAL', header.error, {
-    details: header.id === undefined ? {} : { id: header.id },
+    details: {
+      ...(header.id !== undefined && { id: header.id }),
+      ...(typeof retryAfterMs === 'number' &&
+        Number.isFinite(retryAfterMs) &&
+        retryAfterMs >= 0 && { retryAfterMs }),
+    },
   });
 }

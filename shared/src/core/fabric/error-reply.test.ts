@@ -21,6 +21,7 @@ describe('deviceErrorReply', () => {
       id: 'r7',
       code: 'RATE_LIMITED',
       message: 'slow down',
+      retryAfterMs: 40,
     });
   });
 

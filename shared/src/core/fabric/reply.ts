@@ -80,7 +80,14 @@ export type FabricReply =
       fallbackCode?: ErrorCode;
       fallbackMessage?: string;
     }
-  | { ok: false; id: string; code: ErrorCode; message: string };
+  | {
+      ok: false;
+      id: string;
+      code: ErrorCode;
+      message: string;
+      /** On RATE_LIMITED from the broker: when a re-send would be accepted (parameters.retry_after_ms). */
+      retryAfterMs?: number;
+    };
 
 /**
  * Reads a reply, validated field by field because it comes from the network; undefined when not
@@ -97,7 +104,14 @@ export function readFabricReply(payload: Uint8Array): FabricReply | undefined {
   if (typeof id !== 'string') return undefined;
   if (decoded.kind === 'error') {
     const error = errorFromReply(decoded.header);
-    return { ok: false, id, code: error.code, message: error.message };
+    const retryAfterMs = error.details?.retryAfterMs;
+    return {
+      ok: false,
+      id,
+      code: error.code,
+      message: error.message,
+      ...(typeof retryAfterMs === 'number' && { retryAfterMs }),
+    };
   }
   if (decoded.kind !== 'response') {
     return { ok: false, id, code: 'INVALID_ARG', message: 'edge sent a request where a reply was expected' };
