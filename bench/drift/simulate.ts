@@ -9,13 +9,7 @@
  */
 
 import { DriftMonitor, type DriftOptions, resolveDriftSettings } from '@fogline/edge-agent';
-import {
-  binOf,
-  type DriftReference,
-  driftModelOf,
-  ManualClock,
-  seededRandom,
-} from '@fogline/shared';
+import { binOf, type DriftReference, driftModelOf, ManualClock, seededRandom } from '@fogline/shared';
 import {
   answeringTier,
   type CascadePolicy,
