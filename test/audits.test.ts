@@ -1,83 +1,35 @@
-/**
- * Audits end to end over real sockets (docs/field-accuracy.md "Audits"): SDK device (digits-tiny,
- * seeded sampling) → edge agent (embedded broker, digits-mid-int8 adds its answer) → real
- * CloudServer (auth on, PGlite; digits-large computes the reference) → records in the admin API.
- * Then the cloud goes away: every request is still answered as before, audits are dropped, counted.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing';
-import { connectDevice, type Device, type InferResult } from '@fogline/device-sdk';
-import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
+import { eventually, type FabricCloud } from '@fogline/cloud/testing';
+import type { Device, InferResult } from '@fogline/device-sdk';
+import type { EdgeAgent } from '@fogline/edge-agent';
 import { testDigits } from '@fogline/edge-agent/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AuditSystem, startAuditSystem } from './support/audit-system.ts';
 
 const EDGE = 'audit-edge';
 const RATE = 0.2;
 const { images } = testDigits(300);
-const dataDir = mkdtempSync(join(tmpdir(), 'fogline-audits-'));
+let system: AuditSystem;
 let cloud: FabricCloud;
 let agent: EdgeAgent;
 let device: Device;
 const warnings: string[] = [];
 
-// biome-ignore lint/suspicious/noExplicitAny: records are read as the JSON the admin API returns
-type RecordView = Record<string, any>;
-
-async function records(): Promise<RecordView[]> {
-  const res = await fetch(`${cloud.url}/api/audits?edge=${EDGE}`, {
-    headers: { authorization: `Bearer ${cloud.ready.adminToken.token}` },
-  });
-  return ((await res.json()) as { records: RecordView[] }).records;
-}
-
 beforeAll(async () => {
-  cloud = await startFabricCloud({ models: ['digits-large'], cloudModel: 'digits-large' });
-  const edge = await cloud.admin.createEdge(EDGE);
-  const { token } = await cloud.admin.createDevice('dev-1', EDGE);
-  agent = createEdgeAgent({
+  system = await startAuditSystem({
     edgeId: EDGE,
-    token: edge.token,
-    cloudUrl: cloud.url,
-    cloudModel: 'digits-large',
-    deviceModel: 'digits-tiny:1',
-    // Reports far above the default 5/s: this test sends a few hundred requests a second.
-    localBroker: {
-      kind: 'embedded',
-      host: '127.0.0.1',
-      mqttPort: 0,
-      reportRate: { ratePerSec: 10_000, burst: 10_000 },
-    },
-    auditInputs: 'drop',
-    dataDir,
-    workers: 1,
-    intraOpThreads: 1,
-    logger: { info: () => {}, warn: (line) => warnings.push(line) },
-  });
-  const info = await agent.start();
-  await eventually(() => agent.deviceListVersion !== undefined, 5000);
-  device = await connectDevice({
-    broker: `mqtt://127.0.0.1:${info.localBroker.mqttPort}`,
-    deviceId: 'dev-1',
-    token,
-    edgeId: EDGE,
-    runtime: 'node',
     auditSeed: 3,
-    auditBudget: { ratePerSec: 10_000, burst: 10_000 },
+    auditRate: RATE,
+    auditInputs: 'drop',
+    warn: (line) => warnings.push(line),
   });
-  // Devices escalate their unsure inputs; the edge answers everything it gets (no cloud calls for answers).
-  agent.setRouting({ score: 'maxprob', threshold: 0 });
-  const policy = await agent.publishDevicePolicy({ score: 'maxprob', threshold: 0.9 }, { auditRate: RATE });
-  await eventually(() => device.policy.edgeVersion === policy.version, 2000);
+  ({ cloud, agent, device } = system);
 }, 60_000);
 
 afterAll(async () => {
-  await device?.close();
-  await agent?.stop().catch(() => {});
-  await cloud?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await system?.stop();
 });
+
+const records = () => system.records();
 
 describe('audits, device → edge → cloud', () => {
   const answers = new Map<string, InferResult>();

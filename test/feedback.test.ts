@@ -1,79 +1,25 @@
-/**
- * Ground truth end to end over real sockets (docs/field-accuracy.md "Feedback"): an SDK device
- * (digits-tiny, seeded audits at 20 %) labels every request it made with `device.feedback` right
- * after its answer → edge agent (embedded broker, digits-mid-int8) → real CloudServer (PGlite,
- * digits-large). An audited request's label joins its audit record; any other request becomes one
- * record of its own with `source: 'feedback'`; a request is never stored twice.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing';
-import { connectDevice, type Device } from '@fogline/device-sdk';
-import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
+import { eventually, type FabricCloud } from '@fogline/cloud/testing';
+import type { Device } from '@fogline/device-sdk';
 import { testDigits } from '@fogline/edge-agent/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AuditSystem, startAuditSystem } from './support/audit-system.ts';
 
 const EDGE = 'feedback-edge';
 const { images, labels } = testDigits(60);
-const dataDir = mkdtempSync(join(tmpdir(), 'fogline-feedback-'));
+let system: AuditSystem;
 let cloud: FabricCloud;
-let agent: EdgeAgent;
 let device: Device;
 
-// biome-ignore lint/suspicious/noExplicitAny: records are read as the JSON the admin API returns
-type RecordView = Record<string, any>;
-
-async function records(): Promise<RecordView[]> {
-  const res = await fetch(`${cloud.url}/api/audits?edge=${EDGE}`, {
-    headers: { authorization: `Bearer ${cloud.ready.adminToken.token}` },
-  });
-  return ((await res.json()) as { records: RecordView[] }).records;
-}
-
 beforeAll(async () => {
-  cloud = await startFabricCloud({ models: ['digits-large'], cloudModel: 'digits-large' });
-  const edge = await cloud.admin.createEdge(EDGE);
-  const { token } = await cloud.admin.createDevice('dev-1', EDGE);
-  agent = createEdgeAgent({
-    edgeId: EDGE,
-    token: edge.token,
-    cloudUrl: cloud.url,
-    cloudModel: 'digits-large',
-    deviceModel: 'digits-tiny:1',
-    localBroker: {
-      kind: 'embedded',
-      host: '127.0.0.1',
-      mqttPort: 0,
-      reportRate: { ratePerSec: 10_000, burst: 10_000 },
-    },
-    dataDir,
-    workers: 1,
-    intraOpThreads: 1,
-    logger: { info: () => {}, warn: () => {} },
-  });
-  const info = await agent.start();
-  await eventually(() => agent.deviceListVersion !== undefined, 5000);
-  device = await connectDevice({
-    broker: `mqtt://127.0.0.1:${info.localBroker.mqttPort}`,
-    deviceId: 'dev-1',
-    token,
-    edgeId: EDGE,
-    runtime: 'node',
-    auditSeed: 3,
-    auditBudget: { ratePerSec: 10_000, burst: 10_000 },
-  });
-  agent.setRouting({ score: 'maxprob', threshold: 0 });
-  const policy = await agent.publishDevicePolicy({ score: 'maxprob', threshold: 0.9 }, { auditRate: 0.2 });
-  await eventually(() => device.policy.edgeVersion === policy.version, 2000);
+  system = await startAuditSystem({ edgeId: EDGE, auditSeed: 3, auditRate: 0.2 });
+  ({ cloud, device } = system);
 }, 60_000);
 
 afterAll(async () => {
-  await device?.close();
-  await agent?.stop().catch(() => {});
-  await cloud?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await system?.stop();
 });
+
+const records = () => system.records();
 
 describe('device.feedback, device → edge → cloud', () => {
   it('joins labels to audited requests, stores the others as feedback records, once per request', async () => {

@@ -10,70 +10,31 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing';
-import { connectDevice, type Device } from '@fogline/device-sdk';
-import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
+import { eventually, type FabricCloud } from '@fogline/cloud/testing';
+import type { Device } from '@fogline/device-sdk';
 import { testDigits } from '@fogline/edge-agent/testing';
 import { parseModelConfig } from '@fogline/shared';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { loadDataset, targetOf } from '@fogline/toolchain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFogline as fogline } from '../cli/src/testing/run-fogline.ts';
+import { type AuditSystem, type RecordView, startAuditSystem } from './support/audit-system.ts';
 
 const EDGE = 'hard-edge';
 const LOW_SCORE = 0.9;
 const { images, labels } = testDigits(40);
-const dataDir = mkdtempSync(join(tmpdir(), 'fogline-hard-'));
 const outDir = mkdtempSync(join(tmpdir(), 'fogline-hard-out-'));
+let system: AuditSystem;
 let cloud: FabricCloud;
-let agent: EdgeAgent;
 let device: Device;
 
-// biome-ignore lint/suspicious/noExplicitAny: records are read as the JSON the admin API returns
-type RecordView = Record<string, any>;
-
 beforeAll(async () => {
-  cloud = await startFabricCloud({ models: ['digits-large'], cloudModel: 'digits-large' });
-  const edge = await cloud.admin.createEdge(EDGE);
-  const { token } = await cloud.admin.createDevice('dev-1', EDGE);
-  agent = createEdgeAgent({
-    edgeId: EDGE,
-    token: edge.token,
-    cloudUrl: cloud.url,
-    cloudModel: 'digits-large',
-    deviceModel: 'digits-tiny:1',
-    localBroker: {
-      kind: 'embedded',
-      host: '127.0.0.1',
-      mqttPort: 0,
-      reportRate: { ratePerSec: 10_000, burst: 10_000 },
-    },
-    dataDir,
-    workers: 1,
-    intraOpThreads: 1,
-    logger: { info: () => {}, warn: () => {} },
-  });
-  const info = await agent.start();
-  await eventually(() => agent.deviceListVersion !== undefined, 5000);
-  device = await connectDevice({
-    broker: `mqtt://127.0.0.1:${info.localBroker.mqttPort}`,
-    deviceId: 'dev-1',
-    token,
-    edgeId: EDGE,
-    runtime: 'node',
-    auditSeed: 5,
-    auditBudget: { ratePerSec: 10_000, burst: 10_000 },
-  });
-  agent.setRouting({ score: 'maxprob', threshold: 0 });
-  const policy = await agent.publishDevicePolicy({ score: 'maxprob', threshold: 0.9 }, { auditRate: 0.3 });
-  await eventually(() => device.policy.edgeVersion === policy.version, 2000);
+  system = await startAuditSystem({ edgeId: EDGE, auditSeed: 5, auditRate: 0.3 });
+  ({ cloud, device } = system);
 }, 120_000);
 
 afterAll(async () => {
-  await device?.close();
-  await agent?.stop().catch(() => {});
-  await cloud?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await system?.stop();
   rmSync(outDir, { recursive: true, force: true });
 });
 

@@ -196,13 +196,21 @@ describe('playground demo identity', () => {
       policy: { score: 'maxprob', threshold: 1 },
     });
     try {
+      // Short deadlines: past the visitor's burst, the wait the limit asks for does not fit, so the
+      // page gets the device's answer, degraded, saying why.
       const answers = [];
-      for (let i = 0; i < 10; i++) answers.push(await device.infer(digit(), { deadlineMs: 5000 }));
+      for (let i = 0; i < 10; i++) answers.push(await device.infer(digit(), { deadlineMs: 300 }));
       expect(answers[0]).toMatchObject({ tier: 'cloud', label: loadDigits('test').labels[0] });
       const limited = answers.filter((a) => a.fallback?.code === 'RATE_LIMITED');
       expect(limited.length).toBeGreaterThan(0);
       expect(limited[0]).toMatchObject({ tier: 'device', degraded: true });
       expect(limited[0]!.fallback!.message).toMatch(/this visitor is over its rate/);
+      // Deadlines with room: the device waits as long as the limit says and the cloud answers.
+      const started = Date.now();
+      const patient = [];
+      for (let i = 0; i < 4; i++) patient.push(await device.infer(digit(), { deadlineMs: 10_000 }));
+      expect(patient.map((a) => a.tier)).toEqual(['cloud', 'cloud', 'cloud', 'cloud']);
+      expect(Date.now() - started).toBeGreaterThan(1000); // 4 requests at 2/s after the burst went
     } finally {
       await device.close();
     }
