@@ -15,12 +15,13 @@ import { join } from 'node:path';
 import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
-import { scoreLogitRows, seededRandom } from '@fogline/shared';
-import { collectStream, DIGIT_PIXELS, loadDigits, predictSplit, SHIFT_PRESETS } from '@fogline/shared/digits';
+import { scoreLogitRows } from '@fogline/shared';
+import { collectStream, DIGIT_PIXELS, predictSplit, SHIFT_PRESETS } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { driftReferenceOf } from '@fogline/toolchain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFogline as fogline } from '../cli/src/testing/run-fogline.ts';
+import { digitStream, inferAll as inferDigits } from './support/digit-stream.ts';
 
 const EDGE = 'loop-edge';
 const WINDOW = 500;
@@ -31,27 +32,13 @@ let device: Device;
 const states: string[] = [];
 const lines: string[] = [];
 
-/** `count` test digits in a seeded order, each pixel through `shift`. */
-function stream(count: number, seed: number, shift: (x: number) => number = (x) => x): Float32Array[] {
-  const { images, count: n } = loadDigits('test');
-  const random = seededRandom(seed);
-  return Array.from({ length: count }, () => {
-    const i = Math.floor(random() * n);
-    return images.subarray(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS).map(shift);
-  });
-}
-
 /** `count` test digits turned 25–40° (the `rotated` shift: the large model still reads them at ~92 %). */
 function rotated(count: number, seed: number): Float32Array[] {
   const { images } = collectStream({ seed, segments: [{ count, shift: SHIFT_PRESETS.rotated }] });
   return Array.from({ length: count }, (_, i) => images.slice(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS));
 }
 
-async function inferAll(images: readonly Float32Array[]): Promise<void> {
-  for (let i = 0; i < images.length; i += 50) {
-    await Promise.all(images.slice(i, i + 50).map((image) => device.infer(image, { deadlineMs: 10_000 })));
-  }
-}
+const inferAll = (images: readonly Float32Array[]) => inferDigits(device, images, 10_000);
 
 async function admin<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(`${cloud.url}${path}`, {
@@ -153,7 +140,7 @@ afterAll(async () => {
 
 describe('the closed loop: drift alarm → controller → edge and device', () => {
   it('in distribution: field accuracy from the audits, no change, no routing block in the desired state', async () => {
-    await inferAll(stream(WINDOW, 1));
+    await inferAll(digitStream(WINDOW, 1));
     await eventually(async () => (await admin<Json>(`/api/edges/${EDGE}/field`)).field.records >= 40, 30_000);
     const field = await admin<Json>(`/api/edges/${EDGE}/field`);
     expect(field).toMatchObject({ edge: EDGE, online: true, drift_alarm: false, pinned: false });

@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { type AgentFixture, startTestAgent } from '@fogline/edge-agent/testing';
-import { PSI_ALARM, scoreLogitRows, seededRandom } from '@fogline/shared';
-import { DIGIT_PIXELS, loadDigits, predictSplit } from '@fogline/shared/digits';
+import { PSI_ALARM, scoreLogitRows } from '@fogline/shared';
+import { predictSplit } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { driftReferenceOf } from '@fogline/toolchain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digitStream, inferAll as inferDigits } from './support/digit-stream.ts';
 
 const WINDOW = 500;
 const credential = { id: 'dev-1', token: 'tok-1' };
@@ -26,21 +27,7 @@ const states: string[] = [];
 const lines: string[] = [];
 const alarms: boolean[] = [];
 
-/** `count` test digits in a seeded order (the split is sorted by class), each pixel through `shift`. */
-function stream(count: number, seed: number, shift: (x: number) => number = (x) => x): Float32Array[] {
-  const { images, count: n } = loadDigits('test');
-  const random = seededRandom(seed);
-  return Array.from({ length: count }, () => {
-    const i = Math.floor(random() * n);
-    return images.subarray(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS).map(shift);
-  });
-}
-
-async function inferAll(images: readonly Float32Array[]): Promise<void> {
-  for (let i = 0; i < images.length; i += 50) {
-    await Promise.all(images.slice(i, i + 50).map((image) => device.infer(image, { deadlineMs: 5000 })));
-  }
-}
+const inferAll = (images: readonly Float32Array[]) => inferDigits(device, images, 5000);
 
 /** Inferences the edge has summed: closed windows and the open one. */
 const counted = () => {
@@ -108,7 +95,7 @@ describe('drift detection, device histograms → edge PSI alarm', () => {
   });
 
   it('in-distribution digits: windows of >= 500 below the alarm, no alarm', async () => {
-    await phase(stream(2 * WINDOW, 1));
+    await phase(digitStream(2 * WINDOW, 1));
     const status = fixture.agent.driftStatus()!;
     expect(status.windows.map((w) => [w.count, w.psi < PSI_ALARM])).toEqual([
       [WINDOW, true],
@@ -120,7 +107,7 @@ describe('drift detection, device histograms → edge PSI alarm', () => {
 
   it('inverted digits: alarm within two windows, audit rate 0.2 on the device without reconnecting', async () => {
     const before = fixture.agent.driftStatus()!.windowsClosed;
-    await phase(stream(2 * WINDOW, 2, (x) => 1 - x));
+    await phase(digitStream(2 * WINDOW, 2, (x) => 1 - x));
     const status = fixture.agent.driftStatus()!;
     expect(status.alarm).toBe(true);
     expect(status.events).toHaveLength(1);
@@ -137,7 +124,7 @@ describe('drift detection, device histograms → edge PSI alarm', () => {
   });
 
   it('back in distribution: the alarm clears after two calm windows, the audit rate goes back', async () => {
-    await phase(stream(3 * WINDOW, 3));
+    await phase(digitStream(3 * WINDOW, 3));
     const status = fixture.agent.driftStatus()!;
     // Calm, calm (off: two calm windows in a row), calm.
     expect(status.windows.slice(4).map((w) => [w.psi <= PSI_ALARM, w.alarm])).toEqual([
