@@ -100,10 +100,21 @@ function certificate(
 ): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
-  // A positive serial: the high bit clear ([RFC 5280 4.1.2.2]).
-  cert.serialNumber = `0${randomBytes(15).toString('hex')}`;
+  cert.serialNumber = randomSerial();
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = notAfter;
   cert.setSubject(subject);
   return cert;
+}
+
+/**
+ * A certificate serial as node-forge takes it (hex, copied into the DER INTEGER as is): 16 random
+ * bytes, positive and minimally encoded ([RFC 5280 4.1.2.2]), so the first byte is 0x01..0x7f.
+ * A leading zero byte is "illegal padding" to OpenSSL, which then refuses the whole certificate
+ * (curl --cacert, node:tls, mosquitto_sub).
+ */
+export function randomSerial(bytes: Uint8Array = randomBytes(16)): string {
+  const serial = Buffer.from(bytes);
+  serial[0] = (serial[0] ?? 0) & 0x7f || 0x01;
+  return serial.toString('hex');
 }
