@@ -12,6 +12,7 @@ export * from './deadline.ts';
 export * from './error-reply.ts';
 export * from './histogram-report.ts';
 export * from './model-answer.ts';
+export * from './model-deployment.ts';
 export * from './parameters.ts';
 export * from './policy-message.ts';
 export * from './reply.ts';
