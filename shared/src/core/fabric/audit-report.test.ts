@@ -167,4 +167,30 @@ describe('audit upload', () => {
     expect(readAuditUpload({ ...wire, keep_inputs: 'yes' })).toMatchObject({ ok: false });
     expect(readAuditUpload({ ...wire, audits: [] })).toMatchObject({ ok: false });
   });
+  it('carries the shadow answer of the previous edge model beside the edge answer, and refuses a malformed one', () => {
+    const edge = { model: 'digits-mid:2', outputs: [0, 0, 9, 0, 0, 0, 0, 0, 0, 1], score: 0.9 };
+    const shadow = { model: 'digits-mid:1', outputs: [0, 0, 8, 0, 0, 0, 0, 0, 0, 2], score: 0.7 };
+    const wire = JSON.parse(
+      encodeAuditUpload({
+        cloudModel: 'digits-large',
+        keepInputs: true,
+        audits: [{ deviceId: 'dev-1', audit, edge, shadow }],
+      }),
+    );
+    expect(readAuditUpload(wire)).toMatchObject({ ok: true, upload: { audits: [{ edge, shadow }] } });
+    const without = readAuditUpload(
+      JSON.parse(
+        encodeAuditUpload({
+          cloudModel: 'digits-large',
+          keepInputs: true,
+          audits: [{ deviceId: 'dev-1', audit, edge }],
+        }),
+      ),
+    );
+    expect(without.ok && 'shadow' in (without.upload.audits[0] ?? {})).toBe(false);
+    wire.audits[0].shadow = { ...shadow, outputs: [1, 2] };
+    expect(readAuditUpload(wire)).toMatchObject({ ok: false, reason: expect.stringMatching(/shadow/) });
+    wire.audits[0].shadow = null;
+    expect(readAuditUpload(wire)).toMatchObject({ ok: false, reason: expect.stringMatching(/shadow/) });
+  });
 });

@@ -8,7 +8,9 @@
  *
  * `cloud_model` names the model the edge escalates to (the reference); `keep_inputs: false` is the
  * edge's opt-out: the cloud runs its model on the inputs but stores none. `edge` is null when the
- * edge shed its own pass on that audit.
+ * edge shed its own pass on that audit. `shadow` (optional, same shape as `edge`) is the answer of the
+ * edge's previous model version on the same input while a deployment's accuracy gate runs
+ * (model-deployment.ts): the cloud pairs it with `edge` against its reference.
  */
 import { type AuditBody, auditWire, MAX_AUDIT_CLASSES, readAuditBody } from './audit-report.ts';
 import { isValidId } from './topics.ts';
@@ -28,6 +30,8 @@ export interface AuditUploadItem {
   readonly deviceId: string;
   readonly audit: AuditBody;
   readonly edge: EdgeAnswerOfAudit | null;
+  /** The previous edge model's answer on the same input, during a deployment's gate. */
+  readonly shadow?: EdgeAnswerOfAudit;
 }
 
 export interface AuditUpload {
@@ -43,9 +47,14 @@ export function encodeAuditUpload(upload: AuditUpload): string {
     audits: upload.audits.map((item) => ({
       device_id: item.deviceId,
       audit: auditWire(item.audit),
-      edge: item.edge && { model: item.edge.model, outputs: [...item.edge.outputs], score: item.edge.score },
+      edge: item.edge && edgeAnswerWire(item.edge),
+      ...(item.shadow !== undefined && { shadow: edgeAnswerWire(item.shadow) }),
     })),
   });
+}
+
+function edgeAnswerWire(answer: EdgeAnswerOfAudit): { model: string; outputs: number[]; score: number } {
+  return { model: answer.model, outputs: [...answer.outputs], score: answer.score };
 }
 
 export type AuditUploadReading = { ok: true; upload: AuditUpload } | { ok: false; reason: string };
@@ -69,13 +78,24 @@ export function readAuditUpload(raw: unknown): AuditUploadReading {
   for (const [i, entry] of audits.entries()) {
     const at = `audits[${i}]`;
     if (typeof entry !== 'object' || entry === null) return refuse(`${at} must be an object`);
-    const { device_id: deviceId, audit, edge } = entry as Record<string, unknown>;
+    const { device_id: deviceId, audit, edge, shadow } = entry as Record<string, unknown>;
     if (!isValidId(deviceId)) return refuse(`${at}.device_id must be a device id`);
     const reading = readAuditBody(audit);
     if (!reading.ok) return refuse(`${at}.audit: ${reading.reason}`);
     const edgeAnswer = readEdgeAnswer(edge, reading.audit.deviceOutputs.length);
     if (typeof edgeAnswer === 'string') return refuse(`${at}.edge: ${edgeAnswer}`);
-    items.push(Object.freeze({ deviceId, audit: reading.audit, edge: edgeAnswer }));
+    const shadowAnswer =
+      shadow === undefined ? undefined : readEdgeAnswer(shadow, reading.audit.deviceOutputs.length);
+    if (typeof shadowAnswer === 'string') return refuse(`${at}.shadow: ${shadowAnswer}`);
+    if (shadowAnswer === null) return refuse(`${at}.shadow: must be an object when present`);
+    items.push(
+      Object.freeze({
+        deviceId,
+        audit: reading.audit,
+        edge: edgeAnswer,
+        ...(shadowAnswer !== undefined && { shadow: shadowAnswer }),
+      }),
+    );
   }
   return { ok: true, upload: Object.freeze({ cloudModel, keepInputs, audits: Object.freeze(items) }) };
 }
