@@ -24,6 +24,10 @@ describe('deployment blocks', () => {
       [{ ...directive, bytes: 0 }, /bytes/],
       [{ ...directive, gate: { shadowMs: 1, minPaired: 0, maxDrop: 0.1 } }, /minPaired/],
       [{ ...directive, gate: { shadowMs: 1, minPaired: 5, maxDrop: 2 } }, /maxDrop/],
+      [
+        { ...directive, device: { model: 'digits-tiny', version: 1, sha256: 'x', bytes: 9 } },
+        /device\.sha256/,
+      ],
     ];
     for (const [raw, reason] of cases) {
       const read = readDeploymentDirective(raw);

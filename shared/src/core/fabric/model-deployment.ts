@@ -6,7 +6,8 @@
  *
  *   desired:  "deployment": { "id": "d-12", "model": "digits-mid", "version": 3,
  *                             "sha256": "<64 hex>", "bytes": 123456,
- *                             "gate": { "shadowMs": 600000, "minPaired": 40, "maxDrop": 0.05 } }
+ *                             "gate": { "shadowMs": 600000, "minPaired": 40, "maxDrop": 0.05 },
+ *                             "device": { "model": "digits-tiny", "version": 2, "sha256": "...", "bytes": 9000 } }
  *   reported: "deployment": { "id": "d-12", "model": "digits-mid", "version": 3, "state": "downloading",
  *                             "receivedBytes": 65536, "totalBytes": 123456,
  *                             "previous": { "model": "digits-mid", "version": 2 },
@@ -38,6 +39,16 @@ export interface DeploymentDirective {
   readonly bytes: number;
   /** Absent: no accuracy gate (the swap is final once warm). */
   readonly gate?: DeploymentGate;
+  /** `fogline deploy --devices`: the device-tier model the edge serves its devices (issue 13 item 5). */
+  readonly device?: ModelFile;
+}
+
+/** A model file in the cloud's model store. */
+export interface ModelFile {
+  readonly model: string;
+  readonly version: number;
+  readonly sha256: string;
+  readonly bytes: number;
 }
 
 export const DEPLOYMENT_STATES = [
@@ -114,6 +125,17 @@ function readGate(raw: unknown): DeploymentGate | string {
   return Object.freeze({ shadowMs: g.shadowMs, minPaired: g.minPaired, maxDrop: g.maxDrop });
 }
 
+function readModelFile(raw: unknown, at: string): ModelFile | string {
+  const ref = readModelRef(raw, at);
+  if (typeof ref === 'string') return ref;
+  const f = raw as Record<string, unknown>;
+  if (typeof f.sha256 !== 'string' || !SHA256_PATTERN.test(f.sha256)) {
+    return `${at}.sha256 must be 64 lowercase hex digits`;
+  }
+  if (!isVersion(f.bytes)) return `${at}.bytes must be an integer >= 1`;
+  return Object.freeze({ ...ref, sha256: f.sha256, bytes: f.bytes });
+}
+
 /** Validates an untrusted `deployment` block of a desired state; never throws. */
 export function readDeploymentDirective(raw: unknown): Reading<DeploymentDirective> {
   const d = asObject(raw);
@@ -121,22 +143,21 @@ export function readDeploymentDirective(raw: unknown): Reading<DeploymentDirecti
   if (typeof d.id !== 'string' || !ID_PATTERN.test(d.id)) {
     return { ok: false, reason: 'deployment.id must be 1-64 chars of [A-Za-z0-9._:-]' };
   }
-  const ref = readModelRef(d, 'deployment');
-  if (typeof ref === 'string') return { ok: false, reason: ref };
-  if (typeof d.sha256 !== 'string' || !SHA256_PATTERN.test(d.sha256)) {
-    return { ok: false, reason: 'deployment.sha256 must be 64 lowercase hex digits' };
-  }
-  if (!isVersion(d.bytes)) return { ok: false, reason: 'deployment.bytes must be an integer >= 1' };
+  const file = readModelFile(d, 'deployment');
+  if (typeof file === 'string') return { ok: false, reason: file };
   const directive: { -readonly [K in keyof DeploymentDirective]: DeploymentDirective[K] } = {
     id: d.id,
-    ...ref,
-    sha256: d.sha256,
-    bytes: d.bytes,
+    ...file,
   };
   if (d.gate !== undefined) {
     const gate = readGate(d.gate);
     if (typeof gate === 'string') return { ok: false, reason: gate };
     directive.gate = gate;
+  }
+  if (d.device !== undefined) {
+    const device = readModelFile(d.device, 'deployment.device');
+    if (typeof device === 'string') return { ok: false, reason: device };
+    directive.device = device;
   }
   return { ok: true, value: Object.freeze(directive) };
 }
