@@ -10,7 +10,8 @@ import { openStore } from './open-store.ts';
 import { openPostgresConnection } from './postgres-connection.ts';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
 
-describe('openStore', () => {
+// A PGlite start takes 1–3 s alone and over 30 s on a loaded 2-core box: the time limit is for a hang.
+describe('openStore', { timeout: 120_000 }, () => {
   let scratch: ScratchDatabase;
   let tmp: string;
   beforeAll(async () => {
