@@ -14,6 +14,8 @@ export interface CloudProxy {
   readonly url: string;
   /** Parsed bodies of `POST .../audits`, in order. */
   readonly audits: unknown[];
+  /** Parsed bodies of `POST .../reported` (an edge with no cloud broker), in order. */
+  readonly reported: unknown[];
   readonly fileRequests: FileRequest[];
   /** The next model-file response is cut (socket destroyed) after `bytes` bytes of its body. */
   cutNextFileAfter(bytes: number): void;
@@ -23,6 +25,7 @@ export interface CloudProxy {
 export async function startCloudProxy(target: string): Promise<CloudProxy> {
   const to = new URL(target);
   const audits: unknown[] = [];
+  const reported: unknown[] = [];
   const fileRequests: FileRequest[] = [];
   let cutAfter: number | undefined;
   const server: Server = createServer((req, res) => {
@@ -32,6 +35,8 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
       const body = Buffer.concat(chunks);
       const path = req.url ?? '/';
       if (req.method === 'POST' && path.endsWith('/audits')) audits.push(JSON.parse(body.toString('utf8')));
+      if (req.method === 'POST' && path.endsWith('/reported'))
+        reported.push(JSON.parse(body.toString('utf8')));
       const isFile = req.method === 'GET' && path.endsWith('/file');
       if (isFile) fileRequests.push({ path, range: req.headers.range });
       const cut = isFile ? cutAfter : undefined;
@@ -71,6 +76,7 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     audits,
+    reported,
     fileRequests,
     cutNextFileAfter(bytes) {
       cutAfter = bytes;

@@ -124,6 +124,11 @@ export class Deployer {
     try {
       await this.#deploy(d);
     } catch (err) {
+      if (this.#stop.signal.aborted) {
+        // Not a failure: the next start gets the retained deployment again and resumes its download.
+        this.#o.logger.info(`deployment ${d.id} interrupted by the stop; it goes on at the next start`);
+        return;
+      }
       const failure =
         err instanceof DeploymentFailed ? err : new DeploymentFailed('load', fromUnknown(err).message);
       await this.#fail(d, failure);
