@@ -20,11 +20,9 @@ import { startAuditRelay } from './audit-hook.ts';
 import { CloudLink } from './cloud-link.ts';
 import { CloudRouting, routingTelemetry } from './cloud-routing.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
-import { Deployer } from './deployment/deployer.ts';
-import { loadDeploymentRecord } from './deployment/deployment-record.ts';
-import { DOWNLOAD_DEFAULTS } from './deployment/model-download.ts';
+import type { Deployer } from './deployment/deployer.ts';
+import { servingAtStart, startDeployments } from './deployment/deployment-hook.ts';
 import { ModelSlot } from './deployment/model-slot.ts';
-import { deployedAtStart } from './deployment/serving-at-start.ts';
 import { DesiredStatePoller } from './desired-state-poller.ts';
 import { DeviceListCache } from './device-list-cache.ts';
 import { DeviceRegistry } from './device-registry.ts';
@@ -47,7 +45,6 @@ import { InferHandler } from './infer-handler.ts';
 import type { LocalBus } from './local-bus.ts';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.ts';
 import { ReportInbox } from './report-inbox.ts';
-import { ReportedPoster } from './reported-poster.ts';
 import { type DevicePolicyOptions, RoutingControl } from './routing-control.ts';
 
 export type { EdgeAgent, EdgeAgentInfo } from './edge-agent-api.ts';
@@ -196,9 +193,7 @@ async function startAgent(
   await preparePrivateDir(config.dataDir, { insecure: config.insecureDataDir });
   const repository = await loadModelRepository(config.modelsDir);
   // A deployed version outranks --model (docs/edge-agent.md "Deployments").
-  const record = await loadDeploymentRecord(config.dataDir, (m) => logger.warn(m));
-  const deployed = await deployedAtStart(config.dataDir, record, config.model, logger);
-  const entry = deployed ?? repository.get(config.model);
+  const { entry, version, record } = await servingAtStart(config, repository);
   const routing = resolvePolicy({
     score: config.routingScore ?? entry.config.routing.score,
     threshold: config.routingThreshold ?? entry.config.routing.threshold,
@@ -206,11 +201,7 @@ async function startAgent(
   const control = new RoutingControl({ edgeId, initial: routing, logger });
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
-    const model = await EdgeModel.load({
-      ...config,
-      entry,
-      version: deployed ? deployed.latestVersion : config.modelVersion,
-    });
+    const model = await EdgeModel.load({ ...config, entry, version });
     const slot = new ModelSlot(model);
     let bus: LocalBus | undefined;
     let link: CloudLink | undefined;
@@ -220,27 +211,13 @@ async function startAgent(
     const cloud =
       cloudUrl === undefined ? undefined : createCloudTier({ ...config, cloudUrl }, telemetry, model.config);
     if (cloud) cleanups.push(() => closeCloudTier(cloud));
-    // Without a cloud broker the reported state goes over HTTP (docs/edge-agent.md "Deployments").
-    const poster =
-      cloud && config.cloudBrokerUrl === undefined
-        ? new ReportedPoster(
-            (body) => cloud.client.postReported(body, 10_000),
-            (m) => logger.warn(m),
-          )
-        : undefined;
-    const report = (state: ReturnType<DeviceSync['reported']>) => {
-      link?.publishReported(state);
-      poster?.send(state);
-    };
-    const deployer = new Deployer({
-      dataDir: config.dataDir,
+    const { deployer, report } = startDeployments({
+      config,
       slot,
-      source: cloud?.client,
-      load: (deployedModel, version) => EdgeModel.load({ ...config, entry: deployedModel, version }),
+      cloud,
       record,
-      download: { ...DOWNLOAD_DEFAULTS, ...config.deploymentDownload },
-      report: () => report(sync.reported()),
-      logger,
+      link: () => link,
+      reported: () => sync.reported(),
     });
     cleanups.push(() => deployer.close());
 
