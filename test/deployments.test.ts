@@ -4,7 +4,7 @@
  * `deployment` block is published on the cloud's real broker as the cloud does, and an SDK device
  * sends traffic through a real edge agent the whole time.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '@fogline/cloud/testing';
 import type { InferResult } from '@fogline/device-sdk';
@@ -191,5 +191,19 @@ describe('deployments at the edge', () => {
     expect(again).toEqual([]);
     expect(sys.agent.deployment()).toMatchObject({ id: 'd-short-gate', state: 'active' });
     expect(sys.warnings.join('\n')).not.toMatch(/cannot be served/);
+  }, 120_000);
+
+  it('a stop during a download is no failure: the next start resumes it where it stopped', async () => {
+    const v7 = await sys.push(7);
+    sys.proxy.stallNextFileAfter(150_000);
+    await sys.deploy({ id: 'd-stop', ...v7 });
+    const part = join(sys.dataDir, 'models', 'digits-mid', '7', 'model.onnx.part');
+    await eventually(() => existsSync(part) && statSync(part).size >= 150_000, 30_000);
+    await sys.restartEdge();
+    expect(await sys.settled('d-stop')).toMatchObject({ state: 'active', version: 7 });
+    expect(sys.reports.filter((r) => r.id === 'd-stop' && r.state === 'failed')).toEqual([]);
+    const requests = sys.proxy.fileRequests.filter((r) => r.path.includes('/versions/7/'));
+    expect(requests.map((r) => r.range)).toEqual([undefined, 'bytes=150000-']);
+    expect(sys.agent.servingModel).toBe('digits-mid:7');
   }, 120_000);
 });

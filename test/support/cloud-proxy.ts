@@ -19,6 +19,8 @@ export interface CloudProxy {
   readonly fileRequests: FileRequest[];
   /** The next model-file response is cut (socket destroyed) after `bytes` bytes of its body. */
   cutNextFileAfter(bytes: number): void;
+  /** The next model-file response stops sending (connection left open) after `bytes` bytes. */
+  stallNextFileAfter(bytes: number): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
   const reported: unknown[] = [];
   const fileRequests: FileRequest[] = [];
   let cutAfter: number | undefined;
+  let stallAfter: number | undefined;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -40,7 +43,11 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
       const isFile = req.method === 'GET' && path.endsWith('/file');
       if (isFile) fileRequests.push({ path, range: req.headers.range });
       const cut = isFile ? cutAfter : undefined;
-      if (isFile) cutAfter = undefined;
+      const stall = isFile ? stallAfter : undefined;
+      if (isFile) {
+        cutAfter = undefined;
+        stallAfter = undefined;
+      }
       const upstream = request(
         {
           host: to.hostname,
@@ -59,6 +66,12 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
               // Let the bytes go out, then drop the connection mid-body.
               setTimeout(() => res.socket?.destroy(), 20);
               sent = cut;
+              return;
+            }
+            if (stall !== undefined && sent + c.length >= stall) {
+              res.write(c.subarray(0, stall - sent));
+              up.destroy();
+              sent = stall;
               return;
             }
             sent += c.length;
@@ -80,6 +93,9 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
     fileRequests,
     cutNextFileAfter(bytes) {
       cutAfter = bytes;
+    },
+    stallNextFileAfter(bytes) {
+      stallAfter = bytes;
     },
     async close() {
       server.closeAllConnections();
