@@ -106,7 +106,9 @@ export class Deployer {
     const known = [this.#running?.id, this.#pending?.id, this.#record.active?.id, ...this.#record.finished];
     if (known.includes(d.id) || this.#stop.signal.aborted) return;
     this.#pending = d;
-    this.#work = this.#work.then(() => this.#next());
+    this.#work = this.#work
+      .then(() => this.#next())
+      .catch((err: unknown) => this.#o.logger.warn(`deployment ${d.id}: ${fromUnknown(err).message}`));
   }
 
   /** Stops a download under way and frees the shadow model; the serving model is the agent's to close. */
@@ -166,7 +168,7 @@ export class Deployer {
       );
     }
     try {
-      await warmUp(next);
+      await next.warmUp();
     } catch (err) {
       await next.close().catch(() => {});
       throw new DeploymentFailed(
@@ -303,14 +305,4 @@ export class Deployer {
 
 function ref(d: ModelRef): ModelRef {
   return { model: d.model, version: d.version };
-}
-
-/** One request of zeros through the new model, as a device's would go (edge-model.ts). */
-async function warmUp(model: EdgeModel): Promise<void> {
-  const shape = [1, ...model.input.shape.slice(1)];
-  const size = shape.reduce((a, b) => a * b, 1);
-  const input = model.validate({
-    tensors: [{ name: model.input.name, datatype: 'FP32', shape, data: new Float32Array(size) }],
-  });
-  await model.infer(input);
 }
