@@ -162,6 +162,16 @@ export interface EdgeAgentOptions {
    * take. 0: none. Default 2.
    */
   readonly auditFloorPerSec?: number;
+  /**
+   * Model downloads of deployments (docs/edge-agent.md "Deployments"): an attempt with no byte for
+   * `idleTimeoutMs` is dropped, `attempts` in all (resuming with Range), the first retry after
+   * `backoffMs`, doubled each time. Defaults 30000, 5, 1000.
+   */
+  readonly deploymentDownload?: {
+    readonly idleTimeoutMs?: number;
+    readonly attempts?: number;
+    readonly backoffMs?: number;
+  };
   /** Telemetry period. Default 5000. */
   readonly telemetryIntervalMs?: number;
   /** Bound on waiting for in-flight requests at stop. Default 5000. */
@@ -240,6 +250,13 @@ export const LOCAL_BROKER_RULES = Object.freeze({
   url: url(MQTT_SCHEMES),
 });
 
+/** Deployment downloads (defaults: DOWNLOAD_DEFAULTS in deployment/model-download.ts). */
+export const DOWNLOAD_RULES = Object.freeze({
+  idleTimeoutMs: ms(),
+  attempts: positiveInt,
+  backoffMs: ms(),
+});
+
 /** The cloud breaker's settings (defaults: BREAKER_DEFAULTS in cloud-breaker.ts). */
 export const BREAKER_RULES = Object.freeze({
   errorThresholdPercentage: rule<number>(
@@ -264,6 +281,9 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
   check('localBroker.kind', broker?.kind, LOCAL_BROKER_RULES.kind);
   checkFields(check, broker as Record<string, unknown>, LOCAL_BROKER_RULES, 'localBroker.');
   if (options.breaker) checkFields(check, options.breaker, BREAKER_RULES, 'breaker.');
+  if (options.deploymentDownload) {
+    checkFields(check, options.deploymentDownload, DOWNLOAD_RULES, 'deploymentDownload.');
+  }
   if (options.drift) resolveDriftSettings(options.drift);
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const resolved = {

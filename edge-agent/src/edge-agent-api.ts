@@ -2,7 +2,7 @@
  * What an edge agent offers once created (docs/edge-agent.md): its ready info and its methods. The
  * implementation is `createEdgeAgent` (edge-agent.ts).
  */
-import type { PolicyMessage, ResolvedPolicy, RoutingPolicy } from '@fogline/shared';
+import type { DeploymentReport, PolicyMessage, ResolvedPolicy, RoutingPolicy } from '@fogline/shared';
 import type { AuditRelayCounts } from './audit-hook.ts';
 import type { BreakerState } from './cloud-breaker.ts';
 import type { DriftStatus } from './drift-monitor.ts';
@@ -68,6 +68,10 @@ export interface EdgeAgent {
   onDriftAlarm(listener: DriftAlarmListener): () => void;
   /** Audits relayed to the cloud: received, uploaded, dropped by why (docs/edge-agent.md "Audits"). */
   auditCounts(): AuditRelayCounts | undefined;
+  /** `name:version` of the model serving now (a deployment swaps it; docs/edge-agent.md "Deployments"). */
+  readonly servingModel: string | undefined;
+  /** The last deployment's report, as in the reported state; undefined when none came. */
+  deployment(): DeploymentReport | undefined;
   /**
    * Re-reads the local broker's certificate and key (SIGHUP): new MQTTS/WSS handshakes get them, open
    * connections go on. INVALID_ARG without TLS, or for a pair that cannot be used (the old one stays).

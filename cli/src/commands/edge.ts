@@ -137,7 +137,11 @@ export function registerEdge(program: Command): void {
       'password on the external broker (default: $FOGLINE_BROKER_PASSWORD, else none; never the edge token)',
     )
     .requiredOption('--data-dir <dir>', 'state directory (device-list cache)')
-    .option('--model <name>', 'edge model from the repository', a.model)
+    .option(
+      '--model <name>',
+      'edge model from the repository (a version deployed by the cloud, kept in --data-dir, outranks it: docs/edge-agent.md "Deployments")',
+      a.model,
+    )
     .option(
       '--model-version <n>',
       'model version (default: latest)',
