@@ -28,6 +28,8 @@ export interface DesiredState {
   readonly models?: Readonly<Record<string, number>>;
   /** The routing block as received (unvalidated: cloud-routing.ts reads it). */
   readonly routing?: unknown;
+  /** The deployment block as received (unvalidated: model-deployment.ts' reader, by its users). */
+  readonly deployment?: unknown;
 }
 
 /** Upper bound on the list, so a hostile or broken publish cannot make the edge allocate without end. */
@@ -40,7 +42,7 @@ export function parseDesiredState(raw: unknown): DesiredState {
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('must be a JSON object');
   const obj = raw as Record<string, unknown>;
-  const { version, devices, models, routing } = obj;
+  const { version, devices, models, routing, deployment } = obj;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
     fail('"version" must be a non-negative integer');
   }
@@ -67,12 +69,14 @@ export function parseDesiredState(raw: unknown): DesiredState {
     devices: readonly DeviceCredential[];
     models?: Record<string, number>;
     routing?: unknown;
+    deployment?: unknown;
   } = {
     version: version as number,
     devices: Object.freeze(list),
   };
   if (models !== undefined) state.models = parseModels(models, fail);
   if (routing !== undefined) state.routing = routing;
+  if (deployment !== undefined) state.deployment = deployment;
   return Object.freeze(state);
 }
 

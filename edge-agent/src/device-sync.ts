@@ -43,6 +43,11 @@ export interface DeviceSyncOptions {
     receive(raw: unknown): Promise<void>;
     status(): RoutingDirectiveStatus | undefined;
   };
+  /**
+   * Takes a desired state's `deployment` block as received (device-model-service.ts reads its
+   * `device` file); not awaited, so a download never holds up the device list.
+   */
+  readonly deployment?: { receive(raw: unknown): Promise<void> | undefined };
   readonly logger: AgentLogger;
 }
 
@@ -143,6 +148,7 @@ export class DeviceSync {
       logger.warn(this.lastError);
     }
     if (state.routing !== undefined) await this.options.routing?.receive(state.routing);
+    if (state.deployment !== undefined) void this.options.deployment?.receive(state.deployment);
     this.options.report(this.reported());
     return true;
   }

@@ -22,6 +22,7 @@ import { CloudRouting, routingTelemetry } from './cloud-routing.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
 import { DesiredStatePoller } from './desired-state-poller.ts';
 import { DeviceListCache } from './device-list-cache.ts';
+import { type EdgeDeviceModels, startDeviceModels } from './device-models/edge-device-models.ts';
 import { DeviceRegistry } from './device-registry.ts';
 import { DeviceSync } from './device-sync.ts';
 import type { DriftMonitor } from './drift-monitor.ts';
@@ -57,6 +58,7 @@ interface Running {
   link: CloudLink | undefined;
   poller: DesiredStatePoller | undefined;
   audits: ReturnType<typeof startAuditRelay>;
+  deviceModels: EdgeDeviceModels;
   telemetryTimer: ReturnType<typeof setInterval> | undefined;
   metrics?: MetricsEndpoint;
   startedAt: number;
@@ -165,6 +167,8 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
     },
     auditCounts: () => running?.audits?.relay.counts(),
     reloadTls: () => started().bus.reloadTls(),
+    deviceModel: () => running?.deviceModels.service.status(),
+    serveDeviceModel: (file) => started().deviceModels.service.apply(file),
   };
 
   function started(): Running {
@@ -197,6 +201,7 @@ async function startAgent(
 
     let bus: LocalBus | undefined;
     let link: CloudLink | undefined;
+    let deviceModels: EdgeDeviceModels | undefined;
     const driftModel = entry.config.drift?.model;
     const cloudRouting = new CloudRouting({
       control,
@@ -217,6 +222,7 @@ async function startAgent(
       report: (state) => link?.publishReported(state),
       servedModels: () => ({ [model.name]: model.version }),
       routing: cloudRouting,
+      deployment: { receive: (raw) => deviceModels?.service.receive(raw) },
       logger,
     });
     await sync.loadCache();
@@ -241,6 +247,9 @@ async function startAgent(
           });
     bus = localBus;
     cleanups.push(() => localBus.close());
+    const models = await startDeviceModels(config, registry, localBus);
+    deviceModels = models;
+    cleanups.push(() => models.close());
 
     const handler = new InferHandler({
       ...config,
@@ -310,6 +319,7 @@ async function startAgent(
       link,
       poller,
       audits,
+      deviceModels: models,
       telemetryTimer: undefined,
       startedAt,
       info: {
@@ -321,6 +331,7 @@ async function startAgent(
         cloudBrokerUrl: config.cloudBrokerUrl,
         localBroker: { kind: localBus.kind, ...localBus.endpoints },
         deviceListVersion: registry.version,
+        ...(models.files && { deviceFiles: { host: models.files.host, port: models.files.port } }),
       },
     };
     return running;
@@ -357,6 +368,7 @@ async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void
   // 3. Tell the cloud we are going (retained offline), then close everything.
   r.audits?.close();
   await r.link?.close();
+  await r.deviceModels.close();
   await r.bus.close();
   if (r.cloud) closeCloudTier(r.cloud);
   await r.model.close();
