@@ -16,7 +16,7 @@ import {
   type ModelErrorEvent,
   type ModelEvent,
 } from '@fogline/device-sdk';
-import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
+import { createEdgeAgent, type EdgeAgent, type EdgeAgentOptions } from '@fogline/edge-agent';
 import { readDeviceModelManifest, topics } from '@fogline/shared';
 import { loadDigits } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
@@ -37,6 +37,7 @@ const image = (i: number) => split.images.slice(i * 784, (i + 1) * 784);
 
 let cloud: FabricCloud;
 let agent: EdgeAgent;
+let edgeOptions: EdgeAgentOptions;
 let broker: string;
 let files: string;
 const edgeDataDir = mkdtempSync(join(tmpdir(), 'fogline-device-models-'));
@@ -71,7 +72,7 @@ beforeAll(async () => {
     tokens.set(id, (await cloud.admin.createDevice(id, EDGE)).token);
   const config = JSON.parse(readFileSync(join(DEFAULT_MODELS_DIR, 'digits-tiny', 'config.json'), 'utf8'));
   await cloud.admin.pushModel({ name: 'digits-tiny', version: 2, file: TINY, config });
-  agent = createEdgeAgent({
+  edgeOptions = {
     edgeId: EDGE,
     token: edge.token,
     cloudUrl: cloud.url,
@@ -82,7 +83,8 @@ beforeAll(async () => {
     model: 'digits-mid',
     workers: 1,
     intraOpThreads: 1,
-  });
+  };
+  agent = createEdgeAgent(edgeOptions);
   const info = await agent.start();
   broker = `mqtt://127.0.0.1:${info.localBroker.mqttPort}`;
   files = `http://127.0.0.1:${info.deviceFiles!.port}`;
@@ -166,6 +168,31 @@ describe('devices get their model from the edge', { timeout: 120_000 }, () => {
     await client.endAsync();
     const reading = readDeviceModelManifest(payload, EDGE);
     expect(reading).toMatchObject({ ok: true, manifest: { version: 2, sha256: v2.sha256 } });
+  });
+
+  it('a restarted edge checks its stored device model again and announces it', async () => {
+    await agent.stop();
+    agent = createEdgeAgent(edgeOptions);
+    const info = await agent.start();
+    broker = `mqtt://127.0.0.1:${info.localBroker.mqttPort}`;
+    files = `http://127.0.0.1:${info.deviceFiles!.port}`;
+    expect(agent.deviceModel()).toEqual({ current: v2 });
+    const client = await mqtt.connectAsync(broker, {
+      protocolVersion: 4,
+      clientId: 'dev-3',
+      username: 'dev-3',
+      password: tokens.get('dev-3')!,
+      reconnectPeriod: 0,
+    });
+    const payload = await new Promise<Buffer>((resolve) => {
+      client.on('message', (_t, p) => resolve(p));
+      void client.subscribeAsync(topics.deviceModel(EDGE), { qos: 1 });
+    });
+    await client.endAsync();
+    expect(readDeviceModelManifest(payload, EDGE)).toMatchObject({
+      ok: true,
+      manifest: { version: 2, sha256: v2.sha256, url: `${files}/device-models/digits-tiny/2/model.onnx` },
+    });
   });
 
   it('a truncated file leaves the device on its model, with a modelError event', async () => {
