@@ -5,7 +5,7 @@
  * (onnxruntime-node). The model is a copy of the committed digits-tiny pushed as version 2.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing';
@@ -68,7 +68,7 @@ async function device(
 beforeAll(async () => {
   cloud = await startFabricCloud();
   const edge = await cloud.admin.createEdge(EDGE);
-  for (const id of ['dev-1', 'dev-2', 'dev-3'])
+  for (const id of ['dev-1', 'dev-2', 'dev-3', 'dev-4'])
     tokens.set(id, (await cloud.admin.createDevice(id, EDGE)).token);
   const config = JSON.parse(readFileSync(join(DEFAULT_MODELS_DIR, 'digits-tiny', 'config.json'), 'utf8'));
   await cloud.admin.pushModel({ name: 'digits-tiny', version: 2, file: TINY, config });
@@ -205,5 +205,17 @@ describe('devices get their model from the edge', { timeout: 120_000 }, () => {
     expect(models).toEqual([]);
     const answer = await d.infer(image(2));
     expect(answer).toMatchObject({ modelVersions: 'digits-tiny:1', tier: 'device', degraded: false });
+  });
+
+  it('a file longer than announced is refused the same way', async () => {
+    appendFileSync(
+      join(edgeDataDir, 'device-models', 'digits-tiny', '2', 'model.onnx'),
+      Buffer.alloc(tinyBytes.length),
+    );
+    const { device: d, models, errors } = await device('dev-4');
+    await eventually(() => errors.length > 0, 30_000);
+    expect(errors[0]!.error.message).toMatch(/more than the \d+ announced/);
+    expect(models).toEqual([]);
+    expect((await d.infer(image(4))).modelVersions).toBe('digits-tiny:1');
   });
 });

@@ -178,7 +178,7 @@ export class ModelUpdater {
       await response.body?.cancel();
       throw new FoglineError('INVALID_ARG', `${url}: ${length} bytes, more than the ${maxBytes} announced`);
     }
-    return new Uint8Array(await response.arrayBuffer());
+    return readAtMost(response, maxBytes, url);
   }
 
   #fail(model: string | undefined, error: FoglineError): void {
@@ -191,4 +191,29 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
     await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>),
   );
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The body, refused as soon as it runs past `maxBytes` (a server without Content-Length included). */
+async function readAtMost(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+  const reader = response.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new FoglineError('INVALID_ARG', `${url}: more than the ${maxBytes} bytes announced`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }
