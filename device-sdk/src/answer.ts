@@ -4,7 +4,14 @@
  * (`classProbabilities` of the core), the class index and its name from the device config's labels.
  * The same for the device's own output and for an edge or cloud reply.
  */
-import { argmax, classProbabilities, type ErrorCode, type OutputKind, type Tier } from '@fogline/shared';
+import {
+  argmax,
+  classProbabilities,
+  type ErrorCode,
+  FoglineError,
+  type OutputKind,
+  type Tier,
+} from '@fogline/shared';
 
 export interface InferResult {
   /** This request's id on the device: an escalation's correlation id, an audit's `id`. */
@@ -62,4 +69,31 @@ export function classify(
     labelName: labels[label],
     probabilities,
   };
+}
+
+/** An upper tier's output, named with this device's labels: it must score the same classes. */
+export function classifyReply(
+  values: Float32Array,
+  kind: InferResult['outputKind'],
+  classes: number,
+  labels: readonly string[],
+): Classified {
+  if (values.length !== classes) {
+    throw new FoglineError('INVALID_ARG', `it scores ${values.length} classes, the device model ${classes}`);
+  }
+  return classify(values, kind, labels);
+}
+
+/** An answer, and the device model's own output and score (for its audit). */
+export interface Answered {
+  readonly result: InferResult;
+  readonly ownValues: Float32Array;
+  readonly ownScore: number;
+}
+
+/** The fields of an InferResult that come from the answering model's output. */
+export function answerPart(
+  c: Classified,
+): Pick<InferResult, 'outputs' | 'outputKind' | 'label' | 'labelName'> {
+  return { outputs: c.outputs, outputKind: c.outputKind, label: c.label, labelName: c.labelName };
 }

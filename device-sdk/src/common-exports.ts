@@ -11,8 +11,10 @@ export {
 } from '@fogline/shared';
 export type { InferResult } from './answer.ts';
 export type { Device, DeviceStats, InferOptions } from './device.ts';
+export type { DeviceEvents } from './device-events.ts';
 export type { DeviceInput } from './device-input.ts';
 export type { ConnectDeviceOptions } from './device-options.ts';
 export type { DevicePolicy, PolicyEvent, PolicySource } from './device-policy.ts';
 export type { FeedbackCounts } from './feedback.ts';
+export type { ModelErrorEvent, ModelEvent } from './model-updater.ts';
 export type { ConnectionState } from './transport/mqtt-transport.ts';

@@ -27,6 +27,7 @@ import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
 import type { TlsFiles } from '@fogline/shared/tls';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
+import type { DeviceFilesOptions } from './device-models/device-file-server.ts';
 import { type DriftOptions, resolveDriftSettings } from './drift-monitor.ts';
 import type { MetricsEndpointOptions } from './metrics-endpoint.ts';
 
@@ -106,6 +107,11 @@ export interface EdgeAgentOptions {
    * bearer token, required when the host is not loopback. Default off.
    */
   readonly metrics?: MetricsEndpointOptions;
+  /**
+   * Serve the devices their model over HTTP (docs/edge-agent.md "Device models"): port, host (default
+   * 0.0.0.0), and the base URL devices reach it by. Default off: a deployment's device model then fails.
+   */
+  readonly deviceFiles?: DeviceFilesOptions;
   /** Model repository directory. Default `<repo>/models`. */
   readonly modelsDir?: string;
   /** Edge model. Default `digits-mid-int8` (the INT8 digits-mid from `fogline quantize`). */
@@ -257,6 +263,13 @@ export const DOWNLOAD_RULES = Object.freeze({
   backoffMs: ms(),
 });
 
+/** The device file listener (`deviceFiles`). */
+export const DEVICE_FILES_RULES = Object.freeze({
+  port: portOrZero,
+  host: nonEmptyString,
+  publicUrl: url(['http:', 'https:']),
+});
+
 /** The cloud breaker's settings (defaults: BREAKER_DEFAULTS in cloud-breaker.ts). */
 export const BREAKER_RULES = Object.freeze({
   errorThresholdPercentage: rule<number>(
@@ -283,6 +296,10 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
   if (options.breaker) checkFields(check, options.breaker, BREAKER_RULES, 'breaker.');
   if (options.deploymentDownload) {
     checkFields(check, options.deploymentDownload, DOWNLOAD_RULES, 'deploymentDownload.');
+  }
+  if (options.deviceFiles) {
+    check('deviceFiles.port', options.deviceFiles.port, DEVICE_FILES_RULES.port);
+    checkFields(check, options.deviceFiles, DEVICE_FILES_RULES, 'deviceFiles.');
   }
   if (options.drift) resolveDriftSettings(options.drift);
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));

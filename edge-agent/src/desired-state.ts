@@ -30,7 +30,7 @@ export interface DesiredState {
   readonly models?: Readonly<Record<string, number>>;
   /** The routing block as received (unvalidated: cloud-routing.ts reads it). */
   readonly routing?: unknown;
-  /** The deployment block as received (unvalidated: deployment/deployer.ts reads it). */
+  /** The deployment block as received (unvalidated: deployment/deployer.ts and device-models/ read it). */
   readonly deployment?: unknown;
 }
 

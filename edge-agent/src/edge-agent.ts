@@ -21,10 +21,11 @@ import { CloudLink } from './cloud-link.ts';
 import { CloudRouting, routingTelemetry } from './cloud-routing.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
 import type { Deployer } from './deployment/deployer.ts';
-import { servingAtStart, startDeployments } from './deployment/deployment-hook.ts';
+import { deploymentHook, servingAtStart, startDeployments } from './deployment/deployment-hook.ts';
 import { ModelSlot } from './deployment/model-slot.ts';
 import { DesiredStatePoller } from './desired-state-poller.ts';
 import { DeviceListCache } from './device-list-cache.ts';
+import { type EdgeDeviceModels, startDeviceModels } from './device-models/edge-device-models.ts';
 import { DeviceRegistry } from './device-registry.ts';
 import { DeviceSync } from './device-sync.ts';
 import type { DriftMonitor } from './drift-monitor.ts';
@@ -62,6 +63,7 @@ interface Running {
   link: CloudLink | undefined;
   poller: DesiredStatePoller | undefined;
   audits: ReturnType<typeof startAuditRelay>;
+  deviceModels: EdgeDeviceModels;
   telemetryTimer: ReturnType<typeof setInterval> | undefined;
   metrics?: MetricsEndpoint;
   startedAt: number;
@@ -174,6 +176,8 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
     },
     deployment: () => running?.deployer.status(),
     reloadTls: () => started().bus.reloadTls(),
+    deviceModel: () => running?.deviceModels.service.status(),
+    serveDeviceModel: (file) => started().deviceModels.service.apply(file),
   };
 
   function started(): Running {
@@ -221,6 +225,7 @@ async function startAgent(
     });
     cleanups.push(() => deployer.close());
 
+    let deviceModels: EdgeDeviceModels | undefined;
     const driftModel = entry.config.drift?.model;
     const cloudRouting = new CloudRouting({
       control,
@@ -241,7 +246,7 @@ async function startAgent(
       report,
       servedModels: () => ({ [slot.current.name]: slot.current.version }),
       routing: cloudRouting,
-      deployment: deployer,
+      deployment: deploymentHook(deployer, () => deviceModels?.service),
       logger,
     });
     await sync.loadCache();
@@ -261,6 +266,9 @@ async function startAgent(
           });
     bus = localBus;
     cleanups.push(() => localBus.close());
+    const models = await startDeviceModels(config, registry, localBus);
+    deviceModels = models;
+    cleanups.push(() => models.close());
 
     const handler = new InferHandler({
       ...config,
@@ -331,6 +339,7 @@ async function startAgent(
       link,
       poller,
       audits,
+      deviceModels: models,
       telemetryTimer: undefined,
       startedAt,
       info: {
@@ -342,6 +351,7 @@ async function startAgent(
         cloudBrokerUrl: config.cloudBrokerUrl,
         localBroker: { kind: localBus.kind, ...localBus.endpoints },
         deviceListVersion: registry.version,
+        ...(models.files && { deviceFiles: { host: models.files.host, port: models.files.port } }),
       },
     };
     return running;
@@ -379,6 +389,7 @@ async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void
   r.audits?.close();
   await r.deployer.close();
   await r.link?.close();
+  await r.deviceModels.close();
   await r.bus.close();
   if (r.cloud) closeCloudTier(r.cloud);
   await r.model.current.close();

@@ -76,3 +76,20 @@ export function startDeployments(o: {
   });
   return { deployer, report };
 }
+
+/**
+ * device-sync's hook for a desired state's `deployment` block: the edge's own model (the deployer)
+ * and its devices' (device-models/, which reads the block's `device` file). Neither is awaited.
+ */
+export function deploymentHook(
+  deployer: Deployer,
+  devices: () => { receive(raw: unknown): Promise<void> | undefined } | undefined,
+): { receive(raw: unknown): void; status: Deployer['status'] } {
+  return {
+    receive: (raw) => {
+      deployer.receive(raw);
+      void devices()?.receive(raw);
+    },
+    status: () => deployer.status(),
+  };
+}
