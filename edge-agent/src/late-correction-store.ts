@@ -269,14 +269,16 @@ export class LateCorrectionStore {
 
   /** Removes the oldest segments while nothing in them is live (the active one too, when empty). */
   async #reclaim(): Promise<void> {
-    await (this.#writes = this.#writes.then(async () => {
+    const reclaimed = this.#writes.then(async () => {
       while (this.#segments[0] && this.#segments[0].live <= 0) {
         const oldest = this.#segments[0];
         if (this.#active?.segment === oldest) await this.#rotate();
         this.#segments.shift();
         await rm(oldest.file, { force: true });
       }
-    }));
+    });
+    this.#writes = reclaimed.catch((err: unknown) => this.#o.warn?.(`late corrections: ${String(err)}`));
+    await this.#writes;
   }
 
   async #replay(): Promise<void> {
