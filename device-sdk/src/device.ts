@@ -8,7 +8,6 @@ import {
   DEFAULT_AUDIT_RATE,
   type DeviceReport,
   decide,
-  driftModelOf,
   type ErrorCode,
   encodeDeviceReport,
   encodeFabricRequest,
@@ -22,8 +21,9 @@ import {
   topics,
   toRealValues,
 } from '@fogline/shared';
-import { type Classified, classify, type InferResult } from './answer.ts';
+import { type Answered, answerPart, type Classified, classify, type InferResult } from './answer.ts';
 import { type AuditCounts, AuditSampler, auditBodyOf } from './audit-sampler.ts';
+import { type CorrectionCounts, CorrectionInbox, type CorrectionListener } from './corrections.ts';
 import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
 import type { DeviceSettings } from './device-options.ts';
@@ -31,7 +31,7 @@ import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
 import { Escalations, type Outcome } from './escalations.ts';
 import { classIndexOf, type FeedbackCounts, FeedbackWindow } from './feedback.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
-import { ScoreHistogram } from './score-histogram.ts';
+import { type ScoreHistogram, scoreHistogramFor } from './score-histogram.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
 
 export interface InferOptions {
@@ -55,6 +55,8 @@ export interface DeviceStats {
   audits: AuditCounts;
   /** Feedback sent, not sent, for unknown requests and duplicates (docs/device-sdk.md "Feedback"). */
   feedback: FeedbackCounts;
+  /** Late corrections emitted, repeats ignored, refused (docs/device-sdk.md "Late corrections"). */
+  corrections: CorrectionCounts;
 }
 
 export interface DeviceParts {
@@ -80,7 +82,8 @@ export class Device {
   readonly #audits: AuditSampler;
   /** Recent requests `feedback` can label (none kept when the `feedbackWindow` option is false). */
   readonly #feedback: FeedbackWindow;
-  readonly #stats: Omit<DeviceStats, 'audits' | 'feedback'> = {
+  readonly #corrections: CorrectionInbox;
+  readonly #stats: Omit<DeviceStats, 'audits' | 'feedback' | 'corrections'> = {
     local: 0,
     escalated: 0,
     answeredUpstream: 0,
@@ -109,7 +112,10 @@ export class Device {
       pinned: settings.pinPolicy,
       onEvent: settings.onPolicy,
     });
-    this.#histogram = scoreHistogramOf(parts, (report) => this.report(report));
+    this.#histogram = scoreHistogramFor(
+      { config: parts.model.config, modelVersion: parts.modelVersion, when: settings.driftHistogram },
+      (report) => this.report(report),
+    );
     this.#audits = new AuditSampler({
       seed: settings.auditSeed,
       ...(settings.auditBudget && { budget: settings.auditBudget }),
@@ -126,6 +132,7 @@ export class Device {
         !this.#closed &&
         this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
     });
+    this.#corrections = new CorrectionInbox({ deviceId: this.deviceId, config: parts.model.config });
     const inferTopic = topics.infer(settings.edgeId);
     this.#escalations = new Escalations({
       clock: settings.clock,
@@ -145,6 +152,8 @@ export class Device {
       replyTopic: topics.reply(settings.deviceId),
       policyTopic: this.#policy.topic,
       onPolicy: (payload) => this.#policy.receive(payload),
+      correctionTopic: topics.correction(settings.deviceId),
+      onCorrection: (payload) => this.#corrections.receive(payload),
       connectTimeoutMs: settings.connectTimeoutMs,
       keepaliveSec: settings.keepaliveSec,
       backoff: settings.backoff,
@@ -195,6 +204,7 @@ export class Device {
       ...this.#stats,
       audits: this.#audits.counts,
       feedback: this.#feedback.counts,
+      corrections: this.#corrections.counts,
       queued: this.#escalations.queued,
       inFlight: this.#escalations.inFlight,
     };
@@ -334,6 +344,16 @@ export class Device {
   }
 
   /**
+   * Late corrections (docs/device-sdk.md "Late corrections"): `listener` gets, once per request id,
+   * each request the edge answered degraded while the cloud was down and the cloud later answered
+   * with another class (`requestId`, the `old` and the `new` answer). Returns its removal.
+   */
+  on(event: 'correction', listener: CorrectionListener): () => void {
+    if (event !== 'correction') throw new FoglineError('INVALID_ARG', `no device event "${String(event)}"`);
+    return this.#corrections.listen(listener);
+  }
+
+  /**
    * Sends a report to the edge (docs/device-sdk.md "Reports"): the lowest-priority traffic, QoS 0,
    * never queued; the edge's broker drops reports over the device's report budget. Returns whether it
    * was handed to the broker. An invalid report is INVALID_ARG.
@@ -374,27 +394,4 @@ export class Device {
     }
     return classify(values, kind, this.#model.config.labels);
   }
-}
-
-/** Histograms on the config's drift reference, when it is for the model this device runs. */
-function scoreHistogramOf(
-  parts: DeviceParts,
-  send: (report: DeviceReport) => boolean,
-): ScoreHistogram | undefined {
-  const reference = parts.model.config.drift;
-  const when = parts.settings.driftHistogram;
-  if (!reference || !when || driftModelOf(reference) !== parts.modelVersion) return undefined;
-  return new ScoreHistogram({ reference, model: parts.modelVersion, ...when, send });
-}
-
-/** An answer, and the device model's own output and score (for its audit). */
-export interface Answered {
-  readonly result: InferResult;
-  readonly ownValues: Float32Array;
-  readonly ownScore: number;
-}
-
-/** The fields of an InferResult that come from the answering model's output. */
-function answerPart(c: Classified): Pick<InferResult, 'outputs' | 'outputKind' | 'label' | 'labelName'> {
-  return { outputs: c.outputs, outputKind: c.outputKind, label: c.label, labelName: c.labelName };
 }

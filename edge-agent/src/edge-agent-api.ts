@@ -2,12 +2,14 @@
  * What an edge agent offers once created (docs/edge-agent.md): its ready info and its methods. The
  * implementation is `createEdgeAgent` (edge-agent.ts).
  */
+
 import type { PolicyMessage, ResolvedPolicy, RoutingPolicy } from '@fogline/shared';
 import type { AuditRelayCounts } from './audit-hook.ts';
 import type { BreakerState } from './cloud-breaker.ts';
 import type { DriftStatus } from './drift-monitor.ts';
 import type { DriftAlarmListener } from './edge-drift.ts';
 import type { TelemetryMessage } from './edge-telemetry.ts';
+import type { LateCorrectionsCounts } from './late-corrections.ts';
 import type { LocalBusEndpoints } from './local-bus.ts';
 import type { ReportCounts, ReportListener } from './report-inbox.ts';
 import type { DevicePolicyOptions, RoutingChange } from './routing-control.ts';
@@ -68,6 +70,11 @@ export interface EdgeAgent {
   onDriftAlarm(listener: DriftAlarmListener): () => void;
   /** Audits relayed to the cloud: received, uploaded, dropped by why (docs/edge-agent.md "Audits"). */
   auditCounts(): AuditRelayCounts | undefined;
+  /**
+   * Late corrections (docs/edge-agent.md "Late corrections"): answers waiting for the cloud,
+   * corrections kept, bytes on disk, what the drain settled; undefined when off or not running.
+   */
+  lateCorrectionCounts(): LateCorrectionsCounts | undefined;
   /**
    * Re-reads the local broker's certificate and key (SIGHUP): new MQTTS/WSS handshakes get them, open
    * connections go on. INVALID_ARG without TLS, or for a pair that cannot be used (the old one stays).

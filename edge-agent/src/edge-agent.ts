@@ -39,6 +39,7 @@ import { EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
 import { startEmbeddedBus } from './embedded-bus.ts';
 import { connectExternalBus } from './external-bus.ts';
 import { InferHandler } from './infer-handler.ts';
+import { type LateCorrections, startLateCorrections } from './late-corrections.ts';
 import type { LocalBus } from './local-bus.ts';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.ts';
 import { ReportInbox } from './report-inbox.ts';
@@ -57,6 +58,7 @@ interface Running {
   link: CloudLink | undefined;
   poller: DesiredStatePoller | undefined;
   audits: ReturnType<typeof startAuditRelay>;
+  late: LateCorrections | undefined;
   telemetryTimer: ReturnType<typeof setInterval> | undefined;
   metrics?: MetricsEndpoint;
   startedAt: number;
@@ -164,6 +166,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return () => driftListeners.delete(listener);
     },
     auditCounts: () => running?.audits?.relay.counts(),
+    lateCorrectionCounts: () => running?.late?.counts(),
     reloadTls: () => started().bus.reloadTls(),
   };
 
@@ -241,6 +244,8 @@ async function startAgent(
           });
     bus = localBus;
     cleanups.push(() => localBus.close());
+    const late = await startLateCorrections(config, model, cloud, localBus);
+    cleanups.push(() => late?.close());
 
     const handler = new InferHandler({
       ...config,
@@ -250,6 +255,7 @@ async function startAgent(
       telemetry,
       publish: (topic, payload) => localBus.publish(topic, payload),
       onPublishError: (err) => logger.warn(`could not publish a reply: ${(err as Error).message}`),
+      ...(late && { onDegraded: late.keep }),
     });
     await localBus.subscribe(
       topics.infer(edgeId),
@@ -310,6 +316,7 @@ async function startAgent(
       link,
       poller,
       audits,
+      late,
       telemetryTimer: undefined,
       startedAt,
       info: {
@@ -356,6 +363,7 @@ async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void
     config.logger.warn(`${r.handler.inFlight} request(s) unfinished after ${config.shutdownTimeoutMs} ms`);
   // 3. Tell the cloud we are going (retained offline), then close everything.
   r.audits?.close();
+  await r.late?.close();
   await r.link?.close();
   await r.bus.close();
   if (r.cloud) closeCloudTier(r.cloud);

@@ -59,6 +59,11 @@ const MAX_CLASSES = 4096;
 const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9._-]{1,64}$/;
 const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
+/** Whether a request id can be corrected: 1–128 printable ASCII characters. */
+export function isCorrectableRequestId(id: unknown): id is string {
+  return typeof id === 'string' && REQUEST_ID_PATTERN.test(id);
+}
+
 /** The payload for `message`; throws INVALID_ARG on anything its receivers would refuse. */
 export function encodeCorrectionMessage(message: CorrectionMessage): Uint8Array {
   const wire = {
@@ -109,7 +114,7 @@ export function readCorrectionMessage(payload: Uint8Array, deviceId: string): Co
 function readCorrection(raw: unknown): Correction | string {
   if (!isObject(raw)) return 'must be an object';
   const { request_id: requestId, time, expires } = raw;
-  if (typeof requestId !== 'string' || !REQUEST_ID_PATTERN.test(requestId)) {
+  if (!isCorrectableRequestId(requestId)) {
     return '"request_id" must be 1–128 printable chars';
   }
   if (!isTime(time) || !isTime(expires) || expires < time) {
