@@ -149,6 +149,22 @@ describe('late corrections', { timeout: 180_000 }, () => {
     expect(dev.stats().corrections.emitted).toBe(1);
   });
 
+  it('a device offline when its correction is made gets it when it connects again', async () => {
+    const cloud = await restartableCloud();
+    const edge = await startEdge(cloud.url, await edgeDir(), 0);
+    const first = await openDevice(edge);
+    await cloud.stop();
+    const wrong = await first.dev.infer(image(DISAGREE), { deadlineMs: 5000 });
+    expect(wrong).toMatchObject({ tier: 'edge', degraded: true });
+    await first.dev.close(); // the application stops; its device is gone while the cloud returns
+
+    await cloud.start();
+    await eventually(() => edge.agent.lateCorrectionCounts()?.corrected === 1, 60_000);
+    const second = await openDevice(edge);
+    await eventually(() => second.got.length === 1, 20_000);
+    expect(second.got[0]).toMatchObject({ requestId: wrong.requestId, old: { label: 0 }, new: { label: 2 } });
+  });
+
   it('sends nothing for an answer whose TTL passed before the cloud came back', async () => {
     const cloud = await restartableCloud();
     const edge = await startEdge(cloud.url, await edgeDir(), 0, 1500);
