@@ -36,21 +36,40 @@ async function freePort(): Promise<number> {
 }
 
 /** A cloud that can be stopped and started again on the same port and data dir. */
-async function restartableCloud() {
+async function restartableCloud(limits?: { edgeRate: { ratePerSec: number; burst: number } }) {
   const dataDir = await mkdtemp(join(tmpdir(), 'fogline-late-cloud-'));
   const modelsDir = makeModelRepo(['digits-large']);
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
   cleanups.push(() => rm(modelsDir, { recursive: true, force: true }));
   const port = await freePort();
   let server: CloudServer | undefined;
+  let adminToken = '';
   const cloud = {
     url: `http://127.0.0.1:${port}`,
     async start() {
       server = new CloudServer({
-        ...{ httpPort: port, host: '127.0.0.1', mqttPort: null, dataDir, modelsDir, auth: false },
+        ...{
+          httpPort: port,
+          host: '127.0.0.1',
+          mqttPort: null,
+          dataDir,
+          modelsDir,
+          auth: limits !== undefined,
+        },
+        ...(limits && { edgeRate: limits.edgeRate }),
         serving: { workers: 1, intraOpThreads: 1 },
       });
-      await server.start();
+      adminToken = (await server.start()).adminToken.token;
+    },
+    /** Enrols through the admin API (with auth on): `{ token }`. */
+    async enrol(path: 'edges' | 'devices', body: Record<string, string>): Promise<string> {
+      const res = await fetch(`${cloud.url}/api/${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify(body),
+      });
+      if (res.status !== 201) throw new Error(`enrol ${path}: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { token: string }).token;
     },
     async stop() {
       await server?.stop();
@@ -62,9 +81,17 @@ async function restartableCloud() {
   return cloud;
 }
 
-async function startEdge(cloudUrl: string, dataDir: string, mqttPort: number, ttlMs = 120_000) {
+/** An edge on `mqttPort` (0: any) that escalates everything; `tokens` when the cloud checks them. */
+async function startEdge(
+  cloudUrl: string,
+  dataDir: string,
+  mqttPort: number,
+  ttlMs = 120_000,
+  tokens?: { edge: string },
+) {
   const edge = await startTestAgent({
-    devices: [device],
+    // With tokens, the device list comes from the cloud (fetched once at start).
+    ...(tokens ? { token: tokens.edge } : { devices: [device] }),
     dataDir,
     localBroker: { kind: 'embedded', host: '127.0.0.1', mqttPort },
     cloudUrl,
@@ -77,11 +104,14 @@ async function startEdge(cloudUrl: string, dataDir: string, mqttPort: number, tt
   return edge;
 }
 
-async function openDevice(edge: AgentFixture): Promise<{ dev: Device; got: LateCorrection[] }> {
+async function openDevice(
+  edge: AgentFixture,
+  token = device.token,
+): Promise<{ dev: Device; got: LateCorrection[] }> {
   const dev = await connectDevice({
     broker: edge.url,
     deviceId: device.id,
-    token: device.token,
+    token,
     edgeId: edge.info.edgeId,
     runtime: 'node',
     policy: { score: 'margin', threshold: 1 }, // a margin never reaches 1: the device asks its edge
@@ -163,6 +193,29 @@ describe('late corrections', { timeout: 180_000 }, () => {
     const second = await openDevice(edge);
     await eventually(() => second.got.length === 1, 20_000);
     expect(second.got[0]).toMatchObject({ requestId: wrong.requestId, old: { label: 0 }, new: { label: 2 } });
+  });
+
+  it("drains at the pace the cloud allows: on RATE_LIMITED it waits the cloud's Retry-After", async () => {
+    const cloud = await restartableCloud({ edgeRate: { ratePerSec: 1, burst: 1 } });
+    const edgeToken = await cloud.enrol('edges', { id: 'edge-test' });
+    const deviceToken = await cloud.enrol('devices', { id: device.id, edge: 'edge-test' });
+    const edge = await startEdge(cloud.url, await edgeDir(), 0, 120_000, { edge: edgeToken });
+    await eventually(() => edge.agent.deviceListVersion !== undefined, 20_000);
+    const { dev, got } = await openDevice(edge, deviceToken);
+    await cloud.stop();
+    const asked = [DISAGREE, AGREE, DISAGREE, AGREE];
+    const answers = [];
+    for (const i of asked) answers.push(await dev.infer(image(i), { deadlineMs: 5000 }));
+    for (const r of answers) expect(r).toMatchObject({ tier: 'edge', degraded: true });
+    await eventually(() => edge.agent.lateCorrectionCounts()?.pending === 4, 10_000);
+
+    await cloud.start(); // one call per second for this edge
+    await eventually(() => edge.agent.lateCorrectionCounts()?.pending === 0, 120_000);
+    const counts = edge.agent.lateCorrectionCounts();
+    expect(counts).toMatchObject({ corrected: 2, agreed: 2, refused: 0 });
+    expect(counts?.rateLimited).toBeGreaterThanOrEqual(1);
+    await eventually(() => got.length === 2, 20_000);
+    expect(got.map((c) => c.requestId).sort()).toEqual([answers[0]!.requestId, answers[2]!.requestId].sort());
   });
 
   it('sends nothing for an answer whose TTL passed before the cloud came back', async () => {

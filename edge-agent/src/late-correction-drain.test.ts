@@ -56,7 +56,7 @@ function drainOf(
   up = () => true,
 ) {
   const drain = new LateCorrectionDrain({ store, cloudUp: up, ask, ttlMs: 60_000, pollMs: 20 });
-  closers.push(() => drain.close());
+  closers.push(async () => drain.close());
   return drain;
 }
 

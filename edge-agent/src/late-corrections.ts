@@ -107,7 +107,7 @@ export async function startLateCorrections(
     async close() {
       clearInterval(sweep);
       sent.close();
-      await drain.close();
+      drain.close();
       await store.close();
     },
   };
