@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Correction } from '@fogline/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type DegradedAnswer, LateCorrectionStore } from './late-correction-store.ts';
+import { type DegradedAnswer, LateCorrectionStore, MAX_QUEUED_WRITES } from './late-correction-store.ts';
 import { makeDataDir } from './testing/agent-fixture.ts';
 
 const edgeAnswer = {
@@ -134,5 +134,18 @@ describe('late-correction store', () => {
     // A record larger than a quarter of the cap is never stored.
     expect(await store.add(degraded(999, 999_999, maxBytes))).toBe(false);
     expect(store.counts().droppedTooLarge).toBe(1);
+  });
+
+  it('keeps no more answers waiting for the disk than its bound: a burst beyond it is not kept, and counted', async () => {
+    const dir = await makeDataDir();
+    const store = await openStore(dir, { now: () => 1_000_000 });
+    const burst = MAX_QUEUED_WRITES + 500;
+    const kept = await Promise.all(
+      Array.from({ length: burst }, (_, i) => store.add(degraded(i, 999_000 + i))),
+    );
+    const counts = store.counts();
+    expect(counts.droppedBusy).toBeGreaterThanOrEqual(500);
+    expect(kept.filter(Boolean).length).toBe(counts.pending);
+    expect(counts.pending + counts.droppedBusy).toBe(burst);
   });
 });

@@ -51,7 +51,12 @@ export interface LateCorrectionCounts {
   /** Records lost to the byte cap, and records larger than a segment (never stored). */
   readonly droppedFull: number;
   readonly droppedTooLarge: number;
+  /** Answers not kept because the disk was behind by `MAX_QUEUED_WRITES` records. */
+  readonly droppedBusy: number;
 }
+
+/** Writes waiting for the disk at most; past it new answers are not kept (memory stays bounded). */
+export const MAX_QUEUED_WRITES = 1024;
 
 interface Segment {
   readonly seq: number;
@@ -84,6 +89,8 @@ export class LateCorrectionStore {
   #nextSeq = 1;
   #droppedFull = 0;
   #droppedTooLarge = 0;
+  #droppedBusy = 0;
+  #queuedWrites = 0;
   #closed = false;
 
   private constructor(options: LateCorrectionStoreOptions) {
@@ -110,6 +117,7 @@ export class LateCorrectionStore {
       bytes: this.#segments.reduce((sum, s) => sum + s.bytes, 0),
       droppedFull: this.#droppedFull,
       droppedTooLarge: this.#droppedTooLarge,
+      droppedBusy: this.#droppedBusy,
     };
   }
 
@@ -145,6 +153,10 @@ export class LateCorrectionStore {
     if (this.#closed || this.#pending.has(k) || this.#corrections.has(k)) return false;
     const expires = answer.time + this.#o.ttlMs;
     if (expires <= this.#now()) return false;
+    if (this.#queuedWrites >= MAX_QUEUED_WRITES) {
+      this.#droppedBusy++;
+      return false;
+    }
     const line = {
       k: 'a',
       id: answer.requestId,
@@ -213,7 +225,9 @@ export class LateCorrectionStore {
       this.#droppedTooLarge++;
       return undefined;
     }
+    this.#queuedWrites++;
     const write = this.#writes.then(async () => {
+      this.#queuedWrites--;
       if (this.#closed) return undefined;
       if (this.#active && this.#active.segment.bytes + bytes.length > this.#segmentBytes) {
         await this.#rotate();
