@@ -84,16 +84,16 @@ export function classifyReply(
   return classify(values, kind, labels);
 }
 
-/** An answer, and the device model's own output and score (for its audit). */
-export interface Answered {
-  readonly result: InferResult;
-  readonly ownValues: Float32Array;
-  readonly ownScore: number;
-}
-
 /** The fields of an InferResult that come from the answering model's output. */
 export function answerPart(
   c: Classified,
 ): Pick<InferResult, 'outputs' | 'outputKind' | 'label' | 'labelName'> {
   return { outputs: c.outputs, outputKind: c.outputKind, label: c.label, labelName: c.labelName };
+}
+
+/** An answer, and the device model's own output and score (for its audit). */
+export interface Answered {
+  readonly result: InferResult;
+  readonly ownValues: Float32Array;
+  readonly ownScore: number;
 }

@@ -10,6 +10,12 @@ export {
   UNCALIBRATED_THRESHOLDS,
 } from '@fogline/shared';
 export type { InferResult } from './answer.ts';
+export type {
+  CorrectedAnswer,
+  CorrectionCounts,
+  CorrectionListener,
+  LateCorrection,
+} from './corrections.ts';
 export type { Device, DeviceStats, InferOptions } from './device.ts';
 export type { DeviceEvents } from './device-events.ts';
 export type { DeviceInput } from './device-input.ts';

@@ -1,17 +1,24 @@
-/** What `device.on` tells the application, and the listeners it calls (docs/device-sdk.md "Model updates"). */
+/**
+ * What `device.on` tells the application, and the listeners it calls (docs/device-sdk.md "Model
+ * updates" and "Late corrections").
+ */
 import { FoglineError } from '@fogline/shared';
+import type { LateCorrection } from './corrections.ts';
 import type { ModelErrorEvent, ModelEvent } from './model-updater.ts';
 
-/** What `device.on` tells the application (docs/device-sdk.md "Model updates"). */
+/** What `device.on` tells the application. */
 export interface DeviceEvents {
   model: ModelEvent;
   modelError: ModelErrorEvent;
+  /** Once per request id: the cloud answered a degraded request with another class. */
+  correction: LateCorrection;
 }
 
 export class DeviceEventHub {
   readonly #listeners: { [E in keyof DeviceEvents]: Set<(e: DeviceEvents[E]) => void> } = {
     model: new Set(),
     modelError: new Set(),
+    correction: new Set(),
   };
 
   on<E extends keyof DeviceEvents>(event: E, listener: (e: DeviceEvents[E]) => void): () => void {

@@ -1,5 +1,6 @@
 /** What a device counts, and the options of one inference (device.ts). */
 import type { AuditCounts } from './audit-sampler.ts';
+import type { CorrectionCounts } from './corrections.ts';
 import type { FeedbackCounts } from './feedback.ts';
 
 export interface InferOptions {
@@ -23,4 +24,6 @@ export interface DeviceStats {
   audits: AuditCounts;
   /** Feedback sent, not sent, for unknown requests and duplicates (docs/device-sdk.md "Feedback"). */
   feedback: FeedbackCounts;
+  /** Late corrections emitted, repeats ignored, refused (docs/device-sdk.md "Late corrections"). */
+  corrections: CorrectionCounts;
 }

@@ -30,6 +30,7 @@ import {
   type InferResult,
 } from './answer.ts';
 import { AuditSampler, auditBodyOf } from './audit-sampler.ts';
+import { CorrectionInbox } from './corrections.ts';
 import { DeviceEventHub, type DeviceEvents } from './device-events.ts';
 import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
@@ -71,7 +72,8 @@ export class Device {
   readonly #audits: AuditSampler;
   /** Recent requests `feedback` can label (none kept when the `feedbackWindow` option is false). */
   readonly #feedback: FeedbackWindow;
-  readonly #stats: Omit<DeviceStats, 'audits' | 'feedback'> = {
+  readonly #corrections: CorrectionInbox;
+  readonly #stats: Omit<DeviceStats, 'audits' | 'feedback' | 'corrections'> = {
     local: 0,
     escalated: 0,
     answeredUpstream: 0,
@@ -126,6 +128,8 @@ export class Device {
         !this.#closed &&
         this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
     });
+    this.#corrections = new CorrectionInbox({ deviceId: this.deviceId, config: parts.model.config });
+    this.#corrections.listen((c) => this.#events.emit('correction', c));
     const inferTopic = topics.infer(settings.edgeId);
     this.#escalations = new Escalations({
       clock: settings.clock,
@@ -147,6 +151,8 @@ export class Device {
       onPolicy: (payload) => this.#policy.receive(payload),
       ...(this.#updater && { modelTopic: this.#updater.topic }),
       onModelManifest: (payload) => this.#updater?.receive(payload),
+      correctionTopic: topics.correction(settings.deviceId),
+      onCorrection: (payload) => this.#corrections.receive(payload),
       connectTimeoutMs: settings.connectTimeoutMs,
       keepaliveSec: settings.keepaliveSec,
       backoff: settings.backoff,
@@ -179,7 +185,10 @@ export class Device {
     return this.#slot.current.modelVersion;
   }
 
-  /** Listens to model updates: `model` after a swap, `modelError` when one failed; returns the removal. */
+  /**
+   * Listens to model updates (`model` after a swap, `modelError` when one failed) and late corrections
+   * (`correction`, once per request id: docs/device-sdk.md "Late corrections"); returns the removal.
+   */
   on<E extends keyof DeviceEvents>(event: E, listener: (e: DeviceEvents[E]) => void): () => void {
     return this.#events.on(event, listener);
   }
@@ -212,6 +221,7 @@ export class Device {
       ...this.#stats,
       audits: this.#audits.counts,
       feedback: this.#feedback.counts,
+      corrections: this.#corrections.counts,
       queued: this.#escalations.queued,
       inFlight: this.#escalations.inFlight,
     };

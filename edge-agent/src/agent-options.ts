@@ -178,6 +178,13 @@ export interface EdgeAgentOptions {
     readonly attempts?: number;
     readonly backoffMs?: number;
   };
+  /**
+   * Bytes on disk the late-correction store may take (docs/edge-agent.md "Late corrections"); 0 = off:
+   * nothing answered degraded is kept. Default 16 MiB; else at least 4096.
+   */
+  readonly lateCorrectionsMaxBytes?: number;
+  /** How long a degraded answer and its correction are kept, ms. Default 3600000 (1 h). */
+  readonly lateCorrectionsTtlMs?: number;
   /** Telemetry period. Default 5000. */
   readonly telemetryIntervalMs?: number;
   /** Bound on waiting for in-flight requests at stop. Default 5000. */
@@ -197,6 +204,8 @@ export const AGENT_DEFAULTS = Object.freeze({
   auditInputs: 'keep' as 'keep' | 'drop',
   auditQueueSize: 256,
   auditFloorPerSec: 2,
+  lateCorrectionsMaxBytes: 16 * 1024 * 1024,
+  lateCorrectionsTtlMs: 3_600_000,
   telemetryIntervalMs: 5000,
   deviceListPollMs: 30_000,
   shutdownTimeoutMs: 5000,
@@ -241,6 +250,11 @@ export const AGENT_RULES = Object.freeze({
   maxDeadlineMs: ms(),
   replyMarginMs: ms(),
   minCloudBudgetMs: ms(),
+  lateCorrectionsMaxBytes: rule<number>(
+    '0 (off) or an integer >= 4096',
+    (v) => v === 0 || (Number.isInteger(v) && (v as number) >= 4096),
+  ),
+  lateCorrectionsTtlMs: ms(100),
   telemetryIntervalMs: ms(100),
   deviceListPollMs: offOrAtLeastMs(100, 'only at start'),
   shutdownTimeoutMs: ms(),

@@ -325,7 +325,13 @@ function httpError(res: RawResponse): FoglineError {
   } catch {
     // OIP error bodies are `{"error": "..."}`; anything else keeps the status line.
   }
-  return new FoglineError(codeForHttpStatus(res.status), message, { details: { httpStatus: res.status } });
+  // RFC 9110 §10.2.3: Retry-After in seconds (the cloud sends it with 429).
+  const retryAfterSec = Number(res.headers['retry-after']);
+  const details = {
+    httpStatus: res.status,
+    ...(Number.isFinite(retryAfterSec) && retryAfterSec >= 0 && { retryAfterMs: retryAfterSec * 1000 }),
+  };
+  return new FoglineError(codeForHttpStatus(res.status), message, { details });
 }
 
 function decodeResponse(res: RawResponse): ReturnType<typeof decodeInferBody> {

@@ -15,6 +15,7 @@ import type { DeviceModelStatus } from './device-models/device-model-service.ts'
 import type { DriftStatus } from './drift-monitor.ts';
 import type { DriftAlarmListener } from './edge-drift.ts';
 import type { TelemetryMessage } from './edge-telemetry.ts';
+import type { LateCorrectionsCounts } from './late-corrections.ts';
 import type { LocalBusEndpoints } from './local-bus.ts';
 import type { ReportCounts, ReportListener } from './report-inbox.ts';
 import type { DevicePolicyOptions, RoutingChange } from './routing-control.ts';
@@ -81,6 +82,11 @@ export interface EdgeAgent {
   readonly servingModel: string | undefined;
   /** The last deployment's report, as in the reported state; undefined when none came. */
   deployment(): DeploymentReport | undefined;
+  /**
+   * Late corrections (docs/edge-agent.md "Late corrections"): answers waiting for the cloud,
+   * corrections kept, bytes on disk, what the drain settled; undefined when off or not running.
+   */
+  lateCorrectionCounts(): LateCorrectionsCounts | undefined;
   /**
    * Re-reads the local broker's certificate and key (SIGHUP): new MQTTS/WSS handshakes get them, open
    * connections go on. INVALID_ARG without TLS, or for a pair that cannot be used (the old one stays).

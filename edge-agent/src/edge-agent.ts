@@ -43,6 +43,7 @@ import { EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
 import { startEmbeddedBus } from './embedded-bus.ts';
 import { connectExternalBus } from './external-bus.ts';
 import { InferHandler } from './infer-handler.ts';
+import { type LateCorrections, startLateCorrections } from './late-corrections.ts';
 import type { LocalBus } from './local-bus.ts';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.ts';
 import { ReportInbox } from './report-inbox.ts';
@@ -64,6 +65,7 @@ interface Running {
   poller: DesiredStatePoller | undefined;
   audits: ReturnType<typeof startAuditRelay>;
   deviceModels: EdgeDeviceModels;
+  late: LateCorrections | undefined;
   telemetryTimer: ReturnType<typeof setInterval> | undefined;
   metrics?: MetricsEndpoint;
   startedAt: number;
@@ -175,6 +177,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return running?.model.current.label;
     },
     deployment: () => running?.deployer.status(),
+    lateCorrectionCounts: () => running?.late?.counts(),
     reloadTls: () => started().bus.reloadTls(),
     deviceModel: () => running?.deviceModels.service.status(),
     serveDeviceModel: (file) => started().deviceModels.service.apply(file),
@@ -269,6 +272,8 @@ async function startAgent(
     const models = await startDeviceModels(config, registry, localBus);
     deviceModels = models;
     cleanups.push(() => models.close());
+    const late = await startLateCorrections(config, model, cloud, localBus);
+    cleanups.push(() => late?.close());
 
     const handler = new InferHandler({
       ...config,
@@ -278,6 +283,7 @@ async function startAgent(
       telemetry,
       publish: (topic, payload) => localBus.publish(topic, payload),
       onPublishError: (err) => logger.warn(`could not publish a reply: ${(err as Error).message}`),
+      ...(late && { onDegraded: late.keep }),
     });
     await localBus.subscribe(
       topics.infer(edgeId),
@@ -340,6 +346,7 @@ async function startAgent(
       poller,
       audits,
       deviceModels: models,
+      late,
       telemetryTimer: undefined,
       startedAt,
       info: {
@@ -388,6 +395,7 @@ async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void
   // 3. Tell the cloud we are going (retained offline), then close everything.
   r.audits?.close();
   await r.deployer.close();
+  await r.late?.close();
   await r.link?.close();
   await r.deviceModels.close();
   await r.bus.close();

@@ -23,12 +23,9 @@ import {
   logitsOutput,
   REPLY_OUTPUT_NAME,
   type ResolvedPolicy,
-  readClassAnswer,
   scoreOf,
-  servingInput,
 } from '@fogline/shared';
-import type { CloudAnswer } from './cloud-client.ts';
-import type { CloudModelView } from './cloud-model.ts';
+import { type CloudResult, callCloudModel } from './cloud-call.ts';
 import type { CloudTier } from './cloud-tier.ts';
 import type { EdgeModel } from './edge-model.ts';
 import { decideAtEdge } from './edge-routing.ts';
@@ -47,6 +44,11 @@ export interface InferHandlerOptions extends FabricRequestLimits {
   /** Budget held back for publishing the reply, ms. */
   readonly replyMarginMs: number;
   readonly onPublishError?: (err: unknown) => void;
+  /**
+   * A request answered degraded because the cloud could not answer it (not because its model does
+   * not fit): the late-correction store keeps it (docs/edge-agent.md "Late corrections").
+   */
+  readonly onDegraded?: (request: FabricRequest, answer: ClassAnswer) => void;
 }
 
 interface LocalAnswer {
@@ -178,7 +180,9 @@ export class InferHandler {
         telemetry.counts.degraded++;
         return this.replyLocal(request, local, { code: 'INVALID_ARG', message: target.message });
       }
-      const answer = await cloud.breaker.fire(() => this.callCloud(cloud, target.model, request, deadline));
+      const answer = await cloud.breaker.fire(() =>
+        callCloudModel(cloud, target.model, request, deadline.remainingMs()),
+      );
       const cloudMs = this.options.clock.now() - started;
       telemetry.cloudLatency.observe(cloudMs);
       cloud.budget.observe(cloudMs);
@@ -197,28 +201,6 @@ export class InferHandler {
     }
   }
 
-  /**
-   * One cloud call within the remaining budget: the device's input converted for the cloud model's
-   * input, its first output read per its metadata. A bad answer is a failure like a failed call.
-   */
-  private async callCloud(
-    cloud: CloudTier,
-    target: CloudModelView,
-    request: FabricRequest,
-    deadline: Deadline,
-  ): Promise<CloudResult> {
-    const input = servingInput(request, target.input);
-    const answer = await cloud.client.infer(request.id ?? 'edge', [input], deadline.remainingMs(), [
-      target.output.name,
-    ]);
-    const output = answer.outputs.find((t) => t.name === target.output.name);
-    if (output === undefined) {
-      throw new FoglineError('INTERNAL', `cloud answered without its output "${target.output.name}"`);
-    }
-    const scores = readClassAnswer(output.data, target.output, target.outputKind, answer.modelName);
-    return { answer, scores, outputKind: target.outputKind };
-  }
-
   private replyLocal(request: FabricRequest, local: LocalAnswer, fallback?: Fallback): AnswerReply {
     const { model } = local;
     const parameters: FabricReplyParameters = {
@@ -232,6 +214,7 @@ export class InferHandler {
     if (fallback) {
       parameters.fallback_code = fallback.code;
       parameters.fallback_message = fallback.message;
+      if (fallback.code !== 'INVALID_ARG') this.options.onDegraded?.(request, local.answer);
     }
     return {
       id: request.id,
@@ -269,10 +252,4 @@ export class InferHandler {
       parameters,
     };
   }
-}
-
-interface CloudResult {
-  readonly answer: CloudAnswer;
-  readonly scores: ClassAnswer;
-  readonly outputKind: CloudModelView['outputKind'];
 }

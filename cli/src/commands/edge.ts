@@ -29,9 +29,14 @@ import {
   readClientCa,
   reloadTlsOnSighup,
 } from '../trust-flags.ts';
+import {
+  addLateCorrectionFlags,
+  type LateCorrectionFlags,
+  lateCorrectionsOf,
+} from './edge-late-corrections.ts';
 import { type LocalBrokerFlags, localBrokerOf } from './edge-local-broker.ts';
 
-interface EdgeFlags extends LocalBrokerFlags {
+interface EdgeFlags extends LocalBrokerFlags, LateCorrectionFlags {
   id: string;
   token?: string;
   cloud: string;
@@ -75,7 +80,7 @@ export function registerEdge(program: Command): void {
   const a = AGENT_DEFAULTS;
   const rules = AGENT_RULES;
   const { publishRate } = BROKER_DEFAULTS;
-  const command = addBrokerCaps(addDataDirTrust(program.command('edge')));
+  const command = addLateCorrectionFlags(addBrokerCaps(addDataDirTrust(program.command('edge'))));
   addServerTls(command, 'the local broker as MQTTS/WSS; SIGHUP re-reads them');
   addClientCa(command, 'the cloud (--cloud https://…, --cloud-broker mqtts://…)')
     .description('run an edge agent: local MQTT broker for devices, mid model, escalation to the cloud')
@@ -332,6 +337,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     cloudModel: flags.cloudModel,
     auditInputs: flags.auditInputs,
     auditFloorPerSec: flags.auditFloorPerSec,
+    ...lateCorrectionsOf(flags),
     cloudBrokerUrl: flags.cloudBroker,
     localBroker,
     dataDir: flags.dataDir,

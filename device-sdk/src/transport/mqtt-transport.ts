@@ -27,12 +27,15 @@ export interface MqttTransportOptions {
   policyTopic?: string;
   /** Optional too: the edge's device model manifest (model-updater.ts). */
   modelTopic?: string;
+  /** Optional topic of the device's late corrections, subscribed to like the policy topic. */
+  correctionTopic?: string;
   connectTimeoutMs: number;
   keepaliveSec: number;
   backoff: BackoffOptions;
   onReply(payload: Uint8Array): void;
   onPolicy?(payload: Uint8Array): void;
   onModelManifest?(payload: Uint8Array): void;
+  onCorrection?(payload: Uint8Array): void;
   onStateChange(state: ConnectionState, error?: FoglineError): void;
 }
 
@@ -93,6 +96,7 @@ export class MqttTransport {
       if (topic === options.replyTopic) options.onReply(payload);
       else if (topic === options.policyTopic) options.onPolicy?.(payload);
       else if (topic === options.modelTopic) options.onModelManifest?.(payload);
+      else if (topic === options.correctionTopic) options.onCorrection?.(payload);
     });
     this.#client.on('error', (err) => {
       const code = (err as { code?: unknown }).code;
@@ -174,9 +178,16 @@ export class MqttTransport {
     });
   }
 
-  /** Best effort: a SUBACK failure (0x80) or a dropped connection leaves the device as it is. */
+  /**
+   * Best effort, the policy and correction topics: a SUBACK failure (0x80, an older edge) or a
+   * dropped connection leaves the device as it is. Retained messages arrive at each subscription.
+   */
   #subscribePolicy(): void {
-    for (const topic of [this.#options.policyTopic, this.#options.modelTopic]) {
+    for (const topic of [
+      this.#options.policyTopic,
+      this.#options.modelTopic,
+      this.#options.correctionTopic,
+    ]) {
       if (topic !== undefined) this.#client.subscribe(topic, { qos: 1 }, () => {});
     }
   }

@@ -21,8 +21,11 @@ describe('device', () => {
     expect(reason(canPublish(device, '$SYS/broker/clients'))).toBe('topic');
   });
 
-  it('subscribes only to its own reply topic, never with wildcards', () => {
+  it('subscribes only to its own reply and correction topics, never with wildcards', () => {
     expect(allowed(canSubscribe(device, topics.reply('dev-1')))).toBe(true);
+    expect(allowed(canSubscribe(device, topics.correction('dev-1')))).toBe(true);
+    expect(reason(canSubscribe(device, topics.correction('dev-2')))).toBe('topic');
+    expect(reason(canPublish(device, topics.correction('dev-1')))).toBe('topic');
     expect(reason(canSubscribe(device, topics.reply('dev-2')))).toBe('topic');
     expect(reason(canSubscribe(device, topics.infer('edge-a')))).toBe('topic');
     expect(reason(canSubscribe(device, '#'))).toBe('wildcard');
@@ -59,6 +62,7 @@ describe('edge agent on its local broker (service with edgeId)', () => {
     expect(reason(canSubscribe(edgeAgent, 'fogline/v1/edge/+/infer'))).toBe('wildcard');
     expect(reason(canSubscribe(edgeAgent, '#'))).toBe('wildcard');
     expect(allowed(canPublish(edgeAgent, topics.reply('dev-1')))).toBe(true);
+    expect(allowed(canPublish(edgeAgent, topics.correction('dev-1')))).toBe(true);
     expect(reason(canPublish(edgeAgent, topics.infer('edge-a')))).toBe('topic');
     expect(reason(canPublish(edgeAgent, topics.desired('edge-a')))).toBe('topic');
   });

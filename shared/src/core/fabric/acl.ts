@@ -6,10 +6,10 @@
  *
  * | identity                         | may publish                                  | may subscribe                              |
  * |----------------------------------|----------------------------------------------|--------------------------------------------|
- * | device {id, edgeId}              | edge/{edgeId}/infer, device/{id}/report      | device/{id}/reply, edge/{edgeId}/policy, /model |
+ * | device {id, edgeId}              | edge/{edgeId}/infer, device/{id}/report      | device/{id}/reply, device/{id}/correction, edge/{edgeId}/policy, /model |
  * | edge {id} (cloud broker)         | edge/{id}/status, /telemetry, /reported      | edge/{id}/desired                          |
- * | service {id, edgeId} (edge agent)| device/{any}/reply, edge/{edgeId}/policy, /model | edge/{edgeId}/infer, device/{any or +}/report |
- * | service {id} (cloud internal)    | device/{any}/reply, edge/{any}/desired, edge/{any}/policy | edge/{any or +}/infer, status, telemetry, reported; device/{any or +}/report |
+ * | service {id, edgeId} (edge agent)| device/{any}/reply, /correction, edge/{edgeId}/policy, /model | edge/{edgeId}/infer, device/{any or +}/report |
+ * | service {id} (cloud internal)    | device/{any}/reply, /correction, edge/{any}/desired, edge/{any}/policy | edge/{any or +}/infer, status, telemetry, reported; device/{any or +}/report |
  *
  * No identity may use `#`; only fogline's own service clients may use `+`, and only as a whole id
  * level ([MQTT-4.7.1-3]: a wildcard occupies an entire level): the cloud's for the edge id of its
@@ -50,6 +50,10 @@ const CLOUD_SUBSCRIBES = new Set(['infer', 'status', 'telemetry', 'reported']);
 const CLOUD_PUBLISHES = new Set(['desired', 'policy']);
 /** What an edge publishes, retained, for its devices: their policy and their model's manifest. */
 const EDGE_TO_DEVICES = new Set(['policy', 'model']);
+/** What fogline's services send a device: replies, and late corrections (correction-message.ts). */
+const TO_DEVICE = new Set(['reply', 'correction']);
+/** What a device reads of its own device topics. */
+const DEVICE_READS = new Set(['reply', 'correction']);
 
 /** `fogline/v1/<kind>/<id>/<leaf>` split into its three fogline levels, or null for any other shape. */
 function parse(topic: string): { kind: string; id: string; leaf: string } | null {
@@ -86,7 +90,7 @@ export function canPublish(identity: Identity, topic: string): AclDecision {
     case 'edge':
       return t.kind === 'edge' && t.id === identity.id && EDGE_TO_CLOUD.has(t.leaf) ? ALLOW : refuse('topic');
     case 'service': {
-      if (t.kind === 'device' && t.leaf === 'reply' && isValidId(t.id)) return ALLOW;
+      if (t.kind === 'device' && TO_DEVICE.has(t.leaf) && isValidId(t.id)) return ALLOW;
       if (t.kind !== 'edge' || !isValidId(t.id)) return refuse('topic');
       // The edge agent publishes its own devices' policy and model manifest; the cloud plays the edge
       // of direct devices.
@@ -113,7 +117,7 @@ export function canSubscribe(identity: Identity, filter: string): AclDecision {
   if (id !== undefined && !isValidId(id)) return refuse('topic');
   switch (identity.kind) {
     case 'device': {
-      const reply = t.kind === 'device' && id === identity.id && t.leaf === 'reply';
+      const reply = t.kind === 'device' && id === identity.id && DEVICE_READS.has(t.leaf);
       const fromEdge = t.kind === 'edge' && id === identity.edgeId && EDGE_TO_DEVICES.has(t.leaf);
       return reply || fromEdge ? ALLOW : refuse('topic');
     }

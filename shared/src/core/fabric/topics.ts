@@ -43,6 +43,11 @@ export const topics = {
   deviceModel: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/model`,
   /** device → edge (edge broker): low-priority reports (audits, score histograms; report-message.ts). */
   report: (deviceId: string) => `${TOPIC_PREFIX}/device/${deviceId}/report`,
+  /**
+   * edge → device (edge broker): retained, the device's pending late corrections (correction-message.ts):
+   * answers given degraded while the cloud was down that the cloud later answered differently.
+   */
+  correction: (deviceId: string) => `${TOPIC_PREFIX}/device/${deviceId}/correction`,
   /** Filter of every device's reports (`+` as the device level), for the edge agent and the cloud. */
   allReports: `${TOPIC_PREFIX}/device/+/report`,
   /** Everything an edge may touch on the cloud broker. */

@@ -1,0 +1,38 @@
+/**
+ * One OIP call to the cloud model (docs/design.md "One inference, end to end", step 4), the one way
+ * the edge asks it, for a live request and for a late correction alike: the device's input converted
+ * for the cloud model's input, its first output read per the model's metadata. A bad answer is a
+ * failure like a failed call. The caller runs it through the breaker.
+ */
+import {
+  type ClassAnswer,
+  FoglineError,
+  type RequestTensors,
+  readClassAnswer,
+  servingInput,
+} from '@fogline/shared';
+import type { CloudAnswer } from './cloud-client.ts';
+import type { CloudModelView } from './cloud-model.ts';
+import type { CloudTier } from './cloud-tier.ts';
+
+export interface CloudResult {
+  readonly answer: CloudAnswer;
+  readonly scores: ClassAnswer;
+  readonly outputKind: CloudModelView['outputKind'];
+}
+
+export async function callCloudModel(
+  cloud: CloudTier,
+  target: CloudModelView,
+  request: RequestTensors & { readonly id: string | undefined },
+  timeoutMs: number,
+): Promise<CloudResult> {
+  const input = servingInput(request, target.input);
+  const answer = await cloud.client.infer(request.id ?? 'edge', [input], timeoutMs, [target.output.name]);
+  const output = answer.outputs.find((t) => t.name === target.output.name);
+  if (output === undefined) {
+    throw new FoglineError('INTERNAL', `cloud answered without its output "${target.output.name}"`);
+  }
+  const scores = readClassAnswer(output.data, target.output, target.outputKind, answer.modelName);
+  return { answer, scores, outputKind: target.outputKind };
+}
