@@ -4,7 +4,14 @@
  * (`classProbabilities` of the core), the class index and its name from the device config's labels.
  * The same for the device's own output and for an edge or cloud reply.
  */
-import { argmax, classProbabilities, type ErrorCode, type OutputKind, type Tier } from '@fogline/shared';
+import {
+  argmax,
+  classProbabilities,
+  type ErrorCode,
+  type FabricReply,
+  type OutputKind,
+  type Tier,
+} from '@fogline/shared';
 
 export interface InferResult {
   /** This request's id on the device: an escalation's correlation id, an audit's `id`. */
@@ -62,4 +69,37 @@ export function classify(
     labelName: labels[label],
     probabilities,
   };
+}
+
+/** The InferResult of an upper tier's reply, classified as `answer`; `latencyMs` without edge and cloud. */
+export function upstreamResult(
+  requestId: string,
+  answer: Classified,
+  reply: Extract<FabricReply, { ok: true }>,
+  latency: { device: number; total: number },
+): InferResult {
+  const latencyMs: InferResult['latencyMs'] = { ...latency };
+  if (reply.edgeMs !== undefined) latencyMs.edge = reply.edgeMs;
+  if (reply.cloudMs !== undefined) latencyMs.cloud = reply.cloudMs;
+  const result: InferResult = {
+    requestId,
+    ...answerPart(answer),
+    tier: reply.tier,
+    score: reply.score,
+    latencyMs,
+    degraded: reply.degraded,
+    modelVersions: reply.modelVersions ?? '',
+  };
+  // A degraded answer from upstream says why the tier above it could not be used.
+  if (reply.fallbackCode !== undefined) {
+    result.fallback = { code: reply.fallbackCode, message: reply.fallbackMessage ?? '' };
+  }
+  return result;
+}
+
+/** The fields of an InferResult that come from the answering model's output. */
+export function answerPart(
+  c: Classified,
+): Pick<InferResult, 'outputs' | 'outputKind' | 'label' | 'labelName'> {
+  return { outputs: c.outputs, outputKind: c.outputKind, label: c.label, labelName: c.labelName };
 }

@@ -5,6 +5,8 @@ import { resolveDeviceModel } from './device-model.ts';
 import { type ConnectDeviceOptions, DEVICE_DEFAULTS, resolveDeviceSettings } from './device-options.ts';
 import type { DevicePolicy } from './device-policy.ts';
 import { type LocatedConfig, modelVersionOf } from './model-source.ts';
+import type { DurableQueue } from './offline/store-and-forward.ts';
+import type { DurableStoreSettings } from './offline/store-options.ts';
 import type { ModelRuntime, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
 
 export interface DevicePlatform {
@@ -18,6 +20,8 @@ export interface DevicePlatform {
     model: RuntimeModel,
     web?: WebRuntimeOptions,
   ): Promise<ModelRuntime>;
+  /** Opens the durable queue of `offline: { store: 'file' }`; absent where there is no file system (browsers). */
+  openDurableQueue?(settings: DurableStoreSettings): DurableQueue;
 }
 
 const RUNTIME_CHOICES = ['auto', 'node', 'web'];
@@ -35,6 +39,12 @@ export async function connectDeviceWith(
   if (typeof runtimeOption === 'string' && !RUNTIME_CHOICES.includes(runtimeOption)) {
     throw new FoglineError('INVALID_ARG', `connectDevice: runtime must be auto, node, web or a ModelRuntime`);
   }
+  if (settings.store && !platform.openDurableQueue) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      "connectDevice: offline store 'file' is Node only; use 'local' or 'queue'",
+    );
+  }
   const config = await configOf(platform, options, source);
   const policy: DevicePolicy = {
     ...resolvePolicy(options.policy ?? config?.config.routing ?? DEFAULT_POLICY),
@@ -49,7 +59,9 @@ export async function connectDeviceWith(
           options.web,
         );
   let device: Device;
+  let store: DurableQueue | undefined;
   try {
+    store = settings.store && platform.openDurableQueue?.(settings.store);
     const model = resolveDeviceModel({
       config,
       runtime,
@@ -57,8 +69,9 @@ export async function connectDeviceWith(
       inputShape: settings.inputShape,
       defaultInputShape: DEVICE_DEFAULTS.inputShape,
     });
-    device = new Device({ settings, runtime, policy, model, modelVersion: modelVersionOf(source) });
+    device = new Device({ settings, runtime, policy, model, modelVersion: modelVersionOf(source), store });
   } catch (err) {
+    store?.close();
     await runtime.close();
     throw err;
   }

@@ -22,7 +22,7 @@ import {
   topics,
   toRealValues,
 } from '@fogline/shared';
-import { type Classified, classify, type InferResult } from './answer.ts';
+import { answerPart, type Classified, classify, type InferResult, upstreamResult } from './answer.ts';
 import { type AuditCounts, AuditSampler, auditBodyOf } from './audit-sampler.ts';
 import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
@@ -30,6 +30,8 @@ import type { DeviceSettings } from './device-options.ts';
 import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
 import { Escalations, type Outcome } from './escalations.ts';
 import { classIndexOf, type FeedbackCounts, FeedbackWindow } from './feedback.ts';
+import type { DurableQueue, StoreAndForward, StoreCounts } from './offline/store-and-forward.ts';
+import { forwardFrom } from './offline/stored-answer.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
 import { ScoreHistogram } from './score-histogram.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
@@ -55,6 +57,8 @@ export interface DeviceStats {
   audits: AuditCounts;
   /** Feedback sent, not sent, for unknown requests and duplicates (docs/device-sdk.md "Feedback"). */
   feedback: FeedbackCounts;
+  /** The durable store's counts (docs/device-sdk.md "Offline"); absent without `offline: { store }`. */
+  store?: StoreCounts;
 }
 
 export interface DeviceParts {
@@ -63,6 +67,8 @@ export interface DeviceParts {
   model: DeviceModel;
   policy: DevicePolicy;
   modelVersion: string;
+  /** The opened durable queue, with `offline: { store: 'file' }` (Node). */
+  store?: DurableQueue;
 }
 
 export class Device {
@@ -74,6 +80,7 @@ export class Device {
   readonly #modelVersion: string;
   readonly #transport: MqttTransport;
   readonly #escalations: Escalations;
+  readonly #durable: StoreAndForward | undefined;
   readonly #policy: PolicyInEffect;
   /** Score histograms for drift detection; undefined without a drift block for this model. */
   readonly #histogram: ScoreHistogram | undefined;
@@ -127,16 +134,18 @@ export class Device {
         this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
     });
     const inferTopic = topics.infer(settings.edgeId);
+    const sender = {
+      isOnline: () => this.#transport.state === 'online',
+      send: (payload: Uint8Array) => this.#transport.publish(inferTopic, payload),
+    };
     this.#escalations = new Escalations({
       clock: settings.clock,
       offline: settings.offline,
       maxQueued: settings.maxQueued,
       minEscalationMs: settings.minEscalationMs,
-      sender: {
-        isOnline: () => this.#transport.state === 'online',
-        send: (payload) => this.#transport.publish(inferTopic, payload),
-      },
+      sender,
     });
+    this.#durable = forwardFrom(parts.store, sender, settings.store, parts.model.config.labels);
     this.#transport = new MqttTransport({
       url: settings.broker,
       clientId: settings.deviceId,
@@ -150,10 +159,11 @@ export class Device {
       backoff: settings.backoff,
       onReply: (payload) => {
         const reply = readFabricReply(payload);
-        if (reply) this.#escalations.onReply(reply);
+        if (reply && !this.#durable?.onReply(reply)) this.#escalations.onReply(reply);
       },
       onStateChange: (state, error) => {
         if (state === 'online') this.#escalations.onOnline();
+        this.#durable?.onStateChange(state);
         if (state === 'offline') this.#escalations.onOffline();
         if (state === 'refused') {
           this.#refusal = error;
@@ -195,6 +205,7 @@ export class Device {
       ...this.#stats,
       audits: this.#audits.counts,
       feedback: this.#feedback.counts,
+      ...(this.#durable && { store: this.#durable.counts() }),
       queued: this.#escalations.queued,
       inFlight: this.#escalations.inFlight,
     };
@@ -290,7 +301,7 @@ export class Device {
       return local(true, { code: this.#refusal.code, message: this.#refusal.message });
     }
     // The input as the model consumes it, with its quantization when it has one (docs/device-sdk.md "Inputs").
-    const outcome: Outcome = await this.#escalations.start(id, remainingMs, (budgetMs) =>
+    const outcome: Outcome = await this.#escalate(id, remainingMs, (budgetMs) =>
       encodeFabricRequest({
         id,
         replyTo: topics.reply(this.deviceId),
@@ -314,23 +325,16 @@ export class Device {
       return local(true, { code: error.code, message: `unusable reply from the edge: ${error.message}` });
     }
     this.#stats.answeredUpstream++;
-    const latencyMs: InferResult['latencyMs'] = { device: deviceMs, total: clock.now() - start };
-    if (reply.edgeMs !== undefined) latencyMs.edge = reply.edgeMs;
-    if (reply.cloudMs !== undefined) latencyMs.cloud = reply.cloudMs;
-    const result: InferResult = {
-      requestId: id,
-      ...answerPart(answer),
-      tier: reply.tier,
-      score: reply.score,
-      latencyMs,
-      degraded: reply.degraded,
-      modelVersions: reply.modelVersions ?? '',
-    };
-    // A degraded answer from upstream says why the tier above it could not be used.
-    if (reply.fallbackCode !== undefined) {
-      result.fallback = { code: reply.fallbackCode, message: reply.fallbackMessage ?? '' };
+    return answered(upstreamResult(id, answer, reply, { device: deviceMs, total: clock.now() - start }));
+  }
+
+  /** To the durable store while the edge is unreachable or it holds older requests, else to the edge. */
+  #escalate(id: string, remainingMs: number, encode: (budgetMs: number) => Uint8Array): Promise<Outcome> {
+    const durable = this.#durable;
+    if (durable && (durable.backlog > 0 || this.#transport.state !== 'online')) {
+      return durable.enqueue(id, remainingMs, encode(remainingMs));
     }
-    return answered(result);
+    return this.#escalations.start(id, remainingMs, encode);
   }
 
   /**
@@ -360,6 +364,7 @@ export class Device {
     this.#histogram?.close();
     this.#closed = true;
     this.#escalations.settleAll('UNAVAILABLE', 'device closed before the edge replied');
+    this.#durable?.close();
     await this.#transport.close();
     await this.#runtime.close();
   }
@@ -392,9 +397,4 @@ export interface Answered {
   readonly result: InferResult;
   readonly ownValues: Float32Array;
   readonly ownScore: number;
-}
-
-/** The fields of an InferResult that come from the answering model's output. */
-function answerPart(c: Classified): Pick<InferResult, 'outputs' | 'outputKind' | 'label' | 'labelName'> {
-  return { outputs: c.outputs, outputKind: c.outputKind, label: c.label, labelName: c.labelName };
 }
