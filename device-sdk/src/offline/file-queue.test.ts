@@ -44,9 +44,9 @@ describe('FileQueue', () => {
     q.close();
 
     const again = open(dir);
-    const ids = again.pending().map((r) => r.id);
+    const ids = [...again.pending()].map((r) => r.id);
     expect(ids).toEqual(Array.from({ length: 100 }, (_, i) => `r${i}`).filter((_, i) => i % 3 !== 0));
-    expect(again.pending()[0]!.payload).toEqual(request('r1').payload);
+    expect([...again.pending()][0]!.payload).toEqual(request('r1').payload);
     expect(again.skippedLines).toBe(0);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(segments(dir).length).toBeGreaterThan(1);
@@ -99,10 +99,10 @@ describe('FileQueue', () => {
     q.append(request('long', now + 100_000));
     now += 2_000;
     expect(q.expire().map((r) => r.id)).toHaveLength(50);
-    expect(q.pending().map((r) => r.id)).toEqual(['long']);
+    expect([...q.pending()].map((r) => r.id)).toEqual(['long']);
     q.close();
     const again = open(dir, 1 << 20, () => now);
-    expect(again.pending().map((r) => r.id)).toEqual(['long']);
+    expect([...again.pending()].map((r) => r.id)).toEqual(['long']);
     now += 200_000;
     expect(again.expire().map((r) => r.id)).toEqual(['long']);
     expect(segments(dir)).toEqual([]);
@@ -117,7 +117,7 @@ describe('FileQueue', () => {
     const file = join(dir, segments(dir)[0]!);
     appendFileSync(file, '{"t":"put","id":"x","exp":1,"budget":5}\nnot json\n{"t":"done","id":"a"');
     const again = open(dir);
-    expect(again.pending().map((r) => r.id)).toEqual(['a', 'b']);
+    expect([...again.pending()].map((r) => r.id)).toEqual(['a', 'b']);
     expect(again.skippedLines).toBe(3);
   });
 

@@ -84,9 +84,9 @@ export class FileQueue {
     }
   }
 
-  /** Requests not yet done, oldest first. */
-  pending(): StoredRequest[] {
-    return [...this.#pending.values()];
+  /** Requests not yet done, oldest first (a live view: do not complete while iterating). */
+  pending(): IterableIterator<StoredRequest> {
+    return this.#pending.values();
   }
 
   get size(): number {

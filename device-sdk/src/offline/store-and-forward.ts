@@ -17,7 +17,8 @@ export interface DurableQueue {
   readonly size: number;
   readonly bytes: number;
   readonly skippedLines: number;
-  pending(): StoredRequest[];
+  /** Oldest first; iterated lazily, so a pump stops at its window without reading the rest. */
+  pending(): IterableIterator<StoredRequest>;
   has(id: string): boolean;
   append(request: StoredRequest): void;
   complete(id: string, why: 'answered' | 'expired'): boolean;
@@ -70,8 +71,9 @@ export class StoreAndForward {
   readonly #options: StoreAndForwardOptions;
   readonly #now: () => number;
   readonly #waiters = new Map<string, Waiter>();
-  /** Sent and not answered: id → when (or until when not to send it again, after a busy reply). */
-  readonly #sentAt = new Map<string, number>();
+  /** Sent and not answered: id → when, and its budget (no reply by then + slack: sent again). */
+  readonly #sentAt = new Map<string, { at: number; budgetMs: number }>();
+  /** After a busy reply: id → not sent again before then. */
   readonly #holdUntil = new Map<string, number>();
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #counts: Omit<StoreCounts, 'queued' | 'bytes'>;
@@ -146,7 +148,7 @@ export class StoreAndForward {
       if (this.#sentAt.size >= window) return;
       if (this.#sentAt.has(request.id) || (this.#holdUntil.get(request.id) ?? 0) > now) continue;
       this.#holdUntil.delete(request.id);
-      this.#sentAt.set(request.id, now);
+      this.#sentAt.set(request.id, { at: now, budgetMs: request.budgetMs });
       this.#counts.sent++;
       this.#options.sender.send(request.payload).catch(() => {
         this.#sentAt.delete(request.id); // sent again on the next reconnect or sweep
@@ -195,9 +197,8 @@ export class StoreAndForward {
     }
     const slackMs = this.#options.resendSlackMs ?? 2_000;
     const now = this.#now();
-    for (const request of this.#queue.pending()) {
-      const sentAt = this.#sentAt.get(request.id);
-      if (sentAt !== undefined && now - sentAt > request.budgetMs + slackMs) this.#sentAt.delete(request.id);
+    for (const [id, sent] of this.#sentAt) {
+      if (now - sent.at > sent.budgetMs + slackMs) this.#sentAt.delete(id); // no reply: sent again below
     }
     this.pump();
   }
