@@ -4,9 +4,12 @@
  * onnxruntime-web (WASM), escalation answered by a hand-written edge responder.
  * Models other than digits too: a UINT8 model fed raw RGBA pixels (as a canvas gives them) and an
  * FP16 model, their config.json fetched by URL, answering as the Node SDK does on the same input.
+ * Model updates: the edge's device file listener (cross-origin, device credentials) serves a new
+ * version announced on the manifest topic; the browser device swaps to it, and refuses a bad sha256.
  * The global setup finds Chromium or installs it (test/chromium.ts); never skipped: without it
  * the suite fails with one line saying what to run.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,12 +24,19 @@ import {
   startEdgeResponder,
   writeTypedClassifier,
 } from '@fogline/device-sdk/testing';
-import { type AuditBody, readAuditBody, readDeviceReport, topics } from '@fogline/shared';
+import {
+  type AuditBody,
+  encodeDeviceModelManifest,
+  readAuditBody,
+  readDeviceReport,
+  topics,
+} from '@fogline/shared';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startDeviceFileServer } from '../edge-agent/src/device-models/device-file-server.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const ortDist = join(root, 'node_modules/onnxruntime-web/dist');
@@ -56,6 +66,10 @@ interface PageApi {
   }>;
   runModel(options: object, modelPath: string, input: PageInput): Promise<PageAnswer>;
   tryBadToken(options: object): Promise<string>;
+  runUpdate(
+    options: object,
+    pixels: readonly number[],
+  ): Promise<{ event: Record<string, string>; modelVersions: string; tier: string; model: string }>;
 }
 
 /** Prepared values, or raw RGBA pixels as a canvas gives them (sent as plain arrays). */
@@ -98,6 +112,20 @@ window.runModel = async (options, modelPath, input) => {
       { deadlineMs: 5000 },
     );
     return { tier: r.tier, label: r.label, labelName: r.labelName, outputKind: r.outputKind, logits: Array.from(r.outputs.logits) };
+  } finally {
+    await device.close();
+  }
+};
+window.runUpdate = async (options, pixels) => {
+  const device = await connectDevice({ ...options, model: new URL('/models/digits-tiny/1/model.onnx', location.href), web: { wasmPaths: '/ort/' } });
+  try {
+    const event = await new Promise((ok) => {
+      device.on('model', (e) => ok({ kind: 'model', model: e.model, previous: e.previous }));
+      device.on('modelError', (e) => ok({ kind: 'modelError', model: e.model, current: e.current, message: e.error.message }));
+      setTimeout(() => ok({ kind: 'none' }), 30000);
+    });
+    const r = await device.infer(Float32Array.from(pixels), { deadlineMs: 5000 });
+    return { event, modelVersions: r.modelVersions, tier: r.tier, model: device.model };
   } finally {
     await device.close();
   }
@@ -326,5 +354,81 @@ describe('device SDK in a browser', () => {
     });
     expect(outcome).toMatch(/^UNAUTHENTICATED: .*browser-1.*bad user name or password/);
     await page.close();
+  });
+
+  // Last: the retained manifest would update the devices of the tests above.
+  it('takes the model its edge serves over CORS with its credentials, and keeps its own on a bad one', {
+    timeout: 90_000,
+  }, async () => {
+    const tiny = join(DEFAULT_MODELS_DIR, 'digits-tiny', '1', 'model.onnx');
+    const bytes = await readFile(tiny);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    let served = { model: 'digits-tiny', version: 2, path: tiny };
+    const files = await startDeviceFileServer(
+      { port: 0, host: '127.0.0.1' },
+      async (id, token) => id === 'browser-1' && token === 'tok-browser',
+      () => served,
+    );
+    const base = `http://127.0.0.1:${files.port}/device-models/digits-tiny`;
+    const announce = (payload: Uint8Array) =>
+      new Promise<void>((ok, fail) =>
+        broker.aedes.publish(
+          {
+            cmd: 'publish',
+            topic: topics.deviceModel('edge-b'),
+            payload: Buffer.from(payload),
+            qos: 1,
+            retain: true,
+            dup: false,
+          },
+          (err) => (err ? fail(err) : ok()),
+        ),
+      );
+    const manifest = (version: number, sha: string) =>
+      encodeDeviceModelManifest({
+        edge: 'edge-b',
+        model: 'digits-tiny',
+        version,
+        sha256: sha,
+        bytes: bytes.length,
+        url: `${base}/${version}/model.onnx`,
+      });
+    const page = await browser.newPage();
+    try {
+      await page.goto(origin);
+      await page.waitForFunction(() => 'runUpdate' in window);
+      const pixels = Array.from({ length: 784 }, (_, i) => (i % 28 > 10 && i % 28 < 16 ? 1 : 0));
+      const run = () =>
+        page.evaluate(
+          ([options, px]) =>
+            (window as unknown as PageApi).runUpdate(
+              { ...options, policy: { score: 'maxprob', threshold: 0 } },
+              px,
+            ),
+          [deviceOptions(), pixels] as const,
+        );
+      await announce(manifest(2, sha256));
+      const updated = await run();
+      expect(updated).toEqual({
+        event: { kind: 'model', model: 'digits-tiny:2', previous: 'digits-tiny:1' },
+        modelVersions: 'digits-tiny:2',
+        tier: 'device',
+        model: 'digits-tiny:2',
+      });
+
+      served = { model: 'digits-tiny', version: 3, path: tiny };
+      await announce(manifest(3, 'f'.repeat(64)));
+      const refused = await run();
+      expect(refused).toMatchObject({
+        event: { kind: 'modelError', model: 'digits-tiny:3', current: 'digits-tiny:1' },
+        modelVersions: 'digits-tiny:1',
+        model: 'digits-tiny:1',
+      });
+      expect(refused.event.message).toMatch(/sha256 [0-9a-f]{64} is not the manifest's f{64}/);
+    } finally {
+      await page.close();
+      await announce(new Uint8Array(0));
+      await files.close();
+    }
   });
 });

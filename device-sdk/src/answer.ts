@@ -9,6 +9,7 @@ import {
   classProbabilities,
   type ErrorCode,
   type FabricReply,
+  FoglineError,
   type OutputKind,
   type Tier,
 } from '@fogline/shared';
@@ -95,6 +96,26 @@ export function upstreamResult(
     result.fallback = { code: reply.fallbackCode, message: reply.fallbackMessage ?? '' };
   }
   return result;
+}
+
+/** An upper tier's output, named with this device's labels: it must score the same classes. */
+export function classifyReply(
+  values: Float32Array,
+  kind: InferResult['outputKind'],
+  classes: number,
+  labels: readonly string[],
+): Classified {
+  if (values.length !== classes) {
+    throw new FoglineError('INVALID_ARG', `it scores ${values.length} classes, the device model ${classes}`);
+  }
+  return classify(values, kind, labels);
+}
+
+/** An answer, and the device model's own output and score (for its audit). */
+export interface Answered {
+  readonly result: InferResult;
+  readonly ownValues: Float32Array;
+  readonly ownScore: number;
 }
 
 /** The fields of an InferResult that come from the answering model's output. */

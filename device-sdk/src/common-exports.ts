@@ -11,10 +11,12 @@ export {
 } from '@fogline/shared';
 export type { InferResult } from './answer.ts';
 export type { Device, DeviceStats, InferOptions } from './device.ts';
+export type { DeviceEvents } from './device-events.ts';
 export type { DeviceInput } from './device-input.ts';
 export type { ConnectDeviceOptions } from './device-options.ts';
 export type { DevicePolicy, PolicyEvent, PolicySource } from './device-policy.ts';
 export type { FeedbackCounts } from './feedback.ts';
+export type { ModelErrorEvent, ModelEvent } from './model-updater.ts';
 export type { StoreCounts } from './offline/store-and-forward.ts';
 export type { DurableStoreOptions } from './offline/store-options.ts';
 export type { StoredAnswer } from './offline/stored-answer.ts';

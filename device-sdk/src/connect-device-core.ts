@@ -4,7 +4,8 @@ import { Device } from './device.ts';
 import { resolveDeviceModel } from './device-model.ts';
 import { type ConnectDeviceOptions, DEVICE_DEFAULTS, resolveDeviceSettings } from './device-options.ts';
 import type { DevicePolicy } from './device-policy.ts';
-import { type LocatedConfig, modelVersionOf } from './model-source.ts';
+import { configFromText, type LocatedConfig, modelVersionOf } from './model-source.ts';
+import type { ModelUpdaterOptions } from './model-updater.ts';
 import type { DurableQueue } from './offline/store-and-forward.ts';
 import type { DurableStoreSettings } from './offline/store-options.ts';
 import type { ModelRuntime, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
@@ -46,10 +47,7 @@ export async function connectDeviceWith(
     );
   }
   const config = await configOf(platform, options, source);
-  const policy: DevicePolicy = {
-    ...resolvePolicy(options.policy ?? config?.config.routing ?? DEFAULT_POLICY),
-    source: options.policy !== undefined ? 'option' : config !== undefined ? 'config' : 'default',
-  };
+  const policy = policyOf(options, config);
   const runtime =
     typeof runtimeOption === 'object'
       ? runtimeOption
@@ -69,7 +67,10 @@ export async function connectDeviceWith(
       inputShape: settings.inputShape,
       defaultInputShape: DEVICE_DEFAULTS.inputShape,
     });
-    device = new Device({ settings, runtime, policy, model, modelVersion: modelVersionOf(source), store });
+    const modelVersion = modelVersionOf(source);
+    // A runtime object of the application's cannot be reloaded: no updates then.
+    const load = typeof runtimeOption === 'object' ? undefined : loader(platform, options, runtimeOption);
+    device = new Device({ settings, runtime, policy, model, modelVersion, store, ...(load && { load }) });
   } catch (err) {
     store?.close();
     await runtime.close();
@@ -82,6 +83,43 @@ export async function connectDeviceWith(
     throw err;
   }
   return device;
+}
+
+/** The policy a model starts with: the `policy` option, else its config's, else the default. */
+function policyOf(options: ConnectDeviceOptions, config: LocatedConfig | undefined): DevicePolicy {
+  return {
+    ...resolvePolicy(options.policy ?? config?.config.routing ?? DEFAULT_POLICY),
+    source: options.policy !== undefined ? 'option' : config !== undefined ? 'config' : 'default',
+  };
+}
+
+/** Loads a model update the way connect loaded the first model (model-updater.ts). */
+function loader(
+  platform: DevicePlatform,
+  options: ConnectDeviceOptions,
+  choice: 'auto' | 'node' | 'web',
+): ModelUpdaterOptions['load'] {
+  return async (bytes, configText, ref) => {
+    const config = configText && {
+      config: configFromText(configText.text, configText.file, ref.model),
+      file: configText.file,
+    };
+    const runtime = await platform.createRuntime(choice, { bytes }, options.web);
+    try {
+      const model = resolveDeviceModel({
+        config,
+        runtime,
+        model: `${ref.model}:${ref.version}`,
+        inputShape: config ? undefined : options.inputShape,
+        defaultInputShape: DEVICE_DEFAULTS.inputShape,
+      });
+      const modelVersion = `${ref.model}:${ref.version}`;
+      return { runtime, model, modelVersion, policy: policyOf(options, config) };
+    } catch (err) {
+      await runtime.close();
+      throw err;
+    }
+  };
 }
 
 /** The `config` option (validated like a config.json), else the config.json beside the model. */

@@ -60,6 +60,12 @@ export interface ConnectDeviceOptions {
   /** Called when the edge's policy is applied or refused (docs/device-sdk.md "Policy from the edge"). */
   onPolicy?: (event: PolicyEvent) => void;
   /**
+   * Take the model the edge announces (docs/device-sdk.md "Model updates"): download, check, swap
+   * between requests; `device.on('model' | 'modelError', ...)` tells how it went. Default true; off
+   * with a `runtime` object (the SDK cannot load another model into it).
+   */
+  modelUpdates?: boolean;
+  /**
    * Score histograms for drift detection, sent when the model's config has a `drift` block for this
    * model and version (docs/device-sdk.md "Score histograms"): every `everyRequests` inferences (default
    * 500) or `everyMs` (default 10 s), whichever first. `false`: never.
@@ -131,6 +137,7 @@ export interface DeviceSettings {
   readonly onStateChange: (state: ConnectionState, error?: FoglineError) => void;
   readonly pinPolicy: boolean;
   readonly onPolicy: (event: PolicyEvent) => void;
+  readonly modelUpdates: boolean;
   /** When to send score histograms; false: never. */
   readonly driftHistogram: { readonly everyRequests: number; readonly everyMs: number } | false;
   readonly auditSeed: number | undefined;
@@ -172,6 +179,7 @@ export const DEVICE_RULES = Object.freeze({
     (v) => typeof v === 'string' && v.includes('-----BEGIN CERTIFICATE-----'),
   ),
   pinPolicy: rule<boolean>('true or false', (v) => typeof v === 'boolean'),
+  modelUpdates: rule<boolean>('true or false', (v) => typeof v === 'boolean'),
   reconnectDelayMs: positive,
   histogramEveryRequests: positiveInt,
   histogramEveryMs: positive,
@@ -228,6 +236,7 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     onStateChange: o.onStateChange ?? (() => {}),
     pinPolicy: or('pinPolicy', o.pinPolicy, r.pinPolicy, false),
     onPolicy: o.onPolicy ?? (() => {}),
+    modelUpdates: or('modelUpdates', o.modelUpdates, r.modelUpdates, true),
     driftHistogram:
       o.driftHistogram === false
         ? false

@@ -31,7 +31,7 @@ export interface PolicyInEffectOptions {
 
 export class PolicyInEffect {
   readonly topic: string;
-  readonly #options: PolicyInEffectOptions;
+  #options: PolicyInEffectOptions;
   #current: DevicePolicy;
   /** The last payload read (the retained message comes again on every reconnect). */
   #lastPayload: Uint8Array | undefined;
@@ -44,6 +44,18 @@ export class PolicyInEffect {
 
   get current(): DevicePolicy {
     return this.#current;
+  }
+
+  /**
+   * The device now runs `model` (a model update): the policy becomes `initial` (the `policy` option,
+   * else the new config's), and the edge's last message is read again, for the new model.
+   */
+  switchModel(model: string, initial: DevicePolicy): void {
+    this.#options = { ...this.#options, model };
+    this.#current = Object.freeze({ ...initial });
+    const last = this.#lastPayload;
+    this.#lastPayload = undefined;
+    if (last !== undefined) this.receive(last);
   }
 
   /** One message of the policy topic: applied, or refused (reported); never throws. */

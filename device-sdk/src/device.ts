@@ -8,7 +8,6 @@ import {
   DEFAULT_AUDIT_RATE,
   type DeviceReport,
   decide,
-  driftModelOf,
   type ErrorCode,
   encodeDeviceReport,
   encodeFabricRequest,
@@ -22,44 +21,31 @@ import {
   topics,
   toRealValues,
 } from '@fogline/shared';
-import { answerPart, type Classified, classify, type InferResult, upstreamResult } from './answer.ts';
-import { type AuditCounts, AuditSampler, auditBodyOf } from './audit-sampler.ts';
+import {
+  type Answered,
+  answerPart,
+  type Classified,
+  classify,
+  classifyReply,
+  type InferResult,
+  upstreamResult,
+} from './answer.ts';
+import { AuditSampler, auditBodyOf } from './audit-sampler.ts';
+import { DeviceEventHub, type DeviceEvents } from './device-events.ts';
 import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
 import type { DeviceSettings } from './device-options.ts';
 import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
+import type { DeviceStats, InferOptions } from './device-stats.ts';
 import { Escalations, type Outcome } from './escalations.ts';
-import { classIndexOf, type FeedbackCounts, FeedbackWindow } from './feedback.ts';
-import type { DurableQueue, StoreAndForward, StoreCounts } from './offline/store-and-forward.ts';
+import { classIndexOf, FeedbackWindow } from './feedback.ts';
+import { type LoadedModel, ModelSlot } from './model-slot.ts';
+import { ModelUpdater, type UpdatedModel } from './model-updater.ts';
+import type { DurableQueue, StoreAndForward } from './offline/store-and-forward.ts';
 import { forwardFrom } from './offline/stored-answer.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
-import { ScoreHistogram } from './score-histogram.ts';
+import { type ScoreHistogram, scoreHistogramOf } from './score-histogram.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
-
-export interface InferOptions {
-  /** Latency budget for this call, ms (default: the device's `deadlineMs`). */
-  deadlineMs?: number;
-}
-
-export interface DeviceStats {
-  /** Answered by the device because it was confident (or had no budget to ask). */
-  local: number;
-  /** Sent (or queued) for the edge. */
-  escalated: number;
-  /** Escalations answered by the edge or the cloud. */
-  answeredUpstream: number;
-  /** Escalations answered locally, degraded (deadline, offline, error reply, queue full). */
-  fallbacks: number;
-  /** Reports handed to the broker, and not sent because the device was not online. */
-  reportsSent: number;
-  reportsNotSent: number;
-  /** Audits sent, and sampled but not sent (docs/device-sdk.md "Audits"). */
-  audits: AuditCounts;
-  /** Feedback sent, not sent, for unknown requests and duplicates (docs/device-sdk.md "Feedback"). */
-  feedback: FeedbackCounts;
-  /** The durable store's counts (docs/device-sdk.md "Offline"); absent without `offline: { store }`. */
-  store?: StoreCounts;
-}
 
 export interface DeviceParts {
   settings: DeviceSettings;
@@ -67,23 +53,26 @@ export interface DeviceParts {
   model: DeviceModel;
   policy: DevicePolicy;
   modelVersion: string;
-  /** The opened durable queue, with `offline: { store: 'file' }` (Node). */
-  store?: DurableQueue;
+  /** Loads another model for an update (absent: no updates, e.g. with a `runtime` object). */
+  load?: ConstructorParameters<typeof ModelUpdater>[0]['load'];
+  store?: DurableQueue; // with `offline: { store: 'file' }` (Node)
 }
+
+export type { DeviceStats, InferOptions } from './device-stats.ts';
 
 export class Device {
   readonly deviceId: string;
   readonly edgeId: string;
   readonly #settings: DeviceSettings;
-  readonly #runtime: ModelRuntime;
-  readonly #model: DeviceModel;
-  readonly #modelVersion: string;
+  readonly #slot: ModelSlot;
+  readonly #updater: ModelUpdater | undefined;
+  readonly #events = new DeviceEventHub();
   readonly #transport: MqttTransport;
   readonly #escalations: Escalations;
   readonly #durable: StoreAndForward | undefined;
   readonly #policy: PolicyInEffect;
   /** Score histograms for drift detection; undefined without a drift block for this model. */
-  readonly #histogram: ScoreHistogram | undefined;
+  #histogram: ScoreHistogram | undefined;
   readonly #audits: AuditSampler;
   /** Recent requests `feedback` can label (none kept when the `feedbackWindow` option is false). */
   readonly #feedback: FeedbackWindow;
@@ -105,9 +94,11 @@ export class Device {
   constructor(parts: DeviceParts) {
     const { settings } = parts;
     this.#settings = settings;
-    this.#runtime = parts.runtime;
-    this.#model = parts.model;
-    this.#modelVersion = parts.modelVersion;
+    this.#slot = new ModelSlot({
+      runtime: parts.runtime,
+      model: parts.model,
+      modelVersion: parts.modelVersion,
+    });
     this.deviceId = settings.deviceId;
     this.edgeId = settings.edgeId;
     this.#policy = new PolicyInEffect(parts.policy, {
@@ -116,7 +107,14 @@ export class Device {
       pinned: settings.pinPolicy,
       onEvent: settings.onPolicy,
     });
-    this.#histogram = scoreHistogramOf(parts, (report) => this.report(report));
+    this.#histogram = scoreHistogramOf(this.#slot.current, settings, (report) => this.report(report));
+    const { load } = parts;
+    const current = () => this.#slot.current.modelVersion;
+    const swap = (next: UpdatedModel) => this.#swap(next);
+    this.#updater =
+      load && settings.modelUpdates
+        ? new ModelUpdater({ settings, current, load, swap, events: this.#events })
+        : undefined;
     this.#audits = new AuditSampler({
       seed: settings.auditSeed,
       ...(settings.auditBudget && { budget: settings.auditBudget }),
@@ -133,10 +131,9 @@ export class Device {
         !this.#closed &&
         this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
     });
-    const inferTopic = topics.infer(settings.edgeId);
     const sender = {
       isOnline: () => this.#transport.state === 'online',
-      send: (payload: Uint8Array) => this.#transport.publish(inferTopic, payload),
+      send: (payload: Uint8Array) => this.#transport.publish(topics.infer(settings.edgeId), payload),
     };
     this.#escalations = new Escalations({
       clock: settings.clock,
@@ -145,7 +142,8 @@ export class Device {
       minEscalationMs: settings.minEscalationMs,
       sender,
     });
-    this.#durable = forwardFrom(parts.store, sender, settings.store, parts.model.config.labels);
+    const labels = () => this.#slot.current.model.config.labels;
+    this.#durable = forwardFrom(parts.store, sender, settings.store, labels);
     this.#transport = new MqttTransport({
       url: settings.broker,
       clientId: settings.deviceId,
@@ -154,6 +152,8 @@ export class Device {
       replyTopic: topics.reply(settings.deviceId),
       policyTopic: this.#policy.topic,
       onPolicy: (payload) => this.#policy.receive(payload),
+      ...(this.#updater && { modelTopic: this.#updater.topic }),
+      onModelManifest: (payload) => this.#updater?.receive(payload),
       connectTimeoutMs: settings.connectTimeoutMs,
       keepaliveSec: settings.keepaliveSec,
       backoff: settings.backoff,
@@ -179,7 +179,22 @@ export class Device {
    * derived from the graph. `inputs[0]` is what `infer` takes, `labels` name the classes.
    */
   get config(): ModelConfig {
-    return this.#model.config;
+    return this.#slot.current.model.config;
+  }
+
+  /** `name:version` of the model answering now (it changes when the edge serves another). */
+  get model(): string {
+    return this.#slot.current.modelVersion;
+  }
+
+  /** Listens to model updates: `model` after a swap, `modelError` when one failed; returns the removal. */
+  on<E extends keyof DeviceEvents>(event: E, listener: (e: DeviceEvents[E]) => void): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Resolves once no model update is running. */
+  modelUpdatesIdle(): Promise<void> {
+    return this.#updater?.idle() ?? Promise.resolve();
   }
 
   /**
@@ -224,19 +239,21 @@ export class Device {
   async infer(input: DeviceInput, options: InferOptions = {}): Promise<InferResult> {
     if (this.#closed) throw new FoglineError('UNAVAILABLE', `device "${this.deviceId}" is closed`);
     // A fresh tensor: the caller may reuse its array while a request is queued (and its audit is built).
-    const tensor = inputTensor(input, this.#model);
+    const loaded = this.#slot.current;
+    const tensor = inputTensor(input, loaded.model);
     const deadlineMs = options.deadlineMs ?? this.#settings.deadlineMs;
     if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
       throw new FoglineError('INVALID_ARG', `deadlineMs must be a positive number, got ${deadlineMs}`);
     }
     const id = `${this.#idPrefix}-${this.#nextId++}`;
-    const answered = await this.#answer(id, tensor, deadlineMs);
+    const answered = await this.#answer(id, tensor, deadlineMs, loaded);
     const rate = this.#policy.current.auditRate ?? DEFAULT_AUDIT_RATE;
     const time = Date.now();
     this.#classes = answered.ownValues.length;
-    const quantization = this.#model.input.quantization;
+    const quantization = loaded.model.input.quantization;
+    const model = loaded.modelVersion;
     const body = (): AuditBody =>
-      auditBodyOf({ ...answered, input: tensor, quantization, model: this.#modelVersion, rate, time });
+      auditBodyOf({ ...answered, input: tensor, quantization, model, rate, time });
     this.#audits.consider(rate, body);
     this.#feedback.remember(id, body);
     return answered.result;
@@ -256,15 +273,20 @@ export class Device {
       throw new FoglineError('INVALID_ARG', 'feedback: requestId must be an InferResult.requestId');
     }
     // Before the first answer nothing can be labelled: only the label's form is checked then.
-    const index = classIndexOf(label, this.#classes ?? Number.MAX_SAFE_INTEGER, this.#model.config.labels);
+    const index = classIndexOf(label, this.#classes ?? Number.MAX_SAFE_INTEGER, this.config.labels);
     return this.#feedback.give(requestId, index);
   }
 
-  async #answer(id: string, tensor: Tensor<TensorDatatype>, deadlineMs: number): Promise<Answered> {
+  async #answer(
+    id: string,
+    tensor: Tensor<TensorDatatype>,
+    deadlineMs: number,
+    loaded: LoadedModel,
+  ): Promise<Answered> {
     const { clock } = this.#settings;
-    const { config, output, input: inputSpec } = this.#model;
+    const { config, output, input: inputSpec } = loaded.model;
     const start = clock.now();
-    const values = toRealValues(await this.#runtime.run(tensor, output), output);
+    const values = toRealValues(await this.#slot.run(loaded, tensor, output), output);
     const deviceMs = clock.now() - start;
     const own = classify(values, config.output_kind, config.labels);
     // One policy per request, even if the edge replaces it meanwhile.
@@ -281,7 +303,7 @@ export class Device {
         score,
         latencyMs: { device: deviceMs, total: clock.now() - start },
         degraded,
-        modelVersions: this.#modelVersion,
+        modelVersions: loaded.modelVersion,
       };
       if (fallback) result.fallback = fallback;
       return answered(result);
@@ -318,7 +340,7 @@ export class Device {
     const { reply } = outcome;
     let answer: Classified;
     try {
-      answer = this.#classifyReply(reply.logits, reply.outputKind, values.length);
+      answer = classifyReply(reply.logits, reply.outputKind, values.length, config.labels);
     } catch (err) {
       this.#stats.fallbacks++;
       const error = fromUnknown(err);
@@ -331,9 +353,7 @@ export class Device {
   /** To the durable store while the edge is unreachable or it holds older requests, else to the edge. */
   #escalate(id: string, remainingMs: number, encode: (budgetMs: number) => Uint8Array): Promise<Outcome> {
     const durable = this.#durable;
-    if (durable && (durable.backlog > 0 || this.#transport.state !== 'online')) {
-      return durable.enqueue(id, remainingMs, encode(remainingMs));
-    }
+    if (durable?.takes(this.#transport.state)) return durable.enqueue(id, remainingMs, encode(remainingMs));
     return this.#escalations.start(id, remainingMs, encode);
   }
 
@@ -362,39 +382,19 @@ export class Device {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#histogram?.close();
+    this.#updater?.close();
     this.#closed = true;
     this.#escalations.settleAll('UNAVAILABLE', 'device closed before the edge replied');
     this.#durable?.close();
     await this.#transport.close();
-    await this.#runtime.close();
+    await this.#slot.close();
   }
 
-  /** An upper tier's output, named with this device's labels: it must score the same classes. */
-  #classifyReply(values: Float32Array, kind: InferResult['outputKind'], classes: number): Classified {
-    if (values.length !== classes) {
-      throw new FoglineError(
-        'INVALID_ARG',
-        `it scores ${values.length} classes, the device model ${classes}`,
-      );
-    }
-    return classify(values, kind, this.#model.config.labels);
+  /** A checked update in for the next request: its policy, and histograms only for a model they fit. */
+  #swap(next: UpdatedModel): void {
+    this.#slot.swap(next);
+    this.#policy.switchModel(next.modelVersion, next.policy);
+    this.#histogram?.close();
+    this.#histogram = scoreHistogramOf(next, this.#settings, (report) => this.report(report));
   }
-}
-
-/** Histograms on the config's drift reference, when it is for the model this device runs. */
-function scoreHistogramOf(
-  parts: DeviceParts,
-  send: (report: DeviceReport) => boolean,
-): ScoreHistogram | undefined {
-  const reference = parts.model.config.drift;
-  const when = parts.settings.driftHistogram;
-  if (!reference || !when || driftModelOf(reference) !== parts.modelVersion) return undefined;
-  return new ScoreHistogram({ reference, model: parts.modelVersion, ...when, send });
-}
-
-/** An answer, and the device model's own output and score (for its audit). */
-export interface Answered {
-  readonly result: InferResult;
-  readonly ownValues: Float32Array;
-  readonly ownScore: number;
 }

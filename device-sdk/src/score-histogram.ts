@@ -10,9 +10,12 @@ import {
   binOf,
   type DeviceReport,
   type DriftReference,
+  driftModelOf,
   histogramReportBody,
   type ScoreKind,
 } from '@fogline/shared';
+import type { DeviceSettings } from './device-options.ts';
+import type { LoadedModel } from './model-slot.ts';
 
 /** When a device sends its histogram, unless told otherwise. */
 export const HISTOGRAM_DEFAULTS = Object.freeze({ everyRequests: 500, everyMs: 10_000 });
@@ -128,4 +131,16 @@ export class ScoreHistogram {
     });
     if (send({ kind: 'histogram', body })) this.#pending = undefined;
   }
+}
+
+/** Histograms on the config's drift reference, when it is for the model this device runs. */
+export function scoreHistogramOf(
+  loaded: LoadedModel,
+  settings: Pick<DeviceSettings, 'driftHistogram'>,
+  send: (report: DeviceReport) => boolean,
+): ScoreHistogram | undefined {
+  const reference = loaded.model.config.drift;
+  const when = settings.driftHistogram;
+  if (!reference || !when || driftModelOf(reference) !== loaded.modelVersion) return undefined;
+  return new ScoreHistogram({ reference, model: loaded.modelVersion, ...when, send });
 }

@@ -27,6 +27,7 @@ import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
 import type { TlsFiles } from '@fogline/shared/tls';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
+import type { DeviceFilesOptions } from './device-models/device-file-server.ts';
 import { type DriftOptions, resolveDriftSettings } from './drift-monitor.ts';
 import type { MetricsEndpointOptions } from './metrics-endpoint.ts';
 
@@ -106,6 +107,11 @@ export interface EdgeAgentOptions {
    * bearer token, required when the host is not loopback. Default off.
    */
   readonly metrics?: MetricsEndpointOptions;
+  /**
+   * Serve the devices their model over HTTP (docs/edge-agent.md "Device models"): port, host (default
+   * 0.0.0.0), and the base URL devices reach it by. Default off: a deployment's device model then fails.
+   */
+  readonly deviceFiles?: DeviceFilesOptions;
   /** Model repository directory. Default `<repo>/models`. */
   readonly modelsDir?: string;
   /** Edge model. Default `digits-mid-int8` (the INT8 digits-mid from `fogline quantize`). */
@@ -162,6 +168,16 @@ export interface EdgeAgentOptions {
    * take. 0: none. Default 2.
    */
   readonly auditFloorPerSec?: number;
+  /**
+   * Model downloads of deployments (docs/edge-agent.md "Deployments"): an attempt with no byte for
+   * `idleTimeoutMs` is dropped, `attempts` in all (resuming with Range), the first retry after
+   * `backoffMs`, doubled each time. Defaults 30000, 5, 1000.
+   */
+  readonly deploymentDownload?: {
+    readonly idleTimeoutMs?: number;
+    readonly attempts?: number;
+    readonly backoffMs?: number;
+  };
   /** Telemetry period. Default 5000. */
   readonly telemetryIntervalMs?: number;
   /** Bound on waiting for in-flight requests at stop. Default 5000. */
@@ -240,6 +256,20 @@ export const LOCAL_BROKER_RULES = Object.freeze({
   url: url(MQTT_SCHEMES),
 });
 
+/** Deployment downloads (defaults: DOWNLOAD_DEFAULTS in deployment/model-download.ts). */
+export const DOWNLOAD_RULES = Object.freeze({
+  idleTimeoutMs: ms(),
+  attempts: positiveInt,
+  backoffMs: ms(),
+});
+
+/** The device file listener (`deviceFiles`). */
+export const DEVICE_FILES_RULES = Object.freeze({
+  port: portOrZero,
+  host: nonEmptyString,
+  publicUrl: url(['http:', 'https:']),
+});
+
 /** The cloud breaker's settings (defaults: BREAKER_DEFAULTS in cloud-breaker.ts). */
 export const BREAKER_RULES = Object.freeze({
   errorThresholdPercentage: rule<number>(
@@ -264,6 +294,13 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
   check('localBroker.kind', broker?.kind, LOCAL_BROKER_RULES.kind);
   checkFields(check, broker as Record<string, unknown>, LOCAL_BROKER_RULES, 'localBroker.');
   if (options.breaker) checkFields(check, options.breaker, BREAKER_RULES, 'breaker.');
+  if (options.deploymentDownload) {
+    checkFields(check, options.deploymentDownload, DOWNLOAD_RULES, 'deploymentDownload.');
+  }
+  if (options.deviceFiles) {
+    check('deviceFiles.port', options.deviceFiles.port, DEVICE_FILES_RULES.port);
+    checkFields(check, options.deviceFiles, DEVICE_FILES_RULES, 'deviceFiles.');
+  }
   if (options.drift) resolveDriftSettings(options.drift);
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const resolved = {

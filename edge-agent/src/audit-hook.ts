@@ -5,8 +5,8 @@
 import type { ResolvedAgentOptions } from './agent-options.ts';
 import { AuditRelay } from './audit-relay.ts';
 import type { CloudTier } from './cloud-tier.ts';
+import type { ModelSlot } from './deployment/model-slot.ts';
 import type { DriftMonitor } from './drift-monitor.ts';
-import type { EdgeModel } from './edge-model.ts';
 import type { ReportInbox } from './report-inbox.ts';
 import type { RoutingControl } from './routing-control.ts';
 
@@ -17,7 +17,7 @@ const UPLOAD_TIMEOUT_MS = 10_000;
 
 export function startAuditRelay(
   config: ResolvedAgentOptions,
-  model: EdgeModel,
+  model: ModelSlot,
   routing: RoutingControl,
   cloud: CloudTier | undefined,
   reports: ReportInbox,
@@ -26,6 +26,8 @@ export function startAuditRelay(
   if (!cloud) return undefined;
   const relay = new AuditRelay({
     model,
+    // The previous version while a deployment's gate runs (docs/edge-agent.md "Deployments").
+    shadow: () => model.shadow,
     routing: () => routing.edge,
     cloudModel: cloud.client.model,
     keepInputs: config.auditInputs === 'keep',

@@ -61,6 +61,11 @@ export interface AuditRelayOptions {
    * during a drift alarm (0 otherwise). Default: none.
    */
   readonly floorPerSec?: () => number;
+  /**
+   * The edge's previous model while a deployment's gate runs (deployment/model-slot.ts `shadow`): its
+   * answer on the same input goes in the upload's `shadow`, run at the same low priority. Default none.
+   */
+  readonly shadow?: () => AuditModel | undefined;
   /** How long to wait before looking again when the edge model is busy, ms. Default 5. */
   readonly idlePollMs?: number;
   readonly warn: (message: string) => void;
@@ -179,9 +184,11 @@ export class AuditRelay {
         }
         const { deviceId, audit } = this.#waiting.shift()!;
         this.#inModel = 1;
-        const edge = await this.#edgeAnswer(audit);
+        const edge = await this.#edgeAnswer(model, audit);
+        const shadowModel = edge && this.#o.shadow?.();
+        const shadow = shadowModel ? await this.#shadowAnswer(shadowModel, audit) : undefined;
         this.#inModel = 0;
-        this.#readyOne({ deviceId, audit, edge });
+        this.#readyOne({ deviceId, audit, edge, ...(shadow && { shadow }) });
       }
     } finally {
       this.#pumping = false;
@@ -204,9 +211,22 @@ export class AuditRelay {
     return this.#floorBucket.tryTake().ok;
   }
 
-  /** The edge model's answer, or null when it cannot take this input (the cloud still can). */
-  async #edgeAnswer(audit: AuditBody): Promise<AuditUploadItem['edge']> {
+  /**
+   * The previous model's answer, run only once the serving model is idle again (a request never
+   * waits for it); undefined when the gate ended meanwhile or it cannot take the input.
+   */
+  async #shadowAnswer(shadow: AuditModel, audit: AuditBody): Promise<AuditUploadItem['shadow']> {
     const { model } = this.#o;
+    while ((model.queueDepth > 0 || model.batchesInFlight > 0) && !this.#closed) {
+      await new Promise((r) => setTimeout(r, this.#o.idlePollMs ?? 5));
+    }
+    if (this.#closed || this.#o.shadow?.() !== shadow) return undefined;
+    return (await this.#edgeAnswer(shadow, audit)) ?? undefined;
+  }
+
+  /** `model`'s answer, or null when it cannot take this input (the cloud still can). */
+  async #edgeAnswer(model: AuditModel, audit: AuditBody): Promise<AuditUploadItem['edge']> {
+    const label = model.label;
     try {
       const input = model.validate({
         tensors: [audit.input],
@@ -215,7 +235,7 @@ export class AuditRelay {
       const answer = await model.infer(input);
       if (answer.values.length !== audit.deviceOutputs.length) return null;
       const score = scoreOf(this.#o.routing().score, answer.probabilities);
-      return { model: model.label, outputs: Array.from(answer.values), score };
+      return { model: label, outputs: Array.from(answer.values), score };
     } catch {
       return null;
     }

@@ -6,7 +6,8 @@
  * locally (the breaker in cloud-breaker.ts decides when to stop calling).
  *
  * The same credential and connections fetch the edge's desired state when it has no cloud broker
- * (`GET {cloud}/v2/fogline/edges/{edgeId}/desired`, docs/cloud.md "Device-list sync over HTTP").
+ * (`GET {cloud}/v2/fogline/edges/{edgeId}/desired`, docs/cloud.md "Device-list sync over HTTP"),
+ * post its reported state then, and download deployed model files (docs/edge-agent.md "Deployments").
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -200,6 +201,72 @@ export class CloudClient {
     if (response.status !== 202) throw httpError(response);
     const parsed = JSON.parse(response.body.toString('utf8')) as { accepted?: unknown; dropped?: unknown };
     return { accepted: Number(parsed.accepted) || 0, dropped: Number(parsed.dropped) || 0 };
+  }
+
+  /**
+   * Opens a model file of the cloud's model store (`GET {cloud}/v2/fogline/models/{model}/versions/{v}/file`,
+   * docs/cloud.md "Model store") from byte `from` (`Range: bytes=from-` when from > 0) and resolves
+   * with the response as a stream, whatever its status: the caller reads the status, the body and
+   * its end (deployment/model-download.ts). `signal` aborts it (a timeout or a stop).
+   */
+  openModelFile(model: string, version: number, from: number, signal: AbortSignal): Promise<IncomingMessage> {
+    const url = new URL(`v2/fogline/models/${encodeURIComponent(model)}/versions/${version}/file`, this.base);
+    const headers: Record<string, string> = { authorization: `Bearer ${this.credential}` };
+    if (from > 0) headers.range = `bytes=${from}-`;
+    return new Promise((resolve, reject) => {
+      const req = this.send(url, { method: 'GET', agent: this.agent, signal, headers });
+      req.on('error', (err) =>
+        reject(toCloudError(err, signal, 'model download timed out or was cancelled')),
+      );
+      req.on('response', resolve);
+      req.end();
+    });
+  }
+
+  /** The config.json of a model version in the store (`.../versions/{v}/config`), parsed, unvalidated. */
+  async modelConfig(model: string, version: number, timeoutMs: number): Promise<unknown> {
+    const url = new URL(
+      `v2/fogline/models/${encodeURIComponent(model)}/versions/${version}/config`,
+      this.base,
+    );
+    const response = await this.request(
+      url,
+      { method: 'GET', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } },
+      undefined,
+      1024 * 1024,
+      'model config fetch timed out',
+    );
+    if (response.status !== 200) throw httpError(response);
+    try {
+      return JSON.parse(response.body.toString('utf8')) as unknown;
+    } catch (cause) {
+      throw new FoglineError('INTERNAL', 'the model config from the cloud is not JSON', { cause });
+    }
+  }
+
+  /**
+   * Sends the edge's reported state over HTTP (`POST {cloud}/v2/fogline/edges/{edgeId}/reported`), for
+   * an edge with no cloud broker: `body` is the JSON it would publish on `edge/{id}/reported`.
+   * Resolves false when the cloud does not know the route (404: an older cloud); rejects like `infer`.
+   */
+  async postReported(body: string, timeoutMs: number): Promise<boolean> {
+    if (this.edgeId === undefined) throw new FoglineError('INVALID_ARG', 'reporting needs the edge id');
+    const url = new URL(`v2/fogline/edges/${encodeURIComponent(this.edgeId)}/reported`, this.base);
+    const bytes = new TextEncoder().encode(body);
+    const response = await this.request(
+      url,
+      {
+        method: 'POST',
+        signal: AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs))),
+        headers: { 'content-type': 'application/json', 'content-length': bytes.length },
+      },
+      bytes,
+      64 * 1024,
+      'reported-state post timed out',
+    );
+    if (response.status === 404) return false;
+    if (response.status < 200 || response.status >= 300) throw httpError(response);
+    return true;
   }
 
   close(): void {

@@ -46,6 +46,14 @@ describe('parseDesiredState', () => {
     );
   });
 
+  it('passes a deployment block on as it came, and never refuses the device list for it', () => {
+    const deployment = { id: 'd-1', model: 'digits-mid', version: 'not a version' };
+    const state = parseDesiredState({ version: 4, devices: [{ id: 'dev-1', tokenHash: hash }], deployment });
+    expect(state.deployment).toEqual(deployment);
+    expect(state.devices).toHaveLength(1);
+    expect(parseDesiredState({ version: 4, devices: [] }).deployment).toBeUndefined();
+  });
+
   it('passes a routing block on as it came, and never refuses the device list for it', () => {
     const routing = { id: 'c-1', reason: 'x', device: 'not a policy' };
     const state = parseDesiredState({ version: 4, devices: [{ id: 'dev-1', tokenHash: hash }], routing });

@@ -6,12 +6,14 @@
  *   { "version": 7,
  *     "devices": [{ "id": "dev-1", "tokenHash": "scrypt$16384$8$1$<salt>$<hash>" }],
  *     "models": { "digits-mid": 1 },       // optional: model name → desired version
- *     "routing": { "id": ..., "reason": ..., "device": {...}, "edge": {...} } }   // optional
+ *     "routing": { "id": ..., "reason": ..., "device": {...}, "edge": {...} },    // optional
+ *     "deployment": { "id": "d-12", "model": "digits-mid", "version": 3, ... } }  // optional
  *
  * Unknown fields are ignored. A message that fails validation is refused as a whole, so a corrupt
  * publish never empties the device list. The `routing` block (the cloud → edge policy channel,
  * shared `RoutingDirective`) is passed on as it came and validated on its own by cloud-routing.ts:
- * a bad block is refused there and never costs the device list.
+ * a bad block is refused there and never costs the device list. The `deployment` block (shared
+ * model-deployment.ts) is passed on the same way, to the deployer (deployment/deployer.ts).
  */
 import { FoglineError, isValidId } from '@fogline/shared';
 
@@ -28,6 +30,8 @@ export interface DesiredState {
   readonly models?: Readonly<Record<string, number>>;
   /** The routing block as received (unvalidated: cloud-routing.ts reads it). */
   readonly routing?: unknown;
+  /** The deployment block as received (unvalidated: deployment/deployer.ts and device-models/ read it). */
+  readonly deployment?: unknown;
 }
 
 /** Upper bound on the list, so a hostile or broken publish cannot make the edge allocate without end. */
@@ -40,7 +44,7 @@ export function parseDesiredState(raw: unknown): DesiredState {
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('must be a JSON object');
   const obj = raw as Record<string, unknown>;
-  const { version, devices, models, routing } = obj;
+  const { version, devices, models, routing, deployment } = obj;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
     fail('"version" must be a non-negative integer');
   }
@@ -67,12 +71,14 @@ export function parseDesiredState(raw: unknown): DesiredState {
     devices: readonly DeviceCredential[];
     models?: Record<string, number>;
     routing?: unknown;
+    deployment?: unknown;
   } = {
     version: version as number,
     devices: Object.freeze(list),
   };
   if (models !== undefined) state.models = parseModels(models, fail);
   if (routing !== undefined) state.routing = routing;
+  if (deployment !== undefined) state.deployment = deployment;
   return Object.freeze(state);
 }
 

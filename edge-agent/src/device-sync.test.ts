@@ -78,3 +78,33 @@ describe('DeviceSync.receiveFetched', () => {
     expect(reports.at(-1)?.lastError).toMatch(/tokenHash/);
   });
 });
+
+describe("a desired state's deployment block", () => {
+  it('goes to the deployment hook as received, without holding up the device list', async () => {
+    const received: unknown[] = [];
+    const deploymentSync = new DeviceSync({
+      edgeId: 'edge-1',
+      registry,
+      cache,
+      revoke: () => {},
+      report: (state) => reports.push(state),
+      servedModels: () => ({}),
+      // A download that never ends.
+      deployment: {
+        receive: (raw) => {
+          received.push(raw);
+          return new Promise<void>(() => {});
+        },
+        status: () => undefined,
+      },
+      logger: { info: () => {}, warn: () => {} },
+    });
+    const deployment = { id: 'd-1', device: { model: 'digits-tiny', version: 2 } };
+    const withDeployment = (version: number) =>
+      new TextEncoder().encode(JSON.stringify({ version, devices: [], deployment }));
+    await deploymentSync.receive(withDeployment(1));
+    await deploymentSync.receive(payload(2, ['dev-1']));
+    expect(registry.version).toBe(2);
+    expect(received).toEqual([deployment]);
+  });
+});

@@ -7,7 +7,7 @@
  * States come from the cloud broker (`receive`, in topic order) or are fetched over HTTP
  * (`receiveFetched`, desired-state-poller.ts); both are validated, applied, cached and reported alike.
  */
-import { fromUnknown } from '@fogline/shared';
+import { type DeploymentReport, fromUnknown } from '@fogline/shared';
 import type { AgentLogger } from './agent-options.ts';
 import type { RoutingDirectiveStatus } from './cloud-routing.ts';
 import { type DesiredState, decodeDesiredState } from './desired-state.ts';
@@ -28,6 +28,8 @@ export interface ReportedState {
   lastError?: string;
   /** The last routing directive from the cloud: its id, applied or refused and why (cloud-routing.ts). */
   routing?: RoutingDirectiveStatus;
+  /** How far the last deployment got (shared model-deployment.ts; deployment/deployer.ts). */
+  deployment?: DeploymentReport;
 }
 
 export interface DeviceSyncOptions {
@@ -42,6 +44,14 @@ export interface DeviceSyncOptions {
   readonly routing?: {
     receive(raw: unknown): Promise<void>;
     status(): RoutingDirectiveStatus | undefined;
+  };
+  /**
+   * Takes a desired state's `deployment` block (deployment/deployer.ts): validates it and starts it in
+   * the background (a download does not hold up the device list); reports go out on their own.
+   */
+  readonly deployment?: {
+    receive(raw: unknown): void;
+    status(): DeploymentReport | undefined;
   };
   readonly logger: AgentLogger;
 }
@@ -103,6 +113,8 @@ export class DeviceSync {
     if (this.lastError !== undefined) state.lastError = this.lastError;
     const routing = this.options.routing?.status();
     if (routing) state.routing = routing;
+    const deployment = this.options.deployment?.status();
+    if (deployment) state.deployment = deployment;
     return state;
   }
 
@@ -143,6 +155,7 @@ export class DeviceSync {
       logger.warn(this.lastError);
     }
     if (state.routing !== undefined) await this.options.routing?.receive(state.routing);
+    if (state.deployment !== undefined) this.options.deployment?.receive(state.deployment);
     this.options.report(this.reported());
     return true;
   }

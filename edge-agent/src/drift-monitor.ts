@@ -3,7 +3,9 @@
  * devices' score histograms, summed into windows of at least `windowRequests` inferences, each
  * compared by PSI with the edge config's drift reference (the device model's calibration
  * histogram). A window past `alarmPsi` raises the alarm; `calmWindows` windows in a row at or below
- * it clear it (hysteresis). Every change is one log line, an event in a bounded history and a call
+ * it clear it (hysteresis). Between windows, the last `windowRequests` inferences (a sliding window
+ * of whole histograms, the same sample size) are checked after every histogram, so that a shift
+ * raises the alarm as soon as it fills most of a window, not only when a window closes. Every change is one log line, an event in a bounded history and a call
  * of `onAlarm`. Only the device's scores count: the edge's own describe the population the device
  * threshold lets through. Histograms for another model, score kind or bins are refused and counted;
  * they change nothing. No I/O; times from the injected wall clock.
@@ -172,6 +174,9 @@ export class DriftMonitor {
   #alarmWindows: number[][] = [];
   /** The routing changed since the alarm went on. */
   #acted = false;
+  /** The latest histograms, just enough to hold windowRequests inferences (the sliding check). */
+  #recent: { readonly counts: readonly number[]; readonly count: number }[] = [];
+  #recentCount = 0;
 
   constructor(options: DriftMonitorOptions) {
     this.#options = options;
@@ -204,7 +209,9 @@ export class DriftMonitor {
     });
     this.#count += histogram.count;
     this.#devices.add(deviceId);
+    this.#slide(histogram.counts, histogram.count);
     if (this.#count >= this.#options.settings.windowRequests) this.#closeWindow();
+    else if (this.#alarmSince === undefined) this.#checkSliding();
   }
 
   /** Whether the alarm is on (cheap: the audit relay asks while its model is busy). */
@@ -234,8 +241,59 @@ export class DriftMonitor {
     };
   }
 
-  #closeWindow(): void {
+  #slide(counts: readonly number[], count: number): void {
+    const { windowRequests } = this.#options.settings;
+    this.#recent.push({ counts, count });
+    this.#recentCount += count;
+    while (this.#recent.length > 1 && this.#recentCount - this.#recent[0]!.count >= windowRequests) {
+      this.#recentCount -= this.#recent.shift()!.count;
+    }
+  }
+
+  /** The alarm on now when the last windowRequests inferences are past alarmPsi. */
+  #checkSliding(): void {
+    const { settings } = this.#options;
+    if (this.#recentCount < settings.windowRequests) return;
+    const value = psi(this.#expected, sumOf(this.#recent.map((h) => [...h.counts])));
+    if (!(value > settings.alarmPsi)) return;
+    const at = new Date(this.#now());
+    this.#alarmSince = at;
+    this.#alarms++;
+    this.#alarmWindows = [];
+    this.#acted = false;
+    this.#calm = 0;
+    this.#announce(
+      at,
+      true,
+      value,
+      false,
+      `PSI ${value.toFixed(3)} over the last ${this.#recentCount} inferences, alarm at ${settings.alarmPsi}`,
+    );
+  }
+
+  #announce(at: Date, alarm: boolean, value: number, settled: boolean, figures: string): void {
     const { reference, settings, logger } = this.#options;
+    this.#recent = [];
+    this.#recentCount = 0;
+    push(
+      this.#events,
+      Object.freeze({ at, alarm, psi: value, ...(settled && { settled }) }),
+      settings.historySize,
+    );
+    if (alarm) logger.warn(`drift: alarm on for ${this.#model} ${reference.score}: ${figures}`);
+    else if (settled)
+      logger.info(
+        `drift: alarm off for ${this.#model}: settled on the new population (its last ${settings.settleWindows} windows agree within PSI ${settings.settlePsi} and the routing changed since the alarm); ${figures} against the old reference`,
+      );
+    else
+      logger.info(
+        `drift: alarm off for ${this.#model} after ${settings.calmWindows} calm windows: ${figures}`,
+      );
+    this.#options.onAlarm?.(alarm, this.status());
+  }
+
+  #closeWindow(): void {
+    const { settings } = this.#options;
     const counts = this.#counts;
     const value = psi(this.#expected, counts);
     const at = new Date(this.#now());
@@ -274,22 +332,8 @@ export class DriftMonitor {
     const alarm = this.#alarmSince !== undefined;
     push(this.#windows, Object.freeze({ at, ...window, psi: value, alarm }), settings.historySize);
     if (changed === undefined) return;
-    push(
-      this.#events,
-      Object.freeze({ at, alarm, psi: value, ...(settled && { settled }) }),
-      settings.historySize,
-    );
     const figures = `PSI ${value.toFixed(3)} over ${window.count} inferences of ${window.devices} device(s), alarm at ${settings.alarmPsi}`;
-    if (alarm) logger.warn(`drift: alarm on for ${this.#model} ${reference.score}: ${figures}`);
-    else if (settled)
-      logger.info(
-        `drift: alarm off for ${this.#model}: settled on the new population (its last ${settings.settleWindows} windows agree within PSI ${settings.settlePsi} and the routing changed since the alarm); ${figures} against the old reference`,
-      );
-    else
-      logger.info(
-        `drift: alarm off for ${this.#model} after ${settings.calmWindows} calm windows: ${figures}`,
-      );
-    this.#options.onAlarm?.(alarm, this.status());
+    this.#announce(at, alarm, value, settled, figures);
   }
 
   /** The routing changed since the alarm and its last settleWindows windows agree with their sum. */

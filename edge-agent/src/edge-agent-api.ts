@@ -2,9 +2,16 @@
  * What an edge agent offers once created (docs/edge-agent.md): its ready info and its methods. The
  * implementation is `createEdgeAgent` (edge-agent.ts).
  */
-import type { PolicyMessage, ResolvedPolicy, RoutingPolicy } from '@fogline/shared';
+import type {
+  DeploymentReport,
+  ModelFile,
+  PolicyMessage,
+  ResolvedPolicy,
+  RoutingPolicy,
+} from '@fogline/shared';
 import type { AuditRelayCounts } from './audit-hook.ts';
 import type { BreakerState } from './cloud-breaker.ts';
+import type { DeviceModelStatus } from './device-models/device-model-service.ts';
 import type { DriftStatus } from './drift-monitor.ts';
 import type { DriftAlarmListener } from './edge-drift.ts';
 import type { TelemetryMessage } from './edge-telemetry.ts';
@@ -26,6 +33,8 @@ export interface EdgeAgentInfo {
   readonly deviceListVersion: number | undefined;
   /** Where `/metrics` is served, when the `metrics` option asked for it. */
   readonly metrics?: { readonly host: string; readonly port: number };
+  /** Where the devices' model is served, when the `deviceFiles` option asked for it. */
+  readonly deviceFiles?: { readonly host: string; readonly port: number };
 }
 
 export interface EdgeAgent {
@@ -68,9 +77,21 @@ export interface EdgeAgent {
   onDriftAlarm(listener: DriftAlarmListener): () => void;
   /** Audits relayed to the cloud: received, uploaded, dropped by why (docs/edge-agent.md "Audits"). */
   auditCounts(): AuditRelayCounts | undefined;
+  /** `name:version` of the model serving now (a deployment swaps it; docs/edge-agent.md "Deployments"). */
+  readonly servingModel: string | undefined;
+  /** The last deployment's report, as in the reported state; undefined when none came. */
+  deployment(): DeploymentReport | undefined;
   /**
    * Re-reads the local broker's certificate and key (SIGHUP): new MQTTS/WSS handshakes get them, open
    * connections go on. INVALID_ARG without TLS, or for a pair that cannot be used (the old one stays).
    */
   reloadTls(): Promise<void>;
+  /** The device model this edge announces to its devices, and the last one it could not serve. */
+  deviceModel(): DeviceModelStatus | undefined;
+  /**
+   * Fetches `file` from the cloud's model store, checks its size and sha256, serves it to the devices
+   * and announces it (what a deployment's `device` block does); rejects with the reason, and the
+   * previous device model stays announced.
+   */
+  serveDeviceModel(file: ModelFile): Promise<DeviceModelStatus>;
 }

@@ -20,8 +20,12 @@ import { startAuditRelay } from './audit-hook.ts';
 import { CloudLink } from './cloud-link.ts';
 import { CloudRouting, routingTelemetry } from './cloud-routing.ts';
 import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
+import type { Deployer } from './deployment/deployer.ts';
+import { deploymentHook, servingAtStart, startDeployments } from './deployment/deployment-hook.ts';
+import { ModelSlot } from './deployment/model-slot.ts';
 import { DesiredStatePoller } from './desired-state-poller.ts';
 import { DeviceListCache } from './device-list-cache.ts';
+import { type EdgeDeviceModels, startDeviceModels } from './device-models/edge-device-models.ts';
 import { DeviceRegistry } from './device-registry.ts';
 import { DeviceSync } from './device-sync.ts';
 import type { DriftMonitor } from './drift-monitor.ts';
@@ -47,7 +51,9 @@ import { type DevicePolicyOptions, RoutingControl } from './routing-control.ts';
 export type { EdgeAgent, EdgeAgentInfo } from './edge-agent-api.ts';
 
 interface Running {
-  model: EdgeModel;
+  /** The serving model, swapped by deployments (deployment/model-slot.ts). */
+  model: ModelSlot;
+  deployer: Deployer;
   routing: RoutingControl;
   cloudRouting: CloudRouting;
   drift: DriftMonitor | undefined;
@@ -57,6 +63,7 @@ interface Running {
   link: CloudLink | undefined;
   poller: DesiredStatePoller | undefined;
   audits: ReturnType<typeof startAuditRelay>;
+  deviceModels: EdgeDeviceModels;
   telemetryTimer: ReturnType<typeof setInterval> | undefined;
   metrics?: MetricsEndpoint;
   startedAt: number;
@@ -78,7 +85,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
     return telemetry.snapshot(
       {
         edgeId: config.edgeId,
-        model: r?.model.label ?? config.model,
+        model: r?.model.current.label ?? config.model,
         uptimeMs: r ? config.clock.now() - r.startedAt : 0,
         at: new Date(),
       },
@@ -164,7 +171,13 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return () => driftListeners.delete(listener);
     },
     auditCounts: () => running?.audits?.relay.counts(),
+    get servingModel() {
+      return running?.model.current.label;
+    },
+    deployment: () => running?.deployer.status(),
     reloadTls: () => started().bus.reloadTls(),
+    deviceModel: () => running?.deviceModels.service.status(),
+    serveDeviceModel: (file) => started().deviceModels.service.apply(file),
   };
 
   function started(): Running {
@@ -183,7 +196,8 @@ async function startAgent(
   const { logger, edgeId } = config;
   await preparePrivateDir(config.dataDir, { insecure: config.insecureDataDir });
   const repository = await loadModelRepository(config.modelsDir);
-  const entry = repository.get(config.model);
+  // A deployed version outranks --model (docs/edge-agent.md "Deployments").
+  const { entry, version, record } = await servingAtStart(config, repository);
   const routing = resolvePolicy({
     score: config.routingScore ?? entry.config.routing.score,
     threshold: config.routingThreshold ?? entry.config.routing.threshold,
@@ -191,12 +205,27 @@ async function startAgent(
   const control = new RoutingControl({ edgeId, initial: routing, logger });
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
-    const model = await EdgeModel.load({ ...config, entry, version: config.modelVersion });
-    cleanups.push(() => model.close());
-    logger.info(model.sizingLine);
-
+    const model = await EdgeModel.load({ ...config, entry, version });
+    const slot = new ModelSlot(model);
     let bus: LocalBus | undefined;
     let link: CloudLink | undefined;
+    cleanups.push(() => slot.current.close());
+    logger.info(model.sizingLine);
+    const { cloudUrl } = config;
+    const cloud =
+      cloudUrl === undefined ? undefined : createCloudTier({ ...config, cloudUrl }, telemetry, model.config);
+    if (cloud) cleanups.push(() => closeCloudTier(cloud));
+    const { deployer, report } = startDeployments({
+      config,
+      slot,
+      cloud,
+      record,
+      link: () => link,
+      reported: () => sync.reported(),
+    });
+    cleanups.push(() => deployer.close());
+
+    let deviceModels: EdgeDeviceModels | undefined;
     const driftModel = entry.config.drift?.model;
     const cloudRouting = new CloudRouting({
       control,
@@ -214,20 +243,16 @@ async function startAgent(
       registry,
       cache: new DeviceListCache(config.dataDir),
       revoke: (ids) => bus?.revoke(ids),
-      report: (state) => link?.publishReported(state),
-      servedModels: () => ({ [model.name]: model.version }),
+      report,
+      servedModels: () => ({ [slot.current.name]: slot.current.version }),
       routing: cloudRouting,
+      deployment: deploymentHook(deployer, () => deviceModels?.service),
       logger,
     });
     await sync.loadCache();
     if (registry.version === undefined && config.localBroker.kind === 'embedded') {
       logger.warn('no cached device list: devices cannot connect until the cloud sends one');
     }
-
-    const { cloudUrl } = config;
-    const cloud =
-      cloudUrl === undefined ? undefined : createCloudTier({ ...config, cloudUrl }, telemetry, model.config);
-    if (cloud) cleanups.push(() => closeCloudTier(cloud));
 
     const localBus: LocalBus =
       config.localBroker.kind === 'embedded'
@@ -241,10 +266,13 @@ async function startAgent(
           });
     bus = localBus;
     cleanups.push(() => localBus.close());
+    const models = await startDeviceModels(config, registry, localBus);
+    deviceModels = models;
+    cleanups.push(() => models.close());
 
     const handler = new InferHandler({
       ...config,
-      model,
+      model: slot,
       routing: () => control.edge,
       cloud,
       telemetry,
@@ -296,11 +324,12 @@ async function startAgent(
         logger,
       });
     poller?.start();
-    const audits = startAuditRelay(config, model, control, cloud, reports, drift);
+    const audits = startAuditRelay(config, slot, control, cloud, reports, drift);
     cleanups.push(() => audits?.close());
     const startedAt = config.clock.now();
     const running: Running = {
-      model,
+      model: slot,
+      deployer,
       routing: control,
       cloudRouting,
       drift,
@@ -310,6 +339,7 @@ async function startAgent(
       link,
       poller,
       audits,
+      deviceModels: models,
       telemetryTimer: undefined,
       startedAt,
       info: {
@@ -321,6 +351,7 @@ async function startAgent(
         cloudBrokerUrl: config.cloudBrokerUrl,
         localBroker: { kind: localBus.kind, ...localBus.endpoints },
         deviceListVersion: registry.version,
+        ...(models.files && { deviceFiles: { host: models.files.host, port: models.files.port } }),
       },
     };
     return running;
@@ -356,8 +387,10 @@ async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void
     config.logger.warn(`${r.handler.inFlight} request(s) unfinished after ${config.shutdownTimeoutMs} ms`);
   // 3. Tell the cloud we are going (retained offline), then close everything.
   r.audits?.close();
+  await r.deployer.close();
   await r.link?.close();
+  await r.deviceModels.close();
   await r.bus.close();
   if (r.cloud) closeCloudTier(r.cloud);
-  await r.model.close();
+  await r.model.current.close();
 }

@@ -117,6 +117,13 @@ export class EdgeModel {
     return readClassAnswer(out[this.output.name]?.data, this.output, this.config.output_kind, this.name);
   }
 
+  /** One request of zeros, through the batcher as a device's would go (a deployment's warm-up). */
+  async warmUp(): Promise<void> {
+    const shape = [1, ...this.input.shape.slice(1)];
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    await this.infer(this.validate({ tensors: [{ name: this.input.name, datatype: 'FP32', shape, data }] }));
+  }
+
   /** Finishes queued and running batches, refuses new ones, then frees the workers. */
   close(): Promise<void> {
     return this.instance.retire();

@@ -4,6 +4,7 @@ export {
   AGENT_RULES,
   type AgentLogger,
   BREAKER_RULES,
+  DEVICE_FILES_RULES,
   type EdgeAgentOptions,
   LOCAL_BROKER_RULES,
   type LocalBrokerOptions,

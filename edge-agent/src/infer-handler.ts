@@ -35,7 +35,8 @@ import { decideAtEdge } from './edge-routing.ts';
 import type { EdgeTelemetry } from './edge-telemetry.ts';
 
 export interface InferHandlerOptions extends FabricRequestLimits {
-  readonly model: EdgeModel;
+  /** The serving model (deployment/model-slot.ts): read once per request, which it answers with. */
+  readonly model: { readonly current: EdgeModel };
   /** The routing policy in effect now (it may change at run time); read once per request. */
   readonly routing: () => ResolvedPolicy;
   readonly cloud: CloudTier | undefined;
@@ -49,6 +50,8 @@ export interface InferHandlerOptions extends FabricRequestLimits {
 }
 
 interface LocalAnswer {
+  /** The model that answered (a swap may happen while the request runs). */
+  readonly model: EdgeModel;
   readonly answer: ClassAnswer;
   readonly score: number;
   readonly edgeMs: number;
@@ -127,11 +130,14 @@ export class InferHandler {
    */
   private async answer(request: FabricRequest, deadline: Deadline): Promise<AnswerReply> {
     if (!this.accepting) throw new FoglineError('UNAVAILABLE', 'edge agent is shutting down');
-    const { model, telemetry } = this.options;
+    const { telemetry } = this.options;
+    const model = this.options.model.current;
     const routing = this.options.routing();
+    // Read and queued in one tick: the request runs on the model it read, whatever swaps meanwhile.
     const input = model.validate(request);
     const answer = await deadline.race(model.infer(input), 'the edge model');
     const local: LocalAnswer = {
+      model,
       answer,
       score: scoreOf(routing.score, answer.probabilities),
       edgeMs: deadline.elapsedMs(),
@@ -214,7 +220,7 @@ export class InferHandler {
   }
 
   private replyLocal(request: FabricRequest, local: LocalAnswer, fallback?: Fallback): AnswerReply {
-    const { model } = this.options;
+    const { model } = local;
     const parameters: FabricReplyParameters = {
       tier: 'edge',
       degraded: fallback !== undefined,
@@ -243,7 +249,7 @@ export class InferHandler {
     cloudMs: number,
     routing: ResolvedPolicy,
   ): AnswerReply {
-    const { model } = this.options;
+    const { model } = local;
     const { answer, scores } = cloud;
     const version = answer.modelVersion ?? '?';
     const parameters: FabricReplyParameters = {

@@ -135,11 +135,14 @@ describe('fogline edge', { timeout: 90_000 }, () => {
     expect(both.code).toBe(1);
     expect(both.stderr).toContain('not with --broker');
     const base = ['edge', '--id', 'e1', '--token', 't', '--cloud', 'http://x:1', '--data-dir', dataDir];
-    const [tooOften, withBroker, negativeFloor] = await Promise.all([
+    const [tooOften, withBroker, negativeFloor, filesUrl] = await Promise.all([
       exitOf(run([...base, '--device-list-poll-ms', '50'])),
       exitOf(run([...base, '--cloud-broker', 'mqtt://h:1', '--device-list-poll-ms', '1000'])),
       exitOf(run([...base, '--audit-floor-per-sec', '-1'])),
+      exitOf(run([...base, '--device-files-port', '0', '--device-files-url', 'ftp://edge:1'])),
     ]);
+    expect(filesUrl.code).toBe(1);
+    expect(filesUrl.stderr).toContain('--device-files-url must be');
     expect(negativeFloor.code).toBe(1);
     expect(negativeFloor.stderr).toContain('--audit-floor-per-sec must be');
     expect(tooOften.code).toBe(1);
@@ -149,10 +152,13 @@ describe('fogline edge', { timeout: 90_000 }, () => {
   });
 
   it('prints one ready line with the bound ports, goes online, and goes offline on SIGTERM with exit 0', async () => {
-    const child = run(agentArgs(), { FOGLINE_EDGE_TOKEN: 'edge-token' });
+    const child = run([...agentArgs(), '--device-files-port', '0', '--device-files-host', '127.0.0.1'], {
+      FOGLINE_EDGE_TOKEN: 'edge-token',
+    });
     const exited = exitOf(child);
     const ready = await readyLine(child);
     expect(ready).toMatchObject({ event: 'ready', edgeId, model: 'digits-mid-int8:1', broker: 'embedded' });
+    expect(ready.deviceFiles).toMatchObject({ host: '127.0.0.1', port: expect.any(Number) });
     expect((ready.mqtt as { port: number }).port).toBeGreaterThan(0);
     expect((ready.ws as { port: number }).port).toBeGreaterThan(0);
     await until(() => status.at(-1) === 'online', 'online');

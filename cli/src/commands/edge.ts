@@ -10,6 +10,7 @@ import {
   BREAKER_RULES,
   createEdgeAgent,
   DEFAULT_EDGE_MQTT_PORT,
+  DEVICE_FILES_RULES,
   DRIFT_DEFAULTS,
   DRIFT_RULES,
   type EdgeAgentOptions,
@@ -41,6 +42,9 @@ interface EdgeFlags extends LocalBrokerFlags {
   dataDir: string;
   metricsPort?: number;
   metricsHost: string;
+  deviceFilesPort?: number;
+  deviceFilesHost: string;
+  deviceFilesUrl?: string;
   model: string;
   modelVersion?: number;
   deviceModel?: string;
@@ -137,7 +141,11 @@ export function registerEdge(program: Command): void {
       'password on the external broker (default: $FOGLINE_BROKER_PASSWORD, else none; never the edge token)',
     )
     .requiredOption('--data-dir <dir>', 'state directory (device-list cache)')
-    .option('--model <name>', 'edge model from the repository', a.model)
+    .option(
+      '--model <name>',
+      'edge model from the repository (a version deployed by the cloud, kept in --data-dir, outranks it: docs/edge-agent.md "Deployments")',
+      a.model,
+    )
     .option(
       '--model-version <n>',
       'model version (default: latest)',
@@ -290,6 +298,17 @@ export function registerEdge(program: Command): void {
       'interface of /metrics; any but loopback needs a bearer token in $FOGLINE_METRICS_TOKEN',
       '127.0.0.1',
     )
+    .option(
+      '--device-files-port <port>',
+      "serve the devices their model (a deployment's device model) over HTTP on this port (0 = any free port; default: off)",
+      numberFlag('--device-files-port', DEVICE_FILES_RULES.port),
+    )
+    .option('--device-files-host <address>', 'interface of the device file listener', '0.0.0.0')
+    .option(
+      '--device-files-url <url>',
+      'base URL devices reach that listener by (default: http://<host or hostname>:<port>)',
+      textFlag('--device-files-url', DEVICE_FILES_RULES.publicUrl),
+    )
     .option('--quiet', 'no log lines on stderr (the ready line still goes to stdout)')
     .action(runEdge);
 }
@@ -320,6 +339,13 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     cloudCa: await readClientCa(flags),
     ...(flags.metricsPort !== undefined && {
       metrics: { port: flags.metricsPort, host: flags.metricsHost, token: process.env.FOGLINE_METRICS_TOKEN },
+    }),
+    ...(flags.deviceFilesPort !== undefined && {
+      deviceFiles: {
+        port: flags.deviceFilesPort,
+        host: flags.deviceFilesHost,
+        ...(flags.deviceFilesUrl !== undefined && { publicUrl: flags.deviceFilesUrl }),
+      },
     }),
     modelsDir: flags.models,
     model: flags.model,
@@ -382,6 +408,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
       ws: { port: bus.wsPort ?? null },
       tls: bus.tls === true,
       metrics: info.metrics ?? null,
+      deviceFiles: info.deviceFiles ?? null,
       broker: bus.kind === 'external' ? bus.url : 'embedded',
       cloud: info.cloudUrl,
       cloudModel: info.cloudModel,

@@ -94,6 +94,11 @@ export class StoreAndForward {
     return this.#queue.size;
   }
 
+  /** Whether a new escalation goes to the store: not online, or older requests still stored (order kept). */
+  takes(state: ConnectionState): boolean {
+    return state !== 'online' || this.#queue.size > 0;
+  }
+
   counts(): StoreCounts {
     return { queued: this.#queue.size, bytes: this.#queue.bytes, ...this.#counts };
   }

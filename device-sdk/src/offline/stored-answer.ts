@@ -38,13 +38,14 @@ export function forwardFrom(
   queue: DurableQueue | undefined,
   sender: EscalationSender,
   settings: DurableStoreSettings | undefined,
-  labels: readonly string[],
+  /** The labels of the model in effect (an update may change them). */
+  labels: () => readonly string[],
 ): StoreAndForward | undefined {
   if (queue === undefined || settings === undefined) return undefined;
   return new StoreAndForward({
     queue,
     sender,
     ttlMs: settings.ttlMs,
-    onOrphan: (id, outcome) => settings.onAnswer(storedAnswerOf(id, outcome, labels)),
+    onOrphan: (id, outcome) => settings.onAnswer(storedAnswerOf(id, outcome, labels())),
   });
 }

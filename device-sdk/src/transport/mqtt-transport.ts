@@ -25,11 +25,14 @@ export interface MqttTransportOptions {
    * (an edge of before F7) changes nothing, the device stays online without it.
    */
   policyTopic?: string;
+  /** Optional too: the edge's device model manifest (model-updater.ts). */
+  modelTopic?: string;
   connectTimeoutMs: number;
   keepaliveSec: number;
   backoff: BackoffOptions;
   onReply(payload: Uint8Array): void;
   onPolicy?(payload: Uint8Array): void;
+  onModelManifest?(payload: Uint8Array): void;
   onStateChange(state: ConnectionState, error?: FoglineError): void;
 }
 
@@ -89,6 +92,7 @@ export class MqttTransport {
     this.#client.on('message', (topic, payload) => {
       if (topic === options.replyTopic) options.onReply(payload);
       else if (topic === options.policyTopic) options.onPolicy?.(payload);
+      else if (topic === options.modelTopic) options.onModelManifest?.(payload);
     });
     this.#client.on('error', (err) => {
       const code = (err as { code?: unknown }).code;
@@ -172,9 +176,9 @@ export class MqttTransport {
 
   /** Best effort: a SUBACK failure (0x80) or a dropped connection leaves the device as it is. */
   #subscribePolicy(): void {
-    const topic = this.#options.policyTopic;
-    if (topic === undefined) return;
-    this.#client.subscribe(topic, { qos: 1 }, () => {});
+    for (const topic of [this.#options.policyTopic, this.#options.modelTopic]) {
+      if (topic !== undefined) this.#client.subscribe(topic, { qos: 1 }, () => {});
+    }
   }
 
   #refuse(error: FoglineError): void {

@@ -126,6 +126,19 @@ describe('policy channel edge → devices (F7)', () => {
   });
 });
 
+describe('device model manifest edge → devices (F8)', () => {
+  const otherEdgeDevice: Identity = { kind: 'device', id: 'dev-9', edgeId: 'edge-b' };
+
+  it('lets a device read its own edge manifest only, and only its edge publish it', () => {
+    expect(allowed(canSubscribe(device, topics.deviceModel('edge-a')))).toBe(true);
+    expect(reason(canSubscribe(otherEdgeDevice, topics.deviceModel('edge-a')))).toBe('topic');
+    expect(reason(canPublish(device, topics.deviceModel('edge-a')))).toBe('topic');
+    expect(allowed(canPublish(edgeAgent, topics.deviceModel('edge-a')))).toBe(true);
+    expect(reason(canPublish(edgeAgent, topics.deviceModel('edge-b')))).toBe('topic');
+    expect(reason(canPublish(edge, topics.deviceModel('edge-a')))).toBe('topic');
+  });
+});
+
 describe('report channel device → edge (F7)', () => {
   it('lets a device publish its own reports only, and read none', () => {
     expect(allowed(canPublish(device, topics.report('dev-1')))).toBe(true);

@@ -6,9 +6,9 @@
  *
  * | identity                         | may publish                                  | may subscribe                              |
  * |----------------------------------|----------------------------------------------|--------------------------------------------|
- * | device {id, edgeId}              | edge/{edgeId}/infer, device/{id}/report      | device/{id}/reply, edge/{edgeId}/policy    |
+ * | device {id, edgeId}              | edge/{edgeId}/infer, device/{id}/report      | device/{id}/reply, edge/{edgeId}/policy, /model |
  * | edge {id} (cloud broker)         | edge/{id}/status, /telemetry, /reported      | edge/{id}/desired                          |
- * | service {id, edgeId} (edge agent)| device/{any}/reply, edge/{edgeId}/policy     | edge/{edgeId}/infer, device/{any or +}/report |
+ * | service {id, edgeId} (edge agent)| device/{any}/reply, edge/{edgeId}/policy, /model | edge/{edgeId}/infer, device/{any or +}/report |
  * | service {id} (cloud internal)    | device/{any}/reply, edge/{any}/desired, edge/{any}/policy | edge/{any or +}/infer, status, telemetry, reported; device/{any or +}/report |
  *
  * No identity may use `#`; only fogline's own service clients may use `+`, and only as a whole id
@@ -48,6 +48,8 @@ const PREFIX_LEVELS = TOPIC_PREFIX.split('/');
 const EDGE_TO_CLOUD = new Set(['status', 'telemetry', 'reported']);
 const CLOUD_SUBSCRIBES = new Set(['infer', 'status', 'telemetry', 'reported']);
 const CLOUD_PUBLISHES = new Set(['desired', 'policy']);
+/** What an edge publishes, retained, for its devices: their policy and their model's manifest. */
+const EDGE_TO_DEVICES = new Set(['policy', 'model']);
 
 /** `fogline/v1/<kind>/<id>/<leaf>` split into its three fogline levels, or null for any other shape. */
 function parse(topic: string): { kind: string; id: string; leaf: string } | null {
@@ -86,9 +88,10 @@ export function canPublish(identity: Identity, topic: string): AclDecision {
     case 'service': {
       if (t.kind === 'device' && t.leaf === 'reply' && isValidId(t.id)) return ALLOW;
       if (t.kind !== 'edge' || !isValidId(t.id)) return refuse('topic');
-      // The edge agent publishes its own devices' policy; the cloud plays the edge of direct devices.
+      // The edge agent publishes its own devices' policy and model manifest; the cloud plays the edge
+      // of direct devices.
       if (identity.edgeId !== undefined)
-        return t.id === identity.edgeId && t.leaf === 'policy' ? ALLOW : refuse('topic');
+        return t.id === identity.edgeId && EDGE_TO_DEVICES.has(t.leaf) ? ALLOW : refuse('topic');
       return CLOUD_PUBLISHES.has(t.leaf) ? ALLOW : refuse('topic');
     }
   }
@@ -111,8 +114,8 @@ export function canSubscribe(identity: Identity, filter: string): AclDecision {
   switch (identity.kind) {
     case 'device': {
       const reply = t.kind === 'device' && id === identity.id && t.leaf === 'reply';
-      const policy = t.kind === 'edge' && id === identity.edgeId && t.leaf === 'policy';
-      return reply || policy ? ALLOW : refuse('topic');
+      const fromEdge = t.kind === 'edge' && id === identity.edgeId && EDGE_TO_DEVICES.has(t.leaf);
+      return reply || fromEdge ? ALLOW : refuse('topic');
     }
     case 'edge':
       return t.kind === 'edge' && id === identity.id && t.leaf === 'desired' ? ALLOW : refuse('topic');

@@ -2,13 +2,14 @@
  * The MQTT fabric protocol (docs/design.md "Protocols"), no I/O: topics and their ACL, requests and
  * replies (each encoder beside its reader), error replies, a serving model's side of the contract
  * (model-answer.ts) and when two tiers' models fit (tier-compat.ts), the per-request deadline, the one serve path
- * every tier that answers devices runs, the edge → device policy and device → edge report messages,
+ * every tier that answers devices runs, the edge → device policy and device-model manifest, the device → edge report messages,
  * and the body of a score histogram report.
  */
 export * from './acl.ts';
 export * from './audit-report.ts';
 export * from './audit-upload.ts';
 export * from './deadline.ts';
+export * from './device-model-manifest.ts';
 export * from './error-reply.ts';
 export * from './histogram-report.ts';
 export * from './model-answer.ts';

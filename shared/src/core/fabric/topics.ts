@@ -36,6 +36,11 @@ export const topics = {
    * Devices subscribe; only the edge publishes.
    */
   policy: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/policy`,
+  /**
+   * edge → its devices (edge broker): retained manifest of the device model the edge serves
+   * (device-model-manifest.ts). Devices subscribe; only the edge publishes.
+   */
+  deviceModel: (edgeId: string) => `${TOPIC_PREFIX}/edge/${edgeId}/model`,
   /** device → edge (edge broker): low-priority reports (audits, score histograms; report-message.ts). */
   report: (deviceId: string) => `${TOPIC_PREFIX}/device/${deviceId}/report`,
   /** Filter of every device's reports (`+` as the device level), for the edge agent and the cloud. */

@@ -1,0 +1,29 @@
+/** What a device counts, and the options of one inference (device.ts). */
+import type { AuditCounts } from './audit-sampler.ts';
+import type { FeedbackCounts } from './feedback.ts';
+import type { StoreCounts } from './offline/store-and-forward.ts';
+
+export interface InferOptions {
+  /** Latency budget for this call, ms (default: the device's `deadlineMs`). */
+  deadlineMs?: number;
+}
+
+export interface DeviceStats {
+  /** Answered by the device because it was confident (or had no budget to ask). */
+  local: number;
+  /** Sent (or queued) for the edge. */
+  escalated: number;
+  /** Escalations answered by the edge or the cloud. */
+  answeredUpstream: number;
+  /** Escalations answered locally, degraded (deadline, offline, error reply, queue full). */
+  fallbacks: number;
+  /** Reports handed to the broker, and not sent because the device was not online. */
+  reportsSent: number;
+  reportsNotSent: number;
+  /** Audits sent, and sampled but not sent (docs/device-sdk.md "Audits"). */
+  audits: AuditCounts;
+  /** Feedback sent, not sent, for unknown requests and duplicates (docs/device-sdk.md "Feedback"). */
+  feedback: FeedbackCounts;
+  /** The durable store's counts (docs/device-sdk.md "Offline"); absent without `offline: { store }`. */
+  store?: StoreCounts;
+}

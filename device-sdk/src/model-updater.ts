@@ -1,0 +1,219 @@
+/**
+ * Keeps a device on the model its edge serves (docs/device-sdk.md "Model updates"). The edge
+ * announces its device model, retained, on `topics.deviceModel(edgeId)`: the device reads it on every
+ * connect and whenever the edge publishes a new one. For a model other than its own it downloads the
+ * file from the edge (`Authorization: Bearer <deviceId>:<token>`), checks its size and sha256, loads
+ * it and swaps it in between requests. Anything that fails leaves the current model answering and is
+ * told to the application (`modelError`); a successful swap is told too (`model`).
+ */
+import {
+  type DeviceModelManifest,
+  FoglineError,
+  fromUnknown,
+  readDeviceModelManifest,
+  topics,
+} from '@fogline/shared';
+import type { DeviceSettings } from './device-options.ts';
+import type { DevicePolicy } from './device-policy.ts';
+import type { LoadedModel } from './model-slot.ts';
+
+/** A loaded update, and the policy it starts with (the `policy` option, else its config's). */
+export interface UpdatedModel extends LoadedModel {
+  readonly policy: DevicePolicy;
+}
+
+export interface ModelEvent {
+  /** `name:version` now answering, and the one it replaced. */
+  readonly model: string;
+  readonly previous: string;
+  readonly sha256: string;
+}
+
+export interface ModelErrorEvent {
+  /** `name:version` that could not be used (the manifest's, when it could be read). */
+  readonly model: string | undefined;
+  /** `name:version` that keeps answering. */
+  readonly current: string;
+  readonly error: FoglineError;
+}
+
+export interface ModelUpdaterOptions {
+  readonly settings: Pick<DeviceSettings, 'edgeId' | 'deviceId' | 'token'>;
+  /** `name:version` of the model answering now. */
+  readonly current: () => string;
+  /** Loads checked bytes (and the config text, if any) into a model ready to answer. */
+  readonly load: (
+    bytes: Uint8Array,
+    config: { text: string; file: string } | undefined,
+    ref: { readonly model: string; readonly version: number },
+  ) => Promise<UpdatedModel>;
+  /** Puts a loaded model in for the next request. */
+  readonly swap: (loaded: UpdatedModel) => void;
+  /** Where `model` and `modelError` go. */
+  readonly events: {
+    emit(event: 'model', e: ModelEvent): void;
+    emit(event: 'modelError', e: ModelErrorEvent): void;
+  };
+  /** Per download. Default 60 s. */
+  readonly timeoutMs?: number;
+}
+
+const labelOf = (m: DeviceModelManifest) => `${m.model}:${m.version}`;
+
+export class ModelUpdater {
+  readonly topic: string;
+  readonly #o: ModelUpdaterOptions;
+  /** sha256 + url of the last manifest handled (the retained one comes again on every reconnect). */
+  #last: string | undefined;
+  #running: Promise<void> | undefined;
+  #pending: DeviceModelManifest | undefined;
+  #closed = false;
+
+  constructor(options: ModelUpdaterOptions) {
+    this.#o = options;
+    this.topic = topics.deviceModel(options.settings.edgeId);
+  }
+
+  /** One message of the manifest topic; never throws. */
+  receive(payload: Uint8Array): void {
+    if (this.#closed) return;
+    const reading = readDeviceModelManifest(payload, this.#o.settings.edgeId);
+    if (!reading.ok) {
+      this.#fail(
+        undefined,
+        new FoglineError('INVALID_ARG', `device model manifest refused: ${reading.reason}`),
+      );
+      return;
+    }
+    const { manifest } = reading;
+    const key = `${manifest.sha256} ${manifest.url}`;
+    if (key === this.#last || labelOf(manifest) === this.#o.current()) return;
+    this.#last = key;
+    this.#pending = manifest;
+    this.#running ??= this.#drain();
+  }
+
+  /** Resolves once no update is running (tests, close). */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#pending = undefined;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (let m = this.#pending; m !== undefined && !this.#closed; m = this.#pending) {
+        this.#pending = undefined;
+        await this.#update(m);
+      }
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  async #update(manifest: DeviceModelManifest): Promise<void> {
+    const label = labelOf(manifest);
+    let loaded: UpdatedModel;
+    try {
+      const bytes = await this.#download(manifest.url, manifest.bytes);
+      if (bytes.byteLength !== manifest.bytes) {
+        throw new FoglineError(
+          'INVALID_ARG',
+          `${label}: got ${bytes.byteLength} bytes, expected ${manifest.bytes}`,
+        );
+      }
+      const sha256 = await sha256Hex(bytes);
+      if (sha256 !== manifest.sha256) {
+        throw new FoglineError(
+          'INVALID_ARG',
+          `${label}: sha256 ${sha256} is not the manifest's ${manifest.sha256}`,
+        );
+      }
+      const config =
+        manifest.config_url === undefined
+          ? undefined
+          : {
+              text: new TextDecoder().decode(await this.#download(manifest.config_url, 1024 * 1024)),
+              file: manifest.config_url,
+            };
+      loaded = await this.#o.load(bytes, config, manifest);
+    } catch (err) {
+      const error = fromUnknown(err);
+      // The edge or the network was down: the next reconnect's retained manifest tries again.
+      if (error.code === 'UNAVAILABLE') this.#last = undefined;
+      this.#fail(label, error);
+      return;
+    }
+    if (this.#closed) {
+      await loaded.runtime.close().catch(() => {});
+      return;
+    }
+    const previous = this.#o.current();
+    this.#o.swap(loaded);
+    this.#o.events.emit('model', { model: loaded.modelVersion, previous, sha256: manifest.sha256 });
+  }
+
+  async #download(url: string, maxBytes: number): Promise<Uint8Array> {
+    const { deviceId, token } = this.#o.settings;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: token === undefined ? {} : { authorization: `Bearer ${deviceId}:${token}` },
+        signal: AbortSignal.timeout(this.#o.timeoutMs ?? 60_000),
+      });
+    } catch (cause) {
+      throw new FoglineError('UNAVAILABLE', `cannot fetch ${url}: ${String(cause)}`, { cause });
+    }
+    if (!response.ok) {
+      throw new FoglineError(
+        response.status === 401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE',
+        `${url}: HTTP ${response.status}`,
+      );
+    }
+    const length = Number(response.headers.get('content-length'));
+    if (length > maxBytes) {
+      await response.body?.cancel();
+      throw new FoglineError('INVALID_ARG', `${url}: ${length} bytes, more than the ${maxBytes} announced`);
+    }
+    return readAtMost(response, maxBytes, url);
+  }
+
+  #fail(model: string | undefined, error: FoglineError): void {
+    this.#o.events.emit('modelError', { model, current: this.#o.current(), error });
+  }
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(
+    await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>),
+  );
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The body, refused as soon as it runs past `maxBytes` (a server without Content-Length included). */
+async function readAtMost(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+  const reader = response.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new FoglineError('INVALID_ARG', `${url}: more than the ${maxBytes} bytes announced`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}

@@ -1,0 +1,308 @@
+/**
+ * Applies the `deployment` block of the edge's desired state (shared model-deployment.ts; docs/
+ * edge-agent.md "Deployments"): each deployment id once, one at a time, in the background. It
+ * downloads the file with the edge token (model-download.ts), verifies its sha256, loads it beside the
+ * serving model, warms it up on a batch of zeros, swaps it in (model-slot.ts) and reports `active`
+ * with what served before. Any failure leaves the serving model as it was and reports `failed` with
+ * its kind and one line; the id is remembered on disk (deployment-record.ts) and never retried.
+ * A version already on disk with the right sha256 is not downloaded again. During a gate the
+ * previous model stays loaded as the slot's shadow for `gate.shadowMs`; a deployment naming it then
+ * (a rollback) swaps it back at once.
+ */
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type DeploymentDirective,
+  type DeploymentFailureKind,
+  type DeploymentReport,
+  fromUnknown,
+  type ModelConfig,
+  type ModelRef,
+  readDeploymentDirective,
+} from '@fogline/shared';
+import type { ModelEntry } from '@fogline/shared/model-repository';
+import { mkdirPrivate, PRIVATE_FILE_MODE } from '@fogline/shared/storage';
+import type { AgentLogger } from '../agent-options.ts';
+import type { EdgeModel } from '../edge-model.ts';
+import {
+  CONFIG_FILE,
+  deployedEntry,
+  entryOf,
+  holds,
+  incompatibility,
+  MODEL_FILE,
+  readDeployedConfig,
+  sha256File,
+  versionDir,
+} from './deployed-files.ts';
+import { type DeploymentRecord, saveDeploymentRecord } from './deployment-record.ts';
+import {
+  DownloadFailure,
+  type DownloadSettings,
+  downloadModelFile,
+  type ModelFileSource,
+} from './model-download.ts';
+import type { ModelSlot } from './model-slot.ts';
+
+export interface ModelStoreSource extends ModelFileSource {
+  modelConfig(model: string, version: number, timeoutMs: number): Promise<unknown>;
+}
+
+export interface DeployerOptions {
+  readonly dataDir: string;
+  readonly slot: ModelSlot;
+  /** The cloud's model store; none for an edge without a cloud URL (then only files on disk deploy). */
+  readonly source: ModelStoreSource | undefined;
+  /** Loads (and warms) a model entry with the edge's sizing and batching. */
+  readonly load: (entry: ModelEntry, version: number) => Promise<EdgeModel>;
+  /** The record read at start (deployment-record.ts). */
+  readonly record: DeploymentRecord;
+  readonly download: DownloadSettings;
+  /** Publishes the edge's reported state now (its `deployment` field is `status()`). */
+  readonly report: () => void;
+  readonly logger: AgentLogger;
+}
+
+const CONFIG_TIMEOUT_MS = 30_000;
+
+class DeploymentFailed extends Error {
+  constructor(
+    readonly kind: DeploymentFailureKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Deployer {
+  readonly #o: DeployerOptions;
+  #record: DeploymentRecord;
+  #status: DeploymentReport | undefined;
+  #running: DeploymentDirective | undefined;
+  #pending: DeploymentDirective | undefined;
+  #work: Promise<void> = Promise.resolve();
+  #gate: { model: EdgeModel; timer: ReturnType<typeof setTimeout> } | undefined;
+  readonly #stop = new AbortController();
+
+  constructor(options: DeployerOptions) {
+    this.#o = options;
+    this.#record = options.record;
+    this.#status = options.record.report;
+  }
+
+  /** The last deployment's report, for the reported state. */
+  status(): DeploymentReport | undefined {
+    return this.#status;
+  }
+
+  /** Takes a desired state's raw `deployment` block; a new id starts (or waits for the running one). */
+  receive(raw: unknown): void {
+    const reading = readDeploymentDirective(raw);
+    if (!reading.ok) {
+      this.#o.logger.warn(`refused the deployment block of the desired state: ${reading.reason}`);
+      return;
+    }
+    const d = reading.value;
+    const known = [this.#running?.id, this.#pending?.id, this.#record.active?.id, ...this.#record.finished];
+    if (known.includes(d.id) || this.#stop.signal.aborted) return;
+    this.#pending = d;
+    this.#work = this.#work
+      .then(() => this.#next())
+      .catch((err: unknown) => this.#o.logger.warn(`deployment ${d.id}: ${fromUnknown(err).message}`));
+  }
+
+  /** Stops a download under way and frees the shadow model; the serving model is the agent's to close. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.#work;
+    this.#endGate();
+  }
+
+  async #next(): Promise<void> {
+    const d = this.#pending;
+    this.#pending = undefined;
+    if (!d || this.#stop.signal.aborted) return;
+    this.#running = d;
+    try {
+      await this.#deploy(d);
+    } catch (err) {
+      if (this.#stop.signal.aborted) {
+        // Not a failure: the next start gets the retained deployment again and resumes its download.
+        this.#o.logger.info(`deployment ${d.id} interrupted by the stop; it goes on at the next start`);
+        return;
+      }
+      const failure =
+        err instanceof DeploymentFailed ? err : new DeploymentFailed('load', fromUnknown(err).message);
+      await this.#fail(d, failure);
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  async #deploy(d: DeploymentDirective): Promise<void> {
+    const { slot, logger } = this.#o;
+    const gate = this.#gate;
+    if (gate && gate.model.name === d.model && gate.model.version === d.version) {
+      // A rollback while the previous version is still loaded: no download, no load.
+      const shadow = gate.model;
+      this.#gate = undefined;
+      clearTimeout(gate.timer);
+      slot.setShadow(undefined);
+      const replaced = slot.swap(shadow);
+      void replaced.close();
+      logger.info(`deployment ${d.id}: swapped back to ${shadow.label} (it was still loaded)`);
+      return this.#activate(d, replaced);
+    }
+    this.#set({ ...ref(d), id: d.id, state: 'downloading', receivedBytes: 0, totalBytes: d.bytes });
+    const entry = await this.#fetch(d);
+    const why = incompatibility(slot.current.config, entry.config);
+    if (why) throw new DeploymentFailed('load', `${d.model}@${d.version}: ${why}`);
+    this.#set({ ...ref(d), id: d.id, state: 'warming' });
+    let next: EdgeModel;
+    try {
+      next = await this.#o.load(entry, d.version);
+    } catch (err) {
+      throw new DeploymentFailed(
+        'load',
+        `${d.model}@${d.version} does not load: ${fromUnknown(err).message}`,
+      );
+    }
+    try {
+      await next.warmUp();
+    } catch (err) {
+      await next.close().catch(() => {});
+      throw new DeploymentFailed(
+        'warmup',
+        `${d.model}@${d.version} failed its warm-up: ${fromUnknown(err).message}`,
+      );
+    }
+    if (this.#stop.signal.aborted) {
+      await next.close();
+      throw new DeploymentFailed('download', 'the edge stopped before the swap');
+    }
+    const replaced = slot.swap(next);
+    logger.info(`deployment ${d.id}: serving ${next.label} (was ${replaced.label})`);
+    this.#endGate();
+    if (d.gate && d.gate.shadowMs > 0) {
+      slot.setShadow(replaced);
+      const timer = setTimeout(() => this.#endGate(), d.gate.shadowMs);
+      timer.unref();
+      this.#gate = { model: replaced, timer };
+    } else void replaced.close();
+    return this.#activate(d, replaced);
+  }
+
+  /** The version's entry on disk: downloaded and verified unless a copy with its sha256 is there. */
+  async #fetch(d: DeploymentDirective): Promise<ModelEntry> {
+    const { dataDir, source } = this.#o;
+    const dir = versionDir(dataDir, d);
+    const modelPath = join(dir, MODEL_FILE);
+    if (await holds(modelPath, d.sha256)) {
+      try {
+        return await deployedEntry(dataDir, d);
+      } catch {
+        // No readable config beside it: fetch both again.
+      }
+    }
+    if (!source) throw new DeploymentFailed('download', 'this edge has no cloud URL to download models from');
+    await mkdirPrivate(dir);
+    let config: ModelConfig;
+    try {
+      const raw = await source.modelConfig(d.model, d.version, CONFIG_TIMEOUT_MS);
+      config = readDeployedConfig(raw, `the store's config of ${d.model}@${d.version}`, d.model);
+      await writeFile(join(dir, CONFIG_FILE), `${JSON.stringify(raw, null, 2)}\n`, {
+        mode: PRIVATE_FILE_MODE,
+      });
+    } catch (err) {
+      throw new DeploymentFailed(
+        'download',
+        `config of ${d.model}@${d.version}: ${fromUnknown(err).message}`,
+      );
+    }
+    const partPath = `${modelPath}.part`;
+    try {
+      await downloadModelFile({
+        source,
+        file: d,
+        partPath,
+        settings: this.#o.download,
+        signal: this.#stop.signal,
+        onProgress: (receivedBytes) =>
+          this.#set({ ...ref(d), id: d.id, state: 'downloading', receivedBytes, totalBytes: d.bytes }),
+      });
+    } catch (err) {
+      if (err instanceof DownloadFailure) {
+        if (err.kind === 'size') await rm(partPath, { force: true });
+        throw new DeploymentFailed(err.kind, err.message);
+      }
+      throw new DeploymentFailed('download', fromUnknown(err).message);
+    }
+    this.#set({ ...ref(d), id: d.id, state: 'verifying', receivedBytes: d.bytes, totalBytes: d.bytes });
+    const sha256 = await sha256File(partPath);
+    if (sha256 !== d.sha256) {
+      await rm(partPath, { force: true });
+      throw new DeploymentFailed(
+        'checksum',
+        `${d.model}@${d.version}: sha256 ${sha256}, the deployment says ${d.sha256}`,
+      );
+    }
+    await rename(partPath, modelPath);
+    return entryOf(d, dir, config);
+  }
+
+  async #activate(d: DeploymentDirective, replaced: EdgeModel): Promise<void> {
+    const previous = { model: replaced.name, version: replaced.version };
+    this.#record = {
+      active: { id: d.id, model: d.model, version: d.version, sha256: d.sha256, bytes: d.bytes },
+      previous,
+      finished: [...this.#record.finished, d.id],
+    };
+    await this.#settle({ ...ref(d), id: d.id, state: 'active', previous });
+  }
+
+  async #fail(d: DeploymentDirective, failure: DeploymentFailed): Promise<void> {
+    const message = failure.message.split('\n')[0]!.slice(0, 300);
+    this.#o.logger.warn(
+      `deployment ${d.id} of ${d.model}@${d.version} failed (${failure.kind}): ${message}; ${this.#o.slot.current.label} keeps serving`,
+    );
+    this.#record = { ...this.#record, finished: [...this.#record.finished, d.id] };
+    const serving = this.#o.slot.current;
+    await this.#settle({
+      ...ref(d),
+      id: d.id,
+      state: 'failed',
+      previous: { model: serving.name, version: serving.version },
+      failure: { kind: failure.kind, message },
+    });
+  }
+
+  /** Records the final report on disk, then reports it. */
+  async #settle(report: DeploymentReport): Promise<void> {
+    this.#record = { ...this.#record, report };
+    try {
+      await saveDeploymentRecord(this.#o.dataDir, this.#record);
+    } catch (err) {
+      this.#o.logger.warn(`could not write the deployment record: ${fromUnknown(err).message}`);
+    }
+    this.#set(report);
+  }
+
+  #set(report: DeploymentReport): void {
+    this.#status = report;
+    this.#o.report();
+  }
+
+  /** The gate's time is up (or another version replaced it): the shadow model is closed. */
+  #endGate(): void {
+    const gate = this.#gate;
+    if (!gate) return;
+    this.#gate = undefined;
+    clearTimeout(gate.timer);
+    if (this.#o.slot.shadow === gate.model) this.#o.slot.setShadow(undefined);
+    void gate.model.close();
+  }
+}
+
+function ref(d: ModelRef): ModelRef {
+  return { model: d.model, version: d.version };
+}

@@ -1,0 +1,95 @@
+/**
+ * Wires deployments into a starting edge agent (docs/edge-agent.md "Deployments"): which model it
+ * serves at start (the last deployed version outranks `--model`), the deployer, and where reported
+ * states go — the cloud broker, or `POST .../reported` when there is none.
+ */
+import type { ModelEntry, ModelRepository } from '@fogline/shared/model-repository';
+import type { ResolvedAgentOptions } from '../agent-options.ts';
+import type { CloudLink } from '../cloud-link.ts';
+import type { CloudTier } from '../cloud-tier.ts';
+import type { ReportedState } from '../device-sync.ts';
+import { EdgeModel } from '../edge-model.ts';
+import { ReportedPoster } from '../reported-poster.ts';
+import { Deployer } from './deployer.ts';
+import { type DeploymentRecord, loadDeploymentRecord } from './deployment-record.ts';
+import { DOWNLOAD_DEFAULTS } from './model-download.ts';
+import type { ModelSlot } from './model-slot.ts';
+import { deployedAtStart } from './serving-at-start.ts';
+
+/** Longest a reported-state post may take, ms. */
+const REPORT_TIMEOUT_MS = 10_000;
+
+export interface ServingAtStart {
+  readonly entry: ModelEntry;
+  /** Undefined: the entry's latest. */
+  readonly version: number | undefined;
+  readonly record: DeploymentRecord;
+}
+
+export async function servingAtStart(
+  config: ResolvedAgentOptions,
+  repository: ModelRepository,
+): Promise<ServingAtStart> {
+  const record = await loadDeploymentRecord(config.dataDir, (m) => config.logger.warn(m));
+  const deployed = await deployedAtStart(config.dataDir, record, config.model, config.logger);
+  if (deployed) return { entry: deployed, version: deployed.latestVersion, record };
+  return { entry: repository.get(config.model), version: config.modelVersion, record };
+}
+
+export interface Deployments {
+  readonly deployer: Deployer;
+  /** Sends a reported state on the cloud broker, or over HTTP when the edge has none. */
+  readonly report: (state: ReportedState) => void;
+}
+
+export function startDeployments(o: {
+  config: ResolvedAgentOptions;
+  slot: ModelSlot;
+  cloud: CloudTier | undefined;
+  record: DeploymentRecord;
+  /** The cloud link, once it exists. */
+  link: () => CloudLink | undefined;
+  /** The reported state now (device-sync.ts). */
+  reported: () => ReportedState;
+}): Deployments {
+  const { config, cloud } = o;
+  const poster =
+    cloud && config.cloudBrokerUrl === undefined
+      ? new ReportedPoster(
+          (body) => cloud.client.postReported(body, REPORT_TIMEOUT_MS),
+          (m) => config.logger.warn(m),
+        )
+      : undefined;
+  const report = (state: ReportedState) => {
+    o.link()?.publishReported(state);
+    poster?.send(state);
+  };
+  const deployer = new Deployer({
+    dataDir: config.dataDir,
+    slot: o.slot,
+    source: cloud?.client,
+    load: (entry, version) => EdgeModel.load({ ...config, entry, version }),
+    record: o.record,
+    download: { ...DOWNLOAD_DEFAULTS, ...config.deploymentDownload },
+    report: () => report(o.reported()),
+    logger: config.logger,
+  });
+  return { deployer, report };
+}
+
+/**
+ * device-sync's hook for a desired state's `deployment` block: the edge's own model (the deployer)
+ * and its devices' (device-models/, which reads the block's `device` file). Neither is awaited.
+ */
+export function deploymentHook(
+  deployer: Deployer,
+  devices: () => { receive(raw: unknown): Promise<void> | undefined } | undefined,
+): { receive(raw: unknown): void; status: Deployer['status'] } {
+  return {
+    receive: (raw) => {
+      deployer.receive(raw);
+      void devices()?.receive(raw);
+    },
+    status: () => deployer.status(),
+  };
+}

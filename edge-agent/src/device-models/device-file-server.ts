@@ -1,0 +1,123 @@
+/**
+ * The edge's HTTP listener for its devices (docs/edge-agent.md "Device models"): serves the device
+ * model it announces, `GET /device-models/{name}/{version}/model.onnx` and `.../config.json`, to
+ * devices of its registry only (`Authorization: Bearer <deviceId>:<token>`, checked like an MQTT
+ * CONNECT, device-registry.ts). Its own port, apart from `/metrics` (which stays on loopback unless
+ * given a token): devices reach it over the LAN. CORS-enabled for the browser SDK.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FoglineError, isValidId } from '@fogline/shared';
+
+export interface DeviceFilesOptions {
+  /** 0 = a free port. */
+  readonly port: number;
+  /** Default 0.0.0.0: devices are on the LAN. */
+  readonly host?: string;
+  /**
+   * Base URL devices use to reach this listener, put in the manifest. Default
+   * `http://<host>:<port>`, with the machine's hostname for a wildcard host.
+   */
+  readonly publicUrl?: string;
+}
+
+/** What the listener serves: the current device model's file and config (paths in the data dir). */
+export interface ServedDeviceModel {
+  readonly model: string;
+  readonly version: number;
+  readonly path: string;
+  readonly configPath?: string;
+}
+
+export interface DeviceFileServer {
+  readonly port: number;
+  readonly host: string;
+  close(): Promise<void>;
+}
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'authorization',
+  'access-control-allow-methods': 'GET',
+};
+const PATH = /^\/device-models\/([^/]+)\/(\d+)\/(model\.onnx|config\.json)$/;
+
+/** Device credentials of `Authorization: Bearer <deviceId>:<token>`, or undefined. */
+export function deviceCredentialOf(header: string | undefined): { id: string; token: string } | undefined {
+  const match = /^Bearer ([^:\s]+):(\S+)$/.exec(header ?? '');
+  if (!match || !isValidId(match[1])) return undefined;
+  return { id: match[1], token: match[2]! };
+}
+
+export async function startDeviceFileServer(
+  options: DeviceFilesOptions,
+  verify: (deviceId: string, token: string) => Promise<boolean>,
+  current: () => ServedDeviceModel | undefined,
+): Promise<DeviceFileServer> {
+  const host = options.host ?? '0.0.0.0';
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
+    const text = (status: number, body: string, extra: Record<string, string> = {}) =>
+      res.writeHead(status, { ...CORS, 'content-type': 'text/plain', ...extra }).end(`${body}\n`);
+    if (req.method === 'OPTIONS')
+      return res.writeHead(204, { ...CORS, 'access-control-max-age': '600' }).end();
+    const match = PATH.exec(new URL(req.url ?? '/', 'http://edge').pathname);
+    if (req.method !== 'GET' || !match)
+      return text(404, 'not found: GET /device-models/{name}/{version}/model.onnx');
+    const credential = deviceCredentialOf(req.headers.authorization);
+    if (!credential || !(await verify(credential.id, credential.token))) {
+      return text(401, 'unauthorized: Bearer <deviceId>:<token> of a device of this edge', {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    const served = current();
+    if (!served || served.model !== match[1] || String(served.version) !== match[2]) {
+      return text(404, 'not the device model this edge serves');
+    }
+    const config = match[3] === 'config.json';
+    if (config && served.configPath === undefined) return text(404, 'no config for this device model');
+    // Read per request: device models are small, and what devices get is what is on disk (they check it).
+    const body = await readFile(config ? served.configPath! : served.path);
+    res
+      .writeHead(200, {
+        ...CORS,
+        'content-type': config ? 'application/json' : 'application/octet-stream',
+        'content-length': String(body.byteLength),
+        'cache-control': 'private, no-cache',
+      })
+      .end(body);
+  };
+  const server: Server = createServer(
+    { headersTimeout: 10_000, requestTimeout: 60_000, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      answer(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    },
+  );
+  server.maxConnections = 256;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new FoglineError(
+          'UNAVAILABLE',
+          `cannot serve device models on ${host}:${options.port}: ${err.message}`,
+          {
+            cause: err,
+          },
+        ),
+      ),
+    );
+    server.listen(options.port, host, resolve);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    host,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

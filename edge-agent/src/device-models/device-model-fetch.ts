@@ -1,0 +1,107 @@
+/**
+ * Fetches a device-tier model from the cloud's model store (docs/cloud.md "Model store"):
+ * `GET {cloud}/v2/fogline/models/{name}/versions/{v}/file` and `.../config`, with the edge's
+ * credential (`Bearer <edgeId>:<token>`, as cloud-client.ts sends it), bounded in size and time. The
+ * file must have the bytes and sha256 the deployment named; a config that is there must be JSON.
+ */
+import { createHash } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { FoglineError, MAX_DEVICE_MODEL_BYTES, type ModelFile } from '@fogline/shared';
+
+export interface StoreAccess {
+  readonly cloudUrl: string;
+  readonly edgeId: string;
+  readonly token: string;
+  /** CA (PEM) trusted for an https cloud besides the system CAs. */
+  readonly ca?: string;
+  /** Per request. Default 60 s. */
+  readonly timeoutMs?: number;
+}
+
+export interface FetchedDeviceModel {
+  readonly bytes: Uint8Array;
+  /** The config.json text, when the store has one for that version. */
+  readonly config?: string;
+}
+
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Downloads and verifies `file`; rejects with a FoglineError that says which check failed. */
+export async function fetchDeviceModel(access: StoreAccess, file: ModelFile): Promise<FetchedDeviceModel> {
+  const base = `v2/fogline/models/${encodeURIComponent(file.model)}/versions/${file.version}`;
+  const label = `device model ${file.model}@${file.version}`;
+  if (file.bytes > MAX_DEVICE_MODEL_BYTES) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${label}: ${file.bytes} bytes, more than ${MAX_DEVICE_MODEL_BYTES}`,
+    );
+  }
+  const model = await get(access, `${base}/file`, file.bytes);
+  if (model.status !== 200) throw httpError(label, model.status);
+  if (model.body.length !== file.bytes) {
+    throw new FoglineError('INVALID_ARG', `${label}: got ${model.body.length} bytes, expected ${file.bytes}`);
+  }
+  const sha256 = createHash('sha256').update(model.body).digest('hex');
+  if (sha256 !== file.sha256) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${label}: sha256 ${sha256} is not the deployment's ${file.sha256}`,
+    );
+  }
+  const config = await get(access, `${base}/config`, MAX_CONFIG_BYTES);
+  if (config.status === 404) return { bytes: model.body };
+  if (config.status !== 200) throw httpError(`${label} config`, config.status);
+  const text = config.body.toString('utf8');
+  try {
+    JSON.parse(text);
+  } catch (cause) {
+    throw new FoglineError('INVALID_ARG', `${label}: its config is not JSON`, { cause });
+  }
+  return { bytes: model.body, config: text };
+}
+
+function httpError(label: string, status: number): FoglineError {
+  const code =
+    status === 404 ? 'NOT_FOUND' : status === 401 || status === 403 ? 'UNAUTHENTICATED' : 'UNAVAILABLE';
+  return new FoglineError(code, `${label}: the cloud's model store answered HTTP ${status}`, {
+    details: { httpStatus: status },
+  });
+}
+
+function get(access: StoreAccess, path: string, maxBytes: number): Promise<{ status: number; body: Buffer }> {
+  const base = access.cloudUrl.endsWith('/') ? access.cloudUrl : `${access.cloudUrl}/`;
+  const url = new URL(path, base);
+  const https = url.protocol === 'https:';
+  const send = https ? httpsRequest : httpRequest;
+  const signal = AbortSignal.timeout(access.timeoutMs ?? 60_000);
+  return new Promise((resolve, reject) => {
+    const fail = (cause: unknown) =>
+      reject(
+        cause instanceof FoglineError
+          ? cause
+          : new FoglineError('UNAVAILABLE', `cannot fetch ${url.pathname}: ${String(cause)}`, { cause }),
+      );
+    const req = send(url, {
+      method: 'GET',
+      signal,
+      headers: { authorization: `Bearer ${access.edgeId}:${access.token}` },
+      ...(https && access.ca !== undefined && { ca: access.ca }),
+    });
+    req.on('error', fail);
+    req.on('response', (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) {
+          res.destroy();
+          fail(new FoglineError('INVALID_ARG', `${url.pathname}: more than ${maxBytes} bytes`));
+        } else chunks.push(chunk);
+      });
+      res.on('error', fail);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    });
+    req.end();
+  });
+}
