@@ -8,6 +8,7 @@ import {
   argmax,
   classProbabilities,
   type ErrorCode,
+  type FabricReply,
   FoglineError,
   type OutputKind,
   type Tier,
@@ -69,6 +70,32 @@ export function classify(
     labelName: labels[label],
     probabilities,
   };
+}
+
+/** The InferResult of an upper tier's reply, classified as `answer`; `latencyMs` without edge and cloud. */
+export function upstreamResult(
+  requestId: string,
+  answer: Classified,
+  reply: Extract<FabricReply, { ok: true }>,
+  latency: { device: number; total: number },
+): InferResult {
+  const latencyMs: InferResult['latencyMs'] = { ...latency };
+  if (reply.edgeMs !== undefined) latencyMs.edge = reply.edgeMs;
+  if (reply.cloudMs !== undefined) latencyMs.cloud = reply.cloudMs;
+  const result: InferResult = {
+    requestId,
+    ...answerPart(answer),
+    tier: reply.tier,
+    score: reply.score,
+    latencyMs,
+    degraded: reply.degraded,
+    modelVersions: reply.modelVersions ?? '',
+  };
+  // A degraded answer from upstream says why the tier above it could not be used.
+  if (reply.fallbackCode !== undefined) {
+    result.fallback = { code: reply.fallbackCode, message: reply.fallbackMessage ?? '' };
+  }
+  return result;
 }
 
 /** An upper tier's output, named with this device's labels: it must score the same classes. */

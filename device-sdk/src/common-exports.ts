@@ -23,4 +23,7 @@ export type { ConnectDeviceOptions } from './device-options.ts';
 export type { DevicePolicy, PolicyEvent, PolicySource } from './device-policy.ts';
 export type { FeedbackCounts } from './feedback.ts';
 export type { ModelErrorEvent, ModelEvent } from './model-updater.ts';
+export type { StoreCounts } from './offline/store-and-forward.ts';
+export type { DurableStoreOptions } from './offline/store-options.ts';
+export type { StoredAnswer } from './offline/stored-answer.ts';
 export type { ConnectionState } from './transport/mqtt-transport.ts';

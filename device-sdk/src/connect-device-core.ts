@@ -6,6 +6,8 @@ import { type ConnectDeviceOptions, DEVICE_DEFAULTS, resolveDeviceSettings } fro
 import type { DevicePolicy } from './device-policy.ts';
 import { configFromText, type LocatedConfig, modelVersionOf } from './model-source.ts';
 import type { ModelUpdaterOptions } from './model-updater.ts';
+import type { DurableQueue } from './offline/store-and-forward.ts';
+import type { DurableStoreSettings } from './offline/store-options.ts';
 import type { ModelRuntime, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
 
 export interface DevicePlatform {
@@ -19,6 +21,8 @@ export interface DevicePlatform {
     model: RuntimeModel,
     web?: WebRuntimeOptions,
   ): Promise<ModelRuntime>;
+  /** Opens the durable queue of `offline: { store: 'file' }`; absent where there is no file system (browsers). */
+  openDurableQueue?(settings: DurableStoreSettings): DurableQueue;
 }
 
 const RUNTIME_CHOICES = ['auto', 'node', 'web'];
@@ -36,6 +40,12 @@ export async function connectDeviceWith(
   if (typeof runtimeOption === 'string' && !RUNTIME_CHOICES.includes(runtimeOption)) {
     throw new FoglineError('INVALID_ARG', `connectDevice: runtime must be auto, node, web or a ModelRuntime`);
   }
+  if (settings.store && !platform.openDurableQueue) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      "connectDevice: offline store 'file' is Node only; use 'local' or 'queue'",
+    );
+  }
   const config = await configOf(platform, options, source);
   const policy = policyOf(options, config);
   const runtime =
@@ -47,7 +57,9 @@ export async function connectDeviceWith(
           options.web,
         );
   let device: Device;
+  let store: DurableQueue | undefined;
   try {
+    store = settings.store && platform.openDurableQueue?.(settings.store);
     const model = resolveDeviceModel({
       config,
       runtime,
@@ -58,8 +70,9 @@ export async function connectDeviceWith(
     const modelVersion = modelVersionOf(source);
     // A runtime object of the application's cannot be reloaded: no updates then.
     const load = typeof runtimeOption === 'object' ? undefined : loader(platform, options, runtimeOption);
-    device = new Device({ settings, runtime, policy, model, modelVersion, ...(load && { load }) });
+    device = new Device({ settings, runtime, policy, model, modelVersion, store, ...(load && { load }) });
   } catch (err) {
+    store?.close();
     await runtime.close();
     throw err;
   }

@@ -17,6 +17,11 @@ import {
 } from '@fogline/shared';
 import type { PolicyEvent } from './device-policy.ts';
 import { FEEDBACK_DEFAULTS } from './feedback.ts';
+import {
+  type DurableStoreOptions,
+  type DurableStoreSettings,
+  resolveDurableStore,
+} from './offline/store-options.ts';
 import type { ModelRuntime, WebRuntimeOptions } from './runtime/model-runtime.ts';
 import { HISTOGRAM_DEFAULTS } from './score-histogram.ts';
 import type { BackoffOptions } from './transport/backoff.ts';
@@ -83,8 +88,12 @@ export interface ConnectDeviceOptions {
   runtime?: 'auto' | 'node' | 'web' | ModelRuntime;
   /** onnxruntime-web settings (wasm file location, threads). */
   web?: WebRuntimeOptions;
-  /** While disconnected: answer locally flagged degraded ('local', default) or hold requests ('queue'). */
-  offline?: 'local' | 'queue';
+  /**
+   * While disconnected: answer locally flagged degraded ('local', default), hold requests in memory
+   * until their deadline ('queue'), or store and forward them through a durable queue on disk
+   * (`{ store: 'file', dir, maxBytes, ttlMs, onAnswer }`, Node only; docs/device-sdk.md "Offline").
+   */
+  offline?: 'local' | 'queue' | DurableStoreOptions;
   /** Offline queue bound (default 64); a request beyond it is answered locally, degraded. */
   queue?: { maxSize?: number };
   /** Deadline of an infer() call without its own, ms. Default 1000. */
@@ -114,6 +123,8 @@ export interface DeviceSettings {
   readonly ca: string | undefined;
   readonly edgeId: string;
   readonly offline: 'local' | 'queue';
+  /** The durable store (`offline: { store: 'file', … }`); `offline` is then 'local' for in-flight requests. */
+  readonly store: DurableStoreSettings | undefined;
   readonly maxQueued: number;
   readonly deadlineMs: number;
   readonly minEscalationMs: number;
@@ -212,7 +223,8 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     token: o.token === undefined ? undefined : check('token', o.token, r.token),
     ca: o.ca === undefined ? undefined : check('ca', o.ca, r.ca),
     edgeId: check('edgeId', o.edgeId, r.edgeId),
-    offline: or('offline', o.offline, r.offline, d.offline),
+    offline: typeof o.offline === 'object' ? 'local' : or('offline', o.offline, r.offline, d.offline),
+    store: typeof o.offline === 'object' ? resolveDurableStore(o.offline, check) : undefined,
     maxQueued: or('queue.maxSize', o.queue?.maxSize, r.queueMaxSize, d.maxQueued),
     deadlineMs: or('deadlineMs', o.deadlineMs, r.deadlineMs, d.deadlineMs),
     minEscalationMs: or('minEscalationMs', o.minEscalationMs, r.minEscalationMs, d.minEscalationMs),

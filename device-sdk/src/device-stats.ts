@@ -2,6 +2,7 @@
 import type { AuditCounts } from './audit-sampler.ts';
 import type { CorrectionCounts } from './corrections.ts';
 import type { FeedbackCounts } from './feedback.ts';
+import type { StoreCounts } from './offline/store-and-forward.ts';
 
 export interface InferOptions {
   /** Latency budget for this call, ms (default: the device's `deadlineMs`). */
@@ -26,4 +27,6 @@ export interface DeviceStats {
   feedback: FeedbackCounts;
   /** Late corrections emitted, repeats ignored, refused (docs/device-sdk.md "Late corrections"). */
   corrections: CorrectionCounts;
+  /** The durable store's counts (docs/device-sdk.md "Offline"); absent without `offline: { store }`. */
+  store?: StoreCounts;
 }

@@ -28,6 +28,7 @@ import {
   classify,
   classifyReply,
   type InferResult,
+  upstreamResult,
 } from './answer.ts';
 import { AuditSampler, auditBodyOf } from './audit-sampler.ts';
 import { CorrectionInbox } from './corrections.ts';
@@ -41,6 +42,8 @@ import { Escalations, type Outcome } from './escalations.ts';
 import { classIndexOf, FeedbackWindow } from './feedback.ts';
 import { type LoadedModel, ModelSlot } from './model-slot.ts';
 import { ModelUpdater, type UpdatedModel } from './model-updater.ts';
+import type { DurableQueue, StoreAndForward } from './offline/store-and-forward.ts';
+import { forwardFrom } from './offline/stored-answer.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
 import { type ScoreHistogram, scoreHistogramOf } from './score-histogram.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
@@ -53,6 +56,7 @@ export interface DeviceParts {
   modelVersion: string;
   /** Loads another model for an update (absent: no updates, e.g. with a `runtime` object). */
   load?: ConstructorParameters<typeof ModelUpdater>[0]['load'];
+  store?: DurableQueue; // with `offline: { store: 'file' }` (Node)
 }
 
 export type { DeviceStats, InferOptions } from './device-stats.ts';
@@ -66,6 +70,7 @@ export class Device {
   readonly #events = new DeviceEventHub();
   readonly #transport: MqttTransport;
   readonly #escalations: Escalations;
+  readonly #durable: StoreAndForward | undefined;
   readonly #policy: PolicyInEffect;
   /** Score histograms for drift detection; undefined without a drift block for this model. */
   #histogram: ScoreHistogram | undefined;
@@ -112,35 +117,28 @@ export class Device {
       load && settings.modelUpdates
         ? new ModelUpdater({ settings, current, load, swap, events: this.#events })
         : undefined;
-    this.#audits = new AuditSampler({
-      seed: settings.auditSeed,
-      ...(settings.auditBudget && { budget: settings.auditBudget }),
-      clock: settings.clock,
-      send: (report) =>
-        !this.#closed &&
-        this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
-    });
+    // Audits and feedback: reports like any other, uncounted, none once closed.
+    const send = (report: DeviceReport) =>
+      !this.#closed &&
+      this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report));
+    const { auditSeed: seed, auditBudget: budget, clock } = settings;
+    this.#audits = new AuditSampler({ seed, ...(budget && { budget }), clock, send });
     this.#feedback = new FeedbackWindow({
       ...(settings.feedbackWindow || { maxRequests: 0, maxAgeMs: 0 }),
-      clock: settings.clock,
+      clock,
       takeBudget: () => this.#audits.takeBudget(),
-      send: (report) =>
-        !this.#closed &&
-        this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report)),
+      send,
     });
     this.#corrections = new CorrectionInbox({ deviceId: this.deviceId, config: parts.model.config });
     this.#corrections.listen((c) => this.#events.emit('correction', c));
-    const inferTopic = topics.infer(settings.edgeId);
-    this.#escalations = new Escalations({
-      clock: settings.clock,
-      offline: settings.offline,
-      maxQueued: settings.maxQueued,
-      minEscalationMs: settings.minEscalationMs,
-      sender: {
-        isOnline: () => this.#transport.state === 'online',
-        send: (payload) => this.#transport.publish(inferTopic, payload),
-      },
-    });
+    const sender = {
+      isOnline: () => this.#transport.state === 'online',
+      send: (payload: Uint8Array) => this.#transport.publish(topics.infer(settings.edgeId), payload),
+    };
+    const { offline, maxQueued, minEscalationMs } = settings;
+    this.#escalations = new Escalations({ clock, offline, maxQueued, minEscalationMs, sender });
+    const labels = () => this.#slot.current.model.config.labels;
+    this.#durable = forwardFrom(parts.store, sender, settings.store, labels);
     this.#transport = new MqttTransport({
       url: settings.broker,
       clientId: settings.deviceId,
@@ -158,10 +156,11 @@ export class Device {
       backoff: settings.backoff,
       onReply: (payload) => {
         const reply = readFabricReply(payload);
-        if (reply) this.#escalations.onReply(reply);
+        if (reply && !this.#durable?.onReply(reply)) this.#escalations.onReply(reply);
       },
       onStateChange: (state, error) => {
         if (state === 'online') this.#escalations.onOnline();
+        this.#durable?.onStateChange(state);
         if (state === 'offline') this.#escalations.onOffline();
         if (state === 'refused') {
           this.#refusal = error;
@@ -185,10 +184,7 @@ export class Device {
     return this.#slot.current.modelVersion;
   }
 
-  /**
-   * Listens to model updates (`model` after a swap, `modelError` when one failed) and late corrections
-   * (`correction`, once per request id: docs/device-sdk.md "Late corrections"); returns the removal.
-   */
+  /** `model` after a swap, `modelError` when one failed, `correction` (docs); returns the removal. */
   on<E extends keyof DeviceEvents>(event: E, listener: (e: DeviceEvents[E]) => void): () => void {
     return this.#events.on(event, listener);
   }
@@ -222,6 +218,7 @@ export class Device {
       audits: this.#audits.counts,
       feedback: this.#feedback.counts,
       corrections: this.#corrections.counts,
+      ...(this.#durable && { store: this.#durable.counts() }),
       queued: this.#escalations.queued,
       inFlight: this.#escalations.inFlight,
     };
@@ -324,7 +321,7 @@ export class Device {
       return local(true, { code: this.#refusal.code, message: this.#refusal.message });
     }
     // The input as the model consumes it, with its quantization when it has one (docs/device-sdk.md "Inputs").
-    const outcome: Outcome = await this.#escalations.start(id, remainingMs, (budgetMs) =>
+    const outcome: Outcome = await this.#escalate(id, remainingMs, (budgetMs) =>
       encodeFabricRequest({
         id,
         replyTo: topics.reply(this.deviceId),
@@ -348,23 +345,14 @@ export class Device {
       return local(true, { code: error.code, message: `unusable reply from the edge: ${error.message}` });
     }
     this.#stats.answeredUpstream++;
-    const latencyMs: InferResult['latencyMs'] = { device: deviceMs, total: clock.now() - start };
-    if (reply.edgeMs !== undefined) latencyMs.edge = reply.edgeMs;
-    if (reply.cloudMs !== undefined) latencyMs.cloud = reply.cloudMs;
-    const result: InferResult = {
-      requestId: id,
-      ...answerPart(answer),
-      tier: reply.tier,
-      score: reply.score,
-      latencyMs,
-      degraded: reply.degraded,
-      modelVersions: reply.modelVersions ?? '',
-    };
-    // A degraded answer from upstream says why the tier above it could not be used.
-    if (reply.fallbackCode !== undefined) {
-      result.fallback = { code: reply.fallbackCode, message: reply.fallbackMessage ?? '' };
-    }
-    return answered(result);
+    return answered(upstreamResult(id, answer, reply, { device: deviceMs, total: clock.now() - start }));
+  }
+
+  /** To the durable store while the edge is unreachable or it holds older requests, else to the edge. */
+  #escalate(id: string, remainingMs: number, encode: (budgetMs: number) => Uint8Array): Promise<Outcome> {
+    const durable = this.#durable;
+    if (durable?.takes(this.#transport.state)) return durable.enqueue(id, remainingMs, encode(remainingMs));
+    return this.#escalations.start(id, remainingMs, encode);
   }
 
   /**
@@ -395,6 +383,7 @@ export class Device {
     this.#updater?.close();
     this.#closed = true;
     this.#escalations.settleAll('UNAVAILABLE', 'device closed before the edge replied');
+    this.#durable?.close();
     await this.#transport.close();
     await this.#slot.close();
   }

@@ -6,6 +6,7 @@ import { connectDeviceWith, type DevicePlatform } from './connect-device-core.ts
 import type { Device } from './device.ts';
 import type { ConnectDeviceOptions } from './device-options.ts';
 import { DEFAULT_MODEL_PATH, loadConfigNextTo, loadModelBytes } from './model-source-node.ts';
+import { FileQueue } from './offline/file-queue.ts';
 import { selectRuntime } from './runtime/select-runtime.ts';
 
 const nodePlatform: DevicePlatform = {
@@ -13,6 +14,7 @@ const nodePlatform: DevicePlatform = {
   loadModelBytes,
   loadConfigNextTo,
   createRuntime: selectRuntime,
+  openDurableQueue: (store) => new FileQueue({ dir: store.dir, maxBytes: store.maxBytes }),
 };
 
 /** Loads the model, connects to the broker and resolves once connected (or offline, retrying). */

@@ -1,0 +1,278 @@
+/**
+ * The device's durable request queue on disk (docs/device-sdk.md "Offline: the durable store"): an
+ * append-only log of JSON lines in segment files `seg-<n>.log` under one directory (0700, files
+ * 0600). A `put` line holds a request (id, expiry, encoded fabric request); a `done` line says it
+ * was answered or expired. Each line is written and fdatasync'ed before `append`/`complete` return.
+ * Segments are deleted oldest first once every request they hold is done, and all of them once the
+ * queue is empty; a torn last line (a crash mid-write) or a line that does not parse is skipped and
+ * counted. Node only: the browser build never imports this file.
+ */
+import {
+  closeSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { FoglineError } from '@fogline/shared';
+import { QueueLock } from './queue-lock.ts';
+
+export interface StoredRequest {
+  readonly id: string;
+  /** Wall-clock ms (Date.now) after which the request is dropped unanswered. */
+  readonly expiresAt: number;
+  /** Latency budget the edge gets for each attempt, ms (already encoded in `payload`). */
+  readonly budgetMs: number;
+  /** The encoded fabric request, sent as is. */
+  readonly payload: Uint8Array;
+}
+
+export interface FileQueueOptions {
+  dir: string;
+  /** Most bytes of segment files; a request that would pass it is refused (RESOURCE_EXHAUSTED). */
+  maxBytes: number;
+  /** A new segment starts once the current one holds this many bytes. Default maxBytes / 8, ≥ 4 KiB. */
+  segmentBytes?: number;
+  /** Wall clock (ms since the epoch). Default Date.now. */
+  now?: () => number;
+}
+
+interface Segment {
+  readonly seq: number;
+  readonly path: string;
+  bytes: number;
+  /** Requests put in this segment and not done yet. */
+  readonly live: Set<string>;
+}
+
+const SEGMENT = /^seg-(\d{1,12})\.log$/;
+
+export class FileQueue {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly #segmentBytes: number;
+  readonly #now: () => number;
+  readonly #lock: QueueLock;
+  readonly #segments: Segment[] = [];
+  /** Not done yet, in the order they were put. */
+  readonly #pending = new Map<string, StoredRequest>();
+  readonly #segmentOf = new Map<string, Segment>();
+  /** File descriptor of the last segment, opened on the first append after a start or a cleanup. */
+  #fd: number | undefined;
+  #closed = false;
+  /** Lines of the files found at open that were torn or did not parse (skipped). */
+  readonly skippedLines: number;
+
+  constructor(options: FileQueueOptions) {
+    this.dir = options.dir;
+    this.maxBytes = options.maxBytes;
+    this.#segmentBytes = options.segmentBytes ?? Math.max(4_096, Math.floor(options.maxBytes / 8));
+    this.#now = options.now ?? Date.now;
+    openPrivateDir(options.dir);
+    this.#lock = QueueLock.take(options.dir);
+    try {
+      this.skippedLines = this.#load();
+      this.#reclaim();
+    } catch (err) {
+      this.#lock.release();
+      throw err;
+    }
+  }
+
+  /** Requests not yet done, oldest first (a live view: do not complete while iterating). */
+  pending(): IterableIterator<StoredRequest> {
+    return this.#pending.values();
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** Bytes of segment files on disk. */
+  get bytes(): number {
+    let n = 0;
+    for (const s of this.#segments) n += s.bytes;
+    return n;
+  }
+
+  has(id: string): boolean {
+    return this.#pending.has(id);
+  }
+
+  /** Stores a request durably; RESOURCE_EXHAUSTED (nothing written) when it would pass maxBytes. */
+  append(request: StoredRequest): void {
+    this.#open();
+    if (this.#pending.has(request.id)) {
+      throw new FoglineError('INVALID_ARG', `request ${request.id} is already in the durable queue`);
+    }
+    const line = `${JSON.stringify({
+      t: 'put',
+      id: request.id,
+      exp: request.expiresAt,
+      budget: request.budgetMs,
+      p: Buffer.from(request.payload).toString('base64'),
+    })}\n`;
+    const size = Buffer.byteLength(line);
+    if (this.bytes + size > this.maxBytes) {
+      throw new FoglineError(
+        'RESOURCE_EXHAUSTED',
+        `durable queue ${this.dir} is full: ${this.bytes} of ${this.maxBytes} bytes hold ` +
+          `${this.#pending.size} requests; request ${request.id} (${size} bytes) refused`,
+        { details: { maxBytes: this.maxBytes, bytes: this.bytes, queued: this.#pending.size } },
+      );
+    }
+    const segment = this.#write(line);
+    segment.live.add(request.id);
+    this.#pending.set(request.id, request);
+    this.#segmentOf.set(request.id, segment);
+  }
+
+  /** Marks a request done (answered or expired) durably; false when it is not pending. */
+  complete(id: string, why: 'answered' | 'expired'): boolean {
+    this.#open();
+    if (!this.#pending.has(id)) return false;
+    this.#write(`${JSON.stringify({ t: 'done', id, why })}\n`);
+    this.#forget(id);
+    this.#reclaim();
+    return true;
+  }
+
+  /** Marks every request past its expiry done; returns them. */
+  expire(): StoredRequest[] {
+    const now = this.#now();
+    const expired = [...this.#pending.values()].filter((r) => r.expiresAt <= now);
+    for (const r of expired) this.complete(r.id, 'expired');
+    return expired;
+  }
+
+  /** Closes the file and releases the directory; pending requests stay on disk for the next start. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+    this.#lock.release();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new FoglineError('UNAVAILABLE', `durable queue ${this.dir} is closed`);
+  }
+
+  #forget(id: string): void {
+    this.#pending.delete(id);
+    this.#segmentOf.get(id)?.live.delete(id);
+    this.#segmentOf.delete(id);
+  }
+
+  /** Appends one line to the last segment (a new one when it is full), then fdatasync. */
+  #write(line: string): Segment {
+    let segment = this.#segments.at(-1);
+    if (segment === undefined || this.#fd === undefined || segment.bytes >= this.#segmentBytes) {
+      if (this.#fd !== undefined) closeSync(this.#fd);
+      const seq = (segment?.seq ?? 0) + 1;
+      segment = {
+        seq,
+        path: join(this.dir, `seg-${String(seq).padStart(12, '0')}.log`),
+        bytes: 0,
+        live: new Set(),
+      };
+      this.#fd = openSync(segment.path, 'a', 0o600);
+      this.#segments.push(segment);
+    }
+    const bytes = Buffer.from(line);
+    writeSync(this.#fd, bytes);
+    fdatasyncSync(this.#fd);
+    segment.bytes += bytes.length;
+    return segment;
+  }
+
+  /**
+   * Deletes segments from the oldest while all their requests are done (a `done` line is always in
+   * the segment of its `put` or a later one, so a deleted segment's lines are never needed again).
+   */
+  #reclaim(): void {
+    const empty = this.#pending.size === 0;
+    while (this.#segments.length > 0) {
+      const first = this.#segments[0]!;
+      if (!empty && first.live.size > 0) break;
+      const last = this.#segments.length === 1;
+      if (last && !empty) break; // the segment being written to keeps going
+      if (last && this.#fd !== undefined) {
+        closeSync(this.#fd);
+        this.#fd = undefined;
+      }
+      unlinkSync(first.path);
+      this.#segments.shift();
+    }
+  }
+
+  /** Reads the segments found on disk, in order; returns how many lines were skipped. */
+  #load(): number {
+    const found = readdirSync(this.dir)
+      .map((name) => ({ name, m: SEGMENT.exec(name) }))
+      .filter((f) => f.m !== null)
+      .map((f) => ({ name: f.name, seq: Number(f.m![1]) }))
+      .sort((a, b) => a.seq - b.seq);
+    let skipped = 0;
+    for (const { name, seq } of found) {
+      const path = join(this.dir, name);
+      const text = readFileSync(path, 'utf8');
+      const segment: Segment = { seq, path, bytes: statSync(path).size, live: new Set() };
+      this.#segments.push(segment);
+      const lines = text.split('\n');
+      if (lines.at(-1) !== '') skipped++; // torn last line: no newline
+      for (const line of lines.slice(0, -1)) {
+        const record = parseLine(line);
+        if (record === undefined) skipped++;
+        else if (record.t === 'done') this.#forget(record.id);
+        else if (!this.#pending.has(record.request.id)) {
+          this.#pending.set(record.request.id, record.request);
+          this.#segmentOf.set(record.request.id, segment);
+          segment.live.add(record.request.id);
+        }
+      }
+    }
+    return skipped;
+  }
+}
+
+type Line = { t: 'done'; id: string } | { t: 'put'; request: StoredRequest };
+
+/** One line of a segment file, checked field by field; undefined when it is not a valid record. */
+function parseLine(line: string): Line | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  if (typeof r.id !== 'string' || r.id.length === 0) return undefined;
+  if (r.t === 'done') return { t: 'done', id: r.id };
+  if (r.t !== 'put' || typeof r.p !== 'string') return undefined;
+  if (!Number.isFinite(r.exp) || !Number.isFinite(r.budget) || (r.budget as number) <= 0) return undefined;
+  const payload = new Uint8Array(Buffer.from(r.p, 'base64'));
+  if (payload.length === 0) return undefined;
+  return {
+    t: 'put',
+    request: { id: r.id, expiresAt: r.exp as number, budgetMs: r.budget as number, payload },
+  };
+}
+
+/** Creates `dir` 0700; refuses one that group or others can reach (it holds the device's inputs). */
+function openPrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const mode = statSync(dir).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new FoglineError(
+      'PERMISSION_DENIED',
+      `durable queue directory ${dir} is accessible to group or others (mode ${mode.toString(8)}): chmod 700 it`,
+    );
+  }
+}
