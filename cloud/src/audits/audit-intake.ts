@@ -11,7 +11,7 @@
  * or labelled before: one record per request — and otherwise stored as a record of its own with
  * `source: 'feedback'`, the reference computed as for an audit.
  *
- * An audit that carries a `shadow` answer (the previous edge model's, during a deployment's accuracy
+ * A uniform audit (not feedback) that carries a `shadow` answer (the previous edge model's, during a deployment's accuracy
  * gate) is also handed, once stored, to `onShadowPair` with both labels and the reference.
  */
 import {
@@ -78,7 +78,7 @@ export interface AuditShadowPair {
   readonly shadowModel: string;
   readonly edgeLabel: number;
   readonly shadowLabel: number;
-  /** The application's label when there is one, else the cloud's. */
+  /** The cloud's answer (the reference). */
   readonly referenceLabel: number;
 }
 
@@ -202,13 +202,14 @@ export class AuditIntake {
 
   #pair({ edgeId, item }: Queued, record: NewAuditRecord): void {
     const { shadow } = item;
-    if (!shadow || !record.edge || !this.#options.onShadowPair) return;
+    // Feedback records are a biased sample: never in the gate (issue 13 item 6).
+    if (!shadow || !record.edge || record.source !== 'audit' || !this.#options.onShadowPair) return;
     this.#options.onShadowPair(edgeId, {
       edgeModel: record.edge.model,
       shadowModel: shadow.model,
       edgeLabel: record.edge.label,
       shadowLabel: argmax(shadow.outputs),
-      referenceLabel: record.feedbackLabel ?? record.cloud.label,
+      referenceLabel: record.cloud.label,
     });
   }
 

@@ -11,7 +11,7 @@
 import type { DeploymentGate } from '@fogline/shared';
 import type { GateCounts } from '../store/index.ts';
 
-/** One audited input answered by both edge models, with the reference (feedback label, else the cloud's). */
+/** One audited input (uniform sample) answered by both edge models, with the cloud's reference. */
 export interface ShadowPair {
   /** `name:version` of the deployed model and of the previous one. */
   readonly edgeModel: string;
