@@ -3,7 +3,8 @@
  * pose as edges, read the `deployment` block of their retained desired state and publish reported
  * states as an edge agent does. Canary first, the rest once it is healthy; a failed canary stops the
  * deployment; a newer deployment supersedes; a rollback by hand sends the previous version; with a
- * gate, audits with shadow answers from a model that answers worse fail it and roll the edge back.
+ * gate, audits with shadow answers pass a model that answers as well (done before the shadow time
+ * ends) and fail one that answers worse (permuted labels), which rolls the edge back.
  */
 import { type AuditUpload, type DeploymentReport, encodeAuditUpload, topics } from '@fogline/shared';
 import { loadDigits } from '@fogline/shared/digits';
@@ -193,8 +194,8 @@ describe('accuracy gate', () => {
   const data = loadDigits('test');
   const oneHot = (label: number) => Array.from({ length: 10 }, (_, c) => (c === label ? 8 : 0));
 
-  /** Audits where the new model answers with its labels permuted and the previous one right. */
-  function pairs(count: number, offset: number): AuditUpload {
+  /** Audits where the new model answers with its labels permuted (or right) and the previous one right. */
+  function pairs(count: number, offset: number, newRight = false): AuditUpload {
     return {
       cloudModel: 'digits-large',
       keepInputs: false,
@@ -218,12 +219,40 @@ describe('accuracy gate', () => {
             deviceScore: 0.3,
             tier: 'device',
           },
-          edge: { model: 'digits-mid:2', outputs: oneHot((label + 1) % 10), score: 0.9 },
+          edge: { model: 'digits-mid:2', outputs: oneHot(newRight ? label : (label + 1) % 10), score: 0.9 },
           shadow: { model: 'digits-mid:1', outputs: oneHot(label), score: 0.9 },
         };
       }),
     };
   }
+
+  async function upload(edge: string, body: AuditUpload): Promise<void> {
+    const res = await fetch(`${cloud.url}/v2/fogline/edges/${edge}/audits`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${edge}:${tokens.get(edge)}`, 'content-type': 'application/json' },
+      body: encodeAuditUpload(body),
+    });
+    expect(res.status).toBe(202);
+  }
+
+  it('a model that answers as well passes the gate, and the deployment is done before the shadow time ends', async () => {
+    const [a] = await edges(1);
+    const d = await cloud.admin.deploy({
+      model: 'digits-mid',
+      version: 2,
+      edges: [a!],
+      canaryHealthyMs: 0,
+      gate: { minPaired: 10, maxDrop: 0.3, shadowMs: 600_000 },
+    });
+    await eventually(() => deploymentOf(a!)?.id === d.id);
+    await report(a!, d, { state: 'active' });
+    await eventually(async () => (await stateOf(d.id)) === 'rolling', 15_000);
+    await upload(a!, pairs(16, 100, true));
+    await eventually(async () => (await stateOf(d.id)) === 'done', 30_000);
+    const seen = (await cloud.admin.deployment(d.id)).edges![0]!;
+    expect(seen.gate).toMatchObject({ verdict: 'pass', newOnlyCorrect: 0, oldOnlyCorrect: 0 });
+    expect(seen.gate!.paired).toBeGreaterThanOrEqual(10);
+  }, 90_000);
 
   it('a model that answers worse on paired audits fails the gate: the deployment fails and the edge rolls back', async () => {
     const [a] = await edges(1);
@@ -237,14 +266,7 @@ describe('accuracy gate', () => {
     expect(deploymentOf(a!)?.gate).toEqual({ minPaired: 20, maxDrop: 0.05, shadowMs: 600_000 });
     await report(a!, d, { state: 'active' });
     await eventually(async () => (await cloud.admin.deployment(d.id)).edges![0]!.state === 'active');
-    for (let offset = 0; offset < 64; offset += 32) {
-      const res = await fetch(`${cloud.url}/v2/fogline/edges/${a}/audits`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${a}:${tokens.get(a!)}`, 'content-type': 'application/json' },
-        body: encodeAuditUpload(pairs(32, offset)),
-      });
-      expect(res.status).toBe(202);
-    }
+    for (let offset = 0; offset < 64; offset += 32) await upload(a!, pairs(32, offset));
     await eventually(async () => (await stateOf(d.id)) === 'failed', 30_000);
     const seen = await cloud.admin.deployment(d.id);
     expect(seen.reason).toMatch(/accuracy gate .*drop .* on \d+ paired records/);
