@@ -3,8 +3,16 @@
  * model that loses many discordant pairs fails once the minimum is reached; one that loses none
  * passes within the limit; too few pairs stay pending whatever they say.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { addPair, interimPairedGate, judgeGate, NO_PAIRS, type ShadowPair } from './deployment-gate.ts';
+import {
+  addPair,
+  interimPairedGate,
+  judgeGate,
+  NO_PAIRS,
+  pairedRecordsNeeded,
+  type ShadowPair,
+} from './deployment-gate.ts';
 
 const pair = (edgeLabel: number, shadowLabel: number, referenceLabel = 1): ShadowPair => ({
   edgeModel: 'm:2',
@@ -56,5 +64,29 @@ describe('accuracy gate counts', () => {
       interimPairedGate({ paired: 40, newOnlyCorrect: 2, oldOnlyCorrect: 6, minPaired: 40, maxDrop: 0.05 })
         .verdict,
     ).toBe('pending');
+  });
+});
+
+describe('docs/operations.md "Rollout"', () => {
+  it('tabulates the paired records the gate needs as pairedRecordsNeeded computes them', () => {
+    const docs = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
+    const pctOf = (s: string) => Number(s) / 100;
+    const rows = [
+      ...docs.matchAll(/^\| [^|]+ \| ([\d.]+) % +\| ([\d.]+) % +\| ([\d.]+) % +\| ([\d,]+) +\|$/gm),
+    ];
+    expect(rows.length).toBeGreaterThanOrEqual(5);
+    for (const [, drop, limit, d, n] of rows) {
+      const needed = pairedRecordsNeeded(pctOf(d!), pctOf(drop!), pctOf(limit!));
+      expect(needed, `drop ${drop} %, limit ${limit} %, d ${d} %`).toBe(Number(n!.replaceAll(',', '')));
+    }
+  });
+
+  it('needs as many pairs as it says: at that n the judge decides, well below it not', () => {
+    // 0 % true drop, 5 % limit, 10 % discordant split evenly (k a multiple of 20 keeps d exact).
+    const n = pairedRecordsNeeded(0.1, 0, 0.05);
+    const at = (k: number) => judgeGate(counts(k * 0.9, k * 0.05, k * 0.05), gate).verdict;
+    const twenties = (x: number) => Math.ceil(x / 20) * 20;
+    expect(at(twenties(n))).toBe('pass');
+    expect(at(twenties(n * 0.7))).toBe('pending');
   });
 });

@@ -92,6 +92,22 @@ export const interimPairedGate: PairedGateJudge = (input) => {
   return { verdict: 'pending', drop, upper, lower, reason: `${say}; not yet decided` };
 };
 
+/**
+ * Paired records the interim bound needs to decide when the true drop is `drop` and a share
+ * `discordant` of the pairs are discordant: the n where its half-width z·sqrt((d − drop²)/n) meets
+ * the margin |maxDrop − drop| (docs/operations.md "Rollout" tabulates it). Before `minPaired`.
+ */
+export function pairedRecordsNeeded(
+  discordant: number,
+  drop: number,
+  maxDrop: number,
+  confidence = 0.95,
+): number {
+  const z = zOf(confidence);
+  const margin = Math.abs(maxDrop - drop);
+  return Math.ceil((z * z * Math.max(0, discordant - drop * drop)) / (margin * margin));
+}
+
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
 /** The gate's verdict on an edge's counts. LEAD: swap `interimPairedGate` for `judgePairedGate`. */
