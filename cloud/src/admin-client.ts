@@ -7,11 +7,13 @@ import { Readable } from 'node:stream';
 import { codeForHttpStatus, FoglineError } from '@fogline/shared';
 import { readAdminToken } from './auth/admin-token.ts';
 import { CLOUD_STATE_FILE, type CloudState } from './cloud-server.ts';
+import type { DeploymentView } from './deployments/deployment-view.ts';
 import type { ExampleView } from './http/routes/examples.ts';
 import { MODEL_CONFIG_HEADER, type ModelVersionView } from './http/routes/model-store.ts';
 import type { DeviceView, EdgeView } from './identities/identity-service.ts';
 import { readStateFile } from './state-file.ts';
 
+export type { DeploymentEdgeView, DeploymentView } from './deployments/deployment-view.ts';
 export type { ModelVersionView } from './http/routes/model-store.ts';
 export type { DeviceView, EdgeView } from './identities/identity-service.ts';
 
@@ -99,6 +101,17 @@ export interface ExamplePageView {
   scanned: number;
   skipped_no_input: number;
   next: number | null;
+}
+
+export interface DeployBody {
+  model: string;
+  version: number;
+  edges: string[] | 'all';
+  /** Share of the edges that go first, in (0, 1]. */
+  canary?: number;
+  canaryHealthyMs?: number;
+  gate?: { minPaired?: number; maxDrop?: number; shadowMs?: number } | null;
+  device?: { model: string; version: number } | null;
 }
 
 export interface AdminTarget {
@@ -258,6 +271,30 @@ export class CloudAdminClient {
 
   async unpinPolicy(edgeId: string): Promise<PolicyView> {
     return (await this.call('DELETE', `/api/edges/${encodeURIComponent(edgeId)}/policy/pin`)) as PolicyView;
+  }
+
+  /** Starts a rollout (`fogline deploy`); the body as docs/cloud.md "Deployments" says. */
+  async deploy(body: DeployBody): Promise<DeploymentView> {
+    return ((await this.call('POST', '/api/deployments', body)) as { deployment: DeploymentView }).deployment;
+  }
+
+  /** Deployments, newest first (`model`'s only when given), without their edges. */
+  async deployments(model?: string): Promise<DeploymentView[]> {
+    const q = model === undefined ? '' : `?model=${encodeURIComponent(model)}`;
+    return ((await this.call('GET', `/api/deployments${q}`)) as { deployments: DeploymentView[] })
+      .deployments;
+  }
+
+  /** One deployment with each edge's stage, state, progress and failure. */
+  async deployment(id: string): Promise<DeploymentView> {
+    const path = `/api/deployments/${encodeURIComponent(id)}`;
+    return ((await this.call('GET', path)) as { deployment: DeploymentView }).deployment;
+  }
+
+  /** Rolls a deployment back: new deployments of the previous versions for the edges that moved. */
+  async rollbackDeployment(id: string): Promise<{ rolledBack: DeploymentView; rollbacks: DeploymentView[] }> {
+    const path = `/api/deployments/${encodeURIComponent(id)}/rollback`;
+    return (await this.call('POST', path)) as { rolledBack: DeploymentView; rollbacks: DeploymentView[] };
   }
 
   /** One admin API call; non-2xx answers become FoglineErrors with the server's message. */

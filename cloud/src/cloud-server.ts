@@ -23,6 +23,7 @@ import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
 import { ControllerService } from './controller/controller-service.ts';
+import { DeploymentService } from './deployments/deployment-service.ts';
 import { CloudFabric } from './fabric/cloud-fabric.ts';
 import { edgeModelVersions } from './fabric/edge-models.ts';
 import { createApp } from './http/app.ts';
@@ -70,6 +71,7 @@ export class CloudServer {
   private fabricInstance?: CloudFabric;
   private auditIntake?: AuditIntake;
   private controllerInstance?: ControllerService;
+  private deploymentService?: DeploymentService;
   private auditDriftCheck?: AuditDriftCheck;
   private liveFeed?: LiveFeed;
   private stopping?: Promise<void>;
@@ -156,11 +158,8 @@ export class CloudServer {
    * connections already open go on. A bad pair is refused (INVALID_ARG) and the old one stays.
    */
   async reloadTls(): Promise<void> {
-    if (!this.tls)
-      throw new FoglineError(
-        'INVALID_ARG',
-        'the cloud serves no TLS (start it with --tls-cert and --tls-key)',
-      );
+    const noTls = 'the cloud serves no TLS (start it with --tls-cert and --tls-key)';
+    if (!this.tls) throw new FoglineError('INVALID_ARG', noTls);
     await this.tls.reload();
   }
 
@@ -196,6 +195,8 @@ export class CloudServer {
         edgeRate: o.edgeRate,
         edgeModels: () => (this.modelServer ? edgeModelVersions(this.modelServer) : {}),
         edgeRouting: async (id) => (await store.edgePolicies.get(id))?.directive ?? undefined,
+        edgeDeployment: async (id) => this.deploymentService?.directive(id),
+        onDeploymentReport: (id, report) => void this.deploymentService?.report(id, report),
         cloudModel: () => {
           if (!this.modelServer) throw new FoglineError('UNAVAILABLE', 'the cloud is starting');
           return this.modelServer.resolve(o.cloudModel);
@@ -210,6 +211,13 @@ export class CloudServer {
         }),
       });
       const fabric = this.fabricInstance;
+      const deployments = new DeploymentService({
+        store,
+        publish: (id) => fabric.publisher.publish(id),
+        servedVersion: (id, model) => fabric.presence.view(id).reported?.models?.[model],
+        log: this.info,
+      });
+      this.deploymentService = deployments;
       this.liveFeed = new LiveFeed({
         edges: () => fabric.identities.listEdges(),
         direct: () => fabric.directDevices.stats,
@@ -243,6 +251,7 @@ export class CloudServer {
         },
         settings: o.audits,
         log: this.log,
+        onShadowPair: (id, pair) => void deployments.pair(id, pair),
       });
       this.auditIntake = audits;
       const controller = new ControllerService({
@@ -253,6 +262,7 @@ export class CloudServer {
         holder: `cloud-${process.pid}-${randomBytes(4).toString('hex')}`,
         clock: { now: () => Date.now() },
         log: (line) => this.info(line),
+        rolloutHolds: (id) => deployments.holds(id),
       });
       this.controllerInstance = controller;
       metrics.watchField(controller);
@@ -298,6 +308,12 @@ export class CloudServer {
           store: new ModelStore(o.dataDir, store.modelVersions, o.maxModelBytes),
           authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
         },
+        deployments: {
+          service: deployments,
+          list: (model) => store.deployments.list(model === undefined ? {} : { model }),
+          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
+          report: (id, reported) => fabric.presence.report(id, reported),
+        },
         metrics,
         web: {
           sessions: new WebSessions(),
@@ -313,6 +329,7 @@ export class CloudServer {
       if (this.stopping) throw new FoglineError('UNAVAILABLE', 'the server was stopped while starting');
       await fabric.publishAll();
       controller.start();
+      deployments.start();
       const state: CloudState = {
         url: this.url,
         httpPort: this.httpPort,
@@ -350,6 +367,7 @@ export class CloudServer {
 
   private async shutdown(): Promise<void> {
     await this.controllerInstance?.stop();
+    await this.deploymentService?.stop();
     this.liveFeed?.close();
     await this.fabricInstance?.close();
     await this.listener?.close(this.options.shutdownTimeoutMs);

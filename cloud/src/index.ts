@@ -5,6 +5,9 @@
 export {
   type AdminTarget,
   CloudAdminClient,
+  type DeployBody,
+  type DeploymentEdgeView,
+  type DeploymentView,
   type DeviceView,
   type EdgeFieldView,
   type EdgeView,
@@ -30,6 +33,7 @@ export {
   resolveCloudOptions,
 } from './cloud-options.ts';
 export { CLOUD_STATE_FILE, type CloudReady, CloudServer, type CloudState } from './cloud-server.ts';
+export { DEPLOYMENT_DEFAULTS } from './deployments/deployment-request.ts';
 export { createApp } from './http/app.ts';
 export type { CloudAppDeps } from './http/app-deps.ts';
 export { ModelServer } from './serving/model-server.ts';

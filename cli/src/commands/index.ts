@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerCalibrate } from './calibrate.ts';
 import { registerCerts } from './certs.ts';
 import { registerCloud } from './cloud.ts';
+import { registerDeploy } from './deploy.ts';
 import { registerDevices } from './devices.ts';
 import { registerEdge } from './edge.ts';
 import { registerEdges } from './edges.ts';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerDevices(program);
   registerKeys(program);
   registerModels(program);
+  registerDeploy(program);
   registerExamples(program);
   registerInit(program);
   registerQuantize(program);

@@ -10,6 +10,9 @@
  * records of its request (edge, device, request id) when there are some — the request was audited,
  * or labelled before: one record per request — and otherwise stored as a record of its own with
  * `source: 'feedback'`, the reference computed as for an audit.
+ *
+ * A uniform audit (not feedback) that carries a `shadow` answer (the previous edge model's, during a deployment's accuracy
+ * gate) is also handed, once stored, to `onShadowPair` with both labels and the reference.
  */
 import {
   type AuditUpload,
@@ -65,6 +68,18 @@ export interface AuditIntakeOptions {
   /** How long the worker waits before looking again when the model is busy. */
   readonly idlePollMs?: number;
   readonly log: (err: FoglineError) => void;
+  /** A stored audit with a shadow answer: new (edge) and old (shadow) labels and the reference. */
+  readonly onShadowPair?: (edgeId: string, pair: AuditShadowPair) => void;
+}
+
+/** The deployed and previous edge models' answers on one audited input, and the reference. */
+export interface AuditShadowPair {
+  readonly edgeModel: string;
+  readonly shadowModel: string;
+  readonly edgeLabel: number;
+  readonly shadowLabel: number;
+  /** The cloud's answer (the reference). */
+  readonly referenceLabel: number;
 }
 
 interface Queued {
@@ -155,8 +170,10 @@ export class AuditIntake {
       }
       this.#queue.shift();
       try {
-        await this.#options.records.insert([await this.#record(instance, next)]);
+        const record = await this.#record(instance, next);
+        await this.#options.records.insert([record]);
         this.#counts.stored++;
+        this.#pair(next, record);
       } catch (err) {
         this.#fail(err);
       }
@@ -181,6 +198,19 @@ export class AuditIntake {
     }
     this.#queue.shift();
     return true;
+  }
+
+  #pair({ edgeId, item }: Queued, record: NewAuditRecord): void {
+    const { shadow } = item;
+    // Feedback records are a biased sample: never in the gate (issue 13 item 6).
+    if (!shadow || !record.edge || record.source !== 'audit' || !this.#options.onShadowPair) return;
+    this.#options.onShadowPair(edgeId, {
+      edgeModel: record.edge.model,
+      shadowModel: shadow.model,
+      edgeLabel: record.edge.label,
+      shadowLabel: argmax(shadow.outputs),
+      referenceLabel: record.cloud.label,
+    });
   }
 
   #fail(err: unknown): void {

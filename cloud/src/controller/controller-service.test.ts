@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@fogline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeploymentService } from '../deployments/deployment-service.ts';
 import type { EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { RoutingSummary } from '../fabric/telemetry-summary.ts';
 import { type NewAuditRecord, openStore, type Store } from '../store/index.ts';
@@ -97,6 +98,7 @@ function service(
   over: Partial<ControllerSettings> = {},
   holder = 'replica-a',
   clock = new ManualClock(1_000_000),
+  rolloutHolds?: (edgeId: string) => Promise<boolean>,
 ) {
   const published: string[] = [];
   const lines: string[] = [];
@@ -118,6 +120,7 @@ function service(
     holder,
     clock,
     log: (line) => lines.push(line),
+    ...(rolloutHolds && { rolloutHolds }),
   });
   return { s, published, lines, clock };
 }
@@ -183,6 +186,43 @@ describe('ControllerService', () => {
     expect(published).toEqual([]);
     expect(s.control(a.id).decision?.why).toMatch(/pinned/);
     expect(s.control(b.id).decision?.why).toMatch(/pinned/);
+    await s.stop();
+  });
+
+  it('holds the policy of an edge while its model deployment runs, and acts again once it is done', async () => {
+    const e = await edge();
+    e.t.alarm = true;
+    e.t.alarms = 1;
+    await store.modelVersions.upsert({
+      model: 'ctl-mid',
+      version: 2,
+      tier: 'edge',
+      sha256: 'c'.repeat(64),
+      bytes: 10,
+      status: 'staged',
+    });
+    const deployments = new DeploymentService({ store, publish: async () => {}, log: () => {} });
+    const d = await deployments.create({
+      model: 'ctl-mid',
+      version: 2,
+      edges: [e.id],
+      canary: 0.1,
+      canaryHealthyMs: 60_000,
+      gate: null,
+      device: null,
+    });
+    const { s, published } = service(new Map([[e.id, e.t]]), {}, 'replica-a', undefined, (id) =>
+      deployments.holds(id),
+    );
+    await s.tick();
+    await store.auditRecords.insert(sinceAlarm(e.id));
+    await s.tick();
+    expect(s.control(e.id).decision).toMatchObject({ action: 'hold', why: expect.stringMatching(/canary/) });
+    expect(published).toEqual([]);
+    await store.deployments.setState(d.deployment.id, 'done', null);
+    await s.tick();
+    expect(s.control(e.id).decision?.action).toBe('conservative');
+    expect(published).toEqual([e.id]);
     await s.stop();
   });
 

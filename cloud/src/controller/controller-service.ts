@@ -13,6 +13,7 @@
  * `report-weak-reference` change nothing; a weak reference is logged once and kept for the API and
  * metrics. Until the edge reports the directive applied, the controller holds. Edges that report no
  * routing (an older edge, or none online) are held: their last policy stays, as when the cloud is down.
+ * While a model deployment runs on an edge (`rolloutHolds`), its policy is held too; a pin stays.
  */
 import { type Clock, fromUnknown, type ResolvedPolicy, type ScoreKind } from '@fogline/shared';
 import { type ControllerDecision, type ControllerKnobs, decidePolicy } from '@fogline/toolchain';
@@ -56,6 +57,8 @@ export interface ControllerServiceOptions {
   /** The cloud model's routing score kind, if known (its stored scores are of it). */
   readonly cloudScore?: ScoreKind;
   readonly log: (line: string) => void;
+  /** True while a model deployment runs on the edge (deployments/): the controller holds its policy. */
+  readonly rolloutHolds?: (edgeId: string) => Promise<boolean>;
 }
 
 /** What the controller last made of one edge (API, metrics, `fogline status`). */
@@ -213,7 +216,7 @@ export class ControllerService {
       ...this.#input(edgeId, policy, routing),
       state: {
         pinned: (row?.pinned ?? false) || routing.pinned,
-        canary: false,
+        canary: (await this.#o.rolloutHolds?.(edgeId)) ?? false,
         driftAlarm: view.telemetry?.drift?.alarm ?? false,
         conservative: row?.conservative ?? false,
         ...(lastChange !== undefined && { lastChangeMs: lastChange }),

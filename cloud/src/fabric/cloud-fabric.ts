@@ -9,6 +9,8 @@
 import type { Server as HttpServer } from 'node:http';
 import {
   CLOUD_EDGE_ID,
+  type DeploymentDirective,
+  type DeploymentReport,
   FoglineError,
   fromUnknown,
   type RoutingDirective,
@@ -66,6 +68,10 @@ export interface CloudFabricOptions {
   edgeModels: () => Record<string, number>;
   /** The policy directive each edge's desired state carries, if any (controller/). */
   edgeRouting?: (edgeId: string) => Promise<RoutingDirective | undefined>;
+  /** The deployment block each edge's desired state carries, if any (deployments/). */
+  edgeDeployment?: (edgeId: string) => Promise<DeploymentDirective | undefined>;
+  /** Each valid deployment report of an edge (MQTT reported state or the HTTP report route). */
+  onDeploymentReport?: (edgeId: string, report: DeploymentReport) => void;
   /**
    * The served instance of the cloud model that answers edgeless devices (throws NOT_FOUND or
    * UNAVAILABLE when it is not served, which the device gets as an error reply).
@@ -122,13 +128,15 @@ export class CloudFabric {
       publish: (topic, payload, opts) => broker.publish(topic, payload, opts),
       models: desiredModels,
       ...(options.edgeRouting && { routing: options.edgeRouting }),
+      ...(options.edgeDeployment && { deployment: options.edgeDeployment }),
       onError: (edgeId, err) => log(`could not publish the desired state of edge '${edgeId}'`, err),
     });
     const presence = new EdgePresence({
       isConnected: connected,
       markSeen: (id, at) => store.edges.markSeen(id, at),
       onError: (err) => log('could not record edge contact', err),
-      onReported: (id) => {
+      onReported: (id, reported) => {
+        if (reported.deployment) options.onDeploymentReport?.(id, reported.deployment);
         if (!sameVersions(publisher.publishedModels(id), desiredModels(id))) void publisher.publish(id);
       },
     });

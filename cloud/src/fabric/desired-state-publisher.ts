@@ -6,6 +6,8 @@
  *
  * With a `routing` block when the cloud has a policy directive for the edge (the cloud → edge policy
  * channel, shared routing-directive.ts; the controller or an operator sets it, controller/).
+ * With a `deployment` block while the edge is in a deployment that reached it (model-deployment.ts;
+ * deployments/deployment-service.ts).
  * Device ids and token hashes only, never tokens. Published for every active edge at start, and
  * again for an edge on each of its device creations/revocations and on its own creation/revocation
  * (a revoked edge gets an empty list, so no device hash stays retained for it).
@@ -19,7 +21,7 @@
  * serves the very bytes, and the version, its retained topic holds: an edge that gets both never
  * sees two versions of one state.
  */
-import { fromUnknown, type RoutingDirective, topics } from '@fogline/shared';
+import { type DeploymentDirective, fromUnknown, type RoutingDirective, topics } from '@fogline/shared';
 import type { DeviceRepository } from '../store/index.ts';
 
 export interface DesiredStateMessage {
@@ -27,6 +29,7 @@ export interface DesiredStateMessage {
   devices: { id: string; tokenHash: string }[];
   models: Record<string, number>;
   routing?: RoutingDirective;
+  deployment?: DeploymentDirective;
 }
 
 export interface DesiredStatePublisherOptions {
@@ -37,6 +40,8 @@ export interface DesiredStatePublisherOptions {
   models: (edgeId: string) => Record<string, number>;
   /** The policy directive for `edgeId`, if any (read when each publish runs). */
   routing?: (edgeId: string) => Promise<RoutingDirective | undefined>;
+  /** The model the edge should deploy, if any (read when each publish runs). */
+  deployment?: (edgeId: string) => Promise<DeploymentDirective | undefined>;
   /** Wall-clock ms. Default Date.now. */
   now?: () => number;
   onError?: (edgeId: string, err: Error) => void;
@@ -128,11 +133,13 @@ export class DesiredStatePublisher {
     try {
       const devices = await this.options.devices.listByEdge(edgeId);
       const routing = await this.options.routing?.(edgeId);
+      const deployment = await this.options.deployment?.(edgeId);
       const message: DesiredStateMessage = {
         version: this.nextVersion(),
         devices: devices.map((d) => ({ id: d.id, tokenHash: d.tokenHash })),
         models: this.options.models(edgeId),
         ...(routing && { routing }),
+        ...(deployment && { deployment }),
       };
       const payload = JSON.stringify(message);
       await this.options.publish(topics.desired(edgeId), payload, { qos: 1, retain: true });

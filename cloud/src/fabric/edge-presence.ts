@@ -5,7 +5,7 @@
  * memory per cloud process; `lastSeenAt` is also written to the store, at most once per
  * `seenWriteIntervalMs` per edge, so a telemetry stream does not become a stream of writes.
  */
-import { fromUnknown } from '@fogline/shared';
+import { type DeploymentReport, fromUnknown, readDeploymentReport } from '@fogline/shared';
 import { summarizeTelemetry, type TelemetrySummary } from './telemetry-summary.ts';
 
 export interface ReportedSummary {
@@ -14,6 +14,8 @@ export interface ReportedSummary {
   models?: Record<string, number>;
   pendingModels?: Record<string, number>;
   lastError?: string;
+  /** How far the edge got with its deployment (model-deployment.ts), when it reports one. */
+  deployment?: DeploymentReport;
 }
 
 export interface EdgePresenceView {
@@ -78,11 +80,27 @@ export class EdgePresence {
   }
 
   onReported(edgeId: string, payload: Uint8Array): void {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(Buffer.from(payload).toString('utf8'));
+    } catch {
+      this.touch(edgeId);
+      return;
+    }
+    this.report(edgeId, raw);
+  }
+
+  /**
+   * A reported state already parsed (MQTT above, or `POST .../reported`): kept when it is an object;
+   * a malformed `deployment` field is left out. Returns what was kept, or null.
+   */
+  report(edgeId: string, raw: unknown): ReportedSummary | null {
     const state = this.touch(edgeId);
-    const reported = parseReported(payload);
-    if (!reported) return;
+    const reported = readReported(raw);
+    if (!reported) return null;
     state.reported = reported;
     this.options.onReported?.(edgeId, reported);
+    return reported;
   }
 
   /** Records contact from `edgeId` (and writes it to the store when the last write is old enough). */
@@ -140,13 +158,7 @@ export class EdgePresence {
   }
 }
 
-function parseReported(payload: Uint8Array): ReportedSummary | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(payload).toString('utf8'));
-  } catch {
-    return null;
-  }
+function readReported(raw: unknown): ReportedSummary | null {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
   const r = raw as Record<string, unknown>;
   const out: ReportedSummary = {};
@@ -157,6 +169,10 @@ function parseReported(payload: Uint8Array): ReportedSummary | null {
   const pending = versions(r.pendingModels);
   if (pending) out.pendingModels = pending;
   if (typeof r.lastError === 'string') out.lastError = r.lastError.slice(0, 500);
+  if (r.deployment !== undefined) {
+    const deployment = readDeploymentReport(r.deployment);
+    if (deployment.ok) out.deployment = deployment.value;
+  }
   return out;
 }
 

@@ -7,6 +7,7 @@ import type { ModelServer } from '../serving/model-server.ts';
 import type { ApiKeyRepository } from '../store/index.ts';
 import type { WebAppDeps } from '../web/web-app.ts';
 import type { AuditRouteDeps } from './routes/audits.ts';
+import type { DeploymentRouteDeps } from './routes/deployments.ts';
 import type { EdgeDesiredSource } from './routes/edge-desired.ts';
 import type { PolicyRouteDeps } from './routes/field.ts';
 import type { ModelStoreRouteDeps } from './routes/model-store.ts';
@@ -28,6 +29,8 @@ export interface CloudAppDeps {
   policies: PolicyRouteDeps;
   /** Pushed model versions (admin) and their files (edges and admin). */
   modelStore: ModelStoreRouteDeps;
+  /** Model rollouts (admin) and the edges' HTTP reported state. */
+  deployments: DeploymentRouteDeps;
   metrics: CloudMetrics;
   /** Request bodies past this many bytes get 413. */
   maxBodyBytes: number;

@@ -15,6 +15,7 @@ import { errorResponse } from './error-response.ts';
 import { registerAdminIdentityRoutes } from './routes/admin-identities.ts';
 import { registerAdminKeyRoutes } from './routes/admin-keys.ts';
 import { registerAuditRoutes } from './routes/audits.ts';
+import { registerDeploymentRoutes } from './routes/deployments.ts';
 import { registerEdgeDesiredRoutes } from './routes/edge-desired.ts';
 import { registerExampleRoutes } from './routes/examples.ts';
 import { registerFieldRoutes } from './routes/field.ts';
@@ -49,6 +50,7 @@ export function createApp(deps: CloudAppDeps): Hono {
   if (deps.web) registerWeb(app, deps.web);
   registerModelStoreRoutes(app, deps);
   registerExampleRoutes(app, deps);
+  registerDeploymentRoutes(app, deps);
   app.notFound((c) =>
     errorResponse(new FoglineError('NOT_FOUND', `no endpoint ${c.req.method} ${c.req.path}`)),
   );

@@ -2,6 +2,7 @@
 import { createApiKeyRepository } from './api-keys.ts';
 import { createAuditRecordRepository } from './audit-records.ts';
 import { type StoreDatabase, systemWallClock, type WallClock } from './database.ts';
+import { createDeploymentRepository } from './deployments.ts';
 import { createDeviceRepository } from './devices.ts';
 import { createEdgePolicyRepository } from './edge-policies.ts';
 import { createEdgeRepository } from './edges.ts';
@@ -27,6 +28,7 @@ export function createStore(connection: StoreConnection, wallClock: WallClock = 
     auditRecords: createAuditRecordRepository(db, wallClock),
     edgePolicies: createEdgePolicyRepository(db, wallClock),
     leases: createLeaseRepository(db, wallClock),
+    deployments: createDeploymentRepository(db, wallClock),
     driver: connection.driver,
     close() {
       // Idempotent: shutdown paths may race (signal handler + test teardown).

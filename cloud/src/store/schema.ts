@@ -179,6 +179,71 @@ export const leases = pgTable('leases', {
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
 });
 
+/**
+ * Model rollouts (docs/operations.md "Rollout"): one row per `fogline deploy`, its model version and
+ * file, the edges it was asked for (`["e1","e2"]` or `"all"`), the canary share and healthy time, the
+ * accuracy gate (`{ shadowMs, minPaired, maxDrop }`) and device model, if any, and where it stands.
+ */
+export const deployments = pgTable(
+  'deployments',
+  {
+    id: text('id').primaryKey(),
+    model: text('model').notNull(),
+    version: integer('version').notNull(),
+    sha256: text('sha256').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    edgesSelector: jsonb('edges_selector').$type<string[] | 'all'>().notNull(),
+    canaryShare: doublePrecision('canary_share').notNull(),
+    canaryHealthyMs: bigint('canary_healthy_ms', { mode: 'number' }).notNull(),
+    gate: jsonb('gate').$type<Record<string, unknown>>(),
+    device: jsonb('device').$type<Record<string, unknown>>(),
+    state: text('state', {
+      enum: ['staged', 'canary', 'rolling', 'done', 'failed', 'rolled_back'],
+    }).notNull(),
+    reason: text('reason'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('deployments_model_idx').on(t.model, t.createdAt),
+    check(
+      'deployments_state_valid',
+      sql`${t.state} in ('staged', 'canary', 'rolling', 'done', 'failed', 'rolled_back')`,
+    ),
+    check('deployments_canary_share_valid', sql`${t.canaryShare} > 0 and ${t.canaryShare} <= 1`),
+  ],
+);
+
+/**
+ * Each edge of a deployment: its stage (canary first, the rest once the canary is healthy), its
+ * state as it reports it (`pending` until it reports; `superseded` once a newer deployment took the
+ * edge), download progress, failure, the version it served before, the accuracy gate's counts.
+ */
+export const deploymentEdges = pgTable(
+  'deployment_edges',
+  {
+    deploymentId: text('deployment_id')
+      .notNull()
+      .references(() => deployments.id),
+    edgeId: text('edge_id').notNull(),
+    stage: text('stage', { enum: ['canary', 'rest'] }).notNull(),
+    state: text('state').notNull(),
+    receivedBytes: bigint('received_bytes', { mode: 'number' }),
+    totalBytes: bigint('total_bytes', { mode: 'number' }),
+    failure: text('failure'),
+    previous: jsonb('previous').$type<Record<string, unknown>>(),
+    gate: jsonb('gate').$type<Record<string, unknown>>(),
+    /** Since when the edge has reported `active` without a break (the canary's healthy time). */
+    activeSince: timestamp('active_since', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.deploymentId, t.edgeId] }),
+    index('deployment_edges_edge_idx').on(t.edgeId),
+    check('deployment_edges_stage_valid', sql`${t.stage} in ('canary', 'rest')`),
+  ],
+);
+
 export const schema = {
   apiKeys,
   edges,
@@ -188,4 +253,6 @@ export const schema = {
   edgePolicies,
   policyChanges,
   leases,
+  deployments,
+  deploymentEdges,
 };

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeApiKeyContract } from './api-keys.contract.ts';
 import { describeAuditRecordContract } from './audit-records.contract.ts';
 import { type StoreUnderTest, steppingWallClock, unique } from './contract-support.ts';
+import { describeDeploymentContract } from './deployments.contract.ts';
 import { describeDeviceContract } from './devices.contract.ts';
 import { createStore, type StoreConnection } from './drizzle-store.ts';
 import { describeEdgePolicyContract } from './edge-policies.contract.ts';
@@ -45,6 +46,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreCon
     describeModelVersionContract(sut);
     describeEdgePolicyContract(sut);
     describeAuditRecordContract(sut);
+    describeDeploymentContract(sut);
 
     describe('lifecycle', () => {
       it('data survives close and reopen; reopening applies no migration twice', async () => {

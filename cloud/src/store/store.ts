@@ -12,6 +12,9 @@
  * - `revoke` is idempotent and keeps the first revocation time; records are never deleted.
  */
 import type { ResolvedPolicy, RoutingDirective, Tier } from '@fogline/shared';
+import type { DeploymentRepository } from './deployment-records.ts';
+
+export type * from './deployment-records.ts';
 
 export type ModelVersionStatus = 'staged' | 'active' | 'retired';
 
@@ -284,6 +287,8 @@ export interface Store {
   readonly auditRecords: AuditRecordRepository;
   readonly edgePolicies: EdgePolicyRepository;
   readonly leases: LeaseRepository;
+  /** Model rollouts (docs/operations.md "Rollout"). */
+  readonly deployments: DeploymentRepository;
   /** Which engine backs the store (for /v2 metadata and logs). */
   readonly driver: 'pglite' | 'postgres';
   close(): Promise<void>;

@@ -1,0 +1,295 @@
+/**
+ * Model rollouts (issue 13 item 2; docs/operations.md "Rollout"). A deployment names a model version
+ * from the model store (tier edge) and registered edges; a canary share of them (at least one) gets
+ * the `deployment` block in its desired state first (model-deployment.ts), the rest once every canary
+ * edge has reported `active` and stayed so for the healthy time. A canary that fails or rolls back
+ * stops the deployment (failed, with the reason); done once every edge is active (and, with a gate,
+ * has passed it or ended its shadow time).
+ *
+ * Reports come from edge presence (MQTT `edge/{id}/reported`, or the HTTP report route) and move the
+ * edge's row; a timer advances the deployments that wait on time. One deployment per edge: a new one
+ * supersedes. While an edge's deployment runs, the controller holds its policy (`holds`). Rollback is
+ * a new deployment of the previous version for the edges that moved; the old one is `rolled_back`.
+ * With a gate, shadow pairs from the audit intake are counted per edge; a `fail` verdict rolls that
+ * edge back and fails the deployment.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  type DeploymentDirective,
+  type DeploymentReport,
+  FoglineError,
+  fromUnknown,
+  type ModelRef,
+} from '@fogline/shared';
+import type { DeploymentEdgeRecord, DeploymentRecord, Store } from '../store/index.ts';
+import { addPair, judgeGate, NO_PAIRS, type PairedGateJudge, type ShadowPair } from './deployment-gate.ts';
+import { canaryCount, type DeploymentRequest } from './deployment-request.ts';
+import { isSent } from './deployment-view.ts';
+
+export interface DeploymentServiceOptions {
+  readonly store: Pick<Store, 'deployments' | 'edges' | 'modelVersions'>;
+  /** Republishes the edge's desired state (which reads `directive` when it runs). */
+  readonly publish: (edgeId: string) => Promise<unknown>;
+  /** The version of `model` the edge reports serving (presence), the previous one when it reports none. */
+  readonly servedVersion?: (edgeId: string, model: string) => number | undefined;
+  /** How often deployments waiting on time are advanced. Default 1 s. */
+  readonly tickMs?: number;
+  /** Wall-clock ms. Default Date.now. */
+  readonly now?: () => number;
+  readonly judge?: PairedGateJudge;
+  readonly log: (line: string) => void;
+}
+
+const RUNNING = new Set(['canary', 'rolling']);
+const BROKEN = new Set(['failed', 'rolled_back']);
+
+export interface DeploymentDetail {
+  readonly deployment: DeploymentRecord;
+  readonly edges: readonly DeploymentEdgeRecord[];
+}
+
+export class DeploymentService {
+  readonly #o: DeploymentServiceOptions;
+  readonly #now: () => number;
+  #queue: Promise<unknown> = Promise.resolve();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: DeploymentServiceOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => void this.tick(), this.#o.tickMs ?? 1_000);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#queue.catch(() => {});
+  }
+
+  /** Creates a deployment and sends it to its canary edges. */
+  create(request: DeploymentRequest): Promise<DeploymentDetail> {
+    return this.#serial(async () => {
+      const { store } = this.#o;
+      const file = await this.#storedFile(request, 'edge');
+      const device = request.device && (await this.#storedFile(request.device, 'device'));
+      const active = (await store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id);
+      let edges: string[];
+      if (request.edges === 'all') {
+        if (active.length === 0) throw new FoglineError('INVALID_ARG', 'no edge is registered');
+        edges = active;
+      } else {
+        const unknown = request.edges.filter((e) => !active.includes(e));
+        if (unknown.length > 0) {
+          throw new FoglineError('NOT_FOUND', `not registered (or revoked): edge ${unknown.join(', ')}`);
+        }
+        edges = [...request.edges];
+      }
+      edges.sort();
+      const canaries = canaryCount(edges.length, request.canary);
+      const id = `d-${this.#now().toString(36)}-${randomBytes(2).toString('hex')}`;
+      const deployment = await store.deployments.create({
+        id,
+        file,
+        edgesSelector: request.edges,
+        canaryShare: request.canary,
+        canaryHealthyMs: request.canaryHealthyMs,
+        gate: request.gate,
+        device,
+        state: 'canary',
+        reason: null,
+        edges: edges.map((edgeId, i) => ({ edgeId, stage: i < canaries ? 'canary' : 'rest' })),
+      });
+      this.#o.log(
+        `deployment ${id}: ${file.model}@${file.version} to ${edges.length} edge(s), ${canaries} canary`,
+      );
+      await Promise.all(edges.map((e) => this.#o.publish(e)));
+      return { deployment, edges: await store.deployments.edges(id) };
+    });
+  }
+
+  async detail(id: string): Promise<DeploymentDetail> {
+    const { deployments } = this.#o.store;
+    return { deployment: await deployments.get(id), edges: await deployments.edges(id) };
+  }
+
+  /** The `deployment` block of the edge's desired state, if its current deployment reached it. */
+  async directive(edgeId: string): Promise<DeploymentDirective | undefined> {
+    const current = await this.#o.store.deployments.currentFor(edgeId);
+    if (!current || !isSent(current.deployment, current.edge)) return undefined;
+    const d = current.deployment;
+    return {
+      id: d.id,
+      model: d.model,
+      version: d.version,
+      sha256: d.sha256,
+      bytes: d.bytes,
+      ...(d.gate && { gate: d.gate }),
+      ...(d.device && { device: d.device }),
+    };
+  }
+
+  /** True while the edge is in a running deployment: the controller holds its policy. */
+  async holds(edgeId: string): Promise<boolean> {
+    const current = await this.#o.store.deployments.currentFor(edgeId);
+    return current !== null && RUNNING.has(current.deployment.state);
+  }
+
+  /** An edge's deployment report (validated by readDeploymentReport). Never rejects. */
+  report(edgeId: string, report: DeploymentReport): Promise<void> {
+    return this.#serial(async () => {
+      const current = await this.#o.store.deployments.currentFor(edgeId);
+      if (!current || current.deployment.id !== report.id) return;
+      const { edge } = current;
+      const active = report.state === 'active';
+      await this.#o.store.deployments.updateEdge(report.id, edgeId, {
+        state: report.state,
+        receivedBytes: report.receivedBytes ?? null,
+        totalBytes: report.totalBytes ?? null,
+        failure: report.failure ? `${report.failure.kind}: ${report.failure.message}` : null,
+        ...(report.previous && { previous: report.previous }),
+        activeSince: active ? (edge.activeSince ?? new Date(this.#now())) : null,
+      });
+      await this.#advance(report.id);
+    }).catch((err) => this.#o.log(`deployments: report of edge '${edgeId}': ${fromUnknown(err).message}`));
+  }
+
+  /** A shadow pair from the audit intake (deployment-gate.ts). Never rejects. */
+  pair(edgeId: string, pair: ShadowPair): Promise<void> {
+    return this.#serial(async () => {
+      const current = await this.#o.store.deployments.currentFor(edgeId);
+      if (!current?.deployment.gate) return;
+      const { deployment: d, edge } = current;
+      if (pair.edgeModel !== `${d.model}:${d.version}` || edge.state !== 'active') return;
+      const counts = addPair(edge.gate ?? NO_PAIRS, pair);
+      await this.#o.store.deployments.updateEdge(d.id, edgeId, { gate: counts });
+      const verdict = judgeGate(counts, d.gate!, this.#o.judge);
+      if (verdict.verdict !== 'fail') return;
+      const why = `accuracy gate on edge '${edgeId}': ${verdict.reason}`;
+      await this.#o.store.deployments.updateEdge(d.id, edgeId, { failure: `accuracy: ${verdict.reason}` });
+      await this.#o.store.deployments.setState(d.id, 'failed', why);
+      this.#o.log(`deployment ${d.id} failed: ${why}; rolling the edge back`);
+      await this.#rollBack(d, [{ ...edge, gate: counts }], 'failed', why);
+    }).catch((err) =>
+      this.#o.log(`deployments: shadow pair of edge '${edgeId}': ${fromUnknown(err).message}`),
+    );
+  }
+
+  /** Rolls a deployment back by hand: a new deployment of the previous version for the edges that moved. */
+  rollback(id: string): Promise<{ rolledBack: DeploymentRecord; rollbacks: DeploymentRecord[] }> {
+    return this.#serial(async () => {
+      const d = await this.#o.store.deployments.get(id);
+      if (d.state === 'rolled_back')
+        throw new FoglineError('INVALID_ARG', `deployment '${id}' is already rolled back`);
+      const edges = await this.#o.store.deployments.edges(id);
+      const moved = edges.filter(
+        (e) => e.state !== 'pending' && e.state !== 'superseded' && e.state !== 'rolled_back',
+      );
+      const rollbacks = await this.#rollBack(d, moved, 'rolled_back', 'rolled back by hand');
+      return { rolledBack: await this.#o.store.deployments.get(id), rollbacks };
+    });
+  }
+
+  /** Advances every running deployment (the canary's healthy time, the gate's shadow time). */
+  tick(): Promise<void> {
+    return this.#serial(async () => {
+      for (const d of await this.#o.store.deployments.listRunning()) await this.#advance(d.id);
+    }).catch((err) => this.#o.log(`deployments: ${fromUnknown(err).message}`));
+  }
+
+  async #advance(id: string): Promise<void> {
+    const { deployments } = this.#o.store;
+    const d = await deployments.get(id);
+    if (!RUNNING.has(d.state)) return;
+    const live = (await deployments.edges(id)).filter((e) => e.state !== 'superseded');
+    if (live.length === 0) {
+      await deployments.setState(id, 'done', 'every edge was taken by a newer deployment');
+      return;
+    }
+    const watched = d.state === 'canary' ? live.filter((e) => e.stage === 'canary') : live;
+    const broken = watched.find((e) => BROKEN.has(e.state));
+    if (broken) {
+      const why = `${broken.stage} edge '${broken.edgeId}' ${broken.state.replace('_', ' ')}${broken.failure ? `: ${broken.failure}` : ''}`;
+      await deployments.setState(id, 'failed', why);
+      this.#o.log(`deployment ${id} failed: ${why}`);
+      return;
+    }
+    const now = this.#now();
+    const activeFor = (e: DeploymentEdgeRecord) => (e.activeSince ? now - e.activeSince.getTime() : -1);
+    if (d.state === 'canary') {
+      if (!watched.every((e) => e.state === 'active' && activeFor(e) >= d.canaryHealthyMs)) return;
+      await deployments.setState(id, 'rolling', null);
+      this.#o.log(`deployment ${id}: the canary is healthy; rolling out to the rest`);
+      await Promise.all(live.filter((e) => e.stage === 'rest').map((e) => this.#o.publish(e.edgeId)));
+      return;
+    }
+    const settled = (e: DeploymentEdgeRecord) =>
+      e.state === 'active' &&
+      (!d.gate ||
+        activeFor(e) >= d.gate.shadowMs ||
+        judgeGate(e.gate ?? NO_PAIRS, d.gate, this.#o.judge).verdict === 'pass');
+    if (live.every(settled)) await deployments.setState(id, 'done', null);
+  }
+
+  /** New deployments of each previous version for `edges`; `d` becomes `state` with `why`. */
+  async #rollBack(
+    d: DeploymentRecord,
+    edges: readonly DeploymentEdgeRecord[],
+    state: 'failed' | 'rolled_back',
+    why: string,
+  ): Promise<DeploymentRecord[]> {
+    const byVersion = new Map<number, string[]>();
+    const unknown: string[] = [];
+    for (const e of edges) {
+      const version =
+        e.previous?.model === d.model ? e.previous.version : this.#o.servedVersion?.(e.edgeId, d.model);
+      if (version === undefined || version === d.version) unknown.push(e.edgeId);
+      else byVersion.set(version, [...(byVersion.get(version) ?? []), e.edgeId]);
+    }
+    const created: DeploymentRecord[] = [];
+    for (const [version, ids] of byVersion) {
+      const file = await this.#storedFile({ model: d.model, version }, 'edge');
+      const rid = `${d.id.slice(0, 50)}-rb-${randomBytes(2).toString('hex')}`;
+      created.push(
+        await this.#o.store.deployments.create({
+          id: rid,
+          file,
+          edgesSelector: ids,
+          canaryShare: 1,
+          canaryHealthyMs: 0,
+          gate: null,
+          device: null,
+          state: 'rolling',
+          reason: `rollback of ${d.id}`,
+          edges: ids.map((edgeId) => ({ edgeId, stage: 'rest' })),
+        }),
+      );
+    }
+    const to = created.map((r) => `${r.model}@${r.version} (${r.id})`).join(', ') || 'nothing';
+    const left = unknown.length > 0 ? `; previous version unknown on ${unknown.join(', ')}` : '';
+    await this.#o.store.deployments.setState(d.id, state, `${why}; rollback to ${to}${left}`);
+    await Promise.all(edges.map((e) => this.#o.publish(e.edgeId)));
+    return created;
+  }
+
+  async #storedFile(ref: ModelRef, tier: 'edge' | 'device') {
+    const v = await this.#o.store.modelVersions.get(ref.model, ref.version);
+    if (v.tier !== tier) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${ref.model}@${ref.version} is a ${v.tier}-tier model; this needs a ${tier}-tier one`,
+      );
+    }
+    return { model: v.model, version: v.version, sha256: v.sha256, bytes: v.bytes };
+  }
+
+  /** One change at a time: reports, pairs, timer and requests touch the same rows. */
+  #serial<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(run, run);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+}
