@@ -269,7 +269,9 @@ describe('accuracy gate', () => {
     for (let offset = 0; offset < 64; offset += 32) await upload(a!, pairs(32, offset));
     await eventually(async () => (await stateOf(d.id)) === 'failed', 30_000);
     const seen = await cloud.admin.deployment(d.id);
-    expect(seen.reason).toMatch(/accuracy gate .*drop .* on \d+ paired records/);
+    expect(seen.reason).toMatch(
+      /accuracy gate .*less often than the previous \(drop [\d.]+, 95 % CI .*worse than the bound/,
+    );
     expect(seen.edges![0]!.failure).toMatch(/^accuracy: /);
     await eventually(() => deploymentOf(a!)?.version === 1, 10_000);
     expect(deploymentOf(a!)?.id).not.toBe(d.id);
