@@ -279,11 +279,11 @@ export class CloudServer {
         apiKeys: this.store.apiKeys,
         identities: fabric.identities,
         edgeDesired: {
-          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
+          authenticateEdge: (authorization, source) => guard.authenticateEdge(authorization, source),
           current: (edgeId) => fabric.publisher.current(edgeId),
         },
         audits: {
-          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
+          authenticateEdge: (authorization, source) => guard.authenticateEdge(authorization, source),
           intake: audits,
           records: store.auditRecords,
           drift: (edgeId) => auditDrift.view(edgeId),
@@ -296,7 +296,7 @@ export class CloudServer {
         },
         modelStore: {
           store: new ModelStore(o.dataDir, store.modelVersions, o.maxModelBytes),
-          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
+          authenticateEdge: (authorization, source) => guard.authenticateEdge(authorization, source),
         },
         metrics,
         web: {

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import { FoglineError } from '../core/errors.ts';
 import type { Identity } from '../core/fabric/acl.ts';
+import { AuthThrottle } from '../secrets/auth-throttle.ts';
 import { createAuthorizeHooks } from './authorize-hooks.ts';
 import { type BrokerOptions, resolveBrokerOptions } from './broker-options.ts';
 import { BrokerStats, type BrokerStatsSnapshot } from './broker-stats.ts';
@@ -51,6 +52,8 @@ export interface FoglineBroker {
   publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void>;
   /** Disconnects `clientId` at once (its will, if any, is published); true if it was connected. */
   revoke(clientId: string): boolean;
+  /** The failed-authentication budgets this broker enforces (share it with other listeners). */
+  readonly authThrottle: AuthThrottle;
   /** Connected clients and their identities. */
   clients(): Array<{ clientId: string; identity: Identity }>;
   stats(): BrokerStatsSnapshot;
@@ -62,6 +65,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
   const opts = resolveBrokerOptions(options);
   const stats = new BrokerStats();
   const sessions = new ClientSessions();
+  const authThrottle = opts.authThrottle ?? new AuthThrottle({ ...opts.authFailures, clock: opts.clock });
   let aedes: Aedes | undefined;
   const connectedClients = () => aedes?.connectedClients ?? 0;
   aedes = await Aedes.createBroker({
@@ -70,7 +74,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
     connectTimeout: opts.connectTimeoutMs,
     // Only MQTT 3.1 (protocol level 3) clients are held to this; fogline ids are up to 64 chars.
     maxClientsIdLength: 64,
-    ...createConnectGuard(opts, sessions, stats, connectedClients),
+    ...createConnectGuard(opts, sessions, stats, connectedClients, authThrottle),
     ...createAuthorizeHooks(opts, sessions, stats, () => aedes!),
   });
   const broker = aedes;
@@ -113,6 +117,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
 
   return {
     aedes: broker,
+    authThrottle,
     async listen() {
       if (listening) throw new FoglineError('INVALID_ARG', 'broker.listen() was already called');
       if (closing) throw new FoglineError('UNAVAILABLE', 'broker is closed');
