@@ -20,7 +20,10 @@ function connackFrom(url: string, localAddress: string, clientId: string, passwo
     { protocolVersion: 4, clientId, username: clientId, password, reconnectPeriod: 0, connectTimeout: 5000 },
   );
   return new Promise<number | string>((resolve) => {
-    client.once('connect', () => client.end(true, () => resolve(0)));
+    client.once('connect', () => {
+      resolve(0);
+      client.end(true);
+    });
     client.once('error', (err: Error & { code?: number }) => {
       client.end(true);
       resolve(err.code ?? err.message);

@@ -17,6 +17,7 @@ import { BrokerStats, type BrokerStatsSnapshot } from './broker-stats.ts';
 import { ClientSessions } from './client-sessions.ts';
 import { createConnectGuard } from './connect-guard.ts';
 import { PacketSizeMeter } from './packet-size-meter.ts';
+import { refuseThrottledConnection } from './throttled-connection.ts';
 import {
   attachWebSocket,
   boundPort,
@@ -92,6 +93,12 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
     }
     streams.add(stream);
     stream.once('close', () => streams.delete(stream));
+    const address = request?.socket?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress;
+    if (!authThrottle.allows(address)) {
+      stats.connectRefused['auth-throttled']++;
+      refuseThrottledConnection(stream, opts.connectTimeoutMs);
+      return;
+    }
     broker.handle(stream, request);
     // Added after Aedes' 'readable' listener, 'data' only observes what Aedes reads (no flowing mode).
     const meter = new PacketSizeMeter(opts.maxPacketBytes);

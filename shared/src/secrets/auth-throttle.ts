@@ -92,6 +92,13 @@ export class AuthThrottle {
     return this.addresses.get(addressKey(address)).tryTake();
   }
 
+  /** False when `address` is over its budget now (takes nothing): its connection can be refused unread. */
+  allows(address: string | undefined): boolean {
+    if (address === undefined) return true;
+    const bucket = this.addresses.peek(addressKey(address));
+    return bucket === undefined || bucket.tokens >= 1 - 1e-9;
+  }
+
   /** The credential was right: the address's token goes back. */
   succeeded(address: string | undefined): void {
     if (address !== undefined) this.addresses.peek(addressKey(address))?.putBack();

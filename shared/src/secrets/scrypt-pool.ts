@@ -5,16 +5,23 @@
  * (`maxQueued`). Past both, a check is refused at once with UNAVAILABLE, never queued without bound, so
  * a flood of wrong credentials cannot take every pool thread nor grow a queue of seconds.
  */
+import { availableParallelism } from 'node:os';
 import { FoglineError } from '../core/errors.ts';
 
 export interface ScryptPoolOptions {
-  /** Checks running at once. Default 2 (half of libuv's default pool). */
+  /**
+   * Checks running at once. Default half the cores, at least 1 (and at most 2, half of libuv's default
+   * pool): each check keeps a core busy for tens of ms, and the event loop must keep one.
+   */
   maxInFlight?: number;
   /** Checks waiting for a slot; past it refused. Default 64. */
   maxQueued?: number;
 }
 
-export const SCRYPT_POOL_DEFAULTS = Object.freeze({ maxInFlight: 2, maxQueued: 64 });
+export const SCRYPT_POOL_DEFAULTS = Object.freeze({
+  maxInFlight: Math.min(2, Math.max(1, Math.floor(availableParallelism() / 2))),
+  maxQueued: 64,
+});
 
 export class ScryptPool {
   private inFlight = 0;
