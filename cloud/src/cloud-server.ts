@@ -9,9 +9,10 @@
  *        in-flight requests (bounded by shutdownTimeoutMs) → drain batchers and free workers →
  *        close the store.
  */
+
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
 import { preparePrivateDir, writePrivateFile } from '@fogline/shared/storage';
@@ -68,6 +69,8 @@ export class CloudServer {
   private modelServer?: ModelServer;
   private appInstance?: Hono;
   private fabricInstance?: CloudFabric;
+  /** Refuses a request with credentials from an address over its failed-authentication budget. */
+  private authGate?: (req: IncomingMessage) => number | undefined;
   private auditIntake?: AuditIntake;
   private controllerInstance?: ControllerService;
   private auditDriftCheck?: AuditDriftCheck;
@@ -179,6 +182,7 @@ export class CloudServer {
         flag: '--http-port',
         tls: this.tls,
         limits: o.http,
+        gate: (req) => this.authGate?.(req),
       });
       await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
       const adminToken = await ensureAdminToken(o.dataDir);
@@ -210,6 +214,14 @@ export class CloudServer {
         }),
       });
       const fabric = this.fabricInstance;
+      const throttle = fabric.broker.authThrottle;
+      this.authGate = (req) => {
+        if (req.headers.authorization === undefined || !o.auth) return undefined;
+        const blockedMs = throttle.blockedFor(req.socket.remoteAddress);
+        if (blockedMs === 0) return undefined;
+        metrics.authFailures.inc({ reason: 'throttled' });
+        return blockedMs;
+      };
       this.liveFeed = new LiveFeed({
         edges: () => fabric.identities.listEdges(),
         direct: () => fabric.directDevices.stats,

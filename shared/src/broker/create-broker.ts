@@ -94,7 +94,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
     streams.add(stream);
     stream.once('close', () => streams.delete(stream));
     const address = request?.socket?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress;
-    if (!authThrottle.allows(address)) {
+    if (authThrottle.blockedFor(address) > 0) {
       stats.connectRefused['auth-throttled']++;
       refuseThrottledConnection(stream, opts.connectTimeoutMs);
       return;

@@ -92,11 +92,16 @@ export class AuthThrottle {
     return this.addresses.get(addressKey(address)).tryTake();
   }
 
-  /** False when `address` is over its budget now (takes nothing): its connection can be refused unread. */
-  allows(address: string | undefined): boolean {
-    if (address === undefined) return true;
+  /**
+   * How long `address` is over its budget from now, in ms (0 = not over it); takes nothing. A
+   * listener can refuse such a connection or request before any parsing or lookup.
+   */
+  blockedFor(address: string | undefined): number {
+    if (address === undefined) return 0;
     const bucket = this.addresses.peek(addressKey(address));
-    return bucket === undefined || bucket.tokens >= 1 - 1e-9;
+    if (bucket === undefined) return 0;
+    const missing = 1 - bucket.tokens;
+    return missing <= 1e-9 ? 0 : Math.max(1, Math.ceil((missing * 1000) / bucket.ratePerSec));
   }
 
   /** The credential was right: the address's token goes back. */
