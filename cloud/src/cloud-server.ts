@@ -9,10 +9,9 @@
  *        in-flight requests (bounded by shutdownTimeoutMs) → drain batchers and free workers →
  *        close the store.
  */
-
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { IncomingMessage, Server } from 'node:http';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
 import { preparePrivateDir, writePrivateFile } from '@fogline/shared/storage';
@@ -21,6 +20,7 @@ import type { Hono } from 'hono';
 import { AuditDriftCheck } from './audits/audit-drift-check.ts';
 import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
 import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
+import { type AuthGate, authGate } from './auth/auth-gate.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
 import { ControllerService } from './controller/controller-service.ts';
@@ -70,7 +70,7 @@ export class CloudServer {
   private appInstance?: Hono;
   private fabricInstance?: CloudFabric;
   /** Refuses a request with credentials from an address over its failed-authentication budget. */
-  private authGate?: (req: IncomingMessage) => number | undefined;
+  private authGate?: AuthGate;
   private auditIntake?: AuditIntake;
   private controllerInstance?: ControllerService;
   private auditDriftCheck?: AuditDriftCheck;
@@ -214,14 +214,7 @@ export class CloudServer {
         }),
       });
       const fabric = this.fabricInstance;
-      const throttle = fabric.broker.authThrottle;
-      this.authGate = (req) => {
-        if (req.headers.authorization === undefined || !o.auth) return undefined;
-        const blockedMs = throttle.blockedFor(req.socket.remoteAddress);
-        if (blockedMs === 0) return undefined;
-        metrics.authFailures.inc({ reason: 'throttled' });
-        return blockedMs;
-      };
+      this.authGate = authGate(fabric.broker.authThrottle, metrics);
       this.liveFeed = new LiveFeed({
         edges: () => fabric.identities.listEdges(),
         direct: () => fabric.directDevices.stats,
