@@ -6,6 +6,7 @@
 import { argv } from 'node:process';
 
 const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
+  'auth-flood': () => import('./auth-flood.ts'),
   'auth-timing': () => import('./auth-timing.ts'),
   cloud: () => import('./cloud.ts'),
   drift: () => import('./drift.ts'),

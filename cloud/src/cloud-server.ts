@@ -20,12 +20,13 @@ import type { Hono } from 'hono';
 import { AuditDriftCheck } from './audits/audit-drift-check.ts';
 import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
 import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
+import { type AuthGate, authGate } from './auth/auth-gate.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
 import { ControllerService } from './controller/controller-service.ts';
 import { DeploymentService } from './deployments/deployment-service.ts';
 import { CloudFabric } from './fabric/cloud-fabric.ts';
-import { edgeModelVersions } from './fabric/edge-models.ts';
+import { edgeModelConfigs, edgeModelVersions } from './fabric/edge-models.ts';
 import { createApp } from './http/app.ts';
 import { errorResponse } from './http/error-response.ts';
 import { type FetchApp, type HttpListener, listenHttp } from './http/http-listener.ts';
@@ -69,6 +70,8 @@ export class CloudServer {
   private modelServer?: ModelServer;
   private appInstance?: Hono;
   private fabricInstance?: CloudFabric;
+  /** Refuses a request with credentials from an address over its failed-authentication budget. */
+  private authGate?: AuthGate;
   private auditIntake?: AuditIntake;
   private controllerInstance?: ControllerService;
   private deploymentService?: DeploymentService;
@@ -178,6 +181,7 @@ export class CloudServer {
         flag: '--http-port',
         tls: this.tls,
         limits: o.http,
+        gate: (req) => this.authGate?.(req),
       });
       await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
       const adminToken = await ensureAdminToken(o.dataDir);
@@ -218,6 +222,7 @@ export class CloudServer {
         log: this.info,
       });
       this.deploymentService = deployments;
+      this.authGate = authGate(fabric.broker.authThrottle, metrics);
       this.liveFeed = new LiveFeed({
         edges: () => fabric.identities.listEdges(),
         direct: () => fabric.directDevices.stats,
@@ -267,20 +272,14 @@ export class CloudServer {
       this.controllerInstance = controller;
       metrics.watchField(controller);
       const models = this.modelServer;
-      this.auditDriftCheck = new AuditDriftCheck({
+      const auditDrift = new AuditDriftCheck({
         // The controller's window: the records are read from the store once, by the controller.
         records: (edgeId) => controller.windows.records(edgeId).map((r) => r.scored),
         edges: async () => (await store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id),
-        edgeModels: () =>
-          new Map(
-            models
-              .instances()
-              .filter((m) => m.config.tier === 'edge')
-              .map((m) => [`${m.name}:${m.version}`, m.config]),
-          ),
+        edgeModels: () => edgeModelConfigs(models),
         warn: this.info,
       });
-      const auditDrift = this.auditDriftCheck;
+      this.auditDriftCheck = auditDrift;
       metrics.watchAuditDrift(auditDrift);
       this.appInstance = createApp({
         models: this.modelServer,
@@ -289,11 +288,11 @@ export class CloudServer {
         apiKeys: this.store.apiKeys,
         identities: fabric.identities,
         edgeDesired: {
-          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
+          authenticateEdge: (authorization, source) => guard.authenticateEdge(authorization, source),
           current: (edgeId) => fabric.publisher.current(edgeId),
         },
         audits: {
-          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
+          authenticateEdge: (authorization, source) => guard.authenticateEdge(authorization, source),
           intake: audits,
           records: store.auditRecords,
           drift: (edgeId) => auditDrift.view(edgeId),
@@ -306,7 +305,7 @@ export class CloudServer {
         },
         modelStore: {
           store: new ModelStore(o.dataDir, store.modelVersions, o.maxModelBytes),
-          authenticateEdge: (authorization) => guard.authenticateEdge(authorization),
+          authenticateEdge: (authorization, source) => guard.authenticateEdge(authorization, source),
         },
         deployments: {
           service: deployments,

@@ -23,6 +23,7 @@ import {
   systemClock,
   url,
 } from '@fogline/shared';
+import type { BrokerOptions } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
 import type { TlsFiles } from '@fogline/shared/tls';
@@ -53,6 +54,8 @@ export type LocalBrokerOptions =
       readonly maxConnections?: number;
       /** Time a new connection has for its TLS handshake and its CONNECT. Default the broker's (10 s). */
       readonly connectTimeoutMs?: number;
+      /** Failed-authentication budgets per device address and id. Default the broker's (docs/security.md). */
+      readonly authFailures?: BrokerOptions['authFailures'];
     }
   /** An external broker (e.g. Mosquitto) whose own ACL applies; the agent connects as a client. */
   | {

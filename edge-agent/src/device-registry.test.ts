@@ -39,6 +39,15 @@ describe('DeviceRegistry', () => {
     expect(registry.version).toBe(2);
   });
 
+  it('remembers a refusal briefly, but not past the enrolment of its device', async () => {
+    const registry = new DeviceRegistry();
+    registry.replace({ version: 1, devices: [] });
+    expect(await registry.verify('late', 'tok-late')).toBe(false); // refused, and remembered
+    registry.replace({ version: 2, devices: [{ id: 'late', tokenHash: await hashSecret('tok-late') }] });
+    expect(await registry.verify('late', 'tok-late')).toBe(true);
+    expect(await registry.verify('late', 'x'.repeat(257))).toBe(false); // oversized: refused unchecked
+  });
+
   it('denies access instead of throwing when a stored hash is malformed', async () => {
     const registry = new DeviceRegistry();
     registry.replace({ version: 1, devices: [{ id: 'dev-1', tokenHash: 'scrypt$broken' }] });

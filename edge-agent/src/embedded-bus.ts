@@ -9,7 +9,7 @@
  */
 
 import { type Clock, FoglineError, topicMatches } from '@fogline/shared';
-import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
+import { type BrokerOptions, createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import { ServerTls, type TlsFiles } from '@fogline/shared/tls';
 import type { AedesPublishPacket, Client } from 'aedes';
 import type { AgentLogger } from './agent-options.ts';
@@ -30,6 +30,7 @@ export interface EmbeddedBusOptions {
   readonly tls?: TlsFiles;
   readonly maxConnections?: number;
   readonly connectTimeoutMs?: number;
+  readonly authFailures?: BrokerOptions['authFailures'];
   readonly clock: Clock;
   readonly logger: AgentLogger;
 }
@@ -46,6 +47,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
     tls,
     maxConnections: options.maxConnections,
     connectTimeoutMs: options.connectTimeoutMs,
+    authFailures: options.authFailures,
     maxPacketBytes: options.maxPacketBytes,
     publishRate: options.publishRate,
     reportRate: options.reportRate,

@@ -25,6 +25,9 @@ const EMBEDDED_ONLY = {
   tlsKey: '--tls-key',
   mqttConnectTimeoutMs: '--mqtt-connect-timeout-ms',
   mqttMaxConnections: '--mqtt-max-connections',
+  authFailRate: '--auth-fail-rate',
+  authFailBurst: '--auth-fail-burst',
+  authIdFailDelayMs: '--auth-id-fail-delay-ms',
 };
 
 export function localBrokerOf(flags: LocalBrokerFlags, command: Command): LocalBrokerOptions {

@@ -2,17 +2,19 @@
  * The cache in front of `apiKeys.verify` (one scrypt, tens of ms): a CredentialCache keyed by the
  * presented key alone (by its SHA-256, never the key itself). Concurrent lookups of one key share a
  * single verification; `invalidateName` (on revoke) drops that key's answers and voids verifications
- * already under way, so a revocation takes effect on the next request. Answers, refusals included,
- * expire after `ttlMs`, which bounds how long a revocation made by another replica can go unnoticed.
+ * already under way, so a revocation takes effect on the next request. Answers expire after `ttlMs`,
+ * which bounds how long a revocation made by another replica can go unnoticed; refusals after
+ * `negativeTtlMs` (5 s), in slots of their own, so wrong keys never evict right ones.
  */
 import type { Clock } from '@fogline/shared';
-import { CredentialCache } from '../identities/credential-cache.ts';
+import { CredentialCache } from '@fogline/shared/secrets';
 import { type ApiKeyRecord, isApiKeyShaped } from '../store/index.ts';
 
 export interface ApiKeyCacheOptions {
   verify: (key: string) => Promise<ApiKeyRecord | null>;
   maxEntries?: number;
   ttlMs?: number;
+  negativeTtlMs?: number;
   clock?: Clock;
 }
 
@@ -27,7 +29,7 @@ export class ApiKeyCache {
     this.cache = new CredentialCache((_, key) => options.verify(key), {
       maxEntries: options.maxEntries,
       ttlMs,
-      negativeTtlMs: ttlMs,
+      negativeTtlMs: options.negativeTtlMs ?? 5_000,
       clock: options.clock,
     });
   }

@@ -12,9 +12,13 @@ export interface InferenceGuard {
   readonly enabled: boolean;
   /**
    * The caller's key record (null when auth is off), synchronously when the key is cached;
-   * throws (or rejects with) UNAUTHENTICATED or RATE_LIMITED.
+   * throws (or rejects with) UNAUTHENTICATED or RATE_LIMITED. `source` is the connecting socket's
+   * address, for guards that limit failed authentications per address.
    */
-  admit(authorization: string | undefined): ApiKeyRecord | null | Promise<ApiKeyRecord | null>;
+  admit(
+    authorization: string | undefined,
+    source?: string,
+  ): ApiKeyRecord | null | Promise<ApiKeyRecord | null>;
   /** Call after a key is revoked: its next request is refused. */
   revoked(name: string): void;
 }

@@ -47,6 +47,7 @@ export type CloudBrokerLimits = Partial<
     | 'maxClients'
     | 'maxConnections'
     | 'connectTimeoutMs'
+    | 'authFailures'
     | 'maxPacketBytes'
     | 'drainTimeoutMs'
   >
@@ -200,6 +201,8 @@ export class CloudFabric {
       keys,
       edges: this.credentials,
       rate: this.options.edgeRate,
+      // One failed-authentication budget per address for HTTP and the cloud broker together.
+      throttle: this.broker.authThrottle,
       metrics,
       onEdgeSeen: (id) => this.presence.seen(id),
     });

@@ -4,6 +4,7 @@
  * reports serving once it has reported, so that an edge running digits-mid is not told it lacks
  * digits-mid-int8. The edge reports a version mismatch as `pendingModels`.
  */
+import type { ModelConfig } from '@fogline/shared';
 import type { ModelServer } from '../serving/model-server.ts';
 
 export function edgeModelVersions(models: Pick<ModelServer, 'instances'>): Record<string, number> {
@@ -12,6 +13,12 @@ export function edgeModelVersions(models: Pick<ModelServer, 'instances'>): Recor
     if (instance.config.tier === 'edge') out[instance.name] = instance.version;
   }
   return out;
+}
+
+/** The configs of the edge-tier models served, by `name:version` (the cloud's audit drift checks). */
+export function edgeModelConfigs(models: Pick<ModelServer, 'instances'>): Map<string, ModelConfig> {
+  const edge = models.instances().filter((m) => m.config.tier === 'edge');
+  return new Map(edge.map((m) => [`${m.name}:${m.version}`, m.config]));
 }
 
 /** `desired` restricted to the models in `served` (all of `desired` while `served` is unknown). */

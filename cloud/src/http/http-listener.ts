@@ -32,6 +32,11 @@ export interface ListenOptions {
   tls?: ServerTls;
   /** Default DEFAULT_HTTP_LIMITS. */
   limits?: HttpLimits;
+  /**
+   * Asked first for every request: a number refuses it at once with 429 and that Retry-After (ms),
+   * before routing (the cheap refusal of an address over its failed-authentication budget).
+   */
+  gate?: (req: IncomingMessage) => number | undefined;
 }
 
 /** Bounds on what a client may hold (docs/operations.md "Slow clients and caps"). */
@@ -65,7 +70,18 @@ export async function listenHttp(app: FetchApp, options: ListenOptions): Promise
       active.delete(res);
       if (active.size === 0) onDrained?.();
     });
-    void listener(req, res);
+    const retryAfterMs = options.gate?.(req);
+    if (retryAfterMs === undefined) return void listener(req, res);
+    req.resume();
+    res.writeHead(429, {
+      'content-type': 'application/json',
+      'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+    });
+    res.end(
+      JSON.stringify({
+        error: `too many failed authentications from ${req.socket.remoteAddress}; retry in ${retryAfterMs} ms`,
+      }),
+    );
   };
   const { tls } = options;
   const limits = options.limits ?? DEFAULT_HTTP_LIMITS;

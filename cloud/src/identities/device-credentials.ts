@@ -4,8 +4,9 @@
  * until the device is revoked or re-enrolled (`forget`) or the entry expires. A device that belongs to
  * an edge is refused here: its broker is its edge's.
  */
+
+import { CredentialCache, type CredentialCacheOptions } from '@fogline/shared/secrets';
 import type { DeviceRepository } from '../store/index.ts';
-import { CredentialCache, type CredentialCacheOptions } from './credential-cache.ts';
 
 export type DeviceCredentials = CredentialCache<string>;
 

@@ -3,8 +3,9 @@
  * `store.edges.verify` (a scrypt) per new (edge id, token), then answered from memory until the edge
  * is revoked (`forget`) or the entry expires.
  */
+
+import { CredentialCache, type CredentialCacheOptions } from '@fogline/shared/secrets';
 import type { EdgeRepository } from '../store/index.ts';
-import { CredentialCache, type CredentialCacheOptions } from './credential-cache.ts';
 
 export type EdgeCredentials = CredentialCache<string>;
 

@@ -13,8 +13,14 @@
  * `authenticateEdge` is the same check for edge-only endpoints (an edge's own desired state): only the
  * edge form is accepted, the edge's bucket applies, and `--no-auth` does not open it (as the cloud
  * broker always requires edge credentials).
+ *
+ * With a `throttle` (AuthThrottle, shared with the cloud broker), every presented credential first
+ * takes a token of its source address's failure budget (given back on success): an address over it is
+ * refused at once with RATE_LIMITED, before any lookup; a wrong edge token past its id's failure budget
+ * is answered after a delay (a right one never is). A token of the wrong shape is refused unlooked-up.
  */
-import { type Clock, FoglineError, isValidId, systemClock, TokenBucket } from '@fogline/shared';
+import { type Clock, FoglineError, fromUnknown, isValidId, systemClock, TokenBucket } from '@fogline/shared';
+import { type AuthThrottle, holdFor, isSecretShaped } from '@fogline/shared/secrets';
 import { bearerToken, type InferenceGuard } from '../auth/inference-guard.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import { EDGE_TOKEN_PREFIX } from '../store/edges.ts';
@@ -32,7 +38,7 @@ export interface EdgeInferenceGuard extends InferenceGuard {
    * The id of the edge presenting `Bearer <edgeId>:<token>`, after one token from its bucket; throws
    * (or rejects with) UNAUTHENTICATED for any other credential, RATE_LIMITED over the bucket.
    */
-  authenticateEdge(authorization: string | undefined): string | Promise<string>;
+  authenticateEdge(authorization: string | undefined, source?: string): string | Promise<string>;
   /** Call after an edge is revoked: its next request is refused. */
   revokedEdge(edgeId: string): void;
 }
@@ -45,6 +51,8 @@ export interface EdgeGuardOptions {
   rate?: EdgeRate;
   /** Called on every authenticated edge request (e.g. to record `lastSeenAt`). */
   onEdgeSeen?: (edgeId: string) => void;
+  /** Failed authentications per source address and per edge id (shared with the cloud broker). */
+  throttle?: AuthThrottle;
   metrics?: CloudMetrics;
   clock?: Clock;
 }
@@ -59,7 +67,7 @@ export function parseEdgeCredential(credential: string): { edgeId: string; token
 }
 
 export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuard {
-  const { keys, edges, metrics, onEdgeSeen } = options;
+  const { keys, edges, metrics, onEdgeSeen, throttle } = options;
   const rate = options.rate ?? DEFAULT_EDGE_RATE;
   const clock = options.clock ?? systemClock;
   const buckets = new Map<string, TokenBucket>();
@@ -87,10 +95,52 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
 
   /** Verifies an edge credential (cached), then takes from its bucket. */
   const checkEdge = (edge: { edgeId: string; token: string }): string | Promise<string> => {
+    if (!isSecretShaped(edge.token, EDGE_TOKEN_PREFIX)) return admitEdge(null, edge.edgeId);
     const found = edges.lookup(edge.edgeId, edge.token);
     return found instanceof Promise
       ? found.then((id) => admitEdge(id, edge.edgeId))
       : admitEdge(found, edge.edgeId);
+  };
+
+  /**
+   * Runs `check` within the source address's failure budget (see the module comment); synchronous
+   * when `check` is. `edgeId`: the id claimed, whose failures past its budget are answered late.
+   */
+  const throttled = <T>(
+    source: string | undefined,
+    edgeId: string | undefined,
+    check: () => T | Promise<T>,
+  ) => {
+    if (!throttle) return check();
+    const gate = throttle.begin(source);
+    if (!gate.ok) {
+      metrics?.authFailures.inc({ reason: 'throttled' });
+      throw new FoglineError(
+        'RATE_LIMITED',
+        `too many failed authentications from ${source}; retry in ${gate.retryAfterMs} ms`,
+        { details: { retryAfterMs: gate.retryAfterMs } },
+      );
+    }
+    const passed = (value: T): T => {
+      throttle.succeeded(source);
+      return value;
+    };
+    const failed = (err: unknown): never | Promise<never> => {
+      const code = fromUnknown(err).code;
+      // Over an edge's or a key's own request rate: the credential itself was right.
+      if (code === 'RATE_LIMITED') throttle.succeeded(source);
+      const delayMs = code === 'UNAUTHENTICATED' ? throttle.failed(edgeId) : 0;
+      if (delayMs === 0) throw err;
+      return holdFor(delayMs).then(() => {
+        throw err;
+      });
+    };
+    try {
+      const result = check();
+      return result instanceof Promise ? result.then(passed, failed) : passed(result);
+    } catch (err) {
+      return failed(err);
+    }
   };
 
   const refuseBareEdgeToken = (): never => {
@@ -103,21 +153,24 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
 
   return {
     enabled: keys.enabled,
-    admit(authorization) {
-      if (!keys.enabled) return keys.admit(authorization);
+    admit(authorization, source) {
+      if (!keys.enabled) return keys.admit(authorization, source);
       const credential = bearerToken(authorization);
-      const edge = credential === undefined ? null : parseEdgeCredential(credential);
-      if (edge) {
-        const admitted = checkEdge(edge);
-        return admitted instanceof Promise ? admitted.then(() => null) : null;
-      }
-      if (credential?.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
-      return keys.admit(authorization);
+      if (credential === undefined) return keys.admit(authorization, source); // missing: refused at once
+      const edge = parseEdgeCredential(credential);
+      return throttled(source, edge?.edgeId, () => {
+        if (edge) {
+          const admitted = checkEdge(edge);
+          return admitted instanceof Promise ? admitted.then(() => null) : null;
+        }
+        if (credential.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
+        return keys.admit(authorization, source);
+      });
     },
-    authenticateEdge(authorization) {
+    authenticateEdge(authorization, source) {
       const credential = bearerToken(authorization);
       const edge = credential === undefined ? null : parseEdgeCredential(credential);
-      if (edge) return checkEdge(edge);
+      if (edge) return throttled(source, edge.edgeId, () => checkEdge(edge));
       if (credential?.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
       metrics?.authFailures.inc({ reason: credential === undefined ? 'missing' : 'invalid' });
       throw new FoglineError(

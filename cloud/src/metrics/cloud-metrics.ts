@@ -129,7 +129,7 @@ export class CloudMetrics {
     });
     this.authFailures = new Counter({
       name: 'fogline_auth_failures_total',
-      help: 'Requests refused with 401, by reason (missing, invalid).',
+      help: 'Requests refused with 401 by reason (missing, invalid), or with 429 as throttled (an address over its failed-authentication budget).',
       labelNames: ['reason'],
       registers,
     });

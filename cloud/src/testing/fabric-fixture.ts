@@ -3,7 +3,8 @@
  * port 0, an admin client, and real MQTT.js clients that report how the broker answered.
  */
 import { rmSync } from 'node:fs';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { createConnection } from 'node:net';
+import mqtt, { type IClientOptions, MqttClient } from 'mqtt';
 import { CloudAdminClient } from '../admin-client.ts';
 import type { CloudOptions } from '../cloud-options.ts';
 import { type CloudReady, CloudServer } from '../cloud-server.ts';
@@ -60,22 +61,35 @@ export async function startFabricCloud(
 /** How a CONNECT ended: connected, or the CONNACK return code / error message. */
 export type ConnectOutcome = { ok: true; client: MqttClient } | { ok: false; code?: number; message: string };
 
-/** MQTT 3.1.1 client with username = client id (no reconnects, so a refusal is final). */
+/** Client options, plus the local address to connect from (`mqtt://` only; e.g. '127.0.0.2'). */
+export type ConnectExtra = IClientOptions & { localAddress?: string };
+
+/**
+ * MQTT 3.1.1 client with username = client id (no reconnects, so a refusal is final). With
+ * `localAddress` the socket is bound to it: loopback answers on all of 127.0.0.0/8, so a test can play
+ * clients at several addresses.
+ */
 export function connectMqtt(
   url: string,
   clientId: string,
   password: string,
-  extra: IClientOptions = {},
+  extra: ConnectExtra = {},
 ): Promise<ConnectOutcome> {
-  const client = mqtt.connect(url, {
+  const { localAddress, ...rest } = extra;
+  const options: IClientOptions = {
     protocolVersion: 4,
     clientId,
     username: clientId,
     password,
     reconnectPeriod: 0,
     connectTimeout: 5000,
-    ...extra,
-  });
+    ...rest,
+  };
+  const { hostname, port } = new URL(url);
+  const client =
+    localAddress === undefined
+      ? mqtt.connect(url, options)
+      : new MqttClient(() => createConnection({ host: hostname, port: Number(port), localAddress }), options);
   return new Promise((resolve) => {
     client.once('connect', () => resolve({ ok: true, client }));
     client.once('error', (err: Error & { code?: number }) => {
@@ -93,7 +107,7 @@ export async function mustConnect(
   url: string,
   clientId: string,
   password: string,
-  extra?: IClientOptions,
+  extra?: ConnectExtra,
 ): Promise<MqttClient> {
   const outcome = await connectMqtt(url, clientId, password, extra);
   if (!outcome.ok) throw new Error(`${clientId} could not connect: ${outcome.message}`);

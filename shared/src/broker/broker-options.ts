@@ -7,7 +7,20 @@ import type { AedesOptions } from 'aedes';
 import { type Clock, systemClock } from '../core/clock.ts';
 import { FoglineError } from '../core/errors.ts';
 import type { Identity } from '../core/fabric/acl.ts';
-import { checkFields, optionChecker, portOrZero, positive, positiveInt, rule } from '../core/options.ts';
+import {
+  checkFields,
+  intAtLeast,
+  optionChecker,
+  portOrZero,
+  positive,
+  positiveInt,
+  rule,
+} from '../core/options.ts';
+import {
+  AUTH_THROTTLE_DEFAULTS,
+  type AuthThrottle,
+  type AuthThrottleOptions,
+} from '../secrets/auth-throttle.ts';
 import type { ServerTls } from '../tls/server-tls.ts';
 
 /**
@@ -52,6 +65,15 @@ export interface BrokerOptions {
   reportRate?: RateOptions;
   /** Broker-wide limit on new connections (CONNECT packets) per second. Default 200/s, burst 400. */
   connectRate?: RateOptions;
+  /**
+   * Failed authentications (docs/security.md "Authentication cost"): per source address (default 2/s,
+   * burst 20; past it a CONNECT is refused with return code 3 before any lookup and without taking from
+   * `connectRate`), and per client id (default 1/s, burst 10; past it a refusal waits
+   * `idFailureDelayMs`, 1 s). A right token is never delayed.
+   */
+  authFailures?: Omit<AuthThrottleOptions, 'clock'>;
+  /** An AuthThrottle to share with other listeners (the cloud's HTTP gateway); else one of `authFailures`. */
+  authThrottle?: AuthThrottle;
   /** Most clients connected at once; further CONNECTs are refused. Default 10 000. */
   maxClients?: number;
   /**
@@ -76,8 +98,8 @@ export interface BrokerOptions {
 }
 
 export type ResolvedBrokerOptions = Readonly<
-  Required<Omit<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls'>> &
-    Pick<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls'>
+  Required<Omit<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls' | 'authThrottle'>> &
+    Pick<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls' | 'authThrottle'>
 >;
 
 const silentLogger: BrokerLogger = { warn: () => {} };
@@ -88,6 +110,7 @@ export const BROKER_DEFAULTS = Object.freeze({
   publishRate: Object.freeze({ ratePerSec: 50, burst: 100 }),
   reportRate: Object.freeze({ ratePerSec: 5, burst: 20 }),
   connectRate: Object.freeze({ ratePerSec: 200, burst: 400 }),
+  authFailures: AUTH_THROTTLE_DEFAULTS,
   maxClients: 10_000,
   maxConnections: 11_000,
   maxPacketBytes: 256 * 1024,
@@ -110,6 +133,9 @@ export const BROKER_RULES = Object.freeze({
 /** Publish and connect rates: tokens per second and bucket size, both > 0. */
 export const RATE_RULES = Object.freeze({ ratePerSec: positive, burst: positive });
 
+/** Failed-authentication budgets: forgiven per second > 0, burst a whole number ≥ 1. */
+export const FAILURE_RULES = Object.freeze({ ratePerSec: positive, burst: positiveInt });
+
 const check = optionChecker('broker options');
 
 export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
@@ -126,5 +152,12 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
   checkFields(check, resolved.publishRate, RATE_RULES, 'publishRate.');
   checkFields(check, resolved.reportRate, RATE_RULES, 'reportRate.');
   checkFields(check, resolved.connectRate, RATE_RULES, 'connectRate.');
+  const failures = resolved.authFailures;
+  if (failures.perAddress) checkFields(check, failures.perAddress, FAILURE_RULES, 'authFailures.perAddress.');
+  if (failures.perId) checkFields(check, failures.perId, FAILURE_RULES, 'authFailures.perId.');
+  if (failures.idFailureDelayMs !== undefined) {
+    check('authFailures.idFailureDelayMs', failures.idFailureDelayMs, intAtLeast(0));
+  }
+  if (failures.maxTracked !== undefined) check('authFailures.maxTracked', failures.maxTracked, positiveInt);
   return Object.freeze(resolved);
 }

@@ -14,6 +14,8 @@ export type ConnectRefusal =
   | 'resolver-error'
   /** Over the broker-wide connection rate (closed before CONNACK). */
   | 'throttled'
+  /** The client's address is over its failed-authentication budget (return code 3, no lookup). */
+  | 'auth-throttled'
   /** maxClients reached (closed before CONNACK). */
   | 'max-clients';
 
@@ -53,6 +55,7 @@ export class BrokerStats {
     'will-topic': 0,
     'resolver-error': 0,
     throttled: 0,
+    'auth-throttled': 0,
     'max-clients': 0,
   };
   readonly publishRefused = aclZero();

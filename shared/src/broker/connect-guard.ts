@@ -1,10 +1,17 @@
 /**
  * CONNECT handling: connection throttling (`preConnect`) and authentication (`authenticate`).
  * MQTT username = client id, password = token (docs/design.md "Protocols"). Return codes per [MQTT-3.2.2.3].
+ *
+ * Failed authentications are bounded by an AuthThrottle (docs/security.md "Authentication cost"): a
+ * CONNECT from an address over its failure budget takes nothing from the broker-wide `connectRate`
+ * and is refused with return code 3 (server unavailable; MQTT 5: 0x88) before any lookup; a wrong
+ * token past its client id's failure budget is refused after a delay, a right one at once.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Aedes, AuthErrorCode, AuthenticateError, Client, ConnectPacket } from 'aedes';
 import { canPublish } from '../core/fabric/acl.ts';
-import { TokenBucket } from '../core/token-bucket.ts';
+import { type TakeResult, TokenBucket } from '../core/token-bucket.ts';
+import type { AuthThrottle } from '../secrets/auth-throttle.ts';
 import type { ResolvedBrokerOptions } from './broker-options.ts';
 import type { BrokerStats, ConnectRefusal } from './broker-stats.ts';
 import { type ClientSessions, credentialFingerprint } from './client-sessions.ts';
@@ -17,15 +24,24 @@ const SERVER_UNAVAILABLE = 3 as AuthErrorCode;
 const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
 const NOT_AUTHORIZED = 5 as AuthErrorCode;
 
+/** The client's remote address: its socket's, or for MQTT over WebSocket its upgrade request's. */
+export function clientAddress(client: Client): string | undefined {
+  const req = (client as { req?: IncomingMessage }).req;
+  return req?.socket?.remoteAddress ?? (client.conn as { remoteAddress?: string }).remoteAddress;
+}
+
 export function createConnectGuard(
   options: ResolvedBrokerOptions,
   sessions: ClientSessions,
   stats: BrokerStats,
   connectedClients: () => number,
+  throttle: AuthThrottle,
 ): AedesHooks {
   const connectBucket = new TokenBucket({ ...options.connectRate, clock: options.clock });
   /** Will messages seen in preConnect, checked against the ACL once the identity is known. */
   const wills = new WeakMap<Client, ConnectPacket['will']>();
+  /** Each client's take from its address's failure budget, made in preConnect. */
+  const gates = new WeakMap<Client, TakeResult>();
 
   const preConnect: Aedes['preConnect'] = (client, packet, callback) => {
     // Refused here, the connection is closed without CONNACK: a client retries later, as after a
@@ -34,7 +50,12 @@ export function createConnectGuard(
       stats.connectRefused['max-clients']++;
       return callback(new Error(`broker full: ${options.maxClients} clients connected`), false);
     }
+    const gate = throttle.begin(clientAddress(client));
+    gates.set(client, gate);
+    // Refused in authenticate with a CONNACK; it must not use up the rate valid clients connect at.
+    if (!gate.ok) return callback(null, true);
     if (!connectBucket.tryTake().ok) {
+      throttle.succeeded(clientAddress(client)); // not an authentication: its take goes back
       stats.connectRefused.throttled++;
       return callback(new Error('too many new connections per second; retry later'), false);
     }
@@ -45,14 +66,25 @@ export function createConnectGuard(
   const authenticate: Aedes['authenticate'] = (client, username, password, done) => {
     const will = wills.get(client);
     wills.delete(client);
-    const refuse = (reason: ConnectRefusal, returnCode: AuthErrorCode, message: string) => {
+    const gate = gates.get(client) ?? { ok: true };
+    gates.delete(client);
+    const address = clientAddress(client);
+    const refuse = (reason: ConnectRefusal, returnCode: AuthErrorCode, message: string, delayMs = 0) => {
       stats.connectRefused[reason]++;
       options.logger.warn(`MQTT connect refused: ${message}`, { clientId: client.id, reason });
       const error = new Error(message) as AuthenticateError;
       error.returnCode = returnCode;
-      done(error, false);
+      if (delayMs > 0) setTimeout(() => done(error, false), delayMs).unref();
+      else done(error, false);
     };
     const clientId = client.id;
+    if (!gate.ok) {
+      return refuse(
+        'auth-throttled',
+        SERVER_UNAVAILABLE,
+        `too many failed authentications from ${address}; retry in ${gate.retryAfterMs} ms`,
+      );
+    }
     if (username !== clientId) {
       return refuse('username-mismatch', BAD_USERNAME_OR_PASSWORD, 'MQTT username must be the client id');
     }
@@ -63,8 +95,15 @@ export function createConnectGuard(
     options.resolveIdentity(clientId, token).then(
       (identity) => {
         if (!identity || identity.id !== clientId) {
-          return refuse('bad-credentials', BAD_USERNAME_OR_PASSWORD, 'unknown client id or wrong token');
+          const delayMs = throttle.failed(clientId);
+          return refuse(
+            'bad-credentials',
+            BAD_USERNAME_OR_PASSWORD,
+            'unknown client id or wrong token',
+            delayMs,
+          );
         }
+        throttle.succeeded(address);
         const fingerprint = credentialFingerprint(token);
         const holder = sessions.holder(clientId);
         // docs/design.md: a client id already connected with other credentials is refused; with the same

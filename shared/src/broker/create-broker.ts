@@ -10,12 +10,14 @@ import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import { FoglineError } from '../core/errors.ts';
 import type { Identity } from '../core/fabric/acl.ts';
+import { AuthThrottle } from '../secrets/auth-throttle.ts';
 import { createAuthorizeHooks } from './authorize-hooks.ts';
 import { type BrokerOptions, resolveBrokerOptions } from './broker-options.ts';
 import { BrokerStats, type BrokerStatsSnapshot } from './broker-stats.ts';
 import { ClientSessions } from './client-sessions.ts';
 import { createConnectGuard } from './connect-guard.ts';
 import { PacketSizeMeter } from './packet-size-meter.ts';
+import { refuseThrottledConnection } from './throttled-connection.ts';
 import {
   attachWebSocket,
   boundPort,
@@ -51,6 +53,8 @@ export interface FoglineBroker {
   publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void>;
   /** Disconnects `clientId` at once (its will, if any, is published); true if it was connected. */
   revoke(clientId: string): boolean;
+  /** The failed-authentication budgets this broker enforces (share it with other listeners). */
+  readonly authThrottle: AuthThrottle;
   /** Connected clients and their identities. */
   clients(): Array<{ clientId: string; identity: Identity }>;
   stats(): BrokerStatsSnapshot;
@@ -62,6 +66,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
   const opts = resolveBrokerOptions(options);
   const stats = new BrokerStats();
   const sessions = new ClientSessions();
+  const authThrottle = opts.authThrottle ?? new AuthThrottle({ ...opts.authFailures, clock: opts.clock });
   let aedes: Aedes | undefined;
   const connectedClients = () => aedes?.connectedClients ?? 0;
   aedes = await Aedes.createBroker({
@@ -70,7 +75,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
     connectTimeout: opts.connectTimeoutMs,
     // Only MQTT 3.1 (protocol level 3) clients are held to this; fogline ids are up to 64 chars.
     maxClientsIdLength: 64,
-    ...createConnectGuard(opts, sessions, stats, connectedClients),
+    ...createConnectGuard(opts, sessions, stats, connectedClients, authThrottle),
     ...createAuthorizeHooks(opts, sessions, stats, () => aedes!),
   });
   const broker = aedes;
@@ -88,6 +93,12 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
     }
     streams.add(stream);
     stream.once('close', () => streams.delete(stream));
+    const address = request?.socket?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress;
+    if (authThrottle.blockedFor(address) > 0) {
+      stats.connectRefused['auth-throttled']++;
+      refuseThrottledConnection(stream, opts.connectTimeoutMs);
+      return;
+    }
     broker.handle(stream, request);
     // Added after Aedes' 'readable' listener, 'data' only observes what Aedes reads (no flowing mode).
     const meter = new PacketSizeMeter(opts.maxPacketBytes);
@@ -113,6 +124,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
 
   return {
     aedes: broker,
+    authThrottle,
     async listen() {
       if (listening) throw new FoglineError('INVALID_ARG', 'broker.listen() was already called');
       if (closing) throw new FoglineError('UNAVAILABLE', 'broker is closed');

@@ -6,6 +6,7 @@ export {
   BROKER_RULES,
   type BrokerLogger,
   type BrokerOptions,
+  FAILURE_RULES,
   type IdentityResolver,
   RATE_RULES,
   type RateOptions,

@@ -66,6 +66,12 @@ export class TokenBucket {
     return { ok: false, retryAfterMs };
   }
 
+  /** Returns `n` tokens taken earlier (capped at the burst): for a take that turned out not to count. */
+  putBack(n = 1): void {
+    this.#refill();
+    this.#tokens = Math.min(this.burst, this.#tokens + Math.max(0, n));
+  }
+
   #refill(): void {
     const now = this.#clock.now();
     // A clock that steps backwards must not drain the bucket.

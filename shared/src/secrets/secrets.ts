@@ -11,6 +11,7 @@
  */
 import { randomBytes, type ScryptOptions, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { FoglineError } from '../core/errors.ts';
+import { scryptPool } from './scrypt-pool.ts';
 
 export const SCRYPT_PARAMS = Object.freeze({ N: 16_384, r: 8, p: 1 });
 const SALT_BYTES = 16;
@@ -24,6 +25,18 @@ const MAX_R = 32;
 const MAX_P = 16;
 
 const PREFIX_PATTERN = /^[a-z][a-z0-9]{0,15}_$/;
+
+const SECRET_BODY = /^[A-Za-z0-9_-]{43}$/;
+
+/** True when `value` has the form `generateSecret(prefix)` makes: anything else is refused unseen. */
+export function isSecretShaped(value: unknown, prefix: string): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length === prefix.length + 43 &&
+    value.startsWith(prefix) &&
+    SECRET_BODY.test(value.slice(prefix.length))
+  );
+}
 
 /** `generateSecret('fgl_')` → `fgl_` + 32 random bytes as base64url (43 chars). */
 export function generateSecret(prefix: string): string {
@@ -112,15 +125,13 @@ export function hashSecretSync(secret: string): string {
 /**
  * True when `secret` hashes to `encoded`. Comparison is constant-time. A wrong or oversized secret is
  * false; a malformed `encoded` (our own storage) throws INTERNAL rather than silently failing auth.
+ * Runs through `scryptPool` (bounded concurrency): rejects with UNAVAILABLE when the pool is full.
  */
 export async function verifySecret(secret: string, encoded: string): Promise<boolean> {
   const stored = decode(encoded);
   if (typeof secret !== 'string' || secret.length === 0 || secret.length > MAX_SECRET_LENGTH) return false;
-  const derived = await scryptAsync(
-    secret,
-    stored.salt,
-    stored.hash.length,
-    scryptOptions(stored.N, stored.r, stored.p),
+  const derived = await scryptPool.run(() =>
+    scryptAsync(secret, stored.salt, stored.hash.length, scryptOptions(stored.N, stored.r, stored.p)),
   );
   return timingSafeEqual(derived, stored.hash);
 }

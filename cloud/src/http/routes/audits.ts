@@ -16,12 +16,13 @@ import type { AuditIntake } from '../../audits/audit-intake.ts';
 import type { AuditRecord, AuditRecordRepository } from '../../store/index.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
 import { readJson } from '../read-json.ts';
+import { remoteAddress } from '../remote-address.ts';
 
 export const EDGE_AUDITS_PATH = '/v2/fogline/edges/:edgeId/audits';
 
 export interface AuditRouteDeps {
   /** The authenticated edge's id (edge-inference-guard.ts `authenticateEdge`). */
-  authenticateEdge(authorization: string | undefined): string | Promise<string>;
+  authenticateEdge(authorization: string | undefined, source?: string): string | Promise<string>;
   readonly intake: AuditIntake;
   readonly records: AuditRecordRepository;
   /** The cloud's drift checks of one edge's audits (`GET /api/edges`), null before the first. */
@@ -30,7 +31,7 @@ export interface AuditRouteDeps {
 
 export function registerAuditRoutes(app: Hono, { audits, maxBodyBytes }: CloudAppDeps): void {
   app.post(EDGE_AUDITS_PATH, async (c) => {
-    const edgeId = await audits.authenticateEdge(c.req.header('authorization'));
+    const edgeId = await audits.authenticateEdge(c.req.header('authorization'), remoteAddress(c));
     const requested = c.req.param('edgeId');
     if (requested !== edgeId) {
       throw new FoglineError('PERMISSION_DENIED', `edge '${edgeId}' may upload only its own audits`);

@@ -15,12 +15,13 @@ import { FoglineError } from '@fogline/shared';
 import type { Hono } from 'hono';
 import type { PublishedDesiredState } from '../../fabric/desired-state-publisher.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
+import { remoteAddress } from '../remote-address.ts';
 
 export const EDGE_DESIRED_PATH = '/v2/fogline/edges/:edgeId/desired';
 
 export interface EdgeDesiredSource {
   /** The authenticated edge's id (edge-inference-guard.ts `authenticateEdge`). */
-  authenticateEdge(authorization: string | undefined): string | Promise<string>;
+  authenticateEdge(authorization: string | undefined, source?: string): string | Promise<string>;
   /** What the edge's retained topic holds (DesiredStatePublisher `current`). */
   current(edgeId: string): Promise<PublishedDesiredState | undefined>;
 }
@@ -41,7 +42,7 @@ export function noneMatch(header: string | undefined, etag: string): boolean {
 
 export function registerEdgeDesiredRoutes(app: Hono, { edgeDesired: source }: CloudAppDeps): void {
   app.get(EDGE_DESIRED_PATH, async (c) => {
-    const edgeId = await source.authenticateEdge(c.req.header('authorization'));
+    const edgeId = await source.authenticateEdge(c.req.header('authorization'), remoteAddress(c));
     const requested = c.req.param('edgeId');
     if (requested !== edgeId) {
       throw new FoglineError(

@@ -21,6 +21,7 @@ import type { CloudAppDeps } from '../app-deps.ts';
 import { compressBody, responseCoding } from '../content-encoding.ts';
 import { errorResponse } from '../error-response.ts';
 import { readBody } from '../read-body.ts';
+import { remoteAddress } from '../remote-address.ts';
 import { parseVersion } from './params.ts';
 
 export function registerInferRoutes(app: Hono, deps: CloudAppDeps): void {
@@ -33,7 +34,7 @@ async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
   const started = performance.now();
   let instance: ModelInstance | undefined;
   try {
-    const admitted = deps.guard.admit(c.req.header('authorization'));
+    const admitted = deps.guard.admit(c.req.header('authorization'), remoteAddress(c));
     if (admitted instanceof Promise) await admitted;
     const body = await readBody(c, deps.maxBodyBytes);
     const decodeStarted = performance.now();

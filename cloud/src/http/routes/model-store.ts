@@ -22,6 +22,7 @@ import { bearerToken } from '../../auth/inference-guard.ts';
 import { type ModelStore, modelTooLarge } from '../../model-store/model-store.ts';
 import type { ModelVersionRecord } from '../../store/index.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
+import { remoteAddress } from '../remote-address.ts';
 import { noneMatch } from './edge-desired.ts';
 import { parseVersion } from './params.ts';
 
@@ -31,7 +32,7 @@ export const MODEL_FILE_PATH = '/v2/fogline/models/:name/versions/:version/file'
 export interface ModelStoreRouteDeps {
   readonly store: ModelStore;
   /** The authenticated edge's id (edge-inference-guard.ts `authenticateEdge`). */
-  authenticateEdge(authorization: string | undefined): string | Promise<string>;
+  authenticateEdge(authorization: string | undefined, source?: string): string | Promise<string>;
 }
 
 /** A version as the admin API shows it. */
@@ -66,7 +67,7 @@ export function registerModelStoreRoutes(app: Hono, { modelStore, adminToken }: 
     const authorization = c.req.header('authorization');
     const presented = bearerToken(authorization);
     if (presented === undefined || !adminTokenMatches(presented, adminToken)) {
-      await modelStore.authenticateEdge(authorization);
+      await modelStore.authenticateEdge(authorization, remoteAddress(c));
     }
     const version = parseVersion(c.req.param('version'));
     if (version === undefined) throw new FoglineError('NOT_FOUND', 'no model version');

@@ -1,5 +1,5 @@
-import { ManualClock } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../core/clock.ts';
 import { CredentialCache } from './credential-cache.ts';
 
 /** A credential table whose (slow) check counts its calls. */
@@ -62,10 +62,27 @@ describe('CredentialCache', () => {
     await cache.lookup('edge-1', 'fge_right'); // success expired
     expect(t.calls()).toBe(4);
 
+    t.tokens.set('edge-2', 'a');
+    t.tokens.set('edge-3', 'b');
     await cache.lookup('edge-2', 'a');
     await cache.lookup('edge-3', 'b'); // evicts edge-1
     await cache.lookup('edge-1', 'fge_right');
     expect(t.calls()).toBe(7);
+  });
+
+  it('keeps refusals apart from verified credentials: a flood of wrong tokens never evicts a right one', async () => {
+    const t = table();
+    const cache = new CredentialCache(t.check, { maxEntries: 2, maxNegativeEntries: 8 });
+    expect(await cache.lookup('edge-1', 'fge_right')).toBe('edge-1');
+    await Promise.all(Array.from({ length: 100 }, (_, i) => cache.lookup('edge-1', `fge_wrong${i}`)));
+    expect(cache.lookup('edge-1', 'fge_right')).toBe('edge-1'); // still a synchronous hit
+    expect(cache.size).toBe(1);
+    // The refusals are bounded: the oldest went first, the latest are still answered from memory.
+    const calls = t.calls();
+    expect(await cache.lookup('edge-1', 'fge_wrong99')).toBeNull();
+    expect(t.calls()).toBe(calls);
+    expect(await cache.lookup('edge-1', 'fge_wrong0')).toBeNull();
+    expect(t.calls()).toBe(calls + 1);
   });
 
   it('does not cache a check that failed (e.g. the database was down)', async () => {

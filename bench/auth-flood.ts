@@ -1,0 +1,188 @@
+/**
+ * `npm run bench -- auth-flood [--seconds N] [--flood-http N] [--flood-mqtt-rate N]`
+ * What a flood of bad credentials does to a valid client (issue 17 item 2): a cloud with one edge; a
+ * valid client at 127.0.0.2 makes OIP infer requests with the edge's right token and, in parallel,
+ * MQTT CONNECTs to the cloud broker as that edge (each connect → CONNACK → disconnect), first alone,
+ * then while a child process floods from 127.0.0.5: `--flood-http` concurrent infer loops and
+ * `--flood-mqtt-rate` CONNECTs/s, every one with a fresh wrong token for the same edge id (the costly
+ * case: a known id, no cache hit). The figure is the valid client's p50 under flood / alone, for
+ * infer and for CONNECT; target ≤ 2. Measured twice: with the default failed-authentication limits,
+ * and with the per-address budget made unlimited (what the flood costs without it).
+ */
+import { Agent, request } from 'node:http';
+import { binaryInferRequest, connectMqtt, digits, startFabricCloud } from '@fogline/cloud/testing';
+import { AUTH_THROTTLE_DEFAULTS } from '@fogline/shared/secrets';
+import type { FloodPlan, FloodResult } from './auth-flood/flooder.ts';
+import { runChild } from './lib/child.ts';
+import { numberFlag } from './lib/flags.ts';
+import { machineLine, ms, reportHead, table, target, targetsTable, writeReport } from './lib/report.ts';
+import { median } from './lib/stats.ts';
+
+const VALID_ADDRESS = '127.0.0.2';
+const FLOOD_ADDRESS = '127.0.0.5';
+const EDGE = 'bench-edge';
+const LEAD_MS = 4000;
+
+interface Phase {
+  inferP50Ms: number;
+  connectP50Ms: number;
+  infers: number;
+  connects: number;
+}
+
+/** The valid client for `seconds`: sequential infers and, beside them, sequential CONNECTs. */
+async function measure(httpUrl: string, mqttUrl: string, token: string, seconds: number): Promise<Phase> {
+  const until = performance.now() + seconds * 1000;
+  const { body, headers } = binaryInferRequest(digits(1).images);
+  const url = new URL('/v2/models/digits-tiny/infer', httpUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: VALID_ADDRESS });
+  const infers: number[] = [];
+  const connects: number[] = [];
+  const inferOnce = () =>
+    new Promise<number>((resolve, reject) => {
+      const authorization = `Bearer ${EDGE}:${token}`;
+      const req = request(url, { method: 'POST', agent, headers: { ...headers, authorization } }, (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(0) : reject(new Error(`infer: ${res.statusCode}`)),
+        );
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const inferLoop = async () => {
+    while (performance.now() < until) {
+      const t = performance.now();
+      await inferOnce();
+      infers.push(performance.now() - t);
+    }
+  };
+  const connectLoop = async () => {
+    while (performance.now() < until) {
+      const t = performance.now();
+      const outcome = await connectMqtt(mqttUrl, EDGE, token, {
+        localAddress: VALID_ADDRESS,
+        connectTimeout: 30_000,
+      });
+      if (!outcome.ok) throw new Error(`valid CONNECT refused: ${outcome.message}`);
+      connects.push(performance.now() - t);
+      await outcome.client.endAsync();
+    }
+  };
+  await Promise.all([inferLoop(), connectLoop()]);
+  agent.destroy();
+  return {
+    inferP50Ms: median(infers),
+    connectP50Ms: median(connects),
+    infers: infers.length,
+    connects: connects.length,
+  };
+}
+
+interface ConfigResult {
+  name: string;
+  alone: Phase;
+  flooded: Phase;
+  flood: FloodResult;
+  inferRatio: number;
+  connectRatio: number;
+}
+
+async function runConfig(
+  name: string,
+  authFailures: { perAddress: { ratePerSec: number; burst: number } } | undefined,
+  seconds: number,
+  floodHttp: number,
+  floodMqttRate: number,
+): Promise<ConfigResult> {
+  const cloud = await startFabricCloud({ mqtt: authFailures ? { authFailures } : {} });
+  try {
+    const { token } = await cloud.admin.createEdge(EDGE);
+    await measure(cloud.url, cloud.mqttUrl, token, 0.5); // warm: the token verified and cached, sessions warm
+    const alone = await measure(cloud.url, cloud.mqttUrl, token, seconds);
+    const plan: FloodPlan = {
+      httpUrl: cloud.url,
+      mqttUrl: cloud.mqttUrl,
+      edgeId: EDGE,
+      localAddress: FLOOD_ADDRESS,
+      // The child's start (its loader) is over well before the flood, and the flood before we measure.
+      startAt: Date.now() + LEAD_MS,
+      durationMs: (seconds + 1) * 1000,
+      httpConcurrency: floodHttp,
+      mqttPerSec: floodMqttRate,
+    };
+    const flooding = runChild<FloodResult>(new URL('./auth-flood/flooder.ts', import.meta.url), plan);
+    await new Promise((r) => setTimeout(r, plan.startAt + 500 - Date.now())); // the flood under way
+    const flooded = await measure(cloud.url, cloud.mqttUrl, token, seconds);
+    const flood = await flooding;
+    return {
+      name,
+      alone,
+      flooded,
+      flood,
+      inferRatio: flooded.inferP50Ms / alone.inferP50Ms,
+      connectRatio: flooded.connectP50Ms / alone.connectP50Ms,
+    };
+  } finally {
+    await cloud.stop();
+  }
+}
+
+const counts = (c: Record<string, number>) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+
+export default async function run(args: string[] = []): Promise<void> {
+  const seconds = numberFlag(args, '--seconds', 3);
+  const floodHttp = numberFlag(args, '--flood-http', 16);
+  const floodMqttRate = numberFlag(args, '--flood-mqtt-rate', 200);
+  const head = reportHead('auth-flood', args);
+  const unlimited = { perAddress: { ratePerSec: 1e6, burst: 1e6 } };
+  const results = [
+    await runConfig('default limits', undefined, seconds, floodHttp, floodMqttRate),
+    await runConfig('no per-address budget', unlimited, seconds, floodHttp, floodMqttRate),
+  ];
+  const rows = results.map((r) =>
+    [
+      r.name,
+      ms(r.alone.inferP50Ms),
+      ms(r.flooded.inferP50Ms),
+      r.inferRatio.toFixed(2),
+      ms(r.alone.connectP50Ms),
+      ms(r.flooded.connectP50Ms),
+      r.connectRatio.toFixed(2),
+    ].join(' | '),
+  );
+  const floods = results.map((r) => `${r.name} | ${counts(r.flood.http)} | ${counts(r.flood.mqtt)}`);
+  const limited = results[0]!;
+  const targets = [
+    target('infer p50, flooded / alone', limited.inferRatio.toFixed(2), '≤ 2', limited.inferRatio <= 2),
+    target('CONNECT p50, flooded / alone', limited.connectRatio.toFixed(2), '≤ 2', limited.connectRatio <= 2),
+  ];
+  const d = AUTH_THROTTLE_DEFAULTS;
+  const markdown = [
+    '# Auth flood: a valid client under a flood of bad credentials',
+    '',
+    machineLine(head.at, head.machine),
+    '',
+    `\`${head.command}\`: a valid edge client at ${VALID_ADDRESS} (sequential OIP infers with its token, and`,
+    `sequential MQTT CONNECTs as that edge), ${seconds} s alone, then ${seconds} s while ${FLOOD_ADDRESS} floods`,
+    `(${floodHttp} concurrent infer loops and ${floodMqttRate} CONNECTs/s, each with a fresh wrong token for the`,
+    `same edge id). Default limits: ${d.perAddress.burst} failures per address, forgiven ${d.perAddress.ratePerSec}/s;`,
+    'the second run lifts the per-address budget (scrypt checks then bounded only by the pool).',
+    '',
+    targetsTable(targets),
+    '',
+    table(
+      'limits | infer p50 alone ms | infer p50 flooded ms | ratio | CONNECT p50 alone ms | CONNECT p50 flooded ms | ratio',
+      rows,
+    ),
+    '',
+    'What the flood got back:',
+    '',
+    table('limits | HTTP status: count | CONNACK code: count', floods),
+    '',
+  ].join('\n');
+  writeReport('auth-flood', { ...head, seconds, floodHttp, floodMqttRate, results, targets }, markdown);
+}

@@ -1,0 +1,11 @@
+/**
+ * The address a request came from: the connecting socket's, never `X-Forwarded-For` (fogline has no
+ * trusted-proxy option, so any client could write that header). Behind a reverse proxy every request
+ * then shares the proxy's address (docs/security.md "Authentication cost").
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
+
+export function remoteAddress(c: Context): string | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress;
+}

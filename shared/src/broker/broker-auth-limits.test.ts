@@ -1,0 +1,76 @@
+/**
+ * The broker's failed-authentication budget per source address (docs/security.md "Authentication
+ * cost"), with real MQTT.js clients (3.1.1 and 5) bound to several loopback addresses.
+ */
+import { createConnection } from 'node:net';
+import { MqttClient } from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../testing/broker-test-kit.ts';
+import { connectProtocolLevel } from './throttled-connection.ts';
+
+let t: TestBroker;
+
+beforeEach(async () => {
+  t = await startTestBroker(
+    { 'dev-1': { token: 'tok-1', identity: { kind: 'device', id: 'dev-1', edgeId: 'edge-a' } } },
+    { authFailures: { perAddress: { ratePerSec: 0.05, burst: 3 } } },
+  );
+});
+
+afterEach(async () => {
+  await t.close();
+});
+
+/** The CONNACK code (0 = connected) of one CONNECT from `localAddress`. */
+function connackFrom(localAddress: string, token: string, protocolVersion: 4 | 5 = 4) {
+  const port = Number(new URL(t.url).port);
+  const client = new MqttClient(() => createConnection({ host: '127.0.0.1', port, localAddress }), {
+    protocolVersion,
+    clientId: 'dev-1',
+    username: 'dev-1',
+    password: token,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  });
+  return new Promise<number | string>((resolve) => {
+    client.once('connect', () => {
+      resolve(0);
+      client.end(true);
+    });
+    client.once('error', (err: Error & { code?: number }) => {
+      client.end(true);
+      resolve(err.code ?? err.message);
+    });
+    client.once('close', () => resolve('closed before CONNACK'));
+  });
+}
+
+describe('failed authentications per source address', () => {
+  it('refuses an address past its budget with CONNACK 3 (MQTT 5: 0x89 server busy), before the resolver, while others connect', async () => {
+    const codes: Array<number | string> = [];
+    for (let i = 0; i < 6; i++) codes.push(await connackFrom('127.0.0.31', `wrong-${i}`));
+    expect(codes).toEqual([4, 4, 4, 3, 3, 3]);
+    expect(await connackFrom('127.0.0.31', 'wrong', 5)).toBe(0x89);
+    expect(await connackFrom('127.0.0.31', 'tok-1')).toBe(3); // the address is out, whatever it presents
+    expect(t.broker.stats().connectRefused['auth-throttled']).toBe(5);
+    expect(t.broker.stats().connectRefused['bad-credentials']).toBe(3);
+    expect(await connackFrom('127.0.0.32', 'tok-1')).toBe(0);
+  });
+
+  it('counts only failures: an address whose clients connect rightly is never refused', async () => {
+    for (let i = 0; i < 10; i++) expect(await connackFrom('127.0.0.33', 'tok-1')).toBe(0);
+  });
+});
+
+describe('connectProtocolLevel', () => {
+  it('reads the level of a CONNECT, waits for more bytes, and refuses anything else', () => {
+    const v4 = Buffer.from([0x10, 0x20, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0xc2]);
+    expect(connectProtocolLevel(v4)).toBe(4);
+    expect(connectProtocolLevel(v4.subarray(0, 5))).toBeUndefined();
+    expect(
+      connectProtocolLevel(Buffer.from([0x10, 0x80, 0x01, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x05])),
+    ).toBe(5);
+    expect(connectProtocolLevel(Buffer.from('GET / HTTP/1.1'))).toBeNull();
+    expect(connectProtocolLevel(Buffer.alloc(0))).toBeUndefined();
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../core/clock.ts';
+import { AuthThrottle, addressKey } from './auth-throttle.ts';
+
+describe('AuthThrottle', () => {
+  it('counts only failures per address: a success gives its token back, an empty bucket refuses until it refills', () => {
+    const clock = new ManualClock();
+    const throttle = new AuthThrottle({ perAddress: { ratePerSec: 1, burst: 2 }, clock });
+    for (let i = 0; i < 10; i++) {
+      expect(throttle.begin('10.0.0.1').ok).toBe(true);
+      throttle.succeeded('10.0.0.1');
+    }
+    expect(throttle.begin('10.0.0.1').ok).toBe(true); // fails
+    expect(throttle.begin('10.0.0.1').ok).toBe(true); // fails
+    expect(throttle.begin('10.0.0.1')).toEqual({ ok: false, retryAfterMs: 1000 });
+    expect(throttle.begin('10.0.0.2').ok).toBe(true); // other addresses have their own budget
+    expect(throttle.begin(undefined).ok).toBe(true); // in process: never limited
+    clock.advance(1000);
+    expect(throttle.begin('10.0.0.1').ok).toBe(true);
+  });
+
+  it('slows failures on an id past its budget and nothing else', () => {
+    const throttle = new AuthThrottle({
+      perId: { ratePerSec: 1, burst: 2 },
+      idFailureDelayMs: 300,
+      clock: new ManualClock(),
+    });
+    expect([throttle.failed('dev-1'), throttle.failed('dev-1'), throttle.failed('dev-1')]).toEqual([
+      0, 0, 300,
+    ]);
+    expect(throttle.failed('dev-2')).toBe(0);
+    expect(throttle.failed()).toBe(0); // no id claimed (an API key)
+  });
+
+  it('keeps a bounded number of addresses; a forgotten one starts afresh', () => {
+    const throttle = new AuthThrottle({
+      perAddress: { ratePerSec: 1, burst: 1 },
+      maxTracked: 2,
+      clock: new ManualClock(),
+    });
+    throttle.begin('10.0.0.1');
+    expect(throttle.begin('10.0.0.1').ok).toBe(false);
+    throttle.begin('10.0.0.2');
+    throttle.begin('10.0.0.3'); // 10.0.0.1 is the least recently used: dropped
+    expect(throttle.begin('10.0.0.1').ok).toBe(true);
+  });
+});
+
+describe('addressKey', () => {
+  it('unwraps IPv4-mapped addresses and groups IPv6 by /64', () => {
+    expect(addressKey('127.0.0.1')).toBe('127.0.0.1');
+    expect(addressKey('::ffff:192.168.1.9')).toBe('192.168.1.9');
+    expect(addressKey('2001:db8:0:1::5')).toBe('2001:db8:0:1::/64');
+    expect(addressKey('2001:0db8:0000:0001:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:0:1::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  });
+});

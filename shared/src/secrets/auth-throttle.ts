@@ -1,0 +1,140 @@
+/**
+ * What failed authentications may cost (docs/security.md "Authentication cost"), one instance shared by
+ * a process's listeners (the cloud's HTTP gateway and broker; an edge's broker):
+ *
+ * - **per source address**, a token bucket of failures. Each attempt takes a token before any lookup
+ *   and a success puts it back, so only failures count, and a burst of concurrent attempts cannot all
+ *   slip past while their hashes run. An empty bucket refuses the address at once, with no hash (HTTP
+ *   429 with Retry-After, MQTT CONNACK "server unavailable"), until it refills.
+ * - **per claimed id** (edge or device id), a bucket of failures: past it, each further failure for that
+ *   id is answered only after `idFailureDelayMs`. Successes are never delayed or refused by it: anyone
+ *   can name an id, so failures on an id never lock out the holder of its right token.
+ *
+ * Both maps are bounded (least recently used out first). IPv4-mapped IPv6 addresses count as their IPv4
+ * address, and IPv6 addresses by their /64 (one host usually holds a whole /64).
+ */
+import { type Clock, systemClock } from '../core/clock.ts';
+import { type TakeResult, TokenBucket } from '../core/token-bucket.ts';
+
+export interface FailureRate {
+  /** Failures forgiven per second. */
+  ratePerSec: number;
+  /** Failures allowed at once. */
+  burst: number;
+}
+
+export interface AuthThrottleOptions {
+  /** Failed authentications per source address. Default 2/s, burst 20. */
+  perAddress?: FailureRate;
+  /** Failures per claimed id before they are slowed. Default 1/s, burst 10. */
+  perId?: FailureRate;
+  /** How long a failure past its id's bucket waits before it is answered. Default 1000 ms. */
+  idFailureDelayMs?: number;
+  /** Addresses and ids tracked at once, each. Default 10 000. */
+  maxTracked?: number;
+  clock?: Clock;
+}
+
+export const AUTH_THROTTLE_DEFAULTS = Object.freeze({
+  perAddress: Object.freeze({ ratePerSec: 2, burst: 20 }),
+  perId: Object.freeze({ ratePerSec: 1, burst: 10 }),
+  idFailureDelayMs: 1000,
+  maxTracked: 10_000,
+});
+
+/** Buckets by key, the least recently used dropped past `max` (a dropped key starts full again). */
+class BucketMap {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly rate: FailureRate,
+    private readonly max: number,
+    private readonly clock: Clock,
+  ) {}
+
+  get(key: string): TokenBucket {
+    let bucket = this.buckets.get(key);
+    if (bucket) this.buckets.delete(key);
+    else bucket = new TokenBucket({ ...this.rate, clock: this.clock });
+    this.buckets.set(key, bucket);
+    if (this.buckets.size > this.max) this.buckets.delete(this.buckets.keys().next().value!);
+    return bucket;
+  }
+
+  peek(key: string): TokenBucket | undefined {
+    return this.buckets.get(key);
+  }
+}
+
+export class AuthThrottle {
+  readonly options: Readonly<Required<Omit<AuthThrottleOptions, 'clock'>>>;
+  private readonly addresses: BucketMap;
+  private readonly ids: BucketMap;
+
+  constructor(options: AuthThrottleOptions = {}) {
+    const clock = options.clock ?? systemClock;
+    this.options = Object.freeze({
+      perAddress: options.perAddress ?? AUTH_THROTTLE_DEFAULTS.perAddress,
+      perId: options.perId ?? AUTH_THROTTLE_DEFAULTS.perId,
+      idFailureDelayMs: options.idFailureDelayMs ?? AUTH_THROTTLE_DEFAULTS.idFailureDelayMs,
+      maxTracked: options.maxTracked ?? AUTH_THROTTLE_DEFAULTS.maxTracked,
+    });
+    this.addresses = new BucketMap(this.options.perAddress, this.options.maxTracked, clock);
+    this.ids = new BucketMap(this.options.perId, this.options.maxTracked, clock);
+  }
+
+  /**
+   * Call before checking a credential from `address` (undefined: in process, never limited). Not ok:
+   * refuse at once, without any lookup, and tell the client to retry after `retryAfterMs`.
+   */
+  begin(address: string | undefined): TakeResult {
+    if (address === undefined) return { ok: true };
+    return this.addresses.get(addressKey(address)).tryTake();
+  }
+
+  /**
+   * How long `address` is over its budget from now, in ms (0 = not over it); takes nothing. A
+   * listener can refuse such a connection or request before any parsing or lookup.
+   */
+  blockedFor(address: string | undefined): number {
+    if (address === undefined) return 0;
+    const bucket = this.addresses.peek(addressKey(address));
+    if (bucket === undefined) return 0;
+    const missing = 1 - bucket.tokens;
+    return missing <= 1e-9 ? 0 : Math.max(1, Math.ceil((missing * 1000) / bucket.ratePerSec));
+  }
+
+  /** The credential was right: the address's token goes back. */
+  succeeded(address: string | undefined): void {
+    if (address !== undefined) this.addresses.peek(addressKey(address))?.putBack();
+  }
+
+  /**
+   * The credential was wrong (for `id`, when one was claimed): returns how long to hold the refusal
+   * (0 = answer now). The address's token stays taken.
+   */
+  failed(id?: string): number {
+    if (id === undefined) return 0;
+    return this.ids.get(id).tryTake().ok ? 0 : this.options.idFailureDelayMs;
+  }
+}
+
+/** The key an address is limited by: IPv4 as is (mapped ones unwrapped), IPv6 by its /64. */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = address.split('%')[0]!.toLowerCase().split('::');
+  const front = head === '' ? [] : head.split(':');
+  const back = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  const groups = [...front, ...Array(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/** Waits `ms` (0: at once, without a timer). */
+export function holdFor(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+}
