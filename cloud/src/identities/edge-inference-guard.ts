@@ -121,15 +121,9 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
         { details: { retryAfterMs: gate.retryAfterMs } },
       );
     }
-    const passed = (value: T): T => {
-      throttle.succeeded(source);
-      return value;
-    };
     const failed = (err: unknown): never | Promise<never> => {
-      const code = fromUnknown(err).code;
-      // Over an edge's or a key's own request rate: the credential itself was right.
-      if (code === 'RATE_LIMITED') throttle.succeeded(source);
-      const delayMs = code === 'UNAUTHENTICATED' ? throttle.failed(edgeId) : 0;
+      // Only a wrong credential counts (over its own request rate, it was right).
+      const delayMs = fromUnknown(err).code === 'UNAUTHENTICATED' ? throttle.failed(source, edgeId) : 0;
       if (delayMs === 0) throw err;
       return holdFor(delayMs).then(() => {
         throw err;
@@ -137,7 +131,7 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
     };
     try {
       const result = check();
-      return result instanceof Promise ? result.then(passed, failed) : passed(result);
+      return result instanceof Promise ? result.then(undefined, failed) : result;
     } catch (err) {
       return failed(err);
     }

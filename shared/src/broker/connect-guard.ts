@@ -55,7 +55,6 @@ export function createConnectGuard(
     // Refused in authenticate with a CONNACK; it must not use up the rate valid clients connect at.
     if (!gate.ok) return callback(null, true);
     if (!connectBucket.tryTake().ok) {
-      throttle.succeeded(clientAddress(client)); // not an authentication: its take goes back
       stats.connectRefused.throttled++;
       return callback(new Error('too many new connections per second; retry later'), false);
     }
@@ -95,7 +94,7 @@ export function createConnectGuard(
     options.resolveIdentity(clientId, token).then(
       (identity) => {
         if (!identity || identity.id !== clientId) {
-          const delayMs = throttle.failed(clientId);
+          const delayMs = throttle.failed(address, clientId);
           return refuse(
             'bad-credentials',
             BAD_USERNAME_OR_PASSWORD,
@@ -103,7 +102,6 @@ export function createConnectGuard(
             delayMs,
           );
         }
-        throttle.succeeded(address);
         const fingerprint = credentialFingerprint(token);
         const holder = sessions.holder(clientId);
         // docs/design.md: a client id already connected with other credentials is refused; with the same

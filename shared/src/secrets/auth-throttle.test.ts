@@ -3,15 +3,15 @@ import { ManualClock } from '../core/clock.ts';
 import { AuthThrottle, addressKey } from './auth-throttle.ts';
 
 describe('AuthThrottle', () => {
-  it('counts only failures per address: a success gives its token back, an empty bucket refuses until it refills', () => {
+  it('counts only failures per address: attempts pass while a token is left, an empty bucket refuses until it refills', () => {
     const clock = new ManualClock();
     const throttle = new AuthThrottle({ perAddress: { ratePerSec: 1, burst: 2 }, clock });
-    for (let i = 0; i < 10; i++) {
-      expect(throttle.begin('10.0.0.1').ok).toBe(true);
-      throttle.succeeded('10.0.0.1');
-    }
-    expect(throttle.begin('10.0.0.1').ok).toBe(true); // fails
-    expect(throttle.begin('10.0.0.1').ok).toBe(true); // fails
+    // A valid client's burst of concurrent first attempts: all let through, nothing taken.
+    const burst = Array.from({ length: 10 }, () => throttle.begin('10.0.0.1'));
+    expect(burst.every((g) => g.ok)).toBe(true);
+    throttle.failed('10.0.0.1');
+    expect(throttle.begin('10.0.0.1').ok).toBe(true);
+    throttle.failed('10.0.0.1');
     expect(throttle.begin('10.0.0.1')).toEqual({ ok: false, retryAfterMs: 1000 });
     expect(throttle.begin('10.0.0.2').ok).toBe(true); // other addresses have their own budget
     expect(throttle.begin(undefined).ok).toBe(true); // in process: never limited
@@ -25,11 +25,10 @@ describe('AuthThrottle', () => {
       idFailureDelayMs: 300,
       clock: new ManualClock(),
     });
-    expect([throttle.failed('dev-1'), throttle.failed('dev-1'), throttle.failed('dev-1')]).toEqual([
-      0, 0, 300,
-    ]);
-    expect(throttle.failed('dev-2')).toBe(0);
-    expect(throttle.failed()).toBe(0); // no id claimed (an API key)
+    const fail = (id?: string) => throttle.failed('10.0.0.9', id);
+    expect([fail('dev-1'), fail('dev-1'), fail('dev-1')]).toEqual([0, 0, 300]);
+    expect(fail('dev-2')).toBe(0);
+    expect(fail()).toBe(0); // no id claimed (an API key)
   });
 
   it('keeps a bounded number of addresses; a forgotten one starts afresh', () => {
@@ -38,10 +37,10 @@ describe('AuthThrottle', () => {
       maxTracked: 2,
       clock: new ManualClock(),
     });
-    throttle.begin('10.0.0.1');
+    throttle.failed('10.0.0.1');
     expect(throttle.begin('10.0.0.1').ok).toBe(false);
-    throttle.begin('10.0.0.2');
-    throttle.begin('10.0.0.3'); // 10.0.0.1 is the least recently used: dropped
+    throttle.failed('10.0.0.2');
+    throttle.failed('10.0.0.3'); // 10.0.0.1 is the least recently used: dropped
     expect(throttle.begin('10.0.0.1').ok).toBe(true);
   });
 });

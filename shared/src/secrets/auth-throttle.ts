@@ -2,10 +2,12 @@
  * What failed authentications may cost (docs/security.md "Authentication cost"), one instance shared by
  * a process's listeners (the cloud's HTTP gateway and broker; an edge's broker):
  *
- * - **per source address**, a token bucket of failures. Each attempt takes a token before any lookup
- *   and a success puts it back, so only failures count, and a burst of concurrent attempts cannot all
- *   slip past while their hashes run. An empty bucket refuses the address at once, with no hash (HTTP
- *   429 with Retry-After, MQTT CONNACK "server unavailable"), until it refills.
+ * - **per source address**, a token bucket of failures. An attempt is let through while the bucket
+ *   holds a token, and only a failure takes one, so a valid client's burst of concurrent first
+ *   requests (a gateway opening many connections at once) is never refused. An empty bucket refuses
+ *   the address at once, with no hash (HTTP 429 with Retry-After, MQTT CONNACK "server unavailable"),
+ *   until it refills. Failures already running when it empties overshoot it by at most the checks
+ *   in flight, which the hashing pool bounds (scrypt-pool.ts).
  * - **per claimed id** (edge or device id), a bucket of failures: past it, each further failure for that
  *   id is answered only after `idFailureDelayMs`. Successes are never delayed or refused by it: anyone
  *   can name an id, so failures on an id never lock out the holder of its right token.
@@ -84,12 +86,13 @@ export class AuthThrottle {
   }
 
   /**
-   * Call before checking a credential from `address` (undefined: in process, never limited). Not ok:
-   * refuse at once, without any lookup, and tell the client to retry after `retryAfterMs`.
+   * Call before checking a credential from `address` (undefined: in process, never limited); takes
+   * nothing. Not ok: refuse at once, without any lookup, and tell the client to retry after
+   * `retryAfterMs`.
    */
   begin(address: string | undefined): TakeResult {
-    if (address === undefined) return { ok: true };
-    return this.addresses.get(addressKey(address)).tryTake();
+    const retryAfterMs = this.blockedFor(address);
+    return retryAfterMs === 0 ? { ok: true } : { ok: false, retryAfterMs };
   }
 
   /**
@@ -104,16 +107,12 @@ export class AuthThrottle {
     return missing <= 1e-9 ? 0 : Math.max(1, Math.ceil((missing * 1000) / bucket.ratePerSec));
   }
 
-  /** The credential was right: the address's token goes back. */
-  succeeded(address: string | undefined): void {
-    if (address !== undefined) this.addresses.peek(addressKey(address))?.putBack();
-  }
-
   /**
-   * The credential was wrong (for `id`, when one was claimed): returns how long to hold the refusal
-   * (0 = answer now). The address's token stays taken.
+   * The credential presented from `address` was wrong (for `id`, when one was claimed): takes the
+   * address's token, and returns how long to hold the refusal (0 = answer now).
    */
-  failed(id?: string): number {
+  failed(address: string | undefined, id?: string): number {
+    if (address !== undefined) this.addresses.get(addressKey(address)).tryTake();
     if (id === undefined) return 0;
     return this.ids.get(id).tryTake().ok ? 0 : this.options.idFailureDelayMs;
   }
