@@ -46,6 +46,7 @@ export interface FuzzTally {
 export class FuzzCounter {
   readonly tally: FuzzTally;
   readonly failures: string[] = [];
+  private finished = false;
 
   constructor(suite: string) {
     const rss = rssMb();
@@ -87,10 +88,21 @@ export class FuzzCounter {
     this.tally.maxRssMb = Math.max(this.tally.maxRssMb, rssMb());
   }
 
-  /** Prints one line and appends the tally to $FOGLINE_FUZZ_REPORT. */
-  report(): FuzzTally {
+  /** RSS now is the "after" (call before stopping the servers under test). */
+  finish(): void {
     this.sampleRss();
     this.tally.rssAfterMb = rssMb();
+    this.finished = true;
+  }
+
+  /** Most the RSS grew over the baseline, in MB. */
+  get rssGrowthMb(): number {
+    return this.tally.maxRssMb - this.tally.rssBeforeMb;
+  }
+
+  /** Prints one line and appends the tally to $FOGLINE_FUZZ_REPORT. */
+  report(): FuzzTally {
+    if (!this.finished) this.finish();
     const t = this.tally;
     console.log(
       `fuzz ${t.suite}: ${t.cases} cases, ${t.crashes} crashes, ${t.status5xx} 5xx, ` +

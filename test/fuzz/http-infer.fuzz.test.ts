@@ -109,6 +109,8 @@ describe('fuzz: OIP infer over HTTP (real cloud)', () => {
           );
         });
         counter.sampleRss();
+        // Bounded: the process (the cloud included) grows at most this much over its warmed-up RSS.
+        expect(counter.rssGrowthMb).toBeLessThan(512);
         await expectAlive();
       }
       expect(counter.failures).toEqual([]);

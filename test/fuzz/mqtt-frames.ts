@@ -53,13 +53,14 @@ export const session = (connectBytes: Uint8Array, ...packets: Uint8Array[]) =>
 
 /**
  * Writes `bytes` on a fresh socket, waits for the broker's first answer (or `quietMs` of silence),
- * half-closes, and waits for the broker to close it. The outcome is "connack-<rc>" (first packet a
- * CONNACK), "answered" (another packet first), "closed" (nothing), or "timeout" (still open
+ * writes `after` once a CONNACK accepts the session, half-closes, and waits for the broker to close
+ * it. The outcome is "connack-<rc>" (first packet a CONNACK), "answered" (another packet first), "closed" (nothing), or "timeout" (still open
  * `waitMs` after the half-close: the broker stopped answering).
  */
 export function mqttExchange(
   port: number,
   bytes: Uint8Array,
+  after?: Uint8Array,
   quietMs = 300,
   waitMs = 15_000,
 ): Promise<string> {
@@ -89,9 +90,10 @@ export function mqttExchange(
     socket.on('data', (chunk: Buffer) => {
       if (first) return;
       first = chunk;
+      if (after && chunk[0] === 0x20 && chunk[3] === 0) socket.write(after);
       // Let the packets after CONNECT reach the broker's handlers before hanging up.
       clearTimeout(timer);
-      timer = setTimeout(halfClose, 20);
+      timer = setTimeout(halfClose, after ? 50 : 20);
     });
     socket.on('error', () => done());
     socket.on('close', () => done());
