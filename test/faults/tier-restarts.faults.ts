@@ -1,7 +1,7 @@
 /**
  * Faults suite (`npm run test:faults`, not in `npm test`): the cloud and the edge run as `fogline`
- * processes and are killed with SIGKILL and restarted (same port, same data dir) while real SDK
- * devices keep asking. Per request: exactly one answer or one explicit error before deadline +
+ * processes and are killed with SIGKILL and restarted (same port, same data dir), or frozen with
+ * SIGSTOP and continued, while real SDK devices keep asking. Per request: exactly one answer or one explicit error before deadline +
  * slack; a wire-level device counts the replies per request id (no duplicates). Counts printed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -145,56 +145,88 @@ describe('faults: tiers killed with SIGKILL and restarted under load', { timeout
   });
 
   it('cloud killed and restarted: the edge answers degraded meanwhile, then escalates again', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'fogline-faults-cloud-'));
-    const edgeDir = await mkdtemp(join(tmpdir(), 'fogline-faults-edge2-'));
-    const models = makeModelRepo(['digits-large']);
-    for (const dir of [dataDir, edgeDir, models])
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    await seedDeviceList(edgeDir, [...DEVICES, WIRE]);
-    const httpPort = await freePort();
-    const startCloud = () =>
-      start([
-        ...['cloud', '--host', '127.0.0.1', '--http-port', String(httpPort), '--mqtt-port', '0', '--no-auth'],
-        ...['--data-dir', dataDir, '--models', models, '--workers', '1', '--intra-op-threads', '1'],
-      ]);
-    let cloud = await startCloud();
-    const edge = await start(
-      [
-        ...[
-          'edge',
-          '--id',
-          'edge-faults2',
-          '--cloud',
-          `http://127.0.0.1:${httpPort}`,
-          '--device-list-poll-ms',
-          '0',
-        ],
-        ...['--host', '127.0.0.1', '--mqtt-port', '0', '--data-dir', edgeDir, '--routing-score', 'entropy'],
-        ...['--threshold', '1', '--breaker-volume', '3', '--breaker-reset-ms', '1000', '--workers', '1'],
-        ...['--device-publish-rate', '500'],
-      ],
-      { FOGLINE_EDGE_TOKEN: 'edge-token' },
-    );
-    const url = `mqtt://127.0.0.1:${edge.ready.mqtt.port}`;
-    const devices = await sdkDevices(url, 'edge-faults2');
-    const wire = await connectWireDevice(url, WIRE.id, WIRE.token, 'edge-faults2');
-    cleanups.push(() => wire.close());
-    const ledger = new RequestLedger(1500, SLACK_MS);
-    const running = load(devices, wire, ledger);
+    const tiers = await startCloudAndEdge('edge-faults2');
+    const { running, ledger, wire } = tiers;
     await eventually(() => running.tiers.filter((t) => t === 'cloud').length >= 10, 30_000);
-    await cloud.stop('SIGKILL');
+    await tiers.cloud.stop('SIGKILL');
     const killedAt = running.tiers.length;
     await eventually(() => running.tiers.length >= killedAt + 10, 20_000);
-    cloud = await startCloud();
-    const back = running.tiers.length;
-    try {
-      await eventually(() => running.tiers.slice(back).includes('cloud'), 120_000);
-    } finally {
-      await running.stop();
-      progress(`after restart: ${JSON.stringify(ledger.counts.outcomes)}`);
-      progress(`edge stderr: ${edge.stderr().slice(-3000)}`);
-      progress(`cloud stderr: ${cloud.stderr().slice(-2000)}`);
-    }
+    tiers.cloud = await tiers.startCloud();
+    await backTo(running, 'cloud', tiers);
+    await running.stop();
     report('cloud kill -9', ledger, wire);
   });
+
+  it('cloud, then edge, stopped (SIGSTOP) and continued: answered meanwhile, once, in time', async () => {
+    const tiers = await startCloudAndEdge('edge-faults3');
+    const { running, ledger, wire } = tiers;
+    for (const [tier, proc] of [
+      ['cloud', tiers.cloud],
+      ['edge', tiers.edge],
+    ] as const) {
+      const from = running.tiers.length;
+      await eventually(() => running.tiers.slice(from).filter((t) => t === 'cloud').length >= 10, 60_000);
+      proc.child.kill('SIGSTOP');
+      progress(`${tier} stopped`);
+      const stoppedAt = running.tiers.length;
+      // Frozen, not gone: its sockets stay open, so only deadlines can answer for it.
+      await eventually(() => running.tiers.length >= stoppedAt + 12, 30_000);
+      proc.child.kill('SIGCONT');
+      await backTo(running, 'cloud', tiers);
+    }
+    await running.stop();
+    report('cloud SIGSTOP, edge SIGSTOP', ledger, wire);
+  });
 });
+
+type Load = ReturnType<typeof load>;
+
+/** A cloud (digits-large) and an edge escalating everything to it, as processes, with devices asking. */
+async function startCloudAndEdge(edgeId: string) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'fogline-faults-cloud-'));
+  const edgeDir = await mkdtemp(join(tmpdir(), 'fogline-faults-edge-'));
+  const models = makeModelRepo(['digits-large']);
+  for (const dir of [dataDir, edgeDir, models])
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await seedDeviceList(edgeDir, [...DEVICES, WIRE]);
+  const httpPort = await freePort();
+  const startCloud = () =>
+    start([
+      ...['cloud', '--host', '127.0.0.1', '--http-port', String(httpPort), '--mqtt-port', '0', '--no-auth'],
+      ...['--data-dir', dataDir, '--models', models, '--workers', '1', '--intra-op-threads', '1'],
+    ]);
+  const cloud = await startCloud();
+  const edge = await start(
+    [
+      ...['edge', '--id', edgeId, '--cloud', `http://127.0.0.1:${httpPort}`, '--device-list-poll-ms', '0'],
+      ...['--host', '127.0.0.1', '--mqtt-port', '0', '--data-dir', edgeDir, '--routing-score', 'entropy'],
+      ...['--threshold', '1', '--breaker-volume', '3', '--breaker-reset-ms', '1000', '--workers', '1'],
+      ...['--device-publish-rate', '500'],
+    ],
+    { FOGLINE_EDGE_TOKEN: 'edge-token' },
+  );
+  const url = `mqtt://127.0.0.1:${edge.ready.mqtt.port}`;
+  const devices = await sdkDevices(url, edgeId);
+  const wire = await connectWireDevice(url, WIRE.id, WIRE.token, edgeId);
+  cleanups.push(() => wire.close());
+  const ledger = new RequestLedger(1500, SLACK_MS);
+  return { cloud, edge, startCloud, wire, ledger, running: load(devices, wire, ledger) };
+}
+
+/** Waits for `tier` to answer again, then stops the load (printing the processes' logs when debugging). */
+async function backTo(
+  running: Load,
+  tier: string,
+  procs: { cloud: FoglineProcess<Ready>; edge: FoglineProcess<Ready>; ledger: RequestLedger },
+): Promise<void> {
+  const back = running.tiers.length;
+  try {
+    await eventually(() => running.tiers.slice(back).includes(tier), 120_000);
+  } catch (err) {
+    await running.stop();
+    progress(`outcomes: ${JSON.stringify(procs.ledger.counts.outcomes)}`);
+    progress(`edge stderr: ${procs.edge.stderr().slice(-3000)}`);
+    progress(`cloud stderr: ${procs.cloud.stderr().slice(-2000)}`);
+    throw err;
+  }
+}
