@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DECODER_TARGETS, type DecoderTarget } from './decoder-targets.ts';
-import { FUZZ_SEED, FuzzCounter, fuzzCases, fuzzTimeoutMs } from './fuzz-budget.ts';
+import { FUZZ_SEED, FuzzCounter, fuzzCases, fuzzTimeoutMs, outOfTime, untilDeadline } from './fuzz-budget.ts';
 import { Mutator } from './mutator.ts';
 
 const perTarget = Math.ceil(fuzzCases(0.97, 200 * DECODER_TARGETS.length) / DECODER_TARGETS.length);
@@ -76,7 +76,7 @@ describe('fuzz: decoders of outside input', () => {
       () => {
         const mutator = new Mutator(FUZZ_SEED + index);
         for (const seed of target.seeds) expect(target.decode(seed)).toMatch(/^value/);
-        for (let i = 0; i < mutationCases; i++) run(target, mutator.mutate(target.seeds));
+        for (let i = 0; i < mutationCases && !outOfTime(); i++) run(target, mutator.mutate(target.seeds));
         expect(counter.failures).toEqual([]);
       },
       fuzzTimeoutMs(mutationCases, 1),
@@ -85,6 +85,7 @@ describe('fuzz: decoders of outside input', () => {
     it(
       `${target.name}: fast-check bytes and JSON fields give a value or a typed refusal`,
       () => {
+        if (outOfTime()) return; // the run's time is spent (run-fuzz.ts --max-minutes)
         const seeds = jsonSeeds(target);
         const encoder = new TextEncoder();
         const bytes = fc.oneof(
@@ -123,7 +124,7 @@ describe('fuzz: decoders of outside input', () => {
             run(target, input);
             return counter.failures.length === 0;
           }),
-          { numRuns: propertyCases, seed: FUZZ_SEED + index },
+          { numRuns: propertyCases, seed: FUZZ_SEED + index, ...untilDeadline() },
         );
         expect(counter.failures).toEqual([]);
       },

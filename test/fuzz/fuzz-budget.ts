@@ -5,6 +5,8 @@
  *   each file takes its `weight` of it. `npm run test:fuzz -- --long` sets 1,000,000.
  * - `FOGLINE_FUZZ_SEED`: the seed of every generator (default fixed, so a failure reproduces).
  * - `FOGLINE_FUZZ_REPORT`: a file each suite appends one JSON line to (test/fuzz/run-fuzz.ts sums them).
+ * - `FOGLINE_FUZZ_DEADLINE`: a time (ms since the epoch) past which the suites stop early and report
+ *   what they ran (run-fuzz.ts `--max-minutes`).
  */
 import { appendFileSync } from 'node:fs';
 
@@ -23,6 +25,20 @@ export const FUZZ_SEED = envInt('FOGLINE_FUZZ_SEED', 0x0f061e);
 /** This suite's share of the run's cases (at least `min`). */
 export function fuzzCases(weight: number, min = 20): number {
   return Math.max(min, Math.round(envInt('FOGLINE_FUZZ_CASES', DEFAULT_FUZZ_CASES) * weight));
+}
+
+const deadline = process.env.FOGLINE_FUZZ_DEADLINE ? Number(process.env.FOGLINE_FUZZ_DEADLINE) : Infinity;
+
+/** Past FOGLINE_FUZZ_DEADLINE: stop fuzzing, report what ran. */
+export function outOfTime(): boolean {
+  return Date.now() > deadline;
+}
+
+/** fast-check options that stop a property at the deadline (not counted as a failure). */
+export function untilDeadline(): { interruptAfterTimeLimit?: number; markInterruptAsFailure?: boolean } {
+  return Number.isFinite(deadline)
+    ? { interruptAfterTimeLimit: Math.max(1, deadline - Date.now()), markInterruptAsFailure: false }
+    : {};
 }
 
 /** A long run: the per-test timeout grows with the case count. */

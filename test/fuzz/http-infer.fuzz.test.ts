@@ -16,7 +16,7 @@ import {
 } from '@fogline/cloud/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../../cloud/src/testing/raw-http.ts';
-import { FUZZ_SEED, FuzzCounter, fuzzCases, fuzzTimeoutMs } from './fuzz-budget.ts';
+import { FUZZ_SEED, FuzzCounter, fuzzCases, fuzzTimeoutMs, outOfTime } from './fuzz-budget.ts';
 import { concat, Mutator } from './mutator.ts';
 
 const INFER = '/v2/models/digits-tiny/infer';
@@ -68,7 +68,7 @@ async function pool(count: number, concurrency: number, one: (i: number) => Prom
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < count) await one(next++);
+      while (next < count && !outOfTime()) await one(next++);
     }),
   );
 }

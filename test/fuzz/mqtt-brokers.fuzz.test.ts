@@ -18,7 +18,7 @@ import { CLOUD_EDGE_ID, topics } from '@fogline/shared';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DECODER_TARGETS } from './decoder-targets.ts';
-import { FUZZ_SEED, FuzzCounter, fuzzCases, fuzzTimeoutMs } from './fuzz-budget.ts';
+import { FUZZ_SEED, FuzzCounter, fuzzCases, fuzzTimeoutMs, outOfTime } from './fuzz-budget.ts';
 import {
   connectPacket,
   hostileFrames,
@@ -66,7 +66,7 @@ async function fuzzBroker(plan: Plan, total: number, seed: number): Promise<void
     let next = 0;
     await Promise.all(
       Array.from({ length: 16 }, async () => {
-        while (next++ < inBatch) {
+        while (next++ < inBatch && !outOfTime()) {
           let outcome: string;
           if (mutator.int(2) === 0) outcome = await mqttExchange(plan.port, mutator.mutate(preAuth));
           else {
