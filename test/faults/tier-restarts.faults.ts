@@ -1,0 +1,232 @@
+/**
+ * Faults suite (`npm run test:faults`, not in `npm test`): the cloud and the edge run as `fogline`
+ * processes and are killed with SIGKILL and restarted (same port, same data dir), or frozen with
+ * SIGSTOP and continued, while real SDK devices keep asking. Per request: exactly one answer or one explicit error before deadline +
+ * slack; a wire-level device counts the replies per request id (no duplicates). Counts printed.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, makeModelRepo } from '@fogline/cloud/testing';
+import { connectDevice, type Device } from '@fogline/device-sdk';
+import { seedDeviceList } from '@fogline/edge-agent/testing';
+import { loadDigits } from '@fogline/shared/digits';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type FoglineProcess, startFoglineProcess } from '../../cli/src/testing/fogline-process.ts';
+import { connectWireDevice, RequestLedger, type WireDevice } from './request-ledger.ts';
+
+const digits = loadDigits('test');
+const image = (i: number) => digits.images.subarray((i % 100) * 784, ((i % 100) + 1) * 784);
+const DEVICES = [1, 2, 3, 4].map((n) => ({ id: `dev-${n}`, token: `tok-${n}` }));
+const WIRE = { id: 'dev-wire', token: 'tok-wire' };
+/** The devices always ask their edge (a margin never reaches 1). */
+const escalate = { score: 'margin' as const, threshold: 1 };
+const SLACK_MS = 1500;
+
+const cleanups: (() => Promise<unknown>)[] = [];
+const progress = (line: string) => {
+  if (process.env.FOGLINE_FAULTS_DEBUG) console.log(`${new Date().toISOString()} ${line}`);
+};
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+type Ready = { http?: { url: string }; mqtt: { port: number } };
+async function start(args: string[], env: Record<string, string> = {}): Promise<FoglineProcess<Ready>> {
+  progress(`starting fogline ${args[0]}`);
+  const proc = await startFoglineProcess<Ready>(args, { env });
+  cleanups.push(() => proc.stop('SIGKILL'));
+  return proc;
+}
+
+async function sdkDevices(broker: string, edgeId: string): Promise<Device[]> {
+  const devices = await Promise.all(
+    DEVICES.map((d) =>
+      connectDevice({
+        broker,
+        deviceId: d.id,
+        token: d.token,
+        edgeId,
+        runtime: 'node',
+        policy: escalate,
+        reconnect: { initialDelayMs: 100, maxDelayMs: 400 },
+      }),
+    ),
+  );
+  for (const d of devices) cleanups.push(() => d.close());
+  return devices;
+}
+
+/** Load from every SDK device (one request at a time each) and the wire device, until `stop()`. */
+function load(devices: Device[], wire: WireDevice, ledger: RequestLedger) {
+  let running = true;
+  const tiers: string[] = [];
+  const loops = devices.map(async (device, d) => {
+    for (let i = d; running; i += devices.length) {
+      await ledger.track(async () => {
+        const r = await device.infer(image(i), { deadlineMs: ledger.deadlineMs });
+        tiers.push(r.tier);
+        return r.degraded ? `${r.tier} degraded` : r.tier;
+      });
+      // A device's pace, not a spin: answered locally, a request takes a millisecond.
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+  const wireTimer = setInterval(() => wire.send(image(7), ledger.deadlineMs), 50);
+  return {
+    tiers,
+    async stop() {
+      running = false;
+      clearInterval(wireTimer);
+      await Promise.all(loops);
+      // Late replies to the wire device's last requests.
+      await new Promise((r) => setTimeout(r, ledger.deadlineMs + 200));
+    },
+  };
+}
+
+function report(name: string, ledger: RequestLedger, wire: WireDevice) {
+  const counts = ledger.close();
+  const duplicates = wire.duplicates();
+  console.log(
+    `faults ${name}: ${counts.requests} SDK requests ${JSON.stringify(counts.outcomes)}, late ${counts.late}, ` +
+      `unsettled ${counts.unsettled}, max ${counts.maxMs} ms; wire device: ${wire.sent} sent, ` +
+      `${wire.replies} replies, ${duplicates.length} ids answered twice`,
+  );
+  expect(counts.late).toBe(0);
+  expect(counts.unsettled).toBe(0);
+  expect(Object.keys(counts.outcomes).filter((o) => o.startsWith('error'))).toEqual([]);
+  expect(duplicates).toEqual([]);
+}
+
+describe('faults: tiers killed with SIGKILL and restarted under load', { timeout: 240_000 }, () => {
+  it('edge killed and restarted twice: every request answered once, before deadline + slack', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'fogline-faults-edge-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    await seedDeviceList(dataDir, [...DEVICES, WIRE]);
+    const port = await freePort();
+    const startEdge = () =>
+      start(
+        [
+          ...['edge', '--id', 'edge-faults', '--cloud', 'http://127.0.0.1:1', '--device-list-poll-ms', '0'],
+          ...['--host', '127.0.0.1', '--mqtt-port', String(port), '--data-dir', dataDir],
+          ...['--threshold', '0', '--workers', '1', '--device-publish-rate', '500', '--quiet'],
+        ],
+        { FOGLINE_EDGE_TOKEN: 'edge-token' },
+      );
+    let edge = await startEdge();
+    const url = `mqtt://127.0.0.1:${port}`;
+    const devices = await sdkDevices(url, 'edge-faults');
+    const wire = await connectWireDevice(url, WIRE.id, WIRE.token, 'edge-faults');
+    cleanups.push(() => wire.close());
+    const ledger = new RequestLedger(500, SLACK_MS);
+    const running = load(devices, wire, ledger);
+    await eventually(() => running.tiers.filter((t) => t === 'edge').length >= 20, 20_000);
+    for (let cycle = 0; cycle < 2; cycle++) {
+      await edge.stop('SIGKILL');
+      const killedAt = running.tiers.length;
+      await eventually(() => running.tiers.length >= killedAt + 8, 20_000); // answered on the devices meanwhile
+      edge = await startEdge();
+      const back = running.tiers.length;
+      // Back on the edge: a run of its answers again.
+      await eventually(() => running.tiers.slice(back).filter((t) => t === 'edge').length >= 20, 60_000);
+    }
+    await running.stop();
+    report('edge kill -9 ×2', ledger, wire);
+  });
+
+  it('cloud killed and restarted: the edge answers degraded meanwhile, then escalates again', async () => {
+    const tiers = await startCloudAndEdge('edge-faults2');
+    const { running, ledger, wire } = tiers;
+    await eventually(() => running.tiers.filter((t) => t === 'cloud').length >= 10, 30_000);
+    await tiers.cloud.stop('SIGKILL');
+    const killedAt = running.tiers.length;
+    await eventually(() => running.tiers.length >= killedAt + 10, 20_000);
+    tiers.cloud = await tiers.startCloud();
+    await backTo(running, 'cloud', tiers);
+    await running.stop();
+    report('cloud kill -9', ledger, wire);
+  });
+
+  it('cloud, then edge, stopped (SIGSTOP) and continued: answered meanwhile, once, in time', async () => {
+    const tiers = await startCloudAndEdge('edge-faults3');
+    const { running, ledger, wire } = tiers;
+    for (const [tier, proc] of [
+      ['cloud', tiers.cloud],
+      ['edge', tiers.edge],
+    ] as const) {
+      const from = running.tiers.length;
+      await eventually(() => running.tiers.slice(from).filter((t) => t === 'cloud').length >= 10, 60_000);
+      proc.child.kill('SIGSTOP');
+      progress(`${tier} stopped`);
+      const stoppedAt = running.tiers.length;
+      // Frozen, not gone: its sockets stay open, so only deadlines can answer for it.
+      await eventually(() => running.tiers.length >= stoppedAt + 12, 30_000);
+      proc.child.kill('SIGCONT');
+      await backTo(running, 'cloud', tiers);
+    }
+    await running.stop();
+    report('cloud SIGSTOP, edge SIGSTOP', ledger, wire);
+  });
+});
+
+type Load = ReturnType<typeof load>;
+
+/** A cloud (digits-large) and an edge escalating everything to it, as processes, with devices asking. */
+async function startCloudAndEdge(edgeId: string) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'fogline-faults-cloud-'));
+  const edgeDir = await mkdtemp(join(tmpdir(), 'fogline-faults-edge-'));
+  const models = makeModelRepo(['digits-large']);
+  for (const dir of [dataDir, edgeDir, models])
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await seedDeviceList(edgeDir, [...DEVICES, WIRE]);
+  const httpPort = await freePort();
+  const startCloud = () =>
+    start([
+      ...['cloud', '--host', '127.0.0.1', '--http-port', String(httpPort), '--mqtt-port', '0', '--no-auth'],
+      ...['--data-dir', dataDir, '--models', models, '--workers', '1', '--intra-op-threads', '1'],
+    ]);
+  const cloud = await startCloud();
+  const edge = await start(
+    [
+      ...['edge', '--id', edgeId, '--cloud', `http://127.0.0.1:${httpPort}`, '--device-list-poll-ms', '0'],
+      ...['--host', '127.0.0.1', '--mqtt-port', '0', '--data-dir', edgeDir, '--routing-score', 'entropy'],
+      ...['--threshold', '1', '--breaker-volume', '3', '--breaker-reset-ms', '1000', '--workers', '1'],
+      ...['--device-publish-rate', '500'],
+    ],
+    { FOGLINE_EDGE_TOKEN: 'edge-token' },
+  );
+  const url = `mqtt://127.0.0.1:${edge.ready.mqtt.port}`;
+  const devices = await sdkDevices(url, edgeId);
+  const wire = await connectWireDevice(url, WIRE.id, WIRE.token, edgeId);
+  cleanups.push(() => wire.close());
+  const ledger = new RequestLedger(1500, SLACK_MS);
+  return { cloud, edge, startCloud, wire, ledger, running: load(devices, wire, ledger) };
+}
+
+/** Waits for `tier` to answer again, then stops the load (printing the processes' logs when debugging). */
+async function backTo(
+  running: Load,
+  tier: string,
+  procs: { cloud: FoglineProcess<Ready>; edge: FoglineProcess<Ready>; ledger: RequestLedger },
+): Promise<void> {
+  const back = running.tiers.length;
+  try {
+    await eventually(() => running.tiers.slice(back).includes(tier), 120_000);
+  } catch (err) {
+    await running.stop();
+    progress(`outcomes: ${JSON.stringify(procs.ledger.counts.outcomes)}`);
+    progress(`edge stderr: ${procs.edge.stderr().slice(-3000)}`);
+    progress(`cloud stderr: ${procs.cloud.stderr().slice(-2000)}`);
+    throw err;
+  }
+}
