@@ -18,6 +18,7 @@ export class DeploymentsPanel {
     private readonly reload: () => Promise<void>,
   ) {}
 
+  /** Renders the form once (typing is not interrupted by a refresh), the deployments every time. */
   async refresh(versions: StoreVersionView[]): Promise<void> {
     const list = await listDeployments();
     if (list === null) {
@@ -26,27 +27,33 @@ export class DeploymentsPanel {
       return;
     }
     const detailed = await Promise.all(list.slice(0, DETAILED).map((d) => deployment(d.id)));
-    this.root.innerHTML = `<div class="card"><h2>Start a deployment</h2>${form(versions)}
-      <p id="deploy-message" class="${this.message.startsWith('Refused') ? 'error' : 'muted'}" role="status">${esc(this.message)}</p></div>
-      <div class="card section" id="deployments"><h2>Deployments</h2>${
-        detailed.length ? detailed.map(deploymentCard).join('') : '<p class="muted">none yet</p>'
-      }${list.length > DETAILED ? `<p class="muted">and ${list.length - DETAILED} older</p>` : ''}</div>`;
-    this.root.querySelector<HTMLFormElement>('#deploy-form')!.addEventListener('submit', (e) => {
-      e.preventDefault();
-      void this.act(async () => {
-        const d = await startDeployment(readForm(e.target as HTMLFormElement));
-        return `Started ${d.id}: ${d.model} v${d.version}.`;
+    if (!this.root.querySelector('#deploy-form')) {
+      this.root.innerHTML = `<div class="card"><h2>Start a deployment</h2>${form(versions)}
+        <p id="deploy-message" class="muted" role="status"></p></div>
+        <div class="card section" id="deployments"></div>`;
+      this.root.querySelector<HTMLFormElement>('#deploy-form')!.addEventListener('submit', (e) => {
+        e.preventDefault();
+        void this.act(async () => {
+          const d = await startDeployment(readForm(e.target as HTMLFormElement));
+          return `Started ${d.id}: ${d.model} v${d.version}.`;
+        });
       });
-    });
-    this.root.querySelectorAll<HTMLButtonElement>('button[data-rollback]').forEach((button) => {
-      button.addEventListener('click', () => {
-        const id = button.dataset.rollback!;
+      this.root.querySelector('#deployments')!.addEventListener('click', (e) => {
+        const id = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-rollback]')?.dataset
+          .rollback;
+        if (id === undefined) return;
         void this.act(async () => {
           const r = await rollbackDeployment(id);
           return `Rolled back ${id}: ${r.rollbacks.length} edge model(s) back to their previous version.`;
         });
       });
-    });
+    }
+    const message = this.root.querySelector('#deploy-message')!;
+    message.textContent = this.message;
+    message.className = this.message.startsWith('Refused') ? 'error' : 'muted';
+    this.root.querySelector('#deployments')!.innerHTML = `<h2>Deployments</h2>${
+      detailed.length ? detailed.map(deploymentCard).join('') : '<p class="muted">none yet</p>'
+    }${list.length > DETAILED ? `<p class="muted">and ${list.length - DETAILED} older</p>` : ''}`;
   }
 
   private async act(work: () => Promise<string>): Promise<void> {
