@@ -37,9 +37,9 @@ export class LiveView {
       <div class="grid">
         <div class="card chart"><h2>Answers per second by tier</h2><div id="chart-rate"></div></div>
         <div class="card chart"><h2>Share of escalated requests</h2><div id="chart-share"></div></div>
+        <div class="card wide" id="field-accuracy"><h2>Field accuracy per tier, drift alarms</h2><div></div></div>
         <div class="card"><h2>Latency per tier</h2><div id="live-latency"></div></div>
         <div class="card" id="policy-changes"><h2>Policy changes, last 10 min</h2><div></div></div>
-        <div class="card wide" id="field-accuracy"><h2>Field accuracy per tier, drift alarms</h2><div></div></div>
       </div>`;
   }
 

@@ -39,7 +39,7 @@ export class ModelsView {
 
 function storeTable(versions: StoreVersionView[]): string {
   if (versions.length === 0) {
-    return `<p class="muted">No versions pushed yet (<code>fogline model push</code>); the models above are
+    return `<p class="muted">No versions pushed yet (<code>fogline models push</code>); the models above are
       served from the cloud's models directory.</p>`;
   }
   const rows = versions
