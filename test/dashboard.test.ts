@@ -240,7 +240,10 @@ describe('deployments', () => {
       const admin = new CloudAdminClient({ url, adminToken: await adminToken() });
       const dir = join(DEFAULT_MODELS_DIR, 'digits-mid');
       const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-      await admin.pushModel({ name: 'digits-mid', file: join(dir, '1', 'model.onnx'), version: 2, config });
+      // The version the edge runs (its rollback target) and a new one, both in the model store.
+      for (const version of [1, 2]) {
+        await admin.pushModel({ name: 'digits-mid', file: join(dir, '1', 'model.onnx'), version, config });
+      }
       const page = await newPage();
       await signIn(page, await adminToken());
       await page.locator('#nav a[data-view=models]').click();
@@ -266,10 +269,16 @@ describe('deployments', () => {
         .toBe('active');
       expect(await edgeRow().locator('[role=progressbar]').getAttribute('aria-valuenow')).toBe('100');
       await page.screenshot({ path: join(ARTIFACTS, 'deployments.png') });
+      await page.screenshot({ path: join(ARTIFACTS, 'deployments-full.png'), fullPage: true });
       await page.locator('.deployment').first().locator('button[data-rollback]').click();
       await expect
         .poll(() => page.locator('#deploy-message').textContent(), { timeout: 15_000 })
         .toMatch(/^Rolled back /);
+      await expect
+        .poll(() => page.locator('.deployment').nth(1).locator('.pill').first().getAttribute('data-state'), {
+          timeout: 15_000,
+        })
+        .toBe('rolled_back');
       await page.close();
     },
   );

@@ -28,9 +28,9 @@ export class DeploymentsPanel {
     }
     const detailed = await Promise.all(list.slice(0, DETAILED).map((d) => deployment(d.id)));
     if (!this.root.querySelector('#deploy-form')) {
-      this.root.innerHTML = `<div class="card"><h2>Start a deployment</h2>${form(versions)}
-        <p id="deploy-message" class="muted" role="status"></p></div>
-        <div class="card section" id="deployments"></div>`;
+      this.root.innerHTML = `<div class="card" id="deployments"></div>
+        <div class="card section"><h2>Start a deployment</h2>${form(versions)}
+        <p id="deploy-message" class="muted" role="status"></p></div>`;
       this.root.querySelector<HTMLFormElement>('#deploy-form')!.addEventListener('submit', (e) => {
         e.preventDefault();
         void this.act(async () => {

@@ -1,7 +1,7 @@
 /**
- * Models: the versions the cloud serves, the model store's versions (sha256, size, status), and
- * deployments (F8) with their per-edge progress, a form to start one and a rollback button
- * (deployments.ts). A cloud without the deployments API says so and shows the rest.
+ * Models: deployments (F8) with their per-edge progress, a form to start one and a rollback button
+ * (deployments.ts), then the model store's versions (sha256, size, status) and the versions the
+ * cloud serves. A cloud without the deployments API says so and shows the rest.
  */
 import { esc, servedModels, storeVersions } from './api.ts';
 import { DeploymentsPanel } from './deployments.ts';
@@ -13,9 +13,9 @@ export class ModelsView {
   constructor(private readonly root: HTMLElement) {
     root.innerHTML = `<div class="toolbar"><h1 style="margin:0">Models</h1>
       <span class="muted">what the cloud serves, what its model store holds, and deployments to the edges</span></div>
-      <div class="card" style="padding:0" id="models-served"></div>
+      <div id="models-deployments"></div>
       <div class="card section" id="models-store"><h2>Model store</h2><div></div></div>
-      <div class="section" id="models-deployments"></div>`;
+      <div class="card section" style="padding:0" id="models-served"></div>`;
     this.deployments = new DeploymentsPanel(root.querySelector('#models-deployments')!, () => this.refresh());
   }
 
