@@ -39,8 +39,8 @@ export class ModelsView {
 
 function storeTable(versions: StoreVersionView[]): string {
   if (versions.length === 0) {
-    return `<p class="muted">No versions pushed yet (<code>fogline models push</code>); the models above are
-      served from the cloud's models directory.</p>`;
+    return `<p class="muted">No versions pushed yet (<code>fogline models push</code>); the served models below come from
+      the cloud's models directory.</p>`;
   }
   const rows = versions
     .map(
