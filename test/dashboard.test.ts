@@ -3,10 +3,11 @@
  * system (cli/src/up/fabric-system.ts: cloud with --demo, one edge agent, enrolled devices), with
  * real device SDK clients making traffic. Screenshots at 1280×800 go to test/artifacts/ (git-ignored).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CloudAdminClient } from '@fogline/cloud';
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
@@ -17,33 +18,42 @@ import { type FabricSystem, startFabricSystem } from '../cli/src/up/fabric-syste
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 const VIEWPORT = { width: 1280, height: 800 };
 
-let system: FabricSystem;
 let browser: Browser;
-let dataDir: string;
-let url: string;
 let devices: Device[] = [];
+
+// The system starts while the file is collected: whether the deployments test runs depends on
+// what the cloud answers (F8's API may not be merged yet).
+const dataDir = mkdtempSync(join(tmpdir(), 'fogline-dashboard-'));
+const system: FabricSystem = await startFabricSystem({
+  dataDir,
+  modelsDir: DEFAULT_MODELS_DIR,
+  host: '127.0.0.1',
+  httpPort: 0,
+  mqttPort: 0,
+  edgeMqttPort: 0,
+  edgeId: 'edge-1',
+  edgeModel: 'digits-mid',
+  cloudModel: 'digits-large',
+  devices: 2,
+  devicePublishRate: 200,
+  demo: true,
+  say: () => {},
+});
+const url = system.cloud.url;
+const deploymentsAnswer = (
+  await fetch(`${url}/api/deployments`, { headers: { authorization: `Bearer ${await adminToken()}` } })
+).status;
+const noDeploymentsApi = deploymentsAnswer === 404;
+if (noDeploymentsApi) {
+  console.warn(
+    'dashboard.test.ts: skipping "starts a deployment from the Models page": GET /api/deployments answers 404 (F8 deployments API not in this cloud)',
+  );
+}
 
 beforeAll(async () => {
   const chromiumLookup = inject('chromium');
   if ('missing' in chromiumLookup) throw new Error(chromiumLookup.missing);
   mkdirSync(ARTIFACTS, { recursive: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'fogline-dashboard-'));
-  system = await startFabricSystem({
-    dataDir,
-    modelsDir: DEFAULT_MODELS_DIR,
-    host: '127.0.0.1',
-    httpPort: 0,
-    mqttPort: 0,
-    edgeMqttPort: 0,
-    edgeId: 'edge-1',
-    edgeModel: 'digits-mid',
-    cloudModel: 'digits-large',
-    devices: 2,
-    devicePublishRate: 200,
-    demo: true,
-    say: () => {},
-  });
-  url = system.cloud.url;
   browser = await chromium.launch({
     executablePath: chromiumLookup.path,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -53,8 +63,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(devices.map((d) => d.close()));
   await browser?.close();
-  await system?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await system.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function newPage(): Promise<Page> {
@@ -166,9 +176,112 @@ describe('dashboard', () => {
     const points = await page.locator('#chart-rate polyline[data-series=edge]').getAttribute('points');
     const ys = new Set(points!.split(' ').map((p) => p.split(',')[1]));
     expect(ys.size).toBeGreaterThan(1);
+    // Field accuracy per tier, with the edge's drift state beside it.
+    const field = page.locator('#field-accuracy tr[data-edge="edge-1"]');
+    await field.waitFor({ timeout: 15_000 });
+    expect(await field.locator('td.field-cell').count()).toBe(3);
+    // A policy change (an operator's pin, at the thresholds in effect) becomes a mark on the charts.
+    const admin = { authorization: `Bearer ${await adminToken()}`, 'content-type': 'application/json' };
+    const readPolicy = async () =>
+      ((await (await fetch(`${url}/api/edges/edge-1/policy`, { headers: admin })).json()) as PolicyView)
+        .current;
+    await expect.poll(readPolicy, { timeout: 30_000 }).not.toBeNull();
+    const policy = (await readPolicy())!;
+    const put = await fetch(`${url}/api/edges/edge-1/policy`, {
+      method: 'PUT',
+      headers: admin,
+      body: JSON.stringify({
+        device: policy.device ?? { score: 'maxprob', threshold: 0.9 },
+        edge: policy.edge,
+        reason: 'dashboard test',
+      }),
+    });
+    expect(put.status).toBe(200);
+    const mark = page.locator('#chart-rate g.mark title').first();
+    await expect.poll(() => mark.count(), { timeout: 30_000 }).toBe(1);
+    expect(await mark.textContent()).toMatch(
+      /edge-1 · device .* → .*, edge .* → .* · pin: dashboard test \(operator\)/,
+    );
+    expect(await page.locator('#policy-changes li').first().textContent()).toContain('dashboard test');
     await page.screenshot({ path: join(ARTIFACTS, 'live.png') });
+    await fetch(`${url}/api/edges/edge-1/policy/pin`, { method: 'DELETE', headers: admin });
     await page.close();
   });
+});
+
+interface PolicyView {
+  current: {
+    device: { score: string; threshold: number } | null;
+    edge: { score: string; threshold: number };
+  } | null;
+}
+
+describe('deployments', () => {
+  it.runIf(noDeploymentsApi)(
+    'says "deployments not available" on a cloud without the deployments API',
+    { timeout: 60_000 },
+    async () => {
+      const page = await newPage();
+      await signIn(page, await adminToken());
+      await page.locator('#nav a[data-view=models]').click();
+      await expect
+        .poll(() => page.locator('#deployments-unavailable').textContent(), { timeout: 15_000 })
+        .toContain('deployments not available');
+      await page.close();
+    },
+  );
+
+  // Skipped only while GET /api/deployments answers 404 (F8's deployments API not merged): see the
+  // warning printed at collection.
+  it.skipIf(noDeploymentsApi)(
+    'starts a deployment from the Models page; it reaches the edge; rollback',
+    { timeout: 180_000 },
+    async () => {
+      const admin = new CloudAdminClient({ url, adminToken: await adminToken() });
+      const dir = join(DEFAULT_MODELS_DIR, 'digits-mid');
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      // The version the edge runs (its rollback target) and a new one, both in the model store.
+      for (const version of [1, 2]) {
+        await admin.pushModel({ name: 'digits-mid', file: join(dir, '1', 'model.onnx'), version, config });
+      }
+      const page = await newPage();
+      await signIn(page, await adminToken());
+      await page.locator('#nav a[data-view=models]').click();
+      await page.locator('#models-store tr', { hasText: 'digits-mid' }).first().waitFor({ timeout: 15_000 });
+      const form = page.locator('#deploy-form');
+      await form.locator('[name=model]').fill('digits-mid');
+      await form.locator('[name=version]').fill('2');
+      await form.locator('[name=edges]').fill('edge-1');
+      await form.locator('[name=canary]').fill('100');
+      await form.locator('[name=healthy]').fill('0');
+      await form.locator('[name=gate]').selectOption('off');
+      await form.locator('button[type=submit]').click();
+      await expect
+        .poll(() => page.locator('#deploy-message').textContent(), { timeout: 15_000 })
+        .toMatch(/^Started /);
+      // The edge downloads, verifies, warms and activates it; the page refreshes every 3 s.
+      const edgeRow = () => page.locator('.deployment').first().locator('tr[data-edge="edge-1"]');
+      await expect
+        .poll(() => edgeRow().locator('.pill').getAttribute('data-state'), {
+          timeout: 120_000,
+          interval: 2000,
+        })
+        .toBe('active');
+      expect(await edgeRow().locator('[role=progressbar]').getAttribute('aria-valuenow')).toBe('100');
+      await page.screenshot({ path: join(ARTIFACTS, 'deployments.png') });
+      await page.screenshot({ path: join(ARTIFACTS, 'deployments-full.png'), fullPage: true });
+      await page.locator('.deployment').first().locator('button[data-rollback]').click();
+      await expect
+        .poll(() => page.locator('#deploy-message').textContent(), { timeout: 15_000 })
+        .toMatch(/^Rolled back /);
+      await expect
+        .poll(() => page.locator('.deployment').nth(1).locator('.pill').first().getAttribute('data-state'), {
+          timeout: 15_000,
+        })
+        .toBe('rolled_back');
+      await page.close();
+    },
+  );
 });
 
 describe('playground', () => {

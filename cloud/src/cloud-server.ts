@@ -227,6 +227,9 @@ export class CloudServer {
         edges: () => fabric.identities.listEdges(),
         direct: () => fabric.directDevices.stats,
         rateLimited: async () => sumOf(await metrics.rateLimited.get()) + (playground?.refused ?? 0),
+        // The controller starts below; a snapshot is only taken once the server serves.
+        field: (edgeId) => this.controller.field(edgeId),
+        policyChanges: (edgeId, limit) => store.edgePolicies.changes(edgeId, limit),
       });
       metrics.watchDirectDevices(() => fabric.directDevices.stats);
       metrics.watchAudits(() => this.auditIntake?.counts());

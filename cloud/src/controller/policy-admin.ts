@@ -22,7 +22,21 @@ export interface PolicyAdminDeps {
 /** NaN (nothing known) as null, for JSON. */
 const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-export function fieldView(f: FieldAccuracy): Record<string, unknown> {
+/**
+ * An edge's field accuracy as `GET /api/field` and the live feed show it: per tier the
+ * agreement with the truth over the audit window, its 95 % Wilson bounds (0 and 1 with no records),
+ * the records n and the share of the traffic the tier answered; null where nothing is known.
+ */
+export interface FieldView {
+  records: number;
+  audit_rate: number | null;
+  tiers: Record<
+    string,
+    { agreement: number | null; low: number | null; high: number | null; n: number; share: number | null }
+  >;
+}
+
+export function fieldView(f: FieldAccuracy): FieldView {
   const tiers = Object.fromEntries(
     Object.entries(f.tiers).map(([tier, t]) => [
       tier,

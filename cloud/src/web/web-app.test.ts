@@ -26,6 +26,22 @@ const login = (token: string, origin: string | null = cloud.url) =>
     body: JSON.stringify({ token }),
   });
 
+/** The first event of the live stream, read as a signed-in browser would. */
+async function firstSnapshot() {
+  const abort = new AbortController();
+  const res = await fetch(`${cloud.url}/api/live`, {
+    headers: { cookie: await session() },
+    signal: abort.signal,
+  });
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+  abort.abort();
+  expect(text).toMatch(/^event: snapshot\ndata: /);
+  return JSON.parse(text.split('data: ')[1]!.split('\n')[0]!);
+}
+
 async function session(): Promise<string> {
   const res = await login(cloud.ready.adminToken.token);
   expect(res.status).toBe(204);
@@ -129,20 +145,46 @@ describe('pages beside the API', () => {
 
   it('streams live snapshots to a signed-in browser only', async () => {
     expect((await fetch(`${cloud.url}/api/live`)).status).toBe(401);
-    const abort = new AbortController();
-    const res = await fetch(`${cloud.url}/api/live`, {
-      headers: { cookie: await session() },
-      signal: abort.signal,
-    });
-    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    const reader = res.body!.getReader();
-    let text = '';
-    while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
-    abort.abort();
-    expect(text).toMatch(/^event: snapshot\ndata: /);
-    const snapshot = JSON.parse(text.split('data: ')[1]!.split('\n')[0]!);
+    const snapshot = await firstSnapshot();
     expect(snapshot.edges.map((e: { id: string }) => e.id)).toContain('edge-own');
     expect(snapshot.cloud).toMatchObject({ rateLimited: 0, breakerOpens: 0 });
+  });
+
+  it('carries field accuracy per tier and the recent policy changes in each snapshot', async () => {
+    const policy = (threshold: number) => ({
+      device: { score: 'margin' as const, threshold },
+      edge: { score: 'margin' as const, threshold: 0.2 },
+    });
+    const created = await fetch(`${cloud.url}/api/edges`, {
+      method: 'POST',
+      headers: { cookie: await session(), origin: cloud.url },
+      body: JSON.stringify({ id: 'edge-field' }),
+    });
+    expect(created.status).toBe(201);
+    await cloud.server.controlStore.edgePolicies.change(
+      'edge-field',
+      { source: 'operator', action: 'pin', from: policy(0.3), to: policy(0.5), why: 'a test', figures: null },
+      {},
+    );
+    const snapshot = await firstSnapshot();
+    const own = snapshot.edges.find((e: { id: string }) => e.id === 'edge-field');
+    // No audits yet: every tier is there with n = 0, no estimate, and the widest interval.
+    expect(own.field).toEqual({
+      records: 0,
+      audit_rate: null,
+      tiers: Object.fromEntries(
+        ['device', 'edge', 'cloud'].map((t) => [t, { agreement: null, low: 0, high: 1, n: 0, share: null }]),
+      ),
+    });
+    expect(snapshot.policyChanges).toEqual([
+      expect.objectContaining({
+        edge: 'edge-field',
+        action: 'pin',
+        from: policy(0.3),
+        to: policy(0.5),
+        why: 'a test',
+      }),
+    ]);
   });
 });
 

@@ -1,7 +1,16 @@
 /**
  * A small SVG line chart: a few named series over the same x positions, y scaled to the data; a
- * value that is not a number (NaN: nothing to show then) leaves a gap.
+ * value that is not a number (NaN: nothing to show then) leaves a gap. Marks are vertical lines at
+ * an x position (fractional: between two points) with a title the browser shows on hover.
  */
+import { esc } from './api.ts';
+
+export interface Mark {
+  /** Position among the values, 0 … n − 1 (of the longest series). */
+  x: number;
+  title: string;
+}
+
 export interface Series {
   name: string;
   color: string;
@@ -12,7 +21,7 @@ const W = 600;
 const H = 180;
 const PAD = { left: 44, right: 8, top: 10, bottom: 18 };
 
-export function lineChart(series: Series[], unit: string): string {
+export function lineChart(series: Series[], unit: string, marks: Mark[] = []): string {
   const n = Math.max(2, ...series.map((s) => s.values.length));
   const max = Math.max(1e-9, ...series.flatMap((s) => s.values.filter(Number.isFinite)));
   const top = niceCeil(max);
@@ -35,8 +44,17 @@ export function lineChart(series: Series[], unit: string): string {
       return `<polyline data-series="${s.name}" points="${points}" fill="none" stroke="${s.color}" stroke-width="2"/>`;
     })
     .join('');
+  const markLines = marks
+    .map((m) => {
+      const mx = x(m.x).toFixed(1);
+      // A wide transparent line under the visible one, so that the title is easy to hover.
+      return `<g class="mark"><title>${esc(m.title)}</title>
+        <line x1="${mx}" x2="${mx}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="transparent" stroke-width="10"/>
+        <line x1="${mx}" x2="${mx}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="#1d2330" stroke-width="1.5" stroke-dasharray="4 3"/></g>`;
+    })
+    .join('');
   const legend = series.map((s) => `<span><i style="background:${s.color}"></i>${s.name}</span>`).join('');
-  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${unit}">${grid}${lines}
+  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${unit}">${grid}${lines}${markLines}
     <text x="${W - PAD.right}" y="${H - 4}" text-anchor="end" font-size="11" fill="#6a7285">${unit}</text></svg>
     <div class="legend">${legend}</div>`;
 }

@@ -1,10 +1,13 @@
 /**
  * Live: the cloud's server-sent events (`GET /api/live`, one snapshot a second) turned into rates:
  * answers/s per tier, each tier's share of the escalated requests, latency p50/p99 per tier, cloud
- * calls saved, rate-limit refusals, breaker opens and drift alarms. Field accuracy (F7) has its place.
+ * calls saved, rate-limit refusals, breaker opens and drift alarms; field accuracy per tier with its
+ * interval (F7); policy changes as marks on the charts.
  */
 import { esc } from './api.ts';
+import { fieldPanel } from './field-panel.ts';
 import { lineChart } from './line-chart.ts';
+import { changeTitle, policyMarks } from './policy-marks.ts';
 import type { LiveSnapshot } from './types.ts';
 
 const KEEP = 120;
@@ -17,6 +20,8 @@ const sum = (s: LiveSnapshot, field: string) => s.edges.reduce((a, e) => a + (e.
 export class LiveView {
   private readonly snapshots: LiveSnapshot[] = [];
   private readonly rates = { edge: [] as number[], cloud: [] as number[], escalated: [] as number[] };
+  /** The wall clock of each point of `rates`. */
+  private readonly times: number[] = [];
   private source?: EventSource;
   /** Answers/s over the last window. */
   lastRate = 0;
@@ -32,10 +37,9 @@ export class LiveView {
       <div class="grid">
         <div class="card chart"><h2>Answers per second by tier</h2><div id="chart-rate"></div></div>
         <div class="card chart"><h2>Share of escalated requests</h2><div id="chart-share"></div></div>
+        <div class="card wide" id="field-accuracy"><h2>Field accuracy per tier, drift alarms</h2><div></div></div>
         <div class="card"><h2>Latency per tier</h2><div id="live-latency"></div></div>
-        <div class="card placeholder" id="field-accuracy"><h2>Field accuracy per tier</h2>
-          <p>Field accuracy with its interval, and its drift alarms, come from audits (F7); this cloud does
-          not report them yet.</p></div>
+        <div class="card" id="policy-changes"><h2>Policy changes, last 10 min</h2><div></div></div>
       </div>`;
   }
 
@@ -71,6 +75,8 @@ export class LiveView {
       this.push('cloud', d('cloud') + direct);
       this.push('escalated', d('received') + direct);
       this.lastRate = d('edge') + d('cloud') + direct;
+      this.times.push(s.at);
+      if (this.times.length > KEEP) this.times.shift();
     }
     this.render(s);
   }
@@ -101,6 +107,7 @@ export class LiveView {
       stat('breaker opens', String(s.cloud.breakerOpens), 'stat-breaker'),
       stat('drift alarms now', String(alarms), 'stat-drift'),
     ].join('');
+    const marks = policyMarks(s.policyChanges ?? [], this.times);
     this.root.querySelector('#chart-rate')!.innerHTML = lineChart(
       [
         { name: 'escalated to the edge', color: COLORS.escalated, values: this.rates.escalated },
@@ -108,6 +115,7 @@ export class LiveView {
         { name: 'cloud', color: COLORS.cloud, values: this.rates.cloud },
       ],
       'answers/s',
+      marks,
     );
     const total = this.rates.edge.map((v, i) => v + (this.rates.cloud[i] ?? 0));
     const share = (tier: 'edge' | 'cloud') =>
@@ -118,6 +126,7 @@ export class LiveView {
         { name: `cloud (${cloudAnswers} since opened)`, color: COLORS.cloud, values: share('cloud') },
       ],
       '% of answers',
+      marks,
     );
     const ms = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `≤ ${v} ms`);
     const rows = s.edges
@@ -132,5 +141,11 @@ export class LiveView {
     this.root.querySelector('#live-latency')!.innerHTML = `<table><thead><tr><th>edge</th><th>tier</th>
       <th>p50</th><th>p99</th><th>mean</th></tr></thead><tbody>${rows || '<tr><td colspan="5" class="muted">no telemetry yet</td></tr>'}</tbody></table>
       <p class="muted">Since each edge started, from its telemetry histograms (bucket upper bounds).</p>`;
+    this.root.querySelector('#field-accuracy > div')!.innerHTML = fieldPanel(s.edges);
+    const changes = [...(s.policyChanges ?? [])].reverse();
+    this.root.querySelector('#policy-changes > div')!.innerHTML = changes.length
+      ? `<ul class="changes">${changes.map((c) => `<li>${esc(changeTitle(c))}</li>`).join('')}</ul>
+         <p class="muted">Dashed lines on the charts; hover one for its change.</p>`
+      : '<p class="muted">none: the thresholds held.</p>';
   }
 }

@@ -57,7 +57,8 @@ async function show(): Promise<void> {
   const refresh = () =>
     name === 'fleet' ? fleet.refresh() : name === 'models' ? models.refresh() : undefined;
   await guarded(refresh);
-  if (name === 'fleet') timer = setInterval(() => void guarded(refresh), 3000);
+  // Fleet and Models (deployment progress) refresh every 3 s; Live has its stream.
+  if (name !== 'live') timer = setInterval(() => void guarded(refresh), 3000);
 }
 
 async function guarded(work: () => Promise<void> | undefined): Promise<void> {

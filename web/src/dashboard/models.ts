@@ -1,14 +1,26 @@
 /**
- * Models (read-only until deployments exist, F8): what the cloud's repository holds and serves.
+ * Models: deployments (F8) with their per-edge progress, a form to start one and a rollback button
+ * (deployments.ts), then the model store's versions (sha256, size, status) and the versions the
+ * cloud serves. A cloud without the deployments API says so and shows the rest.
  */
-import { api, esc } from './api.ts';
-import type { ModelIndexEntry } from './types.ts';
+import { esc, servedModels, storeVersions } from './api.ts';
+import { DeploymentsPanel } from './deployments.ts';
+import type { StoreVersionView } from './types.ts';
 
 export class ModelsView {
-  constructor(private readonly root: HTMLElement) {}
+  private readonly deployments: DeploymentsPanel;
+
+  constructor(private readonly root: HTMLElement) {
+    root.innerHTML = `<div class="toolbar"><h1 style="margin:0">Models</h1>
+      <span class="muted">what the cloud serves, what its model store holds, and deployments to the edges</span></div>
+      <div id="models-deployments"></div>
+      <div class="card section" id="models-store"><h2>Model store</h2><div></div></div>
+      <div class="card section" style="padding:0" id="models-served"></div>`;
+    this.deployments = new DeploymentsPanel(root.querySelector('#models-deployments')!, () => this.refresh());
+  }
 
   async refresh(): Promise<void> {
-    const index = await api<ModelIndexEntry[]>('/v2/repository/index', { method: 'POST', body: '{}' });
+    const index = await servedModels();
     const rows = index
       .map(
         (m) => `<tr><td><strong>${esc(m.name)}</strong></td><td>${esc(m.version ?? '—')}</td>
@@ -16,9 +28,28 @@ export class ModelsView {
           <td class="muted">${esc(m.reason ?? '')}</td></tr>`,
       )
       .join('');
-    this.root.innerHTML = `<div class="toolbar"><h1 style="margin:0">Models</h1>
-      <span class="muted">versions the cloud serves; deployments come with F8</span></div>
-      <div class="card" style="padding:0"><table><thead><tr><th>model</th><th>version</th><th>state</th>
-      <th>reason</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+    this.root.querySelector('#models-served')!.innerHTML = `<table><thead><tr><th>model (served)</th>
+      <th>version</th><th>state</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>`;
+    const names = [...new Set(index.map((m) => m.name))].sort();
+    const versions = (await Promise.all(names.map((n) => storeVersions(n).catch(() => [])))).flat();
+    this.root.querySelector('#models-store > div')!.innerHTML = storeTable(versions);
+    await this.deployments.refresh(versions);
   }
+}
+
+function storeTable(versions: StoreVersionView[]): string {
+  if (versions.length === 0) {
+    return `<p class="muted">No versions pushed yet (<code>fogline models push</code>); the served models below come from
+      the cloud's models directory.</p>`;
+  }
+  const rows = versions
+    .map(
+      (v) => `<tr><td><strong>${esc(v.model)}</strong></td><td>${v.version}</td><td>${esc(v.tier)}</td>
+        <td><code title="${esc(v.sha256)}">${esc(v.sha256.slice(0, 16))}…</code></td>
+        <td>${(v.bytes / 1024).toFixed(0)} KiB</td><td>${esc(v.status)}</td>
+        <td class="muted">${esc(v.createdAt.slice(0, 19).replace('T', ' '))}</td></tr>`,
+    )
+    .join('');
+  return `<table><thead><tr><th>model</th><th>version</th><th>tier</th><th>sha256</th><th>size</th>
+    <th>status</th><th>pushed (UTC)</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -1,4 +1,7 @@
-/** The shapes the dashboard reads from the cloud (cloud/src/identities, cloud/src/web/live-feed.ts). */
+/**
+ * The shapes the dashboard reads from the cloud (cloud/src/identities, cloud/src/web/live-feed.ts,
+ * cloud/src/controller/policy-admin.ts); keep them in step with the cloud's.
+ */
 export interface EdgeView {
   id: string;
   online: boolean;
@@ -40,6 +43,40 @@ export interface LiveEdge {
   counts: Record<string, number>;
   latencyMs: Record<string, { p50: number | null; p99: number | null; mean: number | null }>;
   drift: { model: string; alarm: boolean; psi: number | null } | null;
+  /** Field accuracy per tier over the edge's audit window (cloud: policy-admin.ts `FieldView`). */
+  field: FieldView | null;
+}
+
+export interface TierFieldView {
+  /** Agreement with the truth; null with no records. */
+  agreement: number | null;
+  /** 95 % Wilson bounds (0 and 1 with no records). */
+  low: number | null;
+  high: number | null;
+  n: number;
+  share: number | null;
+}
+
+export interface FieldView {
+  records: number;
+  audit_rate: number | null;
+  tiers: Record<string, TierFieldView>;
+}
+
+export interface StagePolicy {
+  score: string;
+  threshold: number;
+}
+
+export interface LivePolicyChange {
+  edge: string;
+  /** Wall clock, ms. */
+  at: number;
+  source: string;
+  action: string;
+  from: { device: StagePolicy; edge: StagePolicy } | null;
+  to: { device: StagePolicy; edge: StagePolicy } | null;
+  why: string;
 }
 
 export interface LiveSnapshot {
@@ -50,4 +87,71 @@ export interface LiveSnapshot {
     rateLimited: number;
     breakerOpens: number;
   };
+  /** Policy changes of the last 10 minutes, oldest first. */
+  policyChanges: LivePolicyChange[];
+}
+
+/** A version in the model store (cloud: routes/model-store.ts `ModelVersionView`). */
+export interface StoreVersionView {
+  model: string;
+  version: number;
+  tier: string;
+  sha256: string;
+  bytes: number;
+  status: string;
+  createdAt: string;
+}
+
+export type DeploymentEdgeState =
+  | 'pending'
+  | 'downloading'
+  | 'verifying'
+  | 'warming'
+  | 'active'
+  | 'failed'
+  | 'rolled_back';
+
+/** One edge of a deployment (cloud: deployments/deployment-view.ts `DeploymentEdgeView`). */
+export interface DeploymentEdgeView {
+  edge: string;
+  stage: 'canary' | 'rest';
+  sent: boolean;
+  state: DeploymentEdgeState;
+  receivedBytes: number | null;
+  totalBytes: number | null;
+  /** A message, or { kind, message }. */
+  failure: string | { kind: string; message: string } | null;
+  previous: { model: string; version: number } | null;
+  activeSince: string | null;
+  updatedAt: string;
+}
+
+/** A deployment (cloud: deployments/deployment-view.ts `DeploymentView`). */
+export interface DeploymentView {
+  id: string;
+  model: string;
+  version: number;
+  sha256: string;
+  bytes: number;
+  edgesSelector: string[] | 'all';
+  canary: number;
+  canaryHealthyMs: number;
+  gate: { minPaired: number; maxDrop: number; shadowMs: number } | null;
+  state: string;
+  reason: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** In single-deployment answers. */
+  edges?: DeploymentEdgeView[];
+}
+
+/** `POST /api/deployments` (cloud: deployments/deployment-request.ts). */
+export interface DeploymentRequest {
+  model: string;
+  version: number;
+  edges: string[] | 'all';
+  canary?: number;
+  canaryHealthyMs?: number;
+  /** null: no accuracy gate; {}: the gate with its defaults. */
+  gate?: Record<string, number> | null;
 }
