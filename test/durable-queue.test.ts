@@ -8,7 +8,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,6 +17,7 @@ import { connectDevice, type Device, type InferResult, type StoredAnswer } from 
 import { type AgentFixture, makeDataDir, startTestAgent } from '@fogline/edge-agent/testing';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/free-port.ts';
 
 const SCRIPT = fileURLToPath(new URL('./support/durable-device.ts', import.meta.url));
 const digits = loadDigits('test');
@@ -29,14 +29,6 @@ let edgeDataDir: string;
 let port: number;
 let edge: AgentFixture | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** The edge agent on its fixed port and data dir, answering every request itself (no cloud). */
 async function startEdge(): Promise<void> {

@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +16,7 @@ import { connectDevice, type Device, type InferResult } from '@fogline/device-sd
 import { type AgentFixture, seedDeviceList, startTestAgent } from '@fogline/edge-agent/testing';
 import { loadDigits } from '@fogline/shared/digits';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/free-port.ts';
 
 const FOGLINE = fileURLToPath(new URL('../cli/bin/fogline.js', import.meta.url));
 const digits = loadDigits('test');
@@ -62,14 +62,6 @@ function startTier(args: string[], env: Record<string, string> = {}): Promise<Ti
     );
     void exited.then(() => reject(new Error(`fogline ${args[0]} exited before ready: ${stderr}`)));
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 async function openDevice(broker: string, edgeId: string): Promise<Device> {

@@ -6,7 +6,6 @@
  * large: 2); digit 0 one they agree on.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudServer } from '@fogline/cloud';
@@ -15,6 +14,7 @@ import { connectDevice, type Device, type LateCorrection } from '@fogline/device
 import { type AgentFixture, ESCALATE_ALL, startTestAgent } from '@fogline/edge-agent/testing';
 import { loadDigits } from '@fogline/shared/digits';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/free-port.ts';
 
 const digits = loadDigits('test');
 const image = (i: number) => digits.images.slice(i * 784, (i + 1) * 784);
@@ -26,14 +26,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** A cloud that can be stopped and started again on the same port and data dir. */
 async function restartableCloud(limits?: { edgeRate: { ratePerSec: number; burst: number } }) {

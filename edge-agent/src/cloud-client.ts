@@ -183,21 +183,7 @@ export class CloudClient {
    * rejects with a FoglineError like `infer`. Never retried.
    */
   async uploadAudits(body: string, timeoutMs: number): Promise<{ accepted: number; dropped: number }> {
-    if (this.edgeId === undefined)
-      throw new FoglineError('INVALID_ARG', 'uploading audits needs the edge id');
-    const url = new URL(`v2/fogline/edges/${encodeURIComponent(this.edgeId)}/audits`, this.base);
-    const bytes = new TextEncoder().encode(body);
-    const response = await this.request(
-      url,
-      {
-        method: 'POST',
-        signal: AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs))),
-        headers: { 'content-type': 'application/json', 'content-length': bytes.length },
-      },
-      bytes,
-      64 * 1024,
-      'audit upload timed out',
-    );
+    const response = await this.postEdgeJson('audits', body, timeoutMs, 'audit upload');
     if (response.status !== 202) throw httpError(response);
     const parsed = JSON.parse(response.body.toString('utf8')) as { accepted?: unknown; dropped?: unknown };
     return { accepted: Number(parsed.accepted) || 0, dropped: Number(parsed.dropped) || 0 };
@@ -250,20 +236,7 @@ export class CloudClient {
    * Resolves false when the cloud does not know the route (404: an older cloud); rejects like `infer`.
    */
   async postReported(body: string, timeoutMs: number): Promise<boolean> {
-    if (this.edgeId === undefined) throw new FoglineError('INVALID_ARG', 'reporting needs the edge id');
-    const url = new URL(`v2/fogline/edges/${encodeURIComponent(this.edgeId)}/reported`, this.base);
-    const bytes = new TextEncoder().encode(body);
-    const response = await this.request(
-      url,
-      {
-        method: 'POST',
-        signal: AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs))),
-        headers: { 'content-type': 'application/json', 'content-length': bytes.length },
-      },
-      bytes,
-      64 * 1024,
-      'reported-state post timed out',
-    );
+    const response = await this.postEdgeJson('reported', body, timeoutMs, 'reported-state post');
     if (response.status === 404) return false;
     if (response.status < 200 || response.status >= 300) throw httpError(response);
     return true;
@@ -271,6 +244,16 @@ export class CloudClient {
 
   close(): void {
     this.agent.destroy();
+  }
+
+  /** POSTs JSON to this edge's own route `v2/fogline/edges/{edgeId}/{leaf}`; the response (≤ 64 KiB). */
+  private postEdgeJson(leaf: string, body: string, timeoutMs: number, what: string): Promise<RawResponse> {
+    if (this.edgeId === undefined) throw new FoglineError('INVALID_ARG', `${what} needs the edge id`);
+    const url = new URL(`v2/fogline/edges/${encodeURIComponent(this.edgeId)}/${leaf}`, this.base);
+    const bytes = new TextEncoder().encode(body);
+    const signal = AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs)));
+    const headers = { 'content-type': 'application/json', 'content-length': bytes.length };
+    return this.request(url, { method: 'POST', signal, headers }, bytes, 64 * 1024, `${what} timed out`);
   }
 
   private request(

@@ -6,8 +6,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { FoglineError } from '@fogline/shared';
+import { listenSide, type SideListener } from './side-listener.ts';
 
 export interface MetricsEndpointOptions {
   /** 0 = a free port. */
@@ -18,11 +18,7 @@ export interface MetricsEndpointOptions {
   readonly token?: string;
 }
 
-export interface MetricsEndpoint {
-  readonly port: number;
-  readonly host: string;
-  close(): Promise<void>;
-}
+export type MetricsEndpoint = SideListener;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -57,25 +53,7 @@ export async function startMetricsEndpoint(
     },
   );
   server.maxConnections = 64;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new FoglineError('UNAVAILABLE', `cannot serve metrics on ${host}:${options.port}: ${err.message}`, {
-          cause: err,
-        }),
-      ),
-    );
-    server.listen(options.port, host, resolve);
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    host,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenSide(server, host, options.port, 'metrics');
 }
 
 function sameBytes(a: Buffer, b: Buffer): boolean {

@@ -5,7 +5,6 @@
  * slack; a wire-level device counts the replies per request id (no duplicates). Counts printed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, makeModelRepo } from '@fogline/cloud/testing';
@@ -14,6 +13,7 @@ import { seedDeviceList } from '@fogline/edge-agent/testing';
 import { loadDigits } from '@fogline/shared/digits';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type FoglineProcess, startFoglineProcess } from '../../cli/src/testing/fogline-process.ts';
+import { freePort } from '../support/free-port.ts';
 import { connectWireDevice, RequestLedger, type WireDevice } from './request-ledger.ts';
 
 const digits = loadDigits('test');
@@ -31,14 +31,6 @@ const progress = (line: string) => {
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 type Ready = { http?: { url: string }; mqtt: { port: number } };
 async function start(args: string[], env: Record<string, string> = {}): Promise<FoglineProcess<Ready>> {

@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { FoglineError, isValidId } from '@fogline/shared';
+import { isValidId } from '@fogline/shared';
+import { listenSide, type SideListener } from '../side-listener.ts';
 
 export interface DeviceFilesOptions {
   /** 0 = a free port. */
@@ -30,11 +30,7 @@ export interface ServedDeviceModel {
   readonly configPath?: string;
 }
 
-export interface DeviceFileServer {
-  readonly port: number;
-  readonly host: string;
-  close(): Promise<void>;
-}
+export type DeviceFileServer = SideListener;
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -97,27 +93,5 @@ export async function startDeviceFileServer(
     },
   );
   server.maxConnections = 256;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new FoglineError(
-          'UNAVAILABLE',
-          `cannot serve device models on ${host}:${options.port}: ${err.message}`,
-          {
-            cause: err,
-          },
-        ),
-      ),
-    );
-    server.listen(options.port, host, resolve);
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    host,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenSide(server, host, options.port, 'device models');
 }
