@@ -2,7 +2,8 @@
  * One request followed across the tiers (docs/reliability.md "Tracing a request"): a real cloud
  * gateway and a real edge agent, both with `logRequests`, and a real SDK device (digits-tiny) that
  * asks its edge about everything; the edge escalates everything. The device's request id is in its
- * result, in the edge's log line and in the cloud's, with the same W3C trace id on both; an answer
+ * result, in the edge's log line and in the cloud's, with the same W3C trace id on both (the
+ * caller's, when it gives one); an answer
  * degraded because the cloud is down, and the cloud's own error replies, carry it too.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -90,9 +91,24 @@ describe('a request traceable across tiers', { timeout: 180_000 }, () => {
     expect(traceOf(cloudLine)).toBe(traceOf(edgeLine));
     console.log(`example lines:\n  device: requestId ${id}\n  edge:   ${edgeLine}\n  cloud:  ${cloudLine}`);
 
+    // The caller's own trace: the edge and the cloud log its trace id.
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = await dev.infer(image(2), { deadlineMs: 10_000, traceparent });
+    expect(traced).toMatchObject({ tier: 'cloud', degraded: false });
+    const tracedId = JSON.stringify(traced.requestId);
+    await eventually(() => cloudLines.some((l) => l.includes(`request ${tracedId} `)), 10_000);
+    expect(traceOf(edgeLines.find((l) => l.includes(`request ${tracedId} `)))).toBe(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+    );
+    expect(traceOf(cloudLines.find((l) => l.includes(`request ${tracedId} `)))).toBe(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+    );
+    await expect(dev.infer(image(2), { traceparent: 'not-a-trace' })).rejects.toMatchObject({
+      code: 'INVALID_ARG',
+    });
+
     // The cloud's own error reply to an HTTP caller: the OIP id in the body and in its log line,
     // with the caller's traceparent.
-    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const bad = await fetch(`${cloud.url}/v2/models/digits-large/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', traceparent },

@@ -7,6 +7,11 @@ import type { StoreCounts } from './offline/store-and-forward.ts';
 export interface InferOptions {
   /** Latency budget for this call, ms (default: the device's `deadlineMs`). */
   deadlineMs?: number;
+  /**
+   * The caller's W3C `traceparent` (`00-<trace id>-<parent id>-<flags>`): sent with the request when
+   * it goes to the edge, which passes its trace on to the cloud (docs/device-sdk.md "Tracing").
+   */
+  traceparent?: string;
 }
 
 export interface DeviceStats {

@@ -14,6 +14,7 @@ import {
   FoglineError,
   fromUnknown,
   type ModelConfig,
+  parseTraceparent,
   readFabricReply,
   scoreOf,
   type Tensor,
@@ -243,8 +244,15 @@ export class Device {
     if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
       throw new FoglineError('INVALID_ARG', `deadlineMs must be a positive number, got ${deadlineMs}`);
     }
+    const { traceparent } = options;
+    if (traceparent !== undefined && parseTraceparent(traceparent) === undefined) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        'traceparent must be a W3C traceparent (00-<trace id>-<parent id>-<flags>)',
+      );
+    }
     const id = `${this.#idPrefix}-${this.#nextId++}`;
-    const answered = await this.#answer(id, tensor, deadlineMs, loaded);
+    const answered = await this.#answer(id, tensor, deadlineMs, loaded, traceparent);
     const rate = this.#policy.current.auditRate ?? DEFAULT_AUDIT_RATE;
     const time = Date.now();
     this.#classes = answered.ownValues.length;
@@ -280,6 +288,7 @@ export class Device {
     tensor: Tensor<TensorDatatype>,
     deadlineMs: number,
     loaded: LoadedModel,
+    traceparent: string | undefined,
   ): Promise<Answered> {
     const { clock } = this.#settings;
     const { config, output, input: inputSpec } = loaded.model;
@@ -329,6 +338,7 @@ export class Device {
         deviceScore: score,
         input: tensor,
         ...(inputSpec.quantization && { inputQuantization: inputSpec.quantization }),
+        ...(traceparent !== undefined && { traceparent }),
       }),
     );
     if (outcome.kind === 'fallback') {
