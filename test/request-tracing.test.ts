@@ -12,13 +12,15 @@ import { join } from 'node:path';
 import { CloudServer } from '@fogline/cloud';
 import { eventually, makeModelRepo } from '@fogline/cloud/testing';
 import { connectDevice } from '@fogline/device-sdk';
-import { ESCALATE_ALL, startTestAgent } from '@fogline/edge-agent/testing';
+import { connectTestDevice, ESCALATE_ALL, startTestAgent } from '@fogline/edge-agent/testing';
+import { encodeFabricRequest, topics } from '@fogline/shared';
 import { loadDigits } from '@fogline/shared/digits';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const digits = loadDigits('test');
 const image = (i: number) => digits.images.slice(i * 784, (i + 1) * 784);
 const device = { id: 'dev-trace', token: 'tok-trace' };
+const raw = { id: 'dev-raw', token: 'tok-raw' };
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -54,7 +56,7 @@ describe('a request traceable across tiers', { timeout: 180_000 }, () => {
 
     const edgeLines: string[] = [];
     const edge = await startTestAgent({
-      devices: [device],
+      devices: [device, raw],
       cloudUrl: cloud.url,
       deviceListPollMs: 0,
       ...ESCALATE_ALL,
@@ -122,6 +124,31 @@ describe('a request traceable across tiers', { timeout: 180_000 }, () => {
     const errorLine = cloudLines.find((l) => l.includes('request "http-7"'));
     expect(errorLine).toMatch(
       /^infer digits-large request "http-7" trace 4bf92f3577b34da6a3ce929d0e0e4736: 400 INVALID_ARG: .+ in \d+ ms$/,
+    );
+
+    // An error reply from the edge (a request with a broken traceparent): its id, logged.
+    const rawDevice = await connectTestDevice({
+      url: edge.url,
+      deviceId: raw.id,
+      edgeId: edge.info.edgeId,
+      token: raw.token,
+    });
+    cleanups.push(() => rawDevice.close());
+    await rawDevice.publishRaw(
+      encodeFabricRequest({
+        id: 'raw-1',
+        replyTo: topics.reply(raw.id),
+        deadlineMs: 5000,
+        deviceScore: 0,
+        input: { name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: image(3) },
+        traceparent: 'not-a-trace',
+      }),
+    );
+    const refused = await rawDevice.reply('raw-1', 20_000);
+    expect(refused.decoded).toMatchObject({ kind: 'error', header: { id: 'raw-1' } });
+    await eventually(() => edgeLines.some((l) => l.startsWith('request "raw-1"')), 10_000);
+    expect(edgeLines.find((l) => l.startsWith('request "raw-1"'))).toMatch(
+      /^request "raw-1": error INVALID_ARG: parameters\.traceparent must be a W3C traceparent/,
     );
 
     // The cloud down: the device's degraded answer and the edge's log line carry the id and why.
