@@ -14,7 +14,6 @@ import {
   FoglineError,
   fromUnknown,
   type ModelConfig,
-  parseTraceparent,
   readFabricReply,
   scoreOf,
   type Tensor,
@@ -38,7 +37,7 @@ import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
 import type { DeviceSettings } from './device-options.ts';
 import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
-import type { DeviceStats, InferOptions } from './device-stats.ts';
+import { type DeviceStats, type InferOptions, readInferOptions } from './device-stats.ts';
 import { Escalations, type Outcome } from './escalations.ts';
 import { classIndexOf, FeedbackWindow } from './feedback.ts';
 import { type LoadedModel, ModelSlot } from './model-slot.ts';
@@ -240,17 +239,7 @@ export class Device {
     // A fresh tensor: the caller may reuse its array while a request is queued (and its audit is built).
     const loaded = this.#slot.current;
     const tensor = inputTensor(input, loaded.model);
-    const deadlineMs = options.deadlineMs ?? this.#settings.deadlineMs;
-    if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
-      throw new FoglineError('INVALID_ARG', `deadlineMs must be a positive number, got ${deadlineMs}`);
-    }
-    const { traceparent } = options;
-    if (traceparent !== undefined && parseTraceparent(traceparent) === undefined) {
-      throw new FoglineError(
-        'INVALID_ARG',
-        'traceparent must be a W3C traceparent (00-<trace id>-<parent id>-<flags>)',
-      );
-    }
+    const { deadlineMs, traceparent } = readInferOptions(options, this.#settings.deadlineMs);
     const id = `${this.#idPrefix}-${this.#nextId++}`;
     const answered = await this.#answer(id, tensor, deadlineMs, loaded, traceparent);
     const rate = this.#policy.current.auditRate ?? DEFAULT_AUDIT_RATE;
