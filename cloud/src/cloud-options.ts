@@ -74,6 +74,11 @@ export interface CloudOptions {
   /** `--demo`: the playground's public demo identity (docs/dashboard.md "Playground"); off by default. */
   demo: boolean;
   /**
+   * `--log-requests`: one info line per OIP infer request, with its request id, trace id and status
+   * (docs/reliability.md "Tracing a request"); off by default.
+   */
+  logRequests: boolean;
+  /**
    * Certificate and key (PEM files): HTTP is HTTPS, the broker MQTTS, `/mqtt` WSS (docs/security.md).
    * Re-read by `reloadTls()` (SIGHUP). Default none: plain TCP.
    */
@@ -101,6 +106,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   audits: DEFAULT_AUDIT_SETTINGS,
   controller: DEFAULT_CONTROLLER_SETTINGS,
   demo: false,
+  logRequests: false,
   tls: undefined,
 });
 

@@ -326,6 +326,7 @@ export class CloudServer {
         serverName: SERVER_NAME,
         serverVersion: SERVER_VERSION,
         log: this.log,
+        ...(o.logRequests && { logRequest: this.info }),
       });
       await this.modelServer.loadAll();
       if (this.stopping) throw new FoglineError('UNAVAILABLE', 'the server was stopped while starting');

@@ -1,4 +1,5 @@
-/** What a device counts, and the options of one inference (device.ts). */
+/** What a device counts, and the options of one inference (device.ts), checked. */
+import { FoglineError, parseTraceparent } from '@fogline/shared';
 import type { AuditCounts } from './audit-sampler.ts';
 import type { CorrectionCounts } from './corrections.ts';
 import type { FeedbackCounts } from './feedback.ts';
@@ -7,6 +8,30 @@ import type { StoreCounts } from './offline/store-and-forward.ts';
 export interface InferOptions {
   /** Latency budget for this call, ms (default: the device's `deadlineMs`). */
   deadlineMs?: number;
+  /**
+   * The caller's W3C `traceparent` (`00-<trace id>-<parent id>-<flags>`): sent with the request when
+   * it goes to the edge, which passes its trace on to the cloud (docs/device-sdk.md "Tracing").
+   */
+  traceparent?: string;
+}
+
+/** `options` checked, with the device's default deadline: INVALID_ARG for a bad deadline or traceparent. */
+export function readInferOptions(
+  options: InferOptions,
+  defaultDeadlineMs: number,
+): { deadlineMs: number; traceparent: string | undefined } {
+  const deadlineMs = options.deadlineMs ?? defaultDeadlineMs;
+  if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
+    throw new FoglineError('INVALID_ARG', `deadlineMs must be a positive number, got ${deadlineMs}`);
+  }
+  const { traceparent } = options;
+  if (traceparent !== undefined && parseTraceparent(traceparent) === undefined) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      'traceparent must be a W3C traceparent (00-<trace id>-<parent id>-<flags>)',
+    );
+  }
+  return { deadlineMs, traceparent };
 }
 
 export interface DeviceStats {

@@ -37,7 +37,7 @@ import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
 import type { DeviceSettings } from './device-options.ts';
 import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
-import type { DeviceStats, InferOptions } from './device-stats.ts';
+import { type DeviceStats, type InferOptions, readInferOptions } from './device-stats.ts';
 import { Escalations, type Outcome } from './escalations.ts';
 import { classIndexOf, FeedbackWindow } from './feedback.ts';
 import { type LoadedModel, ModelSlot } from './model-slot.ts';
@@ -239,12 +239,9 @@ export class Device {
     // A fresh tensor: the caller may reuse its array while a request is queued (and its audit is built).
     const loaded = this.#slot.current;
     const tensor = inputTensor(input, loaded.model);
-    const deadlineMs = options.deadlineMs ?? this.#settings.deadlineMs;
-    if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
-      throw new FoglineError('INVALID_ARG', `deadlineMs must be a positive number, got ${deadlineMs}`);
-    }
+    const { deadlineMs, traceparent } = readInferOptions(options, this.#settings.deadlineMs);
     const id = `${this.#idPrefix}-${this.#nextId++}`;
-    const answered = await this.#answer(id, tensor, deadlineMs, loaded);
+    const answered = await this.#answer(id, tensor, deadlineMs, loaded, traceparent);
     const rate = this.#policy.current.auditRate ?? DEFAULT_AUDIT_RATE;
     const time = Date.now();
     this.#classes = answered.ownValues.length;
@@ -280,6 +277,7 @@ export class Device {
     tensor: Tensor<TensorDatatype>,
     deadlineMs: number,
     loaded: LoadedModel,
+    traceparent: string | undefined,
   ): Promise<Answered> {
     const { clock } = this.#settings;
     const { config, output, input: inputSpec } = loaded.model;
@@ -329,6 +327,7 @@ export class Device {
         deviceScore: score,
         input: tensor,
         ...(inputSpec.quantization && { inputQuantization: inputSpec.quantization }),
+        ...(traceparent !== undefined && { traceparent }),
       }),
     );
     if (outcome.kind === 'fallback') {

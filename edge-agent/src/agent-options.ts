@@ -194,6 +194,11 @@ export interface EdgeAgentOptions {
   readonly shutdownTimeoutMs?: number;
   readonly clock?: Clock;
   readonly logger?: AgentLogger;
+  /**
+   * One logger.info line per inference request, with its request id and trace id (edge-agent/src/
+   * request-log.ts, docs/reliability.md "Tracing a request"). Default false.
+   */
+  readonly logRequests?: boolean;
 }
 
 export const AGENT_DEFAULTS = Object.freeze({

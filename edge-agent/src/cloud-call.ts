@@ -2,14 +2,18 @@
  * One OIP call to the cloud model (docs/design.md "One inference, end to end", step 4), the one way
  * the edge asks it, for a live request and for a late correction alike: the device's input converted
  * for the cloud model's input, its first output read per the model's metadata. A bad answer is a
- * failure like a failed call. The caller runs it through the breaker.
+ * failure like a failed call. The caller runs it through the breaker. The request id goes as the OIP
+ * `id` and its trace as the `traceparent` header (docs/reliability.md "Tracing a request").
  */
 import {
   type ClassAnswer,
+  childTraceparent,
   FoglineError,
+  formatTraceparent,
   type RequestTensors,
   readClassAnswer,
   servingInput,
+  type Traceparent,
 } from '@fogline/shared';
 import type { CloudAnswer } from './cloud-client.ts';
 import type { CloudModelView } from './cloud-model.ts';
@@ -24,11 +28,19 @@ export interface CloudResult {
 export async function callCloudModel(
   cloud: CloudTier,
   target: CloudModelView,
-  request: RequestTensors & { readonly id: string | undefined },
+  request: RequestTensors & { readonly id: string | undefined; readonly traceparent?: Traceparent },
   timeoutMs: number,
+  /** The `traceparent` header sent; default a child of the request's trace, or a new trace. */
+  traceparent = formatTraceparent(childTraceparent(request.traceparent)),
 ): Promise<CloudResult> {
   const input = servingInput(request, target.input);
-  const answer = await cloud.client.infer(request.id ?? 'edge', [input], timeoutMs, [target.output.name]);
+  const answer = await cloud.client.infer(
+    request.id ?? 'edge',
+    [input],
+    timeoutMs,
+    [target.output.name],
+    traceparent,
+  );
   const output = answer.outputs.find((t) => t.name === target.output.name);
   if (output === undefined) {
     throw new FoglineError('INTERNAL', `cloud answered without its output "${target.output.name}"`);

@@ -81,12 +81,13 @@ export class CloudClient {
     this.credential = options.edgeId === undefined ? options.token : `${options.edgeId}:${options.token}`;
   }
 
-  /** OIP: infer, of `outputs` (default all). Rejects with a FoglineError (DEADLINE_EXCEEDED after `timeoutMs`, UNAVAILABLE on network errors). */
+  /** OIP: infer, of `outputs` (default all), sending `traceparent` when given. Rejects with a FoglineError (DEADLINE_EXCEEDED after `timeoutMs`, UNAVAILABLE on network errors). */
   async infer(
     id: string,
     inputs: readonly Tensor[],
     timeoutMs: number,
     outputs?: readonly string[],
+    traceparent?: string,
   ): Promise<CloudAnswer> {
     if (!(timeoutMs >= 1)) throw new FoglineError('DEADLINE_EXCEEDED', 'no budget left for a cloud call');
     // Triton binary extension: binary inputs, and every output asked for (`outputs`, else all) in binary.
@@ -108,6 +109,7 @@ export class CloudClient {
           'content-type': BINARY_CONTENT_TYPE,
           'content-length': body.length,
           [INFERENCE_HEADER_CONTENT_LENGTH]: headerLength,
+          ...(traceparent !== undefined && { traceparent }),
         },
       },
       body,

@@ -284,6 +284,7 @@ async function startAgent(
       publish: (topic, payload) => localBus.publish(topic, payload),
       onPublishError: (err) => logger.warn(`could not publish a reply: ${(err as Error).message}`),
       ...(late && { onDegraded: late.keep }),
+      ...(config.logRequests === true && { log: (line: string) => logger.info(line) }),
     });
     await localBus.subscribe(
       topics.infer(edgeId),

@@ -12,24 +12,28 @@ import type { Clock, ErrorCode } from '@fogline/shared';
 import {
   type AnswerReply,
   type ClassAnswer,
+  childTraceparent,
   type Deadline,
   type FabricReplyParameters,
   type FabricRequest,
   type FabricRequestLimits,
   FabricServer,
   FoglineError,
+  formatTraceparent,
   fromUnknown,
   isFoglineError,
   logitsOutput,
   REPLY_OUTPUT_NAME,
   type ResolvedPolicy,
   scoreOf,
+  type Traceparent,
 } from '@fogline/shared';
 import { type CloudResult, callCloudModel } from './cloud-call.ts';
 import type { CloudTier } from './cloud-tier.ts';
 import type { EdgeModel } from './edge-model.ts';
 import { decideAtEdge } from './edge-routing.ts';
 import type { EdgeTelemetry } from './edge-telemetry.ts';
+import { answerLine, errorLine } from './request-log.ts';
 
 export interface InferHandlerOptions extends FabricRequestLimits {
   /** The serving model (deployment/model-slot.ts): read once per request, which it answers with. */
@@ -49,6 +53,8 @@ export interface InferHandlerOptions extends FabricRequestLimits {
    * not fit): the late-correction store keeps it (docs/edge-agent.md "Late corrections").
    */
   readonly onDegraded?: (request: FabricRequest, answer: ClassAnswer) => void;
+  /** The request log: one line per request (request-log.ts); none without. */
+  readonly log?: (line: string) => void;
 }
 
 interface LocalAnswer {
@@ -80,7 +86,10 @@ export class InferHandler {
       replyMarginMs: options.replyMarginMs,
       publish: options.publish,
       answer: (request, deadline) => this.answer(request, deadline),
-      onErrorReply: (code) => telemetry.recordError(code),
+      onErrorReply: (code, id, error) => {
+        telemetry.recordError(code);
+        options.log?.(errorLine(id, error));
+      },
       onDrop: () => telemetry.recordDrop('malformed-no-reply-to'),
       ...(options.onPublishError && { onPublishError: options.onPublishError }),
     });
@@ -145,7 +154,10 @@ export class InferHandler {
       edgeMs: deadline.elapsedMs(),
     };
     telemetry.edgeLatency.observe(local.edgeMs);
-    return this.route(request, local, deadline, routing);
+    const trace = childTraceparent(request.traceparent);
+    const reply = await this.route(request, local, deadline, routing, trace);
+    this.options.log?.(answerLine(request, trace, reply, deadline.elapsedMs()));
+    return reply;
   }
 
   private async route(
@@ -153,6 +165,7 @@ export class InferHandler {
     local: LocalAnswer,
     deadline: Deadline,
     routing: ResolvedPolicy,
+    trace: Traceparent,
   ): Promise<AnswerReply> {
     const { cloud, telemetry } = this.options;
     const decision = cloud
@@ -181,7 +194,7 @@ export class InferHandler {
         return this.replyLocal(request, local, { code: 'INVALID_ARG', message: target.message });
       }
       const answer = await cloud.breaker.fire(() =>
-        callCloudModel(cloud, target.model, request, deadline.remainingMs()),
+        callCloudModel(cloud, target.model, request, deadline.remainingMs(), formatTraceparent(trace)),
       );
       const cloudMs = this.options.clock.now() - started;
       telemetry.cloudLatency.observe(cloudMs);

@@ -64,6 +64,7 @@ interface CloudFlags extends ControllerFlags, TrustFlags, HttpLimitFlags, Broker
   auditMaxRecords: number;
   auditMaxAgeDays: number;
   demo?: boolean;
+  logRequests?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -240,6 +241,10 @@ export function registerCloud(program: Command): void {
       '--demo',
       'open the playground (/playground) to anyone: a public demo identity that reaches only the cloud model, rate-limited (docs/dashboard.md)',
     )
+    .option(
+      '--log-requests',
+      'one log line per inference request: its request id, trace id and status (docs/reliability.md "Tracing a request")',
+    )
     .action(runCloud);
 }
 
@@ -279,6 +284,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       },
       controller: controllerSettings(flags),
       demo: flags.demo === true,
+      logRequests: flags.logRequests === true,
       tls: serverTlsFiles(flags),
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),

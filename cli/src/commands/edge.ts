@@ -74,6 +74,7 @@ interface EdgeFlags extends LocalBrokerFlags, LateCorrectionFlags {
   deviceListPollMs: number;
   shutdownTimeoutMs: number;
   quiet?: boolean;
+  logRequests?: boolean;
 }
 
 export function registerEdge(program: Command): void {
@@ -315,6 +316,10 @@ export function registerEdge(program: Command): void {
       textFlag('--device-files-url', DEVICE_FILES_RULES.publicUrl),
     )
     .option('--quiet', 'no log lines on stderr (the ready line still goes to stdout)')
+    .option(
+      '--log-requests',
+      'one log line per inference request: its request id, device, trace id and outcome (docs/reliability.md "Tracing a request")',
+    )
     .action(runEdge);
 }
 
@@ -378,6 +383,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     deviceListPollMs: flags.deviceListPollMs,
     shutdownTimeoutMs: flags.shutdownTimeoutMs,
     logger: { info: log, warn: (line) => log(`warning: ${line}`) },
+    logRequests: flags.logRequests === true,
   };
   const agent = createEdgeAgent(options);
 

@@ -41,4 +41,6 @@ export interface CloudAppDeps {
   web?: WebAppDeps;
   /** Unexpected (INTERNAL) failures are reported here. */
   log?: (err: FoglineError) => void;
+  /** The request log (`--log-requests`): one line per infer request (request-log.ts); none without. */
+  logRequest?: (line: string) => void;
 }

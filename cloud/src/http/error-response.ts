@@ -2,7 +2,7 @@
  * OIP error responses: `{"error": "<message>"}` with Triton's HTTP mapping from the error catalogue
  * (INVALID_ARG 400, UNAUTHENTICATED 401, NOT_FOUND 404, PAYLOAD_TOO_LARGE 413, RATE_LIMITED 429 with
  * `Retry-After` in whole seconds (RFC 9110 §10.2.3), UNAVAILABLE 503). INTERNAL errors are logged and
- * answered without their internals.
+ * answered without their internals. An infer request's error also carries its `id` (the OIP request id).
  */
 import { type FoglineError, fromUnknown } from '@fogline/shared';
 
@@ -12,7 +12,12 @@ export interface ErrorReply {
   headers: Record<string, string>;
 }
 
-export function errorReply(err: unknown, log: (e: FoglineError) => void = () => {}): ErrorReply {
+export function errorReply(
+  err: unknown,
+  log: (e: FoglineError) => void = () => {},
+  /** The OIP request `id`, when it could be read: echoed in the body as a response's `id` is. */
+  id?: string,
+): ErrorReply {
   const e = fromUnknown(err);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (e.code === 'RATE_LIMITED') {
@@ -26,10 +31,11 @@ export function errorReply(err: unknown, log: (e: FoglineError) => void = () => 
     log(e);
     message = `internal error: ${e.message}`;
   }
-  return { status: e.httpStatus, body: JSON.stringify({ error: message }), headers };
+  const body = id === undefined ? { error: message } : { error: message, id };
+  return { status: e.httpStatus, body: JSON.stringify(body), headers };
 }
 
-export function errorResponse(err: unknown, log?: (e: FoglineError) => void): Response {
-  const reply = errorReply(err, log);
+export function errorResponse(err: unknown, log?: (e: FoglineError) => void, id?: string): Response {
+  const reply = errorReply(err, log, id);
   return new Response(reply.body, { status: reply.status, headers: reply.headers });
 }

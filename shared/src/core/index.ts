@@ -18,3 +18,4 @@ export * from './routing/index.ts';
 export * from './seeded-random.ts';
 export * from './tensor-values.ts';
 export * from './token-bucket.ts';
+export * from './traceparent.ts';

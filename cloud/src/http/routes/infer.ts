@@ -4,7 +4,8 @@
  * synchronous step — resolve the serving version, decode, validate against the model and queue it,
  * so a concurrent version swap can never hand the request to a retired batcher. A compressed body
  * (`Content-Encoding: gzip|deflate`) is inflated by readBody; the response is compressed when the
- * client's `Accept-Encoding` asks for gzip or deflate, as Triton does.
+ * client's `Accept-Encoding` asks for gzip or deflate, as Triton does. The request `id` is echoed in
+ * the response and in an error's body, and logged with the caller's `traceparent` (request-log.ts).
  */
 import {
   BINARY_CONTENT_TYPE,
@@ -22,6 +23,7 @@ import { compressBody, responseCoding } from '../content-encoding.ts';
 import { errorResponse } from '../error-response.ts';
 import { readBody } from '../read-body.ts';
 import { remoteAddress } from '../remote-address.ts';
+import { requestLine } from '../request-log.ts';
 import { parseVersion } from './params.ts';
 
 export function registerInferRoutes(app: Hono, deps: CloudAppDeps): void {
@@ -33,6 +35,7 @@ export function registerInferRoutes(app: Hono, deps: CloudAppDeps): void {
 async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
   const started = performance.now();
   let instance: ModelInstance | undefined;
+  let id: string | undefined;
   try {
     const admitted = deps.guard.admit(c.req.header('authorization'), remoteAddress(c));
     if (admitted instanceof Promise) await admitted;
@@ -42,6 +45,7 @@ async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
     const version = parseVersion(c.req.param('version'));
     instance = deps.models.resolve(c.req.param('model')!, version);
     const decoded = decodeInferBody(body, headerLength, instance.codecLimits);
+    id = typeof decoded.header.id === 'string' ? decoded.header.id : undefined;
     if (decoded.kind !== 'request') {
       throw new FoglineError('INVALID_ARG', 'inference request must have an "inputs" array');
     }
@@ -79,11 +83,13 @@ async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
     }
     served.requests.recordCompute(inputMs, performance.now() - encodeStarted);
     finish(deps, served, started, 200);
+    deps.logRequest?.(requestLine(c, id, 200, started));
     return c.body(out as Uint8Array<ArrayBuffer>, 200, headers);
   } catch (err) {
     const e = fromUnknown(err);
     finish(deps, instance, started, e.httpStatus);
-    return errorResponse(e, deps.log);
+    deps.logRequest?.(requestLine(c, id, e.httpStatus, started, e));
+    return errorResponse(e, deps.log, id);
   }
 }
 

@@ -25,6 +25,8 @@ export interface FabricRequestParameters {
    */
   input_scale?: number;
   input_zero_point?: number;
+  /** W3C traceparent of the device's trace, when it has one (docs/reliability.md "Tracing a request"). */
+  traceparent?: string;
 }
 
 /** `parameters` of an edge → device reply (or cloud → device, for a device with no edge). */

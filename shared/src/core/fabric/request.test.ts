@@ -85,6 +85,28 @@ describe('readFabricRequest', () => {
     }
   });
 
+  it('carries the W3C traceparent a device sends, and refuses one that is not valid, keeping the address', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const fields = {
+      id: 't1',
+      replyTo: 'fogline/v1/device/d/reply',
+      deadlineMs: 500,
+      deviceScore: 0.5,
+      input: image,
+    };
+    const read = readFabricRequest(encodeFabricRequest({ ...fields, traceparent }), limits);
+    expect(read.traceparent).toEqual({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      parentId: '00f067aa0ba902b7',
+      flags: '01',
+    });
+    expect(readFabricRequest(encodeFabricRequest(fields), limits).traceparent).toBeUndefined();
+    const rejection = rejectionOf(encodeFabricRequest({ ...fields, traceparent: 'not-a-trace' }));
+    expect(rejection.error.code).toBe('INVALID_ARG');
+    expect(rejection.error.message).toContain('traceparent');
+    expect(rejection).toMatchObject({ replyTo: fields.replyTo, id: 't1' });
+  });
+
   it('answers a request that arrives with no budget left with DEADLINE_EXCEEDED', () => {
     const payload = encodeInferMessage(
       { id: 'r4', parameters: { reply_to: 'fogline/v1/device/d/reply', deadline_ms: 0 } },

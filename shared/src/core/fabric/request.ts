@@ -9,6 +9,7 @@ import { decodeInferMessage, encodeInferMessage } from '../codec/index.ts';
 import { FoglineError, fromUnknown } from '../errors.ts';
 import type { TensorQuantization } from '../model-config.ts';
 import type { Parameters, Tensor } from '../oip.ts';
+import { parseTraceparent, type Traceparent } from '../traceparent.ts';
 import type { FabricRequestParameters } from './parameters.ts';
 import { isValidId, topics } from './topics.ts';
 
@@ -25,6 +26,8 @@ export interface FabricRequestFields {
   input: Tensor;
   /** The device model input's `quantization`, when it has one (`parameters.input_scale`, `input_zero_point`). */
   inputQuantization?: TensorQuantization;
+  /** W3C traceparent header value, when the device is part of a trace. */
+  traceparent?: string;
 }
 
 export function encodeFabricRequest(fields: FabricRequestFields): Uint8Array {
@@ -37,6 +40,7 @@ export function encodeFabricRequest(fields: FabricRequestFields): Uint8Array {
     parameters.input_scale = fields.inputQuantization.scale;
     parameters.input_zero_point = fields.inputQuantization.zero_point;
   }
+  if (fields.traceparent !== undefined) parameters.traceparent = fields.traceparent;
   // OIP: infer request header; the input travels as a binary tensor.
   return encodeInferMessage({ id: fields.id, parameters: parameters as unknown as Parameters }, [
     fields.input,
@@ -53,6 +57,8 @@ export interface FabricRequest {
   readonly tensors: readonly Tensor[];
   /** `parameters.input_scale` / `input_zero_point`: how tensors[0]'s integers map to real values. */
   readonly inputQuantization?: TensorQuantization;
+  /** `parameters.traceparent`: the device's W3C trace context, when it sent one. */
+  readonly traceparent?: Traceparent;
 }
 
 export interface FabricRequestLimits {
@@ -135,7 +141,14 @@ export function readFabricRequest(payload: Uint8Array, limits: FabricRequestLimi
     }
     deadlineMs = Math.min(deadline, limits.maxDeadlineMs);
   }
-  const request = { id, replyTo, deviceId, deadlineMs, tensors: decoded.tensors };
+  const request: FabricRequest = {
+    id,
+    replyTo,
+    deviceId,
+    deadlineMs,
+    tensors: decoded.tensors,
+    ...traceOf(header.parameters?.traceparent, replyTo, id),
+  };
   const scale = header.parameters?.input_scale;
   const zero = header.parameters?.input_zero_point;
   if (scale === undefined && zero === undefined) return request;
@@ -144,6 +157,18 @@ export function readFabricRequest(payload: Uint8Array, limits: FabricRequestLimi
   } catch (err) {
     throw new RequestRejection(fromUnknown(err), replyTo, id);
   }
+}
+
+/** `parameters.traceparent`, when present: strictly valid (traceparent.ts) or the request is refused. */
+function traceOf(value: unknown, replyTo: string, id: string | undefined): { traceparent?: Traceparent } {
+  if (value === undefined) return {};
+  const traceparent = parseTraceparent(value);
+  if (traceparent !== undefined) return { traceparent };
+  const err = new FoglineError(
+    'INVALID_ARG',
+    'parameters.traceparent must be a W3C traceparent (00-<trace id>-<parent id>-<flags>)',
+  );
+  throw new RequestRejection(err, replyTo, id);
 }
 
 /** `parameters.input_scale` / `input_zero_point`, checked: a scale > 0 and an integer zero point. */

@@ -31,8 +31,8 @@ export interface FabricServerOptions extends FabricRequestLimits {
    * A throw (a FoglineError, or anything else as INTERNAL) is sent back as the error reply.
    */
   readonly answer: (request: FabricRequest, deadline: Deadline) => Promise<AnswerReply>;
-  /** An error reply with `code` is about to be published. */
-  readonly onErrorReply: (code: ErrorCode) => void;
+  /** An error reply with `code` is about to be published, to the request `id` (when it had one). */
+  readonly onErrorReply: (code: ErrorCode, id: string | undefined, error: FoglineError) => void;
   /** A request nobody could use an answer to (no reply topic, no correlation id) was dropped. */
   readonly onDrop: () => void;
   /** A reply could not be published (e.g. the broker is closing). */
@@ -90,7 +90,7 @@ export class FabricServer {
 
   private replyError(topic: string, id: string | undefined, err: unknown): Promise<void> {
     const error = fromUnknown(err);
-    this.options.onErrorReply(error.code);
+    this.options.onErrorReply(error.code, id, error);
     return this.options.publish(topic, encodeErrorReply(error, id));
   }
 }
