@@ -226,7 +226,7 @@ export class CloudServer {
       this.liveFeed = new LiveFeed({
         edges: () => fabric.identities.listEdges(),
         direct: () => fabric.directDevices.stats,
-        rateLimited: async () => sumOf(await metrics.rateLimited.get()) + (playground?.refused ?? 0),
+        rateLimited: async () => (await metrics.rateLimitedTotal()) + (playground?.refused ?? 0),
         // The controller starts below; a snapshot is only taken once the server serves.
         field: (edgeId) => this.controller.field(edgeId),
         policyChanges: (edgeId, limit) => store.edgePolicies.changes(edgeId, limit),
@@ -386,11 +386,6 @@ export class CloudServer {
 function started<T>(part: T | undefined): T {
   if (!part) throw new Error('CloudServer not started');
   return part;
-}
-
-/** The total of a prom-client metric's series. */
-function sumOf(metric: { values: { value: number }[] }): number {
-  return metric.values.reduce((a, v) => a + v.value, 0);
 }
 
 function starting(): Response {

@@ -5,14 +5,7 @@
  * once at start, and periodically when there is no cloud broker). `createEdgeAgent` only validates
  * options; `start()` brings everything up and `stop()` shuts it down gracefully.
  */
-import {
-  driftModelOf,
-  FoglineError,
-  type PolicyMessage,
-  type RoutingPolicy,
-  resolvePolicy,
-  topics,
-} from '@fogline/shared';
+import { driftModelOf, FoglineError, resolvePolicy, topics } from '@fogline/shared';
 import { loadModelRepository } from '@fogline/shared/model-repository';
 import { preparePrivateDir } from '@fogline/shared/storage';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
@@ -47,7 +40,7 @@ import { type LateCorrections, startLateCorrections } from './late-corrections.t
 import type { LocalBus } from './local-bus.ts';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.ts';
 import { ReportInbox } from './report-inbox.ts';
-import { type DevicePolicyOptions, RoutingControl } from './routing-control.ts';
+import { publishDevicePolicyOn, RoutingControl } from './routing-control.ts';
 
 export type { EdgeAgent, EdgeAgentInfo } from './edge-agent-api.ts';
 
@@ -367,20 +360,6 @@ async function startAgent(
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
     throw err;
   }
-}
-
-/** Publishes the devices' policy, retained, and records it once the broker has it. */
-async function publishDevicePolicyOn(
-  bus: LocalBus,
-  control: RoutingControl,
-  edgeId: string,
-  policy: RoutingPolicy,
-  options: DevicePolicyOptions,
-): Promise<PolicyMessage> {
-  const { message, payload } = control.prepareDevicePolicy(policy, options);
-  await bus.publish(topics.policy(edgeId), payload, { retain: true });
-  control.commitDevicePolicy(message);
-  return message;
 }
 
 async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void> {

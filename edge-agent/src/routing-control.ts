@@ -4,8 +4,16 @@
  * history of every change (when, old → new), one log line each. Policies are validated by the core
  * (`resolvePolicy`, `encodePolicyMessage`) before anything changes: an invalid one changes nothing.
  */
-import { encodePolicyMessage, type PolicyMessage, type ResolvedPolicy, resolvePolicy } from '@fogline/shared';
+import {
+  encodePolicyMessage,
+  type PolicyMessage,
+  type ResolvedPolicy,
+  type RoutingPolicy,
+  resolvePolicy,
+  topics,
+} from '@fogline/shared';
 import type { AgentLogger } from './agent-options.ts';
+import type { LocalBus } from './local-bus.ts';
 
 export interface RoutingChange {
   /** Wall-clock time of the change. */
@@ -156,4 +164,18 @@ export class RoutingControl {
       }
     }
   }
+}
+
+/** Publishes the devices' policy, retained, and records it once the broker has it. */
+export async function publishDevicePolicyOn(
+  bus: LocalBus,
+  control: RoutingControl,
+  edgeId: string,
+  policy: RoutingPolicy,
+  options: DevicePolicyOptions,
+): Promise<PolicyMessage> {
+  const { message, payload } = control.prepareDevicePolicy(policy, options);
+  await bus.publish(topics.policy(edgeId), payload, { retain: true });
+  control.commitDevicePolicy(message);
+  return message;
 }

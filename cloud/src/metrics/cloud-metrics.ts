@@ -169,6 +169,11 @@ export class CloudMetrics {
     });
   }
 
+  /** Requests refused by the per-key token bucket, all keys together (the live feed). */
+  async rateLimitedTotal(): Promise<number> {
+    return (await this.rateLimited.get()).values.reduce((sum, v) => sum + v.value, 0);
+  }
+
   /** Label children per serving version and status (cached: this is the hot path). */
   private readonly requestChildren = new WeakMap<ModelInstance, Map<number, { inc(): void }>>();
   private readonly unresolvedChildren = new Map<number, { inc(): void }>();
