@@ -1,38 +1,25 @@
 /**
- * The rollout bench's system: a real cloud (PGlite, its broker and model store, digits-tiny in the
- * cloud tier) and two edge agents serving digits-mid@1 from the committed repository, each with one
- * SDK device on its embedded broker that sends every request to the edge, all on 127.0.0.1 in this
- * process, as `fogline up` starts them. Every reported `deployment` state the cloud's broker sees is
- * kept with the time it arrived.
+ * The rollout bench's system on 127.0.0.1 in this process: a real cloud (PGlite, broker, model store),
+ * two edge agents serving digits-mid@1, one SDK device per edge (`devices`, in EDGES order) sending it
+ * every request; each `deployment` report the cloud's broker sees is kept with the time it arrived.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing';
+import { eventually, startFabricCloud } from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
 import { type DeploymentReport, topics } from '@fogline/shared';
 
 export const EDGES = ['rollout-a', 'rollout-b'] as const;
 
-export interface TimedReport {
-  readonly edge: string;
-  /** performance.now() when the cloud's broker delivered it. */
-  readonly at: number;
-  readonly report: DeploymentReport;
-}
+/** `at`: performance.now() when the cloud's broker delivered it. */
+export type TimedReport = { readonly edge: string; readonly at: number; readonly report: DeploymentReport };
 
-export interface RolloutSystem {
-  readonly cloud: FabricCloud;
-  readonly agents: EdgeAgent[];
-  /** One device per edge, in EDGES order. */
-  readonly devices: Device[];
-  readonly reports: TimedReport[];
-  stop(): Promise<void>;
-}
+export type RolloutSystem = Awaited<ReturnType<typeof startRolloutSystem>>;
 
-export async function startRolloutSystem(): Promise<RolloutSystem> {
-  const dirs: string[] = [];
+export async function startRolloutSystem() {
+  const root = mkdtempSync(join(tmpdir(), 'fogline-rollout-'));
   const agents: EdgeAgent[] = [];
   const devices: Device[] = [];
   const reports: TimedReport[] = [];
@@ -41,26 +28,23 @@ export async function startRolloutSystem(): Promise<RolloutSystem> {
     for (const d of devices) await d.close().catch(() => {});
     for (const a of agents) await a.stop().catch(() => {});
     await cloud.stop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   };
   try {
     for (const edgeId of EDGES) {
-      await new Promise<void>((resolve) =>
+      await new Promise<void>((ok) =>
         cloud.server.fabric.broker.aedes.subscribe(
           topics.reported(edgeId),
           (packet, done) => {
-            const state = JSON.parse(packet.payload.toString()) as { deployment?: DeploymentReport };
-            if (state.deployment)
-              reports.push({ edge: edgeId, at: performance.now(), report: state.deployment });
+            const { deployment } = JSON.parse(packet.payload.toString()) as { deployment?: DeploymentReport };
+            if (deployment) reports.push({ edge: edgeId, at: performance.now(), report: deployment });
             done();
           },
-          resolve,
+          () => ok(),
         ),
       );
       const edge = await cloud.admin.createEdge(edgeId);
       const { token } = await cloud.admin.createDevice(`${edgeId}-dev`, edgeId);
-      const dataDir = mkdtempSync(join(tmpdir(), 'fogline-rollout-'));
-      dirs.push(dataDir);
       const agent = createEdgeAgent({
         edgeId,
         token: edge.token,
@@ -76,7 +60,7 @@ export async function startRolloutSystem(): Promise<RolloutSystem> {
           publishRate: { ratePerSec: 10_000, burst: 10_000 },
           reportRate: { ratePerSec: 10_000, burst: 10_000 },
         },
-        dataDir,
+        dataDir: join(root, edgeId),
         workers: 1,
         intraOpThreads: 1,
         logger: { info: () => {}, warn: (line) => console.warn(`[${edgeId}] ${line}`) },
@@ -84,8 +68,9 @@ export async function startRolloutSystem(): Promise<RolloutSystem> {
       agents.push(agent);
       const info = await agent.start();
       await eventually(() => agent.deviceListVersion !== undefined && agent.cloudLinkConnected, 20_000);
+      const broker = `mqtt://127.0.0.1:${info.localBroker.mqttPort}`;
       const device = await connectDevice({
-        broker: `mqtt://127.0.0.1:${info.localBroker.mqttPort}`,
+        broker,
         deviceId: `${edgeId}-dev`,
         token,
         edgeId,
