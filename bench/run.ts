@@ -12,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Pr
   drift: () => import('./drift.ts'),
   fabric: () => import('./fabric.ts'),
   models: () => import('./models.ts'),
+  rollout: () => import('./rollout/index.ts'),
   shifts: () => import('./shifts.ts'),
   'response-cache': () => import('./response-cache.ts'),
 };
