@@ -145,9 +145,9 @@ describe('ControllerService', () => {
     expect(published).toEqual([e.id]);
     const row = await store.edgePolicies.get(e.id);
     expect(row?.conservative).toBe(true);
-    // From the records' score quantiles: the device keeps its surer half, the cloud gets 20 % (80 % of 0.25).
+    // From the records' score quantiles: the device keeps its surer half, the cloud gets 17.5 % (70 % of 0.25).
     expect(row?.directive?.device.threshold).toBeCloseTo(20.5 / 40);
-    expect(row?.directive?.edge.threshold).toBeCloseTo(8.5 / 40);
+    expect(row?.directive?.edge.threshold).toBeCloseTo(7.5 / 40);
     const [change] = await store.edgePolicies.changes(e.id);
     expect(change).toMatchObject({ source: 'controller', action: 'conservative', from: policy });
     expect(lines.some((l) => l.includes('conservative'))).toBe(true);

@@ -51,7 +51,7 @@ export const DEFAULT_CONTROLLER_KNOBS: ControllerKnobs = Object.freeze({
   referencePsi: REFERENCE_PSI,
   minHistogramRecords: MIN_PSI_RECORDS,
   fallbackDeviceShare: 0.5,
-  fallbackCloudShare: 0.8,
+  fallbackCloudShare: 0.7,
   minFallbackRecords: 40,
   fallbackTolerance: 0.02,
 });
