@@ -4,7 +4,8 @@
  * fresh processes: `fogline models push` a new digits-mid version, `fogline deploy … --canary 50%`
  * (the canary edge first, the other once it stayed healthy), `fogline deploy status --json`; a
  * model with permuted labels deployed with `--gate` rolled back by the gate through the cloud's real
- * audit path; a truncated upload refused; `fogline deploy rollback` by hand.
+ * audit path; a truncated upload refused; `fogline deploy rollback` by hand. Throughout, the edges'
+ * desired models follow the deployments: no edge is left reporting `pendingModels`.
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -123,6 +124,8 @@ describe('rollout to two edges from the CLI', { timeout: 300_000 }, () => {
       ['edge-a', 'active', 1],
       ['edge-b', 'active', 1],
     ]);
+    // Their desired models follow the deployment: neither edge reports a pending model.
+    await eventually(() => Object.values(sys.pending()).every((p) => Object.keys(p).length === 0), 30_000);
   });
 
   it('a model with permuted labels deployed with --gate is rolled back by the gate: the edge serves v2 again', async () => {
@@ -158,6 +161,7 @@ describe('rollout to two edges from the CLI', { timeout: 300_000 }, () => {
     expect(failures).toEqual([]);
     for (const e of sys.edges)
       expect((await e.device.infer(new Float32Array(784))).modelVersions).toBe('digits-mid:2');
+    await eventually(() => Object.values(sys.pending()).every((p) => Object.keys(p).length === 0), 30_000);
     const status = await sys.fogline('deploy', 'status', '--id', started.id, '--json');
     expect(JSON.parse(status.stdout)).toMatchObject({ state: 'failed', reason: failed.reason });
   });
@@ -201,6 +205,7 @@ describe('rollout to two edges from the CLI', { timeout: 300_000 }, () => {
     expect(out.stdout).toMatch(new RegExp(`^${started.id}: rolled back \\(rolled back by hand`));
     await eventually(serving(2), 60_000);
     expect((await sys.cloud.admin.deployment(started.id)).state).toBe('rolled_back');
+    await eventually(() => Object.values(sys.pending()).every((p) => Object.keys(p).length === 0), 30_000);
     for (const e of sys.edges)
       expect((await e.device.infer(new Float32Array(784))).modelVersions).toBe('digits-mid:2');
   });

@@ -3,7 +3,7 @@
  * broker, HTTP, model store and deployment service, digits-large as the reference for the gate)
  * with digits-mid@1 in its store, and two real edge agents serving the committed digits-mid, each
  * with one SDK device that sends every request to its edge and audits every one (auditRate 1, so
- * a gate gets its paired records quickly). `traffic` keeps both devices busy and keeps every
+ * a gate gets its paired records quickly). `pending` reads what each edge reports as `pendingModels`. `traffic` keeps both devices busy and keeps every
  * failure; `fogline` runs the real CLI (a fresh process) against this cloud.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,6 +29,8 @@ export interface RolloutSystem {
   readonly edges: readonly RolloutEdge[];
   /** Runs `fogline …` against this cloud (its data dir names the URL and the admin token). */
   fogline(...args: string[]): Promise<CliOutcome>;
+  /** The `pendingModels` each edge last reported (edge id → name → version; empty when none). */
+  pending(): Record<string, Record<string, number>>;
   /** Both devices send requests until `stop()`; it resolves with how many were answered and the failures. */
   traffic(): { stop(): Promise<{ answered: number; failures: string[]; served: Set<string> }> };
   stop(): Promise<void>;
@@ -77,7 +79,12 @@ async function startEdge(cloud: FabricCloud, id: string): Promise<RolloutEdge> {
 }
 
 export async function startRolloutSystem(): Promise<RolloutSystem> {
-  const cloud = await startFabricCloud({ models: ['digits-large'], cloudModel: 'digits-large' });
+  // The cloud serves digits-mid@1 as an edge-tier model too: its edges' desired `models` name it,
+  // until a deployment moves them.
+  const cloud = await startFabricCloud({
+    models: ['digits-large', 'digits-mid'],
+    cloudModel: 'digits-large',
+  });
   // The version the edges run is in the store too: a rollback to it has a file to name.
   await pushCommittedModel(cloud.admin, 'digits-mid', 'digits-mid', 1);
   const edges: RolloutEdge[] = [];
@@ -87,6 +94,10 @@ export async function startRolloutSystem(): Promise<RolloutSystem> {
     cloud,
     edges,
     fogline: (...args) => runFogline(...args, '--data-dir', cloud.dataDir),
+    pending: () =>
+      Object.fromEntries(
+        edges.map((e) => [e.id, cloud.server.fabric.presence.view(e.id).reported?.pendingModels ?? {}]),
+      ),
     traffic() {
       let done = false;
       let answered = 0;
