@@ -4,8 +4,9 @@
  * fresh processes: `fogline models push` a new digits-mid version, `fogline deploy … --canary 50%`
  * (the canary edge first, the other once it stayed healthy), `fogline deploy status --json`; a
  * model with permuted labels deployed with `--gate` rolled back by the gate through the cloud's real
- * audit path; a truncated upload refused; `fogline deploy rollback` by hand. Throughout, the edges'
- * desired models follow the deployments: no edge is left reporting `pendingModels`.
+ * audit path; a truncated upload refused; `fogline deploy rollback` by hand. After the rollout and
+ * after the rollback by hand the edges' desired models follow the deployments: no edge is left
+ * reporting `pendingModels`.
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -161,7 +162,6 @@ describe('rollout to two edges from the CLI', { timeout: 300_000 }, () => {
     expect(failures).toEqual([]);
     for (const e of sys.edges)
       expect((await e.device.infer(new Float32Array(784))).modelVersions).toBe('digits-mid:2');
-    await eventually(() => Object.values(sys.pending()).every((p) => Object.keys(p).length === 0), 30_000);
     const status = await sys.fogline('deploy', 'status', '--id', started.id, '--json');
     expect(JSON.parse(status.stdout)).toMatchObject({ state: 'failed', reason: failed.reason });
   });

@@ -39,20 +39,20 @@ export function sameVersions(a: Record<string, number> | undefined, b: Record<st
 }
 
 /**
- * `models` with the deployed model's entry following the edge's deployment: while the edge's desired
- * state carries a `deployment` block, the edge is to serve that version, not the one the cloud
- * serves, so a deployed edge reports no `pendingModels`; once the edge reports that deployment
- * failed, the version it kept (the report's `previous`). With no block (a newer deployment has not
- * reached the edge yet), the version its last reported deployment left it serving.
+ * `models` with the deployed model's entry following `deployment` (the block the edge's desired
+ * state carries): the edge is to serve that version, not the one the cloud serves, so a deployed
+ * edge reports no `pendingModels`. Unless the edge reports that deployment failed: it keeps serving
+ * what it had (the report's `previous`), and that is what it is told.
  */
 export function followDeployment(
   models: Record<string, number>,
   deployment: DeploymentDirective | undefined,
   reported: DeploymentReport | undefined,
 ): Record<string, number> {
-  const mine = reported && (!deployment || reported.id === deployment.id) ? reported : undefined;
-  if (deployment && mine?.state !== 'failed') return { ...models, [deployment.model]: deployment.version };
-  if (!mine) return models;
-  const left = mine.state === 'active' ? mine : mine.previous;
-  return left ? { ...models, [left.model]: left.version } : models;
+  if (!deployment) return models;
+  if (reported?.id === deployment.id && reported.state === 'failed') {
+    const kept = reported.previous;
+    return kept ? { ...models, [kept.model]: kept.version } : models;
+  }
+  return { ...models, [deployment.model]: deployment.version };
 }
