@@ -14,6 +14,8 @@ import { startCloudProxy } from './support/cloud-proxy.ts';
 it('an edge without a cloud broker posts its reported state, and the cloud takes it', async () => {
   const cloud = await startFabricCloud({ models: ['digits-tiny'], cloudModel: 'digits-tiny' });
   const proxy = await startCloudProxy(cloud.url);
+  // This cloud has the report route (F8): the proxy answers it 404, as a cloud from before it does.
+  proxy.refuse('/reported');
   const dataDir = mkdtempSync(join(tmpdir(), 'fogline-deploy-http-'));
   const warnings: string[] = [];
   const edge = await cloud.admin.createEdge('http-edge');

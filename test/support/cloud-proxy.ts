@@ -1,7 +1,8 @@
 /**
  * Test support: a plain HTTP proxy between an edge and its cloud, on 127.0.0.1 port 0, that keeps what
  * a test needs to see of the traffic (the audit uploads' bodies, the model-file requests and their
- * Range) and can drop a model download's connection half-way, as a flaky network does.
+ * Range) and can drop a model download's connection half-way, as a flaky network does, or answer a
+ * route 404 itself, as an older cloud without it does.
  */
 import { createServer, request, type Server } from 'node:http';
 
@@ -21,6 +22,8 @@ export interface CloudProxy {
   cutNextFileAfter(bytes: number): void;
   /** The next model-file response stops sending (connection left open) after `bytes` bytes. */
   stallNextFileAfter(bytes: number): void;
+  /** Requests whose path ends with `suffix` get a 404 from the proxy (they are still recorded). */
+  refuse(suffix: string): void;
   close(): Promise<void>;
 }
 
@@ -31,6 +34,7 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
   const fileRequests: FileRequest[] = [];
   let cutAfter: number | undefined;
   let stallAfter: number | undefined;
+  const refused: string[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -40,6 +44,11 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
       if (req.method === 'POST' && path.endsWith('/audits')) audits.push(JSON.parse(body.toString('utf8')));
       if (req.method === 'POST' && path.endsWith('/reported'))
         reported.push(JSON.parse(body.toString('utf8')));
+      if (refused.some((suffix) => path.endsWith(suffix))) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route for ${path}` } }));
+        return;
+      }
       const isFile = req.method === 'GET' && path.endsWith('/file');
       if (isFile) fileRequests.push({ path, range: req.headers.range });
       const cut = isFile ? cutAfter : undefined;
@@ -96,6 +105,9 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
     },
     stallNextFileAfter(bytes) {
       stallAfter = bytes;
+    },
+    refuse(suffix) {
+      refused.push(suffix);
     },
     async close() {
       server.closeAllConnections();

@@ -35,7 +35,7 @@ import type { Store } from '../store/index.ts';
 import { cloudIdentityResolver, type ExtraIdentities } from './cloud-identity-resolver.ts';
 import { DesiredStatePublisher } from './desired-state-publisher.ts';
 import { DIRECT_DEVICE_DEFAULTS, DirectDeviceServer } from './direct-device-server.ts';
-import { desiredFor, sameVersions } from './edge-models.ts';
+import { desiredFor, followDeployment, sameVersions } from './edge-models.ts';
 import { EdgePresence } from './edge-presence.ts';
 
 /** Broker limits `fogline cloud` exposes as flags (defaults: BROKER_DEFAULTS of the shared broker). */
@@ -120,10 +120,17 @@ export class CloudFabric {
     });
     const connected = (id: string) =>
       broker.clients().some((c) => c.clientId === id && c.identity.kind === 'edge');
-    // The edge's desired models depend on what it reports serving (edge-models.ts), and a report
-    // that changes them triggers a publish: the two refer to each other, only ever at run time.
-    const desiredModels = (id: string) =>
-      desiredFor(options.edgeModels(), presence.view(id).reported?.models);
+    // The edge's desired models depend on what it reports serving and on its deployment
+    // (edge-models.ts), and a report that changes them triggers a publish: the two refer to each
+    // other, only ever at run time.
+    const desiredModels = (id: string, deployment: DeploymentDirective | undefined) => {
+      const reported = presence.view(id).reported;
+      return followDeployment(
+        desiredFor(options.edgeModels(), reported?.models),
+        deployment,
+        reported?.deployment,
+      );
+    };
     const publisher = new DesiredStatePublisher({
       devices: store.devices,
       publish: (topic, payload, opts) => broker.publish(topic, payload, opts),
@@ -138,7 +145,9 @@ export class CloudFabric {
       onError: (err) => log('could not record edge contact', err),
       onReported: (id, reported) => {
         if (reported.deployment) options.onDeploymentReport?.(id, reported.deployment);
-        if (!sameVersions(publisher.publishedModels(id), desiredModels(id))) void publisher.publish(id);
+        if (!sameVersions(publisher.publishedModels(id), publisher.desiredModels(id))) {
+          void publisher.publish(id);
+        }
       },
     });
     let fabric: CloudFabric | undefined;

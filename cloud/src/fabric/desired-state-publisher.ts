@@ -36,8 +36,11 @@ export interface DesiredStatePublisherOptions {
   devices: Pick<DeviceRepository, 'listByEdge'>;
   /** In-process publish on the cloud broker (no ACL). */
   publish: (topic: string, payload: string, options: { qos: 1; retain: true }) => Promise<void>;
-  /** Model versions `edgeId` should serve (name → version). */
-  models: (edgeId: string) => Record<string, number>;
+  /**
+   * Model versions `edgeId` should serve (name → version), given the deployment block its message
+   * carries (the deployed model's entry follows it, edge-models.ts `followDeployment`).
+   */
+  models: (edgeId: string, deployment: DeploymentDirective | undefined) => Record<string, number>;
   /** The policy directive for `edgeId`, if any (read when each publish runs). */
   routing?: (edgeId: string) => Promise<RoutingDirective | undefined>;
   /** The model the edge should deploy, if any (read when each publish runs). */
@@ -108,6 +111,15 @@ export class DesiredStatePublisher {
   }
 
   /**
+   * The `models` `edgeId` should be told now, for the deployment block last published to it: a
+   * report that changes them (the edge's served models, or its deployment failing) calls for a
+   * publish; one that does not, for none (so reports and publishes never loop).
+   */
+  desiredModels(edgeId: string): Record<string, number> {
+    return this.options.models(edgeId, this.last.get(edgeId)?.message.deployment);
+  }
+
+  /**
    * What `edgeId`'s retained topic holds once the publishes under way for it are done; publishes
    * first if nothing was published to it yet. Undefined when that publish failed.
    */
@@ -137,7 +149,7 @@ export class DesiredStatePublisher {
       const message: DesiredStateMessage = {
         version: this.nextVersion(),
         devices: devices.map((d) => ({ id: d.id, tokenHash: d.tokenHash })),
-        models: this.options.models(edgeId),
+        models: this.options.models(edgeId, deployment),
         ...(routing && { routing }),
         ...(deployment && { deployment }),
       };

@@ -2,9 +2,11 @@
  * The `models` part of an edge's desired state (docs/edge-agent.md "Desired state"): the version the
  * cloud serves of each edge-tier model (config `tier: "edge"`), restricted to the models the edge
  * reports serving once it has reported, so that an edge running digits-mid is not told it lacks
- * digits-mid-int8. The edge reports a version mismatch as `pendingModels`.
+ * digits-mid-int8. While the edge is in a deployment (deployments/), the deployed model's entry
+ * names the deployed version instead of the cloud's own. The edge reports a version mismatch as
+ * `pendingModels`.
  */
-import type { ModelConfig } from '@fogline/shared';
+import type { DeploymentDirective, DeploymentReport, ModelConfig } from '@fogline/shared';
 import type { ModelServer } from '../serving/model-server.ts';
 
 export function edgeModelVersions(models: Pick<ModelServer, 'instances'>): Record<string, number> {
@@ -34,4 +36,23 @@ export function sameVersions(a: Record<string, number> | undefined, b: Record<st
   if (a === undefined) return false;
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+/**
+ * `models` with the deployed model's entry following `deployment` (the block the edge's desired
+ * state carries): the edge is to serve that version, not the one the cloud serves, so a deployed
+ * edge reports no `pendingModels`. Unless the edge reports that deployment failed: it keeps serving
+ * what it had (the report's `previous`), and that is what it is told.
+ */
+export function followDeployment(
+  models: Record<string, number>,
+  deployment: DeploymentDirective | undefined,
+  reported: DeploymentReport | undefined,
+): Record<string, number> {
+  if (!deployment) return models;
+  if (reported?.id === deployment.id && reported.state === 'failed') {
+    const kept = reported.previous;
+    return kept ? { ...models, [kept.model]: kept.version } : models;
+  }
+  return { ...models, [deployment.model]: deployment.version };
 }
