@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Pr
   fabric: () => import('./fabric.ts'),
   models: () => import('./models.ts'),
   shifts: () => import('./shifts.ts'),
+  soak: () => import('./soak.ts'),
   'response-cache': () => import('./response-cache.ts'),
 };
 const available = Object.keys(BENCHMARKS).join(', ');
