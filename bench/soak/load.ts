@@ -1,8 +1,9 @@
 /**
  * The soak's device load, in its own process: `devices` lean MQTT devices (bench/load/mqtt.ts, real
  * fogline frames, QoS 1) each sending `ratePerSec` requests open loop. Prints a `{"sample":…}` line
- * every `sampleMs`, then its totals (bench/lib/child.ts). Lost = sent − answered − explicit errors.
+ * every `sampleMs`, then totals (latency after warm-up). Lost = sent − answered − explicit errors.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { childMain } from '../lib/child.ts';
 import { round, summarize } from '../lib/stats.ts';
@@ -49,14 +50,14 @@ export async function soakLoad(plan: SoakPlan) {
     sent++;
     c.send((code) => {
       const ms = performance.now() - sentAt;
-      if (code !== null) {
+      if (code === null) {
+        answered++;
+        window.push(ms);
+        if (sentAt >= measureFrom) measured.push(ms);
+      } else {
         settledErrors++;
         errors[code] = (errors[code] ?? 0) + 1;
-        return;
       }
-      answered++;
-      window.push(ms);
-      if (sentAt >= measureFrom) measured.push(ms);
     });
   };
   const periodMs = 1000 / plan.ratePerSec;
@@ -70,46 +71,27 @@ export async function soakLoad(plan: SoakPlan) {
   const sampler = setInterval(() => {
     const now = performance.now();
     const { p50Ms, p99Ms } = summarize(window);
-    const sample = {
-      t: round((now - start) / 1000, 1),
-      reqPerSec: round(window.length / ((now - windowStart) / 1000), 1),
-      p50Ms: round(p50Ms, 2),
-      p99Ms: round(p99Ms, 2),
-      sent,
-      answered,
-      errors: settledErrors,
-    };
-    process.stdout.write(`${JSON.stringify({ sample })}\n`);
-    window = [];
-    windowStart = now;
+    const [t, reqPerSec] = [(now - start) / 1000, window.length / ((now - windowStart) / 1000)];
+    const sample = { t, reqPerSec, p50Ms, p99Ms, sent, answered, errors: settledErrors };
+    process.stdout.write(
+      `${JSON.stringify({ sample }, (_, v) => (typeof v === 'number' ? round(v, 2) : v))}\n`,
+    );
+    [window, windowStart] = [[], now];
   }, plan.sampleMs);
-  await new Promise((resolve) => setTimeout(resolve, plan.durationMs));
-  for (const t of [...phases, ...intervals]) clearTimeout(t);
+  await sleep(plan.durationMs);
+  for (const t of [sampler, ...phases, ...intervals]) clearTimeout(t);
   const seconds = (performance.now() - start) / 1000;
   // Every request settles: answered, an error reply, or NO_REPLY after lostAfterMs (the adapter's sweeper).
   const drainUntil = performance.now() + plan.lostAfterMs + 2000;
-  while (answered + settledErrors < sent && performance.now() < drainUntil)
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  clearInterval(sampler);
+  while (answered + settledErrors < sent && performance.now() < drainUntil) await sleep(100);
   const disconnected = connections.filter((c) => !c.alive).length;
   await Promise.all(connections.map((c) => c.close()));
-  const explicit = Object.entries(errors)
-    .filter(([code]) => !LOST_CODES.includes(code))
-    .reduce((sum, [, n]) => sum + n, 0);
-  return {
-    devices: connections.length,
-    connectSeconds: round(connectSeconds, 1),
-    seconds: round(seconds, 1),
-    sent,
-    answered,
-    explicitErrors: explicit,
-    errors,
-    lost: sent - answered - explicit,
-    disconnected,
-    reqPerSec: round(answered / seconds, 1),
-    /** Requests sent after the warm-up. */
-    latency: summarize(measured),
-  };
+  let explicitErrors = 0;
+  for (const [code, n] of Object.entries(errors)) if (!LOST_CODES.includes(code)) explicitErrors += n;
+  const lost = sent - answered - explicitErrors;
+  const reqPerSec = round(answered / seconds, 1);
+  const totals = { sent, answered, explicitErrors, errors, lost, disconnected, reqPerSec };
+  return { devices: connections.length, connectSeconds, seconds, ...totals, latency: summarize(measured) };
 }
 
 export type SoakLoadResult = Awaited<ReturnType<typeof soakLoad>>;
