@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFoglineProcess } from '@fogline/cli/testing';
+import { DEFAULT_MODEL_PATH } from '@fogline/device-sdk';
 import { DeviceListCache } from '@fogline/edge-agent';
 import { hashSecret } from '@fogline/shared/secrets';
 import { runChild } from './lib/child.ts';
@@ -15,10 +16,9 @@ import { machineLine, ms, reportHead, table, target, targetsTable, writeReport }
 import { round } from './lib/stats.ts';
 import type { SoakLoadResult, SoakPlan } from './soak/load.ts';
 
-const HELP = `usage: npm run bench -- soak [flags]
-
-One \`fogline edge\` process on 127.0.0.1 under many devices for a long stretch.
-  --devices <n>         devices, each its own MQTT connection (default 1000)
+const HELP = `usage: npm run bench -- soak [flags]: one \`fogline edge\` on 127.0.0.1 under many devices
+  --devices <n>         lean devices (MQTT frames, no model), a connection each (default 1000)
+  --sdk-devices <n>     real SDK devices (device model, escalation) beside them (default 3)
   --minutes <n>         length of the run once all devices are connected, warm-up included (default 10)
   --rate <n>            requests per second per device (default 0.5)
   --deadline-ms <n>     deadline_ms of each request (default 2000)
@@ -26,13 +26,9 @@ One \`fogline edge\` process on 127.0.0.1 under many devices for a long stretch.
   --sample-seconds <n>  sampling period (default 5)
 Report: bench/reports/soak.{md,json}. Targets: 0 lost, edge RSS growth after warm-up < 10 %.`;
 
-const EDGE_ID = 'soak-edge';
-
 /** One sample: the load's (soak/load.ts) and the edge's RSS at that moment. */
-type Sample = Record<
-  't' | 'reqPerSec' | 'p50Ms' | 'p99Ms' | 'sent' | 'answered' | 'errors' | 'rssMb',
-  number
->;
+type SampleKey = 't' | 'reqPerSec' | 'p50Ms' | 'p99Ms' | 'sent' | 'answered' | 'errors' | 'rssMb';
+type Sample = Record<SampleKey, number>;
 
 function settingsOf(args: readonly string[]) {
   const minutes = numberFlag(args, '--minutes', 10);
@@ -40,6 +36,7 @@ function settingsOf(args: readonly string[]) {
   if (warmupSeconds >= minutes * 60) throw new Error('--warmup-seconds must be shorter than --minutes');
   return {
     devices: numberFlag(args, '--devices', 1000),
+    sdkDevices: numberFlag(args, '--sdk-devices', 3),
     minutes,
     ratePerSec: numberFlag(args, '--rate', 0.5),
     deadlineMs: numberFlag(args, '--deadline-ms', 2000),
@@ -72,12 +69,12 @@ function markdown(r: ReturnType<typeof summary>) {
   const rows = r.samples.map(
     (s) => `${s.t} | ${s.reqPerSec} | ${ms(s.p50Ms)} | ${ms(s.p99Ms)} | ${s.rssMb.toFixed(1)} | ${s.errors}`,
   );
-  return `# Soak: ${r.settings.devices} devices on one edge for ${r.settings.minutes} min
+  return `# Soak: ${r.settings.devices} + ${r.settings.sdkDevices} SDK devices on one edge for ${r.settings.minutes} min
 
 \`${r.command}\` · ${machineLine(r.at, r.machine)}
 
 One \`fogline edge\` process (embedded broker on 127.0.0.1, threshold 0: the edge answers every request);
-lean MQTT devices in one load process (bench/load/mqtt.ts: real fogline frames, QoS 1), each sending
+lean MQTT devices (bench/load/mqtt.ts: real fogline frames, QoS 1) and ${r.settings.sdkDevices} real SDK devices in one load process, each sending
 ${r.settings.ratePerSec} req/s open loop, deadline_ms ${r.settings.deadlineMs}; the first ${r.settings.warmupSeconds} s are warm-up (out of RSS growth and latency totals).
 
 ${targetsTable(r.targets)}
@@ -109,12 +106,12 @@ function summary(head: Head, settings: Settings, load: SoakLoadResult, samples: 
 export default async function run(args: string[] = []): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) return console.log(HELP);
   const settings = settingsOf(args);
-  const { devices, minutes, ratePerSec, deadlineMs, warmupSeconds, sampleSeconds } = settings;
+  const { devices, sdkDevices, minutes, ratePerSec, deadlineMs, warmupSeconds, sampleSeconds } = settings;
   const dataDir = await mkdtemp(join(tmpdir(), 'fogline-soak-'));
-  const credentials = await seedDevices(dataDir, devices);
+  const credentials = await seedDevices(dataDir, devices + sdkDevices);
   const edge = await startFoglineProcess<{ mqtt: { port: number } }>(
     [
-      ...['edge', '--id', EDGE_ID, '--cloud', 'http://127.0.0.1:1', '--device-list-poll-ms', '0'],
+      ...['edge', '--id', 'soak-edge', '--cloud', 'http://127.0.0.1:1', '--device-list-poll-ms', '0'],
       ...['--host', '127.0.0.1', '--mqtt-port', '0', '--data-dir', dataDir, '--threshold', '0', '--quiet'],
     ],
     { env: { FOGLINE_EDGE_TOKEN: 'soak-edge-token' } },
@@ -124,8 +121,9 @@ export default async function run(args: string[] = []): Promise<void> {
   try {
     const plan: SoakPlan = {
       broker: `mqtt://127.0.0.1:${edge.ready.mqtt.port}`,
-      edgeId: EDGE_ID,
-      devices: credentials,
+      edgeId: 'soak-edge',
+      devices: credentials.slice(0, devices),
+      sdk: { devices: credentials.slice(devices), model: DEFAULT_MODEL_PATH },
       deadlineMs,
       lostAfterMs: deadlineMs + 5000,
       ratePerSec,

@@ -1,7 +1,6 @@
 /**
- * The soak's device load, in its own process: `devices` lean MQTT devices (bench/load/mqtt.ts, real
- * fogline frames, QoS 1) each sending `ratePerSec` requests open loop. Prints a `{"sample":…}` line
- * every `sampleMs`, then totals (latency after warm-up). Lost = sent − answered − explicit errors.
+ * The soak's devices, in their own process, each sending `ratePerSec` requests open loop. Prints a sample
+ * line every `sampleMs`, then totals (latency after warm-up). Lost = sent − answered − explicit errors.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,13 +8,13 @@ import { childMain } from '../lib/child.ts';
 import { round, summarize } from '../lib/stats.ts';
 import type { LoadConnection } from '../load/closed-loop.ts';
 import { type MqttTarget, mqttAdapter } from '../load/mqtt.ts';
+import { sdkAdapter } from '../load/sdk.ts';
 
-export interface SoakPlan extends MqttTarget {
-  readonly ratePerSec: number;
-  readonly warmupMs: number;
-  readonly durationMs: number;
-  readonly sampleMs: number;
-}
+/** `sdk`: a few real SDK devices (device model, escalation policy) beside the lean ones. */
+export type SoakPlan = MqttTarget &
+  Readonly<Record<'ratePerSec' | 'warmupMs' | 'durationMs' | 'sampleMs', number>> & {
+    readonly sdk: { readonly devices: MqttTarget['devices']; readonly model: string };
+  };
 
 /** Codes the load generator gives requests it never saw settled: these are lost, not explicit errors. */
 export const LOST_CODES = ['NO_REPLY', 'CONNECTION_LOST'];
@@ -29,6 +28,8 @@ async function connectAll(plan: SoakPlan): Promise<LoadConnection[]> {
     const batch = plan.devices.slice(i, i + CONNECT_BATCH).map((_, j) => adapter.connect(i + j));
     connections.push(...(await Promise.all(batch)));
   }
+  const sdk = sdkAdapter({ ...plan, ...plan.sdk, warmupPerDevice: 3 });
+  for (let k = 0; k < plan.sdk.devices.length; k++) connections.push(await sdk.connect(k));
   return connections;
 }
 
