@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Pr
   models: () => import('./models.ts'),
   rollout: () => import('./rollout/index.ts'),
   shifts: () => import('./shifts.ts'),
+  soak: () => import('./soak.ts'),
   'response-cache': () => import('./response-cache.ts'),
 };
 const available = Object.keys(BENCHMARKS).join(', ');

@@ -4,6 +4,7 @@
  * its result as the last line of stdout.
  */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 /** Node options of a bench child: the TypeScript loader. */
@@ -11,8 +12,8 @@ export function childExecArgv(): string[] {
   return ['--import', import.meta.resolve('tsx')];
 }
 
-/** Runs `script` with `plan` on stdin; resolves with the JSON it prints last. */
-export function runChild<R>(script: URL, plan: unknown): Promise<R> {
+/** Runs `script` with `plan` on stdin; resolves with the JSON it prints last; `onLine` sees each line as it comes. */
+export function runChild<R>(script: URL, plan: unknown, onLine?: (line: string) => void): Promise<R> {
   const child = spawn(process.execPath, [...childExecArgv(), fileURLToPath(script)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -20,6 +21,7 @@ export function runChild<R>(script: URL, plan: unknown): Promise<R> {
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  if (onLine) createInterface({ input: child.stdout }).on('line', onLine);
   child.stdin.end(JSON.stringify(plan));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
