@@ -38,7 +38,7 @@ const counted = () => {
 async function phase(images: readonly Float32Array[]): Promise<void> {
   const before = counted();
   await inferAll(images);
-  await expect.poll(counted, { timeout: 5000 }).toBe(before + images.length);
+  await expect.poll(counted, { timeout: 15_000 }).toBe(before + images.length);
 }
 
 beforeAll(async () => {

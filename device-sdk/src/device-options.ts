@@ -75,7 +75,8 @@ export interface ConnectDeviceOptions {
   auditSeed?: number;
   /**
    * Most audits per second and in a burst (docs/device-sdk.md "Audits"). Default 2/s, burst 10: below
-   * the edge's report budget, so score histograms always get through.
+   * the edge's report budget; every other report (score histograms, `device.report`) takes from it
+   * too, so audits yield and histograms get through even at thousands of inferences per second.
    */
   auditBudget?: { ratePerSec: number; burst: number };
   /**

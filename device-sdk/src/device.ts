@@ -361,6 +361,7 @@ export class Device {
    */
   report(report: DeviceReport): boolean {
     if (this.#closed) throw new FoglineError('UNAVAILABLE', `device "${this.deviceId}" is closed`);
+    this.#audits.takeBudget(); // audits yield: with histograms they stay under the edge's report budget
     const sent = this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report));
     if (sent) this.#stats.reportsSent++;
     else this.#stats.reportsNotSent++;
