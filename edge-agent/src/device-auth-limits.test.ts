@@ -47,11 +47,9 @@ describe('the edge broker under a flood of wrong device tokens', () => {
       const codes = await Promise.all(
         Array.from({ length: 12 }, (_, i) => connackFrom(fixture.url, '127.0.0.21', 'dev-1', `wrong-${i}`)),
       );
-      // Checked (bad user name or password) while the address has budget, refused once the failures
-      // emptied it (server unavailable, no lookup); a wave in flight is bounded by the hashing pool.
-      expect(codes.every((c) => c === 4 || c === 3)).toBe(true);
-      expect(codes.filter((c) => c === 4).length).toBeGreaterThanOrEqual(4);
-      expect(await connackFrom(fixture.url, '127.0.0.21', 'dev-1', 'wrong-again')).toBe(3);
+      // The broker reserves a token per CONNECT: however concurrent, no more than the burst are checked.
+      expect(codes.filter((c) => c === 4)).toHaveLength(4); // checked: bad user name or password
+      expect(codes.filter((c) => c === 3)).toHaveLength(8); // refused at once: server unavailable
       // The id is past its failure budget, yet its right token gets in (device-client connects from 127.0.0.1).
       const dev = await connectAgentDevice(fixture, device);
       try {

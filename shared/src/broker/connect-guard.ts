@@ -50,11 +50,12 @@ export function createConnectGuard(
       stats.connectRefused['max-clients']++;
       return callback(new Error(`broker full: ${options.maxClients} clients connected`), false);
     }
-    const gate = throttle.begin(clientAddress(client));
+    const gate = throttle.reserve(clientAddress(client));
     gates.set(client, gate);
     // Refused in authenticate with a CONNACK; it must not use up the rate valid clients connect at.
     if (!gate.ok) return callback(null, true);
     if (!connectBucket.tryTake().ok) {
+      throttle.release(clientAddress(client)); // not an authentication: its token goes back
       stats.connectRefused.throttled++;
       return callback(new Error('too many new connections per second; retry later'), false);
     }
@@ -94,7 +95,7 @@ export function createConnectGuard(
     options.resolveIdentity(clientId, token).then(
       (identity) => {
         if (!identity || identity.id !== clientId) {
-          const delayMs = throttle.failed(address, clientId);
+          const delayMs = throttle.failed(undefined, clientId); // reserve took the address's token
           return refuse(
             'bad-credentials',
             BAD_USERNAME_OR_PASSWORD,
@@ -102,6 +103,7 @@ export function createConnectGuard(
             delayMs,
           );
         }
+        throttle.release(address);
         const fingerprint = credentialFingerprint(token);
         const holder = sessions.holder(clientId);
         // docs/design.md: a client id already connected with other credentials is refused; with the same

@@ -19,6 +19,19 @@ describe('AuthThrottle', () => {
     expect(throttle.begin('10.0.0.1').ok).toBe(true);
   });
 
+  it('reserve takes a token before a check and release gives it back (the brokers)', () => {
+    const clock = new ManualClock();
+    const throttle = new AuthThrottle({ perAddress: { ratePerSec: 1, burst: 2 }, clock });
+    for (let i = 0; i < 5; i++) {
+      expect(throttle.reserve('10.0.0.1').ok).toBe(true);
+      throttle.release('10.0.0.1'); // right credential
+    }
+    expect(throttle.reserve('10.0.0.1').ok).toBe(true); // wrong: kept
+    expect(throttle.reserve('10.0.0.1').ok).toBe(true); // wrong: kept
+    expect(throttle.reserve('10.0.0.1')).toEqual({ ok: false, retryAfterMs: 1000 });
+    expect(throttle.begin('10.0.0.1').ok).toBe(false); // HTTP sees the same budget
+  });
+
   it('slows failures on an id past its budget and nothing else', () => {
     const throttle = new AuthThrottle({
       perId: { ratePerSec: 1, burst: 2 },

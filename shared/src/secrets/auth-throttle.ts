@@ -7,7 +7,10 @@
  *   requests (a gateway opening many connections at once) is never refused. An empty bucket refuses
  *   the address at once, with no hash (HTTP 429 with Retry-After, MQTT CONNACK "server unavailable"),
  *   until it refills. Failures already running when it empties overshoot it by at most the checks
- *   in flight, which the hashing pool bounds (scrypt-pool.ts).
+ *   in flight, which the hashing pool bounds (scrypt-pool.ts). The brokers instead `reserve` a token
+ *   per CONNECT and `release` it on success: a CONNECT flood then cannot get past the budget while
+ *   its hashes run (and spend the broker's connect rate), and one address seldom opens many valid
+ *   connections at once (a device holds one).
  * - **per claimed id** (edge or device id), a bucket of failures: past it, each further failure for that
  *   id is answered only after `idFailureDelayMs`. Successes are never delayed or refused by it: anyone
  *   can name an id, so failures on an id never lock out the holder of its right token.
@@ -96,6 +99,20 @@ export class AuthThrottle {
   }
 
   /**
+   * Takes a token of `address`'s budget before a check (the brokers: see the module comment); give it
+   * back with `release` when the credential was right or nothing was checked.
+   */
+  reserve(address: string | undefined): TakeResult {
+    if (address === undefined) return { ok: true };
+    return this.addresses.get(addressKey(address)).tryTake();
+  }
+
+  /** Gives back a token `reserve` took. */
+  release(address: string | undefined): void {
+    if (address !== undefined) this.addresses.peek(addressKey(address))?.putBack();
+  }
+
+  /**
    * How long `address` is over its budget from now, in ms (0 = not over it); takes nothing. A
    * listener can refuse such a connection or request before any parsing or lookup.
    */
@@ -109,7 +126,8 @@ export class AuthThrottle {
 
   /**
    * The credential presented from `address` was wrong (for `id`, when one was claimed): takes the
-   * address's token, and returns how long to hold the refusal (0 = answer now).
+   * address's token (pass undefined when `reserve` took it already), and returns how long to hold the
+   * refusal (0 = answer now).
    */
   failed(address: string | undefined, id?: string): number {
     if (address !== undefined) this.addresses.get(addressKey(address)).tryTake();
