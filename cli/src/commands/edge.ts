@@ -10,7 +10,6 @@ import {
   BREAKER_RULES,
   createEdgeAgent,
   DEFAULT_EDGE_MQTT_PORT,
-  DEVICE_FILES_RULES,
   DRIFT_DEFAULTS,
   DRIFT_RULES,
   type EdgeAgentOptions,
@@ -35,8 +34,9 @@ import {
   lateCorrectionsOf,
 } from './edge-late-corrections.ts';
 import { type LocalBrokerFlags, localBrokerOf } from './edge-local-broker.ts';
+import { addSideListenerFlags, type SideListenerFlags, sideListenersOf } from './edge-side-listeners.ts';
 
-interface EdgeFlags extends LocalBrokerFlags, LateCorrectionFlags {
+interface EdgeFlags extends LocalBrokerFlags, LateCorrectionFlags, SideListenerFlags {
   id: string;
   token?: string;
   cloud: string;
@@ -45,11 +45,6 @@ interface EdgeFlags extends LocalBrokerFlags, LateCorrectionFlags {
   auditInputs: 'keep' | 'drop';
   auditFloorPerSec: number;
   dataDir: string;
-  metricsPort?: number;
-  metricsHost: string;
-  deviceFilesPort?: number;
-  deviceFilesHost: string;
-  deviceFilesUrl?: string;
   model: string;
   modelVersion?: number;
   deviceModel?: string;
@@ -81,7 +76,9 @@ export function registerEdge(program: Command): void {
   const a = AGENT_DEFAULTS;
   const rules = AGENT_RULES;
   const { publishRate } = BROKER_DEFAULTS;
-  const command = addLateCorrectionFlags(addBrokerCaps(addDataDirTrust(program.command('edge'))));
+  const command = addSideListenerFlags(
+    addLateCorrectionFlags(addBrokerCaps(addDataDirTrust(program.command('edge')))),
+  );
   addServerTls(command, 'the local broker as MQTTS/WSS; SIGHUP re-reads them');
   addClientCa(command, 'the cloud (--cloud https://…, --cloud-broker mqtts://…)')
     .description('run an edge agent: local MQTT broker for devices, mid model, escalation to the cloud')
@@ -294,27 +291,6 @@ export function registerEdge(program: Command): void {
         a.shutdownTimeoutMs,
       ),
     )
-    .option(
-      '--metrics-port <port>',
-      'serve Prometheus /metrics on this port (0 = any free port; default: off)',
-      numberFlag('--metrics-port', LOCAL_BROKER_RULES.mqttPort),
-    )
-    .option(
-      '--metrics-host <address>',
-      'interface of /metrics; any but loopback needs a bearer token in $FOGLINE_METRICS_TOKEN',
-      '127.0.0.1',
-    )
-    .option(
-      '--device-files-port <port>',
-      "serve the devices their model (a deployment's device model) over HTTP on this port (0 = any free port; default: off)",
-      numberFlag('--device-files-port', DEVICE_FILES_RULES.port),
-    )
-    .option('--device-files-host <address>', 'interface of the device file listener', '0.0.0.0')
-    .option(
-      '--device-files-url <url>',
-      'base URL devices reach that listener by (default: http://<host or hostname>:<port>)',
-      textFlag('--device-files-url', DEVICE_FILES_RULES.publicUrl),
-    )
     .option('--quiet', 'no log lines on stderr (the ready line still goes to stdout)')
     .option(
       '--log-requests',
@@ -348,16 +324,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     dataDir: flags.dataDir,
     insecureDataDir: flags.insecureDataDir === true,
     cloudCa: await readClientCa(flags),
-    ...(flags.metricsPort !== undefined && {
-      metrics: { port: flags.metricsPort, host: flags.metricsHost, token: process.env.FOGLINE_METRICS_TOKEN },
-    }),
-    ...(flags.deviceFilesPort !== undefined && {
-      deviceFiles: {
-        port: flags.deviceFilesPort,
-        host: flags.deviceFilesHost,
-        ...(flags.deviceFilesUrl !== undefined && { publicUrl: flags.deviceFilesUrl }),
-      },
-    }),
+    ...sideListenersOf(flags),
     modelsDir: flags.models,
     model: flags.model,
     modelVersion: flags.modelVersion,
