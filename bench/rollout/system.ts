@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { eventually, startFabricCloud } from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
+import { deployableEdgeOptions } from '@fogline/edge-agent/testing';
 import { type DeploymentReport, topics } from '@fogline/shared';
 
 export const EDGES = ['rollout-a', 'rollout-b'] as const;
@@ -45,26 +46,17 @@ export async function startRolloutSystem() {
       );
       const edge = await cloud.admin.createEdge(edgeId);
       const { token } = await cloud.admin.createDevice(`${edgeId}-dev`, edgeId);
-      const agent = createEdgeAgent({
-        edgeId,
-        token: edge.token,
-        cloudUrl: cloud.url,
-        cloudBrokerUrl: cloud.mqttUrl,
-        cloudModel: 'digits-tiny',
-        model: 'digits-mid',
-        deviceModel: 'digits-tiny:1',
-        localBroker: {
-          kind: 'embedded',
-          host: '127.0.0.1',
-          mqttPort: 0,
-          publishRate: { ratePerSec: 10_000, burst: 10_000 },
-          reportRate: { ratePerSec: 10_000, burst: 10_000 },
-        },
-        dataDir: join(root, edgeId),
-        workers: 1,
-        intraOpThreads: 1,
-        logger: { info: () => {}, warn: (line) => console.warn(`[${edgeId}] ${line}`) },
-      });
+      const agent = createEdgeAgent(
+        deployableEdgeOptions({
+          edgeId,
+          token: edge.token,
+          cloudUrl: cloud.url,
+          cloudBrokerUrl: cloud.mqttUrl,
+          cloudModel: 'digits-tiny',
+          dataDir: join(root, edgeId),
+          warn: (line) => console.warn(`[${edgeId}] ${line}`),
+        }),
+      );
       agents.push(agent);
       const info = await agent.start();
       await eventually(() => agent.deviceListVersion !== undefined && agent.cloudLinkConnected, 20_000);

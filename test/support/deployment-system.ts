@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { eventually, type FabricCloud, startFabricCloud } from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { createEdgeAgent, type EdgeAgent, type EdgeAgentOptions } from '@fogline/edge-agent';
+import { deployableEdgeOptions } from '@fogline/edge-agent/testing';
 import { type DeploymentReport, topics } from '@fogline/shared';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { type CloudProxy, startCloudProxy } from './cloud-proxy.ts';
@@ -50,7 +51,7 @@ export interface DeploymentSystem {
 }
 
 export async function startDeploymentSystem(
-  extra: Partial<EdgeAgentOptions> = {},
+  _extra: Partial<EdgeAgentOptions> = {},
 ): Promise<DeploymentSystem> {
   const edgeId = 'deploy-edge';
   const dataDir = mkdtempSync(join(tmpdir(), 'fogline-deploy-edge-'));
@@ -73,28 +74,17 @@ export async function startDeploymentSystem(
   const edge = await cloud.admin.createEdge(edgeId);
   const { token } = await cloud.admin.createDevice('dev-1', edgeId);
   const startEdge = async () => {
-    const agent = createEdgeAgent({
-      edgeId,
-      token: edge.token,
-      cloudUrl: proxy.url,
-      cloudBrokerUrl: cloud.mqttUrl,
-      cloudModel: 'digits-tiny',
-      model: 'digits-mid',
-      deviceModel: 'digits-tiny:1',
-      localBroker: {
-        kind: 'embedded',
-        host: '127.0.0.1',
-        mqttPort: 0,
-        publishRate: { ratePerSec: 10_000, burst: 10_000 },
-        reportRate: { ratePerSec: 10_000, burst: 10_000 },
-      },
-      dataDir,
-      workers: 1,
-      intraOpThreads: 1,
-      deploymentDownload: { idleTimeoutMs: 10_000, attempts: 4, backoffMs: 100 },
-      logger: { info: () => {}, warn: (line) => warnings.push(line) },
-      ...extra,
-    });
+    const agent = createEdgeAgent(
+      deployableEdgeOptions({
+        edgeId,
+        token: edge.token,
+        cloudUrl: proxy.url,
+        cloudBrokerUrl: cloud.mqttUrl,
+        cloudModel: 'digits-tiny',
+        dataDir,
+        warn: (line) => warnings.push(line),
+      }),
+    );
     const info = await agent.start();
     await eventually(() => agent.deviceListVersion !== undefined && agent.cloudLinkConnected, 15_000);
     const device = await connectDevice({

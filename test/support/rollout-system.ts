@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { eventually, type FabricCloud, pushCommittedModel, startFabricCloud } from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
-import { testDigits } from '@fogline/edge-agent/testing';
+import { deployableEdgeOptions, testDigits } from '@fogline/edge-agent/testing';
 import { type CliOutcome, runFogline } from '../../cli/src/testing/run-fogline.ts';
 
 export const EDGES = ['edge-a', 'edge-b'] as const;
@@ -40,27 +40,16 @@ async function startEdge(cloud: FabricCloud, id: string): Promise<RolloutEdge> {
   const dataDir = mkdtempSync(join(tmpdir(), `fogline-rollout-${id}-`));
   const edge = await cloud.admin.createEdge(id);
   const { token } = await cloud.admin.createDevice(`${id}-dev`, id);
-  const agent = createEdgeAgent({
-    edgeId: id,
-    token: edge.token,
-    cloudUrl: cloud.url,
-    cloudBrokerUrl: cloud.mqttUrl,
-    cloudModel: 'digits-large',
-    model: 'digits-mid',
-    deviceModel: 'digits-tiny:1',
-    localBroker: {
-      kind: 'embedded',
-      host: '127.0.0.1',
-      mqttPort: 0,
-      publishRate: { ratePerSec: 10_000, burst: 10_000 },
-      reportRate: { ratePerSec: 10_000, burst: 10_000 },
-    },
-    dataDir,
-    workers: 1,
-    intraOpThreads: 1,
-    deploymentDownload: { idleTimeoutMs: 10_000, attempts: 4, backoffMs: 100 },
-    logger: { info: () => {}, warn: () => {} },
-  });
+  const agent = createEdgeAgent(
+    deployableEdgeOptions({
+      edgeId: id,
+      token: edge.token,
+      cloudUrl: cloud.url,
+      cloudBrokerUrl: cloud.mqttUrl,
+      cloudModel: 'digits-large',
+      dataDir,
+    }),
+  );
   const info = await agent.start();
   await eventually(() => agent.deviceListVersion !== undefined && agent.cloudLinkConnected, 30_000);
   const device = await connectDevice({
