@@ -48,6 +48,11 @@ export interface CloudOptions {
   cloudModel: string;
   /** PostgreSQL URL; default `DATABASE_URL`, else PGlite in the data dir. */
   databaseUrl: string | undefined;
+  /**
+   * Redis shared by the replicas of one cloud (`--redis-url`, `FOGLINE_REDIS_URL`; cluster/cluster.ts,
+   * docs/scale-out.md); undefined = one process, shared state in memory.
+   */
+  redisUrl: string | undefined;
   /** false = --no-auth: infer without API keys (and repository control without the admin token). */
   auth: boolean;
   /** Request bodies past this get 413. */
@@ -96,6 +101,7 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   modelsDir: DEFAULT_MODELS_DIR,
   cloudModel: 'digits-large',
   databaseUrl: undefined,
+  redisUrl: undefined,
   auth: true,
   maxBodyBytes: 16 * 1024 * 1024,
   http: DEFAULT_HTTP_LIMITS,

@@ -23,6 +23,7 @@ import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
 import { type AuthGate, authGate } from './auth/auth-gate.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
+import { type Cluster, openCluster } from './cluster/cluster.ts';
 import { ControllerService } from './controller/controller-service.ts';
 import { DeploymentService } from './deployments/deployment-service.ts';
 import { CloudFabric } from './fabric/cloud-fabric.ts';
@@ -79,6 +80,8 @@ export class CloudServer {
   private liveFeed?: LiveFeed;
   private stopping?: Promise<void>;
   private tls?: ServerTls;
+  /** The Redis the replicas share (`--redis-url`); absent: one process. */
+  private clusterInstance?: Cluster;
 
   constructor(
     options: Partial<CloudOptions> = {},
@@ -137,6 +140,11 @@ export class CloudServer {
     return this.listener?.inFlight ?? 0;
   }
 
+  /** The Redis the replicas share (cluster/cluster.ts); undefined without `--redis-url` or before start. */
+  get cluster(): Cluster | undefined {
+    return this.clusterInstance;
+  }
+
   /** The field-record windows and the controller (docs/field-accuracy.md); only after start. */
   get controller(): ControllerService {
     return started(this.controllerInstance);
@@ -186,6 +194,8 @@ export class CloudServer {
       await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
       const adminToken = await ensureAdminToken(o.dataDir);
       this.store = await openStore({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
+      if (o.redisUrl !== undefined)
+        this.clusterInstance = await openCluster({ url: o.redisUrl, log: this.info });
       const metrics = new CloudMetrics();
       const store = this.store;
       const playground = o.demo ? new DemoPlayground(DEFAULT_DEMO_SETTINGS, o.modelsDir) : undefined;
@@ -378,6 +388,7 @@ export class CloudServer {
     await this.auditIntake?.close();
     await this.modelServer?.close();
     await this.store?.close();
+    await this.clusterInstance?.close();
     if (this.listener) await rm(join(this.options.dataDir, CLOUD_STATE_FILE), { force: true });
   }
 }

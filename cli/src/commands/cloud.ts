@@ -65,6 +65,7 @@ interface CloudFlags extends ControllerFlags, TrustFlags, HttpLimitFlags, Broker
   auditMaxAgeDays: number;
   demo?: boolean;
   logRequests?: boolean;
+  redisUrl?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -241,6 +242,12 @@ export function registerCloud(program: Command): void {
       '--demo',
       'open the playground (/playground) to anyone: a public demo identity that reaches only the cloud model, rate-limited (docs/dashboard.md)',
     )
+    .addOption(
+      new Option(
+        '--redis-url <url>',
+        'Redis shared by the replicas of one cloud: broker messages and sessions, rate limits, edge presence (docs/scale-out.md); default: one process',
+      ).env('FOGLINE_REDIS_URL'),
+    )
     .option(
       '--log-requests',
       'one log line per inference request: its request id, trace id and status (docs/reliability.md "Tracing a request")',
@@ -286,6 +293,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       demo: flags.demo === true,
       logRequests: flags.logRequests === true,
       tls: serverTlsFiles(flags),
+      redisUrl: flags.redisUrl,
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
     (line) => process.stderr.write(`fogline cloud: ${line}\n`),

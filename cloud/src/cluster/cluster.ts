@@ -1,0 +1,101 @@
+/**
+ * The cloud's link to the other replicas (docs/scale-out.md): one Redis, given by `--redis-url`
+ * (`FOGLINE_REDIS_URL`). Without it the cloud is one process and keeps its shared state in memory;
+ * with it, the parts that must agree across replicas (the broker's messages and sessions, token
+ * buckets, edge presence) share it through this connection. PostgreSQL stays the system of record:
+ * what Redis loses is rebuilt from the store.
+ *
+ * One home: every cluster-wide piece takes the `Cluster` CloudServer opens here, never a URL of its own.
+ */
+import { FoglineError } from '@fogline/shared';
+import { Redis } from 'ioredis';
+import { redactUrl } from '../store/postgres-connection.ts';
+
+export interface ClusterOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://` (TLS). */
+  readonly url: string;
+  /** How long the first connection may take before the start fails. Default 5000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Connection trouble after the start (it reconnects on its own); one line each. */
+  readonly log?: (line: string) => void;
+}
+
+export interface Cluster {
+  /** The URL with its password hidden, for messages. */
+  readonly where: string;
+  /** The shared command connection (not for SUBSCRIBE: `duplicate()` it for that). */
+  readonly redis: Redis;
+  /** A new connection to the same Redis with the same settings (subscribers, blocking commands). */
+  duplicate(): Redis;
+  /** Closes every connection this cluster opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Connects to Redis; fails with UNAVAILABLE (naming the redacted URL) when it cannot be reached. */
+export async function openCluster(options: ClusterOptions): Promise<Cluster> {
+  const where = redactUrl(options.url);
+  let parsed: URL;
+  try {
+    parsed = new URL(options.url);
+  } catch {
+    throw new FoglineError('INVALID_ARG', `--redis-url: '${where}' is not a URL (redis://host:port)`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new FoglineError('INVALID_ARG', `--redis-url: '${where}' must start with redis:// or rediss://`);
+  }
+  const log = options.log ?? (() => {});
+  const opened: Redis[] = [];
+  const connect = (): Redis => {
+    const redis = new Redis(options.url, {
+      lazyConnect: true,
+      connectTimeout: options.connectTimeoutMs ?? 5_000,
+      // Commands wait for a reconnect instead of failing at once; each caller bounds its own wait.
+      maxRetriesPerRequest: null,
+      retryStrategy: (times) => Math.min(100 * times, 2_000),
+    });
+    let lastError = '';
+    redis.on('error', (err: Error) => {
+      // ioredis repeats the same error on every retry: one line per change.
+      if (err.message !== lastError) log(`redis ${where}: ${err.message}`);
+      lastError = err.message;
+    });
+    redis.on('ready', () => {
+      if (lastError) log(`redis ${where}: connected again`);
+      lastError = '';
+    });
+    opened.push(redis);
+    return redis;
+  };
+  const redis = connect();
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (cause) {
+    redis.disconnect();
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new FoglineError('UNAVAILABLE', `cannot reach Redis at ${where}: ${reason}`, { cause });
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    where,
+    redis,
+    duplicate: () => {
+      const copy = connect();
+      void copy.connect().catch(() => {}); // errors are logged by the 'error' listener; it retries
+      return copy;
+    },
+    close: () => {
+      closing ??= Promise.all(opened.map(closeConnection)).then(() => {});
+      return closing;
+    },
+  };
+}
+
+/** QUIT, then wait for the socket to end (a connection that is down is just dropped). */
+function closeConnection(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return Promise.resolve();
+  const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()));
+  if (redis.status === 'ready') void redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+  return ended;
+}
