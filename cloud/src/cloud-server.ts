@@ -229,6 +229,7 @@ export class CloudServer {
         store,
         publish: (id) => fabric.publisher.publish(id),
         servedVersion: (id, model) => fabric.presence.view(id).reported?.models?.[model],
+        reportedDeployment: (id) => fabric.presence.view(id).reported?.deployment,
         log: this.info,
       });
       this.deploymentService = deployments;

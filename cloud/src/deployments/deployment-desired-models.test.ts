@@ -110,4 +110,48 @@ describe("an edge's desired models during a deployment", () => {
     await cloud.server.fabric.publisher.idle();
     expect(received.length).toBe(count);
   });
+
+  it('keep naming the last deployment on an edge that waits behind the canary edges', async () => {
+    const REST = 'models-edge-rest';
+    const { token } = await cloud.admin.createEdge(REST);
+    const rest = await mustConnect(cloud.mqttUrl, REST, token);
+    const restReceived: DesiredStateMessage[] = [];
+    rest.on('message', (topic, payload) => {
+      if (topic === topics.desired(REST)) restReceived.push(JSON.parse(payload.toString()));
+    });
+    try {
+      await rest.subscribeAsync(topics.desired(REST), { qos: 1 });
+      const restReport = (deployment: DeploymentReport) =>
+        rest.publishAsync(
+          topics.reported(REST),
+          JSON.stringify({ edgeId: REST, models: { 'digits-mid': 2 }, deployment }),
+          { qos: 1 },
+        );
+      const first = await cloud.admin.deploy({
+        model: 'digits-mid',
+        version: 2,
+        edges: [REST],
+        canary: 1,
+        canaryHealthyMs: 100,
+      });
+      await eventually(() => restReceived.at(-1)?.deployment?.id === first.id);
+      await restReport(deployed(first, 'active'));
+      await eventually(async () => (await cloud.admin.deployment(first.id)).state === 'done', 15_000);
+
+      // The next deployment reaches the canary edge first; the other one waits its turn for a minute.
+      const next = await cloud.admin.deploy({
+        model: 'digits-mid',
+        version: 3,
+        edges: [EDGE, REST],
+        canary: 0.5,
+        canaryHealthyMs: 60_000,
+      });
+      await eventually(() => last().deployment?.id === next.id);
+      await cloud.server.fabric.publisher.idle();
+      expect(restReceived.at(-1)?.deployment?.id).toBe(first.id);
+      expect(restReceived.at(-1)?.models).toEqual({ 'digits-mid': 2 });
+    } finally {
+      rest.end(true);
+    }
+  });
 });

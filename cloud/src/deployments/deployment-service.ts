@@ -32,6 +32,8 @@ export interface DeploymentServiceOptions {
   readonly publish: (edgeId: string) => Promise<unknown>;
   /** The version of `model` the edge reports serving (presence), the previous one when it reports none. */
   readonly servedVersion?: (edgeId: string, model: string) => number | undefined;
+  /** The deployment the edge last reported (presence), if any. */
+  readonly reportedDeployment?: (edgeId: string) => DeploymentReport | undefined;
   /** How often deployments waiting on time are advanced. Default 1 s. */
   readonly tickMs?: number;
   /** Wall-clock ms. Default Date.now. */
@@ -116,20 +118,21 @@ export class DeploymentService {
     return { deployment: await deployments.get(id), edges: await deployments.edges(id) };
   }
 
-  /** The `deployment` block of the edge's desired state, if its current deployment reached it. */
+  /**
+   * The `deployment` block of the edge's desired state: its current deployment once that reached it.
+   * Before then (the edge waits behind the canary edges) it keeps serving what its last deployment
+   * gave it, so the block stays that one's; else the edge would be told the cloud's own version and
+   * report `pendingModels` until its turn.
+   */
   async directive(edgeId: string): Promise<DeploymentDirective | undefined> {
-    const current = await this.#o.store.deployments.currentFor(edgeId);
-    if (!current || !isSent(current.deployment, current.edge)) return undefined;
-    const d = current.deployment;
-    return {
-      id: d.id,
-      model: d.model,
-      version: d.version,
-      sha256: d.sha256,
-      bytes: d.bytes,
-      ...(d.gate && { gate: d.gate }),
-      ...(d.device && { device: d.device }),
-    };
+    const { deployments } = this.#o.store;
+    const current = await deployments.currentFor(edgeId);
+    if (!current) return undefined;
+    if (isSent(current.deployment, current.edge)) return directiveOf(current.deployment);
+    const reported = this.#o.reportedDeployment?.(edgeId);
+    if (reported?.state !== 'active' || reported.id === current.deployment.id) return undefined;
+    const last = await deployments.get(reported.id).catch(() => undefined);
+    return last && !BROKEN.has(last.state) ? directiveOf(last) : undefined;
   }
 
   /** True while the edge is in a running deployment: the controller holds its policy. */
@@ -292,4 +295,16 @@ export class DeploymentService {
     this.#queue = next.catch(() => {});
     return next;
   }
+}
+
+function directiveOf(d: DeploymentRecord): DeploymentDirective {
+  return {
+    id: d.id,
+    model: d.model,
+    version: d.version,
+    sha256: d.sha256,
+    bytes: d.bytes,
+    ...(d.gate && { gate: d.gate }),
+    ...(d.device && { device: d.device }),
+  };
 }
