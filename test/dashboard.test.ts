@@ -189,7 +189,7 @@ describe('dashboard', () => {
     expect(await cascade.locator('.objective').textContent()).toBe(
       'accuracy ≥ always-cloud − 0.2 pp, fewest escalations',
     );
-    expect(await cascade.locator('dd[data-split=test] .cloud-share').textContent()).toBe('1.33 %');
+    expect(await cascade.locator('dd[data-split=evaluated] .cloud-share').textContent()).toBe('1.33 %');
     expect(await cascade.locator('.pill', { hasText: 'config holds them' }).count()).toBe(2);
     // The frontier, drawn in the page from the report's numbers: one point per frontier policy.
     const report = JSON.parse(

@@ -86,10 +86,9 @@ function calibrations(views: ModelReportsView[]): string {
     return `<p class="muted">No calibration report in the model repository (<code>fogline calibrate</code>
       writes one beside each config it calibrates).</p>`;
   }
-  return (
-    [...reports.values()].map(({ report, models }) => calibrationBlock(report, models)).join('') +
-    errors.join('')
-  );
+  // The cascade most served models were calibrated in first.
+  const blocks = [...reports.values()].sort((a, b) => b.models.length - a.models.length);
+  return blocks.map(({ report, models }) => calibrationBlock(report, models)).join('') + errors.join('');
 }
 
 function calibrationBlock(r: CalibrationView, models: ModelReportsView[]): string {
@@ -115,7 +114,7 @@ function calibrationBlock(r: CalibrationView, models: ModelReportsView[]): strin
   const facts = chosen
     ? `<dt>chosen</dt><dd class="thresholds">device ${esc(stageRule(chosen.policy!.device))};
         edge ${esc(stageRule(chosen.policy!.edge))}</dd>
-      ${outcomeFacts('test', r.evalSplit, chosen.evaluation)}${outcomeFacts('fit', r.split, chosen.calibration)}`
+      ${outcomeFacts('evaluated', r.evalSplit, chosen.evaluation)}${outcomeFacts('fitted', r.split, chosen.calibration)}`
     : '<dt>chosen</dt><dd class="error">no policy met the objective</dd>';
   return `<div class="calibration" data-models="${esc(models.map((m) => m.model).join(' '))}">
     <p>${cascade}</p>
@@ -127,7 +126,8 @@ function calibrationBlock(r: CalibrationView, models: ModelReportsView[]): strin
 }
 
 function outcomeFacts(what: string, split: string, o: OutcomeView): string {
-  return `<dt>${what}: ${esc(split)}</dt><dd data-split="${what}">accuracy <strong>${pct(o.accuracy)}</strong>,
+  return `<dt>${what}</dt><dd data-split="${what}"><span class="muted">on ${esc(split)}:</span>
+    accuracy <strong>${pct(o.accuracy)}</strong>,
     cloud share <strong class="cloud-share">${pct(o.share.cloud)}</strong>
     <span class="muted">(device ${pct(o.share.device, 1)}, edge ${pct(o.share.edge, 1)});
     ${o.expectedLatencyMs.toFixed(2)} ms per input</span></dd>`;
