@@ -162,6 +162,47 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it('shows the INT8 model’s quantization and the calibration frontier of the committed repository', {
+    timeout: 60_000,
+  }, async () => {
+    const page = await newPage();
+    await signIn(page, await adminToken());
+    await page.locator('#nav a[data-view=models]').click();
+    const int8 = page.locator('#models-quantization tr[data-model="digits-mid-int8"][data-version="1"]');
+    await int8.waitFor({ timeout: 15_000 });
+    expect(await int8.locator('.precision').textContent()).toMatch(/int8\s+static/);
+    // From models/digits-mid-int8/1/quantize.json: same accuracy as fp32 on the test split.
+    expect(await int8.textContent()).toMatch(/98\.80 % → 98\.80 %\s*on digits:test/);
+    expect(await int8.locator('.drop').textContent()).toBe('0.00 pp');
+    expect(
+      await page.locator('#models-quantization tr[data-model="digits-large"] .precision').textContent(),
+    ).toBe('fp32');
+    // One report for the cascade calibrated together, carried by the device and the edge model.
+    const block = page.locator('#models-calibration .calibration');
+    expect(await block.count()).toBe(2); // digits-mid has its own (the fp32 edge cascade)
+    const cascade = page.locator(
+      '#models-calibration .calibration[data-models="digits-mid-int8 digits-tiny"]',
+    );
+    expect(await cascade.locator('.thresholds').textContent()).toMatch(
+      /device margin ≥ 0\.3297;\s+edge maxprob ≥ 0\.5961/,
+    );
+    expect(await cascade.locator('.objective').textContent()).toBe(
+      'accuracy ≥ always-cloud − 0.2 pp, fewest escalations',
+    );
+    expect(await cascade.locator('dd[data-split=evaluated] .cloud-share').textContent()).toBe('1.33 %');
+    expect(await cascade.locator('.pill', { hasText: 'config holds them' }).count()).toBe(2);
+    // The frontier, drawn in the page from the report's numbers: one point per frontier policy.
+    const report = JSON.parse(
+      readFileSync(join(DEFAULT_MODELS_DIR, 'digits-tiny', 'calibration.json'), 'utf8'),
+    );
+    const points = await cascade.locator('.frontier svg polyline').getAttribute('points');
+    expect(points!.split(' ')).toHaveLength(report.frontier.length);
+    await cascade.scrollIntoViewIfNeeded();
+    await page.evaluate(() => document.querySelector('#models-quantization')!.scrollIntoView());
+    await page.screenshot({ path: join(ARTIFACTS, 'models-reports.png') });
+    await page.close();
+  });
+
   it('moves the live chart under traffic', { timeout: 90_000 }, async () => {
     const page = await newPage();
     await signIn(page, await adminToken());

@@ -38,6 +38,7 @@ import { ResponseCache } from './serving/response-cache.ts';
 import { openStore, type Store } from './store/index.ts';
 import { DEFAULT_DEMO_SETTINGS, DemoPlayground } from './web/demo-playground.ts';
 import { LiveFeed } from './web/live-feed.ts';
+import { ModelReports } from './web/model-reports.ts';
 import { webBuilt } from './web/web-pages.ts';
 import { WebSessions } from './web/web-sessions.ts';
 
@@ -331,6 +332,7 @@ export class CloudServer {
         web: {
           sessions: new WebSessions(),
           live: this.liveFeed,
+          reports: new ModelReports(o.modelsDir),
           ...(playground && { demo: { playground, wsPath: fabric.wsPath } }),
         },
         maxBodyBytes: o.maxBodyBytes,

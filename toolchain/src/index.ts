@@ -31,7 +31,7 @@ export {
   type Objective,
   parseAccuracyTarget,
 } from './calibrate/objective.ts';
-export { writeCalibrationReport } from './calibrate/report-files.ts';
+export { calibrationReportJson, writeCalibrationReport } from './calibrate/report-files.ts';
 export { paretoFrontier, sweepPolicies } from './calibrate/sweep.ts';
 export * from './controller/index.ts';
 export * from './dataset/index.ts';
@@ -42,6 +42,7 @@ export { DataType, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTenso
 export { buildModel } from './onnx/model-builder.ts';
 export { floatTensor } from './onnx/tensor.ts';
 export type { CalibrationProgress } from './quantize/collect-ranges.ts';
+export { type ModelPrecision, precisionOf } from './quantize/model-precision.ts';
 export { type ModelSignature, openSession } from './quantize/model-runner.ts';
 export {
   inspectModel,

@@ -88,7 +88,9 @@ describe('fogline calibrate', () => {
     await writeSplit(join(dir, 'noisy.json'), 'test', 400, noisy(0.3, 7));
   }, 60_000);
 
-  it('writes the chosen routing into the device and edge configs, and the report', async () => {
+  it('writes the chosen routing into the device and edge configs, and the report', {
+    timeout: 120_000,
+  }, async () => {
     const before = await config('digits-mid');
     const r = await calibrate('--max-cloud-share', '0.1', '--report', join(dir, 'out', 'cal'));
     expect(r.stderr).not.toMatch(/fogline:/);
@@ -126,6 +128,14 @@ describe('fogline calibrate', () => {
       await readFile(join(DEFAULT_MODELS_DIR, 'digits-large', 'config.json'), 'utf8'),
     );
     expect(await config('digits-large')).toEqual(cloudConfig);
+    // The same report beside the two configs it wrote (the cloud's Models page reads it), not the cloud's.
+    for (const model of ['digits-tiny', 'digits-mid']) {
+      expect(await readFile(join(dir, 'repo', model, 'calibration.json'), 'utf8')).toBe(
+        await readFile(join(dir, 'out', 'cal.json'), 'utf8'),
+      );
+    }
+    expect(existsSync(join(dir, 'repo', 'digits-large', 'calibration.json'))).toBe(false);
+    expect(report.tiers.map((t: { version: number }) => t.version)).toEqual([1, 1, 1]);
     expect(await readFile(join(dir, 'out', 'cal.svg'), 'utf8')).toMatch(/^<svg/);
     expect(await readFile(join(dir, 'out', 'cal.md'), 'utf8')).toMatch(/oracle router/);
   });

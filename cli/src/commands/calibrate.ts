@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { FoglineError, resolvePolicy } from '@fogline/shared';
-import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { DEFAULT_MODELS_DIR, MODEL_REPORT_FILES } from '@fogline/shared/model-repository';
 import {
   type CalibrationReport,
   type CascadePolicy,
   calibrateCascade,
+  calibrationReportJson,
   describeObjective,
   driftReferenceOf,
   formatStage,
@@ -129,7 +130,11 @@ export function registerCalibrate(program: Command): void {
       parsePositiveInt('--latency-runs'),
       200,
     )
-    .option('--report <stem>', 'write <stem>.md, <stem>.svg and <stem>.json', 'bench/reports/calibrate')
+    .option(
+      '--report <stem>',
+      'write <stem>.md, <stem>.svg and <stem>.json (the JSON also as calibration.json beside each config written)',
+      'bench/reports/calibrate',
+    )
     .option('--dry-run', 'do not write the routing policy into the model configs')
     .option(
       '--drift-only',
@@ -220,6 +225,7 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
   }).finally(() => progressOf?.reporter.stop());
 
   const written: string[] = [];
+  const modelDirs: string[] = [];
   // The device's score histogram on the calibration split, in the device's config and the edge's:
   // the edge compares the windows its devices send against it (docs/field-accuracy.md "Drift").
   const driftScore = result.chosen?.policy.device.score;
@@ -256,6 +262,7 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
         ...(block ? { drift: block } : {}),
       });
       written.push(file);
+      modelDirs.push(entries[TIER_ROLES.indexOf(role)]!.dir);
     }
   }
   const report: CalibrationReport = {
@@ -264,7 +271,7 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
     evalSplit: evaluation.source,
     network,
     objective: describeObjective(objective),
-    tiers: result.tiers,
+    tiers: result.tiers.map((t) => ({ ...t, version: cascade[t.role].latestVersion })),
     policiesSwept: result.policiesSwept,
     rows: result.rows,
     perScoreKind: result.perScoreKind,
@@ -274,6 +281,9 @@ async function runCalibrate(flags: CalibrateFlags, command: string): Promise<voi
     ...(drift ? { drift } : {}),
   };
   await writeCalibrationReport(flags.report, report);
+  // Beside each config it wrote: the cloud shows it on the dashboard's Models page.
+  for (const dir of modelDirs)
+    await writeFile(join(dir, MODEL_REPORT_FILES.calibration), calibrationReportJson(report));
   printSummary(report, result.chosen?.policy, flags.driftOnly === true);
   if (drift && written.length > 0) {
     console.log(

@@ -100,6 +100,12 @@ describe('fogline init', () => {
       expect(int8.config).toMatchObject({ tier: 'edge', labels: labels.split(',') });
       expect(int8.config.description).toMatch(/hand-mid quantized to INT8 by `fogline quantize` \(dynamic/);
       expect(findCascade(withInt8).edge.name).toBe('hand-mid-int8');
+      // The report stays beside the version, for the cloud's Models page.
+      const report = JSON.parse(readFileSync(join(repo, 'hand-mid-int8', '1', 'quantize.json'), 'utf8'));
+      expect(report).toMatchObject({
+        settings: expect.stringMatching(/^dynamic/),
+        int8Bytes: expect.any(Number),
+      });
       expect((await fogline('models', 'check', '--models', repo)).code).toBe(0);
     },
     CLI_TIMEOUT_MS,

@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { FoglineError, isFoglineError } from '@fogline/shared';
-import { loadModelEntry, quantizedModelTarget, writeQuantizedModel } from '@fogline/shared/model-repository';
+import {
+  loadModelEntry,
+  MODEL_REPORT_FILES,
+  quantizedModelTarget,
+  writeQuantizedModel,
+} from '@fogline/shared/model-repository';
 import {
   compareLatency,
   compareOnSets,
@@ -85,7 +90,7 @@ export function registerQuantize(program: Command): void {
     .option('--no-latency', 'skip the latency comparison')
     .option(
       '--into <repo>',
-      'instead of <out>: add the model <name>-int8 to a repository, config copied from <in>’s (<repo>/<name>/<v>/model.onnx)',
+      'instead of <out>: add the model <name>-int8 to a repository, config copied from <in>’s (<repo>/<name>/<v>/model.onnx, the report beside it as quantize.json)',
     )
     .action(async (input: string, output: string | undefined, flags: QuantizeFlags) =>
       runQuantize(input, output, flags),
@@ -171,11 +176,14 @@ async function runQuantize(input: string, out: string | undefined, flags: Quanti
     latency,
     environment: environment(),
   };
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  // A repository version keeps its report: the cloud shows it on the dashboard's Models page.
+  if (target) await writeFile(join(dirname(target.modelPath), MODEL_REPORT_FILES.quantization), json);
   if (flags.report) {
     const stem = ['.json', '.md'].includes(extname(flags.report))
       ? flags.report.slice(0, -extname(flags.report).length)
       : flags.report;
-    await writeFile(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(`${stem}.json`, json);
     await writeFile(`${stem}.md`, quantizeReportMarkdown(report));
   }
   printSummary(report);

@@ -8,6 +8,13 @@ import { type ModelConfig, parseModelConfig } from '../core/model-config.ts';
 /** `<repo>/models`, found relative to this source file so it works from any cwd. */
 export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
 
+/**
+ * Reports a model directory may hold beside its files (docs/model-repository.md "Reports"):
+ * `<repo>/<model>/calibration.json`, the `fogline calibrate` report its config's routing came from;
+ * `<repo>/<model>/<version>/quantize.json`, the `fogline quantize --into` report of that version.
+ */
+export const MODEL_REPORT_FILES = { calibration: 'calibration.json', quantization: 'quantize.json' } as const;
+
 export interface ModelEntry {
   readonly name: string;
   readonly dir: string;

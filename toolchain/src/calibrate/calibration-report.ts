@@ -6,6 +6,8 @@ import type { PolicyPoint } from './sweep.ts';
 export interface TierSummary {
   readonly role: 'device' | 'edge' | 'cloud';
   readonly model: string;
+  /** The version calibrated (reports from before it was recorded have none). */
+  readonly version?: number;
   readonly accuracy: number;
   readonly evalAccuracy: number;
   readonly latencyMs: number;

@@ -1,9 +1,22 @@
 /**
  * SVG plot of the cascade frontier: accuracy against expected latency (log scale), with the chosen
- * policy (on the calibration and the evaluation split) and the baselines marked.
+ * policy (on the calibration and the evaluation split) and the baselines marked. Pure (no Node
+ * imports): `fogline calibrate` writes it as <stem>.svg, and the dashboard draws the same plot in
+ * the page from a report's JSON (`@fogline/toolchain/frontier-svg`), every text escaped.
  */
 import type { CascadeOutcome } from './cascade.ts';
-import type { PolicyPoint } from './sweep.ts';
+
+/** What the plot reads of a calibration report (CalibrationReport, or its JSON as the cloud checked it). */
+export interface FrontierReport {
+  readonly split: string;
+  readonly tiers: readonly { readonly model: string }[];
+  readonly rows: readonly {
+    readonly name: string;
+    readonly calibration: CascadeOutcome;
+    readonly evaluation: CascadeOutcome;
+  }[];
+  readonly frontier: readonly { readonly outcome: CascadeOutcome }[];
+}
 
 export interface Marker {
   readonly label: string;
@@ -15,10 +28,35 @@ const W = 840;
 const H = 460;
 const M = { left: 70, right: 250, top: 40, bottom: 55 };
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** The chosen policy on both splits, then the baselines and the oracle, on the calibration split. */
+function markersOf(report: FrontierReport): Marker[] {
+  const markers: Marker[] = [];
+  for (const row of report.rows) {
+    if (row.name === 'chosen') {
+      markers.push({ label: 'chosen (calibration)', outcome: row.calibration, style: 'chosen' });
+      markers.push({ label: 'chosen (evaluation)', outcome: row.evaluation, style: 'chosen-eval' });
+    } else {
+      markers.push({
+        label: row.name,
+        outcome: row.calibration,
+        style: row.name.startsWith('oracle') ? 'oracle' : 'baseline',
+      });
+    }
+  }
+  return markers;
+}
+
+/** The report's frontier plot, titled with its cascade and split. */
+export function reportFrontierSvg(report: FrontierReport): string {
+  const title = `Cascade frontier: ${report.tiers.map((t) => t.model).join(' → ')} (${report.split})`;
+  return frontierSvg(report.frontier, markersOf(report), title);
+}
 
 export function frontierSvg(
-  frontier: readonly PolicyPoint[],
+  frontier: FrontierReport['frontier'],
   markers: readonly Marker[],
   title: string,
 ): string {

@@ -12,7 +12,8 @@ export type QuantizeMode = 'static' | 'dynamic';
 
 const KNOWN_DOMAINS = new Set(['', 'ai.onnx', 'ai.onnx.ml', 'com.microsoft']);
 const SUBGRAPH_OPS = new Set(['If', 'Loop', 'Scan', 'SequenceMap']);
-const QUANTIZED_OPS = new Set([
+/** Operators only a quantized graph holds (model-precision.ts reads a model's precision from them). */
+export const QUANTIZED_OPS: ReadonlySet<string> = new Set([
   'QuantizeLinear',
   'DequantizeLinear',
   'DynamicQuantizeLinear',

@@ -2,7 +2,13 @@
  * Calls to the cloud's admin API with the session cookie (HttpOnly: the page never sees it, nor the
  * admin token after login). A 401 means the session ended: the caller shows the login form.
  */
-import type { DeploymentRequest, DeploymentView, ModelIndexEntry, StoreVersionView } from './types.ts';
+import type {
+  DeploymentRequest,
+  DeploymentView,
+  ModelIndexEntry,
+  ModelReportsView,
+  StoreVersionView,
+} from './types.ts';
 
 export class Unauthenticated extends Error {}
 
@@ -34,6 +40,19 @@ export const servedModels = () =>
 export const storeVersions = async (name: string) =>
   (await api<{ versions: StoreVersionView[] }>(`/api/store/models/${encodeURIComponent(name)}/versions`))
     .versions;
+
+/**
+ * A served model's precision per version and its quantization and calibration reports; null when
+ * the cloud has none for it (404: not in its model repository, or a cloud without the endpoint).
+ */
+export async function modelReports(name: string): Promise<ModelReportsView | null> {
+  try {
+    return await api<ModelReportsView>(`/api/models/${encodeURIComponent(name)}/reports`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  }
+}
 
 /**
  * Deployments (F8, docs/cloud.md "Deployments"), newest first; null when the cloud has no

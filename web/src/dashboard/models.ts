@@ -1,22 +1,27 @@
 /**
  * Models: deployments (F8) with their per-edge progress, a form to start one and a rollback button
- * (deployments.ts), then the model store's versions (sha256, size, status) and the versions the
- * cloud serves. A cloud without the deployments API says so and shows the rest.
+ * (deployments.ts), then the model store's versions (sha256, size, status), the versions the cloud
+ * serves, and their quantization and calibration reports (model-reports.ts). A cloud without the
+ * deployments API says so and shows the rest.
  */
 import { esc, servedModels, storeVersions } from './api.ts';
 import { DeploymentsPanel } from './deployments.ts';
+import { ModelReportsPanel } from './model-reports.ts';
 import type { StoreVersionView } from './types.ts';
 
 export class ModelsView {
   private readonly deployments: DeploymentsPanel;
+  private readonly reports: ModelReportsPanel;
 
   constructor(private readonly root: HTMLElement) {
     root.innerHTML = `<div class="toolbar"><h1 style="margin:0">Models</h1>
       <span class="muted">what the cloud serves, what its model store holds, and deployments to the edges</span></div>
       <div id="models-deployments"></div>
       <div class="card section" id="models-store"><h2>Model store</h2><div></div></div>
-      <div class="card section" style="padding:0" id="models-served"></div>`;
+      <div class="card section" style="padding:0" id="models-served"></div>
+      <div id="models-reports"></div>`;
     this.deployments = new DeploymentsPanel(root.querySelector('#models-deployments')!, () => this.refresh());
+    this.reports = new ModelReportsPanel(root.querySelector('#models-reports')!);
   }
 
   async refresh(): Promise<void> {
@@ -34,6 +39,7 @@ export class ModelsView {
     const versions = (await Promise.all(names.map((n) => storeVersions(n).catch(() => [])))).flat();
     this.root.querySelector('#models-store > div')!.innerHTML = storeTable(versions);
     await this.deployments.refresh(versions);
+    await this.reports.refresh(names, index.map((m) => `${m.name}:${m.version ?? ''}:${m.state}`).join(' '));
   }
 }
 

@@ -155,3 +155,69 @@ export interface DeploymentRequest {
   /** null: no accuracy gate; {}: the gate with its defaults. */
   gate?: Record<string, number> | null;
 }
+
+/** A routing stage: score and threshold (null: the uncalibrated one; 1.01: always escalate). */
+export interface RoutingStage {
+  score: string;
+  threshold: number | null;
+}
+
+export interface OutcomeView {
+  accuracy: number;
+  share: { device: number; edge: number; cloud: number };
+  escalations: number;
+  expectedLatencyMs: number;
+}
+
+/** `fogline calibrate`'s report as the cloud checked it (cloud: web/report-views.ts `CalibrationView`). */
+export interface CalibrationView {
+  sha256: string;
+  command: string;
+  split: string;
+  evalSplit: string;
+  objective: string;
+  network: { deviceEdgeRttMs: number; edgeCloudRttMs: number };
+  policiesSwept: number;
+  tiers: { role: string; model: string; version: number | null; accuracy: number; evalAccuracy: number }[];
+  rows: {
+    name: string;
+    policy: { device: RoutingStage; edge: RoutingStage } | null;
+    calibration: OutcomeView;
+    evaluation: OutcomeView;
+  }[];
+  frontier: { policy: { device: RoutingStage; edge: RoutingStage }; outcome: OutcomeView }[];
+  role: 'device' | 'edge' | 'cloud' | null;
+  matchesConfig: boolean | null;
+}
+
+/** `fogline quantize`'s report (cloud: web/report-views.ts `QuantizationReportView`). */
+export interface QuantizationReportView {
+  settings: string;
+  fp32Bytes: number;
+  int8Bytes: number;
+  sizeRatio: number;
+  comparisons: {
+    source: string;
+    count: number;
+    fp32Accuracy: number | null;
+    int8Accuracy: number | null;
+    accuracyDropPp: number | null;
+    agreement: number;
+  }[];
+}
+
+export type ReportOrError<T> = T | { error: string } | null;
+
+/** `GET /api/models/{name}/reports` (cloud: web/model-reports.ts `ModelReportsView`). */
+export interface ModelReportsView {
+  model: string;
+  tier: string;
+  routing: RoutingStage;
+  versions: {
+    version: number;
+    precision: { precision: 'fp32' } | { precision: 'int8'; scheme: 'static' | 'dynamic' } | null;
+    precisionError?: string;
+    quantization: ReportOrError<QuantizationReportView>;
+  }[];
+  calibration: ReportOrError<CalibrationView>;
+}
