@@ -33,6 +33,8 @@ export {
   resolveCloudOptions,
 } from './cloud-options.ts';
 export { type CloudReady, CloudServer } from './cloud-server.ts';
+export { brokerEngines } from './cluster/broker-engines.ts';
+export { type Cluster, openCluster } from './cluster/cluster.ts';
 export { DEPLOYMENT_DEFAULTS } from './deployments/deployment-request.ts';
 export { createApp } from './http/app.ts';
 export type { CloudAppDeps } from './http/app-deps.ts';
