@@ -60,6 +60,13 @@ afterAll(async () => {
 
 const reply = (deviceId: string) => topics.reply(deviceId);
 
+/** The client ids whose wills `replica`'s broker keeps in Redis (aedes-persistence-redis' `will` list). */
+async function willsKeptBy(replica: FabricCloud): Promise<string[]> {
+  const mine = `will:${replica.server.fabric.broker.aedes.id}:`;
+  const keys = await replica.server.cluster!.redis.lrange(`${PREFIX}broker:will`, 0, -1);
+  return keys.filter((k) => k.startsWith(mine)).map((k) => decodeURIComponent(k.slice(mine.length)));
+}
+
 describe('two cloud replicas on one Redis', () => {
   it('delivers a message published on A to a subscriber connected to B', async () => {
     const { token } = await a.admin.createDevice('msg-dev', null);
@@ -103,6 +110,27 @@ describe('two cloud replicas on one Redis', () => {
     (onA.stream as { destroy(): void }).destroy();
     await eventually(() => b.server.fabric.presence.view('will-edge').status === 'offline', 10_000);
     expect(b.server.fabric.presence.view('will-edge').online).toBe(false);
+  });
+
+  it('keeps an edge online when it moves from A to B: the will of its old connection is dropped', async () => {
+    const { token } = await a.admin.createEdge('moving-edge');
+    const status = topics.status('moving-edge');
+    const will = { topic: status, payload: Buffer.from('offline'), qos: 1 as const, retain: true };
+    const onA = track(await mustConnect(a.mqttUrl, 'moving-edge', token, { will }));
+    await onA.publishAsync(status, 'online', { qos: 1, retain: true });
+    await eventually(() => b.server.fabric.presence.view('moving-edge').status === 'online');
+    const oldGone = closed(onA, 10_000);
+    const onB = track(await mustConnect(b.mqttUrl, 'moving-edge', token, { will }));
+    await onB.publishAsync(status, 'online', { qos: 1, retain: true });
+    await oldGone;
+    // A is done with the old connection once its will has left Redis (sent or dropped).
+    await eventually(async () => !(await willsKeptBy(a)).includes('moving-edge'), 10_000);
+    for (const replica of [a, b]) {
+      expect(replica.server.fabric.presence.view('moving-edge')).toMatchObject({
+        online: true,
+        status: 'online',
+      });
+    }
   });
 
   it('takes a client id over from A to B with its session and the QoS 1 message queued meanwhile', async () => {

@@ -16,6 +16,11 @@ export interface BrokerCluster {
   /** Aedes `id`, `mq`, `persistence`, `heartbeatInterval` on the shared Redis. */
   readonly aedes: AedesEngines;
   /**
+   * The broker's `staleWill`: an edge taken over by another replica is online there, and the will of
+   * its old connection here would arrive after its new `online`.
+   */
+  staleWill(clientId: string): boolean;
+  /**
    * Follows the other replicas through `broker` (built on `aedes`); `onRevoked` runs when another
    * replica revoked an identity (drop what this replica caches for it).
    */
@@ -34,6 +39,7 @@ export function brokerCluster(cluster: Cluster, options: { heartbeatMs: number }
   });
   return {
     aedes,
+    staleWill: (id) => clients?.edgeConnectedElsewhere(id) === true,
     async join(joined, onRevoked) {
       broker = joined;
       clients = await ClusterClients.join({ broker: joined, heartbeatMs: options.heartbeatMs, onRevoked });

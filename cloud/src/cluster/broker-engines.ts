@@ -63,9 +63,18 @@ export function brokerEngines(cluster: Cluster, options: BrokerEnginesOptions): 
     pubConn: cluster.duplicate(),
     matchEmptyLevels: true, // [MQTT-4.7.1-3], as Aedes' own in-memory mq
   });
-  const persistence = new AsyncRedisPersistence({
-    conn: cluster.duplicate({ keyPrefix: `${cluster.keyPrefix}broker:` }),
-  });
+  const conn = cluster.duplicate({ keyPrefix: `${cluster.keyPrefix}broker:` });
+  // aedes-persistence-redis sends these without awaiting them: one still queued when the connection
+  // closes (at stop) would be an unhandled rejection, which ends the process.
+  for (const command of ['lrem', 'rpush'] as const) {
+    const send = conn[command].bind(conn) as (...args: unknown[]) => Promise<unknown>;
+    (conn as unknown as Record<string, unknown>)[command] = (...args: unknown[]) => {
+      const reply = send(...args);
+      reply.catch(() => {});
+      return reply;
+    };
+  }
+  const persistence = new AsyncRedisPersistence({ conn });
   // Aedes pipes the retained messages of a SUBSCRIBE (`.pipe`): a stream, as its in-memory one gives.
   const retained = persistence.createRetainedStreamCombi.bind(persistence);
   persistence.createRetainedStreamCombi = (patterns) => Readable.from(retained(patterns));

@@ -73,7 +73,11 @@ export class ClusterClients implements BrokerClients {
   }
 
   edgeConnected(id: string): boolean {
-    if (this.options.broker.identityOf(id)?.kind === 'edge') return true;
+    return this.options.broker.identityOf(id)?.kind === 'edge' || this.edgeConnectedElsewhere(id);
+  }
+
+  /** Is the edge `id` connected to another replica, alive? */
+  edgeConnectedElsewhere(id: string): boolean {
     const since = this.now() - MISSED_HEARTBEATS * this.options.heartbeatMs;
     for (const replica of this.replicas.values()) {
       if (replica.heardAt >= since && replica.edges.has(id)) return true;

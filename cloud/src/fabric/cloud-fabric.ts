@@ -123,7 +123,7 @@ export class CloudFabric {
       httpServer: options.httpServer,
       tls: options.tls,
       logger: { warn: () => {} }, // refusals are counted in broker.stats()
-      ...(options.cluster && { aedes: options.cluster.aedes }),
+      ...(options.cluster && { aedes: options.cluster.aedes, staleWill: options.cluster.staleWill }),
     });
     let fabric: CloudFabric | undefined;
     // Another replica revoked an identity: what this one caches for it goes too.
