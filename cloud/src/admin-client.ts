@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { codeForHttpStatus, FoglineError } from '@fogline/shared';
 import { readAdminToken } from './auth/admin-token.ts';
-import { CLOUD_STATE_FILE, type CloudState } from './cloud-server.ts';
 import type { DeploymentView } from './deployments/deployment-view.ts';
 import type { ExampleView } from './http/routes/examples.ts';
 import { MODEL_CONFIG_HEADER, type ModelVersionView } from './http/routes/model-store.ts';
 import type { DeviceView, EdgeView } from './identities/identity-service.ts';
-import { readStateFile } from './state-file.ts';
+import { CLOUD_STATE_FILE, type CloudState, readStateFile } from './state-file.ts';
 
 export type { DeploymentEdgeView, DeploymentView } from './deployments/deployment-view.ts';
 export type { ModelVersionView } from './http/routes/model-store.ts';

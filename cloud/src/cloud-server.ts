@@ -3,18 +3,17 @@
  * listener, the cloud broker and identities (fabric/), and starts and stops them in order.
  *
  * start: bind the port (everything answers 503 until the app exists) → data dir + admin token →
- *        store → fabric (MQTT broker on --mqtt-port and /mqtt) → app (health answers, ready = 503)
- *        → load every model → publish every edge's desired state → write cloud.json → ready.
+ *        store → Redis (--redis-url, cluster/) → fabric (MQTT broker on --mqtt-port and /mqtt) → app
+ *        (health answers, ready = 503) → load every model → publish every edge's desired state →
+ *        write cloud.json → ready.
  * stop:  end the dashboard's live streams → close the broker (its WebSocket clients live on the HTTP server) → stop accepting → finish
  *        in-flight requests (bounded by shutdownTimeoutMs) → drain batchers and free workers →
  *        close the store.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
-import { preparePrivateDir, writePrivateFile } from '@fogline/shared/storage';
+import { preparePrivateDir } from '@fogline/shared/storage';
 import { ServerTls } from '@fogline/shared/tls';
 import type { Hono } from 'hono';
 import { AuditDriftCheck } from './audits/audit-drift-check.ts';
@@ -23,6 +22,7 @@ import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
 import { type AuthGate, authGate } from './auth/auth-gate.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
+import { brokerCluster } from './cluster/broker-cluster.ts';
 import { type Cluster, openCluster } from './cluster/cluster.ts';
 import { ControllerService } from './controller/controller-service.ts';
 import { DeploymentService } from './deployments/deployment-service.ts';
@@ -35,6 +35,7 @@ import { CloudMetrics } from './metrics/cloud-metrics.ts';
 import { ModelStore } from './model-store/model-store.ts';
 import { ModelServer } from './serving/model-server.ts';
 import { ResponseCache } from './serving/response-cache.ts';
+import { removeCloudState, writeCloudState } from './state-file.ts';
 import { openStore, type Store } from './store/index.ts';
 import { DEFAULT_DEMO_SETTINGS, DemoPlayground } from './web/demo-playground.ts';
 import { LiveFeed } from './web/live-feed.ts';
@@ -42,17 +43,8 @@ import { ModelReports } from './web/model-reports.ts';
 import { webBuilt } from './web/web-pages.ts';
 import { WebSessions } from './web/web-sessions.ts';
 
-export const CLOUD_STATE_FILE = 'cloud.json';
 export const SERVER_NAME = 'fogline';
 export const SERVER_VERSION = '0.1.0';
-
-/** What `<dataDir>/cloud.json` holds, so that `fogline keys` finds the running server. */
-export interface CloudState {
-  url: string;
-  httpPort: number;
-  mqttPort: number | null;
-  pid: number;
-}
 
 export interface CloudReady {
   http: { port: number; host: string; url: string };
@@ -195,8 +187,8 @@ export class CloudServer {
       await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
       const adminToken = await ensureAdminToken(o.dataDir);
       this.store = await openStore({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
-      if (o.redisUrl !== undefined)
-        this.clusterInstance = await openCluster({ url: o.redisUrl, log: this.info });
+      const { redisUrl, redisKeyPrefix: keyPrefix } = o;
+      if (redisUrl) this.clusterInstance = await openCluster({ url: redisUrl, keyPrefix, log: this.info });
       const metrics = new CloudMetrics();
       const store = this.store;
       const playground = o.demo ? new DemoPlayground(DEFAULT_DEMO_SETTINGS, o.modelsDir) : undefined;
@@ -223,6 +215,9 @@ export class CloudServer {
             identity: (id, token) => playground.identity(id, token),
             admit: (id) => playground.admit(id),
           },
+        }),
+        ...(this.clusterInstance && {
+          cluster: brokerCluster(this.clusterInstance, { heartbeatMs: o.replicaHeartbeatMs }),
         }),
       });
       const fabric = this.fabricInstance;
@@ -346,13 +341,8 @@ export class CloudServer {
       await fabric.publishAll();
       controller.start();
       deployments.start();
-      const state: CloudState = {
-        url: this.url,
-        httpPort: this.httpPort,
-        mqttPort: fabric.mqttPort,
-        pid: process.pid,
-      };
-      await writePrivateFile(join(o.dataDir, CLOUD_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+      const { httpPort, url } = this;
+      await writeCloudState(o.dataDir, { url, httpPort, mqttPort: fabric.mqttPort, pid: process.pid });
       return {
         http: { port: this.httpPort, host: o.host, url: this.url },
         mqtt: {
@@ -392,7 +382,7 @@ export class CloudServer {
     await this.modelServer?.close();
     await this.store?.close();
     await this.clusterInstance?.close();
-    if (this.listener) await rm(join(this.options.dataDir, CLOUD_STATE_FILE), { force: true });
+    if (this.listener) await removeCloudState(this.options.dataDir);
   }
 }
 

@@ -32,13 +32,16 @@ export {
   DEFAULT_CLOUD_OPTIONS,
   resolveCloudOptions,
 } from './cloud-options.ts';
-export { CLOUD_STATE_FILE, type CloudReady, CloudServer, type CloudState } from './cloud-server.ts';
+export { type CloudReady, CloudServer } from './cloud-server.ts';
+export { brokerEngines } from './cluster/broker-engines.ts';
+export { type Cluster, openCluster } from './cluster/cluster.ts';
 export { DEPLOYMENT_DEFAULTS } from './deployments/deployment-request.ts';
 export { createApp } from './http/app.ts';
 export type { CloudAppDeps } from './http/app-deps.ts';
 export { ModelServer } from './serving/model-server.ts';
 export type { ModelStatistics } from './serving/model-views.ts';
 export { SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
+export { CLOUD_STATE_FILE, type CloudState } from './state-file.ts';
 export { DEFAULT_DATA_DIR, type OpenStoreOptions, openStore, type Store } from './store/index.ts';
 export { NAME_PATTERN, NAME_RULE } from './store/validation.ts';
 export { DEMO_TOKEN } from './web/demo-playground.ts';

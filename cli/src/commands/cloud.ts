@@ -15,6 +15,7 @@ import {
 } from '@fogline/cloud';
 import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker';
 import { type Command, Option } from 'commander';
+import { type ClusterFlags, clusterOptions, withClusterFlags } from '../cluster-flags.ts';
 import { type ControllerFlags, controllerSettings, withControllerFlags } from '../controller-flags.ts';
 import { numberFlag, numberListFlag, numberOption } from '../flags.ts';
 import {
@@ -33,7 +34,7 @@ import {
   type TrustFlags,
 } from '../trust-flags.ts';
 
-interface CloudFlags extends ControllerFlags, TrustFlags, HttpLimitFlags, BrokerCapFlags {
+interface CloudFlags extends ClusterFlags, ControllerFlags, TrustFlags, HttpLimitFlags, BrokerCapFlags {
   httpPort: number;
   mqttPort: number;
   host: string;
@@ -65,7 +66,6 @@ interface CloudFlags extends ControllerFlags, TrustFlags, HttpLimitFlags, Broker
   auditMaxAgeDays: number;
   demo?: boolean;
   logRequests?: boolean;
-  redisUrl?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -74,7 +74,7 @@ export function registerCloud(program: Command): void {
   const d = DEFAULT_CLOUD_OPTIONS;
   const serving = SERVING_RULES;
   const broker = BROKER_RULES;
-  const command = withControllerFlags(program.command('cloud'));
+  const command = withClusterFlags(withControllerFlags(program.command('cloud')));
   addServerTls(addDataDirTrust(command), 'HTTPS, MQTTS and WSS; SIGHUP re-reads them');
   addBrokerCaps(addHttpLimits(command))
     .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
@@ -242,12 +242,6 @@ export function registerCloud(program: Command): void {
       '--demo',
       'open the playground (/playground) to anyone: a public demo identity that reaches only the cloud model, rate-limited (docs/dashboard.md)',
     )
-    .addOption(
-      new Option(
-        '--redis-url <url>',
-        'Redis shared by the replicas of one cloud: broker messages and sessions, rate limits, edge presence (docs/scale-out.md); default: one process',
-      ).env('FOGLINE_REDIS_URL'),
-    )
     .option(
       '--log-requests',
       'one log line per inference request: its request id, trace id and status (docs/reliability.md "Tracing a request")',
@@ -293,7 +287,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       demo: flags.demo === true,
       logRequests: flags.logRequests === true,
       tls: serverTlsFiles(flags),
-      redisUrl: flags.redisUrl,
+      ...clusterOptions(flags),
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
     (line) => process.stderr.write(`fogline cloud: ${line}\n`),
