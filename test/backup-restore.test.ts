@@ -180,10 +180,14 @@ function hasPostgresClient(): boolean {
   }
 }
 
-describe('PostgreSQL: pg_dump / pg_restore, plus fogline backup of the data dir', {
+const client = hasPostgresClient();
+const skipped = client
+  ? ''
+  : ' (SKIPPED: pg_dump/pg_restore not installed: apt-get install postgresql-client)';
+
+describe(`PostgreSQL: pg_dump / pg_restore, plus fogline backup of the data dir${skipped}`, {
   timeout: 240_000,
 }, () => {
-  const client = hasPostgresClient();
   const databases: ScratchDatabase[] = [];
   afterAll(async () => {
     for (const db of databases) await db.drop();
@@ -218,9 +222,5 @@ describe('PostgreSQL: pg_dump / pg_restore, plus fogline backup of the data dir'
         await restored.stop();
       }
     },
-  );
-  it.runIf(!client)(
-    'SKIPPED: pg_dump/pg_restore are not installed (apt-get install postgresql-client)',
-    () => {},
   );
 });
