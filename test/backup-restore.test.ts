@@ -87,7 +87,9 @@ function exposed(dir: string): string[] {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const path = join(d, e.name);
       if (e.isDirectory()) walk(path);
-      else if ((statSync(path).mode & 0o077) !== 0) out.push(`${relative(dir, path)} ${statSync(path).mode}`);
+      else if ((statSync(path).mode & 0o077) !== 0) {
+        out.push(`${relative(dir, path)} ${(statSync(path).mode & 0o777).toString(8)}`);
+      }
     }
   };
   walk(dir);
@@ -167,6 +169,14 @@ describe('fogline backup / restore of a PGlite data dir', { timeout: 240_000 }, 
     await expect(backupDataDir(empty, join(root, 'none.tar.gz'))).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+    // A database PGlite has open (or a cloud killed before closing it): refused, nothing written.
+    mkdirSync(join(source, 'pglite'), { mode: 0o700 });
+    writeFileSync(join(source, 'pglite', 'postmaster.pid'), '-42\n');
+    await expect(backupDataDir(source, join(root, 'open.tar.gz'))).rejects.toMatchObject({
+      code: 'PERMISSION_DENIED',
+      message: expect.stringMatching(/is open or was not closed cleanly/),
+    });
+    expect(() => statSync(join(root, 'open.tar.gz'))).toThrow();
   });
 });
 

@@ -5,7 +5,8 @@
  * this still covers the admin token and the model store.
  *
  * Consistent because the cloud is stopped: PGlite is one process's database, so a backup of a data
- * dir a cloud runs on (its `cloud.json` names a live process) is refused rather than copied mid-write.
+ * dir a cloud runs on (its `cloud.json` names a live process, or PGlite's `postmaster.pid` says the
+ * database is open or was not closed) is refused rather than copied mid-write.
  * Private like the data dir (docs/security.md "Data directory"): the archive is written 0600, and a
  * restore leaves directories 0700 and files 0600 whatever the archive or the umask say. A restore
  * extracts into a staging folder inside the target first, so a bad archive changes nothing; it
@@ -48,6 +49,15 @@ export async function backupDataDir(dataDir: string, outFile: string): Promise<B
     throw new FoglineError('NOT_FOUND', `${dir} is not a cloud data dir (no ${ADMIN_TOKEN_FILE} in it)`);
   }
   await refuseWhileRunning(dir, 'back it up');
+  // PGlite keeps this file while the database is open: a cloud starting or stopping (before or after
+  // its cloud.json), or one killed before it closed it.
+  if (await stat(join(dir, 'pglite', 'postmaster.pid')).catch(() => undefined)) {
+    throw new FoglineError(
+      'PERMISSION_DENIED',
+      `the database in ${join(dir, 'pglite')} is open or was not closed cleanly: let the cloud stop (or start and stop it once after a crash), then back it up`,
+      { details: { dir } },
+    );
+  }
   const entries = (await readdir(dir)).filter((name) => !NOT_BACKED_UP.has(name)).sort();
   let count = 0;
   const out = resolve(outFile);
