@@ -1,12 +1,16 @@
 /**
- * Static checks of deploy/compose.yaml and the haproxy.cfg it mounts (no container engine here, and no
- * package ships the compose-spec schema in a well-kept form, so the structure is asserted here): two
+ * Static checks of deploy/compose.yaml and the haproxy.cfg it mounts (no container engine here; no npm
+ * package ships the compose-spec schema in a well-kept form, so the structure is asserted here, and
+ * `docker-compose config` checks it against its bundled schema where docker-compose is installed): two
  * cloud replicas on one PostgreSQL and one Redis, sharing a data volume, behind a load balancer whose
- * HTTP and MQTT backends name both replicas; every service has a healthcheck; the edge runs with
- * flags `fogline edge` knows; no secret is written into the file.
+ * HTTP and MQTT backends name both replicas (and pass `haproxy -c` where haproxy is installed); every
+ * service has a healthcheck; the edge runs with flags `fogline edge` knows; no secret is written into
+ * the file.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cliFlags, DEPLOY_DIR, flagsIn, REPO_ROOT, readYamlDocuments } from './support/deploy-files.ts';
 
@@ -30,6 +34,31 @@ const compose = readYamlDocuments(`${DEPLOY_DIR}compose.yaml`)[0] as unknown as 
 const services = compose.services;
 const replicas = ['cloud-1', 'cloud-2'];
 const haproxy = readFileSync(`${DEPLOY_DIR}haproxy.cfg`, 'utf8');
+
+function hasHaproxy(): boolean {
+  return spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
+}
+
+function hasDockerCompose(): boolean {
+  return spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** `docker-compose config -q` (v1, with its bundled compose-spec schema) on the file, with `env`. */
+function composeConfig(env: Record<string, string>): { status: number | null; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'fogline-compose-'));
+  try {
+    // Top-level `name` came to the compose spec after docker-compose 1.29: the rest is checked as is.
+    const file = join(dir, 'compose.yaml');
+    writeFileSync(file, readFileSync(`${DEPLOY_DIR}compose.yaml`, 'utf8').replace(/^name: .*$/m, ''));
+    const run = spawnSync('docker-compose', ['-f', file, '--project-directory', DEPLOY_DIR, 'config', '-q'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+    return { status: run.status, stderr: run.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** haproxy.cfg's sections: `backend cloud_http` → its lines, trimmed, comments dropped. */
 function haproxySection(header: string): string[] {
@@ -107,6 +136,30 @@ describe('deploy/compose.yaml', () => {
       replicas.map((r) => `server ${r} ${r}:1883 port 8000`),
     );
   });
+
+  it.runIf(hasHaproxy())(
+    'haproxy.cfg passes `haproxy -c`, warning only of the replica names it cannot resolve here',
+    () => {
+      const check = spawnSync('haproxy', ['-c', '-f', `${DEPLOY_DIR}haproxy.cfg`], { encoding: 'utf8' });
+      expect(check.status, check.stderr).toBe(0);
+      const warnings = check.stderr
+        .split('\n')
+        .filter((l) => l.includes('[WARNING]') || l.includes('[ALERT]'));
+      for (const line of warnings) expect(line).toMatch(/could not resolve address 'cloud-[12]'/);
+    },
+  );
+
+  it.runIf(hasDockerCompose())(
+    "passes docker-compose's schema, and refuses to start without a password",
+    () => {
+      const ok = composeConfig({ POSTGRES_PASSWORD: 'p', REDIS_PASSWORD: 'r' });
+      expect(ok.stderr).toBe('');
+      expect(ok.status).toBe(0);
+      const missing = composeConfig({ POSTGRES_PASSWORD: 'p' });
+      expect(missing.status).not.toBe(0);
+      expect(missing.stderr).toContain('set REDIS_PASSWORD in deploy/.env');
+    },
+  );
 
   it('starts the edge with flags `fogline edge` knows, against the load balancer', () => {
     const command = services.edge!.command!;
