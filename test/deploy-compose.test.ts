@@ -159,6 +159,8 @@ describe('deploy/compose.yaml', () => {
       expect(missing.status).not.toBe(0);
       expect(missing.stderr).toContain('set REDIS_PASSWORD in deploy/.env');
     },
+    // docker-compose (Python) takes ~1 s of CPU per run: tens of seconds on a loaded box.
+    120_000,
   );
 
   it('starts the edge with flags `fogline edge` knows, against the load balancer', () => {
