@@ -27,6 +27,12 @@ export {
 export { DEFAULT_LOW_SCORE, realInput } from './audits/hard-examples.ts';
 export { ADMIN_TOKEN_FILE, adminTokenPath, readAdminToken } from './auth/admin-token.ts';
 export {
+  type BackupResult,
+  backupDataDir,
+  type RestoreResult,
+  restoreDataDir,
+} from './backup/data-dir-backup.ts';
+export {
   CLOUD_RULES,
   type CloudOptions,
   DEFAULT_CLOUD_OPTIONS,
