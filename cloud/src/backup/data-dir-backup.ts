@@ -21,7 +21,7 @@ import { FoglineError } from '@fogline/shared';
 import { mkdirPrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, tightenTree } from '@fogline/shared/storage';
 import { create as createTar, extract as extractTar } from 'tar';
 import { ADMIN_TOKEN_FILE } from '../auth/admin-token.ts';
-import { CLOUD_STATE_FILE, type CloudState } from '../cloud-server.ts';
+import { CLOUD_STATE_FILE, type CloudState } from '../state-file.ts';
 
 /** Left out of a backup: the running cloud's address (stale once it stops) and unfinished uploads. */
 const NOT_BACKED_UP = new Set([CLOUD_STATE_FILE, join('store', 'incoming')]);
