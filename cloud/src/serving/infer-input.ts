@@ -116,9 +116,9 @@ function requestedOutputs(where: string, config: ModelConfig, request: InferRequ
 export const MAX_REQUEST_DEADLINE_MS = 60_000;
 
 /**
- * fogline's `parameters.deadline_ms` (the budget the caller has left: an edge escalating sends it,
- * docs/wire.md), capped at MAX_REQUEST_DEADLINE_MS; undefined when the request has none. INVALID_ARG
- * when it is not a number, DEADLINE_EXCEEDED when no budget is left.
+ * fogline's `parameters.deadline_ms`: the budget the caller has left (an edge escalating sends it;
+ * docs/cloud.md "Models served elsewhere"), capped at MAX_REQUEST_DEADLINE_MS; undefined when the
+ * request has none. INVALID_ARG when it is not a number, DEADLINE_EXCEEDED when no budget is left.
  */
 export function requestDeadlineMs(request: InferRequest): number | undefined {
   const deadline = request.parameters?.deadline_ms;
