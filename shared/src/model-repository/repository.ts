@@ -69,6 +69,7 @@ export async function loadModelEntry(
       throw new FoglineError(
         'INVALID_ARG',
         `${configFile}: model "${name}" has a "backend" (it is served by ${backend.url}); only the cloud serves such a model`,
+        { details: { file: configFile, servedBy: backend.url } },
       );
     }
     const remote = await resolveBackend(fields, backend, configFile);
@@ -135,11 +136,26 @@ export async function modelDirNames(dir: string): Promise<string[]> {
   }
 }
 
-/** Scans `dir` for model directories (any sub-directory holding a config.json). */
+/**
+ * Scans `dir` for model directories (any sub-directory holding a config.json). Models with a
+ * `backend` are left out: only the cloud serves them (its ModelServer reads them one by one).
+ */
 export async function loadModelRepository(dir: string = DEFAULT_MODELS_DIR): Promise<ModelRepository> {
   const entries: ModelEntry[] = [];
-  for (const name of await modelDirNames(dir)) entries.push(await loadModelEntry(dir, name));
+  for (const name of await modelDirNames(dir)) {
+    try {
+      entries.push(await loadModelEntry(dir, name));
+    } catch (err) {
+      if (servedElsewhere(err) === undefined) throw err;
+    }
+  }
   return repositoryOf(dir, entries);
+}
+
+/** The URL serving a model, when `err` is loadModelEntry's refusal of a `backend` model. */
+export function servedElsewhere(err: unknown): string | undefined {
+  const servedBy = (err as FoglineError | undefined)?.details?.servedBy;
+  return err instanceof FoglineError && typeof servedBy === 'string' ? servedBy : undefined;
 }
 
 /** A repository view over entries already loaded. */
