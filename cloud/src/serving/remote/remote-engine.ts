@@ -21,7 +21,13 @@ import {
   type TensorDatatype,
 } from '@fogline/shared';
 import { CallBreaker, type CallBreakerOptions } from '@fogline/shared/resilience';
-import type { InferenceEngine, RunOptions, TensorFeeds, TensorMap } from '@fogline/shared/runtime';
+import type {
+  InferenceEngine,
+  RunOptions,
+  TensorFeeds,
+  TensorMap,
+  TensorValue,
+} from '@fogline/shared/runtime';
 import { OipHttpClient } from './oip-http-client.ts';
 import { remoteModelPath, remoteName } from './remote-metadata.ts';
 
@@ -91,19 +97,15 @@ export function createRemoteEngine(options: RemoteEngineOptions): InferenceEngin
             `${where} answered ${t ? `output "${name}" as ${t.datatype}, not ${datatype}` : `without output "${name}"`}`,
           );
         }
-        out[name] = { data: t.data as Float32Array, dims: t.shape, type: ORT_TYPE_OF[datatype] };
+        // The codec's arrays for the served datatypes (FP16 as its half bits) are onnxruntime's too.
+        out[name] = { data: t.data as TensorValue['data'], dims: t.shape, type: ORT_TYPE_OF[datatype] };
       }
       return out;
     } catch (err) {
-      // A refusal by the open breaker names the remote already; say so on the others' behalf too.
+      // Refused by the breaker without a call: say why in the user's terms.
       if (isFoglineError(err) && err.details?.refused === true) {
-        throw new FoglineError(
-          'UNAVAILABLE',
-          `${where} is failing: calls are refused until it answers again`,
-          {
-            cause: err,
-          },
-        );
+        const why = `${where} is failing: calls are refused until it answers again`;
+        throw new FoglineError('UNAVAILABLE', why, { cause: err });
       }
       throw err;
     } finally {
