@@ -120,7 +120,12 @@ export class DirectDeviceServer {
     }
     const input = servingInput(request, inputSpec);
     const data = input.data as ArrayBufferView;
-    const item = { batch: 1, inputs: [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)] };
+    const item = {
+      batch: 1,
+      inputs: [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)],
+      // A model served elsewhere stops its remote call by then (serving/remote/).
+      deadlineAt: performance.now() + deadline.remainingMs(),
+    };
     let ok = false;
     try {
       const outputs = await deadline.race(instance.infer(item), `the cloud model "${instance.name}"`);

@@ -5,6 +5,7 @@
  */
 import { intIn, numberIn, oneOf } from '@fogline/shared';
 import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
+import type { RemoteServingOptions } from './remote/index.ts';
 
 export interface ServingOptions {
   /**
@@ -27,6 +28,8 @@ export interface ServingOptions {
   maxQueueSize?: number;
   /** Overrides config.json `dynamic_batching.preferred_batch_size`. */
   preferredBatchSizes?: readonly number[];
+  /** Models with an OIP `backend` (remote/): where header `${ENV}`s are read, their breaker. */
+  remote?: RemoteServingOptions;
 }
 
 /** What each serving override may be; `fogline cloud` parses its flags with the same rules. */

@@ -10,6 +10,7 @@ export * from './codec/index.ts';
 export * from './errors.ts';
 export * from './fabric/index.ts';
 export * from './field/index.ts';
+export * from './model-backend.ts';
 export * from './model-config.ts';
 export * from './oip.ts';
 export * from './options.ts';

@@ -28,6 +28,11 @@ export interface RunOptions {
    * ArrayBuffer are transferred; the caller must not use them afterwards.
    */
   transfer?: boolean;
+  /**
+   * When the answer is due (`performance.now()` ms): an engine that can give up (a remote one) fails
+   * with DEADLINE_EXCEEDED by then; the local pool runs to the end and ignores it.
+   */
+  deadlineAt?: number;
 }
 
 export interface InferenceEngine {
