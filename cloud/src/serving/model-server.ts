@@ -14,7 +14,7 @@ import { FoglineError, fromUnknown } from '@fogline/shared';
 import { loadModelEntry, type ModelEntry, validateModelFile } from '@fogline/shared/model-repository';
 import { ModelInstance } from './model-instance.ts';
 import { ResponseCache } from './response-cache.ts';
-import type { ServingOptions } from './serving-options.ts';
+import { DEFAULT_INLINE_MAX_MS, type ServingOptions } from './serving-options.ts';
 import { applyConfigOverride } from './triton-config-override.ts';
 
 /** Triton repository index states. */
@@ -110,7 +110,10 @@ export class ModelServer {
             });
           }
         }
-        const fresh = await ModelInstance.load(entry, entry.latestVersion, options);
+        const fresh = await ModelInstance.load(entry, entry.latestVersion, {
+          ...options,
+          inlineMaxMs: options.inlineMaxMs ?? DEFAULT_INLINE_MAX_MS,
+        });
         fresh.useResponseCache(this.responseCache);
         if (this.closed) {
           await fresh.retire();
