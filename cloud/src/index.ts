@@ -46,7 +46,7 @@ export { createApp } from './http/app.ts';
 export type { CloudAppDeps } from './http/app-deps.ts';
 export { ModelServer } from './serving/model-server.ts';
 export type { ModelStatistics } from './serving/model-views.ts';
-export { SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
+export { DEFAULT_INLINE_MAX_MS, SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
 export { CLOUD_STATE_FILE, type CloudState } from './state-file.ts';
 export { DEFAULT_DATA_DIR, type OpenStoreOptions, openStore, type Store } from './store/index.ts';
 export { NAME_PATTERN, NAME_RULE } from './store/validation.ts';

@@ -9,6 +9,7 @@ import {
   type CloudOptions,
   CloudServer,
   DEFAULT_CLOUD_OPTIONS,
+  DEFAULT_INLINE_MAX_MS,
   SERVING_RULES,
   type ServingOptions,
   WEB_BUILD_COMMAND,
@@ -48,6 +49,7 @@ interface CloudFlags extends ClusterFlags, ControllerFlags, TrustFlags, HttpLimi
   maxQueueDelayMs?: number;
   maxQueueSize?: number;
   preferredBatchSizes?: number[];
+  inlineMaxMs?: number;
   maxBodyBytes: number;
   maxModelBytes: number;
   shutdownTimeoutMs: number;
@@ -130,6 +132,11 @@ export function registerCloud(program: Command): void {
       '--preferred-batch-sizes <list>',
       'override dynamic_batching.preferred_batch_size (e.g. 16,32,64)',
       numberListFlag('--preferred-batch-sizes', serving.preferredBatchSize),
+    )
+    .option(
+      '--inline-max-ms <ms>',
+      `a lone request to a model that runs in at most this many ms runs on the main thread while its workers are idle, skipping the worker hop; 0: always a worker (default ${DEFAULT_INLINE_MAX_MS})`,
+      numberFlag('--inline-max-ms', serving.inlineMaxMs),
     )
     .addOption(
       new Option(
@@ -258,6 +265,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
     maxQueueDelayMs: flags.maxQueueDelayMs,
     maxQueueSize: flags.maxQueueSize,
     preferredBatchSizes: flags.preferredBatchSizes,
+    inlineMaxMs: flags.inlineMaxMs,
   };
   const server = new CloudServer(
     {

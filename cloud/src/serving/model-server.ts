@@ -21,7 +21,7 @@ import {
 import { ModelInstance } from './model-instance.ts';
 import { backendResolver, loadRemoteInstance } from './remote/index.ts';
 import { ResponseCache } from './response-cache.ts';
-import type { ServingOptions } from './serving-options.ts';
+import { DEFAULT_INLINE_MAX_MS, type ServingOptions } from './serving-options.ts';
 import { applyConfigOverride } from './triton-config-override.ts';
 
 /** Triton repository index states. */
@@ -123,7 +123,10 @@ export class ModelServer {
         }
         const fresh = entry.config.backend
           ? loadRemoteInstance(entry, options, options.remote)
-          : await ModelInstance.load(entry, entry.latestVersion, options);
+          : await ModelInstance.load(entry, entry.latestVersion, {
+              ...options,
+              inlineMaxMs: options.inlineMaxMs ?? DEFAULT_INLINE_MAX_MS,
+            });
         fresh.useResponseCache(this.responseCache);
         if (this.closed) {
           await fresh.retire();

@@ -122,6 +122,8 @@ export function createRemoteEngine(options: RemoteEngineOptions): InferenceEngin
     get busy() {
       return busy;
     },
+    // Every call goes to the remote: no inline lane.
+    inlineRuns: 0,
     run,
     // Nothing to warm here: the load already called the remote (its metadata).
     warmup: async () => {},
