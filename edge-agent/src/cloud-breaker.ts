@@ -109,6 +109,16 @@ export class CloudBreaker {
     }
   }
 
+  /** Opens at once, whatever the window holds: the cloud (one replica of it) was found unreachable. */
+  trip(): void {
+    if (!this.breaker.opened) this.breaker.open();
+  }
+
+  /** Closes at once: a ready probe found the cloud (one replica of it) answering again. */
+  reset(): void {
+    if (!this.breaker.closed) this.breaker.close();
+  }
+
   /** Stops opossum's timers. */
   shutdown(): void {
     this.breaker.shutdown();
