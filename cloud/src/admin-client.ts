@@ -179,10 +179,16 @@ export class CloudAdminClient {
 
   /**
    * Enrols a device under `edgeId`, or with no edge (null: it connects to the cloud broker, which
-   * plays its edge); `token` is shown only here. Its edge learns it by device-list sync.
+   * plays its edge); `token` is shown only here. Its edge learns it by device-list sync, and so does
+   * `standbyEdgeId`, a second edge it may fail over to (docs/scale-out.md "Failover").
    */
-  async createDevice(id: string, edgeId: string | null): Promise<DeviceView & { token: string }> {
-    return (await this.call('POST', '/api/devices', { id, edge: edgeId })) as DeviceView & { token: string };
+  async createDevice(
+    id: string,
+    edgeId: string | null,
+    standbyEdgeId: string | null = null,
+  ): Promise<DeviceView & { token: string }> {
+    const body = { id, edge: edgeId, ...(standbyEdgeId !== null && { standbyEdge: standbyEdgeId }) };
+    return (await this.call('POST', '/api/devices', body)) as DeviceView & { token: string };
   }
 
   async listDevices(edgeId?: string): Promise<DeviceView[]> {

@@ -26,9 +26,13 @@ export interface EdgeAgentInfo {
   /** `name:version` of the edge model. */
   readonly model: string;
   readonly routing: ResolvedPolicy;
+  /** The preferred (first) cloud URL; `cloudUrls` lists them all. */
   readonly cloudUrl: string | undefined;
+  readonly cloudUrls: readonly string[];
   readonly cloudModel: string | undefined;
+  /** The preferred (first) cloud broker URL; `cloudBrokerUrls` lists them all. */
   readonly cloudBrokerUrl: string | undefined;
+  readonly cloudBrokerUrls: readonly string[];
   readonly localBroker: { readonly kind: 'embedded' | 'external' } & LocalBusEndpoints;
   /** Version of the device list in use (from the cache at start), if any. */
   readonly deviceListVersion: number | undefined;
@@ -48,6 +52,10 @@ export interface EdgeAgent {
   readonly deviceListVersion: number | undefined;
   /** True while the MQTT session with the cloud broker is up. */
   readonly cloudLinkConnected: boolean;
+  /** The cloud broker URL the link is connected to (of several, docs/edge-agent.md); undefined when down. */
+  readonly cloudLinkUrl: string | undefined;
+  /** The cloud URL escalations go to now: the first whose breaker is not open; undefined without one. */
+  readonly cloudActiveUrl: string | undefined;
   /** The policy the edge routes its next request by (undefined before start). */
   readonly routing: ResolvedPolicy | undefined;
   /**

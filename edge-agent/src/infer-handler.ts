@@ -172,7 +172,7 @@ export class InferHandler {
       ? decideAtEdge(local.score, routing, {
           remainingMs: deadline.remainingMs(),
           minEscalationMs: cloud.budget.requiredMs,
-          breaker: cloud.breaker.state,
+          breaker: cloud.replicas.state,
         })
       : ({ action: 'answer', reason: 'confident' } as const);
     if (decision.action === 'answer' || !cloud) {
@@ -186,15 +186,19 @@ export class InferHandler {
     telemetry.counts.escalations++;
     const started = this.options.clock.now();
     try {
-      // The cloud model's metadata, read once (and again after a failure), through the breaker.
+      // The cloud model's metadata, read once (and again after a failure), through the breakers.
+      // A replica that fails is retried once on the next while the budget still holds a cloud call.
+      const budgetLeft = () => deadline.remainingMs() >= cloud.budget.requiredMs;
       const target =
-        cloud.model.known() ?? (await cloud.breaker.fire(() => cloud.model.refresh(deadline.remainingMs())));
+        cloud.model.known() ??
+        (await cloud.replicas.fire((c) => cloud.model.refresh(c, deadline.remainingMs()), budgetLeft));
       if (!target.fits) {
         telemetry.counts.degraded++;
         return this.replyLocal(request, local, { code: 'INVALID_ARG', message: target.message });
       }
-      const answer = await cloud.breaker.fire(() =>
-        callCloudModel(cloud, target.model, request, deadline.remainingMs(), formatTraceparent(trace)),
+      const answer = await cloud.replicas.fire(
+        (c) => callCloudModel(c, target.model, request, deadline.remainingMs(), formatTraceparent(trace)),
+        budgetLeft,
       );
       const cloudMs = this.options.clock.now() - started;
       telemetry.cloudLatency.observe(cloudMs);

@@ -119,6 +119,16 @@ export class CallBreaker {
     }
   }
 
+  /** Opens at once, whatever the window holds: the target (e.g. one cloud replica) was found unreachable. */
+  trip(): void {
+    if (!this.breaker.opened) this.breaker.open();
+  }
+
+  /** Closes at once: a ready probe found the target answering again. */
+  reset(): void {
+    if (!this.breaker.closed) this.breaker.close();
+  }
+
   /** Stops opossum's timers. */
   shutdown(): void {
     this.breaker.shutdown();
