@@ -24,6 +24,7 @@ import { type AuthGate, authGate } from './auth/auth-gate.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
 import { type Cluster, openCluster } from './cluster/cluster.ts';
+import { replicaLimits } from './cluster/replica-limits.ts';
 import { ControllerService } from './controller/controller-service.ts';
 import { DeploymentService } from './deployments/deployment-service.ts';
 import { CloudFabric } from './fabric/cloud-fabric.ts';
@@ -198,6 +199,7 @@ export class CloudServer {
         this.clusterInstance = await openCluster({ url: o.redisUrl, log: this.info });
       const metrics = new CloudMetrics();
       const store = this.store;
+      const shared = replicaLimits(this.clusterInstance, o.mqtt.authFailures, this.info);
       const playground = o.demo ? new DemoPlayground(DEFAULT_DEMO_SETTINGS, o.modelsDir) : undefined;
       this.fabricInstance = await CloudFabric.start({
         store,
@@ -207,6 +209,7 @@ export class CloudServer {
         limits: o.mqtt,
         tls: this.tls,
         edgeRate: o.edgeRate,
+        shared,
         edgeModels: () => (this.modelServer ? edgeModelVersions(this.modelServer) : {}),
         edgeRouting: async (id) => (await store.edgePolicies.get(id))?.directive ?? undefined,
         edgeDeployment: async (id) => this.deploymentService?.directive(id),
@@ -258,7 +261,7 @@ export class CloudServer {
         responseCache,
       );
       const guard = fabric.inferenceGuard(
-        o.auth ? apiKeyInferenceGuard(store.apiKeys, metrics) : openInferenceGuard(),
+        o.auth ? apiKeyInferenceGuard(store.apiKeys, metrics, shared.apiKeys) : openInferenceGuard(),
         metrics,
       );
       const audits = new AuditIntake({

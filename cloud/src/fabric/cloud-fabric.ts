@@ -21,6 +21,7 @@ import { createBroker } from '@fogline/shared/broker';
 import type { ServerTls } from '@fogline/shared/tls';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
+import type { ReplicaLimits } from '../cluster/replica-limits.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
 import { type EdgeCredentials, edgeCredentials } from '../identities/edge-credentials.ts';
 import {
@@ -65,6 +66,8 @@ export interface CloudFabricOptions {
   /** The MQTT/TCP listener is MQTTS with this certificate (the WebSocket follows `httpServer`). */
   tls?: ServerTls;
   edgeRate: EdgeRate;
+  /** The limits shared with the other replicas (cluster/replica-limits.ts); absent: in memory. */
+  shared?: ReplicaLimits;
   /** Versions of the edge-tier models the cloud serves (edge-models.ts), for the desired state. */
   edgeModels: () => Record<string, number>;
   /** The policy directive each edge's desired state carries, if any (controller/). */
@@ -116,6 +119,7 @@ export class CloudFabric {
       mqttPort: options.mqttPort ?? undefined,
       httpServer: options.httpServer,
       tls: options.tls,
+      authThrottle: options.shared?.authThrottle,
       logger: { warn: () => {} }, // refusals are counted in broker.stats()
     });
     const connected = (id: string) =>
@@ -210,6 +214,7 @@ export class CloudFabric {
       keys,
       edges: this.credentials,
       rate: this.options.edgeRate,
+      buckets: this.options.shared?.edges,
       // One failed-authentication budget per address for HTTP and the cloud broker together.
       throttle: this.broker.authThrottle,
       metrics,
