@@ -24,7 +24,7 @@ import { type AuthGate, authGate } from './auth/auth-gate.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
 import { type Cluster, openCluster } from './cluster/cluster.ts';
-import { replicaLimits } from './cluster/replica-limits.ts';
+import { replicaState } from './cluster/replica-state.ts';
 import { ControllerService } from './controller/controller-service.ts';
 import { DeploymentService } from './deployments/deployment-service.ts';
 import { CloudFabric } from './fabric/cloud-fabric.ts';
@@ -199,7 +199,7 @@ export class CloudServer {
         this.clusterInstance = await openCluster({ url: o.redisUrl, log: this.info });
       const metrics = new CloudMetrics();
       const store = this.store;
-      const shared = replicaLimits(this.clusterInstance, o.mqtt.authFailures, this.info);
+      const shared = replicaState(this.clusterInstance, o.mqtt.authFailures, this.info);
       const playground = o.demo ? new DemoPlayground(DEFAULT_DEMO_SETTINGS, o.modelsDir) : undefined;
       this.fabricInstance = await CloudFabric.start({
         store,

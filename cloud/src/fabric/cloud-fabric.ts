@@ -21,7 +21,7 @@ import { createBroker } from '@fogline/shared/broker';
 import type { ServerTls } from '@fogline/shared/tls';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
-import type { ReplicaLimits } from '../cluster/replica-limits.ts';
+import type { ReplicaState } from '../cluster/replica-state.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
 import { type EdgeCredentials, edgeCredentials } from '../identities/edge-credentials.ts';
 import {
@@ -66,8 +66,8 @@ export interface CloudFabricOptions {
   /** The MQTT/TCP listener is MQTTS with this certificate (the WebSocket follows `httpServer`). */
   tls?: ServerTls;
   edgeRate: EdgeRate;
-  /** The limits shared with the other replicas (cluster/replica-limits.ts); absent: in memory. */
-  shared?: ReplicaLimits;
+  /** What the replicas share (cluster/replica-state.ts): limits, desired states; absent: in memory. */
+  shared?: ReplicaState;
   /** Versions of the edge-tier models the cloud serves (edge-models.ts), for the desired state. */
   edgeModels: () => Record<string, number>;
   /** The policy directive each edge's desired state carries, if any (controller/). */
@@ -142,6 +142,7 @@ export class CloudFabric {
       ...(options.edgeRouting && { routing: options.edgeRouting }),
       ...(options.edgeDeployment && { deployment: options.edgeDeployment }),
       onError: (edgeId, err) => log(`could not publish the desired state of edge '${edgeId}'`, err),
+      ledger: options.shared?.desiredStates,
     });
     const presence = new EdgePresence({
       isConnected: connected,
