@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Pr
   'auth-flood': () => import('./auth-flood.ts'),
   'auth-timing': () => import('./auth-timing.ts'),
   cloud: () => import('./cloud.ts'),
+  'cluster-state': () => import('./cluster-state.ts'),
   drift: () => import('./drift.ts'),
   fabric: () => import('./fabric.ts'),
   models: () => import('./models.ts'),

@@ -19,10 +19,11 @@ import { ServerTls } from '@fogline/shared/tls';
 import type { Hono } from 'hono';
 import { AuditDriftCheck } from './audits/audit-drift-check.ts';
 import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
-import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
+import { ensureAdminToken } from './auth/admin-token.ts';
 import { type AuthGate, authGate } from './auth/auth-gate.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
+import { CLOUD_STATE_FILE, type CloudReady, type CloudState } from './cloud-ready.ts';
 import { type Cluster, openCluster } from './cluster/cluster.ts';
 import { replicaState } from './cluster/replica-state.ts';
 import { ControllerService } from './controller/controller-service.ts';
@@ -42,28 +43,9 @@ import { LiveFeed } from './web/live-feed.ts';
 import { webBuilt } from './web/web-pages.ts';
 import { WebSessions } from './web/web-sessions.ts';
 
-export const CLOUD_STATE_FILE = 'cloud.json';
+export { CLOUD_STATE_FILE, type CloudReady, type CloudState } from './cloud-ready.ts';
 export const SERVER_NAME = 'fogline';
 export const SERVER_VERSION = '0.1.0';
-
-/** What `<dataDir>/cloud.json` holds, so that `fogline keys` finds the running server. */
-export interface CloudState {
-  url: string;
-  httpPort: number;
-  mqttPort: number | null;
-  pid: number;
-}
-
-export interface CloudReady {
-  http: { port: number; host: string; url: string };
-  /** Cloud broker: bound MQTT/TCP port (null: none) and its URL; MQTT over WebSocket at `wsUrl`. */
-  mqtt: { port: number | null; url: string | null; wsUrl: string };
-  adminToken: AdminToken;
-  auth: boolean;
-  models: string[];
-  /** The dashboard's URL, the playground's (null without --demo), and whether the pages are built. */
-  web: { dashboard: string; playground: string | null; built: boolean };
-}
 
 export class CloudServer {
   readonly options: Readonly<CloudOptions>;
