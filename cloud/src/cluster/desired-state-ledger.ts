@@ -17,6 +17,8 @@
  *
  * Redis unreachable: the publish goes ahead without the lock, numbered by this replica's wall clock
  * (above anything it saw), with one log line; the broker, which shares Redis too, is the limit then.
+ * A call that gets no answer within `callMs` (the connection not yet known down) fails the publish
+ * (the next one carries the change) or the read (the route serves this replica's last).
  */
 import { randomBytes } from 'node:crypto';
 import { FoglineError } from '@fogline/shared';
@@ -27,6 +29,7 @@ import type {
   PublishedDesiredState,
 } from '../fabric/desired-state-publisher.ts';
 import type { Cluster } from './cluster.ts';
+import { within } from './within.ts';
 
 /** KEYS: version; ARGV: floor. */
 const NEXT_VERSION = `
@@ -56,6 +59,8 @@ export interface RedisDesiredStateLedgerOptions {
   readonly lockMs?: number;
   /** How long a publish waits for the lock before it fails (the next publish carries the change). Default 15 s. */
   readonly waitMs?: number;
+  /** How long one Redis call may take before the publish (or the read) fails. Default 1000 ms. */
+  readonly callMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -64,6 +69,7 @@ export class RedisDesiredStateLedger implements DesiredStateLedger {
   readonly #prefix: string;
   readonly #lockMs: number;
   readonly #waitMs: number;
+  readonly #callMs: number;
   readonly #log: (line: string) => void;
   readonly #holder = randomBytes(8).toString('hex');
   #failing = false;
@@ -77,6 +83,7 @@ export class RedisDesiredStateLedger implements DesiredStateLedger {
     this.#prefix = options.prefix ?? 'fogline:desired:';
     this.#lockMs = options.lockMs ?? 10_000;
     this.#waitMs = options.waitMs ?? 15_000;
+    this.#callMs = options.callMs ?? 1_000;
     this.#log = options.log ?? (() => {});
   }
 
@@ -100,13 +107,13 @@ export class RedisDesiredStateLedger implements DesiredStateLedger {
       this.#fine();
       return published;
     } finally {
-      await this.#redis.foglineRelease!(lock, this.#holder).catch(() => {});
+      await this.#bounded(this.#redis.foglineRelease!(lock, this.#holder)).catch(() => {});
     }
   }
 
   async latest(edgeId: string): Promise<PublishedDesiredState | undefined> {
     if (this.#redis.status !== 'ready') return undefined;
-    const payload = await this.#redis.get(`${this.#prefix}state:${edgeId}`);
+    const payload = await this.#bounded(this.#redis.get(`${this.#prefix}state:${edgeId}`));
     if (payload === null) return undefined;
     return { message: JSON.parse(payload) as DesiredStateMessage, payload };
   }
@@ -114,7 +121,8 @@ export class RedisDesiredStateLedger implements DesiredStateLedger {
   async #lock(lock: string, edgeId: string): Promise<void> {
     const giveUpAt = Date.now() + this.#waitMs;
     for (let waitMs = 5; ; waitMs = Math.min(100, waitMs * 2)) {
-      if ((await this.#redis.set(lock, this.#holder, 'PX', this.#lockMs, 'NX')) === 'OK') return;
+      if ((await this.#bounded(this.#redis.set(lock, this.#holder, 'PX', this.#lockMs, 'NX'))) === 'OK')
+        return;
       if (Date.now() >= giveUpAt) {
         throw new FoglineError(
           'UNAVAILABLE',
@@ -123,6 +131,10 @@ export class RedisDesiredStateLedger implements DesiredStateLedger {
       }
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
+  }
+
+  #bounded<T>(call: Promise<T>): Promise<T> {
+    return within(call, this.#callMs, 'desired state');
   }
 
   #trouble(why: string): void {

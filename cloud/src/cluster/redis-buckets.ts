@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { type BucketRate, FoglineError } from '@fogline/shared';
 import type { Redis } from 'ioredis';
 import type { Cluster } from './cluster.ts';
+import { within } from './within.ts';
 
 /** KEYS: bucket, replicas; ARGV: ratePerSec, burst, want, giveBack, replica, aliveMs. */
 const TAKE_SCRIPT = `
@@ -106,19 +107,7 @@ export class RedisBuckets {
       this.#replica,
       this.#aliveMs,
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new FoglineError('UNAVAILABLE', `redis did not answer in ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
-      );
-    });
-    try {
-      const [granted, retryAfterMs, replicas] = await Promise.race([call, late]);
-      return { granted, retryAfterMs, replicas: Math.max(1, replicas) };
-    } finally {
-      clearTimeout(timer);
-      call.catch(() => {}); // a late answer (or error) after the timeout is dropped
-    }
+    const [granted, retryAfterMs, replicas] = await within(call, this.#timeoutMs, 'token bucket');
+    return { granted, retryAfterMs, replicas: Math.max(1, replicas) };
   }
 }
