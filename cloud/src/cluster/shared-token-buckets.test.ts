@@ -15,13 +15,13 @@ afterEach(async () => {
 });
 
 /** Two replicas: two connections to one Redis, two bucket sets under one unique prefix. */
-async function replicas(url = REDIS_URL, log?: (line: string) => void) {
+async function replicas(url = REDIS_URL, log?: (line: string) => void, leaseMs?: number) {
   const prefix = `fogline:test:${process.pid}:${randomBytes(4).toString('hex')}:`;
   const pair = await Promise.all(
     [0, 1].map(async () => {
       const cluster = await openCluster({ url });
       opened.push(cluster);
-      return new SharedTokenBuckets(cluster, { name: 'edge', prefix, log });
+      return new SharedTokenBuckets(cluster, { name: 'edge', prefix, log, leaseMs });
     }),
   );
   return pair as [SharedTokenBuckets, SharedTokenBuckets];
@@ -55,7 +55,7 @@ describe('SharedTokenBuckets', () => {
   });
 
   it('spends a local lease without Redis, and the replicas together never pass the burst', async () => {
-    const [a, b] = await replicas();
+    const [a, b] = await replicas(REDIS_URL, undefined, 600_000); // a lease that outlasts a slow box
     const rate = { ratePerSec: 0.01, burst: 400 };
     const lease = leaseSize(rate);
     expect(lease).toBe(10);

@@ -46,7 +46,7 @@ const admin = (cloud: RunningCloud, path: string, body: object) =>
     return (await res.json()) as { token: string };
   });
 
-describe('two cloud replicas on one PostgreSQL and one Redis', () => {
+describe('two cloud replicas on one PostgreSQL and one Redis', { timeout: 120_000 }, () => {
   it('keep ONE rate limit for a client whose requests are spread over both', async () => {
     const key = await a.createKey(`spread-${tag}`, 0.01, 10);
     const { body, headers } = binaryInferRequest(digits(1).images);
