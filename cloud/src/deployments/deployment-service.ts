@@ -66,6 +66,7 @@ export class DeploymentService {
   readonly #o: DeploymentServiceOptions;
   readonly #now: () => number;
   readonly #holder: string;
+  #stopping = false;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -83,6 +84,7 @@ export class DeploymentService {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopping = true; // a change still waiting for the lease gives up
     await this.#queue.catch(() => {});
   }
 
@@ -211,9 +213,13 @@ export class DeploymentService {
 
   /** Advances every running deployment (the canary's healthy time, the gate's shadow time). */
   tick(): Promise<void> {
-    return this.#serial(async () => {
-      for (const d of await this.#o.store.deployments.listRunning()) await this.#advance(d.id);
-    }).catch((err) => this.#o.log(`deployments: ${fromUnknown(err).message}`));
+    return (async () => {
+      // Most ticks find nothing running: they take no lease.
+      if ((await this.#o.store.deployments.listRunning()).length === 0) return;
+      await this.#serial(async () => {
+        for (const d of await this.#o.store.deployments.listRunning()) await this.#advance(d.id);
+      });
+    })().catch((err) => this.#o.log(`deployments: ${fromUnknown(err).message}`));
   }
 
   async #advance(id: string): Promise<void> {
@@ -315,6 +321,7 @@ export class DeploymentService {
     const leaseMs = this.#o.leaseMs ?? 10_000;
     const giveUpAt = Date.now() + 3 * leaseMs;
     for (let waitMs = 5; !(await leases.acquire(DEPLOYMENTS_LEASE, this.#holder, leaseMs)); ) {
+      if (this.#stopping) throw new FoglineError('UNAVAILABLE', 'the cloud is stopping');
       if (Date.now() >= giveUpAt) {
         throw new FoglineError('UNAVAILABLE', 'another replica held the deployments lease too long');
       }
