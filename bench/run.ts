@@ -10,6 +10,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Pr
   'auth-timing': () => import('./auth-timing.ts'),
   cloud: () => import('./cloud.ts'),
   cluster: () => import('./cluster.ts'),
+  'cluster-state': () => import('./cluster-state.ts'),
   drift: () => import('./drift.ts'),
   fabric: () => import('./fabric.ts'),
   models: () => import('./models.ts'),

@@ -18,12 +18,14 @@ import { ServerTls } from '@fogline/shared/tls';
 import type { Hono } from 'hono';
 import { AuditDriftCheck } from './audits/audit-drift-check.ts';
 import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
-import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
+import { ensureAdminToken } from './auth/admin-token.ts';
 import { type AuthGate, authGate } from './auth/auth-gate.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
+import type { CloudReady } from './cloud-ready.ts';
 import { brokerCluster } from './cluster/broker-cluster.ts';
 import { type Cluster, openCluster } from './cluster/cluster.ts';
+import { replicaState } from './cluster/replica-state.ts';
 import { ControllerService } from './controller/controller-service.ts';
 import { DeploymentService } from './deployments/deployment-service.ts';
 import { CloudFabric } from './fabric/cloud-fabric.ts';
@@ -43,19 +45,9 @@ import { ModelReports } from './web/model-reports.ts';
 import { webBuilt } from './web/web-pages.ts';
 import { WebSessions } from './web/web-sessions.ts';
 
+export type { CloudReady } from './cloud-ready.ts';
 export const SERVER_NAME = 'fogline';
 export const SERVER_VERSION = '0.1.0';
-
-export interface CloudReady {
-  http: { port: number; host: string; url: string };
-  /** Cloud broker: bound MQTT/TCP port (null: none) and its URL; MQTT over WebSocket at `wsUrl`. */
-  mqtt: { port: number | null; url: string | null; wsUrl: string };
-  adminToken: AdminToken;
-  auth: boolean;
-  models: string[];
-  /** The dashboard's URL, the playground's (null without --demo), and whether the pages are built. */
-  web: { dashboard: string; playground: string | null; built: boolean };
-}
 
 export class CloudServer {
   readonly options: Readonly<CloudOptions>;
@@ -191,6 +183,7 @@ export class CloudServer {
       if (redisUrl) this.clusterInstance = await openCluster({ url: redisUrl, keyPrefix, log: this.info });
       const metrics = new CloudMetrics();
       const store = this.store;
+      const shared = replicaState(this.clusterInstance, o.mqtt.authFailures, this.info);
       const playground = o.demo ? new DemoPlayground(DEFAULT_DEMO_SETTINGS, o.modelsDir) : undefined;
       this.fabricInstance = await CloudFabric.start({
         store,
@@ -200,6 +193,7 @@ export class CloudServer {
         limits: o.mqtt,
         tls: this.tls,
         edgeRate: o.edgeRate,
+        shared,
         edgeModels: () => (this.modelServer ? edgeModelVersions(this.modelServer) : {}),
         edgeRouting: async (id) => (await store.edgePolicies.get(id))?.directive ?? undefined,
         edgeDeployment: async (id) => this.deploymentService?.directive(id),
@@ -255,7 +249,7 @@ export class CloudServer {
         responseCache,
       );
       const guard = fabric.inferenceGuard(
-        o.auth ? apiKeyInferenceGuard(store.apiKeys, metrics) : openInferenceGuard(),
+        o.auth ? apiKeyInferenceGuard(store.apiKeys, metrics, shared.apiKeys) : openInferenceGuard(),
         metrics,
       );
       const audits = new AuditIntake({

@@ -106,11 +106,17 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
   };
 }
 
-/** QUIT, then wait for the socket to end (a connection that is down is just dropped). */
+/**
+ * QUIT, then wait for the socket to end. A connection that is not up is just dropped, without waiting:
+ * one that is reconnecting has no socket, and ioredis then never emits 'end'.
+ */
 function closeConnection(redis: Redis): Promise<void> {
   if (redis.status === 'end') return Promise.resolve();
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return Promise.resolve();
+  }
   const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()));
-  if (redis.status === 'ready') void redis.quit().catch(() => redis.disconnect());
-  else redis.disconnect();
+  void redis.quit().catch(() => redis.disconnect());
   return ended;
 }

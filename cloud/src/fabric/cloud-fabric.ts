@@ -23,6 +23,7 @@ import type { ServerTls } from '@fogline/shared/tls';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
 import type { BrokerCluster } from '../cluster/broker-cluster.ts';
+import type { ReplicaState } from '../cluster/replica-state.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
 import { type EdgeCredentials, edgeCredentials } from '../identities/edge-credentials.ts';
 import {
@@ -68,6 +69,8 @@ export interface CloudFabricOptions {
   /** The MQTT/TCP listener is MQTTS with this certificate (the WebSocket follows `httpServer`). */
   tls?: ServerTls;
   edgeRate: EdgeRate;
+  /** What the replicas share (cluster/replica-state.ts): limits, desired states; absent: in memory. */
+  shared?: ReplicaState;
   /** Versions of the edge-tier models the cloud serves (edge-models.ts), for the desired state. */
   edgeModels: () => Record<string, number>;
   /** The policy directive each edge's desired state carries, if any (controller/). */
@@ -122,6 +125,7 @@ export class CloudFabric {
       mqttPort: options.mqttPort ?? undefined,
       httpServer: options.httpServer,
       tls: options.tls,
+      authThrottle: options.shared?.authThrottle,
       logger: { warn: () => {} }, // refusals are counted in broker.stats()
       ...(options.cluster && { aedes: options.cluster.aedes, staleWill: options.cluster.staleWill }),
     });
@@ -154,6 +158,7 @@ export class CloudFabric {
       ...(options.edgeRouting && { routing: options.edgeRouting }),
       ...(options.edgeDeployment && { deployment: options.edgeDeployment }),
       onError: (edgeId, err) => log(`could not publish the desired state of edge '${edgeId}'`, err),
+      ledger: options.shared?.desiredStates,
     });
     const presence = new EdgePresence({
       isConnected: (id) => clients.edgeConnected(id),
@@ -225,6 +230,7 @@ export class CloudFabric {
       keys,
       edges: this.credentials,
       rate: this.options.edgeRate,
+      buckets: this.options.shared?.edges,
       // One failed-authentication budget per address for HTTP and the cloud broker together.
       throttle: this.broker.authThrottle,
       metrics,

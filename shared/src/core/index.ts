@@ -19,4 +19,5 @@ export * from './routing/index.ts';
 export * from './seeded-random.ts';
 export * from './tensor-values.ts';
 export * from './token-bucket.ts';
+export * from './token-buckets.ts';
 export * from './traceparent.ts';
