@@ -9,6 +9,7 @@
  * per-device publish bucket, request deadlines, and a cloud tier with its breaker, pointed at nothing
  * with routing threshold 0 so that, like the stitched subscriber, it answers every request itself.
  */
+import { loadavg } from 'node:os';
 import { AGENT_DEFAULTS } from '@fogline/edge-agent';
 import { UNREACHABLE_CLOUD_URL } from '@fogline/edge-agent/testing';
 import { DEFAULT_MODELS_DIR, loadModelRepository } from '@fogline/shared/model-repository';
@@ -132,10 +133,10 @@ async function measure(args: string[], log: (m: string) => void) {
         // Alternate who goes first, so a drift in background load favours neither.
         const order = i % 2 === 0 ? [runEdge, runStitched, runFloor] : [runStitched, runEdge, runFloor];
         for (const step of order) {
-          const r = await step();
+          const r = { ...(await step()), round: i + 1, loadAverage: round(loadavg()[0]!, 2) };
           measured.push(r);
           log(
-            `round ${i + 1} ${r.target}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.latency.p50Ms.toFixed(2)} ms, p99 ${r.latency.p99Ms.toFixed(2)} ms, ${r.serverCpuMicros.toFixed(1)} µs CPU/req`,
+            `round ${i + 1} ${r.target}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.latency.p50Ms.toFixed(2)} ms, p99 ${r.latency.p99Ms.toFixed(2)} ms, ${r.serverCpuMicros.toFixed(1)} µs CPU/req, load average ${r.loadAverage}`,
           );
         }
       }

@@ -17,6 +17,10 @@ export interface TargetRound {
   readonly errors: Record<string, number>;
   readonly parts?: { readonly subscriberCpuMicros: number; readonly brokerCpuMicros: number };
   readonly meanBatch?: number;
+  /** 1-based. */
+  readonly round?: number;
+  /** The box's 1-minute load average at the round's end (other work shares this machine). */
+  readonly loadAverage?: number;
 }
 
 const pick = (rounds: readonly TargetRound[], f: (r: TargetRound) => number | undefined) => {
@@ -80,6 +84,10 @@ export function summarizeRounds(rounds: readonly TargetRound[], modelMicros: num
   return { rows, edgeOwnMicros, ratios, targets, rounds };
 }
 
+const ROUND_HEAD = 'round | target | req/s | p50 ms | p99 ms | serving CPU µs/req | load average';
+const roundRow = (r: TargetRound) =>
+  `${r.round} | ${r.target} | ${r.reqPerSec.toFixed(0)} | ${ms(r.latency.p50Ms)} | ${ms(r.latency.p99Ms)} | ${r.serverCpuMicros.toFixed(1)} | ${r.loadAverage ?? '–'}`;
+
 const HEAD = 'target | req/s | p50 ms | p99 ms | serving CPU µs/req | load CPU µs/req | mean batch | errors';
 const row = (r: StitchedReport['rows'][number]) => {
   const parts =
@@ -112,5 +120,9 @@ ${targetsTable(r.targets)}
 ${table(HEAD, r.rows.map(row))}
 
 Edge CPU per request past the model: ${r.rows[0]!.serverCpuMicros.toFixed(1)} − ${r.modelMicros} = ${r.edgeOwnMicros} µs; the edge's whole process against the stitched pair: ×${r.ratios.cpuVsStitched}.
+
+## Rounds
+
+${table(ROUND_HEAD, r.rounds.map(roundRow))}
 `;
 }
