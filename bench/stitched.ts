@@ -94,11 +94,17 @@ async function measure(args: string[], log: (m: string) => void) {
     const measured: TargetRound[] = [];
     try {
       const runEdge = async (): Promise<TargetRound> => {
+        const batches = () => edge.agent.batching() ?? { executions: 0, inferences: 0 };
+        const before = batches();
         let counters = startCounters();
         const r = await runLoad(loadPlan(b, edge.url, inFlight), () => {
           counters = startCounters();
         });
-        return { target: 'fogline edge', ...served(r), serverCpuMicros: counters().cpuMicros / r.total };
+        const cpuMicros = counters().cpuMicros;
+        const after = batches();
+        const meanBatch =
+          (after.inferences - before.inferences) / Math.max(1, after.executions - before.executions);
+        return { target: 'fogline edge', ...served(r), serverCpuMicros: cpuMicros / r.total, meanBatch };
       };
       const runStitched = async (): Promise<TargetRound> => {
         let counters = stitched.startCounters();
