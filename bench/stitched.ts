@@ -18,9 +18,9 @@ import { measureBrokerFloor } from './fabric/floor.ts';
 import { benchDevices, snapshotModels, startBenchEdge } from './fabric/stack.ts';
 import { loadPlan } from './fabric/throughput.ts';
 import { numberFlag, stringFlag } from './lib/flags.ts';
-import { startCounters } from './lib/process-counters.ts';
+import { processCpuMicros, startCounters } from './lib/process-counters.ts';
 import { openRaw, sweep } from './lib/raw-onnx.ts';
-import { reportHead, writeReport } from './lib/report.ts';
+import { ms, reportHead, writeReport } from './lib/report.ts';
 import { round } from './lib/stats.ts';
 import { type LoadResult, runLoad } from './load/run-load.ts';
 import { renderMarkdown, summarizeRounds, type TargetRound } from './stitched/markdown.ts';
@@ -82,6 +82,16 @@ async function measure(args: string[], log: (m: string) => void) {
       deviceListPollMs: 0,
     });
     const pid = brokerPid(pidFile);
+    const externalId = `${stitchedId}-edge`;
+    const externalDevices = devices.map((d) => ({ ...d, id: `${externalId}-${d.id}` }));
+    const external = await startBenchEdge(b, {
+      edgeId: externalId,
+      localBroker: { kind: 'external', url: broker },
+      model,
+      routingThreshold: 0,
+      cloudUrl: UNREACHABLE_CLOUD_URL,
+      deviceListPollMs: 0,
+    });
     const stitched = await startStitched({
       broker,
       brokerPid: pid,
@@ -105,6 +115,16 @@ async function measure(args: string[], log: (m: string) => void) {
         const meanBatch =
           (after.inferences - before.inferences) / Math.max(1, after.executions - before.executions);
         return { target: 'fogline edge', ...served(r), serverCpuMicros: cpuMicros / r.total, meanBatch };
+      };
+      const runExternal = async (): Promise<TargetRound> => {
+        let counters = startCounters();
+        let mosquittoFrom = processCpuMicros(pid);
+        const r = await runLoad(loadPlan(b, broker, inFlight, externalDevices, externalId), () => {
+          counters = startCounters();
+          mosquittoFrom = processCpuMicros(pid);
+        });
+        const cpuMicros = counters().cpuMicros + processCpuMicros(pid) - mosquittoFrom;
+        return { target: 'fogline edge on Mosquitto', ...served(r), serverCpuMicros: cpuMicros / r.total };
       };
       const runStitched = async (): Promise<TargetRound> => {
         let counters = stitched.startCounters();
@@ -137,17 +157,21 @@ async function measure(args: string[], log: (m: string) => void) {
       };
       for (let i = 0; i < rounds; i++) {
         // Alternate who goes first, so a drift in background load favours neither.
-        const order = i % 2 === 0 ? [runEdge, runStitched, runFloor] : [runStitched, runEdge, runFloor];
+        const order =
+          i % 2 === 0
+            ? [runEdge, runStitched, runExternal, runFloor]
+            : [runStitched, runEdge, runExternal, runFloor];
         for (const step of order) {
           const r = { ...(await step()), round: i + 1, loadAverage: round(loadavg()[0]!, 2) };
           measured.push(r);
           log(
-            `round ${i + 1} ${r.target}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.latency.p50Ms.toFixed(2)} ms, p99 ${r.latency.p99Ms.toFixed(2)} ms, ${r.serverCpuMicros.toFixed(1)} µs CPU/req, load average ${r.loadAverage}`,
+            `round ${i + 1} ${r.target}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${ms(r.latency.p50Ms)} ms, p99 ${ms(r.latency.p99Ms)} ms, errors ${JSON.stringify(r.errors)}, ${r.serverCpuMicros.toFixed(1)} µs CPU/req, load average ${r.loadAverage}`,
           );
         }
       }
     } finally {
       await stitched.stop();
+      await external.stop();
       await edge.stop();
     }
     const settings = { seconds, rounds, concurrency: DEVICES * inFlight, broker, stitchedThreads, ...engine };

@@ -4,14 +4,14 @@ import { machineLine, ms, type Target, table, target, targetsTable } from '../li
 import { type LatencySummary, median, round } from '../lib/stats.ts';
 import type { StitchedReport } from '../stitched.ts';
 
-export const TARGETS = ['fogline edge', 'stitched', 'bare Aedes echo'] as const;
+export const TARGETS = ['fogline edge', 'stitched', 'fogline edge on Mosquitto', 'bare Aedes echo'] as const;
 
 /** One round of one target under the load: what the load saw, and CPU per request (µs). */
 export interface TargetRound {
   readonly target: (typeof TARGETS)[number];
   readonly reqPerSec: number;
   readonly latency: LatencySummary;
-  /** The serving side: the edge process; subscriber + Mosquitto; the echo broker. */
+  /** The serving side: the edge process (+ Mosquitto's on Mosquitto); subscriber + Mosquitto; the echo broker. */
   readonly serverCpuMicros: number;
   readonly loadCpuMicros: number;
   readonly errors: Record<string, number>;
@@ -24,7 +24,8 @@ export interface TargetRound {
 }
 
 const pick = (rounds: readonly TargetRound[], f: (r: TargetRound) => number | undefined) => {
-  const values = rounds.map(f).filter((v): v is number => v !== undefined);
+  // A round with no answer has no latency (null in the load's JSON): left out.
+  const values = rounds.map(f).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   return values.length > 0 ? round(median(values), 2) : undefined;
 };
 
@@ -46,11 +47,8 @@ export function summarizeRounds(rounds: readonly TargetRound[], modelMicros: num
       errors,
     };
   });
-  const [edge, stitched, floor] = rows as [
-    (typeof rows)[number],
-    (typeof rows)[number],
-    (typeof rows)[number],
-  ];
+  const row = (name: (typeof TARGETS)[number]) => rows.find((r) => r.target === name)!;
+  const [edge, stitched, floor] = [row('fogline edge'), row('stitched'), row('bare Aedes echo')];
   const paired = (f: (r: TargetRound) => number) => {
     const e = rounds.filter((r) => r.target === 'fogline edge');
     const s = rounds.filter((r) => r.target === 'stitched');
@@ -107,6 +105,7 @@ Command: \`${r.command}\`. One load generator (bench/load/mqtt.ts, in its own pr
 
 - **fogline edge**: \`digits-mid-int8\` on the agent with its embedded broker and everything it adds on: device auth (token hashes) and the ACL, the per-device publish bucket (raised to 100000/s so it never refuses: it is still checked per message), request deadlines, and a cloud tier with its circuit breaker, pointed at nothing (${'`http://127.0.0.1:1`'}) with routing threshold 0. So, like the stitched subscriber, it answers every request itself: both do the same work per request, and no escalation can time out. Sizing: ${r.sizing}.
 - **stitched**: the local Mosquitto (${s.broker}, no auth) + one MQTT.js subscriber process (bench/stitched/subscriber.ts) running the same model file with onnxruntime-node (${s.stitchedThreads === 0 ? "onnxruntime's default session options" : `${s.stitchedThreads} intra-op thread(s)`}), batching what arrived during the previous run (up to max_batch_size), replying on each request's \`reply_to\` in the same frame format. CPU: the subscriber plus Mosquitto's process (/proc; Mosquitto is shared with other work on this box, so its share is an upper bound).
+- **fogline edge on Mosquitto** (diagnostic, no target): the same agent with \`localBroker: external\` on the same Mosquitto, so the broker's work moves out of the edge's event loop as in the stitched pair; auth and ACL are then Mosquitto's (none here), buckets, deadlines and the breaker stay on. CPU: the edge process plus Mosquitto's.
 - **bare Aedes echo** (bench/fabric/floor.ts): the floor — a broker that only echoes each request's id.
 
 Figures are medians over the rounds; ratios are fogline ÷ stitched within each round (median). The model alone with the edge's session settings (${s.workers} × ${s.intraOpThreads} thread(s), no spinning) runs ${r.raw.best.samplesPerSec.toFixed(0)} samples/s at batch ${r.raw.best.batch}: **${r.modelMicros} µs CPU per sample**, subtracted from the edge's CPU for the echo target.
