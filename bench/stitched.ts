@@ -3,7 +3,8 @@
  *   [--broker URL] [--broker-pid-file PATH] [--stitched-threads N]`: fogline's edge against what a team
  * would stitch together instead (the local Mosquitto + one MQTT.js subscriber running the same INT8
  * model with onnxruntime-node, bench/stitched/subscriber.ts), and against the bare Aedes echo broker
- * (bench/fabric/floor.ts), under the same load in alternating rounds on the same box.
+ * (bench/fabric/floor.ts), under the same load in alternating rounds on the same box. A fourth row,
+ * the same edge on that Mosquitto (external local broker), splits the broker's cost from the edge's.
  *
  * The edge runs with everything it adds switched on: device auth and ACL on its embedded broker, the
  * per-device publish bucket, request deadlines, and a cloud tier with its breaker, pointed at nothing
