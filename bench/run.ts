@@ -17,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Pr
   rollout: () => import('./rollout/index.ts'),
   shifts: () => import('./shifts.ts'),
   soak: () => import('./soak.ts'),
+  stitched: () => import('./stitched.ts'),
   'response-cache': () => import('./response-cache.ts'),
 };
 const available = Object.keys(BENCHMARKS).join(', ');

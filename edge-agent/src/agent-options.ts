@@ -151,7 +151,8 @@ export interface EdgeAgentOptions {
   /**
    * `probe`: workers × threads and batching from the model's measured cost on this machine, probed at
    * load (≈ 1 s) and cached in `dataDir`; `default` (the default): one single-thread session per core
-   * beyond the first. `fogline edge` probes unless told `--sizing default`.
+   * beyond the first. `fogline edge --sizing` has the same default (probe stays opt-in until a probed
+   * run is measured on a big machine: docs/edge-agent.md "Engine sizing").
    */
   readonly sizing?: SizingMode;
   /** Budget assumed for a request without `deadline_ms`. Default 1000. */

@@ -3,6 +3,7 @@
  * implementation is `createEdgeAgent` (edge-agent.ts).
  */
 import type {
+  BatchingSnapshot,
   DeploymentReport,
   ModelFile,
   PolicyMessage,
@@ -86,6 +87,8 @@ export interface EdgeAgent {
   onDriftAlarm(listener: DriftAlarmListener): () => void;
   /** Audits relayed to the cloud: received, uploaded, dropped by why (docs/edge-agent.md "Audits"). */
   auditCounts(): AuditRelayCounts | undefined;
+  /** The serving model's batcher counters since it was loaded; undefined when not running. */
+  batching(): BatchingSnapshot | undefined;
   /** `name:version` of the model serving now (a deployment swaps it; docs/edge-agent.md "Deployments"). */
   readonly servingModel: string | undefined;
   /** The last deployment's report, as in the reported state; undefined when none came. */

@@ -172,6 +172,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return () => driftListeners.delete(listener);
     },
     auditCounts: () => running?.audits?.relay.counts(),
+    batching: () => running?.model.current.batching,
     get servingModel() {
       return running?.model.current.label;
     },

@@ -154,9 +154,12 @@ export class InferHandler {
       edgeMs: deadline.elapsedMs(),
     };
     telemetry.edgeLatency.observe(local.edgeMs);
-    const trace = childTraceparent(request.traceparent);
-    const reply = await this.route(request, local, deadline, routing, trace);
-    this.options.log?.(answerLine(request, trace, reply, deadline.elapsedMs()));
+    // The trace context is only read by a cloud call and the request log: drawn on first use, since
+    // its random ids cost more than the rest of a local answer's routing (bench/reports/stitched.md).
+    let trace: Traceparent | undefined;
+    const traceOf = () => (trace ??= childTraceparent(request.traceparent));
+    const reply = await this.route(request, local, deadline, routing, traceOf);
+    this.options.log?.(answerLine(request, traceOf(), reply, deadline.elapsedMs()));
     return reply;
   }
 
@@ -165,7 +168,7 @@ export class InferHandler {
     local: LocalAnswer,
     deadline: Deadline,
     routing: ResolvedPolicy,
-    trace: Traceparent,
+    trace: () => Traceparent,
   ): Promise<AnswerReply> {
     const { cloud, telemetry } = this.options;
     const decision = cloud
@@ -197,7 +200,7 @@ export class InferHandler {
         return this.replyLocal(request, local, { code: 'INVALID_ARG', message: target.message });
       }
       const answer = await cloud.replicas.fire(
-        (c) => callCloudModel(c, target.model, request, deadline.remainingMs(), formatTraceparent(trace)),
+        (c) => callCloudModel(c, target.model, request, deadline.remainingMs(), formatTraceparent(trace())),
         budgetLeft,
       );
       const cloudMs = this.options.clock.now() - started;
