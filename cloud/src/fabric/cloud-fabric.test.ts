@@ -60,7 +60,7 @@ describe('admin API for edges and devices', () => {
     const edges = await cloud.admin.listEdges();
     expect(edges.find((e) => e.id === 'adm-edge')).not.toHaveProperty('token');
     expect(await cloud.admin.listDevices('adm-edge')).toEqual([
-      { id: 'adm-dev', edge: 'adm-edge', createdAt: device.createdAt, revokedAt: null },
+      { id: 'adm-dev', edge: 'adm-edge', standbyEdge: null, createdAt: device.createdAt, revokedAt: null },
     ]);
     await expect(cloud.admin.createEdge('adm-edge')).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
     await expect(cloud.admin.createDevice('d', 'no-such-edge')).rejects.toMatchObject({ code: 'NOT_FOUND' });
