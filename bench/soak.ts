@@ -16,7 +16,7 @@ import { machineLine, ms, reportHead, table, target, targetsTable, writeReport }
 import { round } from './lib/stats.ts';
 import type { SoakLoadResult, SoakPlan } from './soak/load.ts';
 
-const HELP = `usage: npm run bench -- soak [flags]: one \`fogline edge\` on 127.0.0.1 under many devices
+export const HELP = `usage: npm run bench -- soak [flags]: one \`fogline edge\` on 127.0.0.1 under many devices
   --devices <n>         lean devices (MQTT frames, no model), a connection each (default 1000)
   --sdk-devices <n>     real SDK devices (device model, escalation) beside them (default 3)
   --minutes <n>         length of the run once all devices are connected, warm-up included (default 10)
