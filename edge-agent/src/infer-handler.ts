@@ -91,6 +91,7 @@ export class InferHandler {
         options.log?.(errorLine(id, error));
       },
       onDrop: () => telemetry.recordDrop('malformed-no-reply-to'),
+      onDuplicate: () => telemetry.recordDrop('duplicate-in-flight'),
       ...(options.onPublishError && { onPublishError: options.onPublishError }),
     });
   }

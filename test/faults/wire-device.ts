@@ -1,0 +1,103 @@
+/**
+ * The faults suite's wire-level device: the fabric protocol spoken with MQTT.js only (no SDK), so a
+ * test controls the connection (its session flag, its socket) and sees every reply the broker
+ * delivers, counted per request id, where a duplicate would show.
+ */
+import { encodeFabricRequest, readFabricReply, topics } from '@fogline/shared';
+import mqtt, { type MqttClient } from 'mqtt';
+
+export interface WireDeviceOptions {
+  /** MQTT clean session (default true, as the SDK connects); false keeps a persistent session. */
+  readonly clean?: boolean;
+}
+
+/** A device speaking the fabric protocol with MQTT.js only: counts the replies to each of its request ids. */
+export interface WireDevice {
+  readonly client: MqttClient;
+  /**
+   * Publishes one request at QoS 1 (when connected, or always with `whileOffline`: MQTT.js then keeps
+   * it and sends it on the next connection); its id. `requestId` sends again under an earlier id.
+   */
+  send(
+    input: Float32Array,
+    deadlineMs: number,
+    options?: { requestId?: string; whileOffline?: boolean },
+  ): string | undefined;
+  /** Replies received for `requestId` (error replies included). */
+  repliesTo(requestId: string): number;
+  /** Error codes of the error replies received, by request id. */
+  readonly errors: Map<string, string>;
+  /** Request ids answered more than once. */
+  duplicates(): string[];
+  /** Destroys the socket under MQTT.js (no DISCONNECT, as a dropped link); it reconnects by itself. */
+  drop(): void;
+  /** Resolves at the next CONNACK, with MQTT's session-present flag. */
+  nextConnect(): Promise<{ sessionPresent: boolean }>;
+  readonly sent: number;
+  readonly replies: number;
+  close(): Promise<void>;
+}
+
+export async function connectWireDevice(
+  url: string,
+  id: string,
+  token: string,
+  edgeId: string,
+  options: WireDeviceOptions = {},
+): Promise<WireDevice> {
+  const client = await mqtt.connectAsync(url, {
+    protocolVersion: 4,
+    clientId: id,
+    username: id,
+    password: token,
+    clean: options.clean ?? true,
+    reconnectPeriod: 200,
+    connectTimeout: 5000,
+  });
+  const seen = new Map<string, number>();
+  const errors = new Map<string, string>();
+  let sent = 0;
+  let replies = 0;
+  client.on('message', (_topic, payload) => {
+    const reply = readFabricReply(payload);
+    if (!reply?.id) return;
+    replies++;
+    seen.set(reply.id, (seen.get(reply.id) ?? 0) + 1);
+    if (!reply.ok) errors.set(reply.id, reply.code);
+  });
+  // A new session (clean, or a broker that lost it) has no subscription: subscribe on every CONNACK.
+  client.on('connect', () => void client.subscribeAsync(topics.reply(id), { qos: 1 }).catch(() => {}));
+  await client.subscribeAsync(topics.reply(id), { qos: 1 });
+  return {
+    client,
+    send(input, deadlineMs, sendOptions = {}) {
+      if (!client.connected && !sendOptions.whileOffline) return undefined;
+      const requestId = sendOptions.requestId ?? `${id}-${sent}`;
+      sent++;
+      const payload = encodeFabricRequest({
+        id: requestId,
+        replyTo: topics.reply(id),
+        deadlineMs,
+        deviceScore: 0,
+        input: { name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: input },
+      });
+      client.publish(topics.infer(edgeId), Buffer.from(payload), { qos: 1 });
+      return requestId;
+    },
+    repliesTo: (requestId) => seen.get(requestId) ?? 0,
+    errors,
+    duplicates: () => [...seen].filter(([, n]) => n > 1).map(([requestId]) => requestId),
+    drop: () => client.stream.destroy(),
+    nextConnect: () =>
+      new Promise((resolve) =>
+        client.once('connect', (connack) => resolve({ sessionPresent: connack.sessionPresent })),
+      ),
+    get sent() {
+      return sent;
+    },
+    get replies() {
+      return replies;
+    },
+    close: () => client.endAsync(true),
+  };
+}
