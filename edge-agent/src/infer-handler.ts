@@ -187,9 +187,14 @@ export class InferHandler {
     telemetry.counts.escalations++;
     const started = this.options.clock.now();
     try {
-      // The cloud model's metadata, read once (and again after a failure), through the breaker.
+      // The cloud model's metadata, read once (and again after a failure), through the breaker. A read
+      // already under way (started by an earlier request, with its budget) is shared: bound by ours.
       const target =
-        cloud.model.known() ?? (await cloud.breaker.fire(() => cloud.model.refresh(deadline.remainingMs())));
+        cloud.model.known() ??
+        (await deadline.race(
+          cloud.breaker.fire(() => cloud.model.refresh(deadline.remainingMs())),
+          'the cloud model metadata',
+        ));
       if (!target.fits) {
         telemetry.counts.degraded++;
         return this.replyLocal(request, local, { code: 'INVALID_ARG', message: target.message });

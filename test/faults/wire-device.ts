@@ -25,6 +25,8 @@ export interface WireDevice {
   ): string | undefined;
   /** Replies received for `requestId` (error replies included). */
   repliesTo(requestId: string): number;
+  /** Time from the first send of `requestId` to its first reply, ms; undefined while unanswered. */
+  latencyMs(requestId: string): number | undefined;
   /** Error codes of the error replies received, by request id. */
   readonly errors: Map<string, string>;
   /** Request ids answered more than once. */
@@ -56,6 +58,8 @@ export async function connectWireDevice(
   });
   const seen = new Map<string, number>();
   const errors = new Map<string, string>();
+  const sentAt = new Map<string, number>();
+  const latency = new Map<string, number>();
   let sent = 0;
   let replies = 0;
   client.on('message', (_topic, payload) => {
@@ -63,6 +67,8 @@ export async function connectWireDevice(
     if (!reply?.id) return;
     replies++;
     seen.set(reply.id, (seen.get(reply.id) ?? 0) + 1);
+    const at = sentAt.get(reply.id);
+    if (at !== undefined && !latency.has(reply.id)) latency.set(reply.id, performance.now() - at);
     if (!reply.ok) errors.set(reply.id, reply.code);
   });
   // A new session (clean, or a broker that lost it) has no subscription: subscribe on every CONNACK.
@@ -74,6 +80,7 @@ export async function connectWireDevice(
       if (!client.connected && !sendOptions.whileOffline) return undefined;
       const requestId = sendOptions.requestId ?? `${id}-${sent}`;
       sent++;
+      if (!sentAt.has(requestId)) sentAt.set(requestId, performance.now());
       const payload = encodeFabricRequest({
         id: requestId,
         replyTo: topics.reply(id),
@@ -85,6 +92,7 @@ export async function connectWireDevice(
       return requestId;
     },
     repliesTo: (requestId) => seen.get(requestId) ?? 0,
+    latencyMs: (requestId) => latency.get(requestId),
     errors,
     duplicates: () => [...seen].filter(([, n]) => n > 1).map(([requestId]) => requestId),
     drop: () => client.stream.destroy(),
