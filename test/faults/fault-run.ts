@@ -59,13 +59,19 @@ export function faultRun(): FaultRun {
   };
 }
 
-export async function sdkDevices(run: FaultRun, broker: string, edgeId: string): Promise<Device[]> {
+/** DEVICES as SDK devices on `broker`, with their tokens (or those enrolled, from `tokens`). */
+export async function sdkDevices(
+  run: FaultRun,
+  broker: string,
+  edgeId: string,
+  tokens?: ReadonlyMap<string, string>,
+): Promise<Device[]> {
   const devices = await Promise.all(
     DEVICES.map((d) =>
       connectDevice({
         broker,
         deviceId: d.id,
-        token: d.token,
+        token: tokens?.get(d.id) ?? d.token,
         edgeId,
         runtime: 'node',
         policy: escalate,

@@ -23,6 +23,14 @@ export interface WireDevice {
     deadlineMs: number,
     options?: { requestId?: string; whileOffline?: boolean },
   ): string | undefined;
+  /**
+   * Sends one request (queued by MQTT.js while offline) and settles with its first reply: resolves
+   * with who answered ("edge", "cloud degraded", …), rejects with the error reply's code, or, with no
+   * reply by the deadline, rejects DEADLINE_EXCEEDED from the device itself, as a device gives up.
+   */
+  request(input: Float32Array, deadlineMs: number): Promise<string>;
+  /** Replies that came after their request had settled at its deadline. */
+  readonly repliesAfterDeadline: number;
   /** Replies received for `requestId` (error replies included). */
   repliesTo(requestId: string): number;
   /** Time from the first send of `requestId` to its first reply, ms; undefined while unanswered. */
@@ -59,7 +67,10 @@ export async function connectWireDevice(
   const seen = new Map<string, number>();
   const errors = new Map<string, string>();
   const sentAt = new Map<string, number>();
+  const settledAt = new Set<string>();
   const latency = new Map<string, number>();
+  const waiting = new Map<string, { settle: (outcome: string | { code: string }) => void }>();
+  let repliesAfterDeadline = 0;
   let sent = 0;
   let replies = 0;
   client.on('message', (_topic, payload) => {
@@ -70,12 +81,33 @@ export async function connectWireDevice(
     const at = sentAt.get(reply.id);
     if (at !== undefined && !latency.has(reply.id)) latency.set(reply.id, performance.now() - at);
     if (!reply.ok) errors.set(reply.id, reply.code);
+    const waiter = waiting.get(reply.id);
+    if (waiter) waiter.settle(reply.ok ? `${reply.tier}${reply.degraded ? ' degraded' : ''}` : reply);
+    else if (seen.get(reply.id) === 1 && sentAt.has(reply.id) && settledAt.has(reply.id))
+      repliesAfterDeadline++;
   });
   // A new session (clean, or a broker that lost it) has no subscription: subscribe on every CONNACK.
   client.on('connect', () => void client.subscribeAsync(topics.reply(id), { qos: 1 }).catch(() => {}));
   await client.subscribeAsync(topics.reply(id), { qos: 1 });
-  return {
+  const device: WireDevice = {
     client,
+    request(input, deadlineMs) {
+      const requestId = device.send(input, deadlineMs, { whileOffline: true })!;
+      return new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => settle({ code: 'DEADLINE_EXCEEDED' }), deadlineMs);
+        const settle = (outcome: string | { code: string }) => {
+          clearTimeout(timer);
+          waiting.delete(requestId);
+          settledAt.add(requestId);
+          if (typeof outcome === 'string') resolve(outcome);
+          else reject(Object.assign(new Error(outcome.code), { code: outcome.code }));
+        };
+        waiting.set(requestId, { settle });
+      });
+    },
+    get repliesAfterDeadline() {
+      return repliesAfterDeadline;
+    },
     send(input, deadlineMs, sendOptions = {}) {
       if (!client.connected && !sendOptions.whileOffline) return undefined;
       const requestId = sendOptions.requestId ?? `${id}-${sent}`;
@@ -108,4 +140,5 @@ export async function connectWireDevice(
     },
     close: () => client.endAsync(true),
   };
+  return device;
 }
