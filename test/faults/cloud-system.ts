@@ -5,7 +5,7 @@
  * The cloud keeps its ports across restarts (`restartCloud`).
  */
 import { rm } from 'node:fs/promises';
-import { CloudAdminClient, resolveAdminTarget } from '@fogline/cloud';
+import { type AdminTarget, CloudAdminClient, resolveAdminTarget } from '@fogline/cloud';
 import { makeModelRepo } from '@fogline/cloud/testing';
 import type { FoglineProcess } from '../../cli/src/testing/fogline-process.ts';
 import { freePort } from '../support/free-port.ts';
@@ -15,6 +15,8 @@ export interface CloudSystem {
   cloud: FoglineProcess<Ready>;
   edge: FoglineProcess<Ready>;
   readonly admin: CloudAdminClient;
+  /** The cloud's URL and admin token, for raw admin calls. */
+  readonly adminTarget: AdminTarget;
   readonly edgeId: string;
   /** The edge's broker, for its devices. */
   readonly edgeBroker: string;
@@ -44,7 +46,8 @@ export async function startCloudSystem(
       options.env,
     );
   const cloud = await startCloud();
-  const admin = new CloudAdminClient(await resolveAdminTarget({ dataDir }));
+  const adminTarget = await resolveAdminTarget({ dataDir });
+  const admin = new CloudAdminClient(adminTarget);
   const { token: edgeToken } = await admin.createEdge(edgeId);
   const tokens = new Map<string, string>();
   for (const d of [...DEVICES, WIRE]) tokens.set(d.id, (await admin.createDevice(d.id, edgeId)).token);
@@ -62,6 +65,7 @@ export async function startCloudSystem(
     cloud,
     edge,
     admin,
+    adminTarget,
     edgeId,
     edgeBroker: `mqtt://127.0.0.1:${edge.ready.mqtt.port}`,
     tokens,
