@@ -9,12 +9,15 @@ const BENCHMARKS: Record<string, () => Promise<{ default: (args: string[]) => Pr
   'auth-flood': () => import('./auth-flood.ts'),
   'auth-timing': () => import('./auth-timing.ts'),
   cloud: () => import('./cloud.ts'),
+  cluster: () => import('./cluster.ts'),
+  'cluster-state': () => import('./cluster-state.ts'),
   drift: () => import('./drift.ts'),
   fabric: () => import('./fabric.ts'),
   models: () => import('./models.ts'),
   rollout: () => import('./rollout/index.ts'),
   shifts: () => import('./shifts.ts'),
   soak: () => import('./soak.ts'),
+  stitched: () => import('./stitched.ts'),
   'response-cache': () => import('./response-cache.ts'),
 };
 const available = Object.keys(BENCHMARKS).join(', ');

@@ -75,7 +75,7 @@ describe('fogline edges / fogline devices (processes)', { timeout: 120_000 }, ()
 
     const json = await fogline('devices', 'list', '--edge', 'cloud', '--json', ...dir);
     expect(JSON.parse(json.stdout)).toEqual([
-      { id: 'cli-direct', edge: null, createdAt: expect.any(String), revokedAt: null },
+      { id: 'cli-direct', edge: null, standbyEdge: null, createdAt: expect.any(String), revokedAt: null },
     ]);
     const table = await fogline('devices', 'list', ...dir);
     expect(table.stdout).toMatch(/cli-direct\s+cloud\s/);
@@ -93,5 +93,26 @@ describe('fogline edges / fogline devices (processes)', { timeout: 120_000 }, ()
     const reserved = await fogline('edges', 'add', 'cloud', ...dir);
     expect(reserved.code).toBe(1);
     expect(reserved.stderr).toMatch(/edge id 'cloud' is reserved/);
+  });
+
+  it('enrols a device on an edge and a standby edge (--edge e1,e2): both edges list it', async () => {
+    const dir = ['--data-dir', cloud.dataDir];
+    await cloud.admin.createEdge('cli-site-a');
+    await cloud.admin.createEdge('cli-site-b');
+    const added = await fogline('devices', 'add', 'cli-two', '--edge', 'cli-site-a,cli-site-b', ...dir);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(
+      /created device 'cli-two' on edge 'cli-site-a' \(standby edge 'cli-site-b'\)/,
+    );
+    // Each edge's desired state carries it, so either edge's broker authenticates the device.
+    for (const edge of ['cli-site-a', 'cli-site-b']) {
+      const desired = await cloud.server.fabric.publisher.current(edge);
+      expect(desired?.message.devices.map((d) => d.id)).toContain('cli-two');
+      const listed = await fogline('devices', 'list', '--edge', edge, ...dir);
+      expect(listed.stdout).toMatch(/cli-two\s+cli-site-a\s+cli-site-b\s/);
+    }
+    const three = await fogline('devices', 'add', 'cli-three', '--edge', 'cli-site-a,cli-site-b,x', ...dir);
+    expect(three.code).toBe(1);
+    expect(three.stderr).toMatch(/one edge, or two/);
   });
 });

@@ -43,11 +43,14 @@ export async function measureBrokerFloor(load: MqttLoadPlan) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   try {
-    const counters = startCounters();
-    const r = await runLoad({ ...load, broker: `mqtt://127.0.0.1:${port}` });
+    let counters = startCounters();
+    const r = await runLoad({ ...load, broker: `mqtt://127.0.0.1:${port}` }, () => {
+      counters = startCounters(); // from the connects on, as for the servers it is the floor of
+    });
     return {
       concurrency: load.connections * load.inFlightPerConnection,
       reqPerSec: r.completed / r.seconds,
+      latency: r.latency,
       /** Per request, µs: the broker's process (echo included) and the load process. */
       brokerCpuMicros: counters().cpuMicros / Math.max(1, r.total),
       loadCpuMicros: r.cpuMicrosPerRequest,

@@ -17,6 +17,13 @@ export const BENCH_EDGE_ID = 'bench-edge';
 /** Per-device publish token bucket of the bench's edges: far above any rate the bench reaches. */
 export const BENCH_PUBLISH_RATE = Object.freeze({ ratePerSec: 100_000, burst: 100_000 });
 
+/**
+ * Failed-authentication budget of the bench's edges per address: all the bench's devices connect at
+ * once from 127.0.0.1, and a CONNECT holds a token of its address's budget while its hash runs (the
+ * default burst of 20 would refuse the rest with CONNACK 3). Still checked on every CONNECT.
+ */
+export const BENCH_AUTH_FAILURES = Object.freeze({ perAddress: { ratePerSec: 1000, burst: 1000 } });
+
 export type Credential = { readonly id: string; readonly token: string };
 
 /** What every part of the fabric bench gets: models (a snapshot of the repository), devices, settings. */
@@ -63,10 +70,19 @@ export async function startBenchCloud(b: Bench, model: string) {
 }
 
 /** An edge agent with its embedded broker on a free port, knowing the bench's devices. */
-export async function startBenchEdge(b: Bench, options: Partial<EdgeAgentOptions>) {
+export async function startBenchEdge(
+  b: Pick<Bench, 'modelsDir' | 'devices' | 'engine'>,
+  options: Partial<EdgeAgentOptions>,
+) {
   return startTestAgent({
     edgeId: BENCH_EDGE_ID,
-    localBroker: { kind: 'embedded', host: '127.0.0.1', mqttPort: 0, publishRate: BENCH_PUBLISH_RATE },
+    localBroker: {
+      kind: 'embedded',
+      host: '127.0.0.1',
+      mqttPort: 0,
+      publishRate: BENCH_PUBLISH_RATE,
+      authFailures: BENCH_AUTH_FAILURES,
+    },
     modelsDir: b.modelsDir,
     ...b.engine,
     ...options,

@@ -31,11 +31,14 @@ export interface LoadWindow {
 
 export type LoadResult = Awaited<ReturnType<typeof closedLoop>>;
 
-export async function closedLoop(adapter: LoadAdapter, window: LoadWindow) {
-  const counters = startCounters();
+/** `onConnected`: every connection is up and no request is sent yet (the server's counters start there). */
+export async function closedLoop(adapter: LoadAdapter, window: LoadWindow, onConnected?: () => void) {
+  let counters = startCounters();
   const connections = await Promise.all(
     Array.from({ length: window.connections }, (_, i) => adapter.connect(i)),
   );
+  onConnected?.();
+  counters = startCounters();
   const measureFrom = performance.now() + window.warmupMs;
   const end = measureFrom + window.durationMs;
   const latencies: number[] = [];
@@ -74,7 +77,7 @@ export async function closedLoop(adapter: LoadAdapter, window: LoadWindow) {
     latency: summarize(latencies),
     /** Error replies and lost requests inside the window, by code. */
     errors,
-    /** Requests answered or failed, warm-up included, and this process's CPU per one of them (connects included). */
+    /** Requests answered or failed, warm-up included, and this process's CPU per one of them (counted once all are connected). */
     total,
     cpuMicrosPerRequest: round(counters().cpuMicros / Math.max(1, total), 1),
     records,

@@ -16,8 +16,16 @@ export type MqttLoadPlan = LoadWindow & { readonly protocol: 'mqtt' } & MqttTarg
 export type SdkLoadPlan = LoadWindow & { readonly protocol: 'sdk' } & SdkTarget;
 export type LoadPlan = HttpLoadPlan | MqttLoadPlan | SdkLoadPlan;
 
-export function runLoad(plan: LoadPlan): Promise<LoadResult> {
-  return runChild(new URL(import.meta.url), plan);
+/** The line the child prints once all its connections are up, before its first request. */
+const CONNECTED = 'load: connected';
+
+/**
+ * `onConnected` runs when every connection is up: a server's CPU per request counted from there
+ * leaves out the connects (for fogline, a token hash per device) that a long run would amortize.
+ */
+export function runLoad(plan: LoadPlan, onConnected?: () => void): Promise<LoadResult> {
+  const onLine = onConnected && ((line: string) => line === CONNECTED && onConnected());
+  return runChild(new URL(import.meta.url), plan, onLine);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -25,6 +33,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const { protocol } = plan;
     const adapter =
       protocol === 'http' ? httpAdapter(plan) : protocol === 'mqtt' ? mqttAdapter(plan) : sdkAdapter(plan);
-    return closedLoop(adapter, plan);
+    return closedLoop(adapter, plan, () => console.log(CONNECTED));
   });
 }

@@ -36,6 +36,22 @@ export function textFlag<T extends string>(flag: string, rule: Rule<T>): (value:
   };
 }
 
+/**
+ * A commander parser for one URL or a comma-separated list of them (`--cloud a,b`), checked whole by a
+ * list rule (shared `urlList`): a single URL gives a string, several an array.
+ */
+export function urlListFlag(
+  flag: string,
+  rule: Rule<string | readonly string[]>,
+): (value: string) => string | readonly string[] {
+  return (value) => {
+    const list = value.split(',').map((s) => s.trim());
+    const parsed = list.length === 1 ? list[0]! : list;
+    if (!rule.test(parsed)) throw new InvalidArgumentError(`${flag} must be ${rule.must}, got "${value}"`);
+    return parsed;
+  };
+}
+
 /** A commander parser for a comma-separated list of numbers, each checked by an option rule. */
 export function numberListFlag(flag: string, rule: Rule<number>): (value: string) => number[] {
   return (value) => {

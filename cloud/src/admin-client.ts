@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { codeForHttpStatus, FoglineError } from '@fogline/shared';
 import { readAdminToken } from './auth/admin-token.ts';
-import { CLOUD_STATE_FILE, type CloudState } from './cloud-server.ts';
 import type { DeploymentView } from './deployments/deployment-view.ts';
 import type { ExampleView } from './http/routes/examples.ts';
 import { MODEL_CONFIG_HEADER, type ModelVersionView } from './http/routes/model-store.ts';
 import type { DeviceView, EdgeView } from './identities/identity-service.ts';
-import { readStateFile } from './state-file.ts';
+import { CLOUD_STATE_FILE, type CloudState, readStateFile } from './state-file.ts';
 
 export type { DeploymentEdgeView, DeploymentView } from './deployments/deployment-view.ts';
 export type { ModelVersionView } from './http/routes/model-store.ts';
@@ -180,10 +179,16 @@ export class CloudAdminClient {
 
   /**
    * Enrols a device under `edgeId`, or with no edge (null: it connects to the cloud broker, which
-   * plays its edge); `token` is shown only here. Its edge learns it by device-list sync.
+   * plays its edge); `token` is shown only here. Its edge learns it by device-list sync, and so does
+   * `standbyEdgeId`, a second edge it may fail over to (docs/scale-out.md "Failover").
    */
-  async createDevice(id: string, edgeId: string | null): Promise<DeviceView & { token: string }> {
-    return (await this.call('POST', '/api/devices', { id, edge: edgeId })) as DeviceView & { token: string };
+  async createDevice(
+    id: string,
+    edgeId: string | null,
+    standbyEdgeId: string | null = null,
+  ): Promise<DeviceView & { token: string }> {
+    const body = { id, edge: edgeId, ...(standbyEdgeId !== null && { standbyEdge: standbyEdgeId }) };
+    return (await this.call('POST', '/api/devices', body)) as DeviceView & { token: string };
   }
 
   async listDevices(edgeId?: string): Promise<DeviceView[]> {

@@ -12,12 +12,15 @@ import {
   optionChecker,
   portOrZero,
   positive,
+  rule,
 } from '@fogline/shared';
 import { resolveBrokerOptions } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import type { TlsFiles } from '@fogline/shared/tls';
 import { resolveKnobs } from '@fogline/toolchain';
 import { type AuditSettings, DEFAULT_AUDIT_SETTINGS } from './audits/audit-intake.ts';
+import { DEFAULT_REPLICA_HEARTBEAT_MS } from './cluster/broker-engines.ts';
+import { DEFAULT_KEY_PREFIX } from './cluster/cluster.ts';
 import { type ControllerSettings, DEFAULT_CONTROLLER_SETTINGS } from './controller/controller-service.ts';
 import type { CloudBrokerLimits } from './fabric/cloud-fabric.ts';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/http-listener.ts';
@@ -53,6 +56,16 @@ export interface CloudOptions {
    * docs/scale-out.md); undefined = one process, shared state in memory.
    */
   redisUrl: string | undefined;
+  /**
+   * What this cloud's keys and channels in that Redis start with (`--redis-key-prefix`,
+   * `FOGLINE_REDIS_KEY_PREFIX`): one per cloud, the same on all its replicas. Default `fogline:`.
+   */
+  redisKeyPrefix: string;
+  /**
+   * How often each replica's broker says it is alive (docs/scale-out.md "The broker cluster"): a
+   * replica silent for 3 of these is dead, its edges offline, its clients' wills published. Default 2000.
+   */
+  replicaHeartbeatMs: number;
   /** false = --no-auth: infer without API keys (and repository control without the admin token). */
   auth: boolean;
   /** Request bodies past this get 413. */
@@ -102,6 +115,8 @@ export const DEFAULT_CLOUD_OPTIONS: Readonly<CloudOptions> = Object.freeze({
   cloudModel: 'digits-large',
   databaseUrl: undefined,
   redisUrl: undefined,
+  redisKeyPrefix: DEFAULT_KEY_PREFIX,
+  replicaHeartbeatMs: DEFAULT_REPLICA_HEARTBEAT_MS,
   auth: true,
   maxBodyBytes: 16 * 1024 * 1024,
   http: DEFAULT_HTTP_LIMITS,
@@ -128,6 +143,9 @@ export const CLOUD_RULES = Object.freeze({
   }),
   maxModelBytes: intAtLeast(1024),
   shutdownTimeoutMs: intAtLeast(0),
+  // Redis glob characters would change what mqemitter-redis subscribes to.
+  redisKeyPrefix: rule<string>('1 to 64 of A-Z a-z 0-9 : _ . -', (v) => /^[\w:.-]{1,64}$/.test(String(v))),
+  replicaHeartbeatMs: intAtLeast(100),
   responseCacheMb: numberIn(0, 1024 * 1024),
   edgeRate: Object.freeze({ ratePerSec: positive, burst: atLeast(1) }),
   audits: Object.freeze({
@@ -187,6 +205,8 @@ export function resolveCloudOptions(partial: Partial<CloudOptions> = {}): Readon
     );
   }
   check('shutdownTimeoutMs', o.shutdownTimeoutMs, CLOUD_RULES.shutdownTimeoutMs);
+  check('redisKeyPrefix', o.redisKeyPrefix, CLOUD_RULES.redisKeyPrefix);
+  check('replicaHeartbeatMs', o.replicaHeartbeatMs, CLOUD_RULES.replicaHeartbeatMs);
   check('responseCacheMb', o.responseCacheMb, CLOUD_RULES.responseCacheMb);
   const s = o.serving;
   const { preferredBatchSize, ...servingFields } = SERVING_RULES;

@@ -3,27 +3,29 @@
  * listener, the cloud broker and identities (fabric/), and starts and stops them in order.
  *
  * start: bind the port (everything answers 503 until the app exists) → data dir + admin token →
- *        store → fabric (MQTT broker on --mqtt-port and /mqtt) → app (health answers, ready = 503)
- *        → load every model → publish every edge's desired state → write cloud.json → ready.
+ *        store → Redis (--redis-url, cluster/) → fabric (MQTT broker on --mqtt-port and /mqtt) → app
+ *        (health answers, ready = 503) → load every model → publish every edge's desired state →
+ *        write cloud.json → ready.
  * stop:  end the dashboard's live streams → close the broker (its WebSocket clients live on the HTTP server) → stop accepting → finish
  *        in-flight requests (bounded by shutdownTimeoutMs) → drain batchers and free workers →
  *        close the store.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
-import { preparePrivateDir, writePrivateFile } from '@fogline/shared/storage';
+import { preparePrivateDir } from '@fogline/shared/storage';
 import { ServerTls } from '@fogline/shared/tls';
 import type { Hono } from 'hono';
 import { AuditDriftCheck } from './audits/audit-drift-check.ts';
 import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
-import { type AdminToken, ensureAdminToken } from './auth/admin-token.ts';
+import { ensureAdminToken } from './auth/admin-token.ts';
 import { type AuthGate, authGate } from './auth/auth-gate.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
+import type { CloudReady } from './cloud-ready.ts';
+import { brokerCluster } from './cluster/broker-cluster.ts';
 import { type Cluster, openCluster } from './cluster/cluster.ts';
+import { replicaState } from './cluster/replica-state.ts';
 import { ControllerService } from './controller/controller-service.ts';
 import { DeploymentService } from './deployments/deployment-service.ts';
 import { CloudFabric } from './fabric/cloud-fabric.ts';
@@ -35,6 +37,7 @@ import { CloudMetrics } from './metrics/cloud-metrics.ts';
 import { ModelStore } from './model-store/model-store.ts';
 import { ModelServer } from './serving/model-server.ts';
 import { ResponseCache } from './serving/response-cache.ts';
+import { removeCloudState, writeCloudState } from './state-file.ts';
 import { openStore, type Store } from './store/index.ts';
 import { DEFAULT_DEMO_SETTINGS, DemoPlayground } from './web/demo-playground.ts';
 import { LiveFeed } from './web/live-feed.ts';
@@ -42,28 +45,9 @@ import { ModelReports } from './web/model-reports.ts';
 import { webBuilt } from './web/web-pages.ts';
 import { WebSessions } from './web/web-sessions.ts';
 
-export const CLOUD_STATE_FILE = 'cloud.json';
+export type { CloudReady } from './cloud-ready.ts';
 export const SERVER_NAME = 'fogline';
 export const SERVER_VERSION = '0.1.0';
-
-/** What `<dataDir>/cloud.json` holds, so that `fogline keys` finds the running server. */
-export interface CloudState {
-  url: string;
-  httpPort: number;
-  mqttPort: number | null;
-  pid: number;
-}
-
-export interface CloudReady {
-  http: { port: number; host: string; url: string };
-  /** Cloud broker: bound MQTT/TCP port (null: none) and its URL; MQTT over WebSocket at `wsUrl`. */
-  mqtt: { port: number | null; url: string | null; wsUrl: string };
-  adminToken: AdminToken;
-  auth: boolean;
-  models: string[];
-  /** The dashboard's URL, the playground's (null without --demo), and whether the pages are built. */
-  web: { dashboard: string; playground: string | null; built: boolean };
-}
 
 export class CloudServer {
   readonly options: Readonly<CloudOptions>;
@@ -195,10 +179,11 @@ export class CloudServer {
       await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
       const adminToken = await ensureAdminToken(o.dataDir);
       this.store = await openStore({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
-      if (o.redisUrl !== undefined)
-        this.clusterInstance = await openCluster({ url: o.redisUrl, log: this.info });
+      const { redisUrl, redisKeyPrefix: keyPrefix } = o;
+      if (redisUrl) this.clusterInstance = await openCluster({ url: redisUrl, keyPrefix, log: this.info });
       const metrics = new CloudMetrics();
       const store = this.store;
+      const shared = replicaState(this.clusterInstance, o.mqtt.authFailures, this.info);
       const playground = o.demo ? new DemoPlayground(DEFAULT_DEMO_SETTINGS, o.modelsDir) : undefined;
       this.fabricInstance = await CloudFabric.start({
         store,
@@ -208,6 +193,7 @@ export class CloudServer {
         limits: o.mqtt,
         tls: this.tls,
         edgeRate: o.edgeRate,
+        shared,
         edgeModels: () => (this.modelServer ? edgeModelVersions(this.modelServer) : {}),
         edgeRouting: async (id) => (await store.edgePolicies.get(id))?.directive ?? undefined,
         edgeDeployment: async (id) => this.deploymentService?.directive(id),
@@ -223,6 +209,9 @@ export class CloudServer {
             identity: (id, token) => playground.identity(id, token),
             admit: (id) => playground.admit(id),
           },
+        }),
+        ...(this.clusterInstance && {
+          cluster: brokerCluster(this.clusterInstance, { heartbeatMs: o.replicaHeartbeatMs }),
         }),
       });
       const fabric = this.fabricInstance;
@@ -260,7 +249,7 @@ export class CloudServer {
         responseCache,
       );
       const guard = fabric.inferenceGuard(
-        o.auth ? apiKeyInferenceGuard(store.apiKeys, metrics) : openInferenceGuard(),
+        o.auth ? apiKeyInferenceGuard(store.apiKeys, metrics, shared.apiKeys) : openInferenceGuard(),
         metrics,
       );
       const audits = new AuditIntake({
@@ -346,13 +335,8 @@ export class CloudServer {
       await fabric.publishAll();
       controller.start();
       deployments.start();
-      const state: CloudState = {
-        url: this.url,
-        httpPort: this.httpPort,
-        mqttPort: fabric.mqttPort,
-        pid: process.pid,
-      };
-      await writePrivateFile(join(o.dataDir, CLOUD_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+      const { httpPort, url } = this;
+      await writeCloudState(o.dataDir, { url, httpPort, mqttPort: fabric.mqttPort, pid: process.pid });
       return {
         http: { port: this.httpPort, host: o.host, url: this.url },
         mqtt: {
@@ -392,7 +376,7 @@ export class CloudServer {
     await this.modelServer?.close();
     await this.store?.close();
     await this.clusterInstance?.close();
-    if (this.listener) await rm(join(this.options.dataDir, CLOUD_STATE_FILE), { force: true });
+    if (this.listener) await removeCloudState(this.options.dataDir);
   }
 }
 

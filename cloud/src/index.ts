@@ -27,18 +27,27 @@ export {
 export { DEFAULT_LOW_SCORE, realInput } from './audits/hard-examples.ts';
 export { ADMIN_TOKEN_FILE, adminTokenPath, readAdminToken } from './auth/admin-token.ts';
 export {
+  type BackupResult,
+  backupDataDir,
+  type RestoreResult,
+  restoreDataDir,
+} from './backup/data-dir-backup.ts';
+export {
   CLOUD_RULES,
   type CloudOptions,
   DEFAULT_CLOUD_OPTIONS,
   resolveCloudOptions,
 } from './cloud-options.ts';
-export { CLOUD_STATE_FILE, type CloudReady, CloudServer, type CloudState } from './cloud-server.ts';
+export { type CloudReady, CloudServer } from './cloud-server.ts';
+export { brokerEngines } from './cluster/broker-engines.ts';
+export { type Cluster, openCluster } from './cluster/cluster.ts';
 export { DEPLOYMENT_DEFAULTS } from './deployments/deployment-request.ts';
 export { createApp } from './http/app.ts';
 export type { CloudAppDeps } from './http/app-deps.ts';
 export { ModelServer } from './serving/model-server.ts';
 export type { ModelStatistics } from './serving/model-views.ts';
-export { SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
+export { DEFAULT_INLINE_MAX_MS, SERVING_RULES, type ServingOptions } from './serving/serving-options.ts';
+export { CLOUD_STATE_FILE, type CloudState } from './state-file.ts';
 export { DEFAULT_DATA_DIR, type OpenStoreOptions, openStore, type Store } from './store/index.ts';
 export { NAME_PATTERN, NAME_RULE } from './store/validation.ts';
 export { DEMO_TOKEN } from './web/demo-playground.ts';

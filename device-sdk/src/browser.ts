@@ -23,7 +23,9 @@ const browserPlatform: DevicePlatform = {
 export type BrowserDeviceOptions = ConnectDeviceOptions & { model: string | URL };
 
 export function connectDevice(options: BrowserDeviceOptions): Promise<Device> {
-  if (!/^wss?:\/\//.test(String(options?.broker))) {
+  const brokers = options?.broker;
+  const urls = typeof brokers === 'string' ? [brokers] : Array.isArray(brokers) ? brokers : [brokers];
+  if (!urls.every((url) => /^wss?:\/\//.test(String(url)))) {
     return Promise.reject(
       new FoglineError('INVALID_ARG', 'connectDevice: browsers reach the broker by ws:// or wss:// only'),
     );

@@ -13,7 +13,8 @@ import {
   type Rule,
   rule,
   systemClock,
-  url,
+  urlList,
+  urlsOf,
 } from '@fogline/shared';
 import type { PolicyEvent } from './device-policy.ts';
 import { FEEDBACK_DEFAULTS } from './feedback.ts';
@@ -29,8 +30,12 @@ import { DEFAULT_BACKOFF } from './transport/backoff.ts';
 import type { ConnectionState } from './transport/mqtt-transport.ts';
 
 export interface ConnectDeviceOptions {
-  /** Broker URL: `mqtt://host:1883`, `ws://host:port/mqtt` (browsers: ws:// or wss:// only). */
-  broker: string;
+  /**
+   * Broker URL: `mqtt://host:1883`, `ws://host:port/mqtt` (browsers: ws:// or wss:// only). Several
+   * (a site with two edges, docs/device-sdk.md "Two edges"): the first is preferred, the device moves
+   * to the next when its connection is lost and back to the first when that one answers again.
+   */
+  broker: string | readonly string[];
   deviceId: string;
   /** Device token (MQTT password, username = deviceId). Omit for a broker without authentication. */
   token?: string;
@@ -40,8 +45,13 @@ export interface ConnectDeviceOptions {
    * own trust store.
    */
   ca?: string;
-  /** The edge this device belongs to: requests go to `fogline/v1/edge/{edgeId}/infer`. */
-  edgeId: string;
+  /**
+   * The edge this device belongs to: requests go to `fogline/v1/edge/{edgeId}/infer`. With several
+   * brokers: one id for all, or the id of each broker's edge, in the same order.
+   */
+  edgeId: string | readonly string[];
+  /** With several brokers: while on a later one, how often the first is tried again, ms. Default 30000. */
+  failbackMs?: number;
   /** Path or URL of the tiny ONNX model. Node default: the committed models/digits-tiny/1/model.onnx. */
   model?: string | URL;
   /**
@@ -117,12 +127,21 @@ export interface ConnectDeviceOptions {
   onStateChange?: (state: ConnectionState, error?: FoglineError) => void;
 }
 
+/** One broker a device may use and the edge behind it. */
+export interface DeviceBroker {
+  readonly url: string;
+  readonly edgeId: string;
+}
+
 export interface DeviceSettings {
-  readonly broker: string;
+  /** The brokers in order of preference (one, or a site's edges). */
+  readonly brokers: readonly DeviceBroker[];
   readonly deviceId: string;
   readonly token: string | undefined;
   readonly ca: string | undefined;
+  /** The preferred (first) broker's edge: the device's policy and model come from it. */
   readonly edgeId: string;
+  readonly failbackMs: number;
   readonly offline: 'local' | 'queue';
   /** The durable store (`offline: { store: 'file', … }`); `offline` is then 'local' for in-flight requests. */
   readonly store: DurableStoreSettings | undefined;
@@ -155,15 +174,20 @@ export const DEVICE_DEFAULTS = Object.freeze({
   minEscalationMs: 5,
   connectTimeoutMs: 5_000,
   keepaliveSec: 30,
+  failbackMs: 30_000,
   /** Input shape of a bare ONNX (no config) whose graph leaves its dims open: digits. */
   inputShape: Object.freeze([1, 1, 28, 28]),
 });
 
 /** What each option may be. */
 export const DEVICE_RULES = Object.freeze({
-  broker: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:']),
+  broker: urlList(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:']),
   deviceId: rule<string>('1–64 chars of [A-Za-z0-9._-]', isValidId),
-  edgeId: rule<string>('1–64 chars of [A-Za-z0-9._-]', isValidId),
+  edgeId: rule<string | readonly string[]>(
+    '1–64 chars of [A-Za-z0-9._-], or a list of them (one per broker)',
+    (v) => (Array.isArray(v) ? v.length > 0 && v.every(isValidId) : isValidId(v)),
+  ),
+  failbackMs: positive,
   token: nonEmptyString,
   offline: oneOf(['local', 'queue']),
   deadlineMs: positive,
@@ -218,12 +242,14 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     r.reconnectDelayMs,
     DEFAULT_BACKOFF.maxDelayMs,
   );
+  const brokers = brokersOf(check('broker', o.broker, r.broker), check('edgeId', o.edgeId, r.edgeId));
   return Object.freeze({
-    broker: check('broker', o.broker, r.broker),
+    brokers,
     deviceId: check('deviceId', o.deviceId, r.deviceId),
     token: o.token === undefined ? undefined : check('token', o.token, r.token),
     ca: o.ca === undefined ? undefined : check('ca', o.ca, r.ca),
-    edgeId: check('edgeId', o.edgeId, r.edgeId),
+    edgeId: brokers[0]!.edgeId,
+    failbackMs: or('failbackMs', o.failbackMs, r.failbackMs, d.failbackMs),
     offline: typeof o.offline === 'object' ? 'local' : or('offline', o.offline, r.offline, d.offline),
     store: typeof o.offline === 'object' ? resolveDurableStore(o.offline, check) : undefined,
     maxQueued: or('queue.maxSize', o.queue?.maxSize, r.queueMaxSize, d.maxQueued),
@@ -281,4 +307,36 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
             ),
           }),
   });
+}
+
+/** Pairs each broker URL with its edge id: one id for all, or one per URL. */
+function brokersOf(
+  broker: string | readonly string[],
+  edgeId: string | readonly string[],
+): readonly DeviceBroker[] {
+  const urls = urlsOf(broker);
+  if (typeof edgeId !== 'string' && edgeId.length !== urls.length) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `connectDevice: edgeId must be one id or one per broker (${urls.length}), got ${edgeId.length}`,
+      { details: { field: 'edgeId' } },
+    );
+  }
+  return Object.freeze(
+    urls.map((url, i) => Object.freeze({ url, edgeId: typeof edgeId === 'string' ? edgeId : edgeId[i]! })),
+  );
+}
+
+/** The connection part of the settings, as the MQTT transport takes it. */
+export function connectionOf(s: DeviceSettings) {
+  return {
+    brokers: s.brokers,
+    failbackMs: s.failbackMs,
+    clientId: s.deviceId,
+    ...(s.token === undefined ? {} : { token: s.token }),
+    ...(s.ca === undefined ? {} : { ca: s.ca }),
+    connectTimeoutMs: s.connectTimeoutMs,
+    keepaliveSec: s.keepaliveSec,
+    backoff: s.backoff,
+  };
 }

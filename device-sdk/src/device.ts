@@ -35,7 +35,7 @@ import { CorrectionInbox } from './corrections.ts';
 import { DeviceEventHub, type DeviceEvents } from './device-events.ts';
 import { type DeviceInput, inputTensor } from './device-input.ts';
 import type { DeviceModel } from './device-model.ts';
-import type { DeviceSettings } from './device-options.ts';
+import { connectionOf, type DeviceSettings } from './device-options.ts';
 import { type DevicePolicy, PolicyInEffect } from './device-policy.ts';
 import { type DeviceStats, type InferOptions, readInferOptions } from './device-stats.ts';
 import { Escalations, type Outcome } from './escalations.ts';
@@ -133,17 +133,16 @@ export class Device {
     this.#corrections.listen((c) => this.#events.emit('correction', c));
     const sender = {
       isOnline: () => this.#transport.state === 'online',
-      send: (payload: Uint8Array) => this.#transport.publish(topics.infer(settings.edgeId), payload),
+      // To the edge behind the broker in use (a site's second edge after a failover).
+      send: (payload: Uint8Array) =>
+        this.#transport.publish(topics.infer(this.#transport.broker.edgeId), payload),
     };
     const { offline, maxQueued, minEscalationMs } = settings;
     this.#escalations = new Escalations({ clock, offline, maxQueued, minEscalationMs, sender });
     const labels = () => this.#slot.current.model.config.labels;
     this.#durable = forwardFrom(parts.store, sender, settings.store, labels);
     this.#transport = new MqttTransport({
-      url: settings.broker,
-      clientId: settings.deviceId,
-      ...(settings.token === undefined ? {} : { token: settings.token }),
-      ...(settings.ca === undefined ? {} : { ca: settings.ca }),
+      ...connectionOf(settings),
       replyTopic: topics.reply(settings.deviceId),
       policyTopic: this.#policy.topic,
       onPolicy: (payload) => this.#policy.receive(payload),
@@ -151,9 +150,6 @@ export class Device {
       onModelManifest: (payload) => this.#updater?.receive(payload),
       correctionTopic: topics.correction(settings.deviceId),
       onCorrection: (payload) => this.#corrections.receive(payload),
-      connectTimeoutMs: settings.connectTimeoutMs,
-      keepaliveSec: settings.keepaliveSec,
-      backoff: settings.backoff,
       onReply: (payload) => {
         const reply = readFabricReply(payload);
         if (reply && !this.#durable?.onReply(reply)) this.#escalations.onReply(reply);
@@ -200,6 +196,11 @@ export class Device {
    */
   get policy(): DevicePolicy {
     return this.#policy.current;
+  }
+
+  /** The broker URL in use (or being connected to): of several, the first is preferred. */
+  get broker(): string {
+    return this.#transport.broker.url;
   }
 
   /** Connection to the broker: 'online' once subscribed to its reply topic. */

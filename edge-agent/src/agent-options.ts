@@ -22,6 +22,8 @@ import {
   type ScoreKind,
   systemClock,
   url,
+  urlList,
+  urlsOf,
 } from '@fogline/shared';
 import type { BrokerOptions } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
@@ -81,15 +83,25 @@ export interface EdgeAgentOptions {
   readonly edgeId: string;
   /** The edge's token: its credential on the cloud broker and the cloud HTTP API. */
   readonly token: string;
-  /** Cloud gateway base URL (`http://host:port`). Without it the edge never escalates. */
-  readonly cloudUrl?: string;
+  /**
+   * Cloud gateway base URL (`http://host:port`), or the URLs of the cloud's replicas, the preferred
+   * first (docs/edge-agent.md "Several cloud URLs"). Without it the edge never escalates.
+   */
+  readonly cloudUrl?: string | readonly string[];
   /** Cloud model to escalate to. Default `digits-large`. */
   readonly cloudModel?: string;
   /**
-   * Cloud broker URL (`mqtt://host:port`). Without it: no status or telemetry, and the device list is
-   * polled over HTTP from `cloudUrl` instead (`deviceListPollMs`).
+   * Cloud broker URL (`mqtt://host:port`), or several, the preferred first (the link moves to the next
+   * when one is lost for `cloudBrokerFailoverMs`). Without it: no status or telemetry, and the device
+   * list is polled over HTTP from `cloudUrl` instead (`deviceListPollMs`).
    */
-  readonly cloudBrokerUrl?: string;
+  readonly cloudBrokerUrl?: string | readonly string[];
+  /** With several cloud URLs: period of the ready probe of a replica whose breaker is open. Default 1000. */
+  readonly cloudProbeIntervalMs?: number;
+  /** With several cloud broker URLs: how long the link may be down before the next URL is tried. Default 5000. */
+  readonly cloudBrokerFailoverMs?: number;
+  /** Connected to a later cloud broker URL: how often the first is tried again. Default 30000. */
+  readonly cloudBrokerFailbackMs?: number;
   /**
    * Period of the device-list poll over HTTP when there is no `cloudBrokerUrl`; 0 = no polling (the
    * one fetch at start still happens whenever there is a `cloudUrl`). Default 30000; else at least 100.
@@ -139,7 +151,8 @@ export interface EdgeAgentOptions {
   /**
    * `probe`: workers × threads and batching from the model's measured cost on this machine, probed at
    * load (≈ 1 s) and cached in `dataDir`; `default` (the default): one single-thread session per core
-   * beyond the first. `fogline edge` probes unless told `--sizing default`.
+   * beyond the first. `fogline edge --sizing` has the same default (probe stays opt-in until a probed
+   * run is measured on a big machine: docs/edge-agent.md "Engine sizing").
    */
   readonly sizing?: SizingMode;
   /** Budget assumed for a request without `deadline_ms`. Default 1000. */
@@ -216,6 +229,9 @@ export const AGENT_DEFAULTS = Object.freeze({
   lateCorrectionsTtlMs: 3_600_000,
   telemetryIntervalMs: 5000,
   deviceListPollMs: 30_000,
+  cloudProbeIntervalMs: 1000,
+  cloudBrokerFailoverMs: 5000,
+  cloudBrokerFailbackMs: 30_000,
   shutdownTimeoutMs: 5000,
 });
 
@@ -228,6 +244,10 @@ export type ResolvedAgentOptions = Readonly<
       clock: Clock;
       logger: AgentLogger;
       breaker: CloudBreakerOptions;
+      /** `cloudUrl` as a list, the preferred first; empty without one. */
+      cloudUrls: readonly string[];
+      /** `cloudBrokerUrl` as a list, the preferred first; empty without one. */
+      cloudBrokerUrls: readonly string[];
     }
 >;
 
@@ -238,8 +258,11 @@ export const AGENT_RULES = Object.freeze({
   edgeId: rule<string>('1-64 chars of [A-Za-z0-9._-]', isValidId),
   token: nonEmptyString,
   dataDir: rule<string>('a directory path', (v) => typeof v === 'string' && v !== ''),
-  cloudUrl: url(['http:', 'https:']),
-  cloudBrokerUrl: url(MQTT_SCHEMES),
+  cloudUrl: urlList(['http:', 'https:']),
+  cloudBrokerUrl: urlList(MQTT_SCHEMES),
+  cloudProbeIntervalMs: ms(10),
+  cloudBrokerFailoverMs: ms(),
+  cloudBrokerFailbackMs: ms(100),
   deviceModel: rule<string>('"name:version"', (v) => typeof v === 'string' && /^[^:\s]+:[^:\s]+$/.test(v)),
   routingScore: oneOf(SCORE_KINDS),
   routingThreshold: numberIn(0, 1),
@@ -332,6 +355,8 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
     logger: silent,
     breaker: {},
     ...defined,
+    cloudUrls: Object.freeze([...urlsOf(options.cloudUrl)]),
+    cloudBrokerUrls: Object.freeze([...urlsOf(options.cloudBrokerUrl)]),
   } as ResolvedAgentOptions;
   if (resolved.defaultDeadlineMs > resolved.maxDeadlineMs) {
     throw new FoglineError('INVALID_ARG', 'edge agent: defaultDeadlineMs must not exceed maxDeadlineMs', {

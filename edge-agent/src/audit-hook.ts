@@ -29,10 +29,10 @@ export function startAuditRelay(
     // The previous version while a deployment's gate runs (docs/edge-agent.md "Deployments").
     shadow: () => model.shadow,
     routing: () => routing.edge,
-    cloudModel: cloud.client.model,
+    cloudModel: cloud.replicas.model,
     keepInputs: config.auditInputs === 'keep',
-    cloudDown: () => cloud.breaker.state === 'open',
-    upload: (body) => cloud.client.uploadAudits(body, UPLOAD_TIMEOUT_MS),
+    cloudDown: () => cloud.replicas.state === 'open',
+    upload: (body) => cloud.replicas.call((c) => c.uploadAudits(body, UPLOAD_TIMEOUT_MS)),
     maxQueued: config.auditQueueSize,
     // The floor during a drift alarm (docs/edge-agent.md "Audits").
     floorPerSec: () => (drift?.alarm ? config.auditFloorPerSec : 0),

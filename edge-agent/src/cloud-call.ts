@@ -2,7 +2,7 @@
  * One OIP call to the cloud model (docs/design.md "One inference, end to end", step 4), the one way
  * the edge asks it, for a live request and for a late correction alike: the device's input converted
  * for the cloud model's input, its first output read per the model's metadata. A bad answer is a
- * failure like a failed call. The caller runs it through the breaker. The request id goes as the OIP
+ * failure like a failed call. The caller runs it through the replicas' breakers (cloud-replicas.ts). The request id goes as the OIP
  * `id` and its trace as the `traceparent` header (docs/reliability.md "Tracing a request").
  */
 import {
@@ -15,9 +15,8 @@ import {
   servingInput,
   type Traceparent,
 } from '@fogline/shared';
-import type { CloudAnswer } from './cloud-client.ts';
+import type { CloudAnswer, CloudClient } from './cloud-client.ts';
 import type { CloudModelView } from './cloud-model.ts';
-import type { CloudTier } from './cloud-tier.ts';
 
 export interface CloudResult {
   readonly answer: CloudAnswer;
@@ -26,7 +25,8 @@ export interface CloudResult {
 }
 
 export async function callCloudModel(
-  cloud: CloudTier,
+  /** The replica asked (cloud-replicas.ts picks it). */
+  client: Pick<CloudClient, 'infer'>,
   target: CloudModelView,
   request: RequestTensors & { readonly id: string | undefined; readonly traceparent?: Traceparent },
   timeoutMs: number,
@@ -34,7 +34,7 @@ export async function callCloudModel(
   traceparent = formatTraceparent(childTraceparent(request.traceparent)),
 ): Promise<CloudResult> {
   const input = servingInput(request, target.input);
-  const answer = await cloud.client.infer(
+  const answer = await client.infer(
     request.id ?? 'edge',
     [input],
     timeoutMs,

@@ -50,6 +50,8 @@ export interface CloudAnswer {
 
 export class CloudClient {
   readonly model: string;
+  /** The base URL this client calls (one replica of the cloud, cloud-replicas.ts). */
+  readonly baseUrl: string;
   private readonly base: URL;
   private readonly url: URL;
   private readonly agent: HttpAgent;
@@ -65,6 +67,7 @@ export class CloudClient {
     }
     this.model = options.model ?? 'digits-large';
     this.base = base.href.endsWith('/') ? base : new URL(`${base.href}/`);
+    this.baseUrl = options.baseUrl;
     this.url = new URL(`v2/models/${encodeURIComponent(this.model)}/infer`, this.base);
     this.edgeId = options.edgeId;
     const agentOptions = {
@@ -242,6 +245,24 @@ export class CloudClient {
     if (response.status === 404) return false;
     if (response.status < 200 || response.status >= 300) throw httpError(response);
     return true;
+  }
+
+  /**
+   * OIP: server ready (`GET {cloud}/v2/health/ready`): whether this replica answers 200 within
+   * `timeoutMs`. Never rejects: a network error or any other status is false.
+   */
+  async ready(timeoutMs: number): Promise<boolean> {
+    const url = new URL('v2/health/ready', this.base);
+    const signal = AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs)));
+    return this.request(
+      url,
+      { method: 'GET', signal, headers: {} },
+      undefined,
+      64 * 1024,
+      'ready probe timed out',
+    )
+      .then((res) => res.status === 200)
+      .catch(() => false);
   }
 
   close(): void {

@@ -33,12 +33,10 @@ function link(answers: unknown[]) {
   const warnings: string[] = [];
   const clock = new ManualClock();
   let reads = 0;
-  const client = {
-    model: 'shapes-cloud',
-    metadata: async () => answers[Math.min(reads++, answers.length - 1)],
-  };
-  const l = new CloudModelLink({ client, edge, clock, warn: (m) => warnings.push(m), recheckMs: 1000 });
-  return { l, warnings, clock, reads: () => reads };
+  const client = { metadata: async () => answers[Math.min(reads++, answers.length - 1)] };
+  const model = 'shapes-cloud';
+  const l = new CloudModelLink({ model, edge, clock, warn: (m) => warnings.push(m), recheckMs: 1000 });
+  return { l, client, warnings, clock, reads: () => reads };
 }
 
 describe('readCloudModel', () => {
@@ -72,33 +70,33 @@ describe('readCloudModel', () => {
 
 describe('CloudModelLink', () => {
   it('keeps a fitting model until a call fails, then reads the metadata again', async () => {
-    const { l, reads } = link([metadata(['a', 'b', 'c'])]);
+    const { l, client, reads } = link([metadata(['a', 'b', 'c'])]);
     expect(l.known()).toBeUndefined();
-    const state = await l.refresh(100);
+    const state = await l.refresh(client, 100);
     expect(state.fits).toBe(true);
     expect(l.known()).toBe(state);
     l.forget();
     expect(l.known()).toBeUndefined();
-    await l.refresh(100);
+    await l.refresh(client, 100);
     expect(reads()).toBe(2);
   });
 
   it('warns once about a model that does not fit, and reads it again after recheckMs', async () => {
-    const { l, warnings, clock } = link([
+    const { l, client, warnings, clock } = link([
       metadata(['c', 'b', 'a']),
       metadata(['c', 'b', 'a']),
       metadata(['a', 'b', 'c']),
     ]);
-    const first = await l.refresh(100);
+    const first = await l.refresh(client, 100);
     expect(first).toMatchObject({ fits: false });
     expect(!first.fits && first.message).toMatch(
       /cloud model "shapes-cloud" vs edge model "shapes-edge": labels are in another order/,
     );
     clock.advance(1000);
     expect(l.known()).toBeUndefined();
-    await l.refresh(100);
+    await l.refresh(client, 100);
     expect(warnings).toHaveLength(1);
     clock.advance(1000);
-    expect((await l.refresh(100)).fits).toBe(true);
+    expect((await l.refresh(client, 100)).fits).toBe(true);
   });
 });

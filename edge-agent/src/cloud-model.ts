@@ -32,7 +32,8 @@ export type CloudModelState =
   | { readonly fits: false; readonly message: string };
 
 export interface CloudModelLinkOptions {
-  readonly client: Pick<CloudClient, 'model' | 'metadata'>;
+  /** The cloud model's name. */
+  readonly model: string;
   /** The edge's own model: what the cloud model must fit. */
   readonly edge: TierModel;
   readonly clock: Clock;
@@ -61,19 +62,19 @@ export class CloudModelLink {
 
   /**
    * Reads the metadata within `timeoutMs` and judges it; rejects like any cloud call when unreachable.
-   * Escalations that arrive while a read is under way share it.
+   * Escalations that arrive while a read is under way share it. `client`: the replica asked.
    */
-  refresh(timeoutMs: number): Promise<CloudModelState> {
-    this.pending ??= this.read(timeoutMs).finally(() => {
+  refresh(client: Pick<CloudClient, 'metadata'>, timeoutMs: number): Promise<CloudModelState> {
+    this.pending ??= this.read(client, timeoutMs).finally(() => {
       this.pending = undefined;
     });
     return this.pending;
   }
 
-  private async read(timeoutMs: number): Promise<CloudModelState> {
-    const raw = await this.options.client.metadata(timeoutMs);
+  private async read(client: Pick<CloudClient, 'metadata'>, timeoutMs: number): Promise<CloudModelState> {
+    const raw = await client.metadata(timeoutMs);
     const { edge } = this.options;
-    const where = `cloud model "${this.options.client.model}" vs edge model "${edge.name}"`;
+    const where = `cloud model "${this.options.model}" vs edge model "${edge.name}"`;
     let state: CloudModelState;
     try {
       const model = readCloudModel(raw, edge);

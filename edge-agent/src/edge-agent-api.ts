@@ -3,6 +3,7 @@
  * implementation is `createEdgeAgent` (edge-agent.ts).
  */
 import type {
+  BatchingSnapshot,
   DeploymentReport,
   ModelFile,
   PolicyMessage,
@@ -26,9 +27,13 @@ export interface EdgeAgentInfo {
   /** `name:version` of the edge model. */
   readonly model: string;
   readonly routing: ResolvedPolicy;
+  /** The preferred (first) cloud URL; `cloudUrls` lists them all. */
   readonly cloudUrl: string | undefined;
+  readonly cloudUrls: readonly string[];
   readonly cloudModel: string | undefined;
+  /** The preferred (first) cloud broker URL; `cloudBrokerUrls` lists them all. */
   readonly cloudBrokerUrl: string | undefined;
+  readonly cloudBrokerUrls: readonly string[];
   readonly localBroker: { readonly kind: 'embedded' | 'external' } & LocalBusEndpoints;
   /** Version of the device list in use (from the cache at start), if any. */
   readonly deviceListVersion: number | undefined;
@@ -48,6 +53,10 @@ export interface EdgeAgent {
   readonly deviceListVersion: number | undefined;
   /** True while the MQTT session with the cloud broker is up. */
   readonly cloudLinkConnected: boolean;
+  /** The cloud broker URL the link is connected to (of several, docs/edge-agent.md); undefined when down. */
+  readonly cloudLinkUrl: string | undefined;
+  /** The cloud URL escalations go to now: the first whose breaker is not open; undefined without one. */
+  readonly cloudActiveUrl: string | undefined;
   /** The policy the edge routes its next request by (undefined before start). */
   readonly routing: ResolvedPolicy | undefined;
   /**
@@ -78,6 +87,8 @@ export interface EdgeAgent {
   onDriftAlarm(listener: DriftAlarmListener): () => void;
   /** Audits relayed to the cloud: received, uploaded, dropped by why (docs/edge-agent.md "Audits"). */
   auditCounts(): AuditRelayCounts | undefined;
+  /** The serving model's batcher counters since it was loaded; undefined when not running. */
+  batching(): BatchingSnapshot | undefined;
   /** `name:version` of the model serving now (a deployment swaps it; docs/edge-agent.md "Deployments"). */
   readonly servingModel: string | undefined;
   /** The last deployment's report, as in the reported state; undefined when none came. */

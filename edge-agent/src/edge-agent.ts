@@ -85,7 +85,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
         at: new Date(),
       },
       {
-        breaker: r?.cloud?.breaker.state ?? 'closed',
+        breaker: r?.cloud?.replicas.state ?? 'closed',
         queueDepth: r?.model.queueDepth ?? 0,
         inFlight: r?.handler.inFlight ?? 0,
         devices: registry.size,
@@ -125,13 +125,19 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
     },
     telemetry: snapshot,
     get breakerState() {
-      return running?.cloud?.breaker.state ?? 'closed';
+      return running?.cloud?.replicas.state ?? 'closed';
     },
     get deviceListVersion() {
       return registry.version;
     },
     get cloudLinkConnected() {
       return running?.link?.connected ?? false;
+    },
+    get cloudLinkUrl() {
+      return running?.link?.connectedUrl;
+    },
+    get cloudActiveUrl() {
+      return running?.cloud?.replicas.activeUrl;
     },
     get routing() {
       return running?.routing.edge;
@@ -166,6 +172,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return () => driftListeners.delete(listener);
     },
     auditCounts: () => running?.audits?.relay.counts(),
+    batching: () => running?.model.current.batching,
     get servingModel() {
       return running?.model.current.label;
     },
@@ -207,9 +214,10 @@ async function startAgent(
     let link: CloudLink | undefined;
     cleanups.push(() => slot.current.close());
     logger.info(model.sizingLine);
-    const { cloudUrl } = config;
     const cloud =
-      cloudUrl === undefined ? undefined : createCloudTier({ ...config, cloudUrl }, telemetry, model.config);
+      config.cloudUrls.length === 0
+        ? undefined
+        : createCloudTier(config, config.cloudUrls, telemetry, model.config);
     if (cloud) cleanups.push(() => closeCloudTier(cloud));
     const { deployer, report } = startDeployments({
       config,
@@ -262,7 +270,7 @@ async function startAgent(
           });
     bus = localBus;
     cleanups.push(() => localBus.close());
-    const models = await startDeviceModels(config, registry, localBus);
+    const models = await startDeviceModels(config, registry, localBus, cloud);
     deviceModels = models;
     cleanups.push(() => models.close());
     const late = await startLateCorrections(config, model, cloud, localBus);
@@ -302,14 +310,17 @@ async function startAgent(
       .subscribe(topics.allReports, (payload, _sender, topic) => reports.receive(payload, topic))
       .catch((err: Error) => logger.warn(`no reports from devices: ${err.message}`));
 
-    if (config.cloudBrokerUrl !== undefined) {
+    if (config.cloudBrokerUrls.length > 0) {
       link = new CloudLink({
-        url: config.cloudBrokerUrl,
+        urls: config.cloudBrokerUrls,
+        failoverMs: config.cloudBrokerFailoverMs,
+        failbackMs: config.cloudBrokerFailbackMs,
         edgeId,
         token: config.token,
         ...(config.cloudCa !== undefined && { ca: config.cloudCa }),
         onDesired: (payload) => void sync.receive(payload),
-        onConnectionChange: (up) => logger.info(`cloud broker ${up ? 'connected' : 'disconnected'}`),
+        onConnectionChange: (up, url) =>
+          logger.info(up ? `cloud broker ${url} connected` : `cloud broker ${url} disconnected`),
         onError: (err) => logger.warn(`cloud broker: ${err.message}`),
       });
     }
@@ -317,10 +328,13 @@ async function startAgent(
     const poller =
       cloud &&
       new DesiredStatePoller({
-        client: cloud.client,
+        client: {
+          fetchDesiredState: (known, signal) =>
+            cloud.replicas.call((c) => c.fetchDesiredState(known, signal)),
+        },
         sync,
         appliedVersion: () => registry.version,
-        intervalMs: config.cloudBrokerUrl === undefined ? config.deviceListPollMs : 0,
+        intervalMs: config.cloudBrokerUrls.length === 0 ? config.deviceListPollMs : 0,
         logger,
       });
     poller?.start();
@@ -347,9 +361,11 @@ async function startAgent(
         edgeId,
         model: model.label,
         routing,
-        cloudUrl: config.cloudUrl,
-        cloudModel: cloud?.client.model,
-        cloudBrokerUrl: config.cloudBrokerUrl,
+        cloudUrl: config.cloudUrls[0],
+        cloudUrls: config.cloudUrls,
+        cloudModel: cloud?.replicas.model,
+        cloudBrokerUrl: config.cloudBrokerUrls[0],
+        cloudBrokerUrls: config.cloudBrokerUrls,
         localBroker: { kind: localBus.kind, ...localBus.endpoints },
         deviceListVersion: registry.version,
         ...(models.files && { deviceFiles: { host: models.files.host, port: models.files.port } }),

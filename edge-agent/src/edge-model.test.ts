@@ -40,6 +40,7 @@ describe('EdgeModel', () => {
   it('under a burst, hands the worker its next batch while one runs, and answers each row with its own logits', async () => {
     const n = 300;
     const alone = await Promise.all(Array.from({ length: 8 }, (_, i) => model.infer(row(i))));
+    const before = model.batching;
     const answers = Array.from({ length: n }, (_, i) => model.infer(row(i)));
     // One batch went at once (worker idle); the next formed at the first preferred size and waits in
     // the worker's queue; the rest wait in the batcher for a slot.
@@ -48,6 +49,10 @@ describe('EdgeModel', () => {
     expect(model.queueDepth).toBeGreaterThan(0);
     const logits = (await Promise.all(answers)).map((a) => a.values);
     expect(model.batchesInFlight).toBe(0);
+    // The counters (EdgeAgent.batching()) saw every row, in fewer batches than rows.
+    const after = model.batching;
+    expect(after.inferences - before.inferences).toBe(n);
+    expect(after.executions - before.executions).toBeLessThan(n / 4);
     // Batched rows get the same answer as when run alone...
     for (let i = 0; i < alone.length; i++) {
       for (let k = 0; k < 10; k++) expect(logits[i]![k]).toBeCloseTo(alone[i]!.values[k]!, 4);

@@ -6,7 +6,14 @@
  * model's input datatype; the first output is read back as real values and scored per `output_kind`.
  */
 
-import type { ClassAnswer, FabricRequest, ModelConfig, Tensor, TensorSpec } from '@fogline/shared';
+import type {
+  BatchingSnapshot,
+  ClassAnswer,
+  FabricRequest,
+  ModelConfig,
+  Tensor,
+  TensorSpec,
+} from '@fogline/shared';
 import { FoglineError, readClassAnswer, servingInput } from '@fogline/shared';
 import type { ModelEntry } from '@fogline/shared/model-repository';
 import { ModelInstance, type SizingMode } from '@fogline/shared/runtime';
@@ -91,6 +98,11 @@ export class EdgeModel {
 
   get queueDepth(): number {
     return this.instance.batcher.queueDepth;
+  }
+
+  /** The batcher's counters since load (Triton's statistics: executions, inferences, batch sizes). */
+  get batching(): BatchingSnapshot {
+    return this.instance.batcher.stats.snapshot();
   }
 
   /** Batches handed to the workers and not yet answered (at most workers × BATCHES_PER_WORKER). */

@@ -155,9 +155,12 @@ export class InferHandler {
       edgeMs: deadline.elapsedMs(),
     };
     telemetry.edgeLatency.observe(local.edgeMs);
-    const trace = childTraceparent(request.traceparent);
-    const reply = await this.route(request, local, deadline, routing, trace);
-    this.options.log?.(answerLine(request, trace, reply, deadline.elapsedMs()));
+    // The trace context is only read by a cloud call and the request log: drawn on first use, since
+    // its random ids cost more than the rest of a local answer's routing (bench/reports/stitched.md).
+    let trace: Traceparent | undefined;
+    const traceOf = () => (trace ??= childTraceparent(request.traceparent));
+    const reply = await this.route(request, local, deadline, routing, traceOf);
+    this.options.log?.(answerLine(request, traceOf(), reply, deadline.elapsedMs()));
     return reply;
   }
 
@@ -166,14 +169,14 @@ export class InferHandler {
     local: LocalAnswer,
     deadline: Deadline,
     routing: ResolvedPolicy,
-    trace: Traceparent,
+    trace: () => Traceparent,
   ): Promise<AnswerReply> {
     const { cloud, telemetry } = this.options;
     const decision = cloud
       ? decideAtEdge(local.score, routing, {
           remainingMs: deadline.remainingMs(),
           minEscalationMs: cloud.budget.requiredMs,
-          breaker: cloud.breaker.state,
+          breaker: cloud.replicas.state,
         })
       : ({ action: 'answer', reason: 'confident' } as const);
     if (decision.action === 'answer' || !cloud) {
@@ -187,20 +190,23 @@ export class InferHandler {
     telemetry.counts.escalations++;
     const started = this.options.clock.now();
     try {
-      // The cloud model's metadata, read once (and again after a failure), through the breaker. A read
-      // already under way (started by an earlier request, with its budget) is shared: bound by ours.
+      // The cloud model's metadata, read once (and again after a failure), through the breakers.
+      // A replica that fails is retried once on the next while the budget still holds a cloud call.
+      // A read already under way (started by an earlier request, with its budget) is shared: bound by ours.
+      const budgetLeft = () => deadline.remainingMs() >= cloud.budget.requiredMs;
       const target =
         cloud.model.known() ??
         (await deadline.race(
-          cloud.breaker.fire(() => cloud.model.refresh(deadline.remainingMs())),
+          cloud.replicas.fire((c) => cloud.model.refresh(c, deadline.remainingMs()), budgetLeft),
           'the cloud model metadata',
         ));
       if (!target.fits) {
         telemetry.counts.degraded++;
         return this.replyLocal(request, local, { code: 'INVALID_ARG', message: target.message });
       }
-      const answer = await cloud.breaker.fire(() =>
-        callCloudModel(cloud, target.model, request, deadline.remainingMs(), formatTraceparent(trace)),
+      const answer = await cloud.replicas.fire(
+        (c) => callCloudModel(c, target.model, request, deadline.remainingMs(), formatTraceparent(trace())),
+        budgetLeft,
       );
       const cloudMs = this.options.clock.now() - started;
       telemetry.cloudLatency.observe(cloudMs);

@@ -69,7 +69,7 @@ export async function startLateCorrections(
   const drain = new LateCorrectionDrain({
     store,
     // Closed, or half-open with no live request to probe it: then a drain call is the probe.
-    cloudUp: () => cloud.breaker.state !== 'open',
+    cloudUp: () => cloud.replicas.state !== 'open',
     ask: (entry) => askCloud(cloud, entry, config),
     ttlMs,
     warn,
@@ -120,7 +120,7 @@ async function askCloud(
   config: ResolvedAgentOptions,
 ): Promise<CorrectionAnswer> {
   const target =
-    cloud.model.known() ?? (await cloud.breaker.fire(() => cloud.model.refresh(DRAIN_CALL_TIMEOUT_MS)));
+    cloud.model.known() ?? (await cloud.replicas.fire((c) => cloud.model.refresh(c, DRAIN_CALL_TIMEOUT_MS)));
   if (!target.fits) throw new FoglineError('INVALID_ARG', target.message);
   let request: FabricRequest;
   try {
@@ -128,8 +128,8 @@ async function askCloud(
   } catch (cause) {
     throw new FoglineError('INVALID_ARG', 'a stored request could not be read', { cause });
   }
-  const result = await cloud.breaker.fire(() =>
-    callCloudModel(cloud, target.model, request, DRAIN_CALL_TIMEOUT_MS),
+  const result = await cloud.replicas.fire((c) =>
+    callCloudModel(c, target.model, request, DRAIN_CALL_TIMEOUT_MS),
   );
   return {
     tier: 'cloud',

@@ -51,7 +51,8 @@ export async function startCloudSystem(
   const models = makeModelRepo(['digits-large']);
   run.later(() => rm(models, { recursive: true, force: true }));
   const ports: { http: number; mqtt: number }[] = [];
-  for (let i = 0; i < (options.replicas ?? 1); i++) ports.push({ http: await freePort(), mqtt: await freePort() });
+  for (let i = 0; i < (options.replicas ?? 1); i++)
+    ports.push({ http: await freePort(), mqtt: await freePort() });
   const startCloud = ({ http, mqtt }: { http: number; mqtt: number }) =>
     run.start(
       [
@@ -80,7 +81,14 @@ export async function startCloudSystem(
       ...['--threshold', '1', '--breaker-volume', '3', '--breaker-reset-ms', '1000', '--workers', '1'],
       ...['--device-publish-rate', '500', '--quiet'],
       ...(several
-        ? ['--cloud-probe-interval-ms', '200', '--cloud-broker-failover-ms', '500', '--cloud-broker-failback-ms', '1000']
+        ? [
+            '--cloud-probe-interval-ms',
+            '200',
+            '--cloud-broker-failover-ms',
+            '500',
+            '--cloud-broker-failback-ms',
+            '1000',
+          ]
         : []),
     ],
     { FOGLINE_EDGE_TOKEN: edgeToken },

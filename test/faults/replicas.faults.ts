@@ -136,7 +136,12 @@ function tally(tiers: string[]): Record<string, number> {
   return counts;
 }
 
-async function admittedWithin(broker: string, id: string, token: string, timeoutMs: number): Promise<boolean> {
+async function admittedWithin(
+  broker: string,
+  id: string,
+  token: string,
+  timeoutMs: number,
+): Promise<boolean> {
   try {
     await eventually(async () => {
       const outcome = await connectMqtt(broker, id, token);

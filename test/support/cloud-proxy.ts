@@ -1,8 +1,8 @@
 /**
  * Test support: a plain HTTP proxy between an edge and its cloud, on 127.0.0.1 port 0, that keeps what
  * a test needs to see of the traffic (the audit uploads' bodies, the model-file requests and their
- * Range) and can drop a model download's connection half-way, as a flaky network does, or answer a
- * route 404 itself, as an older cloud without it does.
+ * Range) and can drop a model download's connection half-way, as a flaky network does, answer a
+ * route 404 itself, as an older cloud without it does, or hold every request back, as a slow link.
  */
 import { createServer, request, type Server } from 'node:http';
 
@@ -24,6 +24,8 @@ export interface CloudProxy {
   stallNextFileAfter(bytes: number): void;
   /** Requests whose path ends with `suffix` get a 404 from the proxy (they are still recorded). */
   refuse(suffix: string): void;
+  /** Every request from now on waits `ms` before it goes on to the cloud, as over a slow link. */
+  delay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -35,10 +37,12 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
   let cutAfter: number | undefined;
   let stallAfter: number | undefined;
   const refused: string[] = [];
+  let delayMs = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', () => setTimeout(forward, delayMs));
+    const forward = () => {
       const body = Buffer.concat(chunks);
       const path = req.url ?? '/';
       if (req.method === 'POST' && path.endsWith('/audits')) audits.push(JSON.parse(body.toString('utf8')));
@@ -91,7 +95,7 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
       );
       upstream.on('error', () => res.destroy());
       upstream.end(body);
-    });
+    };
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
@@ -108,6 +112,9 @@ export async function startCloudProxy(target: string): Promise<CloudProxy> {
     },
     refuse(suffix) {
       refused.push(suffix);
+    },
+    delay(ms) {
+      delayMs = ms;
     },
     async close() {
       server.closeAllConnections();

@@ -9,12 +9,14 @@ import {
   type CloudOptions,
   CloudServer,
   DEFAULT_CLOUD_OPTIONS,
+  DEFAULT_INLINE_MAX_MS,
   SERVING_RULES,
   type ServingOptions,
   WEB_BUILD_COMMAND,
 } from '@fogline/cloud';
 import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker';
 import { type Command, Option } from 'commander';
+import { type ClusterFlags, clusterOptions, withClusterFlags } from '../cluster-flags.ts';
 import { type ControllerFlags, controllerSettings, withControllerFlags } from '../controller-flags.ts';
 import { numberFlag, numberListFlag, numberOption } from '../flags.ts';
 import {
@@ -33,7 +35,7 @@ import {
   type TrustFlags,
 } from '../trust-flags.ts';
 
-interface CloudFlags extends ControllerFlags, TrustFlags, HttpLimitFlags, BrokerCapFlags {
+interface CloudFlags extends ClusterFlags, ControllerFlags, TrustFlags, HttpLimitFlags, BrokerCapFlags {
   httpPort: number;
   mqttPort: number;
   host: string;
@@ -47,6 +49,7 @@ interface CloudFlags extends ControllerFlags, TrustFlags, HttpLimitFlags, Broker
   maxQueueDelayMs?: number;
   maxQueueSize?: number;
   preferredBatchSizes?: number[];
+  inlineMaxMs?: number;
   maxBodyBytes: number;
   maxModelBytes: number;
   shutdownTimeoutMs: number;
@@ -65,7 +68,6 @@ interface CloudFlags extends ControllerFlags, TrustFlags, HttpLimitFlags, Broker
   auditMaxAgeDays: number;
   demo?: boolean;
   logRequests?: boolean;
-  redisUrl?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -74,7 +76,7 @@ export function registerCloud(program: Command): void {
   const d = DEFAULT_CLOUD_OPTIONS;
   const serving = SERVING_RULES;
   const broker = BROKER_RULES;
-  const command = withControllerFlags(program.command('cloud'));
+  const command = withClusterFlags(withControllerFlags(program.command('cloud')));
   addServerTls(addDataDirTrust(command), 'HTTPS, MQTTS and WSS; SIGHUP re-reads them');
   addBrokerCaps(addHttpLimits(command))
     .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
@@ -130,6 +132,11 @@ export function registerCloud(program: Command): void {
       '--preferred-batch-sizes <list>',
       'override dynamic_batching.preferred_batch_size (e.g. 16,32,64)',
       numberListFlag('--preferred-batch-sizes', serving.preferredBatchSize),
+    )
+    .option(
+      '--inline-max-ms <ms>',
+      `a lone request to a model that runs in at most this many ms runs on the main thread while its workers are idle, skipping the worker hop; 0: always a worker (default ${DEFAULT_INLINE_MAX_MS})`,
+      numberFlag('--inline-max-ms', serving.inlineMaxMs),
     )
     .addOption(
       new Option(
@@ -242,12 +249,6 @@ export function registerCloud(program: Command): void {
       '--demo',
       'open the playground (/playground) to anyone: a public demo identity that reaches only the cloud model, rate-limited (docs/dashboard.md)',
     )
-    .addOption(
-      new Option(
-        '--redis-url <url>',
-        'Redis shared by the replicas of one cloud: broker messages and sessions, rate limits, edge presence (docs/scale-out.md); default: one process',
-      ).env('FOGLINE_REDIS_URL'),
-    )
     .option(
       '--log-requests',
       'one log line per inference request: its request id, trace id and status (docs/reliability.md "Tracing a request")',
@@ -264,6 +265,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
     maxQueueDelayMs: flags.maxQueueDelayMs,
     maxQueueSize: flags.maxQueueSize,
     preferredBatchSizes: flags.preferredBatchSizes,
+    inlineMaxMs: flags.inlineMaxMs,
   };
   const server = new CloudServer(
     {
@@ -293,7 +295,7 @@ async function runCloud(flags: CloudFlags): Promise<void> {
       demo: flags.demo === true,
       logRequests: flags.logRequests === true,
       tls: serverTlsFiles(flags),
-      redisUrl: flags.redisUrl,
+      ...clusterOptions(flags),
     },
     (err) => process.stderr.write(`fogline cloud: internal error: ${err.stack ?? err.message}\n`),
     (line) => process.stderr.write(`fogline cloud: ${line}\n`),

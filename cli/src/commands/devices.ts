@@ -21,7 +21,10 @@ export function registerDevices(program: Command): void {
       .description(
         'enrol a device under an edge, or with no edge (--cloud); its token is shown once. Give exactly one of --edge and --cloud',
       )
-      .option('--edge <edgeId>', 'the edge the device connects to')
+      .option(
+        '--edge <edgeId[,standbyEdgeId]>',
+        "the edge the device connects to; a second id: a standby edge whose list carries the device too (a site's second edge, docs/scale-out.md)",
+      )
       .option('--cloud', `no edge: the device connects to the cloud broker with edge id '${CLOUD_EDGE_ID}'`),
   ).action(async (id: string, flags: AdminTargetFlags & { edge?: string; cloud?: boolean }) => {
     if ((flags.edge === undefined) === (flags.cloud !== true)) {
@@ -30,13 +33,21 @@ export function registerDevices(program: Command): void {
         'devices add: give exactly one of --edge <edgeId> (the device connects to that edge) and --cloud (no edge: it connects to the cloud broker)',
       );
     }
-    const created = await (await adminClient(flags)).createDevice(id, flags.edge ?? null);
+    const [edge = null, standby = null, ...more] = flags.edge?.split(',').map((e) => e.trim()) ?? [];
+    if (more.length > 0) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        'devices add: --edge takes one edge, or two (the edge and its standby)',
+      );
+    }
+    const created = await (await adminClient(flags)).createDevice(id, edge, standby);
     if (flags.json) return void console.log(JSON.stringify({ id: created.id, token: created.token }));
     if (created.edge === null) {
       console.log(`created device '${created.id}' with no edge: it connects to the cloud broker`);
       console.log(`  (MQTT username '${created.id}', edge id '${CLOUD_EDGE_ID}' in the device SDK)`);
     } else {
-      console.log(`created device '${created.id}' on edge '${created.edge}'`);
+      const standby = created.standbyEdge === null ? '' : ` (standby edge '${created.standbyEdge}')`;
+      console.log(`created device '${created.id}' on edge '${created.edge}'${standby}`);
     }
     console.log(`token (shown once): ${created.token}`);
   });
@@ -49,7 +60,7 @@ export function registerDevices(program: Command): void {
   ).action(async (flags: AdminTargetFlags & { edge?: string }) => {
     const list = await (await adminClient(flags)).listDevices(flags.edge);
     if (flags.json) return void console.log(JSON.stringify(list));
-    console.log(formatTable(['id', 'edge', 'created', 'revoked'], list.map(row)));
+    console.log(formatTable(['id', 'edge', 'standby', 'created', 'revoked'], list.map(row)));
   });
 
   withAdminTarget(
@@ -67,5 +78,5 @@ export function registerDevices(program: Command): void {
 }
 
 function row(d: DeviceView): string[] {
-  return [d.id, d.edge ?? CLOUD_EDGE_ID, d.createdAt, d.revokedAt ?? '-'];
+  return [d.id, d.edge ?? CLOUD_EDGE_ID, d.standbyEdge ?? '-', d.createdAt, d.revokedAt ?? '-'];
 }

@@ -28,6 +28,7 @@ import {
   readClientCa,
   reloadTlsOnSighup,
 } from '../trust-flags.ts';
+import { addCloudFlags, type CloudFlags, cloudOptionsOf } from './edge-cloud-flags.ts';
 import {
   addLateCorrectionFlags,
   type LateCorrectionFlags,
@@ -36,11 +37,9 @@ import {
 import { type LocalBrokerFlags, localBrokerOf } from './edge-local-broker.ts';
 import { addSideListenerFlags, type SideListenerFlags, sideListenersOf } from './edge-side-listeners.ts';
 
-interface EdgeFlags extends LocalBrokerFlags, LateCorrectionFlags, SideListenerFlags {
+interface EdgeFlags extends LocalBrokerFlags, LateCorrectionFlags, SideListenerFlags, CloudFlags {
   id: string;
   token?: string;
-  cloud: string;
-  cloudBroker?: string;
   cloudModel: string;
   auditInputs: 'keep' | 'drop';
   auditFloorPerSec: number;
@@ -77,7 +76,7 @@ export function registerEdge(program: Command): void {
   const rules = AGENT_RULES;
   const { publishRate } = BROKER_DEFAULTS;
   const command = addSideListenerFlags(
-    addLateCorrectionFlags(addBrokerCaps(addDataDirTrust(program.command('edge')))),
+    addLateCorrectionFlags(addBrokerCaps(addDataDirTrust(addCloudFlags(program.command('edge'))))),
   );
   addServerTls(command, 'the local broker as MQTTS/WSS; SIGHUP re-reads them');
   addClientCa(command, 'the cloud (--cloud https://…, --cloud-broker mqtts://…)')
@@ -88,16 +87,6 @@ export function registerEdge(program: Command): void {
       textFlag('--id', rules.edgeId),
     )
     .option('--token <token>', 'edge token (default: $FOGLINE_EDGE_TOKEN; prefer it, argv is visible to ps)')
-    .requiredOption(
-      '--cloud <url>',
-      'cloud gateway URL, e.g. http://cloud:8000',
-      textFlag('--cloud', rules.cloudUrl),
-    )
-    .option(
-      '--cloud-broker <url>',
-      'cloud MQTT broker, e.g. mqtt://cloud:1883 (status, telemetry, device list)',
-      textFlag('--cloud-broker', rules.cloudBrokerUrl),
-    )
     .option('--cloud-model <name>', 'cloud model to escalate to', a.cloudModel)
     .addOption(
       new Option('--audit-inputs <keep|drop>', "drop: the cloud stores no inputs of this edge's audits")
@@ -314,12 +303,11 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
   const options: EdgeAgentOptions = {
     edgeId: flags.id,
     token: token as string,
-    cloudUrl: flags.cloud,
+    ...cloudOptionsOf(flags),
     cloudModel: flags.cloudModel,
     auditInputs: flags.auditInputs,
     auditFloorPerSec: flags.auditFloorPerSec,
     ...lateCorrectionsOf(flags),
-    cloudBrokerUrl: flags.cloudBroker,
     localBroker,
     dataDir: flags.dataDir,
     insecureDataDir: flags.insecureDataDir === true,
@@ -389,9 +377,9 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
       metrics: info.metrics ?? null,
       deviceFiles: info.deviceFiles ?? null,
       broker: bus.kind === 'external' ? bus.url : 'embedded',
-      cloud: info.cloudUrl,
+      cloud: info.cloudUrls.join(','),
       cloudModel: info.cloudModel,
-      cloudBroker: info.cloudBrokerUrl ?? null,
+      cloudBroker: info.cloudBrokerUrls.length > 0 ? info.cloudBrokerUrls.join(',') : null,
       dataDir: flags.dataDir,
       deviceListVersion: info.deviceListVersion ?? null,
     })}\n`,

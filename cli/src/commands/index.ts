@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBackup } from './backup.ts';
 import { registerCalibrate } from './calibrate.ts';
 import { registerCerts } from './certs.ts';
 import { registerCloud } from './cloud.ts';
@@ -32,4 +33,5 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerPolicy(program);
   registerCerts(program);
+  registerBackup(program);
 }

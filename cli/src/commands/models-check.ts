@@ -54,7 +54,9 @@ export function formatRepositoryCheck(check: RepositoryCheck): string {
   for (const m of check.models) {
     const what = m.tier
       ? ` (${m.tier}, version${m.versions.length > 1 ? 's' : ''} ${m.versions.join(', ')})`
-      : '';
+      : m.servedBy
+        ? ` (served by ${m.servedBy}: the cloud serves it, not checked here)`
+        : '';
     if (m.problems.length === 0) lines.push(`  OK       ${m.name}${what}`);
     else {
       lines.push(`  PROBLEM  ${m.name}${what}`);

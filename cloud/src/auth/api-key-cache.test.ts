@@ -92,7 +92,7 @@ describe('ApiKeyCache', () => {
 describe('KeyRateLimiter', () => {
   it('allows the burst, then refuses with the wait until the next token', () => {
     const clock = new ManualClock();
-    const limiter = new KeyRateLimiter(clock);
+    const limiter = new KeyRateLimiter(undefined, clock);
     const alice = record('alice', { ratePerSec: 2, burst: 2 });
     limiter.take(alice);
     limiter.take(alice);
@@ -109,7 +109,7 @@ describe('KeyRateLimiter', () => {
   });
 
   it('starts a fresh bucket when a key is re-issued with new limits', () => {
-    const limiter = new KeyRateLimiter(new ManualClock());
+    const limiter = new KeyRateLimiter(undefined, new ManualClock());
     limiter.take(record('alice', { burst: 1, ratePerSec: 1 }));
     expect(() => limiter.take(record('alice', { burst: 1, ratePerSec: 1 }))).toThrow();
     limiter.take(record('alice', { id: 9, burst: 1, ratePerSec: 1 }));

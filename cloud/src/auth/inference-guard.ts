@@ -2,7 +2,7 @@
  * Who may run inference: `Authorization: Bearer <api key>` checked against the store (through the
  * LRU), then one token from that key's bucket. With auth off every request passes unchecked.
  */
-import { FoglineError } from '@fogline/shared';
+import { FoglineError, type TokenBuckets } from '@fogline/shared';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import type { ApiKeyRecord, ApiKeyRepository } from '../store/index.ts';
 import { ApiKeyCache } from './api-key-cache.ts';
@@ -34,21 +34,32 @@ export function openInferenceGuard(): InferenceGuard {
   return { enabled: false, admit: () => null, revoked: () => {} };
 }
 
-export function apiKeyInferenceGuard(apiKeys: ApiKeyRepository, metrics?: CloudMetrics): InferenceGuard {
+/** `buckets`: the keys' token buckets (default in memory; cluster/ shares them between replicas). */
+export function apiKeyInferenceGuard(
+  apiKeys: ApiKeyRepository,
+  metrics?: CloudMetrics,
+  buckets?: TokenBuckets,
+): InferenceGuard {
   const cache = new ApiKeyCache({ verify: (key) => apiKeys.verify(key) });
-  const limiter = new KeyRateLimiter();
-  const check = (record: ApiKeyRecord | null): ApiKeyRecord => {
+  const limiter = new KeyRateLimiter(buckets);
+  const limited =
+    (record: ApiKeyRecord) =>
+    (err: unknown): never => {
+      metrics?.rateLimited.inc({ key: record.name });
+      throw err;
+    };
+  const check = (record: ApiKeyRecord | null): ApiKeyRecord | Promise<ApiKeyRecord> => {
     if (!record) {
       metrics?.authFailures.inc({ reason: 'invalid' });
       throw new FoglineError('UNAUTHENTICATED', 'invalid or revoked API key');
     }
+    let taken: void | Promise<void>;
     try {
-      limiter.take(record);
+      taken = limiter.take(record);
     } catch (err) {
-      metrics?.rateLimited.inc({ key: record.name });
-      throw err;
+      return limited(record)(err);
     }
-    return record;
+    return taken instanceof Promise ? taken.then(() => record, limited(record)) : record;
   };
   return {
     enabled: true,

@@ -11,9 +11,16 @@ import { FoglineError } from '@fogline/shared';
 import { Redis } from 'ioredis';
 import { redactUrl } from '../store/postgres-connection.ts';
 
+export const DEFAULT_KEY_PREFIX = 'fogline:';
+
 export interface ClusterOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://` (TLS). */
   readonly url: string;
+  /**
+   * Put before every key and channel this cloud uses (`--redis-key-prefix`), so that several clouds,
+   * or tests, share one Redis without meeting. Default `fogline:`.
+   */
+  readonly keyPrefix?: string;
   /** How long the first connection may take before the start fails. Default 5000 ms. */
   readonly connectTimeoutMs?: number;
   /** Connection trouble after the start (it reconnects on its own); one line each. */
@@ -23,10 +30,16 @@ export interface ClusterOptions {
 export interface Cluster {
   /** The URL with its password hidden, for messages. */
   readonly where: string;
+  /** What every key and channel of this cloud starts with (each piece adds its own part: `broker:`, ...). */
+  readonly keyPrefix: string;
   /** The shared command connection (not for SUBSCRIBE: `duplicate()` it for that). */
   readonly redis: Redis;
-  /** A new connection to the same Redis with the same settings (subscribers, blocking commands). */
-  duplicate(): Redis;
+  /**
+   * A new connection to the same Redis with the same settings (subscribers, blocking commands); with
+   * `keyPrefix`, ioredis puts it before every key of every command (for a library that names its
+   * keys itself).
+   */
+  duplicate(options?: { keyPrefix?: string }): Redis;
   /** Closes every connection this cluster opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -45,8 +58,9 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
   }
   const log = options.log ?? (() => {});
   const opened: Redis[] = [];
-  const connect = (): Redis => {
+  const connect = (keyPrefix?: string): Redis => {
     const redis = new Redis(options.url, {
+      ...(keyPrefix !== undefined && { keyPrefix }),
       lazyConnect: true,
       connectTimeout: options.connectTimeoutMs ?? 5_000,
       // Commands wait for a reconnect instead of failing at once; each caller bounds its own wait.
@@ -78,9 +92,10 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
   let closing: Promise<void> | undefined;
   return {
     where,
+    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     redis,
-    duplicate: () => {
-      const copy = connect();
+    duplicate: (copyOptions = {}) => {
+      const copy = connect(copyOptions.keyPrefix);
       void copy.connect().catch(() => {}); // errors are logged by the 'error' listener; it retries
       return copy;
     },
@@ -91,11 +106,17 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
   };
 }
 
-/** QUIT, then wait for the socket to end (a connection that is down is just dropped). */
+/**
+ * QUIT, then wait for the socket to end. A connection that is not up is just dropped, without waiting:
+ * one that is reconnecting has no socket, and ioredis then never emits 'end'.
+ */
 function closeConnection(redis: Redis): Promise<void> {
   if (redis.status === 'end') return Promise.resolve();
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return Promise.resolve();
+  }
   const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()));
-  if (redis.status === 'ready') void redis.quit().catch(() => redis.disconnect());
-  else redis.disconnect();
+  void redis.quit().catch(() => redis.disconnect());
   return ended;
 }

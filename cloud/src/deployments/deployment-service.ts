@@ -12,6 +12,13 @@
  * a new deployment of the previous version for the edges that moved; the old one is `rolled_back`.
  * With a gate, shadow pairs from the audit intake are counted per edge; a `fail` verdict rolls that
  * edge back and fails the deployment.
+ *
+ * Every change reads the rows, decides and writes them back, one at a time across the replicas too
+ * (docs/scale-out.md "Shared state"): it runs while holding the `deployments` lease in the store
+ * (leases.ts). Every replica may get the same report (the broker cluster delivers an edge's reported
+ * state to all of them) or tick on the same deployment; the second finds the rows already moved and
+ * changes nothing, and shadow pairs counted on two replicas at once all count. State lives in the
+ * store only: a replica that dies leaves nothing behind but its lease, which expires.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -27,7 +34,7 @@ import { canaryCount, type DeploymentRequest } from './deployment-request.ts';
 import { isSent } from './deployment-view.ts';
 
 export interface DeploymentServiceOptions {
-  readonly store: Pick<Store, 'deployments' | 'edges' | 'modelVersions'>;
+  readonly store: Pick<Store, 'deployments' | 'edges' | 'modelVersions' | 'leases'>;
   /** Republishes the edge's desired state (which reads `directive` when it runs). */
   readonly publish: (edgeId: string) => Promise<unknown>;
   /** The version of `model` the edge reports serving (presence), the previous one when it reports none. */
@@ -39,8 +46,15 @@ export interface DeploymentServiceOptions {
   /** Wall-clock ms. Default Date.now. */
   readonly now?: () => number;
   readonly judge?: PairedGateJudge;
+  /** This replica's name in the `deployments` lease. Default: one of its own. */
+  readonly holder?: string;
+  /** How long the lease holds if its replica dies mid-change. Default 10 s. */
+  readonly leaseMs?: number;
   readonly log: (line: string) => void;
 }
+
+/** The lease a change holds while it runs (one change at a time across the replicas). */
+export const DEPLOYMENTS_LEASE = 'deployments';
 
 const RUNNING = new Set(['canary', 'rolling']);
 const BROKEN = new Set(['failed', 'rolled_back']);
@@ -53,12 +67,15 @@ export interface DeploymentDetail {
 export class DeploymentService {
   readonly #o: DeploymentServiceOptions;
   readonly #now: () => number;
+  readonly #holder: string;
+  #stopping = false;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: DeploymentServiceOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#holder = options.holder ?? `deployments-${process.pid}-${randomBytes(4).toString('hex')}`;
   }
 
   start(): void {
@@ -69,6 +86,7 @@ export class DeploymentService {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopping = true; // a change still waiting for the lease gives up
     await this.#queue.catch(() => {});
   }
 
@@ -198,9 +216,13 @@ export class DeploymentService {
 
   /** Advances every running deployment (the canary's healthy time, the gate's shadow time). */
   tick(): Promise<void> {
-    return this.#serial(async () => {
-      for (const d of await this.#o.store.deployments.listRunning()) await this.#advance(d.id);
-    }).catch((err) => this.#o.log(`deployments: ${fromUnknown(err).message}`));
+    return (async () => {
+      // Most ticks find nothing running: they take no lease.
+      if ((await this.#o.store.deployments.listRunning()).length === 0) return;
+      await this.#serial(async () => {
+        for (const d of await this.#o.store.deployments.listRunning()) await this.#advance(d.id);
+      });
+    })().catch((err) => this.#o.log(`deployments: ${fromUnknown(err).message}`));
   }
 
   async #advance(id: string): Promise<void> {
@@ -289,11 +311,31 @@ export class DeploymentService {
     return { model: v.model, version: v.version, sha256: v.sha256, bytes: v.bytes };
   }
 
-  /** One change at a time: reports, pairs, timer and requests touch the same rows. */
+  /** One change at a time, here and across the replicas: reports, pairs, timer and requests touch the same rows. */
   #serial<T>(run: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(run, run);
+    const exclusive = () => this.#leased(run);
+    const next = this.#queue.then(exclusive, exclusive);
     this.#queue = next.catch(() => {});
     return next;
+  }
+
+  async #leased<T>(run: () => Promise<T>): Promise<T> {
+    const { leases } = this.#o.store;
+    const leaseMs = this.#o.leaseMs ?? 10_000;
+    const giveUpAt = Date.now() + 3 * leaseMs;
+    for (let waitMs = 5; !(await leases.acquire(DEPLOYMENTS_LEASE, this.#holder, leaseMs)); ) {
+      if (this.#stopping) throw new FoglineError('UNAVAILABLE', 'the cloud is stopping');
+      if (Date.now() >= giveUpAt) {
+        throw new FoglineError('UNAVAILABLE', 'another replica held the deployments lease too long');
+      }
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      waitMs = Math.min(100, waitMs * 2);
+    }
+    try {
+      return await run();
+    } finally {
+      await leases.release(DEPLOYMENTS_LEASE, this.#holder).catch(() => {});
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import {
   type DeploymentReport,
   FoglineError,
   fromUnknown,
+  type Identity,
   type RoutingDirective,
   TOPIC_PREFIX,
 } from '@fogline/shared';
@@ -21,6 +22,8 @@ import { createBroker } from '@fogline/shared/broker';
 import type { ServerTls } from '@fogline/shared/tls';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
+import type { BrokerCluster } from '../cluster/broker-cluster.ts';
+import type { ReplicaState } from '../cluster/replica-state.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
 import { type EdgeCredentials, edgeCredentials } from '../identities/edge-credentials.ts';
 import {
@@ -32,6 +35,7 @@ import { IdentityService } from '../identities/identity-service.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';
 import type { Store } from '../store/index.ts';
+import { type BrokerClients, localClients } from './broker-clients.ts';
 import { cloudIdentityResolver, type ExtraIdentities } from './cloud-identity-resolver.ts';
 import { DesiredStatePublisher } from './desired-state-publisher.ts';
 import { DIRECT_DEVICE_DEFAULTS, DirectDeviceServer } from './direct-device-server.ts';
@@ -65,6 +69,8 @@ export interface CloudFabricOptions {
   /** The MQTT/TCP listener is MQTTS with this certificate (the WebSocket follows `httpServer`). */
   tls?: ServerTls;
   edgeRate: EdgeRate;
+  /** What the replicas share (cluster/replica-state.ts): limits, desired states; absent: in memory. */
+  shared?: ReplicaState;
   /** Versions of the edge-tier models the cloud serves (edge-models.ts), for the desired state. */
   edgeModels: () => Record<string, number>;
   /** The policy directive each edge's desired state carries, if any (controller/). */
@@ -81,6 +87,8 @@ export interface CloudFabricOptions {
   log: (message: string, err?: FoglineError | Error) => void;
   /** The playground's demo identity and its rate limits (web/demo-playground.ts); absent: no demo. */
   demo?: { identity: ExtraIdentities; admit: (deviceId: string) => void };
+  /** This replica's part of a broker cluster on Redis (cluster/broker-cluster.ts); absent: one process. */
+  cluster?: BrokerCluster;
 }
 
 /** `fogline/v1/edge/+/<leaf>`: edge-to-cloud topics the cloud follows ([MQTT-4.7.1-3]: `+` is a whole level). */
@@ -102,6 +110,7 @@ export class CloudFabric {
     /** Answers devices connected straight to the cloud broker (`edge/cloud/infer`). */
     readonly directDevices: DirectDeviceServer,
     private readonly credentials: EdgeCredentials,
+    private readonly clients: BrokerClients,
     private readonly options: CloudFabricOptions,
   ) {}
 
@@ -116,10 +125,21 @@ export class CloudFabric {
       mqttPort: options.mqttPort ?? undefined,
       httpServer: options.httpServer,
       tls: options.tls,
+      authThrottle: options.shared?.authThrottle,
       logger: { warn: () => {} }, // refusals are counted in broker.stats()
+      ...(options.cluster && { aedes: options.cluster.aedes, staleWill: options.cluster.staleWill }),
     });
-    const connected = (id: string) =>
-      broker.clients().some((c) => c.clientId === id && c.identity.kind === 'edge');
+    let fabric: CloudFabric | undefined;
+    // Another replica revoked an identity: what this one caches for it goes too.
+    const revokedElsewhere = (kind: Identity['kind'], id: string) => {
+      if (kind === 'device') devices.forget(id);
+      if (kind !== 'edge') return;
+      credentials.forget(id);
+      fabric?.guard?.revokedEdge(id);
+      presence.forget(id);
+    };
+    // One process: its broker's clients; a replica: every replica's, once it has joined (below).
+    let clients = localClients(broker);
     // The edge's desired models depend on what it reports serving and on its deployment
     // (edge-models.ts), and a report that changes them triggers a publish: the two refer to each
     // other, only ever at run time.
@@ -138,9 +158,10 @@ export class CloudFabric {
       ...(options.edgeRouting && { routing: options.edgeRouting }),
       ...(options.edgeDeployment && { deployment: options.edgeDeployment }),
       onError: (edgeId, err) => log(`could not publish the desired state of edge '${edgeId}'`, err),
+      ledger: options.shared?.desiredStates,
     });
     const presence = new EdgePresence({
-      isConnected: connected,
+      isConnected: (id) => clients.edgeConnected(id),
       markSeen: (id, at) => store.edges.markSeen(id, at),
       onError: (err) => log('could not record edge contact', err),
       onReported: (id, reported) => {
@@ -150,17 +171,13 @@ export class CloudFabric {
         }
       },
     });
-    let fabric: CloudFabric | undefined;
     const identities = new IdentityService({
       store,
       edgeCredentials: credentials,
       deviceCredentials: devices,
       presence,
       publishDesired: (id) => publisher.publish(id),
-      // Edge and device ids are separate namespaces: only the client of the revoked kind goes.
-      disconnect: (id, kind) => {
-        if (broker.clients().some((c) => c.clientId === id && c.identity.kind === kind)) broker.revoke(id);
-      },
+      disconnect: (id, kind) => clients.disconnect(id, kind),
       revokedEdge: (id) => fabric?.guard?.revokedEdge(id),
       desiredModels: (id) => publisher.publishedModels(id),
     });
@@ -181,9 +198,10 @@ export class CloudFabric {
             `topics it shares: revoke it (fogline edges revoke ${CLOUD_EDGE_ID}) and enrol it under another id`,
         );
       }
-      await follow(broker, edgeTopic('status'), (id, p) => presence.onStatus(id, p));
-      await follow(broker, edgeTopic('telemetry'), (id, p) => presence.onTelemetry(id, p));
-      await follow(broker, edgeTopic('reported'), (id, p) => presence.onReported(id, p));
+      if (options.cluster) clients = await options.cluster.join(broker, revokedElsewhere);
+      await follow(broker, edgeTopic('status'), (id, p, local) => presence.onStatus(id, p, local));
+      await follow(broker, edgeTopic('telemetry'), (id, p, local) => presence.onTelemetry(id, p, local));
+      await follow(broker, edgeTopic('reported'), (id, p, local) => presence.onReported(id, p, local));
       const addresses = await broker.listen();
       fabric = new CloudFabric(
         broker,
@@ -194,11 +212,13 @@ export class CloudFabric {
         publisher,
         directDevices,
         credentials,
+        clients,
         options,
       );
       return fabric;
     } catch (err) {
       directDevices.stop();
+      await clients.close();
       await broker.close();
       throw listenError(err, options);
     }
@@ -210,6 +230,7 @@ export class CloudFabric {
       keys,
       edges: this.credentials,
       rate: this.options.edgeRate,
+      buckets: this.options.shared?.edges,
       // One failed-authentication budget per address for HTTP and the cloud broker together.
       throttle: this.broker.authThrottle,
       metrics,
@@ -229,6 +250,7 @@ export class CloudFabric {
     this.closing ??= (async () => {
       await this.publisher.idle();
       this.directDevices.stop();
+      await this.clients.close();
       await this.broker.close();
       await this.presence.flush();
     })();
@@ -236,15 +258,20 @@ export class CloudFabric {
   }
 }
 
-/** In-process subscription (bypasses the ACL: fogline's own code); hands over the edge id and payload. */
+/**
+ * In-process subscription (bypasses the ACL: fogline's own code); hands over the edge id, the payload
+ * and whether the message came in on this replica: in a cluster every replica gets every message, and
+ * Aedes stamps each with the id of the broker it was published on.
+ */
 function follow(
   broker: FoglineBroker,
   filter: string,
-  handle: (edgeId: string, payload: Uint8Array) => void,
+  handle: (edgeId: string, payload: Uint8Array, local: boolean) => void,
 ): Promise<void> {
   const deliver = (packet: AedesPublishPacket, done: () => void) => {
     const edgeId = packet.topic.split('/')[EDGE_ID_LEVEL];
-    if (edgeId !== undefined) handle(edgeId, packet.payload as Buffer);
+    const local = packet.brokerId === undefined || packet.brokerId === broker.aedes.id;
+    if (edgeId !== undefined) handle(edgeId, packet.payload as Buffer, local);
     done();
   };
   return new Promise((resolve) => broker.aedes.subscribe(filter, deliver, resolve));

@@ -20,6 +20,10 @@
  * The last message published to each edge is kept (`current`), so the HTTP route an edge polls
  * serves the very bytes, and the version, its retained topic holds: an edge that gets both never
  * sees two versions of one state.
+ *
+ * Replicas of a clustered cloud share a `ledger` (cluster/desired-state-ledger.ts): each run then
+ * holds the edge's cluster-wide lock and takes its version from one sequence per edge, and
+ * `current` serves the latest message whichever replica published it.
  */
 import { type DeploymentDirective, fromUnknown, type RoutingDirective, topics } from '@fogline/shared';
 import type { DeviceRepository } from '../store/index.ts';
@@ -48,12 +52,29 @@ export interface DesiredStatePublisherOptions {
   /** Wall-clock ms. Default Date.now. */
   now?: () => number;
   onError?: (edgeId: string, err: Error) => void;
+  /** Shared with the other replicas; absent: this process numbers and keeps its own. */
+  ledger?: DesiredStateLedger;
 }
 
 /** One published message: the parsed form and the exact payload sent. */
 export interface PublishedDesiredState {
   readonly message: DesiredStateMessage;
   readonly payload: string;
+}
+
+/** Where replicas agree on each edge's desired state (cluster/desired-state-ledger.ts). */
+export interface DesiredStateLedger {
+  /**
+   * Runs `run` alone among the replicas for `edgeId`, with the edge's next version (above `floor`,
+   * the highest this replica knows), and keeps what it published as the edge's latest.
+   */
+  exclusive(
+    edgeId: string,
+    floor: number,
+    run: (version: number) => Promise<PublishedDesiredState>,
+  ): Promise<PublishedDesiredState>;
+  /** The latest state published to `edgeId` by any replica, if known. */
+  latest(edgeId: string): Promise<PublishedDesiredState | undefined>;
 }
 
 interface EdgeQueue {
@@ -126,8 +147,17 @@ export class DesiredStatePublisher {
   async current(edgeId: string): Promise<PublishedDesiredState | undefined> {
     const queue = this.queues.get(edgeId);
     if (queue) await (queue.next ?? queue.running);
+    await this.catchUp(edgeId);
     if (!this.last.has(edgeId)) await this.publish(edgeId);
     return this.last.get(edgeId);
+  }
+
+  /** Takes another replica's newer publish for `edgeId` as the last one (a ledger that fails: none). */
+  private async catchUp(edgeId: string): Promise<void> {
+    const shared = await this.options.ledger?.latest(edgeId).catch(() => undefined);
+    if (shared && shared.message.version > (this.last.get(edgeId)?.message.version ?? 0)) {
+      this.last.set(edgeId, shared);
+    }
   }
 
   /** Resolves once every publish under way is done. */
@@ -143,23 +173,34 @@ export class DesiredStatePublisher {
 
   private async run(edgeId: string): Promise<number | undefined> {
     try {
-      const devices = await this.options.devices.listByEdge(edgeId);
-      const routing = await this.options.routing?.(edgeId);
-      const deployment = await this.options.deployment?.(edgeId);
-      const message: DesiredStateMessage = {
-        version: this.nextVersion(),
-        devices: devices.map((d) => ({ id: d.id, tokenHash: d.tokenHash })),
-        models: this.options.models(edgeId, deployment),
-        ...(routing && { routing }),
-        ...(deployment && { deployment }),
-      };
-      const payload = JSON.stringify(message);
-      await this.options.publish(topics.desired(edgeId), payload, { qos: 1, retain: true });
-      this.last.set(edgeId, { message, payload });
-      return message.version;
+      const { ledger } = this.options;
+      const floor = Math.max(this.lastVersion, this.last.get(edgeId)?.message.version ?? 0);
+      const published = ledger
+        ? await ledger.exclusive(edgeId, floor, (version) => this.compose(edgeId, version))
+        : await this.compose(edgeId, this.nextVersion());
+      this.lastVersion = Math.max(this.lastVersion, published.message.version);
+      this.last.set(edgeId, published);
+      return published.message.version;
     } catch (err) {
       this.options.onError?.(edgeId, fromUnknown(err));
       return undefined;
     }
+  }
+
+  /** Reads `edgeId`'s state now and publishes it, retained, as `version`. */
+  private async compose(edgeId: string, version: number): Promise<PublishedDesiredState> {
+    const devices = await this.options.devices.listByEdge(edgeId);
+    const routing = await this.options.routing?.(edgeId);
+    const deployment = await this.options.deployment?.(edgeId);
+    const message: DesiredStateMessage = {
+      version,
+      devices: devices.map((d) => ({ id: d.id, tokenHash: d.tokenHash })),
+      models: this.options.models(edgeId, deployment),
+      ...(routing && { routing }),
+      ...(deployment && { deployment }),
+    };
+    const payload = JSON.stringify(message);
+    await this.options.publish(topics.desired(edgeId), payload, { qos: 1, retain: true });
+    return { message, payload };
   }
 }

@@ -72,7 +72,9 @@ export class DirectDeviceServer {
   private readonly topic = topics.infer(CLOUD_EDGE_ID);
   private readonly clock: Clock;
   private readonly server: FabricServer;
-  // Emitted once the broker accepted the PUBLISH (authorizePublish re-addresses refused ones).
+  // Emitted once the broker accepted the PUBLISH (authorizePublish re-addresses refused ones), and only
+  // by the broker the device published on: with replicas (docs/scale-out.md) the replica the device is
+  // connected to answers, once; the others get the message through Redis but no 'publish' event.
   private readonly listener = (packet: AedesPublishPacket, client: Client | null) => {
     if (client !== null && packet.topic === this.topic) void this.handle(packet.payload as Buffer, client.id);
   };
@@ -122,7 +124,12 @@ export class DirectDeviceServer {
     }
     const input = servingInput(request, inputSpec);
     const data = input.data as ArrayBufferView;
-    const item = { batch: 1, inputs: [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)] };
+    const item = {
+      batch: 1,
+      inputs: [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)],
+      // A model served elsewhere stops its remote call by then (serving/remote/).
+      deadlineAt: performance.now() + deadline.remainingMs(),
+    };
     let ok = false;
     try {
       const outputs = await deadline.race(instance.infer(item), `the cloud model "${instance.name}"`);

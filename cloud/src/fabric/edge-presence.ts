@@ -4,6 +4,10 @@
  * graceful stop), its last telemetry and reported state, and when it was last heard from. Kept in
  * memory per cloud process; `lastSeenAt` is also written to the store, at most once per
  * `seenWriteIntervalMs` per edge, so a telemetry stream does not become a stream of writes.
+ *
+ * Replicas on one Redis (docs/scale-out.md) each see every edge message through the shared broker:
+ * each keeps this view, but only the replica the message came in on (`local`) writes to the store and
+ * acts on a reported state, so that happens once per message.
  */
 import { type DeploymentReport, fromUnknown, readDeploymentReport } from '@fogline/shared';
 import { summarizeTelemetry, type TelemetrySummary } from './telemetry-summary.ts';
@@ -31,7 +35,7 @@ export interface EdgePresenceView {
 }
 
 export interface EdgePresenceOptions {
-  /** Is the edge's MQTT session up right now? */
+  /** Is the edge's MQTT session up right now (on this replica or, in a cluster, on any)? */
   isConnected: (edgeId: string) => boolean;
   /** Persists the last contact (store.edges.markSeen). */
   markSeen: (edgeId: string, at: Date) => Promise<unknown>;
@@ -39,7 +43,7 @@ export interface EdgePresenceOptions {
   seenWriteIntervalMs?: number;
   now?: () => Date;
   onError?: (err: Error) => void;
-  /** Called after each valid reported state. */
+  /** Called after each valid reported state that came in on this replica. */
   onReported?: (edgeId: string, reported: ReportedSummary) => void;
 }
 
@@ -63,9 +67,12 @@ export class EdgePresence {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** `fogline/v1/edge/{id}/status`: UTF-8 `online` or `offline`; anything else only counts as contact. */
-  onStatus(edgeId: string, payload: Uint8Array): void {
-    const state = this.touch(edgeId);
+  /**
+   * `fogline/v1/edge/{id}/status`: UTF-8 `online` or `offline`; anything else only counts as contact.
+   * `local`: the message came in on this replica (else: on another, through the cluster).
+   */
+  onStatus(edgeId: string, payload: Uint8Array, local = true): void {
+    const state = this.touch(edgeId, local);
     const text = Buffer.from(payload).toString('utf8');
     if (text === 'online' || text === 'offline') {
       state.status = text;
@@ -73,33 +80,33 @@ export class EdgePresence {
     }
   }
 
-  onTelemetry(edgeId: string, payload: Uint8Array): void {
-    const state = this.touch(edgeId);
+  onTelemetry(edgeId: string, payload: Uint8Array, local = true): void {
+    const state = this.touch(edgeId, local);
     const summary = summarizeTelemetry(payload);
     if (summary) state.telemetry = { ...summary, receivedAt: state.lastSeenAt!.toISOString() };
   }
 
-  onReported(edgeId: string, payload: Uint8Array): void {
+  onReported(edgeId: string, payload: Uint8Array, local = true): void {
     let raw: unknown;
     try {
       raw = JSON.parse(Buffer.from(payload).toString('utf8'));
     } catch {
-      this.touch(edgeId);
+      this.touch(edgeId, local);
       return;
     }
-    this.report(edgeId, raw);
+    this.report(edgeId, raw, local);
   }
 
   /**
    * A reported state already parsed (MQTT above, or `POST .../reported`): kept when it is an object;
    * a malformed `deployment` field is left out. Returns what was kept, or null.
    */
-  report(edgeId: string, raw: unknown): ReportedSummary | null {
-    const state = this.touch(edgeId);
+  report(edgeId: string, raw: unknown, local = true): ReportedSummary | null {
+    const state = this.touch(edgeId, local);
     const reported = readReported(raw);
     if (!reported) return null;
     state.reported = reported;
-    this.options.onReported?.(edgeId, reported);
+    if (local) this.options.onReported?.(edgeId, reported);
     return reported;
   }
 
@@ -108,7 +115,7 @@ export class EdgePresence {
     this.touch(edgeId);
   }
 
-  private touch(edgeId: string): EdgeState {
+  private touch(edgeId: string, local = true): EdgeState {
     let state = this.edges.get(edgeId);
     if (!state) {
       state = {
@@ -123,7 +130,7 @@ export class EdgePresence {
     }
     const at = this.now();
     state.lastSeenAt = at;
-    if (at.getTime() - state.lastWriteMs >= this.intervalMs) {
+    if (local && at.getTime() - state.lastWriteMs >= this.intervalMs) {
       state.lastWriteMs = at.getTime();
       const write = this.options
         .markSeen(edgeId, at)

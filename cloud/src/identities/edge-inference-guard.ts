@@ -7,8 +7,8 @@
  *   `Authorization: Bearer <edgeId>:fge_...`    an edge; the id is needed because the token alone
  *                                               names no row (it is only stored as a scrypt hash).
  * A `fge_` token without its edge id is refused with a message that says how to send it. Each edge
- * has its own token bucket (`--edge-rate`, `--edge-burst`); over it → RATE_LIMITED (429 +
- * Retry-After). With auth off (`--no-auth`) every request passes, as for API keys.
+ * has its own token bucket (`--edge-rate`, `--edge-burst`; shared by the replicas when clustered,
+ * cluster/shared-token-buckets.ts); over it → RATE_LIMITED (429 + Retry-After). With auth off (`--no-auth`) every request passes, as for API keys.
  *
  * `authenticateEdge` is the same check for edge-only endpoints (an edge's own desired state): only the
  * edge form is accepted, the edge's bucket applies, and `--no-auth` does not open it (as the cloud
@@ -19,7 +19,15 @@
  * refused at once with RATE_LIMITED, before any lookup; a wrong edge token past its id's failure budget
  * is answered after a delay (a right one never is). A token of the wrong shape is refused unlooked-up.
  */
-import { type Clock, FoglineError, fromUnknown, isValidId, systemClock, TokenBucket } from '@fogline/shared';
+import {
+  type Clock,
+  FoglineError,
+  fromUnknown,
+  isValidId,
+  localTokenBuckets,
+  type TakeResult,
+  type TokenBuckets,
+} from '@fogline/shared';
 import { type AuthThrottle, holdFor, isSecretShaped } from '@fogline/shared/secrets';
 import { bearerToken, type InferenceGuard } from '../auth/inference-guard.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
@@ -54,6 +62,8 @@ export interface EdgeGuardOptions {
   /** Failed authentications per source address and per edge id (shared with the cloud broker). */
   throttle?: AuthThrottle;
   metrics?: CloudMetrics;
+  /** The edges' token buckets; default in memory (`clock` then times them). */
+  buckets?: TokenBuckets;
   clock?: Clock;
 }
 
@@ -69,20 +79,18 @@ export function parseEdgeCredential(credential: string): { edgeId: string; token
 export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuard {
   const { keys, edges, metrics, onEdgeSeen, throttle } = options;
   const rate = options.rate ?? DEFAULT_EDGE_RATE;
-  const clock = options.clock ?? systemClock;
-  const buckets = new Map<string, TokenBucket>();
+  const buckets = options.buckets ?? localTokenBuckets(options.clock);
 
-  const admitEdge = (edgeId: string | null, claimed: string): string => {
+  const admitEdge = (edgeId: string | null, claimed: string): string | Promise<string> => {
     if (edgeId === null) {
       metrics?.authFailures.inc({ reason: 'invalid' });
       throw new FoglineError('UNAUTHENTICATED', `invalid or revoked token for edge '${claimed}'`);
     }
-    let bucket = buckets.get(edgeId);
-    if (!bucket) {
-      bucket = new TokenBucket({ ...rate, clock });
-      buckets.set(edgeId, bucket);
-    }
-    const taken = bucket.tryTake();
+    const taken = buckets.take(edgeId, rate);
+    return taken instanceof Promise ? taken.then((t) => admitted(edgeId, t)) : admitted(edgeId, taken);
+  };
+
+  const admitted = (edgeId: string, taken: TakeResult): string => {
     if (!taken.ok) {
       metrics?.rateLimited.inc({ key: `edge:${edgeId}` });
       throw new FoglineError('RATE_LIMITED', `edge '${edgeId}' is over its rate of ${rate.ratePerSec}/s`, {
@@ -175,7 +183,7 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
     revoked: (name) => keys.revoked(name),
     revokedEdge(edgeId) {
       edges.forget(edgeId);
-      buckets.delete(edgeId);
+      buckets.forget(edgeId);
     },
   };
 }

@@ -39,6 +39,8 @@ export interface DeviceView {
   id: string;
   /** The device's edge; null for a device with no edge, served by the cloud broker. */
   edge: string | null;
+  /** A second edge whose device list carries it too (docs/scale-out.md "Failover"), or null. */
+  standbyEdge: string | null;
   createdAt: string;
   revokedAt: string | null;
 }
@@ -88,12 +90,19 @@ export class IdentityService {
     return this.edgeView(record);
   }
 
-  /** Enrols a device under `edgeId`, or with no edge (null): the cloud broker then serves it. */
-  async createDevice(id: string, edgeId: string | null): Promise<DeviceView & { token: string }> {
-    const { record, token } = await this.deps.store.devices.create(id, edgeId);
+  /**
+   * Enrols a device under `edgeId`, or with no edge (null): the cloud broker then serves it. With
+   * `standbyEdgeId`, that edge's device list carries it too (a site's second edge).
+   */
+  async createDevice(
+    id: string,
+    edgeId: string | null,
+    standbyEdgeId: string | null = null,
+  ): Promise<DeviceView & { token: string }> {
+    const { record, token } = await this.deps.store.devices.create(id, edgeId, standbyEdgeId);
     // A re-enrolled id may still have cached answers for its old token.
     this.deps.deviceCredentials.forget(record.id);
-    if (record.edgeId !== null) await this.deps.publishDesired(record.edgeId);
+    for (const edge of edgesOf(record)) await this.deps.publishDesired(edge);
     return { ...deviceView(record), token };
   }
 
@@ -105,14 +114,18 @@ export class IdentityService {
     const wanted = edgeId === CLOUD_EDGE_ID ? null : edgeId;
     if (typeof wanted === 'string') await this.deps.store.edges.get(wanted); // NOT_FOUND for an unknown edge
     const all = await this.deps.store.devices.list();
-    return all.filter((d) => wanted === undefined || d.edgeId === wanted).map(deviceView);
+    return all
+      .filter(
+        (d) => wanted === undefined || d.edgeId === wanted || (wanted !== null && d.standbyEdgeId === wanted),
+      )
+      .map(deviceView);
   }
 
   async revokeDevice(id: string): Promise<DeviceView> {
     const record = await this.deps.store.devices.revoke(id);
     this.deps.deviceCredentials.forget(record.id);
     if (record.edgeId === null) this.deps.disconnect(record.id, 'device');
-    else await this.deps.publishDesired(record.edgeId);
+    for (const edge of edgesOf(record)) await this.deps.publishDesired(edge);
     return deviceView(record);
   }
 
@@ -135,10 +148,16 @@ export class IdentityService {
   }
 }
 
+/** The edges whose device lists carry the device: its edge, and its standby edge. */
+function edgesOf(record: DeviceRecord): string[] {
+  return [record.edgeId, record.standbyEdgeId].filter((e): e is string => e !== null);
+}
+
 function deviceView(record: DeviceRecord): DeviceView {
   return {
     id: record.id,
     edge: record.edgeId,
+    standbyEdge: record.standbyEdgeId,
     createdAt: record.createdAt.toISOString(),
     revokedAt: record.revokedAt ? record.revokedAt.toISOString() : null,
   };

@@ -1,6 +1,6 @@
 import { decodeInferBody, parseModelConfig } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
-import { codecLimitsFor, planInfer } from './infer-input.ts';
+import { codecLimitsFor, MAX_REQUEST_DEADLINE_MS, planInfer, requestDeadlineMs } from './infer-input.ts';
 
 const config = parseModelConfig(
   {
@@ -120,5 +120,15 @@ describe('planInfer (validation before onnxruntime)', () => {
     expect(() => decodeInferBody(body, header.length + 100, codecLimitsFor(config, 4))).toThrow(
       /runs past the end/,
     );
+  });
+
+  it('reads parameters.deadline_ms: capped, none left is DEADLINE_EXCEEDED, not a number INVALID_ARG', () => {
+    const deadline = (value: unknown) =>
+      requestDeadlineMs({ inputs: [], parameters: { deadline_ms: value as number } });
+    expect(requestDeadlineMs({ inputs: [] })).toBeUndefined();
+    expect(deadline(250)).toBe(250);
+    expect(deadline(10 * MAX_REQUEST_DEADLINE_MS)).toBe(MAX_REQUEST_DEADLINE_MS);
+    expect(() => deadline(0)).toThrow(expect.objectContaining({ code: 'DEADLINE_EXCEEDED' }));
+    expect(() => deadline('soon')).toThrow(expect.objectContaining({ code: 'INVALID_ARG' }));
   });
 });

@@ -111,3 +111,21 @@ function requestedOutputs(where: string, config: ModelConfig, request: InferRequ
     return o.name;
   });
 }
+
+/** Longest `parameters.deadline_ms` honoured (as the cloud's device fabric caps it). */
+export const MAX_REQUEST_DEADLINE_MS = 60_000;
+
+/**
+ * fogline's `parameters.deadline_ms`: the budget the caller has left (an edge escalating sends it;
+ * docs/cloud.md "Models served elsewhere"), capped at MAX_REQUEST_DEADLINE_MS; undefined when the
+ * request has none. INVALID_ARG when it is not a number, DEADLINE_EXCEEDED when no budget is left.
+ */
+export function requestDeadlineMs(request: InferRequest): number | undefined {
+  const deadline = request.parameters?.deadline_ms;
+  if (deadline === undefined) return undefined;
+  if (typeof deadline !== 'number' || !Number.isFinite(deadline)) {
+    throw new FoglineError('INVALID_ARG', 'parameters.deadline_ms must be a number of ms');
+  }
+  if (deadline <= 0) throw new FoglineError('DEADLINE_EXCEEDED', 'request arrived with no budget left');
+  return Math.min(deadline, MAX_REQUEST_DEADLINE_MS);
+}

@@ -1,6 +1,7 @@
 /**
- * Model lifecycle over a Triton-like repository (models/<name>/config.json + <version>/model.onnx):
- * which version of each model serves, loading, zero-downtime reload and unloading.
+ * Model lifecycle over a Triton-like repository (models/<name>/config.json + <version>/model.onnx, or
+ * a config.json whose `backend` names the OIP server that serves the model, remote/): which version
+ * of each model serves, loading, zero-downtime reload and unloading.
  *
  * A (re)load builds and warms a new ModelInstance while the current one keeps serving, then swaps
  * the pointer in one step; the old instance finishes what it queued before it is retired. Requests
@@ -11,10 +12,16 @@ import { type Dirent, existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import { FoglineError, fromUnknown } from '@fogline/shared';
-import { loadModelEntry, type ModelEntry, validateModelFile } from '@fogline/shared/model-repository';
+import {
+  type BackendResolver,
+  loadModelEntry,
+  type ModelEntry,
+  validateModelFile,
+} from '@fogline/shared/model-repository';
 import { ModelInstance } from './model-instance.ts';
+import { backendResolver, loadRemoteInstance } from './remote/index.ts';
 import { ResponseCache } from './response-cache.ts';
-import type { ServingOptions } from './serving-options.ts';
+import { DEFAULT_INLINE_MAX_MS, type ServingOptions } from './serving-options.ts';
 import { applyConfigOverride } from './triton-config-override.ts';
 
 /** Triton repository index states. */
@@ -47,6 +54,8 @@ export class ModelServer {
   private started = false;
   private closed = false;
   private readonly retiring = new Set<Promise<void>>();
+  /** Completes the config of a model served elsewhere from its remote (remote/remote-metadata.ts). */
+  private readonly resolveBackend: BackendResolver;
 
   /**
    * `responseCache`: the server's response cache, used by the versions whose config enables it
@@ -57,7 +66,9 @@ export class ModelServer {
     private readonly options: ServingOptions = {},
     private readonly listener: ModelLifecycleListener = {},
     readonly responseCache: ResponseCache = new ResponseCache(0),
-  ) {}
+  ) {
+    this.resolveBackend = backendResolver(options.remote?.env ?? process.env);
+  }
 
   /**
    * Loads every model in the repository (Triton's default model control mode). A model that fails
@@ -95,7 +106,7 @@ export class ModelServer {
       this.assertOpen();
       slot.state = 'LOADING';
       try {
-        let entry = await loadModelEntry(this.repositoryDir, name);
+        let entry = await loadModelEntry(this.repositoryDir, name, this.resolveBackend);
         let options = this.options;
         if (override !== undefined) {
           const applied = applyConfigOverride(entry.config, override, name);
@@ -110,7 +121,12 @@ export class ModelServer {
             });
           }
         }
-        const fresh = await ModelInstance.load(entry, entry.latestVersion, options);
+        const fresh = entry.config.backend
+          ? loadRemoteInstance(entry, options, options.remote)
+          : await ModelInstance.load(entry, entry.latestVersion, {
+              ...options,
+              inlineMaxMs: options.inlineMaxMs ?? DEFAULT_INLINE_MAX_MS,
+            });
         fresh.useResponseCache(this.responseCache);
         if (this.closed) {
           await fresh.retire();

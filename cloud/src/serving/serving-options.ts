@@ -5,6 +5,7 @@
  */
 import { intIn, numberIn, oneOf } from '@fogline/shared';
 import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
+import type { RemoteServingOptions } from './remote/index.ts';
 
 export interface ServingOptions {
   /**
@@ -27,7 +28,21 @@ export interface ServingOptions {
   maxQueueSize?: number;
   /** Overrides config.json `dynamic_batching.preferred_batch_size`. */
   preferredBatchSizes?: readonly number[];
+  /** Models with an OIP `backend` (remote/): where header `${ENV}`s are read, their breaker. */
+  remote?: RemoteServingOptions;
+  /**
+   * A lone single-sample request whose model runs in at most this many ms runs on the event loop's
+   * thread when the model's workers are idle, skipping the worker hop (@fogline/shared/runtime
+   * inline-lane.ts); 0 turns it off. Default DEFAULT_INLINE_MAX_MS.
+   */
+  inlineMaxMs?: number;
 }
+
+/**
+ * The event loop may be held this long by a lone request at idle: a few HTTP requests' worth, where
+ * the worker hop it saves is most of the gateway's own latency at concurrency 1 (docs/cloud.md).
+ */
+export const DEFAULT_INLINE_MAX_MS = 2;
 
 /** What each serving override may be; `fogline cloud` parses its flags with the same rules. */
 export const SERVING_RULES = Object.freeze({
@@ -39,4 +54,5 @@ export const SERVING_RULES = Object.freeze({
   maxQueueSize: intIn(1, 1_000_000),
   /** Each listed size. */
   preferredBatchSize: intIn(1, 4096),
+  inlineMaxMs: numberIn(0, 1000),
 });

@@ -22,8 +22,9 @@ interface StringParameter {
 
 export interface TritonModelConfig {
   name: string;
-  platform: 'onnxruntime_onnx';
-  backend: 'onnxruntime';
+  /** `onnxruntime_onnx`, or a model served elsewhere: its remote's platform, backend `oip`. */
+  platform: string;
+  backend: 'onnxruntime' | 'oip';
   version_policy: { latest: { num_versions: number } };
   max_batch_size: number;
   input: TritonTensor[];
@@ -58,12 +59,17 @@ export function tritonModelConfig(instance: ModelInstance): TritonModelConfig {
   };
   if (config.description !== '') parameters.description = { string_value: config.description };
   if (config.labels.length > 0) parameters.labels = { string_value: JSON.stringify(config.labels) };
+  if (config.backend) {
+    // Where the model is served, never its headers (they may hold credentials).
+    const { kind, url, model, version, timeout_ms } = config.backend;
+    parameters.backend = { string_value: JSON.stringify({ kind, url, model, version, timeout_ms }) };
+  }
   const quantization = quantizationOf(config);
   if (quantization) parameters.quantization = { string_value: JSON.stringify(quantization) };
   return {
     name: instance.name,
-    platform: 'onnxruntime_onnx',
-    backend: 'onnxruntime',
+    platform: config.platform,
+    backend: config.backend ? 'oip' : 'onnxruntime',
     version_policy: { latest: { num_versions: 1 } },
     max_batch_size: batching.maxBatchSize,
     input: config.inputs.map(tensor),

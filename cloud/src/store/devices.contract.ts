@@ -89,6 +89,31 @@ export function describeDeviceContract(sut: StoreUnderTest): void {
       await expect(sut.store.devices.listByEdge(unique('no-edge'))).rejects.toEqual(rejectsWith('NOT_FOUND'));
     });
 
+    it("a device with a standby edge is in both edges' lists, until it is revoked", async () => {
+      const edge = await sut.store.edges.create(unique('edge'));
+      const standby = await sut.store.edges.create(unique('edge'));
+      const id = unique('dev-two');
+      const { record, token } = await sut.store.devices.create(id, edge.record.id, standby.record.id);
+      expect(record).toMatchObject({ id, edgeId: edge.record.id, standbyEdgeId: standby.record.id });
+      for (const e of [edge, standby]) {
+        const [credential] = await sut.store.devices.listByEdge(e.record.id);
+        expect(credential?.id).toBe(id);
+        expect(await verifySecret(token, credential?.tokenHash ?? '')).toBe(true);
+      }
+      await sut.store.devices.revoke(id);
+      expect(await sut.store.devices.listByEdge(standby.record.id)).toEqual([]);
+      // A standby backs up an edge: not without one, not the edge itself, not an unknown edge.
+      for (const [edgeId, standbyId, code] of [
+        [null, standby.record.id, 'INVALID_ARG'],
+        [edge.record.id, edge.record.id, 'INVALID_ARG'],
+        [edge.record.id, unique('no-edge'), 'NOT_FOUND'],
+      ] as const) {
+        await expect(sut.store.devices.create(unique('dev'), edgeId, standbyId)).rejects.toEqual(
+          rejectsWith(code),
+        );
+      }
+    });
+
     it('revoking a device or its edge stops it authenticating', async () => {
       const edge = await sut.store.edges.create(unique('edge'));
       const d1 = await sut.store.devices.create(unique('dev'), edge.record.id);

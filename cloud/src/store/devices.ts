@@ -1,6 +1,7 @@
 /**
  * Devices: id + shown-once token, attached to one edge that authenticates them from a synced list,
- * or to none (edge null): the cloud broker then authenticates them with `verify`.
+ * or to none (edge null): the cloud broker then authenticates them with `verify`. A device of an
+ * edge may also have a standby edge, whose list carries it too (docs/scale-out.md "Failover").
  */
 import { CLOUD_EDGE_ID, FoglineError } from '@fogline/shared';
 import {
@@ -10,7 +11,7 @@ import {
   verifyNoSubject,
   verifySecret,
 } from '@fogline/shared/secrets';
-import { and, eq, isNotNull, isNull } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, or } from 'drizzle-orm';
 import { byName, keepFirst, type StoreDatabase, type WallClock } from './database.ts';
 import { devices, edges } from './schema.ts';
 import type { DeviceRepository } from './store.ts';
@@ -21,6 +22,7 @@ export const DEVICE_TOKEN_PREFIX = 'fgd_';
 const recordColumns = {
   id: devices.id,
   edgeId: devices.edgeId,
+  standbyEdgeId: devices.standbyEdgeId,
   createdAt: devices.createdAt,
   revokedAt: devices.revokedAt,
 };
@@ -36,9 +38,21 @@ export function createDeviceRepository(db: StoreDatabase, now: WallClock): Devic
   }
 
   return {
-    async create(id: string, edgeId: string | null) {
+    async create(id: string, edgeId: string | null, standbyEdgeId: string | null = null) {
       checkName('deviceId', id);
       if (edgeId !== null) checkName('edgeId', edgeId);
+      if (standbyEdgeId !== null) {
+        checkName('standbyEdgeId', standbyEdgeId);
+        if (edgeId === null || standbyEdgeId === edgeId) {
+          throw new FoglineError(
+            'INVALID_ARG',
+            "a standby edge backs up the device's edge: give another edge first",
+            {
+              details: { standbyEdgeId },
+            },
+          );
+        }
+      }
       if (edgeId === CLOUD_EDGE_ID) {
         throw new FoglineError(
           'INVALID_ARG',
@@ -55,13 +69,16 @@ export function createDeviceRepository(db: StoreDatabase, now: WallClock): Devic
         );
       }
       // Edges are never deleted, so checking first cannot race with the foreign key.
-      if (edgeId !== null && (await edgeState(edgeId)) !== 'active') {
-        throw new FoglineError('NOT_FOUND', `edge '${edgeId}' does not exist or is revoked`, {
-          details: { edgeId },
-        });
+      for (const edge of [edgeId, standbyEdgeId]) {
+        if (edge !== null && (await edgeState(edge)) !== 'active') {
+          throw new FoglineError('NOT_FOUND', `edge '${edge}' does not exist or is revoked`, {
+            details: { edgeId: edge },
+          });
+        }
       }
       const token = generateSecret(DEVICE_TOKEN_PREFIX);
-      const values = { id, edgeId, tokenHash: await hashSecret(token), createdAt: now(), revokedAt: null };
+      const tokenHash = await hashSecret(token);
+      const values = { id, edgeId, standbyEdgeId, tokenHash, createdAt: now(), revokedAt: null };
       // A revoked device id may be re-enrolled (possibly under another edge); an active one is taken.
       const [record] = await db
         .insert(devices)
@@ -111,7 +128,9 @@ export function createDeviceRepository(db: StoreDatabase, now: WallClock): Devic
       return db
         .select({ id: devices.id, tokenHash: devices.tokenHash })
         .from(devices)
-        .where(and(eq(devices.edgeId, edgeId), isNull(devices.revokedAt)))
+        .where(
+          and(or(eq(devices.edgeId, edgeId), eq(devices.standbyEdgeId, edgeId)), isNull(devices.revokedAt)),
+        )
         .orderBy(byName(devices.id));
     },
 

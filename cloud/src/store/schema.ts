@@ -55,18 +55,24 @@ export const edges = pgTable('edges', {
 
 /**
  * Devices, each attached to one edge whose broker authenticates it from the synced device list, or
- * to none (`edge_id` null): such a device connects to the cloud broker, which plays its edge.
+ * to none (`edge_id` null): such a device connects to the cloud broker, which plays its edge. A
+ * device of an edge may have a standby edge (a site's second edge, docs/scale-out.md "Failover"):
+ * both edges' device lists carry it, so it can fail over from one to the other.
  */
 export const devices = pgTable(
   'devices',
   {
     id: text('id').primaryKey(),
     edgeId: text('edge_id').references(() => edges.id),
+    standbyEdgeId: text('standby_edge_id').references(() => edges.id),
     tokenHash: text('token_hash').notNull(),
     createdAt: createdAt(),
     revokedAt: revokedAt(),
   },
-  (t) => [index('devices_edge_id_idx').on(t.edgeId)],
+  (t) => [
+    index('devices_edge_id_idx').on(t.edgeId),
+    index('devices_standby_edge_id_idx').on(t.standbyEdgeId),
+  ],
 );
 
 /** Published model versions (the desired model state the cloud pushes to edges). */

@@ -69,6 +69,8 @@ export interface DeviceRecord {
   readonly id: string;
   /** The device's edge, or null for a device served by the cloud directly (no edge). */
   readonly edgeId: string | null;
+  /** A second edge whose list carries the device too (a site's standby edge), or null. */
+  readonly standbyEdgeId: string | null;
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
 }
@@ -84,13 +86,21 @@ export interface DeviceRepository {
   /**
    * Enrols `id` under `edgeId`, or with no edge when `edgeId` is null (the cloud plays its edge).
    * NOT_FOUND when the edge does not exist or is revoked; INVALID_ARG for the reserved edge id `cloud`.
+   * `standbyEdgeId`: a second edge that lists the device too (INVALID_ARG without an edge, or the same).
    */
-  create(id: string, edgeId: string | null): Promise<{ record: DeviceRecord; token: string }>;
+  create(
+    id: string,
+    edgeId: string | null,
+    standbyEdgeId?: string | null,
+  ): Promise<{ record: DeviceRecord; token: string }>;
   /** Null also when the device's edge is revoked. An edgeless device has no edge to be revoked. */
   verify(id: string, token: string): Promise<DeviceRecord | null>;
   get(id: string): Promise<DeviceRecord>;
   list(): Promise<DeviceRecord[]>;
-  /** Active devices of an active edge, ordered by id ([] for a revoked edge; NOT_FOUND if unknown). */
+  /**
+   * Active devices of an active edge, those it stands by for included, ordered by id ([] for a
+   * revoked edge; NOT_FOUND if unknown).
+   */
   listByEdge(edgeId: string): Promise<DeviceCredential[]>;
   revoke(id: string): Promise<DeviceRecord>;
 }

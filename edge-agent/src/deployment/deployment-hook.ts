@@ -54,9 +54,9 @@ export function startDeployments(o: {
 }): Deployments {
   const { config, cloud } = o;
   const poster =
-    cloud && config.cloudBrokerUrl === undefined
+    cloud && config.cloudBrokerUrls.length === 0
       ? new ReportedPoster(
-          (body) => cloud.client.postReported(body, REPORT_TIMEOUT_MS),
+          (body) => cloud.replicas.call((c) => c.postReported(body, REPORT_TIMEOUT_MS)),
           (m) => config.logger.warn(m),
         )
       : undefined;
@@ -67,7 +67,13 @@ export function startDeployments(o: {
   const deployer = new Deployer({
     dataDir: config.dataDir,
     slot: o.slot,
-    source: cloud?.client,
+    // Each attempt (a config read, a download resumed with Range) goes to the replica usable then.
+    source: cloud && {
+      modelConfig: (model, version, timeoutMs) =>
+        cloud.replicas.call((c) => c.modelConfig(model, version, timeoutMs)),
+      openModelFile: (model, version, from, signal) =>
+        cloud.replicas.call((c) => c.openModelFile(model, version, from, signal)),
+    },
     load: (entry, version) => EdgeModel.load({ ...config, entry, version }),
     record: o.record,
     download: { ...DOWNLOAD_DEFAULTS, ...config.deploymentDownload },

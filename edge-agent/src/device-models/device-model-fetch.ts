@@ -10,7 +10,8 @@ import { request as httpsRequest } from 'node:https';
 import { FoglineError, MAX_DEVICE_MODEL_BYTES, type ModelFile } from '@fogline/shared';
 
 export interface StoreAccess {
-  readonly cloudUrl: string;
+  /** The cloud URL to ask now (with several, the replica in use: cloud-replicas.ts). */
+  readonly cloudUrl: () => string;
   readonly edgeId: string;
   readonly token: string;
   /** CA (PEM) trusted for an https cloud besides the system CAs. */
@@ -70,7 +71,8 @@ function httpError(label: string, status: number): FoglineError {
 }
 
 function get(access: StoreAccess, path: string, maxBytes: number): Promise<{ status: number; body: Buffer }> {
-  const base = access.cloudUrl.endsWith('/') ? access.cloudUrl : `${access.cloudUrl}/`;
+  const cloudUrl = access.cloudUrl();
+  const base = cloudUrl.endsWith('/') ? cloudUrl : `${cloudUrl}/`;
   const url = new URL(path, base);
   const https = url.protocol === 'https:';
   const send = https ? httpsRequest : httpRequest;

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { topics } from '@fogline/shared';
 import type { ResolvedAgentOptions } from '../agent-options.ts';
+import type { CloudTier } from '../cloud-tier.ts';
 import type { DeviceRegistry } from '../device-registry.ts';
 import type { LocalBus } from '../local-bus.ts';
 import { type DeviceFileServer, startDeviceFileServer } from './device-file-server.ts';
@@ -22,16 +23,17 @@ export async function startDeviceModels(
   config: ResolvedAgentOptions,
   registry: DeviceRegistry,
   bus: LocalBus,
+  cloud: CloudTier | undefined,
 ): Promise<EdgeDeviceModels> {
   let baseUrl: string | undefined;
   const service = new DeviceModelService({
     edgeId: config.edgeId,
     dataDir: config.dataDir,
     store:
-      config.cloudUrl === undefined
+      cloud === undefined
         ? undefined
         : {
-            cloudUrl: config.cloudUrl,
+            cloudUrl: () => cloud.replicas.activeUrl,
             edgeId: config.edgeId,
             token: config.token,
             ...(config.cloudCa !== undefined && { ca: config.cloudCa }),

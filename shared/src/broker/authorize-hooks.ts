@@ -73,8 +73,8 @@ export function createAuthorizeHooks(
     }
     session.allowedPublishTopic = packet.topic;
     if (packet.retain && !mayRetain(identity)) packet.retain = false;
-    // A closed client is publishing its will: never rate limited (it happens once).
-    if (client.closed) return callback(null);
+    // A closed client is publishing its will: never rate limited (it happens once). A refusal drops it.
+    if (client.closed) return callback(options.staleWill?.(client.id) ? new Error('stale will') : null);
     if (identity.kind === 'device' && packet.topic === topics.report(identity.id)) {
       if (!session.reportBucket.tryTake().ok) {
         stats.reportsDropped++;

@@ -90,6 +90,12 @@ export interface BrokerOptions {
   connectTimeoutMs?: number;
   clock?: Clock;
   logger?: BrokerLogger;
+  /**
+   * Brokers sharing one Redis (docs/scale-out.md "The broker cluster"): true when `clientId` is now
+   * connected to another broker of the cluster, so the will of its connection here is stale (a takeover
+   * from another replica); it is then dropped, not published. Default: every will is published.
+   */
+  staleWill?: (clientId: string) => boolean;
   /** Passed through to Aedes (e.g. `id`, `mq` and `persistence` for Redis scale-out). Hooks are fogline's. */
   aedes?: Pick<
     AedesOptions,
@@ -97,9 +103,10 @@ export interface BrokerOptions {
   >;
 }
 
+type OptionalOption = 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls' | 'authThrottle' | 'staleWill';
+
 export type ResolvedBrokerOptions = Readonly<
-  Required<Omit<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls' | 'authThrottle'>> &
-    Pick<BrokerOptions, 'mqttPort' | 'wsPort' | 'httpServer' | 'aedes' | 'tls' | 'authThrottle'>
+  Required<Omit<BrokerOptions, OptionalOption>> & Pick<BrokerOptions, OptionalOption>
 >;
 
 const silentLogger: BrokerLogger = { warn: () => {} };

@@ -57,6 +57,8 @@ export interface FoglineBroker {
   readonly authThrottle: AuthThrottle;
   /** Connected clients and their identities. */
   clients(): Array<{ clientId: string; identity: Identity }>;
+  /** The identity of the client connected as `clientId`, if one is. */
+  identityOf(clientId: string): Identity | undefined;
   stats(): BrokerStatsSnapshot;
   /** Closes listeners, disconnects every client and closes Aedes. Idempotent. */
   close(): Promise<void>;
@@ -177,6 +179,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
       return true;
     },
     clients: () => sessions.connected(),
+    identityOf: (clientId) => sessions.holder(clientId)?.session.identity,
     stats: () => stats.snapshot(connectedClients()),
     async close() {
       if (closing) return;

@@ -6,6 +6,7 @@
  */
 import { FoglineError } from './errors.ts';
 import { type DriftReference, parseDriftReference } from './field/drift-reference.ts';
+import { type OipBackend, parseModelBackend } from './model-backend.ts';
 import {
   DEFAULT_POLICY,
   isTier,
@@ -74,7 +75,8 @@ export interface ResponseCacheConfig {
 export interface ModelConfig {
   readonly name: string;
   readonly tier: Tier;
-  readonly platform: 'onnxruntime_onnx';
+  /** `onnxruntime_onnx` for a model file of its own; a `backend` model's is its remote's platform. */
+  readonly platform: string;
   readonly description: string;
   readonly max_batch_size: number;
   readonly inputs: readonly TensorSpec[];
@@ -92,6 +94,11 @@ export interface ModelConfig {
    * from it when the server has one (`fogline cloud --response-cache-mb`); docs/cloud.md.
    */
   readonly response_cache?: ResponseCacheConfig;
+  /**
+   * Present: the model has no model file here; the cloud forwards its inference to this server and
+   * its tensors come from the server's metadata (model-backend.ts, docs/model-repository.md).
+   */
+  readonly backend?: OipBackend;
 }
 
 /** Channels of an image input per layout: [N, C, H, W] or [N, H, W, C]; undefined when not rank 4. */
@@ -101,13 +108,18 @@ export function imageDims(spec: TensorSpec, layout: Layout): { c: number; h: num
   return layout === 'NCHW' ? { c: a, h: b, w: c } : { c, h: a, w: b };
 }
 
-/** Validates a parsed config.json once, at load time; every error names the file and the field. */
-export function parseModelConfig(raw: unknown, file: string, dirName: string): ModelConfig {
-  const fail = (field: string, problem: string): never => {
+/** INVALID_ARG `<file>: field "<field>" <problem>`: how every config.json error reads. */
+export function configFieldFail(file: string): (field: string, problem: string) => never {
+  return (field, problem) => {
     throw new FoglineError('INVALID_ARG', `${file}: field "${field}" ${problem}`, {
       details: { file, field },
     });
   };
+}
+
+/** Validates a parsed config.json once, at load time; every error names the file and the field. */
+export function parseModelConfig(raw: unknown, file: string, dirName: string): ModelConfig {
+  const fail = configFieldFail(file);
   const obj = (v: unknown, field: string): Record<string, unknown> =>
     typeof v === 'object' && v !== null && !Array.isArray(v)
       ? (v as Record<string, unknown>)
@@ -130,7 +142,11 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
   if (name !== dirName) fail('name', `is "${name}" but the model directory is "${dirName}"`);
   const tier = str(c.tier, 'tier');
   if (!isTier(tier)) fail('tier', `must be one of ${TIERS.join(', ')}`);
-  if (c.platform !== 'onnxruntime_onnx') fail('platform', 'must be "onnxruntime_onnx"');
+  const backend = c.backend === undefined ? undefined : parseModelBackend(c.backend, fail);
+  // A backend model's platform is its remote's (model metadata), whatever that serves.
+  if (backend ? typeof c.platform !== 'string' || c.platform === '' : c.platform !== 'onnxruntime_onnx') {
+    fail('platform', backend ? 'must be a non-empty string' : 'must be "onnxruntime_onnx"');
+  }
 
   const tensors = (v: unknown, field: string): TensorSpec[] => {
     if (!Array.isArray(v) || v.length === 0) fail(field, 'must be a non-empty array');
@@ -195,7 +211,7 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
   return Object.freeze({
     name,
     tier: tier as Tier,
-    platform: 'onnxruntime_onnx',
+    platform: c.platform as string,
     description: typeof c.description === 'string' ? c.description : '',
     max_batch_size: int(c.max_batch_size, 'max_batch_size', 1),
     inputs,
@@ -211,6 +227,7 @@ export function parseModelConfig(raw: unknown, file: string, dirName: string): M
     labels: labelList,
     ...(drift ? { drift } : {}),
     ...(responseCache && { response_cache: responseCache }),
+    ...(backend && { backend }),
   });
 }
 

@@ -88,6 +88,24 @@ export function url(schemes: readonly string[]): Rule<string> {
   });
 }
 
+/**
+ * One URL or an ordered list of them (replicas of one service, the first preferred), each with one of
+ * these schemes, none twice: what `--cloud a,b` and `broker: [a, b]` take.
+ */
+export function urlList(schemes: readonly string[]): Rule<string | readonly string[]> {
+  const one = url(schemes);
+  return rule(`${one.must}, or a non-empty list of them without repeats`, (v) => {
+    if (typeof v === 'string') return one.test(v);
+    return Array.isArray(v) && v.length > 0 && v.every((u) => one.test(u)) && new Set(v).size === v.length;
+  });
+}
+
+/** The list form of a `urlList` value (a single URL → a list of one; undefined → empty). */
+export function urlsOf(value: string | readonly string[] | undefined): readonly string[] {
+  if (value === undefined) return [];
+  return typeof value === 'string' ? [value] : value;
+}
+
 /** How a refused value reads in a message: strings quoted, everything else as JavaScript prints it. */
 export function shown(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);

@@ -12,6 +12,7 @@ import {
   type ModelRepository,
   modelDirNames,
   repositoryOf,
+  servedElsewhere,
 } from './repository.ts';
 import { type ModelFileProblem, modelFileProblems } from './validate.ts';
 
@@ -22,6 +23,8 @@ export interface ModelCheck {
   readonly versions: readonly number[];
   /** Empty: the config is valid and every version's ONNX file matches it. */
   readonly problems: readonly ModelFileProblem[];
+  /** A model with a `backend`: the server that serves it (not checked here; only the cloud serves it). */
+  readonly servedBy?: string;
 }
 
 export interface CascadeCheck {
@@ -50,7 +53,14 @@ export async function checkModelRepository(
     try {
       entry = await loadModelEntry(dir, name);
     } catch (err) {
-      models.push({ name, tier: undefined, versions: [], problems: [problemOf(err, `${dir}/${name}`)] });
+      const servedBy = servedElsewhere(err);
+      models.push({
+        name,
+        tier: undefined,
+        versions: [],
+        problems: servedBy === undefined ? [problemOf(err, `${dir}/${name}`)] : [],
+        ...(servedBy !== undefined && { servedBy }),
+      });
       continue;
     }
     const problems: ModelFileProblem[] = [];

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FoglineError } from '../core/errors.ts';
-import { DEFAULT_MODELS_DIR, loadModelRepository, validateModelFile } from './index.ts';
+import {
+  checkModelRepository,
+  DEFAULT_MODELS_DIR,
+  loadModelEntry,
+  loadModelRepository,
+  validateModelFile,
+} from './index.ts';
 
 const midConfig = () =>
   JSON.parse(readFileSync(join(DEFAULT_MODELS_DIR, 'digits-mid', 'config.json'), 'utf8'));
@@ -32,6 +38,25 @@ async function loadError(dir: string): Promise<FoglineError> {
 }
 
 describe('model repository', () => {
+  it('leaves a model served elsewhere (a "backend") to the cloud: listed by no tool, refused alone', async () => {
+    const dir = scratchRepo(() => {});
+    mkdirSync(join(dir, 'remote'));
+    const backend = { kind: 'oip', url: 'http://triton:8000', model: 'resnet' };
+    writeFileSync(
+      join(dir, 'remote', 'config.json'),
+      JSON.stringify({ name: 'remote', tier: 'cloud', backend }),
+    );
+    expect((await loadModelRepository(dir)).list().map((m) => m.name)).toEqual(['digits-mid']);
+    await expect(loadModelEntry(dir, 'remote')).rejects.toThrow(
+      'model "remote" has a "backend" (it is served by http://triton:8000); only the cloud serves such a model',
+    );
+    const check = await checkModelRepository(dir);
+    expect(check.models.find((m) => m.name === 'remote')).toMatchObject({
+      problems: [],
+      servedBy: 'http://triton:8000',
+    });
+  });
+
   it('loads the committed digits zoo and every config matches its ONNX file', async () => {
     const repo = await loadModelRepository();
     const names = repo.list().map((m) => m.name);

@@ -3,7 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FoglineError } from '../core/errors.ts';
-import { type ModelConfig, parseModelConfig } from '../core/model-config.ts';
+import { type OipBackend, parseModelBackend } from '../core/model-backend.ts';
+import { configFieldFail, type ModelConfig, parseModelConfig } from '../core/model-config.ts';
 
 /** `<repo>/models`, found relative to this source file so it works from any cwd. */
 export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
@@ -33,8 +34,27 @@ export interface ModelRepository {
   has(name: string): boolean;
 }
 
-/** Reads one model directory: config.json plus numeric version folders with a model.onnx. */
-export async function loadModelEntry(repoDir: string, name: string): Promise<ModelEntry> {
+/**
+ * Completes the config.json of a model with a `backend` (served by another server) from that server:
+ * the config with the remote's tensors filled in, and the version it serves as here. Only the cloud
+ * has one (cloud/src/serving/remote/).
+ */
+export type BackendResolver = (
+  raw: Readonly<Record<string, unknown>>,
+  backend: OipBackend,
+  configFile: string,
+) => Promise<{ raw: unknown; version: number }>;
+
+/**
+ * Reads one model directory: config.json plus numeric version folders with a model.onnx, or, for a
+ * config with a `backend`, what `resolveBackend` learns from the remote (no model file; INVALID_ARG
+ * without a resolver).
+ */
+export async function loadModelEntry(
+  repoDir: string,
+  name: string,
+  resolveBackend?: BackendResolver,
+): Promise<ModelEntry> {
   const dir = join(repoDir, name);
   const configFile = join(dir, 'config.json');
   let text: string;
@@ -48,6 +68,19 @@ export async function loadModelEntry(repoDir: string, name: string): Promise<Mod
     raw = JSON.parse(text);
   } catch (cause) {
     throw new FoglineError('INVALID_ARG', `${configFile}: not valid JSON`, { cause });
+  }
+  if (typeof raw === 'object' && raw !== null && 'backend' in raw) {
+    const fields = raw as Record<string, unknown>;
+    const backend = parseModelBackend(fields.backend, configFieldFail(configFile));
+    if (!resolveBackend) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${configFile}: model "${name}" has a "backend" (it is served by ${backend.url}); only the cloud serves such a model`,
+        { details: { file: configFile, servedBy: backend.url } },
+      );
+    }
+    const remote = await resolveBackend(fields, backend, configFile);
+    return backendEntry(name, dir, parseModelConfig(remote.raw, configFile, name), remote.version);
   }
   const config = parseModelConfig(raw, configFile, name);
   const versions = (await readdir(dir, { withFileTypes: true }))
@@ -81,6 +114,23 @@ export async function loadModelEntry(repoDir: string, name: string): Promise<Mod
   };
 }
 
+/** A model served by another server: one version, and no model file to point at. */
+function backendEntry(name: string, dir: string, config: ModelConfig, version: number): ModelEntry {
+  return {
+    name,
+    dir,
+    config,
+    versions: [version],
+    latestVersion: version,
+    modelPath() {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `model "${name}" is served by ${config.backend?.url ?? 'another server'}: it has no model file here`,
+      );
+    },
+  };
+}
+
 /** The model directories of a repository: sub-directories holding a config.json, sorted. */
 export async function modelDirNames(dir: string): Promise<string[]> {
   try {
@@ -93,11 +143,26 @@ export async function modelDirNames(dir: string): Promise<string[]> {
   }
 }
 
-/** Scans `dir` for model directories (any sub-directory holding a config.json). */
+/**
+ * Scans `dir` for model directories (any sub-directory holding a config.json). Models with a
+ * `backend` are left out: only the cloud serves them (its ModelServer reads them one by one).
+ */
 export async function loadModelRepository(dir: string = DEFAULT_MODELS_DIR): Promise<ModelRepository> {
   const entries: ModelEntry[] = [];
-  for (const name of await modelDirNames(dir)) entries.push(await loadModelEntry(dir, name));
+  for (const name of await modelDirNames(dir)) {
+    try {
+      entries.push(await loadModelEntry(dir, name));
+    } catch (err) {
+      if (servedElsewhere(err) === undefined) throw err;
+    }
+  }
   return repositoryOf(dir, entries);
+}
+
+/** The URL serving a model, when `err` is loadModelEntry's refusal of a `backend` model. */
+export function servedElsewhere(err: unknown): string | undefined {
+  const servedBy = (err as FoglineError | undefined)?.details?.servedBy;
+  return err instanceof FoglineError && typeof servedBy === 'string' ? servedBy : undefined;
 }
 
 /** A repository view over entries already loaded. */

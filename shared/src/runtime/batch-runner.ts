@@ -19,6 +19,11 @@ export interface InferItem {
    * datatype (any alignment, so views into a request body will do).
    */
   readonly inputs: readonly Uint8Array[];
+  /**
+   * When the request's answer is due (`performance.now()` ms), if it has a deadline: a batch carries
+   * the earliest of its requests' to an engine that can give up (a remote one); local runs ignore it.
+   */
+  readonly deadlineAt?: number;
 }
 
 export type BatchRun = (items: readonly InferItem[]) => Promise<TensorMap[]>;
@@ -57,7 +62,11 @@ export function createBatchRunner(
 
   return async (items) => {
     let total = 0;
-    for (const item of items) total += item.batch;
+    let deadlineAt = Number.POSITIVE_INFINITY;
+    for (const item of items) {
+      total += item.batch;
+      if (item.deadlineAt !== undefined && item.deadlineAt < deadlineAt) deadlineAt = item.deadlineAt;
+    }
     const feeds: TensorFeeds = {};
     for (let k = 0; k < inputs.length; k++) {
       const input = inputs[k]!;
@@ -70,7 +79,8 @@ export function createBatchRunner(
       }
       feeds[input.spec.name] = feedOf(input.spec, bytes, [total, ...input.tail]);
     }
-    return splitRows(await engine.run(feeds, runOptions), items, total);
+    const options = deadlineAt === Number.POSITIVE_INFINITY ? runOptions : { ...runOptions, deadlineAt };
+    return splitRows(await engine.run(feeds, options), items, total);
   };
 }
 

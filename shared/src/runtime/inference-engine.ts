@@ -1,11 +1,14 @@
 /**
  * Inference engine: a pool of worker_threads, each holding its own onnxruntime-node session, so that
  * inference never blocks the event loop. `run` goes to the least busy worker; a worker that dies is
- * replaced and its pending runs fail with INTERNAL (never hang).
+ * replaced and its pending runs fail with INTERNAL (never hang). With `inlineMaxMs`, a lone cheap
+ * single-sample run on an idle engine and a quiet event loop runs on this thread instead, saving the
+ * worker hop (inline-lane.ts says when).
  */
 import { Worker } from 'node:worker_threads';
 import { FoglineError } from '../core/errors.ts';
 import { defaultEngineSizing } from './engine-sizing.ts';
+import { InlineLane } from './inline-lane.ts';
 import type { TensorFeeds, TensorMap, WorkerReply } from './worker-protocol.ts';
 
 export type { TensorData, TensorFeeds, TensorMap, TensorValue } from './worker-protocol.ts';
@@ -18,6 +21,13 @@ export interface InferenceEngineOptions {
   workers?: number;
   /** onnxruntime intra-op threads per session; default fitted to the cores. */
   intraOpThreads?: number;
+  /**
+   * Longest expected single-sample run, ms, that may run on this thread when the engine is idle and
+   * the event loop quiet (inline-lane.ts); default none: every run goes to a worker. The event loop
+   * is blocked while such a run lasts, so tiers whose loop must never stall (the edge's broker)
+   * leave it off.
+   */
+  inlineMaxMs?: number;
 }
 
 export interface RunOptions {
@@ -28,6 +38,11 @@ export interface RunOptions {
    * ArrayBuffer are transferred; the caller must not use them afterwards.
    */
   transfer?: boolean;
+  /**
+   * When the answer is due (`performance.now()` ms): an engine that can give up (a remote one) fails
+   * with DEADLINE_EXCEEDED by then; the local pool runs to the end and ignores it.
+   */
+  deadlineAt?: number;
 }
 
 export interface InferenceEngine {
@@ -44,6 +59,8 @@ export interface InferenceEngine {
   warmup(feeds?: TensorFeeds): Promise<void>;
   /** Runs currently executing. */
   readonly busy: number;
+  /** Runs that ran on this thread instead of a worker (`inlineMaxMs`). */
+  readonly inlineRuns: number;
   close(): Promise<void>;
 }
 
@@ -130,6 +147,17 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
     throw err;
   }
 
+  let inline: InlineLane | undefined;
+  if (options.inlineMaxMs !== undefined && options.inlineMaxMs > 0) {
+    try {
+      inline = await InlineLane.open({ modelPath, intraOpThreads, maxMs: options.inlineMaxMs });
+    } catch (err) {
+      closed = true;
+      await Promise.all(pool.map((p) => p.worker.terminate()));
+      throw err;
+    }
+  }
+
   const pick = (): PooledWorker => {
     let best = pool[0]!;
     for (const w of pool) if (w.pending.size < best.pending.size) best = w;
@@ -138,6 +166,31 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
 
   const run = (feeds: TensorFeeds, runOptions: RunOptions = {}): Promise<TensorMap> => {
     if (closed) return Promise.reject(new FoglineError('UNAVAILABLE', 'inference engine is closed'));
+    if (!inline) return runOnWorker(feeds, runOptions);
+    const lane = inline;
+    const started = performance.now();
+    const running = lane.takes(feeds, busy)
+      ? runInline(lane, feeds, runOptions)
+      : runOnWorker(feeds, runOptions);
+    return running.finally(() => lane.settled(feeds, performance.now() - started));
+  };
+
+  const runInline = (lane: InlineLane, feeds: TensorFeeds, runOptions: RunOptions): Promise<TensorMap> => {
+    busy++;
+    return lane
+      .run(feeds, runOptions.outputs)
+      .catch((err: unknown) => {
+        throw new FoglineError(
+          'INTERNAL',
+          `onnxruntime: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      })
+      .finally(() => {
+        busy--;
+      });
+  };
+
+  const runOnWorker = (feeds: TensorFeeds, runOptions: RunOptions): Promise<TensorMap> => {
     const target = pick();
     const id = nextId++;
     const transfer: ArrayBuffer[] = [];
@@ -171,9 +224,13 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
     get busy() {
       return busy;
     },
+    get inlineRuns() {
+      return inline?.runs ?? 0;
+    },
     run,
     async warmup(feeds) {
       // Each worker gets one run: post directly so every session is exercised, not just the first.
+      if (inline && feeds) await inline.warmup(feeds);
       await Promise.all(
         pool.map(
           (target) =>
@@ -189,6 +246,7 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
       if (closed) return;
       closed = true;
       await Promise.all(pool.map((p) => p.worker.terminate()));
+      await inline?.close();
     },
   };
 }

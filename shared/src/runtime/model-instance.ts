@@ -33,6 +33,11 @@ export interface ModelInstanceOptions extends SizingRequest {
   readonly warmupBatchSizes?: readonly number[];
   /** Outputs to compute and return; default all of the model's. */
   readonly outputs?: readonly string[];
+  /**
+   * Lets a lone, cheap single-sample request run on the event loop's thread when the engine is idle
+   * (InferenceEngineOptions.inlineMaxMs, inline-lane.ts); default off. The cloud turns it on.
+   */
+  readonly inlineMaxMs?: number;
 }
 
 /** What an instance is built from; `ModelInstance.load` makes one (tests may inject an engine). */
@@ -99,6 +104,7 @@ export class ModelInstance {
       modelPath,
       workers: sizing.workers,
       intraOpThreads: sizing.intraOpThreads,
+      inlineMaxMs: options.inlineMaxMs,
     });
     try {
       // Warm both ends by default, so neither the first lone request nor the first full batch pays

@@ -15,7 +15,9 @@
  *   id is answered only after `idFailureDelayMs`. Successes are never delayed or refused by it: anyone
  *   can name an id, so failures on an id never lock out the holder of its right token.
  *
- * Both maps are bounded (least recently used out first). IPv4-mapped IPv6 addresses count as their IPv4
+ * Both maps are bounded (least recently used out first). Replicas of the cloud share both budgets
+ * (`share`: the cloud's Redis mirror, cloud/src/cluster/shared-auth-budgets.ts): the interface and
+ * its synchronous answers stay the same, so the brokers and HTTP use one throttle either way. IPv4-mapped IPv6 addresses count as their IPv4
  * address, and IPv6 addresses by their /64 (one host usually holds a whole /64).
  */
 import { type Clock, systemClock } from '../core/clock.ts';
@@ -37,7 +39,22 @@ export interface AuthThrottleOptions {
   idFailureDelayMs?: number;
   /** Addresses and ids tracked at once, each. Default 10 000. */
   maxTracked?: number;
+  /**
+   * Makes a budget cluster-wide: given this process's own budget, returns the one to use (which may
+   * consult and feed a shared store, but answers synchronously). Absent: this process's alone.
+   */
+  share?: (kind: 'address' | 'id', local: FailureBudgets, rate: FailureRate) => FailureBudgets;
   clock?: Clock;
+}
+
+/** Failure buckets by key (an address or an id), answered synchronously. */
+export interface FailureBudgets {
+  /** Takes a token of `key`'s bucket (created full). */
+  take(key: string): TakeResult;
+  /** Gives back a token taken earlier; nothing when `key` has no bucket. */
+  putBack(key: string): void;
+  /** How long until `key`'s bucket holds a whole token, in ms (0 = it does); takes nothing. */
+  blockedFor(key: string): number;
 }
 
 export const AUTH_THROTTLE_DEFAULTS = Object.freeze({
@@ -48,7 +65,7 @@ export const AUTH_THROTTLE_DEFAULTS = Object.freeze({
 });
 
 /** Buckets by key, the least recently used dropped past `max` (a dropped key starts full again). */
-class BucketMap {
+export class BucketMap implements FailureBudgets {
   private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
@@ -57,7 +74,7 @@ class BucketMap {
     private readonly clock: Clock,
   ) {}
 
-  get(key: string): TokenBucket {
+  private get(key: string): TokenBucket {
     let bucket = this.buckets.get(key);
     if (bucket) this.buckets.delete(key);
     else bucket = new TokenBucket({ ...this.rate, clock: this.clock });
@@ -66,15 +83,26 @@ class BucketMap {
     return bucket;
   }
 
-  peek(key: string): TokenBucket | undefined {
-    return this.buckets.get(key);
+  take(key: string): TakeResult {
+    return this.get(key).tryTake();
+  }
+
+  putBack(key: string): void {
+    this.buckets.get(key)?.putBack();
+  }
+
+  blockedFor(key: string): number {
+    const bucket = this.buckets.get(key);
+    if (bucket === undefined) return 0;
+    const missing = 1 - bucket.tokens;
+    return missing <= 1e-9 ? 0 : Math.max(1, Math.ceil((missing * 1000) / bucket.ratePerSec));
   }
 }
 
 export class AuthThrottle {
-  readonly options: Readonly<Required<Omit<AuthThrottleOptions, 'clock'>>>;
-  private readonly addresses: BucketMap;
-  private readonly ids: BucketMap;
+  readonly options: Readonly<Required<Omit<AuthThrottleOptions, 'clock' | 'share'>>>;
+  private readonly addresses: FailureBudgets;
+  private readonly ids: FailureBudgets;
 
   constructor(options: AuthThrottleOptions = {}) {
     const clock = options.clock ?? systemClock;
@@ -84,8 +112,10 @@ export class AuthThrottle {
       idFailureDelayMs: options.idFailureDelayMs ?? AUTH_THROTTLE_DEFAULTS.idFailureDelayMs,
       maxTracked: options.maxTracked ?? AUTH_THROTTLE_DEFAULTS.maxTracked,
     });
-    this.addresses = new BucketMap(this.options.perAddress, this.options.maxTracked, clock);
-    this.ids = new BucketMap(this.options.perId, this.options.maxTracked, clock);
+    const { perAddress, perId, maxTracked } = this.options;
+    const share = options.share ?? ((_kind, local) => local);
+    this.addresses = share('address', new BucketMap(perAddress, maxTracked, clock), perAddress);
+    this.ids = share('id', new BucketMap(perId, maxTracked, clock), perId);
   }
 
   /**
@@ -104,12 +134,12 @@ export class AuthThrottle {
    */
   reserve(address: string | undefined): TakeResult {
     if (address === undefined) return { ok: true };
-    return this.addresses.get(addressKey(address)).tryTake();
+    return this.addresses.take(addressKey(address));
   }
 
   /** Gives back a token `reserve` took. */
   release(address: string | undefined): void {
-    if (address !== undefined) this.addresses.peek(addressKey(address))?.putBack();
+    if (address !== undefined) this.addresses.putBack(addressKey(address));
   }
 
   /**
@@ -117,11 +147,7 @@ export class AuthThrottle {
    * listener can refuse such a connection or request before any parsing or lookup.
    */
   blockedFor(address: string | undefined): number {
-    if (address === undefined) return 0;
-    const bucket = this.addresses.peek(addressKey(address));
-    if (bucket === undefined) return 0;
-    const missing = 1 - bucket.tokens;
-    return missing <= 1e-9 ? 0 : Math.max(1, Math.ceil((missing * 1000) / bucket.ratePerSec));
+    return address === undefined ? 0 : this.addresses.blockedFor(addressKey(address));
   }
 
   /**
@@ -130,9 +156,9 @@ export class AuthThrottle {
    * refusal (0 = answer now).
    */
   failed(address: string | undefined, id?: string): number {
-    if (address !== undefined) this.addresses.get(addressKey(address)).tryTake();
+    if (address !== undefined) this.addresses.take(addressKey(address));
     if (id === undefined) return 0;
-    return this.ids.get(id).tryTake().ok ? 0 : this.options.idFailureDelayMs;
+    return this.ids.take(id).ok ? 0 : this.options.idFailureDelayMs;
   }
 }
 

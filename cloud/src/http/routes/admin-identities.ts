@@ -59,6 +59,7 @@ export function registerAdminIdentityRoutes(app: Hono, { identities, audits }: C
     const created = await identities.createDevice(
       stringField(body, 'id'),
       optionalStringField(body, 'edge', 'edgeId'),
+      optionalStringField(body, 'standbyEdge', 'standbyEdgeId'),
     );
     return c.json(created, 201);
   });

@@ -6,16 +6,20 @@
  * (`Content-Encoding: gzip|deflate`) is inflated by readBody; the response is compressed when the
  * client's `Accept-Encoding` asks for gzip or deflate, as Triton does. The request `id` is echoed in
  * the response and in an error's body, and logged with the caller's `traceparent` (request-log.ts).
+ * A request with `parameters.deadline_ms` (an edge's escalation) is answered DEADLINE_EXCEEDED when
+ * its budget runs out first, never late; a model served elsewhere stops its remote call by then.
  */
 import {
   BINARY_CONTENT_TYPE,
+  Deadline,
   decodeInferBody,
   FoglineError,
   fromUnknown,
   INFERENCE_HEADER_CONTENT_LENGTH,
+  systemClock,
 } from '@fogline/shared';
 import type { Context, Hono } from 'hono';
-import { planInfer } from '../../serving/infer-input.ts';
+import { planInfer, requestDeadlineMs } from '../../serving/infer-input.ts';
 import { encodeInferResponse } from '../../serving/infer-response.ts';
 import type { ModelInstance } from '../../serving/model-instance.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
@@ -57,8 +61,14 @@ async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
       decoded.tensors,
     );
     const served = instance;
+    const deadlineMs = requestDeadlineMs(decoded.header);
     const inputMs = performance.now() - decodeStarted;
-    const outputs = await served.infer(plan.item);
+    const outputs = await (deadlineMs === undefined
+      ? served.infer(plan.item)
+      : new Deadline(systemClock, started, deadlineMs, 0).race(
+          served.infer({ ...plan.item, deadlineAt: started + deadlineMs }),
+          `model "${served.name}"`,
+        ));
     const encodeStarted = performance.now();
     const encoded = encodeInferResponse(
       served.name,

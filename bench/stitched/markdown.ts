@@ -1,0 +1,127 @@
+/** bench/reports/stitched.md: the rounds of the stitched bench summed up per target, and its targets. */
+
+import { machineLine, ms, type Target, table, target, targetsTable } from '../lib/report.ts';
+import { type LatencySummary, median, round } from '../lib/stats.ts';
+import type { StitchedReport } from '../stitched.ts';
+
+export const TARGETS = ['fogline edge', 'stitched', 'fogline edge on Mosquitto', 'bare Aedes echo'] as const;
+
+/** One round of one target under the load: what the load saw, and CPU per request (µs). */
+export interface TargetRound {
+  readonly target: (typeof TARGETS)[number];
+  readonly reqPerSec: number;
+  readonly latency: LatencySummary;
+  /** The serving side: the edge process (+ Mosquitto's on Mosquitto); subscriber + Mosquitto; the echo broker. */
+  readonly serverCpuMicros: number;
+  readonly loadCpuMicros: number;
+  readonly errors: Record<string, number>;
+  readonly parts?: { readonly subscriberCpuMicros: number; readonly brokerCpuMicros: number };
+  readonly meanBatch?: number;
+  /** 1-based. */
+  readonly round?: number;
+  /** The box's 1-minute load average at the round's end (other work shares this machine). */
+  readonly loadAverage?: number;
+}
+
+const pick = (rounds: readonly TargetRound[], f: (r: TargetRound) => number | undefined) => {
+  // A round with no answer has no latency (null in the load's JSON): left out.
+  const values = rounds.map(f).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  return values.length > 0 ? round(median(values), 2) : undefined;
+};
+
+/** Medians over the rounds per target, paired ratios (edge ÷ stitched in the same round) and the targets. */
+export function summarizeRounds(rounds: readonly TargetRound[], modelMicros: number) {
+  const rows = TARGETS.map((name) => {
+    const of = rounds.filter((r) => r.target === name);
+    const errors = of.reduce((n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0), 0);
+    return {
+      target: name,
+      reqPerSec: pick(of, (r) => r.reqPerSec)!,
+      p50Ms: pick(of, (r) => r.latency.p50Ms)!,
+      p99Ms: pick(of, (r) => r.latency.p99Ms)!,
+      serverCpuMicros: pick(of, (r) => r.serverCpuMicros)!,
+      loadCpuMicros: pick(of, (r) => r.loadCpuMicros)!,
+      subscriberCpuMicros: pick(of, (r) => r.parts?.subscriberCpuMicros),
+      brokerCpuMicros: pick(of, (r) => r.parts?.brokerCpuMicros),
+      meanBatch: pick(of, (r) => r.meanBatch),
+      errors,
+    };
+  });
+  const row = (name: (typeof TARGETS)[number]) => rows.find((r) => r.target === name)!;
+  const [edge, stitched, floor] = [row('fogline edge'), row('stitched'), row('bare Aedes echo')];
+  const paired = (f: (r: TargetRound) => number) => {
+    const e = rounds.filter((r) => r.target === 'fogline edge');
+    const s = rounds.filter((r) => r.target === 'stitched');
+    return round(median(e.map((r, i) => f(r) / f(s[i]!))), 3);
+  };
+  const edgeOwnMicros = round(edge.serverCpuMicros - modelMicros, 1);
+  const ratios = {
+    reqPerSec: paired((r) => r.reqPerSec),
+    p50: paired((r) => r.latency.p50Ms),
+    p99: paired((r) => r.latency.p99Ms),
+    /** The edge's CPU per request past the model's own (at raw speed), over the bare echo's. */
+    ownCpuVsEcho: round(edgeOwnMicros / floor.serverCpuMicros, 2),
+    cpuVsStitched: round(edge.serverCpuMicros / stitched.serverCpuMicros, 2),
+  };
+  const targets: Target[] = [
+    target(
+      'req/s, fogline edge ÷ stitched (paired, median)',
+      ratios.reqPerSec.toFixed(2),
+      '≥ 1',
+      ratios.reqPerSec >= 1,
+    ),
+    target('p50, fogline edge ÷ stitched', ratios.p50.toFixed(2), '≤ 1', ratios.p50 <= 1),
+    target('p99, fogline edge ÷ stitched', ratios.p99.toFixed(2), '≤ 1', ratios.p99 <= 1),
+    target(
+      'edge CPU per request past the model ÷ bare Aedes echo',
+      `${edgeOwnMicros} ÷ ${floor.serverCpuMicros} µs = ${ratios.ownCpuVsEcho.toFixed(2)}`,
+      '≤ 1.5',
+      ratios.ownCpuVsEcho <= 1.5,
+    ),
+  ];
+  return { rows, edgeOwnMicros, ratios, targets, rounds };
+}
+
+const ROUND_HEAD = 'round | target | req/s | p50 ms | p99 ms | serving CPU µs/req | load average';
+const roundRow = (r: TargetRound) =>
+  `${r.round} | ${r.target} | ${r.reqPerSec.toFixed(0)} | ${ms(r.latency.p50Ms)} | ${ms(r.latency.p99Ms)} | ${r.serverCpuMicros.toFixed(1)} | ${r.loadAverage ?? '–'}`;
+
+const HEAD = 'target | req/s | p50 ms | p99 ms | serving CPU µs/req | load CPU µs/req | mean batch | errors';
+const row = (r: StitchedReport['rows'][number]) => {
+  const parts =
+    r.subscriberCpuMicros === undefined
+      ? ''
+      : ` (subscriber ${r.subscriberCpuMicros}, Mosquitto ${r.brokerCpuMicros})`;
+  return `${r.target} | ${r.reqPerSec.toFixed(0)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.serverCpuMicros.toFixed(1)}${parts} | ${r.loadCpuMicros.toFixed(1)} | ${r.meanBatch ?? '–'} | ${r.errors}`;
+};
+
+export function renderMarkdown(r: StitchedReport): string {
+  const s = r.settings;
+  return `# Stitched benchmark: fogline's edge against Mosquitto + an MQTT.js subscriber
+
+${machineLine(r.at, r.machine)}
+
+Command: \`${r.command}\`. One load generator (bench/load/mqtt.ts, in its own process: ${s.concurrency / (s.concurrency / 64)} lean MQTT devices × ${s.concurrency / 64} requests in flight = **${s.concurrency} in flight**, QoS 1, fogline frames, deadline 1000 ms) drives, in alternating rounds of ${s.seconds} s (1 s warm-up) on the same box, ${s.rounds} rounds each:
+
+- **fogline edge**: \`digits-mid-int8\` on the agent with its embedded broker and everything it adds on: device auth (token hashes) and the ACL, the per-device publish bucket (raised to 100000/s so it never refuses: it is still checked per message), request deadlines, and a cloud tier with its circuit breaker, pointed at nothing (${'`http://127.0.0.1:1`'}) with routing threshold 0. So, like the stitched subscriber, it answers every request itself: both do the same work per request, and no escalation can time out. Sizing: ${r.sizing}.
+- **stitched**: the local Mosquitto (${s.broker}, no auth) + one MQTT.js subscriber process (bench/stitched/subscriber.ts) running the same model file with onnxruntime-node (${s.stitchedThreads === 0 ? "onnxruntime's default session options" : `${s.stitchedThreads} intra-op thread(s)`}), batching what arrived during the previous run (up to max_batch_size), replying on each request's \`reply_to\` in the same frame format. CPU: the subscriber plus Mosquitto's process (/proc; Mosquitto is shared with other work on this box, so its share is an upper bound).
+- **fogline edge on Mosquitto** (diagnostic, no target): the same agent with \`localBroker: external\` on the same Mosquitto, so the broker's work moves out of the edge's event loop as in the stitched pair; auth and ACL are then Mosquitto's (none here), buckets, deadlines and the breaker stay on. CPU: the edge process plus Mosquitto's.
+- **bare Aedes echo** (bench/fabric/floor.ts): the floor — a broker that only echoes each request's id.
+
+Figures are medians over the rounds; ratios are fogline ÷ stitched within each round (median). The model alone with the edge's session settings (${s.workers} × ${s.intraOpThreads} thread(s), no spinning) runs ${r.raw.best.samplesPerSec.toFixed(0)} samples/s at batch ${r.raw.best.batch}: **${r.modelMicros} µs CPU per sample**, subtracted from the edge's CPU for the echo target.
+
+## Targets
+
+${targetsTable(r.targets)}
+
+## Per target
+
+${table(HEAD, r.rows.map(row))}
+
+Edge CPU per request past the model: ${r.rows[0]!.serverCpuMicros.toFixed(1)} − ${r.modelMicros} = ${r.edgeOwnMicros} µs; the edge's whole process against the stitched pair: ×${r.ratios.cpuVsStitched}.
+
+## Rounds
+
+${table(ROUND_HEAD, r.rounds.map(roundRow))}
+`;
+}

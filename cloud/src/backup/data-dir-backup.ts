@@ -1,0 +1,192 @@
+/**
+ * Backup and restore of the cloud's data dir (docs/scale-out.md "Backup and restore"): the admin
+ * token, the embedded PGlite database (`pglite/`) and the model store's files (`store/`), as one
+ * `.tar.gz`. With PostgreSQL (`DATABASE_URL`) the database is backed up with pg_dump instead, and
+ * this still covers the admin token and the model store.
+ *
+ * Consistent because the cloud is stopped: PGlite is one process's database, so a backup of a data
+ * dir a cloud runs on (its `cloud.json` names a live process, or PGlite's `postmaster.pid` says the
+ * database is open or was not closed) is refused rather than copied mid-write.
+ * Private like the data dir (docs/security.md "Data directory"): the archive is written 0600, and a
+ * restore leaves directories 0700 and files 0600 whatever the archive or the umask say. A restore
+ * extracts into a staging folder inside the target first, so a bad archive changes nothing; it
+ * refuses a non-empty target unless `force`, and a target a cloud runs on always.
+ */
+import { randomBytes } from 'node:crypto';
+import { Stats } from 'node:fs';
+import { chmod, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { FoglineError } from '@fogline/shared';
+import { mkdirPrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, tightenTree } from '@fogline/shared/storage';
+import { create as createTar, extract as extractTar } from 'tar';
+import { ADMIN_TOKEN_FILE } from '../auth/admin-token.ts';
+import { CLOUD_STATE_FILE, type CloudState } from '../state-file.ts';
+
+/** Left out of a backup: the running cloud's address (stale once it stops) and unfinished uploads. */
+const NOT_BACKED_UP = new Set([CLOUD_STATE_FILE, join('store', 'incoming')]);
+const STAGING_PREFIX = '.fogline-restore-';
+
+export interface BackupResult {
+  /** The archive written. */
+  readonly file: string;
+  readonly bytes: number;
+  /** Files and directories in it. */
+  readonly entries: number;
+}
+
+export interface RestoreResult {
+  readonly dataDir: string;
+  readonly entries: number;
+  /** True when the target held something that the restore replaced (`force`). */
+  readonly replaced: boolean;
+}
+
+/** Writes `dataDir` to `outFile` (.tar.gz, 0600, atomically); refused while a cloud runs on it. */
+export async function backupDataDir(dataDir: string, outFile: string): Promise<BackupResult> {
+  const dir = resolve(dataDir);
+  if (!(await holdsCloudData(dir))) {
+    throw new FoglineError('NOT_FOUND', `${dir} is not a cloud data dir (no ${ADMIN_TOKEN_FILE} in it)`);
+  }
+  await refuseWhileRunning(dir, 'back it up');
+  // PGlite keeps this file while the database is open: a cloud starting or stopping (before or after
+  // its cloud.json), or one killed before it closed it.
+  if (await stat(join(dir, 'pglite', 'postmaster.pid')).catch(() => undefined)) {
+    throw new FoglineError(
+      'PERMISSION_DENIED',
+      `the database in ${join(dir, 'pglite')} is open or was not closed cleanly: let the cloud stop (or start and stop it once after a crash), then back it up`,
+      { details: { dir } },
+    );
+  }
+  const entries = (await readdir(dir)).filter((name) => !NOT_BACKED_UP.has(name)).sort();
+  let count = 0;
+  const out = resolve(outFile);
+  const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    // 0600 from the first byte: the archive holds every secret's hash and the admin token.
+    const handle = await open(tmp, 'wx', PRIVATE_FILE_MODE);
+    await handle.chmod(PRIVATE_FILE_MODE);
+    const tar = createTar(
+      {
+        gzip: true,
+        cwd: dir,
+        portable: true,
+        filter: (path, entry) => {
+          if (NOT_BACKED_UP.has(path.replace(/\/$/, ''))) return false;
+          // Files and directories only: no sockets or links.
+          if (entry instanceof Stats && !entry.isFile() && !entry.isDirectory()) return false;
+          count += 1;
+          return true;
+        },
+      },
+      entries,
+    );
+    // The stream closes the handle when done (a FileHandle's close() waits for its streams).
+    await pipeline(tar, handle.createWriteStream());
+    const written = await open(tmp, 'r+');
+    await written.sync().finally(() => written.close());
+    await rename(tmp, out);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new FoglineError('INTERNAL', `backing up ${dir} to ${out} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return { file: out, bytes: (await stat(out)).size, entries: count };
+}
+
+/**
+ * Restores a `backupDataDir` archive into `dataDir` (created 0700 if missing). A non-empty `dataDir`
+ * is refused unless `force`, which replaces its contents; one a cloud runs on is always refused.
+ */
+export async function restoreDataDir(
+  inFile: string,
+  dataDir: string,
+  options: { force?: boolean } = {},
+): Promise<RestoreResult> {
+  const archive = resolve(inFile);
+  const dir = resolve(dataDir);
+  const archiveStat = await stat(archive).catch(() => undefined);
+  if (!archiveStat?.isFile()) throw new FoglineError('NOT_FOUND', `no backup file at ${archive}`);
+  await mkdirPrivate(dir);
+  const existing = (await readdir(dir)).filter((name) => !name.startsWith(STAGING_PREFIX));
+  if (existing.length > 0) {
+    await refuseWhileRunning(dir, 'restore into it');
+    if (options.force !== true) {
+      throw new FoglineError(
+        'ALREADY_EXISTS',
+        `${dir} is not empty (${existing.length} entries); pass --force to replace its contents`,
+      );
+    }
+  }
+  // Staged inside the target: same file system for the renames below, even when dir is a mount point.
+  const staging = join(dir, `${STAGING_PREFIX}${randomBytes(4).toString('hex')}`);
+  await mkdirPrivate(staging);
+  let count = 0;
+  try {
+    try {
+      await extractTar({
+        file: archive,
+        cwd: staging,
+        strict: true,
+        // Files and directories only: a link in an archive could point anywhere.
+        filter: (_path, entry) => {
+          const type = 'type' in entry ? entry.type : '';
+          const keep = type === 'File' || type === 'OldFile' || type === 'Directory';
+          if (keep) count += 1;
+          return keep;
+        },
+      });
+    } catch (cause) {
+      throw new FoglineError('INVALID_ARG', `${archive} is not a readable .tar.gz backup`, { cause });
+    }
+    if (!(await holdsCloudData(staging))) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${archive} is not a fogline data-dir backup (no ${ADMIN_TOKEN_FILE} in it)`,
+      );
+    }
+    await tightenTree(staging);
+    for (const name of existing) await rm(join(dir, name), { recursive: true, force: true });
+    for (const name of await readdir(staging)) await rename(join(staging, name), join(dir, name));
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  await chmod(dir, PRIVATE_DIR_MODE);
+  return { dataDir: dir, entries: count, replaced: existing.length > 0 };
+}
+
+async function holdsCloudData(dir: string): Promise<boolean> {
+  const token = await stat(join(dir, ADMIN_TOKEN_FILE)).catch(() => undefined);
+  return token?.isFile() === true;
+}
+
+/** PERMISSION_DENIED when `<dir>/cloud.json` names a process that is alive. */
+async function refuseWhileRunning(dir: string, action: string): Promise<void> {
+  const pid = await runningPid(dir);
+  if (pid === undefined) return;
+  throw new FoglineError(
+    'PERMISSION_DENIED',
+    `a cloud (pid ${pid}) runs on ${dir}: stop it before you ${action} it (if none runs, delete ${join(dir, CLOUD_STATE_FILE)})`,
+    { details: { dir, pid } },
+  );
+}
+
+async function runningPid(dir: string): Promise<number | undefined> {
+  const text = await readFile(join(dir, CLOUD_STATE_FILE), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(text) as Partial<CloudState>).pid;
+  } catch {
+    return undefined; // a torn file from a crash: no process to wait for
+  }
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    // EPERM: it exists, as another user's process.
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}

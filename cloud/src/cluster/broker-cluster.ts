@@ -1,0 +1,49 @@
+/**
+ * The cloud broker as one replica of a cluster (docs/scale-out.md "The broker cluster"): the engines
+ * its Aedes is built on (broker-engines.ts), then, once the broker exists, the view of every
+ * replica's clients that edge presence and revocation use (cluster-clients.ts). CloudServer makes one
+ * from the `Cluster` when `--redis-url` is given and hands it to the fabric; without it the fabric
+ * keeps Aedes' in-memory engines and its own broker's clients (fabric/broker-clients.ts).
+ */
+import type { Identity } from '@fogline/shared';
+import type { FoglineBroker } from '@fogline/shared/broker';
+import type { BrokerClients } from '../fabric/broker-clients.ts';
+import { type AedesEngines, brokerEngines } from './broker-engines.ts';
+import type { Cluster } from './cluster.ts';
+import { ClusterClients } from './cluster-clients.ts';
+
+export interface BrokerCluster {
+  /** Aedes `id`, `mq`, `persistence`, `heartbeatInterval` on the shared Redis. */
+  readonly aedes: AedesEngines;
+  /**
+   * The broker's `staleWill`: an edge taken over by another replica is online there, and the will of
+   * its old connection here would arrive after its new `online`.
+   */
+  staleWill(clientId: string): boolean;
+  /**
+   * Follows the other replicas through `broker` (built on `aedes`); `onRevoked` runs when another
+   * replica revoked an identity (drop what this replica caches for it).
+   */
+  join(
+    broker: FoglineBroker,
+    onRevoked: (kind: Identity['kind'], id: string) => void,
+  ): Promise<BrokerClients>;
+}
+
+export function brokerCluster(cluster: Cluster, options: { heartbeatMs: number }): BrokerCluster {
+  let broker: FoglineBroker | undefined;
+  let clients: ClusterClients | undefined;
+  const aedes = brokerEngines(cluster, {
+    heartbeatMs: options.heartbeatMs,
+    connectedAnywhere: (id) => broker?.identityOf(id) !== undefined || clients?.edgeConnected(id) === true,
+  });
+  return {
+    aedes,
+    staleWill: (id) => clients?.edgeConnectedElsewhere(id) === true,
+    async join(joined, onRevoked) {
+      broker = joined;
+      clients = await ClusterClients.join({ broker: joined, heartbeatMs: options.heartbeatMs, onRevoked });
+      return clients;
+    },
+  };
+}

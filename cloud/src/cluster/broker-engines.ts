@@ -1,0 +1,101 @@
+/**
+ * The cloud broker's engines on the shared Redis (docs/scale-out.md "The broker cluster"): the two
+ * Aedes documents for a cluster of brokers. `mqemitter-redis` carries every message between the
+ * replicas (Redis pub/sub, channels under `<keyPrefix>mq:`), so a subscriber on replica B gets what a
+ * client published on A; `aedes-persistence-redis` keeps sessions, subscriptions, QoS 1 messages
+ * queued for offline clients, retained messages and wills in Redis (keys under `<keyPrefix>broker:`),
+ * so every replica serves the same retained state and a client id moves from A to B with its session.
+ *
+ * One thing is fogline's own: the wills Aedes publishes for a replica that stopped heartbeating. Aedes
+ * publishes every will kept for a broker it has not heard from for three heartbeats, even when that
+ * client has since connected again (to another replica, or, after a Redis outage, to this one): its
+ * stale `offline` would then cover the live client's `online`. Wills of this broker and of clients
+ * connected anywhere in the cluster are left out of that sweep (a stale one is deleted).
+ */
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import type { BrokerOptions } from '@fogline/shared/broker';
+import type { Redis } from 'ioredis';
+import type { Cluster } from './cluster.ts';
+
+/** Default time between two heartbeats of a replica's broker (Aedes `heartbeatInterval`). */
+export const DEFAULT_REPLICA_HEARTBEAT_MS = 2_000;
+
+export type AedesEngines = NonNullable<BrokerOptions['aedes']>;
+
+export interface BrokerEnginesOptions {
+  /** Aedes `heartbeatInterval`: a replica silent for 3 of these is dead and its clients' wills go out. */
+  heartbeatMs: number;
+  /** Is `clientId` connected to some replica now (this one included)? Asked when wills are swept. */
+  connectedAnywhere: (clientId: string) => boolean;
+}
+
+interface Will {
+  clientId: string;
+  brokerId: string;
+}
+
+/** The part of aedes-persistence-redis' async persistence fogline touches (it ships no types). */
+interface RedisPersistence {
+  createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
+  streamWill(brokers: Record<string, number>): AsyncIterable<Will>;
+  delWill(client: { id: string; brokerId: string }): Promise<unknown>;
+}
+
+const require = createRequire(import.meta.url);
+const { MQEmitterRedisPrefix } = require('mqemitter-redis') as {
+  MQEmitterRedisPrefix: new (
+    prefix: string,
+    options: { subConn: Redis; pubConn: Redis; matchEmptyLevels: boolean },
+  ) => unknown;
+};
+// Aedes 1.x takes the promise-based persistence; the package's main export is the callback one.
+const AsyncRedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (options: {
+  conn: Redis;
+}) => RedisPersistence;
+
+/** Aedes `id`, `mq`, `persistence` and `heartbeatInterval` for one replica on `cluster`'s Redis. */
+export function brokerEngines(cluster: Cluster, options: BrokerEnginesOptions): AedesEngines {
+  const id = randomUUID();
+  const mq = new MQEmitterRedisPrefix(`${cluster.keyPrefix}mq:`, {
+    subConn: cluster.duplicate(),
+    pubConn: cluster.duplicate(),
+    matchEmptyLevels: true, // [MQTT-4.7.1-3], as Aedes' own in-memory mq
+  });
+  const conn = cluster.duplicate({ keyPrefix: `${cluster.keyPrefix}broker:` });
+  // aedes-persistence-redis sends these without awaiting them: one still queued when the connection
+  // closes (at stop) would be an unhandled rejection, which ends the process.
+  for (const command of ['lrem', 'rpush'] as const) {
+    const send = conn[command].bind(conn) as (...args: unknown[]) => Promise<unknown>;
+    (conn as unknown as Record<string, unknown>)[command] = (...args: unknown[]) => {
+      const reply = send(...args);
+      reply.catch(() => {});
+      return reply;
+    };
+  }
+  const persistence = new AsyncRedisPersistence({ conn });
+  // Aedes pipes the retained messages of a SUBSCRIBE (`.pipe`): a stream, as its in-memory one gives.
+  const retained = persistence.createRetainedStreamCombi.bind(persistence);
+  persistence.createRetainedStreamCombi = (patterns) => Readable.from(retained(patterns));
+  const streamWill = persistence.streamWill.bind(persistence);
+  persistence.streamWill = (brokers) => liveWillsLeftOut(streamWill(brokers), id, options, persistence);
+  return { id, mq, persistence, heartbeatInterval: options.heartbeatMs };
+}
+
+async function* liveWillsLeftOut(
+  wills: AsyncIterable<Will>,
+  ownId: string,
+  options: BrokerEnginesOptions,
+  persistence: RedisPersistence,
+): AsyncIterable<Will> {
+  for await (const will of wills) {
+    if (will.brokerId === ownId) continue; // this broker is alive: its clients' wills are its own to send
+    if (!options.connectedAnywhere(will.clientId)) {
+      yield will;
+      continue;
+    }
+    // The client is back (elsewhere): what its dead broker kept for it will never be due.
+    await persistence.delWill({ id: will.clientId, brokerId: will.brokerId }).catch(() => {});
+  }
+}
