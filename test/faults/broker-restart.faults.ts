@@ -107,17 +107,17 @@ describe('faults: brokers restarted under persistent-session devices', { timeout
     const persistentLedger = new RequestLedger(1000, SLACK_MS);
     const running = load(devices, wire, ledger);
     const held = persistentLoad(persistent, persistentLedger);
-    await answeredAgainBy(running, 'edge', 20);
+    await answeredAgainBy(running, 'edge', 20, 120_000);
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
       progress(`edge ${signal}`);
       await edge.stop(signal);
       const downAt = running.tiers.length;
       await eventually(() => running.tiers.length >= downAt + 8, 20_000);
       edge = await startEdge();
-      await answeredAgainBy(running, 'edge', 20);
+      await answeredAgainBy(running, 'edge', 20, 120_000);
       // The persistent devices are served again too (their reply subscription restored).
       const served = persistentLedger.counts.outcomes.edge ?? 0;
-      await eventually(() => (persistentLedger.counts.outcomes.edge ?? 0) >= served + 10, 30_000);
+      await eventually(() => (persistentLedger.counts.outcomes.edge ?? 0) >= served + 10, 60_000);
     }
     await running.stop();
     await held.stop();
