@@ -111,3 +111,20 @@ export async function startCloudSystem(
     },
   };
 }
+
+/** One admin call as an operator makes it: its status (0 when no answer in 15 s) and how long it took. */
+export async function adminCall(url: string, token: string, path: string, body?: unknown) {
+  const started = performance.now();
+  try {
+    const res = await fetch(`${url}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    return { status: res.status, text, ms: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { status: 0, text: String(err), ms: Math.round(performance.now() - started) };
+  }
+}

@@ -10,30 +10,13 @@ import { eventually } from '@fogline/cloud/testing';
 import { describe, expect, it } from 'vitest';
 import { createScratchDatabase } from '../../cloud/src/store/scratch-database.ts';
 import { startTcpCutter } from '../support/tcp-cutter.ts';
-import { startCloudSystem } from './cloud-system.ts';
+import { adminCall, startCloudSystem } from './cloud-system.ts';
 import { faultRun, load, progress, report, SLACK_MS, sdkDevices, WIRE } from './fault-run.ts';
 import { RequestLedger } from './request-ledger.ts';
 import { connectWireDevice } from './wire-device.ts';
 
 const run = faultRun();
 const CUT_MS = 8000;
-
-/** One admin call as an operator makes it: its status (0 when no answer in 15 s) and how long it took. */
-async function adminCall(url: string, token: string, path: string, body?: unknown) {
-  const started = performance.now();
-  try {
-    const res = await fetch(`${url}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await res.text();
-    return { status: res.status, text, ms: Math.round(performance.now() - started) };
-  } catch (err) {
-    return { status: 0, text: String(err), ms: Math.round(performance.now() - started) };
-  }
-}
 
 describe('faults: PostgreSQL cut off under load', { timeout: 240_000 }, () => {
   it('inference answers on, the admin API answers 503 while cut, and all works again after', async () => {

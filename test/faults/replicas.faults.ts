@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createScratchDatabase } from '../../cloud/src/store/scratch-database.ts';
 import { startOwnRedis } from '../support/own-redis.ts';
-import { type CloudSystem, startCloudSystem } from './cloud-system.ts';
+import { adminCall, type CloudSystem, startCloudSystem } from './cloud-system.ts';
 import { faultRun, type Load, load, progress, report, SLACK_MS, sdkDevices, WIRE } from './fault-run.ts';
 import { RequestLedger } from './request-ledger.ts';
 import { connectWireDevice, type WireDevice } from './wire-device.ts';
@@ -109,17 +109,29 @@ describe('faults: a cloud of two replicas', { timeout: 300_000 }, () => {
     const outageStarted = performance.now();
     await eventually(() => running.tiers.length >= outageFrom + 40, 60_000);
     const duringOutage = tally(running.tiers.slice(outageFrom));
-    // An enrolment during the outage: stored in PostgreSQL; its desired state may have to wait.
-    const { token } = await system.adminOf(1).createDevice('dev-in-outage', system.edgeId);
+    // An enrolment during the outage (on B): stored in PostgreSQL; its desired state needs the broker.
+    const { url, adminToken } = system.adminTarget;
+    const urlB = system.clouds[1]!.ready.http!.url;
+    const listing = await adminCall(urlB, adminToken, '/api/edges');
+    const enrolment = await adminCall(urlB, adminToken, '/api/devices', {
+      id: 'dev-in-outage',
+      edge: system.edgeId,
+    });
     const outageMs = Math.round(performance.now() - outageStarted);
     await redis.restart();
     progress('Redis back, empty');
     const back = await cloudAnswers(running, 10, 60_000);
-    const inOutageAdmitted = await admittedWithin(system.edgeBroker, 'dev-in-outage', token, 60_000);
+    const token =
+      enrolment.status === 201 ? (JSON.parse(enrolment.text) as { token: string }).token : undefined;
+    const inOutageAdmitted =
+      token !== undefined && (await admittedWithin(system.edgeBroker, 'dev-in-outage', token, 60_000));
+    const afterList = await adminCall(url, adminToken, '/api/edges');
     const enrolled = await enrolmentReachesEdge(system, 0, 'dev-after-redis');
     await running.stop();
     console.log(
       `faults Redis killed ${outageMs} ms, restarted empty: answers during the outage ${JSON.stringify(duringOutage)}; ` +
+        `admin on B during the outage: list ${listing.status} in ${listing.ms} ms, enrolment ${enrolment.status} ` +
+        `in ${enrolment.ms} ms (${enrolment.text.slice(0, 120)}); after: list ${afterList.status}; ` +
         `10 cloud answers ${back} ms after the restart; device enrolled during the outage admitted: ` +
         `${inOutageAdmitted}; device enrolled after admitted after ${enrolled} ms; replicas alive: ` +
         `${system.clouds.map((c) => c.child.exitCode === null)}`,
