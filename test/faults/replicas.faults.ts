@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { createScratchDatabase } from '../../cloud/src/store/scratch-database.ts';
 import { startOwnRedis } from '../support/own-redis.ts';
 import { adminCall, type CloudSystem, startCloudSystem } from './cloud-system.ts';
-import { faultRun, type Load, load, progress, report, SLACK_MS, sdkDevices, WIRE } from './fault-run.ts';
+import { faultRun, load, progress, report, SLACK_MS, sdkDevices, WIRE } from './fault-run.ts';
 import { RequestLedger } from './request-ledger.ts';
 import { connectWireDevice, type WireDevice } from './wire-device.ts';
 
@@ -42,15 +42,19 @@ async function replicasUnderLoad(edgeId: string, redisUrl: string) {
   run.later(() => wire.close());
   const ledger = new RequestLedger(2000, SLACK_MS);
   const running = load(devices, wire, ledger);
-  await cloudAnswers(running, 10, 60_000);
+  await cloudAnswers(wire, 10, 60_000);
   return { system, wire, ledger, running };
 }
 
-/** Waits for `n` cloud answers from now on; the ms it took. */
-async function cloudAnswers(running: Load, n: number, timeoutMs: number): Promise<number> {
-  const from = running.tiers.length;
+/**
+ * Waits for `n` cloud answers from now on, to the wire device (it always asks the edge; the SDK devices
+ * follow the device policy their edge publishes, which a desired state republished by the cloud may
+ * change); the ms it took.
+ */
+async function cloudAnswers(wire: WireDevice, n: number, timeoutMs: number): Promise<number> {
+  const from = wire.tiers.length;
   const started = performance.now();
-  await eventually(() => running.tiers.slice(from).filter((t) => t === 'cloud').length >= n, timeoutMs);
+  await eventually(() => wire.tiers.slice(from).filter((t) => t === 'cloud').length >= n, timeoutMs);
   return Math.round(performance.now() - started);
 }
 
@@ -80,7 +84,7 @@ describe('faults: a cloud of two replicas', { timeout: 300_000 }, () => {
     run.later(() => doomedLink.close());
     progress('killing replica A');
     await system.clouds[0]!.stop('SIGKILL');
-    const toB = await cloudAnswers(running, 10, 30_000);
+    const toB = await cloudAnswers(wire, 10, 30_000);
     const b = system.adminOf(1);
     await b.revokeDevice('dev-doomed');
     await eventually(() => !doomedLink.client.connected, 30_000);
@@ -120,7 +124,12 @@ describe('faults: a cloud of two replicas', { timeout: 300_000 }, () => {
     const outageMs = Math.round(performance.now() - outageStarted);
     await redis.restart();
     progress('Redis back, empty');
-    const back = await cloudAnswers(running, 10, 60_000);
+    const restartedAt = running.tiers.length;
+    const back = await cloudAnswers(wire, 10, 60_000).catch((err: unknown) => {
+      progress(`since Redis came back: ${JSON.stringify(tally(running.tiers.slice(restartedAt)))}`);
+      for (const c of system.clouds) progress(`replica stderr: ${c.stderr().slice(-1500)}`);
+      throw err;
+    });
     const token =
       enrolment.status === 201 ? (JSON.parse(enrolment.text) as { token: string }).token : undefined;
     const inOutageAdmitted =

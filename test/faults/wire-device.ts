@@ -37,6 +37,8 @@ export interface WireDevice {
   latencyMs(requestId: string): number | undefined;
   /** Error codes of the error replies received, by request id. */
   readonly errors: Map<string, string>;
+  /** Who answered each reply, in order of arrival ("edge", "cloud", …; "error" for an error reply). */
+  readonly tiers: string[];
   /** Request ids answered more than once. */
   duplicates(): string[];
   /** Destroys the socket under MQTT.js (no DISCONNECT, as a dropped link); it reconnects by itself. */
@@ -71,6 +73,7 @@ export async function connectWireDevice(
   const latency = new Map<string, number>();
   const waiting = new Map<string, { settle: (outcome: string | { code: string }) => void }>();
   let repliesAfterDeadline = 0;
+  const tiers: string[] = [];
   let sent = 0;
   let replies = 0;
   client.on('message', (_topic, payload) => {
@@ -81,6 +84,7 @@ export async function connectWireDevice(
     const at = sentAt.get(reply.id);
     if (at !== undefined && !latency.has(reply.id)) latency.set(reply.id, performance.now() - at);
     if (!reply.ok) errors.set(reply.id, reply.code);
+    tiers.push(reply.ok ? reply.tier : 'error');
     const waiter = waiting.get(reply.id);
     if (waiter) waiter.settle(reply.ok ? `${reply.tier}${reply.degraded ? ' degraded' : ''}` : reply);
     else if (seen.get(reply.id) === 1 && sentAt.has(reply.id) && settledAt.has(reply.id))
@@ -126,6 +130,7 @@ export async function connectWireDevice(
     repliesTo: (requestId) => seen.get(requestId) ?? 0,
     latencyMs: (requestId) => latency.get(requestId),
     errors,
+    tiers,
     duplicates: () => [...seen].filter(([, n]) => n > 1).map(([requestId]) => requestId),
     drop: () => client.stream.destroy(),
     nextConnect: () =>
