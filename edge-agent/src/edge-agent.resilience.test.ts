@@ -74,6 +74,26 @@ describe('cloud unavailable', () => {
       },
     ).finally(() => hanging.close());
   });
+
+  it('bounds a request that shares a metadata read started by an earlier one by its own deadline', async () => {
+    const hanging = await silentServer();
+    await withAgentAndDevice(
+      { devices: [device], ...escalatingTo(hanging.url, 100), replyMarginMs: 50 },
+      async (_fixture, dev) => {
+        // The first escalation starts the read with its 5 s budget; the second joins it with 400 ms.
+        const long = dev.infer(images[0]!, { deadlineMs: 5000 });
+        await new Promise((r) => setTimeout(r, 100));
+        const { decoded, elapsedMs } = await dev.infer(images[1]!, { deadlineMs: 400 });
+        expect(decoded.header.parameters).toMatchObject({
+          tier: 'edge',
+          degraded: true,
+          fallback_code: 'DEADLINE_EXCEEDED',
+        });
+        expect(elapsedMs).toBeLessThan(400);
+        await long;
+      },
+    ).finally(() => hanging.close());
+  });
 });
 
 describe('malformed messages on the infer topic', () => {

@@ -127,7 +127,7 @@ function droppedFamily(t: TelemetryMessage): Family {
   const f = new Family(
     'fogline_edge_dropped_total',
     'counter',
-    'Messages that could not be answered at all, by reason.',
+    'Messages given no reply of their own, by reason (duplicate-in-flight: the reply to the same request, still in flight, answers it).',
   );
   for (const [reason, n] of Object.entries(t.droppedByReason)) f.sample(n ?? 0, { reason });
   return f;

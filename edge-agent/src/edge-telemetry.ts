@@ -6,8 +6,11 @@ import type { CascadeBaseline, ErrorCode, ResolvedPolicy } from '@fogline/shared
 import type { BreakerState } from './cloud-breaker.ts';
 import { type HistogramSnapshot, LatencyHistogram } from './latency-histogram.ts';
 
-/** Why a message on the infer topic got no reply at all (there was nowhere to send one). */
-export type DropReason = 'malformed-no-reply-to' | 'shutting-down';
+/**
+ * Why a message on the infer topic got no reply of its own: there was nowhere to send one, or it
+ * repeated a request still in flight (same reply topic and id), whose reply answers it.
+ */
+export type DropReason = 'malformed-no-reply-to' | 'shutting-down' | 'duplicate-in-flight';
 
 export interface TelemetryCounts {
   /** Messages that arrived on the infer topic. */
@@ -20,7 +23,7 @@ export interface TelemetryCounts {
   degraded: number;
   /** Explicit error replies sent. */
   errors: number;
-  /** Messages that could not be answered at all (no readable reply topic). */
+  /** Messages given no reply of their own (no readable reply topic; a repeat of one in flight). */
   dropped: number;
   /** Cloud calls attempted. */
   escalations: number;

@@ -91,6 +91,7 @@ export class InferHandler {
         options.log?.(errorLine(id, error));
       },
       onDrop: () => telemetry.recordDrop('malformed-no-reply-to'),
+      onDuplicate: () => telemetry.recordDrop('duplicate-in-flight'),
       ...(options.onPublishError && { onPublishError: options.onPublishError }),
     });
   }
@@ -191,10 +192,14 @@ export class InferHandler {
     try {
       // The cloud model's metadata, read once (and again after a failure), through the breakers.
       // A replica that fails is retried once on the next while the budget still holds a cloud call.
+      // A read already under way (started by an earlier request, with its budget) is shared: bound by ours.
       const budgetLeft = () => deadline.remainingMs() >= cloud.budget.requiredMs;
       const target =
         cloud.model.known() ??
-        (await cloud.replicas.fire((c) => cloud.model.refresh(c, deadline.remainingMs()), budgetLeft));
+        (await deadline.race(
+          cloud.replicas.fire((c) => cloud.model.refresh(c, deadline.remainingMs()), budgetLeft),
+          'the cloud model metadata',
+        ));
       if (!target.fits) {
         telemetry.counts.degraded++;
         return this.replyLocal(request, local, { code: 'INVALID_ARG', message: target.message });

@@ -4,106 +4,33 @@
  * SIGSTOP and continued, while real SDK devices keep asking. Per request: exactly one answer or one explicit error before deadline +
  * slack; a wire-level device counts the replies per request id (no duplicates). Counts printed.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { eventually, makeModelRepo } from '@fogline/cloud/testing';
-import { connectDevice, type Device } from '@fogline/device-sdk';
 import { seedDeviceList } from '@fogline/edge-agent/testing';
-import { loadDigits } from '@fogline/shared/digits';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type FoglineProcess, startFoglineProcess } from '../../cli/src/testing/fogline-process.ts';
+import { describe, it } from 'vitest';
+import type { FoglineProcess } from '../../cli/src/testing/fogline-process.ts';
 import { freePort } from '../support/free-port.ts';
-import { connectWireDevice, RequestLedger, type WireDevice } from './request-ledger.ts';
+import {
+  DEVICES,
+  faultRun,
+  type Load,
+  load,
+  progress,
+  type Ready,
+  report,
+  SLACK_MS,
+  sdkDevices,
+  WIRE,
+} from './fault-run.ts';
+import { RequestLedger } from './request-ledger.ts';
+import { connectWireDevice } from './wire-device.ts';
 
-const digits = loadDigits('test');
-const image = (i: number) => digits.images.subarray((i % 100) * 784, ((i % 100) + 1) * 784);
-const DEVICES = [1, 2, 3, 4].map((n) => ({ id: `dev-${n}`, token: `tok-${n}` }));
-const WIRE = { id: 'dev-wire', token: 'tok-wire' };
-/** The devices always ask their edge (a margin never reaches 1). */
-const escalate = { score: 'margin' as const, threshold: 1 };
-const SLACK_MS = 1500;
-
-const cleanups: (() => Promise<unknown>)[] = [];
-const progress = (line: string) => {
-  if (process.env.FOGLINE_FAULTS_DEBUG) console.log(`${new Date().toISOString()} ${line}`);
-};
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-});
-
-type Ready = { http?: { url: string }; mqtt: { port: number } };
-async function start(args: string[], env: Record<string, string> = {}): Promise<FoglineProcess<Ready>> {
-  progress(`starting fogline ${args[0]}`);
-  const proc = await startFoglineProcess<Ready>(args, { env });
-  cleanups.push(() => proc.stop('SIGKILL'));
-  return proc;
-}
-
-async function sdkDevices(broker: string, edgeId: string): Promise<Device[]> {
-  const devices = await Promise.all(
-    DEVICES.map((d) =>
-      connectDevice({
-        broker,
-        deviceId: d.id,
-        token: d.token,
-        edgeId,
-        runtime: 'node',
-        policy: escalate,
-        reconnect: { initialDelayMs: 100, maxDelayMs: 400 },
-      }),
-    ),
-  );
-  for (const d of devices) cleanups.push(() => d.close());
-  return devices;
-}
-
-/** Load from every SDK device (one request at a time each) and the wire device, until `stop()`. */
-function load(devices: Device[], wire: WireDevice, ledger: RequestLedger) {
-  let running = true;
-  const tiers: string[] = [];
-  const loops = devices.map(async (device, d) => {
-    for (let i = d; running; i += devices.length) {
-      await ledger.track(async () => {
-        const r = await device.infer(image(i), { deadlineMs: ledger.deadlineMs });
-        tiers.push(r.tier);
-        return r.degraded ? `${r.tier} degraded` : r.tier;
-      });
-      // A device's pace, not a spin: answered locally, a request takes a millisecond.
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  });
-  const wireTimer = setInterval(() => wire.send(image(7), ledger.deadlineMs), 50);
-  return {
-    tiers,
-    async stop() {
-      running = false;
-      clearInterval(wireTimer);
-      await Promise.all(loops);
-      // Late replies to the wire device's last requests.
-      await new Promise((r) => setTimeout(r, ledger.deadlineMs + 200));
-    },
-  };
-}
-
-function report(name: string, ledger: RequestLedger, wire: WireDevice) {
-  const counts = ledger.close();
-  const duplicates = wire.duplicates();
-  console.log(
-    `faults ${name}: ${counts.requests} SDK requests ${JSON.stringify(counts.outcomes)}, late ${counts.late}, ` +
-      `unsettled ${counts.unsettled}, max ${counts.maxMs} ms; wire device: ${wire.sent} sent, ` +
-      `${wire.replies} replies, ${duplicates.length} ids answered twice`,
-  );
-  expect(counts.late).toBe(0);
-  expect(counts.unsettled).toBe(0);
-  expect(Object.keys(counts.outcomes).filter((o) => o.startsWith('error'))).toEqual([]);
-  expect(duplicates).toEqual([]);
-}
+const run = faultRun();
+const start = run.start;
 
 describe('faults: tiers killed with SIGKILL and restarted under load', { timeout: 240_000 }, () => {
   it('edge killed and restarted twice: every request answered once, before deadline + slack', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'fogline-faults-edge-'));
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const dataDir = await run.tempDir('fogline-faults-edge-');
     await seedDeviceList(dataDir, [...DEVICES, WIRE]);
     const port = await freePort();
     const startEdge = () =>
@@ -117,9 +44,9 @@ describe('faults: tiers killed with SIGKILL and restarted under load', { timeout
       );
     let edge = await startEdge();
     const url = `mqtt://127.0.0.1:${port}`;
-    const devices = await sdkDevices(url, 'edge-faults');
+    const devices = await sdkDevices(run, url, 'edge-faults');
     const wire = await connectWireDevice(url, WIRE.id, WIRE.token, 'edge-faults');
-    cleanups.push(() => wire.close());
+    run.later(() => wire.close());
     const ledger = new RequestLedger(500, SLACK_MS);
     const running = load(devices, wire, ledger);
     await eventually(() => running.tiers.filter((t) => t === 'edge').length >= 20, 20_000);
@@ -171,15 +98,12 @@ describe('faults: tiers killed with SIGKILL and restarted under load', { timeout
   });
 });
 
-type Load = ReturnType<typeof load>;
-
 /** A cloud (digits-large) and an edge escalating everything to it, as processes, with devices asking. */
 async function startCloudAndEdge(edgeId: string) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'fogline-faults-cloud-'));
-  const edgeDir = await mkdtemp(join(tmpdir(), 'fogline-faults-edge-'));
+  const dataDir = await run.tempDir('fogline-faults-cloud-');
+  const edgeDir = await run.tempDir('fogline-faults-edge-');
   const models = makeModelRepo(['digits-large']);
-  for (const dir of [dataDir, edgeDir, models])
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  run.later(() => rm(models, { recursive: true, force: true }));
   await seedDeviceList(edgeDir, [...DEVICES, WIRE]);
   const httpPort = await freePort();
   const startCloud = () =>
@@ -198,9 +122,9 @@ async function startCloudAndEdge(edgeId: string) {
     { FOGLINE_EDGE_TOKEN: 'edge-token' },
   );
   const url = `mqtt://127.0.0.1:${edge.ready.mqtt.port}`;
-  const devices = await sdkDevices(url, edgeId);
+  const devices = await sdkDevices(run, url, edgeId);
   const wire = await connectWireDevice(url, WIRE.id, WIRE.token, edgeId);
-  cleanups.push(() => wire.close());
+  run.later(() => wire.close());
   const ledger = new RequestLedger(1500, SLACK_MS);
   return { cloud, edge, startCloud, wire, ledger, running: load(devices, wire, ledger) };
 }

@@ -13,6 +13,7 @@
  * connected anywhere in the cluster are left out of that sweep (a stale one is deleted).
  */
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { BrokerOptions } from '@fogline/shared/broker';
@@ -48,7 +49,7 @@ const { MQEmitterRedisPrefix } = require('mqemitter-redis') as {
   MQEmitterRedisPrefix: new (
     prefix: string,
     options: { subConn: Redis; pubConn: Redis; matchEmptyLevels: boolean },
-  ) => unknown;
+  ) => { readonly state: EventEmitter };
 };
 // Aedes 1.x takes the promise-based persistence; the package's main export is the callback one.
 const AsyncRedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (options: {
@@ -63,6 +64,10 @@ export function brokerEngines(cluster: Cluster, options: BrokerEnginesOptions): 
     pubConn: cluster.duplicate(),
     matchEmptyLevels: true, // [MQTT-4.7.1-3], as Aedes' own in-memory mq
   });
+  // mqemitter-redis re-emits each of its connections' errors (Redis gone: ECONNREFUSED on every retry)
+  // as 'error' on `state`; unheard, that ended the process. The connections log them once (cluster.ts)
+  // and reconnect by themselves: nothing more to do here.
+  mq.state.on('error', () => {});
   const conn = cluster.duplicate({ keyPrefix: `${cluster.keyPrefix}broker:` });
   // aedes-persistence-redis sends these without awaiting them: one still queued when the connection
   // closes (at stop) would be an unhandled rejection, which ends the process.

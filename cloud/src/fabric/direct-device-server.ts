@@ -60,7 +60,10 @@ export interface DirectDeviceStats {
   answered: number;
   /** Error replies (malformed, refused, model unavailable, deadline exceeded). */
   errors: number;
-  /** Requests with no readable reply topic or correlation id: nobody could use an answer. */
+  /**
+   * Requests given no reply of their own: no readable reply topic or correlation id (nobody could use
+   * an answer), or a repeat of one still in flight (same reply topic and id: its reply answers both).
+   */
   dropped: number;
 }
 
@@ -89,6 +92,7 @@ export class DirectDeviceServer {
       answer: (request, deadline) => this.answer(request, deadline),
       onErrorReply: () => stats.errors++,
       onDrop: () => stats.dropped++,
+      onDuplicate: () => stats.dropped++,
       ...(onPublishError && { onPublishError }),
     });
   }

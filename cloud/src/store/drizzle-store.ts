@@ -9,6 +9,7 @@ import { createEdgeRepository } from './edges.ts';
 import { createLeaseRepository } from './leases.ts';
 import { createModelVersionRepository } from './model-versions.ts';
 import type { Store } from './store.ts';
+import { guardRepository } from './store-unavailable.ts';
 
 /** An open, migrated database and how to release it; produced by the driver adapters. */
 export interface StoreConnection {
@@ -21,14 +22,15 @@ export function createStore(connection: StoreConnection, wallClock: WallClock = 
   const { db } = connection;
   let closing: Promise<void> | undefined;
   return {
-    apiKeys: createApiKeyRepository(db, wallClock),
-    edges: createEdgeRepository(db, wallClock),
-    devices: createDeviceRepository(db, wallClock),
-    modelVersions: createModelVersionRepository(db, wallClock),
-    auditRecords: createAuditRecordRepository(db, wallClock),
-    edgePolicies: createEdgePolicyRepository(db, wallClock),
-    leases: createLeaseRepository(db, wallClock),
-    deployments: createDeploymentRepository(db, wallClock),
+    // A lost database answers UNAVAILABLE from every repository (store-unavailable.ts).
+    apiKeys: guardRepository(createApiKeyRepository(db, wallClock)),
+    edges: guardRepository(createEdgeRepository(db, wallClock)),
+    devices: guardRepository(createDeviceRepository(db, wallClock)),
+    modelVersions: guardRepository(createModelVersionRepository(db, wallClock)),
+    auditRecords: guardRepository(createAuditRecordRepository(db, wallClock)),
+    edgePolicies: guardRepository(createEdgePolicyRepository(db, wallClock)),
+    leases: guardRepository(createLeaseRepository(db, wallClock)),
+    deployments: guardRepository(createDeploymentRepository(db, wallClock)),
     driver: connection.driver,
     close() {
       // Idempotent: shutdown paths may race (signal handler + test teardown).

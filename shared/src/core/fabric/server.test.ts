@@ -27,6 +27,7 @@ function serverWith(answer?: FabricServerOptions['answer']) {
   const publishErrors: unknown[] = [];
   const served: { request: FabricRequest; remainingMs: number }[] = [];
   let dropped = 0;
+  const duplicates: string[] = [];
   let publishFails = false;
   const server = new FabricServer({
     clock,
@@ -51,6 +52,7 @@ function serverWith(answer?: FabricServerOptions['answer']) {
       }),
     onErrorReply: (code) => errors.push(code),
     onDrop: () => dropped++,
+    onDuplicate: (req) => duplicates.push(req.id ?? '(none)'),
     onPublishError: (err) => publishErrors.push(err),
   });
   const replies = () => published.map((p) => ({ topic: p.topic, reply: readFabricReply(p.payload) }));
@@ -62,6 +64,7 @@ function serverWith(answer?: FabricServerOptions['answer']) {
     publishErrors,
     replies,
     dropped: () => dropped,
+    duplicates,
     failPublish: () => {
       publishFails = true;
     },
@@ -115,5 +118,39 @@ describe('FabricServer', () => {
     s.failPublish();
     await expect(s.server.serve(request('dev-1'), 'dev-1', s.clock.now())).resolves.toBeUndefined();
     expect(s.publishErrors).toHaveLength(1);
+  });
+
+  it('serves a request repeated while it is in flight once (its reply answers both), and again once answered', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let calls = 0;
+    const s = serverWith(async (req) => {
+      calls++;
+      await held;
+      return {
+        id: req.id,
+        modelName: 'm',
+        modelVersion: '1',
+        outputs: [logitsOutput('logits', logits)],
+        parameters: { tier: 'edge', degraded: false, score: 0.9, model_versions: 'm:1' },
+      };
+    });
+    const first = s.server.serve(request('dev-1', 'r1'), 'dev-1', s.clock.now());
+    // The same id again (a QoS 1 redelivery, a device sending after a reconnect), and another device's r1.
+    await s.server.serve(request('dev-1', 'r1'), 'dev-1', s.clock.now());
+    const other = s.server.serve(request('dev-2', 'r1'), 'dev-2', s.clock.now());
+    expect(s.server.inFlight).toBe(2);
+    release();
+    await Promise.all([first, other]);
+    expect(calls).toBe(2);
+    expect(s.duplicates).toEqual(['r1']);
+    expect(s.replies().map((r) => r.topic)).toEqual([topics.reply('dev-1'), topics.reply('dev-2')]);
+    expect(s.server.inFlight).toBe(0);
+    // Answered: asked again, it is served again (its reply may have been lost with a connection).
+    await s.server.serve(request('dev-1', 'r1'), 'dev-1', s.clock.now());
+    expect(calls).toBe(3);
+    expect(s.replies()).toHaveLength(3);
   });
 });

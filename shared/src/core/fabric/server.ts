@@ -5,6 +5,11 @@
  * tier answer, and publishes the answer or an error reply. Every request gets exactly one reply unless
  * it has no readable reply topic or correlation id, in which case it is dropped and counted.
  *
+ * A request that repeats one still in flight (same reply topic, same id) is not served again: MQTT
+ * QoS 1 is at-least-once (MQTT.js sends unacknowledged PUBLISHes again after a reconnect), and a
+ * device whose connection dropped mid-request sends its unanswered requests again; the original's
+ * reply, published on the same topic, answers both. Once answered, an id may be asked again.
+ *
  * The tier brings the I/O (`publish`) and its own logic (`answer`); nothing here touches a socket.
  */
 import type { Clock } from '../clock.ts';
@@ -35,12 +40,22 @@ export interface FabricServerOptions extends FabricRequestLimits {
   readonly onErrorReply: (code: ErrorCode, id: string | undefined, error: FoglineError) => void;
   /** A request nobody could use an answer to (no reply topic, no correlation id) was dropped. */
   readonly onDrop: () => void;
+  /** A request repeating one still in flight (same reply topic and id) was dropped: its reply answers it. */
+  readonly onDuplicate?: (request: FabricRequest) => void;
   /** A reply could not be published (e.g. the broker is closing). */
   readonly onPublishError?: (err: unknown) => void;
 }
 
 export class FabricServer {
+  /** `reply topic \n id` of the requests being served; an entry leaves once its reply is published. */
+  private readonly serving = new Set<string>();
+
   constructor(private readonly options: FabricServerOptions) {}
+
+  /** Requests with an id being served now (read, not yet replied to). */
+  get inFlight(): number {
+    return this.serving.size;
+  }
 
   /**
    * Serves one message of the infer topic, received at `receivedAt`. `senderId` (when the broker names
@@ -64,18 +79,34 @@ export class FabricServer {
         );
         return await this.replyError(ownTopic, request.id, denied);
       }
-      const deadline = new Deadline(options.clock, receivedAt, request.deadlineMs, options.replyMarginMs);
-      let answer: Uint8Array;
-      try {
-        answer = encodeAnswer(await options.answer(request, deadline));
-      } catch (err) {
-        return await this.replyError(request.replyTo, request.id, err);
+      // Without an id two requests cannot be told apart from a repeat: each is served.
+      const key = request.id === undefined ? undefined : `${request.replyTo}\n${request.id}`;
+      if (key !== undefined && this.serving.has(key)) {
+        options.onDuplicate?.(request);
+        return;
       }
-      await options.publish(request.replyTo, answer);
+      if (key !== undefined) this.serving.add(key);
+      try {
+        await this.answerAndReply(request, receivedAt);
+      } finally {
+        if (key !== undefined) this.serving.delete(key);
+      }
     } catch (err) {
       // Every failure above is answered; reaching here means even the reply could not be sent.
       options.onPublishError?.(err);
     }
+  }
+
+  private async answerAndReply(request: FabricRequest, receivedAt: number): Promise<void> {
+    const { options } = this;
+    const deadline = new Deadline(options.clock, receivedAt, request.deadlineMs, options.replyMarginMs);
+    let answer: Uint8Array;
+    try {
+      answer = encodeAnswer(await options.answer(request, deadline));
+    } catch (err) {
+      return await this.replyError(request.replyTo, request.id, err);
+    }
+    await options.publish(request.replyTo, answer);
   }
 
   /** A malformed request: an error reply to the sender (or the reply topic it named), else dropped. */

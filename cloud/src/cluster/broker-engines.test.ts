@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { startOwnRedis } from '../../../test/support/own-redis.ts';
+import { eventually } from '../testing/index.ts';
+import { brokerEngines } from './broker-engines.ts';
+import { openCluster } from './cluster.ts';
+
+interface Bus {
+  on(topic: string, listener: (packet: { topic: string }, done: () => void) => void, done?: () => void): void;
+  emit(packet: { topic: string; payload: Buffer }, done?: (err?: Error) => void): void;
+}
+
+describe('brokerEngines on a Redis that goes away', () => {
+  it('keeps the replica up while Redis is gone, and carries messages again once it is back', async () => {
+    const redis = await startOwnRedis();
+    const lines: string[] = [];
+    const cluster = await openCluster({ url: redis.url, log: (line) => lines.push(line) });
+    try {
+      const { mq } = brokerEngines(cluster, { heartbeatMs: 1000, connectedAnywhere: () => false });
+      const bus = mq as unknown as Bus;
+      const seen: string[] = [];
+      await new Promise<void>((r) =>
+        bus.on(
+          'fogline/v1/x',
+          (packet, done) => {
+            seen.push(packet.topic);
+            done();
+          },
+          r,
+        ),
+      );
+      await redis.kill();
+      // Every connection retries and fails: before the fix the bus's re-emitted 'error' ended the process.
+      await eventually(() => lines.some((l) => l.includes('ECONNREFUSED')), 10_000);
+      await new Promise((r) => setTimeout(r, 500));
+      await redis.restart();
+      await eventually(() => lines.some((l) => l.includes('connected again')), 10_000);
+      await eventually(async () => {
+        bus.emit({ topic: 'fogline/v1/x', payload: Buffer.from('back') });
+        await new Promise((r) => setTimeout(r, 100));
+        return seen.length > 0;
+      }, 10_000);
+      expect(seen[0]).toBe('fogline/v1/x');
+    } finally {
+      await cluster.close();
+      await redis.kill();
+    }
+  });
+});
