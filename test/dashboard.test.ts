@@ -40,15 +40,6 @@ const system: FabricSystem = await startFabricSystem({
   say: () => {},
 });
 const url = system.cloud.url;
-const deploymentsAnswer = (
-  await fetch(`${url}/api/deployments`, { headers: { authorization: `Bearer ${await adminToken()}` } })
-).status;
-const noDeploymentsApi = deploymentsAnswer === 404;
-if (noDeploymentsApi) {
-  console.warn(
-    'dashboard.test.ts: skipping "starts a deployment from the Models page": GET /api/deployments answers 404 (F8 deployments API not in this cloud)',
-  );
-}
 
 beforeAll(async () => {
   const chromiumLookup = inject('chromium');
@@ -258,71 +249,53 @@ interface PolicyView {
 }
 
 describe('deployments', () => {
-  it.runIf(noDeploymentsApi)(
-    'says "deployments not available" on a cloud without the deployments API',
-    { timeout: 60_000 },
-    async () => {
-      const page = await newPage();
-      await signIn(page, await adminToken());
-      await page.locator('#nav a[data-view=models]').click();
-      await expect
-        .poll(() => page.locator('#deployments-unavailable').textContent(), { timeout: 15_000 })
-        .toContain('deployments not available');
-      await page.close();
-    },
-  );
-
-  // Skipped only while GET /api/deployments answers 404 (F8's deployments API not merged): see the
-  // warning printed at collection.
-  it.skipIf(noDeploymentsApi)(
-    'starts a deployment from the Models page; it reaches the edge; rollback',
-    { timeout: 180_000 },
-    async () => {
-      const admin = new CloudAdminClient({ url, adminToken: await adminToken() });
-      const dir = join(DEFAULT_MODELS_DIR, 'digits-mid');
-      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-      // The version the edge runs (its rollback target) and a new one, both in the model store.
-      for (const version of [1, 2]) {
-        await admin.pushModel({ name: 'digits-mid', file: join(dir, '1', 'model.onnx'), version, config });
-      }
-      const page = await newPage();
-      await signIn(page, await adminToken());
-      await page.locator('#nav a[data-view=models]').click();
-      await page.locator('#models-store tr', { hasText: 'digits-mid' }).first().waitFor({ timeout: 15_000 });
-      const form = page.locator('#deploy-form');
-      await form.locator('[name=model]').fill('digits-mid');
-      await form.locator('[name=version]').fill('2');
-      await form.locator('[name=edges]').fill('edge-1');
-      await form.locator('[name=canary]').fill('100');
-      await form.locator('[name=healthy]').fill('0');
-      await form.locator('[name=gate]').selectOption('off');
-      await form.locator('button[type=submit]').click();
-      await expect
-        .poll(() => page.locator('#deploy-message').textContent(), { timeout: 15_000 })
-        .toMatch(/^Started /);
-      // The edge downloads, verifies, warms and activates it; the page refreshes every 3 s.
-      const edgeRow = () => page.locator('.deployment').first().locator('tr[data-edge="edge-1"]');
-      await expect
-        .poll(() => edgeRow().locator('.pill').getAttribute('data-state'), {
-          timeout: 120_000,
-          interval: 2000,
-        })
-        .toBe('active');
-      expect(await edgeRow().locator('[role=progressbar]').getAttribute('aria-valuenow')).toBe('100');
-      await page.screenshot({ path: join(ARTIFACTS, 'deployments.png') });
-      await page.screenshot({ path: join(ARTIFACTS, 'deployments-full.png'), fullPage: true });
-      await page.locator('.deployment').first().locator('button[data-rollback]').click();
-      await expect
-        .poll(() => page.locator('#deploy-message').textContent(), { timeout: 15_000 })
-        .toMatch(/^Rolled back /);
-      await expect
-        .poll(() => page.locator('.deployment').nth(1).locator('.pill').first().getAttribute('data-state'), {
-          timeout: 15_000,
-        })
-        .toBe('rolled_back');
-      await page.close();
-    },
-  );
+  it('starts a deployment from the Models page; it reaches the edge; rollback', {
+    timeout: 180_000,
+  }, async () => {
+    const admin = new CloudAdminClient({ url, adminToken: await adminToken() });
+    const dir = join(DEFAULT_MODELS_DIR, 'digits-mid');
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    // The version the edge runs (its rollback target) and a new one, both in the model store.
+    for (const version of [1, 2]) {
+      await admin.pushModel({ name: 'digits-mid', file: join(dir, '1', 'model.onnx'), version, config });
+    }
+    const page = await newPage();
+    await signIn(page, await adminToken());
+    await page.locator('#nav a[data-view=models]').click();
+    await page.locator('#models-store tr', { hasText: 'digits-mid' }).first().waitFor({ timeout: 15_000 });
+    const form = page.locator('#deploy-form');
+    await form.locator('[name=model]').fill('digits-mid');
+    await form.locator('[name=version]').fill('2');
+    await form.locator('[name=edges]').fill('edge-1');
+    await form.locator('[name=canary]').fill('100');
+    await form.locator('[name=healthy]').fill('0');
+    await form.locator('[name=gate]').selectOption('off');
+    await form.locator('button[type=submit]').click();
+    await expect
+      .poll(() => page.locator('#deploy-message').textContent(), { timeout: 15_000 })
+      .toMatch(/^Started /);
+    // The edge downloads, verifies, warms and activates it; the page refreshes every 3 s.
+    const edgeRow = () => page.locator('.deployment').first().locator('tr[data-edge="edge-1"]');
+    await expect
+      .poll(() => edgeRow().locator('.pill').getAttribute('data-state'), {
+        timeout: 120_000,
+        interval: 2000,
+      })
+      .toBe('active');
+    expect(await edgeRow().locator('[role=progressbar]').getAttribute('aria-valuenow')).toBe('100');
+    await page.screenshot({ path: join(ARTIFACTS, 'deployments.png') });
+    await page.screenshot({ path: join(ARTIFACTS, 'deployments-full.png'), fullPage: true });
+    await page.locator('.deployment').first().locator('button[data-rollback]').click();
+    await expect
+      .poll(() => page.locator('#deploy-message').textContent(), { timeout: 15_000 })
+      .toMatch(/^Rolled back /);
+    await expect
+      .poll(() => page.locator('.deployment').nth(1).locator('.pill').first().getAttribute('data-state'), {
+        timeout: 15_000,
+      })
+      .toBe('rolled_back');
+    await page.close();
+  });
 });
 
 describe('playground', () => {
