@@ -64,7 +64,8 @@ describe('late-correction drain', () => {
   it('corrects only where the cloud answers another class, and settles both', async () => {
     const store = await storeWith(2);
     const drain = drainOf(store, async (e) => cloud(e.requestId === 'r0' ? [0, 1] : [1, 0]));
-    await eventually(() => store.counts().pending === 0);
+    // Settled: off the pending list at once, the correction recorded once its log append is written.
+    await eventually(() => store.counts().pending === 0 && store.correctionsOf('dev-1').length > 0);
     expect(drain.counts()).toMatchObject({ corrected: 1, agreed: 1 });
     expect(store.correctionsOf('dev-1')).toMatchObject([{ requestId: 'r0', new: { outputs: [0, 1] } }]);
   });

@@ -24,6 +24,7 @@ import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
 import type { BrokerCluster } from '../cluster/broker-cluster.ts';
 import type { ReplicaState } from '../cluster/replica-state.ts';
+import { within } from '../cluster/within.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
 import { type EdgeCredentials, edgeCredentials } from '../identities/edge-credentials.ts';
 import {
@@ -92,6 +93,9 @@ export interface CloudFabricOptions {
 }
 
 /** `fogline/v1/edge/+/<leaf>`: edge-to-cloud topics the cloud follows ([MQTT-4.7.1-3]: `+` is a whole level). */
+/** How long an admin call (enrolment, revocation) waits for the edge's desired state to be published. */
+const ENROLMENT_PUBLISH_WAIT_MS = 5_000;
+
 const edgeTopic = (leaf: string) => `${TOPIC_PREFIX}/edge/+/${leaf}`;
 const EDGE_ID_LEVEL = TOPIC_PREFIX.split('/').length + 1;
 
@@ -176,7 +180,13 @@ export class CloudFabric {
       edgeCredentials: credentials,
       deviceCredentials: devices,
       presence,
-      publishDesired: (id) => publisher.publish(id),
+      // The change is stored first; an admin call waits for its publish, but not past
+      // ENROLMENT_PUBLISH_WAIT_MS (a broker on a Redis that is down cannot publish): the publish then
+      // completes when it can, and the edge's next poll or retained message carries the change.
+      publishDesired: (id) =>
+        within(publisher.publish(id), ENROLMENT_PUBLISH_WAIT_MS, `the desired state of edge '${id}'`).catch(
+          (err: Error) => log(`the desired state of edge '${id}' is not published yet`, err),
+        ),
       disconnect: (id, kind) => clients.disconnect(id, kind),
       revokedEdge: (id) => fabric?.guard?.revokedEdge(id),
       desiredModels: (id) => publisher.publishedModels(id),
