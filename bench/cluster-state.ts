@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- cluster-state [--seconds N] [--rounds N] [--redis-url URL]`
+ * `npm run bench -- cluster-state [--seconds N] [--rounds N] [--redis-url URL] [--replica-seconds N] [--replica-rounds N]`
  * What the replicas' shared token buckets (cloud/src/cluster/shared-token-buckets.ts) add to a
  * request: two gateways serving digits-tiny with auth on, one in-process (`local`) and one with
  * `--redis-url` (the buckets in Redis), at concurrency 1, binary requests, rounds alternating:
@@ -7,6 +7,7 @@
  *   redis-lease  an API key of burst 10 000 in Redis: a replica leases 50 tokens at a time,
  *   redis-exact  an API key of burst 20 in Redis: leases of one token, a Redis call per request.
  * Then the take alone, 20 000 in a row per kind. Figures are ratios against `local` in the same run.
+ * Then two `fogline cloud` replicas against one process at c=64 (cluster-state/replicas.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { localTokenBuckets, type TokenBuckets } from '@fogline/shared';
 import { openCluster } from '../cloud/src/cluster/cluster.ts';
 import { SharedTokenBuckets } from '../cloud/src/cluster/shared-token-buckets.ts';
 import { requestBodies } from './cloud/gateway.ts';
+import { measureReplicas, replicasMarkdown } from './cluster-state/replicas.ts';
 import { numberFlag, stringFlag } from './lib/flags.ts';
 import { machineLine, ms, reportHead, table, writeReport } from './lib/report.ts';
 import { median, summarize } from './lib/stats.ts';
@@ -76,6 +78,13 @@ export default async function run(args: string[] = []): Promise<void> {
     const med = (v: Variant, k: 'p50Ms' | 'p99Ms') => median(measured[v].map((m) => m[k]));
     const http = VARIANTS.map((v) => ({ variant: v, p50Ms: med(v, 'p50Ms'), p99Ms: med(v, 'p99Ms') }));
     const takes = await takeCosts(redisUrl, tag);
+    const replicaRun = {
+      redisUrl,
+      seconds: numberFlag(args, '--replica-seconds', 5),
+      rounds: numberFlag(args, '--replica-rounds', 4),
+      concurrency: 64,
+    };
+    const replicas = await measureReplicas(replicaRun);
     const base = http[0]!;
     const markdown = [
       '# Shared state: the cost of token buckets in Redis',
@@ -107,8 +116,9 @@ export default async function run(args: string[] = []): Promise<void> {
         takes.map((t) => [t.kind, t.p50Us.toFixed(2), t.p99Us.toFixed(2), t.meanUs.toFixed(2)].join(' | ')),
       ),
       '',
+      replicasMarkdown(replicas, replicaRun, head.machine.cores),
     ].join('\n');
-    writeReport('cluster-state', { ...head, http, rounds: measured, takes }, markdown);
+    writeReport('cluster-state', { ...head, http, rounds: measured, takes, replicas }, markdown);
   } finally {
     await clustered.stop();
     await local.stop();
