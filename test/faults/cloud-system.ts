@@ -19,6 +19,8 @@ export interface CloudSystemOptions {
   readonly replicas?: number;
   /** More `fogline cloud` flags (`--redis-url`, …). */
   readonly cloudArgs?: readonly string[];
+  /** The replicas the edge is given, in its order of preference (default: all, the first first). */
+  readonly edgeOn?: readonly number[];
 }
 
 export interface CloudSystem {
@@ -72,11 +74,12 @@ export async function startCloudSystem(
   const { token: edgeToken } = await admin.createEdge(edgeId);
   const tokens = new Map<string, string>();
   for (const d of [...DEVICES, WIRE]) tokens.set(d.id, (await admin.createDevice(d.id, edgeId)).token);
-  const several = ports.length > 1;
+  const given = (options.edgeOn ?? ports.map((_, i) => i)).map((i) => ports[i]!);
+  const several = given.length > 1;
   const edge = await run.start(
     [
-      ...['edge', '--id', edgeId, '--cloud', ports.map((p) => `http://127.0.0.1:${p.http}`).join(',')],
-      ...['--cloud-broker', ports.map((p) => `mqtt://127.0.0.1:${p.mqtt}`).join(',')],
+      ...['edge', '--id', edgeId, '--cloud', given.map((p) => `http://127.0.0.1:${p.http}`).join(',')],
+      ...['--cloud-broker', given.map((p) => `mqtt://127.0.0.1:${p.mqtt}`).join(',')],
       ...['--host', '127.0.0.1', '--mqtt-port', '0', '--data-dir', edgeDir, '--routing-score', 'entropy'],
       ...['--threshold', '1', '--breaker-volume', '3', '--breaker-reset-ms', '1000', '--workers', '1'],
       ...['--device-publish-rate', '500', '--quiet'],
