@@ -5,11 +5,11 @@
  * from the `Cluster` when `--redis-url` is given and hands it to the fabric; without it the fabric
  * keeps Aedes' in-memory engines and its own broker's clients (fabric/broker-clients.ts).
  */
-import type { Identity } from '@fogline/shared';
 import type { FoglineBroker } from '@fogline/shared/broker';
 import type { BrokerClients } from '../fabric/broker-clients.ts';
 import { type AedesEngines, brokerEngines } from './broker-engines.ts';
 import type { Cluster } from './cluster.ts';
+import type { RevokedKind } from './cluster-clients.ts';
 import { ClusterClients } from './cluster-clients.ts';
 
 export interface BrokerCluster {
@@ -26,7 +26,7 @@ export interface BrokerCluster {
    */
   join(
     broker: FoglineBroker,
-    onRevoked: (kind: Identity['kind'], id: string) => void,
+    onRevoked: (kind: RevokedKind, id: string) => void,
   ): Promise<BrokerClients>;
 }
 

@@ -2,7 +2,8 @@
  * The cloud broker's clients across replicas (docs/scale-out.md "The broker cluster"): which edge is
  * connected to which replica, so an edge on A is online when asked on B, and revocations that reach
  * every replica, so revoking on B disconnects the client wherever it is connected and drops every
- * replica's cached answer for its token.
+ * replica's cached answer for its token (an API key's too: HTTP callers are not broker clients, but
+ * each replica caches their verified keys).
  *
  * The replicas talk on `$fogline/cluster/…` topics of the shared broker, followed in-process: the ACL
  * (core/fabric/acl.ts) lets no MQTT client publish or subscribe outside `fogline/v1/…`, and `#` never
@@ -26,9 +27,12 @@ type EdgesMessage =
   | { op: 'list'; broker: string; edges: string[] }
   | { op: 'hello'; broker: string };
 
+/** What a replica can revoke: a broker identity, or an API key (HTTP, by its name). */
+export type RevokedKind = Identity['kind'] | 'api-key';
+
 interface RevokedMessage {
   broker: string;
-  kind: Identity['kind'];
+  kind: RevokedKind;
   id: string;
 }
 
@@ -37,7 +41,7 @@ export interface ClusterClientsOptions {
   broker: FoglineBroker;
   heartbeatMs: number;
   /** Another replica revoked `id`: forget its cached credentials (its client here is disconnected). */
-  onRevoked: (kind: Identity['kind'], id: string) => void;
+  onRevoked: (kind: RevokedKind, id: string) => void;
   now?: () => number;
 }
 
@@ -88,6 +92,10 @@ export class ClusterClients implements BrokerClients {
   disconnect(id: string, kind: Identity['kind']): void {
     disconnectLocal(this.options.broker, id, kind);
     this.send(REVOKED_TOPIC, { broker: this.id, kind, id } satisfies RevokedMessage);
+  }
+
+  revokedApiKey(name: string): void {
+    this.send(REVOKED_TOPIC, { broker: this.id, kind: 'api-key', id: name } satisfies RevokedMessage);
   }
 
   async close(): Promise<void> {
@@ -141,7 +149,7 @@ export class ClusterClients implements BrokerClients {
     const message = readRevokedMessage(raw);
     if (!message || message.broker === this.id) return;
     this.options.onRevoked(message.kind, message.id);
-    disconnectLocal(this.options.broker, message.id, message.kind);
+    if (message.kind !== 'api-key') disconnectLocal(this.options.broker, message.id, message.kind);
   }
 
   private send(topic: string, message: EdgesMessage | RevokedMessage): void {
@@ -163,7 +171,7 @@ function subscribe(broker: FoglineBroker, topic: string, handle: (message: unkno
 }
 
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 128;
-const KINDS = new Set<unknown>(['edge', 'device', 'service']);
+const KINDS = new Set<unknown>(['edge', 'device', 'service', 'api-key']);
 
 function readEdgesMessage(raw: unknown): EdgesMessage | null {
   if (typeof raw !== 'object' || raw === null) return null;
@@ -181,5 +189,5 @@ function readRevokedMessage(raw: unknown): RevokedMessage | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const m = raw as Record<string, unknown>;
   if (!isId(m.broker) || !isId(m.id) || !KINDS.has(m.kind)) return null;
-  return { broker: m.broker, kind: m.kind as Identity['kind'], id: m.id };
+  return { broker: m.broker, kind: m.kind as RevokedKind, id: m.id };
 }

@@ -1,7 +1,8 @@
 /**
  * Two real CloudServers as replicas: one PostgreSQL database (a scratch one), one Redis (the
  * machine's, keys under names unique to this run). A client spreading its requests over both keeps
- * one rate limit, and an edge polling replica B gets the desired state replica A published.
+ * one rate limit, an API key revoked on A is refused by B at once (B had it cached), and an edge
+ * polling replica B gets the desired state replica A published.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -83,5 +84,26 @@ describe('two cloud replicas on one PostgreSQL and one Redis', { timeout: 120_00
     const fromB = await poll(b);
     expect(fromB.version).toBeGreaterThan(before.version);
     expect(fromB).toEqual(await poll(a));
+  });
+
+  it('refuse on B, at once, an API key revoked on A while B had it cached', async () => {
+    const key = await a.createKey(`revoked-${tag}`, 100, 100);
+    const { body, headers } = binaryInferRequest(digits(1).images);
+    const inferOnB = async () => {
+      const res = await fetch(`${b.url}/v2/models/digits-tiny/infer`, {
+        method: 'POST',
+        headers: { ...headers, authorization: `Bearer ${key}` },
+        body,
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    expect(await inferOnB()).toBe(200); // B has verified the key and caches it (60 s)
+    const res = await fetch(`${a.url}/api/keys/revoked-${tag}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${a.adminToken}` },
+    });
+    expect(res.status).toBe(200);
+    await expect.poll(inferOnB, { timeout: 5_000, interval: 100 }).toBe(401);
   });
 });

@@ -15,6 +15,8 @@ export interface BrokerClients {
    * namespaces: only the client of the revoked kind goes), wherever it is connected.
    */
   disconnect(id: string, kind: Identity['kind']): void;
+  /** Tells the other replicas the API key `name` was revoked (nothing for one process). */
+  revokedApiKey(name: string): void;
   /** Stops following the other replicas (nothing for one process). */
   close(): Promise<void>;
 }
@@ -24,6 +26,7 @@ export function localClients(broker: FoglineBroker): BrokerClients {
   return {
     edgeConnected: (id) => broker.identityOf(id)?.kind === 'edge',
     disconnect: (id, kind) => disconnectLocal(broker, id, kind),
+    revokedApiKey: () => {},
     close: async () => {},
   };
 }

@@ -23,6 +23,7 @@ import type { ServerTls } from '@fogline/shared/tls';
 import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
 import type { BrokerCluster } from '../cluster/broker-cluster.ts';
+import type { RevokedKind } from '../cluster/cluster-clients.ts';
 import type { ReplicaState } from '../cluster/replica-state.ts';
 import { within } from '../cluster/within.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
@@ -102,6 +103,8 @@ const EDGE_ID_LEVEL = TOPIC_PREFIX.split('/').length + 1;
 export class CloudFabric {
   private closing?: Promise<void>;
   private guard?: EdgeInferenceGuard;
+  /** The API-key guard inside `guard`: what another replica's revocation clears here. */
+  private keys?: InferenceGuard;
 
   private constructor(
     readonly broker: FoglineBroker,
@@ -135,7 +138,8 @@ export class CloudFabric {
     });
     let fabric: CloudFabric | undefined;
     // Another replica revoked an identity: what this one caches for it goes too.
-    const revokedElsewhere = (kind: Identity['kind'], id: string) => {
+    const revokedElsewhere = (kind: RevokedKind, id: string) => {
+      if (kind === 'api-key') fabric?.keys?.revoked(id);
       if (kind === 'device') devices.forget(id);
       if (kind !== 'edge') return;
       credentials.forget(id);
@@ -236,7 +240,8 @@ export class CloudFabric {
 
   /** Wraps the API-key guard so edges' own tokens are accepted on infer too (edge-inference-guard.ts). */
   inferenceGuard(keys: InferenceGuard, metrics?: CloudMetrics): EdgeInferenceGuard {
-    this.guard = edgeInferenceGuard({
+    this.keys = keys;
+    const guard = edgeInferenceGuard({
       keys,
       edges: this.credentials,
       rate: this.options.edgeRate,
@@ -246,6 +251,14 @@ export class CloudFabric {
       metrics,
       onEdgeSeen: (id) => this.presence.seen(id),
     });
+    // A key revoked here is dropped from every replica's cache, not only this one's.
+    this.guard = {
+      ...guard,
+      revoked: (name) => {
+        guard.revoked(name);
+        this.clients.revokedApiKey(name);
+      },
+    };
     return this.guard;
   }
 
