@@ -24,10 +24,7 @@ export interface BrokerCluster {
    * Follows the other replicas through `broker` (built on `aedes`); `onRevoked` runs when another
    * replica revoked an identity (drop what this replica caches for it).
    */
-  join(
-    broker: FoglineBroker,
-    onRevoked: (kind: RevokedKind, id: string) => void,
-  ): Promise<BrokerClients>;
+  join(broker: FoglineBroker, onRevoked: (kind: RevokedKind, id: string) => void): Promise<BrokerClients>;
 }
 
 export function brokerCluster(cluster: Cluster, options: { heartbeatMs: number }): BrokerCluster {

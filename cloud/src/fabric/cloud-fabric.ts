@@ -13,7 +13,6 @@ import {
   type DeploymentReport,
   FoglineError,
   fromUnknown,
-  type Identity,
   type RoutingDirective,
   TOPIC_PREFIX,
 } from '@fogline/shared';
