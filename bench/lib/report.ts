@@ -44,7 +44,7 @@ export type Machine = ReturnType<typeof reportHead>['machine'];
 
 /** One line for a report's head: when, where, how busy the box was. */
 export function machineLine(at: string, m: Machine): string {
-  return `${at} · ${m.cores} cores (${m.cpu}) · ${m.platform} · Node ${m.node} · load average at end ${m.loadavg.join(' ')}`;
+  return `${at} · ${m.cores} cores (${m.cpu}) · ${m.platform} · Node ${m.node} · load average (1, 5, 15 min, when the report was made) ${m.loadavg.join(' ')}`;
 }
 
 /** A markdown table from head and rows written as cells joined by ` | `, right-aligned but the first. */
