@@ -76,6 +76,8 @@ export class DeploymentWatch {
   }
 
   #note(id: string, view: DeploymentView): void {
+    // A read that began before follow() is of the deployment before: not this one's times.
+    if (id !== this.#id) return;
     this.#view = { id, view };
     const now = (performance.now() - this.#at.perf) / 1000;
     for (const e of view.edges ?? []) {
