@@ -2,8 +2,8 @@
  * Applies the `deployment` block of the edge's desired state (shared model-deployment.ts; docs/
  * edge-agent.md "Deployments"): each deployment id once, one at a time, in the background. It
  * downloads the file with the edge token (model-download.ts), verifies its sha256, loads it beside the
- * serving model, warms it up on a batch of zeros, swaps it in (model-slot.ts) and reports `active`
- * with what served before. Any failure leaves the serving model as it was and reports `failed` with
+ * serving model, warms it up on a batch of zeros, swaps it in (model-slot.ts), logs what that cost
+ * (swap-cost.ts) and reports `active` with what served before. Any failure leaves the serving model as it was and reports `failed` with
  * its kind and one line; the id is remembered on disk (deployment-record.ts) and never retried.
  * A version already on disk with the right sha256 is not downloaded again. During a gate the
  * previous model stays loaded as the slot's shadow for `gate.shadowMs`; a deployment naming it then
@@ -158,7 +158,7 @@ export class Deployer {
     try {
       return await this.#install(d, cost);
     } finally {
-      cost.finish();
+      cost.finish(); // a failed deployment stops the event-loop sampling too
     }
   }
 

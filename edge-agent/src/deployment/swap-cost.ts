@@ -17,6 +17,7 @@ export class SwapCost {
   readonly #delay: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   readonly #ms = new Map<SwapPhase, number>();
   #phase: { name: SwapPhase; from: number } | undefined;
+  #line: string | undefined;
 
   constructor() {
     this.#delay.enable();
@@ -28,8 +29,12 @@ export class SwapCost {
     this.#phase = { name: phase, from: performance.now() };
   }
 
-  /** Ends the phase under way and stops sampling; `phases=…; event loop delay …` for the log. */
+  /**
+   * Ends the phase under way and stops sampling; `<phase> <n> ms, …; event loop delay …` for the log.
+   * Once finished, it says the same again.
+   */
   finish(): string {
+    if (this.#line !== undefined) return this.#line;
     this.#end();
     this.#delay.disable();
     const phases = SWAP_PHASES.filter((p) => this.#ms.has(p))
@@ -38,7 +43,8 @@ export class SwapCost {
     // The histogram's values are ns and include the resolution's own wait.
     const over = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS).toFixed(1);
     const loop = `event loop delay p99 ${over(this.#delay.percentile(99))} ms, max ${over(this.#delay.max)} ms`;
-    return phases ? `${phases}; ${loop}` : loop;
+    this.#line = phases ? `${phases}; ${loop}` : loop;
+    return this.#line;
   }
 
   #end(): void {
