@@ -3,16 +3,19 @@
  * digits-mid version deployed to two edges under the same steady device traffic; the rounds interleave
  * steady and swap windows, so a noisy box weighs on both alike.
  */
-import { eventually, pushCommittedModel } from '@fogline/cloud/testing';
+import { pushCommittedModel } from '@fogline/cloud/testing';
 import type { Device } from '@fogline/device-sdk';
 import { testDigits } from '@fogline/edge-agent/testing';
 import { numberFlag } from '../lib/flags.ts';
 import { machineLine, ms, reportHead, table, target, targetsTable, writeReport } from '../lib/report.ts';
 import { type LatencySummary, median, summarize } from '../lib/stats.ts';
+import { DeploymentWatch, POLL_MS } from './deployment-watch.ts';
+import { SWAP_COLUMNS, type SwapCostLine, swapCosts } from './swap-cost-line.ts';
 import { EDGES, type RolloutSystem, startRolloutSystem } from './system.ts';
 
 const HELP = `npm run bench -- rollout [--rounds 3] [--rate 15] [--steady-sec 8] [--after-sec 2] [--healthy-ms 1000]
-  a cloud, two edges (digits-mid@1), one SDK device per edge at --rate requests/s (open loop), in this process;
+  \`fogline cloud\` and two \`fogline edge\` processes (digits-mid@1), one SDK device per edge in this process
+  at --rate requests/s (open loop);
   --rounds rollouts of digits-mid 2, 3, …, each after its own steady window; --after-sec: traffic after all-active;
   --healthy-ms: the canary's healthy time. Swap window: from a deploy to 1 s after the last edge is active.`;
 const STATES = ['downloading', 'verifying', 'warming', 'active'] as const;
@@ -40,27 +43,34 @@ async function steadyTraffic(device: Device, rate: number, done: () => boolean, 
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
 
 /** A steady window, then `version` deployed to both edges; each edge's state times (s after deploy). */
-async function rollout(sys: RolloutSystem, version: number, { steadySec, healthyMs }: Setup) {
+async function rollout(sys: RolloutSystem, watch: DeploymentWatch, version: number, setup: Setup) {
   const steadyFrom = performance.now();
-  await sleep(steadySec * 1000);
-  const at = performance.now();
-  const body = { model: 'digits-mid', version, edges: [...EDGES], canary: 0.5, canaryHealthyMs: healthyMs };
-  const { id } = await sys.cloud.admin.deploy({ ...body, gate: null });
-  const mine = () => sys.reports.filter((r) => r.report.id === id);
-  const bad = () => mine().find((r) => r.report.state === 'failed' || r.report.state === 'rolled_back');
-  const allActive = () => EDGES.every((e) => mine().some((r) => r.edge === e && r.report.state === 'active'));
-  await eventually(() => allActive() || bad() !== undefined, 120_000);
-  const f = bad();
-  if (f) throw new Error(`rollout: ${f.edge} ${f.report.state}: ${f.report.failure?.message}`);
-  const edges = EDGES.map((edge) => {
-    const states: Record<string, number> = {};
-    for (const r of mine()) if (r.edge === edge) states[r.report.state] ??= (r.at - at) / 1000;
-    return { edge, states };
-  });
+  await sleep(setup.steadySec * 1000);
+  const at = { perf: performance.now(), wall: Date.now() };
+  const body = {
+    model: 'digits-mid',
+    version,
+    edges: [...EDGES],
+    canary: 0.5,
+    canaryHealthyMs: setup.healthyMs,
+  };
+  const { id } = await sys.admin.deploy({ ...body, gate: null });
+  watch.follow(id, at);
+  const seen = await watch.allActive(EDGES);
+  const edges = EDGES.map((edge) => ({ edge, states: seen.get(edge)! }));
   const allActiveSec = Math.max(...edges.map((e) => e.states.active!));
-  const windows = { steady: [steadyFrom, at] as const, swap: [at, at + allActiveSec * 1000 + 1000] as const };
-  const { state } = await sys.cloud.admin.deployment(id);
-  return { id, version, state, at, allActiveSec, edges, ...windows };
+  const state = await watch.state(id);
+  const swap = [at.perf, at.perf + allActiveSec * 1000 + 1000] as const;
+  return {
+    id,
+    version,
+    state,
+    at: at.perf,
+    allActiveSec,
+    edges,
+    steady: [steadyFrom, at.perf] as const,
+    swap,
+  };
 }
 
 function readFlags(args: readonly string[]) {
@@ -81,31 +91,34 @@ export default async function run(args: string[] = []): Promise<void> {
   const setup = readFlags(args);
   const sys = await startRolloutSystem();
   const samples: Sample[] = [];
+  const watch = new DeploymentWatch(sys.admin);
   let stop = false;
   try {
     // Pushed before the traffic: the store's validation is no part of the rollouts measured.
     for (let k = 0; k < setup.rounds; k++)
-      await pushCommittedModel(sys.cloud.admin, 'digits-mid', 'digits-mid', k + 2);
+      await pushCommittedModel(sys.admin, 'digits-mid', 'digits-mid', k + 2);
     const send = (d: Device) => steadyTraffic(d, setup.ratePerDevice, () => stop, samples);
     const traffic = Promise.all(sys.devices.map(send));
     await sleep(2000);
     const done: Rollout[] = [];
     for (let k = 0; k < setup.rounds; k++) {
-      done.push(await rollout(sys, k + 2, setup));
+      done.push(await rollout(sys, watch, k + 2, setup));
       await sleep(setup.afterSec * 1000);
     }
     stop = true;
-    await traffic;
-    const report = { ...reportHead('rollout', args), setup, ...summary(samples, done) };
+    await Promise.all([traffic, watch.stop()]);
+    const costs = swapCosts(sys.swapLines());
+    const report = { ...reportHead('rollout', args), setup, ...summary(samples, done, costs) };
     writeReport('rollout', report, markdown(report));
   } finally {
     stop = true;
+    await watch.stop();
     await sys.stop();
   }
 }
 
 /** Steady windows: steadyFrom to the deploy; swap windows: the deploy to 1 s after all-active. */
-function summary(samples: readonly Sample[], done: readonly Rollout[]) {
+function summary(samples: readonly Sample[], done: readonly Rollout[], costs: readonly SwapCostLine[]) {
   const pick = (w: 'steady' | 'swap') =>
     samples.filter((s) => done.some(({ [w]: [from, to] }) => s.sentAt >= from && s.sentAt < to));
   const [steadyAll, swapAll] = [pick('steady'), pick('swap')];
@@ -122,7 +135,10 @@ function summary(samples: readonly Sample[], done: readonly Rollout[]) {
     served,
     latency: { steady, swap, p50Ratio: swap.p50Ms / steady.p50Ms, p99Ratio },
     deployToAllActiveSec: { median: median(allActive), max: Math.max(...allActive) },
-    rollouts: done.map(({ at: _a, steady: _s, swap: _w, ...r }) => r),
+    rollouts: done.map(({ at: _a, steady: _s, swap: _w, ...r }) => ({
+      ...r,
+      edges: r.edges.map((e) => ({ ...e, cost: costs.find((c) => c.id === r.id && c.edge === e.edge) })),
+    })),
     targets: [
       target('failed requests', String(failed.length), '0', failed.length === 0),
       target('p99 swap / steady', p99Ratio.toFixed(2), '≤ 2', p99Ratio <= 2),
@@ -138,12 +154,17 @@ function markdown(r: ReturnType<typeof reportHead> & { setup: Setup } & ReturnTy
       (e) => `@${d.version} ${e.edge} | ${STATES.map((s) => e.states[s]?.toFixed(2) ?? '–').join(' | ')}`,
     ),
   );
+  const costRows = r.rollouts.flatMap((d) =>
+    d.edges.map(
+      (e) => `@${d.version} ${e.edge} | ${SWAP_COLUMNS.map((c) => e.cost?.ms[c] ?? '–').join(' | ')}`,
+    ),
+  );
   return [
     '# Rollout under steady traffic',
     '',
     `\`${r.command}\` · ${machineLine(r.at, r.machine)}`,
     '',
-    `A cloud and two edge agents (digits-mid@1) in one process, one SDK device per edge sending ${r.setup.ratePerDevice} requests/s (open loop).`,
+    `\`fogline cloud\` and two \`fogline edge\` processes (digits-mid@1, one worker of one thread each), one SDK device per edge in the bench's process sending ${r.setup.ratePerDevice} requests/s (open loop), every request answered by its edge.`,
     `${r.setup.rounds} rounds: ${r.setup.steadySec} s steady, then the next digits-mid version (pushed before the traffic) is deployed to both (canary 50 %, healthy time ${r.setup.healthyMs} ms, no gate).`,
     `Swap window: requests sent from a deploy until 1 s after the last edge reported active. Latency: device-observed, whole call. Deployments end: ${r.rollouts.map((d) => d.state).join(', ')}.`,
     '',
@@ -155,8 +176,11 @@ function markdown(r: ReturnType<typeof reportHead> & { setup: Setup } & ReturnTy
       `swap / steady | | ${r.latency.p50Ratio.toFixed(2)} | ${r.latency.p99Ratio.toFixed(2)}`,
     ]),
     '',
-    "Each edge's first report of each state, seconds after the deploy call:\n",
+    `Each edge's state as first seen in the deployment's view (the admin API, read every ${POLL_MS} ms all along; a shorter state may not show; \`active\`: when the cloud got the report), seconds after the deploy call:\n`,
     table(`version, edge | ${STATES.join(' | ')}`, timeline),
+    '',
+    "What each swap cost the edge, from its log line (the deployer's `serving …`: each phase's time, and the event loop's delay while it ran, monitorEventLoopDelay):\n",
+    table(`version, edge | ${SWAP_COLUMNS.join(' | ')}`, costRows),
     '',
   ].join('\n');
 }

@@ -1,82 +1,112 @@
 /**
- * The rollout bench's system on 127.0.0.1 in this process: a real cloud (PGlite, broker, model store),
- * two edge agents serving digits-mid@1, one SDK device per edge (`devices`, in EDGES order) sending it
- * every request; each `deployment` report the cloud's broker sees is kept with the time it arrived.
+ * The rollout bench's system as a deployment runs it, on 127.0.0.1: `fogline cloud` (digits-tiny as
+ * its model, its own data dir and model store) and two `fogline edge` processes serving the committed
+ * digits-mid@1 (one worker, one intra-op thread), each started with its token as a user would; one
+ * SDK device per edge (`devices`, in EDGES order) in this process, its policy pinned so that it sends
+ * every request to its edge, which answers all of them (threshold 0). `swapLines` returns what each
+ * edge logged of its swaps (the deployer's `deployment …: serving …` line, with its phase times).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, startFabricCloud } from '@fogline/cloud/testing';
+import { type FoglineProcess, startFoglineProcess } from '@fogline/cli/testing';
+import { CloudAdminClient, resolveAdminTarget } from '@fogline/cloud';
+import { eventually, makeModelRepo } from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
-import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
-import { deployableEdgeOptions } from '@fogline/edge-agent/testing';
-import { type DeploymentReport, topics } from '@fogline/shared';
 
 export const EDGES = ['rollout-a', 'rollout-b'] as const;
 
-/** `at`: performance.now() when the cloud's broker delivered it. */
-export type TimedReport = { readonly edge: string; readonly at: number; readonly report: DeploymentReport };
+type CloudReadyLine = { http: { url: string }; mqtt: { url: string } };
+type EdgeReadyLine = { mqtt: { port: number } };
+type Cloud = { readonly proc: FoglineProcess<CloudReadyLine>; readonly admin: CloudAdminClient };
 
 export type RolloutSystem = Awaited<ReturnType<typeof startRolloutSystem>>;
 
+async function startCloud(dataDir: string, models: string): Promise<Cloud> {
+  const proc = await startFoglineProcess<CloudReadyLine>([
+    ...['cloud', '--host', '127.0.0.1', '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir],
+    ...['--models', models, '--cloud-model', 'digits-tiny', '--sizing', 'default'],
+    ...['--workers', '1', '--intra-op-threads', '1'],
+  ]);
+  return { proc, admin: new CloudAdminClient(await resolveAdminTarget({ dataDir })) };
+}
+
+/** Enrols `edgeId` and its device, starts the edge and connects the device once the edge knows it. */
+async function startEdge(
+  cloud: Cloud,
+  edgeId: string,
+  dataDir: string,
+  started: (p: FoglineProcess) => void,
+) {
+  const { admin } = cloud;
+  const { token } = await admin.createEdge(edgeId);
+  const device = await admin.createDevice(`${edgeId}-dev`, edgeId);
+  mkdirSync(dataDir, { mode: 0o700 });
+  const proc = await startFoglineProcess<EdgeReadyLine>(
+    [
+      ...[
+        'edge',
+        '--id',
+        edgeId,
+        '--cloud',
+        cloud.proc.ready.http.url,
+        '--cloud-broker',
+        cloud.proc.ready.mqtt.url,
+      ],
+      ...['--host', '127.0.0.1', '--mqtt-port', '0', '--data-dir', dataDir, '--model', 'digits-mid'],
+      ...['--sizing', 'default', '--workers', '1', '--intra-op-threads', '1'],
+      ...['--cloud-model', 'digits-tiny', '--routing-score', 'maxprob', '--threshold', '0'],
+    ],
+    { env: { FOGLINE_EDGE_TOKEN: token } },
+  );
+  started(proc);
+  // The device list (with this device) comes from the cloud once the edge's link is up.
+  await eventually(async () => {
+    const view = await admin.getEdge(edgeId);
+    return view.online && view.deviceListVersion !== null;
+  }, 30_000);
+  return connectDevice({
+    broker: `mqtt://127.0.0.1:${proc.ready.mqtt.port}`,
+    deviceId: `${edgeId}-dev`,
+    token: device.token,
+    edgeId,
+    runtime: 'node',
+    // Every request goes to the edge (maxprob never reaches 1.01), whatever the edge publishes.
+    policy: { score: 'maxprob', threshold: 1.01 },
+    pinPolicy: true,
+    modelUpdates: false,
+  });
+}
+
 export async function startRolloutSystem() {
   const root = mkdtempSync(join(tmpdir(), 'fogline-rollout-'));
-  const agents: EdgeAgent[] = [];
+  const models = makeModelRepo(['digits-tiny']);
+  const edges: FoglineProcess[] = [];
   const devices: Device[] = [];
-  const reports: TimedReport[] = [];
-  const cloud = await startFabricCloud({ models: ['digits-tiny'], cloudModel: 'digits-tiny' });
+  let cloud: Cloud | undefined;
   const stop = async () => {
     for (const d of devices) await d.close().catch(() => {});
-    for (const a of agents) await a.stop().catch(() => {});
-    await cloud.stop();
+    for (const e of edges) await e.stop();
+    await cloud?.proc.stop();
     rmSync(root, { recursive: true, force: true });
+    rmSync(models, { recursive: true, force: true });
   };
   try {
+    cloud = await startCloud(join(root, 'cloud'), models);
     for (const edgeId of EDGES) {
-      await new Promise<void>((ok) =>
-        cloud.server.fabric.broker.aedes.subscribe(
-          topics.reported(edgeId),
-          (packet, done) => {
-            const { deployment } = JSON.parse(packet.payload.toString()) as { deployment?: DeploymentReport };
-            if (deployment) reports.push({ edge: edgeId, at: performance.now(), report: deployment });
-            done();
-          },
-          () => ok(),
-        ),
-      );
-      const edge = await cloud.admin.createEdge(edgeId);
-      const { token } = await cloud.admin.createDevice(`${edgeId}-dev`, edgeId);
-      const agent = createEdgeAgent(
-        deployableEdgeOptions({
-          edgeId,
-          token: edge.token,
-          cloudUrl: cloud.url,
-          cloudBrokerUrl: cloud.mqttUrl,
-          cloudModel: 'digits-tiny',
-          dataDir: join(root, edgeId),
-          warn: (line) => console.warn(`[${edgeId}] ${line}`),
-        }),
-      );
-      agents.push(agent);
-      const info = await agent.start();
-      await eventually(() => agent.deviceListVersion !== undefined && agent.cloudLinkConnected, 20_000);
-      const broker = `mqtt://127.0.0.1:${info.localBroker.mqttPort}`;
-      const device = await connectDevice({
-        broker,
-        deviceId: `${edgeId}-dev`,
-        token,
-        edgeId,
-        runtime: 'node',
-      });
-      devices.push(device);
-      // The edge answers all it gets; the device (no local model) sends it everything, no audits.
-      agent.setRouting({ score: 'maxprob', threshold: 0 });
-      const policy = await agent.publishDevicePolicy({ score: 'maxprob', threshold: 1 }, { auditRate: 0 });
-      await eventually(() => device.policy.edgeVersion === policy.version, 10_000);
+      devices.push(await startEdge(cloud, edgeId, join(root, edgeId), (p) => edges.push(p)));
     }
   } catch (err) {
     await stop();
     throw err;
   }
-  return { cloud, agents, devices, reports, stop };
+  const swapLines = () =>
+    edges.map((e, i) => ({
+      edge: EDGES[i]!,
+      lines: e
+        .stderr()
+        .split('\n')
+        .filter((l) => /deployment \S+: serving /.test(l)),
+    }));
+  return { admin: cloud.admin, devices, swapLines, stop };
 }

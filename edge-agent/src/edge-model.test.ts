@@ -2,9 +2,13 @@
  * The edge's mid model behind the dynamic batcher, on the committed INT8 model in a real onnxruntime
  * worker: batching under load must keep the worker fed and give every request its own answer.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Tensor } from '@fogline/shared';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR, loadModelEntry } from '@fogline/shared/model-repository';
+import { PROBE_CACHE_FILE } from '@fogline/shared/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_DEFAULTS } from './agent-options.ts';
 import { BATCHES_PER_WORKER, EdgeModel } from './edge-model.ts';
@@ -73,5 +77,26 @@ describe('EdgeModel', () => {
     expect(() => model.validate({ tensors: [{ ...good, data: bad }] })).toThrow(
       /element 5 is not a finite number/,
     );
+  });
+
+  it('loads a deployed version beside the serving one with its sizing and without probing, and both answer alike', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fogline-edge-model-'));
+    try {
+      const entry = await loadModelEntry(DEFAULT_MODELS_DIR, AGENT_DEFAULTS.model);
+      const serving = await EdgeModel.load({ entry, workers: 2, intraOpThreads: 1 });
+      // Asked for a probe and three workers, as the agent's own options might say: the serving
+      // model's two workers of one thread win (started one at a time), and no probe runs.
+      const next = await EdgeModel.load({ entry, sizing: 'probe', dataDir, workers: 3, beside: serving });
+      try {
+        expect(next.sizing).toEqual({ workers: 2, intraOpThreads: 1 });
+        expect(existsSync(join(dataDir, PROBE_CACHE_FILE))).toBe(false);
+        const [a, b] = await Promise.all([serving.infer(row(7)), next.infer(row(7))]);
+        expect(argmax(b.values)).toBe(argmax(a.values));
+      } finally {
+        await Promise.all([next.close(), serving.close()]);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -16,7 +16,7 @@ import type {
 } from '@fogline/shared';
 import { FoglineError, readClassAnswer, servingInput } from '@fogline/shared';
 import type { ModelEntry } from '@fogline/shared/model-repository';
-import { ModelInstance, type SizingMode } from '@fogline/shared/runtime';
+import { ModelInstance, type ModelInstanceOptions, type SizingMode } from '@fogline/shared/runtime';
 
 export interface EdgeModelOptions {
   readonly entry: ModelEntry;
@@ -33,6 +33,13 @@ export interface EdgeModelOptions {
   readonly maxBatchSize?: number;
   readonly maxQueueDelayMs?: number;
   readonly maxQueueSize?: number;
+  /**
+   * The model serving now, when this one loads beside it (a deployment, deployer.ts): the new version
+   * gets its workers × threads (and, when it was probe-sized, its probe's batching) and never probes
+   * (a probe under traffic would take every core for a second and measure the traffic), and its
+   * workers start one at a time, so loading takes one core beside the serving ones at a time.
+   */
+  readonly beside?: EdgeModel;
 }
 
 /**
@@ -71,6 +78,7 @@ export class EdgeModel {
       maxBatchSize: options.maxBatchSize,
       maxQueueDelayMs: options.maxQueueDelayMs,
       maxQueueSize: options.maxQueueSize,
+      ...(options.beside && sizedLike(options.beside.instance)),
       batchesPerWorker: BATCHES_PER_WORKER,
       warmupBatchSizes: [1],
       outputs: [outputs[0]!.name],
@@ -80,6 +88,11 @@ export class EdgeModel {
 
   get name(): string {
     return this.instance.name;
+  }
+
+  /** Inference workers × onnxruntime intra-op threads each, as loaded. */
+  get sizing(): { readonly workers: number; readonly intraOpThreads: number } {
+    return { workers: this.instance.engine.workers, intraOpThreads: this.instance.engine.intraOpThreads };
   }
 
   get version(): number {
@@ -140,4 +153,18 @@ export class EdgeModel {
   close(): Promise<void> {
     return this.instance.retire();
   }
+}
+
+/** ModelInstance options that load a model the way `serving` was loaded (EdgeModelOptions.beside). */
+function sizedLike(serving: ModelInstance): ModelInstanceOptions {
+  const { workers, intraOpThreads } = serving.engine;
+  const b = serving.batching;
+  const probed = b.adaptiveQueueDelay
+    ? {
+        preferredBatchSizes: b.preferredBatchSizes,
+        maxQueueDelayMs: b.maxQueueDelayMs,
+        adaptiveQueueDelay: true,
+      }
+    : {};
+  return { sizing: 'default', workers, intraOpThreads, oneByOne: true, ...probed };
 }

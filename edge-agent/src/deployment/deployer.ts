@@ -2,8 +2,8 @@
  * Applies the `deployment` block of the edge's desired state (shared model-deployment.ts; docs/
  * edge-agent.md "Deployments"): each deployment id once, one at a time, in the background. It
  * downloads the file with the edge token (model-download.ts), verifies its sha256, loads it beside the
- * serving model, warms it up on a batch of zeros, swaps it in (model-slot.ts) and reports `active`
- * with what served before. Any failure leaves the serving model as it was and reports `failed` with
+ * serving model, warms it up on a batch of zeros, swaps it in (model-slot.ts), logs what that cost
+ * (swap-cost.ts) and reports `active` with what served before. Any failure leaves the serving model as it was and reports `failed` with
  * its kind and one line; the id is remembered on disk (deployment-record.ts) and never retried.
  * A version already on disk with the right sha256 is not downloaded again. During a gate the
  * previous model stays loaded as the slot's shadow for `gate.shadowMs`; a deployment naming it then
@@ -43,6 +43,7 @@ import {
   type ModelFileSource,
 } from './model-download.ts';
 import type { ModelSlot } from './model-slot.ts';
+import { SwapCost } from './swap-cost.ts';
 
 export interface ModelStoreSource extends ModelFileSource {
   modelConfig(model: string, version: number, timeoutMs: number): Promise<unknown>;
@@ -153,12 +154,24 @@ export class Deployer {
       logger.info(`deployment ${d.id}: swapped back to ${shadow.label} (it was still loaded)`);
       return this.#activate(d, replaced);
     }
+    const cost = new SwapCost();
+    try {
+      return await this.#install(d, cost);
+    } finally {
+      cost.finish(); // a failed deployment stops the event-loop sampling too
+    }
+  }
+
+  /** Download, verify, load and warm `d`, then swap it in. */
+  async #install(d: DeploymentDirective, cost: SwapCost): Promise<void> {
+    const { slot, logger } = this.#o;
     this.#set({ ...ref(d), id: d.id, state: 'downloading', receivedBytes: 0, totalBytes: d.bytes });
-    const entry = await this.#fetch(d);
+    const entry = await this.#fetch(d, cost);
     const why = incompatibility(slot.current.config, entry.config);
     if (why) throw new DeploymentFailed('load', `${d.model}@${d.version}: ${why}`);
     this.#set({ ...ref(d), id: d.id, state: 'warming' });
     let next: EdgeModel;
+    cost.begin('load');
     try {
       next = await this.#o.load(entry, d.version);
     } catch (err) {
@@ -167,6 +180,7 @@ export class Deployer {
         `${d.model}@${d.version} does not load: ${fromUnknown(err).message}`,
       );
     }
+    cost.begin('warm-up');
     try {
       await next.warmUp();
     } catch (err) {
@@ -181,7 +195,7 @@ export class Deployer {
       throw new DeploymentFailed('download', 'the edge stopped before the swap');
     }
     const replaced = slot.swap(next);
-    logger.info(`deployment ${d.id}: serving ${next.label} (was ${replaced.label})`);
+    logger.info(`deployment ${d.id}: serving ${next.label} (was ${replaced.label}); ${cost.finish()}`);
     this.#endGate();
     if (d.gate && d.gate.shadowMs > 0) {
       slot.setShadow(replaced);
@@ -193,10 +207,11 @@ export class Deployer {
   }
 
   /** The version's entry on disk: downloaded and verified unless a copy with its sha256 is there. */
-  async #fetch(d: DeploymentDirective): Promise<ModelEntry> {
+  async #fetch(d: DeploymentDirective, cost: SwapCost): Promise<ModelEntry> {
     const { dataDir, source } = this.#o;
     const dir = versionDir(dataDir, d);
     const modelPath = join(dir, MODEL_FILE);
+    cost.begin('verify');
     if (await holds(modelPath, d.sha256)) {
       try {
         return await deployedEntry(dataDir, d);
@@ -204,6 +219,7 @@ export class Deployer {
         // No readable config beside it: fetch both again.
       }
     }
+    cost.begin('download');
     if (!source) throw new DeploymentFailed('download', 'this edge has no cloud URL to download models from');
     await mkdirPrivate(dir);
     let config: ModelConfig;
@@ -238,6 +254,7 @@ export class Deployer {
       throw new DeploymentFailed('download', fromUnknown(err).message);
     }
     this.#set({ ...ref(d), id: d.id, state: 'verifying', receivedBytes: d.bytes, totalBytes: d.bytes });
+    cost.begin('verify');
     const sha256 = await sha256File(partPath);
     if (sha256 !== d.sha256) {
       await rm(partPath, { force: true });

@@ -74,7 +74,8 @@ export function startDeployments(o: {
       openModelFile: (model, version, from, signal) =>
         cloud.replicas.call((c) => c.openModelFile(model, version, from, signal)),
     },
-    load: (entry, version) => EdgeModel.load({ ...config, entry, version }),
+    // Beside the serving model: its sizing, workers started one at a time, no probe (edge-model.ts).
+    load: (entry, version) => EdgeModel.load({ ...config, entry, version, beside: o.slot.current }),
     record: o.record,
     download: { ...DOWNLOAD_DEFAULTS, ...config.deploymentDownload },
     report: () => report(o.reported()),

@@ -28,6 +28,13 @@ export interface InferenceEngineOptions {
    * leave it off.
    */
   inlineMaxMs?: number;
+  /**
+   * Start the workers one after another (each loads its session before the next starts) instead of
+   * all at once. onnxruntime's InferenceSession.create runs synchronously on its thread (~0.1 s for
+   * digits-mid, more on a Pi), so N workers starting together take N cores for that long: a model
+   * loaded beside a serving one (an edge deployment) starts one by one and takes one core at a time.
+   */
+  oneByOne?: boolean;
 }
 
 export interface RunOptions {
@@ -140,7 +147,8 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
 
   const pool: PooledWorker[] = [];
   try {
-    for (const w of await Promise.all(Array.from({ length: workers }, spawn))) pool.push(w);
+    if (options.oneByOne) for (let i = 0; i < workers; i++) pool.push(await spawn());
+    else for (const w of await Promise.all(Array.from({ length: workers }, spawn))) pool.push(w);
   } catch (err) {
     closed = true;
     await Promise.all(pool.map((p) => p.worker.terminate()));

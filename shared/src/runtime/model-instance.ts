@@ -38,6 +38,8 @@ export interface ModelInstanceOptions extends SizingRequest {
    * (InferenceEngineOptions.inlineMaxMs, inline-lane.ts); default off. The cloud turns it on.
    */
   readonly inlineMaxMs?: number;
+  /** Start the workers one at a time (InferenceEngineOptions.oneByOne); default all at once. */
+  readonly oneByOne?: boolean;
 }
 
 /** What an instance is built from; `ModelInstance.load` makes one (tests may inject an engine). */
@@ -105,6 +107,7 @@ export class ModelInstance {
       workers: sizing.workers,
       intraOpThreads: sizing.intraOpThreads,
       inlineMaxMs: options.inlineMaxMs,
+      oneByOne: options.oneByOne,
     });
     try {
       // Warm both ends by default, so neither the first lone request nor the first full batch pays

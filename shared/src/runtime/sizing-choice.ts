@@ -55,6 +55,8 @@ export async function chooseSizing(
     maxQueueDelayMs: request.maxQueueDelayMs,
     maxQueueSize: request.maxQueueSize,
     preferredBatchSizes: request.preferredBatchSizes,
+    // Only a model loaded like a probe-sized one asks for it under `default` (edge-model.ts `beside`).
+    ...(request.adaptiveQueueDelay !== undefined && { adaptiveQueueDelay: request.adaptiveQueueDelay }),
   };
   if ((request.sizing ?? 'default') === 'default' || request.probeDir === undefined) {
     const rule =
