@@ -4,14 +4,16 @@
  * carry a drift block cut by the core's `quantileEdges` from digits-tiny's margins on the calibration
  * split. In-distribution test digits raise no alarm; inverted ones raise it within one window, and
  * the connected device's audit rate becomes 0.2 without reconnecting; back to the test digits, the
- * alarm clears after the calm windows and the audit rate goes back.
+ * alarm clears after the calm windows and the audit rate goes back. The edge has published no policy,
+ * so the alarm sends the audit rate alone: each device keeps its own routing, a device whose
+ * application escalates everything goes on escalating everything.
  */
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { type AgentFixture, startTestAgent } from '@fogline/edge-agent/testing';
-import { PSI_ALARM, scoreLogitRows } from '@fogline/shared';
+import { ALWAYS_ESCALATE_THRESHOLD, PSI_ALARM, scoreLogitRows } from '@fogline/shared';
 import { predictSplit } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { driftReferenceOf } from '@fogline/toolchain';
@@ -20,9 +22,13 @@ import { digitStream, inferAll as inferDigits } from './support/digit-stream.ts'
 
 const WINDOW = 500;
 const credential = { id: 'dev-1', token: 'tok-1' };
+/** A device whose application escalates everything (not pinned): it sends no histograms. */
+const escalating = { id: 'dev-2', token: 'tok-2' };
+const ESCALATE = { score: 'margin', threshold: ALWAYS_ESCALATE_THRESHOLD } as const;
 let dir = '';
 let fixture: AgentFixture;
 let device: Device;
+let escalator: Device;
 const states: string[] = [];
 const lines: string[] = [];
 const alarms: boolean[] = [];
@@ -58,7 +64,7 @@ beforeAll(async () => {
   }
   // No cloud: the edge answers what it gets.
   fixture = await startTestAgent({
-    devices: [credential],
+    devices: [credential, escalating],
     modelsDir: models,
     routingThreshold: 0,
     drift: { windowRequests: WINDOW, calmWindows: 2 },
@@ -76,9 +82,20 @@ beforeAll(async () => {
     driftHistogram: { everyRequests: 250 },
     onStateChange: (s) => states.push(s),
   });
+  escalator = await connectDevice({
+    broker: fixture.url,
+    deviceId: escalating.id,
+    token: escalating.token,
+    edgeId: fixture.info.edgeId,
+    model: tiny,
+    runtime: 'node',
+    policy: ESCALATE,
+    driftHistogram: false,
+  });
 }, 60_000);
 
 afterAll(async () => {
+  await escalator?.close();
   await device?.close();
   await fixture?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -117,8 +134,15 @@ describe('drift detection, device histograms → edge PSI alarm', () => {
     expect(status.events[0]!.psi).toBeGreaterThan(PSI_ALARM);
     expect(lines.filter((l) => l.startsWith('drift: alarm on'))).toHaveLength(1);
     await expect.poll(() => device.policy.auditRate, { timeout: 1000 }).toBe(0.2);
-    // The policy itself is the device model's calibrated one, now from the edge.
-    expect(device.policy).toMatchObject({ source: 'edge', score: 'margin' });
+    // The routing itself stays each device's own: the config's, and the application's that escalates
+    // everything (the calibrated policy in its place would have it answer alone on drifted inputs).
+    expect(device.policy).toMatchObject({ source: 'config', score: 'margin' });
+    await expect.poll(() => escalator.policy.auditRate, { timeout: 1000 }).toBe(0.2);
+    expect(escalator.policy).toMatchObject({ ...ESCALATE, source: 'option' });
+    expect(await escalator.infer(digitStream(1, 2, (x) => 1 - x)[0]!, { deadlineMs: 5000 })).toMatchObject({
+      tier: 'edge',
+      degraded: false,
+    });
     expect(fixture.agent.telemetry().drift).toMatchObject({ model: 'digits-tiny:1', alarm: true, alarms: 1 });
     expect(states).toEqual(['online']);
   });
@@ -135,6 +159,7 @@ describe('drift detection, device histograms → edge PSI alarm', () => {
     expect(status).toMatchObject({ alarm: false, alarms: 1 });
     expect(alarms).toEqual([true, false]);
     await expect.poll(() => device.policy.auditRate, { timeout: 1000 }).toBe(0.02);
+    expect(escalator.policy).toMatchObject({ ...ESCALATE, source: 'option', auditRate: 0.02 });
     expect(states).toEqual(['online']);
     expect(fixture.agent.reportCounts()).toMatchObject({ malformed: 0, dropped: 0 });
   });

@@ -110,6 +110,31 @@ describe('policy from the edge', () => {
     expect(d.stats()).toMatchObject({ local: 2, escalated: 1 });
   });
 
+  it('takes an audit rate sent alone and keeps its own routing (a drift alarm on an edge that sent no policy)', async () => {
+    const { d, events } = await device();
+    const { policy: _policy, ...rateOnly } = message({ audit_rate: 0.2 });
+    await publish(encodePolicyMessage(rateOnly));
+    await waitFor(() => d.policy.auditRate === 0.2, 'the audit rate');
+    expect(d.policy).toEqual({
+      ...ALWAYS_LOCAL,
+      source: 'option',
+      edgeVersion: rateOnly.version,
+      auditRate: 0.2,
+    });
+    expect(events).toMatchObject([{ kind: 'applied', previous: { ...ALWAYS_LOCAL, source: 'option' } }]);
+    expect((await d.infer(image(0))).tier).toBe('device');
+    // A policy from the edge later still replaces the routing, and an older message is still refused.
+    const sent = message();
+    await publish(encodePolicyMessage(sent));
+    await waitFor(() => d.policy.source === 'edge', 'the policy');
+    expect(d.policy).toEqual({
+      ...ALWAYS_ESCALATE,
+      source: 'edge',
+      edgeVersion: sent.version,
+      auditRate: 0.2,
+    });
+  });
+
   it('receives the retained policy at connect, with the source it came from', async () => {
     const sent = message({ policy: { score: 'margin', threshold: 0.5 } });
     await publish(encodePolicyMessage(sent));

@@ -3,7 +3,9 @@
  * edge"): the `policy` option, the model's config, the default — or the edge, which may publish a
  * newer one on its policy topic at any time. A valid message for this device's edge and model, newer
  * than the one applied, replaces the policy from the next inference on; anything else is refused with
- * a reason and the policy in effect stays. With `pinPolicy` the application's own policy always holds.
+ * a reason and the policy in effect stays. A message without a policy (an audit rate alone, e.g. a
+ * drift alarm's) leaves the routing as it is and takes the audit rate. With `pinPolicy` the
+ * application's own policy always holds.
  */
 import { type PolicyRefusal, type ResolvedPolicy, readPolicyMessage, topics } from '@fogline/shared';
 
@@ -11,7 +13,10 @@ export type PolicySource = 'default' | 'config' | 'option' | 'edge';
 
 export interface DevicePolicy extends ResolvedPolicy {
   readonly source: PolicySource;
-  /** Version of the edge's policy message, when `source` is 'edge'. */
+  /**
+   * Version of the edge's last message applied: always there when `source` is 'edge'; with another
+   * source, the edge has sent an audit rate alone.
+   */
   readonly edgeVersion?: number;
   /** The audit rate the edge sent with it, if any (for the audits of later F7 pieces). */
   readonly auditRate?: number;
@@ -80,8 +85,8 @@ export class PolicyInEffect {
     const { message } = reading;
     const auditRate = message.audit_rate ?? previous.auditRate;
     this.#current = Object.freeze({
-      ...message.policy,
-      source: 'edge',
+      // No policy in the message: the routing in effect stays, wherever it came from.
+      ...(message.policy ? { ...message.policy, source: 'edge' as const } : previous),
       edgeVersion: message.version,
       // A message without an audit rate leaves the one in effect.
       ...(auditRate !== undefined && { auditRate }),

@@ -42,7 +42,7 @@ describe('CloudRouting', () => {
     const { control, routing, published } = setup();
     await routing.receive(directive('c-1'));
     expect(control.edge).toEqual({ score: 'margin', threshold: 0.6 });
-    expect(published.map((m) => [m.model, m.policy.threshold])).toEqual([['digits-tiny:1', 0.5]]);
+    expect(published.map((m) => [m.model, m.policy?.threshold])).toEqual([['digits-tiny:1', 0.5]]);
     expect(routing.status()).toMatchObject({ id: 'c-1', applied: true });
     await routing.receive(directive('c-1'));
     expect(published).toHaveLength(1);

@@ -123,18 +123,23 @@ describe('drift monitor', () => {
 });
 
 describe('audit rate on drift', () => {
-  const published: { threshold: number; auditRate: number; model: string }[] = [];
+  const published: { threshold: number | undefined; auditRate: number; model: string }[] = [];
   let last: PolicyMessage | undefined;
-  const drift = (deviceModelPolicy = { score: 'margin', threshold: 0.33 } as const) =>
+  const drift = () =>
     createEdgeDrift({
       reference,
       options: { windowRequests: 100, calmWindows: 1 },
       logger: { info: () => {}, warn: () => {} },
-      deviceModelPolicy,
       published: () => last,
       publish: async (policy, { model, auditRate }) => {
-        published.push({ threshold: policy.threshold, auditRate, model });
-        last = { edge: 'e', version: published.length, model, policy, audit_rate: auditRate };
+        published.push({ threshold: policy?.threshold, auditRate, model });
+        last = {
+          edge: 'e',
+          version: published.length,
+          model,
+          ...(policy && { policy }),
+          audit_rate: auditRate,
+        };
         return last;
       },
     })!;
@@ -156,15 +161,15 @@ describe('audit rate on drift', () => {
     ]);
   });
 
-  it("with nothing published, uses the device model's calibrated policy and the default rate", () => {
+  it('with no policy published, sends the audit rate alone (the devices keep their own routing), then the default rate', () => {
     published.length = 0;
     last = undefined;
     const monitor = drift();
     monitor.receive('d', body(SHIFTED));
     monitor.receive('d', body(IN));
     expect(published).toEqual([
-      { threshold: 0.33, auditRate: 0.2, model: 'digits-tiny:1' },
-      { threshold: 0.33, auditRate: 0.02, model: 'digits-tiny:1' },
+      { threshold: undefined, auditRate: 0.2, model: 'digits-tiny:1' },
+      { threshold: undefined, auditRate: 0.02, model: 'digits-tiny:1' },
     ]);
   });
 });
@@ -217,17 +222,22 @@ describe('settling on a shift that persists', () => {
   });
 
   it("on the edge: settling publishes the controller's policy with the calm audit rate", () => {
-    const published: { threshold: number; auditRate: number }[] = [];
+    const published: { threshold: number | undefined; auditRate: number }[] = [];
     let last: PolicyMessage | undefined;
     const monitor = createEdgeDrift({
       reference,
       options: { windowRequests: 100 },
       logger: { info: () => {}, warn: () => {} },
-      deviceModelPolicy: { score: 'margin', threshold: 0.33 },
       published: () => last,
       publish: async (policy, { model, auditRate }) => {
-        published.push({ threshold: policy.threshold, auditRate });
-        last = { edge: 'e', version: published.length, model, policy, audit_rate: auditRate };
+        published.push({ threshold: policy?.threshold, auditRate });
+        last = {
+          edge: 'e',
+          version: published.length,
+          model,
+          ...(policy && { policy }),
+          audit_rate: auditRate,
+        };
         return last;
       },
     })!;
@@ -238,7 +248,7 @@ describe('settling on a shift that persists', () => {
     for (let i = 0; i < 3; i++) monitor.receive('d', body(SHIFTED));
     expect(monitor.status().reference).toBe('settled');
     expect(published).toEqual([
-      { threshold: 0.33, auditRate: 0.2 },
+      { threshold: undefined, auditRate: 0.2 },
       { threshold: 0.9, auditRate: 0.02 },
     ]);
   });
@@ -265,7 +275,12 @@ describe('routing changes the settle rule counts', () => {
       return monitor.status().reference === 'settled';
     };
     monitor.receive('dev-1', body(SHIFTED.map((c) => c * 2))); // alarm
-    publish(0.33, 0.2); // the alarm's audit rate on the calibrated policy
+    // The alarm's audit rate alone (no policy published yet), then on the calibrated policy.
+    control.commitDevicePolicy(
+      control.prepareDevicePolicy(undefined, { model: 'digits-tiny:1', auditRate: 0.2 }).message,
+    );
+    expect(settlesAfter()).toBe(false);
+    publish(0.33, 0.2);
     publish(0.33, 0.02);
     expect(settlesAfter()).toBe(false);
     control.setEdge({ score: 'maxprob', threshold: 0.8 }); // the controller moved the edge's threshold

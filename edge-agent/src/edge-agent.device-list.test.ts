@@ -1,7 +1,8 @@
 /**
  * The device list an edge syncs from the cloud (docs/design.md "Where the brokers are"): received as the
  * retained desired state on the cloud broker (the real fogline broker, as the cloud runs it), cached
- * on disk for restarts with the cloud down, and enforced at once when a device is removed. Also the
+ * on disk for restarts with the cloud down, and enforced at once when a device is removed; before the
+ * first list a device is told to retry, not refused. Also the
  * edge's retained status with its last will, and its telemetry.
  */
 
@@ -86,6 +87,10 @@ describe('device list sync', () => {
       cloudBrokerUrl: cloudUrl,
       telemetryIntervalMs: 200,
     });
+    // No list yet (first start, nothing cached): a device is told to retry (CONNACK 3, server
+    // unavailable), not that its token is wrong (4, which a device SDK takes as final).
+    expect(fixture.agent.deviceListVersion).toBeUndefined();
+    await expect(connectAgentDevice(fixture, dev1)).rejects.toMatchObject({ code: 3 });
     await publishDesired([dev1, dev2], 1);
     await until(() => fixture.agent.deviceListVersion === 1, 'device list v1');
     await until(() => retained.get(topics.status(edgeId)) === 'online', 'status online');

@@ -296,7 +296,6 @@ async function startAgent(
       reference: entry.config.drift,
       options: config.drift,
       logger,
-      deviceModelPolicy,
       published: () => control.devices,
       publish: (policy, options) => publishDevicePolicyOn(localBus, control, edgeId, policy, options),
       listeners: driftListeners,

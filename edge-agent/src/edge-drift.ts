@@ -1,8 +1,11 @@
 /**
  * Drift on a running edge (docs/edge-agent.md "Drift"): the drift monitor on the edge config's drift
  * reference, fed the devices' histogram reports, and the devices' audit rate raised while the alarm
- * is on: the device policy in effect is published again with `alarmAuditRate`, and with the rate
- * from before the alarm (else `calmAuditRate`) once it clears. The policy itself never changes here.
+ * is on: the device policy this edge last published is published again with `alarmAuditRate`, and
+ * with the rate from before the alarm (else `calmAuditRate`) once it clears. The policy itself never
+ * changes here: an edge that has published no policy for the device model sends the audit rate alone,
+ * and each device keeps the routing it applies (its application's `policy`, its config's), which the
+ * edge does not know.
  */
 import {
   type DriftReference,
@@ -24,12 +27,11 @@ export interface EdgeDriftDeps {
   readonly options: DriftOptions | false | undefined;
   readonly logger: AgentLogger;
   readonly now?: () => number;
-  /** The device model's calibrated routing, from the edge's repository, if it holds that model. */
-  readonly deviceModelPolicy: ResolvedPolicy | undefined;
   /** The device policy this edge last published, if any. */
   readonly published: () => PolicyMessage | undefined;
+  /** `policy` undefined: the audit rate alone. */
   readonly publish: (
-    policy: ResolvedPolicy,
+    policy: ResolvedPolicy | undefined,
     options: { model: string; auditRate: number },
   ) => Promise<PolicyMessage>;
   /** Told of every alarm change, after the audit rate's publish has started (later F7 pieces). */
@@ -48,17 +50,12 @@ export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
   const setAuditRate = (alarm: boolean) => {
     const last = deps.published();
     const current = last?.model === model ? last : undefined;
-    const policy = current?.policy ?? deps.deviceModelPolicy;
-    if (policy === undefined) {
-      logger.warn(
-        `drift: no calibrated policy known for ${model}'s devices; their audit rate stays as it is`,
-      );
-      return;
-    }
     if (alarm) rateBefore = current?.audit_rate;
     const auditRate = alarm ? settings.alarmAuditRate : (rateBefore ?? settings.calmAuditRate);
+    // Never the calibrated policy in place of none: a device escalating everything by its own
+    // policy would then answer alone, on the very inputs the alarm says it knows least.
     deps
-      .publish(policy, { model, auditRate })
+      .publish(current?.policy, { model, auditRate })
       .catch((err: Error) => logger.warn(`drift: could not publish the audit rate: ${err.message}`));
   };
   return new DriftMonitor({

@@ -56,9 +56,15 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
       warn: (message, fields) =>
         logger.warn(`local broker: ${message} ${fields ? JSON.stringify(fields) : ''}`),
     },
-    // Only devices of this edge's current list get in; everything else is refused at CONNECT.
-    resolveIdentity: async (clientId, token) =>
-      (await registry.verify(clientId, token)) ? { kind: 'device', id: clientId, edgeId } : null,
+    // Only devices of this edge's current list get in; everything else is refused at CONNECT. With no
+    // list yet (a first start, before the cloud sent one) no token can be checked: the device is told
+    // to retry (CONNACK 3, server unavailable), not that its token is wrong (4, which it never retries).
+    resolveIdentity: async (clientId, token) => {
+      if (registry.version === undefined) {
+        throw new FoglineError('UNAVAILABLE', 'no device list yet: the cloud has not sent one');
+      }
+      return (await registry.verify(clientId, token)) ? { kind: 'device', id: clientId, edgeId } : null;
+    },
   });
   let addresses: Awaited<ReturnType<FoglineBroker['listen']>>;
   try {

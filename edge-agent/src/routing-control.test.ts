@@ -40,6 +40,21 @@ describe('RoutingControl', () => {
     expect(c.history()).toHaveLength(1);
   });
 
+  it('publishes an audit rate alone as no routing change: logged, not in the history, no listener told', () => {
+    const { c, lines } = control(() => 7);
+    const told: unknown[] = [];
+    c.listen((change) => told.push(change));
+    const { message } = c.prepareDevicePolicy(undefined, { model: 'm:1', auditRate: 0.2 });
+    expect(message).toEqual({ edge: 'edge-a', version: 7, model: 'm:1', audit_rate: 0.2 });
+    c.commitDevicePolicy(message);
+    expect(c.devices).toEqual(message);
+    expect(c.history()).toEqual([]);
+    expect(told).toEqual([]);
+    expect(lines).toEqual(['routing: device audit rate for m:1 0.2 (v7), their own routing kept']);
+    // Neither a policy nor a rate says nothing: refused before anything is published.
+    expect(() => c.prepareDevicePolicy(undefined, { model: 'm:1' })).toThrow(/neither/);
+  });
+
   it('keeps a bounded history, oldest dropped first, and changes nothing on an invalid policy', () => {
     const { c, lines } = control(() => 0, 3);
     for (const threshold of [0.1, 0.2, 0.3, 0.4]) c.setEdge({ score: 'margin', threshold });

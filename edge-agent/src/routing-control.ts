@@ -104,6 +104,7 @@ export class RoutingControl {
   /**
    * The next policy message for the devices, validated and encoded; `commit` it once published. The
    * version is the wall clock in ms, and always above the last one, so a restarted edge moves forward.
+   * `raw` undefined: an audit rate alone (required then), the devices keep the routing they apply.
    */
   prepareDevicePolicy(
     raw: unknown,
@@ -113,7 +114,7 @@ export class RoutingControl {
       edge: this.#options.edgeId,
       version: Math.max(Math.floor(this.#now()), this.#lastVersion + 1),
       model: options.model,
-      policy: resolvePolicy(raw),
+      ...(raw !== undefined && { policy: resolvePolicy(raw) }),
       ...(options.auditRate !== undefined && { audit_rate: options.auditRate }),
     };
     const payload = encodePolicyMessage(message);
@@ -121,11 +122,20 @@ export class RoutingControl {
     return { message, payload };
   }
 
-  /** Records a published device policy (a slower publish of an older version is recorded, not applied). */
+  /**
+   * Records a published device policy (a slower publish of an older version is recorded, not applied).
+   * An audit rate sent alone changes no routing: logged, not in the history.
+   */
   commitDevicePolicy(message: PolicyMessage): void {
     const from = this.#devices?.policy;
     if (this.#devices !== undefined && this.#devices.version > message.version) return;
     this.#devices = message;
+    if (message.policy === undefined) {
+      this.#options.logger.info(
+        `routing: device audit rate for ${message.model} ${message.audit_rate} (v${message.version}), their own routing kept`,
+      );
+      return;
+    }
     this.#record({
       at: new Date(this.#now()),
       target: 'devices',
@@ -166,12 +176,15 @@ export class RoutingControl {
   }
 }
 
-/** Publishes the devices' policy, retained, and records it once the broker has it. */
+/**
+ * Publishes the devices' policy, retained, and records it once the broker has it; `policy` undefined
+ * publishes `options.auditRate` alone.
+ */
 export async function publishDevicePolicyOn(
   bus: LocalBus,
   control: RoutingControl,
   edgeId: string,
-  policy: RoutingPolicy,
+  policy: RoutingPolicy | undefined,
   options: DevicePolicyOptions,
 ): Promise<PolicyMessage> {
   const { message, payload } = control.prepareDevicePolicy(policy, options);

@@ -47,9 +47,8 @@ async function replicasUnderLoad(edgeId: string, redisUrl: string) {
 }
 
 /**
- * Waits for `n` cloud answers from now on, to the wire device (it always asks the edge; the SDK devices
- * follow the device policy their edge publishes, which a desired state republished by the cloud may
- * change); the ms it took.
+ * Waits for `n` cloud answers from now on, to the wire device (it always asks the edge, whatever
+ * device policy the edge publishes; the SDK devices follow that policy); the ms it took.
  */
 async function cloudAnswers(wire: WireDevice, n: number, timeoutMs: number): Promise<number> {
   const from = wire.tiers.length;

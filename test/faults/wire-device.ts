@@ -4,7 +4,7 @@
  * delivers, counted per request id, where a duplicate would show.
  */
 import { encodeFabricRequest, readFabricReply, topics } from '@fogline/shared';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 export interface WireDeviceOptions {
   /** MQTT clean session (default true, as the SDK connects); false keeps a persistent session. */
@@ -57,7 +57,7 @@ export async function connectWireDevice(
   edgeId: string,
   options: WireDeviceOptions = {},
 ): Promise<WireDevice> {
-  const client = await mqtt.connectAsync(url, {
+  const client = await connectRetrying(url, {
     protocolVersion: 4,
     clientId: id,
     username: id,
@@ -146,4 +146,20 @@ export async function connectWireDevice(
     close: () => client.endAsync(true),
   };
   return device;
+}
+
+/**
+ * Connects as a device does: CONNACK 3 (server unavailable: e.g. an edge with no device list yet)
+ * is retried, every 200 ms for up to 30 s; any other refusal is final.
+ */
+async function connectRetrying(url: string, options: IClientOptions): Promise<MqttClient> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await mqtt.connectAsync(url, options);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 3 || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }

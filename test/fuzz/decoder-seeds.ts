@@ -175,6 +175,8 @@ export const policySeeds = [
     policy: { score: 'entropy', threshold: 0.9 },
     audit_rate: 0.1,
   }),
+  // An audit rate alone (a drift alarm's, the devices keep their own routing).
+  encodePolicyMessage({ edge: 'edge-a', version: 5, model: 'digits-tiny:1', audit_rate: 0.2 }),
 ];
 
 export const routing = {

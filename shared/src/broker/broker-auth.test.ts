@@ -94,11 +94,18 @@ describe('authentication (username = client id, password = token)', () => {
         resolveIdentity: async () => {
           throw new Error('database down');
         },
+        // One failed authentication per address: a resolver failure checked nothing, so it takes none.
+        authFailures: { perAddress: { ratePerSec: 0.01, burst: 1 } },
       },
     );
     try {
-      await expect(failing.connect('dev-1', 'tok-1')).rejects.toMatchObject({ code: 3 });
-      expect(failing.broker.stats().connectRefused['resolver-error']).toBe(1);
+      for (let i = 0; i < 3; i++) {
+        await expect(failing.connect('dev-1', 'tok-1')).rejects.toMatchObject({ code: 3 });
+      }
+      expect(failing.broker.stats().connectRefused).toMatchObject({
+        'resolver-error': 3,
+        'auth-throttled': 0,
+      });
     } finally {
       await failing.close();
     }

@@ -125,6 +125,7 @@ export function createConnectGuard(
         done(null, true);
       },
       (err: unknown) => {
+        throttle.release(address); // nothing was checked: not a failed authentication
         options.logger.warn('identity resolver failed', { clientId, error: String(err) });
         refuse('resolver-error', SERVER_UNAVAILABLE, 'credentials cannot be checked right now');
       },

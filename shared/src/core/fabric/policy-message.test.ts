@@ -22,6 +22,16 @@ describe('policy message', () => {
     expect(reading).toEqual({ ok: true, message });
   });
 
+  it('reads a message without a policy as an audit rate alone, and refuses one with neither', () => {
+    const { policy: _policy, ...rateOnly } = message;
+    const reading = readPolicyMessage(encodePolicyMessage(rateOnly), expectation);
+    expect(reading).toEqual({ ok: true, message: rateOnly });
+    expect(reading.ok && 'policy' in reading.message).toBe(false);
+    const { audit_rate: _rate, ...neither } = rateOnly;
+    expect(reasonOf(neither)).toMatch(/neither "policy" nor "audit_rate"/);
+    expect(() => encodePolicyMessage(neither)).toThrow(/neither/);
+  });
+
   it('refuses another edge, another model and a version not newer than the one applied', () => {
     expect(reasonOf({ ...message, edge: 'edge-b' })).toMatch(/edge "edge-b", not "edge-a"/);
     expect(reasonOf({ ...message, model: 'digits-tiny:2' })).toMatch(/model "digits-tiny:2"/);

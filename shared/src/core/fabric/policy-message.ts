@@ -8,8 +8,10 @@
  *
  * `version` increases with every publish of that edge (the edge uses its wall clock in ms, so a
  * restarted edge still moves forward); `model` is the `name:version` of the device model the policy
- * was fitted for. A reader refuses, with a reason, anything malformed, out of range, for another
- * edge or model, or not newer than what it applies: the receiver keeps its current policy.
+ * was fitted for. Without `policy` the message only sets the audit rate (a drift alarm's, from an edge
+ * that has sent its devices no policy): each device keeps the routing it applies. A reader refuses,
+ * with a reason, anything malformed, out of range, for another edge or model, carrying neither a
+ * policy nor an audit rate, or not newer than what it applies: the receiver keeps its current policy.
  */
 import { FoglineError } from '../errors.ts';
 import { ALWAYS_ESCALATE_THRESHOLD, type ResolvedPolicy } from '../routing/policy.ts';
@@ -25,7 +27,8 @@ export interface PolicyMessage {
   readonly version: number;
   /** `name:version` of the device model this policy applies to. */
   readonly model: string;
-  readonly policy: ResolvedPolicy;
+  /** Absent: the devices keep the routing they apply (then `audit_rate` is there). */
+  readonly policy?: ResolvedPolicy;
   /** Share of requests a device audits, in [0, 1]; absent = the device keeps its own. */
   readonly audit_rate?: number;
 }
@@ -92,21 +95,18 @@ export function readPolicyMessage(payload: Uint8Array, expect: PolicyExpectation
   }
   if (typeof model !== 'string' || !MODEL_PATTERN.test(model))
     return refuse('"model" must be "name:version"');
-  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
-    return refuse('"policy" must be an object');
-  }
-  const { score, threshold } = policy as Record<string, unknown>;
-  if (!isScoreKind(score)) {
-    return refuse(`"policy.score" must be one of ${SCORE_KINDS.join(', ')}`, 'out-of-range');
-  }
-  if (!isThreshold(threshold)) {
-    return refuse(
-      `"policy.threshold" must be a number in [0, 1] or ${ALWAYS_ESCALATE_THRESHOLD}, got ${String(threshold)}`,
-      'out-of-range',
-    );
+  let routing: ResolvedPolicy | undefined;
+  if (policy !== undefined) {
+    const read = readPolicy(policy);
+    if (typeof read === 'string') return refuse(read, 'out-of-range');
+    if (read === undefined) return refuse('"policy" must be an object');
+    routing = read;
   }
   if (auditRate !== undefined && !isAuditRate(auditRate)) {
     return refuse('"audit_rate" must be in [0, 1]', 'out-of-range');
+  }
+  if (routing === undefined && auditRate === undefined) {
+    return refuse('it carries neither "policy" nor "audit_rate"');
   }
   if (edge !== expect.edge) return refuse(`it is for edge "${edge}", not "${expect.edge}"`, 'other-edge');
   if (model !== expect.model)
@@ -118,8 +118,19 @@ export function readPolicyMessage(payload: Uint8Array, expect: PolicyExpectation
     edge,
     version,
     model,
-    policy: Object.freeze({ score, threshold }),
+    ...(routing !== undefined && { policy: routing }),
     ...(auditRate !== undefined && { audit_rate: auditRate }),
   };
   return { ok: true, message: Object.freeze(message) };
+}
+
+/** The message's `policy`; a string says why it is out of range, undefined that it is not an object. */
+function readPolicy(policy: unknown): ResolvedPolicy | string | undefined {
+  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) return undefined;
+  const { score, threshold } = policy as Record<string, unknown>;
+  if (!isScoreKind(score)) return `"policy.score" must be one of ${SCORE_KINDS.join(', ')}`;
+  if (!isThreshold(threshold)) {
+    return `"policy.threshold" must be a number in [0, 1] or ${ALWAYS_ESCALATE_THRESHOLD}, got ${String(threshold)}`;
+  }
+  return Object.freeze({ score, threshold });
 }
