@@ -147,6 +147,9 @@ describe('faults: a cloud of two replicas', { timeout: 300_000 }, () => {
     report('Redis restarted', ledger, wire);
     allAnswered(wire);
     expect(system.clouds.every((c) => c.child.exitCode === null)).toBe(true);
+    // The enrolment answered 201 during the outage; its desired state is published again once Redis is back.
+    expect(enrolment.status).toBe(201);
+    expect(inOutageAdmitted).toBe(true);
   });
 });
 

@@ -25,6 +25,8 @@ export interface BrokerCluster {
    * replica revoked an identity (drop what this replica caches for it).
    */
   join(broker: FoglineBroker, onRevoked: (kind: RevokedKind, id: string) => void): Promise<BrokerClients>;
+  /** Runs `listener` each time Redis is back after it was lost (Cluster.onReconnected). */
+  onReconnected(listener: () => void): () => void;
 }
 
 export function brokerCluster(cluster: Cluster, options: { heartbeatMs: number }): BrokerCluster {
@@ -42,5 +44,6 @@ export function brokerCluster(cluster: Cluster, options: { heartbeatMs: number }
       clients = await ClusterClients.join({ broker: joined, heartbeatMs: options.heartbeatMs, onRevoked });
       return clients;
     },
+    onReconnected: (listener) => cluster.onReconnected(listener),
   };
 }

@@ -40,6 +40,12 @@ export interface Cluster {
    * keys itself).
    */
   duplicate(options?: { keyPrefix?: string }): Redis;
+  /**
+   * Runs `listener` each time the command connection is back after it was lost (not at the first
+   * connect): what was published while Redis was gone (desired state, retained messages) is lost, and
+   * the listener publishes it again. Returns a function that removes the listener.
+   */
+  onReconnected(listener: () => void): () => void;
   /** Closes every connection this cluster opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -58,7 +64,8 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
   }
   const log = options.log ?? (() => {});
   const opened: Redis[] = [];
-  const connect = (keyPrefix?: string): Redis => {
+  const reconnected = new Set<() => void>();
+  const connect = (keyPrefix?: string, onBack?: () => void): Redis => {
     const redis = new Redis(options.url, {
       ...(keyPrefix !== undefined && { keyPrefix }),
       lazyConnect: true,
@@ -75,12 +82,15 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
     });
     redis.on('ready', () => {
       if (lastError) log(`redis ${where}: connected again`);
+      if (lastError) onBack?.();
       lastError = '';
     });
     opened.push(redis);
     return redis;
   };
-  const redis = connect();
+  const redis = connect(undefined, () => {
+    for (const listener of reconnected) listener();
+  });
   try {
     await redis.connect();
     await redis.ping();
@@ -98,6 +108,10 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
       const copy = connect(copyOptions.keyPrefix);
       void copy.connect().catch(() => {}); // errors are logged by the 'error' listener; it retries
       return copy;
+    },
+    onReconnected: (listener) => {
+      reconnected.add(listener);
+      return () => reconnected.delete(listener);
     },
     close: () => {
       closing ??= Promise.all(opened.map(closeConnection)).then(() => {});

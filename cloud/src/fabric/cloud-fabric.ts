@@ -95,6 +95,8 @@ export interface CloudFabricOptions {
 /** `fogline/v1/edge/+/<leaf>`: edge-to-cloud topics the cloud follows ([MQTT-4.7.1-3]: `+` is a whole level). */
 /** How long an admin call (enrolment, revocation) waits for the edge's desired state to be published. */
 const ENROLMENT_PUBLISH_WAIT_MS = 5_000;
+/** How long after Redis is back every edge's desired state is published again. */
+const REPUBLISH_AFTER_REDIS_MS = 1_000;
 
 const edgeTopic = (leaf: string) => `${TOPIC_PREFIX}/edge/+/${leaf}`;
 const EDGE_ID_LEVEL = TOPIC_PREFIX.split('/').length + 1;
@@ -212,6 +214,15 @@ export class CloudFabric {
         );
       }
       if (options.cluster) clients = await options.cluster.join(broker, revokedElsewhere);
+      // Desired state published while Redis was gone never reached the edges (the publish failed or
+      // was lost with the connection): publish every edge's again once Redis is back. The broker's
+      // own connections come back with the same backoff, hence the delay.
+      options.cluster?.onReconnected(() => {
+        setTimeout(() => {
+          if (fabric?.closing) return;
+          fabric?.publishAll().catch((err: Error) => log('could not publish the desired states again', err));
+        }, REPUBLISH_AFTER_REDIS_MS).unref();
+      });
       await follow(broker, edgeTopic('status'), (id, p, local) => presence.onStatus(id, p, local));
       await follow(broker, edgeTopic('telemetry'), (id, p, local) => presence.onTelemetry(id, p, local));
       await follow(broker, edgeTopic('reported'), (id, p, local) => presence.onReported(id, p, local));
