@@ -1,7 +1,8 @@
 /**
- * `npm run bench -- cloud [--seconds N] [--rounds N] [--sizing probe|default] [--workers N] [--intra-op-threads N]`
+ * `npm run bench -- cloud [--seconds N] [--rounds N] [--sizing probe|default] [--workers N] [--intra-op-threads N] [--concurrency 1,16,64]`
  * (`--sizing probe`: the gateway sized from digits-large's probe on this box, as `fogline cloud` does;
- * default: the core-count rule, as the earlier reports were taken)
+ * default: the core-count rule, as the earlier reports were taken; `--concurrency` other than all three
+ * levels prints its rows and writes no report, e.g. `--concurrency 1` for the lone-request figures)
  * Raw onnxruntime-node on digits-large (best over batch and intra-op threads: the box's limit) against
  * the gateway (auth on) at concurrency 1/16/64, binary and JSON, each round paired with raw just before.
  */
@@ -12,7 +13,7 @@ import { DEFAULT_INLINE_MAX_MS } from '@fogline/cloud';
 import { startCloud } from '@fogline/cloud/testing';
 import { DEFAULT_MODELS_DIR, loadModelEntry } from '@fogline/shared/model-repository';
 import { chooseSizing } from '@fogline/shared/runtime';
-import { measureHttpFloor } from './cloud/floor.ts';
+import { measureHttpFloor, openInferFloor } from './cloud/floor.ts';
 import {
   type GatewayPoint,
   gatewayRound,
@@ -24,7 +25,7 @@ import {
   summarise,
 } from './cloud/gateway.ts';
 import { budgetTable, ceilingNote, cpuBudget } from './lib/cpu-budget.ts';
-import { numberFlag } from './lib/flags.ts';
+import { numberFlag, stringFlag } from './lib/flags.ts';
 import { openRaw, type RawPoint, sweep } from './lib/raw-onnx.ts';
 import { machineLine, reportHead, table, target, targetsTable, writeReport } from './lib/report.ts';
 import { type HttpLoadPlan, runLoad } from './load/run-load.ts';
@@ -35,6 +36,9 @@ const HEAD =
 export default async function run(args: string[] = []): Promise<void> {
   const seconds = numberFlag(args, '--seconds', 3);
   const rounds = numberFlag(args, '--rounds', 3);
+  const levels = (stringFlag(args, '--concurrency') ?? '1,16,64').split(',').map(Number);
+  if (!levels.every((n) => Number.isInteger(n) && n >= 1)) throw new Error('--concurrency: e.g. 1,16,64');
+  const partial = levels.join() !== '1,16,64';
   const cores = availableParallelism();
   const sizingMode = args.includes('--sizing') ? args[args.indexOf('--sizing') + 1] : 'default';
   if (sizingMode !== 'probe' && sizingMode !== 'default') throw new Error('--sizing: probe or default');
@@ -83,18 +87,29 @@ export default async function run(args: string[] = []): Promise<void> {
       durationMs,
     });
     for (const mode of MODES) await runLoad(plan(mode, 64, 1500));
+    const sampleDims = entry.config.inputs[0]!.shape.slice(1);
+    const inferFloor = await openInferFloor(plan('binary', 1), MODEL_PATH, intraOpThreads, sampleDims);
     const gateway: GatewayPoint[] = [];
     for (const mode of MODES) {
-      for (const concurrency of [1, 16, 64]) {
+      for (const concurrency of levels) {
         const done = [];
+        const floor = mode === 'binary' && concurrency === 1 ? inferFloor : undefined;
         for (let r = 0; r < rounds; r++)
-          done.push(await gatewayRound(plan(mode, concurrency), rawBest, best.batch, rawSingle));
+          done.push(await gatewayRound(plan(mode, concurrency), rawBest, best.batch, rawSingle, floor));
         const point = summarise(mode, concurrency, done);
         gateway.push(point);
         console.log(
           `gateway ${mode} c=${concurrency}: ${point.reqPerSec.toFixed(0)} req/s, errors ${point.errors}`,
         );
       }
+    }
+    await inferFloor.close();
+    if (partial) {
+      for (const g of gateway) g.efficiency = g.reqPerSec / best.samplesPerSec;
+      console.log(`${table(HEAD, gateway.map(row))}\n`);
+      const c1 = gateway.find((g) => g.mode === 'binary' && g.concurrency === 1);
+      if (c1) console.log(c1Note(c1));
+      return;
     }
     // 3. The floor: a bare node:http server answering the gateway's own binary response bytes.
     const floor = await measureHttpFloor(plan('binary', 64));
@@ -136,9 +151,6 @@ export default async function run(args: string[] = []): Promise<void> {
     };
     const targets = [efficiency('binary', 0.9), efficiency('json', 0.6), added('binary'), added('json')];
     const b = budget;
-    const f = (x: number, d = 2) => x.toFixed(d);
-    const row = (g: GatewayPoint) =>
-      `${g.mode} | ${g.concurrency} | ${f(g.reqPerSec, 0)} | ${f(g.p50Ms)} | ${f(g.p99Ms)} | ${f(g.rawBestSamplesPerSec, 0)} | ${f(g.efficiency)} | ${f(g.efficiencyPaired)} | ${f(g.rawSingleP50Ms)} | ${g.concurrency === 1 ? f(g.addedP50Ms) : '–'} | ${f(g.gatewayCpuMicros, 0)} | ${f(g.loadCpuMicros, 0)} | ${g.errors}`;
     const md = `# Cloud gateway benchmark (${MODEL})
 
 ${machineLine(report.at, report.machine)} · command: \`${report.command}\`
@@ -148,6 +160,8 @@ Raw limit: one onnxruntime-node session, ${best.intraOpThreads} intra-op thread(
 ${table(HEAD, gateway.map(row))}
 
 ${targetsTable(targets)}
+
+${c1Note(at('binary', 1))}
 
 **Where the CPU goes** (binary, concurrency 64). The load generator shares the ${b.cores} cores with the gateway, so every request's CPU counts wherever it is spent: each process's CPU time (all its threads) over a round ÷ its requests. The floor (bench/cloud/floor.ts): a bare \`node:http\` server that reads each body and answers the gateway's own response bytes, under the same load: ${f(floor.reqPerSec, 0)} req/s, ${f(floor.serverCpuMicros, 1)} µs CPU per request in the server, ${f(floor.loadCpuMicros, 1)} µs in the load process (at that rate).
 
@@ -166,4 +180,15 @@ A gateway with no work of its own (model at raw speed + bare HTTP + this load ge
     await rawBest.close();
     await rawSingle.close();
   }
+}
+
+const f = (x: number, d = 2) => x.toFixed(d);
+
+/** One table row of a gateway point. */
+const row = (g: GatewayPoint) =>
+  `${g.mode} | ${g.concurrency} | ${f(g.reqPerSec, 0)} | ${f(g.p50Ms)} | ${f(g.p99Ms)} | ${f(g.rawBestSamplesPerSec, 0)} | ${f(g.efficiency)} | ${f(g.efficiencyPaired)} | ${f(g.rawSingleP50Ms)} | ${g.concurrency === 1 ? f(g.addedP50Ms) : '–'} | ${f(g.gatewayCpuMicros, 0)} | ${f(g.loadCpuMicros, 0)} | ${g.errors}`;
+
+/** Where a lone binary request's added latency goes: what any Node server adds, and the gateway's own. */
+function c1Note(g: GatewayPoint): string {
+  return `**Concurrency 1** (binary, medians of the rounds): raw onnxruntime alone answers in ${f(g.rawSingleP50Ms)} ms at p50. The floor (bench/cloud/floor.ts), a bare \`node:http\` server that runs the same session itself on each request's tensor bytes and answers the gateway's response bytes, adds **${f(g.floorAddedP50Ms)} ms** to that: HTTP over loopback, both processes' wake-ups and the load generator, which any Node gateway pays. The gateway adds ${f(g.addedP50Ms)} ms: ${f(g.addedP50Ms - g.floorAddedP50Ms)} ms of its own (routing, auth and rate limit, body read, OIP decode and validation, batcher, encode, metrics).`;
 }

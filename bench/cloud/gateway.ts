@@ -8,6 +8,7 @@ import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import type { RawBaseline } from '../lib/raw-onnx.ts';
 import { median } from '../lib/stats.ts';
 import { type HttpLoadPlan, runLoad } from '../load/run-load.ts';
+import type { InferFloor } from './floor.ts';
 
 export const MODEL = 'digits-large';
 export const MODES = ['binary', 'json'] as const;
@@ -27,18 +28,23 @@ export function requestBodies(mode: Mode) {
   });
 }
 
-/** Raw (best configuration, and batch 1 like a gateway worker) just before, then the gateway. */
+/**
+ * Raw (best configuration, and batch 1 like a gateway worker) just before, then the gateway; then,
+ * with `floor` (binary, concurrency 1), the bare server that runs the model itself (floor.ts).
+ */
 export async function gatewayRound(
   plan: HttpLoadPlan,
   rawBest: RawBaseline,
   bestBatch: number,
   rawSingle: RawBaseline,
+  floor?: InferFloor,
 ) {
   const rawPaired = await rawBest.measure(bestBatch, 600);
   const rawSingleP50Ms = (await rawSingle.single(400)).p50Ms;
   const cpu = process.cpuUsage();
   const load = await runLoad(plan);
   const spent = process.cpuUsage(cpu);
+  const floorP50Ms = floor ? await floor.round(plan) : Number.NaN;
   const reqPerSec = load.completed / load.seconds;
   return {
     reqPerSec,
@@ -49,6 +55,8 @@ export async function gatewayRound(
     rawSingleP50Ms,
     efficiencyPaired: reqPerSec / rawPaired.samplesPerSec,
     addedP50Ms: load.latency.p50Ms - rawSingleP50Ms,
+    /** What the bare server that runs the model itself adds (NaN where not measured). */
+    floorAddedP50Ms: floorP50Ms - rawSingleP50Ms,
     /** CPU per request, µs: this process (gateway and its workers) and the load process. */
     gatewayCpuMicros: (spent.user + spent.system) / Math.max(1, load.total),
     loadCpuMicros: load.cpuMicrosPerRequest,

@@ -63,13 +63,15 @@ export async function listenHttp(app: FetchApp, options: ListenOptions): Promise
   let closing = false;
   let onDrained: (() => void) | undefined;
 
+  // One listener for every response (`this` is the response): no closure per request.
+  function onResponseClose(this: ServerResponse): void {
+    active.delete(this);
+    if (active.size === 0) onDrained?.();
+  }
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     active.add(res);
     if (closing) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      active.delete(res);
-      if (active.size === 0) onDrained?.();
-    });
+    res.on('close', onResponseClose); // emitted once
     const retryAfterMs = options.gate?.(req);
     if (retryAfterMs === undefined) return void listener(req, res);
     req.resume();

@@ -111,39 +111,46 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
   };
 
   /**
-   * Runs `check` within the source address's failure budget (see the module comment); synchronous
-   * when `check` is. `edgeId`: the id claimed, whose failures past its budget are answered late.
+   * Call before checking a credential from `source` (see the module comment): throws RATE_LIMITED when
+   * the address is over its failure budget.
    */
-  const throttled = <T>(
+  const openGate = (source: string | undefined): void => {
+    const gate = throttle?.begin(source);
+    if (gate === undefined || gate.ok) return;
+    metrics?.authFailures.inc({ reason: 'throttled' });
+    throw new FoglineError(
+      'RATE_LIMITED',
+      `too many failed authentications from ${source}; retry in ${gate.retryAfterMs} ms`,
+      { details: { retryAfterMs: gate.retryAfterMs } },
+    );
+  };
+
+  /**
+   * A check's failure, counted against `source` (and `edgeId`, the id claimed, whose failures past
+   * its budget are answered late) when the credential was wrong; rethrown, or rejected after the delay.
+   */
+  const failed = (
+    err: unknown,
     source: string | undefined,
     edgeId: string | undefined,
-    check: () => T | Promise<T>,
-  ) => {
-    if (!throttle) return check();
-    const gate = throttle.begin(source);
-    if (!gate.ok) {
-      metrics?.authFailures.inc({ reason: 'throttled' });
-      throw new FoglineError(
-        'RATE_LIMITED',
-        `too many failed authentications from ${source}; retry in ${gate.retryAfterMs} ms`,
-        { details: { retryAfterMs: gate.retryAfterMs } },
-      );
-    }
-    const failed = (err: unknown): never | Promise<never> => {
-      // Only a wrong credential counts (over its own request rate, it was right).
-      const delayMs = fromUnknown(err).code === 'UNAUTHENTICATED' ? throttle.failed(source, edgeId) : 0;
-      if (delayMs === 0) throw err;
-      return holdFor(delayMs).then(() => {
-        throw err;
-      });
-    };
-    try {
-      const result = check();
-      return result instanceof Promise ? result.then(undefined, failed) : result;
-    } catch (err) {
-      return failed(err);
-    }
+  ): never | Promise<never> => {
+    // Only a wrong credential counts (over its own request rate, it was right).
+    const delayMs =
+      throttle && fromUnknown(err).code === 'UNAUTHENTICATED' ? throttle.failed(source, edgeId) : 0;
+    if (delayMs === 0) throw err;
+    return holdFor(delayMs).then(() => {
+      throw err;
+    });
   };
+
+  /**
+   * `result` of a check made after openGate: its failure counted by `failed`; synchronous when the
+   * check is, and no closure then (this runs for every inference).
+   */
+  const settle = <T>(result: T | Promise<T>, source: string | undefined, edgeId: string | undefined) =>
+    result instanceof Promise && throttle
+      ? result.then(undefined, (err: unknown) => failed(err, source, edgeId))
+      : result;
 
   const refuseBareEdgeToken = (): never => {
     metrics?.authFailures.inc({ reason: 'invalid' });
@@ -160,19 +167,29 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
       const credential = bearerToken(authorization);
       if (credential === undefined) return keys.admit(authorization, source); // missing: refused at once
       const edge = parseEdgeCredential(credential);
-      return throttled(source, edge?.edgeId, () => {
+      openGate(source);
+      try {
         if (edge) {
           const admitted = checkEdge(edge);
-          return admitted instanceof Promise ? admitted.then(() => null) : null;
+          return settle(admitted instanceof Promise ? admitted.then(() => null) : null, source, edge.edgeId);
         }
         if (credential.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
-        return keys.admit(authorization, source);
-      });
+        return settle(keys.admit(authorization, source), source, undefined);
+      } catch (err) {
+        return failed(err, source, edge?.edgeId);
+      }
     },
     authenticateEdge(authorization, source) {
       const credential = bearerToken(authorization);
       const edge = credential === undefined ? null : parseEdgeCredential(credential);
-      if (edge) return throttled(source, edge.edgeId, () => checkEdge(edge));
+      if (edge) {
+        openGate(source);
+        try {
+          return settle(checkEdge(edge), source, edge.edgeId);
+        } catch (err) {
+          return failed(err, source, edge.edgeId);
+        }
+      }
       if (credential?.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
       metrics?.authFailures.inc({ reason: credential === undefined ? 'missing' : 'invalid' });
       throw new FoglineError(

@@ -175,27 +175,41 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
   const run = (feeds: TensorFeeds, runOptions: RunOptions = {}): Promise<TensorMap> => {
     if (closed) return Promise.reject(new FoglineError('UNAVAILABLE', 'inference engine is closed'));
     if (!inline) return runOnWorker(feeds, runOptions);
-    const lane = inline;
-    const started = performance.now();
-    const running = lane.takes(feeds, busy)
-      ? runInline(lane, feeds, runOptions)
-      : runOnWorker(feeds, runOptions);
-    return running.finally(() => lane.settled(feeds, performance.now() - started));
+    return inline.takes(feeds, busy)
+      ? runInline(inline, feeds, runOptions)
+      : runTimed(inline, feeds, runOptions);
   };
 
-  const runInline = (lane: InlineLane, feeds: TensorFeeds, runOptions: RunOptions): Promise<TensorMap> => {
+  // Each settles the lane (its time) after the run: one async function per run, no promise chain of
+  // closures, since a lone request's latency is what the lane is for.
+  const runInline = async (
+    lane: InlineLane,
+    feeds: TensorFeeds,
+    runOptions: RunOptions,
+  ): Promise<TensorMap> => {
+    const started = performance.now();
     busy++;
-    return lane
-      .run(feeds, runOptions.outputs)
-      .catch((err: unknown) => {
-        throw new FoglineError(
-          'INTERNAL',
-          `onnxruntime: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      })
-      .finally(() => {
-        busy--;
-      });
+    try {
+      return await lane.run(feeds, runOptions.outputs);
+    } catch (err) {
+      throw new FoglineError('INTERNAL', `onnxruntime: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      busy--;
+      lane.settled(feeds, performance.now() - started);
+    }
+  };
+
+  const runTimed = async (
+    lane: InlineLane,
+    feeds: TensorFeeds,
+    runOptions: RunOptions,
+  ): Promise<TensorMap> => {
+    const started = performance.now();
+    try {
+      return await runOnWorker(feeds, runOptions);
+    } finally {
+      lane.settled(feeds, performance.now() - started);
+    }
   };
 
   const runOnWorker = (feeds: TensorFeeds, runOptions: RunOptions): Promise<TensorMap> => {

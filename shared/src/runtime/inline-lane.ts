@@ -70,7 +70,8 @@ export class InlineLane {
   async run(feeds: TensorFeeds, outputs?: readonly string[]): Promise<TensorMap> {
     this.runs++;
     const inputs: Record<string, ort.Tensor> = {};
-    for (const [name, { data, dims, type }] of Object.entries(feeds)) {
+    for (const name in feeds) {
+      const { data, dims, type } = feeds[name]!;
       // The type is explicit for float16, whose half bits travel in a Uint16Array.
       inputs[name] = type
         ? new ort.Tensor(type as ort.Tensor.Type, data, dims)
@@ -78,7 +79,8 @@ export class InlineLane {
     }
     const result = outputs ? await this.session.run(inputs, outputs) : await this.session.run(inputs);
     const out: TensorMap = {};
-    for (const [name, tensor] of Object.entries(result)) {
+    for (const name in result) {
+      const tensor = result[name]!;
       out[name] = { data: tensor.data as Float32Array, dims: tensor.dims, type: tensor.type };
     }
     return out;

@@ -11,7 +11,7 @@
  * flood of wrong credentials never evicts a verified one. Callers refuse credentials of the wrong shape
  * before any lookup, so they take no slot at all.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { type Clock, systemClock } from '../core/clock.ts';
 
 export type CredentialCheck<T> = (subject: string, secret: string) => Promise<T | null>;
@@ -65,16 +65,10 @@ export class CredentialCache<T> {
 
   /** The verified value, or null; synchronous on a settled hit (the hot path), else a promise. */
   lookup(subject: string, secret: string): T | null | Promise<T | null> {
-    const key = `${subject}\u0000${createHash('sha256').update(secret).digest('base64')}`;
+    const key = `${subject}\u0000${sha256(secret)}`;
     const now = this.clock.now();
-    for (const answers of [this.positive, this.negative]) {
-      const hit = answers.get(key);
-      if (hit === undefined) continue;
-      answers.delete(key);
-      if (hit.expiresAt <= now) continue;
-      answers.set(key, hit); // refresh recency: Map iteration order is insertion order
-      return hit.value;
-    }
+    const hit = this.hit(this.positive, key, now) ?? this.hit(this.negative, key, now);
+    if (hit !== undefined) return hit.value;
     const under = this.pending.get(key);
     if (under) return this.current(under, secret);
     const generation = this.generation;
@@ -102,6 +96,16 @@ export class CredentialCache<T> {
   /** Verified credentials held now (refusals and checks under way not counted). */
   get size(): number {
     return this.positive.size;
+  }
+
+  /** `key`'s unexpired answer in `answers`, made the most recently used; an expired one is dropped. */
+  private hit(answers: Map<string, Answer<T>>, key: string, now: number): Answer<T> | undefined {
+    const hit = answers.get(key);
+    if (hit === undefined) return undefined;
+    answers.delete(key);
+    if (hit.expiresAt <= now) return undefined;
+    answers.set(key, hit); // refresh recency: Map iteration order is insertion order
+    return hit;
   }
 
   /** The entry's answer if no revocation happened meanwhile, else a fresh lookup. */
@@ -134,3 +138,12 @@ export class CredentialCache<T> {
     this.negative.clear();
   }
 }
+
+/**
+ * Base64 SHA-256 of a secret: the one-shot `crypto.hash` (Node ≥ 20.12) where there is one, a
+ * third of `createHash`'s cost on every authenticated request.
+ */
+const sha256: (secret: string) => string =
+  typeof crypto.hash === 'function'
+    ? (secret) => crypto.hash('sha256', secret, 'base64')
+    : (secret) => crypto.createHash('sha256').update(secret).digest('base64');

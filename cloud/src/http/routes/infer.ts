@@ -94,7 +94,9 @@ async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
     served.requests.recordCompute(inputMs, performance.now() - encodeStarted);
     finish(deps, served, started, 200);
     deps.logRequest?.(requestLine(c, id, 200, started));
-    return c.body(out as Uint8Array<ArrayBuffer>, 200, headers);
+    // A Response with a plain headers object: the node adapter writes it as it is, with no Headers
+    // object built and read back (Hono's c.body would make one).
+    return new Response(out as Uint8Array<ArrayBuffer>, { status: 200, headers });
   } catch (err) {
     const e = fromUnknown(err);
     finish(deps, instance, started, e.httpStatus);

@@ -130,7 +130,13 @@ export class DynamicBatcher<TItem, TResult> {
     return new Promise<TResult>((resolve, reject) => {
       const now = this.timer.now();
       this.fill?.noteArrival(now);
-      this.queue.push({ item, size, enqueuedAt: now, resolve, reject });
+      const pending = { item, size, enqueuedAt: now, resolve, reject };
+      // Idle runner, empty queue: it would go at once, alone (dispatchWhenIdle); skip the queue.
+      if (this.running === 0 && this.queue.length === 0 && (this.options.dispatchWhenIdle ?? true)) {
+        this.startBatch([pending]);
+        return;
+      }
+      this.queue.push(pending);
       this.queuedSamples += size;
       this.dispatch();
     });
