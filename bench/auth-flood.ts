@@ -124,10 +124,17 @@ async function runConfig(
       httpConcurrency: floodHttp,
       mqttPerSec: floodMqttRate,
     };
-    const flooding = runChild<FloodResult>(new URL('./auth-flood/flooder.ts', import.meta.url), plan);
+    // Settled as soon as the flooder ends, so that a flooder failing while we measure (or after
+    // `measure` threw) is reported below, never left as an unhandled rejection that ends the bench.
+    const flooding = runChild<FloodResult>(new URL('./auth-flood/flooder.ts', import.meta.url), plan).then(
+      (result) => ({ ok: true as const, result }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
     await new Promise((r) => setTimeout(r, plan.startAt + 500 - Date.now())); // the flood under way
     const flooded = await measure(cloud.url, cloud.mqttUrl, token, seconds);
-    const flood = await flooding;
+    const flooder = await flooding;
+    if (!flooder.ok) throw new Error(`auth-flood (${name}): the flooder failed`, { cause: flooder.error });
+    const flood = flooder.result;
     return {
       name,
       alone,
