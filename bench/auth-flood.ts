@@ -10,8 +10,9 @@
  * and with the per-address budget made unlimited (what the flood costs without it).
  */
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { binaryInferRequest, connectMqtt, digits, startFabricCloud } from '@fogline/cloud/testing';
-import { AUTH_THROTTLE_DEFAULTS } from '@fogline/shared/secrets';
+import { AUTH_THROTTLE_DEFAULTS, scryptPool } from '@fogline/shared/secrets';
 import type { FloodPlan, FloodResult } from './auth-flood/flooder.ts';
 import { runChild } from './lib/child.ts';
 import { numberFlag } from './lib/flags.ts';
@@ -36,6 +37,12 @@ interface Phase {
   connects: number;
   /** The valid client's CONNECTs the broker refused (should be none). */
   connectsRefused: number;
+  /** Where the time goes: this process's event-loop delay (the cloud's and the valid client's), ms. */
+  loopDelayP50Ms: number;
+  loopDelayP99Ms: number;
+  /** scrypt checks run (and refused by the full pool) during the phase: the flood's hashing. */
+  scryptChecks: number;
+  scryptRefused: number;
 }
 
 /** The valid client for `seconds`: sequential infers and, beside them, sequential CONNECTs. */
@@ -81,14 +88,25 @@ async function measure(httpUrl: string, mqttUrl: string, token: string, seconds:
       if (performance.now() < next) await new Promise((r) => setTimeout(r, next - performance.now()));
     }
   };
-  await Promise.all([inferLoop(), connectLoop()]);
-  agent.destroy();
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  const pool = scryptPool.load;
+  loop.enable();
+  try {
+    await Promise.all([inferLoop(), connectLoop()]);
+  } finally {
+    loop.disable();
+    agent.destroy();
+  }
   return {
     inferP50Ms: median(infers),
     connectP50Ms: median(connects),
     infers: infers.length,
     connects: connects.length,
     connectsRefused,
+    loopDelayP50Ms: loop.percentile(50) / 1e6,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+    scryptChecks: scryptPool.load.started - pool.started,
+    scryptRefused: scryptPool.load.refused - pool.refused,
   };
 }
 
@@ -175,6 +193,15 @@ export default async function run(args: string[] = []): Promise<void> {
       `${r.alone.connectsRefused} / ${r.flooded.connectsRefused}`,
     ].join(' | '),
   );
+  const costs = results.map((r) =>
+    [
+      r.name,
+      `${ms(r.alone.loopDelayP50Ms)} / ${ms(r.alone.loopDelayP99Ms)}`,
+      `${ms(r.flooded.loopDelayP50Ms)} / ${ms(r.flooded.loopDelayP99Ms)}`,
+      `${r.alone.scryptChecks} / ${r.flooded.scryptChecks}`,
+      String(r.flooded.scryptRefused),
+    ].join(' | '),
+  );
   const floods = results.map((r) => `${r.name} | ${counts(r.flood.http)} | ${counts(r.flood.mqtt)}`);
   const limited = results[0]!;
   const targets = [
@@ -198,6 +225,15 @@ export default async function run(args: string[] = []): Promise<void> {
     table(
       'limits | infer p50 alone ms | infer p50 flooded ms | ratio | CONNECT p50 alone ms | CONNECT p50 flooded ms | ratio | valid CONNECTs refused alone / flooded',
       rows,
+    ),
+    '',
+    'Where the time goes: the event-loop delay of the process serving the cloud (and the valid client),',
+    'sampled every 5 ms, and the scrypt checks run while the valid client was measured (each one a',
+    'core busy for tens of ms on this box):',
+    '',
+    table(
+      'limits | event-loop delay p50 / p99 alone ms | flooded ms | scrypt checks alone / flooded | scrypt checks refused (pool full) flooded',
+      costs,
     ),
     '',
     'What the flood got back:',

@@ -14,10 +14,12 @@
  * edge form is accepted, the edge's bucket applies, and `--no-auth` does not open it (as the cloud
  * broker always requires edge credentials).
  *
- * With a `throttle` (AuthThrottle, shared with the cloud broker), every presented credential first
- * takes a token of its source address's failure budget (given back on success): an address over it is
- * refused at once with RATE_LIMITED, before any lookup; a wrong edge token past its id's failure budget
- * is answered after a delay (a right one never is). A token of the wrong shape is refused unlooked-up.
+ * With a `throttle` (AuthThrottle, shared with the cloud broker), every presented credential is
+ * checked holding a token of its source address's failure budget, taken only if it was wrong, as
+ * on the brokers: an address over its budget is refused at once with RATE_LIMITED, before any lookup;
+ * one whose checks in flight (HTTP and MQTT together) hold its whole budget waits for one to settle
+ * (UNAVAILABLE past `maxWaitMs`); a wrong edge token past its id's failure budget is answered after a
+ * delay (a right one never is). A token of the wrong shape is refused unlooked-up.
  */
 import {
   type Clock,
@@ -28,7 +30,7 @@ import {
   type TakeResult,
   type TokenBuckets,
 } from '@fogline/shared';
-import { type AuthThrottle, holdFor, isSecretShaped } from '@fogline/shared/secrets';
+import { type AuthThrottle, holdFor, isSecretShaped, type ReserveResult } from '@fogline/shared/secrets';
 import { bearerToken, type InferenceGuard } from '../auth/inference-guard.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import { EDGE_TOKEN_PREFIX } from '../store/edges.ts';
@@ -111,27 +113,53 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
   };
 
   /**
-   * Runs `check` within the source address's failure budget (see the module comment); synchronous
-   * when `check` is. `edgeId`: the id claimed, whose failures past its budget are answered late.
+   * Runs `check` holding a token of the source address's failure budget (see the module comment);
+   * synchronous when the hold and `check` are. `edgeId`: the id claimed, whose failures past its
+   * budget are answered late.
    */
   const throttled = <T>(
     source: string | undefined,
     edgeId: string | undefined,
     check: () => T | Promise<T>,
-  ) => {
+  ): T | Promise<T> => {
     if (!throttle) return check();
-    const gate = throttle.begin(source);
+    const gate = throttle.reserve(source);
+    return gate instanceof Promise
+      ? gate.then((g) => checkHeld(g, source, edgeId, check))
+      : checkHeld(gate, source, edgeId, check);
+  };
+
+  const checkHeld = <T>(
+    gate: ReserveResult,
+    source: string | undefined,
+    edgeId: string | undefined,
+    check: () => T | Promise<T>,
+  ): T | Promise<T> => {
     if (!gate.ok) {
       metrics?.authFailures.inc({ reason: 'throttled' });
-      throw new FoglineError(
-        'RATE_LIMITED',
-        `too many failed authentications from ${source}; retry in ${gate.retryAfterMs} ms`,
-        { details: { retryAfterMs: gate.retryAfterMs } },
-      );
+      const { retryAfterMs } = gate;
+      throw gate.reason === 'spent'
+        ? new FoglineError(
+            'RATE_LIMITED',
+            `too many failed authentications from ${source}; retry in ${retryAfterMs} ms`,
+            { details: { retryAfterMs } },
+          )
+        : new FoglineError(
+            'UNAVAILABLE',
+            `too many credential checks under way from ${source}; retry later`,
+            {
+              details: { retryAfterMs },
+            },
+          );
     }
+    const { reservation } = gate;
     const failed = (err: unknown): never | Promise<never> => {
       // Only a wrong credential counts (over its own request rate, it was right).
-      const delayMs = fromUnknown(err).code === 'UNAUTHENTICATED' ? throttle.failed(source, edgeId) : 0;
+      if (fromUnknown(err).code !== 'UNAUTHENTICATED') {
+        reservation.release();
+        throw err;
+      }
+      const delayMs = reservation.failed(edgeId);
       if (delayMs === 0) throw err;
       return holdFor(delayMs).then(() => {
         throw err;
@@ -139,7 +167,14 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
     };
     try {
       const result = check();
-      return result instanceof Promise ? result.then(undefined, failed) : result;
+      if (!(result instanceof Promise)) {
+        reservation.release();
+        return result;
+      }
+      return result.then((value) => {
+        reservation.release();
+        return value;
+      }, failed);
     } catch (err) {
       return failed(err);
     }

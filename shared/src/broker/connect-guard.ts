@@ -62,7 +62,7 @@ export function createConnectGuard(
       gates.delete(client);
       if (gate?.ok) gate.reservation.release();
     });
-    throttle.reserve(address, closed.signal).then((gate) => {
+    Promise.resolve(throttle.reserve(address, closed.signal)).then((gate) => {
       if (!gate.ok && gate.reason === 'busy') {
         stats.connectRefused['auth-busy']++;
         options.logger.warn('MQTT connect refused: too many credential checks under way from its address', {

@@ -1,16 +1,17 @@
 /**
- * The credential checks under way per source address, for the brokers (auth-throttle.ts `reserve`;
- * docs/security.md "Authentication cost"). A CONNECT holds one token of its address's failure budget
- * in reserve while its credential is checked, without taking it: only a confirmed failure takes a
- * token, so valid clients are never refused for being concurrent (a NAT, a gateway, a reconnect storm
- * after an edge restart).
+ * The credential checks under way per source address, on every listener (auth-throttle.ts
+ * `reserve`; docs/security.md "Authentication cost"). A check (an HTTP request, a CONNECT) holds one
+ * token of its address's failure budget while it runs, without taking it: only a confirmed failure
+ * takes a token, so valid clients are never refused for being concurrent (a NAT, a gateway, a
+ * reconnect storm after an edge restart).
  *
  * The flood bound: an address may have as many checks in flight as its budget has whole tokens. A
- * further CONNECT waits, before any lookup or hash, for one of them to settle, first come first
+ * further check waits, before any lookup or hash, for one of them to settle, first come first
  * served, in a queue of at most `maxWaiting` per address for at most `maxWaitMs`. It is refused at
  * once when confirmed failures have emptied the budget (the waiting ones too, when that happens while
  * they wait), and refused as busy when the queue is full or its wait runs out.
  */
+
 /** The failure budget seen by the reservations: whole tokens left and the wait for one (ms). */
 export interface ReservableBudget {
   tokens(key: string): number;
@@ -57,15 +58,16 @@ export class AddressReservations {
   }
 
   /**
-   * A reservation for `key`, at once or after a wait; `settle` it exactly once when the check is over
-   * (after taking the failure, if it failed). `signal` aborts a wait (the connection closed).
+   * A reservation for `key`: synchronously when it is granted or refused at once, else a promise of
+   * it after a wait. `settle` it exactly once when the check is over (after taking the failure, if
+   * it failed). `signal` aborts a wait (the connection closed).
    */
-  reserve(key: string, signal?: AbortSignal): Promise<Reserved | ReserveRefusal> {
+  reserve(key: string, signal?: AbortSignal): Reserved | ReserveRefusal | Promise<Reserved | ReserveRefusal> {
     const state = this.states.get(key) ?? { inFlight: 0, waiting: [] };
     const now = this.tryGrant(key, state, true);
-    if (now !== undefined) return Promise.resolve(this.forget(key, state, now));
+    if (now !== undefined) return this.forget(key, state, now);
     if (state.waiting.length >= this.limits.maxWaiting || signal?.aborted) {
-      return Promise.resolve(this.forget(key, state, this.busy()));
+      return this.forget(key, state, this.busy());
     }
     this.states.set(key, state);
     return new Promise((resolve) => {

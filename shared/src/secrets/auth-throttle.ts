@@ -2,17 +2,15 @@
  * What failed authentications may cost (docs/security.md "Authentication cost"), one instance shared by
  * a process's listeners (the cloud's HTTP gateway and broker; an edge's broker):
  *
- * - **per source address**, a token bucket of failures. An attempt is let through while the bucket
- *   holds a token, and only a failure takes one, so a valid client's burst of concurrent first
- *   requests (a gateway opening many connections at once) is never refused. An empty bucket refuses
- *   the address at once, with no hash (HTTP 429 with Retry-After, MQTT CONNACK "server unavailable"),
- *   until it refills. On HTTP, failures already running when it empties overshoot it by at most the
- *   checks in flight, which the hashing pool bounds (scrypt-pool.ts). The brokers instead `reserve`
- *   a token per CONNECT (address-reservations.ts): it is held, not taken, while the check runs, and
- *   taken only if the credential was wrong; an address has at most as many checks in flight as its
- *   bucket holds tokens, and further CONNECTs wait (bounded) for one to settle. A CONNECT flood then
- *   cannot get past the budget while its hashes run, and valid CONNECTs are never refused for being
- *   concurrent.
+ * - **per source address**, a token bucket of failures. Every credential check (an HTTP request,
+ *   a CONNECT on either broker) `reserve`s a token of its address's bucket: held, not taken, while
+ *   the check runs, and taken only if the credential was wrong (address-reservations.ts). An
+ *   address has at most as many checks in flight as its bucket holds tokens, on all listeners
+ *   together; a further one waits (bounded) for one to settle, with no lookup or hash. So a flood
+ *   cannot get past the budget while its hashes run, and a valid client's burst of concurrent
+ *   requests (a gateway, a NAT, a reconnect storm) is never refused for being concurrent. An empty
+ *   bucket refuses the address at once, with no hash (HTTP 429 with Retry-After, MQTT CONNACK
+ *   "server unavailable"), until it refills.
  * - **per claimed id** (edge or device id), a bucket of failures: past it, each further failure for that
  *   id is answered only after `idFailureDelayMs`. Successes are never delayed or refused by it: anyone
  *   can name an id, so failures on an id never lock out the holder of its right token.
@@ -24,7 +22,7 @@
  */
 import { type Clock, systemClock } from '../core/clock.ts';
 import { type TakeResult, TokenBucket } from '../core/token-bucket.ts';
-import { AddressReservations } from './address-reservations.ts';
+import { AddressReservations, type Reserved, type ReserveRefusal } from './address-reservations.ts';
 
 export interface FailureRate {
   /** Failures forgiven per second. */
@@ -161,29 +159,31 @@ export class AuthThrottle {
   }
 
   /**
-   * Holds a token of `address`'s budget for one check (the brokers: see the module comment), at once
-   * or once a check from the address settles; `signal` gives up the wait (the connection closed).
-   * Settle the reservation exactly once: `release` when the credential was right or nothing was
-   * checked, `failed` when it was wrong. Refused `spent`: the address is over its budget; `busy`:
-   * its checks in flight held the whole budget for `maxWaitMs`, or `maxWaitingPerAddress` wait.
+   * Holds a token of `address`'s budget for one credential check (see the module comment): at once
+   * (synchronously), or once a check from the address settles (a promise); `signal` gives up the
+   * wait (the connection closed). Settle the reservation exactly once: `release` when the credential
+   * was right or nothing was checked, `failed` when it was wrong. Refused `spent`: the address is
+   * over its budget; `busy`: its checks in flight held the whole budget for `maxWaitMs`, or
+   * `maxWaitingPerAddress` wait.
    */
-  async reserve(address: string | undefined, signal?: AbortSignal): Promise<ReserveResult> {
-    const unlimited = { release: () => {}, failed: (id?: string) => this.failed(undefined, id) };
-    if (address === undefined) return { ok: true, reservation: unlimited };
-    const key = addressKey(address);
-    const held = await this.reservations.reserve(key, signal);
+  reserve(address: string | undefined, signal?: AbortSignal): ReserveResult | Promise<ReserveResult> {
+    if (address === undefined) {
+      return { ok: true, reservation: { release: () => {}, failed: (id) => this.failed(undefined, id) } };
+    }
+    const held = this.reservations.reserve(addressKey(address), signal);
+    return held instanceof Promise
+      ? held.then((h) => this.reservation(address, h))
+      : this.reservation(address, held);
+  }
+
+  private reservation(address: string, held: Reserved | ReserveRefusal): ReserveResult {
     if (!held.ok) return held;
-    return {
-      ok: true,
-      reservation: {
-        release: held.settle,
-        failed: (id) => {
-          const delayMs = this.failed(address, id);
-          held.settle();
-          return delayMs;
-        },
-      },
+    const failed = (id?: string) => {
+      const delayMs = this.failed(address, id);
+      held.settle();
+      return delayMs;
     };
+    return { ok: true, reservation: { release: held.settle, failed } };
   }
 
   /** Checks under way and CONNECTs waiting from `address` (`reserve`). */
