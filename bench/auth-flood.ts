@@ -29,6 +29,11 @@ const LEAD_MS = 4000;
  * on its own and so measure the connect throttle instead of the flood.
  */
 const VALID_CONNECTS_PER_SEC = 20;
+/**
+ * The valid client's infers per second at most: half the cloud's default per-edge rate (1000/s), which
+ * an unpaced loop on a quiet box exceeds on its own (its own 429s, not the flood's).
+ */
+const VALID_INFERS_PER_SEC = 500;
 
 interface Phase {
   inferP50Ms: number;
@@ -60,7 +65,9 @@ async function measure(httpUrl: string, mqttUrl: string, token: string, seconds:
       const req = request(url, { method: 'POST', agent, headers: { ...headers, authorization } }, (res) => {
         res.resume();
         res.on('end', () =>
-          res.statusCode === 200 ? resolve(0) : reject(new Error(`infer: ${res.statusCode}`)),
+          res.statusCode === 200
+            ? resolve(0)
+            : reject(new Error(`auth-flood: the valid client's infer was answered ${res.statusCode}`)),
         );
       });
       req.on('error', reject);
@@ -71,6 +78,8 @@ async function measure(httpUrl: string, mqttUrl: string, token: string, seconds:
       const t = performance.now();
       await inferOnce();
       infers.push(performance.now() - t);
+      const next = t + 1000 / VALID_INFERS_PER_SEC;
+      if (performance.now() < next) await new Promise((r) => setTimeout(r, next - performance.now()));
     }
   };
   const connectLoop = async () => {
@@ -214,7 +223,7 @@ export default async function run(args: string[] = []): Promise<void> {
     '',
     machineLine(head.at, head.machine),
     '',
-    `\`${head.command}\`: a valid edge client at ${VALID_ADDRESS} (sequential OIP infers with its token, and`,
+    `\`${head.command}\`: a valid edge client at ${VALID_ADDRESS} (sequential OIP infers with its token, ${VALID_INFERS_PER_SEC}/s at most, and`,
     `MQTT CONNECTs as that edge, ${VALID_CONNECTS_PER_SEC}/s at most), ${seconds} s alone, then ${seconds} s while ${FLOOD_ADDRESS} floods`,
     `(${floodHttp} concurrent infer loops and ${floodMqttRate} CONNECTs/s, each with a fresh wrong token for the`,
     `same edge id). Default limits: ${d.perAddress.burst} failures per address, forgiven ${d.perAddress.ratePerSec}/s;`,
