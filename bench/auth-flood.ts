@@ -10,8 +10,9 @@
  * and with the per-address budget made unlimited (what the flood costs without it).
  */
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { binaryInferRequest, connectMqtt, digits, startFabricCloud } from '@fogline/cloud/testing';
-import { AUTH_THROTTLE_DEFAULTS } from '@fogline/shared/secrets';
+import { AUTH_THROTTLE_DEFAULTS, scryptPool } from '@fogline/shared/secrets';
 import type { FloodPlan, FloodResult } from './auth-flood/flooder.ts';
 import { runChild } from './lib/child.ts';
 import { numberFlag } from './lib/flags.ts';
@@ -28,6 +29,11 @@ const LEAD_MS = 4000;
  * on its own and so measure the connect throttle instead of the flood.
  */
 const VALID_CONNECTS_PER_SEC = 20;
+/**
+ * The valid client's infers per second at most: half the cloud's default per-edge rate (1000/s), which
+ * an unpaced loop on a quiet box exceeds on its own (its own 429s, not the flood's).
+ */
+const VALID_INFERS_PER_SEC = 500;
 
 interface Phase {
   inferP50Ms: number;
@@ -36,6 +42,12 @@ interface Phase {
   connects: number;
   /** The valid client's CONNECTs the broker refused (should be none). */
   connectsRefused: number;
+  /** Where the time goes: this process's event-loop delay (the cloud's and the valid client's), ms. */
+  loopDelayP50Ms: number;
+  loopDelayP99Ms: number;
+  /** scrypt checks run (and refused by the full pool) during the phase: the flood's hashing. */
+  scryptChecks: number;
+  scryptRefused: number;
 }
 
 /** The valid client for `seconds`: sequential infers and, beside them, sequential CONNECTs. */
@@ -53,7 +65,9 @@ async function measure(httpUrl: string, mqttUrl: string, token: string, seconds:
       const req = request(url, { method: 'POST', agent, headers: { ...headers, authorization } }, (res) => {
         res.resume();
         res.on('end', () =>
-          res.statusCode === 200 ? resolve(0) : reject(new Error(`infer: ${res.statusCode}`)),
+          res.statusCode === 200
+            ? resolve(0)
+            : reject(new Error(`auth-flood: the valid client's infer was answered ${res.statusCode}`)),
         );
       });
       req.on('error', reject);
@@ -64,6 +78,8 @@ async function measure(httpUrl: string, mqttUrl: string, token: string, seconds:
       const t = performance.now();
       await inferOnce();
       infers.push(performance.now() - t);
+      const next = t + 1000 / VALID_INFERS_PER_SEC;
+      if (performance.now() < next) await new Promise((r) => setTimeout(r, next - performance.now()));
     }
   };
   const connectLoop = async () => {
@@ -81,14 +97,25 @@ async function measure(httpUrl: string, mqttUrl: string, token: string, seconds:
       if (performance.now() < next) await new Promise((r) => setTimeout(r, next - performance.now()));
     }
   };
-  await Promise.all([inferLoop(), connectLoop()]);
-  agent.destroy();
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  const pool = scryptPool.load;
+  loop.enable();
+  try {
+    await Promise.all([inferLoop(), connectLoop()]);
+  } finally {
+    loop.disable();
+    agent.destroy();
+  }
   return {
     inferP50Ms: median(infers),
     connectP50Ms: median(connects),
     infers: infers.length,
     connects: connects.length,
     connectsRefused,
+    loopDelayP50Ms: loop.percentile(50) / 1e6,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+    scryptChecks: scryptPool.load.started - pool.started,
+    scryptRefused: scryptPool.load.refused - pool.refused,
   };
 }
 
@@ -124,10 +151,17 @@ async function runConfig(
       httpConcurrency: floodHttp,
       mqttPerSec: floodMqttRate,
     };
-    const flooding = runChild<FloodResult>(new URL('./auth-flood/flooder.ts', import.meta.url), plan);
+    // Settled as soon as the flooder ends, so that a flooder failing while we measure (or after
+    // `measure` threw) is reported below, never left as an unhandled rejection that ends the bench.
+    const flooding = runChild<FloodResult>(new URL('./auth-flood/flooder.ts', import.meta.url), plan).then(
+      (result) => ({ ok: true as const, result }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
     await new Promise((r) => setTimeout(r, plan.startAt + 500 - Date.now())); // the flood under way
     const flooded = await measure(cloud.url, cloud.mqttUrl, token, seconds);
-    const flood = await flooding;
+    const flooder = await flooding;
+    if (!flooder.ok) throw new Error(`auth-flood (${name}): the flooder failed`, { cause: flooder.error });
+    const flood = flooder.result;
     return {
       name,
       alone,
@@ -168,6 +202,15 @@ export default async function run(args: string[] = []): Promise<void> {
       `${r.alone.connectsRefused} / ${r.flooded.connectsRefused}`,
     ].join(' | '),
   );
+  const costs = results.map((r) =>
+    [
+      r.name,
+      `${ms(r.alone.loopDelayP50Ms)} / ${ms(r.alone.loopDelayP99Ms)}`,
+      `${ms(r.flooded.loopDelayP50Ms)} / ${ms(r.flooded.loopDelayP99Ms)}`,
+      `${r.alone.scryptChecks} / ${r.flooded.scryptChecks}`,
+      String(r.flooded.scryptRefused),
+    ].join(' | '),
+  );
   const floods = results.map((r) => `${r.name} | ${counts(r.flood.http)} | ${counts(r.flood.mqtt)}`);
   const limited = results[0]!;
   const targets = [
@@ -180,7 +223,7 @@ export default async function run(args: string[] = []): Promise<void> {
     '',
     machineLine(head.at, head.machine),
     '',
-    `\`${head.command}\`: a valid edge client at ${VALID_ADDRESS} (sequential OIP infers with its token, and`,
+    `\`${head.command}\`: a valid edge client at ${VALID_ADDRESS} (sequential OIP infers with its token, ${VALID_INFERS_PER_SEC}/s at most, and`,
     `MQTT CONNECTs as that edge, ${VALID_CONNECTS_PER_SEC}/s at most), ${seconds} s alone, then ${seconds} s while ${FLOOD_ADDRESS} floods`,
     `(${floodHttp} concurrent infer loops and ${floodMqttRate} CONNECTs/s, each with a fresh wrong token for the`,
     `same edge id). Default limits: ${d.perAddress.burst} failures per address, forgiven ${d.perAddress.ratePerSec}/s;`,
@@ -191,6 +234,15 @@ export default async function run(args: string[] = []): Promise<void> {
     table(
       'limits | infer p50 alone ms | infer p50 flooded ms | ratio | CONNECT p50 alone ms | CONNECT p50 flooded ms | ratio | valid CONNECTs refused alone / flooded',
       rows,
+    ),
+    '',
+    'Where the time goes: the event-loop delay of the process serving the cloud (and the valid client),',
+    'sampled every 5 ms, and the scrypt checks run while the valid client was measured (each one a',
+    'core busy for tens of ms on this box):',
+    '',
+    table(
+      'limits | event-loop delay p50 / p99 alone ms | flooded ms | scrypt checks alone / flooded | scrypt checks refused (pool full) flooded',
+      costs,
     ),
     '',
     'What the flood got back:',

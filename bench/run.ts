@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { argv } from 'node:process';
+import { inspect } from 'node:util';
 
 /** Each benchmark's module, relative to this file; its `HELP`, else its leading doc comment, is its `--help`. */
 const BENCHMARKS: Record<string, string> = {
@@ -34,6 +35,12 @@ if (!module) {
   console.error(`bench: unknown benchmark "${name}" (have: ${available})`);
   process.exit(1);
 }
+// The benches run fogline's servers in this process: a rejection nobody handled is a bug (the bench's
+// or fogline's), reported as such with its stack, never a silent crash.
+process.on('unhandledRejection', (reason) => {
+  console.error(`bench ${name}: FAILED on an unhandled promise rejection (a bug): ${inspect(reason)}`);
+  process.exit(1);
+});
 const url = new URL(module, import.meta.url);
 const bench = (await import(url.href)) as { default: (args: string[]) => Promise<void>; HELP?: string };
 if (args.includes('--help') || args.includes('-h')) {

@@ -74,17 +74,21 @@ async function flood(plan: FloodPlan): Promise<FloodResult> {
         authorization: `Bearer ${plan.edgeId}:${wrongToken()}`,
         'content-type': 'application/octet-stream',
       };
+      let settled = false;
+      const settle = (key: string | number) => {
+        if (settled) return;
+        settled = true;
+        count(result.http, key);
+        resolve();
+      };
       const req = request(url, { method: 'POST', agent, headers }, (res) => {
         res.resume();
-        res.on('end', () => {
-          count(result.http, res.statusCode ?? 0);
-          resolve();
-        });
+        res.on('end', () => settle(res.statusCode ?? 0));
+        // A response cut short (the server reset the connection) is counted, not an uncaught error.
+        res.on('error', () => settle('error'));
+        res.on('close', () => settle(res.complete ? (res.statusCode ?? 0) : 'error'));
       });
-      req.on('error', () => {
-        count(result.http, 'error');
-        resolve();
-      });
+      req.on('error', () => settle('error'));
       req.end(body);
     });
   const httpLoops = Array.from({ length: plan.httpConcurrency }, async () => {
@@ -108,7 +112,7 @@ async function flood(plan: FloodPlan): Promise<FloodResult> {
     socket.on('data', (chunk: Buffer) =>
       finish(chunk[0] === 0x20 && chunk.length >= 4 ? chunk[3]! : 'other'),
     );
-    socket.once('error', () => finish('error'));
+    socket.on('error', () => finish('error'));
     socket.once('close', () => finish('closed'));
   };
   const mqttLoop = (async () => {

@@ -19,8 +19,9 @@ export const BENCH_PUBLISH_RATE = Object.freeze({ ratePerSec: 100_000, burst: 10
 
 /**
  * Failed-authentication budget of the bench's edges per address: all the bench's devices connect at
- * once from 127.0.0.1, and a CONNECT holds a token of its address's budget while its hash runs (the
- * default burst of 20 would refuse the rest with CONNACK 3). Still checked on every CONNECT.
+ * once from 127.0.0.1, and an address has at most its budget's tokens in checks at once (with the
+ * default burst of 20 the rest would wait their turn, a slower connect phase). Still checked on
+ * every CONNECT.
  */
 export const BENCH_AUTH_FAILURES = Object.freeze({ perAddress: { ratePerSec: 1000, burst: 1000 } });
 

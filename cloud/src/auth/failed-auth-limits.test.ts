@@ -4,7 +4,7 @@
  * address can flood while another is a valid client.
  */
 import { request } from 'node:http';
-import { generateSecret } from '@fogline/shared/secrets';
+import { generateSecret, scryptPool } from '@fogline/shared/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binaryInferRequest, digits } from '../testing/cloud-fixture.ts';
 import { connectMqtt, type FabricCloud, startFabricCloud } from '../testing/fabric-fixture.ts';
@@ -70,12 +70,15 @@ const wrongEdgeToken = () => generateSecret('fge_');
 describe('failed authentications per source address', () => {
   it('refuses a flooding address at once (HTTP 429 + Retry-After, CONNACK 3) while a valid client elsewhere connects and infers', async () => {
     const { token } = await cloud.admin.createEdge('flood-target');
+    const checksBefore = scryptPool.load.started;
     const flood = await Promise.all(
       Array.from({ length: 30 }, () => inferFrom('127.0.0.11', `Bearer flood-target:${wrongEdgeToken()}`)),
     );
-    // Attempts pass while the address has budget and each failure takes from it: a concurrent wave
-    // is checked (the hashing pool bounds it), and once the failures have emptied it, refused.
-    expect(flood.every((a) => a.status === 401 || a.status === 429)).toBe(true);
+    // An address has at most its budget's tokens in checks at once; the rest of a concurrent wave
+    // waits, unhashed, and once the failures have emptied the budget it is refused.
+    const statuses = flood.map((a) => a.status).sort();
+    expect(statuses).toEqual([...Array(BURST).fill(401), ...Array(30 - BURST).fill(429)]);
+    expect(scryptPool.load.started - checksBefore).toBe(BURST);
     const next = await inferFrom('127.0.0.11', `Bearer flood-target:${wrongEdgeToken()}`);
     expect(next.status).toBe(429);
     expect(Number(next.retryAfter)).toBeGreaterThanOrEqual(1);

@@ -2,7 +2,7 @@
  * The failed-authentication budgets (shared/src/secrets/auth-throttle.ts) made cluster-wide
  * (docs/security.md "Authentication cost", docs/scale-out.md "Shared state"). The throttle answers
  * synchronously (the brokers ask it inside their CONNECT handling), so each replica keeps its own
- * buckets as before and mirrors every take and give-back into the shared bucket in Redis
+ * buckets as before and mirrors every failure it takes into the shared bucket in Redis
  * (redis-buckets.ts), off the request's path. When Redis reports the shared bucket empty, the address
  * (or id) is refused on this replica until the retry time Redis gave.
  *
@@ -66,15 +66,13 @@ class MirroredBudgets implements FailureBudgets {
   take(key: string): ReturnType<FailureBudgets['take']> {
     const taken = this.local.take(key);
     const refusedFor = this.#refusedFor(key);
-    this.#mirror(key, 1, 0);
+    this.#mirror(key);
     if (!taken.ok) return taken;
     return refusedFor > 0 ? { ok: false, retryAfterMs: refusedFor } : taken;
   }
 
-  putBack(key: string): void {
-    this.local.putBack(key);
-    this.#refused.delete(key);
-    this.#mirror(key, 0, 1);
+  tokens(key: string): number {
+    return this.#refusedFor(key) > 0 ? 0 : this.local.tokens(key);
   }
 
   blockedFor(key: string): number {
@@ -90,11 +88,12 @@ class MirroredBudgets implements FailureBudgets {
     return 0;
   }
 
-  #mirror(key: string, want: number, giveBack: number): void {
-    this.redis.take(key, this.rate, want, giveBack).then(
+  /** Takes the failure from the shared bucket too; an empty one refuses `key` here until it refills. */
+  #mirror(key: string): void {
+    this.redis.take(key, this.rate, 1, 0).then(
       (answer) => {
         this.o.fine();
-        if (want === 0 || answer.granted > 0) return;
+        if (answer.granted > 0) return;
         this.#refused.delete(key);
         this.#refused.set(key, this.o.now() + answer.retryAfterMs);
         if (this.#refused.size > this.o.max) this.#refused.delete(this.#refused.keys().next().value!);

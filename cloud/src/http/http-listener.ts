@@ -73,7 +73,12 @@ export async function listenHttp(app: FetchApp, options: ListenOptions): Promise
     if (closing) res.setHeader('connection', 'close');
     res.on('close', onResponseClose); // emitted once
     const retryAfterMs = options.gate?.(req);
-    if (retryAfterMs === undefined) return void listener(req, res);
+    if (retryAfterMs === undefined) {
+      // A failure the adapter could not turn into a response (writing to a response already sent or
+      // gone) cuts this connection; as an unhandled rejection it would end the process.
+      listener(req, res).catch(() => res.destroy());
+      return;
+    }
     req.resume();
     res.writeHead(429, {
       'content-type': 'application/json',

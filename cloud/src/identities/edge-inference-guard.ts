@@ -14,10 +14,12 @@
  * edge form is accepted, the edge's bucket applies, and `--no-auth` does not open it (as the cloud
  * broker always requires edge credentials).
  *
- * With a `throttle` (AuthThrottle, shared with the cloud broker), every presented credential first
- * takes a token of its source address's failure budget (given back on success): an address over it is
- * refused at once with RATE_LIMITED, before any lookup; a wrong edge token past its id's failure budget
- * is answered after a delay (a right one never is). A token of the wrong shape is refused unlooked-up.
+ * With a `throttle` (AuthThrottle, shared with the cloud broker), every presented credential is
+ * checked holding a token of its source address's failure budget, taken only if it was wrong, as
+ * on the brokers: an address over its budget is refused at once with RATE_LIMITED, before any lookup;
+ * one whose checks in flight (HTTP and MQTT together) hold its whole budget waits for one to settle
+ * (UNAVAILABLE past `maxWaitMs`); a wrong edge token past its id's failure budget is answered after a
+ * delay (a right one never is). A token of the wrong shape is refused unlooked-up.
  */
 import {
   type Clock,
@@ -28,7 +30,7 @@ import {
   type TakeResult,
   type TokenBuckets,
 } from '@fogline/shared';
-import { type AuthThrottle, holdFor, isSecretShaped } from '@fogline/shared/secrets';
+import { type AuthThrottle, holdFor, isSecretShaped, type ReserveResult } from '@fogline/shared/secrets';
 import { bearerToken, type InferenceGuard } from '../auth/inference-guard.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import { EDGE_TOKEN_PREFIX } from '../store/edges.ts';
@@ -111,46 +113,72 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
   };
 
   /**
-   * Call before checking a credential from `source` (see the module comment): throws RATE_LIMITED when
-   * the address is over its failure budget.
+   * Runs `check` holding a token of the source address's failure budget (see the module comment);
+   * synchronous when the hold and `check` are. `edgeId`: the id claimed, whose failures past its
+   * budget are answered late.
    */
-  const openGate = (source: string | undefined): void => {
-    const gate = throttle?.begin(source);
-    if (gate === undefined || gate.ok) return;
-    metrics?.authFailures.inc({ reason: 'throttled' });
-    throw new FoglineError(
-      'RATE_LIMITED',
-      `too many failed authentications from ${source}; retry in ${gate.retryAfterMs} ms`,
-      { details: { retryAfterMs: gate.retryAfterMs } },
-    );
-  };
-
-  /**
-   * A check's failure, counted against `source` (and `edgeId`, the id claimed, whose failures past
-   * its budget are answered late) when the credential was wrong; rethrown, or rejected after the delay.
-   */
-  const failed = (
-    err: unknown,
+  const throttled = <T>(
     source: string | undefined,
     edgeId: string | undefined,
-  ): never | Promise<never> => {
-    // Only a wrong credential counts (over its own request rate, it was right).
-    const delayMs =
-      throttle && fromUnknown(err).code === 'UNAUTHENTICATED' ? throttle.failed(source, edgeId) : 0;
-    if (delayMs === 0) throw err;
-    return holdFor(delayMs).then(() => {
-      throw err;
-    });
+    check: () => T | Promise<T>,
+  ): T | Promise<T> => {
+    if (!throttle) return check();
+    const gate = throttle.reserve(source);
+    return gate instanceof Promise
+      ? gate.then((g) => checkHeld(g, source, edgeId, check))
+      : checkHeld(gate, source, edgeId, check);
   };
 
-  /**
-   * `result` of a check made after openGate: its failure counted by `failed`; synchronous when the
-   * check is, and no closure then (this runs for every inference).
-   */
-  const settle = <T>(result: T | Promise<T>, source: string | undefined, edgeId: string | undefined) =>
-    result instanceof Promise && throttle
-      ? result.then(undefined, (err: unknown) => failed(err, source, edgeId))
-      : result;
+  const checkHeld = <T>(
+    gate: ReserveResult,
+    source: string | undefined,
+    edgeId: string | undefined,
+    check: () => T | Promise<T>,
+  ): T | Promise<T> => {
+    if (!gate.ok) {
+      metrics?.authFailures.inc({ reason: 'throttled' });
+      const { retryAfterMs } = gate;
+      throw gate.reason === 'spent'
+        ? new FoglineError(
+            'RATE_LIMITED',
+            `too many failed authentications from ${source}; retry in ${retryAfterMs} ms`,
+            { details: { retryAfterMs } },
+          )
+        : new FoglineError(
+            'UNAVAILABLE',
+            `too many credential checks under way from ${source}; retry later`,
+            {
+              details: { retryAfterMs },
+            },
+          );
+    }
+    const { reservation } = gate;
+    const failed = (err: unknown): never | Promise<never> => {
+      // Only a wrong credential counts (over its own request rate, it was right).
+      if (fromUnknown(err).code !== 'UNAUTHENTICATED') {
+        reservation.release();
+        throw err;
+      }
+      const delayMs = reservation.failed(edgeId);
+      if (delayMs === 0) throw err;
+      return holdFor(delayMs).then(() => {
+        throw err;
+      });
+    };
+    try {
+      const result = check();
+      if (!(result instanceof Promise)) {
+        reservation.release();
+        return result;
+      }
+      return result.then((value) => {
+        reservation.release();
+        return value;
+      }, failed);
+    } catch (err) {
+      return failed(err);
+    }
+  };
 
   const refuseBareEdgeToken = (): never => {
     metrics?.authFailures.inc({ reason: 'invalid' });
@@ -167,29 +195,19 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
       const credential = bearerToken(authorization);
       if (credential === undefined) return keys.admit(authorization, source); // missing: refused at once
       const edge = parseEdgeCredential(credential);
-      openGate(source);
-      try {
+      return throttled(source, edge?.edgeId, () => {
         if (edge) {
           const admitted = checkEdge(edge);
-          return settle(admitted instanceof Promise ? admitted.then(() => null) : null, source, edge.edgeId);
+          return admitted instanceof Promise ? admitted.then(() => null) : null;
         }
         if (credential.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
-        return settle(keys.admit(authorization, source), source, undefined);
-      } catch (err) {
-        return failed(err, source, edge?.edgeId);
-      }
+        return keys.admit(authorization, source);
+      });
     },
     authenticateEdge(authorization, source) {
       const credential = bearerToken(authorization);
       const edge = credential === undefined ? null : parseEdgeCredential(credential);
-      if (edge) {
-        openGate(source);
-        try {
-          return settle(checkEdge(edge), source, edge.edgeId);
-        } catch (err) {
-          return failed(err, source, edge.edgeId);
-        }
-      }
+      if (edge) return throttled(source, edge.edgeId, () => checkEdge(edge));
       if (credential?.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
       metrics?.authFailures.inc({ reason: credential === undefined ? 'missing' : 'invalid' });
       throw new FoglineError(

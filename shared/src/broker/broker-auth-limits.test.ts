@@ -3,6 +3,7 @@
  * cost"), with real MQTT.js clients (3.1.1 and 5) bound to several loopback addresses.
  */
 import { createConnection } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../testing/broker-test-kit.ts';
@@ -22,12 +23,17 @@ afterEach(async () => {
 });
 
 /** The CONNACK code (0 = connected) of one CONNECT from `localAddress`. */
-function connackFrom(localAddress: string, token: string, protocolVersion: 4 | 5 = 4) {
-  const port = Number(new URL(t.url).port);
+function connackFrom(
+  localAddress: string,
+  token: string,
+  protocolVersion: 4 | 5 = 4,
+  { url = t.url, clientId = 'dev-1' } = {},
+) {
+  const port = Number(new URL(url).port);
   const client = new MqttClient(() => createConnection({ host: '127.0.0.1', port, localAddress }), {
     protocolVersion,
-    clientId: 'dev-1',
-    username: 'dev-1',
+    clientId,
+    username: clientId,
     password: token,
     reconnectPeriod: 0,
     connectTimeout: 5000,
@@ -59,6 +65,61 @@ describe('failed authentications per source address', () => {
 
   it('counts only failures: an address whose clients connect rightly is never refused', async () => {
     for (let i = 0; i < 10; i++) expect(await connackFrom('127.0.0.33', 'tok-1')).toBe(0);
+  });
+});
+
+describe('concurrent CONNECTs from one address', () => {
+  /** A broker whose checks take 30 ms each, counting the most running at once. */
+  async function slowBroker(devices: number) {
+    const tokens = new Map(Array.from({ length: devices }, (_, i) => [`dev-${i}`, `tok-${i}`]));
+    const checks = { running: 0, most: 0, total: 0 };
+    const slow = await startTestBroker(
+      {},
+      {
+        authFailures: { perAddress: { ratePerSec: 0.05, burst: 3 } },
+        resolveIdentity: async (clientId, token) => {
+          checks.total++;
+          checks.most = Math.max(checks.most, ++checks.running);
+          await sleep(30);
+          checks.running--;
+          return tokens.get(clientId) === token ? { kind: 'device', id: clientId, edgeId: 'edge-a' } : null;
+        },
+      },
+    );
+    return { slow, checks };
+  }
+
+  it('accepts many valid concurrent CONNECTs (a NAT, a reconnect storm) with at most the budget checked at once', async () => {
+    const { slow, checks } = await slowBroker(30);
+    try {
+      const codes = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          connackFrom('127.0.0.35', `tok-${i}`, 4, { url: slow.url, clientId: `dev-${i}` }),
+        ),
+      );
+      expect(codes).toEqual(Array(30).fill(0));
+      expect(checks.most).toBeLessThanOrEqual(3);
+      expect(slow.broker.stats().connectRefused['auth-throttled']).toBe(0);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('still bounds a concurrent bad-password flood: the budget is checked, every other CONNECT refused unchecked', async () => {
+    const { slow, checks } = await slowBroker(1);
+    try {
+      const codes = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          connackFrom('127.0.0.36', `wrong-${i}`, 4, { url: slow.url, clientId: 'dev-0' }),
+        ),
+      );
+      expect(codes.filter((c) => c === 4)).toHaveLength(3);
+      expect(codes.filter((c) => c === 3)).toHaveLength(27);
+      expect(checks.total).toBe(3);
+      expect(await connackFrom('127.0.0.36', 'tok-0', 4, { url: slow.url, clientId: 'dev-0' })).toBe(3);
+    } finally {
+      await slow.close();
+    }
   });
 });
 

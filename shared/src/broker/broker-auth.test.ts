@@ -110,4 +110,22 @@ describe('authentication (username = client id, password = token)', () => {
       await failing.close();
     }
   });
+
+  it('answers "server unavailable" when the resolver throws instead of rejecting, and keeps running', async () => {
+    const failing = await startTestBroker(
+      {},
+      {
+        resolveIdentity: () => {
+          throw new Error('resolver bug');
+        },
+      },
+    );
+    try {
+      await expect(failing.connect('dev-1', 'tok-1')).rejects.toMatchObject({ code: 3 });
+      await expect(failing.connect('dev-1', 'tok-1')).rejects.toMatchObject({ code: 3 });
+      expect(failing.broker.stats().connectRefused['resolver-error']).toBe(2);
+    } finally {
+      await failing.close();
+    }
+  });
 });

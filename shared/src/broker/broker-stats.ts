@@ -16,6 +16,11 @@ export type ConnectRefusal =
   | 'throttled'
   /** The client's address is over its failed-authentication budget (return code 3, no lookup). */
   | 'auth-throttled'
+  /**
+   * The checks in flight from the client's address held its whole failure budget, and its wait for
+   * one to settle ran out or its address's queue was full (closed before CONNACK; the client retries).
+   */
+  | 'auth-busy'
   /** maxClients reached (closed before CONNACK). */
   | 'max-clients';
 
@@ -56,6 +61,7 @@ export class BrokerStats {
     'resolver-error': 0,
     throttled: 0,
     'auth-throttled': 0,
+    'auth-busy': 0,
     'max-clients': 0,
   };
   readonly publishRefused = aclZero();

@@ -19,17 +19,76 @@ describe('AuthThrottle', () => {
     expect(throttle.begin('10.0.0.1').ok).toBe(true);
   });
 
-  it('reserve takes a token before a check and release gives it back (the brokers)', () => {
+  it('reserve holds a token while a check runs: a right credential keeps it, a wrong one takes it (the brokers)', async () => {
     const clock = new ManualClock();
     const throttle = new AuthThrottle({ perAddress: { ratePerSec: 1, burst: 2 }, clock });
     for (let i = 0; i < 5; i++) {
-      expect(throttle.reserve('10.0.0.1').ok).toBe(true);
-      throttle.release('10.0.0.1'); // right credential
+      const gate = await throttle.reserve('10.0.0.1');
+      if (!gate.ok) throw new Error('refused');
+      gate.reservation.release(); // right credential
     }
-    expect(throttle.reserve('10.0.0.1').ok).toBe(true); // wrong: kept
-    expect(throttle.reserve('10.0.0.1').ok).toBe(true); // wrong: kept
-    expect(throttle.reserve('10.0.0.1')).toEqual({ ok: false, retryAfterMs: 1000 });
+    for (let i = 0; i < 2; i++) {
+      const gate = await throttle.reserve('10.0.0.1');
+      if (!gate.ok) throw new Error('refused');
+      gate.reservation.failed(); // wrong: taken
+    }
+    expect(await throttle.reserve('10.0.0.1')).toEqual({ ok: false, reason: 'spent', retryAfterMs: 1000 });
     expect(throttle.begin('10.0.0.1').ok).toBe(false); // HTTP sees the same budget
+  });
+
+  it('lets many valid concurrent checks from one address through: past the budget they wait, none is refused', async () => {
+    const throttle = new AuthThrottle({ perAddress: { ratePerSec: 1, burst: 3 }, clock: new ManualClock() });
+    const gates = Array.from({ length: 50 }, () => throttle.reserve('10.0.0.1'));
+    // Holds in flight never count as failures: HTTP (and the brokers' accept check) still serve the address.
+    expect(throttle.begin('10.0.0.1').ok).toBe(true);
+    expect(throttle.reserved('10.0.0.1')).toEqual({ inFlight: 3, waiting: 47 });
+    for (const gate of gates) {
+      const g = await gate;
+      if (!g.ok) throw new Error(`refused: ${g.reason}`);
+      expect(throttle.reserved('10.0.0.1').inFlight).toBeLessThanOrEqual(3);
+      g.reservation.release();
+    }
+    expect(throttle.reserved('10.0.0.1')).toEqual({ inFlight: 0, waiting: 0 });
+  });
+
+  it('bounds a bad-password flood: at most the budget in flight, then every waiting one refused without a check', async () => {
+    const throttle = new AuthThrottle({ perAddress: { ratePerSec: 1, burst: 3 }, clock: new ManualClock() });
+    const gates = Array.from({ length: 20 }, () => throttle.reserve('10.0.0.1'));
+    let checked = 0;
+    const refused: string[] = [];
+    for (const gate of gates) {
+      const g = await gate;
+      if (!g.ok) {
+        refused.push(g.reason);
+        continue;
+      }
+      checked++;
+      g.reservation.failed('dev-1');
+    }
+    expect(checked).toBe(3);
+    expect(refused).toEqual(Array(17).fill('spent'));
+    expect(throttle.reserved('10.0.0.1')).toEqual({ inFlight: 0, waiting: 0 });
+  });
+
+  it('refuses a wait as busy past maxWaitMs or maxWaitingPerAddress, and drops an aborted one', async () => {
+    const throttle = new AuthThrottle({
+      perAddress: { ratePerSec: 1, burst: 1 },
+      maxWaitMs: 30,
+      maxWaitingPerAddress: 2,
+      clock: new ManualClock(),
+    });
+    const first = await throttle.reserve('10.0.0.1');
+    expect(first.ok).toBe(true);
+    const late = throttle.reserve('10.0.0.1');
+    const aborted = new AbortController();
+    const gone = throttle.reserve('10.0.0.1', aborted.signal);
+    expect(await throttle.reserve('10.0.0.1')).toMatchObject({ ok: false, reason: 'busy' }); // queue full
+    aborted.abort();
+    expect(await gone).toMatchObject({ ok: false, reason: 'busy' });
+    expect(await late).toMatchObject({ ok: false, reason: 'busy' }); // 30 ms passed
+    expect(throttle.reserved('10.0.0.1')).toEqual({ inFlight: 1, waiting: 0 });
+    if (first.ok) first.reservation.release();
+    expect(throttle.reserved('10.0.0.1')).toEqual({ inFlight: 0, waiting: 0 });
   });
 
   it('slows failures on an id past its budget and nothing else', () => {

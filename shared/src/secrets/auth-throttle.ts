@@ -2,15 +2,15 @@
  * What failed authentications may cost (docs/security.md "Authentication cost"), one instance shared by
  * a process's listeners (the cloud's HTTP gateway and broker; an edge's broker):
  *
- * - **per source address**, a token bucket of failures. An attempt is let through while the bucket
- *   holds a token, and only a failure takes one, so a valid client's burst of concurrent first
- *   requests (a gateway opening many connections at once) is never refused. An empty bucket refuses
- *   the address at once, with no hash (HTTP 429 with Retry-After, MQTT CONNACK "server unavailable"),
- *   until it refills. Failures already running when it empties overshoot it by at most the checks
- *   in flight, which the hashing pool bounds (scrypt-pool.ts). The brokers instead `reserve` a token
- *   per CONNECT and `release` it on success: a CONNECT flood then cannot get past the budget while
- *   its hashes run (and spend the broker's connect rate), and one address seldom opens many valid
- *   connections at once (a device holds one).
+ * - **per source address**, a token bucket of failures. Every credential check (an HTTP request,
+ *   a CONNECT on either broker) `reserve`s a token of its address's bucket: held, not taken, while
+ *   the check runs, and taken only if the credential was wrong (address-reservations.ts). An
+ *   address has at most as many checks in flight as its bucket holds tokens, on all listeners
+ *   together; a further one waits (bounded) for one to settle, with no lookup or hash. So a flood
+ *   cannot get past the budget while its hashes run, and a valid client's burst of concurrent
+ *   requests (a gateway, a NAT, a reconnect storm) is never refused for being concurrent. An empty
+ *   bucket refuses the address at once, with no hash (HTTP 429 with Retry-After, MQTT CONNACK
+ *   "server unavailable"), until it refills.
  * - **per claimed id** (edge or device id), a bucket of failures: past it, each further failure for that
  *   id is answered only after `idFailureDelayMs`. Successes are never delayed or refused by it: anyone
  *   can name an id, so failures on an id never lock out the holder of its right token.
@@ -22,6 +22,7 @@
  */
 import { type Clock, systemClock } from '../core/clock.ts';
 import { type TakeResult, TokenBucket } from '../core/token-bucket.ts';
+import { AddressReservations, type Reserved, type ReserveRefusal } from './address-reservations.ts';
 
 export interface FailureRate {
   /** Failures forgiven per second. */
@@ -40,6 +41,13 @@ export interface AuthThrottleOptions {
   /** Addresses and ids tracked at once, each. Default 10 000. */
   maxTracked?: number;
   /**
+   * Longest a CONNECT waits for a check from its address to settle when the checks in flight hold its
+   * whole budget (`reserve`). Default 30 000 ms, MQTT.js's connect timeout: a client gives up by then.
+   */
+  maxWaitMs?: number;
+  /** CONNECTs waiting per address (`reserve`); past it refused as busy. Default 1000. */
+  maxWaitingPerAddress?: number;
+  /**
    * Makes a budget cluster-wide: given this process's own budget, returns the one to use (which may
    * consult and feed a shared store, but answers synchronously). Absent: this process's alone.
    */
@@ -51,8 +59,8 @@ export interface AuthThrottleOptions {
 export interface FailureBudgets {
   /** Takes a token of `key`'s bucket (created full). */
   take(key: string): TakeResult;
-  /** Gives back a token taken earlier; nothing when `key` has no bucket. */
-  putBack(key: string): void;
+  /** Tokens in `key`'s bucket now (fractional; its burst when it has none); takes nothing. */
+  tokens(key: string): number;
   /** How long until `key`'s bucket holds a whole token, in ms (0 = it does); takes nothing. */
   blockedFor(key: string): number;
 }
@@ -62,7 +70,22 @@ export const AUTH_THROTTLE_DEFAULTS = Object.freeze({
   perId: Object.freeze({ ratePerSec: 1, burst: 10 }),
   idFailureDelayMs: 1000,
   maxTracked: 10_000,
+  maxWaitMs: 30_000,
+  maxWaitingPerAddress: 1000,
 });
+
+/** A CONNECT's hold on a token of its address's budget while its credential is checked. */
+export interface AuthReservation {
+  /** The credential was right, or nothing was checked: the budget keeps its token. */
+  release(): void;
+  /** The credential was wrong: as `AuthThrottle.failed` (takes the token); returns the delay. */
+  failed(id?: string): number;
+}
+
+/** `busy`: the checks in flight hold the address's whole budget and the wait for one ran out. */
+export type ReserveResult =
+  | { ok: true; reservation: AuthReservation }
+  | { ok: false; retryAfterMs: number; reason: 'spent' | 'busy' };
 
 /** Buckets by key, the least recently used dropped past `max` (a dropped key starts full again). */
 export class BucketMap implements FailureBudgets {
@@ -87,8 +110,8 @@ export class BucketMap implements FailureBudgets {
     return this.get(key).tryTake();
   }
 
-  putBack(key: string): void {
-    this.buckets.get(key)?.putBack();
+  tokens(key: string): number {
+    return this.buckets.get(key)?.tokens ?? this.rate.burst;
   }
 
   blockedFor(key: string): number {
@@ -103,6 +126,7 @@ export class AuthThrottle {
   readonly options: Readonly<Required<Omit<AuthThrottleOptions, 'clock' | 'share'>>>;
   private readonly addresses: FailureBudgets;
   private readonly ids: FailureBudgets;
+  private readonly reservations: AddressReservations;
 
   constructor(options: AuthThrottleOptions = {}) {
     const clock = options.clock ?? systemClock;
@@ -111,11 +135,17 @@ export class AuthThrottle {
       perId: options.perId ?? AUTH_THROTTLE_DEFAULTS.perId,
       idFailureDelayMs: options.idFailureDelayMs ?? AUTH_THROTTLE_DEFAULTS.idFailureDelayMs,
       maxTracked: options.maxTracked ?? AUTH_THROTTLE_DEFAULTS.maxTracked,
+      maxWaitMs: options.maxWaitMs ?? AUTH_THROTTLE_DEFAULTS.maxWaitMs,
+      maxWaitingPerAddress: options.maxWaitingPerAddress ?? AUTH_THROTTLE_DEFAULTS.maxWaitingPerAddress,
     });
     const { perAddress, perId, maxTracked } = this.options;
     const share = options.share ?? ((_kind, local) => local);
     this.addresses = share('address', new BucketMap(perAddress, maxTracked, clock), perAddress);
     this.ids = share('id', new BucketMap(perId, maxTracked, clock), perId);
+    this.reservations = new AddressReservations(this.addresses, {
+      maxWaitMs: this.options.maxWaitMs,
+      maxWaiting: this.options.maxWaitingPerAddress,
+    });
   }
 
   /**
@@ -129,17 +159,36 @@ export class AuthThrottle {
   }
 
   /**
-   * Takes a token of `address`'s budget before a check (the brokers: see the module comment); give it
-   * back with `release` when the credential was right or nothing was checked.
+   * Holds a token of `address`'s budget for one credential check (see the module comment): at once
+   * (synchronously), or once a check from the address settles (a promise); `signal` gives up the
+   * wait (the connection closed). Settle the reservation exactly once: `release` when the credential
+   * was right or nothing was checked, `failed` when it was wrong. Refused `spent`: the address is
+   * over its budget; `busy`: its checks in flight held the whole budget for `maxWaitMs`, or
+   * `maxWaitingPerAddress` wait.
    */
-  reserve(address: string | undefined): TakeResult {
-    if (address === undefined) return { ok: true };
-    return this.addresses.take(addressKey(address));
+  reserve(address: string | undefined, signal?: AbortSignal): ReserveResult | Promise<ReserveResult> {
+    if (address === undefined) {
+      return { ok: true, reservation: { release: () => {}, failed: (id) => this.failed(undefined, id) } };
+    }
+    const held = this.reservations.reserve(addressKey(address), signal);
+    return held instanceof Promise
+      ? held.then((h) => this.reservation(address, h))
+      : this.reservation(address, held);
   }
 
-  /** Gives back a token `reserve` took. */
-  release(address: string | undefined): void {
-    if (address !== undefined) this.addresses.putBack(addressKey(address));
+  private reservation(address: string, held: Reserved | ReserveRefusal): ReserveResult {
+    if (!held.ok) return held;
+    const failed = (id?: string) => {
+      const delayMs = this.failed(address, id);
+      held.settle();
+      return delayMs;
+    };
+    return { ok: true, reservation: { release: held.settle, failed } };
+  }
+
+  /** Checks under way and CONNECTs waiting from `address` (`reserve`). */
+  reserved(address: string): { inFlight: number; waiting: number } {
+    return this.reservations.load(addressKey(address));
   }
 
   /**
@@ -152,8 +201,8 @@ export class AuthThrottle {
 
   /**
    * The credential presented from `address` was wrong (for `id`, when one was claimed): takes the
-   * address's token (pass undefined when `reserve` took it already), and returns how long to hold the
-   * refusal (0 = answer now).
+   * address's token, and returns how long to hold the refusal (0 = answer now). A reserved check
+   * calls its reservation's `failed` instead.
    */
   failed(address: string | undefined, id?: string): number {
     if (address !== undefined) this.addresses.take(addressKey(address));

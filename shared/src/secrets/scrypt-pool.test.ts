@@ -19,14 +19,14 @@ describe('ScryptPool', () => {
       });
     const accepted = Array.from({ length: 5 }, () => pool.run(work));
     await expect(pool.run(work)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    expect(pool.load).toEqual({ inFlight: 2, queued: 3 });
+    expect(pool.load).toEqual({ inFlight: 2, queued: 3, started: 2, refused: 1 });
     while (releases.length > 0 || running > 0) {
       releases.shift()?.();
       await new Promise((r) => setImmediate(r));
     }
     await Promise.all(accepted);
     expect(most).toBe(2);
-    expect(pool.load).toEqual({ inFlight: 0, queued: 0 });
+    expect(pool.load).toEqual({ inFlight: 0, queued: 0, started: 5, refused: 1 });
   });
 
   it('frees its slot when the work fails', async () => {

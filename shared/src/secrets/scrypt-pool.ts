@@ -47,15 +47,25 @@ export class ScryptPool {
     this.maxQueued = options.maxQueued ?? this.maxQueued;
   }
 
-  /** Checks running and waiting now. */
-  get load(): { inFlight: number; queued: number } {
-    return { inFlight: this.inFlight, queued: this.waiting.length };
+  /** Checks started since the process began (each one scrypt), and refused with a full queue. */
+  private started = 0;
+  private refused = 0;
+
+  /** Checks running and waiting now; checks started and refused so far. */
+  get load(): { inFlight: number; queued: number; started: number; refused: number } {
+    return {
+      inFlight: this.inFlight,
+      queued: this.waiting.length,
+      started: this.started,
+      refused: this.refused,
+    };
   }
 
   /** Runs `work` when a slot is free; rejects with UNAVAILABLE at once when the queue is full. */
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.inFlight >= this.maxInFlight) {
       if (this.waiting.length >= this.maxQueued) {
+        this.refused++;
         throw new FoglineError('UNAVAILABLE', 'too many credential checks under way; retry later', {
           details: { retryAfterMs: 1000 },
         });
@@ -64,6 +74,7 @@ export class ScryptPool {
     } else {
       this.inFlight++;
     }
+    this.started++;
     try {
       return await work();
     } finally {
