@@ -35,6 +35,8 @@ interface EdgeTelemetry {
   routing: RoutingSummary;
   alarm: boolean;
   alarms: number;
+  /** When the alarm went on, as the edge reports it (ms). */
+  sinceMs?: number;
 }
 
 function telemetryOf(t: EdgeTelemetry): EdgePresenceView {
@@ -53,6 +55,7 @@ function telemetryOf(t: EdgeTelemetry): EdgePresenceView {
         psi: t.alarm ? 4 : 0.01,
         windows: 3,
         alarms: t.alarms,
+        ...(t.sinceMs !== undefined && { since: new Date(t.sinceMs).toISOString() }),
       },
     },
   };
@@ -250,6 +253,32 @@ describe('ControllerService', () => {
     e.t.alarms = 1;
     await s.tick();
     expect(s.field(e.id).records).toBe(0);
+    await s.stop();
+  });
+
+  it('restarts the window from when the edge raised the alarm: records of requests answered before it stay out, also late ones', async () => {
+    const e = await edge();
+    const { s } = service(new Map([[e.id, e.t]]), { enabled: false });
+    await s.tick();
+    const alarmAt = Date.now() - 60_000;
+    const at = (ms: number) => ({ answeredAt: new Date(ms) });
+    const before = () => ({ ...audit(e.id, [1, 1, 1], [0.9, 0.9]), ...at(alarmAt - 5_000) });
+    const after = () => ({ ...audit(e.id, [2, 2, 1], [0.2, 0.2]), ...at(alarmAt + 5_000) });
+    await store.auditRecords.insert([before(), before(), after()]);
+    await s.tick();
+    expect(s.field(e.id).records).toBe(3);
+
+    e.t.alarms = 1;
+    e.t.alarm = true;
+    e.t.sinceMs = alarmAt;
+    await s.tick(); // the cloud notices the alarm a minute after it went on
+    expect(s.field(e.id).records).toBe(1); // the record answered since the alarm stays
+    // Uploads arrive late: a record answered before the alarm, stored after the restart, stays out.
+    await store.auditRecords.insert([before(), after()]);
+    await s.tick();
+    const f = s.field(e.id);
+    expect(f.records).toBe(2);
+    expect(f.tiers.device.agreement.estimate).toBe(0); // only the shifted records, which the device got wrong
     await s.stop();
   });
 

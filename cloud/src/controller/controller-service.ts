@@ -148,8 +148,10 @@ export class ControllerService {
     const seen = this.#alarms.get(edgeId);
     this.#alarms.set(edgeId, drift.alarms);
     if (seen !== undefined && drift.alarms > seen) {
-      this.windows.restart(edgeId);
-      this.#o.log(`controller: drift alarm on edge '${edgeId}': its field-record window starts again`);
+      // From when the alarm went on (the edge says; an older edge does not: then from now).
+      this.windows.restart(edgeId, drift.since === undefined ? undefined : Date.parse(drift.since));
+      const from = drift.since === undefined ? '' : ` from ${drift.since}`;
+      this.#o.log(`controller: drift alarm on edge '${edgeId}': its field-record window starts again${from}`);
     }
   }
 
