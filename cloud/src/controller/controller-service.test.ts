@@ -282,6 +282,44 @@ describe('ControllerService', () => {
     await s.stop();
   });
 
+  it('runs a round every intervalMs, and every alarmIntervalMs while an edge is in a drift alarm', async () => {
+    const e = await edge();
+    let rounds = 0;
+    const counting = {
+      ...store,
+      edges: {
+        ...store.edges,
+        list: () => {
+          rounds++;
+          return store.edges.list();
+        },
+      },
+    } as Store;
+    const s = new ControllerService({
+      store: counting,
+      presence: (id) => telemetryOf(id === e.id ? e.t : { ...e.t, alarm: false }),
+      publish: async () => {},
+      settings: {
+        enabled: false,
+        intervalMs: 5_000,
+        alarmIntervalMs: 100,
+        cloudBudget: 0.25,
+        window: { maxRecords: 10, maxAgeMs: 60_000 },
+      },
+      holder: 'replica-cadence',
+      clock: new ManualClock(1_000_000),
+      log: () => {},
+    });
+    s.start();
+    await expect.poll(() => rounds, { timeout: 2_000 }).toBe(1); // the first round, at once
+    await new Promise((r) => setTimeout(r, 800));
+    expect(rounds).toBe(1); // calm: the next one is 5 s away
+    e.t.alarm = true;
+    await new Promise((r) => setTimeout(r, 800));
+    expect(rounds).toBeGreaterThanOrEqual(4); // in the alarm: about every 100 ms
+    await s.stop();
+  });
+
   it('runs on one replica at a time: a second instance on the same store decides nothing until the lease is free', async () => {
     const e = await edge();
     e.t.alarm = true;
