@@ -9,9 +9,10 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_CLOUD_OPTIONS } from '@fogline/cloud';
 import { eventually, startFabricCloud } from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
-import { createEdgeAgent } from '@fogline/edge-agent';
+import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
 import { DIGIT_PIXELS, type DigitsData } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import type { CascadePolicy, ControllerAction } from '@fogline/toolchain';
@@ -46,9 +47,23 @@ interface Sent extends RequestOutcome {
   readonly device: string;
 }
 
-async function send(device: Device, data: DigitsData, alarm: () => boolean): Promise<Sent[]> {
+/**
+ * Sends the stream in batches of BATCH; `probe` (read before each batch) names the controller's
+ * state, and each change of it becomes a step of the timeline.
+ */
+async function send(
+  device: Device,
+  data: DigitsData,
+  alarm: () => boolean,
+  probe: () => string,
+  steps: TimelineEvent[],
+): Promise<Sent[]> {
   const out: Sent[] = [];
+  let state = '';
   for (let i = 0; i < data.count; i += BATCH) {
+    const now = probe();
+    if (now.replace(/[\d.]+/g, '#') !== state.replace(/[\d.]+/g, '#')) steps.push({ at: i, what: now });
+    state = now;
     const p = device.policy.auditRate ?? 0.02;
     const on = alarm();
     const sentAt = Date.now();
@@ -82,6 +97,18 @@ function requestAt(sent: readonly Sent[], ms: number): number {
   return i < 0 ? sent.length : i;
 }
 
+/** What the edge's audit relay did, as the timeline's last line. */
+function relayLine(at: number, c: ReturnType<EdgeAgent['auditCounts']>): TimelineEvent {
+  const d = c?.dropped;
+  const dropped = d ? d.queueFull + d.cloudDown + d.uploadFailed + d.cloudFull : 0;
+  return {
+    at,
+    what: c
+      ? `edge relay, whole run: ${c.received} audits received, ${c.uploaded} uploaded, ${c.floor} of them under the floor without the edge's answer (the controller leaves those out), ${dropped} dropped`
+      : 'edge relay: none',
+  };
+}
+
 export async function runLive(o: {
   readonly data: DigitsData;
   readonly policy: CascadePolicy;
@@ -111,9 +138,11 @@ export async function runLive(o: {
   const cloud = await startFabricCloud({
     models: ['digits-large'],
     cloudModel: 'digits-large',
+    // The controller's and the edge's cadences are the product's defaults (`fogline up`): rounds every
+    // 10 s, every 1 s during a drift alarm; telemetry every 5 s and at once on an alarm or a directive.
     controller: {
+      ...DEFAULT_CLOUD_OPTIONS.controller,
       enabled: o.controller,
-      intervalMs: 300,
       cloudBudget: o.budget,
       window: { maxRecords: 10_000, maxAgeMs: 3_600_000 },
     },
@@ -136,7 +165,6 @@ export async function runLive(o: {
       mqttPort: 0,
       reportRate: { ratePerSec: 10_000, burst: 10_000 },
     },
-    telemetryIntervalMs: 200,
     drift: { windowRequests: 500, ...(o.auditRate === 0 && { alarmAuditRate: 0, calmAuditRate: 0 }) },
     auditInputs: 'drop',
     dataDir: join(dir, 'edge'),
@@ -167,7 +195,16 @@ export async function runLive(o: {
     };
     const alarm = () => agent.driftStatus()?.alarm ?? false;
     await setRate(o.auditRate);
-    const sent = await send(d, o.data, alarm);
+    const steps: TimelineEvent[] = [];
+    const controller = cloud.server.controller;
+    const probe = () => {
+      const decision = controller.control(EDGE).decision;
+      const records = controller.windows.records(EDGE).length;
+      return decision
+        ? `cloud decides: ${decision.action}, ${records} records — ${decision.why.slice(0, 110)}`
+        : '';
+    };
+    const sent = await send(d, o.data, alarm, o.controller ? probe : () => '', steps);
     // The loop's steps, by request: the edge's alarm events, the controller's changes, the device's policy.
     const at = (iso: string | Date) => requestAt(sent, new Date(iso).getTime());
     const events = agent.driftStatus()?.events ?? [];
@@ -196,6 +233,8 @@ export async function runLive(o: {
       ...sent.flatMap((s, i) =>
         i > 0 && s.device !== sent[i - 1]!.device ? [{ at: i, what: `device: ${s.device}` }] : [],
       ),
+      ...steps.filter((s) => s.what !== '' && !s.what.includes(': conservative,')),
+      relayLine(sent.length, agent.auditCounts()),
     ].sort((x, y) => x.at - y.at);
     return {
       run: {
