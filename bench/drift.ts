@@ -155,8 +155,12 @@ export default async function run(args: string[] = []): Promise<void> {
             auditsSent: r.auditsSent,
             timeline: r.timeline,
           });
+          // Audits on and off one after the other, in alternating order from shift to shift (a box whose
+          // load drifts then favours neither).
+          const quietFirst = names.indexOf(shift) % 2 === 1;
+          const quietBefore = quietFirst ? await liveRun(false, 0) : undefined;
           const offRun = await liveRun(false, AUDIT_RATE);
-          const quietRun = await liveRun(false, 0);
+          const quietRun = quietBefore ?? (await liveRun(false, 0));
           const liveOff = liveOf(offRun, false);
           const liveOn = liveOf(await liveRun(true, AUDIT_RATE), true);
           lives.push({
@@ -166,6 +170,9 @@ export default async function run(args: string[] = []): Promise<void> {
             targets: targetsOf(shift, liveOn, liveOff, budget),
             latency: { auditsOn: latencyOf(offRun.latencyMs), auditsOff: latencyOf(quietRun.latencyMs) },
           });
+          console.log(
+            `live ${shift}: recovery ${liveOn.recovery ?? 'never'} requests, then cloud ${liveOn.recovered ? (100 * liveOn.recovered.share.cloud).toFixed(1) : '–'} %`,
+          );
         }
         console.log(
           `${shift} (seed ${streamSeed}): recovery ${on.recovery ?? 'never'} requests (off: ${off.recovery ?? 'never'})`,
