@@ -282,6 +282,22 @@ describe('ControllerService', () => {
     await s.stop();
   });
 
+  it('restarts the window from the alarm when the first telemetry it sees of an edge is already in one', async () => {
+    const e = await edge();
+    e.t.sinceMs = Date.now() - 60_000;
+    e.t.alarm = true;
+    e.t.alarms = 1;
+    const { s } = service(new Map([[e.id, e.t]]), { enabled: false });
+    const at = (ms: number) => ({ answeredAt: new Date(ms) });
+    await store.auditRecords.insert([
+      { ...audit(e.id, [1, 1, 1], [0.9, 0.9]), ...at(e.t.sinceMs - 5_000) },
+      { ...audit(e.id, [2, 2, 1], [0.2, 0.2]), ...at(e.t.sinceMs + 5_000) },
+    ]);
+    await s.tick();
+    expect(s.field(e.id).records).toBe(1);
+    await s.stop();
+  });
+
   it('runs a round every intervalMs, and every alarmIntervalMs while an edge is in a drift alarm', async () => {
     const e = await edge();
     let rounds = 0;

@@ -173,13 +173,17 @@ export class ControllerService {
     }
   }
 
-  /** A drift alarm raised since the last round restarts the edge's window. */
+  /**
+   * A drift alarm raised since the last round restarts the edge's window; so does one on when this
+   * replica first sees the edge (it went on before the edge's first telemetry, or before this
+   * replica started): the records read so far may be from before it.
+   */
   #watchAlarm(edgeId: string): void {
     const drift = this.#o.presence(edgeId).telemetry?.drift;
     if (!drift) return;
     const seen = this.#alarms.get(edgeId);
     this.#alarms.set(edgeId, drift.alarms);
-    if (seen !== undefined && drift.alarms > seen) {
+    if (seen === undefined ? drift.alarm : drift.alarms > seen) {
       // From when the alarm went on (the edge says; an older edge does not: then from now).
       this.windows.restart(edgeId, drift.since === undefined ? undefined : Date.parse(drift.since));
       const from = drift.since === undefined ? '' : ` from ${drift.since}`;
