@@ -139,7 +139,7 @@ export async function runLive(o: {
     models: ['digits-large'],
     cloudModel: 'digits-large',
     // The controller's and the edge's cadences are the product's defaults (`fogline up`): rounds every
-    // 10 s, every 1 s during a drift alarm; telemetry every 5 s and at once on an alarm or a directive.
+    // 10 s, every 500 ms during a drift alarm; telemetry every 5 s and at once on an alarm or a directive.
     controller: {
       ...DEFAULT_CLOUD_OPTIONS.controller,
       enabled: o.controller,

@@ -184,7 +184,7 @@ ${sections.join('\n')}${
     : `
 ## On the real system (\`--live\`)
 
-The same stream (seed ${s.seed}) sent by an SDK device to a real edge agent and cloud on 127.0.0.1 in this process (bench/drift/live.ts): PGlite store, the cloud's controller service every 300 ms (budget ${pct(s.budget, 0)}), drift windows of 500, device histograms every 100 requests, calibrated policy published with p = 2 %. Each answer judged against its label; baselines from the offline scores of the same inputs. Audits actually drawn are not counted here (the rate in effect is).
+The same stream (seed ${s.seed}) sent by one SDK device, 25 requests in flight, to a real edge agent and cloud on 127.0.0.1 in this process (bench/drift/live.ts): PGlite store; the product's cadences — the controller's rounds every 10 s and every 500 ms during a drift alarm (budget ${pct(s.budget, 0)}), edge telemetry every 5 s and at once on an alarm or a directive, audit uploads after 1 s (200 ms during an alarm); drift windows of 500; calibrated policy published with p = 2 %. One device here stands for a fleet: it sends a score histogram every 100 requests (the SDK's default is 500 or 10 s per device) and its audit and report budgets are raised (defaults 2/s and 5/s per device). Each answer judged against its label; baselines from the offline scores of the same inputs; the targets judged by the same code as the replay's. "Audit rate" is the rate in effect; the audits actually sent are counted by the device.
 
 ${r.live.map(liveSection).join('\n')}`
 }`;

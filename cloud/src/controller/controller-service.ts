@@ -42,7 +42,7 @@ export interface ControllerSettings {
   readonly knobs?: Partial<ControllerKnobs>;
 }
 
-const DEFAULT_ALARM_INTERVAL_MS = 1_000;
+const DEFAULT_ALARM_INTERVAL_MS = 500;
 
 export const DEFAULT_CONTROLLER_SETTINGS: ControllerSettings = Object.freeze({
   enabled: true,
