@@ -201,7 +201,7 @@ export async function runLive(o: {
       const decision = controller.control(EDGE).decision;
       const records = controller.windows.records(EDGE).length;
       return decision
-        ? `cloud decides: ${decision.action}, ${records} records — ${decision.why.slice(0, 110)}`
+        ? `cloud decides: ${decision.action}, ${records} records — ${decision.why.length > 220 ? `${decision.why.slice(0, 60)} … ${decision.why.slice(-150)}` : decision.why}`
         : '';
     };
     const sent = await send(d, o.data, alarm, o.controller ? probe : () => '', steps);
