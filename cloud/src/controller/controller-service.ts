@@ -109,8 +109,12 @@ export class ControllerService {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    const { intervalMs, alarmIntervalMs = DEFAULT_ALARM_INTERVAL_MS } = this.#o.settings;
-    const beat = Math.min(intervalMs, alarmIntervalMs);
+    const { intervalMs } = this.#o.settings;
+    const alarmIntervalMs = Math.min(
+      intervalMs,
+      this.#o.settings.alarmIntervalMs ?? DEFAULT_ALARM_INTERVAL_MS,
+    );
+    const beat = alarmIntervalMs;
     const next = () => {
       this.#timer = setTimeout(async () => {
         const alarm = this.#edges.some((id) => this.#o.presence(id).telemetry?.drift?.alarm === true);
