@@ -19,9 +19,9 @@ import { type LiveRun, runLive } from './drift/live.ts';
 import { renderDrift } from './drift/markdown.ts';
 import { scoreStream } from './drift/scored-stream.ts';
 import { simulate } from './drift/simulate.ts';
-import { figuresOf, requestsToRecover, windowsOf } from './drift/windows.ts';
 import { numberFlag } from './lib/flags.ts';
 import { reportHead, type Target, withoutMachinePaths, writeReport } from './lib/report.ts';
+import { quantile } from './lib/stats.ts';
 
 const DEFAULT_SHIFTS = ['rotated', 'printed', 'printed-distorted'];
 const AUDIT_RATE = 0.02;
@@ -31,21 +31,39 @@ function allFlags(args: readonly string[], name: string): string[] {
   return args.flatMap((a, i) => (a === name && args[i + 1] !== undefined ? [args[i + 1]!] : []));
 }
 
-/** One shift on the real system (`--live`), controller off and on. */
+/** One shift on the real system (`--live`): controller off and on, and audits off (the latency baseline). */
 export interface LiveResult {
   readonly shift: string;
   readonly off: LiveSummary;
   readonly on: LiveSummary;
+  readonly targets: Target[];
+  /** The device's answer latency over the whole stream, controller off: audits on (2 %, 20 % in the alarm) vs off. */
+  readonly latency: { readonly auditsOn: LatencyFigures; readonly auditsOff: LatencyFigures };
 }
 
-export interface LiveSummary {
-  readonly controller: boolean;
+export interface LiveSummary extends RunSummary {
   readonly wallSec: number;
-  readonly latency: LiveRun['latency'];
-  readonly inDistribution: ReturnType<typeof figuresOf>;
-  readonly shifted: ReturnType<typeof figuresOf>;
-  readonly recovery: number | undefined;
-  readonly windows: ReturnType<typeof windowsOf>;
+  readonly auditsSent: number;
+  readonly timeline: LiveRun['timeline'];
+}
+
+export interface LatencyFigures {
+  readonly requests: number;
+  readonly meanMs: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+}
+
+function latencyOf(values: readonly number[]): LatencyFigures {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    requests: sorted.length,
+    meanMs: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
+    p50Ms: quantile(sorted, 0.5),
+    p90Ms: quantile(sorted, 0.9),
+    p99Ms: quantile(sorted, 0.99),
+  };
 }
 
 export interface ShiftResult {
@@ -124,29 +142,37 @@ export default async function run(args: string[] = []): Promise<void> {
         results.push({ shift, seed: streamSeed, off, on, targets: targetsOf(shift, on, off, budget) });
         if (live && streamSeed === seed) {
           const data = collectStream(spec);
-          const latencyData = collectStream({ seed: seed + 100, segments: [{ count: 500, shift: {} }] });
-          const liveRun = async (controller: boolean) => {
-            const r: LiveRun = await runLive({
-              data,
-              policy,
-              calibration,
-              controller,
-              budget,
-              latencyRequests: controller ? 0 : 500,
-              latencyData,
-            });
-            console.log(`live ${shift}, controller ${controller ? 'on' : 'off'}: ${r.wallSec.toFixed(0)} s`);
-            return {
-              controller,
-              wallSec: r.wallSec,
-              latency: r.latency,
-              inDistribution: figuresOf(items, r.outcomes, 0, shiftAt),
-              shifted: figuresOf(items, r.outcomes, shiftAt, requests),
-              recovery: requestsToRecover(items, r.outcomes, shiftAt, RECOVERY),
-              windows: windowsOf(items, r.outcomes, window),
-            };
+          const liveRun = async (controller: boolean, auditRate: number) => {
+            const r: LiveRun = await runLive({ data, policy, calibration, controller, budget, auditRate });
+            console.log(
+              `live ${shift}, controller ${controller ? 'on' : 'off'}, audits ${auditRate > 0 ? 'on' : 'off'}: ${r.wallSec.toFixed(0)} s`,
+            );
+            return r;
           };
-          lives.push({ shift, off: await liveRun(false), on: await liveRun(true) });
+          const liveOf = (r: LiveRun, controller: boolean): LiveSummary => ({
+            ...summarize(items, r.run, controller, shiftAt, window),
+            wallSec: r.wallSec,
+            auditsSent: r.auditsSent,
+            timeline: r.timeline,
+          });
+          // Audits on and off one after the other, in alternating order from shift to shift (a box whose
+          // load drifts then favours neither).
+          const quietFirst = names.indexOf(shift) % 2 === 1;
+          const quietBefore = quietFirst ? await liveRun(false, 0) : undefined;
+          const offRun = await liveRun(false, AUDIT_RATE);
+          const quietRun = quietBefore ?? (await liveRun(false, 0));
+          const liveOff = liveOf(offRun, false);
+          const liveOn = liveOf(await liveRun(true, AUDIT_RATE), true);
+          lives.push({
+            shift,
+            off: liveOff,
+            on: liveOn,
+            targets: targetsOf(shift, liveOn, liveOff, budget),
+            latency: { auditsOn: latencyOf(offRun.latencyMs), auditsOff: latencyOf(quietRun.latencyMs) },
+          });
+          console.log(
+            `live ${shift}: recovery ${liveOn.recovery ?? 'never'} requests, then cloud ${liveOn.recovered ? (100 * liveOn.recovered.share.cloud).toFixed(1) : '–'} %`,
+          );
         }
         console.log(
           `${shift} (seed ${streamSeed}): recovery ${on.recovery ?? 'never'} requests (off: ${off.recovery ?? 'never'})`,

@@ -9,33 +9,67 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_CLOUD_OPTIONS } from '@fogline/cloud';
 import { eventually, startFabricCloud } from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
-import { createEdgeAgent } from '@fogline/edge-agent';
+import { createEdgeAgent, type EdgeAgent } from '@fogline/edge-agent';
 import { DIGIT_PIXELS, type DigitsData } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
-import type { CascadePolicy } from '@fogline/toolchain';
-import { type LatencySummary, summarize } from '../lib/stats.ts';
+import type { CascadePolicy, ControllerAction } from '@fogline/toolchain';
 import type { LoopCalibration } from './calibration.ts';
+import type { SimulatedDecision, Simulation } from './simulate.ts';
 import type { RequestOutcome } from './windows.ts';
 
 const EDGE = 'drift-edge';
 const BATCH = 25;
 
 export interface LiveRun {
-  readonly outcomes: RequestOutcome[];
-  /** The device's answer latency (ms, whole call) at each audit rate, on the same requests. */
-  readonly latency?: Readonly<Record<'off' | 'on', LatencySummary>>;
+  /** The run in the replay's shape (simulate.ts), so that the same summary and targets judge it. */
+  readonly run: Simulation;
+  /** The device's answer latency (ms, whole call) of every request, in stream order. */
+  readonly latencyMs: number[];
+  /** Audits the device sent (its own count). */
+  readonly auditsSent: number;
+  /** When each step of the loop happened, by request (the first request sent after it). */
+  readonly timeline: readonly TimelineEvent[];
   readonly wallSec: number;
 }
 
-async function send(device: Device, data: DigitsData, start: number, end: number, alarm: () => boolean) {
-  const out: (RequestOutcome & { ms: number })[] = [];
-  for (let i = start; i < end; i += BATCH) {
+export interface TimelineEvent {
+  readonly at: number;
+  readonly what: string;
+}
+
+interface Sent extends RequestOutcome {
+  readonly ms: number;
+  /** Wall-clock time its batch was sent, and the device policy it was sent under. */
+  readonly sentAt: number;
+  readonly device: string;
+}
+
+/**
+ * Sends the stream in batches of BATCH; `probe` (read before each batch) names the controller's
+ * state, and each change of it becomes a step of the timeline.
+ */
+async function send(
+  device: Device,
+  data: DigitsData,
+  alarm: () => boolean,
+  probe: () => string,
+  steps: TimelineEvent[],
+): Promise<Sent[]> {
+  const out: Sent[] = [];
+  let state = '';
+  for (let i = 0; i < data.count; i += BATCH) {
+    const now = probe();
+    if (now.replace(/[\d.]+/g, '#') !== state.replace(/[\d.]+/g, '#')) steps.push({ at: i, what: now });
+    state = now;
     const p = device.policy.auditRate ?? 0.02;
     const on = alarm();
+    const sentAt = Date.now();
+    const policy = `${device.policy.score} ≥ ${device.policy.threshold.toFixed(3)}`;
     const batch = await Promise.all(
-      Array.from({ length: Math.min(BATCH, end - i) }, (_, k) =>
+      Array.from({ length: Math.min(BATCH, data.count - i) }, (_, k) =>
         device.infer(data.images.slice((i + k) * DIGIT_PIXELS, (i + k + 1) * DIGIT_PIXELS), {
           deadlineMs: 10_000,
         }),
@@ -49,10 +83,30 @@ async function send(device: Device, data: DigitsData, start: number, end: number
         p,
         alarm: on,
         ms: r.latencyMs.total,
+        sentAt,
+        device: policy,
       });
     });
   }
   return out;
+}
+
+/** The first request sent at or after `ms` (wall clock), or the stream's length. */
+function requestAt(sent: readonly Sent[], ms: number): number {
+  const i = sent.findIndex((s) => s.sentAt >= ms);
+  return i < 0 ? sent.length : i;
+}
+
+/** What the edge's audit relay did, as the timeline's last line. */
+function relayLine(at: number, c: ReturnType<EdgeAgent['auditCounts']>): TimelineEvent {
+  const d = c?.dropped;
+  const dropped = d ? d.queueFull + d.cloudDown + d.uploadFailed + d.cloudFull : 0;
+  return {
+    at,
+    what: c
+      ? `edge relay, whole run: ${c.received} audits received, ${c.uploaded} uploaded, ${c.floor} of them under the floor without the edge's answer (the controller leaves those out), ${dropped} dropped`
+      : 'edge relay: none',
+  };
 }
 
 export async function runLive(o: {
@@ -61,9 +115,8 @@ export async function runLive(o: {
   readonly calibration: LoopCalibration;
   readonly controller: boolean;
   readonly budget: number;
-  /** Requests for the latency comparison, each way (0: none). */
-  readonly latencyRequests: number;
-  readonly latencyData?: DigitsData;
+  /** Audit rate outside an alarm; 0 turns audits off (the alarm's rate too): the latency baseline. */
+  readonly auditRate: number;
 }): Promise<LiveRun> {
   const began = performance.now();
   const dir = await mkdtemp(join(tmpdir(), 'fogline-drift-'));
@@ -85,9 +138,11 @@ export async function runLive(o: {
   const cloud = await startFabricCloud({
     models: ['digits-large'],
     cloudModel: 'digits-large',
+    // The controller's and the edge's cadences are the product's defaults (`fogline up`): rounds every
+    // 10 s, every 500 ms during a drift alarm; telemetry every 5 s and at once on an alarm or a directive.
     controller: {
+      ...DEFAULT_CLOUD_OPTIONS.controller,
       enabled: o.controller,
-      intervalMs: 300,
       cloudBudget: o.budget,
       window: { maxRecords: 10_000, maxAgeMs: 3_600_000 },
     },
@@ -110,8 +165,7 @@ export async function runLive(o: {
       mqttPort: 0,
       reportRate: { ratePerSec: 10_000, burst: 10_000 },
     },
-    telemetryIntervalMs: 200,
-    drift: { windowRequests: 500 },
+    drift: { windowRequests: 500, ...(o.auditRate === 0 && { alarmAuditRate: 0, calmAuditRate: 0 }) },
     auditInputs: 'drop',
     dataDir: join(dir, 'edge'),
     workers: 1,
@@ -140,19 +194,58 @@ export async function runLive(o: {
       await eventually(() => d.policy.edgeVersion === m.version, 5_000);
     };
     const alarm = () => agent.driftStatus()?.alarm ?? false;
-    let latency: LiveRun['latency'];
-    if (o.latencyRequests > 0 && o.latencyData) {
-      await setRate(0);
-      const off = await send(d, o.latencyData, 0, o.latencyRequests, alarm);
-      await setRate(0.2);
-      const on = await send(d, o.latencyData, 0, o.latencyRequests, alarm);
-      latency = { off: summarize(off.map((r) => r.ms)), on: summarize(on.map((r) => r.ms)) };
-    }
-    await setRate(0.02);
-    const outcomes = await send(d, o.data, 0, o.data.count, alarm);
+    await setRate(o.auditRate);
+    const steps: TimelineEvent[] = [];
+    const controller = cloud.server.controller;
+    const probe = () => {
+      const decision = controller.control(EDGE).decision;
+      const records = controller.windows.records(EDGE).length;
+      return decision
+        ? `cloud decides: ${decision.action}, ${records} records — ${decision.why.length > 220 ? `${decision.why.slice(0, 60)} … ${decision.why.slice(-150)}` : decision.why}`
+        : '';
+    };
+    const sent = await send(d, o.data, alarm, o.controller ? probe : () => '', steps);
+    // The loop's steps, by request: the edge's alarm events, the controller's changes, the device's policy.
+    const at = (iso: string | Date) => requestAt(sent, new Date(iso).getTime());
+    const events = agent.driftStatus()?.events ?? [];
+    const alarms = events.map((e) => ({ at: at(e.at), alarm: e.alarm }));
+    const changes = o.controller ? (await cloud.admin.policyChanges(EDGE)).reverse() : [];
+    const decisions: SimulatedDecision[] = changes.flatMap((c) =>
+      c.to
+        ? [{ at: at(c.at), action: c.action as ControllerAction, why: c.why, policy: c.to as CascadePolicy }]
+        : [],
+    );
+    const timeline: TimelineEvent[] = [
+      ...events.map((e) => ({
+        at: at(e.at),
+        what: `edge: drift alarm ${e.alarm ? 'on' : e.settled ? 'off (settled)' : 'off'} (PSI ${e.psi.toFixed(2)})`,
+      })),
+      ...changes.map((c) => {
+        const f = c.figures as { records?: number; nEff?: number } | null;
+        const to = c.to
+          ? `device ≥ ${c.to.device.threshold.toFixed(3)}, edge ≥ ${c.to.edge.threshold.toFixed(3)}`
+          : '';
+        return {
+          at: at(c.at),
+          what: `cloud: ${c.action} → ${to} on ${f?.records ?? '?'} records (n_eff ${f?.nEff?.toFixed(0) ?? '?'})`,
+        };
+      }),
+      ...sent.flatMap((s, i) =>
+        i > 0 && s.device !== sent[i - 1]!.device ? [{ at: i, what: `device: ${s.device}` }] : [],
+      ),
+      ...steps.filter((s) => s.what !== '' && !s.what.includes(': conservative,')),
+      relayLine(sent.length, agent.auditCounts()),
+    ].sort((x, y) => x.at - y.at);
     return {
-      outcomes: outcomes.map(({ ms: _, ...r }) => r),
-      ...(latency && { latency }),
+      run: {
+        requests: sent.map(({ ms: _, sentAt: __, device: ___, ...r }) => r),
+        decisions,
+        alarms,
+        finalPolicy: decisions.at(-1)?.policy ?? o.policy,
+      },
+      latencyMs: sent.map((r) => r.ms),
+      auditsSent: d.stats().audits.sent,
+      timeline,
       wallSec: (performance.now() - began) / 1000,
     };
   } finally {

@@ -1,6 +1,6 @@
 /**
  * The controller's flags (`fogline cloud`, `fogline up`; docs/field-accuracy.md "The controller,
- * wired"): on or off, how often it runs, the cloud budget. Checked by the cloud's own option rules.
+ * wired"): on or off, how often it runs (and during a drift alarm), the cloud budget. Checked by the cloud's own option rules.
  */
 import { CLOUD_RULES, type CloudOptions, DEFAULT_CLOUD_OPTIONS } from '@fogline/cloud';
 import { type Command, Option } from 'commander';
@@ -9,6 +9,7 @@ import { numberOption } from './flags.ts';
 export interface ControllerFlags {
   controller: 'on' | 'off';
   controllerIntervalMs: number;
+  controllerAlarmIntervalMs: number;
   controllerCloudBudget: number;
 }
 
@@ -33,6 +34,14 @@ export function withControllerFlags(cmd: Command): Command {
     )
     .addOption(
       numberOption(
+        '--controller-alarm-interval-ms <ms>',
+        'how often it decides while an edge is in a drift alarm (at most the interval)',
+        CLOUD_RULES.controller.alarmIntervalMs,
+        d.alarmIntervalMs ?? 1_000,
+      ),
+    )
+    .addOption(
+      numberOption(
         '--controller-cloud-budget <share>',
         'most of the traffic the controller may send to the cloud, in (0, 1]',
         CLOUD_RULES.controller.cloudBudget,
@@ -46,6 +55,7 @@ export function controllerSettings(flags: ControllerFlags): CloudOptions['contro
     ...DEFAULT_CLOUD_OPTIONS.controller,
     enabled: flags.controller === 'on',
     intervalMs: flags.controllerIntervalMs,
+    alarmIntervalMs: flags.controllerAlarmIntervalMs,
     cloudBudget: flags.controllerCloudBudget,
   };
 }

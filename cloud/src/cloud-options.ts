@@ -155,7 +155,11 @@ export const CLOUD_RULES = Object.freeze({
     pruneIntervalMs: intAtLeast(1),
   }),
   auditRetention: Object.freeze({ maxRecords: intAtLeast(0), maxAgeMs: intAtLeast(0) }),
-  controller: Object.freeze({ intervalMs: intAtLeast(50), cloudBudget: numberIn(0.000001, 1) }),
+  controller: Object.freeze({
+    intervalMs: intAtLeast(50),
+    alarmIntervalMs: intAtLeast(50),
+    cloudBudget: numberIn(0.000001, 1),
+  }),
   controllerWindow: Object.freeze({ maxRecords: intAtLeast(1), maxAgeMs: intAtLeast(1) }),
 });
 

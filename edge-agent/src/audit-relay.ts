@@ -57,6 +57,13 @@ export interface AuditRelayOptions {
   /** Longest wait before a partial batch is uploaded, ms. Default 1000. */
   readonly flushMs?: number;
   /**
+   * True while the records are wanted soon (a drift alarm: the controller places its fallback on
+   * them): partial batches then leave after `urgentFlushMs` instead. Default: never.
+   */
+  readonly urgent?: () => boolean;
+  /** The wait for a partial batch while `urgent()`, ms. Default 200. */
+  readonly urgentFlushMs?: number;
+  /**
    * Audits per second forwarded without the edge's pass while the edge model stays busy: the floor
    * during a drift alarm (0 otherwise). Default: none.
    */
@@ -198,7 +205,12 @@ export class AuditRelay {
   #readyOne(item: AuditUploadItem): void {
     this.#ready.push(item);
     if (this.#ready.length >= MAX_AUDIT_UPLOAD) this.#flush();
-    else this.#flushTimer ??= setTimeout(() => this.#flush(), this.#o.flushMs ?? 1_000);
+    else this.#flushTimer ??= setTimeout(() => this.#flush(), this.#flushDelayMs());
+  }
+
+  #flushDelayMs(): number {
+    const { flushMs = 1_000, urgentFlushMs = 200 } = this.#o;
+    return this.#o.urgent?.() ? Math.min(flushMs, urgentFlushMs) : flushMs;
   }
 
   /** Whether the floor lets one more audit past a busy edge model now. */

@@ -14,7 +14,9 @@ function setup(deviceModel: string | null = 'digits-tiny:1') {
     logger,
   });
   const published: PolicyMessage[] = [];
-  const routing = new CloudRouting({
+  /** The directive status as each onStatus call saw it (the edge publishes its telemetry then). */
+  const told: (string | undefined)[] = [];
+  const routing: CloudRouting = new CloudRouting({
     control,
     deviceModel: deviceModel ?? undefined,
     devicePolicy: calibrated,
@@ -26,8 +28,9 @@ function setup(deviceModel: string | null = 'digits-tiny:1') {
       return message;
     },
     logger,
+    onStatus: () => told.push(`${routing.status()?.id} ${routing.status()?.applied}`),
   });
-  return { control, routing, published, lines };
+  return { control, routing, published, lines, told };
 }
 
 const directive = (id: string, device = 0.5, edge = 0.6, score = 'margin') => ({
@@ -79,7 +82,7 @@ describe('CloudRouting', () => {
   });
 
   it('refuses while routing is pinned on the edge, and applies a later directive once unpinned', async () => {
-    const { control, routing, published } = setup();
+    const { control, routing, published, told } = setup();
     control.pin(true);
     await routing.receive(directive('c-6'));
     expect(routing.status()).toMatchObject({ applied: false, refused: 'routing is pinned on this edge' });
@@ -88,6 +91,8 @@ describe('CloudRouting', () => {
     await routing.receive(directive('c-7'));
     expect(control.edge.threshold).toBe(0.6);
     expect(published).toHaveLength(1);
+    // Each outcome is told once it is the status (the edge's telemetry goes out at once).
+    expect(told).toEqual(['c-6 false', 'c-7 true']);
   });
 
   it("refuses when the devices' model is unknown to the edge", async () => {

@@ -44,6 +44,8 @@ export interface CloudRoutingOptions {
   ) => Promise<PolicyMessage>;
   readonly logger: AgentLogger;
   readonly now?: () => Date;
+  /** Called once a directive is applied or refused (the edge then reports it at once). */
+  readonly onStatus?: () => void;
 }
 
 export class CloudRouting {
@@ -101,6 +103,7 @@ export class CloudRouting {
     }
     this.#last = { id, applied: true, at: this.#now() };
     logger.info(`routing: applied the cloud's policy ${id} (${directive.reason})`);
+    this.#o.onStatus?.();
   }
 
   #refuse(id: string | undefined, reason: string): void {
@@ -108,6 +111,7 @@ export class CloudRouting {
     this.#o.logger.warn(
       `routing: refused the cloud's policy ${id ?? '(no id)'}: ${reason}; keeping the current one`,
     );
+    this.#o.onStatus?.();
   }
 
   #now(): string {

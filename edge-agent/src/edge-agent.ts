@@ -41,6 +41,7 @@ import type { LocalBus } from './local-bus.ts';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.ts';
 import { ReportInbox } from './report-inbox.ts';
 import { publishDevicePolicyOn, RoutingControl } from './routing-control.ts';
+import { TelemetryCadence } from './telemetry-cadence.ts';
 
 export type { EdgeAgent, EdgeAgentInfo } from './edge-agent-api.ts';
 
@@ -59,7 +60,7 @@ interface Running {
   audits: ReturnType<typeof startAuditRelay>;
   deviceModels: EdgeDeviceModels;
   late: LateCorrections | undefined;
-  telemetryTimer: ReturnType<typeof setInterval> | undefined;
+  cadence: TelemetryCadence;
   metrics?: MetricsEndpoint;
   startedAt: number;
   info: EdgeAgentInfo;
@@ -70,7 +71,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
   const telemetry = new EdgeTelemetry();
   const registry = new DeviceRegistry();
   const reports = new ReportInbox((err) => config.logger.warn(`a report listener failed: ${String(err)}`));
-  const driftListeners = new Set<DriftAlarmListener>();
+  const driftListeners = new Set<DriftAlarmListener>([() => running?.cadence.now()]); // telemetry at once
   let running: Running | undefined;
   let starting: Promise<EdgeAgentInfo> | undefined;
   let stopping: Promise<void> | undefined;
@@ -110,10 +111,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
           r.info = { ...r.info, metrics: { host: r.metrics.host, port: r.metrics.port } };
         }
         const link = r.link;
-        if (link) {
-          r.telemetryTimer = setInterval(() => link.publishTelemetry(snapshot()), config.telemetryIntervalMs);
-          r.telemetryTimer.unref();
-        }
+        if (link) r.cadence.start(() => link.publishTelemetry(snapshot()), config.telemetryIntervalMs);
         return r.info;
       });
       return starting;
@@ -197,6 +195,7 @@ async function startAgent(
   driftListeners: ReadonlySet<DriftAlarmListener>,
 ): Promise<Running> {
   const { logger, edgeId } = config;
+  const cadence = new TelemetryCadence();
   await preparePrivateDir(config.dataDir, { insecure: config.insecureDataDir });
   const repository = await loadModelRepository(config.modelsDir);
   // A deployed version outranks --model (docs/edge-agent.md "Deployments").
@@ -233,6 +232,7 @@ async function startAgent(
     const driftModel = entry.config.drift?.model;
     const cloudRouting = new CloudRouting({
       control,
+      onStatus: () => cadence.now(),
       deviceModel: config.deviceModel ?? (entry.config.drift ? driftModelOf(entry.config.drift) : undefined),
       devicePolicy: calibratedPolicyOf(repository, driftModel),
       baseline: entry.config.drift?.baseline,
@@ -354,7 +354,7 @@ async function startAgent(
       audits,
       deviceModels: models,
       late,
-      telemetryTimer: undefined,
+      cadence,
       startedAt,
       info: {
         edgeId,
@@ -381,7 +381,7 @@ async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void
   // 1. Stop taking requests: anything arriving from now on gets UNAVAILABLE at once.
   r.handler.stopAccepting();
   await r.metrics?.close();
-  if (r.telemetryTimer) clearInterval(r.telemetryTimer);
+  r.cadence.stop();
   await r.poller?.stop();
   // 2. Finish in-flight requests (bounded), and the batches behind them.
   const idle = await r.handler.waitIdle(config.shutdownTimeoutMs);

@@ -113,5 +113,6 @@ export function driftTelemetry(s: DriftStatus): DriftTelemetry {
     psi: s.lastPsi ?? null,
     windows: s.windowsClosed,
     alarms: s.alarms,
+    ...(s.since && { since: s.since.toISOString() }),
   };
 }

@@ -65,6 +65,8 @@ export interface DriftTelemetry {
   /** Totals since start: windows closed, alarms raised. */
   windows: number;
   alarms: number;
+  /** When the alarm in effect went on (ISO 8601), while it is on: the cloud restarts its records from there. */
+  since?: string;
 }
 
 export interface TelemetryMessage extends TelemetryGauges {

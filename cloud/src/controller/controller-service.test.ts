@@ -35,6 +35,8 @@ interface EdgeTelemetry {
   routing: RoutingSummary;
   alarm: boolean;
   alarms: number;
+  /** When the alarm went on, as the edge reports it (ms). */
+  sinceMs?: number;
 }
 
 function telemetryOf(t: EdgeTelemetry): EdgePresenceView {
@@ -53,6 +55,7 @@ function telemetryOf(t: EdgeTelemetry): EdgePresenceView {
         psi: t.alarm ? 4 : 0.01,
         windows: 3,
         alarms: t.alarms,
+        ...(t.sinceMs !== undefined && { since: new Date(t.sinceMs).toISOString() }),
       },
     },
   };
@@ -250,6 +253,86 @@ describe('ControllerService', () => {
     e.t.alarms = 1;
     await s.tick();
     expect(s.field(e.id).records).toBe(0);
+    await s.stop();
+  });
+
+  it('restarts the window from when the edge raised the alarm: records of requests answered before it stay out, also late ones', async () => {
+    const e = await edge();
+    const { s } = service(new Map([[e.id, e.t]]), { enabled: false });
+    await s.tick();
+    const alarmAt = Date.now() - 60_000;
+    const at = (ms: number) => ({ answeredAt: new Date(ms) });
+    const before = () => ({ ...audit(e.id, [1, 1, 1], [0.9, 0.9]), ...at(alarmAt - 5_000) });
+    const after = () => ({ ...audit(e.id, [2, 2, 1], [0.2, 0.2]), ...at(alarmAt + 5_000) });
+    await store.auditRecords.insert([before(), before(), after()]);
+    await s.tick();
+    expect(s.field(e.id).records).toBe(3);
+
+    e.t.alarms = 1;
+    e.t.alarm = true;
+    e.t.sinceMs = alarmAt;
+    await s.tick(); // the cloud notices the alarm a minute after it went on
+    expect(s.field(e.id).records).toBe(1); // the record answered since the alarm stays
+    // Uploads arrive late: a record answered before the alarm, stored after the restart, stays out.
+    await store.auditRecords.insert([before(), after()]);
+    await s.tick();
+    const f = s.field(e.id);
+    expect(f.records).toBe(2);
+    expect(f.tiers.device.agreement.estimate).toBe(0); // only the shifted records, which the device got wrong
+    await s.stop();
+  });
+
+  it('restarts the window from the alarm when the first telemetry it sees of an edge is already in one', async () => {
+    const e = await edge();
+    e.t.sinceMs = Date.now() - 60_000;
+    e.t.alarm = true;
+    e.t.alarms = 1;
+    const { s } = service(new Map([[e.id, e.t]]), { enabled: false });
+    const at = (ms: number) => ({ answeredAt: new Date(ms) });
+    await store.auditRecords.insert([
+      { ...audit(e.id, [1, 1, 1], [0.9, 0.9]), ...at(e.t.sinceMs - 5_000) },
+      { ...audit(e.id, [2, 2, 1], [0.2, 0.2]), ...at(e.t.sinceMs + 5_000) },
+    ]);
+    await s.tick();
+    expect(s.field(e.id).records).toBe(1);
+    await s.stop();
+  });
+
+  it('runs a round every intervalMs, and every alarmIntervalMs while an edge is in a drift alarm', async () => {
+    const e = await edge();
+    let rounds = 0;
+    const counting = {
+      ...store,
+      edges: {
+        ...store.edges,
+        list: () => {
+          rounds++;
+          return store.edges.list();
+        },
+      },
+    } as Store;
+    const s = new ControllerService({
+      store: counting,
+      presence: (id) => telemetryOf(id === e.id ? e.t : { ...e.t, alarm: false }),
+      publish: async () => {},
+      settings: {
+        enabled: false,
+        intervalMs: 5_000,
+        alarmIntervalMs: 100,
+        cloudBudget: 0.25,
+        window: { maxRecords: 10, maxAgeMs: 60_000 },
+      },
+      holder: 'replica-cadence',
+      clock: new ManualClock(1_000_000),
+      log: () => {},
+    });
+    s.start();
+    await expect.poll(() => rounds, { timeout: 2_000 }).toBe(1); // the first round, at once
+    await new Promise((r) => setTimeout(r, 800));
+    expect(rounds).toBe(1); // calm: the next one is 5 s away
+    e.t.alarm = true;
+    await new Promise((r) => setTimeout(r, 800));
+    expect(rounds).toBeGreaterThanOrEqual(4); // in the alarm: about every 100 ms
     await s.stop();
   });
 

@@ -31,15 +31,23 @@ export interface ControllerSettings {
   /** Decide only when true (`--controller on`); the windows are kept either way. */
   readonly enabled: boolean;
   readonly intervalMs: number;
+  /**
+   * The round's interval while an edge it read is in a drift alarm (its fallback moves in bounded
+   * steps, one per round, each waiting for records): at most `intervalMs`.
+   */
+  readonly alarmIntervalMs?: number;
   /** Most of the traffic the cloud may answer, in (0, 1] (`--controller-cloud-budget`). */
   readonly cloudBudget: number;
   readonly window: FieldWindowSettings;
   readonly knobs?: Partial<ControllerKnobs>;
 }
 
+const DEFAULT_ALARM_INTERVAL_MS = 500;
+
 export const DEFAULT_CONTROLLER_SETTINGS: ControllerSettings = Object.freeze({
   enabled: true,
   intervalMs: 10_000,
+  alarmIntervalMs: DEFAULT_ALARM_INTERVAL_MS,
   cloudBudget: 0.25,
   window: Object.freeze({ maxRecords: 20_000, maxAgeMs: 24 * 3_600_000 }),
 });
@@ -76,7 +84,11 @@ export class ControllerService {
   readonly #alarms = new Map<string, number>();
   readonly #control = new Map<string, EdgeControl>();
   readonly #lastChangeMs = new Map<string, number>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #started = false;
+  /** The edges of the last round, and when it began (performance.now()). */
+  #edges: string[] = [];
+  #lastRoundAt = Number.NEGATIVE_INFINITY;
   #running: Promise<void> | undefined;
   #seq = 0;
 
@@ -90,13 +102,35 @@ export class ControllerService {
     return this.#leader;
   }
 
+  /**
+   * Rounds every `intervalMs`; every `alarmIntervalMs` instead while an edge is in a drift alarm
+   * (the telemetry says, read between rounds from memory).
+   */
   start(): void {
-    this.#timer ??= setInterval(() => void this.tick(), this.#o.settings.intervalMs);
-    this.#timer.unref();
+    if (this.#started) return;
+    this.#started = true;
+    const { intervalMs } = this.#o.settings;
+    const alarmIntervalMs = Math.min(
+      intervalMs,
+      this.#o.settings.alarmIntervalMs ?? DEFAULT_ALARM_INTERVAL_MS,
+    );
+    const beat = alarmIntervalMs;
+    const next = () => {
+      this.#timer = setTimeout(async () => {
+        const alarm = this.#edges.some((id) => this.#o.presence(id).telemetry?.drift?.alarm === true);
+        const due =
+          performance.now() - this.#lastRoundAt >= (alarm ? alarmIntervalMs : intervalMs) - beat / 2;
+        if (due) await this.tick();
+        if (this.#started) next();
+      }, beat);
+      this.#timer.unref();
+    };
+    next();
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#started = false;
+    if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running;
     if (this.#leader) {
@@ -124,7 +158,9 @@ export class ControllerService {
   }
 
   async #round(): Promise<void> {
+    this.#lastRoundAt = performance.now();
     const edges = (await this.#o.store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id);
+    this.#edges = edges;
     for (const id of edges) this.#watchAlarm(id);
     await this.#read();
     const { settings, store, holder } = this.#o;
@@ -141,15 +177,21 @@ export class ControllerService {
     }
   }
 
-  /** A drift alarm raised since the last round restarts the edge's window. */
+  /**
+   * A drift alarm raised since the last round restarts the edge's window; so does one on when this
+   * replica first sees the edge (it went on before the edge's first telemetry, or before this
+   * replica started): the records read so far may be from before it.
+   */
   #watchAlarm(edgeId: string): void {
     const drift = this.#o.presence(edgeId).telemetry?.drift;
     if (!drift) return;
     const seen = this.#alarms.get(edgeId);
     this.#alarms.set(edgeId, drift.alarms);
-    if (seen !== undefined && drift.alarms > seen) {
-      this.windows.restart(edgeId);
-      this.#o.log(`controller: drift alarm on edge '${edgeId}': its field-record window starts again`);
+    if (seen === undefined ? drift.alarm : drift.alarms > seen) {
+      // From when the alarm went on (the edge says; an older edge does not: then from now).
+      this.windows.restart(edgeId, drift.since === undefined ? undefined : Date.parse(drift.since));
+      const from = drift.since === undefined ? '' : ` from ${drift.since}`;
+      this.#o.log(`controller: drift alarm on edge '${edgeId}': its field-record window starts again${from}`);
     }
   }
 

@@ -2,7 +2,11 @@
  * One field-record window per edge (docs/field-accuracy.md "The controller, wired"): the edge's audit
  * records as the controller's `FieldRecord`s, bounded by count and age (shared `RollingWindow`, on
  * the service's clock), restarted when the edge raises a drift alarm so that figures from before a
- * shift do not dilute those after it.
+ * shift do not dilute those after it. The restart counts from when the edge's alarm went on, not from
+ * when this service noticed it: records of requests answered before then are left out, also those
+ * that reach the store later (uploads are batched and the reference pass waits for an idle model), so
+ * that a few pre-shift records — weighing 1/p = 50 each against 5 for those audited at the alarm's
+ * 20 % — neither delay the fallback (they cut n_eff) nor pull its quantiles toward the old population.
  *
  * Only `source: 'audit'` records enter: they are the uniform sample the shares and agreement are
  * measured on. Ground truth counts where an audit record carries it (`feedbackLabel`). Records of
@@ -20,6 +24,8 @@ export interface WindowRecord extends FieldRecord {
   readonly answerTier: Tier;
   /** The record's device and cloud scores with their models, for the audit drift check's PSIs. */
   readonly scored: ScoredAudit;
+  /** When the request was answered (the device's clock, ms): a restarted window starts from a time. */
+  readonly answeredAtMs: number;
 }
 
 /** The score kind each tier's stored score is of. */
@@ -56,6 +62,7 @@ export function windowRecordOf(r: AuditRecord, kinds: ScoreKinds, atMs: number):
       cloud: kinds.cloud === undefined ? {} : { [kinds.cloud]: r.cloud.score },
     },
     atMs,
+    answeredAtMs: r.answeredAt.getTime(),
     answerTier: r.answerTier,
     scored: {
       source: r.source,
@@ -70,6 +77,8 @@ export function windowRecordOf(r: AuditRecord, kinds: ScoreKinds, atMs: number):
 
 export class FieldWindows {
   readonly #windows = new Map<string, RollingWindow<WindowRecord>>();
+  /** Per edge, the time its window was last restarted from: records answered before are left out. */
+  readonly #from = new Map<string, number>();
   readonly #settings: FieldWindowSettings;
   readonly #clock: Clock;
 
@@ -79,6 +88,7 @@ export class FieldWindows {
   }
 
   add(edgeId: string, record: WindowRecord): void {
+    if (record.answeredAtMs < (this.#from.get(edgeId) ?? Number.NEGATIVE_INFINITY)) return;
     let window = this.#windows.get(edgeId);
     if (!window) {
       window = new RollingWindow<WindowRecord>({
@@ -96,9 +106,19 @@ export class FieldWindows {
     return this.#windows.get(edgeId)?.records() ?? [];
   }
 
-  /** Empties the edge's window (a drift alarm: the figures start again). */
-  restart(edgeId: string): void {
-    this.#windows.get(edgeId)?.clear();
+  /**
+   * Restarts the edge's window (a drift alarm: the figures start again). With `fromMs` (when the
+   * alarm went on) the records of requests answered since then stay and later records of requests
+   * answered before it are refused; without, the window is emptied.
+   */
+  restart(edgeId: string, fromMs?: number): void {
+    const window = this.#windows.get(edgeId);
+    if (fromMs === undefined) {
+      window?.clear();
+      return;
+    }
+    this.#from.set(edgeId, fromMs);
+    window?.retain((r) => r.answeredAtMs >= fromMs);
   }
 
   edges(): string[] {

@@ -201,7 +201,15 @@ describe('edge presence', () => {
       devices: 3,
       counts: { received: 10, edge: 7, cloud: 3 },
       latencyMs: { edge: { count: 10, sumMs: 25 } },
-      drift: { model: 'digits-tiny:1', alarm: true, psi: 1.3, windows: 4, alarms: 1, extra: 1 },
+      drift: {
+        model: 'digits-tiny:1',
+        alarm: true,
+        psi: 1.3,
+        windows: 4,
+        alarms: 1,
+        since: '2026-01-02T03:04:05.000Z',
+        extra: 1,
+      },
       routing: {
         edge: { score: 'margin', threshold: 0.4 },
         device: { score: 'margin', threshold: 7 },
@@ -222,7 +230,14 @@ describe('edge presence', () => {
         devices: 3,
         counts: { received: 10, edge: 7, cloud: 3 },
         meanLatencyMs: { edge: 2.5 },
-        drift: { model: 'digits-tiny:1', alarm: true, psi: 1.3, windows: 4, alarms: 1 },
+        drift: {
+          model: 'digits-tiny:1',
+          alarm: true,
+          psi: 1.3,
+          windows: 4,
+          alarms: 1,
+          since: '2026-01-02T03:04:05.000Z',
+        },
         routing: {
           edge: { score: 'margin', threshold: 0.4 },
           pinned: false,

@@ -55,6 +55,8 @@ export interface DriftSummary {
   /** Totals since the edge started: windows closed, alarms raised. */
   windows: number;
   alarms: number;
+  /** When the alarm in effect went on (ISO 8601), while it is on and the edge says. */
+  since?: string;
 }
 
 const COUNT_FIELDS = ['received', 'edge', 'cloud', 'degraded', 'errors', 'dropped', 'escalations'];
@@ -110,7 +112,15 @@ export function summarizeTelemetry(payload: Uint8Array): TelemetrySummary | null
     isCount(drift.alarms)
   ) {
     const { model, alarm, psi, windows, alarms } = drift;
-    summary.drift = { model, alarm, psi: psi as number | null, windows, alarms };
+    const since = alarm && isText(drift.since) ? Date.parse(drift.since) : Number.NaN;
+    summary.drift = {
+      model,
+      alarm,
+      psi: psi as number | null,
+      windows,
+      alarms,
+      ...(Number.isFinite(since) && { since: new Date(since).toISOString() }),
+    };
   }
   const routing = summarizeRouting(asObject(t.routing));
   if (routing) summary.routing = routing;

@@ -46,6 +46,19 @@ describe('rolling window of records', () => {
     expect(w.records()).toEqual([2]);
   });
 
+  it('retain() keeps the records a predicate accepts, each with the time it was pushed', () => {
+    const clock = new ManualClock();
+    const w = new RollingWindow<number>({ maxCount: 10, maxAgeMs: 1000, clock });
+    w.push(1);
+    clock.advance(600);
+    w.push(2);
+    w.push(3);
+    w.retain((x) => x !== 2);
+    expect(w.records()).toEqual([1, 3]);
+    clock.advance(500); // 1 was pushed 1,100 ms ago: its age still counts from then
+    expect(w.records()).toEqual([3]);
+  });
+
   it('refuses bounds that keep nothing', () => {
     expect(() => new RollingWindow({ maxCount: 0, maxAgeMs: 1 })).toThrow(/maxCount/);
     expect(() => new RollingWindow({ maxCount: 1, maxAgeMs: 0 })).toThrow(/maxAgeMs/);

@@ -67,6 +67,12 @@ export class RollingWindow<T> {
     this.#start = 0;
   }
 
+  /** Keeps only the records for which `keep` is true (each with the time it was pushed). */
+  retain(keep: (record: T) => boolean): void {
+    this.#entries = this.entries().filter((e) => keep(e.record));
+    this.#start = 0;
+  }
+
   #evict(): void {
     const oldest = this.#clock.now() - this.maxAgeMs;
     while (this.#start < this.#entries.length) {
