@@ -209,6 +209,7 @@ export default async function run(args: string[] = []): Promise<void> {
       `${ms(r.flooded.cloud.loopDelayP50Ms)} / ${ms(r.flooded.cloud.loopDelayP99Ms)}`,
       `${cpuShare(r.alone)} / ${cpuShare(r.flooded)}`,
       counts(r.flooded.cloud.authFailures) || '—',
+      `${((100 * r.flood.cpuMs) / r.flood.ms).toFixed(0)} %`,
     ].join(' | '),
   );
   const floods = results.map((r) => `${r.name} | ${counts(r.flood.http)} | ${counts(r.flood.mqtt)}`);
@@ -243,10 +244,11 @@ export default async function run(args: string[] = []): Promise<void> {
     'every 10 ms and counting that period: 10 ms is no delay; reset at the start of each phase), its CPU',
     'time (all threads, scrypt included) in % of one core, and its HTTP failed authentications',
     '(`fogline_auth_failures_total`; invalid: a lookup and a scrypt, the token being fresh; throttled:',
-    '429 before any lookup):',
+    "429 before any lookup); and the flooder's own CPU over its flood (on the same two cores here, on",
+    'other machines in a deployment):',
     '',
     table(
-      'limits | cloud event-loop delay p50 / p99 alone ms | flooded ms | cloud CPU % of a core alone / flooded | HTTP auth failures flooded',
+      'limits | cloud event-loop delay p50 / p99 alone ms | flooded ms | cloud CPU % of a core alone / flooded | HTTP auth failures flooded | flooder CPU % of a core',
       costs,
     ),
     '',
