@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- auth-flood [--seconds N] [--flood-http N] [--flood-mqtt-rate N]`
- * What a flood of bad credentials does to a valid client (issue 17 item 2): a cloud with one edge; a
- * valid client at 127.0.0.2 makes OIP infer requests with the edge's right token and, in parallel,
+ * What a flood of bad credentials does to a valid client (issue 17 item 2): a `fogline cloud` process
+ * with one edge enrolled (auth-flood/cloud-process.ts), as a deployment runs it; a valid client at 127.0.0.2 makes OIP infer requests with the edge's right token and, in parallel,
  * MQTT CONNECTs to the cloud broker as that edge (each connect → CONNACK → disconnect), first alone,
  * then while a child process floods from 127.0.0.5: `--flood-http` concurrent infer loops and
  * `--flood-mqtt-rate` CONNECTs/s, every one with a fresh wrong token for the same edge id (the costly
@@ -10,9 +10,9 @@
  * and with the per-address budget made unlimited (what the flood costs without it).
  */
 import { Agent, request } from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { binaryInferRequest, connectMqtt, digits, startFabricCloud } from '@fogline/cloud/testing';
-import { AUTH_THROTTLE_DEFAULTS, scryptPool } from '@fogline/shared/secrets';
+import { binaryInferRequest, connectMqtt, digits } from '@fogline/cloud/testing';
+import { AUTH_THROTTLE_DEFAULTS } from '@fogline/shared/secrets';
+import { type AuthFailFlags, type CloudCost, startCloudProcess } from './auth-flood/cloud-process.ts';
 import type { FloodPlan, FloodResult } from './auth-flood/flooder.ts';
 import { runChild } from './lib/child.ts';
 import { numberFlag } from './lib/flags.ts';
@@ -42,16 +42,15 @@ interface Phase {
   connects: number;
   /** The valid client's CONNECTs the broker refused (should be none). */
   connectsRefused: number;
-  /** Where the time goes: this process's event-loop delay (the cloud's and the valid client's), ms. */
-  loopDelayP50Ms: number;
-  loopDelayP99Ms: number;
-  /** scrypt checks run (and refused by the full pool) during the phase: the flood's hashing. */
-  scryptChecks: number;
-  scryptRefused: number;
+  /** The phase's wall time, ms. */
+  ms: number;
+  /** Where the time goes: what the cloud process spent during the phase. */
+  cloud: CloudCost;
 }
 
 /** The valid client for `seconds`: sequential infers and, beside them, sequential CONNECTs. */
-async function measure(httpUrl: string, mqttUrl: string, token: string, seconds: number): Promise<Phase> {
+async function measure(cloud: Cloud, token: string, seconds: number): Promise<Phase> {
+  const { url: httpUrl, mqttUrl } = cloud;
   const until = performance.now() + seconds * 1000;
   const { body, headers } = binaryInferRequest(digits(1).images);
   const url = new URL('/v2/models/digits-tiny/infer', httpUrl);
@@ -97,27 +96,26 @@ async function measure(httpUrl: string, mqttUrl: string, token: string, seconds:
       if (performance.now() < next) await new Promise((r) => setTimeout(r, next - performance.now()));
     }
   };
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  const pool = scryptPool.load;
-  loop.enable();
+  const cloudCost = await cloud.phase();
+  const start = performance.now();
   try {
     await Promise.all([inferLoop(), connectLoop()]);
   } finally {
-    loop.disable();
     agent.destroy();
   }
+  const elapsedMs = performance.now() - start;
   return {
     inferP50Ms: median(infers),
     connectP50Ms: median(connects),
     infers: infers.length,
     connects: connects.length,
     connectsRefused,
-    loopDelayP50Ms: loop.percentile(50) / 1e6,
-    loopDelayP99Ms: loop.percentile(99) / 1e6,
-    scryptChecks: scryptPool.load.started - pool.started,
-    scryptRefused: scryptPool.load.refused - pool.refused,
+    ms: elapsedMs,
+    cloud: await cloudCost(),
   };
 }
+
+type Cloud = Awaited<ReturnType<typeof startCloudProcess>>;
 
 interface ConfigResult {
   name: string;
@@ -130,16 +128,16 @@ interface ConfigResult {
 
 async function runConfig(
   name: string,
-  authFailures: { perAddress: { ratePerSec: number; burst: number } } | undefined,
+  authFail: AuthFailFlags | undefined,
   seconds: number,
   floodHttp: number,
   floodMqttRate: number,
 ): Promise<ConfigResult> {
-  const cloud = await startFabricCloud({ mqtt: authFailures ? { authFailures } : {} });
+  const cloud = await startCloudProcess(authFail);
   try {
     const { token } = await cloud.admin.createEdge(EDGE);
-    await measure(cloud.url, cloud.mqttUrl, token, 0.5); // warm: the token verified and cached, sessions warm
-    const alone = await measure(cloud.url, cloud.mqttUrl, token, seconds);
+    await measure(cloud, token, 0.5); // warm: the token verified and cached, sessions warm
+    const alone = await measure(cloud, token, seconds);
     const plan: FloodPlan = {
       httpUrl: cloud.url,
       mqttUrl: cloud.mqttUrl,
@@ -158,7 +156,7 @@ async function runConfig(
       (error: unknown) => ({ ok: false as const, error }),
     );
     await new Promise((r) => setTimeout(r, plan.startAt + 500 - Date.now())); // the flood under way
-    const flooded = await measure(cloud.url, cloud.mqttUrl, token, seconds);
+    const flooded = await measure(cloud, token, seconds);
     const flooder = await flooding;
     if (!flooder.ok) throw new Error(`auth-flood (${name}): the flooder failed`, { cause: flooder.error });
     const flood = flooder.result;
@@ -175,6 +173,8 @@ async function runConfig(
   }
 }
 
+const cpuShare = (p: Phase) => `${((100 * p.cloud.cpuMs) / p.ms).toFixed(0)} %`;
+
 const counts = (c: Record<string, number>) =>
   Object.entries(c)
     .map(([k, v]) => `${k}: ${v}`)
@@ -185,7 +185,7 @@ export default async function run(args: string[] = []): Promise<void> {
   const floodHttp = numberFlag(args, '--flood-http', 16);
   const floodMqttRate = numberFlag(args, '--flood-mqtt-rate', 200);
   const head = reportHead('auth-flood', args);
-  const unlimited = { perAddress: { ratePerSec: 1e6, burst: 1e6 } };
+  const unlimited = { ratePerSec: 1_000_000, burst: 1_000_000 };
   const results = [
     await runConfig('default limits', undefined, seconds, floodHttp, floodMqttRate),
     await runConfig('no per-address budget', unlimited, seconds, floodHttp, floodMqttRate),
@@ -205,10 +205,11 @@ export default async function run(args: string[] = []): Promise<void> {
   const costs = results.map((r) =>
     [
       r.name,
-      `${ms(r.alone.loopDelayP50Ms)} / ${ms(r.alone.loopDelayP99Ms)}`,
-      `${ms(r.flooded.loopDelayP50Ms)} / ${ms(r.flooded.loopDelayP99Ms)}`,
-      `${r.alone.scryptChecks} / ${r.flooded.scryptChecks}`,
-      String(r.flooded.scryptRefused),
+      `${ms(r.alone.cloud.loopDelayP50Ms)} / ${ms(r.alone.cloud.loopDelayP99Ms)}`,
+      `${ms(r.flooded.cloud.loopDelayP50Ms)} / ${ms(r.flooded.cloud.loopDelayP99Ms)}`,
+      `${cpuShare(r.alone)} / ${cpuShare(r.flooded)}`,
+      counts(r.flooded.cloud.authFailures) || '—',
+      `${((100 * r.flood.cpuMs) / r.flood.ms).toFixed(0)} %`,
     ].join(' | '),
   );
   const floods = results.map((r) => `${r.name} | ${counts(r.flood.http)} | ${counts(r.flood.mqtt)}`);
@@ -223,11 +224,13 @@ export default async function run(args: string[] = []): Promise<void> {
     '',
     machineLine(head.at, head.machine),
     '',
-    `\`${head.command}\`: a valid edge client at ${VALID_ADDRESS} (sequential OIP infers with its token, ${VALID_INFERS_PER_SEC}/s at most, and`,
+    `\`${head.command}\`: a \`fogline cloud\` process (one worker, one intra-op thread) with one edge enrolled;`,
+    `in the bench process, a valid edge client at ${VALID_ADDRESS} (sequential OIP infers with its token, ${VALID_INFERS_PER_SEC}/s at most, and`,
     `MQTT CONNECTs as that edge, ${VALID_CONNECTS_PER_SEC}/s at most), ${seconds} s alone, then ${seconds} s while ${FLOOD_ADDRESS} floods`,
     `(${floodHttp} concurrent infer loops and ${floodMqttRate} CONNECTs/s, each with a fresh wrong token for the`,
     `same edge id). Default limits: ${d.perAddress.burst} failures per address, forgiven ${d.perAddress.ratePerSec}/s;`,
-    'the second run lifts the per-address budget (scrypt checks then bounded only by the pool).',
+    'the second run lifts the per-address budget (`--auth-fail-rate 1000000 --auth-fail-burst 1000000`:',
+    'scrypt checks then bounded only by the pool). Cloud, valid client and flooder share the box.',
     '',
     targetsTable(targets),
     '',
@@ -236,12 +239,16 @@ export default async function run(args: string[] = []): Promise<void> {
       rows,
     ),
     '',
-    'Where the time goes: the event-loop delay of the process serving the cloud (and the valid client),',
-    'sampled every 5 ms, and the scrypt checks run while the valid client was measured (each one a',
-    'core busy for tens of ms on this box):',
+    'Where the time goes, read from the `fogline cloud` process while the valid client was measured: its',
+    'event-loop delay (its /metrics, `fogline_nodejs_eventloop_lag_p50/p99_seconds`, prom-client sampling',
+    'every 10 ms and counting that period: 10 ms is no delay; reset at the start of each phase), its CPU',
+    'time (all threads, scrypt included) in % of one core, and its HTTP failed authentications',
+    '(`fogline_auth_failures_total`; invalid: a lookup and a scrypt, the token being fresh; throttled:',
+    "429 before any lookup); and the flooder's own CPU over its flood (on the same two cores here, on",
+    'other machines in a deployment):',
     '',
     table(
-      'limits | event-loop delay p50 / p99 alone ms | flooded ms | scrypt checks alone / flooded | scrypt checks refused (pool full) flooded',
+      'limits | cloud event-loop delay p50 / p99 alone ms | flooded ms | cloud CPU % of a core alone / flooded | HTTP auth failures flooded | flooder CPU % of a core',
       costs,
     ),
     '',

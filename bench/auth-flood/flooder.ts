@@ -27,6 +27,9 @@ export interface FloodResult {
   http: Record<string, number>;
   /** CONNACK return code (or 'closed') → count. */
   mqtt: Record<string, number>;
+  /** This process's CPU time (user + system) over the flood, ms, and the flood's length, ms. */
+  cpuMs: number;
+  ms: number;
 }
 
 const MAX_OPEN_CONNECTS = 400;
@@ -55,12 +58,14 @@ function connectPacket(clientId: string, password: string): Buffer {
 }
 
 async function flood(plan: FloodPlan): Promise<FloodResult> {
-  const result: FloodResult = { http: {}, mqtt: {} };
+  const result: FloodResult = { http: {}, mqtt: {}, cpuMs: 0, ms: 0 };
   const count = (into: Record<string, number>, key: string | number) => {
     into[key] = (into[key] ?? 0) + 1;
   };
   await new Promise((r) => setTimeout(r, Math.max(0, plan.startAt - Date.now())));
   const until = Date.now() + plan.durationMs;
+  const cpu = process.cpuUsage();
+  const start = performance.now();
   const url = new URL('/v2/models/digits-tiny/infer', plan.httpUrl);
   const agent = new Agent({
     keepAlive: true,
@@ -125,6 +130,9 @@ async function flood(plan: FloodPlan): Promise<FloodResult> {
     }
   })();
   await Promise.all([...httpLoops, mqttLoop]);
+  const spent = process.cpuUsage(cpu);
+  result.cpuMs = (spent.user + spent.system) / 1000;
+  result.ms = performance.now() - start;
   agent.destroy();
   return result;
 }
