@@ -13,10 +13,11 @@ import { DeploymentWatch, POLL_MS } from './deployment-watch.ts';
 import { SWAP_COLUMNS, type SwapCostLine, swapCosts } from './swap-cost-line.ts';
 import { EDGES, type RolloutSystem, startRolloutSystem } from './system.ts';
 
-const HELP = `npm run bench -- rollout [--rounds 3] [--rate 15] [--steady-sec 8] [--after-sec 2] [--healthy-ms 1000]
+const HELP = `npm run bench -- rollout [--rounds 8] [--rate 15] [--steady-sec 8] [--after-sec 2] [--healthy-ms 1000]
   \`fogline cloud\` and two \`fogline edge\` processes (digits-mid@1), one SDK device per edge in this process
   at --rate requests/s (open loop);
-  --rounds rollouts of digits-mid 2, 3, …, each after its own steady window; --after-sec: traffic after all-active;
+  --rounds rollouts of digits-mid 2, 3, …, each after its own steady window (8: ~700 requests in the swap
+  windows, so their p99 is not two or three stragglers); --after-sec: traffic after all-active;
   --healthy-ms: the canary's healthy time. Swap window: from a deploy to 1 s after the last edge is active.`;
 const STATES = ['downloading', 'verifying', 'warming', 'active'] as const;
 
@@ -75,7 +76,7 @@ async function rollout(sys: RolloutSystem, watch: DeploymentWatch, version: numb
 
 function readFlags(args: readonly string[]) {
   return {
-    rounds: Math.round(numberFlag(args, '--rounds', 3)),
+    rounds: Math.round(numberFlag(args, '--rounds', 8)),
     ratePerDevice: numberFlag(args, '--rate', 15),
     steadySec: numberFlag(args, '--steady-sec', 8),
     afterSec: numberFlag(args, '--after-sec', 2),
