@@ -151,7 +151,7 @@ ${targetsTable(r.targets)}
 
 ${table('audits | answered | errors | p50 ms | p90 ms | p99 ms | ratio p50 / p90 / p99 | p50 per round | audits sent', rows)}
 
-Edge audit relay over the whole run (warm-up included): \`${JSON.stringify(r.edge)}\`
+Edge over the whole run (warm-up included; audit relay, reports read from the device): \`${JSON.stringify(r.edge)}\`
 `;
 }
 
@@ -194,8 +194,8 @@ export default async function run(args: string[] = []): Promise<void> {
       runtime: 'node',
       modelUpdates: false,
       auditSeed: 7,
-      // The device's own audit bucket (default 5/s) would cap 20 % of 50/s at 5/s: open it, so that
-      // the rate set is the rate sent.
+      // The device's own audit bucket (default 5/s) would cap 20 % of 50/s at 5/s: opened (the edge's
+      // report bucket too, audit-latency-edge.ts), so that the rate set is the rate sent.
       auditBudget: { ratePerSec: 1000, burst: 1000 },
     });
     const d = device;
