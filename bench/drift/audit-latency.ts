@@ -1,12 +1,13 @@
 /**
- * `npm run bench -- audit-latency [--rate 50] [--seconds 6] [--rounds 3]`: the device's answer latency
- * with audits off, at 2 % and at 20 %, with the tiers in their own processes as a deployment runs
+ * `npm run bench -- audit-latency [--rate 50] [--seconds 6] [--rounds 3] [--shift <preset>]`: the
+ * device's answer latency with audits off, at 2 % and at 20 %, with the tiers in their own processes as a deployment runs
  * them (the drift bench's `--live` runs all three in one event loop, where the cloud's audit passes
  * delay the device's answers). `fogline cloud` (startFoglineProcess, PGlite, committed models), the
  * edge agent in a bench child (audit-latency-edge.ts: the agent `fogline edge` runs, enrolled through
- * the admin API) and one SDK device in this process, sending in-distribution test digits open loop at
- * `--rate` per second. The edge's audit rate cycles 0, 0.02, 0.2, the order rotated each round.
- * Report: bench/reports/audit-latency.{md,json}.
+ * the admin API) and one SDK device in this process, sending in-distribution test digits (`--shift`:
+ * a shifted stream of them, shared/src/digits/shift-spec.ts) open loop at `--rate` per second. The
+ * edge's audit rate cycles 0, 0.02, 0.2, the order rotated each round.
+ * Report: bench/reports/audit-latency.{md,json} (with `--shift`: audit-latency-<preset>.{md,json}).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,9 +20,16 @@ import { startFoglineProcess } from '@fogline/cli/testing';
 import { CloudAdminClient, resolveAdminTarget } from '@fogline/cloud';
 import { eventually } from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
-import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
+import {
+  collectStream,
+  DIGIT_PIXELS,
+  type DigitsData,
+  isShiftPreset,
+  loadDigits,
+  SHIFT_PRESETS,
+} from '@fogline/shared/digits';
 import { childExecArgv } from '../lib/child.ts';
-import { numberFlag } from '../lib/flags.ts';
+import { numberFlag, stringFlag } from '../lib/flags.ts';
 import {
   machineLine,
   ms,
@@ -68,8 +76,7 @@ interface Phase {
 }
 
 /** `rate` requests a second for `seconds`, each sent on its schedule whatever the answers do. */
-async function openLoop(device: Device, rate: number, seconds: number, first: number) {
-  const test = loadDigits('test');
+async function openLoop(device: Device, test: DigitsData, rate: number, seconds: number, first: number) {
   const calls: Promise<number | undefined>[] = [];
   const start = performance.now();
   const total = Math.round(rate * seconds);
@@ -123,7 +130,12 @@ function summaryOf(phases: readonly Phase[]) {
 type Summary = ReturnType<typeof summaryOf>;
 
 interface Report extends ReturnType<typeof reportHead> {
-  readonly settings: { readonly rate: number; readonly seconds: number; readonly rounds: number };
+  readonly settings: {
+    readonly shift: string;
+    readonly rate: number;
+    readonly seconds: number;
+    readonly rounds: number;
+  };
   readonly targets: Target[];
   readonly rows: Summary;
   readonly edge: unknown;
@@ -142,7 +154,7 @@ function markdown(r: Report) {
 \`fogline cloud\` (its own process: PGlite, committed models, digits-large for audits and escalations),
 the edge agent in its own process (digits-mid-int8, embedded broker on 127.0.0.1; enrolled with its
 device through the admin API) and one SDK device (digits-tiny, its calibrated policy) in the bench
-process, sending in-distribution test digits open loop at ${s.rate}/s, deadline ${DEADLINE_MS} ms. The
+process, sending test digits (shift: ${s.shift}) open loop at ${s.rate}/s, deadline ${DEADLINE_MS} ms. The
 edge's audit rate (its device policy message) cycles off, 2 %, 20 % in ${s.rounds} rounds of ${s.seconds} s
 each, the order rotated per round. Latency: the SDK's \`latencyMs.total\` of each answered call,
 nearest-rank percentiles pooled over the rounds; ratio to audits off.
@@ -159,6 +171,13 @@ export default async function run(args: string[] = []): Promise<void> {
   const rate = numberFlag(args, '--rate', 50);
   const seconds = numberFlag(args, '--seconds', 6);
   const rounds = Math.round(numberFlag(args, '--rounds', 3));
+  const shift = stringFlag(args, '--shift');
+  if (shift !== undefined && !isShiftPreset(shift))
+    throw new Error(`--shift: "${shift}" is not one of ${Object.keys(SHIFT_PRESETS).join(', ')}`);
+  const data: DigitsData = shift
+    ? collectStream({ seed: 1, segments: [{ count: 2000, shift: SHIFT_PRESETS[shift] }] })
+    : loadDigits('test');
+  const name = shift ? `audit-latency-${shift}` : 'audit-latency';
   const root = mkdtempSync(join(tmpdir(), 'fogline-audit-latency-'));
   const cloudDir = join(root, 'cloud');
   const cloud = await startFoglineProcess<{ http: { url: string }; mqtt: { url: string } }>([
@@ -207,7 +226,7 @@ export default async function run(args: string[] = []): Promise<void> {
       await eventually(() => d.policy.edgeVersion === published, 5_000);
     };
     await setRate(0);
-    await openLoop(d, rate, 3, 0); // warm-up: sessions, sockets, JIT
+    await openLoop(d, data, rate, 3, 0); // warm-up: sessions, sockets, JIT
     const phases: Phase[] = [];
     let sent = 3 * rate;
     for (let round = 0; round < rounds; round++) {
@@ -215,7 +234,7 @@ export default async function run(args: string[] = []): Promise<void> {
       for (const auditRate of order) {
         await setRate(auditRate);
         const before = d.stats().audits;
-        const r = await openLoop(d, rate, seconds, sent);
+        const r = await openLoop(d, data, rate, seconds, sent);
         sent += rate * seconds;
         await sleep(200); // audits are sent on a later macrotask than their answer
         const after = d.stats().audits;
@@ -245,14 +264,21 @@ export default async function run(args: string[] = []): Promise<void> {
       ),
     ];
     const report = {
-      ...reportHead('audit-latency', args),
-      settings: { rate, seconds, rounds, deadlineMs: DEADLINE_MS, rates: RATES },
+      ...reportHead(name, args),
+      settings: {
+        shift: shift ?? 'none (test split)',
+        rate,
+        seconds,
+        rounds,
+        deadlineMs: DEADLINE_MS,
+        rates: RATES,
+      },
       targets,
       rows,
       edge: edgeCounts,
       phases: phases.map(({ latencyMs, ...p }) => ({ ...p, ...figures(latencyMs) })),
     };
-    writeReport('audit-latency', report, markdown(report));
+    writeReport(name, report, markdown(report));
   } finally {
     await device?.close().catch(() => {});
     if (edge) {
