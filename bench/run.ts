@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 
 /** Each benchmark's module, relative to this file; its `HELP`, else its leading doc comment, is its `--help`. */
 const BENCHMARKS: Record<string, string> = {
+  'audit-latency': './drift/audit-latency.ts',
   'auth-flood': './auth-flood.ts',
   'auth-timing': './auth-timing.ts',
   cloud: './cloud.ts',
