@@ -21,7 +21,7 @@ import { scoreStream } from './drift/scored-stream.ts';
 import { simulate } from './drift/simulate.ts';
 import { numberFlag } from './lib/flags.ts';
 import { reportHead, type Target, withoutMachinePaths, writeReport } from './lib/report.ts';
-import { quantile } from './lib/stats.ts';
+import { type LatencyFigures, latencyFigures } from './lib/stats.ts';
 
 const DEFAULT_SHIFTS = ['rotated', 'printed', 'printed-distorted'];
 const AUDIT_RATE = 0.02;
@@ -45,25 +45,6 @@ export interface LiveSummary extends RunSummary {
   readonly wallSec: number;
   readonly auditsSent: number;
   readonly timeline: LiveRun['timeline'];
-}
-
-export interface LatencyFigures {
-  readonly requests: number;
-  readonly meanMs: number;
-  readonly p50Ms: number;
-  readonly p90Ms: number;
-  readonly p99Ms: number;
-}
-
-function latencyOf(values: readonly number[]): LatencyFigures {
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    requests: sorted.length,
-    meanMs: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
-    p50Ms: quantile(sorted, 0.5),
-    p90Ms: quantile(sorted, 0.9),
-    p99Ms: quantile(sorted, 0.99),
-  };
 }
 
 export interface ShiftResult {
@@ -168,7 +149,10 @@ export default async function run(args: string[] = []): Promise<void> {
             off: liveOff,
             on: liveOn,
             targets: targetsOf(shift, liveOn, liveOff, budget),
-            latency: { auditsOn: latencyOf(offRun.latencyMs), auditsOff: latencyOf(quietRun.latencyMs) },
+            latency: {
+              auditsOn: latencyFigures(offRun.latencyMs),
+              auditsOff: latencyFigures(quietRun.latencyMs),
+            },
           });
           console.log(
             `live ${shift}: recovery ${liveOn.recovery ?? 'never'} requests, then cloud ${liveOn.recovered ? (100 * liveOn.recovered.share.cloud).toFixed(1) : '–'} %`,

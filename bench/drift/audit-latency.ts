@@ -40,7 +40,7 @@ import {
   targetsTable,
   writeReport,
 } from '../lib/report.ts';
-import { quantile } from '../lib/stats.ts';
+import { latencyFigures } from '../lib/stats.ts';
 import type { EdgePlan, RateChange } from './audit-latency-edge.ts';
 
 const EDGE = 'latency-edge';
@@ -97,29 +97,18 @@ async function openLoop(device: Device, test: DigitsData, rate: number, seconds:
   return { latencyMs, errors: results.length - latencyMs.length };
 }
 
-function figures(values: readonly number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    requests: sorted.length,
-    meanMs: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
-    p50Ms: quantile(sorted, 0.5),
-    p90Ms: quantile(sorted, 0.9),
-    p99Ms: quantile(sorted, 0.99),
-  };
-}
-
 function summaryOf(phases: readonly Phase[]) {
   const of = (p: number) => phases.filter((x) => x.auditRate === p);
-  const base = figures(of(0).flatMap((x) => x.latencyMs));
+  const base = latencyFigures(of(0).flatMap((x) => x.latencyMs));
   return RATES.map((auditRate) => {
     const mine = of(auditRate);
-    const f = figures(mine.flatMap((x) => x.latencyMs));
+    const f = latencyFigures(mine.flatMap((x) => x.latencyMs));
     const sum = (k: 'errors' | 'auditsSent' | 'overBudget') => mine.reduce((a, x) => a + x[k], 0);
     return {
       auditRate,
       ...f,
       ratio: { p50: f.p50Ms / base.p50Ms, p90: f.p90Ms / base.p90Ms, p99: f.p99Ms / base.p99Ms },
-      perRoundP50Ms: mine.map((x) => figures(x.latencyMs).p50Ms),
+      perRoundP50Ms: mine.map((x) => latencyFigures(x.latencyMs).p50Ms),
       errors: sum('errors'),
       auditsSent: sum('auditsSent'),
       auditsOverBudget: sum('overBudget'),
@@ -246,7 +235,7 @@ export default async function run(args: string[] = []): Promise<void> {
           auditsSent: after.sent - before.sent,
           overBudget: after.overBudget - before.overBudget,
         });
-        const f = figures(r.latencyMs);
+        const f = latencyFigures(r.latencyMs);
         console.log(
           `round ${round + 1}, audits ${auditRate}: p50 ${ms(f.p50Ms)} ms, p99 ${ms(f.p99Ms)} ms, ${after.sent - before.sent} audits, ${r.errors} errors`,
         );
@@ -277,7 +266,7 @@ export default async function run(args: string[] = []): Promise<void> {
       targets,
       rows,
       edge: edgeCounts,
-      phases: phases.map(({ latencyMs, ...p }) => ({ ...p, ...figures(latencyMs) })),
+      phases: phases.map(({ latencyMs, ...p }) => ({ ...p, ...latencyFigures(latencyMs) })),
     };
     writeReport(name, report, markdown(report));
   } finally {

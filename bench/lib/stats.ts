@@ -30,6 +30,26 @@ export function summarize(values: readonly number[]): LatencySummary {
   };
 }
 
+/** Count, mean and p50/p90/p99 of latencies in ms (the drift benches' per-setting figures). */
+export interface LatencyFigures {
+  readonly requests: number;
+  readonly meanMs: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+}
+
+export function latencyFigures(values: readonly number[]): LatencyFigures {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    requests: sorted.length,
+    meanMs: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
+    p50Ms: quantile(sorted, 0.5),
+    p90Ms: quantile(sorted, 0.9),
+    p99Ms: quantile(sorted, 0.99),
+  };
+}
+
 /** Rounds for a report (keeps NaN out: it becomes null in JSON anyway). */
 export function round(value: number, digits = 3): number {
   return Number.isFinite(value) ? Number(value.toFixed(digits)) : Number.NaN;
