@@ -69,16 +69,6 @@ export function brokerEngines(cluster: Cluster, options: BrokerEnginesOptions): 
   // and reconnect by themselves: nothing more to do here.
   mq.state.on('error', () => {});
   const conn = cluster.duplicate({ keyPrefix: `${cluster.keyPrefix}broker:` });
-  // aedes-persistence-redis sends these without awaiting them: one still queued when the connection
-  // closes (at stop) would be an unhandled rejection, which ends the process.
-  for (const command of ['lrem', 'rpush'] as const) {
-    const send = conn[command].bind(conn) as (...args: unknown[]) => Promise<unknown>;
-    (conn as unknown as Record<string, unknown>)[command] = (...args: unknown[]) => {
-      const reply = send(...args);
-      reply.catch(() => {});
-      return reply;
-    };
-  }
   const persistence = new AsyncRedisPersistence({ conn });
   // Aedes pipes the retained messages of a SUBSCRIBE (`.pipe`): a stream, as its in-memory one gives.
   const retained = persistence.createRetainedStreamCombi.bind(persistence);

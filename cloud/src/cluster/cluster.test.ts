@@ -17,6 +17,24 @@ describe('openCluster', () => {
     expect(second.status).toBe('end');
   });
 
+  it('lets a command nobody awaits fail quietly once closed (libraries fire some at stop); an awaited one still fails', async () => {
+    const unheard: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unheard.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const cluster = await openCluster({ url: REDIS_URL });
+      const copy = cluster.duplicate({ keyPrefix: 'fogline:test:cluster:' });
+      await cluster.close();
+      void cluster.redis.rpush('wills', 'x'); // as aedes-persistence-redis does: never awaited
+      void copy.lrem('wills', 0, 'x');
+      await expect(cluster.redis.get('k')).rejects.toThrow('Connection is closed');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unheard).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('refuses a URL that is not redis:// with INVALID_ARG, hiding its password', async () => {
     const err = await openCluster({ url: 'http://user:secret@127.0.0.1:6379' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FoglineError);

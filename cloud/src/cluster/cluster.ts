@@ -74,6 +74,16 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
       maxRetriesPerRequest: null,
       retryStrategy: (times) => Math.min(100 * times, 2_000),
     });
+    // A command's promise is its caller's to handle, but the libraries on these connections
+    // (aedes-persistence-redis, mqemitter-redis) send some without awaiting them: one still queued
+    // when its connection closes (at stop, or a `disconnect()` while reconnecting) would reject
+    // unheard, and an unhandled rejection ends the process. Callers that await still get the error.
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
+      const reply = send(...args) as Promise<unknown>;
+      reply.catch(() => {});
+      return reply;
+    };
     let lastError = '';
     redis.on('error', (err: Error) => {
       // ioredis repeats the same error on every retry: one line per change.
