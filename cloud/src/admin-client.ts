@@ -6,6 +6,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { codeForHttpStatus, FoglineError } from '@fogline/shared';
 import { readAdminToken } from './auth/admin-token.ts';
+import type {
+  AuditRateBody,
+  FleetFieldView,
+  PinBody,
+  PolicyChangeView,
+  PolicyView,
+} from './controller/policy-view-types.ts';
 import type { DeploymentView } from './deployments/deployment-view.ts';
 import type { ExampleView } from './http/routes/examples.ts';
 import { MODEL_CONFIG_HEADER, type ModelVersionView } from './http/routes/model-store.ts';
@@ -25,73 +32,17 @@ export interface KeyView {
   revokedAt: string | null;
 }
 
-/** A routing stage as the API shows it. */
-export interface StageView {
-  score: string;
-  threshold: number;
-}
-
-/** One tier's field accuracy over an edge's window; null where nothing is known yet. */
-export interface TierFieldView {
-  agreement: number | null;
-  low: number | null;
-  high: number | null;
-  n: number;
-  share: number | null;
-}
-
-export interface EdgeFieldView {
-  edge: string;
-  online: boolean;
-  drift_alarm: boolean | null;
-  field: {
-    records: number;
-    audit_rate: number | null;
-    tiers: Record<'device' | 'edge' | 'cloud', TierFieldView>;
-  };
-  policy: { device: StageView | null; edge: StageView } | null;
-  pinned: boolean;
-  conservative: boolean;
-  reference_weak: string | null;
-}
-
-export interface FleetFieldView {
-  controller_leader: boolean;
-  edges: EdgeFieldView[];
-}
-
-export interface PolicyView {
-  edge: string;
-  current: {
-    device: StageView | null;
-    edge: StageView;
-    applied: string | null;
-    pinned_on_edge: boolean;
-  } | null;
-  desired: { id: string; reason: string; device: StageView; edge: StageView } | null;
-  pinned: boolean;
-  conservative: boolean;
-  reference_weak: string | null;
-  last_change_at: string | null;
-  last_decision: { action: string; why: string; figures: Record<string, unknown> | null; at: string } | null;
-}
-
-export interface PolicyChangeView {
-  id: number;
-  at: string;
-  source: 'controller' | 'operator';
-  action: string;
-  from: { device: StageView; edge: StageView } | null;
-  to: { device: StageView; edge: StageView } | null;
-  why: string;
-  figures: Record<string, unknown> | null;
-}
-
-export interface PinBody {
-  device: StageView;
-  edge: StageView;
-  reason?: string;
-}
+export type {
+  AuditRateBody,
+  AuditRateView,
+  EdgeFieldView,
+  FleetFieldView,
+  PinBody,
+  PolicyChangeView,
+  PolicyView,
+  StageView,
+  TierFieldView,
+} from './controller/policy-view-types.ts';
 
 export type { ExampleView } from './http/routes/examples.ts';
 
@@ -276,6 +227,12 @@ export class CloudAdminClient {
 
   async unpinPolicy(edgeId: string): Promise<PolicyView> {
     return (await this.call('DELETE', `/api/edges/${encodeURIComponent(edgeId)}/policy/pin`)) as PolicyView;
+  }
+
+  /** Sets the operator's audit rate of the edge's devices; null clears it (back to the edge's own). */
+  async setAuditRate(edgeId: string, body: AuditRateBody | null): Promise<PolicyView> {
+    const path = `/api/edges/${encodeURIComponent(edgeId)}/policy/audit-rate`;
+    return (await (body === null ? this.call('DELETE', path) : this.call('PUT', path, body))) as PolicyView;
   }
 
   /** Starts a rollout (`fogline deploy`); the body as docs/cloud.md "Deployments" says. */

@@ -196,6 +196,7 @@ export class CloudServer {
         shared,
         edgeModels: () => (this.modelServer ? edgeModelVersions(this.modelServer) : {}),
         edgeRouting: async (id) => (await store.edgePolicies.get(id))?.directive ?? undefined,
+        edgeAuditRate: async (id) => (await store.edgePolicies.get(id))?.auditRate ?? undefined,
         edgeDeployment: async (id) => this.deploymentService?.directive(id),
         onDeploymentReport: (id, report) => void this.deploymentService?.report(id, report),
         cloudModel: () => {

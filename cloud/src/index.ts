@@ -4,6 +4,8 @@
  */
 export {
   type AdminTarget,
+  type AuditRateBody,
+  type AuditRateView,
   CloudAdminClient,
   type DeployBody,
   type DeploymentEdgeView,

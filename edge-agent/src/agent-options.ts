@@ -176,6 +176,13 @@ export interface EdgeAgentOptions {
    * 'drop' is the opt-out: the cloud still computes the reference on them but stores none. Default 'keep'.
    */
   readonly auditInputs?: 'keep' | 'drop';
+  /**
+   * The share of requests the devices audit, in [0, 1] (docs/field-accuracy.md "The audit rate"):
+   * published to them at start, and what they go back to after a drift alarm or when an operator's
+   * rate (`fogline policy audit-rate`) is cleared. Default: none published (the devices audit at
+   * their own rate, 2 % unless their application says otherwise; after an alarm, `drift.calmAuditRate`).
+   */
+  readonly auditRate?: number;
   /** Audits waiting at the edge (for its model or the upload) at most; past it they are dropped. Default 256. */
   readonly auditQueueSize?: number;
   /**
@@ -274,6 +281,7 @@ export const AGENT_RULES = Object.freeze({
   sizing: oneOf(SIZING_MODES),
   cloudConnections: positiveInt,
   auditInputs: oneOf(['keep', 'drop']),
+  auditRate: numberIn(0, 1),
   auditQueueSize: positiveInt,
   auditFloorPerSec: atLeast(0),
   maxQueueDelayMs: ms(),

@@ -8,6 +8,7 @@
  * routing pinned on the edge (an edge-local pin wins over the cloud).
  */
 import {
+  type AuditRateInEffect,
   type CascadeBaseline,
   fromUnknown,
   type PolicyMessage,
@@ -125,7 +126,11 @@ function idOf(raw: unknown): string | undefined {
 }
 
 /** The routing part of the edge's telemetry: what the cloud's controller starts from. */
-export function routingTelemetry(control: RoutingControl, cloud: CloudRouting): RoutingTelemetry {
+export function routingTelemetry(
+  control: RoutingControl,
+  cloud: CloudRouting,
+  audit?: AuditRateInEffect,
+): RoutingTelemetry {
   const device = cloud.devicePolicy;
   const baseline = cloud.baseline;
   const directive = cloud.status();
@@ -135,5 +140,6 @@ export function routingTelemetry(control: RoutingControl, cloud: CloudRouting): 
     pinned: control.pinned,
     ...(directive?.applied && directive.id !== undefined && { directive: directive.id }),
     ...(baseline && { baseline }),
+    ...(audit && { audit }),
   };
 }

@@ -7,13 +7,15 @@
  *     "devices": [{ "id": "dev-1", "tokenHash": "scrypt$16384$8$1$<salt>$<hash>" }],
  *     "models": { "digits-mid": 1 },       // optional: model name → desired version
  *     "routing": { "id": ..., "reason": ..., "device": {...}, "edge": {...} },    // optional
+ *     "audit_rate": 0.5,                   // optional: the operator's audit rate for the devices
  *     "deployment": { "id": "d-12", "model": "digits-mid", "version": 3, ... } }  // optional
  *
  * Unknown fields are ignored. A message that fails validation is refused as a whole, so a corrupt
  * publish never empties the device list. The `routing` block (the cloud → edge policy channel,
  * shared `RoutingDirective`) is passed on as it came and validated on its own by cloud-routing.ts:
  * a bad block is refused there and never costs the device list. The `deployment` block (shared
- * model-deployment.ts) is passed on the same way, to the deployer (deployment/deployer.ts).
+ * model-deployment.ts) is passed on the same way, to the deployer (deployment/deployer.ts), and
+ * `audit_rate` (shared audit-rate.ts) to audit-rate.ts.
  */
 import { FoglineError, isValidId } from '@fogline/shared';
 
@@ -30,6 +32,8 @@ export interface DesiredState {
   readonly models?: Readonly<Record<string, number>>;
   /** The routing block as received (unvalidated: cloud-routing.ts reads it). */
   readonly routing?: unknown;
+  /** The operator's audit rate as received (unvalidated: audit-rate.ts reads it); absent: none. */
+  readonly auditRate?: unknown;
   /** The deployment block as received (unvalidated: deployment/deployer.ts and device-models/ read it). */
   readonly deployment?: unknown;
 }
@@ -44,7 +48,7 @@ export function parseDesiredState(raw: unknown): DesiredState {
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('must be a JSON object');
   const obj = raw as Record<string, unknown>;
-  const { version, devices, models, routing, deployment } = obj;
+  const { version, devices, models, routing, deployment, audit_rate: auditRate } = obj;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
     fail('"version" must be a non-negative integer');
   }
@@ -71,6 +75,7 @@ export function parseDesiredState(raw: unknown): DesiredState {
     devices: readonly DeviceCredential[];
     models?: Record<string, number>;
     routing?: unknown;
+    auditRate?: unknown;
     deployment?: unknown;
   } = {
     version: version as number,
@@ -78,6 +83,7 @@ export function parseDesiredState(raw: unknown): DesiredState {
   };
   if (models !== undefined) state.models = parseModels(models, fail);
   if (routing !== undefined) state.routing = routing;
+  if (auditRate !== undefined) state.auditRate = auditRate;
   if (deployment !== undefined) state.deployment = deployment;
   return Object.freeze(state);
 }

@@ -46,6 +46,11 @@ export interface DeviceSyncOptions {
     status(): RoutingDirectiveStatus | undefined;
   };
   /**
+   * Takes every desired state's `audit_rate` (audit-rate.ts): undefined when it has none (the
+   * operator's rate cleared); resolves once applied or refused.
+   */
+  readonly auditRate?: { receive(raw: unknown): Promise<void> };
+  /**
    * Takes a desired state's `deployment` block (deployment/deployer.ts): validates it and starts it in
    * the background (a download does not hold up the device list); reports go out on their own.
    */
@@ -155,6 +160,7 @@ export class DeviceSync {
       logger.warn(this.lastError);
     }
     if (state.routing !== undefined) await this.options.routing?.receive(state.routing);
+    await this.options.auditRate?.receive(state.auditRate);
     if (state.deployment !== undefined) this.options.deployment?.receive(state.deployment);
     this.options.report(this.reported());
     return true;

@@ -3,6 +3,7 @@
  * implementation is `createEdgeAgent` (edge-agent.ts).
  */
 import type {
+  AuditRateInEffect,
   BatchingSnapshot,
   DeploymentReport,
   ModelFile,
@@ -87,6 +88,8 @@ export interface EdgeAgent {
   onDriftAlarm(listener: DriftAlarmListener): () => void;
   /** Audits relayed to the cloud: received, uploaded, dropped by why (docs/edge-agent.md "Audits"). */
   auditCounts(): AuditRelayCounts | undefined;
+  /** The devices' audit rate in effect and where it comes from (docs/field-accuracy.md "The audit rate"). */
+  auditRate(): AuditRateInEffect | undefined;
   /** The serving model's batcher counters since it was loaded; undefined when not running. */
   batching(): BatchingSnapshot | undefined;
   /** `name:version` of the model serving now (a deployment swaps it; docs/edge-agent.md "Deployments"). */

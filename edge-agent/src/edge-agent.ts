@@ -5,15 +5,16 @@
  * once at start, and periodically when there is no cloud broker). `createEdgeAgent` only validates
  * options; `start()` brings everything up and `stop()` shuts it down gracefully.
  */
-import { driftModelOf, FoglineError, resolvePolicy, topics } from '@fogline/shared';
+import { driftModelOf, FoglineError, type ResolvedPolicy, resolvePolicy, topics } from '@fogline/shared';
 import { loadModelRepository } from '@fogline/shared/model-repository';
 import { preparePrivateDir } from '@fogline/shared/storage';
 import { type EdgeAgentOptions, type ResolvedAgentOptions, resolveAgentOptions } from './agent-options.ts';
+import { type Running, stopAgent } from './agent-running.ts';
 import { startAuditRelay } from './audit-hook.ts';
+import { DeviceAuditRate } from './audit-rate.ts';
 import { CloudLink } from './cloud-link.ts';
 import { CloudRouting, routingTelemetry } from './cloud-routing.ts';
-import { type CloudTier, closeCloudTier, createCloudTier } from './cloud-tier.ts';
-import type { Deployer } from './deployment/deployer.ts';
+import { closeCloudTier, createCloudTier } from './cloud-tier.ts';
 import { deploymentHook, servingAtStart, startDeployments } from './deployment/deployment-hook.ts';
 import { ModelSlot } from './deployment/model-slot.ts';
 import { DesiredStatePoller } from './desired-state-poller.ts';
@@ -36,35 +37,14 @@ import { EdgeTelemetry, type TelemetryMessage } from './edge-telemetry.ts';
 import { startEmbeddedBus } from './embedded-bus.ts';
 import { connectExternalBus } from './external-bus.ts';
 import { InferHandler } from './infer-handler.ts';
-import { type LateCorrections, startLateCorrections } from './late-corrections.ts';
+import { startLateCorrections } from './late-corrections.ts';
 import type { LocalBus } from './local-bus.ts';
-import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.ts';
+import { startMetricsEndpoint } from './metrics-endpoint.ts';
 import { ReportInbox } from './report-inbox.ts';
-import { publishDevicePolicyOn, RoutingControl } from './routing-control.ts';
+import { type DevicePolicyOptions, publishDevicePolicyOn, RoutingControl } from './routing-control.ts';
 import { TelemetryCadence } from './telemetry-cadence.ts';
 
 export type { EdgeAgent, EdgeAgentInfo } from './edge-agent-api.ts';
-
-interface Running {
-  /** The serving model, swapped by deployments (deployment/model-slot.ts). */
-  model: ModelSlot;
-  deployer: Deployer;
-  routing: RoutingControl;
-  cloudRouting: CloudRouting;
-  drift: DriftMonitor | undefined;
-  bus: LocalBus;
-  handler: InferHandler;
-  cloud: CloudTier | undefined;
-  link: CloudLink | undefined;
-  poller: DesiredStatePoller | undefined;
-  audits: ReturnType<typeof startAuditRelay>;
-  deviceModels: EdgeDeviceModels;
-  late: LateCorrections | undefined;
-  cadence: TelemetryCadence;
-  metrics?: MetricsEndpoint;
-  startedAt: number;
-  info: EdgeAgentInfo;
-}
 
 export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
   const config = resolveAgentOptions(options);
@@ -91,7 +71,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
         inFlight: r?.handler.inFlight ?? 0,
         devices: registry.size,
         ...(r?.drift && { drift: driftTelemetry(r.drift.status()) }),
-        ...(r && { routing: routingTelemetry(r.routing, r.cloudRouting) }),
+        ...(r && { routing: routingTelemetry(r.routing, r.cloudRouting, r.audit.inEffect()) }),
       },
     );
   };
@@ -170,6 +150,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       return () => driftListeners.delete(listener);
     },
     auditCounts: () => running?.audits?.relay.counts(),
+    auditRate: () => running?.audit.inEffect(),
     batching: () => running?.model.current.batching,
     get servingModel() {
       return running?.model.current.label;
@@ -230,16 +211,28 @@ async function startAgent(
 
     let deviceModels: EdgeDeviceModels | undefined;
     const driftModel = entry.config.drift?.model;
+    const deviceModel =
+      config.deviceModel ?? (entry.config.drift ? driftModelOf(entry.config.drift) : undefined);
+    const publishDevices = (policy: ResolvedPolicy | undefined, options: DevicePolicyOptions) => {
+      if (!bus) throw new FoglineError('UNAVAILABLE', 'the local broker is not up yet');
+      return publishDevicePolicyOn(bus, control, edgeId, policy, options);
+    };
     const cloudRouting = new CloudRouting({
       control,
       onStatus: () => cadence.now(),
-      deviceModel: config.deviceModel ?? (entry.config.drift ? driftModelOf(entry.config.drift) : undefined),
+      deviceModel,
       devicePolicy: calibratedPolicyOf(repository, driftModel),
       baseline: entry.config.drift?.baseline,
-      publishDevices: (policy, options) => {
-        if (!bus) throw new FoglineError('UNAVAILABLE', 'the local broker is not up yet');
-        return publishDevicePolicyOn(bus, control, edgeId, policy, options);
-      },
+      publishDevices,
+      logger,
+    });
+    let drift: DriftMonitor | undefined;
+    const audit = new DeviceAuditRate({
+      own: config.auditRate,
+      model: deviceModel,
+      published: () => control.devices,
+      publish: publishDevices,
+      alarm: () => drift?.status().alarm ?? false,
       logger,
     });
     const sync = new DeviceSync({
@@ -250,6 +243,7 @@ async function startAgent(
       report,
       servedModels: () => ({ [slot.current.name]: slot.current.version }),
       routing: cloudRouting,
+      auditRate: audit,
       deployment: deploymentHook(deployer, () => deviceModels?.service),
       logger,
     });
@@ -292,18 +286,21 @@ async function startAgent(
       (payload, senderId) => void handler.handle(payload, senderId),
     );
     const deviceModelPolicy = calibratedPolicyOf(repository, driftModel);
-    const drift = createEdgeDrift({
+    drift = createEdgeDrift({
       reference: entry.config.drift,
       options: config.drift,
       logger,
       published: () => control.devices,
       publish: (policy, options) => publishDevicePolicyOn(localBus, control, edgeId, policy, options),
+      calmRate: () => audit.calm(),
       listeners: driftListeners,
     });
-    if (drift) {
-      reports.listen((id, report) => report.kind === 'histogram' && drift.receive(id, report.body));
-      watchRouting(control, drift, deviceModelPolicy);
+    const monitor = drift;
+    if (monitor) {
+      reports.listen((id, report) => report.kind === 'histogram' && monitor.receive(id, report.body));
+      watchRouting(control, monitor, deviceModelPolicy);
     }
+    await audit.start();
     // Reports are the lowest-priority traffic: bounded per device by the broker, only counted here.
     await localBus
       .subscribe(topics.allReports, (payload, _sender, topic) => reports.receive(payload, topic))
@@ -346,6 +343,7 @@ async function startAgent(
       routing: control,
       cloudRouting,
       drift,
+      audit,
       bus: localBus,
       handler,
       cloud,
@@ -375,25 +373,4 @@ async function startAgent(
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
     throw err;
   }
-}
-
-async function stopAgent(config: ResolvedAgentOptions, r: Running): Promise<void> {
-  // 1. Stop taking requests: anything arriving from now on gets UNAVAILABLE at once.
-  r.handler.stopAccepting();
-  await r.metrics?.close();
-  r.cadence.stop();
-  await r.poller?.stop();
-  // 2. Finish in-flight requests (bounded), and the batches behind them.
-  const idle = await r.handler.waitIdle(config.shutdownTimeoutMs);
-  if (!idle)
-    config.logger.warn(`${r.handler.inFlight} request(s) unfinished after ${config.shutdownTimeoutMs} ms`);
-  // 3. Tell the cloud we are going (retained offline), then close everything.
-  r.audits?.close();
-  await r.deployer.close();
-  await r.late?.close();
-  await r.link?.close();
-  await r.deviceModels.close();
-  await r.bus.close();
-  if (r.cloud) closeCloudTier(r.cloud);
-  await r.model.current.close();
 }

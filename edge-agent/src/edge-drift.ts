@@ -2,7 +2,8 @@
  * Drift on a running edge (docs/edge-agent.md "Drift"): the drift monitor on the edge config's drift
  * reference, fed the devices' histogram reports, and the devices' audit rate raised while the alarm
  * is on: the device policy this edge last published is published again with `alarmAuditRate`, and
- * with the rate from before the alarm (else `calmAuditRate`) once it clears. The policy itself never
+ * once it clears with the calm rate set on purpose (the operator's, else the edge's own; audit-rate.ts),
+ * else the rate from before the alarm, else `calmAuditRate`. The policy itself never
  * changes here: an edge that has published no policy for the device model sends the audit rate alone,
  * and each device keeps the routing it applies (its application's `policy`, its config's), which the
  * edge does not know.
@@ -34,6 +35,8 @@ export interface EdgeDriftDeps {
     policy: ResolvedPolicy | undefined,
     options: { model: string; auditRate: number },
   ) => Promise<PolicyMessage>;
+  /** The calm rate set on purpose (audit-rate.ts `calm()`); undefined: none. */
+  readonly calmRate?: () => number | undefined;
   /** Told of every alarm change, after the audit rate's publish has started (later F7 pieces). */
   readonly listeners?: ReadonlySet<DriftAlarmListener>;
 }
@@ -51,7 +54,9 @@ export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
     const last = deps.published();
     const current = last?.model === model ? last : undefined;
     if (alarm) rateBefore = current?.audit_rate;
-    const auditRate = alarm ? settings.alarmAuditRate : (rateBefore ?? settings.calmAuditRate);
+    const auditRate = alarm
+      ? settings.alarmAuditRate
+      : (deps.calmRate?.() ?? rateBefore ?? settings.calmAuditRate);
     // Never the calibrated policy in place of none: a device escalating everything by its own
     // policy would then answer alone, on the very inputs the alarm says it knows least.
     deps

@@ -2,7 +2,7 @@
  * What the edge agent counts, and the JSON it publishes on `topics.telemetry(edgeId)` every few
  * seconds (docs/edge-agent.md "Telemetry"). Counters are totals since start; consumers diff them.
  */
-import type { CascadeBaseline, ErrorCode, ResolvedPolicy } from '@fogline/shared';
+import type { AuditRateInEffect, CascadeBaseline, ErrorCode, ResolvedPolicy } from '@fogline/shared';
 import type { BreakerState } from './cloud-breaker.ts';
 import { type HistogramSnapshot, LatencyHistogram } from './latency-histogram.ts';
 
@@ -54,6 +54,8 @@ export interface RoutingTelemetry {
   directive?: string;
   /** The calibrated cascade's figures from the edge config's `drift.baseline`. */
   baseline?: CascadeBaseline;
+  /** The devices' audit rate in effect and where it comes from (audit-rate.ts). */
+  audit?: AuditRateInEffect;
 }
 
 export interface DriftTelemetry {

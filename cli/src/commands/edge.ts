@@ -43,6 +43,7 @@ interface EdgeFlags extends LocalBrokerFlags, LateCorrectionFlags, SideListenerF
   cloudModel: string;
   auditInputs: 'keep' | 'drop';
   auditFloorPerSec: number;
+  auditRate?: number;
   dataDir: string;
   model: string;
   modelVersion?: number;
@@ -92,6 +93,12 @@ export function registerEdge(program: Command): void {
       new Option('--audit-inputs <keep|drop>', "drop: the cloud stores no inputs of this edge's audits")
         .choices(['keep', 'drop'])
         .default(a.auditInputs),
+    )
+    .option(
+      '--audit-rate <p>',
+      "share of requests the devices audit, in [0, 1], sent to them at start; an operator's rate " +
+        "(`fogline policy audit-rate`) outranks it, a drift alarm raises it (default: the devices' own, 0.02)",
+      numberFlag('--audit-rate', rules.auditRate),
     )
     .addOption(
       numberOption(
@@ -307,6 +314,7 @@ async function runEdge(flags: EdgeFlags, command: Command): Promise<void> {
     cloudModel: flags.cloudModel,
     auditInputs: flags.auditInputs,
     auditFloorPerSec: flags.auditFloorPerSec,
+    ...(flags.auditRate !== undefined && { auditRate: flags.auditRate }),
     ...lateCorrectionsOf(flags),
     localBroker,
     dataDir: flags.dataDir,

@@ -1,13 +1,14 @@
 /**
  * What an operator does to an edge's routing (docs/cloud.md "Policies"), and the views the admin API
  * and `fogline status` show: set a policy and pin it (the controller is off for that edge until
- * unpinned), unpin, and read the current policy, the last decision and the change log. A set is
+ * unpinned), unpin, and read the current policy (with the devices' audit rate, audit-rate-admin.ts), the last decision and the change log. A set is
  * validated like the edge will (shared `readRoutingDirective`, score kinds as the edge reports them)
  * and reaches the edge on the desired state's `routing` block.
  */
 import { FoglineError, readRoutingDirective } from '@fogline/shared';
 import type { EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { EdgePolicyRecord, PolicyChange, StagePolicies, Store } from '../store/index.ts';
+import { auditRateView } from './audit-rate-admin.ts';
 import type { ControllerService } from './controller-service.ts';
 import type { FieldAccuracy } from './field-accuracy.ts';
 
@@ -63,6 +64,7 @@ export async function edgeFieldView(deps: PolicyAdminDeps, edgeId: string): Prom
     drift_alarm: view.telemetry?.drift?.alarm ?? null,
     field: fieldView(deps.controller.field(edgeId)),
     policy: routing ? { device: routing.device ?? null, edge: routing.edge } : null,
+    audit_rate: auditRateView(routing, row),
     pinned: (row?.pinned ?? false) || (routing?.pinned ?? false),
     conservative: row?.conservative ?? false,
     reference_weak: deps.controller.control(edgeId).weakReference ?? null,
@@ -97,6 +99,7 @@ export async function policyView(deps: PolicyAdminDeps, edgeId: string): Promise
         }
       : null,
     desired: row?.directive ?? null,
+    audit_rate: auditRateView(routing, row),
     pinned: row?.pinned ?? false,
     conservative: row?.conservative ?? false,
     reference_weak: deps.controller.control(edgeId).weakReference ?? null,

@@ -76,6 +76,8 @@ export interface CloudFabricOptions {
   edgeModels: () => Record<string, number>;
   /** The policy directive each edge's desired state carries, if any (controller/). */
   edgeRouting?: (edgeId: string) => Promise<RoutingDirective | undefined>;
+  /** The operator's audit rate for the edge's devices, if any (desired state `audit_rate`). */
+  edgeAuditRate?: (edgeId: string) => Promise<number | undefined>;
   /** The deployment block each edge's desired state carries, if any (deployments/). */
   edgeDeployment?: (edgeId: string) => Promise<DeploymentDirective | undefined>;
   /** Each valid deployment report of an edge (MQTT reported state or the HTTP report route). */
@@ -165,6 +167,7 @@ export class CloudFabric {
       publish: (topic, payload, opts) => broker.publish(topic, payload, opts),
       models: desiredModels,
       ...(options.edgeRouting && { routing: options.edgeRouting }),
+      ...(options.edgeAuditRate && { auditRate: options.edgeAuditRate }),
       ...(options.edgeDeployment && { deployment: options.edgeDeployment }),
       onError: (edgeId, err) => log(`could not publish the desired state of edge '${edgeId}'`, err),
       ledger: options.shared?.desiredStates,

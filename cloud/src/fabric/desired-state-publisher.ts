@@ -5,7 +5,8 @@
  *   {"version": 1718000000123, "devices": [{"id": "dev-1", "tokenHash": "scrypt$..."}], "models": {"digits-mid": 1}}
  *
  * With a `routing` block when the cloud has a policy directive for the edge (the cloud → edge policy
- * channel, shared routing-directive.ts; the controller or an operator sets it, controller/).
+ * channel, shared routing-directive.ts; the controller or an operator sets it, controller/), and an
+ * `audit_rate` while an operator has set one for the edge's devices (controller/audit-rate-admin.ts).
  * With a `deployment` block while the edge is in a deployment that reached it (model-deployment.ts;
  * deployments/deployment-service.ts).
  * Device ids and token hashes only, never tokens. Published for every active edge at start, and
@@ -33,6 +34,8 @@ export interface DesiredStateMessage {
   devices: { id: string; tokenHash: string }[];
   models: Record<string, number>;
   routing?: RoutingDirective;
+  /** The operator's audit rate for the edge's devices (controller/audit-rate-admin.ts). */
+  audit_rate?: number;
   deployment?: DeploymentDirective;
 }
 
@@ -47,6 +50,8 @@ export interface DesiredStatePublisherOptions {
   models: (edgeId: string, deployment: DeploymentDirective | undefined) => Record<string, number>;
   /** The policy directive for `edgeId`, if any (read when each publish runs). */
   routing?: (edgeId: string) => Promise<RoutingDirective | undefined>;
+  /** The operator's audit rate for `edgeId`, if any (read when each publish runs). */
+  auditRate?: (edgeId: string) => Promise<number | undefined>;
   /** The model the edge should deploy, if any (read when each publish runs). */
   deployment?: (edgeId: string) => Promise<DeploymentDirective | undefined>;
   /** Wall-clock ms. Default Date.now. */
@@ -191,12 +196,14 @@ export class DesiredStatePublisher {
   private async compose(edgeId: string, version: number): Promise<PublishedDesiredState> {
     const devices = await this.options.devices.listByEdge(edgeId);
     const routing = await this.options.routing?.(edgeId);
+    const auditRate = await this.options.auditRate?.(edgeId);
     const deployment = await this.options.deployment?.(edgeId);
     const message: DesiredStateMessage = {
       version,
       devices: devices.map((d) => ({ id: d.id, tokenHash: d.tokenHash })),
       models: this.options.models(edgeId, deployment),
       ...(routing && { routing }),
+      ...(auditRate !== undefined && { audit_rate: auditRate }),
       ...(deployment && { deployment }),
     };
     const payload = JSON.stringify(message);

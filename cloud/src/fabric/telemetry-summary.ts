@@ -5,11 +5,13 @@
  */
 import {
   ALWAYS_ESCALATE_THRESHOLD,
+  type AuditRateInEffect,
   type CascadeBaseline,
   type DriftReference,
   isScoreKind,
   parseDriftReference,
   type ResolvedPolicy,
+  readAuditRateInEffect,
 } from '@fogline/shared';
 
 export interface TelemetrySummary {
@@ -44,6 +46,8 @@ export interface RoutingSummary {
   /** Id of the last cloud directive the edge applied. */
   directive?: string;
   baseline?: CascadeBaseline;
+  /** The devices' audit rate in effect and where it comes from (shared audit-rate.ts). */
+  audit?: AuditRateInEffect;
 }
 
 export interface DriftSummary {
@@ -157,6 +161,8 @@ function summarizeRouting(r: Record<string, unknown> | undefined): RoutingSummar
   const device = policyOf(r.device);
   if (device) summary.device = device;
   if (isText(r.directive)) summary.directive = r.directive;
+  const audit = readAuditRateInEffect(r.audit);
+  if (audit) summary.audit = audit;
   const b = asObject(r.baseline);
   if (b && isShare(b.disagreement) && isShare(b.edgeAgreement) && isShare(b.cloudAccuracy)) {
     const cloudScores = cloudScoresOf(b.cloudScores);

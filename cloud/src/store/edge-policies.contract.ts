@@ -82,6 +82,26 @@ export function describeEdgePolicyContract(sut: StoreUnderTest): void {
       expect(row?.lastDecision?.at).toBeInstanceOf(Date);
     });
 
+    it("keeps the operator's audit rate until cleared, whatever the controller changes", async () => {
+      const edge = unique('edge');
+      const rate = (from: number | null, to: number | null) =>
+        change({ source: 'operator', action: 'audit-rate', from: null, to: null, figures: { from, to } });
+      await sut.store.edgePolicies.change(edge, rate(null, 0.5), { auditRate: 0.5 });
+      expect(await sut.store.edgePolicies.get(edge)).toMatchObject({ auditRate: 0.5, directive: null });
+      await sut.store.edgePolicies.change(edge, change(), { directive: directive('c-2', 0.5, 0.6) });
+      expect(await sut.store.edgePolicies.get(edge)).toMatchObject({
+        auditRate: 0.5,
+        lastChangeAt: expect.any(Date),
+      });
+      await expect(sut.store.edgePolicies.change(edge, rate(0.5, 1.5), { auditRate: 1.5 })).rejects.toEqual(
+        rejectsWith('INVALID_ARG'),
+      );
+      await sut.store.edgePolicies.change(edge, rate(0.5, null), { auditRate: null });
+      expect((await sut.store.edgePolicies.get(edge))?.auditRate).toBeNull();
+      const [last] = await sut.store.edgePolicies.changes(edge, 1);
+      expect(last).toMatchObject({ action: 'audit-rate', figures: { from: 0.5, to: null } });
+    });
+
     it('refuses malformed edge ids and limits', async () => {
       await expect(sut.store.edgePolicies.get('a b')).rejects.toEqual(rejectsWith('INVALID_ARG'));
       await expect(sut.store.edgePolicies.changes('edge-x', 0)).rejects.toEqual(rejectsWith('INVALID_ARG'));

@@ -4,7 +4,7 @@
  * on the conservative fallback or not, the controller's last decision; every change appended with
  * old → new, action, why and the window's figures, in the same transaction as the row it changes.
  */
-import { FoglineError, type ResolvedPolicy, readRoutingDirective } from '@fogline/shared';
+import { FoglineError, type ResolvedPolicy, readAuditRate, readRoutingDirective } from '@fogline/shared';
 import { desc, eq, sql } from 'drizzle-orm';
 import type { StoreDatabase, WallClock } from './database.ts';
 import { edgePolicies, policyChanges } from './schema.ts';
@@ -51,6 +51,7 @@ function fromRow(row: Row): EdgePolicyRecord {
     directive: directiveOf(row.directive),
     pinned: row.pinned,
     conservative: row.conservative,
+    auditRate: row.auditRate,
     lastChangeAt: row.lastChangeAt,
     lastDecision: decisionOf(row.lastDecision),
     updatedAt: row.updatedAt,
@@ -69,6 +70,14 @@ function changeOf(row: ChangeRow): PolicyChange {
     why: row.why,
     figures: row.figures,
   };
+}
+
+/** The operator's audit rate, or null (cleared); INVALID_ARG outside [0, 1]. */
+function checkRate(rate: number | null): number | null {
+  if (rate === null) return null;
+  const read = readAuditRate(rate, 'audit rate');
+  if (typeof read === 'string') throw new FoglineError('INVALID_ARG', read);
+  return read;
 }
 
 const stagesJson = (s: StagePolicies | null) => (s === null ? null : { device: s.device, edge: s.edge });
@@ -95,6 +104,7 @@ export function createEdgePolicyRepository(db: StoreDatabase, now: WallClock): E
           ...(update.directive !== undefined && { directive: { ...update.directive } }),
           ...(update.pinned !== undefined && { pinned: update.pinned }),
           ...(update.conservative !== undefined && { conservative: update.conservative }),
+          ...(update.auditRate !== undefined && { auditRate: checkRate(update.auditRate) }),
           ...(change.to !== null && { lastChangeAt: at }),
           updatedAt: at,
         };

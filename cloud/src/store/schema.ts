@@ -145,18 +145,29 @@ export const auditRecords = pgTable(
 /**
  * Each edge's routing as the cloud wants it (docs/field-accuracy.md "The controller, wired"): the
  * directive its desired state carries (`directive`, the shared RoutingDirective JSON), whether an
- * operator pinned it, whether it is the controller's conservative fallback, and the controller's last
+ * operator pinned it, whether it is the controller's conservative fallback, the operator's audit rate
+ * for its devices (`audit_rate`, null: none; docs/field-accuracy.md "The audit rate"), the controller's last
  * decision (action, why, figures, time). One row per edge that has any of these.
  */
-export const edgePolicies = pgTable('edge_policies', {
-  edgeId: text('edge_id').primaryKey(),
-  directive: jsonb('directive').$type<Record<string, unknown>>(),
-  pinned: boolean('pinned').notNull().default(false),
-  conservative: boolean('conservative').notNull().default(false),
-  lastChangeAt: timestamp('last_change_at', { withTimezone: true }),
-  lastDecision: jsonb('last_decision').$type<Record<string, unknown>>(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-});
+export const edgePolicies = pgTable(
+  'edge_policies',
+  {
+    edgeId: text('edge_id').primaryKey(),
+    directive: jsonb('directive').$type<Record<string, unknown>>(),
+    pinned: boolean('pinned').notNull().default(false),
+    conservative: boolean('conservative').notNull().default(false),
+    auditRate: doublePrecision('audit_rate'),
+    lastChangeAt: timestamp('last_change_at', { withTimezone: true }),
+    lastDecision: jsonb('last_decision').$type<Record<string, unknown>>(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check(
+      'edge_policies_audit_rate_valid',
+      sql`${t.auditRate} is null or (${t.auditRate} >= 0 and ${t.auditRate} <= 1)`,
+    ),
+  ],
+);
 
 /** Every change of an edge's routing: when, old → new, action, why, the window's figures, by whom. */
 export const policyChanges = pgTable(

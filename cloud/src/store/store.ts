@@ -235,6 +235,8 @@ export interface EdgePolicyRecord {
   readonly pinned: boolean;
   /** The directive is the controller's conservative fallback, not yet re-fitted. */
   readonly conservative: boolean;
+  /** The operator's audit rate for the edge's devices; null: none (the edge's own rules). */
+  readonly auditRate: number | null;
   readonly lastChangeAt: Date | null;
   readonly lastDecision: PolicyDecisionRecord | null;
   readonly updatedAt: Date;
@@ -244,7 +246,7 @@ export type PolicyChangeSource = 'controller' | 'operator';
 
 export interface NewPolicyChange {
   readonly source: PolicyChangeSource;
-  /** conservative | refit (controller); set | pin | unpin (operator). */
+  /** conservative | refit (controller); set | pin | unpin | audit-rate (operator). */
   readonly action: string;
   readonly from: StagePolicies | null;
   readonly to: StagePolicies | null;
@@ -264,6 +266,8 @@ export interface EdgePolicyUpdate {
   readonly directive?: RoutingDirective;
   readonly pinned?: boolean;
   readonly conservative?: boolean;
+  /** null clears the operator's audit rate. */
+  readonly auditRate?: number | null;
 }
 
 export interface EdgePolicyRepository {

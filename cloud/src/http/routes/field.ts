@@ -7,9 +7,12 @@
  *   GET    /api/edges/{id}/policy/changes?limit=<n>  → { changes: [...] } newest first
  *   PUT    /api/edges/{id}/policy             { device: {score, threshold}, edge: {score, threshold}, reason? } → set + pin
  *   DELETE /api/edges/{id}/policy/pin         → unpin (the controller takes over again)
+ *   PUT    /api/edges/{id}/policy/audit-rate  { rate, reason? } → the operator's audit rate (policy view)
+ *   DELETE /api/edges/{id}/policy/audit-rate  → cleared: back to the edge's own (policy view)
  */
 import { FoglineError } from '@fogline/shared';
 import type { Hono } from 'hono';
+import { setAuditRate } from '../../controller/audit-rate-admin.ts';
 import {
   changeView,
   edgeFieldView,
@@ -49,4 +52,12 @@ export function registerFieldRoutes(app: Hono, { policies, maxBodyBytes }: Cloud
   app.delete('/api/edges/:id/policy/pin', async (c) =>
     c.json(await unpinPolicy(policies, c.req.param('id'))),
   );
+  app.put('/api/edges/:id/policy/audit-rate', async (c) => {
+    await setAuditRate(policies, c.req.param('id'), await readJson(c, maxBodyBytes));
+    return c.json(await policyView(policies, c.req.param('id')));
+  });
+  app.delete('/api/edges/:id/policy/audit-rate', async (c) => {
+    await setAuditRate(policies, c.req.param('id'), null);
+    return c.json(await policyView(policies, c.req.param('id')));
+  });
 }

@@ -3,9 +3,10 @@
  * replies (each encoder beside its reader), error replies, a serving model's side of the contract
  * (model-answer.ts) and when two tiers' models fit (tier-compat.ts), the per-request deadline, the one serve path
  * every tier that answers devices runs, the edge → device policy, device-model manifest and late-correction messages, the device → edge report messages,
- * and the body of a score histogram report.
+ * the audit rate and where it comes from, and the body of a score histogram report.
  */
 export * from './acl.ts';
+export * from './audit-rate.ts';
 export * from './audit-report.ts';
 export * from './audit-upload.ts';
 export * from './correction-message.ts';

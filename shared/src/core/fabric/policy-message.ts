@@ -16,10 +16,8 @@
 import { FoglineError } from '../errors.ts';
 import { ALWAYS_ESCALATE_THRESHOLD, type ResolvedPolicy } from '../routing/policy.ts';
 import { isScoreKind, SCORE_KINDS } from '../routing/score-kind.ts';
+import { isAuditRate } from './audit-rate.ts';
 import { isValidId } from './topics.ts';
-
-/** Audit rate of a device whose edge has not sent one (F7: 2 % of traffic, issue 12 item 2). */
-export const DEFAULT_AUDIT_RATE = 0.02;
 
 export interface PolicyMessage {
   readonly edge: string;
@@ -54,10 +52,6 @@ const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9._-]{1,64}$/;
 
 function isThreshold(v: unknown): v is number {
   return typeof v === 'number' && ((v >= 0 && v <= 1) || v === ALWAYS_ESCALATE_THRESHOLD);
-}
-
-function isAuditRate(v: unknown): v is number {
-  return typeof v === 'number' && v >= 0 && v <= 1;
 }
 
 /**

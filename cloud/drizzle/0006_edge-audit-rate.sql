@@ -1,0 +1,2 @@
+ALTER TABLE "edge_policies" ADD COLUMN "audit_rate" double precision;--> statement-breakpoint
+ALTER TABLE "edge_policies" ADD CONSTRAINT "edge_policies_audit_rate_valid" CHECK ("edge_policies"."audit_rate" is null or ("edge_policies"."audit_rate" >= 0 and "edge_policies"."audit_rate" <= 1));
