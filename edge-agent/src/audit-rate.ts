@@ -31,6 +31,8 @@ export interface DeviceAuditRateOptions {
   /** Whether the drift alarm is on (its rate rules then). */
   readonly alarm: () => boolean;
   readonly logger: AgentLogger;
+  /** Called once a change of the operator's rate is taken (the edge then reports it at once). */
+  readonly onChange?: () => void;
 }
 
 export class DeviceAuditRate {
@@ -82,9 +84,10 @@ export class DeviceAuditRate {
     );
     if (this.#o.alarm()) {
       this.#o.logger.info(`audit rate: the drift alarm's rate stays until it clears, then ${calm}`);
-      return;
+    } else {
+      await this.#publish(calm);
     }
-    await this.#publish(calm);
+    this.#o.onChange?.();
   }
 
   async #publish(auditRate: number): Promise<void> {

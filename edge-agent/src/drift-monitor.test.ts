@@ -125,11 +125,12 @@ describe('drift monitor', () => {
 describe('audit rate on drift', () => {
   const published: { threshold: number | undefined; auditRate: number; model: string }[] = [];
   let last: PolicyMessage | undefined;
-  const drift = () =>
+  const drift = (calmRate?: () => number | undefined) =>
     createEdgeDrift({
       reference,
       options: { windowRequests: 100, calmWindows: 1 },
       logger: { info: () => {}, warn: () => {} },
+      ...(calmRate && { calmRate }),
       published: () => last,
       publish: async (policy, { model, auditRate }) => {
         published.push({ threshold: policy?.threshold, auditRate, model });
@@ -159,6 +160,17 @@ describe('audit rate on drift', () => {
       { threshold: 0.4, auditRate: 0.2, model: 'digits-tiny:1' },
       { threshold: 0.4, auditRate: 0.05, model: 'digits-tiny:1' },
     ]);
+  });
+
+  it("once calm, goes back to the calm rate set on purpose (an operator's, changed during the alarm), not the one before", () => {
+    published.length = 0;
+    last = { edge: 'e', version: 1, model: 'digits-tiny:1', audit_rate: 0.05 };
+    let calm: number | undefined = 0.05;
+    const monitor = drift(() => calm);
+    monitor.receive('d', body(SHIFTED));
+    calm = 0.5;
+    monitor.receive('d', body(IN));
+    expect(published.map((p) => p.auditRate)).toEqual([0.2, 0.5]);
   });
 
   it('with no policy published, sends the audit rate alone (the devices keep their own routing), then the default rate', () => {

@@ -234,6 +234,7 @@ async function startAgent(
       publish: publishDevices,
       alarm: () => drift?.status().alarm ?? false,
       logger,
+      onChange: () => cadence.now(),
     });
     const sync = new DeviceSync({
       edgeId,

@@ -19,8 +19,14 @@ export interface AuditSystemOptions {
   readonly edgeId: string;
   /** Seed of the device's audit sampler (the same requests are audited run after run). */
   readonly auditSeed: number;
-  /** The audit rate the edge publishes to its device. */
-  readonly auditRate: number;
+  /** The audit rate the edge publishes to its device with its policy; undefined: none with it. */
+  readonly auditRate?: number;
+  /** The edge's own audit rate (`fogline edge --audit-rate`). */
+  readonly edgeAuditRate?: number;
+  /** Connects the edge to the cloud broker too (the desired state pushed, not polled every 30 s). */
+  readonly cloudBroker?: boolean;
+  /** The device's connection states (`onStateChange`). */
+  readonly onDeviceState?: (state: string) => void;
   readonly auditInputs?: 'keep' | 'drop';
   readonly warn?: (line: string) => void;
 }
@@ -61,6 +67,8 @@ export async function startAuditSystem(o: AuditSystemOptions): Promise<AuditSyst
         reportRate: { ratePerSec: 10_000, burst: 10_000 },
       },
       ...(o.auditInputs && { auditInputs: o.auditInputs }),
+      ...(o.edgeAuditRate !== undefined && { auditRate: o.edgeAuditRate }),
+      ...(o.cloudBroker && { cloudBrokerUrl: cloud.mqttUrl }),
       dataDir,
       workers: 1,
       intraOpThreads: 1,
@@ -77,13 +85,14 @@ export async function startAuditSystem(o: AuditSystemOptions): Promise<AuditSyst
       runtime: 'node',
       auditSeed: o.auditSeed,
       auditBudget: { ratePerSec: 10_000, burst: 10_000 },
+      ...(o.onDeviceState && { onStateChange: o.onDeviceState }),
     });
     device = connected;
     // Devices escalate their unsure inputs; the edge answers everything it gets (no cloud calls for answers).
     started.setRouting({ score: 'maxprob', threshold: 0 });
     const policy = await started.publishDevicePolicy(
       { score: 'maxprob', threshold: 0.9 },
-      { auditRate: o.auditRate },
+      o.auditRate === undefined ? {} : { auditRate: o.auditRate },
     );
     await eventually(() => connected.policy.edgeVersion === policy.version, 2000);
     const records = async (): Promise<RecordView[]> => {

@@ -135,13 +135,16 @@ describe('fogline edge', { timeout: 90_000 }, () => {
     expect(both.code).toBe(1);
     expect(both.stderr).toContain('not with --broker');
     const base = ['edge', '--id', 'e1', '--token', 't', '--cloud', 'http://x:1', '--data-dir', dataDir];
-    const [tooOften, withBroker, negativeFloor, filesUrl, tinyStore] = await Promise.all([
+    const [tooOften, withBroker, negativeFloor, filesUrl, tinyStore, badRate] = await Promise.all([
       exitOf(run([...base, '--device-list-poll-ms', '50'])),
       exitOf(run([...base, '--cloud-broker', 'mqtt://h:1', '--device-list-poll-ms', '1000'])),
       exitOf(run([...base, '--audit-floor-per-sec', '-1'])),
       exitOf(run([...base, '--device-files-port', '0', '--device-files-url', 'ftp://edge:1'])),
       exitOf(run([...base, '--late-corrections-max-bytes', '100'])),
+      exitOf(run([...base, '--audit-rate', '1.5'])),
     ]);
+    expect(badRate.code).toBe(1);
+    expect(badRate.stderr).toContain('--audit-rate must be a number in 0..1, got "1.5"');
     expect(filesUrl.code).toBe(1);
     expect(filesUrl.stderr).toContain('--device-files-url must be');
     expect(tinyStore.code).toBe(1);

@@ -7,7 +7,7 @@
  */
 
 import type { AuditRateView, PolicyChangeView } from '@fogline/cloud';
-import { isAuditRate, SCORE_KINDS, type ScoreKind } from '@fogline/shared';
+import { FoglineError, isAuditRate, SCORE_KINDS, type ScoreKind } from '@fogline/shared';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatTable } from '../format.ts';
 import { type AdminTargetFlags, adminClient, withAdminTarget } from './admin-target.ts';
@@ -168,7 +168,7 @@ export function registerPolicy(program: Command): void {
       flags: AdminTargetFlags & { clear?: boolean; reason?: string },
     ) => {
       if ((rate === undefined) === (flags.clear !== true)) {
-        throw new InvalidArgumentError("give either a rate <p> ('default' to clear) or --clear");
+        throw new FoglineError('INVALID_ARG', "give either a rate <p> ('default' to clear) or --clear");
       }
       const clear = flags.clear === true || rate === 'default';
       const client = await adminClient(flags);
