@@ -48,13 +48,16 @@ export class DeviceAuditRate {
     return this.#operator ?? this.#o.own;
   }
 
-  /** What the devices were last sent (else the edge's own or the devices' default), and why. */
+  /**
+   * What the devices were last sent (else the edge's own or the devices' default), and why: the
+   * operator's only once it was sent (not while the devices' model is unknown or a publish failed).
+   */
   inEffect(): AuditRateInEffect {
     const last = this.#o.published();
     const sent = last?.model === this.#o.model ? last?.audit_rate : undefined;
     const rate = sent ?? this.#o.own ?? DEFAULT_AUDIT_RATE;
     if (this.#o.alarm()) return { rate, source: 'drift-alarm' };
-    return { rate, source: this.#operator === undefined ? 'edge' : 'operator' };
+    return { rate, source: this.#operator !== undefined && sent === this.#operator ? 'operator' : 'edge' };
   }
 
   /** Publishes the edge's own rate, when one is set (at start); never rejects. */
