@@ -82,6 +82,17 @@ describe('the devices audit rate on the edge', () => {
     expect(sent.map((m) => m.audit_rate)).toEqual([0.05]);
   });
 
+  it('logs a publish that fails (the local broker not up) and never rejects', async () => {
+    const { audit, lines } = setup({
+      publish: () => {
+        throw new Error('the local broker is not up yet');
+      },
+    });
+    await audit.receive(0.5);
+    expect(lines.at(-1)).toBe('warn: audit rate: could not publish 0.5: the local broker is not up yet');
+    expect(audit.inEffect()).toEqual({ rate: 0.02, source: 'edge' });
+  });
+
   it("says so when the devices' model is unknown, publishing nothing", async () => {
     const { audit, sent, lines } = setup({ model: undefined });
     await audit.receive(0.5);

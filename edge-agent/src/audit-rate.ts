@@ -103,10 +103,10 @@ export class DeviceAuditRate {
     }
     const last = this.#o.published();
     const policy = last?.model === model ? last.policy : undefined;
-    await this.#o
-      .publish(policy, { model, auditRate })
-      .catch((err: unknown) =>
-        logger.warn(`audit rate: could not publish ${auditRate}: ${fromUnknown(err).message}`),
-      );
+    try {
+      await this.#o.publish(policy, { model, auditRate });
+    } catch (err) {
+      logger.warn(`audit rate: could not publish ${auditRate}: ${fromUnknown(err).message}`);
+    }
   }
 }
