@@ -16,7 +16,12 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode);
+    // Commander prints and exits on its own parse errors; one that reaches here was thrown by a
+    // command's action (e.g. an InvalidArgumentError after a lookup) and has not been shown yet.
+    if (err instanceof CommanderError) {
+      process.stderr.write(`fogline: ${err.message.replace(/^error: /, '')}\n`);
+      process.exit(err.exitCode);
+    }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`fogline: ${message}\n`);
     process.exit(1);
