@@ -61,7 +61,7 @@ describe('cloud unavailable', () => {
       {
         devices: [device],
         ...escalatingTo(hanging.url, 3),
-        replyMarginMs: 50,
+        replyMarginMs: 100,
       },
       async (fixture, dev) => {
         const deadlineMs = 400;
@@ -78,7 +78,7 @@ describe('cloud unavailable', () => {
   it('bounds a request that shares a metadata read started by an earlier one by its own deadline', async () => {
     const hanging = await silentServer();
     await withAgentAndDevice(
-      { devices: [device], ...escalatingTo(hanging.url, 100), replyMarginMs: 50 },
+      { devices: [device], ...escalatingTo(hanging.url, 100), replyMarginMs: 100 },
       async (_fixture, dev) => {
         // The first escalation starts the read with its 5 s budget; the second joins it with 400 ms.
         const long = dev.infer(images[0]!, { deadlineMs: 5000 });
