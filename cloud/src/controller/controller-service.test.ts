@@ -336,6 +336,29 @@ describe('ControllerService', () => {
     await s.stop();
   });
 
+  it("decides on an alarmed edge's records as soon as they are stored, not at its next round; a calm edge waits", async () => {
+    const alarmed = await edge();
+    const calm = await edge();
+    alarmed.t.alarm = true;
+    alarmed.t.alarms = 1;
+    const edges = new Map([
+      [alarmed.id, alarmed.t],
+      [calm.id, calm.t],
+    ]);
+    const { s, published } = service(edges, { intervalMs: 60_000, alarmIntervalMs: 60_000 });
+    s.start();
+    await s.tick();
+    expect(s.control(alarmed.id).decision?.why).toMatch(/waiting for 40 records/);
+    await store.auditRecords.insert([...sinceAlarm(alarmed.id), ...sinceAlarm(calm.id)]);
+    s.nudge(calm.id);
+    s.nudge(alarmed.id);
+    await expect.poll(() => s.control(alarmed.id).decision?.action, { timeout: 2_000 }).toBe('conservative');
+    expect(published).toEqual([alarmed.id]);
+    // The calm edge's records wait for the next round (a minute away): its decision is the tick's.
+    expect(s.control(calm.id).decision?.figures.records).toBe(0);
+    await s.stop();
+  });
+
   it('runs on one replica at a time: a second instance on the same store decides nothing until the lease is free', async () => {
     const e = await edge();
     e.t.alarm = true;

@@ -87,9 +87,11 @@ export class ControllerService {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #started = false;
   /** The edges of the last round, and when it began (performance.now()). */
-  #edges: string[] = [];
+  #edges: readonly string[] = [];
   #lastRoundAt = Number.NEGATIVE_INFINITY;
   #running: Promise<void> | undefined;
+  /** Alarmed edges with records stored since the last round: they get a round as soon as none runs. */
+  readonly #nudged = new Set<string>();
   #seq = 0;
 
   constructor(options: ControllerServiceOptions) {
@@ -141,12 +143,37 @@ export class ControllerService {
 
   /** One round: read new records, then decide per edge if this replica holds the lease. Never rejects. */
   tick(): Promise<void> {
-    this.#running ??= this.#round()
+    return this.#run(() => this.#round());
+  }
+
+  /**
+   * Records of `edgeId` were just stored (audit-intake.ts, on this replica). While the edge is in a
+   * drift alarm its fallback waits on them, so a round for that edge alone runs now instead of at the
+   * next tick: at once when no round runs, else right after the running one (rounds never overlap;
+   * every edge nudged meanwhile shares that one round).
+   */
+  nudge(edgeId: string): void {
+    if (!this.#started || !this.#o.settings.enabled) return;
+    if (this.#o.presence(edgeId).telemetry?.drift?.alarm !== true) return;
+    this.#nudged.add(edgeId);
+    if (!this.#running) void this.#run(() => this.#nudgedRound());
+  }
+
+  #run(round: () => Promise<void>): Promise<void> {
+    this.#running ??= round()
       .catch((err) => this.#o.log(`controller: ${fromUnknown(err).message}; holding every policy`))
       .finally(() => {
         this.#running = undefined;
+        if (this.#nudged.size > 0 && this.#started) void this.#run(() => this.#nudgedRound());
       });
     return this.#running;
+  }
+
+  /** A round for the nudged edges only (the ticks keep their cadence for the others). */
+  #nudgedRound(): Promise<void> {
+    const edges = [...this.#nudged];
+    this.#nudged.clear();
+    return this.#round(edges);
   }
 
   field(edgeId: string): FieldAccuracy {
@@ -157,10 +184,14 @@ export class ControllerService {
     return this.#control.get(edgeId) ?? { decision: undefined, weakReference: undefined };
   }
 
-  async #round(): Promise<void> {
-    this.#lastRoundAt = performance.now();
-    const edges = (await this.#o.store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id);
-    this.#edges = edges;
+  /** Reads new records, then decides for `only` those edges (a nudge) or every edge (a tick). */
+  async #round(only?: readonly string[]): Promise<void> {
+    let edges = only;
+    if (!edges) {
+      this.#lastRoundAt = performance.now();
+      edges = (await this.#o.store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id);
+      this.#edges = edges;
+    }
     for (const id of edges) this.#watchAlarm(id);
     await this.#read();
     const { settings, store, holder } = this.#o;
