@@ -65,4 +65,33 @@ describe('audit relay uploads', () => {
     calm.relay.close();
     alarm.relay.close();
   });
+
+  it('during an alarm, by default, an audit leaves at once; those ready while one uploads go in the next', async () => {
+    const uploads: { size: number; done: () => void }[] = [];
+    const relay = new AuditRelay({
+      model,
+      routing: () => ({ score: 'margin', threshold: 0.5 }),
+      cloudModel: 'digits-large',
+      keepInputs: false,
+      cloudDown: () => false,
+      upload: (body) =>
+        new Promise((done) => {
+          const size = (JSON.parse(body) as { audits: unknown[] }).audits.length;
+          uploads.push({ size, done: () => done({ accepted: size, dropped: 0 }) });
+        }),
+      urgent: () => true,
+      warn: () => {},
+    });
+    relay.receive('dev-1', auditReport(audit));
+    await expect.poll(() => uploads.length, { timeout: 100 }).toBe(1);
+    for (let k = 0; k < 3; k++) relay.receive('dev-1', auditReport({ ...audit, id: `req-${k + 2}` }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(uploads.map((u) => u.size)).toEqual([1]);
+    uploads[0]!.done();
+    await expect.poll(() => uploads.length, { timeout: 100 }).toBe(2);
+    expect(uploads.map((u) => u.size)).toEqual([1, 3]);
+    uploads[1]!.done();
+    await expect.poll(() => relay.counts().uploaded).toBe(4);
+    relay.close();
+  });
 });
