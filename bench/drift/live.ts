@@ -32,12 +32,26 @@ export interface LiveRun {
   readonly auditsSent: number;
   /** When each step of the loop happened, by request (the first request sent after it). */
   readonly timeline: readonly TimelineEvent[];
+  /** The audit path's counters before each batch: where audits wait on their way to the controller. */
+  readonly stages: readonly StageSample[];
   readonly wallSec: number;
 }
 
 export interface TimelineEvent {
   readonly at: number;
   readonly what: string;
+}
+
+export interface StageSample {
+  /** The next request to be sent, and ms since the first. */
+  readonly at: number;
+  readonly ms: number;
+  readonly deviceSent: number;
+  readonly edgeReceived: number;
+  readonly edgeUploaded: number;
+  readonly cloudStored: number;
+  /** Records in the controller's window of the edge (restarted by an alarm). */
+  readonly windowRecords: number;
 }
 
 interface Sent extends RequestOutcome {
@@ -57,10 +71,12 @@ async function send(
   alarm: () => boolean,
   probe: () => string,
   steps: TimelineEvent[],
+  sample: (at: number) => void = () => {},
 ): Promise<Sent[]> {
   const out: Sent[] = [];
   let state = '';
   for (let i = 0; i < data.count; i += BATCH) {
+    sample(i);
     const now = probe();
     if (now.replace(/[\d.]+/g, '#') !== state.replace(/[\d.]+/g, '#')) steps.push({ at: i, what: now });
     state = now;
@@ -204,7 +220,19 @@ export async function runLive(o: {
         ? `cloud decides: ${decision.action}, ${records} records — ${decision.why.length > 220 ? `${decision.why.slice(0, 60)} … ${decision.why.slice(-150)}` : decision.why}`
         : '';
     };
-    const sent = await send(d, o.data, alarm, o.controller ? probe : () => '', steps);
+    const stages: StageSample[] = [];
+    const t0 = performance.now();
+    const sample = (at: number) =>
+      stages.push({
+        at,
+        ms: performance.now() - t0,
+        deviceSent: d.stats().audits.sent,
+        edgeReceived: agent.auditCounts()?.received ?? 0,
+        edgeUploaded: agent.auditCounts()?.uploaded ?? 0,
+        cloudStored: cloud.server.auditCounts?.stored ?? 0,
+        windowRecords: controller.windows.records(EDGE).length,
+      });
+    const sent = await send(d, o.data, alarm, o.controller ? probe : () => '', steps, sample);
     // The loop's steps, by request: the edge's alarm events, the controller's changes, the device's policy.
     const at = (iso: string | Date) => requestAt(sent, new Date(iso).getTime());
     const events = agent.driftStatus()?.events ?? [];
@@ -246,6 +274,7 @@ export async function runLive(o: {
       latencyMs: sent.map((r) => r.ms),
       auditsSent: d.stats().audits.sent,
       timeline,
+      stages,
       wallSec: (performance.now() - began) / 1000,
     };
   } finally {
