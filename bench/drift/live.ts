@@ -32,8 +32,8 @@ export interface LiveRun {
   readonly auditsSent: number;
   /** When each step of the loop happened, by request (the first request sent after it). */
   readonly timeline: readonly TimelineEvent[];
-  /** The audit path's counters before each batch: where audits wait on their way to the controller. */
-  readonly stages: readonly StageSample[];
+  /** Where audits waited on their way to the controller after the (first) alarm. */
+  readonly auditPath: readonly AuditPathRow[];
   readonly wallSec: number;
 }
 
@@ -105,6 +105,38 @@ async function send(
     });
   }
   return out;
+}
+
+/** Where the k-th audit the device sent after the alarm was, stage by stage: the request and ms then. */
+export interface AuditPathRow {
+  readonly k: number;
+  readonly stages: readonly { readonly stage: string; readonly at: number; readonly ms: number }[];
+}
+
+const PATH_STAGES = [
+  ['sent by the device', 'deviceSent'],
+  ['received by the edge', 'edgeReceived'],
+  ['uploaded', 'edgeUploaded'],
+  ['stored by the cloud', 'cloudStored'],
+  ["in the controller's window", 'windowRecords'],
+] as const;
+
+/**
+ * The audit path after the alarm (raised before request `alarmAt`), read off the samples: for the
+ * 10th, 20th, 40th (the fallback's minimum) and 80th audit since, when each stage had counted it.
+ * The window restarts at the alarm; the other counters count from the sample at the alarm.
+ */
+export function auditPath(samples: readonly StageSample[], alarmAt: number): AuditPathRow[] {
+  const start = samples.findLast((x) => x.at <= alarmAt);
+  if (!start) return [];
+  return [10, 20, 40, 80].map((k) => ({
+    k,
+    stages: PATH_STAGES.flatMap(([stage, key]) => {
+      const from = key === 'windowRecords' ? 0 : start[key];
+      const hit = samples.find((x) => x.at >= start.at && x[key] - from >= k);
+      return hit ? [{ stage, at: hit.at, ms: hit.ms }] : [];
+    }),
+  }));
 }
 
 /** The first request sent at or after `ms` (wall clock), or the stream's length. */
@@ -274,7 +306,7 @@ export async function runLive(o: {
       latencyMs: sent.map((r) => r.ms),
       auditsSent: d.stats().audits.sent,
       timeline,
-      stages,
+      auditPath: auditPath(stages, alarms.find((a) => a.alarm)?.at ?? sent.length),
       wallSec: (performance.now() - began) / 1000,
     };
   } finally {

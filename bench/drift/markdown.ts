@@ -44,6 +44,10 @@ function liveSection(x: LiveResult): string {
   const timeline = x.on.timeline
     .filter((e) => e.at >= x.on.inDistribution.end)
     .map((e) => `${e.at} | ${e.what}`);
+  const path = x.on.auditPath.map((r) => {
+    const sent = r.stages[0];
+    return `${r.k} | ${r.stages.map((st) => (sent ? `${st.at} (+${(st.ms - sent.ms).toFixed(0)} ms)` : '–')).join(' | ')}`;
+  });
   return `### ${x.shift}, live
 
 ${targetsTable(x.targets)}
@@ -53,6 +57,10 @@ ${table('figure | controller off | controller on', rows)}
 The loop, controller on, by request (the first request sent after each step; shift at ${x.on.inDistribution.end}):
 
 ${table('request | step', timeline)}
+
+The audit path after the alarm, controller on: the k-th audit the device sent since, by the request before which each stage had counted it (sampled every 25 requests), and ms after the device sent it:
+
+${table("k-th audit | sent by the device | received by the edge | uploaded | stored by the cloud | in the controller's window", path)}
 
 Device answer latency (ms, whole \`infer\` call, batches of 25 in flight), controller off, on the whole stream (${on.requests} requests, the same routing both times): audits off (p = 0) vs on (2 %, 20 % during the alarm), run one after the other:
 
