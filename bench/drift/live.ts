@@ -124,7 +124,9 @@ const PATH_STAGES = [
 /**
  * The audit path after the alarm (raised before request `alarmAt`), read off the samples: for the
  * 10th, 20th, 40th (the fallback's minimum) and 80th audit since, when each stage had counted it.
- * The window restarts at the alarm; the other counters count from the sample at the alarm.
+ * The window restarts at the alarm (it counts audits since); the other counters count every audit
+ * of the run, in order (the edge's floor may pass a few ahead), so the k-th since the alarm is their
+ * (sent at the alarm + k)-th.
  */
 export function auditPath(samples: readonly StageSample[], alarmAt: number): AuditPathRow[] {
   const start = samples.findLast((x) => x.at <= alarmAt);
@@ -132,8 +134,8 @@ export function auditPath(samples: readonly StageSample[], alarmAt: number): Aud
   return [10, 20, 40, 80].map((k) => ({
     k,
     stages: PATH_STAGES.flatMap(([stage, key]) => {
-      const from = key === 'windowRecords' ? 0 : start[key];
-      const hit = samples.find((x) => x.at >= start.at && x[key] - from >= k);
+      const wanted = key === 'windowRecords' ? k : start.deviceSent + k;
+      const hit = samples.find((x) => x.at >= start.at && x[key] >= wanted);
       return hit ? [{ stage, at: hit.at, ms: hit.ms }] : [];
     }),
   }));
