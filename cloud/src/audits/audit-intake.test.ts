@@ -7,12 +7,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AuditUpload, argmax } from '@fogline/shared';
+import { argmax } from '@fogline/shared';
 import { DEFAULT_MODELS_DIR, loadModelEntry } from '@fogline/shared/model-repository';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelInstance } from '../serving/model-instance.ts';
 import { type AuditRecordRepository, openStore, type Store } from '../store/index.ts';
-import { digits } from '../testing/cloud-fixture.ts';
+import { auditUploadOf, digits } from '../testing/cloud-fixture.ts';
 import { AuditIntake, DEFAULT_AUDIT_SETTINGS } from './audit-intake.ts';
 
 const AUDITS = 32;
@@ -39,29 +39,8 @@ async function aloneLabel(i: number): Promise<number> {
   return argmax(Array.from(out.logits!.data as Float32Array));
 }
 
-const upload = (badShapeAt: number): AuditUpload => ({
-  cloudModel: 'digits-large',
-  keepInputs: false,
-  audits: Array.from({ length: AUDITS }, (_, k) => ({
-    deviceId: 'dev-1',
-    audit: {
-      id: `req-${k}`,
-      time: Date.now(),
-      rate: 0.2,
-      model: 'digits-tiny:1',
-      input: {
-        name: 'input',
-        datatype: 'FP32',
-        shape: k === badShapeAt ? [1, 1, 14, 56] : [1, 1, 28, 28],
-        data: image(k),
-      },
-      deviceOutputs: Array.from({ length: 10 }, (_, c) => (c === 0 ? 1 : 0)),
-      deviceScore: 0.3,
-      tier: 'device',
-    },
-    edge: null,
-  })),
-});
+const upload = (badShapeAt: number) =>
+  auditUploadOf(AUDITS, image, (k) => (k === badShapeAt ? [1, 1, 14, 56] : [1, 1, 28, 28]));
 
 describe('the reference pass over an upload', () => {
   it('stores every audit with the answer the model gives it alone, in one pass and one insert', async () => {
