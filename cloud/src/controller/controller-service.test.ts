@@ -356,6 +356,17 @@ describe('ControllerService', () => {
     expect(published).toEqual([alarmed.id]);
     // The calm edge's records wait for the next round (a minute away): its decision is the tick's.
     expect(s.control(calm.id).decision?.figures.records).toBe(0);
+    // Once the edge applied it: a nudge decides again only on 10 % more records (44 of 40), not on each upload.
+    const row = await store.edgePolicies.get(alarmed.id);
+    alarmed.t.routing = { ...row!.directive!, pinned: false, baseline, directive: row!.directive!.id };
+    const placed = s.control(alarmed.id).decision;
+    await store.auditRecords.insert(sinceAlarm(alarmed.id).slice(0, 3));
+    s.nudge(alarmed.id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.control(alarmed.id).decision).toBe(placed);
+    await store.auditRecords.insert(sinceAlarm(alarmed.id).slice(0, 1));
+    s.nudge(alarmed.id);
+    await expect.poll(() => s.control(alarmed.id).decision?.figures.records, { timeout: 2_000 }).toBe(44);
     await s.stop();
   });
 

@@ -43,6 +43,12 @@ export interface ControllerSettings {
 }
 
 const DEFAULT_ALARM_INTERVAL_MS = 500;
+/**
+ * A nudge decides for an edge only once its window holds this share more records than at its last
+ * decision: the fallback's quantiles barely move on a few more records, and deciding on each upload
+ * would only re-place it back and forth within its hysteresis. The ticks decide regardless.
+ */
+const NUDGE_GROWTH = 0.1;
 
 export const DEFAULT_CONTROLLER_SETTINGS: ControllerSettings = Object.freeze({
   enabled: true,
@@ -92,6 +98,8 @@ export class ControllerService {
   #running: Promise<void> | undefined;
   /** Alarmed edges with records stored since the last round: they get a round as soon as none runs. */
   readonly #nudged = new Set<string>();
+  /** Records in each edge's window when it was last decided on. */
+  readonly #decidedOn = new Map<string, number>();
   #seq = 0;
 
   constructor(options: ControllerServiceOptions) {
@@ -150,7 +158,8 @@ export class ControllerService {
    * Records of `edgeId` were just stored (audit-intake.ts, on this replica). While the edge is in a
    * drift alarm its fallback waits on them, so a round for that edge alone runs now instead of at the
    * next tick: at once when no round runs, else right after the running one (rounds never overlap;
-   * every edge nudged meanwhile shares that one round).
+   * every edge nudged meanwhile shares that one round). It decides once the edge's window grew by
+   * NUDGE_GROWTH since its last decision.
    */
   nudge(edgeId: string): void {
     if (!this.#started || !this.#o.settings.enabled) return;
@@ -200,6 +209,11 @@ export class ControllerService {
     this.#leader = await store.leases.acquire(CONTROLLER_LEASE, holder, ttl);
     if (!this.#leader) return;
     for (const id of edges) {
+      const n = this.windows.records(id).length;
+      const last = this.#decidedOn.get(id);
+      // A restarted window (n < last) counts as grown.
+      if (only && last !== undefined && n >= last && n < last * (1 + NUDGE_GROWTH)) continue;
+      this.#decidedOn.set(id, n);
       try {
         await this.#decide(id);
       } catch (err) {
