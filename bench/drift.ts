@@ -45,6 +45,7 @@ export interface LiveSummary extends RunSummary {
   readonly wallSec: number;
   readonly auditsSent: number;
   readonly timeline: LiveRun['timeline'];
+  readonly auditPath: LiveRun['auditPath'];
 }
 
 export interface ShiftResult {
@@ -135,6 +136,7 @@ export default async function run(args: string[] = []): Promise<void> {
             wallSec: r.wallSec,
             auditsSent: r.auditsSent,
             timeline: r.timeline,
+            auditPath: r.auditPath,
           });
           // Audits on and off one after the other, in alternating order from shift to shift (a box whose
           // load drifts then favours neither).

@@ -32,12 +32,26 @@ export interface LiveRun {
   readonly auditsSent: number;
   /** When each step of the loop happened, by request (the first request sent after it). */
   readonly timeline: readonly TimelineEvent[];
+  /** Where audits waited on their way to the controller after the (first) alarm. */
+  readonly auditPath: readonly AuditPathRow[];
   readonly wallSec: number;
 }
 
 export interface TimelineEvent {
   readonly at: number;
   readonly what: string;
+}
+
+export interface StageSample {
+  /** The next request to be sent, and ms since the first. */
+  readonly at: number;
+  readonly ms: number;
+  readonly deviceSent: number;
+  readonly edgeReceived: number;
+  readonly edgeUploaded: number;
+  readonly cloudStored: number;
+  /** Records in the controller's window of the edge (restarted by an alarm). */
+  readonly windowRecords: number;
 }
 
 interface Sent extends RequestOutcome {
@@ -57,10 +71,12 @@ async function send(
   alarm: () => boolean,
   probe: () => string,
   steps: TimelineEvent[],
+  sample: (at: number) => void = () => {},
 ): Promise<Sent[]> {
   const out: Sent[] = [];
   let state = '';
   for (let i = 0; i < data.count; i += BATCH) {
+    sample(i);
     const now = probe();
     if (now.replace(/[\d.]+/g, '#') !== state.replace(/[\d.]+/g, '#')) steps.push({ at: i, what: now });
     state = now;
@@ -89,6 +105,40 @@ async function send(
     });
   }
   return out;
+}
+
+/** Where the k-th audit the device sent after the alarm was, stage by stage: the request and ms then. */
+export interface AuditPathRow {
+  readonly k: number;
+  readonly stages: readonly { readonly stage: string; readonly at: number; readonly ms: number }[];
+}
+
+const PATH_STAGES = [
+  ['sent by the device', 'deviceSent'],
+  ['received by the edge', 'edgeReceived'],
+  ['uploaded', 'edgeUploaded'],
+  ['stored by the cloud', 'cloudStored'],
+  ["in the controller's window", 'windowRecords'],
+] as const;
+
+/**
+ * The audit path after the alarm (raised before request `alarmAt`), read off the samples: for the
+ * 10th, 20th, 40th (the fallback's minimum) and 80th audit since, when each stage had counted it.
+ * The window restarts at the alarm (it counts audits since); the other counters count every audit
+ * of the run, in order (the edge's floor may pass a few ahead), so the k-th since the alarm is their
+ * (sent at the alarm + k)-th.
+ */
+export function auditPath(samples: readonly StageSample[], alarmAt: number): AuditPathRow[] {
+  const start = samples.findLast((x) => x.at <= alarmAt);
+  if (!start) return [];
+  return [10, 20, 40, 80].map((k) => ({
+    k,
+    stages: PATH_STAGES.flatMap(([stage, key]) => {
+      const wanted = key === 'windowRecords' ? k : start.deviceSent + k;
+      const hit = samples.find((x) => x.at >= start.at && x[key] >= wanted);
+      return hit ? [{ stage, at: hit.at, ms: hit.ms }] : [];
+    }),
+  }));
 }
 
 /** The first request sent at or after `ms` (wall clock), or the stream's length. */
@@ -204,7 +254,19 @@ export async function runLive(o: {
         ? `cloud decides: ${decision.action}, ${records} records — ${decision.why.length > 220 ? `${decision.why.slice(0, 60)} … ${decision.why.slice(-150)}` : decision.why}`
         : '';
     };
-    const sent = await send(d, o.data, alarm, o.controller ? probe : () => '', steps);
+    const stages: StageSample[] = [];
+    const t0 = performance.now();
+    const sample = (at: number) =>
+      stages.push({
+        at,
+        ms: performance.now() - t0,
+        deviceSent: d.stats().audits.sent,
+        edgeReceived: agent.auditCounts()?.received ?? 0,
+        edgeUploaded: agent.auditCounts()?.uploaded ?? 0,
+        cloudStored: cloud.server.auditCounts?.stored ?? 0,
+        windowRecords: controller.windows.records(EDGE).length,
+      });
+    const sent = await send(d, o.data, alarm, o.controller ? probe : () => '', steps, sample);
     // The loop's steps, by request: the edge's alarm events, the controller's changes, the device's policy.
     const at = (iso: string | Date) => requestAt(sent, new Date(iso).getTime());
     const events = agent.driftStatus()?.events ?? [];
@@ -246,6 +308,7 @@ export async function runLive(o: {
       latencyMs: sent.map((r) => r.ms),
       auditsSent: d.stats().audits.sent,
       timeline,
+      auditPath: auditPath(stages, alarms.find((a) => a.alarm)?.at ?? sent.length),
       wallSec: (performance.now() - began) / 1000,
     };
   } finally {

@@ -44,6 +44,10 @@ function liveSection(x: LiveResult): string {
   const timeline = x.on.timeline
     .filter((e) => e.at >= x.on.inDistribution.end)
     .map((e) => `${e.at} | ${e.what}`);
+  const path = x.on.auditPath.map((r) => {
+    const sent = r.stages[0];
+    return `${r.k} | ${r.stages.map((st) => (sent ? `${st.at} (+${(st.ms - sent.ms).toFixed(0)} ms)` : '–')).join(' | ')}`;
+  });
   return `### ${x.shift}, live
 
 ${targetsTable(x.targets)}
@@ -53,6 +57,10 @@ ${table('figure | controller off | controller on', rows)}
 The loop, controller on, by request (the first request sent after each step; shift at ${x.on.inDistribution.end}):
 
 ${table('request | step', timeline)}
+
+The audit path after the alarm, controller on: the k-th audit the device sent since, by the request before which each stage had counted it (sampled every 25 requests), and ms after the device sent it:
+
+${table("k-th audit | sent by the device | received by the edge | uploaded | stored by the cloud | in the controller's window", path)}
 
 Device answer latency (ms, whole \`infer\` call, batches of 25 in flight), controller off, on the whole stream (${on.requests} requests, the same routing both times): audits off (p = 0) vs on (2 %, 20 % during the alarm), run one after the other:
 
@@ -184,7 +192,7 @@ ${sections.join('\n')}${
     : `
 ## On the real system (\`--live\`)
 
-The same stream (seed ${s.seed}) sent by one SDK device, 25 requests in flight, to a real edge agent and cloud on 127.0.0.1 in this process (bench/drift/live.ts): PGlite store; the product's cadences — the controller's rounds every 10 s and every 500 ms during a drift alarm (budget ${pct(s.budget, 0)}), edge telemetry every 5 s and at once on an alarm or a directive, audit uploads after 1 s (200 ms during an alarm); drift windows of 500; calibrated policy published with p = 2 %. One device here stands for a fleet: it sends a score histogram every 100 requests (the SDK's default is 500 or 10 s per device) and its audit and report budgets are raised (defaults 2/s and 5/s per device). Each answer judged against its label; baselines from the offline scores of the same inputs; the targets judged by the same code as the replay's. "Audit rate" is the rate in effect; the audits actually sent are counted by the device.
+The same stream (seed ${s.seed}) sent by one SDK device, 25 requests in flight, to a real edge agent and cloud on 127.0.0.1 in this process (bench/drift/live.ts): PGlite store; the product's cadences — the controller's rounds every 10 s, every 500 ms during a drift alarm and at once when records of the alarmed edge are stored (budget ${pct(s.budget, 0)}), edge telemetry every 5 s and at once on an alarm or a directive, audit uploads after 1 s (at once during an alarm, one in flight), the cloud's reference pass one batch per upload; drift windows of 500; calibrated policy published with p = 2 %. One device here stands for a fleet: it sends a score histogram every 100 requests (the SDK's default is 500 or 10 s per device) and its audit and report budgets are raised (defaults 2/s and 5/s per device). Each answer judged against its label; baselines from the offline scores of the same inputs; the targets judged by the same code as the replay's. "Audit rate" is the rate in effect; the audits actually sent are counted by the device.
 
 ${r.live.map(liveSection).join('\n')}`
 }`;

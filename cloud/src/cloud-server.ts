@@ -262,6 +262,8 @@ export class CloudServer {
         settings: o.audits,
         log: this.log,
         onShadowPair: (id, pair) => void deployments.pair(id, pair),
+        // An alarmed edge's records go to the controller at once, not at its next round.
+        onStored: (id) => this.controllerInstance?.nudge(id),
       });
       this.auditIntake = audits;
       const controller = new ControllerService({

@@ -36,7 +36,7 @@ export function startAuditRelay(
     maxQueued: config.auditQueueSize,
     // The floor during a drift alarm (docs/edge-agent.md "Audits").
     floorPerSec: () => (drift?.alarm ? config.auditFloorPerSec : 0),
-    // During the alarm partial batches leave within 200 ms, not 1 s: the fallback waits for them.
+    // During the alarm audits leave at once (one upload in flight), not after 1 s: the fallback waits for them.
     urgent: () => drift?.alarm ?? false,
     warn: (message) => config.logger.warn(message),
   });

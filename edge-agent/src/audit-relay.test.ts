@@ -30,16 +30,22 @@ const model: AuditModel = {
   }),
 };
 
+/** The options every relay here shares. */
+const base = {
+  model,
+  routing: () => ({ score: 'margin', threshold: 0.5 }) as const,
+  cloudModel: 'digits-large',
+  keepInputs: false,
+  cloudDown: () => false,
+  warn: () => {},
+};
+
 /** A relay whose uploads are timed from the audit's arrival. */
 function relayWith(urgent: boolean) {
   const uploads: number[] = [];
   const start = performance.now();
   const relay = new AuditRelay({
-    model,
-    routing: () => ({ score: 'margin', threshold: 0.5 }),
-    cloudModel: 'digits-large',
-    keepInputs: false,
-    cloudDown: () => false,
+    ...base,
     upload: async () => {
       uploads.push(performance.now() - start);
       return { accepted: 1, dropped: 0 };
@@ -47,7 +53,6 @@ function relayWith(urgent: boolean) {
     flushMs: 1_000,
     urgent: () => urgent,
     urgentFlushMs: 50,
-    warn: () => {},
   });
   relay.receive('dev-1', auditReport(audit));
   return { relay, uploads };
@@ -64,5 +69,29 @@ describe('audit relay uploads', () => {
     expect(calm.uploads[0]).toBeGreaterThanOrEqual(990);
     calm.relay.close();
     alarm.relay.close();
+  });
+
+  it('during an alarm, by default, an audit leaves at once; those ready while one uploads go in the next', async () => {
+    const uploads: { size: number; done: () => void }[] = [];
+    const relay = new AuditRelay({
+      ...base,
+      upload: (body) =>
+        new Promise((done) => {
+          const size = (JSON.parse(body) as { audits: unknown[] }).audits.length;
+          uploads.push({ size, done: () => done({ accepted: size, dropped: 0 }) });
+        }),
+      urgent: () => true,
+    });
+    relay.receive('dev-1', auditReport(audit));
+    await expect.poll(() => uploads.length, { timeout: 100 }).toBe(1);
+    for (let k = 0; k < 3; k++) relay.receive('dev-1', auditReport({ ...audit, id: `req-${k + 2}` }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(uploads.map((u) => u.size)).toEqual([1]);
+    uploads[0]!.done();
+    await expect.poll(() => uploads.length, { timeout: 100 }).toBe(2);
+    expect(uploads.map((u) => u.size)).toEqual([1, 3]);
+    uploads[1]!.done();
+    await expect.poll(() => relay.counts().uploaded).toBe(4);
+    relay.close();
   });
 });

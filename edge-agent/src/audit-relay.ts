@@ -61,7 +61,10 @@ export interface AuditRelayOptions {
    * them): partial batches then leave after `urgentFlushMs` instead. Default: never.
    */
   readonly urgent?: () => boolean;
-  /** The wait for a partial batch while `urgent()`, ms. Default 200. */
+  /**
+   * The wait for a partial batch while `urgent()`, ms. Default 0: each audit leaves as soon as no
+   * upload is in flight, and those ready meanwhile go together in the next (one upload at a time).
+   */
   readonly urgentFlushMs?: number;
   /**
    * Audits per second forwarded without the edge's pass while the edge model stays busy: the floor
@@ -209,7 +212,7 @@ export class AuditRelay {
   }
 
   #flushDelayMs(): number {
-    const { flushMs = 1_000, urgentFlushMs = 200 } = this.#o;
+    const { flushMs = 1_000, urgentFlushMs = 0 } = this.#o;
     return this.#o.urgent?.() ? Math.min(flushMs, urgentFlushMs) : flushMs;
   }
 

@@ -4,9 +4,9 @@
  * request is answered, with the outputs it gets without audits; the audits wait for the
  * model's idle moments (lowest priority) and are all stored once the load ends.
  */
-import { type AuditUpload, encodeAuditUpload } from '@fogline/shared';
+import { encodeAuditUpload } from '@fogline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digits, jsonInferBody } from '../testing/cloud-fixture.ts';
+import { auditUploadOf, digits, jsonInferBody } from '../testing/cloud-fixture.ts';
 import { type FabricCloud, startFabricCloud } from '../testing/fabric-fixture.ts';
 
 const AUDITS = 64;
@@ -34,24 +34,7 @@ async function infer(i: number): Promise<{ status: number; logits: number[] }> {
   return { status: res.status, logits: body.outputs?.[0]?.data ?? [] };
 }
 
-const upload = (): AuditUpload => ({
-  cloudModel: 'digits-large',
-  keepInputs: false,
-  audits: Array.from({ length: AUDITS }, (_, k) => ({
-    deviceId: 'dev-1',
-    audit: {
-      id: `req-${k}`,
-      time: Date.now(),
-      rate: 0.02,
-      model: 'digits-tiny:1',
-      input: { name: 'input', datatype: 'FP32', shape: [1, 1, 28, 28], data: image(k) },
-      deviceOutputs: Array.from({ length: 10 }, () => 0),
-      deviceScore: 0.3,
-      tier: 'device',
-    },
-    edge: null,
-  })),
-});
+const upload = () => auditUploadOf(AUDITS, image);
 
 describe('audits under a saturated cloud', () => {
   it('never fail or change a request; they wait for the idle model and are all stored after', async () => {

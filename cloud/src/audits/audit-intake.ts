@@ -1,9 +1,9 @@
 /**
  * The cloud's end of audits (docs/cloud.md "Audits"): an edge's validated upload is queued (bounded:
- * past it the audits are dropped and counted, the edge is told how many), then, one at a time and
- * only while the model has no request of its own pending, the reference model — the same instance
- * that answers inference — runs on each audit's input, and a record with every tier's answer is
- * stored. Inputs are stored only when both the cloud (`inputs: 'keep'`) and the edge allow it, and
+ * past it the audits are dropped and counted, the edge is told how many), then, only while the model
+ * has no request of its own pending, the reference model — the same instance that answers inference —
+ * runs once on the inputs of up to an upload's worth of queued audits, and their records,
+ * each with every tier's answer, are stored in one insert. Inputs are stored only when both the cloud (`inputs: 'keep'`) and the edge allow it, and
  * only until `inputTtlMs`; records are pruned to their count and age bounds on a timer.
  *
  * Feedback (an audit body with `source: 'feedback'` and the application's label) is joined to the
@@ -19,9 +19,11 @@ import {
   type AuditUploadItem,
   argmax,
   auditWire,
+  type ClassAnswer,
   FoglineError,
   fromUnknown,
   isFeedback,
+  MAX_AUDIT_UPLOAD,
   readClassAnswer,
   scoreOf,
   servingInput,
@@ -70,6 +72,8 @@ export interface AuditIntakeOptions {
   readonly log: (err: FoglineError) => void;
   /** A stored audit with a shadow answer: new (edge) and old (shadow) labels and the reference. */
   readonly onShadowPair?: (edgeId: string, pair: AuditShadowPair) => void;
+  /** Records of `edgeId` were just stored (the controller may want them before its next round). */
+  readonly onStored?: (edgeId: string, count: number) => void;
 }
 
 /** The deployed and previous edge models' answers on one audited input, and the reference. */
@@ -168,15 +172,62 @@ export class AuditIntake {
         await new Promise((r) => setTimeout(r, pollMs));
         continue;
       }
-      this.#queue.shift();
+      await this.#store(instance, this.#takeBatch(instance));
+    }
+  }
+
+  /**
+   * The head of the queue and the audits after it for the same model that need only the reference
+   * (not feedback still to join), up to an upload's size and the model's largest batch: one pass of
+   * the model, short enough that a request arriving meanwhile waits no longer than behind one batch.
+   */
+  #takeBatch(instance: ModelInstance): Queued[] {
+    const max = Math.max(1, Math.min(MAX_AUDIT_UPLOAD, instance.batching.maxBatchSize));
+    const head = this.#queue[0]!;
+    let n = 1;
+    while (n < Math.min(max, this.#queue.length)) {
+      const q = this.#queue[n]!;
+      if (q.cloudModel !== head.cloudModel || (isFeedback(q.item.audit) && !q.unjoined)) break;
+      n++;
+    }
+    return this.#queue.splice(0, n);
+  }
+
+  /** One reference pass over `batch` and one insert of its records; an audit that fails fails alone. */
+  async #store(instance: ModelInstance, batch: readonly Queued[]): Promise<void> {
+    const inputs: { queued: Queued; bytes: Uint8Array }[] = [];
+    for (const queued of batch) {
       try {
-        const record = await this.#record(instance, next);
-        await this.#options.records.insert([record]);
-        this.#counts.stored++;
-        this.#pair(next, record);
+        inputs.push({ queued, bytes: this.#inputBytes(instance, queued.item.audit) });
       } catch (err) {
         this.#fail(err);
       }
+    }
+    if (inputs.length === 0) return;
+    try {
+      const answers = await this.#reference(
+        instance,
+        inputs.map((i) => i.bytes),
+      );
+      const records: { queued: Queued; record: NewAuditRecord }[] = [];
+      inputs.forEach(({ queued }, k) => {
+        try {
+          records.push({ queued, record: this.#record(instance, queued, answers[k]!) });
+        } catch (err) {
+          this.#fail(err);
+        }
+      });
+      if (records.length === 0) return;
+      await this.#options.records.insert(records.map((r) => r.record));
+      this.#counts.stored += records.length;
+      const byEdge = new Map<string, number>();
+      for (const { queued, record } of records) {
+        this.#pair(queued, record);
+        byEdge.set(queued.edgeId, (byEdge.get(queued.edgeId) ?? 0) + 1);
+      }
+      for (const [edgeId, count] of byEdge) this.#options.onStored?.(edgeId, count);
+    } catch (err) {
+      for (const _ of inputs) this.#fail(err);
     }
   }
 
@@ -218,11 +269,10 @@ export class AuditIntake {
     this.#options.log(fromUnknown(err));
   }
 
-  async #record(instance: ModelInstance, { edgeId, keepInputs, item }: Queued): Promise<NewAuditRecord> {
-    const { audit, edge, deviceId } = item;
+  /** One audit's input as the model's one input takes it (INVALID_ARG when it does not fit). */
+  #inputBytes(instance: ModelInstance, audit: AuditUploadItem['audit']): Uint8Array {
     const { config } = instance;
-    const output = config.outputs[0];
-    if (!output || config.inputs.length !== 1) {
+    if (!config.outputs[0] || config.inputs.length !== 1) {
       throw new FoglineError('INTERNAL', `model "${instance.name}" does not take one input to one output`);
     }
     const input = servingInput(
@@ -233,11 +283,34 @@ export class AuditIntake {
       config.inputs[0]!,
     );
     const data = input.data as ArrayBufferView;
-    const out = await instance.infer({
-      batch: 1,
-      inputs: [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)],
-    });
-    const answer = readClassAnswer(out[output.name]?.data, output, config.output_kind, instance.name);
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** The model's answers on `inputs` (one sample each), in one pass. */
+  async #reference(instance: ModelInstance, inputs: readonly Uint8Array[]): Promise<ClassAnswer[]> {
+    const { config } = instance;
+    const output = config.outputs[0]!;
+    const joined = new Uint8Array(inputs.reduce((n, b) => n + b.byteLength, 0));
+    let at = 0;
+    for (const b of inputs) {
+      joined.set(b, at);
+      at += b.byteLength;
+    }
+    const out = await instance.infer({ batch: inputs.length, inputs: [joined] });
+    const data = out[output.name]?.data;
+    const per = data ? data.length / inputs.length : 0;
+    return inputs.map((_, k) =>
+      readClassAnswer(data?.subarray(k * per, (k + 1) * per), output, config.output_kind, instance.name),
+    );
+  }
+
+  #record(
+    instance: ModelInstance,
+    { edgeId, keepInputs, item }: Queued,
+    answer: ClassAnswer,
+  ): NewAuditRecord {
+    const { audit, edge, deviceId } = item;
+    const { config } = instance;
     if (answer.values.length !== audit.deviceOutputs.length) {
       throw new FoglineError(
         'INVALID_ARG',

@@ -336,6 +336,40 @@ describe('ControllerService', () => {
     await s.stop();
   });
 
+  it("decides on an alarmed edge's records as soon as they are stored, not at its next round; a calm edge waits", async () => {
+    const alarmed = await edge();
+    const calm = await edge();
+    alarmed.t.alarm = true;
+    alarmed.t.alarms = 1;
+    const edges = new Map([
+      [alarmed.id, alarmed.t],
+      [calm.id, calm.t],
+    ]);
+    const { s, published } = service(edges, { intervalMs: 60_000, alarmIntervalMs: 60_000 });
+    s.start();
+    await s.tick();
+    expect(s.control(alarmed.id).decision?.why).toMatch(/waiting for 40 records/);
+    await store.auditRecords.insert([...sinceAlarm(alarmed.id), ...sinceAlarm(calm.id)]);
+    s.nudge(calm.id);
+    s.nudge(alarmed.id);
+    await expect.poll(() => s.control(alarmed.id).decision?.action, { timeout: 2_000 }).toBe('conservative');
+    expect(published).toEqual([alarmed.id]);
+    // The calm edge's records wait for the next round (a minute away): its decision is the tick's.
+    expect(s.control(calm.id).decision?.figures.records).toBe(0);
+    // Once the edge applied it: a nudge decides again only on 10 % more records (44 of 40), not on each upload.
+    const row = await store.edgePolicies.get(alarmed.id);
+    alarmed.t.routing = { ...row!.directive!, pinned: false, baseline, directive: row!.directive!.id };
+    const placed = s.control(alarmed.id).decision;
+    await store.auditRecords.insert(sinceAlarm(alarmed.id).slice(0, 3));
+    s.nudge(alarmed.id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.control(alarmed.id).decision).toBe(placed);
+    await store.auditRecords.insert(sinceAlarm(alarmed.id).slice(0, 1));
+    s.nudge(alarmed.id);
+    await expect.poll(() => s.control(alarmed.id).decision?.figures.records, { timeout: 2_000 }).toBe(44);
+    await s.stop();
+  });
+
   it('runs on one replica at a time: a second instance on the same store decides nothing until the lease is free', async () => {
     const e = await edge();
     e.t.alarm = true;

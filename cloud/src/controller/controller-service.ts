@@ -43,6 +43,12 @@ export interface ControllerSettings {
 }
 
 const DEFAULT_ALARM_INTERVAL_MS = 500;
+/**
+ * A nudge decides for an edge only once its window holds this share more records than at its last
+ * decision: the fallback's quantiles barely move on a few more records, and deciding on each upload
+ * would only re-place it back and forth within its hysteresis. The ticks decide regardless.
+ */
+const NUDGE_GROWTH = 0.1;
 
 export const DEFAULT_CONTROLLER_SETTINGS: ControllerSettings = Object.freeze({
   enabled: true,
@@ -87,9 +93,13 @@ export class ControllerService {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #started = false;
   /** The edges of the last round, and when it began (performance.now()). */
-  #edges: string[] = [];
+  #edges: readonly string[] = [];
   #lastRoundAt = Number.NEGATIVE_INFINITY;
   #running: Promise<void> | undefined;
+  /** Alarmed edges with records stored since the last round: they get a round as soon as none runs. */
+  readonly #nudged = new Set<string>();
+  /** Records in each edge's window when it was last decided on. */
+  readonly #decidedOn = new Map<string, number>();
   #seq = 0;
 
   constructor(options: ControllerServiceOptions) {
@@ -141,12 +151,38 @@ export class ControllerService {
 
   /** One round: read new records, then decide per edge if this replica holds the lease. Never rejects. */
   tick(): Promise<void> {
-    this.#running ??= this.#round()
+    return this.#run(() => this.#round());
+  }
+
+  /**
+   * Records of `edgeId` were just stored (audit-intake.ts, on this replica). While the edge is in a
+   * drift alarm its fallback waits on them, so a round for that edge alone runs now instead of at the
+   * next tick: at once when no round runs, else right after the running one (rounds never overlap;
+   * every edge nudged meanwhile shares that one round). It decides once the edge's window grew by
+   * NUDGE_GROWTH since its last decision.
+   */
+  nudge(edgeId: string): void {
+    if (!this.#started || !this.#o.settings.enabled) return;
+    if (this.#o.presence(edgeId).telemetry?.drift?.alarm !== true) return;
+    this.#nudged.add(edgeId);
+    if (!this.#running) void this.#run(() => this.#nudgedRound());
+  }
+
+  #run(round: () => Promise<void>): Promise<void> {
+    this.#running ??= round()
       .catch((err) => this.#o.log(`controller: ${fromUnknown(err).message}; holding every policy`))
       .finally(() => {
         this.#running = undefined;
+        if (this.#nudged.size > 0 && this.#started) void this.#run(() => this.#nudgedRound());
       });
     return this.#running;
+  }
+
+  /** A round for the nudged edges only (the ticks keep their cadence for the others). */
+  #nudgedRound(): Promise<void> {
+    const edges = [...this.#nudged];
+    this.#nudged.clear();
+    return this.#round(edges);
   }
 
   field(edgeId: string): FieldAccuracy {
@@ -157,10 +193,14 @@ export class ControllerService {
     return this.#control.get(edgeId) ?? { decision: undefined, weakReference: undefined };
   }
 
-  async #round(): Promise<void> {
-    this.#lastRoundAt = performance.now();
-    const edges = (await this.#o.store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id);
-    this.#edges = edges;
+  /** Reads new records, then decides for `only` those edges (a nudge) or every edge (a tick). */
+  async #round(only?: readonly string[]): Promise<void> {
+    let edges = only;
+    if (!edges) {
+      this.#lastRoundAt = performance.now();
+      edges = (await this.#o.store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id);
+      this.#edges = edges;
+    }
     for (const id of edges) this.#watchAlarm(id);
     await this.#read();
     const { settings, store, holder } = this.#o;
@@ -169,6 +209,11 @@ export class ControllerService {
     this.#leader = await store.leases.acquire(CONTROLLER_LEASE, holder, ttl);
     if (!this.#leader) return;
     for (const id of edges) {
+      const n = this.windows.records(id).length;
+      const last = this.#decidedOn.get(id);
+      // A restarted window (n < last) counts as grown.
+      if (only && last !== undefined && n >= last && n < last * (1 + NUDGE_GROWTH)) continue;
+      this.#decidedOn.set(id, n);
       try {
         await this.#decide(id);
       } catch (err) {

@@ -5,7 +5,7 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InferRequestHeader, Parameters } from '@fogline/shared';
+import type { AuditUpload, InferRequestHeader, Parameters } from '@fogline/shared';
 import { encodeInferBody } from '@fogline/shared';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
@@ -81,6 +81,35 @@ export function digits(count: number, offset = 0): { images: Float32Array; label
   const data = loadDigits('test');
   const images = data.images.slice(offset * DIGIT_PIXELS, (offset + count) * DIGIT_PIXELS);
   return { images, labels: Array.from(data.labels.subarray(offset, offset + count)) };
+}
+
+/**
+ * An edge's upload of `count` device-answered audits of digits-large, audit k on `image(k)` (one
+ * 28×28 sample, or `shapeOf(k)`), without the edge's answer or inputs kept.
+ */
+export function auditUploadOf(
+  count: number,
+  image: (k: number) => Float32Array,
+  shapeOf: (k: number) => number[] = () => [1, 1, 28, 28],
+): AuditUpload {
+  return {
+    cloudModel: 'digits-large',
+    keepInputs: false,
+    audits: Array.from({ length: count }, (_, k) => ({
+      deviceId: 'dev-1',
+      audit: {
+        id: `req-${k}`,
+        time: Date.now(),
+        rate: 0.02,
+        model: 'digits-tiny:1',
+        input: { name: 'input', datatype: 'FP32', shape: shapeOf(k), data: image(k) },
+        deviceOutputs: Array.from({ length: 10 }, () => 0),
+        deviceScore: 0.3,
+        tier: 'device',
+      },
+      edge: null,
+    })),
+  };
 }
 
 /** An OIP JSON request body for `images` (batch = images.length / 784). */
