@@ -7,6 +7,7 @@
  */
 import { Agent, request } from 'node:http';
 import { generateSecret } from '@fogline/shared/secrets';
+import { clientOutcome } from '@fogline/shared/testing';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binaryInferRequest, digits } from '../testing/cloud-fixture.ts';
@@ -73,27 +74,17 @@ const outcome = (answer: Promise<Answer>) =>
   );
 
 /** How an MQTT CONNECT over the HTTP listener's WebSocket from `localAddress` ended. */
-function wsConnectFrom(localAddress: string, token: string): Promise<number | 'cut'> {
-  const client = mqtt.connect(cloud.wsUrl, {
-    clientId: 'door',
-    username: 'door',
-    password: token,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    wsOptions: { localAddress },
-  });
-  return new Promise((resolve) => {
-    const finish = (result: number | 'cut') => {
-      client.end(true);
-      resolve(result);
-    };
-    client.once('connect', () => finish(0));
-    client.once('error', (err: Error & { code?: unknown }) =>
-      finish(typeof err.code === 'number' ? err.code : 'cut'),
-    );
-    client.once('close', () => finish('cut'));
-  });
-}
+const wsConnectFrom = (localAddress: string, token: string) =>
+  clientOutcome(
+    mqtt.connect(cloud.wsUrl, {
+      clientId: 'door',
+      username: 'door',
+      password: token,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      wsOptions: { localAddress },
+    }),
+  );
 
 /** fogline_auth_failures_total{reason} from /metrics. */
 async function authFailures(reason: string): Promise<number> {
@@ -118,7 +109,7 @@ describe('an address over its failed-authentication budget', () => {
       // New connections from the address are destroyed at accept: no answer at all, whatever they carry.
       const cutBefore = await authFailures('throttled-at-accept');
       expect(await outcome(inferFrom(FLOODER, token))).toBe('ECONNRESET');
-      expect(await wsConnectFrom(FLOODER, token)).toBe('cut');
+      expect(await wsConnectFrom(FLOODER, token)).toBe('closed');
       expect(await authFailures('throttled-at-accept')).toBe(cutBefore + 2);
       const mqttCut = await connectMqtt(cloud.mqttUrl, 'door', token, { localAddress: FLOODER });
       expect(mqttCut).toMatchObject({ ok: false, message: 'connection closed before CONNACK' });
@@ -126,7 +117,7 @@ describe('an address over its failed-authentication budget', () => {
 
       // Meanwhile a valid client at another address is served on every listener.
       expect((await inferFrom(VALID, token)).status).toBe(200);
-      expect(await wsConnectFrom(VALID, token)).toBe(0);
+      expect(await wsConnectFrom(VALID, token)).toBe('connected');
       const valid = await connectMqtt(cloud.mqttUrl, 'door', token, { localAddress: VALID });
       expect(valid.ok).toBe(true);
       if (valid.ok) await valid.client.endAsync();
