@@ -15,6 +15,7 @@
  * `--no-pin`: the old layout, all three processes anywhere on the box's cores.
  */
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { binaryInferRequest, connectMqtt, digits } from '@fogline/cloud/testing';
 import { AUTH_THROTTLE_DEFAULTS } from '@fogline/shared/secrets';
 import { type AuthFailFlags, type CloudCost, startCloudProcess } from './auth-flood/cloud-process.ts';
@@ -56,6 +57,9 @@ interface Phase {
   ms: number;
   /** Where the time goes: what the cloud process spent during the phase. */
   cloud: CloudCost;
+  /** The valid client's own event-loop delay (this process; 10 ms resolution, as the cloud's), ms. */
+  clientLoopDelayP50Ms: number;
+  clientLoopDelayP99Ms: number;
 }
 
 /** The valid client for `seconds`: sequential infers and, beside them, sequential CONNECTs. */
@@ -107,10 +111,13 @@ async function measure(cloud: Cloud, token: string, seconds: number): Promise<Ph
     }
   };
   const cloudCost = await cloud.phase();
+  const clientLoop = monitorEventLoopDelay({ resolution: 10 });
+  clientLoop.enable();
   const start = performance.now();
   try {
     await Promise.all([inferLoop(), connectLoop()]);
   } finally {
+    clientLoop.disable();
     agent.destroy();
   }
   const elapsedMs = performance.now() - start;
@@ -122,6 +129,8 @@ async function measure(cloud: Cloud, token: string, seconds: number): Promise<Ph
     connectsRefused,
     ms: elapsedMs,
     cloud: await cloudCost(),
+    clientLoopDelayP50Ms: clientLoop.percentile(50) / 1e6,
+    clientLoopDelayP99Ms: clientLoop.percentile(99) / 1e6,
   };
 }
 
@@ -232,6 +241,8 @@ export default async function run(args: string[] = []): Promise<void> {
       `${cpuShare(r.alone)} / ${cpuShare(r.flooded)}`,
       counts(r.flooded.cloud.authFailures) || '—',
       `${((100 * r.flood.cpuMs) / r.flood.ms).toFixed(0)} %`,
+      `${ms(r.alone.clientLoopDelayP50Ms)} / ${ms(r.alone.clientLoopDelayP99Ms)}`,
+      `${ms(r.flooded.clientLoopDelayP50Ms)} / ${ms(r.flooded.clientLoopDelayP99Ms)}`,
     ].join(' | '),
   );
   const floods = results.map((r) => `${r.name} | ${counts(r.flood.http)} | ${counts(r.flood.mqtt)}`);
@@ -270,10 +281,12 @@ export default async function run(args: string[] = []): Promise<void> {
     'time (all threads, scrypt included) in % of one core, and its HTTP failed authentications',
     '(`fogline_auth_failures_total`; invalid: a lookup and a scrypt, the token being fresh; throttled: a',
     '429 before any lookup; throttled-at-accept: a connection cut at accept, unread); and the',
-    `flooder's own CPU over its flood (${pin ? `on CPU ${CLIENT_CPU} at nice ${FLOODER_NICE} here` : 'on the same cores here'}, on other machines in a deployment):`,
+    `flooder's own CPU over its flood (${pin ? `on CPU ${CLIENT_CPU} at nice ${FLOODER_NICE} here` : 'on the same cores here'}, on other machines in a deployment);`,
+    "and the valid client's own event-loop delay (this process, `monitorEventLoopDelay` at 10 ms resolution:",
+    '10 ms is no delay), which grows when its core is taken from it:',
     '',
     table(
-      'limits | cloud event-loop delay p50 / p99 alone ms | flooded ms | cloud CPU % of a core alone / flooded | HTTP auth failures flooded | flooder CPU % of a core',
+      'limits | cloud event-loop delay p50 / p99 alone ms | flooded ms | cloud CPU % of a core alone / flooded | HTTP auth failures flooded | flooder CPU % of a core | valid client event-loop delay p50 / p99 alone ms | flooded ms',
       costs,
     ),
     '',
