@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- auth-flood [--seconds N] [--flood-http N] [--flood-mqtt-rate N]`
+ * `npm run bench -- auth-flood [--seconds N] [--flood-http N] [--flood-mqtt-rate N] [--no-pin]`
  * What a flood of bad credentials does to a valid client (issue 17 item 2): a `fogline cloud` process
  * with one edge enrolled (auth-flood/cloud-process.ts), as a deployment runs it; a valid client at 127.0.0.2 makes OIP infer requests with the edge's right token and, in parallel,
  * MQTT CONNECTs to the cloud broker as that edge (each connect → CONNACK → disconnect), first alone,
@@ -8,13 +8,20 @@
  * case: a known id, no cache hit). The figure is the valid client's p50 under flood / alone, for
  * infer and for CONNECT; target ≤ 2. Measured twice: with the default failed-authentication limits,
  * and with the per-address budget made unlimited (what the flood costs without it).
+ *
+ * The attacker stands in for other machines: with `taskset` (util-linux) the cloud process runs on
+ * CPU 0, the bench process (the valid client) on CPU 1, and the flooder on CPU 1 at `nice -n 19`, so
+ * the valid client gets its core when it needs it, as on its own machine; the same in both phases.
+ * `--no-pin`: the old layout, all three processes anywhere on the box's cores.
  */
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { binaryInferRequest, connectMqtt, digits } from '@fogline/cloud/testing';
 import { AUTH_THROTTLE_DEFAULTS } from '@fogline/shared/secrets';
 import { type AuthFailFlags, type CloudCost, startCloudProcess } from './auth-flood/cloud-process.ts';
 import type { FloodPlan, FloodResult } from './auth-flood/flooder.ts';
 import { runChild } from './lib/child.ts';
+import { cannotPin, pinnedCommand, pinProcess } from './lib/cpu-pinning.ts';
 import { numberFlag } from './lib/flags.ts';
 import { machineLine, ms, reportHead, table, target, targetsTable, writeReport } from './lib/report.ts';
 import { median } from './lib/stats.ts';
@@ -23,6 +30,10 @@ const VALID_ADDRESS = '127.0.0.2';
 const FLOOD_ADDRESS = '127.0.0.5';
 const EDGE = 'bench-edge';
 const LEAD_MS = 4000;
+/** With pinning: the cloud's CPU, and the one the valid client and the flooder (at FLOODER_NICE) share. */
+const CLOUD_CPU = '0';
+const CLIENT_CPU = '1';
+const FLOODER_NICE = 19;
 /**
  * The valid client's CONNECTs per second: an edge reconnecting often, well under the broker-wide
  * connect rate (BROKER_DEFAULTS.connectRate, 200/s), which an unpaced loop on a quiet box would exceed
@@ -46,6 +57,9 @@ interface Phase {
   ms: number;
   /** Where the time goes: what the cloud process spent during the phase. */
   cloud: CloudCost;
+  /** The valid client's own event-loop delay (this process; 10 ms resolution, as the cloud's), ms. */
+  clientLoopDelayP50Ms: number;
+  clientLoopDelayP99Ms: number;
 }
 
 /** The valid client for `seconds`: sequential infers and, beside them, sequential CONNECTs. */
@@ -97,10 +111,13 @@ async function measure(cloud: Cloud, token: string, seconds: number): Promise<Ph
     }
   };
   const cloudCost = await cloud.phase();
+  const clientLoop = monitorEventLoopDelay({ resolution: 10 });
+  clientLoop.enable();
   const start = performance.now();
   try {
     await Promise.all([inferLoop(), connectLoop()]);
   } finally {
+    clientLoop.disable();
     agent.destroy();
   }
   const elapsedMs = performance.now() - start;
@@ -112,6 +129,8 @@ async function measure(cloud: Cloud, token: string, seconds: number): Promise<Ph
     connectsRefused,
     ms: elapsedMs,
     cloud: await cloudCost(),
+    clientLoopDelayP50Ms: clientLoop.percentile(50) / 1e6,
+    clientLoopDelayP99Ms: clientLoop.percentile(99) / 1e6,
   };
 }
 
@@ -132,9 +151,11 @@ async function runConfig(
   seconds: number,
   floodHttp: number,
   floodMqttRate: number,
+  pin: boolean,
 ): Promise<ConfigResult> {
   const cloud = await startCloudProcess(authFail);
   try {
+    if (pin) pinProcess(cloud.pid, CLOUD_CPU);
     const { token } = await cloud.admin.createEdge(EDGE);
     await measure(cloud, token, 0.5); // warm: the token verified and cached, sessions warm
     const alone = await measure(cloud, token, seconds);
@@ -151,7 +172,12 @@ async function runConfig(
     };
     // Settled as soon as the flooder ends, so that a flooder failing while we measure (or after
     // `measure` threw) is reported below, never left as an unhandled rejection that ends the bench.
-    const flooding = runChild<FloodResult>(new URL('./auth-flood/flooder.ts', import.meta.url), plan).then(
+    const flooding = runChild<FloodResult>(
+      new URL('./auth-flood/flooder.ts', import.meta.url),
+      plan,
+      undefined,
+      pin ? pinnedCommand(CLIENT_CPU, FLOODER_NICE) : [],
+    ).then(
       (result) => ({ ok: true as const, result }),
       (error: unknown) => ({ ok: false as const, error }),
     );
@@ -184,11 +210,16 @@ export default async function run(args: string[] = []): Promise<void> {
   const seconds = numberFlag(args, '--seconds', 3);
   const floodHttp = numberFlag(args, '--flood-http', 16);
   const floodMqttRate = numberFlag(args, '--flood-mqtt-rate', 200);
-  const head = reportHead('auth-flood', args);
+  const pin = !args.includes('--no-pin');
+  const why = pin ? cannotPin() : undefined;
+  if (why) throw new Error(`auth-flood: cannot pin processes to CPUs (${why}); run with --no-pin`);
+  const head = reportHead('auth-flood', args); // before pinning: the machine's cores, not this process's
+  // The cloud inherits this at its start, and is moved to CLOUD_CPU once it is up.
+  if (pin) pinProcess(process.pid, CLIENT_CPU);
   const unlimited = { ratePerSec: 1_000_000, burst: 1_000_000 };
   const results = [
-    await runConfig('default limits', undefined, seconds, floodHttp, floodMqttRate),
-    await runConfig('no per-address budget', unlimited, seconds, floodHttp, floodMqttRate),
+    await runConfig('default limits', undefined, seconds, floodHttp, floodMqttRate, pin),
+    await runConfig('no per-address budget', unlimited, seconds, floodHttp, floodMqttRate, pin),
   ];
   const rows = results.map((r) =>
     [
@@ -210,6 +241,8 @@ export default async function run(args: string[] = []): Promise<void> {
       `${cpuShare(r.alone)} / ${cpuShare(r.flooded)}`,
       counts(r.flooded.cloud.authFailures) || '—',
       `${((100 * r.flood.cpuMs) / r.flood.ms).toFixed(0)} %`,
+      `${ms(r.alone.clientLoopDelayP50Ms)} / ${ms(r.alone.clientLoopDelayP99Ms)}`,
+      `${ms(r.flooded.clientLoopDelayP50Ms)} / ${ms(r.flooded.clientLoopDelayP99Ms)}`,
     ].join(' | '),
   );
   const floods = results.map((r) => `${r.name} | ${counts(r.flood.http)} | ${counts(r.flood.mqtt)}`);
@@ -230,7 +263,10 @@ export default async function run(args: string[] = []): Promise<void> {
     `(${floodHttp} concurrent infer loops and ${floodMqttRate} CONNECTs/s, each with a fresh wrong token for the`,
     `same edge id). Default limits: ${d.perAddress.burst} failures per address, forgiven ${d.perAddress.ratePerSec}/s;`,
     'the second run lifts the per-address budget (`--auth-fail-rate 1000000 --auth-fail-burst 1000000`:',
-    'scrypt checks then bounded only by the pool). Cloud, valid client and flooder share the box.',
+    'scrypt checks then bounded only by the pool).',
+    pin
+      ? `Processes pinned (\`taskset\`), the same in both phases: the cloud on CPU ${CLOUD_CPU}; the bench process (valid client) on CPU ${CLIENT_CPU}, and the flooder on CPU ${CLIENT_CPU} at \`nice -n ${FLOODER_NICE}\`, standing in for an attacker on other machines (the valid client gets its core when it needs it).`
+      : 'Not pinned (`--no-pin`): cloud, valid client and flooder share all the cores of the box.',
     '',
     targetsTable(targets),
     '',
@@ -243,12 +279,14 @@ export default async function run(args: string[] = []): Promise<void> {
     'event-loop delay (its /metrics, `fogline_nodejs_eventloop_lag_p50/p99_seconds`, prom-client sampling',
     'every 10 ms and counting that period: 10 ms is no delay; reset at the start of each phase), its CPU',
     'time (all threads, scrypt included) in % of one core, and its HTTP failed authentications',
-    '(`fogline_auth_failures_total`; invalid: a lookup and a scrypt, the token being fresh; throttled:',
-    "429 before any lookup); and the flooder's own CPU over its flood (on the same two cores here, on",
-    'other machines in a deployment):',
+    '(`fogline_auth_failures_total`; invalid: a lookup and a scrypt, the token being fresh; throttled: a',
+    '429 before any lookup; throttled-at-accept: a connection cut at accept, unread); and the',
+    `flooder's own CPU over its flood (${pin ? `on CPU ${CLIENT_CPU} at nice ${FLOODER_NICE} here` : 'on the same cores here'}, on other machines in a deployment);`,
+    "and the valid client's own event-loop delay (this process, `monitorEventLoopDelay` at 10 ms resolution:",
+    '10 ms is no delay), which grows when its core is taken from it:',
     '',
     table(
-      'limits | cloud event-loop delay p50 / p99 alone ms | flooded ms | cloud CPU % of a core alone / flooded | HTTP auth failures flooded | flooder CPU % of a core',
+      'limits | cloud event-loop delay p50 / p99 alone ms | flooded ms | cloud CPU % of a core alone / flooded | HTTP auth failures flooded | flooder CPU % of a core | valid client event-loop delay p50 / p99 alone ms | flooded ms',
       costs,
     ),
     '',
@@ -257,5 +295,5 @@ export default async function run(args: string[] = []): Promise<void> {
     table('limits | HTTP status: count | CONNACK code: count', floods),
     '',
   ].join('\n');
-  writeReport('auth-flood', { ...head, seconds, floodHttp, floodMqttRate, results, targets }, markdown);
+  writeReport('auth-flood', { ...head, seconds, floodHttp, floodMqttRate, pin, results, targets }, markdown);
 }

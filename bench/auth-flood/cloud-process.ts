@@ -91,7 +91,7 @@ export async function startCloudProcess(authFail: AuthFailFlags | undefined) {
         };
       };
     };
-    return { admin, url: http.url, mqttUrl: mqtt.url, phase, stop };
+    return { admin, url: http.url, mqttUrl: mqtt.url, pid, phase, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -12,11 +12,18 @@ export function childExecArgv(): string[] {
   return ['--import', import.meta.resolve('tsx')];
 }
 
-/** Runs `script` with `plan` on stdin; resolves with the JSON it prints last; `onLine` sees each line as it comes. */
-export function runChild<R>(script: URL, plan: unknown, onLine?: (line: string) => void): Promise<R> {
-  const child = spawn(process.execPath, [...childExecArgv(), fileURLToPath(script)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+/**
+ * Runs `script` with `plan` on stdin; resolves with the JSON it prints last; `onLine` sees each line as
+ * it comes. `prefix`: a command that runs node (e.g. `taskset -c 1 nice -n 19`, bench/lib/cpu-pinning.ts).
+ */
+export function runChild<R>(
+  script: URL,
+  plan: unknown,
+  onLine?: (line: string) => void,
+  prefix: readonly string[] = [],
+): Promise<R> {
+  const argv = [...prefix, process.execPath, ...childExecArgv(), fileURLToPath(script)];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));

@@ -224,7 +224,7 @@ export class CloudServer {
         log: this.info,
       });
       this.deploymentService = deployments;
-      this.authGate = authGate(fabric.broker.authThrottle, metrics);
+      this.authGate = authGate(this.listener.server, fabric.broker.authThrottle, metrics);
       this.liveFeed = new LiveFeed({
         edges: () => fabric.identities.listEdges(),
         direct: () => fabric.directDevices.stats,

@@ -34,7 +34,8 @@ export interface ListenOptions {
   limits?: HttpLimits;
   /**
    * Asked first for every request: a number refuses it at once with 429 and that Retry-After (ms),
-   * before routing (the cheap refusal of an address over its failed-authentication budget).
+   * before routing, and closes its connection (the cheap refusal of an address over its
+   * failed-authentication budget).
    */
   gate?: (req: IncomingMessage) => number | undefined;
 }
@@ -80,7 +81,10 @@ export async function listenHttp(app: FetchApp, options: ListenOptions): Promise
       return;
     }
     req.resume();
+    // The connection ends with this answer: the address's next request comes through accept, where a
+    // throttled address is cut before any parsing.
     res.writeHead(429, {
+      connection: 'close',
       'content-type': 'application/json',
       'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
     });

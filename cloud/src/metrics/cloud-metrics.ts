@@ -129,7 +129,7 @@ export class CloudMetrics {
     });
     this.authFailures = new Counter({
       name: 'fogline_auth_failures_total',
-      help: 'Requests refused with 401 by reason (missing, invalid), or with 429 as throttled (an address over its failed-authentication budget).',
+      help: 'Requests refused with 401 by reason (missing, invalid), or with 429 as throttled (an address over its failed-authentication budget); throttled-at-accept: connections from such an address cut at accept, unread.',
       labelNames: ['reason'],
       registers,
     });

@@ -2,12 +2,12 @@
  * The broker's failed-authentication budget per source address (docs/security.md "Authentication
  * cost"), with real MQTT.js clients (3.1.1 and 5) bound to several loopback addresses.
  */
-import { createConnection } from 'node:net';
+import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../testing/broker-test-kit.ts';
-import { connectProtocolLevel } from './throttled-connection.ts';
+import { connectProtocolLevel, refuseThrottledConnection } from './throttled-connection.ts';
 
 let t: TestBroker;
 
@@ -52,13 +52,21 @@ function connackFrom(
 }
 
 describe('failed authentications per source address', () => {
-  it('refuses an address past its budget with CONNACK 3 (MQTT 5: 0x89 server busy), before the resolver, while others connect', async () => {
+  it('cuts an address past its budget at accept, before the resolver, while others connect', async () => {
     const codes: Array<number | string> = [];
     for (let i = 0; i < 6; i++) codes.push(await connackFrom('127.0.0.31', `wrong-${i}`));
-    expect(codes).toEqual([4, 4, 4, 3, 3, 3]);
-    expect(await connackFrom('127.0.0.31', 'wrong', 5)).toBe(0x89);
-    expect(await connackFrom('127.0.0.31', 'tok-1')).toBe(3); // the address is out, whatever it presents
-    expect(t.broker.stats().connectRefused['auth-throttled']).toBe(5);
+    expect(codes).toEqual([
+      4,
+      4,
+      4,
+      'closed before CONNACK',
+      'closed before CONNACK',
+      'closed before CONNACK',
+    ]);
+    expect(await connackFrom('127.0.0.31', 'wrong', 5)).toBe('closed before CONNACK');
+    // The address is out, whatever it presents.
+    expect(await connackFrom('127.0.0.31', 'tok-1')).toBe('closed before CONNACK');
+    expect(t.broker.stats().connectRefused['auth-throttled-at-accept']).toBe(5);
     expect(t.broker.stats().connectRefused['bad-credentials']).toBe(3);
     expect(await connackFrom('127.0.0.32', 'tok-1')).toBe(0);
   });
@@ -105,7 +113,7 @@ describe('concurrent CONNECTs from one address', () => {
     }
   });
 
-  it('still bounds a concurrent bad-password flood: the budget is checked, every other CONNECT refused unchecked', async () => {
+  it('still bounds a concurrent bad-password flood: the budget is checked, every other CONNECT refused unchecked (CONNACK 3, or cut at accept)', async () => {
     const { slow, checks } = await slowBroker(1);
     try {
       const codes = await Promise.all(
@@ -114,11 +122,29 @@ describe('concurrent CONNECTs from one address', () => {
         ),
       );
       expect(codes.filter((c) => c === 4)).toHaveLength(3);
-      expect(codes.filter((c) => c === 3)).toHaveLength(27);
+      // The rest were refused unchecked: CONNACK 3 when accepted before the budget was spent, else
+      // cut at accept.
+      expect(codes.filter((c) => c === 3 || c === 'closed before CONNACK')).toHaveLength(27);
       expect(checks.total).toBe(3);
-      expect(await connackFrom('127.0.0.36', 'tok-0', 4, { url: slow.url, clientId: 'dev-0' })).toBe(3);
+      expect(await connackFrom('127.0.0.36', 'tok-0', 4, { url: slow.url, clientId: 'dev-0' })).toBe(
+        'closed before CONNACK',
+      );
     } finally {
       await slow.close();
+    }
+  });
+});
+
+describe('a connection throttled after its accept (a TLS handshake or WebSocket upgrade under way)', () => {
+  it('is answered CONNACK 3 (MQTT 5: 0x89 server busy) without an Aedes client, and closed', async () => {
+    const server = createServer((socket) => refuseThrottledConnection(socket, 5000));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect(await connackFrom('127.0.0.37', 'tok-1', 4, { url })).toBe(3);
+      expect(await connackFrom('127.0.0.37', 'tok-1', 5, { url })).toBe(0x89);
+    } finally {
+      server.close();
     }
   });
 });

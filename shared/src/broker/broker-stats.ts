@@ -17,6 +17,11 @@ export type ConnectRefusal =
   /** The client's address is over its failed-authentication budget (return code 3, no lookup). */
   | 'auth-throttled'
   /**
+   * The client's address was over its failed-authentication budget when its connection was accepted:
+   * destroyed at accept, before any TLS handshake or read (throttled-accept.ts).
+   */
+  | 'auth-throttled-at-accept'
+  /**
    * The checks in flight from the client's address held its whole failure budget, and its wait for
    * one to settle ran out or its address's queue was full (closed before CONNACK; the client retries).
    */
@@ -61,6 +66,7 @@ export class BrokerStats {
     'resolver-error': 0,
     throttled: 0,
     'auth-throttled': 0,
+    'auth-throttled-at-accept': 0,
     'auth-busy': 0,
     'max-clients': 0,
   };

@@ -11,6 +11,7 @@ import { Aedes } from 'aedes';
 import { FoglineError } from '../core/errors.ts';
 import type { Identity } from '../core/fabric/acl.ts';
 import { AuthThrottle } from '../secrets/auth-throttle.ts';
+import { cutThrottledAtAccept } from '../secrets/throttled-accept.ts';
 import { createAuthorizeHooks } from './authorize-hooks.ts';
 import { type BrokerOptions, resolveBrokerOptions } from './broker-options.ts';
 import { BrokerStats, type BrokerStatsSnapshot } from './broker-stats.ts';
@@ -96,6 +97,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
     streams.add(stream);
     stream.once('close', () => streams.delete(stream));
     const address = request?.socket?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress;
+    // Spent since its accept (during a TLS handshake or a WebSocket upgrade): a refusing CONNACK.
     if (authThrottle.blockedFor(address) > 0) {
       stats.connectRefused['auth-throttled']++;
       refuseThrottledConnection(stream, opts.connectTimeoutMs);
@@ -119,6 +121,12 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
   };
 
   const servers: Array<TcpServer | HttpServer> = [];
+  // The listeners this broker opens cut throttled addresses at accept; an attached `httpServer`'s
+  // owner does so for its own server (the cloud's HTTP listener).
+  const cutAtAccept = (server: TcpServer | HttpServer) => {
+    cutThrottledAtAccept(server, authThrottle, () => stats.connectRefused['auth-throttled-at-accept']++);
+    servers.push(server);
+  };
   // ws buffers whole frames: bound them too (loosely, a frame may carry several small packets).
   const wsEndpoint = createWebSocketEndpoint(opts.wsPath, Math.max(4 * opts.maxPacketBytes, 1 << 20), sink);
   let detach: (() => void) | undefined;
@@ -138,7 +146,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
           { host: opts.host, port: opts.mqttPort, tls: opts.tls, ...limits },
           sink,
         );
-        servers.push(server);
+        cutAtAccept(server);
         addresses.mqttPort = boundPort(server);
       }
       if (opts.wsPort !== undefined) {
@@ -146,7 +154,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
           { host: opts.host, port: opts.wsPort, tls: opts.tls, ...limits },
           wsEndpoint,
         );
-        servers.push(server);
+        cutAtAccept(server);
         addresses.wsPort = boundPort(server);
       }
       if (opts.httpServer) detach = attachWebSocket(opts.httpServer, wsEndpoint);

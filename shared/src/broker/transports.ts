@@ -39,6 +39,7 @@ export interface ListenerSettings {
 
 export async function listenTcp(settings: ListenerSettings, sink: ConnectionSink): Promise<TcpServer> {
   const accept = (socket: Socket) => {
+    if (socket.destroyed) return; // cut at accept (throttled-accept.ts)
     socket.setNoDelay(true);
     coalesceWrites(socket);
     sink(socket);

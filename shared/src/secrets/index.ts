@@ -3,3 +3,4 @@ export * from './auth-throttle.ts';
 export * from './credential-cache.ts';
 export * from './scrypt-pool.ts';
 export * from './secrets.ts';
+export * from './throttled-accept.ts';

@@ -89,7 +89,13 @@ export function connectOutcome(
   clientId: string,
   token: string,
 ): Promise<'connected' | number | 'closed'> {
-  const client = mqtt.connect(url, { clientId, username: clientId, password: token, reconnectPeriod: 0 });
+  return clientOutcome(
+    mqtt.connect(url, { clientId, username: clientId, password: token, reconnectPeriod: 0 }),
+  );
+}
+
+/** How `client`'s connection attempt ended (as `connectOutcome`); the client is ended. */
+export function clientOutcome(client: MqttClient): Promise<'connected' | number | 'closed'> {
   return new Promise((resolve) => {
     const finish = (outcome: 'connected' | number | 'closed') => {
       client.end(true);
