@@ -207,7 +207,9 @@ const counts = (c: Record<string, number>) =>
     .join(', ');
 
 export default async function run(args: string[] = []): Promise<void> {
-  const seconds = numberFlag(args, '--seconds', 3);
+  // 8 s per phase: a flood's first second goes on the 20 failures its address may spend (each a
+  // scrypt); what the accept cut is for, and what an attack that lasts looks like, is what follows.
+  const seconds = numberFlag(args, '--seconds', 8);
   const floodHttp = numberFlag(args, '--flood-http', 16);
   const floodMqttRate = numberFlag(args, '--flood-mqtt-rate', 200);
   const pin = !args.includes('--no-pin');
