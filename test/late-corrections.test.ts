@@ -80,8 +80,10 @@ async function startEdge(
   mqttPort: number,
   ttlMs = 120_000,
   tokens?: { edge: string },
+  withMetrics = false,
 ) {
   const edge = await startTestAgent({
+    ...(withMetrics && { metrics: { port: 0 } }),
     // With tokens, the device list comes from the cloud (fetched once at start).
     ...(tokens ? { token: tokens.edge } : { devices: [device] }),
     dataDir,
@@ -173,7 +175,7 @@ describe('late corrections', { timeout: 180_000 }, () => {
 
   it('a device offline when its correction is made gets it when it connects again', async () => {
     const cloud = await restartableCloud();
-    const edge = await startEdge(cloud.url, await edgeDir(), 0);
+    const edge = await startEdge(cloud.url, await edgeDir(), 0, undefined, undefined, true);
     const first = await openDevice(edge);
     await cloud.stop();
     const wrong = await first.dev.infer(image(DISAGREE), { deadlineMs: 5000 });
@@ -185,6 +187,12 @@ describe('late corrections', { timeout: 180_000 }, () => {
     const second = await openDevice(edge);
     await eventually(() => second.got.length === 1, 20_000);
     expect(second.got[0]).toMatchObject({ requestId: wrong.requestId, old: { label: 0 }, new: { label: 2 } });
+    // What an operator's Prometheus reads of it on the edge's /metrics.
+    const metrics = await (await fetch(`http://127.0.0.1:${edge.info.metrics!.port}/metrics`)).text();
+    expect(metrics).toContain('fogline_edge_late_corrections_checked_total{outcome="corrected"} 1');
+    expect(metrics).toContain('fogline_edge_late_corrections_pending 0');
+    expect(metrics).toContain('fogline_edge_late_corrections_sent_total 1');
+    expect(metrics).toContain('fogline_edge_late_corrections_dropped_total{reason="full"} 0');
   });
 
   it("drains at the pace the cloud allows: on RATE_LIMITED it waits the cloud's Retry-After", async () => {

@@ -82,7 +82,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       starting ??= startAgent(config, telemetry, registry, reports, driftListeners).then(async (r) => {
         running = r;
         if (config.metrics) {
-          const render = () => renderEdgeMetrics(snapshot());
+          const render = () => renderEdgeMetrics(snapshot(), { lateCorrections: running?.late?.counts() });
           r.metrics = await startMetricsEndpoint(config.metrics, render).catch(async (err: unknown) => {
             running = undefined;
             await stopAgent(config, r);

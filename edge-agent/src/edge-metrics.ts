@@ -7,6 +7,7 @@
  */
 import type { BreakerState } from './cloud-breaker.ts';
 import type { TelemetryMessage } from './edge-telemetry.ts';
+import type { LateCorrectionsCounts } from './late-corrections.ts';
 import type { HistogramSnapshot } from './latency-histogram.ts';
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
@@ -45,8 +46,15 @@ class Family {
 /** Seconds since the epoch at which this process started. */
 const PROCESS_START_SEC = Math.round(Date.now() / 1000 - process.uptime());
 
+export interface EdgeMetricsExtras {
+  /** The late corrections' counts, where the edge keeps them (a cloud and a byte budget). */
+  readonly lateCorrections?: LateCorrectionsCounts | undefined;
+  readonly startTimeSec?: number;
+}
+
 /** The exposition of one telemetry snapshot, plus this process's CPU, memory and start time. */
-export function renderEdgeMetrics(t: TelemetryMessage, startTimeSec = PROCESS_START_SEC): string {
+export function renderEdgeMetrics(t: TelemetryMessage, extras: EdgeMetricsExtras = {}): string {
+  const startTimeSec = extras.startTimeSec ?? PROCESS_START_SEC;
   const cut = t.model.lastIndexOf(':');
   const model = {
     model: cut < 0 ? t.model : t.model.slice(0, cut),
@@ -112,6 +120,7 @@ export function renderEdgeMetrics(t: TelemetryMessage, startTimeSec = PROCESS_ST
       'Duration of each cloud call as the edge saw it, successful or not.',
     ).histogram(t.latencyMs.cloud),
     ...driftFamilies(t),
+    ...lateCorrectionFamilies(extras.lateCorrections),
     ...processFamilies(startTimeSec),
   ];
   return `${families.flatMap((f) => f.lines).join('\n')}\n`;
@@ -157,6 +166,44 @@ function driftFamilies(t: TelemetryMessage): Family[] {
     );
   }
   return families;
+}
+
+/** Degraded answers kept for the cloud's second look, its verdicts and the corrections sent. */
+function lateCorrectionFamilies(c: LateCorrectionsCounts | undefined): Family[] {
+  if (!c) return [];
+  return [
+    new Family(
+      'fogline_edge_late_corrections_pending',
+      'gauge',
+      'Degraded answers waiting for the cloud to answer them again.',
+    ).sample(c.pending),
+    new Family(
+      'fogline_edge_late_corrections_checked_total',
+      'counter',
+      'Degraded answers the cloud answered again, by outcome (corrected: another class; refused: the cloud refused the input).',
+    )
+      .sample(c.corrected, { outcome: 'corrected' })
+      .sample(c.agreed, { outcome: 'agreed' })
+      .sample(c.refused, { outcome: 'refused' }),
+    new Family(
+      'fogline_edge_late_corrections_sent_total',
+      'counter',
+      'Correction messages published to their devices.',
+    ).sample(c.sent),
+    new Family(
+      'fogline_edge_late_corrections_dropped_total',
+      'counter',
+      'Degraded answers never checked: the store full, a record too large, or the disk behind.',
+    )
+      .sample(c.droppedFull, { reason: 'full' })
+      .sample(c.droppedTooLarge, { reason: 'too-large' })
+      .sample(c.droppedBusy, { reason: 'busy' }),
+    new Family(
+      'fogline_edge_late_corrections_store_bytes',
+      'gauge',
+      'Bytes the late-correction store holds on disk.',
+    ).sample(c.bytes),
+  ];
 }
 
 /** The same names prom-client gives the cloud's process metrics. */
