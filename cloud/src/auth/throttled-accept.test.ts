@@ -14,6 +14,7 @@ import { binaryInferRequest, digits } from '../testing/cloud-fixture.ts';
 import { connectMqtt, type FabricCloud, startFabricCloud } from '../testing/fabric-fixture.ts';
 
 const FLOODER = '127.0.0.21';
+const OTHER_FLOODER = '127.0.0.22';
 const VALID = '127.0.0.2';
 let cloud: FabricCloud;
 
@@ -127,6 +128,22 @@ describe('an address over its failed-authentication budget', () => {
         setTimeout(r, cloud.server.fabric.broker.authThrottle.blockedFor(FLOODER) + 50),
       );
       expect((await inferFrom(FLOODER, token)).status).toBe(200);
+    } finally {
+      keepAlive.destroy();
+    }
+  });
+
+  it('closes the connection of every 429, also of requests that waited for the checks before them', async () => {
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 });
+    try {
+      // Eight at once: three are checked (the budget), the others wait for them and are refused.
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => inferFrom(OTHER_FLOODER, generateSecret('fge_'), keepAlive)),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([401, 401, 401, 429, 429, 429, 429, 429]);
+      const refused = answers.filter((a) => a.status === 429);
+      expect(refused.map((a) => a.connection)).toEqual(refused.map(() => 'close'));
+      await Promise.all(refused.map((a) => a.closed));
     } finally {
       keepAlive.destroy();
     }

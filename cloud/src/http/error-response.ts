@@ -1,7 +1,8 @@
 /**
  * OIP error responses: `{"error": "<message>"}` with Triton's HTTP mapping from the error catalogue
  * (INVALID_ARG 400, UNAUTHENTICATED 401, NOT_FOUND 404, PAYLOAD_TOO_LARGE 413, RATE_LIMITED 429 with
- * `Retry-After` in whole seconds (RFC 9110 §10.2.3), UNAVAILABLE 503). INTERNAL errors are logged and
+ * `Retry-After` in whole seconds (RFC 9110 §10.2.3), UNAVAILABLE 503). `details.closeConnection` ends the
+ * connection with the answer (an address over its failed-authentication budget). INTERNAL errors are logged and
  * answered without their internals. An infer request's error also carries its `id` (the OIP request id).
  */
 import { type FoglineError, fromUnknown } from '@fogline/shared';
@@ -25,7 +26,7 @@ export function errorReply(
     headers['retry-after'] = String(Math.max(1, Math.ceil(ms / 1000)));
   }
   if (e.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
-  if (e.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
+  if (e.code === 'PAYLOAD_TOO_LARGE' || e.details?.closeConnection === true) headers.connection = 'close';
   let message = e.message;
   if (e.code === 'INTERNAL') {
     log(e);

@@ -142,7 +142,9 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
         ? new FoglineError(
             'RATE_LIMITED',
             `too many failed authentications from ${source}; retry in ${retryAfterMs} ms`,
-            { details: { retryAfterMs } },
+            // The connection ends with this answer, as at the listener's gate: the address's next
+            // request comes through accept, where a throttled address is cut before any parsing.
+            { details: { retryAfterMs, closeConnection: true } },
           )
         : new FoglineError(
             'UNAVAILABLE',
