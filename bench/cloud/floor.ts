@@ -6,6 +6,7 @@
  * and answers the gateway's response bytes: the least any Node gateway can add to a lone request.
  */
 import { createServer, type Server } from 'node:http';
+import { servingSessionOptions } from '@fogline/shared/runtime';
 import * as ort from 'onnxruntime-node';
 import { startCounters } from '../lib/process-counters.ts';
 import { type HttpLoadPlan, runLoad } from '../load/run-load.ts';
@@ -72,14 +73,7 @@ export async function openInferFloor(
   /** One sample's dims (the input's shape without the batch dim). */
   sampleDims: readonly number[],
 ) {
-  const session = await ort.InferenceSession.create(modelPath, {
-    intraOpNumThreads: intraOpThreads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+  const session = await ort.InferenceSession.create(modelPath, servingSessionOptions(intraOpThreads));
   const input = session.inputNames[0]!;
   const dims = [1, ...sampleDims];
   const bytes = dims.reduce((a, b) => a * b, 1) * 4;

@@ -2,6 +2,7 @@
  * One raw onnxruntime session in its own process (bench/lib/raw-onnx.ts), on the first test samples (read through the dataset reader),
  * with the product workers' settings: for each `{ batch, ms }` it runs that batch for `ms`, answers the times.
  */
+import { servingSessionOptions } from '@fogline/shared/runtime';
 import { batchOf } from '@fogline/toolchain';
 import * as ort from 'onnxruntime-node';
 import { samplesFor } from './bench-data.ts';
@@ -19,14 +20,10 @@ export interface RawRun {
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as RawSessionOptions;
-const session = await ort.InferenceSession.create(options.modelPath, {
-  intraOpNumThreads: options.intraOpThreads,
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  graphOptimizationLevel: 'all',
-  logSeverityLevel: 3,
-  ...(options.spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
-});
+const session = await ort.InferenceSession.create(
+  options.modelPath,
+  servingSessionOptions(options.intraOpThreads, { spin: options.spin === true }),
+);
 const input = session.inputNames[0]!;
 const samples = await samplesFor(options.modelPath, 'test');
 

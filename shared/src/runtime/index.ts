@@ -29,6 +29,7 @@ export {
   type ServingTier,
   sizeFromProbe,
 } from './probed-sizing.ts';
+export { servingSessionOptions } from './session-options.mjs';
 export {
   chooseSizing,
   SIZING_MODES,

@@ -8,6 +8,7 @@
 //   worker → parent: { id, outputs: { [name]: { data, dims, type } } } | { id, error: message }
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { servingSessionOptions } from './session-options.mjs';
 
 const { modelPath, intraOpThreads } = workerData;
 
@@ -43,16 +44,7 @@ function warmupInputs(session) {
 async function main() {
   let session;
   try {
-    session = await ort.InferenceSession.create(modelPath, {
-      intraOpNumThreads: intraOpThreads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-      // Idle intra-op threads sleep instead of spinning: the cores are shared with the event loop
-      // (HTTP, MQTT) and other workers, where spinning threads steal the CPU they wait for.
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
+    session = await ort.InferenceSession.create(modelPath, servingSessionOptions(intraOpThreads));
   } catch (err) {
     parentPort.postMessage({ type: 'init-error', message: err instanceof Error ? err.message : String(err) });
     return;

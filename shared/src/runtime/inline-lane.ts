@@ -15,6 +15,7 @@
  *   machine so loaded that runs have slowed, keeps to the workers.
  */
 import * as ort from 'onnxruntime-node';
+import { servingSessionOptions } from './session-options.mjs';
 import type { TensorFeeds, TensorMap } from './worker-protocol.ts';
 
 const WEIGHT = 0.2;
@@ -40,15 +41,11 @@ export class InlineLane {
   ) {}
 
   static async open(options: InlineLaneOptions): Promise<InlineLane> {
-    const session = await ort.InferenceSession.create(options.modelPath, {
-      intraOpNumThreads: options.intraOpThreads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-      // As in the workers (inference-worker.mjs): idle intra-op threads sleep.
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
+    // As in the workers (inference-worker.mjs).
+    const session = await ort.InferenceSession.create(
+      options.modelPath,
+      servingSessionOptions(options.intraOpThreads),
+    );
     return new InlineLane(session, options.maxMs);
   }
 
