@@ -144,11 +144,14 @@ async function measure(args: string[], log: (m: string) => void) {
           meanBatch: c.requests / Math.max(1, c.batches),
         };
       };
-      const runFloor = async (): Promise<TargetRound> => {
-        const f = await measureBrokerFloor(loadPlan(b, '', inFlight));
+      // Closed loop, the echo answers ~2× the edge's requests per second, and a broker's CPU per request
+      // falls as its rate rises (more packets per write and per wake-up): "under the same load" is the
+      // echo paced at the rate the edge reached in the same round.
+      const runFloor = async (ratePerSec?: number): Promise<TargetRound> => {
+        const f = await measureBrokerFloor({ ...loadPlan(b, '', inFlight), ratePerSec });
         const { reqPerSec, latency, loadCpuMicros, errors, brokerCpuMicros } = f;
         return {
-          target: 'bare Aedes echo',
+          target: ratePerSec === undefined ? 'bare Aedes echo' : "bare Aedes echo at the edge's rate",
           reqPerSec,
           latency,
           loadCpuMicros,
@@ -162,7 +165,9 @@ async function measure(args: string[], log: (m: string) => void) {
           i % 2 === 0
             ? [runEdge, runStitched, runExternal, runFloor]
             : [runStitched, runEdge, runExternal, runFloor];
-        for (const step of order) {
+        const edgeRate = () =>
+          measured.find((r) => r.round === i + 1 && r.target === 'fogline edge')!.reqPerSec;
+        for (const step of [...order, () => runFloor(edgeRate())]) {
           const r = { ...(await step()), round: i + 1, loadAverage: round(loadavg()[0]!, 2) };
           measured.push(r);
           log(

@@ -27,6 +27,12 @@ export interface LoadWindow {
   readonly durationMs: number;
   /** Stop after this many requests in all, whatever the duration. */
   readonly count?: number;
+  /**
+   * At most this many requests sent per second in all (paced from the first send; a slot whose turn
+   * has not come waits): the same request rate as another server's closed-loop run, for a fair CPU
+   * comparison at equal load. Absent: as fast as answers come back.
+   */
+  readonly ratePerSec?: number;
 }
 
 export type LoadResult = Awaited<ReturnType<typeof closedLoop>>;
@@ -46,11 +52,15 @@ export async function closedLoop(adapter: LoadAdapter, window: LoadWindow, onCon
   let sent = 0;
   const errors: Record<string, number> = {};
   let total = 0;
+  const interval = window.ratePerSec === undefined ? 0 : 1000 / window.ratePerSec;
+  /** Paced: when the next request may go (a late send is not caught up: no bursts). */
+  let nextAt = 0;
   const slot = (connection: LoadConnection) =>
     new Promise<void>((resolve) => {
-      const next = () => {
-        if (performance.now() >= end || !connection.alive || sent++ >= (window.count ?? Infinity))
+      const send = () => {
+        if (performance.now() >= end || !connection.alive || sent >= (window.count ?? Infinity))
           return resolve();
+        sent++;
         const sentAt = performance.now();
         connection.send((errorCode, record) => {
           total++;
@@ -63,6 +73,14 @@ export async function closedLoop(adapter: LoadAdapter, window: LoadWindow, onCon
           }
           next();
         });
+      };
+      const next = () => {
+        if (interval === 0) return send();
+        const now = performance.now();
+        const due = Math.max(nextAt, now);
+        nextAt = due + interval;
+        if (due - now < 1) send();
+        else setTimeout(send, due - now);
       };
       next();
     });
