@@ -30,9 +30,10 @@ import { ControllerService } from './controller/controller-service.ts';
 import { DeploymentService } from './deployments/deployment-service.ts';
 import { CloudFabric } from './fabric/cloud-fabric.ts';
 import { edgeModelConfigs, edgeModelVersions } from './fabric/edge-models.ts';
-import { createApp } from './http/app.ts';
-import { errorResponse } from './http/error-response.ts';
+import { type CloudAppDeps, createApp } from './http/app.ts';
+import { startingResponse } from './http/error-response.ts';
 import { type FetchApp, type HttpListener, listenHttp } from './http/http-listener.ts';
+import { inferDirect } from './http/infer-direct.ts';
 import { CloudMetrics } from './metrics/cloud-metrics.ts';
 import { ModelStore } from './model-store/model-store.ts';
 import { ModelServer } from './serving/model-server.ts';
@@ -55,6 +56,8 @@ export class CloudServer {
   private listener?: HttpListener;
   private modelServer?: ModelServer;
   private appInstance?: Hono;
+  /** What the app was built with: the direct infer path serves with it too. */
+  private appDeps?: CloudAppDeps;
   private fabricInstance?: CloudFabric;
   /** Refuses a request with credentials from an address over its failed-authentication budget. */
   private authGate?: AuthGate;
@@ -164,7 +167,7 @@ export class CloudServer {
     try {
       // Bind first: a taken port fails fast, and health answers (503) while the rest starts.
       const app: FetchApp = {
-        fetch: (req, env) => (this.appInstance ? this.appInstance.fetch(req, env) : starting()),
+        fetch: (req, env) => this.appInstance?.fetch(req, env) ?? startingResponse(),
       };
       // A certificate that cannot be used fails the start before anything binds.
       if (o.tls) this.tls = await ServerTls.load(o.tls);
@@ -175,6 +178,7 @@ export class CloudServer {
         tls: this.tls,
         limits: o.http,
         gate: (req) => this.authGate?.(req),
+        direct: inferDirect(() => this.appDeps),
       });
       await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
       const adminToken = await ensureAdminToken(o.dataDir);
@@ -288,7 +292,7 @@ export class CloudServer {
       });
       this.auditDriftCheck = auditDrift;
       metrics.watchAuditDrift(auditDrift);
-      this.appInstance = createApp({
+      this.appDeps = {
         models: this.modelServer,
         guard,
         adminToken: adminToken.token,
@@ -332,7 +336,8 @@ export class CloudServer {
         serverVersion: SERVER_VERSION,
         log: this.log,
         ...(o.logRequests && { logRequest: this.info }),
-      });
+      };
+      this.appInstance = createApp(this.appDeps);
       await this.modelServer.loadAll();
       if (this.stopping) throw new FoglineError('UNAVAILABLE', 'the server was stopped while starting');
       await fabric.publishAll();
@@ -387,10 +392,6 @@ export class CloudServer {
 function started<T>(part: T | undefined): T {
   if (!part) throw new Error('CloudServer not started');
   return part;
-}
-
-function starting(): Response {
-  return errorResponse(new FoglineError('UNAVAILABLE', 'server is starting'));
 }
 
 function urlHost(host: string): string {

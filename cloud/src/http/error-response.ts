@@ -5,12 +5,11 @@
  * connection with the answer (an address over its failed-authentication budget). INTERNAL errors are logged and
  * answered without their internals. An infer request's error also carries its `id` (the OIP request id).
  */
-import { type FoglineError, fromUnknown } from '@fogline/shared';
+import { FoglineError, fromUnknown } from '@fogline/shared';
+import { type Reply, replyResponse } from './reply.ts';
 
-export interface ErrorReply {
-  status: number;
+export interface ErrorReply extends Reply {
   body: string;
-  headers: Record<string, string>;
 }
 
 export function errorReply(
@@ -37,6 +36,14 @@ export function errorReply(
 }
 
 export function errorResponse(err: unknown, log?: (e: FoglineError) => void, id?: string): Response {
-  const reply = errorReply(err, log, id);
-  return new Response(reply.body, { status: reply.status, headers: reply.headers });
+  return replyResponse(errorReply(err, log, id));
+}
+
+/** Every request's answer while the cloud starts, before its app is built (cloud-server.ts). */
+export function startingReply(): ErrorReply {
+  return errorReply(new FoglineError('UNAVAILABLE', 'server is starting'));
+}
+
+export function startingResponse(): Response {
+  return replyResponse(startingReply());
 }

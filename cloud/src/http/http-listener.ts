@@ -1,5 +1,7 @@
 /**
- * Serves a fetch-style app (Hono) on a node:http server with graceful shutdown: `close()` stops
+ * Serves a fetch-style app (Hono) on a node:http server with graceful shutdown. Each request meets
+ * the `gate` first, then the `direct` handler (the cloud's plain infer requests, served on node's
+ * request and response: infer-direct.ts), then the app through @hono/node-server. `close()` stops
  * accepting connections, lets in-flight requests finish (their responses say `Connection: close`),
  * closes idle keep-alive sockets, and after `timeoutMs` cuts whatever is left. With a certificate it
  * serves HTTPS (and the MQTT WebSocket attached to it is WSS). Slow clients are bounded
@@ -38,7 +40,14 @@ export interface ListenOptions {
    * failed-authentication budget).
    */
   gate?: (req: IncomingMessage) => number | undefined;
+  /**
+   * Tried next, before the app: true when it took the request and answers it on `res` itself (the
+   * cloud's plain infer requests, infer-direct.ts). It must not throw.
+   */
+  direct?: DirectHandler;
 }
+
+export type DirectHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** Bounds on what a client may hold (docs/operations.md "Slow clients and caps"). */
 export interface HttpLimits {
@@ -75,6 +84,7 @@ export async function listenHttp(app: FetchApp, options: ListenOptions): Promise
     res.on('close', onResponseClose); // emitted once
     const retryAfterMs = options.gate?.(req);
     if (retryAfterMs === undefined) {
+      if (options.direct?.(req, res)) return;
       // A failure the adapter could not turn into a response (writing to a response already sent or
       // gone) cuts this connection; as an unhandled rejection it would end the process.
       listener(req, res).catch(() => res.destroy());

@@ -7,24 +7,24 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { FoglineError } from '@fogline/shared';
-import type { Context } from 'hono';
 import { decompressBody, requestCoding } from './content-encoding.ts';
+import type { RequestView } from './request-view.ts';
 
-export function readBody(c: Context, maxBytes: number): Promise<Uint8Array> {
-  const header = c.req.header('content-encoding');
+export function readBody(view: RequestView, maxBytes: number): Promise<Uint8Array> {
+  const header = view.header('content-encoding');
   // The usual case, no coding, adds no promise of its own.
-  if (header === undefined) return readRaw(c, maxBytes);
+  if (header === undefined) return readRaw(view, maxBytes);
   try {
     const coding = requestCoding(header);
-    const body = readRaw(c, maxBytes);
+    const body = readRaw(view, maxBytes);
     return coding === undefined ? body : body.then((raw) => decompressBody(raw, coding, maxBytes));
   } catch (err) {
     return Promise.reject(err);
   }
 }
 
-async function readRaw(c: Context, maxBytes: number): Promise<Uint8Array> {
-  const declared = c.req.header('content-length');
+async function readRaw(view: RequestView, maxBytes: number): Promise<Uint8Array> {
+  const declared = view.header('content-length');
   if (declared !== undefined) {
     const n = Number(declared);
     if (!Number.isSafeInteger(n) || n < 0) throw new FoglineError('INVALID_ARG', 'invalid Content-Length');
@@ -32,9 +32,9 @@ async function readRaw(c: Context, maxBytes: number): Promise<Uint8Array> {
   }
   // On a real socket, read the node stream directly: no Request body stream, and a single-chunk body
   // (the usual case for one sample) is used where it lies, without a copy.
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const { incoming } = view;
   if (incoming && !incoming.readableDidRead) return readLimited(incoming, maxBytes);
-  const body = new Uint8Array(await c.req.arrayBuffer());
+  const body = new Uint8Array(await view.arrayBuffer());
   if (body.byteLength > maxBytes) throw tooLarge(body.byteLength, maxBytes);
   return body;
 }

@@ -1,10 +1,11 @@
 import { FoglineError } from '@fogline/shared';
 import type { Context } from 'hono';
 import { readBody } from './read-body.ts';
+import { contextView } from './request-view.ts';
 
 /** Parses a small JSON request body; an empty body is `{}`. */
 export async function readJson(c: Context, maxBytes: number): Promise<Record<string, unknown>> {
-  const body = await readBody(c, maxBytes);
+  const body = await readBody(contextView(c), maxBytes);
   if (body.length === 0) return {};
   let value: unknown;
   try {

@@ -4,8 +4,7 @@
  * then shares the proxy's address (docs/security.md "Authentication cost").
  */
 import type { IncomingMessage } from 'node:http';
-import type { Context } from 'hono';
 
-export function remoteAddress(c: Context): string | undefined {
-  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress;
+export function remoteAddress(incoming: IncomingMessage | undefined): string | undefined {
+  return incoming?.socket?.remoteAddress;
 }

@@ -1,4 +1,7 @@
-/** Test support: one HTTP exchange with nothing added (node:http: no automatic Accept-Encoding), as Triton's client makes it. */
+/**
+ * Test support: one HTTP exchange with nothing added (node:http: no automatic Accept-Encoding), as
+ * Triton's client makes it. The path goes as written, dot segments included (no URL normalisation).
+ */
 import { request as httpRequest } from 'node:http';
 
 export interface RawResponse {
@@ -15,7 +18,7 @@ export function rawRequest(
   headers: Record<string, string> = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(new URL(path, baseUrl), { method, headers }, (res) => {
+    const req = httpRequest(baseUrl, { method, headers, path }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>

@@ -17,6 +17,7 @@ import type { AuditRecord, AuditRecordRepository } from '../../store/index.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
 import { readJson } from '../read-json.ts';
 import { remoteAddress } from '../remote-address.ts';
+import { nodeIncoming } from '../request-view.ts';
 
 export const EDGE_AUDITS_PATH = '/v2/fogline/edges/:edgeId/audits';
 
@@ -31,7 +32,10 @@ export interface AuditRouteDeps {
 
 export function registerAuditRoutes(app: Hono, { audits, maxBodyBytes }: CloudAppDeps): void {
   app.post(EDGE_AUDITS_PATH, async (c) => {
-    const edgeId = await audits.authenticateEdge(c.req.header('authorization'), remoteAddress(c));
+    const edgeId = await audits.authenticateEdge(
+      c.req.header('authorization'),
+      remoteAddress(nodeIncoming(c)),
+    );
     const requested = c.req.param('edgeId');
     if (requested !== edgeId) {
       throw new FoglineError('PERMISSION_DENIED', `edge '${edgeId}' may upload only its own audits`);

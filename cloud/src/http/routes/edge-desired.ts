@@ -16,6 +16,7 @@ import type { Hono } from 'hono';
 import type { PublishedDesiredState } from '../../fabric/desired-state-publisher.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
 import { remoteAddress } from '../remote-address.ts';
+import { nodeIncoming } from '../request-view.ts';
 
 export const EDGE_DESIRED_PATH = '/v2/fogline/edges/:edgeId/desired';
 
@@ -42,7 +43,10 @@ export function noneMatch(header: string | undefined, etag: string): boolean {
 
 export function registerEdgeDesiredRoutes(app: Hono, { edgeDesired: source }: CloudAppDeps): void {
   app.get(EDGE_DESIRED_PATH, async (c) => {
-    const edgeId = await source.authenticateEdge(c.req.header('authorization'), remoteAddress(c));
+    const edgeId = await source.authenticateEdge(
+      c.req.header('authorization'),
+      remoteAddress(nodeIncoming(c)),
+    );
     const requested = c.req.param('edgeId');
     if (requested !== edgeId) {
       throw new FoglineError(

@@ -1,5 +1,8 @@
 /**
  * OIP: `POST /v2/models/{m}[/versions/{v}]/infer`, JSON or Triton binary tensor extension.
+ * One handler, `handleInfer`, behind two ways in: node's request and response directly for plain
+ * infer paths (infer-direct.ts, tried by the listener before the Hono app), and the Hono route here
+ * for the rest and for `app.request()`. It takes a RequestView and answers a Reply.
  * Order: authenticate (and take a rate token), read the body within its limit, then — in one
  * synchronous step — resolve the serving version, decode, validate against the model and queue it,
  * so a concurrent version swap can never hand the request to a retired batcher. A compressed body
@@ -24,30 +27,35 @@ import { encodeInferResponse } from '../../serving/infer-response.ts';
 import type { ModelInstance } from '../../serving/model-instance.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
 import { compressBody, responseCoding } from '../content-encoding.ts';
-import { errorResponse } from '../error-response.ts';
+import { errorReply } from '../error-response.ts';
 import { readBody } from '../read-body.ts';
-import { remoteAddress } from '../remote-address.ts';
+import { type Reply, replyResponse } from '../reply.ts';
 import { requestLine } from '../request-log.ts';
+import { contextView, type RequestView } from '../request-view.ts';
 import { parseVersion } from './params.ts';
 
+/** RequestView asks header names in lower case. */
+const HEADER_LENGTH = INFERENCE_HEADER_CONTENT_LENGTH.toLowerCase();
+
 export function registerInferRoutes(app: Hono, deps: CloudAppDeps): void {
-  const handler = (c: Context) => infer(c, deps);
+  const handler = async (c: Context) => replyResponse(await handleInfer(contextView(c), deps));
   app.post('/v2/models/:model/infer', handler);
   app.post('/v2/models/:model/versions/:version/infer', handler);
 }
 
-async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
+/** Answers one infer request; never rejects: every failure is an OIP error reply. */
+export async function handleInfer(req: RequestView, deps: CloudAppDeps): Promise<Reply> {
   const started = performance.now();
   let instance: ModelInstance | undefined;
   let id: string | undefined;
   try {
-    const admitted = deps.guard.admit(c.req.header('authorization'), remoteAddress(c));
+    const admitted = deps.guard.admit(req.header('authorization'), req.remoteAddress);
     if (admitted instanceof Promise) await admitted;
-    const body = await readBody(c, deps.maxBodyBytes);
+    const body = await readBody(req, deps.maxBodyBytes);
     const decodeStarted = performance.now();
-    const headerLength = inferenceHeaderLength(c.req.header(INFERENCE_HEADER_CONTENT_LENGTH), body.length);
-    const version = parseVersion(c.req.param('version'));
-    instance = deps.models.resolve(c.req.param('model')!, version);
+    const headerLength = inferenceHeaderLength(req.header(HEADER_LENGTH), body.length);
+    const version = parseVersion(req.param('version'));
+    instance = deps.models.resolve(req.param('model')!, version);
     const decoded = decodeInferBody(body, headerLength, instance.codecLimits);
     id = typeof decoded.header.id === 'string' ? decoded.header.id : undefined;
     if (decoded.kind !== 'request') {
@@ -86,22 +94,20 @@ async function infer(c: Context, deps: CloudAppDeps): Promise<Response> {
         }
       : { 'content-type': 'application/json' };
     let out = encoded.body;
-    const coding = responseCoding(c.req.header('accept-encoding'));
+    const coding = responseCoding(req.header('accept-encoding'));
     if (coding !== undefined) {
       out = await compressBody(out, coding);
       headers['content-encoding'] = coding;
     }
     served.requests.recordCompute(inputMs, performance.now() - encodeStarted);
     finish(deps, served, started, 200);
-    deps.logRequest?.(requestLine(c, id, 200, started));
-    // A Response with a plain headers object: the node adapter writes it as it is, with no Headers
-    // object built and read back (Hono's c.body would make one).
-    return new Response(out as Uint8Array<ArrayBuffer>, { status: 200, headers });
+    deps.logRequest?.(requestLine(req, id, 200, started));
+    return { status: 200, headers, body: out };
   } catch (err) {
     const e = fromUnknown(err);
     finish(deps, instance, started, e.httpStatus);
-    deps.logRequest?.(requestLine(c, id, e.httpStatus, started, e));
-    return errorResponse(e, deps.log, id);
+    deps.logRequest?.(requestLine(req, id, e.httpStatus, started, e));
+    return errorReply(e, deps.log, id);
   }
 }
 

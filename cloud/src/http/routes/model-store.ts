@@ -23,6 +23,7 @@ import { type ModelStore, modelTooLarge } from '../../model-store/model-store.ts
 import type { ModelVersionRecord } from '../../store/index.ts';
 import type { CloudAppDeps } from '../app-deps.ts';
 import { remoteAddress } from '../remote-address.ts';
+import { nodeIncoming } from '../request-view.ts';
 import { noneMatch } from './edge-desired.ts';
 import { parseVersion } from './params.ts';
 
@@ -67,7 +68,7 @@ export function registerModelStoreRoutes(app: Hono, { modelStore, adminToken }: 
     const authorization = c.req.header('authorization');
     const presented = bearerToken(authorization);
     if (presented === undefined || !adminTokenMatches(presented, adminToken)) {
-      await modelStore.authenticateEdge(authorization, remoteAddress(c));
+      await modelStore.authenticateEdge(authorization, remoteAddress(nodeIncoming(c)));
     }
     const version = parseVersion(c.req.param('version'));
     if (version === undefined) throw new FoglineError('NOT_FOUND', 'no model version');

@@ -17,7 +17,16 @@ const INTEGER_RANGE: Partial<Record<Datatype, readonly [number, number]>> = {
 };
 
 type SmallNumericDatatype = 'UINT8' | 'UINT16' | 'UINT32' | 'INT8' | 'INT16' | 'INT32' | 'FP32' | 'FP64';
-const FROM_NUMBERS: Record<SmallNumericDatatype, { from(values: ArrayLike<number>): TensorData }> = {
+type NumberArray =
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Float32Array
+  | Float64Array;
+const NUMBER_ARRAYS: Record<SmallNumericDatatype, new (length: number) => NumberArray> = {
   UINT8: Uint8Array,
   UINT16: Uint16Array,
   UINT32: Uint32Array,
@@ -42,6 +51,9 @@ export function readJsonData(
       `${where}: FP16 has no JSON representation; send it as binary data`,
     );
   }
+  if (Object.hasOwn(NUMBER_ARRAYS, datatype)) {
+    return readNumbers(datatype as SmallNumericDatatype, data, count, where, maxDepth);
+  }
   const flat: unknown[] = [];
   flatten(data, flat, count, where, Math.max(1, maxDepth));
   if (flat.length !== count) {
@@ -63,17 +75,86 @@ export function readJsonData(
       return v ? 1 : 0;
     });
   }
+  const numbers = flat.map((v, i) => checkNumber(datatype, v, i, where));
+  return datatype === 'UINT64' ? BigUint64Array.from(numbers, BigInt) : BigInt64Array.from(numbers, BigInt);
+}
+
+/** A JSON number that `datatype` holds exactly, or the error that names element `index`. */
+function checkNumber(datatype: Datatype, v: unknown, index: number, where: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw leafError(where, index, v, `a ${datatype} number`);
   const range = INTEGER_RANGE[datatype];
-  const numbers = flat.map((v, i) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw leafError(where, i, v, `a ${datatype} number`);
-    if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) {
-      throw leafError(where, i, v, `an integer in [${range[0]}, ${range[1]}] for ${datatype}`);
+  if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) {
+    throw leafError(where, index, v, `an integer in [${range[0]}, ${range[1]}] for ${datatype}`);
+  }
+  return v;
+}
+
+/**
+ * The numbers of a small numeric datatype written straight into their typed array, with no array of
+ * values in between (the JSON inputs of every request come this way). The errors are flatten's, then
+ * the element count's, then the first bad element's, as for the other datatypes.
+ */
+function readNumbers(
+  datatype: SmallNumericDatatype,
+  data: unknown,
+  count: number,
+  where: string,
+  maxDepth: number,
+): TensorData {
+  const fill = new NumberFill(new NUMBER_ARRAYS[datatype](count), INTEGER_RANGE[datatype], where);
+  fill.add(data, Math.max(1, maxDepth));
+  if (fill.length !== count) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${where}: data has ${fill.length} elements but its shape needs ${count}`,
+    );
+  }
+  if (fill.badAt >= 0) checkNumber(datatype, fill.bad, fill.badAt, where);
+  return fill.values;
+}
+
+/** flatten, for numbers: the elements go into `values`; the first one checkNumber refuses is kept. */
+class NumberFill {
+  length = 0;
+  badAt = -1;
+  bad: unknown;
+
+  constructor(
+    readonly values: NumberArray,
+    private readonly range: readonly [number, number] | undefined,
+    private readonly where: string,
+  ) {}
+
+  add(node: unknown, depth: number): void {
+    if (!Array.isArray(node)) throw new FoglineError('INVALID_ARG', `${this.where}: data must be an array`);
+    const { values, range } = this;
+    for (let i = 0; i < node.length; i++) {
+      const item: unknown = node[i];
+      if (Array.isArray(item)) {
+        if (depth <= 1) {
+          throw new FoglineError('INVALID_ARG', `${this.where}: data is nested deeper than its shape`);
+        }
+        this.add(item, depth - 1);
+        continue;
+      }
+      if (this.length >= values.length) {
+        throw new FoglineError(
+          'INVALID_ARG',
+          `${this.where}: data has more elements than its shape needs (${values.length})`,
+        );
+      }
+      const ok =
+        typeof item === 'number' &&
+        Number.isFinite(item) &&
+        (range === undefined || (Number.isInteger(item) && item >= range[0] && item <= range[1]));
+      if (ok) values[this.length] = item;
+      else if (this.badAt < 0) {
+        this.badAt = this.length;
+        this.bad = item;
+      }
+      this.length++;
     }
-    return v;
-  });
-  if (datatype === 'UINT64') return BigUint64Array.from(numbers, BigInt);
-  if (datatype === 'INT64') return BigInt64Array.from(numbers, BigInt);
-  return FROM_NUMBERS[datatype].from(numbers);
+  }
 }
 
 function flatten(node: unknown, out: unknown[], count: number, where: string, depth: number): void {

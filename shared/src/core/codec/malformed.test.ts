@@ -172,6 +172,21 @@ describe('malformed inference bodies are refused with INVALID_ARG naming the pro
     expectInvalid(decodes(request({ datatype: 'BYTES', data: [1] })), /is not a string/);
     expectInvalid(decodes(request({ datatype: 'FP16', data: [1] })), /FP16 has no JSON representation/);
     expectInvalid(decodes(request({ shape: [1, 1], data: [[[1]]] })), /nested deeper than its shape/);
+    // One error per body, the same whichever datatype: structure first, then the count, then the
+    // first bad element.
+    for (const datatype of ['FP32', 'INT8', 'INT64']) {
+      const bad = (shape: number[], data: unknown) => decodes(request({ datatype, shape, data }));
+      expectInvalid(bad([2], ['x', 1, [2]]), /nested deeper than its shape/);
+      expectInvalid(bad([2], ['x', 1, 2]), /more elements than its shape needs \(2\)/);
+      expectInvalid(bad([3], [1, 'x']), /data has 2 elements but its shape needs 3/);
+      const rows = [
+        [1, 2],
+        [3.5, 'x'],
+      ];
+      const first =
+        datatype === 'FP32' ? /data\[3\] = "x" is not a FP32/ : /data\[2\] = 3\.5 is not an integer/;
+      expectInvalid(bad([2, 2], rows), first);
+    }
     expectInvalid(decodes(request({})), /has neither data nor binary_data_size/);
     expectInvalid(
       decodes(request({ data: [1], ...bin(4) }), [0, 0, 0, 0]),
