@@ -108,7 +108,8 @@ export default async function run(args: string[] = []): Promise<void> {
     url: redisUrl,
     keyPrefix: `fogline-bench-${randomBytes(4).toString('hex')}:`,
   });
-  const engines = () => brokerEngines(cluster, { heartbeatMs: 2_000, connectedAnywhere: () => false });
+  const engines = () =>
+    brokerEngines(cluster, { heartbeatMs: 2_000, connectedElsewhere: () => false, stillListed: () => false });
   const one = await foglineBroker();
   const a = await foglineBroker(engines());
   const b = await foglineBroker(engines());

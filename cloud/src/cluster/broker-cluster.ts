@@ -34,7 +34,9 @@ export function brokerCluster(cluster: Cluster, options: { heartbeatMs: number }
   let clients: ClusterClients | undefined;
   const aedes = brokerEngines(cluster, {
     heartbeatMs: options.heartbeatMs,
-    connectedAnywhere: (id) => broker?.identityOf(id) !== undefined || clients?.edgeConnected(id) === true,
+    connectedElsewhere: (id, deadBroker) =>
+      broker?.identityOf(id) !== undefined || clients?.edgeConnectedElsewhere(id, deadBroker) === true,
+    stillListed: (id, deadBroker) => clients?.listedOn(id, deadBroker) === true,
   });
   return {
     aedes,

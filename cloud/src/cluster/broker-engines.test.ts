@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startOwnRedis } from '../../../test/support/own-redis.ts';
 import { eventually } from '../testing/index.ts';
-import { brokerEngines } from './broker-engines.ts';
+import { brokerEngines, willsDue } from './broker-engines.ts';
 import { openCluster } from './cluster.ts';
 
 interface Bus {
@@ -15,7 +15,11 @@ describe('brokerEngines on a Redis that goes away', () => {
     const lines: string[] = [];
     const cluster = await openCluster({ url: redis.url, log: (line) => lines.push(line) });
     try {
-      const { mq } = brokerEngines(cluster, { heartbeatMs: 1000, connectedAnywhere: () => false });
+      const { mq } = brokerEngines(cluster, {
+        heartbeatMs: 1000,
+        connectedElsewhere: () => false,
+        stillListed: () => false,
+      });
       const bus = mq as unknown as Bus;
       const seen: string[] = [];
       await new Promise<void>((r) =>
@@ -44,5 +48,45 @@ describe('brokerEngines on a Redis that goes away', () => {
       await cluster.close();
       await redis.kill();
     }
+  });
+});
+
+describe('the wills of a dead replica', () => {
+  const sweep = async (
+    wills: { clientId: string; brokerId: string }[],
+    where: { elsewhere: string[]; listed: string[] },
+  ) => {
+    const deleted: string[] = [];
+    const due: string[] = [];
+    const stream = async function* () {
+      yield* wills;
+    };
+    const options = {
+      connectedElsewhere: (id: string) => where.elsewhere.includes(id),
+      stillListed: (id: string) => where.listed.includes(id),
+    };
+    const persistence = { delWill: async ({ id }: { id: string }) => deleted.push(id) };
+    for await (const will of willsDue(stream(), 'me', options, persistence)) due.push(will.clientId);
+    return { due, deleted };
+  };
+
+  it('sends those of clients connected nowhere, deletes those of clients back elsewhere, and keeps its own', async () => {
+    const wills = [
+      { clientId: 'gone', brokerId: 'dead' },
+      { clientId: 'back', brokerId: 'dead' },
+      { clientId: 'mine', brokerId: 'me' },
+    ];
+    expect(await sweep(wills, { elsewhere: ['back'], listed: [] })).toEqual({
+      due: ['gone'],
+      deleted: ['back'],
+    });
+  });
+
+  it('lets a will wait while the replicas still list its client on the dead broker, and sends it once they do not', async () => {
+    // Aedes and the replicas' own heartbeats see a replica die up to a heartbeat apart: its edge's will
+    // must be neither sent nor deleted in between (deleting it lost the edge's `offline` for good).
+    const wills = [{ clientId: 'gone', brokerId: 'dead' }];
+    expect(await sweep(wills, { elsewhere: [], listed: ['gone'] })).toEqual({ due: [], deleted: [] });
+    expect(await sweep(wills, { elsewhere: [], listed: [] })).toEqual({ due: ['gone'], deleted: [] });
   });
 });

@@ -10,7 +10,11 @@
  * publishes every will kept for a broker it has not heard from for three heartbeats, even when that
  * client has since connected again (to another replica, or, after a Redis outage, to this one): its
  * stale `offline` would then cover the live client's `online`. Wills of this broker and of clients
- * connected anywhere in the cluster are left out of that sweep (a stale one is deleted).
+ * connected to this replica or to another live one are left out of that sweep (a stale one is
+ * deleted). A will whose dead broker the replicas' own view (cluster-clients.ts, on its own
+ * heartbeat) still lists as holding the client waits for the next sweep: the two views of one
+ * replica's death can be a heartbeat apart, and taking the client for connected then deleted the
+ * will of an edge whose replica had died, so it was never sent (its `online` stayed retained).
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
@@ -28,8 +32,13 @@ export type AedesEngines = NonNullable<BrokerOptions['aedes']>;
 export interface BrokerEnginesOptions {
   /** Aedes `heartbeatInterval`: a replica silent for 3 of these is dead and its clients' wills go out. */
   heartbeatMs: number;
-  /** Is `clientId` connected to some replica now (this one included)? Asked when wills are swept. */
-  connectedAnywhere: (clientId: string) => boolean;
+  /**
+   * Is `clientId` connected now to this replica or to a live replica other than `deadBroker` (whose
+   * wills Aedes is sweeping)? Asked when wills are swept.
+   */
+  connectedElsewhere: (clientId: string, deadBroker: string) => boolean;
+  /** Do the replicas' own heartbeats still list `clientId` on `deadBroker`? Its will then waits. */
+  stillListed: (clientId: string, deadBroker: string) => boolean;
 }
 
 interface Will {
@@ -74,23 +83,26 @@ export function brokerEngines(cluster: Cluster, options: BrokerEnginesOptions): 
   const retained = persistence.createRetainedStreamCombi.bind(persistence);
   persistence.createRetainedStreamCombi = (patterns) => Readable.from(retained(patterns));
   const streamWill = persistence.streamWill.bind(persistence);
-  persistence.streamWill = (brokers) => liveWillsLeftOut(streamWill(brokers), id, options, persistence);
+  persistence.streamWill = (brokers) => willsDue(streamWill(brokers), id, options, persistence);
   return { id, mq, persistence, heartbeatInterval: options.heartbeatMs };
 }
 
-async function* liveWillsLeftOut(
+/** Of the wills Aedes would send for dead brokers, those due now; stale ones are deleted (see the header). */
+export async function* willsDue(
   wills: AsyncIterable<Will>,
   ownId: string,
-  options: BrokerEnginesOptions,
-  persistence: RedisPersistence,
+  options: Pick<BrokerEnginesOptions, 'connectedElsewhere' | 'stillListed'>,
+  persistence: Pick<RedisPersistence, 'delWill'>,
 ): AsyncIterable<Will> {
   for await (const will of wills) {
     if (will.brokerId === ownId) continue; // this broker is alive: its clients' wills are its own to send
-    if (!options.connectedAnywhere(will.clientId)) {
-      yield will;
+    if (options.connectedElsewhere(will.clientId, will.brokerId)) {
+      // The client is back (elsewhere): what its dead broker kept for it will never be due.
+      await persistence.delWill({ id: will.clientId, brokerId: will.brokerId }).catch(() => {});
       continue;
     }
-    // The client is back (elsewhere): what its dead broker kept for it will never be due.
-    await persistence.delWill({ id: will.clientId, brokerId: will.brokerId }).catch(() => {});
+    // Dead to Aedes, not yet to the replicas' view: kept, and looked at again on the next sweep.
+    if (options.stillListed(will.clientId, will.brokerId)) continue;
+    yield will;
   }
 }

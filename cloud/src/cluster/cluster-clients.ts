@@ -80,13 +80,22 @@ export class ClusterClients implements BrokerClients {
     return this.options.broker.identityOf(id)?.kind === 'edge' || this.edgeConnectedElsewhere(id);
   }
 
-  /** Is the edge `id` connected to another replica, alive? */
-  edgeConnectedElsewhere(id: string): boolean {
-    const since = this.now() - MISSED_HEARTBEATS * this.options.heartbeatMs;
-    for (const replica of this.replicas.values()) {
-      if (replica.heardAt >= since && replica.edges.has(id)) return true;
+  /** Is the edge `id` connected to another replica (not `except`), alive? */
+  edgeConnectedElsewhere(id: string, except?: string): boolean {
+    for (const [broker, replica] of this.replicas) {
+      if (broker !== except && this.alive(replica) && replica.edges.has(id)) return true;
     }
     return false;
+  }
+
+  /** Does replica `broker` count as alive here, holding the edge `id`? */
+  listedOn(id: string, broker: string): boolean {
+    const replica = this.replicas.get(broker);
+    return replica !== undefined && this.alive(replica) && replica.edges.has(id);
+  }
+
+  private alive(replica: Replica): boolean {
+    return replica.heardAt >= this.now() - MISSED_HEARTBEATS * this.options.heartbeatMs;
   }
 
   disconnect(id: string, kind: Identity['kind']): void {
