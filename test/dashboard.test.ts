@@ -237,6 +237,17 @@ describe('dashboard', () => {
     expect(await page.locator('#policy-changes li').first().textContent()).toContain('dashboard test');
     await page.screenshot({ path: join(ARTIFACTS, 'live.png') });
     await fetch(`${url}/api/edges/edge-1/policy/pin`, { method: 'DELETE', headers: admin });
+    // The devices' audit rate in effect, with why: the edge's own, then an operator's.
+    const auditRate = field.locator('.audit-rate');
+    await expect.poll(() => auditRate.getAttribute('data-source'), { timeout: 30_000 }).toBe('edge');
+    const rate = await fetch(`${url}/api/edges/edge-1/policy/audit-rate`, {
+      method: 'PUT',
+      headers: admin,
+      body: JSON.stringify({ rate: 0.25, reason: 'dashboard test' }),
+    });
+    expect(rate.status).toBe(200);
+    await expect.poll(() => auditRate.textContent(), { timeout: 30_000 }).toBe('25 % (operator)');
+    await fetch(`${url}/api/edges/edge-1/policy/audit-rate`, { method: 'DELETE', headers: admin });
     await page.close();
   });
 });

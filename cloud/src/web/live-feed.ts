@@ -5,6 +5,7 @@
  * drift), the devices it answers itself, refusals, each edge's field accuracy per tier (F7, its audit
  * window) and the recent policy changes. The page turns successive totals into rates.
  */
+import type { AuditRateInEffect } from '@fogline/shared';
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { FieldAccuracy } from '../controller/field-accuracy.ts';
@@ -36,6 +37,8 @@ export interface LiveEdge {
   counts: Record<string, number>;
   latencyMs: Record<string, { p50: number | null; p99: number | null; mean: number | null }>;
   drift: { model: string; alarm: boolean; psi: number | null } | null;
+  /** The rate the edge's devices audit at and why (edge, operator, drift-alarm); null before the edge says. */
+  audit: AuditRateInEffect | null;
   /** Field accuracy per tier (device, edge, cloud); null where the cloud keeps no audit window. */
   field: FieldView | null;
 }
@@ -169,5 +172,6 @@ function liveEdge(e: EdgeView): Omit<LiveEdge, 'field'> {
     counts: { ...t?.counts },
     latencyMs,
     drift: t?.drift ? { model: t.drift.model, alarm: t.drift.alarm, psi: t.drift.psi } : null,
+    audit: t?.routing?.audit ?? null,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The live view's field accuracy (F7): per edge and tier, the agreement with the truth over the
  * edge's audit window with its 95 % Wilson interval (a bar from low to high, a dot at the estimate)
- * and the records n, beside the edge's drift alarm.
+ * and the records n, beside the edge's drift alarm, and the rate its devices audit at with why
+ * (the edge's own, an operator's, or raised by a drift alarm).
  */
 import { esc } from './api.ts';
 import type { LiveEdge, TierFieldView } from './types.ts';
@@ -15,13 +16,21 @@ export function fieldPanel(edges: readonly LiveEdge[]): string {
     .map(
       (e) => `<tr data-edge="${esc(e.id)}"><td>${esc(e.id)}</td><td>${drift(e)}</td>
         ${TIERS.map((t) => `<td class="field-cell" data-tier="${t}">${tierCell(e.field?.tiers[t])}</td>`).join('')}
-        <td class="muted">${e.field ? `${e.field.records}` : '—'}</td></tr>`,
+        <td class="audits">${audits(e)}</td></tr>`,
     )
     .join('');
   return `<table class="field"><thead><tr><th>edge</th><th>drift</th><th>device</th><th>edge</th>
     <th>cloud</th><th>audits</th></tr></thead><tbody>${rows}</tbody></table>
     <p class="muted">Agreement with the truth (ground truth where given, else the cloud's reference) over
-    each edge's audit window: estimate, 95 % Wilson interval, records n.</p>`;
+    each edge's audit window: estimate, 95 % Wilson interval, records n. Audits: records in the window,
+    and the share of requests the edge's devices audit now, with why (edge, operator, drift-alarm).</p>`;
+}
+
+function audits(e: LiveEdge): string {
+  const records = `<span class="muted">${e.field ? e.field.records : '—'}</span>`;
+  if (!e.audit) return records;
+  const rate = `${+(e.audit.rate * 100).toFixed(1)} %`;
+  return `${records}<div class="audit-rate" data-source="${esc(e.audit.source)}">${rate} <span class="muted">(${esc(e.audit.source)})</span></div>`;
 }
 
 function drift(e: LiveEdge): string {

@@ -43,6 +43,8 @@ export interface LiveEdge {
   counts: Record<string, number>;
   latencyMs: Record<string, { p50: number | null; p99: number | null; mean: number | null }>;
   drift: { model: string; alarm: boolean; psi: number | null } | null;
+  /** The devices' audit rate in effect and why: `edge`, `operator` or `drift-alarm` (cloud: live-feed.ts). */
+  audit: { rate: number; source: string } | null;
   /** Field accuracy per tier over the edge's audit window (cloud: policy-admin.ts `FieldView`). */
   field: FieldView | null;
 }
