@@ -13,12 +13,19 @@ export interface InferenceGuard {
   /**
    * The caller's key record (null when auth is off), synchronously when the key is cached;
    * throws (or rejects with) UNAUTHENTICATED or RATE_LIMITED. `source` is the connecting socket's
-   * address, for guards that limit failed authentications per address.
+   * address, for guards that limit failed authentications per address; `connection` its socket, for
+   * guards that let a keep-alive connection repeat what it proved (connection-proofs.ts).
    */
   admit(
     authorization: string | undefined,
     source?: string,
+    connection?: object,
   ): ApiKeyRecord | null | Promise<ApiKeyRecord | null>;
+  /**
+   * A caller whose key this guard verified lately (connection-proofs.ts): only its rate token is
+   * taken. Throws (or rejects with) RATE_LIMITED.
+   */
+  readmit(record: ApiKeyRecord): ApiKeyRecord | Promise<ApiKeyRecord>;
   /** Call after a key is revoked: its next request is refused. */
   revoked(name: string): void;
 }
@@ -31,7 +38,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 export function openInferenceGuard(): InferenceGuard {
-  return { enabled: false, admit: () => null, revoked: () => {} };
+  return { enabled: false, admit: () => null, readmit: (record) => record, revoked: () => {} };
 }
 
 /** `buckets`: the keys' token buckets (default in memory; cluster/ shares them between replicas). */
@@ -72,6 +79,7 @@ export function apiKeyInferenceGuard(
       const found = cache.lookup(key);
       return found instanceof Promise ? found.then(check) : check(found);
     },
+    readmit: check,
     revoked(name) {
       cache.invalidateName(name);
       limiter.forget(name);

@@ -106,8 +106,8 @@ const EDGE_ID_LEVEL = TOPIC_PREFIX.split('/').length + 1;
 export class CloudFabric {
   private closing?: Promise<void>;
   private guard?: EdgeInferenceGuard;
-  /** The API-key guard inside `guard`: what another replica's revocation clears here. */
-  private keys?: InferenceGuard;
+  /** `guard` before it shares this replica's revocations: what another replica's revocation clears here. */
+  private local?: EdgeInferenceGuard;
 
   private constructor(
     readonly broker: FoglineBroker,
@@ -142,7 +142,7 @@ export class CloudFabric {
     let fabric: CloudFabric | undefined;
     // Another replica revoked an identity: what this one caches for it goes too.
     const revokedElsewhere = (kind: RevokedKind, id: string) => {
-      if (kind === 'api-key') fabric?.keys?.revoked(id);
+      if (kind === 'api-key') fabric?.local?.revoked(id);
       if (kind === 'device') devices.forget(id);
       if (kind !== 'edge') return;
       credentials.forget(id);
@@ -253,7 +253,6 @@ export class CloudFabric {
 
   /** Wraps the API-key guard so edges' own tokens are accepted on infer too (edge-inference-guard.ts). */
   inferenceGuard(keys: InferenceGuard, metrics?: CloudMetrics): EdgeInferenceGuard {
-    this.keys = keys;
     const guard = edgeInferenceGuard({
       keys,
       edges: this.credentials,
@@ -264,6 +263,7 @@ export class CloudFabric {
       metrics,
       onEdgeSeen: (id) => this.presence.seen(id),
     });
+    this.local = guard;
     // A key revoked here is dropped from every replica's cache, not only this one's.
     this.guard = {
       ...guard,

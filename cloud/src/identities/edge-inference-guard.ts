@@ -31,9 +31,11 @@ import {
   type TokenBuckets,
 } from '@fogline/shared';
 import { type AuthThrottle, holdFor, isSecretShaped, type ReserveResult } from '@fogline/shared/secrets';
+import { ConnectionProofs } from '../auth/connection-proofs.ts';
 import { bearerToken, type InferenceGuard } from '../auth/inference-guard.ts';
 import type { CloudMetrics } from '../metrics/cloud-metrics.ts';
 import { EDGE_TOKEN_PREFIX } from '../store/edges.ts';
+import type { ApiKeyRecord } from '../store/index.ts';
 import type { EdgeCredentials } from './edge-credentials.ts';
 
 export interface EdgeRate {
@@ -70,6 +72,14 @@ export interface EdgeGuardOptions {
 }
 
 /** `<edgeId>:<token>` split, or null when the credential is not in the edge form. */
+/** Who a credential proved to be: an edge, or an API key's record. */
+type Proven = { readonly edgeId: string } | { readonly record: ApiKeyRecord };
+
+function recordOf(who: Proven | Promise<Proven>): ApiKeyRecord | null | Promise<ApiKeyRecord | null> {
+  if (who instanceof Promise) return who.then(recordOf) as Promise<ApiKeyRecord | null>;
+  return 'record' in who ? who.record : null;
+}
+
 export function parseEdgeCredential(credential: string): { edgeId: string; token: string } | null {
   const colon = credential.indexOf(':');
   if (colon <= 0) return null;
@@ -82,6 +92,7 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
   const { keys, edges, metrics, onEdgeSeen, throttle } = options;
   const rate = options.rate ?? DEFAULT_EDGE_RATE;
   const buckets = options.buckets ?? localTokenBuckets(options.clock);
+  const proofs = new ConnectionProofs<Proven>(options.clock);
 
   const admitEdge = (edgeId: string | null, claimed: string): string | Promise<string> => {
     if (edgeId === null) {
@@ -190,21 +201,54 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
     );
   };
 
+  /** Checks a credential in full (under the address's budget); answers who it proved to be. */
+  const check = (
+    authorization: string,
+    credential: string,
+    source: string | undefined,
+  ): Proven | Promise<Proven> => {
+    const edge = parseEdgeCredential(credential);
+    return throttled(source, edge?.edgeId, (): Proven | Promise<Proven> => {
+      if (edge) {
+        const admitted = checkEdge(edge);
+        return admitted instanceof Promise ? admitted.then((edgeId) => ({ edgeId })) : { edgeId: admitted };
+      }
+      if (credential.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
+      const record = keys.admit(authorization, source);
+      return record instanceof Promise ? record.then((r) => ({ record: r! })) : { record: record! };
+    });
+  };
+
+  /** A caller its connection proved lately: only its rate token is taken. */
+  const readmit = (who: Proven): ApiKeyRecord | null | Promise<ApiKeyRecord | null> => {
+    if ('record' in who) return keys.readmit(who.record);
+    const admitted = admitEdge(who.edgeId, who.edgeId);
+    return admitted instanceof Promise ? admitted.then(() => null) : null;
+  };
+
   return {
     enabled: keys.enabled,
-    admit(authorization, source) {
+    admit(authorization, source, connection) {
       if (!keys.enabled) return keys.admit(authorization, source);
       const credential = bearerToken(authorization);
       if (credential === undefined) return keys.admit(authorization, source); // missing: refused at once
-      const edge = parseEdgeCredential(credential);
-      return throttled(source, edge?.edgeId, () => {
-        if (edge) {
-          const admitted = checkEdge(edge);
-          return admitted instanceof Promise ? admitted.then(() => null) : null;
-        }
-        if (credential.startsWith(EDGE_TOKEN_PREFIX)) refuseBareEdgeToken();
-        return keys.admit(authorization, source);
-      });
+      if (connection === undefined) return recordOf(check(authorization!, credential, source));
+      const proven = proofs.proven(connection, authorization!);
+      if (proven !== undefined) return readmit(proven);
+      const prove = (who: Proven) => {
+        proofs.prove(connection, authorization!, who);
+        return 'record' in who ? who.record : null;
+      };
+      const unproven = (err: unknown): never => {
+        proofs.forget(connection);
+        throw err;
+      };
+      try {
+        const who = check(authorization!, credential, source);
+        return who instanceof Promise ? who.then(prove, unproven) : prove(who);
+      } catch (err) {
+        return unproven(err);
+      }
     },
     authenticateEdge(authorization, source) {
       const credential = bearerToken(authorization);
@@ -217,10 +261,15 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
         'an edge credential is required: send "Authorization: Bearer <edgeId>:<edge token>"',
       );
     },
-    revoked: (name) => keys.revoked(name),
+    readmit: (record) => keys.readmit(record),
+    revoked(name) {
+      keys.revoked(name);
+      proofs.forgetAll();
+    },
     revokedEdge(edgeId) {
       edges.forget(edgeId);
       buckets.forget(edgeId);
+      proofs.forgetAll();
     },
   };
 }

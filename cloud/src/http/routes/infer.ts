@@ -49,7 +49,7 @@ export async function handleInfer(req: RequestView, deps: CloudAppDeps): Promise
   let instance: ModelInstance | undefined;
   let id: string | undefined;
   try {
-    const admitted = deps.guard.admit(req.header('authorization'), req.remoteAddress);
+    const admitted = deps.guard.admit(req.header('authorization'), req.remoteAddress, req.incoming?.socket);
     if (admitted instanceof Promise) await admitted;
     const body = await readBody(req, deps.maxBodyBytes);
     const decodeStarted = performance.now();
