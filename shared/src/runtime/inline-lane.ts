@@ -15,6 +15,7 @@
  *   machine so loaded that runs have slowed, keeps to the workers.
  */
 import * as ort from 'onnxruntime-node';
+import { type NativeSession, openNativeSession } from './native-session.ts';
 import { servingSessionOptions } from './session-options.mjs';
 import type { TensorFeeds, TensorMap } from './worker-protocol.ts';
 
@@ -35,18 +36,26 @@ export class InlineLane {
   private asked = 0;
   private quiet = true;
 
+  /** Every output, as the native session is asked for them when the caller names none. */
+  private readonly allOutputs: Record<string, null> = {};
+
   private constructor(
-    private readonly session: ort.InferenceSession,
+    /** Run synchronously here (native-session.ts), or through the public API where that is missing. */
+    private readonly session: { native: NativeSession } | { public: ort.InferenceSession },
     private readonly maxMs: number,
-  ) {}
+  ) {
+    const names = 'native' in session ? session.native.outputNames : session.public.outputNames;
+    for (const name of names) this.allOutputs[name] = null;
+  }
 
   static async open(options: InlineLaneOptions): Promise<InlineLane> {
     // As in the workers (inference-worker.mjs).
-    const session = await ort.InferenceSession.create(
-      options.modelPath,
-      servingSessionOptions(options.intraOpThreads),
+    const sessionOptions = servingSessionOptions(options.intraOpThreads);
+    const native = openNativeSession(options.modelPath, sessionOptions);
+    return new InlineLane(
+      native ? { native } : { public: await ort.InferenceSession.create(options.modelPath, sessionOptions) },
+      options.maxMs,
     );
-    return new InlineLane(session, options.maxMs);
   }
 
   /** Called for every run the engine is asked for; true when this lane should take it. */
@@ -74,7 +83,11 @@ export class InlineLane {
         ? new ort.Tensor(type as ort.Tensor.Type, data, dims)
         : new ort.Tensor(data as Float32Array, dims);
     }
-    const result = outputs ? await this.session.run(inputs, outputs) : await this.session.run(inputs);
+    const { session } = this;
+    const result =
+      'native' in session
+        ? session.native.run(inputs, outputs ? fetchesOf(outputs) : this.allOutputs)
+        : await (outputs ? session.public.run(inputs, outputs) : session.public.run(inputs));
     const out: TensorMap = {};
     for (const name in result) {
       const tensor = result[name]!;
@@ -108,8 +121,15 @@ export class InlineLane {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    if ('native' in this.session) this.session.native.release();
+    else await this.session.public.release();
   }
+}
+
+function fetchesOf(outputs: readonly string[]): Record<string, null> {
+  const fetches: Record<string, null> = {};
+  for (const name of outputs) fetches[name] = null;
+  return fetches;
 }
 
 function isSingleSample(feeds: TensorFeeds): boolean {
