@@ -90,9 +90,23 @@ export function readTensorBytes(
 function numericView(datatype: NumericDatatype, bytes: Uint8Array, count: number): NumericTypedArray {
   const Ctor = TYPED_ARRAY_OF[datatype];
   if (bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0) return new Ctor(bytes.buffer, bytes.byteOffset, count);
-  const copy = new Uint8Array(bytes.length);
+  const copy = alignedCopy(bytes);
+  return new Ctor(copy.buffer, copy.byteOffset, count);
+}
+
+/**
+ * Node's Buffer where there is one: a small copy comes from its shared pool (8-byte aligned, not
+ * zeroed, since every byte is written) instead of an ArrayBuffer of its own per tensor. A request's
+ * tensor usually needs this copy (an MQTT payload starts wherever its packet did in the socket's
+ * read), so the edge and the cloud would otherwise allocate and free one backing store per request.
+ * Such a view shares its ArrayBuffer: it is never transferred (worker feeds are copies that own theirs).
+ */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+function alignedCopy(bytes: Uint8Array): Uint8Array {
+  const copy = NodeBuffer ? NodeBuffer.allocUnsafe(bytes.length) : new Uint8Array(bytes.length);
   copy.set(bytes);
-  return new Ctor(copy.buffer, 0, count);
+  return copy;
 }
 
 function readBytesElements(bytes: Uint8Array, count: number, where: string): Uint8Array[] {
