@@ -155,11 +155,7 @@ export class InferHandler {
       edgeMs: deadline.elapsedMs(),
     };
     telemetry.edgeLatency.observe(local.edgeMs);
-    // The trace context is only read by a cloud call and the request log: drawn on first use, since
-    // its random ids cost more than the rest of a local answer's routing (bench/reports/stitched.md).
-    let trace: Traceparent | undefined;
-    const traceOf = () => (trace ??= childTraceparent(request.traceparent));
-    const { cloud } = this.options;
+    const { cloud, log } = this.options;
     const decision = cloud
       ? decideAtEdge(local.score, routing, {
           remainingMs: deadline.remainingMs(),
@@ -167,12 +163,17 @@ export class InferHandler {
           breaker: cloud.replicas.state,
         })
       : ({ action: 'answer', reason: 'confident' } as const);
-    // Answered here without a further await: most requests, and no async frame more for them.
-    const reply =
-      cloud !== undefined && decision.action === 'escalate'
-        ? await this.escalate(cloud, request, local, deadline, routing, traceOf)
-        : this.answerHere(decision.action === 'degrade', request, local);
-    this.options.log?.(answerLine(request, traceOf(), reply, deadline.elapsedMs()));
+    // The trace context is only read by a cloud call and the request log: drawn only for them, since
+    // its random ids cost more than the rest of a local answer's routing (bench/reports/stitched.md).
+    // A local answer is returned without a further await: most requests, and no async frame more.
+    if (cloud === undefined || decision.action !== 'escalate') {
+      const reply = this.answerHere(decision.action === 'degrade', request, local);
+      log?.(answerLine(request, childTraceparent(request.traceparent), reply, deadline.elapsedMs()));
+      return reply;
+    }
+    const trace = childTraceparent(request.traceparent);
+    const reply = await this.escalate(cloud, request, local, deadline, routing, trace);
+    log?.(answerLine(request, trace, reply, deadline.elapsedMs()));
     return reply;
   }
 
@@ -193,7 +194,7 @@ export class InferHandler {
     local: LocalAnswer,
     deadline: Deadline,
     routing: ResolvedPolicy,
-    trace: () => Traceparent,
+    trace: Traceparent,
   ): Promise<AnswerReply> {
     const { telemetry } = this.options;
     telemetry.counts.escalations++;
@@ -214,7 +215,7 @@ export class InferHandler {
         return this.replyLocal(request, local, { code: 'INVALID_ARG', message: target.message });
       }
       const answer = await cloud.replicas.fire(
-        (c) => callCloudModel(c, target.model, request, deadline.remainingMs(), formatTraceparent(trace())),
+        (c) => callCloudModel(c, target.model, request, deadline.remainingMs(), formatTraceparent(trace)),
         budgetLeft,
       );
       const cloudMs = this.options.clock.now() - started;

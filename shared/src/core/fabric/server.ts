@@ -72,14 +72,17 @@ export class FabricServer {
     const { options } = this;
     let key: string | undefined;
     try {
-      const ownTopic = senderId === undefined ? undefined : topics.reply(senderId);
       let request: FabricRequest;
       try {
         request = readFabricRequest(payload, options);
       } catch (err) {
+        const ownTopic = senderId === undefined ? undefined : topics.reply(senderId);
         return await this.reject(RequestRejection.of(err), ownTopic);
       }
-      if (ownTopic !== undefined && request.replyTo !== ownTopic) {
+      // A request's reply topic is exactly its device's (readFabricRequest): the sender's own iff the
+      // device id is the sender's, with no topic built per request.
+      if (senderId !== undefined && request.deviceId !== senderId) {
+        const ownTopic = topics.reply(senderId);
         const denied = new FoglineError(
           'PERMISSION_DENIED',
           `reply_to must be your own reply topic ${ownTopic}`,
