@@ -20,7 +20,7 @@ import { benchDevices, snapshotModels, startBenchEdge } from './fabric/stack.ts'
 import { loadPlan } from './fabric/throughput.ts';
 import { numberFlag, stringFlag } from './lib/flags.ts';
 import { processCpuMicros, startCounters } from './lib/process-counters.ts';
-import { openRaw, sweep } from './lib/raw-onnx.ts';
+import { openRaw, type RawBaseline, sweep } from './lib/raw-onnx.ts';
 import { ms, reportHead, writeReport } from './lib/report.ts';
 import { round } from './lib/stats.ts';
 import { type LoadResult, runLoad } from './load/run-load.ts';
@@ -50,6 +50,7 @@ async function measure(args: string[], log: (m: string) => void) {
   if (!SIZING_MODES.includes(sizingMode)) throw new Error('--sizing: probe or default');
   const model = AGENT_DEFAULTS.model;
   const snapshot = await snapshotModels(DEFAULT_MODELS_DIR, [model]);
+  let raw: RawBaseline | undefined;
   try {
     const entry = (await loadModelRepository(snapshot.dir)).get(model);
     const modelPath = entry.modelPath();
@@ -60,15 +61,19 @@ async function measure(args: string[], log: (m: string) => void) {
     });
     log(sizing.line);
     const engine = { workers: sizing.workers, intraOpThreads: sizing.intraOpThreads, sizing: sizingMode };
-    // The model alone, with the edge's session settings: its CPU per sample at its best batch.
-    const raw = await openRaw({
+    // The model alone, with the edge's session settings: its CPU per sample at its best batch, and
+    // after each edge round at the batch the edge ran (kept open until the end).
+    raw = await openRaw({
       modelPath,
       sessions: engine.workers,
       intraOpThreads: engine.intraOpThreads,
       spin: false,
     });
-    const baseline = await sweep(raw, [1, 4, 16, 32, 64], 1000).finally(() => raw.close());
-    const modelMicros = (engine.workers * engine.intraOpThreads * 1e6) / baseline.best.samplesPerSec;
+    const cpuPerSample = (samplesPerSec: number) =>
+      (engine.workers * engine.intraOpThreads * 1e6) / samplesPerSec;
+    const modelAlone = raw;
+    const baseline = await sweep(modelAlone, [1, 4, 16, 32, 64], 1000);
+    const modelMicros = cpuPerSample(baseline.best.samplesPerSec);
     log(`raw: ${baseline.best.samplesPerSec.toFixed(0)} samples/s at batch ${baseline.best.batch}`);
 
     const devices = benchDevices(DEVICES);
@@ -115,7 +120,17 @@ async function measure(args: string[], log: (m: string) => void) {
         const after = batches();
         const meanBatch =
           (after.inferences - before.inferences) / Math.max(1, after.executions - before.executions);
-        return { target: 'fogline edge', ...served(r), serverCpuMicros: cpuMicros / r.total, meanBatch };
+        // The model alone at the batch the edge ran, right after its round (same background load):
+        // its CPU per sample at batch 36 is not its best batch's.
+        const atBatch = Math.min(entry.config.max_batch_size, Math.max(1, Math.round(meanBatch)));
+        const modelAtBatch = cpuPerSample((await modelAlone.measure(atBatch, 1000)).samplesPerSec);
+        return {
+          target: 'fogline edge',
+          ...served(r),
+          serverCpuMicros: cpuMicros / r.total,
+          meanBatch,
+          modelMicros: modelAtBatch,
+        };
       };
       const runExternal = async (): Promise<TargetRound> => {
         let counters = startCounters();
@@ -189,6 +204,7 @@ async function measure(args: string[], log: (m: string) => void) {
       ...summarizeRounds(measured, modelMicros),
     };
   } finally {
+    await raw?.close();
     await snapshot.remove();
   }
 }

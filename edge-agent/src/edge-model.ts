@@ -16,7 +16,12 @@ import type {
 } from '@fogline/shared';
 import { FoglineError, readClassAnswer, servingInput } from '@fogline/shared';
 import type { ModelEntry } from '@fogline/shared/model-repository';
-import { ModelInstance, type ModelInstanceOptions, type SizingMode } from '@fogline/shared/runtime';
+import {
+  ModelInstance,
+  type ModelInstanceOptions,
+  type SizingMode,
+  type TensorMap,
+} from '@fogline/shared/runtime';
 
 export interface EdgeModelOptions {
   readonly entry: ModelEntry;
@@ -135,12 +140,15 @@ export class EdgeModel {
    * The answer to one validated input (its class scores as real values, and their probabilities);
    * UNAVAILABLE when the queue is full.
    */
-  async infer(input: Tensor): Promise<ClassAnswer> {
+  infer(input: Tensor): Promise<ClassAnswer> {
     const data = input.data as ArrayBufferView;
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const out = await this.instance.infer({ batch: 1, inputs: [bytes] });
-    return readClassAnswer(out[this.output.name]?.data, this.output, this.config.output_kind, this.name);
+    // One reader for every request (no async frame or closure per request while it is in flight).
+    return this.instance.infer({ batch: 1, inputs: [bytes] }).then(this.readAnswer);
   }
+
+  private readonly readAnswer = (out: TensorMap): ClassAnswer =>
+    readClassAnswer(out[this.output.name]?.data, this.output, this.config.output_kind, this.name);
 
   /** One request of zeros, through the batcher as a device's would go (a deployment's warm-up). */
   async warmUp(): Promise<void> {

@@ -19,15 +19,21 @@ export type EdgeDecision =
   | { readonly action: 'degrade'; readonly reason: 'breaker-open' }
   | { readonly action: 'escalate' };
 
+/** The four decisions, built once: one is read per request. */
+const DECISIONS = Object.freeze({
+  confident: Object.freeze({ action: 'answer', reason: 'confident' }),
+  noBudget: Object.freeze({ action: 'answer', reason: 'no-budget' }),
+  breakerOpen: Object.freeze({ action: 'degrade', reason: 'breaker-open' }),
+  escalate: Object.freeze({ action: 'escalate' }),
+} as const);
+
 export function decideAtEdge(score: number, policy: ResolvedPolicy, cloud: CloudState): EdgeDecision {
   switch (decide(score, policy, cloud)) {
     case 'answer':
-      return { action: 'answer', reason: 'confident' };
+      return DECISIONS.confident;
     case 'no-budget':
-      return { action: 'answer', reason: 'no-budget' };
+      return DECISIONS.noBudget;
     case 'escalate':
-      return cloud.breaker === 'open'
-        ? { action: 'degrade', reason: 'breaker-open' }
-        : { action: 'escalate' };
+      return cloud.breaker === 'open' ? DECISIONS.breakerOpen : DECISIONS.escalate;
   }
 }

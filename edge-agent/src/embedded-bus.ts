@@ -8,7 +8,7 @@
  * topic can be refused; it publishes replies with `broker.publish` (QoS 1).
  */
 
-import { type Clock, FoglineError, topicMatches } from '@fogline/shared';
+import { type Clock, FoglineError, topicMatcher } from '@fogline/shared';
 import { type BrokerOptions, createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import { ServerTls, type TlsFiles } from '@fogline/shared/tls';
 import type { AedesPublishPacket, Client } from 'aedes';
@@ -83,8 +83,9 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Loc
     },
     async subscribe(filter, onMessage) {
       // Emitted once the broker accepted the PUBLISH (authorizePublish re-addresses refused ones).
+      const matches = topicMatcher(filter);
       const listener = (packet: AedesPublishPacket, client: Client | null) => {
-        if (client !== null && topicMatches(filter, packet.topic)) {
+        if (client !== null && matches(packet.topic)) {
           onMessage(packet.payload as Buffer, client.id, packet.topic);
         }
       };

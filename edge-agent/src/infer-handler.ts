@@ -93,6 +93,11 @@ export class InferHandler {
       onDrop: () => telemetry.recordDrop('malformed-no-reply-to'),
       onDuplicate: () => telemetry.recordDrop('duplicate-in-flight'),
       ...(options.onPublishError && { onPublishError: options.onPublishError }),
+      onServed: (receivedAt) => {
+        telemetry.totalLatency.observe(options.clock.now() - receivedAt);
+        this.active--;
+        if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      },
     });
   }
 
@@ -122,18 +127,13 @@ export class InferHandler {
    * Serves one message. `senderId` (when the broker names the publisher) must own the reply topic:
    * a device may not direct the edge's answers at another device.
    */
-  async handle(payload: Uint8Array, senderId?: string): Promise<void> {
+  handle(payload: Uint8Array, senderId?: string): Promise<void> {
     const { telemetry, clock } = this.options;
     const receivedAt = clock.now();
     telemetry.counts.received++;
     this.active++;
-    try {
-      await this.server.serve(payload, senderId, receivedAt);
-    } finally {
-      telemetry.totalLatency.observe(clock.now() - receivedAt);
-      this.active--;
-      if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    }
+    // The server's onServed (above) counts it out: no async frame of our own per request.
+    return this.server.serve(payload, senderId, receivedAt);
   }
 
   /**
@@ -155,23 +155,7 @@ export class InferHandler {
       edgeMs: deadline.elapsedMs(),
     };
     telemetry.edgeLatency.observe(local.edgeMs);
-    // The trace context is only read by a cloud call and the request log: drawn on first use, since
-    // its random ids cost more than the rest of a local answer's routing (bench/reports/stitched.md).
-    let trace: Traceparent | undefined;
-    const traceOf = () => (trace ??= childTraceparent(request.traceparent));
-    const reply = await this.route(request, local, deadline, routing, traceOf);
-    this.options.log?.(answerLine(request, traceOf(), reply, deadline.elapsedMs()));
-    return reply;
-  }
-
-  private async route(
-    request: FabricRequest,
-    local: LocalAnswer,
-    deadline: Deadline,
-    routing: ResolvedPolicy,
-    trace: () => Traceparent,
-  ): Promise<AnswerReply> {
-    const { cloud, telemetry } = this.options;
+    const { cloud, log } = this.options;
     const decision = cloud
       ? decideAtEdge(local.score, routing, {
           remainingMs: deadline.remainingMs(),
@@ -179,14 +163,40 @@ export class InferHandler {
           breaker: cloud.replicas.state,
         })
       : ({ action: 'answer', reason: 'confident' } as const);
-    if (decision.action === 'answer' || !cloud) {
+    // The trace context is only read by a cloud call and the request log: drawn only for them, since
+    // its random ids cost more than the rest of a local answer's routing (bench/reports/stitched.md).
+    // A local answer is returned without a further await: most requests, and no async frame more.
+    if (cloud === undefined || decision.action !== 'escalate') {
+      const reply = this.answerHere(decision.action === 'degrade', request, local);
+      log?.(answerLine(request, childTraceparent(request.traceparent), reply, deadline.elapsedMs()));
+      return reply;
+    }
+    const trace = childTraceparent(request.traceparent);
+    const reply = await this.escalate(cloud, request, local, deadline, routing, trace);
+    log?.(answerLine(request, trace, reply, deadline.elapsedMs()));
+    return reply;
+  }
+
+  /** The local answer, as the routing decided: plain, or degraded since the cloud breaker is open. */
+  private answerHere(breakerOpen: boolean, request: FabricRequest, local: LocalAnswer): AnswerReply {
+    const { telemetry } = this.options;
+    if (!breakerOpen) {
       telemetry.counts.edge++;
       return this.replyLocal(request, local);
     }
-    if (decision.action === 'degrade') {
-      telemetry.counts.degraded++;
-      return this.replyLocal(request, local, { code: 'UNAVAILABLE', message: 'cloud breaker open' });
-    }
+    telemetry.counts.degraded++;
+    return this.replyLocal(request, local, { code: 'UNAVAILABLE', message: 'cloud breaker open' });
+  }
+
+  private async escalate(
+    cloud: CloudTier,
+    request: FabricRequest,
+    local: LocalAnswer,
+    deadline: Deadline,
+    routing: ResolvedPolicy,
+    trace: Traceparent,
+  ): Promise<AnswerReply> {
+    const { telemetry } = this.options;
     telemetry.counts.escalations++;
     const started = this.options.clock.now();
     try {
@@ -205,7 +215,7 @@ export class InferHandler {
         return this.replyLocal(request, local, { code: 'INVALID_ARG', message: target.message });
       }
       const answer = await cloud.replicas.fire(
-        (c) => callCloudModel(c, target.model, request, deadline.remainingMs(), formatTraceparent(trace())),
+        (c) => callCloudModel(c, target.model, request, deadline.remainingMs(), formatTraceparent(trace)),
         budgetLeft,
       );
       const cloudMs = this.options.clock.now() - started;

@@ -151,6 +151,34 @@ describe('encodeInferBody / decodeInferBody', () => {
     expect(Array.from(unaligned.data)).toEqual([1, 2, 3]);
   });
 
+  it('copies unaligned tensors into shared slabs: aligned, apart, and never a buffer a worker could take', () => {
+    const shiftedBody = (values: number[]) => {
+      const tensor: Tensor = {
+        name: 'x',
+        datatype: 'FP32',
+        shape: [values.length],
+        data: Float32Array.from(values),
+      };
+      const { body, headerLength } = encodeInferBody({}, [tensor]);
+      const shifted = new Uint8Array(body.length + 3).subarray(3);
+      shifted.set(body);
+      return findTensor(decodeInferBody(shifted, headerLength).tensors, 'x', 'FP32').data;
+    };
+    const small = Array.from({ length: 784 }, (_, i) => i / 7);
+    const copies = Array.from({ length: 40 }, (_, k) => shiftedBody(small.map((v) => v + k)));
+    copies.forEach((data, k) => {
+      expect(data.byteOffset % 8).toBe(0);
+      expect(data.byteLength).toBeLessThan(data.buffer.byteLength); // a slab, shared: never transferred
+      expect(data[0]).toBe(Math.fround(k)); // later copies did not overwrite it
+      expect(data[783]).toBe(Math.fround(783 / 7 + k));
+    });
+    // Past the slab's share, a tensor gets a buffer of its own.
+    const big = shiftedBody(Array.from({ length: 8192 }, (_, i) => i));
+    expect(big.byteOffset).toBe(0);
+    expect(big.byteLength).toBe(big.buffer.byteLength);
+    expect(big[8191]).toBe(8191);
+  });
+
   it('keeps tensor parameters and handles scalars and empty tensors', () => {
     const tensors: Tensor[] = [
       { name: 'scalar', datatype: 'INT32', shape: [], data: Int32Array.of(42), parameters: { unit: 'ms' } },

@@ -71,18 +71,24 @@ export function encodeFrame(
   const role = isResponse ? 'output' : 'input';
   const binaryTensors: Tensor[] = [];
   let binaryLength = 0;
-  const names = new Set<string>();
-  const described = tensors.map((tensor): RequestInput => {
+  // Every reply goes through here: no more objects per tensor than its JSON needs.
+  const described = tensors.map((tensor, i): RequestInput => {
     const where = `${role} "${tensor.name}"`;
-    if (tensor.name === '' || names.has(tensor.name)) {
+    if (tensor.name === '' || tensors.findLastIndex((t) => t.name === tensor.name) !== i) {
       throw new FoglineError('INVALID_ARG', `${where}: tensor names must be non-empty and unique`);
     }
-    names.add(tensor.name);
     checkTensorData(tensor, elementCount(tensor.shape, where, DEFAULT_CODEC_LIMITS), where);
-    const entry: RequestInput = { name: tensor.name, shape: [...tensor.shape], datatype: tensor.datatype };
+    // Only stringified: the tensor's own shape array will do.
+    const entry: RequestInput = {
+      name: tensor.name,
+      shape: tensor.shape as number[],
+      datatype: tensor.datatype,
+    };
     if (wantsBinary(tensor, options)) {
       const size = binaryByteLength(tensor);
-      entry.parameters = { ...tensor.parameters, [BINARY_DATA_SIZE]: size };
+      entry.parameters = tensor.parameters
+        ? { ...tensor.parameters, [BINARY_DATA_SIZE]: size }
+        : { [BINARY_DATA_SIZE]: size };
       binaryTensors.push(tensor);
       binaryLength += size;
     } else {

@@ -90,9 +90,8 @@ export function readTensorBytes(
 function numericView(datatype: NumericDatatype, bytes: Uint8Array, count: number): NumericTypedArray {
   const Ctor = TYPED_ARRAY_OF[datatype];
   if (bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0) return new Ctor(bytes.buffer, bytes.byteOffset, count);
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return new Ctor(copy.buffer, 0, count);
+  const copy = alignedCopy(bytes);
+  return new Ctor(copy.buffer, copy.byteOffset, count);
 }
 
 function readBytesElements(bytes: Uint8Array, count: number, where: string): Uint8Array[] {
@@ -125,4 +124,32 @@ function readBytesElements(bytes: Uint8Array, count: number, where: string): Uin
     );
   }
   return elements;
+}
+
+/**
+ * Copies of unaligned tensors are bump-allocated from shared slabs, each tensor 8-byte aligned: an
+ * MQTT request's tensor is usually unaligned (its payload starts wherever its packet did in the
+ * socket's read), so a backing store of its own per tensor (or, from Node's 8 KB Buffer pool, a new
+ * pool every two or three 3 kB tensors) was allocated and freed for nearly every request. A slab
+ * serves ~20 such tensors. It stays alive while any tensor in it does, which costs at most one slab
+ * per long-lived tensor among short-lived ones. A view into a slab never owns its whole buffer, so it
+ * is never transferred to a worker (inference-engine.ts transfers only buffers a feed owns whole).
+ */
+const SLAB_BYTES = 64 * 1024;
+/** Larger tensors get a buffer of their own. */
+const SLAB_MAX_TENSOR_BYTES = SLAB_BYTES / 4;
+let slab = new ArrayBuffer(0);
+let slabUsed = 0;
+
+function alignedCopy(bytes: Uint8Array): Uint8Array {
+  const size = bytes.length;
+  if (size > SLAB_MAX_TENSOR_BYTES) return bytes.slice();
+  if (slabUsed + size > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const copy = new Uint8Array(slab, slabUsed, size);
+  copy.set(bytes);
+  slabUsed += (size + 7) & ~7;
+  return copy;
 }

@@ -7,6 +7,10 @@
 
 import type { Clock } from '../clock.ts';
 import { FoglineError } from '../errors.ts';
+import { ExpiryList } from './expiry-list.ts';
+
+/** Every pending `race` of the process, behind one timer (expiry-list.ts). */
+const races = new ExpiryList();
 
 export class Deadline {
   private readonly expiresAt: number;
@@ -38,22 +42,24 @@ export class Deadline {
     const ms = this.remainingMs();
     if (ms <= 0) {
       work.catch(() => {});
-      return Promise.reject(new FoglineError('DEADLINE_EXCEEDED', `budget spent before ${what} finished`));
+      return Promise.reject(exceeded(what));
     }
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new FoglineError('DEADLINE_EXCEEDED', `budget spent before ${what} finished`));
-      }, ms);
+      const expiry = races.add(ms, () => reject(exceeded(what)));
       work.then(
         (value) => {
-          clearTimeout(timer);
+          races.remove(expiry);
           resolve(value);
         },
         (err: unknown) => {
-          clearTimeout(timer);
+          races.remove(expiry);
           reject(err);
         },
       );
     });
   }
+}
+
+function exceeded(what: string): FoglineError {
+  return new FoglineError('DEADLINE_EXCEEDED', `budget spent before ${what} finished`);
 }

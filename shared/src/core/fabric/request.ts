@@ -106,7 +106,9 @@ export function readFabricRequest(payload: Uint8Array, limits: FabricRequestLimi
   }
   const header = decoded.header;
   const id = typeof header.id === 'string' ? header.id : undefined;
-  const replyTo = replyTopicOf(header.parameters?.reply_to);
+  const topic = header.parameters?.reply_to;
+  const deviceId = deviceOfReplyTopic(topic);
+  const replyTo = deviceId === undefined ? undefined : (topic as string);
   if (decoded.kind !== 'request') {
     throw new RequestRejection(
       new FoglineError('INVALID_ARG', 'infer topic carries requests only'),
@@ -114,14 +116,13 @@ export function readFabricRequest(payload: Uint8Array, limits: FabricRequestLimi
       id,
     );
   }
-  if (replyTo === undefined) {
+  if (replyTo === undefined || deviceId === undefined) {
     const err = new FoglineError(
       'INVALID_ARG',
       'request has no valid parameters.reply_to (fogline/v1/device/{id}/reply)',
     );
     throw new RequestRejection(err, undefined, id);
   }
-  const deviceId = REPLY_TOPIC.exec(replyTo)![1]!;
   const deadline = header.parameters?.deadline_ms;
   let deadlineMs = limits.defaultDeadlineMs;
   if (deadline !== undefined) {
@@ -141,29 +142,27 @@ export function readFabricRequest(payload: Uint8Array, limits: FabricRequestLimi
     }
     deadlineMs = Math.min(deadline, limits.maxDeadlineMs);
   }
-  const request: FabricRequest = {
-    id,
-    replyTo,
-    deviceId,
-    deadlineMs,
-    tensors: decoded.tensors,
-    ...traceOf(header.parameters?.traceparent, replyTo, id),
-  };
+  // Built once, fields added in place: a request lives as long as it is in flight.
+  const request: Mutable<FabricRequest> = { id, replyTo, deviceId, deadlineMs, tensors: decoded.tensors };
+  const trace = header.parameters?.traceparent;
+  if (trace !== undefined) request.traceparent = traceOf(trace, replyTo, id);
   const scale = header.parameters?.input_scale;
   const zero = header.parameters?.input_zero_point;
   if (scale === undefined && zero === undefined) return request;
   try {
-    return { ...request, inputQuantization: readQuantization(scale, zero) };
+    request.inputQuantization = readQuantization(scale, zero);
+    return request;
   } catch (err) {
     throw new RequestRejection(fromUnknown(err), replyTo, id);
   }
 }
 
-/** `parameters.traceparent`, when present: strictly valid (traceparent.ts) or the request is refused. */
-function traceOf(value: unknown, replyTo: string, id: string | undefined): { traceparent?: Traceparent } {
-  if (value === undefined) return {};
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** `parameters.traceparent`: strictly valid (traceparent.ts) or the request is refused. */
+function traceOf(value: unknown, replyTo: string, id: string | undefined): Traceparent {
   const traceparent = parseTraceparent(value);
-  if (traceparent !== undefined) return { traceparent };
+  if (traceparent !== undefined) return traceparent;
   const err = new FoglineError(
     'INVALID_ARG',
     'parameters.traceparent must be a W3C traceparent (00-<trace id>-<parent id>-<flags>)',
@@ -182,11 +181,16 @@ function readQuantization(scale: unknown, zero: unknown = 0): TensorQuantization
   return Object.freeze({ scale, zero_point: zero as number });
 }
 
-/** The reply topic, only when it is exactly a device's reply topic with a valid id. */
-function replyTopicOf(value: unknown): string | undefined {
+/** The device id of `value` when it is exactly a device's reply topic with a valid id, else undefined. */
+function deviceOfReplyTopic(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const match = REPLY_TOPIC.exec(value);
-  return match && isValidId(match[1]) && topics.reply(match[1]) === value ? value : undefined;
+  return match && isValidId(match[1]) && topics.reply(match[1]) === value ? match[1] : undefined;
+}
+
+/** The reply topic, only when it is exactly a device's reply topic with a valid id. */
+function replyTopicOf(value: unknown): string | undefined {
+  return deviceOfReplyTopic(value) === undefined ? undefined : (value as string);
 }
 
 /**

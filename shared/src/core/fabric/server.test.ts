@@ -29,6 +29,7 @@ function serverWith(answer?: FabricServerOptions['answer']) {
   let dropped = 0;
   const duplicates: string[] = [];
   let publishFails = false;
+  const servedAt: number[] = [];
   const server = new FabricServer({
     clock,
     defaultDeadlineMs: 1000,
@@ -54,6 +55,7 @@ function serverWith(answer?: FabricServerOptions['answer']) {
     onDrop: () => dropped++,
     onDuplicate: (req) => duplicates.push(req.id ?? '(none)'),
     onPublishError: (err) => publishErrors.push(err),
+    onServed: (receivedAt) => servedAt.push(receivedAt),
   });
   const replies = () => published.map((p) => ({ topic: p.topic, reply: readFabricReply(p.payload) }));
   return {
@@ -65,6 +67,7 @@ function serverWith(answer?: FabricServerOptions['answer']) {
     replies,
     dropped: () => dropped,
     duplicates,
+    servedAt,
     failPublish: () => {
       publishFails = true;
     },
@@ -111,6 +114,20 @@ describe('FabricServer', () => {
     await s.server.serve(request('dev-1'), 'dev-1', s.clock.now());
     expect(s.replies()).toMatchObject([{ reply: { ok: false, id: 'r1', code: 'DEADLINE_EXCEEDED' } }]);
     expect(s.errors).toEqual(['DEADLINE_EXCEEDED']);
+  });
+
+  it('calls onServed once per message, when it is done with it, whatever became of it', async () => {
+    const s = serverWith();
+    const replied = s.server.serve(request('dev-1', 'a'), 'dev-1', 1);
+    expect(s.servedAt).toEqual([]);
+    await replied;
+    expect(s.servedAt).toEqual([1]);
+    await s.server.serve(new Uint8Array([1, 2, 3]), undefined, 2); // dropped: nobody to answer
+    await s.server.serve(request('dev-2'), 'dev-1', 3); // PERMISSION_DENIED
+    s.failPublish();
+    await s.server.serve(request('dev-1', 'b'), 'dev-1', 4); // its reply fails
+    expect(s.servedAt).toEqual([1, 2, 3, 4]);
+    expect(s.server.inFlight).toBe(0);
   });
 
   it('never rejects: a reply that cannot be published goes to onPublishError', async () => {

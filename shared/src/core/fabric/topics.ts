@@ -56,9 +56,29 @@ export const topics = {
 
 /** Whether `topic` matches `filter`, where `+` stands for one whole level ([MQTT-4.7.1-3]); no `#`. */
 export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  return f.length === t.length && f.every((level, i) => level === '+' || level === t[i]);
+  return topicMatcher(filter)(topic);
+}
+
+/**
+ * `topicMatches` for one filter, prepared once: a broker's subscriber checks every message published
+ * on it (requests and replies alike), so the check splits nothing and allocates nothing.
+ */
+export function topicMatcher(filter: string): (topic: string) => boolean {
+  if (!filter.includes('+')) return (topic) => topic === filter;
+  const levels = filter.split('/');
+  const last = levels.length - 1;
+  return (topic) => {
+    let at = 0;
+    for (let i = 0; i <= last; i++) {
+      const slash = topic.indexOf('/', at);
+      if (i === last ? slash !== -1 : slash === -1) return false;
+      const end = i === last ? topic.length : slash;
+      const level = levels[i]!;
+      if (level !== '+' && (end - at !== level.length || !topic.startsWith(level, at))) return false;
+      at = end + 1;
+    }
+    return true;
+  };
 }
 
 /** The device id of a device topic (`fogline/v1/device/{id}/...`), or undefined. */
