@@ -8,12 +8,13 @@
  * cache's per-version hits, misses and their times sit with the other per-version totals; its
  * server-wide size, entries and evictions come from `watchResponseCache`.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { AuditDriftCheck } from '../audits/audit-drift-check.ts';
 import type { AuditIntakeCounts } from '../audits/audit-intake.ts';
 import type { ModelInstance } from '../serving/model-instance.ts';
 import type { ResponseCacheStats } from '../serving/response-cache.ts';
 import { type FieldSource, registerFieldMetrics } from './field-metrics.ts';
+import { CounterTallies, HistogramTallies } from './tallies.ts';
 
 const DIRECT_DEVICE_OUTCOMES = ['received', 'answered', 'errors', 'dropped'] as const;
 type DirectDeviceOutcome = (typeof DIRECT_DEVICE_OUTCOMES)[number];
@@ -89,8 +90,9 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 export class CloudMetrics {
   readonly registry = new Registry();
   readonly inferRequests: Counter<'model' | 'version' | 'status'>;
-  readonly inferLatency: Histogram<'model' | 'version'>;
-  readonly batchSize: Histogram<'model'>;
+  private readonly requestTallies: CounterTallies<'model' | 'version' | 'status'>;
+  private readonly inferLatency: HistogramTallies;
+  private readonly batchSize: HistogramTallies;
   readonly rateLimited: Counter<'key'>;
   readonly authFailures: Counter<'reason'>;
   private readonly serving = new Set<ModelInstance>();
@@ -101,26 +103,29 @@ export class CloudMetrics {
       collectDefaultMetrics({ register: this.registry, prefix: 'fogline_' });
       for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(`fogline_${name}`);
     }
+    // Counted per request through tallies (tallies.ts), flushed into the Counter when scraped.
+    let tallies: CounterTallies<'model' | 'version' | 'status'> | undefined;
     this.inferRequests = new Counter({
       name: 'fogline_inference_requests_total',
       help: 'Inference requests answered, by model, version and HTTP status (model and version empty when the request named no serving model).',
       labelNames: ['model', 'version', 'status'],
       registers,
+      collect: () => tallies?.flush(),
     });
-    this.inferLatency = new Histogram({
-      name: 'fogline_inference_request_duration_seconds',
-      help: 'Time from request arrival to response, successful inference requests.',
-      labelNames: ['model', 'version'],
-      buckets: LATENCY_BUCKETS_S,
-      registers,
-    });
-    this.batchSize = new Histogram({
-      name: 'fogline_inference_batch_size',
-      help: 'Samples per batch handed to onnxruntime.',
-      labelNames: ['model'],
-      buckets: BATCH_BUCKETS,
-      registers,
-    });
+    tallies = new CounterTallies(this.inferRequests);
+    this.requestTallies = tallies;
+    this.inferLatency = new HistogramTallies(
+      'fogline_inference_request_duration_seconds',
+      'Time from request arrival to response, successful inference requests.',
+      LATENCY_BUCKETS_S,
+      this.registry,
+    );
+    this.batchSize = new HistogramTallies(
+      'fogline_inference_batch_size',
+      'Samples per batch handed to onnxruntime.',
+      BATCH_BUCKETS,
+      this.registry,
+    );
     this.rateLimited = new Counter({
       name: 'fogline_rate_limited_total',
       help: 'Requests refused with 429 by the per-key token bucket.',
@@ -188,7 +193,7 @@ export class CloudMetrics {
     }
     let child = byStatus.get(status);
     if (!child) {
-      child = this.inferRequests.labels({
+      child = this.requestTallies.tally({
         model: instance?.name ?? '',
         version: instance ? String(instance.version) : '',
         status: String(status),
@@ -201,7 +206,7 @@ export class CloudMetrics {
   observeLatency(instance: ModelInstance, seconds: number): void {
     let child = this.latencyChildren.get(instance);
     if (!child) {
-      child = this.inferLatency.labels({ model: instance.name, version: String(instance.version) });
+      child = this.inferLatency.tally({ model: instance.name, version: String(instance.version) });
       this.latencyChildren.set(instance, child);
     }
     child.observe(seconds);
@@ -304,7 +309,7 @@ export class CloudMetrics {
   /** Starts observing a serving model version (batch sizes, queue depth). */
   watch(instance: ModelInstance): void {
     this.serving.add(instance);
-    const histogram = this.batchSize.labels({ model: instance.name });
+    const histogram = this.batchSize.tally({ model: instance.name });
     instance.batcher.stats.onBatch((samples) => histogram.observe(samples));
   }
 
