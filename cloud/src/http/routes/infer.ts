@@ -99,9 +99,11 @@ export async function handleInfer(req: RequestView, deps: CloudAppDeps): Promise
       out = await compressBody(out, coding);
       headers['content-encoding'] = coding;
     }
-    served.requests.recordCompute(inputMs, performance.now() - encodeStarted);
-    finish(deps, served, started, 200);
-    deps.logRequest?.(requestLine(req, id, 200, started));
+    const outputMs = performance.now() - encodeStarted;
+    // On a socket, the bookkeeping waits until the answer is written (setImmediate runs after this
+    // turn's writes): a lone request's latency does not include it. `app.request()` has no socket.
+    if (req.incoming) setImmediate(answered, deps, served, req, id, started, inputMs, outputMs);
+    else answered(deps, served, req, id, started, inputMs, outputMs);
     return { status: 200, headers, body: out };
   } catch (err) {
     const e = fromUnknown(err);
@@ -122,6 +124,21 @@ function inferenceHeaderLength(value: string | undefined, bodyLength: number): n
     );
   }
   return n;
+}
+
+/** Statistics, metrics and the request log of an answered request. */
+function answered(
+  deps: CloudAppDeps,
+  served: ModelInstance,
+  req: RequestView,
+  id: string | undefined,
+  started: number,
+  inputMs: number,
+  outputMs: number,
+): void {
+  served.requests.recordCompute(inputMs, outputMs);
+  finish(deps, served, started, 200);
+  deps.logRequest?.(requestLine(req, id, 200, started));
 }
 
 function finish(
