@@ -32,6 +32,9 @@ describe('device.feedback, device → edge → cloud', () => {
       expect(device.feedback(result.requestId, label)).toBe(true);
     }
     await eventually(() => device.stats().feedback.sent === images.length, 5000);
+    // Each answer's audit goes out on a 0 ms timer (audit-sampler.ts); a timer set now runs after all
+    // of them, so the count read next includes every audit sampled.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const { audits, feedback } = device.stats();
     expect(feedback).toMatchObject({ unknownRequest: 0, duplicate: 0, notSent: 0 });
     const done = () => {

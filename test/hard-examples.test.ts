@@ -59,6 +59,9 @@ describe('fogline examples export', () => {
       imageOf.set(result.requestId, i);
       expect(device.feedback(result.requestId, labels[i]!)).toBe(true);
     }
+    // Each answer's audit goes out on a 0 ms timer (audit-sampler.ts); a timer set now runs after all
+    // of them, so the count read next includes every audit sampled.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const { audits } = device.stats();
     await eventually(() => {
       const c = cloud.server.auditCounts!;
