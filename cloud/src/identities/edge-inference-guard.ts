@@ -71,15 +71,16 @@ export interface EdgeGuardOptions {
   clock?: Clock;
 }
 
-/** `<edgeId>:<token>` split, or null when the credential is not in the edge form. */
 /** Who a credential proved to be: an edge, or an API key's record. */
 type Proven = { readonly edgeId: string } | { readonly record: ApiKeyRecord };
 
+/** What `admit` answers for it: the key's record, or null for an edge. */
 function recordOf(who: Proven | Promise<Proven>): ApiKeyRecord | null | Promise<ApiKeyRecord | null> {
   if (who instanceof Promise) return who.then(recordOf) as Promise<ApiKeyRecord | null>;
   return 'record' in who ? who.record : null;
 }
 
+/** `<edgeId>:<token>` split, or null when the credential is not in the edge form. */
 export function parseEdgeCredential(credential: string): { edgeId: string; token: string } | null {
   const colon = credential.indexOf(':');
   if (colon <= 0) return null;
@@ -237,7 +238,7 @@ export function edgeInferenceGuard(options: EdgeGuardOptions): EdgeInferenceGuar
       if (proven !== undefined) return readmit(proven);
       const prove = (who: Proven) => {
         proofs.prove(connection, authorization!, who);
-        return 'record' in who ? who.record : null;
+        return recordOf(who);
       };
       const unproven = (err: unknown): never => {
         proofs.forget(connection);
