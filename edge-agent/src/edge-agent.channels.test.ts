@@ -115,11 +115,12 @@ describe('device policy publishing', () => {
 });
 
 describe('reports from devices', () => {
-  it('answers every request on time while a device floods reports; reports over budget are dropped and counted', async () => {
+  it('answers every request on time while a device floods reports; reports over budget are dropped, counted and in the metrics', async () => {
     await withAgentAndDevice(
       {
         devices: [device, other],
         routingThreshold: 0,
+        metrics: { port: 0 },
         localBroker: {
           kind: 'embedded',
           host: '127.0.0.1',
@@ -128,7 +129,7 @@ describe('reports from devices', () => {
           reportRate: { ratePerSec: 5, burst: 20 },
         },
       },
-      async ({ agent, url }, dev) => {
+      async ({ agent, url, info }, dev) => {
         const seen: string[] = [];
         agent.onReport((deviceId, report) => seen.push(`${deviceId}:${report.kind}`));
         const report = Buffer.from(encodeDeviceReport({ kind: 'histogram', body: { bins: [1, 2, 3] } }));
@@ -174,6 +175,12 @@ describe('reports from devices', () => {
         expect(seen.length).toBe(counts.accepted.histogram);
         expect(seen[0]).toBe('dev-1:histogram');
         expect(agent.telemetry().counts.received).toBe(50);
+        // Not silent: an operator sees the drops on /metrics (a device flooding, or an older SDK's).
+        const metrics = await (await fetch(`http://127.0.0.1:${info.metrics!.port}/metrics`)).text();
+        expect(metrics).toContain(`fogline_edge_reports_dropped_total ${counts.dropped}`);
+        expect(metrics).toContain(
+          `fogline_edge_reports_total{kind="histogram"} ${counts.accepted.histogram}`,
+        );
       },
     );
   });

@@ -82,7 +82,11 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
       starting ??= startAgent(config, telemetry, registry, reports, driftListeners).then(async (r) => {
         running = r;
         if (config.metrics) {
-          const render = () => renderEdgeMetrics(snapshot(), { lateCorrections: running?.late?.counts() });
+          const render = () =>
+            renderEdgeMetrics(snapshot(), {
+              lateCorrections: running?.late?.counts(),
+              reports: reports.counts(running?.bus.reportsDropped()),
+            });
           r.metrics = await startMetricsEndpoint(config.metrics, render).catch(async (err: unknown) => {
             running = undefined;
             await stopAgent(config, r);

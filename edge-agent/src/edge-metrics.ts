@@ -9,6 +9,7 @@ import type { BreakerState } from './cloud-breaker.ts';
 import type { TelemetryMessage } from './edge-telemetry.ts';
 import type { LateCorrectionsCounts } from './late-corrections.ts';
 import type { HistogramSnapshot } from './latency-histogram.ts';
+import type { ReportCounts } from './report-inbox.ts';
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
 
@@ -49,6 +50,8 @@ const PROCESS_START_SEC = Math.round(Date.now() / 1000 - process.uptime());
 export interface EdgeMetricsExtras {
   /** The late corrections' counts, where the edge keeps them (a cloud and a byte budget). */
   readonly lateCorrections?: LateCorrectionsCounts | undefined;
+  /** The devices' reports read and dropped (report-inbox.ts). */
+  readonly reports?: ReportCounts | undefined;
   readonly startTimeSec?: number;
 }
 
@@ -121,6 +124,7 @@ export function renderEdgeMetrics(t: TelemetryMessage, extras: EdgeMetricsExtras
     ).histogram(t.latencyMs.cloud),
     ...driftFamilies(t),
     ...lateCorrectionFamilies(extras.lateCorrections),
+    ...reportFamilies(extras.reports),
     ...processFamilies(startTimeSec),
   ];
   return `${families.flatMap((f) => f.lines).join('\n')}\n`;
@@ -204,6 +208,24 @@ function lateCorrectionFamilies(c: LateCorrectionsCounts | undefined): Family[] 
       'Bytes the late-correction store holds on disk.',
     ).sample(c.bytes),
   ];
+}
+
+/** Device reports read by kind, and dropped over the embedded broker's per-device report bucket. */
+function reportFamilies(r: ReportCounts | undefined): Family[] {
+  if (!r) return [];
+  const read = new Family(
+    'fogline_edge_reports_total',
+    'counter',
+    'Device reports read, by kind (audit, feedback, histogram).',
+  );
+  for (const [kind, n] of Object.entries(r.accepted)) read.sample(n, { kind });
+  if (r.dropped === undefined) return [read]; // an external broker: it has no report bucket
+  const dropped = new Family(
+    'fogline_edge_reports_dropped_total',
+    'counter',
+    "Device reports the embedded broker dropped over a device's report bucket (reportRate).",
+  ).sample(r.dropped);
+  return [read, dropped];
 }
 
 /** The same names prom-client gives the cloud's process metrics. */
