@@ -25,6 +25,13 @@ const credential = { id: 'dev-1', token: 'tok-1' };
 /** A device whose application escalates everything (not pinned): it sends no histograms. */
 const escalating = { id: 'dev-2', token: 'tok-2' };
 const ESCALATE = { score: 'margin', threshold: ALWAYS_ESCALATE_THRESHOLD } as const;
+/**
+ * The device's report budget and the edge's report bucket, opened: this test counts windows of exact
+ * histograms (250 inferences each, up to ~15/s here), which a default budget (2/s) would hold back and
+ * merge (nothing lost, but the windows would no longer be 500). The budgets have their own test
+ * (device-sdk/src/device-report-budget.test.ts).
+ */
+const OPEN = { ratePerSec: 10_000, burst: 10_000 };
 let dir = '';
 let fixture: AgentFixture;
 let device: Device;
@@ -68,6 +75,7 @@ beforeAll(async () => {
     modelsDir: models,
     routingThreshold: 0,
     drift: { windowRequests: WINDOW, calmWindows: 2 },
+    localBroker: { kind: 'embedded', host: '127.0.0.1', mqttPort: 0, publishRate: OPEN, reportRate: OPEN },
     logger: { info: (m) => lines.push(m), warn: (m) => lines.push(m) },
   });
   fixture.agent.onDriftAlarm((alarm) => alarms.push(alarm));
@@ -80,10 +88,7 @@ beforeAll(async () => {
     runtime: 'node',
     // Histograms of exactly 250 inferences: two make a window of the edge.
     driftHistogram: { everyRequests: 250 },
-    // Few audits (this test counts histograms, not audits): at the alarm's audit rate, a phase's burst
-    // of audits with its six histograms could pass the edge's per-device report bucket (5/s, burst 20),
-    // which would drop a histogram and shift the windows counted here.
-    auditBudget: { ratePerSec: 0.5, burst: 2 },
+    auditBudget: OPEN,
     onStateChange: (s) => states.push(s),
   });
   escalator = await connectDevice({

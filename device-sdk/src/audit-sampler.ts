@@ -8,28 +8,23 @@
 import {
   type AuditBody,
   auditReport,
-  type Clock,
   type DeviceReport,
   seededRandom,
   type Tensor,
   type TensorDatatype,
   type TensorQuantization,
-  TokenBucket,
 } from '@fogline/shared';
 import type { InferResult } from './answer.ts';
-
-/**
- * Audits a device may send per second (and in a burst): below the edge broker's report bucket (5/s,
- * burst 20 per device), so audits, the least urgent reports, never crowd out score histograms.
- */
-export const DEFAULT_AUDIT_BUDGET = Object.freeze({ ratePerSec: 2, burst: 10 });
 
 export interface AuditCounts {
   /** Audits handed to the broker. */
   readonly sent: number;
   /** Sampled but not sent: offline, or a body the report channel refuses (e.g. too big an input). */
   readonly notSent: number;
-  /** Sampled but over the device's audit budget (`auditBudget`): dropped before anything is built. */
+  /**
+   * Sampled but over the device's report budget (`auditBudget`; report-budget.ts), or while a score
+   * histogram waits for it: dropped before anything is built.
+   */
   readonly overBudget: number;
 }
 
@@ -40,16 +35,15 @@ export interface AuditSamplerOptions {
   readonly send: (report: DeviceReport) => boolean;
   /** Runs `task` after the current answer has been delivered (default: a 0 ms timer). */
   readonly defer?: (task: () => void) => void;
-  /** Most audits per second and in a burst; default DEFAULT_AUDIT_BUDGET. */
-  readonly budget?: { readonly ratePerSec: number; readonly burst: number };
-  readonly clock?: Clock;
+  /** A token of the device's report budget for one audit (ReportBudget.trySpare); false: none. */
+  readonly takeBudget: () => boolean;
 }
 
 export class AuditSampler {
   readonly #random: () => number;
   readonly #send: (report: DeviceReport) => boolean;
   readonly #defer: (task: () => void) => void;
-  readonly #budget: TokenBucket;
+  readonly #takeBudget: () => boolean;
   #sent = 0;
   #notSent = 0;
   #overBudget = 0;
@@ -58,19 +52,11 @@ export class AuditSampler {
     this.#random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.#send = options.send;
     this.#defer = options.defer ?? ((task) => setTimeout(task, 0));
-    this.#budget = new TokenBucket({
-      ...(options.budget ?? DEFAULT_AUDIT_BUDGET),
-      ...(options.clock && { clock: options.clock }),
-    });
+    this.#takeBudget = options.takeBudget;
   }
 
   get counts(): AuditCounts {
     return { sent: this.#sent, notSent: this.#notSent, overBudget: this.#overBudget };
-  }
-
-  /** Takes one token of the audit budget (feedback shares it); false, counted nowhere, when empty. */
-  takeBudget(): boolean {
-    return this.#budget.tryTake().ok;
   }
 
   /**
@@ -81,7 +67,7 @@ export class AuditSampler {
     // One draw per request whatever the rate, so a seeded device samples the same requests at any p.
     const draw = this.#random();
     if (!(draw < rate)) return;
-    if (!this.#budget.tryTake().ok) {
+    if (!this.#takeBudget()) {
       this.#overBudget++;
       return;
     }

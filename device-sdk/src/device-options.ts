@@ -84,9 +84,10 @@ export interface ConnectDeviceOptions {
   /** Seed of the audit sampling draws (docs/device-sdk.md "Audits"), for reproducible tests. Default: random. */
   auditSeed?: number;
   /**
-   * Most audits per second and in a burst (docs/device-sdk.md "Audits"). Default 2/s, burst 10: below
-   * the edge's report budget; every other report (score histograms, `device.report`) takes from it
-   * too, so audits yield and histograms get through even at thousands of inferences per second.
+   * The device's report budget: most reports per second and in a burst (docs/device-sdk.md "Report
+   * budget"). Default 2/s, burst 10: below the edge broker's per-device report bucket (5/s, burst 20),
+   * which drops what passes it; keep it below that bucket. Score histograms come first (one without
+   * a token waits for the next, windows cut meanwhile merged into it), audits and feedback get the rest.
    */
   auditBudget?: { ratePerSec: number; burst: number };
   /**

@@ -44,6 +44,7 @@ import { type LoadedModel, ModelSlot } from './model-slot.ts';
 import { ModelUpdater, type UpdatedModel } from './model-updater.ts';
 import type { DurableQueue, StoreAndForward } from './offline/store-and-forward.ts';
 import { forwardFrom } from './offline/stored-answer.ts';
+import { ReportLane } from './report-lane.ts';
 import type { ModelRuntime } from './runtime/model-runtime.ts';
 import { type ScoreHistogram, scoreHistogramOf } from './score-histogram.ts';
 import { type ConnectionState, MqttTransport } from './transport/mqtt-transport.ts';
@@ -74,18 +75,13 @@ export class Device {
   readonly #policy: PolicyInEffect;
   /** Score histograms for drift detection; undefined without a drift block for this model. */
   #histogram: ScoreHistogram | undefined;
+  /** Audits, feedback, histograms and `report` within one budget: histograms first. */
+  readonly #reports: ReportLane;
   readonly #audits: AuditSampler;
   /** Recent requests `feedback` can label (none kept when the `feedbackWindow` option is false). */
   readonly #feedback: FeedbackWindow;
   readonly #corrections: CorrectionInbox;
-  readonly #stats: Omit<DeviceStats, 'audits' | 'feedback' | 'corrections'> = {
-    local: 0,
-    escalated: 0,
-    answeredUpstream: 0,
-    fallbacks: 0,
-    reportsSent: 0,
-    reportsNotSent: 0,
-  };
+  readonly #stats = { local: 0, escalated: 0, answeredUpstream: 0, fallbacks: 0 };
   readonly #idPrefix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   #nextId = 0;
   /** Classes the model scores (its output's length), known from the first answer. */
@@ -109,7 +105,6 @@ export class Device {
       pinned: settings.pinPolicy,
       onEvent: settings.onPolicy,
     });
-    this.#histogram = scoreHistogramOf(this.#slot.current, settings, (report) => this.report(report));
     const { load } = parts;
     const current = () => this.#slot.current.modelVersion;
     const swap = (next: UpdatedModel) => this.#swap(next);
@@ -117,16 +112,19 @@ export class Device {
       load && settings.modelUpdates
         ? new ModelUpdater({ settings, current, load, swap, events: this.#events })
         : undefined;
-    // Audits and feedback: reports like any other, uncounted, none once closed.
+    // Every report: QoS 0, none once closed (audits and feedback count their own).
     const send = (report: DeviceReport) =>
       !this.#closed &&
       this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report));
     const { auditSeed: seed, auditBudget: budget, clock } = settings;
-    this.#audits = new AuditSampler({ seed, ...(budget && { budget }), clock, send });
+    this.#reports = new ReportLane({ budget, clock, publish: send });
+    this.#histogram = scoreHistogramOf(this.#slot.current, settings, this.#reports.histogram);
+    const takeBudget = () => this.#reports.trySpare();
+    this.#audits = new AuditSampler({ seed, takeBudget, send });
     this.#feedback = new FeedbackWindow({
       ...(settings.feedbackWindow || { maxRequests: 0, maxAgeMs: 0 }),
       clock,
-      takeBudget: () => this.#audits.takeBudget(),
+      takeBudget,
       send,
     });
     this.#corrections = new CorrectionInbox({ deviceId: this.deviceId, config: parts.model.config });
@@ -216,6 +214,7 @@ export class Device {
   stats(): DeviceStats & { queued: number; inFlight: number } {
     return {
       ...this.#stats,
+      ...this.#reports.counts,
       audits: this.#audits.counts,
       feedback: this.#feedback.counts,
       corrections: this.#corrections.counts,
@@ -357,16 +356,13 @@ export class Device {
 
   /**
    * Sends a report to the edge (docs/device-sdk.md "Reports"): the lowest-priority traffic, QoS 0,
-   * never queued; the edge's broker drops reports over the device's report budget. Returns whether it
-   * was handed to the broker. An invalid report is INVALID_ARG.
+   * never queued; the edge's broker drops reports over its per-device report bucket. It takes a token
+   * of the device's report budget when there is one (audits yield). Returns whether it was handed to
+   * the broker. An invalid report is INVALID_ARG.
    */
   report(report: DeviceReport): boolean {
     if (this.#closed) throw new FoglineError('UNAVAILABLE', `device "${this.deviceId}" is closed`);
-    this.#audits.takeBudget(); // audits yield: with histograms they stay under the edge's report budget
-    const sent = this.#transport.publishAtMostOnce(topics.report(this.deviceId), encodeDeviceReport(report));
-    if (sent) this.#stats.reportsSent++;
-    else this.#stats.reportsNotSent++;
-    return sent;
+    return this.#reports.report(report);
   }
 
   /**
@@ -380,6 +376,7 @@ export class Device {
   /** Answers every pending request locally (degraded), disconnects cleanly, releases the model. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#reports.close(); // histograms waiting for the budget, and the last one, go now (best effort)
     this.#histogram?.close();
     this.#updater?.close();
     this.#closed = true;
@@ -394,6 +391,6 @@ export class Device {
     this.#slot.swap(next);
     this.#policy.switchModel(next.modelVersion, next.policy);
     this.#histogram?.close();
-    this.#histogram = scoreHistogramOf(next, this.#settings, (report) => this.report(report));
+    this.#histogram = scoreHistogramOf(next, this.#settings, this.#reports.histogram);
   }
 }

@@ -14,6 +14,9 @@ const reference: DriftReference = {
 
 let sent: DeviceReport[];
 let online: boolean;
+/** The report budget's call back while the sender holds a window back (undefined: none held). */
+let heldBack: (() => void) | undefined;
+let budgetEmpty: boolean;
 let wallMs: number;
 const histogramOf = (everyRequests: number, everyMs = 10_000) =>
   new ScoreHistogram({
@@ -22,7 +25,11 @@ const histogramOf = (everyRequests: number, everyMs = 10_000) =>
     now: () => wallMs,
     everyRequests,
     everyMs,
-    send: (r) => {
+    send: (r, retry) => {
+      if (budgetEmpty) {
+        heldBack = retry;
+        return false;
+      }
       if (online) sent.push(r);
       return online;
     },
@@ -32,6 +39,8 @@ beforeEach(() => {
   vi.useFakeTimers();
   sent = [];
   online = true;
+  budgetEmpty = false;
+  heldBack = undefined;
   wallMs = 1_000;
 });
 afterEach(() => vi.useRealTimers());
@@ -78,6 +87,28 @@ describe('score histogram', () => {
     vi.advanceTimersByTime(0);
     expect(sent.map((r) => r.body.counts)).toEqual([[2, 2, 0]]);
     h.add(0.99);
+    h.close();
+    expect(sent.map((r) => r.body.counts)).toEqual([
+      [2, 2, 0],
+      [0, 0, 1],
+    ]);
+  });
+
+  it('holds a window back for the report budget, merges what is cut meanwhile, sends it on the call back', () => {
+    const h = histogramOf(2);
+    budgetEmpty = true;
+    h.add(0.2);
+    h.add(0.2);
+    vi.advanceTimersByTime(0);
+    h.add(0.7);
+    h.add(0.7);
+    h.add(0.99); // the open window: not cut by the call back
+    vi.advanceTimersByTime(0);
+    expect(sent).toEqual([]);
+    budgetEmpty = false;
+    heldBack!();
+    expect(sent.map((r) => r.body.count)).toEqual([4]);
+    expect(sent[0]!.body.counts).toEqual([2, 2, 0]);
     h.close();
     expect(sent.map((r) => r.body.counts)).toEqual([
       [2, 2, 0],

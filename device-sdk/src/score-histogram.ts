@@ -4,7 +4,9 @@
  * score kind) is counted into the block's bins, and the window goes to the edge as a `histogram`
  * report of exactly `everyRequests` inferences, or of what there is every `everyMs`. Sending happens on a
  * timer, never inside `infer`: an answer never waits for it. A window the device could not hand to
- * the broker (offline) is kept and sent with the next one.
+ * the broker (offline) is kept and sent with the next one; one held back for the device's report
+ * budget (report-budget.ts) is kept and sent when the sender calls back, windows cut meanwhile
+ * merged into it: no inference is ever left out.
  */
 import {
   binOf,
@@ -31,7 +33,7 @@ export function scoreHistogramFor(
     readonly modelVersion: string;
     readonly when: { readonly everyRequests: number; readonly everyMs: number } | false;
   },
-  send: (report: DeviceReport) => boolean,
+  send: ScoreHistogramOptions['send'],
 ): ScoreHistogram | undefined {
   const { config, modelVersion: model, when } = device;
   const reference = config.drift;
@@ -47,8 +49,11 @@ export interface ScoreHistogramOptions {
   readonly now?: () => number;
   readonly everyRequests: number;
   readonly everyMs: number;
-  /** Hands a report to the broker; false when it could not (offline). */
-  readonly send: (report: DeviceReport) => boolean;
+  /**
+   * Hands a report to the broker; false when it could not (offline), or not yet (the report budget:
+   * then it calls `retry` once it can, and the report is sent again with what was cut since).
+   */
+  readonly send: (report: DeviceReport, retry: () => void) => boolean;
 }
 
 interface Window {
@@ -67,6 +72,8 @@ export class ScoreHistogram {
   #pending: Window | undefined;
   #timer: ReturnType<typeof setInterval>;
   #sendScheduled = false;
+  /** Sends what is pending, without cutting the open window (the sender's call back). */
+  readonly #retry = () => this.#send();
 
   constructor(options: ScoreHistogramOptions) {
     this.#options = options;
@@ -148,7 +155,7 @@ export class ScoreHistogram {
       window_start_ms: pending.startMs,
       window_end_ms: pending.endMs,
     });
-    if (send({ kind: 'histogram', body })) this.#pending = undefined;
+    if (send({ kind: 'histogram', body }, this.#retry)) this.#pending = undefined;
   }
 }
 
@@ -156,7 +163,7 @@ export class ScoreHistogram {
 export function scoreHistogramOf(
   loaded: LoadedModel,
   settings: Pick<DeviceSettings, 'driftHistogram'>,
-  send: (report: DeviceReport) => boolean,
+  send: ScoreHistogramOptions['send'],
 ): ScoreHistogram | undefined {
   const reference = loaded.model.config.drift;
   const when = settings.driftHistogram;
