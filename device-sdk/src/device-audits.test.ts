@@ -41,7 +41,7 @@ async function device(options: Partial<ConnectDeviceOptions> = {}): Promise<Devi
     edgeId: 'edge-a',
     policy: ALWAYS_LOCAL,
     auditSeed: 7,
-    // Far above the default 2/s: these tests send hundreds of requests a second.
+    // Far above the default 4/s: these tests send hundreds of requests a second.
     auditBudget: { ratePerSec: 100_000, burst: 100_000 },
     ...options,
   });
@@ -151,7 +151,7 @@ describe('audits', () => {
     expect(audits.every((a) => a.rate === 0.02)).toBe(true);
   });
 
-  it('keeps audits within its budget (default 2/s, burst 10), so score histograms always get through', async () => {
+  it('keeps audits within its budget (default 4/s, burst 16), so score histograms always get through', async () => {
     const d = await device({ auditBudget: { ratePerSec: 1, burst: 3 } });
     await setAuditRate(d, 1);
     for (let i = 0; i < 20; i++) await d.infer(image(i));

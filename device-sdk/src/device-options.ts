@@ -85,7 +85,7 @@ export interface ConnectDeviceOptions {
   auditSeed?: number;
   /**
    * The device's report budget: most reports per second and in a burst (docs/device-sdk.md "Report
-   * budget"). Default 2/s, burst 10: below the edge broker's per-device report bucket (5/s, burst 20),
+   * budget"). Default 4/s, burst 16: below the edge broker's per-device report bucket (5/s, burst 20),
    * which drops what passes it; keep it below that bucket. Score histograms come first (one without
    * a token waits for the next, windows cut meanwhile merged into it), audits and feedback get the rest.
    */

@@ -2,7 +2,7 @@
  * The device's report budget against the edge's report bucket, over real sockets: a real fogline
  * broker (Aedes) with the edge's default per-device report bucket (5/s, burst 20), a service
  * subscriber reading the report topics as the edge does, and a real SDK device (digits-tiny in
- * onnxruntime) at its default audit budget (2/s, burst 10). Every answer is audited (p = 1) and a
+ * onnxruntime) at its default audit budget (4/s, burst 16). Every answer is audited (p = 1) and a
  * histogram is cut every 10 inferences: far more reports than either bucket admits. Every inference
  * must still be counted in a histogram at the edge, and the edge must drop nothing.
  */

@@ -14,7 +14,7 @@ import { type Clock, type DeviceReport, TokenBucket } from '@fogline/shared';
  * Reports a device may send per second (and in a burst), by default: below the edge broker's report
  * bucket, so that the edge drops none of them. The `auditBudget` option sets it.
  */
-export const DEFAULT_AUDIT_BUDGET = Object.freeze({ ratePerSec: 2, burst: 10 });
+export const DEFAULT_AUDIT_BUDGET = Object.freeze({ ratePerSec: 4, burst: 16 });
 
 export interface ReportLaneOptions {
   /** Default DEFAULT_AUDIT_BUDGET. */
