@@ -202,7 +202,7 @@ export default async function run(args: string[] = []): Promise<void> {
       runtime: 'node',
       modelUpdates: false,
       auditSeed: 7,
-      // The device's own audit bucket (default 5/s) would cap 20 % of 50/s at 5/s: opened (the edge's
+      // The device's own report budget (default 4/s) would cap 20 % of 50/s at 4/s: opened (the edge's
       // report bucket too, audit-latency-edge.ts), so that the rate set is the rate sent.
       auditBudget: { ratePerSec: 1000, burst: 1000 },
     });

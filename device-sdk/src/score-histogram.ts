@@ -23,24 +23,6 @@ import type { LoadedModel } from './model-slot.ts';
 /** When a device sends its histogram, unless told otherwise. */
 export const HISTOGRAM_DEFAULTS = Object.freeze({ everyRequests: 500, everyMs: 10_000 });
 
-/**
- * The histogram of a device whose config has a drift block for the model it runs (`modelVersion`),
- * when the `driftHistogram` option (`when`) allows it; else undefined.
- */
-export function scoreHistogramFor(
-  device: {
-    readonly config: ModelConfig;
-    readonly modelVersion: string;
-    readonly when: { readonly everyRequests: number; readonly everyMs: number } | false;
-  },
-  send: ScoreHistogramOptions['send'],
-): ScoreHistogram | undefined {
-  const { config, modelVersion: model, when } = device;
-  const reference = config.drift;
-  if (!reference || !when || driftModelOf(reference) !== model) return undefined;
-  return new ScoreHistogram({ reference, model, ...when, send });
-}
-
 export interface ScoreHistogramOptions {
   readonly reference: DriftReference;
   /** `name:version` of the drift reference's model. */
