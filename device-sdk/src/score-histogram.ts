@@ -14,7 +14,6 @@ import {
   type DriftReference,
   driftModelOf,
   histogramReportBody,
-  type ModelConfig,
   type ScoreKind,
 } from '@fogline/shared';
 import type { DeviceSettings } from './device-options.ts';
