@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- stitched [--seconds N] [--rounds N] [--in-flight N] [--sizing probe|default]
- *   [--broker URL] [--broker-pid-file PATH] [--stitched-threads N]`: fogline's edge against what a team
+ *   [--broker URL] [--broker-pid-file PATH] [--stitched-threads N] [--no-mosquitto]`: fogline's edge against what a team
  * would stitch together instead (the local Mosquitto + one MQTT.js subscriber running the same INT8
  * model with onnxruntime-node, bench/stitched/subscriber.ts), and against the bare Aedes echo broker
  * (bench/fabric/floor.ts), under the same load in alternating rounds on the same box. A fourth row,
@@ -9,6 +9,8 @@
  * The edge runs with everything it adds switched on: device auth and ACL on its embedded broker, the
  * per-device publish bucket, request deadlines, and a cloud tier with its breaker, pointed at nothing
  * with routing threshold 0 so that, like the stitched subscriber, it answers every request itself.
+ * `--no-mosquitto` (a machine without Mosquitto, e.g. the lent 16-core one): the edge and the echo rows
+ * only, so the edge's CPU target, without the stitched comparison.
  */
 import { loadavg } from 'node:os';
 import { AGENT_DEFAULTS } from '@fogline/edge-agent';
@@ -46,6 +48,7 @@ async function measure(args: string[], log: (m: string) => void) {
   const broker = stringFlag(args, '--broker') ?? 'mqtt://127.0.0.1:1883';
   const pidFile = stringFlag(args, '--broker-pid-file') ?? '/run/mosquitto/mosquitto.pid';
   const stitchedThreads = args.includes('--stitched-threads') ? numberFlag(args, '--stitched-threads', 1) : 0;
+  const withMosquitto = !args.includes('--no-mosquitto');
   const sizingMode = (stringFlag(args, '--sizing') ?? 'probe') as SizingMode;
   if (!SIZING_MODES.includes(sizingMode)) throw new Error('--sizing: probe or default');
   const model = AGENT_DEFAULTS.model;
@@ -87,26 +90,34 @@ async function measure(args: string[], log: (m: string) => void) {
       cloudUrl: UNREACHABLE_CLOUD_URL,
       deviceListPollMs: 0,
     });
-    const pid = brokerPid(pidFile);
-    const externalId = `${stitchedId}-edge`;
-    const externalDevices = devices.map((d) => ({ ...d, id: `${externalId}-${d.id}` }));
-    const external = await startBenchEdge(b, {
-      edgeId: externalId,
-      localBroker: { kind: 'external', url: broker },
-      model,
-      routingThreshold: 0,
-      cloudUrl: UNREACHABLE_CLOUD_URL,
-      deviceListPollMs: 0,
-    });
-    const stitched = await startStitched({
-      broker,
-      brokerPid: pid,
-      edgeId: stitchedId,
-      modelPath,
-      modelName: model,
-      maxBatchSize: entry.config.max_batch_size,
-      intraOpThreads: stitchedThreads,
-    });
+    // Mosquitto's rows: the stitched pair, and the same edge on Mosquitto (none with --no-mosquitto).
+    async function startOnMosquitto() {
+      const pid = brokerPid(pidFile);
+      const externalId = `${stitchedId}-edge`;
+      const externalDevices = devices.map((d) => ({ ...d, id: `${externalId}-${d.id}` }));
+      const external = await startBenchEdge(b, {
+        edgeId: externalId,
+        localBroker: { kind: 'external', url: broker },
+        model,
+        routingThreshold: 0,
+        cloudUrl: UNREACHABLE_CLOUD_URL,
+        deviceListPollMs: 0,
+      });
+      const stitched = await startStitched({
+        broker,
+        brokerPid: pid,
+        edgeId: stitchedId,
+        modelPath,
+        modelName: model,
+        maxBatchSize: entry.config.max_batch_size,
+        intraOpThreads: stitchedThreads,
+      }).catch(async (err) => {
+        await external.stop();
+        throw err;
+      });
+      return { pid, external, externalId, externalDevices, stitched };
+    }
+    const onMosquitto = withMosquitto ? await startOnMosquitto() : undefined;
     const measured: TargetRound[] = [];
     try {
       const runEdge = async (): Promise<TargetRound> => {
@@ -133,6 +144,7 @@ async function measure(args: string[], log: (m: string) => void) {
         };
       };
       const runExternal = async (): Promise<TargetRound> => {
+        const { pid, externalDevices, externalId } = onMosquitto!;
         let counters = startCounters();
         let mosquittoFrom = processCpuMicros(pid);
         const r = await runLoad(loadPlan(b, broker, inFlight, externalDevices, externalId), () => {
@@ -143,6 +155,7 @@ async function measure(args: string[], log: (m: string) => void) {
         return { target: 'fogline edge on Mosquitto', ...served(r), serverCpuMicros: cpuMicros / r.total };
       };
       const runStitched = async (): Promise<TargetRound> => {
+        const { stitched } = onMosquitto!;
         let counters = stitched.startCounters();
         const r = await runLoad(loadPlan(b, broker, inFlight, stitchedDevices, stitchedId), () => {
           counters = stitched.startCounters();
@@ -176,8 +189,9 @@ async function measure(args: string[], log: (m: string) => void) {
       };
       for (let i = 0; i < rounds; i++) {
         // Alternate who goes first, so a drift in background load favours neither.
-        const order =
-          i % 2 === 0
+        const order = !onMosquitto
+          ? [runEdge, runFloor]
+          : i % 2 === 0
             ? [runEdge, runStitched, runExternal, runFloor]
             : [runStitched, runEdge, runExternal, runFloor];
         const edgeRate = () =>
@@ -191,11 +205,18 @@ async function measure(args: string[], log: (m: string) => void) {
         }
       }
     } finally {
-      await stitched.stop();
-      await external.stop();
+      await onMosquitto?.stitched.stop();
+      await onMosquitto?.external.stop();
       await edge.stop();
     }
-    const settings = { seconds, rounds, concurrency: DEVICES * inFlight, broker, stitchedThreads, ...engine };
+    const settings = {
+      seconds,
+      rounds,
+      concurrency: DEVICES * inFlight,
+      broker: withMosquitto ? broker : null,
+      stitchedThreads,
+      ...engine,
+    };
     return {
       sizing: sizing.line,
       settings,

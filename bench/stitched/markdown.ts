@@ -39,7 +39,9 @@ const pick = (rounds: readonly TargetRound[], f: (r: TargetRound) => number | un
 
 /** Medians over the rounds per target, paired ratios (edge ÷ stitched in the same round) and the targets. */
 export function summarizeRounds(rounds: readonly TargetRound[], modelMicros: number) {
-  const rows = TARGETS.map((name) => {
+  // Without Mosquitto (--no-mosquitto) only the edge and the echo rows run.
+  const ran = TARGETS.filter((name) => rounds.some((r) => r.target === name));
+  const rows = ran.map((name) => {
     const of = rounds.filter((r) => r.target === name);
     const errors = of.reduce((n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0), 0);
     return {
@@ -55,13 +57,14 @@ export function summarizeRounds(rounds: readonly TargetRound[], modelMicros: num
       errors,
     };
   });
-  const row = (name: (typeof TARGETS)[number]) => rows.find((r) => r.target === name)!;
-  const [edge, stitched] = [row('fogline edge'), row('stitched')];
-  const floor = row("bare Aedes echo at the edge's rate");
+  const row = (name: (typeof TARGETS)[number]) => rows.find((r) => r.target === name);
+  const edge = row('fogline edge')!;
+  const stitched = row('stitched');
+  const floor = row("bare Aedes echo at the edge's rate")!;
   const paired = (f: (r: TargetRound) => number) => {
     const e = rounds.filter((r) => r.target === 'fogline edge');
     const s = rounds.filter((r) => r.target === 'stitched');
-    return round(median(e.map((r, i) => f(r) / f(s[i]!))), 3);
+    return s.length === 0 ? undefined : round(median(e.map((r, i) => f(r) / f(s[i]!))), 3);
   };
   // The model's own CPU per sample: at the batch the edge ran in each round (measured right after
   // it), and, as reported before 2026-12-06 evening, at the model's best batch (64) once per run.
@@ -82,17 +85,16 @@ export function summarizeRounds(rounds: readonly TargetRound[], modelMicros: num
     ownCpuVsEcho: ownVsEcho(modelAt),
     /** The same with the model's CPU at its best batch (the figure reported before). */
     ownCpuVsEchoAtBestBatch: ownVsEcho(() => modelMicros),
-    cpuVsStitched: round(edge.serverCpuMicros / stitched.serverCpuMicros, 2),
+    cpuVsStitched: stitched ? round(edge.serverCpuMicros / stitched.serverCpuMicros, 2) : undefined,
   };
+  const vsStitched = (name: string, ratio: number | undefined, goal: string, met: (r: number) => boolean) =>
+    ratio === undefined
+      ? target(name, 'not measured (--no-mosquitto)', goal, false)
+      : target(name, ratio.toFixed(2), goal, met(ratio));
   const targets: Target[] = [
-    target(
-      'req/s, fogline edge ÷ stitched (paired, median)',
-      ratios.reqPerSec.toFixed(2),
-      '≥ 1',
-      ratios.reqPerSec >= 1,
-    ),
-    target('p50, fogline edge ÷ stitched', ratios.p50.toFixed(2), '≤ 1', ratios.p50 <= 1),
-    target('p99, fogline edge ÷ stitched', ratios.p99.toFixed(2), '≤ 1', ratios.p99 <= 1),
+    vsStitched('req/s, fogline edge ÷ stitched (paired, median)', ratios.reqPerSec, '≥ 1', (r) => r >= 1),
+    vsStitched('p50, fogline edge ÷ stitched', ratios.p50, '≤ 1', (r) => r <= 1),
+    vsStitched('p99, fogline edge ÷ stitched', ratios.p99, '≤ 1', (r) => r <= 1),
     target(
       "edge CPU per request past the model ÷ bare Aedes echo at the edge's rate (paired, median)",
       `${edgeOwnMicros} ÷ ${floor.serverCpuMicros} µs (medians); paired ${ratios.ownCpuVsEcho.toFixed(2)} (model at its best batch: ${edgeOwnAtBestMicros} µs, paired ${ratios.ownCpuVsEchoAtBestBatch.toFixed(2)})`,
@@ -117,6 +119,15 @@ const row = (r: StitchedReport['rows'][number]) => {
   return `${r.target} | ${r.reqPerSec.toFixed(0)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.serverCpuMicros.toFixed(1)}${parts} | ${r.loadCpuMicros.toFixed(1)} | ${r.meanBatch ?? '–'} | ${r.errors}`;
 };
 
+const NO_MOSQUITTO =
+  '- **stitched** and **fogline edge on Mosquitto**: not run (`--no-mosquitto`: no Mosquitto on this machine), so neither are the targets against the stitched pair.';
+
+function mosquittoRows(r: StitchedReport): string {
+  const s = r.settings;
+  return `- **stitched**: the local Mosquitto (${s.broker}, no auth) + one MQTT.js subscriber process (bench/stitched/subscriber.ts) running the same model file with onnxruntime-node (${s.stitchedThreads === 0 ? "onnxruntime's default session options" : `${s.stitchedThreads} intra-op thread(s)`}), batching what arrived during the previous run (up to max_batch_size), replying on each request's \`reply_to\` in the same frame format. CPU: the subscriber plus Mosquitto's process (/proc; Mosquitto is shared with other work on this box, so its share is an upper bound).
+- **fogline edge on Mosquitto** (diagnostic, no target): the same agent with \`localBroker: external\` on the same Mosquitto, so the broker's work moves out of the edge's event loop as in the stitched pair; auth and ACL are then Mosquitto's (none here), buckets, deadlines and the breaker stay on. CPU: the edge process plus Mosquitto's.`;
+}
+
 export function renderMarkdown(r: StitchedReport): string {
   const s = r.settings;
   return `# Stitched benchmark: fogline's edge against Mosquitto + an MQTT.js subscriber
@@ -126,8 +137,7 @@ ${machineLine(r.at, r.machine)}
 Command: \`${r.command}\`. One load generator (bench/load/mqtt.ts, in its own process: ${s.concurrency / (s.concurrency / 64)} lean MQTT devices × ${s.concurrency / 64} requests in flight = **${s.concurrency} in flight**, QoS 1, fogline frames, deadline 1000 ms) drives, in alternating rounds of ${s.seconds} s (1 s warm-up) on the same box, ${s.rounds} rounds each:
 
 - **fogline edge**: \`digits-mid-int8\` on the agent with its embedded broker and everything it adds on: device auth (token hashes) and the ACL, the per-device publish bucket (raised to 100000/s so it never refuses: it is still checked per message), request deadlines, and a cloud tier with its circuit breaker, pointed at nothing (${'`http://127.0.0.1:1`'}) with routing threshold 0. So, like the stitched subscriber, it answers every request itself: both do the same work per request, and no escalation can time out. Sizing: ${r.sizing}.
-- **stitched**: the local Mosquitto (${s.broker}, no auth) + one MQTT.js subscriber process (bench/stitched/subscriber.ts) running the same model file with onnxruntime-node (${s.stitchedThreads === 0 ? "onnxruntime's default session options" : `${s.stitchedThreads} intra-op thread(s)`}), batching what arrived during the previous run (up to max_batch_size), replying on each request's \`reply_to\` in the same frame format. CPU: the subscriber plus Mosquitto's process (/proc; Mosquitto is shared with other work on this box, so its share is an upper bound).
-- **fogline edge on Mosquitto** (diagnostic, no target): the same agent with \`localBroker: external\` on the same Mosquitto, so the broker's work moves out of the edge's event loop as in the stitched pair; auth and ACL are then Mosquitto's (none here), buckets, deadlines and the breaker stay on. CPU: the edge process plus Mosquitto's.
+${s.broker === null ? NO_MOSQUITTO : mosquittoRows(r)}
 - **bare Aedes echo** (bench/fabric/floor.ts): the floor — a broker that only echoes each request's id, as fast as the load goes (closed loop).
 - **bare Aedes echo at the edge's rate**: the same echo with the load paced at the requests per second the fogline edge reached in the same round: "under the same load" for the CPU target (a broker's CPU per request falls as its rate rises: more packets per write and per wake-up).
 
@@ -141,7 +151,7 @@ ${targetsTable(r.targets)}
 
 ${table(HEAD, r.rows.map(row))}
 
-Edge CPU per request past the model: ${r.rows[0]!.serverCpuMicros.toFixed(1)} − ${r.modelAtBatchMicros} = ${r.edgeOwnMicros} µs at the edge's mean batch (${r.rows[0]!.serverCpuMicros.toFixed(1)} − ${r.modelMicros} = ${r.edgeOwnAtBestMicros} µs at the model's best batch); the edge's whole process against the stitched pair: ×${r.ratios.cpuVsStitched}.
+Edge CPU per request past the model: ${r.rows[0]!.serverCpuMicros.toFixed(1)} − ${r.modelAtBatchMicros} = ${r.edgeOwnMicros} µs at the edge's mean batch (${r.rows[0]!.serverCpuMicros.toFixed(1)} − ${r.modelMicros} = ${r.edgeOwnAtBestMicros} µs at the model's best batch)${r.ratios.cpuVsStitched === undefined ? '' : `; the edge's whole process against the stitched pair: ×${r.ratios.cpuVsStitched}`}.
 
 ## Rounds
 
