@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # F10's big-machine figures in one call of the lent device machine (DEVELOPERS.md "A bigger machine"),
-# about 6 minutes on 16 cores. Prepare here: `npm ci && bash ../shared/tools/device-bundle.sh`; then
+# about 6 minutes on 16 cores. Prepare here: `npm ci && bash bench/device/bundle.sh` (~6 min); then
 # the device tool's run with carry [".device"], timeout_s 600:
 #   bash .device/run.sh bash bench/device/f10.sh
 # Reports come back under $OUT: cloud on all cores and on 8 (taskset), the edge against the bare echo

@@ -7,7 +7,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { FoglineError, preprocessImage, type RawImage } from '@fogline/shared';
-import sharp from 'sharp';
 import {
   classCountOf,
   type Dataset,
@@ -17,6 +16,12 @@ import {
 } from './dataset.ts';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
+
+/**
+ * sharp (libvips, a native binary) loads on the first image decoded, not with the toolchain: the CLI,
+ * the benches and every tier import the toolchain, and only an image-folder dataset needs it.
+ */
+let sharpModule: Promise<typeof import('sharp')> | undefined;
 
 /** How many files are decoded at once (sharp decodes on libuv's thread pool). */
 const PARALLEL = 4;
@@ -46,6 +51,8 @@ function classOfFolder(root: string, folders: readonly string[], target: Dataset
 
 async function decode(file: string): Promise<RawImage> {
   const bytes = await readFile(file);
+  sharpModule ??= import('sharp');
+  const sharp = (await sharpModule).default;
   const { data, info } = await sharp(bytes, { failOn: 'error' })
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
