@@ -8,19 +8,24 @@
  * The same credential and connections fetch the edge's desired state when it has no cloud broker
  * (`GET {cloud}/v2/fogline/edges/{edgeId}/desired`, docs/cloud.md "Device-list sync over HTTP"),
  * post its reported state then, and download deployed model files (docs/edge-agent.md "Deployments").
+ *
+ * Thin over fogline's one HTTP client of another server (`@fogline/shared/http-client`: the pool, the
+ * byte cap, the transport errors, the OIP calls), which the cloud's client of a model's remote OIP
+ * server uses too; what is the edge's own is its credential, its CA, the words of its errors and
+ * what the cloud's statuses mean (`httpError`, Retry-After kept).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { BINARY_DATA_OUTPUT, codeForHttpStatus, FoglineError, type Tensor } from '@fogline/shared';
 import {
-  BINARY_CONTENT_TYPE,
-  BINARY_DATA_OUTPUT,
-  codeForHttpStatus,
-  decodeInferBody,
-  encodeInferBody,
-  FoglineError,
-  INFERENCE_HEADER_CONTENT_LENGTH,
-  type Tensor,
-} from '@fogline/shared';
+  type CallWords,
+  getJson,
+  type HttpAnswer,
+  HttpClient,
+  type InferWords,
+  inferBinary,
+  oipErrorText,
+  type ReadWords,
+} from '@fogline/shared/http-client';
 
 export interface CloudClientOptions {
   /** Base URL of the cloud gateway, e.g. `http://cloud.example:8000`. */
@@ -52,12 +57,8 @@ export class CloudClient {
   readonly model: string;
   /** The base URL this client calls (one replica of the cloud, cloud-replicas.ts). */
   readonly baseUrl: string;
-  private readonly base: URL;
-  private readonly url: URL;
-  private readonly agent: HttpAgent;
-  private readonly send: typeof httpRequest;
-  private readonly maxResponseBytes: number;
-  private readonly credential: string;
+  private readonly http: HttpClient;
+  private readonly inferUrl: URL;
   private readonly edgeId: string | undefined;
 
   constructor(options: CloudClientOptions) {
@@ -66,22 +67,17 @@ export class CloudClient {
       throw new FoglineError('INVALID_ARG', `cloud URL must be http:// or https://, got ${options.baseUrl}`);
     }
     this.model = options.model ?? 'digits-large';
-    this.base = base.href.endsWith('/') ? base : new URL(`${base.href}/`);
     this.baseUrl = options.baseUrl;
-    this.url = new URL(`v2/models/${encodeURIComponent(this.model)}/infer`, this.base);
     this.edgeId = options.edgeId;
-    const agentOptions = {
-      keepAlive: true,
+    const credential = options.edgeId === undefined ? options.token : `${options.edgeId}:${options.token}`;
+    this.http = new HttpClient({
+      baseUrl: options.baseUrl,
       maxSockets: options.maxSockets ?? 16,
-      scheduling: 'lifo' as const,
-    };
-    this.agent =
-      base.protocol === 'https:'
-        ? new HttpsAgent({ ...agentOptions, ...(options.ca !== undefined && { ca: options.ca }) })
-        : new HttpAgent(agentOptions);
-    this.send = base.protocol === 'https:' ? httpsRequest : httpRequest;
-    this.maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
-    this.credential = options.edgeId === undefined ? options.token : `${options.edgeId}:${options.token}`;
+      maxResponseBytes: options.maxResponseBytes ?? 16 * 1024 * 1024,
+      headers: { authorization: `Bearer ${credential}` },
+      ca: options.ca,
+    });
+    this.inferUrl = this.http.url(`v2/models/${encodeURIComponent(this.model)}/infer`);
   }
 
   /** OIP: infer, of `outputs` (default all), sending `traceparent` when given. Rejects with a FoglineError (DEADLINE_EXCEEDED after `timeoutMs`, UNAVAILABLE on network errors). */
@@ -94,34 +90,18 @@ export class CloudClient {
   ): Promise<CloudAnswer> {
     if (!(timeoutMs >= 1)) throw new FoglineError('DEADLINE_EXCEEDED', 'no budget left for a cloud call');
     // Triton binary extension: binary inputs, and every output asked for (`outputs`, else all) in binary.
-    const { body, headerLength } = encodeInferBody(
-      {
+    const decoded = await inferBinary(this.http, {
+      url: this.inferUrl,
+      header: {
         id,
         parameters: { [BINARY_DATA_OUTPUT]: true, deadline_ms: Math.floor(timeoutMs) },
         ...(outputs && { outputs: outputs.map((name) => ({ name })) }),
       },
-      inputs,
-    );
-    const signal = AbortSignal.timeout(Math.floor(timeoutMs));
-    const response = await this.request(
-      this.url,
-      {
-        method: 'POST',
-        signal,
-        headers: {
-          'content-type': BINARY_CONTENT_TYPE,
-          'content-length': body.length,
-          [INFERENCE_HEADER_CONTENT_LENGTH]: headerLength,
-          ...(traceparent !== undefined && { traceparent }),
-        },
-      },
-      body,
-      this.maxResponseBytes,
-      'cloud call timed out (request budget spent)',
-    );
-    const decoded = decodeResponse(response);
-    if (decoded.kind !== 'response')
-      throw new FoglineError('INTERNAL', 'cloud answered an inference without outputs');
+      tensors: inputs,
+      signal: AbortSignal.timeout(Math.floor(timeoutMs)),
+      ...(traceparent !== undefined && { headers: { traceparent } }),
+      words: INFER_WORDS,
+    });
     return {
       modelName: decoded.header.model_name,
       modelVersion: decoded.header.model_version,
@@ -135,24 +115,11 @@ export class CloudClient {
    */
   async metadata(timeoutMs: number): Promise<unknown> {
     if (!(timeoutMs >= 1)) throw new FoglineError('DEADLINE_EXCEEDED', 'no budget left for a cloud call');
-    const url = new URL(`v2/models/${encodeURIComponent(this.model)}`, this.base);
-    const response = await this.request(
-      url,
-      {
-        method: 'GET',
-        signal: AbortSignal.timeout(Math.floor(timeoutMs)),
-        headers: { accept: 'application/json' },
-      },
-      undefined,
-      this.maxResponseBytes,
-      'cloud model metadata timed out (request budget spent)',
-    );
-    if (response.status !== 200) throw httpError(response);
-    try {
-      return JSON.parse(response.body.toString('utf8')) as unknown;
-    } catch (cause) {
-      throw new FoglineError('INTERNAL', 'cloud model metadata is not JSON', { cause });
-    }
+    return getJson(this.http, {
+      url: `v2/models/${encodeURIComponent(this.model)}`,
+      signal: AbortSignal.timeout(Math.floor(timeoutMs)),
+      words: METADATA_WORDS,
+    });
   }
 
   /**
@@ -166,17 +133,17 @@ export class CloudClient {
   ): Promise<Uint8Array | undefined> {
     if (this.edgeId === undefined)
       throw new FoglineError('INVALID_ARG', 'fetching the desired state needs the edge id');
-    const url = new URL(`v2/fogline/edges/${encodeURIComponent(this.edgeId)}/desired`, this.base);
     const headers: Record<string, string> = { accept: 'application/json' };
     // RFC 9110 §13.1.2: the version is the entity tag (docs/cloud.md).
     if (knownVersion !== undefined) headers['if-none-match'] = `"${knownVersion}"`;
-    const response = await this.request(
-      url,
-      { method: 'GET', signal, headers },
-      undefined,
-      MAX_DESIRED_STATE_BYTES,
-      'desired-state fetch timed out or was cancelled',
-    );
+    const response = await this.http.request({
+      method: 'GET',
+      url: `v2/fogline/edges/${encodeURIComponent(this.edgeId)}/desired`,
+      signal,
+      headers,
+      maxResponseBytes: MAX_DESIRED_STATE_BYTES,
+      words: cloudWords('desired-state fetch timed out or was cancelled'),
+    });
     if (response.status === 304) return undefined;
     if (response.status !== 200) throw httpError(response);
     return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.length);
@@ -201,38 +168,23 @@ export class CloudClient {
    * its end (deployment/model-download.ts). `signal` aborts it (a timeout or a stop).
    */
   openModelFile(model: string, version: number, from: number, signal: AbortSignal): Promise<IncomingMessage> {
-    const url = new URL(`v2/fogline/models/${encodeURIComponent(model)}/versions/${version}/file`, this.base);
-    const headers: Record<string, string> = { authorization: `Bearer ${this.credential}` };
-    if (from > 0) headers.range = `bytes=${from}-`;
-    return new Promise((resolve, reject) => {
-      const req = this.send(url, { method: 'GET', agent: this.agent, signal, headers });
-      req.on('error', (err) =>
-        reject(toCloudError(err, signal, 'model download timed out or was cancelled')),
-      );
-      req.on('response', resolve);
-      req.end();
+    return this.http.open({
+      method: 'GET',
+      url: `v2/fogline/models/${encodeURIComponent(model)}/versions/${version}/file`,
+      signal,
+      ...(from > 0 && { headers: { range: `bytes=${from}-` } }),
+      words: cloudWords('model download timed out or was cancelled'),
     });
   }
 
   /** The config.json of a model version in the store (`.../versions/{v}/config`), parsed, unvalidated. */
   async modelConfig(model: string, version: number, timeoutMs: number): Promise<unknown> {
-    const url = new URL(
-      `v2/fogline/models/${encodeURIComponent(model)}/versions/${version}/config`,
-      this.base,
-    );
-    const response = await this.request(
-      url,
-      { method: 'GET', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } },
-      undefined,
-      1024 * 1024,
-      'model config fetch timed out',
-    );
-    if (response.status !== 200) throw httpError(response);
-    try {
-      return JSON.parse(response.body.toString('utf8')) as unknown;
-    } catch (cause) {
-      throw new FoglineError('INTERNAL', 'the model config from the cloud is not JSON', { cause });
-    }
+    return getJson(this.http, {
+      url: `v2/fogline/models/${encodeURIComponent(model)}/versions/${version}/config`,
+      signal: AbortSignal.timeout(timeoutMs),
+      maxResponseBytes: 1024 * 1024,
+      words: MODEL_CONFIG_WORDS,
+    });
   }
 
   /**
@@ -252,85 +204,69 @@ export class CloudClient {
    * `timeoutMs`. Never rejects: a network error or any other status is false.
    */
   async ready(timeoutMs: number): Promise<boolean> {
-    const url = new URL('v2/health/ready', this.base);
-    const signal = AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs)));
-    return this.request(
-      url,
-      { method: 'GET', signal, headers: {} },
-      undefined,
-      64 * 1024,
-      'ready probe timed out',
-    )
+    return this.http
+      .request({
+        method: 'GET',
+        url: 'v2/health/ready',
+        signal: AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs))),
+        maxResponseBytes: 64 * 1024,
+        words: cloudWords('ready probe timed out'),
+      })
       .then((res) => res.status === 200)
       .catch(() => false);
   }
 
   close(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 
   /** POSTs JSON to this edge's own route `v2/fogline/edges/{edgeId}/{leaf}`; the response (≤ 64 KiB). */
-  private postEdgeJson(leaf: string, body: string, timeoutMs: number, what: string): Promise<RawResponse> {
+  private postEdgeJson(leaf: string, body: string, timeoutMs: number, what: string): Promise<HttpAnswer> {
     if (this.edgeId === undefined) throw new FoglineError('INVALID_ARG', `${what} needs the edge id`);
-    const url = new URL(`v2/fogline/edges/${encodeURIComponent(this.edgeId)}/${leaf}`, this.base);
     const bytes = new TextEncoder().encode(body);
-    const signal = AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs)));
-    const headers = { 'content-type': 'application/json', 'content-length': bytes.length };
-    return this.request(url, { method: 'POST', signal, headers }, bytes, 64 * 1024, `${what} timed out`);
-  }
-
-  private request(
-    url: URL,
-    options: { method: string; signal: AbortSignal; headers: Record<string, string | number> },
-    body: Uint8Array | undefined,
-    maxResponseBytes: number,
-    timeoutMessage: string,
-  ): Promise<RawResponse> {
-    const { signal } = options;
-    return new Promise((resolve, reject) => {
-      const fail = (err: unknown) => reject(toCloudError(err, signal, timeoutMessage));
-      const req = this.send(url, {
-        method: options.method,
-        agent: this.agent,
-        signal,
-        headers: { ...options.headers, authorization: `Bearer ${this.credential}` },
-      });
-      req.on('error', fail);
-      req.on('response', (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxResponseBytes) {
-            res.destroy();
-            reject(new FoglineError('INTERNAL', `cloud response exceeds ${maxResponseBytes} bytes`));
-          } else chunks.push(chunk);
-        });
-        res.on('error', fail);
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
-        });
-      });
-      req.end(body);
+    return this.http.request({
+      method: 'POST',
+      url: `v2/fogline/edges/${encodeURIComponent(this.edgeId)}/${leaf}`,
+      signal: AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs))),
+      headers: { 'content-type': 'application/json', 'content-length': bytes.length },
+      body: bytes,
+      maxResponseBytes: 64 * 1024,
+      words: cloudWords(`${what} timed out`),
     });
   }
 }
 
-interface RawResponse {
-  status: number;
-  headers: IncomingMessage['headers'];
-  body: Buffer;
+/** The edge's words for a call to the cloud whose deadline says `deadline`. */
+function cloudWords(deadline: string): CallWords {
+  return {
+    deadline,
+    unreachable: (err) => `cloud unreachable: ${err instanceof Error ? err.message : String(err)}`,
+    tooLarge: (maxBytes) => `cloud response exceeds ${maxBytes} bytes`,
+  };
 }
 
+const INFER_WORDS: InferWords = {
+  ...cloudWords('cloud call timed out (request budget spent)'),
+  status: httpError,
+  unreadable: 'cloud response is not a valid OIP body',
+  noOutputs: 'cloud answered an inference without outputs',
+};
+const METADATA_WORDS: ReadWords = {
+  ...cloudWords('cloud model metadata timed out (request budget spent)'),
+  status: httpError,
+  unreadable: 'cloud model metadata is not JSON',
+};
+const MODEL_CONFIG_WORDS: ReadWords = {
+  ...cloudWords('model config fetch timed out'),
+  status: httpError,
+  unreadable: 'the model config from the cloud is not JSON',
+};
+
 /** A non-2xx answer as a FoglineError of the matching catalogue code. */
-function httpError(res: RawResponse): FoglineError {
-  let message = `cloud answered HTTP ${res.status}`;
-  try {
-    const parsed = JSON.parse(res.body.toString('utf8')) as { error?: unknown };
-    if (typeof parsed.error === 'string') message = `cloud: ${parsed.error}`;
-  } catch {
-    // OIP error bodies are `{"error": "..."}`; anything else keeps the status line.
-  }
+function httpError(res: HttpAnswer): FoglineError {
+  const text = oipErrorText(res);
+  // OIP error bodies are `{"error": "..."}`; anything else keeps the status line.
+  const message = text === undefined ? `cloud answered HTTP ${res.status}` : `cloud: ${text}`;
   // RFC 9110 §10.2.3: Retry-After in seconds (the cloud sends it with 429).
   const retryAfterSec = Number(res.headers['retry-after']);
   const details = {
@@ -338,25 +274,4 @@ function httpError(res: RawResponse): FoglineError {
     ...(Number.isFinite(retryAfterSec) && retryAfterSec >= 0 && { retryAfterMs: retryAfterSec * 1000 }),
   };
   return new FoglineError(codeForHttpStatus(res.status), message, { details });
-}
-
-function decodeResponse(res: RawResponse): ReturnType<typeof decodeInferBody> {
-  if (res.status < 200 || res.status >= 300) throw httpError(res);
-  const header = res.headers[INFERENCE_HEADER_CONTENT_LENGTH.toLowerCase()];
-  const headerLength = header === undefined ? res.body.length : Number(header);
-  try {
-    return decodeInferBody(
-      new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.length),
-      headerLength,
-    );
-  } catch (cause) {
-    throw new FoglineError('INTERNAL', 'cloud response is not a valid OIP body', { cause });
-  }
-}
-
-function toCloudError(err: unknown, signal: AbortSignal, timeoutMessage: string): FoglineError {
-  if (err instanceof FoglineError) return err;
-  if (signal.aborted) return new FoglineError('DEADLINE_EXCEEDED', timeoutMessage, { cause: err });
-  const detail = err instanceof Error ? err.message : String(err);
-  return new FoglineError('UNAVAILABLE', `cloud unreachable: ${detail}`, { cause: err });
 }
