@@ -5,9 +5,8 @@
  * file must have the bytes and sha256 the deployment named; a config that is there must be JSON.
  */
 import { createHash } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { FoglineError, MAX_DEVICE_MODEL_BYTES, type ModelFile } from '@fogline/shared';
+import { FoglineError, isFoglineError, MAX_DEVICE_MODEL_BYTES, type ModelFile } from '@fogline/shared';
+import { type HttpAnswer, HttpClient } from '@fogline/shared/http-client';
 
 export interface StoreAccess {
   /** The cloud URL to ask now (with several, the replica in use: cloud-replicas.ts). */
@@ -38,28 +37,44 @@ export async function fetchDeviceModel(access: StoreAccess, file: ModelFile): Pr
       `${label}: ${file.bytes} bytes, more than ${MAX_DEVICE_MODEL_BYTES}`,
     );
   }
-  const model = await get(access, `${base}/file`, file.bytes);
-  if (model.status !== 200) throw httpError(label, model.status);
-  if (model.body.length !== file.bytes) {
-    throw new FoglineError('INVALID_ARG', `${label}: got ${model.body.length} bytes, expected ${file.bytes}`);
-  }
-  const sha256 = createHash('sha256').update(model.body).digest('hex');
-  if (sha256 !== file.sha256) {
-    throw new FoglineError(
-      'INVALID_ARG',
-      `${label}: sha256 ${sha256} is not the deployment's ${file.sha256}`,
-    );
-  }
-  const config = await get(access, `${base}/config`, MAX_CONFIG_BYTES);
-  if (config.status === 404) return { bytes: model.body };
-  if (config.status !== 200) throw httpError(`${label} config`, config.status);
-  const text = config.body.toString('utf8');
+  // One connection for the file and its config, to the replica in use now, closed after.
+  const client = new HttpClient({
+    baseUrl: access.cloudUrl(),
+    maxSockets: 1,
+    maxResponseBytes: MAX_CONFIG_BYTES,
+    headers: { authorization: `Bearer ${access.edgeId}:${access.token}` },
+    ...(access.ca !== undefined && { ca: access.ca }),
+  });
+  const get = (path: string, maxBytes: number) => fetchOne(client, path, maxBytes, access.timeoutMs);
   try {
-    JSON.parse(text);
-  } catch (cause) {
-    throw new FoglineError('INVALID_ARG', `${label}: its config is not JSON`, { cause });
+    const model = await get(`${base}/file`, file.bytes);
+    if (model.status !== 200) throw httpError(label, model.status);
+    if (model.body.length !== file.bytes) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${label}: got ${model.body.length} bytes, expected ${file.bytes}`,
+      );
+    }
+    const sha256 = createHash('sha256').update(model.body).digest('hex');
+    if (sha256 !== file.sha256) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${label}: sha256 ${sha256} is not the deployment's ${file.sha256}`,
+      );
+    }
+    const config = await get(`${base}/config`, MAX_CONFIG_BYTES);
+    if (config.status === 404) return { bytes: model.body };
+    if (config.status !== 200) throw httpError(`${label} config`, config.status);
+    const text = config.body.toString('utf8');
+    try {
+      JSON.parse(text);
+    } catch (cause) {
+      throw new FoglineError('INVALID_ARG', `${label}: its config is not JSON`, { cause });
+    }
+    return { bytes: model.body, config: text };
+  } finally {
+    client.close();
   }
-  return { bytes: model.body, config: text };
 }
 
 function httpError(label: string, status: number): FoglineError {
@@ -70,40 +85,29 @@ function httpError(label: string, status: number): FoglineError {
   });
 }
 
-function get(access: StoreAccess, path: string, maxBytes: number): Promise<{ status: number; body: Buffer }> {
-  const cloudUrl = access.cloudUrl();
-  const base = cloudUrl.endsWith('/') ? cloudUrl : `${cloudUrl}/`;
-  const url = new URL(path, base);
-  const https = url.protocol === 'https:';
-  const send = https ? httpsRequest : httpRequest;
-  const signal = AbortSignal.timeout(access.timeoutMs ?? 60_000);
-  return new Promise((resolve, reject) => {
-    const fail = (cause: unknown) =>
-      reject(
-        cause instanceof FoglineError
-          ? cause
-          : new FoglineError('UNAVAILABLE', `cannot fetch ${url.pathname}: ${String(cause)}`, { cause }),
-      );
-    const req = send(url, {
+/** One GET within the fetch's time limit; more than `maxBytes` is the store not matching the deployment. */
+async function fetchOne(
+  client: HttpClient,
+  path: string,
+  maxBytes: number,
+  timeoutMs = 60_000,
+): Promise<HttpAnswer> {
+  const url = client.url(path);
+  const tooLarge = `${url.pathname}: more than ${maxBytes} bytes`;
+  try {
+    return await client.request({
       method: 'GET',
-      signal,
-      headers: { authorization: `Bearer ${access.edgeId}:${access.token}` },
-      ...(https && access.ca !== undefined && { ca: access.ca }),
+      url,
+      signal: AbortSignal.timeout(timeoutMs),
+      maxResponseBytes: maxBytes,
+      words: {
+        deadline: `cannot fetch ${url.pathname}: no answer within ${timeoutMs} ms`,
+        unreachable: (err) => `cannot fetch ${url.pathname}: ${String(err)}`,
+        tooLarge: () => tooLarge,
+      },
     });
-    req.on('error', fail);
-    req.on('response', (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) {
-          res.destroy();
-          fail(new FoglineError('INVALID_ARG', `${url.pathname}: more than ${maxBytes} bytes`));
-        } else chunks.push(chunk);
-      });
-      res.on('error', fail);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-    });
-    req.end();
-  });
+  } catch (err) {
+    if (isFoglineError(err) && err.message === tooLarge) throw new FoglineError('INVALID_ARG', tooLarge);
+    throw err;
+  }
 }
