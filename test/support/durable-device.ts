@@ -2,8 +2,9 @@
  * A device process for the durable-queue test (run with `node --import tsx`): connects with
  * `offline: { store: 'file' }`, makes `COUNT` escalating requests, and prints one JSON line per event on
  * stdout: `{ ready, replayed }`, `{ queued }` once all COUNT are stored, `{ answer, label, error }` per
- * answer (live calls and `onAnswer` alike), `{ drained }` once the store is empty. With `HOLD=1` it
- * stops its event loop after printing its first answer, so a kill lands with the rest still queued.
+ * answer (live calls and `onAnswer` alike), `{ drained }` once the store is empty and its files gone.
+ * With `HOLD=1` it stops its event loop after printing its first answer, so a kill lands with the rest
+ * still queued.
  * Settings come from the environment: BROKER, DIR, DEVICE_ID, TOKEN, EDGE_ID, COUNT, HOLD.
  */
 import { connectDevice } from '@fogline/device-sdk';
@@ -56,12 +57,13 @@ for (let i = 0; i < count; i++) {
 let queuedSaid = count === 0;
 let drainedSaid = false;
 setInterval(() => {
-  const queued = device.stats().store?.queued ?? 0;
+  const { queued = 0, bytes = 0 } = device.stats().store ?? {};
   if (!queuedSaid && queued === count) {
     queuedSaid = true;
     print({ queued });
   }
-  if (queuedSaid && !drainedSaid && queued === 0 && device.state === 'online') {
+  // Drained: nothing queued and the files gone (once the last done line is synced).
+  if (queuedSaid && !drainedSaid && queued === 0 && bytes === 0 && device.state === 'online') {
     drainedSaid = true;
     print({ drained: true });
   }

@@ -53,7 +53,7 @@ describe('FileQueue', () => {
     for (const f of segments(dir)) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
   });
 
-  it('gives the disk space back once every request is answered', () => {
+  it('gives the disk space back once every request is answered (and its done line synced)', async () => {
     const dir = freshDir();
     const q = open(dir);
     for (let i = 0; i < 200; i++) q.append(request(`r${i}`));
@@ -62,9 +62,11 @@ describe('FileQueue', () => {
     expect(full).toBeGreaterThan(3);
     // Answered oldest first: the segments go as soon as all their requests are done.
     for (let i = 0; i < 150; i++) q.complete(`r${i}`, 'answered');
+    await q.synced();
     expect(segments(dir)).not.toContain(`seg-${'1'.padStart(12, '0')}.log`);
     expect(q.bytes).toBeLessThan(fullBytes);
     for (let i = 150; i < 200; i++) q.complete(`r${i}`, 'answered');
+    await q.synced();
     expect(segments(dir)).toEqual([]);
     expect(q.bytes).toBe(0);
   });
@@ -91,7 +93,7 @@ describe('FileQueue', () => {
     expect(open(dir, 2_000).size).toBe(stored);
   });
 
-  it('drops expired requests, durably, and their space comes back', () => {
+  it('drops expired requests, durably, and their space comes back', async () => {
     const dir = freshDir();
     let now = 1_000_000;
     const q = open(dir, 1 << 20, () => now);
@@ -105,6 +107,7 @@ describe('FileQueue', () => {
     expect([...again.pending()].map((r) => r.id)).toEqual(['long']);
     now += 200_000;
     expect(again.expire().map((r) => r.id)).toEqual(['long']);
+    await again.synced();
     expect(segments(dir)).toEqual([]);
   });
 

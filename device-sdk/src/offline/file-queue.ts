@@ -2,14 +2,15 @@
  * The device's durable request queue on disk (docs/device-sdk.md "Offline: the durable store"): an
  * append-only log of JSON lines in segment files `seg-<n>.log` under one directory (0700, files
  * 0600). A `put` line holds a request (id, expiry, encoded fabric request); a `done` line says it
- * was answered or expired. Each line is written and fdatasync'ed before `append`/`complete` return.
- * Segments are deleted oldest first once every request they hold is done, and all of them once the
- * queue is empty; a torn last line (a crash mid-write) or a line that does not parse is skipped and
- * counted. Node only: the browser build never imports this file.
+ * was answered, expired or failed. Each line is written (to the page cache) before `append`/`complete`
+ * return, and made durable by a group commit (./group-commit.ts): one fdatasync per batch, off the
+ * event loop; `synced()` says when. Segments are deleted oldest first once every request they hold is
+ * done, and all of them once the queue is empty, never while a sync of theirs is pending or running;
+ * a torn last line (a crash mid-write) or a line that does not parse is skipped and counted. Node
+ * only: the browser build never imports this file.
  */
 import {
   closeSync,
-  fdatasyncSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -20,6 +21,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
+import { type DiskSync, GroupCommit, NODE_DISK_SYNC } from './group-commit.ts';
 import { QueueLock } from './queue-lock.ts';
 
 export interface StoredRequest {
@@ -40,7 +42,12 @@ export interface FileQueueOptions {
   segmentBytes?: number;
   /** Wall clock (ms since the epoch). Default Date.now. */
   now?: () => number;
+  /** fdatasync, async and sync (close); default node:fs. */
+  disk?: DiskSync;
 }
+
+/** Why a request left the queue: answered, expired, or its `put` line failed to sync (its call failed). */
+export type DoneReason = 'answered' | 'expired' | 'failed';
 
 interface Segment {
   readonly seq: number;
@@ -48,6 +55,8 @@ interface Segment {
   bytes: number;
   /** Requests put in this segment and not done yet. */
   readonly live: Set<string>;
+  /** Open while it is the segment written to, or until its last lines are synced. */
+  fd?: number;
 }
 
 const SEGMENT = /^seg-(\d{1,12})\.log$/;
@@ -62,8 +71,7 @@ export class FileQueue {
   /** Not done yet, in the order they were put. */
   readonly #pending = new Map<string, StoredRequest>();
   readonly #segmentOf = new Map<string, Segment>();
-  /** File descriptor of the last segment, opened on the first append after a start or a cleanup. */
-  #fd: number | undefined;
+  readonly #commit: GroupCommit;
   #closed = false;
   /** Lines of the files found at open that were torn or did not parse (skipped). */
   readonly skippedLines: number;
@@ -73,6 +81,7 @@ export class FileQueue {
     this.maxBytes = options.maxBytes;
     this.#segmentBytes = options.segmentBytes ?? Math.max(4_096, Math.floor(options.maxBytes / 8));
     this.#now = options.now ?? Date.now;
+    this.#commit = new GroupCommit(options.disk ?? NODE_DISK_SYNC, () => this.#afterSync());
     openPrivateDir(options.dir);
     this.#lock = QueueLock.take(options.dir);
     try {
@@ -104,7 +113,18 @@ export class FileQueue {
     return this.#pending.has(id);
   }
 
-  /** Stores a request durably; RESOURCE_EXHAUSTED (nothing written) when it would pass maxBytes. */
+  /**
+   * Resolves once every line written so far (by append, complete, expire) is on disk; rejects with
+   * the fdatasync's error (EIO, ENOSPC, …) when the batch that held them failed.
+   */
+  synced(): Promise<void> {
+    return this.#commit.synced();
+  }
+
+  /**
+   * Stores a request: its line is written now, durable once `synced()` resolves. RESOURCE_EXHAUSTED
+   * (nothing written) when it would pass maxBytes; a write error is thrown (nothing stored).
+   */
   append(request: StoredRequest): void {
     this.#open();
     if (this.#pending.has(request.id)) {
@@ -132,8 +152,11 @@ export class FileQueue {
     this.#segmentOf.set(request.id, segment);
   }
 
-  /** Marks a request done (answered or expired) durably; false when it is not pending. */
-  complete(id: string, why: 'answered' | 'expired'): boolean {
+  /**
+   * Marks a request done: its line is written now (durable once `synced()` resolves) and it is no
+   * longer pending; false when it was not pending. A write error is thrown, the request still pending.
+   */
+  complete(id: string, why: DoneReason): boolean {
     this.#open();
     if (!this.#pending.has(id)) return false;
     this.#write(`${JSON.stringify({ t: 'done', id, why })}\n`);
@@ -150,12 +173,16 @@ export class FileQueue {
     return expired;
   }
 
-  /** Closes the file and releases the directory; pending requests stay on disk for the next start. */
+  /**
+   * Syncs the lines not yet synced (one fdatasync per file, on the event loop: the only one), closes
+   * the files and releases the directory; pending requests stay on disk for the next start. A file
+   * with a sync still running on libuv's pool is closed when it ends.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
+    this.#commit.flushSync();
+    this.#closeIdle();
     this.#lock.release();
   }
 
@@ -169,31 +196,47 @@ export class FileQueue {
     this.#segmentOf.delete(id);
   }
 
-  /** Appends one line to the last segment (a new one when it is full), then fdatasync. */
+  /**
+   * Appends one line to the last segment (a new one when it is full; the full one is closed once its
+   * lines are synced) and hands it to the group commit.
+   */
   #write(line: string): Segment {
     let segment = this.#segments.at(-1);
-    if (segment === undefined || this.#fd === undefined || segment.bytes >= this.#segmentBytes) {
-      if (this.#fd !== undefined) closeSync(this.#fd);
+    if (segment?.fd === undefined || segment.bytes >= this.#segmentBytes) {
       const seq = (segment?.seq ?? 0) + 1;
-      segment = {
-        seq,
-        path: join(this.dir, `seg-${String(seq).padStart(12, '0')}.log`),
-        bytes: 0,
-        live: new Set(),
-      };
-      this.#fd = openSync(segment.path, 'a', 0o600);
+      const path = join(this.dir, `seg-${String(seq).padStart(12, '0')}.log`);
+      const fd = openSync(path, 'a', 0o600);
+      segment = { seq, path, bytes: 0, live: new Set(), fd };
       this.#segments.push(segment);
+      this.#closeIdle();
     }
     const bytes = Buffer.from(line);
-    writeSync(this.#fd, bytes);
-    fdatasyncSync(this.#fd);
+    writeSync(segment.fd!, bytes);
+    this.#commit.wrote(segment.fd!);
     segment.bytes += bytes.length;
     return segment;
   }
 
+  /** After each sync: full segments whose last lines are now synced are closed, and space reclaimed. */
+  #afterSync(): void {
+    this.#closeIdle();
+    if (!this.#closed) this.#reclaim();
+  }
+
+  /** Closes the files no longer written to (all of them once closed) that no sync needs any more. */
+  #closeIdle(): void {
+    const last = this.#segments.at(-1);
+    for (const s of this.#segments) {
+      if (s.fd === undefined || (s === last && !this.#closed) || this.#commit.busy(s.fd)) continue;
+      closeSync(s.fd);
+      s.fd = undefined;
+    }
+  }
+
   /**
    * Deletes segments from the oldest while all their requests are done (a `done` line is always in
-   * the segment of its `put` or a later one, so a deleted segment's lines are never needed again).
+   * the segment of its `put` or a later one, so a deleted segment's lines are never needed again). A
+   * segment with a sync pending or running waits for the end of that sync (#afterSync).
    */
   #reclaim(): void {
     const empty = this.#pending.size === 0;
@@ -202,9 +245,10 @@ export class FileQueue {
       if (!empty && first.live.size > 0) break;
       const last = this.#segments.length === 1;
       if (last && !empty) break; // the segment being written to keeps going
-      if (last && this.#fd !== undefined) {
-        closeSync(this.#fd);
-        this.#fd = undefined;
+      if (first.fd !== undefined) {
+        if (this.#commit.busy(first.fd)) break;
+        closeSync(first.fd);
+        first.fd = undefined;
       }
       unlinkSync(first.path);
       this.#segments.shift();

@@ -3,13 +3,14 @@
  * answer per request id whatever the edge sends twice, busy replies sent again, and answers after a
  * reopen going to onOrphan.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fdatasync, fdatasyncSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FabricReply } from '@fogline/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Outcome } from '../escalations.ts';
 import { FileQueue } from './file-queue.ts';
+import type { DiskSync } from './group-commit.ts';
 import { StoreAndForward } from './store-and-forward.ts';
 
 const cleanups: (() => void)[] = [];
@@ -17,12 +18,13 @@ afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
 
-function setUp(dir: string) {
+function setUp(dir: string, disk?: DiskSync) {
   const sent: string[] = [];
   const orphans: [string, Outcome][] = [];
   let online = false;
+  const queue = new FileQueue({ dir, maxBytes: 1 << 20, ...(disk && { disk }) });
   const forward = new StoreAndForward({
-    queue: new FileQueue({ dir, maxBytes: 1 << 20 }),
+    queue,
     ttlMs: 60_000,
     sweepMs: 20,
     sender: {
@@ -38,7 +40,7 @@ function setUp(dir: string) {
     online = true;
     forward.onStateChange('online');
   };
-  return { forward, sent, orphans, goOnline };
+  return { forward, queue, sent, orphans, goOnline };
 }
 
 const ok = (id: string) =>
@@ -52,6 +54,30 @@ const ok = (id: string) =>
     degraded: false,
   }) as unknown as FabricReply;
 
+/** node:fs whose async syncs wait until `release()`, or fail with EIO while `failing`. */
+function testDisk() {
+  const held: (() => void)[] = [];
+  const state = { failing: false };
+  const disk: DiskSync = {
+    fdatasync(fd, callback) {
+      if (state.failing) {
+        const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), {
+          code: 'EIO',
+          syscall: 'fdatasync',
+        });
+        setImmediate(() => callback(eio));
+      } else held.push(() => fdatasync(fd, callback));
+    },
+    fdatasyncSync,
+  };
+  const release = () => {
+    for (const run of held.splice(0)) run();
+  };
+  return { disk, held, state, release };
+}
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
 function dir(): string {
   const parent = mkdtempSync(join(tmpdir(), 'fogline-forward-'));
   cleanups.push(() => rmSync(parent, { recursive: true, force: true }));
@@ -60,10 +86,11 @@ function dir(): string {
 
 describe('StoreAndForward', () => {
   it('sends what was stored offline in order once online, and hands each id one answer', async () => {
-    const { forward, sent, goOnline } = setUp(dir());
+    const { forward, queue, sent, goOnline } = setUp(dir());
     const calls = ['a', 'b', 'c'].map((id) => forward.enqueue(id, 500, new TextEncoder().encode(id)));
     expect(sent).toEqual([]);
     goOnline();
+    await queue.synced();
     expect(sent).toEqual(['a', 'b', 'c']);
     expect(forward.onReply(ok('b'))).toBe(true);
     expect(forward.onReply(ok('b'))).toBe(false); // the edge answered a second copy: ignored
@@ -75,9 +102,11 @@ describe('StoreAndForward', () => {
   });
 
   it('sends again after a busy reply and after a reconnect', async () => {
-    const { forward, sent, goOnline } = setUp(dir());
+    const { forward, queue, sent, goOnline } = setUp(dir());
     const call = forward.enqueue('a', 500, new TextEncoder().encode('a'));
     goOnline();
+    await queue.synced();
+    expect(sent).toEqual(['a']);
     forward.onReply({
       ok: false,
       id: 'a',
@@ -108,5 +137,55 @@ describe('StoreAndForward', () => {
     second.forward.onReply(ok('a'));
     second.forward.onReply(ok('a'));
     expect(second.orphans.map(([id, o]) => [id, o.kind])).toEqual([['a', 'reply']]);
+  });
+
+  it('sends a stored request only once its put line is synced', async () => {
+    const { disk, held, release } = testDisk();
+    const { forward, queue, sent, goOnline } = setUp(dir(), disk);
+    goOnline();
+    // Online, but the store takes it (its edge never answers here: closed at the end, UNAVAILABLE).
+    void forward.enqueue('x', 500, new TextEncoder().encode('x')).catch(() => {});
+    expect(forward.takes('online')).toBe(true);
+    await turn();
+    expect(held).toHaveLength(1); // its sync is in flight
+    // Sweeps (every 20 ms) and a reconnect pump the store meanwhile: nothing goes out.
+    await new Promise((r) => setTimeout(r, 60));
+    goOnline();
+    expect(sent).toEqual([]);
+    const synced = queue.synced();
+    release();
+    await synced;
+    expect(sent).toEqual(['x']);
+  });
+
+  it("a put whose sync fails rejects its call with the error, is never sent and not replayed; a done line's is counted", async () => {
+    const where = dir();
+    const { disk, state, release } = testDisk();
+    const first = setUp(where, disk);
+    state.failing = true;
+    const call = first.forward.enqueue('a', 500, new TextEncoder().encode('a'));
+    await expect(call).rejects.toMatchObject({ code: 'EIO' });
+    expect(first.forward.counts()).toMatchObject({ queued: 0, diskErrors: 1 });
+    first.goOnline();
+    expect(first.sent).toEqual([]);
+
+    // A done line whose sync fails: the answer is already handed on; the failure is counted.
+    state.failing = false;
+    const b = first.forward.enqueue('b', 500, new TextEncoder().encode('b'));
+    await turn();
+    const synced = first.queue.synced();
+    release();
+    await synced;
+    expect(first.sent).toEqual(['b']);
+    state.failing = true;
+    first.forward.onReply(ok('b'));
+    expect((await b).kind).toBe('reply');
+    await first.queue.synced().catch(() => {});
+    expect(first.forward.counts()).toMatchObject({ answered: 1, diskErrors: 2 });
+    first.forward.close();
+
+    // 'a' has a done line ('failed'): a restart does not send it (b's done line reached the page cache).
+    const second = setUp(where);
+    expect(second.forward.counts()).toMatchObject({ replayed: 0, queued: 0 });
   });
 });

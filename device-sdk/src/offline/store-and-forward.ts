@@ -4,13 +4,16 @@
  * are sent again after a reconnect or when no reply comes (at least once), and are answered once per
  * request id: a reply completes the stored request on disk before it is handed on, so a second reply
  * to the same id — the edge answers every copy it receives — finds nothing and is ignored. A request
- * whose caller is gone (made before a restart) is answered through `onOrphan`. Nothing here touches
+ * whose caller is gone (made before a restart) is answered through `onOrphan`. A request is sent only
+ * once its `put` line is synced (`queue.synced()`), so a request the edge may have answered is always
+ * on disk; a `done` line is written before the answer is handed on and synced with the next group. A
+ * put whose sync fails fails its call with that error, as a failed write does. Nothing here touches
  * the disk directly: the queue comes in as a DurableQueue (Node: ./file-queue.ts).
  */
 import { type ErrorCode, type FabricReply, FoglineError } from '@fogline/shared';
 import type { EscalationSender, Outcome } from '../escalations.ts';
 import type { ConnectionState } from '../transport/mqtt-transport.ts';
-import type { StoredRequest } from './file-queue.ts';
+import type { DoneReason, StoredRequest } from './file-queue.ts';
 
 /** What the forwarding needs of a durable queue (FileQueue implements it). */
 export interface DurableQueue {
@@ -20,9 +23,14 @@ export interface DurableQueue {
   /** Oldest first; iterated lazily, so a pump stops at its window without reading the rest. */
   pending(): IterableIterator<StoredRequest>;
   has(id: string): boolean;
+  /** Writes a `put` line; durable once `synced()` resolves. */
   append(request: StoredRequest): void;
-  complete(id: string, why: 'answered' | 'expired'): boolean;
+  /** Writes a `done` line; durable once `synced()` resolves. */
+  complete(id: string, why: DoneReason): boolean;
   expire(): StoredRequest[];
+  /** Resolves once every line written so far is on disk; rejects with the sync's error. */
+  synced(): Promise<void>;
+  /** Syncs what is not synced yet, then closes. */
   close(): void;
 }
 
@@ -55,16 +63,24 @@ export interface StoreCounts {
   sent: number;
   answered: number;
   expired: number;
+  /**
+   * Lines of the store that could not be written or synced (EIO, ENOSPC, …): a `put`'s call rejects
+   * with the error (nothing sent); a `done` line's request stays stored when its write failed, and
+   * may be sent and answered again after a restart when its sync failed.
+   */
+  diskErrors: number;
 }
 
 interface Waiter {
   resolve(outcome: Outcome): void;
-  reject(error: FoglineError): void;
+  reject(error: Error): void;
 }
 
 /** Error replies worth sending again later: the edge is busy, not the request wrong. */
 const TRANSIENT: readonly ErrorCode[] = ['RATE_LIMITED', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE'];
 const TRANSIENT_WAIT_MS = 1_000;
+const CLOSED_MESSAGE =
+  'device closed before the edge replied; the request stays in the durable queue and is answered through onAnswer after the next start';
 
 export class StoreAndForward {
   readonly #queue: DurableQueue;
@@ -75,6 +91,8 @@ export class StoreAndForward {
   readonly #sentAt = new Map<string, { at: number; budgetMs: number }>();
   /** After a busy reply: id → not sent again before then. */
   readonly #holdUntil = new Map<string, number>();
+  /** Stored, their `put` line not synced yet: not sent before. */
+  readonly #unsynced = new Set<string>();
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #counts: Omit<StoreCounts, 'queued' | 'bytes'>;
   #closed = false;
@@ -84,7 +102,7 @@ export class StoreAndForward {
     this.#queue = options.queue;
     this.#now = options.now ?? Date.now;
     const replayed = this.#queue.size;
-    this.#counts = { stored: 0, replayed, refused: 0, sent: 0, answered: 0, expired: 0 };
+    this.#counts = { stored: 0, replayed, refused: 0, sent: 0, answered: 0, expired: 0, diskErrors: 0 };
     this.#timer = setInterval(() => this.#sweep(), options.sweepMs ?? 500);
     this.#timer.unref?.();
   }
@@ -106,8 +124,9 @@ export class StoreAndForward {
   /**
    * Stores request `id` (the encoded fabric request, `budgetMs` for the edge on each attempt) for
    * the TTL and resolves with its outcome; rejects with DEADLINE_EXCEEDED at its TTL, UNAVAILABLE
-   * when the device closes first (it stays stored). Throws RESOURCE_EXHAUSTED, nothing stored, past
-   * the byte cap.
+   * when the device closes first (it stays stored), the disk's error when its line cannot be synced
+   * (nothing sent). Throws RESOURCE_EXHAUSTED, nothing stored, past the byte cap, and the disk's error
+   * when its line cannot be written.
    */
   enqueue(id: string, budgetMs: number, payload: Uint8Array): Promise<Outcome> {
     if (this.#closed) throw new FoglineError('UNAVAILABLE', 'durable queue is closed');
@@ -115,11 +134,20 @@ export class StoreAndForward {
       this.#queue.append({ id, expiresAt: this.#now() + this.#options.ttlMs, budgetMs, payload });
     } catch (err) {
       if (err instanceof FoglineError && err.code === 'RESOURCE_EXHAUSTED') this.#counts.refused++;
+      else if (!(err instanceof FoglineError)) this.#counts.diskErrors++;
       throw err;
     }
     this.#counts.stored++;
     const outcome = new Promise<Outcome>((resolve, reject) => this.#waiters.set(id, { resolve, reject }));
-    this.pump();
+    this.#unsynced.add(id);
+    this.#queue.synced().then(
+      () => {
+        this.#unsynced.delete(id);
+        if (this.#closed) this.#settleClosed(id);
+        else this.pump();
+      },
+      (err: Error) => this.#putFailed(id, err),
+    );
     return outcome;
   }
 
@@ -133,7 +161,7 @@ export class StoreAndForward {
       this.#holdUntil.set(reply.id, this.#now() + waitMs);
       return true;
     }
-    this.#queue.complete(reply.id, 'answered');
+    this.#done(reply.id, 'answered');
     this.#holdUntil.delete(reply.id);
     this.#counts.answered++;
     this.#deliver(
@@ -150,7 +178,7 @@ export class StoreAndForward {
     const window = this.#options.window ?? 16;
     const now = this.#now();
     for (const request of this.#queue.pending()) {
-      if (this.#sentAt.size >= window) return;
+      if (this.#sentAt.size >= window || this.#unsynced.has(request.id)) return; // in order, once synced
       if (this.#sentAt.has(request.id) || (this.#holdUntil.get(request.id) ?? 0) > now) continue;
       this.#holdUntil.delete(request.id);
       this.#sentAt.set(request.id, { at: now, budgetMs: request.budgetMs });
@@ -170,23 +198,63 @@ export class StoreAndForward {
     else if (state === 'offline' || state === 'refused') this.#sentAt.clear();
   }
 
-  /** Stops; callers still waiting get UNAVAILABLE, their requests stay stored for the next start. */
+  /**
+   * Stops; the queue syncs what is not synced yet. Callers still waiting get UNAVAILABLE, their
+   * requests stay stored for the next start (those whose line the closing sync failed get its error).
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    const error = new FoglineError(
-      'UNAVAILABLE',
-      'device closed before the edge replied; the request stays in the durable queue and is answered through onAnswer after the next start',
-    );
-    for (const waiter of this.#waiters.values()) waiter.reject(error);
-    this.#waiters.clear();
     this.#queue.close();
+    for (const id of this.#waiters.keys()) if (!this.#unsynced.has(id)) this.#settleClosed(id);
+  }
+
+  /** A caller still waiting at close: its request stays stored. */
+  #settleClosed(id: string): void {
+    const waiter = this.#waiters.get(id);
+    this.#waiters.delete(id);
+    waiter?.reject(new FoglineError('UNAVAILABLE', CLOSED_MESSAGE));
+  }
+
+  /**
+   * A `put` line that could not be synced: the request may not be on disk, so it is never sent; its
+   * call fails with the disk's error (as when its write fails), and a `done` line keeps a replay from
+   * sending it should the line have reached the disk after all.
+   */
+  #putFailed(id: string, error: Error): void {
+    this.#unsynced.delete(id);
+    this.#counts.diskErrors++;
+    try {
+      if (!this.#closed) this.#queue.complete(id, 'failed');
+    } catch {
+      // The disk fails again: counted above; a replay may still find the request.
+    }
+    this.#waiters.get(id)?.reject(error);
+    this.#waiters.delete(id);
+  }
+
+  /**
+   * Writes a request's `done` line (before its answer is handed on: a second reply, or a restart after
+   * a crash of this process, finds it done). A line that cannot be written is thrown as before, the
+   * request still stored; one that cannot be synced is counted: the answer is already handed on, and
+   * a power loss may bring the request back (sent and answered again after the restart).
+   */
+  #done(id: string, why: DoneReason): void {
+    try {
+      this.#queue.complete(id, why);
+    } catch (err) {
+      if (!(err instanceof FoglineError)) this.#counts.diskErrors++;
+      throw err;
+    }
+    this.#queue.synced().catch(() => this.#counts.diskErrors++);
   }
 
   #sweep(): void {
     if (this.#closed) return;
-    for (const request of this.#queue.expire()) {
+    const expired = this.#queue.expire();
+    if (expired.length > 0) this.#queue.synced().catch(() => (this.#counts.diskErrors += expired.length));
+    for (const request of expired) {
       this.#sentAt.delete(request.id);
       this.#holdUntil.delete(request.id);
       this.#counts.expired++;
