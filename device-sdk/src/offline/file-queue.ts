@@ -181,9 +181,12 @@ export class FileQueue {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#commit.flushSync();
-    this.#closeIdle();
-    this.#lock.release();
+    try {
+      this.#commit.flushSync();
+      this.#closeIdle();
+    } finally {
+      this.#lock.release();
+    }
   }
 
   #open(): void {
@@ -217,19 +220,27 @@ export class FileQueue {
     return segment;
   }
 
-  /** After each sync: full segments whose last lines are now synced are closed, and space reclaimed. */
+  /**
+   * After each sync: full segments whose last lines are now synced are closed, and space reclaimed.
+   * On libuv's callback, so a failed unlink is not thrown: the file stays, tried again next time.
+   */
   #afterSync(): void {
-    this.#closeIdle();
-    if (!this.#closed) this.#reclaim();
+    try {
+      this.#closeIdle();
+      if (!this.#closed) this.#reclaim();
+    } catch {
+      // e.g. the directory removed under us: nothing of the queue's state is lost meanwhile.
+    }
   }
 
   /** Closes the files no longer written to (all of them once closed) that no sync needs any more. */
   #closeIdle(): void {
     const last = this.#segments.at(-1);
     for (const s of this.#segments) {
-      if (s.fd === undefined || (s === last && !this.#closed) || this.#commit.busy(s.fd)) continue;
-      closeSync(s.fd);
-      s.fd = undefined;
+      const fd = s.fd;
+      if (fd === undefined || (s === last && !this.#closed) || this.#commit.busy(fd)) continue;
+      s.fd = undefined; // closed even when close reports an error
+      closeSync(fd);
     }
   }
 
@@ -245,10 +256,11 @@ export class FileQueue {
       if (!empty && first.live.size > 0) break;
       const last = this.#segments.length === 1;
       if (last && !empty) break; // the segment being written to keeps going
-      if (first.fd !== undefined) {
-        if (this.#commit.busy(first.fd)) break;
-        closeSync(first.fd);
+      const fd = first.fd;
+      if (fd !== undefined) {
+        if (this.#commit.busy(fd)) break;
         first.fd = undefined;
+        closeSync(fd);
       }
       unlinkSync(first.path);
       this.#segments.shift();
