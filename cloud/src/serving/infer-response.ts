@@ -36,11 +36,8 @@ export function encodeInferResponse(
     return { name, datatype, shape: [...out.dims], data: out.data } as Tensor;
   });
   const { body, headerLength } = encodeInferBody(header, tensors, {
-    binary: (t) => wantsBinaryOutput(request, t.name) || t.datatype === 'FP16',
+    binary: binary ? (t) => wantsBinaryOutput(request, t.name) || t.datatype === 'FP16' : false,
   });
-  if (binary) return { body, headerLength, binary };
-  // All JSON: drop the codec's alignment padding (spaces after the header) for a clean JSON body.
-  let end = body.length;
-  while (end > 0 && body[end - 1] === 0x20) end--;
-  return { body: body.subarray(0, end), headerLength: end, binary };
+  // All JSON: no binary data follows the header, so the codec adds no padding: a clean JSON body.
+  return { body, headerLength, binary };
 }

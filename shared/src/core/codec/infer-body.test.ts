@@ -90,7 +90,9 @@ describe('encodeInferBody / decodeInferBody', () => {
           binary: false,
         },
       );
+      // Nothing binary follows the header, so it has no alignment padding: the body is plain JSON.
       expect(headerLength).toBe(body.length);
+      expect(body[body.length - 1]).toBe(0x7d);
       const decoded = decodeInferBody(body, headerLength);
       expect(decoded.kind).toBe('response');
       if (decoded.kind === 'response') expect(decoded.header.model_name).toBe('digits-mid');

@@ -38,7 +38,7 @@ export type DecodedInfer =
   | { kind: 'response'; header: InferResponse; tensors: Tensor[] }
   | { kind: 'error'; header: InferErrorResponse; tensors: Tensor[] };
 
-/** The JSON header is padded with spaces so that tensor data starts 8-byte aligned in the frame. */
+/** The JSON header is padded with spaces so that binary tensor data starts 8-byte aligned in the frame. */
 const ALIGN = 8;
 const utf8 = new TextEncoder();
 
@@ -101,16 +101,16 @@ export function encodeFrame(
     isResponse ? { ...header, outputs: described } : { ...header, inputs: described },
   );
   const { frame, jsonLength } = allocateFrame(prefixLength, json, binaryLength);
-  const headerLength = jsonLength + padding(prefixLength + jsonLength);
+  const headerLength = jsonLength + padding(prefixLength + jsonLength, binaryLength);
   frame.fill(0x20, prefixLength + jsonLength, prefixLength + headerLength);
   let at = prefixLength + headerLength;
   for (const tensor of binaryTensors) at = writeTensorBytes(tensor, frame, at);
   return { frame, headerLength };
 }
 
-/** Spaces after the JSON header so that what follows `at` starts ALIGN-aligned. */
-function padding(at: number): number {
-  return (ALIGN - (at % ALIGN)) % ALIGN;
+/** Spaces after the JSON header so that binary data after `at` starts ALIGN-aligned; none without any. */
+function padding(at: number, binaryLength: number): number {
+  return binaryLength === 0 ? 0 : (ALIGN - (at % ALIGN)) % ALIGN;
 }
 
 /**
@@ -127,7 +127,7 @@ function allocateFrame(
 ): { frame: Uint8Array; jsonLength: number } {
   if (NodeBuffer) {
     const jsonLength = NodeBuffer.byteLength(json, 'utf8');
-    const total = prefixLength + jsonLength + padding(prefixLength + jsonLength) + binaryLength;
+    const total = prefixLength + jsonLength + padding(prefixLength + jsonLength, binaryLength) + binaryLength;
     const buffer = NodeBuffer.allocUnsafe(total);
     buffer.fill(0, 0, prefixLength);
     buffer.write(json, prefixLength, 'utf8');
@@ -136,7 +136,9 @@ function allocateFrame(
   }
   const jsonBytes = utf8.encode(json);
   const jsonLength = jsonBytes.length;
-  const frame = new Uint8Array(prefixLength + jsonLength + padding(prefixLength + jsonLength) + binaryLength);
+  const frame = new Uint8Array(
+    prefixLength + jsonLength + padding(prefixLength + jsonLength, binaryLength) + binaryLength,
+  );
   frame.set(jsonBytes, prefixLength);
   return { frame, jsonLength };
 }

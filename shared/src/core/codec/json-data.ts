@@ -223,12 +223,18 @@ export function writeJsonData(tensor: Tensor, where: string): JsonTensorData {
         }
         return n;
       });
-    default:
-      return Array.from(tensor.data as ArrayLike<number>, (v, i) => {
+    default: {
+      // A plain loop: every JSON response's outputs come this way (no callback per element).
+      const data = tensor.data as ArrayLike<number>;
+      const values: number[] = [];
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i]!;
         if (!Number.isFinite(v)) {
           throw new FoglineError('INVALID_ARG', `${where}: element ${i} = ${v} cannot be written as JSON`);
         }
-        return v;
-      });
+        values.push(v);
+      }
+      return values;
+    }
   }
 }
