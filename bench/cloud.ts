@@ -143,13 +143,19 @@ export default async function run(args: string[] = []): Promise<void> {
     const at = (mode: Mode, c: number) => gateway.find((g) => g.mode === mode && g.concurrency === c)!;
     const efficiency = (mode: Mode, goal: number) => {
       const value = at(mode, 64).efficiency;
-      return target(`${mode} c=64 efficiency`, value.toFixed(3), `≥ ${goal}`, value >= goal);
+      // F10's goals hold on ≥ 8 cores; on fewer, the goal is to be no worse than the last report.
+      return target(
+        `${mode} c=64 efficiency (goal on ≥ 8 cores)`,
+        value.toFixed(3),
+        `≥ ${goal}`,
+        value >= goal,
+      );
     };
     const added = (mode: Mode) => {
       const value = at(mode, 1).addedP50Ms;
       return target(`${mode} c=1 added p50`, `${value.toFixed(3)} ms`, '≤ 0.25 ms', value <= 0.25);
     };
-    const targets = [efficiency('binary', 0.9), efficiency('json', 0.6), added('binary'), added('json')];
+    const targets = [efficiency('binary', 0.9), efficiency('json', 0.75), added('binary'), added('json')];
     const b = budget;
     const md = `# Cloud gateway benchmark (${MODEL})
 
