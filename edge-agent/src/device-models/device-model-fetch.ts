@@ -5,7 +5,7 @@
  * file must have the bytes and sha256 the deployment named; a config that is there must be JSON.
  */
 import { createHash } from 'node:crypto';
-import { FoglineError, isFoglineError, MAX_DEVICE_MODEL_BYTES, type ModelFile } from '@fogline/shared';
+import { FoglineError, MAX_DEVICE_MODEL_BYTES, type ModelFile } from '@fogline/shared';
 import { type HttpAnswer, HttpClient } from '@fogline/shared/http-client';
 
 export interface StoreAccess {
@@ -86,28 +86,23 @@ function httpError(label: string, status: number): FoglineError {
 }
 
 /** One GET within the fetch's time limit; more than `maxBytes` is the store not matching the deployment. */
-async function fetchOne(
+function fetchOne(
   client: HttpClient,
   path: string,
   maxBytes: number,
   timeoutMs = 60_000,
 ): Promise<HttpAnswer> {
   const url = client.url(path);
-  const tooLarge = `${url.pathname}: more than ${maxBytes} bytes`;
-  try {
-    return await client.request({
-      method: 'GET',
-      url,
-      signal: AbortSignal.timeout(timeoutMs),
-      maxResponseBytes: maxBytes,
-      words: {
-        deadline: `cannot fetch ${url.pathname}: no answer within ${timeoutMs} ms`,
-        unreachable: (err) => `cannot fetch ${url.pathname}: ${String(err)}`,
-        tooLarge: () => tooLarge,
-      },
-    });
-  } catch (err) {
-    if (isFoglineError(err) && err.message === tooLarge) throw new FoglineError('INVALID_ARG', tooLarge);
-    throw err;
-  }
+  return client.request({
+    method: 'GET',
+    url,
+    signal: AbortSignal.timeout(timeoutMs),
+    maxResponseBytes: maxBytes,
+    words: {
+      deadline: `cannot fetch ${url.pathname}: no answer within ${timeoutMs} ms`,
+      unreachable: (err) => `cannot fetch ${url.pathname}: ${String(err)}`,
+      tooLarge: () => `${url.pathname}: more than ${maxBytes} bytes`,
+      tooLargeCode: 'INVALID_ARG',
+    },
+  });
 }

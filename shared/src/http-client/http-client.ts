@@ -7,7 +7,7 @@
  *
  * - the call's signal aborted (its deadline passed, its caller stopped) → DEADLINE_EXCEEDED;
  * - refused, reset or dropped connection → UNAVAILABLE;
- * - an answer longer than the cap → INTERNAL, its connection destroyed, so the rest of that answer
+ * - an answer longer than the cap → INTERNAL (or the call's `tooLargeCode`), its connection destroyed, so the rest of that answer
  *   is neither read nor left for the next call on the pool.
  *
  * The words of those errors are the caller's (`CallWords`): each keeps the messages its callers and
@@ -21,7 +21,7 @@ import {
   type IncomingMessage,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { FoglineError } from '../core/errors.ts';
+import { type ErrorCode, FoglineError } from '../core/errors.ts';
 
 export interface HttpClientOptions {
   /** `http(s)://host:port[/prefix]` of the server; a call's path is resolved against it. */
@@ -42,8 +42,10 @@ export interface CallWords {
   readonly deadline: string;
   /** UNAVAILABLE: no answer came; `err` is Node's (its `code`, e.g. ECONNREFUSED, and message). */
   readonly unreachable: (err: unknown) => string;
-  /** INTERNAL: the answer is longer than `maxBytes`. */
+  /** The answer is longer than `maxBytes` (INTERNAL, or `tooLargeCode`). */
   readonly tooLarge: (maxBytes: number) => string;
+  /** The code of that error when it is not INTERNAL (a download that must match a declared size). */
+  readonly tooLargeCode?: ErrorCode;
 }
 
 export interface HttpCall {
@@ -106,7 +108,7 @@ export class HttpClient {
           size += chunk.length;
           if (size > maxBytes) {
             res.destroy();
-            reject(new FoglineError('INTERNAL', words.tooLarge(maxBytes)));
+            reject(new FoglineError(words.tooLargeCode ?? 'INTERNAL', words.tooLarge(maxBytes)));
           } else chunks.push(chunk);
         });
         res.on('error', fail);
