@@ -126,6 +126,8 @@ describe('dashboard', () => {
     const cells = await row.locator('td').allTextContents();
     expect(cells[4]).toBe('digits-mid:1');
     expect(cells[5]).toMatch(/digits-mid:1/);
+    // The devices' reports the edge read, from its telemetry (a warning pill where some were dropped).
+    await expect.poll(() => row.locator('td').nth(8).textContent(), { timeout: 15_000 }).toMatch(/^\d+ read/);
     // The token is gone from the page once signed in; the cookie is out of the scripts' reach.
     expect(await page.locator('#token').inputValue()).toBe('');
     expect(await page.evaluate(() => document.cookie)).toBe('');

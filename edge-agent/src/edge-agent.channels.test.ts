@@ -175,6 +175,8 @@ describe('reports from devices', () => {
         expect(seen.length).toBe(counts.accepted.histogram);
         expect(seen[0]).toBe('dev-1:histogram');
         expect(agent.telemetry().counts.received).toBe(50);
+        // ...and so does the cloud: the edge's telemetry carries the same counts.
+        expect(agent.telemetry().reports).toEqual({ ...counts, accepted: { ...counts.accepted } });
         // Not silent: an operator sees the drops on /metrics (a device flooding, or an older SDK's).
         const metrics = await (await fetch(`http://127.0.0.1:${info.metrics!.port}/metrics`)).text();
         expect(metrics).toContain(`fogline_edge_reports_dropped_total ${counts.dropped}`);

@@ -73,6 +73,7 @@ export function createEdgeAgent(options: EdgeAgentOptions): EdgeAgent {
         ...(r?.drift && { drift: driftTelemetry(r.drift.status()) }),
         ...(r && { routing: routingTelemetry(r.routing, r.cloudRouting, r.audit.inEffect()) }),
       },
+      reports.counts(r?.bus.reportsDropped()),
     );
   };
 

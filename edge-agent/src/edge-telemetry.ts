@@ -5,6 +5,7 @@
 import type { AuditRateInEffect, CascadeBaseline, ErrorCode, ResolvedPolicy } from '@fogline/shared';
 import type { BreakerState } from './cloud-breaker.ts';
 import { type HistogramSnapshot, LatencyHistogram } from './latency-histogram.ts';
+import type { ReportCounts } from './report-inbox.ts';
 
 /**
  * Why a message on the infer topic got no reply of its own: there was nowhere to send one, or it
@@ -83,6 +84,26 @@ export interface TelemetryMessage extends TelemetryGauges {
   droppedByReason: Partial<Record<DropReason, number>>;
   breakerOpens: number;
   latencyMs: { edge: HistogramSnapshot; cloud: HistogramSnapshot; total: HistogramSnapshot };
+  /**
+   * The devices' reports (report-inbox.ts), totals since start: read by kind, malformed, of an
+   * unknown kind, and dropped over the embedded broker's per-device report bucket (absent with an
+   * external broker, which does not say). Drift detection and the field-accuracy loop live on them,
+   * so the cloud sees when they are being lost.
+   */
+  reports?: TelemetryReports;
+}
+
+export interface TelemetryReports {
+  accepted: ReportCounts['accepted'];
+  malformed: number;
+  unknownKind: number;
+  dropped?: number;
+}
+
+/** ReportCounts as JSON carries them: no `dropped` where the broker does not count it. */
+export function telemetryReports(counts: ReportCounts): TelemetryReports {
+  const { accepted, malformed, unknownKind, dropped } = counts;
+  return { accepted: { ...accepted }, malformed, unknownKind, ...(dropped !== undefined && { dropped }) };
 }
 
 export class EdgeTelemetry {
@@ -118,6 +139,7 @@ export class EdgeTelemetry {
   snapshot(
     identity: { edgeId: string; model: string; uptimeMs: number; at: Date },
     gauges: TelemetryGauges,
+    reports?: ReportCounts,
   ): TelemetryMessage {
     return {
       edgeId: identity.edgeId,
@@ -134,6 +156,7 @@ export class EdgeTelemetry {
         cloud: this.cloudLatency.snapshot(),
         total: this.totalLatency.snapshot(),
       },
+      ...(reports && { reports: telemetryReports(reports) }),
     };
   }
 }

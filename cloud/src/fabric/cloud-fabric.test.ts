@@ -217,6 +217,12 @@ describe('edge presence', () => {
         directive: 'ctl-1',
         baseline: { disagreement: 0.003, edgeAgreement: 0.97, cloudAccuracy: 0.99 },
       },
+      reports: {
+        accepted: { histogram: 40, audit: 7, feedback: 1 },
+        malformed: 0,
+        unknownKind: 0,
+        dropped: 12,
+      },
       bogus: 'x'.repeat(10_000),
     };
     await edge.publishAsync(topics.telemetry('seen-edge'), JSON.stringify(telemetry), { qos: 1 });
@@ -244,6 +250,7 @@ describe('edge presence', () => {
           directive: 'ctl-1',
           baseline: { disagreement: 0.003, edgeAgreement: 0.97, cloudAccuracy: 0.99 },
         },
+        reports: { accepted: { histogram: 40, audit: 7, feedback: 1 }, dropped: 12 },
       },
     });
     // An out-of-range stage is left out, not passed on.

@@ -34,3 +34,29 @@ describe('summarizeTelemetry latency', () => {
     expect(summary?.meanLatencyMs).toEqual({ edge: 1, cloud: 1 });
   });
 });
+
+describe('summarizeTelemetry reports', () => {
+  it("keeps the devices' report counts, and leaves out what is not a count", () => {
+    const summary = summarizeTelemetry(
+      encode({
+        reports: {
+          accepted: { histogram: 40, audit: 7, feedback: 0, weather: 3 },
+          malformed: 2,
+          unknownKind: -1,
+          dropped: 120,
+        },
+      }),
+    );
+    expect(summary?.reports).toEqual({
+      accepted: { histogram: 40, audit: 7, feedback: 0 },
+      malformed: 2,
+      dropped: 120,
+    });
+  });
+
+  it('has no reports where the edge sent none, or sent them without counts by kind', () => {
+    expect(summarizeTelemetry(encode({ counts: { received: 1 } }))?.reports).toBeUndefined();
+    expect(summarizeTelemetry(encode({ reports: { dropped: 5 } }))?.reports).toBeUndefined();
+    expect(summarizeTelemetry(encode({ reports: 'many' }))?.reports).toBeUndefined();
+  });
+});

@@ -10,6 +10,8 @@ import {
   type DriftReference,
   isScoreKind,
   parseDriftReference,
+  REPORT_KINDS,
+  type ReportKind,
   type ResolvedPolicy,
   readAuditRateInEffect,
 } from '@fogline/shared';
@@ -37,6 +39,17 @@ export interface TelemetrySummary {
   drift?: DriftSummary;
   /** The routing in effect on the edge and its devices (the controller's starting point). */
   routing?: RoutingSummary;
+  /** Its devices' reports since the edge started (docs/edge-agent.md "Telemetry"). */
+  reports?: ReportsSummary;
+}
+
+export interface ReportsSummary {
+  /** Read, by kind. */
+  accepted: Partial<Record<ReportKind, number>>;
+  malformed?: number;
+  unknownKind?: number;
+  /** Dropped over the edge broker's per-device report bucket; absent where the edge cannot say. */
+  dropped?: number;
 }
 
 export interface RoutingSummary {
@@ -128,6 +141,19 @@ export function summarizeTelemetry(payload: Uint8Array): TelemetrySummary | null
   }
   const routing = summarizeRouting(asObject(t.routing));
   if (routing) summary.routing = routing;
+  const reports = summarizeReports(asObject(t.reports));
+  if (reports) summary.reports = reports;
+  return summary;
+}
+
+function summarizeReports(r: Record<string, unknown> | undefined): ReportsSummary | undefined {
+  const accepted = asObject(r?.accepted);
+  if (!r || !accepted) return undefined;
+  const summary: ReportsSummary = { accepted: {} };
+  for (const kind of REPORT_KINDS) if (isCount(accepted[kind])) summary.accepted[kind] = accepted[kind];
+  for (const field of ['malformed', 'unknownKind', 'dropped'] as const) {
+    if (isCount(r[field])) summary[field] = r[field];
+  }
   return summary;
 }
 

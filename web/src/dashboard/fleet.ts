@@ -82,16 +82,28 @@ export class FleetView {
         }</td>
         <td><span class="pill ${breaker === 'closed' ? 'online' : breaker === '—' ? '' : 'warn'}">${esc(breaker)}</span></td>
         <td>${drift ? (drift.alarm ? '<span class="pill offline">alarm</span>' : '<span class="pill online">ok</span>') : '—'}</td>
+        <td>${reportsCell(e.telemetry?.reports)}</td>
       </tr>`;
       if (!this.open.has(e.id) && !(q && devices.some((d) => d.id.toLowerCase().includes(q)))) return head;
       const list = devices
         .filter((d) => !q || e.id.toLowerCase().includes(q) || d.id.toLowerCase().includes(q))
         .map((d) => `${esc(d.id)} <span class="muted">since ${esc(d.createdAt.slice(0, 10))}</span>`)
         .join('<br>');
-      return `${head}<tr class="devices"><td></td><td colspan="7">${list || '<span class="muted">no devices</span>'}</td></tr>`;
+      return `${head}<tr class="devices"><td></td><td colspan="8">${list || '<span class="muted">no devices</span>'}</td></tr>`;
     });
     this.table.innerHTML = `<thead><tr><th>edge</th><th>status</th><th>last seen</th><th>devices</th>
-      <th>models active</th><th>models desired</th><th>breaker</th><th>drift</th></tr></thead>
-      <tbody>${rows.join('') || '<tr><td colspan="8" class="muted">no edges match</td></tr>'}</tbody>`;
+      <th>models active</th><th>models desired</th><th>breaker</th><th>drift</th><th>reports</th></tr></thead>
+      <tbody>${rows.join('') || '<tr><td colspan="9" class="muted">no edges match</td></tr>'}</tbody>`;
   }
+}
+
+/**
+ * The devices' reports an edge read since it started, and a warning when its broker dropped some
+ * over their report budget (drift detection and the field-accuracy loop live on them).
+ */
+function reportsCell(reports: NonNullable<EdgeView['telemetry']>['reports']): string {
+  if (!reports) return '—';
+  const read = Object.values(reports.accepted).reduce((a, b) => a + b, 0);
+  const dropped = reports.dropped ? ` <span class="pill warn">${esc(reports.dropped)} dropped</span>` : '';
+  return `${esc(read)} read${dropped}`;
 }

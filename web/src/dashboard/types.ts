@@ -13,6 +13,8 @@ export interface EdgeView {
     breaker?: string;
     devices?: number;
     drift?: { model: string; alarm: boolean; psi: number | null };
+    /** Its devices' reports since the edge started: read by kind, dropped over the broker's bucket. */
+    reports?: { accepted: Record<string, number>; dropped?: number };
   } | null;
   reported: {
     devices?: number;
