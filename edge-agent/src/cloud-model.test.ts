@@ -3,7 +3,7 @@
  * input, judged with the fabric's tier rule against the edge model, a misfit warned about once and
  * read again after a while, metadata read again after a failed call.
  */
-import { ManualClock, type TierModel } from '@fogline/shared';
+import { FoglineError, ManualClock, systemClock, type TierModel } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { CloudModelLink, readCloudModel } from './cloud-model.ts';
 
@@ -98,5 +98,36 @@ describe('CloudModelLink', () => {
     expect(warnings).toHaveLength(1);
     clock.advance(1000);
     expect((await l.refresh(client, 100)).fits).toBe(true);
+  });
+
+  it('a read that runs out of the budget of the caller who started it does not fail a caller with more left', async () => {
+    // A cloud whose first metadata call hangs until its timeout (as a black hole does), then answers.
+    let calls = 0;
+    const client = {
+      metadata: (timeoutMs: number) =>
+        calls++ === 0
+          ? new Promise<unknown>((_, reject) =>
+              setTimeout(
+                () => reject(new FoglineError('DEADLINE_EXCEEDED', 'metadata timed out')),
+                timeoutMs,
+              ),
+            )
+          : Promise.resolve(metadata(['a', 'b', 'c'])),
+    };
+    const l = new CloudModelLink({ model: 'shapes-cloud', edge, clock: systemClock, warn: () => {} });
+    const short = l.refresh(client, 30); // an earlier request, near its deadline, starts the read
+    const long = l.refresh(client, 2000); // a request with its whole budget joins it
+    const shortOutcome = short.catch((err: FoglineError) => err.code);
+    const longOutcome = long.catch((err: FoglineError) => err.code);
+    expect(await shortOutcome).toBe('DEADLINE_EXCEEDED');
+    expect(await longOutcome).toMatchObject({ fits: true });
+    expect(calls).toBe(2);
+    // A caller with less budget than the read under way shares it, and its failure.
+    const l2 = new CloudModelLink({ model: 'shapes-cloud', edge, clock: systemClock, warn: () => {} });
+    calls = 0;
+    const first = l2.refresh(client, 60).catch((err: FoglineError) => err.code);
+    const second = l2.refresh(client, 30).catch((err: FoglineError) => err.code);
+    expect([await first, await second]).toEqual(['DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED']);
+    expect(calls).toBe(1);
   });
 });

@@ -10,6 +10,7 @@
 import {
   type Clock,
   FoglineError,
+  isFoglineError,
   type OutputKind,
   TENSOR_DATATYPES,
   type TensorDatatype,
@@ -42,11 +43,17 @@ export interface CloudModelLinkOptions {
   readonly recheckMs?: number;
 }
 
+/** A metadata read under way, and when its budget runs out (clock ms). */
+interface PendingRead {
+  readonly until: number;
+  readonly state: Promise<CloudModelState>;
+}
+
 export class CloudModelLink {
   private state: CloudModelState | undefined;
   private checkedAt = 0;
   private readonly warned = new Set<string>();
-  private pending: Promise<CloudModelState> | undefined;
+  private pending: PendingRead | undefined;
 
   constructor(private readonly options: CloudModelLinkOptions) {}
 
@@ -62,13 +69,30 @@ export class CloudModelLink {
 
   /**
    * Reads the metadata within `timeoutMs` and judges it; rejects like any cloud call when unreachable.
-   * Escalations that arrive while a read is under way share it. `client`: the replica asked.
+   * Escalations that arrive while a read is under way share it. A read started by a caller with less
+   * budget (an earlier request, nearer its deadline) that runs out of it does not fail the callers
+   * who still have some: they read again within what they have left. `client`: the replica asked.
    */
   refresh(client: Pick<CloudClient, 'metadata'>, timeoutMs: number): Promise<CloudModelState> {
-    this.pending ??= this.read(client, timeoutMs).finally(() => {
-      this.pending = undefined;
+    const until = this.options.clock.now() + timeoutMs;
+    const shared = this.pending ?? this.start(client, timeoutMs, until);
+    if (shared.until >= until) return shared.state;
+    return shared.state.catch((err: unknown) => {
+      const left = until - this.options.clock.now();
+      if (!isFoglineError(err) || err.code !== 'DEADLINE_EXCEEDED' || left < 1) throw err;
+      return this.refresh(client, left);
     });
-    return this.pending;
+  }
+
+  private start(client: Pick<CloudClient, 'metadata'>, timeoutMs: number, until: number): PendingRead {
+    const read: PendingRead = {
+      until,
+      state: this.read(client, timeoutMs).finally(() => {
+        if (this.pending === read) this.pending = undefined;
+      }),
+    };
+    this.pending = read;
+    return read;
   }
 
   private async read(client: Pick<CloudClient, 'metadata'>, timeoutMs: number): Promise<CloudModelState> {
