@@ -4,10 +4,12 @@
  * 0600). A `put` line holds a request (id, expiry, encoded fabric request); a `done` line says it
  * was answered, expired or failed. Each line is written (to the page cache) before `append`/`complete`
  * return, and made durable by a group commit (./group-commit.ts): one fdatasync per batch, off the
- * event loop; `synced()` says when. Segments are deleted oldest first once every request they hold is
- * done, and all of them once the queue is empty, never while a sync of theirs is pending or running;
- * a torn last line (a crash mid-write) or a line that does not parse is skipped and counted. Node
- * only: the browser build never imports this file.
+ * event loop, with an fsync of the directory when a segment was created or deleted; `synced()` says
+ * when. Segments are deleted oldest first once every request they hold is done, and all of them once
+ * the queue is empty, never while a sync of theirs is pending or running. At open, the segments found
+ * (a crashed process may have left lines in the page cache only) and the directory are synced before
+ * anything is replayed. A torn last line (a crash mid-write) or a line that does not parse is
+ * skipped and counted. Node only: the browser build never imports this file.
  */
 import {
   closeSync,
@@ -19,9 +21,10 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { FoglineError } from '@fogline/shared';
-import { type DiskSync, GroupCommit, NODE_DISK_SYNC } from './group-commit.ts';
+import { type DiskSync, NODE_DISK_SYNC, syncDirSync, syncFileSync } from './disk-sync.ts';
+import { GroupCommit } from './group-commit.ts';
 import { QueueLock } from './queue-lock.ts';
 
 export interface StoredRequest {
@@ -42,7 +45,7 @@ export interface FileQueueOptions {
   segmentBytes?: number;
   /** Wall clock (ms since the epoch). Default Date.now. */
   now?: () => number;
-  /** fdatasync, async and sync (close); default node:fs. */
+  /** fdatasync and fsync, async and sync (open, close); default node:fs. */
   disk?: DiskSync;
 }
 
@@ -81,11 +84,15 @@ export class FileQueue {
     this.maxBytes = options.maxBytes;
     this.#segmentBytes = options.segmentBytes ?? Math.max(4_096, Math.floor(options.maxBytes / 8));
     this.#now = options.now ?? Date.now;
-    this.#commit = new GroupCommit(options.disk ?? NODE_DISK_SYNC, () => this.#afterSync());
-    openPrivateDir(options.dir);
+    const disk = options.disk ?? NODE_DISK_SYNC;
+    this.#commit = new GroupCommit(disk, options.dir, () => this.#afterSync());
+    const parents = openPrivateDir(options.dir);
     this.#lock = QueueLock.take(options.dir);
     try {
       this.skippedLines = this.#load();
+      // What a crashed process left may be in the page cache only: durable before anything is sent.
+      for (const s of this.#segments) syncFileSync(disk, s.path);
+      for (const d of [options.dir, ...parents]) syncDirSync(disk, d);
       this.#reclaim();
     } catch (err) {
       this.#lock.release();
@@ -201,7 +208,7 @@ export class FileQueue {
 
   /**
    * Appends one line to the last segment (a new one when it is full; the full one is closed once its
-   * lines are synced) and hands it to the group commit.
+   * lines are synced, the new one's entry synced with them) and hands it to the group commit.
    */
   #write(line: string): Segment {
     let segment = this.#segments.at(-1);
@@ -211,6 +218,7 @@ export class FileQueue {
       const fd = openSync(path, 'a', 0o600);
       segment = { seq, path, bytes: 0, live: new Set(), fd };
       this.#segments.push(segment);
+      this.#commit.changedDir();
       this.#closeIdle();
     }
     const bytes = Buffer.from(line);
@@ -246,8 +254,9 @@ export class FileQueue {
 
   /**
    * Deletes segments from the oldest while all their requests are done (a `done` line is always in
-   * the segment of its `put` or a later one, so a deleted segment's lines are never needed again). A
-   * segment with a sync pending or running waits for the end of that sync (#afterSync).
+   * the segment of its `put` or a later one, so a deleted segment's lines are never needed again); the
+   * directory is synced with the next batch. A segment with a sync pending or running waits for the
+   * end of that sync (#afterSync).
    */
   #reclaim(): void {
     const empty = this.#pending.size === 0;
@@ -264,6 +273,7 @@ export class FileQueue {
       }
       unlinkSync(first.path);
       this.#segments.shift();
+      this.#commit.changedDir();
     }
   }
 
@@ -321,9 +331,17 @@ function parseLine(line: string): Line | undefined {
   };
 }
 
-/** Creates `dir` 0700; refuses one that group or others can reach (it holds the device's inputs). */
-function openPrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+/**
+ * Creates `dir` 0700; refuses one that group or others can reach (it holds the device's inputs).
+ * Returns the directories that got a new entry (the parent of each directory created), to be synced.
+ */
+function openPrivateDir(dir: string): string[] {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const parents: string[] = [];
+  for (let d = resolve(dir); created !== undefined && d !== dirname(d); d = dirname(d)) {
+    parents.push(dirname(d));
+    if (d === resolve(created)) break;
+  }
   const mode = statSync(dir).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new FoglineError(
@@ -331,4 +349,5 @@ function openPrivateDir(dir: string): void {
       `durable queue directory ${dir} is accessible to group or others (mode ${mode.toString(8)}): chmod 700 it`,
     );
   }
+  return parents;
 }

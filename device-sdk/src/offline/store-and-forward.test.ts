@@ -3,14 +3,14 @@
  * answer per request id whatever the edge sends twice, busy replies sent again, and answers after a
  * reopen going to onOrphan.
  */
-import { fdatasync, fdatasyncSync, mkdtempSync, rmSync } from 'node:fs';
+import { fdatasync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FabricReply } from '@fogline/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Outcome } from '../escalations.ts';
+import { type DiskSync, NODE_DISK_SYNC } from './disk-sync.ts';
 import { FileQueue } from './file-queue.ts';
-import type { DiskSync } from './group-commit.ts';
 import { StoreAndForward } from './store-and-forward.ts';
 
 const cleanups: (() => void)[] = [];
@@ -59,6 +59,7 @@ function testDisk() {
   const held: (() => void)[] = [];
   const state = { failing: false };
   const disk: DiskSync = {
+    ...NODE_DISK_SYNC,
     fdatasync(fd, callback) {
       if (state.failing) {
         const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), {
@@ -68,7 +69,6 @@ function testDisk() {
         setImmediate(() => callback(eio));
       } else held.push(() => fdatasync(fd, callback));
     },
-    fdatasyncSync,
   };
   const release = () => {
     for (const run of held.splice(0)) run();
