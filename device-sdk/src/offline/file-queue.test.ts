@@ -1,4 +1,8 @@
-/** The durable queue's files on a real file system: order, restarts, the byte cap, expiry, torn writes. */
+/**
+ * The durable queue's files on a real file system: order, restarts, the byte cap, expiry, torn
+ * writes, and a write the kernel cuts short (a file size limit, in a child process).
+ */
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +127,56 @@ describe('FileQueue', () => {
     expect([...again.pending()].map((r) => r.id)).toEqual(['a', 'b']);
     expect(again.skippedLines).toBe(3);
   });
+
+  // RLIMIT_FSIZE: the write that crosses it is cut short, the next one fails with EFBIG (Node ignores SIGXFSZ).
+  it.skipIf(process.platform === 'win32')(
+    'a write cut short fails its append, and the torn line never swallows the next one',
+    () => {
+      const dir = freshDir();
+      const child = `
+        import { FileQueue } from ${JSON.stringify(new URL('./file-queue.ts', import.meta.url).href)};
+        const q = new FileQueue({ dir: process.env.DIR, maxBytes: 1 << 24, segmentBytes: 1 << 20 });
+        const request = (id) => ({ id, expiresAt: Date.now() + 60_000, budgetMs: 500, payload: new Uint8Array(1_000).fill(7) });
+        const stored = [];
+        const errors = [];
+        for (let i = 0; i < 10; i++) {
+          try {
+            q.append(request('r' + i));
+            stored.push('r' + i);
+          } catch (err) {
+            errors.push(err.code);
+          }
+        }
+        await q.synced();
+        q.close();
+        console.log(JSON.stringify({ stored, errors }));
+      `;
+      // 8 KiB per file: the sixth ~1.4 KB line crosses it.
+      const run = spawnSync(
+        'bash',
+        [
+          '-c',
+          'ulimit -f 8 && exec "$@"',
+          'bash',
+          process.execPath,
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          child,
+        ],
+        { env: { ...process.env, DIR: dir }, encoding: 'utf8' },
+      );
+      expect(run.stderr).toBe('');
+      const { stored, errors } = JSON.parse(run.stdout) as { stored: string[]; errors: string[] };
+      // One append fails; the lines after the torn one go to a new segment.
+      expect(errors).toEqual(['EFBIG']);
+      expect(stored).toHaveLength(9);
+      const again = open(dir);
+      expect([...again.pending()].map((r) => r.id)).toEqual(stored);
+      expect(again.skippedLines).toBe(1); // the torn part
+    },
+  );
 
   it('is used by one open queue at a time; a lock left by a dead process is taken over', () => {
     const dir = freshDir();

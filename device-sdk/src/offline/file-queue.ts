@@ -8,8 +8,8 @@
  * when. Segments are deleted oldest first once every request they hold is done, and all of them once
  * the queue is empty, never while a sync of theirs is pending or running. At open, the segments found
  * (a crashed process may have left lines in the page cache only) and the directory are synced before
- * anything is replayed. A torn last line (a crash mid-write) or a line that does not parse is
- * skipped and counted. Node only: the browser build never imports this file.
+ * anything is replayed. A torn last line (a crash mid-write, or a write cut short) or a line that
+ * does not parse is skipped and counted. Node only: the browser build never imports this file.
  */
 import {
   closeSync,
@@ -60,6 +60,8 @@ interface Segment {
   readonly live: Set<string>;
   /** Open while it is the segment written to, or until its last lines are synced. */
   fd?: number;
+  /** A line was cut short in it: it stays the last (skipped at open), the next line goes to a new segment. */
+  torn?: boolean;
 }
 
 const SEGMENT = /^seg-(\d{1,12})\.log$/;
@@ -207,12 +209,14 @@ export class FileQueue {
   }
 
   /**
-   * Appends one line to the last segment (a new one when it is full; the full one is closed once its
-   * lines are synced, the new one's entry synced with them) and hands it to the group commit.
+   * Appends one line to the last segment (a new one when it is full or torn; the old one is closed
+   * once its lines are synced, the new one's entry synced with them) and hands it to the group commit.
+   * A short write is continued; when the rest cannot be written the error is thrown and the segment,
+   * its last line torn, takes no more lines (one appended to the torn part would not parse either).
    */
   #write(line: string): Segment {
     let segment = this.#segments.at(-1);
-    if (segment?.fd === undefined || segment.bytes >= this.#segmentBytes) {
+    if (segment?.fd === undefined || segment.torn === true || segment.bytes >= this.#segmentBytes) {
       const seq = (segment?.seq ?? 0) + 1;
       const path = join(this.dir, `seg-${String(seq).padStart(12, '0')}.log`);
       const fd = openSync(path, 'a', 0o600);
@@ -221,10 +225,21 @@ export class FileQueue {
       this.#commit.changedDir();
       this.#closeIdle();
     }
+    const fd = segment.fd!;
     const bytes = Buffer.from(line);
-    writeSync(segment.fd!, bytes);
-    this.#commit.wrote(segment.fd!);
-    segment.bytes += bytes.length;
+    let written = 0;
+    try {
+      while (written < bytes.length) {
+        const n = writeSync(fd, bytes, written);
+        if (n <= 0)
+          throw Object.assign(new Error(`EIO: no progress writing ${segment.path}`), { code: 'EIO' });
+        written += n;
+      }
+    } finally {
+      segment.bytes += written;
+      if (written > 0 && written < bytes.length) segment.torn = true;
+    }
+    this.#commit.wrote(fd);
     return segment;
   }
 
