@@ -3,7 +3,16 @@
  * writes, and a write the kernel cuts short (a file size limit, in a child process).
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
@@ -75,6 +84,25 @@ describe('FileQueue', () => {
     expect(q.bytes).toBe(0);
   });
 
+  it('completes a request although a segment it frees cannot be deleted yet (deleted at a later sync)', async () => {
+    const dir = freshDir();
+    const q = new FileQueue({ dir, maxBytes: 1 << 20, segmentBytes: 1 }); // one line per segment
+    queues.push(q);
+    q.append(request('a'));
+    q.append(request('b'));
+    await q.synced();
+    const first = join(dir, segments(dir)[0]!);
+    rmSync(first);
+    mkdirSync(join(first, 'in-the-way'), { recursive: true }); // its unlink fails: EISDIR
+    expect(q.complete('a', 'answered')).toBe(true);
+    expect([...q.pending()].map((r) => r.id)).toEqual(['b']);
+    rmSync(first, { recursive: true });
+    writeFileSync(first, '');
+    q.complete('b', 'answered');
+    await q.synced();
+    expect(segments(dir)).toEqual([]);
+  });
+
   it('refuses a request past maxBytes with RESOURCE_EXHAUSTED and keeps every stored one', () => {
     const dir = freshDir();
     const q = open(dir, 2_000);
@@ -104,13 +132,13 @@ describe('FileQueue', () => {
     for (let i = 0; i < 50; i++) q.append(request(`short${i}`, now + 1_000));
     q.append(request('long', now + 100_000));
     now += 2_000;
-    expect(q.expire().map((r) => r.id)).toHaveLength(50);
+    expect(q.expire().expired.map((r) => r.id)).toHaveLength(50);
     expect([...q.pending()].map((r) => r.id)).toEqual(['long']);
     q.close();
     const again = open(dir, 1 << 20, () => now);
     expect([...again.pending()].map((r) => r.id)).toEqual(['long']);
     now += 200_000;
-    expect(again.expire().map((r) => r.id)).toEqual(['long']);
+    expect(again.expire().expired.map((r) => r.id)).toEqual(['long']);
     await again.synced();
     expect(segments(dir)).toEqual([]);
   });

@@ -174,12 +174,23 @@ export class FileQueue {
     return true;
   }
 
-  /** Marks every request past its expiry done; returns them. */
-  expire(): StoredRequest[] {
+  /**
+   * Marks the requests past their expiry done, oldest first, and returns them. A line that cannot be
+   * written stops it: `error` is the write's, and the requests not yet marked stay pending.
+   */
+  expire(): { expired: StoredRequest[]; error?: Error } {
     const now = this.#now();
-    const expired = [...this.#pending.values()].filter((r) => r.expiresAt <= now);
-    for (const r of expired) this.complete(r.id, 'expired');
-    return expired;
+    const expired: StoredRequest[] = [];
+    for (const r of [...this.#pending.values()]) {
+      if (r.expiresAt > now) continue;
+      try {
+        this.complete(r.id, 'expired');
+      } catch (err) {
+        return { expired, error: err as Error };
+      }
+      expired.push(r);
+    }
+    return { expired };
   }
 
   /**
@@ -245,15 +256,15 @@ export class FileQueue {
 
   /**
    * After each sync: full segments whose last lines are now synced are closed, and space reclaimed.
-   * On libuv's callback, so a failed unlink is not thrown: the file stays, tried again next time.
+   * On libuv's callback, so a failed close is not thrown.
    */
   #afterSync(): void {
     try {
       this.#closeIdle();
-      if (!this.#closed) this.#reclaim();
     } catch {
       // e.g. the directory removed under us: nothing of the queue's state is lost meanwhile.
     }
+    if (!this.#closed) this.#reclaim();
   }
 
   /** Closes the files no longer written to (all of them once closed) that no sync needs any more. */
@@ -271,24 +282,29 @@ export class FileQueue {
    * Deletes segments from the oldest while all their requests are done (a `done` line is always in
    * the segment of its `put` or a later one, so a deleted segment's lines are never needed again); the
    * directory is synced with the next batch. A segment with a sync pending or running waits for the
-   * end of that sync (#afterSync).
+   * end of that sync (#afterSync). A failed close or unlink is not thrown (the request that let the
+   * segment go is done all the same): the file stays, tried again after the next sync.
    */
   #reclaim(): void {
     const empty = this.#pending.size === 0;
-    while (this.#segments.length > 0) {
-      const first = this.#segments[0]!;
-      if (!empty && first.live.size > 0) break;
-      const last = this.#segments.length === 1;
-      if (last && !empty) break; // the segment being written to keeps going
-      const fd = first.fd;
-      if (fd !== undefined) {
-        if (this.#commit.busy(fd)) break;
-        first.fd = undefined;
-        closeSync(fd);
+    try {
+      while (this.#segments.length > 0) {
+        const first = this.#segments[0]!;
+        if (!empty && first.live.size > 0) break;
+        const last = this.#segments.length === 1;
+        if (last && !empty) break; // the segment being written to keeps going
+        const fd = first.fd;
+        if (fd !== undefined) {
+          if (this.#commit.busy(fd)) break;
+          first.fd = undefined; // closed even when close reports an error
+          closeSync(fd);
+        }
+        unlinkSync(first.path);
+        this.#segments.shift();
+        this.#commit.changedDir();
       }
-      unlinkSync(first.path);
-      this.#segments.shift();
-      this.#commit.changedDir();
+    } catch {
+      // e.g. the directory removed under us: nothing of the queue's state is lost meanwhile.
     }
   }
 
