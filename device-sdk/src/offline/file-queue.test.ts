@@ -1,5 +1,18 @@
-/** The durable queue's files on a real file system: order, restarts, the byte cap, expiry, torn writes. */
-import { appendFileSync, chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+/**
+ * The durable queue's files on a real file system: order, restarts, the byte cap, expiry, torn
+ * writes, and a write the kernel cuts short (a file size limit, in a child process).
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
@@ -71,6 +84,25 @@ describe('FileQueue', () => {
     expect(q.bytes).toBe(0);
   });
 
+  it('completes a request although a segment it frees cannot be deleted yet (deleted at a later sync)', async () => {
+    const dir = freshDir();
+    const q = new FileQueue({ dir, maxBytes: 1 << 20, segmentBytes: 1 }); // one line per segment
+    queues.push(q);
+    q.append(request('a'));
+    q.append(request('b'));
+    await q.synced();
+    const first = join(dir, segments(dir)[0]!);
+    rmSync(first);
+    mkdirSync(join(first, 'in-the-way'), { recursive: true }); // its unlink fails: EISDIR
+    expect(q.complete('a', 'answered')).toBe(true);
+    expect([...q.pending()].map((r) => r.id)).toEqual(['b']);
+    rmSync(first, { recursive: true });
+    writeFileSync(first, '');
+    q.complete('b', 'answered');
+    await q.synced();
+    expect(segments(dir)).toEqual([]);
+  });
+
   it('refuses a request past maxBytes with RESOURCE_EXHAUSTED and keeps every stored one', () => {
     const dir = freshDir();
     const q = open(dir, 2_000);
@@ -100,13 +132,13 @@ describe('FileQueue', () => {
     for (let i = 0; i < 50; i++) q.append(request(`short${i}`, now + 1_000));
     q.append(request('long', now + 100_000));
     now += 2_000;
-    expect(q.expire().map((r) => r.id)).toHaveLength(50);
+    expect(q.expire().expired.map((r) => r.id)).toHaveLength(50);
     expect([...q.pending()].map((r) => r.id)).toEqual(['long']);
     q.close();
     const again = open(dir, 1 << 20, () => now);
     expect([...again.pending()].map((r) => r.id)).toEqual(['long']);
     now += 200_000;
-    expect(again.expire().map((r) => r.id)).toEqual(['long']);
+    expect(again.expire().expired.map((r) => r.id)).toEqual(['long']);
     await again.synced();
     expect(segments(dir)).toEqual([]);
   });
@@ -123,6 +155,56 @@ describe('FileQueue', () => {
     expect([...again.pending()].map((r) => r.id)).toEqual(['a', 'b']);
     expect(again.skippedLines).toBe(3);
   });
+
+  // RLIMIT_FSIZE: the write that crosses it is cut short, the next one fails with EFBIG (Node ignores SIGXFSZ).
+  it.skipIf(process.platform === 'win32')(
+    'a write cut short fails its append, and the torn line never swallows the next one',
+    () => {
+      const dir = freshDir();
+      const child = `
+        import { FileQueue } from ${JSON.stringify(new URL('./file-queue.ts', import.meta.url).href)};
+        const q = new FileQueue({ dir: process.env.DIR, maxBytes: 1 << 24, segmentBytes: 1 << 20 });
+        const request = (id) => ({ id, expiresAt: Date.now() + 60_000, budgetMs: 500, payload: new Uint8Array(1_000).fill(7) });
+        const stored = [];
+        const errors = [];
+        for (let i = 0; i < 10; i++) {
+          try {
+            q.append(request('r' + i));
+            stored.push('r' + i);
+          } catch (err) {
+            errors.push(err.code);
+          }
+        }
+        await q.synced();
+        q.close();
+        console.log(JSON.stringify({ stored, errors }));
+      `;
+      // 8 KiB per file: the sixth ~1.4 KB line crosses it.
+      const run = spawnSync(
+        'bash',
+        [
+          '-c',
+          'ulimit -f 8 && exec "$@"',
+          'bash',
+          process.execPath,
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          child,
+        ],
+        { env: { ...process.env, DIR: dir }, encoding: 'utf8' },
+      );
+      expect(run.stderr).toBe('');
+      const { stored, errors } = JSON.parse(run.stdout) as { stored: string[]; errors: string[] };
+      // One append fails; the lines after the torn one go to a new segment.
+      expect(errors).toEqual(['EFBIG']);
+      expect(stored).toHaveLength(9);
+      const again = open(dir);
+      expect([...again.pending()].map((r) => r.id)).toEqual(stored);
+      expect(again.skippedLines).toBe(1); // the torn part
+    },
+  );
 
   it('is used by one open queue at a time; a lock left by a dead process is taken over', () => {
     const dir = freshDir();

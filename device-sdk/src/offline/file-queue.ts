@@ -4,10 +4,12 @@
  * 0600). A `put` line holds a request (id, expiry, encoded fabric request); a `done` line says it
  * was answered, expired or failed. Each line is written (to the page cache) before `append`/`complete`
  * return, and made durable by a group commit (./group-commit.ts): one fdatasync per batch, off the
- * event loop; `synced()` says when. Segments are deleted oldest first once every request they hold is
- * done, and all of them once the queue is empty, never while a sync of theirs is pending or running;
- * a torn last line (a crash mid-write) or a line that does not parse is skipped and counted. Node
- * only: the browser build never imports this file.
+ * event loop, with an fsync of the directory when a segment was created or deleted; `synced()` says
+ * when. Segments are deleted oldest first once every request they hold is done, and all of them once
+ * the queue is empty, never while a sync of theirs is pending or running. At open, the segments found
+ * (a crashed process may have left lines in the page cache only) and the directory are synced before
+ * anything is replayed. A torn last line (a crash mid-write, or a write cut short) or a line that
+ * does not parse is skipped and counted. Node only: the browser build never imports this file.
  */
 import {
   closeSync,
@@ -19,9 +21,10 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { FoglineError } from '@fogline/shared';
-import { type DiskSync, GroupCommit, NODE_DISK_SYNC } from './group-commit.ts';
+import { type DiskSync, NODE_DISK_SYNC, syncDirSync, syncFileSync } from './disk-sync.ts';
+import { GroupCommit } from './group-commit.ts';
 import { QueueLock } from './queue-lock.ts';
 
 export interface StoredRequest {
@@ -42,7 +45,7 @@ export interface FileQueueOptions {
   segmentBytes?: number;
   /** Wall clock (ms since the epoch). Default Date.now. */
   now?: () => number;
-  /** fdatasync, async and sync (close); default node:fs. */
+  /** fdatasync and fsync, async and sync (open, close); default node:fs. */
   disk?: DiskSync;
 }
 
@@ -57,6 +60,8 @@ interface Segment {
   readonly live: Set<string>;
   /** Open while it is the segment written to, or until its last lines are synced. */
   fd?: number;
+  /** A line was cut short in it: it stays the last (skipped at open), the next line goes to a new segment. */
+  torn?: boolean;
 }
 
 const SEGMENT = /^seg-(\d{1,12})\.log$/;
@@ -81,11 +86,15 @@ export class FileQueue {
     this.maxBytes = options.maxBytes;
     this.#segmentBytes = options.segmentBytes ?? Math.max(4_096, Math.floor(options.maxBytes / 8));
     this.#now = options.now ?? Date.now;
-    this.#commit = new GroupCommit(options.disk ?? NODE_DISK_SYNC, () => this.#afterSync());
-    openPrivateDir(options.dir);
+    const disk = options.disk ?? NODE_DISK_SYNC;
+    this.#commit = new GroupCommit(disk, options.dir, () => this.#afterSync());
+    const parents = openPrivateDir(options.dir);
     this.#lock = QueueLock.take(options.dir);
     try {
       this.skippedLines = this.#load();
+      // What a crashed process left may be in the page cache only: durable before anything is sent.
+      for (const s of this.#segments) syncFileSync(disk, s.path);
+      for (const d of [options.dir, ...parents]) syncDirSync(disk, d);
       this.#reclaim();
     } catch (err) {
       this.#lock.release();
@@ -165,12 +174,23 @@ export class FileQueue {
     return true;
   }
 
-  /** Marks every request past its expiry done; returns them. */
-  expire(): StoredRequest[] {
+  /**
+   * Marks the requests past their expiry done, oldest first, and returns them. A line that cannot be
+   * written stops it: `error` is the write's, and the requests not yet marked stay pending.
+   */
+  expire(): { expired: StoredRequest[]; error?: Error } {
     const now = this.#now();
-    const expired = [...this.#pending.values()].filter((r) => r.expiresAt <= now);
-    for (const r of expired) this.complete(r.id, 'expired');
-    return expired;
+    const expired: StoredRequest[] = [];
+    for (const r of [...this.#pending.values()]) {
+      if (r.expiresAt > now) continue;
+      try {
+        this.complete(r.id, 'expired');
+      } catch (err) {
+        return { expired, error: err as Error };
+      }
+      expired.push(r);
+    }
+    return { expired };
   }
 
   /**
@@ -200,37 +220,51 @@ export class FileQueue {
   }
 
   /**
-   * Appends one line to the last segment (a new one when it is full; the full one is closed once its
-   * lines are synced) and hands it to the group commit.
+   * Appends one line to the last segment (a new one when it is full or torn; the old one is closed
+   * once its lines are synced, the new one's entry synced with them) and hands it to the group commit.
+   * A short write is continued; when the rest cannot be written the error is thrown and the segment,
+   * its last line torn, takes no more lines (one appended to the torn part would not parse either).
    */
   #write(line: string): Segment {
     let segment = this.#segments.at(-1);
-    if (segment?.fd === undefined || segment.bytes >= this.#segmentBytes) {
+    if (segment?.fd === undefined || segment.torn === true || segment.bytes >= this.#segmentBytes) {
       const seq = (segment?.seq ?? 0) + 1;
       const path = join(this.dir, `seg-${String(seq).padStart(12, '0')}.log`);
       const fd = openSync(path, 'a', 0o600);
       segment = { seq, path, bytes: 0, live: new Set(), fd };
       this.#segments.push(segment);
+      this.#commit.changedDir();
       this.#closeIdle();
     }
+    const fd = segment.fd!;
     const bytes = Buffer.from(line);
-    writeSync(segment.fd!, bytes);
-    this.#commit.wrote(segment.fd!);
-    segment.bytes += bytes.length;
+    let written = 0;
+    try {
+      while (written < bytes.length) {
+        const n = writeSync(fd, bytes, written);
+        if (n <= 0)
+          throw Object.assign(new Error(`EIO: no progress writing ${segment.path}`), { code: 'EIO' });
+        written += n;
+      }
+    } finally {
+      segment.bytes += written;
+      if (written > 0 && written < bytes.length) segment.torn = true;
+    }
+    this.#commit.wrote(fd);
     return segment;
   }
 
   /**
    * After each sync: full segments whose last lines are now synced are closed, and space reclaimed.
-   * On libuv's callback, so a failed unlink is not thrown: the file stays, tried again next time.
+   * On libuv's callback, so a failed close is not thrown.
    */
   #afterSync(): void {
     try {
       this.#closeIdle();
-      if (!this.#closed) this.#reclaim();
     } catch {
       // e.g. the directory removed under us: nothing of the queue's state is lost meanwhile.
     }
+    if (!this.#closed) this.#reclaim();
   }
 
   /** Closes the files no longer written to (all of them once closed) that no sync needs any more. */
@@ -246,24 +280,31 @@ export class FileQueue {
 
   /**
    * Deletes segments from the oldest while all their requests are done (a `done` line is always in
-   * the segment of its `put` or a later one, so a deleted segment's lines are never needed again). A
-   * segment with a sync pending or running waits for the end of that sync (#afterSync).
+   * the segment of its `put` or a later one, so a deleted segment's lines are never needed again); the
+   * directory is synced with the next batch. A segment with a sync pending or running waits for the
+   * end of that sync (#afterSync). A failed close or unlink is not thrown (the request that let the
+   * segment go is done all the same): the file stays, tried again after the next sync.
    */
   #reclaim(): void {
     const empty = this.#pending.size === 0;
-    while (this.#segments.length > 0) {
-      const first = this.#segments[0]!;
-      if (!empty && first.live.size > 0) break;
-      const last = this.#segments.length === 1;
-      if (last && !empty) break; // the segment being written to keeps going
-      const fd = first.fd;
-      if (fd !== undefined) {
-        if (this.#commit.busy(fd)) break;
-        first.fd = undefined;
-        closeSync(fd);
+    try {
+      while (this.#segments.length > 0) {
+        const first = this.#segments[0]!;
+        if (!empty && first.live.size > 0) break;
+        const last = this.#segments.length === 1;
+        if (last && !empty) break; // the segment being written to keeps going
+        const fd = first.fd;
+        if (fd !== undefined) {
+          if (this.#commit.busy(fd)) break;
+          first.fd = undefined; // closed even when close reports an error
+          closeSync(fd);
+        }
+        unlinkSync(first.path);
+        this.#segments.shift();
+        this.#commit.changedDir();
       }
-      unlinkSync(first.path);
-      this.#segments.shift();
+    } catch {
+      // e.g. the directory removed under us: nothing of the queue's state is lost meanwhile.
     }
   }
 
@@ -321,9 +362,17 @@ function parseLine(line: string): Line | undefined {
   };
 }
 
-/** Creates `dir` 0700; refuses one that group or others can reach (it holds the device's inputs). */
-function openPrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+/**
+ * Creates `dir` 0700; refuses one that group or others can reach (it holds the device's inputs).
+ * Returns the directories that got a new entry (the parent of each directory created), to be synced.
+ */
+function openPrivateDir(dir: string): string[] {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const parents: string[] = [];
+  for (let d = resolve(dir); created !== undefined && d !== dirname(d); d = dirname(d)) {
+    parents.push(dirname(d));
+    if (d === resolve(created)) break;
+  }
   const mode = statSync(dir).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new FoglineError(
@@ -331,4 +380,5 @@ function openPrivateDir(dir: string): void {
       `durable queue directory ${dir} is accessible to group or others (mode ${mode.toString(8)}): chmod 700 it`,
     );
   }
+  return parents;
 }

@@ -7,8 +7,8 @@ import { fdatasync, fdatasyncSync, fstatSync, mkdtempSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type DiskSync, NODE_DISK_SYNC } from './disk-sync.ts';
 import { FileQueue, type StoredRequest } from './file-queue.ts';
-import type { DiskSync } from './group-commit.ts';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -42,6 +42,7 @@ function realDisk(hold = false) {
   const counts = { async: 0, sync: 0 };
   const held: { fd: number; run(): void }[] = [];
   const disk: DiskSync = {
+    ...NODE_DISK_SYNC,
     fdatasync(fd, callback) {
       counts.async++;
       if (hold) held.push({ fd, run: () => fdatasync(fd, callback) });

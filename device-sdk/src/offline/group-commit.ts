@@ -5,21 +5,17 @@
  * time; the lines written meanwhile form the next one, started as soon as it ends, so a slower disk
  * gets fewer, larger batches rather than a longer queue of syncs. The first line of an idle queue
  * waits for the end of the event-loop turn (setImmediate), so what one turn writes costs one sync.
- * `flushSync` (close only) syncs what is left on the event loop.
+ * A batch during which a segment was created or deleted also fsyncs the directory, alongside its
+ * files: a line of a new segment is durable only once the segment's entry is. `flushSync` (close
+ * only) syncs what is left on the event loop.
  */
-import { fdatasync, fdatasyncSync } from 'node:fs';
-
-/** How the files reach the disk; node:fs by default (tests wrap it to count or hold syncs). */
-export interface DiskSync {
-  fdatasync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
-  fdatasyncSync(fd: number): void;
-}
-
-export const NODE_DISK_SYNC: DiskSync = { fdatasync, fdatasyncSync };
+import { type DiskSync, syncDir, syncDirSync } from './disk-sync.ts';
 
 interface Batch {
   /** Files written since the batch began: each is synced once. */
   readonly fds: Set<number>;
+  /** Whether the directory's entries changed since the batch began (a segment created or deleted). */
+  dir: boolean;
   readonly promise: Promise<void>;
   resolve(): void;
   reject(error: Error): void;
@@ -27,25 +23,33 @@ interface Batch {
 
 export class GroupCommit {
   readonly #disk: DiskSync;
+  readonly #dir: string;
   readonly #onSettled: () => void;
   /** Lines written and not yet being synced. */
   #next: Batch | undefined;
   #inFlight: Batch | undefined;
   #scheduled: ReturnType<typeof setImmediate> | undefined;
+  /** The directory's last sync failed: the next batch syncs it again. */
+  #dirOwed = false;
 
-  /** `onSettled` runs after each batch, synced or failed, with no sync in flight any more. */
-  constructor(disk: DiskSync, onSettled: () => void) {
+  /**
+   * For the files of directory `dir`; `onSettled` runs after each batch, synced or failed, with no
+   * sync in flight any more.
+   */
+  constructor(disk: DiskSync, dir: string, onSettled: () => void) {
     this.#disk = disk;
+    this.#dir = dir;
     this.#onSettled = onSettled;
   }
 
   /** A line was written to `fd`: durable once the promise `synced()` gives from now on resolves. */
   wrote(fd: number): void {
-    this.#next ??= batch();
-    this.#next.fds.add(fd);
-    if (this.#inFlight === undefined && this.#scheduled === undefined) {
-      this.#scheduled = setImmediate(() => this.#start());
-    }
+    this.#queued().fds.add(fd);
+  }
+
+  /** A segment was created or deleted: its entry is durable once `synced()` from now on resolves. */
+  changedDir(): void {
+    this.#queued().dir = true;
   }
 
   /**
@@ -76,27 +80,58 @@ export class GroupCommit {
         error ??= err as Error;
       }
     }
+    if (pending.dir) {
+      try {
+        syncDirSync(this.#disk, this.#dir);
+      } catch (err) {
+        error ??= err as Error;
+      }
+    }
     settle(pending, error);
   }
 
+  /** The batch that takes what is written now: started at the end of this turn when none is in flight. */
+  #queued(): Batch {
+    if (this.#next === undefined) {
+      this.#next = batch();
+      this.#next.dir = this.#dirOwed;
+      this.#dirOwed = false;
+    }
+    if (this.#inFlight === undefined && this.#scheduled === undefined) {
+      this.#scheduled = setImmediate(() => this.#start());
+    }
+    return this.#next;
+  }
+
+  /** A segment's entry may not be durable yet: the next batch (the one forming, or the one after) syncs it. */
+  #oweDir(): void {
+    if (this.#next !== undefined) this.#next.dir = true;
+    else this.#dirOwed = true;
+  }
+
   #start(): void {
+    if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
     const current = this.#next;
-    if (current === undefined) return;
+    if (current === undefined || this.#inFlight !== undefined) return;
     this.#next = undefined;
     this.#inFlight = current;
-    let left = current.fds.size;
+    let left = current.fds.size + (current.dir ? 1 : 0);
     let error: Error | undefined;
-    for (const fd of current.fds) {
-      this.#disk.fdatasync(fd, (err) => {
-        error ??= err ?? undefined;
-        if (--left > 0) return;
-        this.#inFlight = undefined;
-        settle(current, error);
-        this.#onSettled();
-        if (this.#next !== undefined) this.#start();
-      });
-    }
+    const ended = (err: Error | null) => {
+      error ??= err ?? undefined;
+      if (--left > 0) return;
+      this.#inFlight = undefined;
+      settle(current, error);
+      this.#onSettled(); // may delete segments: changedDir() queues the directory's sync
+      if (this.#next !== undefined) this.#start();
+    };
+    for (const fd of current.fds) this.#disk.fdatasync(fd, ended);
+    if (!current.dir) return;
+    syncDir(this.#disk, this.#dir, (err) => {
+      if (err !== null) this.#oweDir();
+      ended(err);
+    });
   }
 }
 
@@ -109,7 +144,7 @@ function batch(): Batch {
   });
   // Whoever asked for this batch gets its error through synced(); no unhandled rejection otherwise.
   promise.catch(() => {});
-  return { fds: new Set(), promise, resolve, reject };
+  return { fds: new Set(), dir: false, promise, resolve, reject };
 }
 
 function settle(b: Batch, error: Error | undefined): void {

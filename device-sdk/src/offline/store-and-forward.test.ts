@@ -3,14 +3,14 @@
  * answer per request id whatever the edge sends twice, busy replies sent again, and answers after a
  * reopen going to onOrphan.
  */
-import { fdatasync, fdatasyncSync, mkdtempSync, rmSync } from 'node:fs';
+import { fdatasync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FabricReply } from '@fogline/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Outcome } from '../escalations.ts';
+import { type DiskSync, NODE_DISK_SYNC } from './disk-sync.ts';
 import { FileQueue } from './file-queue.ts';
-import type { DiskSync } from './group-commit.ts';
 import { StoreAndForward } from './store-and-forward.ts';
 
 const cleanups: (() => void)[] = [];
@@ -59,6 +59,7 @@ function testDisk() {
   const held: (() => void)[] = [];
   const state = { failing: false };
   const disk: DiskSync = {
+    ...NODE_DISK_SYNC,
     fdatasync(fd, callback) {
       if (state.failing) {
         const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), {
@@ -68,7 +69,6 @@ function testDisk() {
         setImmediate(() => callback(eio));
       } else held.push(() => fdatasync(fd, callback));
     },
-    fdatasyncSync,
   };
   const release = () => {
     for (const run of held.splice(0)) run();
@@ -77,6 +77,14 @@ function testDisk() {
 }
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/** Waits until `done()` holds (polled every 10 ms), failing after 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 10) {
+    if (waited > 5_000) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 function dir(): string {
   const parent = mkdtempSync(join(tmpdir(), 'fogline-forward-'));
@@ -187,5 +195,37 @@ describe('StoreAndForward', () => {
     // 'a' has a done line ('failed'): a restart does not send it (b's done line reached the page cache).
     const second = setUp(where);
     expect(second.forward.counts()).toMatchObject({ replayed: 0, queued: 0 });
+  });
+
+  it('a write error in the expiry sweep is counted, not thrown; what it left expires at a later sweep', async () => {
+    const where = dir();
+    // One line per segment: each done line of the sweep creates a segment.
+    const options = { dir: where, maxBytes: 1 << 20, segmentBytes: 1 };
+    const before = new FileQueue(options);
+    for (const id of ['a', 'b', 'c']) {
+      before.append({ id, expiresAt: Date.now() + 50, budgetMs: 500, payload: new TextEncoder().encode(id) });
+    }
+    before.close(); // seg-1..3
+    const orphans: [string, Outcome][] = [];
+    const forward = new StoreAndForward({
+      queue: new FileQueue(options),
+      ttlMs: 60_000,
+      sweepMs: 20,
+      sender: { isOnline: () => false, send: async () => {} },
+      onOrphan: (id, outcome) => orphans.push([id, outcome]),
+    });
+    cleanups.push(() => forward.close());
+    // a's done line goes to seg-4; b's cannot: a directory holds seg-5's name (EISDIR).
+    const blocker = join(where, `seg-${'5'.padStart(12, '0')}.log`);
+    mkdirSync(blocker);
+    await until(() => forward.counts().diskErrors >= 2); // two sweeps failed, the process still up
+    expect(orphans.map(([id, o]) => [id, o.kind === 'fallback' && o.code])).toEqual([
+      ['a', 'DEADLINE_EXCEEDED'],
+    ]);
+    expect(forward.counts()).toMatchObject({ expired: 1, queued: 2 });
+    rmdirSync(blocker);
+    await until(() => orphans.length === 3);
+    expect(orphans.map(([id]) => id)).toEqual(['a', 'b', 'c']);
+    expect(forward.counts()).toMatchObject({ expired: 3, queued: 0 });
   });
 });

@@ -27,7 +27,8 @@ export interface DurableQueue {
   append(request: StoredRequest): void;
   /** Writes a `done` line; durable once `synced()` resolves. */
   complete(id: string, why: DoneReason): boolean;
-  expire(): StoredRequest[];
+  /** Writes `done` lines for the expired requests; a write error stops it, the rest still pending. */
+  expire(): { expired: StoredRequest[]; error?: Error };
   /** Resolves once every line written so far is on disk; rejects with the sync's error. */
   synced(): Promise<void>;
   /** Syncs what is not synced yet, then closes. */
@@ -65,8 +66,9 @@ export interface StoreCounts {
   expired: number;
   /**
    * Lines of the store that could not be written or synced (EIO, ENOSPC, …): a `put`'s call rejects
-   * with the error (nothing sent); a `done` line's request stays stored when its write failed, and
-   * may be sent and answered again after a restart when its sync failed.
+   * with the error (nothing sent); a `done` line's request stays stored when its write failed (an
+   * expiry is tried again at the next sweep), and may be sent and answered again after a restart when
+   * its sync failed.
    */
   diskErrors: number;
 }
@@ -250,9 +252,11 @@ export class StoreAndForward {
     this.#queue.synced().catch(() => this.#counts.diskErrors++);
   }
 
+  /** On a timer: a disk error is counted, never thrown (the requests it left stored expire next time). */
   #sweep(): void {
     if (this.#closed) return;
-    const expired = this.#queue.expire();
+    const { expired, error } = this.#queue.expire();
+    if (error !== undefined) this.#counts.diskErrors++;
     if (expired.length > 0) this.#queue.synced().catch(() => (this.#counts.diskErrors += expired.length));
     for (const request of expired) {
       this.#sentAt.delete(request.id);
