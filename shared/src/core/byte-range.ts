@@ -24,13 +24,17 @@ const SINGLE_RANGE = /^bytes[ \t]*=[ \t]*(\d{0,15})-(\d{0,15})[ \t]*$/i;
 
 /** What to send for `range` / `ifRange` (the request's headers) of a file of `size` bytes tagged `etag`. */
 export function byteRangeOf(
-  request: { readonly range?: string | undefined; readonly ifRange?: string | undefined },
+  request: { readonly range?: string | undefined; readonly ifRange?: string | readonly string[] | undefined },
   size: number,
   etag: string,
 ): ByteRangeAnswer {
   if (request.range === undefined) return WHOLE;
   // §13.1.5: only a strong ETag equal to the current one keeps the range; a date is not one.
-  if (request.ifRange !== undefined && (request.ifRange.trim() !== etag || etag.startsWith('W/'))) {
+  const { ifRange } = request;
+  if (
+    ifRange !== undefined &&
+    (typeof ifRange !== 'string' || ifRange.trim() !== etag || etag.startsWith('W/'))
+  ) {
     return WHOLE;
   }
   const m = SINGLE_RANGE.exec(request.range);

@@ -34,7 +34,7 @@ afterEach(async () => {
 
 /** Serves `file.bytes` with ranges; the next `cuts` answers are cut after `cutAfter` body bytes. */
 async function fileServer(file: { bytes: Uint8Array; cutAfter?: number; cuts?: number }) {
-  const seen: { range?: string; ifRange?: string; status: number }[] = [];
+  const seen: { range?: string; ifRange?: string | string[]; status: number }[] = [];
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const etag = `"${sha256(file.bytes)}"`;
     const size = file.bytes.length;
@@ -90,7 +90,7 @@ function download(url: string, expected: Uint8Array = FILE) {
       return {
         status: response.status,
         header: (name) => response.headers.get(name) ?? undefined,
-        body: response.body ?? [],
+        body: (response.body ?? new ReadableStream()) as unknown as AsyncIterable<Uint8Array>,
         cancel: () => void response.body?.cancel().catch(() => {}),
       };
     },
