@@ -58,7 +58,7 @@ describe('device file listener: resumable downloads', () => {
     expect(past.status).toBe(416);
     expect(past.headers.get('content-range')).toBe(`bytes */${bytes.length}`);
     await past.arrayBuffer();
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { range: 'bytes=7-3' },
       { range: 'bytes=0-1,4-5' },
       { range: 'bytes=abc' },
