@@ -56,6 +56,7 @@ async function device(
     runtime: 'node',
     policy: { score: 'maxprob', threshold: 0 },
     reconnect: { initialDelayMs: 100, maxDelayMs: 400 },
+    modelDir: join(edgeDataDir, 'devices', id),
   });
   devices.push(d);
   const models: ModelEvent[] = [];

@@ -2,10 +2,15 @@
 import { DEFAULT_POLICY, FoglineError, parseModelConfig, resolvePolicy } from '@fogline/shared';
 import { Device } from './device.ts';
 import { resolveDeviceModel } from './device-model.ts';
-import { type ConnectDeviceOptions, DEVICE_DEFAULTS, resolveDeviceSettings } from './device-options.ts';
+import {
+  type ConnectDeviceOptions,
+  DEVICE_DEFAULTS,
+  type DeviceSettings,
+  resolveDeviceSettings,
+} from './device-options.ts';
 import type { DevicePolicy } from './device-policy.ts';
 import { configFromText, type LocatedConfig, modelVersionOf } from './model-source.ts';
-import type { ModelUpdaterOptions } from './model-updater.ts';
+import type { ModelUpdaterOptions, ResumableModelDownload } from './model-updater.ts';
 import type { DurableQueue } from './offline/store-and-forward.ts';
 import type { DurableStoreSettings } from './offline/store-options.ts';
 import type { ModelRuntime, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
@@ -21,6 +26,8 @@ export interface DevicePlatform {
     model: RuntimeModel,
     web?: WebRuntimeOptions,
   ): Promise<ModelRuntime>;
+  /** Downloads model updates resumably (`modelDir`); absent where there is no file system (browsers). */
+  modelDownloads?(settings: DeviceSettings): ResumableModelDownload;
   /** Opens the durable queue of `offline: { store: 'file' }`; absent where there is no file system (browsers). */
   openDurableQueue?(settings: DurableStoreSettings): DurableQueue;
 }
@@ -70,7 +77,17 @@ export async function connectDeviceWith(
     const modelVersion = modelVersionOf(source);
     // A runtime object of the application's cannot be reloaded: no updates then.
     const load = typeof runtimeOption === 'object' ? undefined : loader(platform, options, runtimeOption);
-    device = new Device({ settings, runtime, policy, model, modelVersion, store, ...(load && { load }) });
+    const resumable = platform.modelDownloads?.(settings);
+    device = new Device({
+      settings,
+      runtime,
+      policy,
+      model,
+      modelVersion,
+      store,
+      ...(load && { load }),
+      ...(resumable && { resumable }),
+    });
   } catch (err) {
     store?.close();
     await runtime.close();

@@ -76,6 +76,12 @@ export interface ConnectDeviceOptions {
    */
   modelUpdates?: boolean;
   /**
+   * Node only: where a model update is downloaded (`<modelDir>/model.onnx`, with `model.onnx.partial`
+   * while it comes), so that a download the link broke resumes on the next try. Default
+   * `<os tmpdir>/fogline-device-<deviceId>`. Browsers fetch the update whole, in memory.
+   */
+  modelDir?: string;
+  /**
    * Score histograms for drift detection, sent when the model's config has a `drift` block for this
    * model and version (docs/device-sdk.md "Score histograms"): every `everyRequests` inferences (default
    * 500) or `everyMs` (default 10 s), whichever first. `false`: never.
@@ -159,6 +165,8 @@ export interface DeviceSettings {
   readonly pinPolicy: boolean;
   readonly onPolicy: (event: PolicyEvent) => void;
   readonly modelUpdates: boolean;
+  /** The `modelDir` option, when given. */
+  readonly modelDir: string | undefined;
   /** When to send score histograms; false: never. */
   readonly driftHistogram: { readonly everyRequests: number; readonly everyMs: number } | false;
   readonly auditSeed: number | undefined;
@@ -190,6 +198,7 @@ export const DEVICE_RULES = Object.freeze({
   ),
   failbackMs: positive,
   token: nonEmptyString,
+  modelDir: nonEmptyString,
   offline: oneOf(['local', 'queue']),
   deadlineMs: positive,
   minEscalationMs: positive,
@@ -265,6 +274,7 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     pinPolicy: or('pinPolicy', o.pinPolicy, r.pinPolicy, false),
     onPolicy: o.onPolicy ?? (() => {}),
     modelUpdates: or('modelUpdates', o.modelUpdates, r.modelUpdates, true),
+    modelDir: o.modelDir === undefined ? undefined : check('modelDir', o.modelDir, r.modelDir),
     driftHistogram:
       o.driftHistogram === false
         ? false

@@ -5,6 +5,7 @@
 import { connectDeviceWith, type DevicePlatform } from './connect-device-core.ts';
 import type { Device } from './device.ts';
 import type { ConnectDeviceOptions } from './device-options.ts';
+import { nodeModelDownloads } from './model-download-node.ts';
 import { DEFAULT_MODEL_PATH, loadConfigNextTo, loadModelBytes } from './model-source-node.ts';
 import { FileQueue } from './offline/file-queue.ts';
 import { selectRuntime } from './runtime/select-runtime.ts';
@@ -14,6 +15,7 @@ const nodePlatform: DevicePlatform = {
   loadModelBytes,
   loadConfigNextTo,
   createRuntime: selectRuntime,
+  modelDownloads: nodeModelDownloads,
   openDurableQueue: (store) => new FileQueue({ dir: store.dir, maxBytes: store.maxBytes }),
 };
 

@@ -5,6 +5,10 @@
  * file from the edge (`Authorization: Bearer <deviceId>:<token>`), checks its size and sha256, loads
  * it and swaps it in between requests. Anything that fails leaves the current model answering and is
  * told to the application (`modelError`); a successful swap is told too (`model`).
+ *
+ * In Node the file is downloaded resumably (`resumable`, model-download-node.ts): a download the link
+ * broke keeps its bytes in `<modelDir>/model.onnx.partial` and the next try asks for the rest. In
+ * browsers (no file system) it is fetched whole into memory, as before.
  */
 import {
   type DeviceModelManifest,
@@ -13,6 +17,7 @@ import {
   readDeviceModelManifest,
   topics,
 } from '@fogline/shared';
+import type { ResumableDownload } from '@fogline/shared/storage';
 import type { DeviceSettings } from './device-options.ts';
 import type { DevicePolicy } from './device-policy.ts';
 import type { LoadedModel } from './model-slot.ts';
@@ -54,9 +59,14 @@ export interface ModelUpdaterOptions {
     emit(event: 'model', e: ModelEvent): void;
     emit(event: 'modelError', e: ModelErrorEvent): void;
   };
-  /** Per download. Default 60 s. */
+  /** Per download (the model file: all its pieces in one try). Default 60 s. */
   readonly timeoutMs?: number;
+  /** Downloads the model file resumably and gives its checked bytes (Node); absent: whole, in memory. */
+  readonly resumable?: ResumableModelDownload;
 }
+
+/** A resumable download of the model file, but for the place it goes: the platform's. */
+export type ResumableModelDownload = (download: Omit<ResumableDownload, 'target'>) => Promise<Uint8Array>;
 
 const labelOf = (m: DeviceModelManifest) => `${m.model}:${m.version}`;
 
@@ -118,20 +128,7 @@ export class ModelUpdater {
     const label = labelOf(manifest);
     let loaded: UpdatedModel;
     try {
-      const bytes = await this.#download(manifest.url, manifest.bytes);
-      if (bytes.byteLength !== manifest.bytes) {
-        throw new FoglineError(
-          'INVALID_ARG',
-          `${label}: got ${bytes.byteLength} bytes, expected ${manifest.bytes}`,
-        );
-      }
-      const sha256 = await sha256Hex(bytes);
-      if (sha256 !== manifest.sha256) {
-        throw new FoglineError(
-          'INVALID_ARG',
-          `${label}: sha256 ${sha256} is not the manifest's ${manifest.sha256}`,
-        );
-      }
+      const bytes = await this.#modelFile(manifest);
       const config =
         manifest.config_url === undefined
           ? undefined
@@ -156,23 +153,58 @@ export class ModelUpdater {
     this.#o.events.emit('model', { model: loaded.modelVersion, previous, sha256: manifest.sha256 });
   }
 
-  async #download(url: string, maxBytes: number): Promise<Uint8Array> {
+  /** The manifest's file with its byte count and sha256 checked. */
+  async #modelFile(manifest: DeviceModelManifest): Promise<Uint8Array> {
+    const { url, bytes: size, sha256 } = manifest;
+    const label = labelOf(manifest);
+    const words = {
+      refused: (status: number) => refusal(url, status),
+      broken: (cause: unknown) => unreachable(url, cause),
+      tooLarge: () => `${url}: more than the ${size} bytes announced`,
+      declaredTooLarge: (total: number) => `${url}: ${total} bytes, more than the ${size} announced`,
+      length: (got: number) => `${label}: got ${got} bytes, expected ${size}`,
+      sha256: (got: string) => `${label}: sha256 ${got} is not the manifest's ${sha256}`,
+    };
+    if (this.#o.resumable) {
+      const signal = AbortSignal.timeout(this.#o.timeoutMs ?? 60_000);
+      return this.#o.resumable({
+        bytes: size,
+        sha256,
+        words,
+        open: async (headers) => {
+          const response = await this.#get(url, signal, headers);
+          return {
+            status: response.status,
+            header: (name) => response.headers.get(name) ?? undefined,
+            body: (response.body ?? new ReadableStream()) as unknown as AsyncIterable<Uint8Array>,
+            cancel: () => void response.body?.cancel().catch(() => {}),
+          };
+        },
+      });
+    }
+    const bytes = await this.#download(url, size);
+    if (bytes.byteLength !== size) throw new FoglineError('INVALID_ARG', words.length(bytes.byteLength));
+    const got = await sha256Hex(bytes);
+    if (got !== sha256) throw new FoglineError('INVALID_ARG', words.sha256(got));
+    return bytes;
+  }
+
+  /** The answer's head, whatever its status; UNAVAILABLE when none comes. */
+  async #get(url: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<Response> {
     const { deviceId, token } = this.#o.settings;
-    let response: Response;
     try {
-      response = await fetch(url, {
-        headers: token === undefined ? {} : { authorization: `Bearer ${deviceId}:${token}` },
-        signal: AbortSignal.timeout(this.#o.timeoutMs ?? 60_000),
+      return await fetch(url, {
+        headers: { ...headers, ...(token !== undefined && { authorization: `Bearer ${deviceId}:${token}` }) },
+        signal,
       });
     } catch (cause) {
-      throw new FoglineError('UNAVAILABLE', `cannot fetch ${url}: ${String(cause)}`, { cause });
+      throw unreachable(url, cause);
     }
-    if (!response.ok) {
-      throw new FoglineError(
-        response.status === 401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE',
-        `${url}: HTTP ${response.status}`,
-      );
-    }
+  }
+
+  async #download(url: string, maxBytes: number): Promise<Uint8Array> {
+    const response = await this.#get(url, AbortSignal.timeout(this.#o.timeoutMs ?? 60_000));
+    if (!response.ok) throw refusal(url, response.status);
     const length = Number(response.headers.get('content-length'));
     if (length > maxBytes) {
       await response.body?.cancel();
@@ -184,6 +216,14 @@ export class ModelUpdater {
   #fail(model: string | undefined, error: FoglineError): void {
     this.#o.events.emit('modelError', { model, current: this.#o.current(), error });
   }
+}
+
+function unreachable(url: string, cause: unknown): FoglineError {
+  return new FoglineError('UNAVAILABLE', `cannot fetch ${url}: ${String(cause)}`, { cause });
+}
+
+function refusal(url: string, status: number): FoglineError {
+  return new FoglineError(status === 401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE', `${url}: HTTP ${status}`);
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {

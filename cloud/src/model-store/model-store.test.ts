@@ -177,7 +177,7 @@ describe('model store', () => {
     expect(storeFiles().filter((f) => f.startsWith('incoming/'))).toEqual([]);
   }, 60_000);
 
-  it('serves a stored file to an edge with its token: ETag = sha256, Range, 304; refuses no credential', async () => {
+  it('serves a stored file to an edge with its token: ETag = sha256, Range, If-Range, 416, 304; refuses no credential', async () => {
     const bytes = readFileSync(modelFile('digits-tiny'));
     await cloud.admin.pushModel({
       name: 'dl',
@@ -200,7 +200,27 @@ describe('model store', () => {
     expect(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(100, 200))).toBe(true);
     const tail = await fetch(url, { headers: { ...auth, range: `bytes=${bytes.length - 10}-` } });
     expect(Buffer.from(await tail.arrayBuffer()).equals(bytes.subarray(-10))).toBe(true);
-    expect((await fetch(url, { headers: { ...auth, range: `bytes=${bytes.length}-` } })).status).toBe(416);
+    const past = await fetch(url, { headers: { ...auth, range: `bytes=${bytes.length}-` } });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe(`bytes */${bytes.length}`);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+
+    // Resuming: If-Range with the ETag keeps the range; another tag (other bytes) gets the whole file.
+    const etag = `"${sha256(bytes)}"`;
+    const resumed = await fetch(url, { headers: { ...auth, range: 'bytes=1000-', 'if-range': etag } });
+    expect(resumed.status).toBe(206);
+    expect(Buffer.from(await resumed.arrayBuffer()).equals(bytes.subarray(1000))).toBe(true);
+    for (const ifRange of [`"${'0'.repeat(64)}"`, `W/${etag}`]) {
+      const changed = await fetch(url, { headers: { ...auth, range: 'bytes=1000-', 'if-range': ifRange } });
+      expect(changed.status).toBe(200);
+      expect(Buffer.from(await changed.arrayBuffer()).equals(bytes)).toBe(true);
+    }
+    // A Range it does not serve (bad syntax, several ranges) is ignored: the whole file.
+    for (const range of ['bytes=9-3', 'bytes=0-1,5-9', 'bytes=x-', 'pages=1-2']) {
+      const ignored = await fetch(url, { headers: { ...auth, range } });
+      expect([range, ignored.status]).toEqual([range, 200]);
+      expect((await ignored.arrayBuffer()).byteLength).toBe(bytes.length);
+    }
 
     const cached = await fetch(url, { headers: { ...auth, 'if-none-match': `"${sha256(bytes)}"` } });
     expect(cached.status).toBe(304);

@@ -4,10 +4,15 @@
  * devices of its registry only (`Authorization: Bearer <deviceId>:<token>`, checked like an MQTT
  * CONNECT, device-registry.ts). Its own port, apart from `/metrics` (which stays on loopback unless
  * given a token): devices reach it over the LAN. CORS-enabled for the browser SDK.
+ *
+ * Resumable (RFC 9110 §14, the core's byte-range.ts): `ETag` is the sha256 of the bytes on disk (the
+ * model's sha256 while its file is intact), `Accept-Ranges: bytes`; one `Range` gets 206 with
+ * `Content-Range` (416 past the end), unless its `If-Range` is another ETag: then the whole file.
  */
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isValidId } from '@fogline/shared';
+import { byteRangeOf, contentRangeOf, isValidId } from '@fogline/shared';
 import { listenSide, type SideListener } from '../side-listener.ts';
 
 export interface DeviceFilesOptions {
@@ -34,8 +39,9 @@ export type DeviceFileServer = SideListener;
 
 const CORS = {
   'access-control-allow-origin': '*',
-  'access-control-allow-headers': 'authorization',
+  'access-control-allow-headers': 'authorization, range, if-range',
   'access-control-allow-methods': 'GET',
+  'access-control-expose-headers': 'etag, content-range, accept-ranges',
 };
 const PATH = /^\/device-models\/([^/]+)\/(\d+)\/(model\.onnx|config\.json)$/;
 
@@ -52,6 +58,7 @@ export async function startDeviceFileServer(
   current: () => ServedDeviceModel | undefined,
 ): Promise<DeviceFileServer> {
   const host = options.host ?? '0.0.0.0';
+  const etags = new FileTags();
   const answer = async (req: IncomingMessage, res: ServerResponse) => {
     const text = (status: number, body: string, extra: Record<string, string> = {}) =>
       res.writeHead(status, { ...CORS, 'content-type': 'text/plain', ...extra }).end(`${body}\n`);
@@ -73,15 +80,32 @@ export async function startDeviceFileServer(
     const config = match[3] === 'config.json';
     if (config && served.configPath === undefined) return text(404, 'no config for this device model');
     // Read per request: device models are small, and what devices get is what is on disk (they check it).
-    const body = await readFile(config ? served.configPath! : served.path);
+    const path = config ? served.configPath! : served.path;
+    const body = await readFile(path);
+    const etag = await etags.of(path, body);
+    const size = body.byteLength;
+    const headers = {
+      ...CORS,
+      etag,
+      'accept-ranges': 'bytes',
+      'content-type': config ? 'application/json' : 'application/octet-stream',
+      'cache-control': 'private, no-cache',
+    };
+    const range = byteRangeOf({ range: req.headers.range, ifRange: req.headers['if-range'] }, size, etag);
+    if (range.kind === 'unsatisfiable') {
+      return res.writeHead(416, { ...headers, 'content-range': contentRangeOf(undefined, size) }).end();
+    }
+    if (range.kind === 'whole') {
+      return res.writeHead(200, { ...headers, 'content-length': String(size) }).end(body);
+    }
+    const part = body.subarray(range.start, range.end + 1);
     res
-      .writeHead(200, {
-        ...CORS,
-        'content-type': config ? 'application/json' : 'application/octet-stream',
-        'content-length': String(body.byteLength),
-        'cache-control': 'private, no-cache',
+      .writeHead(206, {
+        ...headers,
+        'content-length': String(part.byteLength),
+        'content-range': contentRangeOf(range, size),
       })
-      .end(body);
+      .end(part);
   };
   const server: Server = createServer(
     { headersTimeout: 10_000, requestTimeout: 60_000, connectionsCheckingInterval: 1000 },
@@ -94,4 +118,21 @@ export async function startDeviceFileServer(
   );
   server.maxConnections = 256;
   return listenSide(server, host, options.port, 'device models');
+}
+
+/** Strong ETags of served files: the sha256 of their bytes, hashed again only when the file changed. */
+class FileTags {
+  readonly #known = new Map<string, { stamp: string; etag: string }>();
+
+  async of(path: string, body: Uint8Array): Promise<string> {
+    const { ino, size, mtimeMs, ctimeMs } = await stat(path);
+    const stamp = `${ino}:${size}:${mtimeMs}:${ctimeMs}`;
+    const known = this.#known.get(path);
+    // The stamp must match the bytes read: a file replaced between the read and the stat is hashed.
+    if (known?.stamp === stamp && size === body.byteLength) return known.etag;
+    const etag = `"${createHash('sha256').update(body).digest('hex')}"`;
+    if (this.#known.size > 16) this.#known.clear();
+    this.#known.set(path, { stamp, etag });
+    return etag;
+  }
 }

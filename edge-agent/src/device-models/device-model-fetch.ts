@@ -3,10 +3,12 @@
  * `GET {cloud}/v2/fogline/models/{name}/versions/{v}/file` and `.../config`, with the edge's
  * credential (`Bearer <edgeId>:<token>`, as cloud-client.ts sends it), bounded in size and time. The
  * file must have the bytes and sha256 the deployment named; a config that is there must be JSON.
+ * The file is downloaded resumably (`downloadResumable` of '@fogline/shared/storage'): what a broken
+ * try received stays in `<target>.partial` and the next try asks for the rest (Range + If-Range).
  */
-import { createHash } from 'node:crypto';
 import { FoglineError, MAX_DEVICE_MODEL_BYTES, type ModelFile } from '@fogline/shared';
-import { type HttpAnswer, HttpClient } from '@fogline/shared/http-client';
+import { type CallWords, type HttpAnswer, HttpClient, transportError } from '@fogline/shared/http-client';
+import { type DownloadAnswer, downloadResumable } from '@fogline/shared/storage';
 
 export interface StoreAccess {
   /** The cloud URL to ask now (with several, the replica in use: cloud-replicas.ts). */
@@ -15,20 +17,26 @@ export interface StoreAccess {
   readonly token: string;
   /** CA (PEM) trusted for an https cloud besides the system CAs. */
   readonly ca?: string;
-  /** Per request. Default 60 s. */
+  /** Per request; the model file's, all its pieces in one try. Default 60 s. */
   readonly timeoutMs?: number;
 }
 
 export interface FetchedDeviceModel {
-  readonly bytes: Uint8Array;
   /** The config.json text, when the store has one for that version. */
   readonly config?: string;
 }
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
-/** Downloads and verifies `file`; rejects with a FoglineError that says which check failed. */
-export async function fetchDeviceModel(access: StoreAccess, file: ModelFile): Promise<FetchedDeviceModel> {
+/**
+ * Downloads and verifies `file` into `target` (its directory exists), resuming the partial of an
+ * earlier try; rejects with a FoglineError that says which check failed.
+ */
+export async function fetchDeviceModel(
+  access: StoreAccess,
+  file: ModelFile,
+  target: string,
+): Promise<FetchedDeviceModel> {
   const base = `v2/fogline/models/${encodeURIComponent(file.model)}/versions/${file.version}`;
   const label = `device model ${file.model}@${file.version}`;
   if (file.bytes > MAX_DEVICE_MODEL_BYTES) {
@@ -47,23 +55,9 @@ export async function fetchDeviceModel(access: StoreAccess, file: ModelFile): Pr
   });
   const get = (path: string, maxBytes: number) => fetchOne(client, path, maxBytes, access.timeoutMs);
   try {
-    const model = await get(`${base}/file`, file.bytes);
-    if (model.status !== 200) throw httpError(label, model.status);
-    if (model.body.length !== file.bytes) {
-      throw new FoglineError(
-        'INVALID_ARG',
-        `${label}: got ${model.body.length} bytes, expected ${file.bytes}`,
-      );
-    }
-    const sha256 = createHash('sha256').update(model.body).digest('hex');
-    if (sha256 !== file.sha256) {
-      throw new FoglineError(
-        'INVALID_ARG',
-        `${label}: sha256 ${sha256} is not the deployment's ${file.sha256}`,
-      );
-    }
+    await downloadFile(client, `${base}/file`, file, target, label, access.timeoutMs);
     const config = await get(`${base}/config`, MAX_CONFIG_BYTES);
-    if (config.status === 404) return { bytes: model.body };
+    if (config.status === 404) return {};
     if (config.status !== 200) throw httpError(`${label} config`, config.status);
     const text = config.body.toString('utf8');
     try {
@@ -71,10 +65,48 @@ export async function fetchDeviceModel(access: StoreAccess, file: ModelFile): Pr
     } catch (cause) {
       throw new FoglineError('INVALID_ARG', `${label}: its config is not JSON`, { cause });
     }
-    return { bytes: model.body, config: text };
+    return { config: text };
   } finally {
     client.close();
   }
+}
+
+/** The model file, resumable, under one deadline for all its pieces; more bytes than `file.bytes` refused. */
+function downloadFile(
+  client: HttpClient,
+  path: string,
+  file: ModelFile,
+  target: string,
+  label: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const url = client.url(path);
+  const signal = AbortSignal.timeout(timeoutMs);
+  const words = wordsOf(url, timeoutMs, file.bytes);
+  return downloadResumable({
+    target,
+    bytes: file.bytes,
+    sha256: file.sha256,
+    open: async (headers): Promise<DownloadAnswer> => {
+      const res = await client.open({ method: 'GET', url, signal, headers, words });
+      return {
+        status: res.statusCode ?? 0,
+        header: (name) => {
+          const value = res.headers[name];
+          return Array.isArray(value) ? value.join(', ') : value;
+        },
+        body: res,
+        cancel: () => res.destroy(),
+      };
+    },
+    words: {
+      refused: (status) => httpError(label, status),
+      broken: (err) => transportError(err, signal, words),
+      tooLarge: () => words.tooLarge(file.bytes),
+      length: (got) => `${label}: got ${got} bytes, expected ${file.bytes}`,
+      sha256: (got) => `${label}: sha256 ${got} is not the deployment's ${file.sha256}`,
+    },
+  });
 }
 
 function httpError(label: string, status: number): FoglineError {
@@ -98,11 +130,15 @@ function fetchOne(
     url,
     signal: AbortSignal.timeout(timeoutMs),
     maxResponseBytes: maxBytes,
-    words: {
-      deadline: `cannot fetch ${url.pathname}: no answer within ${timeoutMs} ms`,
-      unreachable: (err) => `cannot fetch ${url.pathname}: ${String(err)}`,
-      tooLarge: () => `${url.pathname}: more than ${maxBytes} bytes`,
-      tooLargeCode: 'INVALID_ARG',
-    },
+    words: wordsOf(url, timeoutMs, maxBytes),
   });
+}
+
+function wordsOf(url: URL, timeoutMs: number, maxBytes: number): CallWords {
+  return {
+    deadline: `cannot fetch ${url.pathname}: no answer within ${timeoutMs} ms`,
+    unreachable: (err: unknown) => `cannot fetch ${url.pathname}: ${String(err)}`,
+    tooLarge: () => `${url.pathname}: more than ${maxBytes} bytes`,
+    tooLargeCode: 'INVALID_ARG',
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * The device model this edge serves its devices (issue 13 item 5, docs/edge-agent.md "Device
  * models"). When a desired state's deployment names a `device` model file, the edge fetches it from
- * the cloud's model store (device-model-fetch.ts: size and sha256 checked), keeps it in
+ * the cloud's model store (device-model-fetch.ts: size and sha256 checked, a broken download resumed
+ * on the next try), keeps it in
  * `<dataDir>/device-models/`, serves it on its device file listener and announces it, retained, on
  * `topics.deviceModel(edgeId)` (device-model-manifest.ts). A failure keeps the model announced
  * before and is kept in `status()`; a restarted edge announces what it served, after checking the
@@ -135,10 +136,10 @@ export class DeviceModelService {
           'the device file listener is off (deviceFiles, --device-files-port)',
         );
       }
-      const fetched = await fetchDeviceModel(store, file);
       const dir = this.#versionDir(file);
       await mkdirPrivate(dir);
-      await writePrivateFile(join(dir, 'model.onnx'), fetched.bytes);
+      // Downloaded beside its place (model.onnx.partial) and renamed into it once checked.
+      const fetched = await fetchDeviceModel(store, file, join(dir, 'model.onnx'));
       if (fetched.config !== undefined) await writePrivateFile(join(dir, 'config.json'), fetched.config);
       await writePrivateFile(join(this.#dir, CURRENT), JSON.stringify(file));
       this.#held = this.#heldOf(file, fetched.config !== undefined);

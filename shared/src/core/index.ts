@@ -5,6 +5,7 @@
  * '/mqtt-client', and '/testing' for test support.
  */
 export * from './batching/index.ts';
+export * from './byte-range.ts';
 export * from './clock.ts';
 export * from './codec/index.ts';
 export * from './errors.ts';

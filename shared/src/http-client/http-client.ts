@@ -148,7 +148,8 @@ export class HttpClient {
   }
 }
 
-function transportError(err: unknown, signal: AbortSignal, words: CallWords): FoglineError {
+/** A call's transport failure in its words: DEADLINE_EXCEEDED once its signal aborted, else UNAVAILABLE. */
+export function transportError(err: unknown, signal: AbortSignal, words: CallWords): FoglineError {
   if (err instanceof FoglineError) return err;
   if (signal.aborted) return new FoglineError('DEADLINE_EXCEEDED', words.deadline, { cause: err });
   return new FoglineError('UNAVAILABLE', words.unreachable(err), { cause: err });

@@ -5,6 +5,7 @@ export {
   type HttpCall,
   HttpClient,
   type HttpClientOptions,
+  transportError,
 } from './http-client.ts';
 export {
   type BinaryInfer,

@@ -1,4 +1,7 @@
-/** @fogline/shared/storage: fogline's private state on disk (data dir 0700, files 0600). */
+/**
+ * @fogline/shared/storage: fogline's private state on disk (data dir 0700, files 0600), and model files
+ * downloaded so that a broken download resumes.
+ */
 export {
   type DataDirOptions,
   mkdirPrivate,
@@ -8,3 +11,10 @@ export {
   tightenTree,
   writePrivateFile,
 } from './private-dir.ts';
+export {
+  type DownloadAnswer,
+  type DownloadWords,
+  downloadResumable,
+  partialPathOf,
+  type ResumableDownload,
+} from './resumable-download.ts';

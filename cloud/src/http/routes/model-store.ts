@@ -8,14 +8,15 @@
  *          400 the check failed (the reason), 409 name@V holds other bytes, 413 too large
  *   GET  /api/store/models/{name}/versions                                   (admin) → { versions }
  *   GET  /v2/fogline/models/{name}/versions/{v}/file     Bearer <admin token> or <edgeId>:<edge token>
- *        → 200 the bytes, `ETag: "<sha256>"`, Content-Length; 206 for one `Range: bytes=a-b`;
- *          304 when If-None-Match names the sha256
+ *        → 200 the bytes, `ETag: "<sha256>"`, `Accept-Ranges: bytes`, Content-Length; 206 for one
+ *          `Range: bytes=a-b` (`a-`, `-n`) whose `If-Range`, if any, is that ETag; 416 for one past
+ *          the end; 304 when If-None-Match names the sha256 (byte-range.ts of the core)
  *   GET  /v2/fogline/models/{name}/versions/{v}/config  (same credentials) → the config.json
  */
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { FoglineError } from '@fogline/shared';
+import { byteRangeOf, contentRangeOf, FoglineError } from '@fogline/shared';
 import type { Context, Hono } from 'hono';
 import { adminTokenMatches } from '../../auth/admin-token.ts';
 import { bearerToken } from '../../auth/inference-guard.ts';
@@ -86,15 +87,19 @@ export function registerModelStoreRoutes(app: Hono, { modelStore, adminToken }: 
       'content-type': 'application/octet-stream',
     };
     if (noneMatch(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
-    const range = byteRange(c.req.header('range'), file.bytes);
-    if (range === 'unsatisfiable') {
-      return c.body(null, 416, { ...headers, 'content-range': `bytes */${file.bytes}` });
+    const range = byteRangeOf(
+      { range: c.req.header('range'), ifRange: c.req.header('if-range') },
+      file.bytes,
+      etag,
+    );
+    if (range.kind === 'unsatisfiable') {
+      return c.body(null, 416, { ...headers, 'content-range': contentRangeOf(undefined, file.bytes) });
     }
-    const [start, end] = range ?? [0, file.bytes - 1];
+    const [start, end] = range.kind === 'part' ? [range.start, range.end] : [0, file.bytes - 1];
     const body = Readable.toWeb(createReadStream(file.path, { start, end })) as ReadableStream;
     headers['content-length'] = String(end - start + 1);
-    if (!range) return c.body(body, 200, headers);
-    return c.body(body, 206, { ...headers, 'content-range': `bytes ${start}-${end}/${file.bytes}` });
+    if (range.kind === 'whole') return c.body(body, 200, headers);
+    return c.body(body, 206, { ...headers, 'content-range': contentRangeOf(range, file.bytes) });
   });
 
   app.get('/v2/fogline/models/:name/versions/:version/config', async (c) => {
@@ -152,22 +157,4 @@ function requestStream(c: Context, maxBytes: number): Readable {
   const body = c.req.raw.body;
   if (!body) return Readable.from([]);
   return Readable.fromWeb(body as import('node:stream/web').ReadableStream);
-}
-
-/** One `bytes=a-b` / `bytes=a-` / `bytes=-n` range; undefined for none or a form not served (whole file). */
-export function byteRange(
-  header: string | undefined,
-  size: number,
-): [number, number] | 'unsatisfiable' | undefined {
-  const m = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') {
-    const n = Number(m[2]);
-    if (n === 0) return 'unsatisfiable';
-    return [Math.max(0, size - n), size - 1];
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (start >= size || end < start) return 'unsatisfiable';
-  return [start, end];
 }

@@ -1,0 +1,183 @@
+/**
+ * A model file downloaded so that a broken download resumes where it stopped (docs/edge-agent.md
+ * "Device models", docs/device-sdk.md "Model updates"): the edge's fetch from the cloud's model store
+ * and a Node device's from its edge. The transport is the caller's (`open`: node:http, fetch); the
+ * bytes on disk, the resume and the checks are here.
+ *
+ * - The bytes received so far are in `<target>.partial` (0600), the ETag they belong to and the file
+ *   they are for (sha256, length) in `<target>.partial.json`.
+ * - A try with a partial asks `Range: bytes=<size>-` with `If-Range: <etag>` (RFC 9110 §13.1.5):
+ *   206 from `<size>` appends; 200 (the file changed, or the server ignores ranges) starts again
+ *   from byte 0; 416, or a 206 from elsewhere, drops the partial and asks for the whole file once.
+ * - A body that breaks off keeps what came (`words.broken`): the next try resumes. A 200 without a
+ *   strong ETag is kept too but not resumed (nothing to ask If-Range with).
+ * - More bytes than `bytes`, in all (a declared length or the body itself), drop the partial.
+ * - At the end the partial must have `bytes` bytes and the sha256; then it is renamed to `target`.
+ *   Otherwise it is deleted and the download fails (INVALID_ARG, the caller's words).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open as openFile, readFile, rename, rm, stat } from 'node:fs/promises';
+import { FoglineError } from '../core/errors.ts';
+import { PRIVATE_FILE_MODE, writePrivateFile } from './private-dir.ts';
+
+/** One answer, however it was fetched. */
+export interface DownloadAnswer {
+  readonly status: number;
+  /** A response header by its lower-case name. */
+  header(name: string): string | undefined;
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Stops the answer: the rest is not read. */
+  cancel(): void;
+}
+
+/** The errors of a download in the caller's words (its messages and codes of before). */
+export interface DownloadWords {
+  /** A status that is no part of the download (401, 404, 503, ...). */
+  refused(status: number): FoglineError;
+  /** The body broke off or the deadline passed while it came: the partial is kept. */
+  broken(err: unknown): FoglineError;
+  /** More bytes came than the file has (INVALID_ARG). */
+  tooLarge(): string;
+  /** A Content-Length that makes more than the file has, before the body (INVALID_ARG); absent: read on. */
+  declaredTooLarge?(total: number): string;
+  /** The whole download has another length (INVALID_ARG). */
+  length(got: number): string;
+  /** The whole download has another sha256 (INVALID_ARG). */
+  sha256(got: string): string;
+}
+
+export interface ResumableDownload {
+  /** Where the checked file is installed (renamed into place); its directory exists. */
+  readonly target: string;
+  /** Length and sha256 (hex) the file must have. */
+  readonly bytes: number;
+  readonly sha256: string;
+  /** Sends the GET with these extra headers; rejects (in the caller's words) when no answer comes. */
+  open(headers: Readonly<Record<string, string>>): Promise<DownloadAnswer>;
+  readonly words: DownloadWords;
+}
+
+interface PartialState {
+  readonly etag: string | undefined;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
+
+export const partialPathOf = (target: string) => `${target}.partial`;
+const statePathOf = (target: string) => `${target}.partial.json`;
+
+/** Downloads, resuming a partial of an earlier try, checks and installs `target`. */
+export async function downloadResumable(d: ResumableDownload): Promise<void> {
+  let resume = await resumable(d);
+  for (let restarted = false; ; restarted = true) {
+    const answer = await d.open(
+      resume === undefined ? {} : { range: `bytes=${resume.offset}-`, 'if-range': resume.etag },
+    );
+    const from = startOf(answer, resume?.offset);
+    if (from === 'restart' && !restarted) {
+      answer.cancel();
+      await discard(d.target);
+      resume = undefined;
+      continue;
+    }
+    if (from === 'restart' || from === 'refused') {
+      answer.cancel();
+      throw d.words.refused(answer.status);
+    }
+    await receive(d, answer, from);
+    await install(d);
+    return;
+  }
+}
+
+/** Where the partial of an earlier try ends, if it is for this file and can be resumed. */
+async function resumable(d: ResumableDownload): Promise<{ offset: number; etag: string } | undefined> {
+  try {
+    const state = JSON.parse(await readFile(statePathOf(d.target), 'utf8')) as Partial<PartialState>;
+    const { size } = await stat(partialPathOf(d.target));
+    const ours = state.sha256 === d.sha256 && state.bytes === d.bytes && typeof state.etag === 'string';
+    if (ours && size > 0 && size < d.bytes) return { offset: size, etag: state.etag as string };
+  } catch {
+    // None, or unreadable: start from byte 0.
+  }
+  await discard(d.target);
+  return undefined;
+}
+
+/** The offset the answer's body starts at, or what to do instead. */
+function startOf(answer: DownloadAnswer, asked: number | undefined): number | 'restart' | 'refused' {
+  if (answer.status === 200) return 0;
+  if (asked === undefined) return 'refused';
+  if (answer.status === 416) return 'restart';
+  if (answer.status !== 206) return 'refused';
+  const range = CONTENT_RANGE.exec(answer.header('content-range') ?? '');
+  return range && Number(range[1]) === asked ? asked : 'restart';
+}
+
+/** Writes the answer's body to the partial from `from` on. */
+async function receive(d: ResumableDownload, answer: DownloadAnswer, from: number): Promise<void> {
+  const partial = partialPathOf(d.target);
+  const declared = answer.header('content-length');
+  if (declared !== undefined && d.words.declaredTooLarge && from + Number(declared) > d.bytes) {
+    answer.cancel();
+    await discard(d.target);
+    throw new FoglineError('INVALID_ARG', d.words.declaredTooLarge(from + Number(declared)));
+  }
+  if (from === 0) {
+    const etag = answer.header('etag');
+    const state: PartialState = {
+      etag: etag?.startsWith('"') ? etag : undefined,
+      sha256: d.sha256,
+      bytes: d.bytes,
+    };
+    await writePrivateFile(statePathOf(d.target), JSON.stringify(state));
+  }
+  const file = await openFile(partial, from === 0 ? 'w' : 'a', PRIVATE_FILE_MODE);
+  let size = from;
+  try {
+    await file.chmod(PRIVATE_FILE_MODE);
+    try {
+      for await (const chunk of answer.body) {
+        size += chunk.byteLength;
+        if (size > d.bytes) throw new FoglineError('INVALID_ARG', d.words.tooLarge());
+        await file.write(chunk);
+      }
+    } catch (err) {
+      if (err instanceof FoglineError) throw err;
+      throw d.words.broken(err);
+    } finally {
+      await file.sync().catch(() => {});
+    }
+  } catch (err) {
+    answer.cancel();
+    if ((err as FoglineError).code === 'INVALID_ARG') await discard(d.target);
+    throw err;
+  } finally {
+    await file.close();
+  }
+}
+
+/** Checks the whole partial and renames it into place; deletes it when it is not the file. */
+async function install(d: ResumableDownload): Promise<void> {
+  const partial = partialPathOf(d.target);
+  const { size } = await stat(partial);
+  const fail = async (message: string) => {
+    await discard(d.target);
+    return new FoglineError('INVALID_ARG', message);
+  };
+  if (size !== d.bytes) throw await fail(d.words.length(size));
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(partial)) hash.update(chunk as Buffer);
+  const sha256 = hash.digest('hex');
+  if (sha256 !== d.sha256) throw await fail(d.words.sha256(sha256));
+  await rename(partial, d.target);
+  await rm(statePathOf(d.target), { force: true });
+}
+
+async function discard(target: string): Promise<void> {
+  await rm(partialPathOf(target), { force: true });
+  await rm(statePathOf(target), { force: true });
+}
