@@ -92,7 +92,7 @@ export class DeviceModelService {
     };
   }
 
-  /** Drops the pending retry; nothing is fetched after. */
+  /** Drops the pending retry and schedules none after (the agent stops). */
   close(): void {
     this.#closed = true;
     this.#retry.reset();
