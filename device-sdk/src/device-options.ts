@@ -10,6 +10,8 @@ import {
   optionChecker,
   positive,
   positiveInt,
+  RETRY_BACKOFF_DEFAULTS,
+  type RetryBackoffOptions,
   type Rule,
   rule,
   systemClock,
@@ -81,6 +83,12 @@ export interface ConnectDeviceOptions {
    * `<os tmpdir>/fogline-device-<deviceId>`. Browsers fetch the update whole, in memory.
    */
   modelDir?: string;
+  /**
+   * Waits between tries of a model update whose download failed on the way (no answer, a broken body,
+   * a deadline, HTTP 5xx): full jitter up to `initialDelayMs` doubled each try, capped at `maxDelayMs`.
+   * Default 1 s doubling to 5 min.
+   */
+  modelRetry?: Partial<RetryBackoffOptions>;
   /**
    * Score histograms for drift detection, sent when the model's config has a `drift` block for this
    * model and version (docs/device-sdk.md "Score histograms"): every `everyRequests` inferences (default
@@ -167,6 +175,8 @@ export interface DeviceSettings {
   readonly modelUpdates: boolean;
   /** The `modelDir` option, when given. */
   readonly modelDir: string | undefined;
+  /** Waits between tries of a model update's download that failed on the way. */
+  readonly modelRetry: RetryBackoffOptions;
   /** When to send score histograms; false: never. */
   readonly driftHistogram: { readonly everyRequests: number; readonly everyMs: number } | false;
   readonly auditSeed: number | undefined;
@@ -216,6 +226,7 @@ export const DEVICE_RULES = Object.freeze({
   pinPolicy: rule<boolean>('true or false', (v) => typeof v === 'boolean'),
   modelUpdates: rule<boolean>('true or false', (v) => typeof v === 'boolean'),
   reconnectDelayMs: positive,
+  modelRetryDelayMs: positive,
   histogramEveryRequests: positiveInt,
   histogramEveryMs: positive,
   auditBudgetRate: positive,
@@ -252,6 +263,18 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     r.reconnectDelayMs,
     DEFAULT_BACKOFF.maxDelayMs,
   );
+  const retryInitialMs = or(
+    'modelRetry.initialDelayMs',
+    o.modelRetry?.initialDelayMs,
+    r.modelRetryDelayMs,
+    RETRY_BACKOFF_DEFAULTS.initialDelayMs,
+  );
+  const retryMaxMs = or(
+    'modelRetry.maxDelayMs',
+    o.modelRetry?.maxDelayMs,
+    r.modelRetryDelayMs,
+    RETRY_BACKOFF_DEFAULTS.maxDelayMs,
+  );
   const brokers = brokersOf(check('broker', o.broker, r.broker), check('edgeId', o.edgeId, r.edgeId));
   return Object.freeze({
     brokers,
@@ -275,6 +298,10 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     onPolicy: o.onPolicy ?? (() => {}),
     modelUpdates: or('modelUpdates', o.modelUpdates, r.modelUpdates, true),
     modelDir: o.modelDir === undefined ? undefined : check('modelDir', o.modelDir, r.modelDir),
+    modelRetry: Object.freeze({
+      initialDelayMs: retryInitialMs,
+      maxDelayMs: Math.max(retryInitialMs, retryMaxMs),
+    }),
     driftHistogram:
       o.driftHistogram === false
         ? false

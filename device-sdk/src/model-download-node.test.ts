@@ -12,8 +12,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byteRangeOf, contentRangeOf, encodeDeviceModelManifest } from '@fogline/shared';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  byteRangeOf,
+  contentRangeOf,
+  encodeDeviceModelManifest,
+  type RetryBackoffOptions,
+} from '@fogline/shared';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { nodeModelDownloads } from './model-download-node.ts';
 import { DEFAULT_MODEL_PATH } from './model-source-node.ts';
 import { type ModelErrorEvent, type ModelEvent, ModelUpdater, type UpdatedModel } from './model-updater.ts';
@@ -33,12 +38,20 @@ afterEach(() => {
   rmSync(modelDir, { recursive: true, force: true });
 });
 
-/** The edge's file, with ranges; the first `cuts` answers stop after `cutAfter` bytes. */
-async function edgeFiles(cutAfter: number, cuts: number) {
+/**
+ * The edge's file, with ranges; the first `cuts` answers stop after `cutAfter` bytes (of what they
+ * send), or answer `status` instead when it is given; version 3 answers after `slowMs`. `paths` has
+ * the path of every request.
+ */
+async function edgeFiles(cutAfter: number, cuts: number, status?: number, slowMs = 0) {
   const asked: (string | undefined)[] = [];
-  server = createServer((req, res) => {
+  const paths: string[] = [];
+  server = createServer(async (req, res) => {
+    if (req.url?.includes('/3/')) await new Promise((resolve) => setTimeout(resolve, slowMs));
     if (req.headers.authorization !== 'Bearer dev-1:tok-1') return res.writeHead(401).end();
+    paths.push(req.url ?? '');
     asked.push(req.headers.range && `${req.headers.range} if-range ${req.headers['if-range']}`);
+    if (status !== undefined && cuts-- > 0) return res.writeHead(status).end();
     const range = byteRangeOf(
       { range: req.headers.range, ifRange: req.headers['if-range'] },
       TINY.length,
@@ -56,16 +69,16 @@ async function edgeFiles(cutAfter: number, cuts: number) {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/device-models/digits-tiny/2/model.onnx`;
-  return { asked, url };
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/device-models/digits-tiny`;
+  return { asked, paths, url: `${base}/2/model.onnx`, base };
 }
 
 /** An updater as a Node device builds it; `load` keeps the bytes it was given. */
-function updater() {
+function updater(modelRetry?: RetryBackoffOptions, onError?: (e: ModelErrorEvent) => void) {
   const loaded: Uint8Array[] = [];
   const models: ModelEvent[] = [];
   const errors: ModelErrorEvent[] = [];
-  const settings = { edgeId: 'edge-1', deviceId: 'dev-1', token: 'tok-1' };
+  const settings = { edgeId: 'edge-1', deviceId: 'dev-1', token: 'tok-1', ...(modelRetry && { modelRetry }) };
   const u = new ModelUpdater({
     settings,
     current: () => 'digits-tiny:1',
@@ -76,20 +89,23 @@ function updater() {
     },
     swap: () => {},
     events: {
-      emit: (event: 'model' | 'modelError', e: ModelEvent | ModelErrorEvent) =>
-        event === 'model' ? models.push(e as ModelEvent) : errors.push(e as ModelErrorEvent),
+      emit: (event: 'model' | 'modelError', e: ModelEvent | ModelErrorEvent) => {
+        if (event === 'model') return void models.push(e as ModelEvent);
+        errors.push(e as ModelErrorEvent);
+        onError?.(e as ModelErrorEvent);
+      },
     },
     resumable: nodeModelDownloads({ deviceId: 'dev-1', modelDir }),
   });
   return { u, loaded, models, errors };
 }
 
-const manifest = (url: string) =>
+const manifest = (url: string, sha256 = SHA, version = 2) =>
   encodeDeviceModelManifest({
     edge: 'edge-1',
     model: 'digits-tiny',
-    version: 2,
-    sha256: SHA,
+    version,
+    sha256,
     bytes: TINY.length,
     url,
   });
@@ -138,5 +154,85 @@ describe('a Node device downloads its model update resumably', () => {
     expect(models).toEqual([]);
     expect(existsSync(partial())).toBe(false);
     expect(existsSync(join(modelDir, 'model.onnx'))).toBe(false);
+  });
+});
+
+describe('a model update whose download failed on the way is tried again on its own', () => {
+  const quick = { initialDelayMs: 20, maxDelayMs: 40 };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+  it('two downloads cut after K bytes: retried with backoff, each from where the last stopped, without a new manifest', async () => {
+    const { asked, url } = await edgeFiles(3000, 2);
+    const { u, loaded, models, errors } = updater(quick);
+    u.receive(manifest(url));
+    await vi.waitFor(() => expect(models).toHaveLength(1), { timeout: 5000 });
+    expect(models).toEqual([{ model: 'digits-tiny:2', previous: 'digits-tiny:1', sha256: SHA }]);
+    expect(Buffer.from(loaded[0]!).equals(TINY)).toBe(true);
+    expect(asked).toEqual([undefined, `bytes=3000- if-range ${ETAG}`, `bytes=6000- if-range ${ETAG}`]);
+    // Each failed try told, with its code and message as before and when it is tried again.
+    expect(errors).toHaveLength(2);
+    for (const e of errors) {
+      expect(e.error).toMatchObject({
+        code: 'UNAVAILABLE',
+        message: expect.stringMatching(/^cannot fetch /),
+      });
+      expect(e.retryInMs).toBeGreaterThanOrEqual(0);
+      expect(e.retryInMs).toBeLessThanOrEqual(40);
+    }
+  });
+
+  it('an HTTP 503 is retried; the model comes without a reconnect', async () => {
+    const { asked, url } = await edgeFiles(0, 1, 503);
+    const { u, models, errors } = updater(quick);
+    u.receive(manifest(url));
+    await vi.waitFor(() => expect(models).toHaveLength(1), { timeout: 5000 });
+    expect(errors).toMatchObject([{ error: { code: 'UNAVAILABLE', message: `${url}: HTTP 503` } }]);
+    expect(errors[0]!.retryInMs).toBeTypeOf('number');
+    expect(asked).toEqual([undefined, undefined]);
+  });
+
+  it('a permanent failure (another sha256, HTTP 404) is told once and not retried', async () => {
+    const { paths, url, base } = await edgeFiles(0, 1, 404);
+    const { u, models, errors } = updater(quick);
+    u.receive(manifest(`${base}/3/model.onnx`, SHA, 3));
+    await u.idle();
+    await settle();
+    expect(errors).toMatchObject([{ error: { message: `${base}/3/model.onnx: HTTP 404` } }]);
+    u.receive(manifest(url, 'ab'.repeat(32)));
+    await u.idle();
+    await settle();
+    expect(errors).toHaveLength(2);
+    expect(errors[1]!.error.code).toBe('INVALID_ARG');
+    expect(errors.map((e) => e.retryInMs)).toEqual([undefined, undefined]);
+    expect(paths).toHaveLength(2);
+    expect(models).toEqual([]);
+  });
+
+  it('a newer manifest during the backoff drops the retry of the old one', async () => {
+    // The newer manifest comes while the first failure's retry waits, and takes longer than that wait.
+    const { paths, url, base } = await edgeFiles(3000, 1, undefined, 200);
+    const { u, models, errors } = updater(quick, () => u.receive(manifest(`${base}/3/model.onnx`, SHA, 3)));
+    u.receive(manifest(url));
+    await vi.waitFor(() => expect(errors).toHaveLength(1), { timeout: 5000 });
+    expect(errors[0]!.retryInMs).toBeTypeOf('number');
+    await vi.waitFor(() => expect(models).toHaveLength(1), { timeout: 5000 });
+    await settle();
+    expect(models).toMatchObject([{ model: 'digits-tiny:3' }]);
+    expect(paths).toEqual([
+      '/device-models/digits-tiny/2/model.onnx',
+      '/device-models/digits-tiny/3/model.onnx',
+    ]);
+  });
+
+  it('close() during the backoff: no timer left, no further request', async () => {
+    const { paths, url } = await edgeFiles(3000, 5);
+    const { u, models, errors } = updater(quick, () => u.close());
+    u.receive(manifest(url));
+    await vi.waitFor(() => expect(errors).toHaveLength(1), { timeout: 5000 });
+    expect(errors[0]!.retryInMs).toBeTypeOf('number');
+    await settle();
+    expect(errors).toHaveLength(1);
+    expect(paths).toHaveLength(1);
+    expect(models).toEqual([]);
   });
 });

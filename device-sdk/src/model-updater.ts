@@ -6,6 +6,11 @@
  * it and swaps it in between requests. Anything that fails leaves the current model answering and is
  * told to the application (`modelError`); a successful swap is told too (`model`).
  *
+ * A download that failed on the way (no answer, a broken body, a deadline, HTTP 5xx: `isTransientFailure`)
+ * is tried again on its own, with exponential backoff and full jitter (`modelRetry`, default 1 s
+ * doubling to 5 min; `RetryBackoff`), each failed try told with `retryInMs`. Another manifest drops
+ * the pending retry; the same one again (a reconnect) tries at once; close() drops it too.
+ *
  * In Node the file is downloaded resumably (`resumable`, model-download-node.ts): a download the link
  * broke keeps its bytes in `<modelDir>/model.onnx.partial` and the next try asks for the rest. In
  * browsers (no file system) it is fetched whole into memory, as before.
@@ -14,6 +19,9 @@ import {
   type DeviceModelManifest,
   FoglineError,
   fromUnknown,
+  isTransientFailure,
+  RetryBackoff,
+  type RetryBackoffOptions,
   readDeviceModelManifest,
   topics,
 } from '@fogline/shared';
@@ -40,10 +48,15 @@ export interface ModelErrorEvent {
   /** `name:version` that keeps answering. */
   readonly current: string;
   readonly error: FoglineError;
+  /** Set when the download failed on the way and is tried again on its own in this many ms. */
+  readonly retryInMs?: number;
 }
 
 export interface ModelUpdaterOptions {
-  readonly settings: Pick<DeviceSettings, 'edgeId' | 'deviceId' | 'token'>;
+  readonly settings: Pick<DeviceSettings, 'edgeId' | 'deviceId' | 'token'> & {
+    /** Waits between tries of a download that failed on the way. Default RETRY_BACKOFF_DEFAULTS. */
+    readonly modelRetry?: RetryBackoffOptions;
+  };
   /** `name:version` of the model answering now. */
   readonly current: () => string;
   /** Loads checked bytes (and the config text, if any) into a model ready to answer. */
@@ -69,6 +82,7 @@ export interface ModelUpdaterOptions {
 export type ResumableModelDownload = (download: Omit<ResumableDownload, 'target'>) => Promise<Uint8Array>;
 
 const labelOf = (m: DeviceModelManifest) => `${m.model}:${m.version}`;
+const keyOf = (m: DeviceModelManifest) => `${m.sha256} ${m.url}`;
 
 export class ModelUpdater {
   readonly topic: string;
@@ -78,10 +92,14 @@ export class ModelUpdater {
   #running: Promise<void> | undefined;
   #pending: DeviceModelManifest | undefined;
   #closed = false;
+  readonly #retry: RetryBackoff;
+  /** keyOf the manifest `#retry` counts the tries of. */
+  #retryKey: string | undefined;
 
   constructor(options: ModelUpdaterOptions) {
     this.#o = options;
     this.topic = topics.deviceModel(options.settings.edgeId);
+    this.#retry = new RetryBackoff(options.settings.modelRetry);
   }
 
   /** One message of the manifest topic; never throws. */
@@ -96,8 +114,10 @@ export class ModelUpdater {
       return;
     }
     const { manifest } = reading;
-    const key = `${manifest.sha256} ${manifest.url}`;
+    const key = keyOf(manifest);
+    if (key !== this.#retryKey) this.#retry.reset(); // another manifest: the old one's retry is off
     if (key === this.#last || labelOf(manifest) === this.#o.current()) return;
+    this.#retry.cancel(); // the same one again (a reconnect): now
     this.#last = key;
     this.#pending = manifest;
     this.#running ??= this.#drain();
@@ -111,6 +131,7 @@ export class ModelUpdater {
   close(): void {
     this.#closed = true;
     this.#pending = undefined;
+    this.#retry.reset();
   }
 
   async #drain(): Promise<void> {
@@ -139,11 +160,14 @@ export class ModelUpdater {
       loaded = await this.#o.load(bytes, config, manifest);
     } catch (err) {
       const error = fromUnknown(err);
-      // The edge or the network was down: the next reconnect's retained manifest tries again.
+      // The edge or the network was down: the next reconnect's retained manifest tries again, and
+      // a failure on the way is retried without one.
       if (error.code === 'UNAVAILABLE') this.#last = undefined;
-      this.#fail(label, error);
+      const retry = isTransientFailure(error) && this.#pending === undefined && !this.#closed;
+      this.#fail(label, error, retry ? this.#retryLater(manifest) : undefined);
       return;
     }
+    this.#retry.reset();
     if (this.#closed) {
       await loaded.runtime.close().catch(() => {});
       return;
@@ -213,8 +237,27 @@ export class ModelUpdater {
     return readAtMost(response, maxBytes, url);
   }
 
-  #fail(model: string | undefined, error: FoglineError): void {
-    this.#o.events.emit('modelError', { model, current: this.#o.current(), error });
+  /** Tries `manifest` again after the next wait; returns the wait, ms. */
+  #retryLater(manifest: DeviceModelManifest): number {
+    const key = keyOf(manifest);
+    if (key !== this.#retryKey) this.#retry.reset();
+    this.#retryKey = key;
+    return this.#retry.schedule(() => {
+      if (this.#closed || labelOf(manifest) === this.#o.current()) return;
+      this.#last = key;
+      this.#pending = manifest;
+      this.#running ??= this.#drain();
+    });
+  }
+
+  #fail(model: string | undefined, error: FoglineError, retryInMs?: number): void {
+    const current = this.#o.current();
+    this.#o.events.emit('modelError', {
+      model,
+      current,
+      error,
+      ...(retryInMs !== undefined && { retryInMs }),
+    });
   }
 }
 
@@ -223,7 +266,9 @@ function unreachable(url: string, cause: unknown): FoglineError {
 }
 
 function refusal(url: string, status: number): FoglineError {
-  return new FoglineError(status === 401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE', `${url}: HTTP ${status}`);
+  return new FoglineError(status === 401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE', `${url}: HTTP ${status}`, {
+    details: { httpStatus: status },
+  });
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {

@@ -6,7 +6,10 @@
  * `<dataDir>/device-models/`, serves it on its device file listener and announces it, retained, on
  * `topics.deviceModel(edgeId)` (device-model-manifest.ts). A failure keeps the model announced
  * before and is kept in `status()`; a restarted edge announces what it served, after checking the
- * file again.
+ * file again. A download that failed on the way (no answer, a broken body, a deadline, HTTP 5xx:
+ * `isTransientFailure`) is tried again on its own with exponential backoff and full jitter
+ * (`retry`, default 1 s doubling to 5 min), one log line and one count in `status().retries` per
+ * failed try; another desired state drops the pending retry, and so does close().
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
@@ -16,7 +19,10 @@ import {
   encodeDeviceModelManifest,
   FoglineError,
   fromUnknown,
+  isTransientFailure,
   type ModelFile,
+  RetryBackoff,
+  type RetryBackoffOptions,
   readDeploymentDirective,
 } from '@fogline/shared';
 import { mkdirPrivate, writePrivateFile } from '@fogline/shared/storage';
@@ -34,13 +40,22 @@ export interface DeviceModelServiceOptions {
   /** Base URL of the device file listener; undefined when it is off (devices could not fetch). */
   readonly baseUrl: () => string | undefined;
   readonly logger: AgentLogger;
+  /** Waits between tries of a download that failed on the way. Default RETRY_BACKOFF_DEFAULTS. */
+  readonly retry?: RetryBackoffOptions;
 }
 
 export interface DeviceModelStatus {
   /** The device model announced to devices. */
   readonly current?: ModelFile;
   /** The last device model that could not be served, and why (cleared by the next success). */
-  readonly failure?: { readonly file: ModelFile; readonly message: string };
+  readonly failure?: {
+    readonly file: ModelFile;
+    readonly message: string;
+    /** Set while it is tried again on its own: the wait before the next try, ms. */
+    readonly retryInMs?: number;
+  };
+  /** Failed tries retried on their own since the edge started (absent: none). */
+  readonly retries?: number;
 }
 
 interface Held extends ServedDeviceModel {
@@ -49,6 +64,7 @@ interface Held extends ServedDeviceModel {
 
 const DIR = 'device-models';
 const CURRENT = 'current.json';
+const keyOf = (f: ModelFile) => `${f.model}@${f.version} ${f.sha256}`;
 
 export class DeviceModelService {
   readonly #o: DeviceModelServiceOptions;
@@ -56,17 +72,30 @@ export class DeviceModelService {
   #held: Held | undefined;
   #failure: DeviceModelStatus['failure'];
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #retry: RetryBackoff;
+  /** keyOf the file last asked for (apply); `#retry` counts its tries. */
+  #latest: string | undefined;
+  #retries = 0;
+  #closed = false;
 
   constructor(options: DeviceModelServiceOptions) {
     this.#o = options;
     this.#dir = join(options.dataDir, DIR);
+    this.#retry = new RetryBackoff(options.retry);
   }
 
   status(): DeviceModelStatus {
     return {
       ...(this.#held && { current: this.#held.file }),
       ...(this.#failure && { failure: this.#failure }),
+      ...(this.#retries > 0 && { retries: this.#retries }),
     };
+  }
+
+  /** Drops the pending retry and schedules none after (the agent stops). */
+  close(): void {
+    this.#closed = true;
+    this.#retry.reset();
   }
 
   /** What the file listener serves. */
@@ -113,6 +142,10 @@ export class DeviceModelService {
    * reason it is not served (the previous model stays announced).
    */
   apply(file: ModelFile): Promise<DeviceModelStatus> {
+    // A newer file drops the retry of the one before; the same one again is tried now.
+    if (keyOf(file) !== this.#latest) this.#retry.reset();
+    else this.#retry.cancel();
+    this.#latest = keyOf(file);
     const run = this.#queue.then(() => this.#apply(file));
     this.#queue = run.catch(() => {});
     return run;
@@ -124,6 +157,7 @@ export class DeviceModelService {
     if (held && held.model === file.model && held.version === file.version && held.sha256 === file.sha256) {
       return this.status();
     }
+    let fetching = false;
     try {
       if (/^\.+$/.test(file.model))
         throw new FoglineError('INVALID_ARG', `"${file.model}" is not a model name`);
@@ -139,21 +173,35 @@ export class DeviceModelService {
       const dir = this.#versionDir(file);
       await mkdirPrivate(dir);
       // Downloaded beside its place (model.onnx.partial) and renamed into it once checked.
+      fetching = true;
       const fetched = await fetchDeviceModel(store, file, join(dir, 'model.onnx'));
+      fetching = false;
       if (fetched.config !== undefined) await writePrivateFile(join(dir, 'config.json'), fetched.config);
       await writePrivateFile(join(this.#dir, CURRENT), JSON.stringify(file));
       this.#held = this.#heldOf(file, fetched.config !== undefined);
       this.#failure = undefined;
+      this.#retry.reset();
       await this.#announce();
       this.#o.logger.info(`device model: serving ${label} to devices (${file.bytes} bytes)`);
       return this.status();
     } catch (err) {
       const error = fromUnknown(err);
-      this.#failure = { file, message: error.message };
+      const retry = fetching && isTransientFailure(error) && this.#latest === keyOf(file) && !this.#closed;
+      const retryInMs = retry ? this.#retryLater(file) : undefined;
+      this.#failure = { file, message: error.message, ...(retryInMs !== undefined && { retryInMs }) };
       const keeping = held ? `; devices keep ${held.model}@${held.version}` : '';
-      this.#o.logger.warn(`device model: ${label} not served: ${error.message}${keeping}`);
+      const again = retryInMs === undefined ? '' : `; retry ${this.#retry.attempt} in ${retryInMs} ms`;
+      this.#o.logger.warn(`device model: ${label} not served: ${error.message}${keeping}${again}`);
       throw error;
     }
+  }
+
+  /** Applies `file` again after the next wait (unless something newer came); returns the wait, ms. */
+  #retryLater(file: ModelFile): number {
+    this.#retries++;
+    return this.#retry.schedule(() => {
+      if (!this.#closed && this.#latest === keyOf(file)) this.apply(file).catch(() => {});
+    });
   }
 
   async #announce(): Promise<void> {

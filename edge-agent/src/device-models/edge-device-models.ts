@@ -55,5 +55,9 @@ export async function startDeviceModels(
     baseUrl = options.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${files.port}`;
   }
   await service.restore();
-  return { service, files, close: async () => await files?.close() };
+  const close = async () => {
+    service.close();
+    await files?.close();
+  };
+  return { service, files, close };
 }

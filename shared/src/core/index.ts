@@ -16,6 +16,7 @@ export * from './model-config.ts';
 export * from './oip.ts';
 export * from './options.ts';
 export * from './preprocess.ts';
+export * from './retry-backoff.ts';
 export * from './routing/index.ts';
 export * from './seeded-random.ts';
 export * from './tensor-values.ts';

@@ -1,0 +1,144 @@
+/**
+ * The edge's device model service retries a download that failed on the way, without another
+ * desired state: a real node:http server on 127.0.0.1 stands in for the cloud's model store and cuts
+ * the body or answers 503 on the first tries; the edge ends up serving the file, each try asking
+ * Range from where the last stopped. A wrong sha256 is not retried; a newer file and close() during
+ * the backoff drop the retry. Short backoff settings (the `retry` option), no fake timers.
+ */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { byteRangeOf, contentRangeOf, type ModelFile } from '@fogline/shared';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DeviceModelService } from './device-model-service.ts';
+
+const bytes = new Uint8Array(4096).map((_, i) => i % 251);
+const sha256 = createHash('sha256').update(bytes).digest('hex');
+const v3: ModelFile = { model: 'digits-tiny', version: 3, sha256, bytes: bytes.length };
+const v4: ModelFile = { ...v3, version: 4 };
+const ETAG = `"${sha256}"`;
+
+let server: Server | undefined;
+let dir: string;
+let service: DeviceModelService | undefined;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fogline-device-model-service-'));
+});
+afterEach(() => {
+  service?.close();
+  server?.closeAllConnections();
+  server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * The store: every version's file is `bytes`, with ranges, no config. The first `failures.length`
+ * file requests of version 3 fail as listed (`cut`: 1000 bytes then the connection drops); version 4
+ * answers after `slowMs`. `asked` has `version range` of every file request.
+ */
+async function store(failures: ('cut' | 503)[], slowMs = 0) {
+  const asked: string[] = [];
+  server = createServer(async (req, res) => {
+    const file = /^\/v2\/fogline\/models\/digits-tiny\/versions\/(\d+)\/file$/.exec(req.url ?? '');
+    if (!file) return res.writeHead(404).end();
+    asked.push(`${file[1]} ${req.headers.range ?? 'whole'}`);
+    if (file[1] === '4') await new Promise((resolve) => setTimeout(resolve, slowMs));
+    const failure = file[1] === '3' ? failures.shift() : undefined;
+    if (failure === 503) return res.writeHead(503).end();
+    const range = byteRangeOf(
+      { range: req.headers.range, ifRange: req.headers['if-range'] },
+      bytes.length,
+      ETAG,
+    );
+    const part = range.kind === 'part' ? range : { start: 0, end: bytes.length - 1 };
+    const body = bytes.subarray(part.start, part.end + 1);
+    res.writeHead(range.kind === 'part' ? 206 : 200, {
+      etag: ETAG,
+      'content-length': String(body.length),
+      ...(range.kind === 'part' && { 'content-range': contentRangeOf(range, bytes.length) }),
+    });
+    if (failure === undefined) return res.end(body);
+    res.write(body.subarray(0, 1000), () => setTimeout(() => res.socket?.destroy(), 50));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const warnings: string[] = [];
+  const published: string[] = [];
+  service = new DeviceModelService({
+    edgeId: 'edge-1',
+    dataDir: dir,
+    store: { cloudUrl: () => `http://127.0.0.1:${port}`, edgeId: 'edge-1', token: 'tok-1' },
+    publish: async (payload) => void published.push(new TextDecoder().decode(payload)),
+    baseUrl: () => 'http://127.0.0.1:8091',
+    logger: { info: () => {}, warn: (m) => warnings.push(m) },
+    retry: { initialDelayMs: 20, maxDelayMs: 40 },
+  });
+  return { service, asked, warnings, published };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+const modelFile = (f: ModelFile) => join(dir, 'device-models', f.model, String(f.version), 'model.onnx');
+
+describe('the edge retries a device model download that failed on the way', () => {
+  it('two bodies cut after 1000 bytes: retried with backoff from where each stopped, then served', async () => {
+    const { service, asked, warnings, published } = await store(['cut', 'cut']);
+    await expect(service.apply(v3)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/^cannot fetch \/v2\/fogline\/models\/digits-tiny\/versions\/3\/file: /),
+    });
+    expect(service.status().failure?.retryInMs).toBeTypeOf('number');
+    await vi.waitFor(() => expect(service.status().current).toEqual(v3), { timeout: 5000 });
+    expect(readFileSync(modelFile(v3)).equals(Buffer.from(bytes))).toBe(true);
+    expect(asked).toEqual(['3 whole', '3 bytes=1000-', '3 bytes=2000-']);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(
+      /^device model: digits-tiny@3 not served: cannot fetch .*; retry 1 in \d+ ms$/,
+    );
+    expect(warnings[1]).toMatch(/; retry 2 in \d+ ms$/);
+    expect(service.status()).toEqual({ current: v3, retries: 2 });
+    expect(published).toHaveLength(1);
+  });
+
+  it('an HTTP 503 is retried: its error as before, then the file is served', async () => {
+    const { service, asked } = await store([503]);
+    await expect(service.apply(v3)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: "device model digits-tiny@3: the cloud's model store answered HTTP 503",
+    });
+    await vi.waitFor(() => expect(service.status().current).toEqual(v3), { timeout: 5000 });
+    expect(asked).toEqual(['3 whole', '3 whole']);
+  });
+
+  it('a wrong sha256 is reported once and not retried', async () => {
+    const { service, asked, warnings } = await store([]);
+    const wrong = { ...v3, sha256: 'ab'.repeat(32) };
+    await expect(service.apply(wrong)).rejects.toMatchObject({ code: 'INVALID_ARG' });
+    await settle();
+    expect(asked).toEqual(['3 whole']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).not.toMatch(/retry/);
+    expect(service.status()).toEqual({ failure: { file: wrong, message: expect.stringMatching(/sha256/) } });
+  });
+
+  it('a newer desired state during the backoff drops the retry of the old file', async () => {
+    const { service, asked } = await store(['cut', 'cut', 'cut'], 200);
+    const newer = service.apply(v3).catch(() => service.apply(v4));
+    await expect(newer).resolves.toMatchObject({ current: v4 });
+    await settle();
+    expect(asked).toEqual(['3 whole', '4 whole']);
+    expect(service.status().current).toEqual(v4);
+  });
+
+  it('close() during the backoff: no further request reaches the store', async () => {
+    const { service, asked } = await store(['cut', 'cut', 'cut']);
+    await service.apply(v3).catch(() => service.close());
+    await settle();
+    expect(asked).toEqual(['3 whole']);
+    expect(service.status().current).toBeUndefined();
+  });
+});
