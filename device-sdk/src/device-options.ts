@@ -2,6 +2,7 @@
 
 import type { ModelConfig, RoutingPolicy } from '@fogline/shared';
 import {
+  type BackoffOptions,
   type Clock,
   FoglineError,
   isValidId,
@@ -11,7 +12,6 @@ import {
   positive,
   positiveInt,
   RETRY_BACKOFF_DEFAULTS,
-  type RetryBackoffOptions,
   type Rule,
   rule,
   systemClock,
@@ -27,9 +27,10 @@ import {
 } from './offline/store-options.ts';
 import type { ModelRuntime, WebRuntimeOptions } from './runtime/model-runtime.ts';
 import { HISTOGRAM_DEFAULTS } from './score-histogram.ts';
-import type { BackoffOptions } from './transport/backoff.ts';
-import { DEFAULT_BACKOFF } from './transport/backoff.ts';
 import type { ConnectionState } from './transport/mqtt-transport.ts';
+
+/** Reconnect waits by default: 250 ms doubling to 10 s, equal jitter (mqtt-transport.ts). */
+export const DEFAULT_BACKOFF: BackoffOptions = Object.freeze({ initialDelayMs: 250, maxDelayMs: 10_000 });
 
 export interface ConnectDeviceOptions {
   /**
@@ -88,7 +89,7 @@ export interface ConnectDeviceOptions {
    * a deadline, HTTP 5xx): full jitter up to `initialDelayMs` doubled each try, capped at `maxDelayMs`.
    * Default 1 s doubling to 5 min.
    */
-  modelRetry?: Partial<RetryBackoffOptions>;
+  modelRetry?: Partial<BackoffOptions>;
   /**
    * Score histograms for drift detection, sent when the model's config has a `drift` block for this
    * model and version (docs/device-sdk.md "Score histograms"): every `everyRequests` inferences (default
@@ -176,7 +177,7 @@ export interface DeviceSettings {
   /** The `modelDir` option, when given. */
   readonly modelDir: string | undefined;
   /** Waits between tries of a model update's download that failed on the way. */
-  readonly modelRetry: RetryBackoffOptions;
+  readonly modelRetry: BackoffOptions;
   /** When to send score histograms; false: never. */
   readonly driftHistogram: { readonly everyRequests: number; readonly everyMs: number } | false;
   readonly auditSeed: number | undefined;

@@ -12,12 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  byteRangeOf,
-  contentRangeOf,
-  encodeDeviceModelManifest,
-  type RetryBackoffOptions,
-} from '@fogline/shared';
+import { type BackoffOptions, byteRangeOf, contentRangeOf, encodeDeviceModelManifest } from '@fogline/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { nodeModelDownloads } from './model-download-node.ts';
 import { DEFAULT_MODEL_PATH } from './model-source-node.ts';
@@ -74,7 +69,7 @@ async function edgeFiles(cutAfter: number, cuts: number, status?: number, slowMs
 }
 
 /** An updater as a Node device builds it; `load` keeps the bytes it was given. */
-function updater(modelRetry?: RetryBackoffOptions, onError?: (e: ModelErrorEvent) => void) {
+function updater(modelRetry?: BackoffOptions, onError?: (e: ModelErrorEvent) => void) {
   const loaded: Uint8Array[] = [];
   const models: ModelEvent[] = [];
   const errors: ModelErrorEvent[] = [];

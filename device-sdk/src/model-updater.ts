@@ -16,12 +16,12 @@
  * browsers (no file system) it is fetched whole into memory, as before.
  */
 import {
+  type BackoffOptions,
   type DeviceModelManifest,
   FoglineError,
   fromUnknown,
   isTransientFailure,
   RetryBackoff,
-  type RetryBackoffOptions,
   readDeviceModelManifest,
   topics,
 } from '@fogline/shared';
@@ -55,7 +55,7 @@ export interface ModelErrorEvent {
 export interface ModelUpdaterOptions {
   readonly settings: Pick<DeviceSettings, 'edgeId' | 'deviceId' | 'token'> & {
     /** Waits between tries of a download that failed on the way. Default RETRY_BACKOFF_DEFAULTS. */
-    readonly modelRetry?: RetryBackoffOptions;
+    readonly modelRetry?: BackoffOptions;
   };
   /** `name:version` of the model answering now. */
   readonly current: () => string;

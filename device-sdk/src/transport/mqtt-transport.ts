@@ -11,10 +11,9 @@
  * `failbackMs` with a second connection; once subscribed there it takes the requests, and the
  * connection it replaces stays open `DRAIN_MS` so the replies to requests sent on it still arrive.
  */
-import { FoglineError } from '@fogline/shared';
+import { type BackoffOptions, equalJitterDelayMs, FoglineError } from '@fogline/shared';
 import { disableNagle } from '@fogline/shared/mqtt-client';
 import mqtt, { type MqttClient } from 'mqtt';
-import { type BackoffOptions, backoffDelayMs } from './backoff.ts';
 
 export type ConnectionState = 'connecting' | 'online' | 'offline' | 'refused' | 'closed';
 
@@ -272,7 +271,7 @@ export class MqttTransport {
         this.#client = this.#open(this.#index);
         old.end(true);
       },
-      backoffDelayMs(this.#attempt++, this.#options.backoff),
+      equalJitterDelayMs(this.#attempt++, this.#options.backoff),
     );
   }
 

@@ -9,7 +9,7 @@
 import { createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { FoglineError, type ModelFile } from '@fogline/shared';
+import { backoffCeilingMs, FoglineError, type ModelFile } from '@fogline/shared';
 import { PRIVATE_FILE_MODE } from '@fogline/shared/storage';
 
 export const PROGRESS_BYTES = 256 * 1024;
@@ -66,7 +66,13 @@ export async function downloadModelFile(job: DownloadJob): Promise<void> {
   let lastError = '';
   for (let attempt = 1; attempt <= settings.attempts; attempt++) {
     if (received === file.bytes) return;
-    if (attempt > 1) await sleep(Math.min(settings.backoffMs * 2 ** (attempt - 2), 30_000), job.signal);
+    if (attempt > 1) {
+      const waitMs = backoffCeilingMs(attempt - 2, {
+        initialDelayMs: settings.backoffMs,
+        maxDelayMs: 30_000,
+      });
+      await sleep(waitMs, job.signal);
+    }
     try {
       received = await attemptOnce(job, received);
       if (received === file.bytes) return;

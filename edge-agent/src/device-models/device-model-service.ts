@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type BackoffOptions,
   type DeviceModelManifest,
   encodeDeviceModelManifest,
   FoglineError,
@@ -22,7 +23,6 @@ import {
   isTransientFailure,
   type ModelFile,
   RetryBackoff,
-  type RetryBackoffOptions,
   readDeploymentDirective,
 } from '@fogline/shared';
 import { mkdirPrivate, writePrivateFile } from '@fogline/shared/storage';
@@ -41,7 +41,7 @@ export interface DeviceModelServiceOptions {
   readonly baseUrl: () => string | undefined;
   readonly logger: AgentLogger;
   /** Waits between tries of a download that failed on the way. Default RETRY_BACKOFF_DEFAULTS. */
-  readonly retry?: RetryBackoffOptions;
+  readonly retry?: BackoffOptions;
 }
 
 export interface DeviceModelStatus {

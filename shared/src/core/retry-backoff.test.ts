@@ -1,8 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { FoglineError } from './errors.ts';
-import { fullJitterDelayMs, isTransientFailure, RetryBackoff } from './retry-backoff.ts';
+import {
+  backoffCeilingMs,
+  equalJitterDelayMs,
+  fullJitterDelayMs,
+  isTransientFailure,
+  RetryBackoff,
+} from './retry-backoff.ts';
 
 const o = { initialDelayMs: 1000, maxDelayMs: 300_000 };
+
+describe('backoff waits', () => {
+  const reconnect = { initialDelayMs: 100, maxDelayMs: 1_000 };
+
+  it('doubles the ceiling from the initial delay up to the cap', () => {
+    expect([0, 1, 2, 3, 4, 10, 100].map((n) => backoffCeilingMs(n, reconnect))).toEqual([
+      100, 200, 400, 800, 1_000, 1_000, 1_000,
+    ]);
+    const high = (n: number) => equalJitterDelayMs(n, reconnect, () => 0.999999);
+    expect([0, 1, 2, 3, 4, 10, 100].map(high)).toEqual([100, 200, 400, 800, 1_000, 1_000, 1_000]);
+  });
+
+  it('equal jitter keeps at least half of each step, so reconnects never hammer the broker', () => {
+    expect(equalJitterDelayMs(0, reconnect, () => 0)).toBe(50);
+    expect(equalJitterDelayMs(20, reconnect, () => 0)).toBe(500);
+  });
+});
 
 describe('retry backoff with full jitter', () => {
   it('draws in [0, min(max, initial × 2^n)]', () => {

@@ -1,13 +1,17 @@
 /**
- * When to try a failed download again (docs/edge-agent.md "Device models", docs/device-sdk.md "Model
- * updates"): exponential backoff with full jitter ("Exponential Backoff And Jitter", AWS Architecture
- * Blog, 2015): retry n (0-based) waits a uniform draw in [0, min(maxDelayMs, initialDelayMs × 2^n)].
- * One retry pending at a time; a later `schedule` or `cancel` drops it. The timer is unref'd where
- * the platform has unref (Node), so a pending retry never keeps a process alive.
+ * Exponential backoff, the one home of its waits ("Exponential Backoff And Jitter", AWS Architecture
+ * Blog, 2015): retry n (0-based) has the ceiling min(maxDelayMs, initialDelayMs × 2^n).
+ * - Full jitter, a uniform draw in [0, ceiling]: a failed download tried again (docs/edge-agent.md
+ *   "Device models", docs/device-sdk.md "Model updates"), through `RetryBackoff`: one retry pending
+ *   at a time; a later `schedule` or `cancel` drops it; its timer is unref'd where the platform has
+ *   unref (Node), so a pending retry never keeps a process alive.
+ * - Equal jitter, half the ceiling plus a draw in [0, half]: a device reconnecting to its broker
+ *   (never hammering it at once).
+ * - No jitter, the ceiling itself: an edge's deployment download (deployment/model-download.ts).
  */
 import type { FoglineError } from './errors.ts';
 
-export interface RetryBackoffOptions {
+export interface BackoffOptions {
   /** The ceiling of the first retry's wait, ms; doubled for each next one. */
   readonly initialDelayMs: number;
   /** The most any wait's ceiling grows to, ms. */
@@ -15,19 +19,33 @@ export interface RetryBackoffOptions {
 }
 
 /** 1 s doubling to 5 min. */
-export const RETRY_BACKOFF_DEFAULTS: RetryBackoffOptions = Object.freeze({
+export const RETRY_BACKOFF_DEFAULTS: BackoffOptions = Object.freeze({
   initialDelayMs: 1_000,
   maxDelayMs: 300_000,
 });
 
-/** The wait before retry `attempt` (0-based); `random` in [0, 1). */
+/** The ceiling of the wait before retry `attempt` (0-based), ms. */
+export function backoffCeilingMs(attempt: number, options: BackoffOptions): number {
+  return Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** Math.min(attempt, 30));
+}
+
+/** The wait before retry `attempt` (0-based), full jitter; `random` in [0, 1). */
 export function fullJitterDelayMs(
   attempt: number,
-  options: RetryBackoffOptions,
+  options: BackoffOptions,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling * random());
+  return Math.round(backoffCeilingMs(attempt, options) * random());
+}
+
+/** The wait before retry `attempt` (0-based), equal jitter (at least half the ceiling); `random` in [0, 1). */
+export function equalJitterDelayMs(
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number = Math.random,
+): number {
+  const ceiling = backoffCeilingMs(attempt, options);
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
 /**
@@ -44,12 +62,12 @@ export function isTransientFailure(error: FoglineError): boolean {
 
 /** The retries of one thing: how many so far, and the one pending. */
 export class RetryBackoff {
-  readonly #options: RetryBackoffOptions;
+  readonly #options: BackoffOptions;
   readonly #random: () => number;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(options: RetryBackoffOptions = RETRY_BACKOFF_DEFAULTS, random: () => number = Math.random) {
+  constructor(options: BackoffOptions = RETRY_BACKOFF_DEFAULTS, random: () => number = Math.random) {
     this.#options = options;
     this.#random = random;
   }
