@@ -8,7 +8,7 @@
  */
 import { FoglineError, MAX_DEVICE_MODEL_BYTES, type ModelFile } from '@fogline/shared';
 import { type CallWords, type HttpAnswer, HttpClient, transportError } from '@fogline/shared/http-client';
-import { type DownloadAnswer, downloadResumable } from '@fogline/shared/storage';
+import { answerOfResponse, downloadResumable } from '@fogline/shared/storage';
 
 export interface StoreAccess {
   /** The cloud URL to ask now (with several, the replica in use: cloud-replicas.ts). */
@@ -87,18 +87,8 @@ function downloadFile(
     target,
     bytes: file.bytes,
     sha256: file.sha256,
-    open: async (headers): Promise<DownloadAnswer> => {
-      const res = await client.open({ method: 'GET', url, signal, headers, words });
-      return {
-        status: res.statusCode ?? 0,
-        header: (name) => {
-          const value = res.headers[name];
-          return Array.isArray(value) ? value.join(', ') : value;
-        },
-        body: res,
-        cancel: () => res.destroy(),
-      };
-    },
+    open: async (headers) =>
+      answerOfResponse(await client.open({ method: 'GET', url, signal, headers, words })),
     words: {
       refused: (status) => httpError(label, status),
       broken: (err) => transportError(err, signal, words),

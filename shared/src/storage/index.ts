@@ -12,7 +12,9 @@ export {
   writePrivateFile,
 } from './private-dir.ts';
 export {
+  answerOfResponse,
   type DownloadAnswer,
+  type DownloadProgress,
   type DownloadWords,
   downloadResumable,
   partialPathOf,

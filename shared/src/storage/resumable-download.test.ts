@@ -3,7 +3,8 @@
  * (the core's byteRangeOf, as the model servers do) and can cut the connection after K bytes, with
  * fetch as the transport and real files: a broken download resumes from its partial and installs
  * the same bytes; a file that changed between tries comes whole; 416 restarts; a partial that is not
- * the file is deleted and nothing installed; more bytes than the file has are refused.
+ * the file is deleted and nothing installed; more bytes than the file has are refused; a try that
+ * stalls is abandoned after the idle timeout; progress counts the resumed bytes.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -15,7 +16,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { byteRangeOf, contentRangeOf } from '../core/byte-range.ts';
 import { FoglineError } from '../core/errors.ts';
-import { type DownloadWords, downloadResumable, partialPathOf } from './resumable-download.ts';
+import {
+  type DownloadWords,
+  downloadResumable,
+  partialPathOf,
+  type ResumableDownload,
+} from './resumable-download.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const FILE = new Uint8Array(200_000).map((_, i) => (i * 7) % 251);
@@ -32,8 +38,11 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Serves `file.bytes` with ranges; the next `cuts` answers are cut after `cutAfter` body bytes. */
-async function fileServer(file: { bytes: Uint8Array; cutAfter?: number; cuts?: number }) {
+/**
+ * Serves `file.bytes` with ranges; the next `cuts` answers are cut after `cutAfter` body bytes (or,
+ * with `stall`, send nothing more).
+ */
+async function fileServer(file: { bytes: Uint8Array; cutAfter?: number; cuts?: number; stall?: boolean }) {
   const seen: { range?: string; ifRange?: string | string[]; status: number }[] = [];
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const etag = `"${sha256(file.bytes)}"`;
@@ -62,7 +71,9 @@ async function fileServer(file: { bytes: Uint8Array; cutAfter?: number; cuts?: n
     if (file.cuts && file.cutAfter !== undefined) {
       file.cuts -= 1;
       // Cut once the client has had time to take what came (a reset drops what it has not read).
-      res.write(body.subarray(0, file.cutAfter), () => setTimeout(() => res.socket?.destroy(), 100));
+      res.write(body.subarray(0, file.cutAfter), () => {
+        if (!file.stall) setTimeout(() => res.socket?.destroy(), 100);
+      });
     } else res.end(body);
   });
   server.listen(0, '127.0.0.1');
@@ -79,14 +90,19 @@ const words: DownloadWords = {
 };
 
 /** One try: GET `url` with fetch, into `<dir>/model.onnx`, for the file `expected`. */
-function download(url: string, expected: Uint8Array = FILE) {
+function download(
+  url: string,
+  expected: Uint8Array = FILE,
+  more: Pick<ResumableDownload, 'idleTimeoutMs' | 'progress'> = {},
+) {
   return downloadResumable({
+    ...more,
     target: join(dir, 'model.onnx'),
     bytes: expected.length,
     sha256: sha256(expected),
     words,
-    open: async (headers) => {
-      const response = await fetch(url, { headers });
+    open: async (headers, signal) => {
+      const response = await fetch(url, { headers, signal });
       return {
         status: response.status,
         header: (name) => response.headers.get(name) ?? undefined,
@@ -178,5 +194,38 @@ describe('downloadResumable', () => {
       message: 'too large',
     });
     expect(existsSync(partial())).toBe(false);
+  });
+
+  it('a try with no byte for idleTimeoutMs is abandoned as broken, its partial kept for the next', async () => {
+    const { url, seen } = await fileServer({ bytes: FILE, cutAfter: 70_000, cuts: 1, stall: true });
+    await expect(download(url, FILE, { idleTimeoutMs: 300 })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/no byte for 300 ms/),
+    });
+    const kept = statSync(partial()).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(70_000);
+    await download(url, FILE, { idleTimeoutMs: 300 });
+    expect(Buffer.from(readFileSync(target())).equals(Buffer.from(FILE))).toBe(true);
+    expect(seen[1]).toMatchObject({ range: `bytes=${kept}-`, status: 206 });
+  });
+
+  it('progress counts the bytes in the partial, resumed ones included, then says verifying', async () => {
+    const { url } = await fileServer({ bytes: FILE, cutAfter: 70_000, cuts: 1 });
+    await expect(download(url)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    const kept = statSync(partial()).size;
+    const events: (number | 'verifying')[] = [];
+    const progress = {
+      everyBytes: 50_000,
+      everyMs: 60_000,
+      received: (bytes: number) => events.push(bytes),
+      verifying: () => events.push('verifying'),
+    };
+    await download(url, FILE, { progress });
+    const counts = events.slice(0, -1) as number[];
+    expect(events.at(-1)).toBe('verifying');
+    expect(counts.at(-1)).toBe(FILE.length);
+    expect(counts[0]).toBeGreaterThanOrEqual(kept + 50_000);
+    for (const [i, n] of counts.slice(1, -1).entries()) expect(n - counts[i]!).toBeGreaterThanOrEqual(50_000);
   });
 });

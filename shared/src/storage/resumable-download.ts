@@ -11,13 +11,19 @@
  *   from byte 0; 416, or a 206 from elsewhere, drops the partial and asks for the whole file once.
  * - A body that breaks off keeps what came (`words.broken`): the next try resumes. A 200 without a
  *   strong ETag is kept too but not resumed (nothing to ask If-Range with).
+ * - With `idleTimeoutMs`, a try with no byte for that long (waiting for the answer, or between two
+ *   pieces of its body) is abandoned as broken (`words.broken`): the partial is kept.
+ * - With `progress`, the bytes in the partial (resumed ones included) are reported at most every
+ *   `everyBytes` or `everyMs` and when a body ends; `verifying` before the checks below.
  * - More bytes than `bytes`, in all (a declared length or the body itself), drop the partial.
  * - At the end the partial must have `bytes` bytes and the sha256; then it is renamed to `target`.
- *   Otherwise it is deleted and the download fails (INVALID_ARG, the caller's words).
+ *   Otherwise it is deleted and the download fails (INVALID_ARG, the caller's words, with
+ *   `details.check`: 'bytes' for a length, 'sha256' for the hash).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open as openFile, readFile, rename, rm, stat } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import { FoglineError } from '../core/errors.ts';
 import { PRIVATE_FILE_MODE, writePrivateFile } from './private-dir.ts';
 
@@ -37,8 +43,8 @@ export interface DownloadWords {
   refused(status: number): FoglineError;
   /** The body broke off or the deadline passed while it came: the partial is kept. */
   broken(err: unknown): FoglineError;
-  /** More bytes came than the file has (INVALID_ARG). */
-  tooLarge(): string;
+  /** More bytes came than the file has, `got` with the last piece (INVALID_ARG). */
+  tooLarge(got: number): string;
   /** A Content-Length that makes more than the file has, before the body (INVALID_ARG); absent: read on. */
   declaredTooLarge?(total: number): string;
   /** The whole download has another length (INVALID_ARG). */
@@ -53,9 +59,26 @@ export interface ResumableDownload {
   /** Length and sha256 (hex) the file must have. */
   readonly bytes: number;
   readonly sha256: string;
-  /** Sends the GET with these extra headers; rejects (in the caller's words) when no answer comes. */
-  open(headers: Readonly<Record<string, string>>): Promise<DownloadAnswer>;
+  /**
+   * Sends the GET with these extra headers; rejects (in the caller's words) when no answer comes.
+   * `signal` aborts when the try is abandoned (`idleTimeoutMs`).
+   */
+  open(headers: Readonly<Record<string, string>>, signal: AbortSignal): Promise<DownloadAnswer>;
   readonly words: DownloadWords;
+  /** A try with no byte for this long is abandoned as broken, ms. Default: none (the caller's deadline). */
+  readonly idleTimeoutMs?: number;
+  readonly progress?: DownloadProgress;
+}
+
+/** What a caller that shows a download's progress is told. */
+export interface DownloadProgress {
+  /** The bytes in the partial, resumed ones included. */
+  received(bytes: number): void;
+  /** All the bytes came: the length and sha256 are checked now. */
+  verifying?(): void;
+  /** `received` at most every this many bytes or ms, and when a body ends. */
+  readonly everyBytes: number;
+  readonly everyMs: number;
 }
 
 interface PartialState {
@@ -72,25 +95,54 @@ const statePathOf = (target: string) => `${target}.partial.json`;
 /** Downloads, resuming a partial of an earlier try, checks and installs `target`. */
 export async function downloadResumable(d: ResumableDownload): Promise<void> {
   let resume = await resumable(d);
-  for (let restarted = false; ; restarted = true) {
-    const answer = await d.open(
-      resume === undefined ? {} : { range: `bytes=${resume.offset}-`, 'if-range': resume.etag },
-    );
-    const from = startOf(answer, resume?.offset);
-    if (from === 'restart' && !restarted) {
-      answer.cancel();
-      await discard(d.target);
-      resume = undefined;
-      continue;
+  const idle = idleWatch(d.idleTimeoutMs);
+  try {
+    for (let restarted = false; ; restarted = true) {
+      const headers: Record<string, string> =
+        resume === undefined ? {} : { range: `bytes=${resume.offset}-`, 'if-range': resume.etag };
+      const answer = await d.open(headers, idle.signal).catch((err: unknown) => {
+        throw idle.signal.aborted ? d.words.broken(idle.signal.reason) : err;
+      });
+      const from = startOf(answer, resume?.offset);
+      if (from === 'restart' && !restarted) {
+        answer.cancel();
+        await discard(d.target);
+        resume = undefined;
+        continue;
+      }
+      if (from === 'restart' || from === 'refused') {
+        answer.cancel();
+        throw d.words.refused(answer.status);
+      }
+      await receive(d, answer, from, idle);
+      idle.stop();
+      d.progress?.verifying?.();
+      await install(d);
+      return;
     }
-    if (from === 'restart' || from === 'refused') {
-      answer.cancel();
-      throw d.words.refused(answer.status);
-    }
-    await receive(d, answer, from);
-    await install(d);
-    return;
+  } finally {
+    idle.stop();
   }
+}
+
+interface IdleWatch {
+  /** Aborts, with the reason, once no byte came for the timeout. */
+  readonly signal: AbortSignal;
+  /** A byte came: the timeout starts again. */
+  touch(): void;
+  stop(): void;
+}
+
+function idleWatch(timeoutMs: number | undefined): IdleWatch {
+  const abort = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const touch = () => {
+    if (timeoutMs === undefined) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(new Error(`no byte for ${timeoutMs} ms`)), timeoutMs);
+  };
+  touch();
+  return { signal: abort.signal, touch, stop: () => clearTimeout(timer) };
 }
 
 /** Where the partial of an earlier try ends, if it is for this file and can be resumed. */
@@ -118,13 +170,18 @@ function startOf(answer: DownloadAnswer, asked: number | undefined): number | 'r
 }
 
 /** Writes the answer's body to the partial from `from` on. */
-async function receive(d: ResumableDownload, answer: DownloadAnswer, from: number): Promise<void> {
+async function receive(
+  d: ResumableDownload,
+  answer: DownloadAnswer,
+  from: number,
+  idle: IdleWatch,
+): Promise<void> {
   const partial = partialPathOf(d.target);
   const declared = answer.header('content-length');
   if (declared !== undefined && d.words.declaredTooLarge && from + Number(declared) > d.bytes) {
     answer.cancel();
     await discard(d.target);
-    throw new FoglineError('INVALID_ARG', d.words.declaredTooLarge(from + Number(declared)));
+    throw invalid(d.words.declaredTooLarge(from + Number(declared)), 'bytes');
   }
   if (from === 0) {
     const etag = answer.header('etag');
@@ -136,26 +193,41 @@ async function receive(d: ResumableDownload, answer: DownloadAnswer, from: numbe
     await writePrivateFile(statePathOf(d.target), JSON.stringify(state));
   }
   const file = await openFile(partial, from === 0 ? 'w' : 'a', PRIVATE_FILE_MODE);
+  const cancelIdle = () => answer.cancel();
+  idle.signal.addEventListener('abort', cancelIdle, { once: true });
   let size = from;
+  const progress = d.progress;
+  let reported = { bytes: size, at: Date.now() };
   try {
     await file.chmod(PRIVATE_FILE_MODE);
     try {
       for await (const chunk of answer.body) {
+        idle.touch();
         size += chunk.byteLength;
-        if (size > d.bytes) throw new FoglineError('INVALID_ARG', d.words.tooLarge());
+        if (size > d.bytes) throw invalid(d.words.tooLarge(size), 'bytes');
         await file.write(chunk);
+        if (
+          progress &&
+          (size - reported.bytes >= progress.everyBytes || Date.now() - reported.at >= progress.everyMs)
+        ) {
+          reported = { bytes: size, at: Date.now() };
+          progress.received(size);
+        }
       }
+      if (idle.signal.aborted) throw idle.signal.reason;
     } catch (err) {
       if (err instanceof FoglineError) throw err;
-      throw d.words.broken(err);
+      throw d.words.broken(idle.signal.aborted ? idle.signal.reason : err);
     } finally {
       await file.sync().catch(() => {});
     }
+    progress?.received(size);
   } catch (err) {
     answer.cancel();
     if ((err as FoglineError).code === 'INVALID_ARG') await discard(d.target);
     throw err;
   } finally {
+    idle.signal.removeEventListener('abort', cancelIdle);
     await file.close();
   }
 }
@@ -164,17 +236,35 @@ async function receive(d: ResumableDownload, answer: DownloadAnswer, from: numbe
 async function install(d: ResumableDownload): Promise<void> {
   const partial = partialPathOf(d.target);
   const { size } = await stat(partial);
-  const fail = async (message: string) => {
+  const fail = async (message: string, check: 'bytes' | 'sha256') => {
     await discard(d.target);
-    return new FoglineError('INVALID_ARG', message);
+    return invalid(message, check);
   };
-  if (size !== d.bytes) throw await fail(d.words.length(size));
+  if (size !== d.bytes) throw await fail(d.words.length(size), 'bytes');
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(partial)) hash.update(chunk as Buffer);
   const sha256 = hash.digest('hex');
-  if (sha256 !== d.sha256) throw await fail(d.words.sha256(sha256));
+  if (sha256 !== d.sha256) throw await fail(d.words.sha256(sha256), 'sha256');
   await rename(partial, d.target);
   await rm(statePathOf(d.target), { force: true });
+}
+
+/** The file is not the one asked for: its length (`bytes`) or its hash (`sha256`) is another. */
+function invalid(message: string, check: 'bytes' | 'sha256'): FoglineError {
+  return new FoglineError('INVALID_ARG', message, { details: { check } });
+}
+
+/** A node:http response as a download's answer. */
+export function answerOfResponse(res: IncomingMessage): DownloadAnswer {
+  return {
+    status: res.statusCode ?? 0,
+    header: (name) => {
+      const value = res.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+    body: res,
+    cancel: () => res.destroy(),
+  };
 }
 
 async function discard(target: string): Promise<void> {
