@@ -198,7 +198,7 @@ describe('deployments at the edge', () => {
     const v7 = await sys.push(7);
     sys.proxy.stallNextFileAfter(150_000);
     await sys.deploy({ id: 'd-stop', ...v7 });
-    const part = join(sys.dataDir, 'models', 'digits-mid', '7', 'model.onnx.part');
+    const part = join(sys.dataDir, 'models', 'digits-mid', '7', 'model.onnx.partial');
     await eventually(() => existsSync(part) && statSync(part).size >= 150_000, 30_000);
     await sys.restartEdge();
     expect(await sys.settled('d-stop')).toMatchObject({ state: 'active', version: 7 });

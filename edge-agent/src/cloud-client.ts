@@ -163,16 +163,21 @@ export class CloudClient {
 
   /**
    * Opens a model file of the cloud's model store (`GET {cloud}/v2/fogline/models/{model}/versions/{v}/file`,
-   * docs/cloud.md "Model store") from byte `from` (`Range: bytes=from-` when from > 0) and resolves
-   * with the response as a stream, whatever its status: the caller reads the status, the body and
-   * its end (deployment/model-download.ts). `signal` aborts it (a timeout or a stop).
+   * docs/cloud.md "Model store") with these extra headers (`Range` + `If-Range` to resume) and
+   * resolves with the response as a stream, whatever its status: the caller reads the status, the
+   * body and its end (deployment/model-download.ts). `signal` aborts it (a timeout or a stop).
    */
-  openModelFile(model: string, version: number, from: number, signal: AbortSignal): Promise<IncomingMessage> {
+  openModelFile(
+    model: string,
+    version: number,
+    headers: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+  ): Promise<IncomingMessage> {
     return this.http.open({
       method: 'GET',
       url: `v2/fogline/models/${encodeURIComponent(model)}/versions/${version}/file`,
       signal,
-      ...(from > 0 && { headers: { range: `bytes=${from}-` } }),
+      headers,
       words: cloudWords('model download timed out or was cancelled'),
     });
   }

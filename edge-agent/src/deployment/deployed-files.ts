@@ -1,7 +1,7 @@
 /**
  * Deployed model files on disk (docs/edge-agent.md "Deployments"):
  *
- *   <dataDir>/models/<name>/<version>/model.onnx   (0600; model.onnx.part while it downloads)
+ *   <dataDir>/models/<name>/<version>/model.onnx   (0600; model.onnx.partial(.json) while it downloads)
  *   <dataDir>/models/<name>/<version>/config.json  (the store's config of that version)
  *
  * directories 0700. A version dir is a one-version model entry the edge loads like a repository's,
@@ -22,7 +22,7 @@ export function versionDir(dataDir: string, ref: ModelRef): string {
 }
 
 /** sha256 of a file, lowercase hex. */
-export function sha256File(path: string): Promise<string> {
+function sha256File(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(path)

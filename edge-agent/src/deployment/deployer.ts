@@ -1,15 +1,15 @@
 /**
  * Applies the `deployment` block of the edge's desired state (shared model-deployment.ts; docs/
  * edge-agent.md "Deployments"): each deployment id once, one at a time, in the background. It
- * downloads the file with the edge token (model-download.ts), verifies its sha256, loads it beside the
- * serving model, warms it up on a batch of zeros, swaps it in (model-slot.ts), logs what that cost
- * (swap-cost.ts) and reports `active` with what served before. Any failure leaves the serving model as it was and reports `failed` with
+ * downloads the file with the edge token and verifies its sha256 (model-download.ts), loads it
+ * beside the serving model, warms it up on a batch of zeros, swaps it in (model-slot.ts), logs what
+ * that cost (swap-cost.ts) and reports `active` with what served before. Any failure leaves the serving model as it was and reports `failed` with
  * its kind and one line; the id is remembered on disk (deployment-record.ts) and never retried.
  * A version already on disk with the right sha256 is not downloaded again. During a gate the
  * previous model stays loaded as the slot's shadow for `gate.shadowMs`; a deployment naming it then
  * (a rollback) swaps it back at once.
  */
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type DeploymentDirective,
@@ -32,7 +32,6 @@ import {
   incompatibility,
   MODEL_FILE,
   readDeployedConfig,
-  sha256File,
   versionDir,
 } from './deployed-files.ts';
 import { type DeploymentRecord, saveDeploymentRecord } from './deployment-record.ts';
@@ -235,35 +234,26 @@ export class Deployer {
         `config of ${d.model}@${d.version}: ${fromUnknown(err).message}`,
       );
     }
-    const partPath = `${modelPath}.part`;
+    // The `.part` of an older edge (its own download, no If-Range) is not resumed: dropped once.
+    await rm(`${modelPath}.part`, { force: true });
     try {
       await downloadModelFile({
         source,
         file: d,
-        partPath,
+        target: modelPath,
         settings: this.#o.download,
         signal: this.#stop.signal,
         onProgress: (receivedBytes) =>
           this.#set({ ...ref(d), id: d.id, state: 'downloading', receivedBytes, totalBytes: d.bytes }),
+        onVerify: () => {
+          this.#set({ ...ref(d), id: d.id, state: 'verifying', receivedBytes: d.bytes, totalBytes: d.bytes });
+          cost.begin('verify');
+        },
       });
     } catch (err) {
-      if (err instanceof DownloadFailure) {
-        if (err.kind === 'size') await rm(partPath, { force: true });
-        throw new DeploymentFailed(err.kind, err.message);
-      }
+      if (err instanceof DownloadFailure) throw new DeploymentFailed(err.kind, err.message);
       throw new DeploymentFailed('download', fromUnknown(err).message);
     }
-    this.#set({ ...ref(d), id: d.id, state: 'verifying', receivedBytes: d.bytes, totalBytes: d.bytes });
-    cost.begin('verify');
-    const sha256 = await sha256File(partPath);
-    if (sha256 !== d.sha256) {
-      await rm(partPath, { force: true });
-      throw new DeploymentFailed(
-        'checksum',
-        `${d.model}@${d.version}: sha256 ${sha256}, the deployment says ${d.sha256}`,
-      );
-    }
-    await rename(partPath, modelPath);
     return entryOf(d, dir, config);
   }
 

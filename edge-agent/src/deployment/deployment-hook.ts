@@ -67,12 +67,13 @@ export function startDeployments(o: {
   const deployer = new Deployer({
     dataDir: config.dataDir,
     slot: o.slot,
-    // Each attempt (a config read, a download resumed with Range) goes to the replica usable then.
+    // Each attempt (a config read, a download resumed with Range + If-Range) goes to the replica
+    // usable then; their ETag is the file's sha256, the same on every replica.
     source: cloud && {
       modelConfig: (model, version, timeoutMs) =>
         cloud.replicas.call((c) => c.modelConfig(model, version, timeoutMs)),
-      openModelFile: (model, version, from, signal) =>
-        cloud.replicas.call((c) => c.openModelFile(model, version, from, signal)),
+      openModelFile: (model, version, headers, signal) =>
+        cloud.replicas.call((c) => c.openModelFile(model, version, headers, signal)),
     },
     // Beside the serving model: its sizing, workers started one at a time, no probe (edge-model.ts).
     load: (entry, version) => EdgeModel.load({ ...config, entry, version, beside: o.slot.current }),

@@ -1,28 +1,28 @@
 /**
  * The download of a deployed model over real HTTP from a server that misbehaves the ways networks
- * do: it stalls mid-body, answers 503, 404, or a longer file than the deployment says. The server
- * speaks the model store's protocol (200, or 206 for `Range: bytes=n-`); the happy path and a cut
- * connection against the real cloud are in test/deployments.test.ts.
+ * do: it stalls mid-body, answers 503, 404, a longer file than the deployment says, or another file
+ * between two attempts. The server speaks the model store's protocol (ETag the sha256, 200, or 206
+ * for `Range: bytes=n-` whose If-Range is that ETag); the happy path and a cut connection against
+ * the real cloud are in test/deployments.test.ts.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { byteRangeOf, contentRangeOf } from '@fogline/shared';
+import { partialPathOf } from '@fogline/shared/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DownloadFailure, downloadModelFile, type ModelFileSource } from './model-download.ts';
 
 const BYTES = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251));
-const FILE = {
-  model: 'm',
-  version: 1,
-  sha256: createHash('sha256').update(BYTES).digest('hex'),
-  bytes: BYTES.length,
-};
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const FILE = { model: 'm', version: 1, sha256: sha256(BYTES), bytes: BYTES.length };
 const SETTINGS = { idleTimeoutMs: 500, attempts: 3, backoffMs: 10 };
 
 type Behaviour = (req: IncomingMessage, res: ServerResponse, attempt: number) => void;
 const ranges: (string | undefined)[] = [];
+const ifRanges: (string | undefined)[] = [];
 let server: Server | undefined;
 let dir: string | undefined;
 
@@ -31,6 +31,7 @@ afterEach(async () => {
   await new Promise((r) => (server ? server.close(r) : r(undefined)));
   if (dir) rmSync(dir, { recursive: true, force: true });
   ranges.length = 0;
+  ifRanges.length = 0;
 });
 
 /** A server with `behave`, and a ModelFileSource over real HTTP to it. */
@@ -38,14 +39,14 @@ async function serve(behave: Behaviour): Promise<ModelFileSource> {
   let attempt = 0;
   server = createServer((req, res) => {
     ranges.push(req.headers.range);
+    ifRanges.push(req.headers['if-range'] as string | undefined);
     behave(req, res, ++attempt);
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
   return {
-    openModelFile: (_model, _version, from, signal) =>
+    openModelFile: (_model, _version, headers, signal) =>
       new Promise((resolve, reject) => {
-        const headers = from > 0 ? { range: `bytes=${from}-` } : {};
         request({ host: '127.0.0.1', port, path: '/file', headers, signal }, resolve)
           .on('error', reject)
           .end();
@@ -53,52 +54,70 @@ async function serve(behave: Behaviour): Promise<ModelFileSource> {
   };
 }
 
-/** The store's answer: the whole file, or from the Range's start. */
-function sendFile(req: IncomingMessage, res: ServerResponse, body = BYTES): void {
-  const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
-  const part = body.subarray(from);
-  res.writeHead(from > 0 ? 206 : 200, { 'content-length': part.length });
-  res.end(part);
+/** The store's answer for `body`: the whole file, or the Range's part; the first `sendBytes` of it. */
+function sendFile(req: IncomingMessage, res: ServerResponse, body = BYTES, sendBytes = Infinity): void {
+  const etag = `"${sha256(body)}"`;
+  const range = byteRangeOf(
+    { range: req.headers.range, ifRange: req.headers['if-range'] },
+    body.length,
+    etag,
+  );
+  const part = range.kind === 'part' ? range : { start: 0, end: body.length - 1 };
+  const bytes = body.subarray(part.start, part.end + 1);
+  res.writeHead(range.kind === 'part' ? 206 : 200, {
+    etag,
+    'content-length': bytes.length,
+    ...(range.kind === 'part' && { 'content-range': contentRangeOf(range, body.length) }),
+  });
+  if (sendBytes >= bytes.length) res.end(bytes);
+  else res.write(bytes.subarray(0, sendBytes)); // then nothing
 }
 
 async function download(source: ModelFileSource, file = FILE) {
   dir = mkdtempSync(join(tmpdir(), 'fogline-download-'));
-  const partPath = join(dir, 'model.onnx.part');
+  const target = join(dir, 'model.onnx');
   const progress: number[] = [];
-  const run = () =>
+  const run = (signal = new AbortController().signal) =>
     downloadModelFile({
       source,
       file,
-      partPath,
+      target,
       settings: SETTINGS,
-      signal: new AbortController().signal,
+      signal,
       onProgress: (n) => progress.push(n),
     });
-  return { partPath, progress, run };
+  return { target, progress, run };
 }
 
 describe('model download', () => {
   it('an attempt that stalls mid-body is dropped after the idle timeout and the next resumes with Range', async () => {
-    const source = await serve((req, res, attempt) => {
-      if (attempt > 1) return sendFile(req, res);
-      res.writeHead(200, { 'content-length': BYTES.length });
-      res.write(BYTES.subarray(0, 100_000)); // then nothing
-    });
-    const { partPath, progress, run } = await download(source);
+    const source = await serve((req, res, attempt) =>
+      sendFile(req, res, BYTES, attempt > 1 ? Infinity : 100_000),
+    );
+    const { target, progress, run } = await download(source);
     await run();
-    expect(readFileSync(partPath).equals(BYTES)).toBe(true);
+    expect(readFileSync(target).equals(BYTES)).toBe(true);
     expect(ranges[0]).toBeUndefined();
     expect(ranges[1]).toMatch(/^bytes=[1-9]\d*-$/);
     expect(progress.at(-1)).toBe(BYTES.length);
   });
 
-  it('a .part left by an earlier run is resumed, not downloaded again', async () => {
-    const source = await serve((req, res) => sendFile(req, res));
-    const { partPath, run } = await download(source);
-    writeFileSync(partPath, BYTES.subarray(0, 123_456));
+  it('a partial left by an earlier run (the edge stopped) is resumed, not downloaded again', async () => {
+    const source = await serve((req, res, attempt) =>
+      sendFile(req, res, BYTES, attempt > 1 ? Infinity : 123_456),
+    );
+    const { target, run } = await download(source);
+    const stop = new AbortController();
+    const first = run(stop.signal).catch((e: unknown) => e);
+    const partial = partialPathOf(target);
+    while (!existsSync(partial) || statSync(partial).size < 123_456)
+      await new Promise((r) => setTimeout(r, 10));
+    stop.abort();
+    expect(await first).toMatchObject({ kind: 'download', message: 'stopped' });
+    ranges.length = 0;
     await run();
     expect(ranges).toEqual(['bytes=123456-']);
-    expect(readFileSync(partPath).equals(BYTES)).toBe(true);
+    expect(readFileSync(target).equals(BYTES)).toBe(true);
   });
 
   it('503 on every attempt fails as download after the bounded attempts', async () => {
@@ -133,5 +152,20 @@ describe('model download', () => {
       kind: 'size',
       message: expect.stringMatching(/passed 1000/),
     });
+  });
+
+  it('a file that changed on the cloud between attempts (If-Range no longer matches) comes whole, never spliced', async () => {
+    // The first attempt gets the start of other bytes (the cloud's file then), cut; then the deployment's.
+    const before = Buffer.from(BYTES.map((b) => b ^ 0xff));
+    const source = await serve((req, res, attempt) => {
+      if (attempt > 1) return sendFile(req, res);
+      sendFile(req, res, before, 100_000);
+      setTimeout(() => res.socket?.destroy(), 100);
+    });
+    const { target, run } = await download(source);
+    await run();
+    expect(readFileSync(target).equals(BYTES)).toBe(true);
+    expect(ranges[1]).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(ifRanges[1]).toBe(`"${sha256(before)}"`);
   });
 });

@@ -1,22 +1,30 @@
 /**
- * Downloads one model file of the cloud's model store to `<file>.part` (docs/edge-agent.md
- * "Deployments"): never more than the deployment's `bytes` (a longer file is refused as `size`, as is
- * a complete file that is shorter), an idle timeout on every attempt, and after a dropped connection
- * or a 5xx the next attempt resumes where the last stopped (`Range: bytes=n-`, 206), after a bounded
- * exponential backoff. A `.part` left by a stopped edge is resumed the same way. Progress is reported
- * at most every PROGRESS_BYTES or PROGRESS_MS. The caller verifies the sha256 and renames the file.
+ * Downloads one model file of the cloud's model store into the deployment's `model.onnx`
+ * (docs/edge-agent.md "Deployments"), with the one resumable download of fogline (`downloadResumable`
+ * of '@fogline/shared/storage', the device models' too): the bytes so far in `model.onnx.partial`,
+ * the next attempt, or the next start of a stopped edge, resumes with `Range` + `If-Range` (a file
+ * that changed on the cloud comes whole), and the file is renamed into place only with the
+ * deployment's length and sha256. Around it: an idle timeout on every attempt, a bounded number of
+ * attempts after a dropped connection, a timeout or a 5xx/429, with exponential backoff, and progress
+ * at most every PROGRESS_BYTES or PROGRESS_MS. A longer or shorter file fails as `size`, another
+ * sha256 as `checksum`, both at once.
  */
-import { createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { backoffCeilingMs, FoglineError, type ModelFile } from '@fogline/shared';
-import { PRIVATE_FILE_MODE } from '@fogline/shared/storage';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffCeilingMs, FoglineError, fromUnknown, type ModelFile } from '@fogline/shared';
+import { answerOfResponse, downloadResumable } from '@fogline/shared/storage';
 
 export const PROGRESS_BYTES = 256 * 1024;
 export const PROGRESS_MS = 1000;
 
 export interface ModelFileSource {
-  openModelFile(model: string, version: number, from: number, signal: AbortSignal): Promise<IncomingMessage>;
+  /** GETs the model file with these extra headers (Range, If-Range); resolves whatever its status. */
+  openModelFile(
+    model: string,
+    version: number,
+    headers: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+  ): Promise<IncomingMessage>;
 }
 
 export interface DownloadSettings {
@@ -34,10 +42,13 @@ export const DOWNLOAD_DEFAULTS: DownloadSettings = Object.freeze({
   backoffMs: 1000,
 });
 
-/** Why a download ended without the file: `size` is final, `download` after the attempts ran out. */
+/**
+ * Why a download ended without the file: `size` and `checksum` are final, `download` after the
+ * attempts ran out or an answer no attempt will change (401, 404, ...).
+ */
 export class DownloadFailure extends Error {
   constructor(
-    readonly kind: 'download' | 'size',
+    readonly kind: 'download' | 'size' | 'checksum',
     message: string,
   ) {
     super(message);
@@ -47,41 +58,37 @@ export class DownloadFailure extends Error {
 export interface DownloadJob {
   readonly source: ModelFileSource;
   readonly file: ModelFile;
-  /** Where the bytes go while they arrive (`<version dir>/model.onnx.part`). */
-  readonly partPath: string;
+  /** Where the checked file is installed (`<version dir>/model.onnx`); its directory exists. */
+  readonly target: string;
   readonly settings: DownloadSettings;
   readonly onProgress: (receivedBytes: number) => void;
+  /** All the bytes came; the sha256 is checked now. */
+  readonly onVerify?: () => void;
   /** Aborts the download (the agent stops). */
   readonly signal: AbortSignal;
 }
 
-/** Resolves once `partPath` holds `file.bytes` bytes; rejects with a DownloadFailure. */
+/** Resolves once `target` is the deployment's file; rejects with a DownloadFailure. */
 export async function downloadModelFile(job: DownloadJob): Promise<void> {
   const { file, settings } = job;
-  let received = await sizeOf(job.partPath);
-  if (received > file.bytes) {
-    await rm(job.partPath, { force: true });
-    received = 0;
-  }
   let lastError = '';
   for (let attempt = 1; attempt <= settings.attempts; attempt++) {
-    if (received === file.bytes) return;
     if (attempt > 1) {
       const waitMs = backoffCeilingMs(attempt - 2, {
         initialDelayMs: settings.backoffMs,
         maxDelayMs: 30_000,
       });
-      await sleep(waitMs, job.signal);
+      await sleep(waitMs, undefined, { signal: job.signal }).catch(() => {});
     }
+    if (job.signal.aborted) throw new DownloadFailure('download', 'stopped');
     try {
-      received = await attemptOnce(job, received);
-      if (received === file.bytes) return;
-      lastError = `the connection ended at byte ${received} of ${file.bytes}`;
+      await attemptOnce(job);
+      return;
     } catch (err) {
-      if (err instanceof DownloadFailure) throw err;
       if (job.signal.aborted) throw new DownloadFailure('download', 'stopped');
-      lastError = err instanceof Error ? err.message : String(err);
-      received = await sizeOf(job.partPath);
+      const final = finalFailure(err);
+      if (final) throw final;
+      lastError = fromUnknown(err).message;
     }
   }
   throw new DownloadFailure(
@@ -90,100 +97,50 @@ export async function downloadModelFile(job: DownloadJob): Promise<void> {
   );
 }
 
-/** One request from byte `from`; resolves with the bytes on disk when the body ended. */
-async function attemptOnce(job: DownloadJob, from: number): Promise<number> {
-  const { file, settings } = job;
-  const abort = new AbortController();
-  const stop = () => abort.abort();
-  job.signal.addEventListener('abort', stop, { once: true });
-  let idle = setTimeout(stop, settings.idleTimeoutMs);
-  try {
-    const res = await job.source.openModelFile(file.model, file.version, from, abort.signal);
-    const status = res.statusCode ?? 0;
-    if (status === 416 && from > 0) {
-      // What is on disk is already longer than the cloud's file: start over.
-      res.resume();
-      await rm(job.partPath, { force: true });
-      return 0;
-    }
-    if (status !== 200 && status !== 206) {
-      res.resume();
-      const message = `${file.model}@${file.version}: the cloud answered HTTP ${status}`;
-      // 5xx and 429 may pass; anything else (401, 404, ...) will not.
-      if (status >= 500 || status === 429) throw new Error(message);
-      throw new DownloadFailure('download', message);
-    }
-    let offset = status === 206 ? from : 0;
-    const length = Number(res.headers['content-length']);
-    if (Number.isFinite(length) && offset + length > file.bytes) {
-      res.resume();
-      throw tooLong(file, offset + length);
-    }
-    const out = createWriteStream(job.partPath, { flags: offset === 0 ? 'w' : 'a', mode: PRIVATE_FILE_MODE });
-    let reported = offset;
-    let reportedAt = Date.now();
-    try {
-      for await (const chunk of res as AsyncIterable<Buffer>) {
-        clearTimeout(idle);
-        idle = setTimeout(stop, settings.idleTimeoutMs);
-        if (offset + chunk.length > file.bytes) throw tooLong(file, offset + chunk.length);
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-        offset += chunk.length;
-        if (offset - reported >= PROGRESS_BYTES || Date.now() - reportedAt >= PROGRESS_MS) {
-          reported = offset;
-          reportedAt = Date.now();
-          job.onProgress(offset);
-        }
-      }
-    } finally {
-      await new Promise<void>((resolve, reject) =>
-        out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-      );
-    }
-    job.onProgress(offset);
-    if (
-      offset < file.bytes &&
-      (!Number.isFinite(length) || offset - (status === 206 ? from : 0) === length)
-    ) {
-      // The whole body arrived and is short: the file is not the one the deployment names.
-      throw new DownloadFailure(
-        'size',
-        `${file.model}@${file.version}: the cloud's file has ${offset} bytes, the deployment says ${file.bytes}`,
-      );
-    }
-    return offset;
-  } finally {
-    clearTimeout(idle);
-    job.signal.removeEventListener('abort', stop);
-  }
-}
-
-function tooLong(file: ModelFile, bytes: number): DownloadFailure {
-  return new DownloadFailure(
-    'size',
-    `${file.model}@${file.version}: the download passed ${file.bytes} bytes (the deployment's size) at ${bytes}`,
-  );
-}
-
-async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return 0;
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new FoglineError('UNAVAILABLE', 'stopped'));
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(new FoglineError('UNAVAILABLE', 'stopped'));
-      },
-      { once: true },
-    );
+function attemptOnce(job: DownloadJob): Promise<void> {
+  const { file } = job;
+  const label = `${file.model}@${file.version}`;
+  return downloadResumable({
+    target: job.target,
+    bytes: file.bytes,
+    sha256: file.sha256,
+    idleTimeoutMs: job.settings.idleTimeoutMs,
+    progress: {
+      everyBytes: PROGRESS_BYTES,
+      everyMs: PROGRESS_MS,
+      received: job.onProgress,
+      ...(job.onVerify && { verifying: job.onVerify }),
+    },
+    open: async (headers, idle) => {
+      const signal = AbortSignal.any([job.signal, idle]);
+      return answerOfResponse(await job.source.openModelFile(file.model, file.version, headers, signal));
+    },
+    words: {
+      refused: (status) =>
+        new FoglineError('UNAVAILABLE', `${label}: the cloud answered HTTP ${status}`, {
+          details: { httpStatus: status },
+        }),
+      broken: (err) => new FoglineError('UNAVAILABLE', fromUnknown(err).message, { cause: err }),
+      tooLarge: (got) =>
+        `${label}: the download passed ${file.bytes} bytes (the deployment's size) at ${got}`,
+      declaredTooLarge: (total) =>
+        `${label}: the download passed ${file.bytes} bytes (the deployment's size) at ${total}`,
+      length: (got) => `${label}: the cloud's file has ${got} bytes, the deployment says ${file.bytes}`,
+      sha256: (got) => `${label}: sha256 ${got}, the deployment says ${file.sha256}`,
+    },
   });
+}
+
+/** The failure no next attempt changes: the file is not the deployment's, or the cloud refuses it. */
+function finalFailure(err: unknown): DownloadFailure | undefined {
+  if (!(err instanceof FoglineError)) return undefined;
+  if (err.code === 'INVALID_ARG') {
+    return new DownloadFailure(err.details?.check === 'sha256' ? 'checksum' : 'size', err.message);
+  }
+  const status = err.details?.httpStatus;
+  // 5xx and 429 may pass; anything else (401, 404, ...) will not.
+  if (typeof status === 'number' && status < 500 && status !== 429) {
+    return new DownloadFailure('download', err.message);
+  }
+  return undefined;
 }

@@ -1,8 +1,9 @@
 /**
  * A model file downloaded so that a broken download resumes where it stopped (docs/edge-agent.md
- * "Device models", docs/device-sdk.md "Model updates"): the edge's fetch from the cloud's model store
- * and a Node device's from its edge. The transport is the caller's (`open`: node:http, fetch); the
- * bytes on disk, the resume and the checks are here.
+ * "Device models" and "Deployments", docs/device-sdk.md "Model updates"): the edge's fetches from the
+ * cloud's model store (device models, its own deployments) and a Node device's from its edge. The
+ * transport and the retries are the caller's (`open`: node:http, fetch); the bytes on disk, the
+ * resume and the checks are here.
  *
  * - The bytes received so far are in `<target>.partial` (0600), the ETag they belong to and the file
  *   they are for (sha256, length) in `<target>.partial.json`.
