@@ -12,7 +12,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BackoffOptions, byteRangeOf, contentRangeOf, encodeDeviceModelManifest } from '@fogline/shared';
+import { type BackoffOptions, encodeDeviceModelManifest } from '@fogline/shared';
+import { fileAnswer } from '@fogline/shared/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { nodeModelDownloads } from './model-download-node.ts';
 import { DEFAULT_MODEL_PATH } from './model-source-node.ts';
@@ -47,18 +48,8 @@ async function edgeFiles(cutAfter: number, cuts: number, status?: number, slowMs
     paths.push(req.url ?? '');
     asked.push(req.headers.range && `${req.headers.range} if-range ${req.headers['if-range']}`);
     if (status !== undefined && cuts-- > 0) return res.writeHead(status).end();
-    const range = byteRangeOf(
-      { range: req.headers.range, ifRange: req.headers['if-range'] },
-      TINY.length,
-      ETAG,
-    );
-    const part = range.kind === 'part' ? range : { start: 0, end: TINY.length - 1 };
-    const body = TINY.subarray(part.start, part.end + 1);
-    res.writeHead(range.kind === 'part' ? 206 : 200, {
-      etag: ETAG,
-      'content-length': String(body.length),
-      ...(range.kind === 'part' && { 'content-range': contentRangeOf(range, TINY.length) }),
-    });
+    const { status: ok, headers, body } = fileAnswer(req, TINY, ETAG);
+    res.writeHead(ok, headers);
     if (cuts-- <= 0) return res.end(body);
     res.write(body.subarray(0, cutAfter), () => setTimeout(() => res.socket?.destroy(), 100));
   });

@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byteRangeOf, contentRangeOf } from '@fogline/shared';
 import { partialPathOf } from '@fogline/shared/storage';
+import { fileAnswer } from '@fogline/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DownloadFailure, downloadModelFile, type ModelFileSource } from './model-download.ts';
 
@@ -56,19 +56,8 @@ async function serve(behave: Behaviour): Promise<ModelFileSource> {
 
 /** The store's answer for `body`: the whole file, or the Range's part; the first `sendBytes` of it. */
 function sendFile(req: IncomingMessage, res: ServerResponse, body = BYTES, sendBytes = Infinity): void {
-  const etag = `"${sha256(body)}"`;
-  const range = byteRangeOf(
-    { range: req.headers.range, ifRange: req.headers['if-range'] },
-    body.length,
-    etag,
-  );
-  const part = range.kind === 'part' ? range : { start: 0, end: body.length - 1 };
-  const bytes = body.subarray(part.start, part.end + 1);
-  res.writeHead(range.kind === 'part' ? 206 : 200, {
-    etag,
-    'content-length': bytes.length,
-    ...(range.kind === 'part' && { 'content-range': contentRangeOf(range, body.length) }),
-  });
+  const { status, headers, body: bytes } = fileAnswer(req, body, `"${sha256(body)}"`);
+  res.writeHead(status, headers);
   if (sendBytes >= bytes.length) res.end(bytes);
   else res.write(bytes.subarray(0, sendBytes)); // then nothing
 }

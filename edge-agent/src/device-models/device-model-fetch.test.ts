@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byteRangeOf, contentRangeOf } from '@fogline/shared';
+import { fileAnswer } from '@fogline/shared/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fetchDeviceModel } from './device-model-fetch.ts';
 
@@ -121,18 +121,8 @@ describe('fetchDeviceModel', () => {
     const access = await store((req, res) => {
       if (req.url !== FILE_PATH) return res.writeHead(404).end();
       asked.push(req.headers.range && `${req.headers.range} if-range ${req.headers['if-range']}`);
-      const range = byteRangeOf(
-        { range: req.headers.range, ifRange: req.headers['if-range'] },
-        bytes.length,
-        etag,
-      );
-      const part = range.kind === 'part' ? range : { start: 0, end: bytes.length - 1 };
-      const body = bytes.subarray(part.start, part.end + 1);
-      res.writeHead(range.kind === 'part' ? 206 : 200, {
-        etag,
-        'content-length': String(body.length),
-        ...(range.kind === 'part' && { 'content-range': contentRangeOf(range, bytes.length) }),
-      });
+      const { status, headers, body } = fileAnswer(req, bytes, etag);
+      res.writeHead(status, headers);
       if (!cut) return res.end(body);
       cut = false;
       res.write(body.subarray(0, 1000), () => setTimeout(() => res.socket?.destroy(), 100));

@@ -12,7 +12,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byteRangeOf, contentRangeOf, type ModelFile } from '@fogline/shared';
+import type { ModelFile } from '@fogline/shared';
+import { fileAnswer } from '@fogline/shared/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeviceModelService } from './device-model-service.ts';
 
@@ -49,18 +50,8 @@ async function store(failures: ('cut' | 503)[], slowMs = 0) {
     if (file[1] === '4') await new Promise((resolve) => setTimeout(resolve, slowMs));
     const failure = file[1] === '3' ? failures.shift() : undefined;
     if (failure === 503) return res.writeHead(503).end();
-    const range = byteRangeOf(
-      { range: req.headers.range, ifRange: req.headers['if-range'] },
-      bytes.length,
-      ETAG,
-    );
-    const part = range.kind === 'part' ? range : { start: 0, end: bytes.length - 1 };
-    const body = bytes.subarray(part.start, part.end + 1);
-    res.writeHead(range.kind === 'part' ? 206 : 200, {
-      etag: ETAG,
-      'content-length': String(body.length),
-      ...(range.kind === 'part' && { 'content-range': contentRangeOf(range, bytes.length) }),
-    });
+    const { status, headers, body } = fileAnswer(req, bytes, ETAG);
+    res.writeHead(status, headers);
     if (failure === undefined) return res.end(body);
     res.write(body.subarray(0, 1000), () => setTimeout(() => res.socket?.destroy(), 50));
   });

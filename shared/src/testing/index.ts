@@ -1,4 +1,5 @@
 /** @fogline/shared/testing: test support (a real broker with real clients; the machine's Mosquitto). */
 export * from './broker-test-kit.ts';
+export { type FileAnswer, fileAnswer } from './file-answer.ts';
 export * from './mosquitto.ts';
 export { openSlowSocket, type SlowSocket } from './slow-socket.ts';
