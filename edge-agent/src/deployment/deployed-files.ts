@@ -7,12 +7,12 @@
  * directories 0700. A version dir is a one-version model entry the edge loads like a repository's,
  * and the config it carries must keep the serving model's tensors: the devices' requests must fit it.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FoglineError, type ModelConfig, type ModelRef, parseModelConfig } from '@fogline/shared';
 import type { ModelEntry } from '@fogline/shared/model-repository';
+import { fileSha256 } from '@fogline/shared/storage';
 
 export const MODEL_FILE = 'model.onnx';
 export const CONFIG_FILE = 'config.json';
@@ -21,21 +21,10 @@ export function versionDir(dataDir: string, ref: ModelRef): string {
   return join(dataDir, 'models', ref.model, String(ref.version));
 }
 
-/** sha256 of a file, lowercase hex. */
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
-
 /** Whether `path` exists and hashes to `sha256`. */
 export async function holds(path: string, sha256: string): Promise<boolean> {
   if (!existsSync(path)) return false;
-  return (await sha256File(path).catch(() => '')) === sha256;
+  return (await fileSha256(path).catch(() => '')) === sha256;
 }
 
 /** Validates a config.json (from the cloud or the disk) for `name`; throws INVALID_ARG. */

@@ -7,13 +7,12 @@
  * file's SHA-256, the cores, the CPU model and the onnxruntime version, so a restart reads it back
  * and any change of model or machine probes again. A cache file that cannot be read is ignored.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from '../core/model-config.ts';
+import { fileSha256 } from '../storage/file-sha256.ts';
 import { mkdirPrivate, writePrivateFile } from '../storage/private-dir.ts';
 import { zeroFeeds } from './batch-runner.ts';
 import { createInferenceEngine } from './inference-engine.ts';
@@ -79,10 +78,9 @@ async function measure(modelPath: string, config: ModelConfig, options: ProbeOpt
 
 /** The cache key of a model file on this machine. */
 export async function probeKey(modelPath: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(modelPath)) hash.update(chunk as Buffer);
+  const sha256 = await fileSha256(modelPath);
   const cpu = cpus()[0]?.model.trim() ?? 'unknown cpu';
-  return `${hash.digest('hex').slice(0, 16)}|${availableParallelism()} cores|${cpu}|onnxruntime ${ort.env.versions.node}`;
+  return `${sha256.slice(0, 16)}|${availableParallelism()} cores|${cpu}|onnxruntime ${ort.env.versions.node}`;
 }
 
 export const PROBE_CACHE_FILE = 'engine-probes.json';

@@ -2,6 +2,7 @@
  * @fogline/shared/storage: fogline's private state on disk (data dir 0700, files 0600), and model files
  * downloaded so that a broken download resumes.
  */
+export { fileSha256 } from './file-sha256.ts';
 export {
   type DataDirOptions,
   mkdirPrivate,

@@ -21,11 +21,10 @@
  *   Otherwise it is deleted and the download fails (INVALID_ARG, the caller's words, with
  *   `details.check`: 'bytes' for a length, 'sha256' for the hash).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open as openFile, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { FoglineError } from '../core/errors.ts';
+import { fileSha256 } from './file-sha256.ts';
 import { PRIVATE_FILE_MODE, writePrivateFile } from './private-dir.ts';
 
 /** One answer, however it was fetched. */
@@ -242,9 +241,7 @@ async function install(d: ResumableDownload): Promise<void> {
     return invalid(message, check);
   };
   if (size !== d.bytes) throw await fail(d.words.length(size), 'bytes');
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(partial)) hash.update(chunk as Buffer);
-  const sha256 = hash.digest('hex');
+  const sha256 = await fileSha256(partial);
   if (sha256 !== d.sha256) throw await fail(d.words.sha256(sha256), 'sha256');
   await rename(partial, d.target);
   await rm(statePathOf(d.target), { force: true });
