@@ -115,8 +115,15 @@ describe('report budget: audits bursting at the full budget, with histograms', (
   it('a histogram still waiting for the budget when the device closes goes out on close', async () => {
     // One report every 100 s: the first histogram takes the token, the rest wait for the next one.
     device = await connect({ auditBudget: { ratePerSec: 0.01, burst: 1 } });
-    for (let i = 0; i < 35; i++) await device.infer(digit(i));
+    // No audits (the default draws 2 %): one could take the only token before the histogram does.
+    const policy = { edge: 'edge-a', version: 1, model: 'digits-tiny:1', audit_rate: 0 };
+    await broker.publish(topics.policy('edge-a'), encodePolicyMessage(policy), { retain: true });
+    await expect.poll(() => device!.policy.auditRate).toBe(0);
+    // The first window goes out with the one token. (Its send waits for a timer turn, so the first
+    // ten are answered before the rest: windows cut before that turn would merge into it.)
+    for (let i = 0; i < 10; i++) await device.infer(digit(i));
     await expect.poll(() => counted.samples).toBe(10);
+    for (let i = 10; i < 35; i++) await device.infer(digit(i));
     await new Promise((r) => setTimeout(r, 50));
     expect(counted.samples).toBe(10);
     await device.close();
