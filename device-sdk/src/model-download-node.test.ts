@@ -59,8 +59,12 @@ async function edgeFiles(cutAfter: number, cuts: number, status?: number, slowMs
   return { asked, paths, url: `${base}/2/model.onnx`, base };
 }
 
-/** An updater as a Node device builds it; `load` keeps the bytes it was given. */
-function updater(modelRetry?: BackoffOptions, onError?: (e: ModelErrorEvent) => void) {
+/** An updater as a Node device builds it (`whole`: as a browser does); `load` keeps the bytes it was given. */
+function updater(
+  modelRetry?: BackoffOptions,
+  onError?: (e: ModelErrorEvent) => void,
+  { whole = false } = {},
+) {
   const loaded: Uint8Array[] = [];
   const models: ModelEvent[] = [];
   const errors: ModelErrorEvent[] = [];
@@ -81,7 +85,7 @@ function updater(modelRetry?: BackoffOptions, onError?: (e: ModelErrorEvent) => 
         onError?.(e as ModelErrorEvent);
       },
     },
-    resumable: nodeModelDownloads({ deviceId: 'dev-1', modelDir }),
+    ...(!whole && { resumable: nodeModelDownloads({ deviceId: 'dev-1', modelDir }) }),
   });
   return { u, loaded, models, errors };
 }
@@ -183,7 +187,11 @@ describe('a model update whose download failed on the way is tried again on its 
     u.receive(manifest(`${base}/3/model.onnx`, SHA, 3));
     await u.idle();
     await settle();
-    expect(errors).toMatchObject([{ error: { message: `${base}/3/model.onnx: HTTP 404` } }]);
+    expect(errors).toMatchObject([
+      {
+        error: { code: 'NOT_FOUND', message: `${base}/3/model.onnx: HTTP 404`, details: { httpStatus: 404 } },
+      },
+    ]);
     u.receive(manifest(url, 'ab'.repeat(32)));
     await u.idle();
     await settle();
@@ -192,6 +200,23 @@ describe('a model update whose download failed on the way is tried again on its 
     expect(errors.map((e) => e.retryInMs)).toEqual([undefined, undefined]);
     expect(paths).toHaveLength(2);
     expect(models).toEqual([]);
+  });
+
+  it('an HTTP 403 (fetched whole, as in browsers) is PERMISSION_DENIED, not retried, and tried again on reconnect', async () => {
+    const { paths, url } = await edgeFiles(0, 1, 403);
+    const { u, models, errors } = updater(quick, undefined, { whole: true });
+    u.receive(manifest(url));
+    await u.idle();
+    await settle();
+    expect(errors).toMatchObject([
+      { error: { code: 'PERMISSION_DENIED', message: `${url}: HTTP 403`, details: { httpStatus: 403 } } },
+    ]);
+    expect(errors[0]!.retryInMs).toBeUndefined();
+    expect(paths).toHaveLength(1);
+    // The retained manifest again (a reconnect): tried once more, as before.
+    u.receive(manifest(url));
+    await u.idle();
+    expect(models).toMatchObject([{ model: 'digits-tiny:2' }]);
   });
 
   it('a newer manifest during the backoff drops the retry of the old one', async () => {

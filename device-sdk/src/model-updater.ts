@@ -14,10 +14,14 @@
  * In Node the file is downloaded resumably (`resumable`, model-download-node.ts): a download the link
  * broke keeps its bytes in `<modelDir>/model.onnx.partial` and the next try asks for the rest. In
  * browsers (no file system) it is fetched whole into memory, as before.
+ *
+ * An HTTP 401, 403 or 404 from the edge is UNAUTHENTICATED, PERMISSION_DENIED or NOT_FOUND (any other
+ * status UNAVAILABLE), with `details.httpStatus`; only the status codes of `isTransientFailure` retry.
  */
 import {
   type BackoffOptions,
   type DeviceModelManifest,
+  type ErrorCode,
   FoglineError,
   fromUnknown,
   isTransientFailure,
@@ -160,9 +164,8 @@ export class ModelUpdater {
       loaded = await this.#o.load(bytes, config, manifest);
     } catch (err) {
       const error = fromUnknown(err);
-      // The edge or the network was down: the next reconnect's retained manifest tries again, and
-      // a failure on the way is retried without one.
-      if (error.code === 'UNAVAILABLE') this.#last = undefined;
+      // A failure on the way is retried without a manifest; see triedOnReconnect for the others.
+      if (triedOnReconnect(error)) this.#last = undefined;
       const retry = isTransientFailure(error) && this.#pending === undefined && !this.#closed;
       this.#fail(label, error, retry ? this.#retryLater(manifest) : undefined);
       return;
@@ -265,10 +268,27 @@ function unreachable(url: string, cause: unknown): FoglineError {
   return new FoglineError('UNAVAILABLE', `cannot fetch ${url}: ${String(cause)}`, { cause });
 }
 
+/** An HTTP status of the edge's listener other than the file (docs/device-sdk.md "Model updates"). */
 function refusal(url: string, status: number): FoglineError {
-  return new FoglineError(status === 401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE', `${url}: HTTP ${status}`, {
+  return new FoglineError(REFUSAL_CODES[status] ?? 'UNAVAILABLE', `${url}: HTTP ${status}`, {
     details: { httpStatus: status },
   });
+}
+
+/** The refusals that say what they are; any other status is UNAVAILABLE (5xx, 408, 429 retried). */
+const REFUSAL_CODES: Readonly<Record<number, ErrorCode>> = {
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+};
+
+/**
+ * Whether the next reconnect's retained manifest tries again: the edge or the network was down
+ * (UNAVAILABLE), or the edge did not serve the file then (403, 404; it may by the next connect).
+ */
+function triedOnReconnect(error: FoglineError): boolean {
+  const status = error.details?.httpStatus;
+  return error.code === 'UNAVAILABLE' || status === 403 || status === 404;
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
