@@ -10,7 +10,7 @@ import {
 } from './device-options.ts';
 import type { DevicePolicy } from './device-policy.ts';
 import { configFromText, type LocatedConfig, modelVersionOf } from './model-source.ts';
-import type { ModelUpdaterOptions, ResumableModelDownload } from './model-updater.ts';
+import type { ModelFiles, ModelUpdaterOptions } from './model-updater.ts';
 import type { DurableQueue } from './offline/store-and-forward.ts';
 import type { DurableStoreSettings } from './offline/store-options.ts';
 import type { ModelRuntime, RuntimeModel, WebRuntimeOptions } from './runtime/model-runtime.ts';
@@ -27,7 +27,7 @@ export interface DevicePlatform {
     web?: WebRuntimeOptions,
   ): Promise<ModelRuntime>;
   /** Downloads model updates resumably (`modelDir`); absent where there is no file system (browsers). */
-  modelDownloads?(settings: DeviceSettings): ResumableModelDownload;
+  modelDownloads?(settings: DeviceSettings): ModelFiles;
   /** Opens the durable queue of `offline: { store: 'file' }`; absent where there is no file system (browsers). */
   openDurableQueue?(settings: DurableStoreSettings): DurableQueue;
 }
@@ -77,7 +77,7 @@ export async function connectDeviceWith(
     const modelVersion = modelVersionOf(source);
     // A runtime object of the application's cannot be reloaded: no updates then.
     const load = typeof runtimeOption === 'object' ? undefined : loader(platform, options, runtimeOption);
-    const resumable = platform.modelDownloads?.(settings);
+    const files = platform.modelDownloads?.(settings);
     device = new Device({
       settings,
       runtime,
@@ -86,7 +86,7 @@ export async function connectDeviceWith(
       modelVersion,
       store,
       ...(load && { load }),
-      ...(resumable && { resumable }),
+      ...(files && { files }),
     });
   } catch (err) {
     store?.close();

@@ -80,8 +80,10 @@ export interface ConnectDeviceOptions {
   modelUpdates?: boolean;
   /**
    * Node only: where a model update is downloaded (`<modelDir>/model.onnx`, with `model.onnx.partial`
-   * while it comes), so that a download the link broke resumes on the next try. Default
-   * `<os tmpdir>/fogline-device-<deviceId>`. Browsers fetch the update whole, in memory.
+   * while it comes), so that a download the link broke resumes on the next try, and a checked file is
+   * not downloaded again; what is left of older versions is deleted (only these files of the directory
+   * are touched). Default `<os tmpdir>/fogline-device-<deviceId>`. Browsers fetch the update whole, in
+   * memory.
    */
   modelDir?: string;
   /**

@@ -41,7 +41,7 @@ import { type DeviceStats, type InferOptions, readInferOptions } from './device-
 import { Escalations, type Outcome } from './escalations.ts';
 import { classIndexOf, FeedbackWindow } from './feedback.ts';
 import { type LoadedModel, ModelSlot } from './model-slot.ts';
-import { ModelUpdater, type ResumableModelDownload, type UpdatedModel } from './model-updater.ts';
+import { type ModelFiles, ModelUpdater, type UpdatedModel } from './model-updater.ts';
 import type { DurableQueue, StoreAndForward } from './offline/store-and-forward.ts';
 import { forwardFrom } from './offline/stored-answer.ts';
 import { ReportLane } from './report-lane.ts';
@@ -57,7 +57,7 @@ export interface DeviceParts {
   modelVersion: string;
   /** Loads another model for an update (absent: no updates, e.g. with a `runtime` object). */
   load?: ConstructorParameters<typeof ModelUpdater>[0]['load'];
-  resumable?: ResumableModelDownload; // Node: updates downloaded resumably into `modelDir`
+  files?: ModelFiles; // Node: updates downloaded resumably into `modelDir`
   store?: DurableQueue; // with `offline: { store: 'file' }` (Node)
 }
 
@@ -106,13 +106,13 @@ export class Device {
       pinned: settings.pinPolicy,
       onEvent: settings.onPolicy,
     });
-    const { load, resumable } = parts;
+    const { load, files } = parts;
     const current = () => this.#slot.current.modelVersion;
     const swap = (next: UpdatedModel) => this.#swap(next);
     const events = this.#events;
     this.#updater =
       load && settings.modelUpdates
-        ? new ModelUpdater({ settings, current, load, swap, events, ...(resumable && { resumable }) })
+        ? new ModelUpdater({ settings, current, load, swap, events, ...(files && { files }) })
         : undefined;
     // Every report: QoS 0, none once closed (audits and feedback count their own).
     const send = (report: DeviceReport) =>

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,18 +37,27 @@ afterEach(() => {
 /**
  * The edge's file, with ranges; the first `cuts` answers stop after `cutAfter` bytes (of what they
  * send), or answer `status` instead when it is given; version 3 answers after `slowMs`. `paths` has
- * the path of every request.
+ * the path of every request. `config.json` answers 503 `configFails` times, then `{}`. With
+ * `distinct`, each version is another file (fileOf).
  */
-async function edgeFiles(cutAfter: number, cuts: number, status?: number, slowMs = 0) {
+async function edgeFiles(
+  cutAfter: number,
+  cuts: number,
+  status?: number,
+  slowMs = 0,
+  { configFails = 0, distinct = false } = {},
+) {
   const asked: (string | undefined)[] = [];
   const paths: string[] = [];
   server = createServer(async (req, res) => {
     if (req.url?.includes('/3/')) await new Promise((resolve) => setTimeout(resolve, slowMs));
     if (req.headers.authorization !== 'Bearer dev-1:tok-1') return res.writeHead(401).end();
     paths.push(req.url ?? '');
+    if (req.url?.endsWith('/config.json')) return res.writeHead(configFails-- > 0 ? 503 : 200).end('{}');
     asked.push(req.headers.range && `${req.headers.range} if-range ${req.headers['if-range']}`);
     if (status !== undefined && cuts-- > 0) return res.writeHead(status).end();
-    const { status: ok, headers, body } = fileAnswer(req, TINY, ETAG);
+    const file = distinct ? fileOf(Number(/\/(\d+)\//.exec(req.url ?? '')?.[1])) : TINY;
+    const { status: ok, headers, body } = fileAnswer(req, file, `"${sha(file)}"`);
     res.writeHead(ok, headers);
     if (cuts-- <= 0) return res.end(body);
     res.write(body.subarray(0, cutAfter), () => setTimeout(() => res.socket?.destroy(), 100));
@@ -59,11 +68,18 @@ async function edgeFiles(cutAfter: number, cuts: number, status?: number, slowMs
   return { asked, paths, url: `${base}/2/model.onnx`, base };
 }
 
-/** An updater as a Node device builds it (`whole`: as a browser does); `load` keeps the bytes it was given. */
+/** Version `v` of the model as another file of the same length (its last byte is `v`). */
+const fileOf = (v: number) => Buffer.concat([TINY.subarray(0, -1), Buffer.from([v])]);
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * An updater as a Node device builds it (`whole`: as a browser does, no files); `load` keeps the bytes
+ * it was given; `running.model` is the `name:version` answering.
+ */
 function updater(
   modelRetry?: BackoffOptions,
   onError?: (e: ModelErrorEvent) => void,
-  { whole = false } = {},
+  { whole = false, running = { model: 'digits-tiny:1' } } = {},
 ) {
   const loaded: Uint8Array[] = [];
   const models: ModelEvent[] = [];
@@ -71,13 +87,15 @@ function updater(
   const settings = { edgeId: 'edge-1', deviceId: 'dev-1', token: 'tok-1', ...(modelRetry && { modelRetry }) };
   const u = new ModelUpdater({
     settings,
-    current: () => 'digits-tiny:1',
+    current: () => running.model,
     load: async (bytes, _config, ref) => {
       loaded.push(bytes);
       const runtime = { close: async () => {} };
       return { runtime, modelVersion: `${ref.model}:${ref.version}` } as unknown as UpdatedModel;
     },
-    swap: () => {},
+    swap: (m) => {
+      running.model = m.modelVersion;
+    },
     events: {
       emit: (event: 'model' | 'modelError', e: ModelEvent | ModelErrorEvent) => {
         if (event === 'model') return void models.push(e as ModelEvent);
@@ -85,12 +103,12 @@ function updater(
         onError?.(e as ModelErrorEvent);
       },
     },
-    ...(!whole && { resumable: nodeModelDownloads({ deviceId: 'dev-1', modelDir }) }),
+    ...(!whole && { files: nodeModelDownloads({ deviceId: 'dev-1', modelDir }) }),
   });
   return { u, loaded, models, errors };
 }
 
-const manifest = (url: string, sha256 = SHA, version = 2) =>
+const manifest = (url: string, sha256 = SHA, version = 2, configUrl?: string) =>
   encodeDeviceModelManifest({
     edge: 'edge-1',
     model: 'digits-tiny',
@@ -98,6 +116,7 @@ const manifest = (url: string, sha256 = SHA, version = 2) =>
     sha256,
     bytes: TINY.length,
     url,
+    ...(configUrl !== undefined && { config_url: configUrl }),
   });
 const partial = () => join(modelDir, 'model.onnx.partial');
 
@@ -245,5 +264,86 @@ describe('a model update whose download failed on the way is tried again on its 
     expect(errors).toHaveLength(1);
     expect(paths).toHaveLength(1);
     expect(models).toEqual([]);
+  });
+});
+
+describe('the files of model updates in modelDir', () => {
+  const quick = { initialDelayMs: 20, maxDelayMs: 40 };
+  const configOf = (base: string, version: number) => `${base}/${version}/config.json`;
+  const files = () => readdirSync(modelDir).sort();
+
+  it('the config fails after the model file came: the retry fetches the config only; a kept file that changed on disk is downloaded again', async () => {
+    const { paths, url, base } = await edgeFiles(0, 0, undefined, 0, { configFails: 2 });
+    const { u, loaded, models, errors } = updater(quick, () => {
+      // After the second failure, the kept file is no longer the manifest's (same length).
+      if (errors.length === 2) writeFileSync(join(modelDir, 'model.onnx'), fileOf(9));
+    });
+    u.receive(manifest(url, SHA, 2, configOf(base, 2)));
+    await vi.waitFor(() => expect(models).toHaveLength(1), { timeout: 5000 });
+    const model = '/device-models/digits-tiny/2/model.onnx';
+    const config = '/device-models/digits-tiny/2/config.json';
+    expect(paths).toEqual([model, config, config, model, config]);
+    expect(errors.map((e) => e.error.message)).toEqual([
+      `${configOf(base, 2)}: HTTP 503`,
+      `${configOf(base, 2)}: HTTP 503`,
+    ]);
+    expect(loaded).toHaveLength(1);
+    expect(Buffer.from(loaded[0]!).equals(TINY)).toBe(true);
+    expect(files()).toEqual(['model.onnx']);
+  });
+
+  it('versions 2 and 3 cut on the way, then 4, which the device already runs: no partial and no older file is left', async () => {
+    const { base } = await edgeFiles(3000, 2, undefined, 0, { distinct: true });
+    const at = (v: number) => manifest(`${base}/${v}/model.onnx`, sha(fileOf(v)), v);
+    const running = { model: 'digits-tiny:1' };
+    const { u, models } = updater(
+      quick,
+      (e) => {
+        if (e.model === 'digits-tiny:2') return u.receive(at(3));
+        running.model = 'digits-tiny:4'; // restarted with version 4 (its own copy)
+        u.receive(at(4));
+      },
+      { running },
+    );
+    u.receive(at(2));
+    await u.idle();
+    await vi.waitFor(() => expect(running.model).toBe('digits-tiny:4'));
+    await u.idle();
+    expect(models).toEqual([]);
+    expect(files()).toEqual([]);
+  });
+
+  it('the manifest of the model answering drops an update still waiting: the device ends on the one announced last', async () => {
+    const { paths, base } = await edgeFiles(0, 0, undefined, 200, { distinct: true });
+    const at = (v: number) => manifest(`${base}/${v}/model.onnx`, sha(fileOf(v)), v);
+    const { u, models } = updater(quick);
+    u.receive(at(3)); // answered after 200 ms
+    u.receive(at(2)); // waits for 3
+    u.receive(at(1)); // the edge is back on the device's own version
+    await u.idle();
+    expect(models.map((m) => m.model)).toEqual(['digits-tiny:3', 'digits-tiny:1']);
+    expect(paths).toEqual([
+      '/device-models/digits-tiny/3/model.onnx',
+      '/device-models/digits-tiny/1/model.onnx',
+    ]);
+  });
+
+  it('the file of the model answering is kept; an older one goes once the device runs a newer one', async () => {
+    const { base } = await edgeFiles(0, 0, undefined, 0, { distinct: true });
+    const at = (v: number) => manifest(`${base}/${v}/model.onnx`, sha(fileOf(v)), v);
+    const first = updater(quick);
+    first.u.receive(at(2));
+    await first.u.idle();
+    expect(first.models).toMatchObject([{ model: 'digits-tiny:2' }]);
+    // Restarted, answering with the version 2 it downloaded: the edge still announces it.
+    const again = updater(quick, undefined, { running: { model: 'digits-tiny:2' } });
+    again.u.receive(at(2));
+    await again.u.idle();
+    expect(readFileSync(join(modelDir, 'model.onnx')).equals(fileOf(2))).toBe(true);
+    // Restarted with version 4 of its own, which the edge now announces: version 2's file goes.
+    const newer = updater(quick, undefined, { running: { model: 'digits-tiny:4' } });
+    newer.u.receive(at(4));
+    await newer.u.idle();
+    expect(files()).toEqual([]);
   });
 });

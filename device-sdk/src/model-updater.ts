@@ -11,9 +11,11 @@
  * doubling to 5 min; `RetryBackoff`), each failed try told with `retryInMs`. Another manifest drops
  * the pending retry; the same one again (a reconnect) tries at once; close() drops it too.
  *
- * In Node the file is downloaded resumably (`resumable`, model-download-node.ts): a download the link
- * broke keeps its bytes in `<modelDir>/model.onnx.partial` and the next try asks for the rest. In
- * browsers (no file system) it is fetched whole into memory, as before.
+ * In Node the file is downloaded resumably (`files`, model-download-node.ts): a download the link
+ * broke keeps its bytes in `<modelDir>/model.onnx.partial` and the next try asks for the rest; a file
+ * that came whole and checked is used again by the next try (one whose config failed). The manifest
+ * of the model answering drops what is left there of others (`settle`). In browsers (no file system)
+ * it is fetched whole into memory, as before.
  *
  * An HTTP 401, 403 or 404 from the edge is UNAUTHENTICATED, PERMISSION_DENIED or NOT_FOUND (any other
  * status UNAVAILABLE), with `details.httpStatus`; only the status codes of `isTransientFailure` retry.
@@ -78,12 +80,23 @@ export interface ModelUpdaterOptions {
   };
   /** Per download (the model file: all its pieces in one try). Default 60 s. */
   readonly timeoutMs?: number;
-  /** Downloads the model file resumably and gives its checked bytes (Node); absent: whole, in memory. */
-  readonly resumable?: ResumableModelDownload;
+  /** The platform's files of updates (Node: `modelDir`); absent: fetched whole, in memory. */
+  readonly files?: ModelFiles;
 }
 
-/** A resumable download of the model file, but for the place it goes: the platform's. */
-export type ResumableModelDownload = (download: Omit<ResumableDownload, 'target'>) => Promise<Uint8Array>;
+/** The model file a manifest names: its length and sha256 (hex). */
+export type WantedModelFile = Pick<DeviceModelManifest, 'bytes' | 'sha256'>;
+
+/** Where model updates are downloaded: the platform's place (Node: model-download-node.ts). */
+export interface ModelFiles {
+  /**
+   * The checked bytes of the download's file: the one kept from an earlier try when it has the
+   * length and sha256, else downloaded resumably (all but `target`, which is the platform's).
+   */
+  fetch(download: Omit<ResumableDownload, 'target'>): Promise<Uint8Array>;
+  /** The manifest of the model answering came: drops what is kept of any other file. */
+  settle(wanted: WantedModelFile): Promise<void>;
+}
 
 const labelOf = (m: DeviceModelManifest) => `${m.model}:${m.version}`;
 const keyOf = (m: DeviceModelManifest) => `${m.sha256} ${m.url}`;
@@ -120,7 +133,7 @@ export class ModelUpdater {
     const { manifest } = reading;
     const key = keyOf(manifest);
     if (key !== this.#retryKey) this.#retry.reset(); // another manifest: the old one's retry is off
-    if (key === this.#last || labelOf(manifest) === this.#o.current()) return;
+    if (key === this.#last) return;
     this.#retry.cancel(); // the same one again (a reconnect): now
     this.#last = key;
     this.#pending = manifest;
@@ -151,6 +164,12 @@ export class ModelUpdater {
 
   async #update(manifest: DeviceModelManifest): Promise<void> {
     const label = labelOf(manifest);
+    if (label === this.#o.current()) {
+      // Answering already (a newer manifest may have been waiting): nothing to download, and the
+      // partials and files of other versions are of no more use.
+      await this.#o.files?.settle(manifest).catch(() => {});
+      return;
+    }
     let loaded: UpdatedModel;
     try {
       const bytes = await this.#modelFile(manifest);
@@ -192,9 +211,9 @@ export class ModelUpdater {
       length: (got: number) => `${label}: got ${got} bytes, expected ${size}`,
       sha256: (got: string) => `${label}: sha256 ${got} is not the manifest's ${sha256}`,
     };
-    if (this.#o.resumable) {
+    if (this.#o.files) {
       const signal = AbortSignal.timeout(this.#o.timeoutMs ?? 60_000);
-      return this.#o.resumable({
+      return this.#o.files.fetch({
         bytes: size,
         sha256,
         words,

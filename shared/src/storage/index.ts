@@ -17,6 +17,7 @@ export {
   type DownloadAnswer,
   type DownloadProgress,
   type DownloadWords,
+  discardPartial,
   downloadResumable,
   partialPathOf,
   type ResumableDownload,

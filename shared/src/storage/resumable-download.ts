@@ -106,7 +106,7 @@ export async function downloadResumable(d: ResumableDownload): Promise<void> {
       const from = startOf(answer, resume?.offset);
       if (from === 'restart' && !restarted) {
         answer.cancel();
-        await discard(d.target);
+        await discardPartial(d.target);
         resume = undefined;
         continue;
       }
@@ -155,7 +155,7 @@ async function resumable(d: ResumableDownload): Promise<{ offset: number; etag: 
   } catch {
     // None, or unreadable: start from byte 0.
   }
-  await discard(d.target);
+  await discardPartial(d.target);
   return undefined;
 }
 
@@ -180,7 +180,7 @@ async function receive(
   const declared = answer.header('content-length');
   if (declared !== undefined && d.words.declaredTooLarge && from + Number(declared) > d.bytes) {
     answer.cancel();
-    await discard(d.target);
+    await discardPartial(d.target);
     throw invalid(d.words.declaredTooLarge(from + Number(declared)), 'bytes');
   }
   if (from === 0) {
@@ -224,7 +224,7 @@ async function receive(
     progress?.received(size);
   } catch (err) {
     answer.cancel();
-    if ((err as FoglineError).code === 'INVALID_ARG') await discard(d.target);
+    if ((err as FoglineError).code === 'INVALID_ARG') await discardPartial(d.target);
     throw err;
   } finally {
     idle.signal.removeEventListener('abort', cancelIdle);
@@ -237,7 +237,7 @@ async function install(d: ResumableDownload): Promise<void> {
   const partial = partialPathOf(d.target);
   const { size } = await stat(partial);
   const fail = async (message: string, check: 'bytes' | 'sha256') => {
-    await discard(d.target);
+    await discardPartial(d.target);
     return invalid(message, check);
   };
   if (size !== d.bytes) throw await fail(d.words.length(size), 'bytes');
@@ -265,7 +265,8 @@ export function answerOfResponse(res: IncomingMessage): DownloadAnswer {
   };
 }
 
-async function discard(target: string): Promise<void> {
+/** Deletes `<target>.partial` and its `.partial.json`, if any: a download of `target` that is not wanted now. */
+export async function discardPartial(target: string): Promise<void> {
   await rm(partialPathOf(target), { force: true });
   await rm(statePathOf(target), { force: true });
 }
