@@ -9,8 +9,8 @@
  *   used as it is: a try that failed after it came (the config) downloads only the config again.
  * - A partial is for one file: a download of another drops it (`downloadResumable`), and so does the
  *   wanted file once it is whole (`fetch`) or already answering (`settle`).
- * - `model.onnx` is replaced only by a checked file (renamed over it); it is deleted only when the
- *   model answering is another (`settle`), so the file of the model in use is never.
+ * - `model.onnx` is replaced only by a checked file (renamed over it) and deleted only when it is
+ *   not the file of the model answering (`settle`): the file of the model in use stays.
  */
 import { createHash } from 'node:crypto';
 import { lstat, readFile, rm } from 'node:fs/promises';
