@@ -1,7 +1,7 @@
 /**
  * Store and forward over a real FileQueue, with the edge played by the test through the sender: one
- * answer per request id whatever the edge sends twice, busy replies sent again, and answers after a
- * reopen going to onOrphan.
+ * answer per request id whatever the edge sends twice, busy replies sent again, answers after a
+ * reopen going to onOrphan, and an onOrphan that throws neither escaping nor stopping the others.
  */
 import { fdatasync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -227,5 +227,79 @@ describe('StoreAndForward', () => {
     await until(() => orphans.length === 3);
     expect(orphans.map(([id]) => id)).toEqual(['a', 'b', 'c']);
     expect(forward.counts()).toMatchObject({ expired: 3, queued: 0 });
+  });
+
+  describe('an onOrphan that throws', () => {
+    /** Requests a, b, c stored by a closed queue (orphans after the reopen), expiring after `ttlMs`. */
+    function replayed(where: string, ttlMs = 60_000) {
+      const before = new FileQueue({ dir: where, maxBytes: 1 << 20 });
+      for (const id of ['a', 'b', 'c']) {
+        before.append({
+          id,
+          expiresAt: Date.now() + ttlMs,
+          budgetMs: 500,
+          payload: new TextEncoder().encode(id),
+        });
+      }
+      before.close();
+      const seen: string[] = [];
+      const told: [string, string, string][] = [];
+      let online = false;
+      const sent: string[] = [];
+      const forward = new StoreAndForward({
+        queue: new FileQueue({ dir: where, maxBytes: 1 << 20 }),
+        ttlMs: 60_000,
+        sweepMs: 20,
+        window: 1,
+        sender: {
+          isOnline: () => online,
+          send: async (payload) => {
+            sent.push(new TextDecoder().decode(payload));
+          },
+        },
+        onOrphan: (id) => {
+          seen.push(id);
+          if (id === 'a') throw new Error(`application bug on ${id}`);
+          if (id === 'b') throw 'not even an Error'; // the application may throw anything
+        },
+        onCallbackError: (id, error) => {
+          told.push([id, error.code, error.message]);
+          throw new Error('the reporting throws too');
+        },
+      });
+      cleanups.push(() => forward.close());
+      const goOnline = () => {
+        online = true;
+        forward.onStateChange('online');
+      };
+      return { forward, seen, told, sent, goOnline };
+    }
+
+    it('on the expiry timer: counted and told, never thrown, and the other expired requests still handed on', async () => {
+      const { forward, seen, told } = replayed(dir(), 30);
+      await until(() => forward.counts().expired === 3);
+      expect(seen).toEqual(['a', 'b', 'c']);
+      expect(told).toEqual([
+        ['a', 'INTERNAL', 'application bug on a'],
+        ['b', 'INTERNAL', 'not even an Error'],
+      ]);
+      expect(forward.counts()).toMatchObject({ expired: 3, callbackErrors: 2, queued: 0 });
+    });
+
+    it('on a reply: counted and told, onReply does not throw, and the next stored request is sent', () => {
+      const { forward, seen, told, sent, goOnline } = replayed(dir());
+      goOnline();
+      expect(sent).toEqual(['a']); // a window of one
+      expect(forward.onReply(ok('a'))).toBe(true);
+      expect(sent).toEqual(['a', 'b']);
+      expect(forward.onReply(ok('b'))).toBe(true);
+      expect(forward.onReply(ok('c'))).toBe(true);
+      expect(seen).toEqual(['a', 'b', 'c']);
+      expect(told.map(([id, code]) => [id, code])).toEqual([
+        ['a', 'INTERNAL'],
+        ['b', 'INTERNAL'],
+      ]);
+      expect(forward.counts()).toMatchObject({ answered: 3, callbackErrors: 2, queued: 0 });
+    });
   });
 });
