@@ -16,7 +16,7 @@
 import { type ErrorCode, type FabricReply, FoglineError, fromUnknown } from '@fogline/shared';
 import type { EscalationSender, Outcome } from '../escalations.ts';
 import type { ConnectionState } from '../transport/mqtt-transport.ts';
-import type { DoneReason, StoredRequest } from './file-queue.ts';
+import type { DoneReason, StoredRequest } from './queue-record.ts';
 
 /** What the forwarding needs of a durable queue (FileQueue implements it). */
 export interface DurableQueue {
