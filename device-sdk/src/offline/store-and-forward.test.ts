@@ -229,6 +229,37 @@ describe('StoreAndForward', () => {
     expect(forward.counts()).toMatchObject({ expired: 3, queued: 0 });
   });
 
+  it('a reply whose done line cannot be written is counted, not thrown; the request stays stored and is sent again', async () => {
+    const where = dir();
+    const sent: string[] = [];
+    const forward = new StoreAndForward({
+      // One line per segment: the done line needs a new segment file.
+      queue: new FileQueue({ dir: where, maxBytes: 1 << 20, segmentBytes: 1 }),
+      ttlMs: 60_000,
+      sweepMs: 20,
+      sender: {
+        isOnline: () => true,
+        send: async (payload) => {
+          sent.push(new TextDecoder().decode(payload));
+        },
+      },
+      onOrphan: () => {},
+    });
+    cleanups.push(() => forward.close());
+    const call = forward.enqueue('a', 500, new TextEncoder().encode('a'));
+    await until(() => sent.length === 1);
+    // a's done line cannot be written: a directory holds seg-2's name (EISDIR).
+    const blocker = join(where, `seg-${'2'.padStart(12, '0')}.log`);
+    mkdirSync(blocker);
+    expect(forward.onReply(ok('a'))).toBe(true); // from the MQTT client's callback: must not throw
+    expect(forward.counts()).toMatchObject({ diskErrors: 1, answered: 0, queued: 1 });
+    rmdirSync(blocker);
+    await until(() => sent.length === 2); // sent again by a later sweep
+    forward.onReply(ok('a'));
+    expect((await call).kind).toBe('reply');
+    expect(forward.counts()).toMatchObject({ diskErrors: 1, answered: 1, queued: 0 });
+  });
+
   describe('an onOrphan that throws', () => {
     /** Requests a, b, c stored by a closed queue (orphans after the reopen), expiring after `ttlMs`. */
     function replayed(where: string, ttlMs = 60_000) {

@@ -76,8 +76,8 @@ export interface StoreCounts {
   /**
    * Lines of the store that could not be written or synced (EIO, ENOSPC, …): a `put`'s call rejects
    * with the error (nothing sent); a `done` line's request stays stored when its write failed (an
-   * expiry is tried again at the next sweep), and may be sent and answered again after a restart when
-   * its sync failed.
+   * answer is not handed on and the request sent again, an expiry tried again, at the next sweep), and
+   * may be sent and answered again after a restart when its sync failed.
    */
   diskErrors: number;
   /** Answers (or expiries) handed to `onOrphan` that threw: the request is done, the others go on. */
@@ -183,7 +183,7 @@ export class StoreAndForward {
       this.#holdUntil.set(reply.id, this.#now() + waitMs);
       return true;
     }
-    this.#done(reply.id, 'answered');
+    if (!this.#done(reply.id, 'answered')) return true; // still stored: sent again by a later sweep
     this.#holdUntil.delete(reply.id);
     this.#counts.answered++;
     this.#deliver(
@@ -258,18 +258,20 @@ export class StoreAndForward {
 
   /**
    * Writes a request's `done` line (before its answer is handed on: a second reply, or a restart after
-   * a crash of this process, finds it done). A line that cannot be written is thrown as before, the
-   * request still stored; one that cannot be synced is counted: the answer is already handed on, and
-   * a power loss may bring the request back (sent and answered again after the restart).
+   * a crash of this process, finds it done); false when the line cannot be written: counted, never
+   * thrown (a reply comes on the MQTT client's callback), the request still stored, sent again by a
+   * later sweep as when no reply came. A line that cannot be synced is counted: the answer is already
+   * handed on, and a power loss may bring the request back (sent and answered again after the restart).
    */
-  #done(id: string, why: DoneReason): void {
+  #done(id: string, why: DoneReason): boolean {
     try {
       this.#queue.complete(id, why);
     } catch (err) {
       if (!(err instanceof FoglineError)) this.#counts.diskErrors++;
-      throw err;
+      return false;
     }
     this.#queue.synced().catch(() => this.#counts.diskErrors++);
+    return true;
   }
 
   /** On a timer: a disk error is counted, never thrown (the requests it left stored expire next time). */
