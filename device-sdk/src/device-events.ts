@@ -1,10 +1,23 @@
 /**
  * What `device.on` tells the application, and the listeners it calls (docs/device-sdk.md "Model
- * updates" and "Late corrections").
+ * updates", "Late corrections" and "Offline: the durable store").
  */
 import { FoglineError } from '@fogline/shared';
 import type { LateCorrection } from './corrections.ts';
 import type { ModelErrorEvent, ModelEvent } from './model-updater.ts';
+
+/**
+ * A callback of the application threw (e.g. `offline.onAnswer`, called from a timer or an MQTT
+ * message): caught, counted (`stats().store.callbackErrors`), told here; the device goes on.
+ */
+export interface CallbackErrorEvent {
+  /** The option whose callback threw. */
+  readonly callback: 'offline.onAnswer';
+  /** The request whose answer it was given (done all the same: not given again). */
+  readonly requestId: string;
+  /** What it threw: as is when a FoglineError, else INTERNAL with the value thrown as `cause`. */
+  readonly error: FoglineError;
+}
 
 /** What `device.on` tells the application. */
 export interface DeviceEvents {
@@ -12,6 +25,7 @@ export interface DeviceEvents {
   modelError: ModelErrorEvent;
   /** Once per request id: the cloud answered a degraded request with another class. */
   correction: LateCorrection;
+  callbackError: CallbackErrorEvent;
 }
 
 export class DeviceEventHub {
@@ -19,6 +33,7 @@ export class DeviceEventHub {
     model: new Set(),
     modelError: new Set(),
     correction: new Set(),
+    callbackError: new Set(),
   };
 
   on<E extends keyof DeviceEvents>(event: E, listener: (e: DeviceEvents[E]) => void): () => void {

@@ -140,7 +140,7 @@ export class Device {
     const { offline, maxQueued, minEscalationMs } = settings;
     this.#escalations = new Escalations({ clock, offline, maxQueued, minEscalationMs, sender });
     const labels = () => this.#slot.current.model.config.labels;
-    this.#durable = forwardFrom(parts.store, sender, settings.store, labels);
+    this.#durable = forwardFrom(parts.store, sender, settings.store, labels, events);
     this.#transport = new MqttTransport({
       ...connectionOf(settings),
       replyTopic: topics.reply(settings.deviceId),
@@ -180,7 +180,7 @@ export class Device {
     return this.#slot.current.modelVersion;
   }
 
-  /** `model` after a swap, `modelError` when one failed, `correction` (docs); returns the removal. */
+  /** `model`, `modelError`, `correction`, `callbackError` (docs/device-sdk.md); returns the removal. */
   on<E extends keyof DeviceEvents>(event: E, listener: (e: DeviceEvents[E]) => void): () => void {
     return this.#events.on(event, listener);
   }

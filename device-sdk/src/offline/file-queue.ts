@@ -1,41 +1,27 @@
 /**
- * The device's durable request queue on disk (docs/device-sdk.md "Offline: the durable store"): an
- * append-only log of JSON lines in segment files `seg-<n>.log` under one directory (0700, files
- * 0600). A `put` line holds a request (id, expiry, encoded fabric request); a `done` line says it
- * was answered, expired or failed. Each line is written (to the page cache) before `append`/`complete`
- * return, and made durable by a group commit (./group-commit.ts): one fdatasync per batch, off the
- * event loop, with an fsync of the directory when a segment was created or deleted; `synced()` says
- * when. Segments are deleted oldest first once every request they hold is done, and all of them once
- * the queue is empty, never while a sync of theirs is pending or running. At open, the segments found
- * (a crashed process may have left lines in the page cache only) and the directory are synced before
- * anything is replayed. A torn last line (a crash mid-write, or a write cut short) or a line that
- * does not parse is skipped and counted. Node only: the browser build never imports this file.
+ * The device's durable request queue on disk (docs/device-sdk.md "Offline: the durable store"): the
+ * index of the requests not yet done (in memory, in the order they were put) over an append-only log
+ * of segment files (./segment-file.ts, their lines ./queue-record.ts) under one directory (0700,
+ * ./private-dir.ts; one process at a time, ./queue-lock.ts). Each line is written (to the page cache)
+ * before `append`/`complete` return, and made durable by a group commit (./group-commit.ts): one
+ * fdatasync per batch, off the event loop, with an fsync of the directory when a segment was created
+ * or deleted; `synced()` says when. A new segment starts when the last one is full or torn. Segments
+ * are deleted oldest first once every request they hold is done, and all of them once the queue is
+ * empty, never while a sync of theirs is pending or running. At open, the segments found (a crashed
+ * process may have left lines in the page cache only) and the directory are synced before anything
+ * is replayed; the lines skipped there are counted. Node only: the browser build never imports this
+ * file.
  */
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { closeSync, unlinkSync } from 'node:fs';
 import { FoglineError } from '@fogline/shared';
 import { type DiskSync, NODE_DISK_SYNC, syncDirSync, syncFileSync } from './disk-sync.ts';
 import { GroupCommit } from './group-commit.ts';
+import { openPrivateDir } from './private-dir.ts';
 import { QueueLock } from './queue-lock.ts';
+import { type DoneReason, doneLine, putLine, type StoredRequest } from './queue-record.ts';
+import { appendLine, createSegment, readSegments, type Segment } from './segment-file.ts';
 
-export interface StoredRequest {
-  readonly id: string;
-  /** Wall-clock ms (Date.now) after which the request is dropped unanswered. */
-  readonly expiresAt: number;
-  /** Latency budget the edge gets for each attempt, ms (already encoded in `payload`). */
-  readonly budgetMs: number;
-  /** The encoded fabric request, sent as is. */
-  readonly payload: Uint8Array;
-}
+export type { DoneReason, StoredRequest } from './queue-record.ts';
 
 export interface FileQueueOptions {
   dir: string;
@@ -48,23 +34,6 @@ export interface FileQueueOptions {
   /** fdatasync and fsync, async and sync (open, close); default node:fs. */
   disk?: DiskSync;
 }
-
-/** Why a request left the queue: answered, expired, or its `put` line failed to sync (its call failed). */
-export type DoneReason = 'answered' | 'expired' | 'failed';
-
-interface Segment {
-  readonly seq: number;
-  readonly path: string;
-  bytes: number;
-  /** Requests put in this segment and not done yet. */
-  readonly live: Set<string>;
-  /** Open while it is the segment written to, or until its last lines are synced. */
-  fd?: number;
-  /** A line was cut short in it: it stays the last (skipped at open), the next line goes to a new segment. */
-  torn?: boolean;
-}
-
-const SEGMENT = /^seg-(\d{1,12})\.log$/;
 
 export class FileQueue {
   readonly dir: string;
@@ -139,13 +108,7 @@ export class FileQueue {
     if (this.#pending.has(request.id)) {
       throw new FoglineError('INVALID_ARG', `request ${request.id} is already in the durable queue`);
     }
-    const line = `${JSON.stringify({
-      t: 'put',
-      id: request.id,
-      exp: request.expiresAt,
-      budget: request.budgetMs,
-      p: Buffer.from(request.payload).toString('base64'),
-    })}\n`;
+    const line = putLine(request);
     const size = Buffer.byteLength(line);
     if (this.bytes + size > this.maxBytes) {
       throw new FoglineError(
@@ -168,7 +131,7 @@ export class FileQueue {
   complete(id: string, why: DoneReason): boolean {
     this.#open();
     if (!this.#pending.has(id)) return false;
-    this.#write(`${JSON.stringify({ t: 'done', id, why })}\n`);
+    this.#write(doneLine(id, why));
     this.#forget(id);
     this.#reclaim();
     return true;
@@ -228,29 +191,13 @@ export class FileQueue {
   #write(line: string): Segment {
     let segment = this.#segments.at(-1);
     if (segment?.fd === undefined || segment.torn === true || segment.bytes >= this.#segmentBytes) {
-      const seq = (segment?.seq ?? 0) + 1;
-      const path = join(this.dir, `seg-${String(seq).padStart(12, '0')}.log`);
-      const fd = openSync(path, 'a', 0o600);
-      segment = { seq, path, bytes: 0, live: new Set(), fd };
+      segment = createSegment(this.dir, (segment?.seq ?? 0) + 1);
       this.#segments.push(segment);
       this.#commit.changedDir();
       this.#closeIdle();
     }
-    const fd = segment.fd!;
-    const bytes = Buffer.from(line);
-    let written = 0;
-    try {
-      while (written < bytes.length) {
-        const n = writeSync(fd, bytes, written);
-        if (n <= 0)
-          throw Object.assign(new Error(`EIO: no progress writing ${segment.path}`), { code: 'EIO' });
-        written += n;
-      }
-    } finally {
-      segment.bytes += written;
-      if (written > 0 && written < bytes.length) segment.torn = true;
-    }
-    this.#commit.wrote(fd);
+    appendLine(segment, line);
+    this.#commit.wrote(segment.fd!);
     return segment;
   }
 
@@ -310,23 +257,13 @@ export class FileQueue {
 
   /** Reads the segments found on disk, in order; returns how many lines were skipped. */
   #load(): number {
-    const found = readdirSync(this.dir)
-      .map((name) => ({ name, m: SEGMENT.exec(name) }))
-      .filter((f) => f.m !== null)
-      .map((f) => ({ name: f.name, seq: Number(f.m![1]) }))
-      .sort((a, b) => a.seq - b.seq);
     let skipped = 0;
-    for (const { name, seq } of found) {
-      const path = join(this.dir, name);
-      const text = readFileSync(path, 'utf8');
-      const segment: Segment = { seq, path, bytes: statSync(path).size, live: new Set() };
+    for (const read of readSegments(this.dir)) {
+      const { segment } = read;
       this.#segments.push(segment);
-      const lines = text.split('\n');
-      if (lines.at(-1) !== '') skipped++; // torn last line: no newline
-      for (const line of lines.slice(0, -1)) {
-        const record = parseLine(line);
-        if (record === undefined) skipped++;
-        else if (record.t === 'done') this.#forget(record.id);
+      skipped += read.skipped;
+      for (const record of read.records) {
+        if (record.t === 'done') this.#forget(record.id);
         else if (!this.#pending.has(record.request.id)) {
           this.#pending.set(record.request.id, record.request);
           this.#segmentOf.set(record.request.id, segment);
@@ -336,49 +273,4 @@ export class FileQueue {
     }
     return skipped;
   }
-}
-
-type Line = { t: 'done'; id: string } | { t: 'put'; request: StoredRequest };
-
-/** One line of a segment file, checked field by field; undefined when it is not a valid record. */
-function parseLine(line: string): Line | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const r = v as Record<string, unknown>;
-  if (typeof r.id !== 'string' || r.id.length === 0) return undefined;
-  if (r.t === 'done') return { t: 'done', id: r.id };
-  if (r.t !== 'put' || typeof r.p !== 'string') return undefined;
-  if (!Number.isFinite(r.exp) || !Number.isFinite(r.budget) || (r.budget as number) <= 0) return undefined;
-  const payload = new Uint8Array(Buffer.from(r.p, 'base64'));
-  if (payload.length === 0) return undefined;
-  return {
-    t: 'put',
-    request: { id: r.id, expiresAt: r.exp as number, budgetMs: r.budget as number, payload },
-  };
-}
-
-/**
- * Creates `dir` 0700; refuses one that group or others can reach (it holds the device's inputs).
- * Returns the directories that got a new entry (the parent of each directory created), to be synced.
- */
-function openPrivateDir(dir: string): string[] {
-  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const parents: string[] = [];
-  for (let d = resolve(dir); created !== undefined && d !== dirname(d); d = dirname(d)) {
-    parents.push(dirname(d));
-    if (d === resolve(created)) break;
-  }
-  const mode = statSync(dir).mode & 0o777;
-  if ((mode & 0o077) !== 0) {
-    throw new FoglineError(
-      'PERMISSION_DENIED',
-      `durable queue directory ${dir} is accessible to group or others (mode ${mode.toString(8)}): chmod 700 it`,
-    );
-  }
-  return parents;
 }

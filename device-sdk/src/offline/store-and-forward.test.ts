@@ -1,7 +1,7 @@
 /**
  * Store and forward over a real FileQueue, with the edge played by the test through the sender: one
- * answer per request id whatever the edge sends twice, busy replies sent again, and answers after a
- * reopen going to onOrphan.
+ * answer per request id whatever the edge sends twice, busy replies sent again, answers after a
+ * reopen going to onOrphan, and an onOrphan that throws neither escaping nor stopping the others.
  */
 import { fdatasync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -227,5 +227,110 @@ describe('StoreAndForward', () => {
     await until(() => orphans.length === 3);
     expect(orphans.map(([id]) => id)).toEqual(['a', 'b', 'c']);
     expect(forward.counts()).toMatchObject({ expired: 3, queued: 0 });
+  });
+
+  it('a reply whose done line cannot be written is counted, not thrown; the request stays stored and is sent again', async () => {
+    const where = dir();
+    const sent: string[] = [];
+    const forward = new StoreAndForward({
+      // One line per segment: the done line needs a new segment file.
+      queue: new FileQueue({ dir: where, maxBytes: 1 << 20, segmentBytes: 1 }),
+      ttlMs: 60_000,
+      sweepMs: 20,
+      sender: {
+        isOnline: () => true,
+        send: async (payload) => {
+          sent.push(new TextDecoder().decode(payload));
+        },
+      },
+      onOrphan: () => {},
+    });
+    cleanups.push(() => forward.close());
+    const call = forward.enqueue('a', 500, new TextEncoder().encode('a'));
+    await until(() => sent.length === 1);
+    // a's done line cannot be written: a directory holds seg-2's name (EISDIR).
+    const blocker = join(where, `seg-${'2'.padStart(12, '0')}.log`);
+    mkdirSync(blocker);
+    expect(forward.onReply(ok('a'))).toBe(true); // from the MQTT client's callback: must not throw
+    expect(forward.counts()).toMatchObject({ diskErrors: 1, answered: 0, queued: 1 });
+    rmdirSync(blocker);
+    await until(() => sent.length === 2); // sent again by a later sweep
+    forward.onReply(ok('a'));
+    expect((await call).kind).toBe('reply');
+    expect(forward.counts()).toMatchObject({ diskErrors: 1, answered: 1, queued: 0 });
+  });
+
+  describe('an onOrphan that throws', () => {
+    /** Requests a, b, c stored by a closed queue (orphans after the reopen), expiring after `ttlMs`. */
+    function replayed(where: string, ttlMs = 60_000) {
+      const before = new FileQueue({ dir: where, maxBytes: 1 << 20 });
+      for (const id of ['a', 'b', 'c']) {
+        before.append({
+          id,
+          expiresAt: Date.now() + ttlMs,
+          budgetMs: 500,
+          payload: new TextEncoder().encode(id),
+        });
+      }
+      before.close();
+      const seen: string[] = [];
+      const told: [string, string, string][] = [];
+      let online = false;
+      const sent: string[] = [];
+      const forward = new StoreAndForward({
+        queue: new FileQueue({ dir: where, maxBytes: 1 << 20 }),
+        ttlMs: 60_000,
+        sweepMs: 20,
+        window: 1,
+        sender: {
+          isOnline: () => online,
+          send: async (payload) => {
+            sent.push(new TextDecoder().decode(payload));
+          },
+        },
+        onOrphan: (id) => {
+          seen.push(id);
+          if (id === 'a') throw new Error(`application bug on ${id}`);
+          if (id === 'b') throw 'not even an Error'; // the application may throw anything
+        },
+        onCallbackError: (id, error) => {
+          told.push([id, error.code, error.message]);
+          throw new Error('the reporting throws too');
+        },
+      });
+      cleanups.push(() => forward.close());
+      const goOnline = () => {
+        online = true;
+        forward.onStateChange('online');
+      };
+      return { forward, seen, told, sent, goOnline };
+    }
+
+    it('on the expiry timer: counted and told, never thrown, and the other expired requests still handed on', async () => {
+      const { forward, seen, told } = replayed(dir(), 30);
+      await until(() => forward.counts().expired === 3);
+      expect(seen).toEqual(['a', 'b', 'c']);
+      expect(told).toEqual([
+        ['a', 'INTERNAL', 'application bug on a'],
+        ['b', 'INTERNAL', 'not even an Error'],
+      ]);
+      expect(forward.counts()).toMatchObject({ expired: 3, callbackErrors: 2, queued: 0 });
+    });
+
+    it('on a reply: counted and told, onReply does not throw, and the next stored request is sent', () => {
+      const { forward, seen, told, sent, goOnline } = replayed(dir());
+      goOnline();
+      expect(sent).toEqual(['a']); // a window of one
+      expect(forward.onReply(ok('a'))).toBe(true);
+      expect(sent).toEqual(['a', 'b']);
+      expect(forward.onReply(ok('b'))).toBe(true);
+      expect(forward.onReply(ok('c'))).toBe(true);
+      expect(seen).toEqual(['a', 'b', 'c']);
+      expect(told.map(([id, code]) => [id, code])).toEqual([
+        ['a', 'INTERNAL'],
+        ['b', 'INTERNAL'],
+      ]);
+      expect(forward.counts()).toMatchObject({ answered: 3, callbackErrors: 2, queued: 0 });
+    });
   });
 });

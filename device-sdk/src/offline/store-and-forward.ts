@@ -7,13 +7,16 @@
  * whose caller is gone (made before a restart) is answered through `onOrphan`. A request is sent only
  * once its `put` line is synced (`queue.synced()`), so a request the edge may have answered is always
  * on disk; a `done` line is written before the answer is handed on and synced with the next group. A
- * put whose sync fails fails its call with that error, as a failed write does. Nothing here touches
- * the disk directly: the queue comes in as a DurableQueue (Node: ./file-queue.ts).
+ * put whose sync fails fails its call with that error, as a failed write does. `onOrphan` is the
+ * application's code, called from the sweep's timer and from a reply's MQTT callback: what it throws
+ * is counted and handed to `onCallbackError`, never thrown there (it would crash the process, and
+ * stop the entries after it). Nothing here touches the disk directly: the queue comes in as a
+ * DurableQueue (Node: ./file-queue.ts).
  */
-import { type ErrorCode, type FabricReply, FoglineError } from '@fogline/shared';
+import { type ErrorCode, type FabricReply, FoglineError, fromUnknown } from '@fogline/shared';
 import type { EscalationSender, Outcome } from '../escalations.ts';
 import type { ConnectionState } from '../transport/mqtt-transport.ts';
-import type { DoneReason, StoredRequest } from './file-queue.ts';
+import type { DoneReason, StoredRequest } from './queue-record.ts';
 
 /** What the forwarding needs of a durable queue (FileQueue implements it). */
 export interface DurableQueue {
@@ -44,6 +47,12 @@ export interface StoreAndForwardOptions {
   now?: () => number;
   /** Answer (or expiry) of a request nobody in this process waits for: made before a restart. */
   onOrphan(requestId: string, outcome: Outcome): void;
+  /**
+   * `onOrphan` threw (counted in `callbackErrors`): the error, as a FoglineError (INTERNAL, `cause`
+   * the value thrown, unless it threw a FoglineError). The request is done all the same; the others
+   * go on. What this throws in turn is ignored.
+   */
+  onCallbackError?(requestId: string, error: FoglineError): void;
   /** Expiry and re-send checks, ms. Default 500. */
   sweepMs?: number;
   /** Most stored requests sent and not yet answered. Default 16. */
@@ -67,10 +76,12 @@ export interface StoreCounts {
   /**
    * Lines of the store that could not be written or synced (EIO, ENOSPC, …): a `put`'s call rejects
    * with the error (nothing sent); a `done` line's request stays stored when its write failed (an
-   * expiry is tried again at the next sweep), and may be sent and answered again after a restart when
-   * its sync failed.
+   * answer is not handed on and the request sent again, an expiry tried again, at the next sweep), and
+   * may be sent and answered again after a restart when its sync failed.
    */
   diskErrors: number;
+  /** Answers (or expiries) handed to `onOrphan` that threw: the request is done, the others go on. */
+  callbackErrors: number;
 }
 
 interface Waiter {
@@ -104,7 +115,16 @@ export class StoreAndForward {
     this.#queue = options.queue;
     this.#now = options.now ?? Date.now;
     const replayed = this.#queue.size;
-    this.#counts = { stored: 0, replayed, refused: 0, sent: 0, answered: 0, expired: 0, diskErrors: 0 };
+    this.#counts = {
+      stored: 0,
+      replayed,
+      refused: 0,
+      sent: 0,
+      answered: 0,
+      expired: 0,
+      diskErrors: 0,
+      callbackErrors: 0,
+    };
     this.#timer = setInterval(() => this.#sweep(), options.sweepMs ?? 500);
     this.#timer.unref?.();
   }
@@ -163,7 +183,7 @@ export class StoreAndForward {
       this.#holdUntil.set(reply.id, this.#now() + waitMs);
       return true;
     }
-    this.#done(reply.id, 'answered');
+    if (!this.#done(reply.id, 'answered')) return true; // still stored: sent again by a later sweep
     this.#holdUntil.delete(reply.id);
     this.#counts.answered++;
     this.#deliver(
@@ -238,18 +258,20 @@ export class StoreAndForward {
 
   /**
    * Writes a request's `done` line (before its answer is handed on: a second reply, or a restart after
-   * a crash of this process, finds it done). A line that cannot be written is thrown as before, the
-   * request still stored; one that cannot be synced is counted: the answer is already handed on, and
-   * a power loss may bring the request back (sent and answered again after the restart).
+   * a crash of this process, finds it done); false when the line cannot be written: counted, never
+   * thrown (a reply comes on the MQTT client's callback), the request still stored, sent again by a
+   * later sweep as when no reply came. A line that cannot be synced is counted: the answer is already
+   * handed on, and a power loss may bring the request back (sent and answered again after the restart).
    */
-  #done(id: string, why: DoneReason): void {
+  #done(id: string, why: DoneReason): boolean {
     try {
       this.#queue.complete(id, why);
     } catch (err) {
       if (!(err instanceof FoglineError)) this.#counts.diskErrors++;
-      throw err;
+      return false;
     }
     this.#queue.synced().catch(() => this.#counts.diskErrors++);
+    return true;
   }
 
   /** On a timer: a disk error is counted, never thrown (the requests it left stored expire next time). */
@@ -280,13 +302,30 @@ export class StoreAndForward {
     this.pump();
   }
 
-  /** To the caller waiting in this process (an expiry rejects its call), else to onOrphan. */
+  /**
+   * To the caller waiting in this process (an expiry rejects its call), else to onOrphan. Never
+   * throws: it runs on the sweep's timer and on a reply's MQTT callback.
+   */
   #deliver(id: string, outcome: Outcome, expired = false): void {
     const waiter = this.#waiters.get(id);
     this.#waiters.delete(id);
-    if (waiter === undefined) this.#options.onOrphan(id, outcome);
+    if (waiter === undefined) this.#orphan(id, outcome);
     else if (expired && outcome.kind === 'fallback')
       waiter.reject(new FoglineError(outcome.code, outcome.message));
     else waiter.resolve(outcome);
+  }
+
+  /** The application's callback: what it throws is counted and told, not thrown. */
+  #orphan(id: string, outcome: Outcome): void {
+    try {
+      this.#options.onOrphan(id, outcome);
+    } catch (err) {
+      this.#counts.callbackErrors++;
+      try {
+        this.#options.onCallbackError?.(id, fromUnknown(err));
+      } catch {
+        // Nowhere left to tell: counted above.
+      }
+    }
   }
 }

@@ -4,6 +4,7 @@
  */
 import { type ErrorCode, fromUnknown } from '@fogline/shared';
 import { classify, type InferResult, upstreamResult } from '../answer.ts';
+import type { CallbackErrorEvent } from '../device-events.ts';
 import type { EscalationSender, Outcome } from '../escalations.ts';
 import { type DurableQueue, StoreAndForward } from './store-and-forward.ts';
 import type { DurableStoreSettings } from './store-options.ts';
@@ -32,7 +33,7 @@ export function storedAnswerOf(requestId: string, outcome: Outcome, labels: read
 
 /**
  * Store and forward from `queue`, answers to requests of before a restart going to `onAnswer`;
- * undefined without a durable store.
+ * undefined without a durable store. An `onAnswer` that throws is told as `callbackError`.
  */
 export function forwardFrom(
   queue: DurableQueue | undefined,
@@ -40,6 +41,7 @@ export function forwardFrom(
   settings: DurableStoreSettings | undefined,
   /** The labels of the model in effect (an update may change them). */
   labels: () => readonly string[],
+  events: { emit(event: 'callbackError', e: CallbackErrorEvent): void },
 ): StoreAndForward | undefined {
   if (queue === undefined || settings === undefined) return undefined;
   return new StoreAndForward({
@@ -47,5 +49,7 @@ export function forwardFrom(
     sender,
     ttlMs: settings.ttlMs,
     onOrphan: (id, outcome) => settings.onAnswer(storedAnswerOf(id, outcome, labels())),
+    onCallbackError: (requestId, error) =>
+      events.emit('callbackError', { callback: 'offline.onAnswer', requestId, error }),
   });
 }
