@@ -32,6 +32,18 @@ describe('edge agent options', () => {
     [{ deviceListPollMs: 50 }, 'deviceListPollMs must be 0 (only at start) or at least 100, got 50'],
     [{ breaker: { errorThresholdPercentage: 0 } }, 'breaker.errorThresholdPercentage must be a percentage'],
     [{ defaultDeadlineMs: 2000, maxDeadlineMs: 1000 }, 'defaultDeadlineMs must not exceed maxDeadlineMs'],
+    [{ deviceModelRetry: 5 }, 'deviceModelRetry must be an object, got 5'],
+    [
+      { deviceModelRetry: { initialDelayMs: 0 } },
+      'deviceModelRetry.initialDelayMs must be a number of ms >= 1',
+    ],
+    [{ deviceModelRetry: { maxDelayMs: '9' } }, 'deviceModelRetry.maxDelayMs must be a number of ms >= 1'],
+    [
+      { deviceModelRetry: { initialDelayMs: 5000, maxDelayMs: 1000 } },
+      'deviceModelRetry.maxDelayMs must not be below deviceModelRetry.initialDelayMs',
+    ],
+    // A ceiling alone below the default first wait (1 s).
+    [{ deviceModelRetry: { maxDelayMs: 500 } }, 'deviceModelRetry.maxDelayMs must not be below'],
   ] as const)('refuses %o with INVALID_ARG', (bad, message) => {
     const options = { ...base, ...bad } as EdgeAgentOptions;
     expect(() => resolveAgentOptions(options)).toThrow(
@@ -40,6 +52,18 @@ describe('edge agent options', () => {
         message: expect.stringContaining(`edge agent: ${message}`),
       }),
     );
+  });
+
+  it('device model retries: 1 s doubling to 5 min unless told, each bound given alone or both', () => {
+    expect(resolveAgentOptions(base).deviceModelRetry).toEqual({ initialDelayMs: 1000, maxDelayMs: 300_000 });
+    expect(
+      resolveAgentOptions({ ...base, deviceModelRetry: { maxDelayMs: 600_000 } }).deviceModelRetry,
+    ).toEqual({
+      initialDelayMs: 1000,
+      maxDelayMs: 600_000,
+    });
+    const both = { initialDelayMs: 50, maxDelayMs: 400 };
+    expect(resolveAgentOptions({ ...base, deviceModelRetry: both }).deviceModelRetry).toEqual(both);
   });
 
   it('takes 0 as "no polling" for the device list', () => {

@@ -2,7 +2,7 @@
  * Options of `createEdgeAgent`: one typed defaults object with units in names, validated once at
  * start-up and frozen. Everything from outside (broker, cloud, storage, clock) comes in here.
  */
-import type { Clock } from '@fogline/shared';
+import type { BackoffOptions, Clock } from '@fogline/shared';
 import {
   atLeast,
   checkFields,
@@ -31,6 +31,7 @@ import { SIZING_MODES, type SizingMode } from '@fogline/shared/runtime';
 import type { TlsFiles } from '@fogline/shared/tls';
 import type { CloudBreakerOptions } from './cloud-breaker.ts';
 import type { DeviceFilesOptions } from './device-models/device-file-server.ts';
+import { resolveDeviceModelRetry } from './device-models/device-model-retry.ts';
 import { type DriftOptions, resolveDriftSettings } from './drift-monitor.ts';
 import type { MetricsEndpointOptions } from './metrics-endpoint.ts';
 
@@ -127,6 +128,12 @@ export interface EdgeAgentOptions {
    * 0.0.0.0), and the base URL devices reach it by. Default off: a deployment's device model then fails.
    */
   readonly deviceFiles?: DeviceFilesOptions;
+  /**
+   * Waits between the tries of a device model download that failed on the way (docs/edge-agent.md
+   * "Device models"): full jitter up to `initialDelayMs` doubled each try, capped at `maxDelayMs`.
+   * Defaults 1000 and 300000 (1 s doubling to 5 min, RETRY_BACKOFF_DEFAULTS).
+   */
+  readonly deviceModelRetry?: Partial<BackoffOptions>;
   /** Model repository directory. Default `<repo>/models`. */
   readonly modelsDir?: string;
   /** Edge model. Default `digits-mid-int8` (the INT8 digits-mid from `fogline quantize`). */
@@ -251,6 +258,7 @@ export type ResolvedAgentOptions = Readonly<
       clock: Clock;
       logger: AgentLogger;
       breaker: CloudBreakerOptions;
+      deviceModelRetry: BackoffOptions;
       /** `cloudUrl` as a list, the preferred first; empty without one. */
       cloudUrls: readonly string[];
       /** `cloudBrokerUrl` as a list, the preferred first; empty without one. */
@@ -354,6 +362,7 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
     check('deviceFiles.port', options.deviceFiles.port, DEVICE_FILES_RULES.port);
     checkFields(check, options.deviceFiles, DEVICE_FILES_RULES, 'deviceFiles.');
   }
+  const deviceModelRetry = resolveDeviceModelRetry(options.deviceModelRetry);
   if (options.drift) resolveDriftSettings(options.drift);
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const resolved = {
@@ -363,6 +372,7 @@ export function resolveAgentOptions(options: EdgeAgentOptions): ResolvedAgentOpt
     logger: silent,
     breaker: {},
     ...defined,
+    deviceModelRetry,
     cloudUrls: Object.freeze([...urlsOf(options.cloudUrl)]),
     cloudBrokerUrls: Object.freeze([...urlsOf(options.cloudBrokerUrl)]),
   } as ResolvedAgentOptions;

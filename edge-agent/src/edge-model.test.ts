@@ -2,7 +2,7 @@
  * The edge's mid model behind the dynamic batcher, on the committed INT8 model in a real onnxruntime
  * worker: batching under load must keep the worker fed and give every request its own answer.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Tensor } from '@fogline/shared';
@@ -79,17 +79,44 @@ describe('EdgeModel', () => {
     );
   });
 
-  it('loads a deployed version beside the serving one with its sizing and without probing, and both answer alike', async () => {
+  it('under default sizing, loads a deployed version beside the serving one with its sizing, and both answer alike', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fogline-edge-model-'));
     try {
       const entry = await loadModelEntry(DEFAULT_MODELS_DIR, AGENT_DEFAULTS.model);
       const serving = await EdgeModel.load({ entry, workers: 2, intraOpThreads: 1 });
-      // Asked for a probe and three workers, as the agent's own options might say: the serving
-      // model's two workers of one thread win (started one at a time), and no probe runs.
-      const next = await EdgeModel.load({ entry, sizing: 'probe', dataDir, workers: 3, beside: serving });
+      // The serving model's two workers of one thread (started one at a time), and no probe runs.
+      const next = await EdgeModel.load({ entry, dataDir, beside: serving });
       try {
         expect(next.sizing).toEqual({ workers: 2, intraOpThreads: 1 });
         expect(existsSync(join(dataDir, PROBE_CACHE_FILE))).toBe(false);
+        const [a, b] = await Promise.all([serving.infer(row(7)), next.infer(row(7))]);
+        expect(argmax(b.values)).toBe(argmax(a.values));
+      } finally {
+        await Promise.all([next.close(), serving.close()]);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("under probe sizing, a version loaded beside the serving one gets its own probe, cached, and the agent's --workers", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fogline-edge-model-'));
+    try {
+      const serving = await EdgeModel.load({
+        entry: await loadModelEntry(DEFAULT_MODELS_DIR, AGENT_DEFAULTS.model),
+        sizing: 'probe',
+        dataDir,
+      });
+      const cache = () => JSON.parse(readFileSync(join(dataDir, PROBE_CACHE_FILE), 'utf8'));
+      expect(Object.keys(cache())).toHaveLength(1);
+      const entry = await loadModelEntry(DEFAULT_MODELS_DIR, 'digits-mid');
+      const next = await EdgeModel.load({ entry, sizing: 'probe', dataDir, workers: 3, beside: serving });
+      try {
+        expect(Object.keys(cache())).toHaveLength(2);
+        expect(next.sizingLine).toMatch(
+          /^digits-mid:1: edge sizing from the probe: .*\(probed in \d+ ms, .*overridden: --workers 3/,
+        );
+        expect(next.sizing.workers).toBe(3);
         const [a, b] = await Promise.all([serving.infer(row(7)), next.infer(row(7))]);
         expect(argmax(b.values)).toBe(argmax(a.values));
       } finally {

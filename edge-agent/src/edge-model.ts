@@ -39,10 +39,11 @@ export interface EdgeModelOptions {
   readonly maxQueueDelayMs?: number;
   readonly maxQueueSize?: number;
   /**
-   * The model serving now, when this one loads beside it (a deployment, deployer.ts): the new version
-   * gets its workers × threads (and, when it was probe-sized, its probe's batching) and never probes
-   * (a probe under traffic would take every core for a second and measure the traffic), and its
-   * workers start one at a time, so loading takes one core beside the serving ones at a time.
+   * The model serving now, when this one loads beside it (a deployment, deployer.ts): its workers
+   * start one at a time, so loading takes one core beside the serving ones at a time. Under `probe`
+   * the new version is sized from its own probe, as at start: read from the cache (this version was
+   * probed on this machine before), else probed now, beside the serving model, and cached. Under
+   * `default` it gets the serving model's workers × threads.
    */
   readonly beside?: EdgeModel;
 }
@@ -83,7 +84,8 @@ export class EdgeModel {
       maxBatchSize: options.maxBatchSize,
       maxQueueDelayMs: options.maxQueueDelayMs,
       maxQueueSize: options.maxQueueSize,
-      ...(options.beside && sizedLike(options.beside.instance)),
+      ...(options.beside &&
+        (options.sizing === 'probe' ? { oneByOne: true } : sizedLike(options.beside.instance))),
       batchesPerWorker: BATCHES_PER_WORKER,
       warmupBatchSizes: [1],
       outputs: [outputs[0]!.name],
@@ -163,16 +165,8 @@ export class EdgeModel {
   }
 }
 
-/** ModelInstance options that load a model the way `serving` was loaded (EdgeModelOptions.beside). */
+/** Under `default`: a version loaded beside `serving` gets its workers × threads (EdgeModelOptions.beside). */
 function sizedLike(serving: ModelInstance): ModelInstanceOptions {
   const { workers, intraOpThreads } = serving.engine;
-  const b = serving.batching;
-  const probed = b.adaptiveQueueDelay
-    ? {
-        preferredBatchSizes: b.preferredBatchSizes,
-        maxQueueDelayMs: b.maxQueueDelayMs,
-        adaptiveQueueDelay: true,
-      }
-    : {};
-  return { sizing: 'default', workers, intraOpThreads, oneByOne: true, ...probed };
+  return { sizing: 'default', workers, intraOpThreads, oneByOne: true };
 }

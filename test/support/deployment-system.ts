@@ -51,7 +51,12 @@ export interface DeploymentSystem {
 }
 
 export async function startDeploymentSystem(
-  _extra: Partial<EdgeAgentOptions> = {},
+  options: {
+    /** Options of the edge agent over deployableEdgeOptions' (`undefined` takes a field's default). */
+    readonly edge?: Partial<EdgeAgentOptions>;
+    /** Runs on the edge's data dir before its first start. */
+    readonly seed?: (dataDir: string) => Promise<void>;
+  } = {},
 ): Promise<DeploymentSystem> {
   const edgeId = 'deploy-edge';
   const dataDir = mkdtempSync(join(tmpdir(), 'fogline-deploy-edge-'));
@@ -71,11 +76,12 @@ export async function startDeploymentSystem(
       resolve,
     ),
   );
+  await options.seed?.(dataDir);
   const edge = await cloud.admin.createEdge(edgeId);
   const { token } = await cloud.admin.createDevice('dev-1', edgeId);
   const startEdge = async () => {
-    const agent = createEdgeAgent(
-      deployableEdgeOptions({
+    const agent = createEdgeAgent({
+      ...deployableEdgeOptions({
         edgeId,
         token: edge.token,
         cloudUrl: proxy.url,
@@ -84,7 +90,8 @@ export async function startDeploymentSystem(
         dataDir,
         warn: (line) => warnings.push(line),
       }),
-    );
+      ...options.edge,
+    });
     const info = await agent.start();
     await eventually(() => agent.deviceListVersion !== undefined && agent.cloudLinkConnected, 15_000);
     const device = await connectDevice({

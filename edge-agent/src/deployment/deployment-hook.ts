@@ -75,8 +75,12 @@ export function startDeployments(o: {
       openModelFile: (model, version, headers, signal) =>
         cloud.replicas.call((c) => c.openModelFile(model, version, headers, signal)),
     },
-    // Beside the serving model: its sizing, workers started one at a time, no probe (edge-model.ts).
-    load: (entry, version) => EdgeModel.load({ ...config, entry, version, beside: o.slot.current }),
+    // Beside the serving model, workers started one at a time; under `probe` its own probe (edge-model.ts).
+    load: async (entry, version) => {
+      const model = await EdgeModel.load({ ...config, entry, version, beside: o.slot.current });
+      config.logger.info(model.sizingLine);
+      return model;
+    },
     record: o.record,
     download: { ...DOWNLOAD_DEFAULTS, ...config.deploymentDownload },
     report: () => report(o.reported()),

@@ -51,8 +51,10 @@ export interface DeviceModelStatus {
   readonly failure?: {
     readonly file: ModelFile;
     readonly message: string;
-    /** Set while it is tried again on its own: the wait before the next try, ms. */
+    /** Set while a retry of it waits for its time: that wait, ms, from the failure. */
     readonly retryInMs?: number;
+    /** Set while it is being tried again (its retry, or the same file asked for again). */
+    readonly retrying?: true;
   };
   /** Failed tries retried on their own since the edge started (absent: none). */
   readonly retries?: number;
@@ -146,6 +148,15 @@ export class DeviceModelService {
     if (keyOf(file) !== this.#latest) this.#retry.reset();
     else this.#retry.cancel();
     this.#latest = keyOf(file);
+    // No retry waits any more: the failed file is tried now (after any try under way), or never.
+    const f = this.#failure;
+    if (f) {
+      const { file: failed, message } = f;
+      this.#failure =
+        keyOf(failed) === this.#latest
+          ? { file: failed, message, retrying: true }
+          : { file: failed, message };
+    }
     const run = this.#queue.then(() => this.#apply(file));
     this.#queue = run.catch(() => {});
     return run;

@@ -41,6 +41,7 @@ export async function startDeviceModels(
     publish: (payload) => bus.publish(topics.deviceModel(config.edgeId), payload, { retain: true }),
     baseUrl: () => baseUrl,
     logger: config.logger,
+    retry: config.deviceModelRetry,
   });
   const options = config.deviceFiles;
   const files =

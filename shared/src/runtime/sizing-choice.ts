@@ -55,7 +55,7 @@ export async function chooseSizing(
     maxQueueDelayMs: request.maxQueueDelayMs,
     maxQueueSize: request.maxQueueSize,
     preferredBatchSizes: request.preferredBatchSizes,
-    // Only a model loaded like a probe-sized one asks for it under `default` (edge-model.ts `beside`).
+    // Asked for explicitly (a caller that sizes a model itself); `probe` turns it on below.
     ...(request.adaptiveQueueDelay !== undefined && { adaptiveQueueDelay: request.adaptiveQueueDelay }),
   };
   if ((request.sizing ?? 'default') === 'default' || request.probeDir === undefined) {
