@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Tensor } from '@fogline/shared';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
 import { DEFAULT_MODELS_DIR, loadModelEntry } from '@fogline/shared/model-repository';
-import { PROBE_CACHE_FILE } from '@fogline/shared/runtime';
+import { cachedProbe, PROBE_CACHE_FILE } from '@fogline/shared/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_DEFAULTS } from './agent-options.ts';
 import { BATCHES_PER_WORKER, EdgeModel } from './edge-model.ts';
@@ -99,22 +99,35 @@ describe('EdgeModel', () => {
     }
   });
 
-  it("under probe sizing, a version loaded beside the serving one gets its own probe, cached, and the agent's --workers", async () => {
+  it('under probe sizing, a version loaded beside the serving one uses its own cached probe, else the serving sizing (never a probe under traffic)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fogline-edge-model-'));
     try {
       const serving = await EdgeModel.load({
         entry: await loadModelEntry(DEFAULT_MODELS_DIR, AGENT_DEFAULTS.model),
         sizing: 'probe',
         dataDir,
+        workers: 2,
       });
       const cache = () => JSON.parse(readFileSync(join(dataDir, PROBE_CACHE_FILE), 'utf8'));
       expect(Object.keys(cache())).toHaveLength(1);
       const entry = await loadModelEntry(DEFAULT_MODELS_DIR, 'digits-mid');
+      // Never probed on this machine: the serving model's sizing, and no probe beside it.
+      const first = await EdgeModel.load({ entry, sizing: 'probe', dataDir, workers: 2, beside: serving });
+      try {
+        expect(Object.keys(cache())).toHaveLength(1);
+        expect(first.sizing).toEqual(serving.sizing);
+        expect(first.sizingLine).toMatch(
+          /^digits-mid:1: edge sizing as the serving digits-mid-int8:1: 2 worker\(s\) .*no probe of this version on this machine yet/,
+        );
+      } finally {
+        await first.close();
+      }
+      // Probed since (a start serving it): its own probe, from the cache, and the agent's --workers.
+      await cachedProbe(dataDir, entry.modelPath(1), entry.config);
       const next = await EdgeModel.load({ entry, sizing: 'probe', dataDir, workers: 3, beside: serving });
       try {
-        expect(Object.keys(cache())).toHaveLength(2);
         expect(next.sizingLine).toMatch(
-          /^digits-mid:1: edge sizing from the probe: .*\(probed in \d+ ms, .*overridden: --workers 3/,
+          /^digits-mid:1: edge sizing from the probe: .*\(probe read from the cache, .*overridden: --workers 3/,
         );
         expect(next.sizing.workers).toBe(3);
         const [a, b] = await Promise.all([serving.infer(row(7)), next.infer(row(7))]);

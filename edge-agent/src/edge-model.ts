@@ -19,6 +19,7 @@ import type { ModelEntry } from '@fogline/shared/model-repository';
 import {
   ModelInstance,
   type ModelInstanceOptions,
+  probeInCache,
   type SizingMode,
   type TensorMap,
 } from '@fogline/shared/runtime';
@@ -41,9 +42,11 @@ export interface EdgeModelOptions {
   /**
    * The model serving now, when this one loads beside it (a deployment, deployer.ts): its workers
    * start one at a time, so loading takes one core beside the serving ones at a time. Under `probe`
-   * the new version is sized from its own probe, as at start: read from the cache (this version was
-   * probed on this machine before), else probed now, beside the serving model, and cached. Under
-   * `default` it gets the serving model's workers × threads.
+   * the new version is sized from its own probe when this machine has one cached (it probed this
+   * version before: a rollback, a redeploy, an earlier start); else, and under `default`, it gets the
+   * serving model's workers × threads (and its probe's batching): a probe now would take every core
+   * for about a second beside the serving model and measure that traffic. Such a version is probed at
+   * the next start, as any uncached one is.
    */
   readonly beside?: EdgeModel;
 }
@@ -60,7 +63,11 @@ export class EdgeModel {
   readonly input: TensorSpec;
   readonly output: TensorSpec;
 
-  private constructor(private readonly instance: ModelInstance) {
+  private constructor(
+    private readonly instance: ModelInstance,
+    /** Said instead of the instance's own line when it was sized as the serving model. */
+    private readonly sizedAs?: string,
+  ) {
     this.config = instance.config;
     this.input = instance.config.inputs[0]!;
     this.output = instance.config.outputs[0]!;
@@ -75,7 +82,10 @@ export class EdgeModel {
         `model ${entry.name}: the edge serves models of one input and at least one output`,
       );
     }
-    const instance = await ModelInstance.load(entry, options.version ?? entry.latestVersion, {
+    const version = options.version ?? entry.latestVersion;
+    const serving = options.beside;
+    const beside = serving && (await sizedBeside(options, serving.instance, serving.label, version));
+    const instance = await ModelInstance.load(entry, version, {
       tier: 'edge',
       sizing: options.sizing,
       probeDir: options.dataDir,
@@ -84,13 +94,12 @@ export class EdgeModel {
       maxBatchSize: options.maxBatchSize,
       maxQueueDelayMs: options.maxQueueDelayMs,
       maxQueueSize: options.maxQueueSize,
-      ...(options.beside &&
-        (options.sizing === 'probe' ? { oneByOne: true } : sizedLike(options.beside.instance))),
+      ...beside?.options,
       batchesPerWorker: BATCHES_PER_WORKER,
       warmupBatchSizes: [1],
       outputs: [outputs[0]!.name],
     });
-    return new EdgeModel(instance);
+    return new EdgeModel(instance, beside?.line);
   }
 
   get name(): string {
@@ -108,7 +117,7 @@ export class EdgeModel {
 
   /** How the model was sized and why (one log line). */
   get sizingLine(): string {
-    return this.instance.sizingLine;
+    return this.sizedAs ?? this.instance.sizingLine;
   }
 
   /** `name:version`, as in a reply's `model_versions`. */
@@ -165,8 +174,37 @@ export class EdgeModel {
   }
 }
 
-/** Under `default`: a version loaded beside `serving` gets its workers × threads (EdgeModelOptions.beside). */
-function sizedLike(serving: ModelInstance): ModelInstanceOptions {
+/**
+ * How a version loaded beside `serving` is sized (EdgeModelOptions.beside): from its own probe when
+ * `probe` sizing finds one cached for it, else as `serving` is, with the line that says so.
+ */
+async function sizedBeside(
+  options: EdgeModelOptions,
+  serving: ModelInstance,
+  servingLabel: string,
+  version: number,
+): Promise<{ options: ModelInstanceOptions; line?: string }> {
+  const { entry, dataDir } = options;
+  const probed =
+    options.sizing === 'probe' &&
+    dataDir !== undefined &&
+    (await probeInCache(dataDir, entry.modelPath(version), entry.config)) !== undefined;
+  if (probed) return { options: { oneByOne: true } };
   const { workers, intraOpThreads } = serving.engine;
-  return { sizing: 'default', workers, intraOpThreads, oneByOne: true };
+  const b = serving.batching;
+  const probedBatching = b.adaptiveQueueDelay
+    ? {
+        preferredBatchSizes: b.preferredBatchSizes,
+        maxQueueDelayMs: b.maxQueueDelayMs,
+        adaptiveQueueDelay: true,
+      }
+    : {};
+  const why =
+    options.sizing === 'probe'
+      ? 'no probe of this version on this machine yet (not probed beside the serving model; probed at the next start)'
+      : 'sizing default';
+  return {
+    options: { sizing: 'default', workers, intraOpThreads, oneByOne: true, ...probedBatching },
+    line: `${entry.name}:${version}: edge sizing as the serving ${servingLabel}: ${workers} worker(s) × ${intraOpThreads} thread(s) (${why})`,
+  };
 }

@@ -85,6 +85,16 @@ export async function probeKey(modelPath: string): Promise<string> {
 
 export const PROBE_CACHE_FILE = 'engine-probes.json';
 
+/** The cached probe of `modelPath` on this machine, if there is one. */
+export async function probeInCache(
+  dataDir: string,
+  modelPath: string,
+  config: ModelConfig,
+): Promise<EngineProbe | undefined> {
+  const cache = await readCache(join(dataDir, PROBE_CACHE_FILE));
+  return cache[`${config.name}|${await probeKey(modelPath)}`];
+}
+
 /** The cached probe of `modelPath` on this machine, else a fresh one (then cached). */
 export async function cachedProbe(
   dataDir: string,

@@ -8,7 +8,14 @@ export {
   zeroFeeds,
 } from './batch-runner.ts';
 export { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';
-export { cachedProbe, PROBE_CACHE_FILE, type ProbeOptions, probeKey, probeModel } from './engine-probe.ts';
+export {
+  cachedProbe,
+  PROBE_CACHE_FILE,
+  type ProbeOptions,
+  probeInCache,
+  probeKey,
+  probeModel,
+} from './engine-probe.ts';
 export { defaultEdgeEngineSizing, defaultEngineSizing, type EngineSizing } from './engine-sizing.ts';
 export {
   createInferenceEngine,
