@@ -27,6 +27,7 @@ import { loadDigits } from '@fogline/shared/digits';
 import { fileAnswer } from '@fogline/shared/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Device } from './device.ts';
+import { resolveDeviceSettings } from './device-options.ts';
 import type { CallbackErrorEvent, ConnectDeviceOptions } from './index.ts';
 import { connectDevice, DEFAULT_MODEL_PATH } from './index.ts';
 import { type EdgeResponder, startEdgeResponder } from './testing/edge-responder.ts';
@@ -241,4 +242,29 @@ describe('an application callback that throws', () => {
     expect(d.stats().callbackErrors).toBe(3);
     expect(await d.infer(image(0))).toMatchObject({ tier: 'edge', degraded: false });
   }, 30_000);
+});
+
+describe('callbacks given to connectDevice', () => {
+  it.each(['onStateChange', 'onPolicy'] as const)(
+    '%s that is not a function: INVALID_ARG at connect',
+    (name) => {
+      const options = { broker: 'mqtt://127.0.0.1:1', deviceId: 'dev-1', edgeId: 'edge-a', [name]: 'log' };
+      expect(() => resolveDeviceSettings(options as never)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_ARG',
+          message: `connectDevice: ${name} must be a function, got "log"`,
+        }),
+      );
+    },
+  );
+
+  it('a device.on listener that is not a function: INVALID_ARG when it is added', async () => {
+    const { d } = await device();
+    expect(() => d.on('model', 'log' as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARG',
+        message: 'device.on("model"): the listener must be a function',
+      }),
+    );
+  });
 });
