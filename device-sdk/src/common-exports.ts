@@ -17,7 +17,7 @@ export type {
   LateCorrection,
 } from './corrections.ts';
 export type { Device, DeviceStats, InferOptions } from './device.ts';
-export type { DeviceEvents } from './device-events.ts';
+export type { CallbackErrorEvent, CallbackName, DeviceEvents } from './device-events.ts';
 export type { DeviceInput } from './device-input.ts';
 export type { ConnectDeviceOptions } from './device-options.ts';
 export type { DevicePolicy, PolicyEvent, PolicySource } from './device-policy.ts';

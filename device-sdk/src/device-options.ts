@@ -236,6 +236,8 @@ export const DEVICE_RULES = Object.freeze({
   feedbackMaxRequests: positiveInt,
   feedbackMaxAgeMs: positive,
   auditBudgetBurst: positiveInt,
+  onStateChange: rule<DeviceSettings['onStateChange']>('a function', (v) => typeof v === 'function'),
+  onPolicy: rule<DeviceSettings['onPolicy']>('a function', (v) => typeof v === 'function'),
   auditSeed: rule<number>(
     'an integer in [0, 2^32)',
     (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32,
@@ -296,9 +298,9 @@ export function resolveDeviceSettings(o: ConnectDeviceOptions): DeviceSettings {
     backoff: Object.freeze({ initialDelayMs, maxDelayMs: Math.max(initialDelayMs, maxDelayMs) }),
     inputShape: inputShape && Object.freeze([...inputShape]),
     clock: o.clock ?? systemClock,
-    onStateChange: o.onStateChange ?? (() => {}),
+    onStateChange: or('onStateChange', o.onStateChange, r.onStateChange, () => {}),
     pinPolicy: or('pinPolicy', o.pinPolicy, r.pinPolicy, false),
-    onPolicy: o.onPolicy ?? (() => {}),
+    onPolicy: or('onPolicy', o.onPolicy, r.onPolicy, () => {}),
     modelUpdates: or('modelUpdates', o.modelUpdates, r.modelUpdates, true),
     modelDir: o.modelDir === undefined ? undefined : check('modelDir', o.modelDir, r.modelDir),
     modelRetry: Object.freeze({

@@ -52,6 +52,11 @@ export interface DeviceStats {
   feedback: FeedbackCounts;
   /** Late corrections emitted, repeats ignored, refused (docs/device-sdk.md "Late corrections"). */
   corrections: CorrectionCounts;
+  /**
+   * Application callbacks and `device.on` listeners that threw (docs/device-sdk.md "Callbacks that
+   * throw"): each told as `callbackError`; `offline.onAnswer`'s are also in `store.callbackErrors`.
+   */
+  callbackErrors: number;
   /** The durable store's counts (docs/device-sdk.md "Offline"); absent without `offline: { store }`. */
   store?: StoreCounts;
 }

@@ -104,7 +104,7 @@ export class Device {
       edgeId: settings.edgeId,
       model: parts.modelVersion,
       pinned: settings.pinPolicy,
-      onEvent: settings.onPolicy,
+      onEvent: (event) => this.#events.call('onPolicy', () => settings.onPolicy(event)),
     });
     const { load, files } = parts;
     const current = () => this.#slot.current.modelVersion;
@@ -162,7 +162,7 @@ export class Device {
           this.#refusal = error;
           this.#escalations.onOffline();
         }
-        settings.onStateChange(state, error);
+        this.#events.call('onStateChange', () => settings.onStateChange(state, error));
       },
     });
   }
@@ -221,6 +221,7 @@ export class Device {
       feedback: this.#feedback.counts,
       corrections: this.#corrections.counts,
       ...(this.#durable && { store: this.#durable.counts() }),
+      callbackErrors: this.#events.callbackErrors,
       queued: this.#escalations.queued,
       inFlight: this.#escalations.inFlight,
     };

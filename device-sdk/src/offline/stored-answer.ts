@@ -4,7 +4,7 @@
  */
 import { type ErrorCode, fromUnknown } from '@fogline/shared';
 import { classify, type InferResult, upstreamResult } from '../answer.ts';
-import type { CallbackErrorEvent } from '../device-events.ts';
+import type { DeviceEventHub } from '../device-events.ts';
 import type { EscalationSender, Outcome } from '../escalations.ts';
 import { type DurableQueue, StoreAndForward } from './store-and-forward.ts';
 import type { DurableStoreSettings } from './store-options.ts';
@@ -41,7 +41,7 @@ export function forwardFrom(
   settings: DurableStoreSettings | undefined,
   /** The labels of the model in effect (an update may change them). */
   labels: () => readonly string[],
-  events: { emit(event: 'callbackError', e: CallbackErrorEvent): void },
+  events: Pick<DeviceEventHub, 'failed'>,
 ): StoreAndForward | undefined {
   if (queue === undefined || settings === undefined) return undefined;
   return new StoreAndForward({
@@ -49,7 +49,6 @@ export function forwardFrom(
     sender,
     ttlMs: settings.ttlMs,
     onOrphan: (id, outcome) => settings.onAnswer(storedAnswerOf(id, outcome, labels())),
-    onCallbackError: (requestId, error) =>
-      events.emit('callbackError', { callback: 'offline.onAnswer', requestId, error }),
+    onCallbackError: (requestId, error) => events.failed('offline.onAnswer', error, requestId),
   });
 }
