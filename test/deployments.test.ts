@@ -2,7 +2,8 @@
  * Deployments at the edge, end to end on real sockets (docs/edge-agent.md "Deployments"): the real
  * cloud's model store serves the versions (pushed through its admin API), the desired state with a
  * `deployment` block is published on the cloud's real broker as the cloud does, and an SDK device
- * sends traffic through a real edge agent the whole time.
+ * sends traffic through a real edge agent the whole time. A block naming `.` or `..` as a model
+ * is refused by the edge before anything becomes a path.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -207,4 +208,31 @@ describe('deployments at the edge', () => {
     expect(requests.map((r) => r.range)).toEqual([undefined, 'bytes=150000-']);
     expect(sys.agent.servingModel).toBe('digits-mid:7');
   }, 120_000);
+
+  it('a deployment naming "." or ".." as a model is refused as a whole: nothing fetched, nothing written outside models/', async () => {
+    const file = { version: 8, sha256: 'a'.repeat(64), bytes: 1000 };
+    const device = { model: 'digits-tiny', ...file };
+    const blocks = [
+      { id: 'd-dotdot', model: '..', ...file },
+      { id: 'd-dot', model: '.', ...file },
+      { id: 'd-device-dotdot', model: 'digits-mid', ...file, device: { ...device, model: '..' } },
+    ];
+    const files = sys.proxy.fileRequests.length;
+    for (const block of blocks) {
+      const warned = sys.warnings.length;
+      const refusal = () => sys.warnings.slice(warned).find((w) => w.startsWith('refused the deployment'));
+      await sys.deploy(block);
+      await eventually(() => refusal() !== undefined, 10_000);
+      expect(refusal(), block.id).toMatch(
+        /^refused the deployment block of the desired state: deployment(\.device)?\.model must be a model name \(/,
+      );
+    }
+    // The edge serves what it did; no download began, nothing was reported, and `<dataDir>/models/../8`
+    // (the data dir itself) holds nothing new.
+    expect(sys.agent.servingModel).toBe('digits-mid:7');
+    expect(sys.proxy.fileRequests.length).toBe(files);
+    expect(sys.reports.filter((r) => r.id.includes('dot'))).toEqual([]);
+    expect(existsSync(join(sys.dataDir, '8'))).toBe(false);
+    expect(existsSync(join(sys.dataDir, 'models', '8'))).toBe(false);
+  }, 60_000);
 });

@@ -259,6 +259,21 @@ describe('a model update whose download failed on the way is tried again on its 
     expect(models).toMatchObject([{ model: 'digits-tiny:2' }]);
   });
 
+  it('a manifest naming "." or ".." as its model is refused (INVALID_ARG): nothing fetched, nothing loaded', async () => {
+    const { paths, url } = await edgeFiles(0, 0);
+    const { u, loaded, models, errors } = updater(quick);
+    for (const model of ['..', '.']) {
+      const raw = { ...JSON.parse(new TextDecoder().decode(manifest(url))), model };
+      u.receive(new TextEncoder().encode(JSON.stringify(raw)));
+    }
+    await u.idle();
+    const refused = { code: 'INVALID_ARG', message: expect.stringMatching(/"model" must be a model name/) };
+    expect(errors).toMatchObject([{ error: refused }, { error: refused }]);
+    expect(paths).toEqual([]);
+    expect(loaded).toEqual([]);
+    expect(models).toEqual([]);
+  });
+
   it('a newer manifest during the backoff drops the retry of the old one', async () => {
     // The newer manifest comes while the first failure's retry waits, and takes longer than that wait.
     const { paths, url, base } = await edgeFiles(3000, 1, undefined, 200);

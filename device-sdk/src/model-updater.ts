@@ -23,9 +23,9 @@
 import {
   type BackoffOptions,
   type DeviceModelManifest,
-  type ErrorCode,
   FoglineError,
   fromUnknown,
+  httpRefusal,
   isTransientFailure,
   RetryBackoff,
   readDeviceModelManifest,
@@ -289,17 +289,9 @@ function unreachable(url: string, cause: unknown): FoglineError {
 
 /** An HTTP status of the edge's listener other than the file (docs/device-sdk.md "Model updates"). */
 function refusal(url: string, status: number): FoglineError {
-  return new FoglineError(REFUSAL_CODES[status] ?? 'UNAVAILABLE', `${url}: HTTP ${status}`, {
-    details: { httpStatus: status },
-  });
+  // 401, 403, 404 say what they are; any other status is UNAVAILABLE (5xx, 408, 429 retried).
+  return httpRefusal(status, `${url}: HTTP ${status}`);
 }
-
-/** The refusals that say what they are; any other status is UNAVAILABLE (5xx, 408, 429 retried). */
-const REFUSAL_CODES: Readonly<Record<number, ErrorCode>> = {
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-};
 
 /**
  * Whether the next reconnect's retained manifest tries again: the edge or the network was down

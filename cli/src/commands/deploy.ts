@@ -3,7 +3,7 @@
  * model rollouts through the admin API (docs/operations.md "Rollout"; /api/deployments).
  */
 import type { DeploymentEdgeView, DeploymentView } from '@fogline/cloud';
-import { FoglineError } from '@fogline/shared';
+import { FoglineError, isValidName } from '@fogline/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parsePositiveInt } from '../flags.ts';
 import { formatTable } from '../format.ts';
@@ -31,8 +31,9 @@ const TERMINAL = new Set(['done', 'failed', 'rolled_back']);
 /** `name@version`, as `fogline deploy` and `--devices` take it. */
 export function parseModelAt(flag: string) {
   return (value: string): { model: string; version: number } => {
-    const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})@([1-9]\d{0,9})$/.exec(value);
-    if (!m)
+    const m = /^(.+)@([1-9]\d{0,9})$/.exec(value);
+    // The model name follows fogline's one name rule (shared core/names.ts).
+    if (!m || !isValidName(m[1]))
       throw new InvalidArgumentError(`${flag} must be <model>@<version> (e.g. digits-mid@3), got '${value}'`);
     return { model: m[1]!, version: Number(m[2]) };
   };

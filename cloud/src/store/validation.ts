@@ -2,26 +2,14 @@
 import { FoglineError, isTier, TIERS, type Tier } from '@fogline/shared';
 import type { ModelVersionStatus } from './store.ts';
 
-/** Names of API keys, edge/device ids and model names: safe in MQTT topics, URLs and file paths. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** NAME_PATTERN in words, for help texts. */
-export const NAME_RULE = "1–64 characters: letters, digits, '.', '_', '-'; starting with a letter or digit";
+/** Names of API keys, edge/device ids and model names: the one name rule of @fogline/shared (names.ts). */
+export { checkName, isValidName, NAME_PATTERN, NAME_RULE } from '@fogline/shared';
+
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 const STATUSES: readonly ModelVersionStatus[] = ['staged', 'active', 'retired'];
 
 function invalid(field: string, message: string, value: unknown): FoglineError {
   return new FoglineError('INVALID_ARG', `${field} ${message}`, { details: { field, value } });
-}
-
-export function isValidName(value: unknown): value is string {
-  return typeof value === 'string' && NAME_PATTERN.test(value);
-}
-
-export function checkName(field: string, value: unknown): string {
-  if (!isValidName(value)) {
-    throw invalid(field, `must match ${NAME_PATTERN} (1-64 chars, letters, digits, '.', '_', '-')`, value);
-  }
-  return value;
 }
 
 export function checkRate(value: unknown): number {

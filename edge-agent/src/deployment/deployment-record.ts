@@ -7,7 +7,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DeploymentReport, type ModelFile, type ModelRef, readDeploymentReport } from '@fogline/shared';
+import {
+  type DeploymentReport,
+  type ModelFile,
+  type ModelRef,
+  readDeploymentReport,
+  readModelFile,
+} from '@fogline/shared';
 import { writePrivateFile } from '@fogline/shared/storage';
 
 export const DEPLOYMENT_RECORD_FILE = 'deployment.json';
@@ -54,18 +60,6 @@ export async function saveDeploymentRecord(dataDir: string, record: DeploymentRe
   await writePrivateFile(recordFile(dataDir), `${JSON.stringify({ ...record, finished }, null, 2)}\n`);
 }
 
-const SHA256 = /^[0-9a-f]{64}$/;
-
-function readModelFile(raw: unknown): ModelFile | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const { model, version, sha256, bytes } = raw as Record<string, unknown>;
-  if (typeof model !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(model)) return undefined;
-  if (!Number.isSafeInteger(version) || (version as number) < 1) return undefined;
-  if (typeof sha256 !== 'string' || !SHA256.test(sha256)) return undefined;
-  if (!Number.isSafeInteger(bytes) || (bytes as number) < 1) return undefined;
-  return { model, version: version as number, sha256, bytes: bytes as number };
-}
-
 function readRecord(raw: unknown): DeploymentRecord | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not a JSON object';
   const r = raw as Record<string, unknown>;
@@ -75,10 +69,10 @@ function readRecord(raw: unknown): DeploymentRecord | string {
   }
   const record: { -readonly [K in keyof DeploymentRecord]: DeploymentRecord[K] } = { finished };
   if (r.active !== undefined) {
-    const active = readModelFile(r.active);
+    const active = readModelFile(r.active, 'active');
     const id = (r.active as { id?: unknown }).id;
-    if (!active || typeof id !== 'string') return '"active" must be { id, model, version, sha256, bytes }';
-    record.active = { ...active, id };
+    if (!active.ok || typeof id !== 'string') return '"active" must be { id, model, version, sha256, bytes }';
+    record.active = { ...active.value, id };
   }
   if (r.previous !== undefined) {
     const previous = r.previous as Partial<ModelRef> | null;

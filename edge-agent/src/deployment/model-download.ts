@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffCeilingMs, FoglineError, fromUnknown, type ModelFile } from '@fogline/shared';
+import { backoffCeilingMs, FoglineError, fromUnknown, httpRefusal, type ModelFile } from '@fogline/shared';
 import { answerOfResponse, downloadResumable } from '@fogline/shared/storage';
 
 export const PROGRESS_BYTES = 256 * 1024;
@@ -116,10 +116,7 @@ function attemptOnce(job: DownloadJob): Promise<void> {
       return answerOfResponse(await job.source.openModelFile(file.model, file.version, headers, signal));
     },
     words: {
-      refused: (status) =>
-        new FoglineError('UNAVAILABLE', `${label}: the cloud answered HTTP ${status}`, {
-          details: { httpStatus: status },
-        }),
+      refused: (status) => httpRefusal(status, `${label}: the cloud answered HTTP ${status}`),
       broken: (err) => new FoglineError('UNAVAILABLE', fromUnknown(err).message, { cause: err }),
       tooLarge: (got) =>
         `${label}: the download passed ${file.bytes} bytes (the deployment's size) at ${got}`,

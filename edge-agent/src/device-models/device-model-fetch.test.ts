@@ -1,8 +1,8 @@
 /**
  * fetchDeviceModel against a real HTTP server on 127.0.0.1 standing in for the cloud's model store:
  * what a store that does not match the deployment (more bytes, another sha256, a config that is not
- * JSON) or does not answer gets from the edge, the credential it is asked with, and a download
- * the connection cut that the next try resumes.
+ * JSON), refuses it (401, 403, 404: the code the edge reports) or does not answer gets from the
+ * edge, the credential it is asked with, and a download the connection cut that the next try resumes.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -111,6 +111,26 @@ describe('fetchDeviceModel', () => {
     await expect(fetchDeviceModel(silent, file, target())).rejects.toMatchObject({
       code: 'DEADLINE_EXCEEDED',
       message: `cannot fetch ${FILE_PATH}: no answer within 200 ms`,
+    });
+  });
+
+  it("reports the store's refusal as what it is: 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 NOT_FOUND, 503 UNAVAILABLE", async () => {
+    let status = 0;
+    const access = await store((_req, res) => res.writeHead(status).end());
+    const codes: Record<number, string> = {};
+    for (status of [401, 403, 404, 503]) {
+      const error = await fetchDeviceModel(access, file, target()).catch((e: unknown) => e);
+      expect(error, String(status)).toMatchObject({
+        message: `device model digits-tiny@3: the cloud's model store answered HTTP ${status}`,
+        details: { httpStatus: status },
+      });
+      codes[status] = (error as { code: string }).code;
+    }
+    expect(codes).toEqual({
+      401: 'UNAUTHENTICATED',
+      403: 'PERMISSION_DENIED',
+      404: 'NOT_FOUND',
+      503: 'UNAVAILABLE',
     });
   });
 

@@ -6,7 +6,7 @@
  * The file is downloaded resumably (`downloadResumable` of '@fogline/shared/storage'): what a broken
  * try received stays in `<target>.partial` and the next try asks for the rest (Range + If-Range).
  */
-import { FoglineError, MAX_DEVICE_MODEL_BYTES, type ModelFile } from '@fogline/shared';
+import { FoglineError, httpRefusal, MAX_DEVICE_MODEL_BYTES, type ModelFile } from '@fogline/shared';
 import { type CallWords, type HttpAnswer, HttpClient, transportError } from '@fogline/shared/http-client';
 import { answerOfResponse, downloadResumable } from '@fogline/shared/storage';
 
@@ -99,12 +99,9 @@ function downloadFile(
   });
 }
 
+/** 401, 403, 404: UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND; any other status UNAVAILABLE (`codeForRefusal`). */
 function httpError(label: string, status: number): FoglineError {
-  const code =
-    status === 404 ? 'NOT_FOUND' : status === 401 || status === 403 ? 'UNAUTHENTICATED' : 'UNAVAILABLE';
-  return new FoglineError(code, `${label}: the cloud's model store answered HTTP ${status}`, {
-    details: { httpStatus: status },
-  });
+  return httpRefusal(status, `${label}: the cloud's model store answered HTTP ${status}`);
 }
 
 /** One GET within the fetch's time limit; more than `maxBytes` is the store not matching the deployment. */

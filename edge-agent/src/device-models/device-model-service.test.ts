@@ -3,8 +3,9 @@
  * desired state: a real node:http server on 127.0.0.1 stands in for the cloud's model store and cuts
  * the body or answers 503 on the first tries; the edge ends up serving the file, each try asking
  * Range from where the last stopped; while a retry runs, `status()` says so, and after each failure
- * it has that failure's wait. A wrong sha256 is not retried; a newer file and close() during the
- * backoff drop the retry. Short backoff settings (the `retry` option), no fake timers.
+ * it has that failure's wait. A wrong sha256 and a 403 (PERMISSION_DENIED) are not retried; a newer
+ * file and close() during the backoff drop the retry. Short backoff settings (the `retry` option), no
+ * fake timers.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -39,11 +40,12 @@ afterEach(() => {
 
 /**
  * The store: every version's file is `bytes`, with ranges, no config. The first `failures.length`
- * file requests of version 3 fail as listed (`cut`: 1000 bytes then the connection drops; `held 503`
- * and `held`: a 503 or the file once the test calls `release()`); version 4 answers after `slowMs`.
+ * file requests of version 3 fail as listed (`cut`: 1000 bytes then the connection drops; 403, 503:
+ * that status; `held 503` and `held`: a 503 or the file once the test calls `release()`); version 4
+ * answers after `slowMs`.
  * `asked` has `version range` of every file request.
  */
-async function store(failures: ('cut' | 503 | 'held 503' | 'held')[], slowMs = 0) {
+async function store(failures: ('cut' | 403 | 503 | 'held 503' | 'held')[], slowMs = 0) {
   const asked: string[] = [];
   const held: (() => void)[] = [];
   server = createServer(async (req, res) => {
@@ -56,7 +58,7 @@ async function store(failures: ('cut' | 503 | 'held 503' | 'held')[], slowMs = 0
       await new Promise<void>((resolve) => held.push(resolve));
       failure = failure === 'held 503' ? 503 : undefined;
     }
-    if (failure === 503) return res.writeHead(503).end();
+    if (typeof failure === 'number') return res.writeHead(failure).end();
     const { status, headers, body } = fileAnswer(req, bytes, ETAG);
     res.writeHead(status, headers);
     if (failure === undefined) return res.end(body);
@@ -146,6 +148,21 @@ describe('the edge retries a device model download that failed on the way', () =
     });
     await vi.waitFor(() => expect(service.status().current).toEqual(v3), { timeout: 5000 });
     expect(asked).toEqual(['3 whole', '3 whole']);
+  });
+
+  it('an HTTP 403 from the store is PERMISSION_DENIED, reported once and not retried', async () => {
+    const { service, asked, warnings } = await store([403]);
+    await expect(service.apply(v3)).rejects.toMatchObject({
+      code: 'PERMISSION_DENIED',
+      message: "device model digits-tiny@3: the cloud's model store answered HTTP 403",
+      details: { httpStatus: 403 },
+    });
+    await settle();
+    expect(asked).toEqual(['3 whole']);
+    expect(warnings).toEqual([
+      "device model: digits-tiny@3 not served: device model digits-tiny@3: the cloud's model store answered HTTP 403",
+    ]);
+    expect(service.status()).toEqual({ failure: { file: v3, message: expect.stringMatching(/HTTP 403$/) } });
   });
 
   it('a wrong sha256 is reported once and not retried', async () => {

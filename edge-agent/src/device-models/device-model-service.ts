@@ -24,6 +24,7 @@ import {
   type ModelFile,
   RetryBackoff,
   readDeploymentDirective,
+  readModelFile,
 } from '@fogline/shared';
 import { mkdirPrivate, writePrivateFile } from '@fogline/shared/storage';
 import type { AgentLogger } from '../agent-options.ts';
@@ -108,13 +109,9 @@ export class DeviceModelService {
   /** The model served before a restart, if its files are intact; announces it. Never throws. */
   async restore(): Promise<void> {
     try {
-      const reading = readDeploymentDirective({
-        id: 'restored',
-        ...JSON.parse(await readFile(join(this.#dir, CURRENT), 'utf8')),
-      });
+      const reading = readModelFile(JSON.parse(await readFile(join(this.#dir, CURRENT), 'utf8')));
       if (!reading.ok) throw new FoglineError('INTERNAL', `${join(this.#dir, CURRENT)}: ${reading.reason}`);
-      const { model, version, sha256, bytes: size } = reading.value;
-      const file: ModelFile = { model, version, sha256, bytes: size };
+      const file = reading.value;
       const dir = this.#versionDir(file);
       const bytes = await readFile(join(dir, 'model.onnx'));
       if (createHash('sha256').update(bytes).digest('hex') !== file.sha256) {
@@ -170,8 +167,9 @@ export class DeviceModelService {
     }
     let fetching = false;
     try {
-      if (/^\.+$/.test(file.model))
-        throw new FoglineError('INVALID_ARG', `"${file.model}" is not a model name`);
+      // `serveDeviceModel` takes a file from its caller: the desired state's reader's rule (names.ts).
+      const checked = readModelFile(file);
+      if (!checked.ok) throw new FoglineError('INVALID_ARG', `device model ${label}: ${checked.reason}`);
       const { store } = this.#o;
       if (store === undefined)
         throw new FoglineError('UNAVAILABLE', 'this edge has no cloud URL to fetch it from');

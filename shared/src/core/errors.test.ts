@@ -2,14 +2,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   codeForHttpStatus,
+  codeForRefusal,
   ERROR_CATALOGUE,
   ERROR_CODES,
   FoglineError,
   fromUnknown,
+  httpRefusal,
   isErrorCode,
   isFoglineError,
   toErrorBody,
 } from './errors.ts';
+import { isTransientFailure } from './retry-backoff.ts';
 
 const docs = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 
@@ -63,6 +66,28 @@ describe('codeForHttpStatus', () => {
     expect(codeForHttpStatus(500)).toBe('INTERNAL');
     expect(codeForHttpStatus(405)).toBe('INTERNAL');
     expect(codeForHttpStatus(302)).toBe('INTERNAL');
+  });
+});
+
+describe('codeForRefusal', () => {
+  it('reads 401, 403 and 404 as the catalogue does, and any other status as UNAVAILABLE', () => {
+    expect(codeForRefusal(401)).toBe('UNAUTHENTICATED');
+    expect(codeForRefusal(403)).toBe('PERMISSION_DENIED');
+    expect(codeForRefusal(404)).toBe('NOT_FOUND');
+    for (const status of [400, 408, 416, 429, 500, 502, 503])
+      expect(codeForRefusal(status)).toBe('UNAVAILABLE');
+  });
+
+  it('keeps the status, so a 5xx, 408 or 429 is retried and a 401, 403 or 404 is not', () => {
+    const retried = [401, 403, 404, 408, 429, 500, 503].filter((s) =>
+      isTransientFailure(httpRefusal(s, 'x')),
+    );
+    expect(retried).toEqual([408, 429, 500, 503]);
+    expect(httpRefusal(403, 'refused')).toMatchObject({
+      code: 'PERMISSION_DENIED',
+      message: 'refused',
+      details: { httpStatus: 403 },
+    });
   });
 });
 

@@ -62,6 +62,22 @@ export function codeForHttpStatus(status: number): ErrorCode {
   return status >= 500 && status <= 599 ? 'UNAVAILABLE' : 'INTERNAL';
 }
 
+/**
+ * The code of a status a server refused a download or file GET with, as every fogline client reads
+ * one (an edge fetching from the cloud's model store, a device from its edge's file listener): 401,
+ * 403 and 404 as the catalogue has them (UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND); any other
+ * status is UNAVAILABLE, so a 5xx, 408 or 429 stays retryable (`isTransientFailure`, which reads the
+ * status in `details.httpStatus`) and a 500 is not taken for a bug of this side (INTERNAL).
+ */
+export function codeForRefusal(status: number): ErrorCode {
+  return status === 401 || status === 403 || status === 404 ? codeForHttpStatus(status) : 'UNAVAILABLE';
+}
+
+/** A server's refusal with `codeForRefusal(status)`, the status kept in `details.httpStatus`. */
+export function httpRefusal(status: number, message: string): FoglineError {
+  return new FoglineError(codeForRefusal(status), message, { details: { httpStatus: status } });
+}
+
 export interface FoglineErrorOptions {
   cause?: unknown;
   details?: Record<string, unknown>;

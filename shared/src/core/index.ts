@@ -13,6 +13,7 @@ export * from './fabric/index.ts';
 export * from './field/index.ts';
 export * from './model-backend.ts';
 export * from './model-config.ts';
+export * from './names.ts';
 export * from './oip.ts';
 export * from './options.ts';
 export * from './preprocess.ts';

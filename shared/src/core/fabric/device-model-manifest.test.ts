@@ -31,6 +31,8 @@ describe('device model manifest', () => {
     [{ ...manifest, url: 'file:///etc/passwd' }, /"url"/],
     [{ ...manifest, config_url: 'javascript:alert(1)' }, /config_url/],
     [{ ...manifest, model: '../x' }, /"model"/],
+    [{ ...manifest, model: '..' }, /"model" must be a model name/],
+    [{ ...manifest, model: '.' }, /"model" must be a model name/],
     [[manifest], /not a JSON object/],
   ])('refuses %j', (raw, reason) => {
     const reading = readDeviceModelManifest(bytesOf(raw), 'edge-a');

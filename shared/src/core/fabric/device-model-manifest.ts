@@ -13,6 +13,7 @@
  * another edge, and the device keeps the model it has.
  */
 import { FoglineError } from '../errors.ts';
+import { isValidName, NAME_RULE } from '../names.ts';
 import { isValidId } from './topics.ts';
 
 export interface DeviceModelManifest {
@@ -32,7 +33,6 @@ export const MAX_MANIFEST_BYTES = 4096;
 /** Largest device model a device downloads: device models are tiny. */
 export const MAX_DEVICE_MODEL_BYTES = 64 * 1024 * 1024;
 
-const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 export type ManifestReading =
@@ -72,9 +72,7 @@ export function readDeviceModelManifest(payload: Uint8Array, edgeId: string): Ma
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return refuse('not a JSON object');
   const m = raw as Record<string, unknown>;
   if (!isValidId(m.edge)) return refuse('"edge" must be an edge id');
-  if (typeof m.model !== 'string' || !NAME_PATTERN.test(m.model)) {
-    return refuse('"model" must be 1-64 chars of [A-Za-z0-9._-]');
-  }
+  if (!isValidName(m.model)) return refuse(`"model" must be a model name (${NAME_RULE})`);
   if (typeof m.version !== 'number' || !Number.isSafeInteger(m.version) || m.version < 1) {
     return refuse('"version" must be an integer >= 1');
   }

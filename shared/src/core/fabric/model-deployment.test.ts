@@ -19,6 +19,13 @@ describe('deployment blocks', () => {
       [null, /must be an object/],
       [{ ...directive, id: 'a b' }, /deployment\.id/],
       [{ ...directive, model: '../x' }, /deployment\.model/],
+      // Names become directories of the edge (`<dataDir>/models/<name>/`): `.` and `..` would leave it.
+      [{ ...directive, model: '..' }, /deployment\.model must be a model name/],
+      [{ ...directive, model: '.' }, /deployment\.model must be a model name/],
+      [
+        { ...directive, device: { model: '..', version: 1, sha256, bytes: 9 } },
+        /deployment\.device\.model must be a model name/,
+      ],
       [{ ...directive, version: 0 }, /deployment\.version/],
       [{ ...directive, sha256: 'A'.repeat(64) }, /sha256/],
       [{ ...directive, bytes: 0 }, /bytes/],

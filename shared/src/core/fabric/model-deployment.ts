@@ -19,6 +19,7 @@
  * The file and its config come from the model store (`GET /v2/fogline/models/{model}/versions/{v}/file`
  * and `.../config`, with the edge's token). Both sides read these blocks only through the readers here.
  */
+import { isValidName, NAME_RULE } from '../names.ts';
 
 export interface DeploymentGate {
   /** How long the previous version runs in shadow beside the new one, on audited inputs. */
@@ -95,7 +96,6 @@ export type Reading<T> =
   | { readonly ok: false; readonly reason: string };
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
-const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 export const MAX_FAILURE_MESSAGE = 500;
 
@@ -107,9 +107,8 @@ const isVersion = (v: unknown): v is number => isCount(v) && v >= 1;
 function readModelRef(raw: unknown, at: string): ModelRef | string {
   const r = asObject(raw);
   if (!r) return `${at} must be an object { model, version }`;
-  if (typeof r.model !== 'string' || !NAME_PATTERN.test(r.model)) {
-    return `${at}.model must be 1-64 chars of [A-Za-z0-9._-]`;
-  }
+  // The name becomes a directory of the edge (`<dataDir>/models/<name>/`): never `.` or `..`.
+  if (!isValidName(r.model)) return `${at}.model must be a model name (${NAME_RULE})`;
   if (!isVersion(r.version)) return `${at}.version must be an integer >= 1`;
   return { model: r.model, version: r.version };
 }
@@ -125,7 +124,13 @@ function readGate(raw: unknown): DeploymentGate | string {
   return Object.freeze({ shadowMs: g.shadowMs, minPaired: g.minPaired, maxDrop: g.maxDrop });
 }
 
-function readModelFile(raw: unknown, at: string): ModelFile | string {
+/** Validates an untrusted model file `{ model, version, sha256, bytes }` (`at` names it in the reason); never throws. */
+export function readModelFile(raw: unknown, at = 'file'): Reading<ModelFile> {
+  const file = modelFileOf(raw, at);
+  return typeof file === 'string' ? { ok: false, reason: file } : { ok: true, value: file };
+}
+
+function modelFileOf(raw: unknown, at: string): ModelFile | string {
   const ref = readModelRef(raw, at);
   if (typeof ref === 'string') return ref;
   const f = raw as Record<string, unknown>;
@@ -143,7 +148,7 @@ export function readDeploymentDirective(raw: unknown): Reading<DeploymentDirecti
   if (typeof d.id !== 'string' || !ID_PATTERN.test(d.id)) {
     return { ok: false, reason: 'deployment.id must be 1-64 chars of [A-Za-z0-9._:-]' };
   }
-  const file = readModelFile(d, 'deployment');
+  const file = modelFileOf(d, 'deployment');
   if (typeof file === 'string') return { ok: false, reason: file };
   const directive: { -readonly [K in keyof DeploymentDirective]: DeploymentDirective[K] } = {
     id: d.id,
@@ -155,7 +160,7 @@ export function readDeploymentDirective(raw: unknown): Reading<DeploymentDirecti
     directive.gate = gate;
   }
   if (d.device !== undefined) {
-    const device = readModelFile(d.device, 'deployment.device');
+    const device = modelFileOf(d.device, 'deployment.device');
     if (typeof device === 'string') return { ok: false, reason: device };
     directive.device = device;
   }

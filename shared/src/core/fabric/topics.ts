@@ -2,13 +2,13 @@
  * MQTT topics of fogline (docs/design.md "Protocols"). Every topic lives under `fogline/v1/`.
  * Ids are validated before they reach a topic, so a topic never contains `+`, `#` or `/` from an id.
  */
+import { isValidName } from '../names.ts';
+
 export const TOPIC_PREFIX = 'fogline/v1';
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-/** Device, edge and API-key ids: 1–64 chars of [A-Za-z0-9._-], starting alphanumeric. */
+/** Device, edge and API-key ids: the one name rule of names.ts (1–64 chars, starting alphanumeric). */
 export function isValidId(id: unknown): id is string {
-  return typeof id === 'string' && ID_PATTERN.test(id);
+  return isValidName(id);
 }
 
 /**
