@@ -141,6 +141,15 @@ describe('model repository', () => {
     expect(err.message).toMatch(pattern);
   });
 
+  it('rejects a model directory whose name breaks the name rule (hidden, leading underscore), naming it', async () => {
+    for (const name of ['.digits', '_digits']) {
+      const err = await loadError(scratchRepo(() => {}, name));
+      expect(err.code).toBe('INVALID_ARG');
+      expect(err.message).toContain(name);
+      expect(err.message).toMatch(/starting with a letter or digit/);
+    }
+  });
+
   it('rejects a config that is not JSON', async () => {
     const dir = scratchRepo(() => {});
     writeFileSync(join(dir, 'digits-mid', 'config.json'), '{ nope');

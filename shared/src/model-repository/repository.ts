@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { FoglineError } from '../core/errors.ts';
 import { type OipBackend, parseModelBackend } from '../core/model-backend.ts';
 import { configFieldFail, type ModelConfig, parseModelConfig } from '../core/model-config.ts';
+import { checkName } from '../core/names.ts';
 
 /** `<repo>/models`, found relative to this source file so it works from any cwd. */
 export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
@@ -55,6 +56,9 @@ export async function loadModelEntry(
   name: string,
   resolveBackend?: BackendResolver,
 ): Promise<ModelEntry> {
+  // The name goes into topics, URLs, reports and the edge's paths (core/names.ts): refused here, at
+  // the repository, rather than by whoever reads it next.
+  checkName(`model directory ${join(repoDir, name)}: the model name`, name);
   const dir = join(repoDir, name);
   const configFile = join(dir, 'config.json');
   let text: string;
