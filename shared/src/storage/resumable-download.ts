@@ -188,7 +188,13 @@ async function receive(
     throw invalid(d.words.declaredTooLarge(from + Number(declared)), 'bytes');
   }
   // Emptied before the new ETag is written: the bytes of another file never carry it.
-  const file = await openFile(partialPathOf(d.target), from === 0 ? 'w' : 'a', PRIVATE_FILE_MODE);
+  const file = await openFile(partialPathOf(d.target), from === 0 ? 'w' : 'a', PRIVATE_FILE_MODE).catch(
+    (err: unknown) => {
+      body.stop(); // nowhere to write: the body is not read on
+      answer.cancel();
+      throw err;
+    },
+  );
   const cancelIdle = () => answer.cancel();
   idle.signal.addEventListener('abort', cancelIdle, { once: true });
   let size = from;
