@@ -8,12 +8,12 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BackoffOptions, encodeDeviceModelManifest } from '@fogline/shared';
-import { fileAnswer } from '@fogline/shared/testing';
+import { cutOnceHeld, fileAnswer } from '@fogline/shared/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { nodeModelDownloads } from './model-download-node.ts';
 import { DEFAULT_MODEL_PATH } from './model-source-node.ts';
@@ -61,32 +61,13 @@ async function edgeFiles(
     res.writeHead(ok, headers);
     if (cuts-- <= 0) return res.end(body);
     const from = ok === 206 ? file.length - body.length : 0;
-    res.write(body.subarray(0, cutAfter), () => void cutOnceKept(res, from + cutAfter));
+    // The link breaks once the device holds the bytes sent (cutOnceHeld).
+    res.write(body.subarray(0, cutAfter), () => void cutOnceHeld(res, partial(), from + cutAfter));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/device-models/digits-tiny`;
   return { asked, paths, url: `${base}/2/model.onnx`, base };
-}
-
-/**
- * The link breaks once the device holds the `size` bytes sent: its partial has them. Cut earlier, a
- * busy device may not have read them all off the socket yet, and a broken answer's unread bytes are
- * lost (it would keep fewer, and resume from there). Cut anyway after 5 s: the test then fails on what
- * the partial holds.
- */
-async function cutOnceKept(res: ServerResponse, size: number): Promise<void> {
-  const until = Date.now() + 5_000;
-  while (partialSize() < size && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-  res.socket?.destroy();
-}
-
-function partialSize(): number {
-  try {
-    return statSync(partial()).size;
-  } catch {
-    return 0; // none yet, or dropped
-  }
 }
 
 /** Version `v` of the model as another file of the same length (its last byte is `v`). */

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelFile } from '@fogline/shared';
-import { fileAnswer } from '@fogline/shared/testing';
+import { cutOnceHeld, fileAnswer } from '@fogline/shared/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeviceModelService, type DeviceModelStatus } from './device-model-service.ts';
 
@@ -40,9 +40,9 @@ afterEach(() => {
 
 /**
  * The store: every version's file is `bytes`, with ranges, no config. The first `failures.length`
- * file requests of version 3 fail as listed (`cut`: 1000 bytes then the connection drops; 403, 503:
- * that status; `held 503` and `held`: a 503 or the file once the test calls `release()`); version 4
- * answers after `slowMs`.
+ * file requests of version 3 fail as listed (`cut`: 1000 bytes, then the connection drops once the
+ * edge's partial holds them; 403, 503: that status; `held 503` and `held`: a 503 or the file once the
+ * test calls `release()`); version 4 answers after `slowMs`.
  * `asked` has `version range` of every file request.
  */
 async function store(failures: ('cut' | 403 | 503 | 'held 503' | 'held')[], slowMs = 0) {
@@ -62,7 +62,8 @@ async function store(failures: ('cut' | 403 | 503 | 'held 503' | 'held')[], slow
     const { status, headers, body } = fileAnswer(req, bytes, ETAG);
     res.writeHead(status, headers);
     if (failure === undefined) return res.end(body);
-    res.write(body.subarray(0, 1000), () => setTimeout(() => res.socket?.destroy(), 50));
+    const sent = bytes.length - body.length + 1000;
+    res.write(body.subarray(0, 1000), () => void cutOnceHeld(res, `${modelFile(v3)}.partial`, sent));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

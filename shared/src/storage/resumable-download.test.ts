@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { byteRangeOf, contentRangeOf } from '../core/byte-range.ts';
 import { FoglineError } from '../core/errors.ts';
 import {
+  answerOfResponse,
   type DownloadWords,
   downloadResumable,
   partialPathOf,
@@ -40,9 +41,17 @@ afterEach(async () => {
 
 /**
  * Serves `file.bytes` with ranges; the next `cuts` answers are cut after `cutAfter` body bytes (or,
- * with `stall`, send nothing more).
+ * with `stall`, send nothing more). With `busyMs`, the cut comes at once, the process held busy that
+ * long first (server and client are one process): the bytes and the end of the connection are then
+ * both waiting on the client's socket when it next reads.
  */
-async function fileServer(file: { bytes: Uint8Array; cutAfter?: number; cuts?: number; stall?: boolean }) {
+async function fileServer(file: {
+  bytes: Uint8Array;
+  cutAfter?: number;
+  cuts?: number;
+  stall?: boolean;
+  busyMs?: number;
+}) {
   const seen: { range?: string; ifRange?: string | string[]; status: number }[] = [];
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const etag = `"${sha256(file.bytes)}"`;
@@ -70,9 +79,11 @@ async function fileServer(file: { bytes: Uint8Array; cutAfter?: number; cuts?: n
     });
     if (file.cuts && file.cutAfter !== undefined) {
       file.cuts -= 1;
-      // Cut once the client has had time to take what came (a reset drops what it has not read).
       res.write(body.subarray(0, file.cutAfter), () => {
-        if (!file.stall) setTimeout(() => res.socket?.destroy(), 100);
+        if (file.stall) return;
+        if (file.busyMs === undefined) return void setTimeout(() => res.socket?.destroy(), 100);
+        for (const until = Date.now() + file.busyMs; Date.now() < until; ) {} // busy: nothing read
+        res.socket?.destroy();
       });
     } else res.end(body);
   });
@@ -89,11 +100,14 @@ const words: DownloadWords = {
   sha256: (got) => `sha256 ${got}`,
 };
 
-/** One try: GET `url` with fetch, into `<dir>/model.onnx`, for the file `expected`. */
+type Transport = 'fetch' | 'node:http';
+
+/** One try: GET `url` with fetch (or node:http), into `<dir>/model.onnx`, for the file `expected`. */
 function download(
   url: string,
   expected: Uint8Array = FILE,
   more: Pick<ResumableDownload, 'idleTimeoutMs' | 'progress'> = {},
+  transport: Transport = 'fetch',
 ) {
   return downloadResumable({
     ...more,
@@ -101,17 +115,30 @@ function download(
     bytes: expected.length,
     sha256: sha256(expected),
     words,
-    open: async (headers, signal) => {
-      const response = await fetch(url, { headers, signal });
-      return {
-        status: response.status,
-        header: (name) => response.headers.get(name) ?? undefined,
-        body: (response.body ?? new ReadableStream()) as unknown as AsyncIterable<Uint8Array>,
-        cancel: () => void response.body?.cancel().catch(() => {}),
-      };
-    },
+    open: transport === 'fetch' ? openWithFetch(url) : openWithNodeHttp(url),
   });
 }
+
+const openWithFetch =
+  (url: string): ResumableDownload['open'] =>
+  async (headers, signal) => {
+    const response = await fetch(url, { headers, signal });
+    return {
+      status: response.status,
+      header: (name) => response.headers.get(name) ?? undefined,
+      body: (response.body ?? new ReadableStream()) as unknown as AsyncIterable<Uint8Array>,
+      cancel: () => void response.body?.cancel().catch(() => {}),
+    };
+  };
+
+const openWithNodeHttp =
+  (url: string): ResumableDownload['open'] =>
+  (headers, signal) =>
+    new Promise((resolve, reject) => {
+      const req = request(url, { headers, signal }, (res) => resolve(answerOfResponse(res)));
+      req.on('error', reject);
+      req.end();
+    });
 
 const target = () => join(dir, 'model.onnx');
 const partial = () => partialPathOf(target());
@@ -133,6 +160,28 @@ describe('downloadResumable', () => {
     expect(existsSync(partial())).toBe(false);
     expect(existsSync(`${partial()}.json`)).toBe(false);
   });
+
+  it.each<Transport>(['fetch', 'node:http'])(
+    '%s: a cut while the process is busy keeps every byte sent before it; the next try asks for the rest',
+    async (transport) => {
+      const { url, seen } = await fileServer({ bytes: FILE, cutAfter: 5000, cuts: 1, busyMs: 50 });
+      await expect(download(url, FILE, {}, transport)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      expect(statSync(partial()).size).toBe(5000);
+      expect(readFileSync(partial()).equals(Buffer.from(FILE.subarray(0, 5000)))).toBe(true);
+      expect(JSON.parse(readFileSync(`${partial()}.json`, 'utf8'))).toEqual({
+        etag: `"${sha256(FILE)}"`,
+        sha256: sha256(FILE),
+        bytes: FILE.length,
+      });
+
+      await download(url, FILE, {}, transport);
+      expect(Buffer.from(readFileSync(target())).equals(Buffer.from(FILE))).toBe(true);
+      expect(seen).toEqual([
+        { status: 200 },
+        { range: 'bytes=5000-', ifRange: `"${sha256(FILE)}"`, status: 206 },
+      ]);
+    },
+  );
 
   it('a file that changed between tries (If-Range no longer matches) comes whole and is installed', async () => {
     // The first try gets the start of other bytes (a damaged copy on the server), then it is fixed.

@@ -10,8 +10,11 @@
  * - A try with a partial asks `Range: bytes=<size>-` with `If-Range: <etag>` (RFC 9110 §13.1.5):
  *   206 from `<size>` appends; 200 (the file changed, or the server ignores ranges) starts again
  *   from byte 0; 416, or a 206 from elsewhere, drops the partial and asks for the whole file once.
- * - A body that breaks off keeps what came (`words.broken`): the next try resumes. A 200 without a
- *   strong ETag is kept too but not resumed (nothing to ask If-Range with).
+ * - A body that breaks off keeps what came (`words.broken`): the next try resumes. Every byte that
+ *   came before the break is written first, those the transport still held included (the body is
+ *   read as it comes, up to READ_AHEAD_BYTES ahead of the disk: a transport drops what it holds
+ *   unread at a break). A 200 without a strong ETag is kept too but not resumed (nothing to ask
+ *   If-Range with).
  * - With `idleTimeoutMs`, a try with no byte for that long (waiting for the answer, or between two
  *   pieces of its body) is abandoned as broken (`words.broken`): the partial is kept.
  * - With `progress`, the bytes in the partial (resumed ones included) are reported at most every
@@ -114,7 +117,7 @@ export async function downloadResumable(d: ResumableDownload): Promise<void> {
         answer.cancel();
         throw d.words.refused(answer.status);
       }
-      await receive(d, answer, from, idle);
+      await receive(d, answer, readAhead(answer.body, idle.touch), from, idle);
       idle.stop();
       d.progress?.verifying?.();
       await install(d);
@@ -173,26 +176,25 @@ function startOf(answer: DownloadAnswer, asked: number | undefined): number | 'r
 async function receive(
   d: ResumableDownload,
   answer: DownloadAnswer,
+  body: BodyReadAhead,
   from: number,
   idle: IdleWatch,
 ): Promise<void> {
-  const partial = partialPathOf(d.target);
   const declared = answer.header('content-length');
   if (declared !== undefined && d.words.declaredTooLarge && from + Number(declared) > d.bytes) {
+    body.stop();
     answer.cancel();
     await discardPartial(d.target);
     throw invalid(d.words.declaredTooLarge(from + Number(declared)), 'bytes');
   }
-  if (from === 0) {
-    const etag = answer.header('etag');
-    const state: PartialState = {
-      etag: etag?.startsWith('"') ? etag : undefined,
-      sha256: d.sha256,
-      bytes: d.bytes,
-    };
-    await writePrivateFile(statePathOf(d.target), JSON.stringify(state));
-  }
-  const file = await openFile(partial, from === 0 ? 'w' : 'a', PRIVATE_FILE_MODE);
+  // Emptied before the new ETag is written: the bytes of another file never carry it.
+  const file = await openFile(partialPathOf(d.target), from === 0 ? 'w' : 'a', PRIVATE_FILE_MODE).catch(
+    (err: unknown) => {
+      body.stop(); // nowhere to write: the body is not read on
+      answer.cancel();
+      throw err;
+    },
+  );
   const cancelIdle = () => answer.cancel();
   idle.signal.addEventListener('abort', cancelIdle, { once: true });
   let size = from;
@@ -200,12 +202,17 @@ async function receive(
   let reported = { bytes: size, at: Date.now() };
   try {
     await file.chmod(PRIVATE_FILE_MODE);
+    if (from === 0) await writeState(d, answer.header('etag'));
     try {
-      for await (const chunk of answer.body) {
-        idle.touch();
-        size += chunk.byteLength;
-        if (size > d.bytes) throw invalid(d.words.tooLarge(size), 'bytes');
-        await file.write(chunk);
+      // What came before a break is taken (and written) before the break is.
+      for (let pieces = await body.take(); pieces.length > 0; pieces = await body.take()) {
+        for (const piece of pieces) {
+          size += piece.byteLength;
+          if (size > d.bytes) throw invalid(d.words.tooLarge(size), 'bytes');
+        }
+        const wanted = pieces.reduce((n, piece) => n + piece.byteLength, 0);
+        const { bytesWritten } = await file.writev(pieces);
+        if (bytesWritten !== wanted) throw new Error(`wrote ${bytesWritten} of ${wanted} bytes`);
         if (
           progress &&
           (size - reported.bytes >= progress.everyBytes || Date.now() - reported.at >= progress.everyMs)
@@ -223,6 +230,7 @@ async function receive(
     }
     progress?.received(size);
   } catch (err) {
+    body.stop();
     answer.cancel();
     if ((err as FoglineError).code === 'INVALID_ARG') await discardPartial(d.target);
     throw err;
@@ -230,6 +238,93 @@ async function receive(
     idle.signal.removeEventListener('abort', cancelIdle);
     await file.close();
   }
+}
+
+/** `.partial.json` for a partial from byte 0: the file it is for, and the ETag its bytes belong to. */
+function writeState(d: ResumableDownload, etag: string | undefined): Promise<void> {
+  const state: PartialState = {
+    etag: etag?.startsWith('"') ? etag : undefined,
+    sha256: d.sha256,
+    bytes: d.bytes,
+  };
+  return writePrivateFile(statePathOf(d.target), JSON.stringify(state));
+}
+
+/**
+ * An answer's body, read as it comes and held until written, up to READ_AHEAD_BYTES ahead of the
+ * disk. A transport drops what it holds unread when the connection breaks (a ReadableStream that
+ * errors empties its queue, a destroyed IncomingMessage its buffer), so a read is kept waiting on it
+ * from the moment the answer is there: a piece that came before the break is here, not there.
+ */
+interface BodyReadAhead {
+  /**
+   * The pieces that came since the last take (waits for one); [] once the body ended. The error that
+   * broke the body off is thrown once every piece before it was taken.
+   */
+  take(): Promise<Uint8Array[]>;
+  /** No more is read: the body is given up (its transport is cancelled by the caller). */
+  stop(): void;
+}
+
+/**
+ * Beyond this much held in memory the body is not read until the disk takes it, and the transport's
+ * backpressure slows the link; a break then can still drop what the transport holds (its own buffer).
+ */
+const READ_AHEAD_BYTES = 1024 * 1024;
+
+function readAhead(body: AsyncIterable<Uint8Array>, onPiece: () => void): BodyReadAhead {
+  const pieces = body[Symbol.asyncIterator]();
+  const held: Uint8Array[] = [];
+  let heldBytes = 0;
+  let reading = false;
+  let ended: { readonly error?: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const read = () => {
+    if (reading || ended || heldBytes >= READ_AHEAD_BYTES) return;
+    reading = true;
+    pieces.next().then(
+      (next) => {
+        reading = false;
+        if (ended) return; // stopped
+        if (next.done) ended = {};
+        else {
+          held.push(next.value);
+          heldBytes += next.value.byteLength;
+          onPiece();
+          read(); // at once: the next piece finds a read waiting
+        }
+        wake?.();
+      },
+      (error: unknown) => {
+        reading = false;
+        if (ended) return; // stopped
+        ended = { error: error ?? new Error('the body broke off') };
+        wake?.();
+      },
+    );
+  };
+  read();
+  return {
+    async take() {
+      while (held.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      if (held.length > 0) {
+        const taken = held.splice(0);
+        heldBytes = 0;
+        read();
+        return taken;
+      }
+      if (ended && 'error' in ended) throw ended.error;
+      return [];
+    },
+    stop() {
+      ended ??= {};
+      held.length = 0;
+      Promise.resolve()
+        .then(() => pieces.return?.())
+        .catch(() => {});
+    },
+  };
 }
 
 /** Checks the whole partial and renames it into place; deletes it when it is not the file. */
