@@ -133,6 +133,17 @@ describe('fogline cloud / fogline keys (processes)', () => {
     expect((await infer()).status).toBe(401);
   }, 90_000); // four CLI processes, each starting Node and its imports: slow on a loaded 2-core box
 
+  it('refuses an id of "." or ".." in one line before any request (a URL would resolve it to another route)', async () => {
+    const refused = await Promise.all([
+      fogline('edges', 'revoke', '..', '--data-dir', dataDir).catch((e) => e),
+      fogline('models', 'versions', '.', '--data-dir', dataDir).catch((e) => e),
+    ]);
+    expect(refused.map((r) => [r.code, r.stderr.trim()])).toEqual([
+      [1, 'fogline: edge id ".." cannot be a segment of a URL path'],
+      [1, 'fogline: model name "." cannot be a segment of a URL path'],
+    ]);
+  }, 60_000);
+
   it('refuses a taken port in one line naming the port and the flag; --no-auth warns loudly', async () => {
     const port = String(cloud.ready.http.port);
     const clash = await fogline(

@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { codeForHttpStatus, FoglineError } from '@fogline/shared';
+import { codeForHttpStatus, FoglineError, urlSegment } from '@fogline/shared';
 import { readAdminToken } from './auth/admin-token.ts';
 import type {
   AuditRateBody,
@@ -107,7 +107,7 @@ export class CloudAdminClient {
   }
 
   async revokeKey(name: string): Promise<KeyView> {
-    return (await this.call('DELETE', `/api/keys/${encodeURIComponent(name)}`)) as KeyView;
+    return (await this.call('DELETE', `/api/keys/${urlSegment('key name', name)}`)) as KeyView;
   }
 
   /** Enrols an edge; `token` is shown only here (its MQTT password and HTTP credential). */
@@ -120,12 +120,12 @@ export class CloudAdminClient {
   }
 
   async getEdge(id: string): Promise<EdgeView> {
-    return (await this.call('GET', `/api/edges/${encodeURIComponent(id)}`)) as EdgeView;
+    return (await this.call('GET', `/api/edges/${urlSegment('edge id', id)}`)) as EdgeView;
   }
 
   /** Revokes an edge: disconnected from the cloud broker, its token refused from the next request. */
   async revokeEdge(id: string): Promise<EdgeView> {
-    return (await this.call('DELETE', `/api/edges/${encodeURIComponent(id)}`)) as EdgeView;
+    return (await this.call('DELETE', `/api/edges/${urlSegment('edge id', id)}`)) as EdgeView;
   }
 
   /**
@@ -149,7 +149,7 @@ export class CloudAdminClient {
 
   /** Revokes a device; its edge disconnects it within seconds (the cloud broker at once, if edgeless). */
   async revokeDevice(id: string): Promise<DeviceView> {
-    return (await this.call('DELETE', `/api/devices/${encodeURIComponent(id)}`)) as DeviceView;
+    return (await this.call('DELETE', `/api/devices/${urlSegment('device id', id)}`)) as DeviceView;
   }
 
   /**
@@ -172,7 +172,7 @@ export class CloudAdminClient {
     if (push.config !== undefined) {
       headers[MODEL_CONFIG_HEADER] = Buffer.from(JSON.stringify(push.config)).toString('base64url');
     }
-    const path = `/api/store/models/${encodeURIComponent(push.name)}/versions${query}`;
+    const path = `/api/store/models/${urlSegment('model name', push.name)}/versions${query}`;
     const res = await this.send(path, {
       method: 'POST',
       headers,
@@ -184,7 +184,7 @@ export class CloudAdminClient {
   }
 
   async modelVersions(name: string): Promise<ModelVersionView[]> {
-    const path = `/api/store/models/${encodeURIComponent(name)}/versions`;
+    const path = `/api/store/models/${urlSegment('model name', name)}/versions`;
     return ((await this.call('GET', path)) as { versions: ModelVersionView[] }).versions;
   }
 
@@ -211,27 +211,34 @@ export class CloudAdminClient {
   }
 
   async policy(edgeId: string): Promise<PolicyView> {
-    return (await this.call('GET', `/api/edges/${encodeURIComponent(edgeId)}/policy`)) as PolicyView;
+    return (await this.call('GET', `/api/edges/${urlSegment('edge id', edgeId)}/policy`)) as PolicyView;
   }
 
   async policyChanges(edgeId: string, limit?: number): Promise<PolicyChangeView[]> {
     const q = limit === undefined ? '' : `?limit=${limit}`;
-    const path = `/api/edges/${encodeURIComponent(edgeId)}/policy/changes${q}`;
+    const path = `/api/edges/${urlSegment('edge id', edgeId)}/policy/changes${q}`;
     return ((await this.call('GET', path)) as { changes: PolicyChangeView[] }).changes;
   }
 
   /** Sets `policy` as the edge's routing and pins it (the controller is off for the edge). */
   async pinPolicy(edgeId: string, policy: PinBody): Promise<PolicyView> {
-    return (await this.call('PUT', `/api/edges/${encodeURIComponent(edgeId)}/policy`, policy)) as PolicyView;
+    return (await this.call(
+      'PUT',
+      `/api/edges/${urlSegment('edge id', edgeId)}/policy`,
+      policy,
+    )) as PolicyView;
   }
 
   async unpinPolicy(edgeId: string): Promise<PolicyView> {
-    return (await this.call('DELETE', `/api/edges/${encodeURIComponent(edgeId)}/policy/pin`)) as PolicyView;
+    return (await this.call(
+      'DELETE',
+      `/api/edges/${urlSegment('edge id', edgeId)}/policy/pin`,
+    )) as PolicyView;
   }
 
   /** Sets the operator's audit rate of the edge's devices; null clears it (back to the edge's own). */
   async setAuditRate(edgeId: string, body: AuditRateBody | null): Promise<PolicyView> {
-    const path = `/api/edges/${encodeURIComponent(edgeId)}/policy/audit-rate`;
+    const path = `/api/edges/${urlSegment('edge id', edgeId)}/policy/audit-rate`;
     return (await (body === null ? this.call('DELETE', path) : this.call('PUT', path, body))) as PolicyView;
   }
 
@@ -249,13 +256,13 @@ export class CloudAdminClient {
 
   /** One deployment with each edge's stage, state, progress and failure. */
   async deployment(id: string): Promise<DeploymentView> {
-    const path = `/api/deployments/${encodeURIComponent(id)}`;
+    const path = `/api/deployments/${urlSegment('deployment id', id)}`;
     return ((await this.call('GET', path)) as { deployment: DeploymentView }).deployment;
   }
 
   /** Rolls a deployment back: new deployments of the previous versions for the edges that moved. */
   async rollbackDeployment(id: string): Promise<{ rolledBack: DeploymentView; rollbacks: DeploymentView[] }> {
-    const path = `/api/deployments/${encodeURIComponent(id)}/rollback`;
+    const path = `/api/deployments/${urlSegment('deployment id', id)}/rollback`;
     return (await this.call('POST', path)) as { rolledBack: DeploymentView; rollbacks: DeploymentView[] };
   }
 

@@ -112,6 +112,30 @@ describe('fogline init', () => {
   );
 
   it(
+    '--name makes directory names of the one name rule: one that leaves the repository or is too long writes nothing',
+    async () => {
+      const repo = join(scratch(), 'repo');
+      // 60 characters + "-large" is 66: a name the repository's loader (and the cloud, the edges) refuse.
+      const long = 'a'.repeat(60);
+      const refused = await fogline('init', repo, ...DIGITS_FILES, '--name', long);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toBe(
+        `fogline: --name "${long}" makes the model name "${long}-tiny": a model name is 1–64 characters: letters, digits, '.', '_', '-'; starting with a letter or digit`,
+      );
+      expect(existsSync(repo)).toBe(false);
+      const files = {
+        device: digits('digits-tiny'),
+        edge: digits('digits-mid'),
+        cloud: digits('digits-large'),
+      };
+      for (const prefix of ['../escaped', '.hidden', 'a/b', '']) {
+        await expect(planModelRepository({ files, prefix })).rejects.toMatchObject({ code: 'INVALID_ARG' });
+      }
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
     'writes nothing when a file is not ONNX or the tiers disagree on classes, and says which file',
     async () => {
       const work = scratch();

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { buildModel, DataType, encodeModel, makeNode, tensorValueInfo } from '@fogline/toolchain';
 import { smallCnn } from '@fogline/toolchain/testing';
 import * as ort from 'onnxruntime-node';
@@ -54,6 +55,32 @@ describe('fogline quantize on a user model', () => {
     expect(report.comparisons[0]).toMatchObject({ source: join(dir, 'cal.json'), count: 64 });
     expect(report.comparisons[0].agreement).toBeGreaterThanOrEqual(0.9);
     expect(await readFile(join(dir, 'report.md'), 'utf8')).toMatch(/top-1 agreement/);
+  });
+
+  it('--into refuses a copy whose name the repository would refuse, before quantizing or writing', async () => {
+    // 60 characters + "-int8" is 65: past the one name rule (the loader, the cloud and edges refuse it).
+    const name = 'a'.repeat(60);
+    const repo = join(dir, 'repo');
+    await mkdir(join(repo, name, '1'), { recursive: true });
+    await copyFile(
+      join(DEFAULT_MODELS_DIR, 'digits-tiny', '1', 'model.onnx'),
+      join(repo, name, '1', 'model.onnx'),
+    );
+    const config = JSON.parse(await readFile(join(DEFAULT_MODELS_DIR, 'digits-tiny', 'config.json'), 'utf8'));
+    await writeFile(join(repo, name, 'config.json'), JSON.stringify({ ...config, name }));
+    const r = await fogline(
+      'quantize',
+      join(repo, name, '1', 'model.onnx'),
+      '--into',
+      repo,
+      '--mode',
+      'dynamic',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      `fogline: --into: the quantized copy's name "${name}-int8" must match /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/ (1–64 characters: letters, digits, '.', '_', '-'; starting with a letter or digit)`,
+    );
+    expect(existsSync(join(repo, `${name}-int8`))).toBe(false);
   });
 
   it('dynamic mode needs no calibration data', async () => {

@@ -10,7 +10,8 @@
  * Private like the data dir (docs/security.md "Data directory"): the archive is written 0600, and a
  * restore leaves directories 0700 and files 0600 whatever the archive or the umask say. A restore
  * extracts into a staging folder inside the target first, so a bad archive changes nothing; it
- * refuses a non-empty target unless `force`, and a target a cloud runs on always.
+ * refuses a non-empty target unless `force`, and a target a cloud runs on always. An archive with an
+ * entry that would land outside the data dir (absolute, `..`) or a link is refused whole (tar slip).
  */
 import { randomBytes } from 'node:crypto';
 import { Stats } from 'node:fs';
@@ -18,7 +19,13 @@ import { chmod, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FoglineError } from '@fogline/shared';
-import { mkdirPrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, tightenTree } from '@fogline/shared/storage';
+import {
+  mkdirPrivate,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+  pathEscapeOf,
+  tightenTree,
+} from '@fogline/shared/storage';
 import { create as createTar, extract as extractTar } from 'tar';
 import { ADMIN_TOKEN_FILE } from '../auth/admin-token.ts';
 import { CLOUD_STATE_FILE, type CloudState } from '../state-file.ts';
@@ -123,22 +130,32 @@ export async function restoreDataDir(
   const staging = join(dir, `${STAGING_PREFIX}${randomBytes(4).toString('hex')}`);
   await mkdirPrivate(staging);
   let count = 0;
+  /** The first entry refused (tar slip: docs/security.md "Paths from outside"); nothing is restored. */
+  let refused: { path: string; why: string } | undefined;
   try {
     try {
       await extractTar({
         file: archive,
         cwd: staging,
+        // Any warning (an entry tar would strip or skip) fails the restore; never preservePaths.
         strict: true,
-        // Files and directories only: a link in an archive could point anywhere.
-        filter: (_path, entry) => {
-          const type = 'type' in entry ? entry.type : '';
-          const keep = type === 'File' || type === 'OldFile' || type === 'Directory';
-          if (keep) count += 1;
-          return keep;
+        filter: (path, entry) => {
+          const why = entryRefusal(path, 'type' in entry ? entry.type : '');
+          if (why !== undefined) refused ??= { path, why };
+          if (refused !== undefined) return false; // this entry, and all after the first refused
+          count += 1;
+          return true;
         },
       });
     } catch (cause) {
       throw new FoglineError('INVALID_ARG', `${archive} is not a readable .tar.gz backup`, { cause });
+    }
+    if (refused !== undefined) {
+      throw new FoglineError(
+        'INVALID_ARG',
+        `${archive} is not a fogline data-dir backup: its entry ${JSON.stringify(refused.path)} ${refused.why}; nothing was restored`,
+        { details: { file: archive, entry: refused.path } },
+      );
     }
     if (!(await holdsCloudData(staging))) {
       throw new FoglineError(
@@ -154,6 +171,19 @@ export async function restoreDataDir(
   }
   await chmod(dir, PRIVATE_DIR_MODE);
   return { dataDir: dir, entries: count, replaced: existing.length > 0 };
+}
+
+/**
+ * Why an archive entry is refused: a backup holds files and directories under the data dir, so an
+ * entry that would land outside it (absolute, `..`) or a link (which could point anywhere, and
+ * files after it through it) is not one of ours.
+ */
+function entryRefusal(path: string, type: string): string | undefined {
+  const outside = pathEscapeOf(path);
+  if (outside !== undefined) return `${outside} (it would land outside the data dir)`;
+  if (type === 'File' || type === 'OldFile' || type === 'ContiguousFile' || type === 'Directory')
+    return undefined;
+  return `is a ${type === '' ? 'special entry' : type} (a backup holds files and directories only)`;
 }
 
 async function holdsCloudData(dir: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addModel, makeModelRepo } from '../testing/cloud-fixture.ts';
@@ -35,9 +35,20 @@ describe('ModelServer (model lifecycle)', () => {
   it('tells unknown models (NOT_FOUND) from unloaded ones (UNAVAILABLE)', async () => {
     expect(() => server.resolve('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
     await expect(server.load('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(server.load('../digits-tiny')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    for (const outside of ['../digits-tiny', '..', '.', 'a/b', 'a\\b', '.hidden']) {
+      await expect(server.load(outside)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    }
     expect(() => server.resolve('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
     expect(() => server.resolve('digits-tiny', 2)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  it("serves a model whose name has '..' inside it (one directory, a name the store and edges accept)", async () => {
+    addModel(repo, 'digits..v2', 1, 'digits-tiny');
+    const file = join(repo, 'digits..v2', 'config.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"name": "digits-tiny"', '"name": "digits..v2"'));
+    const loaded = await server.load('digits..v2');
+    expect(loaded.version).toBe(1);
+    expect(server.resolve('digits..v2').version).toBe(1);
   });
 
   it('swaps to the newest version on load and retires the old one after its queue', async () => {

@@ -24,3 +24,4 @@ export * from './tensor-values.ts';
 export * from './token-bucket.ts';
 export * from './token-buckets.ts';
 export * from './traceparent.ts';
+export * from './url-segment.ts';

@@ -38,6 +38,10 @@ describe('model backend', () => {
     [{ ...base, url: 'triton:8000' }, 'field "backend.url" must be an http:// or https:// URL'],
     [{ ...base, url: 'http://u:secret@triton' }, 'field "backend.url" must not hold credentials'],
     [{ ...base, model: 'a/b' }, 'field "backend.model" must be the remote model name'],
+    // `v2/models/../ready` would ask the remote's `v2/ready`: a dot segment is resolved away.
+    [{ ...base, model: '..' }, 'field "backend.model" must be the remote model name'],
+    [{ ...base, model: '.' }, 'field "backend.model" must be the remote model name'],
+    [{ ...base, version: '..' }, 'field "backend.version" must be a version string'],
     [{ ...base, timeout_ms: 0 }, 'field "backend.timeout_ms" must be an integer in 1..600000'],
     [
       { ...base, headers: { 'bad name': 'x' } },

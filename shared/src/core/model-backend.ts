@@ -8,6 +8,7 @@
  * error message: errors name the header and the variable only.
  */
 import { FoglineError } from './errors.ts';
+import { isDotSegment } from './url-segment.ts';
 
 export const BACKEND_KINDS = ['oip'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];
@@ -47,12 +48,16 @@ export function parseModelBackend(raw: unknown, fail: (field: string, problem: s
   if (b.kind !== 'oip')
     fail('backend.kind', `must be one of ${BACKEND_KINDS.map((k) => `"${k}"`).join(', ')}`);
   const url = parseUrl(b.url, fail);
-  if (typeof b.model !== 'string' || !/^[^/?#\s]{1,128}$/.test(b.model)) {
-    fail('backend.model', 'must be the remote model name (1-128 characters, no "/", "?", "#" or spaces)');
+  // A segment of the remote's URL paths: `.` and `..` would be resolved away (url-segment.ts).
+  if (typeof b.model !== 'string' || !/^[^/?#\s]{1,128}$/.test(b.model) || isDotSegment(b.model)) {
+    fail(
+      'backend.model',
+      'must be the remote model name (1-128 characters, no "/", "?", "#" or spaces, not "." or "..")',
+    );
   }
   if (
     b.version !== undefined &&
-    (typeof b.version !== 'string' || !/^[0-9A-Za-z_.-]{1,64}$/.test(b.version))
+    (typeof b.version !== 'string' || !/^[0-9A-Za-z_.-]{1,64}$/.test(b.version) || isDotSegment(b.version))
   ) {
     fail('backend.version', 'must be a version string such as "1"');
   }

@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FoglineError } from '../core/errors.ts';
 import { parseModelConfig } from '../core/model-config.ts';
+import { checkName } from '../core/names.ts';
 import { loadModelEntry, type ModelEntry } from './repository.ts';
 import { validateModelFile } from './validate.ts';
 
@@ -27,7 +28,8 @@ export interface QuantizedModelTarget {
  */
 export async function quantizedModelTarget(input: string, repoDir: string): Promise<QuantizedModelTarget> {
   const source = await sourceModel(input);
-  const name = `${source.name}-int8`;
+  // A directory of the repository: the one name rule, before anything is quantized or written.
+  const name = checkName(`--into: the quantized copy's name "${source.name}-int8"`, `${source.name}-int8`);
   const dir = join(repoDir, name);
   const keepsConfig = existsSync(join(dir, 'config.json'));
   const version = keepsConfig ? ((await loadModelEntry(repoDir, name)).latestVersion ?? 0) + 1 : 1;

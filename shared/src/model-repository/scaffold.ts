@@ -8,6 +8,7 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { FoglineError } from '../core/errors.ts';
 import { type OutputKind, parseModelConfig, type TensorSpec } from '../core/model-config.ts';
+import { isValidName, NAME_RULE } from '../core/names.ts';
 import { TIERS, type Tier } from '../core/routing/index.ts';
 import { type OnnxSignature, readSignature } from './onnx-signature.ts';
 
@@ -172,20 +173,27 @@ export async function writeModelRepository(dir: string, plan: ScaffoldPlan, forc
   }
 }
 
+/** The three model names: each a directory of the repository, so each follows the one name rule (core/names.ts). */
 function modelNames(req: ScaffoldRequest): Record<Tier, string> {
-  const valid = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
   if (req.prefix !== undefined) {
-    if (!valid.test(req.prefix)) fail(`--name "${req.prefix}" must be letters, digits, ".", "_" or "-"`);
-    return Object.fromEntries(TIERS.map((t) => [t, `${req.prefix}-${TIER_SUFFIX[t]}`])) as Record<
+    const names = Object.fromEntries(TIERS.map((t) => [t, `${req.prefix}-${TIER_SUFFIX[t]}`])) as Record<
       Tier,
       string
     >;
+    const bad = TIERS.map((t) => names[t]).find((n) => !isValidName(n));
+    if (bad !== undefined) {
+      fail(`--name "${req.prefix}" makes the model name "${bad}": a model name is ${NAME_RULE}`, {
+        field: 'name',
+        value: req.prefix,
+      });
+    }
+    return names;
   }
   const names = Object.fromEntries(
     TIERS.map((t) => [t, basename(req.files[t], extname(req.files[t]))]),
   ) as Record<Tier, string>;
   const list = TIERS.map((t) => names[t]);
-  if (new Set(list).size < 3 || list.some((n) => !valid.test(n))) {
+  if (new Set(list).size < 3 || !list.every(isValidName)) {
     fail(
       `the files are named ${list.map((n) => `"${n}"`).join(', ')}: pass --name <prefix> to name the models <prefix>-tiny, -mid and -large`,
     );

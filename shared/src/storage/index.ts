@@ -1,7 +1,9 @@
 /**
  * @fogline/shared/storage: fogline's private state on disk (data dir 0700, files 0600), and model files
- * downloaded so that a broken download resumes.
+ * downloaded so that a broken download resumes, and the one check that a path from outside stays
+ * under its directory.
  */
+export { pathEscapeOf } from './contained-path.ts';
 export { fileSha256 } from './file-sha256.ts';
 export {
   type DataDirOptions,
