@@ -24,7 +24,7 @@ import {
 } from '@fogline/shared';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import { loadDigits } from '@fogline/shared/digits';
-import { fileAnswer } from '@fogline/shared/testing';
+import { fileAnswer, freePort } from '@fogline/shared/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Device } from './device.ts';
 import { resolveDeviceSettings } from './device-options.ts';
@@ -46,9 +46,7 @@ const devices: Device[] = [];
 
 beforeEach(async () => {
   // A port nothing listens on until the test starts the broker there (it is restarted on it).
-  const probe = await createBroker({ mqttPort: 0, resolveIdentity: async () => null });
-  port = (await probe.listen()).mqttPort!;
-  await probe.close();
+  port = await freePort();
   await startEdge();
   modelDir = mkdtempSync(join(tmpdir(), 'fogline-device-callbacks-'));
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBroker, type FoglineBroker } from '@fogline/shared/broker';
 import { loadDigits } from '@fogline/shared/digits';
+import { freePort } from '@fogline/shared/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Device } from './device.ts';
 import type { CallbackErrorEvent } from './device-events.ts';
@@ -29,9 +30,7 @@ const devices: Device[] = [];
 
 beforeEach(async () => {
   // A port nothing listens on until the test starts the broker there.
-  const probe = await createBroker({ mqttPort: 0, resolveIdentity: async () => null });
-  port = (await probe.listen()).mqttPort!;
-  await probe.close();
+  port = await freePort();
   dir = join(mkdtempSync(join(tmpdir(), 'fogline-store-callbacks-')), 'queue');
 });
 

@@ -2,5 +2,6 @@
 export * from './broker-test-kit.ts';
 export { cutOnceHeld } from './cut-once-held.ts';
 export { type FileAnswer, fileAnswer } from './file-answer.ts';
+export { freePort } from './free-port.ts';
 export * from './mosquitto.ts';
 export { openSlowSocket, type SlowSocket } from './slow-socket.ts';
