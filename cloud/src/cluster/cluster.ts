@@ -85,14 +85,24 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
       return reply;
     };
     let lastError = '';
+    let lost = false;
     redis.on('error', (err: Error) => {
       // ioredis repeats the same error on every retry: one line per change.
       if (err.message !== lastError) log(`redis ${where}: ${err.message}`);
       lastError = err.message;
+      lost = true;
+    });
+    // A connection the server closed cleanly (a restart, CLIENT KILL, its idle timeout) raises no
+    // error, and a reconnect that succeeds at its first try raises none either: the loss is known
+    // from here, or a Redis restarted empty at once would never get what it lost published again.
+    redis.on('reconnecting', () => {
+      if (!lost) log(`redis ${where}: connection lost, reconnecting`);
+      lost = true;
     });
     redis.on('ready', () => {
-      if (lastError) log(`redis ${where}: connected again`);
-      if (lastError) onBack?.();
+      if (lost) log(`redis ${where}: connected again`);
+      if (lost) onBack?.();
+      lost = false;
       lastError = '';
     });
     opened.push(redis);
