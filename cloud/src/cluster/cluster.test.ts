@@ -69,6 +69,42 @@ describe('openCluster', () => {
     }
   });
 
+  it('runs onReconnected once every connection is back, a subscriber lost alone included', async () => {
+    // Redis drops a subscriber on its own (its pub/sub output buffer limit, CLIENT KILL TYPE pubsub):
+    // what was published meanwhile never reached this replica, and must be published again.
+    const own = await startOwnRedis();
+    const cluster = await openCluster({ url: own.url });
+    try {
+      const subscriber = cluster.duplicate();
+      const publisher = cluster.duplicate();
+      await subscriber.subscribe('fogline:test:cluster:channel');
+      const statuses: string[][] = [];
+      cluster.onReconnected(() => statuses.push([cluster.redis, subscriber, publisher].map((r) => r.status)));
+      const waitBack = async (count: number) => {
+        for (let i = 0; i < 100 && statuses.length < count; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(statuses).toHaveLength(count);
+      };
+      const publisherId = await publisher.client('ID');
+      await publisher.client('KILL', 'TYPE', 'pubsub');
+      await waitBack(1);
+      expect(await publisher.client('ID')).toBe(publisherId); // only the subscriber was dropped
+
+      await own.kill();
+      await new Promise((r) => setTimeout(r, 1_500));
+      await own.restart();
+      await waitBack(2);
+      // The listeners ran once, with every connection up (what they publish goes out and comes in).
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(statuses).toEqual([
+        ['ready', 'ready', 'ready'],
+        ['ready', 'ready', 'ready'],
+      ]);
+    } finally {
+      await cluster.close();
+      await own.kill();
+    }
+  });
+
   it('refuses a URL that is not redis:// with INVALID_ARG, hiding its password', async () => {
     const err = await openCluster({ url: 'http://user:secret@127.0.0.1:6379' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FoglineError);

@@ -41,9 +41,10 @@ export interface Cluster {
    */
   duplicate(options?: { keyPrefix?: string }): Redis;
   /**
-   * Runs `listener` each time the command connection is back after it was lost (not at the first
-   * connect): what was published while Redis was gone (desired state, retained messages) is lost, and
-   * the listener publishes it again. Returns a function that removes the listener.
+   * Runs `listener` each time this cluster's connections are all up again after one was lost (not at
+   * the first connect): what was published while Redis, or this replica's subscriber, was gone (desired
+   * state, retained messages) is lost, and the listener publishes it again. Returns a function that
+   * removes the listener.
    */
   onReconnected(listener: () => void): () => void;
   /** Closes every connection this cluster opened. Idempotent. */
@@ -65,7 +66,17 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
   const log = options.log ?? (() => {});
   const opened: Redis[] = [];
   const reconnected = new Set<() => void>();
-  const connect = (keyPrefix?: string, onBack?: () => void): Redis => {
+  // A connection lost and back: once every connection is up again (each retries on its own), the
+  // listeners run. One connection alone counts too: a subscriber dropped by Redis (its pub/sub output
+  // buffer limit, CLIENT KILL TYPE pubsub) missed what was published meanwhile.
+  let lossPending = false;
+  const backAfterLoss = () => {
+    lossPending = true;
+    if (opened.some((r) => r.status !== 'ready' && r.status !== 'end')) return;
+    lossPending = false;
+    for (const listener of reconnected) listener();
+  };
+  const connect = (keyPrefix?: string): Redis => {
     const redis = new Redis(options.url, {
       ...(keyPrefix !== undefined && { keyPrefix }),
       lazyConnect: true,
@@ -101,16 +112,14 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
     });
     redis.on('ready', () => {
       if (lost) log(`redis ${where}: connected again`);
-      if (lost) onBack?.();
+      if (lost || lossPending) backAfterLoss();
       lost = false;
       lastError = '';
     });
     opened.push(redis);
     return redis;
   };
-  const redis = connect(undefined, () => {
-    for (const listener of reconnected) listener();
-  });
+  const redis = connect();
   try {
     await redis.connect();
     await redis.ping();
