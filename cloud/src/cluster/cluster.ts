@@ -12,6 +12,8 @@ import { Redis } from 'ioredis';
 import { redactUrl } from '../store/postgres-connection.ts';
 
 export const DEFAULT_KEY_PREFIX = 'fogline:';
+/** The longest wait between two reconnection attempts of a connection to Redis. */
+export const MAX_RECONNECT_DELAY_MS = 2_000;
 
 export interface ClusterOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://` (TLS). */
@@ -47,6 +49,12 @@ export interface Cluster {
    * removes the listener.
    */
   onReconnected(listener: () => void): () => void;
+  /**
+   * Ms since this cluster's connections were last all up again after one was lost: 0 while one is
+   * down, Infinity when none ever was. What this replica heard from the others through Redis is
+   * stale until well after that.
+   */
+  msSinceWhole(): number;
   /** Closes every connection this cluster opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -70,10 +78,15 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
   // listeners run. One connection alone counts too: a subscriber dropped by Redis (its pub/sub output
   // buffer limit, CLIENT KILL TYPE pubsub) missed what was published meanwhile.
   let lossPending = false;
+  let wholeAt = Number.NEGATIVE_INFINITY;
+  const lose = () => {
+    lossPending = true;
+  };
   const backAfterLoss = () => {
     lossPending = true;
     if (opened.some((r) => r.status !== 'ready' && r.status !== 'end')) return;
     lossPending = false;
+    wholeAt = Date.now();
     for (const listener of reconnected) listener();
   };
   const connect = (keyPrefix?: string): Redis => {
@@ -83,7 +96,7 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
       connectTimeout: options.connectTimeoutMs ?? 5_000,
       // Commands wait for a reconnect instead of failing at once; each caller bounds its own wait.
       maxRetriesPerRequest: null,
-      retryStrategy: (times) => Math.min(100 * times, 2_000),
+      retryStrategy: (times) => Math.min(100 * times, MAX_RECONNECT_DELAY_MS),
     });
     // A command's promise is its caller's to handle, but the libraries on these connections
     // (aedes-persistence-redis, mqemitter-redis) send some without awaiting them: one still queued
@@ -109,6 +122,7 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
     redis.on('reconnecting', () => {
       if (!lost) log(`redis ${where}: connection lost, reconnecting`);
       lost = true;
+      lose();
     });
     redis.on('ready', () => {
       if (lost) log(`redis ${where}: connected again`);
@@ -142,6 +156,7 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
       reconnected.add(listener);
       return () => reconnected.delete(listener);
     },
+    msSinceWhole: () => (lossPending ? 0 : Date.now() - wholeAt),
     close: () => {
       closing ??= Promise.all(opened.map(closeConnection)).then(() => {});
       return closing;
