@@ -44,9 +44,9 @@ export interface BrokerEnginesOptions {
   stillListed: (clientId: string, deadBroker: string) => boolean;
   /**
    * Was this replica itself cut off from Redis lately? It then heard from no replica, and a live one
-   * looks dead to it: wills wait until it has had time to hear from them again.
+   * looks dead to it: wills wait until it has had time to hear from them again. Default: never.
    */
-  cutOff: () => boolean;
+  cutOff?: () => boolean;
 }
 
 interface Will {
@@ -105,7 +105,7 @@ export async function* willsDue(
   for await (const will of wills) {
     if (will.brokerId === ownId) continue; // this broker is alive: its clients' wills are its own to send
     // Back from a Redis outage: every other replica is silent to this one, not dead. Kept for a later sweep.
-    if (options.cutOff()) continue;
+    if (options.cutOff?.()) continue;
     if (options.connectedElsewhere(will.clientId, will.brokerId)) {
       // The client is back (elsewhere): what its dead broker kept for it will never be due.
       await persistence.delWill({ id: will.clientId, brokerId: will.brokerId }).catch(() => {});

@@ -81,7 +81,8 @@ describe('two cloud replicas through a Redis outage that keeps its data', () => 
       await eventually(() => a.server.fabric.presence.view('outage-edge').status === 'online');
       const seen = new Set<string>();
       const watch = setInterval(() => {
-        for (const replica of [a, b]) seen.add(replica.server.fabric.presence.view('outage-edge').status);
+        for (const replica of [a, b])
+          seen.add(String(replica.server.fabric.presence.view('outage-edge').status));
       }, 50);
       // Down for 10 heartbeats (Aedes takes a replica silent for 3 for dead), then back with its data.
       await killRedis();
