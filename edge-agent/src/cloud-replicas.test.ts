@@ -1,10 +1,12 @@
 /**
  * The cloud's replicas as the edge calls them (cloud-replicas.ts), against real HTTP servers on
  * 127.0.0.1: a dead replica is skipped at once and its calls retried once on the next, its breaker
- * alone opens, the ready probe brings it back, and failures that are the request's own are not retried.
+ * alone opens, the ready probe brings it back, a hung replica is left after one timeout, and failures
+ * that are the request's own are not retried.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { eventually } from '@fogline/cloud/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudClient } from './cloud-client.ts';
@@ -119,5 +121,32 @@ describe('CloudReplicas', () => {
     await expect(whoAnswers(replicas)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect(replicas.state).toBe('open');
     await expect(whoAnswers(replicas)).rejects.toMatchObject({ details: { refused: true } });
+  });
+
+  it('leaves a replica that takes connections but never answers (hung, its host gone) after one timeout', async () => {
+    // Nothing refuses or resets: every call there only times out, and one outside the breakers (audits,
+    // reports, model files) would go there again and again while the next replica is fine.
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const hung = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    servers.push({
+      url: hung,
+      status: 0,
+      calls: 0,
+      close: async () => {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+      },
+      restart: async () => {},
+    });
+    const b = await replica('b');
+    const replicas = replicasOf(hung, b.url);
+    const upload = () => replicas.call((client) => client.metadata(200)) as Promise<{ name: string }>;
+
+    await expect(upload()).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    await eventually(() => replicas.activeUrl === b.url, 5_000);
+    expect(await upload()).toEqual({ name: 'b' });
+    expect(replicas.replicas[0]!.breaker.state).toBe('open');
   });
 });

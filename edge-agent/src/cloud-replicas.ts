@@ -8,7 +8,8 @@
  * A call that failed because its replica failed (unreachable, 500/502/503) is made once more on the
  * next usable replica, when the caller's budget still allows it (never past the deadline, never twice
  * on one replica); an unreachable replica (connection refused or reset) has its breaker opened at once
- * instead of after `consecutiveFailures`. With more than one replica, a replica whose breaker is open
+ * instead of after `consecutiveFailures`, and so does one whose call timed out and whose ready probe
+ * then gets no 200 either (a hung replica, or its host gone: nothing refuses, every call times out). With more than one replica, a replica whose breaker is open
  * is probed at `/v2/health/ready` every `probeIntervalMs`: when it answers 200 its breaker closes and,
  * earlier in the list, it takes the traffic back. A single URL behaves as the one breaker always did.
  */
@@ -45,6 +46,11 @@ export function replicaFailed(err: unknown): boolean {
   return status === 500 || status === 502 || status === 503;
 }
 
+/** The call ran out of time without an answer (no HTTP status): the replica may be slow, or hung. */
+function timedOut(err: unknown): boolean {
+  return isFoglineError(err) && err.code === 'DEADLINE_EXCEEDED' && err.details?.httpStatus === undefined;
+}
+
 /** Connection refused, reset or hung up: the replica is gone, not merely slow. */
 function unreachable(err: unknown): boolean {
   return (
@@ -60,6 +66,8 @@ export class CloudReplicas {
   #state: BreakerState = 'closed';
   readonly #probing = new Set<CloudReplica>();
   readonly #probe: ReturnType<typeof setInterval> | undefined;
+  readonly #probeTimeoutMs: number;
+  #closed = false;
 
   constructor(private readonly options: CloudReplicasOptions) {
     if (options.clients.length === 0)
@@ -73,8 +81,9 @@ export class CloudReplicas {
       return { url: client.baseUrl, client, breaker };
     });
     const every = options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
+    this.#probeTimeoutMs = Math.max(every, 500);
     if (several && every > 0) {
-      this.#probe = setInterval(() => this.#probeOpen(every), every);
+      this.#probe = setInterval(() => this.#probeOpen(), every);
       this.#probe.unref();
     }
   }
@@ -119,6 +128,7 @@ export class CloudReplicas {
   }
 
   close(): void {
+    this.#closed = true;
     clearInterval(this.#probe);
     for (const { client, breaker } of this.replicas) {
       client.close();
@@ -141,6 +151,7 @@ export class CloudReplicas {
       return await run(replica);
     } catch (err) {
       if (this.replicas.length > 1 && unreachable(err)) replica.breaker.trip();
+      else if (this.replicas.length > 1 && timedOut(err)) this.#checkReady(replica);
       throw err;
     }
   }
@@ -151,17 +162,32 @@ export class CloudReplicas {
     return usable.length > 0 ? usable : [this.replicas[0]!];
   }
 
-  #probeOpen(timeoutMs: number): void {
+  #probeOpen(): void {
     for (const replica of this.replicas) {
       if (replica.breaker.state !== 'open' || this.#probing.has(replica)) continue;
       this.#probing.add(replica);
       void replica.client
-        .ready(Math.max(timeoutMs, 500))
+        .ready(this.#probeTimeoutMs)
         .then((ready) => {
           if (ready) replica.breaker.reset();
         })
         .finally(() => this.#probing.delete(replica));
     }
+  }
+
+  /**
+   * A call that timed out: a replica that does not answer its ready probe either (hung, its host gone:
+   * nothing refuses or resets) has its breaker opened, as an unreachable one; a slow one is left alone.
+   */
+  #checkReady(replica: CloudReplica): void {
+    if (replica.breaker.state === 'open' || this.#probing.has(replica)) return;
+    this.#probing.add(replica);
+    void replica.client
+      .ready(this.#probeTimeoutMs)
+      .then((ready) => {
+        if (!ready && !this.#closed && replica.breaker.state !== 'open') replica.breaker.trip();
+      })
+      .finally(() => this.#probing.delete(replica));
   }
 
   #recompute(): void {

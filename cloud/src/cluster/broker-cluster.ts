@@ -8,9 +8,9 @@
 import type { FoglineBroker } from '@fogline/shared/broker';
 import type { BrokerClients } from '../fabric/broker-clients.ts';
 import { type AedesEngines, brokerEngines } from './broker-engines.ts';
-import type { Cluster } from './cluster.ts';
+import { type Cluster, MAX_RECONNECT_DELAY_MS } from './cluster.ts';
 import type { RevokedKind } from './cluster-clients.ts';
-import { ClusterClients } from './cluster-clients.ts';
+import { ClusterClients, MISSED_HEARTBEATS } from './cluster-clients.ts';
 
 export interface BrokerCluster {
   /** Aedes `id`, `mq`, `persistence`, `heartbeatInterval` on the shared Redis. */
@@ -37,6 +37,9 @@ export function brokerCluster(cluster: Cluster, options: { heartbeatMs: number }
     connectedElsewhere: (id, deadBroker) =>
       broker?.identityOf(id) !== undefined || clients?.edgeConnectedElsewhere(id, deadBroker) === true,
     stillListed: (id, deadBroker) => clients?.listedOn(id, deadBroker) === true,
+    // The others' connections come back up to a retry apart; then their heartbeats must reach us.
+    cutOff: () =>
+      cluster.msSinceWhole() < MAX_RECONNECT_DELAY_MS + (MISSED_HEARTBEATS + 1) * options.heartbeatMs,
   });
   return {
     aedes,

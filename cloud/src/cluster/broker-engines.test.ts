@@ -19,6 +19,7 @@ describe('brokerEngines on a Redis that goes away', () => {
         heartbeatMs: 1000,
         connectedElsewhere: () => false,
         stillListed: () => false,
+        cutOff: () => false,
       });
       const bus = mq as unknown as Bus;
       const seen: string[] = [];
@@ -54,7 +55,7 @@ describe('brokerEngines on a Redis that goes away', () => {
 describe('the wills of a dead replica', () => {
   const sweep = async (
     wills: { clientId: string; brokerId: string }[],
-    where: { elsewhere: string[]; listed: string[] },
+    where: { elsewhere: string[]; listed: string[]; cutOff?: boolean },
   ) => {
     const deleted: string[] = [];
     const due: string[] = [];
@@ -64,6 +65,7 @@ describe('the wills of a dead replica', () => {
     const options = {
       connectedElsewhere: (id: string) => where.elsewhere.includes(id),
       stillListed: (id: string) => where.listed.includes(id),
+      cutOff: () => where.cutOff === true,
     };
     const persistence = { delWill: async ({ id }: { id: string }) => deleted.push(id) };
     for await (const will of willsDue(stream(), 'me', options, persistence)) due.push(will.clientId);
@@ -88,5 +90,20 @@ describe('the wills of a dead replica', () => {
     const wills = [{ clientId: 'gone', brokerId: 'dead' }];
     expect(await sweep(wills, { elsewhere: [], listed: ['gone'] })).toEqual({ due: [], deleted: [] });
     expect(await sweep(wills, { elsewhere: [], listed: [] })).toEqual({ due: ['gone'], deleted: [] });
+  });
+
+  it("keeps every other replica's wills, neither sent nor deleted, while this one was lately cut off from Redis", async () => {
+    const wills = [
+      { clientId: 'gone', brokerId: 'dead' },
+      { clientId: 'back', brokerId: 'dead' },
+    ];
+    expect(await sweep(wills, { elsewhere: ['back'], listed: [], cutOff: true })).toEqual({
+      due: [],
+      deleted: [],
+    });
+    expect(await sweep(wills, { elsewhere: ['back'], listed: [] })).toEqual({
+      due: ['gone'],
+      deleted: ['back'],
+    });
   });
 });

@@ -15,6 +15,9 @@
  * heartbeat) still lists as holding the client waits for the next sweep: the two views of one
  * replica's death can be a heartbeat apart, and taking the client for connected then deleted the
  * will of an edge whose replica had died, so it was never sent (its `online` stayed retained).
+ * And no will of another replica is due while this one was itself cut off from Redis lately: back
+ * from an outage that Redis survived with its data, it had heard from no replica for the outage's
+ * length and took every live one for dead, sending the `offline` of every edge they held.
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
@@ -39,6 +42,11 @@ export interface BrokerEnginesOptions {
   connectedElsewhere: (clientId: string, deadBroker: string) => boolean;
   /** Do the replicas' own heartbeats still list `clientId` on `deadBroker`? Its will then waits. */
   stillListed: (clientId: string, deadBroker: string) => boolean;
+  /**
+   * Was this replica itself cut off from Redis lately? It then heard from no replica, and a live one
+   * looks dead to it: wills wait until it has had time to hear from them again. Default: never.
+   */
+  cutOff?: () => boolean;
 }
 
 interface Will {
@@ -91,11 +99,13 @@ export function brokerEngines(cluster: Cluster, options: BrokerEnginesOptions): 
 export async function* willsDue(
   wills: AsyncIterable<Will>,
   ownId: string,
-  options: Pick<BrokerEnginesOptions, 'connectedElsewhere' | 'stillListed'>,
+  options: Pick<BrokerEnginesOptions, 'connectedElsewhere' | 'stillListed' | 'cutOff'>,
   persistence: Pick<RedisPersistence, 'delWill'>,
 ): AsyncIterable<Will> {
   for await (const will of wills) {
     if (will.brokerId === ownId) continue; // this broker is alive: its clients' wills are its own to send
+    // Back from a Redis outage: every other replica is silent to this one, not dead. Kept for a later sweep.
+    if (options.cutOff?.()) continue;
     if (options.connectedElsewhere(will.clientId, will.brokerId)) {
       // The client is back (elsewhere): what its dead broker kept for it will never be due.
       await persistence.delWill({ id: will.clientId, brokerId: will.brokerId }).catch(() => {});

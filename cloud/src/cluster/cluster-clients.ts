@@ -20,7 +20,7 @@ import { type BrokerClients, disconnectLocal } from '../fabric/broker-clients.ts
 const EDGES_TOPIC = '$fogline/cluster/edges';
 const REVOKED_TOPIC = '$fogline/cluster/revoked';
 /** A replica silent for this many heartbeats is taken for dead (as Aedes does for wills). */
-const MISSED_HEARTBEATS = 3;
+export const MISSED_HEARTBEATS = 3;
 
 type EdgesMessage =
   | { op: 'up' | 'down'; broker: string; edge: string }

@@ -12,6 +12,8 @@ import { Redis } from 'ioredis';
 import { redactUrl } from '../store/postgres-connection.ts';
 
 export const DEFAULT_KEY_PREFIX = 'fogline:';
+/** The longest wait between two reconnection attempts of a connection to Redis. */
+export const MAX_RECONNECT_DELAY_MS = 2_000;
 
 export interface ClusterOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://` (TLS). */
@@ -41,11 +43,18 @@ export interface Cluster {
    */
   duplicate(options?: { keyPrefix?: string }): Redis;
   /**
-   * Runs `listener` each time the command connection is back after it was lost (not at the first
-   * connect): what was published while Redis was gone (desired state, retained messages) is lost, and
-   * the listener publishes it again. Returns a function that removes the listener.
+   * Runs `listener` each time this cluster's connections are all up again after one was lost (not at
+   * the first connect): what was published while Redis, or this replica's subscriber, was gone (desired
+   * state, retained messages) is lost, and the listener publishes it again. Returns a function that
+   * removes the listener.
    */
   onReconnected(listener: () => void): () => void;
+  /**
+   * Ms since this cluster's connections were last all up again after one was lost: 0 while one is
+   * down, Infinity when none ever was. What this replica heard from the others through Redis is
+   * stale until well after that.
+   */
+  msSinceWhole(): number;
   /** Closes every connection this cluster opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -65,14 +74,29 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
   const log = options.log ?? (() => {});
   const opened: Redis[] = [];
   const reconnected = new Set<() => void>();
-  const connect = (keyPrefix?: string, onBack?: () => void): Redis => {
+  // A connection lost and back: once every connection is up again (each retries on its own), the
+  // listeners run. One connection alone counts too: a subscriber dropped by Redis (its pub/sub output
+  // buffer limit, CLIENT KILL TYPE pubsub) missed what was published meanwhile.
+  let lossPending = false;
+  let wholeAt = Number.NEGATIVE_INFINITY;
+  const lose = () => {
+    lossPending = true;
+  };
+  const backAfterLoss = () => {
+    lossPending = true;
+    if (opened.some((r) => r.status !== 'ready' && r.status !== 'end')) return;
+    lossPending = false;
+    wholeAt = Date.now();
+    for (const listener of reconnected) listener();
+  };
+  const connect = (keyPrefix?: string): Redis => {
     const redis = new Redis(options.url, {
       ...(keyPrefix !== undefined && { keyPrefix }),
       lazyConnect: true,
       connectTimeout: options.connectTimeoutMs ?? 5_000,
       // Commands wait for a reconnect instead of failing at once; each caller bounds its own wait.
       maxRetriesPerRequest: null,
-      retryStrategy: (times) => Math.min(100 * times, 2_000),
+      retryStrategy: (times) => Math.min(100 * times, MAX_RECONNECT_DELAY_MS),
     });
     // A command's promise is its caller's to handle, but the libraries on these connections
     // (aedes-persistence-redis, mqemitter-redis) send some without awaiting them: one still queued
@@ -85,22 +109,31 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
       return reply;
     };
     let lastError = '';
+    let lost = false;
     redis.on('error', (err: Error) => {
       // ioredis repeats the same error on every retry: one line per change.
       if (err.message !== lastError) log(`redis ${where}: ${err.message}`);
       lastError = err.message;
+      lost = true;
+    });
+    // A connection the server closed cleanly (a restart, CLIENT KILL, its idle timeout) raises no
+    // error, and a reconnect that succeeds at its first try raises none either: the loss is known
+    // from here, or a Redis restarted empty at once would never get what it lost published again.
+    redis.on('reconnecting', () => {
+      if (!lost) log(`redis ${where}: connection lost, reconnecting`);
+      lost = true;
+      lose();
     });
     redis.on('ready', () => {
-      if (lastError) log(`redis ${where}: connected again`);
-      if (lastError) onBack?.();
+      if (lost) log(`redis ${where}: connected again`);
+      if (lost || lossPending) backAfterLoss();
+      lost = false;
       lastError = '';
     });
     opened.push(redis);
     return redis;
   };
-  const redis = connect(undefined, () => {
-    for (const listener of reconnected) listener();
-  });
+  const redis = connect();
   try {
     await redis.connect();
     await redis.ping();
@@ -123,6 +156,7 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
       reconnected.add(listener);
       return () => reconnected.delete(listener);
     },
+    msSinceWhole: () => (lossPending ? 0 : Date.now() - wholeAt),
     close: () => {
       closing ??= Promise.all(opened.map(closeConnection)).then(() => {});
       return closing;

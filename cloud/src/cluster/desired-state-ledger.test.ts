@@ -106,3 +106,26 @@ describe('RedisDesiredStateLedger', () => {
     await redis.kill();
   });
 });
+
+describe('RedisDesiredStateLedger lock', () => {
+  it('leaves no lock behind when taking it timed out (a slow Redis), so the next publish does not wait for it to expire', async () => {
+    const own = await startOwnRedis();
+    cleanups.push(() => own.kill());
+    const [a, b, admin] = await Promise.all([0, 1, 2].map(() => openCluster({ url: own.url })));
+    opened.push(a!, b!, admin!);
+    const options = { callMs: 200, lockMs: 8_000 };
+    const ledgerA = new RedisDesiredStateLedger(a!, options);
+    const ledgerB = new RedisDesiredStateLedger(b!, options);
+    const published = (version: number) => {
+      const message = { version, devices: [], models: {} };
+      return Promise.resolve({ message, payload: JSON.stringify(message) });
+    };
+    // Writes stall for 600 ms: A's SET NX gets no answer in time, then runs once Redis goes on.
+    await admin!.redis.client('PAUSE', 600, 'WRITE');
+    await expect(ledgerA.exclusive('edge-1', 0, published)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await new Promise((r) => setTimeout(r, 700));
+    const started = Date.now();
+    await ledgerB.exclusive('edge-1', 0, published);
+    expect(Date.now() - started).toBeLessThan(2_000); // not the 8 s of a lock nobody holds
+  });
+});

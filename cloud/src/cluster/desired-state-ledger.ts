@@ -121,8 +121,17 @@ export class RedisDesiredStateLedger implements DesiredStateLedger {
   async #lock(lock: string, edgeId: string): Promise<void> {
     const giveUpAt = Date.now() + this.#waitMs;
     for (let waitMs = 5; ; waitMs = Math.min(100, waitMs * 2)) {
-      if ((await this.#bounded(this.#redis.set(lock, this.#holder, 'PX', this.#lockMs, 'NX'))) === 'OK')
-        return;
+      let taken: string | null;
+      try {
+        taken = await this.#bounded(this.#redis.set(lock, this.#holder, 'PX', this.#lockMs, 'NX'));
+      } catch (err) {
+        // No answer in time: the SET still runs once Redis goes on, and would leave a lock nobody
+        // releases, every replica's next publish for this edge waiting `lockMs` for it. Released
+        // right behind it (one connection: in order; only if it is ours).
+        void this.#redis.foglineRelease!(lock, this.#holder).catch(() => {});
+        throw err;
+      }
+      if (taken === 'OK') return;
       if (Date.now() >= giveUpAt) {
         throw new FoglineError(
           'UNAVAILABLE',

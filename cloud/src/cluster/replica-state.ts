@@ -30,10 +30,12 @@ export function replicaState(
   log: (line: string) => void,
 ): ReplicaState {
   if (!cluster) return {};
+  // Under this cloud's `--redis-key-prefix`, as the broker's keys: two clouds on one Redis never meet.
+  const prefix = `${cluster.keyPrefix}bucket:`;
   return {
-    edges: new SharedTokenBuckets(cluster, { name: 'edge', log }),
-    apiKeys: new SharedTokenBuckets(cluster, { name: 'api-key', log }),
-    authThrottle: new AuthThrottle({ ...authFailures, share: sharedAuthBudgets(cluster, { log }) }),
-    desiredStates: new RedisDesiredStateLedger(cluster, { log }),
+    edges: new SharedTokenBuckets(cluster, { name: 'edge', prefix, log }),
+    apiKeys: new SharedTokenBuckets(cluster, { name: 'api-key', prefix, log }),
+    authThrottle: new AuthThrottle({ ...authFailures, share: sharedAuthBudgets(cluster, { prefix, log }) }),
+    desiredStates: new RedisDesiredStateLedger(cluster, { prefix: `${cluster.keyPrefix}desired:`, log }),
   };
 }
