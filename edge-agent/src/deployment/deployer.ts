@@ -1,6 +1,7 @@
 /**
  * Applies the `deployment` block of the edge's desired state (shared model-deployment.ts; docs/
- * edge-agent.md "Deployments"): each deployment id once, one at a time, in the background. It
+ * edge-agent.md "Deployments"): each deployment id once, one at a time, in the background; a newer
+ * id stops the running one if it has not swapped in yet. It
  * downloads the file with the edge token and verifies its sha256 (model-download.ts), loads it
  * beside the serving model, warms it up on a batch of zeros, swaps it in (model-slot.ts), logs what
  * that cost (swap-cost.ts) and reports `active` with what served before. Any failure leaves the serving model as it was and reports `failed` with
@@ -80,6 +81,8 @@ export class Deployer {
   #status: DeploymentReport | undefined;
   #running: DeploymentDirective | undefined;
   #pending: DeploymentDirective | undefined;
+  /** Aborts the running deployment until its swap: a newer id (a rollback too) replaces it. */
+  #superseded: AbortController | undefined;
   #work: Promise<void> = Promise.resolve();
   #gate: { model: EdgeModel; timer: ReturnType<typeof setTimeout> } | undefined;
   readonly #stop = new AbortController();
@@ -106,6 +109,9 @@ export class Deployer {
     const known = [this.#running?.id, this.#pending?.id, this.#record.active?.id, ...this.#record.finished];
     if (known.includes(d.id) || this.#stop.signal.aborted) return;
     this.#pending = d;
+    // A deployment not yet swapped in stops for the newer one: serving a version already replaced
+    // (by a rollback, say) only to swap it out again would be the wrong model for a while.
+    this.#superseded?.abort();
     this.#work = this.#work
       .then(() => this.#next())
       .catch((err: unknown) => this.#o.logger.warn(`deployment ${d.id}: ${fromUnknown(err).message}`));
@@ -123,12 +129,20 @@ export class Deployer {
     this.#pending = undefined;
     if (!d || this.#stop.signal.aborted) return;
     this.#running = d;
+    const superseded = new AbortController();
+    this.#superseded = superseded;
     try {
-      await this.#deploy(d);
+      await this.#deploy(d, AbortSignal.any([this.#stop.signal, superseded.signal]));
     } catch (err) {
       if (this.#stop.signal.aborted) {
         // Not a failure: the next start gets the retained deployment again and resumes its download.
         this.#o.logger.info(`deployment ${d.id} interrupted by the stop; it goes on at the next start`);
+        return;
+      }
+      if (superseded.signal.aborted) {
+        // Not a failure either: the cloud's row of it on this edge is `superseded`; its bytes stay on disk.
+        this.#o.logger.info(`deployment ${d.id} stopped before its swap: a newer deployment replaces it`);
+        this.#record = { ...this.#record, finished: [...this.#record.finished, d.id] };
         return;
       }
       const failure =
@@ -136,10 +150,11 @@ export class Deployer {
       await this.#fail(d, failure);
     } finally {
       this.#running = undefined;
+      this.#superseded = undefined;
     }
   }
 
-  async #deploy(d: DeploymentDirective): Promise<void> {
+  async #deploy(d: DeploymentDirective, signal: AbortSignal): Promise<void> {
     const { slot, logger } = this.#o;
     const gate = this.#gate;
     if (gate && gate.model.name === d.model && gate.model.version === d.version) {
@@ -155,17 +170,17 @@ export class Deployer {
     }
     const cost = new SwapCost();
     try {
-      return await this.#install(d, cost);
+      return await this.#install(d, cost, signal);
     } finally {
       cost.finish(); // a failed deployment stops the event-loop sampling too
     }
   }
 
   /** Download, verify, load and warm `d`, then swap it in. */
-  async #install(d: DeploymentDirective, cost: SwapCost): Promise<void> {
+  async #install(d: DeploymentDirective, cost: SwapCost, signal: AbortSignal): Promise<void> {
     const { slot, logger } = this.#o;
     this.#set({ ...ref(d), id: d.id, state: 'downloading', receivedBytes: 0, totalBytes: d.bytes });
-    const entry = await this.#fetch(d, cost);
+    const entry = await this.#fetch(d, cost, signal);
     const why = incompatibility(slot.current.config, entry.config);
     if (why) throw new DeploymentFailed('load', `${d.model}@${d.version}: ${why}`);
     this.#set({ ...ref(d), id: d.id, state: 'warming' });
@@ -189,10 +204,11 @@ export class Deployer {
         `${d.model}@${d.version} failed its warm-up: ${fromUnknown(err).message}`,
       );
     }
-    if (this.#stop.signal.aborted) {
+    if (signal.aborted) {
       await next.close();
-      throw new DeploymentFailed('download', 'the edge stopped before the swap');
+      throw new DeploymentFailed('download', 'stopped before the swap');
     }
+    this.#superseded = undefined; // swapped in: a newer deployment waits for it to finish
     const replaced = slot.swap(next);
     logger.info(`deployment ${d.id}: serving ${next.label} (was ${replaced.label}); ${cost.finish()}`);
     this.#endGate();
@@ -206,7 +222,7 @@ export class Deployer {
   }
 
   /** The version's entry on disk: downloaded and verified unless a copy with its sha256 is there. */
-  async #fetch(d: DeploymentDirective, cost: SwapCost): Promise<ModelEntry> {
+  async #fetch(d: DeploymentDirective, cost: SwapCost, signal: AbortSignal): Promise<ModelEntry> {
     const { dataDir, source } = this.#o;
     const dir = versionDir(dataDir, d);
     const modelPath = join(dir, MODEL_FILE);
@@ -242,7 +258,7 @@ export class Deployer {
         file: d,
         target: modelPath,
         settings: this.#o.download,
-        signal: this.#stop.signal,
+        signal,
         onProgress: (receivedBytes) =>
           this.#set({ ...ref(d), id: d.id, state: 'downloading', receivedBytes, totalBytes: d.bytes }),
         onVerify: () => {
