@@ -236,7 +236,12 @@ export class Deployer {
     }
     cost.begin('download');
     if (!source) throw new DeploymentFailed('download', 'this edge has no cloud URL to download models from');
-    await mkdirPrivate(dir);
+    try {
+      await mkdirPrivate(dir);
+    } catch (err) {
+      // The data dir, not the model: a `load` failure would send the operator to the wrong file.
+      throw new DeploymentFailed('download', `cannot write ${dir}: ${fromUnknown(err).message}`);
+    }
     let config: ModelConfig;
     try {
       const raw = await source.modelConfig(d.model, d.version, CONFIG_TIMEOUT_MS);
