@@ -147,6 +147,23 @@ describe('deployments', () => {
     expect(deploymentOf(b!)).toBeUndefined();
   }, 60_000);
 
+  it('a rollback by hand of a failed deployment leaves the edge that failed alone: it never moved', async () => {
+    const [a, b] = await edges(2);
+    const d = await cloud.admin.deploy({
+      model: 'digits-mid',
+      version: 3,
+      edges: [a!, b!],
+      canaryHealthyMs: 0,
+    });
+    await eventually(() => deploymentOf(a!)?.id === d.id);
+    await report(a!, d, { state: 'failed', failure: { kind: 'checksum', message: 'sha256 mismatch' } });
+    await eventually(async () => (await stateOf(d.id)) === 'failed');
+    const rolled = await cloud.admin.rollbackDeployment(d.id);
+    expect(rolled.rollbacks).toEqual([]);
+    expect(rolled.rolledBack.state).toBe('rolled_back');
+    expect(rolled.rolledBack.reason).toContain('rollback to nothing');
+  }, 60_000);
+
   it('one deployment per edge: a newer one supersedes, and reports of the old one change nothing', async () => {
     const [a] = await edges(1);
     const first = await cloud.admin.deploy({ model: 'digits-mid', version: 2, edges: [a!] });

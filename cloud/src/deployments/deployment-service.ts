@@ -58,6 +58,8 @@ export const DEPLOYMENTS_LEASE = 'deployments';
 
 const RUNNING = new Set(['canary', 'rolling']);
 const BROKEN = new Set(['failed', 'rolled_back']);
+/** An edge's states in which it still serves what it served before the deployment. */
+const STAYED = new Set(['pending', 'superseded', 'rolled_back', 'failed']);
 
 export interface DeploymentDetail {
   readonly deployment: DeploymentRecord;
@@ -206,9 +208,9 @@ export class DeploymentService {
       if (d.state === 'rolled_back')
         throw new FoglineError('INVALID_ARG', `deployment '${id}' is already rolled back`);
       const edges = await this.#o.store.deployments.edges(id);
-      const moved = edges.filter(
-        (e) => e.state !== 'pending' && e.state !== 'superseded' && e.state !== 'rolled_back',
-      );
+      // An edge that reported `failed` never swapped: it serves what it served before (the edge's
+      // deployer), so a rollback would only reload that version there, or fail if it is not stored.
+      const moved = edges.filter((e) => !STAYED.has(e.state));
       const rollbacks = await this.#rollBack(d, moved, 'rolled_back', 'rolled back by hand');
       return { rolledBack: await this.#o.store.deployments.get(id), rollbacks };
     });
