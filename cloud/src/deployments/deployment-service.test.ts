@@ -128,6 +128,28 @@ describe('deployments', () => {
     expect(deploymentOf(a!)).toMatchObject({ version: 1, sha256: v1Sha });
   }, 60_000);
 
+  it('a canary that goes offline after reporting active is not healthy: the rest wait until it is back', async () => {
+    const [a, b] = await edges(2);
+    const d = await cloud.admin.deploy({
+      model: 'digits-mid',
+      version: 2,
+      edges: [a!, b!],
+      canary: 0.5,
+      canaryHealthyMs: 300,
+    });
+    await eventually(() => deploymentOf(a!)?.id === d.id);
+    await report(a!, d, { state: 'active' });
+    // The canary's process dies right after its swap: its will (or a graceful stop) says offline.
+    await clientOf(a!).publishAsync(topics.status(a!), 'offline', { qos: 1, retain: true });
+    await new Promise((r) => setTimeout(r, 1_500)); // the healthy time and the service's ticks pass
+    expect(await stateOf(d.id)).toBe('canary');
+    expect(deploymentOf(b!)).toBeUndefined();
+    // Back, and still active: now the rest get it.
+    await clientOf(a!).publishAsync(topics.status(a!), 'online', { qos: 1, retain: true });
+    await eventually(async () => (await stateOf(d.id)) === 'rolling', 15_000);
+    await eventually(() => deploymentOf(b!)?.id === d.id);
+  }, 60_000);
+
   it('stops at a failed canary: the deployment fails with the reason and the rest never get it', async () => {
     const [a, b] = await edges(2);
     const d = await cloud.admin.deploy({

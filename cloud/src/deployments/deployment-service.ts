@@ -41,6 +41,11 @@ export interface DeploymentServiceOptions {
   readonly servedVersion?: (edgeId: string, model: string) => number | undefined;
   /** The deployment the edge last reported (presence), if any. */
   readonly reportedDeployment?: (edgeId: string) => DeploymentReport | undefined;
+  /**
+   * Whether the edge is known to be offline now (presence: its will, or its graceful stop): a canary
+   * that is, is not healthy, whatever it last reported. Default: never.
+   */
+  readonly offline?: (edgeId: string) => boolean;
   /** How often deployments waiting on time are advanced. Default 1 s. */
   readonly tickMs?: number;
   /** Wall-clock ms. Default Date.now. */
@@ -247,7 +252,11 @@ export class DeploymentService {
     const now = this.#now();
     const activeFor = (e: DeploymentEdgeRecord) => (e.activeSince ? now - e.activeSince.getTime() : -1);
     if (d.state === 'canary') {
-      if (!watched.every((e) => e.state === 'active' && activeFor(e) >= d.canaryHealthyMs)) return;
+      // A canary that went offline (crashed after its swap, say) is not healthy: the rest waits until
+      // it is back and active, or the deployment is rolled back.
+      const healthy = (e: DeploymentEdgeRecord) =>
+        e.state === 'active' && activeFor(e) >= d.canaryHealthyMs && !this.#o.offline?.(e.edgeId);
+      if (!watched.every(healthy)) return;
       await deployments.setState(id, 'rolling', null);
       this.#o.log(`deployment ${id}: the canary is healthy; rolling out to the rest`);
       await Promise.all(live.filter((e) => e.stage === 'rest').map((e) => this.#o.publish(e.edgeId)));
