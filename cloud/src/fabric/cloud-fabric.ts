@@ -23,6 +23,7 @@ import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
 import type { BrokerCluster } from '../cluster/broker-cluster.ts';
 import type { RevokedKind } from '../cluster/cluster-clients.ts';
+import { applyMissedRevocations } from '../cluster/missed-revocations.ts';
 import type { ReplicaState } from '../cluster/replica-state.ts';
 import { within } from '../cluster/within.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
@@ -221,6 +222,10 @@ export class CloudFabric {
       // was lost with the connection): publish every edge's again once Redis is back. The broker's
       // own connections come back with the same backoff, hence the delay.
       options.cluster?.onReconnected(() => {
+        // A revocation sent while this replica's subscriber was down never came: the store has it.
+        applyMissedRevocations(store, broker, revokedElsewhere).catch((err: Error) =>
+          log('could not check the revocations missed while Redis was gone', err),
+        );
         setTimeout(() => {
           if (fabric?.closing) return;
           fabric?.publishAll().catch((err: Error) => log('could not publish the desired states again', err));
