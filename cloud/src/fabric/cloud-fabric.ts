@@ -149,6 +149,7 @@ export class CloudFabric {
       credentials.forget(id);
       fabric?.guard?.revokedEdge(id);
       presence.forget(id);
+      publisher.forgetLocal(id);
     };
     // One process: its broker's clients; a replica: every replica's, once it has joined (below).
     let clients = localClients(broker);
@@ -196,6 +197,12 @@ export class CloudFabric {
         within(publisher.publish(id), ENROLMENT_PUBLISH_WAIT_MS, `the desired state of edge '${id}'`).catch(
           (err: Error) => log(`the desired state of edge '${id}' is not published yet`, err),
         ),
+      forgetDesired: (id) =>
+        within(
+          publisher.forget(id),
+          ENROLMENT_PUBLISH_WAIT_MS,
+          `clearing the desired state of edge '${id}'`,
+        ).catch((err: Error) => log(`the desired state of revoked edge '${id}' is not cleared`, err)),
       disconnect: (id, kind) => clients.disconnect(id, kind),
       revokedEdge: (id) => fabric?.guard?.revokedEdge(id),
       desiredModels: (id) => publisher.publishedModels(id),
