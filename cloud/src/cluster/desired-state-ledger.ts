@@ -6,6 +6,8 @@
  *   `<prefix>version:<edge>`  the last version handed out,
  *   `<prefix>state:<edge>`    the last message published, for the route edges poll on any replica.
  *
+ * Revoking an edge deletes its version and state (`forget`); the lock expires on its own.
+ *
  * A publish takes the edge's lock, gets the next version, reads and publishes the state, records it,
  * and lets go: the broker's retained message, the version and the recorded state always move
  * together, so two replicas publishing for one edge cannot leave an older state retained last.
@@ -116,6 +118,12 @@ export class RedisDesiredStateLedger implements DesiredStateLedger {
     const payload = await this.#bounded(this.#redis.get(`${this.#prefix}state:${edgeId}`));
     if (payload === null) return undefined;
     return { message: JSON.parse(payload) as DesiredStateMessage, payload };
+  }
+
+  async forget(edgeId: string): Promise<void> {
+    await this.#bounded(
+      this.#redis.del(`${this.#prefix}version:${edgeId}`, `${this.#prefix}state:${edgeId}`),
+    );
   }
 
   async #lock(lock: string, edgeId: string): Promise<void> {

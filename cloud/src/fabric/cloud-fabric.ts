@@ -23,6 +23,7 @@ import type { AedesPublishPacket } from 'aedes';
 import type { InferenceGuard } from '../auth/inference-guard.ts';
 import type { BrokerCluster } from '../cluster/broker-cluster.ts';
 import type { RevokedKind } from '../cluster/cluster-clients.ts';
+import { applyMissedRevocations } from '../cluster/missed-revocations.ts';
 import type { ReplicaState } from '../cluster/replica-state.ts';
 import { within } from '../cluster/within.ts';
 import { deviceCredentials } from '../identities/device-credentials.ts';
@@ -148,6 +149,7 @@ export class CloudFabric {
       credentials.forget(id);
       fabric?.guard?.revokedEdge(id);
       presence.forget(id);
+      publisher.forgetLocal(id);
     };
     // One process: its broker's clients; a replica: every replica's, once it has joined (below).
     let clients = localClients(broker);
@@ -195,6 +197,12 @@ export class CloudFabric {
         within(publisher.publish(id), ENROLMENT_PUBLISH_WAIT_MS, `the desired state of edge '${id}'`).catch(
           (err: Error) => log(`the desired state of edge '${id}' is not published yet`, err),
         ),
+      forgetDesired: (id) =>
+        within(
+          publisher.forget(id),
+          ENROLMENT_PUBLISH_WAIT_MS,
+          `clearing the desired state of edge '${id}'`,
+        ).catch((err: Error) => log(`the desired state of revoked edge '${id}' is not cleared`, err)),
       disconnect: (id, kind) => clients.disconnect(id, kind),
       revokedEdge: (id) => fabric?.guard?.revokedEdge(id),
       desiredModels: (id) => publisher.publishedModels(id),
@@ -221,6 +229,10 @@ export class CloudFabric {
       // was lost with the connection): publish every edge's again once Redis is back. The broker's
       // own connections come back with the same backoff, hence the delay.
       options.cluster?.onReconnected(() => {
+        // A revocation sent while this replica's subscriber was down never came: the store has it.
+        applyMissedRevocations(store, broker, revokedElsewhere).catch((err: Error) =>
+          log('could not check the revocations missed while Redis was gone', err),
+        );
         setTimeout(() => {
           if (fabric?.closing) return;
           fabric?.publishAll().catch((err: Error) => log('could not publish the desired states again', err));

@@ -80,6 +80,8 @@ export interface DesiredStateLedger {
   ): Promise<PublishedDesiredState>;
   /** The latest state published to `edgeId` by any replica, if known. */
   latest(edgeId: string): Promise<PublishedDesiredState | undefined>;
+  /** Drops what it keeps for `edgeId` (a revoked edge): its sequence and latest state. */
+  forget(edgeId: string): Promise<void>;
 }
 
 interface EdgeQueue {
@@ -163,6 +165,24 @@ export class DesiredStatePublisher {
     if (shared && shared.message.version > (this.last.get(edgeId)?.message.version ?? 0)) {
       this.last.set(edgeId, shared);
     }
+  }
+
+  /**
+   * Forgets a revoked edge once the publishes under way for it are done: its retained desired state
+   * is cleared on the broker (an empty retained message [MQTT-3.3.1-10], which every replica's
+   * broker shares), and the ledger's keys for it go. Rejects if either fails.
+   */
+  async forget(edgeId: string): Promise<void> {
+    const queue = this.queues.get(edgeId);
+    if (queue) await (queue.next ?? queue.running).catch(() => {});
+    this.last.delete(edgeId);
+    await this.options.publish(topics.desired(edgeId), '', { qos: 1, retain: true });
+    await this.options.ledger?.forget(edgeId);
+  }
+
+  /** Drops this replica's copy of `edgeId`'s last state (another replica revoked it). */
+  forgetLocal(edgeId: string): void {
+    this.last.delete(edgeId);
   }
 
   /** Resolves once every publish under way is done. */

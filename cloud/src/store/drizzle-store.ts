@@ -29,7 +29,7 @@ export function createStore(connection: StoreConnection, wallClock: WallClock = 
     modelVersions: guardRepository(createModelVersionRepository(db, wallClock)),
     auditRecords: guardRepository(createAuditRecordRepository(db, wallClock)),
     edgePolicies: guardRepository(createEdgePolicyRepository(db, wallClock)),
-    leases: guardRepository(createLeaseRepository(db, wallClock)),
+    leases: guardRepository(createLeaseRepository(db)),
     deployments: guardRepository(createDeploymentRepository(db, wallClock)),
     driver: connection.driver,
     close() {

@@ -1,7 +1,6 @@
-/** Store contract, edge policies, their change log and leases: see store.contract.ts. */
+/** Store contract, edge policies and their change log: see store.contract.ts. */
 import { describe, expect, it } from 'vitest';
 import { rejectsWith, type StoreUnderTest, unique } from './contract-support.ts';
-import { createStore } from './drizzle-store.ts';
 import type { NewPolicyChange } from './store.ts';
 
 const stages = (device: number, edge: number) =>
@@ -105,31 +104,6 @@ export function describeEdgePolicyContract(sut: StoreUnderTest): void {
     it('refuses malformed edge ids and limits', async () => {
       await expect(sut.store.edgePolicies.get('a b')).rejects.toEqual(rejectsWith('INVALID_ARG'));
       await expect(sut.store.edgePolicies.changes('edge-x', 0)).rejects.toEqual(rejectsWith('INVALID_ARG'));
-    });
-  });
-
-  describe('leases', () => {
-    it('has one holder at a time, renewed by it, taken by another only once expired or released', async () => {
-      const name = unique('lease');
-      // The contract's clock moves 1 s per reading.
-      expect(await sut.store.leases.acquire(name, 'replica-a', 1_500)).toBe(true);
-      expect(await sut.store.leases.acquire(name, 'replica-b', 1_500)).toBe(false);
-      expect(await sut.store.leases.acquire(name, 'replica-b', 1_500)).toBe(true);
-      expect(await sut.store.leases.acquire(name, 'replica-a', 60_000)).toBe(false);
-      await sut.store.leases.release(name, 'replica-a');
-      expect(await sut.store.leases.acquire(name, 'replica-b', 60_000)).toBe(true);
-      await sut.store.leases.release(name, 'replica-b');
-      expect(await sut.store.leases.acquire(name, 'replica-a', 60_000)).toBe(true);
-    });
-
-    it('lets exactly one of two stores on one database take a lease at once', async () => {
-      const other = createStore(sut.connection);
-      const name = unique('lease');
-      const got = await Promise.all([
-        sut.store.leases.acquire(name, 'replica-a', 60_000),
-        other.leases.acquire(name, 'replica-b', 60_000),
-      ]);
-      expect(got.filter(Boolean)).toHaveLength(1);
     });
   });
 }

@@ -15,6 +15,7 @@ import { describeDeviceContract } from './devices.contract.ts';
 import { createStore, type StoreConnection } from './drizzle-store.ts';
 import { describeEdgePolicyContract } from './edge-policies.contract.ts';
 import { describeEdgeContract } from './edges.contract.ts';
+import { describeLeaseContract } from './leases.contract.ts';
 import { MIGRATIONS_FOLDER } from './migrations.ts';
 import { describeModelVersionContract } from './model-versions.contract.ts';
 import type { Store } from './store.ts';
@@ -45,6 +46,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreCon
     describeDeviceContract(sut);
     describeModelVersionContract(sut);
     describeEdgePolicyContract(sut);
+    describeLeaseContract(sut);
     describeAuditRecordContract(sut);
     describeDeploymentContract(sut);
 

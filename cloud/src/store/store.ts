@@ -285,7 +285,7 @@ export interface EdgePolicyRepository {
 
 export interface LeaseRepository {
   /**
-   * Takes or renews the lease `name` for `holder` until now + ttlMs; true when `holder` holds it
+   * Takes or renews the lease `name` for `holder` until the database's now + ttlMs; true when `holder` holds it
    * afterwards. Another holder's lease is taken only once it has expired.
    */
   acquire(name: string, holder: string, ttlMs: number): Promise<boolean>;
