@@ -19,7 +19,7 @@ import { type Clock, fromUnknown, type ResolvedPolicy, type ScoreKind } from '@f
 import { type ControllerDecision, type ControllerKnobs, decidePolicy } from '@fogline/toolchain';
 import type { EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { RoutingSummary } from '../fabric/telemetry-summary.ts';
-import type { Store } from '../store/index.ts';
+import type { AuditRecord, Store } from '../store/index.ts';
 import { type FieldAccuracy, fieldAccuracyOf } from './field-accuracy.ts';
 import { type FieldWindowSettings, FieldWindows, type ScoreKinds, windowRecordOf } from './field-window.ts';
 
@@ -242,7 +242,8 @@ export class ControllerService {
 
   /** Reads the records stored since the last read (at first: those within the window's age). */
   async #read(): Promise<void> {
-    const { store, clock, settings } = this.#o;
+    const { store, settings } = this.#o;
+    for (const id of this.windows.waitingEdges()) if (this.#kinds(id)) this.#add(undefined, id);
     for (;;) {
       const batch = await store.auditRecords.list({
         ...(this.#afterId === undefined
@@ -250,14 +251,26 @@ export class ControllerService {
           : { afterId: this.#afterId }),
         limit: READ_BATCH,
       });
-      for (const r of batch) {
-        const kinds = this.#kinds(r.edgeId);
-        const record = kinds && windowRecordOf(r, kinds, clock.now());
-        if (record) this.windows.add(r.edgeId, record);
-      }
+      for (const r of batch) this.#add(r, r.edgeId);
       // Until a first record is read, each round looks back over the window's age (never older records).
       if (batch.length > 0) this.#afterId = batch.at(-1)!.id;
       if (batch.length < READ_BATCH) return;
+    }
+  }
+
+  /**
+   * Adds the edge's waiting records, then `r`, to its window; while the edge has not said its score
+   * kinds (no telemetry yet, as right after a cloud restart), `r` waits for them instead of being lost.
+   */
+  #add(r: AuditRecord | undefined, edgeId: string): void {
+    const kinds = this.#kinds(edgeId);
+    if (!kinds) {
+      if (r) this.windows.wait(edgeId, r);
+      return;
+    }
+    for (const w of [...this.windows.takeWaiting(edgeId), ...(r ? [r] : [])]) {
+      const record = windowRecordOf(w, kinds, this.#o.clock.now());
+      if (record) this.windows.add(edgeId, record);
     }
   }
 

@@ -79,6 +79,8 @@ export class FieldWindows {
   readonly #windows = new Map<string, RollingWindow<WindowRecord>>();
   /** Per edge, the time its window was last restarted from: records answered before are left out. */
   readonly #from = new Map<string, number>();
+  /** Per edge, records read before the edge said its score kinds (its telemetry): added once it does. */
+  readonly #waiting = new Map<string, AuditRecord[]>();
   readonly #settings: FieldWindowSettings;
   readonly #clock: Clock;
 
@@ -99,6 +101,29 @@ export class FieldWindows {
       this.#windows.set(edgeId, window);
     }
     window.push(record);
+  }
+
+  /**
+   * Keeps a record of an edge whose score kinds are not known yet (a restarted cloud reads the stored
+   * records before the edges report again): the newest `maxRecords` per edge, until `takeWaiting`.
+   */
+  wait(edgeId: string, record: AuditRecord): void {
+    const waiting = this.#waiting.get(edgeId) ?? [];
+    waiting.push(record);
+    if (waiting.length > this.#settings.maxRecords) waiting.shift();
+    this.#waiting.set(edgeId, waiting);
+  }
+
+  /** The records kept by `wait` for the edge, oldest first; they are no longer kept. */
+  takeWaiting(edgeId: string): AuditRecord[] {
+    const waiting = this.#waiting.get(edgeId) ?? [];
+    this.#waiting.delete(edgeId);
+    return waiting;
+  }
+
+  /** Edges with records kept by `wait`. */
+  waitingEdges(): string[] {
+    return [...this.#waiting.keys()];
   }
 
   /** The edge's records in the window, oldest first. */
