@@ -25,3 +25,40 @@ describe('ControllerService after a restart', () => {
     await s.stop();
   });
 });
+
+describe('ControllerService and an operator pin', () => {
+  it("never overwrites an operator's pin that lands while it decides", async () => {
+    const e = await edge();
+    e.t.alarm = true;
+    e.t.alarms = 1;
+    const pin = {
+      device: { score: 'margin', threshold: 0.11 },
+      edge: { score: 'margin', threshold: 0.22 },
+    } as const;
+    let pinNow = false;
+    // The operator's PUT .../policy lands between the controller's read of the edge's row and its write.
+    const { s, published } = service(new Map([[e.id, e.t]]), {}, 'replica-a', undefined, async (id) => {
+      if (pinNow) {
+        pinNow = false;
+        await store.edgePolicies.change(
+          id,
+          { source: 'operator', action: 'pin', from: null, to: pin, why: 'operator', figures: null },
+          { directive: { id: 'op-race', reason: 'operator', ...pin }, pinned: true, conservative: false },
+        );
+      }
+      return false;
+    });
+    await s.tick();
+    await store.auditRecords.insert(
+      Array.from({ length: 40 }, (_, i) => audit(e.id, [1, 1, 1], [(i + 0.5) / 40, (i + 0.5) / 40])),
+    );
+    pinNow = true;
+    await s.tick();
+    const row = await store.edgePolicies.get(e.id);
+    expect(row?.pinned).toBe(true);
+    expect(row?.directive).toMatchObject({ id: 'op-race', ...pin });
+    expect(published).toEqual([]);
+    expect((await store.edgePolicies.changes(e.id)).map((c) => c.source)).toEqual(['operator']);
+    await s.stop();
+  });
+});

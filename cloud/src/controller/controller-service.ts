@@ -324,6 +324,12 @@ export class ControllerService {
       maxCloudShare: settings.cloudBudget,
     });
     if ((decision.action === 'conservative' || decision.action === 'refit') && decision.policy) {
+      // An operator's pin or set that landed while this decided wins: the controller writes nothing.
+      const latest = await store.edgePolicies.get(edgeId);
+      if (latest?.pinned || latest?.directive?.id !== row?.directive?.id) {
+        const why = `the edge's policy changed while the controller decided (now ${latest?.directive?.id ?? 'none'}${latest?.pinned ? ', pinned' : ''}); holding`;
+        return this.#keep(edgeId, { action: 'hold', why, figures: decision.figures });
+      }
       const id = `ctl-${Math.floor(clock.now())}-${++this.#seq}`;
       const to = { device: decision.policy.device, edge: decision.policy.edge };
       await store.edgePolicies.change(
