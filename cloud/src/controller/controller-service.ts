@@ -21,7 +21,13 @@ import type { EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { RoutingSummary } from '../fabric/telemetry-summary.ts';
 import type { AuditRecord, Store } from '../store/index.ts';
 import { type FieldAccuracy, fieldAccuracyOf } from './field-accuracy.ts';
-import { type FieldWindowSettings, FieldWindows, type ScoreKinds, windowRecordOf } from './field-window.ts';
+import {
+  type FieldWindowSettings,
+  FieldWindows,
+  ofNewestModels,
+  type ScoreKinds,
+  windowRecordOf,
+} from './field-window.ts';
 
 export const CONTROLLER_LEASE = 'controller';
 /** Records read from the store per query. */
@@ -358,7 +364,7 @@ export class ControllerService {
 
   #input(edgeId: string, policy: { device: ResolvedPolicy; edge: ResolvedPolicy }, routing: RoutingSummary) {
     return {
-      records: this.windows.records(edgeId),
+      records: ofNewestModels(this.windows.records(edgeId)),
       policy,
       baseline: routing.baseline!,
       maxCloudShare: this.#o.settings.cloudBudget,

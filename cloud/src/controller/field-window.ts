@@ -26,6 +26,18 @@ export interface WindowRecord extends FieldRecord {
   readonly scored: ScoredAudit;
   /** When the request was answered (the device's clock, ms): a restarted window starts from a time. */
   readonly answeredAtMs: number;
+  /** The device's and the edge's `name:version`, as one key (a model change: `ofNewestModels`). */
+  readonly models: string;
+}
+
+/**
+ * The records answered by the device and edge models of the newest-answered record: after a model
+ * change the controller fits the new models' thresholds on their own scores, never on the old ones'.
+ */
+export function ofNewestModels(records: readonly WindowRecord[]): WindowRecord[] {
+  let newest: WindowRecord | undefined;
+  for (const r of records) if (!newest || r.answeredAtMs >= newest.answeredAtMs) newest = r;
+  return newest ? records.filter((r) => r.models === newest.models) : [];
 }
 
 /** The score kind each tier's stored score is of. */
@@ -63,6 +75,7 @@ export function windowRecordOf(r: AuditRecord, kinds: ScoreKinds, atMs: number):
     },
     atMs,
     answeredAtMs: r.answeredAt.getTime(),
+    models: `${r.device.model} ${r.edge.model}`,
     answerTier: r.answerTier,
     scored: {
       source: r.source,
