@@ -19,9 +19,15 @@ import { type Clock, fromUnknown, type ResolvedPolicy, type ScoreKind } from '@f
 import { type ControllerDecision, type ControllerKnobs, decidePolicy } from '@fogline/toolchain';
 import type { EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { RoutingSummary } from '../fabric/telemetry-summary.ts';
-import type { Store } from '../store/index.ts';
+import type { AuditRecord, Store } from '../store/index.ts';
 import { type FieldAccuracy, fieldAccuracyOf } from './field-accuracy.ts';
-import { type FieldWindowSettings, FieldWindows, type ScoreKinds, windowRecordOf } from './field-window.ts';
+import {
+  type FieldWindowSettings,
+  FieldWindows,
+  ofNewestModels,
+  type ScoreKinds,
+  windowRecordOf,
+} from './field-window.ts';
 
 export const CONTROLLER_LEASE = 'controller';
 /** Records read from the store per query. */
@@ -242,7 +248,8 @@ export class ControllerService {
 
   /** Reads the records stored since the last read (at first: those within the window's age). */
   async #read(): Promise<void> {
-    const { store, clock, settings } = this.#o;
+    const { store, settings } = this.#o;
+    for (const id of this.windows.waitingEdges()) if (this.#kinds(id)) this.#add(undefined, id);
     for (;;) {
       const batch = await store.auditRecords.list({
         ...(this.#afterId === undefined
@@ -250,14 +257,26 @@ export class ControllerService {
           : { afterId: this.#afterId }),
         limit: READ_BATCH,
       });
-      for (const r of batch) {
-        const kinds = this.#kinds(r.edgeId);
-        const record = kinds && windowRecordOf(r, kinds, clock.now());
-        if (record) this.windows.add(r.edgeId, record);
-      }
+      for (const r of batch) this.#add(r, r.edgeId);
       // Until a first record is read, each round looks back over the window's age (never older records).
       if (batch.length > 0) this.#afterId = batch.at(-1)!.id;
       if (batch.length < READ_BATCH) return;
+    }
+  }
+
+  /**
+   * Adds the edge's waiting records, then `r`, to its window; while the edge has not said its score
+   * kinds (no telemetry yet, as right after a cloud restart), `r` waits for them instead of being lost.
+   */
+  #add(r: AuditRecord | undefined, edgeId: string): void {
+    const kinds = this.#kinds(edgeId);
+    if (!kinds) {
+      if (r) this.windows.wait(edgeId, r);
+      return;
+    }
+    for (const w of [...this.windows.takeWaiting(edgeId), ...(r ? [r] : [])]) {
+      const record = windowRecordOf(w, kinds, this.#o.clock.now());
+      if (record) this.windows.add(edgeId, record);
     }
   }
 
@@ -311,6 +330,12 @@ export class ControllerService {
       maxCloudShare: settings.cloudBudget,
     });
     if ((decision.action === 'conservative' || decision.action === 'refit') && decision.policy) {
+      // An operator's pin or set that landed while this decided wins: the controller writes nothing.
+      const latest = await store.edgePolicies.get(edgeId);
+      if (latest?.pinned || latest?.directive?.id !== row?.directive?.id) {
+        const why = `the edge's policy changed while the controller decided (now ${latest?.directive?.id ?? 'none'}${latest?.pinned ? ', pinned' : ''}); holding`;
+        return this.#keep(edgeId, { action: 'hold', why, figures: decision.figures });
+      }
       const id = `ctl-${Math.floor(clock.now())}-${++this.#seq}`;
       const to = { device: decision.policy.device, edge: decision.policy.edge };
       await store.edgePolicies.change(
@@ -339,7 +364,7 @@ export class ControllerService {
 
   #input(edgeId: string, policy: { device: ResolvedPolicy; edge: ResolvedPolicy }, routing: RoutingSummary) {
     return {
-      records: this.windows.records(edgeId),
+      records: ofNewestModels(this.windows.records(edgeId)),
       policy,
       baseline: routing.baseline!,
       maxCloudShare: this.#o.settings.cloudBudget,

@@ -26,6 +26,18 @@ export interface WindowRecord extends FieldRecord {
   readonly scored: ScoredAudit;
   /** When the request was answered (the device's clock, ms): a restarted window starts from a time. */
   readonly answeredAtMs: number;
+  /** The device's and the edge's `name:version`, as one key (a model change: `ofNewestModels`). */
+  readonly models: string;
+}
+
+/**
+ * The records answered by the device and edge models of the newest-answered record: after a model
+ * change the controller fits the new models' thresholds on their own scores, never on the old ones'.
+ */
+export function ofNewestModels(records: readonly WindowRecord[]): WindowRecord[] {
+  let newest: WindowRecord | undefined;
+  for (const r of records) if (!newest || r.answeredAtMs >= newest.answeredAtMs) newest = r;
+  return newest ? records.filter((r) => r.models === newest.models) : [];
 }
 
 /** The score kind each tier's stored score is of. */
@@ -63,6 +75,7 @@ export function windowRecordOf(r: AuditRecord, kinds: ScoreKinds, atMs: number):
     },
     atMs,
     answeredAtMs: r.answeredAt.getTime(),
+    models: `${r.device.model} ${r.edge.model}`,
     answerTier: r.answerTier,
     scored: {
       source: r.source,
@@ -79,6 +92,8 @@ export class FieldWindows {
   readonly #windows = new Map<string, RollingWindow<WindowRecord>>();
   /** Per edge, the time its window was last restarted from: records answered before are left out. */
   readonly #from = new Map<string, number>();
+  /** Per edge, records read before the edge said its score kinds (its telemetry): added once it does. */
+  readonly #waiting = new Map<string, AuditRecord[]>();
   readonly #settings: FieldWindowSettings;
   readonly #clock: Clock;
 
@@ -99,6 +114,29 @@ export class FieldWindows {
       this.#windows.set(edgeId, window);
     }
     window.push(record);
+  }
+
+  /**
+   * Keeps a record of an edge whose score kinds are not known yet (a restarted cloud reads the stored
+   * records before the edges report again): the newest `maxRecords` per edge, until `takeWaiting`.
+   */
+  wait(edgeId: string, record: AuditRecord): void {
+    const waiting = this.#waiting.get(edgeId) ?? [];
+    waiting.push(record);
+    if (waiting.length > this.#settings.maxRecords) waiting.shift();
+    this.#waiting.set(edgeId, waiting);
+  }
+
+  /** The records kept by `wait` for the edge, oldest first; they are no longer kept. */
+  takeWaiting(edgeId: string): AuditRecord[] {
+    const waiting = this.#waiting.get(edgeId) ?? [];
+    this.#waiting.delete(edgeId);
+    return waiting;
+  }
+
+  /** Edges with records kept by `wait`. */
+  waitingEdges(): string[] {
+    return [...this.#waiting.keys()];
   }
 
   /** The edge's records in the window, oldest first. */
