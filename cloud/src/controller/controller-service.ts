@@ -16,53 +16,29 @@
  * While a model deployment runs on an edge (`rolloutHolds`), its policy is held too; a pin stays.
  */
 import { type Clock, fromUnknown, type ResolvedPolicy, type ScoreKind } from '@fogline/shared';
-import { type ControllerDecision, type ControllerKnobs, decidePolicy } from '@fogline/toolchain';
+import { type ControllerDecision, decidePolicy } from '@fogline/toolchain';
 import type { EdgePresenceView } from '../fabric/edge-presence.ts';
 import type { RoutingSummary } from '../fabric/telemetry-summary.ts';
 import type { AuditRecord, Store } from '../store/index.ts';
+import { type ControllerSettings, DEFAULT_ALARM_INTERVAL_MS } from './controller-settings.ts';
 import { type FieldAccuracy, fieldAccuracyOf } from './field-accuracy.ts';
-import {
-  type FieldWindowSettings,
-  FieldWindows,
-  ofNewestModels,
-  type ScoreKinds,
-  windowRecordOf,
-} from './field-window.ts';
+import { FieldWindows, ofNewestModels, type ScoreKinds, windowRecordOf } from './field-window.ts';
+
+export {
+  type ControllerSettings,
+  DEFAULT_CONTROLLER_SETTINGS,
+} from './controller-settings.ts';
 
 export const CONTROLLER_LEASE = 'controller';
 /** Records read from the store per query. */
 const READ_BATCH = 5_000;
 
-export interface ControllerSettings {
-  /** Decide only when true (`--controller on`); the windows are kept either way. */
-  readonly enabled: boolean;
-  readonly intervalMs: number;
-  /**
-   * The round's interval while an edge it read is in a drift alarm (its fallback moves in bounded
-   * steps, one per round, each waiting for records): at most `intervalMs`.
-   */
-  readonly alarmIntervalMs?: number;
-  /** Most of the traffic the cloud may answer, in (0, 1] (`--controller-cloud-budget`). */
-  readonly cloudBudget: number;
-  readonly window: FieldWindowSettings;
-  readonly knobs?: Partial<ControllerKnobs>;
-}
-
-const DEFAULT_ALARM_INTERVAL_MS = 500;
 /**
  * A nudge decides for an edge only once its window holds this share more records than at its last
  * decision: the fallback's quantiles barely move on a few more records, and deciding on each upload
  * would only re-place it back and forth within its hysteresis. The ticks decide regardless.
  */
 const NUDGE_GROWTH = 0.1;
-
-export const DEFAULT_CONTROLLER_SETTINGS: ControllerSettings = Object.freeze({
-  enabled: true,
-  intervalMs: 10_000,
-  alarmIntervalMs: DEFAULT_ALARM_INTERVAL_MS,
-  cloudBudget: 0.25,
-  window: Object.freeze({ maxRecords: 20_000, maxAgeMs: 24 * 3_600_000 }),
-});
 
 export interface ControllerServiceOptions {
   readonly store: Pick<Store, 'auditRecords' | 'edgePolicies' | 'leases' | 'edges'>;
