@@ -16,8 +16,8 @@ import { eventually } from '@fogline/cloud/testing';
 import { connectDevice, type Device, type InferResult, type StoredAnswer } from '@fogline/device-sdk';
 import { type AgentFixture, makeDataDir, startTestAgent } from '@fogline/edge-agent/testing';
 import { DIGIT_PIXELS, loadDigits } from '@fogline/shared/digits';
+import { freePort } from '@fogline/shared/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/free-port.ts';
 
 const SCRIPT = fileURLToPath(new URL('./support/durable-device.ts', import.meta.url));
 const digits = loadDigits('test');

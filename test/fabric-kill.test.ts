@@ -15,8 +15,8 @@ import { eventually, makeModelRepo } from '@fogline/cloud/testing';
 import { connectDevice, type Device, type InferResult } from '@fogline/device-sdk';
 import { type AgentFixture, seedDeviceList, startTestAgent } from '@fogline/edge-agent/testing';
 import { loadDigits } from '@fogline/shared/digits';
+import { freePort } from '@fogline/shared/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/free-port.ts';
 
 const FOGLINE = fileURLToPath(new URL('../cli/bin/fogline.js', import.meta.url));
 const digits = loadDigits('test');

@@ -13,8 +13,8 @@ import { eventually, makeModelRepo } from '@fogline/cloud/testing';
 import { connectDevice, type Device, type LateCorrection } from '@fogline/device-sdk';
 import { type AgentFixture, ESCALATE_ALL, startTestAgent } from '@fogline/edge-agent/testing';
 import { loadDigits } from '@fogline/shared/digits';
+import { freePort } from '@fogline/shared/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/free-port.ts';
 
 const digits = loadDigits('test');
 const image = (i: number) => digits.images.slice(i * 784, (i + 1) * 784);

@@ -10,8 +10,8 @@
 import { eventually } from '@fogline/cloud/testing';
 import { connectDevice, type Device } from '@fogline/device-sdk';
 import { seedDeviceList } from '@fogline/edge-agent/testing';
+import { freePort } from '@fogline/shared/testing';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../support/free-port.ts';
 import { startCloudSystem } from './cloud-system.ts';
 import {
   DEVICES,

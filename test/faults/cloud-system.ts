@@ -8,8 +8,8 @@
 import { rm } from 'node:fs/promises';
 import { type AdminTarget, CloudAdminClient, resolveAdminTarget } from '@fogline/cloud';
 import { makeModelRepo } from '@fogline/cloud/testing';
+import { freePort } from '@fogline/shared/testing';
 import type { FoglineProcess } from '../../cli/src/testing/fogline-process.ts';
-import { freePort } from '../support/free-port.ts';
 import { DEVICES, type FaultRun, type Ready, WIRE } from './fault-run.ts';
 
 export interface CloudSystemOptions {

@@ -7,9 +7,9 @@
 import { rm } from 'node:fs/promises';
 import { eventually, makeModelRepo } from '@fogline/cloud/testing';
 import { seedDeviceList } from '@fogline/edge-agent/testing';
+import { freePort } from '@fogline/shared/testing';
 import { describe, it } from 'vitest';
 import type { FoglineProcess } from '../../cli/src/testing/fogline-process.ts';
-import { freePort } from '../support/free-port.ts';
 import {
   DEVICES,
   faultRun,

@@ -1,27 +1,31 @@
 /**
- * A redis-server of the test's own on a free port (no persistence), for tests that stop or restart
- * Redis: the machine's Redis at 127.0.0.1:6379 is shared by other tests.
+ * A redis-server of the test's own on a free port, for tests that stop or restart Redis: the
+ * machine's Redis at 127.0.0.1:6379 is shared by other tests. No persistence, unless `appendOnlyDir`
+ * is given: then an append-only file there (fsync always), so a restart comes back with its data.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { freePort } from './free-port.ts';
+import { freePort } from '@fogline/shared/testing';
 
 export interface OwnRedis {
   readonly port: number;
   readonly url: string;
   /** Kills the server (SIGKILL) and waits until it is gone. */
   kill(): Promise<void>;
-  /** Starts it again on the same port, empty. */
+  /** Starts it again on the same port: empty, or with its data under `appendOnlyDir`. */
   restart(): Promise<void>;
 }
 
-export async function startOwnRedis(): Promise<OwnRedis> {
+export async function startOwnRedis(options: { appendOnlyDir?: string } = {}): Promise<OwnRedis> {
+  const persistence = options.appendOnlyDir
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.appendOnlyDir]
+    : ['--appendonly', 'no'];
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
     const server = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     child = server;

@@ -1,6 +1,6 @@
 import { FoglineError } from '@fogline/shared';
+import { freePort } from '@fogline/shared/testing';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/support/free-port.ts';
 import { startOwnRedis } from '../../../test/support/own-redis.ts';
 import { openCluster } from './cluster.ts';
 

@@ -4,56 +4,29 @@
  * "The broker cluster"). Two real CloudServers in this process, real MQTT.js clients, a redis-server
  * of this test's own with an append-only file, killed and started again on the same port.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { topics } from '@fogline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/support/free-port.ts';
+import { type OwnRedis, startOwnRedis } from '../../../test/support/own-redis.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../store/scratch-database.ts';
 import { eventually, type FabricCloud, mustConnect, startFabricCloud } from '../testing/fabric-fixture.ts';
 
 const HEARTBEAT_MS = 200;
 let dir = '';
-let port = 0;
-let redis: ChildProcess | undefined;
+let redis: OwnRedis;
 let database: ScratchDatabase;
 let a: FabricCloud;
 let b: FabricCloud;
 
-async function startRedis(): Promise<void> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
-  const server = spawn('redis-server', [...args, '--appendonly', 'yes', '--appendfsync', 'always'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  redis = server;
-  let seen = '';
-  await new Promise<void>((resolve, reject) => {
-    server.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${seen}`)));
-    server.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (seen.includes('Ready to accept connections')) resolve();
-    });
-  });
-}
-
-async function killRedis(): Promise<void> {
-  if (!redis || redis.exitCode !== null || redis.signalCode !== null) return;
-  const gone = once(redis, 'exit');
-  redis.kill('SIGKILL');
-  await gone;
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fogline-redis-outage-'));
-  port = await freePort();
-  await startRedis();
+  redis = await startOwnRedis({ appendOnlyDir: dir });
   database = await createScratchDatabase();
   const replica = {
     databaseUrl: database.url,
-    redisUrl: `redis://127.0.0.1:${port}`,
+    redisUrl: redis.url,
     replicaHeartbeatMs: HEARTBEAT_MS,
     models: ['digits-tiny'],
     cloudModel: 'digits-tiny',
@@ -66,7 +39,7 @@ afterAll(async () => {
   await a?.stop();
   await b?.stop();
   await database?.drop();
-  await killRedis();
+  await redis?.kill();
   await rm(dir, { recursive: true, force: true });
 }, 30_000);
 
@@ -85,9 +58,9 @@ describe('two cloud replicas through a Redis outage that keeps its data', () => 
           seen.add(String(replica.server.fabric.presence.view('outage-edge').status));
       }, 50);
       // Down for 10 heartbeats (Aedes takes a replica silent for 3 for dead), then back with its data.
-      await killRedis();
+      await redis.kill();
       await new Promise((resolve) => setTimeout(resolve, 10 * HEARTBEAT_MS));
-      await startRedis();
+      await redis.restart();
       // Long enough for several sweeps of the wills (every 4 heartbeats) once both are back.
       await new Promise((resolve) => setTimeout(resolve, 5_000));
       clearInterval(watch);

@@ -1,6 +1,6 @@
 /**
  * A TCP port of 127.0.0.1 that nothing listens on now: for a test that starts a server there later,
- * or restarts one on the same port (a client configured before the server exists). Another process
+ * or stops and starts one again on the same port (a client configured before the server exists). Another process
  * could take it meanwhile; on a test machine that is rare enough.
  */
 import { createServer } from 'node:net';

@@ -9,9 +9,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FoglineError } from '@fogline/shared';
+import { freePort } from '@fogline/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CloudProxy, startCloudProxy } from '../../../../test/support/cloud-proxy.ts';
-import { freePort } from '../../../../test/support/free-port.ts';
 import { CloudServer } from '../../cloud-server.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../../store/scratch-database.ts';
 import {
