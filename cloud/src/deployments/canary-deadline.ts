@@ -42,3 +42,10 @@ export function overdueCanaries(
   }
   return overdue;
 }
+
+/** The deployment's reason when `overdue` (not empty) failed it. */
+export function timeoutReason(overdue: readonly OverdueCanary[]): string {
+  const [first] = overdue;
+  const more = overdue.length > 1 ? ` (and ${overdue.length - 1} more)` : '';
+  return `canary timeout: edge '${first!.edgeId}' ${first!.why}${more}`;
+}

@@ -196,6 +196,18 @@ describe('deployments', () => {
     // A newer deployment (its previous version) stops the download on the edge.
     await eventually(() => deploymentOf(a!)?.version === 1);
     expect(deploymentOf(b!)).toBeUndefined();
+
+    // A canary whose previous version is not in the model store: failed all the same, rollback by hand.
+    const [c] = await edges(1);
+    const e = await cloud.admin.deploy({
+      model: 'digits-mid',
+      version: 2,
+      edges: [c!],
+      canaryTimeoutMs: 500,
+    });
+    await report(c!, e, { state: 'warming', previous: { model: 'digits-mid', version: 9 } });
+    await eventually(async () => (await stateOf(e.id)) === 'failed', 15_000);
+    expect((await cloud.admin.deployment(e.id)).reason).toMatch(/last reported warming.*; no rollback: /);
   }, 60_000);
 
   it('stops at a failed canary: the deployment fails with the reason and the rest never get it', async () => {

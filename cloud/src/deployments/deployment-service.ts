@@ -30,7 +30,7 @@ import {
   type ModelRef,
 } from '@fogline/shared';
 import type { DeploymentEdgeRecord, DeploymentRecord, Store } from '../store/index.ts';
-import { type OverdueCanary, overdueCanaries } from './canary-deadline.ts';
+import { type OverdueCanary, overdueCanaries, timeoutReason } from './canary-deadline.ts';
 import { addPair, judgeGate, NO_PAIRS, type PairedGateJudge, type ShadowPair } from './deployment-gate.ts';
 import { canaryCount, type DeploymentRequest } from './deployment-request.ts';
 import { isSent } from './deployment-view.ts';
@@ -290,12 +290,16 @@ export class DeploymentService {
     for (const o of overdue) {
       await this.#o.store.deployments.updateEdge(d.id, o.edgeId, { failure: `timeout: ${o.why}` });
     }
-    const [first] = overdue;
-    const more = overdue.length > 1 ? ` (and ${overdue.length - 1} more)` : '';
-    const why = `canary timeout: edge '${first!.edgeId}' ${first!.why}${more}`;
+    const why = timeoutReason(overdue);
     this.#o.log(`deployment ${d.id} failed: ${why}; rolling back the canary edges that moved`);
     const moved = canaries.filter((e) => !STAYED.has(e.state));
-    await this.#rollBack(d, moved, 'failed', why);
+    try {
+      await this.#rollBack(d, moved, 'failed', why);
+    } catch (err) {
+      // A previous version not in the model store: failed all the same (else every tick retries).
+      const reason = `${why}; no rollback: ${fromUnknown(err).message}`;
+      await this.#o.store.deployments.setState(d.id, 'failed', reason);
+    }
     await Promise.all(canaries.filter((e) => STAYED.has(e.state)).map((e) => this.#o.publish(e.edgeId)));
   }
 
