@@ -68,13 +68,18 @@ export function describeEdgePolicyContract(sut: StoreUnderTest): void {
     it("a conditional change (the controller's) never overwrites a pin or a directive set since it read the row", async () => {
       const edge = unique('edge');
       const ctl = (id: string) => ({ directive: directive(id, 0.55, 0.65), conservative: true });
-      // A new edge: no row read (directive null) → written.
-      expect(
-        await sut.store.edgePolicies.change(edge, change(), ctl('c-1'), {
-          unpinned: true,
-          directiveId: null,
-        }),
-      ).toMatchObject({ action: 'conservative' });
+      // A row with no directive yet (the controller's decisions only, or no row at all) → written.
+      const none = { unpinned: true, directiveId: null } as const;
+      const fresh = unique('edge');
+      expect(await sut.store.edgePolicies.change(fresh, change(), ctl('c-0'), none)).not.toBeNull();
+      await sut.store.edgePolicies.recordDecision(edge, {
+        action: 'hold',
+        why: 'too few records',
+        figures: null,
+      });
+      expect(await sut.store.edgePolicies.change(edge, change(), ctl('c-1'), none)).toMatchObject({
+        action: 'conservative',
+      });
       // Read c-1; an operator pins o-1 before the controller writes: the controller's write is refused.
       const read = await sut.store.edgePolicies.get(edge);
       const pin = change({ source: 'operator', action: 'pin', figures: null });
