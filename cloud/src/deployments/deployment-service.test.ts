@@ -2,8 +2,8 @@
  * Rollouts on a real CloudServer (PGlite, auth on, its broker on 127.0.0.1 port 0): MQTT.js clients
  * pose as edges, read the `deployment` block of their retained desired state and publish reported
  * states as an edge agent does. Canary first, the rest once it is healthy; a failed canary stops the
- * deployment, and so does a canary not active by the canary timeout; a newer deployment supersedes; a rollback by hand sends the previous version; with a
- * gate, audits with shadow answers pass a model that answers as well (done before the shadow time
+ * deployment, and so does a canary not active by the canary timeout; a newer deployment supersedes;
+ * a rollback by hand sends the previous version; with a gate, audits with shadow answers pass a model that answers as well (done before the shadow time
  * ends) and fail one that answers worse (permuted labels), which rolls the edge back.
  */
 import { type AuditUpload, type DeploymentReport, encodeAuditUpload, topics } from '@fogline/shared';

@@ -4,8 +4,8 @@
  * the `deployment` block in its desired state first (model-deployment.ts), the rest once every canary
  * edge has reported `active` and stayed so for the healthy time. A canary that fails or rolls back
  * stops the deployment (failed, with the reason), and so does a canary that has not reported `active`
- * within the canary timeout (canary-deadline.ts; the canary edges that moved are rolled back); done once every edge is active (and, with a gate,
- * has passed it or ended its shadow time).
+ * within the canary timeout (canary-deadline.ts; the canary edges that moved are rolled back); done
+ * once every edge is active (and, with a gate, has passed it or ended its shadow time).
  *
  * Reports come from edge presence (MQTT `edge/{id}/reported`, or the HTTP report route) and move the
  * edge's row; a timer advances the deployments that wait on time. One deployment per edge: a new one

@@ -117,7 +117,8 @@ export function createEdgePolicyRepository(db: StoreDatabase, now: WallClock): E
             target: edgePolicies.edgeId,
             set,
             ...(onlyIf && {
-              setWhere: sql`${edgePolicies.pinned} = false and (${edgePolicies.directive} ->> 'id') is not distinct from ${onlyIf.directiveId}`,
+              setWhere: sql`${edgePolicies.pinned} = false
+                and (${edgePolicies.directive} ->> 'id') is not distinct from ${onlyIf.directiveId}`,
             }),
           })
           .returning({ edgeId: edgePolicies.edgeId });
