@@ -60,6 +60,8 @@ export interface DeployBody {
   /** Share of the edges that go first, in (0, 1]. */
   canary?: number;
   canaryHealthyMs?: number;
+  /** How long the canary edges have to report `active` before the deployment fails. */
+  canaryTimeoutMs?: number;
   gate?: { minPaired?: number; maxDrop?: number; shadowMs?: number } | null;
   device?: { model: string; version: number } | null;
 }

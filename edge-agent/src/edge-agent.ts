@@ -299,6 +299,7 @@ async function startAgent(
       published: () => control.devices,
       publish: (policy, options) => publishDevicePolicyOn(localBus, control, edgeId, policy, options),
       calmRate: () => audit.calm(),
+      dataDir: config.dataDir,
       listeners: driftListeners,
     });
     const monitor = drift;

@@ -3,7 +3,9 @@
  * reference, fed the devices' histogram reports, and the devices' audit rate raised while the alarm
  * is on: the device policy this edge last published is published again with `alarmAuditRate`, and
  * once it clears with the calm rate set on purpose (the operator's, else the edge's own; audit-rate.ts),
- * else the rate from before the alarm, else `calmAuditRate`. The policy itself never
+ * else the rate from before the alarm, else `calmAuditRate`. While an alarm's rate may be on the
+ * devices, `<dataDir>/drift-alarm.json` says so (drift-alarm-record.ts): an edge restarted during an
+ * alarm starts calm, so it sends its devices that calm rate at start. The policy itself never
  * changes here: an edge that has published no policy for the device model sends the audit rate alone,
  * and each device keeps the routing it applies (its application's `policy`, its config's), which the
  * edge does not know.
@@ -17,6 +19,7 @@ import {
 } from '@fogline/shared';
 import type { ModelRepository } from '@fogline/shared/model-repository';
 import type { AgentLogger } from './agent-options.ts';
+import { type DriftAlarmRecord, loadDriftAlarmRecord, saveDriftAlarmRecord } from './drift-alarm-record.ts';
 import { DriftMonitor, type DriftOptions, type DriftStatus, resolveDriftSettings } from './drift-monitor.ts';
 import type { DriftTelemetry } from './edge-telemetry.ts';
 import type { RoutingChange } from './routing-control.ts';
@@ -37,6 +40,8 @@ export interface EdgeDriftDeps {
   ) => Promise<PolicyMessage>;
   /** The calm rate set on purpose (audit-rate.ts `calm()`); undefined: none. */
   readonly calmRate?: () => number | undefined;
+  /** Where the alarm is remembered across restarts; undefined: nowhere. */
+  readonly dataDir?: string;
   /** Told of every alarm change, after the audit rate's publish has started (later F7 pieces). */
   readonly listeners?: ReadonlySet<DriftAlarmListener>;
 }
@@ -50,20 +55,33 @@ export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
   const settings = resolveDriftSettings(deps.options);
   const model = driftModelOf(reference);
   let rateBefore: number | undefined;
+  // Writes of the record, in order (an alarm's, then its clear's).
+  let disk: Promise<unknown> = Promise.resolve();
+  const remember = (record: DriftAlarmRecord | undefined) => {
+    const { dataDir } = deps;
+    if (dataDir === undefined) return;
+    disk = disk
+      .then(() => saveDriftAlarmRecord(dataDir, record))
+      .catch((err: Error) => logger.warn(`drift: could not remember the alarm: ${err.message}`));
+  };
   const setAuditRate = (alarm: boolean) => {
     const last = deps.published();
     const current = last?.model === model ? last : undefined;
-    if (alarm) rateBefore = current?.audit_rate;
+    if (alarm) {
+      rateBefore = current?.audit_rate;
+      remember({ model, rateBefore: rateBefore ?? null });
+    }
     const auditRate = alarm
       ? settings.alarmAuditRate
       : (deps.calmRate?.() ?? rateBefore ?? settings.calmAuditRate);
     // Never the calibrated policy in place of none: a device escalating everything by its own
     // policy would then answer alone, on the very inputs the alarm says it knows least.
-    deps
-      .publish(current?.policy, { model, auditRate })
-      .catch((err: Error) => logger.warn(`drift: could not publish the audit rate: ${err.message}`));
+    deps.publish(current?.policy, { model, auditRate }).then(
+      () => !alarm && remember(undefined),
+      (err: Error) => logger.warn(`drift: could not publish the audit rate: ${err.message}`),
+    );
   };
-  return new DriftMonitor({
+  const monitor = new DriftMonitor({
     reference,
     settings,
     logger,
@@ -79,6 +97,19 @@ export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
       }
     },
   });
+  if (deps.dataDir !== undefined) {
+    void loadDriftAlarmRecord(deps.dataDir, (m) => logger.warn(`drift: ${m}`)).then((record) => {
+      // Started during an alarm: the devices may still audit at its rate. Calm now (a new alarm sends
+      // its own rate), so they get the calm one, as if the alarm had cleared.
+      if (!record || monitor.status().alarm) return;
+      if (record.model !== model) return remember(undefined);
+      rateBefore = record.rateBefore ?? undefined;
+      const calm = deps.calmRate?.() ?? rateBefore ?? settings.calmAuditRate;
+      logger.info(`drift: restarted during an alarm; sending the devices the calm audit rate ${calm}`);
+      setAuditRate(false);
+    });
+  }
+  return monitor;
 }
 
 /**

@@ -13,6 +13,7 @@ interface DeployFlags extends AdminTargetFlags {
   edges: string[] | 'all';
   canary?: number;
   canaryHealthyMs?: number;
+  canaryTimeoutMs?: number;
   gate?: boolean;
   gateMinPaired?: number;
   gateMaxDrop?: number;
@@ -92,6 +93,11 @@ export function registerDeploy(program: Command): void {
         ms('--canary-healthy-ms'),
       )
       .option(
+        '--canary-timeout-ms <ms>',
+        'how long the canary edges have to report active before the deployment fails and the canary edges that moved roll back (default 600000)',
+        parsePositiveInt('--canary-timeout-ms'),
+      )
+      .option(
         '--gate',
         'turn the accuracy gate on with its defaults (40 paired records, 5% drop, 600000 ms shadow)',
       )
@@ -135,6 +141,7 @@ export function registerDeploy(program: Command): void {
       edges: flags.edges,
       ...(flags.canary !== undefined && { canary: flags.canary }),
       ...(flags.canaryHealthyMs !== undefined && { canaryHealthyMs: flags.canaryHealthyMs }),
+      ...(flags.canaryTimeoutMs !== undefined && { canaryTimeoutMs: flags.canaryTimeoutMs }),
       gate: gateOn
         ? {
             ...(flags.gateMinPaired !== undefined && { minPaired: flags.gateMinPaired }),

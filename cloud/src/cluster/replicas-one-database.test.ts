@@ -116,6 +116,7 @@ describe('two replicas on one PostgreSQL database', () => {
       edges,
       canary: 0.3,
       canaryHealthyMs: 0,
+      canaryTimeoutMs: 600_000,
       gate,
       device: null,
     });

@@ -4,7 +4,7 @@
  * before the edges have sent their telemetry again.
  */
 import { describe, expect, it } from 'vitest';
-import { audit, type EdgeTelemetry, edge, service, store } from './controller-service.fixture.ts';
+import { audit, type EdgeTelemetry, edge, service, sinceAlarm, store } from './controller-service.fixture.ts';
 
 describe('ControllerService after a restart', () => {
   it("keeps an edge's stored records when its first round runs before the edge's telemetry", async () => {
@@ -59,6 +59,51 @@ describe('ControllerService and an operator pin', () => {
     expect(row?.directive).toMatchObject({ id: 'op-race', ...pin });
     expect(published).toEqual([]);
     expect((await store.edgePolicies.changes(e.id)).map((c) => c.source)).toEqual(['operator']);
+    await s.stop();
+  });
+
+  it('never overwrites a pin that commits after its last read of the row, just before its write', async () => {
+    const e = await edge();
+    e.t.alarm = true;
+    e.t.alarms = 1;
+    const pin = {
+      device: { score: 'margin', threshold: 0.12 },
+      edge: { score: 'margin', threshold: 0.23 },
+    } as const;
+    const { s, published } = service(new Map([[e.id, e.t]]));
+    await s.tick();
+    await store.auditRecords.insert(sinceAlarm(e.id));
+    // The operator's PUT .../policy commits in the last gap there is: after every read the controller
+    // makes, as its write reaches the store.
+    const repo = store.edgePolicies;
+    const write = repo.change.bind(repo);
+    repo.change = async (id, change, update, onlyIf) => {
+      if (change.source === 'controller') {
+        const op = {
+          source: 'operator',
+          action: 'pin',
+          from: null,
+          to: pin,
+          why: 'operator',
+          figures: null,
+        } as const;
+        await write(id, op, { directive: { id: 'op-late', reason: 'operator', ...pin }, pinned: true });
+      }
+      return write(id, change, update, onlyIf);
+    };
+    try {
+      await s.tick();
+    } finally {
+      repo.change = write;
+    }
+    const row = await store.edgePolicies.get(e.id);
+    expect(row).toMatchObject({ pinned: true, directive: { id: 'op-late', ...pin } });
+    expect(published).toEqual([]);
+    expect((await store.edgePolicies.changes(e.id)).map((c) => c.source)).toEqual(['operator']);
+    expect(s.control(e.id).decision).toMatchObject({
+      action: 'hold',
+      why: /changed while the controller decided/,
+    });
     await s.stop();
   });
 });

@@ -90,6 +90,7 @@ describe('ControllerService', () => {
       edges: [e.id],
       canary: 0.1,
       canaryHealthyMs: 60_000,
+      canaryTimeoutMs: 600_000,
       gate: null,
       device: null,
     });

@@ -306,15 +306,11 @@ export class ControllerService {
       maxCloudShare: settings.cloudBudget,
     });
     if ((decision.action === 'conservative' || decision.action === 'refit') && decision.policy) {
-      // An operator's pin or set that landed while this decided wins: the controller writes nothing.
-      const latest = await store.edgePolicies.get(edgeId);
-      if (latest?.pinned || latest?.directive?.id !== row?.directive?.id) {
-        const why = `the edge's policy changed while the controller decided (now ${latest?.directive?.id ?? 'none'}${latest?.pinned ? ', pinned' : ''}); holding`;
-        return this.#keep(edgeId, { action: 'hold', why, figures: decision.figures });
-      }
       const id = `ctl-${Math.floor(clock.now())}-${++this.#seq}`;
       const to = { device: decision.policy.device, edge: decision.policy.edge };
-      await store.edgePolicies.change(
+      // Written only if the row is still unpinned with the directive read above, in the statement
+      // that writes it: an operator's pin or set that landed meanwhile wins, whenever it landed.
+      const written = await store.edgePolicies.change(
         edgeId,
         {
           source: 'controller',
@@ -328,7 +324,13 @@ export class ControllerService {
           directive: { id, reason: decision.why.slice(0, 500), ...to },
           conservative: decision.action === 'conservative',
         },
+        { unpinned: true, directiveId: row?.directive?.id ?? null },
       );
+      if (!written) {
+        const latest = await store.edgePolicies.get(edgeId);
+        const why = `the edge's policy changed while the controller decided (now ${latest?.directive?.id ?? 'none'}${latest?.pinned ? ', pinned' : ''}); holding`;
+        return this.#keep(edgeId, { action: 'hold', why, figures: decision.figures });
+      }
       this.#lastChangeMs.set(edgeId, clock.now());
       this.#o.log(
         `controller: edge '${edgeId}' ${decision.action}: ${show(policy)} → ${show(to)} (${decision.why})`,

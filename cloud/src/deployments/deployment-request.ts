@@ -3,12 +3,13 @@
  * (`POST /api/deployments`, and `fogline deploy` through it):
  *
  *   { "model": "digits-mid", "version": 3, "edges": ["e1", "e2"] | "all",
- *     "canary": 0.1, "canaryHealthyMs": 60000,
+ *     "canary": 0.1, "canaryHealthyMs": 60000, "canaryTimeoutMs": 600000,
  *     "gate": { "minPaired": 40, "maxDrop": 0.05, "shadowMs": 600000 } | null,
  *     "device": { "model": "digits-tiny", "version": 2 } }
  *
  * `canary` is the share of the edges that go first, in (0, 1] (at least one edge); `gate` absent or
- * null: no accuracy gate; `{}`: the gate with its defaults.
+ * null: no accuracy gate; `{}`: the gate with its defaults. `canaryTimeoutMs`: how long the canary
+ * edges have to report `active` (deployment-service.ts fails the deployment after it).
  */
 import { type DeploymentGate, FoglineError, type ModelRef } from '@fogline/shared';
 import { isValidName } from '../store/validation.ts';
@@ -16,10 +17,11 @@ import { isValidName } from '../store/validation.ts';
 export const DEPLOYMENT_DEFAULTS = Object.freeze({
   canary: 0.1,
   canaryHealthyMs: 60_000,
+  canaryTimeoutMs: 600_000,
   gate: Object.freeze({ minPaired: 40, maxDrop: 0.05, shadowMs: 600_000 }) satisfies DeploymentGate,
 });
 
-/** Longest healthy time and shadow time accepted (a week). */
+/** Longest healthy time, canary timeout and shadow time accepted (a week). */
 const MAX_MS = 7 * 86_400_000;
 /** Most edges one deployment names. */
 export const MAX_DEPLOYMENT_EDGES = 10_000;
@@ -28,6 +30,7 @@ export interface DeploymentRequest extends ModelRef {
   readonly edges: readonly string[] | 'all';
   readonly canary: number;
   readonly canaryHealthyMs: number;
+  readonly canaryTimeoutMs: number;
   readonly gate: DeploymentGate | null;
   readonly device: ModelRef | null;
 }
@@ -79,11 +82,16 @@ export function readDeploymentRequest(body: Record<string, unknown>): Deployment
   }
   const canaryHealthyMs = body.canaryHealthyMs ?? DEPLOYMENT_DEFAULTS.canaryHealthyMs;
   if (!isMs(canaryHealthyMs)) throw invalid(`canaryHealthyMs must be an integer in [0, ${MAX_MS}]`);
+  const canaryTimeoutMs = body.canaryTimeoutMs ?? DEPLOYMENT_DEFAULTS.canaryTimeoutMs;
+  if (!isMs(canaryTimeoutMs) || canaryTimeoutMs === 0) {
+    throw invalid(`canaryTimeoutMs must be an integer in [1, ${MAX_MS}]`);
+  }
   return {
     ...ref,
     edges: readEdges(body.edges),
     canary,
     canaryHealthyMs,
+    canaryTimeoutMs,
     gate: readGate(body.gate),
     device: body.device === undefined || body.device === null ? null : readRef(body.device, 'device'),
   };

@@ -2,8 +2,8 @@
  * Rollouts on a real CloudServer (PGlite, auth on, its broker on 127.0.0.1 port 0): MQTT.js clients
  * pose as edges, read the `deployment` block of their retained desired state and publish reported
  * states as an edge agent does. Canary first, the rest once it is healthy; a failed canary stops the
- * deployment; a newer deployment supersedes; a rollback by hand sends the previous version; with a
- * gate, audits with shadow answers pass a model that answers as well (done before the shadow time
+ * deployment, and so does a canary not active by the canary timeout; a newer deployment supersedes;
+ * a rollback by hand sends the previous version; with a gate, audits with shadow answers pass a model that answers as well (done before the shadow time
  * ends) and fail one that answers worse (permuted labels), which rolls the edge back.
  */
 import { type AuditUpload, type DeploymentReport, encodeAuditUpload, topics } from '@fogline/shared';
@@ -148,6 +148,66 @@ describe('deployments', () => {
     await clientOf(a!).publishAsync(topics.status(a!), 'online', { qos: 1, retain: true });
     await eventually(async () => (await stateOf(d.id)) === 'rolling', 15_000);
     await eventually(() => deploymentOf(b!)?.id === d.id);
+  }, 60_000);
+
+  it('a canary that goes offline before it reports active fails the deployment at the canary timeout', async () => {
+    const [a, b, c] = await edges(3);
+    const d = await cloud.admin.deploy({
+      model: 'digits-mid',
+      version: 2,
+      edges: [a!, b!, c!],
+      canary: 0.67,
+      canaryHealthyMs: 0,
+      canaryTimeoutMs: 1_500,
+    });
+    expect(d).toMatchObject({ canaryTimeoutMs: 1_500 });
+    await eventually(() => deploymentOf(a!)?.id === d.id && deploymentOf(b!)?.id === d.id);
+    await report(a!, d, { state: 'active' });
+    await clientOf(b!).publishAsync(topics.status(b!), 'offline', { qos: 1, retain: true });
+    await eventually(async () => (await stateOf(d.id)) === 'failed', 15_000);
+    const seen = await cloud.admin.deployment(d.id);
+    expect(seen.reason).toMatch(
+      new RegExp(`^canary timeout: edge '${b}' no active report within 1.5 s \\(no report, offline\\)`),
+    );
+    expect(seen.edges!.find((e) => e.edge === b)).toMatchObject({
+      state: 'pending',
+      sent: false,
+      failure: expect.stringMatching(/^timeout: no active report/),
+    });
+    // The canary that moved is rolled back; the offline one is told nothing; the rest never get it.
+    await eventually(() => deploymentOf(a!)?.version === 1);
+    await eventually(() => deploymentOf(b!) === undefined);
+    expect(deploymentOf(c!)).toBeUndefined();
+  }, 60_000);
+
+  it('a canary that is online but never gets to active is bounded by the same timeout', async () => {
+    const [a, b] = await edges(2);
+    const d = await cloud.admin.deploy({
+      model: 'digits-mid',
+      version: 2,
+      edges: [a!, b!],
+      canary: 0.5,
+      canaryTimeoutMs: 1_000,
+    });
+    await eventually(() => deploymentOf(a!)?.id === d.id);
+    await report(a!, d, { state: 'downloading', receivedBytes: 10, totalBytes: d.bytes });
+    await eventually(async () => (await stateOf(d.id)) === 'failed', 15_000);
+    expect((await cloud.admin.deployment(d.id)).reason).toContain('(last reported downloading)');
+    // A newer deployment (its previous version) stops the download on the edge.
+    await eventually(() => deploymentOf(a!)?.version === 1);
+    expect(deploymentOf(b!)).toBeUndefined();
+
+    // A canary whose previous version is not in the model store: failed all the same, rollback by hand.
+    const [c] = await edges(1);
+    const e = await cloud.admin.deploy({
+      model: 'digits-mid',
+      version: 2,
+      edges: [c!],
+      canaryTimeoutMs: 500,
+    });
+    await report(c!, e, { state: 'warming', previous: { model: 'digits-mid', version: 9 } });
+    await eventually(async () => (await stateOf(e.id)) === 'failed', 15_000);
+    expect((await cloud.admin.deployment(e.id)).reason).toMatch(/last reported warming.*; no rollback: /);
   }, 60_000);
 
   it('stops at a failed canary: the deployment fails with the reason and the rest never get it', async () => {

@@ -3,8 +3,9 @@
  * from the model store (tier edge) and registered edges; a canary share of them (at least one) gets
  * the `deployment` block in its desired state first (model-deployment.ts), the rest once every canary
  * edge has reported `active` and stayed so for the healthy time. A canary that fails or rolls back
- * stops the deployment (failed, with the reason); done once every edge is active (and, with a gate,
- * has passed it or ended its shadow time).
+ * stops the deployment (failed, with the reason), and so does a canary that has not reported `active`
+ * within the canary timeout (canary-deadline.ts; the canary edges that moved are rolled back); done
+ * once every edge is active (and, with a gate, has passed it or ended its shadow time).
  *
  * Reports come from edge presence (MQTT `edge/{id}/reported`, or the HTTP report route) and move the
  * edge's row; a timer advances the deployments that wait on time. One deployment per edge: a new one
@@ -29,6 +30,7 @@ import {
   type ModelRef,
 } from '@fogline/shared';
 import type { DeploymentEdgeRecord, DeploymentRecord, Store } from '../store/index.ts';
+import { type OverdueCanary, overdueCanaries, timeoutReason } from './canary-deadline.ts';
 import { addPair, judgeGate, NO_PAIRS, type PairedGateJudge, type ShadowPair } from './deployment-gate.ts';
 import { canaryCount, type DeploymentRequest } from './deployment-request.ts';
 import { isSent } from './deployment-view.ts';
@@ -124,6 +126,7 @@ export class DeploymentService {
         edgesSelector: request.edges,
         canaryShare: request.canary,
         canaryHealthyMs: request.canaryHealthyMs,
+        canaryTimeoutMs: request.canaryTimeoutMs,
         gate: request.gate,
         device,
         state: 'canary',
@@ -252,8 +255,13 @@ export class DeploymentService {
     const now = this.#now();
     const activeFor = (e: DeploymentEdgeRecord) => (e.activeSince ? now - e.activeSince.getTime() : -1);
     if (d.state === 'canary') {
+      const overdue = overdueCanaries(d, watched, now, this.#o.offline);
+      if (overdue.length > 0) {
+        await this.#timeOut(d, watched, overdue);
+        return;
+      }
       // A canary that went offline (crashed after its swap, say) is not healthy: the rest waits until
-      // it is back and active, or the deployment is rolled back.
+      // it is back and active (within the canary's deadline), or the deployment is rolled back.
       const healthy = (e: DeploymentEdgeRecord) =>
         e.state === 'active' && activeFor(e) >= d.canaryHealthyMs && !this.#o.offline?.(e.edgeId);
       if (!watched.every(healthy)) return;
@@ -268,6 +276,31 @@ export class DeploymentService {
         activeFor(e) >= d.gate.shadowMs ||
         judgeGate(e.gate ?? NO_PAIRS, d.gate, this.#o.judge).verdict === 'pass');
     if (live.every(settled)) await deployments.setState(id, 'done', null);
+  }
+
+  /**
+   * The canary missed its deadline (canary-deadline.ts): the deployment fails, the canary edges that
+   * moved are rolled back, and the block is withdrawn from those that never reported (isSent).
+   */
+  async #timeOut(
+    d: DeploymentRecord,
+    canaries: readonly DeploymentEdgeRecord[],
+    overdue: readonly OverdueCanary[],
+  ): Promise<void> {
+    for (const o of overdue) {
+      await this.#o.store.deployments.updateEdge(d.id, o.edgeId, { failure: `timeout: ${o.why}` });
+    }
+    const why = timeoutReason(overdue);
+    this.#o.log(`deployment ${d.id} failed: ${why}; rolling back the canary edges that moved`);
+    const moved = canaries.filter((e) => !STAYED.has(e.state));
+    try {
+      await this.#rollBack(d, moved, 'failed', why);
+    } catch (err) {
+      // A previous version not in the model store: failed all the same (else every tick retries).
+      const reason = `${why}; no rollback: ${fromUnknown(err).message}`;
+      await this.#o.store.deployments.setState(d.id, 'failed', reason);
+    }
+    await Promise.all(canaries.filter((e) => STAYED.has(e.state)).map((e) => this.#o.publish(e.edgeId)));
   }
 
   /** New deployments of each previous version for `edges`; `d` becomes `state` with `why`. */
@@ -296,6 +329,7 @@ export class DeploymentService {
           edgesSelector: ids,
           canaryShare: 1,
           canaryHealthyMs: 0,
+          canaryTimeoutMs: d.canaryTimeoutMs,
           gate: null,
           device: null,
           state: 'rolling',

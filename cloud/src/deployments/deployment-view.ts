@@ -33,6 +33,7 @@ export interface DeploymentView {
   edgesSelector: readonly string[] | 'all';
   canary: number;
   canaryHealthyMs: number;
+  canaryTimeoutMs: number;
   gate: DeploymentGate | null;
   device: ModelFile | null;
   state: DeploymentStatus;
@@ -57,6 +58,7 @@ export function deploymentView(
     edgesSelector: d.edgesSelector,
     canary: d.canaryShare,
     canaryHealthyMs: d.canaryHealthyMs,
+    canaryTimeoutMs: d.canaryTimeoutMs,
     gate: d.gate,
     device: d.device,
     state: d.state,
@@ -84,8 +86,13 @@ function edgeView(d: DeploymentRecord, e: DeploymentEdgeRecord, judge?: PairedGa
   };
 }
 
-/** The edge has been sent this deployment: a canary edge, or any once it rolls out to the rest; none once rolled back. */
+/**
+ * The edge has been sent this deployment: a canary edge, or any once it rolls out to the rest; none
+ * once rolled back, nor an edge that never reported it once it failed (a canary offline through the
+ * timeout gets nothing when it comes back).
+ */
 export function isSent(d: DeploymentRecord, e: DeploymentEdgeRecord): boolean {
   if (d.state === 'rolled_back') return false;
+  if (d.state === 'failed' && e.state === 'pending') return false;
   return e.stage === 'canary' || d.state === 'rolling' || d.state === 'done' || e.state !== 'pending';
 }

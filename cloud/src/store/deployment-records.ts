@@ -31,6 +31,8 @@ export interface NewDeployment {
   /** Share of the edges that go first, in (0, 1]. */
   readonly canaryShare: number;
   readonly canaryHealthyMs: number;
+  /** How long the canary edges have to report `active`, from the deployment's start. */
+  readonly canaryTimeoutMs: number;
   readonly gate: DeploymentGate | null;
   readonly device: ModelFile | null;
   readonly state: DeploymentStatus;
@@ -48,6 +50,7 @@ export interface DeploymentRecord {
   readonly edgesSelector: readonly string[] | 'all';
   readonly canaryShare: number;
   readonly canaryHealthyMs: number;
+  readonly canaryTimeoutMs: number;
   readonly gate: DeploymentGate | null;
   readonly device: ModelFile | null;
   readonly state: DeploymentStatus;

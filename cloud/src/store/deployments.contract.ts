@@ -12,6 +12,7 @@ function deployment(over: Partial<NewDeployment> & { edges: NewDeployment['edges
     edgesSelector: over.edges.map((e) => e.edgeId),
     canaryShare: 0.1,
     canaryHealthyMs: 60_000,
+    canaryTimeoutMs: 600_000,
     gate: null,
     device: null,
     state: 'canary',

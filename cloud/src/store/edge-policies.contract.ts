@@ -41,7 +41,7 @@ export function describeEdgePolicyContract(sut: StoreUnderTest): void {
         pinned: false,
         conservative: true,
       });
-      expect(row?.lastChangeAt).toEqual(first.at);
+      expect(row?.lastChangeAt).toEqual(first?.at);
       await sut.store.edgePolicies.change(
         edge,
         change({
@@ -63,6 +63,46 @@ export function describeEdgePolicyContract(sut: StoreUnderTest): void {
       expect(await sut.store.edgePolicies.changes(edge, 1)).toHaveLength(1);
       expect(await sut.store.edgePolicies.get(edge)).toMatchObject({ pinned: true, conservative: false });
       expect((await sut.store.edgePolicies.list()).some((r) => r.edgeId === edge)).toBe(true);
+    });
+
+    it("a conditional change (the controller's) never overwrites a pin or a directive set since it read the row", async () => {
+      const edge = unique('edge');
+      const ctl = (id: string) => ({ directive: directive(id, 0.55, 0.65), conservative: true });
+      // A row with no directive yet (the controller's decisions only, or no row at all) → written.
+      const none = { unpinned: true, directiveId: null } as const;
+      const fresh = unique('edge');
+      expect(await sut.store.edgePolicies.change(fresh, change(), ctl('c-0'), none)).not.toBeNull();
+      await sut.store.edgePolicies.recordDecision(edge, {
+        action: 'hold',
+        why: 'too few records',
+        figures: null,
+      });
+      expect(await sut.store.edgePolicies.change(edge, change(), ctl('c-1'), none)).toMatchObject({
+        action: 'conservative',
+      });
+      // Read c-1; an operator pins o-1 before the controller writes: the controller's write is refused.
+      const read = await sut.store.edgePolicies.get(edge);
+      const pin = change({ source: 'operator', action: 'pin', figures: null });
+      await sut.store.edgePolicies.change(edge, pin, { directive: directive('o-1', 0.5, 0.6), pinned: true });
+      const onlyIf = { unpinned: true, directiveId: read?.directive?.id ?? null } as const;
+      expect(await sut.store.edgePolicies.change(edge, change(), ctl('c-2'), onlyIf)).toBeNull();
+      // Unpinned but the operator's directive stays until the controller reads it again.
+      const unpin = change({ source: 'operator', action: 'unpin', from: null, to: null, figures: null });
+      await sut.store.edgePolicies.change(edge, unpin, { pinned: false });
+      expect(await sut.store.edgePolicies.change(edge, change(), ctl('c-3'), onlyIf)).toBeNull();
+      expect(await sut.store.edgePolicies.get(edge)).toMatchObject({
+        directive: directive('o-1', 0.5, 0.6),
+        pinned: false,
+      });
+      expect((await sut.store.edgePolicies.changes(edge)).map((c) => c.action)).toEqual([
+        'unpin',
+        'pin',
+        'conservative',
+      ]);
+      // Read again (o-1, unpinned): written.
+      const now = { unpinned: true, directiveId: 'o-1' } as const;
+      expect(await sut.store.edgePolicies.change(edge, change(), ctl('c-4'), now)).not.toBeNull();
+      expect((await sut.store.edgePolicies.get(edge))?.directive?.id).toBe('c-4');
     });
 
     it('keeps the last decision without touching the directive', async () => {

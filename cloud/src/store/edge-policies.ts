@@ -95,7 +95,7 @@ export function createEdgePolicyRepository(db: StoreDatabase, now: WallClock): E
       return rows.map(fromRow);
     },
 
-    async change(edgeId, change, update) {
+    async change(edgeId, change, update, onlyIf) {
       const id = checkName('edge', edgeId);
       if (change.why.length > 2_000) throw new FoglineError('INVALID_ARG', 'why: at most 2000 chars');
       const at = now();
@@ -108,10 +108,21 @@ export function createEdgePolicyRepository(db: StoreDatabase, now: WallClock): E
           ...(change.to !== null && { lastChangeAt: at }),
           updatedAt: at,
         };
-        await tx
+        // The condition rides on the upsert itself (ON CONFLICT ... DO UPDATE ... WHERE, on the row
+        // as it is now): an operator's pin committed after the caller read the row is never overwritten.
+        const written = await tx
           .insert(edgePolicies)
           .values({ edgeId: id, ...set })
-          .onConflictDoUpdate({ target: edgePolicies.edgeId, set });
+          .onConflictDoUpdate({
+            target: edgePolicies.edgeId,
+            set,
+            ...(onlyIf && {
+              setWhere: sql`${edgePolicies.pinned} = false
+                and (${edgePolicies.directive} ->> 'id') is not distinct from ${onlyIf.directiveId}`,
+            }),
+          })
+          .returning({ edgeId: edgePolicies.edgeId });
+        if (written.length === 0) return null;
         const [row] = await tx
           .insert(policyChanges)
           .values({

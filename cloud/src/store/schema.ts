@@ -198,7 +198,7 @@ export const leases = pgTable('leases', {
 
 /**
  * Model rollouts (docs/operations.md "Rollout"): one row per `fogline deploy`, its model version and
- * file, the edges it was asked for (`["e1","e2"]` or `"all"`), the canary share and healthy time, the
+ * file, the edges it was asked for (`["e1","e2"]` or `"all"`), the canary share, healthy time and timeout, the
  * accuracy gate (`{ shadowMs, minPaired, maxDrop }`) and device model, if any, and where it stands.
  */
 export const deployments = pgTable(
@@ -212,6 +212,8 @@ export const deployments = pgTable(
     edgesSelector: jsonb('edges_selector').$type<string[] | 'all'>().notNull(),
     canaryShare: doublePrecision('canary_share').notNull(),
     canaryHealthyMs: bigint('canary_healthy_ms', { mode: 'number' }).notNull(),
+    /** How long the canary edges have to report `active` (rows from before 0007: the default). */
+    canaryTimeoutMs: bigint('canary_timeout_ms', { mode: 'number' }).notNull().default(600_000),
     gate: jsonb('gate').$type<Record<string, unknown>>(),
     device: jsonb('device').$type<Record<string, unknown>>(),
     state: text('state', {

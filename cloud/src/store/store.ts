@@ -270,13 +270,28 @@ export interface EdgePolicyUpdate {
   readonly auditRate?: number | null;
 }
 
+/** What the row must still be for a conditional change: not pinned, and the directive id read (null: none). */
+export interface EdgePolicyCondition {
+  readonly unpinned: true;
+  readonly directiveId: string | null;
+}
+
 export interface EdgePolicyRepository {
   /** Null for an edge with no row yet. INVALID_ARG for a malformed id. */
   get(edgeId: string): Promise<EdgePolicyRecord | null>;
   /** Every row, by edge id. */
   list(): Promise<EdgePolicyRecord[]>;
-  /** Appends `change` to the log and applies `update` to the edge's row, in one transaction. */
-  change(edgeId: string, change: NewPolicyChange, update: EdgePolicyUpdate): Promise<PolicyChange>;
+  /**
+   * Appends `change` to the log and applies `update` to the edge's row, in one transaction. With
+   * `onlyIf` (the controller's write), only while the row is still as its caller read it, checked in
+   * the one statement that writes it: else nothing is written and the answer is null.
+   */
+  change(
+    edgeId: string,
+    change: NewPolicyChange,
+    update: EdgePolicyUpdate,
+    onlyIf?: EdgePolicyCondition,
+  ): Promise<PolicyChange | null>;
   /** Keeps the controller's last decision on the edge's row (the store's clock sets its time). */
   recordDecision(edgeId: string, decision: Omit<PolicyDecisionRecord, 'at'>): Promise<void>;
   /** The edge's changes, newest first, at most `limit` (default and maximum 1 000). */

@@ -140,6 +140,7 @@ export interface DeploymentView {
   edgesSelector: string[] | 'all';
   canary: number;
   canaryHealthyMs: number;
+  canaryTimeoutMs: number;
   gate: { minPaired: number; maxDrop: number; shadowMs: number } | null;
   state: string;
   reason: string | null;

@@ -45,6 +45,7 @@ describe('deployment admin routes', () => {
     [{ model: 'digits-mid', version: 2, edges: ['http-a'], canary: 0 }, 'canary'],
     [{ model: 'digits-mid', version: 2, edges: ['http-a'], canary: 10 }, 'canary'],
     [{ model: 'digits-mid', version: 2, edges: ['http-a'], canaryHealthyMs: -1 }, 'canaryHealthyMs'],
+    [{ model: 'digits-mid', version: 2, edges: ['http-a'], canaryTimeoutMs: 0 }, 'canaryTimeoutMs'],
     [{ model: 'digits-mid', version: 2, edges: ['http-a'], gate: { maxDrop: 2 } }, 'gate.maxDrop'],
     [{ model: 'digits-mid', version: 2, edges: ['http-a'], gate: { minPaired: 0 } }, 'gate.minPaired'],
     [{ model: 'digits-mid', version: 2, edges: ['http-a'], device: { model: 'x' } }, 'device.version'],
@@ -60,13 +61,14 @@ describe('deployment admin routes', () => {
     expect((await call('POST', '/api/deployments/d-none/rollback')).status).toBe(404);
   });
 
-  it('creates with the defaults (10 % canary, at least one edge; 60 s healthy; no gate), lists and shows it', async () => {
+  it('creates with the defaults (10 % canary, at least one edge; 60 s healthy; 600 s canary timeout; no gate), lists and shows it', async () => {
     const res = await call('POST', '/api/deployments', { model: 'digits-mid', version: 2, edges: 'all' });
     expect(res.status).toBe(201);
     const { deployment } = (await res.json()) as { deployment: Record<string, unknown> & { id: string } };
     expect(deployment).toMatchObject({
       canary: 0.1,
       canaryHealthyMs: 60_000,
+      canaryTimeoutMs: 600_000,
       gate: null,
       edgesSelector: 'all',
     });

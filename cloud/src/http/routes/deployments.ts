@@ -1,7 +1,7 @@
 /**
  * Model rollouts over HTTP (docs/cloud.md "Deployments"; docs/operations.md "Rollout"):
  *
- *   POST /api/deployments   { model, version, edges: [..] | "all", canary?, canaryHealthyMs?, gate?, device? }
+ *   POST /api/deployments   { model, version, edges: [..] | "all", canary?, canaryHealthyMs?, canaryTimeoutMs?, gate?, device? }
  *                           → 201 { deployment }   (admin; deployment-request.ts)
  *   GET  /api/deployments[?model=N]                → { deployments } newest first
  *   GET  /api/deployments/{id}                     → { deployment } with `edges`: stage, state, progress, failure

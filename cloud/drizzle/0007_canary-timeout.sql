@@ -1,0 +1,1 @@
+ALTER TABLE "deployments" ADD COLUMN "canary_timeout_ms" bigint DEFAULT 600000 NOT NULL;
