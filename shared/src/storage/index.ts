@@ -8,6 +8,8 @@ export { fileSha256 } from './file-sha256.ts';
 export {
   type DataDirOptions,
   mkdirPrivate,
+  type OwnDirFault,
+  ownDirFault,
   PRIVATE_DIR_MODE,
   PRIVATE_FILE_MODE,
   preparePrivateDir,
