@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkName, isValidName } from './names.ts';
+import { checkName, isModelLabel, isPrintableId, isValidName, PRINTABLE_ID_RULE } from './names.ts';
 
 describe('the name rule', () => {
   it('takes the names fogline makes: letters, digits, ".", "_", "-", starting with a letter or digit', () => {
@@ -21,5 +21,28 @@ describe('the name rule', () => {
       }),
     );
     expect(checkName('model name', 'digits-mid')).toBe('digits-mid');
+  });
+});
+
+/** Ids that are not names, at the edges of the printable-id rule (the fabric readers' tests use them too). */
+const PRINTABLE_IDS = {
+  good: ['a', '~!"#$%', 'req/1:a+b', 'x'.repeat(128)],
+  bad: ['', 'a b', 'a\tb', 'é', 'x'.repeat(129)],
+};
+
+describe('the printable-id and model-label rules of fabric messages', () => {
+  it('a printable id is 1–128 printable ASCII characters, no space', () => {
+    for (const id of PRINTABLE_IDS.good) expect(isPrintableId(id), id).toBe(true);
+    for (const id of [...PRINTABLE_IDS.bad, 7, null]) expect(isPrintableId(id), String(id)).toBe(false);
+    expect(PRINTABLE_ID_RULE).toBe('1–128 printable chars');
+  });
+
+  it('a model label is name:version, the name starting with a letter or digit', () => {
+    for (const label of ['digits-tiny:1', `a${'b'.repeat(127)}:${'1'.repeat(64)}`]) {
+      expect(isModelLabel(label), label).toBe(true);
+    }
+    for (const label of ['digits-tiny', ':1', '-x:1', 'a:', 'a:b:c', `a${'b'.repeat(128)}:1`, 'a b:1', 1]) {
+      expect(isModelLabel(label), String(label)).toBe(false);
+    }
   });
 });

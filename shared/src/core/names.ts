@@ -4,7 +4,8 @@
  * `store/configs/<name>/`), so it is 1–64 chars of [A-Za-z0-9._-] starting with a letter or digit:
  * never `.`, `..`, a hidden name, a `/` or a `\`, nor a topic wildcard. Every reader of a name from
  * outside (desired state, deployment block, device-model manifest, HTTP path, store input) checks it
- * here.
+ * here. So does every reader of the two strings fabric messages carry in their JSON only, never in a
+ * topic or a path: the printable ids a device makes up, and the `name:version` model labels.
  */
 import { FoglineError } from './errors.ts';
 
@@ -24,4 +25,26 @@ export function checkName(field: string, value: unknown): string {
     });
   }
   return value;
+}
+
+/**
+ * Ids a device makes up that travel only inside a message's JSON (a request id a late correction
+ * names, an audit's id): 1–128 printable ASCII characters, so no space, control or non-ASCII one.
+ */
+export const PRINTABLE_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+/** PRINTABLE_ID_PATTERN in words, as the readers' refusals say it (`"id" must be …`). */
+export const PRINTABLE_ID_RULE = '1–128 printable chars';
+
+export function isPrintableId(value: unknown): value is string {
+  return typeof value === 'string' && PRINTABLE_ID_PATTERN.test(value);
+}
+
+/**
+ * A model as fabric messages name it (policy, correction, audit and audit-upload bodies):
+ * `name:version`, the name 1–128 of [A-Za-z0-9._-] starting with a letter or digit, the version 1–64.
+ */
+export const MODEL_LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9._-]{1,64}$/;
+
+export function isModelLabel(value: unknown): value is string {
+  return typeof value === 'string' && MODEL_LABEL_PATTERN.test(value);
 }
