@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { checkName, isModelLabel, isPrintableId, isValidName, PRINTABLE_ID_RULE } from './names.ts';
+import {
+  CHANGE_ID_RULE,
+  checkName,
+  isChangeId,
+  isLongModelName,
+  isModelLabel,
+  isPrintableId,
+  isValidName,
+  PRINTABLE_ID_RULE,
+} from './names.ts';
 
 describe('the name rule', () => {
   it('takes the names fogline makes: letters, digits, ".", "_", "-", starting with a letter or digit', () => {
@@ -44,5 +53,24 @@ describe('the printable-id and model-label rules of fabric messages', () => {
     for (const label of ['digits-tiny', ':1', '-x:1', 'a:', 'a:b:c', `a${'b'.repeat(128)}:1`, 'a b:1', 1]) {
       expect(isModelLabel(label), String(label)).toBe(false);
     }
+  });
+});
+
+describe('the long model name and change-id rules', () => {
+  it("a long model name has the name rule's characters, up to 128, never leaving a directory", () => {
+    for (const name of ['digits-mid', 'a..b', `a${'b'.repeat(127)}`])
+      expect(isLongModelName(name), name).toBe(true);
+    for (const name of ['', '.', '..', '.hidden', 'a/b', 'a\\b', '-x', 'a:1', `a${'b'.repeat(128)}`, 7]) {
+      expect(isLongModelName(name), String(name)).toBe(false);
+    }
+  });
+
+  it('a deployment or routing-directive id is 1-64 of [A-Za-z0-9._:-]', () => {
+    for (const id of ['dep-1', 'digits-mid:2026-12-07T05:00:00.000Z', ':', 'x'.repeat(64)]) {
+      expect(isChangeId(id), id).toBe(true);
+    }
+    for (const id of ['', 'a b', 'a/b', 'a#', 'x'.repeat(65), 7, null])
+      expect(isChangeId(id), String(id)).toBe(false);
+    expect(CHANGE_ID_RULE).toBe('1-64 chars of [A-Za-z0-9._:-]');
   });
 });
