@@ -224,7 +224,7 @@ describe('FileQueue', () => {
     expect(() => open(dir)).toThrow(/accessible to group or others/);
   });
 
-  describe('never follows a link (offline.dir and its segment files)', () => {
+  describe('never follows a link (offline.dir, its segment files and its lock)', () => {
     /** A directory and a file elsewhere, where a link would send the queue's writes. */
     const elsewhere = () => {
       const place = join(freshDir(), '..', 'elsewhere');
@@ -262,6 +262,21 @@ describe('FileQueue', () => {
         }),
       );
       expect(readFileSync(join(target, 'victim'), 'utf8')).toBe('untouched\n');
+    });
+
+    it('refuses a queue.lock that is a link (INVALID_ARG naming it), never reading the pid it points to', () => {
+      const target = elsewhere();
+      writeFileSync(join(target, 'pid'), String(process.pid)); // a live process: the lock would hold
+      const dir = freshDir();
+      open(dir).close();
+      symlinkSync(join(target, 'pid'), join(dir, 'queue.lock'));
+      expect(() => open(dir)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_ARG',
+          message: expect.stringMatching(/queue\.lock is a symbolic link, not the lock the queue wrote/),
+        }),
+      );
+      expect(readdirSync(target).sort()).toEqual(['pid', 'victim']);
     });
 
     it('does not write through a link planted where the next segment goes', () => {

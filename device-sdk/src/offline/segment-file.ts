@@ -6,12 +6,19 @@
  * last line cut short: it takes no more lines). Read back at open, a last line without its newline
  * (a crash mid-write, or a write cut short) and a line that is no record are skipped and counted.
  * Which segment a line goes to, and when one is closed or deleted, is the queue's (./file-queue.ts).
- * A segment is opened without following a link (O_NOFOLLOW; created with O_EXCL): a link planted in
- * place of one is refused (INVALID_ARG at open, a write error when created), never written through.
+ * A segment is opened without following a link (O_NOFOLLOW; created with O_EXCL; @fogline/shared/storage
+ * own-file.ts): a link planted in place of one is refused (INVALID_ARG at open, a write error when
+ * created), never written through.
  */
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
+import {
+  APPEND_NEW_FILE,
+  type NotOwnFile,
+  PRIVATE_FILE_MODE,
+  readOwnFileSync,
+} from '@fogline/shared/storage';
 import { parseLine, type QueueRecord } from './queue-record.ts';
 
 export interface Segment {
@@ -27,16 +34,11 @@ export interface Segment {
 }
 
 const SEGMENT = /^seg-(\d{1,12})\.log$/;
-/** Where the platform has no O_NOFOLLOW (Windows), O_EXCL alone keeps a new segment from a link. */
-const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
-const CREATE = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
-/** Non-blocking too, so that a FIFO planted as a segment is refused (not a file) instead of waited on. */
-const READ = constants.O_RDONLY | NOFOLLOW | (constants.O_NONBLOCK ?? 0);
 
 /** Creates segment `seq` in `dir` (0600), open for appending; a file already there is an error. */
 export function createSegment(dir: string, seq: number): Segment {
   const path = join(dir, `seg-${String(seq).padStart(12, '0')}.log`);
-  const fd = openSync(path, CREATE, 0o600);
+  const fd = openSync(path, APPEND_NEW_FILE, PRIVATE_FILE_MODE);
   return { seq, path, bytes: 0, live: new Set(), fd };
 }
 
@@ -76,7 +78,7 @@ export function* readSegments(dir: string): Generator<ReadSegment> {
     .sort((a, b) => a.seq - b.seq);
   for (const { name, seq } of found) {
     const path = join(dir, name);
-    const { text, bytes } = readSegmentFile(path);
+    const { text, bytes } = readOwnFileSync(path, (what, cause) => notASegment(path, what, cause));
     const segment: Segment = { seq, path, bytes, live: new Set() };
     const lines = text.split('\n');
     let skipped = lines.at(-1) === '' ? 0 : 1; // torn last line: no newline
@@ -90,25 +92,7 @@ export function* readSegments(dir: string): Generator<ReadSegment> {
   }
 }
 
-/** The text and size of a segment file, opened without following a link; INVALID_ARG for anything but a file. */
-function readSegmentFile(path: string): { text: string; bytes: number } {
-  let fd: number;
-  try {
-    fd = openSync(path, READ);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
-    throw notASegment(path, 'a symbolic link', err);
-  }
-  try {
-    const info = fstatSync(fd);
-    if (!info.isFile()) throw notASegment(path, 'not a file');
-    return { text: readFileSync(fd, 'utf8'), bytes: info.size };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function notASegment(path: string, what: string, cause?: unknown): FoglineError {
+function notASegment(path: string, what: NotOwnFile, cause?: unknown): FoglineError {
   return new FoglineError(
     'INVALID_ARG',
     `durable queue file ${path} is ${what}, not a segment the queue wrote: remove it (offline.dir holds the queue's own files only)`,
