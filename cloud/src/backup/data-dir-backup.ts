@@ -13,6 +13,8 @@
  * refuses a non-empty target unless `force`, and a target a cloud runs on always. An archive with an
  * entry that would land outside the data dir (absolute, `..`) or a link is refused whole (tar slip),
  * and so is one that inflates past `maxExpandedBytes` (`expansion-cap.ts`), found while extracting.
+ * A disk that fills up (or a quota reached) while extracting is said as such (RESOURCE_EXHAUSTED),
+ * not taken for a bad archive; the staging folder goes with it.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, Stats } from 'node:fs';
@@ -187,6 +189,8 @@ export async function restoreDataDir(
       unpack.abort(cause as Error); // stops writing: nothing more lands in the staging folder
       source.destroy(); // and stops reading, when tar refused first
       if (cause instanceof ExpansionCapExceeded) throw expansionRefusal(archive, cause.maxBytes, options);
+      const full = diskFull(cause);
+      if (full !== undefined) throw diskFullRefusal(archive, dir, full, cap.bytes, cause);
       throw new FoglineError('INVALID_ARG', `${archive} is not a readable .tar.gz backup`, { cause });
     }
     if (refused !== undefined) {
@@ -222,6 +226,33 @@ function expansionRefusal(archive: string, maxBytes: number, options: RestoreOpt
     'PAYLOAD_TOO_LARGE',
     `${archive} inflates past ${shownMiB(maxBytes)} (${why}); nothing was restored; pass --max-expanded-mb <MiB> to allow more`,
     { details: { file: archive, maxExpandedBytes: maxBytes } },
+  );
+}
+
+/** The file system errors that mean "no room": what each is, in words. */
+const NO_ROOM: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/** The errno of `err` when it says the disk (or the user's quota) is full. */
+function diskFull(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && Object.hasOwn(NO_ROOM, code) ? code : undefined;
+}
+
+/** RESOURCE_EXHAUSTED naming the data dir's disk and how far the archive got; nothing restored. */
+function diskFullRefusal(
+  archive: string,
+  dir: string,
+  errno: string,
+  inflated: number,
+  cause: unknown,
+): FoglineError {
+  return new FoglineError(
+    'RESOURCE_EXHAUSTED',
+    `the disk of ${dir} is full (${errno}: ${NO_ROOM[errno]}) after ${shownMiB(inflated)} of ${archive} had been inflated; nothing was restored, the data dir is as it was; free space on it and restore again`,
+    { details: { dir, file: archive, errno, inflatedBytes: inflated }, cause },
   );
 }
 
