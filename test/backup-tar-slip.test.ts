@@ -2,9 +2,11 @@
  * `fogline restore` of a crafted archive (docs/security.md "Paths from outside"): an entry that
  * would land outside the data dir (`../x`, an absolute path) or a link (a symlink to elsewhere with
  * a file written through it, a hard link to a file elsewhere) is refused whole with one INVALID_ARG
- * line naming the entry; nothing is written, in the data dir or outside it ("tar slip").
+ * line naming the entry; nothing is written, in the data dir or outside it ("tar slip"). An archive
+ * that inflates past the restore's limit (a gzip bomb, or one gzipped twice) is refused while it is
+ * extracted, and the data dir is left as it was.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { restoreDataDir } from '@fogline/cloud';
@@ -23,8 +25,11 @@ interface Entry {
   body?: string;
 }
 
-/** A real .tar.gz, header by header, so that it can hold what `fogline backup` never writes. */
-function craftedArchive(name: string, entries: readonly Entry[]): string {
+/**
+ * A real .tar.gz, header by header, so that it can hold what `fogline backup` never writes;
+ * `gzipLayers` 2 gzips the .tar.gz once more.
+ */
+function craftedArchive(name: string, entries: readonly Entry[], gzipLayers = 1): string {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const body = Buffer.from(e.body ?? '');
@@ -45,7 +50,9 @@ function craftedArchive(name: string, entries: readonly Entry[]): string {
   }
   blocks.push(Buffer.alloc(1024));
   const file = join(root, `${name}.tar.gz`);
-  writeFileSync(file, gzipSync(Buffer.concat(blocks)));
+  let bytes = Buffer.concat(blocks);
+  for (let i = 0; i < gzipLayers; i += 1) bytes = gzipSync(bytes);
+  writeFileSync(file, bytes);
   return file;
 }
 
@@ -112,5 +119,74 @@ describe('fogline restore refuses an archive whose entries leave the data dir', 
     );
     expect(readdirSync(data)).toEqual([]);
     expect(readdirSync(outside)).toEqual(['victim']);
+  });
+});
+
+describe('fogline restore refuses an archive that inflates past its limit', () => {
+  const MiB = 2 ** 20;
+  const token = { path: 'admin-token', body: 'fgladm_test\n' };
+  // 8 MiB of zeros: a few KB once gzipped.
+  const bomb = [token, { path: 'store/zeros', body: '\0'.repeat(8 * MiB) }];
+  /** A data dir that already holds a restore, which a refused `--force` must leave as it is. */
+  const previous = (name: string) => {
+    const data = join(root, name);
+    mkdirSync(data, { recursive: true, mode: 0o700 });
+    writeFileSync(join(data, 'admin-token'), 'fgladm_previous\n');
+    return data;
+  };
+
+  it('PAYLOAD_TOO_LARGE naming the limit and the flag; the data dir untouched, even with --force', async () => {
+    const archive = craftedArchive('bomb', bomb);
+    expect(statSync(archive).size).toBeLessThan(64 * 1024);
+    const data = previous('bomb-data');
+    await expect(restoreDataDir(archive, data, { force: true, maxExpandedBytes: MiB })).rejects.toMatchObject(
+      {
+        code: 'PAYLOAD_TOO_LARGE',
+        message: expect.stringMatching(
+          /bomb\.tar\.gz inflates past 1 MiB \(the limit given\); nothing was restored; pass --max-expanded-mb <MiB> to allow more$/,
+        ),
+      },
+    );
+    expect(readdirSync(data)).toEqual(['admin-token']);
+    expect(readFileSync(join(data, 'admin-token'), 'utf8')).toBe('fgladm_previous\n');
+
+    // Allowed more, the same archive restores.
+    const restored = await restoreDataDir(archive, data, { force: true, maxExpandedBytes: 16 * MiB });
+    expect(restored.replaced).toBe(true);
+    expect(statSync(join(data, 'store', 'zeros')).size).toBe(8 * MiB);
+  });
+
+  it('a tar gzipped twice may not inflate its inner layer past the count', async () => {
+    // 8 MiB that gzip takes ~170:1 (below tar's own ratio check of 1000:1), then gzipped again: the
+    // outer layer inflates to ~50 KB, under the limit; the inner one would be 8 MiB past it.
+    const blocks = Array.from({ length: 8 * 1024 }, (_, i) =>
+      String((i * 7919) % 100_003).padEnd(1024, '\0'),
+    );
+    const archive = craftedArchive('bomb-twice', [token, { path: 'store/blocks', body: blocks.join('') }], 2);
+    const data = previous('bomb-twice-data');
+    await expect(restoreDataDir(archive, data, { force: true, maxExpandedBytes: MiB })).rejects.toMatchObject(
+      { code: 'INVALID_ARG', message: expect.stringMatching(/is not a readable/) },
+    );
+    expect(readdirSync(data)).toEqual(['admin-token']);
+  });
+
+  it('the CLI: one line with the limit and --max-expanded-mb, exit 1; the flag raises it', async () => {
+    const archive = craftedArchive('bomb-cli', bomb);
+    const data = join(root, 'bomb-cli-data');
+    const restore = (mb: string) =>
+      runFogline('restore', '--in', archive, '--data-dir', data, '--max-expanded-mb', mb);
+    const refused = await restore('2');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /bomb-cli\.tar\.gz inflates past 2 MiB \(the limit given\); nothing was restored; pass --max-expanded-mb <MiB> to allow more\n$/,
+    );
+    expect(readdirSync(data)).toEqual([]);
+    const bad = await restore('0');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--max-expanded-mb must be a positive integer, got "0"/);
+    const allowed = await restore('9');
+    expect(allowed.stderr).toBe('');
+    expect(allowed.code).toBe(0);
+    expect(statSync(join(data, 'store', 'zeros')).size).toBe(8 * MiB);
   });
 });

@@ -31,6 +31,7 @@ export { ADMIN_TOKEN_FILE, adminTokenPath, readAdminToken } from './auth/admin-t
 export {
   type BackupResult,
   backupDataDir,
+  type RestoreOptions,
   type RestoreResult,
   restoreDataDir,
 } from './backup/data-dir-backup.ts';

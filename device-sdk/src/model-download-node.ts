@@ -17,7 +17,7 @@ import { lstat, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FoglineError } from '@fogline/shared';
-import { discardPartial, downloadResumable, mkdirPrivate } from '@fogline/shared/storage';
+import { discardPartial, downloadResumable, mkdirPrivate, ownDirFault } from '@fogline/shared/storage';
 import type { DeviceSettings } from './device-options.ts';
 import type { ModelFiles, WantedModelFile } from './model-updater.ts';
 
@@ -74,7 +74,5 @@ async function privateDir(dir: string): Promise<void> {
 /** Whether `dir` is a directory of this user that others cannot write to. */
 async function ownDir(dir: string): Promise<boolean> {
   const info = await lstat(dir).catch(() => undefined);
-  const uid = process.getuid?.();
-  if (!info?.isDirectory()) return false;
-  return (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
+  return info !== undefined && ownDirFault(info, 0o022) === undefined;
 }

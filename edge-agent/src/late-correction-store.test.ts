@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Correction } from '@fogline/shared';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -147,5 +147,58 @@ describe('late-correction store', () => {
     expect(counts.droppedBusy).toBeGreaterThanOrEqual(500);
     expect(kept.filter(Boolean).length).toBe(counts.pending);
     expect(counts.pending + counts.droppedBusy).toBe(burst);
+  });
+});
+
+describe('late-correction store: never through a link', () => {
+  /** A file elsewhere holding a degraded answer of a device the edge never saw: a link would feed it. */
+  async function victim(): Promise<{ path: string; text: string }> {
+    const place = await makeDataDir();
+    const line = {
+      k: 'a',
+      id: 'planted',
+      device: 'dev-x',
+      time: 999_000,
+      request: 'AA==',
+      answer: edgeAnswer,
+    };
+    const text = `${JSON.stringify(line)}\n`;
+    await writeFile(join(place, 'victim'), text, { mode: 0o600 });
+    return { path: join(place, 'victim'), text };
+  }
+
+  it('refuses a segment that is a link, or not a file, at open (INVALID_ARG naming it), reading nothing through it', async () => {
+    const target = await victim();
+    const dir = await makeDataDir();
+    const storeDir = join(dir, 'late-corrections');
+    await mkdir(storeDir, { mode: 0o700 });
+    await symlink(target.path, join(storeDir, '000000000001.log'));
+    await expect(openStore(dir, { now: () => 1_000_000 })).rejects.toMatchObject({
+      code: 'INVALID_ARG',
+      message: expect.stringMatching(/000000000001\.log is a symbolic link, not a segment the edge wrote/),
+    });
+    expect(await readFile(target.path, 'utf8')).toBe(target.text);
+
+    const other = await makeDataDir();
+    await mkdir(join(other, 'late-corrections', '000000000001.log'), { recursive: true, mode: 0o700 });
+    await expect(openStore(other, { now: () => 1_000_000 })).rejects.toMatchObject({
+      code: 'INVALID_ARG',
+      message: expect.stringMatching(/000000000001\.log is not a file, not a segment the edge wrote/),
+    });
+  });
+
+  it('does not write through a link planted where the next segment goes; the next record goes to a new one', async () => {
+    const target = await victim();
+    const dir = await makeDataDir();
+    const store = await openStore(dir, { now: () => 1_000_000 });
+    await symlink(target.path, join(dir, 'late-corrections', '000000000001.log'));
+    expect(await store.add(degraded(1, 999_500))).toBe(false);
+    expect(await readFile(target.path, 'utf8')).toBe(target.text);
+    expect(await store.add(degraded(2, 999_600))).toBe(true);
+    expect((await readdir(join(dir, 'late-corrections'))).sort()).toEqual([
+      '000000000001.log',
+      '000000000002.log',
+    ]);
+    expect(store.waiting(10).map((x) => x.requestId)).toEqual(['req-2']);
   });
 });

@@ -12,12 +12,21 @@
  * Bounded: every record expires `ttlMs` after its answer was given and is then forgotten; segments
  * are reclaimed from the oldest on, once nothing in them is live, so the bytes on disk never exceed
  * `maxBytes` (the oldest segment is dropped, its records with it, when a new record would not fit).
- * A torn last line (a crash mid-write) is skipped on replay.
+ * A torn last line (a crash mid-write) is skipped on replay. Segments are opened without following a
+ * link (new ones created with O_EXCL; @fogline/shared/storage own-file.ts): a link or anything but a
+ * file in place of one is refused at open (INVALID_ARG naming it), one planted where the next segment
+ * goes fails that write; nothing is read or written through it.
  */
-import { type FileHandle, open, readdir, readFile, rm } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Correction, type CorrectionAnswer, FoglineError } from '@fogline/shared';
-import { mkdirPrivate, PRIVATE_FILE_MODE } from '@fogline/shared/storage';
+import {
+  APPEND_NEW_FILE,
+  mkdirPrivate,
+  type NotOwnFile,
+  PRIVATE_FILE_MODE,
+  readOwnFile,
+} from '@fogline/shared/storage';
 
 /** A degraded answer waiting for the cloud. */
 export interface DegradedAnswer {
@@ -252,7 +261,7 @@ export class LateCorrectionStore {
   async #openSegment(): Promise<ActiveSegment> {
     const seq = this.#nextSeq++;
     const file = join(this.#o.dir, `${String(seq).padStart(12, '0')}.log`);
-    const handle = await open(file, 'a', PRIVATE_FILE_MODE);
+    const handle = await open(file, APPEND_NEW_FILE, PRIVATE_FILE_MODE);
     const segment: Segment = { seq, file, bytes: 0, live: 0 };
     this.#segments.push(segment);
     this.#active = { segment, handle };
@@ -302,8 +311,8 @@ export class LateCorrectionStore {
       const seq = Number(name.slice(0, 12));
       this.#nextSeq = Math.max(this.#nextSeq, seq + 1);
       const file = join(this.#o.dir, name);
-      const text = await readFile(file, 'utf8');
-      const segment: Segment = { seq, file, bytes: Buffer.byteLength(text), live: 0 };
+      const { text, bytes } = await readOwnFile(file, (what, cause) => notASegment(file, what, cause));
+      const segment: Segment = { seq, file, bytes, live: 0 };
       this.#segments.push(segment);
       for (const line of text.split('\n')) {
         if (line !== '') this.#replayLine(line, segment, now);
@@ -343,4 +352,12 @@ export class LateCorrectionStore {
       segment.live++;
     }
   }
+}
+
+function notASegment(file: string, what: NotOwnFile, cause?: unknown): FoglineError {
+  return new FoglineError(
+    'INVALID_ARG',
+    `late corrections file ${file} is ${what}, not a segment the edge wrote: remove it (late-corrections/ holds the store's own files only)`,
+    { details: { file }, ...(cause !== undefined && { cause }) },
+  );
 }

@@ -14,7 +14,7 @@ import {
   encodeFabricRequest,
   type FabricRequest,
   FoglineError,
-  isCorrectableRequestId,
+  isPrintableId,
   readFabricRequest,
 } from '@fogline/shared';
 import type { ResolvedAgentOptions } from './agent-options.ts';
@@ -80,7 +80,7 @@ export async function startLateCorrections(
   return {
     keep(request, answer) {
       const input = request.tensors[0];
-      if (!isCorrectableRequestId(request.id) || input === undefined) return;
+      if (!isPrintableId(request.id) || input === undefined) return;
       const entry: DegradedAnswer = {
         requestId: request.id,
         device: request.deviceId,

@@ -6,6 +6,9 @@
  */
 import { backupDataDir, DEFAULT_DATA_DIR, restoreDataDir } from '@fogline/cloud';
 import type { Command } from 'commander';
+import { parsePositiveInt } from '../flags.ts';
+
+const MiB = 2 ** 20;
 
 export function registerBackup(program: Command): void {
   program
@@ -28,8 +31,16 @@ export function registerBackup(program: Command): void {
     .requiredOption('--in <file>', 'the archive `fogline backup` wrote')
     .option('--data-dir <dir>', 'the data dir to restore into (created 0700 if missing)', DEFAULT_DATA_DIR)
     .option('--force', 'replace the contents of a non-empty data dir (never one a cloud runs on)')
-    .action(async (flags: { in: string; dataDir: string; force?: boolean }) => {
-      const result = await restoreDataDir(flags.in, flags.dataDir, { force: flags.force === true });
+    .option(
+      '--max-expanded-mb <MiB>',
+      "refuse an archive that inflates past this (default: 32× the archive's size, at least 1024)",
+      parsePositiveInt('--max-expanded-mb'),
+    )
+    .action(async (flags: { in: string; dataDir: string; force?: boolean; maxExpandedMb?: number }) => {
+      const result = await restoreDataDir(flags.in, flags.dataDir, {
+        force: flags.force === true,
+        ...(flags.maxExpandedMb !== undefined && { maxExpandedBytes: flags.maxExpandedMb * MiB }),
+      });
       const how = result.replaced ? 'replaced the contents of' : 'restored into';
       process.stdout.write(`${how} ${result.dataDir} from ${flags.in} (${result.entries} entries)\n`);
     });

@@ -11,14 +11,18 @@
  * restore leaves directories 0700 and files 0600 whatever the archive or the umask say. A restore
  * extracts into a staging folder inside the target first, so a bad archive changes nothing; it
  * refuses a non-empty target unless `force`, and a target a cloud runs on always. An archive with an
- * entry that would land outside the data dir (absolute, `..`) or a link is refused whole (tar slip).
+ * entry that would land outside the data dir (absolute, `..`) or a link is refused whole (tar slip),
+ * and so is one that inflates past `maxExpandedBytes` (`expansion-cap.ts`), found while extracting.
+ * A disk that fills up (or a quota reached) while extracting is said as such (RESOURCE_EXHAUSTED),
+ * not taken for a bad archive; the staging folder goes with it.
  */
 import { randomBytes } from 'node:crypto';
-import { Stats } from 'node:fs';
+import { createReadStream, Stats } from 'node:fs';
 import { chmod, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { FoglineError } from '@fogline/shared';
+import { createGunzip } from 'node:zlib';
+import { FoglineError, optionChecker, positiveInt } from '@fogline/shared';
 import {
   mkdirPrivate,
   PRIVATE_DIR_MODE,
@@ -29,6 +33,14 @@ import {
 import { create as createTar, extract as extractTar } from 'tar';
 import { ADMIN_TOKEN_FILE } from '../auth/admin-token.ts';
 import { CLOUD_STATE_FILE, type CloudState } from '../state-file.ts';
+import {
+  DEFAULT_EXPANSION_RATIO,
+  DEFAULT_MIN_EXPANDED_BYTES,
+  defaultMaxExpandedBytes,
+  ExpansionCap,
+  ExpansionCapExceeded,
+  shownMiB,
+} from './expansion-cap.ts';
 
 /** Left out of a backup: the running cloud's address (stale once it stops) and unfinished uploads. */
 const NOT_BACKED_UP = new Set([CLOUD_STATE_FILE, join('store', 'incoming')]);
@@ -40,6 +52,16 @@ export interface BackupResult {
   readonly bytes: number;
   /** Files and directories in it. */
   readonly entries: number;
+}
+
+export interface RestoreOptions {
+  /** Replace the contents of a non-empty data dir (never one a cloud runs on). */
+  readonly force?: boolean;
+  /**
+   * The most bytes the archive may inflate to (`--max-expanded-mb`); past it the restore is refused
+   * and nothing is restored. Default `defaultMaxExpandedBytes`: 32× the archive's size, at least 1 GiB.
+   */
+  readonly maxExpandedBytes?: number;
 }
 
 export interface RestoreResult {
@@ -109,12 +131,16 @@ export async function backupDataDir(dataDir: string, outFile: string): Promise<B
 export async function restoreDataDir(
   inFile: string,
   dataDir: string,
-  options: { force?: boolean } = {},
+  options: RestoreOptions = {},
 ): Promise<RestoreResult> {
   const archive = resolve(inFile);
   const dir = resolve(dataDir);
+  if (options.maxExpandedBytes !== undefined) {
+    optionChecker('restore options')('maxExpandedBytes', options.maxExpandedBytes, positiveInt);
+  }
   const archiveStat = await stat(archive).catch(() => undefined);
   if (!archiveStat?.isFile()) throw new FoglineError('NOT_FOUND', `no backup file at ${archive}`);
+  const maxExpandedBytes = options.maxExpandedBytes ?? defaultMaxExpandedBytes(archiveStat.size);
   await mkdirPrivate(dir);
   const existing = (await readdir(dir)).filter((name) => !name.startsWith(STAGING_PREFIX));
   if (existing.length > 0) {
@@ -133,21 +159,38 @@ export async function restoreDataDir(
   /** The first entry refused (tar slip: docs/security.md "Paths from outside"); nothing is restored. */
   let refused: { path: string; why: string } | undefined;
   try {
+    const cap = new ExpansionCap(maxExpandedBytes);
+    const unpack = extractTar({
+      cwd: staging,
+      // Any warning (an entry tar would strip or skip) fails the restore; never preservePaths.
+      strict: true,
+      // The tar inside the gzip is plain: tar would open a second compressed layer by itself, past
+      // the count above, so such a layer may not inflate at all (and zstd or brotli not be tried).
+      maxDecompressionRatio: 1,
+      zstd: false,
+      brotli: false,
+      filter: (path, entry) => {
+        const why = entryRefusal(path, 'type' in entry ? entry.type : '');
+        if (why !== undefined) refused ??= { path, why };
+        if (refused !== undefined) return false; // this entry, and all after the first refused
+        count += 1;
+        return true;
+      },
+    });
+    const unpacked = new Promise<void>((done, fail) => {
+      unpack.on('close', done);
+      unpack.on('error', fail);
+    });
+    const source = createReadStream(archive);
+    cap.pipe(unpack);
     try {
-      await extractTar({
-        file: archive,
-        cwd: staging,
-        // Any warning (an entry tar would strip or skip) fails the restore; never preservePaths.
-        strict: true,
-        filter: (path, entry) => {
-          const why = entryRefusal(path, 'type' in entry ? entry.type : '');
-          if (why !== undefined) refused ??= { path, why };
-          if (refused !== undefined) return false; // this entry, and all after the first refused
-          count += 1;
-          return true;
-        },
-      });
+      await Promise.all([pipeline(source, createGunzip(), cap), unpacked]);
     } catch (cause) {
+      unpack.abort(cause as Error); // stops writing: nothing more lands in the staging folder
+      source.destroy(); // and stops reading, when tar refused first
+      if (cause instanceof ExpansionCapExceeded) throw expansionRefusal(archive, cause.maxBytes, options);
+      const full = diskFull(cause);
+      if (full !== undefined) throw diskFullRefusal(archive, dir, full, cap.bytes, cause);
       throw new FoglineError('INVALID_ARG', `${archive} is not a readable .tar.gz backup`, { cause });
     }
     if (refused !== undefined) {
@@ -171,6 +214,46 @@ export async function restoreDataDir(
   }
   await chmod(dir, PRIVATE_DIR_MODE);
   return { dataDir: dir, entries: count, replaced: existing.length > 0 };
+}
+
+/** PAYLOAD_TOO_LARGE naming the limit, where it came from, and the flag that raises it. */
+function expansionRefusal(archive: string, maxBytes: number, options: RestoreOptions): FoglineError {
+  const why =
+    options.maxExpandedBytes !== undefined
+      ? 'the limit given'
+      : `the default: ${DEFAULT_EXPANSION_RATIO}× the archive's size, at least ${shownMiB(DEFAULT_MIN_EXPANDED_BYTES)}`;
+  return new FoglineError(
+    'PAYLOAD_TOO_LARGE',
+    `${archive} inflates past ${shownMiB(maxBytes)} (${why}); nothing was restored; pass --max-expanded-mb <MiB> to allow more`,
+    { details: { file: archive, maxExpandedBytes: maxBytes } },
+  );
+}
+
+/** The file system errors that mean "no room": what each is, in words. */
+const NO_ROOM: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/** The errno of `err` when it says the disk (or the user's quota) is full. */
+function diskFull(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && Object.hasOwn(NO_ROOM, code) ? code : undefined;
+}
+
+/** RESOURCE_EXHAUSTED naming the data dir's disk and how far the archive got; nothing restored. */
+function diskFullRefusal(
+  archive: string,
+  dir: string,
+  errno: string,
+  inflated: number,
+  cause: unknown,
+): FoglineError {
+  return new FoglineError(
+    'RESOURCE_EXHAUSTED',
+    `the disk of ${dir} is full (${errno}: ${NO_ROOM[errno]}) after ${shownMiB(inflated)} of ${archive} had been inflated; nothing was restored, the data dir is as it was; free space on it and restore again`,
+    { details: { dir, file: archive, errno, inflatedBytes: inflated }, cause },
+  );
 }
 
 /**

@@ -128,4 +128,78 @@ describe('RedisDesiredStateLedger lock', () => {
     await ledgerB.exclusive('edge-1', 0, published);
     expect(Date.now() - started).toBeLessThan(2_000); // not the 8 s of a lock nobody holds
   });
+
+  /** Two ledgers on the machine's Redis (two replicas), a short lock, and runs whose order is logged. */
+  async function slowPair(lockMs: number) {
+    const prefix = `fogline:test:${process.pid}:${randomBytes(4).toString('hex')}:`;
+    const [a, b] = await Promise.all([0, 1].map(() => openCluster({ url: REDIS_URL })));
+    opened.push(a!, b!);
+    cleanups.push(async () => {
+      const keys = await a!.redis.keys(`${prefix}*`);
+      if (keys.length > 0) await a!.redis.del(...keys);
+    });
+    const lines: string[] = [];
+    const options = { prefix, lockMs, log: (line: string) => lines.push(line) };
+    const events: string[] = [];
+    const run = (name: string, ms: number, during?: () => Promise<void>) => async (version: number) => {
+      events.push(`${name} ${version} start`);
+      await new Promise((r) => setTimeout(r, ms));
+      await during?.();
+      events.push(`${name} ${version} end`);
+      const message = { version, devices: [], models: { [name]: 1 } };
+      return { message, payload: JSON.stringify(message) };
+    };
+    return {
+      a: new RedisDesiredStateLedger(a!, options),
+      b: new RedisDesiredStateLedger(b!, options),
+      redis: a!.redis,
+      lock: `${prefix}lock:edge-1`,
+      events,
+      lines,
+      run,
+    };
+  }
+
+  it('keeps its lock through a publish slower than lockMs: the other replica waits, the newest state is recorded', async () => {
+    const { a, b, events, run } = await slowPair(300);
+    const slow = a.exclusive('edge-1', 0, run('slow', 1_000));
+    await new Promise((r) => setTimeout(r, 100));
+    const fast = await b.exclusive('edge-1', 0, run('fast', 0));
+    const first = await slow;
+    expect(events.map((e) => e.replace(/ \d+ /, ' '))).toEqual([
+      'slow start',
+      'slow end',
+      'fast start',
+      'fast end',
+    ]);
+    expect(fast.message.version).toBeGreaterThan(first.message.version);
+    expect((await a.latest('edge-1'))?.message).toEqual(fast.message);
+  });
+
+  it('never records over a newer state when its lock was lost mid-publish, and publishes again under the lock', async () => {
+    const { a, b, redis, lock, events, lines, run } = await slowPair(10_000);
+    let overtaking: Promise<unknown> | undefined;
+    // The lock goes (as if it expired while the event loop stalled) and B publishes meanwhile.
+    const lose = async () => {
+      if (overtaking) return;
+      await redis.del(lock);
+      overtaking = b.exclusive('edge-1', 0, run('overtaking', 0));
+      await overtaking;
+    };
+    const result = await a.exclusive('edge-1', 0, run('lost', 50, lose));
+    const versions = events.filter((e) => e.endsWith('end')).map((e) => e.split(' '));
+    expect(versions.map(([name]) => name)).toEqual(['overtaking', 'lost', 'lost']);
+    const [[, overtaken], [, lost], [, again]] = versions.map(([n, v]) => [n, Number(v)] as const) as [
+      readonly [string, number],
+      readonly [string, number],
+      readonly [string, number],
+    ];
+    expect(lost).toBeLessThan(overtaken);
+    expect(again).toBeGreaterThan(overtaken);
+    expect(result.message.version).toBe(again);
+    expect((await b.latest('edge-1'))?.message).toEqual(result.message);
+    expect(lines).toEqual([
+      expect.stringMatching(/lost the publish lock of edge 'edge-1' mid-publish; publishing again/),
+    ]);
+  });
 });

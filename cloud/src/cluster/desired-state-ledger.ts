@@ -11,6 +11,11 @@
  * A publish takes the edge's lock, gets the next version, reads and publishes the state, records it,
  * and lets go: the broker's retained message, the version and the recorded state always move
  * together, so two replicas publishing for one edge cannot leave an older state retained last.
+ * The lock expires after `lockMs` only if its holder dies: while a publish runs its holder renews it
+ * every third of `lockMs`. Should it be lost all the same (the renewals got no answer, the event loop
+ * stalled past `lockMs`), the state is recorded only while the lock is still the holder's (one
+ * script: compare and set), never over a newer one another replica recorded meanwhile, and the
+ * publish runs again under the lock, once, so that the message retained last is the newest.
  *
  * Versions: max(last + 1, Redis's clock in ms, the highest this replica has seen + 1). When Redis
  * lost its keys (a restart without persistence), the next version still starts from Redis's clock,
@@ -43,6 +48,19 @@ redis.call('SET', KEYS[1], string.format('%d', v))
 return string.format('%d', v)
 `;
 
+/** KEYS: lock; ARGV: holder, lockMs. Extends the lock only if it is still ours; 1 if it was. */
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/** KEYS: lock, state; ARGV: holder, payload. Records the state only while the lock is ours; 1 if so. */
+const RECORD = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+`;
+
 /** KEYS: lock; ARGV: holder. Deletes the lock only if it is still ours. */
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -51,13 +69,15 @@ return 0
 
 interface LedgerCommands {
   foglineNextVersion(key: string, floor: number): Promise<string>;
+  foglineRenew(key: string, holder: string, lockMs: number): Promise<number>;
+  foglineRecord(lock: string, state: string, holder: string, payload: string): Promise<number>;
   foglineRelease(key: string, holder: string): Promise<number>;
 }
 
 export interface RedisDesiredStateLedgerOptions {
   /** Default `fogline:desired:`. */
   readonly prefix?: string;
-  /** How long a lock holds if its holder dies mid-publish. Default 10 s. */
+  /** How long a lock holds if its holder dies mid-publish (renewed every third of it while held). Default 10 s. */
   readonly lockMs?: number;
   /** How long a publish waits for the lock before it fails (the next publish carries the change). Default 15 s. */
   readonly waitMs?: number;
@@ -80,6 +100,8 @@ export class RedisDesiredStateLedger implements DesiredStateLedger {
     this.#redis = cluster.redis;
     if (!this.#redis.foglineNextVersion) {
       this.#redis.defineCommand('foglineNextVersion', { numberOfKeys: 1, lua: NEXT_VERSION });
+      this.#redis.defineCommand('foglineRenew', { numberOfKeys: 1, lua: RENEW });
+      this.#redis.defineCommand('foglineRecord', { numberOfKeys: 2, lua: RECORD });
       this.#redis.defineCommand('foglineRelease', { numberOfKeys: 1, lua: RELEASE });
     }
     this.#prefix = options.prefix ?? 'fogline:desired:';
@@ -98,17 +120,43 @@ export class RedisDesiredStateLedger implements DesiredStateLedger {
       this.#trouble(`redis is ${this.#redis.status}`);
       return run(Math.max(Date.now(), floor + 1));
     }
+    const first = await this.#once(edgeId, floor, run);
+    if (first.recorded) return first.published;
+    // Overtaken: another replica may have published a newer state before this one's message.
+    const again = await this.#once(edgeId, first.published.message.version, run);
+    if (again.recorded) return again.published;
+    throw new FoglineError(
+      'UNAVAILABLE',
+      `lost the publish lock of edge '${edgeId}' twice while publishing (over ${this.#lockMs} ms, or Redis not answering)`,
+    );
+  }
+
+  /** One publish under the lock, renewed while it runs; `recorded` false when the lock was lost. */
+  async #once(
+    edgeId: string,
+    floor: number,
+    run: (version: number) => Promise<PublishedDesiredState>,
+  ): Promise<{ published: PublishedDesiredState; recorded: boolean }> {
     const lock = `${this.#prefix}lock:${edgeId}`;
     await this.#lock(lock, edgeId);
+    const renewal = setInterval(() => {
+      this.#bounded(this.#redis.foglineRenew!(lock, this.#holder, this.#lockMs)).catch(() => {});
+    }, this.#lockMs / 3);
+    renewal.unref();
     try {
       const version = Number(
         await this.#redis.foglineNextVersion!(`${this.#prefix}version:${edgeId}`, floor + 1),
       );
       const published = await run(version);
-      await this.#redis.set(`${this.#prefix}state:${edgeId}`, published.payload);
+      const state = `${this.#prefix}state:${edgeId}`;
+      const recorded = (await this.#redis.foglineRecord!(lock, state, this.#holder, published.payload)) === 1;
+      if (!recorded) {
+        this.#log(`desired state: lost the publish lock of edge '${edgeId}' mid-publish; publishing again`);
+      }
       this.#fine();
-      return published;
+      return { published, recorded };
     } finally {
+      clearInterval(renewal);
       await this.#bounded(this.#redis.foglineRelease!(lock, this.#holder)).catch(() => {});
     }
   }

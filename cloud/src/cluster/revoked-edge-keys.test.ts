@@ -2,14 +2,22 @@
  * What Redis keeps of a revoked edge (docs/scale-out.md "Shared state"): two real CloudServers on one
  * PostgreSQL database and the machine's Redis under a key prefix of this test's own. An edge enrolled
  * and published to on A, revoked on B: its desired-state version and state and the broker's retained
- * desired message are gone from Redis, and A serves no stale copy of it.
+ * desired message are gone from Redis, and A serves no stale copy of it. An edge connected to A with
+ * its retained `online` and its will, revoked on B: no retained status is left (not its `online`, not
+ * the `offline` of its will), and neither replica keeps a status for it.
  */
 import { randomBytes } from 'node:crypto';
 import { topics } from '@fogline/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../store/scratch-database.ts';
-import { eventually, type FabricCloud, startFabricCloud } from '../testing/fabric-fixture.ts';
+import {
+  closed,
+  eventually,
+  type FabricCloud,
+  mustConnect,
+  startFabricCloud,
+} from '../testing/fabric-fixture.ts';
 
 const REDIS_URL = process.env.FOGLINE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `fogline-test-${randomBytes(4).toString('hex')}:`;
@@ -49,5 +57,35 @@ describe('an edge revoked on one replica', () => {
     expect(await redis.exists(...keys)).toBe(0);
     await eventually(async () => (await retained()) === null);
     expect(a.server.fabric.publisher.publishedModels(edge)).toBeUndefined();
+  });
+
+  it("leaves no retained status, neither its `online` nor its will's `offline`, on any replica", async () => {
+    const edge = `gone-${randomBytes(3).toString('hex')}`;
+    const retained = () => redis.hget(`${prefix}broker:retained`, topics.status(edge));
+    const { token } = await a.admin.createEdge(edge);
+    const will = {
+      topic: topics.status(edge),
+      payload: Buffer.from('offline'),
+      qos: 1 as const,
+      retain: true,
+    };
+    const client = await mustConnect(a.mqttUrl, edge, token, { will });
+    try {
+      await client.publishAsync(topics.status(edge), 'online', { qos: 1, retain: true });
+      await eventually(async () => (await retained()) !== null);
+      await eventually(() => b.server.fabric.presence.view(edge).status === 'online');
+
+      const gone = closed(client);
+      await b.admin.revokeEdge(edge);
+      await gone;
+      await eventually(async () => (await retained()) === null);
+      await new Promise((r) => setTimeout(r, 500)); // time for a will to come, were it sent
+      expect(await retained()).toBeNull();
+      for (const replica of [a, b]) {
+        expect(replica.server.fabric.presence.view(edge)).toMatchObject({ online: false, status: null });
+      }
+    } finally {
+      client.end(true);
+    }
   });
 });

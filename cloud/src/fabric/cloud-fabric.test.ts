@@ -41,6 +41,16 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
+/** The payload the cloud broker keeps retained on `topic` (what a subscriber would get first), if any. */
+async function retainedOf(topic: string): Promise<string | undefined> {
+  // Aedes's persistence, which its typings leave out: the retained store every subscriber reads.
+  const { persistence } = cloud.server.fabric.broker.aedes as unknown as {
+    persistence: { createRetainedStream(pattern: string): AsyncIterable<{ payload: Buffer }> };
+  };
+  for await (const packet of persistence.createRetainedStream(topic)) return packet.payload.toString();
+  return undefined;
+}
+
 /** Subscribes an edge to its desired topic and returns the retained state. */
 async function desiredOf(client: MqttClient, edgeId: string): Promise<Desired> {
   const message = nextMessage(client, topics.desired(edgeId));
@@ -168,13 +178,26 @@ describe('cloud broker', () => {
     expect(edgeA.connected).toBe(true);
   });
 
-  it('disconnects a revoked edge at once and refuses its token from then on', async () => {
+  it('disconnects a revoked edge at once and refuses its token from then on; no status of it is kept', async () => {
     const r = await cloud.admin.createEdge('acl-revoked');
-    const edge = track(await mustConnect(cloud.mqttUrl, 'acl-revoked', r.token));
+    const will = {
+      topic: topics.status('acl-revoked'),
+      payload: Buffer.from('offline'),
+      qos: 1 as const,
+      retain: true,
+    };
+    const edge = track(await mustConnect(cloud.mqttUrl, 'acl-revoked', r.token, { will }));
+    await edge.publishAsync(topics.status('acl-revoked'), 'online', { qos: 1, retain: true });
+    await eventually(() => cloud.server.fabric.presence.view('acl-revoked').status === 'online');
     const gone = closed(edge);
     await cloud.admin.revokeEdge('acl-revoked');
     await gone;
     expect(await connectMqtt(cloud.mqttUrl, 'acl-revoked', r.token)).toMatchObject({ ok: false, code: 4 });
+    // Neither its retained `online` nor its will's `offline` is left on the broker or in presence.
+    await eventually(async () => (await retainedOf(topics.status('acl-revoked'))) === undefined);
+    await new Promise((r) => setTimeout(r, 300)); // time for a will to come, were it sent
+    expect(await retainedOf(topics.status('acl-revoked'))).toBeUndefined();
+    expect(cloud.server.fabric.presence.view('acl-revoked')).toMatchObject({ online: false, status: null });
   });
 
   it('serves MQTT over WebSocket at /mqtt on the HTTP port', async () => {

@@ -15,6 +15,7 @@ import {
   fromUnknown,
   type RoutingDirective,
   TOPIC_PREFIX,
+  topics,
 } from '@fogline/shared';
 import type { BrokerOptions, FoglineBroker } from '@fogline/shared/broker';
 import { createBroker } from '@fogline/shared/broker';
@@ -141,6 +142,14 @@ export class CloudFabric {
       ...(options.cluster && { aedes: options.cluster.aedes, staleWill: options.cluster.staleWill }),
     });
     let fabric: CloudFabric | undefined;
+    // A revoked edge's retained status (`online`, or the `offline` of an earlier will) goes: no
+    // replica, started now or later, takes it for a live edge's; its will is not sent (broker.revoke).
+    const forgetStatus = (id: string) =>
+      within(
+        broker.publish(topics.status(id), '', { qos: 1, retain: true }),
+        ENROLMENT_PUBLISH_WAIT_MS,
+        `clearing the status of edge '${id}'`,
+      ).catch((err: Error) => log(`the retained status of revoked edge '${id}' is not cleared`, err));
     // Another replica revoked an identity: what this one caches for it goes too.
     const revokedElsewhere = (kind: RevokedKind, id: string) => {
       if (kind === 'api-key') fabric?.local?.revoked(id);
@@ -150,6 +159,9 @@ export class CloudFabric {
       fabric?.guard?.revokedEdge(id);
       presence.forget(id);
       publisher.forgetLocal(id);
+      // Cleared again by the replica that holds the edge's session (dropped right after this): a
+      // status it took in before the revocation reached it does not outlive it.
+      if (broker.identityOf(id)?.kind === 'edge') void forgetStatus(id);
     };
     // One process: its broker's clients; a replica: every replica's, once it has joined (below).
     let clients = localClients(broker);
@@ -203,6 +215,7 @@ export class CloudFabric {
           ENROLMENT_PUBLISH_WAIT_MS,
           `clearing the desired state of edge '${id}'`,
         ).catch((err: Error) => log(`the desired state of revoked edge '${id}' is not cleared`, err)),
+      forgetStatus,
       disconnect: (id, kind) => clients.disconnect(id, kind),
       revokedEdge: (id) => fabric?.guard?.revokedEdge(id),
       desiredModels: (id) => publisher.publishedModels(id),

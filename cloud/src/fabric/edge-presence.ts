@@ -68,10 +68,19 @@ export class EdgePresence {
   }
 
   /**
-   * `fogline/v1/edge/{id}/status`: UTF-8 `online` or `offline`; anything else only counts as contact.
-   * `local`: the message came in on this replica (else: on another, through the cluster).
+   * `fogline/v1/edge/{id}/status`: UTF-8 `online` or `offline`; an empty payload is the cloud clearing
+   * a revoked edge's retained status (no contact: the status is forgotten); anything else only counts
+   * as contact. `local`: the message came in on this replica (else: on another, through the cluster).
    */
   onStatus(edgeId: string, payload: Uint8Array, local = true): void {
+    if (payload.byteLength === 0) {
+      const cleared = this.edges.get(edgeId);
+      if (cleared) {
+        cleared.status = null;
+        cleared.statusAt = null;
+      }
+      return;
+    }
     const state = this.touch(edgeId, local);
     const text = Buffer.from(payload).toString('utf8');
     if (text === 'online' || text === 'offline') {

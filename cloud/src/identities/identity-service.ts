@@ -4,8 +4,8 @@
  *
  *   edge created     → its (empty) desired state is published, so the agent finds one on connect;
  *   edge revoked     → credential caches and HTTP bucket dropped (its next request is refused),
- *                      disconnected from the cloud broker, its desired state (retained message,
- *                      shared Redis keys) cleared;
+ *                      disconnected from the cloud broker (its will not sent), its retained status
+ *                      and desired state (retained message, shared Redis keys) cleared;
  *   device created   → its edge's desired state is republished (the edge lets it in); a device
  *                      with no edge needs nothing published: the cloud broker checks it on CONNECT;
  *   device revoked   → republished (the edge disconnects it and refuses it from then on); a device
@@ -56,6 +56,8 @@ export interface IdentityServiceDeps {
   publishDesired: (edgeId: string) => Promise<unknown>;
   /** Clears what is kept of a revoked edge's desired state (its retained message, the shared keys). */
   forgetDesired: (edgeId: string) => Promise<unknown>;
+  /** Clears a revoked edge's retained status on the cloud broker (every replica's, with a cluster). */
+  forgetStatus: (edgeId: string) => Promise<unknown>;
   /** Disconnects a client from the cloud broker, if it is connected as that kind of identity. */
   disconnect: (clientId: string, kind: Identity['kind']) => void;
   /** Tells the HTTP guard an edge was revoked. */
@@ -89,6 +91,7 @@ export class IdentityService {
     this.deps.revokedEdge(record.id);
     this.deps.disconnect(record.id, 'edge');
     this.deps.presence.forget(record.id);
+    await this.deps.forgetStatus(record.id);
     await this.deps.forgetDesired(record.id);
     return this.edgeView(record);
   }

@@ -11,7 +11,7 @@
 import { type Dirent, existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
-import { FoglineError, fromUnknown } from '@fogline/shared';
+import { FoglineError, fromUnknown, isLongModelName, LONG_MODEL_NAME_PATTERN } from '@fogline/shared';
 import {
   type BackendResolver,
   loadModelEntry,
@@ -278,21 +278,18 @@ async function listModelNames(dir: string): Promise<string[]> {
     throw new FoglineError('NOT_FOUND', `model repository ${dir} cannot be read`, { cause });
   }
   return dirents
-    .filter((d) => d.isDirectory() && MODEL_NAME.test(d.name) && existsSync(join(dir, d.name, 'config.json')))
+    .filter((d) => d.isDirectory() && isLongModelName(d.name) && existsSync(join(dir, d.name, 'config.json')))
     .map((d) => d.name)
     .sort();
 }
 
 /**
- * Wider than the one name rule (core/names.ts) so that a directory named past its 64 characters is
- * listed and its load fails with the rule's reason (the loader checks it); like the rule, never a
- * `/`, a `\` or a leading `.`, so a name stays one directory of the repository (`a..b` is one).
+ * Model names become directory names: refuse anything that could leave the repository. The long
+ * model name rule (core/names.ts), wider than the name rule, so that a directory named past its 64
+ * characters is listed and its load fails with the name rule's reason (the loader checks it).
  */
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
-/** Model names become directory names: refuse anything that could leave the repository. */
 export function checkModelName(name: string): void {
-  if (!MODEL_NAME.test(name)) {
+  if (!LONG_MODEL_NAME_PATTERN.test(name)) {
     throw new FoglineError('NOT_FOUND', `unknown model ${JSON.stringify(name.slice(0, 130))}`);
   }
 }

@@ -1,5 +1,5 @@
 /** Model rollouts and their edges (deployment-records.ts); one deployment per edge at a time. */
-import { FoglineError, type ModelFile, type ModelRef } from '@fogline/shared';
+import { CHANGE_ID_RULE, FoglineError, isChangeId, type ModelFile, type ModelRef } from '@fogline/shared';
 import { and, asc, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { StoreDatabase, WallClock } from './database.ts';
 import {
@@ -14,15 +14,14 @@ import {
 import { deploymentEdges, deployments } from './schema.ts';
 import { checkName } from './validation.ts';
 
-const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 const MAX_LIST = 1_000;
 
 type Row = typeof deployments.$inferSelect;
 type EdgeRow = typeof deploymentEdges.$inferSelect;
 
 function checkId(id: unknown): string {
-  if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
-    throw new FoglineError('INVALID_ARG', 'deployment id must be 1-64 chars of [A-Za-z0-9._:-]', {
+  if (!isChangeId(id)) {
+    throw new FoglineError('INVALID_ARG', `deployment id must be ${CHANGE_ID_RULE}`, {
       details: { field: 'id', value: id },
     });
   }

@@ -9,8 +9,10 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -220,5 +222,71 @@ describe('FileQueue', () => {
     open(dir).close();
     chmodSync(dir, 0o755);
     expect(() => open(dir)).toThrow(/accessible to group or others/);
+  });
+
+  describe('never follows a link (offline.dir, its segment files and its lock)', () => {
+    /** A directory and a file elsewhere, where a link would send the queue's writes. */
+    const elsewhere = () => {
+      const place = join(freshDir(), '..', 'elsewhere');
+      mkdirSync(place, { mode: 0o700 });
+      writeFileSync(join(place, 'victim'), 'untouched\n', { mode: 0o600 });
+      return place;
+    };
+
+    it('refuses a dir that is a symbolic link (INVALID_ARG), writing nothing where it points', () => {
+      const target = elsewhere();
+      const dir = freshDir();
+      symlinkSync(target, dir);
+      expect(() => open(dir)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_ARG',
+          message: expect.stringMatching(
+            /queue \(offline\.dir\) is a symbolic link: give the directory itself/,
+          ),
+        }),
+      );
+      expect(readdirSync(target)).toEqual(['victim']);
+    });
+
+    it('refuses a segment file that is a link at open (INVALID_ARG naming it); the file it points to is untouched', () => {
+      const target = elsewhere();
+      const dir = freshDir();
+      open(dir).close();
+      symlinkSync(join(target, 'victim'), join(dir, 'seg-000000000001.log'));
+      expect(() => open(dir)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_ARG',
+          message: expect.stringMatching(
+            /seg-000000000001\.log is a symbolic link, not a segment the queue wrote/,
+          ),
+        }),
+      );
+      expect(readFileSync(join(target, 'victim'), 'utf8')).toBe('untouched\n');
+    });
+
+    it('refuses a queue.lock that is a link (INVALID_ARG naming it), never reading the pid it points to', () => {
+      const target = elsewhere();
+      writeFileSync(join(target, 'pid'), String(process.pid)); // a live process: the lock would hold
+      const dir = freshDir();
+      open(dir).close();
+      symlinkSync(join(target, 'pid'), join(dir, 'queue.lock'));
+      expect(() => open(dir)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_ARG',
+          message: expect.stringMatching(/queue\.lock is a symbolic link, not the lock the queue wrote/),
+        }),
+      );
+      expect(readdirSync(target).sort()).toEqual(['pid', 'victim']);
+    });
+
+    it('does not write through a link planted where the next segment goes', () => {
+      const target = elsewhere();
+      const dir = freshDir();
+      const q = open(dir);
+      symlinkSync(join(target, 'victim'), join(dir, 'seg-000000000001.log'));
+      expect(() => q.append(request('r1'))).toThrow(/EEXIST|ELOOP/);
+      expect(q.size).toBe(0);
+      expect(readFileSync(join(target, 'victim'), 'utf8')).toBe('untouched\n');
+    });
   });
 });

@@ -6,9 +6,19 @@
  * last line cut short: it takes no more lines). Read back at open, a last line without its newline
  * (a crash mid-write, or a write cut short) and a line that is no record are skipped and counted.
  * Which segment a line goes to, and when one is closed or deleted, is the queue's (./file-queue.ts).
+ * A segment is opened without following a link (O_NOFOLLOW; created with O_EXCL; @fogline/shared/storage
+ * own-file.ts): a link planted in place of one is refused (INVALID_ARG at open, a write error when
+ * created), never written through.
  */
-import { openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { FoglineError } from '@fogline/shared';
+import {
+  APPEND_NEW_FILE,
+  type NotOwnFile,
+  PRIVATE_FILE_MODE,
+  readOwnFileSync,
+} from '@fogline/shared/storage';
 import { parseLine, type QueueRecord } from './queue-record.ts';
 
 export interface Segment {
@@ -25,10 +35,10 @@ export interface Segment {
 
 const SEGMENT = /^seg-(\d{1,12})\.log$/;
 
-/** Creates segment `seq` in `dir` (0600), open for appending. */
+/** Creates segment `seq` in `dir` (0600), open for appending; a file already there is an error. */
 export function createSegment(dir: string, seq: number): Segment {
   const path = join(dir, `seg-${String(seq).padStart(12, '0')}.log`);
-  const fd = openSync(path, 'a', 0o600);
+  const fd = openSync(path, APPEND_NEW_FILE, PRIVATE_FILE_MODE);
   return { seq, path, bytes: 0, live: new Set(), fd };
 }
 
@@ -68,8 +78,8 @@ export function* readSegments(dir: string): Generator<ReadSegment> {
     .sort((a, b) => a.seq - b.seq);
   for (const { name, seq } of found) {
     const path = join(dir, name);
-    const text = readFileSync(path, 'utf8');
-    const segment: Segment = { seq, path, bytes: statSync(path).size, live: new Set() };
+    const { text, bytes } = readOwnFileSync(path, (what, cause) => notASegment(path, what, cause));
+    const segment: Segment = { seq, path, bytes, live: new Set() };
     const lines = text.split('\n');
     let skipped = lines.at(-1) === '' ? 0 : 1; // torn last line: no newline
     const records: QueueRecord[] = [];
@@ -80,4 +90,12 @@ export function* readSegments(dir: string): Generator<ReadSegment> {
     }
     yield { segment, records, skipped };
   }
+}
+
+function notASegment(path: string, what: NotOwnFile, cause?: unknown): FoglineError {
+  return new FoglineError(
+    'INVALID_ARG',
+    `durable queue file ${path} is ${what}, not a segment the queue wrote: remove it (offline.dir holds the queue's own files only)`,
+    { details: { field: 'offline.dir', file: path }, ...(cause !== undefined && { cause }) },
+  );
 }

@@ -1,7 +1,14 @@
-/** The `offline: { store: 'file' }` option: checked at connect time, and refused by the browser entry. */
+/**
+ * The `offline: { store: 'file' }` option: checked at connect time (a `dir` that is a symbolic link
+ * included, with the real onnxruntime-node runtime loaded before it), and refused by the browser entry.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connectDevice as connectBrowserDevice } from '../browser.ts';
 import { resolveDeviceSettings } from '../device-options.ts';
+import { connectDevice } from '../index.ts';
 
 const base = { broker: 'mqtt://127.0.0.1:1', deviceId: 'dev-1', edgeId: 'edge-a' };
 
@@ -32,5 +39,27 @@ describe("offline: { store: 'file' }", () => {
         offline: { store: 'file', dir: '/tmp/q' },
       }),
     ).rejects.toMatchObject({ code: 'INVALID_ARG', message: expect.stringMatching(/Node only/) });
+  });
+
+  it('connectDevice refuses a dir that is a symbolic link with INVALID_ARG, writing nothing where it points', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'fogline-store-link-'));
+    try {
+      const target = join(root, 'elsewhere');
+      mkdirSync(target, { mode: 0o700 });
+      symlinkSync(target, join(root, 'queue'));
+      await expect(
+        connectDevice({
+          ...base,
+          connectTimeoutMs: 200,
+          offline: { store: 'file', dir: join(root, 'queue') },
+        }),
+      ).rejects.toMatchObject({
+        code: 'INVALID_ARG',
+        message: expect.stringMatching(/\(offline\.dir\) is a symbolic link/),
+      });
+      expect(readdirSync(target)).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -73,8 +73,12 @@ export function createAuthorizeHooks(
     }
     session.allowedPublishTopic = packet.topic;
     if (packet.retain && !mayRetain(identity)) packet.retain = false;
-    // A closed client is publishing its will: never rate limited (it happens once). A refusal drops it.
-    if (client.closed) return callback(options.staleWill?.(client.id) ? new Error('stale will') : null);
+    // A closed client is publishing its will: never rate limited (it happens once). A refusal drops it
+    // (and Aedes deletes it from the persistence): a revoked client's, or a stale one.
+    if (client.closed) {
+      if (session.revoked === true) return callback(new Error('revoked client'));
+      return callback(options.staleWill?.(client.id) ? new Error('stale will') : null);
+    }
     if (identity.kind === 'device' && packet.topic === topics.report(identity.id)) {
       if (!session.reportBucket.tryTake().ok) {
         stats.reportsDropped++;

@@ -74,6 +74,36 @@ describe('authentication (username = client id, password = token)', () => {
     expect(t.broker.stats().revoked).toBe(1);
   });
 
+  it("revoke sends no will: a revoked edge's `offline` never reaches a subscriber, while a dropped connection's does", async () => {
+    const will = {
+      topic: topics.status('edge-a'),
+      payload: Buffer.from('offline'),
+      qos: 1 as const,
+      retain: true,
+    };
+    const wills: string[] = [];
+    await new Promise<void>((done) =>
+      t.broker.aedes.subscribe(
+        topics.status('edge-a'),
+        (packet, next) => {
+          wills.push(Buffer.from(packet.payload as Buffer).toString());
+          next();
+        },
+        done,
+      ),
+    );
+    const dropped = await t.connect('edge-a', 'tok-edge', { will });
+    dropped.stream.destroy(); // no DISCONNECT: the will is sent
+    await until(() => wills.length === 1, 2_000, 'the will of a dropped connection');
+
+    const revoked = await t.connect('edge-a', 'tok-edge', { will });
+    const gone = closed(revoked);
+    expect(t.broker.revoke('edge-a')).toBe(true);
+    await gone;
+    await new Promise((r) => setTimeout(r, 300)); // time for a will to come, were it sent
+    expect(wills).toEqual(['offline']);
+  });
+
   it('refuses a will outside the client ACL with "not authorized"', async () => {
     const will = {
       topic: topics.status('edge-b'),

@@ -18,6 +18,8 @@ export interface ClientSession {
    * over and over, and its identity cannot change within a session, so the answer is kept.
    */
   allowedPublishTopic?: string;
+  /** Disconnected by `revoke()`: its will, if any, is not published (a revoked identity says no more). */
+  revoked?: boolean;
 }
 
 export function credentialFingerprint(token: string): string {

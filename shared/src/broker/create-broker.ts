@@ -52,7 +52,10 @@ export interface FoglineBroker {
    * it queued): do not change it afterwards.
    */
   publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void>;
-  /** Disconnects `clientId` at once (its will, if any, is published); true if it was connected. */
+  /**
+   * Disconnects `clientId` at once; true if it was connected. Its will, if any, is not published
+   * (and is deleted from the persistence): a revoked identity says nothing more, not even `offline`.
+   */
   revoke(clientId: string): boolean;
   /** The failed-authentication budgets this broker enforces (share it with other listeners). */
   readonly authThrottle: AuthThrottle;
@@ -183,6 +186,7 @@ export async function createBroker(options: BrokerOptions): Promise<FoglineBroke
       const holder = sessions.holder(clientId);
       if (!holder) return false;
       stats.revoked++;
+      holder.session.revoked = true;
       holder.client.close();
       return true;
     },

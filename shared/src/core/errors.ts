@@ -43,7 +43,7 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorCatalogueEntry>> =
   RATE_LIMITED: { httpStatus: 429, summary: 'The caller exceeded its token-bucket rate; retry later.' },
   INTERNAL: { httpStatus: 500, summary: 'An unexpected failure inside fogline.' },
   UNAVAILABLE: { httpStatus: 503, summary: 'The model or upstream tier is not ready or not reachable.' },
-  RESOURCE_EXHAUSTED: { httpStatus: 503, summary: 'A bounded queue or pool is full.' },
+  RESOURCE_EXHAUSTED: { httpStatus: 503, summary: 'A bounded queue or pool, or the disk, is full.' },
   DEADLINE_EXCEEDED: { httpStatus: 504, summary: 'The latency budget ran out before an answer was ready.' },
 });
 

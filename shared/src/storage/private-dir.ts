@@ -4,6 +4,7 @@
  * the umask. A data dir that others can read or enter is refused at start, unless the operator says
  * `--insecure-data-dir`.
  */
+import type { Stats } from 'node:fs';
 import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FoglineError } from '../core/errors.ts';
@@ -34,6 +35,40 @@ export async function preparePrivateDir(dir: string, options: DataDirOptions = {
     `data dir ${dir} is accessible to other users (mode ${octal}); run \`chmod 700 ${dir}\`, or pass ${options.flag ?? '--insecure-data-dir'} to accept it`,
     { details: { dir, mode: octal } },
   );
+}
+
+/** Why a directory is not one of this user's own, private ones: the code to refuse it with, and why. */
+export interface OwnDirFault {
+  readonly code: 'INVALID_ARG' | 'PERMISSION_DENIED';
+  /** Completes "<dir> …". */
+  readonly why: string;
+}
+
+/**
+ * What is wrong with a directory a library writes into on its own (the device SDK's `offline.dir`
+ * and `modelDir`), from its **lstat**, so that a link is seen as a link, never followed: a symbolic
+ * link (it could be pointed elsewhere, and the files after it with it) or anything but a directory
+ * (INVALID_ARG), another user's, or one with any of `bits` set (PERMISSION_DENIED; default: group
+ * and others may not enter). undefined when it is fine.
+ */
+export function ownDirFault(info: Stats, bits: number = SHARED_BITS): OwnDirFault | undefined {
+  if (info.isSymbolicLink()) {
+    return { code: 'INVALID_ARG', why: 'is a symbolic link: give the directory itself, not a link to it' };
+  }
+  if (!info.isDirectory()) return { code: 'INVALID_ARG', why: 'is not a directory' };
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) {
+    return { code: 'PERMISSION_DENIED', why: `belongs to another user (uid ${info.uid}, not ${uid})` };
+  }
+  const mode = info.mode & 0o777;
+  if ((mode & bits) !== 0) {
+    const octal = mode.toString(8).padStart(4, '0');
+    return {
+      code: 'PERMISSION_DENIED',
+      why: `is accessible to group or others (mode ${octal}): chmod 700 it`,
+    };
+  }
+  return undefined;
 }
 
 /** mkdir -p with 0700 for every directory it creates (the umask cannot widen it). */

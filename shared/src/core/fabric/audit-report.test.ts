@@ -3,6 +3,9 @@ import { type AuditBody, auditReport, auditWire, readAuditBody } from './audit-r
 import { encodeAuditUpload, MAX_AUDIT_UPLOAD, readAuditUpload } from './audit-upload.ts';
 import { encodeDeviceReport, MAX_REPORT_BYTES, readDeviceReport } from './report-message.ts';
 
+/** At the edges of the printable-id rule (names.ts). */
+const PRINTABLE_IDS = { good: ['a', '~!"#$%', 'x'.repeat(128)], bad: ['', 'a b', 'é', 'x'.repeat(129)] };
+
 const digitsInput = Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
 const audit: AuditBody = {
   id: 'dev-1-7',
@@ -112,6 +115,17 @@ describe('audit report', () => {
       if (!reading.ok) expect(reading.reason).toContain(field);
     }
     expect(readAuditBody([])).toMatchObject({ ok: false });
+  });
+
+  it('takes an id by the one printable-id rule, refusing the rest with one message', () => {
+    const wire = JSON.parse(JSON.stringify(auditWire(audit)));
+    for (const id of PRINTABLE_IDS.good) expect(readAuditBody({ ...wire, id }).ok, id).toBe(true);
+    for (const id of PRINTABLE_IDS.bad) {
+      expect(readAuditBody({ ...wire, id }), id).toEqual({
+        ok: false,
+        reason: '"id" must be 1–128 printable chars',
+      });
+    }
   });
 
   it('will not build an audit its edge would refuse', () => {

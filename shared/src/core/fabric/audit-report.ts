@@ -21,6 +21,7 @@
 import { readTensorBytes } from '../codec/tensor-bytes.ts';
 import { FoglineError } from '../errors.ts';
 import type { TensorQuantization } from '../model-config.ts';
+import { isModelLabel, isPrintableId, PRINTABLE_ID_RULE } from '../names.ts';
 import { DATATYPE_BYTE_SIZE, isDatatype, type Tensor } from '../oip.ts';
 import { isTier, type Tier } from '../routing/tier.ts';
 import type { DeviceReport } from './report-message.ts';
@@ -58,8 +59,6 @@ export function isFeedback(body: AuditBody): body is AuditBody & { source: 'feed
 
 /** Most classes an audit may score (outputs length). */
 export const MAX_AUDIT_CLASSES = 4096;
-const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9._-]{1,64}$/;
-const ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * The report a device sends for one audit, or for its feedback (kind `feedback` when the body's
@@ -108,13 +107,12 @@ export function readAuditBody(raw: unknown): AuditReading {
   const refuse = (reason: string): AuditReading => ({ ok: false, reason });
   if (!isObject(raw)) return refuse('audit body must be an object');
   const { id, time, rate, model, input, device, answer, source, label } = raw;
-  if (typeof id !== 'string' || !ID_PATTERN.test(id)) return refuse('"id" must be 1–128 printable chars');
+  if (!isPrintableId(id)) return refuse(`"id" must be ${PRINTABLE_ID_RULE}`);
   if (typeof time !== 'number' || !Number.isSafeInteger(time) || time < 0) {
     return refuse('"time" must be ms since the epoch');
   }
   if (typeof rate !== 'number' || !(rate > 0 && rate <= 1)) return refuse('"rate" must be in (0, 1]');
-  if (typeof model !== 'string' || !MODEL_PATTERN.test(model))
-    return refuse('"model" must be "name:version"');
+  if (!isModelLabel(model)) return refuse('"model" must be "name:version"');
   const tensor = readInput(input);
   if (typeof tensor === 'string') return refuse(tensor);
   if (!isObject(device)) return refuse('"device" must be an object');

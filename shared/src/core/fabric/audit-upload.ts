@@ -12,6 +12,7 @@
  * edge's previous model version on the same input while a deployment's accuracy gate runs
  * (model-deployment.ts): the cloud pairs it with `edge` against its reference.
  */
+import { isLongModelName, isModelLabel } from '../names.ts';
 import { type AuditBody, auditWire, MAX_AUDIT_CLASSES, readAuditBody } from './audit-report.ts';
 import { isValidId } from './topics.ts';
 
@@ -59,17 +60,13 @@ function edgeAnswerWire(answer: EdgeAnswerOfAudit): { model: string; outputs: nu
 
 export type AuditUploadReading = { ok: true; upload: AuditUpload } | { ok: false; reason: string };
 
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const MODEL_LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9._-]{1,64}$/;
-
 /** Reads an untrusted upload (parsed JSON): all of it, or nothing, with the first reason. */
 export function readAuditUpload(raw: unknown): AuditUploadReading {
   const refuse = (reason: string): AuditUploadReading => ({ ok: false, reason });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     return refuse('body must be a JSON object');
   const { cloud_model: cloudModel, keep_inputs: keepInputs, audits } = raw as Record<string, unknown>;
-  if (typeof cloudModel !== 'string' || !MODEL_NAME.test(cloudModel))
-    return refuse('"cloud_model" must be a model name');
+  if (!isLongModelName(cloudModel)) return refuse('"cloud_model" must be a model name');
   if (typeof keepInputs !== 'boolean') return refuse('"keep_inputs" must be true or false');
   if (!Array.isArray(audits) || audits.length === 0 || audits.length > MAX_AUDIT_UPLOAD) {
     return refuse(`"audits" must hold 1–${MAX_AUDIT_UPLOAD} audits`);
@@ -104,7 +101,7 @@ function readEdgeAnswer(raw: unknown, classes: number): EdgeAnswerOfAudit | null
   if (raw === null) return null;
   if (typeof raw !== 'object' || Array.isArray(raw)) return 'must be an object or null';
   const { model, outputs, score } = raw as Record<string, unknown>;
-  if (typeof model !== 'string' || !MODEL_LABEL.test(model)) return '"model" must be "name:version"';
+  if (!isModelLabel(model)) return '"model" must be "name:version"';
   if (
     !Array.isArray(outputs) ||
     outputs.length !== classes ||

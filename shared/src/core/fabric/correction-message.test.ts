@@ -13,6 +13,8 @@ const correction: Correction = {
   old: { tier: 'edge', model: 'digits-mid-int8:1', outputKind: 'logits', outputs: [3, 1, 0] },
   new: { tier: 'cloud', model: 'digits-large:1', outputKind: 'logits', outputs: [0, 1, 4] },
 };
+/** At the edges of the printable-id rule (names.ts). */
+const PRINTABLE_IDS = { good: ['a', '~!"#$%', 'x'.repeat(128)], bad: ['', 'a b', 'é', 'x'.repeat(129)] };
 const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
 describe('correction message', () => {
@@ -49,4 +51,28 @@ describe('correction message', () => {
     expect(readCorrectionMessage(big, 'dev-1')).toMatchObject({ ok: false });
     expect(() => encodeCorrectionMessage({ device: 'dev/1', corrections: [] })).toThrow(/device id/);
   });
+
+  it('takes a request id by the one printable-id rule, refusing the rest with one message', () => {
+    const read = (requestId: string) =>
+      readCorrectionMessage(
+        bytes({ device: 'dev-1', corrections: [wireOf({ ...correction, requestId })] }),
+        'dev-1',
+      );
+    for (const id of PRINTABLE_IDS.good) expect(read(id).ok, id).toBe(true);
+    for (const id of PRINTABLE_IDS.bad) {
+      expect(read(id), id).toEqual({
+        ok: false,
+        reason: 'corrections[0]: "request_id" must be 1–128 printable chars',
+      });
+    }
+  });
 });
+
+/** One correction as it travels (snake_case), from a valid message the edge encodes. */
+function wireOf(c: Correction): unknown {
+  const valid = { ...c, requestId: 'placeholder' };
+  const wire = JSON.parse(
+    new TextDecoder().decode(encodeCorrectionMessage({ device: 'dev-1', corrections: [valid] })),
+  );
+  return { ...wire.corrections[0], request_id: c.requestId };
+}

@@ -16,6 +16,7 @@
  */
 import { FoglineError } from '../errors.ts';
 import { OUTPUT_KINDS, type OutputKind } from '../model-config.ts';
+import { isModelLabel, isPrintableId, PRINTABLE_ID_RULE } from '../names.ts';
 import { isTier, type Tier } from '../routing/tier.ts';
 import { isValidId } from './topics.ts';
 
@@ -56,13 +57,6 @@ export const MAX_CORRECTION_MESSAGE_BYTES = 64 * 1024;
 export const MAX_CORRECTIONS_PER_MESSAGE = 64;
 /** Most classes an answer may score. */
 const MAX_CLASSES = 4096;
-const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9._-]{1,64}$/;
-const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
-
-/** Whether a request id can be corrected: 1–128 printable ASCII characters. */
-export function isCorrectableRequestId(id: unknown): id is string {
-  return typeof id === 'string' && REQUEST_ID_PATTERN.test(id);
-}
 
 /** The payload for `message`; throws INVALID_ARG on anything its receivers would refuse. */
 export function encodeCorrectionMessage(message: CorrectionMessage): Uint8Array {
@@ -114,9 +108,7 @@ export function readCorrectionMessage(payload: Uint8Array, deviceId: string): Co
 function readCorrection(raw: unknown): Correction | string {
   if (!isObject(raw)) return 'must be an object';
   const { request_id: requestId, time, expires } = raw;
-  if (!isCorrectableRequestId(requestId)) {
-    return '"request_id" must be 1–128 printable chars';
-  }
+  if (!isPrintableId(requestId)) return `"request_id" must be ${PRINTABLE_ID_RULE}`;
   if (!isTime(time) || !isTime(expires) || expires < time) {
     return '"time" and "expires" must be ms since the epoch, "expires" not before "time"';
   }
@@ -132,8 +124,7 @@ function readAnswer(raw: unknown, field: string): CorrectionAnswer | string {
   if (!isObject(raw)) return `"${field}" must be an object`;
   const { tier, model, output_kind: outputKind, outputs } = raw;
   if (!isTier(tier)) return `"${field}.tier" must be device|edge|cloud`;
-  if (typeof model !== 'string' || !MODEL_PATTERN.test(model))
-    return `"${field}.model" must be "name:version"`;
+  if (!isModelLabel(model)) return `"${field}.model" must be "name:version"`;
   if (!(OUTPUT_KINDS as readonly unknown[]).includes(outputKind)) {
     return `"${field}.output_kind" must be one of ${OUTPUT_KINDS.join(', ')}`;
   }

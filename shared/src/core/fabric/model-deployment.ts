@@ -19,7 +19,7 @@
  * The file and its config come from the model store (`GET /v2/fogline/models/{model}/versions/{v}/file`
  * and `.../config`, with the edge's token). Both sides read these blocks only through the readers here.
  */
-import { isValidName, NAME_RULE } from '../names.ts';
+import { CHANGE_ID_RULE, isChangeId, isValidName, NAME_RULE } from '../names.ts';
 
 export interface DeploymentGate {
   /** How long the previous version runs in shadow beside the new one, on audited inputs. */
@@ -95,7 +95,6 @@ export type Reading<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly reason: string };
 
-const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 export const MAX_FAILURE_MESSAGE = 500;
 
@@ -145,8 +144,8 @@ function modelFileOf(raw: unknown, at: string): ModelFile | string {
 export function readDeploymentDirective(raw: unknown): Reading<DeploymentDirective> {
   const d = asObject(raw);
   if (!d) return { ok: false, reason: 'deployment must be an object' };
-  if (typeof d.id !== 'string' || !ID_PATTERN.test(d.id)) {
-    return { ok: false, reason: 'deployment.id must be 1-64 chars of [A-Za-z0-9._:-]' };
+  if (!isChangeId(d.id)) {
+    return { ok: false, reason: `deployment.id must be ${CHANGE_ID_RULE}` };
   }
   const file = modelFileOf(d, 'deployment');
   if (typeof file === 'string') return { ok: false, reason: file };
@@ -171,8 +170,8 @@ export function readDeploymentDirective(raw: unknown): Reading<DeploymentDirecti
 export function readDeploymentReport(raw: unknown): Reading<DeploymentReport> {
   const r = asObject(raw);
   if (!r) return { ok: false, reason: 'deployment must be an object' };
-  if (typeof r.id !== 'string' || !ID_PATTERN.test(r.id)) {
-    return { ok: false, reason: 'deployment.id must be 1-64 chars of [A-Za-z0-9._:-]' };
+  if (!isChangeId(r.id)) {
+    return { ok: false, reason: `deployment.id must be ${CHANGE_ID_RULE}` };
   }
   const ref = readModelRef(r, 'deployment');
   if (typeof ref === 'string') return { ok: false, reason: ref };

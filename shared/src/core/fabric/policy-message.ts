@@ -14,6 +14,7 @@
  * policy nor an audit rate, or not newer than what it applies: the receiver keeps its current policy.
  */
 import { FoglineError } from '../errors.ts';
+import { isModelLabel } from '../names.ts';
 import { ALWAYS_ESCALATE_THRESHOLD, type ResolvedPolicy } from '../routing/policy.ts';
 import { isScoreKind, SCORE_KINDS } from '../routing/score-kind.ts';
 import { isAuditRate } from './audit-rate.ts';
@@ -48,7 +49,6 @@ export type PolicyReading =
 
 /** Largest payload a reader looks at: a policy message is a few hundred bytes. */
 export const MAX_POLICY_MESSAGE_BYTES = 4096;
-const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9._-]{1,64}$/;
 
 function isThreshold(v: unknown): v is number {
   return typeof v === 'number' && ((v >= 0 && v <= 1) || v === ALWAYS_ESCALATE_THRESHOLD);
@@ -87,8 +87,7 @@ export function readPolicyMessage(payload: Uint8Array, expect: PolicyExpectation
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
     return refuse('"version" must be a positive integer');
   }
-  if (typeof model !== 'string' || !MODEL_PATTERN.test(model))
-    return refuse('"model" must be "name:version"');
+  if (!isModelLabel(model)) return refuse('"model" must be "name:version"');
   let routing: ResolvedPolicy | undefined;
   if (policy !== undefined) {
     const read = readPolicy(policy);

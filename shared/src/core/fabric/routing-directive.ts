@@ -12,6 +12,7 @@
  * use refuses a directive with another kind (`expectScores`). Built by the cloud, read by the edge
  * and by the cloud's admin API, always through `readRoutingDirective`.
  */
+import { CHANGE_ID_RULE, isChangeId } from '../names.ts';
 import { ALWAYS_ESCALATE_THRESHOLD, type ResolvedPolicy } from '../routing/policy.ts';
 import { isScoreKind, SCORE_KINDS, type ScoreKind } from '../routing/score-kind.ts';
 
@@ -35,7 +36,6 @@ export type RoutingDirectiveReading =
   | { readonly ok: false; readonly reason: string };
 
 export const MAX_ROUTING_REASON = 500;
-const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
 function isThreshold(v: unknown): v is number {
   return typeof v === 'number' && ((v >= 0 && v <= 1) || v === ALWAYS_ESCALATE_THRESHOLD);
@@ -65,8 +65,8 @@ export function readRoutingDirective(
 ): RoutingDirectiveReading {
   const r = asObject(raw);
   if (!r) return { ok: false, reason: 'routing must be an object' };
-  if (typeof r.id !== 'string' || !ID_PATTERN.test(r.id)) {
-    return { ok: false, reason: 'routing.id must be 1-64 chars of [A-Za-z0-9._:-]' };
+  if (!isChangeId(r.id)) {
+    return { ok: false, reason: `routing.id must be ${CHANGE_ID_RULE}` };
   }
   if (typeof r.reason !== 'string' || r.reason.length > MAX_ROUTING_REASON) {
     return { ok: false, reason: `routing.reason must be a string of at most ${MAX_ROUTING_REASON} chars` };

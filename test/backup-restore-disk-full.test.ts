@@ -1,0 +1,70 @@
+/**
+ * `fogline restore` onto a disk too small for the backup (docs/scale-out.md "Backup and restore"): a
+ * real 1 MiB tmpfs, so the extraction fails with a real ENOSPC. The restore says the disk is full
+ * (RESOURCE_EXHAUSTED), not that the archive is unreadable, and the data dir is left as it was.
+ * Mounting needs root (CAP_SYS_ADMIN): without it the suite is skipped, saying why.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { backupDataDir, restoreDataDir } from '@fogline/cloud';
+import { tempDir } from '@fogline/cloud/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runFogline } from '../cli/src/testing/run-fogline.ts';
+
+const root = tempDir('restore-disk-full');
+/** The small disk: a 1 MiB tmpfs, or why there is none. */
+const disk = join(root, 'disk');
+mkdirSync(disk, { mode: 0o700 });
+let noMount: string | undefined;
+try {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', disk], { stdio: 'pipe' });
+} catch (err) {
+  noMount = `mount -t tmpfs is not permitted here (${(err as Error).message.split('\n')[0]})`;
+}
+afterAll(() => {
+  if (noMount === undefined) execFileSync('umount', ['-l', disk]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** A real `fogline backup` of a data dir holding 4 MiB more than the small disk takes. */
+async function largeBackup(): Promise<string> {
+  const source = join(root, 'source');
+  mkdirSync(join(source, 'store'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(source, 'admin-token'), 'fgladm_backed_up\n', { mode: 0o600 });
+  writeFileSync(join(source, 'store', 'model.onnx'), Buffer.alloc(4 * 2 ** 20, 7), { mode: 0o600 });
+  return (await backupDataDir(source, join(root, 'large.tar.gz'))).file;
+}
+
+describe.skipIf(noMount !== undefined)(
+  `fogline restore onto a disk that fills up${noMount === undefined ? '' : ` (skipped: ${noMount})`}`,
+  () => {
+    it('RESOURCE_EXHAUSTED naming the full disk; the data dir (--force) keeps what it held', async () => {
+      const archive = await largeBackup();
+      const data = join(disk, 'data');
+      mkdirSync(data, { mode: 0o700 });
+      writeFileSync(join(data, 'admin-token'), 'fgladm_previous\n', { mode: 0o600 });
+      await expect(restoreDataDir(archive, data, { force: true })).rejects.toMatchObject({
+        code: 'RESOURCE_EXHAUSTED',
+        message: expect.stringMatching(
+          /^the disk of .*\/disk\/data is full \(ENOSPC: no space left on device\) after [\d.]+ MiB of .*large\.tar\.gz had been inflated; nothing was restored, the data dir is as it was; free space on it and restore again$/,
+        ),
+        details: expect.objectContaining({ errno: 'ENOSPC' }),
+      });
+      expect(readdirSync(data)).toEqual(['admin-token']); // its staging folder gone with the failure
+      expect(readFileSync(join(data, 'admin-token'), 'utf8')).toBe('fgladm_previous\n');
+    });
+
+    it('the CLI says so in one line and exits 1; the empty data dir stays empty', async () => {
+      const archive = await largeBackup();
+      const data = join(disk, 'cli-data');
+      const refused = await runFogline('restore', '--in', archive, '--data-dir', data);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /^fogline: the disk of .*cli-data is full \(ENOSPC: no space left on device\)/,
+      );
+      expect(refused.stderr).not.toMatch(/not a readable/);
+      expect(readdirSync(data)).toEqual([]);
+    });
+  },
+);
