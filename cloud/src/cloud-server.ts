@@ -220,14 +220,15 @@ export class CloudServer {
         }),
       });
       const fabric = this.fabricInstance;
-      const deployments = (this.deploymentService = new DeploymentService({
+      const deployments = new DeploymentService({
         store,
         publish: (id) => fabric.publisher.publish(id),
         servedVersion: (id, model) => fabric.presence.view(id).reported?.models?.[model],
         reportedDeployment: (id) => fabric.presence.view(id).reported?.deployment,
         offline: (id) => fabric.presence.view(id).status === 'offline',
         log: this.info,
-      }));
+      });
+      this.deploymentService = deployments;
       this.authGate = authGate(this.listener.server, fabric.broker.authThrottle, metrics);
       this.liveFeed = new LiveFeed({
         edges: () => fabric.identities.listEdges(),
