@@ -100,6 +100,21 @@ export function encodeFrame(
   const json = JSON.stringify(
     isResponse ? { ...header, outputs: described } : { ...header, inputs: described },
   );
+  return frameHeader(prefixLength, json, binaryTensors, binaryLength);
+}
+
+/**
+ * `prefix bytes (zeroed) | json | spaces | tensors' binary layout`, `binaryLength` bytes in all: the
+ * frame of a header already written as JSON whose tensors all travel as binary, in that order (what
+ * encodeFrame does once it has described them; a caller that writes its own header's JSON, e.g. the
+ * fabric's reply, checks its tensors as encodeFrame does).
+ */
+export function frameHeader(
+  prefixLength: number,
+  json: string,
+  binaryTensors: readonly Tensor[],
+  binaryLength: number,
+): { frame: Uint8Array; headerLength: number } {
   const { frame, jsonLength } = allocateFrame(prefixLength, json, binaryLength);
   const headerLength = jsonLength + padding(prefixLength + jsonLength, binaryLength);
   frame.fill(0x20, prefixLength + jsonLength, prefixLength + headerLength);
