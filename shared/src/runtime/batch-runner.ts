@@ -1,15 +1,17 @@
 /**
  * Turns one batch of requests into one onnxruntime run and back. Each input's samples are laid end
- * to end along the batch dim (one copy into a fresh buffer that is then transferred, not copied, to
- * the worker) as the typed array of the input's config datatype (FP32, FP16 as half bits, UINT8,
- * INT8), and each request gets views of its rows of every output, as the typed arrays onnxruntime
- * returned: no copy, since the output buffers belong to this batch alone.
+ * to end along the batch dim (one copy into a buffer of the runner's own, input-buffers.ts, that is
+ * then transferred, not copied, to the worker, which hands it back for a later batch) as the typed
+ * array of the input's config datatype (FP32, FP16 as half bits, UINT8, INT8), and each request gets
+ * views of its rows of every output, as the typed arrays onnxruntime returned: no copy, since the
+ * output buffers belong to this batch alone.
  */
 import { FoglineError } from '../core/errors.ts';
 import type { ModelConfig, TensorSpec } from '../core/model-config.ts';
 import { DATATYPE_BYTE_SIZE, TYPED_ARRAY_OF } from '../core/oip.ts';
 import { ORT_TYPE_OF } from '../core/tensor-values.ts';
 import type { InferenceEngine, RunOptions, TensorFeeds, TensorMap, TensorValue } from './inference-engine.ts';
+import { InputBuffers } from './input-buffers.ts';
 
 /** One validated request as the batcher sees it: `batch` samples of every model input. */
 export interface InferItem {
@@ -47,18 +49,30 @@ export function feedOf(spec: TensorSpec, bytes: Uint8Array, dims: readonly numbe
   return { data, dims, type: ORT_TYPE_OF[spec.datatype] };
 }
 
-/** `outputs`: the outputs to compute (default all); every result holds exactly those. */
+/**
+ * `outputs`: the outputs to compute (default all); every result holds exactly those. `inFlight`: how
+ * many batches may run at once (buffers of each input kept for reuse).
+ */
 export function createBatchRunner(
   engine: InferenceEngine,
   config: ModelConfig,
   outputs?: readonly string[],
+  inFlight = 2,
 ): BatchRun {
-  const inputs = config.inputs.map((spec) => ({
-    spec,
-    sampleBytes: sampleBytes(spec),
-    tail: spec.shape.slice(1),
-  }));
-  const runOptions: RunOptions = outputs ? { outputs, transfer: true } : { transfer: true };
+  const inputs = config.inputs.map((spec) => {
+    const bytes = sampleBytes(spec);
+    return {
+      spec,
+      sampleBytes: bytes,
+      tail: spec.shape.slice(1),
+      buffers: new InputBuffers(config.max_batch_size * bytes, inFlight),
+    };
+  });
+  // Each input's buffer is the runner's whole (input-buffers.ts): transferred, and handed back.
+  const recycle = (buffer: ArrayBuffer) => {
+    for (const input of inputs) if (input.buffers.recycle(buffer)) return;
+  };
+  const runOptions: RunOptions = outputs ? { outputs, transfer: true, recycle } : { transfer: true, recycle };
 
   return async (items) => {
     let total = 0;
@@ -70,7 +84,7 @@ export function createBatchRunner(
     const feeds: TensorFeeds = {};
     for (let k = 0; k < inputs.length; k++) {
       const input = inputs[k]!;
-      const bytes = new Uint8Array(total * input.sampleBytes);
+      const bytes = input.buffers.take(total * input.sampleBytes);
       let at = 0;
       for (const item of items) {
         const src = item.inputs[k]!;

@@ -48,6 +48,34 @@ describe('inference engine (worker_threads + onnxruntime-node)', () => {
     expect(owned.length).toBe(0); // handed to the worker, not copied
   });
 
+  it('hands a transferred input buffer back once its run has ended, for the next batch to reuse', async () => {
+    const logitsOf = async (data: Float32Array, n: number) =>
+      Array.from(
+        (await reference.run({ image: new ort.Tensor(data, [n, 1, 28, 28]) })).logits!.data as Float32Array,
+      );
+    // A buffer for 8 samples, of which a first batch fills 5 and a second, reusing it, 2 others.
+    const back: ArrayBuffer[] = [];
+    const recycle = (b: ArrayBuffer) => back.push(b);
+    const first = new Float32Array(new ArrayBuffer(8 * DIGIT_PIXELS * 4), 0, 5 * DIGIT_PIXELS);
+    first.set(batch);
+    const out1 = await engine.run(
+      { image: { data: first, dims: [5, 1, 28, 28] } },
+      { transfer: true, recycle },
+    );
+    expect(first.length).toBe(0); // transferred
+    expect(back.map((b) => b.byteLength)).toEqual([8 * DIGIT_PIXELS * 4]);
+    expect(Array.from(out1.logits!.data as Float32Array)).toEqual(await logitsOf(batch, 5));
+    const others = images.slice(5 * DIGIT_PIXELS, 7 * DIGIT_PIXELS);
+    const second = new Float32Array(back.pop()!, 0, 2 * DIGIT_PIXELS);
+    second.set(others);
+    const out2 = await engine.run(
+      { image: { data: second, dims: [2, 1, 28, 28] } },
+      { transfer: true, recycle },
+    );
+    expect(Array.from(out2.logits!.data as Float32Array)).toEqual(await logitsOf(others, 2));
+    expect(back).toHaveLength(1);
+  });
+
   it('turns an onnxruntime failure into INTERNAL and keeps serving', async () => {
     const bad = engine.run({ image: { data: new Float32Array(7), dims: [7] } });
     await expect(bad).rejects.toMatchObject({ code: 'INTERNAL' });

@@ -41,10 +41,16 @@ export interface RunOptions {
   /** Output names to compute; default all. */
   outputs?: readonly string[];
   /**
-   * Hand the input buffers to the worker instead of copying them. Only arrays that own their whole
-   * ArrayBuffer are transferred; the caller must not use them afterwards.
+   * Hand the input buffers to the worker instead of copying them: the caller says that each feed's
+   * whole ArrayBuffer is its own to give (a view of a shared one, e.g. Node's Buffer pool, must not
+   * be passed so), and does not use it afterwards.
    */
   transfer?: boolean;
+  /**
+   * With `transfer`: an engine done with a transferred input buffer may hand it back here once the
+   * run has ended, for the caller to reuse (the worker pool does; others let it go).
+   */
+  recycle?: (buffer: ArrayBuffer) => void;
   /**
    * When the answer is due (`performance.now()` ms): an engine that can give up (a remote one) fails
    * with DEADLINE_EXCEEDED by then; the local pool runs to the end and ignores it.
@@ -71,9 +77,16 @@ export interface InferenceEngine {
   close(): Promise<void>;
 }
 
+interface PendingRun {
+  resolve: (out: TensorMap) => void;
+  reject: (err: unknown) => void;
+  /** Where the transferred input buffers the worker hands back go (RunOptions.recycle). */
+  recycle?: ((buffer: ArrayBuffer) => void) | undefined;
+}
+
 interface PooledWorker {
   worker: Worker;
-  pending: Map<number, { resolve: (out: TensorMap) => void; reject: (err: unknown) => void }>;
+  pending: Map<number, PendingRun>;
 }
 
 /** Starts the pool and resolves once every session is loaded; rejects (INVALID_ARG) if the model fails to load. */
@@ -121,6 +134,7 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
       const call = pooled.pending.get(msg.id);
       if (!call) return;
       pooled.pending.delete(msg.id);
+      if (msg.inputs !== undefined && call.recycle) for (const b of msg.inputs) call.recycle(b);
       if (msg.error !== undefined) call.reject(new FoglineError('INTERNAL', `onnxruntime: ${msg.error}`));
       else call.resolve(msg.outputs);
     });
@@ -218,16 +232,16 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
     const transfer: ArrayBuffer[] = [];
     if (runOptions.transfer) {
       for (const t of Object.values(feeds)) {
-        const d = t.data;
-        if (d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer) {
-          transfer.push(d.buffer);
-        }
+        const b = t.data.buffer;
+        if (b instanceof ArrayBuffer && !transfer.includes(b)) transfer.push(b);
       }
     }
+    // The worker hands transferred inputs back only to a caller that takes them.
+    const handBack = transfer.length > 0 && runOptions.recycle !== undefined;
     busy++;
     return new Promise<TensorMap>((resolve, reject) => {
-      target.pending.set(id, { resolve, reject });
-      target.worker.postMessage({ id, feeds, outputs: runOptions.outputs }, transfer);
+      target.pending.set(id, { resolve, reject, recycle: handBack ? runOptions.recycle : undefined });
+      target.worker.postMessage({ id, feeds, outputs: runOptions.outputs, handBack }, transfer);
     }).finally(() => {
       busy--;
     });

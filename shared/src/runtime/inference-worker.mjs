@@ -4,8 +4,10 @@
 // Protocol (see worker-protocol.ts):
 //   workerData: { modelPath, intraOpThreads }
 //   worker → parent, once: { type: 'ready', inputNames, outputNames } | { type: 'init-error', message }
-//   parent → worker: { id, feeds?: { [name]: { data, dims, type? } }, outputs?: string[] }  (no feeds = warm-up run)
-//   worker → parent: { id, outputs: { [name]: { data, dims, type } } } | { id, error: message }
+//   parent → worker: { id, feeds?: { [name]: { data, dims, type? } }, outputs?: string[], handBack?: boolean }
+//     (no feeds = warm-up run; handBack: the feeds' buffers were transferred, send them back once run)
+//   worker → parent: { id, outputs: { [name]: { data, dims, type } }, inputs?: ArrayBuffer[] }
+//     | { id, error: message, inputs?: ArrayBuffer[] }
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { servingSessionOptions } from './session-options.mjs';
@@ -55,15 +57,23 @@ async function main() {
       parentPort.close();
       return;
     }
-    const { id, feeds, outputs } = msg;
+    const { id, feeds, outputs, handBack } = msg;
+    // The input buffers go back to the parent for its next batch, once onnxruntime is done with them.
+    const inputs = [];
+    if (handBack && feeds) {
+      for (const name of Object.keys(feeds)) {
+        const buffer = feeds[name].data.buffer;
+        if (buffer instanceof ArrayBuffer && !inputs.includes(buffer)) inputs.push(buffer);
+      }
+    }
     try {
-      const inputs = feeds ? {} : warmupInputs(session);
+      const tensors = feeds ? {} : warmupInputs(session);
       for (const name of Object.keys(feeds ?? {})) {
         const { data, dims, type } = feeds[name];
         // The type is explicit for float16, whose half bits arrive in a Uint16Array.
-        inputs[name] = type ? new ort.Tensor(type, data, dims) : new ort.Tensor(data, dims);
+        tensors[name] = type ? new ort.Tensor(type, data, dims) : new ort.Tensor(data, dims);
       }
-      const result = outputs ? await session.run(inputs, outputs) : await session.run(inputs);
+      const result = outputs ? await session.run(tensors, outputs) : await session.run(tensors);
       const reply = {};
       const transfer = [];
       for (const name of Object.keys(result)) {
@@ -72,9 +82,14 @@ async function main() {
         reply[name] = { data, dims: Array.from(tensor.dims), type: tensor.type };
         if (ArrayBuffer.isView(data) && ownsBuffer(data)) transfer.push(data.buffer);
       }
-      parentPort.postMessage({ id, outputs: reply }, transfer);
+      for (const buffer of inputs) if (!transfer.includes(buffer)) transfer.push(buffer);
+      parentPort.postMessage(
+        inputs.length > 0 ? { id, outputs: reply, inputs } : { id, outputs: reply },
+        transfer,
+      );
     } catch (err) {
-      parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
+      const error = err instanceof Error ? err.message : String(err);
+      parentPort.postMessage(inputs.length > 0 ? { id, error, inputs } : { id, error }, inputs);
     }
   });
   parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });

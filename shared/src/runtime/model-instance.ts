@@ -75,7 +75,12 @@ export class ModelInstance {
       ...this.batching,
       maxConcurrentBatches: parts.engine.workers * parts.batchesPerWorker,
       sizeOf: (item) => item.batch,
-      run: createBatchRunner(parts.engine, this.config, parts.outputs),
+      run: createBatchRunner(
+        parts.engine,
+        this.config,
+        parts.outputs,
+        parts.engine.workers * parts.batchesPerWorker,
+      ),
     });
   }
 

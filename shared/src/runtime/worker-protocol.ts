@@ -34,5 +34,5 @@ export type TensorMap = Record<string, TensorValue>;
 export type WorkerReply =
   | { type: 'ready'; inputNames: string[]; outputNames: string[] }
   | { type: 'init-error'; message: string }
-  | { type?: undefined; id: number; outputs: TensorMap; error?: undefined }
-  | { type?: undefined; id: number; error: string; outputs?: undefined };
+  | { type?: undefined; id: number; outputs: TensorMap; error?: undefined; inputs?: ArrayBuffer[] }
+  | { type?: undefined; id: number; error: string; outputs?: undefined; inputs?: ArrayBuffer[] };

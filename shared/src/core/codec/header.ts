@@ -103,6 +103,12 @@ function checkParameters(value: unknown, where: string): asserts value is Parame
   }
 }
 
+/** Whether one of the first `i` (checked) tensors of `list` is named `name`. */
+function namedBefore(list: readonly unknown[], i: number, name: string): boolean {
+  for (let j = 0; j < i; j++) if ((list[j] as JsonObject).name === name) return true;
+  return false;
+}
+
 function checkTensorList(
   obj: JsonObject,
   field: 'inputs' | 'outputs',
@@ -119,7 +125,8 @@ function checkTensorList(
       `inference header: ${list.length} ${field}, more than the limit of ${limits.maxTensors}`,
     );
   }
-  const seen = new Set<string>();
+  // Names seen so far: a request has one tensor or a few, so no Set until there are many.
+  const seen = list.length > 8 ? new Set<string>() : undefined;
   for (let i = 0; i < list.length; i++) {
     const tensor: unknown = list[i];
     if (!isObject(tensor))
@@ -132,8 +139,10 @@ function checkTensorList(
       );
     }
     const where = `${role} "${name}"`;
-    if (seen.has(name)) throw new FoglineError('INVALID_ARG', `${where} appears more than once`);
-    seen.add(name);
+    if (seen ? seen.has(name) : namedBefore(list, i, name)) {
+      throw new FoglineError('INVALID_ARG', `${where} appears more than once`);
+    }
+    seen?.add(name);
     checkParameters(tensor.parameters, where);
     if (!withShape) continue;
     if (!isDatatype(tensor.datatype)) {

@@ -12,6 +12,7 @@ export {
   encodeErrorMessage,
   encodeInferMessage,
   errorFromReply,
+  frameInferMessage,
 } from './infer-message.ts';
 export { type CodecLimits, DEFAULT_CODEC_LIMITS, elementCount } from './limits.ts';
 export { bytesFromStrings, findTensor, stringsFromBytes } from './tensor-access.ts';

@@ -100,6 +100,21 @@ export function encodeFrame(
   const json = JSON.stringify(
     isResponse ? { ...header, outputs: described } : { ...header, inputs: described },
   );
+  return frameHeader(prefixLength, json, binaryTensors, binaryLength);
+}
+
+/**
+ * `prefix bytes (zeroed) | json | spaces | tensors' binary layout`, `binaryLength` bytes in all: the
+ * frame of a header already written as JSON whose tensors all travel as binary, in that order (what
+ * encodeFrame does once it has described them; a caller that writes its own header's JSON, e.g. the
+ * fabric's reply, checks its tensors as encodeFrame does).
+ */
+export function frameHeader(
+  prefixLength: number,
+  json: string,
+  binaryTensors: readonly Tensor[],
+  binaryLength: number,
+): { frame: Uint8Array; headerLength: number } {
   const { frame, jsonLength } = allocateFrame(prefixLength, json, binaryLength);
   const headerLength = jsonLength + padding(prefixLength + jsonLength, binaryLength);
   frame.fill(0x20, prefixLength + jsonLength, prefixLength + headerLength);
@@ -175,12 +190,14 @@ export function decodeInferBody(
   const parsed = parseHeader(body.subarray(0, headerLength), bounds);
   if (parsed.kind === 'error') {
     checkNoTrailing(body.length - headerLength);
-    return { ...parsed, tensors: [] };
+    return { kind: 'error', header: parsed.header, tensors: [] };
   }
   const role = parsed.kind === 'request' ? 'input' : 'output';
   const list: RequestInput[] = parsed.kind === 'request' ? parsed.header.inputs : parsed.header.outputs;
   let at = headerLength;
-  const tensors = list.map((entry): Tensor => {
+  // A plain loop and the result built field by field: every request on every tier comes through here.
+  const tensors: Tensor[] = [];
+  for (const entry of list) {
     const where = `${role} "${entry.name}"`;
     const count = elementCount(entry.shape, where, bounds);
     const size = entry.parameters?.[BINARY_DATA_SIZE];
@@ -199,10 +216,10 @@ export function decodeInferBody(
     }
     const tensor = { name: entry.name, datatype: entry.datatype, shape: entry.shape, data } as Tensor;
     if (entry.parameters) tensor.parameters = entry.parameters;
-    return tensor;
-  });
+    tensors.push(tensor);
+  }
   checkNoTrailing(body.length - at);
-  return { ...parsed, tensors } as DecodedInfer;
+  return { kind: parsed.kind, header: parsed.header, tensors } as DecodedInfer;
 }
 
 function checkNoTrailing(extra: number): void {

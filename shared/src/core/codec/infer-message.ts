@@ -11,7 +11,13 @@ import type {
   Parameters,
   Tensor,
 } from '../oip.ts';
-import { type DecodedInfer, decodeInferBody, type EncodeOptions, encodeFrame } from './infer-body.ts';
+import {
+  type DecodedInfer,
+  decodeInferBody,
+  type EncodeOptions,
+  encodeFrame,
+  frameHeader,
+} from './infer-body.ts';
 import type { CodecLimits } from './limits.ts';
 
 const PREFIX = 4;
@@ -24,6 +30,21 @@ export function encodeInferMessage(
   options?: EncodeOptions,
 ): Uint8Array {
   const { frame, headerLength } = encodeFrame(header, tensors, options, PREFIX);
+  new DataView(frame.buffer, frame.byteOffset, PREFIX).setUint32(0, headerLength, true);
+  return frame;
+}
+
+/**
+ * The framed payload of a header its caller wrote as JSON itself, whose `tensors` all travel as binary
+ * (`binaryLength` bytes in all), in order: the same bytes as encodeInferMessage for the header that
+ * JSON stands for, with each tensor described as binary. The caller checks its tensors.
+ */
+export function frameInferMessage(
+  json: string,
+  tensors: readonly Tensor[],
+  binaryLength: number,
+): Uint8Array {
+  const { frame, headerLength } = frameHeader(PREFIX, json, tensors, binaryLength);
   new DataView(frame.buffer, frame.byteOffset, PREFIX).setUint32(0, headerLength, true);
   return frame;
 }

@@ -1,7 +1,15 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeErrorMessage, encodeInferMessage } from '../codec/index.ts';
-import { FoglineError } from '../errors.ts';
-import { encodeAnswer, logitsOutput, readFabricReply } from './reply.ts';
+import { ERROR_CODES, FoglineError } from '../errors.ts';
+import type { Tensor } from '../oip.ts';
+import {
+  type AnswerReply,
+  encodeAnswer,
+  encodeAnswerGeneric,
+  logitsOutput,
+  readFabricReply,
+} from './reply.ts';
 
 const logits = Float32Array.from({ length: 10 }, (_, i) => i);
 const response = (parameters: Record<string, string | number | boolean>, tensorName = 'logits') =>
@@ -122,5 +130,53 @@ describe('fallback of a degraded answer', () => {
       fallbackCode: 'INVALID_ARG',
       fallbackMessage: 'cloud model does not fit',
     });
+  });
+});
+
+describe('encodeAnswer', () => {
+  const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+  const number = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(0, -0, 0.1, 1e21, 5e-7));
+  const output = fc
+    .tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 12 }))
+    .map(
+      ([name, k]): Tensor => ({ name, datatype: 'FP32', shape: [1, k], data: new Float32Array(k).fill(0.5) }),
+    );
+  const reply: fc.Arbitrary<AnswerReply> = fc.record({
+    id: optional(fc.string({ maxLength: 20 })),
+    modelName: fc.string({ maxLength: 20 }),
+    modelVersion: fc.string({ maxLength: 4 }),
+    outputs: fc.uniqueArray(output, { maxLength: 3, selector: (t) => t.name }),
+    parameters: fc.record(
+      {
+        tier: fc.constantFrom('device' as const, 'edge' as const, 'cloud' as const),
+        degraded: fc.boolean(),
+        score: number,
+        model_versions: fc.string({ maxLength: 30 }),
+        output_kind: optional(fc.constantFrom('logits' as const, 'probabilities' as const)),
+        fallback_code: optional(fc.constantFrom(...ERROR_CODES)),
+        fallback_message: optional(fc.string({ maxLength: 30 })),
+        edge_ms: optional(number),
+        cloud_ms: optional(number),
+      },
+      { requiredKeys: ['tier', 'degraded', 'score', 'model_versions'] },
+    ),
+  });
+
+  it('writes the same bytes as the codec writes for the header object (ids, messages, numbers of any kind)', () => {
+    fc.assert(
+      fc.property(reply, (r) => {
+        expect(Buffer.from(encodeAnswer(r))).toEqual(Buffer.from(encodeAnswerGeneric(r)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses what the codec refuses: outputs of one name, data that does not fill the shape', () => {
+    const base = { id: 'r', modelName: 'm', modelVersion: '1' };
+    const parameters = { tier: 'edge' as const, degraded: false, score: 1, model_versions: 'm:1' };
+    const twice = { ...base, parameters, outputs: [logitsOutput('a', logits), logitsOutput('a', logits)] };
+    expect(() => encodeAnswer(twice)).toThrow(/names must be non-empty and unique/);
+    const short: Tensor = { name: 'a', datatype: 'FP32', shape: [1, 11], data: logits };
+    expect(() => encodeAnswer({ ...base, parameters, outputs: [short] })).toThrow(/needs 11/);
   });
 });
