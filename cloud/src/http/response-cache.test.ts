@@ -83,6 +83,8 @@ interface Counts {
   /** Requests decoded (compute_input) and encoded (compute_output) for a model run: no cache hits. */
   computeInputs: number;
   computeOutputs: number;
+  /** Triton's `queue` count: every success, cache hits included (a hit waits in no queue). */
+  queues: number;
 }
 
 async function counts(cloud: RunningCloud, model: string): Promise<Counts> {
@@ -96,6 +98,7 @@ async function counts(cloud: RunningCloud, model: string): Promise<Counts> {
     successes: stat.inference_stats.success.count,
     computeInputs: stat.inference_stats.compute_input.count,
     computeOutputs: stat.inference_stats.compute_output.count,
+    queues: stat.inference_stats.queue.count,
   };
 }
 
@@ -111,6 +114,7 @@ async function during(cloud: RunningCloud, model: string, run: () => Promise<unk
     successes: after.successes - before.successes,
     computeInputs: after.computeInputs - before.computeInputs,
     computeOutputs: after.computeOutputs - before.computeOutputs,
+    queues: after.queues - before.queues,
   };
 }
 
@@ -129,7 +133,7 @@ describe('response cache: on for a model that enables it, on a server that has o
       first = await infer(on, 'digits-tiny', 0, { id: 'first' });
       second = await infer(on, 'digits-tiny', 0, { id: 'second' });
     });
-    // Triton: a hit is a success, but neither a compute_input nor a compute_output.
+    // Triton: a hit is a success and counts in queue, but neither a compute_input nor a compute_output.
     expect(delta).toEqual({
       hits: 1,
       misses: 1,
@@ -137,6 +141,7 @@ describe('response cache: on for a model that enables it, on a server that has o
       successes: 2,
       computeInputs: 1,
       computeOutputs: 1,
+      queues: 2,
     });
     expect(second!.logits).toEqual(first!.logits);
     expect(second!.shape).toEqual([1, 10]);
@@ -162,7 +167,14 @@ describe('response cache: on for a model that enables it, on a server that has o
       // JSON carries the float32 values as decimals: equal after rounding back to float32.
       expect(binary.logits).toEqual(Array.from(new Float32Array(json.logits)));
     });
-    expect(delta).toMatchObject({ hits: 1, misses: 0, executions: 0, computeInputs: 0, computeOutputs: 0 });
+    expect(delta).toMatchObject({
+      hits: 1,
+      misses: 0,
+      executions: 0,
+      computeInputs: 0,
+      computeOutputs: 0,
+      queues: 1,
+    });
   });
 
   it('misses on other bytes and on another shape', async () => {
@@ -186,6 +198,7 @@ describe('response cache: on for a model that enables it, on a server that has o
       successes: 2,
       computeInputs: 2,
       computeOutputs: 2,
+      queues: 2,
     });
   });
 
@@ -224,6 +237,7 @@ describe('response cache: off', () => {
       successes: 2,
       computeInputs: 2,
       computeOutputs: 2,
+      queues: 2,
     });
     expect(await metric(off, /^fogline_response_cache_capacity_bytes /)).toBe(0);
   });
