@@ -68,7 +68,7 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
       case 'input':
       case 'output': {
         const field = `${key}s` as 'inputs' | 'outputs';
-        raw[field] = tensorsFromTriton(value, key, base[field], params.quantization, fail);
+        raw[field] = tensorsFromTriton(value, key, base[field], fail);
         break;
       }
       case 'backend':
@@ -100,7 +100,11 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
   }
   if (params.intraOpThreads !== undefined) serving.intraOpThreads = params.intraOpThreads;
 
-  const config = parseModelConfig(raw, where, name);
+  let config = parseModelConfig(raw, where, name);
+  if (params.quantization !== undefined) {
+    // Validated again: it may name a tensor whose datatype takes none.
+    config = parseModelConfig(withQuantization(config, params.quantization, fail), where, name);
+  }
   if ('max_batch_size' in o) serving.maxBatchSize = config.max_batch_size;
   if ('dynamic_batching' in o) {
     serving.maxQueueDelayMs = config.dynamic_batching.max_queue_delay_ms;
@@ -172,12 +176,32 @@ function parametersOf(value: unknown, fail: Fail): ParsedParameters {
   return out;
 }
 
-/** Triton `input`/`output` entries → fogline tensor specs (batch dim put back in front). */
+/**
+ * `config` with `parameters.quantization` applied: each tensor it names, input or output, takes its
+ * `{scale, zero_point}`; a name that is no tensor of the model is refused, never skipped.
+ */
+function withQuantization(config: ModelConfig, quantization: QuantizationMap, fail: Fail): ModelConfig {
+  const tensors = [...config.inputs, ...config.outputs].map((t) => t.name);
+  for (const tensor of Object.keys(quantization)) {
+    if (!tensors.includes(tensor)) {
+      fail('parameters.quantization', `names "${tensor}", which is no input or output of the model`);
+    }
+  }
+  const apply = (t: TensorSpec): TensorSpec => {
+    const q = quantization[t.name];
+    return q === undefined ? t : { ...t, quantization: q };
+  };
+  return { ...config, inputs: config.inputs.map(apply), outputs: config.outputs.map(apply) };
+}
+
+/**
+ * Triton `input`/`output` entries → fogline tensor specs (batch dim put back in front); an integer
+ * tensor config.json quantizes keeps its quantization (parameters.quantization is applied after).
+ */
 function tensorsFromTriton(
   value: unknown,
   field: 'input' | 'output',
   base: readonly TensorSpec[],
-  quantization: QuantizationMap | undefined,
   fail: Fail,
 ): unknown[] {
   if (!Array.isArray(value) || value.length === 0) return fail(field, 'must be a non-empty array');
@@ -207,7 +231,7 @@ function tensorsFromTriton(
       datatype,
       shape: [known?.shape[0] ?? -1, ...(o.dims as unknown[])],
     };
-    const q = quantization?.[name as string] ?? known?.quantization;
+    const q = known?.quantization;
     if (q && (datatype === 'UINT8' || datatype === 'INT8')) spec.quantization = q;
     return spec;
   });

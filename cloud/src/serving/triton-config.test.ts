@@ -101,6 +101,19 @@ describe('applyConfigOverride', () => {
     expect(off.config.response_cache).toBeUndefined();
   });
 
+  it('applies parameters.quantization on its own (no input/output named), or refuses it, never ignores it', () => {
+    const q = (map: unknown) => ({ parameters: { quantization: { string_value: JSON.stringify(map) } } });
+    const applied = applyConfigOverride(base, q({ pixels: { scale: 0.25, zero_point: 7 } }), 'cam');
+    expect(applied.config.inputs[0]!.quantization).toEqual({ scale: 0.25, zero_point: 7 });
+    expect(applied.changesTensors).toBe(true);
+    expect(() => applyConfigOverride(base, q({ pixel: { scale: 1, zero_point: 0 } }), 'cam')).toThrow(
+      /"parameters\.quantization" names "pixel", which is no input or output of the model/,
+    );
+    expect(() => applyConfigOverride(base, q({ probs: { scale: 1, zero_point: 0 } }), 'cam')).toThrow(
+      /"outputs\[0\]\.quantization" applies to UINT8 and INT8 only/,
+    );
+  });
+
   it('says when the tensors change (they are then checked against the model file)', () => {
     const applied = applyConfigOverride(
       base,
