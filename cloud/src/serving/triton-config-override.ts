@@ -107,6 +107,14 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
   }
   if ('max_batch_size' in o) serving.maxBatchSize = config.max_batch_size;
   if ('dynamic_batching' in o) {
+    // Triton refuses a preferred size past max_batch_size; the batcher would drop it unsaid.
+    const past = config.dynamic_batching.preferred_batch_size.find((n) => n > config.max_batch_size);
+    if (past !== undefined) {
+      fail(
+        'dynamic_batching.preferred_batch_size',
+        `names ${past}, past max_batch_size ${config.max_batch_size}`,
+      );
+    }
     serving.maxQueueDelayMs = config.dynamic_batching.max_queue_delay_ms;
     serving.maxQueueSize = config.dynamic_batching.max_queue_size;
     serving.preferredBatchSizes = config.dynamic_batching.preferred_batch_size;

@@ -126,6 +126,14 @@ describe('applyConfigOverride', () => {
 
   it.each([
     [{ max_batch_size: 0 }, /"max_batch_size" must be an integer >= 1/],
+    [
+      { dynamic_batching: { preferred_batch_size: [8, 32] } },
+      /"dynamic_batching\.preferred_batch_size" names 32, past max_batch_size 16/,
+    ],
+    [
+      { max_batch_size: 8, dynamic_batching: { preferred_batch_size: [16] } },
+      /"dynamic_batching\.preferred_batch_size" names 16, past max_batch_size 8/,
+    ],
     [{ labels: ['a'] }, /"labels" has 1 names but outputs\[0\] has 3 classes/],
     [{ output_kind: 'scores' }, /"output_kind" must be one of/],
     [
