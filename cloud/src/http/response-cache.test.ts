@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelStatistics } from '../serving/model-views.ts';
-import { ENTRY_OVERHEAD_BYTES } from '../serving/response-cache.ts';
+import { ENTRY_OVERHEAD_BYTES, OUTPUT_OVERHEAD_BYTES } from '../serving/response-cache.ts';
 import {
   addModel,
   binaryInferRequest,
@@ -37,7 +37,7 @@ function cachingRepo(): string {
 }
 
 /** An answer of digits-tiny (10 FP32 logits) in the cache. */
-const ENTRY_BYTES = 10 * 4 + ENTRY_OVERHEAD_BYTES;
+const ENTRY_BYTES = 10 * 4 + ENTRY_OVERHEAD_BYTES + OUTPUT_OVERHEAD_BYTES;
 const MIB = 1024 * 1024;
 
 const clouds: RunningCloud[] = [];
