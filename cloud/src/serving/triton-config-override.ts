@@ -16,7 +16,7 @@ import {
   type TensorSpec,
 } from '@fogline/shared';
 import { SERVING_RULES, type ServingOptions } from './serving-options.ts';
-import type { QuantizationMap } from './triton-config.ts';
+import { backendView, type QuantizationMap } from './triton-config.ts';
 
 /** A load request's override, applied: the config to serve and the serving settings it sets. */
 export interface AppliedOverride {
@@ -72,7 +72,11 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
         break;
       }
       case 'backend':
-        if (value !== 'onnxruntime') fail(key, 'must be "onnxruntime" (fogline serves ONNX models only)');
+        // A model served elsewhere (config.json `backend`) shows "oip"; where it is served is config.json's.
+        if (base.backend && value !== 'oip') fail(key, 'must be "oip" (the model is served by its remote)');
+        if (!base.backend && value !== 'onnxruntime') {
+          fail(key, 'must be "onnxruntime" (fogline serves ONNX models only)');
+        }
         break;
       case 'dynamic_batching':
         raw.dynamic_batching = dynamicBatchingFromTriton(value, fail);
@@ -99,6 +103,10 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
     if (params.json[key] !== undefined) raw[key] = params.json[key];
   }
   if (params.intraOpThreads !== undefined) serving.intraOpThreads = params.intraOpThreads;
+  if (params.backend !== undefined) {
+    const same = base.backend && JSON.stringify(params.backend) === JSON.stringify(backendView(base.backend));
+    if (!same) fail('parameters.backend', "cannot be changed by a load (it is config.json's backend)");
+  }
 
   let config = parseModelConfig(raw, where, name);
   if (params.quantization !== undefined) {
@@ -120,7 +128,12 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
     serving.preferredBatchSizes = config.dynamic_batching.preferred_batch_size;
   }
   const tensorsOf = (c: ModelConfig) => JSON.stringify([c.inputs, c.outputs]);
-  return { config, serving, changesTensors: tensorsOf(config) !== tensorsOf(base) };
+  const changesTensors = tensorsOf(config) !== tensorsOf(base);
+  if (changesTensors && base.backend) {
+    const field = JSON.stringify(config.inputs) !== JSON.stringify(base.inputs) ? 'input' : 'output';
+    fail(field, 'comes from the remote model of a model served elsewhere and cannot be changed by a load');
+  }
+  return { config, serving, changesTensors };
 }
 
 type Fail = (field: string, problem: string) => never;
@@ -130,6 +143,8 @@ interface ParsedParameters {
   json: Partial<Record<'labels' | 'routing' | 'preprocessing', unknown>>;
   quantization?: QuantizationMap;
   intraOpThreads?: number;
+  /** A model served elsewhere: `parameters.backend` as the config view shows it (checked unchanged). */
+  backend?: unknown;
 }
 
 /** Triton's `parameters: {key: {string_value}}`, with the keys `tritonModelConfig` writes. */
@@ -169,6 +184,9 @@ function parametersOf(value: unknown, fail: Fail): ParsedParameters {
         out.quantization = q as QuantizationMap;
         break;
       }
+      case 'backend':
+        out.backend = json();
+        break;
       case 'intra_op_thread_count': {
         const n = Number(text);
         if (!/^\d+$/.test(text as string) || !SERVING_RULES.intraOpThreads.test(n)) {

@@ -172,6 +172,50 @@ describe('applyConfigOverride', () => {
     expect(() => applyConfigOverride(base, override, 'cam')).toThrow(message);
   });
 
+  it("reads back the config view of a model served elsewhere; its remote's fields cannot change", () => {
+    const remote = parseModelConfig(
+      {
+        ...JSON.parse(JSON.stringify(base)),
+        platform: 'pytorch_libtorch',
+        backend: { kind: 'oip', url: 'http://remote:8000', model: 'cam-big', headers: {}, timeout_ms: 5000 },
+      },
+      'cam/config.json',
+      'cam',
+    );
+    const served = {
+      name: 'cam',
+      config: remote,
+      batching: {
+        maxBatchSize: remote.max_batch_size,
+        maxQueueDelayMs: remote.dynamic_batching.max_queue_delay_ms,
+        maxQueueSize: remote.dynamic_batching.max_queue_size,
+        preferredBatchSizes: remote.dynamic_batching.preferred_batch_size,
+      },
+      engine: { workers: 1, intraOpThreads: 1 },
+    } as unknown as ModelInstance;
+    const view = JSON.parse(JSON.stringify(tritonModelConfig(served))) as Record<string, unknown>;
+    expect(view.backend).toBe('oip');
+    const { config, changesTensors } = applyConfigOverride(remote, view, 'cam');
+    expect(config).toEqual(remote);
+    expect(changesTensors).toBe(false);
+    expect(applyConfigOverride(remote, { max_batch_size: 4 }, 'cam').config.max_batch_size).toBe(4);
+    const moved = {
+      parameters: { backend: { string_value: JSON.stringify({ kind: 'oip', url: 'http://x' }) } },
+    };
+    expect(() => applyConfigOverride(remote, moved, 'cam')).toThrow(
+      /"parameters\.backend" cannot be changed/,
+    );
+    expect(() => applyConfigOverride(remote, { backend: 'onnxruntime' }, 'cam')).toThrow(
+      /"backend" must be "oip"/,
+    );
+    expect(() =>
+      applyConfigOverride(remote, { output: [{ name: 'probs', data_type: 'TYPE_FP16', dims: [3] }] }, 'cam'),
+    ).toThrow(/"output" comes from the remote model/);
+    expect(() => applyConfigOverride(base, { backend: 'oip' }, 'cam')).toThrow(
+      /"backend" must be "onnxruntime"/,
+    );
+  });
+
   it('reads back its own config view unchanged (get_model_config → load_model(config=...))', () => {
     // The view of a version serving config.json as is (a serving instance's fields the view reads).
     const served = {
