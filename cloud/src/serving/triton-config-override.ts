@@ -81,9 +81,12 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
       case 'dynamic_batching':
         raw.dynamic_batching = dynamicBatchingFromTriton(value, fail);
         break;
-      case 'instance_group':
-        serving.workers = workersFromInstanceGroup(value, fail);
+      case 'instance_group': {
+        // A model served elsewhere: the count is its backend's, checked unchanged.
+        const count = workersFromInstanceGroup(value, fail, base.backend?.max_connections);
+        if (!base.backend) serving.workers = count;
         break;
+      }
       case 'version_policy':
         checkVersionPolicy(value, fail);
         break;
@@ -102,7 +105,15 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
   for (const key of ['labels', 'routing', 'preprocessing'] as const) {
     if (params.json[key] !== undefined) raw[key] = params.json[key];
   }
-  if (params.intraOpThreads !== undefined) serving.intraOpThreads = params.intraOpThreads;
+  if (params.intraOpThreads !== undefined) {
+    if (base.backend) {
+      fail(
+        'parameters.intra_op_thread_count',
+        'does not apply to a model served elsewhere (no onnxruntime runs it here)',
+      );
+    }
+    serving.intraOpThreads = params.intraOpThreads;
+  }
   if (params.backend !== undefined) {
     const same = base.backend && JSON.stringify(params.backend) === JSON.stringify(backendView(base.backend));
     if (!same) fail('parameters.backend', "cannot be changed by a load (it is config.json's backend)");
@@ -332,8 +343,12 @@ function dynamicBatchingFromTriton(value: unknown, fail: Fail): Record<string, u
   return out;
 }
 
-/** One CPU instance group: its count is the model's worker (onnxruntime session) count. */
-function workersFromInstanceGroup(value: unknown, fail: Fail): number {
+/**
+ * One CPU instance group: its count is the model's worker (onnxruntime session) count; for a model
+ * served elsewhere (`connections`: its backend's max_connections, what the config view shows) it
+ * must stay that.
+ */
+function workersFromInstanceGroup(value: unknown, fail: Fail, connections?: number): number {
   if (!Array.isArray(value) || value.length !== 1) {
     return fail('instance_group', 'must hold exactly one group (fogline runs one pool of CPU workers)');
   }
@@ -352,6 +367,15 @@ function workersFromInstanceGroup(value: unknown, fail: Fail): number {
     if (!atDefault) fail(`instance_group[0].${key}`, 'is not supported by fogline');
   }
   const count = g.count ?? 1;
+  if (connections !== undefined) {
+    if (count !== connections) {
+      fail(
+        'instance_group[0].count',
+        `must be the backend's max_connections (${connections}); change it in config.json`,
+      );
+    }
+    return count;
+  }
   if (!SERVING_RULES.workers.test(count))
     fail('instance_group[0].count', `must be ${SERVING_RULES.workers.must}`);
   return count as number;

@@ -191,7 +191,8 @@ describe('applyConfigOverride', () => {
         maxQueueSize: remote.dynamic_batching.max_queue_size,
         preferredBatchSizes: remote.dynamic_batching.preferred_batch_size,
       },
-      engine: { workers: 1, intraOpThreads: 1 },
+      // A remote engine's (remote-engine.ts): its connections, no onnxruntime threads.
+      engine: { workers: remote.backend!.max_connections, intraOpThreads: 0 },
     } as unknown as ModelInstance;
     const view = JSON.parse(JSON.stringify(tritonModelConfig(served))) as Record<string, unknown>;
     expect(view.backend).toBe('oip');
@@ -199,6 +200,14 @@ describe('applyConfigOverride', () => {
     expect(config).toEqual(remote);
     expect(changesTensors).toBe(false);
     expect(applyConfigOverride(remote, { max_batch_size: 4 }, 'cam').config.max_batch_size).toBe(4);
+    // What a remote model does not run with is refused, not ignored.
+    expect(() => applyConfigOverride(remote, { instance_group: [{ count: 2 }] }, 'cam')).toThrow(
+      /"instance_group\[0\]\.count" must be the backend's max_connections \(16\)/,
+    );
+    const threads = { parameters: { intra_op_thread_count: { string_value: '2' } } };
+    expect(() => applyConfigOverride(remote, threads, 'cam')).toThrow(
+      /"parameters\.intra_op_thread_count" does not apply to a model served elsewhere/,
+    );
     const moved = {
       parameters: { backend: { string_value: JSON.stringify({ kind: 'oip', url: 'http://x' }) } },
     };

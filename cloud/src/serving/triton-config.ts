@@ -55,8 +55,9 @@ export function tritonModelConfig(instance: ModelInstance): TritonModelConfig {
     output_kind: { string_value: config.output_kind },
     routing: { string_value: JSON.stringify(config.routing) },
     preprocessing: { string_value: JSON.stringify(config.preprocessing) },
-    intra_op_thread_count: { string_value: String(engine.intraOpThreads) },
   };
+  // onnxruntime's threads: a model served elsewhere runs none here.
+  if (!config.backend) parameters.intra_op_thread_count = { string_value: String(engine.intraOpThreads) };
   if (config.description !== '') parameters.description = { string_value: config.description };
   if (config.labels.length > 0) parameters.labels = { string_value: JSON.stringify(config.labels) };
   if (config.backend) parameters.backend = { string_value: JSON.stringify(backendView(config.backend)) };
