@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelStatistics } from '../serving/model-views.ts';
-import { ENTRY_OVERHEAD_BYTES } from '../serving/response-cache.ts';
+import { ENTRY_OVERHEAD_BYTES, OUTPUT_OVERHEAD_BYTES } from '../serving/response-cache.ts';
 import {
   addModel,
   binaryInferRequest,
@@ -37,7 +37,7 @@ function cachingRepo(): string {
 }
 
 /** An answer of digits-tiny (10 FP32 logits) in the cache. */
-const ENTRY_BYTES = 10 * 4 + ENTRY_OVERHEAD_BYTES;
+const ENTRY_BYTES = 10 * 4 + ENTRY_OVERHEAD_BYTES + OUTPUT_OVERHEAD_BYTES;
 const MIB = 1024 * 1024;
 
 const clouds: RunningCloud[] = [];
@@ -80,6 +80,11 @@ interface Counts {
   misses: number;
   executions: number;
   successes: number;
+  /** Requests decoded (compute_input) and encoded (compute_output) for a model run: no cache hits. */
+  computeInputs: number;
+  computeOutputs: number;
+  /** Triton's `queue` count: every success, cache hits included (a hit waits in no queue). */
+  queues: number;
 }
 
 async function counts(cloud: RunningCloud, model: string): Promise<Counts> {
@@ -91,6 +96,9 @@ async function counts(cloud: RunningCloud, model: string): Promise<Counts> {
     misses: stat.inference_stats.cache_miss.count,
     executions: stat.execution_count,
     successes: stat.inference_stats.success.count,
+    computeInputs: stat.inference_stats.compute_input.count,
+    computeOutputs: stat.inference_stats.compute_output.count,
+    queues: stat.inference_stats.queue.count,
   };
 }
 
@@ -104,6 +112,9 @@ async function during(cloud: RunningCloud, model: string, run: () => Promise<unk
     misses: after.misses - before.misses,
     executions: after.executions - before.executions,
     successes: after.successes - before.successes,
+    computeInputs: after.computeInputs - before.computeInputs,
+    computeOutputs: after.computeOutputs - before.computeOutputs,
+    queues: after.queues - before.queues,
   };
 }
 
@@ -122,7 +133,16 @@ describe('response cache: on for a model that enables it, on a server that has o
       first = await infer(on, 'digits-tiny', 0, { id: 'first' });
       second = await infer(on, 'digits-tiny', 0, { id: 'second' });
     });
-    expect(delta).toEqual({ hits: 1, misses: 1, executions: 1, successes: 2 });
+    // Triton: a hit is a success and counts in queue, but neither a compute_input nor a compute_output.
+    expect(delta).toEqual({
+      hits: 1,
+      misses: 1,
+      executions: 1,
+      successes: 2,
+      computeInputs: 1,
+      computeOutputs: 1,
+      queues: 2,
+    });
     expect(second!.logits).toEqual(first!.logits);
     expect(second!.shape).toEqual([1, 10]);
     expect((first!.header as { id: string }).id).toBe('first');
@@ -147,7 +167,14 @@ describe('response cache: on for a model that enables it, on a server that has o
       // JSON carries the float32 values as decimals: equal after rounding back to float32.
       expect(binary.logits).toEqual(Array.from(new Float32Array(json.logits)));
     });
-    expect(delta).toMatchObject({ hits: 1, misses: 0, executions: 0 });
+    expect(delta).toMatchObject({
+      hits: 1,
+      misses: 0,
+      executions: 0,
+      computeInputs: 0,
+      computeOutputs: 0,
+      queues: 1,
+    });
   });
 
   it('misses on other bytes and on another shape', async () => {
@@ -164,7 +191,15 @@ describe('response cache: on for a model that enables it, on a server that has o
       await infer(on, 'plain', 0);
       await infer(on, 'plain', 0);
     });
-    expect(delta).toEqual({ hits: 0, misses: 0, executions: 2, successes: 2 });
+    expect(delta).toEqual({
+      hits: 0,
+      misses: 0,
+      executions: 2,
+      successes: 2,
+      computeInputs: 2,
+      computeOutputs: 2,
+      queues: 2,
+    });
   });
 
   it('shows response_cache in the Triton model configuration', async () => {
@@ -195,7 +230,15 @@ describe('response cache: off', () => {
       await infer(off, 'digits-tiny', 0);
       await infer(off, 'digits-tiny', 0);
     });
-    expect(delta).toEqual({ hits: 0, misses: 0, executions: 2, successes: 2 });
+    expect(delta).toEqual({
+      hits: 0,
+      misses: 0,
+      executions: 2,
+      successes: 2,
+      computeInputs: 2,
+      computeOutputs: 2,
+      queues: 2,
+    });
     expect(await metric(off, /^fogline_response_cache_capacity_bytes /)).toBe(0);
   });
 });

@@ -24,6 +24,8 @@ export class ModelInstance extends RuntimeModelInstance {
   /** Codec bounds for requests to this version (see codecLimitsFor). */
   readonly codecLimits: Partial<CodecLimits> = codecLimitsFor(this.config, this.batching.maxBatchSize);
   private cached?: ResponseCachePartition;
+  /** The answers `infer` took from the cache (each a fresh copy), for `answeredFromCache`. */
+  private readonly hits = new WeakSet<TensorMap>();
 
   /** Whether requests to this version are answered from the response cache. */
   get cachesResponses(): boolean {
@@ -53,6 +55,7 @@ export class ModelInstance extends RuntimeModelInstance {
     const hit = cached.get(key);
     if (hit) {
       this.requests.recordCacheLookup(true, performance.now() - started);
+      this.hits.add(hit);
       return Promise.resolve(hit);
     }
     const lookupMs = performance.now() - started;
@@ -69,6 +72,14 @@ export class ModelInstance extends RuntimeModelInstance {
         throw err;
       },
     );
+  }
+
+  /**
+   * Whether `outputs`, an answer of `infer`, came from the cache: Triton counts a hit in `cache_hit`
+   * only, not in `compute_input` or `compute_output` (statistics extension).
+   */
+  answeredFromCache(outputs: TensorMap): boolean {
+    return this.hits.has(outputs);
   }
 
   /** Stops answering from the cache and drops this version's entries, then retires the workers. */

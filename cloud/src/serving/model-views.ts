@@ -95,7 +95,8 @@ export function modelStatistics(instance: ModelInstance): ModelStatistics {
     inference_stats: {
       success: { count: r.successCount, ns: ns(r.successMs) },
       fail: { count: r.failCount, ns: ns(r.failMs) },
-      queue: { count: queued, ns: ns(b.queueMs) },
+      // Triton: the queue count includes cache hits; a hit here waits in no queue (0 ns).
+      queue: { count: queued + r.cacheHit.count, ns: ns(b.queueMs) },
       compute_input: duration(r.computeInput),
       compute_infer: { count: b.executions, ns: ns(b.computeMs) },
       compute_output: duration(r.computeOutput),

@@ -3,9 +3,11 @@
  * answers too large to keep, one partition's entries dropped without touching another's, and
  * answers handed out as copies. Served end to end in cloud/src/http/response-cache.test.ts.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENTRY_OVERHEAD_BYTES, ResponseCache } from './response-cache.ts';
+import { ENTRY_OVERHEAD_BYTES, OUTPUT_OVERHEAD_BYTES, ResponseCache } from './response-cache.ts';
 
 const MIB = 1024 * 1024;
 const config = { inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 2] }] };
@@ -13,9 +15,9 @@ const item = (...values: number[]) => ({
   batch: values.length / 2,
   inputs: [new Uint8Array(new Float32Array(values).buffer)],
 });
-/** One output of `n` floats: an entry of 4n + ENTRY_OVERHEAD_BYTES bytes. */
+/** One output of `n` floats: an entry of 4n + ENTRY_OVERHEAD_BYTES + OUTPUT_OVERHEAD_BYTES bytes. */
 const outputs = (n: number, fill = 1) => ({ y: { data: new Float32Array(n).fill(fill), dims: [1, n] } });
-const entryBytes = (n: number) => 4 * n + ENTRY_OVERHEAD_BYTES;
+const entryBytes = (n: number) => 4 * n + ENTRY_OVERHEAD_BYTES + OUTPUT_OVERHEAD_BYTES;
 
 describe('ResponseCache', () => {
   it('is off at 0 MiB', () => {
@@ -64,6 +66,30 @@ describe('ResponseCache', () => {
     expect(cache.stats).toMatchObject({ entries: 3, bytes: 3 * entryBytes(10), evictions: 1 });
     p.drop();
     expect(cache.stats).toMatchObject({ entries: 0, bytes: 0 });
+  });
+
+  it.each([1, 4])('holds no more memory than its size, with %i small outputs per answer', (count) => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const cache = new ResponseCache(4);
+    const p = cache.partition('m', 1, config);
+    const answer = () => {
+      const out: Record<string, { data: Float32Array; dims: number[]; type: string }> = {};
+      for (let j = 0; j < count; j++)
+        out[`y${j}`] = { data: new Float32Array(10), dims: [1, 10], type: 'float32' };
+      return out;
+    };
+    gc();
+    const before = process.memoryUsage();
+    // Fill it to its size (no eviction): as many answers as its byte count says fit.
+    p.set(p.keyOf(item(0, 0)), answer());
+    const fit = Math.floor(cache.capacityBytes / cache.stats.bytes);
+    for (let i = 1; i < fit; i++) p.set(p.keyOf(item(i, -i)), answer());
+    expect(cache.stats.evictions).toBe(0);
+    gc();
+    const after = process.memoryUsage();
+    const held = after.heapUsed - before.heapUsed + (after.external - before.external);
+    expect(held).toBeLessThan(cache.capacityBytes * 1.25);
   });
 
   it('does not keep an answer larger than the whole cache, nor evict for it', () => {

@@ -17,14 +17,24 @@
  *
  * An entry holds every output of the model (the instance computes them all), copied out of the
  * batch's buffers, so a request for any subset of the outputs is answered from it; the size of an
- * entry is its output bytes plus ENTRY_OVERHEAD_BYTES for its key and bookkeeping.
+ * entry is its output bytes plus ENTRY_OVERHEAD_BYTES for its key and bookkeeping and
+ * OUTPUT_OVERHEAD_BYTES per output, so that the bound holds for the memory the entries really take.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { ModelConfig } from '@fogline/shared';
 import type { InferItem, TensorMap, TensorValue } from '@fogline/shared/runtime';
 
-/** What an entry costs beyond its output bytes: its key string, the map slot and the objects. */
-export const ENTRY_OVERHEAD_BYTES = 256;
+/**
+ * What an entry costs beyond its outputs: its key string, its slots in the cache's Map and its
+ * partition's Set, the entry and the outputs object (measured on node 20: about 300 bytes).
+ */
+export const ENTRY_OVERHEAD_BYTES = 320;
+/**
+ * What each output costs beyond its data: the typed array, its ArrayBuffer and backing store, the
+ * dims array and the tensor object (measured on node 20: about 310 bytes; a 10-float answer takes
+ * twice its 40 data bytes in these alone).
+ */
+export const OUTPUT_OVERHEAD_BYTES = 320;
 
 const MIB = 1024 * 1024;
 
@@ -93,7 +103,7 @@ export class ResponseCache {
     let bytes = ENTRY_OVERHEAD_BYTES;
     for (const [name, value] of Object.entries(outputs)) {
       copy[name] = copyTensor(value);
-      bytes += value.data.byteLength;
+      bytes += value.data.byteLength + OUTPUT_OVERHEAD_BYTES;
     }
     if (bytes > this.capacityBytes) return;
     this.remove(key);

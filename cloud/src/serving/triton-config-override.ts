@@ -16,7 +16,7 @@ import {
   type TensorSpec,
 } from '@fogline/shared';
 import { SERVING_RULES, type ServingOptions } from './serving-options.ts';
-import type { QuantizationMap } from './triton-config.ts';
+import { backendView, type QuantizationMap } from './triton-config.ts';
 
 /** A load request's override, applied: the config to serve and the serving settings it sets. */
 export interface AppliedOverride {
@@ -68,18 +68,25 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
       case 'input':
       case 'output': {
         const field = `${key}s` as 'inputs' | 'outputs';
-        raw[field] = tensorsFromTriton(value, key, base[field], params.quantization, fail);
+        raw[field] = tensorsFromTriton(value, key, base[field], fail);
         break;
       }
       case 'backend':
-        if (value !== 'onnxruntime') fail(key, 'must be "onnxruntime" (fogline serves ONNX models only)');
+        // A model served elsewhere (config.json `backend`) shows "oip"; where it is served is config.json's.
+        if (base.backend && value !== 'oip') fail(key, 'must be "oip" (the model is served by its remote)');
+        if (!base.backend && value !== 'onnxruntime') {
+          fail(key, 'must be "onnxruntime" (fogline serves ONNX models only)');
+        }
         break;
       case 'dynamic_batching':
         raw.dynamic_batching = dynamicBatchingFromTriton(value, fail);
         break;
-      case 'instance_group':
-        serving.workers = workersFromInstanceGroup(value, fail);
+      case 'instance_group': {
+        // A model served elsewhere: the count is its backend's, checked unchanged.
+        const count = workersFromInstanceGroup(value, fail, base.backend?.max_connections);
+        if (!base.backend) serving.workers = count;
         break;
+      }
       case 'version_policy':
         checkVersionPolicy(value, fail);
         break;
@@ -98,17 +105,46 @@ export function applyConfigOverride(base: ModelConfig, override: unknown, name: 
   for (const key of ['labels', 'routing', 'preprocessing'] as const) {
     if (params.json[key] !== undefined) raw[key] = params.json[key];
   }
-  if (params.intraOpThreads !== undefined) serving.intraOpThreads = params.intraOpThreads;
+  if (params.intraOpThreads !== undefined) {
+    if (base.backend) {
+      fail(
+        'parameters.intra_op_thread_count',
+        'does not apply to a model served elsewhere (no onnxruntime runs it here)',
+      );
+    }
+    serving.intraOpThreads = params.intraOpThreads;
+  }
+  if (params.backend !== undefined) {
+    const same = base.backend && JSON.stringify(params.backend) === JSON.stringify(backendView(base.backend));
+    if (!same) fail('parameters.backend', "cannot be changed by a load (it is config.json's backend)");
+  }
 
-  const config = parseModelConfig(raw, where, name);
+  let config = parseModelConfig(raw, where, name);
+  if (params.quantization !== undefined) {
+    // Validated again: it may name a tensor whose datatype takes none.
+    config = parseModelConfig(withQuantization(config, params.quantization, fail), where, name);
+  }
   if ('max_batch_size' in o) serving.maxBatchSize = config.max_batch_size;
   if ('dynamic_batching' in o) {
+    // Triton refuses a preferred size past max_batch_size; the batcher would drop it unsaid.
+    const past = config.dynamic_batching.preferred_batch_size.find((n) => n > config.max_batch_size);
+    if (past !== undefined) {
+      fail(
+        'dynamic_batching.preferred_batch_size',
+        `names ${past}, past max_batch_size ${config.max_batch_size}`,
+      );
+    }
     serving.maxQueueDelayMs = config.dynamic_batching.max_queue_delay_ms;
     serving.maxQueueSize = config.dynamic_batching.max_queue_size;
     serving.preferredBatchSizes = config.dynamic_batching.preferred_batch_size;
   }
   const tensorsOf = (c: ModelConfig) => JSON.stringify([c.inputs, c.outputs]);
-  return { config, serving, changesTensors: tensorsOf(config) !== tensorsOf(base) };
+  const changesTensors = tensorsOf(config) !== tensorsOf(base);
+  if (changesTensors && base.backend) {
+    const field = JSON.stringify(config.inputs) !== JSON.stringify(base.inputs) ? 'input' : 'output';
+    fail(field, 'comes from the remote model of a model served elsewhere and cannot be changed by a load');
+  }
+  return { config, serving, changesTensors };
 }
 
 type Fail = (field: string, problem: string) => never;
@@ -118,6 +154,8 @@ interface ParsedParameters {
   json: Partial<Record<'labels' | 'routing' | 'preprocessing', unknown>>;
   quantization?: QuantizationMap;
   intraOpThreads?: number;
+  /** A model served elsewhere: `parameters.backend` as the config view shows it (checked unchanged). */
+  backend?: unknown;
 }
 
 /** Triton's `parameters: {key: {string_value}}`, with the keys `tritonModelConfig` writes. */
@@ -157,6 +195,9 @@ function parametersOf(value: unknown, fail: Fail): ParsedParameters {
         out.quantization = q as QuantizationMap;
         break;
       }
+      case 'backend':
+        out.backend = json();
+        break;
       case 'intra_op_thread_count': {
         const n = Number(text);
         if (!/^\d+$/.test(text as string) || !SERVING_RULES.intraOpThreads.test(n)) {
@@ -172,12 +213,32 @@ function parametersOf(value: unknown, fail: Fail): ParsedParameters {
   return out;
 }
 
-/** Triton `input`/`output` entries → fogline tensor specs (batch dim put back in front). */
+/**
+ * `config` with `parameters.quantization` applied: each tensor it names, input or output, takes its
+ * `{scale, zero_point}`; a name that is no tensor of the model is refused, never skipped.
+ */
+function withQuantization(config: ModelConfig, quantization: QuantizationMap, fail: Fail): ModelConfig {
+  const tensors = [...config.inputs, ...config.outputs].map((t) => t.name);
+  for (const tensor of Object.keys(quantization)) {
+    if (!tensors.includes(tensor)) {
+      fail('parameters.quantization', `names "${tensor}", which is no input or output of the model`);
+    }
+  }
+  const apply = (t: TensorSpec): TensorSpec => {
+    const q = quantization[t.name];
+    return q === undefined ? t : { ...t, quantization: q };
+  };
+  return { ...config, inputs: config.inputs.map(apply), outputs: config.outputs.map(apply) };
+}
+
+/**
+ * Triton `input`/`output` entries → fogline tensor specs (batch dim put back in front); an integer
+ * tensor config.json quantizes keeps its quantization (parameters.quantization is applied after).
+ */
 function tensorsFromTriton(
   value: unknown,
   field: 'input' | 'output',
   base: readonly TensorSpec[],
-  quantization: QuantizationMap | undefined,
   fail: Fail,
 ): unknown[] {
   if (!Array.isArray(value) || value.length === 0) return fail(field, 'must be a non-empty array');
@@ -207,7 +268,7 @@ function tensorsFromTriton(
       datatype,
       shape: [known?.shape[0] ?? -1, ...(o.dims as unknown[])],
     };
-    const q = quantization?.[name as string] ?? known?.quantization;
+    const q = known?.quantization;
     if (q && (datatype === 'UINT8' || datatype === 'INT8')) spec.quantization = q;
     return spec;
   });
@@ -282,8 +343,12 @@ function dynamicBatchingFromTriton(value: unknown, fail: Fail): Record<string, u
   return out;
 }
 
-/** One CPU instance group: its count is the model's worker (onnxruntime session) count. */
-function workersFromInstanceGroup(value: unknown, fail: Fail): number {
+/**
+ * One CPU instance group: its count is the model's worker (onnxruntime session) count; for a model
+ * served elsewhere (`connections`: its backend's max_connections, what the config view shows) it
+ * must stay that.
+ */
+function workersFromInstanceGroup(value: unknown, fail: Fail, connections?: number): number {
   if (!Array.isArray(value) || value.length !== 1) {
     return fail('instance_group', 'must hold exactly one group (fogline runs one pool of CPU workers)');
   }
@@ -302,6 +367,15 @@ function workersFromInstanceGroup(value: unknown, fail: Fail): number {
     if (!atDefault) fail(`instance_group[0].${key}`, 'is not supported by fogline');
   }
   const count = g.count ?? 1;
+  if (connections !== undefined) {
+    if (count !== connections) {
+      fail(
+        'instance_group[0].count',
+        `must be the backend's max_connections (${connections}); change it in config.json`,
+      );
+    }
+    return count;
+  }
   if (!SERVING_RULES.workers.test(count))
     fail('instance_group[0].count', `must be ${SERVING_RULES.workers.must}`);
   return count as number;

@@ -101,6 +101,19 @@ describe('applyConfigOverride', () => {
     expect(off.config.response_cache).toBeUndefined();
   });
 
+  it('applies parameters.quantization on its own (no input/output named), or refuses it, never ignores it', () => {
+    const q = (map: unknown) => ({ parameters: { quantization: { string_value: JSON.stringify(map) } } });
+    const applied = applyConfigOverride(base, q({ pixels: { scale: 0.25, zero_point: 7 } }), 'cam');
+    expect(applied.config.inputs[0]!.quantization).toEqual({ scale: 0.25, zero_point: 7 });
+    expect(applied.changesTensors).toBe(true);
+    expect(() => applyConfigOverride(base, q({ pixel: { scale: 1, zero_point: 0 } }), 'cam')).toThrow(
+      /"parameters\.quantization" names "pixel", which is no input or output of the model/,
+    );
+    expect(() => applyConfigOverride(base, q({ probs: { scale: 1, zero_point: 0 } }), 'cam')).toThrow(
+      /"outputs\[0\]\.quantization" applies to UINT8 and INT8 only/,
+    );
+  });
+
   it('says when the tensors change (they are then checked against the model file)', () => {
     const applied = applyConfigOverride(
       base,
@@ -113,6 +126,14 @@ describe('applyConfigOverride', () => {
 
   it.each([
     [{ max_batch_size: 0 }, /"max_batch_size" must be an integer >= 1/],
+    [
+      { dynamic_batching: { preferred_batch_size: [8, 32] } },
+      /"dynamic_batching\.preferred_batch_size" names 32, past max_batch_size 16/,
+    ],
+    [
+      { max_batch_size: 8, dynamic_batching: { preferred_batch_size: [16] } },
+      /"dynamic_batching\.preferred_batch_size" names 16, past max_batch_size 8/,
+    ],
     [{ labels: ['a'] }, /"labels" has 1 names but outputs\[0\] has 3 classes/],
     [{ output_kind: 'scores' }, /"output_kind" must be one of/],
     [
@@ -149,6 +170,59 @@ describe('applyConfigOverride', () => {
     [[1, 2], /must be a JSON object/],
   ])('refuses %j', (override, message) => {
     expect(() => applyConfigOverride(base, override, 'cam')).toThrow(message);
+  });
+
+  it("reads back the config view of a model served elsewhere; its remote's fields cannot change", () => {
+    const remote = parseModelConfig(
+      {
+        ...JSON.parse(JSON.stringify(base)),
+        platform: 'pytorch_libtorch',
+        backend: { kind: 'oip', url: 'http://remote:8000', model: 'cam-big', headers: {}, timeout_ms: 5000 },
+      },
+      'cam/config.json',
+      'cam',
+    );
+    const served = {
+      name: 'cam',
+      config: remote,
+      batching: {
+        maxBatchSize: remote.max_batch_size,
+        maxQueueDelayMs: remote.dynamic_batching.max_queue_delay_ms,
+        maxQueueSize: remote.dynamic_batching.max_queue_size,
+        preferredBatchSizes: remote.dynamic_batching.preferred_batch_size,
+      },
+      // A remote engine's (remote-engine.ts): its connections, no onnxruntime threads.
+      engine: { workers: remote.backend!.max_connections, intraOpThreads: 0 },
+    } as unknown as ModelInstance;
+    const view = JSON.parse(JSON.stringify(tritonModelConfig(served))) as Record<string, unknown>;
+    expect(view.backend).toBe('oip');
+    const { config, changesTensors } = applyConfigOverride(remote, view, 'cam');
+    expect(config).toEqual(remote);
+    expect(changesTensors).toBe(false);
+    expect(applyConfigOverride(remote, { max_batch_size: 4 }, 'cam').config.max_batch_size).toBe(4);
+    // What a remote model does not run with is refused, not ignored.
+    expect(() => applyConfigOverride(remote, { instance_group: [{ count: 2 }] }, 'cam')).toThrow(
+      /"instance_group\[0\]\.count" must be the backend's max_connections \(16\)/,
+    );
+    const threads = { parameters: { intra_op_thread_count: { string_value: '2' } } };
+    expect(() => applyConfigOverride(remote, threads, 'cam')).toThrow(
+      /"parameters\.intra_op_thread_count" does not apply to a model served elsewhere/,
+    );
+    const moved = {
+      parameters: { backend: { string_value: JSON.stringify({ kind: 'oip', url: 'http://x' }) } },
+    };
+    expect(() => applyConfigOverride(remote, moved, 'cam')).toThrow(
+      /"parameters\.backend" cannot be changed/,
+    );
+    expect(() => applyConfigOverride(remote, { backend: 'onnxruntime' }, 'cam')).toThrow(
+      /"backend" must be "oip"/,
+    );
+    expect(() =>
+      applyConfigOverride(remote, { output: [{ name: 'probs', data_type: 'TYPE_FP16', dims: [3] }] }, 'cam'),
+    ).toThrow(/"output" comes from the remote model/);
+    expect(() => applyConfigOverride(base, { backend: 'oip' }, 'cam')).toThrow(
+      /"backend" must be "onnxruntime"/,
+    );
   });
 
   it('reads back its own config view unchanged (get_model_config → load_model(config=...))', () => {

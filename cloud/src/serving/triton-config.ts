@@ -6,7 +6,7 @@
  *   `dims` without the batch dim, `dynamic_batching` in microseconds, `instance_group`, and fogline's
  *   own fields under `parameters: {key: {string_value}}`), with the settings the version serves with.
  */
-import type { ModelConfig, TensorSpec } from '@fogline/shared';
+import type { ModelConfig, OipBackend, TensorSpec } from '@fogline/shared';
 import type { ModelInstance } from './model-instance.ts';
 
 interface TritonTensor {
@@ -55,15 +55,12 @@ export function tritonModelConfig(instance: ModelInstance): TritonModelConfig {
     output_kind: { string_value: config.output_kind },
     routing: { string_value: JSON.stringify(config.routing) },
     preprocessing: { string_value: JSON.stringify(config.preprocessing) },
-    intra_op_thread_count: { string_value: String(engine.intraOpThreads) },
   };
+  // onnxruntime's threads: a model served elsewhere runs none here.
+  if (!config.backend) parameters.intra_op_thread_count = { string_value: String(engine.intraOpThreads) };
   if (config.description !== '') parameters.description = { string_value: config.description };
   if (config.labels.length > 0) parameters.labels = { string_value: JSON.stringify(config.labels) };
-  if (config.backend) {
-    // Where the model is served, never its headers (they may hold credentials).
-    const { kind, url, model, version, timeout_ms } = config.backend;
-    parameters.backend = { string_value: JSON.stringify({ kind, url, model, version, timeout_ms }) };
-  }
+  if (config.backend) parameters.backend = { string_value: JSON.stringify(backendView(config.backend)) };
   const quantization = quantizationOf(config);
   if (quantization) parameters.quantization = { string_value: JSON.stringify(quantization) };
   return {
@@ -84,6 +81,12 @@ export function tritonModelConfig(instance: ModelInstance): TritonModelConfig {
     response_cache: { enable: config.response_cache?.enable === true },
     parameters,
   };
+}
+
+/** Where a model served elsewhere is served, as `parameters.backend` shows it: never its headers (they may hold credentials). */
+export function backendView(backend: OipBackend): Record<string, unknown> {
+  const { kind, url, model, version, timeout_ms } = backend;
+  return { kind, url, model, version, timeout_ms };
 }
 
 /** Per tensor name: the quantization of config.json, in a `parameters` entry and in load overrides. */

@@ -100,10 +100,12 @@ export async function handleInfer(req: RequestView, deps: CloudAppDeps): Promise
       headers['content-encoding'] = coding;
     }
     const outputMs = performance.now() - encodeStarted;
+    // Triton: a cache hit is a success, but no compute_input or compute_output.
+    const computed = !served.answeredFromCache(outputs);
     // On a socket, the bookkeeping waits until the answer is written (setImmediate runs after this
     // turn's writes): a lone request's latency does not include it. `app.request()` has no socket.
-    if (req.incoming) setImmediate(answered, deps, served, req, id, started, inputMs, outputMs);
-    else answered(deps, served, req, id, started, inputMs, outputMs);
+    if (req.incoming) setImmediate(answered, deps, served, req, id, started, computed, inputMs, outputMs);
+    else answered(deps, served, req, id, started, computed, inputMs, outputMs);
     return { status: 200, headers, body: out };
   } catch (err) {
     const e = fromUnknown(err);
@@ -133,10 +135,11 @@ function answered(
   req: RequestView,
   id: string | undefined,
   started: number,
+  computed: boolean,
   inputMs: number,
   outputMs: number,
 ): void {
-  served.requests.recordCompute(inputMs, outputMs);
+  if (computed) served.requests.recordCompute(inputMs, outputMs);
   finish(deps, served, started, 200);
   deps.logRequest?.(requestLine(req, id, 200, started));
 }
