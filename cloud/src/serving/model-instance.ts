@@ -16,6 +16,7 @@ import {
   type TensorMap,
 } from '@fogline/shared/runtime';
 import { codecLimitsFor } from './infer-input.ts';
+import { ReplyHeaderMemo } from './infer-response.ts';
 import { RequestStats } from './request-stats.ts';
 import type { ResponseCache, ResponseCachePartition } from './response-cache.ts';
 
@@ -23,6 +24,8 @@ export class ModelInstance extends RuntimeModelInstance {
   readonly requests = new RequestStats();
   /** Codec bounds for requests to this version (see codecLimitsFor). */
   readonly codecLimits: Partial<CodecLimits> = codecLimitsFor(this.config, this.batching.maxBatchSize);
+  /** This version's last all-binary reply header (infer-response.ts). */
+  readonly replyHeader = new ReplyHeaderMemo();
   private cached?: ResponseCachePartition;
 
   /** Whether requests to this version are answered from the response cache. */

@@ -85,6 +85,7 @@ export async function handleInfer(req: RequestView, deps: CloudAppDeps): Promise
       plan,
       outputs,
       served.config,
+      served.replyHeader,
     );
     const headers: Record<string, string> = encoded.binary
       ? {
