@@ -15,7 +15,7 @@ import {
   ModelInstance as RuntimeModelInstance,
   type TensorMap,
 } from '@fogline/shared/runtime';
-import { codecLimitsFor } from './infer-input.ts';
+import { codecLimitsFor, RequestHeaderMemo } from './infer-input.ts';
 import { ReplyHeaderMemo } from './infer-response.ts';
 import { RequestStats } from './request-stats.ts';
 import type { ResponseCache, ResponseCachePartition } from './response-cache.ts';
@@ -24,6 +24,8 @@ export class ModelInstance extends RuntimeModelInstance {
   readonly requests = new RequestStats();
   /** Codec bounds for requests to this version (see codecLimitsFor). */
   readonly codecLimits: Partial<CodecLimits> = codecLimitsFor(this.config, this.batching.maxBatchSize);
+  /** This version's last all-binary request header (infer-input.ts). */
+  readonly requestHeader = new RequestHeaderMemo();
   /** This version's last all-binary reply header (infer-response.ts). */
   readonly replyHeader = new ReplyHeaderMemo();
   private cached?: ResponseCachePartition;
