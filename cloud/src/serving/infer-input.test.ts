@@ -200,9 +200,10 @@ describe('RequestHeaderMemo (a version’s last binary request header)', () => {
       body(2), // same header, other values: recalled
       body(3, {}, 2), // another batch
       body(4, { id: 'x1' }), // an id
-      body(5, { id: 'x2' }), // another id of the same length
-      body(6, { id: 'x2', parameters: { binary_data_output: true } }),
-      body(7, { id: 'x2', parameters: { binary_data_output: true } }),
+      body(5, { id: 'x1' }), // the same id: a header with an id is never kept
+      body(6, { parameters: { binary_data_output: true, tag: 'a' } }),
+      body(7, { parameters: { binary_data_output: true, tag: 'a' } }),
+      body(8, { parameters: { binary_data_output: true, tag: 'b' } }), // as long, other bytes
     ];
     const recalled = bodies.map((b) => {
       const got = served(memo, b);
@@ -213,7 +214,7 @@ describe('RequestHeaderMemo (a version’s last binary request header)', () => {
       expect(got.plan.item.inputs.map((x) => [...x])).toEqual(want.plan.item.inputs.map((x) => [...x]));
       return got.recalled;
     });
-    expect(recalled).toEqual([false, true, false, false, false, false, true]);
+    expect(recalled).toEqual([false, true, false, false, false, false, true, false]);
   });
 
   it('keeps no header with a JSON input', () => {

@@ -145,10 +145,11 @@ export interface RecalledRequest {
  * long and whose header bytes are the same as the last one's decodes and plans to the same header,
  * outputs and batch, its inputs at the same offsets: it takes them from here instead of parsing and
  * validating the header again (after a model run that code is out of the CPU's caches; docs/cloud.md
- * "Where a lone request's time goes"). Only headers with every input binary and numeric (no BOOL,
- * whose bytes are checked, nor BYTES) are kept. The recalled header is shared: it is read, never
- * written. The bytes are compared in time that depends on their length only, since the last header
- * may be another client's.
+ * "Where a lone request's time goes"). Only headers with no `id` and every input binary and numeric
+ * (no BOOL, whose bytes are checked, nor BYTES) are kept. The recalled header is shared: it is read,
+ * never written. The last header may be another client's: the bytes are compared in time that
+ * depends on their length only, and one with an id (the one thing in it a client might not want
+ * guessed, through a hit's shorter answer) is never kept.
  */
 export class RequestHeaderMemo {
   private bytes: Uint8Array | undefined;
@@ -179,7 +180,7 @@ export class RequestHeaderMemo {
     header: InferRequest,
     plan: InferPlan,
   ): void {
-    if (headerLength > MEMO_MAX_HEADER_BYTES) return;
+    if (headerLength > MEMO_MAX_HEADER_BYTES || header.id !== undefined) return;
     const at = new Map<string, { at: number; size: number }>();
     let offset = headerLength;
     for (const input of header.inputs) {
