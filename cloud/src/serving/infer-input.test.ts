@@ -1,6 +1,12 @@
-import { decodeInferBody, parseModelConfig } from '@fogline/shared';
+import { decodeInferBody, encodeInferBody, type InferRequestHeader, parseModelConfig } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
-import { codecLimitsFor, MAX_REQUEST_DEADLINE_MS, planInfer, requestDeadlineMs } from './infer-input.ts';
+import {
+  codecLimitsFor,
+  MAX_REQUEST_DEADLINE_MS,
+  planInfer,
+  RequestHeaderMemo,
+  requestDeadlineMs,
+} from './infer-input.ts';
 
 const config = parseModelConfig(
   {
@@ -130,5 +136,99 @@ describe('planInfer (validation before onnxruntime)', () => {
     expect(deadline(10 * MAX_REQUEST_DEADLINE_MS)).toBe(MAX_REQUEST_DEADLINE_MS);
     expect(() => deadline(0)).toThrow(expect.objectContaining({ code: 'DEADLINE_EXCEEDED' }));
     expect(() => deadline('soon')).toThrow(expect.objectContaining({ code: 'INVALID_ARG' }));
+  });
+});
+
+describe('RequestHeaderMemo (a version’s last binary request header)', () => {
+  const two = parseModelConfig(
+    {
+      name: 'two',
+      tier: 'cloud',
+      platform: 'onnxruntime_onnx',
+      max_batch_size: 4,
+      inputs: [
+        { name: 'a', datatype: 'FP32', shape: [-1, 2] },
+        { name: 'b', datatype: 'INT8', shape: [-1, 3] },
+      ],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
+    },
+    'config.json',
+    'two',
+  );
+  const limits = codecLimitsFor(two, 4);
+
+  /** A binary request with `b` before `a` (the config's order is a, b), values from `seed`. */
+  function body(seed: number, header: InferRequestHeader = {}, batch = 1) {
+    const encoded = encodeInferBody(header, [
+      {
+        name: 'b',
+        datatype: 'INT8',
+        shape: [batch, 3],
+        data: Int8Array.from({ length: 3 * batch }, (_, i) => seed + i),
+      },
+      {
+        name: 'a',
+        datatype: 'FP32',
+        shape: [batch, 2],
+        data: Float32Array.from({ length: 2 * batch }, (_, i) => seed * 10 + i),
+      },
+    ]);
+    return { body: encoded.body, headerLength: encoded.headerLength };
+  }
+
+  /** As the infer route does: recalled, or decoded, planned and remembered. */
+  function served(memo: RequestHeaderMemo, b: { body: Uint8Array; headerLength: number }) {
+    const recalled = memo.recall(b.body, b.headerLength);
+    if (recalled) return { ...recalled, recalled: true };
+    const decoded = decodeInferBody(b.body, b.headerLength, limits);
+    if (decoded.kind !== 'request') throw new Error('not a request');
+    const plan = planInfer('two', two, 4, decoded.header, decoded.tensors);
+    memo.remember(b.body, b.headerLength, two, decoded.header, plan);
+    return { header: decoded.header, plan, recalled: false };
+  }
+
+  function planned(b: { body: Uint8Array; headerLength: number }) {
+    const decoded = decodeInferBody(b.body, b.headerLength, limits);
+    if (decoded.kind !== 'request') throw new Error('not a request');
+    return { header: decoded.header, plan: planInfer('two', two, 4, decoded.header, decoded.tensors) };
+  }
+
+  it('answers each request its own tensors, and the same header and plan as decoding it would', () => {
+    const memo = new RequestHeaderMemo();
+    const bodies = [
+      body(1), // decoded, remembered
+      body(2), // same header, other values: recalled
+      body(3, {}, 2), // another batch
+      body(4, { id: 'x1' }), // an id
+      body(5, { id: 'x1' }), // the same id: a header with an id is never kept
+      body(6, { parameters: { binary_data_output: true, tag: 'a' } }),
+      body(7, { parameters: { binary_data_output: true, tag: 'a' } }),
+      body(8, { parameters: { binary_data_output: true, tag: 'b' } }), // as long, other bytes
+    ];
+    const recalled = bodies.map((b) => {
+      const got = served(memo, b);
+      const want = planned(b);
+      expect(got.header).toEqual(want.header);
+      expect(got.plan.outputs).toEqual(want.plan.outputs);
+      expect(got.plan.item.batch).toBe(want.plan.item.batch);
+      expect(got.plan.item.inputs.map((x) => [...x])).toEqual(want.plan.item.inputs.map((x) => [...x]));
+      return got.recalled;
+    });
+    expect(recalled).toEqual([false, true, false, false, false, false, true, false]);
+  });
+
+  it('keeps no header with a JSON input', () => {
+    const memo = new RequestHeaderMemo();
+    const encoded = encodeInferBody(
+      {},
+      [
+        { name: 'a', datatype: 'FP32', shape: [1, 2], data: new Float32Array([1, 2]) },
+        { name: 'b', datatype: 'INT8', shape: [1, 3], data: new Int8Array([1, 2, 3]) },
+      ],
+      { binary: (t) => t.name === 'b' },
+    );
+    const b = { body: encoded.body, headerLength: encoded.headerLength };
+    served(memo, b);
+    expect(memo.recall(b.body, b.headerLength)).toBeUndefined();
   });
 });

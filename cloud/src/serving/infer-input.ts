@@ -7,7 +7,7 @@
  * checked by the codec (decodeInferBody) with limits derived from the model (see `codecLimitsFor`).
  */
 import type { CodecLimits, InferRequest, ModelConfig, Tensor, TensorSpec } from '@fogline/shared';
-import { FoglineError } from '@fogline/shared';
+import { BINARY_DATA_SIZE, FoglineError } from '@fogline/shared';
 import { type InferItem, sampleElements } from '@fogline/shared/runtime';
 
 /** What the response needs to know about the request besides the tensors. */
@@ -128,4 +128,72 @@ export function requestDeadlineMs(request: InferRequest): number | undefined {
   }
   if (deadline <= 0) throw new FoglineError('DEADLINE_EXCEEDED', 'request arrived with no budget left');
   return Math.min(deadline, MAX_REQUEST_DEADLINE_MS);
+}
+
+/** Longest request header a RequestHeaderMemo keeps (a header with tensor data in it is longer). */
+const MEMO_MAX_HEADER_BYTES = 1024;
+
+/** A request whose header a RequestHeaderMemo recognised: the decoded header and the plan. */
+export interface RecalledRequest {
+  header: InferRequest;
+  plan: InferPlan;
+}
+
+/**
+ * One model version's last all-binary request header: its bytes, and what decoding and planning it
+ * gave. A client sends the same header with every request of one shape, so a request whose body is as
+ * long and whose header bytes are the same as the last one's decodes and plans to the same header,
+ * outputs and batch, its inputs at the same offsets: it takes them from here instead of parsing and
+ * validating the header again (after a model run that code is out of the CPU's caches; docs/cloud.md
+ * "Where a lone request's time goes"). Only headers with no `id` and every input binary and numeric
+ * (no BOOL, whose bytes are checked, nor BYTES) are kept. The recalled header is shared: it is read,
+ * never written. The last header may be another client's: the bytes are compared in time that
+ * depends on their length only, and one with an id (the one thing in it a client might not want
+ * guessed, through a hit's shorter answer) is never kept.
+ */
+export class RequestHeaderMemo {
+  private bytes: Uint8Array | undefined;
+  private bodyLength = -1;
+  private header: InferRequest | undefined;
+  private outputs: string[] = [];
+  private batch = 0;
+  /** Per model input, in the config's order: where its bytes lie in the body, and how many. */
+  private spans: { at: number; size: number }[] = [];
+
+  /** The header and plan of `body` when its header is the remembered one; undefined otherwise. */
+  recall(body: Uint8Array, headerLength: number): RecalledRequest | undefined {
+    const { bytes, header } = this;
+    if (bytes === undefined || header === undefined) return undefined;
+    if (body.length !== this.bodyLength || headerLength !== bytes.length) return undefined;
+    let diff = 0;
+    for (let i = 0; i < headerLength; i++) diff |= bytes[i]! ^ body[i]!;
+    if (diff !== 0) return undefined;
+    const inputs = this.spans.map(({ at, size }) => body.subarray(at, at + size));
+    return { header, plan: { item: { batch: this.batch, inputs }, outputs: this.outputs } };
+  }
+
+  /** `body`'s header decoded to `header` and planned to `plan` against `config`. */
+  remember(
+    body: Uint8Array,
+    headerLength: number,
+    config: ModelConfig,
+    header: InferRequest,
+    plan: InferPlan,
+  ): void {
+    if (headerLength > MEMO_MAX_HEADER_BYTES || header.id !== undefined) return;
+    const at = new Map<string, { at: number; size: number }>();
+    let offset = headerLength;
+    for (const input of header.inputs) {
+      const size = input.parameters?.[BINARY_DATA_SIZE];
+      if (typeof size !== 'number' || input.datatype === 'BOOL' || input.datatype === 'BYTES') return;
+      at.set(input.name, { at: offset, size });
+      offset += size;
+    }
+    this.spans = config.inputs.map((spec) => at.get(spec.name)!);
+    this.bytes = body.slice(0, headerLength);
+    this.bodyLength = body.length;
+    this.header = header;
+    this.outputs = plan.outputs;
+    this.batch = plan.item.batch;
+  }
 }

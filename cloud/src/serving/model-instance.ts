@@ -15,7 +15,8 @@ import {
   ModelInstance as RuntimeModelInstance,
   type TensorMap,
 } from '@fogline/shared/runtime';
-import { codecLimitsFor } from './infer-input.ts';
+import { codecLimitsFor, RequestHeaderMemo } from './infer-input.ts';
+import { ReplyHeaderMemo } from './infer-response.ts';
 import { RequestStats } from './request-stats.ts';
 import type { ResponseCache, ResponseCachePartition } from './response-cache.ts';
 
@@ -23,6 +24,10 @@ export class ModelInstance extends RuntimeModelInstance {
   readonly requests = new RequestStats();
   /** Codec bounds for requests to this version (see codecLimitsFor). */
   readonly codecLimits: Partial<CodecLimits> = codecLimitsFor(this.config, this.batching.maxBatchSize);
+  /** This version's last all-binary request header (infer-input.ts). */
+  readonly requestHeader = new RequestHeaderMemo();
+  /** This version's last all-binary reply header (infer-response.ts). */
+  readonly replyHeader = new ReplyHeaderMemo();
   private cached?: ResponseCachePartition;
   /** The answers `infer` took from the cache (each a fresh copy), for `answeredFromCache`. */
   private readonly hits = new WeakSet<TensorMap>();

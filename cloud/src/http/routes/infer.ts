@@ -56,20 +56,28 @@ export async function handleInfer(req: RequestView, deps: CloudAppDeps): Promise
     const headerLength = inferenceHeaderLength(req.header(HEADER_LENGTH), body.length);
     const version = parseVersion(req.param('version'));
     instance = deps.models.resolve(req.param('model')!, version);
-    const decoded = decodeInferBody(body, headerLength, instance.codecLimits);
-    id = typeof decoded.header.id === 'string' ? decoded.header.id : undefined;
-    if (decoded.kind !== 'request') {
-      throw new FoglineError('INVALID_ARG', 'inference request must have an "inputs" array');
-    }
-    const plan = planInfer(
-      instance.name,
-      instance.config,
-      instance.batching.maxBatchSize,
-      decoded.header,
-      decoded.tensors,
-    );
+    // The same header as the version's last request: its decode and plan again (infer-input.ts).
+    let recalled = instance.requestHeader.recall(body, headerLength);
+    if (recalled === undefined) {
+      const decoded = decodeInferBody(body, headerLength, instance.codecLimits);
+      id = typeof decoded.header.id === 'string' ? decoded.header.id : undefined;
+      if (decoded.kind !== 'request') {
+        throw new FoglineError('INVALID_ARG', 'inference request must have an "inputs" array');
+      }
+      const { config } = instance;
+      const planned = planInfer(
+        instance.name,
+        config,
+        instance.batching.maxBatchSize,
+        decoded.header,
+        decoded.tensors,
+      );
+      instance.requestHeader.remember(body, headerLength, config, decoded.header, planned);
+      recalled = { header: decoded.header, plan: planned };
+    } else if (typeof recalled.header.id === 'string') id = recalled.header.id;
+    const { header, plan } = recalled;
     const served = instance;
-    const deadlineMs = requestDeadlineMs(decoded.header);
+    const deadlineMs = requestDeadlineMs(header);
     const inputMs = performance.now() - decodeStarted;
     const outputs = await (deadlineMs === undefined
       ? served.infer(plan.item)
@@ -81,10 +89,11 @@ export async function handleInfer(req: RequestView, deps: CloudAppDeps): Promise
     const encoded = encodeInferResponse(
       served.name,
       served.version,
-      decoded.header,
+      header,
       plan,
       outputs,
       served.config,
+      served.replyHeader,
     );
     const headers: Record<string, string> = encoded.binary
       ? {
