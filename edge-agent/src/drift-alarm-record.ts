@@ -6,9 +6,9 @@
  * and the rate published before the alarm, so the restarted edge sends the calm rate it wants
  * (edge-drift.ts). A file that does not read is ignored with a warning.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writePrivateFile } from '@fogline/shared/storage';
+import { readPrivateJson, writePrivateFile } from '@fogline/shared/storage';
 
 export const DRIFT_ALARM_FILE = 'drift-alarm.json';
 
@@ -25,14 +25,8 @@ export async function loadDriftAlarmRecord(
   warn: (message: string) => void,
 ): Promise<DriftAlarmRecord | undefined> {
   const file = join(dataDir, DRIFT_ALARM_FILE);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-      warn(`${file} does not read, ignored: ${String(err)}`);
-    return undefined;
-  }
+  const raw = await readPrivateJson(file, warn);
+  if (raw === undefined) return undefined;
   const r = raw as Partial<Record<keyof DriftAlarmRecord, unknown>> | null;
   const rate = r?.rateBefore;
   if (

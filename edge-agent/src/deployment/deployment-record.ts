@@ -5,7 +5,6 @@
  * desired state delivered again after a restart is not retried. A file that does not read is
  * ignored with a warning: the edge then serves `--model` as if nothing had been deployed.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type DeploymentReport,
@@ -14,7 +13,7 @@ import {
   readDeploymentReport,
   readModelFile,
 } from '@fogline/shared';
-import { writePrivateFile } from '@fogline/shared/storage';
+import { readPrivateJson, writePrivateFile } from '@fogline/shared/storage';
 
 export const DEPLOYMENT_RECORD_FILE = 'deployment.json';
 /** Finished ids remembered, newest last. */
@@ -39,14 +38,8 @@ export async function loadDeploymentRecord(
   warn: (message: string) => void,
 ): Promise<DeploymentRecord> {
   const file = recordFile(dataDir);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-      warn(`${file} does not read, ignored: ${String(err)}`);
-    return { finished: [] };
-  }
+  const raw = await readPrivateJson(file, warn);
+  if (raw === undefined) return { finished: [] };
   const record = readRecord(raw);
   if (typeof record === 'string') {
     warn(`${file} ignored: ${record}`);

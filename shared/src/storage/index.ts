@@ -21,6 +21,7 @@ export {
   PRIVATE_DIR_MODE,
   PRIVATE_FILE_MODE,
   preparePrivateDir,
+  readPrivateJson,
   tightenTree,
   writePrivateFile,
 } from './private-dir.ts';

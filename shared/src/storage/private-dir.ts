@@ -5,7 +5,7 @@
  * `--insecure-data-dir`.
  */
 import type { Stats } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FoglineError } from '../core/errors.ts';
 
@@ -96,6 +96,20 @@ export async function writePrivateFile(file: string, data: string | Uint8Array):
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * The JSON a private record file (one writePrivateFile wrote) holds: undefined when there is no such
+ * file, or when it does not read or parse (told through `warn`, as "<file> does not read, ignored").
+ */
+export async function readPrivateJson(file: string, warn: (message: string) => void): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      warn(`${file} does not read, ignored: ${String(err)}`);
+    return undefined;
   }
 }
 
