@@ -48,7 +48,7 @@ export interface RunOptions {
   transfer?: boolean;
   /**
    * With `transfer`: an engine done with a transferred input buffer may hand it back here once the
-   * run has ended, for the caller to reuse (the worker pool does; others let it go).
+   * run has ended, for the caller to reuse (the worker pool and the inline lane do; others let it go).
    */
   recycle?: (buffer: ArrayBuffer) => void;
   /**
@@ -210,6 +210,9 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
     } finally {
       busy--;
       lane.settled(feeds, performance.now() - started);
+      // The run has ended and never took the buffers: they go back as a worker's would.
+      if (runOptions.transfer && runOptions.recycle)
+        for (const b of inputBuffers(feeds)) runOptions.recycle(b);
     }
   };
 
@@ -229,13 +232,7 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
   const runOnWorker = (feeds: TensorFeeds, runOptions: RunOptions): Promise<TensorMap> => {
     const target = pick();
     const id = nextId++;
-    const transfer: ArrayBuffer[] = [];
-    if (runOptions.transfer) {
-      for (const t of Object.values(feeds)) {
-        const b = t.data.buffer;
-        if (b instanceof ArrayBuffer && !transfer.includes(b)) transfer.push(b);
-      }
-    }
+    const transfer = runOptions.transfer ? inputBuffers(feeds) : [];
     // The worker hands transferred inputs back only to a caller that takes them.
     const handBack = transfer.length > 0 && runOptions.recycle !== undefined;
     busy++;
@@ -285,4 +282,14 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
       await inline?.close();
     },
   };
+}
+
+/** The distinct ArrayBuffers under `feeds` (what a run with `transfer` gives and hands back). */
+function inputBuffers(feeds: TensorFeeds): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
+  for (const name in feeds) {
+    const b = feeds[name]!.data.buffer;
+    if (b instanceof ArrayBuffer && !buffers.includes(b)) buffers.push(b);
+  }
+  return buffers;
 }

@@ -39,6 +39,25 @@ describe('inference engine: the inline lane (inlineMaxMs)', () => {
     );
   });
 
+  it('hands a transferred input buffer back after an inline run, as a worker does, so batch runners reuse it', async () => {
+    const back: ArrayBuffer[] = [];
+    const recycle = (b: ArrayBuffer) => back.push(b);
+    const buffer = new ArrayBuffer(4 * DIGIT_PIXELS * 4); // room for 4 samples, 1 used
+    for (const i of [3, 5]) {
+      const data = new Float32Array(back.pop() ?? buffer, 0, DIGIT_PIXELS);
+      data.set(one(i).image!.data as Float32Array);
+      await loopTurn();
+      const before = engine.inlineRuns;
+      const out = await engine.run({ image: { data, dims: [1, 1, 28, 28] } }, { transfer: true, recycle });
+      expect(engine.inlineRuns).toBe(before + 1);
+      expect(back).toEqual([buffer]); // the very buffer, once
+      const expected = await reference.run({ image: new ort.Tensor(one(i).image!.data, [1, 1, 28, 28]) });
+      expect(Array.from(out.logits!.data as Float32Array)).toEqual(
+        Array.from(expected.logits!.data as Float32Array),
+      );
+    }
+  });
+
   it('sends a run asked for before the event loop went round to a worker: callers never queue on this thread', async () => {
     await loopTurn();
     const before = engine.inlineRuns;
