@@ -68,8 +68,7 @@ export class CloudServer {
   private liveFeed?: LiveFeed;
   private stopping?: Promise<void>;
   private tls?: ServerTls;
-  /** The Redis the replicas share (`--redis-url`); absent: one process. */
-  private clusterInstance?: Cluster;
+  private clusterInstance?: Cluster; // the Redis the replicas share (`--redis-url`); absent: one process
 
   constructor(
     options: Partial<CloudOptions> = {},
