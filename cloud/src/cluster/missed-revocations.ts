@@ -1,9 +1,9 @@
 /**
  * Revocations a replica missed (docs/scale-out.md "The broker cluster"): they reach the other
  * replicas as QoS 0 messages over Redis pub/sub, so one sent while this replica's subscriber was down
- * never arrives. Once the cluster is whole again, the store says who is revoked: each revoked
- * identity is handled as if its message had come (cached credentials forgotten, its client here
- * disconnected), so a revoked edge or device stops working on this replica too. (A missed API key
+ * never arrives. Once the cluster is whole again, the store lists the revoked ids (those only, not
+ * the whole fleet), and each is handled as if its message had come (cached credentials forgotten,
+ * its client here disconnected), so a revoked edge or device stops working on this replica too. (A missed API key
  * revocation ends when this replica's cached verification of the key expires, within 60 s.)
  */
 import type { FoglineBroker } from '@fogline/shared/broker';
@@ -17,16 +17,15 @@ export async function applyMissedRevocations(
   broker: FoglineBroker,
   onRevoked: (kind: RevokedKind, id: string) => void,
 ): Promise<number> {
-  const [edges, devices] = await Promise.all([store.edges.list(), store.devices.list()]);
+  const [edges, devices] = await Promise.all([store.edges.listRevoked(), store.devices.listRevoked()]);
   let disconnected = 0;
-  for (const [kind, records] of [
+  for (const [kind, ids] of [
     ['edge', edges],
     ['device', devices],
   ] as const) {
-    for (const record of records) {
-      if (record.revokedAt === null) continue;
-      onRevoked(kind, record.id);
-      if (disconnectLocal(broker, record.id, kind)) disconnected++;
+    for (const id of ids) {
+      onRevoked(kind, id);
+      if (disconnectLocal(broker, id, kind)) disconnected++;
     }
   }
   return disconnected;

@@ -122,6 +122,9 @@ export function describeDeviceContract(sut: StoreUnderTest): void {
       expect(revoked.revokedAt).toBeInstanceOf(Date);
       expect(await sut.store.devices.verify(d1.record.id, d1.token)).toBeNull();
       expect(await sut.store.devices.verify(d2.record.id, d2.token)).not.toBeNull();
+      const revokedIds = await sut.store.devices.listRevoked();
+      expect(revokedIds).toContain(d1.record.id);
+      expect(revokedIds).not.toContain(d2.record.id);
       await sut.store.edges.revoke(edge.record.id);
       expect(await sut.store.devices.verify(d2.record.id, d2.token)).toBeNull();
       expect(await sut.store.devices.listByEdge(edge.record.id)).toEqual([]);

@@ -118,6 +118,15 @@ export function createDeviceRepository(db: StoreDatabase, now: WallClock): Devic
       return db.select(recordColumns).from(devices).orderBy(byName(devices.id));
     },
 
+    async listRevoked() {
+      const rows = await db
+        .select({ id: devices.id })
+        .from(devices)
+        .where(isNotNull(devices.revokedAt))
+        .orderBy(byName(devices.id));
+      return rows.map((row) => row.id);
+    },
+
     async listByEdge(edgeId: string) {
       checkName('edgeId', edgeId);
       const state = await edgeState(edgeId);

@@ -37,10 +37,13 @@ export function describeEdgeContract(sut: StoreUnderTest): void {
       const first = await sut.store.edges.create(id);
       await expect(sut.store.edges.create(id)).rejects.toEqual(rejectsWith('ALREADY_EXISTS'));
       expect(await sut.store.edges.verify(id, first.token)).not.toBeNull();
+      expect(await sut.store.edges.listRevoked()).not.toContain(id);
       const revoked = await sut.store.edges.revoke(id);
       expect(revoked.revokedAt).toBeInstanceOf(Date);
       expect(await sut.store.edges.verify(id, first.token)).toBeNull();
+      expect(await sut.store.edges.listRevoked()).toContain(id);
       const again = await sut.store.edges.create(id);
+      expect(await sut.store.edges.listRevoked()).not.toContain(id);
       expect(await sut.store.edges.verify(id, first.token)).toBeNull();
       expect(await sut.store.edges.verify(id, again.token)).toEqual(again.record);
     });

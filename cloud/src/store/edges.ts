@@ -91,6 +91,15 @@ export function createEdgeRepository(db: StoreDatabase, now: WallClock): EdgeRep
       return db.select(recordColumns).from(edges).orderBy(byName(edges.id));
     },
 
+    async listRevoked() {
+      const rows = await db
+        .select({ id: edges.id })
+        .from(edges)
+        .where(isNotNull(edges.revokedAt))
+        .orderBy(byName(edges.id));
+      return rows.map((row) => row.id);
+    },
+
     async revoke(id: string) {
       checkName('edgeId', id);
       const [row] = await db

@@ -60,6 +60,8 @@ export interface EdgeRepository {
   verify(id: string, token: string): Promise<EdgeRecord | null>;
   get(id: string): Promise<EdgeRecord>;
   list(): Promise<EdgeRecord[]>;
+  /** The ids of revoked edges, ordered: what a replica that missed revocations re-applies. */
+  listRevoked(): Promise<string[]>;
   revoke(id: string): Promise<EdgeRecord>;
   /** Records contact from the edge (status message, authenticated request). Default time: the store's clock. */
   markSeen(id: string, at?: Date): Promise<EdgeRecord>;
@@ -97,6 +99,8 @@ export interface DeviceRepository {
   verify(id: string, token: string): Promise<DeviceRecord | null>;
   get(id: string): Promise<DeviceRecord>;
   list(): Promise<DeviceRecord[]>;
+  /** The ids of revoked devices, ordered (devices of a revoked edge are not listed unless revoked too). */
+  listRevoked(): Promise<string[]>;
   /**
    * Active devices of an active edge, those it stands by for included, ordered by id ([] for a
    * revoked edge; NOT_FOUND if unknown).
