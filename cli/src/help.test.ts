@@ -122,3 +122,30 @@ describe('help text of every command', () => {
     },
   );
 });
+
+describe('what an option says about its default', () => {
+  it.each(commands.map((c) => [named(c.path), c] as const))(
+    '%s: each option names its default once',
+    (_name, { command }) => {
+      const help = command.createHelp();
+      for (const option of command.options) {
+        const text = help.optionDescription(option);
+        expect(text.match(/\(default\b/g)?.length ?? 0, `${option.flags}: ${text}`).toBeLessThanOrEqual(1);
+      }
+    },
+  );
+
+  it.each([
+    ['cloud', 'HTTPS, MQTTS and WSS'],
+    ['edge', 'the local broker as MQTTS/WSS'],
+  ])(
+    'fogline %s --tls-cert: what it serves, that SIGHUP re-reads it, its environment default',
+    (name, listeners) => {
+      const command = createProgram().commands.find((c) => c.name() === name)!;
+      const option = command.options.find((o) => o.long === '--tls-cert')!;
+      expect(command.createHelp().optionDescription(option)).toBe(
+        `certificate chain (PEM) to serve ${listeners}; SIGHUP re-reads it and the key (default $FOGLINE_TLS_CERT)`,
+      );
+    },
+  );
+});

@@ -79,7 +79,7 @@ export function registerEdge(program: Command): void {
   const command = addSideListenerFlags(
     addLateCorrectionFlags(addBrokerCaps(addDataDirTrust(addCloudFlags(program.command('edge'))))),
   );
-  addServerTls(command, 'the local broker as MQTTS/WSS; SIGHUP re-reads them');
+  addServerTls(command, 'the local broker as MQTTS/WSS');
   addClientCa(command, 'the cloud (--cloud https://…, --cloud-broker mqtts://…)')
     .description('run an edge agent: local MQTT broker for devices, mid model, escalation to the cloud')
     .requiredOption(

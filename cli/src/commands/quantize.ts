@@ -74,13 +74,9 @@ export function registerQuantize(program: Command): void {
         .default('minmax'),
     )
     .option('--percentile <p>', 'kept percentile for --method percentile', parsePercentile, 99.99)
-    .option('--per-channel', 'one weight scale per output channel (default)', true)
+    .option('--per-channel', 'one weight scale per output channel', true)
     .option('--no-per-channel', 'one weight scale per tensor (opset ≥ 10 instead of 13)')
-    .option(
-      '--reduce-range',
-      '7-bit weights (±63), the default: no u8×s8 saturation on x86 CPUs without VNNI',
-      true,
-    )
+    .option('--reduce-range', '7-bit weights (±63): no u8×s8 saturation on x86 CPUs without VNNI', true)
     .option('--no-reduce-range', 'full 8-bit weights (±127), for arm64 or x86 with VNNI')
     .option(
       '--eval-data <dataset...>',
