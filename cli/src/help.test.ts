@@ -4,6 +4,7 @@
  * hook refuses to start any command, so a --help that fell through to its action fails the test
  * instead of starting a server.
  */
+import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { createProgram } from './main.ts';
@@ -146,6 +147,19 @@ describe('what an option says about its default', () => {
       expect(command.createHelp().optionDescription(option)).toBe(
         `certificate chain (PEM) to serve ${listeners}; SIGHUP re-reads it and the key (default $FOGLINE_TLS_CERT)`,
       );
+    },
+  );
+});
+
+describe('help that reads the same on every machine', () => {
+  it.each(commands.map((c) => [named(c.path), c] as const))(
+    '%s names no path of this checkout',
+    (_name, { command }) => {
+      const help = command.createHelp();
+      const root = fileURLToPath(new URL('../..', import.meta.url));
+      for (const option of command.options) {
+        expect(help.optionDescription(option), option.flags).not.toContain(root);
+      }
     },
   );
 });
