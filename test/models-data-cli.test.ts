@@ -154,6 +154,15 @@ describe('fogline models eval|report --data', () => {
     expect(rows.every((row) => typeof row.accuracy === 'number')).toBe(true);
   }, 60_000);
 
+  it('report on data no model can read (a path that does not exist, another family) fails with exit 1', async () => {
+    for (const data of [join(dir, 'no-such-folder'), 'test']) {
+      const r = await fogline('models', 'report', '--models', repo, '--data', data);
+      expect(r.code, `${data}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toContain(`fogline: no model of the repository could be evaluated on ${data}`);
+      expect(r.stdout).toBe('');
+    }
+  }, 60_000);
+
   it('bad data: an undecodable image is skipped with its path (--strict stops), an unknown label folder and the digits on a 3×8×8 model are one line each', async () => {
     const broken = join(dir, 'broken');
     await mkdir(join(broken, 'circle'), { recursive: true });

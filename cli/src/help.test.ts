@@ -4,6 +4,7 @@
  * hook refuses to start any command, so a --help that fell through to its action fails the test
  * instead of starting a server.
  */
+import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { createProgram } from './main.ts';
@@ -118,6 +119,46 @@ describe('help text of every command', () => {
       }
       for (const option of command.options) {
         expect(option.description.trim(), option.flags).not.toBe('');
+      }
+    },
+  );
+});
+
+describe('what an option says about its default', () => {
+  it.each(commands.map((c) => [named(c.path), c] as const))(
+    '%s: each option names its default once',
+    (_name, { command }) => {
+      const help = command.createHelp();
+      for (const option of command.options) {
+        const text = help.optionDescription(option);
+        expect(text.match(/\(default\b/g)?.length ?? 0, `${option.flags}: ${text}`).toBeLessThanOrEqual(1);
+      }
+    },
+  );
+
+  it.each([
+    ['cloud', 'HTTPS, MQTTS and WSS'],
+    ['edge', 'the local broker as MQTTS/WSS'],
+  ])(
+    'fogline %s --tls-cert: what it serves, that SIGHUP re-reads it, its environment default',
+    (name, listeners) => {
+      const command = createProgram().commands.find((c) => c.name() === name)!;
+      const option = command.options.find((o) => o.long === '--tls-cert')!;
+      expect(command.createHelp().optionDescription(option)).toBe(
+        `certificate chain (PEM) to serve ${listeners}; SIGHUP re-reads it and the key (default $FOGLINE_TLS_CERT)`,
+      );
+    },
+  );
+});
+
+describe('help that reads the same on every machine', () => {
+  it.each(commands.map((c) => [named(c.path), c] as const))(
+    '%s names no path of this checkout',
+    (_name, { command }) => {
+      const help = command.createHelp();
+      const root = fileURLToPath(new URL('../..', import.meta.url));
+      for (const option of command.options) {
+        expect(help.optionDescription(option), option.flags).not.toContain(root);
       }
     },
   );

@@ -26,12 +26,15 @@ export function addDataDirTrust(command: Command): Command {
   );
 }
 
-/** `--tls-cert`/`--tls-key`: what `listeners` names is served over TLS (e.g. "HTTPS, MQTTS and WSS"). */
+/**
+ * `--tls-cert`/`--tls-key`: what `listeners` names is served over TLS (e.g. "HTTPS, MQTTS and WSS");
+ * SIGHUP re-reads both files (`reloadTlsOnSighup`).
+ */
 export function addServerTls(command: Command, listeners: string): Command {
   return command
     .option(
       '--tls-cert <pem>',
-      `certificate chain (PEM) to serve ${listeners} with (default $FOGLINE_TLS_CERT)`,
+      `certificate chain (PEM) to serve ${listeners}; SIGHUP re-reads it and the key (default $FOGLINE_TLS_CERT)`,
     )
     .option('--tls-key <pem>', 'private key (PEM) of --tls-cert (default $FOGLINE_TLS_KEY)');
 }

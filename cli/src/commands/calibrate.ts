@@ -64,7 +64,12 @@ export function registerCalibrate(program: Command): void {
     .description(
       'fit the device and edge routing thresholds of a 3-tier cascade to a target, report the frontier',
     )
-    .option('--models <repo>', 'the model repository of the cascade', DEFAULT_MODELS_DIR)
+    .addOption(
+      new Option('--models <repo>', 'the model repository of the cascade').default(
+        DEFAULT_MODELS_DIR,
+        '<repo>/models',
+      ),
+    )
     .option('--device-model <name>', 'device model (default: the only device model of the repository)')
     .option(
       '--edge-model <name>',

@@ -77,7 +77,7 @@ export function registerCloud(program: Command): void {
   const serving = SERVING_RULES;
   const broker = BROKER_RULES;
   const command = withClusterFlags(withControllerFlags(program.command('cloud')));
-  addServerTls(addDataDirTrust(command), 'HTTPS, MQTTS and WSS; SIGHUP re-reads them');
+  addServerTls(addDataDirTrust(command), 'HTTPS, MQTTS and WSS');
   addBrokerCaps(addHttpLimits(command))
     .description('run the cloud tier: Open Inference Protocol gateway over the model repository')
     .addOption(

@@ -79,7 +79,7 @@ export function registerEdge(program: Command): void {
   const command = addSideListenerFlags(
     addLateCorrectionFlags(addBrokerCaps(addDataDirTrust(addCloudFlags(program.command('edge'))))),
   );
-  addServerTls(command, 'the local broker as MQTTS/WSS; SIGHUP re-reads them');
+  addServerTls(command, 'the local broker as MQTTS/WSS');
   addClientCa(command, 'the cloud (--cloud https://…, --cloud-broker mqtts://…)')
     .description('run an edge agent: local MQTT broker for devices, mid model, escalation to the cloud')
     .requiredOption(
@@ -139,7 +139,10 @@ export function registerEdge(program: Command): void {
       '--broker-password <secret>',
       'password on the external broker (default: $FOGLINE_BROKER_PASSWORD, else none; never the edge token)',
     )
-    .requiredOption('--data-dir <dir>', 'state directory (device-list cache)')
+    .requiredOption(
+      '--data-dir <dir>',
+      'state directory: device-list cache, deployed models, late corrections, probe cache',
+    )
     .option(
       '--model <name>',
       'edge model from the repository (a version deployed by the cloud, kept in --data-dir, outranks it: docs/edge-agent.md "Deployments")',

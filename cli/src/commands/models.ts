@@ -170,6 +170,10 @@ async function reportZoo(opts: DataFlags): Promise<void> {
     }
     rows.push({ ...describe(entry), accuracy, ...(problem ? { problem } : {}) });
   }
+  // A model that does not fit the data is one row of the table; when none does (a dataset that
+  // cannot be read, another family's data), there is no report to give.
+  if (rows.length > 0 && rows.every((r) => r.problem !== undefined))
+    throw new FoglineError('INVALID_ARG', `no model of the repository could be evaluated on ${opts.data}`);
   if (opts.json) return void console.log(JSON.stringify(rows, null, 2));
   console.log(`fogline model zoo — accuracy on ${source} (${count} samples)\n`);
   console.log(

@@ -57,6 +57,27 @@ describe('fogline quantize on a user model', () => {
     expect(await readFile(join(dir, 'report.md'), 'utf8')).toMatch(/top-1 agreement/);
   });
 
+  it('writes <out> and --report into folders that do not exist yet, as calibrate --report does', async () => {
+    const out = join(dir, 'new', 'models', 'model-int8.onnx');
+    const stem = join(dir, 'new', 'reports', 'q');
+    const r = await fogline(
+      'quantize',
+      join(dir, 'model.onnx'),
+      out,
+      '--calibration-data',
+      join(dir, 'cal.json'),
+      '--report',
+      stem,
+      '--no-latency',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const session = await ort.InferenceSession.create(out);
+    expect(session.outputNames).toEqual(['scores']);
+    await session.release();
+    expect(JSON.parse(await readFile(`${stem}.json`, 'utf8'))).toMatchObject({ output: out });
+    expect(existsSync(`${stem}.md`)).toBe(true);
+  });
+
   it('--into refuses a copy whose name the repository would refuse, before quantizing or writing', async () => {
     // 60 characters + "-int8" is 65: past the one name rule (the loader, the cloud and edges refuse it).
     const name = 'a'.repeat(60);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { FoglineError, isFoglineError } from '@fogline/shared';
 import {
@@ -74,13 +74,9 @@ export function registerQuantize(program: Command): void {
         .default('minmax'),
     )
     .option('--percentile <p>', 'kept percentile for --method percentile', parsePercentile, 99.99)
-    .option('--per-channel', 'one weight scale per output channel (default)', true)
+    .option('--per-channel', 'one weight scale per output channel', true)
     .option('--no-per-channel', 'one weight scale per tensor (opset ≥ 10 instead of 13)')
-    .option(
-      '--reduce-range',
-      '7-bit weights (±63), the default: no u8×s8 saturation on x86 CPUs without VNNI',
-      true,
-    )
+    .option('--reduce-range', '7-bit weights (±63): no u8×s8 saturation on x86 CPUs without VNNI', true)
     .option('--no-reduce-range', 'full 8-bit weights (±127), for arm64 or x86 with VNNI')
     .option(
       '--eval-data <dataset...>',
@@ -160,7 +156,7 @@ async function runQuantize(input: string, out: string | undefined, flags: Quanti
     flags.latency && evalSets[0] ? await compareLatency(bytes, result.bytes, model, evalSets[0]) : [];
 
   if (target) await writeQuantizedModel(target, result.bytes, settingsOf(flags, calibration));
-  else await writeFile(output, result.bytes);
+  else await writeFileMakingDir(output, result.bytes);
   const report: QuantizeReport = {
     input,
     output,
@@ -183,7 +179,7 @@ async function runQuantize(input: string, out: string | undefined, flags: Quanti
     const stem = ['.json', '.md'].includes(extname(flags.report))
       ? flags.report.slice(0, -extname(flags.report).length)
       : flags.report;
-    await writeFile(`${stem}.json`, json);
+    await writeFileMakingDir(`${stem}.json`, json);
     await writeFile(`${stem}.md`, quantizeReportMarkdown(report));
   }
   printSummary(report);
@@ -252,4 +248,10 @@ function printSummary(r: QuantizeReport): void {
       ),
     );
   }
+}
+
+/** Writes `file`, making its folder first if missing, as `fogline calibrate --report` does. */
+async function writeFileMakingDir(file: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, data);
 }
