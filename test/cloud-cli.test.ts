@@ -162,6 +162,27 @@ describe('fogline cloud / fogline keys (processes)', () => {
     expect(lines.at(-1)).toBe(`fogline: port ${port} is already in use; choose another with --http-port`);
   });
 
+  it('refuses a model repository that cannot be read before it touches the data dir', async () => {
+    const dir = join(tempDir('no-models'), 'data');
+    const missing = join(tempDir('no-models'), 'nothing-here');
+    const failed = await fogline(
+      'cloud',
+      '--http-port',
+      '0',
+      '--mqtt-port',
+      '0',
+      '--data-dir',
+      dir,
+      '--models',
+      missing,
+    ).catch((e) => e);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim().split('\n').at(-1)).toBe(
+      `fogline: model repository ${missing} cannot be read`,
+    );
+    expect(() => statSync(dir)).toThrow(/ENOENT/);
+  });
+
   it('on SIGTERM answers the requests in flight, then exits 0', async () => {
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     const created = await fetch(`${cloud.ready.http.url}/api/keys`, {

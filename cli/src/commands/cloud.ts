@@ -15,6 +15,7 @@ import {
   WEB_BUILD_COMMAND,
 } from '@fogline/cloud';
 import { BROKER_DEFAULTS, BROKER_RULES, RATE_RULES } from '@fogline/shared/broker';
+import { modelDirNames } from '@fogline/shared/model-repository';
 import { type Command, Option } from 'commander';
 import { type ClusterFlags, clusterOptions, withClusterFlags } from '../cluster-flags.ts';
 import { type ControllerFlags, controllerSettings, withControllerFlags } from '../controller-flags.ts';
@@ -257,6 +258,8 @@ export function registerCloud(program: Command): void {
 }
 
 async function runCloud(flags: CloudFlags): Promise<void> {
+  // A repository that cannot be read fails here, in a second, not after the store has started.
+  await modelDirNames(flags.models);
   const serving: ServingOptions = {
     sizing: flags.sizing,
     workers: flags.workers,
