@@ -179,6 +179,20 @@ describe('response compression (Accept-Encoding)', () => {
     expect(refused.headers['content-encoding']).toBeUndefined();
   });
 
+  it('says Vary: Accept-Encoding on every infer answer, compressed or not (RFC 9110 §12.5.5)', async () => {
+    const { body, headers } = binaryInferRequest(images);
+    for (const [request, extra] of [
+      [jsonInferBody(images), {}],
+      [jsonInferBody(images), { 'accept-encoding': 'gzip' }],
+      [jsonInferBody(images), { 'accept-encoding': 'br' }],
+      [body, { ...headers, 'accept-encoding': 'deflate' }],
+    ] as const) {
+      const res = await infer(request, extra);
+      expect(res.status).toBe(200);
+      expect(res.headers.vary, JSON.stringify(extra)).toBe('Accept-Encoding');
+    }
+  });
+
   it('keeps Inference-Header-Content-Length the uncompressed header length on a binary response', async () => {
     const { body, headers } = binaryInferRequest(images);
     const plain = await infer(body, headers);
