@@ -125,6 +125,31 @@ describe('request compression (Content-Encoding)', () => {
     expect(logits(res.body).map(Math.fround)).toEqual(plain.map(Math.fround));
   });
 
+  it('reads a binary batch past 16 kB whose tensor starts at an odd offset, as tritonclient sends it', async () => {
+    const eight = digits(8).images;
+    // tritonclient writes the JSON header as it is, so the tensor bytes start wherever it ends.
+    const header = JSON.stringify({
+      id: 'r1x',
+      inputs: [
+        { name: 'image', shape: [8, 1, 28, 28], datatype: 'FP32', parameters: { binary_data_size: 25088 } },
+      ],
+      outputs: [{ name: 'logits', parameters: { binary_data: true } }],
+    });
+    expect(header.length % 4).not.toBe(0);
+    const body = Buffer.concat([
+      Buffer.from(header),
+      Buffer.from(eight.buffer, eight.byteOffset, eight.byteLength),
+    ]);
+    const res = await infer(body, {
+      'inference-header-content-length': String(header.length),
+      'content-type': 'application/octet-stream',
+    });
+    expect(res.status).toBe(200);
+    const plain = await infer(jsonInferBody(eight));
+    const h = res.headers['inference-header-content-length'];
+    expect(logits(res.body, h).map(Math.fround)).toEqual(logits(plain.body).map(Math.fround));
+  });
+
   it('refuses an unknown or stacked encoding with 415, before reading the body', async () => {
     for (const coding of ['br', 'compress', 'gzip, deflate']) {
       const res = await infer(jsonInferBody(images), { 'content-encoding': coding });
@@ -177,6 +202,20 @@ describe('response compression (Accept-Encoding)', () => {
     expect(preferred.headers['content-encoding']).toBe('deflate');
     const refused = await infer(jsonInferBody(images), { 'accept-encoding': 'gzip;q=0, br' });
     expect(refused.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('says Vary: Accept-Encoding on every infer answer, compressed or not (RFC 9110 §12.5.5)', async () => {
+    const { body, headers } = binaryInferRequest(images);
+    for (const [request, extra] of [
+      [jsonInferBody(images), {}],
+      [jsonInferBody(images), { 'accept-encoding': 'gzip' }],
+      [jsonInferBody(images), { 'accept-encoding': 'br' }],
+      [body, { ...headers, 'accept-encoding': 'deflate' }],
+    ] as const) {
+      const res = await infer(request, extra);
+      expect(res.status).toBe(200);
+      expect(res.headers.vary, JSON.stringify(extra)).toBe('Accept-Encoding');
+    }
   });
 
   it('keeps Inference-Header-Content-Length the uncompressed header length on a binary response', async () => {

@@ -84,6 +84,10 @@ const VERSION_TOTALS: readonly {
   },
 ];
 
+type VersionLabels = { model: string; version: string };
+const versionLabels = (m: ModelInstance): VersionLabels => ({ model: m.name, version: String(m.version) });
+const versionKey = (m: ModelInstance) => `${m.name}\u0000${m.version}`;
+
 const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
@@ -96,6 +100,11 @@ export class CloudMetrics {
   readonly rateLimited: Counter<'key'>;
   readonly authFailures: Counter<'reason'>;
   private readonly serving = new Set<ModelInstance>();
+  /**
+   * Per model version, the final VERSION_TOTALS of its retired instances, while the version still
+   * serves: a reload of a loaded version replaces its instance, and its series go on from there.
+   */
+  private readonly carried = new Map<string, { labels: VersionLabels; totals: number[] }>();
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -146,22 +155,25 @@ export class CloudMetrics {
       registers,
       collect() {
         this.reset();
-        for (const m of serving)
-          this.set({ model: m.name, version: String(m.version) }, m.batcher.queueDepth);
+        for (const m of serving) this.inc(versionLabels(m), m.batcher.queueDepth);
       },
     });
-    for (const total of VERSION_TOTALS) {
+    const carried = this.carried;
+    VERSION_TOTALS.forEach((total, i) => {
       new Counter({
         name: total.name,
         help: total.help,
         labelNames: ['model', 'version'],
         registers,
         collect() {
+          // A version's series: what its retired instances counted plus what its serving ones have
+          // (two while a reload of it overlaps, each counting its own requests).
           this.reset();
-          for (const m of serving) this.inc({ model: m.name, version: String(m.version) }, total.read(m));
+          for (const { labels, totals } of carried.values()) this.inc(labels, totals[i]!);
+          for (const m of serving) this.inc(versionLabels(m), total.read(m));
         },
       });
-    }
+    });
     new Gauge({
       name: 'fogline_model_ready',
       help: '1 for every model version currently serving.',
@@ -313,8 +325,26 @@ export class CloudMetrics {
     instance.batcher.stats.onBatch((samples) => histogram.observe(samples));
   }
 
+  /**
+   * Stops observing a retired model version. When the same version still serves (a reload of a
+   * loaded version), its totals carry on in that version's series, so they never go down; otherwise
+   * the version's series end.
+   */
   unwatch(instance: ModelInstance): void {
-    this.serving.delete(instance);
+    if (!this.serving.delete(instance)) return;
+    const key = versionKey(instance);
+    if (![...this.serving].some((m) => versionKey(m) === key)) {
+      this.carried.delete(key);
+      return;
+    }
+    const entry = this.carried.get(key) ?? {
+      labels: versionLabels(instance),
+      totals: VERSION_TOTALS.map(() => 0),
+    };
+    VERSION_TOTALS.forEach((total, i) => {
+      entry.totals[i]! += total.read(instance);
+    });
+    this.carried.set(key, entry);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { addModel, makeModelRepo } from '../testing/cloud-fixture.ts';
-import { ModelServer } from './model-server.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addModel, makeModelRepo, tempDir } from '../testing/cloud-fixture.ts';
+import { ModelServer, withoutRepositoryPaths } from './model-server.ts';
 
 describe('ModelServer (model lifecycle)', () => {
   const repo = makeModelRepo(['digits-tiny']);
@@ -67,5 +67,41 @@ describe('ModelServer (model lifecycle)', () => {
     expect(server.ready).toBe(false);
     expect(() => server.resolve('digits-tiny')).toThrow();
     await expect(server.load('digits-tiny')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});
+
+describe('ModelServer errors with a repository directory named `models` (relative, as given)', () => {
+  const parent = tempDir('cwd');
+  const cwd = process.cwd();
+  mkdirSync(join(parent, 'models'));
+  addModel(join(parent, 'models'), 'digits-tiny');
+  // A model may itself be named `models`: its broken config is `models/config.json`.
+  mkdirSync(join(parent, 'models', 'models', '1'), { recursive: true });
+  writeFileSync(join(parent, 'models', 'models', 'config.json'), '{"name": "models"');
+  let server: ModelServer;
+  beforeAll(() => {
+    process.chdir(parent);
+    server = new ModelServer('models', { workers: 1, intraOpThreads: 1 });
+  });
+  afterAll(async () => {
+    await server.close();
+    process.chdir(cwd);
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  it('strips the path, never the word "models"', async () => {
+    await expect(server.load('digits-tiny', { backend: 'tensorflow' })).rejects.toThrow(
+      'must be "onnxruntime" (fogline serves ONNX models only)',
+    );
+    await expect(server.load('models')).rejects.toThrow(/^models\/config\.json: not valid JSON$/);
+    expect(
+      withoutRepositoryPaths(`cannot read ${join(parent, 'models', 'm', 'config.json')}`, 'models'),
+    ).toBe('cannot read m/config.json');
+    expect(withoutRepositoryPaths('model repository /srv/models cannot be read', '/srv/models')).toBe(
+      'model repository the model repository cannot be read',
+    );
+    expect(withoutRepositoryPaths('at http://triton:8000/v2/models/x', '/models')).toBe(
+      'at http://triton:8000/v2/models/x',
+    );
   });
 });

@@ -10,7 +10,7 @@
 
 import { type Dirent, existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join, normalize, sep } from 'node:path';
+import { join, normalize, resolve } from 'node:path';
 import { FoglineError, fromUnknown, isLongModelName, LONG_MODEL_NAME_PATTERN } from '@fogline/shared';
 import {
   type BackendResolver,
@@ -258,15 +258,39 @@ export class ModelServer {
    * `m/config.json`): load errors reach HTTP clients, who have no business knowing server paths.
    */
   private withoutPaths(e: FoglineError): FoglineError {
-    const root = normalize(this.repositoryDir).replace(/[\\/]+$/, '');
-    if (root === '' || !e.message.includes(root)) return e;
-    const message = e.message.replaceAll(`${root}${sep}`, '').replaceAll(root, 'the model repository');
-    return new FoglineError(e.code, message, { cause: e });
+    const message = withoutRepositoryPaths(e.message, this.repositoryDir);
+    return message === e.message ? e : new FoglineError(e.code, message, { cause: e });
   }
 
   private assertOpen(): void {
     if (this.closed) throw new FoglineError('UNAVAILABLE', 'server is shutting down');
   }
+}
+
+/**
+ * `message` without the repository's location: `<repo>/m/config.json` reads `m/config.json`, `<repo>`
+ * alone "the model repository". Only the forms the server prints it in (as given, normalised, and
+ * absolute), and only where it stands as a path: at the start or after a space, an opening bracket
+ * or a quote, and before a separator; alone (a form with a separator in it), unquoted and before the
+ * end, a space or punctuation. So a repository named `models` leaves the
+ * word "models" (and `v2/models/...`) alone. One pass, so what is left is never stripped again.
+ */
+export function withoutRepositoryPaths(message: string, repositoryDir: string): string {
+  const trimmed = (p: string) => normalize(p).replace(/[\\/]+$/, '');
+  const forms = [...new Set([trimmed(resolve(repositoryDir)), trimmed(repositoryDir)])]
+    .filter((form) => form !== '' && form !== '.')
+    .sort((a, b) => b.length - a.length);
+  if (forms.length === 0) return message;
+  const either = (list: string[]) =>
+    `(?:${list.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`;
+  // A path inside it (quoted too, as node and onnxruntime quote file names).
+  let pattern = `(?<=^|[\\s(\\[='"\`])${either(forms)}[\\\\/]`;
+  // The root alone, unquoted; a one-word relative root (\`models\`) alone is a word, never touched.
+  const paths = forms.filter((form) => /[\\/]/.test(form));
+  if (paths.length > 0) pattern += `|(?<=^|[\\s(\\[=])${either(paths)}(?=$|[\\s:;,)\\]]|\\.(?!\\w))`;
+  return message.replace(new RegExp(pattern, 'g'), (match) =>
+    /[\\/]$/.test(match) ? '' : 'the model repository',
+  );
 }
 
 /** Directories of the repository that hold a config.json (each a model, loadable or not). */

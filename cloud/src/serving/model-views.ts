@@ -85,7 +85,6 @@ const duration = (d: DurationCounter): Duration => ({ count: d.count, ns: ns(d.m
 export function modelStatistics(instance: ModelInstance): ModelStatistics {
   const b = instance.batcher.stats.snapshot();
   const r = instance.requests;
-  const queued = b.success + b.failure;
   return {
     name: instance.name,
     version: String(instance.version),
@@ -95,8 +94,9 @@ export function modelStatistics(instance: ModelInstance): ModelStatistics {
     inference_stats: {
       success: { count: r.successCount, ns: ns(r.successMs) },
       fail: { count: r.failCount, ns: ns(r.failMs) },
-      // Triton: the queue count includes cache hits; a hit here waits in no queue (0 ns).
-      queue: { count: queued + r.cacheHit.count, ns: ns(b.queueMs) },
+      // Triton: queue and compute cover successful requests only (a failure counts in `fail`); the
+      // queue count includes cache hits, which here wait in no queue (0 ns).
+      queue: { count: b.success + r.cacheHit.count, ns: ns(b.queueMs) },
       compute_input: duration(r.computeInput),
       compute_infer: { count: b.executions, ns: ns(b.computeMs) },
       compute_output: duration(r.computeOutput),

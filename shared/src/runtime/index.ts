@@ -7,6 +7,7 @@ export {
   sampleElements,
   zeroFeeds,
 } from './batch-runner.ts';
+export { checkBatchableInputs, type DeclaredInput } from './batchable-inputs.ts';
 export { type BatchingOverrides, type BatchingSettings, batchingSettings } from './batching-settings.ts';
 export {
   cachedProbe,

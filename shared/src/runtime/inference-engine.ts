@@ -64,6 +64,8 @@ export interface InferenceEngine {
   readonly intraOpThreads: number;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Each input's dims as the model declares them (-1 for open ones), in `inputNames` order. */
+  readonly inputDims: readonly (readonly number[])[];
   run(feeds: TensorFeeds, options?: RunOptions): Promise<TensorMap>;
   /**
    * Runs once on every worker so the first requests do not pay for lazy initialisation; without
@@ -106,7 +108,7 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
     }
   }
   const { modelPath } = options;
-  let names = { inputNames: [] as string[], outputNames: [] as string[] };
+  let names = { inputNames: [] as string[], outputNames: [] as string[], inputDims: [] as number[][] };
   let nextId = 1;
   let closed = false;
   let busy = 0;
@@ -120,7 +122,7 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
           void worker.terminate();
           reject(new FoglineError('INVALID_ARG', `cannot load model ${modelPath}: ${msg.message}`));
         } else if (msg.type === 'ready') {
-          names = { inputNames: msg.inputNames, outputNames: msg.outputNames };
+          names = { inputNames: msg.inputNames, outputNames: msg.outputNames, inputDims: msg.inputDims };
           worker.off('message', onInit);
           worker.off('error', reject);
           resolve();
@@ -253,6 +255,9 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
     },
     get outputNames() {
       return names.outputNames;
+    },
+    get inputDims() {
+      return names.inputDims;
     },
     get busy() {
       return busy;

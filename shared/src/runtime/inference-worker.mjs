@@ -3,7 +3,8 @@
 //
 // Protocol (see worker-protocol.ts):
 //   workerData: { modelPath, intraOpThreads }
-//   worker → parent, once: { type: 'ready', inputNames, outputNames } | { type: 'init-error', message }
+//   worker → parent, once: { type: 'ready', inputNames, outputNames, inputDims } | { type: 'init-error', message }
+//     (inputDims: each input's dims as the model declares them, -1 for open ones)
 //   parent → worker: { id, feeds?: { [name]: { data, dims, type? } }, outputs?: string[], handBack?: boolean }
 //     (no feeds = warm-up run; handBack: the feeds' buffers were transferred, send them back once run)
 //   worker → parent: { id, outputs: { [name]: { data, dims, type } }, inputs?: ArrayBuffer[] }
@@ -92,7 +93,15 @@ async function main() {
       parentPort.postMessage(inputs.length > 0 ? { id, error, inputs } : { id, error }, inputs);
     }
   });
-  parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
+  const inputDims = session.inputMetadata.map((meta) =>
+    meta.isTensor ? meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1)) : [],
+  );
+  parentPort.postMessage({
+    type: 'ready',
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    inputDims,
+  });
 }
 
 main();

@@ -6,10 +6,10 @@
  * An instance is immutable once loaded; a reload builds a new one and retires the old.
  */
 import { DynamicBatcher } from '../core/batching/index.ts';
-import { FoglineError } from '../core/errors.ts';
 import type { ModelConfig } from '../core/model-config.ts';
 import type { ModelEntry } from '../model-repository/index.ts';
 import { createBatchRunner, type InferItem, zeroFeeds } from './batch-runner.ts';
+import { checkBatchableInputs } from './batchable-inputs.ts';
 import { type BatchingSettings, batchingSettings } from './batching-settings.ts';
 import { createInferenceEngine, type InferenceEngine, type TensorMap } from './inference-engine.ts';
 import { chooseSizing, type SizingRequest } from './sizing-choice.ts';
@@ -86,7 +86,8 @@ export class ModelInstance {
 
   /**
    * Loads `version` of `entry`, warms every worker and returns once it can serve (an instance of
-   * the class it is called on). INVALID_ARG for a model whose samples are not of a fixed shape.
+   * the class it is called on). INVALID_ARG for inputs it cannot batch, in config.json or in the
+   * ONNX file (checkBatchableInputs: a variable non-batch dim, a fixed batch dim past max_batch_size).
    */
   static async load<T extends ModelInstance>(
     this: new (
@@ -96,14 +97,8 @@ export class ModelInstance {
     version: number,
     options: ModelInstanceOptions = {},
   ): Promise<T> {
-    for (const spec of entry.config.inputs) {
-      if (spec.shape.slice(1).some((d) => d < 1)) {
-        throw new FoglineError(
-          'INVALID_ARG',
-          `model "${entry.name}": input "${spec.name}" has a variable non-batch dim [${spec.shape.join(',')}]; dynamic batching needs fixed sample shapes`,
-        );
-      }
-    }
+    const { name, config } = entry;
+    checkBatchableInputs(name, config.inputs, options.maxBatchSize ?? config.max_batch_size, 'config.json');
     const modelPath = entry.modelPath(version);
     const sizing = await chooseSizing(entry.config, version, modelPath, options);
     const batching = batchingSettings(entry.config, sizing.batching);
@@ -115,6 +110,12 @@ export class ModelInstance {
       oneByOne: options.oneByOne,
     });
     try {
+      // The ONNX file's own dims, which config.json may not have told (it is not read against it at load).
+      const declared = engine.inputNames.map((input, i) => ({
+        name: input,
+        shape: engine.inputDims[i] ?? [],
+      }));
+      checkBatchableInputs(name, declared, batching.maxBatchSize, modelPath);
       // Warm both ends by default, so neither the first lone request nor the first full batch pays
       // for allocation.
       for (const n of options.warmupBatchSizes ?? [1, batching.maxBatchSize]) {

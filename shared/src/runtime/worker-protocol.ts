@@ -32,7 +32,7 @@ export type TensorFeeds = Record<string, TensorValue>;
 export type TensorMap = Record<string, TensorValue>;
 
 export type WorkerReply =
-  | { type: 'ready'; inputNames: string[]; outputNames: string[] }
+  | { type: 'ready'; inputNames: string[]; outputNames: string[]; inputDims: number[][] }
   | { type: 'init-error'; message: string }
   | { type?: undefined; id: number; outputs: TensorMap; error?: undefined; inputs?: ArrayBuffer[] }
   | { type?: undefined; id: number; error: string; outputs?: undefined; inputs?: ArrayBuffer[] };

@@ -103,6 +103,9 @@ export async function handleInfer(req: RequestView, deps: CloudAppDeps): Promise
         }
       : { 'content-type': 'application/json' };
     let out = encoded.body;
+    // RFC 9110 §12.5.5: this answer's encoding depends on Accept-Encoding, so say so on every one,
+    // compressed or not, or a shared cache could hand a gzip body to a client that never asked.
+    headers.vary = 'Accept-Encoding';
     const coding = responseCoding(req.header('accept-encoding'));
     if (coding !== undefined) {
       out = await compressBody(out, coding);

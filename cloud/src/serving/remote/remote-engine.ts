@@ -119,6 +119,8 @@ export function createRemoteEngine(options: RemoteEngineOptions): InferenceEngin
     intraOpThreads: 0,
     inputNames: config.inputs.map((t) => t.name),
     outputNames: allOutputs,
+    // As the remote's metadata declares them (config.inputs was completed from it).
+    inputDims: config.inputs.map((t) => t.shape),
     get busy() {
       return busy;
     },

@@ -7,7 +7,7 @@
 import { resolveBackendHeaders } from '@fogline/shared';
 import type { ModelEntry } from '@fogline/shared/model-repository';
 import type { CallBreakerOptions } from '@fogline/shared/resilience';
-import { batchingSettings } from '@fogline/shared/runtime';
+import { batchingSettings, checkBatchableInputs } from '@fogline/shared/runtime';
 import { ModelInstance } from '../model-instance.ts';
 import type { ServingOptions } from '../serving-options.ts';
 import { createRemoteEngine } from './remote-engine.ts';
@@ -26,6 +26,9 @@ export function loadRemoteInstance(
   remote: RemoteServingOptions = {},
 ): ModelInstance {
   const backend = entry.config.backend!;
+  // The rule local models load by: the remote's batch dim open, its other dims fixed.
+  const { inputs, max_batch_size } = entry.config;
+  checkBatchableInputs(entry.name, inputs, max_batch_size, `the metadata of ${remoteName(backend)}`);
   const engine = createRemoteEngine({
     config: entry.config,
     backend,

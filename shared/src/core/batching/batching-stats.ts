@@ -1,6 +1,8 @@
 /**
  * Counters a DynamicBatcher keeps, shaped after Triton's statistics extension: executions, items,
- * queue and compute time, and per batch size how many batches ran and for how long.
+ * queue and compute time, and per batch size how many batches ran and for how long. As Triton's
+ * (model_statistics.proto), the executions, samples, queue and compute times are those of batches
+ * that succeeded; a failed batch counts its requests in `failure` only.
  */
 export interface BatchSizeStats {
   batchSize: number;
@@ -12,13 +14,13 @@ export interface BatchingSnapshot {
   /** Requests (items) answered successfully / with an error. */
   success: number;
   failure: number;
-  /** Batches handed to the runner (Triton `execution_count`). */
+  /** Batches run successfully (Triton `execution_count`). */
   executions: number;
-  /** Samples run (Triton `inference_count`). */
+  /** Samples run in them (Triton `inference_count`). */
   inferences: number;
   /** Items rejected because the queue was full. */
   rejected: number;
-  /** Summed time items waited in the queue / batches spent in the runner. */
+  /** Summed time the items of successful batches waited in the queue / those batches ran. */
   queueMs: number;
   computeMs: number;
   batches: BatchSizeStats[];
@@ -35,19 +37,25 @@ export class BatchingStats {
   private readonly bySize = new Map<number, BatchSizeStats>();
   private readonly listeners: ((samples: number, items: number, queueMs: number) => void)[] = [];
 
-  /** Called once per batch as it starts; `queueMs` is summed over its items. */
+  /** Called once per batch as it starts (its listeners); `queueMs` is summed over its items. */
   recordBatchStart(samples: number, items: number, queueMs: number): void {
-    this.executions++;
-    this.inferences += samples;
-    this.queueMs += queueMs;
     for (const l of this.listeners) l(samples, items, queueMs);
   }
 
-  /** `size` is the batch size in samples; `items` the requests in it. */
-  recordBatchEnd(size: number, items: number, computeMs: number, ok: boolean): void {
+  /**
+   * `size` is the batch size in samples; `items` the requests in it, which waited `queueMs` in all.
+   * Only a successful batch counts as an execution, with its samples and times (Triton).
+   */
+  recordBatchEnd(size: number, items: number, queueMs: number, computeMs: number, ok: boolean): void {
+    if (!ok) {
+      this.failure += items;
+      return;
+    }
+    this.success += items;
+    this.executions++;
+    this.inferences += size;
+    this.queueMs += queueMs;
     this.computeMs += computeMs;
-    if (ok) this.success += items;
-    else this.failure += items;
     const entry = this.bySize.get(size) ?? { batchSize: size, count: 0, computeMs: 0 };
     entry.count++;
     entry.computeMs += computeMs;

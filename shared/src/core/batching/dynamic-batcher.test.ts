@@ -196,7 +196,7 @@ describe('DynamicBatcher', () => {
     expect(batches.map((x) => x.items)).toEqual([[0, 1]]);
   });
 
-  it('counts batches in samples when items carry several (sizeOf)', () => {
+  it('counts batches in samples when items carry several (sizeOf)', async () => {
     const timer = new ManualTimer();
     const { batches, run } = heldRunner();
     const b = new DynamicBatcher({
@@ -212,6 +212,8 @@ describe('DynamicBatcher', () => {
     for (const x of [3, 3, 3]) void b.submit(x);
     expect(batches.map((x) => x.items)).toEqual([[3, 3]]);
     expect(b.queuedSampleCount).toBe(3);
+    batches[0]!.release();
+    await flush();
     expect(b.stats.snapshot()).toMatchObject({ executions: 1, inferences: 6 });
   });
 
@@ -238,7 +240,9 @@ describe('DynamicBatcher', () => {
     const next = b.submit(2);
     batches[1]!.release();
     expect(await next).toBe(20);
-    expect(b.stats.snapshot()).toMatchObject({ success: 1, failure: 1, executions: 2 });
+    // Triton: a failed batch counts its requests as failures only, not as an execution.
+    expect(b.stats.snapshot()).toMatchObject({ success: 1, failure: 1, executions: 1, inferences: 1 });
+    expect(b.stats.snapshot().batches).toEqual([{ batchSize: 1, count: 1, computeMs: 0 }]);
   });
 
   it('rejects a runner that answers the wrong number of results', async () => {

@@ -248,23 +248,24 @@ export class DynamicBatcher<TItem, TResult> {
             `batch runner returned ${out?.length} results for ${batch.length}`,
           );
           for (const p of batch) p.reject(err);
-        } else {
-          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(out[i] as TResult);
+          this.finishBatch(samples, batch.length, queueMs, startedAt, false);
+          return;
         }
-        this.finishBatch(samples, batch.length, startedAt, true);
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(out[i] as TResult);
+        this.finishBatch(samples, batch.length, queueMs, startedAt, true);
       },
       (err: unknown) => {
         for (const p of batch) p.reject(err);
-        this.finishBatch(samples, batch.length, startedAt, false);
+        this.finishBatch(samples, batch.length, queueMs, startedAt, false);
       },
     );
   }
 
-  private finishBatch(samples: number, items: number, startedAt: number, ok: boolean): void {
+  private finishBatch(samples: number, items: number, queueMs: number, startedAt: number, ok: boolean): void {
     this.running--;
     this.runningItems -= items;
     const ms = this.timer.now() - startedAt;
-    this.stats.recordBatchEnd(samples, items, ms, ok);
+    this.stats.recordBatchEnd(samples, items, queueMs, ms, ok);
     if (ok) this.fill?.noteBatch(samples, ms);
     this.dispatch();
     if (this.running === 0 && this.queue.length === 0 && this.idleWaiters.length > 0) {

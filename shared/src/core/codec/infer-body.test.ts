@@ -179,6 +179,19 @@ describe('encodeInferBody / decodeInferBody', () => {
     expect(big.byteOffset).toBe(0);
     expect(big.byteLength).toBe(big.buffer.byteLength);
     expect(big[8191]).toBe(8191);
+    // So it does when the body is a Node Buffer (an HTTP body), whose slice() is a view, not a copy.
+    const tensor: Tensor = {
+      name: 'x',
+      datatype: 'FP32',
+      shape: [8192],
+      data: new Float32Array(8192).fill(2),
+    };
+    const { body, headerLength } = encodeInferBody({}, [tensor]);
+    const buffer = Buffer.alloc(body.length + 1).subarray(1);
+    buffer.set(body);
+    const fromBuffer = findTensor(decodeInferBody(buffer, headerLength).tensors, 'x', 'FP32').data;
+    expect(fromBuffer.byteOffset % 4).toBe(0);
+    expect(fromBuffer[8191]).toBe(2);
   });
 
   it('keeps tensor parameters and handles scalars and empty tensors', () => {

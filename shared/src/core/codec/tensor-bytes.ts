@@ -143,7 +143,9 @@ let slabUsed = 0;
 
 function alignedCopy(bytes: Uint8Array): Uint8Array {
   const size = bytes.length;
-  if (size > SLAB_MAX_TENSOR_BYTES) return bytes.slice();
+  // A copy of its own: not `bytes.slice()`, which on a Node Buffer (an HTTP body) is a view at the
+  // same unaligned offset.
+  if (size > SLAB_MAX_TENSOR_BYTES) return new Uint8Array(bytes);
   if (slabUsed + size > slab.byteLength) {
     slab = new ArrayBuffer(SLAB_BYTES);
     slabUsed = 0;
