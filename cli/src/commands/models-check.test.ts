@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { RepositoryCheck } from '@fogline/shared/model-repository';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { encodeModel } from '@fogline/toolchain';
-import { flatClassifier } from '@fogline/toolchain/testing';
+import { flatClassifier, type TypedClassifier, typedRepository } from '@fogline/toolchain/testing';
 import { describe, expect, it } from 'vitest';
 import { runFogline as fogline } from '../testing/run-fogline.ts';
 
@@ -103,6 +103,34 @@ describe('fogline models check', () => {
       expect(out.stdout).toMatch(
         /digits-mid\/config\.json field "outputs" .*outputs\[0\]\.shape\[1\] is 10, the model's is 5 \(5 classes, labels has 10 names\)/,
       );
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses a batch dim fixed at 1 with max_batch_size past 1, as a load would (config and ONNX agree)',
+    async () => {
+      const fixedAtOne = (name: string, maxBatchSize: number): TypedClassifier => ({
+        name,
+        tier: 'cloud',
+        input: { name: 'pixels', datatype: 'FP32' },
+        output: { name: 'logits', datatype: 'FP32' },
+        sample: [2, 3],
+        classes: 3,
+        batch: 1,
+        extraConfig: {
+          max_batch_size: maxBatchSize,
+          inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 2, 3] }],
+          outputs: [{ name: 'logits', datatype: 'FP32', shape: [1, 3] }],
+        },
+      });
+      const dir = typedRepository([fixedAtOne('one-batched', 8), fixedAtOne('one-alone', 1)]);
+      const out = await fogline('models', 'check', '--models', dir);
+      expect(out.code).toBe(1);
+      expect(out.stdout).toContain(
+        `model "one-batched": input "pixels" has a batch dim fixed at 1 [1,2,3] (${join(dir, 'one-batched', '1', 'model.onnx')}) but max_batch_size is 8`,
+      );
+      expect(out.stdout).not.toContain('model "one-alone"');
     },
     CLI_TIMEOUT_MS,
   );

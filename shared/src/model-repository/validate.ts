@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { FoglineError } from '../core/errors.ts';
 import type { ModelConfig, TensorSpec } from '../core/model-config.ts';
 import { ORT_TYPE_OF } from '../core/tensor-values.ts';
+import { checkBatchableInputs } from '../runtime/batchable-inputs.ts';
 import type { ModelEntry } from './repository.ts';
 
 /** One way a config.json and its ONNX file disagree: the ONNX file, the config field, one line. */
@@ -14,7 +15,8 @@ export interface ModelFileProblem {
 /**
  * Opens the ONNX file and checks that config.json describes its real inputs and outputs
  * (names, element type, rank, fixed dims, quantization on integer tensors only, and says when
- * the labels no longer fit the model's class count). Throws the first mismatch, naming the file and the field; every problem
+ * the labels no longer fit the model's class count), and that its inputs can be batched up to
+ * max_batch_size (checkBatchableInputs, the rule a load applies). Throws the first mismatch, naming the file and the field; every problem
  * is in `details.problems`.
  */
 export async function validateModelFile(entry: ModelEntry, version = entry.latestVersion): Promise<void> {
@@ -52,6 +54,7 @@ export async function modelFileProblems(
         session.outputMetadata,
         entry.config,
       ),
+      ...batchProblems(entry, path, session.inputMetadata),
     ];
   } finally {
     await session.release();
@@ -111,4 +114,24 @@ function compare(
     });
   }
   return problems;
+}
+
+/** What a load would refuse in the ONNX file's own input dims (symbolic dims are open: -1). */
+function batchProblems(
+  entry: ModelEntry,
+  path: string,
+  inputs: readonly ort.InferenceSession.ValueMetadata[],
+): ModelFileProblem[] {
+  const declared = inputs.flatMap((m) =>
+    m.isTensor
+      ? [{ name: m.name, shape: m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1)) }]
+      : [],
+  );
+  try {
+    checkBatchableInputs(entry.name, declared, entry.config.max_batch_size, path);
+    return [];
+  } catch (err) {
+    if (!(err instanceof FoglineError)) throw err;
+    return [{ file: path, field: 'max_batch_size', message: `${entry.dir}/config.json: ${err.message}` }];
+  }
 }
