@@ -9,12 +9,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backupDataDir, restoreDataDir } from '@fogline/cloud';
-import { tempDir } from '@fogline/cloud/testing';
+import { backupDataDir, CloudServer, restoreDataDir } from '@fogline/cloud';
+import { makeModelRepo, tempDir } from '@fogline/cloud/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runFogline } from '../cli/src/testing/run-fogline.ts';
 
 const root = tempDir('restore-swap');
+const models = makeModelRepo(['digits-tiny']);
 /** chattr +i: whether it works here (a container may lack CAP_LINUX_IMMUTABLE), or why not. */
 let noChattr: string | undefined;
 try {
@@ -47,6 +48,7 @@ afterAll(() => {
   for (const path of pinned) execFileSync('chattr', ['-i', path], { stdio: 'ignore' });
   if (noMount === undefined) execFileSync('umount', ['-l', volume]);
   rmSync(root, { recursive: true, force: true });
+  rmSync(models, { recursive: true, force: true });
 });
 
 /** A `fogline backup` of a data dir whose admin token is `token`. */
@@ -93,6 +95,39 @@ describe('fogline restore --force swaps the data dir in by renames', { timeout: 
     expect(forced.stdout).toMatch(/^replaced the contents of .*killed\/data from /);
     expect(readFileSync(join(data, 'admin-token'), 'utf8')).toBe('fgladm_new\n');
     expect(readdirSync(parent)).toEqual(['data']); // the old one deleted once the new one is in
+  });
+
+  it('a cloud started on what such a kill left starts on the old data dir, put back, and says so', async () => {
+    const parent = join(root, 'killed-cloud');
+    mkdirSync(parent, { mode: 0o700 });
+    const data = join(parent, 'data');
+    previousDataDir(join(parent, '.data.old-20261207T081500000Z'));
+    const lines: string[] = [];
+    const cloud = new CloudServer(
+      {
+        httpPort: 0,
+        host: '127.0.0.1',
+        mqttPort: null,
+        dataDir: data,
+        modelsDir: models,
+        cloudModel: 'digits-tiny',
+      },
+      () => {},
+      (line) => lines.push(line),
+    );
+    try {
+      const ready = await cloud.start();
+      expect(ready.adminToken).toMatchObject({ token: 'fgladm_previous', created: false });
+    } finally {
+      await cloud.stop();
+    }
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^a restore into .*killed-cloud\/data was interrupted: its previous contents \(.*\) are back$/,
+      ),
+    );
+    expect(readFileSync(join(data, 'store', 'model.onnx'), 'utf8')).toBe('previous model');
+    expect(readdirSync(parent)).toEqual(['data']);
   });
 
   it.skipIf(noChattr !== undefined)(

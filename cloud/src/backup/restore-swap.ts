@@ -14,7 +14,7 @@
  *   meanwhile leaves the old data in that folder, which the next restore and the cloud name.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type DataDirOptions, PRIVATE_DIR_MODE, preparePrivateDir, syncPath } from '@fogline/shared/storage';
 
@@ -158,7 +158,8 @@ export async function prepareCloudDataDir(
   dir: string,
   options: DataDirOptions & { readonly warn: (line: string) => void },
 ): Promise<void> {
-  for (const line of await recoverInterruptedRestore(resolve(dir), false)) options.warn(line);
+  const real = await realpath(resolve(dir)).catch(() => resolve(dir)); // as the restore names it
+  for (const line of await recoverInterruptedRestore(real, false)) options.warn(line);
   await preparePrivateDir(dir, options);
 }
 
