@@ -56,7 +56,7 @@ function craftedArchive(name: string, entries: readonly Entry[], gzipLayers = 1)
   return file;
 }
 
-describe('fogline restore refuses an archive whose entries leave the data dir', () => {
+describe('fogline restore refuses an archive whose entries leave the data dir', { timeout: 120_000 }, () => {
   // Each case in its own folder: `outside` is where an escape would write, `data` the target.
   const place = (name: string) => {
     const dir = join(root, name);
@@ -122,7 +122,7 @@ describe('fogline restore refuses an archive whose entries leave the data dir', 
   });
 });
 
-describe('fogline restore refuses an archive that inflates past its limit', () => {
+describe('fogline restore refuses an archive that inflates past its limit', { timeout: 120_000 }, () => {
   const MiB = 2 ** 20;
   const token = { path: 'admin-token', body: 'fgladm_test\n' };
   // 8 MiB of zeros: a few KB once gzipped.

@@ -5,7 +5,7 @@
  * edge about everything. Test digit 393 is one the edge and cloud models disagree on (mid: 0,
  * large: 2); digit 0 one they agree on.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudServer } from '@fogline/cloud';
@@ -241,5 +241,34 @@ describe('late corrections', { timeout: 180_000 }, () => {
     expect(got).toEqual([]);
     expect(edge.agent.lateCorrectionCounts()).toMatchObject({ corrected: 0, agreed: 0, corrections: 0 });
     expect(dev.stats().corrections).toEqual({ emitted: 0, repeats: 0, refused: 0 });
+  });
+
+  it('an edge starts past a link planted in late-corrections/: skipped with a warning naming it, never read or deleted', async () => {
+    const cloud = await restartableCloud();
+    const dataDir = await edgeDir();
+    // A file elsewhere holding a degraded answer of a device the edge never saw: the link would feed it.
+    const victim = join(await edgeDir(), 'victim');
+    const line = { k: 'a', id: 'planted', device: 'dev-x', time: Date.now(), request: 'AA==', answer: {} };
+    await writeFile(victim, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+    await mkdir(join(dataDir, 'late-corrections'), { mode: 0o700 });
+    const link = join(dataDir, 'late-corrections', '000000000001.log');
+    await symlink(victim, link);
+    const warnings: string[] = [];
+    const edge = await startTestAgent({
+      devices: [device],
+      dataDir,
+      cloudUrl: cloud.url,
+      deviceListPollMs: 0,
+      ...ESCALATE_ALL,
+      logger: { info: () => {}, warn: (message) => warnings.push(message) },
+    });
+    cleanups.push(() => edge.stop());
+    expect(warnings).toContainEqual(expect.stringMatching(/000000000001\.log is a symbolic link.*skipped/));
+    expect(edge.agent.lateCorrectionCounts()).toMatchObject({ pending: 0 });
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readFile(victim, 'utf8')).toBe(`${JSON.stringify(line)}\n`);
+    // And it serves: a device asks it and gets the cloud's answer.
+    const { dev } = await openDevice(edge);
+    expect(await dev.infer(image(AGREE), { deadlineMs: 5000 })).toMatchObject({ tier: 'cloud' });
   });
 });

@@ -13,7 +13,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { FoglineError } from '@fogline/shared';
-import { preparePrivateDir } from '@fogline/shared/storage';
 import { ServerTls } from '@fogline/shared/tls';
 import type { Hono } from 'hono';
 import { AuditDriftCheck } from './audits/audit-drift-check.ts';
@@ -21,6 +20,7 @@ import { AuditIntake, type AuditIntakeCounts } from './audits/audit-intake.ts';
 import { ensureAdminToken } from './auth/admin-token.ts';
 import { type AuthGate, authGate } from './auth/auth-gate.ts';
 import { apiKeyInferenceGuard, openInferenceGuard } from './auth/inference-guard.ts';
+import { prepareCloudDataDir } from './backup/restore-swap.ts';
 import { type CloudOptions, resolveCloudOptions } from './cloud-options.ts';
 import type { CloudReady } from './cloud-ready.ts';
 import { brokerCluster } from './cluster/broker-cluster.ts';
@@ -179,7 +179,7 @@ export class CloudServer {
         gate: (req) => this.authGate?.(req),
         direct: inferDirect(() => this.appDeps),
       });
-      await preparePrivateDir(o.dataDir, { insecure: o.insecureDataDir });
+      await prepareCloudDataDir(o.dataDir, { insecure: o.insecureDataDir, warn: this.info });
       const adminToken = await ensureAdminToken(o.dataDir);
       this.store = await openStore({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
       const { redisUrl, redisKeyPrefix: keyPrefix } = o;

@@ -42,12 +42,16 @@ afterEach(async () => {
   opened = [];
 });
 
-async function openStore(dir: string, o: { now: () => number; maxBytes?: number; ttlMs?: number }) {
+async function openStore(
+  dir: string,
+  o: { now: () => number; maxBytes?: number; ttlMs?: number; warn?: (message: string) => void },
+) {
   const store = await LateCorrectionStore.open({
     dir: join(dir, 'late-corrections'),
     maxBytes: o.maxBytes ?? 1024 * 1024,
     ttlMs: o.ttlMs ?? 60_000,
     now: o.now,
+    ...(o.warn && { warn: o.warn }),
   });
   opened.push(store);
   return store;
@@ -167,24 +171,28 @@ describe('late-correction store: never through a link', () => {
     return { path: join(place, 'victim'), text };
   }
 
-  it('refuses a segment that is a link, or not a file, at open (INVALID_ARG naming it), reading nothing through it', async () => {
+  it('skips a segment that is a link, or not a file, at open (a warning naming it), reading nothing through it and deleting nothing', async () => {
     const target = await victim();
     const dir = await makeDataDir();
     const storeDir = join(dir, 'late-corrections');
     await mkdir(storeDir, { mode: 0o700 });
     await symlink(target.path, join(storeDir, '000000000001.log'));
-    await expect(openStore(dir, { now: () => 1_000_000 })).rejects.toMatchObject({
-      code: 'INVALID_ARG',
-      message: expect.stringMatching(/000000000001\.log is a symbolic link, not a segment the edge wrote/),
-    });
+    await mkdir(join(storeDir, '000000000002.log'), { mode: 0o700 });
+    const warnings: string[] = [];
+    const store = await openStore(dir, { now: () => 1_000_000, warn: (m) => warnings.push(m) });
+    expect(warnings).toEqual([
+      expect.stringMatching(/000000000001\.log is a symbolic link, not a segment the edge wrote: skipped/),
+      expect.stringMatching(/000000000002\.log is not a file, not a segment the edge wrote: skipped/),
+    ]);
+    expect(store.waiting(10)).toEqual([]);
     expect(await readFile(target.path, 'utf8')).toBe(target.text);
-
-    const other = await makeDataDir();
-    await mkdir(join(other, 'late-corrections', '000000000001.log'), { recursive: true, mode: 0o700 });
-    await expect(openStore(other, { now: () => 1_000_000 })).rejects.toMatchObject({
-      code: 'INVALID_ARG',
-      message: expect.stringMatching(/000000000001\.log is not a file, not a segment the edge wrote/),
-    });
+    // Both left where they are; the next record goes to a segment after them.
+    expect(await store.add(degraded(1, 999_500))).toBe(true);
+    expect((await readdir(storeDir)).sort()).toEqual([
+      '000000000001.log',
+      '000000000002.log',
+      '000000000003.log',
+    ]);
   });
 
   it('does not write through a link planted where the next segment goes; the next record goes to a new one', async () => {

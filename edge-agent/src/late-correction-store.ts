@@ -14,8 +14,9 @@
  * `maxBytes` (the oldest segment is dropped, its records with it, when a new record would not fit).
  * A torn last line (a crash mid-write) is skipped on replay. Segments are opened without following a
  * link (new ones created with O_EXCL; @fogline/shared/storage own-file.ts): a link or anything but a
- * file in place of one is refused at open (INVALID_ARG naming it), one planted where the next segment
- * goes fails that write; nothing is read or written through it.
+ * file in place of one is skipped at open with a warning naming it (the edge starts; it is left
+ * where it is), one planted where the next segment goes fails that write; nothing is read or written
+ * through it.
  */
 import { type FileHandle, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ import {
   APPEND_NEW_FILE,
   mkdirPrivate,
   type NotOwnFile,
+  type OwnFileText,
   PRIVATE_FILE_MODE,
   readOwnFile,
 } from '@fogline/shared/storage';
@@ -311,7 +313,9 @@ export class LateCorrectionStore {
       const seq = Number(name.slice(0, 12));
       this.#nextSeq = Math.max(this.#nextSeq, seq + 1);
       const file = join(this.#o.dir, name);
-      const { text, bytes } = await readOwnFile(file, (what, cause) => notASegment(file, what, cause));
+      const read = await readSegment(file, this.#o.warn);
+      if (read === undefined) continue;
+      const { text, bytes } = read;
       const segment: Segment = { seq, file, bytes, live: 0 };
       this.#segments.push(segment);
       for (const line of text.split('\n')) {
@@ -354,10 +358,22 @@ export class LateCorrectionStore {
   }
 }
 
-function notASegment(file: string, what: NotOwnFile, cause?: unknown): FoglineError {
-  return new FoglineError(
-    'INVALID_ARG',
-    `late corrections file ${file} is ${what}, not a segment the edge wrote: remove it (late-corrections/ holds the store's own files only)`,
-    { details: { file }, ...(cause !== undefined && { cause }) },
-  );
+/**
+ * A segment's text; undefined for a link or anything but a file in its place (planted, or left by
+ * hand), which is skipped with a warning naming it: never read through, never deleted (not ours).
+ */
+async function readSegment(file: string, warn?: (message: string) => void): Promise<OwnFileText | undefined> {
+  let refused: NotOwnFile | undefined;
+  try {
+    return await readOwnFile(file, (what, cause) => {
+      refused = what;
+      return new FoglineError('INVALID_ARG', `${file} is ${what}`, { cause });
+    });
+  } catch (err) {
+    if (refused === undefined) throw err;
+    warn?.(
+      `late corrections: ${file} is ${refused}, not a segment the edge wrote: skipped, not read (late-corrections/ holds the store's own files only: remove it)`,
+    );
+    return undefined;
+  }
 }

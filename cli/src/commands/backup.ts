@@ -39,6 +39,7 @@ export function registerBackup(program: Command): void {
     .action(async (flags: { in: string; dataDir: string; force?: boolean; maxExpandedMb?: number }) => {
       const result = await restoreDataDir(flags.in, flags.dataDir, {
         force: flags.force === true,
+        warn: (line) => process.stderr.write(`fogline: ${line}\n`),
         ...(flags.maxExpandedMb !== undefined && { maxExpandedBytes: flags.maxExpandedMb * MiB }),
       });
       const how = result.replaced ? 'replaced the contents of' : 'restored into';

@@ -9,25 +9,28 @@
  * database is open or was not closed) is refused rather than copied mid-write.
  * Private like the data dir (docs/security.md "Data directory"): the archive is written 0600, and a
  * restore leaves directories 0700 and files 0600 whatever the archive or the umask say. A restore
- * extracts into a staging folder inside the target first, so a bad archive changes nothing; it
- * refuses a non-empty target unless `force`, and a target a cloud runs on always. An archive with an
- * entry that would land outside the data dir (absolute, `..`) or a link is refused whole (tar slip),
- * and so is one that inflates past `maxExpandedBytes` (`expansion-cap.ts`), found while extracting.
- * A disk that fills up (or a quota reached) while extracting is said as such (RESOURCE_EXHAUSTED),
- * not taken for a bad archive; the staging folder goes with it.
+ * extracts into a staging folder first (beside the target, or inside it: `restore-swap.ts`), fsyncs
+ * it, and only then swaps it in by renames, so a bad archive, a failure or a kill never leaves the
+ * target without its old contents or the new ones; it refuses a non-empty target unless `force`, and
+ * a target a cloud runs on always. An archive with an entry that would land outside the data dir
+ * (absolute, `..`) or a link is refused whole (tar slip), and so is one that inflates past
+ * `maxExpandedBytes` (`expansion-cap.ts`), found while extracting. A disk that fills up (or a quota
+ * reached), at any step of a backup or a restore, is said as such (RESOURCE_EXHAUSTED,
+ * `diskFullError`), not taken for a bad archive; the staging folder goes with it.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, Stats } from 'node:fs';
-import { chmod, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { FoglineError, optionChecker, positiveInt } from '@fogline/shared';
 import {
+  diskFullError,
   mkdirPrivate,
-  PRIVATE_DIR_MODE,
   PRIVATE_FILE_MODE,
   pathEscapeOf,
+  syncTree,
   tightenTree,
 } from '@fogline/shared/storage';
 import { create as createTar, extract as extractTar } from 'tar';
@@ -41,10 +44,16 @@ import {
   ExpansionCapExceeded,
   shownMiB,
 } from './expansion-cap.ts';
+import {
+  isRestoreFolder,
+  makeStaging,
+  recoverInterruptedRestore,
+  type Staging,
+  swapIn,
+} from './restore-swap.ts';
 
 /** Left out of a backup: the running cloud's address (stale once it stops) and unfinished uploads. */
 const NOT_BACKED_UP = new Set([CLOUD_STATE_FILE, join('store', 'incoming')]);
-const STAGING_PREFIX = '.fogline-restore-';
 
 export interface BackupResult {
   /** The archive written. */
@@ -62,6 +71,11 @@ export interface RestoreOptions {
    * and nothing is restored. Default `defaultMaxExpandedBytes`: 32× the archive's size, at least 1 GiB.
    */
   readonly maxExpandedBytes?: number;
+  /**
+   * Told, one line each, what an earlier interrupted restore left and where (`restore-swap.ts`), and
+   * old contents that could not be deleted once the new ones were in. Default: not told.
+   */
+  readonly warn?: (line: string) => void;
 }
 
 export interface RestoreResult {
@@ -117,9 +131,13 @@ export async function backupDataDir(dataDir: string, outFile: string): Promise<B
     await rename(tmp, out);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw new FoglineError('INTERNAL', `backing up ${dir} to ${out} failed: ${(err as Error).message}`, {
-      cause: err,
-    });
+    const tail = ` while backing up to ${out}; no backup was written; free space on it and back up again`;
+    throw (
+      diskFullError(err, dirname(out), tail, { file: out }) ??
+      new FoglineError('INTERNAL', `backing up ${dir} to ${out} failed: ${(err as Error).message}`, {
+        cause: err,
+      })
+    );
   }
   return { file: out, bytes: (await stat(out)).size, entries: count };
 }
@@ -134,86 +152,120 @@ export async function restoreDataDir(
   options: RestoreOptions = {},
 ): Promise<RestoreResult> {
   const archive = resolve(inFile);
-  const dir = resolve(dataDir);
+  // A link to the data dir: the directory it points to is the one replaced, never the link.
+  const dir = await realpath(resolve(dataDir)).catch(() => resolve(dataDir));
   if (options.maxExpandedBytes !== undefined) {
     optionChecker('restore options')('maxExpandedBytes', options.maxExpandedBytes, positiveInt);
   }
   const archiveStat = await stat(archive).catch(() => undefined);
   if (!archiveStat?.isFile()) throw new FoglineError('NOT_FOUND', `no backup file at ${archive}`);
   const maxExpandedBytes = options.maxExpandedBytes ?? defaultMaxExpandedBytes(archiveStat.size);
-  await mkdirPrivate(dir);
-  const existing = (await readdir(dir)).filter((name) => !name.startsWith(STAGING_PREFIX));
-  if (existing.length > 0) {
-    await refuseWhileRunning(dir, 'restore into it');
-    if (options.force !== true) {
-      throw new FoglineError(
-        'ALREADY_EXISTS',
-        `${dir} is not empty (${existing.length} entries); pass --force to replace its contents`,
-      );
+  let staging: Staging | undefined;
+  try {
+    const warn = options.warn ?? (() => {});
+    for (const line of await recoverInterruptedRestore(dir, true)) warn(line);
+    await mkdirPrivate(dir);
+    const existing = (await readdir(dir)).filter((name) => !isRestoreFolder(name));
+    if (existing.length > 0) {
+      await refuseWhileRunning(dir, 'restore into it');
+      if (options.force !== true) {
+        throw new FoglineError(
+          'ALREADY_EXISTS',
+          `${dir} is not empty (${existing.length} entries); pass --force to replace its contents`,
+        );
+      }
     }
+    staging = await makeStaging(dir);
+    const entries = await extractInto(archive, staging.path, dir, maxExpandedBytes, options);
+    await tightenTree(staging.path);
+    await syncTree(staging.path);
+    for (const line of await swapIn(staging, dir, existing)) warn(line);
+    staging = undefined; // it is the data dir now
+    return { dataDir: dir, entries, replaced: existing.length > 0 };
+  } catch (err) {
+    if (err instanceof FoglineError) throw err;
+    const then = 'nothing was restored, the data dir is as it was';
+    throw (
+      diskFullError(err, dir, ` while restoring ${archive}; ${then}; free space on it and restore again`, {
+        file: archive,
+      }) ??
+      new FoglineError(
+        'INTERNAL',
+        `restoring ${archive} into ${dir} failed: ${(err as Error).message}; ${then}`,
+        {
+          cause: err,
+        },
+      )
+    );
+  } finally {
+    if (staging !== undefined) await rm(staging.path, { recursive: true, force: true });
   }
-  // Staged inside the target: same file system for the renames below, even when dir is a mount point.
-  const staging = join(dir, `${STAGING_PREFIX}${randomBytes(4).toString('hex')}`);
-  await mkdirPrivate(staging);
+}
+
+/** Extracts the backup `archive` into the empty folder `into`; the entries it holds. */
+async function extractInto(
+  archive: string,
+  into: string,
+  dir: string,
+  maxExpandedBytes: number,
+  options: RestoreOptions,
+): Promise<number> {
   let count = 0;
   /** The first entry refused (tar slip: docs/security.md "Paths from outside"); nothing is restored. */
   let refused: { path: string; why: string } | undefined;
+  const cap = new ExpansionCap(maxExpandedBytes);
+  const unpack = extractTar({
+    cwd: into,
+    // Any warning (an entry tar would strip or skip) fails the restore; never preservePaths.
+    strict: true,
+    // The tar inside the gzip is plain: tar would open a second compressed layer by itself, past
+    // the count above, so such a layer may not inflate at all (and zstd or brotli not be tried).
+    maxDecompressionRatio: 1,
+    zstd: false,
+    brotli: false,
+    filter: (path, entry) => {
+      const why = entryRefusal(path, 'type' in entry ? entry.type : '');
+      if (why !== undefined) refused ??= { path, why };
+      if (refused !== undefined) return false; // this entry, and all after the first refused
+      count += 1;
+      return true;
+    },
+  });
+  const unpacked = new Promise<void>((done, fail) => {
+    unpack.on('close', done);
+    unpack.on('error', fail);
+  });
+  const source = createReadStream(archive);
+  cap.pipe(unpack);
   try {
-    const cap = new ExpansionCap(maxExpandedBytes);
-    const unpack = extractTar({
-      cwd: staging,
-      // Any warning (an entry tar would strip or skip) fails the restore; never preservePaths.
-      strict: true,
-      // The tar inside the gzip is plain: tar would open a second compressed layer by itself, past
-      // the count above, so such a layer may not inflate at all (and zstd or brotli not be tried).
-      maxDecompressionRatio: 1,
-      zstd: false,
-      brotli: false,
-      filter: (path, entry) => {
-        const why = entryRefusal(path, 'type' in entry ? entry.type : '');
-        if (why !== undefined) refused ??= { path, why };
-        if (refused !== undefined) return false; // this entry, and all after the first refused
-        count += 1;
-        return true;
-      },
-    });
-    const unpacked = new Promise<void>((done, fail) => {
-      unpack.on('close', done);
-      unpack.on('error', fail);
-    });
-    const source = createReadStream(archive);
-    cap.pipe(unpack);
-    try {
-      await Promise.all([pipeline(source, createGunzip(), cap), unpacked]);
-    } catch (cause) {
-      unpack.abort(cause as Error); // stops writing: nothing more lands in the staging folder
-      source.destroy(); // and stops reading, when tar refused first
-      if (cause instanceof ExpansionCapExceeded) throw expansionRefusal(archive, cause.maxBytes, options);
-      const full = diskFull(cause);
-      if (full !== undefined) throw diskFullRefusal(archive, dir, full, cap.bytes, cause);
-      throw new FoglineError('INVALID_ARG', `${archive} is not a readable .tar.gz backup`, { cause });
-    }
-    if (refused !== undefined) {
-      throw new FoglineError(
-        'INVALID_ARG',
-        `${archive} is not a fogline data-dir backup: its entry ${JSON.stringify(refused.path)} ${refused.why}; nothing was restored`,
-        { details: { file: archive, entry: refused.path } },
-      );
-    }
-    if (!(await holdsCloudData(staging))) {
-      throw new FoglineError(
-        'INVALID_ARG',
-        `${archive} is not a fogline data-dir backup (no ${ADMIN_TOKEN_FILE} in it)`,
-      );
-    }
-    await tightenTree(staging);
-    for (const name of existing) await rm(join(dir, name), { recursive: true, force: true });
-    for (const name of await readdir(staging)) await rename(join(staging, name), join(dir, name));
-  } finally {
-    await rm(staging, { recursive: true, force: true });
+    await Promise.all([pipeline(source, createGunzip(), cap), unpacked]);
+  } catch (cause) {
+    unpack.abort(cause as Error); // stops writing: nothing more lands in the staging folder
+    source.destroy(); // and stops reading, when tar refused first
+    if (cause instanceof ExpansionCapExceeded) throw expansionRefusal(archive, cause.maxBytes, options);
+    const inflated = `after ${shownMiB(cap.bytes)} of ${archive} had been inflated`;
+    const full = diskFullError(
+      cause,
+      dir,
+      ` ${inflated}; nothing was restored, the data dir is as it was; free space on it and restore again`,
+      { file: archive, inflatedBytes: cap.bytes },
+    );
+    throw full ?? new FoglineError('INVALID_ARG', `${archive} is not a readable .tar.gz backup`, { cause });
   }
-  await chmod(dir, PRIVATE_DIR_MODE);
-  return { dataDir: dir, entries: count, replaced: existing.length > 0 };
+  if (refused !== undefined) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${archive} is not a fogline data-dir backup: its entry ${JSON.stringify(refused.path)} ${refused.why}; nothing was restored`,
+      { details: { file: archive, entry: refused.path } },
+    );
+  }
+  if (!(await holdsCloudData(into))) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${archive} is not a fogline data-dir backup (no ${ADMIN_TOKEN_FILE} in it)`,
+    );
+  }
+  return count;
 }
 
 /** PAYLOAD_TOO_LARGE naming the limit, where it came from, and the flag that raises it. */
@@ -226,33 +278,6 @@ function expansionRefusal(archive: string, maxBytes: number, options: RestoreOpt
     'PAYLOAD_TOO_LARGE',
     `${archive} inflates past ${shownMiB(maxBytes)} (${why}); nothing was restored; pass --max-expanded-mb <MiB> to allow more`,
     { details: { file: archive, maxExpandedBytes: maxBytes } },
-  );
-}
-
-/** The file system errors that mean "no room": what each is, in words. */
-const NO_ROOM: Readonly<Record<string, string>> = {
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-};
-
-/** The errno of `err` when it says the disk (or the user's quota) is full. */
-function diskFull(err: unknown): string | undefined {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code !== undefined && Object.hasOwn(NO_ROOM, code) ? code : undefined;
-}
-
-/** RESOURCE_EXHAUSTED naming the data dir's disk and how far the archive got; nothing restored. */
-function diskFullRefusal(
-  archive: string,
-  dir: string,
-  errno: string,
-  inflated: number,
-  cause: unknown,
-): FoglineError {
-  return new FoglineError(
-    'RESOURCE_EXHAUSTED',
-    `the disk of ${dir} is full (${errno}: ${NO_ROOM[errno]}) after ${shownMiB(inflated)} of ${archive} had been inflated; nothing was restored, the data dir is as it was; free space on it and restore again`,
-    { details: { dir, file: archive, errno, inflatedBytes: inflated }, cause },
   );
 }
 

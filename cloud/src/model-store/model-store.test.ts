@@ -5,8 +5,9 @@
  * a config that does not describe the model, a version that cannot replace the last one and a file
  * past the size limit (nothing stored), and serves the bytes to an edge (ETag, Range, 304).
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +176,31 @@ describe('model store', () => {
     if (response instanceof Response) expect(response.status).toBe(413);
     expect(await cloud.admin.modelVersions('big')).toEqual([]);
     expect(storeFiles().filter((f) => f.startsWith('incoming/'))).toEqual([]);
+  }, 60_000);
+
+  it('an upload that fills the disk is RESOURCE_EXHAUSTED naming it (503), not a bad upload; nothing stored', async () => {
+    // A real 64 KiB tmpfs where uploads land: the 108 KiB model does not fit. Mounting needs root.
+    const incoming = join(cloud.dataDir, 'store', 'incoming');
+    mkdirSync(incoming, { recursive: true, mode: 0o700 });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', incoming], {
+        stdio: 'pipe',
+      });
+    } catch (err) {
+      console.warn(
+        `skipped: mount -t tmpfs is not permitted here (${(err as Error).message.split('\n')[0]})`,
+      );
+      return;
+    }
+    try {
+      const config = { ...configOf('digits-mid-int8'), name: 'no-room' };
+      const file = modelFile('digits-mid-int8');
+      expect(await refused({ name: 'no-room', file, config })).toMatch(
+        /^UNAVAILABLE: the disk of .*store\/incoming is full \(ENOSPC: no space left on device\) while receiving a model upload; nothing was stored; free space on it and push again$/,
+      );
+    } finally {
+      execFileSync('umount', ['-l', incoming]);
+    }
   }, 60_000);
 
   it('serves a stored file to an edge with its token: ETag = sha256, Range, If-Range, 416, 304; refuses no credential', async () => {

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FoglineError, type ModelConfig, parseModelConfig } from '@fogline/shared';
+import { diskFullError } from '@fogline/shared/storage';
 import type { ModelVersionRecord, ModelVersionRepository } from '../store/index.ts';
 import { checkName, checkVersion } from '../store/validation.ts';
 import { checkUpload } from './check-upload.ts';
@@ -194,9 +195,14 @@ export class ModelStore {
       body.pause();
       await rm(path, { force: true });
       if (err instanceof FoglineError) throw err;
-      throw new FoglineError('INVALID_ARG', `model upload could not be read: ${(err as Error).message}`, {
-        cause: err,
-      });
+      // The cloud's own disk, not the client's upload: 503, and the operator is told which disk.
+      const tail = ' while receiving a model upload; nothing was stored; free space on it and push again';
+      throw (
+        diskFullError(err, dir, tail) ??
+        new FoglineError('INVALID_ARG', `model upload could not be read: ${(err as Error).message}`, {
+          cause: err,
+        })
+      );
     }
     if (bytes === 0) {
       await rm(path, { force: true });

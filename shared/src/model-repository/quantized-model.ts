@@ -4,11 +4,13 @@
  * prefers when its tier has several models.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FoglineError } from '../core/errors.ts';
 import { parseModelConfig } from '../core/model-config.ts';
 import { checkName } from '../core/names.ts';
+import { replaceFile } from '../storage/atomic-file.ts';
+import { diskFullError } from '../storage/disk-full.ts';
 import { loadModelEntry, type ModelEntry } from './repository.ts';
 import { validateModelFile } from './validate.ts';
 
@@ -58,13 +60,36 @@ export async function writeQuantizedModel(
     };
     parseModelConfig(config, configFile, target.name);
     await mkdir(target.dir, { recursive: true });
-    await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    await replaceFile(configFile, `${JSON.stringify(config, null, 2)}\n`).catch(refuseWrite(target));
   }
-  await mkdir(dirname(target.modelPath), { recursive: true });
-  await writeFile(target.modelPath, bytes);
+  const versionDir = dirname(target.modelPath);
+  await mkdir(versionDir, { recursive: true })
+    .then(() => replaceFile(target.modelPath, bytes))
+    .catch(async (err: unknown) => {
+      // Never a half-written file as the repository's newest version, nor a new model with no file.
+      await rm(versionDir, { recursive: true, force: true });
+      if (!target.keepsConfig) {
+        await rm(configFile, { force: true });
+        await rmdir(target.dir).catch(() => {}); // when nothing else is in it
+      }
+      refuseWrite(target)(err);
+    });
   const entry = await loadModelEntry(dirname(target.dir), target.name);
   await validateModelFile(entry, target.version);
   return entry;
+}
+
+/** A full disk said as such (RESOURCE_EXHAUSTED naming it); any other error as it is. */
+function refuseWrite(target: QuantizedModelTarget): (err: unknown) => never {
+  return (err) => {
+    throw (
+      diskFullError(
+        err,
+        target.dir,
+        ` while writing ${target.name} v${target.version}; nothing of it was left`,
+      ) ?? err
+    );
+  };
 }
 
 async function sourceModel(input: string): Promise<ModelEntry> {

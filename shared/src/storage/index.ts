@@ -3,7 +3,9 @@
  * own files never opened through a link), and model files downloaded so that a broken download
  * resumes, and the one check that a path from outside stays under its directory.
  */
+export { type ReplaceFileOptions, replaceFile, syncPath } from './atomic-file.ts';
 export { pathEscapeOf } from './contained-path.ts';
+export { diskFullErrno, diskFullError } from './disk-full.ts';
 export { fileSha256 } from './file-sha256.ts';
 export {
   APPEND_NEW_FILE,
@@ -22,6 +24,7 @@ export {
   PRIVATE_FILE_MODE,
   preparePrivateDir,
   readPrivateJson,
+  syncTree,
   tightenTree,
   writePrivateFile,
 } from './private-dir.ts';

@@ -5,9 +5,10 @@
  * `--insecure-data-dir`.
  */
 import type { Stats } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FoglineError } from '../core/errors.ts';
+import { replaceFile, syncPath } from './atomic-file.ts';
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -81,22 +82,7 @@ export async function mkdirPrivate(dir: string): Promise<void> {
  * mode 0600: a crash leaves the old or the new content, and no moment exists where others can read it.
  */
 export async function writePrivateFile(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
-  try {
-    const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
-    try {
-      // open()'s mode only applies to a new file, and the umask applies to it: make it exact.
-      await handle.chmod(PRIVATE_FILE_MODE);
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await replaceFile(file, data, { mode: PRIVATE_FILE_MODE });
 }
 
 /**
@@ -124,6 +110,19 @@ export async function tightenTree(dir: string): Promise<void> {
     if (entry.isDirectory()) await tightenTree(path);
     else if (entry.isFile()) await chmod(path, PRIVATE_FILE_MODE).catch(ignoreVanished);
   }
+}
+
+/**
+ * fsyncs every file and directory under `dir`, and `dir`: before a rename makes them the real thing,
+ * so that a crash after it cannot leave empty or torn files behind the new name.
+ */
+export async function syncTree(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await syncTree(path);
+    else if (entry.isFile()) await syncPath(path);
+  }
+  await syncPath(dir);
 }
 
 /** A file removed between readdir and chmod (a WAL segment recycled) needs nothing more. */

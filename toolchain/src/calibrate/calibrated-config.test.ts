@@ -1,9 +1,11 @@
 /** What calibration writes into a config.json: routing and the drift reference, nothing else touched. */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseModelConfig, psi } from '@fogline/shared';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { writeCalibratedConfig } from './calibrated-config.ts';
 import { driftReferenceOf } from './drift-reference.ts';
 
@@ -43,4 +45,44 @@ describe('drift reference', () => {
     expect(config.routing).toEqual({ score: 'margin', threshold: 1.01 });
     expect(config.description).toBe('kept');
   });
+});
+
+/** A real 64 KiB tmpfs, so that a write finds a real full disk; or why there is none (needs root). */
+function smallDisk(): { dir: string; unmount: () => void } | string {
+  const dir = mkdtempSync(join(tmpdir(), 'fogline-calibrated-disk-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    return `mount -t tmpfs is not permitted here (${(err as Error).message.split('\n')[0]})`;
+  }
+  return { dir, unmount: () => execFileSync('umount', ['-l', dir]) };
+}
+
+describe('a config.json on a full disk', () => {
+  const disk = smallDisk();
+  afterAll(() => (typeof disk === 'string' ? undefined : disk.unmount()));
+
+  it.skipIf(typeof disk === 'string')(
+    `is left as it was, the disk named (RESOURCE_EXHAUSTED)${typeof disk === 'string' ? ` (skipped: ${disk})` : ''}`,
+    async () => {
+      if (typeof disk === 'string') return;
+      const file = join(disk.dir, 'config.json');
+      // One page of config now; with the drift reference it takes two, which the full disk lacks.
+      const before = JSON.stringify({ ...CONFIG, description: 'x'.repeat(3500) });
+      await writeFile(file, before);
+      const filler = join(disk.dir, 'filler');
+      await writeFile(filler, Buffer.alloc(128 * 1024)).catch(() => {}); // fills the disk up
+      const drift = driftReferenceOf(margins, 'margin', { name: 'm', version: 1 });
+      await expect(
+        writeCalibratedConfig(file, { routing: { score: 'margin', threshold: 0.4 }, drift }),
+      ).rejects.toMatchObject({
+        code: 'RESOURCE_EXHAUSTED',
+        message: expect.stringMatching(
+          /is full \(ENOSPC: no space left on device\) while writing .*config\.json; it is as it was$/,
+        ),
+      });
+      expect(await readFile(file, 'utf8')).toBe(before);
+      expect((await readdir(disk.dir)).sort()).toEqual(['config.json', 'filler']);
+    },
+  );
 });

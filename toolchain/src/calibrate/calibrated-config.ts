@@ -1,15 +1,18 @@
 /**
  * Writes what calibration fitted into a model's config.json: the stage's `routing` policy ({ score,
  * threshold }; the model answers locally when score ≥ threshold) and, when given, the `drift`
- * reference (the device's calibration score histogram), leaving every other field as it was.
+ * reference (the device's calibration score histogram), leaving every other field as it was. The
+ * file is replaced atomically (@fogline/shared/storage `replaceFile`), keeping its mode.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   ALWAYS_ESCALATE_THRESHOLD,
   type DriftReference,
   FoglineError,
   type ResolvedPolicy,
 } from '@fogline/shared';
+import { diskFullError, replaceFile } from '@fogline/shared/storage';
 
 /** The policy as config.json holds it: an infinite threshold becomes ALWAYS_ESCALATE_THRESHOLD. */
 export function routingOf(policy: ResolvedPolicy): ResolvedPolicy {
@@ -42,5 +45,8 @@ export async function writeCalibratedConfig(configFile: string, fields: Calibrat
     config.routing = { ...previous, ...routingOf(fields.routing) };
   }
   if (fields.drift) config.drift = fields.drift;
-  await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  // Replaced whole (temp file, fsync, rename): a full disk or a kill never leaves a torn config.
+  await replaceFile(configFile, `${JSON.stringify(config, null, 2)}\n`).catch((err: unknown) => {
+    throw diskFullError(err, dirname(configFile), ` while writing ${configFile}; it is as it was`) ?? err;
+  });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DriftReference } from '../field/drift-reference.ts';
+import { isModelLabel } from '../names.ts';
 import { driftModelOf, histogramReportBody, readHistogramReport } from './histogram-report.ts';
 
 const reference: DriftReference = {
@@ -44,6 +45,26 @@ describe('histogram report body', () => {
       expect(readHistogramReport(bad, reference)).toMatchObject({ ok: false, code: 'malformed' });
     }
     expect(() => histogramReportBody({ ...good, counts: [1, 2] })).toThrow(/counts/);
+  });
+
+  it('reads "model" by the shared label rule (isModelLabel): what it refuses is refused here too', () => {
+    // A path, a hidden name, a wildcard, a non-ASCII name: not labels anywhere else in fogline.
+    for (const model of [
+      '../etc:1',
+      '.hidden:1',
+      'digits/tiny:1',
+      'digits+tiny:1',
+      'digïts:1',
+      'digits-tiny:1/2',
+    ]) {
+      expect(isModelLabel(model)).toBe(false);
+      expect(readHistogramReport({ ...good, model })).toMatchObject({
+        ok: false,
+        code: 'malformed',
+        reason: '"model" must be "name:version"',
+      });
+    }
+    expect(readHistogramReport({ ...good, model: `${'m'.repeat(128)}:v1.2_3-a` }).ok).toBe(true);
   });
 
   it('refuses a histogram of another model, score kind or bins than the reference', () => {

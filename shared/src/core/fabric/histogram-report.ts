@@ -14,6 +14,7 @@
  */
 import { FoglineError } from '../errors.ts';
 import type { DriftReference } from '../field/drift-reference.ts';
+import { isModelLabel } from '../names.ts';
 import { isScoreKind, SCORE_KINDS, type ScoreKind } from '../routing/score-kind.ts';
 
 export interface HistogramReport {
@@ -68,7 +69,7 @@ export function readHistogramReport(body: unknown, reference?: DriftReference): 
   const { model, score, bins, counts, count } = b;
   const start = b.window_start_ms;
   const end = b.window_end_ms;
-  if (typeof model !== 'string' || !/^[^:\s]{1,128}:[^:\s]{1,64}$/.test(model)) {
+  if (!isModelLabel(model)) {
     return refuse('"model" must be "name:version"');
   }
   if (!isScoreKind(score)) return refuse(`"score" must be one of ${SCORE_KINDS.join(', ')}`);
