@@ -208,6 +208,9 @@ describe('deployments', () => {
     await report(c!, e, { state: 'warming', previous: { model: 'digits-mid', version: 9 } });
     await eventually(async () => (await stateOf(e.id)) === 'failed', 15_000);
     expect((await cloud.admin.deployment(e.id)).reason).toMatch(/last reported warming.*; no rollback: /);
+    // No rollback to stop it there, so the block is withdrawn: the edge stops it (deployer.ts).
+    await eventually(() => deploymentOf(c!) === undefined);
+    expect((await cloud.admin.deployment(e.id)).edges![0]).toMatchObject({ state: 'warming', sent: false });
   }, 60_000);
 
   it('stops at a failed canary: the deployment fails with the reason and the rest never get it', async () => {

@@ -4,7 +4,8 @@
  * the `deployment` block in its desired state first (model-deployment.ts), the rest once every canary
  * edge has reported `active` and stayed so for the healthy time. A canary that fails or rolls back
  * stops the deployment (failed, with the reason), and so does a canary that has not reported `active`
- * within the canary timeout (canary-deadline.ts; the canary edges that moved are rolled back); done
+ * within the canary timeout (canary-deadline.ts; the canary edges that moved are rolled back). A
+ * failed deployment is withdrawn from the edges that have not swapped it in: they stop it; done
  * once every edge is active (and, with a gate, has passed it or ended its shadow time).
  *
  * Reports come from edge presence (MQTT `edge/{id}/reported`, or the HTTP report route) and move the
@@ -33,7 +34,7 @@ import type { DeploymentEdgeRecord, DeploymentRecord, Store } from '../store/ind
 import { type OverdueCanary, overdueCanaries, timeoutReason } from './canary-deadline.ts';
 import { addPair, judgeGate, NO_PAIRS, type PairedGateJudge, type ShadowPair } from './deployment-gate.ts';
 import { canaryCount, type DeploymentRequest } from './deployment-request.ts';
-import { isSent } from './deployment-view.ts';
+import { directiveOf, isSent } from './deployment-view.ts';
 
 export interface DeploymentServiceOptions {
   readonly store: Pick<Store, 'deployments' | 'edges' | 'modelVersions' | 'leases'>;
@@ -65,6 +66,8 @@ export const DEPLOYMENTS_LEASE = 'deployments';
 
 const RUNNING = new Set(['canary', 'rolling']);
 const BROKEN = new Set(['failed', 'rolled_back']);
+/** An edge's states while the deployment may be on its way there (not swapped in, not finished). */
+const UNDER_WAY = new Set(['pending', 'downloading', 'verifying', 'warming']);
 /** An edge's states in which it still serves what it served before the deployment. */
 const STAYED = new Set(['pending', 'superseded', 'rolled_back', 'failed']);
 
@@ -204,6 +207,7 @@ export class DeploymentService {
       await this.#o.store.deployments.setState(d.id, 'failed', why);
       this.#o.log(`deployment ${d.id} failed: ${why}; rolling the edge back`);
       await this.#rollBack(d, [{ ...edge, gate: counts }], 'failed', why);
+      await this.#withdraw(d.id);
     }).catch((err) =>
       this.#o.log(`deployments: shadow pair of edge '${edgeId}': ${fromUnknown(err).message}`),
     );
@@ -250,6 +254,7 @@ export class DeploymentService {
       const why = `${broken.stage} edge '${broken.edgeId}' ${broken.state.replace('_', ' ')}${broken.failure ? `: ${broken.failure}` : ''}`;
       await deployments.setState(id, 'failed', why);
       this.#o.log(`deployment ${id} failed: ${why}`);
+      await this.#withdraw(id);
       return;
     }
     const now = this.#now();
@@ -300,7 +305,16 @@ export class DeploymentService {
       const reason = `${why}; no rollback: ${fromUnknown(err).message}`;
       await this.#o.store.deployments.setState(d.id, 'failed', reason);
     }
-    await Promise.all(canaries.filter((e) => STAYED.has(e.state)).map((e) => this.#o.publish(e.edgeId)));
+    await this.#withdraw(d.id);
+  }
+
+  /**
+   * `id` failed: its edges that have it under way (sent, not swapped in, not rolled back by a new
+   * deployment) are told again, without it (isSent), and stop it as they stop a superseded one.
+   */
+  async #withdraw(id: string): Promise<void> {
+    const edges = await this.#o.store.deployments.edges(id);
+    await Promise.all(edges.filter((e) => UNDER_WAY.has(e.state)).map((e) => this.#o.publish(e.edgeId)));
   }
 
   /** New deployments of each previous version for `edges`; `d` becomes `state` with `why`. */
@@ -382,16 +396,4 @@ export class DeploymentService {
       await leases.release(DEPLOYMENTS_LEASE, this.#holder).catch(() => {});
     }
   }
-}
-
-function directiveOf(d: DeploymentRecord): DeploymentDirective {
-  return {
-    id: d.id,
-    model: d.model,
-    version: d.version,
-    sha256: d.sha256,
-    bytes: d.bytes,
-    ...(d.gate && { gate: d.gate }),
-    ...(d.device && { device: d.device }),
-  };
 }
