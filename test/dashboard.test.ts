@@ -297,11 +297,8 @@ describe('deployments', () => {
       .toMatch(/^Started /);
     const [started] = await admin.deployments();
     expect(started?.canaryTimeoutMs).toBe(300_000);
-    await expect
-      .poll(() => page.locator('.deployment').first().locator('.canary-timeout').textContent(), {
-        timeout: 15_000,
-      })
-      .toBe('timeout 5 min');
+    const timeout = page.locator('.deployment').first().locator('.canary-timeout');
+    await expect.poll(() => timeout.textContent(), { timeout: 15_000 }).toBe('timeout 5 min');
     // The edge downloads, verifies, warms and activates it; the page refreshes every 3 s.
     const edgeRow = () => page.locator('.deployment').first().locator('tr[data-edge="edge-1"]');
     await expect
