@@ -232,6 +232,20 @@ describe('deployments', () => {
     expect(deploymentOf(b!)).toBeUndefined();
   }, 60_000);
 
+  it('withdraws a failed deployment from an edge still on its way; one that swaps in too late is rolled back', async () => {
+    const [a, b] = await edges(2);
+    const d = await cloud.admin.deploy({ model: 'digits-mid', version: 2, edges: [a!, b!], canary: 1 });
+    await eventually(() => deploymentOf(a!)?.id === d.id && deploymentOf(b!)?.id === d.id);
+    await report(b!, d, { state: 'downloading', receivedBytes: 10, totalBytes: d.bytes });
+    await report(a!, d, { state: 'failed', failure: { kind: 'load', message: 'does not load' } });
+    await eventually(async () => (await stateOf(d.id)) === 'failed');
+    await eventually(() => deploymentOf(b!) === undefined);
+    // b swapped before the withdrawal reached it: a rollback to its previous version follows.
+    await report(b!, d, { state: 'active', previous: { model: 'digits-mid', version: 1 } });
+    await eventually(() => deploymentOf(b!)?.version === 1);
+    expect((await cloud.admin.deployment(d.id)).reason).toMatch(/; rollback to digits-mid@1 \(/);
+  }, 60_000);
+
   it('a rollback by hand of a failed deployment leaves the edge that failed alone: it never moved', async () => {
     const [a, b] = await edges(2);
     const d = await cloud.admin.deploy({

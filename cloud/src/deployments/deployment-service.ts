@@ -5,7 +5,8 @@
  * edge has reported `active` and stayed so for the healthy time. A canary that fails or rolls back
  * stops the deployment (failed, with the reason), and so does a canary that has not reported `active`
  * within the canary timeout (canary-deadline.ts; the canary edges that moved are rolled back). A
- * failed deployment is withdrawn from the edges that have not swapped it in: they stop it; done
+ * failed deployment is withdrawn from the edges that have not swapped it in: they stop it (one that
+ * swaps it in all the same, before the withdrawal reached it, is rolled back); done
  * once every edge is active (and, with a gate, has passed it or ended its shadow time).
  *
  * Reports come from edge presence (MQTT `edge/{id}/reported`, or the HTTP report route) and move the
@@ -23,18 +24,12 @@
  * store only: a replica that dies leaves nothing behind but its lease, which expires.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  type DeploymentDirective,
-  type DeploymentReport,
-  FoglineError,
-  fromUnknown,
-  type ModelRef,
-} from '@fogline/shared';
+import { type DeploymentDirective, type DeploymentReport, FoglineError, fromUnknown } from '@fogline/shared';
 import type { DeploymentEdgeRecord, DeploymentRecord, Store } from '../store/index.ts';
 import { type OverdueCanary, overdueCanaries, timeoutReason } from './canary-deadline.ts';
 import { addPair, judgeGate, NO_PAIRS, type PairedGateJudge, type ShadowPair } from './deployment-gate.ts';
-import { canaryCount, type DeploymentRequest } from './deployment-request.ts';
-import { directiveOf, isSent } from './deployment-view.ts';
+import { canaryCount, type DeploymentRequest, storedFile } from './deployment-request.ts';
+import { directiveOf, isSent, isSwapped } from './deployment-view.ts';
 
 export interface DeploymentServiceOptions {
   readonly store: Pick<Store, 'deployments' | 'edges' | 'modelVersions' | 'leases'>;
@@ -106,8 +101,8 @@ export class DeploymentService {
   create(request: DeploymentRequest): Promise<DeploymentDetail> {
     return this.#serial(async () => {
       const { store } = this.#o;
-      const file = await this.#storedFile(request, 'edge');
-      const device = request.device && (await this.#storedFile(request.device, 'device'));
+      const file = await storedFile(this.#o.store, request, 'edge');
+      const device = request.device && (await storedFile(this.#o.store, request.device, 'device'));
       const active = (await store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id);
       let edges: string[];
       if (request.edges === 'all') {
@@ -177,8 +172,10 @@ export class DeploymentService {
     return this.#serial(async () => {
       const current = await this.#o.store.deployments.currentFor(edgeId);
       if (!current || current.deployment.id !== report.id) return;
-      const { edge } = current;
+      const { deployment: d, edge } = current;
       const active = report.state === 'active';
+      // It swapped in after the deployment failed (the withdrawal reached it too late): rolled back.
+      const late = active && d.state === 'failed' && !isSwapped(edge);
       await this.#o.store.deployments.updateEdge(report.id, edgeId, {
         state: report.state,
         receivedBytes: report.receivedBytes ?? null,
@@ -188,6 +185,8 @@ export class DeploymentService {
         activeSince: active ? (edge.activeSince ?? new Date(this.#now())) : null,
       });
       await this.#advance(report.id);
+      const moved = { ...edge, ...(report.previous && { previous: report.previous }) };
+      if (late) await this.#rollBack(d, [moved], 'failed', d.reason ?? 'failed');
     }).catch((err) => this.#o.log(`deployments: report of edge '${edgeId}': ${fromUnknown(err).message}`));
   }
 
@@ -334,7 +333,7 @@ export class DeploymentService {
     }
     const created: DeploymentRecord[] = [];
     for (const [version, ids] of byVersion) {
-      const file = await this.#storedFile({ model: d.model, version }, 'edge');
+      const file = await storedFile(this.#o.store, { model: d.model, version }, 'edge');
       const rid = `${d.id.slice(0, 50)}-rb-${randomBytes(2).toString('hex')}`;
       created.push(
         await this.#o.store.deployments.create({
@@ -357,17 +356,6 @@ export class DeploymentService {
     await this.#o.store.deployments.setState(d.id, state, `${why}; rollback to ${to}${left}`);
     await Promise.all(edges.map((e) => this.#o.publish(e.edgeId)));
     return created;
-  }
-
-  async #storedFile(ref: ModelRef, tier: 'edge' | 'device') {
-    const v = await this.#o.store.modelVersions.get(ref.model, ref.version);
-    if (v.tier !== tier) {
-      throw new FoglineError(
-        'INVALID_ARG',
-        `${ref.model}@${ref.version} is a ${v.tier}-tier model; this needs a ${tier}-tier one`,
-      );
-    }
-    return { model: v.model, version: v.version, sha256: v.sha256, bytes: v.bytes };
   }
 
   /** One change at a time, here and across the replicas: reports, pairs, timer and requests touch the same rows. */

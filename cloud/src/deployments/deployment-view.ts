@@ -99,7 +99,7 @@ export function isSent(d: DeploymentRecord, e: DeploymentEdgeRecord): boolean {
 }
 
 /** The edge has swapped the deployment in (it served it, if only until a gate rolled it back). */
-function isSwapped(e: DeploymentEdgeRecord): boolean {
+export function isSwapped(e: DeploymentEdgeRecord): boolean {
   return e.state === 'active' || e.state === 'rolled_back';
 }
 
