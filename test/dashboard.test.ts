@@ -283,10 +283,22 @@ describe('deployments', () => {
     await form.locator('[name=canary]').fill('100');
     await form.locator('[name=healthy]').fill('0');
     await form.locator('[name=gate]').selectOption('off');
+    // The canary timeout, in minutes: refused outside (0, 7 days] before anything is sent.
+    await form.locator('[name=timeout]').fill('0');
+    await form.locator('button[type=submit]').click();
+    await expect
+      .poll(() => page.locator('#deploy-message').textContent(), { timeout: 15_000 })
+      .toBe('Refused: canary timeout must be more than 0 and at most 10080 min (7 days)');
+    expect(await admin.deployments()).toEqual([]);
+    await form.locator('[name=timeout]').fill('5');
     await form.locator('button[type=submit]').click();
     await expect
       .poll(() => page.locator('#deploy-message').textContent(), { timeout: 15_000 })
       .toMatch(/^Started /);
+    const [started] = await admin.deployments();
+    expect(started?.canaryTimeoutMs).toBe(300_000);
+    const timeout = page.locator('.deployment').first().locator('.canary-timeout');
+    await expect.poll(() => timeout.textContent(), { timeout: 15_000 }).toBe('timeout 5 min');
     // The edge downloads, verifies, warms and activates it; the page refreshes every 3 s.
     const edgeRow = () => page.locator('.deployment').first().locator('tr[data-edge="edge-1"]');
     await expect

@@ -4,7 +4,8 @@
  * configs) and a real SDK device. The devices' histograms raise the alarm and the device audits at
  * 0.2; the edge is stopped during the alarm and started again. Its broker kept nothing (the retained
  * policy message was in memory), its monitor starts calm, and the device reconnects still holding
- * 0.2: the restarted edge must tell it the calm rate it actually wants.
+ * 0.2: the restarted edge must tell it the calm rate it actually wants, with drift still on or
+ * turned off meanwhile.
  */
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -63,6 +64,29 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** Another device's histogram puts every score in one bin: the alarm goes up, the device audits at 0.2. */
+async function raiseAlarm(): Promise<void> {
+  const dev = await connectAgentDevice(fixture!, reporter);
+  const histogram = histogramReportBody({
+    model: 'digits-tiny:1',
+    score: 'margin',
+    bins: DRIFT.bins,
+    counts: [500, 0],
+    count: 500,
+    window_start_ms: Date.now() - 1000,
+    window_end_ms: Date.now(),
+  });
+  await dev.client.publishAsync(
+    topics.report(reporter.id),
+    Buffer.from(encodeDeviceReport({ kind: 'histogram', body: histogram })),
+  );
+  await expect.poll(() => fixture!.agent.driftStatus()?.alarm, { timeout: 5000 }).toBe(true);
+  await expect.poll(() => sdk!.policy.auditRate, { timeout: 5000 }).toBe(0.2);
+  await dev.close();
+  const record = join(options.dataDir!, 'drift-alarm.json');
+  await expect.poll(() => existsSync(record), { timeout: 5000 }).toBe(true);
+}
+
 describe('the drift alarm and an edge restart', () => {
   it('a device holding the alarm rate gets the calm rate from the restarted edge', async () => {
     fixture = await startTestAgent(options);
@@ -77,26 +101,8 @@ describe('the drift alarm and an edge restart', () => {
       reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
       onStateChange: (s) => states.push(s),
     });
-    // Another device's histogram puts every score in one bin: the alarm goes up.
-    const dev = await connectAgentDevice(fixture, reporter);
-    const histogram = histogramReportBody({
-      model: 'digits-tiny:1',
-      score: 'margin',
-      bins: DRIFT.bins,
-      counts: [500, 0],
-      count: 500,
-      window_start_ms: Date.now() - 1000,
-      window_end_ms: Date.now(),
-    });
-    await dev.client.publishAsync(
-      topics.report(reporter.id),
-      Buffer.from(encodeDeviceReport({ kind: 'histogram', body: histogram })),
-    );
-    await expect.poll(() => fixture!.agent.driftStatus()?.alarm, { timeout: 5000 }).toBe(true);
-    await expect.poll(() => sdk!.policy.auditRate, { timeout: 5000 }).toBe(0.2);
-    await dev.close();
+    await raiseAlarm();
     const record = join(options.dataDir!, 'drift-alarm.json');
-    await expect.poll(() => existsSync(record), { timeout: 5000 }).toBe(true);
 
     // Stopped during the alarm, started again on the same data dir and port.
     await fixture.agent.stop();
@@ -107,5 +113,16 @@ describe('the drift alarm and an edge restart', () => {
     expect(fixture.agent.auditRate()).toEqual({ rate: 0.02, source: 'edge' });
     // The alarm's rate is off the devices: nothing left to send at the next start.
     await expect.poll(() => existsSync(record), { timeout: 5000 }).toBe(false);
+  }, 60_000);
+
+  it('an edge restarted with drift turned off during an alarm sends the calm rate and drops the record', async () => {
+    await raiseAlarm();
+    const record = join(options.dataDir!, 'drift-alarm.json');
+    await fixture!.agent.stop();
+    fixture = await startTestAgent({ ...options, drift: false });
+    expect(fixture.agent.driftStatus()).toBeUndefined();
+    await expect.poll(() => sdk!.policy.auditRate, { timeout: 10_000 }).toBe(0.02);
+    await expect.poll(() => existsSync(record), { timeout: 5000 }).toBe(false);
+    expect(fixture.agent.auditRate()).toEqual({ rate: 0.02, source: 'edge' });
   }, 60_000);
 });

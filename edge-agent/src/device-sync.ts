@@ -51,8 +51,9 @@ export interface DeviceSyncOptions {
    */
   readonly auditRate?: { receive(raw: unknown): Promise<void> };
   /**
-   * Takes a desired state's `deployment` block (deployment/deployer.ts): validates it and starts it in
-   * the background (a download does not hold up the device list); reports go out on their own.
+   * Takes a desired state's `deployment` block, undefined when it has none (deployment/deployer.ts):
+   * validates it and starts it in the background (a download does not hold up the device list);
+   * reports go out on their own.
    */
   readonly deployment?: {
     receive(raw: unknown): void;
@@ -161,7 +162,8 @@ export class DeviceSync {
     }
     if (state.routing !== undefined) await this.options.routing?.receive(state.routing);
     await this.options.auditRate?.receive(state.auditRate);
-    if (state.deployment !== undefined) this.options.deployment?.receive(state.deployment);
+    // No block is news too: a deployment under way that the cloud withdrew stops (deployer.ts).
+    this.options.deployment?.receive(state.deployment);
     this.options.report(this.reported());
     return true;
   }

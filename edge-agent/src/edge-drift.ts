@@ -5,7 +5,8 @@
  * once it clears with the calm rate set on purpose (the operator's, else the edge's own; audit-rate.ts),
  * else the rate from before the alarm, else `calmAuditRate`. While an alarm's rate may be on the
  * devices, `<dataDir>/drift-alarm.json` says so (drift-alarm-record.ts): an edge restarted during an
- * alarm starts calm, so it sends its devices that calm rate at start. The policy itself never
+ * alarm starts calm, so it sends its devices that calm rate at start, and so does one started with
+ * drift off (calmLeftAlarm), which then drops the file. The policy itself never
  * changes here: an edge that has published no policy for the device model sends the audit rate alone,
  * and each device keeps the routing it applies (its application's `policy`, its config's), which the
  * edge does not know.
@@ -13,6 +14,7 @@
 import {
   type DriftReference,
   driftModelOf,
+  fromUnknown,
   type PolicyMessage,
   type ResolvedPolicy,
   resolvePolicy,
@@ -51,7 +53,10 @@ export type DriftAlarmListener = (alarm: boolean, status: DriftStatus) => void;
 /** The monitor, or undefined when the edge has no drift reference or the option turns it off. */
 export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
   const { reference, logger } = deps;
-  if (!reference || deps.options === false) return undefined;
+  if (!reference || deps.options === false) {
+    calmLeftAlarm(deps);
+    return undefined;
+  }
   const settings = resolveDriftSettings(deps.options);
   const model = driftModelOf(reference);
   let rateBefore: number | undefined;
@@ -110,6 +115,33 @@ export function createEdgeDrift(deps: EdgeDriftDeps): DriftMonitor | undefined {
     });
   }
   return monitor;
+}
+
+/**
+ * Drift is off (no drift reference, or `drift: false`) but the record of an alarm is left from a run
+ * with it on: the devices may still audit at the alarm's rate, and no monitor will ever clear it. They
+ * get the calm rate, as from an edge restarted during an alarm, and the record goes once it is sent.
+ */
+function calmLeftAlarm(deps: EdgeDriftDeps): void {
+  const { dataDir, logger } = deps;
+  if (dataDir === undefined) return;
+  void loadDriftAlarmRecord(dataDir, (m) => logger.warn(`drift: ${m}`)).then(async (record) => {
+    if (!record) return;
+    // With a reference (drift turned off), a record of another devices' model is stale: dropped.
+    const model = deps.reference ? driftModelOf(deps.reference) : record.model;
+    try {
+      if (record.model === model) {
+        const settings = resolveDriftSettings(deps.options || undefined);
+        const auditRate = deps.calmRate?.() ?? record.rateBefore ?? settings.calmAuditRate;
+        logger.info(`drift: off, and an alarm's rate was left on the devices; sending them ${auditRate}`);
+        const last = deps.published();
+        await deps.publish(last?.model === model ? last.policy : undefined, { model, auditRate });
+      }
+      await saveDriftAlarmRecord(dataDir, undefined);
+    } catch (err) {
+      logger.warn(`drift: could not clear the alarm left from before: ${fromUnknown(err).message}`);
+    }
+  });
 }
 
 /**

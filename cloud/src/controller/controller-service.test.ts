@@ -3,6 +3,7 @@
  * (controller-service.fixture.ts): the edges' telemetry (what the edge reports: routing, baseline,
  * drift) is given as presence views. When it decides: controller-service.rounds.test.ts.
  */
+import type { RoutingDirective } from '@fogline/shared';
 import { describe, expect, it } from 'vitest';
 import { DeploymentService } from '../deployments/deployment-service.ts';
 import { audit, baseline, edge, policy, service, sinceAlarm, store } from './controller-service.fixture.ts';
@@ -68,6 +69,47 @@ describe('ControllerService', () => {
     expect(published).toEqual([]);
     expect(s.control(a.id).decision?.why).toMatch(/pinned/);
     expect(s.control(b.id).decision?.why).toMatch(/pinned/);
+    await s.stop();
+  });
+
+  it('replaces a stored directive that no longer reads on an unpinned edge, saying so once; a pinned one stays', async () => {
+    const [a, b] = [await edge(), await edge()];
+    // Written by another version (or by hand): a score kind no reader knows. It counts as none.
+    const junk = { id: 'old-1', reason: 'test', device: { score: 'nope', threshold: 2 } };
+    const old = {
+      source: 'operator',
+      action: 'set',
+      from: null,
+      to: null,
+      why: 'test',
+      figures: null,
+    } as const;
+    await store.edgePolicies.change(a.id, old, { directive: junk as unknown as RoutingDirective });
+    await store.edgePolicies.change(b.id, old, {
+      directive: junk as unknown as RoutingDirective,
+      pinned: true,
+    });
+    for (const x of [a, b]) {
+      x.t.alarm = true;
+      x.t.alarms = 1;
+    }
+    const telemetry = new Map([
+      [a.id, a.t],
+      [b.id, b.t],
+    ]);
+    const { s, published, lines } = service(telemetry);
+    await s.tick();
+    await store.auditRecords.insert([...sinceAlarm(a.id), ...sinceAlarm(b.id)]);
+    await s.tick();
+    expect(s.control(a.id).decision?.action).toBe('conservative');
+    expect(published).toEqual([a.id]);
+    expect((await store.edgePolicies.get(a.id))?.directive?.id).toMatch(/^ctl-/);
+    expect(lines.filter((l) => l.includes('does not read'))).toEqual([
+      `controller: edge '${a.id}': its stored directive does not read; counted as none`,
+    ]);
+    // Pinned: the operator's, readable or not; the controller stays off.
+    expect(s.control(b.id).decision?.why).toMatch(/pinned/);
+    expect(await store.edgePolicies.get(b.id)).toMatchObject({ directiveUnreadable: true, pinned: true });
     await s.stop();
   });
 

@@ -83,6 +83,8 @@ export class ControllerService {
   /** Records in each edge's window when it was last decided on. */
   readonly #decidedOn = new Map<string, number>();
   #seq = 0;
+  /** Edges whose unreadable stored directive was logged. */
+  readonly #unreadable = new Set<string>();
 
   constructor(options: ControllerServiceOptions) {
     this.#o = options;
@@ -285,6 +287,10 @@ export class ControllerService {
       });
     }
     const row = await store.edgePolicies.get(edgeId);
+    if (row?.directiveUnreadable && !row.pinned && !this.#unreadable.has(edgeId)) {
+      this.#unreadable.add(edgeId); // once per edge: it counts as none, and the controller may replace it
+      this.#o.log(`controller: edge '${edgeId}': its stored directive does not read; counted as none`);
+    }
     const policy = { device: routing.device, edge: routing.edge };
     if (row?.directive && routing.directive !== row.directive.id && !row.pinned) {
       return this.#keep(edgeId, {
@@ -324,7 +330,7 @@ export class ControllerService {
           directive: { id, reason: decision.why.slice(0, 500), ...to },
           conservative: decision.action === 'conservative',
         },
-        { unpinned: true, directiveId: row?.directive?.id ?? null },
+        { unpinned: true, directiveId: row?.storedDirectiveId ?? null },
       );
       if (!written) {
         const latest = await store.edgePolicies.get(edgeId);

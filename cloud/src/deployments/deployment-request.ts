@@ -12,6 +12,7 @@
  * edges have to report `active` (deployment-service.ts fails the deployment after it).
  */
 import { type DeploymentGate, FoglineError, type ModelRef } from '@fogline/shared';
+import type { Store } from '../store/index.ts';
 import { isValidName } from '../store/validation.ts';
 
 export const DEPLOYMENT_DEFAULTS = Object.freeze({
@@ -100,4 +101,20 @@ export function readDeploymentRequest(body: Record<string, unknown>): Deployment
 /** How many of `edges` edges go first: the share, rounded, at least one. */
 export function canaryCount(edges: number, share: number): number {
   return Math.min(edges, Math.max(1, Math.round(edges * share)));
+}
+
+/** The store's file of `ref`; INVALID_ARG when it is a version of another tier than `tier`. */
+export async function storedFile(
+  store: Pick<Store, 'modelVersions'>,
+  ref: ModelRef,
+  tier: 'edge' | 'device',
+) {
+  const v = await store.modelVersions.get(ref.model, ref.version);
+  if (v.tier !== tier) {
+    throw new FoglineError(
+      'INVALID_ARG',
+      `${ref.model}@${ref.version} is a ${v.tier}-tier model; this needs a ${tier}-tier one`,
+    );
+  }
+  return { model: v.model, version: v.version, sha256: v.sha256, bytes: v.bytes };
 }

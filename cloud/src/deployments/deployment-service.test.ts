@@ -208,6 +208,9 @@ describe('deployments', () => {
     await report(c!, e, { state: 'warming', previous: { model: 'digits-mid', version: 9 } });
     await eventually(async () => (await stateOf(e.id)) === 'failed', 15_000);
     expect((await cloud.admin.deployment(e.id)).reason).toMatch(/last reported warming.*; no rollback: /);
+    // No rollback to stop it there, so the block is withdrawn: the edge stops it (deployer.ts).
+    await eventually(() => deploymentOf(c!) === undefined);
+    expect((await cloud.admin.deployment(e.id)).edges![0]).toMatchObject({ state: 'warming', sent: false });
   }, 60_000);
 
   it('stops at a failed canary: the deployment fails with the reason and the rest never get it', async () => {
@@ -227,6 +230,20 @@ describe('deployments', () => {
     // The timer runs on; the rest still gets nothing.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(deploymentOf(b!)).toBeUndefined();
+  }, 60_000);
+
+  it('withdraws a failed deployment from an edge still on its way; one that swaps in too late is rolled back', async () => {
+    const [a, b] = await edges(2);
+    const d = await cloud.admin.deploy({ model: 'digits-mid', version: 2, edges: [a!, b!], canary: 1 });
+    await eventually(() => deploymentOf(a!)?.id === d.id && deploymentOf(b!)?.id === d.id);
+    await report(b!, d, { state: 'downloading', receivedBytes: 10, totalBytes: d.bytes });
+    await report(a!, d, { state: 'failed', failure: { kind: 'load', message: 'does not load' } });
+    await eventually(async () => (await stateOf(d.id)) === 'failed');
+    await eventually(() => deploymentOf(b!) === undefined);
+    // b swapped before the withdrawal reached it: a rollback to its previous version follows.
+    await report(b!, d, { state: 'active', previous: { model: 'digits-mid', version: 1 } });
+    await eventually(() => deploymentOf(b!)?.version === 1);
+    expect((await cloud.admin.deployment(d.id)).reason).toMatch(/; rollback to digits-mid@1 \(/);
   }, 60_000);
 
   it('a rollback by hand of a failed deployment leaves the edge that failed alone: it never moved', async () => {

@@ -4,7 +4,9 @@
  * the `deployment` block in its desired state first (model-deployment.ts), the rest once every canary
  * edge has reported `active` and stayed so for the healthy time. A canary that fails or rolls back
  * stops the deployment (failed, with the reason), and so does a canary that has not reported `active`
- * within the canary timeout (canary-deadline.ts; the canary edges that moved are rolled back); done
+ * within the canary timeout (canary-deadline.ts; the canary edges that moved are rolled back). A
+ * failed deployment is withdrawn from the edges that have not swapped it in: they stop it (one that
+ * swaps it in all the same, before the withdrawal reached it, is rolled back); done
  * once every edge is active (and, with a gate, has passed it or ended its shadow time).
  *
  * Reports come from edge presence (MQTT `edge/{id}/reported`, or the HTTP report route) and move the
@@ -22,18 +24,12 @@
  * store only: a replica that dies leaves nothing behind but its lease, which expires.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  type DeploymentDirective,
-  type DeploymentReport,
-  FoglineError,
-  fromUnknown,
-  type ModelRef,
-} from '@fogline/shared';
+import { type DeploymentDirective, type DeploymentReport, FoglineError, fromUnknown } from '@fogline/shared';
 import type { DeploymentEdgeRecord, DeploymentRecord, Store } from '../store/index.ts';
 import { type OverdueCanary, overdueCanaries, timeoutReason } from './canary-deadline.ts';
 import { addPair, judgeGate, NO_PAIRS, type PairedGateJudge, type ShadowPair } from './deployment-gate.ts';
-import { canaryCount, type DeploymentRequest } from './deployment-request.ts';
-import { isSent } from './deployment-view.ts';
+import { canaryCount, type DeploymentRequest, storedFile } from './deployment-request.ts';
+import { directiveOf, isSent, isSwapped } from './deployment-view.ts';
 
 export interface DeploymentServiceOptions {
   readonly store: Pick<Store, 'deployments' | 'edges' | 'modelVersions' | 'leases'>;
@@ -65,6 +61,8 @@ export const DEPLOYMENTS_LEASE = 'deployments';
 
 const RUNNING = new Set(['canary', 'rolling']);
 const BROKEN = new Set(['failed', 'rolled_back']);
+/** An edge's states while the deployment may be on its way there (not swapped in, not finished). */
+const UNDER_WAY = new Set(['pending', 'downloading', 'verifying', 'warming']);
 /** An edge's states in which it still serves what it served before the deployment. */
 const STAYED = new Set(['pending', 'superseded', 'rolled_back', 'failed']);
 
@@ -103,8 +101,8 @@ export class DeploymentService {
   create(request: DeploymentRequest): Promise<DeploymentDetail> {
     return this.#serial(async () => {
       const { store } = this.#o;
-      const file = await this.#storedFile(request, 'edge');
-      const device = request.device && (await this.#storedFile(request.device, 'device'));
+      const file = await storedFile(this.#o.store, request, 'edge');
+      const device = request.device && (await storedFile(this.#o.store, request.device, 'device'));
       const active = (await store.edges.list()).filter((e) => e.revokedAt === null).map((e) => e.id);
       let edges: string[];
       if (request.edges === 'all') {
@@ -174,8 +172,10 @@ export class DeploymentService {
     return this.#serial(async () => {
       const current = await this.#o.store.deployments.currentFor(edgeId);
       if (!current || current.deployment.id !== report.id) return;
-      const { edge } = current;
+      const { deployment: d, edge } = current;
       const active = report.state === 'active';
+      // It swapped in after the deployment failed (the withdrawal reached it too late): rolled back.
+      const late = active && d.state === 'failed' && !isSwapped(edge);
       await this.#o.store.deployments.updateEdge(report.id, edgeId, {
         state: report.state,
         receivedBytes: report.receivedBytes ?? null,
@@ -185,6 +185,8 @@ export class DeploymentService {
         activeSince: active ? (edge.activeSince ?? new Date(this.#now())) : null,
       });
       await this.#advance(report.id);
+      const moved = { ...edge, ...(report.previous && { previous: report.previous }) };
+      if (late) await this.#rollBack(d, [moved], 'failed', d.reason ?? 'failed');
     }).catch((err) => this.#o.log(`deployments: report of edge '${edgeId}': ${fromUnknown(err).message}`));
   }
 
@@ -204,6 +206,7 @@ export class DeploymentService {
       await this.#o.store.deployments.setState(d.id, 'failed', why);
       this.#o.log(`deployment ${d.id} failed: ${why}; rolling the edge back`);
       await this.#rollBack(d, [{ ...edge, gate: counts }], 'failed', why);
+      await this.#withdraw(d.id);
     }).catch((err) =>
       this.#o.log(`deployments: shadow pair of edge '${edgeId}': ${fromUnknown(err).message}`),
     );
@@ -250,6 +253,7 @@ export class DeploymentService {
       const why = `${broken.stage} edge '${broken.edgeId}' ${broken.state.replace('_', ' ')}${broken.failure ? `: ${broken.failure}` : ''}`;
       await deployments.setState(id, 'failed', why);
       this.#o.log(`deployment ${id} failed: ${why}`);
+      await this.#withdraw(id);
       return;
     }
     const now = this.#now();
@@ -300,7 +304,16 @@ export class DeploymentService {
       const reason = `${why}; no rollback: ${fromUnknown(err).message}`;
       await this.#o.store.deployments.setState(d.id, 'failed', reason);
     }
-    await Promise.all(canaries.filter((e) => STAYED.has(e.state)).map((e) => this.#o.publish(e.edgeId)));
+    await this.#withdraw(d.id);
+  }
+
+  /**
+   * `id` failed: its edges that have it under way (sent, not swapped in, not rolled back by a new
+   * deployment) are told again, without it (isSent), and stop it as they stop a superseded one.
+   */
+  async #withdraw(id: string): Promise<void> {
+    const edges = await this.#o.store.deployments.edges(id);
+    await Promise.all(edges.filter((e) => UNDER_WAY.has(e.state)).map((e) => this.#o.publish(e.edgeId)));
   }
 
   /** New deployments of each previous version for `edges`; `d` becomes `state` with `why`. */
@@ -320,7 +333,7 @@ export class DeploymentService {
     }
     const created: DeploymentRecord[] = [];
     for (const [version, ids] of byVersion) {
-      const file = await this.#storedFile({ model: d.model, version }, 'edge');
+      const file = await storedFile(this.#o.store, { model: d.model, version }, 'edge');
       const rid = `${d.id.slice(0, 50)}-rb-${randomBytes(2).toString('hex')}`;
       created.push(
         await this.#o.store.deployments.create({
@@ -343,17 +356,6 @@ export class DeploymentService {
     await this.#o.store.deployments.setState(d.id, state, `${why}; rollback to ${to}${left}`);
     await Promise.all(edges.map((e) => this.#o.publish(e.edgeId)));
     return created;
-  }
-
-  async #storedFile(ref: ModelRef, tier: 'edge' | 'device') {
-    const v = await this.#o.store.modelVersions.get(ref.model, ref.version);
-    if (v.tier !== tier) {
-      throw new FoglineError(
-        'INVALID_ARG',
-        `${ref.model}@${ref.version} is a ${v.tier}-tier model; this needs a ${tier}-tier one`,
-      );
-    }
-    return { model: v.model, version: v.version, sha256: v.sha256, bytes: v.bytes };
   }
 
   /** One change at a time, here and across the replicas: reports, pairs, timer and requests touch the same rows. */
@@ -382,16 +384,4 @@ export class DeploymentService {
       await leases.release(DEPLOYMENTS_LEASE, this.#holder).catch(() => {});
     }
   }
-}
-
-function directiveOf(d: DeploymentRecord): DeploymentDirective {
-  return {
-    id: d.id,
-    model: d.model,
-    version: d.version,
-    sha256: d.sha256,
-    bytes: d.bytes,
-    ...(d.gate && { gate: d.gate }),
-    ...(d.device && { device: d.device }),
-  };
 }

@@ -1,5 +1,5 @@
 /** A deployment as the admin API and `fogline deploy status` show it (docs/cloud.md "Deployments"). */
-import type { DeploymentGate, ModelFile, ModelRef } from '@fogline/shared';
+import type { DeploymentDirective, DeploymentGate, ModelFile, ModelRef } from '@fogline/shared';
 import type {
   DeploymentEdgeRecord,
   DeploymentEdgeState,
@@ -88,11 +88,30 @@ function edgeView(d: DeploymentRecord, e: DeploymentEdgeRecord, judge?: PairedGa
 
 /**
  * The edge has been sent this deployment: a canary edge, or any once it rolls out to the rest; none
- * once rolled back, nor an edge that never reported it once it failed (a canary offline through the
- * timeout gets nothing when it comes back).
+ * once rolled back, and once it failed none that has not swapped it in (the block is withdrawn: an
+ * edge still downloading it stops, and a canary offline through the timeout gets nothing when it
+ * comes back).
  */
 export function isSent(d: DeploymentRecord, e: DeploymentEdgeRecord): boolean {
   if (d.state === 'rolled_back') return false;
-  if (d.state === 'failed' && e.state === 'pending') return false;
+  if (d.state === 'failed' && !isSwapped(e)) return false;
   return e.stage === 'canary' || d.state === 'rolling' || d.state === 'done' || e.state !== 'pending';
+}
+
+/** The edge has swapped the deployment in (it served it, if only until a gate rolled it back). */
+export function isSwapped(e: DeploymentEdgeRecord): boolean {
+  return e.state === 'active' || e.state === 'rolled_back';
+}
+
+/** The `deployment` block of an edge's desired state that names `d` (model-deployment.ts). */
+export function directiveOf(d: DeploymentRecord): DeploymentDirective {
+  return {
+    id: d.id,
+    model: d.model,
+    version: d.version,
+    sha256: d.sha256,
+    bytes: d.bytes,
+    ...(d.gate && { gate: d.gate }),
+    ...(d.device && { device: d.device }),
+  };
 }

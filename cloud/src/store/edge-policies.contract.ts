@@ -1,6 +1,8 @@
 /** Store contract, edge policies and their change log: see store.contract.ts. */
+import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { rejectsWith, type StoreUnderTest, unique } from './contract-support.ts';
+import { edgePolicies } from './schema.ts';
 import type { NewPolicyChange } from './store.ts';
 
 const stages = (device: number, edge: number) =>
@@ -103,6 +105,35 @@ export function describeEdgePolicyContract(sut: StoreUnderTest): void {
       const now = { unpinned: true, directiveId: 'o-1' } as const;
       expect(await sut.store.edgePolicies.change(edge, change(), ctl('c-4'), now)).not.toBeNull();
       expect((await sut.store.edgePolicies.get(edge))?.directive?.id).toBe('c-4');
+    });
+
+    it('a stored directive that no longer reads counts as none, and a conditional change replaces it', async () => {
+      const edge = unique('edge');
+      await sut.store.edgePolicies.change(edge, change(), { directive: directive('c-1', 0.55, 0.65) });
+      // Hand-edited (or written by another version): a score kind no reader knows.
+      const junk = { id: 'c-1', reason: 'test', device: { score: 'nope', threshold: 2 } };
+      await sut.connection.db
+        .update(edgePolicies)
+        .set({ directive: junk })
+        .where(eq(edgePolicies.edgeId, edge));
+      const read = await sut.store.edgePolicies.get(edge);
+      expect(read).toMatchObject({
+        directive: null,
+        directiveUnreadable: true,
+        storedDirectiveId: 'c-1',
+        pinned: false,
+      });
+      const ctl = { directive: directive('c-2', 0.5, 0.6), conservative: true };
+      // The row as read is the stored id, not "none".
+      const none = { unpinned: true, directiveId: null } as const;
+      expect(await sut.store.edgePolicies.change(edge, change(), ctl, none)).toBeNull();
+      const asRead = { unpinned: true, directiveId: read!.storedDirectiveId } as const;
+      expect(await sut.store.edgePolicies.change(edge, change(), ctl, asRead)).not.toBeNull();
+      expect(await sut.store.edgePolicies.get(edge)).toMatchObject({
+        directive: directive('c-2', 0.5, 0.6),
+        directiveUnreadable: false,
+        storedDirectiveId: 'c-2',
+      });
     });
 
     it('keeps the last decision without touching the directive', async () => {

@@ -5,7 +5,7 @@
  * old → new, action, why and the window's figures, in the same transaction as the row it changes.
  */
 import { FoglineError, type ResolvedPolicy, readAuditRate, readRoutingDirective } from '@fogline/shared';
-import { desc, eq, sql } from 'drizzle-orm';
+import { desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { StoreDatabase, WallClock } from './database.ts';
 import { edgePolicies, policyChanges } from './schema.ts';
 import type {
@@ -45,10 +45,13 @@ function decisionOf(raw: Record<string, unknown> | null): PolicyDecisionRecord |
   };
 }
 
-function fromRow(row: Row): EdgePolicyRecord {
+function fromRow(row: Row & { storedDirectiveId: string | null }): EdgePolicyRecord {
+  const directive = directiveOf(row.directive);
   return {
     edgeId: row.edgeId,
-    directive: directiveOf(row.directive),
+    directive,
+    directiveUnreadable: row.directive !== null && directive === null,
+    storedDirectiveId: row.storedDirectiveId,
     pinned: row.pinned,
     conservative: row.conservative,
     auditRate: row.auditRate,
@@ -80,18 +83,27 @@ function checkRate(rate: number | null): number | null {
   return read;
 }
 
+/** The row's columns and its directive's `id` as the conditional write reads it (`->> 'id'`). */
+const withStoredId = {
+  ...getTableColumns(edgePolicies),
+  storedDirectiveId: sql<string | null>`${edgePolicies.directive} ->> 'id'`,
+};
+
 const stagesJson = (s: StagePolicies | null) => (s === null ? null : { device: s.device, edge: s.edge });
 
 export function createEdgePolicyRepository(db: StoreDatabase, now: WallClock): EdgePolicyRepository {
   return {
     async get(edgeId) {
       const id = checkName('edge', edgeId);
-      const [row] = await db.select().from(edgePolicies).where(eq(edgePolicies.edgeId, id));
+      const [row] = await db.select(withStoredId).from(edgePolicies).where(eq(edgePolicies.edgeId, id));
       return row ? fromRow(row) : null;
     },
 
     async list() {
-      const rows = await db.select().from(edgePolicies).orderBy(sql`${edgePolicies.edgeId} collate "C" asc`);
+      const rows = await db
+        .select(withStoredId)
+        .from(edgePolicies)
+        .orderBy(sql`${edgePolicies.edgeId} collate "C" asc`);
       return rows.map(fromRow);
     },
 

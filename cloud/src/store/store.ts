@@ -235,6 +235,13 @@ export interface EdgePolicyRecord {
   readonly edgeId: string;
   /** What the edge's desired state carries; null: nothing (the edge routes as configured). */
   readonly directive: RoutingDirective | null;
+  /**
+   * A directive is stored but no longer reads (hand-edited, or written by another version): it
+   * counts as none (`directive` is null) and, unpinned, the controller may replace it.
+   */
+  readonly directiveUnreadable: boolean;
+  /** The stored directive's `id` as stored, readable or not: what `onlyIf.directiveId` is compared with. */
+  readonly storedDirectiveId: string | null;
   /** Pinned by an operator: the controller is off for this edge. */
   readonly pinned: boolean;
   /** The directive is the controller's conservative fallback, not yet re-fitted. */

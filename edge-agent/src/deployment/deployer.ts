@@ -1,7 +1,8 @@
 /**
  * Applies the `deployment` block of the edge's desired state (shared model-deployment.ts; docs/
  * edge-agent.md "Deployments"): each deployment id once, one at a time, in the background; a newer
- * id stops the running one if it has not swapped in yet. It
+ * id, or a desired state that no longer names it (the cloud withdrew it), stops the running one if
+ * it has not swapped in yet. It
  * downloads the file with the edge token and verifies its sha256 (model-download.ts), loads it
  * beside the serving model, warms it up on a batch of zeros, swaps it in (model-slot.ts), logs what
  * that cost (swap-cost.ts) and reports `active` with what served before. Any failure leaves the serving model as it was and reports `failed` with
@@ -83,6 +84,8 @@ export class Deployer {
   #pending: DeploymentDirective | undefined;
   /** Aborts the running deployment until its swap: a newer id (a rollback too) replaces it. */
   #superseded: AbortController | undefined;
+  /** The running deployment stops because the desired state no longer names it (not for a newer id). */
+  #withdrawn = false;
   #work: Promise<void> = Promise.resolve();
   #gate: { model: EdgeModel; timer: ReturnType<typeof setTimeout> } | undefined;
   readonly #stop = new AbortController();
@@ -98,16 +101,29 @@ export class Deployer {
     return this.#status;
   }
 
-  /** Takes a desired state's raw `deployment` block; a new id starts (or waits for the running one). */
+  /**
+   * Takes a desired state's raw `deployment` block (undefined: the state has none); a new id starts
+   * (or waits for the running one). A state that no longer names the deployment under way (no block,
+   * or one this edge already finished: the cloud withdrew it, as it does from a deployment that
+   * failed) stops it as a newer id does, if it has not swapped in yet.
+   */
   receive(raw: unknown): void {
+    if (this.#stop.signal.aborted) return;
+    if (raw === undefined) {
+      this.#withdraw();
+      return;
+    }
     const reading = readDeploymentDirective(raw);
     if (!reading.ok) {
       this.#o.logger.warn(`refused the deployment block of the desired state: ${reading.reason}`);
       return;
     }
     const d = reading.value;
-    const known = [this.#running?.id, this.#pending?.id, this.#record.active?.id, ...this.#record.finished];
-    if (known.includes(d.id) || this.#stop.signal.aborted) return;
+    if (d.id === this.#running?.id || d.id === this.#pending?.id) return;
+    if (d.id === this.#record.active?.id || this.#record.finished.includes(d.id)) {
+      this.#withdraw();
+      return;
+    }
     this.#pending = d;
     // A deployment not yet swapped in stops for the newer one: serving a version already replaced
     // (by a rollback, say) only to swap it out again would be the wrong model for a while.
@@ -115,6 +131,14 @@ export class Deployer {
     this.#work = this.#work
       .then(() => this.#next())
       .catch((err: unknown) => this.#o.logger.warn(`deployment ${d.id}: ${fromUnknown(err).message}`));
+  }
+
+  /** The desired state names neither the running deployment nor the waiting one: both stop. */
+  #withdraw(): void {
+    if (!this.#running && !this.#pending) return;
+    this.#pending = undefined;
+    this.#withdrawn = true;
+    this.#superseded?.abort();
   }
 
   /** Stops a download under way and frees the shadow model; the serving model is the agent's to close. */
@@ -140,9 +164,17 @@ export class Deployer {
         return;
       }
       if (superseded.signal.aborted) {
-        // Not a failure either: the cloud's row of it on this edge is `superseded`; its bytes stay on disk.
-        this.#o.logger.info(`deployment ${d.id} stopped before its swap: a newer deployment replaces it`);
+        // Not a failure either: the cloud's row of it on this edge is `superseded`, or the deployment
+        // failed elsewhere; its bytes stay on disk, and the id is never run again.
         this.#record = { ...this.#record, finished: [...this.#record.finished, d.id] };
+        if (!this.#withdrawn) {
+          this.#o.logger.info(`deployment ${d.id} stopped before its swap: a newer deployment replaces it`);
+          return;
+        }
+        this.#o.logger.info(`deployment ${d.id} stopped before its swap: the cloud withdrew it`);
+        // Reported as what serves: the last deployment's final report (none before the first).
+        this.#status = this.#record.report;
+        this.#o.report();
         return;
       }
       const failure =
@@ -151,6 +183,7 @@ export class Deployer {
     } finally {
       this.#running = undefined;
       this.#superseded = undefined;
+      this.#withdrawn = false;
     }
   }
 

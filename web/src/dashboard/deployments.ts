@@ -1,6 +1,6 @@
 /**
  * Deployments (F8): the newest deployments with each edge's state and download progress, a form to
- * start one (model, version, edges, canary share, healthy time, accuracy gate) and a rollback
+ * start one (model, version, edges, canary share, healthy time, canary timeout, accuracy gate) and a rollback
  * button. State changes go through api() like every action: the session cookie, and the browser's
  * Origin header that the cloud checks. A cloud without the API (404) shows "deployments not available".
  */
@@ -76,22 +76,40 @@ function form(versions: StoreVersionView[]): string {
     <label>edges <input name="edges" value="all" required size="18" title="all, or edge ids separated by commas" /></label>
     <label>canary % <input name="canary" type="number" min="1" max="100" value="10" style="width:70px" /></label>
     <label>healthy for (s) <input name="healthy" type="number" min="0" value="60" style="width:80px" /></label>
+    <label>canary timeout (min) <input name="timeout" type="number" step="any" placeholder="10" style="width:80px"
+      title="how long the canary edges have to report active; empty: the cloud's default (10 min)" /></label>
     <label>accuracy gate <select name="gate"><option value="on">on (defaults)</option><option value="off">off</option></select></label>
     <button type="submit">Deploy</button></form>`;
 }
+
+/** Longest canary timeout the cloud takes (deployment-request.ts: 7 days), in minutes. */
+const MAX_TIMEOUT_MIN = 7 * 24 * 60;
 
 function readForm(f: HTMLFormElement): DeploymentRequest {
   const data = new FormData(f);
   const text = (name: string) => String(data.get(name) ?? '').trim();
   const edges = text('edges');
+  const timeout = text('timeout');
   return {
     model: text('model'),
     version: Number(text('version')),
     edges: edges === 'all' ? 'all' : edges.split(/[\s,]+/).filter(Boolean),
     canary: Number(text('canary')) / 100,
     canaryHealthyMs: Math.round(Number(text('healthy')) * 1000),
+    // Empty: the cloud's default.
+    ...(timeout !== '' && { canaryTimeoutMs: timeoutMs(timeout) }),
     gate: text('gate') === 'on' ? {} : null,
   };
+}
+
+/** The canary timeout field (minutes) in ms; throws, with the field's name, outside (0, 7 days]. */
+function timeoutMs(minutes: string): number {
+  const n = Number(minutes);
+  const ms = Math.round(n * 60_000);
+  if (!Number.isFinite(n) || ms < 1 || n > MAX_TIMEOUT_MIN) {
+    throw new Error(`canary timeout must be more than 0 and at most ${MAX_TIMEOUT_MIN} min (7 days)`);
+  }
+  return ms;
 }
 
 function deploymentCard(d: DeploymentView): string {
@@ -100,7 +118,8 @@ function deploymentCard(d: DeploymentView): string {
   return `<div class="deployment" data-deployment="${esc(d.id)}">
     <div class="toolbar" style="margin:12px 0 4px"><strong>${esc(d.model)} v${d.version}</strong>
       <span class="pill ${stateClass(d.state)}" data-state="${esc(d.state)}">${esc(d.state)}</span>
-      <span class="muted">${esc(d.id)} · canary ${(d.canary * 100).toFixed(0)} % · gate ${d.gate ? 'on' : 'off'} ·
+      <span class="muted">${esc(d.id)} · canary ${(d.canary * 100).toFixed(0)} % ·
+        <span class="canary-timeout">timeout ${+(d.canaryTimeoutMs / 60_000).toFixed(2)} min</span> · gate ${d.gate ? 'on' : 'off'} ·
         <code title="${esc(d.sha256)}">${esc(d.sha256.slice(0, 12))}…</code> · ${esc(d.createdAt.slice(0, 19).replace('T', ' '))}</span>
       ${finished ? '' : `<button type="button" class="ghost" data-rollback="${esc(d.id)}">Roll back</button>`}</div>
     ${d.reason ? `<p class="muted">${esc(d.reason)}</p>` : ''}

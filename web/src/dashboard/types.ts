@@ -157,6 +157,8 @@ export interface DeploymentRequest {
   edges: string[] | 'all';
   canary?: number;
   canaryHealthyMs?: number;
+  /** Absent: the cloud's default (600000). */
+  canaryTimeoutMs?: number;
   /** null: no accuracy gate; {}: the gate with its defaults. */
   gate?: Record<string, number> | null;
 }
