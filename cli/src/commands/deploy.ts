@@ -239,7 +239,16 @@ function edgeRow(d: DeploymentView, e: DeploymentEdgeView): string[] {
     e.state === 'downloading' && e.totalBytes ? progressBar(e.receivedBytes ?? 0, e.totalBytes) : '';
   const gate = e.gate ? `gate ${e.gate.verdict} (${e.gate.paired} paired)` : '';
   const why = [progress, e.failure ?? '', gate].filter(Boolean).join('  ');
-  return [e.edge, e.stage, e.sent ? `${d.model}@${d.version}` : '(waiting)', e.state, why];
+  return [e.edge, e.stage, desiredOf(d, e), e.state, why];
+}
+
+/** What the edge was asked to run: this deployment, or why not yet (or no more: once it ended). */
+export function desiredOf(
+  d: Pick<DeploymentView, 'model' | 'version' | 'state'>,
+  e: Pick<DeploymentEdgeView, 'sent'>,
+): string {
+  if (e.sent) return `${d.model}@${d.version}`;
+  return d.state === 'failed' || d.state === 'rolled_back' ? '(not sent)' : '(waiting)';
 }
 
 export function formatDeployment(d: DeploymentView): string {
