@@ -40,25 +40,22 @@ function cachingRepo(): string {
 const ENTRY_BYTES = 10 * 4 + ENTRY_OVERHEAD_BYTES + OUTPUT_OVERHEAD_BYTES;
 const MIB = 1024 * 1024;
 
-const clouds: RunningCloud[] = [];
+/**
+ * A CloudServer on `cachingRepo()`. Each describe block starts its own in its beforeAll, one start per
+ * hook as in every other cloud test: a start opens a fresh PGlite, whose initdb is seconds of CPU, and
+ * the three servers started in one hook outran the hook timeout on a loaded machine.
+ */
+const startCachingCloud = (responseCacheMb?: number) =>
+  startCloud({
+    modelsDir: cachingRepo(),
+    auth: false,
+    serving: { workers: 1, intraOpThreads: 1 },
+    ...(responseCacheMb !== undefined && { responseCacheMb }),
+  });
+
 let on: RunningCloud;
 let off: RunningCloud;
 let twoEntries: RunningCloud;
-
-beforeAll(async () => {
-  const start = (responseCacheMb?: number) =>
-    startCloud({
-      modelsDir: cachingRepo(),
-      auth: false,
-      serving: { workers: 1, intraOpThreads: 1 },
-      ...(responseCacheMb !== undefined && { responseCacheMb }),
-    });
-  [on, off, twoEntries] = await Promise.all([start(1), start(), start((2 * ENTRY_BYTES) / MIB)]);
-  clouds.push(on, off, twoEntries);
-}, 60_000);
-afterAll(async () => {
-  await Promise.all(clouds.map((c) => c.stop()));
-});
 
 /** Sends digit `i` (or the digits i..i+batch-1) to `model`; the answer's logits and header. */
 async function infer(
@@ -126,6 +123,11 @@ async function metric(cloud: RunningCloud, line: RegExp): Promise<number> {
 }
 
 describe('response cache: on for a model that enables it, on a server that has one', () => {
+  beforeAll(async () => {
+    on = await startCachingCloud(1);
+  });
+  afterAll(() => on?.stop());
+
   it('answers the second identical request from the cache: same outputs, its own id, no model run', async () => {
     let first: Awaited<ReturnType<typeof infer>> | undefined;
     let second: typeof first;
@@ -225,6 +227,11 @@ describe('response cache: on for a model that enables it, on a server that has o
 });
 
 describe('response cache: off', () => {
+  beforeAll(async () => {
+    off = await startCachingCloud();
+  });
+  afterAll(() => off?.stop());
+
   it('is off by default, even for a model whose config enables it', async () => {
     const delta = await during(off, 'digits-tiny', async () => {
       await infer(off, 'digits-tiny', 0);
@@ -244,6 +251,11 @@ describe('response cache: off', () => {
 });
 
 describe('response cache: bounded by its size', () => {
+  beforeAll(async () => {
+    twoEntries = await startCachingCloud((2 * ENTRY_BYTES) / MIB);
+  });
+  afterAll(() => twoEntries?.stop());
+
   it('evicts the least recently used answer when a new one does not fit', async () => {
     const delta = await during(twoEntries, 'digits-tiny', async () => {
       for (const i of [0, 1, 0, 2, 0, 1]) await infer(twoEntries, 'digits-tiny', i);

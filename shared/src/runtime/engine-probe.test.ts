@@ -1,9 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR, loadModelEntry, type ModelEntry } from '../model-repository/index.ts';
-import { cachedProbe, PROBE_CACHE_FILE } from './engine-probe.ts';
+import { cachedProbe, PROBE_CACHE_FILE, probeModel } from './engine-probe.ts';
+import { createInferenceEngine, type InferenceEngineOptions } from './inference-engine.ts';
 import { ModelInstance } from './model-instance.ts';
 import { sizeFromProbe } from './probed-sizing.ts';
 
@@ -26,6 +28,32 @@ describe('engine probe on the real digits-mid-int8', () => {
     expect(ms(32)).toBeGreaterThan(ms(1));
     const s = sizeFromProbe({ probe, cores: 2, tier: 'edge', maxBatchSize: entry.config.max_batch_size });
     expect([s.workers, s.intraOpThreads]).toEqual([1, 1]);
+  });
+
+  it('keeps a bigger batch dearer through a burst of other work on the machine', async () => {
+    // The session shares its core with other work for its first BURST_MS, the probe's budget: every
+    // run started then waits STALL_MS more. Measured one batch size after another, the burst fell on
+    // the batch-1 runs alone and made batch 1 look dearer than 32.
+    const BURST_MS = 1000;
+    const STALL_MS = 100;
+    const createEngine = async (o: InferenceEngineOptions) => {
+      const engine = await createInferenceEngine(o);
+      const burstEnds = performance.now() + BURST_MS;
+      const run = engine.run.bind(engine);
+      return Object.assign(engine, {
+        run: async (...args: Parameters<typeof run>) => {
+          if (performance.now() < burstEnds) await sleep(STALL_MS);
+          return run(...args);
+        },
+      });
+    };
+    const probe = await probeModel(entry.modelPath(1), entry.config, {
+      ...options,
+      budgetMs: BURST_MS,
+      createEngine,
+    });
+    const ms = (b: number) => probe.points.find((p) => p.batch === b)!.ms;
+    expect(ms(32)).toBeGreaterThan(ms(1));
   });
 
   it('reads the probe back from the data dir instead of probing again', async () => {

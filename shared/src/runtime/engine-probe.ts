@@ -1,7 +1,10 @@
 /**
  * The probe: a model version's measured cost on this machine, as `sizeFromProbe` needs it. One
  * worker session per thread count runs zero inputs at a few batch sizes (the cost of a CNN does not
- * depend on its input values); each point is the median of a few runs, in about a second per model.
+ * depend on its input values), in about a second per model. The batch sizes take turns, one run each
+ * per round, and each point is its fastest run: other work on a shared machine only ever adds to a
+ * run's time, and a burst of it slows a round of every batch size alike rather than all the runs of
+ * one, which would turn the points' ratios (the sizing's input) upside down.
  *
  * Cached per model version and machine in `<dataDir>/engine-probes.json`: the key names the model
  * file's SHA-256, the cores, the CPU model and the onnxruntime version, so a restart reads it back
@@ -15,7 +18,11 @@ import type { ModelConfig } from '../core/model-config.ts';
 import { fileSha256 } from '../storage/file-sha256.ts';
 import { mkdirPrivate, writePrivateFile } from '../storage/private-dir.ts';
 import { zeroFeeds } from './batch-runner.ts';
-import { createInferenceEngine } from './inference-engine.ts';
+import {
+  createInferenceEngine,
+  type InferenceEngine,
+  type InferenceEngineOptions,
+} from './inference-engine.ts';
 import type { EngineProbe, ProbePoint } from './probed-sizing.ts';
 
 export interface ProbeOptions {
@@ -25,7 +32,13 @@ export interface ProbeOptions {
   readonly threadCounts?: readonly number[];
   /** Wall-time budget of the runs, ms (session starts come on top). Default 1000. */
   readonly budgetMs?: number;
+  /** Starts the session of one thread count. Default `createInferenceEngine` (one worker). */
+  readonly createEngine?: (options: InferenceEngineOptions) => Promise<InferenceEngine>;
 }
+
+/** Rounds per thread count: at least this many, at most MAX_ROUNDS while the budget lasts. */
+const MIN_ROUNDS = 2;
+const MAX_ROUNDS = 50;
 
 /** Probes of one process run one at a time: two at once would each measure the other's load. */
 let probing: Promise<unknown> = Promise.resolve();
@@ -50,25 +63,25 @@ async function measure(modelPath: string, config: ModelConfig, options: ProbeOpt
   const max = config.max_batch_size;
   const batches = [...new Set(options.batchSizes ?? [1, 8, 32, max])].filter((b) => b >= 1 && b <= max);
   const threads = (options.threadCounts ?? [1, 2, 4, 8]).filter((t) => t === 1 || t <= cores);
-  const perPointMs = (options.budgetMs ?? 1000) / (batches.length * threads.length);
+  const budgetMs = (options.budgetMs ?? 1000) / threads.length;
+  const createEngine = options.createEngine ?? createInferenceEngine;
   const points: ProbePoint[] = [];
   for (const t of threads) {
-    const engine = await createInferenceEngine({ modelPath, workers: 1, intraOpThreads: t });
+    const engine = await createEngine({ modelPath, workers: 1, intraOpThreads: t });
     try {
-      for (const batch of batches) {
-        const feeds = zeroFeeds(config, batch);
-        await engine.run(feeds); // warm: first-run allocation is not the model's cost
-        const times: number[] = [];
-        const until = performance.now() + perPointMs;
-        while (times.length < 2 || (times.length < 50 && performance.now() < until)) {
+      const feeds = batches.map((batch) => zeroFeeds(config, batch));
+      // Warm: first-run allocation is not the model's cost.
+      for (const f of feeds) await engine.run(f);
+      const fastest = batches.map(() => Number.POSITIVE_INFINITY);
+      const until = performance.now() + budgetMs;
+      for (let round = 0; round < MIN_ROUNDS || (round < MAX_ROUNDS && performance.now() < until); round++) {
+        for (const [i, f] of feeds.entries()) {
           const start = performance.now();
-          await engine.run(feeds);
-          times.push(performance.now() - start);
+          await engine.run(f);
+          fastest[i] = Math.min(fastest[i]!, performance.now() - start);
         }
-        times.sort((a, b) => a - b);
-        // The lower median: on a shared machine the slow runs are other work's, not the model's.
-        points.push({ threads: t, batch, ms: times[(times.length - 1) >> 1]! });
       }
+      points.push(...batches.map((batch, i) => ({ threads: t, batch, ms: fastest[i]! })));
     } finally {
       await engine.close();
     }

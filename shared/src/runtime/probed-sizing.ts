@@ -27,7 +27,7 @@ import type { EngineSizing } from './engine-sizing.ts';
 export interface ProbePoint {
   readonly threads: number;
   readonly batch: number;
-  /** Median wall time of one run, ms. */
+  /** Wall time of one run, ms: the fastest of the probe's runs (engine-probe.ts). */
   readonly ms: number;
 }
 
