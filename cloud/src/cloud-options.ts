@@ -13,6 +13,7 @@ import {
   portOrZero,
   positive,
   rule,
+  timerMs,
 } from '@fogline/shared';
 import { resolveBrokerOptions } from '@fogline/shared/broker';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
@@ -137,27 +138,27 @@ export const CLOUD_RULES = Object.freeze({
   mqttPort: portOrZero,
   maxBodyBytes: intAtLeast(1024),
   http: Object.freeze({
-    headersTimeoutMs: intAtLeast(100),
-    requestTimeoutMs: intAtLeast(100),
+    headersTimeoutMs: timerMs(100, true),
+    requestTimeoutMs: timerMs(100, true),
     maxConnections: intAtLeast(1),
   }),
   maxModelBytes: intAtLeast(1024),
-  shutdownTimeoutMs: intAtLeast(0),
+  shutdownTimeoutMs: timerMs(0, true),
   // Redis glob characters would change what mqemitter-redis subscribes to.
   redisKeyPrefix: rule<string>('1 to 64 of A-Z a-z 0-9 : _ . -', (v) => /^[\w:.-]{1,64}$/.test(String(v))),
-  replicaHeartbeatMs: intAtLeast(100),
+  replicaHeartbeatMs: timerMs(100, true),
   responseCacheMb: numberIn(0, 1024 * 1024),
   edgeRate: Object.freeze({ ratePerSec: positive, burst: atLeast(1) }),
   audits: Object.freeze({
     inputs: oneOf(['keep', 'drop']),
     inputTtlMs: intAtLeast(0),
     maxQueued: intAtLeast(1),
-    pruneIntervalMs: intAtLeast(1),
+    pruneIntervalMs: timerMs(1, true),
   }),
   auditRetention: Object.freeze({ maxRecords: intAtLeast(0), maxAgeMs: intAtLeast(0) }),
   controller: Object.freeze({
-    intervalMs: intAtLeast(50),
-    alarmIntervalMs: intAtLeast(50),
+    intervalMs: timerMs(50, true),
+    alarmIntervalMs: timerMs(50, true),
     cloudBudget: numberIn(0.000001, 1),
   }),
   controllerWindow: Object.freeze({ maxRecords: intAtLeast(1), maxAgeMs: intAtLeast(1) }),

@@ -27,8 +27,10 @@ describe('edge agent options', () => {
     [{ routingThreshold: 1.5 }, 'routingThreshold must be a number in 0..1, got 1.5'],
     [{ workers: 0 }, 'workers must be a positive integer, got 0'],
     [{ sizing: 'guess' }, 'sizing must be one of probe or default'],
-    [{ maxQueueDelayMs: -1 }, 'maxQueueDelayMs must be a number of ms >= 0, got -1'],
-    [{ telemetryIntervalMs: 50 }, 'telemetryIntervalMs must be a number of ms >= 100, got 50'],
+    [{ maxQueueDelayMs: -1 }, 'maxQueueDelayMs must be a number of ms >= 0 and <= 2147483647'],
+    // Past node's longest timer, setTimeout fires after 1 ms: every request would miss its deadline.
+    [{ maxDeadlineMs: 2 ** 31 }, 'maxDeadlineMs must be a number of ms >= 0 and <= 2147483647 (~24.8 days'],
+    [{ telemetryIntervalMs: 50 }, 'telemetryIntervalMs must be a number of ms >= 100 and <= 2147483647'],
     [{ deviceListPollMs: 50 }, 'deviceListPollMs must be 0 (only at start) or at least 100, got 50'],
     [{ breaker: { errorThresholdPercentage: 0 } }, 'breaker.errorThresholdPercentage must be a percentage'],
     [{ defaultDeadlineMs: 2000, maxDeadlineMs: 1000 }, 'defaultDeadlineMs must not exceed maxDeadlineMs'],

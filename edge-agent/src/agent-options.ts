@@ -21,6 +21,7 @@ import {
   SCORE_KINDS,
   type ScoreKind,
   systemClock,
+  timerMs,
   url,
   urlList,
   urlsOf,
@@ -275,9 +276,9 @@ export const AGENT_RULES = Object.freeze({
   dataDir: rule<string>('a directory path', (v) => typeof v === 'string' && v !== ''),
   cloudUrl: urlList(['http:', 'https:']),
   cloudBrokerUrl: urlList(MQTT_SCHEMES),
-  cloudProbeIntervalMs: ms(10),
+  cloudProbeIntervalMs: timerMs(10),
   cloudBrokerFailoverMs: ms(),
-  cloudBrokerFailbackMs: ms(100),
+  cloudBrokerFailbackMs: timerMs(100),
   deviceModel: rule<string>('"name:version"', (v) => typeof v === 'string' && /^[^:\s]+:[^:\s]+$/.test(v)),
   routingScore: oneOf(SCORE_KINDS),
   routingThreshold: numberIn(0, 1),
@@ -292,9 +293,9 @@ export const AGENT_RULES = Object.freeze({
   auditRate: numberIn(0, 1),
   auditQueueSize: positiveInt,
   auditFloorPerSec: atLeast(0),
-  maxQueueDelayMs: ms(),
-  defaultDeadlineMs: ms(),
-  maxDeadlineMs: ms(),
+  maxQueueDelayMs: timerMs(0),
+  defaultDeadlineMs: timerMs(0),
+  maxDeadlineMs: timerMs(0),
   replyMarginMs: ms(),
   minCloudBudgetMs: ms(),
   lateCorrectionsMaxBytes: rule<number>(
@@ -302,9 +303,9 @@ export const AGENT_RULES = Object.freeze({
     (v) => v === 0 || (Number.isInteger(v) && (v as number) >= 4096),
   ),
   lateCorrectionsTtlMs: ms(100),
-  telemetryIntervalMs: ms(100),
+  telemetryIntervalMs: timerMs(100),
   deviceListPollMs: offOrAtLeastMs(100, 'only at start'),
-  shutdownTimeoutMs: ms(),
+  shutdownTimeoutMs: timerMs(0),
 } satisfies { readonly [K in keyof EdgeAgentOptions]?: Rule<unknown> });
 
 /** The local broker: its kind, the embedded one's ports, the external one's URL. */
@@ -319,9 +320,9 @@ export const LOCAL_BROKER_RULES = Object.freeze({
 
 /** Deployment downloads (defaults: DOWNLOAD_DEFAULTS in deployment/model-download.ts). */
 export const DOWNLOAD_RULES = Object.freeze({
-  idleTimeoutMs: ms(),
+  idleTimeoutMs: timerMs(0),
   attempts: positiveInt,
-  backoffMs: ms(),
+  backoffMs: timerMs(0),
 });
 
 /** The device file listener (`deviceFiles`). */
@@ -339,8 +340,8 @@ export const BREAKER_RULES = Object.freeze({
   ),
   volumeThreshold: positiveInt,
   consecutiveFailures: positiveInt,
-  resetTimeoutMs: ms(),
-  rollingWindowMs: ms(),
+  resetTimeoutMs: timerMs(0),
+  rollingWindowMs: timerMs(0),
   capacity: positiveInt,
 } satisfies { readonly [K in keyof CloudBreakerOptions]-?: Rule<unknown> });
 

@@ -9,6 +9,7 @@ import {
   portOrZero,
   positive,
   positiveInt,
+  timerMs,
   url,
 } from './options.ts';
 
@@ -19,6 +20,8 @@ describe('option rules', () => {
     ['intIn(1, 64)', intIn(1, 64), [1, 64], [0, 65, 2.5]],
     ['portOrZero', portOrZero, [0, 1883, 65_535], [-1, 65_536, 80.5]],
     ['ms(100)', ms(100), [100, 5000.5], [99, -1, Number.NaN]],
+    ['timerMs()', timerMs(), [0.5, 2 ** 31 - 1], [0, -1, 2 ** 31, Number.POSITIVE_INFINITY]],
+    ['timerMs(100, integer)', timerMs(100, true), [100, 30_000], [99, 100.5, 2 ** 31]],
     ['offOrAtLeastMs(100)', offOrAtLeastMs(100, 'off'), [0, 100, 30_000], [1, 99, -5]],
     ['oneOf', oneOf(['local', 'queue']), ['local', 'queue'], ['remote', 1, undefined]],
     ['url(mqtt)', url(['mqtt:', 'ws:']), ['mqtt://h:1883', 'ws://h/mqtt'], ['http://h', 'no url', 7]],

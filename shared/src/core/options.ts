@@ -61,6 +61,25 @@ export function ms(min = 0): Rule<number> {
   return rule(`a number of ms >= ${min}`, (v) => isNumber(v) && v >= min);
 }
 
+/** The longest delay node's timers keep (2^31 − 1 ms, ~24.8 days): past it, setTimeout fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration in milliseconds that runs a timer: > 0 (or at least `min` when given), and at most
+ * MAX_TIMER_MS, so a larger one is refused instead of firing at once; a whole number with `integer`.
+ */
+export function timerMs(min?: number, integer = false): Rule<number> {
+  const floor = min === undefined ? '> 0' : `>= ${min}`;
+  return rule(
+    `${integer ? 'an integer' : 'a number'} of ms ${floor} and <= ${MAX_TIMER_MS} (~24.8 days, the longest timer)`,
+    (v) =>
+      isNumber(v) &&
+      (min === undefined ? v > 0 : v >= min) &&
+      v <= MAX_TIMER_MS &&
+      (!integer || Number.isInteger(v)),
+  );
+}
+
 /** A period that is either 0 (off) or at least `min` ms. */
 export function offOrAtLeastMs(min: number, off: string): Rule<number> {
   return rule(`0 (${off}) or at least ${min}`, (v) => v === 0 || (isNumber(v) && v >= min));
