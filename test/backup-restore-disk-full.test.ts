@@ -6,12 +6,12 @@
  * does `fogline backup` onto a full disk.
  * Mounting needs root (CAP_SYS_ADMIN): without it the suite is skipped, saying why.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupDataDir, restoreDataDir } from '@fogline/cloud';
 import { tempDir } from '@fogline/cloud/testing';
+import { mountTmpfs, unmountTmpfs } from '@fogline/shared/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runFogline } from '../cli/src/testing/run-fogline.ts';
 
@@ -19,14 +19,9 @@ const root = tempDir('restore-disk-full');
 /** The small disk: a 1 MiB tmpfs, or why there is none. */
 const disk = join(root, 'disk');
 mkdirSync(disk, { mode: 0o700 });
-let noMount: string | undefined;
-try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', disk], { stdio: 'pipe' });
-} catch (err) {
-  noMount = `mount -t tmpfs is not permitted here (${(err as Error).message.split('\n')[0]})`;
-}
+const noMount = mountTmpfs(disk, 'size=1m,mode=0700');
 afterAll(() => {
-  if (noMount === undefined) for (const mount of [disk, inodes]) execFileSync('umount', ['-l', mount]);
+  if (noMount === undefined) for (const mount of [disk, inodes]) unmountTmpfs(mount);
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -34,7 +29,7 @@ afterAll(() => {
 const inodes = join(root, 'inodes');
 mkdirSync(inodes, { mode: 0o700 });
 if (noMount === undefined) {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=8,mode=0700', 'tmpfs', inodes]);
+  mountTmpfs(inodes, 'size=1m,nr_inodes=8,mode=0700');
 }
 
 /** A real `fogline backup` of a data dir holding 4 MiB more than the small disk takes. */

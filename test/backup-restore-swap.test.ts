@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { backupDataDir, CloudServer, restoreDataDir } from '@fogline/cloud';
 import { makeModelRepo, tempDir } from '@fogline/cloud/testing';
+import { mountTmpfs, unmountTmpfs } from '@fogline/shared/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runFogline } from '../cli/src/testing/run-fogline.ts';
 
@@ -38,15 +39,10 @@ const unpin = (path: string) => {
 /** A volume: a real tmpfs mounted as the data dir, or why there is none. */
 const volume = join(root, 'volume');
 mkdirSync(volume, { mode: 0o700 });
-let noMount: string | undefined;
-try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', volume], { stdio: 'pipe' });
-} catch (err) {
-  noMount = `mount -t tmpfs is not permitted here (${(err as Error).message.split('\n')[0]})`;
-}
+const noMount = mountTmpfs(volume, 'size=16m,mode=0700');
 afterAll(() => {
   for (const path of pinned) execFileSync('chattr', ['-i', path], { stdio: 'ignore' });
-  if (noMount === undefined) execFileSync('umount', ['-l', volume]);
+  if (noMount === undefined) unmountTmpfs(volume);
   rmSync(root, { recursive: true, force: true });
   rmSync(models, { recursive: true, force: true });
 });

@@ -5,11 +5,11 @@
  * a config that does not describe the model, a version that cannot replace the last one and a file
  * past the size limit (nothing stored), and serves the bytes to an edge (ETag, Range, 304).
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MODELS_DIR } from '@fogline/shared/model-repository';
+import { mountTmpfs, unmountTmpfs } from '@fogline/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/cloud-fixture.ts';
 import { type FabricCloud, startFabricCloud } from '../testing/fabric-fixture.ts';
@@ -182,14 +182,9 @@ describe('model store', () => {
     // A real 64 KiB tmpfs where uploads land: the 108 KiB model does not fit. Mounting needs root.
     const incoming = join(cloud.dataDir, 'store', 'incoming');
     mkdirSync(incoming, { recursive: true, mode: 0o700 });
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', incoming], {
-        stdio: 'pipe',
-      });
-    } catch (err) {
-      console.warn(
-        `skipped: mount -t tmpfs is not permitted here (${(err as Error).message.split('\n')[0]})`,
-      );
+    const noMount = mountTmpfs(incoming, 'size=64k,mode=0700');
+    if (noMount !== undefined) {
+      console.warn(`skipped: ${noMount}`);
       return;
     }
     try {
@@ -199,7 +194,7 @@ describe('model store', () => {
         /^UNAVAILABLE: the disk of .*store\/incoming is full \(ENOSPC: no space left on device\) while receiving a model upload; nothing was stored; free space on it and push again$/,
       );
     } finally {
-      execFileSync('umount', ['-l', incoming]);
+      unmountTmpfs(incoming);
     }
   }, 60_000);
 

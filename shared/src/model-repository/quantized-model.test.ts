@@ -3,23 +3,18 @@
  * skipped): RESOURCE_EXHAUSTED naming the disk, and no half-written model left in the repository,
  * where it would be the newest version of `<name>-int8`.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mountTmpfs, unmountTmpfs } from '../testing/tmpfs.ts';
 import { quantizedModelTarget, writeQuantizedModel } from './quantized-model.ts';
 import { DEFAULT_MODELS_DIR } from './repository.ts';
 
 const repo = mkdtempSync(join(tmpdir(), 'fogline-quantized-disk-'));
-let noMount: string | undefined;
-try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', repo], { stdio: 'pipe' });
-} catch (err) {
-  noMount = `mount -t tmpfs is not permitted here (${(err as Error).message.split('\n')[0]})`;
-}
+const noMount = mountTmpfs(repo, 'size=64k');
 afterAll(() => {
-  if (noMount === undefined) execFileSync('umount', ['-l', repo]);
+  if (noMount === undefined) unmountTmpfs(repo);
   rmSync(repo, { recursive: true, force: true });
 });
 

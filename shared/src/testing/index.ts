@@ -5,3 +5,4 @@ export { type FileAnswer, fileAnswer } from './file-answer.ts';
 export { freePort } from './free-port.ts';
 export * from './mosquitto.ts';
 export { openSlowSocket, type SlowSocket } from './slow-socket.ts';
+export { mountTmpfs, unmountTmpfs } from './tmpfs.ts';

@@ -1,10 +1,10 @@
 /** What calibration writes into a config.json: routing and the drift reference, nothing else touched. */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseModelConfig, psi } from '@fogline/shared';
+import { mountTmpfs, unmountTmpfs } from '@fogline/shared/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeCalibratedConfig } from './calibrated-config.ts';
 import { driftReferenceOf } from './drift-reference.ts';
@@ -50,12 +50,7 @@ describe('drift reference', () => {
 /** A real 64 KiB tmpfs, so that a write finds a real full disk; or why there is none (needs root). */
 function smallDisk(): { dir: string; unmount: () => void } | string {
   const dir = mkdtempSync(join(tmpdir(), 'fogline-calibrated-disk-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'pipe' });
-  } catch (err) {
-    return `mount -t tmpfs is not permitted here (${(err as Error).message.split('\n')[0]})`;
-  }
-  return { dir, unmount: () => execFileSync('umount', ['-l', dir]) };
+  return mountTmpfs(dir, 'size=64k') ?? { dir, unmount: () => unmountTmpfs(dir) };
 }
 
 describe('a config.json on a full disk', () => {
