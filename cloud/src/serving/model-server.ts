@@ -8,14 +8,14 @@
  * resolve their instance and submit to it synchronously, so none can land on a retired batcher.
  */
 
-import { type Dirent, existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join, normalize, resolve } from 'node:path';
 import { FoglineError, fromUnknown, isLongModelName, LONG_MODEL_NAME_PATTERN } from '@fogline/shared';
 import {
   type BackendResolver,
   loadModelEntry,
   type ModelEntry,
+  modelDirNames,
   validateModelFile,
 } from '@fogline/shared/model-repository';
 import { ModelInstance } from './model-instance.ts';
@@ -293,18 +293,9 @@ export function withoutRepositoryPaths(message: string, repositoryDir: string): 
   );
 }
 
-/** Directories of the repository that hold a config.json (each a model, loadable or not). */
+/** The repository's model directories (modelDirNames) whose names the server can serve. */
 async function listModelNames(dir: string): Promise<string[]> {
-  let dirents: Dirent[];
-  try {
-    dirents = await readdir(dir, { withFileTypes: true });
-  } catch (cause) {
-    throw new FoglineError('NOT_FOUND', `model repository ${dir} cannot be read`, { cause });
-  }
-  return dirents
-    .filter((d) => d.isDirectory() && isLongModelName(d.name) && existsSync(join(dir, d.name, 'config.json')))
-    .map((d) => d.name)
-    .sort();
+  return (await modelDirNames(dir)).filter(isLongModelName);
 }
 
 /**
